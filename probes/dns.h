@@ -1,0 +1,117 @@
+/*
+ * dns.h -- the DNS measurement: one query to one server address over
+ * UDP or TCP, on the probe's own non-blocking sockets under libevent.
+ *
+ * Queries are built with ldns and replies parsed with ldns_wire2pkt; a
+ * reply counts only when its ID and question match the query.  Every
+ * outcome, including garbage from the network, becomes a result (see
+ * doc/results.md); nothing from the network can crash the probe.
+ */
+#ifndef CW_DNS_H
+#define CW_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <ldns/ldns.h>
+
+#include "cwtime.h"
+#include "failure.h"
+#include "probe.h"
+#include "target.h"
+
+/* Transports and address families are bit masks so a spec can say
+ * "both"; one run always uses exactly one transport. */
+enum dns_proto {
+	DNS_PROTO_UDP = 1,
+	DNS_PROTO_TCP = 2,
+};
+#define DNS_AF_4 1
+#define DNS_AF_6 2
+
+#define DNS_QNAME_MAX 256
+
+struct dns_spec {
+	const char *name;	/* measurement name for results; may be NULL */
+	char qname[DNS_QNAME_MAX];	/* presentation form, e.g. "." */
+	ldns_rr_type qtype;
+	ldns_rr_class qclass;
+	int transports;		/* DNS_PROTO_UDP | DNS_PROTO_TCP */
+	int afs;		/* DNS_AF_4 | DNS_AF_6 */
+	uint16_t port;		/* 53 */
+	uint16_t edns_size;	/* 0: no OPT record at all */
+	bool do_bit;		/* DNSSEC OK (needs EDNS) */
+	bool nsid;		/* ask for NSID (needs EDNS) */
+	bool rd;		/* recursion desired */
+	bool tcp_on_truncation;	/* retry a TC=1 UDP answer over TCP */
+	cw_usec_t timeout;	/* per attempt */
+	int retries;		/* further attempts after a timeout (UDP) */
+	cw_usec_t late_window;	/* keep UDP open this long for late replies */
+};
+
+/* dns_spec_init: the RSSAC047 defaults: SOA of "." IN, UDP and TCP, IPv4
+ * and IPv6, port 53, EDNS 1232 with NSID, no DO, no RD, 4 s timeout, no
+ * retries, TCP on truncation, 200 ms late-reply window. */
+void dns_spec_init(struct dns_spec *spec);
+
+/* dns_spec_set_qname: validate and store a query name; -1 if it is not a
+ * valid domain name. */
+int dns_spec_set_qname(struct dns_spec *spec, const char *qname);
+
+/* dns_spec_set_chaos: make the spec a CHAOS TXT query for `name`
+ * (hostname.bind, id.server, version.bind ...); -1 on a bad name. */
+int dns_spec_set_chaos(struct dns_spec *spec, const char *name);
+
+/* dns_qtype_parse / dns_qclass_parse: "SOA", "TYPE65", "CH" ... to the
+ * numeric value; -1 when unknown. */
+int dns_qtype_parse(const char *text);
+int dns_qclass_parse(const char *text);
+
+/* dns_proto_name: "udp" or "tcp". */
+const char *dns_proto_name(enum dns_proto proto);
+
+/* dns_done_fn: the DNS-specific completion callback.  `reply` is the
+ * parsed answer when one was accepted (NULL otherwise) and is valid only
+ * during the call; `result` is owned by the callee. */
+typedef void (*dns_done_fn)(json_t *result, const ldns_pkt *reply,
+    void *arg);
+
+struct dns_probe;
+
+/* dns_probe_start: send `spec`'s query to `target` over `proto` and
+ * report once through done().  The spec and target are copied.  Returns
+ * NULL only when nothing could be started (out of memory; logged). */
+struct dns_probe *dns_probe_start(struct event_base *base,
+    const struct dns_spec *spec, const struct target *target,
+    enum dns_proto proto, dns_done_fn done, void *arg);
+
+/* dns_probe_cancel: stop without calling done(); frees the probe. */
+void dns_probe_cancel(struct dns_probe *probe);
+
+/* --- The pure parts, exposed for unit tests and the TLD discovery --- */
+
+/* dns_query_build: the query for `spec` with message ID `id` in wire
+ * form.  Returns a buffer the caller frees with free() and its length,
+ * or NULL (logged). */
+uint8_t *dns_query_build(const struct dns_spec *spec, uint16_t id,
+    size_t *len);
+
+/* dns_reply_check: parse `wire` and check it answers the query `id` for
+ * spec's question.  On CW_OK *reply holds the parsed packet (caller frees
+ * with ldns_pkt_free).  Otherwise *reply is NULL and detail says why
+ * (dns_malformed_response, dns_bad_id, dns_bad_question ...). */
+enum cw_failure dns_reply_check(const struct dns_spec *spec, uint16_t id,
+    const uint8_t *wire, size_t len, ldns_pkt **reply, char *detail,
+    size_t detail_len);
+
+/* dns_result_add_reply: add the reply's fields (rcode, flags, counts,
+ * size, soa_serial, nsid, txt, abuf ...) to `result` and return the
+ * failure its rcode means (CW_OK for NOERROR). */
+enum cw_failure dns_result_add_reply(json_t *result,
+    const struct dns_spec *spec, const ldns_pkt *reply,
+    const uint8_t *wire, size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * log.h -- leveled logging to stderr.
+ *
+ * Every message goes to stderr with a level prefix, in the systemd style
+ * ("<3>" ... "<7>" when stderr is not a terminal so journald keeps the
+ * level, plain text on a terminal).  Messages should start with __func__
+ * or the name of the object they are about.
+ */
+#ifndef CW_LOG_H
+#define CW_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERR = 3,
+	LOG_LEVEL_WARNING = 4,
+	LOG_LEVEL_INFO = 6,
+	LOG_LEVEL_DEBUG = 7,
+};
+
+/* log_init: set the name printed before each message and the most verbose
+ * level that is printed.  May be called again (e.g. after a reload). */
+void log_init(const char *progname, enum log_level max_level);
+
+/* log_level_parse: "error", "warning", "info" or "debug" to a level;
+ * returns -1 for anything else. */
+int log_level_parse(const char *name);
+
+/* log_warn: a warning followed by ": " and strerror(errno). */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx: a warning without errno. */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* fatal/fatalx: log an error (with/without errno) and exit(2).  Only for
+ * start-up problems the operator must fix, never for network input. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

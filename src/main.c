@@ -1,0 +1,56 @@
+/*
+ * main.c -- corewatch: dispatch to a subcommand.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} commands[] = {
+	{"run", cmd_run, "measure on schedule in the foreground (daemon)"},
+	{"once", cmd_once, "run every configured measurement once, then exit"},
+	{"check-config", cmd_check_config, "validate a configuration file"},
+	{"dns", cmd_dns, "an ad-hoc DNS measurement of given servers"},
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: corewatch COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %-13s %s\n", commands[i].name,
+		    commands[i].summary);
+	fprintf(fp, "\n'corewatch COMMAND --help' describes a command; "
+	    "see corewatch(8).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("corewatch", LOG_LEVEL_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return CW_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("corewatch %s\n", PACKAGE_VERSION);
+		return CW_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "corewatch: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return CW_EXIT_USAGE;
+}

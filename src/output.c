@@ -1,0 +1,99 @@
+/*
+ * output.c -- writing result lines to stdout or a file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "output.h"
+#include "result.h"
+
+struct output {
+	FILE *fp;
+	char *path;		/* NULL for stdout */
+};
+
+struct output *
+output_open(const char *path)
+{
+	struct output *out;
+	int fd;
+
+	if ((out = calloc(1, sizeof(*out))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		return NULL;
+	}
+	if (path == NULL || strcmp(path, "-") == 0) {
+		out->fp = stdout;
+		return out;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1 || (out->fp = fdopen(fd, "a")) == NULL ||
+	    (out->path = strdup(path)) == NULL) {
+		log_warn("output: %s", path);
+		if (out->fp != NULL)
+			fclose(out->fp);
+		else if (fd != -1)
+			close(fd);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+output_write(struct output *out, const json_t *result)
+{
+	char *line;
+	int rc = 0;
+
+	if ((line = result_dump(result)) == NULL) {
+		log_warnx("output: cannot serialise a result");
+		return -1;
+	}
+	if (fputs(line, out->fp) == EOF || fputc('\n', out->fp) == EOF) {
+		log_warn("output: %s", output_name(out));
+		rc = -1;
+	}
+	free(line);
+	/* Line by line: a reader (or a crash) never sees half a record. */
+	if (fflush(out->fp) == EOF)
+		rc = -1;
+	return rc;
+}
+
+int
+output_flush(struct output *out)
+{
+	if (fflush(out->fp) == EOF)
+		return -1;
+	if (out->path != NULL && fdatasync(fileno(out->fp)) == -1) {
+		log_warn("output: fdatasync %s", out->path);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+output_name(const struct output *out)
+{
+	return out->path != NULL ? out->path : "stdout";
+}
+
+void
+output_close(struct output *out)
+{
+	if (out == NULL)
+		return;
+	if (out->fp != stdout)
+		fclose(out->fp);
+	else
+		fflush(stdout);
+	free(out->path);
+	free(out);
+}

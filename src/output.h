@@ -1,0 +1,33 @@
+/*
+ * output.h -- where results go: stdout or a JSON-lines file.
+ *
+ * The spool (a later step) will sit behind this same interface.
+ */
+#ifndef CW_OUTPUT_H
+#define CW_OUTPUT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+struct output;
+
+/* output_open: path NULL or "-" means stdout; otherwise the file is opened
+ * for appending (created 0640).  Returns NULL and logs on failure. */
+struct output *output_open(const char *path);
+
+/* output_write: append the result as one line.  Returns 0, or -1 when
+ * the line could not be written (logged; the caller counts it). */
+int output_write(struct output *out, const json_t *result);
+
+/* output_flush: push buffered lines to the kernel and, for a file,
+ * fdatasync it.  Returns 0 or -1. */
+int output_flush(struct output *out);
+
+/* output_name: "stdout" or the file's path, for messages. */
+const char *output_name(const struct output *out);
+
+/* output_close: flush and free; NULL is fine. */
+void output_close(struct output *out);
+
+#endif
