@@ -45,7 +45,7 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	static const char *tags[] = {
