@@ -14,5 +14,6 @@ int cmd_run(int argc, char **argv);		/* src/agent.c */
 int cmd_once(int argc, char **argv);		/* src/agent.c */
 int cmd_check_config(int argc, char **argv);	/* src/agent.c */
 int cmd_dns(int argc, char **argv);		/* src/cmd_dns.c */
+int cmd_tld_servers(int argc, char **argv);	/* src/cmd_tld.c */
 
 #endif

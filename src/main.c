@@ -18,6 +18,7 @@ static const struct {
 	{"once", cmd_once, "run every configured measurement once, then exit"},
 	{"check-config", cmd_check_config, "validate a configuration file"},
 	{"dns", cmd_dns, "an ad-hoc DNS measurement of given servers"},
+	{"tld-servers", cmd_tld_servers, "learn the name servers of TLDs"},
 };
 
 static void

@@ -681,7 +681,7 @@ tld_cache_servers_from_json(const json_t *list, uint16_t port,
 
 int
 tld_set_from_json(const json_t *obj, const char *tld, uint16_t port,
-    bool allow_local, struct tld_set *set, char *err, size_t errlen)
+    struct tld_set *set, char *err, size_t errlen)
 {
 	const char *file_tld, *learned_text, *root;
 	json_int_t version, learned;
@@ -716,9 +716,10 @@ tld_set_from_json(const json_t *obj, const char *tld, uint16_t port,
 	}
 	set->learned = learned;
 	snprintf(set->root, sizeof(set->root), "%s", t.addr);
+	/* Local addresses only in a set a local root gave (the tests). */
 	if (tld_cache_ns_from_json(ns, set, err, errlen) == -1 ||
-	    tld_cache_servers_from_json(servers, port, allow_local, set, err,
-	    errlen) == -1)
+	    tld_cache_servers_from_json(servers, port,
+	    tld_addr_scope(&t) == TLD_ADDR_LOCAL, set, err, errlen) == -1)
 		return -1;
 	tld_set_sort(set);
 	return 0;
@@ -864,7 +865,7 @@ tld_cache_read(const char *path, size_t *len)
 
 int
 tld_cache_load(const char *state_dir, const char *tld, uint16_t port,
-    bool allow_local, struct tld_set *set)
+    struct tld_set *set)
 {
 	char path[PATH_MAX], err[160];
 	json_error_t jerr;
@@ -891,8 +892,7 @@ tld_cache_load(const char *state_dir, const char *tld, uint16_t port,
 		    jerr.line, jerr.text);
 		return -1;
 	}
-	rv = tld_set_from_json(obj, tld, port, allow_local, set, err,
-	    sizeof(err));
+	rv = tld_set_from_json(obj, tld, port, set, err, sizeof(err));
 	json_decref(obj);
 	if (rv == -1) {
 		log_warnx("tld cache: %s: ignored: %s", path, err);
@@ -1503,8 +1503,8 @@ tld_discovery_add(struct tld_discovery *d, const char *name)
 	}
 	e->d = d;
 	memcpy(e->tld, tld, sizeof(e->tld));
-	if (d->state_dir != NULL && tld_cache_load(d->state_dir, tld, d->port,
-	    d->allow_local, &set) == 0) {
+	if (d->state_dir != NULL &&
+	    tld_cache_load(d->state_dir, tld, d->port, &set) == 0) {
 		if ((e->set = malloc(sizeof(*e->set))) != NULL)
 			*e->set = set;
 		log_info("tld %s: %zu servers from the cache", tld, set.n);
@@ -1524,6 +1524,20 @@ tld_discovery_get(const struct tld_discovery *d, const char *tld)
 	    (e = tld_discovery_find(d, name)) == NULL)
 		return NULL;
 	return e->set;
+}
+
+size_t
+tld_discovery_refresh_now(struct tld_discovery *d)
+{
+	struct tld_entry *e;
+	size_t n = 0;
+
+	TAILQ_FOREACH(e, &d->entries, next) {
+		if (e->attempt == NULL)
+			tld_entry_schedule(e, 0);
+		n++;
+	}
+	return n;
 }
 
 bool

@@ -140,19 +140,21 @@ int tld_cache_save(const char *state_dir, const struct tld_set *set);
 
 /* tld_cache_load: read STATE_DIR/tld/T.json into `set` with `port` on
  * every server.  The file is hostile input: anything malformed (bad
- * JSON, wrong types, another TLD, bad names or addresses, addresses not
- * allowed as in tld_referral_parse, more than 128 KiB) makes the whole
- * file ignored.  Returns 0 when loaded, 1 when there is no file, -1 when
- * it was rejected (with a warning; `set` is then empty). */
+ * JSON, wrong types, another TLD, bad names or addresses, more than
+ * 128 KiB) makes the whole file ignored.  Addresses follow the rule of
+ * tld_referral_parse, with local ones allowed only in a set whose
+ * recorded root is itself local.  Returns 0 when loaded, 1 when there is
+ * no file, -1 when it was rejected (with a warning; `set` is then
+ * empty). */
 int tld_cache_load(const char *state_dir, const char *tld, uint16_t port,
-    bool allow_local, struct tld_set *set);
+    struct tld_set *set);
 
 /* tld_set_to_cache_json / tld_set_from_json: the cache format, exposed
  * for tests.  to_cache_json returns a new object (NULL: out of memory);
  * from_json returns 0, or -1 with the reason in err. */
 json_t *tld_set_to_cache_json(const struct tld_set *set);
 int tld_set_from_json(const json_t *obj, const char *tld, uint16_t port,
-    bool allow_local, struct tld_set *set, char *err, size_t errlen);
+    struct tld_set *set, char *err, size_t errlen);
 
 /* tld_resolver_from_file: the first valid "nameserver" address of a
  * resolv.conf-style file (at most 64 KiB read) with `port`.  Returns 0,
@@ -206,6 +208,11 @@ int tld_discovery_add(struct tld_discovery *d, const char *tld);
  * known.  Valid until the next return to the event loop. */
 const struct tld_set *tld_discovery_get(const struct tld_discovery *d,
     const char *tld);
+
+/* tld_discovery_refresh_now: start a discovery attempt of every TLD as
+ * soon as the event loop runs (an attempt already in flight is left to
+ * finish).  Returns how many TLDs will report a result. */
+size_t tld_discovery_refresh_now(struct tld_discovery *d);
 
 /* tld_discovery_settled: true when every added TLD has a set or has
  * finished at least one discovery attempt (`once` waits for this). */

@@ -490,13 +490,13 @@ test_cache_round_trip(void **state)
 
 	(void)state;
 	sample_set(a);
-	assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), 1);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), 1);
 	assert_int_equal(tld_cache_save(dir, a), 0);
 	snprintf(path, sizeof(path), "%s/tld", dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(tld_cache_save(dir, a), 0);	/* replaces */
-	assert_int_equal(tld_cache_load(dir, "ua", 5353, false, b), 0);
+	assert_int_equal(tld_cache_load(dir, "ua", 5353, b), 0);
 	assert_true(tld_set_equal(a, b));
 	assert_true(b->learned == a->learned);
 	assert_string_equal(b->root, "198.41.0.4");
@@ -509,7 +509,17 @@ test_cache_round_trip(void **state)
 	    dir);
 	assert_int_not_equal(system(path), 0);
 	/* Another TLD's name does not read this one's file. */
-	assert_int_equal(tld_cache_load(dir, "sd", 53, false, b), 1);
+	assert_int_equal(tld_cache_load(dir, "sd", 53, b), 1);
+	/* Loopback servers load only from a set a loopback root gave. */
+	assert_int_equal(tld_set_add_server(a, "ns1.ua", "127.0.0.9", 53,
+	    true), 1);
+	snprintf(a->root, sizeof(a->root), "127.0.0.1");
+	assert_int_equal(tld_cache_save(dir, a), 0);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), 0);
+	assert_non_null(find_server(b, "127.0.0.9"));
+	snprintf(a->root, sizeof(a->root), "192.0.2.1");
+	assert_int_equal(tld_cache_save(dir, a), 0);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), -1);
 	remove_tree(dir);
 	free(dir);
 	free(a);
@@ -526,7 +536,7 @@ test_cache_missing_state_dir(void **state)
 	sample_set(a);
 	snprintf(sub, sizeof(sub), "%s/state", dir);
 	assert_int_equal(tld_cache_save(sub, a), 0);
-	assert_int_equal(tld_cache_load(sub, "ua", 53, false, a), 0);
+	assert_int_equal(tld_cache_load(sub, "ua", 53, a), 0);
 	snprintf(sub, sizeof(sub), "%s/no/such/dir", dir);
 	assert_int_equal(tld_cache_save(sub, a), -1);
 	remove_tree(dir);
@@ -617,7 +627,7 @@ test_cache_hostile(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(dir, "ua.json", bad[i], strlen(bad[i]));
-		assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), -1);
+		assert_int_equal(tld_cache_load(dir, "ua", 53, b), -1);
 		assert_int_equal(b->n, 0);
 		assert_int_equal(b->nns, 0);
 	}
@@ -629,10 +639,10 @@ test_cache_hostile(void **state)
 	json_decref(obj);
 	len = strlen(text);
 	write_file(dir, "ua.json", text, len);
-	assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), 0);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), 0);
 	for (size_t cut = 0; cut < len; cut += 7) {
 		write_file(dir, "ua.json", text, cut);
-		assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), -1);
+		assert_int_equal(tld_cache_load(dir, "ua", 53, b), -1);
 	}
 
 	/* Valid JSON padded past the size cap. */
@@ -640,7 +650,7 @@ test_cache_hostile(void **state)
 	memset(huge, ' ', 300 * 1024);
 	memcpy(huge, text, len);
 	write_file(dir, "ua.json", huge, 300 * 1024);
-	assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), -1);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), -1);
 	free(huge);
 	free(text);
 
@@ -648,10 +658,10 @@ test_cache_hostile(void **state)
 	snprintf(path, sizeof(path), "%s/tld/ua.json", dir);
 	unlink(path);
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), -1);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), -1);
 	rmdir(path);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
-	assert_int_equal(tld_cache_load(dir, "ua", 53, false, b), -1);
+	assert_int_equal(tld_cache_load(dir, "ua", 53, b), -1);
 
 	remove_tree(dir);
 	free(dir);
