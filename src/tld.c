@@ -973,13 +973,15 @@ struct tld_attempt {
 	struct target root;		/* the root asked last */
 	json_t *query;			/* its result, as evidence */
 	enum cw_failure failure;
-	char detail[256];
+	char detail[512];
 	struct tld_set set;
 	size_t glued[TLD_SERVERS_MAX];	/* set.servers that came as glue */
 	size_t nglued;
 	struct tld_lookup lookups[2 * TLD_NS_MAX];
 	size_t nlookups, pending;
 	unsigned fallback_queries, fallback_failed;
+	enum cw_failure lookup_failure;	/* of the last failed lookup */
+	char lookup_detail[384];
 };
 
 struct tld_entry {
@@ -1136,6 +1138,22 @@ tld_lookup_send(struct tld_lookup *lk)
 	return 0;
 }
 
+/* tld_lookup_failed: remember why a lookup got no reply, for the result
+ * when no address at all is found. */
+static void
+tld_lookup_failed(struct tld_lookup *lk, const json_t *result)
+{
+	struct tld_attempt *a = lk->attempt;
+	const char *detail;
+
+	if ((a->lookup_failure = result_failure(result)) == CW_OK)
+		a->lookup_failure = CW_FAIL_DNS_NO_ANSWER;
+	detail = json_string_value(json_object_get(result, "failure_detail"));
+	snprintf(a->lookup_detail, sizeof(a->lookup_detail), "%s %s: %s",
+	    lk->name, lk->type == LDNS_RR_TYPE_A ? "A" : "AAAA",
+	    detail != NULL ? detail : cw_failure_name(a->lookup_failure));
+}
+
 static void
 tld_lookup_done(json_t *result, const ldns_pkt *reply, void *arg)
 {
@@ -1143,13 +1161,16 @@ tld_lookup_done(json_t *result, const ldns_pkt *reply, void *arg)
 	struct tld_attempt *a = lk->attempt;
 
 	lk->probe = NULL;
-	json_decref(result);
 	if (reply == NULL) {
+		tld_lookup_failed(lk, result);
+		json_decref(result);
 		if (tld_lookup_send(lk) == 0)
 			return;
 		a->fallback_failed++;
-	} else
+	} else {
+		json_decref(result);
 		tld_lookup_take(lk, reply);
+	}
 	if (--a->pending == 0)
 		tld_attempt_finish(a);
 }
@@ -1319,9 +1340,13 @@ tld_attempt_finish(struct tld_attempt *a)
 	json_t *result;
 
 	if (a->failure == CW_OK && a->set.n == 0) {
-		a->failure = CW_FAIL_DNS_NO_ANSWER;
+		/* The lookups' own failure says more than "no address". */
+		a->failure = a->fallback_failed > 0 ? a->lookup_failure :
+		    CW_FAIL_DNS_NO_ANSWER;
 		snprintf(a->detail, sizeof(a->detail), "no address for any "
-		    "of the %zu name servers", a->set.nns);
+		    "of the %zu name servers%s%s", a->set.nns,
+		    a->fallback_failed > 0 ? "; last lookup: " : "",
+		    a->fallback_failed > 0 ? a->lookup_detail : "");
 	}
 	tld_set_sort(&a->set);
 	if (a->failure == CW_OK)
