@@ -1,31 +1,965 @@
-/* agent.c -- placeholder until the agent lands. */
+/*
+ * agent.c -- the measuring agent: `corewatch run`, `once` and
+ * `check-config`.
+ *
+ * A configuration becomes a set of tasks, one per (measurement, server
+ * address, transport) that its address families and transports allow.
+ * `run` gives each task a schedule timer and measures for ever; `once`
+ * starts every task at the same moment and waits for all of them.  A
+ * task never has two queries in flight: a cycle that fires while the
+ * previous query still runs is skipped and counted.
+ *
+ * Everything lives in one struct agent handed to every callback.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
 #include "cli.h"
+#include "conf.h"
+#include "dns.h"
 #include "log.h"
+#include "output.h"
+#include "result.h"
+#include "schedule.h"
+#include "sysutil.h"
+#include "table.h"
+
+#define AGENT_LABEL_MAX (CONFIG_NAME_MAX + TARGET_NAME_MAX + \
+	INET6_ADDRSTRLEN + 16)
+#define AGENT_ONCE_GRACE (5 * CW_USEC_PER_SEC)
+
+enum agent_mode {
+	AGENT_RUN,
+	AGENT_ONCE,
+};
+
+struct agent;
+
+/* One (measurement, address, transport), or one TLD without servers. */
+struct task {
+	struct agent *agent;
+	const struct measurement *m;	/* in the config the task came from */
+	struct dns_spec spec;		/* m->dns, qname set for a TLD */
+	const char *tld;		/* m->tlds[i], or NULL */
+	bool has_target;		/* false: a TLD whose servers are unknown */
+	struct target target;
+	enum dns_proto proto;
+	char label[AGENT_LABEL_MAX];	/* for log messages */
+	struct dns_probe *inflight;
+	struct schedule_timer *timer;	/* run only */
+	uint64_t skipped;		/* cycles skipped: still in flight */
+	json_t *result;			/* once: kept for the table */
+};
+
+/* The tasks of one configuration. */
+struct agent_tasks {
+	struct task *v;
+	size_t n;
+};
+
+struct agent {
+	enum agent_mode mode;
+	const char *conf_path;
+	bool verbose;
+	struct event_base *base;
+	struct config *conf;
+	struct output *out;		/* NULL: results are not written */
+	struct agent_tasks tasks;
+	struct event *sig_term, *sig_int, *sig_hup, *deadline;
+
+	size_t pending;			/* once: queries not reported yet */
+	unsigned long long results, failures, skipped, write_errors;
+	bool interrupted;
+};
+
+/* --- Results --- */
+
+/* agent_result: write a task's result and count it.  Takes the
+ * reference. */
+static void
+agent_result(struct task *t, json_t *result)
+{
+	struct agent *a = t->agent;
+
+	if (t->tld != NULL)
+		result_set_str(result, "tld", t->tld);
+	a->results++;
+	if (result_failure(result) != CW_OK)
+		a->failures++;
+	if (a->out != NULL && output_write(a->out, result) == -1)
+		a->write_errors++;
+	if (a->mode == AGENT_ONCE) {
+		json_decref(t->result);
+		t->result = result;
+	} else
+		json_decref(result);
+}
+
+/* agent_result_failure: a result for task t that never got a query on
+ * the wire (no servers known, out of memory, no answer in time). */
+static void agent_result_failure(struct task *t, enum cw_failure failure,
+    const char *detail, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+agent_result_failure(struct task *t, enum cw_failure failure,
+    const char *detail, ...)
+{
+	char text[512];
+	json_t *r;
+	va_list ap;
+
+	if ((r = result_new("dns", t->m->name, cw_real_usec())) == NULL) {
+		log_warnx("%s: out of memory for a result", t->label);
+		return;
+	}
+	va_start(ap, detail);
+	vsnprintf(text, sizeof(text), detail, ap);
+	va_end(ap);
+	if (t->has_target) {
+		result_set_str(r, "server", t->target.name[0] != '\0' ?
+		    t->target.name : NULL);
+		result_set_str(r, "addr", t->target.addr);
+		result_set_int(r, "port", target_port(&t->target));
+		result_set_int(r, "af", t->target.af);
+		result_set_str(r, "proto", dns_proto_name(t->proto));
+	}
+	result_set_failure(r, failure, "%s", text);
+	agent_result(t, r);
+}
+
+/* --- Tasks --- */
+
+/*
+ * agent_tld_targets: the server addresses of TLD `tld` for measurement
+ * m, into *targets (NULL and 0 while none are known).  This is the one
+ * place TLD discovery (src/tld.h) plugs in: return the addresses of
+ * tld_discovery_get(); until it is wired up, no TLD has servers and each
+ * cycle reports dns_no_servers for it.
+ */
+static void
+agent_tld_targets(struct agent *a, const struct measurement *m,
+    const char *tld, const struct target **targets, size_t *n)
+{
+	(void)a;
+	(void)m;
+	(void)tld;
+	*targets = NULL;
+	*n = 0;
+}
+
+static void
+agent_task_label(struct task *t)
+{
+	if (!t->has_target)
+		snprintf(t->label, sizeof(t->label), "%s %s", t->m->name,
+		    t->tld);
+	else
+		snprintf(t->label, sizeof(t->label), "%s %s%s%s %s",
+		    t->m->name, t->target.name, t->target.name[0] ? "=" : "",
+		    t->target.addr, dns_proto_name(t->proto));
+}
+
+/* agent_tasks_add: append a task; target NULL for a TLD without
+ * servers. */
+static int
+agent_tasks_add(struct agent *a, struct agent_tasks *ts,
+    const struct measurement *m, const char *tld,
+    const struct target *target, enum dns_proto proto)
+{
+	struct task *grown, *t;
+
+	grown = reallocarray(ts->v, ts->n + 1, sizeof(*grown));
+	if (grown == NULL) {
+		log_warn("%s: reallocarray", __func__);
+		return -1;
+	}
+	ts->v = grown;
+	t = &ts->v[ts->n];
+	memset(t, 0, sizeof(*t));
+	t->agent = a;
+	t->m = m;
+	t->spec = m->dns;
+	t->tld = tld;
+	if (tld != NULL && m->qname_from_tld &&
+	    dns_spec_set_qname(&t->spec, tld) == -1) {
+		log_warnx("%s: bad query name \"%s\"", m->name, tld);
+		return -1;
+	}
+	if (target != NULL) {
+		t->has_target = true;
+		t->target = *target;
+		t->proto = proto;
+	}
+	agent_task_label(t);
+	ts->n++;
+	return 0;
+}
+
+/* agent_tasks_targets: tasks for every address x transport allowed. */
+static int
+agent_tasks_targets(struct agent *a, struct agent_tasks *ts,
+    const struct measurement *m, const char *tld,
+    const struct target *targets, size_t n)
+{
+	static const enum dns_proto protos[] = {DNS_PROTO_UDP, DNS_PROTO_TCP};
+
+	for (size_t i = 0; i < n; i++) {
+		int af = targets[i].af == 4 ? DNS_AF_4 : DNS_AF_6;
+		if (!(m->dns.afs & af))
+			continue;
+		for (size_t p = 0; p < 2; p++)
+			if ((m->dns.transports & (int)protos[p]) &&
+			    agent_tasks_add(a, ts, m, tld, &targets[i],
+			    protos[p]) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+static void
+agent_tasks_free(struct agent_tasks *ts)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		struct task *t = &ts->v[i];
+		if (t->inflight != NULL)
+			dns_probe_cancel(t->inflight);
+		schedule_timer_free(t->timer);
+		json_decref(t->result);
+	}
+	free(ts->v);
+	ts->v = NULL;
+	ts->n = 0;
+}
+
+/* agent_tasks_build: the tasks of `conf`.  Returns 0 or -1 (logged). */
+static int
+agent_tasks_build(struct agent *a, const struct config *conf,
+    struct agent_tasks *ts)
+{
+	const struct target *targets;
+	size_t n;
+
+	memset(ts, 0, sizeof(*ts));
+	for (size_t i = 0; i < conf->nmeasurements; i++) {
+		const struct measurement *m = &conf->measurements[i];
+		if (m->ntlds == 0) {
+			if (agent_tasks_targets(a, ts, m, NULL, m->targets,
+			    m->ntargets) == -1)
+				goto fail;
+			continue;
+		}
+		for (size_t j = 0; j < m->ntlds; j++) {
+			agent_tld_targets(a, m, m->tlds[j], &targets, &n);
+			if ((n == 0 ? agent_tasks_add(a, ts, m, m->tlds[j],
+			    NULL, DNS_PROTO_UDP) : agent_tasks_targets(a, ts,
+			    m, m->tlds[j], targets, n)) == -1)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	agent_tasks_free(ts);
+	return -1;
+}
+
+static void
+agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
+{
+	struct task *t = arg;
+	struct agent *a = t->agent;
+
+	(void)reply;
+	t->inflight = NULL;
+	agent_result(t, result);
+	if (a->mode == AGENT_ONCE && --a->pending == 0)
+		event_base_loopbreak(a->base);
+}
+
+/* agent_task_start: one query of task t, now. */
+static void
+agent_task_start(struct task *t)
+{
+	struct agent *a = t->agent;
+
+	if (!t->has_target) {
+		agent_result_failure(t, CW_FAIL_DNS_NO_SERVERS,
+		    "no server set known yet for TLD \"%s\"", t->tld);
+		return;
+	}
+	t->inflight = dns_probe_start(a->base, &t->spec, &t->target, t->proto,
+	    agent_task_done, t);
+	if (t->inflight == NULL) {
+		agent_result_failure(t, CW_FAIL_INTERNAL,
+		    "could not start the query");
+		return;
+	}
+	if (a->mode == AGENT_ONCE)
+		a->pending++;
+}
+
+/* agent_task_fire: a cycle of task t begins. */
+static void
+agent_task_fire(void *arg)
+{
+	struct task *t = arg;
+
+	if (t->inflight != NULL) {
+		t->skipped++;
+		t->agent->skipped++;
+		log_debug("%s: previous query still running, cycle skipped "
+		    "(%llu so far)", t->label, (unsigned long long)t->skipped);
+		return;
+	}
+	agent_task_start(t);
+}
+
+/* agent_tasks_schedule: a timer for every task, cycles from t0. */
+static int
+agent_tasks_schedule(struct agent *a, struct agent_tasks *ts)
+{
+	cw_usec_t t0 = schedule_clock();
+
+	for (size_t i = 0; i < ts->n; i++) {
+		struct task *t = &ts->v[i];
+		t->timer = schedule_timer_new(a->base, t0, t->m->interval,
+		    t->m->spread, t->label, agent_task_fire, t);
+		if (t->timer == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- Set-up shared by run and once --- */
+
+/* agent_mkdirs: create `dir` (mode 0700: what it holds may say where
+ * the volunteer measures from) and its missing parents (0755). */
+static int
+agent_mkdirs(const char *dir)
+{
+	char path[4096];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return -1;
+	memcpy(path, dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(path, saved == '\0' ? 0700 : 0755) == -1 &&
+		    errno != EEXIST)
+			return -1;
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* agent_state_dir: create the state directory when a TLD measurement
+ * will cache server sets there.  A failure only costs the cache. */
+static void
+agent_state_dir(const struct config *conf)
+{
+	for (size_t i = 0; i < conf->nmeasurements; i++)
+		if (conf->measurements[i].ntlds > 0) {
+			if (agent_mkdirs(conf->state_dir) == -1)
+				log_warn("state_dir %s: cannot create it; TLD "
+				    "server sets will not be cached",
+				    conf->state_dir);
+			return;
+		}
+}
+
+static void
+agent_log_level(const struct agent *a)
+{
+	log_init(NULL, a->verbose ? LOG_LEVEL_DEBUG : a->conf->log_level);
+}
+
+/* agent_log_errors: each line of a config_load() error text. */
+static void
+agent_log_errors(const char *what, const char *errors)
+{
+	const char *p = errors;
+
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		int n = nl != NULL ? (int)(nl - p) : (int)strlen(p);
+		log_warnx("%s: %.*s", what, n, p);
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+}
+
+static int
+agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
+    bool verbose)
+{
+	struct event_config *ecfg;
+	char *errors = NULL;
+
+	memset(a, 0, sizeof(*a));
+	a->mode = mode;
+	a->conf_path = conf_path;
+	a->verbose = verbose;
+	if (verbose)
+		log_init(NULL, LOG_LEVEL_DEBUG);
+	if (sodium_init() < 0) {
+		log_warnx("%s: sodium_init failed", __func__);
+		return -1;
+	}
+	if ((a->conf = config_load(conf_path, &errors)) == NULL) {
+		/* Plain lines: editors jump to FILE:LINE. */
+		fprintf(stderr, "%s\n", errors != NULL ? errors :
+		    "configuration rejected");
+		free(errors);
+		return -1;
+	}
+	agent_log_level(a);
+	sysutil_raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	if ((ecfg = event_config_new()) == NULL)
+		return -1;
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	a->base = event_base_new_with_config(ecfg);
+	event_config_free(ecfg);
+	if (a->base == NULL) {
+		log_warnx("%s: cannot create the event loop", __func__);
+		return -1;
+	}
+	agent_state_dir(a->conf);
+	return 0;
+}
+
+static void
+agent_free(struct agent *a)
+{
+	agent_tasks_free(&a->tasks);
+	if (a->sig_term != NULL)
+		event_free(a->sig_term);
+	if (a->sig_int != NULL)
+		event_free(a->sig_int);
+	if (a->sig_hup != NULL)
+		event_free(a->sig_hup);
+	if (a->deadline != NULL)
+		event_free(a->deadline);
+	output_close(a->out);
+	config_free(a->conf);
+	if (a->base != NULL)
+		event_base_free(a->base);
+	memset(a, 0, sizeof(*a));
+}
+
+/* agent_signals: TERM and INT stop; HUP reloads (run only). */
+static int
+agent_signals(struct agent *a, event_callback_fn stop, event_callback_fn hup)
+{
+	a->sig_term = evsignal_new(a->base, SIGTERM, stop, a);
+	a->sig_int = evsignal_new(a->base, SIGINT, stop, a);
+	if (a->sig_term == NULL || a->sig_int == NULL ||
+	    evsignal_add(a->sig_term, NULL) == -1 ||
+	    evsignal_add(a->sig_int, NULL) == -1)
+		goto fail;
+	if (hup != NULL && ((a->sig_hup = evsignal_new(a->base, SIGHUP, hup,
+	    a)) == NULL || evsignal_add(a->sig_hup, NULL) == -1))
+		goto fail;
+	return 0;
+fail:
+	log_warnx("%s: cannot install signal handlers", __func__);
+	return -1;
+}
+
+/* --- run --- */
+
+static void
+agent_run_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)what;
+	log_info("run: %s, stopping", strsignal((int)sig));
+	/* Queries in flight are cancelled: their results would be cut. */
+	agent_tasks_free(&a->tasks);
+	event_base_loopbreak(a->base);
+}
+
+/* agent_reload_output: the output of the new config, reusing the open
+ * one when the path did not change.  NULL on failure (logged). */
+static struct output *
+agent_reload_output(struct agent *a, const struct config *conf,
+    bool *reused)
+{
+	*reused = strcmp(conf->output_path, a->conf->output_path) == 0;
+	if (*reused)
+		return a->out;
+	return output_open(conf->output_path);
+}
+
+static void
+agent_run_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_tasks ts;
+	struct config *conf;
+	struct output *out;
+	char *errors = NULL;
+	bool reused;
+
+	(void)sig;
+	(void)what;
+	log_info("reload: reading %s", a->conf_path);
+	if ((conf = config_load(a->conf_path, &errors)) == NULL) {
+		agent_log_errors("reload", errors);
+		log_warnx("reload: %s rejected, still running the previous "
+		    "configuration", a->conf_path);
+		free(errors);
+		return;
+	}
+	if ((out = agent_reload_output(a, conf, &reused)) == NULL ||
+	    agent_tasks_build(a, conf, &ts) == -1) {
+		log_warnx("reload: cannot apply %s, still running the previous "
+		    "configuration", a->conf_path);
+		if (out != NULL && !reused)
+			output_close(out);
+		config_free(conf);
+		return;
+	}
+	agent_tasks_free(&a->tasks);
+	if (!reused) {
+		output_close(a->out);
+		a->out = out;
+	}
+	config_free(a->conf);
+	a->conf = conf;
+	a->tasks = ts;
+	agent_log_level(a);
+	agent_state_dir(a->conf);
+	if (agent_tasks_schedule(a, &a->tasks) == -1) {
+		/* Timers failing means libevent is out of memory. */
+		log_warnx("reload: cannot schedule the tasks, stopping");
+		agent_tasks_free(&a->tasks);
+		event_base_loopbreak(a->base);
+		return;
+	}
+	log_info("reload: %zu measurement%s, %zu task%s, results to %s",
+	    a->conf->nmeasurements, a->conf->nmeasurements == 1 ? "" : "s",
+	    a->tasks.n, a->tasks.n == 1 ? "" : "s", output_name(a->out));
+}
+
+/* agent_default_config: -c when not given (--with-default-config). */
+static const char *
+agent_default_config(void)
+{
+	return CW_DEFAULT_CONFIG;
+}
+
+static void
+agent_run_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: corewatch run [-v] [-c FILE]\n"
+"\n"
+"Measure on schedule, in the foreground, until SIGTERM or SIGINT.\n"
+"Results go to the configured output; messages go to stderr.\n"
+"SIGHUP re-reads the configuration (a broken one is refused and the\n"
+"running one kept).\n"
+"\n"
+"  -c, --config FILE   configuration (default %s)\n"
+"  -v, --verbose       debug messages\n"
+"  -h, --help          this text\n", agent_default_config());
+}
+
+static const struct option agent_run_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
 
 int
 cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	log_warnx("run: not built yet");
-	return CW_EXIT_USAGE;
+	const char *path = agent_default_config();
+	struct agent a;
+	bool verbose = false;
+	int ch, status = CW_EXIT_OK;
+
+	while ((ch = getopt_long(argc, argv, "c:vh", agent_run_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			agent_run_usage(stdout);
+			return CW_EXIT_OK;
+		default:
+			agent_run_usage(stderr);
+			return CW_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		agent_run_usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if (agent_init(&a, AGENT_RUN, path, verbose) == -1) {
+		agent_free(&a);
+		return CW_EXIT_USAGE;
+	}
+	if ((a.out = output_open(a.conf->output_path)) == NULL ||
+	    agent_signals(&a, agent_run_stop, agent_run_reload) == -1 ||
+	    agent_tasks_build(&a, a.conf, &a.tasks) == -1 ||
+	    agent_tasks_schedule(&a, &a.tasks) == -1) {
+		agent_free(&a);
+		return CW_EXIT_USAGE;
+	}
+	log_info("run: probe %s, %zu measurement%s, %zu task%s, results to "
+	    "%s", a.conf->probe.name, a.conf->nmeasurements,
+	    a.conf->nmeasurements == 1 ? "" : "s", a.tasks.n,
+	    a.tasks.n == 1 ? "" : "s", output_name(a.out));
+	if (event_base_dispatch(a.base) == -1) {
+		log_warnx("run: event loop failed");
+		status = CW_EXIT_USAGE;
+	}
+	agent_tasks_free(&a.tasks);
+	if (output_flush(a.out) == -1)
+		a.write_errors++;
+	log_info("run: stopped after %llu results (%llu failed, %llu cycles "
+	    "skipped, %llu not written)", a.results, a.failures, a.skipped,
+	    a.write_errors);
+	agent_free(&a);
+	return status;
+}
+
+/* --- once --- */
+
+static void
+agent_once_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)what;
+	log_warnx("once: %s, stopping", strsignal((int)sig));
+	a->interrupted = true;
+	event_base_loopbreak(a->base);
+}
+
+/* agent_once_deadline: a query that never reported (a bug, not a
+ * network failure: the probe has its own timeouts). */
+static void
+agent_once_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < a->tasks.n; i++) {
+		struct task *t = &a->tasks.v[i];
+		if (t->inflight == NULL)
+			continue;
+		dns_probe_cancel(t->inflight);
+		t->inflight = NULL;
+		agent_result_failure(t, CW_FAIL_INTERNAL,
+		    "no result within the deadline");
+	}
+	event_base_loopbreak(a->base);
+}
+
+/* agent_once_busy: the longest any query may take, plus a grace. */
+static cw_usec_t
+agent_once_busy(const struct config *conf)
+{
+	cw_usec_t busy = 0;
+
+	for (size_t i = 0; i < conf->nmeasurements; i++) {
+		const struct dns_spec *s = &conf->measurements[i].dns;
+		/* A truncated UDP answer is followed by a TCP query. */
+		cw_usec_t b = 2 * s->timeout * (s->retries + 1) +
+		    s->late_window;
+		if (b > busy)
+			busy = b;
+	}
+	return busy + AGENT_ONCE_GRACE;
+}
+
+/* agent_once_row: one table row from a task's result. */
+static void
+agent_once_row(struct table *tab, const struct task *t)
+{
+	const json_t *r = t->result;
+	const char *failure = json_string_value(json_object_get(r,
+	    "failure"));
+	const json_t *rtt = json_object_get(r, "rtt_ms");
+	char via[16], ms[32];
+	const char *cells[8];
+
+	snprintf(via, sizeof(via), "%s/v%d", dns_proto_name(t->proto),
+	    t->target.af);
+	if (json_is_number(rtt))
+		snprintf(ms, sizeof(ms), "%.1f", json_number_value(rtt));
+	else
+		snprintf(ms, sizeof(ms), "-");
+	cells[0] = t->m->name;
+	cells[1] = t->has_target ? (t->target.name[0] ? t->target.name :
+	    "-") : t->tld;
+	cells[2] = t->has_target ? t->target.addr : "-";
+	cells[3] = t->has_target ? via : "-";
+	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
+	    "ok";
+	cells[5] = ms;
+	cells[6] = json_string_value(json_object_get(r, "rcode"));
+	cells[7] = json_string_value(json_object_get(r, "nsid"));
+	table_add_row(tab, cells);
+}
+
+/* agent_once_table: the readable summary on stdout. */
+static void
+agent_once_table(struct agent *a)
+{
+	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
+	    "VIA", "RESULT", "RTT_MS", "RCODE", "NSID"};
+	struct table *tab;
+
+	if ((tab = table_new(8, headers)) == NULL)
+		return;
+	table_set_align(tab, 5, TABLE_RIGHT);
+	for (size_t i = 0; i < a->tasks.n; i++)
+		agent_once_row(tab, &a->tasks.v[i]);
+	table_print(tab, stdout);
+	table_free(tab);
+	printf("\n%llu of %zu ok", a->results - a->failures, a->tasks.n);
+	if (a->out != NULL)
+		printf("; full results (JSON lines) appended to %s\n",
+		    output_name(a->out));
+	else
+		printf("; full results not kept: use --json, or -o FILE (or "
+		    "output { path = FILE })\n");
+	fflush(stdout);
+}
+
+static void
+agent_once_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: corewatch once [-v] [-c FILE] [-o PATH] [--table | --json]\n"
+"\n"
+"Run every configured measurement once, all at the same time, and exit.\n"
+"\n"
+"  -c, --config FILE   configuration (default %s)\n"
+"  -o, --output PATH   write the results here (\"-\": stdout) instead of\n"
+"                      the configured output\n"
+"      --table         print a readable table on stdout (the default\n"
+"                      when stdout is a terminal)\n"
+"      --json          no table, only JSON lines to the output\n"
+"  -v, --verbose       debug messages\n"
+"  -h, --help          this text\n"
+"\n"
+"With a table, results still go to the output when it is a file; when\n"
+"it is stdout they are left out, so the table stays readable.\n"
+"\n"
+"Exit status: 0 every measurement ok, 1 some failed, 2 usage or\n"
+"configuration error.\n", agent_default_config());
+}
+
+enum {
+	AGENT_OPT_TABLE = 256,
+	AGENT_OPT_JSON,
+};
+
+static const struct option agent_once_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"output", required_argument, NULL, 'o'},
+	{"table", no_argument, NULL, AGENT_OPT_TABLE},
+	{"json", no_argument, NULL, AGENT_OPT_JSON},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* agent_once_run: start everything and wait for every result. */
+static int
+agent_once_run(struct agent *a)
+{
+	struct timeval tv;
+
+	if (agent_signals(a, agent_once_stop, NULL) == -1 ||
+	    agent_tasks_build(a, a->conf, &a->tasks) == -1)
+		return -1;
+	for (size_t i = 0; i < a->tasks.n; i++)
+		agent_task_start(&a->tasks.v[i]);
+	if (a->pending == 0)
+		return 0;
+	if ((a->deadline = evtimer_new(a->base, agent_once_deadline,
+	    a)) == NULL)
+		return -1;
+	cw_usec_to_timeval(agent_once_busy(a->conf), &tv);
+	if (evtimer_add(a->deadline, &tv) == -1 ||
+	    event_base_dispatch(a->base) == -1) {
+		log_warnx("once: event loop failed");
+		return -1;
+	}
+	return 0;
 }
 
 int
 cmd_once(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	log_warnx("once: not built yet");
-	return CW_EXIT_USAGE;
+	const char *path = agent_default_config(), *output = NULL;
+	struct agent a;
+	bool verbose = false;
+	int ch, table = -1, status;
+
+	while ((ch = getopt_long(argc, argv, "c:o:vh", agent_once_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case AGENT_OPT_TABLE:
+			table = 1;
+			break;
+		case AGENT_OPT_JSON:
+			table = 0;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			agent_once_usage(stdout);
+			return CW_EXIT_OK;
+		default:
+			agent_once_usage(stderr);
+			return CW_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		agent_once_usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if (table == -1)
+		table = isatty(STDOUT_FILENO);
+	if (agent_init(&a, AGENT_ONCE, path, verbose) == -1) {
+		agent_free(&a);
+		return CW_EXIT_USAGE;
+	}
+	if (output == NULL)
+		output = a.conf->output_path;
+	/* A table and JSON lines on one stdout would be unreadable. */
+	if ((!table || strcmp(output, "-") != 0) &&
+	    (a.out = output_open(output)) == NULL) {
+		agent_free(&a);
+		return CW_EXIT_USAGE;
+	}
+	if (agent_once_run(&a) == -1) {
+		agent_free(&a);
+		return CW_EXIT_USAGE;
+	}
+	if (a.out != NULL && output_flush(a.out) == -1)
+		a.write_errors++;
+	if (table)
+		agent_once_table(&a);
+	status = a.failures == 0 && a.write_errors == 0 && !a.interrupted &&
+	    a.results == a.tasks.n ? CW_EXIT_OK : CW_EXIT_FAILURES;
+	if (a.write_errors > 0)
+		log_warnx("once: %llu results could not be written to %s",
+		    a.write_errors, output_name(a.out));
+	agent_free(&a);
+	return status;
 }
+
+/* --- check-config --- */
+
+static void
+agent_check_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: corewatch check-config [-q] [-c FILE | FILE]\n"
+"\n"
+"Check a configuration without measuring anything.  Prints every problem\n"
+"found as FILE:LINE: message, or FILE: OK and one line per measurement.\n"
+"\n"
+"  -c, --config FILE   configuration (default %s)\n"
+"  -q, --quiet         print nothing when it is valid\n"
+"  -h, --help          this text\n"
+"\n"
+"Exit status: 0 valid, 2 invalid or unreadable.\n", agent_default_config());
+}
+
+static const struct option agent_check_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
 
 int
 cmd_check_config(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	log_warnx("check-config: not built yet");
-	return CW_EXIT_USAGE;
+	const char *path = agent_default_config();
+	struct config *conf;
+	char *errors = NULL, line[512];
+	bool quiet = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:qh", agent_check_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			agent_check_usage(stdout);
+			return CW_EXIT_OK;
+		default:
+			agent_check_usage(stderr);
+			return CW_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 == argc)
+		path = argv[optind];
+	else if (optind != argc) {
+		agent_check_usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if ((conf = config_load(path, &errors)) == NULL) {
+		fprintf(stderr, "%s\n", errors != NULL ? errors :
+		    "configuration rejected");
+		free(errors);
+		return CW_EXIT_USAGE;
+	}
+	if (!quiet) {
+		printf("%s: OK\n", path);
+		for (size_t i = 0; i < conf->nmeasurements; i++) {
+			config_measurement_summary(&conf->measurements[i],
+			    line, sizeof(line));
+			printf("  %s\n", line);
+		}
+	}
+	config_free(conf);
+	return CW_EXIT_OK;
 }

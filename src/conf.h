@@ -1,0 +1,99 @@
+/*
+ * conf.h -- the configuration file (corewatch.conf(5)).
+ *
+ * (The file is conf.h, not config.h, because "config.h" is the header
+ * autoconf generates and every .c file includes first.)
+ *
+ * config_load() reads a libconfuse file, with its include()s, and turns
+ * it into plain structs that nothing else needs libconfuse to read.  It
+ * checks everything it can before the agent starts: every problem is
+ * reported as "FILE:LINE: message", all of them when the file parses at
+ * all (a syntax error stops libconfuse at the first one).
+ */
+#ifndef CW_CONF_H
+#define CW_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cwtime.h"
+#include "dns.h"
+#include "log.h"
+#include "target.h"
+
+#define CONFIG_NAME_MAX 64	/* probe and measurement names */
+
+/* Who runs the probe, as the volunteer chooses to declare it. */
+struct config_identity {
+	char *name;		/* required: "kyiv-1" */
+	char country[3];	/* ISO 3166-1 alpha-2, upper case; "" if unset */
+	uint32_t asn;		/* 0 if unset */
+	char *location;		/* free text; NULL if unset */
+};
+
+enum measurement_kind {
+	MEASUREMENT_DNS = 1,
+};
+
+/*
+ * measurement: one `dns "NAME" { ... }` section.  Either `targets` (from
+ * `servers`, port applied, catalog sets expanded) or `tlds` is non-empty,
+ * never both.
+ */
+struct measurement {
+	char *name;			/* the section's title, unique */
+	enum measurement_kind kind;
+	cw_usec_t interval;		/* cycle length */
+	cw_usec_t spread;		/* offsets drawn from [0, spread) */
+	struct dns_spec dns;		/* dns.name points at name */
+	bool qname_from_tld;		/* no qname given: each TLD's own */
+	struct target *targets;		/* every address, all families */
+	size_t ntargets;
+	char **tlds;			/* lower case, no final dot */
+	size_t ntlds;
+	char *file;			/* where the section starts */
+	int line;
+};
+
+struct config {
+	char *path;			/* the file loaded */
+	struct config_identity probe;
+	enum log_level log_level;
+	char *state_dir;		/* TLD server sets are cached here */
+	char *output_path;		/* "-" for stdout */
+	struct measurement *measurements;
+	size_t nmeasurements;
+};
+
+/*
+ * config_load: read and check `path`.  Returns a config the caller frees
+ * with config_free(), or NULL: then *errors (when errors is not NULL) is
+ * a string the caller frees, one "FILE:LINE: message" per line, without
+ * a final newline.  Logs nothing itself.
+ */
+struct config *config_load(const char *path, char **errors);
+
+/* config_free: free a config and everything in it; NULL is fine. */
+void config_free(struct config *conf);
+
+/* config_measurement_queries: how many queries one cycle of `m` sends to
+ * its fixed targets (targets matching the address families, times the
+ * transports); 0 for a TLD measurement, whose servers are learned. */
+size_t config_measurement_queries(const struct measurement *m);
+
+/* config_measurement_summary: one line describing `m` for check-config
+ * ("dns root-soa: SOA . IN, 26 servers ... every 5m"), into buf. */
+void config_measurement_summary(const struct measurement *m, char *buf,
+    size_t len);
+
+/* config_duration_format: "5m", "30s", "200ms", "1500ms" ... into buf
+ * (at least CONFIG_DURATION_STRLEN bytes); returns buf. */
+#define CONFIG_DURATION_STRLEN 32
+char *config_duration_format(cw_usec_t usec, char *buf, size_t len);
+
+/* config_country_valid: true for an assigned ISO 3166-1 alpha-2 code
+ * (either case), plus XK (Kosovo, in common use). */
+bool config_country_valid(const char *code);
+
+#endif

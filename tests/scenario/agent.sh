@@ -1,0 +1,222 @@
+#!/bin/bash
+# agent.sh -- the agent commands against a real NSD on loopback:
+#   check-config on good and broken files (FILE:LINE messages, exit 0/2),
+#   once (exit 0 all ok, 1 some failed, 2 usage or configuration error;
+#   JSON lines; the table), and run (results on schedule, SIGHUP with a
+#   broken file keeps the old configuration, SIGHUP with a valid changed
+#   file switches to it, SIGTERM stops promptly with status 0).
+# Every server is on 127.0.0.1 or ::1; no root or TLD catalog is used.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+CONF_SRC="$CW_SCENARIO_DIR/conf"
+
+cw_tmpdir
+cw_nsd_start "${CW_TEST_ZONES[@]}"
+PORT=$NSD_PORT
+
+SERVERS='"127.0.0.1"'
+NADDR=1
+if [ "$CW_HAVE_V6" = 1 ]; then
+	SERVERS='"127.0.0.1", "v6=::1"'
+	NADDR=2
+fi
+
+# make_conf TEMPLATE OUT OUTPUT [PORT]: fill in a template.
+make_conf()
+{
+	sed -e "s|@SERVERS@|$SERVERS|g" -e "s|@PORT@|${4:-$PORT}|g" \
+	    -e "s|@STATE@|$CW_TMP/state|g" -e "s|@OUTPUT@|$3|g" \
+	    "$CONF_SRC/$1" >"$2" || cw_die "cannot write $2"
+}
+
+# cw: run corewatch with a time bound; status in $rc.
+cw()
+{
+	timeout 60 "$COREWATCH" "$@"
+	rc=$?
+}
+
+make_conf good.conf.in "$CW_TMP/good.conf" -
+
+# --- check-config ---
+cw check-config -c "$CW_TMP/good.conf" >"$CW_TMP/check.out" \
+    2>"$CW_TMP/check.err"
+cw_check "check-config good: exit 0" [ "$rc" = 0 ]
+cw_check "check-config good: FILE: OK" \
+    grep -qx "$CW_TMP/good.conf: OK" "$CW_TMP/check.out"
+cw_check "check-config good: one line per measurement" \
+    [ "$(grep -c '^  dns ' "$CW_TMP/check.out")" = 2 ]
+cw_check "check-config good: nothing on stderr" [ ! -s "$CW_TMP/check.err" ]
+
+BROKEN="$CONF_SRC/broken.conf"
+cw check-config "$BROKEN" >"$CW_TMP/broken.out" 2>"$CW_TMP/broken.err"
+cw_check "check-config broken: exit 2" [ "$rc" = 2 ]
+for want in "$BROKEN:5: probe: country" "$BROKEN:9: dns \"a\": qtype" \
+    "$BROKEN:11: dns \"a\": spread"; do
+	cw_check "check-config broken: reports '$want'" \
+	    grep -qF "$want" "$CW_TMP/broken.err"
+done
+cw_check "check-config broken: nothing on stdout" [ ! -s "$CW_TMP/broken.out" ]
+cw check-config -c "$CW_TMP/missing.conf" 2>"$CW_TMP/missing.err"
+cw_check "check-config missing file: exit 2" [ "$rc" = 2 ]
+cw_check "check-config missing file: says so" \
+    grep -q "missing.conf: No such file" "$CW_TMP/missing.err"
+
+# --- once ---
+NGOOD=$((NADDR * 2 + NADDR))	# root-soa over udp+tcp, hostname over udp
+cw once -c "$CW_TMP/good.conf" --json >"$CW_TMP/once.json" \
+    2>"$CW_TMP/once.err"
+cw_check "once good: exit 0" [ "$rc" = 0 ]
+cw_expect "once good: every result ok" "$CW_TMP/once.json" "
+    length == $NGOOD and all(.[]; .type == \"dns\" and .ok == true and
+    .failure == null)"
+cw_expect "once good: root-soa has the zone's serial and the NSID" \
+    "$CW_TMP/once.json" "
+    [.[] | select(.name == \"root-soa\")] | length == $((NADDR * 2)) and
+    all(.[]; .soa_serial == $CW_SERIAL_ROOT and
+    .nsid == \"$NSD_NSID\" and .port == $PORT)"
+cw_expect "once good: hostname.bind is the identity" "$CW_TMP/once.json" "
+    [.[] | select(.name == \"hostname\")] | length == $NADDR and
+    all(.[]; .txt == [\"$NSD_IDENTITY\"] and .proto == \"udp\")"
+
+# A port nothing listens on: every query fails, exit 1.
+DEAD=$(cw_free_port) || cw_die "no free port"
+make_conf good.conf.in "$CW_TMP/dead.conf" - "$DEAD"
+cw once -c "$CW_TMP/dead.conf" --json >"$CW_TMP/dead.json" \
+    2>"$CW_TMP/dead.err"
+cw_check "once unreachable: exit 1" [ "$rc" = 1 ]
+cw_expect "once unreachable: every result a failure" "$CW_TMP/dead.json" "
+    length == $NGOOD and all(.[]; .ok == false and
+    (.failure | type) == \"string\")"
+
+cw once -c "$BROKEN" --json >"$CW_TMP/once-broken.json" \
+    2>"$CW_TMP/once-broken.err"
+cw_check "once broken config: exit 2" [ "$rc" = 2 ]
+cw_check "once broken config: no results" [ ! -s "$CW_TMP/once-broken.json" ]
+cw_check "once broken config: FILE:LINE on stderr" \
+    grep -qF "$BROKEN:9:" "$CW_TMP/once-broken.err"
+cw once --no-such-flag >/dev/null 2>&1
+cw_check "once bad flag: exit 2" [ "$rc" = 2 ]
+
+# The table on stdout, the full records in a file.
+cw once -c "$CW_TMP/good.conf" --table -o "$CW_TMP/table.json" \
+    >"$CW_TMP/table.out" 2>"$CW_TMP/table.err"
+cw_check "once --table: exit 0" [ "$rc" = 0 ]
+cw_check "once --table: a header" grep -q '^MEASUREMENT  *SERVER' \
+    "$CW_TMP/table.out"
+cw_check "once --table: one row per query" \
+    [ "$(grep -c ' ok ' "$CW_TMP/table.out")" = "$NGOOD" ]
+cw_check "once --table: says where the records went" \
+    grep -q "appended to $CW_TMP/table.json" "$CW_TMP/table.out"
+cw_expect "once --table: records in the output file" "$CW_TMP/table.json" \
+    "length == $NGOOD"
+cw once -c "$CW_TMP/good.conf" --table >"$CW_TMP/table2.out" 2>&1
+cw_check "once --table to stdout: no JSON mixed in" \
+    eval "! grep -q '^{' '$CW_TMP/table2.out'"
+cw_check "once --table to stdout: points to --json" \
+    grep -q -- "--json" "$CW_TMP/table2.out"
+
+# --- run ---
+RUNOUT="$CW_TMP/run.jsonl"
+make_conf good.conf.in "$CW_TMP/run.conf" "$RUNOUT"
+cw_spawn "$CW_TMP/run.err" "$COREWATCH" run -c "$CW_TMP/run.conf"
+RUN_PID=$CW_SPAWNED
+
+# snapshot: the complete lines of the results so far, in $CW_TMP/snap
+# (the agent may be half-way through writing the last one).
+snapshot()
+{
+	local n=0
+	[ -f "$RUNOUT" ] && n=$(wc -l <"$RUNOUT")
+	head -n "$n" "$RUNOUT" >"$CW_TMP/snap" 2>/dev/null
+}
+
+# count NAME: results of measurement NAME so far.
+count()
+{
+	snapshot
+	jq -c "select(.name == \"$1\")" "$CW_TMP/snap" | wc -l
+}
+
+# wait_for NAME N SECONDS: until NAME has N results (bounded).
+wait_for()
+{
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(count "$1")" -ge "$2" ] && return 0
+		kill -0 "$RUN_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Three cycles of every task: 3 x NGOOD results within about 3 s.
+cw_check "run: results arrive" wait_for root-soa $((3 * NADDR * 2)) 8
+wait_for hostname $((3 * NADDR)) 4
+snapshot
+cw_expect "run: all ok" "$CW_TMP/snap" "all(.[]; .ok == true)"
+# On schedule: successive results of one task are one interval apart,
+# give or take the 200 ms spread and some scheduling noise.
+/usr/bin/python3 - "$CW_TMP/snap" >"$CW_TMP/gaps.txt" <<'EOF'
+import collections, datetime, json, sys
+times = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    t = datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    times[(r["name"], r["addr"], r["proto"])].append(t.timestamp())
+bad = 0
+for task, ts in times.items():
+    ts.sort()
+    for a, b in zip(ts, ts[1:]):
+        gap = b - a
+        print(task, round(gap, 3))
+        if not 0.7 <= gap <= 1.35:
+            bad += 1
+sys.exit(1 if bad else 0)
+EOF
+cw_check "run: one result per task per second" [ $? = 0 ] ||
+    cat "$CW_TMP/gaps.txt" >&2
+
+# SIGHUP with a broken file: refused, the old measurements go on.
+cp "$BROKEN" "$CW_TMP/run.conf"
+before=$(count root-soa)
+kill -HUP "$RUN_PID"
+cw_check "run: still producing after a broken reload" \
+    wait_for root-soa $((before + 2 * NADDR * 2)) 5
+cw_check "run: the broken reload was logged with FILE:LINE" \
+    grep -qF "run.conf:9:" "$CW_TMP/run.err"
+cw_check "run: ... and refused" grep -q "rejected, still running" \
+    "$CW_TMP/run.err"
+
+# SIGHUP with a valid changed file: the new measurement replaces them.
+make_conf changed.conf.in "$CW_TMP/run.conf" "$RUNOUT"
+kill -HUP "$RUN_PID"
+cw_check "run: the new measurement after a valid reload" \
+    wait_for changed-soa $((2 * NADDR)) 5
+sleep 1.5
+old=$(count root-soa)
+sleep 1.5
+cw_check "run: the old measurements stopped" [ "$(count root-soa)" = "$old" ]
+cw_expect "run: the new one is TCP only and ok" "$RUNOUT" "
+    [.[] | select(.name == \"changed-soa\")] | length > 0 and
+    all(.[]; .proto == \"tcp\" and .ok == true)"
+
+# SIGTERM: out within a few seconds, status 0.
+kill -TERM "$RUN_PID"
+stopped=0
+for ((i = 0; i < 50; i++)); do
+	if ! kill -0 "$RUN_PID" 2>/dev/null; then
+		stopped=1
+		break
+	fi
+	sleep 0.1
+done
+cw_check "run: SIGTERM stops it within 5 s" [ "$stopped" = 1 ]
+wait "$RUN_PID"
+status=$?
+cw_check "run: exit status 0 after SIGTERM" [ "$status" = 0 ]
+cw_check "run: says it stopped" grep -q "stopped after" "$CW_TMP/run.err"
+cw_expect "run: every line is a whole record" "$RUNOUT" "length > 0"
+
+cw_done

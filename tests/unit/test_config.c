@@ -1,0 +1,530 @@
+/* test_config.c -- loading corewatch.conf: the example file, every class
+ * of mistake (each must name its file and line), includes, durations. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+#define SEC CW_USEC_PER_SEC
+#define MSEC CW_USEC_PER_MSEC
+
+/* The source tree: $top_srcdir from `make check`, else this file's. */
+static const char *
+srcdir(void)
+{
+	const char *d = getenv("top_srcdir");
+
+	return d != NULL ? d : ".";
+}
+
+/* A scratch directory for the files a test writes. */
+struct scratch {
+	char dir[64];
+	char path[8][128];
+	int n;
+};
+
+static int
+scratch_setup(void **state)
+{
+	struct scratch *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return -1;
+	snprintf(s->dir, sizeof(s->dir), "/tmp/cw-test-config.XXXXXX");
+	if (mkdtemp(s->dir) == NULL) {
+		free(s);
+		return -1;
+	}
+	*state = s;
+	return 0;
+}
+
+static int
+scratch_teardown(void **state)
+{
+	struct scratch *s = *state;
+
+	for (int i = 0; i < s->n; i++)
+		unlink(s->path[i]);
+	rmdir(s->dir);
+	free(s);
+	return 0;
+}
+
+/* scratch_file: write `text` to DIR/name; returns the path. */
+static const char *
+scratch_file(struct scratch *s, const char *name, const char *text)
+{
+	char *path = NULL, full[128];
+	FILE *fp;
+
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(strrchr(s->path[i], '/') + 1, name) == 0)
+			path = s->path[i];
+	if (path == NULL) {
+		assert_true(s->n < 8);
+		path = s->path[s->n++];
+		snprintf(full, sizeof(full), "%s/%s", s->dir, name);
+		memcpy(path, full, sizeof(full));
+	}
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static const struct measurement *
+find(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nmeasurements; i++)
+		if (strcmp(c->measurements[i].name, name) == 0)
+			return &c->measurements[i];
+	fail_msg("no measurement %s", name);
+	return NULL;
+}
+
+static void
+test_example(void **state)
+{
+	const struct measurement *m;
+	struct config *c;
+	char path[512], *err = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/contrib/corewatch-example.conf",
+	    srcdir());
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_null(err);
+	assert_string_equal(c->path, path);
+	assert_string_equal(c->probe.name, "kyiv-1");
+	assert_string_equal(c->probe.country, "UA");
+	assert_int_equal(c->probe.asn, 15895);
+	assert_string_equal(c->probe.location, "Kyiv, left bank");
+	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(c->state_dir, "/var/lib/corewatch");
+	assert_string_equal(c->output_path,
+	    "/var/lib/corewatch/results.jsonl");
+	assert_int_equal(c->nmeasurements, 4);
+
+	m = find(c, "root-soa");
+	assert_int_equal(m->kind, MEASUREMENT_DNS);
+	assert_ptr_equal(m->dns.name, m->name);
+	assert_int_equal(m->ntargets, 26);
+	assert_int_equal(m->ntlds, 0);
+	assert_string_equal(m->targets[0].name, "a.root-servers.net");
+	assert_string_equal(m->dns.qname, ".");
+	assert_int_equal(m->dns.qtype, LDNS_RR_TYPE_SOA);
+	assert_int_equal(m->dns.qclass, LDNS_RR_CLASS_IN);
+	assert_int_equal(m->dns.transports, DNS_PROTO_UDP | DNS_PROTO_TCP);
+	assert_int_equal(m->dns.afs, DNS_AF_4 | DNS_AF_6);
+	assert_int_equal(m->dns.port, 53);
+	assert_int_equal(m->dns.edns_size, 1232);
+	assert_false(m->dns.do_bit);
+	assert_true(m->dns.nsid);
+	assert_false(m->dns.rd);
+	assert_true(m->dns.tcp_on_truncation);
+	assert_int_equal(m->interval, 300 * SEC);
+	assert_int_equal(m->spread, 30 * SEC);
+	assert_int_equal(m->dns.timeout, 4 * SEC);
+	assert_int_equal(m->dns.retries, 0);
+	assert_int_equal(m->dns.late_window, 200 * MSEC);
+	assert_int_equal(config_measurement_queries(m), 52);
+	assert_non_null(strstr(m->file, "corewatch-example.conf"));
+	assert_int_equal(m->line, 22);
+
+	m = find(c, "root-hostname-bind");
+	assert_string_equal(m->dns.qname, "hostname.bind.");
+	assert_int_equal(m->dns.qtype, LDNS_RR_TYPE_TXT);
+	assert_int_equal(m->dns.qclass, LDNS_RR_CLASS_CH);
+	assert_int_equal(m->dns.transports, DNS_PROTO_UDP);
+	assert_int_equal(m->dns.afs, DNS_AF_4);
+	assert_int_equal(m->interval, 240 * SEC);
+	assert_int_equal(m->spread, 20 * SEC);
+	assert_int_equal(config_measurement_queries(m), 13);
+
+	m = find(c, "tld-soa");
+	assert_int_equal(m->ntargets, 0);
+	assert_int_equal(m->ntlds, 5);
+	assert_string_equal(m->tlds[0], "ua");
+	assert_string_equal(m->tlds[1], "sd");
+	assert_string_equal(m->tlds[2], "ps");
+	assert_string_equal(m->tlds[4], "mm");
+	assert_true(m->qname_from_tld);
+	assert_int_equal(m->interval, 600 * SEC);
+	assert_int_equal(m->spread, 120 * SEC);
+	assert_int_equal(m->dns.timeout, 3 * SEC);
+	assert_int_equal(m->dns.retries, 1);
+	assert_int_equal(config_measurement_queries(m), 0);
+
+	m = find(c, "lab");
+	assert_int_equal(m->ntargets, 3);
+	assert_string_equal(m->targets[0].name, "ns1.example");
+	assert_string_equal(m->targets[0].addr, "192.0.2.53");
+	assert_string_equal(m->targets[1].addr, "2001:db8::53");
+	assert_string_equal(m->targets[2].addr, "2001:db8::54");
+	assert_int_equal(target_port(&m->targets[2]), 5353);
+	assert_string_equal(m->dns.qname, "example.org.");
+	assert_int_equal(m->dns.qtype, LDNS_RR_TYPE_AAAA);
+	assert_int_equal(m->dns.transports, DNS_PROTO_TCP);
+	assert_int_equal(m->dns.port, 5353);
+	assert_int_equal(m->dns.edns_size, 0);
+	assert_false(m->dns.nsid);
+	assert_true(m->dns.rd);
+	assert_int_equal(m->interval, 3600 * SEC);
+	assert_int_equal(m->spread, 0);
+	assert_int_equal(m->dns.timeout, 1500 * MSEC);
+	assert_int_equal(m->dns.late_window, 0);
+	config_free(c);
+}
+
+/* The installed default must always load. */
+static void
+test_default(void **state)
+{
+	struct config *c;
+	char path[512], *err = NULL, line[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/contrib/corewatch.conf", srcdir());
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->output_path, "-");
+	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
+	assert_int_equal(c->nmeasurements, 3);
+	assert_int_equal(config_measurement_queries(&c->measurements[0]), 52);
+	assert_int_equal(c->measurements[2].ntlds, 5);
+	config_measurement_summary(&c->measurements[0], line, sizeof(line));
+	assert_non_null(strstr(line, "root-soa"));
+	assert_non_null(strstr(line, "every 5m"));
+	config_free(c);
+}
+
+static void
+test_durations(void **state)
+{
+	struct scratch *s = *state;
+	const struct measurement *m;
+	struct config *c;
+	const char *path;
+	char *err = NULL, buf[CONFIG_DURATION_STRLEN];
+
+	path = scratch_file(s, "d.conf",
+	    "probe { name = \"d\" }\n"
+	    "dns \"bare\" { servers = {\"::1\"} interval = 300 }\n"
+	    "dns \"frac\" { servers = {\"::1\"} interval = 1.5s "
+	    "timeout = 250ms late_window = 0 }\n"
+	    "dns \"hours\" { servers = {\"::1\"} interval = 2h spread = 90m "
+	    "timeout = 4.5s late_window = 1s }\n"
+	    "dns \"day\" { servers = {\"::1\"} interval = 1d }\n"
+	    "dns \"short\" { servers = {\"::1\"} interval = 10s timeout = 1s "
+	    "}\n");
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	m = find(c, "bare");
+	assert_int_equal(m->interval, 300 * SEC);
+	assert_int_equal(m->spread, 30 * SEC);
+	m = find(c, "frac");
+	assert_int_equal(m->interval, 1500 * MSEC);
+	assert_int_equal(m->spread, 1500 * MSEC);	/* the interval */
+	assert_int_equal(m->dns.timeout, 250 * MSEC);
+	m = find(c, "hours");
+	assert_int_equal(m->interval, 7200 * SEC);
+	assert_int_equal(m->spread, 5400 * SEC);
+	assert_int_equal(m->dns.timeout, 4500 * MSEC);
+	assert_int_equal(m->dns.late_window, SEC);
+	m = find(c, "day");
+	assert_int_equal(m->interval, 86400 * SEC);
+	m = find(c, "short");
+	assert_int_equal(m->spread, 10 * SEC);
+	config_free(c);
+	assert_string_equal(config_duration_format(300 * SEC, buf,
+	    sizeof(buf)), "5m");
+	assert_string_equal(config_duration_format(1500 * MSEC, buf,
+	    sizeof(buf)), "1500ms");
+	assert_string_equal(config_duration_format(0, buf, sizeof(buf)), "0s");
+	assert_string_equal(config_duration_format(7, buf, sizeof(buf)), "7us");
+	assert_string_equal(config_duration_format(86400 * SEC, buf,
+	    sizeof(buf)), "1d");
+}
+
+/* One bad file per class of mistake: the error names the file and the
+ * line of the mistake and says what is wrong. */
+static void
+test_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		int line;		/* 0: no line (a whole-file problem) */
+		const char *says;
+	} cases[] = {
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " qtype = \"BOGUS\"\n}\n", 4, "unknown type \"BOGUS\""},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\",\n"
+		    " \"1.2.3.4.5\"}\n}\n", 4, "1.2.3.4.5"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"@nope\"}\n"
+		    "}\n", 3, "unknown server set"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " interval = 10s\n spread = 11s\n}\n", 5,
+		    "spread 11s is longer than interval 10s"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " interval = 4s\n}\n", 4, "must be shorter than interval"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " interval = 5s\n timeout = 5s\n}\n", 5,
+		    "must be shorter than interval"},
+		{"probe {\n name = \"p\"\n country = \"Ukraine\"\n}\n"
+		    "dns \"a\" { servers = {\"::1\"} }\n", 3, "ISO 3166-1"},
+		{"probe {\n name = \"p\"\n asn = 4294967296\n}\n"
+		    "dns \"a\" { servers = {\"::1\"} }\n", 3, "AS number"},
+		{"probe { name = \"p\" }\ndns \"a\" { servers = {\"::1\"} }\n"
+		    "dns \"a\" { servers = {\"::2\"} }\n", 3,
+		    "another measurement is named 'a'"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " qtpye = \"A\"\n}\n", 4, "unknown key 'qtpye'"},
+		{"probe { name = \"p\" }\nfoo = 1\n", 2, "unknown key 'foo'"},
+		{"probe { name = \"p\" }\ninclude(\"missing.conf\")\n", 2,
+		    "No such file"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n interval = 5m\n}\n", 2,
+		    "nothing to measure"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " tlds = {\"ua\"}\n}\n", 4, "not both"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n tlds = {\"ua\", \"u a\"}"
+		    "\n}\n", 3, "is not allowed"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " interval = 5 minutes\n}\n", 4, "unknown key 'minutes'"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " interval = 5x\n}\n", 4, "not a duration"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " interval = 500ms\n}\n", 4, "minimum"},
+		{"probe { name = \"p\" }\nlog_level = \"loud\"\n"
+		    "dns \"a\" { servers = {\"::1\"} }\n", 2, "log_level"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " transport = \"quic\"\n}\n", 4, "transport"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " af = \"4\"\n}\n", 4, "no server has an IPv4 address"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " port = 65536\n}\n", 4, "out of range"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " edns_size = 0\n do = true\n}\n", 5, "EDNS"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " chaos = \"hostname.bind\"\n qtype = \"A\"\n}\n", 4,
+		    "chaos replaces"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " retries = 11\n}\n", 4, "retries"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " nsid = maybe\n}\n", 4, "boolean"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " timeout = 1s\n timeout = 2s\n}\n", 5, "set twice"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " servers = {\"::2\"}\n}\n", 4, "set twice"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n\n",
+		    2, "never closed"},
+		{"probe { name = \"p\" }\n}\n", 2, "without a matching"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " qname = \"a..b\"\n}\n", 4, "not a domain name"},
+		{"probe { name = \"p\" }\ndns \"bad name\" {\n servers = "
+		    "{\"::1\"}\n}\n", 2, "name must be"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\", "
+		    "\"x=::1\"}\n}\n", 3, "listed twice"},
+		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		    " qname = \"x\n}\n", 4, "string never closed"},
+		{"probe { name = \"p\" }\ninclude(\"a\") dns \"a\" {}\n", 2,
+		    "include"},
+		{"probe {\n country = \"UA\"\n}\ndns \"a\" { servers = {\"::1\"} "
+		    "}\n", 1, "name is required"},
+		{"dns \"a\" { servers = {\"::1\"} }\n", 0,
+		    "a probe section with a name is required"},
+		{"probe { name = \"p\" }\n", 0, "no measurement"},
+		{"", 0, "probe section"},
+	};
+	struct scratch *s = *state;
+	char want[256], *err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *path = scratch_file(s, "bad.conf", cases[i].text);
+		struct config *c;
+
+		err = NULL;
+		c = config_load(path, &err);
+		if (c != NULL)
+			fail_msg("case %zu loaded:\n%s", i, cases[i].text);
+		assert_non_null(err);
+		if (cases[i].line > 0)
+			snprintf(want, sizeof(want), "%s:%d: ", path,
+			    cases[i].line);
+		else
+			snprintf(want, sizeof(want), "%s: ", path);
+		if (strncmp(err, want, strlen(want)) != 0 ||
+		    strstr(err, cases[i].says) == NULL)
+			fail_msg("case %zu: want \"%s...%s\", got:\n%s", i,
+			    want, cases[i].says, err);
+		free(err);
+	}
+}
+
+/* Every problem of a file that parses is reported, in file order, and
+ * comments (which libconfuse 3.3 miscounts) do not shift line numbers. */
+static void
+test_all_errors_and_lines(void **state)
+{
+	struct scratch *s = *state;
+	const char *path;
+	char want[256], *err = NULL, *p;
+	const int lines[] = {6, 13, 18, 23};
+
+	path = scratch_file(s, "many.conf",
+	    "# line 1\n"
+	    "# line 2\n"
+	    "// line 3\n"
+	    "probe {\n"
+	    "\tname = \"p\"\t# line 5\n"
+	    "\tcountry = \"ZZ\"\n"			/* 6 */
+	    "}\n"
+	    "/* a comment over\n"
+	    "   two lines */\n"
+	    "dns \"a\" {\n"				/* 10 */
+	    "\tservers = {\"::1\",\t# a comment in a list\n"
+	    "\t\t\"127.0.0.1\", // another\n"
+	    "\t\t\"nonsense\"}\n"			/* 13 */
+	    "}\n"
+	    "\n"
+	    "dns \"b\" {\n"
+	    "\tservers = {\"::1\"}\n"
+	    "\tqtype = \"NOPE\"\n"			/* 18 */
+	    "}\n"
+	    "dns \"c\" {\n"
+	    "\tservers = {\"::1\"}\n"
+	    "\tinterval = \"10s\"\n"
+	    "\tspread = 1m\n"				/* 23 */
+	    "}\n");
+	assert_null(config_load(path, &err));
+	assert_non_null(err);
+	p = err;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		snprintf(want, sizeof(want), "%s:%d: ", path, lines[i]);
+		if (strncmp(p, want, strlen(want)) != 0)
+			fail_msg("error %zu: want %s, got:\n%s", i, want, err);
+		p = strchr(p, '\n');
+		if (i + 1 < sizeof(lines) / sizeof(lines[0]))
+			assert_non_null(p++);
+	}
+	assert_null(p);
+	free(err);
+}
+
+static void
+test_includes(void **state)
+{
+	struct scratch *s = *state;
+	const struct measurement *m;
+	struct config *c;
+	char path[512], *err = NULL;
+	const char *main_path;
+
+	/* A file in the source tree including its neighbour. */
+	snprintf(path, sizeof(path), "%s/tests/unit/conf/good-include.conf",
+	    srcdir());
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->nmeasurements, 2);
+	assert_int_equal(c->log_level, LOG_LEVEL_WARNING);
+	m = find(c, "from-include");
+	assert_non_null(strstr(m->file, "tests/unit/conf/included.conf"));
+	assert_int_equal(m->line, 5);
+	assert_int_equal(m->dns.afs, DNS_AF_6);
+	m = find(c, "main-one");
+	assert_string_equal(m->file, path);
+	assert_int_equal(m->line, 9);
+	config_free(c);
+
+	/* An error inside an included file names that file and line. */
+	scratch_file(s, "inc.conf", "# inc\n\ndns \"x\" {\n qtype = \"Q\"\n"
+	    " servers = {\"::1\"}\n}\n");
+	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	    "  include( \"inc.conf\" )  # relative to main.conf\n"
+	    "foo = 1\n");
+	assert_null(config_load(main_path, &err));
+	snprintf(path, sizeof(path), "%s/inc.conf:4: dns \"x\": qtype", s->dir);
+	if (strstr(err, path) == NULL)
+		fail_msg("want %s in:\n%s", path, err);
+	free(err);
+	/* And after the include, lines count in the including file again. */
+	scratch_file(s, "inc.conf", "# inc\n\ndns \"x\" {\n"
+	    " servers = {\"::1\"}\n}\n");
+	assert_null(config_load(main_path, &err));
+	snprintf(path, sizeof(path), "%s:3: unknown key 'foo'", main_path);
+	if (strcmp(err, path) != 0)
+		fail_msg("want %s, got:\n%s", path, err);
+	free(err);
+
+	/* A loop of includes is refused. */
+	scratch_file(s, "inc.conf", "include(\"main.conf\")\n");
+	assert_null(config_load(main_path, &err));
+	assert_non_null(strstr(err, "includes itself"));
+	free(err);
+}
+
+static void
+test_identity(void **state)
+{
+	struct scratch *s = *state;
+	struct config *c;
+	const char *path;
+	char *err = NULL;
+
+	path = scratch_file(s, "id.conf",
+	    "probe {\n name = \"gaza_2.b\"\n country = \"ps\"\n"
+	    " asn = \"AS4294967295\"\n}\n"
+	    "dns \"a\" { servers = {\"::1\"} }\n");
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->probe.name, "gaza_2.b");
+	assert_string_equal(c->probe.country, "PS");
+	assert_int_equal(c->probe.asn, 4294967295u);
+	assert_null(c->probe.location);
+	assert_string_equal(c->output_path, "-");
+	assert_string_equal(c->state_dir, CW_STATE_DIR);
+	config_free(c);
+	assert_true(config_country_valid("UA"));
+	assert_true(config_country_valid("sd"));
+	assert_true(config_country_valid("XK"));
+	assert_false(config_country_valid("ZZ"));
+	assert_false(config_country_valid("UKR"));
+	assert_false(config_country_valid(""));
+	assert_false(config_country_valid(NULL));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_default),
+		cmocka_unit_test_setup_teardown(test_durations, scratch_setup,
+		    scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, scratch_setup,
+		    scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_all_errors_and_lines,
+		    scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_includes, scratch_setup,
+		    scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_identity, scratch_setup,
+		    scratch_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
