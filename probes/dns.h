@@ -6,6 +6,10 @@
  * reply counts only when its ID and question match the query.  Every
  * outcome, including garbage from the network, becomes a result (see
  * doc/results.md); nothing from the network can crash the probe.
+ *
+ * Query IDs come from libsodium: call sodium_init() once before the first
+ * dns_probe_start().  One probe holds one socket at a time; the caller
+ * raises RLIMIT_NOFILE (sysutil_raise_nofile) before running thousands.
  */
 #ifndef CW_DNS_H
 #define CW_DNS_H
@@ -35,7 +39,9 @@ enum dns_proto {
 #define DNS_QNAME_MAX 256
 
 struct dns_spec {
-	const char *name;	/* measurement name for results; may be NULL */
+	/* measurement name for results; may be NULL.  Not copied: the
+	 * string must outlive every probe started with the spec. */
+	const char *name;
 	char qname[DNS_QNAME_MAX];	/* presentation form, e.g. "." */
 	ldns_rr_type qtype;
 	ldns_rr_class qclass;
@@ -66,12 +72,19 @@ int dns_spec_set_qname(struct dns_spec *spec, const char *qname);
 int dns_spec_set_chaos(struct dns_spec *spec, const char *name);
 
 /* dns_qtype_parse / dns_qclass_parse: "SOA", "TYPE65", "CH" ... to the
- * numeric value; -1 when unknown. */
+ * numeric value (case-insensitive); -1 when unknown, 0, or a zone
+ * transfer type (AXFR, IXFR: multi-message answers are not measured). */
 int dns_qtype_parse(const char *text);
 int dns_qclass_parse(const char *text);
 
 /* dns_proto_name: "udp" or "tcp". */
 const char *dns_proto_name(enum dns_proto proto);
+
+/* dns_qtype_name / dns_qclass_name: "SOA", "TYPE65", "IN", "CLASS3" ...
+ * into buf (at least DNS_TYPE_STRLEN bytes); returns buf. */
+#define DNS_TYPE_STRLEN 16
+char *dns_qtype_name(ldns_rr_type type, char *buf, size_t len);
+char *dns_qclass_name(ldns_rr_class klass, char *buf, size_t len);
 
 /* dns_done_fn: the DNS-specific completion callback.  `reply` is the
  * parsed answer when one was accepted (NULL otherwise) and is valid only
@@ -82,8 +95,12 @@ typedef void (*dns_done_fn)(json_t *result, const ldns_pkt *reply,
 struct dns_probe;
 
 /* dns_probe_start: send `spec`'s query to `target` over `proto` and
- * report once through done().  The spec and target are copied.  Returns
- * NULL only when nothing could be started (out of memory; logged). */
+ * report once through done(), always from the event loop, never from
+ * inside this call (a socket that cannot be opened or a send that fails
+ * is a result too).  The spec and target are copied (spec->name is not:
+ * see struct dns_spec).  Returns NULL only when nothing could be started
+ * (out of memory; logged).  Do not cancel the probe from inside done():
+ * it is freed right after done() returns. */
 struct dns_probe *dns_probe_start(struct event_base *base,
     const struct dns_spec *spec, const struct target *target,
     enum dns_proto proto, dns_done_fn done, void *arg);
@@ -108,10 +125,22 @@ enum cw_failure dns_reply_check(const struct dns_spec *spec, uint16_t id,
     size_t detail_len);
 
 /* dns_result_add_reply: add the reply's fields (rcode, flags, counts,
- * size, soa_serial, nsid, txt, abuf ...) to `result` and return the
- * failure its rcode means (CW_OK for NOERROR). */
+ * size, soa_serial, nsid, nsid_hex, txt, abuf) to `result` and return
+ * the failure its rcode means (CW_OK for NOERROR).  `wire`/`len` are the
+ * bytes `reply` was parsed from (counts and abuf come from them). */
 enum cw_failure dns_result_add_reply(json_t *result,
     const struct dns_spec *spec, const ldns_pkt *reply,
     const uint8_t *wire, size_t len);
+
+/* dns_result_add_abuf: store `wire` as base64 under `key` ("abuf");
+ * nothing when len is 0. */
+void dns_result_add_abuf(json_t *result, const char *key,
+    const uint8_t *wire, size_t len);
+
+/* dns_text_escape: bytes from the network as printable text: ASCII
+ * 0x20-0x7e as is, except that a backslash is doubled; every other byte
+ * as \DDD (three decimal digits, as in zone files).  Returns a string
+ * the caller frees, NULL when out of memory. */
+char *dns_text_escape(const uint8_t *data, size_t len);
 
 #endif

@@ -1,13 +1,439 @@
-/* cmd_dns.c -- placeholder until the DNS command lands. */
+/*
+ * cmd_dns.c -- `corewatch dns`: an ad-hoc DNS measurement of servers
+ * given on the command line, printed as corewatch results.
+ *
+ * Every server address is measured once per transport, all at once on
+ * one event loop; one JSON line per measurement goes to stdout as it
+ * completes.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
 #include "cli.h"
+#include "dns.h"
 #include "log.h"
+#include "output.h"
+#include "result.h"
+#include "sysutil.h"
+
+/* Bounds on what the command accepts. */
+#define CMD_DNS_TIMEOUT_MAX (3600 * CW_USEC_PER_SEC)
+#define CMD_DNS_LATE_MAX (60 * CW_USEC_PER_SEC)
+#define CMD_DNS_RETRIES_MAX 10
+
+struct cmd_dns {
+	struct dns_spec spec;
+	struct output *out;
+	int pending;		/* measurements not reported yet */
+	int failed;		/* results with ok false, or unreported */
+};
+
+enum {
+	OPT_QNAME = 256,
+	OPT_QTYPE,
+	OPT_QCLASS,
+	OPT_UDP,
+	OPT_TCP,
+	OPT_PORT,
+	OPT_NSID,
+	OPT_DO,
+	OPT_EDNS_SIZE,
+	OPT_RD,
+	OPT_TIMEOUT,
+	OPT_RETRIES,
+	OPT_CHAOS,
+	OPT_LATE_WINDOW,
+	OPT_NO_TCP_FALLBACK,
+};
+
+static const struct option cmd_dns_options[] = {
+	{"qname", required_argument, NULL, OPT_QNAME},
+	{"qtype", required_argument, NULL, OPT_QTYPE},
+	{"qclass", required_argument, NULL, OPT_QCLASS},
+	{"udp", no_argument, NULL, OPT_UDP},
+	{"tcp", no_argument, NULL, OPT_TCP},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"nsid", no_argument, NULL, OPT_NSID},
+	{"do", no_argument, NULL, OPT_DO},
+	{"edns-size", required_argument, NULL, OPT_EDNS_SIZE},
+	{"rd", no_argument, NULL, OPT_RD},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"chaos", required_argument, NULL, OPT_CHAOS},
+	{"late-window", required_argument, NULL, OPT_LATE_WINDOW},
+	{"no-tcp-fallback", no_argument, NULL, OPT_NO_TCP_FALLBACK},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static void
+cmd_dns_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: corewatch dns [options] SERVER...\n"
+"\n"
+"Query each SERVER (ADDRESS, [ADDRESS] or NAME=ADDRESS, numeric) once per\n"
+"transport and print one JSON result line each (see doc/results.md).\n"
+"\n"
+"  --qname NAME        query name (default \".\")\n"
+"  --qtype TYPE        query type (default SOA)\n"
+"  --qclass CLASS      query class (default IN)\n"
+"  --chaos NAME        CHAOS TXT query of NAME (e.g. hostname.bind)\n"
+"  --udp, --tcp        transports; both given: both (default udp)\n"
+"  -4, -6              only IPv4 / IPv6 servers (default both)\n"
+"  --port N            server port (default 53)\n"
+"  --edns-size N       EDNS UDP size, 0 for no EDNS (default 1232)\n"
+"  --nsid              ask for the server's NSID\n"
+"  --do                set DNSSEC OK\n"
+"  --rd                set recursion desired\n"
+"  --timeout TIME      per attempt: 4, 1.5, 800ms ... (default 4s)\n"
+"  --retries N         further attempts after a timeout (default 0)\n"
+"  --late-window TIME  wait for late UDP replies (default 200ms)\n"
+"  --no-tcp-fallback   do not retry a truncated UDP answer over TCP\n"
+"  -v, --verbose       debug messages on stderr\n"
+"  -h, --help          this text\n"
+"\n"
+"Exit status: 0 every result ok, 1 some failed, 2 usage error.\n");
+}
+
+static int
+cmd_dns_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Report a usage error; returns CW_EXIT_USAGE for `return` chains. */
+static int
+cmd_dns_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "corewatch dns: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return CW_EXIT_USAGE;
+}
+
+/* A whole decimal number within [min, max]; -1 otherwise (reported). */
+static int
+cmd_dns_number(const char *opt, const char *text, long min, long max,
+    long *out)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || errno != 0 || value < min ||
+	    value > max) {
+		cmd_dns_error("--%s: \"%s\" is not a number from %ld to %ld",
+		    opt, text, min, max);
+		return -1;
+	}
+	*out = value;
+	return 0;
+}
+
+static int
+cmd_dns_duration(const char *opt, const char *text, cw_usec_t min,
+    cw_usec_t max, cw_usec_t *out)
+{
+	cw_usec_t value;
+
+	if (cw_duration_parse(text, &value) == -1 || value < min ||
+	    value > max) {
+		cmd_dns_error("--%s: \"%s\" is not a duration from %.3f s to "
+		    "%.0f s (e.g. 4, 1.5s, 800ms)", opt, text,
+		    (double)min / 1e6, (double)max / 1e6);
+		return -1;
+	}
+	*out = value;
+	return 0;
+}
+
+/* What the options say beyond the spec itself. */
+struct cmd_dns_args {
+	const char *qname, *qtype, *qclass, *chaos;
+	int transports, afs;
+	long port;
+	bool nsid_given, do_given;
+};
+
+static int
+cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
+{
+	struct dns_spec *spec = &cmd->spec;
+	long n;
+
+	switch (ch) {
+	case OPT_QNAME:
+		a->qname = optarg;
+		break;
+	case OPT_QTYPE:
+		a->qtype = optarg;
+		break;
+	case OPT_QCLASS:
+		a->qclass = optarg;
+		break;
+	case OPT_CHAOS:
+		a->chaos = optarg;
+		break;
+	case OPT_UDP:
+		a->transports |= DNS_PROTO_UDP;
+		break;
+	case OPT_TCP:
+		a->transports |= DNS_PROTO_TCP;
+		break;
+	case '4':
+		a->afs |= DNS_AF_4;
+		break;
+	case '6':
+		a->afs |= DNS_AF_6;
+		break;
+	case OPT_PORT:
+		return cmd_dns_number("port", optarg, 1, 65535, &a->port);
+	case OPT_EDNS_SIZE:
+		if (cmd_dns_number("edns-size", optarg, 0, 65535, &n) == -1)
+			return -1;
+		spec->edns_size = (uint16_t)n;
+		break;
+	case OPT_NSID:
+		spec->nsid = a->nsid_given = true;
+		break;
+	case OPT_DO:
+		spec->do_bit = a->do_given = true;
+		break;
+	case OPT_RD:
+		spec->rd = true;
+		break;
+	case OPT_TIMEOUT:
+		return cmd_dns_duration("timeout", optarg, CW_USEC_PER_MSEC,
+		    CMD_DNS_TIMEOUT_MAX, &spec->timeout);
+	case OPT_LATE_WINDOW:
+		return cmd_dns_duration("late-window", optarg, 0,
+		    CMD_DNS_LATE_MAX, &spec->late_window);
+	case OPT_RETRIES:
+		if (cmd_dns_number("retries", optarg, 0, CMD_DNS_RETRIES_MAX,
+		    &n) == -1)
+			return -1;
+		spec->retries = (int)n;
+		break;
+	case OPT_NO_TCP_FALLBACK:
+		spec->tcp_on_truncation = false;
+		break;
+	case 'v':
+		log_init("corewatch", LOG_LEVEL_DEBUG);
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/* Turn the question options into the spec. */
+static int
+cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
+{
+	struct dns_spec *spec = &cmd->spec;
+	int v;
+
+	if (a->chaos != NULL) {
+		if (a->qname != NULL || a->qtype != NULL || a->qclass != NULL)
+			return cmd_dns_error("--chaos sets the whole question; "
+			    "do not combine it with --qname, --qtype or "
+			    "--qclass");
+		if (dns_spec_set_chaos(spec, a->chaos) == -1)
+			return cmd_dns_error("--chaos: \"%s\" is not a valid "
+			    "domain name", a->chaos);
+	}
+	if (a->qname != NULL && dns_spec_set_qname(spec, a->qname) == -1)
+		return cmd_dns_error("--qname: \"%s\" is not a valid domain "
+		    "name", a->qname);
+	if (a->qtype != NULL) {
+		if ((v = dns_qtype_parse(a->qtype)) == -1)
+			return cmd_dns_error("--qtype: unknown or unsupported "
+			    "type \"%s\" (e.g. SOA, NS, A, AAAA, TXT, "
+			    "TYPE65)", a->qtype);
+		spec->qtype = (ldns_rr_type)v;
+	}
+	if (a->qclass != NULL) {
+		if ((v = dns_qclass_parse(a->qclass)) == -1)
+			return cmd_dns_error("--qclass: unknown class \"%s\" "
+			    "(IN, CH, HS, CLASS3 ...)", a->qclass);
+		spec->qclass = (ldns_rr_class)v;
+	}
+	if (spec->edns_size == 0 && (a->nsid_given || a->do_given))
+		return cmd_dns_error("--nsid and --do need EDNS: do not give "
+		    "--edns-size 0 with them");
+	return 0;
+}
+
+static void
+cmd_dns_done(json_t *result, const ldns_pkt *reply, void *arg)
+{
+	struct cmd_dns *cmd = arg;
+
+	(void)reply;
+	if (result_failure(result) != CW_OK)
+		cmd->failed++;
+	if (output_write(cmd->out, result) == -1)
+		cmd->failed++;
+	json_decref(result);
+	cmd->pending--;
+}
+
+static void
+cmd_dns_start(struct cmd_dns *cmd, struct event_base *base,
+    const struct target *t, int transports)
+{
+	static const enum dns_proto protos[] = {DNS_PROTO_UDP, DNS_PROTO_TCP};
+
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		if ((transports & protos[i]) == 0)
+			continue;
+		if (dns_probe_start(base, &cmd->spec, t, protos[i],
+		    cmd_dns_done, cmd) == NULL) {
+			cmd->failed++;
+			continue;
+		}
+		cmd->pending++;
+	}
+}
+
+static struct event_base *
+cmd_dns_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	/* RTTs need timers finer than libevent's default 4 ms clock. */
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+/* Parse the servers; keep those of the wanted families. */
+static int
+cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
+    struct target **targets, size_t *ntargets)
+{
+	char err[256];
+	struct target t;
+
+	*targets = NULL;
+	*ntargets = 0;
+	if (argc == 0)
+		return cmd_dns_error("no servers given (try --help)");
+	if ((*targets = calloc((size_t)argc, sizeof(**targets))) == NULL)
+		return cmd_dns_error("out of memory");
+	for (int i = 0; i < argc; i++) {
+		if (target_parse(argv[i], (uint16_t)a->port, &t, err,
+		    sizeof(err)) == -1) {
+			free(*targets);
+			*targets = NULL;
+			return cmd_dns_error("bad server: %s", err);
+		}
+		if ((t.af == 4 && (a->afs & DNS_AF_4) == 0) ||
+		    (t.af == 6 && (a->afs & DNS_AF_6) == 0))
+			continue;
+		(*targets)[(*ntargets)++] = t;
+	}
+	if (*ntargets == 0) {
+		free(*targets);
+		*targets = NULL;
+		return cmd_dns_error("no server of the address family asked "
+		    "for (-4/-6)");
+	}
+	return 0;
+}
+
+static int
+cmd_dns_run(struct cmd_dns *cmd, const struct target *targets,
+    size_t ntargets, int transports)
+{
+	struct event_base *base;
+
+	if ((base = cmd_dns_base()) == NULL) {
+		log_warnx("dns: cannot create an event loop");
+		return CW_EXIT_FAILURES;
+	}
+	if ((cmd->out = output_open(NULL)) == NULL) {
+		event_base_free(base);
+		return CW_EXIT_FAILURES;
+	}
+	for (size_t i = 0; i < ntargets; i++)
+		cmd_dns_start(cmd, base, &targets[i], transports);
+	if (cmd->pending > 0 && event_base_dispatch(base) == -1)
+		log_warnx("dns: the event loop failed");
+	if (cmd->pending > 0) {
+		log_warnx("dns: %d measurements did not report", cmd->pending);
+		cmd->failed += cmd->pending;
+	}
+	output_close(cmd->out);
+	event_base_free(base);
+	return cmd->failed > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
+}
 
 int
 cmd_dns(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	log_warnx("dns: not built yet");
-	return CW_EXIT_USAGE;
+	struct cmd_dns cmd;
+	struct cmd_dns_args a;
+	struct target *targets;
+	size_t ntargets;
+	int ch, rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&a, 0, sizeof(a));
+	dns_spec_init(&cmd.spec);
+	/* Like dig: UDP only and no NSID unless asked for. */
+	cmd.spec.nsid = false;
+	a.port = 53;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "46hv", cmd_dns_options,
+	    NULL)) != -1) {
+		if (ch == 'h') {
+			cmd_dns_usage(stdout);
+			return CW_EXIT_OK;
+		}
+		if (ch == '?' || ch == ':') {
+			if (optopt != 0 && optopt < 256)
+				return cmd_dns_error("option -%c: unknown or "
+				    "missing its value (try --help)", optopt);
+			return cmd_dns_error("option \"%s\": unknown or "
+			    "missing its value (try --help)",
+			    argv[optind - 1]);
+		}
+		if (cmd_dns_option(&cmd, &a, ch) == -1)
+			return CW_EXIT_USAGE;
+	}
+	if (cmd_dns_question(&cmd, &a) != 0)
+		return CW_EXIT_USAGE;
+	cmd.spec.transports = a.transports != 0 ? a.transports :
+	    DNS_PROTO_UDP;
+	cmd.spec.afs = a.afs != 0 ? a.afs : DNS_AF_4 | DNS_AF_6;
+	a.afs = cmd.spec.afs;
+	cmd.spec.port = (uint16_t)a.port;
+	if (cmd_dns_targets(argc - optind, argv + optind, &a, &targets,
+	    &ntargets) != 0)
+		return CW_EXIT_USAGE;
+	if (sodium_init() < 0)
+		fatalx("dns: libsodium cannot be initialised");
+	sysutil_raise_nofile();
+	rc = cmd_dns_run(&cmd, targets, ntargets, cmd.spec.transports);
+	free(targets);
+	return rc;
 }

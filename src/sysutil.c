@@ -1,0 +1,37 @@
+/*
+ * sysutil.c -- small process-level helpers shared by the commands.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+
+#include <limits.h>
+
+#include "log.h"
+#include "sysutil.h"
+
+long
+sysutil_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("%s: getrlimit", __func__);
+		return -1;
+	}
+	if (rl.rlim_cur != rl.rlim_max) {
+		/* Linux refuses an infinite descriptor limit: ask for 2^20. */
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 :
+		    rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("%s: setrlimit %llu", __func__,
+			    (unsigned long long)rl.rlim_cur);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("%s: getrlimit", __func__);
+			return -1;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX)
+		return LONG_MAX;
+	return (long)rl.rlim_cur;
+}
