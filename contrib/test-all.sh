@@ -20,6 +20,9 @@ export CW_JOBS=${CW_JOBS:-2}
 logs="$top/_build/logs"
 mkdir -p "$logs" || exit 2
 
+# Each test has its own timeout (CW_TEST_TIMEOUT in Makefile.am); a
+# whole `make check` or distcheck stage is cut off after this long.
+stage_timeout=${CW_STAGE_TIMEOUT:-1500}
 passed=0
 failed=0
 failures=()
@@ -109,7 +112,8 @@ suite()
 	touch "$stamp"
 	sleep 1		# .trs files must be strictly newer than the stamp
 	step "$build: make check" "$logs/$build-check.log" \
-	    env "$@" make -C "$dir" -j"$CW_JOBS" check
+	    env "$@" timeout -k 30 "$stage_timeout" \
+	    make -C "$dir" -j"$CW_JOBS" check
 	local status=$?
 	count_results "$build" "$dir" "$stamp"
 	say "== $build: $counted test results"
@@ -156,6 +160,7 @@ fi
 # AM_DISTCHECK_CONFIGURE_FLAGS).
 if [ "$gcc_ok" = 0 ]; then
 	if step "gcc: make distcheck" "$logs/distcheck.log" \
+	    timeout -k 30 "$stage_timeout" \
 	    make -C "$top/_build/gcc" -j"$CW_JOBS" distcheck; then
 		record "distcheck" 1
 	else
