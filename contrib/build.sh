@@ -29,5 +29,5 @@ fi
 [ -x configure ] || ./autogen.sh
 mkdir -p "_build/$variant"
 cd "_build/$variant"
-[ -f Makefile ] || ../../configure --enable-werror "$@"
+[ -f Makefile ] || ../../configure -q --enable-werror "$@"
 make -j"${CW_JOBS:-2}"

@@ -3,6 +3,9 @@
 # Debian 12, as root: the packages listed in contrib/debian-packages (one
 # per line; build, run and test dependencies).
 #
+# When every package is installed already it does nothing (and needs no
+# network).
+#
 # The tests start NSD themselves on loopback.  When this script is what
 # installs the nsd package, it stops and disables the nsd service that
 # Debian starts, so no stray server sits on port 53; an nsd that was
@@ -21,9 +24,20 @@ if dpkg-query -W -f='${Status}' nsd 2>/dev/null | grep -q 'ok installed'; then
 	nsd_before=yes
 fi
 
+packages=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' debian-packages)
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps.sh: every package is installed already"
+	exit 0
+fi
+echo "install-deps.sh: installing$missing"
 apt-get update
-sed -e 's/#.*//' -e '/^[[:space:]]*$/d' debian-packages |
-    xargs apt-get install -y --no-install-recommends
+# shellcheck disable=SC2086  # one word per package
+apt-get install -y --no-install-recommends $packages
 
 if [ "$nsd_before" = no ]; then
 	if [ -d /run/systemd/system ]; then
