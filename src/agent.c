@@ -36,10 +36,13 @@
 #include "schedule.h"
 #include "sysutil.h"
 #include "table.h"
+#include "tld.h"
 
 #define AGENT_LABEL_MAX (CONFIG_NAME_MAX + TARGET_NAME_MAX + \
 	INET6_ADDRSTRLEN + 16)
 #define AGENT_ONCE_GRACE (5 * CW_USEC_PER_SEC)
+#define AGENT_TLD_WAIT (30 * CW_USEC_PER_SEC)	/* once: for new TLDs */
+#define AGENT_RESOLV_CONF "/etc/resolv.conf"
 
 enum agent_mode {
 	AGENT_RUN,
@@ -78,9 +81,11 @@ struct agent {
 	struct config *conf;
 	struct output *out;		/* NULL: results are not written */
 	struct agent_tasks tasks;
+	struct tld_discovery *tld;	/* NULL: no measurement has tlds */
 	struct event *sig_term, *sig_int, *sig_hup, *deadline;
 
 	size_t pending;			/* once: queries not reported yet */
+	bool tld_waiting;		/* once: waiting for TLD discovery */
 	unsigned long long results, failures, skipped, write_errors;
 	bool interrupted;
 };
@@ -144,20 +149,23 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 
 /*
  * agent_tld_targets: the server addresses of TLD `tld` for measurement
- * m, into *targets (NULL and 0 while none are known).  This is the one
- * place TLD discovery (src/tld.h) plugs in: return the addresses of
- * tld_discovery_get(); until it is wired up, no TLD has servers and each
+ * m, into *targets (NULL and 0 while none are known): the set the TLD
+ * discovery (src/tld.h) holds.  Until a TLD's servers are known each
  * cycle reports dns_no_servers for it.
  */
 static void
 agent_tld_targets(struct agent *a, const struct measurement *m,
     const char *tld, const struct target **targets, size_t *n)
 {
-	(void)a;
+	const struct tld_set *set;
+
 	(void)m;
-	(void)tld;
 	*targets = NULL;
 	*n = 0;
+	if (a->tld != NULL && (set = tld_discovery_get(a->tld, tld)) != NULL) {
+		*targets = set->servers;
+		*n = set->n;
+	}
 }
 
 static void
@@ -202,6 +210,9 @@ agent_tasks_add(struct agent *a, struct agent_tasks *ts,
 		t->has_target = true;
 		t->target = *target;
 		t->proto = proto;
+		/* Learned servers are measured on the measurement's port. */
+		if (tld != NULL)
+			target_set_port(&t->target, m->dns.port);
 	}
 	agent_task_label(t);
 	ts->n++;
@@ -387,6 +398,95 @@ agent_state_dir(const struct config *conf)
 		}
 }
 
+/* --- TLD discovery --- */
+
+/* agent_tld_result: a discovery attempt's result goes to the output
+ * like any other (it is not a task's: not counted).  In once, the wait
+ * for discovery ends when every TLD has a set or an answer. */
+static void
+agent_tld_result(json_t *result, void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->out != NULL && output_write(a->out, result) == -1)
+		a->write_errors++;
+	json_decref(result);
+	if (a->tld_waiting && tld_discovery_settled(a->tld))
+		event_base_loopbreak(a->base);
+}
+
+/* agent_tld_changed: a TLD's servers were learned or changed.  run
+ * rebuilds its tasks as a reload does (queries in flight are cancelled,
+ * cycles start afresh); once measures the sets it started with. */
+static void
+agent_tld_changed(const char *tld, const struct tld_set *set, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_tasks ts;
+
+	log_info("tld %s: %zu server address%s learned", tld, set->n,
+	    set->n == 1 ? "" : "es");
+	if (a->mode != AGENT_RUN)
+		return;
+	if (agent_tasks_build(a, a->conf, &ts) == -1) {
+		log_warnx("tld %s: cannot rebuild the tasks, keeping the "
+		    "previous ones", tld);
+		return;
+	}
+	agent_tasks_free(&a->tasks);
+	a->tasks = ts;
+	if (agent_tasks_schedule(a, &a->tasks) == -1) {
+		log_warnx("tld %s: cannot schedule the tasks, stopping", tld);
+		agent_tasks_free(&a->tasks);
+		event_base_loopbreak(a->base);
+	}
+}
+
+/* agent_tld_new: the TLD discovery of `conf` into *out (NULL when no
+ * measurement has tlds), every TLD added and its cached set loaded.
+ * Returns 0, or -1 (logged). */
+static int
+agent_tld_new(struct agent *a, const struct config *conf,
+    struct tld_discovery **out)
+{
+	const struct config_tld *c = &conf->tld;
+	const struct target *resolver = NULL;
+	struct tld_discovery *d;
+	struct target auto_resolver;
+	bool any = false;
+
+	*out = NULL;
+	for (size_t i = 0; i < conf->nmeasurements; i++)
+		any |= conf->measurements[i].ntlds > 0;
+	if (!any)
+		return 0;
+	if (c->have_resolver)
+		resolver = &c->resolver;
+	else if (c->resolver_auto) {
+		if (tld_resolver_from_file(AGENT_RESOLV_CONF, c->port,
+		    &auto_resolver) == 0)
+			resolver = &auto_resolver;
+		else
+			log_info("tld: no nameserver in %s: TLD servers "
+			    "without glue outside their TLD stay unknown",
+			    AGENT_RESOLV_CONF);
+	}
+	if ((d = tld_discovery_new(a->base, conf->state_dir, c->roots,
+	    c->nroots, resolver, c->refresh, agent_tld_changed,
+	    agent_tld_result, a)) == NULL)
+		return -1;
+	tld_discovery_set_port(d, c->port);
+	for (size_t i = 0; i < conf->nmeasurements; i++)
+		for (size_t j = 0; j < conf->measurements[i].ntlds; j++)
+			if (tld_discovery_add(d,
+			    conf->measurements[i].tlds[j]) == -1) {
+				tld_discovery_free(d);
+				return -1;
+			}
+	*out = d;
+	return 0;
+}
+
 static void
 agent_log_level(const struct agent *a)
 {
@@ -444,13 +544,14 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 		return -1;
 	}
 	agent_state_dir(a->conf);
-	return 0;
+	return agent_tld_new(a, a->conf, &a->tld);
 }
 
 static void
 agent_free(struct agent *a)
 {
 	agent_tasks_free(&a->tasks);
+	tld_discovery_free(a->tld);
 	if (a->sig_term != NULL)
 		event_free(a->sig_term);
 	if (a->sig_int != NULL)
@@ -515,6 +616,7 @@ static void
 agent_run_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
+	struct tld_discovery *old_tld = a->tld;
 	struct agent_tasks ts;
 	struct config *conf;
 	struct output *out;
@@ -531,15 +633,23 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 		free(errors);
 		return;
 	}
+	/* The new tasks take their TLD servers from the new discovery. */
 	if ((out = agent_reload_output(a, conf, &reused)) == NULL ||
+	    agent_tld_new(a, conf, &a->tld) == -1 ||
 	    agent_tasks_build(a, conf, &ts) == -1) {
 		log_warnx("reload: cannot apply %s, still running the previous "
 		    "configuration", a->conf_path);
+		if (a->tld != old_tld) {
+			tld_discovery_free(a->tld);
+			a->tld = old_tld;
+		}
 		if (out != NULL && !reused)
 			output_close(out);
 		config_free(conf);
 		return;
 	}
+	if (old_tld != a->tld)
+		tld_discovery_free(old_tld);
 	agent_tasks_free(&a->tasks);
 	if (!reused) {
 		output_close(a->out);
@@ -795,6 +905,41 @@ static const struct option agent_once_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static void
+agent_once_tld_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(a->base);
+}
+
+/* agent_once_tld_wait: TLDs without a cached set get up to
+ * AGENT_TLD_WAIT to be discovered before the tasks are built. */
+static int
+agent_once_tld_wait(struct agent *a)
+{
+	struct event *timer;
+	struct timeval tv;
+	int rc;
+
+	if (a->tld == NULL || tld_discovery_settled(a->tld))
+		return 0;
+	if ((timer = evtimer_new(a->base, agent_once_tld_timeout, a)) == NULL)
+		return -1;
+	cw_usec_to_timeval(AGENT_TLD_WAIT, &tv);
+	a->tld_waiting = true;
+	rc = evtimer_add(timer, &tv) == -1 ? -1 :
+	    event_base_dispatch(a->base);
+	a->tld_waiting = false;
+	event_free(timer);
+	if (rc != -1 && !a->interrupted && !tld_discovery_settled(a->tld))
+		log_warnx("once: TLD discovery did not finish within %lld s",
+		    (long long)(AGENT_TLD_WAIT / CW_USEC_PER_SEC));
+	return rc == -1 ? -1 : 0;
+}
+
 /* agent_once_run: start everything and wait for every result. */
 static int
 agent_once_run(struct agent *a)
@@ -802,7 +947,11 @@ agent_once_run(struct agent *a)
 	struct timeval tv;
 
 	if (agent_signals(a, agent_once_stop, NULL) == -1 ||
-	    agent_tasks_build(a, a->conf, &a->tasks) == -1)
+	    agent_once_tld_wait(a) == -1)
+		return -1;
+	if (a->interrupted)
+		return 0;
+	if (agent_tasks_build(a, a->conf, &a->tasks) == -1)
 		return -1;
 	for (size_t i = 0; i < a->tasks.n; i++)
 		agent_task_start(&a->tasks.v[i]);

@@ -85,6 +85,7 @@ struct conf_loader {
 	struct config *conf;
 	int probe_line;		/* line of the probe section; 0 if none */
 	int output_line;
+	int tld_line;		/* line of the tld_discovery section */
 
 	struct conf_problem *problems;
 	size_t nproblems;
@@ -1018,6 +1019,98 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
+/* conf_tld_roots: `roots` of tld_discovery into l->conf->tld. */
+static void
+conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
+{
+	unsigned n = cfg_size(s->sec, "roots");
+	struct target *grown;
+	char err[256];
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *spec = cfg_getnstr(s->sec, "roots", i);
+
+		if (catalog_is_set(spec)) {
+			if (catalog_expand(spec, tld->port, &tld->roots,
+			    &tld->nroots, err, sizeof(err)) == -1)
+				conf_sec_error(s, "roots", i, "roots: %s", err);
+			continue;
+		}
+		grown = reallocarray(tld->roots, tld->nroots + 1,
+		    sizeof(*grown));
+		if (grown == NULL) {
+			s->l->oom = true;
+			return;
+		}
+		tld->roots = grown;
+		if (target_parse(spec, tld->port, &tld->roots[tld->nroots],
+		    err, sizeof(err)) == -1)
+			conf_sec_error(s, "roots", i, "roots: %s (write "
+			    "\"ADDRESS\", \"NAME=ADDRESS\" or \"@root\")", err);
+		else
+			tld->nroots++;
+	}
+}
+
+static int
+conf_tld_section(cfg_t *root, cfg_opt_t *opt)
+{
+	struct conf_loader *l = conf_loading;
+	struct config_tld *tld;
+	struct conf_sec s;
+	const char *v;
+	char err[256];
+	long port;
+
+	if (l == NULL)
+		return 0;
+	conf_section(l, root, opt, &s);
+	s.what = "tld_discovery";
+	if (l->tld_line != 0) {
+		conf_sec_error(&s, NULL, 0, "a second tld_discovery section "
+		    "(the first is on line %d)",
+		    l->origin[l->tld_line - 1].line);
+		return 0;
+	}
+	l->tld_line = s.line;
+	tld = &l->conf->tld;
+	if (conf_int(&s, "port", 1, 65535, &port) == 0)
+		tld->port = (uint16_t)port;
+	conf_tld_roots(&s, tld);
+	v = cfg_getstr(s.sec, "resolver");
+	tld->resolver_auto = v == NULL || strcmp(v, "auto") == 0;
+	if (v != NULL && !tld->resolver_auto && strcmp(v, "none") != 0) {
+		if (target_parse(v, tld->port, &tld->resolver, err,
+		    sizeof(err)) == -1)
+			conf_sec_error(&s, "resolver", 0, "resolver: %s (write "
+			    "an address, \"auto\" or \"none\")", err);
+		else
+			tld->have_resolver = true;
+	}
+	if (conf_duration(&s, "refresh", TLD_REFRESH_DEFAULT,
+	    &tld->refresh) == 0 && tld->refresh < CW_USEC_PER_SEC)
+		conf_sec_error(&s, "refresh", 0, "refresh: at least 1s");
+	return 0;
+}
+
+/* conf_tld_defaults: tld_discovery without the section, or without
+ * roots: the root server catalog. */
+static void
+conf_tld_defaults(struct conf_loader *l)
+{
+	struct config_tld *tld = &l->conf->tld;
+	char err[256];
+
+	if (l->tld_line == 0) {
+		tld->port = 53;
+		tld->resolver_auto = true;
+		tld->refresh = TLD_REFRESH_DEFAULT;
+	}
+	if (tld->nroots == 0 && catalog_expand("@root", tld->port,
+	    &tld->roots, &tld->nroots, err, sizeof(err)) == -1)
+		l->oom = true;
+}
+
 static void
 conf_measurement_clear(struct measurement *m)
 {
@@ -1441,11 +1534,20 @@ static cfg_opt_t conf_dns_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t conf_tld_opts[] = {
+	CFG_STR_LIST("roots", NULL, CFGF_NONE),
+	CFG_STR("resolver", "auto", CFGF_NONE),
+	CFG_STR("refresh", NULL, CFGF_NODEFAULT),
+	CFG_INT("port", 53, CFGF_NONE),
+	CFG_END()
+};
+
 static cfg_opt_t conf_root_opts[] = {
 	CFG_SEC("probe", conf_probe_opts, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_STR("state_dir", CW_STATE_DIR, CFGF_NONE),
 	CFG_SEC("output", conf_output_opts, CFGF_NONE),
+	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
 	CFG_SEC("dns", conf_dns_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_FUNC("include", conf_include_misplaced),
@@ -1462,6 +1564,7 @@ conf_validators(cfg_t *cfg)
 	} secs[] = {
 		{"probe", conf_probe_opts},
 		{"output", conf_output_opts},
+		{"tld_discovery", conf_tld_opts},
 		{"dns", conf_dns_opts},
 	};
 	char path[64];
@@ -1474,6 +1577,7 @@ conf_validators(cfg_t *cfg)
 		}
 	cfg_set_validate_func(cfg, "probe", conf_probe_section);
 	cfg_set_validate_func(cfg, "output", conf_output_section);
+	cfg_set_validate_func(cfg, "tld_discovery", conf_tld_section);
 	cfg_set_validate_func(cfg, "dns", conf_dns_section);
 	cfg_set_validate_func(cfg, "log_level", conf_log_level);
 	cfg_set_validate_func(cfg, "state_dir", conf_state_dir);
@@ -1492,6 +1596,7 @@ conf_finish(struct conf_loader *l, cfg_t *cfg)
 	if (conf->nmeasurements == 0 && l->nerrors == 0)
 		conf_error(l, 0, "no measurement configured (add e.g. "
 		    "dns \"root-soa\" { servers = {\"@root\"} })");
+	conf_tld_defaults(l);
 	if ((conf->path = strdup(l->files[0])) == NULL ||
 	    (conf->state_dir = strdup(dir != NULL ? dir : CW_STATE_DIR)) ==
 	    NULL || (conf->output_path == NULL &&
@@ -1579,6 +1684,7 @@ config_free(struct config *conf)
 	for (size_t i = 0; i < conf->nmeasurements; i++)
 		conf_measurement_clear(&conf->measurements[i]);
 	free(conf->measurements);
+	free(conf->tld.roots);
 	free(conf->path);
 	free(conf->probe.name);
 	free(conf->probe.location);

@@ -56,12 +56,24 @@ struct measurement {
 	int line;
 };
 
+/* How the servers of TLDs are learned: `tld_discovery { ... }`. */
+struct config_tld {
+	struct target *roots;		/* asked for referrals; default @root */
+	size_t nroots;
+	bool resolver_auto;		/* "auto": /etc/resolv.conf's first */
+	bool have_resolver;		/* an address was given */
+	struct target resolver;
+	cw_usec_t refresh;		/* default TLD_REFRESH_DEFAULT (1d) */
+	uint16_t port;			/* of the roots and the resolver */
+};
+
 struct config {
 	char *path;			/* the file loaded */
 	struct config_identity probe;
 	enum log_level log_level;
 	char *state_dir;		/* TLD server sets are cached here */
 	char *output_path;		/* "-" for stdout */
+	struct config_tld tld;
 	struct measurement *measurements;
 	size_t nmeasurements;
 };

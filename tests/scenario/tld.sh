@@ -172,4 +172,174 @@ cw_expect "hostile: ua unknown, sd still cached" "$CW_TMP/hostile.json" \
     '(.[] | select(.tld == "ua") | .failure == "dns_no_servers") and
      (.[] | select(.tld == "sd") | .ok)'
 
+# --- the agent: once and run with a TLD measurement --------------------
+# agent_conf STATE OUTPUT: a configuration measuring the SOA of ua. and
+# sd. at every address of their learned servers, over UDP.
+agent_conf()
+{
+	cat <<EOF
+probe { name = "tld-scenario" }
+log_level = "debug"
+state_dir = "$1"
+output { path = "$2" }
+tld_discovery {
+	roots = {"127.0.0.1"}
+	resolver = "127.0.0.1"
+	port = $PORT
+	refresh = 2s
+}
+dns "tld-soa" {
+	tlds = {"ua", "SD."}
+	transport = "udp"
+	port = $PORT
+	interval = 1s
+	spread = 100ms
+	timeout = 500ms
+	late_window = 50ms
+}
+EOF
+}
+
+# agent NAME ARGS...: corewatch ARGS with a time bound; status in $rc.
+agent()
+{
+	local name=$1
+	shift
+	timeout 120 "$COREWATCH" "$@" >"$CW_TMP/$name.out" \
+	    2>"$CW_TMP/$name.err"
+	rc=$?
+	if [ "$rc" -gt 1 ]; then
+		cw_log "corewatch $* exited $rc; stderr:"
+		cat "$CW_TMP/$name.err" >&2
+	fi
+}
+
+# Of the learned addresses, NSD listens on 127.0.0.1 and ::1 only: the
+# others (127.0.0.2, .7, .8) refuse.
+UA_ADDRS='["127.0.0.1","127.0.0.2"]'
+SD_ADDRS='["127.0.0.7","127.0.0.8"]'
+if [ "$CW_HAVE_V6" = 1 ]; then
+	UA_ADDRS='["127.0.0.1","127.0.0.2","::1"]'
+	SD_ADDRS='["127.0.0.7","127.0.0.8","::1"]'
+fi
+cw_nsd_start "${CW_TEST_ZONES[@]}"
+PORT=$NSD_PORT
+agent_conf "$CW_TMP/agent-state" "$CW_TMP/once.json" >"$CW_TMP/agent.conf"
+agent check check-config -c "$CW_TMP/agent.conf"
+cw_check "agent: the configuration is valid" [ "$rc" = 0 ]
+cat >"$CW_TMP/bad.conf" <<'EOF'
+probe { name = "p" }
+tld_discovery {
+	roots = {"127.0.0.1", "nowhere"}
+	resolver = "bogus"
+	refresh = 10ms
+	port = 0
+}
+dns "x" { tlds = {"ua"} }
+EOF
+timeout 60 "$COREWATCH" check-config -c "$CW_TMP/bad.conf" \
+    >/dev/null 2>"$CW_TMP/bad.err"
+rc=$?
+cw_check "agent: a bad tld_discovery is refused" [ "$rc" = 2 ]
+for line in 3 4 5 6; do
+	cw_check "agent: bad tld_discovery: line $line reported" \
+	    grep -q "bad.conf:$line: tld_discovery: " "$CW_TMP/bad.err"
+done
+agent once once -c "$CW_TMP/agent.conf" --json
+cw_check "once: exit status 1 (some servers refuse)" [ "$rc" = 1 ]
+cw_expect "once: discovery of ua and sd first" "$CW_TMP/once.json" \
+    '([.[] | select(.type == "tld_discovery") | .tld] | sort) ==
+     ["sd", "ua"] and all(.[] | select(.type == "tld_discovery"); .ok) and
+     .[0].type == "tld_discovery" and .[1].type == "tld_discovery"'
+cw_expect "once: every address of ua measured, SOA of ua." \
+    "$CW_TMP/once.json" \
+    "([.[] | select(.type == \"dns\" and .tld == \"ua\") | .addr] | sort)
+      == $UA_ADDRS and
+     all(.[] | select(.type == \"dns\" and .tld == \"ua\");
+      .name == \"tld-soa\" and .query.qname == \"ua.\" and
+      .query.qtype == \"SOA\" and .port == $PORT) and
+     (.[] | select(.type == \"dns\" and .addr == \"127.0.0.1\" and
+      .tld == \"ua\") | .ok and .soa_serial == $CW_SERIAL_UA)"
+cw_expect "once: every address of sd measured, SOA of sd." \
+    "$CW_TMP/once.json" \
+    "([.[] | select(.type == \"dns\" and .tld == \"sd\") | .addr] | sort)
+      == $SD_ADDRS and
+     all(.[] | select(.type == \"dns\" and .tld == \"sd\");
+      .query.qname == \"sd.\") and
+     all(.[] | select(.type == \"dns\" and .addr == \"127.0.0.7\");
+      .failure == \"connection_refused\")"
+cw_check "once: the sets are cached" \
+    [ -s "$CW_TMP/agent-state/tld/ua.json" -a \
+    -s "$CW_TMP/agent-state/tld/sd.json" ]
+
+# run: discovery, then the learned servers measured, then refreshes
+# every ~2 s that change nothing.
+agent_conf "$CW_TMP/run-state" "$CW_TMP/run.json" >"$CW_TMP/run.conf"
+cw_spawn "$CW_TMP/run.err" "$COREWATCH" run -c "$CW_TMP/run.conf"
+RUN_PID=$CW_SPAWNED
+# count FILE FILTER: how many result lines of FILE match the jq filter.
+count()
+{
+	jq -c "select($2)" "$1" 2>/dev/null | wc -l
+}
+for ((i = 0; i < 150; i++)); do
+	[ "$(count "$CW_TMP/run.json" \
+	    '.type == "tld_discovery" and .tld == "ua"')" -ge 3 ] &&
+	    [ "$(count "$CW_TMP/run.json" \
+	    '.type == "dns" and .tld == "ua" and .ok')" -ge 2 ] && break
+	sleep 0.1
+done
+cw_expect "run: ua learned, its servers measured" "$CW_TMP/run.json" \
+    '[.[] | select(.type == "dns" and .tld == "ua" and .ok and
+      .addr == "127.0.0.1")] | length >= 2'
+cw_expect "run: refreshed on the interval, unchanged" "$CW_TMP/run.json" \
+    '[.[] | select(.type == "tld_discovery" and .tld == "ua")] |
+     length >= 3 and .[0].changed and all(.[1:][]; .ok and
+     (.changed | not))'
+cw_check "run: says it learned the servers" \
+    grep -q "tld ua: 3 server addresses learned" "$CW_TMP/run.err"
+
+# NSD stops: refreshes fail, the last good set is still measured.
+kill -TERM "$NSD_PID"
+for ((i = 0; i < 50; i++)); do
+	kill -0 "$NSD_PID" 2>/dev/null || break
+	sleep 0.1
+done
+before=$(wc -l <"$CW_TMP/run.json")
+after="$CW_TMP/run-after.json"
+for ((i = 0; i < 150; i++)); do
+	tail -n +"$((before + 1))" "$CW_TMP/run.json" >"$after"
+	[ "$(count "$after" \
+	    '.type == "tld_discovery" and .ok == false')" -ge 2 ] && break
+	sleep 0.1
+done
+cw_expect "run, NSD gone: refreshes fail" "$after" \
+    '[.[] | select(.type == "tld_discovery")] | length >= 2 and
+     all(.ok == false and .failure == "connection_refused")'
+cw_expect "run, NSD gone: the last good set is still measured" "$after" \
+    "[.[] | select(.type == \"dns\" and .tld == \"ua\")] as \$ua |
+     (\$ua | length) > 0 and all(\$ua[]; .failure != \"dns_no_servers\")"
+kill -TERM "$RUN_PID"
+for ((i = 0; i < 50; i++)); do
+	kill -0 "$RUN_PID" 2>/dev/null || break
+	sleep 0.1
+done
+wait "$RUN_PID"
+cw_check "run: exit status 0 after SIGTERM" [ "$?" = 0 ]
+
+# once with NSD gone: the cached sets are used at once, without a wait.
+agent_conf "$CW_TMP/agent-state" "$CW_TMP/once2.json" >"$CW_TMP/agent2.conf"
+start=$(date +%s)
+agent once2 once -c "$CW_TMP/agent2.conf" --json
+cw_check "once, NSD gone: exit status 1" [ "$rc" = 1 ]
+cw_check "once, NSD gone: no wait for discovery" \
+    [ $(($(date +%s) - start)) -lt 10 ]
+cw_expect "once, NSD gone: the cached servers are measured" \
+    "$CW_TMP/once2.json" \
+    "([.[] | select(.type == \"dns\" and .tld == \"ua\") | .addr] | sort)
+      == $UA_ADDRS and
+     ([.[] | select(.type == \"dns\" and .tld == \"sd\") | .addr] | sort)
+      == $SD_ADDRS and
+     all(.[] | select(.type == \"dns\"); .failure == \"connection_refused\")"
+
 cw_done
