@@ -109,6 +109,24 @@ cw_track()
 	CW_PIDS+=("$1")
 }
 
+# cw_stop PID: stop one tracked process now (TERM, up to 5 s, then
+# KILL) and forget it; e.g. to take a server away in the middle of a test.
+cw_stop()
+{
+	local pid=$1 i keep=()
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for i in "${CW_PIDS[@]}"; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	CW_PIDS=("${keep[@]}")
+}
+
 # cw_spawn LOGFILE COMMAND...: start COMMAND in the background with its
 # output in LOGFILE, track it and set CW_SPAWNED to its pid.
 cw_spawn()
