@@ -33,11 +33,10 @@
 #include "log.h"
 #include "result.h"
 
-/* How many datagrams one read callback takes before yielding, so that a
- * flood on one socket cannot starve the rest of the loop. */
-#define DNS_READ_BURST 16
 /* The largest DNS message: TCP's length prefix and a UDP datagram. */
 #define DNS_MSG_MAX 65535
+/* Room for any query we build (it grows if ever needed). */
+#define DNS_QUERY_BUFSIZE 512
 
 enum dns_state {
 	DNS_STATE_WAIT,		/* an attempt is in flight */
@@ -269,6 +268,7 @@ dns_query_build(const struct dns_spec *spec, uint16_t id, size_t *len)
 {
 	ldns_edns_option_list *options = NULL;
 	ldns_edns_option *nsid;
+	ldns_buffer *buf;
 	ldns_rdf *qname = NULL;
 	ldns_pkt *pkt = NULL;
 	uint8_t *wire = NULL;
@@ -304,11 +304,15 @@ dns_query_build(const struct dns_spec *spec, uint16_t id, size_t *len)
 			options = NULL;
 		}
 	}
-	if ((st = ldns_pkt2wire(&wire, pkt, len)) != LDNS_STATUS_OK) {
+	/* Not ldns_pkt2wire: it allocates 64 KiB for every query. */
+	if ((buf = ldns_buffer_new(DNS_QUERY_BUFSIZE)) == NULL)
+		goto fail;
+	if ((st = ldns_pkt2buffer_wire(buf, pkt)) == LDNS_STATUS_OK) {
+		*len = ldns_buffer_position(buf);
+		wire = ldns_buffer_export(buf);
+	} else
 		log_warnx("%s: %s", __func__, ldns_get_errorstr_by_id(st));
-		wire = NULL;
-		*len = 0;
-	}
+	ldns_buffer_free(buf);
 	ldns_pkt_free(pkt);
 	return wire;
 fail:
@@ -408,6 +412,38 @@ dns_reply_check(const struct dns_spec *spec, uint16_t id,
 	return CW_OK;
 }
 
+/* Base64 (RFC 4648, padded) of public bytes.  libsodium's encoder is
+ * constant-time, which costs more than the whole query here and buys
+ * nothing for data that travels in the clear. */
+static size_t
+dns_base64(const uint8_t *in, size_t len, char *out)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *p = out;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+		*p++ = abc[v >> 18];
+		*p++ = abc[v >> 12 & 63];
+		*p++ = abc[v >> 6 & 63];
+		*p++ = abc[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		*p++ = abc[v >> 18];
+		*p++ = abc[v >> 12 & 63];
+		*p++ = i + 1 < len ? abc[v >> 6 & 63] : '=';
+		*p++ = '=';
+	}
+	*p = '\0';
+	return (size_t)(p - out);
+}
+
 void
 dns_result_add_abuf(json_t *result, const char *key, const uint8_t *wire,
     size_t len)
@@ -417,15 +453,13 @@ dns_result_add_abuf(json_t *result, const char *key, const uint8_t *wire,
 
 	if (wire == NULL || len == 0)
 		return;
-	b64len = sodium_base64_encoded_len(len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	if ((b64 = malloc(b64len)) == NULL) {
+	if ((b64 = malloc((len + 2) / 3 * 4 + 1)) == NULL) {
 		log_warnx("%s: out of memory", __func__);
 		return;
 	}
-	sodium_bin2base64(b64, b64len, wire, len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	json_object_set_new(result, key, json_string(b64));
+	b64len = dns_base64(wire, len, b64);
+	/* Base64 is ASCII: no need for jansson to check it is UTF-8. */
+	json_object_set_new(result, key, json_stringn_nocheck(b64, b64len));
 	free(b64);
 }
 
@@ -1064,8 +1098,8 @@ dns_retry_tcp(struct dns_probe *p)
 	dns_attempt_start(p);
 }
 
-/* A datagram while waiting; returns 1 when the read loop must stop. */
-static int
+/* A datagram while waiting: accept it or keep it as evidence. */
+static void
 dns_udp_datagram(struct dns_probe *p, const uint8_t *buf, size_t len,
     int ttl, cw_usec_t now)
 {
@@ -1079,16 +1113,16 @@ dns_udp_datagram(struct dns_probe *p, const uint8_t *buf, size_t len,
 		log_debug("dns: %s: ignoring a datagram: %s", p->target.addr,
 		    detail);
 		dns_reject(p, failure, detail, buf, len);
-		return 0;
+		return;
 	}
 	dns_accept(p, pkt, buf, len, now);
 	if (p->state == DNS_STATE_DONE)
-		return 1;
+		return;
 	p->ip_ttl = ttl;
 	if (ldns_pkt_tc(pkt)) {
 		if (p->spec.tcp_on_truncation) {
 			dns_retry_tcp(p);
-			return 1;
+			return;
 		}
 		p->truncated = true;
 		p->failure = CW_FAIL_DNS_TRUNCATED;
@@ -1096,11 +1130,10 @@ dns_udp_datagram(struct dns_probe *p, const uint8_t *buf, size_t len,
 	}
 	if (p->spec.late_window <= 0) {
 		dns_finish(p);
-		return 1;
+		return;
 	}
 	p->state = DNS_STATE_LATE;
 	dns_timer_set(p, p->spec.late_window);
-	return 0;
 }
 
 static void
@@ -1148,34 +1181,32 @@ dns_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	cw_usec_t now;
 	ssize_t n;
 
+	/* One datagram per call: the event is level-triggered, so more
+	 * queued datagrams call again, and a flood on one socket cannot
+	 * starve the loop nor cost a recvmsg() that finds nothing. */
 	(void)what;
-	for (int i = 0; i < DNS_READ_BURST; i++) {
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf);
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		n = recvmsg(fd, &msg, 0);
-		now = cw_mono_usec();
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return;
-			/* An ICMP error after the reply changes nothing. */
-			if (p->state == DNS_STATE_WAIT)
-				dns_fail(p, cw_failure_from_errno(errno,
-				    CW_FAIL_RECV_ERROR), "recv: %s",
-				    strerror(errno));
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof(control.buf);
+	n = recvmsg(fd, &msg, 0);
+	now = cw_mono_usec();
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		}
-		if (p->state == DNS_STATE_LATE)
-			dns_udp_late(p, buf, (size_t)n);
-		else if (dns_udp_datagram(p, buf, (size_t)n,
-		    dns_cmsg_ttl(&msg), now))
-			return;
+		/* An ICMP error after the reply changes nothing. */
+		if (p->state == DNS_STATE_WAIT)
+			dns_fail(p, cw_failure_from_errno(errno,
+			    CW_FAIL_RECV_ERROR), "recv: %s", strerror(errno));
+		return;
 	}
+	if (p->state == DNS_STATE_LATE)
+		dns_udp_late(p, buf, (size_t)n);
+	else
+		dns_udp_datagram(p, buf, (size_t)n, dns_cmsg_ttl(&msg), now);
 }
 
 static void

@@ -180,6 +180,27 @@ test_text_escape(void **state)
 	free(t);
 }
 
+static void
+test_abuf_vectors(void **state)
+{
+	/* RFC 4648, section 10. */
+	static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v",
+	    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	json_t *r;
+
+	(void)state;
+	for (size_t n = 0; n <= 6; n++) {
+		r = json_object();
+		dns_result_add_abuf(r, "abuf", (const uint8_t *)"foobar", n);
+		if (n == 0)
+			assert_null(json_object_get(r, "abuf"));
+		else
+			assert_string_equal(json_string_value(
+			    json_object_get(r, "abuf")), want[n]);
+		json_decref(r);
+	}
+}
+
 /* ---- queries ------------------------------------------------------- */
 
 static void
@@ -823,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_spec_names),
 		cmocka_unit_test(test_type_class_parse),
 		cmocka_unit_test(test_text_escape),
+		cmocka_unit_test(test_abuf_vectors),
 		cmocka_unit_test(test_query_default),
 		cmocka_unit_test(test_query_flags),
 		cmocka_unit_test(test_query_no_edns),
