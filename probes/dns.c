@@ -52,7 +52,8 @@ struct dns_bytes {
 
 struct dns_probe {
 	struct event_base *base;
-	struct dns_spec spec;
+	struct dns_spec spec;		/* spec.name points to name */
+	char *name;
 	struct target target;
 	dns_done_fn done;		/* DNS callers */
 	probe_done_fn kind_done;	/* generic callers (dns_probe_kind) */
@@ -706,6 +707,7 @@ dns_probe_free(struct dns_probe *p)
 	dns_bytes_clear(&p->failure_wire);
 	free(p->rejected_detail);
 	free(p->failure_detail);
+	free(p->name);
 	free(p);
 }
 
@@ -1361,6 +1363,13 @@ dns_probe_new(struct event_base *base, const struct dns_spec *spec,
 	}
 	p->base = base;
 	p->spec = *spec;
+	/* The caller may free its spec (a configuration reload) at once. */
+	if (spec->name != NULL &&
+	    (p->spec.name = p->name = strdup(spec->name)) == NULL) {
+		log_warn("%s: strdup", __func__);
+		free(p);
+		return NULL;
+	}
 	p->target = *target;
 	p->fd = -1;
 	p->proto = p->proto_requested =
@@ -1371,6 +1380,7 @@ dns_probe_new(struct event_base *base, const struct dns_spec *spec,
 	p->time = cw_real_usec();
 	if ((p->ev_timer = evtimer_new(base, dns_timer_cb, p)) == NULL) {
 		log_warnx("%s: cannot create a timer", __func__);
+		free(p->name);
 		free(p);
 		return NULL;
 	}

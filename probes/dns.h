@@ -39,9 +39,7 @@ enum dns_proto {
 #define DNS_QNAME_MAX 256
 
 struct dns_spec {
-	/* measurement name for results; may be NULL.  Not copied: the
-	 * string must outlive every probe started with the spec. */
-	const char *name;
+	const char *name;	/* measurement name for results; may be NULL */
 	char qname[DNS_QNAME_MAX];	/* presentation form, e.g. "." */
 	ldns_rr_type qtype;
 	ldns_rr_class qclass;
@@ -97,9 +95,9 @@ struct dns_probe;
 /* dns_probe_start: send `spec`'s query to `target` over `proto` and
  * report once through done(), always from the event loop, never from
  * inside this call (a socket that cannot be opened or a send that fails
- * is a result too).  The spec and target are copied (spec->name is not:
- * see struct dns_spec).  Returns NULL only when nothing could be started
- * (out of memory; logged).  Do not cancel the probe from inside done():
+ * is a result too).  The spec (its name included) and target are
+ * copied.  Returns NULL only when nothing could be started (out of
+ * memory; logged).  Do not cancel the probe from inside done():
  * it is freed right after done() returns. */
 struct dns_probe *dns_probe_start(struct event_base *base,
     const struct dns_spec *spec, const struct target *target,

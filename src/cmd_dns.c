@@ -410,11 +410,16 @@ cmd_dns(int argc, char **argv)
 			return CW_EXIT_OK;
 		}
 		if (ch == '?' || ch == ':') {
-			if (optopt != 0 && optopt < 256)
-				return cmd_dns_error("option -%c: unknown or "
-				    "missing its value (try --help)", optopt);
-			return cmd_dns_error("option \"%s\": unknown or "
-			    "missing its value (try --help)",
+			/* getopt_long sets optopt to the option's value when
+			 * only its argument is missing, to 0 for an unknown
+			 * long option, and to the letter of an unknown one. */
+			if (optopt >= OPT_QNAME)
+				return cmd_dns_error("%s needs a value (try "
+				    "--help)", argv[optind - 1]);
+			if (optopt != 0)
+				return cmd_dns_error("unknown option -%c (try "
+				    "--help)", optopt);
+			return cmd_dns_error("unknown option %s (try --help)",
 			    argv[optind - 1]);
 		}
 		if (cmd_dns_option(&cmd, &a, ch) == -1)

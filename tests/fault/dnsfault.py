@@ -27,6 +27,7 @@ Modes (the transport not named behaves normally):
   tcp-reset       TCP: reads the query and resets (RST)
   tcp-tiny        TCP: announces a 5-byte message and sends it
   tcp-silent      TCP: reads the query and never answers
+  tcp-dribble     TCP: the answer one byte per segment, 2 ms apart
   refused         listens on nothing: the port is free (ICMP / RST)
 """
 
@@ -52,7 +53,7 @@ MODES = (
     "normal", "silent", "slow", "wrong-id", "wrong-question", "garbage",
     "short", "lying-header", "truncated", "double", "dup", "servfail",
     "nxdomain", "rcode-refused", "tcp-oversize", "tcp-short", "tcp-close",
-    "tcp-reset", "tcp-tiny", "tcp-silent", "refused",
+    "tcp-reset", "tcp-tiny", "tcp-silent", "tcp-dribble", "refused",
 )
 SERIAL = 2024010101
 NSID = b"dnsfault"
@@ -203,6 +204,12 @@ class Responder:
                 frame += b"EXTRA"
             elif m == "tcp-short":
                 frame = frame[:2 + len(out) // 2]
+            elif m == "tcp-dribble":
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for i in range(len(frame)):
+                    conn.sendall(frame[i:i + 1])
+                    time.sleep(0.002)
+                frame = b""
             conn.sendall(frame)
             # Let the client read before the close.
             time.sleep(0.2)

@@ -316,6 +316,14 @@ cw_expect "tcp-silent: TCP times out, UDP ok" "$OUT" \
      and map(select(.proto == "udp"))[0].ok'
 fault_stop
 
+fault_start tcp-dribble
+q tcp-dribble --tcp --nsid 127.0.0.1
+expect_rc tcp-dribble 0
+cw_expect "tcp-dribble: a reply in one-byte segments is read whole" \
+    "$OUT" '.[0].ok and .[0].soa_serial == 2024010101 and
+     .[0].nsid == "dnsfault" and .[0].rtt_ms >= 2 * .[0].size'
+fault_stop
+
 # --- nobody listening: ICMP port unreachable / RST ---
 fault_start refused
 q refused --udp --tcp --timeout 2 127.0.0.1 "${V6[@]}"

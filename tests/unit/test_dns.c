@@ -710,6 +710,7 @@ run_one(int mode, int retries, cw_usec_t late, struct outcome *o,
 	struct responder resp;
 	struct dns_spec s;
 	struct target t;
+	char name[] = "copied";
 
 	memset(o, 0, sizeof(*o));
 	o->base = base;
@@ -718,8 +719,12 @@ run_one(int mode, int retries, cw_usec_t late, struct outcome *o,
 	s.timeout = 100 * CW_USEC_PER_MSEC;
 	s.retries = retries;
 	s.late_window = late;
+	s.name = name;
 	assert_non_null(dns_probe_start(base, &s, &t, DNS_PROTO_UDP,
 	    outcome_done, o));
+	/* The probe keeps its own copy of the spec, name included. */
+	memset(name, 'X', sizeof(name) - 1);
+	memset(&s, 0, sizeof(s));
 	/* done() never runs from inside start. */
 	assert_int_equal(o->calls, 0);
 	/* The responder's event keeps the loop alive: done() ends it, and
@@ -745,6 +750,8 @@ test_engine_answer(void **state)
 	assert_true(o.had_reply);
 	assert_int_equal(queries, 1);
 	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_string_equal(json_string_value(json_object_get(r, "name")),
+	    "copied");
 	assert_string_equal(json_string_value(json_object_get(r, "server")),
 	    "test");
 	assert_string_equal(json_string_value(json_object_get(r, "proto")),
