@@ -29,12 +29,26 @@
 #define CMD_DNS_TIMEOUT_MAX (3600 * CW_USEC_PER_SEC)
 #define CMD_DNS_LATE_MAX (60 * CW_USEC_PER_SEC)
 #define CMD_DNS_RETRIES_MAX 10
+#define CMD_DNS_COUNT_MAX 100000000L
+#define CMD_DNS_IN_FLIGHT_MAX 1000000L
+
+/* One measurement to make: a server address over one transport. */
+struct cmd_dns_job {
+	const struct target *target;
+	enum dns_proto proto;
+};
 
 struct cmd_dns {
 	struct dns_spec spec;
 	struct output *out;
-	int pending;		/* measurements not reported yet */
-	int failed;		/* results with ok false, or unreported */
+	struct event_base *base;
+	struct cmd_dns_job *jobs;	/* every address x transport */
+	size_t njobs;
+	unsigned long rounds;	/* --count: how often each job runs */
+	unsigned long started, total;	/* of rounds * njobs */
+	long in_flight_max;	/* --in-flight; 0 for no bound */
+	long pending;		/* measurements started, not reported yet */
+	unsigned long failed;	/* results with ok false, or unreported */
 };
 
 enum {
@@ -53,6 +67,8 @@ enum {
 	OPT_CHAOS,
 	OPT_LATE_WINDOW,
 	OPT_NO_TCP_FALLBACK,
+	OPT_COUNT,
+	OPT_IN_FLIGHT,
 };
 
 static const struct option cmd_dns_options[] = {
@@ -71,6 +87,8 @@ static const struct option cmd_dns_options[] = {
 	{"chaos", required_argument, NULL, OPT_CHAOS},
 	{"late-window", required_argument, NULL, OPT_LATE_WINDOW},
 	{"no-tcp-fallback", no_argument, NULL, OPT_NO_TCP_FALLBACK},
+	{"count", required_argument, NULL, OPT_COUNT},
+	{"in-flight", required_argument, NULL, OPT_IN_FLIGHT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -100,6 +118,8 @@ cmd_dns_usage(FILE *fp)
 "  --retries N         further attempts after a timeout (default 0)\n"
 "  --late-window TIME  wait for late UDP replies (default 200ms)\n"
 "  --no-tcp-fallback   do not retry a truncated UDP answer over TCP\n"
+"  --count N           measure every server and transport N times (default 1)\n"
+"  --in-flight N       at most N measurements at once (default: all)\n"
 "  -v, --verbose       debug messages on stderr\n"
 "  -h, --help          this text\n"
 "\n"
@@ -230,6 +250,15 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 	case OPT_NO_TCP_FALLBACK:
 		spec->tcp_on_truncation = false;
 		break;
+	case OPT_COUNT:
+		if (cmd_dns_number("count", optarg, 1, CMD_DNS_COUNT_MAX,
+		    &n) == -1)
+			return -1;
+		cmd->rounds = (unsigned long)n;
+		break;
+	case OPT_IN_FLIGHT:
+		return cmd_dns_number("in-flight", optarg, 1,
+		    CMD_DNS_IN_FLIGHT_MAX, &cmd->in_flight_max);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
 		break;
@@ -277,6 +306,28 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 	return 0;
 }
 
+static void cmd_dns_done(json_t *, const ldns_pkt *, void *);
+
+/* Start measurements until --in-flight are pending or all have started.
+ * A probe that cannot start at all counts as failed. */
+static void
+cmd_dns_fill(struct cmd_dns *cmd)
+{
+	const struct cmd_dns_job *job;
+
+	while (cmd->started < cmd->total &&
+	    (cmd->in_flight_max == 0 || cmd->pending < cmd->in_flight_max)) {
+		job = &cmd->jobs[cmd->started % cmd->njobs];
+		cmd->started++;
+		if (dns_probe_start(cmd->base, &cmd->spec, job->target,
+		    job->proto, cmd_dns_done, cmd) == NULL) {
+			cmd->failed++;
+			continue;
+		}
+		cmd->pending++;
+	}
+}
+
 static void
 cmd_dns_done(json_t *result, const ldns_pkt *reply, void *arg)
 {
@@ -289,24 +340,28 @@ cmd_dns_done(json_t *result, const ldns_pkt *reply, void *arg)
 		cmd->failed++;
 	json_decref(result);
 	cmd->pending--;
+	cmd_dns_fill(cmd);
 }
 
-static void
-cmd_dns_start(struct cmd_dns *cmd, struct event_base *base,
-    const struct target *t, int transports)
+/* One job per server address and wanted transport. */
+static int
+cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets,
+    size_t ntargets, int transports)
 {
 	static const enum dns_proto protos[] = {DNS_PROTO_UDP, DNS_PROTO_TCP};
 
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-		if ((transports & protos[i]) == 0)
-			continue;
-		if (dns_probe_start(base, &cmd->spec, t, protos[i],
-		    cmd_dns_done, cmd) == NULL) {
-			cmd->failed++;
-			continue;
-		}
-		cmd->pending++;
-	}
+	cmd->jobs = calloc(ntargets * 2, sizeof(*cmd->jobs));
+	if (cmd->jobs == NULL)
+		return -1;
+	for (size_t i = 0; i < ntargets; i++)
+		for (size_t p = 0; p < sizeof(protos) / sizeof(protos[0]); p++)
+			if (transports & protos[p]) {
+				cmd->jobs[cmd->njobs].target = &targets[i];
+				cmd->jobs[cmd->njobs].proto = protos[p];
+				cmd->njobs++;
+			}
+	cmd->total = cmd->rounds * cmd->njobs;
+	return 0;
 }
 
 static struct event_base *
@@ -365,24 +420,31 @@ cmd_dns_run(struct cmd_dns *cmd, const struct target *targets,
 {
 	struct event_base *base;
 
+	if (cmd_dns_jobs(cmd, targets, ntargets, transports) == -1) {
+		log_warnx("dns: out of memory");
+		return CW_EXIT_FAILURES;
+	}
 	if ((base = cmd_dns_base()) == NULL) {
 		log_warnx("dns: cannot create an event loop");
+		free(cmd->jobs);
 		return CW_EXIT_FAILURES;
 	}
 	if ((cmd->out = output_open(NULL)) == NULL) {
 		event_base_free(base);
+		free(cmd->jobs);
 		return CW_EXIT_FAILURES;
 	}
-	for (size_t i = 0; i < ntargets; i++)
-		cmd_dns_start(cmd, base, &targets[i], transports);
+	cmd->base = base;
+	cmd_dns_fill(cmd);
 	if (cmd->pending > 0 && event_base_dispatch(base) == -1)
 		log_warnx("dns: the event loop failed");
 	if (cmd->pending > 0) {
-		log_warnx("dns: %d measurements did not report", cmd->pending);
-		cmd->failed += cmd->pending;
+		log_warnx("dns: %ld measurements did not report", cmd->pending);
+		cmd->failed += (unsigned long)cmd->pending;
 	}
 	output_close(cmd->out);
 	event_base_free(base);
+	free(cmd->jobs);
 	return cmd->failed > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
 }
 
@@ -401,6 +463,7 @@ cmd_dns(int argc, char **argv)
 	/* Like dig: UDP only and no NSID unless asked for. */
 	cmd.spec.nsid = false;
 	a.port = 53;
+	cmd.rounds = 1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "46hv", cmd_dns_options,

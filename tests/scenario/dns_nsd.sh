@@ -192,4 +192,19 @@ cw_expect "many: 500 results, all ok, none timed out" "$CW_TMP/many.json" "
 cw_expect "many: query IDs are not all the same" "$CW_TMP/many.json" '
     ([.[].query.id] | unique | length) > 100'
 
+# --- --count and --in-flight: repeated measurements, bounded concurrency ---
+dns count --count 300 --in-flight 7 --late-window 0 --udp --tcp 127.0.0.1
+cw_check "count: exit status 0" [ "$rc" = 0 ]
+cw_expect "count: 300 rounds x 2 transports, all ok" "$CW_TMP/count.json" "
+    length == 600 and all(.[]; .ok and .soa_serial == $CW_SERIAL_ROOT) and
+    ([.[] | select(.proto == \"tcp\")] | length) == 300"
+for bad in "--count 0" "--count -3" "--count x" "--in-flight 0" \
+    "--in-flight 99999999999"; do
+	# shellcheck disable=SC2086
+	dns badcount $bad 127.0.0.1
+	cw_check "dns $bad: usage error" [ "$rc" = 2 ]
+	cw_check "dns $bad: says why" grep -q -e "count" -e "in-flight" \
+	    "$CW_TMP/badcount.err"
+done
+
 cw_done
