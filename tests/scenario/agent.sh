@@ -219,4 +219,26 @@ cw_check "run: exit status 0 after SIGTERM" [ "$status" = 0 ]
 cw_check "run: says it stopped" grep -q "stopped after" "$CW_TMP/run.err"
 cw_expect "run: every line is a whole record" "$RUNOUT" "length > 0"
 
+# --- The shipped configuration, where nothing can leave ---
+# In an empty network namespace every send to a root server fails
+# locally: the real addresses are exercised without a packet leaving.
+sed -e "s|^state_dir = .*|state_dir = \"$CW_TMP/state-default\"|" \
+    "$CW_SCENARIO_DIR/../../contrib/corewatch.conf" >"$CW_TMP/default.conf"
+cw_netns_create cw-agent
+timeout 60 ip netns exec "$CW_NS" "$COREWATCH" once \
+    -c "$CW_TMP/default.conf" --table -o "$CW_TMP/default.json" \
+    >"$CW_TMP/default.out" 2>"$CW_TMP/default.err"
+rc=$?
+cw_check "default config, no network: exit 1" [ "$rc" = 1 ]
+cw_expect "default config, no network: 52 + 26 root queries, all failed" \
+    "$CW_TMP/default.json" "
+    [.[] | select(.name == \"root-soa\")] as \$soa |
+    [.[] | select(.name == \"root-hostname-bind\")] as \$hb |
+    (\$soa | length) == 52 and (\$hb | length) == 26 and
+    ([\$soa[], \$hb[]] | all(.ok == false and .failure != null)) and
+    ([\$soa[].addr] | unique | length) == 26"
+cw_check "default config, no network: a table row per query" \
+    [ "$(grep -c 'root-servers.net' "$CW_TMP/default.out")" = 78 ]
+cw_netns_destroy "$CW_NS"
+
 cw_done
