@@ -116,6 +116,12 @@ test_example(void **state)
 	assert_string_equal(c->state_dir, "/var/lib/corewatch");
 	assert_string_equal(c->output_path,
 	    "/var/lib/corewatch/results.jsonl");
+	assert_int_equal(c->tld.nroots, 26);
+	assert_string_equal(c->tld.roots[0].name, "a.root-servers.net");
+	assert_false(c->tld.resolver_auto);
+	assert_false(c->tld.have_resolver);
+	assert_int_equal(c->tld.refresh, 12 * 3600 * SEC);
+	assert_int_equal(c->tld.port, 53);
 	assert_int_equal(c->nmeasurements, 4);
 
 	m = find(c, "root-soa");
@@ -142,7 +148,7 @@ test_example(void **state)
 	assert_int_equal(m->dns.late_window, 200 * MSEC);
 	assert_int_equal(config_measurement_queries(m), 52);
 	assert_non_null(strstr(m->file, "corewatch-example.conf"));
-	assert_int_equal(m->line, 22);
+	assert_int_equal(m->line, 31);
 
 	m = find(c, "root-hostname-bind");
 	assert_string_equal(m->dns.qname, "hostname.bind.");
@@ -347,6 +353,13 @@ test_errors(void **state)
 		    "}\n", 1, "name is required"},
 		{"dns \"a\" { servers = {\"::1\"} }\n", 0,
 		    "a probe section with a name is required"},
+		{"probe { name = \"p\" }\ntld_discovery {\n roots = {\"x\"}\n"
+		    "}\ndns \"a\" { servers = {\"::1\"} }\n", 3, "roots"},
+		{"probe { name = \"p\" }\ntld_discovery {\n resolver = "
+		    "\"nobody\"\n}\ndns \"a\" { servers = {\"::1\"} }\n", 3,
+		    "resolver"},
+		{"probe { name = \"p\" }\ntld_discovery {\n\n refresh = 1ms\n"
+		    "}\ndns \"a\" { servers = {\"::1\"} }\n", 4, "refresh"},
 		{"probe { name = \"p\" }\n", 0, "no measurement"},
 		{"", 0, "probe section"},
 	};
@@ -499,6 +512,11 @@ test_identity(void **state)
 	assert_null(c->probe.location);
 	assert_string_equal(c->output_path, "-");
 	assert_string_equal(c->state_dir, CW_STATE_DIR);
+	/* No tld_discovery section: the defaults. */
+	assert_int_equal(c->tld.nroots, 26);
+	assert_true(c->tld.resolver_auto);
+	assert_int_equal(c->tld.refresh, 86400 * SEC);
+	assert_int_equal(c->tld.port, 53);
 	config_free(c);
 	assert_true(config_country_valid("UA"));
 	assert_true(config_country_valid("sd"));
