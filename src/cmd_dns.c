@@ -435,6 +435,7 @@ cmd_dns_run(struct cmd_dns *cmd, const struct target *targets,
 		return CW_EXIT_FAILURES;
 	}
 	cmd->base = base;
+	output_set_base(cmd->out, base);
 	cmd_dns_fill(cmd);
 	if (cmd->pending > 0 && event_base_dispatch(base) == -1)
 		log_warnx("dns: the event loop failed");

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "log.h"
 
@@ -36,6 +38,12 @@ int
 main(int argc, char **argv)
 {
 	log_init("corewatch", LOG_LEVEL_INFO);
+	/* Query IDs, schedule offsets and the like are drawn per
+	 * measurement: libsodium's ChaCha20 generator, seeded once from the
+	 * kernel, avoids a getrandom() system call for each of them. */
+	randombytes_set_implementation(&randombytes_internal_implementation);
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot be initialised");
 	if (argc < 2) {
 		usage(stderr);
 		return CW_EXIT_USAGE;

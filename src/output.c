@@ -13,9 +13,14 @@
 #include "output.h"
 #include "result.h"
 
+/* Bytes buffered between flushes when writes are batched. */
+#define OUTPUT_BUFFER_SIZE (256 * 1024)
+
 struct output {
 	FILE *fp;
 	char *path;		/* NULL for stdout */
+	struct event *ev_flush;	/* batched flush, see output_set_base */
+	int flush_failed;	/* a batched flush failed: log once */
 };
 
 struct output *
@@ -46,6 +51,36 @@ output_open(const char *path)
 	return out;
 }
 
+static void
+output_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct output *out = arg;
+
+	(void)fd;
+	(void)events;
+	if (fflush(out->fp) == EOF) {
+		if (!out->flush_failed)
+			log_warn("output: %s", output_name(out));
+		out->flush_failed = 1;
+		clearerr(out->fp);
+	} else
+		out->flush_failed = 0;
+}
+
+int
+output_set_base(struct output *out, struct event_base *base)
+{
+	if ((out->ev_flush = evtimer_new(base, output_flush_cb, out)) == NULL) {
+		log_warnx("output: cannot create the flush timer");
+		return -1;
+	}
+	/* A buffer for a whole burst of lines; a terminal stays line by
+	 * line. */
+	if (!isatty(fileno(out->fp)))
+		setvbuf(out->fp, NULL, _IOFBF, OUTPUT_BUFFER_SIZE);
+	return 0;
+}
+
 int
 output_write(struct output *out, const json_t *result)
 {
@@ -61,6 +96,14 @@ output_write(struct output *out, const json_t *result)
 		rc = -1;
 	}
 	free(line);
+	if (out->ev_flush != NULL) {
+		/* Flushed when this loop iteration's events are done. */
+		if (!evtimer_pending(out->ev_flush, NULL)) {
+			struct timeval now = {0, 0};
+			evtimer_add(out->ev_flush, &now);
+		}
+		return rc;
+	}
 	/* Line by line: a reader (or a crash) never sees half a record. */
 	if (fflush(out->fp) == EOF)
 		rc = -1;
@@ -90,6 +133,8 @@ output_close(struct output *out)
 {
 	if (out == NULL)
 		return;
+	if (out->ev_flush != NULL)
+		event_free(out->ev_flush);
 	if (out->fp != stdout)
 		fclose(out->fp);
 	else

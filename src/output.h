@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 struct output;
@@ -15,6 +16,13 @@ struct output;
 /* output_open: path NULL or "-" means stdout; otherwise the file is opened
  * for appending (created 0640).  Returns NULL and logs on failure. */
 struct output *output_open(const char *path);
+
+/* output_set_base: batch writes on this event loop.  Without it every
+ * line is flushed as it is written; with it, lines are flushed once per
+ * loop iteration (a zero timer), so a burst of results costs one
+ * write(2).  Call before the first output_write; `base` must outlive the
+ * output or output_close must come first.  Returns 0 or -1 (logged). */
+int output_set_base(struct output *out, struct event_base *base);
 
 /* output_write: append the result as one line.  Returns 0, or -1 when
  * the line could not be written (logged; the caller counts it). */
