@@ -18,6 +18,7 @@ Modes (the transport not named behaves normally):
   short           the first 6 bytes of the answer
   lying-header    the answer with ANCOUNT raised by 5
   truncated       UDP: TC=1 and no records; TCP: the full answer
+  slow-truncated  truncated, each answer after --delay-ms
   double          UDP: the answer, then 20 ms later a different one
   dup             UDP: the answer twice, byte for byte
   servfail, nxdomain, rcode-refused   that rcode
@@ -51,9 +52,10 @@ import dns.rrset
 
 MODES = (
     "normal", "silent", "slow", "wrong-id", "wrong-question", "garbage",
-    "short", "lying-header", "truncated", "double", "dup", "servfail",
-    "nxdomain", "rcode-refused", "tcp-oversize", "tcp-short", "tcp-close",
-    "tcp-reset", "tcp-tiny", "tcp-silent", "tcp-dribble", "refused",
+    "short", "lying-header", "truncated", "slow-truncated", "double",
+    "dup", "servfail", "nxdomain", "rcode-refused", "tcp-oversize",
+    "tcp-short", "tcp-close", "tcp-reset", "tcp-tiny", "tcp-silent",
+    "tcp-dribble", "refused",
 )
 SERIAL = 2024010101
 NSID = b"dnsfault"
@@ -126,7 +128,7 @@ class Responder:
             r.question = [dns.rrset.RRset(dns.name.from_text(
                 "wrong.example."), q.rdclass, q.rdtype)]
             r.answer = []
-        elif m == "truncated" and proto == "udp":
+        elif m in ("truncated", "slow-truncated") and proto == "udp":
             r.flags |= dns.flags.TC
             r.answer = []
         out = bytearray(r.to_wire())
@@ -148,7 +150,7 @@ class Responder:
             out = self.reply_wire(wire, "udp")
             if out is None:
                 continue
-            if self.mode == "slow":
+            if self.mode in ("slow", "slow-truncated"):
                 threading.Timer(self.delay, sock.sendto,
                                 (out, peer)).start()
                 continue
@@ -197,7 +199,7 @@ class Responder:
             if out is None:
                 time.sleep(3600)
                 return
-            if m == "slow":
+            if m in ("slow", "slow-truncated"):
                 time.sleep(self.delay)
             frame = struct.pack("!H", len(out)) + out
             if m == "tcp-oversize":

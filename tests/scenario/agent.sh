@@ -219,6 +219,51 @@ cw_check "run: exit status 0 after SIGTERM" [ "$status" = 0 ]
 cw_check "run: says it stopped" grep -q "stopped after" "$CW_TMP/run.err"
 cw_expect "run: every line is a whole record" "$RUNOUT" "length > 0"
 
+# --- run: a query still in flight makes its next cycle be skipped ---
+# dnsfault answers UDP with TC=1 after 600 ms and TCP after another
+# 600 ms: each query takes ~1.2 s, longer than the 1 s interval (allowed:
+# the timeout, 700 ms, is per attempt).  Cycles 0, 2, 4 ... query; 1, 3
+# ... are skipped, and there is never a second query in flight.
+FAULT="$CW_SCENARIO_DIR/../fault/dnsfault.py"
+rm -f "$CW_TMP/fault.port"
+cw_spawn "$CW_TMP/fault.out" /usr/bin/python3 "$FAULT" \
+    --mode slow-truncated --delay-ms 600 --portfile "$CW_TMP/fault.port" \
+    --log "$CW_TMP/fault.log" --lifetime 60 --addrs 127.0.0.1
+FAULT_PID=$CW_SPAWNED
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/fault.port" ] && break
+	kill -0 "$FAULT_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$CW_TMP/fault.port" ] || cw_die "dnsfault did not start"
+read -r FPORT _ <"$CW_TMP/fault.port"
+printf '%s\n' 'probe { name = "slow" }' \
+    "output { path = \"$CW_TMP/slow.jsonl\" }" \
+    'dns "slow" {' '	servers = {"127.0.0.1"}' "	port = $FPORT" \
+    '	transport = "udp"' '	interval = 1s' '	spread = 0' \
+    '	timeout = 700ms' '	late_window = 0' '}' >"$CW_TMP/slow.conf"
+cw_spawn "$CW_TMP/slow.err" "$COREWATCH" run -v -c "$CW_TMP/slow.conf"
+SLOW_PID=$CW_SPAWNED
+sleep 4.5
+kill -TERM "$SLOW_PID"
+wait "$SLOW_PID"
+cw_check "run, slow server: exit 0" [ $? = 0 ]
+cw_check "run, slow server: skipped cycles are logged" \
+    grep -q "previous query still running, cycle skipped" "$CW_TMP/slow.err"
+cw_check "run, slow server: and counted" \
+    grep -Eq "stopped after .*, [1-9][0-9]* cycles skipped" "$CW_TMP/slow.err"
+cw_expect "run, slow server: 1 to 3 results, truncated then TCP, ok" \
+    "$CW_TMP/slow.jsonl" "
+    length >= 1 and length <= 3 and
+    all(.[]; .ok == true and .truncated == true)"
+# One UDP query per cycle that ran (the last one may have been cut by
+# SIGTERM), none while one was in flight: 3 at most in 4.5 s, not 5.
+nq=$(grep -c '^udp ' "$CW_TMP/fault.log")
+nr=$(wc -l <"$CW_TMP/slow.jsonl")
+cw_check "run, slow server: one query per cycle run ($nq for $nr results)" \
+    [ "$nq" -le 3 -a "$nq" -ge "$nr" -a "$nq" -le $((nr + 1)) ]
+kill -TERM "$FAULT_PID" 2>/dev/null
+
 # --- The shipped configuration, where nothing can leave ---
 # In an empty network namespace every send to a root server fails
 # locally: the real addresses are exercised without a packet leaving.
