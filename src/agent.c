@@ -54,10 +54,10 @@ struct agent;
 /* One (measurement, address, transport), or one TLD without servers. */
 struct task {
 	struct agent *agent;
-	const struct measurement *m;	/* in the config the task came from */
+	const struct measurement *m;	/* in the task's config */
 	struct dns_spec spec;		/* m->dns, qname set for a TLD */
 	const char *tld;		/* m->tlds[i], or NULL */
-	bool has_target;		/* false: a TLD whose servers are unknown */
+	bool has_target;		/* false: a TLD without servers */
 	struct target target;
 	enum dns_proto proto;
 	char label[AGENT_LABEL_MAX];	/* for log messages */

@@ -58,8 +58,8 @@ catalog_expand(const char *spec, uint16_t port, struct target **targets,
 	size_t i, base = *n;
 
 	if (spec == NULL || strcmp(spec, "@root") != 0) {
-		snprintf(err, errlen, "unknown server set \"%s\" (known: @root)",
-		    spec != NULL ? spec : "");
+		snprintf(err, errlen, "unknown server set \"%s\" (known: "
+		    "@root)", spec != NULL ? spec : "");
 		return -1;
 	}
 	grown = reallocarray(*targets, base + 2 * CATALOG_ROOTS,

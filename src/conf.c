@@ -49,7 +49,7 @@ struct conf_origin {
 
 /* One problem found, kept until all are sorted by line. */
 struct conf_problem {
-	int key;		/* line in the preprocessed text; INT_MAX: none */
+	int key;		/* preprocessed line; INT_MAX: none */
 	size_t seq;		/* order of discovery, for ties */
 	char *text;		/* "FILE:LINE: message" */
 };
@@ -83,7 +83,7 @@ struct conf_loader {
 	size_t noptlines, optlines_cap;
 
 	struct config *conf;
-	int probe_line;		/* line of the probe section; 0 if none */
+	int probe_line;		/* of the probe section; 0: none */
 	int output_line;
 	int tld_line;		/* line of the tld_discovery section */
 
@@ -1500,7 +1500,7 @@ conf_include_misplaced(cfg_t *cfg, cfg_opt_t *opt, int argc,
 static cfg_opt_t conf_probe_opts[] = {
 	CFG_STR("name", NULL, CFGF_NODEFAULT),
 	CFG_STR("country", NULL, CFGF_NODEFAULT),
-	CFG_STR("asn", NULL, CFGF_NODEFAULT),	/* a string: 32-bit longs */
+	CFG_STR("asn", NULL, CFGF_NODEFAULT),	/* string: 32-bit long */
 	CFG_STR("location", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };

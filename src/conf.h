@@ -27,7 +27,7 @@
 /* Who runs the probe, as the volunteer chooses to declare it. */
 struct config_identity {
 	char *name;		/* required: "kyiv-1" */
-	char country[3];	/* ISO 3166-1 alpha-2, upper case; "" if unset */
+	char country[3];	/* ISO 3166-1 alpha-2, upper; "": unset */
 	uint32_t asn;		/* 0 if unset */
 	char *location;		/* free text; NULL if unset */
 };

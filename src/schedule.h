@@ -25,7 +25,7 @@
 #include "cwtime.h"
 
 struct schedule {
-	cw_usec_t t0;		/* start of cycle 0 on the schedule clock */
+	cw_usec_t t0;		/* start of cycle 0 (schedule clock) */
 	cw_usec_t interval;	/* cycle length, > 0 */
 	cw_usec_t spread;	/* offsets are drawn from [0, spread) */
 	int64_t cycle;		/* cycle of the last planned firing; -1 */

@@ -11,7 +11,7 @@
 
 struct table {
 	size_t ncols;
-	size_t nrows;		/* data rows; row 0 of cells is the header */
+	size_t nrows;		/* data rows; cells row 0: the header */
 	size_t filled;		/* complete rows in cells: nrows + 1 */
 	size_t cap;
 	char **cells;		/* (nrows + 1) * ncols, row-major */
