@@ -1409,6 +1409,14 @@ dns_probe_cancel(struct dns_probe *probe)
 		dns_probe_free(probe);
 }
 
+void
+dns_probe_redirect(struct dns_probe *probe, dns_done_fn done, void *arg)
+{
+	probe->done = done;
+	probe->kind_done = NULL;
+	probe->arg = arg;
+}
+
 /* The generic interface (probes/probe.h): a struct probe_run is a
  * struct dns_probe under another name. */
 static struct probe_run *

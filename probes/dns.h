@@ -106,6 +106,12 @@ struct dns_probe *dns_probe_start(struct event_base *base,
 /* dns_probe_cancel: stop without calling done(); frees the probe. */
 void dns_probe_cancel(struct dns_probe *probe);
 
+/* dns_probe_redirect: report to done(result, reply, arg) instead of the
+ * callback given at start, e.g. when the agent's tasks are rebuilt while
+ * this query is on the wire and its result must still be kept. */
+void dns_probe_redirect(struct dns_probe *probe, dns_done_fn done,
+    void *arg);
+
 /* --- The pure parts, exposed for unit tests and the TLD discovery --- */
 
 /* dns_query_build: the query for `spec` with message ID `id` in wire

@@ -50,6 +50,7 @@ enum agent_mode {
 };
 
 struct agent;
+struct agent_orphan;
 
 /* One (measurement, address, transport), or one TLD without servers. */
 struct task {
@@ -82,6 +83,7 @@ struct agent {
 	struct output *out;		/* NULL: results are not written */
 	struct agent_tasks tasks;
 	struct tld_discovery *tld;	/* NULL: no measurement has tlds */
+	struct agent_orphan *orphans;	/* queries of tasks rebuilt away */
 	struct event *sig_term, *sig_int, *sig_hup, *deadline;
 
 	size_t pending;			/* once: queries not reported yet */
@@ -299,6 +301,110 @@ agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
 		event_base_loopbreak(a->base);
 }
 
+/* A query whose task went away in a rebuild: its result still counts.
+ * Kept on the agent's list so a stop can cancel it. */
+struct agent_orphan {
+	struct agent *agent;
+	struct dns_probe *probe;
+	char *tld;			/* copy of the task's, or NULL */
+	struct agent_orphan *next, **prevp;
+};
+
+static void
+agent_orphan_free(struct agent_orphan *o)
+{
+	if ((*o->prevp = o->next) != NULL)
+		o->next->prevp = o->prevp;
+	free(o->tld);
+	free(o);
+}
+
+/* agent_orphans_cancel: stop every orphaned query (at a stop). */
+static void
+agent_orphans_cancel(struct agent *a)
+{
+	while (a->orphans != NULL) {
+		dns_probe_cancel(a->orphans->probe);
+		agent_orphan_free(a->orphans);
+	}
+}
+
+static void
+agent_orphan_done(json_t *result, const ldns_pkt *reply, void *arg)
+{
+	struct agent_orphan *o = arg;
+	struct agent *a = o->agent;
+
+	(void)reply;
+	if (o->tld != NULL)
+		result_set_str(result, "tld", o->tld);
+	a->results++;
+	if (result_failure(result) != CW_OK)
+		a->failures++;
+	if (a->out != NULL && output_write(a->out, result) == -1)
+		a->write_errors++;
+	json_decref(result);
+	agent_orphan_free(o);
+}
+
+/* agent_task_same: whether old task o and new task n measure the same
+ * thing the same way (a query of o may stand for n). */
+static bool
+agent_task_same(const struct task *o, const struct task *n)
+{
+	return n->has_target && o->proto == n->proto &&
+	    strcmp(o->m->name, n->m->name) == 0 &&
+	    (o->tld == NULL) == (n->tld == NULL) &&
+	    (o->tld == NULL || strcmp(o->tld, n->tld) == 0) &&
+	    strcmp(o->target.addr, n->target.addr) == 0 &&
+	    target_port(&o->target) == target_port(&n->target);
+}
+
+/*
+ * agent_tasks_handover: before the old tasks are freed (a reload, a TLD
+ * whose servers changed), hand every query they have on the wire to the
+ * same task of the new set, so that it is not measured twice at once;
+ * or, when the task is gone, let it finish on its own.  Either way its
+ * result is written: a rebuild loses no measurement.
+ */
+static void
+agent_tasks_handover(struct agent *a, struct agent_tasks *old,
+    struct agent_tasks *new)
+{
+	struct agent_orphan *o;
+
+	for (size_t i = 0; i < old->n; i++) {
+		struct task *ot = &old->v[i], *nt = NULL;
+		if (ot->inflight == NULL)
+			continue;
+		for (size_t j = 0; j < new->n && nt == NULL; j++)
+			if (new->v[j].inflight == NULL &&
+			    agent_task_same(ot, &new->v[j]))
+				nt = &new->v[j];
+		if (nt != NULL) {
+			dns_probe_redirect(ot->inflight, agent_task_done, nt);
+			nt->inflight = ot->inflight;
+			ot->inflight = NULL;
+			continue;
+		}
+		if ((o = calloc(1, sizeof(*o))) == NULL ||
+		    (ot->tld != NULL && (o->tld = strdup(ot->tld)) == NULL)) {
+			log_warn("%s: %s: its query is cancelled", __func__,
+			    ot->label);
+			free(o);
+			continue;	/* agent_tasks_free cancels it */
+		}
+		o->agent = a;
+		o->probe = ot->inflight;
+		if ((o->next = a->orphans) != NULL)
+			o->next->prevp = &o->next;
+		o->prevp = &a->orphans;
+		a->orphans = o;
+		dns_probe_redirect(ot->inflight, agent_orphan_done, o);
+		ot->inflight = NULL;
+	}
+}
+
 /* agent_task_start: one query of task t, now. */
 static void
 agent_task_start(struct task *t)
@@ -433,6 +539,7 @@ agent_tld_changed(const char *tld, const struct tld_set *set, void *arg)
 		    "previous ones", tld);
 		return;
 	}
+	agent_tasks_handover(a, &a->tasks, &ts);
 	agent_tasks_free(&a->tasks);
 	a->tasks = ts;
 	if (agent_tasks_schedule(a, &a->tasks) == -1) {
@@ -551,6 +658,7 @@ static void
 agent_free(struct agent *a)
 {
 	agent_tasks_free(&a->tasks);
+	agent_orphans_cancel(a);
 	tld_discovery_free(a->tld);
 	if (a->sig_term != NULL)
 		event_free(a->sig_term);
@@ -597,6 +705,7 @@ agent_run_stop(evutil_socket_t sig, short what, void *arg)
 	log_info("run: %s, stopping", strsignal((int)sig));
 	/* Queries in flight are cancelled: their results would be cut. */
 	agent_tasks_free(&a->tasks);
+	agent_orphans_cancel(a);
 	event_base_loopbreak(a->base);
 }
 
@@ -650,6 +759,7 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	if (old_tld != a->tld)
 		tld_discovery_free(old_tld);
+	agent_tasks_handover(a, &a->tasks, &ts);
 	agent_tasks_free(&a->tasks);
 	if (!reused) {
 		output_close(a->out);

@@ -115,7 +115,10 @@ output_flush(struct output *out)
 {
 	if (fflush(out->fp) == EOF)
 		return -1;
-	if (out->path != NULL && fdatasync(fileno(out->fp)) == -1) {
+	/* A device or pipe (/dev/null, a FIFO) cannot be synced: EINVAL
+	 * there means nothing is lost. */
+	if (out->path != NULL && fdatasync(fileno(out->fp)) == -1 &&
+	    errno != EINVAL) {
 		log_warn("output: fdatasync %s", out->path);
 		return -1;
 	}

@@ -264,6 +264,66 @@ cw_check "run, slow server: one query per cycle run ($nq for $nr results)" \
     [ "$nq" -le 3 -a "$nq" -ge "$nr" -a "$nq" -le $((nr + 1)) ]
 kill -TERM "$FAULT_PID" 2>/dev/null
 
+# --- run: a reload loses no query that is on the wire ---
+# dnsfault answers after 1.5 s.  A reload that drops the measurement
+# lets its query finish (the result is still written); a reload that
+# keeps it hands the query to the new task, which sends no second one.
+rm -f "$CW_TMP/fault.port"
+cw_spawn "$CW_TMP/fault2.out" /usr/bin/python3 "$FAULT" \
+    --mode slow --delay-ms 1500 --portfile "$CW_TMP/fault.port" \
+    --log "$CW_TMP/fault2.log" --lifetime 60 --addrs 127.0.0.1
+FAULT_PID=$CW_SPAWNED
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/fault.port" ] && break
+	kill -0 "$FAULT_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$CW_TMP/fault.port" ] || cw_die "dnsfault did not start"
+read -r FPORT _ <"$CW_TMP/fault.port"
+# inflight_conf NAME: a 10 s measurement of the slow server.
+inflight_conf()
+{
+	printf '%s\n' 'probe { name = "inflight" }' \
+	    "output { path = \"$CW_TMP/inflight.jsonl\" }" \
+	    "dns \"$1\" {" '	servers = {"127.0.0.1"}' "	port = $FPORT" \
+	    '	transport = "udp"' '	interval = 10s' '	spread = 0' \
+	    '	timeout = 4s' '	late_window = 0' '}' >"$CW_TMP/inflight.conf"
+}
+# queries N: until dnsfault has logged N queries (bounded, 3 s).
+queries()
+{
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(grep -c '^udp ' "$CW_TMP/fault2.log" 2>/dev/null)" -ge "$1" ] &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
+}
+inflight_conf inflight-a
+cw_spawn "$CW_TMP/inflight.err" "$COREWATCH" run -v -c "$CW_TMP/inflight.conf"
+INFLIGHT_PID=$CW_SPAWNED
+cw_check "reload in flight: the first query is sent" queries 1
+inflight_conf inflight-b
+kill -HUP "$INFLIGHT_PID"
+cw_check "reload in flight: the new measurement sends its query" queries 2
+kill -HUP "$INFLIGHT_PID"	# the same file again: a handover
+sleep 2.5
+kill -TERM "$INFLIGHT_PID"
+wait "$INFLIGHT_PID"
+cw_check "reload in flight: exit 0" [ $? = 0 ]
+cw_check "reload in flight: two queries in all, none sent twice" \
+    [ "$(grep -c '^udp ' "$CW_TMP/fault2.log")" = 2 ]
+cw_expect "reload in flight: both results written, answered after 1.5 s" \
+    "$CW_TMP/inflight.jsonl" '
+    length == 2 and
+    ([.[].name] | sort) == ["inflight-a", "inflight-b"] and
+    all(.[]; .ok == true and .rtt_ms >= 1500)'
+cw_check "reload in flight: the handed-over task skipped its cycle" \
+    grep -q "previous query still running, cycle skipped" \
+    "$CW_TMP/inflight.err"
+kill -TERM "$FAULT_PID" 2>/dev/null
+
 # --- The shipped configuration, where nothing can leave ---
 # In an empty network namespace every send to a root server fails
 # locally: the real addresses are exercised without a packet leaving.

@@ -97,6 +97,19 @@ test_batched_on_the_loop(void **state)
 }
 
 static void
+test_device(void **state)
+{
+	struct output *out;
+
+	(void)state;
+	/* A device takes lines and cannot be synced: that is no error. */
+	assert_non_null(out = output_open("/dev/null"));
+	write_results(out, 2);
+	assert_int_equal(output_flush(out), 0);
+	output_close(out);
+}
+
+static void
 test_unwritable(void **state)
 {
 	(void)state;
@@ -110,6 +123,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_by_line),
 		cmocka_unit_test(test_batched_on_the_loop),
+		cmocka_unit_test(test_device),
 		cmocka_unit_test(test_unwritable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
