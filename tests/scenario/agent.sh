@@ -324,6 +324,28 @@ cw_check "reload in flight: the handed-over task skipped its cycle" \
     "$CW_TMP/inflight.err"
 kill -TERM "$FAULT_PID" 2>/dev/null
 
+# --- An ordinary user: nothing needs root ---
+# As nobody, with a state directory it could not create (only TLD
+# measurements need one): the measurements run all the same.
+chmod 0755 "$CW_TMP"
+sed -e "s|$CW_TMP/state|/nonexistent/corewatch-state|" \
+    "$CW_TMP/good.conf" >"$CW_TMP/user.conf"
+chmod 0644 "$CW_TMP/user.conf"
+timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$COREWATCH" once -c "$CW_TMP/user.conf" --json \
+    >"$CW_TMP/user.json" 2>"$CW_TMP/user.err"
+rc=$?
+cw_check "as nobody: once exits 0" [ "$rc" = 0 ] || cat "$CW_TMP/user.err" >&2
+cw_expect "as nobody: every measurement made and ok" "$CW_TMP/user.json" "
+    length == $((NADDR * 3)) and all(.[]; .ok == true)"
+timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$COREWATCH" dns --port "$PORT" --udp --tcp --nsid 127.0.0.1 \
+    >"$CW_TMP/user-dns.json" 2>"$CW_TMP/user-dns.err"
+cw_check "as nobody: dns exits 0" [ $? = 0 ]
+cw_expect "as nobody: dns over UDP and TCP" "$CW_TMP/user-dns.json" '
+    length == 2 and all(.[]; .ok) and ([.[].proto] | sort) == ["tcp", "udp"]'
+chmod 0700 "$CW_TMP"
+
 # --- The shipped configuration, where nothing can leave ---
 # In an empty network namespace every send to a root server fails
 # locally: the real addresses are exercised without a packet leaving.
