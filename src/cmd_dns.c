@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "dns.h"
 #include "log.h"
 #include "output.h"
@@ -126,60 +127,6 @@ cmd_dns_usage(FILE *fp)
 "Exit status: 0 every result ok, 1 some failed, 2 usage error.\n");
 }
 
-static int
-cmd_dns_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Report a usage error; returns CW_EXIT_USAGE for `return` chains. */
-static int
-cmd_dns_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "corewatch dns: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return CW_EXIT_USAGE;
-}
-
-/* A whole decimal number within [min, max]; -1 otherwise (reported). */
-static int
-cmd_dns_number(const char *opt, const char *text, long min, long max,
-    long *out)
-{
-	char *end;
-	long value;
-
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (*text == '\0' || *end != '\0' || errno != 0 || value < min ||
-	    value > max) {
-		cmd_dns_error("--%s: \"%s\" is not a number from %ld to %ld",
-		    opt, text, min, max);
-		return -1;
-	}
-	*out = value;
-	return 0;
-}
-
-static int
-cmd_dns_duration(const char *opt, const char *text, cw_usec_t min,
-    cw_usec_t max, cw_usec_t *out)
-{
-	cw_usec_t value;
-
-	if (cw_duration_parse(text, &value) == -1 || value < min ||
-	    value > max) {
-		cmd_dns_error("--%s: \"%s\" is not a duration from %.3f s to "
-		    "%.0f s (e.g. 4, 1.5s, 800ms)", opt, text,
-		    (double)min / 1e6, (double)max / 1e6);
-		return -1;
-	}
-	*out = value;
-	return 0;
-}
-
 /* What the options say beyond the spec itself. */
 struct cmd_dns_args {
 	const char *qname, *qtype, *qclass, *chaos;
@@ -220,9 +167,9 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		a->afs |= DNS_AF_6;
 		break;
 	case OPT_PORT:
-		return cmd_dns_number("port", optarg, 1, 65535, &a->port);
+		return cli_number("dns", "port", optarg, 1, 65535, &a->port);
 	case OPT_EDNS_SIZE:
-		if (cmd_dns_number("edns-size", optarg, 0, 65535, &n) == -1)
+		if (cli_number("dns", "edns-size", optarg, 0, 65535, &n) == -1)
 			return -1;
 		spec->edns_size = (uint16_t)n;
 		break;
@@ -236,13 +183,13 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		spec->rd = true;
 		break;
 	case OPT_TIMEOUT:
-		return cmd_dns_duration("timeout", optarg, CW_USEC_PER_MSEC,
+		return cli_duration("dns", "timeout", optarg, CW_USEC_PER_MSEC,
 		    CMD_DNS_TIMEOUT_MAX, &spec->timeout);
 	case OPT_LATE_WINDOW:
-		return cmd_dns_duration("late-window", optarg, 0,
+		return cli_duration("dns", "late-window", optarg, 0,
 		    CMD_DNS_LATE_MAX, &spec->late_window);
 	case OPT_RETRIES:
-		if (cmd_dns_number("retries", optarg, 0, CMD_DNS_RETRIES_MAX,
+		if (cli_number("dns", "retries", optarg, 0, CMD_DNS_RETRIES_MAX,
 		    &n) == -1)
 			return -1;
 		spec->retries = (int)n;
@@ -251,13 +198,13 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		spec->tcp_on_truncation = false;
 		break;
 	case OPT_COUNT:
-		if (cmd_dns_number("count", optarg, 1, CMD_DNS_COUNT_MAX,
+		if (cli_number("dns", "count", optarg, 1, CMD_DNS_COUNT_MAX,
 		    &n) == -1)
 			return -1;
 		cmd->rounds = (unsigned long)n;
 		break;
 	case OPT_IN_FLIGHT:
-		return cmd_dns_number("in-flight", optarg, 1,
+		return cli_number("dns", "in-flight", optarg, 1,
 		    CMD_DNS_IN_FLIGHT_MAX, &cmd->in_flight_max);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
@@ -277,32 +224,32 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 
 	if (a->chaos != NULL) {
 		if (a->qname != NULL || a->qtype != NULL || a->qclass != NULL)
-			return cmd_dns_error("--chaos sets the whole question; "
-			    "do not combine it with --qname, --qtype or "
-			    "--qclass");
+			return cli_error("dns", "--chaos sets the whole "
+			    "question; do not combine it with --qname, "
+			    "--qtype or --qclass");
 		if (dns_spec_set_chaos(spec, a->chaos) == -1)
-			return cmd_dns_error("--chaos: \"%s\" is not a valid "
-			    "domain name", a->chaos);
+			return cli_error("dns", "--chaos: \"%s\" is not a "
+			    "valid domain name", a->chaos);
 	}
 	if (a->qname != NULL && dns_spec_set_qname(spec, a->qname) == -1)
-		return cmd_dns_error("--qname: \"%s\" is not a valid domain "
+		return cli_error("dns", "--qname: \"%s\" is not a valid domain "
 		    "name", a->qname);
 	if (a->qtype != NULL) {
 		if ((v = dns_qtype_parse(a->qtype)) == -1)
-			return cmd_dns_error("--qtype: unknown or unsupported "
-			    "type \"%s\" (e.g. SOA, NS, A, AAAA, TXT, "
-			    "TYPE65)", a->qtype);
+			return cli_error("dns", "--qtype: unknown or "
+			    "unsupported type \"%s\" (e.g. SOA, NS, A, AAAA, "
+			    "TXT, TYPE65)", a->qtype);
 		spec->qtype = (ldns_rr_type)v;
 	}
 	if (a->qclass != NULL) {
 		if ((v = dns_qclass_parse(a->qclass)) == -1)
-			return cmd_dns_error("--qclass: unknown class \"%s\" "
-			    "(IN, CH, HS, CLASS3 ...)", a->qclass);
+			return cli_error("dns", "--qclass: unknown class "
+			    "\"%s\" (IN, CH, HS, CLASS3 ...)", a->qclass);
 		spec->qclass = (ldns_rr_class)v;
 	}
 	if (spec->edns_size == 0 && (a->nsid_given || a->do_given))
-		return cmd_dns_error("--nsid and --do need EDNS: do not give "
-		    "--edns-size 0 with them");
+		return cli_error("dns", "--nsid and --do need EDNS: do not "
+		    "give --edns-size 0 with them");
 	return 0;
 }
 
@@ -390,15 +337,15 @@ cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
 	*targets = NULL;
 	*ntargets = 0;
 	if (argc == 0)
-		return cmd_dns_error("no servers given (try --help)");
+		return cli_error("dns", "no servers given (try --help)");
 	if ((*targets = calloc((size_t)argc, sizeof(**targets))) == NULL)
-		return cmd_dns_error("out of memory");
+		return cli_error("dns", "out of memory");
 	for (int i = 0; i < argc; i++) {
 		if (target_parse(argv[i], (uint16_t)a->port, &t, err,
 		    sizeof(err)) == -1) {
 			free(*targets);
 			*targets = NULL;
-			return cmd_dns_error("bad server: %s", err);
+			return cli_error("dns", "bad server: %s", err);
 		}
 		if ((t.af == 4 && (a->afs & DNS_AF_4) == 0) ||
 		    (t.af == 6 && (a->afs & DNS_AF_6) == 0))
@@ -408,7 +355,7 @@ cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
 	if (*ntargets == 0) {
 		free(*targets);
 		*targets = NULL;
-		return cmd_dns_error("no server of the address family asked "
+		return cli_error("dns", "no server of the address family asked "
 		    "for (-4/-6)");
 	}
 	return 0;
@@ -478,13 +425,13 @@ cmd_dns(int argc, char **argv)
 			 * only its argument is missing, to 0 for an unknown
 			 * long option, and to the letter of an unknown one. */
 			if (optopt >= OPT_QNAME)
-				return cmd_dns_error("%s needs a value (try "
+				return cli_error("dns", "%s needs a value (try "
 				    "--help)", argv[optind - 1]);
 			if (optopt != 0)
-				return cmd_dns_error("unknown option -%c (try "
-				    "--help)", optopt);
-			return cmd_dns_error("unknown option %s (try --help)",
-			    argv[optind - 1]);
+				return cli_error("dns", "unknown option -%c "
+				    "(try --help)", optopt);
+			return cli_error("dns", "unknown option %s (try "
+			    "--help)", argv[optind - 1]);
 		}
 		if (cmd_dns_option(&cmd, &a, ch) == -1)
 			return CW_EXIT_USAGE;

@@ -22,6 +22,7 @@
 
 #include "catalog.h"
 #include "cli.h"
+#include "cliutil.h"
 #include "log.h"
 #include "output.h"
 #include "result.h"
@@ -102,46 +103,16 @@ cmd_tld_usage(FILE *fp)
 }
 
 static int
-cmd_tld_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-cmd_tld_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "corewatch tld-servers: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return CW_EXIT_USAGE;
-}
-
-static int
-cmd_tld_duration(const char *opt, const char *text, cw_usec_t max,
-    cw_usec_t *out)
-{
-	if (cw_duration_parse(text, out) == -1 || *out < CW_USEC_PER_MSEC ||
-	    *out > max) {
-		cmd_tld_error("--%s: \"%s\" is not a duration from 1ms to "
-		    "%.0f s (e.g. 4, 1.5s, 800ms)", opt, text,
-		    (double)max / 1e6);
-		return -1;
-	}
-	return 0;
-}
-
-static int
 cmd_tld_option(struct cmd_tld *cmd, int ch)
 {
-	char **grown, *end;
+	char **grown;
 
 	switch (ch) {
 	case OPT_ROOT:
 		grown = realloc(cmd->root_specs, (cmd->nroot_specs + 1) *
 		    sizeof(*grown));
 		if (grown == NULL)
-			return cmd_tld_error("out of memory");
+			return cli_error("tld-servers", "out of memory");
 		cmd->root_specs = grown;
 		cmd->root_specs[cmd->nroot_specs++] = optarg;
 		break;
@@ -158,19 +129,14 @@ cmd_tld_option(struct cmd_tld *cmd, int ch)
 		cmd->cached_only = true;
 		break;
 	case OPT_PORT:
-		errno = 0;
-		cmd->port = strtol(optarg, &end, 10);
-		if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-		    cmd->port < 1 || cmd->port > 65535)
-			return cmd_tld_error("--port: \"%s\" is not a number "
-			    "from 1 to 65535", optarg);
-		break;
+		return cli_number("tld-servers", "port", optarg, 1, 65535,
+		    &cmd->port);
 	case OPT_TIMEOUT:
-		return cmd_tld_duration("timeout", optarg,
-		    CMD_TLD_TIMEOUT_MAX, &cmd->timeout);
+		return cli_duration("tld-servers", "timeout", optarg,
+		    CW_USEC_PER_MSEC, CMD_TLD_TIMEOUT_MAX, &cmd->timeout);
 	case OPT_WAIT:
-		return cmd_tld_duration("wait", optarg, CMD_TLD_WAIT_MAX,
-		    &cmd->wait);
+		return cli_duration("tld-servers", "wait", optarg,
+		    CW_USEC_PER_MSEC, CMD_TLD_WAIT_MAX, &cmd->wait);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
 		break;
@@ -197,16 +163,17 @@ cmd_tld_roots(const struct cmd_tld *cmd, struct target **roots,
 		if (catalog_is_set(specs[i])) {
 			if (catalog_expand(specs[i], (uint16_t)cmd->port,
 			    roots, nroots, err, sizeof(err)) == -1)
-				return cmd_tld_error("--root: %s", err);
+				return cli_error("tld-servers", "--root: %s",
+				    err);
 			continue;
 		}
 		if ((grown = realloc(*roots, (*nroots + 1) *
 		    sizeof(*grown))) == NULL)
-			return cmd_tld_error("out of memory");
+			return cli_error("tld-servers", "out of memory");
 		*roots = grown;
 		if (target_parse(specs[i], (uint16_t)cmd->port,
 		    &(*roots)[*nroots], err, sizeof(err)) == -1)
-			return cmd_tld_error("--root: %s", err);
+			return cli_error("tld-servers", "--root: %s", err);
 		(*nroots)++;
 	}
 	return 0;
@@ -232,7 +199,7 @@ cmd_tld_resolver(const struct cmd_tld *cmd, struct target *t, int *bad)
 		return NULL;
 	if (target_parse(cmd->resolver, (uint16_t)cmd->port, t, err,
 	    sizeof(err)) == -1) {
-		*bad = cmd_tld_error("--resolver: %s", err);
+		*bad = cli_error("tld-servers", "--resolver: %s", err);
 		return NULL;
 	}
 	return t;
@@ -367,25 +334,26 @@ cmd_tld_servers(int argc, char **argv)
 		}
 		if (ch == '?' || ch == ':' || cmd_tld_option(&cmd, ch) != 0) {
 			if (ch == '?' || ch == ':')
-				cmd_tld_error("option \"%s\": unknown or "
-				    "missing its value (try --help)",
-				    argv[optind - 1]);
+				cli_error("tld-servers", "option \"%s\": "
+				    "unknown or missing its value (try "
+				    "--help)", argv[optind - 1]);
 			free(cmd.root_specs);
 			return CW_EXIT_USAGE;
 		}
 	}
 	rc = CW_EXIT_USAGE;
 	if (optind == argc) {
-		cmd_tld_error("no TLD given (try --help)");
+		cli_error("tld-servers", "no TLD given (try --help)");
 		goto out;
 	}
 	for (int i = optind; i < argc; i++)
 		if (tld_name_normalize(argv[i], name, err, sizeof(err)) == -1) {
-			cmd_tld_error("%s", err);
+			cli_error("tld-servers", "%s", err);
 			goto out;
 		}
 	if (cmd.cached_only && cmd.state_dir == NULL) {
-		cmd_tld_error("--cached needs the cache (not --no-cache)");
+		cli_error("tld-servers", "--cached needs the cache (not "
+		    "--no-cache)");
 		goto out;
 	}
 	if (cmd_tld_roots(&cmd, &roots, &nroots) != 0)

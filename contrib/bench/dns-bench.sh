@@ -64,7 +64,7 @@ run_rate()
 		printf "\n" }'
 }
 run_rate "(500 in flight, no late window)" --in-flight 500 --late-window 0
-run_rate "(500 in flight, NSID, 200 ms late window)" --in-flight 2000 --nsid
+run_rate "(10000 in flight, NSID, 200 ms late window)" --in-flight 10000 --nsid
 
 say ""
 say "== 2. rtt_ms error against the wire (tcpdump on lo), sequential queries"
