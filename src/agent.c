@@ -5,9 +5,11 @@
  * A configuration becomes a set of tasks, one per (measurement, server
  * address, transport) that its address families and transports allow.
  * `run` gives each task a schedule timer and measures for ever; `once`
- * starts every task at the same moment and waits for all of them.  A
- * task never has two queries in flight: a cycle that fires while the
- * previous query still runs is skipped and counted.
+ * starts every task at the same moment and waits for all of them.  The
+ * tasks of one measurement to one server address form a group that has
+ * one query in flight at a time (the others queue); a cycle that fires
+ * while the task's previous query still runs or waits is skipped and
+ * counted.
  *
  * Everything lives in one struct agent handed to every callback.
  */
@@ -51,6 +53,7 @@ enum agent_mode {
 
 struct agent;
 struct agent_orphan;
+struct task_group;
 
 /* One (measurement, address, transport), or one TLD without servers. */
 struct task {
@@ -63,15 +66,33 @@ struct task {
 	enum dns_proto proto;
 	char label[AGENT_LABEL_MAX];	/* for log messages */
 	struct dns_probe *inflight;
+	struct task_group *group;	/* NULL for a TLD without servers */
+	bool queued;			/* waiting for its group */
+	struct task *next_queued;
 	struct schedule_timer *timer;	/* run only */
 	uint64_t skipped;		/* cycles skipped: still in flight */
 	json_t *result;			/* once: kept for the table */
+};
+
+/*
+ * The tasks of one measurement that query one server address (UDP and
+ * TCP, one per TLD the server serves): one query of them at a time, so
+ * a measurement never has two queries in flight to the same address.
+ * A task whose turn comes while another runs waits in the queue.
+ */
+struct task_group {
+	struct task *running;
+	struct task *head, *tail;	/* queued, in order */
+	size_t size;			/* tasks in the group */
 };
 
 /* The tasks of one configuration. */
 struct agent_tasks {
 	struct task *v;
 	size_t n;
+	struct task_group *groups;
+	size_t ngroups;
+	size_t max_group;		/* the largest group's size */
 };
 
 struct agent {
@@ -253,8 +274,53 @@ agent_tasks_free(struct agent_tasks *ts)
 		json_decref(t->result);
 	}
 	free(ts->v);
-	ts->v = NULL;
-	ts->n = 0;
+	free(ts->groups);
+	memset(ts, 0, sizeof(*ts));
+}
+
+/* Order of tasks by group: measurement, then address and port. */
+static int
+agent_task_group_cmp(const void *x, const void *y)
+{
+	const struct task *a = *(struct task *const *)x;
+	const struct task *b = *(struct task *const *)y;
+	int c;
+
+	if (a->m != b->m)
+		return a->m < b->m ? -1 : 1;
+	if ((c = strcmp(a->target.addr, b->target.addr)) != 0)
+		return c;
+	return (int)target_port(&a->target) - (int)target_port(&b->target);
+}
+
+/* agent_tasks_group: put the tasks that share a measurement and a
+ * server address into one group.  Returns 0 or -1 (logged). */
+static int
+agent_tasks_group(struct agent_tasks *ts)
+{
+	struct task **order;
+	size_t n = 0;
+
+	if ((order = calloc(ts->n + 1, sizeof(*order))) == NULL ||
+	    (ts->groups = calloc(ts->n + 1, sizeof(*ts->groups))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		free(order);
+		return -1;
+	}
+	for (size_t i = 0; i < ts->n; i++)
+		if (ts->v[i].has_target)
+			order[n++] = &ts->v[i];
+	qsort(order, n, sizeof(*order), agent_task_group_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || agent_task_group_cmp(&order[i - 1],
+		    &order[i]) != 0)
+			ts->ngroups++;
+		order[i]->group = &ts->groups[ts->ngroups - 1];
+		if (++order[i]->group->size > ts->max_group)
+			ts->max_group = order[i]->group->size;
+	}
+	free(order);
+	return 0;
 }
 
 /* agent_tasks_build: the tasks of `conf`.  Returns 0 or -1 (logged). */
@@ -282,11 +348,15 @@ agent_tasks_build(struct agent *a, const struct config *conf,
 				goto fail;
 		}
 	}
+	if (agent_tasks_group(ts) == -1)
+		goto fail;
 	return 0;
 fail:
 	agent_tasks_free(ts);
 	return -1;
 }
+
+static void agent_group_next(struct task_group *);
 
 static void
 agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
@@ -297,6 +367,8 @@ agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
 	(void)reply;
 	t->inflight = NULL;
 	agent_result(t, result);
+	if (t->group != NULL)
+		agent_group_next(t->group);
 	if (a->mode == AGENT_ONCE && --a->pending == 0)
 		event_base_loopbreak(a->base);
 }
@@ -384,6 +456,7 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 		if (nt != NULL) {
 			dns_probe_redirect(ot->inflight, agent_task_done, nt);
 			nt->inflight = ot->inflight;
+			nt->group->running = nt;
 			ot->inflight = NULL;
 			continue;
 		}
@@ -405,24 +478,66 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 	}
 }
 
-/* agent_task_start: one query of task t, now. */
+/* agent_task_send: the query of task t goes out now.  Returns 0 when
+ * it is on its way, -1 when it could not start (its result written). */
+static int
+agent_task_send(struct task *t)
+{
+	struct agent *a = t->agent;
+
+	t->inflight = dns_probe_start(a->base, &t->spec, &t->target, t->proto,
+	    agent_task_done, t);
+	if (t->inflight == NULL) {
+		agent_result_failure(t, CW_FAIL_INTERNAL,
+		    "could not start the query");
+		return -1;
+	}
+	t->group->running = t;
+	return 0;
+}
+
+/* agent_group_next: the group's query finished; send the next queued
+ * one.  In once, a queued task that cannot start is settled here. */
+static void
+agent_group_next(struct task_group *g)
+{
+	struct task *t;
+
+	g->running = NULL;
+	while ((t = g->head) != NULL) {
+		if ((g->head = t->next_queued) == NULL)
+			g->tail = NULL;
+		t->next_queued = NULL;
+		t->queued = false;
+		if (agent_task_send(t) == 0)
+			return;
+		if (t->agent->mode == AGENT_ONCE)
+			t->agent->pending--;
+	}
+}
+
+/* agent_task_start: one query of task t, now or, while another query of
+ * its group is in flight, as soon as that one is done. */
 static void
 agent_task_start(struct task *t)
 {
 	struct agent *a = t->agent;
+	struct task_group *g = t->group;
 
 	if (!t->has_target) {
 		agent_result_failure(t, CW_FAIL_DNS_NO_SERVERS,
 		    "no server set known yet for TLD \"%s\"", t->tld);
 		return;
 	}
-	t->inflight = dns_probe_start(a->base, &t->spec, &t->target, t->proto,
-	    agent_task_done, t);
-	if (t->inflight == NULL) {
-		agent_result_failure(t, CW_FAIL_INTERNAL,
-		    "could not start the query");
+	if (g->running != NULL) {
+		t->queued = true;
+		if (g->tail != NULL)
+			g->tail->next_queued = t;
+		else
+			g->head = t;
+		g->tail = t;
+	} else if (agent_task_send(t) == -1)
 		return;
-	}
 	if (a->mode == AGENT_ONCE)
 		a->pending++;
 }
@@ -433,7 +548,7 @@ agent_task_fire(void *arg)
 {
 	struct task *t = arg;
 
-	if (t->inflight != NULL) {
+	if (t->inflight != NULL || t->queued) {
 		t->skipped++;
 		t->agent->skipped++;
 		log_debug("%s: previous query still running, cycle skipped "
@@ -522,8 +637,8 @@ agent_tld_result(json_t *result, void *arg)
 }
 
 /* agent_tld_changed: a TLD's servers were learned or changed.  run
- * rebuilds its tasks as a reload does (queries in flight are cancelled,
- * cycles start afresh); once measures the sets it started with. */
+ * rebuilds its tasks as a reload does (queries in flight are handed
+ * over, cycles start afresh); once measures the sets it started with. */
 static void
 agent_tld_changed(const char *tld, const struct tld_set *set, void *arg)
 {
@@ -894,19 +1009,21 @@ agent_once_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (size_t i = 0; i < a->tasks.n; i++) {
 		struct task *t = &a->tasks.v[i];
-		if (t->inflight == NULL)
+		if (t->inflight == NULL && !t->queued)
 			continue;
 		dns_probe_cancel(t->inflight);
 		t->inflight = NULL;
+		t->queued = false;
 		agent_result_failure(t, CW_FAIL_INTERNAL,
 		    "no result within the deadline");
 	}
 	event_base_loopbreak(a->base);
 }
 
-/* agent_once_busy: the longest any query may take, plus a grace. */
+/* agent_once_busy: the longest any query may take, times the queries
+ * of the largest group (they go one after the other), plus a grace. */
 static cw_usec_t
-agent_once_busy(const struct config *conf)
+agent_once_busy(const struct config *conf, size_t max_group)
 {
 	cw_usec_t busy = 0;
 
@@ -918,7 +1035,8 @@ agent_once_busy(const struct config *conf)
 		if (b > busy)
 			busy = b;
 	}
-	return busy + AGENT_ONCE_GRACE;
+	return busy * (cw_usec_t)(max_group > 0 ? max_group : 1) +
+	    AGENT_ONCE_GRACE;
 }
 
 /* agent_once_row: one table row from a task's result. */
@@ -1070,7 +1188,7 @@ agent_once_run(struct agent *a)
 	if ((a->deadline = evtimer_new(a->base, agent_once_deadline,
 	    a)) == NULL)
 		return -1;
-	cw_usec_to_timeval(agent_once_busy(a->conf), &tv);
+	cw_usec_to_timeval(agent_once_busy(a->conf, a->tasks.max_group), &tv);
 	if (evtimer_add(a->deadline, &tv) == -1 ||
 	    event_base_dispatch(a->base) == -1) {
 		log_warnx("once: event loop failed");

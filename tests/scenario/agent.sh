@@ -324,6 +324,55 @@ cw_check "reload in flight: the handed-over task skipped its cycle" \
     "$CW_TMP/inflight.err"
 kill -TERM "$FAULT_PID" 2>/dev/null
 
+# --- One query at a time per measurement and server address ---
+# With a server that answers after 300 ms, the UDP and TCP queries of a
+# measurement to one address go one after the other: they never overlap
+# in time.  (Another measurement may query the address meanwhile.)
+rm -f "$CW_TMP/fault.port"
+cw_spawn "$CW_TMP/fault3.out" /usr/bin/python3 "$FAULT" \
+    --mode slow --delay-ms 300 --portfile "$CW_TMP/fault.port" \
+    --log "$CW_TMP/fault3.log" --lifetime 60
+FAULT_PID=$CW_SPAWNED
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/fault.port" ] && break
+	kill -0 "$FAULT_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$CW_TMP/fault.port" ] || cw_die "dnsfault did not start"
+read -r FPORT _ <"$CW_TMP/fault.port"
+printf '%s\n' 'probe { name = "serial" }' \
+    "output { path = \"$CW_TMP/serial.jsonl\" }" \
+    'dns "serial" {' "	servers = {$SERVERS}" "	port = $FPORT" \
+    '	transport = "both"' '	timeout = 2s' '	late_window = 0' '}' \
+    'dns "other" {' "	servers = {$SERVERS}" "	port = $FPORT" \
+    '	transport = "udp"' '	timeout = 2s' '	late_window = 0' '}' \
+    >"$CW_TMP/serial.conf"
+cw once -c "$CW_TMP/serial.conf" --json >/dev/null 2>"$CW_TMP/serial.err"
+cw_check "serial: once exits 0" [ "$rc" = 0 ] || cat "$CW_TMP/serial.err" >&2
+/usr/bin/python3 - "$CW_TMP/serial.jsonl" "$NADDR" >"$CW_TMP/serial.txt" <<'EOF'
+import collections, datetime, json, sys
+spans = collections.defaultdict(list)
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    t = datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    start = t.timestamp()
+    spans[(r["name"], r["addr"])].append((start, start + r["rtt_ms"] / 1e3))
+    n += 1
+bad = 0
+for key, s in spans.items():
+    s.sort()
+    for a, b in zip(s, s[1:]):
+        if b[0] < a[1]:
+            print("overlap", key, a, b)
+            bad += 1
+print(n, "results,", bad, "overlaps")
+sys.exit(1 if bad or n != 3 * int(sys.argv[2]) else 0)
+EOF
+cw_check "serial: no two queries of a measurement to one address overlap" \
+    [ $? = 0 ] || cat "$CW_TMP/serial.txt" >&2
+kill -TERM "$FAULT_PID" 2>/dev/null
+
 # --- An ordinary user: nothing needs root ---
 # As nobody, with a state directory it could not create (only TLD
 # measurements need one): the measurements run all the same.
