@@ -7,6 +7,8 @@
 #      sanitizer report anywhere fails the check "asan: no sanitizer
 #      reports"
 #   3. `make distcheck` from the gcc build (counts as one test)
+#   4. tests/fuzz/run.sh: libFuzzer on DNS replies and TLD cache files,
+#      CW_FUZZ_SECONDS (default 30) per target (counts as one test)
 #
 # Needs the packages in contrib/debian-packages (contrib/install-deps.sh).
 # Some scenario tests create network namespaces, so run it as root.
@@ -173,6 +175,16 @@ if [ "$gcc_ok" = 0 ]; then
 	fi
 else
 	record "distcheck (not run: gcc build failed)" 0
+fi
+
+# 4. A short fuzzing run of what the network and the state directory
+# hand the probe (DNS replies, TLD cache files): no crash, no leak.
+if step "fuzz: ${CW_FUZZ_SECONDS:-30} s per target" "$logs/fuzz.log" \
+    timeout -k 30 "$stage_timeout" tests/fuzz/run.sh "${CW_FUZZ_SECONDS:-30}"
+then
+	record "fuzz" 1
+else
+	record "fuzz" 0
 fi
 
 say ""

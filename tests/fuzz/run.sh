@@ -1,0 +1,38 @@
+#!/bin/sh
+# run.sh -- build the fuzz targets with clang (libFuzzer, ASan, UBSan)
+# against the sources and run each for SECONDS (default 60), starting
+# from the seeds in tests/fuzz/seeds/.  Not part of `make check`: a
+# fuzzing run is open-ended; this is for developers and for a nightly
+# job.  Exit status non-zero when a target found a crash (the input is
+# kept in the work directory named in the output, which is otherwise
+# removed).
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:-60}
+work=$(mktemp -d "${TMPDIR:-/tmp}/cw-fuzz.XXXXXX")
+echo "fuzz: work directory $work"
+cd "$work"
+cat >config.h <<'H'
+#define PACKAGE_VERSION "fuzz"
+#define _GNU_SOURCE 1
+H
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+  -I$work -I$top/src -I$top/probes -DCW_STATE_DIR=\"/nonexistent\""
+libs=$(pkg-config --libs libevent ldns jansson libsodium)
+srcs="$top/src/log.c $top/src/cwtime.c $top/src/failure.c $top/src/result.c
+  $top/src/target.c $top/probes/dns.c $top/src/tld.c"
+status=0
+for target in fuzz_dns_reply fuzz_tld_cache; do
+	# shellcheck disable=SC2086
+	clang $flags -o "$target" "$top/tests/fuzz/$target.c" $srcs $libs -lm
+	mkdir -p "corpus-$target"
+	cp "$top/tests/fuzz/seeds/$target"/* "corpus-$target/" 2>/dev/null || :
+	./"$target" -max_total_time="$secs" -max_len=4096 \
+	    -print_final_stats=1 "corpus-$target" >"$target.log" 2>&1 ||
+	    { status=1; tail -n 40 "$target.log"; }
+	grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)" \
+	    "$target.log" | sed "s/^/$target: /"
+done
+# Keep the work directory only when it holds a crash to look at.
+[ "$status" = 0 ] && rm -rf "$work"
+exit $status
