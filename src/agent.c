@@ -111,6 +111,7 @@ struct agent {
 	bool tld_waiting;		/* once: waiting for TLD discovery */
 	unsigned long long results, failures, skipped, write_errors;
 	bool interrupted;
+	bool stopping;			/* run: draining after SIGTERM/INT */
 };
 
 /* --- Results --- */
@@ -357,6 +358,7 @@ fail:
 }
 
 static void agent_group_next(struct task_group *);
+static void agent_run_drained(struct agent *);
 
 static void
 agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
@@ -369,6 +371,7 @@ agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
 	agent_result(t, result);
 	if (t->group != NULL)
 		agent_group_next(t->group);
+	agent_run_drained(a);
 	if (a->mode == AGENT_ONCE && --a->pending == 0)
 		event_base_loopbreak(a->base);
 }
@@ -417,6 +420,7 @@ agent_orphan_done(json_t *result, const ldns_pkt *reply, void *arg)
 		a->write_errors++;
 	json_decref(result);
 	agent_orphan_free(o);
+	agent_run_drained(a);
 }
 
 /* agent_task_same: whether old task o and new task n measure the same
@@ -811,17 +815,69 @@ fail:
 
 /* --- run --- */
 
+/* agent_in_flight: queries on the wire, the tasks' and the orphans'. */
+static size_t
+agent_in_flight(const struct agent *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->tasks.n; i++)
+		n += a->tasks.v[i].inflight != NULL;
+	for (const struct agent_orphan *o = a->orphans; o != NULL; o = o->next)
+		n++;
+	return n;
+}
+
+/* agent_run_drained: while stopping, end the loop once the last query
+ * on the wire has reported. */
+static void
+agent_run_drained(struct agent *a)
+{
+	if (a->stopping && agent_in_flight(a) == 0)
+		event_base_loopbreak(a->base);
+}
+
+/*
+ * agent_run_stop: SIGTERM or SIGINT.  No cycle starts any more and what
+ * waits in the groups' queues is dropped, but the queries on the wire
+ * finish and their results are written: their own timeouts bound the
+ * wait.  The same signal again stops at once, cancelling them.
+ */
 static void
 agent_run_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
+	size_t n;
 
 	(void)what;
-	log_info("run: %s, stopping", strsignal((int)sig));
-	/* Queries in flight are cancelled: their results would be cut. */
-	agent_tasks_free(&a->tasks);
-	agent_orphans_cancel(a);
-	event_base_loopbreak(a->base);
+	if (a->stopping) {
+		log_info("run: %s again, stopping now", strsignal((int)sig));
+		agent_tasks_free(&a->tasks);
+		agent_orphans_cancel(a);
+		event_base_loopbreak(a->base);
+		return;
+	}
+	a->stopping = true;
+	for (size_t i = 0; i < a->tasks.n; i++) {
+		struct task *t = &a->tasks.v[i];
+		schedule_timer_free(t->timer);
+		t->timer = NULL;
+		t->queued = false;
+		t->next_queued = NULL;
+		if (t->group != NULL)
+			t->group->head = t->group->tail = NULL;
+	}
+	/* A discovery would rebuild the tasks: it ends here. */
+	tld_discovery_free(a->tld);
+	a->tld = NULL;
+	if ((n = agent_in_flight(a)) == 0) {
+		log_info("run: %s, stopping", strsignal((int)sig));
+		event_base_loopbreak(a->base);
+		return;
+	}
+	log_info("run: %s, stopping once the %zu quer%s in flight report "
+	    "(the same signal again stops at once)", strsignal((int)sig), n,
+	    n == 1 ? "y" : "ies");
 }
 
 /* agent_reload_output: the output of the new config, reusing the open
@@ -849,6 +905,10 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	if (a->stopping) {
+		log_info("reload: ignored, stopping");
+		return;
+	}
 	log_info("reload: reading %s", a->conf_path);
 	if ((conf = config_load(a->conf_path, &errors)) == NULL) {
 		agent_log_errors("reload", errors);

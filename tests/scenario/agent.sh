@@ -322,6 +322,52 @@ cw_expect "reload in flight: both results written, answered after 1.5 s" \
 cw_check "reload in flight: the handed-over task skipped its cycle" \
     grep -q "previous query still running, cycle skipped" \
     "$CW_TMP/inflight.err"
+
+# SIGTERM with a query on the wire: it finishes, its result is written,
+# then the probe exits 0.  A second SIGTERM stops at once.
+# gone PID: until PID has exited (bounded, 5 s); its status in $rc.
+gone()
+{
+	local i
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && return 1
+	wait "$1"
+	rc=$?
+	return 0
+}
+inflight_conf term-a
+rm -f "$CW_TMP/inflight.jsonl"
+cw_spawn "$CW_TMP/term.err" "$COREWATCH" run -c "$CW_TMP/inflight.conf"
+TERM_PID=$CW_SPAWNED
+cw_check "SIGTERM in flight: the query is sent" queries 3
+kill -TERM "$TERM_PID"
+start=$(date +%s%N)
+cw_check "SIGTERM in flight: exits" gone "$TERM_PID"
+cw_check "SIGTERM in flight: exit status 0" [ "$rc" = 0 ]
+cw_check "SIGTERM in flight: only after the reply (1.5 s)" \
+    [ $((($(date +%s%N) - start) / 1000000)) -ge 900 ]
+cw_expect "SIGTERM in flight: the result is written" \
+    "$CW_TMP/inflight.jsonl" '
+    length == 1 and .[0].name == "term-a" and .[0].ok and
+    .[0].rtt_ms >= 1500'
+inflight_conf term-b
+rm -f "$CW_TMP/inflight.jsonl"
+cw_spawn "$CW_TMP/term2.err" "$COREWATCH" run -c "$CW_TMP/inflight.conf"
+TERM_PID=$CW_SPAWNED
+cw_check "SIGTERM twice: the query is sent" queries 4
+kill -TERM "$TERM_PID"
+sleep 0.2
+kill -TERM "$TERM_PID"
+start=$(date +%s%N)
+cw_check "SIGTERM twice: exits" gone "$TERM_PID"
+cw_check "SIGTERM twice: exit status 0" [ "$rc" = 0 ]
+cw_check "SIGTERM twice: at once, without waiting for the reply" \
+    [ $((($(date +%s%N) - start) / 1000000)) -lt 900 ]
+cw_check "SIGTERM twice: says so" grep -q "again, stopping now" \
+    "$CW_TMP/term2.err"
 kill -TERM "$FAULT_PID" 2>/dev/null
 
 # --- One query at a time per measurement and server address ---
