@@ -224,19 +224,8 @@ cw_expect "run: every line is a whole record" "$RUNOUT" "length > 0"
 # 600 ms: each query takes ~1.2 s, longer than the 1 s interval (allowed:
 # the timeout, 700 ms, is per attempt).  Cycles 0, 2, 4 ... query; 1, 3
 # ... are skipped, and there is never a second query in flight.
-FAULT="$CW_SCENARIO_DIR/../fault/dnsfault.py"
-rm -f "$CW_TMP/fault.port"
-cw_spawn "$CW_TMP/fault.out" /usr/bin/python3 "$FAULT" \
-    --mode slow-truncated --delay-ms 600 --portfile "$CW_TMP/fault.port" \
-    --log "$CW_TMP/fault.log" --lifetime 60 --addrs 127.0.0.1
-FAULT_PID=$CW_SPAWNED
-for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/fault.port" ] && break
-	kill -0 "$FAULT_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$CW_TMP/fault.port" ] || cw_die "dnsfault did not start"
-read -r FPORT _ <"$CW_TMP/fault.port"
+cw_fault_start slow-truncated "$CW_TMP/fault.log" --delay-ms 600 --addrs 127.0.0.1
+FPORT=$FAULT_PORT
 printf '%s\n' 'probe { name = "slow" }' \
     "output { path = \"$CW_TMP/slow.jsonl\" }" \
     'dns "slow" {' '	servers = {"127.0.0.1"}' "	port = $FPORT" \
@@ -268,18 +257,8 @@ kill -TERM "$FAULT_PID" 2>/dev/null
 # dnsfault answers after 1.5 s.  A reload that drops the measurement
 # lets its query finish (the result is still written); a reload that
 # keeps it hands the query to the new task, which sends no second one.
-rm -f "$CW_TMP/fault.port"
-cw_spawn "$CW_TMP/fault2.out" /usr/bin/python3 "$FAULT" \
-    --mode slow --delay-ms 1500 --portfile "$CW_TMP/fault.port" \
-    --log "$CW_TMP/fault2.log" --lifetime 60 --addrs 127.0.0.1
-FAULT_PID=$CW_SPAWNED
-for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/fault.port" ] && break
-	kill -0 "$FAULT_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$CW_TMP/fault.port" ] || cw_die "dnsfault did not start"
-read -r FPORT _ <"$CW_TMP/fault.port"
+cw_fault_start slow "$CW_TMP/fault2.log" --delay-ms 1500 --addrs 127.0.0.1
+FPORT=$FAULT_PORT
 # inflight_conf NAME: a 10 s measurement of the slow server.
 inflight_conf()
 {
@@ -374,18 +353,8 @@ kill -TERM "$FAULT_PID" 2>/dev/null
 # With a server that answers after 300 ms, the UDP and TCP queries of a
 # measurement to one address go one after the other: they never overlap
 # in time.  (Another measurement may query the address meanwhile.)
-rm -f "$CW_TMP/fault.port"
-cw_spawn "$CW_TMP/fault3.out" /usr/bin/python3 "$FAULT" \
-    --mode slow --delay-ms 300 --portfile "$CW_TMP/fault.port" \
-    --log "$CW_TMP/fault3.log" --lifetime 60
-FAULT_PID=$CW_SPAWNED
-for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/fault.port" ] && break
-	kill -0 "$FAULT_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$CW_TMP/fault.port" ] || cw_die "dnsfault did not start"
-read -r FPORT _ <"$CW_TMP/fault.port"
+cw_fault_start slow "$CW_TMP/fault3.log" --delay-ms 300
+FPORT=$FAULT_PORT
 printf '%s\n' 'probe { name = "serial" }' \
     "output { path = \"$CW_TMP/serial.jsonl\" }" \
     'dns "serial" {' "	servers = {$SERVERS}" "	port = $FPORT" \

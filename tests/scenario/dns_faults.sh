@@ -8,7 +8,6 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-FAULT="$CW_SCENARIO_DIR/../fault/dnsfault.py"
 cw_tmpdir
 
 ADDRS=127.0.0.1
@@ -20,28 +19,16 @@ if [ "$CW_HAVE_V6" = 1 ]; then
 	NADDR=2
 fi
 
-# fault_start MODE [ARGS...]: start the responder; sets FPORT, FPID and
-# FLOG (its query log).  Waits at most 10 s for its port file.
+# fault_start MODE [ARGS...]: start the responder (cw_fault_start) on
+# the test's addresses; sets FPORT, FPID and FLOG (its query log).
 fault_start()
 {
-	local mode=$1 i pf="$CW_TMP/fault.port"
+	local mode=$1
 	shift
-	rm -f "$pf"
 	FLOG="$CW_TMP/fault-$mode.log"
 	: >"$FLOG"
-	cw_spawn "$CW_TMP/fault-$mode.out" /usr/bin/python3 "$FAULT" \
-	    --mode "$mode" --portfile "$pf" --log "$FLOG" --lifetime 120 \
-	    --addrs "$ADDRS" "$@"
-	FPID=$CW_SPAWNED
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$pf" ] && break
-		kill -0 "$FPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -s "$pf" ] || { cat "$CW_TMP/fault-$mode.out" >&2;
-	    cw_die "dnsfault $mode did not start"; }
-	read -r FPORT _ <"$pf"
-	cw_log "dnsfault $mode: pid $FPID port $FPORT"
+	cw_fault_start "$mode" "$FLOG" --addrs "$ADDRS" "$@"
+	FPORT=$FAULT_PORT FPID=$FAULT_PID
 }
 
 fault_stop()

@@ -303,6 +303,33 @@ cw_nsd_start()
 	cw_die "cannot start nsd"
 }
 
+# cw_fault_start MODE LOG [ARGS...]: start our fault responder
+# (tests/fault/dnsfault.py) in MODE on a free loopback port, its query
+# log in LOG and further options ARGS; wait (at most 10 s) until it
+# listens and set FAULT_PORT and FAULT_PID.  Dies when it cannot start.
+cw_fault_start()
+{
+	local mode=$1 log=$2 pf i
+	shift 2
+	pf=$(mktemp "$CW_TMP/fault-port.XXXXXX") || cw_die "mktemp failed"
+	: >"$pf"
+	cw_spawn "$log.out" /usr/bin/python3 \
+	    "$CW_SCENARIO_DIR/../fault/dnsfault.py" --mode "$mode" \
+	    --portfile "$pf" --log "$log" --lifetime 120 "$@"
+	FAULT_PID=$CW_SPAWNED
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$pf" ] && break
+		kill -0 "$FAULT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$pf" ] || {
+		cat "$log.out" >&2
+		cw_die "dnsfault $mode did not start"
+	}
+	read -r FAULT_PORT _ <"$pf"
+	cw_log "dnsfault $mode: pid $FAULT_PID port $FAULT_PORT"
+}
+
 # cw_netns_create NAME: create the network namespace NAME-<pid> with lo
 # up and nothing else (no route beyond loopback: every other destination
 # is network_unreachable), record it for the trap and set CW_NS to its
