@@ -21,6 +21,8 @@ struct output {
 	char *path;		/* NULL for stdout */
 	struct event *ev_flush;	/* batched flush, see output_set_base */
 	int flush_failed;	/* a batched flush failed: log once */
+	char *line;		/* serialisation buffer, reused */
+	size_t line_size;
 };
 
 struct output *
@@ -81,21 +83,47 @@ output_set_base(struct output *out, struct event_base *base)
 	return 0;
 }
 
+/* output_serialise: the result's line (and a newline) in out->line,
+ * which grows as needed.  Returns its length with the newline, 0 on
+ * failure (logged). */
+static size_t
+output_serialise(struct output *out, const json_t *result)
+{
+	size_t len;
+	char *grown;
+
+	for (;;) {
+		len = result_dumpb(result, out->line, out->line_size);
+		if (len == 0) {
+			log_warnx("output: cannot serialise a result");
+			return 0;
+		}
+		if (len < out->line_size)
+			break;
+		/* Too small (it needs room for the newline too): grow. */
+		if ((grown = realloc(out->line, len + 4096)) == NULL) {
+			log_warn("output: realloc");
+			return 0;
+		}
+		out->line = grown;
+		out->line_size = len + 4096;
+	}
+	out->line[len++] = '\n';
+	return len;
+}
+
 int
 output_write(struct output *out, const json_t *result)
 {
-	char *line;
+	size_t len;
 	int rc = 0;
 
-	if ((line = result_dump(result)) == NULL) {
-		log_warnx("output: cannot serialise a result");
+	if ((len = output_serialise(out, result)) == 0)
 		return -1;
-	}
-	if (fputs(line, out->fp) == EOF || fputc('\n', out->fp) == EOF) {
+	if (fwrite(out->line, 1, len, out->fp) != len) {
 		log_warn("output: %s", output_name(out));
 		rc = -1;
 	}
-	free(line);
 	if (out->ev_flush != NULL) {
 		/* Flushed when this loop iteration's events are done. */
 		if (!evtimer_pending(out->ev_flush, NULL)) {
@@ -143,5 +171,6 @@ output_close(struct output *out)
 	else
 		fflush(stdout);
 	free(out->path);
+	free(out->line);
 	free(out);
 }

@@ -105,10 +105,18 @@ result_set_bool(json_t *result, const char *key, int value)
 	json_object_set_new(result, key, json_boolean(value));
 }
 
+/* 15 significant digits print 12.345 as 12.345, not 12.3450000001. */
+#define RESULT_DUMP_FLAGS \
+	(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
 char *
 result_dump(const json_t *result)
 {
-	/* 15 significant digits print 12.345 as 12.345, not 12.3450000001. */
-	return json_dumps(result,
-	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+	return json_dumps(result, RESULT_DUMP_FLAGS);
+}
+
+size_t
+result_dumpb(const json_t *result, char *buf, size_t size)
+{
+	return json_dumpb(result, buf, size, RESULT_DUMP_FLAGS);
 }

@@ -48,4 +48,9 @@ void result_set_bool(json_t *result, const char *key, int value);
  * NULL when out of memory. */
 char *result_dump(const json_t *result);
 
+/* result_dumpb: the same line into buf (size bytes, not terminated).
+ * Returns its length; a length above `size` means buf was too small and
+ * holds nothing useful; 0 on error. */
+size_t result_dumpb(const json_t *result, char *buf, size_t size);
+
 #endif
