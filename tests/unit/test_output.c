@@ -97,6 +97,49 @@ test_batched_on_the_loop(void **state)
 }
 
 static void
+test_long_lines(void **state)
+{
+	char path[] = "/tmp/cw-test-output.XXXXXX";
+	struct output *out;
+	char *big;
+	json_t *r;
+	FILE *fp;
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) != -1);
+	close(fd);
+	assert_non_null(out = output_open(path));
+	/* Longer than any buffer so far, each time: the buffer grows. */
+	for (size_t len = 10; len <= 100000; len *= 10) {
+		assert_non_null(big = malloc(len + 1));
+		memset(big, 'x', len);
+		big[len] = '\0';
+		r = result_new("dns", "long", 0);
+		result_set_str(r, "abuf", big);
+		assert_int_equal(output_write(out, r), 0);
+		json_decref(r);
+		free(big);
+	}
+	output_close(out);
+	assert_int_equal(count_lines(path), 5);
+	/* Each line is a whole record: parse them back. */
+	assert_non_null(fp = fopen(path, "r"));
+	for (size_t len = 10; len <= 100000; len *= 10) {
+		json_error_t error;
+		r = json_loadf(fp, JSON_DISABLE_EOF_CHECK, &error);
+		assert_non_null(r);
+		assert_int_equal(strlen(json_string_value(json_object_get(r,
+		    "abuf"))), len);
+		json_decref(r);
+		assert_int_equal(fgetc(fp), '\n');
+	}
+	assert_int_equal(fgetc(fp), EOF);
+	fclose(fp);
+	unlink(path);
+}
+
+static void
 test_device(void **state)
 {
 	struct output *out;
@@ -123,6 +166,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_by_line),
 		cmocka_unit_test(test_batched_on_the_loop),
+		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_device),
 		cmocka_unit_test(test_unwritable),
 	};
