@@ -311,21 +311,6 @@ cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets,
 	return 0;
 }
 
-static struct event_base *
-cmd_dns_base(void)
-{
-	struct event_config *cfg;
-	struct event_base *base;
-
-	/* RTTs need timers finer than libevent's default 4 ms clock. */
-	if ((cfg = event_config_new()) == NULL)
-		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	return base;
-}
-
 /* Parse the servers; keep those of the wanted families. */
 static int
 cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
@@ -371,7 +356,7 @@ cmd_dns_run(struct cmd_dns *cmd, const struct target *targets,
 		log_warnx("dns: out of memory");
 		return CW_EXIT_FAILURES;
 	}
-	if ((base = cmd_dns_base()) == NULL) {
+	if ((base = sysutil_event_base()) == NULL) {
 		log_warnx("dns: cannot create an event loop");
 		free(cmd->jobs);
 		return CW_EXIT_FAILURES;

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "output.h"
 #include "result.h"
+#include "sysutil.h"
 #include "tld.h"
 
 #define CMD_TLD_TIMEOUT_MAX (60 * CW_USEC_PER_SEC)
@@ -261,7 +262,7 @@ cmd_tld_run(struct cmd_tld *cmd, char **tlds, int ntlds,
 	cw_usec_t started = cw_real_usec();
 	int i;
 
-	if ((cmd->base = event_base_new()) == NULL ||
+	if ((cmd->base = sysutil_event_base()) == NULL ||
 	    (cmd->out = output_open(NULL)) == NULL) {
 		log_warnx("tld-servers: cannot set up");
 		if (cmd->base != NULL)

@@ -7,6 +7,8 @@
 
 #include <limits.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 #include "sysutil.h"
 
@@ -34,4 +36,18 @@ sysutil_raise_nofile(void)
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX)
 		return LONG_MAX;
 	return (long)rl.rlim_cur;
+}
+
+struct event_base *
+sysutil_event_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }

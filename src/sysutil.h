@@ -10,4 +10,12 @@
  * raise it is logged and the old limit returned. */
 long sysutil_raise_nofile(void);
 
+struct event_base;
+
+/* sysutil_event_base: the one event loop of a command, with
+ * EVENT_BASE_FLAG_PRECISE_TIMER (libevent's default timer clock is
+ * coarse, ~4 ms: too coarse for measurement timeouts).  Caller frees it
+ * with event_base_free(); NULL when it cannot be created. */
+struct event_base *sysutil_event_base(void);
+
 #endif
