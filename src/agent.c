@@ -116,6 +116,20 @@ struct agent {
 
 /* --- Results --- */
 
+/* agent_record: tag a measurement's result with its TLD (NULL: none),
+ * count it and write it.  The caller keeps its reference. */
+static void
+agent_record(struct agent *a, json_t *result, const char *tld)
+{
+	if (tld != NULL)
+		result_set_str(result, "tld", tld);
+	a->results++;
+	if (result_failure(result) != CW_OK)
+		a->failures++;
+	if (a->out != NULL && output_write(a->out, result) == -1)
+		a->write_errors++;
+}
+
 /* agent_result: write a task's result and count it.  Takes the
  * reference. */
 static void
@@ -123,13 +137,7 @@ agent_result(struct task *t, json_t *result)
 {
 	struct agent *a = t->agent;
 
-	if (t->tld != NULL)
-		result_set_str(result, "tld", t->tld);
-	a->results++;
-	if (result_failure(result) != CW_OK)
-		a->failures++;
-	if (a->out != NULL && output_write(a->out, result) == -1)
-		a->write_errors++;
+	agent_record(a, result, t->tld);
 	if (a->mode == AGENT_ONCE) {
 		json_decref(t->result);
 		t->result = result;
@@ -411,13 +419,7 @@ agent_orphan_done(json_t *result, const ldns_pkt *reply, void *arg)
 	struct agent *a = o->agent;
 
 	(void)reply;
-	if (o->tld != NULL)
-		result_set_str(result, "tld", o->tld);
-	a->results++;
-	if (result_failure(result) != CW_OK)
-		a->failures++;
-	if (a->out != NULL && output_write(a->out, result) == -1)
-		a->write_errors++;
+	agent_record(a, result, o->tld);
 	json_decref(result);
 	agent_orphan_free(o);
 	agent_run_drained(a);
@@ -737,7 +739,6 @@ static int
 agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
     bool verbose)
 {
-	struct event_config *ecfg;
 	char *errors = NULL;
 
 	memset(a, 0, sizeof(*a));
@@ -760,12 +761,7 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 	agent_log_level(a);
 	sysutil_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
-	if ((ecfg = event_config_new()) == NULL)
-		return -1;
-	event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-	a->base = event_base_new_with_config(ecfg);
-	event_config_free(ecfg);
-	if (a->base == NULL) {
+	if ((a->base = sysutil_event_base()) == NULL) {
 		log_warnx("%s: cannot create the event loop", __func__);
 		return -1;
 	}
