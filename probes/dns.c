@@ -373,13 +373,130 @@ dns_question_check(const struct dns_spec *spec, const ldns_pkt *pkt,
 	return failure;
 }
 
+/*
+ * The reply's bytes as an ldns packet, one record at a time with
+ * ldns_wire2rr.  Not ldns_wire2pkt: in ldns 1.8.3 a second TSIG record
+ * replaces the first without freeing it, a second OPT record's options
+ * replace the first's the same way, and a TSIG shortens the loop over
+ * the additional section while it runs.  Any server can send those
+ * bytes, so each would leak memory on every reply.  Here a message with
+ * more than one OPT (RFC 6891, 6.1.1), more than one TSIG or a TSIG that
+ * is not the last record (RFC 8945, 5.1) is malformed; everything else
+ * comes out as ldns_wire2pkt would make it.
+ */
+static enum cw_failure
+dns_wire_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
+    char *detail, size_t detail_len)
+{
+	static const struct {
+		ldns_pkt_section section;
+		size_t count_off;
+		ldns_status incomplete;
+	} sections[] = {
+		{LDNS_SECTION_QUESTION, 4, LDNS_STATUS_WIRE_INCOMPLETE_QUESTION},
+		{LDNS_SECTION_ANSWER, 6, LDNS_STATUS_WIRE_INCOMPLETE_ANSWER},
+		{LDNS_SECTION_AUTHORITY, 8,
+		    LDNS_STATUS_WIRE_INCOMPLETE_AUTHORITY},
+		{LDNS_SECTION_ADDITIONAL, 10,
+		    LDNS_STATUS_WIRE_INCOMPLETE_ADDITIONAL},
+	};
+	unsigned opts = 0, additional = 0;
+	uint8_t ttl[4];
+	size_t pos = LDNS_HEADER_SIZE;
+	ldns_status st = LDNS_STATUS_OK;
+	ldns_pkt *pkt;
+	ldns_rr *rr;
+
+	*out = NULL;
+	if ((pkt = ldns_pkt_new()) == NULL) {
+		snprintf(detail, detail_len, "out of memory");
+		return CW_FAIL_INTERNAL;
+	}
+	ldns_pkt_set_id(pkt, LDNS_ID_WIRE(wire));
+	ldns_pkt_set_qr(pkt, LDNS_QR_WIRE(wire));
+	ldns_pkt_set_opcode(pkt, LDNS_OPCODE_WIRE(wire));
+	ldns_pkt_set_aa(pkt, LDNS_AA_WIRE(wire));
+	ldns_pkt_set_tc(pkt, LDNS_TC_WIRE(wire));
+	ldns_pkt_set_rd(pkt, LDNS_RD_WIRE(wire));
+	ldns_pkt_set_ra(pkt, LDNS_RA_WIRE(wire));
+	ldns_pkt_set_ad(pkt, LDNS_AD_WIRE(wire));
+	ldns_pkt_set_cd(pkt, LDNS_CD_WIRE(wire));
+	ldns_pkt_set_rcode(pkt, LDNS_RCODE_WIRE(wire));
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		unsigned count = ldns_read_uint16(wire +
+		    sections[s].count_off);
+		bool is_additional =
+		    sections[s].section == LDNS_SECTION_ADDITIONAL;
+
+		for (unsigned i = 0; i < count; i++) {
+			st = ldns_wire2rr(&rr, wire, len, &pos,
+			    sections[s].section);
+			if (st == LDNS_STATUS_PACKET_OVERFLOW)
+				st = sections[s].incomplete;
+			if (st != LDNS_STATUS_OK)
+				goto bad;
+			if (is_additional &&
+			    ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT) {
+				if (++opts > 1) {
+					ldns_rr_free(rr);
+					snprintf(detail, detail_len, "more "
+					    "than one OPT record");
+					goto malformed;
+				}
+				ldns_pkt_set_edns_udp_size(pkt,
+				    ldns_rr_get_class(rr));
+				ldns_write_uint32(ttl, ldns_rr_ttl(rr));
+				ldns_pkt_set_edns_extended_rcode(pkt, ttl[0]);
+				ldns_pkt_set_edns_version(pkt, ttl[1]);
+				ldns_pkt_set_edns_z(pkt,
+				    ldns_read_uint16(&ttl[2]));
+				/* The options move from the record to the
+				 * packet. */
+				if (ldns_rr_rd_count(rr) > 0)
+					ldns_pkt_set_edns_data(pkt,
+					    ldns_rr_pop_rdf(rr));
+				ldns_rr_free(rr);
+			} else if (is_additional &&
+			    ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG) {
+				if (i + 1 != count) {
+					ldns_rr_free(rr);
+					snprintf(detail, detail_len, "a TSIG "
+					    "record that is not the last");
+					goto malformed;
+				}
+				ldns_pkt_set_tsig(pkt, rr);
+			} else if (!ldns_pkt_push_rr(pkt,
+			    sections[s].section, rr)) {
+				ldns_rr_free(rr);
+				st = LDNS_STATUS_MEM_ERR;
+				goto bad;
+			} else if (is_additional)
+				additional++;
+		}
+	}
+	/* ldns_pkt_push_rr counts what it pushes: set the header's counts
+	 * again, the additional section without OPT and TSIG. */
+	ldns_pkt_set_qdcount(pkt, LDNS_QDCOUNT(wire));
+	ldns_pkt_set_ancount(pkt, LDNS_ANCOUNT(wire));
+	ldns_pkt_set_nscount(pkt, LDNS_NSCOUNT(wire));
+	ldns_pkt_set_arcount(pkt, (uint16_t)additional);
+	ldns_pkt_set_size(pkt, len);
+	*out = pkt;
+	return CW_OK;
+bad:
+	snprintf(detail, detail_len, "cannot parse %zu bytes: %s", len,
+	    ldns_get_errorstr_by_id(st));
+malformed:
+	ldns_pkt_free(pkt);
+	return CW_FAIL_DNS_MALFORMED;
+}
+
 enum cw_failure
 dns_reply_check(const struct dns_spec *spec, uint16_t id,
     const uint8_t *wire, size_t len, ldns_pkt **reply, char *detail,
     size_t detail_len)
 {
 	enum cw_failure failure;
-	ldns_status st;
 	ldns_pkt *pkt;
 
 	*reply = NULL;
@@ -390,11 +507,9 @@ dns_reply_check(const struct dns_spec *spec, uint16_t id,
 		    "header", wire == NULL ? (size_t)0 : len);
 		return CW_FAIL_DNS_MALFORMED;
 	}
-	if ((st = ldns_wire2pkt(&pkt, wire, len)) != LDNS_STATUS_OK) {
-		snprintf(detail, detail_len, "cannot parse %zu bytes: %s", len,
-		    ldns_get_errorstr_by_id(st));
-		return CW_FAIL_DNS_MALFORMED;
-	}
+	if ((failure = dns_wire_parse(wire, len, &pkt, detail,
+	    detail_len)) != CW_OK)
+		return failure;
 	if (ldns_pkt_id(pkt) != id) {
 		snprintf(detail, detail_len, "reply ID %u, query ID %u",
 		    (unsigned)ldns_pkt_id(pkt), (unsigned)id);

@@ -453,6 +453,110 @@ test_check_no_question(void **state)
 	free(wire);
 }
 
+/* A reply to ". SOA IN", ID 9, whose additional section is `extra`
+ * (`count` records) in wire form. */
+static uint8_t *
+reply_with_additional(const uint8_t *extra, size_t extra_len, unsigned count,
+    size_t *len)
+{
+	static const uint8_t head[] = {0x00, 0x09, 0x84, 0x00, 0, 1, 0, 0, 0,
+	    0, 0, 0, 0x00, 0x00, 0x06, 0x00, 0x01};
+	uint8_t *wire = malloc(sizeof(head) + extra_len);
+
+	assert_non_null(wire);
+	memcpy(wire, head, sizeof(head));
+	wire[11] = (uint8_t)count;
+	memcpy(wire + sizeof(head), extra, extra_len);
+	*len = sizeof(head) + extra_len;
+	return wire;
+}
+
+/* Records that ldns_wire2pkt (1.8.3) loses memory on: two OPT, two TSIG,
+ * a TSIG before another record.  Each is malformed here, and nothing
+ * leaks (the sanitizer build checks that).  One OPT and a last TSIG are
+ * fine and come out as ldns itself parses them. */
+static void
+test_check_opt_tsig(void **state)
+{
+	/* OPT: 1232 bytes, an empty NSID option. */
+	static const uint8_t opt[] = {0x00, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0,
+	    0, 0x00, 0x04, 0x00, 0x03, 0x00, 0x00};
+	/* TSIG "k." with algorithm "a.", no MAC. */
+	static const uint8_t tsig[] = {0x01, 'k', 0x00, 0x00, 0xfa, 0x00,
+	    0xff, 0, 0, 0, 0, 0x00, 0x13, 0x01, 'a', 0x00, 0, 0, 0, 0, 0, 0,
+	    0x00, 0x2c, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00};
+	/* "a." 60 IN A 192.0.2.1 */
+	static const uint8_t a[] = {0x01, 'a', 0x00, 0x00, 0x01, 0x00, 0x01,
+	    0, 0, 0, 60, 0x00, 0x04, 192, 0, 2, 1};
+	uint8_t extra[128];
+	struct dns_spec s;
+	char detail[256];
+	ldns_pkt *pkt, *want;
+	uint8_t *wire;
+	size_t len;
+
+	(void)state;
+	spec_root_soa(&s);
+
+	/* One OPT, an A record, a TSIG last: as ldns_wire2pkt has it. */
+	memcpy(extra, opt, sizeof(opt));
+	memcpy(extra + sizeof(opt), a, sizeof(a));
+	memcpy(extra + sizeof(opt) + sizeof(a), tsig, sizeof(tsig));
+	wire = reply_with_additional(extra, sizeof(opt) + sizeof(a) +
+	    sizeof(tsig), 3, &len);
+	assert_int_equal(dns_reply_check(&s, 9, wire, len, &pkt, detail,
+	    sizeof(detail)), CW_OK);
+	want = parse(wire, len);
+	assert_true(ldns_pkt_edns(pkt));
+	assert_int_equal(ldns_pkt_edns_udp_size(pkt), 1232);
+	assert_int_equal(ldns_rdf_compare(ldns_pkt_edns_data(pkt),
+	    ldns_pkt_edns_data(want)), 0);
+	assert_int_equal(ldns_pkt_arcount(pkt), ldns_pkt_arcount(want));
+	assert_int_equal(ldns_pkt_arcount(pkt), 1);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_additional(pkt)), 1);
+	assert_non_null(ldns_pkt_tsig(pkt));
+	assert_int_equal(ldns_rr_compare(ldns_pkt_tsig(pkt),
+	    ldns_pkt_tsig(want)), 0);
+	assert_int_equal(ldns_pkt_size(pkt), len);
+	ldns_pkt_free(want);
+	ldns_pkt_free(pkt);
+	free(wire);
+
+	/* Two OPT records. */
+	memcpy(extra, opt, sizeof(opt));
+	memcpy(extra + sizeof(opt), opt, sizeof(opt));
+	wire = reply_with_additional(extra, 2 * sizeof(opt), 2, &len);
+	assert_int_equal(check(&s, 9, wire, len, detail, sizeof(detail)),
+	    CW_FAIL_DNS_MALFORMED);
+	assert_string_equal(detail, "more than one OPT record");
+	free(wire);
+
+	/* Two TSIG records. */
+	memcpy(extra, tsig, sizeof(tsig));
+	memcpy(extra + sizeof(tsig), tsig, sizeof(tsig));
+	wire = reply_with_additional(extra, 2 * sizeof(tsig), 2, &len);
+	assert_int_equal(check(&s, 9, wire, len, detail, sizeof(detail)),
+	    CW_FAIL_DNS_MALFORMED);
+	assert_string_equal(detail, "a TSIG record that is not the last");
+	free(wire);
+
+	/* A TSIG, then an A record. */
+	memcpy(extra, tsig, sizeof(tsig));
+	memcpy(extra + sizeof(tsig), a, sizeof(a));
+	wire = reply_with_additional(extra, sizeof(tsig) + sizeof(a), 2,
+	    &len);
+	assert_int_equal(check(&s, 9, wire, len, detail, sizeof(detail)),
+	    CW_FAIL_DNS_MALFORMED);
+	free(wire);
+
+	/* The additional section promises a record it does not carry. */
+	wire = reply_with_additional(opt, sizeof(opt), 2, &len);
+	assert_int_equal(check(&s, 9, wire, len, detail, sizeof(detail)),
+	    CW_FAIL_DNS_MALFORMED);
+	assert_non_null(strstr(detail, "additional"));
+	free(wire);
+}
+
 /* ---- result fields ------------------------------------------------- */
 
 static json_t *
@@ -860,6 +964,7 @@ main(void)
 		cmocka_unit_test(test_check_mismatch),
 		cmocka_unit_test(test_check_malformed),
 		cmocka_unit_test(test_check_no_question),
+		cmocka_unit_test(test_check_opt_tsig),
 		cmocka_unit_test(test_result_soa_nsid),
 		cmocka_unit_test(test_result_rcodes),
 		cmocka_unit_test(test_result_txt),
