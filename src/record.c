@@ -1,0 +1,244 @@
+/*
+ * record.c -- record envelopes, hashes, probe ids and batch signatures.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "record.h"
+
+static bool
+record_is_hex(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Copy the string member `key` of `obj` when it is hex of `hexlen`. */
+static int
+record_get_hex(json_t *obj, const char *key, char *out, size_t hexlen,
+    char *err, size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "\"%s\" missing or not a string", key);
+		return -1;
+	}
+	if (!record_is_hex(s, hexlen)) {
+		snprintf(err, errlen, "\"%s\" is not %zu lower-case hex digits",
+		    key, hexlen);
+		return -1;
+	}
+	memcpy(out, s, hexlen + 1);
+	return 0;
+}
+
+int
+record_parse(const char *line, size_t len, struct record *rec, char *err,
+    size_t errlen)
+{
+	static const char zeros[RECORD_HASH_HEX + 1] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+	json_error_t jerr;
+	json_t *seq, *type;
+	json_int_t n;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->line = line;
+	rec->len = len;
+	if (len > RECORD_MAX_LEN) {
+		snprintf(err, errlen, "record of %zu bytes, over the limit of "
+		    "%d", len, RECORD_MAX_LEN);
+		return -1;
+	}
+	if (memchr(line, '\n', len) != NULL) {
+		snprintf(err, errlen, "newline inside a record");
+		return -1;
+	}
+	/* jansson checks UTF-8 and rejects NUL bytes inside strings. */
+	rec->json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (rec->json == NULL) {
+		snprintf(err, errlen, "not JSON: %s (column %d)", jerr.text,
+		    jerr.column);
+		return -1;
+	}
+	if (!json_is_object(rec->json)) {
+		snprintf(err, errlen, "not a JSON object");
+		return -1;
+	}
+	if (record_get_hex(rec->json, "probe", rec->probe, RECORD_ID_HEX, err,
+	    errlen) == -1 || record_get_hex(rec->json, "chain", rec->chain,
+	    RECORD_ID_HEX, err, errlen) == -1 || record_get_hex(rec->json,
+	    "prev", rec->prev, RECORD_HASH_HEX, err, errlen) == -1)
+		return -1;
+	seq = json_object_get(rec->json, "seq");
+	if (!json_is_integer(seq) || (n = json_integer_value(seq)) < 1 ||
+	    n > (json_int_t)1 << 53) {
+		snprintf(err, errlen, "\"seq\" missing or not an integer from 1 "
+		    "to 2^53");
+		return -1;
+	}
+	rec->seq = (uint64_t)n;
+	if ((n == 1) != (strcmp(rec->prev, zeros) == 0)) {
+		snprintf(err, errlen, n == 1 ? "seq 1 with a \"prev\" that is "
+		    "not all zeros" : "\"prev\" all zeros after seq 1");
+		return -1;
+	}
+	type = json_object_get(rec->json, "type");
+	if (!json_is_string(type) || json_string_length(type) == 0 ||
+	    json_string_length(type) >= RECORD_TYPE_MAX) {
+		snprintf(err, errlen, "\"type\" missing or not a short string");
+		return -1;
+	}
+	memcpy(rec->type, json_string_value(type), json_string_length(type) + 1);
+	if (strlen(rec->type) != json_string_length(type)) {
+		snprintf(err, errlen, "\"type\" holds a NUL byte");
+		return -1;
+	}
+	record_hash(line, len, rec->hash);
+	return 0;
+}
+
+void
+record_clear(struct record *rec)
+{
+	json_decref(rec->json);
+	rec->json = NULL;
+}
+
+void
+record_hash(const void *line, size_t len, unsigned char hash[RECORD_HASH_LEN])
+{
+	crypto_hash_sha256(hash, line, len);
+}
+
+void
+record_hex(const unsigned char *bin, size_t len, char *out)
+{
+	sodium_bin2hex(out, len * 2 + 1, bin, len);
+}
+
+void
+record_probe_id(const unsigned char pk[RECORD_PUBKEY_LEN],
+    char id[RECORD_ID_HEX + 1])
+{
+	unsigned char h[RECORD_HASH_LEN];
+
+	crypto_hash_sha256(h, pk, RECORD_PUBKEY_LEN);
+	record_hex(h, RECORD_ID_HEX / 2, id);
+}
+
+int
+record_pubkey_parse(const char *text, unsigned char pk[RECORD_PUBKEY_LEN])
+{
+	size_t len = strlen(text), got = 0;
+	const char *end = NULL;
+
+	if (len == RECORD_PUBKEY_LEN * 2)
+		return sodium_hex2bin(pk, RECORD_PUBKEY_LEN, text, len, NULL,
+		    &got, &end) == 0 && got == RECORD_PUBKEY_LEN &&
+		    *end == '\0' ? 0 : -1;
+	if (len == 44)
+		return sodium_base642bin(pk, RECORD_PUBKEY_LEN, text, len, NULL,
+		    &got, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		    got == RECORD_PUBKEY_LEN && *end == '\0' ? 0 : -1;
+	return -1;
+}
+
+size_t
+batch_sig_message(const char *probe, const void *body, size_t len,
+    unsigned char out[BATCH_SIG_MSG_LEN])
+{
+	unsigned char h[RECORD_HASH_LEN];
+	char hex[RECORD_HASH_HEX + 1];
+	size_t n = sizeof(BATCH_SIG_CONTEXT) - 1;
+
+	crypto_hash_sha256(h, body, len);
+	record_hex(h, sizeof(h), hex);
+	memcpy(out, BATCH_SIG_CONTEXT, n);
+	memcpy(out + n, probe, RECORD_ID_HEX);
+	n += RECORD_ID_HEX;
+	out[n++] = '\n';
+	memcpy(out + n, hex, RECORD_HASH_HEX);
+	n += RECORD_HASH_HEX;
+	out[n++] = '\n';
+	return n;
+}
+
+void
+batch_sign(const unsigned char sk[64], const char *probe, const void *body,
+    size_t len, char sig[RECORD_SIG_B64 + 1])
+{
+	unsigned char msg[BATCH_SIG_MSG_LEN], s[RECORD_SIG_LEN];
+	size_t n = batch_sig_message(probe, body, len, msg);
+
+	crypto_sign_detached(s, NULL, msg, n, sk);
+	sodium_bin2base64(sig, RECORD_SIG_B64 + 1, s, sizeof(s),
+	    sodium_base64_VARIANT_ORIGINAL);
+}
+
+bool
+batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
+    const void *body, size_t len, const char *sig)
+{
+	unsigned char msg[BATCH_SIG_MSG_LEN], s[RECORD_SIG_LEN];
+	size_t got = 0, n;
+	const char *end = NULL;
+
+	if (strlen(probe) != RECORD_ID_HEX ||
+	    sodium_base642bin(s, sizeof(s), sig, strlen(sig), NULL, &got, &end,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(s) ||
+	    *end != '\0')
+		return false;
+	n = batch_sig_message(probe, body, len, msg);
+	return crypto_sign_verify_detached(s, msg, n, pk) == 0;
+}
+
+int
+batch_auth_parse(const char *header, char probe[RECORD_ID_HEX + 1],
+    char sig[RECORD_SIG_B64 + 1], char *err, size_t errlen)
+{
+	const char *p = header, *comma;
+	size_t len;
+
+	if (header == NULL) {
+		snprintf(err, errlen, "no Authorization header");
+		return -1;
+	}
+	len = strlen(BATCH_AUTH_SCHEME);
+	if (strncmp(p, BATCH_AUTH_SCHEME, len) != 0 || p[len] != ' ') {
+		snprintf(err, errlen, "Authorization is not \"%s probe=...,"
+		    "sig=...\"", BATCH_AUTH_SCHEME);
+		return -1;
+	}
+	p += len + 1;
+	if (strncmp(p, "probe=", 6) != 0 ||
+	    (comma = strchr(p, ',')) == NULL ||
+	    (size_t)(comma - p - 6) != RECORD_ID_HEX) {
+		snprintf(err, errlen, "Authorization: no probe=<32 hex> first");
+		return -1;
+	}
+	memcpy(probe, p + 6, RECORD_ID_HEX);
+	probe[RECORD_ID_HEX] = '\0';
+	if (!record_is_hex(probe, RECORD_ID_HEX)) {
+		snprintf(err, errlen, "Authorization: probe is not 32 "
+		    "lower-case hex digits");
+		return -1;
+	}
+	p = comma + 1;
+	if (strncmp(p, "sig=", 4) != 0 || strlen(p + 4) != RECORD_SIG_B64) {
+		snprintf(err, errlen, "Authorization: no sig=<base64 of 64 "
+		    "bytes> after the probe");
+		return -1;
+	}
+	memcpy(sig, p + 4, RECORD_SIG_B64 + 1);
+	return 0;
+}

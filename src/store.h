@@ -1,0 +1,162 @@
+/*
+ * store.h -- what the collector keeps: probes, enrollment tokens, the
+ * records with their chain, gaps and equivocations; written once over
+ * db.h for both SQLite and PostgreSQL.
+ *
+ * Every function returns 0 (or a documented non-negative value) on
+ * success and a negative STORE_E_* on failure, with a reason in `err`
+ * when one is given.  STORE_E_DB means the database failed or is gone
+ * (store_unavailable() says which): the caller answers 503 and stores
+ * nothing; the other errors are the client's.
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cwtime.h"
+#include "db.h"
+#include "record.h"
+
+enum store_error {
+	STORE_OK = 0,
+	STORE_E_DB = -1,	/* database error or unreachable: 503 */
+	STORE_E_INVALID = -2,	/* the request is wrong: 400 */
+	STORE_E_NOTFOUND = -3,	/* no such probe or token: 404/401 */
+	STORE_E_REVOKED = -4,	/* the probe is revoked: 403 */
+	STORE_E_CHAIN = -5,	/* a prev does not match what is stored: 409 */
+	STORE_E_EXISTS = -6,	/* a probe with this key exists: 409 */
+};
+
+#define STORE_NAME_MAX		64
+#define STORE_TOKEN_LEN		43	/* base64url of 32 random bytes */
+
+struct store;
+
+/* A probe as enrolled, with what it last declared of itself. */
+struct store_probe {
+	char		id[RECORD_ID_HEX + 1];
+	long long	num;			/* stable small integer (Atlas) */
+	char		name[STORE_NAME_MAX + 1];
+	unsigned char	pubkey[RECORD_PUBKEY_LEN];
+	bool		revoked;
+	cw_usec_t	created_at;
+	cw_usec_t	revoked_at;		/* 0 when not revoked */
+	cw_usec_t	first_seen;		/* 0 before its first batch */
+	cw_usec_t	last_seen;
+	char		country[3];		/* "" when undeclared */
+	long long	asn;			/* -1 when undeclared */
+	char	       *last_heartbeat;		/* its line, or NULL; owned */
+};
+
+/* store_probe_clear: free what a filled struct store_probe owns. */
+void store_probe_clear(struct store_probe *p);
+
+/*
+ * store_open: open the database at `url` (db_open) and bring its schema
+ * to the current version, applying each migration in its own
+ * transaction.  Returns NULL with a reason in `err`.
+ */
+struct store *store_open(const char *url, char *err, size_t errlen);
+void store_close(struct store *st);
+
+/* The schema version this build writes and the one in the database. */
+int store_schema_version(void);
+int store_db_version(struct store *st);
+
+const char *store_error_text(struct store *st);
+bool store_unavailable(struct store *st);
+/* store_db: the connection underneath, for what store.c does not wrap. */
+struct db *store_db(struct store *st);
+
+/* ---- probes and tokens ---------------------------------------------- */
+
+/* store_probe_add: enroll a key under `name`.  STORE_E_EXISTS when the
+ * key is enrolled already.  Fills `out` (may be NULL). */
+int store_probe_add(struct store *st, const char *name,
+    const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
+    char *err, size_t errlen);
+
+/* store_probe_get: the probe with id `id` (32 hex) or number `id`
+ * (decimal).  STORE_E_NOTFOUND when there is none. */
+int store_probe_get(struct store *st, const char *id, struct store_probe *out);
+
+/* store_probe_revoke: revoke a probe (id or number).  Its stored
+ * records stay; its batches are refused with 403 from now on. */
+int store_probe_revoke(struct store *st, const char *id, char *err,
+    size_t errlen);
+
+/* store_probe_list: call `cb` for each probe, by number.  `cb` returns
+ * non-zero to stop. */
+int store_probe_list(struct store *st,
+    int (*cb)(void *arg, const struct store_probe *p), void *arg);
+
+/* store_token_create: a one-time enrollment token for a probe to be
+ * called `name`, valid for `ttl`.  Only its hash is stored; the token
+ * itself goes to `token` and is shown once. */
+int store_token_create(struct store *st, const char *name, cw_usec_t ttl,
+    char token[STORE_TOKEN_LEN + 1], char *err, size_t errlen);
+
+/* store_token_redeem: enroll `pk` with a token; the token is used up.
+ * STORE_E_NOTFOUND for an unknown, used or expired token,
+ * STORE_E_EXISTS when the key is enrolled already. */
+int store_token_redeem(struct store *st, const char *token,
+    const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
+    char *err, size_t errlen);
+
+/* ---- ingest --------------------------------------------------------- */
+
+/* A verified batch: records of one probe and chain, ascending seq. */
+struct store_batch {
+	const struct store_probe *probe;
+	struct record		 *recs;
+	size_t			  n;
+	cw_usec_t		  received_at;
+};
+
+/* What the collector answers once a batch is committed. */
+struct store_receipt {
+	char		probe[RECORD_ID_HEX + 1];
+	char		chain[RECORD_ID_HEX + 1];
+	uint64_t	acked_seq;
+	size_t		stored;
+	size_t		duplicates;
+	size_t		equivocations;
+	size_t		gaps;		/* gaps this batch left open */
+	cw_usec_t	received_at;
+};
+
+/*
+ * store_batch_check: the checks that need no database: every record is
+ * of the batch's probe and one chain, seqs ascend strictly, and each
+ * record's prev is the hash of the record before it in the batch when
+ * that one is seq - 1.  STORE_E_INVALID with a reason naming the line.
+ */
+int store_batch_check(const struct store_batch *b, char *err, size_t errlen);
+
+/*
+ * Group commit: store_group_begin() opens one transaction for several
+ * batches; each store_ingest() inside it runs in a savepoint, so that a
+ * refused batch leaves the others alone; store_group_commit() makes
+ * them all durable at once (and returns STORE_E_DB if it could not:
+ * then none is stored).  store_ingest() outside a group commits by
+ * itself.
+ */
+int store_group_begin(struct store *st);
+int store_group_commit(struct store *st);
+void store_group_rollback(struct store *st);
+
+/*
+ * store_ingest: store a checked batch whole or not at all.  A record
+ * already stored with the same hash is a duplicate and changes nothing;
+ * with another hash it is kept apart as an equivocation; a new record's
+ * prev must match the stored record before it (STORE_E_CHAIN if not);
+ * a seq past the last stored one leaves a gap, explained when a `loss`
+ * record covers it.  Fills `rc`.
+ */
+int store_ingest(struct store *st, const struct store_batch *b,
+    struct store_receipt *rc, char *err, size_t errlen);
+
+#endif /* CW_STORE_H */
