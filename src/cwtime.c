@@ -55,6 +55,61 @@ cw_time_format(cw_usec_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* Read exactly `n` digits at *p. */
+static int
+cw_time_digits(const char **p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
+}
+
+int
+cw_time_parse(const char *text, cw_usec_t *out)
+{
+	const char *p = text;
+	struct tm tm, check;
+	long usec = 0, scale = 100000;
+	time_t secs;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((tm.tm_year = cw_time_digits(&p, 4)) < 0 || *p++ != '-' ||
+	    (tm.tm_mon = cw_time_digits(&p, 2)) < 0 || *p++ != '-' ||
+	    (tm.tm_mday = cw_time_digits(&p, 2)) < 0 || *p++ != 'T' ||
+	    (tm.tm_hour = cw_time_digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (tm.tm_min = cw_time_digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (tm.tm_sec = cw_time_digits(&p, 2)) < 0)
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale == 0)
+				return -1;	/* finer than microseconds */
+			usec += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	check = tm;
+	if ((secs = timegm(&tm)) == (time_t)-1 ||
+	    tm.tm_mday != check.tm_mday || tm.tm_mon != check.tm_mon ||
+	    tm.tm_hour != check.tm_hour || tm.tm_min != check.tm_min ||
+	    tm.tm_sec != check.tm_sec)
+		return -1;
+	*out = (cw_usec_t)secs * CW_USEC_PER_SEC + usec;
+	return 0;
+}
+
 int
 cw_duration_parse(const char *text, cw_usec_t *out)
 {

@@ -25,6 +25,11 @@ cw_usec_t cw_real_usec(void);
 #define CW_TIME_STRLEN 32
 char *cw_time_format(cw_usec_t t, char *buf, size_t len);
 
+/* cw_time_parse: the inverse of cw_time_format.  Also takes fewer
+ * fraction digits (or none) and "+00:00" for "Z"; nothing else.
+ * Returns 0, or -1 for anything else or an impossible date. */
+int cw_time_parse(const char *text, cw_usec_t *out);
+
 /* cw_duration_parse: parse a duration such as "300", "4s", "250ms", "5m",
  * "1h", "2d" or "1.5s" (a bare number is seconds) into microseconds.
  * Returns 0, or -1 for anything malformed, negative or out of range. */

@@ -26,6 +26,32 @@ test_format_utc_microseconds(void **state)
 }
 
 static void
+test_time_parse(void **state)
+{
+	static const char *const bad[] = {"", "2026-11-26", "2026-11-26T10:00:00",
+	    "2026-11-26T10:00:00.Z", "2026-11-26T10:00:00.1234567Z",
+	    "2026-02-30T10:00:00Z", "2026-11-26T24:00:00Z",
+	    "2026-11-26T10:00:60Z", "2026-11-26 10:00:00Z",
+	    "2026-11-26T10:00:00+01:00", "2026-11-26T10:00:00Zjunk",
+	    "20a6-11-26T10:00:00Z"};
+	char buf[CW_TIME_STRLEN];
+	cw_usec_t t;
+
+	(void)state;
+	assert_int_equal(cw_time_parse("2026-11-26T10:00:00.123456Z", &t), 0);
+	assert_int_equal(t, INT64_C(1795687200123456));
+	assert_string_equal(cw_time_format(t, buf, sizeof(buf)),
+	    "2026-11-26T10:00:00.123456Z");
+	assert_int_equal(cw_time_parse("2026-11-26T10:00:00.5+00:00", &t), 0);
+	assert_int_equal(t, INT64_C(1795687200500000));
+	assert_int_equal(cw_time_parse("1970-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cw_time_parse(bad[i], &t) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+}
+
+static void
 test_duration_units(void **state)
 {
 	cw_usec_t v;
@@ -83,6 +109,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_utc_microseconds),
+		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_duration_units),
 		cmocka_unit_test(test_duration_rejects),
 		cmocka_unit_test(test_monotonic_advances),

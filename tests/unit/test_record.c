@@ -1,0 +1,235 @@
+/* test_record.c -- record envelopes, hashes, probe ids, batch signatures
+ * and the Authorization header. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "record.h"
+
+#define P "0123456789abcdef0123456789abcdef"
+#define C "fedcba9876543210fedcba9876543210"
+#define Z "0000000000000000000000000000000000000000000000000000000000000000"
+#define H "1111111111111111111111111111111111111111111111111111111111111111"
+
+static int
+parse(const char *line, struct record *r, char *err, size_t errlen)
+{
+	int rc = record_parse(line, strlen(line), r, err, errlen);
+
+	record_clear(r);
+	return rc;
+}
+
+static void
+test_parse_good(void **state)
+{
+	static const char line[] = "{\"probe\":\"" P "\",\"chain\":\"" C
+	    "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":\"dns\",\"ok\":true}";
+	unsigned char h[32];
+	struct record r;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(record_parse(line, strlen(line), &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.probe, P);
+	assert_string_equal(r.chain, C);
+	assert_int_equal(r.seq, 1);
+	assert_string_equal(r.type, "dns");
+	assert_ptr_equal(r.line, line);
+	crypto_hash_sha256(h, (const unsigned char *)line, strlen(line));
+	assert_memory_equal(r.hash, h, 32);
+	assert_true(json_is_true(json_object_get(r.json, "ok")));
+	record_clear(&r);
+}
+
+static void
+test_parse_bad(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *reason;
+	} bad[] = {
+		{"", "not JSON"},
+		{"[1,2]", "not a JSON object"},
+		{"{\"probe\":\"" P "\"", "not JSON"},
+		{"{\"chain\":\"" C "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":"
+		    "\"dns\"}", "\"probe\" missing"},
+		{"{\"probe\":\"" "0123456789ABCDEF0123456789abcdef" "\",\"chain"
+		    "\":\"" C "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":\"d\"}",
+		    "lower-case hex"},
+		{"{\"probe\":\"" P "\",\"chain\":\"abc\",\"seq\":1,\"prev\":\""
+		    Z "\",\"type\":\"d\"}", "\"chain\" is not"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":\"1\","
+		    "\"prev\":\"" Z "\",\"type\":\"d\"}", "\"seq\""},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":0,\"prev\":\""
+		    Z "\",\"type\":\"d\"}", "\"seq\""},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":1.5,"
+		    "\"prev\":\"" Z "\",\"type\":\"d\"}", "\"seq\""},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":1,\"prev\":\""
+		    H "\",\"type\":\"d\"}", "seq 1 with a \"prev\""},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    Z "\",\"type\":\"d\"}", "all zeros after seq 1"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":7}", "\"type\""},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"\"}", "\"type\""},
+		{"{\"probe\":\"" P "\",\"probe\":\"" P "\",\"chain\":\"" C
+		    "\",\"seq\":2,\"prev\":\"" H "\",\"type\":\"d\"}",
+		    "duplicate"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"d\",\"x\":\"\xff\xfe\"}", "not JSON"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"d\"}\n", "newline"},
+	};
+	struct record r;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (parse(bad[i].line, &r, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i].line);
+		if (strstr(err, bad[i].reason) == NULL)
+			fail_msg("%s: reason \"%s\", want \"%s\"", bad[i].line,
+			    err, bad[i].reason);
+	}
+}
+
+static void
+test_parse_limit(void **state)
+{
+	size_t len = RECORD_MAX_LEN + 1;
+	char *line = malloc(len + 1), err[128];
+	struct record r;
+
+	(void)state;
+	memset(line, ' ', len);
+	line[0] = '{';
+	line[len - 1] = '}';
+	line[len] = '\0';
+	assert_int_equal(parse(line, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "over the limit"));
+	free(line);
+}
+
+static void
+test_probe_id_and_keys(void **state)
+{
+	unsigned char pk[32], sk[64], h[32], back[32];
+	char id[33], hex[65], b64[45], want[33];
+
+	(void)state;
+	crypto_sign_keypair(pk, sk);
+	record_probe_id(pk, id);
+	crypto_hash_sha256(h, pk, 32);
+	sodium_bin2hex(want, sizeof(want), h, 16);
+	assert_string_equal(id, want);
+	sodium_bin2hex(hex, sizeof(hex), pk, 32);
+	assert_int_equal(record_pubkey_parse(hex, back), 0);
+	assert_memory_equal(back, pk, 32);
+	sodium_bin2base64(b64, sizeof(b64), pk, 32,
+	    sodium_base64_VARIANT_ORIGINAL);
+	memset(back, 0, 32);
+	assert_int_equal(record_pubkey_parse(b64, back), 0);
+	assert_memory_equal(back, pk, 32);
+	hex[10] = 'x';
+	assert_int_equal(record_pubkey_parse(hex, back), -1);
+	assert_int_equal(record_pubkey_parse("abc", back), -1);
+	assert_int_equal(record_pubkey_parse("", back), -1);
+}
+
+static void
+test_sign_verify(void **state)
+{
+	static const char body[] = "{\"a\":1}\n{\"b\":2}\n";
+	unsigned char pk[32], sk[64], other[32], osk[64];
+	unsigned char msg[BATCH_SIG_MSG_LEN];
+	char sig[RECORD_SIG_B64 + 1], id[33], hex[65];
+	unsigned char h[32];
+	size_t n;
+
+	(void)state;
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(other, osk);
+	record_probe_id(pk, id);
+	/* The signed message is exactly as the contract says. */
+	n = batch_sig_message(id, body, strlen(body), msg);
+	crypto_hash_sha256(h, (const unsigned char *)body, strlen(body));
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	assert_int_equal(n, strlen("corewatch-batch-v1\n") + 32 + 1 + 64 + 1);
+	assert_memory_equal(msg, "corewatch-batch-v1\n", 19);
+	assert_memory_equal(msg + 19, id, 32);
+	assert_memory_equal(msg + 52, hex, 64);
+	assert_int_equal(msg[n - 1], '\n');
+
+	batch_sign(sk, id, body, strlen(body), sig);
+	assert_int_equal(strlen(sig), RECORD_SIG_B64);
+	assert_true(batch_verify(pk, id, body, strlen(body), sig));
+	/* Another key, another body, another probe id, a mangled sig. */
+	assert_false(batch_verify(other, id, body, strlen(body), sig));
+	assert_false(batch_verify(pk, id, body, strlen(body) - 1, sig));
+	assert_false(batch_verify(pk, P, body, strlen(body), sig));
+	sig[5] = sig[5] == 'A' ? 'B' : 'A';
+	assert_false(batch_verify(pk, id, body, strlen(body), sig));
+	assert_false(batch_verify(pk, id, body, strlen(body), "short"));
+	assert_false(batch_verify(pk, "", body, strlen(body), sig));
+}
+
+static void
+test_auth_parse(void **state)
+{
+	char probe[33], sig[RECORD_SIG_B64 + 1], err[128], hdr[256];
+	char good[RECORD_SIG_B64 + 1];
+
+	(void)state;
+	memset(good, 'A', RECORD_SIG_B64);
+	good[RECORD_SIG_B64 - 2] = '=';
+	good[RECORD_SIG_B64 - 1] = '=';
+	good[RECORD_SIG_B64] = '\0';
+	snprintf(hdr, sizeof(hdr), "CW1-Ed25519 probe=%s,sig=%s", P, good);
+	assert_int_equal(batch_auth_parse(hdr, probe, sig, err, sizeof(err)),
+	    0);
+	assert_string_equal(probe, P);
+	assert_string_equal(sig, good);
+	assert_int_equal(batch_auth_parse(NULL, probe, sig, err, sizeof(err)),
+	    -1);
+	assert_int_equal(batch_auth_parse("Bearer x", probe, sig, err,
+	    sizeof(err)), -1);
+	assert_int_equal(batch_auth_parse("CW1-Ed25519 sig=x,probe=y", probe,
+	    sig, err, sizeof(err)), -1);
+	snprintf(hdr, sizeof(hdr), "CW1-Ed25519 probe=%s,sig=%s", P, "abc");
+	assert_int_equal(batch_auth_parse(hdr, probe, sig, err, sizeof(err)),
+	    -1);
+	snprintf(hdr, sizeof(hdr), "CW1-Ed25519 probe=%.31sX,sig=%s", P, good);
+	assert_int_equal(batch_auth_parse(hdr, probe, sig, err, sizeof(err)),
+	    -1);
+	snprintf(hdr, sizeof(hdr), "CW1-Ed25519 probe=%s,sig=%sA", P, good);
+	assert_int_equal(batch_auth_parse(hdr, probe, sig, err, sizeof(err)),
+	    -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_limit),
+		cmocka_unit_test(test_probe_id_and_keys),
+		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_auth_parse),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
