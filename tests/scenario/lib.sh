@@ -17,6 +17,7 @@
 #   CW_HAVE_V6	1 when ::1 is usable here, 0 otherwise
 #   CW_TEST_ZONES	"zone file" pairs of every test zone, for cw_nsd_start
 #   NSD_PORT NSD_PID NSD_DIR NSD_IDENTITY NSD_NSID	of the last NSD started
+#   CW_PG_URL PG_PID PG_DIR	of the PostgreSQL cluster (cw_pg_start)
 
 CW_SCENARIO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CW_DATA="$CW_SCENARIO_DIR/data"
@@ -38,6 +39,8 @@ CW_NETNS=()
 CW_TMP=
 CW_FAILURES=0
 CW_NSD_COUNT=0
+PG_DIR=
+PG_PID=
 
 # cw_log: a line on stderr, which ends up in the test's .log file.
 cw_log()
@@ -59,6 +62,7 @@ cw_cleanup()
 {
 	local status=$? pid i alive
 	trap - EXIT
+	cw_pg_kill
 	for pid in "${CW_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -121,6 +125,28 @@ cw_stop()
 	done
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	for i in "${CW_PIDS[@]}"; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	CW_PIDS=("${keep[@]}")
+}
+
+# cw_wait PID SECONDS: wait at most SECONDS for a tracked process to exit
+# by itself (then KILL it), forget it and set CW_STATUS to its exit
+# status.
+cw_wait()
+{
+	local pid=$1 i keep=()
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		cw_log "pid $pid still running after $2 s; killing it"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	CW_STATUS=$?
 	for i in "${CW_PIDS[@]}"; do
 		[ "$i" = "$pid" ] || keep+=("$i")
 	done
@@ -328,6 +354,128 @@ cw_fault_start()
 	}
 	read -r FAULT_PORT _ <"$pf"
 	cw_log "dnsfault $mode: pid $FAULT_PID port $FAULT_PORT"
+}
+
+# cw_pg_bin: print the directory of Debian's PostgreSQL server programs
+# (the newest version installed), or $CW_PG_BIN when set.
+cw_pg_bin()
+{
+	if [ -n "${CW_PG_BIN:-}" ]; then
+		printf '%s\n' "$CW_PG_BIN"
+	else
+		ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+	fi
+}
+
+# cw_pg_run COMMAND...: run COMMAND as the owner of the PostgreSQL
+# cluster: the `postgres` system user when we are root (initdb and the
+# server refuse to run as root), ourselves otherwise.
+cw_pg_run()
+{
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# cw_pg_start: start the test's PostgreSQL cluster, creating it on the
+# first call in $CW_TMP/pg (initdb, database `corewatch`); after
+# cw_pg_stop a second call starts the same cluster again, with the same
+# data and URL.  The server listens on a unix socket in $PG_DIR only (no
+# TCP), with fsync and synchronous_commit on, trusting local users.
+# Waits (at most 30 s) until it accepts connections; exports CW_PG_URL
+# (a libpq URI), PG_PID (the postmaster) and PG_DIR.  The EXIT trap
+# stops it.  Dies when it cannot be started.
+cw_pg_start()
+{
+	local bin i
+	[ -n "$CW_TMP" ] || cw_die "cw_pg_start: call cw_tmpdir first"
+	bin=$(cw_pg_bin)
+	[ -x "$bin/pg_ctl" ] || cw_die "no PostgreSQL server programs in '$bin'"
+	if [ -z "$PG_DIR" ]; then
+		PG_DIR="$CW_TMP/pg"
+		mkdir -p "$PG_DIR" || cw_die "cannot create $PG_DIR"
+		if [ "$(id -u)" = 0 ]; then
+			# mktemp -d made $CW_TMP 0700: let postgres through.
+			chmod 0711 "$CW_TMP" && chown postgres: "$PG_DIR" ||
+			    cw_die "cannot hand $PG_DIR to postgres"
+		fi
+		cw_pg_run test -w "$PG_DIR" ||
+		    cw_die "$PG_DIR is not reachable for the cluster's owner"
+		# -N: initdb's own flush is not what a test measures.
+		cw_pg_run timeout 120 "$bin/initdb" -D "$PG_DIR/data" \
+		    -U postgres -A trust -E UTF8 --locale=C -N \
+		    >"$PG_DIR/initdb.log" 2>&1 || {
+			cat "$PG_DIR/initdb.log" >&2
+			cw_die "initdb failed"
+		}
+		cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$PG_DIR'
+port = 5432
+fsync = on
+synchronous_commit = on
+max_connections = 20
+shared_buffers = 16MB
+EOF
+	fi
+	cw_pg_run "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" \
+	    -w -t 30 start >"$PG_DIR/pg_ctl.out" 2>&1 || {
+		cat "$PG_DIR/pg_ctl.out" "$PG_DIR/postgres.log" >&2
+		[ -r "$PG_DIR/data/postmaster.pid" ] &&
+		    read -r PG_PID <"$PG_DIR/data/postmaster.pid"
+		cw_die "PostgreSQL did not start"
+	}
+	read -r PG_PID <"$PG_DIR/data/postmaster.pid" ||
+	    cw_die "no postmaster.pid in $PG_DIR/data"
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$PG_DIR/.s.PGSQL.5432" ] && break
+		sleep 0.1
+	done
+	[ -S "$PG_DIR/.s.PGSQL.5432" ] || cw_die "no socket in $PG_DIR"
+	if [ ! -e "$PG_DIR/created" ]; then
+		cw_pg_run "$bin/createdb" -h "$PG_DIR" -p 5432 -U postgres \
+		    corewatch || cw_die "createdb corewatch failed"
+		: >"$PG_DIR/created"
+	fi
+	CW_PG_URL="postgresql:///corewatch?host=$PG_DIR&port=5432&user=postgres"
+	export CW_PG_URL PG_PID PG_DIR
+	cw_log "postgresql: pid $PG_PID, socket in $PG_DIR"
+}
+
+# cw_pg_stop: stop the cluster now (fast shutdown: clients are cut off),
+# waiting at most 30 s; its data stays for cw_pg_start.
+cw_pg_stop()
+{
+	local i
+	[ -n "$PG_PID" ] || return 0
+	cw_pg_run "$(cw_pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 \
+	    stop >&2 || cw_log "pg_ctl stop failed"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$PG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$PG_PID" 2>/dev/null && cw_die "postgres $PG_PID did not stop"
+	PG_PID=
+}
+
+# cw_pg_kill: the EXIT trap's part: an immediate shutdown (SIGQUIT to
+# the postmaster, by pid), SIGKILL when it is still there after 10 s.
+cw_pg_kill()
+{
+	local i
+	[ -n "$PG_PID" ] || return 0
+	kill -QUIT "$PG_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$PG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$PG_PID" 2>/dev/null; then
+		cw_log "postgres $PG_PID ignored SIGQUIT; killing it"
+		kill -KILL "$PG_PID" 2>/dev/null
+	fi
+	PG_PID=
 }
 
 # cw_netns_create NAME: create the network namespace NAME-<pid> with lo
