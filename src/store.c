@@ -1335,3 +1335,158 @@ store_ingest(struct store *st, const struct store_batch *b,
 	}
 	return STORE_OK;
 }
+
+/* ------------------------------------------------------------------ */
+/* Reading back                                                        */
+
+void
+store_filter_init(struct store_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->asn = -1;
+}
+
+#define STORE_ROW_COLUMNS \
+	"r.id, r.line, r.probe, p.num, r.chain, r.seq, r.received_at, " \
+	"r.type, r.time, r.name, r.msm, r.server, r.addr, r.proto, r.qname, " \
+	"r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, " \
+	"r.soa_serial, r.country, r.asn"
+#define STORE_ROW_NCOLUMNS	26
+#define STORE_ROW_TEXT_MAX	16	/* text columns copied per row */
+
+struct store_rows {
+	int		(*cb)(void *, const struct store_row *);
+	void		*arg;
+	long long	 given;
+	long long	 last;
+	bool		 oom;
+};
+
+/* A text column as a NUL-terminated string in `buf`, or NULL. */
+static const char *
+store_row_text(const struct db_value *v, char **buf)
+{
+	char *s;
+
+	if (v->type != DB_TEXT && v->type != DB_BLOB)
+		return NULL;
+	if ((s = malloc(v->len + 1)) == NULL)
+		return NULL;
+	memcpy(s, v->p, v->len);
+	s[v->len] = '\0';
+	*buf = s;
+	return s;
+}
+
+static int
+store_rows_cb(void *arg, const struct db_row *row)
+{
+	struct store_rows *rows = arg;
+	const struct db_value *c = row->col;
+	char *text[STORE_ROW_TEXT_MAX] = {0};
+	struct store_row r;
+	int nt = 0, stop;
+
+	if (row->n < STORE_ROW_NCOLUMNS || c[1].type != DB_BLOB)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.id = store_col_int(&c[0], 0);
+	r.line = c[1].p;
+	r.len = c[1].len;
+	r.probe = store_row_text(&c[2], &text[nt++]);
+	r.probe_num = store_col_int(&c[3], -1);
+	r.chain = store_row_text(&c[4], &text[nt++]);
+	r.seq = store_col_int(&c[5], -1);
+	r.received_at = store_col_int(&c[6], -1);
+	r.type = store_row_text(&c[7], &text[nt++]);
+	r.time = store_col_int(&c[8], -1);
+	r.name = store_row_text(&c[9], &text[nt++]);
+	r.msm = store_col_int(&c[10], -1);
+	r.server = store_row_text(&c[11], &text[nt++]);
+	r.addr = store_row_text(&c[12], &text[nt++]);
+	r.proto = store_row_text(&c[13], &text[nt++]);
+	r.qname = store_row_text(&c[14], &text[nt++]);
+	r.qtype = store_row_text(&c[15], &text[nt++]);
+	r.port = store_col_int(&c[16], -1);
+	r.af = store_col_int(&c[17], -1);
+	r.ok = (int)store_col_int(&c[18], -1);
+	r.failure = store_row_text(&c[19], &text[nt++]);
+	r.rcode = store_row_text(&c[20], &text[nt++]);
+	r.nsid = store_row_text(&c[21], &text[nt++]);
+	if (c[22].type == DB_REAL || c[22].type == DB_INT) {
+		r.has_rtt = true;
+		r.rtt_ms = c[22].type == DB_REAL ? c[22].r : (double)c[22].i;
+	}
+	r.soa_serial = store_col_int(&c[23], -1);
+	r.country = store_row_text(&c[24], &text[nt++]);
+	r.asn = store_col_int(&c[25], -1);
+	if (r.probe == NULL || r.chain == NULL || r.type == NULL) {
+		rows->oom = true;	/* NOT NULL columns: only malloc fails */
+		stop = 1;
+	} else {
+		stop = rows->cb(rows->arg, &r);
+		rows->given++;
+		rows->last = r.id;
+	}
+	for (int i = 0; i < nt; i++)
+		free(text[i]);
+	return stop;
+}
+
+long long
+store_results(struct store *st, const struct store_filter *f,
+    long long after, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg,
+    long long *last)
+{
+	struct store_rows rows = {cb, arg, 0, 0, false};
+	struct db_value p[11];
+	char sql[1024];
+	size_t len;
+	int n = 0;
+
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_ROW_COLUMNS
+	    " FROM records r JOIN probes p ON p.id = r.probe WHERE r.id > ?");
+	p[n++] = DB_V_INT(after);
+#define STORE_WHERE(cond, value) do {					\
+	len += (size_t)snprintf(sql + len, sizeof(sql) - len,		\
+	    " AND " cond " ?");						\
+	p[n++] = (value);						\
+} while (0)
+	if (f->from != 0)
+		STORE_WHERE("r.time >=", DB_V_INT(f->from));
+	if (f->to != 0)
+		STORE_WHERE("r.time <", DB_V_INT(f->to));
+	if (f->probe != NULL) {
+		struct db_value key;
+		const char *column;
+		if (store_probe_key(f->probe, &key, &column) == -1)
+			return 0;	/* no such probe: nothing matches */
+		if (strcmp(column, "id") == 0)
+			STORE_WHERE("p.id =", key);
+		else
+			STORE_WHERE("p.num =", key);
+	}
+	if (f->type != NULL)
+		STORE_WHERE("r.type =", DB_V_TEXT(f->type));
+	if (f->name != NULL)
+		STORE_WHERE("r.name =", DB_V_TEXT(f->name));
+	if (f->addr != NULL)
+		STORE_WHERE("r.addr =", DB_V_TEXT(f->addr));
+	if (f->country != NULL)
+		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
+	if (f->asn >= 0)
+		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
+#undef STORE_WHERE
+	snprintf(sql + len, sizeof(sql) - len, " ORDER BY r.id LIMIT ?");
+	p[n++] = DB_V_INT(limit > (size_t)INT32_MAX ? INT32_MAX :
+	    (long long)limit);
+	if (db_query(st->db, sql, p, n, store_rows_cb, &rows) == -1 ||
+	    rows.oom) {
+		store_set_error(st, rows.oom ? "out of memory" : "results");
+		return STORE_E_DB;
+	}
+	if (rows.given > 0 && last != NULL)
+		*last = rows.last;
+	return rows.given;
+}

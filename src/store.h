@@ -159,4 +159,60 @@ void store_group_rollback(struct store *st);
 int store_ingest(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen);
 
+/* ---- reading back ---------------------------------------------------- */
+
+/* Which records to read.  Unset members select everything. */
+struct store_filter {
+	cw_usec_t	 from;		/* measurement time >= from; 0: open */
+	cw_usec_t	 to;		/* measurement time < to; 0: open */
+	const char	*probe;		/* probe id (32 hex) or number */
+	const char	*type;		/* "dns", "http", "heartbeat", "loss" */
+	const char	*name;		/* measurement name */
+	const char	*addr;		/* target address, canonical text */
+	const char	*country;	/* probe's declared country */
+	long long	 asn;		/* probe's declared ASN; -1: any */
+};
+
+/* store_filter_init: a filter that selects everything. */
+void store_filter_init(struct store_filter *f);
+
+/* One stored record: its exact bytes and the columns parsed from it.
+ * Strings are NUL-terminated and valid only during the callback; absent
+ * values are NULL (strings) or -1 (numbers; rtt_ms: has_rtt false). */
+struct store_row {
+	long long	 id;		/* ingest order: the paging cursor */
+	const char	*line;		/* exact bytes, not NUL-terminated */
+	size_t		 len;
+	const char	*probe;		/* id */
+	long long	 probe_num;	/* stable small number (Atlas prb_id) */
+	const char	*chain;
+	long long	 seq;
+	long long	 received_at;
+	const char	*type;
+	long long	 time;		/* -1 when the record has none */
+	const char	*name;
+	long long	 msm;		/* stable measurement number, or -1 */
+	const char	*server, *addr, *proto, *qname, *qtype;
+	long long	 port, af;
+	int		 ok;		/* 1, 0, or -1 when absent */
+	const char	*failure, *rcode, *nsid;
+	bool		 has_rtt;
+	double		 rtt_ms;
+	long long	 soa_serial;
+	const char	*country;
+	long long	 asn;
+};
+
+/*
+ * store_results: the records matching `f` with id > `after`, in ingest
+ * order, at most `limit` of them, each to `cb` (non-zero stops).  Sets
+ * *last to the id of the last record given (unchanged when none), so
+ * that a caller streams a large result page by page without holding it.
+ * Returns the number of records given, or STORE_E_DB.
+ */
+long long store_results(struct store *st, const struct store_filter *f,
+    long long after, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg,
+    long long *last);
+
 #endif /* CW_STORE_H */

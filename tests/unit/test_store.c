@@ -717,6 +717,121 @@ test_heartbeat_identity(void **state)
 	chain_free(&c);
 }
 
+struct seen {
+	long long	ids[16];
+	int		n;
+	bool		checked;
+};
+
+static int
+seen_cb(void *arg, const struct store_row *r)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 16);
+	s->ids[s->n++] = r->seq;
+	if (r->seq == 1) {
+		/* Every column of the first record. */
+		assert_string_equal(r->type, "dns");
+		assert_int_equal(r->probe_num, 1);
+		assert_string_equal(r->addr, "193.0.14.129");
+		assert_string_equal(r->server, "k.root-servers.net");
+		assert_string_equal(r->proto, "udp");
+		assert_string_equal(r->qname, ".");
+		assert_string_equal(r->qtype, "SOA");
+		assert_string_equal(r->rcode, "NOERROR");
+		assert_string_equal(r->nsid, "k1.ams");
+		assert_null(r->failure);
+		assert_int_equal(r->ok, 1);
+		assert_true(r->has_rtt);
+		assert_true(r->rtt_ms > 12.344 && r->rtt_ms < 12.346);
+		assert_int_equal(r->soa_serial, 2026112600);
+		assert_int_equal(r->time, INT64_C(1795687200123456));
+		assert_int_equal(r->port, 53);
+		assert_int_equal(r->af, 4);
+		assert_true(r->msm >= 1);
+		assert_null(r->country);
+		assert_int_equal(r->asn, -1);
+		assert_true(r->len > 0 && r->line[0] == '{');
+		s->checked = true;
+	}
+	return 0;
+}
+
+static void
+test_results(void **state)
+{
+	struct fix *f = *state;
+	struct store_receipt rc;
+	struct store_filter flt;
+	struct seen s = {0};
+	long long last = 0, n;
+	struct chain c;
+	char err[256];
+
+	chain_init(&c, f, "0123456789abcdef0123456789abcdef");
+	chain_next(&c, measurement);				/* 1 */
+	chain_next(&c, "\"time\":\"2026-11-26T11:00:00Z\",\"addr\":"
+	    "\"2001:7fd::1\",\"ok\":false,\"failure\":"
+	    "\"generic_timeout_error\",\"rtt_ms\":null");	/* 2 */
+	chain_line(&c, 3, c.last, "heartbeat", "\"queue\":3");	/* 3 */
+	chain_next(&c, measurement);				/* 4 */
+	chain_next(&c, measurement);				/* 5 */
+	assert_int_equal(ingest(f, batch_of(f, &c, 0, 5), &rc, err,
+	    sizeof(err)), STORE_OK);
+	store_filter_init(&flt);
+	/* Page by page, two at a time. */
+	while ((n = store_results(f->st, &flt, last, 2, seen_cb, &s,
+	    &last)) > 0)
+		assert_true(n <= 2);
+	assert_int_equal(n, 0);
+	assert_int_equal(s.n, 5);
+	assert_true(s.checked);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(s.ids[i], i + 1);
+	/* Filters. */
+	memset(&s, 0, sizeof(s));
+	flt.addr = "2001:7fd::1";
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 1);
+	assert_int_equal(s.ids[0], 2);
+	store_filter_init(&flt);
+	flt.type = "heartbeat";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 1);
+	assert_int_equal(s.ids[0], 3);
+	store_filter_init(&flt);
+	flt.from = INT64_C(1795690800000000);	/* 11:00 */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 1);
+	flt.from = 0;
+	flt.to = INT64_C(1795690800000000);
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 3);
+	store_filter_init(&flt);
+	flt.probe = "1";
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 5);
+	flt.probe = f->probe.id;
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 5);
+	flt.probe = "2";
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 0);
+	store_filter_init(&flt);
+	flt.country = "UA";
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 0);
+	store_filter_init(&flt);
+	flt.name = "root-soa";
+	flt.asn = 64500;
+	assert_int_equal(store_results(f->st, &flt, 0, 100, seen_cb, &s,
+	    &last), 0);
+	chain_free(&c);
+}
+
 #define STORE_TESTS(setup) \
 	cmocka_unit_test_setup_teardown(test_schema, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_probes, setup, teardown), \
@@ -732,7 +847,8 @@ test_heartbeat_identity(void **state)
 	cmocka_unit_test_setup_teardown(test_batch_check, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_heartbeat_identity, setup, \
-	    teardown)
+	    teardown), \
+	cmocka_unit_test_setup_teardown(test_results, setup, teardown)
 
 int
 main(void)
