@@ -31,7 +31,8 @@ enum db_type {
 
 /* A parameter or a column value.  For TEXT and BLOB, `p` points to
  * `len` bytes owned by the caller (parameters) or by the backend until
- * the row callback returns (columns). */
+ * the row callback returns (columns).  A TEXT column's bytes are followed
+ * by a NUL (p[len] == '\0'), so it can be used as a C string. */
 struct db_value {
 	enum db_type	 type;
 	long long	 i;

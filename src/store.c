@@ -17,12 +17,79 @@
 #include "log.h"
 #include "store.h"
 
-struct store {
-	struct db	*db;
-	bool		 is_pg;
-	bool		 in_group;	/* a group transaction is open */
-	char		 error[512];
+/* Measurement numbers by (type, name): looked up for every record. */
+#define STORE_MSM_BUCKETS	256
+
+struct store_msm {
+	struct store_msm	*next;
+	long long		 num;
+	char			 key[];		/* type, NUL, name, NUL */
 };
+
+struct store {
+	struct db		*db;
+	bool			 is_pg;
+	bool			 in_group;	/* a group transaction is open */
+	char			 error[512];
+	struct store_msm	*msm[STORE_MSM_BUCKETS];
+};
+
+/* Forget every cached measurement number: after a rollback, a number
+ * made inside the transaction no longer exists. */
+static void
+store_msm_forget(struct store *st)
+{
+	for (size_t i = 0; i < STORE_MSM_BUCKETS; i++) {
+		while (st->msm[i] != NULL) {
+			struct store_msm *m = st->msm[i];
+			st->msm[i] = m->next;
+			free(m);
+		}
+	}
+}
+
+static size_t
+store_msm_bucket(const char *type, const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (const char *p = type; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (const char *p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % STORE_MSM_BUCKETS;
+}
+
+static struct store_msm *
+store_msm_find(struct store *st, const char *type, const char *name)
+{
+	size_t tl = strlen(type);
+
+	for (struct store_msm *m = st->msm[store_msm_bucket(type, name)];
+	    m != NULL; m = m->next)
+		if (strcmp(m->key, type) == 0 &&
+		    strcmp(m->key + tl + 1, name) == 0)
+			return m;
+	return NULL;
+}
+
+static void
+store_msm_remember(struct store *st, const char *type, const char *name,
+    long long num)
+{
+	size_t tl = strlen(type), nl = strlen(name), b;
+	struct store_msm *m = malloc(sizeof(*m) + tl + nl + 2);
+
+	if (m == NULL)
+		return;		/* only a cache */
+	m->num = num;
+	memcpy(m->key, type, tl + 1);
+	memcpy(m->key + tl + 1, name, nl + 1);
+	b = store_msm_bucket(type, name);
+	m->next = st->msm[b];
+	st->msm[b] = m;
+}
 
 /* ------------------------------------------------------------------ */
 /* Schema                                                              */
@@ -276,6 +343,7 @@ store_close(struct store *st)
 		return;
 	if (st->in_group)
 		store_group_rollback(st);
+	store_msm_forget(st);
 	db_close(st->db);
 	free(st);
 }
@@ -711,6 +779,7 @@ store_commit(struct store *st)
 	if (db_exec_script(st->db, "COMMIT") == -1) {
 		store_set_error(st, "commit");
 		db_exec_script(st->db, "ROLLBACK");
+		store_msm_forget(st);
 		return -1;
 	}
 	return 0;
@@ -719,6 +788,7 @@ store_commit(struct store *st)
 static void
 store_rollback(struct store *st)
 {
+	store_msm_forget(st);
 	if (st->in_group) {
 		db_exec_script(st->db, "ROLLBACK TO SAVEPOINT store_op;"
 		    "RELEASE SAVEPOINT store_op");
@@ -749,6 +819,7 @@ store_group_commit(struct store *st)
 	if (db_exec_script(st->db, "COMMIT") == -1) {
 		store_set_error(st, "commit");
 		db_exec_script(st->db, "ROLLBACK");
+		store_msm_forget(st);
 		return STORE_E_DB;
 	}
 	return STORE_OK;
@@ -761,6 +832,7 @@ store_group_rollback(struct store *st)
 		return;
 	st->in_group = false;
 	db_exec_script(st->db, "ROLLBACK");
+	store_msm_forget(st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -960,18 +1032,27 @@ store_msm_num(struct store *st, const char *type, const char *name,
     long long *num)
 {
 	struct db_value p[2] = {DB_V_TEXT(type), DB_V_TEXT(name)};
+	const struct store_msm *m;
 
+	if ((m = store_msm_find(st, type, name)) != NULL) {
+		*num = m->num;
+		return 0;
+	}
 	*num = 0;
 	if (db_query(st->db, "SELECT num FROM measurements WHERE type = ? AND "
 	    "name = ?", p, 2, store_int_cb, num) == -1)
 		return -1;
-	if (*num != 0)
+	if (*num != 0) {
+		store_msm_remember(st, type, name, *num);
 		return 0;
+	}
 	if (db_exec(st->db, "INSERT INTO measurements (type, name) VALUES "
 	    "(?, ?) ON CONFLICT DO NOTHING", p, 2) == -1 ||
 	    db_query(st->db, "SELECT num FROM measurements WHERE type = ? AND "
 	    "name = ?", p, 2, store_int_cb, num) == -1)
 		return -1;
+	if (*num != 0)
+		store_msm_remember(st, type, name, *num);
 	return 0;
 }
 
@@ -1352,30 +1433,20 @@ store_filter_init(struct store_filter *f)
 	"r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, " \
 	"r.soa_serial, r.country, r.asn"
 #define STORE_ROW_NCOLUMNS	26
-#define STORE_ROW_TEXT_MAX	16	/* text columns copied per row */
 
 struct store_rows {
 	int		(*cb)(void *, const struct store_row *);
 	void		*arg;
 	long long	 given;
 	long long	 last;
-	bool		 oom;
 };
 
-/* A text column as a NUL-terminated string in `buf`, or NULL. */
+/* A text column as a C string (db.h: TEXT columns end in a NUL), or
+ * NULL when it is NULL. */
 static const char *
-store_row_text(const struct db_value *v, char **buf)
+store_row_text(const struct db_value *v)
 {
-	char *s;
-
-	if (v->type != DB_TEXT && v->type != DB_BLOB)
-		return NULL;
-	if ((s = malloc(v->len + 1)) == NULL)
-		return NULL;
-	memcpy(s, v->p, v->len);
-	s[v->len] = '\0';
-	*buf = s;
-	return s;
+	return v->type == DB_TEXT ? v->p : NULL;
 }
 
 static int
@@ -1383,9 +1454,8 @@ store_rows_cb(void *arg, const struct db_row *row)
 {
 	struct store_rows *rows = arg;
 	const struct db_value *c = row->col;
-	char *text[STORE_ROW_TEXT_MAX] = {0};
 	struct store_row r;
-	int nt = 0, stop;
+	int stop;
 
 	if (row->n < STORE_ROW_NCOLUMNS || c[1].type != DB_BLOB)
 		return 0;
@@ -1393,43 +1463,38 @@ store_rows_cb(void *arg, const struct db_row *row)
 	r.id = store_col_int(&c[0], 0);
 	r.line = c[1].p;
 	r.len = c[1].len;
-	r.probe = store_row_text(&c[2], &text[nt++]);
+	r.probe = store_row_text(&c[2]);
 	r.probe_num = store_col_int(&c[3], -1);
-	r.chain = store_row_text(&c[4], &text[nt++]);
+	r.chain = store_row_text(&c[4]);
 	r.seq = store_col_int(&c[5], -1);
 	r.received_at = store_col_int(&c[6], -1);
-	r.type = store_row_text(&c[7], &text[nt++]);
+	r.type = store_row_text(&c[7]);
 	r.time = store_col_int(&c[8], -1);
-	r.name = store_row_text(&c[9], &text[nt++]);
+	r.name = store_row_text(&c[9]);
 	r.msm = store_col_int(&c[10], -1);
-	r.server = store_row_text(&c[11], &text[nt++]);
-	r.addr = store_row_text(&c[12], &text[nt++]);
-	r.proto = store_row_text(&c[13], &text[nt++]);
-	r.qname = store_row_text(&c[14], &text[nt++]);
-	r.qtype = store_row_text(&c[15], &text[nt++]);
+	r.server = store_row_text(&c[11]);
+	r.addr = store_row_text(&c[12]);
+	r.proto = store_row_text(&c[13]);
+	r.qname = store_row_text(&c[14]);
+	r.qtype = store_row_text(&c[15]);
 	r.port = store_col_int(&c[16], -1);
 	r.af = store_col_int(&c[17], -1);
 	r.ok = (int)store_col_int(&c[18], -1);
-	r.failure = store_row_text(&c[19], &text[nt++]);
-	r.rcode = store_row_text(&c[20], &text[nt++]);
-	r.nsid = store_row_text(&c[21], &text[nt++]);
+	r.failure = store_row_text(&c[19]);
+	r.rcode = store_row_text(&c[20]);
+	r.nsid = store_row_text(&c[21]);
 	if (c[22].type == DB_REAL || c[22].type == DB_INT) {
 		r.has_rtt = true;
 		r.rtt_ms = c[22].type == DB_REAL ? c[22].r : (double)c[22].i;
 	}
 	r.soa_serial = store_col_int(&c[23], -1);
-	r.country = store_row_text(&c[24], &text[nt++]);
+	r.country = store_row_text(&c[24]);
 	r.asn = store_col_int(&c[25], -1);
-	if (r.probe == NULL || r.chain == NULL || r.type == NULL) {
-		rows->oom = true;	/* NOT NULL columns: only malloc fails */
-		stop = 1;
-	} else {
-		stop = rows->cb(rows->arg, &r);
-		rows->given++;
-		rows->last = r.id;
-	}
-	for (int i = 0; i < nt; i++)
-		free(text[i]);
+	if (r.probe == NULL || r.chain == NULL || r.type == NULL)
+		return 0;	/* NOT NULL columns: cannot happen */
+	stop = rows->cb(rows->arg, &r);
+	rows->given++;
+	rows->last = r.id;
 	return stop;
 }
 
@@ -1439,7 +1504,7 @@ store_results(struct store *st, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_row *row), void *arg,
     long long *last)
 {
-	struct store_rows rows = {cb, arg, 0, 0, false};
+	struct store_rows rows = {cb, arg, 0, 0};
 	struct db_value p[11];
 	char sql[1024];
 	size_t len;
@@ -1481,9 +1546,8 @@ store_results(struct store *st, const struct store_filter *f,
 	snprintf(sql + len, sizeof(sql) - len, " ORDER BY r.id LIMIT ?");
 	p[n++] = DB_V_INT(limit > (size_t)INT32_MAX ? INT32_MAX :
 	    (long long)limit);
-	if (db_query(st->db, sql, p, n, store_rows_cb, &rows) == -1 ||
-	    rows.oom) {
-		store_set_error(st, rows.oom ? "out of memory" : "results");
+	if (db_query(st->db, sql, p, n, store_rows_cb, &rows) == -1) {
+		store_set_error(st, "results");
 		return STORE_E_DB;
 	}
 	if (rows.given > 0 && last != NULL)

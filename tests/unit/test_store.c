@@ -677,6 +677,20 @@ test_group_commit(void **state)
 	    sizeof(err)), STORE_OK);
 	store_group_rollback(f->st);
 	assert_int_equal(scalar(f, "SELECT count(*) FROM records"), 3);
+	/* A measurement first seen in a rolled-back group gets its number
+	 * again when it comes back: no record names a number that is not
+	 * there. */
+	chain_line(&a, 4, a.last, "dns", "\"name\":\"new-msm\"");
+	assert_int_equal(store_group_begin(f->st), STORE_OK);
+	assert_int_equal(ingest(f, batch_of(f, &a, 3, 1), &rc, err,
+	    sizeof(err)), STORE_OK);
+	store_group_rollback(f->st);
+	assert_int_equal(ingest(f, batch_of(f, &a, 2, 2), &rc, err,
+	    sizeof(err)), STORE_OK);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM records r WHERE "
+	    "r.msm IS NOT NULL AND NOT EXISTS (SELECT 1 FROM measurements m "
+	    "WHERE m.num = r.msm)"), 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM measurements"), 2);
 	chain_free(&a);
 	chain_free(&b);
 }
