@@ -65,9 +65,6 @@ struct pg_row {
 	int		 n;
 };
 
-static int	pg_query(struct db *, const char *, const struct db_value *,
-		    int, db_row_cb, void *);
-
 /*
  * Copy a libpq message into `buf`: line breaks (and the tabs that indent
  * libpq's hint lines) become "; ", trailing white space goes.
@@ -270,7 +267,9 @@ pg_open(const char *target, char *err, size_t errlen)
 
 /*
  * Scan `sql` for `?` placeholders outside quoted literals, identifiers
- * and comments.  With `out` non-NULL, write the statement there with
+ * and comments ('' inside a literal is two quotes, which the scan reads
+ * as closing and opening again; E'...' escapes and $$ quoting are not
+ * understood: do not put a `?` in them).  With `out` non-NULL, write the statement there with
  * $1..$n instead.  Returns the number of placeholders.
  */
 static int

@@ -376,8 +376,8 @@ static void
 test_pg_open_fails(void **state)
 {
 	static const char *const urls[] = {
-		"postgresql://cwuser:s3cretpw@/nodb?host=/nonexistent-cw"
-		    "&connect_timeout=2",
+		("postgresql://cwuser:s3cretpw@/nodb?host=/nonexistent-cw"
+		    "&connect_timeout=2"),
 		"postgresql://cwuser:s3cretpw@[::1/nodb",
 		"postgres:///nodb?host=/nonexistent-cw&password=s3cretpw%zz",
 		"postgresql:///nodb?host=/nonexistent-cw&no_such_option=1",
