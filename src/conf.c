@@ -1676,6 +1676,101 @@ config_load(const char *path, char **errors)
 	return conf;
 }
 
+/* --- Other programs' files (corewatch-collector) --- */
+
+struct conf_file {
+	struct conf_loader l;
+	cfg_t *cfg;
+};
+
+/* conf_file_parse: preprocess and parse f->l's file against `opts`. */
+static int
+conf_file_parse(struct conf_file *f, const char *path, cfg_opt_t *opts)
+{
+	int rc;
+
+	if (conf_pp_file(&f->l, path, NULL, 0) == -1 || f->l.oom ||
+	    conf_pp_braces(&f->l) == -1)
+		return -1;
+	if ((f->cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		f->l.oom = true;
+		return -1;
+	}
+	cfg_set_error_function(f->cfg, conf_cfg_error);
+	for (cfg_opt_t *o = opts; o->name != NULL; o++)
+		if (o->type != CFGT_SEC && o->type != CFGT_FUNC)
+			cfg_set_validate_func(f->cfg, o->name, conf_record);
+	rc = cfg_parse_buf(f->cfg, f->l.text != NULL ? f->l.text : "");
+	if (rc != CFG_SUCCESS && f->l.nerrors == 0)
+		conf_error(&f->l, 0, "cannot parse");
+	return rc == CFG_SUCCESS && f->l.nerrors == 0 && !f->l.oom ? 0 : -1;
+}
+
+struct conf_file *
+conf_file_load(const char *path, cfg_opt_t *opts, char **errors)
+{
+	struct conf_file *f;
+	int rc;
+
+	if (errors != NULL)
+		*errors = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		if (errors != NULL)
+			*errors = strdup("out of memory");
+		return NULL;
+	}
+	conf_loading = &f->l;
+	rc = conf_file_parse(f, path, opts);
+	conf_loading = NULL;
+	if (rc == 0)
+		return f;
+	if (errors != NULL) {
+		if (f->l.oom)
+			conf_error_file(&f->l, path, 0, "out of memory");
+		*errors = conf_problems_text(&f->l);
+	}
+	conf_file_free(f);
+	return NULL;
+}
+
+cfg_t *
+conf_file_cfg(const struct conf_file *f)
+{
+	return f->cfg;
+}
+
+void
+conf_file_error(struct conf_file *f, const char *opt, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conf_error(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0), "%s: %s",
+	    opt, msg);
+}
+
+char *
+conf_file_errors(struct conf_file *f)
+{
+	if (f->l.nerrors == 0)
+		return NULL;
+	return conf_problems_text(&f->l);
+}
+
+void
+conf_file_free(struct conf_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->cfg != NULL)
+		cfg_free(f->cfg);
+	conf_loader_free(&f->l);
+	free(f);
+}
+
 void
 config_free(struct config *conf)
 {

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <confuse.h>
+
 #include "cwtime.h"
 #include "dns.h"
 #include "log.h"
@@ -107,5 +109,36 @@ char *config_duration_format(cw_usec_t usec, char *buf, size_t len);
 /* config_country_valid: true for an assigned ISO 3166-1 alpha-2 code
  * (either case), plus XK (Kosovo, in common use). */
 bool config_country_valid(const char *code);
+
+/*
+ * conf_file: a libconfuse file of another program (corewatch-collector)
+ * read through the same preprocessor as config_load(): comments,
+ * include("FILE") relative to the including file, balanced braces, an
+ * option set twice refused, and every message as "FILE:LINE: ...".
+ */
+struct conf_file;
+
+/* conf_file_load: read `path` and parse it against `opts` (CFG_END()
+ * terminated; must outlive the result).  Returns the parsed file, or
+ * NULL: then *errors (when errors is not NULL) is a string the caller
+ * frees, one "FILE:LINE: message" per line.  Logs nothing. */
+struct conf_file *conf_file_load(const char *path, cfg_opt_t *opts,
+    char **errors);
+
+/* conf_file_cfg: the parsed tree, for cfg_getstr() and the like; owned
+ * by `f`. */
+cfg_t *conf_file_cfg(const struct conf_file *f);
+
+/* conf_file_error: note a problem with top-level option `opt`, reported
+ * as "FILE:LINE: opt: message" (the line where `opt` is set). */
+void conf_file_error(struct conf_file *f, const char *opt, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* conf_file_errors: the problems noted so far, one per line, for the
+ * caller to free; NULL when there are none. */
+char *conf_file_errors(struct conf_file *f);
+
+/* conf_file_free: free `f` and its tree; NULL is fine. */
+void conf_file_free(struct conf_file *f);
 
 #endif

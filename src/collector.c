@@ -1,0 +1,845 @@
+/*
+ * collector.c -- corewatch-collector: the HTTP service (serve) and the
+ * commands that enroll, list and revoke probes and make enrollment
+ * tokens (corewatch-collector(8)).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "collector_http.h"
+#include "conf.h"
+#include "log.h"
+#include "result.h"
+#include "store.h"
+#include "sysutil.h"
+#include "table.h"
+
+#define COLLECTOR_LISTEN_DEFAULT	"127.0.0.1:8080"
+#define COLLECTOR_DB_DEFAULT		"sqlite:" CW_STATE_DIR "/collector.db"
+#define COLLECTOR_TTL_DEFAULT		(7 * 86400 * CW_USEC_PER_SEC)
+#define COLLECTOR_TTL_MAX		(366 * 86400 * CW_USEC_PER_SEC)
+#define COLLECTOR_STOP_GRACE		(2 * CW_USEC_PER_SEC)
+#define COLLECTOR_STOP_POLL		(20 * CW_USEC_PER_MSEC)
+#define COLLECTOR_TOKEN_MAX		256	/* bytes of read_token */
+
+/* What the configuration file and the command line set. */
+struct collector_conf {
+	char				*listen;
+	char				*db;
+	enum log_level			 log_level;
+	struct collector_http_conf	 http;
+	char				*read_token;	/* http.read_token */
+};
+
+/* A running `serve`. */
+struct collector_serve {
+	struct event_base	*base;
+	struct store		*st;
+	struct collector_http	*h;
+	struct event		*sig_term, *sig_int, *drain;
+	bool			 stopping;
+	cw_usec_t		 stop_by;	/* monotonic */
+};
+
+/* collector_error: "corewatch-collector CMD: message" on stderr;
+ * returns CW_EXIT_USAGE. */
+static int collector_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+collector_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "corewatch-collector %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CW_EXIT_USAGE;
+}
+
+/* --- Configuration --- */
+
+/* collector_size_parse: "16777216", "16M", "16MiB", "8k", "1G" (binary
+ * multiples, case aside) into bytes.  Returns 0 or -1. */
+static int
+collector_size_parse(const char *text, size_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {
+		{"", 0}, {"b", 0}, {"k", 10}, {"kb", 10}, {"kib", 10},
+		{"m", 20}, {"mb", 20}, {"mib", 20}, {"g", 30}, {"gb", 30},
+		{"gib", 30},
+	};
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].suffix) != 0)
+			continue;
+		if (v > (SIZE_MAX >> units[i].shift))
+			return -1;
+		*out = (size_t)v << units[i].shift;
+		return 0;
+	}
+	return -1;
+}
+
+/* collector_conf_init: the defaults. */
+static int
+collector_conf_init(struct collector_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	collector_http_conf_init(&c->http);
+	c->log_level = LOG_LEVEL_INFO;
+	if ((c->listen = strdup(COLLECTOR_LISTEN_DEFAULT)) == NULL ||
+	    (c->db = strdup(COLLECTOR_DB_DEFAULT)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+collector_conf_clear(struct collector_conf *c)
+{
+	free(c->listen);
+	free(c->db);
+	if (c->read_token != NULL)
+		sodium_memzero(c->read_token, strlen(c->read_token));
+	free(c->read_token);
+	memset(c, 0, sizeof(*c));
+}
+
+/* collector_set: replace the string *field with a copy of `value`. */
+static int
+collector_set(char **field, const char *value)
+{
+	char *copy;
+
+	if ((copy = strdup(value)) == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static cfg_opt_t collector_opts[] = {
+	CFG_STR("listen", NULL, CFGF_NODEFAULT),
+	CFG_STR("db", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_body", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_headers_size", NULL, CFGF_NODEFAULT),
+	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
+	CFG_STR("request_timeout", NULL, CFGF_NODEFAULT),
+	CFG_INT("max_connections", COLLECTOR_HTTP_MAX_CONNECTIONS, CFGF_NONE),
+	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
+	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_END()
+};
+
+/* collector_conf_size: option `opt` as a size within [min, max]. */
+static void
+collector_conf_size(struct conf_file *f, const char *opt, size_t min,
+    size_t max, size_t *out)
+{
+	const char *v = cfg_getstr(conf_file_cfg(f), opt);
+
+	if (v == NULL)
+		return;
+	if (collector_size_parse(v, out) == -1 || *out < min || *out > max)
+		conf_file_error(f, opt, "\"%s\" is not a size from %zu to %zu "
+		    "bytes (e.g. 16M, 8k, 65536)", v, min, max);
+}
+
+/* collector_conf_duration: option `opt` as a duration within [min, max]. */
+static void
+collector_conf_duration(struct conf_file *f, const char *opt, cw_usec_t min,
+    cw_usec_t max, cw_usec_t *out)
+{
+	const char *v = cfg_getstr(conf_file_cfg(f), opt);
+
+	if (v == NULL)
+		return;
+	if (cw_duration_parse(v, out) == -1 || *out < min || *out > max)
+		conf_file_error(f, opt, "\"%s\" is not a duration from %g s to "
+		    "%g s (e.g. 30s, 2m)", v, (double)min / 1e6,
+		    (double)max / 1e6);
+}
+
+/* collector_conf_values: check and copy every option of `f` into `c`. */
+static int
+collector_conf_values(struct conf_file *f, struct collector_conf *c)
+{
+	cfg_t *cfg = conf_file_cfg(f);
+	const char *v;
+	long n;
+	int level;
+
+	if ((v = cfg_getstr(cfg, "listen")) != NULL) {
+		if (!collector_http_addr_valid(v))
+			conf_file_error(f, "listen", "\"%s\" is not a numeric "
+			    "ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)", v);
+		else if (collector_set(&c->listen, v) == -1)
+			return -1;
+	}
+	if ((v = cfg_getstr(cfg, "db")) != NULL &&
+	    collector_set(&c->db, v) == -1)
+		return -1;
+	collector_conf_size(f, "max_body", 1024, 1024UL * 1024 * 1024,
+	    &c->http.max_body);
+	collector_conf_size(f, "max_headers_size", 1024, 1024 * 1024,
+	    &c->http.max_headers_size);
+	collector_conf_duration(f, "timeout", CW_USEC_PER_SEC,
+	    3600 * CW_USEC_PER_SEC, &c->http.timeout);
+	collector_conf_duration(f, "request_timeout", CW_USEC_PER_SEC,
+	    3600 * CW_USEC_PER_SEC, &c->http.request_timeout);
+	n = cfg_getint(cfg, "max_connections");
+	if (n < 1 || n > 1000000)
+		conf_file_error(f, "max_connections", "%ld is not from 1 to "
+		    "1000000", n);
+	else
+		c->http.max_connections = (unsigned)n;
+	if ((v = cfg_getstr(cfg, "read_token")) != NULL) {
+		if (strlen(v) < 16 || strlen(v) > COLLECTOR_TOKEN_MAX)
+			conf_file_error(f, "read_token", "a token of 16 to %d "
+			    "characters", COLLECTOR_TOKEN_MAX);
+		else if (collector_set(&c->read_token, v) == -1)
+			return -1;
+	}
+	v = cfg_getstr(cfg, "log_level");
+	if (v == NULL || (level = log_level_parse(v)) == -1)
+		conf_file_error(f, "log_level", "\"%s\" is not error, warning, "
+		    "info or debug", v != NULL ? v : "");
+	else
+		c->log_level = (enum log_level)level;
+	return 0;
+}
+
+/* collector_conf_load: read `path` into `c` (defaults already set).
+ * Prints every problem; returns 0 or -1. */
+static int
+collector_conf_load(const char *path, struct collector_conf *c)
+{
+	struct conf_file *f;
+	char *errors = NULL;
+	int rc;
+
+	if ((f = conf_file_load(path, collector_opts, &errors)) == NULL) {
+		fprintf(stderr, "%s\n", errors != NULL ? errors :
+		    "configuration rejected");
+		free(errors);
+		return -1;
+	}
+	rc = collector_conf_values(f, c);
+	if ((errors = conf_file_errors(f)) != NULL) {
+		fprintf(stderr, "%s\n", errors);
+		free(errors);
+		rc = -1;
+	}
+	conf_file_free(f);
+	return rc;
+}
+
+/* collector_store: open the database of `conf`; prints why not. */
+static struct store *
+collector_store(const char *cmd, const struct collector_conf *c)
+{
+	struct store *st;
+	char err[512];
+
+	if ((st = store_open(c->db, err, sizeof(err))) == NULL)
+		fprintf(stderr, "corewatch-collector %s: %s: %s\n", cmd, c->db,
+		    err);
+	return st;
+}
+
+/* --- serve --- */
+
+static void
+serve_usage(FILE *fp)
+{
+	fprintf(fp, "usage: corewatch-collector serve [-v] [-c FILE] "
+	    "[--listen ADDR:PORT] [--db URL]\n"
+	    "  -c, --config FILE    the configuration file\n"
+	    "  -l, --listen ADDR    listen on ADDR:PORT (default %s)\n"
+	    "  -d, --db URL         sqlite:PATH or postgresql://...\n"
+	    "  -v, --verbose        log debug messages\n",
+	    COLLECTOR_LISTEN_DEFAULT);
+}
+
+/* serve_drain: while stopping, end the loop once every answer is out
+ * (or the grace time is over). */
+static void
+serve_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector_serve *s = arg;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (!collector_http_busy(s->h) || cw_mono_usec() >= s->stop_by) {
+		event_base_loopbreak(s->base);
+		return;
+	}
+	cw_usec_to_timeval(COLLECTOR_STOP_POLL, &tv);
+	evtimer_add(s->drain, &tv);
+}
+
+/* serve_stop: SIGTERM or SIGINT: store what waits, answer, exit; a
+ * second signal exits at once. */
+static void
+serve_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct collector_serve *s = arg;
+
+	(void)what;
+	if (s->stopping) {
+		log_info("collector: signal %d again: stopping now", (int)sig);
+		event_base_loopbreak(s->base);
+		return;
+	}
+	log_info("collector: signal %d: stopping", (int)sig);
+	s->stopping = true;
+	collector_http_shutdown(s->h);
+	s->stop_by = cw_mono_usec() + COLLECTOR_STOP_GRACE;
+	serve_drain(-1, 0, s);
+}
+
+static int
+serve_setup(struct collector_serve *s, const struct collector_conf *c)
+{
+	int rc;
+
+	if ((s->st = collector_store("serve", c)) == NULL)
+		return CW_EXIT_FAILURES;
+	if ((s->base = sysutil_event_base()) == NULL ||
+	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL)
+		return CW_EXIT_FAILURES;
+	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
+		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
+	s->sig_term = evsignal_new(s->base, SIGTERM, serve_stop, s);
+	s->sig_int = evsignal_new(s->base, SIGINT, serve_stop, s);
+	s->drain = evtimer_new(s->base, serve_drain, s);
+	if (s->sig_term == NULL || s->sig_int == NULL || s->drain == NULL ||
+	    evsignal_add(s->sig_term, NULL) == -1 ||
+	    evsignal_add(s->sig_int, NULL) == -1) {
+		log_warnx("collector: cannot install signal handlers");
+		return CW_EXIT_FAILURES;
+	}
+	return CW_EXIT_OK;
+}
+
+static void
+serve_free(struct collector_serve *s)
+{
+	collector_http_free(s->h);
+	if (s->sig_term != NULL)
+		event_free(s->sig_term);
+	if (s->sig_int != NULL)
+		event_free(s->sig_int);
+	if (s->drain != NULL)
+		event_free(s->drain);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	store_close(s->st);
+}
+
+static int
+serve_run(const struct collector_conf *c)
+{
+	struct collector_serve s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	signal(SIGPIPE, SIG_IGN);
+	sysutil_raise_nofile();
+	if ((rc = serve_setup(&s, c)) == CW_EXIT_OK) {
+		log_info("collector: serving, database %s (%s)",
+		    db_backend(store_db(s.st)), c->read_token != NULL ?
+		    "read endpoints need the token" : "read endpoints open");
+		if (event_base_dispatch(s.base) == -1) {
+			log_warnx("collector: the event loop failed");
+			rc = CW_EXIT_FAILURES;
+		}
+		collector_http_shutdown(s.h);
+		log_info("collector: stopped");
+	}
+	serve_free(&s);
+	return rc;
+}
+
+static const struct option serve_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"listen", required_argument, NULL, 'l'},
+	{"db", required_argument, NULL, 'd'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	struct collector_conf c;
+	const char *path = NULL, *listen = NULL, *db = NULL;
+	bool verbose = false;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:l:d:vh", serve_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			serve_usage(stdout);
+			return CW_EXIT_OK;
+		default:
+			serve_usage(stderr);
+			return CW_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		serve_usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if (listen != NULL && !collector_http_addr_valid(listen))
+		return collector_error("serve", "--listen: \"%s\" is not a "
+		    "numeric ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)",
+		    listen);
+	if (collector_conf_init(&c) == -1 ||
+	    (path != NULL && collector_conf_load(path, &c) == -1) ||
+	    (listen != NULL && collector_set(&c.listen, listen) == -1) ||
+	    (db != NULL && collector_set(&c.db, db) == -1)) {
+		collector_conf_clear(&c);
+		return CW_EXIT_USAGE;
+	}
+	c.http.read_token = c.read_token;
+	log_init(NULL, verbose ? LOG_LEVEL_DEBUG : c.log_level);
+	rc = serve_run(&c);
+	collector_conf_clear(&c);
+	return rc;
+}
+
+/* --- probe and token --- */
+
+/* The options every database command takes. */
+struct collector_dbopts {
+	const char	*path;		/* -c */
+	const char	*db;		/* --db */
+	const char	*name;
+	const char	*pubkey;
+	const char	*ttl;
+	bool		 json;
+};
+
+static const struct option dbcmd_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"db", required_argument, NULL, 'd'},
+	{"name", required_argument, NULL, 'n'},
+	{"pubkey", required_argument, NULL, 'k'},
+	{"ttl", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* dbcmd_parse: the options of a database command; `allowed` lists the
+ * short letters it takes beyond c and d.  Returns -1 (usage printed),
+ * 1 for --help (printed), 0 otherwise. */
+static int
+dbcmd_parse(int argc, char **argv, const char *allowed, const char *usage,
+    struct collector_dbopts *o)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:d:h", dbcmd_options,
+	    NULL)) != -1) {
+		if (ch != 'c' && ch != 'd' && ch != 'h' &&
+		    strchr(allowed, ch) == NULL)
+			ch = '?';
+		switch (ch) {
+		case 'c':
+			o->path = optarg;
+			break;
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'k':
+			o->pubkey = optarg;
+			break;
+		case 't':
+			o->ttl = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			return 1;
+		default:
+			fprintf(stderr, "usage: %s\n", usage);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* dbcmd_store: open the database named by --db, -c or the default. */
+static int
+dbcmd_store(const char *cmd, const struct collector_dbopts *o,
+    struct store **st)
+{
+	struct collector_conf c;
+	int rc = CW_EXIT_OK;
+
+	*st = NULL;
+	if (collector_conf_init(&c) == -1 ||
+	    (o->path != NULL && collector_conf_load(o->path, &c) == -1) ||
+	    (o->db != NULL && collector_set(&c.db, o->db) == -1))
+		rc = CW_EXIT_USAGE;
+	else if ((*st = collector_store(cmd, &c)) == NULL)
+		rc = CW_EXIT_FAILURES;
+	collector_conf_clear(&c);
+	return rc;
+}
+
+/* dbcmd_name_ok: a probe name: 1 to STORE_NAME_MAX printable bytes. */
+static bool
+dbcmd_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STORE_NAME_MAX)
+		return false;
+	for (const unsigned char *p = (const void *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+#define PROBE_ADD_USAGE "corewatch-collector probe add --name NAME " \
+	"--pubkey KEY [--db URL | -c FILE]"
+
+static int
+probe_add(int argc, char **argv)
+{
+	struct collector_dbopts o;
+	unsigned char pk[RECORD_PUBKEY_LEN];
+	struct store_probe p;
+	struct store *st;
+	char err[512];
+	int rc;
+
+	if ((rc = dbcmd_parse(argc, argv, "nk", PROBE_ADD_USAGE, &o)) != 0)
+		return rc == 1 ? CW_EXIT_OK : CW_EXIT_USAGE;
+	if (optind != argc || o.name == NULL || o.pubkey == NULL) {
+		fprintf(stderr, "usage: %s\n", PROBE_ADD_USAGE);
+		return CW_EXIT_USAGE;
+	}
+	if (!dbcmd_name_ok(o.name))
+		return collector_error("probe add", "--name: 1 to %d printable "
+		    "characters", STORE_NAME_MAX);
+	if (record_pubkey_parse(o.pubkey, pk) == -1)
+		return collector_error("probe add", "--pubkey: an Ed25519 "
+		    "public key in 64 hex digits or 44 base64 characters");
+	if ((rc = dbcmd_store("probe add", &o, &st)) != CW_EXIT_OK)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	err[0] = '\0';
+	if ((rc = store_probe_add(st, o.name, pk, &p, err, sizeof(err))) ==
+	    STORE_OK)
+		printf("%s %lld\n", p.id, p.num);
+	else
+		fprintf(stderr, "corewatch-collector probe add: %s\n",
+		    rc == STORE_E_EXISTS ? "this key is enrolled already" :
+		    err[0] != '\0' ? err : store_error_text(st));
+	store_probe_clear(&p);
+	store_close(st);
+	return rc == STORE_OK ? CW_EXIT_OK : rc == STORE_E_INVALID ?
+	    CW_EXIT_USAGE : CW_EXIT_FAILURES;
+}
+
+/* probe_json: one probe as a JSON object. */
+static json_t *
+probe_json(const struct store_probe *p)
+{
+	char key[sodium_base64_ENCODED_LEN(RECORD_PUBKEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL)];
+	char created[CW_TIME_STRLEN], revoked[CW_TIME_STRLEN];
+	char first[CW_TIME_STRLEN], last[CW_TIME_STRLEN];
+
+	sodium_bin2base64(key, sizeof(key), p->pubkey, RECORD_PUBKEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:s, s:s?, s:s?, s:s?, "
+	    "s:s?, s:o}",
+	    "num", (json_int_t)p->num, "id", p->id, "name", p->name,
+	    "pubkey", key, "revoked", p->revoked,
+	    "created_at", cw_time_format(p->created_at, created,
+	    sizeof(created)),
+	    "revoked_at", p->revoked_at != 0 ? cw_time_format(p->revoked_at,
+	    revoked, sizeof(revoked)) : NULL,
+	    "first_seen", p->first_seen != 0 ? cw_time_format(p->first_seen,
+	    first, sizeof(first)) : NULL,
+	    "last_seen", p->last_seen != 0 ? cw_time_format(p->last_seen,
+	    last, sizeof(last)) : NULL,
+	    "country", p->country[0] != '\0' ? p->country : NULL,
+	    "asn", p->asn >= 0 ? json_integer(p->asn) : json_null());
+}
+
+struct probe_list_ctx {
+	bool		 json;
+	struct table	*table;
+	int		 failed;
+};
+
+static int
+probe_list_one(void *arg, const struct store_probe *p)
+{
+	struct probe_list_ctx *ctx = arg;
+	char num[24], asn[24], created[CW_TIME_STRLEN], last[CW_TIME_STRLEN];
+	const char *cells[8];
+	json_t *j;
+	char *line;
+
+	if (ctx->json) {
+		j = probe_json(p);
+		if (j == NULL || (line = result_dump(j)) == NULL) {
+			json_decref(j);
+			ctx->failed = 1;
+			return 1;
+		}
+		printf("%s\n", line);
+		free(line);
+		json_decref(j);
+		return 0;
+	}
+	snprintf(num, sizeof(num), "%lld", p->num);
+	snprintf(asn, sizeof(asn), "%lld", p->asn);
+	cells[0] = num;
+	cells[1] = p->id;
+	cells[2] = p->name;
+	cells[3] = p->revoked ? "revoked" : "active";
+	cells[4] = cw_time_format(p->created_at, created, sizeof(created));
+	cells[5] = p->last_seen != 0 ? cw_time_format(p->last_seen, last,
+	    sizeof(last)) : NULL;
+	cells[6] = p->country[0] != '\0' ? p->country : NULL;
+	cells[7] = p->asn >= 0 ? asn : NULL;
+	if (table_add_row(ctx->table, cells) == -1) {
+		ctx->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+#define PROBE_LIST_USAGE "corewatch-collector probe list [--json] " \
+	"[--db URL | -c FILE]"
+
+static int
+probe_list(int argc, char **argv)
+{
+	static const char *const headers[] = {"NUM", "ID", "NAME", "STATUS",
+	    "CREATED", "LAST SEEN", "COUNTRY", "ASN"};
+	struct probe_list_ctx ctx;
+	struct collector_dbopts o;
+	struct store *st;
+	int rc;
+
+	if ((rc = dbcmd_parse(argc, argv, "j", PROBE_LIST_USAGE, &o)) != 0)
+		return rc == 1 ? CW_EXIT_OK : CW_EXIT_USAGE;
+	if (optind != argc) {
+		fprintf(stderr, "usage: %s\n", PROBE_LIST_USAGE);
+		return CW_EXIT_USAGE;
+	}
+	if ((rc = dbcmd_store("probe list", &o, &st)) != CW_EXIT_OK)
+		return rc;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.json = o.json;
+	if (!ctx.json && (ctx.table = table_new(8, headers)) == NULL) {
+		store_close(st);
+		return CW_EXIT_FAILURES;
+	}
+	if (ctx.table != NULL) {
+		table_set_align(ctx.table, 0, TABLE_RIGHT);
+		table_set_align(ctx.table, 7, TABLE_RIGHT);
+	}
+	rc = store_probe_list(st, probe_list_one, &ctx);
+	if (rc != STORE_OK)
+		fprintf(stderr, "corewatch-collector probe list: %s\n",
+		    store_error_text(st));
+	else if (ctx.table != NULL)
+		table_print(ctx.table, stdout);
+	table_free(ctx.table);
+	store_close(st);
+	return rc != STORE_OK || ctx.failed ? CW_EXIT_FAILURES : CW_EXIT_OK;
+}
+
+#define PROBE_REVOKE_USAGE "corewatch-collector probe revoke " \
+	"[--db URL | -c FILE] ID"
+
+static int
+probe_revoke(int argc, char **argv)
+{
+	struct collector_dbopts o;
+	struct store *st;
+	char err[512];
+	int rc;
+
+	if ((rc = dbcmd_parse(argc, argv, "", PROBE_REVOKE_USAGE, &o)) != 0)
+		return rc == 1 ? CW_EXIT_OK : CW_EXIT_USAGE;
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: %s\n", PROBE_REVOKE_USAGE);
+		return CW_EXIT_USAGE;
+	}
+	if ((rc = dbcmd_store("probe revoke", &o, &st)) != CW_EXIT_OK)
+		return rc;
+	err[0] = '\0';
+	rc = store_probe_revoke(st, argv[optind], err, sizeof(err));
+	if (rc == STORE_OK)
+		printf("probe %s revoked\n", argv[optind]);
+	else
+		fprintf(stderr, "corewatch-collector probe revoke: %s: %s\n",
+		    argv[optind], rc == STORE_E_NOTFOUND ? "no such probe" :
+		    err[0] != '\0' ? err : store_error_text(st));
+	store_close(st);
+	return rc == STORE_OK ? CW_EXIT_OK : CW_EXIT_FAILURES;
+}
+
+#define TOKEN_CREATE_USAGE "corewatch-collector token create --name NAME " \
+	"[--ttl 7d] [--db URL | -c FILE]"
+
+static int
+token_create(int argc, char **argv)
+{
+	struct collector_dbopts o;
+	char token[STORE_TOKEN_LEN + 1], err[512];
+	cw_usec_t ttl = COLLECTOR_TTL_DEFAULT;
+	struct store *st;
+	int rc;
+
+	if ((rc = dbcmd_parse(argc, argv, "nt", TOKEN_CREATE_USAGE, &o)) != 0)
+		return rc == 1 ? CW_EXIT_OK : CW_EXIT_USAGE;
+	if (optind != argc || o.name == NULL) {
+		fprintf(stderr, "usage: %s\n", TOKEN_CREATE_USAGE);
+		return CW_EXIT_USAGE;
+	}
+	if (!dbcmd_name_ok(o.name))
+		return collector_error("token create", "--name: 1 to %d "
+		    "printable characters", STORE_NAME_MAX);
+	if (o.ttl != NULL && (cw_duration_parse(o.ttl, &ttl) == -1 ||
+	    ttl < 60 * CW_USEC_PER_SEC || ttl > COLLECTOR_TTL_MAX))
+		return collector_error("token create", "--ttl: \"%s\" is not a "
+		    "duration from 1m to 366d (e.g. 7d, 12h)", o.ttl);
+	if ((rc = dbcmd_store("token create", &o, &st)) != CW_EXIT_OK)
+		return rc;
+	err[0] = '\0';
+	rc = store_token_create(st, o.name, ttl, token, err, sizeof(err));
+	if (rc == STORE_OK)
+		printf("%s\n", token);
+	else
+		fprintf(stderr, "corewatch-collector token create: %s\n",
+		    err[0] != '\0' ? err : store_error_text(st));
+	sodium_memzero(token, sizeof(token));
+	store_close(st);
+	return rc == STORE_OK ? CW_EXIT_OK : CW_EXIT_FAILURES;
+}
+
+/* --- Dispatch --- */
+
+static const struct {
+	const char *group, *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} commands[] = {
+	{"serve", NULL, cmd_serve, "serve the HTTP API in the foreground"},
+	{"probe", "add", probe_add, "enroll a probe's public key"},
+	{"probe", "list", probe_list, "list the enrolled probes"},
+	{"probe", "revoke", probe_revoke, "refuse a probe's batches from now"},
+	{"token", "create", token_create, "make a one-time enrollment token"},
+};
+
+static void
+usage(FILE *fp)
+{
+	char what[32];
+
+	fprintf(fp, "usage: corewatch-collector COMMAND [options]\n\n"
+	    "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		snprintf(what, sizeof(what), "%s%s%s", commands[i].group,
+		    commands[i].name != NULL ? " " : "",
+		    commands[i].name != NULL ? commands[i].name : "");
+		fprintf(fp, "  %-14s %s\n", what, commands[i].summary);
+	}
+	fprintf(fp, "\n'corewatch-collector COMMAND --help' describes a "
+	    "command; see corewatch-collector(8).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("corewatch-collector", LOG_LEVEL_INFO);
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot be initialised");
+	if (argc < 2) {
+		usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return CW_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("corewatch-collector %s\n", PACKAGE_VERSION);
+		return CW_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].group) != 0)
+			continue;
+		if (commands[i].name == NULL)
+			return commands[i].fn(argc - 1, argv + 1);
+		if (argc >= 3 && strcmp(argv[2], commands[i].name) == 0)
+			return commands[i].fn(argc - 2, argv + 2);
+	}
+	fprintf(stderr, "corewatch-collector: unknown command \"%s%s%s\"\n",
+	    argv[1], argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+	usage(stderr);
+	return CW_EXIT_USAGE;
+}

@@ -1,0 +1,1397 @@
+/*
+ * collector_http.c -- the collector's HTTP service on evhttp.
+ *
+ * A batch goes through cheap checks first (content type, the
+ * Authorization header, the probe's enrollment), then the expensive
+ * ones (inflating, the signature over the body, parsing every line) and
+ * waits in `pending` for the group commit: a callback made active for
+ * the end of the current turn of the event loop stores every batch that
+ * completed in that turn in one transaction, and only then answers
+ * each.  A batch waiting there keeps its own copy of the body, since
+ * its client may go away meanwhile: when a connection closes, the
+ * batches still attached to it lose their request (libevent frees it)
+ * and are stored without an answer.
+ *
+ * Connections are counted from accept to close.  evhttp 2.1 has no hook
+ * for either end, so the service makes each connection's bufferevent
+ * itself (evhttp_set_bevcb) and, at the end of the same turn, finds
+ * the evhttp connection that took it (the bufferevent's callback
+ * argument, which evhttp sets to its connection; checked) to register
+ * a close callback.  At the cap the listeners stop accepting.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <sodium.h>
+
+#include "collector_http.h"
+#include "gzip.h"
+#include "log.h"
+#include "record.h"
+#include "result.h"
+#include "store.h"
+
+#define CHTTP_LISTEN_MAX	8
+#define CHTTP_BACKLOG		511
+#define CHTTP_HEADERS_MAX	100	/* header lines in one request */
+#define CHTTP_ENROLL_MAX	4096	/* bytes of an enrollment request */
+#define CHTTP_ROUTES_MAX	16
+#define CHTTP_ERR_LEN		512
+
+/* Why a batch was refused: the label of corewatch_batches_rejected_total. */
+enum chttp_reason {
+	CHTTP_R_METHOD,		/* not POST */
+	CHTTP_R_CONTENT_TYPE,	/* not application/x-ndjson */
+	CHTTP_R_ENCODING,	/* a Content-Encoding other than gzip */
+	CHTTP_R_AUTH,		/* Authorization missing or malformed */
+	CHTTP_R_UNKNOWN_PROBE,
+	CHTTP_R_REVOKED,
+	CHTTP_R_SIGNATURE,
+	CHTTP_R_GZIP,		/* does not inflate */
+	CHTTP_R_TOO_LARGE,	/* body, sent or inflated, over max_body */
+	CHTTP_R_RECORD_TOO_LARGE,
+	CHTTP_R_MALFORMED,	/* empty, a line without newline, bad record */
+	CHTTP_R_INVALID,	/* records that do not make one batch */
+	CHTTP_R_CHAIN,		/* a prev that does not match what is stored */
+	CHTTP_R_UNAVAILABLE,	/* database down, or shutting down */
+	CHTTP_REASONS
+};
+
+static const char *const chttp_reason_names[CHTTP_REASONS] = {
+	"method", "content_type", "encoding", "auth", "unknown_probe",
+	"revoked", "signature", "gzip", "too_large", "record_too_large",
+	"malformed", "invalid", "chain", "unavailable",
+};
+
+/* Upper bounds of the ingest latency histogram, in seconds. */
+static const double chttp_buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+	10,
+};
+#define CHTTP_BUCKETS (sizeof(chttp_buckets) / sizeof(chttp_buckets[0]))
+
+struct chttp_metrics {
+	unsigned long long	batches_accepted;
+	unsigned long long	records_stored;
+	unsigned long long	records_duplicate;
+	unsigned long long	records_equivocation;
+	unsigned long long	gaps;
+	unsigned long long	enrollments;
+	unsigned long long	cap_reached;
+	unsigned long long	rejected[CHTTP_REASONS];
+	unsigned long long	latency[CHTTP_BUCKETS + 1]; /* last: +Inf */
+	unsigned long long	latency_count;
+	double			latency_sum;
+};
+
+/* One connection, counted against the cap from accept to close. */
+struct chttp_conn {
+	struct collector_http		*h;
+	struct bufferevent		*bev;
+	struct evhttp_connection	*evcon;	/* NULL until adopted */
+	struct evbuffer_cb_entry	*in_cb, *out_cb;
+	struct event			*deadline;	/* of one request */
+	bool				 writing;	/* output not empty */
+	struct chttp_conn		*next, *prev;	/* h->conns */
+	struct chttp_conn		*next_adopt;
+};
+
+/* A batch from its checks to its answer. */
+struct chttp_batch {
+	struct chttp_batch	*next;
+	struct evhttp_request	*req;	/* NULL once its client is gone */
+	struct store_probe	 probe;
+	unsigned char		*body;	/* uncompressed, our copy */
+	size_t			 len;
+	struct record		*recs;	/* point into body */
+	size_t			 n;
+	cw_usec_t		 received_at;	/* real time */
+	cw_usec_t		 started;	/* monotonic, request complete */
+	int			 rc;		/* of store_ingest */
+	struct store_receipt	 receipt;
+	char			 err[CHTTP_ERR_LEN];
+};
+
+struct chttp_route {
+	struct collector_http	*h;
+	bool			 read;
+	void			(*cb)(struct evhttp_request *, void *);
+	void			*arg;
+};
+
+struct collector_http {
+	struct event_base		*base;
+	struct store			*st;
+	struct collector_http_conf	 conf;
+	char				*read_token;
+	struct evhttp			*http;
+	struct evconnlistener		*listeners[CHTTP_LISTEN_MAX];
+	size_t				 nlisteners;
+	bool				 paused;	/* at the cap */
+	bool				 stopping;
+	unsigned			 nconns;
+	size_t				 nwriting;
+	struct chttp_conn		*conns;
+	struct chttp_conn		*adopting;
+	struct event			*adopt_ev;
+	struct event			*commit_ev;
+	struct chttp_batch		*pending, **pending_tail;
+	struct chttp_route		 routes[CHTTP_ROUTES_MAX];
+	size_t				 nroutes;
+	struct chttp_metrics		 m;
+};
+
+void
+collector_http_conf_init(struct collector_http_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->max_body = COLLECTOR_HTTP_MAX_BODY;
+	conf->max_headers_size = COLLECTOR_HTTP_MAX_HEADERS;
+	conf->timeout = COLLECTOR_HTTP_TIMEOUT;
+	conf->request_timeout = COLLECTOR_HTTP_REQUEST_TIMEOUT;
+	conf->max_connections = COLLECTOR_HTTP_MAX_CONNECTIONS;
+}
+
+/* --- Answers --- */
+
+void
+collector_http_json(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *line = body != NULL ? result_dump(body) : NULL;
+
+	json_decref(body);
+	if (buf == NULL || line == NULL || evbuffer_add_printf(buf, "%s\n",
+	    line) == -1) {
+		log_warnx("%s: out of memory", __func__);
+		free(line);
+		if (buf != NULL)
+			evbuffer_free(buf);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	free(line);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, code, NULL, buf);
+	evbuffer_free(buf);
+}
+
+/* chttp_error_name: the "error" member for an HTTP status. */
+static const char *
+chttp_error_name(int code)
+{
+	switch (code) {
+	case 400:
+		return "bad_request";
+	case 401:
+		return "unauthorized";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not_found";
+	case 405:
+		return "method_not_allowed";
+	case 409:
+		return "conflict";
+	case 413:
+		return "payload_too_large";
+	case 415:
+		return "unsupported_media_type";
+	case 431:
+		return "request_header_fields_too_large";
+	case 503:
+		return "unavailable";
+	default:
+		return code >= 500 ? "internal_error" : "bad_request";
+	}
+}
+
+void
+collector_http_error(struct evhttp_request *req, int code, const char *fmt,
+    ...)
+{
+	char detail[CHTTP_ERR_LEN], retry[16];
+	va_list ap;
+	json_t *body;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+		/* Details may quote what a client sent: ASCII only. */
+		for (char *p = detail; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+	}
+	body = json_pack("{s:s, s:s?}", "error", chttp_error_name(code),
+	    "detail", fmt != NULL ? detail : NULL);
+	if (code == 503) {
+		snprintf(retry, sizeof(retry), "%d", COLLECTOR_HTTP_RETRY_AFTER);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", retry);
+	}
+	collector_http_json(req, code, body);
+}
+
+/* chttp_reject: refuse a batch: count why and answer. */
+static void chttp_reject(struct collector_http *h, struct evhttp_request *req,
+    enum chttp_reason why, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+chttp_reject(struct collector_http *h, struct evhttp_request *req,
+    enum chttp_reason why, int code, const char *fmt, ...)
+{
+	char detail[CHTTP_ERR_LEN];
+	va_list ap;
+
+	h->m.rejected[why]++;
+	if (req == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	collector_http_error(req, code, "%s", detail);
+}
+
+/* chttp_method_not_allowed: 405 with the Allow header. */
+static void
+chttp_method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	collector_http_error(req, 405, "use %s", allow);
+}
+
+/* --- Connections --- */
+
+/* chttp_listeners_update: accept while under the cap and not stopping. */
+static void
+chttp_listeners_update(struct collector_http *h)
+{
+	bool accept = !h->stopping && h->nconns < h->conf.max_connections;
+
+	if (accept == !h->paused)
+		return;
+	for (size_t i = 0; i < h->nlisteners; i++) {
+		if (accept)
+			evconnlistener_enable(h->listeners[i]);
+		else
+			evconnlistener_disable(h->listeners[i]);
+	}
+	h->paused = !accept;
+	if (h->paused && !h->stopping) {
+		h->m.cap_reached++;
+		log_debug("collector: %u connections, the cap: not accepting "
+		    "until one closes", h->nconns);
+	}
+}
+
+/* chttp_conn_free: forget a connection (it is gone or going). */
+static void
+chttp_conn_free(struct chttp_conn *c)
+{
+	struct collector_http *h = c->h;
+
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	if (c->writing)
+		h->nwriting--;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	h->nconns--;
+	free(c);
+	chttp_listeners_update(h);
+}
+
+/* chttp_conn_closed: evhttp's close callback: the batches still
+ * attached to the connection lose their request, which evhttp frees
+ * right after this returns; the connection leaves the count. */
+static void
+chttp_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct chttp_conn *c = arg;
+	struct collector_http *h = c->h;
+
+	for (struct chttp_batch *b = h->pending; b != NULL; b = b->next)
+		if (b->req != NULL &&
+		    evhttp_request_get_connection(b->req) == evcon)
+			b->req = NULL;
+	if (c->in_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev),
+		    c->in_cb);
+	if (c->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev),
+		    c->out_cb);
+	chttp_conn_free(c);
+}
+
+/* chttp_conn_deadline: a request took longer than request_timeout to
+ * arrive (a client trickling bytes defeats the idle timeout). */
+static void
+chttp_conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct chttp_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("collector: a request did not arrive within its deadline; "
+	    "closing its connection");
+	evhttp_connection_free(c->evcon);	/* frees c */
+}
+
+/* chttp_conn_input: the first byte of a request starts its deadline. */
+static void
+chttp_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct chttp_conn *c = arg;
+	struct timeval tv;
+
+	(void)buf;
+	if (info->n_added == 0 || c->deadline == NULL ||
+	    evtimer_pending(c->deadline, NULL))
+		return;
+	cw_usec_to_timeval(c->h->conf.request_timeout, &tv);
+	evtimer_add(c->deadline, &tv);
+}
+
+/* chttp_conn_output: an answer being written ends the request's
+ * deadline; an empty output buffer means nothing is left to send. */
+static void
+chttp_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct chttp_conn *c = arg;
+	bool writing = evbuffer_get_length(buf) > 0;
+
+	if (info->n_added > 0 && c->deadline != NULL)
+		evtimer_del(c->deadline);
+	if (writing != c->writing) {
+		c->writing = writing;
+		if (writing)
+			c->h->nwriting++;
+		else
+			c->h->nwriting--;
+	}
+}
+
+/* chttp_conn_adopt: find the evhttp connection that took c->bev and
+ * watch it; 0, or -1 when it is gone already (or cannot be watched). */
+static int
+chttp_conn_adopt(struct chttp_conn *c)
+{
+	struct evhttp_connection *evcon;
+	void *cbarg = NULL;
+
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+	if (cbarg == NULL)
+		return -1;		/* evhttp freed it: closed already */
+	evcon = cbarg;
+	if (evhttp_connection_get_bufferevent(evcon) != c->bev) {
+		log_warnx("collector: this libevent does not pass its "
+		    "connection to bufferevent callbacks; connections are "
+		    "not counted");
+		return -1;
+	}
+	c->evcon = evcon;
+	evhttp_connection_set_closecb(evcon, chttp_conn_closed, c);
+	if (c->h->conf.request_timeout > 0)
+		c->deadline = evtimer_new(c->h->base, chttp_conn_deadline, c);
+	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev),
+	    chttp_conn_input, c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+	    chttp_conn_output, c);
+	if (c->in_cb == NULL || c->out_cb == NULL)
+		log_warnx("collector: cannot watch a connection's buffers");
+	return 0;
+}
+
+/* chttp_adopt: the end of the turn in which connections were
+ * accepted. */
+static void
+chttp_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector_http *h = arg;
+	struct chttp_conn *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = h->adopting, h->adopting = NULL; c != NULL; c = next) {
+		struct bufferevent *bev = c->bev;
+		next = c->next_adopt;
+		c->next_adopt = NULL;
+		if (chttp_conn_adopt(c) == -1)
+			chttp_conn_free(c);
+		bufferevent_decref(bev);	/* evhttp keeps its own */
+	}
+}
+
+/* chttp_bevcb: evhttp asks for the bufferevent of a new connection. */
+static struct bufferevent *
+chttp_bevcb(struct event_base *base, void *arg)
+{
+	struct collector_http *h = arg;
+	struct chttp_conn *c;
+	struct bufferevent *bev;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;		/* evhttp makes one: not counted */
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	/* Our reference keeps it readable until chttp_adopt, even if
+	 * evhttp frees the connection before. */
+	bufferevent_incref(bev);
+	c->h = h;
+	c->bev = bev;
+	c->next = h->conns;
+	if (h->conns != NULL)
+		h->conns->prev = c;
+	h->conns = c;
+	c->next_adopt = h->adopting;
+	h->adopting = c;
+	h->nconns++;
+	chttp_listeners_update(h);
+	event_active(h->adopt_ev, EV_TIMEOUT, 1);
+	return bev;
+}
+
+/* --- Batches --- */
+
+static void
+chttp_batch_free(struct chttp_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		record_clear(&b->recs[i]);
+	free(b->recs);
+	free(b->body);
+	store_probe_clear(&b->probe);
+	free(b);
+}
+
+/* chttp_media_is: whether the header value `v` names media type `type`
+ * (case aside, parameters after ';' ignored). */
+static bool
+chttp_media_is(const char *v, const char *type)
+{
+	size_t n = strlen(type);
+
+	if (v == NULL)
+		return false;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (strncasecmp(v, type, n) != 0)
+		return false;
+	v += n;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return *v == '\0' || *v == ';';
+}
+
+/* chttp_batch_auth: the Authorization header and the probe it names. */
+static int
+chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
+    struct chttp_batch *b, char sig[RECORD_SIG_B64 + 1])
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	char probe[RECORD_ID_HEX + 1], err[CHTTP_ERR_LEN];
+	int rc;
+
+	if (batch_auth_parse(evhttp_find_header(in, "Authorization"), probe,
+	    sig, err, sizeof(err)) == -1) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
+		chttp_reject(h, req, CHTTP_R_AUTH, 401, "%s",
+		    err);
+		return -1;
+	}
+	rc = store_probe_get(h->st, probe, &b->probe);
+	if (rc == STORE_E_NOTFOUND) {
+		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401, "probe %s is not enrolled", probe);
+		return -1;
+	}
+	if (rc == STORE_E_REVOKED || (rc == 0 && b->probe.revoked)) {
+		chttp_reject(h, req, CHTTP_R_REVOKED, 403, "probe %s is revoked", probe);
+		return -1;
+	}
+	if (rc != 0) {
+		log_warnx("collector: looking up a probe: %s",
+		    store_error_text(h->st));
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503, "the probe cannot be looked up; "
+		    "try again later");
+		return -1;
+	}
+	return 0;
+}
+
+/* chttp_batch_body: the uncompressed body, our own copy. */
+static int
+chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
+    struct chttp_batch *b)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
+	const char *enc = evhttp_find_header(in, "Content-Encoding");
+	size_t len = evbuffer_get_length(buf);
+	int rc;
+
+	if (len > h->conf.max_body) {
+		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413, "%zu bytes, over the limit of %zu", len, h->conf.max_body);
+		return -1;
+	}
+	if (enc == NULL || strcasecmp(enc, "identity") == 0) {
+		if ((b->body = malloc(len + 1)) == NULL)
+			goto nomem;
+		evbuffer_copyout(buf, b->body, len);
+		b->body[len] = '\0';
+		b->len = len;
+		return 0;
+	}
+	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
+		chttp_reject(h, req, CHTTP_R_ENCODING, 415, "Content-Encoding \"%.64s\": "
+		    "only gzip is supported", enc);
+		return -1;
+	}
+	rc = gzip_inflate(len > 0 ? evbuffer_pullup(buf, -1) : NULL, len,
+	    h->conf.max_body, &b->body, &b->len);
+	if (rc == GZIP_E_CORRUPT) {
+		chttp_reject(h, req, CHTTP_R_GZIP, 400, "the body does not inflate: %s", gzip_strerror(rc));
+		return -1;
+	}
+	if (rc == GZIP_E_TOO_LARGE) {
+		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413, "the body inflates past the limit of %zu bytes",
+		    h->conf.max_body);
+		return -1;
+	}
+	if (rc == GZIP_OK)
+		return 0;
+nomem:
+	log_warnx("collector: out of memory for a batch of %zu bytes", len);
+	collector_http_error(req, 503, "try again later");
+	return -1;
+}
+
+/* The measurement keys the store reads into columns: when present they
+ * must have the type the results documentation gives them. */
+static const struct {
+	const char	*key;
+	json_type	 type;		/* JSON_REAL: any number */
+	bool		 null_ok;
+} chttp_types[] = {
+	{"time", JSON_STRING, false},
+	{"name", JSON_STRING, false},
+	{"server", JSON_STRING, false},
+	{"addr", JSON_STRING, false},
+	{"port", JSON_INTEGER, false},
+	{"af", JSON_INTEGER, false},
+	{"proto", JSON_STRING, false},
+	{"ok", JSON_TRUE, false},		/* a boolean */
+	{"failure", JSON_STRING, true},
+	{"rtt_ms", JSON_REAL, true},
+	{"rcode", JSON_STRING, false},
+	{"soa_serial", JSON_INTEGER, false},
+	{"nsid", JSON_STRING, false},
+	{"abuf", JSON_STRING, false},
+	{"query", JSON_OBJECT, false},
+	{"lost", JSON_OBJECT, false},
+	{"identity", JSON_OBJECT, false},
+};
+
+/* chttp_type_ok: whether `v` is of type `t` (JSON_TRUE: a boolean;
+ * JSON_REAL: a number). */
+static bool
+chttp_type_ok(const json_t *v, json_type t, bool null_ok)
+{
+	if (json_is_null(v))
+		return null_ok;
+	if (t == JSON_TRUE)
+		return json_is_boolean(v);
+	if (t == JSON_REAL)
+		return json_is_number(v);
+	return json_typeof(v) == t;
+}
+
+/* chttp_record_types: the types of the keys in chttp_types; 0, or -1
+ * with a reason in err. */
+static int
+chttp_record_types(const struct record *r, char *err, size_t errlen)
+{
+	static const char *const names[] = {
+		[JSON_OBJECT] = "an object", [JSON_STRING] = "a string",
+		[JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",
+		[JSON_TRUE] = "true or false",
+	};
+	const char *t;
+	cw_usec_t when;
+
+	for (size_t i = 0; i < sizeof(chttp_types) / sizeof(chttp_types[0]);
+	    i++) {
+		json_t *v = json_object_get(r->json, chttp_types[i].key);
+		if (v == NULL || chttp_type_ok(v, chttp_types[i].type,
+		    chttp_types[i].null_ok))
+			continue;
+		snprintf(err, errlen, "\"%s\" must be %s%s",
+		    chttp_types[i].key, names[chttp_types[i].type],
+		    chttp_types[i].null_ok ? " or null" : "");
+		return -1;
+	}
+	if ((t = json_string_value(json_object_get(r->json, "time"))) !=
+	    NULL && cw_time_parse(t, &when) == -1) {
+		snprintf(err, errlen, "\"time\" is not a UTC time "
+		    "(2026-11-26T10:00:00.000000Z)");
+		return -1;
+	}
+	return 0;
+}
+
+/* chttp_batch_lines: split the body into records and parse each. */
+static int
+chttp_batch_lines(struct collector_http *h, struct evhttp_request *req,
+    struct chttp_batch *b)
+{
+	const char *p = (const char *)b->body, *end = p + b->len, *nl;
+	char err[CHTTP_ERR_LEN];
+	size_t lines = 0;
+
+	if (b->len == 0) {
+		chttp_reject(h, req, CHTTP_R_MALFORMED, 400, "the body is empty");
+		return -1;
+	}
+	for (const char *q = p; q < end; q = nl + 1) {
+		lines++;
+		if ((nl = memchr(q, '\n', (size_t)(end - q))) == NULL) {
+			chttp_reject(h, req, CHTTP_R_MALFORMED, 400, "line %zu does not end in a "
+			    "newline", lines);
+			return -1;
+		}
+	}
+	if ((b->recs = calloc(lines, sizeof(*b->recs))) == NULL) {
+		collector_http_error(req, 503, "try again later");
+		return -1;
+	}
+	for (const char *q = p; q < end; q = nl + 1) {
+		size_t n;
+		nl = memchr(q, '\n', (size_t)(end - q));
+		n = (size_t)(nl - q);
+		if (n > RECORD_MAX_LEN) {
+			chttp_reject(h, req, CHTTP_R_RECORD_TOO_LARGE, 413, "line %zu: a record of %zu "
+			    "bytes, over the limit of %d", b->n + 1, n,
+			    RECORD_MAX_LEN);
+			return -1;
+		}
+		if (record_parse(q, n, &b->recs[b->n++], err,
+		    sizeof(err)) == -1 ||
+		    chttp_record_types(&b->recs[b->n - 1], err,
+		    sizeof(err)) == -1) {
+			chttp_reject(h, req, CHTTP_R_MALFORMED, 400, "line %zu: %s", b->n, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* chttp_batch_read: every check that needs no transaction; answers
+ * the request itself when one fails.  Returns 0 or -1. */
+static int
+chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
+    struct chttp_batch *b)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	char sig[RECORD_SIG_B64 + 1], err[CHTTP_ERR_LEN];
+	struct store_batch sb;
+
+	if (!chttp_media_is(evhttp_find_header(in, "Content-Type"),
+	    "application/x-ndjson")) {
+		chttp_reject(h, req, CHTTP_R_CONTENT_TYPE, 415, "a batch is sent as "
+		    "Content-Type: application/x-ndjson");
+		return -1;
+	}
+	if (chttp_batch_auth(h, req, b, sig) == -1 ||
+	    chttp_batch_body(h, req, b) == -1)
+		return -1;
+	if (!batch_verify(b->probe.pubkey, b->probe.id, b->body, b->len,
+	    sig)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
+		chttp_reject(h, req, CHTTP_R_SIGNATURE, 401, "the signature does not match the body and the key of "
+		    "probe %s", b->probe.id);
+		return -1;
+	}
+	if (chttp_batch_lines(h, req, b) == -1)
+		return -1;
+	sb.probe = &b->probe;
+	sb.recs = b->recs;
+	sb.n = b->n;
+	sb.received_at = b->received_at;
+	if (store_batch_check(&sb, err, sizeof(err)) != 0) {
+		chttp_reject(h, req, CHTTP_R_INVALID, 400, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* chttp_receipt: the JSON receipt of a committed batch. */
+static json_t *
+chttp_receipt(const struct store_receipt *rc)
+{
+	char when[CW_TIME_STRLEN];
+
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}",
+	    "probe", rc->probe, "chain", rc->chain,
+	    "acked_seq", (json_int_t)rc->acked_seq,
+	    "stored", (json_int_t)rc->stored,
+	    "duplicates", (json_int_t)rc->duplicates,
+	    "equivocations", (json_int_t)rc->equivocations,
+	    "gaps", (json_int_t)rc->gaps,
+	    "received_at", cw_time_format(rc->received_at, when,
+	    sizeof(when)));
+}
+
+/* chttp_latency: one observation of the ingest latency histogram. */
+static void
+chttp_latency(struct chttp_metrics *m, cw_usec_t usec)
+{
+	double s = (double)usec / 1e6;
+	size_t i;
+
+	for (i = 0; i < CHTTP_BUCKETS && s > chttp_buckets[i]; i++)
+		;
+	m->latency[i]++;
+	m->latency_count++;
+	m->latency_sum += s;
+}
+
+/* chttp_batch_answer: count and answer a batch after the commit. */
+static void
+chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
+    cw_usec_t now)
+{
+	struct evhttp_request *req = b->req;
+
+	switch (b->rc) {
+	case STORE_OK:
+		h->m.batches_accepted++;
+		h->m.records_stored += b->receipt.stored;
+		h->m.records_duplicate += b->receipt.duplicates;
+		h->m.records_equivocation += b->receipt.equivocations;
+		h->m.gaps += b->receipt.gaps;
+		chttp_latency(&h->m, now - b->started);
+		if (req != NULL)
+			collector_http_json(req, 200,
+			    chttp_receipt(&b->receipt));
+		break;
+	case STORE_E_CHAIN:
+		chttp_reject(h, req, CHTTP_R_CHAIN, 409, "%s",
+		    b->err);
+		break;
+	case STORE_E_INVALID:
+		chttp_reject(h, req, CHTTP_R_INVALID, 400, "%s", b->err);
+		break;
+	case STORE_E_REVOKED:
+		chttp_reject(h, req, CHTTP_R_REVOKED, 403, "%s", b->err);
+		break;
+	case STORE_E_NOTFOUND:
+		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401, "%s", b->err);
+		break;
+	default:
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503, "the batch was not stored; try "
+		    "again later");
+		break;
+	}
+}
+
+/* chttp_commit_run: store every pending batch in one transaction, then
+ * answer each. */
+static void
+chttp_commit_run(struct collector_http *h)
+{
+	struct chttp_batch *list = h->pending, *b, *next;
+	struct store_batch sb;
+	bool group;
+	cw_usec_t now;
+
+	if (list == NULL)
+		return;
+	h->pending = NULL;
+	h->pending_tail = &h->pending;
+	if (!(group = store_group_begin(h->st) == STORE_OK))
+		log_warnx("collector: cannot begin a transaction: %s",
+		    store_error_text(h->st));
+	for (b = list; b != NULL; b = b->next) {
+		if (!group) {
+			b->rc = STORE_E_DB;
+			continue;
+		}
+		sb.probe = &b->probe;
+		sb.recs = b->recs;
+		sb.n = b->n;
+		sb.received_at = b->received_at;
+		b->rc = store_ingest(h->st, &sb, &b->receipt, b->err,
+		    sizeof(b->err));
+		if (b->rc == STORE_E_DB)
+			log_warnx("collector: storing a batch of probe %s: %s",
+			    b->probe.id, b->err);
+	}
+	if (group && store_group_commit(h->st) != STORE_OK) {
+		log_warnx("collector: commit failed: %s",
+		    store_error_text(h->st));
+		store_group_rollback(h->st);
+		for (b = list; b != NULL; b = b->next)
+			if (b->rc == STORE_OK)
+				b->rc = STORE_E_DB;
+	}
+	now = cw_mono_usec();
+	for (b = list; b != NULL; b = next) {
+		next = b->next;
+		chttp_batch_answer(h, b, now);
+		chttp_batch_free(b);
+	}
+}
+
+static void
+chttp_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	chttp_commit_run(arg);
+}
+
+/* chttp_batches: POST /api/v1/batches. */
+static void
+chttp_batches(struct evhttp_request *req, void *arg)
+{
+	struct collector_http *h = arg;
+	struct chttp_batch *b;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		h->m.rejected[CHTTP_R_METHOD]++;
+		chttp_method_not_allowed(req, "POST");
+		return;
+	}
+	if (h->stopping) {
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503, "the collector is stopping; try again later");
+		return;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		collector_http_error(req, 503, "try again later");
+		return;
+	}
+	b->req = req;
+	b->started = cw_mono_usec();
+	b->received_at = cw_real_usec();
+	if (chttp_batch_read(h, req, b) == -1) {
+		chttp_batch_free(b);
+		return;
+	}
+	*h->pending_tail = b;
+	h->pending_tail = &b->next;
+	/* At the end of this turn of the loop, after every other request
+	 * that completed in it. */
+	event_active(h->commit_ev, EV_TIMEOUT, 1);
+}
+
+/* --- Enrollment --- */
+
+/* chttp_enroll_parse: the request's token and public key. */
+static int
+chttp_enroll_parse(struct evhttp_request *req, json_t **root,
+    const char **token, unsigned char pk[RECORD_PUBKEY_LEN])
+{
+	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(buf);
+	const char *key;
+	json_error_t jerr;
+
+	if (!chttp_media_is(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type"),
+	    "application/json")) {
+		collector_http_error(req, 415, "send Content-Type: application/json");
+		return -1;
+	}
+	if (len > CHTTP_ENROLL_MAX) {
+		collector_http_error(req, 413, "%zu bytes, over the limit of %d", len, CHTTP_ENROLL_MAX);
+		return -1;
+	}
+	*root = json_loadb(len > 0 ? (const char *)evbuffer_pullup(buf, -1) :
+	    "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*root == NULL || !json_is_object(*root)) {
+		collector_http_error(req, 400, "not a JSON object: %s", *root == NULL ? jerr.text : "");
+		return -1;
+	}
+	*token = json_string_value(json_object_get(*root, "token"));
+	key = json_string_value(json_object_get(*root, "pubkey"));
+	if (*token == NULL || key == NULL) {
+		collector_http_error(req, 400, "\"token\" and \"pubkey\" must be strings");
+		return -1;
+	}
+	if (json_object_get(*root, "name") != NULL &&
+	    !json_is_string(json_object_get(*root, "name"))) {
+		collector_http_error(req, 400, "\"name\" must be a string");
+		return -1;
+	}
+	if (record_pubkey_parse(key, pk) == -1) {
+		collector_http_error(req, 400, "\"pubkey\" is not an Ed25519 key in 64 hex digits or "
+		    "44 base64 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* chttp_enroll: POST /api/v1/enroll. */
+static void
+chttp_enroll(struct evhttp_request *req, void *arg)
+{
+	struct collector_http *h = arg;
+	unsigned char pk[RECORD_PUBKEY_LEN];
+	struct store_probe p;
+	char err[CHTTP_ERR_LEN];
+	const char *token;
+	json_t *root = NULL;
+	int rc;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		chttp_method_not_allowed(req, "POST");
+		return;
+	}
+	if (chttp_enroll_parse(req, &root, &token, pk) == -1) {
+		json_decref(root);
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	err[0] = '\0';
+	rc = store_token_redeem(h->st, token, pk, &p, err, sizeof(err));
+	json_decref(root);
+	if (rc == STORE_OK) {
+		h->m.enrollments++;
+		log_info("collector: probe %s (%lld, \"%s\") enrolled with a "
+		    "token", p.id, p.num, p.name);
+		collector_http_json(req, 200, json_pack("{s:s, s:I, s:s}",
+		    "probe", p.id, "num", (json_int_t)p.num, "name", p.name));
+	} else if (rc == STORE_E_NOTFOUND)
+		collector_http_error(req, 401, "the token is "
+		    "unknown, used or expired");
+	else if (rc == STORE_E_EXISTS)
+		collector_http_error(req, 409, "this key "
+		    "is enrolled already");
+	else if (rc == STORE_E_INVALID)
+		collector_http_error(req, 400, "%s", err);
+	else
+		collector_http_error(req, 503, "try again later");
+	store_probe_clear(&p);
+}
+
+/* --- Health and metrics --- */
+
+static void
+chttp_healthz(struct evhttp_request *req, void *arg)
+{
+	struct collector_http *h = arg;
+	struct db *db = store_db(h->st);
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		chttp_method_not_allowed(req, "GET");
+		return;
+	}
+	if (db_ping(db) != 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "5");
+		collector_http_json(req, 503, json_pack("{s:s, s:s, s:s, s:s}",
+		    "status", "unavailable", "db", db_backend(db),
+		    "error", "unavailable", "detail", db_error(db)));
+		return;
+	}
+	collector_http_json(req, 200, json_pack("{s:s, s:s}", "status",
+	    h->stopping ? "stopping" : "ok", "db", db_backend(db)));
+}
+
+/* chttp_metric: one counter or gauge with its help and type lines. */
+static void
+chttp_metric(struct evbuffer *out, const char *name, const char *type,
+    const char *help, unsigned long long value)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
+	    name, help, name, type, name, value);
+}
+
+static void
+chttp_metrics_histogram(struct evbuffer *out, const struct chttp_metrics *m)
+{
+	const char *name = "corewatch_ingest_latency_seconds";
+	unsigned long long sum = 0;
+
+	evbuffer_add_printf(out, "# HELP %s From a batch received whole to "
+	    "its commit.\n# TYPE %s histogram\n", name, name);
+	for (size_t i = 0; i < CHTTP_BUCKETS; i++) {
+		sum += m->latency[i];
+		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
+		    chttp_buckets[i], sum);
+	}
+	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+	    "%s_count %llu\n", name, m->latency_count, name, m->latency_sum,
+	    name, m->latency_count);
+}
+
+static void
+chttp_metrics(struct evhttp_request *req, void *arg)
+{
+	struct collector_http *h = arg;
+	const struct chttp_metrics *m = &h->m;
+	struct evbuffer *out;
+	long long size;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		chttp_method_not_allowed(req, "GET");
+		return;
+	}
+	if ((out = evbuffer_new()) == NULL) {
+		collector_http_error(req, 503, NULL);
+		return;
+	}
+	chttp_metric(out, "corewatch_batches_accepted_total", "counter",
+	    "Batches stored (replays included) and acknowledged.",
+	    m->batches_accepted);
+	chttp_metric(out, "corewatch_records_stored_total", "counter",
+	    "Records stored for the first time.", m->records_stored);
+	chttp_metric(out, "corewatch_records_duplicate_total", "counter",
+	    "Records received again with the same hash.",
+	    m->records_duplicate);
+	chttp_metric(out, "corewatch_records_equivocation_total", "counter",
+	    "Records received again with another hash (kept apart).",
+	    m->records_equivocation);
+	chttp_metric(out, "corewatch_gaps_total", "counter",
+	    "Gaps in chains left by accepted batches.", m->gaps);
+	chttp_metric(out, "corewatch_enrollments_total", "counter",
+	    "Probes enrolled with a token.", m->enrollments);
+	evbuffer_add_printf(out, "# HELP corewatch_batches_rejected_total "
+	    "Batches refused, by reason.\n# TYPE "
+	    "corewatch_batches_rejected_total counter\n");
+	for (size_t i = 0; i < CHTTP_REASONS; i++)
+		evbuffer_add_printf(out, "corewatch_batches_rejected_total"
+		    "{reason=\"%s\"} %llu\n", chttp_reason_names[i],
+		    m->rejected[i]);
+	chttp_metrics_histogram(out, m);
+	if ((size = db_size(store_db(h->st))) >= 0)
+		chttp_metric(out, "corewatch_db_size_bytes", "gauge",
+		    "Bytes the database takes.", (unsigned long long)size);
+	chttp_metric(out, "corewatch_connections", "gauge",
+	    "Client connections open.", h->nconns);
+	chttp_metric(out, "corewatch_connections_max", "gauge",
+	    "The cap on client connections.", h->conf.max_connections);
+	chttp_metric(out, "corewatch_connection_cap_reached_total", "counter",
+	    "Times the cap stopped new connections from being accepted.",
+	    m->cap_reached);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, NULL, out);
+	evbuffer_free(out);
+}
+
+/* --- Routing --- */
+
+/* chttp_read_allowed: the bearer token of read endpoints, when set. */
+static bool
+chttp_read_allowed(const struct collector_http *h, struct evhttp_request *req)
+{
+	const char *auth, *tok;
+	size_t n;
+
+	if (h->read_token == NULL)
+		return true;
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return false;
+	tok = auth + 7;
+	n = strlen(h->read_token);
+	return strlen(tok) == n && sodium_memcmp(tok, h->read_token, n) == 0;
+}
+
+/* chttp_headers_ok: at most CHTTP_HEADERS_MAX header lines. */
+static bool
+chttp_headers_ok(struct evhttp_request *req)
+{
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+		n++;
+	return n <= CHTTP_HEADERS_MAX;
+}
+
+static void
+chttp_route(struct evhttp_request *req, void *arg)
+{
+	struct chttp_route *r = arg;
+
+	if (!chttp_headers_ok(req)) {
+		collector_http_error(req, 431, "at most %d header lines", CHTTP_HEADERS_MAX);
+		return;
+	}
+	if (r->read && !chttp_read_allowed(r->h, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+		collector_http_error(req, 401, "this endpoint needs Authorization: Bearer <read token>");
+		return;
+	}
+	r->cb(req, r->arg);
+}
+
+static void
+chttp_not_found(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	collector_http_error(req, 404, "no such endpoint");
+}
+
+int
+collector_http_route(struct collector_http *h, const char *path, bool read,
+    void (*cb)(struct evhttp_request *, void *), void *arg)
+{
+	struct chttp_route *r;
+
+	if (h->nroutes == CHTTP_ROUTES_MAX) {
+		log_warnx("%s: too many routes", __func__);
+		return -1;
+	}
+	r = &h->routes[h->nroutes];
+	r->h = h;
+	r->read = read;
+	r->cb = cb;
+	r->arg = arg;
+	if (evhttp_set_cb(h->http, path, chttp_route, r) != 0) {
+		log_warnx("%s: %s: already served", __func__, path);
+		return -1;
+	}
+	h->nroutes++;
+	return 0;
+}
+
+/* --- The service --- */
+
+static int
+chttp_setup(struct collector_http *h)
+{
+	struct timeval tv;
+
+	if ((h->http = evhttp_new(h->base)) == NULL ||
+	    (h->adopt_ev = event_new(h->base, -1, 0, chttp_adopt, h)) ==
+	    NULL || (h->commit_ev = event_new(h->base, -1, 0, chttp_commit,
+	    h)) == NULL)
+		return -1;
+	evhttp_set_max_body_size(h->http, (ev_ssize_t)h->conf.max_body);
+	evhttp_set_max_headers_size(h->http,
+	    (ev_ssize_t)h->conf.max_headers_size);
+	cw_usec_to_timeval(h->conf.timeout, &tv);
+	evhttp_set_timeout_tv(h->http, &tv);
+	/* Read a body past the limit (bounded by the timeouts) so that the
+	 * client sees the 413 instead of a reset. */
+	evhttp_set_flags(h->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_bevcb(h->http, chttp_bevcb, h);
+	evhttp_set_gencb(h->http, chttp_not_found, h);
+	if (collector_http_route(h, "/api/v1/batches", false, chttp_batches,
+	    h) == -1 || collector_http_route(h, "/api/v1/enroll", false,
+	    chttp_enroll, h) == -1 || collector_http_route(h, "/healthz",
+	    false, chttp_healthz, h) == -1 || collector_http_route(h,
+	    "/metrics", true, chttp_metrics, h) == -1)
+		return -1;
+	return 0;
+}
+
+struct collector_http *
+collector_http_new(struct event_base *base, struct store *st,
+    const struct collector_http_conf *conf)
+{
+	struct collector_http *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return NULL;
+	}
+	h->base = base;
+	h->st = st;
+	h->conf = *conf;
+	h->conf.read_token = NULL;
+	h->pending_tail = &h->pending;
+	if (h->conf.max_connections == 0)
+		h->conf.max_connections = 1;
+	if ((conf->read_token != NULL &&
+	    (h->read_token = strdup(conf->read_token)) == NULL) ||
+	    chttp_setup(h) == -1) {
+		log_warnx("%s: cannot set up the HTTP service", __func__);
+		collector_http_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* chttp_addr_parse: "ADDRESS:PORT" with a numeric address (IPv6 in
+ * brackets) and an explicit port into `ss`.  Returns 0 or -1. */
+static int
+chttp_addr_parse(const char *addr, struct sockaddr_storage *ss, int *len)
+{
+	const char *colon = strrchr(addr, ':');
+
+	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5)
+		return -1;
+	for (const char *p = colon + 1; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	if (memchr(addr, ':', (size_t)(colon - addr)) != NULL &&
+	    (addr[0] != '[' || colon[-1] != ']'))
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	*len = sizeof(*ss);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, len) != 0)
+		return -1;
+	return 0;
+}
+
+/* chttp_addr_format: "127.0.0.1:8080" or "[::1]:8080" into buf. */
+static void
+chttp_addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+	}
+}
+
+int
+collector_http_listen(struct collector_http *h, const char *addr)
+{
+	struct sockaddr_storage ss;
+	struct evconnlistener *lev;
+	socklen_t slen;
+	int len;
+	char shown[128];
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    LEV_OPT_REUSEABLE;
+
+	if (h->nlisteners == CHTTP_LISTEN_MAX) {
+		log_warnx("%s: at most %d addresses", __func__,
+		    CHTTP_LISTEN_MAX);
+		return -1;
+	}
+	if (chttp_addr_parse(addr, &ss, &len) == -1) {
+		log_warnx("collector: listen \"%s\": not a numeric ADDRESS:PORT "
+		    "(127.0.0.1:8080, [::1]:8080)", addr);
+		return -2;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	if (h->paused)
+		flags |= LEV_OPT_DISABLED;
+	if ((lev = evconnlistener_new_bind(h->base, NULL, NULL, flags,
+	    CHTTP_BACKLOG, (struct sockaddr *)&ss, len)) == NULL) {
+		log_warn("collector: cannot listen on %s", addr);
+		return -1;
+	}
+	if (evhttp_bind_listener(h->http, lev) == NULL) {
+		evconnlistener_free(lev);
+		log_warnx("collector: cannot serve HTTP on %s", addr);
+		return -1;
+	}
+	h->listeners[h->nlisteners++] = lev;
+	slen = sizeof(ss);
+	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss,
+	    &slen) == 0) {
+		chttp_addr_format(&ss, shown, sizeof(shown));
+		log_info("collector: listening on %s", shown);
+	}
+	return 0;
+}
+
+bool
+collector_http_addr_valid(const char *addr)
+{
+	struct sockaddr_storage ss;
+	int len;
+
+	return chttp_addr_parse(addr, &ss, &len) == 0;
+}
+
+bool
+collector_http_busy(const struct collector_http *h)
+{
+	return h->pending != NULL || h->nwriting > 0;
+}
+
+void
+collector_http_shutdown(struct collector_http *h)
+{
+	if (h->stopping)
+		return;
+	h->stopping = true;
+	chttp_listeners_update(h);
+	chttp_commit_run(h);
+}
+
+void
+collector_http_free(struct collector_http *h)
+{
+	struct chttp_conn *c, *next;
+
+	if (h == NULL)
+		return;
+	chttp_commit_run(h);
+	/* Connections accepted in this very turn: let go of our hold. */
+	for (c = h->adopting, h->adopting = NULL; c != NULL; c = next) {
+		next = c->next_adopt;
+		bufferevent_decref(c->bev);
+		chttp_conn_free(c);
+	}
+	/* Frees the listeners and every connection (their close callbacks
+	 * free ours). */
+	h->nlisteners = 0;
+	if (h->http != NULL)
+		evhttp_free(h->http);
+	for (c = h->conns; c != NULL; c = next) {
+		next = c->next;
+		chttp_conn_free(c);
+	}
+	if (h->adopt_ev != NULL)
+		event_free(h->adopt_ev);
+	if (h->commit_ev != NULL)
+		event_free(h->commit_ev);
+	free(h->read_token);
+	free(h);
+}

@@ -1,0 +1,114 @@
+/*
+ * collector_http.h -- the collector's HTTP service (libevent's evhttp).
+ *
+ * POST /api/v1/batches takes signed batches of records, checks them and
+ * stores them with a group commit: the batches that arrive within one
+ * turn of the event loop are stored in one transaction and each is
+ * answered with its receipt only once that transaction is durable.
+ * POST /api/v1/enroll redeems an enrollment token; GET /healthz and
+ * GET /metrics (Prometheus text format) tell how the collector does.
+ * Every error the service writes is JSON: {"error": ..., "detail": ...}.
+ *
+ * Limits: the size of a body (also once inflated), of the headers, an
+ * idle timeout and a deadline for a whole request, and a cap on
+ * connections: at the cap the listeners stop accepting, and new
+ * connections wait in the kernel's queue until one closes.
+ *
+ * No client address is ever logged, stored or kept.
+ */
+#ifndef CW_COLLECTOR_HTTP_H
+#define CW_COLLECTOR_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "cwtime.h"
+
+#define COLLECTOR_HTTP_MAX_BODY		(16 * 1024 * 1024)
+#define COLLECTOR_HTTP_MAX_HEADERS	(8 * 1024)
+#define COLLECTOR_HTTP_TIMEOUT		(30 * CW_USEC_PER_SEC)
+#define COLLECTOR_HTTP_REQUEST_TIMEOUT	(120 * CW_USEC_PER_SEC)
+#define COLLECTOR_HTTP_MAX_CONNECTIONS	1024
+#define COLLECTOR_HTTP_RETRY_AFTER	5	/* seconds, with every 503 */
+
+/* The service's limits and options. */
+struct collector_http_conf {
+	size_t		 max_body;	/* bytes of a body, sent or inflated */
+	size_t		 max_headers_size; /* bytes of the request head */
+	cw_usec_t	 timeout;	/* a client silent this long is cut */
+	cw_usec_t	 request_timeout; /* a request must arrive within */
+	unsigned	 max_connections;
+	const char	*read_token;	/* bearer token of read endpoints;
+					 * NULL: they are open (copied) */
+};
+
+/* collector_http_conf_init: the defaults above. */
+void collector_http_conf_init(struct collector_http_conf *conf);
+
+struct event_base;
+struct evhttp_request;
+struct store;
+struct collector_http;
+
+/*
+ * collector_http_new: the service on `base`, storing into `st` (both
+ * borrowed: they must outlive it).  Nothing listens yet.  NULL when
+ * out of memory or libevent fails (logged).
+ */
+struct collector_http *collector_http_new(struct event_base *base,
+    struct store *st, const struct collector_http_conf *conf);
+
+/*
+ * collector_http_listen: listen on `addr` ("127.0.0.1:8080",
+ * "[::1]:8080", "0.0.0.0:8080"; port 0 picks a free one).  Logs the
+ * address bound.  Returns 0, -1 (logged) when it cannot be bound, or
+ * -2 (logged) when `addr` is not a numeric address and port.
+ */
+int collector_http_listen(struct collector_http *h, const char *addr);
+
+/* collector_http_addr_valid: whether `addr` is a numeric ADDRESS:PORT
+ * that collector_http_listen() takes (for checking a configuration). */
+bool collector_http_addr_valid(const char *addr);
+
+/*
+ * collector_http_shutdown: stop accepting connections, store and answer
+ * the batches waiting for their commit now, and answer every batch that
+ * arrives from now on with 503.  Idempotent.
+ */
+void collector_http_shutdown(struct collector_http *h);
+
+/* collector_http_busy: whether batches wait for their commit or
+ * answers are still being written (a stopping collector waits for
+ * them, a little). */
+bool collector_http_busy(const struct collector_http *h);
+
+/* collector_http_free: close every connection and free the service;
+ * call collector_http_shutdown() first so no batch is lost.  NULL is
+ * fine. */
+void collector_http_free(struct collector_http *h);
+
+/*
+ * collector_http_route: serve `path` (exactly, query string aside) with
+ * `cb`.  When `read` is true and a read token is configured, a request
+ * without "Authorization: Bearer <token>" gets 401 and never reaches
+ * `cb`.  Returns 0 or -1 (path taken, or out of memory).
+ */
+int collector_http_route(struct collector_http *h, const char *path,
+    bool read, void (*cb)(struct evhttp_request *, void *), void *arg);
+
+/*
+ * collector_http_error: answer `req` with status `code` and the JSON
+ * body {"error": <the status as a name: "bad_request", "unauthorized",
+ * ...>, "detail": <printf of fmt, non-ASCII bytes shown as '?'>}; with
+ * Retry-After on a 503.  `fmt` may be NULL (detail null).
+ */
+void collector_http_error(struct evhttp_request *req, int code,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* collector_http_json: answer `req` with status `code` and `body` as
+ * one line of JSON; takes the reference to `body`. */
+void collector_http_json(struct evhttp_request *req, int code, json_t *body);
+
+#endif /* CW_COLLECTOR_HTTP_H */
