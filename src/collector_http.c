@@ -127,7 +127,7 @@ struct chttp_batch {
 	struct record		*recs;	/* point into body */
 	size_t			 n;
 	cw_usec_t		 received_at;	/* real time */
-	cw_usec_t		 started;	/* monotonic, request complete */
+	cw_usec_t		 started;	/* monotonic, complete */
 	int			 rc;		/* of store_ingest */
 	struct store_receipt	 receipt;
 	char			 err[CHTTP_ERR_LEN];
@@ -150,6 +150,7 @@ struct collector_http {
 	size_t				 nlisteners;
 	bool				 paused;	/* at the cap */
 	bool				 stopping;
+	bool				 db_down;	/* until a ping works */
 	unsigned			 nconns;
 	size_t				 nwriting;
 	struct chttp_conn		*conns;
@@ -242,13 +243,15 @@ collector_http_error(struct evhttp_request *req, int code, const char *fmt,
 		va_end(ap);
 		/* Details may quote what a client sent: ASCII only. */
 		for (char *p = detail; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p > 0x7e)
 				*p = '?';
 	}
 	body = json_pack("{s:s, s:s?}", "error", chttp_error_name(code),
 	    "detail", fmt != NULL ? detail : NULL);
 	if (code == 503) {
-		snprintf(retry, sizeof(retry), "%d", COLLECTOR_HTTP_RETRY_AFTER);
+		snprintf(retry, sizeof(retry), "%d",
+		    COLLECTOR_HTTP_RETRY_AFTER);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", retry);
 	}
@@ -519,6 +522,37 @@ chttp_media_is(const char *v, const char *type)
 	return *v == '\0' || *v == ';';
 }
 
+/* chttp_db_failed: a store call failed with STORE_E_DB: when the
+ * database cannot be reached, say so once and ping it before its next
+ * use. */
+static void
+chttp_db_failed(struct collector_http *h, const char *what)
+{
+	if (!store_unavailable(h->st)) {
+		log_warnx("collector: %s: %s", what, store_error_text(h->st));
+		return;
+	}
+	if (!h->db_down)
+		log_warnx("collector: the database is unavailable (%s: %s); "
+		    "answering 503 until it is back", what,
+		    store_error_text(h->st));
+	h->db_down = true;
+}
+
+/* chttp_db_usable: false while the database is known to be down and a
+ * ping (which reconnects) does not bring it back. */
+static bool
+chttp_db_usable(struct collector_http *h)
+{
+	if (!h->db_down)
+		return true;
+	if (db_ping(store_db(h->st)) != 0)
+		return false;
+	log_info("collector: the database is back");
+	h->db_down = false;
+	return true;
+}
+
 /* chttp_batch_auth: the Authorization header and the probe it names. */
 static int
 chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
@@ -538,18 +572,19 @@ chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
 	}
 	rc = store_probe_get(h->st, probe, &b->probe);
 	if (rc == STORE_E_NOTFOUND) {
-		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401, "probe %s is not enrolled", probe);
+		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401,
+		    "probe %s is not enrolled", probe);
 		return -1;
 	}
 	if (rc == STORE_E_REVOKED || (rc == 0 && b->probe.revoked)) {
-		chttp_reject(h, req, CHTTP_R_REVOKED, 403, "probe %s is revoked", probe);
+		chttp_reject(h, req, CHTTP_R_REVOKED, 403,
+		    "probe %s is revoked", probe);
 		return -1;
 	}
 	if (rc != 0) {
-		log_warnx("collector: looking up a probe: %s",
-		    store_error_text(h->st));
-		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503, "the probe cannot be looked up; "
-		    "try again later");
+		chttp_db_failed(h, "looking up a probe");
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503,
+		    "the probe cannot be looked up; try again later");
 		return -1;
 	}
 	return 0;
@@ -567,7 +602,8 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 	int rc;
 
 	if (len > h->conf.max_body) {
-		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413, "%zu bytes, over the limit of %zu", len, h->conf.max_body);
+		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413,
+		    "%zu bytes, over the limit of %zu", len, h->conf.max_body);
 		return -1;
 	}
 	if (enc == NULL || strcasecmp(enc, "identity") == 0) {
@@ -579,18 +615,21 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 		return 0;
 	}
 	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
-		chttp_reject(h, req, CHTTP_R_ENCODING, 415, "Content-Encoding \"%.64s\": "
-		    "only gzip is supported", enc);
+		chttp_reject(h, req, CHTTP_R_ENCODING, 415,
+		    "Content-Encoding \"%.64s\": only gzip is supported",
+		    enc);
 		return -1;
 	}
 	rc = gzip_inflate(len > 0 ? evbuffer_pullup(buf, -1) : NULL, len,
 	    h->conf.max_body, &b->body, &b->len);
 	if (rc == GZIP_E_CORRUPT) {
-		chttp_reject(h, req, CHTTP_R_GZIP, 400, "the body does not inflate: %s", gzip_strerror(rc));
+		chttp_reject(h, req, CHTTP_R_GZIP, 400,
+		    "the body does not inflate: %s", gzip_strerror(rc));
 		return -1;
 	}
 	if (rc == GZIP_E_TOO_LARGE) {
-		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413, "the body inflates past the limit of %zu bytes",
+		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413,
+		    "the body inflates past the limit of %zu bytes",
 		    h->conf.max_body);
 		return -1;
 	}
@@ -685,14 +724,15 @@ chttp_batch_lines(struct collector_http *h, struct evhttp_request *req,
 	size_t lines = 0;
 
 	if (b->len == 0) {
-		chttp_reject(h, req, CHTTP_R_MALFORMED, 400, "the body is empty");
+		chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
+		    "the body is empty");
 		return -1;
 	}
 	for (const char *q = p; q < end; q = nl + 1) {
 		lines++;
 		if ((nl = memchr(q, '\n', (size_t)(end - q))) == NULL) {
-			chttp_reject(h, req, CHTTP_R_MALFORMED, 400, "line %zu does not end in a "
-			    "newline", lines);
+			chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
+			    "line %zu does not end in a newline", lines);
 			return -1;
 		}
 	}
@@ -705,16 +745,17 @@ chttp_batch_lines(struct collector_http *h, struct evhttp_request *req,
 		nl = memchr(q, '\n', (size_t)(end - q));
 		n = (size_t)(nl - q);
 		if (n > RECORD_MAX_LEN) {
-			chttp_reject(h, req, CHTTP_R_RECORD_TOO_LARGE, 413, "line %zu: a record of %zu "
-			    "bytes, over the limit of %d", b->n + 1, n,
-			    RECORD_MAX_LEN);
+			chttp_reject(h, req, CHTTP_R_RECORD_TOO_LARGE, 413,
+			    "line %zu: a record of %zu bytes, over the limit "
+			    "of %d", b->n + 1, n, RECORD_MAX_LEN);
 			return -1;
 		}
 		if (record_parse(q, n, &b->recs[b->n++], err,
 		    sizeof(err)) == -1 ||
 		    chttp_record_types(&b->recs[b->n - 1], err,
 		    sizeof(err)) == -1) {
-			chttp_reject(h, req, CHTTP_R_MALFORMED, 400, "line %zu: %s", b->n, err);
+			chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
+			    "line %zu: %s", b->n, err);
 			return -1;
 		}
 	}
@@ -733,8 +774,13 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 
 	if (!chttp_media_is(evhttp_find_header(in, "Content-Type"),
 	    "application/x-ndjson")) {
-		chttp_reject(h, req, CHTTP_R_CONTENT_TYPE, 415, "a batch is sent as "
-		    "Content-Type: application/x-ndjson");
+		chttp_reject(h, req, CHTTP_R_CONTENT_TYPE, 415,
+		    "a batch is sent as Content-Type: application/x-ndjson");
+		return -1;
+	}
+	if (!chttp_db_usable(h)) {
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503,
+		    "the database is unavailable; try again later");
 		return -1;
 	}
 	if (chttp_batch_auth(h, req, b, sig) == -1 ||
@@ -744,7 +790,8 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 	    sig)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
-		chttp_reject(h, req, CHTTP_R_SIGNATURE, 401, "the signature does not match the body and the key of "
+		chttp_reject(h, req, CHTTP_R_SIGNATURE, 401,
+		    "the signature does not match the body and the key of "
 		    "probe %s", b->probe.id);
 		return -1;
 	}
@@ -812,8 +859,7 @@ chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
 			    chttp_receipt(&b->receipt));
 		break;
 	case STORE_E_CHAIN:
-		chttp_reject(h, req, CHTTP_R_CHAIN, 409, "%s",
-		    b->err);
+		chttp_reject(h, req, CHTTP_R_CHAIN, 409, "%s", b->err);
 		break;
 	case STORE_E_INVALID:
 		chttp_reject(h, req, CHTTP_R_INVALID, 400, "%s", b->err);
@@ -825,8 +871,8 @@ chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
 		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401, "%s", b->err);
 		break;
 	default:
-		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503, "the batch was not stored; try "
-		    "again later");
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503,
+		    "the batch was not stored; try again later");
 		break;
 	}
 }
@@ -846,8 +892,7 @@ chttp_commit_run(struct collector_http *h)
 	h->pending = NULL;
 	h->pending_tail = &h->pending;
 	if (!(group = store_group_begin(h->st) == STORE_OK))
-		log_warnx("collector: cannot begin a transaction: %s",
-		    store_error_text(h->st));
+		chttp_db_failed(h, "beginning a transaction");
 	for (b = list; b != NULL; b = b->next) {
 		if (!group) {
 			b->rc = STORE_E_DB;
@@ -860,12 +905,10 @@ chttp_commit_run(struct collector_http *h)
 		b->rc = store_ingest(h->st, &sb, &b->receipt, b->err,
 		    sizeof(b->err));
 		if (b->rc == STORE_E_DB)
-			log_warnx("collector: storing a batch of probe %s: %s",
-			    b->probe.id, b->err);
+			chttp_db_failed(h, "storing a batch");
 	}
 	if (group && store_group_commit(h->st) != STORE_OK) {
-		log_warnx("collector: commit failed: %s",
-		    store_error_text(h->st));
+		chttp_db_failed(h, "committing");
 		store_group_rollback(h->st);
 		for (b = list; b != NULL; b = b->next)
 			if (b->rc == STORE_OK)
@@ -900,7 +943,8 @@ chttp_batches(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (h->stopping) {
-		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503, "the collector is stopping; try again later");
+		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503,
+		    "the collector is stopping; try again later");
 		return;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
@@ -936,23 +980,27 @@ chttp_enroll_parse(struct evhttp_request *req, json_t **root,
 	if (!chttp_media_is(evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Content-Type"),
 	    "application/json")) {
-		collector_http_error(req, 415, "send Content-Type: application/json");
+		collector_http_error(req, 415,
+		    "send Content-Type: application/json");
 		return -1;
 	}
 	if (len > CHTTP_ENROLL_MAX) {
-		collector_http_error(req, 413, "%zu bytes, over the limit of %d", len, CHTTP_ENROLL_MAX);
+		collector_http_error(req, 413,
+		    "%zu bytes, over the limit of %d", len, CHTTP_ENROLL_MAX);
 		return -1;
 	}
 	*root = json_loadb(len > 0 ? (const char *)evbuffer_pullup(buf, -1) :
 	    "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (*root == NULL || !json_is_object(*root)) {
-		collector_http_error(req, 400, "not a JSON object: %s", *root == NULL ? jerr.text : "");
+		collector_http_error(req, 400, "not a JSON object: %s",
+		    *root == NULL ? jerr.text : "");
 		return -1;
 	}
 	*token = json_string_value(json_object_get(*root, "token"));
 	key = json_string_value(json_object_get(*root, "pubkey"));
 	if (*token == NULL || key == NULL) {
-		collector_http_error(req, 400, "\"token\" and \"pubkey\" must be strings");
+		collector_http_error(req, 400,
+		    "\"token\" and \"pubkey\" must be strings");
 		return -1;
 	}
 	if (json_object_get(*root, "name") != NULL &&
@@ -961,7 +1009,8 @@ chttp_enroll_parse(struct evhttp_request *req, json_t **root,
 		return -1;
 	}
 	if (record_pubkey_parse(key, pk) == -1) {
-		collector_http_error(req, 400, "\"pubkey\" is not an Ed25519 key in 64 hex digits or "
+		collector_http_error(req, 400,
+		    "\"pubkey\" is not an Ed25519 key in 64 hex digits or "
 		    "44 base64 characters");
 		return -1;
 	}
@@ -990,7 +1039,10 @@ chttp_enroll(struct evhttp_request *req, void *arg)
 	}
 	memset(&p, 0, sizeof(p));
 	err[0] = '\0';
-	rc = store_token_redeem(h->st, token, pk, &p, err, sizeof(err));
+	rc = chttp_db_usable(h) ? store_token_redeem(h->st, token, pk, &p, err,
+	    sizeof(err)) : STORE_E_DB;
+	if (rc == STORE_E_DB && !h->db_down)
+		chttp_db_failed(h, "redeeming a token");
 	json_decref(root);
 	if (rc == STORE_OK) {
 		h->m.enrollments++;
@@ -1018,6 +1070,7 @@ chttp_healthz(struct evhttp_request *req, void *arg)
 {
 	struct collector_http *h = arg;
 	struct db *db = store_db(h->st);
+	char retry[16];
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
@@ -1025,13 +1078,17 @@ chttp_healthz(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (db_ping(db) != 0) {
+		h->db_down = true;
+		snprintf(retry, sizeof(retry), "%d",
+		    COLLECTOR_HTTP_RETRY_AFTER);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "5");
+		    "Retry-After", retry);
 		collector_http_json(req, 503, json_pack("{s:s, s:s, s:s, s:s}",
 		    "status", "unavailable", "db", db_backend(db),
 		    "error", "unavailable", "detail", db_error(db)));
 		return;
 	}
+	h->db_down = false;
 	collector_http_json(req, 200, json_pack("{s:s, s:s}", "status",
 	    h->stopping ? "stopping" : "ok", "db", db_backend(db)));
 }
@@ -1156,13 +1213,15 @@ chttp_route(struct evhttp_request *req, void *arg)
 	struct chttp_route *r = arg;
 
 	if (!chttp_headers_ok(req)) {
-		collector_http_error(req, 431, "at most %d header lines", CHTTP_HEADERS_MAX);
+		collector_http_error(req, 431, "at most %d header lines",
+		    CHTTP_HEADERS_MAX);
 		return;
 	}
 	if (r->read && !chttp_read_allowed(r->h, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer");
-		collector_http_error(req, 401, "this endpoint needs Authorization: Bearer <read token>");
+		collector_http_error(req, 401,
+		    "this endpoint needs Authorization: Bearer <read token>");
 		return;
 	}
 	r->cb(req, r->arg);
@@ -1312,8 +1371,8 @@ collector_http_listen(struct collector_http *h, const char *addr)
 		return -1;
 	}
 	if (chttp_addr_parse(addr, &ss, &len) == -1) {
-		log_warnx("collector: listen \"%s\": not a numeric ADDRESS:PORT "
-		    "(127.0.0.1:8080, [::1]:8080)", addr);
+		log_warnx("collector: listen \"%s\": not a numeric "
+		    "ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)", addr);
 		return -2;
 	}
 	if (ss.ss_family == AF_INET6)

@@ -87,8 +87,9 @@ request()
 {
 	local method=$1 path=$2
 	shift 2
-	STATUS=$(curl -sS -o "$CW_TMP/resp" -w '%{http_code}' --max-time 10 \
-	    -X "$method" "$@" "$URL$path" 2>"$CW_TMP/curl.err")
+	STATUS=$(curl -sS -o "$CW_TMP/resp" -D "$CW_TMP/headers" \
+	    -w '%{http_code}' --max-time 10 -X "$method" "$@" "$URL$path" \
+	    2>"$CW_TMP/curl.err")
 	[ -n "$STATUS" ] || STATUS=000
 }
 
@@ -148,6 +149,14 @@ expect_unchanged()
 	now="$(db_count records) $(db_count equivocations) $(db_count gaps)"
 	cw_check "$1: nothing stored ($STORED)" [ "$now" = "$STORED" ] ||
 	    cw_log "  now: $now"
+}
+
+# not_in FILE GREP-ARGS...: true when grep finds nothing in FILE.
+not_in()
+{
+	local file=$1
+	shift
+	! grep -q "$@" "$file"
 }
 
 # metric NAME: its value from /metrics.
@@ -353,9 +362,43 @@ expect_status "a loss record for seqs 11 to 19" 200
 cw_check "the gap is explained" \
     [ "$(db_count gaps "first_seq = 11 AND explained = 1")" = 1 ]
 
+# --- the database unavailable: 503 with Retry-After, never a 200 ------------
+
+mkb during --seed "$SEED_A" --from 23 --count 2 --prev "$HASH"
+H24=$HASH
+snapshot
+if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
+	cw_pg_stop
+	post_batch "$CW_TMP/during.body" "$CW_TMP/during.auth"
+	expect_status "PostgreSQL stopped: a batch" 503
+	cw_check "with Retry-After" grep -qi '^Retry-After: 5' "$CW_TMP/headers"
+	request GET /healthz
+	expect_status "PostgreSQL stopped: /healthz" 503
+	cw_pg_start
+else
+	# Another process holds the write lock longer than the collector's
+	# busy timeout (5 s).
+	printf 'BEGIN EXCLUSIVE;\n.shell sleep 8\nCOMMIT;\n' |
+	    sqlite3 "$CW_TMP/collector.db" >/dev/null &
+	LOCK_PID=$!
+	cw_track "$LOCK_PID"
+	sleep 0.5
+	post_batch "$CW_TMP/during.body" "$CW_TMP/during.auth"
+	expect_status "the database locked: a batch" 503
+	cw_check "with Retry-After" grep -qi '^Retry-After: 5' "$CW_TMP/headers"
+	cw_expect "a JSON error" "$CW_TMP/resp" '.[0].error == "unavailable"'
+	cw_wait "$LOCK_PID" 15
+fi
+expect_unchanged "the database unavailable"
+request GET /healthz
+expect_status "the database back: /healthz" 200
+post_batch "$CW_TMP/during.body" "$CW_TMP/during.auth"
+expect_status "the database back: the batch" 200
+cw_expect "stored now" "$CW_TMP/resp" '.[0].stored == 2'
+
 # --- a client gone before its answer ----------------------------------------------
 
-mkb gone --seed "$SEED_A" --from 23 --count 3 --prev "$HASH"
+mkb gone --seed "$SEED_A" --from 25 --count 3 --prev "$H24"
 /usr/bin/python3 - "$PORT" "$CW_TMP/gone.body" "$CW_TMP/gone.auth" <<'EOF'
 import socket, sys
 port, body, auth = int(sys.argv[1]), open(sys.argv[2], "rb").read(), \
@@ -369,11 +412,11 @@ for _ in range(5):
     s.close()
 EOF
 for ((i = 0; i < 50; i++)); do
-	[ "$(db_count records "seq >= 23")" = 3 ] && break
+	[ "$(db_count records "seq >= 25")" = 3 ] && break
 	sleep 0.1
 done
 cw_check "a batch whose client left is stored all the same" \
-    [ "$(db_count records "seq >= 23")" = 3 ]
+    [ "$(db_count records "seq >= 25")" = 3 ]
 request GET /healthz
 expect_status "healthy after clients left" 200
 
@@ -500,8 +543,8 @@ kill -TERM "$COLLECTOR_PID"
 cw_wait "$COLLECTOR_PID" 10
 cw_check "SIGTERM: a clean stop, exit 0" [ "$CW_STATUS" = 0 ]
 cw_check "SIGTERM: logged" grep -q "stopped" "$CW_TMP/collector.log"
-cw_check "no sanitizer report" ! grep -q \
-    -e "runtime error" -e "Sanitizer" "$CW_TMP/collector.log"
+cw_check "no sanitizer report" not_in "$CW_TMP/collector.log" \
+    -e "runtime error" -e "Sanitizer"
 if [ "$CW_FAILURES" != 0 ]; then
 	cw_log "collector log:"
 	tail -n 60 "$CW_TMP/collector.log" >&2

@@ -490,7 +490,7 @@ cmd_batch(int argc, char **argv)
 	    (o.prev != NULL && !mkbatch_hex_ok(o.prev, RECORD_HASH_HEX)) ||
 	    (o.from > 1 && o.prev == NULL) || o.line < 1 ||
 	    o.line > o.count)
-		return mkbatch_die("%s", "batch needs --seed, --chain (32 hex), "
+		return mkbatch_die("batch needs --seed, --chain (32 hex), "
 		    "--from, --count, --out, --auth, and --prev (64 hex) "
 		    "after seq 1");
 	if (mkbatch_make(&o, &body, &wire, &wirelen, auth, sizeof(auth),
@@ -516,7 +516,7 @@ cmd_key(int argc, char **argv, bool want_id)
 	if (mkbatch_parse(argc, argv, &o) != 0)
 		return 2;
 	if (o.seed == NULL || mkbatch_key(o.seed, &k) == -1)
-		return mkbatch_die("%s", "--seed: 64 lower-case hex digits");
+		return mkbatch_die("--seed: 64 lower-case hex digits");
 	record_hex(k.pk, sizeof(k.pk), hex);
 	printf("%s\n", want_id ? k.id : hex);
 	return 0;
@@ -536,7 +536,7 @@ cmd_sign(int argc, char **argv)
 		return 2;
 	if (o.seed == NULL || mkbatch_key(o.seed, &k) == -1 || o.out == NULL ||
 	    o.auth == NULL)
-		return mkbatch_die("%s", "sign needs --seed, --out, --auth");
+		return mkbatch_die("sign needs --seed, --out, --auth");
 	if ((fp = fopen(o.out, "r")) == NULL)
 		return mkbatch_die("%s: cannot read", o.out);
 	for (;;) {
@@ -667,7 +667,8 @@ cmd_selfcheck(void)
 	int rc = 1;
 
 	memset(&o, 0, sizeof(o));
-	o.seed = "0101010101010101010101010101010101010101010101010101010101010101";
+	o.seed = "01010101010101010101010101010101"
+	    "01010101010101010101010101010101";
 	o.chain = "00112233445566778899aabbccddeeff";
 	o.from = 1;
 	o.count = 3;
