@@ -1,0 +1,343 @@
+/*
+ * cmd_export.c -- `corewatch-collector export` and `summary`: stream the
+ * stored results to stdout or a file, page by page, through the same
+ * exporter and summary the HTTP service uses.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "cli.h"
+#include "cmd_export.h"
+#include "export.h"
+#include "log.h"
+#include "store.h"
+#include "summary.h"
+
+enum {
+	OPT_DB = 256,
+	OPT_FORMAT,
+	OPT_OUT,
+	OPT_BUCKET,
+	OPT_FILTER,		/* the filters: from, to, probe ... */
+};
+
+static const struct option cmd_export_options[] = {
+	{"db", required_argument, NULL, OPT_DB},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"out", required_argument, NULL, OPT_OUT},
+	{"bucket", required_argument, NULL, OPT_BUCKET},
+	{"from", required_argument, NULL, OPT_FILTER},
+	{"to", required_argument, NULL, OPT_FILTER},
+	{"probe", required_argument, NULL, OPT_FILTER},
+	{"type", required_argument, NULL, OPT_FILTER},
+	{"name", required_argument, NULL, OPT_FILTER},
+	{"addr", required_argument, NULL, OPT_FILTER},
+	{"country", required_argument, NULL, OPT_FILTER},
+	{"asn", required_argument, NULL, OPT_FILTER},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* What a command was asked to do. */
+struct cmd_export {
+	const char		*cmd;		/* "export" or "summary" */
+	const char		*db;
+	const char		*format;
+	const char		*out;
+	const char		*bucket;
+	struct export_params	 params;
+};
+
+/* One of the two streams, stepped alike. */
+struct cmd_stream {
+	struct export	*e;
+	struct summary	*s;
+};
+
+#define CMD_EXPORT_FILTER_USAGE						\
+"  --from T, --to T     measurement time from T (inclusive) to T\n"	\
+"                       (exclusive), UTC ISO 8601: 2026-11-26T10:00:00Z\n" \
+"  --probe ID           probe id (32 hex digits) or number\n"		\
+"  --type T             record type: dns, http, heartbeat, loss ...\n"	\
+"  --name N             measurement name\n"				\
+"  --addr A             target address (IPv4 or IPv6)\n"		\
+"  --country CC         the probe's declared country (two letters)\n"	\
+"  --asn N              the probe's declared AS number\n"		\
+"  --out FILE           write to FILE (complete or not at all), not to\n" \
+"                       stdout\n"					\
+"exit status: 0 written, 1 database or output error, 2 usage error.\n"
+
+static void
+cmd_export_usage(FILE *fp)
+{
+	fprintf(fp, "usage: corewatch-collector export --db URL --format "
+	    "jsonl|csv|atlas [filters] [--out FILE]\n"
+	    "  --db URL             sqlite:PATH or postgresql://...\n"
+	    "  --format F           jsonl: the records as stored; csv: flat "
+	    "columns;\n"
+	    "                       atlas: RIPE Atlas results (DNS, HTTP)\n"
+	    CMD_EXPORT_FILTER_USAGE);
+}
+
+static void
+cmd_summary_usage(FILE *fp)
+{
+	fprintf(fp, "usage: corewatch-collector summary --db URL [--bucket "
+	    "5m|1h|1d] [--format json|csv] [filters] [--out FILE]\n"
+	    "  --db URL             sqlite:PATH or postgresql://...\n"
+	    "  --bucket B           5m, 1h (the default) or 1d, in UTC\n"
+	    "  --format F           json (JSON lines, one per bucket; the "
+	    "default)\n"
+	    "                       or csv (one row per target or probe and "
+	    "bucket)\n"
+	    CMD_EXPORT_FILTER_USAGE);
+}
+
+static int
+cmd_export_error(const char *cmd, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+cmd_export_error(const char *cmd, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "corewatch-collector %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+/* Parse the options into `c`.  Returns -1 to go on, or an exit status
+ * (after --help, or a usage error reported). */
+static int
+cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
+{
+	char err[256];
+	int ch, idx;
+
+	export_params_init(&c->params);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", cmd_export_options,
+	    &idx)) != -1) {
+		const char *arg = optarg;
+		switch (ch) {
+		case 'h':
+			(summary ? cmd_summary_usage : cmd_export_usage)(
+			    stdout);
+			return CW_EXIT_OK;
+		case OPT_DB:
+			c->db = arg;
+			break;
+		case OPT_FORMAT:
+			c->format = arg;
+			break;
+		case OPT_OUT:
+			c->out = arg;
+			break;
+		case OPT_BUCKET:
+			if (!summary)
+				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+				    "--bucket is an option of summary only");
+			c->bucket = arg;
+			break;
+		case OPT_FILTER:
+			if (export_params_set(&c->params,
+			    cmd_export_options[idx].name, arg, err,
+			    sizeof(err)) != 1)
+				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+				    "--%s", err);
+			break;
+		default:
+			if (optopt >= OPT_DB)
+				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+				    "%s needs a value (try --help)",
+				    argv[optind - 1]);
+			return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+			    "unknown option %s (try --help)",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+		    "unexpected argument \"%s\" (try --help)", argv[optind]);
+	if (c->db == NULL)
+		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+		    "--db URL is required (sqlite:PATH or postgresql://...)");
+	if (c->out != NULL && c->out[0] == '\0')
+		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+		    "--out: empty file name");
+	if (export_params_check(&c->params, err, sizeof(err)) == -1)
+		return cmd_export_error(c->cmd, CW_EXIT_USAGE, "%s", err);
+	return -1;
+}
+
+/* Open the database; a SQLite file must exist already (reading creates
+ * nothing). */
+static struct store *
+cmd_export_store(const struct cmd_export *c)
+{
+	struct store *st;
+	char err[512];
+
+	if (strncmp(c->db, "sqlite:", 7) == 0 && access(c->db + 7, F_OK) ==
+	    -1) {
+		cmd_export_error(c->cmd, 0, "%s: %s", c->db + 7,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((st = store_open(c->db, err, sizeof(err))) == NULL)
+		cmd_export_error(c->cmd, 0, "%s: %s", c->db, err);
+	return st;
+}
+
+/* Write what `buf` holds to `fd`. */
+static int
+cmd_export_drain(struct evbuffer *buf, int fd)
+{
+	while (evbuffer_get_length(buf) > 0)
+		if (evbuffer_write(buf, fd) == -1 && errno != EINTR &&
+		    errno != EAGAIN)
+			return -1;
+	return 0;
+}
+
+static int
+cmd_stream_step(struct cmd_stream *s, struct evbuffer *buf)
+{
+	return s->e != NULL ? export_step(s->e, buf) : summary_step(s->s, buf);
+}
+
+/*
+ * Run the stream to `c->out` (through a temporary file renamed at the
+ * end) or stdout.  Returns the exit status.
+ */
+static int
+cmd_export_run(const struct cmd_export *c, struct store *st,
+    struct cmd_stream *s)
+{
+	struct evbuffer *buf;
+	char tmp[PATH_MAX];
+	int fd = STDOUT_FILENO, step, rc = CW_EXIT_OK;
+
+	if ((buf = evbuffer_new()) == NULL)
+		return cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+		    "out of memory");
+	if (c->out != NULL) {
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->out) >=
+		    sizeof(tmp)) {
+			evbuffer_free(buf);
+			return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+			    "--out: name too long");
+		}
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644)) == -1) {
+			evbuffer_free(buf);
+			return cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+			    "%s: %s", tmp, strerror(errno));
+		}
+	}
+	do {
+		step = cmd_stream_step(s, buf);
+		if (cmd_export_drain(buf, fd) == -1) {
+			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+			    "%s: %s", c->out != NULL ? tmp : "stdout",
+			    strerror(errno));
+			break;
+		}
+	} while (step == 1);
+	if (step == -1 && rc == CW_EXIT_OK)
+		rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s%s",
+		    store_error_text(st), store_unavailable(st) ?
+		    " (the database is unavailable)" : "");
+	if (c->out != NULL) {
+		if (rc == CW_EXIT_OK && (fsync(fd) == -1 || close(fd) == -1))
+			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+			    "%s: %s", tmp, strerror(errno));
+		else if (rc != CW_EXIT_OK)
+			close(fd);
+		if (rc == CW_EXIT_OK && rename(tmp, c->out) == -1)
+			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+			    "%s: %s", c->out, strerror(errno));
+		if (rc != CW_EXIT_OK)
+			unlink(tmp);
+	}
+	evbuffer_free(buf);
+	return rc;
+}
+
+int
+collector_cmd_export(int argc, char **argv)
+{
+	struct cmd_export c = {.cmd = "export"};
+	struct cmd_stream s = {0};
+	enum export_format fmt;
+	struct store *st;
+	char err[256];
+	int rc;
+
+	if ((rc = cmd_export_parse(&c, argc, argv, false)) != -1)
+		return rc;
+	if (c.format == NULL)
+		return cmd_export_error(c.cmd, CW_EXIT_USAGE,
+		    "--format jsonl|csv|atlas is required");
+	if (export_format_parse(c.format, &fmt) == -1)
+		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--format: "
+		    "\"%s\" is not jsonl, csv or atlas", c.format);
+	if ((st = cmd_export_store(&c)) == NULL)
+		return CW_EXIT_FAILURES;
+	if ((s.e = export_new(st, &c.params.filter, fmt, err,
+	    sizeof(err))) == NULL)
+		rc = cmd_export_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
+	else
+		rc = cmd_export_run(&c, st, &s);
+	export_free(s.e);
+	store_close(st);
+	return rc;
+}
+
+int
+collector_cmd_summary(int argc, char **argv)
+{
+	struct cmd_export c = {.cmd = "summary"};
+	struct cmd_stream s = {0};
+	enum summary_format fmt = SUMMARY_JSON;
+	cw_usec_t bucket = 3600 * CW_USEC_PER_SEC;
+	struct store *st;
+	char err[256];
+	int rc;
+
+	if ((rc = cmd_export_parse(&c, argc, argv, true)) != -1)
+		return rc;
+	if (c.format != NULL && summary_format_parse(c.format, &fmt) == -1)
+		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--format: "
+		    "\"%s\" is not json or csv", c.format);
+	if (c.bucket != NULL && summary_bucket_parse(c.bucket, &bucket) == -1)
+		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--bucket: "
+		    "\"%s\" is not 5m, 1h or 1d", c.bucket);
+	if ((st = cmd_export_store(&c)) == NULL)
+		return CW_EXIT_FAILURES;
+	if ((s.s = summary_new(st, &c.params.filter, bucket, fmt, err,
+	    sizeof(err))) == NULL)
+		rc = cmd_export_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
+	else
+		rc = cmd_export_run(&c, st, &s);
+	summary_free(s.s);
+	store_close(st);
+	return rc;
+}

@@ -1,0 +1,752 @@
+/*
+ * export.c -- stored records streamed out as JSON lines, CSV or RIPE
+ * Atlas results, one page of store_results() per step (doc/export.md).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "export.h"
+#include "log.h"
+#include "result.h"
+
+/* A growing byte string: one output row is built here, then added to
+ * the evbuffer whole. */
+struct export_text {
+	char	*p;
+	size_t	 len, cap;
+	bool	 oom;
+};
+
+struct export {
+	struct store		*st;
+	struct store_filter	 f;
+	enum export_format	 fmt;
+	size_t			 page;
+	long long		 last;		/* id of the last record read */
+	int			 state;		/* 1, 0 or -1: export_step */
+	bool			 started;	/* the CSV header is out */
+	unsigned long long	 records;
+	struct evbuffer		*out;		/* during a step */
+	struct export_text	 text;
+	bool			 oom;
+};
+
+static const char *const export_format_names[] = {
+	[EXPORT_JSONL] = "jsonl",
+	[EXPORT_CSV] = "csv",
+	[EXPORT_ATLAS] = "atlas",
+};
+
+#define EXPORT_CSV_HEADER						\
+	"probe,probe_num,chain,seq,received_at,time,type,name,msm,server,"	\
+	"addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,rcode,nsid,"	\
+	"soa_serial,country,asn\r\n"
+
+static void
+export_say(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+export_say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int
+export_format_parse(const char *text, enum export_format *out)
+{
+	for (size_t i = 0; i < sizeof(export_format_names) /
+	    sizeof(export_format_names[0]); i++)
+		if (strcmp(text, export_format_names[i]) == 0) {
+			*out = (enum export_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+export_format_name(enum export_format fmt)
+{
+	return export_format_names[fmt];
+}
+
+const char *
+export_content_type(enum export_format fmt)
+{
+	switch (fmt) {
+	case EXPORT_CSV:
+		return "text/csv; charset=utf-8; header=present";
+	case EXPORT_JSONL:
+	case EXPORT_ATLAS:
+		break;
+	}
+	return "application/x-ndjson";
+}
+
+/* ------------------------------------------------------------------ */
+/* Filter parameters                                                   */
+
+void
+export_params_init(struct export_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	store_filter_init(&p->filter);
+}
+
+static bool
+export_word_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s)
+		    && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static bool
+export_probe_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == RECORD_ID_HEX) {
+		for (; *s != '\0'; s++)
+			if (!isdigit((unsigned char)*s) &&
+			    (*s < 'a' || *s > 'f'))
+				return false;
+		return true;
+	}
+	if (n == 0 || n > 18 || s[0] == '0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* An address in canonical text (inet_ntop's) into `out`. */
+static int
+export_addr_canon(const char *s, char *out, size_t size)
+{
+	unsigned char bin[16];
+
+	if (inet_pton(AF_INET, s, bin) == 1)
+		return inet_ntop(AF_INET, bin, out, size) != NULL ? 0 : -1;
+	if (inet_pton(AF_INET6, s, bin) == 1)
+		return inet_ntop(AF_INET6, bin, out, size) != NULL ? 0 : -1;
+	return -1;
+}
+
+static int
+export_asn_parse(const char *s, long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+		return -1;
+	*out = (long long)v;
+	return 0;
+}
+
+int
+export_params_set(struct export_params *p, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	struct store_filter *f = &p->filter;
+
+	if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
+		cw_usec_t t;
+		if (cw_time_parse(value, &t) == -1 || t <= 0) {
+			export_say(err, errlen, "%s: \"%s\" is not a UTC time "
+			    "(YYYY-MM-DDTHH:MM:SS[.uuuuuu]Z)", key, value);
+			return -1;
+		}
+		*(key[0] == 'f' ? &f->from : &f->to) = t;
+	} else if (strcmp(key, "probe") == 0) {
+		if (!export_probe_ok(value)) {
+			export_say(err, errlen, "probe: \"%s\" is neither a "
+			    "probe id (32 hex digits) nor a probe number",
+			    value);
+			return -1;
+		}
+		f->probe = value;
+	} else if (strcmp(key, "type") == 0) {
+		if (!export_word_ok(value, RECORD_TYPE_MAX - 1)) {
+			export_say(err, errlen, "type: \"%s\" is not a record "
+			    "type (dns, http, heartbeat, loss ...)", value);
+			return -1;
+		}
+		f->type = value;
+	} else if (strcmp(key, "name") == 0) {
+		if (value[0] == '\0' || strlen(value) > 255) {
+			export_say(err, errlen, "name: empty or longer than "
+			    "255 bytes");
+			return -1;
+		}
+		f->name = value;
+	} else if (strcmp(key, "addr") == 0) {
+		if (export_addr_canon(value, p->addr, sizeof(p->addr)) == -1) {
+			export_say(err, errlen, "addr: \"%s\" is not an IPv4 "
+			    "or IPv6 address", value);
+			return -1;
+		}
+		f->addr = p->addr;
+	} else if (strcmp(key, "country") == 0) {
+		if (strlen(value) != 2 || !isalpha((unsigned char)value[0]) ||
+		    !isalpha((unsigned char)value[1]) ||
+		    !isascii((unsigned char)value[0]) ||
+		    !isascii((unsigned char)value[1])) {
+			export_say(err, errlen, "country: \"%s\" is not a "
+			    "two-letter country code", value);
+			return -1;
+		}
+		p->country[0] = (char)toupper((unsigned char)value[0]);
+		p->country[1] = (char)toupper((unsigned char)value[1]);
+		p->country[2] = '\0';
+		f->country = p->country;
+	} else if (strcmp(key, "asn") == 0) {
+		if (export_asn_parse(value, &f->asn) == -1) {
+			export_say(err, errlen, "asn: \"%s\" is not an AS "
+			    "number (0 to 4294967295)", value);
+			return -1;
+		}
+	} else
+		return 0;
+	return 1;
+}
+
+int
+export_params_check(const struct export_params *p, char *err, size_t errlen)
+{
+	const struct store_filter *f = &p->filter;
+
+	if (f->from != 0 && f->to != 0 && f->from >= f->to) {
+		export_say(err, errlen, "from must be before to");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+export_strdup(const char **dst, const char *src)
+{
+	char *s;
+
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	if ((s = strdup(src)) == NULL)
+		return -1;
+	*dst = s;
+	return 0;
+}
+
+int
+export_filter_copy(struct store_filter *dst, const struct store_filter *src)
+{
+	*dst = *src;
+	if (export_strdup(&dst->probe, src->probe) == -1 ||
+	    export_strdup(&dst->type, src->type) == -1 ||
+	    export_strdup(&dst->name, src->name) == -1 ||
+	    export_strdup(&dst->addr, src->addr) == -1 ||
+	    export_strdup(&dst->country, src->country) == -1) {
+		export_filter_clear(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void
+export_filter_clear(struct store_filter *f)
+{
+	free((char *)f->probe);
+	free((char *)f->type);
+	free((char *)f->name);
+	free((char *)f->addr);
+	free((char *)f->country);
+	store_filter_init(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Building a row                                                      */
+
+static bool
+export_text_reserve(struct export_text *t, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (t->oom)
+		return false;
+	if (t->len + more <= t->cap)
+		return true;
+	for (cap = t->cap != 0 ? t->cap : 1024; cap < t->len + more; cap *= 2)
+		;
+	if ((p = realloc(t->p, cap)) == NULL) {
+		t->oom = true;
+		return false;
+	}
+	t->p = p;
+	t->cap = cap;
+	return true;
+}
+
+static void
+export_text_add(struct export_text *t, const char *s, size_t n)
+{
+	if (!export_text_reserve(t, n))
+		return;
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+}
+
+/* One CSV field (see export_csv_field) onto `t`. */
+static void
+export_text_csv(struct export_text *t, const char *s, size_t n)
+{
+	bool guard, quote = false;
+	char *d;
+
+	if (s == NULL || n == 0)
+		return;
+	guard = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+	    s[0] == '\t' || s[0] == '\r';
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' ||
+		    s[i] == '\n';
+	if (!quote && !guard) {
+		export_text_add(t, s, n);
+		return;
+	}
+	if (!export_text_reserve(t, 2 * n + 3))
+		return;
+	d = t->p + t->len;
+	if (quote)
+		*d++ = '"';
+	if (guard)
+		*d++ = '\'';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			*d++ = '"';
+		*d++ = s[i];
+	}
+	if (quote)
+		*d++ = '"';
+	t->len = (size_t)(d - t->p);
+}
+
+int
+export_csv_field(struct evbuffer *out, const char *text, size_t len)
+{
+	struct export_text t = {0};
+	int ret = 0;
+
+	export_text_csv(&t, text, len);
+	if (t.oom || (t.len > 0 && evbuffer_add(out, t.p, t.len) == -1))
+		ret = -1;
+	free(t.p);
+	return ret;
+}
+
+static void
+export_csv_str(struct export_text *t, const char *s, bool last)
+{
+	if (s != NULL)
+		export_text_csv(t, s, strlen(s));
+	export_text_add(t, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+/* A number, or an empty field for -1 (absent). */
+static void
+export_csv_int(struct export_text *t, long long v)
+{
+	char buf[32];
+	int n = 0;
+
+	if (v >= 0)
+		n = snprintf(buf, sizeof(buf), "%lld", v);
+	buf[n++] = ',';
+	export_text_add(t, buf, (size_t)n);
+}
+
+static void
+export_csv_time(struct export_text *t, long long v)
+{
+	char buf[CW_TIME_STRLEN];
+
+	if (v >= 0) {
+		cw_time_format(v, buf, sizeof(buf));
+		export_text_add(t, buf, strlen(buf));
+	}
+	export_text_add(t, ",", 1);
+}
+
+static void
+export_row_csv(struct export *e, const struct store_row *r)
+{
+	struct export_text *t = &e->text;
+	char rtt[32];
+
+	export_csv_str(t, r->probe, false);
+	export_csv_int(t, r->probe_num);
+	export_csv_str(t, r->chain, false);
+	export_csv_int(t, r->seq);
+	export_csv_time(t, r->received_at);
+	export_csv_time(t, r->time);
+	export_csv_str(t, r->type, false);
+	export_csv_str(t, r->name, false);
+	export_csv_int(t, r->msm);
+	export_csv_str(t, r->server, false);
+	export_csv_str(t, r->addr, false);
+	export_csv_int(t, r->port);
+	export_csv_int(t, r->af);
+	export_csv_str(t, r->proto, false);
+	export_csv_str(t, r->qname, false);
+	export_csv_str(t, r->qtype, false);
+	export_csv_str(t, r->ok < 0 ? NULL : r->ok ? "true" : "false",
+	    false);
+	export_csv_str(t, r->failure, false);
+	if (r->has_rtt) {
+		snprintf(rtt, sizeof(rtt), "%.3f", r->rtt_ms);
+		export_csv_str(t, rtt, false);
+	} else
+		export_csv_str(t, NULL, false);
+	export_csv_str(t, r->rcode, false);
+	export_csv_str(t, r->nsid, false);
+	export_csv_int(t, r->soa_serial);
+	export_csv_str(t, r->country, false);
+	if (r->asn >= 0) {
+		snprintf(rtt, sizeof(rtt), "%lld", r->asn);
+		export_csv_str(t, rtt, true);
+	} else
+		export_csv_str(t, NULL, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* RIPE Atlas                                                          */
+
+static void
+export_json_copy(json_t *dst, const char *dkey, json_t *src,
+    const char *skey)
+{
+	json_t *v = json_object_get(src, skey);
+
+	if (v != NULL && !json_is_null(v))
+		json_object_set(dst, dkey, v);
+}
+
+/* The keys every Atlas result has. */
+static void
+export_atlas_common(json_t *o, const struct store_row *r, const char *type,
+    const char *msm_name, const char *proto)
+{
+	long long msm = r->msm > 0 ? r->msm : 0;
+	long long when = r->time >= 0 ? r->time : r->received_at;
+
+	json_object_set_new(o, "fw", json_integer(EXPORT_ATLAS_FW));
+	if (r->af == 4 || r->af == 6)
+		json_object_set_new(o, "af", json_integer(r->af));
+	if (r->addr != NULL)
+		json_object_set_new(o, "dst_addr", json_string(r->addr));
+	if (r->server != NULL || r->addr != NULL)
+		json_object_set_new(o, "dst_name", json_string(
+		    r->server != NULL ? r->server : r->addr));
+	if (proto != NULL)
+		json_object_set_new(o, "proto", json_string(proto));
+	json_object_set_new(o, "from", json_string(""));
+	json_object_set_new(o, "msm_id", json_integer(msm));
+	json_object_set_new(o, "prb_id", json_integer(r->probe_num));
+	json_object_set_new(o, "timestamp", json_integer(when < 0 ? 0 :
+	    when / CW_USEC_PER_SEC));
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "msm_name", json_string(msm_name));
+	json_object_set_new(o, "group_id", json_integer(msm));
+}
+
+/* "<failure>: <failure_detail>", or the failure alone. */
+static json_t *
+export_failure_text(json_t *rec)
+{
+	const char *failure = json_string_value(json_object_get(rec,
+	    "failure"));
+	const char *detail = json_string_value(json_object_get(rec,
+	    "failure_detail"));
+
+	if (failure == NULL)
+		failure = "unknown";
+	if (detail == NULL)
+		return json_string(failure);
+	return json_sprintf("%s: %s", failure, detail);
+}
+
+/* The timeout of a generic_timeout_error in ms, from its detail ("no
+ * reply within 4.000 s"); 0 when the detail does not say. */
+static long long
+export_timeout_ms(json_t *rec)
+{
+	const char *d = json_string_value(json_object_get(rec,
+	    "failure_detail"));
+	const char *w;
+	double secs;
+	char unit;
+
+	if (d == NULL || (w = strstr(d, "within ")) == NULL ||
+	    sscanf(w + 7, "%lf %c", &secs, &unit) != 2 || unit != 's' ||
+	    !(secs >= 0) || secs > 86400)
+		return 0;
+	return llround(secs * 1000);
+}
+
+static json_t *
+export_atlas_dns(const struct store_row *r, json_t *rec)
+{
+	json_t *o = json_object(), *res, *counts;
+	char proto[8];
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	proto[0] = '\0';
+	if (r->proto != NULL && strlen(r->proto) < sizeof(proto)) {
+		for (i = 0; r->proto[i] != '\0'; i++)
+			proto[i] = (char)toupper((unsigned char)r->proto[i]);
+		proto[i] = '\0';
+	}
+	export_atlas_common(o, r, "dns", "Tdig", proto[0] != '\0' ? proto :
+	    NULL);
+	if (json_is_string(json_object_get(rec, "rcode"))) {
+		/* A reply was accepted (whatever its rcode). */
+		res = json_object();
+		export_json_copy(res, "rt", rec, "rtt_ms");
+		export_json_copy(res, "size", rec, "size");
+		export_json_copy(res, "abuf", rec, "abuf");
+		export_json_copy(res, "ID", json_object_get(rec, "query"),
+		    "id");
+		counts = json_object_get(rec, "counts");
+		export_json_copy(res, "ANCOUNT", counts, "an");
+		export_json_copy(res, "QDCOUNT", counts, "qd");
+		export_json_copy(res, "NSCOUNT", counts, "ns");
+		export_json_copy(res, "ARCOUNT", counts, "ar");
+		json_object_set_new(o, "result", res);
+	} else {
+		const char *failure = json_string_value(json_object_get(rec,
+		    "failure"));
+		res = json_object();
+		if (failure != NULL &&
+		    strcmp(failure, "generic_timeout_error") == 0)
+			json_object_set_new(res, "timeout",
+			    json_integer(export_timeout_ms(rec)));
+		else
+			json_object_set_new(res, "socket",
+			    export_failure_text(rec));
+		json_object_set_new(o, "error", res);
+	}
+	return o;
+}
+
+static json_t *
+export_atlas_http(const struct store_row *r, json_t *rec)
+{
+	json_t *o = json_object(), *res = json_object(), *list = json_array();
+	json_t *method = json_object_get(rec, "method");
+
+	if (o == NULL || res == NULL || list == NULL) {
+		json_decref(o);
+		json_decref(res);
+		json_decref(list);
+		return NULL;
+	}
+	export_atlas_common(o, r, "http", "HTTPGet", NULL);
+	export_json_copy(o, "uri", rec, "url");
+	json_object_set_new(res, "method", json_is_string(method) ?
+	    json_incref(method) : json_string("GET"));
+	if (r->af == 4 || r->af == 6)
+		json_object_set_new(res, "af", json_integer(r->af));
+	if (r->addr != NULL)
+		json_object_set_new(res, "dst_addr", json_string(r->addr));
+	export_json_copy(res, "res", rec, "status");
+	export_json_copy(res, "rt", rec, "rtt_ms");
+	export_json_copy(res, "ver", rec, "http_version");
+	export_json_copy(res, "hsize", rec, "header_size");
+	export_json_copy(res, "bsize", rec, "body_size");
+	if (r->ok != 1)
+		json_object_set_new(res, "err", export_failure_text(rec));
+	json_array_append_new(list, res);
+	json_object_set_new(o, "result", list);
+	return o;
+}
+
+/* A record in Atlas form onto e->text; nothing for the kinds Atlas has
+ * no form for. */
+static void
+export_row_atlas(struct export *e, const struct store_row *r)
+{
+	struct export_text *t = &e->text;
+	json_error_t jerr;
+	json_t *rec, *o = NULL;
+	size_t n;
+
+	if (strcmp(r->type, "dns") != 0 && strcmp(r->type, "http") != 0)
+		return;
+	if (r->addr == NULL)
+		return;		/* nothing was measured (dns_no_servers) */
+	if ((rec = json_loadb(r->line, r->len, 0, &jerr)) == NULL) {
+		log_warnx("export: record %lld: %s", r->id, jerr.text);
+		return;
+	}
+	if (r->type[0] == 'd')
+		o = export_atlas_dns(r, rec);
+	else
+		o = export_atlas_http(r, rec);
+	json_decref(rec);
+	if (o == NULL) {
+		e->oom = true;
+		return;
+	}
+	while (export_text_reserve(t, 512)) {
+		n = result_dumpb(o, t->p + t->len, t->cap - t->len);
+		if (n == 0) {
+			e->oom = true;
+			break;
+		}
+		if (t->len + n < t->cap) {
+			t->len += n;
+			export_text_add(t, "\n", 1);
+			break;
+		}
+		if (!export_text_reserve(t, n + 1))
+			break;
+	}
+	json_decref(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* The exporter                                                        */
+
+struct export *
+export_new(struct store *st, const struct store_filter *f,
+    enum export_format fmt, char *err, size_t errlen)
+{
+	struct export *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    export_filter_copy(&e->f, f) == -1) {
+		free(e);
+		export_say(err, errlen, "export: out of memory");
+		return NULL;
+	}
+	e->st = st;
+	e->fmt = fmt;
+	e->page = EXPORT_PAGE_ROWS;
+	e->state = 1;
+	return e;
+}
+
+void
+export_set_page_rows(struct export *e, size_t rows)
+{
+	e->page = rows > 0 ? rows : 1;
+}
+
+static int
+export_row_cb(void *arg, const struct store_row *r)
+{
+	struct export *e = arg;
+	struct export_text *t = &e->text;
+
+	t->len = 0;
+	switch (e->fmt) {
+	case EXPORT_JSONL:
+		export_text_add(t, r->line, r->len);
+		export_text_add(t, "\n", 1);
+		break;
+	case EXPORT_CSV:
+		export_row_csv(e, r);
+		break;
+	case EXPORT_ATLAS:
+		export_row_atlas(e, r);
+		break;
+	}
+	if (t->oom)
+		e->oom = true;
+	if (e->oom)
+		return 1;
+	if (t->len == 0)
+		return 0;
+	if (evbuffer_add(e->out, t->p, t->len) == -1) {
+		e->oom = true;
+		return 1;
+	}
+	e->records++;
+	return 0;
+}
+
+int
+export_step(struct export *e, struct evbuffer *out)
+{
+	long long n;
+
+	if (e->state != 1)
+		return e->state;
+	if (!e->started) {
+		e->started = true;
+		if (e->fmt == EXPORT_CSV && evbuffer_add(out,
+		    EXPORT_CSV_HEADER, sizeof(EXPORT_CSV_HEADER) - 1) == -1) {
+			e->state = -1;
+			return -1;
+		}
+	}
+	e->out = out;
+	n = store_results(e->st, &e->f, e->last, e->page, export_row_cb, e,
+	    &e->last);
+	e->out = NULL;
+	if (n < 0 || e->oom) {
+		if (e->oom)
+			log_warnx("export: out of memory");
+		e->state = -1;
+	} else if ((size_t)n < e->page)
+		e->state = 0;
+	return e->state;
+}
+
+unsigned long long
+export_records(const struct export *e)
+{
+	return e->records;
+}
+
+void
+export_free(struct export *e)
+{
+	if (e == NULL)
+		return;
+	export_filter_clear(&e->f);
+	free(e->text.p);
+	free(e);
+}

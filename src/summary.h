@@ -1,0 +1,76 @@
+/*
+ * summary.h -- availability, RTT, NSIDs and SOA serial lag per target
+ * and per probe in time buckets, computed from the stored measurement
+ * results in one pass in time order (doc/export.md has the exact
+ * definitions).
+ *
+ * Like an exporter, a summary is streamed: each step reads one page of
+ * records and appends the buckets that are complete to an evbuffer.
+ * Memory grows with the groups (targets, probes, zones) of one bucket
+ * and the RTTs of that bucket, never with the whole selection.
+ */
+#ifndef CW_SUMMARY_H
+#define CW_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cwtime.h"
+#include "store.h"
+
+enum summary_format {
+	SUMMARY_JSON,		/* JSON lines: one object per bucket */
+	SUMMARY_CSV,		/* RFC 4180, CRLF: one row per group */
+};
+
+#define SUMMARY_PAGE_ROWS	1000	/* records read per step */
+#define SUMMARY_NSID_MAX	64	/* distinct NSIDs listed per group */
+#define SUMMARY_SERIAL_HISTORY	1024	/* serials remembered per zone */
+
+struct evbuffer;
+struct summary;
+
+/* summary_bucket_parse: "5m", "1h" or "1d" into a length in *out.
+ * Returns 0, or -1 for anything else. */
+int summary_bucket_parse(const char *text, cw_usec_t *out);
+
+/* summary_format_parse: "json" or "csv".  Returns 0 or -1. */
+int summary_format_parse(const char *text, enum summary_format *out);
+
+/* summary_content_type: the HTTP Content-Type of a format's output. */
+const char *summary_content_type(enum summary_format fmt);
+
+/*
+ * summary_serial_cmp: RFC 1982 comparison of 32-bit SOA serials:
+ * -1 when `a` is before `b`, 0 when equal, 1 when `a` is after `b`, and
+ * 2 when the order is undefined (they differ by exactly 2^31).
+ */
+int summary_serial_cmp(uint32_t a, uint32_t b);
+
+/*
+ * summary_new: a summary of the measurement results of `st` (borrowed)
+ * that `f` selects (copied), in buckets of `bucket` microseconds
+ * (aligned to multiples of it since the epoch, UTC), in `fmt`.  Reads
+ * nothing yet.  NULL with a reason in `err` (a bucket that is not
+ * positive, out of memory).
+ */
+struct summary *summary_new(struct store *st, const struct store_filter *f,
+    cw_usec_t bucket, enum summary_format fmt, char *err, size_t errlen);
+
+/* summary_set_page_rows: records read per step (at least 1). */
+void summary_set_page_rows(struct summary *s, size_t rows);
+
+/*
+ * summary_step: read the next page of records and append every bucket
+ * that is complete to `out` (the CSV header comes with the first step;
+ * the last bucket with the last step).  Returns 1 when more may remain,
+ * 0 when the summary is complete, -1 when the database failed
+ * (store_unavailable() tells 503) or memory ran out.  After 0 or -1,
+ * further calls return the same and append nothing.
+ */
+int summary_step(struct summary *s, struct evbuffer *out);
+
+/* summary_free: free the summary.  NULL is fine. */
+void summary_free(struct summary *s);
+
+#endif /* CW_SUMMARY_H */

@@ -1,0 +1,619 @@
+/* test_export.c -- the exporter over a SQLite store (and PostgreSQL when
+ * CW_TEST_PG_URL names a database the test may wipe): every format byte
+ * for byte for known records, failures included; CSV quoting and
+ * formula injection; paging across page boundaries; filters; an empty
+ * result; a database error; the filter parameters. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "export.h"
+#include "store_fixture.h"
+
+static const char *pg_url;
+
+#define CHAIN "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+
+/* ---- the known records ---------------------------------------------- */
+
+/* 1: a good answer over UDP. */
+static const char r_ok[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
+    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
+    "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\","
+    "\"proto_requested\":\"udp\",\"query\":{\"qname\":\".\",\"qtype\":"
+    "\"SOA\",\"qclass\":\"IN\",\"id\":4660,\"rd\":false},\"ok\":true,"
+    "\"failure\":null,\"rtt_ms\":12.345,\"attempts\":1,\"rcode\":"
+    "\"NOERROR\",\"counts\":{\"qd\":1,\"an\":1,\"ns\":13,\"ar\":1},"
+    "\"size\":118,\"soa_serial\":2026112600,\"nsid\":\"k1.ams\","
+    "\"abuf\":\"EjSEAA==\"";
+/* 2: a timeout over TCP, IPv6. */
+static const char r_timeout[] = "\"time\":\"2026-11-26T10:05:00.000001Z\","
+    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
+    "\"addr\":\"2001:7fd::1\",\"port\":53,\"af\":6,\"proto\":\"tcp\","
+    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"qclass\":\"IN\","
+    "\"id\":7,\"rd\":false},\"ok\":false,\"failure\":"
+    "\"generic_timeout_error\",\"failure_detail\":\"no TCP connection "
+    "within 4.000 s\",\"rtt_ms\":null,\"connect_ms\":null,\"attempts\":1";
+/* 3: refused, an ad-hoc query (no name) of an address. */
+static const char r_refused[] = "\"time\":\"2026-11-26T10:10:00Z\","
+    "\"addr\":\"127.0.0.1\",\"port\":5353,\"af\":4,\"proto\":\"udp\","
+    "\"query\":{\"qname\":\"ua.\",\"qtype\":\"SOA\",\"qclass\":\"IN\","
+    "\"id\":9,\"rd\":false},\"ok\":false,\"failure\":"
+    "\"connection_refused\",\"failure_detail\":\"recv: Connection "
+    "refused\",\"rtt_ms\":null";
+/* 4: a SERVFAIL: failed, with a reply. */
+static const char r_servfail[] = "\"time\":\"2026-11-26T10:15:00Z\","
+    "\"name\":\"ua-soa\",\"server\":\"ns1.example\",\"addr\":"
+    "\"192.0.2.53\",\"port\":53,\"af\":4,\"proto\":\"udp\",\"query\":"
+    "{\"qname\":\"ua.\",\"qtype\":\"SOA\",\"id\":300},\"ok\":false,"
+    "\"failure\":\"dns_servfail_error\",\"rtt_ms\":3.5,\"rcode\":"
+    "\"SERVFAIL\",\"counts\":{\"qd\":1,\"an\":0,\"ns\":0,\"ar\":0},"
+    "\"size\":20,\"abuf\":\"ASyBggABAAAAAAAA\"";
+/* 5: a heartbeat. */
+static const char r_heartbeat[] = "\"time\":\"2026-11-26T10:20:00Z\","
+    "\"queue\":3";
+/* 6: text from the network that a spreadsheet would run. */
+static const char r_inject[] = "\"time\":\"2026-11-26T10:25:00Z\","
+    "\"name\":\"x,y\",\"server\":\"=HYPERLINK(\\\"http://evil\\\")\","
+    "\"addr\":\"192.0.2.1\",\"port\":53,\"af\":4,\"proto\":\"udp\","
+    "\"query\":{\"qname\":\"-1+1\",\"qtype\":\"TXT\",\"id\":1},\"ok\":true,"
+    "\"failure\":null,\"rtt_ms\":1,\"rcode\":\"NOERROR\",\"counts\":"
+    "{\"qd\":1,\"an\":1,\"ns\":0,\"ar\":0},\"size\":40,\"nsid\":"
+    "\"@a\\nb\",\"abuf\":\"AAE=\"";
+/* 7: an HTTP result. */
+static const char r_http[] = "\"time\":\"2026-11-26T10:30:00Z\","
+    "\"name\":\"web\",\"url\":\"https://example.org/\",\"addr\":"
+    "\"192.0.2.80\",\"port\":443,\"af\":4,\"method\":\"GET\",\"ok\":true,"
+    "\"failure\":null,\"status\":200,\"rtt_ms\":45.5,\"http_version\":"
+    "\"1.1\",\"header_size\":310,\"body_size\":1256";
+
+#define RA "2025-11-24T16:00:00.000000Z"
+#define CSV_HEAD "probe,probe_num,chain,seq,received_at,time,type,name," \
+    "msm,server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,rcode," \
+    "nsid,soa_serial,country,asn\r\n"
+
+/* @P@ is the probe id. */
+static const char csv_expected[] = CSV_HEAD
+    "@P@,1," CHAIN ",1," RA ",2026-11-26T10:00:00.123456Z,dns,root-soa,1,"
+    "k.root-servers.net,193.0.14.129,53,4,udp,.,SOA,true,,12.345,NOERROR,"
+    "k1.ams,2026112600,UA,64500\r\n"
+    "@P@,1," CHAIN ",2," RA ",2026-11-26T10:05:00.000001Z,dns,root-soa,1,"
+    "k.root-servers.net,2001:7fd::1,53,6,tcp,.,SOA,false,"
+    "generic_timeout_error,,,,,UA,64500\r\n"
+    "@P@,1," CHAIN ",3," RA ",2026-11-26T10:10:00.000000Z,dns,,,,"
+    "127.0.0.1,5353,4,udp,ua.,SOA,false,connection_refused,,,,,UA,"
+    "64500\r\n"
+    "@P@,1," CHAIN ",4," RA ",2026-11-26T10:15:00.000000Z,dns,ua-soa,2,"
+    "ns1.example,192.0.2.53,53,4,udp,ua.,SOA,false,dns_servfail_error,"
+    "3.500,SERVFAIL,,,UA,64500\r\n"
+    "@P@,1," CHAIN ",5," RA ",2026-11-26T10:20:00.000000Z,heartbeat,"
+    ",,,,,,,,,,,,,,,UA,64500\r\n"
+    "@P@,1," CHAIN ",6," RA ",2026-11-26T10:25:00.000000Z,dns,\"x,y\",3,"
+    "\"'=HYPERLINK(\"\"http://evil\"\")\",192.0.2.1,53,4,udp,'-1+1,TXT,"
+    "true,,1.000,NOERROR,\"'@a\nb\",,UA,64500\r\n"
+    "@P@,1," CHAIN ",7," RA ",2026-11-26T10:30:00.000000Z,http,web,4,,"
+    "192.0.2.80,443,4,,,,true,,45.500,,,,UA,64500\r\n";
+
+static const char atlas_expected[] =
+    "{\"fw\":5020,\"af\":4,\"dst_addr\":\"193.0.14.129\",\"dst_name\":"
+    "\"k.root-servers.net\",\"proto\":\"UDP\",\"from\":\"\",\"msm_id\":1,"
+    "\"prb_id\":1,\"timestamp\":1795687200,\"type\":\"dns\",\"msm_name\":"
+    "\"Tdig\",\"group_id\":1,\"result\":{\"rt\":12.345,\"size\":118,"
+    "\"abuf\":\"EjSEAA==\",\"ID\":4660,\"ANCOUNT\":1,\"QDCOUNT\":1,"
+    "\"NSCOUNT\":13,\"ARCOUNT\":1}}\n"
+    "{\"fw\":5020,\"af\":6,\"dst_addr\":\"2001:7fd::1\",\"dst_name\":"
+    "\"k.root-servers.net\",\"proto\":\"TCP\",\"from\":\"\",\"msm_id\":1,"
+    "\"prb_id\":1,\"timestamp\":1795687500,\"type\":\"dns\",\"msm_name\":"
+    "\"Tdig\",\"group_id\":1,\"error\":{\"timeout\":4000}}\n"
+    "{\"fw\":5020,\"af\":4,\"dst_addr\":\"127.0.0.1\",\"dst_name\":"
+    "\"127.0.0.1\",\"proto\":\"UDP\",\"from\":\"\",\"msm_id\":0,"
+    "\"prb_id\":1,\"timestamp\":1795687800,\"type\":\"dns\",\"msm_name\":"
+    "\"Tdig\",\"group_id\":0,\"error\":{\"socket\":\"connection_refused: "
+    "recv: Connection refused\"}}\n"
+    "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.53\",\"dst_name\":"
+    "\"ns1.example\",\"proto\":\"UDP\",\"from\":\"\",\"msm_id\":2,"
+    "\"prb_id\":1,\"timestamp\":1795688100,\"type\":\"dns\",\"msm_name\":"
+    "\"Tdig\",\"group_id\":2,\"result\":{\"rt\":3.5,\"size\":20,\"abuf\":"
+    "\"ASyBggABAAAAAAAA\",\"ID\":300,\"ANCOUNT\":0,\"QDCOUNT\":1,"
+    "\"NSCOUNT\":0,\"ARCOUNT\":0}}\n"
+    "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.1\",\"dst_name\":"
+    "\"=HYPERLINK(\\\"http://evil\\\")\",\"proto\":\"UDP\",\"from\":\"\","
+    "\"msm_id\":3,\"prb_id\":1,\"timestamp\":1795688700,\"type\":\"dns\","
+    "\"msm_name\":\"Tdig\",\"group_id\":3,\"result\":{\"rt\":1,\"size\":40,"
+    "\"abuf\":\"AAE=\",\"ID\":1,\"ANCOUNT\":1,\"QDCOUNT\":1,\"NSCOUNT\":0,"
+    "\"ARCOUNT\":0}}\n"
+    "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.80\",\"dst_name\":"
+    "\"192.0.2.80\",\"from\":\"\",\"msm_id\":4,\"prb_id\":1,\"timestamp\":"
+    "1795689000,\"type\":\"http\",\"msm_name\":\"HTTPGet\",\"group_id\":4,"
+    "\"uri\":\"https://example.org/\",\"result\":[{\"method\":\"GET\","
+    "\"af\":4,\"dst_addr\":\"192.0.2.80\",\"res\":200,\"rt\":45.5,\"ver\":"
+    "\"1.1\",\"hsize\":310,\"bsize\":1256}]}\n";
+
+/* ---- helpers --------------------------------------------------------- */
+
+struct tfix {
+	struct sfix		 s;
+	struct store_probe	*p;
+	struct schain		 c;
+};
+
+static int
+setup(void **state, const char *url)
+{
+	struct tfix *t = calloc(1, sizeof(*t));
+
+	sfix_open(&t->s, url);
+	t->p = sfix_probe(&t->s, "kyiv-1", 7, "UA", 64500);
+	schain_init(&t->c, t->p, CHAIN);
+	*state = t;
+	return 0;
+}
+
+static int
+setup_sqlite(void **state)
+{
+	return setup(state, NULL);
+}
+
+static int
+setup_pg(void **state)
+{
+	return setup(state, pg_url);
+}
+
+static int
+teardown(void **state)
+{
+	struct tfix *t = *state;
+
+	schain_free(&t->c);
+	sfix_close(&t->s);
+	free(t);
+	return 0;
+}
+
+static void
+add_known(struct tfix *t)
+{
+	schain_add(&t->c, "dns", r_ok);
+	schain_add(&t->c, "dns", r_timeout);
+	schain_add(&t->c, "dns", r_refused);
+	schain_add(&t->c, "dns", r_servfail);
+	schain_add(&t->c, "heartbeat", r_heartbeat);
+	schain_add(&t->c, "dns", r_inject);
+	schain_add(&t->c, "http", r_http);
+	schain_ingest(&t->s, &t->c, 3);
+}
+
+/* `tmpl` with every "@P@" replaced by the probe id; caller frees. */
+static char *
+expand(const struct tfix *t, const char *tmpl)
+{
+	size_t n = 0, cap = strlen(tmpl) * 2 + 1;
+	char *out = malloc(cap);
+
+	assert_non_null(out);
+	while (*tmpl != '\0') {
+		if (strncmp(tmpl, "@P@", 3) == 0) {
+			memcpy(out + n, t->p->id, RECORD_ID_HEX);
+			n += RECORD_ID_HEX;
+			tmpl += 3;
+		} else
+			out[n++] = *tmpl++;
+		assert_true(n + RECORD_ID_HEX < cap);
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Run an export to the end; its output as a string (caller frees) and
+ * the number of steps in *steps. */
+static char *
+run(struct tfix *t, const struct store_filter *f, enum export_format fmt,
+    size_t page, int *steps)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct export *e;
+	char err[128], *s;
+	size_t len;
+	int rc, n = 0;
+
+	assert_non_null(buf);
+	assert_non_null(e = export_new(t->s.st, f, fmt, err, sizeof(err)));
+	if (page > 0)
+		export_set_page_rows(e, page);
+	do {
+		rc = export_step(e, buf);
+		n++;
+		assert_true(n < 100000);
+	} while (rc == 1);
+	assert_int_equal(rc, 0);
+	assert_int_equal(export_step(e, buf), 0);	/* stays done */
+	export_free(e);
+	len = evbuffer_get_length(buf);
+	assert_non_null(s = malloc(len + 1));
+	evbuffer_remove(buf, s, len);
+	s[len] = '\0';
+	evbuffer_free(buf);
+	if (steps != NULL)
+		*steps = n;
+	return s;
+}
+
+static char *
+run_all(struct tfix *t, enum export_format fmt)
+{
+	struct store_filter f;
+
+	store_filter_init(&f);
+	return run(t, &f, fmt, 0, NULL);
+}
+
+static size_t
+count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void
+test_formats_parse(void **state)
+{
+	enum export_format fmt;
+
+	(void)state;
+	assert_int_equal(export_format_parse("jsonl", &fmt), 0);
+	assert_int_equal(fmt, EXPORT_JSONL);
+	assert_int_equal(export_format_parse("csv", &fmt), 0);
+	assert_int_equal(fmt, EXPORT_CSV);
+	assert_int_equal(export_format_parse("atlas", &fmt), 0);
+	assert_int_equal(fmt, EXPORT_ATLAS);
+	assert_int_equal(export_format_parse("JSONL", &fmt), -1);
+	assert_int_equal(export_format_parse("", &fmt), -1);
+	assert_string_equal(export_format_name(EXPORT_ATLAS), "atlas");
+	assert_string_equal(export_content_type(EXPORT_CSV),
+	    "text/csv; charset=utf-8; header=present");
+	assert_string_equal(export_content_type(EXPORT_JSONL),
+	    "application/x-ndjson");
+	assert_string_equal(export_content_type(EXPORT_ATLAS),
+	    "application/x-ndjson");
+}
+
+static void
+test_jsonl(void **state)
+{
+	struct tfix *t = *state;
+	char *want, *got;
+	size_t len = 0;
+
+	add_known(t);
+	for (size_t i = 0; i < t->c.n; i++)
+		len += strlen(t->c.lines[i]) + 1;
+	assert_non_null(want = malloc(len + 1));
+	want[0] = '\0';
+	for (size_t i = 0; i < t->c.n; i++) {
+		strcat(want, t->c.lines[i]);
+		strcat(want, "\n");
+	}
+	got = run_all(t, EXPORT_JSONL);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+static void
+test_csv(void **state)
+{
+	struct tfix *t = *state;
+	char *want = expand(t, csv_expected), *got;
+
+	add_known(t);
+	got = run_all(t, EXPORT_CSV);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+static void
+test_atlas(void **state)
+{
+	struct tfix *t = *state;
+	char *got;
+
+	add_known(t);
+	got = run_all(t, EXPORT_ATLAS);
+	assert_string_equal(got, atlas_expected);
+	free(got);
+}
+
+static void
+test_csv_field(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain", "plain"},
+		{"", ""},
+		{"a,b", "\"a,b\""},
+		{"say \"hi\"", "\"say \"\"hi\"\"\""},
+		{"line\r\nbreak", "\"line\r\nbreak\""},
+		{"=1+2", "'=1+2"},
+		{"+1", "'+1"},
+		{"-1", "'-1"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "\"'\rx\""},
+		{"=a,\"b\"", "\"'=a,\"\"b\"\"\""},
+		{"a=b", "a=b"},
+	};
+	struct evbuffer *buf = evbuffer_new();
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len;
+		assert_int_equal(export_csv_field(buf, cases[i].in,
+		    strlen(cases[i].in)), 0);
+		len = evbuffer_get_length(buf);
+		assert_true(len < sizeof(out));
+		evbuffer_remove(buf, out, len);
+		out[len] = '\0';
+		assert_string_equal(out, cases[i].out);
+	}
+	assert_int_equal(export_csv_field(buf, NULL, 0), 0);
+	assert_int_equal(evbuffer_get_length(buf), 0);
+	evbuffer_free(buf);
+}
+
+/* 1203 records: pages of 500 by default, and of 7 across odd edges. */
+static void
+test_paging(void **state)
+{
+	struct tfix *t = *state;
+	struct store_filter f;
+	char *got, *line, *save = NULL;
+	int steps;
+	long long seq = 0;
+
+	for (int i = 0; i < 1203; i++)
+		schain_add(&t->c, "dns", r_ok);
+	schain_ingest(&t->s, &t->c, 400);
+	store_filter_init(&f);
+	got = run(t, &f, EXPORT_JSONL, 0, &steps);
+	assert_int_equal(steps, 3);		/* 500, 500, 203 */
+	assert_int_equal(count_lines(got), 1203);
+	/* In ingest order, each record once. */
+	for (line = strtok_r(got, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char want[32];
+		snprintf(want, sizeof(want), "\"seq\":%lld,", ++seq);
+		assert_non_null(strstr(line, want));
+	}
+	assert_int_equal(seq, 1203);
+	free(got);
+	got = run(t, &f, EXPORT_CSV, 7, &steps);
+	assert_int_equal(steps, 1203 / 7 + 1);
+	assert_int_equal(count_lines(got), 1204);
+	free(got);
+	/* A page that ends exactly at the end: one more, empty step. */
+	got = run(t, &f, EXPORT_ATLAS, 401, &steps);
+	assert_int_equal(steps, 4);
+	assert_int_equal(count_lines(got), 1203);
+	free(got);
+}
+
+static void
+test_empty(void **state)
+{
+	struct tfix *t = *state;
+	char *got;
+	int steps;
+	struct store_filter f;
+
+	store_filter_init(&f);
+	got = run(t, &f, EXPORT_CSV, 0, &steps);
+	assert_string_equal(got, CSV_HEAD);
+	assert_int_equal(steps, 1);
+	free(got);
+	got = run(t, &f, EXPORT_JSONL, 0, NULL);
+	assert_string_equal(got, "");
+	free(got);
+	got = run(t, &f, EXPORT_ATLAS, 0, NULL);
+	assert_string_equal(got, "");
+	free(got);
+	/* Records, none selected. */
+	add_known(t);
+	f.type = "loss";
+	got = run(t, &f, EXPORT_CSV, 0, NULL);
+	assert_string_equal(got, CSV_HEAD);
+	free(got);
+}
+
+/* How many records of the known ones a filter selects. */
+static size_t
+selected(struct tfix *t, struct export_params *p)
+{
+	char *got = run(t, &p->filter, EXPORT_JSONL, 2, NULL);
+	size_t n = count_lines(got);
+
+	free(got);
+	return n;
+}
+
+static void
+set(struct export_params *p, const char *key, const char *value)
+{
+	char err[128];
+
+	if (export_params_set(p, key, value, err, sizeof(err)) != 1)
+		fail_msg("%s=%s: %s", key, value, err);
+}
+
+static void
+test_filters(void **state)
+{
+	struct tfix *t = *state;
+	struct store_probe *other;
+	struct schain c2;
+	struct export_params p;
+
+	add_known(t);
+	other = sfix_probe(&t->s, "other", 9, NULL, -1);
+	schain_init(&c2, other, "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0");
+	schain_add(&c2, "dns", r_ok);
+	schain_add(&c2, "dns", r_timeout);
+	schain_ingest(&t->s, &c2, 10);
+	schain_free(&c2);
+
+	export_params_init(&p);
+	assert_int_equal(selected(t, &p), 9);
+	set(&p, "addr", "2001:07FD:0:0::1");		/* canonical form */
+	assert_string_equal(p.filter.addr, "2001:7fd::1");
+	assert_int_equal(selected(t, &p), 2);
+	set(&p, "probe", "1");
+	assert_int_equal(selected(t, &p), 1);
+	set(&p, "probe", other->id);
+	assert_int_equal(selected(t, &p), 1);
+	set(&p, "probe", "3");
+	assert_int_equal(selected(t, &p), 0);
+
+	export_params_init(&p);
+	set(&p, "type", "heartbeat");
+	assert_int_equal(selected(t, &p), 1);
+	set(&p, "type", "http");
+	assert_int_equal(selected(t, &p), 1);
+
+	export_params_init(&p);
+	set(&p, "name", "root-soa");
+	assert_int_equal(selected(t, &p), 4);
+	set(&p, "country", "ua");
+	assert_string_equal(p.filter.country, "UA");
+	assert_int_equal(selected(t, &p), 2);
+	set(&p, "asn", "64500");
+	assert_int_equal(selected(t, &p), 2);
+	set(&p, "asn", "64501");
+	assert_int_equal(selected(t, &p), 0);
+
+	/* Time: from inclusive, to exclusive. */
+	export_params_init(&p);
+	set(&p, "from", "2026-11-26T10:10:00Z");
+	set(&p, "to", "2026-11-26T10:25:00Z");
+	assert_int_equal(selected(t, &p), 3);	/* 10:10, 10:15, 10:20 */
+	set(&p, "from", "2026-11-26T10:00:00.123457Z");
+	assert_int_equal(selected(t, &p), 5);	/* and both 10:05 */
+}
+
+static void
+test_params(void **state)
+{
+	static const struct {
+		const char *key, *value;
+	} bad[] = {
+		{"from", "yesterday"}, {"from", "2026-13-01T00:00:00Z"},
+		{"to", "2026-11-26 10:00:00"}, {"probe", "0"},
+		{"probe", "abc"}, {"probe", "C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0"},
+		{"probe", "-1"}, {"type", ""}, {"type", "DNS"},
+		{"type", "a b"}, {"name", ""}, {"addr", "example.org"},
+		{"addr", "193.0.14.129/24"}, {"country", "U"},
+		{"country", "UKR"}, {"country", "U1"}, {"country", ""},
+		{"asn", "AS64500"}, {"asn", "-1"}, {"asn", "4294967296"},
+		{"asn", ""}, {"asn", "12x"},
+	};
+	struct export_params p;
+	char err[256];
+
+	(void)state;
+	export_params_init(&p);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (export_params_set(&p, bad[i].key, bad[i].value, err,
+		    sizeof(err)) != -1)
+			fail_msg("%s=%s accepted", bad[i].key, bad[i].value);
+		assert_true(strncmp(err, bad[i].key, strlen(bad[i].key)) == 0);
+	}
+	assert_int_equal(export_params_set(&p, "format", "csv", err,
+	    sizeof(err)), 0);
+	set(&p, "asn", "4294967295");
+	assert_int_equal(p.filter.asn, 4294967295LL);
+	set(&p, "asn", "0");
+	assert_int_equal(p.filter.asn, 0);
+	set(&p, "addr", "193.0.14.129");
+	assert_string_equal(p.filter.addr, "193.0.14.129");
+	set(&p, "from", "2026-11-26T10:00:00Z");
+	set(&p, "to", "2026-11-26T10:00:00Z");
+	assert_int_equal(export_params_check(&p, err, sizeof(err)), -1);
+	set(&p, "to", "2026-11-26T10:00:00.000001Z");
+	assert_int_equal(export_params_check(&p, err, sizeof(err)), 0);
+}
+
+/* A database that fails in the middle: -1, and not "unavailable". */
+static void
+test_db_error(void **state)
+{
+	struct tfix *t = *state;
+	struct evbuffer *buf = evbuffer_new();
+	struct store_filter f;
+	struct export *e;
+	char err[128];
+
+	add_known(t);
+	store_filter_init(&f);
+	assert_non_null(e = export_new(t->s.st, &f, EXPORT_CSV, err,
+	    sizeof(err)));
+	export_set_page_rows(e, 2);
+	assert_int_equal(export_step(e, buf), 1);
+	assert_int_equal(db_exec_script(store_db(t->s.st),
+	    "DROP TABLE records"), 0);
+	assert_int_equal(export_step(e, buf), -1);
+	assert_int_equal(export_step(e, buf), -1);
+	assert_false(store_unavailable(t->s.st));
+	export_free(e);
+	evbuffer_free(buf);
+}
+
+#define EXPORT_TESTS(setup) \
+	cmocka_unit_test_setup_teardown(test_jsonl, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_csv, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_atlas, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_paging, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_empty, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_filters, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_db_error, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest plain[] = {
+		cmocka_unit_test(test_formats_parse),
+		cmocka_unit_test(test_csv_field),
+		cmocka_unit_test(test_params),
+	};
+	const struct CMUnitTest sqlite_tests[] = {EXPORT_TESTS(setup_sqlite)};
+	const struct CMUnitTest pg_tests[] = {EXPORT_TESTS(setup_pg)};
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	failed = cmocka_run_group_tests_name("export", plain, NULL, NULL);
+	failed += cmocka_run_group_tests_name("export on sqlite",
+	    sqlite_tests, NULL, NULL);
+	pg_url = getenv("CW_TEST_PG_URL");
+	if (pg_url != NULL && pg_url[0] != '\0')
+		failed += cmocka_run_group_tests_name("export on postgresql",
+		    pg_tests, NULL, NULL);
+	else
+		printf("export on postgresql: not run (CW_TEST_PG_URL "
+		    "unset)\n");
+	return failed != 0;
+}

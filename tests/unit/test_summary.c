@@ -1,0 +1,649 @@
+/* test_summary.c -- the summaries over a SQLite store (and PostgreSQL
+ * when CW_TEST_PG_URL names a database the test may wipe): availability,
+ * median and p95 with odd and even counts, bucket edges, NSID sets,
+ * SOA serial lag with RFC 1982 wrap-around, JSON and CSV byte for byte,
+ * paging, filters, an empty result. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "export.h"
+#include "store_fixture.h"
+#include "summary.h"
+
+static const char *pg_url;
+
+#define HOUR	(3600 * CW_USEC_PER_SEC)
+#define DAY	(86400 * CW_USEC_PER_SEC)
+#define FIVE_MIN (300 * CW_USEC_PER_SEC)
+
+struct tfix {
+	struct sfix		 s;
+	struct store_probe	*p;
+	struct schain		 c;
+};
+
+static int
+setup(void **state, const char *url)
+{
+	struct tfix *t = calloc(1, sizeof(*t));
+
+	sfix_open(&t->s, url);
+	t->p = sfix_probe(&t->s, "kyiv-1", 7, "UA", 64500);
+	schain_init(&t->c, t->p, "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0");
+	*state = t;
+	return 0;
+}
+
+static int
+setup_sqlite(void **state)
+{
+	return setup(state, NULL);
+}
+
+static int
+setup_pg(void **state)
+{
+	return setup(state, pg_url);
+}
+
+static int
+teardown(void **state)
+{
+	struct tfix *t = *state;
+
+	schain_free(&t->c);
+	sfix_close(&t->s);
+	free(t);
+	return 0;
+}
+
+/* One DNS measurement.  `rtt` < 0: a timeout (no reply); `nsid` and
+ * `server` may be NULL; `serial` < 0: none. */
+struct meas {
+	const char	*time, *addr, *proto, *server, *nsid, *qname;
+	double		 rtt;
+	long long	 serial;
+};
+
+static void
+meas_add(struct schain *c, const struct meas *m)
+{
+	char body[1024], extra[256] = "";
+	const char *proto = m->proto != NULL ? m->proto : "udp";
+	int af = strchr(m->addr, ':') != NULL ? 6 : 4;
+
+	if (m->rtt >= 0) {
+		size_t n = (size_t)snprintf(extra, sizeof(extra),
+		    ",\"ok\":true,\"failure\":null,\"rtt_ms\":%.3f,"
+		    "\"rcode\":\"NOERROR\"", m->rtt);
+		if (m->nsid != NULL)
+			n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+			    ",\"nsid\":\"%s\"", m->nsid);
+		if (m->serial >= 0)
+			snprintf(extra + n, sizeof(extra) - n,
+			    ",\"soa_serial\":%lld", m->serial);
+	} else
+		snprintf(extra, sizeof(extra), ",\"ok\":false,\"failure\":"
+		    "\"generic_timeout_error\",\"rtt_ms\":null");
+	snprintf(body, sizeof(body), "\"time\":\"%s\",\"name\":\"m\"%s%s%s,"
+	    "\"addr\":\"%s\",\"port\":53,\"af\":%d,\"proto\":\"%s\","
+	    "\"query\":{\"qname\":\"%s\",\"qtype\":\"SOA\"}%s", m->time,
+	    m->server != NULL ? ",\"server\":\"" : "",
+	    m->server != NULL ? m->server : "",
+	    m->server != NULL ? "\"" : "", m->addr, af, proto,
+	    m->qname != NULL ? m->qname : ".", extra);
+	schain_add(c, "dns", body);
+}
+
+static char *
+run(struct tfix *t, const struct store_filter *f, cw_usec_t bucket,
+    enum summary_format fmt, size_t page)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct store_filter all;
+	struct summary *s;
+	char err[128], *out;
+	size_t len;
+	int rc, n = 0;
+
+	if (f == NULL) {
+		store_filter_init(&all);
+		f = &all;
+	}
+	assert_non_null(buf);
+	assert_non_null(s = summary_new(t->s.st, f, bucket, fmt, err,
+	    sizeof(err)));
+	if (page > 0)
+		summary_set_page_rows(s, page);
+	do {
+		rc = summary_step(s, buf);
+		assert_true(++n < 100000);
+	} while (rc == 1);
+	assert_int_equal(rc, 0);
+	assert_int_equal(summary_step(s, buf), 0);
+	summary_free(s);
+	len = evbuffer_get_length(buf);
+	assert_non_null(out = malloc(len + 1));
+	evbuffer_remove(buf, out, len);
+	out[len] = '\0';
+	evbuffer_free(buf);
+	return out;
+}
+
+/* The JSON lines of a summary, as an array of buckets. */
+static json_t *
+run_json(struct tfix *t, const struct store_filter *f, cw_usec_t bucket)
+{
+	char *out = run(t, f, bucket, SUMMARY_JSON, 0), *line, *save = NULL;
+	json_t *all = json_array();
+
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_error_t e;
+		json_t *b = json_loads(line, 0, &e);
+		if (b == NULL)
+			fail_msg("not JSON: %s: %s", e.text, line);
+		json_array_append_new(all, b);
+	}
+	free(out);
+	return all;
+}
+
+/* The group of bucket `b` whose key `key` is `value` (a string). */
+static json_t *
+group(json_t *bucket, const char *list, const char *key, const char *value)
+{
+	json_t *arr = json_object_get(bucket, list), *g;
+	size_t i;
+
+	json_array_foreach(arr, i, g) {
+		if (strcmp(json_string_value(json_object_get(g, key)),
+		    value) == 0)
+			return g;
+	}
+	fail_msg("no %s with %s %s", list, key, value);
+	return NULL;
+}
+
+static json_t *
+target(json_t *bucket, const char *addr, const char *proto)
+{
+	json_t *arr = json_object_get(bucket, "targets"), *g;
+	size_t i;
+
+	json_array_foreach(arr, i, g) {
+		if (strcmp(json_string_value(json_object_get(g, "addr")),
+		    addr) == 0 && strcmp(json_string_value(json_object_get(g,
+		    "proto")), proto) == 0)
+			return g;
+	}
+	fail_msg("no target %s %s", addr, proto);
+	return NULL;
+}
+
+static long long
+num(json_t *g, const char *key)
+{
+	json_t *v = json_object_get(g, key);
+
+	if (!json_is_integer(v))
+		fail_msg("%s is not an integer", key);
+	return (long long)json_integer_value(v);
+}
+
+static double
+real(json_t *g, const char *key)
+{
+	json_t *v = json_object_get(g, key);
+
+	if (!json_is_number(v))
+		fail_msg("%s is not a number", key);
+	return json_number_value(v);
+}
+
+#define assert_real(g, key, want) do {					\
+	double got_ = real((g), (key));					\
+	if (got_ < (want) - 1e-9 || got_ > (want) + 1e-9)		\
+		fail_msg("%s: %.6f, want %.6f", (key), got_,		\
+		    (double)(want));					\
+} while (0)
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void
+test_parse(void **state)
+{
+	enum summary_format fmt;
+	cw_usec_t b;
+
+	(void)state;
+	assert_int_equal(summary_bucket_parse("5m", &b), 0);
+	assert_int_equal(b, FIVE_MIN);
+	assert_int_equal(summary_bucket_parse("1h", &b), 0);
+	assert_int_equal(b, HOUR);
+	assert_int_equal(summary_bucket_parse("1d", &b), 0);
+	assert_int_equal(b, DAY);
+	assert_int_equal(summary_bucket_parse("2h", &b), -1);
+	assert_int_equal(summary_bucket_parse("", &b), -1);
+	assert_int_equal(summary_format_parse("json", &fmt), 0);
+	assert_int_equal(fmt, SUMMARY_JSON);
+	assert_int_equal(summary_format_parse("csv", &fmt), 0);
+	assert_int_equal(fmt, SUMMARY_CSV);
+	assert_int_equal(summary_format_parse("jsonl", &fmt), -1);
+	assert_string_equal(summary_content_type(SUMMARY_CSV),
+	    "text/csv; charset=utf-8; header=present");
+}
+
+static void
+test_serial_cmp(void **state)
+{
+	(void)state;
+	assert_int_equal(summary_serial_cmp(1, 1), 0);
+	assert_int_equal(summary_serial_cmp(1, 2), -1);
+	assert_int_equal(summary_serial_cmp(2, 1), 1);
+	/* Wrap-around: 0 comes after 2^32 - 1. */
+	assert_int_equal(summary_serial_cmp(UINT32_MAX, 0), -1);
+	assert_int_equal(summary_serial_cmp(0, UINT32_MAX), 1);
+	assert_int_equal(summary_serial_cmp(4294967290u, 5), -1);
+	assert_int_equal(summary_serial_cmp(0, 0x7fffffffu), -1);
+	assert_int_equal(summary_serial_cmp(0x7fffffffu, 0), 1);
+	assert_int_equal(summary_serial_cmp(0x80000001u, 0), -1);
+	/* Exactly 2^31 apart: undefined. */
+	assert_int_equal(summary_serial_cmp(0, 0x80000000u), 2);
+	assert_int_equal(summary_serial_cmp(0x80000000u, 0), 2);
+	assert_int_equal(summary_serial_cmp(5, 0x80000005u), 2);
+}
+
+#define K4 "193.0.14.129"
+#define KN "k.root-servers.net"
+
+/* Availability, median (even), p95, NSIDs, a bucket edge on each side,
+ * transports apart; the whole output byte for byte. */
+static void
+test_json_exact(void **state)
+{
+	static const struct meas ms[] = {
+		{"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 10, -1},
+		{"2026-11-26T10:10:00Z", K4, "udp", KN, "k2", ".", 40, -1},
+		{"2026-11-26T10:20:00Z", K4, "udp", KN, "k1", ".", 30, -1},
+		{"2026-11-26T10:30:00Z", K4, "tcp", KN, NULL, ".", 7.25, -1},
+		{"2026-11-26T10:40:00Z", K4, "udp", KN, NULL, ".", 20, -1},
+		{"2026-11-26T10:59:59.999999Z", K4, "udp", KN, NULL, ".", -1,
+		    -1},
+		/* The next bucket, from its first microsecond: odd count. */
+		{"2026-11-26T11:00:00Z", K4, "udp", KN, NULL, ".", 100, -1},
+		{"2026-11-26T11:30:00Z", K4, "udp", KN, NULL, ".", 1.5, -1},
+		{"2026-11-26T11:59:59.999999Z", K4, "udp", KN, NULL, ".", 2.5,
+		    -1},
+	};
+	struct tfix *t = *state;
+	char want[4096], *got;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		meas_add(&t->c, &ms[i]);
+	schain_ingest(&t->s, &t->c, 4);
+	snprintf(want, sizeof(want),
+	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
+	    "\"2026-11-26T11:00:00.000000Z\",\"targets\":["
+	    "{\"addr\":\"" K4 "\",\"proto\":\"tcp\",\"af\":4,\"server\":\"" KN
+	    "\",\"measurements\":1,\"successes\":1,\"availability_pct\":100.0,"
+	    "\"rtt_median_ms\":7.25,\"rtt_p95_ms\":7.25,\"nsids\":[],"
+	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null},"
+	    "{\"addr\":\"" K4 "\",\"proto\":\"udp\",\"af\":4,\"server\":\"" KN
+	    "\",\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
+	    "\"rtt_median_ms\":25.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\","
+	    "\"k2\"],\"soa_measurements\":0,\"soa_behind\":0,"
+	    "\"soa_lag_max_s\":null}],\"probes\":["
+	    "{\"probe\":\"%s\",\"probe_num\":1,\"measurements\":6,"
+	    "\"successes\":5,\"availability_pct\":83.333,\"rtt_median_ms\":"
+	    "20.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\",\"k2\"],"
+	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}]}\n"
+	    "{\"start\":\"2026-11-26T11:00:00.000000Z\",\"end\":"
+	    "\"2026-11-26T12:00:00.000000Z\",\"targets\":["
+	    "{\"addr\":\"" K4 "\",\"proto\":\"udp\",\"af\":4,\"server\":\"" KN
+	    "\",\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
+	    "\"rtt_median_ms\":2.5,\"rtt_p95_ms\":100.0,\"nsids\":[],"
+	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}],"
+	    "\"probes\":[{\"probe\":\"%s\",\"probe_num\":1,\"measurements\":3,"
+	    "\"successes\":3,\"availability_pct\":100.0,\"rtt_median_ms\":2.5,"
+	    "\"rtt_p95_ms\":100.0,\"nsids\":[],\"soa_measurements\":0,"
+	    "\"soa_behind\":0,\"soa_lag_max_s\":null}]}\n", t->p->id, t->p->id);
+	got = run(t, NULL, HOUR, SUMMARY_JSON, 0);
+	assert_string_equal(got, want);
+	free(got);
+	/* One record per page: the same. */
+	got = run(t, NULL, HOUR, SUMMARY_JSON, 1);
+	assert_string_equal(got, want);
+	free(got);
+	/* Three at a time: pages end inside and at bucket edges. */
+	got = run(t, NULL, HOUR, SUMMARY_JSON, 3);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* The same kind of data as CSV, with text to quote and guard. */
+static void
+test_csv_exact(void **state)
+{
+	static const struct meas ms[] = {
+		{"2026-11-26T10:00:00Z", K4, "udp", "=evil,\\\"x\\\"",
+		    "a b", ".", 12.345, -1},
+		{"2026-11-26T10:01:00Z", K4, "udp", NULL, "-c", ".", 12.346,
+		    -1},
+		{"2026-11-26T10:02:00Z", "2001:7fd::1", "tcp", NULL, NULL, ".",
+		    -1, -1},
+	};
+	struct tfix *t = *state;
+	char want[4096], *got;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		meas_add(&t->c, &ms[i]);
+	schain_ingest(&t->s, &t->c, 10);
+#define B "2026-11-26T10:00:00.000000Z,2026-11-26T10:05:00.000000Z,"
+	snprintf(want, sizeof(want),
+	    "start,end,kind,probe,probe_num,addr,proto,af,server,"
+	    "measurements,successes,availability_pct,rtt_median_ms,"
+	    "rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s\r\n"
+	    B "target,,,193.0.14.129,udp,4,\"'=evil,\"\"x\"\"\",2,2,100.000,"
+	    "12.346,12.346,'-c a\\032b,0,0,\r\n"
+	    B "target,,,2001:7fd::1,tcp,6,,1,0,0.000,,,,0,0,\r\n"
+	    B "probe,%s,1,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,\r\n",
+	    t->p->id);
+#undef B
+	got = run(t, NULL, FIVE_MIN, SUMMARY_CSV, 0);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Percentiles: nearest rank for p95, the mean of the middle two (to
+ * the microsecond, half up) for an even median. */
+static void
+test_percentiles(void **state)
+{
+	struct tfix *t = *state;
+	struct meas m = {NULL, K4, "udp", KN, NULL, ".", 0, -1};
+	char when[64];
+	json_t *all, *g;
+
+	for (int i = 1; i <= 20; i++) {
+		snprintf(when, sizeof(when), "2026-11-26T10:%02d:00Z", i);
+		m.time = when;
+		m.rtt = 21 - i;			/* 20 .. 1, unordered */
+		meas_add(&t->c, &m);
+	}
+	/* Another target: two values whose mean needs rounding. */
+	m.addr = "198.41.0.4";
+	m.time = "2026-11-26T10:30:00Z";
+	m.rtt = 1.000;
+	meas_add(&t->c, &m);
+	m.time = "2026-11-26T10:31:00Z";
+	m.rtt = 1.001;
+	meas_add(&t->c, &m);
+	/* A third: 21 values, p95 at rank 20. */
+	m.addr = "199.9.14.201";
+	for (int i = 1; i <= 21; i++) {
+		snprintf(when, sizeof(when), "2026-11-26T10:%02d:30Z", i);
+		m.time = when;
+		m.rtt = i;
+		meas_add(&t->c, &m);
+	}
+	schain_ingest(&t->s, &t->c, 50);
+	all = run_json(t, NULL, HOUR);
+	assert_int_equal(json_array_size(all), 1);
+	g = target(json_array_get(all, 0), K4, "udp");
+	assert_int_equal(num(g, "measurements"), 20);
+	assert_real(g, "rtt_median_ms", 10.5);
+	assert_real(g, "rtt_p95_ms", 19);
+	g = target(json_array_get(all, 0), "198.41.0.4", "udp");
+	assert_real(g, "rtt_median_ms", 1.001);
+	assert_real(g, "rtt_p95_ms", 1.001);
+	g = target(json_array_get(all, 0), "199.9.14.201", "udp");
+	assert_real(g, "rtt_median_ms", 11);
+	assert_real(g, "rtt_p95_ms", 20);
+	g = json_array_get(json_object_get(json_array_get(all, 0), "probes"),
+	    0);
+	assert_int_equal(num(g, "measurements"), 43);
+	assert_real(g, "availability_pct", 100);
+	json_decref(all);
+}
+
+/* SOA serial lag: behind the newest serial of the zone, by the time
+ * since the first newer serial was seen; RFC 1982 wrap-around. */
+static void
+test_serial_lag(void **state)
+{
+	static const struct meas ms[] = {
+		/* Zone ".": A and B. */
+		{"2026-11-26T10:00:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
+		    100},
+		{"2026-11-26T10:05:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    100},
+		{"2026-11-26T10:10:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
+		    101},
+		{"2026-11-26T10:15:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    100},				/* 300 s behind */
+		{"2026-11-26T10:20:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    100},				/* 600 s behind */
+		{"2026-11-26T10:25:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    101},
+		/* Zone "ua.": C wraps past 2^32 - 1 to 5 on D. */
+		{"2026-11-26T12:00:00Z", "10.0.0.3", "udp", "c", NULL, "ua.", 1,
+		    4294967295LL},
+		{"2026-11-26T12:05:00Z", "10.0.0.4", "udp", "d", NULL, "UA.", 1,
+		    5},
+		{"2026-11-26T12:10:00Z", "10.0.0.3", "udp", "c", NULL, "ua.", 1,
+		    4294967295LL},			/* 300 s behind */
+		/* Zone ".": A skips ahead to 103; B at 102 is behind 103,
+		 * E at 99 behind everything since 10:00. */
+		{"2026-11-26T13:00:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
+		    103},
+		{"2026-11-26T13:30:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    102},				/* 1800 s */
+		{"2026-11-26T13:40:00Z", "10.0.0.5", "udp", "e", NULL, ".", 1,
+		    99},				/* 13200 s */
+		/* A timeout says nothing of serials. */
+		{"2026-11-26T13:50:00Z", "10.0.0.5", "udp", "e", NULL, ".", -1,
+		    -1},
+	};
+	struct tfix *t = *state;
+	json_t *all, *b, *g;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		meas_add(&t->c, &ms[i]);
+	schain_ingest(&t->s, &t->c, 5);
+	all = run_json(t, NULL, DAY);
+	assert_int_equal(json_array_size(all), 1);
+	b = json_array_get(all, 0);
+	assert_string_equal(json_string_value(json_object_get(b, "start")),
+	    "2026-11-26T00:00:00.000000Z");
+	assert_string_equal(json_string_value(json_object_get(b, "end")),
+	    "2026-11-27T00:00:00.000000Z");
+	g = group(b, "targets", "addr", "10.0.0.1");
+	assert_int_equal(num(g, "soa_measurements"), 3);
+	assert_int_equal(num(g, "soa_behind"), 0);
+	assert_real(g, "soa_lag_max_s", 0);
+	g = group(b, "targets", "addr", "10.0.0.2");
+	assert_int_equal(num(g, "soa_measurements"), 5);
+	assert_int_equal(num(g, "soa_behind"), 3);
+	assert_real(g, "soa_lag_max_s", 1800);
+	g = group(b, "targets", "addr", "10.0.0.3");
+	assert_int_equal(num(g, "soa_measurements"), 2);
+	assert_int_equal(num(g, "soa_behind"), 1);
+	assert_real(g, "soa_lag_max_s", 300);
+	g = group(b, "targets", "addr", "10.0.0.4");
+	assert_int_equal(num(g, "soa_behind"), 0);
+	g = group(b, "targets", "addr", "10.0.0.5");
+	assert_int_equal(num(g, "measurements"), 2);
+	assert_int_equal(num(g, "successes"), 1);
+	assert_int_equal(num(g, "soa_measurements"), 1);
+	assert_int_equal(num(g, "soa_behind"), 1);
+	assert_real(g, "soa_lag_max_s", 13200);
+	assert_real(g, "availability_pct", 50);
+	g = json_array_get(json_object_get(b, "probes"), 0);
+	assert_int_equal(num(g, "soa_measurements"), 12);
+	assert_int_equal(num(g, "soa_behind"), 5);
+	assert_real(g, "soa_lag_max_s", 13200);
+	json_decref(all);
+
+	/* In hourly buckets the lag goes with the bucket of the
+	 * measurement that was behind; the zone's history carries over. */
+	all = run_json(t, NULL, HOUR);
+	assert_int_equal(json_array_size(all), 3);	/* 10, 12, 13 h */
+	g = group(json_array_get(all, 2), "targets", "addr", "10.0.0.2");
+	assert_int_equal(num(g, "soa_behind"), 1);
+	assert_real(g, "soa_lag_max_s", 1800);
+	g = group(json_array_get(all, 0), "targets", "addr", "10.0.0.2");
+	assert_real(g, "soa_lag_max_s", 600);
+	json_decref(all);
+}
+
+/* Filters; records that are not measurements; a DNS result without a
+ * target address counts for its probe only. */
+static void
+test_filters(void **state)
+{
+	struct tfix *t = *state;
+	struct store_probe *other;
+	struct schain c2;
+	struct meas m = {"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".",
+	    5, -1};
+	struct export_params p;
+	char err[128];
+	json_t *all, *b;
+
+	meas_add(&t->c, &m);
+	schain_add(&t->c, "heartbeat", "\"time\":\"2026-11-26T10:01:00Z\","
+	    "\"queue\":0");
+	schain_add(&t->c, "dns", "\"time\":\"2026-11-26T10:02:00Z\","
+	    "\"name\":\"tld\",\"ok\":false,\"failure\":\"dns_no_servers\"");
+	schain_add(&t->c, "tld_discovery", "\"time\":\"2026-11-26T10:03:00Z\","
+	    "\"ok\":true,\"failure\":null");
+	schain_ingest(&t->s, &t->c, 10);
+	other = sfix_probe(&t->s, "other", 9, NULL, -1);
+	schain_init(&c2, other, "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0");
+	m.addr = "2001:7fd::1";
+	meas_add(&c2, &m);
+	schain_ingest(&t->s, &c2, 10);
+	schain_free(&c2);
+
+	all = run_json(t, NULL, HOUR);
+	b = json_array_get(all, 0);
+	assert_int_equal(json_array_size(json_object_get(b, "targets")), 2);
+	assert_int_equal(json_array_size(json_object_get(b, "probes")), 2);
+	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
+	    "measurements"), 2);
+	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
+	    "successes"), 1);
+	json_decref(all);
+
+	export_params_init(&p);
+	assert_int_equal(export_params_set(&p, "country", "UA", err,
+	    sizeof(err)), 1);
+	all = run_json(t, &p.filter, HOUR);
+	b = json_array_get(all, 0);
+	assert_int_equal(json_array_size(json_object_get(b, "targets")), 1);
+	assert_int_equal(json_array_size(json_object_get(b, "probes")), 1);
+	json_decref(all);
+
+	export_params_init(&p);
+	assert_int_equal(export_params_set(&p, "addr", "2001:7fd:0::1", err,
+	    sizeof(err)), 1);
+	all = run_json(t, &p.filter, HOUR);
+	b = json_array_get(all, 0);
+	assert_int_equal(json_array_size(json_object_get(b, "targets")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(b, "probes"), 0), "probe")), other->id);
+	json_decref(all);
+
+	export_params_init(&p);
+	assert_int_equal(export_params_set(&p, "to", "2026-11-26T10:00:00Z",
+	    err, sizeof(err)), 1);
+	all = run_json(t, &p.filter, HOUR);
+	assert_int_equal(json_array_size(all), 0);
+	json_decref(all);
+}
+
+static void
+test_empty(void **state)
+{
+	struct tfix *t = *state;
+	char *got;
+
+	got = run(t, NULL, HOUR, SUMMARY_JSON, 0);
+	assert_string_equal(got, "");
+	free(got);
+	got = run(t, NULL, DAY, SUMMARY_CSV, 0);
+	assert_string_equal(got, "start,end,kind,probe,probe_num,addr,proto,"
+	    "af,server,measurements,successes,availability_pct,"
+	    "rtt_median_ms,rtt_p95_ms,nsids,soa_measurements,soa_behind,"
+	    "soa_lag_max_s\r\n");
+	free(got);
+}
+
+/* Many 5-minute buckets, read a few records at a time. */
+static void
+test_many_buckets(void **state)
+{
+	struct tfix *t = *state;
+	struct meas m = {NULL, K4, "udp", KN, NULL, ".", 1, -1};
+	char when[64];
+	json_t *all;
+
+	for (int i = 0; i < 240; i++) {	/* every 2.5 min for 10 h */
+		snprintf(when, sizeof(when), "2026-11-26T%02d:%02d:%02dZ",
+		    i * 150 / 3600, i * 150 / 60 % 60, i * 150 % 60);
+		m.time = when;
+		meas_add(&t->c, &m);
+	}
+	schain_ingest(&t->s, &t->c, 64);
+	all = run_json(t, NULL, FIVE_MIN);
+	assert_int_equal(json_array_size(all), 120);
+	for (size_t i = 0; i < 120; i++)
+		assert_int_equal(num(json_array_get(json_object_get(
+		    json_array_get(all, i), "targets"), 0), "measurements"), 2);
+	json_decref(all);
+}
+
+#define SUMMARY_TESTS(setup) \
+	cmocka_unit_test_setup_teardown(test_json_exact, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_csv_exact, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_percentiles, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_serial_lag, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_filters, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_empty, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_many_buckets, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest plain[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_serial_cmp),
+	};
+	const struct CMUnitTest sqlite_tests[] = {
+		SUMMARY_TESTS(setup_sqlite)};
+	const struct CMUnitTest pg_tests[] = {SUMMARY_TESTS(setup_pg)};
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	failed = cmocka_run_group_tests_name("summary", plain, NULL, NULL);
+	failed += cmocka_run_group_tests_name("summary on sqlite",
+	    sqlite_tests, NULL, NULL);
+	pg_url = getenv("CW_TEST_PG_URL");
+	if (pg_url != NULL && pg_url[0] != '\0')
+		failed += cmocka_run_group_tests_name("summary on postgresql",
+		    pg_tests, NULL, NULL);
+	else
+		printf("summary on postgresql: not run (CW_TEST_PG_URL "
+		    "unset)\n");
+	return failed != 0;
+}
