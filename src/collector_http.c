@@ -1316,25 +1316,52 @@ collector_http_new(struct event_base *base, struct store *st,
 }
 
 /* chttp_addr_parse: "ADDRESS:PORT" with a numeric address (IPv6 in
- * brackets) and an explicit port into `ss`.  Returns 0 or -1. */
+ * brackets) and an explicit port (0: any free one) into `ss`.  Returns
+ * 0 or -1. */
 static int
 chttp_addr_parse(const char *addr, struct sockaddr_storage *ss, int *len)
 {
-	const char *colon = strrchr(addr, ':');
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	const char *colon = strrchr(addr, ':'), *host = addr;
+	char buf[INET6_ADDRSTRLEN];
+	size_t hlen;
+	long port = 0;
 
 	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5)
 		return -1;
-	for (const char *p = colon + 1; *p != '\0'; p++)
+	for (const char *p = colon + 1; *p != '\0'; p++) {
 		if (!isdigit((unsigned char)*p))
 			return -1;
-	if (memchr(addr, ':', (size_t)(colon - addr)) != NULL &&
-	    (addr[0] != '[' || colon[-1] != ']'))
+		port = port * 10 + (*p - '0');
+	}
+	hlen = (size_t)(colon - addr);
+	if (addr[0] == '[') {
+		if (hlen < 2 || colon[-1] != ']')
+			return -1;
+		host++;
+		hlen -= 2;
+	}
+	if (port > 65535 || hlen == 0 || hlen >= sizeof(buf))
 		return -1;
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
 	memset(ss, 0, sizeof(*ss));
-	*len = sizeof(*ss);
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, len) != 0)
-		return -1;
-	return 0;
+	if (addr[0] != '[' && evutil_inet_pton(AF_INET, buf,
+	    &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (addr[0] == '[' && evutil_inet_pton(AF_INET6, buf,
+	    &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
 }
 
 /* chttp_addr_format: "127.0.0.1:8080" or "[::1]:8080" into buf. */

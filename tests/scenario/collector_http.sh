@@ -46,7 +46,7 @@ db_count()
 
 # collector_start: start `serve` with $CW_TMP/collector.conf on a free
 # port (another if it is taken), wait until /healthz answers; sets PORT,
-# URL and COLLECTOR_PID.
+# URL and COLLECTOR_PID.  EXTRA_CONF is added to the file.
 collector_start()
 {
 	local attempt i
@@ -63,6 +63,7 @@ timeout = 2s
 request_timeout = 4s
 max_connections = 8
 log_level = debug
+${EXTRA_CONF:-}
 EOF
 		cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
 		    -c "$CW_TMP/collector.conf"
@@ -110,6 +111,16 @@ mkb()
 	shift
 	HASH=$("$MKBATCH" batch --chain "$CHAIN" --out "$CW_TMP/$name.body" \
 	    --auth "$CW_TMP/$name.auth" "$@") || cw_die "mkbatch $name failed"
+}
+
+# status_in STATUS...: whether the last answer had one of the STATUSes.
+status_in()
+{
+	local s
+	for s; do
+		[ "$STATUS" = "$s" ] && return 0
+	done
+	return 1
 }
 
 # expect_status DESCRIPTION STATUS: the last answer had STATUS.
@@ -291,9 +302,12 @@ mkb huge --seed "$SEED_A" --from 11 --count 1000 --prev "$H10"
 post_batch "$CW_TMP/huge.body" "$CW_TMP/huge.auth"
 expect_status "a body over max_body" 413
 expect_unchanged "a body over max_body"
+# libevent answers 413 as soon as a chunked body passes the limit and
+# closes; a client still sending may see the connection reset instead.
 post_batch "$CW_TMP/huge.body" "$CW_TMP/huge.auth" \
     -H "Transfer-Encoding: chunked"
-expect_status "a chunked body over max_body" 413
+cw_check "a chunked body over max_body: 413 or cut off ($STATUS)" \
+    status_in 413 000
 expect_unchanged "a chunked body over max_body"
 
 head -c 3000 /dev/urandom >"$CW_TMP/notgzip.body"
@@ -323,8 +337,8 @@ expect_error "GET on the batches" 405
 
 long=$(head -c 6000 /dev/zero | tr '\0' x)
 post_batch "$CW_TMP/good1.body" "$CW_TMP/good1.auth" -H "X-Long: $long"
-cw_check "too large headers: 4xx ($STATUS)" \
-    [ "$STATUS" -ge 400 ] && [ "$STATUS" -lt 500 ]
+cw_check "too large headers: 400, 413 or 431 ($STATUS)" \
+    status_in 400 413 431
 expect_unchanged "too large headers"
 many=()
 for ((i = 0; i < 120; i++)); do
@@ -446,7 +460,7 @@ cw_check "metrics: latency histogram" grep -q \
     '^corewatch_ingest_latency_seconds_bucket{le="+Inf"} [1-9]' "$m"
 cw_check "metrics: database size" \
     grep -q '^corewatch_db_size_bytes [1-9]' "$m"
-cw_check "metrics: connections" grep -q '^corewatch_connections 1$' "$m"
+cw_check "metrics: connections" grep -q '^corewatch_connections [1-9]' "$m"
 cw_check "metrics: TYPE lines" \
     grep -q '^# TYPE corewatch_ingest_latency_seconds histogram$' "$m"
 
@@ -545,6 +559,26 @@ cw_check "SIGTERM: a clean stop, exit 0" [ "$CW_STATUS" = 0 ]
 cw_check "SIGTERM: logged" grep -q "stopped" "$CW_TMP/collector.log"
 cw_check "no sanitizer report" not_in "$CW_TMP/collector.log" \
     -e "runtime error" -e "Sanitizer"
+
+# The read token: /metrics wants it, batches and /healthz do not.
+EXTRA_CONF='read_token = "0123456789abcdef-read"'
+collector_start
+request GET /metrics
+expect_status "/metrics without the read token" 401
+request GET /metrics -H "Authorization: Bearer 0123456789abcdef-wrong"
+expect_status "/metrics with a wrong token" 401
+request GET /metrics -H "Authorization: Bearer 0123456789abcdef-read"
+expect_status "/metrics with the read token" 200
+request GET /healthz
+expect_status "/healthz needs no token" 200
+post_batch "$CW_TMP/good1.body" "$CW_TMP/good1.auth"
+expect_status "batches need no read token" 200
+kill -TERM "$COLLECTOR_PID"
+cw_wait "$COLLECTOR_PID" 10
+cw_check "SIGTERM again: exit 0" [ "$CW_STATUS" = 0 ]
+cw_check "no sanitizer report (second run)" not_in "$CW_TMP/collector.log" \
+    -e "runtime error" -e "Sanitizer"
+
 if [ "$CW_FAILURES" != 0 ]; then
 	cw_log "collector log:"
 	tail -n 60 "$CW_TMP/collector.log" >&2
