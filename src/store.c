@@ -32,6 +32,7 @@ struct store {
 	bool			 in_group;	/* a group transaction is open */
 	char			 error[512];
 	struct store_msm	*msm[STORE_MSM_BUCKETS];
+	char			*insert_sql[4];	/* by store_chunks */
 };
 
 /* Forget every cached measurement number: after a rollback, a number
@@ -131,7 +132,9 @@ static const char *const store_migrations[] = {
 	"  probe TEXT NOT NULL,"
 	"  chain TEXT NOT NULL,"
 	"  first_seen BIGINT NOT NULL,"
-	"  last_seq BIGINT NOT NULL,"
+	"  last_seq BIGINT NOT NULL,"		/* highest stored seq */
+	"  last_hash @BLOB@ NOT NULL,"		/* its hash */
+	"  open_gaps BIGINT NOT NULL,"		/* rows in gaps */
 	"  PRIMARY KEY (probe, chain));"
 	"CREATE TABLE records ("
 	"  id @ID@,"
@@ -344,6 +347,9 @@ store_close(struct store *st)
 	if (st->in_group)
 		store_group_rollback(st);
 	store_msm_forget(st);
+	for (size_t i = 0; i < sizeof(st->insert_sql) /
+	    sizeof(st->insert_sql[0]); i++)
+		free(st->insert_sql[i]);
 	db_close(st->db);
 	free(st);
 }
@@ -1056,17 +1062,24 @@ store_msm_num(struct store *st, const char *type, const char *name,
 	return 0;
 }
 
+/* The columns of a record row, in this order. */
+#define STORE_RECORD_COLUMNS \
+	"probe, chain, seq, hash, prev, line, received_at, type, time, " \
+	"name, msm, server, addr, port, af, proto, qname, qtype, ok, " \
+	"failure, rtt_ms, rcode, nsid, soa_serial, country, asn"
+#define STORE_RECORD_NCOLUMNS	26
+
+/* Fill the STORE_RECORD_NCOLUMNS parameters of record `r` into `p`;
+ * `prev` receives the binary prev hash, which `p` points to. */
 static int
-store_record_insert(struct store *st, const struct store_batch *b,
-    const struct record *r)
+store_record_params(struct store *st, const struct store_batch *b,
+    const struct record *r, struct db_value *p, unsigned char *prev)
 {
-	unsigned char prev[RECORD_HASH_LEN];
 	struct store_cols c;
-	struct db_value p[26];
 	long long msm = 0;
 	int n = 0;
 
-	sodium_hex2bin(prev, sizeof(prev), r->prev, RECORD_HASH_HEX, NULL,
+	sodium_hex2bin(prev, RECORD_HASH_LEN, r->prev, RECORD_HASH_HEX, NULL,
 	    NULL, NULL);
 	store_cols_get(r, &c);
 	if (c.name != NULL && store_msm_num(st, r->type, c.name, &msm) == -1)
@@ -1098,12 +1111,78 @@ store_record_insert(struct store *st, const struct store_batch *b,
 	p[n++] = b->probe->country[0] != '\0' ? DB_V_TEXT(b->probe->country) :
 	    DB_V_NULL;
 	p[n++] = store_v_int(b->probe->asn);
-	return db_exec(st->db, "INSERT INTO records (probe, chain, seq, hash, "
-	    "prev, line, received_at, type, time, name, msm, server, addr, "
-	    "port, af, proto, qname, qtype, ok, failure, rtt_ms, rcode, nsid, "
-	    "soa_serial, country, asn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, n) == -1 ?
-	    -1 : 0;
+	return 0;
+}
+
+/*
+ * Rows go in with multi-row INSERTs of a few fixed sizes (so that the
+ * statements are prepared once): one round trip per chunk, not per
+ * record, which is what PostgreSQL needs to keep up.
+ */
+static const int store_chunks[] = {256, 32, 4, 1};
+#define STORE_NCHUNKS	((int)(sizeof(store_chunks) / sizeof(store_chunks[0])))
+
+static const char *
+store_insert_sql(struct store *st, int chunk)
+{
+	static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	static const char head[] = "INSERT INTO records (" STORE_RECORD_COLUMNS
+	    ") VALUES ";
+	int k = store_chunks[chunk];
+	size_t len;
+	char *sql;
+
+	if (st->insert_sql[chunk] != NULL)
+		return st->insert_sql[chunk];
+	len = sizeof(head) + (size_t)k * (sizeof(row) + 1);
+	if ((sql = malloc(len)) == NULL)
+		return NULL;
+	memcpy(sql, head, sizeof(head));
+	for (int i = 0; i < k; i++) {
+		if (i > 0)
+			strcat(sql, ",");
+		strcat(sql, row);
+	}
+	st->insert_sql[chunk] = sql;
+	return sql;
+}
+
+/* Insert the batch's records listed in `idx` (n of them). */
+static int
+store_records_insert(struct store *st, const struct store_batch *b,
+    const size_t *idx, size_t n)
+{
+	unsigned char (*prev)[RECORD_HASH_LEN];
+	struct db_value *p;
+	size_t done = 0;
+	int ret = -1;
+
+	p = calloc((size_t)store_chunks[0] * STORE_RECORD_NCOLUMNS,
+	    sizeof(*p));
+	prev = calloc((size_t)store_chunks[0], sizeof(*prev));
+	if (p == NULL || prev == NULL)
+		goto out;
+	while (done < n) {
+		int c = 0, k;
+		const char *sql;
+		while (store_chunks[c] > (int)(n - done))
+			c++;
+		k = store_chunks[c];
+		for (int i = 0; i < k; i++)
+			if (store_record_params(st, b, &b->recs[idx[done + i]],
+			    p + (size_t)i * STORE_RECORD_NCOLUMNS, prev[i]) == -1)
+				goto out;
+		if ((sql = store_insert_sql(st, c)) == NULL ||
+		    db_exec(st->db, sql, p, k * STORE_RECORD_NCOLUMNS) == -1)
+			goto out;
+		done += (size_t)k;
+	}
+	ret = 0;
+out:
+	free(p);
+	free(prev);
+	return ret;
 }
 
 static int
@@ -1273,28 +1352,71 @@ store_probe_seen(struct store *st, const struct store_batch *b)
 	    "= ?, asn = ?, location = ? WHERE id = ?", p, 5);
 }
 
+/* What the collector knows of a chain before a batch. */
+struct store_chain {
+	bool		known;
+	long long	last_seq;
+	unsigned char	last_hash[RECORD_HASH_LEN];
+	long long	open_gaps;
+};
+
 static int
-store_chain_update(struct store *st, const struct store_batch *b,
-    size_t *gaps)
+store_chain_cb(void *arg, const struct db_row *row)
 {
-	const struct record *r = &b->recs[b->n - 1];
-	struct db_value p[4];
-	long long open = 0;
+	struct store_chain *c = arg;
+
+	if (row->n < 3 || row->col[1].type != DB_BLOB ||
+	    row->col[1].len != RECORD_HASH_LEN)
+		return 1;
+	c->known = true;
+	c->last_seq = store_col_int(&row->col[0], 0);
+	memcpy(c->last_hash, row->col[1].p, RECORD_HASH_LEN);
+	c->open_gaps = store_col_int(&row->col[2], 0);
+	return 1;
+}
+
+static int
+store_chain_get(struct store *st, const struct record *r, struct store_chain *c)
+{
+	struct db_value p[2] = {DB_V_TEXT(r->probe), DB_V_TEXT(r->chain)};
+
+	memset(c, 0, sizeof(*c));
+	return db_query(st->db, "SELECT last_seq, last_hash, open_gaps FROM "
+	    "chains WHERE probe = ? AND chain = ?", p, 2, store_chain_cb, c);
+}
+
+/* Write the chain's state after the batch. */
+static int
+store_chain_put(struct store *st, const struct store_batch *b,
+    const struct store_chain *c)
+{
+	const struct record *r = &b->recs[0];
+	struct db_value p[6];
 
 	p[0] = DB_V_TEXT(r->probe);
 	p[1] = DB_V_TEXT(r->chain);
 	p[2] = DB_V_INT(b->received_at);
-	p[3] = DB_V_INT((long long)r->seq);
-	if (db_exec(st->db, "INSERT INTO chains (probe, chain, first_seen, "
-	    "last_seq) VALUES (?, ?, ?, ?) ON CONFLICT (probe, chain) DO "
-	    "UPDATE SET last_seq = CASE WHEN excluded.last_seq > "
-	    "chains.last_seq THEN excluded.last_seq ELSE chains.last_seq END",
-	    p, 4) == -1)
+	p[3] = DB_V_INT(c->last_seq);
+	p[4] = DB_V_BLOB(c->last_hash, RECORD_HASH_LEN);
+	p[5] = DB_V_INT(c->open_gaps);
+	return db_exec(st->db, "INSERT INTO chains (probe, chain, first_seen, "
+	    "last_seq, last_hash, open_gaps) VALUES (?, ?, ?, ?, ?, ?) ON "
+	    "CONFLICT (probe, chain) DO UPDATE SET last_seq = "
+	    "excluded.last_seq, last_hash = excluded.last_hash, open_gaps = "
+	    "excluded.open_gaps", p, 6);
+}
+
+static int
+store_near_push(struct store_near_set *set, uint64_t seq,
+    const unsigned char *hash)
+{
+	if ((set->v = calloc(1, sizeof(*set->v))) == NULL) {
+		set->oom = true;
 		return -1;
-	if (db_query(st->db, "SELECT count(*) FROM gaps WHERE probe = ? AND "
-	    "chain = ?", p, 2, store_int_cb, &open) == -1)
-		return -1;
-	*gaps = (size_t)open;
+	}
+	set->n = set->cap = 1;
+	set->v[0].seq = seq;
+	memcpy(set->v[0].hash, hash, RECORD_HASH_LEN);
 	return 0;
 }
 
@@ -1328,28 +1450,53 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	return STORE_OK;
 }
 
+/*
+ * Most batches carry the next records of a chain: the chain's row says
+ * where it ends and the hash of its last record, which is all the links
+ * need, and no gap opens or closes.  Only a batch that reaches back
+ * below the chain's end reads the stored records around it, and only a
+ * batch that leaves or fills a hole (or brings a loss record) redoes the
+ * chain's gaps.
+ */
 static int
 store_ingest_records(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen)
 {
 	const struct record *first = &b->recs[0], *last = &b->recs[b->n - 1];
 	struct store_near_set near = {0};
+	struct store_chain chain;
 	struct db_value p[4];
-	bool loss = false;
+	bool loss = false, append, holes = false;
 	int ret = STORE_E_DB;
+	size_t *fresh = NULL, nfresh = 0;
 
-	/* Every stored record from seq first-1 to last+1, ascending. */
-	p[0] = DB_V_TEXT(first->probe);
-	p[1] = DB_V_TEXT(first->chain);
-	p[2] = DB_V_INT((long long)first->seq - 1);
-	p[3] = DB_V_INT((long long)last->seq + 1);
-	if (db_query(st->db, "SELECT seq, hash, prev FROM records WHERE probe "
-	    "= ? AND chain = ? AND seq >= ? AND seq <= ? ORDER BY seq", p, 4,
-	    store_near_cb, &near) == -1 || near.oom)
+	if ((fresh = calloc(b->n, sizeof(*fresh))) == NULL) {
+		near.oom = true;
+		goto out;
+	}
+	if (store_chain_get(st, first, &chain) == -1)
+		goto out;
+	append = !chain.known || (long long)first->seq > chain.last_seq;
+	if (!append) {
+		/* Every stored record from seq first-1 to last+1. */
+		p[0] = DB_V_TEXT(first->probe);
+		p[1] = DB_V_TEXT(first->chain);
+		p[2] = DB_V_INT((long long)first->seq - 1);
+		p[3] = DB_V_INT((long long)last->seq + 1);
+		if (db_query(st->db, "SELECT seq, hash, prev FROM records "
+		    "WHERE probe = ? AND chain = ? AND seq >= ? AND seq <= ? "
+		    "ORDER BY seq", p, 4, store_near_cb, &near) == -1 ||
+		    near.oom)
+			goto out;
+	} else if (chain.known &&
+	    chain.last_seq == (long long)first->seq - 1 &&
+	    store_near_push(&near, first->seq - 1, chain.last_hash) == -1)
 		goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct record *r = &b->recs[i];
 		const struct store_near *have = store_near_find(&near, r->seq);
+		if (i > 0 && r->seq != b->recs[i - 1].seq + 1)
+			holes = true;
 		if (have != NULL && memcmp(have->hash, r->hash,
 		    RECORD_HASH_LEN) == 0) {
 			rc->duplicates++;
@@ -1365,8 +1512,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		    errlen)) != STORE_OK)
 			goto out;
 		ret = STORE_E_DB;
-		if (store_record_insert(st, b, r) == -1)
-			goto out;
+		fresh[nfresh++] = i;
 		if (strcmp(r->type, "loss") == 0) {
 			if (store_loss_insert(st, r) == -1)
 				goto out;
@@ -1374,9 +1520,28 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		}
 		rc->stored++;
 	}
-	if ((rc->stored > 0 || loss) && store_gaps_update(st, b) == -1)
+	if (nfresh > 0 && store_records_insert(st, b, fresh, nfresh) == -1)
 		goto out;
-	if (store_chain_update(st, b, &rc->gaps) == -1 ||
+	/* A hole before the batch, inside it, or one it may fill. */
+	if ((nfresh > 0 || loss) && (!append || holes || loss ||
+	    (long long)first->seq > chain.last_seq + 1)) {
+		long long open = 0;
+		p[0] = DB_V_TEXT(first->probe);
+		p[1] = DB_V_TEXT(first->chain);
+		if (store_gaps_update(st, b) == -1 ||
+		    db_query(st->db, "SELECT count(*) FROM gaps WHERE probe = "
+		    "? AND chain = ?", p, 2, store_int_cb, &open) == -1)
+			goto out;
+		chain.open_gaps = open;
+	}
+	if ((long long)last->seq > chain.last_seq) {
+		/* Nothing was stored above the chain's end: the batch's last
+		 * record is new, and now the end. */
+		chain.last_seq = (long long)last->seq;
+		memcpy(chain.last_hash, last->hash, RECORD_HASH_LEN);
+	}
+	rc->gaps = (size_t)chain.open_gaps;
+	if (store_chain_put(st, b, &chain) == -1 ||
 	    store_probe_seen(st, b) == -1)
 		goto out;
 	ret = STORE_OK;
@@ -1386,6 +1551,7 @@ out:
 		store_say(err, errlen, "%s", st->error);
 	}
 	free(near.v);
+	free(fresh);
 	return ret;
 }
 

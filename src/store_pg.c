@@ -41,11 +41,25 @@
 /* The protocol's limit on parameters per statement. */
 #define PG_MAX_PARAMS		65535
 
+/* Statements prepared on the server, by their SQL: parsed and planned
+ * once per session instead of at every call (a multi-row INSERT takes
+ * the server longer to parse than to run). */
+#define PG_STMT_CACHE	64
+
+struct pg_stmt {
+	char		*sql;		/* as the caller wrote it */
+	char		 name[16];
+};
+
 struct pg_db {
 	struct db	 db;
 	PGconn		*conn;
 	bool		 unavailable;	/* the last failure lost the server */
 	char		 err[512];
+	struct pg_stmt	 stmt[PG_STMT_CACHE];
+	int		 nstmt;
+	int		 evict;		/* the slot to reuse when full */
+	unsigned	 serial;	/* for statement names */
 };
 
 /* A statement's parameters in libpq's form. */
@@ -212,11 +226,23 @@ pg_session_setup(struct pg_db *pg)
 	return rc;
 }
 
+/* Forget the prepared statements (the session that had them is gone,
+ * or is going). */
+static void
+pg_stmt_forget(struct pg_db *pg)
+{
+	for (int i = 0; i < pg->nstmt; i++)
+		free(pg->stmt[i].sql);
+	pg->nstmt = 0;
+	pg->evict = 0;
+}
+
 static void
 pg_close(struct db *db)
 {
 	struct pg_db *pg = (struct pg_db *)db;
 
+	pg_stmt_forget(pg);
 	PQfinish(pg->conn);
 	free(pg);
 }
@@ -587,6 +613,51 @@ pg_results(struct pg_db *pg, db_row_cb cb, void *arg)
 	return rc;
 }
 
+/*
+ * The name of the statement prepared for `sql`, preparing it now if
+ * needed (evicting the oldest when the cache is full).  NULL when it
+ * cannot be prepared: the caller then reports the error.
+ */
+static const char *
+pg_stmt_get(struct pg_db *pg, const char *sql, const char *numbered,
+    const struct pg_params *pp, int nparams)
+{
+	struct pg_stmt *st = NULL;
+	PGresult *res;
+	char name[16];
+
+	for (int i = 0; i < pg->nstmt; i++)
+		if (strcmp(pg->stmt[i].sql, sql) == 0)
+			return pg->stmt[i].name;
+	snprintf(name, sizeof(name), "cw%u", ++pg->serial);
+	res = PQprepare(pg->conn, name, numbered, nparams, pp->types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_fail_result(pg, res);
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	if (pg->nstmt < PG_STMT_CACHE)
+		st = &pg->stmt[pg->nstmt++];
+	else {
+		char dealloc[48];
+		st = &pg->stmt[pg->evict];
+		pg->evict = (pg->evict + 1) % PG_STMT_CACHE;
+		snprintf(dealloc, sizeof(dealloc), "DEALLOCATE %s", st->name);
+		PQclear(PQexec(pg->conn, dealloc));
+		free(st->sql);
+		st->sql = NULL;
+	}
+	if ((st->sql = strdup(sql)) == NULL) {
+		/* Forget the slot; the statement stays on the server. */
+		*st = pg->stmt[--pg->nstmt];
+		pg_error_set(pg, "postgresql: out of memory");
+		return NULL;
+	}
+	memcpy(st->name, name, sizeof(name));
+	return st->name;
+}
+
 static int
 pg_query(struct db *db, const char *sql, const struct db_value *params,
     int nparams, db_row_cb cb, void *arg)
@@ -607,8 +678,13 @@ pg_query(struct db *db, const char *sql, const struct db_value *params,
 		free(numbered);
 		return -1;
 	}
-	if (!PQsendQueryParams(pg->conn, numbered, nparams, pp.types,
-	    pp.values, pp.lengths, pp.formats, 0))
+	const char *name = pg_stmt_get(pg, sql, numbered, &pp, nparams);
+	if (name == NULL) {
+		if (PQstatus(pg->conn) != CONNECTION_OK)
+			pg->unavailable = true;
+		rc = -1;
+	} else if (!PQsendQueryPrepared(pg->conn, name, nparams, pp.values,
+	    pp.lengths, pp.formats, 0))
 		rc = pg_fail_conn(pg);
 	else {
 		/* Should it fail, the rows come in one result: still right. */
@@ -680,6 +756,7 @@ pg_ping(struct db *db)
 			return 0;
 		}
 	}
+	pg_stmt_forget(pg);
 	PQreset(pg->conn);
 	if (PQstatus(pg->conn) != CONNECTION_OK)
 		return pg_fail_conn(pg);

@@ -109,7 +109,7 @@ teardown(void **state)
 
 /* ---- building batches ---------------------------------------------- */
 
-#define MAXREC 64
+#define MAXREC 320
 
 /* Lines of one chain, built like a probe would, kept for the test. */
 struct chain {
@@ -416,6 +416,30 @@ line_cb(void *arg, const struct db_row *row)
 	assert_int_equal(row->col[0].len, strlen(want));
 	assert_memory_equal(row->col[0].p, want, strlen(want));
 	return 1;
+}
+
+/* 299 records: inserted in chunks of 256, 32, 4 and 1 rows. */
+static void
+test_large_batch(void **state)
+{
+	struct fix *f = *state;
+	struct store_receipt rc;
+	struct chain c;
+	char err[256];
+
+	chain_init(&c, f, "0123456789abcdef0123456789abcdef");
+	for (int i = 0; i < 299; i++)
+		chain_next(&c, measurement);
+	assert_int_equal(ingest(f, batch_of(f, &c, 0, 299), &rc, err,
+	    sizeof(err)), STORE_OK);
+	assert_int_equal(rc.stored, 299);
+	assert_int_equal(rc.gaps, 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM records"), 299);
+	assert_int_equal(scalar(f, "SELECT CAST(sum(seq) AS BIGINT) FROM records"),
+	    299 * 300 / 2);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM records WHERE "
+	    "soa_serial = 2026112600 AND addr = '193.0.14.129'"), 299);
+	chain_free(&c);
 }
 
 static void
@@ -853,6 +877,7 @@ test_results(void **state)
 	cmocka_unit_test_setup_teardown(test_ingest_and_replay, setup, \
 	    teardown), \
 	cmocka_unit_test_setup_teardown(test_exact_bytes, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_large_batch, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_gap_and_fill, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_gap_first_batch_and_loss, \
 	    setup, teardown), \

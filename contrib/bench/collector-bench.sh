@@ -1,0 +1,98 @@
+#!/bin/bash
+# collector-bench.sh -- figures for the collector on this machine.  Not a
+# test: it prints numbers.
+#
+#   1. records/s ingested end to end over HTTP on loopback, signatures
+#      checked and every batch durably committed before its receipt, from
+#      50 concurrent probes (tests/tools/loadgen), with batches of 100
+#      and of 1,000 records, on SQLite and on PostgreSQL (a throwaway
+#      cluster on a unix socket, fsync and synchronous_commit on);
+#   2. rows/s of a CSV export of 1,000,000 records (to /dev/null), next
+#      to sqlite3's own CSV output of the same rows in the same run.
+#
+# Usage, from a built tree (make check builds the tools), as root:
+#   contrib/bench/collector-bench.sh [BUILD_DIR]
+# Knobs: CW_BENCH_RECORDS (records per ingest run, default 200000),
+#        CW_BENCH_EXPORT (records exported, default 1000000).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$src}" && pwd)
+COLLECTOR=$build/src/corewatch-collector
+LOADGEN=$build/tests/tools/loadgen
+for f in "$COLLECTOR" "$LOADGEN"; do
+	[ -x "$f" ] || { echo "no $f: run make check first" >&2; exit 2; }
+done
+export top_builddir=$build
+. "$src/tests/scenario/lib.sh"
+cw_tmpdir
+RECORDS=${CW_BENCH_RECORDS:-200000}
+EXPORT_N=${CW_BENCH_EXPORT:-1000000}
+PROBES=50
+say() { printf '%s\n' "$*"; }
+
+# serve DBURL: start the collector on a free port; sets URL, SERVE_PID.
+serve()
+{
+	local port i
+	port=$(cw_free_port)
+	cw_spawn "$CW_TMP/serve.log" "$COLLECTOR" serve \
+	    --listen "127.0.0.1:$port" --db "$1"
+	SERVE_PID=$CW_SPAWNED
+	URL=http://127.0.0.1:$port
+	for ((i = 0; i < 100; i++)); do
+		curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$CW_TMP/serve.log" >&2
+	cw_die "the collector did not come up on $1"
+}
+
+# ingest LABEL DBURL SIZE: one loadgen run against a fresh collector.
+ingest()
+{
+	local label=$1 db=$2 size=$3 batches out
+	batches=$((RECORDS / PROBES / size))
+	[ "$batches" -ge 1 ] || batches=1
+	serve "$db"
+	out=$("$LOADGEN" --url "$URL" --db "$db" --probes "$PROBES" \
+	    --batches "$batches" --size "$size" 2>&1 | tail -n 1)
+	say "  $label, batches of $size: $out"
+	cw_stop "$SERVE_PID"
+}
+
+say "== 1. ingest over HTTP, $PROBES probes, about $RECORDS records a run"
+ingest "SQLite" "sqlite:$CW_TMP/b100.db" 100
+ingest "SQLite" "sqlite:$CW_TMP/b1000.db" 1000
+cw_pg_start
+PG_URL=$CW_PG_URL
+pg_reset() { cw_pg_run "$(cw_pg_bin)/psql" -q "$PG_URL" -c \
+    "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null; }
+pg_reset
+ingest "PostgreSQL" "$PG_URL" 100
+pg_reset
+ingest "PostgreSQL" "$PG_URL" 1000
+
+say ""
+say "== 2. CSV export of $EXPORT_N records (SQLite)"
+DB=$CW_TMP/export.db
+serve "sqlite:$DB"
+"$LOADGEN" --url "$URL" --db "sqlite:$DB" --probes 10 \
+    --batches $((EXPORT_N / 10 / 1000)) --size 1000 >/dev/null 2>&1 ||
+    cw_die "loading $EXPORT_N records failed"
+cw_stop "$SERVE_PID"
+start=$(date +%s.%N)
+rows=$("$COLLECTOR" export --db "sqlite:$DB" --format csv | wc -l)
+end=$(date +%s.%N)
+start2=$(date +%s.%N)
+rows2=$(sqlite3 -csv "$DB" "SELECT probe, seq, received_at, type, time, \
+    name, msm, server, addr, port, af, proto, qname, qtype, ok, failure, \
+    rtt_ms, rcode, nsid, soa_serial, country, asn FROM records" | wc -l)
+end2=$(date +%s.%N)
+awk -v r="$rows" -v s="$start" -v e="$end" -v r2="$rows2" -v s2="$start2" \
+    -v e2="$end2" 'BEGIN {
+	a = (r - 1) / (e - s); b = r2 / (e2 - s2)
+	printf "  corewatch-collector export: %d rows in %.2f s: %.0f rows/s\n",
+	    r - 1, e - s, a
+	printf "  sqlite3 -csv, same columns: %d rows in %.2f s: %.0f rows/s (ratio %.2f)\n",
+	    r2, e2 - s2, b, a / b }'
