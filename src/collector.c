@@ -35,6 +35,7 @@
 #define COLLECTOR_STOP_GRACE		(2 * CW_USEC_PER_SEC)
 #define COLLECTOR_STOP_POLL		(20 * CW_USEC_PER_MSEC)
 #define COLLECTOR_TOKEN_MAX		256	/* bytes of read_token */
+#define COLLECTOR_NOFILE_SPARE		64	/* descriptors not for clients */
 
 /* What the configuration file and the command line set. */
 struct collector_conf {
@@ -367,15 +368,33 @@ serve_free(struct collector_serve *s)
 	store_close(s->st);
 }
 
+/* serve_nofile: keep the connection cap below the file descriptors the
+ * process may open (an accept() failing with EMFILE spins). */
+static void
+serve_nofile(struct collector_conf *c)
+{
+	long nofile = sysutil_raise_nofile();
+
+	if (nofile > 0 && (long)c->http.max_connections >
+	    nofile - COLLECTOR_NOFILE_SPARE) {
+		unsigned cap = nofile > 2 * COLLECTOR_NOFILE_SPARE ?
+		    (unsigned)(nofile - COLLECTOR_NOFILE_SPARE) : 1;
+		log_warnx("collector: max_connections %u: only %ld open "
+		    "files are allowed; using %u", c->http.max_connections,
+		    nofile, cap);
+		c->http.max_connections = cap;
+	}
+}
+
 static int
-serve_run(const struct collector_conf *c)
+serve_run(struct collector_conf *c)
 {
 	struct collector_serve s;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	signal(SIGPIPE, SIG_IGN);
-	sysutil_raise_nofile();
+	serve_nofile(c);
 	if ((rc = serve_setup(&s, c)) == CW_EXIT_OK) {
 		log_info("collector: serving, database %s (%s)",
 		    db_backend(store_db(s.st)), c->read_token != NULL ?
