@@ -50,9 +50,9 @@ static const char *const export_format_names[] = {
 };
 
 #define EXPORT_CSV_HEADER						\
-	"probe,probe_num,chain,seq,received_at,time,type,name,msm,server,"	\
-	"addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,rcode,nsid,"	\
-	"soa_serial,country,asn\r\n"
+	"probe,probe_num,chain,seq,received_at,time,type,name,msm,"	\
+	"server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,"	\
+	"rcode,nsid,soa_serial,country,asn\r\n"
 
 static void
 export_say(char *err, size_t errlen, const char *fmt, ...)

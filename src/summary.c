@@ -30,7 +30,7 @@ enum summary_kind {
 /* What one target or one probe did within the current bucket. */
 struct summary_group {
 	char			*addr, *proto, *server;	/* targets */
-	long long		 af;
+	long long		 port, af;
 	char			*probe;			/* probes */
 	long long		 probe_num;
 	unsigned long long	 n, ok;
@@ -80,7 +80,8 @@ struct summary {
 };
 
 #define SUMMARY_CSV_HEADER						\
-	"start,end,kind,probe,probe_num,addr,proto,af,server,measurements,"	\
+	"start,end,kind,probe,probe_num,addr,port,proto,af,server,"	\
+	"measurements,"							\
 	"successes,availability_pct,rtt_median_ms,rtt_p95_ms,nsids,"	\
 	"soa_measurements,soa_behind,soa_lag_max_s\r\n"
 
@@ -165,8 +166,8 @@ summary_strcmp(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
 }
 
-/* Order of groups: targets by address text, transport, family; probes
- * by number. */
+/* Order of groups: targets by address text, port, transport, family;
+ * probes by number. */
 static int
 summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
     const struct store_row *r)
@@ -176,8 +177,11 @@ summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
 	if (kind == SUMMARY_PROBE)
 		return g->probe_num < r->probe_num ? -1 :
 		    g->probe_num > r->probe_num;
-	if ((c = summary_strcmp(g->addr, r->addr)) != 0 ||
-	    (c = summary_strcmp(g->proto, r->proto)) != 0)
+	if ((c = summary_strcmp(g->addr, r->addr)) != 0)
+		return c;
+	if (g->port != r->port)
+		return g->port < r->port ? -1 : 1;
+	if ((c = summary_strcmp(g->proto, r->proto)) != 0)
 		return c;
 	return g->af < r->af ? -1 : g->af > r->af;
 }
@@ -230,6 +234,7 @@ summary_group_get(struct summary *s, struct summary_groups *gs,
 	if (kind == SUMMARY_TARGET) {
 		g->addr = summary_strdup(s, r->addr);
 		g->proto = summary_strdup(s, r->proto);
+		g->port = r->port;
 		g->af = r->af;
 	} else {
 		g->probe = summary_strdup(s, r->probe);
@@ -476,6 +481,8 @@ summary_group_json(enum summary_kind kind, struct summary_group *g)
 	}
 	if (kind == SUMMARY_TARGET) {
 		json_object_set_new(o, "addr", summary_json_str(g->addr));
+		json_object_set_new(o, "port", g->port >= 0 ?
+		    json_integer(g->port) : json_null());
 		json_object_set_new(o, "proto", summary_json_str(g->proto));
 		json_object_set_new(o, "af", g->af >= 0 ?
 		    json_integer(g->af) : json_null());
@@ -612,6 +619,9 @@ summary_group_csv(struct summary *s, enum summary_kind kind,
 	if (kind == SUMMARY_TARGET) {
 		ret |= summary_csv_fmt(out, ",,");
 		ret |= summary_csv(out, g->addr, false);
+		if (g->port >= 0)
+			ret |= summary_csv_fmt(out, "%lld", g->port);
+		ret |= summary_csv(out, NULL, false);
 		ret |= summary_csv(out, g->proto, false);
 		if (g->af >= 0)
 			ret |= summary_csv_fmt(out, "%lld", g->af);
@@ -619,7 +629,7 @@ summary_group_csv(struct summary *s, enum summary_kind kind,
 		ret |= summary_csv(out, g->server, false);
 	} else {
 		ret |= summary_csv(out, g->probe, false);
-		ret |= summary_csv_fmt(out, "%lld,,,,,", g->probe_num);
+		ret |= summary_csv_fmt(out, "%lld,,,,,,", g->probe_num);
 	}
 	ret |= summary_csv_fmt(out, "%llu,%llu,%.3f,", g->n, g->ok,
 	    summary_availability(g));

@@ -130,9 +130,10 @@ schain_add(struct schain *c, const char *type, const char *body)
 {
 	char prev[RECORD_HASH_HEX + 1], *line;
 
-	if (c->seq == 0)
-		memset(prev, '0', RECORD_HASH_HEX), prev[RECORD_HASH_HEX] = '\0';
-	else
+	if (c->seq == 0) {
+		memset(prev, '0', RECORD_HASH_HEX);
+		prev[RECORD_HASH_HEX] = '\0';
+	} else
 		record_hex(c->last, RECORD_HASH_LEN, prev);
 	c->seq++;
 	assert_true(asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\","

@@ -293,11 +293,13 @@ test_json_exact(void **state)
 	snprintf(want, sizeof(want),
 	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T11:00:00.000000Z\",\"targets\":["
-	    "{\"addr\":\"" K4 "\",\"proto\":\"tcp\",\"af\":4,\"server\":\"" KN
+	    "{\"addr\":\"" K4 "\",\"port\":53,\"proto\":\"tcp\","
+	    "\"af\":4,\"server\":\"" KN
 	    "\",\"measurements\":1,\"successes\":1,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":7.25,\"rtt_p95_ms\":7.25,\"nsids\":[],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null},"
-	    "{\"addr\":\"" K4 "\",\"proto\":\"udp\",\"af\":4,\"server\":\"" KN
+	    "{\"addr\":\"" K4 "\",\"port\":53,\"proto\":\"udp\","
+	    "\"af\":4,\"server\":\"" KN
 	    "\",\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
 	    "\"rtt_median_ms\":25.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\","
 	    "\"k2\"],\"soa_measurements\":0,\"soa_behind\":0,"
@@ -305,10 +307,12 @@ test_json_exact(void **state)
 	    "{\"probe\":\"%s\",\"probe_num\":1,\"measurements\":6,"
 	    "\"successes\":5,\"availability_pct\":83.333,\"rtt_median_ms\":"
 	    "20.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\",\"k2\"],"
-	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}]}\n"
+	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}]}"
+	    "\n"
 	    "{\"start\":\"2026-11-26T11:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T12:00:00.000000Z\",\"targets\":["
-	    "{\"addr\":\"" K4 "\",\"proto\":\"udp\",\"af\":4,\"server\":\"" KN
+	    "{\"addr\":\"" K4 "\",\"port\":53,\"proto\":\"udp\","
+	    "\"af\":4,\"server\":\"" KN
 	    "\",\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":2.5,\"rtt_p95_ms\":100.0,\"nsids\":[],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}],"
@@ -349,13 +353,13 @@ test_csv_exact(void **state)
 	schain_ingest(&t->s, &t->c, 10);
 #define B "2026-11-26T10:00:00.000000Z,2026-11-26T10:05:00.000000Z,"
 	snprintf(want, sizeof(want),
-	    "start,end,kind,probe,probe_num,addr,proto,af,server,"
+	    "start,end,kind,probe,probe_num,addr,port,proto,af,server,"
 	    "measurements,successes,availability_pct,rtt_median_ms,"
 	    "rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s\r\n"
-	    B "target,,,193.0.14.129,udp,4,\"'=evil,\"\"x\"\"\",2,2,100.000,"
+	    B "target,,,193.0.14.129,53,udp,4,\"'=evil,\"\"x\"\"\",2,2,100.000,"
 	    "12.346,12.346,'-c a\\032b,0,0,\r\n"
-	    B "target,,,2001:7fd::1,tcp,6,,1,0,0.000,,,,0,0,\r\n"
-	    B "probe,%s,1,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,\r\n",
+	    B "target,,,2001:7fd::1,53,tcp,6,,1,0,0.000,,,,0,0,\r\n"
+	    B "probe,%s,1,,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,\r\n",
 	    t->p->id);
 #undef B
 	got = run(t, NULL, FIVE_MIN, SUMMARY_CSV, 0);
@@ -581,8 +585,8 @@ test_empty(void **state)
 	assert_string_equal(got, "");
 	free(got);
 	got = run(t, NULL, DAY, SUMMARY_CSV, 0);
-	assert_string_equal(got, "start,end,kind,probe,probe_num,addr,proto,"
-	    "af,server,measurements,successes,availability_pct,"
+	assert_string_equal(got, "start,end,kind,probe,probe_num,addr,port,"
+	    "proto,af,server,measurements,successes,availability_pct,"
 	    "rtt_median_ms,rtt_p95_ms,nsids,soa_measurements,soa_behind,"
 	    "soa_lag_max_s\r\n");
 	free(got);

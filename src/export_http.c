@@ -1,0 +1,502 @@
+/*
+ * export_http.c -- GET /api/v1/results, /api/v1/summary and
+ * /api/v1/probes on the collector's HTTP service.
+ *
+ * A result or summary is a stream: the first page is read in the
+ * request's callback (so that a bad database still gets a proper
+ * status), the rest one page at a time, each when evhttp reports the
+ * previous chunk written.  Steps run from a timer of their own, never
+ * inside evhttp's callbacks.  While a chunk is out the same timer
+ * watches the request once a second: evhttp detaches a request whose
+ * client went away or timed out (EOF, write error, timeout) from its
+ * connection and leaves it to us, and we free it then.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "collector_http.h"
+#include "export.h"
+#include "export_http.h"
+#include "log.h"
+#include "store.h"
+#include "summary.h"
+
+#define XHTTP_WATCH_USEC	CW_USEC_PER_SEC	/* while a chunk is out */
+
+struct xstream {
+	struct export_http	*x;
+	struct evhttp_request	*req;
+	struct export		*e;		/* one of e and s */
+	struct summary		*s;
+	struct evbuffer		*buf;
+	struct event		*ev;		/* next step, or the watch */
+	bool			 waiting;	/* a chunk is being written */
+	struct xstream		*next, *prev;
+};
+
+struct export_http {
+	struct event_base	*base;
+	struct store		*st;
+	struct xstream		*streams;
+	size_t			 nstreams;
+};
+
+/* ------------------------------------------------------------------ */
+/* Streams                                                             */
+
+static void
+xstream_free(struct xstream *xs)
+{
+	struct export_http *x = xs->x;
+
+	if (xs->prev != NULL)
+		xs->prev->next = xs->next;
+	else if (x->streams == xs)
+		x->streams = xs->next;
+	if (xs->next != NULL)
+		xs->next->prev = xs->prev;
+	if (xs->ev != NULL)
+		event_free(xs->ev);
+	if (xs->buf != NULL)
+		evbuffer_free(xs->buf);
+	export_free(xs->e);
+	summary_free(xs->s);
+	free(xs);
+}
+
+/* End the answer without its last chunk: the client must not take it
+ * for complete.  Frees the request and the stream. */
+static void
+xstream_abort(struct xstream *xs)
+{
+	struct evhttp_connection *evcon;
+
+	evcon = evhttp_request_get_connection(xs->req);
+	if (evcon != NULL)
+		evhttp_connection_free(evcon);		/* frees req */
+	else
+		evhttp_send_reply_end(xs->req);		/* frees req */
+	xs->x->nstreams--;
+	xstream_free(xs);
+}
+
+static void
+xstream_end(struct xstream *xs)
+{
+	evhttp_send_reply_end(xs->req);
+	xs->x->nstreams--;
+	xstream_free(xs);
+}
+
+static int
+xstream_next(struct xstream *xs)
+{
+	return xs->e != NULL ? export_step(xs->e, xs->buf) :
+	    summary_step(xs->s, xs->buf);
+}
+
+static void
+xstream_arm(struct xstream *xs, cw_usec_t after)
+{
+	struct timeval tv;
+
+	cw_usec_to_timeval(after, &tv);
+	evtimer_add(xs->ev, &tv);
+}
+
+static void xstream_written(struct evhttp_connection *evcon, void *arg);
+
+/* Read the next page and send it (the stream is running). */
+static void
+xstream_step(struct xstream *xs)
+{
+	struct store *st = xs->x->st;
+	int rc;
+
+	if (evhttp_request_get_connection(xs->req) == NULL) {
+		xstream_end(xs);	/* the client is gone */
+		return;
+	}
+	if ((rc = xstream_next(xs)) == -1) {
+		log_warnx("export: a stream failed: %s", store_error_text(st));
+		xstream_abort(xs);
+		return;
+	}
+	if (rc == 0) {
+		if (evbuffer_get_length(xs->buf) > 0)
+			evhttp_send_reply_chunk(xs->req, xs->buf);
+		xstream_end(xs);
+		return;
+	}
+	if (evbuffer_get_length(xs->buf) == 0) {
+		xstream_arm(xs, 0);	/* a page with nothing to show */
+		return;
+	}
+	xs->waiting = true;
+	evhttp_send_reply_chunk_with_cb(xs->req, xs->buf, xstream_written, xs);
+	xstream_arm(xs, XHTTP_WATCH_USEC);
+}
+
+/* evhttp: the chunk is written.  Step from our own timer. */
+static void
+xstream_written(struct evhttp_connection *evcon, void *arg)
+{
+	struct xstream *xs = arg;
+
+	(void)evcon;
+	xs->waiting = false;
+	xstream_arm(xs, 0);
+}
+
+static void
+xstream_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct xstream *xs = arg;
+
+	(void)fd;
+	(void)what;
+	if (!xs->waiting) {
+		xstream_step(xs);
+		return;
+	}
+	if (evhttp_request_get_connection(xs->req) == NULL)
+		xstream_end(xs);	/* detached: the client is gone */
+	else
+		xstream_arm(xs, XHTTP_WATCH_USEC);
+}
+
+/* Answer a request with the stream `xs` (made with its export or
+ * summary): the first page now, the rest streamed.  Takes `xs`. */
+static void
+xstream_start(struct export_http *x, struct evhttp_request *req,
+    struct xstream *xs, const char *content_type)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	int rc;
+
+	xs->x = x;
+	xs->req = req;
+	if ((xs->buf = evbuffer_new()) == NULL || (xs->ev = evtimer_new(
+	    x->base, xstream_event, xs)) == NULL) {
+		collector_http_error(req, 500, "out of memory");
+		xstream_free(xs);
+		return;
+	}
+	if ((rc = xstream_next(xs)) == -1) {
+		if (store_unavailable(x->st))
+			collector_http_error(req, 503, "the database is "
+			    "unavailable");
+		else
+			collector_http_error(req, 500, "the database failed: "
+			    "%s", store_error_text(x->st));
+		xstream_free(xs);
+		return;
+	}
+	evhttp_add_header(hdr, "Content-Type", content_type);
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	if (rc == 0) {
+		evhttp_send_reply(req, 200, "OK", xs->buf);
+		xstream_free(xs);
+		return;
+	}
+	evhttp_send_reply_start(req, 200, "OK");
+	if ((xs->next = x->streams) != NULL)
+		xs->next->prev = xs;
+	x->streams = xs;
+	x->nstreams++;
+	if (evbuffer_get_length(xs->buf) == 0) {
+		xstream_arm(xs, 0);
+		return;
+	}
+	xs->waiting = true;
+	evhttp_send_reply_chunk_with_cb(req, xs->buf, xstream_written, xs);
+	xstream_arm(xs, XHTTP_WATCH_USEC);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+
+/* Only GET; 405 otherwise.  Returns true when the request may go on. */
+static bool
+xhttp_get_only(struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+		return true;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    "GET");
+	collector_http_error(req, 405, "use GET");
+	return false;
+}
+
+/* The query parameters of `req` into `q` (clear it after).  Returns 0,
+ * or -1 after answering 400. */
+static int
+xhttp_query(struct evhttp_request *req, struct evkeyvalq *q)
+{
+	const char *query;
+
+	TAILQ_INIT(q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL || query[0] == '\0')
+		return 0;
+	if (evhttp_parse_query_str(query, q) == -1) {
+		collector_http_error(req, 400, "malformed query string");
+		return -1;
+	}
+	return 0;
+}
+
+/* The filters of `q` into `p`; the other keys are left to `other`
+ * (returns 1 when it took the key, 0 when unknown, -1 for a bad value
+ * with a reason in err).  Returns 0, or -1 after answering 400. */
+static int
+xhttp_params(struct evhttp_request *req, const struct evkeyvalq *q,
+    struct export_params *p,
+    int (*other)(void *, const char *, const char *, char *, size_t),
+    void *arg)
+{
+	struct evkeyval *kv;
+	char err[256];
+	int rc;
+
+	export_params_init(p);
+	TAILQ_FOREACH(kv, q, next) {
+		if ((rc = export_params_set(p, kv->key, kv->value, err,
+		    sizeof(err))) == 0)
+			rc = other(arg, kv->key, kv->value, err, sizeof(err));
+		if (rc == 0) {
+			collector_http_error(req, 400, "unknown parameter "
+			    "\"%s\"", kv->key);
+			return -1;
+		}
+		if (rc == -1) {
+			collector_http_error(req, 400, "%s", err);
+			return -1;
+		}
+	}
+	if (export_params_check(p, err, sizeof(err)) == -1) {
+		collector_http_error(req, 400, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+xhttp_results_param(void *arg, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	enum export_format *fmt = arg;
+
+	if (strcmp(key, "format") != 0)
+		return 0;
+	if (export_format_parse(value, fmt) == -1) {
+		snprintf(err, errlen, "format: \"%s\" is not jsonl, csv or "
+		    "atlas", value);
+		return -1;
+	}
+	return 1;
+}
+
+/* GET /api/v1/results */
+static void
+xhttp_results(struct evhttp_request *req, void *arg)
+{
+	struct export_http *x = arg;
+	enum export_format fmt = EXPORT_JSONL;
+	struct export_params p;
+	struct xstream *xs;
+	struct evkeyvalq q;
+	char err[128];
+
+	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
+		return;
+	if (xhttp_params(req, &q, &p, xhttp_results_param, &fmt) == 0) {
+		if ((xs = calloc(1, sizeof(*xs))) == NULL || (xs->e =
+		    export_new(x->st, &p.filter, fmt, err, sizeof(err))) ==
+		    NULL) {
+			free(xs);
+			collector_http_error(req, 500, "out of memory");
+		} else
+			xstream_start(x, req, xs, export_content_type(fmt));
+	}
+	evhttp_clear_headers(&q);
+}
+
+struct xhttp_summary_opts {
+	enum summary_format	fmt;
+	cw_usec_t		bucket;
+};
+
+static int
+xhttp_summary_param(void *arg, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	struct xhttp_summary_opts *o = arg;
+
+	if (strcmp(key, "format") == 0) {
+		if (summary_format_parse(value, &o->fmt) == -1) {
+			snprintf(err, errlen, "format: \"%s\" is not json or "
+			    "csv", value);
+			return -1;
+		}
+		return 1;
+	}
+	if (strcmp(key, "bucket") == 0) {
+		if (summary_bucket_parse(value, &o->bucket) == -1) {
+			snprintf(err, errlen, "bucket: \"%s\" is not 5m, 1h "
+			    "or 1d", value);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* GET /api/v1/summary */
+static void
+xhttp_summary(struct evhttp_request *req, void *arg)
+{
+	struct export_http *x = arg;
+	struct xhttp_summary_opts o = {SUMMARY_JSON, 3600 * CW_USEC_PER_SEC};
+	struct export_params p;
+	struct xstream *xs;
+	struct evkeyvalq q;
+	char err[128];
+
+	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
+		return;
+	if (xhttp_params(req, &q, &p, xhttp_summary_param, &o) == 0) {
+		if ((xs = calloc(1, sizeof(*xs))) == NULL || (xs->s =
+		    summary_new(x->st, &p.filter, o.bucket, o.fmt, err,
+		    sizeof(err))) == NULL) {
+			free(xs);
+			collector_http_error(req, 500, "out of memory");
+		} else
+			xstream_start(x, req, xs, summary_content_type(o.fmt));
+	}
+	evhttp_clear_headers(&q);
+}
+
+static json_t *
+xhttp_time(cw_usec_t t)
+{
+	char buf[CW_TIME_STRLEN];
+
+	return t > 0 ? json_string(cw_time_format(t, buf, sizeof(buf))) :
+	    json_null();
+}
+
+static int
+xhttp_probe_cb(void *arg, const struct store_probe *p)
+{
+	json_t *list = arg, *o = json_object(), *hb = NULL;
+
+	if (o == NULL)
+		return 1;
+	if (p->last_heartbeat != NULL)
+		hb = json_loads(p->last_heartbeat, 0, NULL);
+	json_object_set_new(o, "num", json_integer(p->num));
+	json_object_set_new(o, "id", json_string(p->id));
+	json_object_set_new(o, "name", json_string(p->name));
+	json_object_set_new(o, "country", p->country[0] != '\0' ?
+	    json_string(p->country) : json_null());
+	json_object_set_new(o, "asn", p->asn >= 0 ? json_integer(p->asn) :
+	    json_null());
+	json_object_set_new(o, "created_at", xhttp_time(p->created_at));
+	json_object_set_new(o, "first_seen", xhttp_time(p->first_seen));
+	json_object_set_new(o, "last_seen", xhttp_time(p->last_seen));
+	json_object_set_new(o, "revoked", json_boolean(p->revoked));
+	json_object_set_new(o, "revoked_at", xhttp_time(p->revoked_at));
+	json_object_set_new(o, "last_heartbeat", hb != NULL ? hb :
+	    json_null());
+	return json_array_append_new(list, o) == -1;
+}
+
+/* GET /api/v1/probes: every probe, by number, with what it last
+ * declared of itself and its last heartbeat. */
+static void
+xhttp_probes(struct evhttp_request *req, void *arg)
+{
+	struct export_http *x = arg;
+	struct evkeyvalq q;
+	json_t *list;
+
+	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
+		return;
+	if (TAILQ_FIRST(&q) != NULL) {
+		collector_http_error(req, 400, "unknown parameter \"%s\"",
+		    TAILQ_FIRST(&q)->key);
+		evhttp_clear_headers(&q);
+		return;
+	}
+	if ((list = json_array()) == NULL) {
+		collector_http_error(req, 500, "out of memory");
+		return;
+	}
+	if (store_probe_list(x->st, xhttp_probe_cb, list) != STORE_OK) {
+		json_decref(list);
+		if (store_unavailable(x->st))
+			collector_http_error(req, 503, "the database is "
+			    "unavailable");
+		else
+			collector_http_error(req, 500, "the database failed: "
+			    "%s", store_error_text(x->st));
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	collector_http_json(req, 200, json_pack("{s:o}", "probes", list));
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+
+struct export_http *
+export_http_new(struct collector_http *h, struct event_base *base,
+    struct store *st)
+{
+	struct export_http *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return NULL;
+	}
+	x->base = base;
+	x->st = st;
+	if (collector_http_route(h, "/api/v1/results", true, xhttp_results,
+	    x) == -1 || collector_http_route(h, "/api/v1/summary", true,
+	    xhttp_summary, x) == -1 || collector_http_route(h,
+	    "/api/v1/probes", true, xhttp_probes, x) == -1) {
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+size_t
+export_http_streams(const struct export_http *x)
+{
+	return x->nstreams;
+}
+
+void
+export_http_free(struct export_http *x)
+{
+	if (x == NULL)
+		return;
+	while (x->streams != NULL)
+		xstream_abort(x->streams);
+	free(x);
+}

@@ -1,0 +1,441 @@
+#!/bin/bash
+# export_atlas.sh -- reading results back: real DNS results (corewatch dns
+# against NSD and the fault responder on loopback: good answers with NSID
+# over UDP and TCP, a SERVFAIL, a timeout, a refused port) are signed into
+# a chain, posted to `corewatch-collector serve`, and read back with
+# `export` and `summary` on the command line and over HTTP
+# (/api/v1/results, /api/v1/summary, /api/v1/probes), which must agree
+# byte for byte.  The Atlas form is checked two ways: every result with
+# /usr/bin/python3 and dnspython (the keys ripe.atlas.sagan's Result and
+# DnsResult read; each abuf decoded, its ID and section counts against
+# the record's), and end to end with blaeu-resolve (Debian's RIPE Atlas
+# tool), pointed at a loopback stand-in for the Atlas API that serves the
+# collector's own export.  Also: paging across pages over HTTP, a client
+# that leaves mid-stream, bad parameters, and the CLI's exit statuses.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+COLLECTOR="${COLLECTOR:-$top_builddir/src/corewatch-collector}"
+MKBATCH="$top_builddir/tests/tools/mkbatch"
+BLAEU_RESOLVE=/usr/bin/blaeu-resolve
+[ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
+[ -x "$MKBATCH" ] || cw_die "no $MKBATCH (make check builds it)"
+[ -x "$BLAEU_RESOLVE" ] || cw_die "no $BLAEU_RESOLVE (Debian package blaeu)"
+"$COLLECTOR" export --help >/dev/null 2>&1 ||
+    cw_die "$COLLECTOR has no export command"
+
+cw_tmpdir
+DB="sqlite:$CW_TMP/collector.db"
+SEED=0707070707070707070707070707070707070707070707070707070707070707
+CHAIN=0123456789abcdef0123456789abcdef
+PROBE=$("$MKBATCH" id --seed "$SEED") || cw_die "mkbatch id failed"
+PUBKEY=$("$MKBATCH" pubkey --seed "$SEED") || cw_die "mkbatch pubkey failed"
+
+# --- results to store --------------------------------------------------------
+
+cw_nsd_start "${CW_TEST_ZONES[@]}"
+servers=("127.0.0.1")
+[ "$CW_HAVE_V6" = 1 ] && servers+=("::1")
+: >"$CW_TMP/results"
+# measure NAME ARGS...: corewatch dns, its results tagged with NAME.
+measure()
+{
+	local name=$1
+	shift
+	"$COREWATCH" dns --timeout 300ms --late-window 0 "$@" \
+	    >"$CW_TMP/dns.out" 2>"$CW_TMP/dns.err"
+	[ -s "$CW_TMP/dns.out" ] || {
+		cat "$CW_TMP/dns.err" >&2
+		cw_die "corewatch dns $* printed nothing"
+	}
+	sed "s/^{/{\"name\":\"$name\",/" "$CW_TMP/dns.out" >>"$CW_TMP/results"
+}
+measure root-soa --udp --tcp --nsid --port "$NSD_PORT" "${servers[@]}"
+measure ua-soa --qname ua. --nsid --port "$NSD_PORT" \
+    "ns.ua.test=127.0.0.1"
+cw_fault_start servfail "$CW_TMP/fault-servfail"
+measure fault-servfail --port "$FAULT_PORT" 127.0.0.1
+cw_fault_start silent "$CW_TMP/fault-silent"
+measure fault-silent --port "$FAULT_PORT" 127.0.0.1
+measure refused --port "$(cw_free_port)" 127.0.0.1
+NRESULTS=$(wc -l <"$CW_TMP/results")
+cw_log "$NRESULTS results measured"
+
+# The chain: a heartbeat that declares the probe's country and ASN (in
+# a batch of its own: the records of later batches carry them), the
+# results, then 1100 more copies of the first (the HTTP export then
+# takes three pages).
+/usr/bin/python3 - "$PROBE" "$CHAIN" "$CW_TMP/results" \
+    >"$CW_TMP/body" <<'EOF' || cw_die "cannot build the chain"
+import hashlib, sys
+probe, chain, path = sys.argv[1:4]
+results = [l.rstrip("\n") for l in open(path)]
+bodies = ['"type":"heartbeat","time":"%s","identity":{"country":"UA",'
+          '"asn":64500}' % "2026-11-26T10:00:00Z"]
+bodies += [r[1:-1] for r in results]
+bodies += ['"name":"bulk",' + results[0][1:-1].split(",", 1)[1]] * 1100
+prev = "0" * 64
+out = []
+for seq, b in enumerate(bodies, 1):
+    line = '{"probe":"%s","chain":"%s","seq":%d,"prev":"%s",%s}' % (
+        probe, chain, seq, prev, b)
+    prev = hashlib.sha256(line.encode()).hexdigest()
+    out.append(line)
+sys.stdout.write("\n".join(out) + "\n")
+EOF
+head -n 1 "$CW_TMP/body" >"$CW_TMP/body1"
+tail -n +2 "$CW_TMP/body" >"$CW_TMP/body2"
+for b in body1 body2; do
+	"$MKBATCH" sign --seed "$SEED" --out "$CW_TMP/$b" \
+	    --auth "$CW_TMP/$b.auth" || cw_die "mkbatch sign failed"
+done
+NRECORDS=$(wc -l <"$CW_TMP/body")
+
+# --- the collector -----------------------------------------------------------
+
+"$COLLECTOR" probe add --db "$DB" --name kyiv-1 --pubkey "$PUBKEY" \
+    >/dev/null || cw_die "probe add failed"
+for ((attempt = 1; attempt <= 5; attempt++)); do
+	PORT=$(cw_free_port) || cw_die "no free port"
+	URL="http://127.0.0.1:$PORT"
+	cat >"$CW_TMP/collector.conf" <<EOF
+listen = "127.0.0.1:$PORT"
+db = "$DB"
+timeout = 3s
+log_level = debug
+EOF
+	cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
+	    -c "$CW_TMP/collector.conf"
+	COLLECTOR_PID=$CW_SPAWNED
+	up=0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$COLLECTOR_PID" 2>/dev/null || break
+		if curl -sf --max-time 1 "$URL/healthz" >/dev/null 2>&1; then
+			up=1
+			break
+		fi
+		sleep 0.1
+	done
+	[ "$up" = 1 ] && break
+	cat "$CW_TMP/collector.log" >&2
+	cw_stop "$COLLECTOR_PID"
+done
+[ "$up" = 1 ] || cw_die "the collector did not start"
+
+for b in body1 body2; do
+	status=$(curl -sS -o "$CW_TMP/receipt" -w '%{http_code}' \
+	    --max-time 30 -H "Content-Type: application/x-ndjson" \
+	    -H "Authorization: $(cat "$CW_TMP/$b.auth")" \
+	    --data-binary "@$CW_TMP/$b" "$URL/api/v1/batches")
+	cw_check "batch $b is stored" [ "$status" = 200 ] ||
+	    cw_die "batch: $status $(cat "$CW_TMP/receipt")"
+done
+
+# get PATH OUT: GET $URL$PATH into OUT; STATUS is the HTTP status.
+get()
+{
+	STATUS=$(curl -sS -o "$2" -D "$2.headers" -w '%{http_code}' \
+	    --max-time 30 "$URL$1" 2>"$CW_TMP/curl.err")
+}
+
+# --- exports: command line and HTTP agree ------------------------------------
+
+for fmt in jsonl csv atlas; do
+	"$COLLECTOR" export --db "$DB" --format "$fmt" \
+	    --out "$CW_TMP/cli.$fmt"
+	cw_check "export --format $fmt exits 0" [ $? = 0 ]
+	get "/api/v1/results?format=$fmt" "$CW_TMP/http.$fmt"
+	cw_check "GET results format=$fmt: 200" [ "$STATUS" = 200 ]
+	cw_check "format=$fmt: HTTP and CLI byte for byte" \
+	    cmp "$CW_TMP/cli.$fmt" "$CW_TMP/http.$fmt"
+done
+cw_check "jsonl is the records as posted" cmp "$CW_TMP/body" "$CW_TMP/cli.jsonl"
+cw_check "the HTTP export was chunked (three pages)" \
+    grep -qi '^transfer-encoding: chunked' "$CW_TMP/http.jsonl.headers"
+cw_check "csv: Content-Type" \
+    grep -qi '^content-type: text/csv; charset=utf-8; header=present' \
+    "$CW_TMP/http.csv.headers"
+"$COLLECTOR" export --db "$DB" --format csv >"$CW_TMP/stdout.csv"
+cw_check "export to stdout: the same bytes" \
+    cmp "$CW_TMP/stdout.csv" "$CW_TMP/cli.csv"
+cw_check "csv: a header and one row per record" \
+    [ "$(wc -l <"$CW_TMP/cli.csv")" = $((NRECORDS + 1)) ]
+
+/usr/bin/python3 - "$CW_TMP/cli.csv" "$NSD_NSID" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+hb = [r for r in rows if r["type"] == "heartbeat"]
+assert len(hb) == 1, hb
+root = [r for r in rows if r["name"] == "root-soa"]
+assert root and all(r["nsid"] == sys.argv[2] and r["rcode"] == "NOERROR"
+                    and r["ok"] == "true" for r in root), root
+assert all(r["country"] == "UA" and r["asn"] == "64500"
+           for r in rows if r["seq"] != "1"), "identity not tagged"
+assert {r["proto"] for r in root} == {"udp", "tcp"}
+sf = [r for r in rows if r["name"] == "fault-servfail"]
+assert sf and sf[0]["rcode"] == "SERVFAIL" and sf[0]["ok"] == "false"
+EOF
+cw_check "csv: the columns say what the records say" [ $? = 0 ]
+
+# Filters over HTTP, and what a bad request gets.
+get "/api/v1/results?type=heartbeat" "$CW_TMP/hb"
+cw_check "type=heartbeat: one record" [ "$(wc -l <"$CW_TMP/hb")" = 1 ]
+get "/api/v1/results?format=csv&name=root-soa&country=ua&asn=64500" \
+    "$CW_TMP/root.csv"
+cw_check "name, country, asn filters" \
+    [ "$(grep -c root-soa "$CW_TMP/root.csv")" = \
+    "$(grep -c '"name":"root-soa"' "$CW_TMP/body")" ]
+get "/api/v1/results?format=xml" "$CW_TMP/bad"
+cw_check "format=xml: 400" [ "$STATUS" = 400 ]
+cw_check "format=xml: a JSON error" \
+    jq -e '.error == "bad_request" and (.detail | test("format"))' \
+    "$CW_TMP/bad" >/dev/null
+get "/api/v1/results?from=yesterday" "$CW_TMP/bad"
+cw_check "from=yesterday: 400" [ "$STATUS" = 400 ]
+get "/api/v1/results?colour=blue" "$CW_TMP/bad"
+cw_check "an unknown parameter: 400" [ "$STATUS" = 400 ]
+STATUS=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+    "$URL/api/v1/results")
+cw_check "POST results: 405" [ "$STATUS" = 405 ]
+
+# A client that leaves in the middle of a stream, then a whole export.
+curl -sS --max-time 10 --limit-rate 20k "$URL/api/v1/results" 2>/dev/null |
+    head -c 2000 >/dev/null
+get "/api/v1/results" "$CW_TMP/again.jsonl"
+cw_check "after a client left mid-stream: the whole export again" \
+    cmp "$CW_TMP/again.jsonl" "$CW_TMP/body"
+
+# --- the Atlas form, checked against what sagan reads ------------------------
+
+/usr/bin/python3 - "$CW_TMP/body" "$CW_TMP/cli.atlas" <<'EOF'
+import base64, json, struct, sys
+import dns.message, dns.edns, dns.rdatatype
+records = [json.loads(l) for l in open(sys.argv[1])]
+atlas = [json.loads(l) for l in open(sys.argv[2])]
+dns_recs = [r for r in records if r["type"] == "dns" and "addr" in r]
+assert len(atlas) == len(dns_recs), (len(atlas), len(dns_recs))
+msm = {}
+for a, r in zip(atlas, dns_recs):
+    # The keys ripe.atlas.sagan's Result requires, and their types.
+    for k in ("timestamp", "msm_id", "prb_id", "fw", "type"):
+        assert k in a, (k, a)
+    assert a["type"] == "dns" and a["msm_name"] == "Tdig"
+    assert isinstance(a["fw"], int) and a["fw"] >= 4460  # af, not pf
+    assert isinstance(a["prb_id"], int) and a["prb_id"] == 1
+    assert isinstance(a["msm_id"], int) and a["msm_id"] > 0
+    assert a["group_id"] == a["msm_id"]
+    assert msm.setdefault(r["name"], a["msm_id"]) == a["msm_id"]
+    assert a["from"] == "" and "src_addr" not in a, "a client address"
+    secs = a["timestamp"]
+    assert isinstance(secs, int)
+    import calendar, time
+    t = r["time"]
+    want = calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S"))
+    assert secs == want, (secs, t)
+    assert a["af"] == r["af"] and a["dst_addr"] == r["addr"]
+    assert a["dst_name"] == r.get("server", r["addr"])
+    assert a["proto"] == r["proto"].upper() and a["proto"] in ("UDP", "TCP")
+    if "rcode" in r:
+        res = a["result"]
+        assert "error" not in a
+        assert isinstance(res["rt"], float) or isinstance(res["rt"], int)
+        assert abs(res["rt"] - r["rtt_ms"]) < 1e-9
+        wire = base64.b64decode(res["abuf"], validate=True)
+        assert res["abuf"] == r["abuf"]
+        assert res["size"] == len(wire) == r["size"]
+        ident, _, qd, an, ns, ar = struct.unpack("!HHHHHH", wire[:12])
+        assert ident == res["ID"] == r["query"]["id"], (ident, res["ID"])
+        assert (qd, an, ns, ar) == (res["QDCOUNT"], res["ANCOUNT"],
+                                    res["NSCOUNT"], res["ARCOUNT"])
+        c = r["counts"]
+        assert (qd, an, ns, ar) == (c["qd"], c["an"], c["ns"], c["ar"])
+        m = dns.message.from_wire(wire)
+        assert m.id == ident
+        if r["name"] in ("root-soa", "bulk"):
+            soa = [rd for rs in m.answer for rd in rs
+                   if rd.rdtype == dns.rdatatype.SOA]
+            assert soa and soa[0].serial == r["soa_serial"]
+            nsid = [o for o in m.options if o.otype == dns.edns.NSID]
+            assert nsid, "no NSID in abuf"
+    else:
+        assert "result" not in a
+        err = a["error"]
+        if r["failure"] == "generic_timeout_error":
+            assert err == {"timeout": 300}, err
+        else:
+            assert list(err) == ["socket"], err
+            assert err["socket"].startswith(r["failure"] + ": "), err
+print("%d Atlas results checked" % len(atlas))
+EOF
+cw_check "atlas: sagan's keys, abufs decoded, IDs and counts match" [ $? = 0 ]
+
+# --- blaeu-resolve reads the collector's Atlas results -----------------------
+# A stand-in for the Atlas API on loopback: the measurement's metadata,
+# and its results, which it takes from the collector's
+# /api/v1/results?format=atlas as it is asked.
+ROOT_MSM=$(jq -s '[.[] | select(.type == "dns" and .dst_name != null)] |
+    .[0].msm_id' "$CW_TMP/cli.atlas")
+NROOT=$(grep -c '"name":"root-soa"' "$CW_TMP/body")
+cat >"$CW_TMP/atlas_api.py" <<'EOF'
+import http.server, json, sys, urllib.request
+collector, portfile = sys.argv[1], sys.argv[2]
+
+class Api(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        parts = self.path.split("?")[0].strip("/").split("/")
+        # api/v2/measurements/<id>/ or .../<id>/results/
+        if len(parts) < 4 or parts[:3] != ["api", "v2", "measurements"]:
+            self.send_error(404)
+            return
+        msm = int(parts[3])
+        with urllib.request.urlopen(collector +
+                                    "/api/v1/results?format=atlas") as r:
+            rows = [json.loads(l) for l in r.read().decode().splitlines()]
+        rows = [x for x in rows if x["msm_id"] == msm]
+        if not rows:
+            self.send_error(404)
+            return
+        if len(parts) > 4 and parts[4] == "results":
+            body = rows
+        else:
+            body = {"id": msm, "status": {"name": "Stopped"},
+                    "probes": [{"id": p} for p in
+                               sorted({x["prb_id"] for x in rows})],
+                    "start_time": min(x["timestamp"] for x in rows),
+                    "description": "corewatch export", "interval": 300}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+srv = http.server.HTTPServer(("127.0.0.1", 0), Api)
+with open(portfile, "w") as f:
+    f.write("%d\n" % srv.server_address[1])
+srv.timeout = 1
+for _ in range(600):	# at most ten minutes
+    srv.handle_request()
+EOF
+: >"$CW_TMP/api.port"
+cw_spawn "$CW_TMP/atlas_api.log" /usr/bin/python3 "$CW_TMP/atlas_api.py" \
+    "$URL" "$CW_TMP/api.port"
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/api.port" ] && break
+	sleep 0.1
+done
+read -r API_PORT <"$CW_TMP/api.port" ||
+    cw_die "the Atlas stand-in did not start"
+mkdir -p "$CW_TMP/home/.atlas" &&
+    echo "no-key-needed" >"$CW_TMP/home/.atlas/auth"
+# blaeu's API address is a constant of its module: set it, then run the
+# tool itself.
+HOME="$CW_TMP/home" timeout 60 /usr/bin/python3 - "$API_PORT" "$ROOT_MSM" \
+    >"$CW_TMP/blaeu.out" 2>"$CW_TMP/blaeu.err" <<'EOF'
+import runpy, sys
+import Blaeu
+Blaeu.base_url = "http://127.0.0.1:%s/api/v2/measurements" % sys.argv[1]
+sys.argv = ["blaeu-resolve", "--measurement-ID", sys.argv[2], "--type",
+            "SOA", "--nsid", "--severalperprobe", "--displayrtt", "."]
+runpy.run_path("/usr/bin/blaeu-resolve", run_name="__main__")
+EOF
+blaeu_status=$?
+cat "$CW_TMP/blaeu.out" "$CW_TMP/blaeu.err" >&2
+cw_check "blaeu-resolve ran" [ "$blaeu_status" = 0 ]
+cw_check "blaeu-resolve decoded every root SOA abuf (serial, NSID)" \
+    grep -Eq \
+    "^\[NSID: $NSD_NSID; .* $CW_SERIAL_ROOT .*\] : $NROOT occurrences" \
+    "$CW_TMP/blaeu.out"
+SILENT_MSM=$(jq -s '[.[] | select(.error.timeout != null)] | .[0].msm_id' \
+    "$CW_TMP/cli.atlas")
+HOME="$CW_TMP/home" timeout 60 /usr/bin/python3 - "$API_PORT" "$SILENT_MSM" \
+    >"$CW_TMP/blaeu2.out" 2>&1 <<'EOF'
+import runpy, sys
+import Blaeu
+Blaeu.base_url = "http://127.0.0.1:%s/api/v2/measurements" % sys.argv[1]
+sys.argv = ["blaeu-resolve", "--measurement-ID", sys.argv[2],
+            "--severalperprobe", "."]
+runpy.run_path("/usr/bin/blaeu-resolve", run_name="__main__")
+EOF
+cat "$CW_TMP/blaeu2.out" >&2
+cw_check "blaeu-resolve reads a timeout as a timeout" \
+    grep -q '^\[TIMEOUT\] : 1 occurrences' "$CW_TMP/blaeu2.out"
+
+# --- summary and probes ------------------------------------------------------
+
+for fmt in json csv; do
+	"$COLLECTOR" summary --db "$DB" --bucket 1d --format "$fmt" \
+	    >"$CW_TMP/summary.$fmt"
+	cw_check "summary --format $fmt exits 0" [ $? = 0 ]
+	get "/api/v1/summary?bucket=1d&format=$fmt" "$CW_TMP/hsummary.$fmt"
+	cw_check "GET summary format=$fmt: 200" [ "$STATUS" = 200 ]
+	cw_check "summary format=$fmt: HTTP and CLI agree" \
+	    cmp "$CW_TMP/summary.$fmt" "$CW_TMP/hsummary.$fmt"
+done
+cw_check "summary: the root target over UDP, 100 % with the NSID" \
+    jq -e --arg nsid "$NSD_NSID" '.targets[] |
+    select(.addr == "127.0.0.1" and .proto == "tcp") |
+    .availability_pct == 100 and .nsids == [$nsid] and
+    .soa_behind == 0 and .rtt_median_ms > 0' "$CW_TMP/summary.json" \
+    >/dev/null
+cw_check "summary: the silent server and the closed port, 0 % each" \
+    jq -e '[.targets[] | select(.availability_pct == 0)] | length >= 2' \
+    "$CW_TMP/summary.json" >/dev/null
+get "/api/v1/summary?bucket=2h" "$CW_TMP/bad"
+cw_check "bucket=2h: 400" [ "$STATUS" = 400 ]
+get "/api/v1/probes" "$CW_TMP/probes"
+cw_check "probes: the probe with its declared identity" \
+    jq -e --arg id "$PROBE" '.probes | length == 1 and .[0].id == $id and
+    .[0].num == 1 and .[0].country == "UA" and .[0].asn == 64500 and
+    .[0].last_heartbeat.identity.asn == 64500 and .[0].last_seen != null' \
+    "$CW_TMP/probes" >/dev/null
+
+# --- the command line's checks -----------------------------------------------
+
+# usage STATUS ARGS...: the command exits STATUS with a message.
+usage()
+{
+	local want=$1 got
+	shift
+	"$COLLECTOR" "$@" >"$CW_TMP/usage.out" 2>"$CW_TMP/usage.err"
+	got=$?
+	cw_check "$* exits $want" [ "$got" = "$want" ] &&
+	    cw_check "$*: says why" grep -q "corewatch-collector" \
+	    "$CW_TMP/usage.err"
+}
+usage 2 export --db "$DB"
+usage 2 export --format csv
+usage 2 export --db "$DB" --format xml
+usage 2 export --db "$DB" --format csv --from yesterday
+usage 2 export --db "$DB" --format csv --to 2026-11-26
+usage 2 export --db "$DB" --format csv --country UKR
+usage 2 export --db "$DB" --format csv --country 1A
+usage 2 export --db "$DB" --format csv --asn AS64500
+usage 2 export --db "$DB" --format csv --asn 4294967296
+usage 2 export --db "$DB" --format csv --addr example.org
+usage 2 export --db "$DB" --format csv --probe xyz
+usage 2 export --db "$DB" --format csv --from 2026-11-26T10:00:00Z \
+    --to 2026-11-26T09:00:00Z
+usage 2 export --db "$DB" --format csv --bogus
+usage 2 export --db "$DB" --format csv extra
+usage 2 summary --db "$DB" --bucket 2h
+usage 2 summary --db "$DB" --format atlas
+usage 1 export --db "sqlite:$CW_TMP/missing.db" --format csv
+cw_check "a missing database file is not created" \
+    [ ! -e "$CW_TMP/missing.db" ]
+usage 1 export --db "$DB" --format csv --out "$CW_TMP/no/such/dir/x.csv"
+"$COLLECTOR" export --db "$DB" --format jsonl --type dns \
+    --addr 0:0:0:0:0:0:0:1 >"$CW_TMP/v6.jsonl"
+cw_check "--addr takes any spelling of an address" \
+    [ "$(wc -l <"$CW_TMP/v6.jsonl")" = \
+    "$(grep -c '"addr":"::1"' "$CW_TMP/body")" ]
+
+# --- a clean stop ------------------------------------------------------------
+
+kill -TERM "$COLLECTOR_PID"
+cw_wait "$COLLECTOR_PID" 10
+cw_check "the collector stops cleanly on SIGTERM" [ "$CW_STATUS" = 0 ]
+cw_done
