@@ -7,6 +7,10 @@
 #      50 concurrent probes (tests/tools/loadgen), with batches of 100
 #      and of 1,000 records, on SQLite and on PostgreSQL (a throwaway
 #      cluster on a unix socket, fsync and synchronous_commit on);
+#      next to the database engine alone inserting the same number of
+#      rows of the same shape (a 900-byte line, the same columns and
+#      indexes) in one statement: sqlite3's and psql's INSERT ... SELECT,
+#      the ceiling of any collector on this machine;
 #   2. rows/s of a CSV export of 1,000,000 records (to /dev/null), next
 #      to sqlite3's own CSV output of the same rows in the same run.
 #
@@ -61,17 +65,59 @@ ingest()
 	cw_stop "$SERVE_PID"
 }
 
+# The peer: RECORDS rows of the collector's own schema, each with a
+# 900-byte line, inserted by the engine itself in one transaction.
+PEER_SELECT="SELECT '0123456789abcdef0123456789abcdef',
+    'fedcba9876543210fedcba9876543210', i, HASH32, HASH32, LINE900,
+    1795687200123456, 'dns', 1795687200123456 + i * 1000, 'root-soa', NULL,
+    'k.root-servers.net', '192.0.2.1', 53, 4, 'udp', '.', 'SOA', 1, NULL,
+    12.345, 'NOERROR', 'k1.ams', 2026112600, NULL, NULL"
+PEER_COLUMNS="probe, chain, seq, hash, prev, line, received_at, type, time,
+    name, msm, server, addr, port, af, proto, qname, qtype, ok, failure,
+    rtt_ms, rcode, nsid, soa_serial, country, asn"
+# peer LABEL SECONDS: print the engine's rate.
+peer()
+{
+	awk -v n="$RECORDS" -v t="$2" -v l="$1" 'BEGIN {
+		printf "  %s: %d rows in %.2f s: %.0f rows/s\n", l, n, t, n / t }'
+}
+# elapsed COMMAND...: run it, print its wall-clock seconds.
+elapsed()
+{
+	local s e
+	s=$(date +%s.%N)
+	"$@" >/dev/null || cw_die "peer failed: $*"
+	e=$(date +%s.%N)
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f\n", e - s }'
+}
+
 say "== 1. ingest over HTTP, $PROBES probes, about $RECORDS records a run"
 ingest "SQLite" "sqlite:$CW_TMP/b100.db" 100
 ingest "SQLite" "sqlite:$CW_TMP/b1000.db" 1000
+"$COLLECTOR" probe list --db "sqlite:$CW_TMP/peer.db" >/dev/null 2>&1
+t=$(elapsed sqlite3 "$CW_TMP/peer.db" "PRAGMA synchronous=FULL;
+    WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s
+    WHERE i < $RECORDS) INSERT INTO records ($PEER_COLUMNS)
+    $(echo "$PEER_SELECT" | sed 's/HASH32/randomblob(32)/g;
+    s/LINE900/randomblob(900)/') FROM s")
+peer "peer: sqlite3 alone, INSERT ... SELECT (WAL, synchronous FULL)" "$t"
 cw_pg_start
 PG_URL=$CW_PG_URL
-pg_reset() { cw_pg_run "$(cw_pg_bin)/psql" -q "$PG_URL" -c \
-    "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null; }
+psql_do() { cw_pg_run "$(cw_pg_bin)/psql" -q "$PG_URL" -v ON_ERROR_STOP=1 \
+    -c "$1"; }
+pg_reset() { psql_do "DROP SCHEMA public CASCADE; CREATE SCHEMA public" \
+    >/dev/null 2>&1; }
 pg_reset
 ingest "PostgreSQL" "$PG_URL" 100
 pg_reset
 ingest "PostgreSQL" "$PG_URL" 1000
+pg_reset
+"$COLLECTOR" probe list --db "$PG_URL" >/dev/null 2>&1
+t=$(elapsed psql_do "INSERT INTO records ($PEER_COLUMNS)
+    $(echo "$PEER_SELECT" | sed "s/HASH32/sha256(i::text::bytea)/g;
+    s/LINE900/decode(repeat('ab', 900), 'hex')/") FROM
+    generate_series(1, $RECORDS) AS i")
+peer "peer: PostgreSQL alone, INSERT ... SELECT (synchronous commit)" "$t"
 
 say ""
 say "== 2. CSV export of $EXPORT_N records (SQLite)"

@@ -1,0 +1,158 @@
+#!/bin/bash
+# collector_crash.sh -- kill -9 of the collector in the middle of ingest.
+#
+# Four probes post batches of one chain each, one batch after the other,
+# and keep a list of the batches the collector acknowledged (a 200 with a
+# receipt).  Meanwhile the collector is killed with SIGKILL at random
+# moments and started again, several times; a probe whose batch got no
+# answer sends it again, as the uploader does.  At the end:
+#   - every acknowledged record is stored (nothing acknowledged is lost);
+#   - every batch is stored whole or not at all (nothing half-stored);
+#   - after the retries every chain is complete, in order, once, and
+#     links: every record's prev is the hash of the one before;
+#   - the chains have no gaps.
+# On SQLite by default; CW_COLLECTOR_DB=postgresql runs it on a
+# throwaway PostgreSQL cluster.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+COLLECTOR="$top_builddir/src/corewatch-collector"
+MKBATCH="$top_builddir/tests/tools/mkbatch"
+for f in "$COLLECTOR" "$MKBATCH"; do
+	[ -x "$f" ] || cw_die "no $f (make check builds it)"
+done
+PROBES=4
+BATCHES=${CW_CRASH_BATCHES:-30}	# per probe
+SIZE=50				# records per batch
+KILLS=${CW_CRASH_KILLS:-6}
+
+cw_tmpdir
+if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
+	cw_pg_start
+	DB=$CW_PG_URL
+else
+	DB="sqlite:$CW_TMP/collector.db"
+fi
+PORT=$(cw_free_port) || cw_die "no free port"
+URL="http://127.0.0.1:$PORT"
+
+# start: the collector on $PORT; waits until /healthz answers.
+start()
+{
+	local i
+	cw_spawn "$CW_TMP/serve.$1.log" "$COLLECTOR" serve \
+	    --listen "127.0.0.1:$PORT" --db "$DB"
+	SERVE_PID=$CW_SPAWNED
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "$URL/healthz" && return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$CW_TMP/serve.$1.log" >&2
+	cw_die "the collector did not start"
+}
+
+# The probes' keys, enrolled; their batches, made beforehand.
+for ((p = 0; p < PROBES; p++)); do
+	seed=$(printf '%02x' $((p + 16)))
+	seed=$(printf "$seed%.0s" {1..32})
+	SEEDS[p]=$seed
+	"$COLLECTOR" probe add --db "$DB" --name "crash-$p" \
+	    --pubkey "$("$MKBATCH" pubkey --seed "$seed")" >/dev/null ||
+	    cw_die "probe add failed"
+	chain=$(printf 'c%031x' "$p")
+	CHAINS[p]=$chain
+	prev=
+	for ((b = 0; b < BATCHES; b++)); do
+		prev=$("$MKBATCH" batch --seed "$seed" --chain "$chain" \
+		    --from $((b * SIZE + 1)) --count "$SIZE" ${prev:+--prev "$prev"} \
+		    --out "$CW_TMP/p$p.b$b.body" --auth "$CW_TMP/p$p.b$b.auth") ||
+		    cw_die "mkbatch failed"
+	done
+done
+
+# probe P: post the batches in order; a batch that gets no 200 is sent
+# again (bounded); acknowledged ones are listed in ack.P as "b acked_seq".
+probe()
+{
+	local p=$1 b=0 tries=0 status
+	: >"$CW_TMP/ack.$p"
+	while ((b < BATCHES && tries < 400)); do
+		tries=$((tries + 1))
+		status=$(curl -s -o "$CW_TMP/resp.$p" -w '%{http_code}' \
+		    --max-time 20 -X POST "$URL/api/v1/batches" \
+		    -H "Content-Type: application/x-ndjson" \
+		    -H "Authorization: $(cat "$CW_TMP/p$p.b$b.auth")" \
+		    --data-binary "@$CW_TMP/p$p.b$b.body" 2>/dev/null)
+		if [ "$status" = 200 ]; then
+			echo "$b $(jq -r .acked_seq "$CW_TMP/resp.$p")" \
+			    >>"$CW_TMP/ack.$p"
+			b=$((b + 1))
+		else
+			sleep 0.05
+		fi
+	done
+}
+
+start 0
+for ((p = 0; p < PROBES; p++)); do
+	probe "$p" &
+	PROBE_PIDS[p]=$!
+	cw_track "${PROBE_PIDS[p]}"
+done
+# Kill the collector at random moments while the probes post.
+for ((k = 1; k <= KILLS; k++)); do
+	sleep "0.$((RANDOM % 6 + 2))"
+	kill -KILL "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID" 2>/dev/null
+	cw_log "killed the collector (kill $k), acks so far: $(cat "$CW_TMP"/ack.* | wc -l)"
+	start "$k"
+done
+for ((p = 0; p < PROBES; p++)); do
+	cw_wait "${PROBE_PIDS[p]}" 120 || cw_die "probe $p did not finish"
+done
+cw_stop "$SERVE_PID"
+
+# What is stored, as the collector exports it.
+"$COLLECTOR" export --db "$DB" --format jsonl >"$CW_TMP/all.jsonl" ||
+    cw_die "export failed"
+for ((p = 0; p < PROBES; p++)); do
+	chain=${CHAINS[p]}
+	acks=$(wc -l <"$CW_TMP/ack.$p")
+	cw_check "probe $p: all $BATCHES batches acknowledged in the end" \
+	    [ "$acks" = "$BATCHES" ]
+	jq -c "select(.chain == \"$chain\") | .seq" "$CW_TMP/all.jsonl" |
+	    sort -n >"$CW_TMP/seqs.$p"
+	# Nothing acknowledged lost: each acked seq is stored.
+	lost=0
+	while read -r b acked; do
+		grep -qx "$acked" "$CW_TMP/seqs.$p" || lost=$((lost + 1))
+	done <"$CW_TMP/ack.$p"
+	cw_check "probe $p: no acknowledged batch lost" [ "$lost" = 0 ]
+	# Whole batches only, each record once, seq 1..N without a hole.
+	n=$(wc -l <"$CW_TMP/seqs.$p")
+	uniq_n=$(uniq "$CW_TMP/seqs.$p" | wc -l)
+	cw_check "probe $p: $((BATCHES * SIZE)) records stored" \
+	    [ "$n" = $((BATCHES * SIZE)) ]
+	cw_check "probe $p: no record twice" [ "$n" = "$uniq_n" ]
+	cw_check "probe $p: seqs from 1, nothing half-stored" \
+	    [ "$(head -n 1 "$CW_TMP/seqs.$p")" = 1 ]
+	cw_check "probe $p: seqs to N without a hole" \
+	    [ "$(tail -n 1 "$CW_TMP/seqs.$p")" = "$n" ]
+	# The chain links: recompute each record's hash from its bytes.
+	/usr/bin/python3 - "$CW_TMP/all.jsonl" "$chain" >"$CW_TMP/links.$p" <<'EOF'
+import hashlib, json, sys
+recs = {}
+for raw in open(sys.argv[1], 'rb'):
+    line = raw.rstrip(b'\n')
+    r = json.loads(line)
+    if r['chain'] == sys.argv[2]:
+        recs[r['seq']] = (hashlib.sha256(line).hexdigest(), r['prev'])
+bad = sum(1 for s, (h, prev) in recs.items()
+          if s > 1 and (s - 1 not in recs or recs[s - 1][0] != prev))
+print(bad)
+EOF
+	cw_check "probe $p: every prev is the hash of the record before" \
+	    [ "$(cat "$CW_TMP/links.$p")" = 0 ]
+done
+cw_done
