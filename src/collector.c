@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cmd_export.h"
 #include "collector_http.h"
 #include "conf.h"
 #include "log.h"
@@ -812,6 +813,10 @@ static const struct {
 	{"probe", "list", probe_list, "list the enrolled probes"},
 	{"probe", "revoke", probe_revoke, "refuse a probe's batches from now"},
 	{"token", "create", token_create, "make a one-time enrollment token"},
+	{"export", NULL, collector_cmd_export,
+	    "write stored records as JSON lines, CSV or RIPE Atlas results"},
+	{"summary", NULL, collector_cmd_summary,
+	    "availability and RTT per target and probe, in time buckets"},
 };
 
 static void

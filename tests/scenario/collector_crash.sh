@@ -6,8 +6,9 @@
 # receipt).  Meanwhile the collector is killed with SIGKILL at random
 # moments and started again, several times; a probe whose batch got no
 # answer sends it again, as the uploader does.  At the end:
-#   - every acknowledged record is stored (nothing acknowledged is lost);
-#   - every batch is stored whole or not at all (nothing half-stored);
+#   - right after each kill (before the restart), every batch the
+#     probes saw acknowledged is stored, and every chain holds whole
+#     batches only (nothing half-stored);
 #   - after the retries every chain is complete, in order, once, and
 #     links: every record's prev is the hash of the one before;
 #   - the chains have no gaps.
@@ -100,12 +101,39 @@ for ((p = 0; p < PROBES; p++)); do
 	PROBE_PIDS[p]=$!
 	cw_track "${PROBE_PIDS[p]}"
 done
+# crash_check K: right after kill K, before the restart: each chain
+# holds whole batches only, and every batch acknowledged so far.
+crash_check()
+{
+	local k=$1 p n lost b acked
+	cat "$CW_TMP"/ack.* >/dev/null	# the acks as they stand now
+	for ((p = 0; p < PROBES; p++))
+		do cp "$CW_TMP/ack.$p" "$CW_TMP/ack.$p.at$k"; done
+	"$COLLECTOR" export --db "$DB" --format jsonl >"$CW_TMP/at$k.jsonl" ||
+	    cw_die "export after kill $k failed"
+	for ((p = 0; p < PROBES; p++)); do
+		jq -r "select(.chain == \"${CHAINS[p]}\") | .seq" \
+		    "$CW_TMP/at$k.jsonl" >"$CW_TMP/at$k.seqs.$p"
+		n=$(wc -l <"$CW_TMP/at$k.seqs.$p")
+		cw_check "kill $k: probe $p has whole batches only ($n records)" \
+		    [ $((n % SIZE)) = 0 ]
+		lost=0
+		while read -r b acked; do
+			grep -qx "$acked" "$CW_TMP/at$k.seqs.$p" ||
+			    lost=$((lost + 1))
+		done <"$CW_TMP/ack.$p.at$k"
+		cw_check "kill $k: probe $p lost no acknowledged batch" \
+		    [ "$lost" = 0 ]
+	done
+}
+
 # Kill the collector at random moments while the probes post.
 for ((k = 1; k <= KILLS; k++)); do
 	sleep "0.$((RANDOM % 6 + 2))"
 	kill -KILL "$SERVE_PID" 2>/dev/null
 	wait "$SERVE_PID" 2>/dev/null
 	cw_log "killed the collector (kill $k), acks so far: $(cat "$CW_TMP"/ack.* | wc -l)"
+	crash_check "$k"
 	start "$k"
 done
 for ((p = 0; p < PROBES; p++)); do
