@@ -641,79 +641,6 @@ nomem:
 	return -1;
 }
 
-/* The measurement keys the store reads into columns: when present they
- * must have the type the results documentation gives them. */
-static const struct {
-	const char	*key;
-	json_type	 type;		/* JSON_REAL: any number */
-	bool		 null_ok;
-} chttp_types[] = {
-	{"time", JSON_STRING, false},
-	{"name", JSON_STRING, false},
-	{"server", JSON_STRING, false},
-	{"addr", JSON_STRING, false},
-	{"port", JSON_INTEGER, false},
-	{"af", JSON_INTEGER, false},
-	{"proto", JSON_STRING, false},
-	{"ok", JSON_TRUE, false},		/* a boolean */
-	{"failure", JSON_STRING, true},
-	{"rtt_ms", JSON_REAL, true},
-	{"rcode", JSON_STRING, false},
-	{"soa_serial", JSON_INTEGER, false},
-	{"nsid", JSON_STRING, false},
-	{"abuf", JSON_STRING, false},
-	{"query", JSON_OBJECT, false},
-	{"lost", JSON_OBJECT, false},
-	{"identity", JSON_OBJECT, false},
-};
-
-/* chttp_type_ok: whether `v` is of type `t` (JSON_TRUE: a boolean;
- * JSON_REAL: a number). */
-static bool
-chttp_type_ok(const json_t *v, json_type t, bool null_ok)
-{
-	if (json_is_null(v))
-		return null_ok;
-	if (t == JSON_TRUE)
-		return json_is_boolean(v);
-	if (t == JSON_REAL)
-		return json_is_number(v);
-	return json_typeof(v) == t;
-}
-
-/* chttp_record_types: the types of the keys in chttp_types; 0, or -1
- * with a reason in err. */
-static int
-chttp_record_types(const struct record *r, char *err, size_t errlen)
-{
-	static const char *const names[] = {
-		[JSON_OBJECT] = "an object", [JSON_STRING] = "a string",
-		[JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",
-		[JSON_TRUE] = "true or false",
-	};
-	const char *t;
-	cw_usec_t when;
-
-	for (size_t i = 0; i < sizeof(chttp_types) / sizeof(chttp_types[0]);
-	    i++) {
-		json_t *v = json_object_get(r->json, chttp_types[i].key);
-		if (v == NULL || chttp_type_ok(v, chttp_types[i].type,
-		    chttp_types[i].null_ok))
-			continue;
-		snprintf(err, errlen, "\"%s\" must be %s%s",
-		    chttp_types[i].key, names[chttp_types[i].type],
-		    chttp_types[i].null_ok ? " or null" : "");
-		return -1;
-	}
-	if ((t = json_string_value(json_object_get(r->json, "time"))) !=
-	    NULL && cw_time_parse(t, &when) == -1) {
-		snprintf(err, errlen, "\"time\" is not a UTC time "
-		    "(2026-11-26T10:00:00.000000Z)");
-		return -1;
-	}
-	return 0;
-}
-
 /* chttp_batch_lines: split the body into records and parse each. */
 static int
 chttp_batch_lines(struct collector_http *h, struct evhttp_request *req,
@@ -751,8 +678,6 @@ chttp_batch_lines(struct collector_http *h, struct evhttp_request *req,
 			return -1;
 		}
 		if (record_parse(q, n, &b->recs[b->n++], err,
-		    sizeof(err)) == -1 ||
-		    chttp_record_types(&b->recs[b->n - 1], err,
 		    sizeof(err)) == -1) {
 			chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
 			    "line %zu: %s", b->n, err);

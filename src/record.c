@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "cwtime.h"
 #include "record.h"
 
 static bool
@@ -38,6 +39,79 @@ record_get_hex(json_t *obj, const char *key, char *out, size_t hexlen,
 		return -1;
 	}
 	memcpy(out, s, hexlen + 1);
+	return 0;
+}
+
+/* The measurement keys the collector reads into columns: when present
+ * they must have the type doc/results.md gives them. */
+static const struct {
+	const char	*key;
+	json_type	 type;		/* JSON_REAL: any number */
+	bool		 null_ok;
+} record_types[] = {
+	{"time", JSON_STRING, false},
+	{"name", JSON_STRING, false},
+	{"server", JSON_STRING, false},
+	{"addr", JSON_STRING, false},
+	{"port", JSON_INTEGER, false},
+	{"af", JSON_INTEGER, false},
+	{"proto", JSON_STRING, false},
+	{"ok", JSON_TRUE, false},		/* a boolean */
+	{"failure", JSON_STRING, true},
+	{"rtt_ms", JSON_REAL, true},
+	{"rcode", JSON_STRING, false},
+	{"soa_serial", JSON_INTEGER, false},
+	{"nsid", JSON_STRING, false},
+	{"abuf", JSON_STRING, false},
+	{"query", JSON_OBJECT, false},
+	{"lost", JSON_OBJECT, false},
+	{"identity", JSON_OBJECT, false},
+};
+
+/* record_type_ok: whether `v` is of type `t` (JSON_TRUE: a boolean;
+ * JSON_REAL: a number). */
+static bool
+record_type_ok(const json_t *v, json_type t, bool null_ok)
+{
+	if (json_is_null(v))
+		return null_ok;
+	if (t == JSON_TRUE)
+		return json_is_boolean(v);
+	if (t == JSON_REAL)
+		return json_is_number(v);
+	return json_typeof(v) == t;
+}
+
+/* record_check_types: the types of the keys in record_types; 0, or -1
+ * with a reason in err. */
+static int
+record_check_types(const struct record *r, char *err, size_t errlen)
+{
+	static const char *const names[] = {
+		[JSON_OBJECT] = "an object", [JSON_STRING] = "a string",
+		[JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",
+		[JSON_TRUE] = "true or false",
+	};
+	const char *t;
+	cw_usec_t when;
+
+	for (size_t i = 0; i < sizeof(record_types) / sizeof(record_types[0]);
+	    i++) {
+		json_t *v = json_object_get(r->json, record_types[i].key);
+		if (v == NULL || record_type_ok(v, record_types[i].type,
+		    record_types[i].null_ok))
+			continue;
+		snprintf(err, errlen, "\"%s\" must be %s%s",
+		    record_types[i].key, names[record_types[i].type],
+		    record_types[i].null_ok ? " or null" : "");
+		return -1;
+	}
+	if ((t = json_string_value(json_object_get(r->json, "time"))) !=
+	    NULL && cw_time_parse(t, &when) == -1) {
+		snprintf(err, errlen, "\"time\" is not a UTC time "
+		    "(2026-11-26T10:00:00.000000Z)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -103,6 +177,8 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		snprintf(err, errlen, "\"type\" holds a NUL byte");
 		return -1;
 	}
+	if (record_check_types(rec, err, errlen) == -1)
+		return -1;
 	record_hash(line, len, rec->hash);
 	return 0;
 }

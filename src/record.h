@@ -47,7 +47,11 @@ struct record {
  * The line must be valid UTF-8 JSON, an object, at most RECORD_MAX_LEN
  * bytes, with `probe` and `chain` (32 lower-case hex), `seq` (an integer
  * from 1 to 2^53), `prev` (64 lower-case hex; 64 zeros when seq is 1) and
- * `type` (a short string).  rec->line points into `line`, which must
+ * `type` (a short string); and the measurement keys the collector
+ * reads into columns (time, name, addr, port, af, ok, rtt_ms, rcode,
+ * soa_serial, nsid, query, lost, identity, ...), when present, must be
+ * of the type doc/results.md gives them ("time" a UTC time).
+ * rec->line points into `line`, which must
  * outlive the record.  Returns 0, or -1 with a reason in `err`.  Free
  * with record_clear() either way.
  */

@@ -89,6 +89,18 @@ test_parse_bad(void **state)
 		    H "\",\"type\":\"d\",\"x\":\"\xff\xfe\"}", "not JSON"},
 		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
 		    H "\",\"type\":\"d\"}\n", "newline"},
+		/* Measurement keys the collector reads must have their
+		 * documented types. */
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"dns\",\"rtt_ms\":\"12\"}",
+		    "\"rtt_ms\" must be a number or null"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"dns\",\"ok\":1}", "\"ok\" must be true or false"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"dns\",\"time\":\"yesterday\"}",
+		    "\"time\" is not a UTC time"},
+		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
+		    H "\",\"type\":\"loss\",\"lost\":[1,2]}", "\"lost\" must be"},
 	};
 	struct record r;
 	char err[256];
