@@ -24,10 +24,22 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 libs=$(pkg-config --libs libevent ldns jansson libsodium)
 srcs="$top/src/log.c $top/src/cwtime.c $top/src/failure.c $top/src/result.c
   $top/src/target.c $top/probes/dns.c $top/src/tld.c"
+# The collector's batch path adds its store (for the checks that need no
+# database) and gzip.
+batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
+batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
+  $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_sqlite.c
+  $top/src/store_pg.c"
 status=0
-for target in fuzz_dns_reply fuzz_tld_cache; do
+for target in fuzz_dns_reply fuzz_tld_cache fuzz_batch; do
+	if [ "$target" = fuzz_batch ]; then
+		t_srcs=$batch_srcs t_libs=$batch_libs
+	else
+		t_srcs=$srcs t_libs=$libs
+	fi
 	# shellcheck disable=SC2086
-	clang $flags -o "$target" "$top/tests/fuzz/$target.c" $srcs $libs -lm
+	clang $flags $(pkg-config --cflags libpq) -o "$target" \
+	    "$top/tests/fuzz/$target.c" $t_srcs $t_libs -lm
 	mkdir -p "corpus-$target"
 	cp "$top/tests/fuzz/seeds/$target"/* "corpus-$target/" 2>/dev/null || :
 	./"$target" -max_total_time="$secs" -max_len=4096 -seed="$seed" \
