@@ -382,70 +382,154 @@ export_csv_str(struct export_text *t, const char *s, bool last)
 	export_text_add(t, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-/* A number, or an empty field for -1 (absent). */
-static void
-export_csv_int(struct export_text *t, long long v)
+/* The decimal digits of `v` into `buf` (at least 20 bytes, not
+ * terminated); returns their number.  (printf costs more than the rest
+ * of a CSV row.) */
+static size_t
+export_fmt_uint(char *buf, unsigned long long v)
 {
-	char buf[32];
-	int n = 0;
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* `width` digits of `v`, zero-padded, into `buf`. */
+static void
+export_fmt_digits(char *buf, unsigned v, int width)
+{
+	while (width-- > 0) {
+		buf[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+size_t
+export_time_format(cw_usec_t t, char buf[CW_TIME_STRLEN])
+{
+	long long secs, days, rem, z, era, doe, yoe, doy, mp, y, m, d;
+
+	/* Years 1970 to 9999; cw_time_format for anything else. */
+	if (t < 0 || t >= INT64_C(253402300800) * CW_USEC_PER_SEC)
+		return strlen(cw_time_format(t, buf, CW_TIME_STRLEN));
+	secs = t / CW_USEC_PER_SEC;
+	days = secs / 86400;
+	rem = secs % 86400;
+	/* The civil date of a day count, in 400-year eras of 146097 days
+	 * that start on March 1st (so that leap days end a year). */
+	z = days + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	export_fmt_digits(buf, (unsigned)y, 4);
+	buf[4] = '-';
+	export_fmt_digits(buf + 5, (unsigned)m, 2);
+	buf[7] = '-';
+	export_fmt_digits(buf + 8, (unsigned)d, 2);
+	buf[10] = 'T';
+	export_fmt_digits(buf + 11, (unsigned)(rem / 3600), 2);
+	buf[13] = ':';
+	export_fmt_digits(buf + 14, (unsigned)(rem / 60 % 60), 2);
+	buf[16] = ':';
+	export_fmt_digits(buf + 17, (unsigned)(rem % 60), 2);
+	buf[19] = '.';
+	export_fmt_digits(buf + 20, (unsigned)(t % CW_USEC_PER_SEC), 6);
+	buf[26] = 'Z';
+	buf[27] = '\0';
+	return 27;
+}
+
+/* A number and its separator, or only the separator for -1 (absent). */
+static void
+export_csv_int(struct export_text *t, long long v, bool last)
+{
+	char buf[24];
+	size_t n = 0;
 
 	if (v >= 0)
-		n = snprintf(buf, sizeof(buf), "%lld", v);
-	buf[n++] = ',';
-	export_text_add(t, buf, (size_t)n);
+		n = export_fmt_uint(buf, (unsigned long long)v);
+	if (last) {
+		buf[n++] = '\r';
+		buf[n++] = '\n';
+	} else
+		buf[n++] = ',';
+	export_text_add(t, buf, n);
 }
 
 static void
 export_csv_time(struct export_text *t, long long v)
 {
 	char buf[CW_TIME_STRLEN];
+	size_t n = 0;
 
-	if (v >= 0) {
-		cw_time_format(v, buf, sizeof(buf));
-		export_text_add(t, buf, strlen(buf));
-	}
-	export_text_add(t, ",", 1);
+	if (v >= 0)
+		n = export_time_format(v, buf);
+	buf[n++] = ',';
+	export_text_add(t, buf, n);
+}
+
+/* Milliseconds with three decimals (the RTT rounded to the
+ * microsecond), or an empty field. */
+static void
+export_csv_ms(struct export_text *t, bool has, double ms)
+{
+	char buf[48];
+	long long us;
+	size_t n = 0;
+
+	if (has && ms >= 0 && ms < 1e12) {
+		us = llround(ms * 1000.0);
+		n = export_fmt_uint(buf, (unsigned long long)(us / 1000));
+		buf[n++] = '.';
+		export_fmt_digits(buf + n, (unsigned)(us % 1000), 3);
+		n += 3;
+	} else if (has)
+		n = (size_t)snprintf(buf, sizeof(buf) - 1, "%.3f", ms);
+	buf[n++] = ',';
+	export_text_add(t, buf, n);
 }
 
 static void
 export_row_csv(struct export *e, const struct store_row *r)
 {
 	struct export_text *t = &e->text;
-	char rtt[32];
 
 	export_csv_str(t, r->probe, false);
-	export_csv_int(t, r->probe_num);
+	export_csv_int(t, r->probe_num, false);
 	export_csv_str(t, r->chain, false);
-	export_csv_int(t, r->seq);
+	export_csv_int(t, r->seq, false);
 	export_csv_time(t, r->received_at);
 	export_csv_time(t, r->time);
 	export_csv_str(t, r->type, false);
 	export_csv_str(t, r->name, false);
-	export_csv_int(t, r->msm);
+	export_csv_int(t, r->msm, false);
 	export_csv_str(t, r->server, false);
 	export_csv_str(t, r->addr, false);
-	export_csv_int(t, r->port);
-	export_csv_int(t, r->af);
+	export_csv_int(t, r->port, false);
+	export_csv_int(t, r->af, false);
 	export_csv_str(t, r->proto, false);
 	export_csv_str(t, r->qname, false);
 	export_csv_str(t, r->qtype, false);
 	export_csv_str(t, r->ok < 0 ? NULL : r->ok ? "true" : "false",
 	    false);
 	export_csv_str(t, r->failure, false);
-	if (r->has_rtt) {
-		snprintf(rtt, sizeof(rtt), "%.3f", r->rtt_ms);
-		export_csv_str(t, rtt, false);
-	} else
-		export_csv_str(t, NULL, false);
+	export_csv_ms(t, r->has_rtt, r->rtt_ms);
 	export_csv_str(t, r->rcode, false);
 	export_csv_str(t, r->nsid, false);
-	export_csv_int(t, r->soa_serial);
+	export_csv_int(t, r->soa_serial, false);
 	export_csv_str(t, r->country, false);
-	if (r->asn >= 0) {
-		snprintf(rtt, sizeof(rtt), "%lld", r->asn);
-		export_csv_str(t, rtt, true);
-	} else
-		export_csv_str(t, NULL, true);
+	export_csv_int(t, r->asn, true);
 }
 
 /* ------------------------------------------------------------------ */

@@ -123,4 +123,11 @@ void export_free(struct export *e);
  */
 int export_csv_field(struct evbuffer *out, const char *text, size_t len);
 
+/*
+ * export_time_format: UTC time `t` as cw_time_format() writes it
+ * ("YYYY-MM-DDTHH:MM:SS.uuuuuuZ"), without gmtime and printf, into
+ * `buf`; returns its length.
+ */
+size_t export_time_format(cw_usec_t t, char buf[CW_TIME_STRLEN]);
+
 #endif /* CW_EXPORT_H */

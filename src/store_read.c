@@ -120,9 +120,12 @@ store_results_by_time(struct store *st, const struct store_filter *f,
 	size_t len;
 	int n = 0;
 
+	/* The cursor as a range on time (not an OR of two), so that both
+	 * databases walk the time index from the cursor on and need no
+	 * sort: rows are (time, id) ordered in it. */
 	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_READ_COLUMNS
 	    " FROM records r JOIN probes p ON p.id = r.probe WHERE "
-	    "(r.time > ? OR (r.time = ? AND r.id > ?))");
+	    "r.time >= ? AND (r.time > ? OR r.id > ?)");
 	p[n++] = DB_V_INT(cur->time);
 	p[n++] = DB_V_INT(cur->time);
 	p[n++] = DB_V_INT(cur->id);

@@ -376,6 +376,37 @@ test_csv_field(void **state)
 	evbuffer_free(buf);
 }
 
+/* The fast time formatting writes what cw_time_format writes. */
+static void
+test_time_format(void **state)
+{
+	static const cw_usec_t edges[] = {
+		0, 1, 999999, 1000000, INT64_C(951782400000000),
+		INT64_C(951868799999999), INT64_C(4107456000000000),
+		INT64_C(4107542400000000), INT64_C(1795687200123456),
+		INT64_C(253402300799999999), INT64_C(253402300800000000), -1,
+	};
+	char fast[CW_TIME_STRLEN], slow[CW_TIME_STRLEN];
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		assert_int_equal(export_time_format(edges[i], fast),
+		    strlen(cw_time_format(edges[i], slow, sizeof(slow))));
+		assert_string_equal(fast, slow);
+	}
+	for (int i = 0; i < 200000; i++) {
+		cw_usec_t t;
+		x ^= x << 13;		/* xorshift: any times to 2500 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		t = (cw_usec_t)(x % UINT64_C(16725225600000000));
+		export_time_format(t, fast);
+		cw_time_format(t, slow, sizeof(slow));
+		assert_string_equal(fast, slow);
+	}
+}
+
 /* 1203 records: pages of 500 by default, and of 7 across odd edges. */
 static void
 test_paging(void **state)
@@ -597,6 +628,7 @@ main(void)
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(test_formats_parse),
 		cmocka_unit_test(test_csv_field),
+		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_params),
 	};
 	const struct CMUnitTest sqlite_tests[] = {EXPORT_TESTS(setup_sqlite)};
