@@ -100,6 +100,14 @@ xstream_end(struct xstream *xs)
 	xstream_free(xs);
 }
 
+/* evhttp detached the request: its client went away or timed out. */
+static void
+xstream_gone(struct xstream *xs)
+{
+	log_debug("export: a client left before the end of its answer");
+	xstream_end(xs);	/* frees the detached request */
+}
+
 static int
 xstream_next(struct xstream *xs)
 {
@@ -126,7 +134,7 @@ xstream_step(struct xstream *xs)
 	int rc;
 
 	if (evhttp_request_get_connection(xs->req) == NULL) {
-		xstream_end(xs);	/* the client is gone */
+		xstream_gone(xs);
 		return;
 	}
 	if ((rc = xstream_next(xs)) == -1) {
@@ -172,7 +180,7 @@ xstream_event(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (evhttp_request_get_connection(xs->req) == NULL)
-		xstream_end(xs);	/* detached: the client is gone */
+		xstream_gone(xs);
 	else
 		xstream_arm(xs, XHTTP_WATCH_USEC);
 }
