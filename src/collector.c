@@ -23,6 +23,7 @@
 #include "cmd_export.h"
 #include "collector_http.h"
 #include "conf.h"
+#include "export_http.h"
 #include "log.h"
 #include "result.h"
 #include "store.h"
@@ -52,6 +53,7 @@ struct collector_serve {
 	struct event_base	*base;
 	struct store		*st;
 	struct collector_http	*h;
+	struct export_http	*x;
 	struct event		*sig_term, *sig_int, *drain;
 	bool			 stopping;
 	cw_usec_t		 stop_by;	/* monotonic */
@@ -338,7 +340,8 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 	if ((s->st = collector_store("serve", c)) == NULL)
 		return CW_EXIT_FAILURES;
 	if ((s->base = sysutil_event_base()) == NULL ||
-	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL)
+	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL ||
+	    (s->x = export_http_new(s->h, s->base, s->st)) == NULL)
 		return CW_EXIT_FAILURES;
 	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
 		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
@@ -357,6 +360,7 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 static void
 serve_free(struct collector_serve *s)
 {
+	export_http_free(s->x);
 	collector_http_free(s->h);
 	if (s->sig_term != NULL)
 		event_free(s->sig_term);

@@ -20,6 +20,7 @@
 #include "export.h"
 #include "log.h"
 #include "result.h"
+#include "store_read.h"
 
 /* A growing byte string: one output row is built here, then added to
  * the evbuffer whole. */
@@ -35,6 +36,7 @@ struct export {
 	enum export_format	 fmt;
 	size_t			 page;
 	long long		 last;		/* id of the last record read */
+	struct store_cursor	 cur;		/* with a time range */
 	int			 state;		/* 1, 0 or -1: export_step */
 	bool			 started;	/* the CSV header is out */
 	unsigned long long	 records;
@@ -748,6 +750,7 @@ export_new(struct store *st, const struct store_filter *f,
 	e->st = st;
 	e->fmt = fmt;
 	e->page = EXPORT_PAGE_ROWS;
+	e->cur = STORE_CURSOR_START;
 	e->state = 1;
 	return e;
 }
@@ -807,8 +810,14 @@ export_step(struct export *e, struct evbuffer *out)
 		}
 	}
 	e->out = out;
-	n = store_results(e->st, &e->f, e->last, e->page, export_row_cb, e,
-	    &e->last);
+	/* A time range is read in time order along the time index; without
+	 * one, in ingest order: either way no page sorts what it skips. */
+	if (e->f.from != 0 || e->f.to != 0)
+		n = store_results_by_time(e->st, &e->f, false, &e->cur,
+		    e->page, export_row_cb, e);
+	else
+		n = store_results(e->st, &e->f, e->last, e->page,
+		    export_row_cb, e, &e->last);
 	e->out = NULL;
 	if (n < 0 || e->oom) {
 		if (e->oom)

@@ -165,9 +165,14 @@ static const char *const store_migrations[] = {
 	"  country TEXT,"
 	"  asn BIGINT,"
 	"  UNIQUE (probe, chain, seq));"
+	/* Exports page in id order, summaries in time order, with or
+	 * without a probe or an address: each has its index, so that no
+	 * page sorts every matching row. */
 	"CREATE INDEX records_time ON records (time);"
 	"CREATE INDEX records_probe_time ON records (probe, time);"
 	"CREATE INDEX records_addr_time ON records (addr, time);"
+	"CREATE INDEX records_probe_id ON records (probe, id);"
+	"CREATE INDEX records_addr_id ON records (addr, id);"
 	"CREATE TABLE equivocations ("
 	"  probe TEXT NOT NULL,"
 	"  chain TEXT NOT NULL,"

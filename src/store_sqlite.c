@@ -65,9 +65,11 @@ sq_open(const char *path, char *err, size_t errlen)
 	 * before the collector answers, power loss included.  A busy
 	 * database (another collector process) is waited on for a while. */
 	sqlite3_busy_timeout(s->conn, 5000);
+	/* Reads (exports) through a memory map rather than a read(2) per
+	 * page. */
 	if (sqlite3_exec(s->conn, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	    "PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
+	    "PRAGMA mmap_size=268435456;", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->conn));
 		goto fail;
 	}
