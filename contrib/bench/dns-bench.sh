@@ -4,14 +4,17 @@
 # that ratios mean something on a noisy shared machine.
 #
 #   1. measurements/s on one core through the whole path (query, parse,
-#      JSON out) of `corewatch dns`, next to dnsperf, against one NSD;
+#      JSON out) of `corewatch dns`, next to dnsperf, against one NSD, and
+#      next to the ceiling of a fresh socket per query with nothing else
+#      (tests/tools/udpcycle: the system calls corewatch cannot avoid);
 #   2. the error of rtt_ms against the wire RTT in a packet capture
 #      (tcpdump on lo), median and p99, next to kdig's;
 #   3. RSS of `corewatch run` idle on the default config (in a network
 #      namespace of its own with only lo: nothing leaves the machine),
 #      and with 10,000 measurements in flight to a loopback sink.
 #
-# Usage, from a built tree, as root (tcpdump, taskset, namespaces):
+# Usage, from a built tree after `make check` (which builds udpcycle), as
+# root (tcpdump, taskset, namespaces):
 #   contrib/bench/dns-bench.sh [BUILD_DIR]
 # Knobs: CW_BENCH_N (queries per corewatch rate run, default 100000),
 #        CW_BENCH_RTT_N (exchanges for the RTT error, default 2000).
@@ -69,15 +72,26 @@ run_rate()
 # The machine is shared and noisy: three rounds, each tool right after
 # the other, and the ratio of each round.
 : >"$CW_TMP/rate.txt"
+# udpcycle_rate [--reuse]: the kernel's ceiling, a fresh socket per query
+# (socket, connect, send, recv, close) and nothing else; --reuse keeps
+# the sockets, as dnsperf does.
+UDPCYCLE=$(cd "$build" && pwd)/tests/tools/udpcycle
+udpcycle_rate()
+{
+	taskset -c 1 "$UDPCYCLE" --port "$PORT" --count "$N" --in-flight 500 \
+	    "$@" 127.0.0.1 2>/dev/null || echo 0
+}
+[ -x "$UDPCYCLE" ] || { echo "no $UDPCYCLE: run make check first" >&2; exit 2; }
 for round in 1 2 3; do
 	dp=$(dnsperf_rate)
+	fresh=$(udpcycle_rate)
 	a=$(run_rate "round $round, 500 in flight, no late window" \
 	    --in-flight 500 --late-window 0)
 	b=$(run_rate "round $round, 10000 in flight, NSID, 200 ms late window" \
 	    --in-flight 10000 --nsid)
-	awk -v r="$round" -v dp="$dp" -v a="$a" -v b="$b" 'BEGIN {
-		printf "round %d: dnsperf %.0f q/s; corewatch %.0f/s (%.2fx), with NSID and late window %.0f/s (%.2fx)\n",
-		    r, dp, a, a / dp, b, b / dp }'
+	awk -v r="$round" -v dp="$dp" -v f="$fresh" -v a="$a" -v b="$b" 'BEGIN {
+		printf "round %d: dnsperf %.0f q/s; a fresh socket per query and nothing else %.0f/s (%.2fx dnsperf); corewatch %.0f/s (%.2fx dnsperf, %.2fx the fresh-socket ceiling), with NSID and late window %.0f/s (%.2fx)\n",
+		    r, dp, f, f / dp, a, a / dp, a / f, b, b / dp }'
 done
 sed 's/^/  /' "$CW_TMP/rate.txt"
 
