@@ -47,6 +47,7 @@
 
 #include "collector_http.h"
 #include "gzip.h"
+#include "ingest.h"
 #include "log.h"
 #include "record.h"
 #include "result.h"
@@ -121,16 +122,10 @@ struct chttp_conn {
 struct chttp_batch {
 	struct chttp_batch	*next;
 	struct evhttp_request	*req;	/* NULL once its client is gone */
-	struct store_probe	 probe;
-	unsigned char		*body;	/* uncompressed, our copy */
-	size_t			 len;
-	struct record		*recs;	/* point into body */
-	size_t			 n;
-	cw_usec_t		 received_at;	/* real time */
+	struct ingest_batch	 ib;	/* the body is our own copy */
 	cw_usec_t		 started;	/* monotonic, complete */
 	int			 rc;		/* of store_ingest */
 	struct store_receipt	 receipt;
-	char			 err[CHTTP_ERR_LEN];
 };
 
 struct chttp_route {
@@ -495,12 +490,32 @@ chttp_batch_free(struct chttp_batch *b)
 {
 	if (b == NULL)
 		return;
-	for (size_t i = 0; i < b->n; i++)
-		record_clear(&b->recs[i]);
-	free(b->recs);
-	free(b->body);
-	store_probe_clear(&b->probe);
+	ingest_batch_clear(&b->ib);
 	free(b);
+}
+
+/* chttp_reason_of: the metric label of an ingest refusal. */
+static enum chttp_reason
+chttp_reason_of(enum ingest_reason why)
+{
+	switch (why) {
+	case INGEST_R_UNKNOWN_PROBE:
+		return CHTTP_R_UNKNOWN_PROBE;
+	case INGEST_R_REVOKED:
+		return CHTTP_R_REVOKED;
+	case INGEST_R_SIGNATURE:
+		return CHTTP_R_SIGNATURE;
+	case INGEST_R_RECORD_TOO_LARGE:
+		return CHTTP_R_RECORD_TOO_LARGE;
+	case INGEST_R_MALFORMED:
+		return CHTTP_R_MALFORMED;
+	case INGEST_R_INVALID:
+		return CHTTP_R_INVALID;
+	case INGEST_R_CHAIN:
+		return CHTTP_R_CHAIN;
+	default:
+		return CHTTP_R_UNAVAILABLE;
+	}
 }
 
 /* chttp_media_is: whether the header value `v` names media type `type`
@@ -560,7 +575,7 @@ chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	char probe[RECORD_ID_HEX + 1], err[CHTTP_ERR_LEN];
-	int rc;
+	int code;
 
 	if (batch_auth_parse(evhttp_find_header(in, "Authorization"), probe,
 	    sig, err, sizeof(err)) == -1) {
@@ -570,24 +585,13 @@ chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
 		    err);
 		return -1;
 	}
-	rc = store_probe_get(h->st, probe, &b->probe);
-	if (rc == STORE_E_NOTFOUND) {
-		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401,
-		    "probe %s is not enrolled", probe);
-		return -1;
-	}
-	if (rc == STORE_E_REVOKED || (rc == 0 && b->probe.revoked)) {
-		chttp_reject(h, req, CHTTP_R_REVOKED, 403,
-		    "probe %s is revoked", probe);
-		return -1;
-	}
-	if (rc != 0) {
+	if ((code = ingest_probe(h->st, probe, &b->ib)) == 0)
+		return 0;
+	if (code == 503)
 		chttp_db_failed(h, "looking up a probe");
-		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503,
-		    "the probe cannot be looked up; try again later");
-		return -1;
-	}
-	return 0;
+	chttp_reject(h, req, chttp_reason_of(b->ib.reason), code, "%s",
+	    b->ib.err);
+	return -1;
 }
 
 /* chttp_batch_body: the uncompressed body, our own copy. */
@@ -607,11 +611,11 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 		return -1;
 	}
 	if (enc == NULL || strcasecmp(enc, "identity") == 0) {
-		if ((b->body = malloc(len + 1)) == NULL)
+		if ((b->ib.body = malloc(len + 1)) == NULL)
 			goto nomem;
-		evbuffer_copyout(buf, b->body, len);
-		b->body[len] = '\0';
-		b->len = len;
+		evbuffer_copyout(buf, b->ib.body, len);
+		b->ib.body[len] = '\0';
+		b->ib.len = len;
 		return 0;
 	}
 	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
@@ -621,7 +625,7 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 		return -1;
 	}
 	rc = gzip_inflate(len > 0 ? evbuffer_pullup(buf, -1) : NULL, len,
-	    h->conf.max_body, &b->body, &b->len);
+	    h->conf.max_body, &b->ib.body, &b->ib.len);
 	if (rc == GZIP_E_CORRUPT) {
 		chttp_reject(h, req, CHTTP_R_GZIP, 400,
 		    "the body does not inflate: %s", gzip_strerror(rc));
@@ -641,52 +645,6 @@ nomem:
 	return -1;
 }
 
-/* chttp_batch_lines: split the body into records and parse each. */
-static int
-chttp_batch_lines(struct collector_http *h, struct evhttp_request *req,
-    struct chttp_batch *b)
-{
-	const char *p = (const char *)b->body, *end = p + b->len, *nl;
-	char err[CHTTP_ERR_LEN];
-	size_t lines = 0;
-
-	if (b->len == 0) {
-		chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
-		    "the body is empty");
-		return -1;
-	}
-	for (const char *q = p; q < end; q = nl + 1) {
-		lines++;
-		if ((nl = memchr(q, '\n', (size_t)(end - q))) == NULL) {
-			chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
-			    "line %zu does not end in a newline", lines);
-			return -1;
-		}
-	}
-	if ((b->recs = calloc(lines, sizeof(*b->recs))) == NULL) {
-		collector_http_error(req, 503, "try again later");
-		return -1;
-	}
-	for (const char *q = p; q < end; q = nl + 1) {
-		size_t n;
-		nl = memchr(q, '\n', (size_t)(end - q));
-		n = (size_t)(nl - q);
-		if (n > RECORD_MAX_LEN) {
-			chttp_reject(h, req, CHTTP_R_RECORD_TOO_LARGE, 413,
-			    "line %zu: a record of %zu bytes, over the limit "
-			    "of %d", b->n + 1, n, RECORD_MAX_LEN);
-			return -1;
-		}
-		if (record_parse(q, n, &b->recs[b->n++], err,
-		    sizeof(err)) == -1) {
-			chttp_reject(h, req, CHTTP_R_MALFORMED, 400,
-			    "line %zu: %s", b->n, err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* chttp_batch_read: every check that needs no transaction; answers
  * the request itself when one fails.  Returns 0 or -1. */
 static int
@@ -694,8 +652,8 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
     struct chttp_batch *b)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	char sig[RECORD_SIG_B64 + 1], err[CHTTP_ERR_LEN];
-	struct store_batch sb;
+	char sig[RECORD_SIG_B64 + 1];
+	int code;
 
 	if (!chttp_media_is(evhttp_find_header(in, "Content-Type"),
 	    "application/x-ndjson")) {
@@ -711,26 +669,14 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 	if (chttp_batch_auth(h, req, b, sig) == -1 ||
 	    chttp_batch_body(h, req, b) == -1)
 		return -1;
-	if (!batch_verify(b->probe.pubkey, b->probe.id, b->body, b->len,
-	    sig)) {
+	if ((code = ingest_check(&b->ib, sig)) == 0)
+		return 0;
+	if (b->ib.reason == INGEST_R_SIGNATURE)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
-		chttp_reject(h, req, CHTTP_R_SIGNATURE, 401,
-		    "the signature does not match the body and the key of "
-		    "probe %s", b->probe.id);
-		return -1;
-	}
-	if (chttp_batch_lines(h, req, b) == -1)
-		return -1;
-	sb.probe = &b->probe;
-	sb.recs = b->recs;
-	sb.n = b->n;
-	sb.received_at = b->received_at;
-	if (store_batch_check(&sb, err, sizeof(err)) != 0) {
-		chttp_reject(h, req, CHTTP_R_INVALID, 400, "%s", err);
-		return -1;
-	}
-	return 0;
+	chttp_reject(h, req, chttp_reason_of(b->ib.reason), code, "%s",
+	    b->ib.err);
+	return -1;
 }
 
 /* chttp_receipt: the JSON receipt of a committed batch. */
@@ -770,36 +716,21 @@ chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
     cw_usec_t now)
 {
 	struct evhttp_request *req = b->req;
+	int code = ingest_status(b->rc, &b->ib);
 
-	switch (b->rc) {
-	case STORE_OK:
-		h->m.batches_accepted++;
-		h->m.records_stored += b->receipt.stored;
-		h->m.records_duplicate += b->receipt.duplicates;
-		h->m.records_equivocation += b->receipt.equivocations;
-		h->m.gaps += b->receipt.gaps;
-		chttp_latency(&h->m, now - b->started);
-		if (req != NULL)
-			collector_http_json(req, 200,
-			    chttp_receipt(&b->receipt));
-		break;
-	case STORE_E_CHAIN:
-		chttp_reject(h, req, CHTTP_R_CHAIN, 409, "%s", b->err);
-		break;
-	case STORE_E_INVALID:
-		chttp_reject(h, req, CHTTP_R_INVALID, 400, "%s", b->err);
-		break;
-	case STORE_E_REVOKED:
-		chttp_reject(h, req, CHTTP_R_REVOKED, 403, "%s", b->err);
-		break;
-	case STORE_E_NOTFOUND:
-		chttp_reject(h, req, CHTTP_R_UNKNOWN_PROBE, 401, "%s", b->err);
-		break;
-	default:
-		chttp_reject(h, req, CHTTP_R_UNAVAILABLE, 503,
-		    "the batch was not stored; try again later");
-		break;
+	if (code != 200) {
+		chttp_reject(h, req, chttp_reason_of(b->ib.reason), code, "%s",
+		    b->ib.err);
+		return;
 	}
+	h->m.batches_accepted++;
+	h->m.records_stored += b->receipt.stored;
+	h->m.records_duplicate += b->receipt.duplicates;
+	h->m.records_equivocation += b->receipt.equivocations;
+	h->m.gaps += b->receipt.gaps;
+	chttp_latency(&h->m, now - b->started);
+	if (req != NULL)
+		collector_http_json(req, 200, chttp_receipt(&b->receipt));
 }
 
 /* chttp_commit_run: store every pending batch in one transaction, then
@@ -808,7 +739,6 @@ static void
 chttp_commit_run(struct collector_http *h)
 {
 	struct chttp_batch *list = h->pending, *b, *next;
-	struct store_batch sb;
 	bool group;
 	cw_usec_t now;
 
@@ -823,12 +753,7 @@ chttp_commit_run(struct collector_http *h)
 			b->rc = STORE_E_DB;
 			continue;
 		}
-		sb.probe = &b->probe;
-		sb.recs = b->recs;
-		sb.n = b->n;
-		sb.received_at = b->received_at;
-		b->rc = store_ingest(h->st, &sb, &b->receipt, b->err,
-		    sizeof(b->err));
+		b->rc = ingest_store(h->st, &b->ib, &b->receipt);
 		if (b->rc == STORE_E_DB)
 			chttp_db_failed(h, "storing a batch");
 	}
@@ -878,7 +803,7 @@ chttp_batches(struct evhttp_request *req, void *arg)
 	}
 	b->req = req;
 	b->started = cw_mono_usec();
-	b->received_at = cw_real_usec();
+	b->ib.received_at = cw_real_usec();
 	if (chttp_batch_read(h, req, b) == -1) {
 		chttp_batch_free(b);
 		return;
