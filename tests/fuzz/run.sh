@@ -7,7 +7,8 @@
 # kept in the work directory named in the output, which is otherwise
 # removed).  The seed is fixed (CW_FUZZ_SEED, default 1) so that a short
 # run in the test suite takes the same path every time; a developer
-# hunting for bugs sets CW_FUZZ_SEED=0 (random) and a longer time.
+# hunting for bugs sets CW_FUZZ_SEED=0 (random) and a longer time, and
+# CW_FUZZ_TARGETS to run only some targets.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
@@ -31,7 +32,7 @@ batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
   $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_sqlite.c
   $top/src/store_pg.c"
 status=0
-for target in fuzz_dns_reply fuzz_tld_cache fuzz_batch; do
+for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch}; do
 	if [ "$target" = fuzz_batch ]; then
 		t_srcs=$batch_srcs t_libs=$batch_libs
 	else
