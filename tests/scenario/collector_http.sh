@@ -550,6 +550,22 @@ printf 'max_body = 12X\ntimeout = 30s\ntimeout = 1s\nbogus = 1\n' \
 "$COLLECTOR" serve -c "$CW_TMP/bad.conf" 2>"$CW_TMP/bad.err"
 cw_check "a bad configuration: exit 2" [ $? = 2 ]
 cw_check "with the file and line" grep -q "bad.conf:4:" "$CW_TMP/bad.err"
+# The shipped example starts (on a free port and a database of ours) and
+# stops cleanly.
+sed "s|sqlite:/var/lib/corewatch-collector/collector.db|sqlite:$CW_TMP/ex.db|;
+    s|127.0.0.1:8080|127.0.0.1:0|" \
+    "$top_srcdir/contrib/corewatch-collector.conf" >"$CW_TMP/example.conf"
+cw_spawn "$CW_TMP/example.log" "$COLLECTOR" serve -c "$CW_TMP/example.conf"
+EXAMPLE_PID=$CW_SPAWNED
+for ((i = 0; i < 50; i++)); do
+	grep -q "serving" "$CW_TMP/example.log" && break
+	sleep 0.1
+done
+cw_check "contrib/corewatch-collector.conf: the collector serves with it" \
+    grep -q "serving" "$CW_TMP/example.log"
+kill -TERM "$EXAMPLE_PID"
+cw_wait "$EXAMPLE_PID" 10
+cw_check "contrib/corewatch-collector.conf: a clean stop" [ "$CW_STATUS" = 0 ]
 
 cw_check "no client address in the log" \
     [ "$(grep -c '127\.0\.0\.1' "$CW_TMP/collector.log")" = 1 ]
