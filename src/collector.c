@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "cmd_export.h"
+#include "cmd_import.h"
 #include "collector_http.h"
 #include "conf.h"
 #include "export_http.h"
@@ -805,6 +806,57 @@ token_create(int argc, char **argv)
 	return rc == STORE_OK ? CW_EXIT_OK : CW_EXIT_FAILURES;
 }
 
+/* --- import --- */
+
+#define IMPORT_USAGE "corewatch-collector import [--db URL | -c FILE] " \
+	"FILE..."
+
+/* import_cmd: files of batches carried by hand (cmd_import.h). */
+static int
+import_cmd(int argc, char **argv)
+{
+	struct collector_dbopts o;
+	struct collector_conf c;
+	struct import_totals t;
+	struct store *st;
+	bool failed = false;
+	int rc;
+
+	if ((rc = dbcmd_parse(argc, argv, "", IMPORT_USAGE, &o)) != 0)
+		return rc == 1 ? CW_EXIT_OK : CW_EXIT_USAGE;
+	if (optind >= argc) {
+		fprintf(stderr, "usage: %s\n", IMPORT_USAGE);
+		return CW_EXIT_USAGE;
+	}
+	if (collector_conf_init(&c) == -1 ||
+	    (o.path != NULL && collector_conf_load(o.path, &c) == -1) ||
+	    (o.db != NULL && collector_set(&c.db, o.db) == -1)) {
+		collector_conf_clear(&c);
+		return CW_EXIT_USAGE;
+	}
+	if ((st = collector_store("import", &c)) == NULL) {
+		collector_conf_clear(&c);
+		return CW_EXIT_FAILURES;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (import_file(st, argv[i], c.http.max_body, &t) == -1)
+			failed = true;
+		printf("%s: %llu batches: %llu accepted (%llu records stored, "
+		    "%llu duplicates, %llu equivocations), %llu refused\n",
+		    argv[i], (unsigned long long)t.batches,
+		    (unsigned long long)t.accepted,
+		    (unsigned long long)t.stored,
+		    (unsigned long long)t.duplicates,
+		    (unsigned long long)t.equivocations,
+		    (unsigned long long)t.refused);
+		if (t.refused > 0)
+			failed = true;
+	}
+	store_close(st);
+	collector_conf_clear(&c);
+	return failed ? CW_EXIT_FAILURES : CW_EXIT_OK;
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -821,6 +873,8 @@ static const struct {
 	    "write stored records as JSON lines, CSV or RIPE Atlas results"},
 	{"summary", NULL, collector_cmd_summary,
 	    "availability and RTT per target and probe, in time buckets"},
+	{"import", NULL, import_cmd,
+	    "ingest files of batches carried by hand (spool export)"},
 };
 
 static void
