@@ -32,10 +32,13 @@
 #include "cli.h"
 #include "conf.h"
 #include "dns.h"
+#include "heartbeat.h"
+#include "key.h"
 #include "log.h"
 #include "output.h"
 #include "result.h"
 #include "schedule.h"
+#include "spool.h"
 #include "sysutil.h"
 #include "table.h"
 #include "tld.h"
@@ -102,6 +105,12 @@ struct agent {
 	struct event_base *base;
 	struct config *conf;
 	struct output *out;		/* NULL: results are not written */
+	struct spool *spool;		/* run: NULL when none configured */
+	struct key key;			/* run with a spool: the probe's */
+	struct heartbeat_upload upload;	/* kept up to date by the uploader */
+	struct heartbeat_clock clock;
+	struct event *heartbeat_ev, *clock_ev;
+	unsigned long long spool_errors;	/* results not spooled */
 	struct agent_tasks tasks;
 	struct tld_discovery *tld;	/* NULL: no measurement has tlds */
 	struct agent_orphan *orphans;	/* queries of tasks rebuilt away */
@@ -116,6 +125,17 @@ struct agent {
 
 /* --- Results --- */
 
+/* agent_emit: a result goes into the spool first (when there is
+ * one), then to the output.  The caller keeps its reference. */
+static void
+agent_emit(struct agent *a, const json_t *result)
+{
+	if (a->spool != NULL && spool_append(a->spool, result) == 0)
+		a->spool_errors++;
+	if (a->out != NULL && output_write(a->out, result) == -1)
+		a->write_errors++;
+}
+
 /* agent_record: tag a measurement's result with its TLD (NULL: none),
  * count it and write it.  The caller keeps its reference. */
 static void
@@ -126,8 +146,7 @@ agent_record(struct agent *a, json_t *result, const char *tld)
 	a->results++;
 	if (result_failure(result) != CW_OK)
 		a->failures++;
-	if (a->out != NULL && output_write(a->out, result) == -1)
-		a->write_errors++;
+	agent_emit(a, result);
 }
 
 /* agent_result: write a task's result and count it.  Takes the
@@ -635,8 +654,7 @@ agent_tld_result(json_t *result, void *arg)
 {
 	struct agent *a = arg;
 
-	if (a->out != NULL && output_write(a->out, result) == -1)
-		a->write_errors++;
+	agent_emit(a, result);
 	json_decref(result);
 	if (a->tld_waiting && tld_discovery_settled(a->tld))
 		event_base_loopbreak(a->base);
@@ -715,6 +733,119 @@ agent_tld_new(struct agent *a, const struct config *conf,
 	return 0;
 }
 
+/* --- The spool and the heartbeat (run) --- */
+
+/* agent_heartbeat: a heartbeat record now. */
+static void
+agent_heartbeat(struct agent *a)
+{
+	struct spool_status st;
+	json_t *hb;
+
+	heartbeat_clock_check(&a->clock);
+	spool_get_status(a->spool, &st);
+	if ((hb = heartbeat_build(cw_real_usec(), a->conf->heartbeat, &st,
+	    &a->upload, &a->clock, &a->conf->probe)) == NULL) {
+		log_warnx("heartbeat: out of memory");
+		return;
+	}
+	agent_emit(a, hb);
+	json_decref(hb);
+}
+
+static void
+agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_heartbeat(arg);
+}
+
+static void
+agent_clock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	heartbeat_clock_check(&a->clock);
+}
+
+/* agent_heartbeat_schedule: (re)arm the heartbeat for the configured
+ * interval (none when it is 0).  Returns 0 or -1 (logged). */
+static int
+agent_heartbeat_schedule(struct agent *a)
+{
+	struct timeval tv;
+
+	if (a->heartbeat_ev != NULL)
+		event_del(a->heartbeat_ev);
+	if (a->spool == NULL || a->conf->heartbeat == 0)
+		return 0;
+	if (a->heartbeat_ev == NULL && (a->heartbeat_ev = event_new(a->base,
+	    -1, EV_PERSIST, agent_heartbeat_cb, a)) == NULL) {
+		log_warnx("heartbeat: cannot create its timer");
+		return -1;
+	}
+	cw_usec_to_timeval(a->conf->heartbeat, &tv);
+	return event_add(a->heartbeat_ev, &tv);
+}
+
+/*
+ * agent_spool_start: with a spool configured, load the probe's key,
+ * open (and recover) the spool, and start the clock check and the
+ * heartbeat, which writes its first record at once.  Returns 0, or -1
+ * (logged): run does not start without the spool it was told to use.
+ */
+static int
+agent_spool_start(struct agent *a)
+{
+	const struct config_spool *c = &a->conf->spool;
+	struct spool_config sc;
+	struct timeval tv;
+
+	if (!c->enabled)
+		return 0;
+	if (key_load(a->conf->key_path, &a->key) == -1) {
+		log_warnx("run: a spool needs the probe's key (corewatch "
+		    "keygen makes one; key = \"FILE\" says where it is)");
+		return -1;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = c->dir;
+	sc.probe = a->key.id;
+	sc.max_bytes = c->max_bytes;
+	sc.min_free_bytes = c->min_free_bytes;
+	sc.sync_interval = c->sync_interval;
+	if ((a->spool = spool_open(&sc, a->base)) == NULL)
+		return -1;
+	heartbeat_clock_init(&a->clock);
+	cw_usec_to_timeval(HEARTBEAT_CLOCK_CHECK, &tv);
+	if ((a->clock_ev = event_new(a->base, -1, EV_PERSIST, agent_clock_cb,
+	    a)) == NULL || event_add(a->clock_ev, &tv) == -1 ||
+	    agent_heartbeat_schedule(a) == -1)
+		return -1;
+	if (a->conf->heartbeat != 0)
+		agent_heartbeat(a);
+	return 0;
+}
+
+/* agent_spool_reload: the spool and the key stay as opened; say so
+ * when the new configuration would change them. */
+static void
+agent_spool_reload(const struct config *old, const struct config *conf)
+{
+	const struct config_spool *o = &old->spool, *n = &conf->spool;
+
+	if (o->enabled != n->enabled || strcmp(o->dir, n->dir) != 0 ||
+	    o->max_bytes != n->max_bytes ||
+	    o->min_free_bytes != n->min_free_bytes ||
+	    o->sync_interval != n->sync_interval ||
+	    strcmp(old->key_path, conf->key_path) != 0)
+		log_warnx("reload: changes to the spool or the key take effect "
+		    "at the next start");
+}
+
 static void
 agent_log_level(const struct agent *a)
 {
@@ -783,6 +914,12 @@ agent_free(struct agent *a)
 		event_free(a->sig_hup);
 	if (a->deadline != NULL)
 		event_free(a->deadline);
+	if (a->heartbeat_ev != NULL)
+		event_free(a->heartbeat_ev);
+	if (a->clock_ev != NULL)
+		event_free(a->clock_ev);
+	spool_close(a->spool);
+	key_clear(&a->key);
 	output_close(a->out);
 	config_free(a->conf);
 	if (a->base != NULL)
@@ -936,10 +1073,13 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 		output_close(a->out);
 		a->out = out;
 	}
+	agent_spool_reload(a->conf, conf);
 	config_free(a->conf);
 	a->conf = conf;
 	a->tasks = ts;
 	agent_log_level(a);
+	if (agent_heartbeat_schedule(a) == -1)
+		log_warnx("reload: the heartbeat could not be rescheduled");
 	agent_state_dir(a->conf);
 	if (agent_tasks_schedule(a, &a->tasks) == -1) {
 		/* Timers failing means libevent is out of memory. */
@@ -1017,6 +1157,7 @@ cmd_run(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	if ((a.out = output_open(a.conf->output_path)) == NULL ||
+	    agent_spool_start(&a) == -1 ||
 	    agent_signals(&a, agent_run_stop, agent_run_reload) == -1 ||
 	    agent_tasks_build(&a, a.conf, &a.tasks) == -1 ||
 	    agent_tasks_schedule(&a, &a.tasks) == -1) {
@@ -1027,6 +1168,9 @@ cmd_run(int argc, char **argv)
 	    "%s", a.conf->probe.name, a.conf->nmeasurements,
 	    a.conf->nmeasurements == 1 ? "" : "s", a.tasks.n,
 	    a.tasks.n == 1 ? "" : "s", output_name(a.out));
+	if (a.spool != NULL)
+		log_info("run: probe id %s, spool %s", a.key.id,
+		    a.conf->spool.dir);
 	if (event_base_dispatch(a.base) == -1) {
 		log_warnx("run: event loop failed");
 		status = CW_EXIT_USAGE;
@@ -1035,8 +1179,8 @@ cmd_run(int argc, char **argv)
 	if (output_flush(a.out) == -1)
 		a.write_errors++;
 	log_info("run: stopped after %llu results (%llu failed, %llu cycles "
-	    "skipped, %llu not written)", a.results, a.failures, a.skipped,
-	    a.write_errors);
+	    "skipped, %llu not written, %llu not spooled)", a.results,
+	    a.failures, a.skipped, a.write_errors, a.spool_errors);
 	agent_free(&a);
 	return status;
 }

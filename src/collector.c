@@ -27,6 +27,7 @@
 #include "export_http.h"
 #include "log.h"
 #include "result.h"
+#include "size.h"
 #include "store.h"
 #include "sysutil.h"
 #include "table.h"
@@ -79,41 +80,6 @@ collector_error(const char *cmd, const char *fmt, ...)
 }
 
 /* --- Configuration --- */
-
-/* collector_size_parse: "16777216", "16M", "16MiB", "8k", "1G" (binary
- * multiples, case aside) into bytes.  Returns 0 or -1. */
-static int
-collector_size_parse(const char *text, size_t *out)
-{
-	static const struct {
-		const char *suffix;
-		unsigned shift;
-	} units[] = {
-		{"", 0}, {"b", 0}, {"k", 10}, {"kb", 10}, {"kib", 10},
-		{"m", 20}, {"mb", 20}, {"mib", 20}, {"g", 30}, {"gb", 30},
-		{"gib", 30},
-	};
-	unsigned long long v;
-	char *end;
-
-	if (!isdigit((unsigned char)*text))
-		return -1;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno != 0)
-		return -1;
-	while (*end == ' ')
-		end++;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcasecmp(end, units[i].suffix) != 0)
-			continue;
-		if (v > (SIZE_MAX >> units[i].shift))
-			return -1;
-		*out = (size_t)v << units[i].shift;
-		return 0;
-	}
-	return -1;
-}
 
 /* collector_conf_init: the defaults. */
 static int
@@ -171,12 +137,15 @@ collector_conf_size(struct conf_file *f, const char *opt, size_t min,
     size_t max, size_t *out)
 {
 	const char *v = cfg_getstr(conf_file_cfg(f), opt);
+	uint64_t n;
 
 	if (v == NULL)
 		return;
-	if (collector_size_parse(v, out) == -1 || *out < min || *out > max)
+	if (cw_size_parse(v, &n) == -1 || n < min || n > max)
 		conf_file_error(f, opt, "\"%s\" is not a size from %zu to %zu "
 		    "bytes (e.g. 16M, 8k, 65536)", v, min, max);
+	else
+		*out = (size_t)n;
 }
 
 /* collector_conf_duration: option `opt` as a duration within [min, max]. */

@@ -30,6 +30,7 @@
 
 #include "catalog.h"
 #include "conf.h"
+#include "size.h"
 #include "tld.h"
 
 #define CONF_FILE_MAX (1024 * 1024)	/* bytes per file */
@@ -86,6 +87,7 @@ struct conf_loader {
 	int probe_line;		/* of the probe section; 0: none */
 	int output_line;
 	int tld_line;		/* line of the tld_discovery section */
+	int spool_line;
 
 	struct conf_problem *problems;
 	size_t nproblems;
@@ -1019,6 +1021,72 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
+/* conf_size: option `opt` of a section as a size from `min`; `dflt`
+ * when not set.  Returns 0, or -1 (reported). */
+static int
+conf_size(struct conf_sec *s, const char *opt, uint64_t min, uint64_t dflt,
+    uint64_t *out)
+{
+	const char *text = cfg_getstr(s->sec, opt);
+	char m[CW_SIZE_STRLEN];
+
+	*out = dflt;
+	if (text == NULL)
+		return 0;
+	if (cw_size_parse(text, out) == -1 || (*out < min && *out != 0)) {
+		conf_sec_error(s, opt, 0, "%s: \"%s\" is not a size of at "
+		    "least %s (write e.g. 64M, 512k)", opt, text,
+		    cw_size_format(min, m, sizeof(m)));
+		*out = dflt;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_spool_section(cfg_t *root, cfg_opt_t *opt)
+{
+	struct conf_loader *l = conf_loading;
+	struct config_spool *sp;
+	struct conf_sec s;
+	const char *dir;
+
+	if (l == NULL)
+		return 0;
+	conf_section(l, root, opt, &s);
+	s.what = "spool";
+	if (l->spool_line != 0) {
+		conf_sec_error(&s, NULL, 0, "a second spool section (the "
+		    "first is on line %d)", l->origin[l->spool_line - 1].line);
+		return 0;
+	}
+	l->spool_line = s.line;
+	sp = &l->conf->spool;
+	sp->enabled = true;
+	if ((dir = cfg_getstr(s.sec, "dir")) != NULL) {
+		if (!conf_text_ok(dir, PATH_MAX - 1))
+			conf_sec_error(&s, "dir", 0, "dir: a directory name");
+		else if ((sp->dir = strdup(dir)) == NULL)
+			l->oom = true;
+	}
+	if (conf_size(&s, "max_size", UINT64_C(64) << 10, CONFIG_SPOOL_MAX,
+	    &sp->max_bytes) == 0 && sp->max_bytes == 0) {
+		conf_sec_error(&s, "max_size", 0, "max_size: must be above 0");
+		sp->max_bytes = CONFIG_SPOOL_MAX;
+	}
+	if (conf_size(&s, "min_free", 0, CONFIG_SPOOL_MIN_FREE,
+	    &sp->min_free_bytes) == 0 && sp->min_free_bytes == 0)
+		sp->min_free_bytes = 1;
+	if (conf_duration(&s, "sync", CW_USEC_PER_SEC,
+	    &sp->sync_interval) == 0 && (sp->sync_interval <
+	    10 * CW_USEC_PER_MSEC || sp->sync_interval >
+	    3600 * CW_USEC_PER_SEC)) {
+		conf_sec_error(&s, "sync", 0, "sync: from 10ms to 1h");
+		sp->sync_interval = CW_USEC_PER_SEC;
+	}
+	return 0;
+}
+
 /* conf_tld_roots: `roots` of tld_discovery into l->conf->tld. */
 static void
 conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
@@ -1482,6 +1550,40 @@ conf_state_dir(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
+static int
+conf_key(cfg_t *root, cfg_opt_t *opt)
+{
+	struct conf_loader *l = conf_loading;
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	conf_record(root, opt);
+	if (l == NULL)
+		return 0;
+	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1))
+		conf_error(l, root->line, "key: a file name");
+	return 0;
+}
+
+static int
+conf_heartbeat(cfg_t *root, cfg_opt_t *opt)
+{
+	struct conf_loader *l = conf_loading;
+	const char *v = cfg_opt_getnstr(opt, 0);
+	cw_usec_t t;
+
+	conf_record(root, opt);
+	if (l == NULL)
+		return 0;
+	if (v == NULL || cw_duration_parse(v, &t) == -1 || (t != 0 &&
+	    t < CW_USEC_PER_SEC))
+		conf_error(l, root->line, "heartbeat: \"%s\" is not 0 (none) "
+		    "or a duration of at least 1s (e.g. 5m)", v != NULL ? v :
+		    "");
+	else
+		l->conf->heartbeat = t;
+	return 0;
+}
+
 /* conf_include_misplaced: include() that the preprocessor did not see
  * because it shares its line with something else. */
 static int
@@ -1534,6 +1636,14 @@ static cfg_opt_t conf_dns_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t conf_spool_opts[] = {
+	CFG_STR("dir", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_size", NULL, CFGF_NODEFAULT),
+	CFG_STR("min_free", NULL, CFGF_NODEFAULT),
+	CFG_STR("sync", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
 static cfg_opt_t conf_tld_opts[] = {
 	CFG_STR_LIST("roots", NULL, CFGF_NONE),
 	CFG_STR("resolver", "auto", CFGF_NONE),
@@ -1547,6 +1657,9 @@ static cfg_opt_t conf_root_opts[] = {
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_STR("state_dir", CW_STATE_DIR, CFGF_NONE),
 	CFG_SEC("output", conf_output_opts, CFGF_NONE),
+	CFG_STR("key", NULL, CFGF_NODEFAULT),
+	CFG_STR("heartbeat", NULL, CFGF_NODEFAULT),
+	CFG_SEC("spool", conf_spool_opts, CFGF_NONE),
 	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
 	CFG_SEC("dns", conf_dns_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -1564,6 +1677,7 @@ conf_validators(cfg_t *cfg)
 	} secs[] = {
 		{"probe", conf_probe_opts},
 		{"output", conf_output_opts},
+		{"spool", conf_spool_opts},
 		{"tld_discovery", conf_tld_opts},
 		{"dns", conf_dns_opts},
 	};
@@ -1577,10 +1691,49 @@ conf_validators(cfg_t *cfg)
 		}
 	cfg_set_validate_func(cfg, "probe", conf_probe_section);
 	cfg_set_validate_func(cfg, "output", conf_output_section);
+	cfg_set_validate_func(cfg, "spool", conf_spool_section);
+	cfg_set_validate_func(cfg, "key", conf_key);
+	cfg_set_validate_func(cfg, "heartbeat", conf_heartbeat);
 	cfg_set_validate_func(cfg, "tld_discovery", conf_tld_section);
 	cfg_set_validate_func(cfg, "dns", conf_dns_section);
 	cfg_set_validate_func(cfg, "log_level", conf_log_level);
 	cfg_set_validate_func(cfg, "state_dir", conf_state_dir);
+}
+
+/* conf_state_path: "<state_dir>/<name>" in a new string (NULL: out of
+ * memory, noted). */
+static char *
+conf_state_path(struct conf_loader *l, const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) == -1) {
+		l->oom = true;
+		return NULL;
+	}
+	return p;
+}
+
+/* conf_spool_defaults: the key's path, and the spool's settings when
+ * its section is not there or leaves them out. */
+static void
+conf_spool_defaults(struct conf_loader *l, cfg_t *cfg, const char *state)
+{
+	struct config *conf = l->conf;
+	const char *key = cfg_getstr(cfg, "key");
+
+	conf->key_path = key != NULL ? strdup(key) :
+	    conf_state_path(l, state, "key");
+	if (conf->key_path == NULL)
+		l->oom = true;
+	if (conf->spool.dir == NULL &&
+	    (conf->spool.dir = conf_state_path(l, state, "spool")) == NULL)
+		l->oom = true;
+	if (l->spool_line == 0) {
+		conf->spool.max_bytes = CONFIG_SPOOL_MAX;
+		conf->spool.min_free_bytes = CONFIG_SPOOL_MIN_FREE;
+		conf->spool.sync_interval = CW_USEC_PER_SEC;
+	}
 }
 
 /* conf_finish: what only the whole file can say. */
@@ -1597,6 +1750,7 @@ conf_finish(struct conf_loader *l, cfg_t *cfg)
 		conf_error(l, 0, "no measurement configured (add e.g. "
 		    "dns \"root-soa\" { servers = {\"@root\"} })");
 	conf_tld_defaults(l);
+	conf_spool_defaults(l, cfg, dir != NULL ? dir : CW_STATE_DIR);
 	if ((conf->path = strdup(l->files[0])) == NULL ||
 	    (conf->state_dir = strdup(dir != NULL ? dir : CW_STATE_DIR)) ==
 	    NULL || (conf->output_path == NULL &&
@@ -1657,8 +1811,10 @@ config_load(const char *path, char **errors)
 	memset(&l, 0, sizeof(l));
 	if ((l.conf = calloc(1, sizeof(*l.conf))) == NULL)
 		l.oom = true;
-	else
+	else {
 		l.conf->log_level = LOG_LEVEL_INFO;
+		l.conf->heartbeat = CONFIG_HEARTBEAT;
+	}
 	if (!l.oom) {
 		conf_loading = &l;
 		if (conf_parse(&l, path) == 0) {
@@ -1785,6 +1941,8 @@ config_free(struct config *conf)
 	free(conf->probe.location);
 	free(conf->state_dir);
 	free(conf->output_path);
+	free(conf->key_path);
+	free(conf->spool.dir);
 	free(conf);
 }
 

@@ -69,6 +69,21 @@ struct config_tld {
 	uint16_t port;			/* of the roots and the resolver */
 };
 
+/* The spool: `spool { ... }` (doc/spool.md); in use when the section
+ * is there. */
+struct config_spool {
+	bool enabled;
+	char *dir;			/* default state_dir/spool */
+	uint64_t max_bytes;		/* default CONFIG_SPOOL_MAX */
+	uint64_t min_free_bytes;	/* default CONFIG_SPOOL_MIN_FREE; 1
+					 * when written as 0 (no floor) */
+	cw_usec_t sync_interval;	/* default 1s */
+};
+
+#define CONFIG_SPOOL_MAX	(UINT64_C(64) << 20)
+#define CONFIG_SPOOL_MIN_FREE	(UINT64_C(16) << 20)
+#define CONFIG_HEARTBEAT	(300 * CW_USEC_PER_SEC)
+
 struct config {
 	char *path;			/* the file loaded */
 	struct config_identity probe;
@@ -78,6 +93,10 @@ struct config {
 	struct config_tld tld;
 	struct measurement *measurements;
 	size_t nmeasurements;
+	char *key_path;			/* the probe's key; default
+					 * state_dir/key */
+	cw_usec_t heartbeat;		/* 0: none; default 5m */
+	struct config_spool spool;
 };
 
 /*

@@ -60,6 +60,10 @@ struct spool_config {
 	uint64_t	 min_free_bytes;/* of the file system; 0: 16 MiB */
 	uint64_t	 segment_bytes;	/* a new segment past this; 0: 1 MiB */
 	cw_usec_t	 sync_interval;	/* 0: 1 s */
+	bool		 read_only;	/* look, change nothing: for `spool
+					 * status` and `spool export` while
+					 * `run` holds the spool (no lock, no
+					 * recovery written, no append/ack) */
 };
 
 /* What spool_status reports (and heartbeat records carry). */

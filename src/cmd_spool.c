@@ -1,0 +1,403 @@
+/*
+ * cmd_spool.c -- `corewatch spool status` and `corewatch spool export`.
+ *
+ * Both open the spool read-only, so they work while `corewatch run`
+ * appends to it, and change nothing in it: an export is not an upload
+ * (the records stay until a collector's receipt acknowledges them; the
+ * collector counts the copies that arrive both ways as duplicates).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "key.h"
+#include "log.h"
+#include "record.h"
+#include "result.h"
+#include "spool.h"
+
+#define SPOOL_EXPORT_RECORDS	1000
+#define SPOOL_EXPORT_BYTES	(1024 * 1024)
+#define SPOOL_EXPORT_MAGIC	"CW1-BATCH"
+
+struct spool_cmd {
+	const char	*conf_path;
+	const char	*key;		/* --key */
+	const char	*out;		/* --out */
+	bool		 json;
+	struct config	*conf;
+};
+
+/* spool_cmd_config: load the configuration (problems printed). */
+static int
+spool_cmd_config(struct spool_cmd *c)
+{
+	char *errors = NULL;
+
+	if ((c->conf = config_load(c->conf_path, &errors)) == NULL) {
+		fprintf(stderr, "%s\n", errors != NULL ? errors :
+		    "configuration rejected");
+		free(errors);
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_cmd_open: the configured spool, read-only; `probe` (NULL: any)
+ * must own it. */
+static struct spool *
+spool_cmd_open(struct spool_cmd *c, const char *probe)
+{
+	struct spool_config sc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = c->conf->spool.dir;
+	sc.probe = probe;
+	sc.read_only = true;
+	return spool_open(&sc, NULL);
+}
+
+/* spool_time: a real time as text, "-" for 0. */
+static const char *
+spool_time(cw_usec_t t, char *buf, size_t len)
+{
+	return t == 0 ? "-" : cw_time_format(t, buf, len);
+}
+
+/* spool_receipt_time: when the cursor was last written (the last
+ * receipt), or 0. */
+static cw_usec_t
+spool_receipt_time(const char *dir, uint64_t acked)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (acked == 0 || snprintf(path, sizeof(path), "%s/cursor", dir) >=
+	    (int)sizeof(path) || stat(path, &st) == -1)
+		return 0;
+	return (cw_usec_t)st.st_mtim.tv_sec * CW_USEC_PER_SEC +
+	    st.st_mtim.tv_nsec / 1000;
+}
+
+static void
+spool_status_json(const char *dir, const struct spool_status *st,
+    cw_usec_t receipt, cw_usec_t now)
+{
+	char t1[CW_TIME_STRLEN], t2[CW_TIME_STRLEN];
+	json_t *o = json_object();
+	char *line;
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "dir", json_string(dir));
+	json_object_set_new(o, "chain", json_string(st->chain));
+	json_object_set_new(o, "last_seq", json_integer((json_int_t)
+	    st->last_seq));
+	json_object_set_new(o, "acked_seq", json_integer((json_int_t)
+	    st->acked_seq));
+	json_object_set_new(o, "last_receipt", receipt == 0 ? json_null() :
+	    json_string(cw_time_format(receipt, t1, sizeof(t1))));
+	json_object_set_new(o, "depth", json_integer((json_int_t)st->depth));
+	json_object_set_new(o, "oldest_unsent", st->oldest_unsent == 0 ?
+	    json_null() : json_string(cw_time_format(st->oldest_unsent, t2,
+	    sizeof(t2))));
+	json_object_set_new(o, "oldest_unsent_age_s", st->oldest_unsent == 0 ?
+	    json_null() : json_real((double)(now - st->oldest_unsent) / 1e6));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+	json_object_set_new(o, "dropped", json_integer((json_int_t)
+	    st->dropped));
+	json_object_set_new(o, "corrupt", json_integer((json_int_t)
+	    st->corrupt));
+	if ((line = result_dump(o)) != NULL)
+		printf("%s\n", line);
+	free(line);
+	json_decref(o);
+}
+
+static void
+spool_status_text(const char *dir, const struct spool_status *st,
+    cw_usec_t receipt, cw_usec_t now)
+{
+	char t[CW_TIME_STRLEN], age[CONFIG_DURATION_STRLEN];
+	cw_usec_t old = st->oldest_unsent;
+
+	printf("spool          %s\n", dir);
+	printf("chain          %s\n", st->chain);
+	printf("appended       %" PRIu64 " (last seq)\n", st->last_seq);
+	printf("unsent         %" PRIu64 " record%s, %" PRIu64 " bytes on "
+	    "disk\n", st->depth, st->depth == 1 ? "" : "s", st->bytes);
+	if (old != 0)
+		printf("oldest unsent  %s (%s ago)\n", cw_time_format(old, t,
+		    sizeof(t)), config_duration_format(now > old ? (now -
+		    old) / CW_USEC_PER_SEC * CW_USEC_PER_SEC : 0, age,
+		    sizeof(age)));
+	else
+		printf("oldest unsent  -\n");
+	printf("last receipt   seq %" PRIu64 ", %s\n", st->acked_seq,
+	    spool_time(receipt, t, sizeof(t)));
+	printf("dropped        %" PRIu64 " (corrupt frames %" PRIu64 ")\n",
+	    st->dropped, st->corrupt);
+}
+
+static int
+spool_status_cmd(struct spool_cmd *c)
+{
+	struct spool_status st;
+	struct spool *sp;
+	cw_usec_t now = cw_real_usec();
+
+	if ((sp = spool_cmd_open(c, NULL)) == NULL)
+		return CW_EXIT_FAILURES;
+	spool_get_status(sp, &st);
+	spool_close(sp);
+	if (c->json)
+		spool_status_json(c->conf->spool.dir, &st,
+		    spool_receipt_time(c->conf->spool.dir, st.acked_seq), now);
+	else
+		spool_status_text(c->conf->spool.dir, &st,
+		    spool_receipt_time(c->conf->spool.dir, st.acked_seq), now);
+	fflush(stdout);
+	return CW_EXIT_OK;
+}
+
+/* spool_export_write: `len` bytes to fd; -1 with errno. */
+static int
+spool_export_write(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * spool_export_batches: every unsent record of `sp`, as signed batches
+ * (doc/spool.md, "The export file") written to fd.  *records, *batches,
+ * *first and *last say what went out.  Returns 0 or -1 (logged).
+ */
+static int
+spool_export_batches(struct spool *sp, const struct key *k, int fd,
+    uint64_t *records, uint64_t *batches, uint64_t *first, uint64_t *last)
+{
+	struct spool_status st;
+	struct evbuffer *body;
+	char sig[RECORD_SIG_B64 + 1], head[256];
+	uint64_t after, a, b;
+	int n, rc = -1;
+
+	if ((body = evbuffer_new()) == NULL)
+		return -1;
+	spool_get_status(sp, &st);
+	after = st.acked_seq;
+	*records = *batches = *first = *last = 0;
+	while ((n = spool_read(sp, after, SPOOL_EXPORT_RECORDS,
+	    SPOOL_EXPORT_BYTES, body, &a, &b)) > 0) {
+		size_t len = evbuffer_get_length(body);
+		unsigned char *p = evbuffer_pullup(body, -1);
+		if (p == NULL)
+			goto done;
+		batch_sign(k->sk, k->id, p, len, sig);
+		snprintf(head, sizeof(head), SPOOL_EXPORT_MAGIC " %s %s %zu\n",
+		    k->id, sig, len);
+		if (spool_export_write(fd, head, strlen(head)) == -1 ||
+		    spool_export_write(fd, p, len) == -1) {
+			log_warn("spool export: write");
+			goto done;
+		}
+		evbuffer_drain(body, len);
+		if ((*batches)++ == 0)
+			*first = a;
+		*last = after = b;
+		*records += (uint64_t)n;
+	}
+	rc = n == 0 ? 0 : -1;
+done:
+	evbuffer_free(body);
+	return rc;
+}
+
+/* spool_export_open: the output file, written as FILE.tmp first (or
+ * stdout for "-"); *tmp gets the temporary name to rename. */
+static int
+spool_export_open(const char *out, char *tmp, size_t len)
+{
+	int fd;
+
+	tmp[0] = '\0';
+	if (strcmp(out, "-") == 0)
+		return STDOUT_FILENO;
+	if (snprintf(tmp, len, "%s.tmp", out) >= (int)len) {
+		log_warnx("spool export: %s: name too long", out);
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		log_warn("spool export: %s", tmp);
+	return fd;
+}
+
+static int
+spool_export_cmd(struct spool_cmd *c)
+{
+	uint64_t records, batches, first, last;
+	char tmp[PATH_MAX];
+	struct spool *sp;
+	struct key k;
+	int fd, rc;
+
+	if (key_load(c->key != NULL ? c->key : c->conf->key_path, &k) == -1)
+		return CW_EXIT_FAILURES;
+	if ((sp = spool_cmd_open(c, k.id)) == NULL) {
+		key_clear(&k);
+		return CW_EXIT_FAILURES;
+	}
+	if ((fd = spool_export_open(c->out, tmp, sizeof(tmp))) == -1) {
+		spool_close(sp);
+		key_clear(&k);
+		return CW_EXIT_FAILURES;
+	}
+	rc = spool_export_batches(sp, &k, fd, &records, &batches, &first,
+	    &last);
+	spool_close(sp);
+	key_clear(&k);
+	if (tmp[0] != '\0') {
+		if (rc == 0 && (fsync(fd) == -1 || close(fd) == -1)) {
+			log_warn("spool export: %s", tmp);
+			rc = -1;
+		} else if (rc != 0)
+			close(fd);
+		if (rc == 0 && rename(tmp, c->out) == -1) {
+			log_warn("spool export: rename to %s", c->out);
+			rc = -1;
+		}
+		if (rc != 0)
+			unlink(tmp);
+	}
+	if (rc != 0)
+		return CW_EXIT_FAILURES;
+	if (records == 0)
+		log_info("spool export: nothing unsent; %s holds no batch",
+		    c->out);
+	else
+		log_info("spool export: %" PRIu64 " record%s (seq %" PRIu64
+		    " to %" PRIu64 ") in %" PRIu64 " batch%s to %s", records,
+		    records == 1 ? "" : "s", first, last, batches,
+		    batches == 1 ? "" : "es", c->out);
+	return CW_EXIT_OK;
+}
+
+static void
+spool_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: corewatch spool status [-c FILE] [--json]\n"
+"       corewatch spool export --out FILE [-c FILE] [--key FILE]\n"
+"\n"
+"status: what the spool holds: records appended and not yet\n"
+"acknowledged by a collector, the oldest of them, the bytes on disk,\n"
+"the last receipt, the records dropped.\n"
+"export: the unsent records as signed batches in one file (\"-\":\n"
+"stdout), for corewatch-collector import.  The spool is not changed.\n"
+"\n"
+"  -c, --config FILE   configuration (default %s)\n"
+"  -o, --out FILE      export: the file to write (replaced)\n"
+"  -k, --key FILE      export: the probe's key (default: the\n"
+"                      configuration's)\n"
+"      --json          status: one JSON object\n"
+"  -h, --help          this text\n", CW_DEFAULT_CONFIG);
+}
+
+enum {
+	SPOOL_OPT_JSON = 256,
+};
+
+static const struct option spool_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"out", required_argument, NULL, 'o'},
+	{"key", required_argument, NULL, 'k'},
+	{"json", no_argument, NULL, SPOOL_OPT_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+int
+cmd_spool(int argc, char **argv)
+{
+	struct spool_cmd c;
+	const char *sub;
+	int ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.conf_path = CW_DEFAULT_CONFIG;
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) {
+		spool_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CW_EXIT_USAGE : CW_EXIT_OK;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "status") != 0 && strcmp(sub, "export") != 0) {
+		fprintf(stderr, "corewatch spool: unknown command \"%s\"\n",
+		    sub);
+		spool_usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	while ((ch = getopt_long(argc, argv, "c:o:k:h", spool_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			c.conf_path = optarg;
+			break;
+		case 'o':
+			c.out = optarg;
+			break;
+		case 'k':
+			c.key = optarg;
+			break;
+		case SPOOL_OPT_JSON:
+			c.json = true;
+			break;
+		case 'h':
+			spool_usage(stdout);
+			return CW_EXIT_OK;
+		default:
+			spool_usage(stderr);
+			return CW_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (strcmp(sub, "export") == 0) != (c.out !=
+	    NULL) || (c.json && strcmp(sub, "status") != 0) ||
+	    (c.key != NULL && strcmp(sub, "export") != 0)) {
+		spool_usage(stderr);
+		return CW_EXIT_USAGE;
+	}
+	if (spool_cmd_config(&c) == -1)
+		return CW_EXIT_USAGE;
+	rc = strcmp(sub, "status") == 0 ? spool_status_cmd(&c) :
+	    spool_export_cmd(&c);
+	config_free(c.conf);
+	return rc;
+}
