@@ -1432,8 +1432,9 @@ fail:
 }
 
 /* spool_loss_note: `count` records of seqs first..last are lost for
- * `reason`; merged into the pending loss when it has the same reason
- * (else the pending one is written first). */
+ * `reason`.  A pending loss of another reason is written first; when it
+ * cannot be (a full disk), one pending loss covers both, under the
+ * first reason. */
 static void
 spool_loss_note(struct spool *sp, uint64_t first, uint64_t last,
     uint64_t count, const char *reason)
@@ -1441,20 +1442,23 @@ spool_loss_note(struct spool *sp, uint64_t first, uint64_t last,
 	struct spool_loss *p = &sp->pending;
 
 	sp->dropped += count;
-	if (p->reason != NULL && strcmp(p->reason, reason) != 0)
-		spool_loss_flush(sp);
-	if (p->reason != NULL && strcmp(p->reason, reason) == 0) {
-		if (first < p->first)
-			p->first = first;
-		if (last > p->last)
-			p->last = last;
-		p->count += count;
+	/* Writing it may note another loss (a drop for room): bounded. */
+	for (int i = 0; i < 4 && p->reason != NULL &&
+	    strcmp(p->reason, reason) != 0; i++)
+		if (spool_loss_flush(sp) == -1)
+			break;
+	if (p->reason == NULL) {
+		p->first = first;
+		p->last = last;
+		p->count = count;
+		p->reason = reason;
 		return;
 	}
-	p->first = first;
-	p->last = last;
-	p->count = count;
-	p->reason = reason;
+	if (first < p->first)
+		p->first = first;
+	if (last > p->last)
+		p->last = last;
+	p->count += count;
 }
 
 /*

@@ -123,6 +123,13 @@ test_example(void **state)
 	assert_int_equal(c->tld.refresh, 12 * 3600 * SEC);
 	assert_int_equal(c->tld.port, 53);
 	assert_int_equal(c->nmeasurements, 4);
+	assert_string_equal(c->key_path, "/var/lib/corewatch/probe.key");
+	assert_int_equal(c->heartbeat, 600 * SEC);
+	assert_true(c->spool.enabled);
+	assert_string_equal(c->spool.dir, "/var/lib/corewatch/queue");
+	assert_int_equal(c->spool.max_bytes, 256 << 20);
+	assert_int_equal(c->spool.min_free_bytes, 32 << 20);
+	assert_int_equal(c->spool.sync_interval, 2 * SEC);
 
 	m = find(c, "root-soa");
 	assert_int_equal(m->kind, MEASUREMENT_DNS);
@@ -210,6 +217,11 @@ test_default(void **state)
 	assert_string_equal(c->output_path, "-");
 	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c->nmeasurements, 3);
+	/* No spool section: no spool, the defaults under state_dir. */
+	assert_false(c->spool.enabled);
+	assert_int_equal(c->heartbeat, 300 * SEC);
+	assert_non_null(strstr(c->key_path, "/key"));
+	assert_non_null(strstr(c->spool.dir, "/spool"));
 	assert_int_equal(config_measurement_queries(&c->measurements[0]), 52);
 	assert_int_equal(c->measurements[2].ntlds, 5);
 	config_measurement_summary(&c->measurements[0], line, sizeof(line));
