@@ -42,6 +42,7 @@
 #include "sysutil.h"
 #include "table.h"
 #include "tld.h"
+#include "upload.h"
 
 #define AGENT_LABEL_MAX (CONFIG_NAME_MAX + TARGET_NAME_MAX + \
 	INET6_ADDRSTRLEN + 16)
@@ -108,6 +109,7 @@ struct agent {
 	struct spool *spool;		/* run: NULL when none configured */
 	struct key key;			/* run with a spool: the probe's */
 	struct heartbeat_upload upload;	/* kept up to date by the uploader */
+	struct upload *uploader;	/* run: NULL without upload */
 	struct heartbeat_clock clock;
 	struct event *heartbeat_ev, *clock_ev;
 	unsigned long long spool_errors;	/* results not spooled */
@@ -132,6 +134,7 @@ agent_emit(struct agent *a, const json_t *result)
 {
 	if (a->spool != NULL && spool_append(a->spool, result) == 0)
 		a->spool_errors++;
+	upload_kick(a->uploader);
 	if (a->out != NULL && output_write(a->out, result) == -1)
 		a->write_errors++;
 }
@@ -735,6 +738,36 @@ agent_tld_new(struct agent *a, const struct config *conf,
 
 /* --- The spool and the heartbeat (run) --- */
 
+/* agent_upload_status: the uploader's figures into a->upload, for the
+ * heartbeat: paths are named by the URL's place in the configuration
+ * ("1", "2" ...; "1+proxy" through the proxy). */
+static void
+agent_upload_status(struct agent *a)
+{
+	struct heartbeat_upload *h = &a->upload;
+	struct upload_status st;
+
+	memset(h, 0, sizeof(*h));
+	if (a->uploader == NULL)
+		return;
+	upload_get_status(a->uploader, &st);
+	h->enabled = true;
+	h->failing_since = st.failing_since;
+	h->last_receipt = st.last_receipt;
+	h->dead_letters = st.dead_letters;
+	for (size_t i = 0; i < st.npaths; i++) {
+		h->batches += st.paths[i].sent;
+		h->failures += st.paths[i].failed;
+		if (i >= HEARTBEAT_PATHS_MAX)
+			continue;
+		snprintf(h->paths[i].name, sizeof(h->paths[i].name), "%zu%s",
+		    i + 1, st.proxy != NULL ? "+proxy" : "");
+		h->paths[i].batches = st.paths[i].sent;
+		h->paths[i].failures = st.paths[i].failed;
+		h->npaths = i + 1;
+	}
+}
+
 /* agent_heartbeat: a heartbeat record now. */
 static void
 agent_heartbeat(struct agent *a)
@@ -743,6 +776,7 @@ agent_heartbeat(struct agent *a)
 	json_t *hb;
 
 	heartbeat_clock_check(&a->clock);
+	agent_upload_status(a);
 	spool_get_status(a->spool, &st);
 	if ((hb = heartbeat_build(cw_real_usec(), a->conf->heartbeat, &st,
 	    &a->upload, &a->clock, &a->conf->probe)) == NULL) {
@@ -791,6 +825,55 @@ agent_heartbeat_schedule(struct agent *a)
 	return event_add(a->heartbeat_ev, &tv);
 }
 
+/* agent_upload_start: with a collector configured, the uploader of the
+ * spool, signing with the probe's key.  Returns 0 or -1 (logged). */
+static int
+agent_upload_start(struct agent *a)
+{
+	const struct config_upload *c = &a->conf->upload;
+	struct upload_config uc;
+
+	if (c->nurls == 0)
+		return 0;
+	memset(&uc, 0, sizeof(uc));
+	uc.urls = (const char *const *)c->urls;
+	uc.nurls = c->nurls;
+	uc.proxy = c->proxy;
+	uc.probe = a->key.id;
+	uc.sk = a->key.sk;
+	uc.batch_records = c->batch_records;
+	uc.batch_bytes = c->batch_bytes;
+	uc.batch_age = c->batch_age;
+	uc.backoff_max = c->backoff_max;
+	uc.failback = c->failback;
+	uc.dead_letter = c->dead_letter;
+	if ((a->uploader = upload_new(a->base, a->spool, &uc)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* agent_upload_reload: the uploader stays as started; say so when the
+ * new configuration would change it. */
+static void
+agent_upload_reload(const struct config *old, const struct config *conf)
+{
+	const struct config_upload *o = &old->upload, *n = &conf->upload;
+	bool same = o->nurls == n->nurls &&
+	    (o->proxy == NULL) == (n->proxy == NULL) &&
+	    (o->proxy == NULL || strcmp(o->proxy, n->proxy) == 0) &&
+	    o->batch_records == n->batch_records &&
+	    o->batch_bytes == n->batch_bytes && o->batch_age == n->batch_age &&
+	    o->backoff_max == n->backoff_max && o->failback == n->failback &&
+	    strcmp(o->dead_letter != NULL ? o->dead_letter : "",
+	    n->dead_letter != NULL ? n->dead_letter : "") == 0;
+
+	for (size_t i = 0; same && i < o->nurls; i++)
+		same = strcmp(o->urls[i], n->urls[i]) == 0;
+	if (!same)
+		log_warnx("reload: changes to upload take effect at the next "
+		    "start");
+}
+
 /*
  * agent_spool_start: with a spool configured, load the probe's key,
  * open (and recover) the spool, and start the clock check and the
@@ -817,7 +900,8 @@ agent_spool_start(struct agent *a)
 	sc.max_bytes = c->max_bytes;
 	sc.min_free_bytes = c->min_free_bytes;
 	sc.sync_interval = c->sync_interval;
-	if ((a->spool = spool_open(&sc, a->base)) == NULL)
+	if ((a->spool = spool_open(&sc, a->base)) == NULL ||
+	    agent_upload_start(a) == -1)
 		return -1;
 	heartbeat_clock_init(&a->clock);
 	cw_usec_to_timeval(HEARTBEAT_CLOCK_CHECK, &tv);
@@ -918,6 +1002,7 @@ agent_free(struct agent *a)
 		event_free(a->heartbeat_ev);
 	if (a->clock_ev != NULL)
 		event_free(a->clock_ev);
+	upload_free(a->uploader);
 	spool_close(a->spool);
 	key_clear(&a->key);
 	output_close(a->out);
@@ -1074,6 +1159,7 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 		a->out = out;
 	}
 	agent_spool_reload(a->conf, conf);
+	agent_upload_reload(a->conf, conf);
 	config_free(a->conf);
 	a->conf = conf;
 	a->tasks = ts;

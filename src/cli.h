@@ -15,6 +15,7 @@ int cmd_once(int argc, char **argv);		/* src/agent.c */
 int cmd_check_config(int argc, char **argv);	/* src/agent.c */
 int cmd_dns(int argc, char **argv);		/* src/cmd_dns.c */
 int cmd_tld_servers(int argc, char **argv);	/* src/cmd_tld.c */
+int cmd_enroll(int argc, char **argv);		/* src/cmd_enroll.c */
 int cmd_keygen(int argc, char **argv);		/* src/cmd_key.c */
 int cmd_pubkey(int argc, char **argv);		/* src/cmd_key.c */
 int cmd_spool(int argc, char **argv);		/* src/cmd_spool.c */

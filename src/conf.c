@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "size.h"
 #include "tld.h"
+#include "upload.h"
 
 #define CONF_FILE_MAX (1024 * 1024)	/* bytes per file */
 #define CONF_INCLUDE_DEPTH 8
@@ -88,6 +89,7 @@ struct conf_loader {
 	int output_line;
 	int tld_line;		/* line of the tld_discovery section */
 	int spool_line;
+	int upload_line;
 
 	struct conf_problem *problems;
 	size_t nproblems;
@@ -1087,6 +1089,119 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
+/* conf_upload_url: a collector's base URL (or a proxy's, `proxy`).
+ * Returns a copy, or NULL (reported). */
+static char *
+conf_upload_url(struct conf_sec *s, const char *opt, unsigned idx,
+    const char *v, bool proxy)
+{
+	static const char *const schemes[] = {
+		"http://", "https://", "socks4://", "socks4a://", "socks5://",
+		"socks5h://",
+	};
+	size_t n = proxy ? sizeof(schemes) / sizeof(schemes[0]) : 2;
+	char *copy;
+
+	for (size_t i = 0; i < n && v != NULL; i++) {
+		if (strncasecmp(v, schemes[i], strlen(schemes[i])) != 0 ||
+		    strlen(v) == strlen(schemes[i]) || !conf_text_ok(v, 1024))
+			continue;
+		if ((copy = strdup(v)) == NULL)
+			s->l->oom = true;
+		return copy;
+	}
+	conf_sec_error(s, opt, idx, "%s: \"%s\" is not an %s URL", opt,
+	    v != NULL ? v : "", proxy ? "http://, https://, socks5:// or "
+	    "socks5h://" : "http:// or https://");
+	return NULL;
+}
+
+/* conf_upload_limits: the batches and the backoff of `upload`. */
+static void
+conf_upload_limits(struct conf_sec *s, struct config_upload *up)
+{
+	uint64_t bytes;
+	cw_usec_t t;
+	long n;
+
+	if (conf_int(s, "batch_records", 1, 100000, &n) == 0)
+		up->batch_records = (size_t)n;
+	if (conf_size(s, "batch_bytes", UPLOAD_BATCH_BYTES_MIN,
+	    UPLOAD_BATCH_BYTES, &bytes) == 0) {
+		if (bytes == 0 || bytes > (UINT64_C(16) << 20)) {
+			conf_sec_error(s, "batch_bytes", 0, "batch_bytes: from "
+			    "%d bytes to 16M", UPLOAD_BATCH_BYTES_MIN);
+			bytes = UPLOAD_BATCH_BYTES;
+		}
+		up->batch_bytes = (size_t)bytes;
+	}
+	if (conf_duration(s, "batch_age", UPLOAD_BATCH_AGE, &t) == 0) {
+		if (t < 100 * CW_USEC_PER_MSEC || t > 86400 * CW_USEC_PER_SEC)
+			conf_sec_error(s, "batch_age", 0, "batch_age: from "
+			    "100ms to 1d");
+		else
+			up->batch_age = t;
+	}
+	if (conf_duration(s, "backoff_max", UPLOAD_BACKOFF_MAX, &t) == 0) {
+		if (t < CW_USEC_PER_SEC || t > 86400 * CW_USEC_PER_SEC)
+			conf_sec_error(s, "backoff_max", 0, "backoff_max: from "
+			    "1s to 1d");
+		else
+			up->backoff_max = t;
+	}
+	if (conf_duration(s, "failback", UPLOAD_FAILBACK, &t) == 0) {
+		if (t < CW_USEC_PER_SEC || t > 86400 * CW_USEC_PER_SEC)
+			conf_sec_error(s, "failback", 0, "failback: from 1s to "
+			    "1d");
+		else
+			up->failback = t;
+	}
+}
+
+static int
+conf_upload_section(cfg_t *root, cfg_opt_t *opt)
+{
+	struct conf_loader *l = conf_loading;
+	struct config_upload *up;
+	struct conf_sec s;
+	const char *v;
+	unsigned n;
+
+	if (l == NULL)
+		return 0;
+	conf_section(l, root, opt, &s);
+	s.what = "upload";
+	if (l->upload_line != 0) {
+		conf_sec_error(&s, NULL, 0, "a second upload section (the "
+		    "first is on line %d)", l->origin[l->upload_line - 1].line);
+		return 0;
+	}
+	l->upload_line = s.line;
+	up = &l->conf->upload;
+	if ((n = cfg_size(s.sec, "url")) > UPLOAD_URLS_MAX) {
+		conf_sec_error(&s, "url", 0, "url: at most %d URLs",
+		    UPLOAD_URLS_MAX);
+		n = UPLOAD_URLS_MAX;
+	}
+	if (n > 0 && (up->urls = calloc(n, sizeof(*up->urls))) == NULL)
+		l->oom = true;
+	for (unsigned i = 0; i < n && up->urls != NULL; i++)
+		if ((up->urls[up->nurls] = conf_upload_url(&s, "url", i,
+		    cfg_getnstr(s.sec, "url", i), false)) != NULL)
+			up->nurls++;
+	if ((v = cfg_getstr(s.sec, "proxy")) != NULL)
+		up->proxy = conf_upload_url(&s, "proxy", 0, v, true);
+	if ((v = cfg_getstr(s.sec, "dead_letter")) != NULL) {
+		if (!conf_text_ok(v, PATH_MAX - 1))
+			conf_sec_error(&s, "dead_letter", 0, "dead_letter: a "
+			    "file name");
+		else if ((up->dead_letter = strdup(v)) == NULL)
+			l->oom = true;
+	}
+	conf_upload_limits(&s, up);
+	return 0;
+}
+
 /* conf_tld_roots: `roots` of tld_discovery into l->conf->tld. */
 static void
 conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
@@ -1644,6 +1759,18 @@ static cfg_opt_t conf_spool_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t conf_upload_opts[] = {
+	CFG_STR_LIST("url", NULL, CFGF_NONE),
+	CFG_STR("proxy", NULL, CFGF_NODEFAULT),
+	CFG_INT("batch_records", UPLOAD_BATCH_RECORDS, CFGF_NONE),
+	CFG_STR("batch_bytes", NULL, CFGF_NODEFAULT),
+	CFG_STR("batch_age", NULL, CFGF_NODEFAULT),
+	CFG_STR("backoff_max", NULL, CFGF_NODEFAULT),
+	CFG_STR("failback", NULL, CFGF_NODEFAULT),
+	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
 static cfg_opt_t conf_tld_opts[] = {
 	CFG_STR_LIST("roots", NULL, CFGF_NONE),
 	CFG_STR("resolver", "auto", CFGF_NONE),
@@ -1660,6 +1787,7 @@ static cfg_opt_t conf_root_opts[] = {
 	CFG_STR("key", NULL, CFGF_NODEFAULT),
 	CFG_STR("heartbeat", NULL, CFGF_NODEFAULT),
 	CFG_SEC("spool", conf_spool_opts, CFGF_NONE),
+	CFG_SEC("upload", conf_upload_opts, CFGF_NONE),
 	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
 	CFG_SEC("dns", conf_dns_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -1678,6 +1806,7 @@ conf_validators(cfg_t *cfg)
 		{"probe", conf_probe_opts},
 		{"output", conf_output_opts},
 		{"spool", conf_spool_opts},
+		{"upload", conf_upload_opts},
 		{"tld_discovery", conf_tld_opts},
 		{"dns", conf_dns_opts},
 	};
@@ -1692,6 +1821,7 @@ conf_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "probe", conf_probe_section);
 	cfg_set_validate_func(cfg, "output", conf_output_section);
 	cfg_set_validate_func(cfg, "spool", conf_spool_section);
+	cfg_set_validate_func(cfg, "upload", conf_upload_section);
 	cfg_set_validate_func(cfg, "key", conf_key);
 	cfg_set_validate_func(cfg, "heartbeat", conf_heartbeat);
 	cfg_set_validate_func(cfg, "tld_discovery", conf_tld_section);
@@ -1736,6 +1866,28 @@ conf_spool_defaults(struct conf_loader *l, cfg_t *cfg, const char *state)
 	}
 }
 
+/* conf_upload_defaults: the dead-letter file; an upload needs the
+ * spool it uploads from. */
+static void
+conf_upload_defaults(struct conf_loader *l, const char *state)
+{
+	struct config_upload *up = &l->conf->upload;
+
+	if (l->upload_line == 0)
+		return;
+	if (up->nurls == 0)
+		conf_error(l, l->upload_line, "upload: no url (write e.g. "
+		    "url = {\"https://collector.example.org\"}; leave the "
+		    "section out for no upload)");
+	else if (!l->conf->spool.enabled)
+		conf_error(l, l->upload_line, "upload: uploads are made from "
+		    "the spool: add a spool section (spool { })");
+	if (up->dead_letter == NULL &&
+	    (up->dead_letter = conf_state_path(l, state,
+	    "dead-letter/dead-letter.jsonl")) == NULL)
+		l->oom = true;
+}
+
 /* conf_finish: what only the whole file can say. */
 static int
 conf_finish(struct conf_loader *l, cfg_t *cfg)
@@ -1751,6 +1903,7 @@ conf_finish(struct conf_loader *l, cfg_t *cfg)
 		    "dns \"root-soa\" { servers = {\"@root\"} })");
 	conf_tld_defaults(l);
 	conf_spool_defaults(l, cfg, dir != NULL ? dir : CW_STATE_DIR);
+	conf_upload_defaults(l, dir != NULL ? dir : CW_STATE_DIR);
 	if ((conf->path = strdup(l->files[0])) == NULL ||
 	    (conf->state_dir = strdup(dir != NULL ? dir : CW_STATE_DIR)) ==
 	    NULL || (conf->output_path == NULL &&
@@ -1943,6 +2096,11 @@ config_free(struct config *conf)
 	free(conf->output_path);
 	free(conf->key_path);
 	free(conf->spool.dir);
+	for (size_t i = 0; i < conf->upload.nurls; i++)
+		free(conf->upload.urls[i]);
+	free(conf->upload.urls);
+	free(conf->upload.proxy);
+	free(conf->upload.dead_letter);
 	free(conf);
 }
 

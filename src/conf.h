@@ -84,6 +84,21 @@ struct config_spool {
 #define CONFIG_SPOOL_MIN_FREE	(UINT64_C(16) << 20)
 #define CONFIG_HEARTBEAT	(300 * CW_USEC_PER_SEC)
 
+/* The uploader: `upload { ... }` (corewatch.conf(5)); none without a
+ * url.  Sizes and times are 0 where upload.h's defaults apply. */
+struct config_upload {
+	char **urls;			/* collectors' base URLs, in order */
+	size_t nurls;
+	char *proxy;			/* NULL: none */
+	size_t batch_records;
+	size_t batch_bytes;
+	cw_usec_t batch_age;
+	cw_usec_t backoff_max;
+	cw_usec_t failback;
+	char *dead_letter;		/* default
+					 * state_dir/dead-letter/dead-letter.jsonl */
+};
+
 struct config {
 	char *path;			/* the file loaded */
 	struct config_identity probe;
@@ -97,6 +112,7 @@ struct config {
 					 * state_dir/key */
 	cw_usec_t heartbeat;		/* 0: none; default 5m */
 	struct config_spool spool;
+	struct config_upload upload;
 };
 
 /*

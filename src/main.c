@@ -21,6 +21,7 @@ static const struct {
 	{"check-config", cmd_check_config, "validate a configuration file"},
 	{"dns", cmd_dns, "an ad-hoc DNS measurement of given servers"},
 	{"tld-servers", cmd_tld_servers, "learn the name servers of TLDs"},
+	{"enroll", cmd_enroll, "enroll the probe's key at a collector"},
 	{"keygen", cmd_keygen, "make the probe's key (its identity)"},
 	{"pubkey", cmd_pubkey, "print the probe's public key and id"},
 	{"spool", cmd_spool, "status of the spool; export it to a file"},

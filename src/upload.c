@@ -837,6 +837,11 @@ upload_dead_file(struct upload *up, const char *path)
 
 	n = snprintf(head, sizeof(head), "CW1-BATCH %s %s %zu\n", up->probe,
 	    b->sig, len);
+	/* The directory of the dead letters is made when first needed. */
+	if (mkdir(up->dead_dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("upload: %s", up->dead_dir);
+		return -1;
+	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1) {
 		log_warn("upload: %s", path);
@@ -1193,10 +1198,10 @@ upload_new(struct event_base *base, struct spool *sp,
 	up->state = UPLOAD_S_FORMING;
 	event_active(up->kick_ev, EV_TIMEOUT, 1);
 	log_info("upload: to %s%s%s%s, batches of %zu records or %zu bytes or "
-	    "%lld s", up->urls[0], up->cfg.nurls > 1 ? " (and others)" : "",
+	    "%g s", up->urls[0], up->cfg.nurls > 1 ? " (and others)" : "",
 	    up->proxy != NULL ? " through " : "", up->proxy != NULL ?
 	    up->proxy : "", up->cfg.batch_records, up->cfg.batch_bytes,
-	    (long long)(up->cfg.batch_age / CW_USEC_PER_SEC));
+	    (double)up->cfg.batch_age / 1e6);
 	return up;
 }
 

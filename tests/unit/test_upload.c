@@ -285,7 +285,8 @@ setup(void **state)
 	server_start(&W, &W.srv[1]);
 	strcpy(W.dir, "/tmp/test_upload.XXXXXX");
 	assert_non_null(mkdtemp(W.dir));
-	snprintf(W.dead, sizeof(W.dead), "%s/dead-letter.jsonl", W.dir);
+	/* A directory that is not there yet: made when first needed. */
+	snprintf(W.dead, sizeof(W.dead), "%s/dead/dead-letter.jsonl", W.dir);
 	return 0;
 }
 
