@@ -94,6 +94,7 @@ struct upload {
 	CURL			*easy;		/* the request in flight */
 	struct curl_slist	*headers;
 	struct evbuffer		*resp;
+	struct evbuffer		*scratch;	/* what spool_read gives */
 	char			 retry_after[UPLOAD_HEADER_MAX];
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct upload_sock	*socks;
@@ -450,12 +451,12 @@ upload_fill(struct upload *up)
 	int n = 0;
 
 	if (b->n < up->max_records && len < up->cfg.batch_bytes) {
+		/* Read aside: a failed read may have left some lines. */
 		n = spool_read(up->sp, up->read_seq, up->max_records - b->n,
-		    up->cfg.batch_bytes - len, b->body, &first, &last);
-		if (n < 0) {
-			/* A partial read may have left lines behind. */
-			evbuffer_drain(b->body, evbuffer_get_length(b->body) -
-			    len);
+		    up->cfg.batch_bytes - len, up->scratch, &first, &last);
+		if (n < 0 || evbuffer_add_buffer(b->body, up->scratch) == -1) {
+			evbuffer_drain(up->scratch,
+			    evbuffer_get_length(up->scratch));
 			return -1;
 		}
 	}
@@ -1183,6 +1184,7 @@ upload_new(struct event_base *base, struct spool *sp,
 	up->sp = sp;
 	if (upload_copy(up, cfg) == -1 || upload_curl(up) == -1 ||
 	    (up->resp = evbuffer_new()) == NULL ||
+	    (up->scratch = evbuffer_new()) == NULL ||
 	    (up->b.body = evbuffer_new()) == NULL ||
 	    (up->curl_timer = evtimer_new(base, upload_curl_timeout, up)) ==
 	    NULL ||
@@ -1224,6 +1226,8 @@ upload_free(struct upload *up)
 		event_free(up->wait_ev);
 	if (up->resp != NULL)
 		evbuffer_free(up->resp);
+	if (up->scratch != NULL)
+		evbuffer_free(up->scratch);
 	if (up->b.body != NULL) {
 		upload_batch_reset(&up->b);
 		evbuffer_free(up->b.body);

@@ -130,6 +130,17 @@ test_example(void **state)
 	assert_int_equal(c->spool.max_bytes, 256 << 20);
 	assert_int_equal(c->spool.min_free_bytes, 32 << 20);
 	assert_int_equal(c->spool.sync_interval, 2 * SEC);
+	assert_int_equal(c->upload.nurls, 2);
+	assert_string_equal(c->upload.urls[0], "https://collector.example.org");
+	assert_string_equal(c->upload.urls[1], "https://backup.example.net/");
+	assert_string_equal(c->upload.proxy, "socks5h://127.0.0.1:9050");
+	assert_int_equal(c->upload.batch_records, 500);
+	assert_int_equal(c->upload.batch_bytes, 512 << 10);
+	assert_int_equal(c->upload.batch_age, 30 * SEC);
+	assert_int_equal(c->upload.backoff_max, 1800 * SEC);
+	assert_int_equal(c->upload.failback, 3600 * SEC);
+	assert_string_equal(c->upload.dead_letter,
+	    "/var/lib/corewatch/refused/refused.jsonl");
 
 	m = find(c, "root-soa");
 	assert_int_equal(m->kind, MEASUREMENT_DNS);
@@ -539,10 +550,95 @@ test_identity(void **state)
 	assert_false(config_country_valid(NULL));
 }
 
+/* The upload section: values, defaults, and what is refused. */
+static void
+test_upload_section(void **state)
+{
+	static const struct {
+		const char *body;	/* of the upload section */
+		int line;
+		const char *says;
+	} bad[] = {
+		{" url = {\"ftp://a\"}\n", 4, "upload: url: \"ftp://a\" is not "
+		    "an http:// or https:// URL"},
+		{" url = {\"https://a\"}\n proxy = \"tor\"\n", 5, "upload: "
+		    "proxy: \"tor\""},
+		{" url = {\"https://a\"}\n batch_records = 0\n", 5,
+		    "batch_records: 0 is out of range"},
+		{" url = {\"https://a\"}\n batch_bytes = 64k\n", 5,
+		    "batch_bytes"},
+		{" url = {\"https://a\"}\n batch_age = 50ms\n", 5,
+		    "batch_age: from 100ms"},
+		{" url = {\"https://a\"}\n failback = 2d\n", 5,
+		    "failback: from 1s to 1d"},
+		{" batch_age = 1s\n", 3, "upload: no url"},
+		{" url = {\"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", "
+		    "\"8\", \"9\"}\n", 4, "at most 8 URLs"},
+	};
+	struct scratch *s = *state;
+	struct config *c;
+	const char *path;
+	char *err = NULL, text[1024], want[256];
+
+	path = scratch_file(s, "up.conf",
+	    "probe { name = \"p\" }\nstate_dir = \"/st\"\nspool { }\n"
+	    "upload {\n url = {\"https://a.example/\", \"http://b.example:8080\"}"
+	    "\n proxy = \"socks5h://127.0.0.1:9050\"\n batch_records = 500\n"
+	    " batch_bytes = 2M\n batch_age = 30s\n backoff_max = 1h\n"
+	    " failback = 5m\n}\ndns \"a\" { servers = {\"::1\"} }\n");
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->upload.nurls, 2);
+	assert_string_equal(c->upload.urls[0], "https://a.example/");
+	assert_string_equal(c->upload.urls[1], "http://b.example:8080");
+	assert_string_equal(c->upload.proxy, "socks5h://127.0.0.1:9050");
+	assert_int_equal(c->upload.batch_records, 500);
+	assert_int_equal(c->upload.batch_bytes, 2 << 20);
+	assert_int_equal(c->upload.batch_age, 30 * SEC);
+	assert_int_equal(c->upload.backoff_max, 3600 * SEC);
+	assert_int_equal(c->upload.failback, 300 * SEC);
+	assert_string_equal(c->upload.dead_letter,
+	    "/st/dead-letter/dead-letter.jsonl");
+	config_free(c);
+	/* No section: no upload; without a spool section: refused. */
+	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	    "dns \"a\" { servers = {\"::1\"} }\n");
+	assert_non_null(c = config_load(path, &err));
+	assert_int_equal(c->upload.nurls, 0);
+	assert_null(c->upload.urls);
+	config_free(c);
+	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	    "upload { url = {\"https://a\"} }\n"
+	    "dns \"a\" { servers = {\"::1\"} }\n");
+	assert_null(c = config_load(path, &err));
+	assert_non_null(strstr(err, "up.conf:2: upload: uploads are made "
+	    "from the spool"));
+	free(err);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "probe { name = \"p\" }\n"
+		    "spool { }\nupload {\n%s}\ndns \"a\" { servers = "
+		    "{\"::1\"} }\n", bad[i].body);
+		path = scratch_file(s, "up.conf", text);
+		err = NULL;
+		c = config_load(path, &err);
+		if (c != NULL)
+			fail_msg("accepted: %s", bad[i].body);
+		snprintf(want, sizeof(want), "up.conf:%d: ", bad[i].line);
+		if (strstr(err, want) == NULL || strstr(err, bad[i].says) ==
+		    NULL)
+			fail_msg("case %zu: want line %d, \"%s\"; got: %s", i,
+			    bad[i].line, bad[i].says, err);
+		free(err);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_upload_section,
+		    scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test_setup_teardown(test_durations, scratch_setup,

@@ -50,6 +50,7 @@ struct spool {
 	char		*lines[FAKE_MAX + 1];	/* by seq; no newline */
 	uint64_t	 last, acked;
 	unsigned	 syncs, acks;
+	unsigned	 fail_reads;	/* reads that fail after a line */
 	char		 chain[RECORD_ID_HEX + 1];
 };
 
@@ -60,6 +61,12 @@ spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
 {
 	size_t n = 0, bytes = 0;
 
+	if (sp->fail_reads > 0 && after_seq < sp->last) {
+		/* A line goes out, then the disk fails. */
+		sp->fail_reads--;
+		evbuffer_add_printf(body, "%s\n", sp->lines[after_seq + 1]);
+		return -1;
+	}
 	for (uint64_t s = after_seq + 1; s <= sp->last && n < max_records;
 	    s++) {
 		size_t len = strlen(sp->lines[s]);
@@ -698,6 +705,37 @@ test_split_on_413(void **state)
 	upload_free(up);
 }
 
+static void
+test_spool_read_fails(void **state)
+{
+	struct upload_config c;
+	const char *urls[1];
+	char bufs[1][64];
+	const int which[] = {0};
+	struct upload *up;
+
+	(void)state;
+	config(&c, urls, bufs, which, 1);
+	c.batch_age = 300 * CW_USEC_PER_MSEC;
+	append(&W, 3, 10);
+	W.sp.fail_reads = 1;
+	assert_non_null(up = upload_new(W.base, &W.sp, &c));
+	/* The first read fails; the next takes 1..3 into the batch ... */
+	assert_false(run_until(up, never, 250));
+	assert_int_equal(W.sp.fail_reads, 0);
+	/* ... and the read after, with 3 lines in the batch, fails too. */
+	W.sp.fail_reads = 1;
+	append(&W, 3, 10);
+	upload_kick(up);
+	assert_true(run_until(up, idle, 5000));
+	/* Nothing of the failed reads went out: 1..6 once, in order. */
+	assert_int_equal(W.sp.fail_reads, 0);
+	assert_int_equal(W.got_first[0], 1);
+	assert_int_equal(W.sp.acked, 6);
+	assert_int_equal(W.got_n[0] + (W.nbatches > 1 ? W.got_n[1] : 0), 6);
+	upload_free(up);
+}
+
 static bool
 three_batches(struct upload *up)
 {
@@ -823,6 +861,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dead_letter, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_split_on_413, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spool_read_fails, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup,
 		    teardown),
