@@ -10,7 +10,8 @@
 #   HTTP date), 400 (tests/fault/httpfault.py in front of the real one):
 #   the waits honoured, the refused batch in the dead-letter file and
 #   carried in by hand with `corewatch-collector import`;
-#   failover to a second URL and back to the first; an HTTP proxy;
+#   failover to a second URL and back to the first; an HTTP proxy; a
+#   SOCKS5 proxy given the collector's name (socks5h, as for Tor);
 #   packet loss (nftables numgen drop rules) on a veth pair between two
 #   network namespaces of the test's own, the probe in one and the
 #   collector in the other;
@@ -459,5 +460,39 @@ sys.exit(not (len(drops) == 2 and all(d > 0 for d in drops)))' \
 cw_check "packet loss: 1..2000 once, in order, chain intact" \
     chain_ok "$PROBE_D" 2000 1
 cw_stop "$NS_COLLECTOR"
+
+# --- socks5h, as through Tor: the proxy resolves the collector's name ---------
+
+# In a namespace of its own with loopback only: the probe could not
+# resolve "collector.test" (nor send anything anywhere) if it tried.
+cw_netns_create cwups
+NS_S=$CW_NS
+cw_spawn "$CW_TMP/collector.socks.log" ip netns exec "$NS_S" "$COLLECTOR" \
+    serve --listen 127.0.0.1:8080 --db "$DB"
+SOCKS_COLLECTOR=$CW_SPAWNED
+cw_spawn "$CW_TMP/socks.out" ip netns exec "$NS_S" /usr/bin/python3 \
+    "$CW_SCENARIO_DIR/../fault/socks5.py" --map collector.test=127.0.0.1 \
+    --portfile "$CW_TMP/socks.port" --log "$CW_TMP/socks.log" --lifetime 60
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/socks.port" ] && ip netns exec "$NS_S" curl -sf \
+	    --max-time 1 http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break
+	sleep 0.1
+done
+[ -s "$CW_TMP/socks.port" ] || cw_die "socks5.py did not start"
+enroll h
+PROBE_H=$PROBE
+timeout 60 ip netns exec "$NS_S" "$UPLOADRUN" --spool "$CW_TMP/h.spool" \
+    --key "$CW_TMP/h.key" --append 300 --batch-records 100 \
+    --batch-age 200ms --timeout 30s \
+    --proxy "socks5h://127.0.0.1:$(cat "$CW_TMP/socks.port")" \
+    --url http://collector.test:8080 >"$CW_TMP/h.status" 2>"$CW_TMP/h.err"
+cw_check "socks5h: drained" [ $? = 0 ] || tail "$CW_TMP/h.err" >&2
+cw_check "socks5h: the proxy was given the name, nothing else" \
+    awk 'END { exit !(NR >= 1 && ok == NR) }
+    $0 == "name collector.test 8080" { ok++ }' "$CW_TMP/socks.log" ||
+    cat "$CW_TMP/socks.log" >&2
+cw_check "socks5h: 1..300 once, in order, chain intact" \
+    chain_ok "$PROBE_H" 300 1
+cw_stop "$SOCKS_COLLECTOR"
 
 cw_done
