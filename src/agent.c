@@ -604,34 +604,6 @@ agent_tasks_schedule(struct agent *a, struct agent_tasks *ts)
 
 /* --- Set-up shared by run and once --- */
 
-/* agent_mkdirs: create `dir` (mode 0700: what it holds may say where
- * the volunteer measures from) and its missing parents (0755). */
-static int
-agent_mkdirs(const char *dir)
-{
-	char path[4096];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -1;
-	memcpy(path, dir, len + 1);
-	while (len > 1 && path[len - 1] == '/')
-		path[--len] = '\0';
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(path, saved == '\0' ? 0700 : 0755) == -1 &&
-		    errno != EEXIST)
-			return -1;
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	return 0;
-}
-
 /* agent_state_dir: create the state directory when a TLD measurement
  * will cache server sets there.  A failure only costs the cache. */
 static void
@@ -639,7 +611,7 @@ agent_state_dir(const struct config *conf)
 {
 	for (size_t i = 0; i < conf->nmeasurements; i++)
 		if (conf->measurements[i].ntlds > 0) {
-			if (agent_mkdirs(conf->state_dir) == -1)
+			if (sysutil_mkdirs(conf->state_dir) == -1)
 				log_warn("state_dir %s: cannot create it; TLD "
 				    "server sets will not be cached",
 				    conf->state_dir);

@@ -5,6 +5,8 @@
 #ifndef CW_CLI_H
 #define CW_CLI_H
 
+#include <stdbool.h>
+
 /* Exit statuses shared by every command. */
 #define CW_EXIT_OK 0		/* every measurement succeeded */
 #define CW_EXIT_FAILURES 1	/* ran, some measurements failed */
@@ -19,5 +21,12 @@ int cmd_enroll(int argc, char **argv);		/* src/cmd_enroll.c */
 int cmd_keygen(int argc, char **argv);		/* src/cmd_key.c */
 int cmd_pubkey(int argc, char **argv);		/* src/cmd_key.c */
 int cmd_spool(int argc, char **argv);		/* src/cmd_spool.c */
+
+/* key_cmd_path (src/cmd_key.c): the key file a command works on: `key`
+ * (--key) when given, else the configuration's `key`; without -c
+ * (`conf_given` false), a default configuration file that does not
+ * exist means CW_STATE_DIR/key.  A string to free, or NULL (the
+ * configuration's problems printed). */
+char *key_cmd_path(const char *key, const char *conf_path, bool conf_given);
 
 #endif

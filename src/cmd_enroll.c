@@ -55,30 +55,6 @@ enroll_usage(FILE *fp)
 "  -h, --help          this text\n", CW_STATE_DIR, CW_DEFAULT_CONFIG);
 }
 
-/* enroll_key_path: --key, else the configuration's key (state_dir/key
- * when the default configuration file does not exist).  A string to
- * free, or NULL (the configuration's problems printed). */
-static char *
-enroll_key_path(const char *key, const char *conf_path, bool conf_given)
-{
-	struct config *conf;
-	char *errors = NULL, *path;
-
-	if (key != NULL)
-		return strdup(key);
-	if (!conf_given && access(conf_path, F_OK) == -1 && errno == ENOENT)
-		return strdup(CW_STATE_DIR "/key");
-	if ((conf = config_load(conf_path, &errors)) == NULL) {
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
-		free(errors);
-		return NULL;
-	}
-	path = strdup(conf->key_path);
-	config_free(conf);
-	return path;
-}
-
 /* enroll_token_read: the token from standard input (one line). */
 static int
 enroll_token_read(char *buf, size_t len)
@@ -286,7 +262,7 @@ cmd_enroll(int argc, char **argv)
 		free(url);
 		return cli_error("enroll", "the token is too long");
 	}
-	if ((path = enroll_key_path(key, conf_path, conf_given)) == NULL) {
+	if ((path = key_cmd_path(key, conf_path, conf_given)) == NULL) {
 		free(url);
 		return CW_EXIT_USAGE;
 	}

@@ -24,7 +24,7 @@
  * path is then CW_STATE_DIR/key.  Returns a string to free, or NULL
  * (the configuration's problems printed).
  */
-static char *
+char *
 key_cmd_path(const char *key, const char *conf_path, bool conf_given)
 {
 	struct config *conf;

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "result.h"
 #include "spool.h"
+#include "sysutil.h"
 
 #define SPOOL_MAGIC		"CWR1"
 #define SPOOL_HDR		16	/* magic, length, seq */
@@ -1176,33 +1177,6 @@ spool_head_time(struct spool *sp)
 
 /* --- Opening and closing --- */
 
-/* spool_mkdirs: `dir` (0700) and its missing parents (0755). */
-static int
-spool_mkdirs(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -1;
-	memcpy(path, dir, len + 1);
-	while (len > 1 && path[len - 1] == '/')
-		path[--len] = '\0';
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(path, saved == '\0' ? 0700 : 0755) == -1 &&
-		    errno != EEXIST)
-			return -1;
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	return 0;
-}
-
 /* spool_lock: one writer per spool. */
 static int
 spool_lock(struct spool *sp)
@@ -1288,7 +1262,7 @@ spool_open(const struct spool_config *cfg, struct event_base *base)
 		log_warn("spool %s: malloc", sp->dir);
 		goto fail;
 	}
-	if (!sp->read_only && spool_mkdirs(sp->dir) == -1) {
+	if (!sp->read_only && sysutil_mkdirs(sp->dir) == -1) {
 		log_warn("spool %s: cannot create it", sp->dir);
 		goto fail;
 	}

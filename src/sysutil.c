@@ -4,8 +4,11 @@
 #include "config.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <errno.h>
 #include <limits.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -50,4 +53,32 @@ sysutil_event_base(void)
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return base;
+}
+
+int
+sysutil_mkdirs(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(path, saved == '\0' ? 0700 : 0755) == -1 &&
+		    errno != EEXIST)
+			return -1;
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	return 0;
 }

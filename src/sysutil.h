@@ -18,4 +18,9 @@ struct event_base;
  * with event_base_free(); NULL when it cannot be created. */
 struct event_base *sysutil_event_base(void);
 
+/* sysutil_mkdirs: create `dir` (mode 0700: what it holds may say where
+ * the volunteer measures from) and its missing parents (0755).  An
+ * existing directory is fine.  Returns 0, or -1 with errno set. */
+int sysutil_mkdirs(const char *dir);
+
 #endif
