@@ -931,40 +931,39 @@ store_near_cb(void *arg, const struct db_row *row)
 	return 0;
 }
 
-/* The stored record with `seq`, by binary search, or NULL. */
+/* bsearch comparators: a seq (the key) against an element's seq. */
+static int
+store_near_cmp(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key;
+	uint64_t e = ((const struct store_near *)elem)->seq;
+
+	return k < e ? -1 : k > e;
+}
+
+static int
+store_record_cmp(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key;
+	uint64_t e = ((const struct record *)elem)->seq;
+
+	return k < e ? -1 : k > e;
+}
+
+/* The stored record with `seq` (the set ascends), or NULL. */
 static const struct store_near *
 store_near_find(const struct store_near_set *set, uint64_t seq)
 {
-	size_t lo = 0, hi = set->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (set->v[mid].seq == seq)
-			return &set->v[mid];
-		if (set->v[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return set->n == 0 ? NULL : bsearch(&seq, set->v, set->n,
+	    sizeof(*set->v), store_near_cmp);
 }
 
-/* The record of the batch with `seq`, or NULL (records ascend). */
+/* The record of the batch with `seq` (records ascend), or NULL. */
 static const struct record *
 store_batch_find(const struct store_batch *b, uint64_t seq)
 {
-	size_t lo = 0, hi = b->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->recs[mid].seq == seq)
-			return &b->recs[mid];
-		if (b->recs[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return b->n == 0 ? NULL : bsearch(&seq, b->recs, b->n,
+	    sizeof(*b->recs), store_record_cmp);
 }
 
 /* The parsed columns of a record, for queries.  Strings point into the
