@@ -20,7 +20,6 @@
 #include "export.h"
 #include "log.h"
 #include "result.h"
-#include "store_read.h"
 
 /* A growing byte string: one output row is built here, then added to
  * the evbuffer whole. */

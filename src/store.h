@@ -215,4 +215,26 @@ long long store_results(struct store *st, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_row *row), void *arg,
     long long *last);
 
+/* Where a time-ordered read goes on: after the record with this
+ * measurement time and id.  Start with STORE_CURSOR_START. */
+struct store_cursor {
+	long long	time;
+	long long	id;
+};
+
+#define STORE_CURSOR_START	((struct store_cursor){-1, 0})
+
+/*
+ * store_results_by_time: the records matching `f` that have a
+ * measurement time and come after `cur`, ordered by (time, id), at most
+ * `limit` of them, each to `cb` (non-zero stops) as in store_results().
+ * With `measurements`, only measurement results ("dns" and "http"
+ * records with an `ok`) are read.  Moves `cur` to the last record given.
+ * Returns the number of records given, or STORE_E_DB.
+ */
+long long store_results_by_time(struct store *st,
+    const struct store_filter *f, bool measurements,
+    struct store_cursor *cur, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg);
+
 #endif /* CW_STORE_H */

@@ -19,7 +19,6 @@
 #include "export.h"
 #include "log.h"
 #include "result.h"
-#include "store_read.h"
 #include "summary.h"
 
 enum summary_kind {
