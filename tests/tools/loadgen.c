@@ -26,9 +26,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
-#include <zlib.h>
 
 #include "cwtime.h"
+#include "gzip.h"
 #include "record.h"
 #include "store.h"
 
@@ -88,36 +88,6 @@ lg_line(const char *probe, const char *chain, uint64_t seq, const char *prev,
 	return line;
 }
 
-/* gzip (RFC 1952) of `in` into a new buffer. */
-static unsigned char *
-lg_gzip(const unsigned char *in, size_t len, size_t *outlen)
-{
-	z_stream z;
-	unsigned char *out;
-	size_t cap = compressBound((uLong)len) + 64;
-
-	if ((out = malloc(cap)) == NULL)
-		return NULL;
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(out);
-		return NULL;
-	}
-	z.next_in = (unsigned char *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = out;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		deflateEnd(&z);
-		free(out);
-		return NULL;
-	}
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	return out;
-}
-
 /* Make the probe's key, enroll it, and build all its batches. */
 static int
 lg_probe_prepare(struct loadgen *lg, struct store *st, int n,
@@ -168,9 +138,10 @@ lg_probe_prepare(struct loadgen *lg, struct store *st, int n,
 		snprintf(p->bodies[b].auth, sizeof(p->bodies[b].auth),
 		    BATCH_AUTH_SCHEME " probe=%s,sig=%s", id, sig);
 		if (lg->gzip) {
-			p->bodies[b].data = lg_gzip(flat, len, &p->bodies[b].len);
+			int gz = gzip_deflate(flat, len, -1,
+			    &p->bodies[b].data, &p->bodies[b].len);
 			free(flat);
-			if (p->bodies[b].data == NULL)
+			if (gz != GZIP_OK)
 				return -1;
 		} else {
 			p->bodies[b].data = flat;
