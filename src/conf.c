@@ -1651,8 +1651,9 @@ conf_log_level(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
+/* A top-level option that names a file or directory (`what`). */
 static int
-conf_state_dir(cfg_t *root, cfg_opt_t *opt)
+conf_path_option(cfg_t *root, cfg_opt_t *opt, const char *what)
 {
 	struct conf_loader *l = conf_loading;
 	const char *v = cfg_opt_getnstr(opt, 0);
@@ -1661,22 +1662,20 @@ conf_state_dir(cfg_t *root, cfg_opt_t *opt)
 	if (l == NULL)
 		return 0;
 	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1))
-		conf_error(l, root->line, "state_dir: a directory name");
+		conf_error(l, root->line, "%s: a %s name", opt->name, what);
 	return 0;
+}
+
+static int
+conf_state_dir(cfg_t *root, cfg_opt_t *opt)
+{
+	return conf_path_option(root, opt, "directory");
 }
 
 static int
 conf_key(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
-	const char *v = cfg_opt_getnstr(opt, 0);
-
-	conf_record(root, opt);
-	if (l == NULL)
-		return 0;
-	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1))
-		conf_error(l, root->line, "key: a file name");
-	return 0;
+	return conf_path_option(root, opt, "file");
 }
 
 static int
