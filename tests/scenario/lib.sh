@@ -18,6 +18,8 @@
 #   CW_TEST_ZONES	"zone file" pairs of every test zone, for cw_nsd_start
 #   NSD_PORT NSD_PID NSD_DIR NSD_IDENTITY NSD_NSID	of the last NSD started
 #   CW_PG_URL PG_PID PG_DIR	of the PostgreSQL cluster (cw_pg_start)
+#   NGINX_*, SLOW_*, CW_NGINX_BODY	of the nginx fixture (cw_nginx_start,
+#	which documents each)
 
 CW_SCENARIO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CW_DATA="$CW_SCENARIO_DIR/data"
@@ -354,6 +356,355 @@ cw_fault_start()
 	}
 	read -r FAULT_PORT _ <"$pf"
 	cw_log "dnsfault $mode: pid $FAULT_PID port $FAULT_PORT"
+}
+
+# The body nginx answers for / (the fixture's known page).
+CW_NGINX_BODY=$'corewatch test page\n'
+
+# cw_tls_conf DIR: print the OpenSSL configuration of the test CA in DIR
+# (for `openssl req` and `openssl ca`).  The subjectAltName of the
+# certificate being made comes from the environment (CW_TLS_SAN).
+cw_tls_conf()
+{
+	local dir=$1
+	cat <<EOF2
+[ req ]
+distinguished_name = cw_dn
+x509_extensions = cw_ca_ext
+[ cw_dn ]
+[ cw_ca_ext ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ cw_selfsigned_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+subjectAltName = \$ENV::CW_TLS_SAN
+[ ca ]
+default_ca = cw_ca
+[ cw_ca ]
+database = $dir/index.txt
+new_certs_dir = $dir/issued
+serial = $dir/serial
+certificate = $dir/ca.crt
+private_key = $dir/ca.key
+default_md = sha256
+default_days = 30
+policy = cw_policy
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+x509_extensions = cw_server_ext
+[ cw_policy ]
+organizationName = optional
+commonName = supplied
+[ cw_server_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = \$ENV::CW_TLS_SAN
+EOF2
+}
+
+# cw_tls_ca DIR: make a throwaway test CA in DIR (EC P-256, 30 days):
+# DIR/ca.crt (subject "O=corewatch test, CN=corewatch test CA"),
+# DIR/ca.key and what `openssl ca` keeps.  Dies when openssl fails.
+cw_tls_ca()
+{
+	local dir=$1
+	mkdir -p "$dir/issued" || cw_die "cannot create $dir"
+	cw_tls_conf "$dir" >"$dir/ca.cnf"
+	: >"$dir/index.txt"
+	echo 1000 >"$dir/serial"
+	CW_TLS_SAN=DNS:unused openssl req -x509 -config "$dir/ca.cnf" \
+	    -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$dir/ca.key" -out "$dir/ca.crt" -days 30 \
+	    -subj "/O=corewatch test/CN=corewatch test CA" \
+	    >"$dir/openssl.log" 2>&1 || {
+		cat "$dir/openssl.log" >&2
+		cw_die "cannot make the test CA"
+	}
+}
+
+# cw_tls_cert DIR NAME CN SAN [STARTDATE ENDDATE]: make DIR/NAME.key and
+# DIR/NAME.crt for subject "O=corewatch test, CN=CN" with the
+# subjectAltName SAN (e.g. "DNS:good.test,IP:127.0.0.1"), signed by the
+# CA of cw_tls_ca DIR; valid 30 days from now, or from STARTDATE to
+# ENDDATE (YYYYMMDDHHMMSSZ, e.g. both in the past).  Dies on failure.
+cw_tls_cert()
+{
+	local dir=$1 name=$2 cn=$3 san=$4 dates
+	dates=(-days 30)
+	[ $# -ge 6 ] && dates=(-startdate "$5" -enddate "$6")
+	CW_TLS_SAN=$san openssl req -new -config "$dir/ca.cnf" \
+	    -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$dir/$name.key" -out "$dir/$name.csr" \
+	    -subj "/O=corewatch test/CN=$cn" >>"$dir/openssl.log" 2>&1 &&
+	CW_TLS_SAN=$san openssl ca -batch -notext -config "$dir/ca.cnf" \
+	    "${dates[@]}" -in "$dir/$name.csr" -out "$dir/$name.crt" \
+	    >>"$dir/openssl.log" 2>&1 || {
+		cat "$dir/openssl.log" >&2
+		cw_die "cannot make the certificate $name"
+	}
+}
+
+# cw_tls_selfsigned DIR NAME CN SAN: make DIR/NAME.key and DIR/NAME.crt,
+# self-signed (not from the test CA), 30 days, with the SAN given.
+cw_tls_selfsigned()
+{
+	local dir=$1 name=$2 cn=$3 san=$4
+	CW_TLS_SAN=$san openssl req -x509 -config "$dir/ca.cnf" \
+	    -extensions cw_selfsigned_ext \
+	    -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$dir/$name.key" -out "$dir/$name.crt" -days 30 \
+	    -subj "/O=corewatch self-signed/CN=$cn" \
+	    >>"$dir/openssl.log" 2>&1 || {
+		cat "$dir/openssl.log" >&2
+		cw_die "cannot make the self-signed certificate $name"
+	}
+}
+
+# cw_httpslow_start: start our slow/rude HTTP responder
+# (tests/fault/httpslow.py) on 127.0.0.1, a free port; wait (at most
+# 10 s) until it listens and export SLOW_PORT, SLOW_PID and SLOW_LOG
+# (one line per request: "MONOTONIC-SECONDS PATH").  Dies when it
+# cannot start.
+cw_httpslow_start()
+{
+	local pf i
+	pf=$(mktemp "$CW_TMP/slow-port.XXXXXX") || cw_die "mktemp failed"
+	: >"$pf"
+	SLOW_LOG="$CW_TMP/httpslow.log"
+	cw_spawn "$SLOW_LOG.out" /usr/bin/python3 \
+	    "$CW_SCENARIO_DIR/../fault/httpslow.py" --portfile "$pf" \
+	    --log "$SLOW_LOG" --delay 3 --lifetime 300
+	SLOW_PID=$CW_SPAWNED
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$pf" ] && break
+		kill -0 "$SLOW_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$pf" ] || {
+		cat "$SLOW_LOG.out" >&2
+		cw_die "httpslow did not start"
+	}
+	read -r SLOW_PORT _ <"$pf"
+	export SLOW_PORT SLOW_PID SLOW_LOG
+	cw_log "httpslow: pid $SLOW_PID port $SLOW_PORT"
+}
+
+# cw_nginx_locations: print the locations every test server has.
+cw_nginx_locations()
+{
+	cat <<EOF2
+		location = / {
+			default_type text/plain;
+			return 200 "corewatch test page\n";
+		}
+		location = /redirect { return 301 /; }
+		location = /503 { return 503; }
+		location = /huge {
+			default_type application/octet-stream;
+			alias $NGINX_DIR/huge;
+		}
+		location = /slow {
+			proxy_pass http://127.0.0.1:$SLOW_PORT;
+			proxy_read_timeout 60s;
+		}
+		location = /reset {
+			proxy_pass http://127.0.0.1:$SLOW_PORT;
+			proxy_read_timeout 60s;
+		}
+		location = /empty { return 444; }
+		location = /cw-ready {
+			access_log off;
+			return 204;
+		}
+EOF2
+}
+
+# cw_nginx_listen PORT [ssl]: print the listen lines of one server.
+cw_nginx_listen()
+{
+	printf '\t\tlisten 127.0.0.1:%s %s;\n' "$1" "${2:-}"
+	[ "$CW_HAVE_V6" = 1 ] && printf '\t\tlisten [::1]:%s %s;\n' "$1" "${2:-}"
+	return 0
+}
+
+# cw_nginx_conf: print the fixture's nginx.conf (ports and paths from
+# the NGINX_* variables).
+cw_nginx_conf()
+{
+	local dir=$NGINX_DIR tls=$NGINX_TLS_DIR name port
+	[ "$(id -u)" = 0 ] && echo "user root;"
+	cat <<EOF2
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+events {
+	worker_connections 4096;
+}
+http {
+	log_format cw '\$server_port \$remote_addr "\$request" \$status '
+	    '\$body_bytes_sent "\$ssl_protocol" "\$ssl_server_name" "\$http_host"';
+	access_log $dir/access.log cw;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	sendfile on;
+	server_tokens off;
+	keepalive_timeout 10s;
+	server {
+$(cw_nginx_listen "$NGINX_HTTP_PORT")
+		server_name _;
+$(cw_nginx_locations)
+	}
+EOF2
+	for name in good expired wronghost selfsigned; do
+		case $name in
+		good) port=$NGINX_HTTPS_PORT ;;
+		expired) port=$NGINX_EXPIRED_PORT ;;
+		wronghost) port=$NGINX_WRONGHOST_PORT ;;
+		selfsigned) port=$NGINX_SELFSIGNED_PORT ;;
+		esac
+		cat <<EOF2
+	server {
+$(cw_nginx_listen "$port" ssl)
+		server_name _;
+		ssl_certificate $tls/$name.crt;
+		ssl_certificate_key $tls/$name.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+$(cw_nginx_locations)
+	}
+EOF2
+	done
+	echo "}"
+}
+
+# cw_nginx_ready: true when nginx answers /cw-ready on every port and
+# address (curl, no proxy, one second each; TLS not verified here).
+cw_nginx_ready()
+{
+	local port addr addrs=(127.0.0.1)
+	[ "$CW_HAVE_V6" = 1 ] && addrs+=("[::1]")
+	for addr in "${addrs[@]}"; do
+		curl -s --noproxy '*' -o /dev/null --max-time 1 -f \
+		    "http://$addr:$NGINX_HTTP_PORT/cw-ready" || return 1
+		for port in "$NGINX_HTTPS_PORT" "$NGINX_EXPIRED_PORT" \
+		    "$NGINX_WRONGHOST_PORT" "$NGINX_SELFSIGNED_PORT"; do
+			curl -s -k --noproxy '*' -o /dev/null --max-time 1 -f \
+			    "https://$addr:$port/cw-ready" || return 1
+		done
+	done
+}
+
+# cw_nginx_start: start Debian's nginx on loopback as the test's web
+# server.  Makes a throwaway CA and certificates in NGINX_TLS_DIR, a
+# 50 MiB file, starts the slow responder (cw_httpslow_start), then nginx
+# (daemon off, master process on, tracked by pid; everything it writes
+# in NGINX_DIR), and waits (at most 10 s) until it answers on every
+# port and address (127.0.0.1, and [::1] when CW_HAVE_V6=1); retries
+# with new ports when one was taken.  Dies when nginx cannot start.
+# Exports:
+#   NGINX_HTTP_PORT	plain HTTP
+#   NGINX_HTTPS_PORT	HTTPS, certificate `good`: CN good.test, SAN
+#			DNS:good.test DNS:localhost IP:127.0.0.1 IP:::1
+#   NGINX_EXPIRED_PORT	HTTPS, `expired`: SAN as good, valid only in 2020
+#   NGINX_WRONGHOST_PORT	HTTPS, `wronghost`: CN and SAN other.test only
+#   NGINX_SELFSIGNED_PORT	HTTPS, `selfsigned`: SAN as good, not from the CA
+#   NGINX_CA		the test CA's certificate (PEM), for --cacert
+#   NGINX_PID NGINX_DIR	the master's pid; nginx.conf, logs
+#   NGINX_ACCESS_LOG	one line per request: "PORT CLIENT "REQUEST-LINE"
+#			STATUS BODY-BYTES "TLS-VERSION" "SNI" "HOST""
+#   NGINX_HUGE_FILE	what /huge serves: 50 MiB (52428800 bytes) of the
+#			line "corewatch huge body 0123456789abcdef"
+#   NGINX_TLS_DIR	NAME.crt / NAME.key of every certificate, ca.crt
+#   SLOW_PORT SLOW_PID SLOW_LOG	the slow responder, reachable directly
+# Every server (plain and HTTPS) has the same locations:
+#   /		200, text/plain, the body $CW_NGINX_BODY
+#   /redirect	301 to / (absolute: Location http(s)://HOST:PORT/)
+#   /503		503
+#   /huge	200, NGINX_HUGE_FILE
+#   /slow	200 "corewatch slow page\n", first byte after 3 s
+#		(nginx proxies to the slow responder)
+#   /reset	502 from nginx (the responder resets nginx's upstream
+#		connection; nginx does not pass an RST on).  A real RST
+#		before any reply: http://127.0.0.1:$SLOW_PORT/reset, the
+#		responder itself (and /slow there: 3 s, then 200).
+#   /empty	nothing: nginx closes the connection (return 444)
+#   /cw-ready	204, not logged (the readiness check)
+cw_nginx_start()
+{
+	local attempt pid i up
+	[ -n "$CW_TMP" ] || cw_die "cw_nginx_start: call cw_tmpdir first"
+	NGINX_DIR="$CW_TMP/nginx" NGINX_TLS_DIR="$CW_TMP/tls"
+	NGINX_ACCESS_LOG="$NGINX_DIR/access.log"
+	NGINX_HUGE_FILE="$NGINX_DIR/huge"
+	mkdir -p "$NGINX_DIR/tmp" "$NGINX_TLS_DIR" ||
+	    cw_die "cannot create $NGINX_DIR"
+	cw_tls_ca "$NGINX_TLS_DIR"
+	NGINX_CA="$NGINX_TLS_DIR/ca.crt"
+	cw_tls_cert "$NGINX_TLS_DIR" good good.test \
+	    "DNS:good.test,DNS:localhost,IP:127.0.0.1,IP:::1"
+	cw_tls_cert "$NGINX_TLS_DIR" expired good.test \
+	    "DNS:good.test,DNS:localhost,IP:127.0.0.1,IP:::1" \
+	    20200101000000Z 20200201000000Z
+	cw_tls_cert "$NGINX_TLS_DIR" wronghost other.test "DNS:other.test"
+	cw_tls_selfsigned "$NGINX_TLS_DIR" selfsigned good.test \
+	    "DNS:good.test,DNS:localhost,IP:127.0.0.1,IP:::1"
+	yes 'corewatch huge body 0123456789abcdef' | head -c 52428800 \
+	    >"$NGINX_HUGE_FILE" || cw_die "cannot write $NGINX_HUGE_FILE"
+	[ -n "${SLOW_PID:-}" ] || cw_httpslow_start
+	for ((attempt = 1; attempt <= 5; attempt++)); do
+		NGINX_HTTP_PORT=$(cw_free_port) &&
+		NGINX_HTTPS_PORT=$(cw_free_port) &&
+		NGINX_EXPIRED_PORT=$(cw_free_port) &&
+		NGINX_WRONGHOST_PORT=$(cw_free_port) &&
+		NGINX_SELFSIGNED_PORT=$(cw_free_port) || cw_die "no free port"
+		cw_nginx_conf >"$NGINX_DIR/nginx.conf"
+		rm -f "$NGINX_DIR/nginx.pid" "$NGINX_DIR/error.log"
+		/usr/sbin/nginx -t -q -p "$NGINX_DIR" -e "$NGINX_DIR/error.log" \
+		    -c "$NGINX_DIR/nginx.conf" >&2 ||
+		    cw_die "nginx -t rejects $NGINX_DIR/nginx.conf"
+		cw_spawn "$NGINX_DIR/nginx.out" /usr/sbin/nginx \
+		    -p "$NGINX_DIR" -e "$NGINX_DIR/error.log" \
+		    -c "$NGINX_DIR/nginx.conf"
+		pid=$CW_SPAWNED
+		up=0
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			if cw_nginx_ready; then
+				up=1
+				break
+			fi
+			sleep 0.1
+		done
+		if [ "$up" = 1 ]; then
+			NGINX_PID=$pid
+			export NGINX_HTTP_PORT NGINX_HTTPS_PORT NGINX_EXPIRED_PORT \
+			    NGINX_WRONGHOST_PORT NGINX_SELFSIGNED_PORT NGINX_CA \
+			    NGINX_PID NGINX_DIR NGINX_ACCESS_LOG NGINX_HUGE_FILE \
+			    NGINX_TLS_DIR
+			cw_log "nginx: pid $pid ports http $NGINX_HTTP_PORT" \
+			    "https $NGINX_HTTPS_PORT expired $NGINX_EXPIRED_PORT" \
+			    "wronghost $NGINX_WRONGHOST_PORT" \
+			    "selfsigned $NGINX_SELFSIGNED_PORT"
+			return 0
+		fi
+		cw_log "nginx did not come up (attempt $attempt):"
+		cat "$NGINX_DIR/nginx.out" "$NGINX_DIR/error.log" >&2 2>/dev/null
+		cw_stop "$pid"
+	done
+	cw_die "cannot start nginx"
 }
 
 # cw_pg_bin: print the directory of Debian's PostgreSQL server programs
