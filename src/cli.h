@@ -16,6 +16,7 @@ int cmd_run(int argc, char **argv);		/* src/agent.c */
 int cmd_once(int argc, char **argv);		/* src/agent.c */
 int cmd_check_config(int argc, char **argv);	/* src/agent.c */
 int cmd_dns(int argc, char **argv);		/* src/cmd_dns.c */
+int cmd_http(int argc, char **argv);		/* src/cmd_http.c */
 int cmd_tld_servers(int argc, char **argv);	/* src/cmd_tld.c */
 int cmd_enroll(int argc, char **argv);		/* src/cmd_enroll.c */
 int cmd_keygen(int argc, char **argv);		/* src/cmd_key.c */

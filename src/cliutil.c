@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,22 @@ cli_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	return CW_EXIT_USAGE;
+}
+
+int
+cli_getopt_error(const char *cmd, char **argv, int first_long)
+{
+	/* getopt_long sets optopt to the option's value when only its
+	 * argument is missing, to 0 for an unknown long option, and to the
+	 * letter of an unknown one. */
+	if (optopt >= first_long)
+		return cli_error(cmd, "%s needs a value (try --help)",
+		    argv[optind - 1]);
+	if (optopt != 0)
+		return cli_error(cmd, "unknown option -%c (try --help)",
+		    optopt);
+	return cli_error(cmd, "unknown option %s (try --help)",
+	    argv[optind - 1]);
 }
 
 int

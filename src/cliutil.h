@@ -16,6 +16,12 @@ int cli_error(const char *cmd, const char *fmt, ...)
 
 /* cli_number: `text` as a whole decimal number within [min, max] into
  * *out; -1 (reported, *out untouched) for anything else. */
+/* cli_getopt_error: report what getopt_long() refused (it returned '?'
+ * or ':'): a missing value, an unknown letter or an unknown long
+ * option.  `first_long` is the lowest value of the command's long-only
+ * options.  Returns CW_EXIT_USAGE. */
+int cli_getopt_error(const char *cmd, char **argv, int first_long);
+
 int cli_number(const char *cmd, const char *opt, const char *text, long min,
     long max, long *out);
 

@@ -405,19 +405,8 @@ cmd_dns(int argc, char **argv)
 			cmd_dns_usage(stdout);
 			return CW_EXIT_OK;
 		}
-		if (ch == '?' || ch == ':') {
-			/* getopt_long sets optopt to the option's value when
-			 * only its argument is missing, to 0 for an unknown
-			 * long option, and to the letter of an unknown one. */
-			if (optopt >= OPT_QNAME)
-				return cli_error("dns", "%s needs a value (try "
-				    "--help)", argv[optind - 1]);
-			if (optopt != 0)
-				return cli_error("dns", "unknown option -%c "
-				    "(try --help)", optopt);
-			return cli_error("dns", "unknown option %s (try "
-			    "--help)", argv[optind - 1]);
-		}
+		if (ch == '?' || ch == ':')
+			return cli_getopt_error("dns", argv, OPT_QNAME);
 		if (cmd_dns_option(&cmd, &a, ch) == -1)
 			return CW_EXIT_USAGE;
 	}

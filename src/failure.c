@@ -31,6 +31,17 @@ static const char *const failure_names[CW_FAIL_MAX] = {
 	[CW_FAIL_DNS_NO_SERVERS] = "dns_no_servers",
 	[CW_FAIL_ADDRESS_FAMILY] = "address_family_unsupported",
 	[CW_FAIL_INTERNAL] = "internal_error",
+	[CW_FAIL_CONNECT] = "connect_error",
+	[CW_FAIL_DNS_LOOKUP] = "dns_lookup_error",
+	[CW_FAIL_SSL_INVALID_CERTIFICATE] = "ssl_invalid_certificate",
+	[CW_FAIL_SSL_UNKNOWN_AUTHORITY] = "ssl_unknown_authority",
+	[CW_FAIL_SSL_INVALID_HOSTNAME] = "ssl_invalid_hostname",
+	[CW_FAIL_SSL_HANDSHAKE] = "ssl_failed_handshake",
+	[CW_FAIL_HTTP_STATUS] = "http_unexpected_status",
+	[CW_FAIL_HTTP_BODY] = "http_body_mismatch",
+	[CW_FAIL_HTTP_PROTOCOL] = "http_protocol_error",
+	[CW_FAIL_HTTP_REDIRECTS] = "http_too_many_redirects",
+	[CW_FAIL_PROXY] = "proxy_error",
 };
 
 const char *

@@ -32,6 +32,18 @@ enum cw_failure {
 	CW_FAIL_DNS_NO_SERVERS,		/* dns_no_servers: nothing to query */
 	CW_FAIL_ADDRESS_FAMILY,		/* address_family_unsupported */
 	CW_FAIL_INTERNAL,		/* internal_error: the probe's own */
+	CW_FAIL_CONNECT,		/* connect_error: another connect failure */
+	CW_FAIL_DNS_LOOKUP,		/* dns_lookup_error: a host name lookup
+					 * failed otherwise */
+	CW_FAIL_SSL_INVALID_CERTIFICATE, /* ssl_invalid_certificate */
+	CW_FAIL_SSL_UNKNOWN_AUTHORITY,	/* ssl_unknown_authority */
+	CW_FAIL_SSL_INVALID_HOSTNAME,	/* ssl_invalid_hostname */
+	CW_FAIL_SSL_HANDSHAKE,		/* ssl_failed_handshake */
+	CW_FAIL_HTTP_STATUS,		/* http_unexpected_status */
+	CW_FAIL_HTTP_BODY,		/* http_body_mismatch */
+	CW_FAIL_HTTP_PROTOCOL,		/* http_protocol_error */
+	CW_FAIL_HTTP_REDIRECTS,		/* http_too_many_redirects */
+	CW_FAIL_PROXY,			/* proxy_error */
 	CW_FAIL_MAX
 };
 

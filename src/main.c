@@ -20,6 +20,7 @@ static const struct {
 	{"once", cmd_once, "run every configured measurement once, then exit"},
 	{"check-config", cmd_check_config, "validate a configuration file"},
 	{"dns", cmd_dns, "an ad-hoc DNS measurement of given servers"},
+	{"http", cmd_http, "an ad-hoc HTTP measurement of a URL"},
 	{"tld-servers", cmd_tld_servers, "learn the name servers of TLDs"},
 	{"enroll", cmd_enroll, "enroll the probe's key at a collector"},
 	{"keygen", cmd_keygen, "make the probe's key (its identity)"},

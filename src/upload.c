@@ -10,11 +10,8 @@
  * The batch stays sealed across retries: the same bytes and signature
  * go to every URL until one acknowledges them or refuses them.
  *
- * libcurl tells us which sockets to watch (upload_socket_cb) and when
- * to wake it (upload_timer_cb); each socket gets a persistent libevent
- * event, the timer one libevent timer, and both call
- * curl_multi_socket_action(), after which finished transfers are
- * collected (upload_check_multi).
+ * libcurl runs on the loop through src/curlev.c, which reports the
+ * finished request to upload_curl_done().
  */
 #include "config.h"
 
@@ -37,6 +34,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "curlev.h"
 #include "gzip.h"
 #include "log.h"
 #include "result.h"
@@ -54,14 +52,6 @@ enum upload_state {
 	UPLOAD_S_FORMING,
 	UPLOAD_S_SENDING,
 	UPLOAD_S_WAITING,
-};
-
-/* A socket libcurl asked us to watch. */
-struct upload_sock {
-	struct upload		*up;
-	curl_socket_t		 fd;
-	struct event		*ev;
-	struct upload_sock	*next, *prev;
 };
 
 /* The batch being formed, then sent. */
@@ -90,15 +80,14 @@ struct upload {
 	char			*dead_dir;
 	unsigned char		 sk[64];
 
-	CURLM			*multi;
+	struct curlev		*cv;
 	CURL			*easy;		/* the request in flight */
 	struct curl_slist	*headers;
 	struct evbuffer		*resp;
 	struct evbuffer		*scratch;	/* what spool_read gives */
 	char			 retry_after[UPLOAD_HEADER_MAX];
 	char			 errbuf[CURL_ERROR_SIZE];
-	struct upload_sock	*socks;
-	struct event		*curl_timer, *kick_ev, *wait_ev;
+	struct event		*kick_ev, *wait_ev;
 
 	enum upload_state	 state;
 	struct upload_batch	 b;
@@ -285,120 +274,6 @@ upload_idle(const struct upload *up)
 		return false;
 	spool_get_status(up->sp, &st);
 	return st.last_seq <= up->acked;
-}
-
-/* --- libcurl on libevent --- */
-
-static void
-upload_check_multi(struct upload *up);
-
-static void
-upload_sock_free(struct upload_sock *us)
-{
-	struct upload *up = us->up;
-
-	if (us->ev != NULL)
-		event_free(us->ev);
-	if (us->prev != NULL)
-		us->prev->next = us->next;
-	else
-		up->socks = us->next;
-	if (us->next != NULL)
-		us->next->prev = us->prev;
-	free(us);
-}
-
-/* upload_sock_event: a watched socket is ready. */
-static void
-upload_sock_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct upload *up = arg;
-	int flags = 0, running;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(up->multi, fd, flags, &running);
-	upload_check_multi(up);
-}
-
-/* upload_socket_cb: CURLMOPT_SOCKETFUNCTION: watch `s` for `what`. */
-static int
-upload_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
-{
-	struct upload *up = userp;
-	struct upload_sock *us = socketp;
-	short kind = EV_PERSIST;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (us != NULL) {
-			curl_multi_assign(up->multi, s, NULL);
-			upload_sock_free(us);
-		}
-		return 0;
-	}
-	if (us == NULL) {
-		if ((us = calloc(1, sizeof(*us))) == NULL) {
-			log_warnx("upload: out of memory");
-			return -1;
-		}
-		us->up = up;
-		us->fd = s;
-		us->next = up->socks;
-		if (up->socks != NULL)
-			up->socks->prev = us;
-		up->socks = us;
-		curl_multi_assign(up->multi, s, us);
-	}
-	if (us->ev != NULL) {
-		event_free(us->ev);
-		us->ev = NULL;
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if ((us->ev = event_new(up->base, s, kind, upload_sock_event,
-	    up)) == NULL || event_add(us->ev, NULL) == -1) {
-		log_warnx("upload: cannot watch a socket");
-		return -1;
-	}
-	return 0;
-}
-
-/* upload_curl_timeout: libcurl's timer expired. */
-static void
-upload_curl_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct upload *up = arg;
-	int running;
-
-	(void)fd;
-	(void)what;
-	curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	upload_check_multi(up);
-}
-
-/* upload_timer_cb: CURLMOPT_TIMERFUNCTION: wake libcurl in `ms` (-1:
- * never).  libcurl must not be called back from here: a 0 goes
- * through the loop like any other timeout. */
-static int
-upload_timer_cb(CURLM *multi, long ms, void *userp)
-{
-	struct upload *up = userp;
-	struct timeval tv;
-
-	(void)multi;
-	if (ms < 0) {
-		evtimer_del(up->curl_timer);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return evtimer_add(up->curl_timer, &tv) == 0 ? 0 : -1;
 }
 
 /* --- the batch --- */
@@ -600,7 +475,7 @@ static void
 upload_request_free(struct upload *up)
 {
 	if (up->easy != NULL) {
-		curl_multi_remove_handle(up->multi, up->easy);
+		curlev_remove(up->cv, up->easy);
 		curl_easy_cleanup(up->easy);
 		up->easy = NULL;
 	}
@@ -697,7 +572,7 @@ upload_send(struct upload *up)
 	}
 	if ((up->headers = upload_headers(up)) == NULL ||
 	    (up->easy = upload_easy(up)) == NULL ||
-	    curl_multi_add_handle(up->multi, up->easy) != CURLM_OK) {
+	    curlev_add(up->cv, up->easy, up) == -1) {
 		log_warnx("upload: cannot make a request; trying again later");
 		upload_request_free(up);
 		up->state = UPLOAD_S_WAITING;
@@ -1005,18 +880,14 @@ upload_done(struct upload *up, CURLcode res)
 	}
 }
 
-/* upload_check_multi: collect the finished transfer, if any. */
+/* upload_curl_done: curlev's callback: the request in flight ended. */
 static void
-upload_check_multi(struct upload *up)
+upload_curl_done(CURL *easy, CURLcode code, void *arg)
 {
-	CURLMsg *msg;
-	int left;
+	struct upload *up = arg;
 
-	while ((msg = curl_multi_info_read(up->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE || msg->easy_handle != up->easy)
-			continue;
-		upload_done(up, msg->data.result);
-	}
+	if (easy == up->easy)
+		upload_done(up, code);
 }
 
 /* --- events --- */
@@ -1140,23 +1011,6 @@ upload_copy(struct upload *up, const struct upload_config *cfg)
 	return 0;
 }
 
-/* upload_curl: the multi handle on our loop. */
-static int
-upload_curl(struct upload *up)
-{
-	if ((up->multi = curl_multi_init()) == NULL)
-		return -1;
-	if (curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION,
-	    upload_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up) !=
-	    CURLM_OK ||
-	    curl_multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION,
-	    upload_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up) != CURLM_OK)
-		return -1;
-	return 0;
-}
-
 struct upload *
 upload_new(struct event_base *base, struct spool *sp,
     const struct upload_config *cfg)
@@ -1182,12 +1036,11 @@ upload_new(struct event_base *base, struct spool *sp,
 	}
 	up->base = base;
 	up->sp = sp;
-	if (upload_copy(up, cfg) == -1 || upload_curl(up) == -1 ||
+	if (upload_copy(up, cfg) == -1 ||
+	    (up->cv = curlev_new(base, upload_curl_done)) == NULL ||
 	    (up->resp = evbuffer_new()) == NULL ||
 	    (up->scratch = evbuffer_new()) == NULL ||
 	    (up->b.body = evbuffer_new()) == NULL ||
-	    (up->curl_timer = evtimer_new(base, upload_curl_timeout, up)) ==
-	    NULL ||
 	    (up->kick_ev = event_new(base, -1, 0, upload_kick_event, up)) ==
 	    NULL ||
 	    (up->wait_ev = evtimer_new(base, upload_wait_event, up)) == NULL) {
@@ -1212,14 +1065,10 @@ upload_free(struct upload *up)
 {
 	if (up == NULL)
 		return;
-	if (up->multi != NULL) {
+	if (up->cv != NULL) {
 		upload_request_free(up);
-		curl_multi_cleanup(up->multi);
+		curlev_free(up->cv);
 	}
-	while (up->socks != NULL)
-		upload_sock_free(up->socks);
-	if (up->curl_timer != NULL)
-		event_free(up->curl_timer);
 	if (up->kick_ev != NULL)
 		event_free(up->kick_ev);
 	if (up->wait_ev != NULL)
