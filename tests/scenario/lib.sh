@@ -553,7 +553,8 @@ events {
 }
 http {
 	log_format cw '\$server_port \$remote_addr "\$request" \$status '
-	    '\$body_bytes_sent "\$ssl_protocol" "\$ssl_server_name" "\$http_host"';
+	    '\$body_bytes_sent "\$ssl_protocol" "\$ssl_server_name" "\$http_host" '
+	    '\$connection "\$http_x_cw_test"';
 	access_log $dir/access.log cw;
 	client_body_temp_path $dir/tmp/body;
 	proxy_temp_path $dir/tmp/proxy;
@@ -623,8 +624,10 @@ cw_nginx_ready()
 #   NGINX_SELFSIGNED_PORT	HTTPS, `selfsigned`: SAN as good, not from the CA
 #   NGINX_CA		the test CA's certificate (PEM), for --cacert
 #   NGINX_PID NGINX_DIR	the master's pid; nginx.conf, logs
-#   NGINX_ACCESS_LOG	one line per request: "PORT CLIENT "REQUEST-LINE"
-#			STATUS BODY-BYTES "TLS-VERSION" "SNI" "HOST""
+#   NGINX_ACCESS_LOG	one line per request: PORT CLIENT "REQUEST-LINE"
+#			STATUS BODY-BYTES "TLS-VERSION" "SNI" "HOST" CONNECTION
+#			"X-CW-TEST" (CONNECTION: nginx's connection serial
+#			number; X-CW-TEST: that request header, or -)
 #   NGINX_HUGE_FILE	what /huge serves: 50 MiB (52428800 bytes) of the
 #			line "corewatch huge body 0123456789abcdef"
 #   NGINX_TLS_DIR	NAME.crt / NAME.key of every certificate, ca.crt
@@ -839,6 +842,38 @@ cw_netns_create()
 	ip netns add "$CW_NS" || cw_die "ip netns add $CW_NS failed"
 	CW_NETNS+=("$CW_NS")
 	ip -n "$CW_NS" link set lo up || cw_die "lo up in $CW_NS failed"
+}
+
+# cw_netns_isolate NAME HOSTS: run the calling test script again, from
+# the start, inside a fresh network namespace (loopback only: a packet
+# to any other address fails locally) and a mount namespace of its own
+# where /etc/hosts holds the lines HOSTS (less those of IPv6 addresses
+# when ::1 is not usable in the namespace) and /etc/resolv.conf names
+# only 127.0.0.1 (where no server listens), then exit with its status.  In
+# the copy inside (CW_ISOLATED set to the namespace's name) it returns
+# at once.  For tests of code that resolves names: nothing they look up
+# can leave the machine.  Call it before cw_tmpdir; the copy outside
+# makes a work directory and the namespace, which its trap removes.
+cw_netns_isolate()
+{
+	local name=$1 hosts=$2
+	[ -n "${CW_ISOLATED:-}" ] && return 0
+	cw_tmpdir
+	cw_netns_create "$name"
+	if ip netns exec "$CW_NS" bash -c '. "$1"; cw_v6_usable' _ \
+	    "$CW_SCENARIO_DIR/lib.sh"; then
+		printf '%s\n' "$hosts" >"$CW_TMP/hosts"
+	else
+		printf '%s\n' "$hosts" | grep -v '^[^ 	]*:' >"$CW_TMP/hosts"
+	fi
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
+	    >"$CW_TMP/resolv.conf"
+	CW_ISOLATED=$CW_NS ip netns exec "$CW_NS" \
+	    unshare -m --propagation private bash -c '
+		mount --bind "$1" /etc/hosts &&
+		mount --bind "$2" /etc/resolv.conf &&
+		exec bash "$3"' _ "$CW_TMP/hosts" "$CW_TMP/resolv.conf" "$0"
+	exit $?
 }
 
 # cw_netns_veth NS ADDR4/PREFIX: give namespace NS a veth pair whose two
