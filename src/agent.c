@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "dns.h"
 #include "heartbeat.h"
+#include "http.h"
 #include "key.h"
 #include "log.h"
 #include "output.h"
@@ -59,23 +60,32 @@ struct agent;
 struct agent_orphan;
 struct task_group;
 
-/* One (measurement, address, transport), or one TLD without servers. */
+/*
+ * DNS: one (measurement, address, transport), or one TLD without
+ * servers.  HTTP: one (measurement, address family), whose run measures
+ * every address the host resolves to, or one pinned address.
+ */
 struct task {
 	struct agent *agent;
 	const struct measurement *m;	/* in the task's config */
 	struct dns_spec spec;		/* m->dns, qname set for a TLD */
 	const char *tld;		/* m->tlds[i], or NULL */
-	bool has_target;		/* false: a TLD without servers */
+	bool has_target;		/* false: a TLD without servers, or
+					 * an HTTP host resolved each cycle */
 	struct target target;
 	enum dns_proto proto;
+	int af;				/* HTTP: 4 or 6 */
 	char label[AGENT_LABEL_MAX];	/* for log messages */
 	struct dns_probe *inflight;
-	struct task_group *group;	/* NULL for a TLD without servers */
+	struct http_probe *http;	/* HTTP: the run in flight */
+	struct task_group *group;	/* NULL for a TLD without servers
+					 * and for HTTP */
 	bool queued;			/* waiting for its group */
 	struct task *next_queued;
 	struct schedule_timer *timer;	/* run only */
 	uint64_t skipped;		/* cycles skipped: still in flight */
-	json_t *result;			/* once: kept for the table */
+	json_t *results;		/* once: kept for the table */
+	bool settled;			/* once: its last result is in */
 };
 
 /*
@@ -114,11 +124,13 @@ struct agent {
 	struct event *heartbeat_ev, *clock_ev;
 	unsigned long long spool_errors;	/* results not spooled */
 	struct agent_tasks tasks;
+	struct http_engine *http;	/* NULL: no HTTP measurement yet */
 	struct tld_discovery *tld;	/* NULL: no measurement has tlds */
 	struct agent_orphan *orphans;	/* queries of tasks rebuilt away */
 	struct event *sig_term, *sig_int, *sig_hup, *deadline;
 
-	size_t pending;			/* once: queries not reported yet */
+	size_t pending;			/* once: runs not reported yet */
+	size_t settled;			/* once: tasks that reported */
 	bool tld_waiting;		/* once: waiting for TLD discovery */
 	unsigned long long results, failures, skipped, write_errors;
 	bool interrupted;
@@ -152,19 +164,25 @@ agent_record(struct agent *a, json_t *result, const char *tld)
 	agent_emit(a, result);
 }
 
-/* agent_result: write a task's result and count it.  Takes the
- * reference. */
+/* agent_result: write a task's result and count it; `last` when the
+ * task's run has nothing more to report.  Takes the reference. */
 static void
-agent_result(struct task *t, json_t *result)
+agent_result(struct task *t, json_t *result, bool last)
 {
 	struct agent *a = t->agent;
 
 	agent_record(a, result, t->tld);
 	if (a->mode == AGENT_ONCE) {
-		json_decref(t->result);
-		t->result = result;
-	} else
-		json_decref(result);
+		if (t->results == NULL)
+			t->results = json_array();
+		if (t->results != NULL)
+			json_array_append(t->results, result);
+		if (last && !t->settled) {
+			t->settled = true;
+			a->settled++;
+		}
+	}
+	json_decref(result);
 }
 
 /* agent_result_failure: a result for task t that never got a query on
@@ -180,14 +198,20 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 	json_t *r;
 	va_list ap;
 
-	if ((r = result_new("dns", t->m->name, cw_real_usec())) == NULL) {
+	if ((r = result_new(t->m->kind == MEASUREMENT_HTTP ? "http" : "dns",
+	    t->m->name, cw_real_usec())) == NULL) {
 		log_warnx("%s: out of memory for a result", t->label);
 		return;
 	}
 	va_start(ap, detail);
 	vsnprintf(text, sizeof(text), detail, ap);
 	va_end(ap);
-	if (t->has_target) {
+	if (t->m->kind == MEASUREMENT_HTTP) {
+		result_set_str(r, "url", t->m->http.url);
+		json_object_set_new(r, "addr", t->has_target ?
+		    json_string(t->target.addr) : json_null());
+		result_set_int(r, "af", t->af);
+	} else if (t->has_target) {
 		result_set_str(r, "server", t->target.name[0] != '\0' ?
 		    t->target.name : NULL);
 		result_set_str(r, "addr", t->target.addr);
@@ -196,7 +220,7 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 		result_set_str(r, "proto", dns_proto_name(t->proto));
 	}
 	result_set_failure(r, failure, "%s", text);
-	agent_result(t, r);
+	agent_result(t, r, true);
 }
 
 /* --- Tasks --- */
@@ -225,7 +249,11 @@ agent_tld_targets(struct agent *a, const struct measurement *m,
 static void
 agent_task_label(struct task *t)
 {
-	if (!t->has_target)
+	if (t->m->kind == MEASUREMENT_HTTP)
+		snprintf(t->label, sizeof(t->label), "%s %s%s IPv%d",
+		    t->m->name, t->has_target ? t->target.addr : "",
+		    t->has_target ? "" : "(resolved)", t->af);
+	else if (!t->has_target)
 		snprintf(t->label, sizeof(t->label), "%s %s", t->m->name,
 		    t->tld);
 	else
@@ -273,6 +301,40 @@ agent_tasks_add(struct agent *a, struct agent_tasks *ts,
 	return 0;
 }
 
+/* agent_tasks_http: the tasks of HTTP measurement m: one per pinned
+ * address of a family it measures, or one per family (the host is
+ * resolved each cycle; an address in the URL has one family). */
+static int
+agent_tasks_http(struct agent *a, struct agent_tasks *ts,
+    const struct measurement *m)
+{
+	int literal = http_url_host_af(m->http.url);
+	int afs = m->http.afs;
+
+	for (size_t i = 0; i < m->ntargets; i++) {
+		if (!(afs & (m->targets[i].af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
+			continue;
+		if (agent_tasks_add(a, ts, m, NULL, &m->targets[i],
+		    DNS_PROTO_TCP) == -1)
+			return -1;
+		ts->v[ts->n - 1].af = m->targets[i].af;
+		agent_task_label(&ts->v[ts->n - 1]);
+	}
+	if (m->ntargets > 0)
+		return 0;
+	if (literal != 0)
+		afs = literal == 4 ? HTTP_AF_4 : HTTP_AF_6;
+	for (int af = 4; af <= 6; af += 2) {
+		if (!(afs & (af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
+			continue;
+		if (agent_tasks_add(a, ts, m, NULL, NULL, DNS_PROTO_TCP) == -1)
+			return -1;
+		ts->v[ts->n - 1].af = af;
+		agent_task_label(&ts->v[ts->n - 1]);
+	}
+	return 0;
+}
+
 /* agent_tasks_targets: tasks for every address x transport allowed. */
 static int
 agent_tasks_targets(struct agent *a, struct agent_tasks *ts,
@@ -301,8 +363,10 @@ agent_tasks_free(struct agent_tasks *ts)
 		struct task *t = &ts->v[i];
 		if (t->inflight != NULL)
 			dns_probe_cancel(t->inflight);
+		if (t->http != NULL)
+			http_probe_cancel(t->http);
 		schedule_timer_free(t->timer);
-		json_decref(t->result);
+		json_decref(t->results);
 	}
 	free(ts->v);
 	free(ts->groups);
@@ -339,7 +403,7 @@ agent_tasks_group(struct agent_tasks *ts)
 		return -1;
 	}
 	for (size_t i = 0; i < ts->n; i++)
-		if (ts->v[i].has_target)
+		if (ts->v[i].has_target && ts->v[i].m->kind == MEASUREMENT_DNS)
 			order[n++] = &ts->v[i];
 	qsort(order, n, sizeof(*order), agent_task_group_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -365,6 +429,11 @@ agent_tasks_build(struct agent *a, const struct config *conf,
 	memset(ts, 0, sizeof(*ts));
 	for (size_t i = 0; i < conf->nmeasurements; i++) {
 		const struct measurement *m = &conf->measurements[i];
+		if (m->kind == MEASUREMENT_HTTP) {
+			if (agent_tasks_http(a, ts, m) == -1)
+				goto fail;
+			continue;
+		}
 		if (m->ntlds == 0) {
 			if (agent_tasks_targets(a, ts, m, NULL, m->targets,
 			    m->ntargets) == -1)
@@ -398,9 +467,26 @@ agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
 
 	(void)reply;
 	t->inflight = NULL;
-	agent_result(t, result);
+	agent_result(t, result, true);
 	if (t->group != NULL)
 		agent_group_next(t->group);
+	agent_run_drained(a);
+	if (a->mode == AGENT_ONCE && --a->pending == 0)
+		event_base_loopbreak(a->base);
+}
+
+/* agent_http_done: a result of task t's HTTP run. */
+static void
+agent_http_done(json_t *result, bool last, void *arg)
+{
+	struct task *t = arg;
+	struct agent *a = t->agent;
+
+	if (last)
+		t->http = NULL;
+	agent_result(t, result, last);
+	if (!last)
+		return;
 	agent_run_drained(a);
 	if (a->mode == AGENT_ONCE && --a->pending == 0)
 		event_base_loopbreak(a->base);
@@ -410,7 +496,8 @@ agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
  * Kept on the agent's list so a stop can cancel it. */
 struct agent_orphan {
 	struct agent *agent;
-	struct dns_probe *probe;
+	struct dns_probe *probe;	/* one of the two */
+	struct http_probe *http;
 	char *tld;			/* copy of the task's, or NULL */
 	struct agent_orphan *next, **prevp;
 };
@@ -429,7 +516,10 @@ static void
 agent_orphans_cancel(struct agent *a)
 {
 	while (a->orphans != NULL) {
-		dns_probe_cancel(a->orphans->probe);
+		if (a->orphans->probe != NULL)
+			dns_probe_cancel(a->orphans->probe);
+		if (a->orphans->http != NULL)
+			http_probe_cancel(a->orphans->http);
 		agent_orphan_free(a->orphans);
 	}
 }
@@ -447,11 +537,32 @@ agent_orphan_done(json_t *result, const ldns_pkt *reply, void *arg)
 	agent_run_drained(a);
 }
 
+static void
+agent_orphan_http_done(json_t *result, bool last, void *arg)
+{
+	struct agent_orphan *o = arg;
+	struct agent *a = o->agent;
+
+	agent_record(a, result, NULL);
+	json_decref(result);
+	if (!last)
+		return;
+	agent_orphan_free(o);
+	agent_run_drained(a);
+}
+
 /* agent_task_same: whether old task o and new task n measure the same
  * thing the same way (a query of o may stand for n). */
 static bool
 agent_task_same(const struct task *o, const struct task *n)
 {
+	if (o->m->kind != n->m->kind)
+		return false;
+	if (n->m->kind == MEASUREMENT_HTTP)
+		return o->af == n->af && o->has_target == n->has_target &&
+		    strcmp(o->m->name, n->m->name) == 0 &&
+		    (!o->has_target ||
+		    strcmp(o->target.addr, n->target.addr) == 0);
 	return n->has_target && o->proto == n->proto &&
 	    strcmp(o->m->name, n->m->name) == 0 &&
 	    (o->tld == NULL) == (n->tld == NULL) &&
@@ -475,12 +586,19 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 
 	for (size_t i = 0; i < old->n; i++) {
 		struct task *ot = &old->v[i], *nt = NULL;
-		if (ot->inflight == NULL)
+		if (ot->inflight == NULL && ot->http == NULL)
 			continue;
 		for (size_t j = 0; j < new->n && nt == NULL; j++)
 			if (new->v[j].inflight == NULL &&
+			    new->v[j].http == NULL &&
 			    agent_task_same(ot, &new->v[j]))
 				nt = &new->v[j];
+		if (nt != NULL && ot->http != NULL) {
+			http_probe_redirect(ot->http, agent_http_done, nt);
+			nt->http = ot->http;
+			ot->http = NULL;
+			continue;
+		}
 		if (nt != NULL) {
 			dns_probe_redirect(ot->inflight, agent_task_done, nt);
 			nt->inflight = ot->inflight;
@@ -497,12 +615,17 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 		}
 		o->agent = a;
 		o->probe = ot->inflight;
+		o->http = ot->http;
 		if ((o->next = a->orphans) != NULL)
 			o->next->prevp = &o->next;
 		o->prevp = &a->orphans;
 		a->orphans = o;
-		dns_probe_redirect(ot->inflight, agent_orphan_done, o);
+		if (o->http != NULL)
+			http_probe_redirect(ot->http, agent_orphan_http_done, o);
+		else
+			dns_probe_redirect(ot->inflight, agent_orphan_done, o);
 		ot->inflight = NULL;
+		ot->http = NULL;
 	}
 }
 
@@ -513,6 +636,17 @@ agent_task_send(struct task *t)
 {
 	struct agent *a = t->agent;
 
+	if (t->m->kind == MEASUREMENT_HTTP) {
+		t->http = a->http == NULL ? NULL : http_probe_start(a->http,
+		    &t->m->http, t->has_target ? &t->target : NULL, t->af,
+		    agent_http_done, t);
+		if (t->http == NULL) {
+			agent_result_failure(t, CW_FAIL_INTERNAL,
+			    "could not start the measurement");
+			return -1;
+		}
+		return 0;
+	}
 	t->inflight = dns_probe_start(a->base, &t->spec, &t->target, t->proto,
 	    agent_task_done, t);
 	if (t->inflight == NULL) {
@@ -552,6 +686,11 @@ agent_task_start(struct task *t)
 	struct agent *a = t->agent;
 	struct task_group *g = t->group;
 
+	if (t->m->kind == MEASUREMENT_HTTP) {
+		if (agent_task_send(t) == 0 && a->mode == AGENT_ONCE)
+			a->pending++;
+		return;
+	}
 	if (!t->has_target) {
 		agent_result_failure(t, CW_FAIL_DNS_NO_SERVERS,
 		    "no server set known yet for TLD \"%s\"", t->tld);
@@ -576,7 +715,7 @@ agent_task_fire(void *arg)
 {
 	struct task *t = arg;
 
-	if (t->inflight != NULL || t->queued) {
+	if (t->inflight != NULL || t->http != NULL || t->queued) {
 		t->skipped++;
 		t->agent->skipped++;
 		log_debug("%s: previous query still running, cycle skipped "
@@ -705,6 +844,31 @@ agent_tld_new(struct agent *a, const struct config *conf,
 				return -1;
 			}
 	*out = d;
+	return 0;
+}
+
+/* agent_http_start: the HTTP engine, once a configuration has an HTTP
+ * measurement.  It stays as started: a reload that changes resolv_conf
+ * is told so.  Returns 0, or -1 (logged). */
+static int
+agent_http_start(struct agent *a, const struct config *conf)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < conf->nmeasurements; i++)
+		any |= conf->measurements[i].kind == MEASUREMENT_HTTP;
+	if (a->http != NULL) {
+		const char *was = a->conf->resolv_conf, *now = conf->resolv_conf;
+		if ((was == NULL) != (now == NULL) || (was != NULL &&
+		    strcmp(was, now) != 0))
+			log_warnx("reload: a change of resolv_conf takes effect "
+			    "at the next start");
+		return 0;
+	}
+	if (!any)
+		return 0;
+	if ((a->http = http_engine_new(a->base, conf->resolv_conf)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -953,6 +1117,8 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 		return -1;
 	}
 	agent_state_dir(a->conf);
+	if (agent_http_start(a, a->conf) == -1)
+		return -1;
 	return agent_tld_new(a, a->conf, &a->tld);
 }
 
@@ -961,6 +1127,7 @@ agent_free(struct agent *a)
 {
 	agent_tasks_free(&a->tasks);
 	agent_orphans_cancel(a);
+	http_engine_free(a->http);
 	tld_discovery_free(a->tld);
 	if (a->sig_term != NULL)
 		event_free(a->sig_term);
@@ -1012,7 +1179,8 @@ agent_in_flight(const struct agent *a)
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->tasks.n; i++)
-		n += a->tasks.v[i].inflight != NULL;
+		n += a->tasks.v[i].inflight != NULL ||
+		    a->tasks.v[i].http != NULL;
 	for (const struct agent_orphan *o = a->orphans; o != NULL; o = o->next)
 		n++;
 	return n;
@@ -1109,6 +1277,7 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	/* The new tasks take their TLD servers from the new discovery. */
 	if ((out = agent_reload_output(a, conf, &reused)) == NULL ||
+	    agent_http_start(a, conf) == -1 ||
 	    agent_tld_new(a, conf, &a->tld) == -1 ||
 	    agent_tasks_build(a, conf, &ts) == -1) {
 		log_warnx("reload: cannot apply %s, still running the previous "
@@ -1285,44 +1454,70 @@ agent_once_busy(const struct config *conf, size_t max_group)
 {
 	cw_usec_t busy = 0;
 
+	cw_usec_t http = 0;
+
 	for (size_t i = 0; i < conf->nmeasurements; i++) {
-		const struct dns_spec *s = &conf->measurements[i].dns;
+		const struct measurement *m = &conf->measurements[i];
+		const struct dns_spec *s = &m->dns;
 		/* A truncated UDP answer is followed by a TCP query. */
 		cw_usec_t b = 2 * s->timeout * (s->retries + 1) +
 		    s->late_window;
+		if (m->kind == MEASUREMENT_HTTP) {
+			/* Runs are not queued: each has its timeout. */
+			if (m->http.timeout > http)
+				http = m->http.timeout;
+			continue;
+		}
 		if (b > busy)
 			busy = b;
 	}
-	return busy * (cw_usec_t)(max_group > 0 ? max_group : 1) +
-	    AGENT_ONCE_GRACE;
+	busy *= (cw_usec_t)(max_group > 0 ? max_group : 1);
+	return (busy > http ? busy : http) + AGENT_ONCE_GRACE;
 }
 
-/* agent_once_row: one table row from a task's result. */
+/* agent_once_row: one table row from result r of task t (NULL: it
+ * never reported).  HTTP rows show the total time and the status. */
 static void
-agent_once_row(struct table *tab, const struct task *t)
+agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 {
-	const json_t *r = t->result;
+	bool http = t->m->kind == MEASUREMENT_HTTP;
 	const char *failure = json_string_value(json_object_get(r,
 	    "failure"));
-	const json_t *rtt = json_object_get(r, "rtt_ms");
-	char via[16], ms[32];
+	const json_t *rtt = json_object_get(r, http ? "total_ms" : "rtt_ms");
+	const json_t *status = json_object_get(r, "status");
+	const char *addr = json_string_value(json_object_get(r, "addr"));
+	char via[16], ms[32], answer[16];
 	const char *cells[8];
 
-	snprintf(via, sizeof(via), "%s/v%d", dns_proto_name(t->proto),
-	    t->target.af);
+	if (http)
+		snprintf(via, sizeof(via), "%s/v%d", strncmp(t->m->http.url,
+		    "https:", 6) == 0 ? "https" : "http", t->af);
+	else
+		snprintf(via, sizeof(via), "%s/v%d", dns_proto_name(t->proto),
+		    t->target.af);
 	if (json_is_number(rtt))
 		snprintf(ms, sizeof(ms), "%.1f", json_number_value(rtt));
 	else
 		snprintf(ms, sizeof(ms), "-");
+	if (json_is_integer(status))
+		snprintf(answer, sizeof(answer), "HTTP %lld",
+		    (long long)json_integer_value(status));
 	cells[0] = t->m->name;
-	cells[1] = t->has_target ? (t->target.name[0] ? t->target.name :
-	    "-") : t->tld;
-	cells[2] = t->has_target ? t->target.addr : "-";
-	cells[3] = t->has_target ? via : "-";
+	if (http) {
+		cells[1] = json_string_value(json_object_get(r, "host"));
+		cells[2] = addr != NULL ? addr : "-";
+		cells[3] = via;
+	} else {
+		cells[1] = t->has_target ? (t->target.name[0] ?
+		    t->target.name : "-") : t->tld;
+		cells[2] = t->has_target ? t->target.addr : "-";
+		cells[3] = t->has_target ? via : "-";
+	}
 	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
 	    "ok";
 	cells[5] = ms;
-	cells[6] = json_string_value(json_object_get(r, "rcode"));
+	cells[6] = http ? (json_is_integer(status) ? answer : NULL) :
+	    json_string_value(json_object_get(r, "rcode"));
 	cells[7] = json_string_value(json_object_get(r, "nsid"));
 	table_add_row(tab, cells);
 }
@@ -1332,17 +1527,24 @@ static void
 agent_once_table(struct agent *a)
 {
 	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
-	    "VIA", "RESULT", "RTT_MS", "RCODE", "NSID"};
+	    "VIA", "RESULT", "MS", "ANSWER", "NSID"};
 	struct table *tab;
 
 	if ((tab = table_new(8, headers)) == NULL)
 		return;
 	table_set_align(tab, 5, TABLE_RIGHT);
-	for (size_t i = 0; i < a->tasks.n; i++)
-		agent_once_row(tab, &a->tasks.v[i]);
+	for (size_t i = 0; i < a->tasks.n; i++) {
+		const struct task *t = &a->tasks.v[i];
+		size_t j;
+		json_t *r;
+		if (json_array_size(t->results) == 0)
+			agent_once_row(tab, t, NULL);
+		json_array_foreach(t->results, j, r)
+			agent_once_row(tab, t, r);
+	}
 	table_print(tab, stdout);
 	table_free(tab);
-	printf("\n%llu of %zu ok", a->results - a->failures, a->tasks.n);
+	printf("\n%llu of %llu ok", a->results - a->failures, a->results);
 	if (a->out != NULL)
 		printf("; full results (JSON lines) appended to %s\n",
 		    output_name(a->out));
@@ -1516,7 +1718,7 @@ cmd_once(int argc, char **argv)
 	if (table)
 		agent_once_table(&a);
 	status = a.failures == 0 && a.write_errors == 0 && !a.interrupted &&
-	    a.results == a.tasks.n ? CW_EXIT_OK : CW_EXIT_FAILURES;
+	    a.settled == a.tasks.n ? CW_EXIT_OK : CW_EXIT_FAILURES;
 	if (a.write_errors > 0)
 		log_warnx("once: %llu results could not be written to %s",
 		    a.write_errors, output_name(a.out));

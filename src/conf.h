@@ -21,6 +21,7 @@
 
 #include "cwtime.h"
 #include "dns.h"
+#include "http.h"
 #include "log.h"
 #include "target.h"
 
@@ -36,12 +37,18 @@ struct config_identity {
 
 enum measurement_kind {
 	MEASUREMENT_DNS = 1,
+	MEASUREMENT_HTTP,
 };
 
 /*
- * measurement: one `dns "NAME" { ... }` section.  Either `targets` (from
- * `servers`, port applied, catalog sets expanded) or `tlds` is non-empty,
- * never both.
+ * measurement: one `dns "NAME" { ... }` or `http "NAME" { ... }`
+ * section (names are unique across both kinds).
+ * DNS: either `targets` (from `servers`, port applied, catalog sets
+ * expanded) or `tlds` is non-empty, never both.
+ * HTTP: `http` is the spec; its strings and arrays (url, expect,
+ * body_pattern, headers, proxy, cafile) belong to the measurement and
+ * are freed with it; `targets` holds the pinned `addresses` (port 0),
+ * none when the host is to be resolved each cycle.
  */
 struct measurement {
 	char *name;			/* the section's title, unique */
@@ -49,6 +56,7 @@ struct measurement {
 	cw_usec_t interval;		/* cycle length */
 	cw_usec_t spread;		/* offsets drawn from [0, spread) */
 	struct dns_spec dns;		/* dns.name points at name */
+	struct http_spec http;		/* http.name points at name */
 	bool qname_from_tld;		/* no qname given: each TLD's own */
 	struct target *targets;		/* every address, all families */
 	size_t ntargets;
@@ -113,6 +121,8 @@ struct config {
 	cw_usec_t heartbeat;		/* 0: none; default 5m */
 	struct config_spool spool;
 	struct config_upload upload;
+	char *resolv_conf;		/* HTTP host lookups; NULL:
+					 * /etc/resolv.conf */
 };
 
 /*
