@@ -676,10 +676,12 @@ export_atlas_http(const struct store_row *r, json_t *rec)
 	if (r->addr != NULL)
 		json_object_set_new(res, "dst_addr", json_string(r->addr));
 	export_json_copy(res, "res", rec, "status");
-	export_json_copy(res, "rt", rec, "rtt_ms");
+	export_json_copy(res, "rt", rec, "total_ms");
+	export_json_copy(res, "ttc", rec, "connect_ms");
+	export_json_copy(res, "ttfb", rec, "ttfb_ms");
 	export_json_copy(res, "ver", rec, "http_version");
-	export_json_copy(res, "hsize", rec, "header_size");
-	export_json_copy(res, "bsize", rec, "body_size");
+	export_json_copy(res, "hsize", rec, "header_bytes");
+	export_json_copy(res, "bsize", rec, "body_bytes");
 	if (r->ok != 1)
 		json_object_set_new(res, "err", export_failure_text(rec));
 	json_array_append_new(list, res);

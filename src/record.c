@@ -52,13 +52,17 @@ static const struct {
 	{"time", JSON_STRING, false},
 	{"name", JSON_STRING, false},
 	{"server", JSON_STRING, false},
-	{"addr", JSON_STRING, false},
+	{"addr", JSON_STRING, true},		/* http: null when unresolved */
 	{"port", JSON_INTEGER, false},
 	{"af", JSON_INTEGER, false},
 	{"proto", JSON_STRING, false},
 	{"ok", JSON_TRUE, false},		/* a boolean */
 	{"failure", JSON_STRING, true},
 	{"rtt_ms", JSON_REAL, true},
+	{"total_ms", JSON_REAL, true},		/* http */
+	{"host", JSON_STRING, false},		/* http */
+	{"url", JSON_STRING, false},		/* http */
+	{"status", JSON_INTEGER, true},		/* http */
 	{"rcode", JSON_STRING, false},
 	{"soa_serial", JSON_INTEGER, false},
 	{"nsid", JSON_STRING, false},

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -1018,6 +1019,17 @@ store_cols_get(const struct record *r, struct store_cols *c)
 	v = json_object_get(o, "ok");
 	c->ok = json_is_boolean(v) ? json_is_true(v) : -1;
 	v = json_object_get(o, "rtt_ms");
+	if (strcmp(r->type, "http") == 0) {
+		/* HTTP: the host is the server, the URL's scheme the
+		 * transport and the whole measurement's time the RTT, so
+		 * that summaries and filters treat both kinds alike. */
+		const char *url = store_json_str(o, "url");
+		c->server = store_json_str(o, "host");
+		c->proto = url == NULL ? NULL : strncasecmp(url, "https:", 6) ==
+		    0 ? "https" : strncasecmp(url, "http:", 5) == 0 ? "http" :
+		    NULL;
+		v = json_object_get(o, "total_ms");
+	}
 	if (json_is_number(v)) {
 		c->rtt_ms = json_number_value(v);
 		c->has_rtt = true;

@@ -68,10 +68,12 @@ static const char r_inject[] = "\"time\":\"2026-11-26T10:25:00Z\","
     "\"@a\\nb\",\"abuf\":\"AAE=\"";
 /* 7: an HTTP result. */
 static const char r_http[] = "\"time\":\"2026-11-26T10:30:00Z\","
-    "\"name\":\"web\",\"url\":\"https://example.org/\",\"addr\":"
-    "\"192.0.2.80\",\"port\":443,\"af\":4,\"method\":\"GET\",\"ok\":true,"
-    "\"failure\":null,\"status\":200,\"rtt_ms\":45.5,\"http_version\":"
-    "\"1.1\",\"header_size\":310,\"body_size\":1256";
+    "\"name\":\"web\",\"url\":\"https://example.org/\",\"method\":"
+    "\"GET\",\"host\":\"example.org\",\"port\":443,\"addr\":"
+    "\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null,\"dns_ms\":"
+    "null,\"status\":200,\"http_version\":\"1.1\",\"connect_ms\":11.25,"
+    "\"tls_ms\":null,\"ttfb_ms\":20.5,\"total_ms\":45.5,\"header_bytes\":"
+    "310,\"body_bytes\":1256";
 
 #define RA "2025-11-24T16:00:00.000000Z"
 #define CSV_HEAD "probe,probe_num,chain,seq,received_at,time,type,name," \
@@ -97,8 +99,8 @@ static const char csv_expected[] = CSV_HEAD
     "@P@,1," CHAIN ",6," RA ",2026-11-26T10:25:00.000000Z,dns,\"x,y\",3,"
     "\"'=HYPERLINK(\"\"http://evil\"\")\",192.0.2.1,53,4,udp,'-1+1,TXT,"
     "true,,1.000,NOERROR,\"'@a\nb\",,UA,64500\r\n"
-    "@P@,1," CHAIN ",7," RA ",2026-11-26T10:30:00.000000Z,http,web,4,,"
-    "192.0.2.80,443,4,,,,true,,45.500,,,,UA,64500\r\n";
+    "@P@,1," CHAIN ",7," RA ",2026-11-26T10:30:00.000000Z,http,web,4,"
+    "example.org,192.0.2.80,443,4,https,,,true,,45.500,,,,UA,64500\r\n";
 
 static const char atlas_expected[] =
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"193.0.14.129\",\"dst_name\":"
@@ -129,11 +131,11 @@ static const char atlas_expected[] =
     "\"abuf\":\"AAE=\",\"ID\":1,\"ANCOUNT\":1,\"QDCOUNT\":1,\"NSCOUNT\":0,"
     "\"ARCOUNT\":0}}\n"
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.80\",\"dst_name\":"
-    "\"192.0.2.80\",\"from\":\"\",\"msm_id\":4,\"prb_id\":1,\"timestamp\":"
+    "\"example.org\",\"from\":\"\",\"msm_id\":4,\"prb_id\":1,\"timestamp\":"
     "1795689000,\"type\":\"http\",\"msm_name\":\"HTTPGet\",\"group_id\":4,"
     "\"uri\":\"https://example.org/\",\"result\":[{\"method\":\"GET\","
-    "\"af\":4,\"dst_addr\":\"192.0.2.80\",\"res\":200,\"rt\":45.5,\"ver\":"
-    "\"1.1\",\"hsize\":310,\"bsize\":1256}]}\n";
+    "\"af\":4,\"dst_addr\":\"192.0.2.80\",\"res\":200,\"rt\":45.5,\"ttc\":"
+    "11.25,\"ttfb\":20.5,\"ver\":\"1.1\",\"hsize\":310,\"bsize\":1256}]}\n";
 
 /* ---- helpers --------------------------------------------------------- */
 
