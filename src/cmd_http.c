@@ -379,9 +379,9 @@ cmd_http(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_error("http", "%s", argc == optind ? "no URL given "
 		    "(try --help)" : "one URL only");
+	/* Not echoed: it may hold a password. */
 	if (!http_url_check(argv[optind], err, sizeof(err)))
-		return cli_error("http", "bad URL \"%s\": %s", argv[optind],
-		    err);
+		return cli_error("http", "bad URL: %s", err);
 	cmd.spec.url = argv[optind];
 	cmd.spec.expect = a.expect;
 	cmd.spec.nexpect = a.nexpect;
