@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <confuse.h>
 
@@ -40,6 +42,9 @@
 #define CONF_ERRORS_KEPT 500
 #define CONF_INTERVAL_MIN CW_USEC_PER_SEC
 #define CONF_SPREAD_DEFAULT (30 * CW_USEC_PER_SEC)
+#define CONF_INTERVAL_DEFAULT (300 * CW_USEC_PER_SEC)
+#define CONF_HTTP_BODY_MAX (UINT64_C(1) << 30)
+#define CONF_HTTP_REDIRECTS_MAX 50
 #define CONF_RETRIES_MAX 10
 #define CONF_LOCATION_MAX 256
 
@@ -66,6 +71,13 @@ struct conf_optline {
 	bool ended;		/* idx 0 of a list: its closing call seen */
 };
 
+/* A measurement's title and the line of its section, for names unique
+ * across dns and http sections. */
+struct conf_name {
+	const char *name;	/* the title, owned by libconfuse's tree */
+	int line;		/* in the preprocessed text */
+};
+
 struct conf_loader {
 	/* The preprocessed text and the origin of each of its lines. */
 	char *text;
@@ -83,6 +95,9 @@ struct conf_loader {
 
 	struct conf_optline *optlines;
 	size_t noptlines, optlines_cap;
+
+	struct conf_name *names;	/* of every measurement section */
+	size_t nnames;
 
 	struct config *conf;
 	int probe_line;		/* of the probe section; 0: none */
@@ -1111,8 +1126,8 @@ conf_upload_url(struct conf_sec *s, const char *opt, unsigned idx,
 		return copy;
 	}
 	conf_sec_error(s, opt, idx, "%s: \"%s\" is not an %s URL", opt,
-	    v != NULL ? v : "", proxy ? "http://, https://, socks5:// or "
-	    "socks5h://" : "http:// or https://");
+	    v != NULL ? v : "", proxy ? "http://, https://, socks4://, "
+	    "socks4a://, socks5:// or socks5h://" : "http:// or https://");
 	return NULL;
 }
 
@@ -1302,14 +1317,22 @@ conf_measurement_clear(struct measurement *m)
 	for (size_t i = 0; i < m->ntlds; i++)
 		free(m->tlds[i]);
 	free(m->tlds);
+	free(m->http_url);
+	free(m->http_body_pattern);
+	free(m->http_proxy);
+	free(m->http_cafile);
+	for (size_t i = 0; i < m->http.nheaders; i++)
+		free(m->http_headers[i]);
+	free(m->http_headers);
+	free(m->http_expect);
 	free(m->file);
 	memset(m, 0, sizeof(*m));
 }
 
-/* conf_dns_target_dup: whether t's address (and port) is already in the
- * first n targets. */
+/* conf_target_dup: whether t's address is already in the first n
+ * targets. */
 static bool
-conf_dns_target_dup(const struct target *targets, size_t n,
+conf_target_dup(const struct target *targets, size_t n,
     const struct target *t)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1353,7 +1376,7 @@ conf_dns_servers(struct conf_sec *s, struct measurement *m)
 			m->targets[m->ntargets++] = t;
 		}
 		for (size_t j = before; j < m->ntargets; j++)
-			if (conf_dns_target_dup(m->targets, before,
+			if (conf_target_dup(m->targets, before,
 			    &m->targets[j])) {
 				conf_sec_error(s, "servers", i, "servers: %s "
 				    "is listed twice", m->targets[j].addr);
@@ -1497,16 +1520,16 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 		m->dns.retries = (int)v;
 }
 
-/* conf_dns_timing: interval, spread, timeout and late_window. */
-static void
-conf_dns_timing(struct conf_sec *s, struct measurement *m)
+/* conf_cycle: interval and spread, the same for every kind of
+ * measurement.  Returns whether interval is valid (cross-checks are
+ * made only between values that are valid themselves). */
+static bool
+conf_cycle(struct conf_sec *s, struct measurement *m)
 {
 	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
-	char c[CONFIG_DURATION_STRLEN];
 	bool ok;
 
-	/* Cross-checks only between values that are valid themselves. */
-	ok = conf_duration(s, "interval", 300 * CW_USEC_PER_SEC,
+	ok = conf_duration(s, "interval", CONF_INTERVAL_DEFAULT,
 	    &m->interval) == 0;
 	if (ok && m->interval < CONF_INTERVAL_MIN) {
 		conf_sec_error(s, "interval", 0, "interval: %s is shorter "
@@ -1522,6 +1545,18 @@ conf_dns_timing(struct conf_sec *s, struct measurement *m)
 		    "interval %s", config_duration_format(m->spread, a,
 		    sizeof(a)), config_duration_format(m->interval, b,
 		    sizeof(b)));
+	return ok;
+}
+
+/* conf_dns_timing: interval, spread, timeout and late_window. */
+static void
+conf_dns_timing(struct conf_sec *s, struct measurement *m)
+{
+	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
+	char c[CONFIG_DURATION_STRLEN];
+	bool ok;
+
+	ok = conf_cycle(s, m);
 	if (conf_duration(s, "timeout", 4 * CW_USEC_PER_SEC,
 	    &m->dns.timeout) == -1)
 		ok = false;
@@ -1558,17 +1593,16 @@ conf_dns_af_check(struct conf_sec *s, struct measurement *m)
 		    m->dns.afs == DNS_AF_4 ? 4 : 6);
 }
 
-/* conf_dns_build: the measurement of a dns section; every problem is
- * reported.  Returns 0 when `m` is complete. */
+/* conf_measurement_start: what every measurement has: its kind, name
+ * and where it is.  -1 when out of memory (noted). */
 static int
-conf_dns_build(struct conf_sec *s, struct measurement *m)
+conf_measurement_start(struct conf_sec *s, struct measurement *m,
+    enum measurement_kind kind)
 {
 	const struct conf_origin *o = &s->l->origin[s->line - 1];
-	size_t before = s->l->nerrors;
 	const char *title = cfg_title(s->sec);
 
-	dns_spec_init(&m->dns);
-	m->kind = MEASUREMENT_DNS;
+	m->kind = kind;
 	m->line = o->line;
 	if ((m->name = strdup(title != NULL ? title : "")) == NULL ||
 	    (m->file = strdup(s->l->files[o->file])) == NULL) {
@@ -1578,6 +1612,19 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 	if (!conf_token_ok(m->name, CONFIG_NAME_MAX))
 		conf_sec_error(s, NULL, 0, "the name must be 1 to %d letters, "
 		    "digits, '.', '_' or '-'", CONFIG_NAME_MAX);
+	return 0;
+}
+
+/* conf_dns_build: the measurement of a dns section; every problem is
+ * reported.  Returns 0 when `m` is complete. */
+static int
+conf_dns_build(struct conf_sec *s, struct measurement *m)
+{
+	size_t before = s->l->nerrors;
+
+	dns_spec_init(&m->dns);
+	if (conf_measurement_start(s, m, MEASUREMENT_DNS) == -1)
+		return -1;
 	m->dns.name = m->name;
 	conf_dns_wire(s, m);
 	conf_dns_timing(s, m);
@@ -1595,40 +1642,384 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 	return s->l->nerrors == before ? 0 : -1;
 }
 
+/* conf_readable: 0 when `path` is a file this process can read; else -1
+ * with the reason in err. */
 static int
-conf_dns_section(cfg_t *root, cfg_opt_t *opt)
+conf_readable(const char *path, char *err, size_t errlen)
 {
-	struct conf_loader *l = conf_loading;
-	struct config *conf;
-	struct measurement m, *grown;
-	struct conf_sec s;
-	char what[CONFIG_NAME_MAX + 16];
+	struct stat st;
 
-	if (l == NULL)
-		return 0;
-	conf = l->conf;
-	conf_section(l, root, opt, &s);
-	snprintf(what, sizeof(what), "dns \"%.*s\"", CONFIG_NAME_MAX,
-	    cfg_title(s.sec) != NULL ? cfg_title(s.sec) : "");
-	s.what = what;
-	memset(&m, 0, sizeof(m));
-	if (conf_dns_build(&s, &m) == -1) {
-		conf_measurement_clear(&m);
+	if (stat(path, &st) == -1 || access(path, R_OK) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s", strerror(EISDIR));
+		return -1;
+	}
+	return 0;
+}
+
+/* conf_http_url: the required url into m->http.url.  Returns the family
+ * of an address written as the URL's host (4 or 6), else 0. */
+static int
+conf_http_url(struct conf_sec *s, struct measurement *m)
+{
+	const char *v = cfg_getstr(s->sec, "url");
+	char err[256];
+
+	if (v == NULL) {
+		conf_sec_error(s, NULL, 0, "url is required (e.g. url = "
+		    "\"https://www.iana.org/\")");
 		return 0;
 	}
+	if (!conf_text_ok(v, HTTP_URL_MAX)) {
+		conf_sec_error(s, "url", 0, "url: 1 to %d characters without "
+		    "control characters", HTTP_URL_MAX);
+		return 0;
+	}
+	if (!http_url_check(v, err, sizeof(err))) {
+		conf_sec_error(s, "url", 0, "url: \"%s\": %s", v, err);
+		return 0;
+	}
+	if ((m->http_url = strdup(v)) == NULL) {
+		s->l->oom = true;
+		return 0;
+	}
+	m->http.url = m->http_url;
+	return http_url_host_af(v);
+}
+
+/* conf_http_addresses: the pinned addresses into m->targets (port 0):
+ * numeric, each once, each of a family of af. */
+static void
+conf_http_addresses(struct conf_sec *s, struct measurement *m)
+{
+	unsigned n = cfg_size(s->sec, "addresses");
+	char err[256];
+
+	if (n > 0 && (m->targets = calloc(n, sizeof(*m->targets))) == NULL) {
+		s->l->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const char *v = cfg_getnstr(s->sec, "addresses", i);
+		struct target *t = &m->targets[m->ntargets];
+
+		if (strchr(v, '=') != NULL || target_parse(v, 0, t, err,
+		    sizeof(err)) == -1) {
+			conf_sec_error(s, "addresses", i, "addresses: \"%s\" is "
+			    "not a numeric IPv4 or IPv6 address", v);
+			continue;
+		}
+		if (!(m->http.afs & (t->af == 4 ? HTTP_AF_4 : HTTP_AF_6))) {
+			conf_sec_error(s, "addresses", i, "addresses: %s is an "
+			    "IPv%d address, and af is \"%d\"", t->addr, t->af,
+			    t->af == 4 ? 6 : 4);
+			continue;
+		}
+		if (conf_target_dup(m->targets, m->ntargets, t)) {
+			conf_sec_error(s, "addresses", i, "addresses: %s is "
+			    "listed twice", t->addr);
+			continue;
+		}
+		m->ntargets++;
+	}
+}
+
+/* conf_http_family: af and the pinned addresses.  An address as the
+ * URL's host (`literal`: its family) is the one address measured. */
+static void
+conf_http_family(struct conf_sec *s, struct measurement *m, int literal)
+{
+	int af = literal == 4 ? HTTP_AF_4 : HTTP_AF_6;
+
+	m->http.afs = conf_dns_choice(s, "af", "4", HTTP_AF_4, "6",
+	    HTTP_AF_6);
+	if (literal == 0) {
+		conf_http_addresses(s, m);
+		return;
+	}
+	if (conf_given(s->l, s->sec, "af") && m->http.afs != af)
+		conf_sec_error(s, "af", 0, "af: the URL's host is an IPv%d "
+		    "address: leave af out or write \"%d\"", literal, literal);
+	m->http.afs = af;
+	if (cfg_size(s->sec, "addresses") > 0)
+		conf_sec_error(s, "addresses", 0, "addresses: the URL's host "
+		    "is an address already: leave addresses out");
+}
+
+/* conf_http_expect: expect_status into m->http.expect. */
+static void
+conf_http_expect(struct conf_sec *s, struct measurement *m)
+{
+	unsigned n = cfg_size(s->sec, "expect_status");
+
+	if (n == 0)
+		return;
+	if ((m->http_expect = calloc(n, sizeof(*m->http_expect))) == NULL) {
+		s->l->oom = true;
+		return;
+	}
+	m->http.expect = m->http_expect;
+	for (unsigned i = 0; i < n; i++) {
+		const char *v = cfg_getnstr(s->sec, "expect_status", i);
+
+		if (http_status_parse(v, &m->http_expect[m->http.nexpect]) ==
+		    -1)
+			conf_sec_error(s, "expect_status", i, "expect_status: "
+			    "\"%s\" is not a status from 100 to 599, a range "
+			    "or a class (e.g. \"200\", \"200-299\", \"3xx\")", v);
+		else
+			m->http.nexpect++;
+	}
+}
+
+/* conf_http_headers: headers into m->http.headers. */
+static void
+conf_http_headers(struct conf_sec *s, struct measurement *m)
+{
+	unsigned n = cfg_size(s->sec, "headers");
+	char err[256];
+
+	if (n == 0)
+		return;
+	if ((m->http_headers = calloc(n, sizeof(*m->http_headers))) ==
+	    NULL) {
+		s->l->oom = true;
+		return;
+	}
+	m->http.headers = (const char *const *)m->http_headers;
+	for (unsigned i = 0; i < n; i++) {
+		const char *v = cfg_getnstr(s->sec, "headers", i);
+
+		/* The line itself is shown only when it holds no CR or LF,
+		 * which would break the one-problem-a-line report. */
+		if (http_header_check(v, err, sizeof(err)) == -1) {
+			conf_sec_error(s, "headers", i, "headers: \"%s\": %s",
+			    conf_text_ok(v, 200) ? v : "...", err);
+			continue;
+		}
+		if ((m->http_headers[m->http.nheaders] = strdup(v)) == NULL) {
+			s->l->oom = true;
+			return;
+		}
+		m->http.nheaders++;
+	}
+}
+
+/* conf_http_request: method, max_body, body_pattern, expect_status and
+ * headers. */
+static void
+conf_http_request(struct conf_sec *s, struct measurement *m)
+{
+	const char *v = cfg_getstr(s->sec, "method");
+	char err[256];
+
+	if (v != NULL && strcasecmp(v, "HEAD") == 0)
+		m->http.method = HTTP_HEAD;
+	else if (v != NULL && strcasecmp(v, "GET") != 0)
+		conf_sec_error(s, "method", 0, "method: \"%s\" is not GET or "
+		    "HEAD", v);
+	if (conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT,
+	    &m->http.max_body) == 0 && (m->http.max_body == 0 ||
+	    m->http.max_body > CONF_HTTP_BODY_MAX)) {
+		conf_sec_error(s, "max_body", 0, "max_body: from 1 byte to "
+		    "1G");
+		m->http.max_body = HTTP_MAX_BODY_DEFAULT;
+	}
+	if ((v = cfg_getstr(s->sec, "body_pattern")) != NULL) {
+		if (*v == '\0')
+			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
+			    "empty (leave it out for no pattern)");
+		else if (http_pattern_check(v, err, sizeof(err)) == -1)
+			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
+			    "\"%s\" is not a POSIX extended regular expression: "
+			    "%s", v, err);
+		else if (m->http.method == HTTP_HEAD)
+			conf_sec_error(s, "body_pattern", 0, "body_pattern: a "
+			    "HEAD request reads no body (use GET)");
+		else if ((m->http_body_pattern = strdup(v)) == NULL)
+			s->l->oom = true;
+		m->http.body_pattern = m->http_body_pattern;
+	}
+	conf_http_expect(s, m);
+	conf_http_headers(s, m);
+}
+
+/* conf_http_transport: proxy, cafile and redirects. */
+static void
+conf_http_transport(struct conf_sec *s, struct measurement *m)
+{
+	const char *v;
+	char err[256];
+	long n;
+
+	if ((v = cfg_getstr(s->sec, "proxy")) != NULL)
+		m->http.proxy = m->http_proxy = conf_upload_url(s, "proxy", 0,
+		    v, true);
+	if ((v = cfg_getstr(s->sec, "cafile")) != NULL) {
+		if (!conf_text_ok(v, PATH_MAX - 1))
+			conf_sec_error(s, "cafile", 0, "cafile: a file name");
+		else if (conf_readable(v, err, sizeof(err)) == -1)
+			conf_sec_error(s, "cafile", 0, "cafile: %s: %s", v,
+			    err);
+		else if ((m->http_cafile = strdup(v)) == NULL)
+			s->l->oom = true;
+		m->http.cafile = m->http_cafile;
+	}
+	m->http.follow_redirects = cfg_getbool(s->sec, "follow_redirects");
+	if (conf_int(s, "max_redirects", 0, CONF_HTTP_REDIRECTS_MAX,
+	    &n) == 0) {
+		m->http.max_redirects = n;
+		if (!m->http.follow_redirects &&
+		    conf_given(s->l, s->sec, "max_redirects"))
+			conf_sec_error(s, "max_redirects", 0, "max_redirects "
+			    "needs follow_redirects = true");
+	}
+}
+
+/* conf_http_timing: interval, spread and timeout. */
+static void
+conf_http_timing(struct conf_sec *s, struct measurement *m)
+{
+	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
+	bool ok;
+
+	ok = conf_cycle(s, m);
+	if (conf_duration(s, "timeout", HTTP_TIMEOUT_DEFAULT,
+	    &m->http.timeout) == -1)
+		return;
+	if (m->http.timeout == 0) {
+		conf_sec_error(s, "timeout", 0, "timeout must be above 0");
+		return;
+	}
+	/* A request must be over before its next cycle starts. */
+	if (ok && m->http.timeout >= m->interval)
+		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
+		    "timeout" : "interval", 0, "timeout %s must be shorter "
+		    "than interval %s", config_duration_format(m->http.timeout,
+		    a, sizeof(a)), config_duration_format(m->interval, b,
+		    sizeof(b)));
+}
+
+/* conf_http_build: the measurement of an http section; every problem
+ * is reported.  Returns 0 when `m` is complete. */
+static int
+conf_http_build(struct conf_sec *s, struct measurement *m)
+{
+	size_t before = s->l->nerrors;
+	int literal;
+
+	http_spec_init(&m->http);
+	if (conf_measurement_start(s, m, MEASUREMENT_HTTP) == -1)
+		return -1;
+	m->http.name = m->name;
+	literal = conf_http_url(s, m);
+	conf_http_family(s, m, literal);
+	conf_http_request(s, m);
+	conf_http_transport(s, m);
+	conf_http_timing(s, m);
+	return s->l->nerrors == before ? 0 : -1;
+}
+
+/* conf_name_unique: note the title of measurement section `s`, and
+ * report it when a section of the other kind has it already (libconfuse
+ * refuses a title twice within one kind itself). */
+static void
+conf_name_unique(struct conf_sec *s, const char *title)
+{
+	struct conf_loader *l = s->l;
+	struct conf_name *grown;
+
+	for (size_t i = 0; i < l->nnames; i++) {
+		const struct conf_origin *o;
+
+		if (strcmp(l->names[i].name, title) != 0)
+			continue;
+		o = &l->origin[l->names[i].line - 1];
+		conf_sec_error(s, NULL, 0, "another measurement is named '%s' "
+		    "(%s:%d)", title, l->files[o->file], o->line);
+		return;
+	}
+	if ((grown = reallocarray(l->names, l->nnames + 1,
+	    sizeof(*grown))) == NULL) {
+		l->oom = true;
+		return;
+	}
+	l->names = grown;
+	l->names[l->nnames].name = title;
+	l->names[l->nnames].line = s->line;
+	l->nnames++;
+}
+
+/* conf_measurement_add: append `m`, which the config takes over (or
+ * which is cleared when out of memory). */
+static void
+conf_measurement_add(struct conf_loader *l, struct measurement *m)
+{
+	struct config *conf = l->conf;
+	struct measurement *grown;
+
 	grown = reallocarray(conf->measurements, conf->nmeasurements + 1,
 	    sizeof(*grown));
 	if (grown == NULL) {
 		l->oom = true;
-		conf_measurement_clear(&m);
-		return 0;
+		conf_measurement_clear(m);
+		return;
 	}
 	conf->measurements = grown;
-	conf->measurements[conf->nmeasurements++] = m;
+	conf->measurements[conf->nmeasurements++] = *m;
 	/* The array moved: point every spec at its own name again. */
-	for (size_t i = 0; i < conf->nmeasurements; i++)
-		conf->measurements[i].dns.name = conf->measurements[i].name;
+	for (size_t i = 0; i < conf->nmeasurements; i++) {
+		struct measurement *mi = &conf->measurements[i];
+		if (mi->kind == MEASUREMENT_HTTP)
+			mi->http.name = mi->name;
+		else
+			mi->dns.name = mi->name;
+	}
+}
+
+/* conf_measurement_section: the dns or http section just closed. */
+static int
+conf_measurement_section(cfg_t *root, cfg_opt_t *opt,
+    enum measurement_kind kind)
+{
+	struct conf_loader *l = conf_loading;
+	struct measurement m;
+	struct conf_sec s;
+	const char *title;
+	char what[CONFIG_NAME_MAX + 16];
+	int rc;
+
+	if (l == NULL)
+		return 0;
+	conf_section(l, root, opt, &s);
+	title = cfg_title(s.sec) != NULL ? cfg_title(s.sec) : "";
+	snprintf(what, sizeof(what), "%s \"%.*s\"", kind == MEASUREMENT_HTTP ?
+	    "http" : "dns", CONFIG_NAME_MAX, title);
+	s.what = what;
+	conf_name_unique(&s, title);
+	memset(&m, 0, sizeof(m));
+	rc = kind == MEASUREMENT_HTTP ? conf_http_build(&s, &m) :
+	    conf_dns_build(&s, &m);
+	if (rc == -1)
+		conf_measurement_clear(&m);
+	else
+		conf_measurement_add(l, &m);
 	return 0;
+}
+
+static int
+conf_dns_section(cfg_t *root, cfg_opt_t *opt)
+{
+	return conf_measurement_section(root, opt, MEASUREMENT_DNS);
+}
+
+static int
+conf_http_section(cfg_t *root, cfg_opt_t *opt)
+{
+	return conf_measurement_section(root, opt, MEASUREMENT_HTTP);
 }
 
 /* --- Top-level options --- */
@@ -1676,6 +2067,30 @@ static int
 conf_key(cfg_t *root, cfg_opt_t *opt)
 {
 	return conf_path_option(root, opt, "file");
+}
+
+/* conf_resolv_conf: the nameservers of HTTP measurements' lookups: a
+ * file that must be readable now. */
+static int
+conf_resolv_conf(cfg_t *root, cfg_opt_t *opt)
+{
+	struct conf_loader *l = conf_loading;
+	const char *v = cfg_opt_getnstr(opt, 0);
+	char err[128];
+
+	conf_record(root, opt);
+	if (l == NULL)
+		return 0;
+	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1))
+		conf_error(l, root->line, "resolv_conf: a file name");
+	else if (conf_readable(v, err, sizeof(err)) == -1)
+		conf_error(l, root->line, "resolv_conf: %s: %s", v, err);
+	else {
+		free(l->conf->resolv_conf);
+		if ((l->conf->resolv_conf = strdup(v)) == NULL)
+			l->oom = true;
+	}
+	return 0;
 }
 
 static int
@@ -1750,6 +2165,25 @@ static cfg_opt_t conf_dns_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t conf_http_opts[] = {
+	CFG_STR("url", NULL, CFGF_NODEFAULT),
+	CFG_STR("method", NULL, CFGF_NODEFAULT),
+	CFG_STR("af", "both", CFGF_NONE),
+	CFG_STR_LIST("addresses", NULL, CFGF_NONE),
+	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("expect_status", NULL, CFGF_NONE),
+	CFG_STR("max_body", NULL, CFGF_NODEFAULT),
+	CFG_STR("body_pattern", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("headers", NULL, CFGF_NONE),
+	CFG_STR("proxy", NULL, CFGF_NODEFAULT),
+	CFG_STR("cafile", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("follow_redirects", cfg_false, CFGF_NONE),
+	CFG_INT("max_redirects", HTTP_REDIRECTS_DEFAULT, CFGF_NONE),
+	CFG_STR("interval", NULL, CFGF_NODEFAULT),
+	CFG_STR("spread", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
 static cfg_opt_t conf_spool_opts[] = {
 	CFG_STR("dir", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_size", NULL, CFGF_NODEFAULT),
@@ -1790,6 +2224,9 @@ static cfg_opt_t conf_root_opts[] = {
 	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
 	CFG_SEC("dns", conf_dns_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_SEC("http", conf_http_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_STR("resolv_conf", NULL, CFGF_NODEFAULT),
 	CFG_FUNC("include", conf_include_misplaced),
 	CFG_END()
 };
@@ -1808,6 +2245,7 @@ conf_validators(cfg_t *cfg)
 		{"upload", conf_upload_opts},
 		{"tld_discovery", conf_tld_opts},
 		{"dns", conf_dns_opts},
+		{"http", conf_http_opts},
 	};
 	char path[64];
 
@@ -1825,6 +2263,8 @@ conf_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "heartbeat", conf_heartbeat);
 	cfg_set_validate_func(cfg, "tld_discovery", conf_tld_section);
 	cfg_set_validate_func(cfg, "dns", conf_dns_section);
+	cfg_set_validate_func(cfg, "http", conf_http_section);
+	cfg_set_validate_func(cfg, "resolv_conf", conf_resolv_conf);
 	cfg_set_validate_func(cfg, "log_level", conf_log_level);
 	cfg_set_validate_func(cfg, "state_dir", conf_state_dir);
 }
@@ -1921,6 +2361,7 @@ conf_loader_free(struct conf_loader *l)
 	free(l->files);
 	free(l->openings);
 	free(l->optlines);
+	free(l->names);
 	for (size_t i = 0; i < l->nproblems; i++)
 		free(l->problems[i].text);
 	free(l->problems);
@@ -2100,7 +2541,25 @@ config_free(struct config *conf)
 	free(conf->upload.urls);
 	free(conf->upload.proxy);
 	free(conf->upload.dead_letter);
+	free(conf->resolv_conf);
 	free(conf);
+}
+
+/* conf_http_requests: config_measurement_queries() of an http
+ * measurement. */
+static size_t
+conf_http_requests(const struct measurement *m)
+{
+	size_t n = 0;
+
+	if (m->ntargets == 0)
+		return ((m->http.afs & HTTP_AF_4) ? 1 : 0) +
+		    ((m->http.afs & HTTP_AF_6) ? 1 : 0);
+	for (size_t i = 0; i < m->ntargets; i++)
+		if (m->http.afs & (m->targets[i].af == 4 ? HTTP_AF_4 :
+		    HTTP_AF_6))
+			n++;
+	return n;
 }
 
 size_t
@@ -2108,6 +2567,8 @@ config_measurement_queries(const struct measurement *m)
 {
 	size_t n = 0, protos = 0;
 
+	if (m->kind == MEASUREMENT_HTTP)
+		return conf_http_requests(m);
 	if (m->dns.transports & DNS_PROTO_UDP)
 		protos++;
 	if (m->dns.transports & DNS_PROTO_TCP)
@@ -2116,6 +2577,39 @@ config_measurement_queries(const struct measurement *m)
 		if (m->dns.afs & (m->targets[i].af == 4 ? DNS_AF_4 : DNS_AF_6))
 			n++;
 	return n * protos;
+}
+
+/* conf_http_summary: config_measurement_summary() of an http
+ * measurement. */
+static void
+conf_http_summary(const struct measurement *m, char *buf, size_t len)
+{
+	char every[CONFIG_DURATION_STRLEN], spread[CONFIG_DURATION_STRLEN];
+	char timeout[CONFIG_DURATION_STRLEN], what[96];
+	size_t n = config_measurement_queries(m);
+	const char *af, *s = n == 1 ? "" : "s";
+
+	af = m->http.afs == (HTTP_AF_4 | HTTP_AF_6) ? "IPv4+IPv6" :
+	    m->http.afs == HTTP_AF_4 ? "IPv4" : "IPv6";
+	if (m->ntargets > 0)
+		snprintf(what, sizeof(what), "%zu pinned address%s (%zu "
+		    "request%s a cycle)", m->ntargets, m->ntargets == 1 ? "" :
+		    "es", n, s);
+	else if (http_url_host_af(m->http.url) != 0)
+		snprintf(what, sizeof(what), "the URL's address (1 request a "
+		    "cycle)");
+	else if (m->http.proxy != NULL)
+		snprintf(what, sizeof(what), "through the proxy (%zu request%s "
+		    "a cycle)", n, s);
+	else
+		snprintf(what, sizeof(what), "resolved each cycle (at least "
+		    "%zu request%s a cycle)", n, s);
+	snprintf(buf, len, "http %s: %s %s, %s, %s; every %s, spread %s, "
+	    "timeout %s", m->name, m->http.method == HTTP_HEAD ? "HEAD" :
+	    "GET", m->http.url, af, what,
+	    config_duration_format(m->interval, every, sizeof(every)),
+	    config_duration_format(m->spread, spread, sizeof(spread)),
+	    config_duration_format(m->http.timeout, timeout, sizeof(timeout)));
 }
 
 void
@@ -2127,6 +2621,10 @@ config_measurement_summary(const struct measurement *m, char *buf,
 	char timeout[CONFIG_DURATION_STRLEN], what[160];
 	const char *tp, *af;
 
+	if (m->kind == MEASUREMENT_HTTP) {
+		conf_http_summary(m, buf, len);
+		return;
+	}
 	tp = m->dns.transports == (DNS_PROTO_UDP | DNS_PROTO_TCP) ?
 	    "udp+tcp" : m->dns.transports == DNS_PROTO_UDP ? "udp" : "tcp";
 	af = m->dns.afs == (DNS_AF_4 | DNS_AF_6) ? "IPv4+IPv6" :

@@ -57,6 +57,14 @@ struct measurement {
 	cw_usec_t spread;		/* offsets drawn from [0, spread) */
 	struct dns_spec dns;		/* dns.name points at name */
 	struct http_spec http;		/* http.name points at name */
+	/* HTTP: what the pointers of `http` point at (owned, freed with
+	 * the measurement). */
+	char *http_url;
+	char *http_body_pattern;	/* NULL: none */
+	char *http_proxy;		/* NULL: none */
+	char *http_cafile;		/* NULL: the system's CAs */
+	char **http_headers;
+	struct http_status_range *http_expect;
 	bool qname_from_tld;		/* no qname given: each TLD's own */
 	struct target *targets;		/* every address, all families */
 	size_t ntargets;
@@ -138,7 +146,11 @@ void config_free(struct config *conf);
 
 /* config_measurement_queries: how many queries one cycle of `m` sends to
  * its fixed targets (targets matching the address families, times the
- * transports); 0 for a TLD measurement, whose servers are learned. */
+ * transports); 0 for a TLD measurement, whose servers are learned.
+ * HTTP: the requests of one cycle: the pinned addresses of its
+ * families; 1 for an address in the URL; else one per family, a
+ * minimum (a name may resolve to several addresses) except through a
+ * proxy, which resolves the name itself. */
 size_t config_measurement_queries(const struct measurement *m);
 
 /* config_measurement_summary: one line describing `m` for check-config

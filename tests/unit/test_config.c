@@ -122,7 +122,8 @@ test_example(void **state)
 	assert_false(c->tld.have_resolver);
 	assert_int_equal(c->tld.refresh, 12 * 3600 * SEC);
 	assert_int_equal(c->tld.port, 53);
-	assert_int_equal(c->nmeasurements, 4);
+	assert_int_equal(c->nmeasurements, 6);
+	assert_null(c->resolv_conf);
 	assert_string_equal(c->key_path, "/var/lib/corewatch/probe.key");
 	assert_int_equal(c->heartbeat, 600 * SEC);
 	assert_true(c->spool.enabled);
@@ -210,6 +211,40 @@ test_example(void **state)
 	assert_int_equal(m->spread, 0);
 	assert_int_equal(m->dns.timeout, 1500 * MSEC);
 	assert_int_equal(m->dns.late_window, 0);
+
+	m = find(c, "lab-web");
+	assert_int_equal(m->kind, MEASUREMENT_HTTP);
+	assert_ptr_equal(m->http.name, m->name);
+	assert_string_equal(m->http.url, "https://www.example.org/status");
+	assert_int_equal(m->http.method, HTTP_GET);
+	assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+	assert_int_equal(m->ntargets, 2);
+	assert_string_equal(m->targets[0].addr, "192.0.2.80");
+	assert_string_equal(m->targets[1].addr, "2001:db8::80");
+	assert_int_equal(m->http.nexpect, 3);
+	assert_int_equal(m->http.expect[1].lo, 204);
+	assert_int_equal(m->http.expect[1].hi, 206);
+	assert_int_equal(m->http.expect[2].lo, 300);
+	assert_int_equal(m->http.expect[2].hi, 399);
+	assert_int_equal(m->http.max_body, 64 << 10);
+	assert_string_equal(m->http.body_pattern, "status: (ok|up)");
+	assert_int_equal(m->http.nheaders, 2);
+	assert_string_equal(m->http.headers[1], "User-Agent: corewatch-lab");
+	assert_null(m->http.cafile);
+	assert_null(m->http.proxy);
+	assert_true(m->http.follow_redirects);
+	assert_int_equal(m->http.max_redirects, 3);
+	assert_int_equal(m->interval, 600 * SEC);
+	assert_int_equal(m->spread, 120 * SEC);
+	assert_int_equal(m->http.timeout, 15 * SEC);
+	assert_int_equal(config_measurement_queries(m), 2);
+
+	m = find(c, "iana-tor");
+	assert_int_equal(m->http.method, HTTP_HEAD);
+	assert_int_equal(m->http.afs, HTTP_AF_4);
+	assert_string_equal(m->http.proxy, "socks5h://127.0.0.1:9050");
+	assert_int_equal(m->http.timeout, 30 * SEC);
+	assert_int_equal(config_measurement_queries(m), 1);
 	config_free(c);
 }
 
@@ -227,7 +262,8 @@ test_default(void **state)
 		fail_msg("%s", err);
 	assert_string_equal(c->output_path, "-");
 	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
-	assert_int_equal(c->nmeasurements, 3);
+	assert_int_equal(c->nmeasurements, 10);
+	assert_null(c->resolv_conf);
 	/* No spool section: no spool, the defaults under state_dir. */
 	assert_false(c->spool.enabled);
 	assert_int_equal(c->heartbeat, 300 * SEC);
@@ -238,6 +274,27 @@ test_default(void **state)
 	config_measurement_summary(&c->measurements[0], line, sizeof(line));
 	assert_non_null(strstr(line, "root-soa"));
 	assert_non_null(strstr(line, "every 5m"));
+	/* The web sites of IANA, the root server operators and the RIRs. */
+	for (size_t i = 3; i < c->nmeasurements; i++) {
+		const struct measurement *m = &c->measurements[i];
+
+		assert_int_equal(m->kind, MEASUREMENT_HTTP);
+		assert_int_equal(strncmp(m->http.url, "https://", 8), 0);
+		assert_int_equal(m->http.method, HTTP_GET);
+		assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+		assert_int_equal(m->ntargets, 0);
+		assert_int_equal(m->interval, 300 * SEC);
+		assert_int_equal(m->spread, 60 * SEC);
+		assert_int_equal(m->http.timeout, 10 * SEC);
+		assert_int_equal(m->http.max_body, 256 << 10);
+		assert_false(m->http.follow_redirects);
+		assert_int_equal(config_measurement_queries(m), 2);
+	}
+	assert_string_equal(find(c, "iana")->http.url, "https://www.iana.org/");
+	config_measurement_summary(find(c, "iana"), line, sizeof(line));
+	assert_string_equal(line, "http iana: GET https://www.iana.org/, "
+	    "IPv4+IPv6, resolved each cycle (at least 2 requests a cycle); "
+	    "every 5m, spread 1m, timeout 10s");
 	config_free(c);
 }
 
@@ -633,6 +690,327 @@ test_upload_section(void **state)
 	}
 }
 
+/* http sections: every key (tests/unit/conf/http.conf), the defaults,
+ * an address as the URL's host, and the top-level resolv_conf. */
+static void
+test_http_sections(void **state)
+{
+	const struct measurement *m;
+	struct config *c;
+	char path[512], want[512], *err = NULL, line[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tests/unit/conf/http.conf", srcdir());
+	c = config_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->nmeasurements, 7);
+	snprintf(want, sizeof(want), "%s/tests/unit/conf/http-resolv.conf",
+	    srcdir());
+	assert_string_equal(c->resolv_conf, want);
+
+	m = find(c, "full");
+	assert_int_equal(m->kind, MEASUREMENT_HTTP);
+	assert_ptr_equal(m->http.name, m->name);
+	assert_int_equal(m->line, 11);
+	assert_string_equal(m->http.url,
+	    "https://www.example.org:8443/status?x=1");
+	assert_int_equal(m->http.method, HTTP_GET);
+	assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+	assert_int_equal(m->ntargets, 3);
+	assert_string_equal(m->targets[0].addr, "192.0.2.80");
+	assert_int_equal(m->targets[0].af, 4);
+	assert_string_equal(m->targets[1].addr, "2001:db8::80");
+	assert_int_equal(m->targets[1].af, 6);
+	assert_string_equal(m->targets[2].addr, "198.51.100.80");
+	assert_int_equal(target_port(&m->targets[2]), 0);
+	assert_int_equal(m->http.nexpect, 3);
+	assert_ptr_equal(m->http.expect, m->http_expect);
+	assert_int_equal(m->http.expect[0].lo, 200);
+	assert_int_equal(m->http.expect[0].hi, 200);
+	assert_int_equal(m->http.expect[1].lo, 204);
+	assert_int_equal(m->http.expect[1].hi, 206);
+	assert_int_equal(m->http.expect[2].lo, 300);
+	assert_int_equal(m->http.expect[2].hi, 399);
+	assert_true(http_status_expected(&m->http, 205));
+	assert_false(http_status_expected(&m->http, 201));
+	assert_int_equal(m->http.max_body, 64 << 10);
+	assert_string_equal(m->http.body_pattern, "status: (ok|up)");
+	assert_int_equal(m->http.nheaders, 2);
+	assert_string_equal(m->http.headers[0], "Accept: text/html");
+	assert_string_equal(m->http.headers[1], "X-Probe:corewatch");
+	snprintf(want, sizeof(want), "%s/tests/unit/conf/http-ca.pem",
+	    srcdir());
+	assert_string_equal(m->http.cafile, want);
+	assert_null(m->http.proxy);
+	assert_true(m->http.follow_redirects);
+	assert_int_equal(m->http.max_redirects, 0);
+	assert_int_equal(m->interval, 600 * SEC);
+	assert_int_equal(m->spread, 120 * SEC);
+	assert_int_equal(m->http.timeout, 15 * SEC);
+	assert_int_equal(config_measurement_queries(m), 3);
+	config_measurement_summary(m, line, sizeof(line));
+	assert_string_equal(line, "http full: GET "
+	    "https://www.example.org:8443/status?x=1, IPv4+IPv6, 3 pinned "
+	    "addresses (3 requests a cycle); every 10m, spread 2m, timeout "
+	    "15s");
+
+	/* Only a URL: every default. */
+	m = find(c, "defaults");
+	assert_string_equal(m->http.url, "https://www.example.org/");
+	assert_int_equal(m->http.method, HTTP_GET);
+	assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+	assert_int_equal(m->ntargets, 0);
+	assert_null(m->targets);
+	assert_int_equal(m->http.nexpect, 0);
+	assert_null(m->http.expect);
+	assert_true(http_status_expected(&m->http, 301));
+	assert_false(http_status_expected(&m->http, 404));
+	assert_int_equal(m->http.max_body, HTTP_MAX_BODY_DEFAULT);
+	assert_int_equal(m->http.max_body, 1 << 20);
+	assert_null(m->http.body_pattern);
+	assert_int_equal(m->http.nheaders, 0);
+	assert_null(m->http.proxy);
+	assert_null(m->http.cafile);
+	assert_false(m->http.follow_redirects);
+	assert_int_equal(m->http.max_redirects, 5);
+	assert_int_equal(m->interval, 300 * SEC);
+	assert_int_equal(m->spread, 30 * SEC);
+	assert_int_equal(m->http.timeout, 10 * SEC);
+	assert_int_equal(config_measurement_queries(m), 2);
+	config_measurement_summary(m, line, sizeof(line));
+	assert_non_null(strstr(line, "resolved each cycle (at least 2 "
+	    "requests a cycle)"));
+
+	m = find(c, "v4-only");
+	assert_int_equal(m->http.method, HTTP_HEAD);
+	assert_int_equal(m->http.afs, HTTP_AF_4);
+	assert_int_equal(m->ntargets, 2);
+	assert_int_equal(m->interval, 20 * SEC);
+	assert_int_equal(m->spread, 20 * SEC);	/* the interval */
+	assert_int_equal(m->http.timeout, 19500 * MSEC);
+	assert_int_equal(config_measurement_queries(m), 2);
+
+	/* An address as the host: that address, in its family. */
+	m = find(c, "literal4");
+	assert_int_equal(m->http.afs, HTTP_AF_4);
+	assert_int_equal(m->ntargets, 0);
+	assert_int_equal(config_measurement_queries(m), 1);
+	config_measurement_summary(m, line, sizeof(line));
+	assert_non_null(strstr(line, "IPv4, the URL's address (1 request a "
+	    "cycle)"));
+	m = find(c, "literal6");
+	assert_int_equal(m->http.afs, HTTP_AF_6);
+	assert_string_equal(m->http.proxy, "http://127.0.0.1:3128");
+	assert_int_equal(config_measurement_queries(m), 1);
+
+	m = find(c, "tor");
+	assert_string_equal(m->http.proxy, "socks5h://127.0.0.1:9050");
+	assert_int_equal(m->http.afs, HTTP_AF_4);
+	config_measurement_summary(m, line, sizeof(line));
+	assert_non_null(strstr(line, "through the proxy (1 request a cycle)"));
+
+	m = find(c, "dns-too");
+	assert_int_equal(m->kind, MEASUREMENT_DNS);
+	assert_ptr_equal(m->dns.name, m->name);
+	config_free(c);
+}
+
+/* Each bad value of an http section: refused, with its file and line. */
+static void
+test_http_errors(void **state)
+{
+	static const struct {
+		const char *body;	/* of http "w", which opens on line 2 */
+		int line;
+		const char *says;
+	} bad[] = {
+		{" method = \"GET\"\n", 2, "http \"w\": url is required"},
+		{" url = \"ftp://a.example/\"\n", 3, "url: \"ftp://a.example/\""},
+		{" url = \"https://user:pw@a.example/\"\n", 3,
+		    "no user name or password"},
+		{" url = \"https://\"\n", 3, "url: \"https://\""},
+		{" url = \"https://a.example/\"\n method = \"POST\"\n", 4,
+		    "method: \"POST\" is not GET or HEAD"},
+		{" url = \"https://a.example/\"\n af = \"7\"\n", 4,
+		    "af: \"7\" is not 4, 6 or both"},
+		{" url = \"https://a.example/\"\n addresses = {\"::1\",\n"
+		    " \"a.example\"}\n", 5, "addresses: \"a.example\" is not a "
+		    "numeric"},
+		{" url = \"https://a.example/\"\n addresses = {\"x=192.0.2.1\"}"
+		    "\n", 4, "addresses: \"x=192.0.2.1\" is not a numeric"},
+		{" url = \"https://a.example/\"\n af = \"4\"\n addresses = "
+		    "{\"192.0.2.1\",\n \"2001:db8::1\"}\n", 6,
+		    "addresses: 2001:db8::1 is an IPv6 address, and af is \"4\""},
+		{" url = \"https://a.example/\"\n af = \"6\"\n addresses = "
+		    "{\"192.0.2.1\"}\n", 5, "192.0.2.1 is an IPv4 address"},
+		{" url = \"https://a.example/\"\n addresses = {\"192.0.2.1\", "
+		    "\"[192.0.2.1]\"}\n", 4, "192.0.2.1 is listed twice"},
+		{" url = \"http://192.0.2.1/\"\n addresses = {\"192.0.2.1\"}\n",
+		    4, "addresses: the URL's host is an address already"},
+		{" url = \"http://192.0.2.1/\"\n af = \"6\"\n", 4,
+		    "af: the URL's host is an IPv4 address"},
+		{" url = \"http://[2001:db8::1]:8080/\"\n af = \"both\"\n", 4,
+		    "af: the URL's host is an IPv6 address"},
+		{" url = \"https://a.example/\"\n timeout = 0\n", 4,
+		    "timeout must be above 0"},
+		{" url = \"https://a.example/\"\n timeout = 10 s\n", 4,
+		    "unknown key 's'"},
+		{" url = \"https://a.example/\"\n timeout = \"soon\"\n", 4,
+		    "timeout: \"soon\" is not a duration"},
+		{" url = \"https://a.example/\"\n interval = 10s\n timeout = "
+		    "10s\n", 5, "timeout 10s must be shorter than interval 10s"},
+		{" url = \"https://a.example/\"\n interval = 5s\n", 4,
+		    "timeout 10s must be shorter than interval 5s"},
+		{" url = \"https://a.example/\"\n interval = 100ms\n", 4,
+		    "interval: 100ms is shorter than the minimum"},
+		{" url = \"https://a.example/\"\n interval = 1m\n spread = 2m\n",
+		    5, "spread 2m is longer than interval 1m"},
+		{" url = \"https://a.example/\"\n expect_status = {\"200\",\n"
+		    " \"600\"}\n", 5, "expect_status: \"600\" is not a status"},
+		{" url = \"https://a.example/\"\n expect_status = {\"ok\"}\n", 4,
+		    "expect_status: \"ok\""},
+		{" url = \"https://a.example/\"\n expect_status = {\"299-200\"}"
+		    "\n", 4, "expect_status: \"299-200\""},
+		{" url = \"https://a.example/\"\n max_body = 0\n", 4,
+		    "max_body: from 1 byte to 1G"},
+		{" url = \"https://a.example/\"\n max_body = 2G\n", 4,
+		    "max_body: from 1 byte to 1G"},
+		{" url = \"https://a.example/\"\n max_body = \"lots\"\n", 4,
+		    "max_body: \"lots\" is not a size"},
+		{" url = \"https://a.example/\"\n body_pattern = \"(\"\n", 4,
+		    "body_pattern: \"(\" is not a POSIX extended regular"},
+		{" url = \"https://a.example/\"\n body_pattern = \"\"\n", 4,
+		    "body_pattern: empty"},
+		{" url = \"https://a.example/\"\n method = \"HEAD\"\n"
+		    " body_pattern = \"ok\"\n", 5, "a HEAD request reads no body"},
+		{" url = \"https://a.example/\"\n headers = {\"Accept: */*\",\n"
+		    " \"no colon\"}\n", 5, "headers: \"no colon\": a header is"},
+		{" url = \"https://a.example/\"\n headers = {\"X-A: 1\\nX-B: 2\"}"
+		    "\n", 4, "headers: \"...\": a header may not hold CR or LF"},
+		{" url = \"https://a.example/\"\n proxy = \"tor\"\n", 4,
+		    "proxy: \"tor\" is not an"},
+		{" url = \"https://a.example/\"\n proxy = \"ftp://p.example\"\n",
+		    4, "proxy: \"ftp://p.example\""},
+		{" url = \"https://a.example/\"\n cafile = \"/nonexistent/ca.pem\""
+		    "\n", 4, "cafile: /nonexistent/ca.pem: No such file"},
+		{" url = \"https://a.example/\"\n cafile = \"/\"\n", 4,
+		    "cafile: /: Is a directory"},
+		{" url = \"https://a.example/\"\n follow_redirects = perhaps\n",
+		    4, "boolean"},
+		{" url = \"https://a.example/\"\n follow_redirects = true\n"
+		    " max_redirects = 51\n", 5, "max_redirects: 51 is out of "
+		    "range (0 to 50)"},
+		{" url = \"https://a.example/\"\n max_redirects = 2\n", 4,
+		    "max_redirects needs follow_redirects = true"},
+		{" url = \"https://a.example/\"\n servers = {\"::1\"}\n", 4,
+		    "unknown key 'servers'"},
+		{" url = \"https://a.example/\"\n url = \"https://b.example/\"\n",
+		    4, "url is set twice"},
+	};
+	struct scratch *s = *state;
+	struct config *c;
+	const char *path;
+	char *err = NULL, text[1024], want[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "probe { name = \"p\" }\n"
+		    "http \"w\" {\n%s}\n", bad[i].body);
+		path = scratch_file(s, "h.conf", text);
+		err = NULL;
+		c = config_load(path, &err);
+		if (c != NULL)
+			fail_msg("case %zu accepted: %s", i, bad[i].body);
+		snprintf(want, sizeof(want), "%s:%d: ", path, bad[i].line);
+		if (strncmp(err, want, strlen(want)) != 0 ||
+		    strstr(err, bad[i].says) == NULL)
+			fail_msg("case %zu: want %s...\"%s\"; got: %s", i, want,
+			    bad[i].says, err);
+		free(err);
+	}
+}
+
+/* Names are unique across dns and http sections; every problem of an
+ * http section is reported at once, in file order; resolv_conf must be
+ * readable. */
+static void
+test_http_names_and_all_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		int line;
+		const char *says;
+	} bad[] = {
+		{"probe { name = \"p\" }\ndns \"a\" { servers = {\"::1\"} }\n"
+		    "http \"a\" {\n url = \"http://127.0.0.1/\"\n}\n", 3,
+		    "http \"a\": another measurement is named 'a' ("},
+		{"probe { name = \"p\" }\nhttp \"a\" { url = "
+		    "\"http://127.0.0.1/\" }\n\ndns \"a\" { servers = "
+		    "{\"::1\"} }\n", 4, "dns \"a\": another measurement is "
+		    "named 'a' ("},
+		{"probe { name = \"p\" }\nhttp \"a\" { url = "
+		    "\"http://127.0.0.1/\" }\nhttp \"a\" { url = "
+		    "\"http://127.0.0.2/\" }\n", 3, "another measurement is "
+		    "named 'a'"},
+		{"probe { name = \"p\" }\nhttp \"bad name\" { url = "
+		    "\"http://127.0.0.1/\" }\n", 2, "the name must be"},
+		{"probe { name = \"p\" }\nresolv_conf = \"/nonexistent/r\"\n"
+		    "http \"a\" { url = \"http://127.0.0.1/\" }\n", 2,
+		    "resolv_conf: /nonexistent/r: No such file"},
+	};
+	struct scratch *s = *state;
+	const char *path;
+	char want[256], *err = NULL, *p;
+	const int lines[] = {5, 6, 8, 9, 11, 12, 13, 14};
+	struct config *c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = scratch_file(s, "n.conf", bad[i].text);
+		err = NULL;
+		c = config_load(path, &err);
+		if (c != NULL)
+			fail_msg("case %zu accepted:\n%s", i, bad[i].text);
+		snprintf(want, sizeof(want), "%s:%d: ", path, bad[i].line);
+		if (strstr(err, want) == NULL || strstr(err, bad[i].says) ==
+		    NULL)
+			fail_msg("case %zu: want %s...\"%s\"; got: %s", i, want,
+			    bad[i].says, err);
+		free(err);
+	}
+
+	/* One section, many mistakes: all of them, each at its line. */
+	path = scratch_file(s, "many.conf",
+	    "probe { name = \"p\" }\n"
+	    "# a comment\n"
+	    "http \"many\" {\n"
+	    "\turl = \"https://a.example/\"\t# fine\n"
+	    "\tmethod = \"PUT\"\n"				/* 5 */
+	    "\taf = \"5\"\n"					/* 6 */
+	    "\taddresses = {\"192.0.2.1\",\n"
+	    "\t\t\"nowhere\"}\t// a comment in a list\n"	/* 8 */
+	    "\texpect_status = {\"99\"}\n"			/* 9 */
+	    "\t/* two lines\n\t   of comment */ max_body = -1\n" /* 11 */
+	    "\tbody_pattern = \"[\"\n"				/* 12 */
+	    "\theaders = {\": x\"}\n"				/* 13 */
+	    "\tcafile = \"/nonexistent\"\n"			/* 14 */
+	    "}\n");
+	assert_null(config_load(path, &err));
+	assert_non_null(err);
+	p = err;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		snprintf(want, sizeof(want), "%s:%d: http \"many\": ", path,
+		    lines[i]);
+		if (p == NULL || strncmp(p, want, strlen(want)) != 0)
+			fail_msg("error %zu: want %s, got:\n%s", i, want, err);
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	if (p != NULL)
+		fail_msg("more errors than expected:\n%s", err);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -651,6 +1029,11 @@ main(void)
 		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_identity, scratch_setup,
 		    scratch_teardown),
+		cmocka_unit_test(test_http_sections),
+		cmocka_unit_test_setup_teardown(test_http_errors,
+		    scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_http_names_and_all_errors,
+		    scratch_setup, scratch_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
