@@ -384,11 +384,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 			    "$(head -c 300 "$CW_TMP/cw.err"; grep -m 1 '"ok":false' "$CW_TMP/cw.jsonl" | head -c 600)" \
 			    >>"$CW_TMP/details.txt"
 		fi
+		# Per CPU-second as well: less at the mercy of the neighbours.
 		awk -v r="$round" -v s="$scheme" -v cw="$cw" -v bb="$bb" \
-		    -v best="$best" -v seq="$seq" -v par="$par" -v p="$CURL_P" 'BEGIN {
-			printf "round %d %s: corewatch %.0f/s; blackbox_exporter %.0f probes/s (corewatch %.1fx); curl %.0f/s (sequential %.0f/s, %d at once %.0f/s; corewatch %.1fx)\n",
+		    -v best="$best" -v seq="$seq" -v par="$par" -v p="$CURL_P" \
+		    -v cwc="$(awk -v n="$N" -v c="$cw_cpu" 'BEGIN {print (c > 0 ? n / c : 0)}')" \
+		    -v bbc="$(awk -v n="$bb_ok" -v b="$bb_busy" -v t="$bb_s" 'BEGIN {print (b > 0 ? n / (b * t) : 0)}')" 'BEGIN {
+			printf "round %d %s: corewatch %.0f/s; blackbox_exporter %.0f probes/s (corewatch %.1fx); curl %.0f/s (sequential %.0f/s, %d at once %.0f/s; corewatch %.1fx); per CPU-second corewatch %.0f, blackbox_exporter %.0f (%.1fx)\n",
 			    r, s, cw, bb, (bb > 0 ? cw / bb : 0), best, seq, p, par,
-			    (best > 0 ? cw / best : 0) }'
+			    (best > 0 ? cw / best : 0), cwc, bbc, (bbc > 0 ? cwc / bbc : 0) }'
 	done
 done
 sed 's/^/  /' "$CW_TMP/details.txt"
