@@ -51,6 +51,7 @@
 #define HTTP_CERTS_MAX		8	/* certificates kept per chain */
 #define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
 #define HTTP_CASTORES		8	/* CA files kept loaded */
+#define HTTP_IDLE_HANDLES	64	/* easy handles kept for reuse */
 #define HTTP_RESOLV_CONF	"/etc/resolv.conf"
 
 /* The certificates trusted for a `cafile` (NULL: the system's), loaded
@@ -69,6 +70,8 @@ struct http_engine {
 	struct http_lookup	*lookups;	/* pending, cancelled too */
 	struct http_castore	 stores[HTTP_CASTORES];
 	size_t			 nstores;
+	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
+	size_t			 nidle;
 };
 
 /* A host name lookup.  It outlives a run cancelled while it is
@@ -108,6 +111,7 @@ struct http_probe {
 	char			*url;
 	char			*host;		/* no brackets */
 	bool			 host_literal;
+	bool			 https;
 	long			 port;
 	enum http_method	 method;
 	cw_usec_t		 timeout;
@@ -603,6 +607,9 @@ http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
 	(void)local_port;
 	if (x->addr[0] == '\0' && primary_ip != NULL && x->run->proxy == NULL)
 		snprintf(x->addr, sizeof(x->addr), "%s", primary_ip);
+	/* Only a redirect can turn an http:// run into TLS. */
+	if (!x->run->https && !x->run->follow)
+		return CURL_PREREQFUNC_OK;
 	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) !=
 	    CURLE_OK || url == NULL || http_url_split(url, &host, &port,
 	    &https, err, sizeof(err)) == -1 || !https) {
@@ -654,6 +661,34 @@ http_xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* http_easy_get: a handle with no options set: a reset one kept from
+ * an earlier transfer (no connection, no session, no cookie is kept
+ * in it: see http_easy_put), or a new one. */
+static CURL *
+http_easy_get(struct http_engine *eng)
+{
+	if (eng->nidle > 0)
+		return eng->idle[--eng->nidle];
+	return curl_easy_init();
+}
+
+/* http_easy_put: done with `e`.  Handles are kept for reuse because
+ * making one is a large part of a plain HTTP measurement's cost; reuse
+ * carries nothing over, as every transfer forbids connection reuse and
+ * TLS session caching, and curl_easy_reset() clears the options. */
+static void
+http_easy_put(struct http_engine *eng, CURL *e)
+{
+	if (e == NULL)
+		return;
+	if (eng->nidle == HTTP_IDLE_HANDLES) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	curl_easy_reset(e);
+	eng->idle[eng->nidle++] = e;
+}
+
 static void
 http_xfer_free(struct http_xfer *x)
 {
@@ -661,7 +696,7 @@ http_xfer_free(struct http_xfer *x)
 		return;
 	if (x->easy != NULL) {
 		curlev_remove(x->run->engine->cv, x->easy);
-		curl_easy_cleanup(x->easy);
+		http_easy_put(x->run->engine, x->easy);
 	}
 	curl_slist_free_all(x->connect_to);
 	json_decref(x->tls);
@@ -840,7 +875,7 @@ http_curl_done(CURL *easy, CURLcode code, void *arg)
 	for (size_t i = 0; i < run->nxfers; i++)
 		if (run->xfers[i] == x)
 			run->xfers[i] = NULL;
-	curl_easy_cleanup(x->easy);
+	http_easy_put(run->engine, x->easy);
 	x->easy = NULL;
 	http_xfer_free(x);
 	if (r == NULL) {
@@ -864,7 +899,7 @@ http_xfer_easy(struct http_probe *run, struct http_xfer *x,
 
 	if (ms < 1)
 		ms = 1;
-	if ((e = curl_easy_init()) == NULL)
+	if ((e = http_easy_get(run->engine)) == NULL)
 		return NULL;
 	x->easy = e;
 	ok = curl_easy_setopt(e, CURLOPT_URL, run->url) == CURLE_OK &&
@@ -952,7 +987,7 @@ fail:
 	log_warnx("http: %s: cannot start a request%s%s", run->url,
 	    addr != NULL ? " to " : "", addr != NULL ? addr : "");
 	if (x != NULL && x->easy != NULL) {
-		curl_easy_cleanup(x->easy);
+		http_easy_put(run->engine, x->easy);
 		x->easy = NULL;
 	}
 	http_xfer_free(x);
@@ -1193,7 +1228,7 @@ http_strdup(const char *s, bool *ok)
 static int
 http_run_copy(struct http_probe *run, const struct http_spec *spec)
 {
-	bool ok = true, https;
+	bool ok = true;
 	char err[256];
 	struct curl_slist *h;
 
@@ -1203,7 +1238,7 @@ http_run_copy(struct http_probe *run, const struct http_spec *spec)
 	run->cafile = http_strdup(spec->cafile, &ok);
 	if (!ok || run->url == NULL)
 		return -1;
-	if (http_url_split(run->url, &run->host, &run->port, &https, err,
+	if (http_url_split(run->url, &run->host, &run->port, &run->https, err,
 	    sizeof(err)) == -1) {
 		log_warnx("http: %s: %s", run->url, err);
 		return -1;
@@ -1365,6 +1400,8 @@ http_engine_free(struct http_engine *eng)
 		X509_STORE_free(eng->stores[i].store);
 		free(eng->stores[i].path);
 	}
+	while (eng->nidle > 0)
+		curl_easy_cleanup(eng->idle[--eng->nidle]);
 	free(eng);
 	curl_global_cleanup();
 }
