@@ -403,16 +403,7 @@ say "== 2. RSS"
 say "blackbox_exporter: idle $BB_IDLE_RSS kB; peak under the rate runs above $BB_LOAD_HWM kB (VmHWM)"
 # The slow responder: its answer comes 3 s after the request.
 SLOW_PORTFILE=$CW_TMP/slow.port
-# socketserver's listen backlog is 5: with 1,000 connections at once
-# most SYNs would be dropped and retried seconds later.  Run it with a
-# backlog of 4096 instead.
-cw_spawn "$CW_TMP/slow.log" taskset -c 0 /usr/bin/python3 -c '
-import sys
-sys.path.insert(0, sys.argv[1])
-import httpslow
-httpslow.Server.request_queue_size = 4096
-sys.argv = ["httpslow.py"] + sys.argv[2:]
-sys.exit(httpslow.main())' "${SLOW%/*}" \
+cw_spawn "$CW_TMP/slow.log" taskset -c 0 /usr/bin/python3 "$SLOW" \
     --portfile "$SLOW_PORTFILE" --delay 3 --lifetime 600
 for ((i = 0; i < 100; i++)); do
 	[ -s "$SLOW_PORTFILE" ] && break
