@@ -72,6 +72,8 @@ struct http_engine {
 	size_t			 nstores;
 	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
 	size_t			 nidle;
+	char			*resolv_conf;	/* the nameservers' file */
+	struct timespec		 resolv_mtime;	/* when it was read */
 };
 
 /* A host name lookup.  It outlives a run cancelled while it is
@@ -1143,6 +1145,32 @@ http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	http_run_fail(run, CW_FAIL_TIMEOUT, detail);
 }
 
+/* http_resolver_refresh: read the nameservers again when their file
+ * changed since (a laptop that moved, a router that got new servers
+ * by DHCP).  Lookups in flight wait and go to the new servers. */
+static void
+http_resolver_refresh(struct http_engine *eng)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(eng->resolv_conf, &st) == -1 ||
+	    (st.st_mtim.tv_sec == eng->resolv_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == eng->resolv_mtime.tv_nsec))
+		return;
+	eng->resolv_mtime = st.st_mtim;
+	evdns_base_clear_nameservers_and_suspend(eng->dns);
+	rc = evdns_base_resolv_conf_parse(eng->dns, DNS_OPTION_NAMESERVERS,
+	    eng->resolv_conf);
+	evdns_base_resume(eng->dns);
+	if (rc != 0)
+		log_warnx("http: %s changed and cannot be read (evdns error "
+		    "%d)", eng->resolv_conf, rc);
+	else
+		log_info("http: %s changed: its nameservers are in use",
+		    eng->resolv_conf);
+}
+
 /* http_lookup_start: resolve the run's host in its family. */
 static int
 http_lookup_start(struct http_probe *run)
@@ -1153,6 +1181,7 @@ http_lookup_start(struct http_probe *run)
 	struct http_lookup *l;
 	struct timeval tv;
 
+	http_resolver_refresh(eng);
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return -1;
 	l->engine = eng;
@@ -1348,6 +1377,7 @@ struct http_engine *
 http_engine_new(struct event_base *base, const char *resolv_conf)
 {
 	struct http_engine *eng;
+	struct stat st;
 	int rc;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -1368,9 +1398,16 @@ http_engine_new(struct event_base *base, const char *resolv_conf)
 		http_engine_free(eng);
 		return NULL;
 	}
+	if ((eng->resolv_conf = strdup(resolv_conf != NULL ? resolv_conf :
+	    HTTP_RESOLV_CONF)) == NULL) {
+		http_engine_free(eng);
+		return NULL;
+	}
+	if (stat(eng->resolv_conf, &st) == 0)
+		eng->resolv_mtime = st.st_mtim;
 	/* 1: the file cannot be read; evdns then asks 127.0.0.1. */
 	rc = evdns_base_resolv_conf_parse(eng->dns, DNS_OPTIONS_ALL,
-	    resolv_conf != NULL ? resolv_conf : HTTP_RESOLV_CONF);
+	    eng->resolv_conf);
 	if (rc != 0 && (resolv_conf != NULL || rc != 1)) {
 		log_warnx("%s: %s: cannot be read or holds no nameserver "
 		    "(evdns error %d)", __func__, resolv_conf != NULL ?
@@ -1402,6 +1439,7 @@ http_engine_free(struct http_engine *eng)
 	}
 	while (eng->nidle > 0)
 		curl_easy_cleanup(eng->idle[--eng->nidle]);
+	free(eng->resolv_conf);
 	free(eng);
 	curl_global_cleanup();
 }

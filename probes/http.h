@@ -106,7 +106,8 @@ struct http_engine;
 
 /* http_engine_new: the engine of `base`; host names are looked up in
  * /etc/hosts, then at the nameservers of `resolv_conf` (NULL:
- * /etc/resolv.conf, and 127.0.0.1 when that file is missing).  NULL
+ * /etc/resolv.conf, and 127.0.0.1 when that file is missing), read
+ * again whenever the file changes.  NULL
  * when libcurl or the resolver cannot be set up, or an explicit
  * resolv_conf cannot be read (logged). */
 struct http_engine *http_engine_new(struct event_base *base,
