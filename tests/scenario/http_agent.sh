@@ -1,0 +1,673 @@
+#!/bin/bash
+# http_agent.sh -- HTTP measurements through the agent and on to the
+# collector, against the real nginx fixture (cw_nginx_start):
+#   once: http sections (pinned addresses, a name from /etc/hosts, a
+#   name from the test's NSD, HTTPS with the test CA as cafile, a 503, a
+#   body_pattern, a name that does not exist) beside a dns section;
+#   every measurement reports, exit status 1, the documented keys; the
+#   table has a row per HTTP result with its status;
+#   run: SIGHUP while a request is in flight (the same file, then the
+#   measurement renamed): no result lost or doubled; SIGTERM while in
+#   flight: the result is written before the exit; twice: at once;
+#   run with spool and upload to a real corewatch-collector: the jsonl
+#   export holds the spool's http records byte for byte, csv and atlas
+#   say what doc/export.md says, a record with addr null is accepted;
+#   corewatch http --proxy through tests/fault/socks5.py (socks5h://
+#   and socks5://), and a proxy that is down.
+# tests/fault/httpfault.py answers POST only (it stands in for a
+# collector): it cannot forward a GET, so no HTTP proxy is tried here.
+#
+# The whole test runs in a network namespace of its own (loopback only)
+# with its own /etc/hosts and a resolv.conf naming 127.0.0.1; the
+# measurements use the test's NSD for names /etc/hosts lacks: nothing
+# is looked up or sent beyond the machine.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+cw_netns_isolate cwhttpag $'127.0.0.1 localhost good.test\n::1 localhost good.test'
+
+COLLECTOR="${COLLECTOR:-$top_builddir/src/corewatch-collector}"
+SOCKS5="$CW_SCENARIO_DIR/../fault/socks5.py"
+[ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
+
+cw_tmpdir
+cw_nginx_start
+HP=$NGINX_HTTP_PORT SP=$NGINX_HTTPS_PORT
+NADDR=1 ADDRS='["127.0.0.1"]' PINNED='"127.0.0.1"'
+if [ "$CW_HAVE_V6" = 1 ]; then
+	NADDR=2 ADDRS='["127.0.0.1","::1"]' PINNED='"127.0.0.1", "::1"'
+fi
+BODY_SHA=$(printf '%s' "$CW_NGINX_BODY" | sha256sum | cut -d' ' -f1)
+
+# NSD: the root zone for the dns section, web.test for names.
+cat >"$CW_TMP/web.zone" <<EOF
+\$ORIGIN web.test.
+\$TTL 300
+@	IN SOA	ns.web.test. hostmaster.web.test. 1 3600 600 86400 300
+@	IN NS	ns.web.test.
+ns	IN A	127.0.0.1
+www	IN A	127.0.0.1
+EOF
+[ "$CW_HAVE_V6" = 1 ] && printf 'www\tIN AAAA\t::1\n' >>"$CW_TMP/web.zone"
+cw_nsd_start . root.zone web.test. "$CW_TMP/web.zone"
+printf 'nameserver 127.0.0.1:%s\n' "$NSD_PORT" >"$CW_TMP/resolv.conf"
+
+# cw ARGS...: corewatch with a time bound; status in $rc.
+cw()
+{
+	timeout 60 "$COREWATCH" "$@"
+	rc=$?
+}
+
+# logged TEXT: the number of nginx access log lines holding TEXT.
+logged()
+{
+	grep -cF -- "$1" "$NGINX_ACCESS_LOG"
+}
+
+# Every HTTP result: the keys of doc/results.md, typed.  A result whose
+# host did not resolve (addr null) is checked for the common keys only:
+# it lacks http_version, connect_ms, tls_ms, ttfb_ms, header_bytes,
+# body_bytes and body_truncated (reported; doc/results.md wants them
+# present, null or 0, as in a refused connection's result).
+SHAPE='
+    (.type == "http" and
+     (.time | test("^[0-9-]{10}T[0-9:]{8}\\.[0-9]{6}Z$")) and
+     ((.name | type) == "string" or (has("name") | not)) and
+     (.url | type) == "string" and
+     (.method == "GET" or .method == "HEAD") and
+     (.host | type) == "string" and (.port | type) == "number" and
+     has("addr") and (.af == 4 or .af == 6) and
+     (.ok | type) == "boolean" and (.ok == (.failure == null)) and
+     (if .ok then has("failure_detail") | not
+      else (.failure_detail | type) == "string" end) and
+     has("dns_ms") and has("status") and (.total_ms | type) == "number" and
+     (if .addr == null and .proxied != true then .status == null
+      else has("connect_ms") and has("tls_ms") and has("ttfb_ms") and
+	has("http_version") and (.header_bytes | type) == "number" and
+	(.body_bytes | type) == "number" and
+	(.body_truncated | type) == "boolean" end) and
+     (if .status != null then (.body_sha256 | test("^[0-9a-f]{64}$"))
+      else true end))'
+
+# --- once: every kind of http section, and a dns one ------------------------
+
+cat >"$CW_TMP/once.conf" <<EOF
+probe {
+	name = "http-agent"
+}
+state_dir = "$CW_TMP/state"
+resolv_conf = "$CW_TMP/resolv.conf"
+http "pinned" {
+	url = "http://good.test:$HP/?pinned"
+	addresses = {$PINNED}
+	timeout = 5s
+}
+http "hosts" {
+	url = "http://localhost:$HP/?hosts"
+	timeout = 5s
+}
+http "dnsname" {
+	url = "http://www.web.test:$HP/?dnsname"
+	timeout = 5s
+}
+http "tls" {
+	url = "https://good.test:$SP/?tls"
+	cafile = "$NGINX_CA"
+	body_pattern = "test pa[g]e"
+	expect_status = {"200"}
+	timeout = 5s
+}
+http "down" {
+	url = "http://127.0.0.1:$HP/503"
+	timeout = 5s
+}
+http "nohost" {
+	url = "http://nx.web.test:$HP/?nohost"
+	af = 4
+	timeout = 5s
+}
+dns "soa" {
+	servers = {"127.0.0.1"}
+	port = $NSD_PORT
+	transport = "udp"
+	timeout = 2s
+}
+EOF
+cw check-config -c "$CW_TMP/once.conf" >"$CW_TMP/check.out" 2>&1
+cw_check "check-config: the http sections are valid" [ "$rc" = 0 ] ||
+    cat "$CW_TMP/check.out" >&2
+cw once -c "$CW_TMP/once.conf" --json >"$CW_TMP/once.json" \
+    2>"$CW_TMP/once.err"
+cw_check "once: exit status 1 (the 503 and nx.web.test failed)" [ "$rc" = 1 ] ||
+    cat "$CW_TMP/once.err" >&2
+cw_expect "once: every http result has the documented keys" \
+    "$CW_TMP/once.json" "[.[] | select(.type == \"http\")] |
+    length > 0 and all(.[]; $SHAPE)"
+cw_expect "once: every measurement reported, as many results as addresses" \
+    "$CW_TMP/once.json" "
+    def of(n): [.[] | select(.name == n)];
+    (of(\"pinned\") | length) == $NADDR and
+    (of(\"hosts\") | length) == $NADDR and
+    (of(\"dnsname\") | length) == $NADDR and
+    (of(\"tls\") | length) == $NADDR and
+    (of(\"down\") | length) == 1 and
+    (of(\"nohost\") | length) == 1 and
+    (of(\"soa\") | length) == 1 and
+    length == 4 * $NADDR + 3"
+cw_expect "once: pinned: each address once, no lookup, Host kept" \
+    "$CW_TMP/once.json" "[.[] | select(.name == \"pinned\")] |
+    ([.[].addr] | sort) == $ADDRS and
+    all(.[]; .ok and .status == 200 and .dns_ms == null and
+	.host == \"good.test\" and (has(\"resolved\") | not) and
+	.body_sha256 == \"$BODY_SHA\")"
+cw_expect "once: localhost from /etc/hosts, one result per address" \
+    "$CW_TMP/once.json" "[.[] | select(.name == \"hosts\")] |
+    ([.[].addr] | sort) == $ADDRS and
+    all(.[]; .ok and .status == 200 and (.dns_ms | type) == \"number\" and
+	. as \$r | any(.resolved[]; . == \$r.addr))"
+cw_expect "once: www.web.test from the test's NSD" \
+    "$CW_TMP/once.json" "[.[] | select(.name == \"dnsname\")] |
+    ([.[].addr] | sort) == $ADDRS and
+    all(.[]; .ok and .status == 200 and .host == \"www.web.test\" and
+	(.dns_ms | type) == \"number\")"
+cw_expect "once: https with the test CA: verified, the pattern found" \
+    "$CW_TMP/once.json" "[.[] | select(.name == \"tls\")] |
+    ([.[].addr] | sort) == $ADDRS and
+    all(.[]; .ok and .status == 200 and .tls.verified == true and
+	.tls.verify_error == null and (.tls_ms | type) == \"number\" and
+	(.tls.certs[0].issuer | contains(\"corewatch test CA\")) and
+	.pattern_matched == true)"
+cw_expect "once: /503: http_unexpected_status" "$CW_TMP/once.json" '
+    [.[] | select(.name == "down")][0] |
+    .ok == false and .failure == "http_unexpected_status" and
+    .status == 503 and .addr == "127.0.0.1" and .dns_ms == null'
+cw_expect "once: nx.web.test: dns_nxdomain_error, addr null" \
+    "$CW_TMP/once.json" '[.[] | select(.name == "nohost")][0] |
+    .ok == false and .failure == "dns_nxdomain_error" and .addr == null and
+    .af == 4 and .status == null'
+cw_expect "once: the dns section beside them" "$CW_TMP/once.json" "
+    [.[] | select(.name == \"soa\")][0] |
+    .type == \"dns\" and .ok and .soa_serial == $CW_SERIAL_ROOT"
+cw_check "once: nginx saw every request with its Host" \
+    [ "$(logged "\"GET /?pinned HTTP/1.1\" 200")" = "$NADDR" ] &&
+    [ "$(logged "\"good.test:$HP\"")" = "$NADDR" ] &&
+    [ "$(logged "\"www.web.test:$HP\"")" = "$NADDR" ] &&
+    [ "$(logged "\"GET /?tls HTTP/1.1\" 200")" = "$NADDR" ]
+
+# The table: a row per HTTP result, its status in ANSWER.
+cw once -c "$CW_TMP/once.conf" --table -o "$CW_TMP/table.json" \
+    >"$CW_TMP/table.out" 2>"$CW_TMP/table.err"
+cw_check "once --table: exit status 1" [ "$rc" = 1 ]
+# row NAME: the table's rows of measurement NAME.
+row()
+{
+	grep -E "^$1 " "$CW_TMP/table.out"
+}
+cw_check "once --table: one row per address of pinned, hosts, dnsname, tls" \
+    [ "$(row pinned | wc -l)" = "$NADDR" ] &&
+    [ "$(row hosts | wc -l)" = "$NADDR" ] &&
+    [ "$(row dnsname | wc -l)" = "$NADDR" ] &&
+    [ "$(row tls | wc -l)" = "$NADDR" ]
+cw_check "once --table: HTTP 200 in their ANSWER column" \
+    [ "$(grep -E '^(pinned|hosts|dnsname|tls) ' "$CW_TMP/table.out" |
+    grep -cE ' ok +[0-9.]+ +HTTP 200 ')" = $((4 * NADDR)) ]
+cw_check "once --table: the address in each row" \
+    [ "$(row hosts | grep -c ' 127\.0\.0\.1 ')" = 1 ] &&
+    { [ "$CW_HAVE_V6" = 0 ] || [ "$(row hosts | grep -c ' ::1 ')" = 1 ]; }
+cw_check "once --table: the 503 row" \
+    eval "row down | grep -qE ' http_unexpected_status +[0-9.]+ +HTTP 503 '"
+cw_check "once --table: the name that did not resolve" \
+    eval "row nohost | grep -q ' dns_nxdomain_error '"
+cw_check "once --table: $((4 * NADDR + 1)) of $((4 * NADDR + 3)) ok" \
+    grep -q "^$((4 * NADDR + 1)) of $((4 * NADDR + 3)) ok" "$CW_TMP/table.out"
+[ "$CW_FAILURES" = 0 ] || cat "$CW_TMP/table.out" >&2
+
+# --- run: reloads and stops while a request is in flight ---------------------
+
+# /slow answers after 3 s (nginx in front of the slow responder, which
+# logs each request it gets in $SLOW_LOG).  The interval is 5 s: one
+# request a cycle, each in flight for 3 s of it.
+RUNOUT="$CW_TMP/run.jsonl"
+# slow_conf NAME: the run's configuration, one measurement NAME of /slow.
+slow_conf()
+{
+	cat >"$CW_TMP/run.conf" <<EOF
+probe {
+	name = "http-agent-run"
+}
+state_dir = "$CW_TMP/state"
+resolv_conf = "$CW_TMP/resolv.conf"
+output {
+	path = "$RUNOUT"
+}
+http "$1" {
+	url = "http://127.0.0.1:$HP/slow?$1"
+	interval = 5s
+	spread = 0
+	timeout = 4500ms
+}
+EOF
+}
+
+# requests N SECONDS: until the slow responder has had N requests since
+# this part began (bounded).
+SLOW_BASE=$(grep -c ' /slow$' "$SLOW_LOG")
+requests()
+{
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ "$(grep -c ' /slow$' "$SLOW_LOG")" -ge \
+		    $((SLOW_BASE + $1)) ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# count NAME: the complete result lines of NAME so far.
+count()
+{
+	local n=0
+	[ -f "$RUNOUT" ] && n=$(wc -l <"$RUNOUT")
+	head -n "$n" "$RUNOUT" 2>/dev/null | grep -cF "\"name\":\"$1\""
+}
+
+# results NAME N SECONDS: until NAME has N results (bounded).
+results()
+{
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(count "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stopped PID SECONDS: wait for PID to exit (cw_wait: at most SECONDS,
+# then KILL); the time it took in $ms, its status in $rc.
+stopped()
+{
+	local start
+	start=$(date +%s%N)
+	cw_wait "$1" "$2"
+	rc=$CW_STATUS
+	ms=$((($(date +%s%N) - start) / 1000000))
+}
+
+slow_conf slow-a
+cw_spawn "$CW_TMP/run.err" "$COREWATCH" run -v -c "$CW_TMP/run.conf"
+RUN_PID=$CW_SPAWNED
+cw_check "run: the first request is sent" requests 1 5
+# The same file again: the task is handed over with its request.
+kill -HUP "$RUN_PID"
+cw_check "run: the request in flight reports after the reload" \
+    results slow-a 1 5
+cw_check "run: the reload sent no second request" \
+    [ "$(grep -c ' /slow$' "$SLOW_LOG")" = $((SLOW_BASE + 1)) ]
+cw_check "run: the handed-over task skipped its cycle" \
+    grep -q "previous query still running, cycle skipped" "$CW_TMP/run.err"
+cw_check "run: the next cycle's request" requests 2 6
+# The measurement renamed: slow-a's request finishes and is written,
+# slow-b starts at once.
+slow_conf slow-b
+kill -HUP "$RUN_PID"
+cw_check "run: the renamed measurement sends its request" requests 3 3
+cw_check "run: the renamed-away request still reports" results slow-a 2 5
+cw_check "run: the renamed measurement reports" results slow-b 1 5
+cw_check "run: slow-b's next cycle" requests 4 6
+sleep 0.3
+# SIGTERM while slow-b's request is on the wire: it is written first.
+kill -TERM "$RUN_PID"
+stopped "$RUN_PID" 8
+cw_check "run: SIGTERM in flight: exit status 0" [ "$rc" = 0 ]
+cw_check "run: SIGTERM in flight: only after the reply ($ms ms)" \
+    [ "$ms" -ge 1500 ]
+cw_expect "run: one result per request, none lost, none doubled" \
+    "$RUNOUT" '
+    ([.[] | select(.name == "slow-a")] | length) == 2 and
+    ([.[] | select(.name == "slow-b")] | length) == 2 and length == 4 and
+    all(.[]; .ok and .status == 200 and .ttfb_ms >= 2900 and
+	.body_bytes == 20)'
+cw_check "run: four requests in all" \
+    [ "$(grep -c ' /slow$' "$SLOW_LOG")" = $((SLOW_BASE + 4)) ]
+cw_check "run: nginx answered each once" \
+    [ "$(logged '"GET /slow?slow-a HTTP/1.1" 200')" = 2 ] &&
+    [ "$(logged '"GET /slow?slow-b HTTP/1.1" 200')" = 2 ]
+cw_check "run: the log says nothing failed" \
+    grep -q "stopped after 4 results (0 failed, .* 0 not written" \
+    "$CW_TMP/run.err"
+cw_check "run: the log has no warning" \
+    eval "! grep -Eiq 'warn|error|fail[^e]|cannot|rejected' '$CW_TMP/run.err'"
+[ "$CW_FAILURES" = 0 ] || cat "$CW_TMP/run.err" >&2
+
+# SIGTERM twice: out at once, without waiting for the reply.
+slow_conf slow-c
+rm -f "$RUNOUT"
+cw_spawn "$CW_TMP/run2.err" "$COREWATCH" run -c "$CW_TMP/run.conf"
+RUN_PID=$CW_SPAWNED
+cw_check "run: SIGTERM twice: the request is sent" requests 5 5
+kill -TERM "$RUN_PID"
+sleep 0.2
+kill -TERM "$RUN_PID"
+stopped "$RUN_PID" 5
+cw_check "run: SIGTERM twice: exit status 0" [ "$rc" = 0 ]
+cw_check "run: SIGTERM twice: at once ($ms ms)" [ "$ms" -lt 900 ]
+cw_check "run: SIGTERM twice: says so" \
+    grep -q "again, stopping now" "$CW_TMP/run2.err"
+
+# --- run with a spool, uploading to the collector ----------------------------
+
+DB="sqlite:$CW_TMP/collector.db"
+CPORT=
+for ((attempt = 1; attempt <= 5; attempt++)); do
+	CPORT=$(cw_free_port) || cw_die "no free port"
+	CURL="http://127.0.0.1:$CPORT"
+	cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
+	    --listen "127.0.0.1:$CPORT" --db "$DB"
+	COLLECTOR_PID=$CW_SPAWNED
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$COLLECTOR_PID" 2>/dev/null || break
+		curl -sf --noproxy '*' --max-time 1 "$CURL/healthz" \
+		    >/dev/null 2>&1 && break 2
+		sleep 0.1
+	done
+	cat "$CW_TMP/collector.log" >&2
+	cw_stop "$COLLECTOR_PID"
+	COLLECTOR_PID=
+done
+[ -n "$COLLECTOR_PID" ] || cw_die "the collector did not start"
+cw_log "collector: pid $COLLECTOR_PID on $CURL"
+"$COREWATCH" keygen --key "$CW_TMP/up.key" >"$CW_TMP/up.pub" 2>/dev/null ||
+    cw_die "keygen"
+PROBE=$(awk '$1 == "probe" { print $2 }' "$CW_TMP/up.pub")
+"$COLLECTOR" probe add --db "$DB" --name http-agent-up \
+    --pubkey "$(awk '$1 == "pubkey" { print $2 }' "$CW_TMP/up.pub")" \
+    >/dev/null || cw_die "probe add"
+
+UPOUT="$CW_TMP/up.jsonl" SPOOL="$CW_TMP/up.spool"
+cat >"$CW_TMP/up.conf" <<EOF
+probe {
+	name = "http-agent-up"
+}
+state_dir = "$CW_TMP/state"
+key = "$CW_TMP/up.key"
+resolv_conf = "$CW_TMP/resolv.conf"
+heartbeat = 1s
+output {
+	path = "$UPOUT"
+}
+spool {
+	dir = "$SPOOL"
+}
+upload {
+	url = {"$CURL"}
+	batch_age = 300ms
+	batch_records = 20
+}
+http "up-plain" {
+	url = "http://localhost:$HP/?up-plain"
+	interval = 1s
+	spread = 100ms
+	timeout = 900ms
+}
+http "up-tls" {
+	url = "https://good.test:$SP/?up-tls"
+	addresses = {"127.0.0.1"}
+	cafile = "$NGINX_CA"
+	interval = 1s
+	spread = 100ms
+	timeout = 900ms
+}
+http "up-503" {
+	url = "http://127.0.0.1:$HP/503"
+	interval = 1s
+	spread = 100ms
+	timeout = 900ms
+}
+http "up-nohost" {
+	url = "http://nx.web.test:$HP/?up-nohost"
+	af = 4
+	interval = 1s
+	spread = 100ms
+	timeout = 900ms
+}
+EOF
+PER_CYCLE=$((NADDR + 3))
+# stored: the number of http records the collector holds.
+stored()
+{
+	"$COLLECTOR" export --db "$DB" --format jsonl --type http 2>/dev/null |
+	    wc -l
+}
+cw_spawn "$CW_TMP/up.err" "$COREWATCH" run -c "$CW_TMP/up.conf"
+UP_PID=$CW_SPAWNED
+for ((i = 0; i < 150; i++)); do
+	[ "$(stored)" -ge $((3 * PER_CYCLE)) ] && break
+	kill -0 "$UP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -TERM "$UP_PID"
+stopped "$UP_PID" 5
+cw_check "upload: corewatch run exits 0" [ "$rc" = 0 ] ||
+    cat "$CW_TMP/up.err" >&2
+for format in jsonl csv atlas; do
+	"$COLLECTOR" export --db "$DB" --format "$format" \
+	    --out "$CW_TMP/export.$format" 2>"$CW_TMP/export.$format.err"
+	cw_check "export --format $format: exit 0" [ $? = 0 ] ||
+	    cat "$CW_TMP/export.$format.err" >&2
+done
+cw_log "upload: $(grep -c '"type":"http"' "$CW_TMP/export.jsonl") http" \
+    "records at the collector"
+cw_expect "upload: three cycles of every measurement at the collector" \
+    "$CW_TMP/export.jsonl" "[.[] | select(.type == \"http\")] |
+    length >= $((3 * PER_CYCLE)) and all(.[]; $SHAPE) and
+    ([.[] | select(.name == \"up-plain\")] | length) >= $((3 * NADDR)) and
+    ([.[] | select(.name == \"up-tls\")] | length) >= 3 and
+    ([.[] | select(.name == \"up-503\")] | length) >= 3 and
+    ([.[] | select(.name == \"up-nohost\")] | length) >= 3 and
+    all(.[] | select(.name == \"up-nohost\"); .addr == null and
+	.failure == \"dns_nxdomain_error\") and
+    all(.[]; .probe == \"$PROBE\")"
+
+# The jsonl export against the spool's frames (doc/spool.md) and the
+# output's lines: the same bytes.
+/usr/bin/python3 - "$CW_TMP/export.jsonl" "$SPOOL" "$UPOUT" \
+    >"$CW_TMP/bytes.out" 2>&1 <<'EOF'
+import glob, os, re, struct, sys, zlib
+export, spool, output = sys.argv[1:4]
+frames = {}
+for seg in sorted(glob.glob(os.path.join(spool, "seg-*.log"))):
+    data = open(seg, "rb").read()
+    off = 0
+    while off + 16 <= len(data):
+        magic, n, seq = struct.unpack(">4sIQ", data[off:off + 16])
+        if magic != b"CWR1" or off + 16 + n + 4 > len(data):
+            sys.exit("%s: bad frame at %d" % (seg, off))
+        line = data[off + 16:off + 16 + n]
+        crc, = struct.unpack(">I", data[off + 16 + n:off + 20 + n])
+        if crc != zlib.crc32(data[off + 8:off + 16 + n]):
+            sys.exit("%s: bad CRC at %d" % (seg, off))
+        frames[seq] = line
+        off += 20 + n
+outlines = set(open(output, "rb").read().split(b"\n"))
+envelope = re.compile(rb'^\{"probe":"[0-9a-f]{32}","chain":"[0-9a-f]{32}",'
+                      rb'"seq":([0-9]+),"prev":"[0-9a-f]{64}",("type":.*)$')
+http = 0
+for line in open(export, "rb").read().split(b"\n")[:-1]:
+    m = envelope.match(line)
+    if not m:
+        sys.exit("no envelope: %r" % line[:200])
+    seq = int(m.group(1))
+    if frames.get(seq) != line:
+        sys.exit("seq %d: not the spool's bytes" % seq)
+    if b'"type":"http"' in line[:200]:
+        http += 1
+        if b"{" + m.group(2) not in outlines:
+            sys.exit("seq %d: not an output line" % seq)
+print("ok", http, "http records,", len(frames), "frames")
+EOF
+cw_check "upload: the jsonl export is the spool's bytes and the output's" \
+    grep -q '^ok ' "$CW_TMP/bytes.out"
+cat "$CW_TMP/bytes.out" >&2
+cw_check "upload: nothing refused (no dead letter)" \
+    [ ! -e "$SPOOL/dead-letter.jsonl" ]
+cw_check "upload: the probe logged no failure, no refusal" \
+    eval "! grep -Eiq 'dead letter|refused|rejected|fail[^e]|error|warn' \
+    '$CW_TMP/up.err'"
+cw_check "upload: every result written and spooled" \
+    grep -q "0 not written, 0 not spooled" "$CW_TMP/up.err"
+cw_expect "upload: the heartbeats say every upload went through" \
+    "$CW_TMP/export.jsonl" '
+    [.[] | select(.type == "heartbeat")] | length >= 2 and
+    all(.[]; .upload.dead_letters == 0 and .upload.failures == 0 and
+	.upload.failing_since == null) and .[-1].upload.batches >= 1'
+[ "$CW_FAILURES" = 0 ] || cat "$CW_TMP/up.err" >&2
+
+# csv: server = host, proto = the scheme, rtt_ms = total_ms.
+/usr/bin/python3 - "$CW_TMP/export.csv" "$CW_TMP/export.jsonl" \
+    >"$CW_TMP/csv.out" 2>&1 <<'EOF'
+import csv, json, sys
+recs = {}
+for line in open(sys.argv[2], "rb"):
+    r = json.loads(line)
+    recs[(r["chain"], r["seq"])] = r
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+http = [row for row in rows if row["type"] == "http"]
+if len(rows) != len(recs) or not http:
+    sys.exit("%d rows, %d records, %d http" % (len(rows), len(recs), len(http)))
+for row in http:
+    r = recs[(row["chain"], int(row["seq"]))]
+    want = {"server": r["host"], "proto": r["url"].split(":", 1)[0],
+            "name": r["name"], "addr": r["addr"] or "",
+            "af": str(r["af"]), "port": str(r["port"]),
+            "ok": "true" if r["ok"] else "false",
+            "failure": r["failure"] or ""}
+    for k, v in want.items():
+        if row[k] != v:
+            sys.exit("seq %s: %s is %r, not %r" % (row["seq"], k, row[k], v))
+    if row["rtt_ms"] != "%.3f" % r["total_ms"]:
+        sys.exit("seq %s: rtt_ms %r, total_ms %r" % (
+            row["seq"], row["rtt_ms"], r["total_ms"]))
+print("ok", len(http), "http rows")
+EOF
+cw_check "upload: csv: server = host, proto = http/https, rtt_ms = total_ms" \
+    grep -q '^ok ' "$CW_TMP/csv.out"
+cat "$CW_TMP/csv.out" >&2
+
+# atlas: type http, uri, res, rt, ttc, ttfb, hsize, bsize.  Records
+# without an address (the host did not resolve) are left out of it.
+/usr/bin/python3 - "$CW_TMP/export.atlas" "$CW_TMP/export.jsonl" \
+    >"$CW_TMP/atlas.out" 2>&1 <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[2], "rb")]
+recs = [r for r in recs if r["type"] == "http" and r["addr"] is not None]
+atlas = [json.loads(l) for l in open(sys.argv[1], "rb")]
+atlas = [a for a in atlas if a.get("type") == "http"]
+if len(atlas) != len(recs) or not recs:
+    sys.exit("%d atlas http results, %d records with an address" % (
+        len(atlas), len(recs)))
+keys = {"res": "status", "rt": "total_ms", "ttc": "connect_ms",
+        "ttfb": "ttfb_ms", "hsize": "header_bytes", "bsize": "body_bytes",
+        "ver": "http_version", "dst_addr": "addr", "af": "af",
+        "method": "method"}
+for a, r in zip(atlas, recs):
+    if a["uri"] != r["url"] or a["msm_name"] != "HTTPGet" or \
+            a["fw"] != 5020 or len(a["result"]) != 1:
+        sys.exit("not an Atlas http result of %s: %r" % (r["url"], a))
+    res = a["result"][0]
+    for k, rk in keys.items():
+        if res.get(k) != r[rk] or (r[rk] is None) == (k in res):
+            sys.exit("%s: %s %r, record %r" % (r["url"], k, res.get(k), r[rk]))
+    if r["ok"] == ("err" in res):
+        sys.exit("%s: err %r, ok %r" % (r["url"], res.get("err"), r["ok"]))
+print("ok", len(atlas), "atlas http results")
+EOF
+cw_check "upload: atlas: uri, res, rt, ttc, ttfb, hsize, bsize" \
+    grep -q '^ok ' "$CW_TMP/atlas.out"
+cat "$CW_TMP/atlas.out" >&2
+cw_stop "$COLLECTOR_PID"
+
+# --- corewatch http --proxy ------------------------------------------------
+
+# http NAME ARGS...: corewatch http ARGS..., results in $CW_TMP/NAME.json,
+# stderr in NAME.err, exit status in $rc.
+http()
+{
+	local name=$1
+	shift
+	timeout 60 "$COREWATCH" http "$@" >"$CW_TMP/$name.json" \
+	    2>"$CW_TMP/$name.err"
+	rc=$?
+	[ "$rc" -le 1 ] || cat "$CW_TMP/$name.err" >&2
+}
+
+cw_spawn "$CW_TMP/socks.out" /usr/bin/python3 "$SOCKS5" \
+    --map good.test=127.0.0.1 --portfile "$CW_TMP/socks.port" \
+    --log "$CW_TMP/socks.log" --lifetime 120
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/socks.port" ] && break
+	sleep 0.1
+done
+[ -s "$CW_TMP/socks.port" ] || cw_die "socks5.py did not start"
+SOCKS="127.0.0.1:$(cat "$CW_TMP/socks.port")"
+
+# socks5h: the proxy is given the name and resolves it.
+http socks5h "http://good.test:$HP/?socks5h" -4 --proxy "socks5h://$SOCKS"
+cw_check "socks5h: exit status 0" [ "$rc" = 0 ]
+cw_expect "socks5h: proxied, ok, 200, no address of our own" \
+    "$CW_TMP/socks5h.json" "
+    length == 1 and (.[0] | .proxied == true and .ok and .status == 200 and
+	.addr == null and .host == \"good.test\" and .dns_ms == null and
+	.body_sha256 == \"$BODY_SHA\" and $SHAPE)"
+cw_check "socks5h: the proxy was given the name" \
+    grep -qx "name good.test $HP" "$CW_TMP/socks.log"
+cw_check "socks5h: the request reached nginx" \
+    [ "$(logged "\"GET /?socks5h HTTP/1.1\" 200")" = 1 ]
+http socks5hs "https://good.test:$SP/?socks5hs" -4 --cacert "$NGINX_CA" \
+    --proxy "socks5h://$SOCKS"
+cw_expect "socks5h, https: proxied, verified" "$CW_TMP/socks5hs.json" '
+    length == 1 and (.[0] | .proxied == true and .ok and .status == 200 and
+	.tls.verified == true)'
+cw_check "socks5h, https: SNI good.test at nginx" \
+    [ "$(logged "\"GET /?socks5hs HTTP/1.1\" 200 ${#CW_NGINX_BODY} \"TLSv1.3\" \"good.test\"")" = 1 ]
+
+# socks5: the name is resolved here (/etc/hosts), the proxy is given the
+# address (socks5.py takes IPv4 addresses only: -4).
+http socks5 "http://good.test:$HP/?socks5" -4 --proxy "socks5://$SOCKS"
+cw_check "socks5: exit status 0" [ "$rc" = 0 ]
+cw_expect "socks5: proxied, ok, 200" "$CW_TMP/socks5.json" "
+    length == 1 and (.[0] | .proxied == true and .ok and .status == 200 and
+	.host == \"good.test\" and $SHAPE)"
+cw_check "socks5: the proxy was given the address" \
+    grep -qx "ipv4 127.0.0.1 $HP" "$CW_TMP/socks.log"
+cw_check "socks5: the request reached nginx" \
+    [ "$(logged "\"GET /?socks5 HTTP/1.1\" 200")" = 1 ]
+
+# A proxy that is down: the probe says connection_refused (the proxy's
+# address in the detail); proxy_error would be accepted as well.
+CLOSED=$(cw_free_port) || cw_die "no free port"
+for scheme in socks5h socks5 http; do
+	http "down-$scheme" "http://good.test:$HP/?down-$scheme" -4 \
+	    --proxy "$scheme://127.0.0.1:$CLOSED"
+	cw_check "proxy down ($scheme): exit status 1" [ "$rc" = 1 ]
+	cw_expect "proxy down ($scheme): connection_refused, proxied" \
+	    "$CW_TMP/down-$scheme.json" "
+	    length == 1 and (.[0] | .proxied == true and .ok == false and
+		(.failure == \"connection_refused\" or
+		 .failure == \"proxy_error\") and .status == null and
+		(.failure_detail | contains(\"$CLOSED\")))"
+	cw_check "proxy down ($scheme): nothing reached nginx" \
+	    [ "$(logged "?down-$scheme")" = 0 ]
+done
+# The proxy up, the site's port closed: the proxy cannot connect.
+http siteclosed "http://good.test:$CLOSED/" -4 --proxy "socks5h://$SOCKS"
+cw_expect "proxy up, site closed: proxy_error" "$CW_TMP/siteclosed.json" '
+    length == 1 and .[0].proxied == true and .[0].ok == false and
+    .[0].failure == "proxy_error"'
+
+# Under the sanitizers (the ASan build): no report from any program.
+# (An exit status of 1 from once or http would not show one.)
+cw_check "no sanitizer report" eval "! grep -lE 'runtime error|Sanitizer' \
+    '$CW_TMP'/*.err '$CW_TMP'/*.log '$CW_TMP'/*.out >&2"
+
+cw_done
