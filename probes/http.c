@@ -817,6 +817,37 @@ http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
 		json_object_set(r, "tls", x->tls);
 }
 
+/* http_failure_via_proxy: what libcurl's `code` means for a request
+ * through the proxy: the only connection libcurl makes is to the proxy,
+ * so failing to make it is the proxy's failure, not the site's; a SOCKS
+ * proxy that reports why it could not reach the site reports a finding
+ * about the site. */
+static enum cw_failure
+http_failure_via_proxy(CURL *easy, CURLcode code, long os_errno)
+{
+	long px = CURLPX_OK;
+
+	if (code == CURLE_COULDNT_CONNECT)
+		return CW_FAIL_PROXY;
+	if (code != CURLE_PROXY)
+		return http_failure_from_curl(code, os_errno);
+	curl_easy_getinfo(easy, CURLINFO_PROXY_ERROR, &px);
+	switch (px) {
+	case CURLPX_REPLY_CONNECTION_REFUSED:
+		return CW_FAIL_CONNECTION_REFUSED;
+	case CURLPX_REPLY_HOST_UNREACHABLE:
+		return CW_FAIL_HOST_UNREACHABLE;
+	case CURLPX_REPLY_NETWORK_UNREACHABLE:
+		return CW_FAIL_NETWORK_UNREACHABLE;
+	case CURLPX_REPLY_TTL_EXPIRED:
+		return CW_FAIL_HOST_UNREACHABLE;
+	case CURLPX_RESOLVE_HOST:
+		return CW_FAIL_DNS_LOOKUP;
+	default:
+		return CW_FAIL_PROXY;
+	}
+}
+
 /* http_xfer_verdict: the result's ok/failure. */
 static void
 http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
@@ -833,8 +864,10 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 	}
 	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && x->truncated)) {
 		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
-		result_set_failure(r, http_failure_from_curl(code, os_errno),
-		    "%s", x->errbuf[0] != '\0' ? x->errbuf :
+		result_set_failure(r, run->proxy != NULL ?
+		    http_failure_via_proxy(x->easy, code, os_errno) :
+		    http_failure_from_curl(code, os_errno), "%s",
+		    x->errbuf[0] != '\0' ? x->errbuf :
 		    curl_easy_strerror(code));
 		return;
 	}
@@ -1019,8 +1052,16 @@ http_run_fail(struct http_probe *run, enum cw_failure failure,
 	json_t *r = http_result_new(run, NULL, run->t0_real);
 
 	if (r != NULL) {
+		/* The keys of a request that got no response. */
 		json_object_set_new(r, "status", json_null());
+		json_object_set_new(r, "http_version", json_null());
+		json_object_set_new(r, "connect_ms", json_null());
+		json_object_set_new(r, "tls_ms", json_null());
+		json_object_set_new(r, "ttfb_ms", json_null());
 		result_set_ms(r, "total_ms", cw_mono_usec() - run->t0);
+		result_set_int(r, "header_bytes", 0);
+		result_set_int(r, "body_bytes", 0);
+		result_set_bool(r, "body_truncated", 0);
 		result_set_failure(r, failure, "%s", detail);
 	}
 	json_decref(run->failed);

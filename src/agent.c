@@ -250,9 +250,10 @@ static void
 agent_task_label(struct task *t)
 {
 	if (t->m->kind == MEASUREMENT_HTTP)
-		snprintf(t->label, sizeof(t->label), "%s %s%s IPv%d",
-		    t->m->name, t->has_target ? t->target.addr : "",
-		    t->has_target ? "" : "(resolved)", t->af);
+		snprintf(t->label, sizeof(t->label), "%s %s IPv%d",
+		    t->m->name, t->has_target ? t->target.addr :
+		    http_url_host_af(t->m->http.url) != 0 ? "(in the URL)" :
+		    "(looked up)", t->af);
 	else if (!t->has_target)
 		snprintf(t->label, sizeof(t->label), "%s %s", t->m->name,
 		    t->tld);
@@ -1233,9 +1234,9 @@ agent_run_stop(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(a->base);
 		return;
 	}
-	log_info("run: %s, stopping once the %zu quer%s in flight report "
-	    "(the same signal again stops at once)", strsignal((int)sig), n,
-	    n == 1 ? "y" : "ies");
+	log_info("run: %s, stopping once the %zu measurement%s in flight "
+	    "report%s (the same signal again stops at once)",
+	    strsignal((int)sig), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
 }
 
 /* agent_reload_output: the output of the new config, reusing the open

@@ -683,7 +683,8 @@ export_atlas_http(const struct store_row *r, json_t *rec)
 	export_json_copy(res, "hsize", rec, "header_bytes");
 	export_json_copy(res, "bsize", rec, "body_bytes");
 	if (r->ok != 1)
-		json_object_set_new(res, "err", export_failure_text(rec));
+		json_object_set_new(res, r->addr == NULL ? "dnserr" : "err",
+		    export_failure_text(rec));
 	json_array_append_new(list, res);
 	json_object_set_new(o, "result", list);
 	return o;
@@ -701,8 +702,11 @@ export_row_atlas(struct export *e, const struct store_row *r)
 
 	if (strcmp(r->type, "dns") != 0 && strcmp(r->type, "http") != 0)
 		return;
-	if (r->addr == NULL)
-		return;		/* nothing was measured (dns_no_servers) */
+	/* A DNS result without an address measured nothing
+	 * (dns_no_servers); an HTTP one is a failed lookup of the host,
+	 * which Atlas has a key for (dnserr). */
+	if (r->addr == NULL && r->type[0] == 'd')
+		return;
 	if ((rec = json_loadb(r->line, r->len, 0, &jerr)) == NULL) {
 		log_warnx("export: record %lld: %s", r->id, jerr.text);
 		return;

@@ -6,7 +6,8 @@ CONNECT requests without authentication, as Tor's SOCKS port does for
 `socks5h://` clients: the client sends the host name and the proxy
 resolves it.  Names are looked up only in the --map NAME=ADDRESS pairs,
 never in the DNS, and only addresses in 127.0.0.0/8 are connected to;
-anything else is refused (reply 2, not allowed).  Each CONNECT is logged
+anything else is refused (reply 2, not allowed); a site that refuses the
+connection gets reply 5 (connection refused).  Each CONNECT is logged
 to --log as "KIND HOST PORT" (KIND: "name" or "ipv4").  The proxy exits
 by itself after --lifetime seconds without a new connection.
 """
@@ -77,7 +78,11 @@ def serve(c, args):
                 ipaddress.ip_address(addr) not in args.loopback:
             reply(c, 2)
             return
-        up = socket.create_connection((addr, port), timeout=10)
+        try:
+            up = socket.create_connection((addr, port), timeout=10)
+        except ConnectionRefusedError:
+            reply(c, 5)     # RFC 1928: connection refused
+            return
         up.settimeout(None)
         reply(c, 0)
         t = threading.Thread(target=relay, args=(up, c), daemon=True)

@@ -65,11 +65,9 @@ logged()
 	grep -cF -- "$1" "$NGINX_ACCESS_LOG"
 }
 
-# Every HTTP result: the keys of doc/results.md, typed.  A result whose
-# host did not resolve (addr null) is checked for the common keys only:
-# it lacks http_version, connect_ms, tls_ms, ttfb_ms, header_bytes,
-# body_bytes and body_truncated (reported; doc/results.md wants them
-# present, null or 0, as in a refused connection's result).
+# Every HTTP result: the keys of doc/results.md, typed; a result whose
+# host did not resolve (addr null) has them too, null or 0, like a
+# refused connection's.
 SHAPE='
     (.type == "http" and
      (.time | test("^[0-9-]{10}T[0-9:]{8}\\.[0-9]{6}Z$")) and
@@ -83,10 +81,11 @@ SHAPE='
       else (.failure_detail | type) == "string" end) and
      has("dns_ms") and has("status") and (.total_ms | type) == "number" and
      (if .addr == null and .proxied != true then .status == null
-      else has("connect_ms") and has("tls_ms") and has("ttfb_ms") and
-	has("http_version") and (.header_bytes | type) == "number" and
-	(.body_bytes | type) == "number" and
-	(.body_truncated | type) == "boolean" end) and
+      else true end) and
+     has("connect_ms") and has("tls_ms") and has("ttfb_ms") and
+     has("http_version") and (.header_bytes | type) == "number" and
+     (.body_bytes | type) == "number" and
+     (.body_truncated | type) == "boolean" and
      (if .status != null then (.body_sha256 | test("^[0-9a-f]{64}$"))
       else true end))'
 
@@ -555,16 +554,19 @@ cw_check "upload: csv: server = host, proto = http/https, rtt_ms = total_ms" \
 cat "$CW_TMP/csv.out" >&2
 
 # atlas: type http, uri, res, rt, ttc, ttfb, hsize, bsize.  Records
-# without an address (the host did not resolve) are left out of it.
+# without an address (the host did not resolve) have no dst_addr and
+# give their failure as dnserr, as Atlas does.
 /usr/bin/python3 - "$CW_TMP/export.atlas" "$CW_TMP/export.jsonl" \
     >"$CW_TMP/atlas.out" 2>&1 <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[2], "rb")]
-recs = [r for r in recs if r["type"] == "http" and r["addr"] is not None]
+recs = [r for r in recs if r["type"] == "http"]
+if not any(r["addr"] is None for r in recs):
+    sys.exit("no http record without an address to check")
 atlas = [json.loads(l) for l in open(sys.argv[1], "rb")]
 atlas = [a for a in atlas if a.get("type") == "http"]
 if len(atlas) != len(recs) or not recs:
-    sys.exit("%d atlas http results, %d records with an address" % (
+    sys.exit("%d atlas http results, %d http records" % (
         len(atlas), len(recs)))
 keys = {"res": "status", "rt": "total_ms", "ttc": "connect_ms",
         "ttfb": "ttfb_ms", "hsize": "header_bytes", "bsize": "body_bytes",
@@ -578,8 +580,9 @@ for a, r in zip(atlas, recs):
     for k, rk in keys.items():
         if res.get(k) != r[rk] or (r[rk] is None) == (k in res):
             sys.exit("%s: %s %r, record %r" % (r["url"], k, res.get(k), r[rk]))
-    if r["ok"] == ("err" in res):
-        sys.exit("%s: err %r, ok %r" % (r["url"], res.get("err"), r["ok"]))
+    err = "dnserr" if r["addr"] is None else "err"
+    if r["ok"] == (err in res) or ("err" in res and "dnserr" in res):
+        sys.exit("%s: %s %r, ok %r" % (r["url"], err, res.get(err), r["ok"]))
 print("ok", len(atlas), "atlas http results")
 EOF
 cw_check "upload: atlas: uri, res, rt, ttc, ttfb, hsize, bsize" \
@@ -643,27 +646,28 @@ cw_check "socks5: the proxy was given the address" \
 cw_check "socks5: the request reached nginx" \
     [ "$(logged "\"GET /?socks5 HTTP/1.1\" 200")" = 1 ]
 
-# A proxy that is down: the probe says connection_refused (the proxy's
-# address in the detail); proxy_error would be accepted as well.
+# A proxy that is down: proxy_error (the site was never tried), with the
+# proxy's address in the detail.
 CLOSED=$(cw_free_port) || cw_die "no free port"
 for scheme in socks5h socks5 http; do
 	http "down-$scheme" "http://good.test:$HP/?down-$scheme" -4 \
 	    --proxy "$scheme://127.0.0.1:$CLOSED"
 	cw_check "proxy down ($scheme): exit status 1" [ "$rc" = 1 ]
-	cw_expect "proxy down ($scheme): connection_refused, proxied" \
+	cw_expect "proxy down ($scheme): proxy_error, proxied" \
 	    "$CW_TMP/down-$scheme.json" "
 	    length == 1 and (.[0] | .proxied == true and .ok == false and
-		(.failure == \"connection_refused\" or
-		 .failure == \"proxy_error\") and .status == null and
+		.failure == \"proxy_error\" and .status == null and
 		(.failure_detail | contains(\"$CLOSED\")))"
 	cw_check "proxy down ($scheme): nothing reached nginx" \
 	    [ "$(logged "?down-$scheme")" = 0 ]
 done
-# The proxy up, the site's port closed: the proxy cannot connect.
+# The proxy up, the site's port closed: the proxy says so (SOCKS reply
+# 5), a finding about the site.
 http siteclosed "http://good.test:$CLOSED/" -4 --proxy "socks5h://$SOCKS"
-cw_expect "proxy up, site closed: proxy_error" "$CW_TMP/siteclosed.json" '
+cw_expect "proxy up, site closed: connection_refused" \
+    "$CW_TMP/siteclosed.json" '
     length == 1 and .[0].proxied == true and .[0].ok == false and
-    .[0].failure == "proxy_error"'
+    .[0].failure == "connection_refused"'
 
 # Under the sanitizers (the ASan build): no report from any program.
 # (An exit status of 1 from once or http would not show one.)
