@@ -61,6 +61,7 @@ struct cmd_http_args {
 	struct http_status_range expect[CMD_HTTP_LIST_MAX];
 	size_t nexpect;
 	const char *resolv_conf;
+	bool max_redirects_given;
 };
 
 enum {
@@ -232,6 +233,7 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		if (cli_number("http", "max-redirects", optarg, 0, 50, &n) == -1)
 			return -1;
 		spec->max_redirects = n;
+		a->max_redirects_given = true;
 		break;
 	case OPT_NAME:
 		spec->name = optarg;
@@ -382,6 +384,12 @@ cmd_http(int argc, char **argv)
 	/* Not echoed: it may hold a password. */
 	if (!http_url_check(argv[optind], err, sizeof(err)))
 		return cli_error("http", "bad URL: %s", err);
+	if (cmd.spec.body_pattern != NULL && cmd.spec.method == HTTP_HEAD)
+		return cli_error("http", "--pattern needs a body: not with "
+		    "--method HEAD");
+	if (a.max_redirects_given && !cmd.spec.follow_redirects)
+		return cli_error("http", "--max-redirects applies only with "
+		    "--follow");
 	cmd.spec.url = argv[optind];
 	cmd.spec.expect = a.expect;
 	cmd.spec.nexpect = a.nexpect;

@@ -369,6 +369,10 @@ usage "bad --method" --method POST "$PLAIN/"
 usage "bad --timeout" --timeout soon "$PLAIN/"
 usage "bad --max-body" --max-body lots "$PLAIN/"
 usage "two URLs" "$PLAIN/" "$PLAIN/"
+usage "--pattern with HEAD" --method HEAD --pattern x "$PLAIN/"
+usage "--max-redirects without --follow" --max-redirects 2 "$PLAIN/"
+usage "--cacert missing" --cacert "$CW_TMP/no-such-ca.pem" "$PLAIN/"
+usage "a literal IPv4 URL with -6" -6 "$PLAIN/"
 cw_check "usage: nothing reached nginx" \
     [ "$(wc -l <"$NGINX_ACCESS_LOG")" = "$before" ]
 
