@@ -176,8 +176,20 @@ cw_spawn "$CW_TMP/idle.log" ip netns exec "$CW_NS" "$COREWATCH" run \
 idle_pid=$CW_SPAWNED
 sleep 10
 read -r r h < <(rss "$idle_pid")
-say "idle on the default config (after 10 s, empty namespace): RSS $r kB, peak $h kB"
+anon=$(awk '/^RssAnon/ {print $2}' "/proc/$idle_pid/status")
+say "idle on the default config (after 10 s, empty namespace): RSS $r kB, peak $h kB; of it anonymous (the probe's own memory) $anon kB, the rest shared library pages"
 kill -TERM "$idle_pid"; wait "$idle_pid" 2>/dev/null
+# What linking Debian's libcurl costs by itself (its dependencies:
+# OpenSSL, GnuTLS through librtmp, Kerberos, LDAP ... load and run
+# their constructors): a program that does nothing else.
+printf 'int main(void) { return 0; }\n' >"$CW_TMP/empty.c"
+if cc -o "$CW_TMP/empty" "$CW_TMP/empty.c" &&
+    cc -o "$CW_TMP/empty-curl" "$CW_TMP/empty.c" -Wl,--no-as-needed \
+    $(pkg-config --libs libcurl); then
+	e0=$(/usr/bin/time -f %M "$CW_TMP/empty" 2>&1 >/dev/null)
+	e1=$(/usr/bin/time -f %M "$CW_TMP/empty-curl" 2>&1 >/dev/null)
+	say "for scale: an empty program peaks at $e0 kB, the same linked with libcurl at $e1 kB"
+fi
 
 # A sink on loopback that reads every datagram and never answers, so
 # 10,000 measurements stay in flight until their 30 s timeout.
