@@ -165,6 +165,9 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		return -1;
 	}
 	rec->seq = (uint64_t)n;
+	/* Checked as lower-case hex of the right length above. */
+	sodium_hex2bin(rec->prev_hash, sizeof(rec->prev_hash), rec->prev,
+	    RECORD_HASH_HEX, NULL, NULL, NULL);
 	if ((n == 1) != (strcmp(rec->prev, zeros) == 0)) {
 		snprintf(err, errlen, n == 1 ? "seq 1 with a \"prev\" that is "
 		    "not all zeros" : "\"prev\" all zeros after seq 1");

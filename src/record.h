@@ -35,6 +35,7 @@ struct record {
 	char		 chain[RECORD_ID_HEX + 1];
 	uint64_t	 seq;
 	char		 prev[RECORD_HASH_HEX + 1];
+	unsigned char	 prev_hash[RECORD_HASH_LEN];	/* prev, decoded */
 	char		 type[RECORD_TYPE_MAX];
 	unsigned char	 hash[RECORD_HASH_LEN];	/* of the line's bytes */
 	const char	*line;		/* the caller's bytes, no newline */

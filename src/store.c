@@ -853,8 +853,6 @@ store_group_rollback(struct store *st)
 int
 store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 {
-	unsigned char prev[RECORD_HASH_LEN];
-
 	if (b->n == 0) {
 		store_say(err, errlen, "an empty batch");
 		return STORE_E_INVALID;
@@ -882,9 +880,8 @@ store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 		}
 		if (r->seq != b->recs[i - 1].seq + 1)
 			continue;
-		if (sodium_hex2bin(prev, sizeof(prev), r->prev,
-		    RECORD_HASH_HEX, NULL, NULL, NULL) != 0 ||
-		    memcmp(prev, b->recs[i - 1].hash, sizeof(prev)) != 0) {
+		if (memcmp(r->prev_hash, b->recs[i - 1].hash,
+		    RECORD_HASH_LEN) != 0) {
 			store_say(err, errlen, "line %zu: prev is not the hash "
 			    "of line %zu", i + 1, i);
 			return STORE_E_INVALID;
@@ -1085,18 +1082,16 @@ store_msm_num(struct store *st, const char *type, const char *name,
 	"failure, rtt_ms, rcode, nsid, soa_serial, country, asn"
 #define STORE_RECORD_NCOLUMNS	26
 
-/* Fill the STORE_RECORD_NCOLUMNS parameters of record `r` into `p`;
- * `prev` receives the binary prev hash, which `p` points to. */
+/* Fill the STORE_RECORD_NCOLUMNS parameters of record `r` into `p`
+ * (they point into `r`). */
 static int
 store_record_params(struct store *st, const struct store_batch *b,
-    const struct record *r, struct db_value *p, unsigned char *prev)
+    const struct record *r, struct db_value *p)
 {
 	struct store_cols c;
 	long long msm = 0;
 	int n = 0;
 
-	sodium_hex2bin(prev, RECORD_HASH_LEN, r->prev, RECORD_HASH_HEX, NULL,
-	    NULL, NULL);
 	store_cols_get(r, &c);
 	if (c.name != NULL && store_msm_num(st, r->type, c.name, &msm) == -1)
 		return -1;
@@ -1104,7 +1099,7 @@ store_record_params(struct store *st, const struct store_batch *b,
 	p[n++] = DB_V_TEXT(r->chain);
 	p[n++] = DB_V_INT((long long)r->seq);
 	p[n++] = DB_V_BLOB(r->hash, RECORD_HASH_LEN);
-	p[n++] = DB_V_BLOB(prev, RECORD_HASH_LEN);
+	p[n++] = DB_V_BLOB(r->prev_hash, RECORD_HASH_LEN);
 	p[n++] = DB_V_BLOB(r->line, r->len);
 	p[n++] = DB_V_INT(b->received_at);
 	p[n++] = DB_V_TEXT(r->type);
@@ -1169,15 +1164,13 @@ static int
 store_records_insert(struct store *st, const struct store_batch *b,
     const size_t *idx, size_t n)
 {
-	unsigned char (*prev)[RECORD_HASH_LEN];
 	struct db_value *p;
 	size_t done = 0;
 	int ret = -1;
 
 	p = calloc((size_t)store_chunks[0] * STORE_RECORD_NCOLUMNS,
 	    sizeof(*p));
-	prev = calloc((size_t)store_chunks[0], sizeof(*prev));
-	if (p == NULL || prev == NULL)
+	if (p == NULL)
 		goto out;
 	while (done < n) {
 		int c = 0, k;
@@ -1187,7 +1180,7 @@ store_records_insert(struct store *st, const struct store_batch *b,
 		k = store_chunks[c];
 		for (int i = 0; i < k; i++)
 			if (store_record_params(st, b, &b->recs[idx[done + i]],
-			    p + (size_t)i * STORE_RECORD_NCOLUMNS, prev[i]) == -1)
+			    p + (size_t)i * STORE_RECORD_NCOLUMNS) == -1)
 				goto out;
 		if ((sql = store_insert_sql(st, c)) == NULL ||
 		    db_exec(st->db, sql, p, k * STORE_RECORD_NCOLUMNS) == -1)
@@ -1197,7 +1190,6 @@ store_records_insert(struct store *st, const struct store_batch *b,
 	ret = 0;
 out:
 	free(p);
-	free(prev);
 	return ret;
 }
 
@@ -1205,16 +1197,13 @@ static int
 store_equivocation_insert(struct store *st, const struct store_batch *b,
     const struct record *r)
 {
-	unsigned char prev[RECORD_HASH_LEN];
 	struct db_value p[7];
 
-	sodium_hex2bin(prev, sizeof(prev), r->prev, RECORD_HASH_HEX, NULL,
-	    NULL, NULL);
 	p[0] = DB_V_TEXT(r->probe);
 	p[1] = DB_V_TEXT(r->chain);
 	p[2] = DB_V_INT((long long)r->seq);
 	p[3] = DB_V_BLOB(r->hash, RECORD_HASH_LEN);
-	p[4] = DB_V_BLOB(prev, RECORD_HASH_LEN);
+	p[4] = DB_V_BLOB(r->prev_hash, RECORD_HASH_LEN);
 	p[5] = DB_V_BLOB(r->line, r->len);
 	p[6] = DB_V_INT(b->received_at);
 	return db_exec(st->db, "INSERT INTO equivocations (probe, chain, seq, "
@@ -1442,14 +1431,11 @@ static int
 store_link_check(const struct store_batch *b, const struct store_near_set *near,
     const struct record *r, size_t line, char *err, size_t errlen)
 {
-	unsigned char prev[RECORD_HASH_LEN];
 	const struct store_near *before, *after;
 
-	sodium_hex2bin(prev, sizeof(prev), r->prev, RECORD_HASH_HEX, NULL,
-	    NULL, NULL);
 	if (r->seq > 1 && store_batch_find(b, r->seq - 1) == NULL &&
 	    (before = store_near_find(near, r->seq - 1)) != NULL &&
-	    memcmp(before->hash, prev, sizeof(prev)) != 0) {
+	    memcmp(before->hash, r->prev_hash, RECORD_HASH_LEN) != 0) {
 		store_say(err, errlen, "line %zu: seq %" PRIu64 "'s prev is "
 		    "not the hash of the stored seq %" PRIu64 ": the chain is "
 		    "broken", line, r->seq, r->seq - 1);
@@ -1457,7 +1443,7 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	}
 	if (store_batch_find(b, r->seq + 1) == NULL &&
 	    (after = store_near_find(near, r->seq + 1)) != NULL &&
-	    memcmp(after->prev, r->hash, sizeof(prev)) != 0) {
+	    memcmp(after->prev, r->hash, RECORD_HASH_LEN) != 0) {
 		store_say(err, errlen, "line %zu: the stored seq %" PRIu64
 		    " does not follow from seq %" PRIu64 ": the chain is "
 		    "broken", line, r->seq + 1, r->seq);
