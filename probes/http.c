@@ -351,6 +351,7 @@ http_failure_from_curl(int code, long os_errno)
 	case CURLE_PARTIAL_FILE:
 		return CW_FAIL_EOF;
 	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:	/* HTTP/0.9, a redirect to ftp */
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 	case CURLE_HTTP3:

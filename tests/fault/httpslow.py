@@ -9,6 +9,7 @@ reads one request and answers by its path:
               "corewatch slow page\\n" and Connection: close
     /reset    reset the connection (SO_LINGER {1, 0}, close: an RST
               instead of a FIN) before any reply
+    /garbage  answer bytes that are not HTTP, then close
     anything  404
 
 Each request is logged to --log (when given) as one line: "MONOTONIC-
@@ -62,6 +63,9 @@ class Handler(socketserver.BaseRequestHandler):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                 struct.pack("ii", 1, 0))
                 sock.close()
+                return
+            if path == "/garbage":
+                sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
                 return
             if path == "/slow":
                 time.sleep(srv.delay)

@@ -290,6 +290,18 @@ http reset502 "$PLAIN/reset"
 cw_expect "reset behind nginx: a 502" "$CW_TMP/reset502.json" '
     length == 1 and .[0].failure == "http_unexpected_status" and
     .[0].status == 502'
+http garbage "http://127.0.0.1:$SLOW_PORT/garbage"
+cw_expect "garbage instead of HTTP: http_protocol_error" \
+    "$CW_TMP/garbage.json" '
+    length == 1 and .[0].ok == false and
+    .[0].failure == "http_protocol_error" and .[0].status == null'
+# TLS spoken to a plain HTTP port: nginx answers the ClientHello with an
+# HTTP 400, which is no TLS.
+http notls "https://127.0.0.1:$HP/" "${TLS[@]}"
+cw_expect "https to a plain HTTP port: ssl_failed_handshake" \
+    "$CW_TMP/notls.json" '
+    length == 1 and .[0].ok == false and
+    .[0].failure == "ssl_failed_handshake" and .[0].status == null'
 http empty "$PLAIN/empty"
 cw_expect "empty (nginx 444): eof_error" "$CW_TMP/empty.json" '
     length == 1 and .[0].ok == false and .[0].failure == "eof_error" and

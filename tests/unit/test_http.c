@@ -138,6 +138,8 @@ test_failures(void **state)
 	    CW_FAIL_EOF);
 	assert_int_equal(http_failure_from_curl(CURLE_WEIRD_SERVER_REPLY, 0),
 	    CW_FAIL_HTTP_PROTOCOL);
+	assert_int_equal(http_failure_from_curl(CURLE_UNSUPPORTED_PROTOCOL,
+	    0), CW_FAIL_HTTP_PROTOCOL);
 	assert_int_equal(http_failure_from_curl(CURLE_TOO_MANY_REDIRECTS, 0),
 	    CW_FAIL_HTTP_REDIRECTS);
 	assert_int_equal(http_failure_from_curl(CURLE_SSL_CONNECT_ERROR, 0),
