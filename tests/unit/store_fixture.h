@@ -1,9 +1,13 @@
 /*
- * store_fixture.h -- a store for the tests of what reads it back
- * (test_export, test_summary): a SQLite file in /tmp, or the PostgreSQL
- * database CW_TEST_PG_URL names (wiped), with probes enrolled from
- * fixed seeds and chains of records ingested as a probe would send
- * them.  Include after cmocka.h; everything here is static inline.
+ * store_fixture.h -- the store of the collector's unit tests
+ * (test_store, test_export, test_summary): a SQLite file in /tmp, or the
+ * PostgreSQL database CW_TEST_PG_URL names (wiped), probes enrolled from
+ * fixed seeds, chains of records made, hashed and linked as a probe
+ * makes them, and batches of their lines ingested through store.h.
+ *
+ * Include after cmocka.h; everything here is static inline.  Errors are
+ * test failures (fail_msg, assert_*), except for what sbatch_ingest()
+ * hands back from store_ingest().
  */
 #ifndef CW_TEST_STORE_FIXTURE_H
 #define CW_TEST_STORE_FIXTURE_H
@@ -20,7 +24,9 @@
 
 #define SFIX_PROBES	4
 #define SFIX_RECEIVED	INT64_C(1764000000000000) /* 2025-11-24T16:00Z */
+#define SFIX_CHAIN	"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0" /* sfix_test's */
 
+/* A store and the probes enrolled in it; the probes are the fixture's. */
 struct sfix {
 	char			 url[512];
 	char			 path[256];	/* SQLite: removed at the end */
@@ -29,17 +35,45 @@ struct sfix {
 	size_t			 nprobes;
 };
 
-/* A chain of one probe: lines made but not yet ingested. */
+/* A chain of one probe: every line made, in order, and its head. */
 struct schain {
-	struct store_probe	*probe;
+	struct store_probe	*probe;		/* whose batches, not owned */
+	char			 probe_id[RECORD_ID_HEX + 1]; /* in lines */
 	char			 chain[RECORD_ID_HEX + 1];
-	unsigned char		 last[RECORD_HASH_LEN];
-	uint64_t		 seq;
-	char			**lines;	/* every line made */
+	unsigned char		 last[RECORD_HASH_LEN]; /* next line's prev */
+	uint64_t		 seq;		/* of the last line made */
+	char			**lines;	/* owned, each malloc'd */
 	size_t			 n, cap;
-	size_t			 done;		/* lines ingested */
+	size_t			 done;		/* ingested by schain_ingest */
 };
 
+/* A batch as the collector hands it to store_ingest: b.recs is recs. */
+struct sbatch {
+	struct store_batch	 b;
+	struct record		 recs[];	/* b.n, parsed, owned */
+};
+
+/* The state of one test (cmocka's *state): a fresh store, probe
+ * "kyiv-1" of seed 7 (p, the fixture's) and chain SFIX_CHAIN of it,
+ * with no line yet (c). */
+struct sfix_test {
+	struct sfix		 s;
+	struct store_probe	*p;
+	struct schain		 c;
+};
+
+/* CW_TEST_PG_URL, or NULL when it is unset or empty (PostgreSQL tests
+ * are not run). */
+static inline const char *
+sfix_pg_url(void)
+{
+	const char *url = getenv("CW_TEST_PG_URL");
+
+	return url != NULL && url[0] != '\0' ? url : NULL;
+}
+
+/* Open a store on `pg_url`'s database, wiped first, or (NULL) on a new
+ * SQLite file. */
 static inline void
 sfix_open(struct sfix *f, const char *pg_url)
 {
@@ -56,7 +90,7 @@ sfix_open(struct sfix *f, const char *pg_url)
 		    "CASCADE; CREATE SCHEMA public"), 0);
 		db_close(db);
 	} else {
-		snprintf(f->path, sizeof(f->path), "/tmp/cw-test-read.XXXXXX");
+		snprintf(f->path, sizeof(f->path), "/tmp/cw-test-store.XXXXXX");
 		assert_true((fd = mkstemp(f->path)) != -1);
 		close(fd);
 		snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
@@ -65,6 +99,7 @@ sfix_open(struct sfix *f, const char *pg_url)
 		fail_msg("store_open %s: %s", f->url, err);
 }
 
+/* Close the store, clear the probes, remove a SQLite file. */
 static inline void
 sfix_close(struct sfix *f)
 {
@@ -83,13 +118,13 @@ sfix_close(struct sfix *f)
 }
 
 /* Enroll a probe whose key comes from the seed byte `seed` (so its id
- * is the same in every run), declaring `country` (NULL: none) and
- * `asn` (-1: none) from now on. */
+ * is the same in every run), declaring `country` (NULL: none) and `asn`
+ * (-1: none) from now on.  The probe is the fixture's (sfix_close). */
 static inline struct store_probe *
 sfix_probe(struct sfix *f, const char *name, unsigned char seed,
     const char *country, long long asn)
 {
-	unsigned char sd[32], pk[32], sk[64];
+	unsigned char sd[32], pk[RECORD_PUBKEY_LEN], sk[64];
 	struct store_probe *p;
 	char err[256];
 
@@ -101,18 +136,22 @@ sfix_probe(struct sfix *f, const char *name, unsigned char seed,
 	    sizeof(err)), STORE_OK);
 	if (country != NULL)
 		snprintf(p->country, sizeof(p->country), "%s", country);
-	p->asn = asn;
+	if (asn != -1)
+		p->asn = asn;
 	return p;
 }
 
+/* An empty chain `chain` (hex) of probe `p`, whose lines name p's id. */
 static inline void
 schain_init(struct schain *c, struct store_probe *p, const char *chain)
 {
 	memset(c, 0, sizeof(*c));
 	c->probe = p;
+	snprintf(c->probe_id, sizeof(c->probe_id), "%s", p->id);
 	snprintf(c->chain, sizeof(c->chain), "%s", chain);
 }
 
+/* Free the lines; seq and last stay, so lines made after go on. */
 static inline void
 schain_free(struct schain *c)
 {
@@ -123,62 +162,170 @@ schain_free(struct schain *c)
 	c->n = c->cap = c->done = 0;
 }
 
-/* The next record of the chain: the envelope, "type", then `body` (a
- * fragment of JSON keys, may be ""). */
+/* Drop the lines from index `n` on; seq and last stay. */
 static inline void
-schain_add(struct schain *c, const char *type, const char *body)
+schain_truncate(struct schain *c, size_t n)
 {
-	char prev[RECORD_HASH_HEX + 1], *line;
+	for (; c->n > n; c->n--)
+		free(c->lines[c->n - 1]);
+	if (c->done > n)
+		c->done = n;
+}
 
-	if (c->seq == 0) {
-		memset(prev, '0', RECORD_HASH_HEX);
-		prev[RECORD_HASH_HEX] = '\0';
+/* Make a line as given: the envelope with `seq` and `prev` (the hash of
+ * the line before; all zeros, and `prev` unread, for seq 1), "type",
+ * then `body` (a fragment of JSON keys, may be "").  It becomes the
+ * chain's head; returns its index in lines. */
+static inline size_t
+schain_line(struct schain *c, uint64_t seq,
+    const unsigned char prev[RECORD_HASH_LEN], const char *type,
+    const char *body)
+{
+	char prevhex[RECORD_HASH_HEX + 1], *line;
+
+	if (seq == 1) {
+		memset(prevhex, '0', RECORD_HASH_HEX);
+		prevhex[RECORD_HASH_HEX] = '\0';
 	} else
-		record_hex(c->last, RECORD_HASH_LEN, prev);
-	c->seq++;
+		record_hex(prev, RECORD_HASH_LEN, prevhex);
 	assert_true(asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\","
 	    "\"seq\":%" PRIu64 ",\"prev\":\"%s\",\"type\":\"%s\"%s%s}",
-	    c->probe->id, c->chain, c->seq, prev, type,
+	    c->probe_id, c->chain, seq, prevhex, type,
 	    body[0] != '\0' ? "," : "", body) > 0);
 	record_hash(line, strlen(line), c->last);
+	c->seq = seq;
 	if (c->n == c->cap) {
 		c->cap = c->cap == 0 ? 64 : c->cap * 2;
 		assert_non_null(c->lines = reallocarray(c->lines, c->cap,
 		    sizeof(*c->lines)));
 	}
-	c->lines[c->n++] = line;
+	c->lines[c->n] = line;
+	return c->n++;
+}
+
+/* The next record of the chain, linked to its head. */
+static inline size_t
+schain_add(struct schain *c, const char *type, const char *body)
+{
+	return schain_line(c, c->seq + 1, c->last, type, body);
+}
+
+/* Skip `skip` seqs, as a probe that dropped them: the next line's prev
+ * is the hash of a line nobody has. */
+static inline void
+schain_skip(struct schain *c, uint64_t skip)
+{
+	c->seq += skip;
+	memset(c->last, 0xab, sizeof(c->last));
+}
+
+/* A batch of the chain's lines [from, from + n), n > 0, for its probe,
+ * received at SFIX_RECEIVED.  The caller frees it (sbatch_free,
+ * sbatch_ingest) and may change its records before. */
+static inline struct sbatch *
+sbatch_of(const struct schain *c, size_t from, size_t n)
+{
+	struct sbatch *bt;
+	char err[256];
+
+	assert_true(n > 0 && from + n <= c->n);
+	assert_non_null(bt = calloc(1, sizeof(*bt) + n * sizeof(*bt->recs)));
+	for (size_t i = 0; i < n; i++)
+		if (record_parse(c->lines[from + i], strlen(c->lines[from + i]),
+		    &bt->recs[i], err, sizeof(err)) != 0)
+			fail_msg("record_parse: %s: %s", err,
+			    c->lines[from + i]);
+	bt->b.probe = c->probe;
+	bt->b.recs = bt->recs;
+	bt->b.n = n;
+	bt->b.received_at = SFIX_RECEIVED;
+	return bt;
+}
+
+/* Clear the batch's b.n records and free it. */
+static inline void
+sbatch_free(struct sbatch *bt)
+{
+	for (size_t i = 0; i < bt->b.n; i++)
+		record_clear(&bt->recs[i]);
+	free(bt);
+}
+
+/* store_ingest() the batch, then free it; returns store_ingest's
+ * STORE_OK or STORE_E_*, with *rc and err as it leaves them. */
+static inline int
+sbatch_ingest(struct sfix *f, struct sbatch *bt, struct store_receipt *rc,
+    char *err, size_t errlen)
+{
+	int ret = store_ingest(f->st, &bt->b, rc, err, errlen);
+
+	sbatch_free(bt);
+	return ret;
 }
 
 /* Ingest the chain's lines not ingested yet, in batches of at most
- * `per_batch`. */
+ * `per_batch`; each must be STORE_OK. */
 static inline void
 schain_ingest(struct sfix *f, struct schain *c, size_t per_batch)
 {
 	struct store_receipt rc;
-	struct store_batch b;
-	struct record *recs;
 	char err[256];
 
-	assert_non_null(recs = calloc(per_batch, sizeof(*recs)));
 	for (size_t from = c->done; from < c->n; from += per_batch) {
 		size_t n = c->n - from < per_batch ? c->n - from : per_batch;
-		for (size_t i = 0; i < n; i++)
-			if (record_parse(c->lines[from + i],
-			    strlen(c->lines[from + i]), &recs[i], err,
-			    sizeof(err)) != 0)
-				fail_msg("record_parse: %s: %s", err,
-				    c->lines[from + i]);
-		b.probe = c->probe;
-		b.recs = recs;
-		b.n = n;
-		b.received_at = SFIX_RECEIVED;
-		if (store_ingest(f->st, &b, &rc, err, sizeof(err)) != STORE_OK)
+		if (sbatch_ingest(f, sbatch_of(c, from, n), &rc, err,
+		    sizeof(err)) != STORE_OK)
 			fail_msg("store_ingest: %s", err);
-		for (size_t i = 0; i < n; i++)
-			record_clear(&recs[i]);
 	}
-	free(recs);
 	c->done = c->n;
 }
+
+/* cmocka setup: a struct sfix_test in *state, on `pg_url`'s database
+ * or (NULL) SQLite, its probe declaring `country` and `asn` as
+ * sfix_probe's.  Freed by sfix_teardown. */
+static inline int
+sfix_test_setup(void **state, const char *pg_url, const char *country,
+    long long asn)
+{
+	struct sfix_test *t;
+
+	assert_non_null(t = calloc(1, sizeof(*t)));
+	sfix_open(&t->s, pg_url);
+	t->p = sfix_probe(&t->s, "kyiv-1", 7, country, asn);
+	schain_init(&t->c, t->p, SFIX_CHAIN);
+	*state = t;
+	return 0;
+}
+
+/* The setups of the tests of what reads the store back (export,
+ * summary): the probe declares UA and AS64500; on SQLite, or on
+ * sfix_pg_url()'s database (call it only when that is not NULL). */
+static inline int
+sfix_setup_sqlite(void **state)
+{
+	return sfix_test_setup(state, NULL, "UA", 64500);
+}
+
+static inline int
+sfix_setup_pg(void **state)
+{
+	return sfix_test_setup(state, sfix_pg_url(), "UA", 64500);
+}
+
+/* cmocka teardown of every sfix_test; SFIX_TEST(fn, setup) is the
+ * test of `fn` with `setup` and this teardown. */
+static inline int
+sfix_teardown(void **state)
+{
+	struct sfix_test *t = *state;
+
+	schain_free(&t->c);
+	sfix_close(&t->s);
+	free(t);
+	return 0;
+}
+
+#define SFIX_TEST(fn, setup) \
+	cmocka_unit_test_setup_teardown(fn, setup, sfix_teardown)
 
 #endif /* CW_TEST_STORE_FIXTURE_H */

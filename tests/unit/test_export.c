@@ -16,9 +16,7 @@
 #include "export.h"
 #include "store_fixture.h"
 
-static const char *pg_url;
-
-#define CHAIN "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+#define CHAIN SFIX_CHAIN	/* the test's chain, t->c */
 
 /* ---- the known records ---------------------------------------------- */
 
@@ -139,49 +137,8 @@ static const char atlas_expected[] =
 
 /* ---- helpers --------------------------------------------------------- */
 
-struct tfix {
-	struct sfix		 s;
-	struct store_probe	*p;
-	struct schain		 c;
-};
-
-static int
-setup(void **state, const char *url)
-{
-	struct tfix *t = calloc(1, sizeof(*t));
-
-	sfix_open(&t->s, url);
-	t->p = sfix_probe(&t->s, "kyiv-1", 7, "UA", 64500);
-	schain_init(&t->c, t->p, CHAIN);
-	*state = t;
-	return 0;
-}
-
-static int
-setup_sqlite(void **state)
-{
-	return setup(state, NULL);
-}
-
-static int
-setup_pg(void **state)
-{
-	return setup(state, pg_url);
-}
-
-static int
-teardown(void **state)
-{
-	struct tfix *t = *state;
-
-	schain_free(&t->c);
-	sfix_close(&t->s);
-	free(t);
-	return 0;
-}
-
 static void
-add_known(struct tfix *t)
+add_known(struct sfix_test *t)
 {
 	schain_add(&t->c, "dns", r_ok);
 	schain_add(&t->c, "dns", r_timeout);
@@ -195,7 +152,7 @@ add_known(struct tfix *t)
 
 /* `tmpl` with every "@P@" replaced by the probe id; caller frees. */
 static char *
-expand(const struct tfix *t, const char *tmpl)
+expand(const struct sfix_test *t, const char *tmpl)
 {
 	size_t n = 0, cap = strlen(tmpl) * 2 + 1;
 	char *out = malloc(cap);
@@ -217,8 +174,8 @@ expand(const struct tfix *t, const char *tmpl)
 /* Run an export to the end; its output as a string (caller frees) and
  * the number of steps in *steps. */
 static char *
-run(struct tfix *t, const struct store_filter *f, enum export_format fmt,
-    size_t page, int *steps)
+run(struct sfix_test *t, const struct store_filter *f,
+    enum export_format fmt, size_t page, int *steps)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct export *e;
@@ -249,7 +206,7 @@ run(struct tfix *t, const struct store_filter *f, enum export_format fmt,
 }
 
 static char *
-run_all(struct tfix *t, enum export_format fmt)
+run_all(struct sfix_test *t, enum export_format fmt)
 {
 	struct store_filter f;
 
@@ -295,7 +252,7 @@ test_formats_parse(void **state)
 static void
 test_jsonl(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char *want, *got;
 	size_t len = 0;
 
@@ -317,7 +274,7 @@ test_jsonl(void **state)
 static void
 test_csv(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char *want = expand(t, csv_expected), *got;
 
 	add_known(t);
@@ -330,7 +287,7 @@ test_csv(void **state)
 static void
 test_atlas(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char *got;
 
 	add_known(t);
@@ -413,7 +370,7 @@ test_time_format(void **state)
 static void
 test_paging(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	struct store_filter f;
 	char *got, *line, *save = NULL;
 	int steps;
@@ -449,7 +406,7 @@ test_paging(void **state)
 static void
 test_empty(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char *got;
 	int steps;
 	struct store_filter f;
@@ -475,7 +432,7 @@ test_empty(void **state)
 
 /* How many records of the known ones a filter selects. */
 static size_t
-selected(struct tfix *t, struct export_params *p)
+selected(struct sfix_test *t, struct export_params *p)
 {
 	char *got = run(t, &p->filter, EXPORT_JSONL, 2, NULL);
 	size_t n = count_lines(got);
@@ -496,7 +453,7 @@ set(struct export_params *p, const char *key, const char *value)
 static void
 test_filters(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	struct store_probe *other;
 	struct schain c2;
 	struct export_params p;
@@ -594,7 +551,7 @@ test_params(void **state)
 static void
 test_db_error(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	struct evbuffer *buf = evbuffer_new();
 	struct store_filter f;
 	struct export *e;
@@ -616,13 +573,13 @@ test_db_error(void **state)
 }
 
 #define EXPORT_TESTS(setup) \
-	cmocka_unit_test_setup_teardown(test_jsonl, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_csv, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_atlas, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_paging, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_empty, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_filters, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_db_error, setup, teardown)
+	SFIX_TEST(test_jsonl, setup), \
+	SFIX_TEST(test_csv, setup), \
+	SFIX_TEST(test_atlas, setup), \
+	SFIX_TEST(test_paging, setup), \
+	SFIX_TEST(test_empty, setup), \
+	SFIX_TEST(test_filters, setup), \
+	SFIX_TEST(test_db_error, setup)
 
 int
 main(void)
@@ -633,8 +590,9 @@ main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_params),
 	};
-	const struct CMUnitTest sqlite_tests[] = {EXPORT_TESTS(setup_sqlite)};
-	const struct CMUnitTest pg_tests[] = {EXPORT_TESTS(setup_pg)};
+	const struct CMUnitTest sqlite_tests[] = {
+	    EXPORT_TESTS(sfix_setup_sqlite)};
+	const struct CMUnitTest pg_tests[] = {EXPORT_TESTS(sfix_setup_pg)};
 	int failed;
 
 	if (sodium_init() < 0)
@@ -642,8 +600,7 @@ main(void)
 	failed = cmocka_run_group_tests_name("export", plain, NULL, NULL);
 	failed += cmocka_run_group_tests_name("export on sqlite",
 	    sqlite_tests, NULL, NULL);
-	pg_url = getenv("CW_TEST_PG_URL");
-	if (pg_url != NULL && pg_url[0] != '\0')
+	if (sfix_pg_url() != NULL)
 		failed += cmocka_run_group_tests_name("export on postgresql",
 		    pg_tests, NULL, NULL);
 	else

@@ -18,52 +18,9 @@
 #include "store_fixture.h"
 #include "summary.h"
 
-static const char *pg_url;
-
 #define HOUR	(3600 * CW_USEC_PER_SEC)
 #define DAY	(86400 * CW_USEC_PER_SEC)
 #define FIVE_MIN (300 * CW_USEC_PER_SEC)
-
-struct tfix {
-	struct sfix		 s;
-	struct store_probe	*p;
-	struct schain		 c;
-};
-
-static int
-setup(void **state, const char *url)
-{
-	struct tfix *t = calloc(1, sizeof(*t));
-
-	sfix_open(&t->s, url);
-	t->p = sfix_probe(&t->s, "kyiv-1", 7, "UA", 64500);
-	schain_init(&t->c, t->p, "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0");
-	*state = t;
-	return 0;
-}
-
-static int
-setup_sqlite(void **state)
-{
-	return setup(state, NULL);
-}
-
-static int
-setup_pg(void **state)
-{
-	return setup(state, pg_url);
-}
-
-static int
-teardown(void **state)
-{
-	struct tfix *t = *state;
-
-	schain_free(&t->c);
-	sfix_close(&t->s);
-	free(t);
-	return 0;
-}
 
 /* One DNS measurement.  `rtt` < 0: a timeout (no reply); `nsid` and
  * `server` may be NULL; `serial` < 0: none. */
@@ -104,7 +61,7 @@ meas_add(struct schain *c, const struct meas *m)
 }
 
 static char *
-run(struct tfix *t, const struct store_filter *f, cw_usec_t bucket,
+run(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket,
     enum summary_format fmt, size_t page)
 {
 	struct evbuffer *buf = evbuffer_new();
@@ -140,7 +97,7 @@ run(struct tfix *t, const struct store_filter *f, cw_usec_t bucket,
 
 /* The JSON lines of a summary, as an array of buckets. */
 static json_t *
-run_json(struct tfix *t, const struct store_filter *f, cw_usec_t bucket)
+run_json(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket)
 {
 	char *out = run(t, f, bucket, SUMMARY_JSON, 0), *line, *save = NULL;
 	json_t *all = json_array();
@@ -284,7 +241,7 @@ test_json_exact(void **state)
 		{"2026-11-26T11:59:59.999999Z", K4, "udp", KN, NULL, ".", 2.5,
 		    -1},
 	};
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char want[4096], *got;
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
@@ -345,7 +302,7 @@ test_csv_exact(void **state)
 		{"2026-11-26T10:02:00Z", "2001:7fd::1", "tcp", NULL, NULL, ".",
 		    -1, -1},
 	};
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char want[4096], *got;
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
@@ -372,7 +329,7 @@ test_csv_exact(void **state)
 static void
 test_percentiles(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	struct meas m = {NULL, K4, "udp", KN, NULL, ".", 0, -1};
 	char when[64];
 	json_t *all, *g;
@@ -457,7 +414,7 @@ test_serial_lag(void **state)
 		{"2026-11-26T13:50:00Z", "10.0.0.5", "udp", "e", NULL, ".", -1,
 		    -1},
 	};
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	json_t *all, *b, *g;
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
@@ -514,7 +471,7 @@ test_serial_lag(void **state)
 static void
 test_filters(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	struct store_probe *other;
 	struct schain c2;
 	struct meas m = {"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".",
@@ -578,7 +535,7 @@ test_filters(void **state)
 static void
 test_empty(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	char *got;
 
 	got = run(t, NULL, HOUR, SUMMARY_JSON, 0);
@@ -596,7 +553,7 @@ test_empty(void **state)
 static void
 test_many_buckets(void **state)
 {
-	struct tfix *t = *state;
+	struct sfix_test *t = *state;
 	struct meas m = {NULL, K4, "udp", KN, NULL, ".", 1, -1};
 	char when[64];
 	json_t *all;
@@ -617,13 +574,13 @@ test_many_buckets(void **state)
 }
 
 #define SUMMARY_TESTS(setup) \
-	cmocka_unit_test_setup_teardown(test_json_exact, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_csv_exact, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_percentiles, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_serial_lag, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_filters, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_empty, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_many_buckets, setup, teardown)
+	SFIX_TEST(test_json_exact, setup), \
+	SFIX_TEST(test_csv_exact, setup), \
+	SFIX_TEST(test_percentiles, setup), \
+	SFIX_TEST(test_serial_lag, setup), \
+	SFIX_TEST(test_filters, setup), \
+	SFIX_TEST(test_empty, setup), \
+	SFIX_TEST(test_many_buckets, setup)
 
 int
 main(void)
@@ -633,8 +590,8 @@ main(void)
 		cmocka_unit_test(test_serial_cmp),
 	};
 	const struct CMUnitTest sqlite_tests[] = {
-		SUMMARY_TESTS(setup_sqlite)};
-	const struct CMUnitTest pg_tests[] = {SUMMARY_TESTS(setup_pg)};
+		SUMMARY_TESTS(sfix_setup_sqlite)};
+	const struct CMUnitTest pg_tests[] = {SUMMARY_TESTS(sfix_setup_pg)};
 	int failed;
 
 	if (sodium_init() < 0)
@@ -642,8 +599,7 @@ main(void)
 	failed = cmocka_run_group_tests_name("summary", plain, NULL, NULL);
 	failed += cmocka_run_group_tests_name("summary on sqlite",
 	    sqlite_tests, NULL, NULL);
-	pg_url = getenv("CW_TEST_PG_URL");
-	if (pg_url != NULL && pg_url[0] != '\0')
+	if (sfix_pg_url() != NULL)
 		failed += cmocka_run_group_tests_name("summary on postgresql",
 		    pg_tests, NULL, NULL);
 	else
