@@ -35,34 +35,17 @@ EXPORT_N=${CW_BENCH_EXPORT:-1000000}
 PROBES=50
 say() { printf '%s\n' "$*"; }
 
-# serve DBURL: start the collector on a free port; sets URL, SERVE_PID.
-serve()
-{
-	local port i
-	port=$(cw_free_port)
-	cw_spawn "$CW_TMP/serve.log" "$COLLECTOR" serve \
-	    --listen "127.0.0.1:$port" --db "$1"
-	SERVE_PID=$CW_SPAWNED
-	URL=http://127.0.0.1:$port
-	for ((i = 0; i < 100; i++)); do
-		curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	cat "$CW_TMP/serve.log" >&2
-	cw_die "the collector did not come up on $1"
-}
-
 # ingest LABEL DBURL SIZE: one loadgen run against a fresh collector.
 ingest()
 {
 	local label=$1 db=$2 size=$3 batches out
 	batches=$((RECORDS / PROBES / size))
 	[ "$batches" -ge 1 ] || batches=1
-	serve "$db"
-	out=$("$LOADGEN" --url "$URL" --db "$db" --probes "$PROBES" \
+	cw_collector_start "$CW_TMP/serve.log" --db "$db"
+	out=$("$LOADGEN" --url "$COLLECTOR_URL" --db "$db" --probes "$PROBES" \
 	    --batches "$batches" --size "$size" 2>&1 | tail -n 1)
 	say "  $label, batches of $size: $out"
-	cw_stop "$SERVE_PID"
+	cw_collector_stop
 }
 
 # The peer: RECORDS rows of the collector's own schema, each with a
@@ -122,11 +105,11 @@ peer "peer: PostgreSQL alone, INSERT ... SELECT (synchronous commit)" "$t"
 say ""
 say "== 2. CSV export of $EXPORT_N records (SQLite)"
 DB=$CW_TMP/export.db
-serve "sqlite:$DB"
-"$LOADGEN" --url "$URL" --db "sqlite:$DB" --probes 10 \
+cw_collector_start "$CW_TMP/serve.log" --db "sqlite:$DB"
+"$LOADGEN" --url "$COLLECTOR_URL" --db "sqlite:$DB" --probes 10 \
     --batches $((EXPORT_N / 10 / 1000)) --size 1000 >/dev/null 2>&1 ||
     cw_die "loading $EXPORT_N records failed"
-cw_stop "$SERVE_PID"
+cw_collector_stop
 start=$(date +%s.%N)
 rows=$("$COLLECTOR" export --db "sqlite:$DB" --format csv | wc -l)
 end=$(date +%s.%N)

@@ -32,20 +32,10 @@ N=${CW_BENCH_RECORDS:-1000000}
 DB="sqlite:$CW_TMP/collector.db"
 say() { printf '%s\n' "$*"; }
 
-"$COREWATCH" keygen --key "$CW_TMP/probe.key" >"$CW_TMP/key.out" 2>/dev/null ||
-    cw_die "keygen"
-PROBE=$(awk '$1 == "probe" { print $2 }' "$CW_TMP/key.out")
-"$COLLECTOR" probe add --db "$DB" --name bench --pubkey \
-    "$(awk '$1 == "pubkey" { print $2 }' "$CW_TMP/key.out")" >/dev/null ||
-    cw_die "probe add"
-PORT=$(cw_free_port)
-URL=http://127.0.0.1:$PORT
-cw_spawn "$CW_TMP/serve.log" "$COLLECTOR" serve --listen "127.0.0.1:$PORT" \
-    --db "$DB"
-for ((i = 0; i < 100; i++)); do
-	curl -sf "$URL/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+cw_probe_key "$CW_TMP/probe.key"
+PROBE=$PROBE_ID
+cw_probe_enroll "$DB" bench "$PROBE_PUBKEY"
+cw_collector_start "$CW_TMP/serve.log" --db "$DB"
 
 say "upload-bench: $(uname -srm), $(nproc) CPUs, $N records"
 # 1. the backlog: a DNS result's size of padding.
@@ -58,7 +48,7 @@ say "backlog: $N records appended in $(cat "$CW_TMP/append.time"); spool" \
 # 2. the drain.
 /usr/bin/time -f '%e %U %S %M' -o "$CW_TMP/drain.time" \
     "$UPLOADRUN" --spool "$CW_TMP/spool" --key "$CW_TMP/probe.key" \
-    --url "$URL" --timeout 3600s >"$CW_TMP/drain.json" \
+    --url "$COLLECTOR_URL" --timeout 3600s >"$CW_TMP/drain.json" \
     2>"$CW_TMP/drain.err" || { tail "$CW_TMP/drain.err"; cw_die "drain"; }
 read -r wall user sys rss <"$CW_TMP/drain.time"
 secs=$(jq -r .seconds "$CW_TMP/drain.json")

@@ -17,7 +17,6 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-COLLECTOR="$top_builddir/src/corewatch-collector"
 MKBATCH="$top_builddir/tests/tools/mkbatch"
 for f in "$COLLECTOR" "$MKBATCH"; do
 	[ -x "$f" ] || cw_die "no $f (make check builds it)"
@@ -28,39 +27,15 @@ SIZE=50				# records per batch
 KILLS=${CW_CRASH_KILLS:-6}
 
 cw_tmpdir
-if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
-	cw_pg_start
-	DB=$CW_PG_URL
-else
-	DB="sqlite:$CW_TMP/collector.db"
-fi
-PORT=$(cw_free_port) || cw_die "no free port"
-URL="http://127.0.0.1:$PORT"
-
-# start: the collector on $PORT; waits until /healthz answers.
-start()
-{
-	local i
-	cw_spawn "$CW_TMP/serve.$1.log" "$COLLECTOR" serve \
-	    --listen "127.0.0.1:$PORT" --db "$DB"
-	SERVE_PID=$CW_SPAWNED
-	for ((i = 0; i < 100; i++)); do
-		curl -sf -o /dev/null "$URL/healthz" && return 0
-		kill -0 "$SERVE_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$CW_TMP/serve.$1.log" >&2
-	cw_die "the collector did not start"
-}
+cw_collector_db
+DB=$COLLECTOR_DB
 
 # The probes' keys, enrolled; their batches, made beforehand.
 for ((p = 0; p < PROBES; p++)); do
 	seed=$(printf '%02x' $((p + 16)))
 	seed=$(printf "$seed%.0s" {1..32})
 	SEEDS[p]=$seed
-	"$COLLECTOR" probe add --db "$DB" --name "crash-$p" \
-	    --pubkey "$("$MKBATCH" pubkey --seed "$seed")" >/dev/null ||
-	    cw_die "probe add failed"
+	cw_probe_enroll "$DB" "crash-$p" "$("$MKBATCH" pubkey --seed "$seed")"
 	chain=$(printf 'c%031x' "$p")
 	CHAINS[p]=$chain
 	prev=
@@ -81,7 +56,7 @@ probe()
 	while ((b < BATCHES && tries < 400)); do
 		tries=$((tries + 1))
 		status=$(curl -s -o "$CW_TMP/resp.$p" -w '%{http_code}' \
-		    --max-time 20 -X POST "$URL/api/v1/batches" \
+		    --max-time 20 -X POST "$COLLECTOR_URL/api/v1/batches" \
 		    -H "Content-Type: application/x-ndjson" \
 		    -H "Authorization: $(cat "$CW_TMP/p$p.b$b.auth")" \
 		    --data-binary "@$CW_TMP/p$p.b$b.body" 2>/dev/null)
@@ -95,7 +70,7 @@ probe()
 	done
 }
 
-start 0
+cw_collector_start "$CW_TMP/serve.0.log" --db "$DB"
 for ((p = 0; p < PROBES; p++)); do
 	probe "$p" &
 	PROBE_PIDS[p]=$!
@@ -130,16 +105,15 @@ crash_check()
 # Kill the collector at random moments while the probes post.
 for ((k = 1; k <= KILLS; k++)); do
 	sleep "0.$((RANDOM % 6 + 2))"
-	kill -KILL "$SERVE_PID" 2>/dev/null
-	wait "$SERVE_PID" 2>/dev/null
+	cw_collector_stop KILL
 	cw_log "killed the collector (kill $k), acks so far: $(cat "$CW_TMP"/ack.* | wc -l)"
 	crash_check "$k"
-	start "$k"
+	cw_collector_restart "$CW_TMP/serve.$k.log"
 done
 for ((p = 0; p < PROBES; p++)); do
 	cw_wait "${PROBE_PIDS[p]}" 120 || cw_die "probe $p did not finish"
 done
-cw_stop "$SERVE_PID"
+cw_collector_stop
 
 # What is stored, as the collector exports it.
 "$COLLECTOR" export --db "$DB" --format jsonl >"$CW_TMP/all.jsonl" ||
@@ -168,19 +142,9 @@ for ((p = 0; p < PROBES; p++)); do
 	cw_check "probe $p: seqs to N without a hole" \
 	    [ "$(tail -n 1 "$CW_TMP/seqs.$p")" = "$n" ]
 	# The chain links: recompute each record's hash from its bytes.
-	/usr/bin/python3 - "$CW_TMP/all.jsonl" "$chain" >"$CW_TMP/links.$p" <<'EOF'
-import hashlib, json, sys
-recs = {}
-for raw in open(sys.argv[1], 'rb'):
-    line = raw.rstrip(b'\n')
-    r = json.loads(line)
-    if r['chain'] == sys.argv[2]:
-        recs[r['seq']] = (hashlib.sha256(line).hexdigest(), r['prev'])
-bad = sum(1 for s, (h, prev) in recs.items()
-          if s > 1 and (s - 1 not in recs or recs[s - 1][0] != prev))
-print(bad)
-EOF
-	cw_check "probe $p: every prev is the hash of the record before" \
-	    [ "$(cat "$CW_TMP/links.$p")" = 0 ]
+	cw_chain_check --chain "$chain" "$CW_TMP/all.jsonl" >"$CW_TMP/links.$p"
+	cw_expect "probe $p: every prev is the hash of the record before" \
+	    "$CW_TMP/links.$p" '.[0] | .first == 1 and .holes == 0 and
+	    .broken == 0'
 done
 cw_done

@@ -12,18 +12,13 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-COLLECTOR="${COLLECTOR:-$top_builddir/src/corewatch-collector}"
 MKBATCH="$top_builddir/tests/tools/mkbatch"
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
 [ -x "$MKBATCH" ] || cw_die "no $MKBATCH (make check builds it)"
 
 cw_tmpdir
-if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
-	cw_pg_start
-	DB=$CW_PG_URL
-else
-	DB="sqlite:$CW_TMP/collector.db"
-fi
+cw_collector_db
+DB=$COLLECTOR_DB
 
 SEED_A=0101010101010101010101010101010101010101010101010101010101010101
 SEED_B=0202020202020202020202020202020202020202020202020202020202020202
@@ -44,18 +39,13 @@ db_count()
 
 # --- the collector ---------------------------------------------------------
 
-# collector_start: start `serve` with $CW_TMP/collector.conf on a free
-# port (another if it is taken), wait until /healthz answers; sets PORT,
-# URL and COLLECTOR_PID.  EXTRA_CONF is added to the file.
+# collector_start: start `serve -c $CW_TMP/collector.conf` (EXTRA_CONF
+# added to the file) on a free port (cw_collector_start: COLLECTOR_URL,
+# COLLECTOR_PORT, COLLECTOR_PID).
 collector_start()
 {
-	local attempt i
-	for ((attempt = 1; attempt <= 5; attempt++)); do
-		PORT=$(cw_free_port) || cw_die "no free port"
-		URL="http://127.0.0.1:$PORT"
-		cat >"$CW_TMP/collector.conf" <<EOF
+	cat >"$CW_TMP/collector.conf" <<EOF
 # The collector of collector_http.sh: small limits, short timeouts.
-listen = "127.0.0.1:$PORT"
 db = "$DB"
 max_body = 256k
 max_headers_size = 4k
@@ -65,19 +55,7 @@ max_connections = 8
 log_level = debug
 ${EXTRA_CONF:-}
 EOF
-		cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
-		    -c "$CW_TMP/collector.conf"
-		COLLECTOR_PID=$CW_SPAWNED
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$COLLECTOR_PID" 2>/dev/null || break
-			curl -sf --max-time 1 "$URL/healthz" >/dev/null 2>&1 &&
-			    return 0
-			sleep 0.1
-		done
-		cat "$CW_TMP/collector.log" >&2
-		cw_stop "$COLLECTOR_PID"
-	done
-	cw_die "the collector did not start"
+	cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
 }
 
 # --- requests --------------------------------------------------------------
@@ -89,8 +67,8 @@ request()
 	local method=$1 path=$2
 	shift 2
 	STATUS=$(curl -sS -o "$CW_TMP/resp" -D "$CW_TMP/headers" \
-	    -w '%{http_code}' --max-time 10 -X "$method" "$@" "$URL$path" \
-	    2>"$CW_TMP/curl.err")
+	    -w '%{http_code}' --max-time 10 -X "$method" "$@" \
+	    "$COLLECTOR_URL$path" 2>"$CW_TMP/curl.err")
 	[ -n "$STATUS" ] || STATUS=000
 }
 
@@ -173,12 +151,11 @@ not_in()
 # metric NAME: its value from /metrics.
 metric()
 {
-	curl -sS --max-time 5 "$URL/metrics" |
+	curl -sS --max-time 5 "$COLLECTOR_URL/metrics" |
 	    awk -v n="$1" '$1 == n { print $2 }'
 }
 
 collector_start
-cw_log "collector: pid $COLLECTOR_PID on $URL"
 
 # --- enrollment ------------------------------------------------------------
 
@@ -413,7 +390,8 @@ cw_expect "stored now" "$CW_TMP/resp" '.[0].stored == 2'
 # --- a client gone before its answer ----------------------------------------------
 
 mkb gone --seed "$SEED_A" --from 25 --count 3 --prev "$H24"
-/usr/bin/python3 - "$PORT" "$CW_TMP/gone.body" "$CW_TMP/gone.auth" <<'EOF'
+/usr/bin/python3 - "$COLLECTOR_PORT" "$CW_TMP/gone.body" \
+    "$CW_TMP/gone.auth" <<'EOF'
 import socket, sys
 port, body, auth = int(sys.argv[1]), open(sys.argv[2], "rb").read(), \
     open(sys.argv[3]).read()
@@ -466,7 +444,7 @@ cw_check "metrics: TYPE lines" \
 
 # --- slow clients, the connection cap -----------------------------------------
 
-/usr/bin/python3 - "$PORT" >"$CW_TMP/slow.out" 2>&1 <<'EOF'
+/usr/bin/python3 - "$COLLECTOR_PORT" >"$CW_TMP/slow.out" 2>&1 <<'EOF'
 import socket, sys, time
 port = int(sys.argv[1])
 
@@ -506,7 +484,7 @@ cw_check "a trickling client is cut off by the request deadline" \
     awk '$1 == "trickle" && $2 != "None" && $2 >= 3.5 && $2 < 8 { ok = 1 }
     END { exit !ok }' "$CW_TMP/slow.out"
 
-/usr/bin/python3 - "$PORT" >"$CW_TMP/cap.out" 2>&1 <<'EOF'
+/usr/bin/python3 - "$COLLECTOR_PORT" >"$CW_TMP/cap.out" 2>&1 <<'EOF'
 import socket, sys, time
 port = int(sys.argv[1])
 held = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
@@ -569,8 +547,7 @@ cw_check "contrib/corewatch-collector.conf: a clean stop" [ "$CW_STATUS" = 0 ]
 
 cw_check "no client address in the log" \
     [ "$(grep -c '127\.0\.0\.1' "$CW_TMP/collector.log")" = 1 ]
-kill -TERM "$COLLECTOR_PID"
-cw_wait "$COLLECTOR_PID" 10
+cw_collector_stop
 cw_check "SIGTERM: a clean stop, exit 0" [ "$CW_STATUS" = 0 ]
 cw_check "SIGTERM: logged" grep -q "stopped" "$CW_TMP/collector.log"
 cw_check "no sanitizer report" not_in "$CW_TMP/collector.log" \
@@ -589,8 +566,7 @@ request GET /healthz
 expect_status "/healthz needs no token" 200
 post_batch "$CW_TMP/good1.body" "$CW_TMP/good1.auth"
 expect_status "batches need no read token" 200
-kill -TERM "$COLLECTOR_PID"
-cw_wait "$COLLECTOR_PID" 10
+cw_collector_stop
 cw_check "SIGTERM again: exit 0" [ "$CW_STATUS" = 0 ]
 cw_check "no sanitizer report (second run)" not_in "$CW_TMP/collector.log" \
     -e "runtime error" -e "Sanitizer"

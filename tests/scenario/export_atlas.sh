@@ -18,7 +18,6 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-COLLECTOR="${COLLECTOR:-$top_builddir/src/corewatch-collector}"
 MKBATCH="$top_builddir/tests/tools/mkbatch"
 BLAEU_RESOLVE=/usr/bin/blaeu-resolve
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
@@ -28,12 +27,8 @@ BLAEU_RESOLVE=/usr/bin/blaeu-resolve
     cw_die "$COLLECTOR has no export command"
 
 cw_tmpdir
-if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
-	cw_pg_start
-	DB=$CW_PG_URL
-else
-	DB="sqlite:$CW_TMP/collector.db"
-fi
+cw_collector_db
+DB=$COLLECTOR_DB
 SEED=0707070707070707070707070707070707070707070707070707070707070707
 CHAIN=0123456789abcdef0123456789abcdef
 PROBE=$("$MKBATCH" id --seed "$SEED") || cw_die "mkbatch id failed"
@@ -101,49 +96,28 @@ NRECORDS=$(wc -l <"$CW_TMP/body")
 
 # --- the collector -----------------------------------------------------------
 
-"$COLLECTOR" probe add --db "$DB" --name kyiv-1 --pubkey "$PUBKEY" \
-    >/dev/null || cw_die "probe add failed"
-for ((attempt = 1; attempt <= 5; attempt++)); do
-	PORT=$(cw_free_port) || cw_die "no free port"
-	URL="http://127.0.0.1:$PORT"
-	cat >"$CW_TMP/collector.conf" <<EOF
-listen = "127.0.0.1:$PORT"
+cw_probe_enroll "$DB" kyiv-1 "$PUBKEY"
+cat >"$CW_TMP/collector.conf" <<EOF
 db = "$DB"
 timeout = 3s
 log_level = debug
 EOF
-	cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
-	    -c "$CW_TMP/collector.conf"
-	COLLECTOR_PID=$CW_SPAWNED
-	up=0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$COLLECTOR_PID" 2>/dev/null || break
-		if curl -sf --max-time 1 "$URL/healthz" >/dev/null 2>&1; then
-			up=1
-			break
-		fi
-		sleep 0.1
-	done
-	[ "$up" = 1 ] && break
-	cat "$CW_TMP/collector.log" >&2
-	cw_stop "$COLLECTOR_PID"
-done
-[ "$up" = 1 ] || cw_die "the collector did not start"
+cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
 
 for b in body1 body2; do
 	status=$(curl -sS -o "$CW_TMP/receipt" -w '%{http_code}' \
 	    --max-time 30 -H "Content-Type: application/x-ndjson" \
 	    -H "Authorization: $(cat "$CW_TMP/$b.auth")" \
-	    --data-binary "@$CW_TMP/$b" "$URL/api/v1/batches")
+	    --data-binary "@$CW_TMP/$b" "$COLLECTOR_URL/api/v1/batches")
 	cw_check "batch $b is stored" [ "$status" = 200 ] ||
 	    cw_die "batch: $status $(cat "$CW_TMP/receipt")"
 done
 
-# get PATH OUT: GET $URL$PATH into OUT; STATUS is the HTTP status.
+# get PATH OUT: GET $COLLECTOR_URL$PATH into OUT; STATUS: the HTTP status.
 get()
 {
 	STATUS=$(curl -sS -o "$2" -D "$2.headers" -w '%{http_code}' \
-	    --max-time 30 "$URL$1" 2>"$CW_TMP/curl.err")
+	    --max-time 30 "$COLLECTOR_URL$1" 2>"$CW_TMP/curl.err")
 }
 
 # --- exports: command line and HTTP agree ------------------------------------
@@ -203,7 +177,7 @@ cw_check "from=yesterday: 400" [ "$STATUS" = 400 ]
 get "/api/v1/results?colour=blue" "$CW_TMP/bad"
 cw_check "an unknown parameter: 400" [ "$STATUS" = 400 ]
 STATUS=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
-    "$URL/api/v1/results")
+    "$COLLECTOR_URL/api/v1/results")
 cw_check "POST results: 405" [ "$STATUS" = 405 ]
 
 # --- the Atlas form, checked against what sagan reads ------------------------
@@ -323,7 +297,7 @@ for _ in range(600):	# at most ten minutes
 EOF
 : >"$CW_TMP/api.port"
 cw_spawn "$CW_TMP/atlas_api.log" /usr/bin/python3 "$CW_TMP/atlas_api.py" \
-    "$URL" "$CW_TMP/api.port"
+    "$COLLECTOR_URL" "$CW_TMP/api.port"
 for ((i = 0; i < 100; i++)); do
 	[ -s "$CW_TMP/api.port" ] && break
 	sleep 0.1
@@ -442,9 +416,7 @@ cw_check "--addr takes any spelling of an address" \
 # the kernel's socket buffers hold, so that the collector is still
 # sending when the client goes.
 BIG_SEED=0909090909090909090909090909090909090909090909090909090909090909
-"$COLLECTOR" probe add --db "$DB" --name big --pubkey \
-    "$("$MKBATCH" pubkey --seed "$BIG_SEED")" >/dev/null ||
-    cw_die "probe add big failed"
+cw_probe_enroll "$DB" big "$("$MKBATCH" pubkey --seed "$BIG_SEED")"
 BIG=$("$MKBATCH" id --seed "$BIG_SEED")
 prev=
 for ((b = 0; b < 12; b++)); do
@@ -455,10 +427,10 @@ for ((b = 0; b < 12; b++)); do
 	status=$(curl -sS -o "$CW_TMP/receipt" -w '%{http_code}' \
 	    --max-time 30 -H "Content-Type: application/x-ndjson" \
 	    -H "Authorization: $(cat "$CW_TMP/big.auth")" \
-	    --data-binary "@$CW_TMP/big.body" "$URL/api/v1/batches")
+	    --data-binary "@$CW_TMP/big.body" "$COLLECTOR_URL/api/v1/batches")
 	[ "$status" = 200 ] || cw_die "big batch $b: $status"
 done
-/usr/bin/python3 - "$PORT" "$BIG" <<'EOF' || cw_log "the leaving client failed"
+/usr/bin/python3 - "$COLLECTOR_PORT" "$BIG" <<'EOF' || cw_log "the leaving client failed"
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -486,7 +458,6 @@ cw_check "the collector saw the client go and let its stream go" \
 
 # --- a clean stop ------------------------------------------------------------
 
-kill -TERM "$COLLECTOR_PID"
-cw_wait "$COLLECTOR_PID" 10
+cw_collector_stop
 cw_check "the collector stops cleanly on SIGTERM" [ "$CW_STATUS" = 0 ]
 cw_done

@@ -26,7 +26,6 @@
 
 cw_netns_isolate cwhttpag $'127.0.0.1 localhost good.test\n::1 localhost good.test'
 
-COLLECTOR="${COLLECTOR:-$top_builddir/src/corewatch-collector}"
 SOCKS5="$CW_SCENARIO_DIR/../fault/socks5.py"
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
 
@@ -357,31 +356,10 @@ cw_check "run: SIGTERM twice: says so" \
 # --- run with a spool, uploading to the collector ----------------------------
 
 DB="sqlite:$CW_TMP/collector.db"
-CPORT=
-for ((attempt = 1; attempt <= 5; attempt++)); do
-	CPORT=$(cw_free_port) || cw_die "no free port"
-	CURL="http://127.0.0.1:$CPORT"
-	cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
-	    --listen "127.0.0.1:$CPORT" --db "$DB"
-	COLLECTOR_PID=$CW_SPAWNED
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$COLLECTOR_PID" 2>/dev/null || break
-		curl -sf --noproxy '*' --max-time 1 "$CURL/healthz" \
-		    >/dev/null 2>&1 && break 2
-		sleep 0.1
-	done
-	cat "$CW_TMP/collector.log" >&2
-	cw_stop "$COLLECTOR_PID"
-	COLLECTOR_PID=
-done
-[ -n "$COLLECTOR_PID" ] || cw_die "the collector did not start"
-cw_log "collector: pid $COLLECTOR_PID on $CURL"
-"$COREWATCH" keygen --key "$CW_TMP/up.key" >"$CW_TMP/up.pub" 2>/dev/null ||
-    cw_die "keygen"
-PROBE=$(awk '$1 == "probe" { print $2 }' "$CW_TMP/up.pub")
-"$COLLECTOR" probe add --db "$DB" --name http-agent-up \
-    --pubkey "$(awk '$1 == "pubkey" { print $2 }' "$CW_TMP/up.pub")" \
-    >/dev/null || cw_die "probe add"
+cw_collector_start "$CW_TMP/collector.log" --db "$DB"
+cw_probe_key "$CW_TMP/up.key"
+PROBE=$PROBE_ID
+cw_probe_enroll "$DB" http-agent-up "$PROBE_PUBKEY"
 
 UPOUT="$CW_TMP/up.jsonl" SPOOL="$CW_TMP/up.spool"
 cat >"$CW_TMP/up.conf" <<EOF
@@ -399,7 +377,7 @@ spool {
 	dir = "$SPOOL"
 }
 upload {
-	url = {"$CURL"}
+	url = {"$COLLECTOR_URL"}
 	batch_age = 300ms
 	batch_records = 20
 }
@@ -588,7 +566,7 @@ EOF
 cw_check "upload: atlas: uri, res, rt, ttc, ttfb, hsize, bsize" \
     grep -q '^ok ' "$CW_TMP/atlas.out"
 cat "$CW_TMP/atlas.out" >&2
-cw_stop "$COLLECTOR_PID"
+cw_collector_stop
 
 # --- corewatch http --proxy ------------------------------------------------
 

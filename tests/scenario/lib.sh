@@ -20,12 +20,18 @@
 #   CW_PG_URL PG_PID PG_DIR	of the PostgreSQL cluster (cw_pg_start)
 #   NGINX_*, SLOW_*, CW_NGINX_BODY	of the nginx fixture (cw_nginx_start,
 #	which documents each)
+#   COLLECTOR	corewatch-collector, the collector under test
+#   COLLECTOR_DB	the collector's database URL (cw_collector_db)
+#   COLLECTOR_PORT COLLECTOR_PID COLLECTOR_URL	of the collector started
+#	last (cw_collector_start)
+#   PROBE_ID PROBE_PUBKEY	of the probe key made last (cw_probe_key)
 
 CW_SCENARIO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CW_DATA="$CW_SCENARIO_DIR/data"
 : "${top_builddir:=$(cd "$CW_SCENARIO_DIR/../.." && pwd)}"
 : "${COREWATCH:=$top_builddir/src/corewatch}"
-export COREWATCH
+: "${COLLECTOR:=$top_builddir/src/corewatch-collector}"
+export COREWATCH COLLECTOR
 
 # The zones in data/, as "name file" pairs: cw_nsd_start "${CW_TEST_ZONES[@]}"
 CW_TEST_ZONES=(. root.zone ua. ua.zone sd. sd.zone xx. xx.zone big. big.zone)
@@ -43,6 +49,13 @@ CW_FAILURES=0
 CW_NSD_COUNT=0
 PG_DIR=
 PG_PID=
+COLLECTOR_DB=
+COLLECTOR_PORT=
+COLLECTOR_PID=
+COLLECTOR_URL=
+CW_COLLECTOR_NS=
+CW_COLLECTOR_ADDR=
+CW_COLLECTOR_ARGS=()
 
 # cw_log: a line on stderr, which ends up in the test's .log file.
 cw_log()
@@ -830,6 +843,281 @@ cw_pg_kill()
 		kill -KILL "$PG_PID" 2>/dev/null
 	fi
 	PG_PID=
+}
+
+# cw_collector_db: the database of a collector test: the test's own
+# PostgreSQL cluster (cw_pg_start) when CW_COLLECTOR_DB=postgresql, else
+# SQLite in $CW_TMP/collector.db.  Sets COLLECTOR_DB to its URL.
+cw_collector_db()
+{
+	if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
+		cw_pg_start
+		COLLECTOR_DB=$CW_PG_URL
+	else
+		COLLECTOR_DB="sqlite:$CW_TMP/collector.db"
+	fi
+}
+
+# cw_collector_up LOGFILE: one start of `$COLLECTOR serve` as
+# cw_collector_start describes it, on COLLECTOR_PORT; true when /healthz
+# answers within 10 s.  Otherwise shows the log's tail, stops it and
+# clears COLLECTOR_PID.
+cw_collector_up()
+{
+	local log=$1 i in_ns=()
+	[ -n "$CW_COLLECTOR_NS" ] && in_ns=(ip netns exec "$CW_COLLECTOR_NS")
+	COLLECTOR_URL="http://$CW_COLLECTOR_ADDR:$COLLECTOR_PORT"
+	cw_spawn "$log" "${in_ns[@]}" "$COLLECTOR" serve \
+	    --listen "$CW_COLLECTOR_ADDR:$COLLECTOR_PORT" \
+	    "${CW_COLLECTOR_ARGS[@]}"
+	COLLECTOR_PID=$CW_SPAWNED
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$COLLECTOR_PID" 2>/dev/null || break
+		"${in_ns[@]}" curl -sf --noproxy '*' --max-time 1 -o /dev/null \
+		    "$COLLECTOR_URL/healthz" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cw_log "the collector did not come up on $COLLECTOR_URL; $log ends:"
+	tail -n 40 "$log" >&2
+	cw_stop "$COLLECTOR_PID"
+	COLLECTOR_PID=
+	return 1
+}
+
+# cw_collector_start [-n NETNS] [-a ADDR] LOGFILE ARGS...: start
+# `$COLLECTOR serve --listen ADDR:PORT ARGS...` (ADDR 127.0.0.1 unless
+# given; ARGS such as --db URL or -c FILE: --listen wins over a listen
+# in FILE) on a free port, in the background with its output in LOGFILE,
+# tracked by pid, inside the network namespace NETNS when given; wait
+# (at most 10 s) until GET /healthz answers 2xx, and try again on
+# another port (5 starts at most) when it did not come up, e.g. because
+# the port was taken meanwhile.  Sets COLLECTOR_PORT, COLLECTOR_PID and
+# COLLECTOR_URL (http://ADDR:PORT).  Dies, after the log's tail, when it
+# cannot be started.
+cw_collector_start()
+{
+	local opt attempt OPTIND=1
+	CW_COLLECTOR_NS= CW_COLLECTOR_ADDR=127.0.0.1
+	while getopts n:a: opt; do
+		case $opt in
+		n) CW_COLLECTOR_NS=$OPTARG ;;
+		a) CW_COLLECTOR_ADDR=$OPTARG ;;
+		*) cw_die "cw_collector_start: bad option" ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	[ $# -ge 1 ] || cw_die "cw_collector_start: no LOGFILE"
+	[ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR (make builds it)"
+	CW_COLLECTOR_ARGS=("${@:2}")
+	for ((attempt = 1; attempt <= 5; attempt++)); do
+		COLLECTOR_PORT=$(cw_free_port) || cw_die "no free port"
+		if cw_collector_up "$1"; then
+			cw_log "collector: pid $COLLECTOR_PID on $COLLECTOR_URL"
+			return 0
+		fi
+	done
+	cw_die "the collector did not start"
+}
+
+# cw_collector_restart LOGFILE: start the collector again as the last
+# cw_collector_start did (same port, address, namespace and ARGS: the
+# same database), e.g. after cw_collector_stop; its output in LOGFILE.
+# Sets COLLECTOR_PID.  Dies, after the log's tail, when it does not
+# answer /healthz within 10 s (the port is not changed).
+cw_collector_restart()
+{
+	[ -n "$COLLECTOR_PORT" ] || cw_die "cw_collector_restart: no collector"
+	cw_collector_up "$1" || cw_die "the collector did not start again"
+	cw_log "collector: pid $COLLECTOR_PID on $COLLECTOR_URL again"
+}
+
+# cw_collector_stop [SIGNAL]: send SIGNAL (default TERM; KILL for a
+# crash) to the collector of cw_collector_start, wait at most 10 s for
+# it to exit (then KILL it), forget it and set CW_STATUS to its exit
+# status.  Its database stays, for cw_collector_restart.
+cw_collector_stop()
+{
+	[ -n "$COLLECTOR_PID" ] || cw_die "cw_collector_stop: no collector"
+	kill -"${1:-TERM}" "$COLLECTOR_PID" 2>/dev/null
+	cw_wait "$COLLECTOR_PID" 10
+	COLLECTOR_PID=
+}
+
+# cw_probe_key KEYFILE: a new probe key from `corewatch keygen`, which
+# prints "probe ID" and "pubkey HEX" into KEYFILE.pub; sets PROBE_ID and
+# PROBE_PUBKEY.  Dies when keygen fails.
+cw_probe_key()
+{
+	"$COREWATCH" keygen --key "$1" >"$1.pub" 2>"$1.err" || {
+		cat "$1.err" >&2
+		cw_die "keygen $1 failed"
+	}
+	PROBE_ID=$(awk '$1 == "probe" { print $2 }' "$1.pub")
+	PROBE_PUBKEY=$(awk '$1 == "pubkey" { print $2 }' "$1.pub")
+}
+
+# cw_probe_enroll DB NAME PUBKEY: enroll the probe key PUBKEY (hex) as
+# NAME in the collector's database DB (`corewatch-collector probe add`).
+# Dies when it is refused.
+cw_probe_enroll()
+{
+	"$COLLECTOR" probe add --db "$1" --name "$2" --pubkey "$3" \
+	    >/dev/null || cw_die "probe add $2 failed"
+}
+
+# cw_chain_check [--probe ID] [--chain ID] [--pubkey HEX] FILE [MUST...]:
+# check the records of one chain and print a JSON summary on stdout.
+# FILE holds JSON lines (the collector's `export --format jsonl`) or is
+# a spool export (`corewatch spool export`: CW1-BATCH framed batches);
+# each MUST is an earlier spool export, whose record lines must all be
+# in FILE byte for byte.  --chain: only that chain's records count;
+# --probe: every batch and record must be that probe's; --pubkey: each
+# batch's signature is checked (openssl).  Exits 1, saying why on
+# stderr, when FILE is not well formed: a bad batch frame, a record
+# whose first keys are not probe, chain, seq, prev, type, another
+# probe's, or a second chain.  The summary's keys:
+#   records	record lines;	batches	batches (spool export)
+#   first last	lowest and highest seq (0 without records)
+#   twice	record lines whose seq came already
+#   unordered	record lines whose seq is not above the line before's
+#   linked	records whose prev is the hash of the record before
+#   broken	records whose prev is not that hash (when that record is
+#		there), or seq 1 with a prev other than zeros
+#   holes	seqs from first to last neither there nor named by a loss
+#   losses reasons	loss records, and their reasons in seq order
+#   dups	DNS measurements there twice (same time, addr, proto, name)
+#   heartbeats	heartbeat records;	bad_sigs	batches failing --pubkey
+#   missing changed checked	MUST record lines not in FILE, in FILE
+#		with other bytes, and looked at
+cw_chain_check()
+{
+	local probe= chain= pubkey=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--probe) probe=$2 ;;
+		--chain) chain=$2 ;;
+		--pubkey) pubkey=$2 ;;
+		*) break ;;
+		esac
+		shift 2
+	done
+	/usr/bin/python3 - "$CW_TMP" "$probe" "$chain" "$pubkey" "$@" <<'EOF'
+import base64, hashlib, json, os, subprocess, sys
+
+tmp, probe, chain, pub, path = sys.argv[1:6]
+musts = sys.argv[6:]
+ZERO = "0" * 64
+ENVELOPE = ["probe", "chain", "seq", "prev", "type"]
+
+def batches(data):
+    at = 0
+    while at < len(data):
+        nl = data.index(b"\n", at)
+        magic, pid, sig, n = data[at:nl].decode().split(" ")
+        if magic != "CW1-BATCH":
+            sys.exit("not a batch header: %r" % magic)
+        n = int(n)
+        body = data[nl + 1:nl + 1 + n]
+        if len(body) != n or not body.endswith(b"\n"):
+            sys.exit("a short batch")
+        yield pid, sig, body
+        at = nl + 1 + n
+
+def verify(pid, sig, body):
+    der = bytes.fromhex("302a300506032b6570032100") + bytes.fromhex(pub)
+    files = [os.path.join(tmp, "chaincheck." + n)
+             for n in ("pem", "msg", "sig")]
+    with open(files[0], "w") as f:
+        f.write("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n"
+                % base64.b64encode(der).decode())
+    with open(files[1], "wb") as f:
+        f.write(b"corewatch-batch-v1\n" + pid.encode() + b"\n" +
+                hashlib.sha256(body).hexdigest().encode() + b"\n")
+    with open(files[2], "wb") as f:
+        f.write(base64.b64decode(sig))
+    r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
+                        files[0], "-rawin", "-in", files[1], "-sigfile",
+                        files[2]], capture_output=True)
+    return r.returncode == 0
+
+data = open(path, "rb").read()
+nbatches = bad_sigs = 0
+if data.startswith(b"CW1-BATCH "):
+    lines = []
+    for pid, sig, body in batches(data):
+        nbatches += 1
+        if probe and pid != probe:
+            sys.exit("a batch of probe %s" % pid)
+        if pub and not verify(pid, sig, body):
+            bad_sigs += 1
+        lines += body[:-1].split(b"\n")
+else:
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+by, chains = {}, set()
+records = twice = unordered = 0
+before = None
+for line in lines:
+    r = json.loads(line)
+    if list(r)[:5] != ENVELOPE:
+        sys.exit("a record's first keys: %s" % list(r)[:5])
+    if chain and r["chain"] != chain:
+        continue
+    if probe and r["probe"] != probe:
+        sys.exit("a record of probe %s" % r["probe"])
+    chains.add(r["chain"])
+    if len(chains) > 1:
+        sys.exit("two chains")
+    s = r["seq"]
+    records += 1
+    twice += s in by
+    unordered += before is not None and s <= before
+    before = s
+    by.setdefault(s, (line, r))
+seqs = sorted(by)
+linked = broken = dups = heartbeats = 0
+covered, seen, reasons = set(), set(), []
+for s in seqs:
+    line, r = by[s]
+    if s == 1:
+        broken += r["prev"] != ZERO
+    elif s - 1 in by:
+        if r["prev"] == hashlib.sha256(by[s - 1][0]).hexdigest():
+            linked += 1
+        else:
+            broken += 1
+    if r["type"] == "loss":
+        covered.update(range(r["lost"]["first_seq"],
+                             r["lost"]["last_seq"] + 1))
+        reasons.append(r["reason"])
+    elif r["type"] == "dns":
+        k = (r["time"], r["addr"], r["proto"], r.get("name"))
+        dups += k in seen
+        seen.add(k)
+    elif r["type"] == "heartbeat":
+        heartbeats += 1
+first, last = (seqs[0], seqs[-1]) if seqs else (0, 0)
+holes = sum(1 for s in range(first, last + 1)
+            if s not in by and s not in covered) if seqs else 0
+missing = changed = checked = 0
+for m in musts:
+    for _, _, body in batches(open(m, "rb").read()):
+        for line in body[:-1].split(b"\n"):
+            s = json.loads(line)["seq"]
+            checked += 1
+            if s not in by:
+                missing += 1
+            elif by[s][0] != line:
+                changed += 1
+print(json.dumps({"records": records, "batches": nbatches, "first": first,
+                  "last": last, "twice": twice, "unordered": unordered,
+                  "linked": linked, "broken": broken, "holes": holes,
+                  "losses": len(reasons), "reasons": reasons, "dups": dups,
+                  "heartbeats": heartbeats, "bad_sigs": bad_sigs,
+                  "missing": missing, "changed": changed,
+                  "checked": checked}))
+EOF
 }
 
 # cw_netns_create NAME: create the network namespace NAME-<pid> with lo

@@ -138,115 +138,6 @@ cw keygen -c "$CW_TMP/nokey.conf" >/dev/null 2>&1
 cw_check "keygen -c: writes the configuration's key" \
     test "$rc" = 0 -a -s "$CW_TMP/missing.key"
 
-# check_spool FILE PROBE [MUST...]: FILE is a spool export: every batch
-# well formed and of PROBE, its signature good (openssl), seqs ascending
-# and unique, consecutive records linked, every seq present or named by
-# a loss record, no measurement twice, and every record line of the
-# MUST files (earlier exports) present byte for byte.  Prints a JSON
-# summary on stdout.
-check_spool()
-{
-	/usr/bin/python3 - "$CW_TMP" "$@" <<'EOF'
-import base64, hashlib, json, os, subprocess, sys
-
-tmp, path, probe, musts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-ZERO = "0" * 64
-
-def batches(p):
-    data = open(p, "rb").read()
-    at = 0
-    while at < len(data):
-        nl = data.index(b"\n", at)
-        magic, pid, sig, n = data[at:nl].decode().split(" ")
-        assert magic == "CW1-BATCH", magic
-        n = int(n)
-        body = data[nl + 1:nl + 1 + n]
-        assert len(body) == n and body.endswith(b"\n"), "short batch"
-        yield pid, sig, body
-        at = nl + 1 + n
-
-def verify(pub, pid, sig, body):
-    der = bytes.fromhex("302a300506032b6570032100") + bytes.fromhex(pub)
-    pem = os.path.join(tmp, "pub.pem")
-    with open(pem, "w") as f:
-        f.write("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n"
-                % base64.b64encode(der).decode())
-    msg = b"corewatch-batch-v1\n" + pid.encode() + b"\n" + \
-        hashlib.sha256(body).hexdigest().encode() + b"\n"
-    with open(os.path.join(tmp, "msg"), "wb") as f:
-        f.write(msg)
-    with open(os.path.join(tmp, "sig"), "wb") as f:
-        f.write(base64.b64decode(sig))
-    r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
-                        pem, "-rawin", "-in", os.path.join(tmp, "msg"),
-                        "-sigfile", os.path.join(tmp, "sig")],
-                       capture_output=True)
-    return r.returncode == 0
-
-pub = os.environ["PUB"]
-lines, seqs, bad_sigs, nbatches = {}, [], 0, 0
-chain = None
-for pid, sig, body in batches(path):
-    nbatches += 1
-    assert pid == probe, "batch of probe %s" % pid
-    if not verify(pub, pid, sig, body):
-        bad_sigs += 1
-    for line in body[:-1].split(b"\n"):
-        r = json.loads(line)
-        assert list(r)[:5] == ["probe", "chain", "seq", "prev", "type"], \
-            list(r)[:5]
-        assert r["probe"] == probe
-        chain = chain or r["chain"]
-        assert r["chain"] == chain, "two chains"
-        assert not seqs or r["seq"] > seqs[-1], "seq %d after %d" % (
-            r["seq"], seqs[-1])
-        lines[r["seq"]] = line
-        seqs.append(r["seq"])
-linked = broken = 0
-covered = set()
-dups = 0
-seen = set()
-reasons = []
-for s in seqs:
-    r = json.loads(lines[s])
-    if s == 1:
-        assert r["prev"] == ZERO
-    elif s - 1 in lines:
-        if r["prev"] == hashlib.sha256(lines[s - 1]).hexdigest():
-            linked += 1
-        else:
-            broken += 1
-    if r["type"] == "loss":
-        covered.update(range(r["lost"]["first_seq"],
-                             r["lost"]["last_seq"] + 1))
-        reasons.append(r["reason"])
-    if r["type"] == "dns":
-        k = (r["time"], r["addr"], r["proto"], r["name"])
-        dups += k in seen
-        seen.add(k)
-holes = [s for s in range(seqs[0], seqs[-1] + 1)
-         if s not in lines and s not in covered] if seqs else []
-missing = changed = 0
-for m in musts:
-    for _, _, body in batches(m):
-        for line in body[:-1].split(b"\n"):
-            s = json.loads(line)["seq"]
-            if s not in lines:
-                missing += 1
-            elif lines[s] != line:
-                changed += 1
-print(json.dumps({"records": len(seqs), "batches": nbatches,
-                  "first": seqs[0] if seqs else 0,
-                  "last": seqs[-1] if seqs else 0, "linked": linked,
-                  "broken": broken, "holes": len(holes), "dups": dups,
-                  "bad_sigs": bad_sigs, "missing": missing,
-                  "changed": changed, "reasons": reasons,
-                  "heartbeats": sum(json.loads(lines[s])["type"] ==
-                                    "heartbeat" for s in seqs)}))
-EOF
-}
-export PUB
-
 # --- kill -9 while measuring ---
 SPOOL="$CW_TMP/spool"
 make_conf "$CW_TMP/run.conf" "$SPOOL" 'sync = 200ms'
@@ -278,8 +169,8 @@ cw_check "last run: SIGTERM, exit 0" [ "$CW_STATUS" = 0 ]
 cw spool export -c "$CW_TMP/run.conf" --out "$CW_TMP/final.export" \
     2>"$CW_TMP/final.err"
 cw_check "spool export: exit 0" [ "$rc" = 0 ]
-check_spool "$CW_TMP/final.export" "$PROBE" "${MUSTS[@]}" \
-    >"$CW_TMP/final.json" || cw_die "cannot check the spool"
+cw_chain_check --probe "$PROBE" --pubkey "$PUB" "$CW_TMP/final.export" \
+    "${MUSTS[@]}" >"$CW_TMP/final.json" || cw_die "cannot check the spool"
 cat "$CW_TMP/final.json" >&2
 cw_expect "kill loop: records from seq 1, many of them" "$CW_TMP/final.json" \
     '.[0] | .first == 1 and .records > 100'
@@ -288,6 +179,8 @@ cw_expect "kill loop: nothing seen before a kill was lost or changed" \
 cw_expect "kill loop: no hole, no loss, no measurement twice" \
     "$CW_TMP/final.json" \
     '.[0] | .holes == 0 and .reasons == [] and .dups == 0'
+cw_expect "kill loop: every seq once, ascending" "$CW_TMP/final.json" \
+    '.[0] | .twice == 0 and .unordered == 0'
 cw_expect "kill loop: the chain is linked throughout" "$CW_TMP/final.json" \
     '.[0] | .broken == 0 and .linked == .records - 1'
 cw_expect "kill loop: every batch signed by the probe's key" \
@@ -304,7 +197,6 @@ cw_expect "heartbeat: identity, spool and clock" "$CW_TMP/hb.json" '.[0] |
     .clock.steps == 0 and .upload == null'
 
 # --- the export carried to the collector by hand ---
-COLLECTOR="$top_builddir/src/corewatch-collector"
 DB="sqlite:$CW_TMP/collector.db"
 NREC=$(jq -r .records "$CW_TMP/final.json")
 timeout 60 "$COLLECTOR" probe add --db "$DB" --name spool-1 --pubkey "$PUB" \
@@ -371,13 +263,14 @@ RUN_PID=
 cw_check "full disk: SIGTERM, exit 0" [ "$CW_STATUS" = 0 ]
 cw spool export -c "$CW_TMP/full.conf" --out "$CW_TMP/full.export" \
     2>"$CW_TMP/full-export.err"
-check_spool "$CW_TMP/full.export" "$PROBE" >"$CW_TMP/full.json" ||
+cw_chain_check --probe "$PROBE" "$CW_TMP/full.export" >"$CW_TMP/full.json" ||
     cw_die "cannot check the full spool"
 cat "$CW_TMP/full.json" >&2
 cw_expect "full disk: loss records name disk_full" "$CW_TMP/full.json" \
     '.[0] | (.reasons | length) > 0 and all(.reasons[]; . == "disk_full")'
 cw_expect "full disk: every hole explained, the chain linked" \
-    "$CW_TMP/full.json" '.[0] | .holes == 0 and .broken == 0'
+    "$CW_TMP/full.json" '.[0] | .holes == 0 and .broken == 0 and
+    .twice == 0 and .unordered == 0'
 cw_expect "full disk: records again after space came back" \
     "$CW_TMP/full.json" '.[0] | .records > 20'
 cw_check "full disk: the spool said what it dropped" \

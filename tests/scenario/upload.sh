@@ -24,7 +24,6 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-COLLECTOR="${COLLECTOR:-$top_builddir/src/corewatch-collector}"
 UPLOADRUN="$top_builddir/tests/tools/uploadrun"
 HTTPFAULT="$CW_SCENARIO_DIR/../fault/httpfault.py"
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
@@ -33,38 +32,14 @@ HTTPFAULT="$CW_SCENARIO_DIR/../fault/httpfault.py"
 cw_tmpdir
 DB="sqlite:$CW_TMP/collector.db"
 
-# collector_start [PORT]: serve on 127.0.0.1:PORT (default: a free
-# port), wait until /healthz answers; sets PORT, URL, COLLECTOR_PID.
-collector_start()
-{
-	local want=${1:-} attempt i
-	for ((attempt = 1; attempt <= 5; attempt++)); do
-		PORT=${want:-$(cw_free_port)} || cw_die "no free port"
-		URL="http://127.0.0.1:$PORT"
-		cw_spawn "$CW_TMP/collector.$PORT.log" "$COLLECTOR" serve \
-		    --listen "127.0.0.1:$PORT" --db "$DB"
-		COLLECTOR_PID=$CW_SPAWNED
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$COLLECTOR_PID" 2>/dev/null || break
-			curl -sf --max-time 1 "$URL/healthz" >/dev/null 2>&1 &&
-			    return 0
-			sleep 0.1
-		done
-		cat "$CW_TMP/collector.$PORT.log" >&2
-		cw_stop "$COLLECTOR_PID"
-		[ -n "$want" ] && break
-	done
-	cw_die "the collector did not start"
-}
-
-# fault_start NAME SCRIPT: httpfault.py forwarding to $URL; sets
+# fault_start NAME SCRIPT: httpfault.py forwarding to $COLLECTOR_URL; sets
 # FAULT_URL, FAULT_LOG.
 fault_start()
 {
 	local pf="$CW_TMP/$1.port" i
 	FAULT_LOG="$CW_TMP/$1.log"
 	cw_spawn "$CW_TMP/$1.out" /usr/bin/python3 "$HTTPFAULT" \
-	    --script "$2" --forward "$URL" --portfile "$pf" \
+	    --script "$2" --forward "$COLLECTOR_URL" --portfile "$pf" \
 	    --log "$FAULT_LOG" --lifetime 200
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$pf" ] && break
@@ -74,21 +49,12 @@ fault_start()
 	FAULT_URL="http://127.0.0.1:$(cat "$pf")"
 }
 
-# newkey NAME: a key in $CW_TMP/NAME.key; sets PROBE (its id) and PUB.
-newkey()
-{
-	"$COREWATCH" keygen --key "$CW_TMP/$1.key" >"$CW_TMP/$1.pub" \
-	    2>/dev/null || cw_die "keygen $1"
-	PROBE=$(awk '$1 == "probe" { print $2 }' "$CW_TMP/$1.pub")
-	PUB=$(awk '$1 == "pubkey" { print $2 }' "$CW_TMP/$1.pub")
-}
-
-# enroll NAME: newkey NAME, enrolled with `probe add`.
+# enroll NAME: a key in $CW_TMP/NAME.key, enrolled with `probe add`;
+# sets PROBE_ID (cw_probe_key).
 enroll()
 {
-	newkey "$1"
-	"$COLLECTOR" probe add --db "$DB" --name "$1" --pubkey "$PUB" \
-	    >/dev/null || cw_die "probe add $1"
+	cw_probe_key "$CW_TMP/$1.key"
+	cw_probe_enroll "$DB" "$1" "$PROBE_PUBKEY"
 }
 
 # upload NAME ARGS...: uploadrun on spool $CW_TMP/NAME.spool with key
@@ -110,29 +76,16 @@ upload()
 # record before (ORDERED=1: stored in seq order as well).
 chain_ok()
 {
+	local sum="$CW_TMP/chain.$1.json"
 	"$COLLECTOR" export --db "$DB" --format jsonl --probe "$1" \
-	    >"$CW_TMP/export.$1.jsonl" || return 1
-	/usr/bin/python3 - "$CW_TMP/export.$1.jsonl" "$2" "$3" <<'EOF'
-import hashlib, json, sys
-path, n, ordered = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
-lines = [l.rstrip(b"\n") for l in open(path, "rb")]
-recs = [json.loads(l) for l in lines]
-chains = {r["chain"] for r in recs}
-seqs = [r["seq"] for r in recs]
-if len(chains) != 1:
-    sys.exit("%d chains" % len(chains))
-if sorted(seqs) != list(range(1, n + 1)):
-    sys.exit("seqs: %d records, %d distinct, range %s..%s, want 1..%d" % (
-        len(seqs), len(set(seqs)), min(seqs, default=None),
-        max(seqs, default=None), n))
-if ordered and seqs != sorted(seqs):
-    sys.exit("not stored in seq order")
-by = {r["seq"]: (l, r) for l, r in zip(lines, recs)}
-for s in range(1, n + 1):
-    want = "0" * 64 if s == 1 else hashlib.sha256(by[s - 1][0]).hexdigest()
-    if by[s][1]["prev"] != want:
-        sys.exit("seq %d: prev does not match seq %d" % (s, s - 1))
-EOF
+	    >"$CW_TMP/export.$1.jsonl" &&
+	    cw_chain_check "$CW_TMP/export.$1.jsonl" >"$sum" || return 1
+	jq -e --argjson n "$2" --argjson ordered "$3" '.records == $n and
+	    .first == 1 and .last == $n and .twice == 0 and .broken == 0 and
+	    ($ordered == 0 or .unordered == 0)' "$sum" >/dev/null || {
+		cat "$sum" >&2
+		return 1
+	}
 }
 
 # jfield FILE FILTER: jq -r on a one-line JSON file.
@@ -141,22 +94,21 @@ jfield()
 	jq -r "$2" "$1"
 }
 
-collector_start
-cw_log "collector: pid $COLLECTOR_PID on $URL"
+cw_collector_start "$CW_TMP/collector.log" --db "$DB"
 
 # --- enroll ------------------------------------------------------------------
 
-newkey a
-PROBE_A=$PROBE
+cw_probe_key "$CW_TMP/a.key"
+PROBE_A=$PROBE_ID
 TOKEN=$("$COLLECTOR" token create --db "$DB" --name probe-a --ttl 1h) ||
     cw_die "token create"
-"$COREWATCH" enroll --key "$CW_TMP/a.key" "$URL/" "$TOKEN" \
+"$COREWATCH" enroll --key "$CW_TMP/a.key" "$COLLECTOR_URL/" "$TOKEN" \
     >"$CW_TMP/enroll.out" 2>"$CW_TMP/enroll.err"
 cw_check "enroll: exit 0" [ $? = 0 ] || cat "$CW_TMP/enroll.err" >&2
 cw_check "enroll: prints the probe id and its number" \
     [ "$(cat "$CW_TMP/enroll.out")" = "$(printf 'probe %s\nnum 1' \
     "$PROBE_A")" ]
-echo "$TOKEN" | "$COREWATCH" enroll --key "$CW_TMP/a.key" "$URL" - \
+echo "$TOKEN" | "$COREWATCH" enroll --key "$CW_TMP/a.key" "$COLLECTOR_URL" - \
     >/dev/null 2>"$CW_TMP/enroll2.err"
 cw_check "enroll with a used token: exit 1" [ $? = 1 ]
 cw_check "enroll with a used token: says so" \
@@ -164,16 +116,15 @@ cw_check "enroll with a used token: says so" \
 
 # --- the collector down while records queue, then up ---------------------------
 
-cw_stop "$COLLECTOR_PID"
-DOWN_PORT=$PORT
+cw_collector_stop
 "$UPLOADRUN" --spool "$CW_TMP/a.spool" --key "$CW_TMP/a.key" \
-    --append 3000 --rate 1000 --url "http://127.0.0.1:$DOWN_PORT" \
+    --append 3000 --rate 1000 --url "$COLLECTOR_URL" \
     --batch-records 250 --batch-age 500ms --backoff-max 1s --timeout 60s \
     >"$CW_TMP/a.status" 2>"$CW_TMP/a.err" &
 UP_PID=$!
 cw_track "$UP_PID"
 sleep 2
-collector_start "$DOWN_PORT"
+cw_collector_restart "$CW_TMP/collector.again.log"
 cw_wait "$UP_PID" 70
 cw_check "down then up: the queue drained" [ "$CW_STATUS" = 0 ] ||
     tail -n 20 "$CW_TMP/a.err" >&2
@@ -188,7 +139,7 @@ cw_check "down then up: records 1..3000 once, in order, chain intact" \
 # --- 500, 429 + Retry-After, 503 + an HTTP date, 400 -------------------------
 
 enroll b
-PROBE_B=$PROBE
+PROBE_B=$PROBE_ID
 fault_start fault-b "500,429:2,503@3,400"
 upload b --append 500 --batch-records 100 --batch-age 300ms \
     --backoff-max 5s --timeout 60s --url "$FAULT_URL"
@@ -240,11 +191,11 @@ cw_check "misbehaving collector: in the end 1..500 once, chain intact" \
 # --- failover to the second URL and back to the first -------------------------
 
 enroll c
-PROBE_C=$PROBE
+PROBE_C=$PROBE_ID
 fault_start fault-c "503"
 upload c --append 1000 --rate 250 --batch-records 100 --batch-age 200ms \
     --backoff-max 1s --failback 1s --timeout 60s --url "$FAULT_URL" \
-    --url "$URL"
+    --url "$COLLECTOR_URL"
 cw_check "failover: drained" [ "$rc" = 0 ]
 cw_expect "failover: to the second URL and back to the first" \
     "$CW_TMP/c.status" \
@@ -257,10 +208,10 @@ cw_check "failover: 1..1000 once, in order, chain intact" \
 # --- through a proxy ---------------------------------------------------------------
 
 enroll f
-PROBE_F=$PROBE
+PROBE_F=$PROBE_ID
 fault_start fault-f ""
 upload f --append 300 --batch-records 100 --batch-age 200ms --timeout 60s \
-    --proxy "$FAULT_URL" --url "$URL"
+    --proxy "$FAULT_URL" --url "$COLLECTOR_URL"
 cw_check "proxy: drained" [ "$rc" = 0 ]
 cw_check "proxy: every batch went through it" \
     [ "$(awk '$3 == 200 && $6 == "absolute"' "$FAULT_LOG" | wc -l)" = 3 ]
@@ -272,7 +223,7 @@ cw_check "proxy: 1..300 once, in order, chain intact" \
 # --- no upload: the spool carried by hand -------------------------------------
 
 enroll e
-PROBE_E=$PROBE
+PROBE_E=$PROBE_ID
 upload e --append 1500
 cw_check "no upload: 1500 records spooled" [ "$rc" = 0 ]
 cat >"$CW_TMP/e.conf" <<EOF
@@ -321,7 +272,7 @@ cw_check "still 1..1500 once" chain_ok "$PROBE_E" 1500 1
 run_conf()
 {
 	local up=${3:-}
-	[ -n "$up" ] || up="url = {\"$URL\"}
+	[ -n "$up" ] || up="url = {\"$COLLECTOR_URL\"}
 	batch_age = 300ms
 	batch_records = 20"
 	cat >"$1" <<EOF2
@@ -351,7 +302,7 @@ EOF2
 }
 
 enroll g
-PROBE_G=$PROBE
+PROBE_G=$PROBE_ID
 run_conf "$CW_TMP/g.conf" g
 "$COREWATCH" check-config -c "$CW_TMP/g.conf" >/dev/null 2>&1
 cw_check "run: the configuration with an upload is valid" [ $? = 0 ]
@@ -376,7 +327,7 @@ cw_expect "run: heartbeats report the uploads" "$CW_TMP/g.export2" \
      (.[-1].upload | .failing_since == null and .batches >= 1 and
       .paths["1"].batches >= 1 and .last_receipt != null)'
 cw_check "run: the uploader says where it sends" \
-    grep -q "upload: to $URL" "$CW_TMP/g.run1.log"
+    grep -q "upload: to $COLLECTOR_URL" "$CW_TMP/g.run1.log"
 
 # What check-config says of upload sections it cannot use.
 run_conf "$CW_TMP/bad1.conf" g 'url = {"ftp://x.example"}
@@ -409,7 +360,7 @@ cw_check "check-config: an upload needs the spool" \
 
 # --- packet loss between two namespaces ------------------------------------------
 
-cw_stop "$COLLECTOR_PID"
+cw_collector_stop
 cw_netns_create cwupc
 NS_C=$CW_NS
 cw_netns_create cwupp
@@ -433,21 +384,15 @@ table inet cwloss {
 }
 EOF
 ip netns exec "$NS_P" nft -f "$CW_TMP/loss.nft" || cw_die "nft in $NS_P"
-cw_spawn "$CW_TMP/collector.ns.log" ip netns exec "$NS_C" "$COLLECTOR" \
-    serve --listen 10.201.0.1:8080 --db "$DB"
-NS_COLLECTOR=$CW_SPAWNED
-for ((i = 0; i < 100; i++)); do
-	ip netns exec "$NS_C" curl -sf --max-time 1 \
-	    http://10.201.0.1:8080/healthz >/dev/null 2>&1 && break
-	sleep 0.1
-done
+cw_collector_start -n "$NS_C" -a 10.201.0.1 "$CW_TMP/collector.ns.log" \
+    --db "$DB"
 enroll d
-PROBE_D=$PROBE
+PROBE_D=$PROBE_ID
 start=$(date +%s)
 timeout 150 ip netns exec "$NS_P" "$UPLOADRUN" --spool "$CW_TMP/d.spool" \
     --key "$CW_TMP/d.key" --append 2000 --batch-records 200 \
     --batch-age 200ms --backoff-max 2s --timeout 120s \
-    --url http://10.201.0.1:8080 >"$CW_TMP/d.status" 2>"$CW_TMP/d.err"
+    --url "$COLLECTOR_URL" >"$CW_TMP/d.status" 2>"$CW_TMP/d.err"
 rc=$?
 cw_log "packet loss: $(($(date +%s) - start)) s: $(cat "$CW_TMP/d.status")"
 cw_check "packet loss: drained" [ "$rc" = 0 ] || tail "$CW_TMP/d.err" >&2
@@ -459,7 +404,7 @@ sys.exit(not (len(drops) == 2 and all(d > 0 for d in drops)))' \
     "$CW_TMP/loss.list" || cat "$CW_TMP/loss.list" >&2
 cw_check "packet loss: 1..2000 once, in order, chain intact" \
     chain_ok "$PROBE_D" 2000 1
-cw_stop "$NS_COLLECTOR"
+cw_collector_stop
 
 # --- socks5h, as through Tor: the proxy resolves the collector's name ---------
 
@@ -467,32 +412,31 @@ cw_stop "$NS_COLLECTOR"
 # resolve "collector.test" (nor send anything anywhere) if it tried.
 cw_netns_create cwups
 NS_S=$CW_NS
-cw_spawn "$CW_TMP/collector.socks.log" ip netns exec "$NS_S" "$COLLECTOR" \
-    serve --listen 127.0.0.1:8080 --db "$DB"
-SOCKS_COLLECTOR=$CW_SPAWNED
+cw_collector_start -n "$NS_S" "$CW_TMP/collector.socks.log" --db "$DB"
 cw_spawn "$CW_TMP/socks.out" ip netns exec "$NS_S" /usr/bin/python3 \
     "$CW_SCENARIO_DIR/../fault/socks5.py" --map collector.test=127.0.0.1 \
     --portfile "$CW_TMP/socks.port" --log "$CW_TMP/socks.log" --lifetime 60
 for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/socks.port" ] && ip netns exec "$NS_S" curl -sf \
-	    --max-time 1 http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break
+	[ -s "$CW_TMP/socks.port" ] && break
 	sleep 0.1
 done
 [ -s "$CW_TMP/socks.port" ] || cw_die "socks5.py did not start"
 enroll h
-PROBE_H=$PROBE
+PROBE_H=$PROBE_ID
 timeout 60 ip netns exec "$NS_S" "$UPLOADRUN" --spool "$CW_TMP/h.spool" \
     --key "$CW_TMP/h.key" --append 300 --batch-records 100 \
     --batch-age 200ms --timeout 30s \
     --proxy "socks5h://127.0.0.1:$(cat "$CW_TMP/socks.port")" \
-    --url http://collector.test:8080 >"$CW_TMP/h.status" 2>"$CW_TMP/h.err"
+    --url "http://collector.test:$COLLECTOR_PORT" >"$CW_TMP/h.status" \
+    2>"$CW_TMP/h.err"
 cw_check "socks5h: drained" [ $? = 0 ] || tail "$CW_TMP/h.err" >&2
 cw_check "socks5h: the proxy was given the name, nothing else" \
-    awk 'END { exit !(NR >= 1 && ok == NR) }
-    $0 == "name collector.test 8080" { ok++ }' "$CW_TMP/socks.log" ||
+    awk -v want="name collector.test $COLLECTOR_PORT" \
+    'END { exit !(NR >= 1 && ok == NR) } $0 == want { ok++ }' \
+    "$CW_TMP/socks.log" ||
     cat "$CW_TMP/socks.log" >&2
 cw_check "socks5h: 1..300 once, in order, chain intact" \
     chain_ok "$PROBE_H" 300 1
-cw_stop "$SOCKS_COLLECTOR"
+cw_collector_stop
 
 cw_done

@@ -18,7 +18,6 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-COLLECTOR="$top_builddir/src/corewatch-collector"
 for f in "$COREWATCH" "$COLLECTOR"; do
 	[ -x "$f" ] || cw_die "no $f (make builds it)"
 done
@@ -26,23 +25,12 @@ KILLS=${CW_CRASH_KILLS:-10}
 
 cw_tmpdir
 DB="sqlite:$CW_TMP/collector.db"
-PORT=$(cw_free_port) || cw_die "no free port"
-URL="http://127.0.0.1:$PORT"
-cw_spawn "$CW_TMP/collector.log" "$COLLECTOR" serve \
-    --listen "127.0.0.1:$PORT" --db "$DB"
-COLLECTOR_PID=$CW_SPAWNED
-for ((i = 0; i < 100; i++)); do
-	curl -sf -o /dev/null "$URL/healthz" && break
-	sleep 0.1
-done
-curl -sf -o /dev/null "$URL/healthz" || cw_die "the collector did not start"
+cw_collector_start "$CW_TMP/collector.log" --db "$DB"
 
 KEY="$CW_TMP/probe.key"
-"$COREWATCH" keygen --key "$KEY" >/dev/null || cw_die "keygen failed"
-PUB=$("$COREWATCH" pubkey --key "$KEY" | awk 'NR == 1 {print $NF}')
-"$COLLECTOR" probe add --db "$DB" --name crash --pubkey "$PUB" \
-    >"$CW_TMP/enrolled" || cw_die "probe add failed"
-PROBE=$(awk '{print $1}' "$CW_TMP/enrolled")
+cw_probe_key "$KEY"
+PROBE=$PROBE_ID
+cw_probe_enroll "$DB" crash "$PROBE_PUBKEY"
 
 # Twenty loopback addresses, a closed port: every query fails at once
 # with connection_refused, so results come fast.
@@ -66,7 +54,7 @@ spool {
 	sync = 200ms
 }
 upload {
-	url = {"$URL"}
+	url = {"$COLLECTOR_URL"}
 	batch_age = 200ms
 	batch_records = 25
 	backoff_max = 1s
@@ -123,57 +111,15 @@ if [ -s "$CW_TMP/rest" ]; then
 	"$COLLECTOR" import --db "$DB" "$CW_TMP/rest" >"$CW_TMP/import.out" \
 	    2>&1 || { cat "$CW_TMP/import.out" >&2; cw_die "import failed"; }
 fi
-cw_stop "$COLLECTOR_PID"
+cw_collector_stop
 
 "$COLLECTOR" export --db "$DB" --format jsonl --probe "$PROBE" \
     >"$CW_TMP/final.jsonl" || cw_die "export failed"
-/usr/bin/python3 - "$CW_TMP/final.jsonl" "${MUSTS[@]}" \
-    >"$CW_TMP/check.json" <<'EOF'
-import hashlib, json, sys
-lines = {}
-for raw in open(sys.argv[1], "rb"):
-    line = raw.rstrip(b"\n")
-    lines.setdefault(json.loads(line)["seq"], []).append(line)
-n = max(lines) if lines else 0
-twice = sum(len(v) > 1 for v in lines.values())
-holes = sum(1 for s in range(1, n + 1) if s not in lines)
-broken = 0
-for s in range(2, n + 1):
-    if s in lines and s - 1 in lines and json.loads(lines[s][0])["prev"] \
-            != hashlib.sha256(lines[s - 1][0]).hexdigest():
-        broken += 1
-seen, dups, losses = set(), 0, 0
-for s in sorted(lines):
-    r = json.loads(lines[s][0])
-    losses += r["type"] == "loss"
-    if r["type"] == "dns":
-        k = (r["time"], r["addr"], r["proto"])
-        dups += k in seen
-        seen.add(k)
-missing = changed = checked = 0
-for path in sys.argv[2:]:
-    data = open(path, "rb").read()
-    at = 0
-    while at < len(data):
-        nl = data.index(b"\n", at)
-        length = int(data[at:nl].split()[3])
-        body = data[nl + 1:nl + 1 + length]
-        at = nl + 1 + length
-        for line in body[:-1].split(b"\n"):
-            s = json.loads(line)["seq"]
-            checked += 1
-            if s not in lines:
-                missing += 1
-            elif lines[s][0] != line:
-                changed += 1
-print(json.dumps({"records": n, "twice": twice, "holes": holes,
-                  "broken": broken, "dups": dups, "losses": losses,
-                  "missing": missing, "changed": changed,
-                  "checked": checked}))
-EOF
+cw_chain_check "$CW_TMP/final.jsonl" "${MUSTS[@]}" >"$CW_TMP/check.json" ||
+    cw_die "cannot check the chain"
 cat "$CW_TMP/check.json" >&2
 cw_expect "many records, seq 1..N without a hole" "$CW_TMP/check.json" \
-    '.[0] | .records > 100 and .holes == 0 and .losses == 0'
+    '.[0] | .first == 1 and .last > 100 and .holes == 0 and .losses == 0'
 cw_expect "no seq twice, no measurement twice" "$CW_TMP/check.json" \
     '.[0] | .twice == 0 and .dups == 0'
 cw_expect "the chain links throughout" "$CW_TMP/check.json" \
