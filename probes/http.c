@@ -52,6 +52,7 @@
 #define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
 #define HTTP_CASTORES		8	/* CA files kept loaded */
 #define HTTP_IDLE_HANDLES	64	/* easy handles kept for reuse */
+#define HTTP_PATTERN_MAX	((size_t)16 << 20)	/* body bytes matched */
 #define HTTP_RESOLV_CONF	"/etc/resolv.conf"
 
 /* The certificates trusted for a `cafile` (NULL: the system's), loaded
@@ -97,6 +98,7 @@ struct http_xfer {
 	uint64_t		 body_bytes;
 	bool			 truncated;
 	char			*body;		/* kept for the pattern */
+	size_t			 kept;		/* its length */
 	json_t			*tls;
 	enum cw_failure		 tls_failure;
 	char			 tls_detail[256];
@@ -648,13 +650,16 @@ http_xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 	if (run->max_body - x->body_bytes < take)
 		take = (size_t)(run->max_body - x->body_bytes);
 	crypto_hash_sha256_update(&x->sha, (const unsigned char *)data, take);
-	if (run->have_pattern && take > 0) {
-		char *grown = realloc(x->body, x->body_bytes + take + 1);
+	if (run->have_pattern && take > 0 && x->kept < HTTP_PATTERN_MAX) {
+		size_t keep = take < HTTP_PATTERN_MAX - x->kept ? take :
+		    HTTP_PATTERN_MAX - x->kept;
+		char *grown = realloc(x->body, x->kept + keep + 1);
 		if (grown == NULL)
 			return 0;
 		x->body = grown;
-		memcpy(x->body + x->body_bytes, data, take);
-		x->body[x->body_bytes + take] = '\0';
+		memcpy(x->body + x->kept, data, keep);
+		x->kept += keep;
+		x->body[x->kept] = '\0';
 	}
 	x->body_bytes += take;
 	if (take < n) {
@@ -878,7 +883,7 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 		return;
 	}
 	if (run->have_pattern) {
-		regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)x->body_bytes};
+		regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)x->kept};
 		bool found = x->body != NULL && regexec(&run->pattern, x->body,
 		    1, &m, REG_STARTEND) == 0;
 		result_set_bool(r, "pattern_matched", found);
