@@ -3,7 +3,9 @@
 # (cw_nginx_start): plain HTTP and HTTPS with a CA made at test time,
 # expired, self-signed and wrong-host certificates, a redirect, a 503, a
 # huge body, a slow first byte, a reset, a close without a reply, a
-# closed port, patterns, HEAD, pinning, resolution, usage errors.
+# closed port, patterns, HEAD, pinning, resolution, usage errors; and
+# HTTP/2 (ALPN h2): body, status, a truncated body, a redirect, and
+# repetitions on connections of their own.
 #
 # The whole test runs in a network namespace of its own (loopback only)
 # with its own /etc/hosts (localhost and good.test on loopback) and a
@@ -345,6 +347,80 @@ cw_expect "count 6: six good results" "$CW_TMP/count.json" '
     length == 6 and all(.[]; .ok == true and .status == 200)'
 cw_check "count 6: six requests on six connections" [ "$(grep -F '"GET /?count ' \
     "$NGINX_ACCESS_LOG" | awk '{print $(NF - 1)}' | sort -u | wc -l)" = 6 ]
+
+# --- HTTP/2: the same server with http2 on (ALPN h2) ---
+H2P=$NGINX_H2_PORT
+H2="https://good.test:$H2P"
+# h2log TEXT: the access log lines of the HTTP/2 server holding TEXT.
+h2log()
+{
+	grep -F -- "$1" "$NGINX_ACCESS_LOG" | grep "^$H2P "
+}
+http h2 "$H2/?h2" "${TLS[@]}"
+cw_check "h2: exit status 0" [ "$rc" = 0 ]
+cw_expect "h2: the contract's keys" "$CW_TMP/h2.json" "$SHAPE"
+cw_expect "h2: HTTP/2, verified, the body as over HTTP/1.1" "$CW_TMP/h2.json" "
+    length == 1 and (.[0] |
+	.ok == true and .status == 200 and .http_version == \"2\" and
+	.host == \"good.test\" and .port == $H2P and
+	.addr == \"127.0.0.1\" and .af == 4 and
+	.tls.verified == true and .tls.verify_error == null and
+	(.tls.certs[0].subject | contains(\"good.test\")) and
+	(.tls_ms | type) == \"number\" and (.ttfb_ms | type) == \"number\" and
+	.body_sha256 == \"$BODY_SHA\" and .body_bytes == $BODY_LEN and
+	.body_truncated == false and (.header_bytes | . > 0))"
+cw_expect "h2 and HTTP/1.1: the same body_sha256" "$CW_TMP/h2.json" "
+    .[0].body_sha256 == $(jq -s '.[0].body_sha256' "$CW_TMP/good.json")"
+cw_check "h2: nginx saw one HTTP/2 GET with SNI and :authority good.test" \
+    [ "$(h2log "\"GET /?h2 HTTP/2.0\" 200 $BODY_LEN \"TLSv1.3\" \"good.test\" \"good.test:$H2P\"" |
+    wc -l)" = 1 ]
+
+http h2s503 "$H2/503" "${TLS[@]}"
+cw_check "h2 503: exit status 1" [ "$rc" = 1 ]
+cw_expect "h2 503: http_unexpected_status" "$CW_TMP/h2s503.json" '
+    length == 1 and (.[0] |
+	.ok == false and .failure == "http_unexpected_status" and
+	.status == 503 and .http_version == "2" and .body_bytes > 0)'
+cw_check "h2 503: nginx saw it over HTTP/2" \
+    [ "$(h2log '"GET /503 HTTP/2.0" 503' | wc -l)" = 1 ]
+
+http h2huge "$H2/huge" "${TLS[@]}" --max-body 64k
+cw_check "h2 huge: exit status 0" [ "$rc" = 0 ]
+cw_expect "h2 huge, 64k: truncated at 65536 bytes, the stream left cleanly" \
+    "$CW_TMP/h2huge.json" "
+    length == 1 and (.[0] |
+	.ok == true and .failure == null and .status == 200 and
+	.http_version == \"2\" and .body_truncated == true and
+	.body_bytes == 65536 and .body_sha256 == \"$HUGE64_SHA\")"
+cw_check "h2 huge: nginx stopped well before the 50 MiB" \
+    [ "$(h2log '"GET /huge HTTP/2.0" 200' | awk '{ print $7 }')" -lt 52428800 ]
+
+http h2redir "$H2/redirect" "${TLS[@]}"
+cw_check "h2 redirect: exit status 0" [ "$rc" = 0 ]
+cw_expect "h2 redirect: 301 and its location, not followed" \
+    "$CW_TMP/h2redir.json" "
+    length == 1 and (.[0] |
+	.ok == true and .status == 301 and .http_version == \"2\" and
+	(.redirects // 0) == 0 and .location == \"$H2/\")"
+http h2follow "$H2/redirect" "${TLS[@]}" --follow --expect-status 200
+cw_expect "h2 redirect followed: 200 over HTTP/2" "$CW_TMP/h2follow.json" "
+    length == 1 and (.[0] |
+	.ok == true and .status == 200 and .redirects == 1 and
+	.http_version == \"2\" and .effective_url == \"$H2/\" and
+	.body_sha256 == \"$BODY_SHA\")"
+
+# Cold over HTTP/2 too: five at once must not share a connection as
+# five streams.
+http h2count "$H2/?h2count" "${TLS[@]}" --count 5 --in-flight 5
+cw_check "h2 count 5: exit status 0" [ "$rc" = 0 ]
+cw_expect "h2 count 5: five good HTTP/2 results" "$CW_TMP/h2count.json" '
+    length == 5 and
+    all(.[]; .ok == true and .status == 200 and .http_version == "2" and
+	.tls.verified == true and (.tls_ms | type) == "number")'
+cw_check "h2 count 5: five HTTP/2 requests" \
+    [ "$(h2log '"GET /?h2count HTTP/2.0" 200' | wc -l)" = 5 ]
+cw_check "h2 count 5: on five connections" [ "$(h2log '"GET /?h2count ' |
+    awk '{ print $(NF - 1) }' | sort -u | wc -l)" = 5 ]
 
 # --- exit status 1 when some, not all, failed ---
 if [ "$CW_HAVE_V6" = 1 ]; then

@@ -553,7 +553,7 @@ cw_nginx_listen()
 # the NGINX_* variables).
 cw_nginx_conf()
 {
-	local dir=$NGINX_DIR tls=$NGINX_TLS_DIR name port
+	local dir=$NGINX_DIR tls=$NGINX_TLS_DIR name cert port listen
 	[ "$(id -u)" = 0 ] && echo "user root;"
 	cat <<EOF2
 daemon off;
@@ -583,19 +583,21 @@ $(cw_nginx_listen "$NGINX_HTTP_PORT")
 $(cw_nginx_locations)
 	}
 EOF2
-	for name in good expired wronghost selfsigned; do
+	for name in good expired wronghost selfsigned h2; do
+		cert=$name listen=ssl
 		case $name in
 		good) port=$NGINX_HTTPS_PORT ;;
 		expired) port=$NGINX_EXPIRED_PORT ;;
 		wronghost) port=$NGINX_WRONGHOST_PORT ;;
 		selfsigned) port=$NGINX_SELFSIGNED_PORT ;;
+		h2) port=$NGINX_H2_PORT cert=good listen="ssl http2" ;;
 		esac
 		cat <<EOF2
 	server {
-$(cw_nginx_listen "$port" ssl)
+$(cw_nginx_listen "$port" "$listen")
 		server_name _;
-		ssl_certificate $tls/$name.crt;
-		ssl_certificate_key $tls/$name.key;
+		ssl_certificate $tls/$cert.crt;
+		ssl_certificate_key $tls/$cert.key;
 		ssl_protocols TLSv1.2 TLSv1.3;
 $(cw_nginx_locations)
 	}
@@ -614,7 +616,8 @@ cw_nginx_ready()
 		curl -s --noproxy '*' -o /dev/null --max-time 1 -f \
 		    "http://$addr:$NGINX_HTTP_PORT/cw-ready" || return 1
 		for port in "$NGINX_HTTPS_PORT" "$NGINX_EXPIRED_PORT" \
-		    "$NGINX_WRONGHOST_PORT" "$NGINX_SELFSIGNED_PORT"; do
+		    "$NGINX_WRONGHOST_PORT" "$NGINX_SELFSIGNED_PORT" \
+		    "$NGINX_H2_PORT"; do
 			curl -s -k --noproxy '*' -o /dev/null --max-time 1 -f \
 			    "https://$addr:$port/cw-ready" || return 1
 		done
@@ -635,6 +638,8 @@ cw_nginx_ready()
 #   NGINX_EXPIRED_PORT	HTTPS, `expired`: SAN as good, valid only in 2020
 #   NGINX_WRONGHOST_PORT	HTTPS, `wronghost`: CN and SAN other.test only
 #   NGINX_SELFSIGNED_PORT	HTTPS, `selfsigned`: SAN as good, not from the CA
+#   NGINX_H2_PORT	HTTPS with HTTP/2 (ALPN h2, and http/1.1 for a client
+#			that does not offer h2), certificate `good`
 #   NGINX_CA		the test CA's certificate (PEM), for --cacert
 #   NGINX_PID NGINX_DIR	the master's pid; nginx.conf, logs
 #   NGINX_ACCESS_LOG	one line per request: PORT CLIENT "REQUEST-LINE"
@@ -685,7 +690,8 @@ cw_nginx_start()
 		NGINX_HTTPS_PORT=$(cw_free_port) &&
 		NGINX_EXPIRED_PORT=$(cw_free_port) &&
 		NGINX_WRONGHOST_PORT=$(cw_free_port) &&
-		NGINX_SELFSIGNED_PORT=$(cw_free_port) || cw_die "no free port"
+		NGINX_SELFSIGNED_PORT=$(cw_free_port) &&
+		NGINX_H2_PORT=$(cw_free_port) || cw_die "no free port"
 		cw_nginx_conf >"$NGINX_DIR/nginx.conf"
 		rm -f "$NGINX_DIR/nginx.pid" "$NGINX_DIR/error.log"
 		/usr/sbin/nginx -t -q -p "$NGINX_DIR" -e "$NGINX_DIR/error.log" \
@@ -707,13 +713,14 @@ cw_nginx_start()
 		if [ "$up" = 1 ]; then
 			NGINX_PID=$pid
 			export NGINX_HTTP_PORT NGINX_HTTPS_PORT NGINX_EXPIRED_PORT \
-			    NGINX_WRONGHOST_PORT NGINX_SELFSIGNED_PORT NGINX_CA \
+			    NGINX_WRONGHOST_PORT NGINX_SELFSIGNED_PORT \
+			    NGINX_H2_PORT NGINX_CA \
 			    NGINX_PID NGINX_DIR NGINX_ACCESS_LOG NGINX_HUGE_FILE \
 			    NGINX_TLS_DIR
 			cw_log "nginx: pid $pid ports http $NGINX_HTTP_PORT" \
 			    "https $NGINX_HTTPS_PORT expired $NGINX_EXPIRED_PORT" \
 			    "wronghost $NGINX_WRONGHOST_PORT" \
-			    "selfsigned $NGINX_SELFSIGNED_PORT"
+			    "selfsigned $NGINX_SELFSIGNED_PORT h2 $NGINX_H2_PORT"
 			return 0
 		fi
 		cw_log "nginx did not come up (attempt $attempt):"
