@@ -13,9 +13,9 @@
 #   export holds the spool's http records byte for byte, csv and atlas
 #   say what doc/export.md says, a record with addr null is accepted;
 #   corewatch http --proxy through tests/fault/socks5.py (socks5h://
-#   and socks5://), and a proxy that is down.
-# tests/fault/httpfault.py answers POST only (it stands in for a
-# collector): it cannot forward a GET, so no HTTP proxy is tried here.
+#   and socks5://) and tests/fault/httpproxy.py (http://: a GET in
+#   absolute form, HTTPS through CONNECT, a CONNECT the proxy refuses),
+#   and a proxy that is down.
 #
 # The whole test runs in a network namespace of its own (loopback only)
 # with its own /etc/hosts and a resolv.conf naming 127.0.0.1; the
@@ -27,6 +27,7 @@
 cw_netns_isolate cwhttpag $'127.0.0.1 localhost good.test\n::1 localhost good.test'
 
 SOCKS5="$CW_SCENARIO_DIR/../fault/socks5.py"
+HTTPPROXY="$CW_SCENARIO_DIR/../fault/httpproxy.py"
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
 
 cw_tmpdir
@@ -646,6 +647,105 @@ cw_expect "proxy up, site closed: connection_refused" \
     "$CW_TMP/siteclosed.json" '
     length == 1 and .[0].proxied == true and .[0].ok == false and
     .[0].failure == "connection_refused"'
+
+# An HTTP proxy (httpproxy.py): a GET for an http:// URL in absolute
+# form, which the proxy sends on in origin form; an https:// URL through
+# a CONNECT tunnel, TLS end to end with nginx.
+cw_spawn "$CW_TMP/hproxy.out" /usr/bin/python3 "$HTTPPROXY" \
+    --map good.test=127.0.0.1 --portfile "$CW_TMP/hproxy.port" \
+    --log "$CW_TMP/hproxy.log" --lifetime 120
+for ((i = 0; i < 100; i++)); do
+	[ -s "$CW_TMP/hproxy.port" ] && break
+	sleep 0.1
+done
+[ -s "$CW_TMP/hproxy.port" ] || cw_die "httpproxy.py did not start"
+HPROXY="http://127.0.0.1:$(cat "$CW_TMP/hproxy.port")"
+
+http hpget "http://good.test:$HP/?hpget" -4 --proxy "$HPROXY"
+cw_check "http proxy, GET: exit status 0" [ "$rc" = 0 ]
+cw_expect "http proxy, GET: proxied, ok, 200, no address of our own" \
+    "$CW_TMP/hpget.json" "
+    length == 1 and (.[0] | .proxied == true and .ok and .status == 200 and
+	.addr == null and .host == \"good.test\" and .dns_ms == null and
+	.tls_ms == null and .body_sha256 == \"$BODY_SHA\" and $SHAPE)"
+cw_check "http proxy, GET: the proxy was asked for good.test" \
+    grep -qx "GET good.test $HP 200" "$CW_TMP/hproxy.log"
+cw_check "http proxy, GET: nginx got it in origin form, with its Host" \
+    [ "$(logged "\"GET /?hpget HTTP/1.1\" 200 ${#CW_NGINX_BODY} \"-\" \"-\" \"good.test:$HP\"")" = 1 ]
+
+# The certificate nginx's good one: its dates (`openssl x509` prints
+# "Nov 27 03:29:08 2026 GMT"), as the probe writes them.
+cert_date()
+{
+	date -u -d "$(openssl x509 -in "$NGINX_TLS_DIR/good.crt" -noout \
+	    "-$1" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ
+}
+GOOD_FROM=$(cert_date startdate) && GOOD_UNTIL=$(cert_date enddate) ||
+    cw_die "cannot read the dates of good.crt"
+http hptls "https://good.test:$SP/?hptls" -4 --cacert "$NGINX_CA" \
+    --proxy "$HPROXY"
+cw_check "http proxy, CONNECT: exit status 0" [ "$rc" = 0 ]
+cw_expect "http proxy, CONNECT: proxied, ok, 200, verified end to end" \
+    "$CW_TMP/hptls.json" "
+    length == 1 and (.[0] | .proxied == true and .ok and .status == 200 and
+	.addr == null and .dns_ms == null and (.tls_ms | type) == \"number\" and
+	.tls.verified == true and .tls.verify_error == null and
+	.body_sha256 == \"$BODY_SHA\" and $SHAPE)"
+cw_expect "http proxy, CONNECT: the certificate is nginx's good one" \
+    "$CW_TMP/hptls.json" "
+    .[0].tls.certs[0] | (.subject | contains(\"CN=good.test\")) and
+    (.issuer | contains(\"CN=corewatch test CA\")) and
+    .not_before == \"$GOOD_FROM\" and .not_after == \"$GOOD_UNTIL\""
+cw_check "http proxy, CONNECT: the proxy opened the tunnel" \
+    grep -qx "CONNECT good.test $SP 200" "$CW_TMP/hproxy.log"
+cw_check "http proxy, CONNECT: SNI good.test at nginx" \
+    [ "$(logged "\"GET /?hptls HTTP/1.1\" 200 ${#CW_NGINX_BODY} \"TLSv1.3\" \"good.test\"")" = 1 ]
+
+# An HTTP proxy that is down, for an https:// URL (the http:// one is
+# above): proxy_error, nothing tunnelled.
+http hpdown "https://good.test:$SP/?hpdown" -4 --cacert "$NGINX_CA" \
+    --proxy "http://127.0.0.1:$CLOSED"
+cw_expect "http proxy down, https: proxy_error" "$CW_TMP/hpdown.json" "
+    length == 1 and (.[0] | .proxied == true and .ok == false and
+	.failure == \"proxy_error\" and .status == null and
+	(.failure_detail | contains(\"$CLOSED\")))"
+
+# The proxy refuses the CONNECT: 502 when the site's port is closed, 403
+# for a target it may not connect to.  libcurl 7.88 fails such a CONNECT
+# with CURLE_RECV_ERROR, "CONNECT tunnel failed, response 502", which
+# probes/http.c reports as recv_error; no status (the proxy's answer is
+# not the site's).
+http hprefused "https://good.test:$CLOSED/" -4 --proxy "$HPROXY"
+cw_check "http proxy, CONNECT refused: exit status 1" [ "$rc" = 1 ]
+cw_check "http proxy, CONNECT refused: the proxy answered 502" \
+    grep -qx "CONNECT good.test $CLOSED 502" "$CW_TMP/hproxy.log"
+cw_expect "http proxy, CONNECT refused: recv_error, the proxy's 502 said" \
+    "$CW_TMP/hprefused.json" '
+    length == 1 and (.[0] | .proxied == true and .ok == false and
+	.failure == "recv_error" and .status == null and .tls == null and
+	(.failure_detail | contains("CONNECT tunnel failed, response 502")))'
+http hpforbidden "https://other.test:$SP/?hpforbidden" -4 --proxy "$HPROXY"
+cw_check "http proxy, CONNECT forbidden: the proxy answered 403" \
+    grep -qx "CONNECT other.test $SP 403" "$CW_TMP/hproxy.log"
+cw_expect "http proxy, CONNECT forbidden: recv_error, the proxy's 403 said" \
+    "$CW_TMP/hpforbidden.json" '
+    length == 1 and (.[0] | .proxied == true and .ok == false and
+	.failure == "recv_error" and .status == null and
+	(.failure_detail | contains("CONNECT tunnel failed, response 403")))'
+cw_check "http proxy, CONNECT forbidden: nothing reached nginx" \
+    [ "$(logged "?hpforbidden")" = 0 ]
+# A GET whose site is closed: the proxy's own 502 is the answer the
+# probe gets, so it is the status reported.
+http hpgetclosed "http://good.test:$CLOSED/?hpgetclosed" -4 --proxy "$HPROXY"
+cw_check "http proxy, GET, site closed: the proxy answered 502" \
+    grep -qx "GET good.test $CLOSED 502" "$CW_TMP/hproxy.log"
+cw_expect "http proxy, GET, site closed: the proxy's 502" \
+    "$CW_TMP/hpgetclosed.json" '
+    length == 1 and (.[0] | .proxied == true and .ok == false and
+	.failure == "http_unexpected_status" and .status == 502)'
+cw_check "http proxy: one log line per request" \
+    [ "$(wc -l <"$CW_TMP/hproxy.log")" = 5 ]
+[ "$CW_FAILURES" = 0 ] || cat "$CW_TMP/hproxy.log" >&2
 
 # Under the sanitizers (the ASan build): no report from any program.
 # (An exit status of 1 from once or http would not show one.)
