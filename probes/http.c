@@ -788,7 +788,7 @@ http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
 {
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	char hex[2 * crypto_hash_sha256_BYTES + 1];
-	long version = 0, hsize = 0, nredirects = 0;
+	long version = 0, hsize = 0, nredirects = 0, connect_code = 0;
 	char *location = NULL, *effective = NULL;
 	CURL *e = x->easy;
 
@@ -819,6 +819,10 @@ http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
 		json_object_set_new(r, "location", s != NULL ? s :
 		    json_string("(not UTF-8)"));
 	}
+	if (run->proxy != NULL && curl_easy_getinfo(e,
+	    CURLINFO_HTTP_CONNECTCODE, &connect_code) == CURLE_OK &&
+	    connect_code != 0)
+		result_set_int(r, "proxy_status", connect_code);
 	if (x->tls != NULL)
 		json_object_set(r, "tls", x->tls);
 }
@@ -831,9 +835,12 @@ http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
 static enum cw_failure
 http_failure_via_proxy(CURL *easy, CURLcode code, long os_errno)
 {
-	long px = CURLPX_OK;
+	long px = CURLPX_OK, connect_code = 0;
 
-	if (code == CURLE_COULDNT_CONNECT)
+	/* An HTTP proxy that answered CONNECT with other than 2xx. */
+	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+	if (code == CURLE_COULDNT_CONNECT || (connect_code != 0 &&
+	    (connect_code < 200 || connect_code > 299)))
 		return CW_FAIL_PROXY;
 	if (code != CURLE_PROXY)
 		return http_failure_from_curl(code, os_errno);

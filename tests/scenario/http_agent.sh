@@ -688,6 +688,7 @@ cw_check "http proxy, CONNECT: exit status 0" [ "$rc" = 0 ]
 cw_expect "http proxy, CONNECT: proxied, ok, 200, verified end to end" \
     "$CW_TMP/hptls.json" "
     length == 1 and (.[0] | .proxied == true and .ok and .status == 200 and
+	.proxy_status == 200 and
 	.addr == null and .dns_ms == null and (.tls_ms | type) == \"number\" and
 	.tls.verified == true and .tls.verify_error == null and
 	.body_sha256 == \"$BODY_SHA\" and $SHAPE)"
@@ -711,26 +712,28 @@ cw_expect "http proxy down, https: proxy_error" "$CW_TMP/hpdown.json" "
 	(.failure_detail | contains(\"$CLOSED\")))"
 
 # The proxy refuses the CONNECT: 502 when the site's port is closed, 403
-# for a target it may not connect to.  libcurl 7.88 fails such a CONNECT
-# with CURLE_RECV_ERROR, "CONNECT tunnel failed, response 502", which
-# probes/http.c reports as recv_error; no status (the proxy's answer is
-# not the site's).
+# for a target it may not connect to.  That is the proxy's finding, not
+# the site's: proxy_error, with the proxy's answer as proxy_status and no
+# status (libcurl 7.88 itself says CURLE_RECV_ERROR, "CONNECT tunnel
+# failed, response 502").
 http hprefused "https://good.test:$CLOSED/" -4 --proxy "$HPROXY"
 cw_check "http proxy, CONNECT refused: exit status 1" [ "$rc" = 1 ]
 cw_check "http proxy, CONNECT refused: the proxy answered 502" \
     grep -qx "CONNECT good.test $CLOSED 502" "$CW_TMP/hproxy.log"
-cw_expect "http proxy, CONNECT refused: recv_error, the proxy's 502 said" \
+cw_expect "http proxy, CONNECT refused: proxy_error, proxy_status 502" \
     "$CW_TMP/hprefused.json" '
     length == 1 and (.[0] | .proxied == true and .ok == false and
-	.failure == "recv_error" and .status == null and .tls == null and
+	.failure == "proxy_error" and .proxy_status == 502 and
+	.status == null and .tls == null and
 	(.failure_detail | contains("CONNECT tunnel failed, response 502")))'
 http hpforbidden "https://other.test:$SP/?hpforbidden" -4 --proxy "$HPROXY"
 cw_check "http proxy, CONNECT forbidden: the proxy answered 403" \
     grep -qx "CONNECT other.test $SP 403" "$CW_TMP/hproxy.log"
-cw_expect "http proxy, CONNECT forbidden: recv_error, the proxy's 403 said" \
+cw_expect "http proxy, CONNECT forbidden: proxy_error, proxy_status 403" \
     "$CW_TMP/hpforbidden.json" '
     length == 1 and (.[0] | .proxied == true and .ok == false and
-	.failure == "recv_error" and .status == null and
+	.failure == "proxy_error" and .proxy_status == 403 and
+	.status == null and
 	(.failure_detail | contains("CONNECT tunnel failed, response 403")))'
 cw_check "http proxy, CONNECT forbidden: nothing reached nginx" \
     [ "$(logged "?hpforbidden")" = 0 ]
