@@ -602,23 +602,30 @@ http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
     int primary_port, int local_port)
 {
 	struct http_xfer *x = arg;
+	struct http_probe *run = x->run;
 	struct curl_tlssessioninfo *info = NULL;
-	char *url = NULL, *host = NULL, err[128];
+	const char *host = run->host;
+	char *url = NULL, *hop = NULL, err[128];
 	long port;
-	bool https = false;
+	bool https = run->https;
 
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	if (x->addr[0] == '\0' && primary_ip != NULL && x->run->proxy == NULL)
+	if (x->addr[0] == '\0' && primary_ip != NULL && run->proxy == NULL)
 		snprintf(x->addr, sizeof(x->addr), "%s", primary_ip);
-	/* Only a redirect can turn an http:// run into TLS. */
-	if (!x->run->https && !x->run->follow)
-		return CURL_PREREQFUNC_OK;
-	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) !=
-	    CURLE_OK || url == NULL || http_url_split(url, &host, &port,
-	    &https, err, sizeof(err)) == -1 || !https) {
-		free(host);
+	/* A redirect followed may lead to another host or scheme. */
+	if (run->follow) {
+		if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) !=
+		    CURLE_OK || url == NULL || http_url_split(url, &hop, &port,
+		    &https, err, sizeof(err)) == -1) {
+			free(hop);
+			return CURL_PREREQFUNC_OK;
+		}
+		host = hop;
+	}
+	if (!https) {
+		free(hop);
 		return CURL_PREREQFUNC_OK;
 	}
 	if (curl_easy_getinfo(x->easy, CURLINFO_TLS_SSL_PTR, &info) !=
@@ -627,11 +634,11 @@ http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
 		x->tls_failure = CW_FAIL_INTERNAL;
 		snprintf(x->tls_detail, sizeof(x->tls_detail), "libcurl does "
 		    "not use OpenSSL: the certificate cannot be checked");
-		free(host);
+		free(hop);
 		return CURL_PREREQFUNC_ABORT;
 	}
 	http_xfer_tls(x, info->internals, host);
-	free(host);
+	free(hop);
 	return x->tls_failure == CW_OK ? CURL_PREREQFUNC_OK :
 	    CURL_PREREQFUNC_ABORT;
 }
