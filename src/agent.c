@@ -264,11 +264,12 @@ agent_task_label(struct task *t)
 }
 
 /* agent_tasks_add: append a task; target NULL for a TLD without
- * servers. */
+ * servers or an HTTP host resolved each cycle, whose family is `af`
+ * (a target's is its own). */
 static int
 agent_tasks_add(struct agent *a, struct agent_tasks *ts,
     const struct measurement *m, const char *tld,
-    const struct target *target, enum dns_proto proto)
+    const struct target *target, enum dns_proto proto, int af)
 {
 	struct task *grown, *t;
 
@@ -284,6 +285,7 @@ agent_tasks_add(struct agent *a, struct agent_tasks *ts,
 	t->m = m;
 	t->spec = m->dns;
 	t->tld = tld;
+	t->af = target != NULL ? target->af : af;
 	if (tld != NULL && m->qname_from_tld &&
 	    dns_spec_set_qname(&t->spec, tld) == -1) {
 		log_warnx("%s: bad query name \"%s\"", m->name, tld);
@@ -316,10 +318,8 @@ agent_tasks_http(struct agent *a, struct agent_tasks *ts,
 		if (!(afs & (m->targets[i].af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
 			continue;
 		if (agent_tasks_add(a, ts, m, NULL, &m->targets[i],
-		    DNS_PROTO_TCP) == -1)
+		    DNS_PROTO_TCP, 0) == -1)
 			return -1;
-		ts->v[ts->n - 1].af = m->targets[i].af;
-		agent_task_label(&ts->v[ts->n - 1]);
 	}
 	if (m->ntargets > 0)
 		return 0;
@@ -328,10 +328,9 @@ agent_tasks_http(struct agent *a, struct agent_tasks *ts,
 	for (int af = 4; af <= 6; af += 2) {
 		if (!(afs & (af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
 			continue;
-		if (agent_tasks_add(a, ts, m, NULL, NULL, DNS_PROTO_TCP) == -1)
+		if (agent_tasks_add(a, ts, m, NULL, NULL, DNS_PROTO_TCP,
+		    af) == -1)
 			return -1;
-		ts->v[ts->n - 1].af = af;
-		agent_task_label(&ts->v[ts->n - 1]);
 	}
 	return 0;
 }
@@ -351,7 +350,7 @@ agent_tasks_targets(struct agent *a, struct agent_tasks *ts,
 		for (size_t p = 0; p < 2; p++)
 			if ((m->dns.transports & (int)protos[p]) &&
 			    agent_tasks_add(a, ts, m, tld, &targets[i],
-			    protos[p]) == -1)
+			    protos[p], 0) == -1)
 				return -1;
 	}
 	return 0;
@@ -444,7 +443,7 @@ agent_tasks_build(struct agent *a, const struct config *conf,
 		for (size_t j = 0; j < m->ntlds; j++) {
 			agent_tld_targets(a, m, m->tlds[j], &targets, &n);
 			if ((n == 0 ? agent_tasks_add(a, ts, m, m->tlds[j],
-			    NULL, DNS_PROTO_UDP) : agent_tasks_targets(a, ts,
+			    NULL, DNS_PROTO_UDP, 0) : agent_tasks_targets(a, ts,
 			    m, m->tlds[j], targets, n)) == -1)
 				goto fail;
 		}
