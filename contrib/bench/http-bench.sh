@@ -402,15 +402,9 @@ say ""
 say "== 2. RSS"
 say "blackbox_exporter: idle $BB_IDLE_RSS kB; peak under the rate runs above $BB_LOAD_HWM kB (VmHWM)"
 # The slow responder: its answer comes 3 s after the request.
-SLOW_PORTFILE=$CW_TMP/slow.port
-cw_spawn "$CW_TMP/slow.log" taskset -c 0 /usr/bin/python3 "$SLOW" \
-    --portfile "$SLOW_PORTFILE" --delay 3 --lifetime 600
-for ((i = 0; i < 100; i++)); do
-	[ -s "$SLOW_PORTFILE" ] && break
-	sleep 0.1
-done
-[ -s "$SLOW_PORTFILE" ] || { cat "$CW_TMP/slow.log" >&2; cw_die "httpslow.py did not start"; }
-read -r SLOW_PORT <"$SLOW_PORTFILE"
+cw_spawn_port httpslow.py "$CW_TMP/slow.log" taskset -c 0 /usr/bin/python3 \
+    "$SLOW" --delay 3 --lifetime 600
+SLOW_PORT=$CW_PORT
 SLOW_URL="http://127.0.0.1:$SLOW_PORT/slow"
 
 # blackbox_exporter with SLOW_N probes in flight: a fresh one, SLOW_N

@@ -40,15 +40,7 @@ fi
 BODY_SHA=$(printf '%s' "$CW_NGINX_BODY" | sha256sum | cut -d' ' -f1)
 
 # NSD: the root zone for the dns section, web.test for names.
-cat >"$CW_TMP/web.zone" <<EOF
-\$ORIGIN web.test.
-\$TTL 300
-@	IN SOA	ns.web.test. hostmaster.web.test. 1 3600 600 86400 300
-@	IN NS	ns.web.test.
-ns	IN A	127.0.0.1
-www	IN A	127.0.0.1
-EOF
-[ "$CW_HAVE_V6" = 1 ] && printf 'www\tIN AAAA\t::1\n' >>"$CW_TMP/web.zone"
+cw_web_zone "$CW_TMP/web.zone"
 cw_nsd_start . root.zone web.test. "$CW_TMP/web.zone"
 printf 'nameserver 127.0.0.1:%s\n' "$NSD_PORT" >"$CW_TMP/resolv.conf"
 
@@ -583,15 +575,9 @@ http()
 	[ "$rc" -le 1 ] || cat "$CW_TMP/$name.err" >&2
 }
 
-cw_spawn "$CW_TMP/socks.out" /usr/bin/python3 "$SOCKS5" \
-    --map good.test=127.0.0.1 --portfile "$CW_TMP/socks.port" \
-    --log "$CW_TMP/socks.log" --lifetime 120
-for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/socks.port" ] && break
-	sleep 0.1
-done
-[ -s "$CW_TMP/socks.port" ] || cw_die "socks5.py did not start"
-SOCKS="127.0.0.1:$(cat "$CW_TMP/socks.port")"
+cw_spawn_port socks5.py "$CW_TMP/socks.out" /usr/bin/python3 "$SOCKS5" \
+    --map good.test=127.0.0.1 --log "$CW_TMP/socks.log" --lifetime 120
+SOCKS="127.0.0.1:$CW_PORT"
 
 # socks5h: the proxy is given the name and resolves it.
 http socks5h "http://good.test:$HP/?socks5h" -4 --proxy "socks5h://$SOCKS"
@@ -651,15 +637,10 @@ cw_expect "proxy up, site closed: connection_refused" \
 # An HTTP proxy (httpproxy.py): a GET for an http:// URL in absolute
 # form, which the proxy sends on in origin form; an https:// URL through
 # a CONNECT tunnel, TLS end to end with nginx.
-cw_spawn "$CW_TMP/hproxy.out" /usr/bin/python3 "$HTTPPROXY" \
-    --map good.test=127.0.0.1 --portfile "$CW_TMP/hproxy.port" \
-    --log "$CW_TMP/hproxy.log" --lifetime 120
-for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/hproxy.port" ] && break
-	sleep 0.1
-done
-[ -s "$CW_TMP/hproxy.port" ] || cw_die "httpproxy.py did not start"
-HPROXY="http://127.0.0.1:$(cat "$CW_TMP/hproxy.port")"
+cw_spawn_port httpproxy.py "$CW_TMP/hproxy.out" /usr/bin/python3 \
+    "$HTTPPROXY" --map good.test=127.0.0.1 --log "$CW_TMP/hproxy.log" \
+    --lifetime 120
+HPROXY="http://127.0.0.1:$CW_PORT"
 
 http hpget "http://good.test:$HP/?hpget" -4 --proxy "$HPROXY"
 cw_check "http proxy, GET: exit status 0" [ "$rc" = 0 ]

@@ -160,15 +160,7 @@ cw_expect "nx.test, no nameserver: a failure without an address" \
 	 .failure == "dns_lookup_error"))'
 
 # --- resolved through DNS: NSD serving web.test on loopback ---
-cat >"$CW_TMP/web.zone" <<EOF
-\$ORIGIN web.test.
-\$TTL 300
-@	IN SOA	ns.web.test. hostmaster.web.test. 1 3600 600 86400 300
-@	IN NS	ns.web.test.
-ns	IN A	127.0.0.1
-www	IN A	127.0.0.1
-EOF
-[ "$CW_HAVE_V6" = 1 ] && printf 'www\tIN AAAA\t::1\n' >>"$CW_TMP/web.zone"
+cw_web_zone "$CW_TMP/web.zone"
 cw_nsd_start web.test. "$CW_TMP/web.zone"
 printf 'nameserver 127.0.0.1:%s\n' "$NSD_PORT" >"$CW_TMP/resolv.conf"
 RESOLV=(--resolv-conf "$CW_TMP/resolv.conf")

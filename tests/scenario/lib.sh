@@ -1,8 +1,9 @@
 # lib.sh -- the harness of the corewatch scenario tests (bash).
 #
 # A scenario test sources this file, calls cw_tmpdir once, starts its
-# servers with cw_nsd_start (or cw_spawn for anything else) and checks
-# what corewatch reports with cw_expect.  Everything it starts is
+# servers with cw_nsd_start (cw_spawn_port for a responder of
+# tests/fault, cw_spawn for anything else) and checks what corewatch
+# reports with cw_expect.  Everything it starts is
 # recorded by pid and stopped in the EXIT trap; the work directory and
 # any network namespace it created are removed there as well.
 #
@@ -179,6 +180,30 @@ cw_spawn()
 	cw_track "$CW_SPAWNED"
 }
 
+# cw_spawn_port LABEL LOGFILE COMMAND...: start one of our responders
+# (tests/fault: they listen on a free port and write it to --portfile)
+# as cw_spawn does, with "--portfile FILE" added at the end of COMMAND;
+# wait (at most 10 s) until it listens and set CW_PORT (and CW_SPAWNED).
+# Dies, with the responder's output, when it does not start.
+cw_spawn_port()
+{
+	local label=$1 logfile=$2 pf i
+	shift 2
+	pf=$(mktemp "$CW_TMP/port.XXXXXX") || cw_die "mktemp failed"
+	: >"$pf"
+	cw_spawn "$logfile" "$@" --portfile "$pf"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$pf" ] && break
+		kill -0 "$CW_SPAWNED" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$pf" ] || {
+		cat "$logfile" >&2
+		cw_die "$label did not start"
+	}
+	read -r CW_PORT _ <"$pf"
+}
+
 # cw_v6_usable: true when a socket can be bound to ::1 here (a fresh
 # namespace or a host with IPv6 disabled may have no ::1).
 cw_v6_usable()
@@ -344,30 +369,36 @@ cw_nsd_start()
 	cw_die "cannot start nsd"
 }
 
+# cw_web_zone FILE: write the zone web.test to FILE for cw_nsd_start:
+# ns and www at 127.0.0.1, and www at ::1 too when CW_HAVE_V6 is 1 (the
+# names HTTP tests resolve through DNS).
+cw_web_zone()
+{
+	cat >"$1" <<'EOF'
+$ORIGIN web.test.
+$TTL 300
+@	IN SOA	ns.web.test. hostmaster.web.test. 1 3600 600 86400 300
+@	IN NS	ns.web.test.
+ns	IN A	127.0.0.1
+www	IN A	127.0.0.1
+EOF
+	if [ "$CW_HAVE_V6" = 1 ]; then
+		printf 'www\tIN AAAA\t::1\n' >>"$1"
+	fi
+}
+
 # cw_fault_start MODE LOG [ARGS...]: start our fault responder
 # (tests/fault/dnsfault.py) in MODE on a free loopback port, its query
 # log in LOG and further options ARGS; wait (at most 10 s) until it
 # listens and set FAULT_PORT and FAULT_PID.  Dies when it cannot start.
 cw_fault_start()
 {
-	local mode=$1 log=$2 pf i
+	local mode=$1 log=$2
 	shift 2
-	pf=$(mktemp "$CW_TMP/fault-port.XXXXXX") || cw_die "mktemp failed"
-	: >"$pf"
-	cw_spawn "$log.out" /usr/bin/python3 \
+	cw_spawn_port "dnsfault $mode" "$log.out" /usr/bin/python3 \
 	    "$CW_SCENARIO_DIR/../fault/dnsfault.py" --mode "$mode" \
-	    --portfile "$pf" --log "$log" --lifetime 120 "$@"
-	FAULT_PID=$CW_SPAWNED
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$pf" ] && break
-		kill -0 "$FAULT_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -s "$pf" ] || {
-		cat "$log.out" >&2
-		cw_die "dnsfault $mode did not start"
-	}
-	read -r FAULT_PORT _ <"$pf"
+	    --log "$log" --lifetime 120 "$@"
+	FAULT_PID=$CW_SPAWNED FAULT_PORT=$CW_PORT
 	cw_log "dnsfault $mode: pid $FAULT_PID port $FAULT_PORT"
 }
 
@@ -489,24 +520,11 @@ cw_tls_selfsigned()
 # cannot start.
 cw_httpslow_start()
 {
-	local pf i
-	pf=$(mktemp "$CW_TMP/slow-port.XXXXXX") || cw_die "mktemp failed"
-	: >"$pf"
 	SLOW_LOG="$CW_TMP/httpslow.log"
-	cw_spawn "$SLOW_LOG.out" /usr/bin/python3 \
-	    "$CW_SCENARIO_DIR/../fault/httpslow.py" --portfile "$pf" \
+	cw_spawn_port httpslow "$SLOW_LOG.out" /usr/bin/python3 \
+	    "$CW_SCENARIO_DIR/../fault/httpslow.py" \
 	    --log "$SLOW_LOG" --delay 3 --lifetime 300
-	SLOW_PID=$CW_SPAWNED
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$pf" ] && break
-		kill -0 "$SLOW_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -s "$pf" ] || {
-		cat "$SLOW_LOG.out" >&2
-		cw_die "httpslow did not start"
-	}
-	read -r SLOW_PORT _ <"$pf"
+	SLOW_PID=$CW_SPAWNED SLOW_PORT=$CW_PORT
 	export SLOW_PORT SLOW_PID SLOW_LOG
 	cw_log "httpslow: pid $SLOW_PID port $SLOW_PORT"
 }

@@ -36,17 +36,11 @@ DB="sqlite:$CW_TMP/collector.db"
 # FAULT_URL, FAULT_LOG.
 fault_start()
 {
-	local pf="$CW_TMP/$1.port" i
 	FAULT_LOG="$CW_TMP/$1.log"
-	cw_spawn "$CW_TMP/$1.out" /usr/bin/python3 "$HTTPFAULT" \
-	    --script "$2" --forward "$COLLECTOR_URL" --portfile "$pf" \
+	cw_spawn_port "httpfault $1" "$CW_TMP/$1.out" /usr/bin/python3 \
+	    "$HTTPFAULT" --script "$2" --forward "$COLLECTOR_URL" \
 	    --log "$FAULT_LOG" --lifetime 200
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$pf" ] && break
-		sleep 0.1
-	done
-	[ -s "$pf" ] || { cat "$CW_TMP/$1.out" >&2; cw_die "httpfault $1"; }
-	FAULT_URL="http://127.0.0.1:$(cat "$pf")"
+	FAULT_URL="http://127.0.0.1:$CW_PORT"
 }
 
 # enroll NAME: a key in $CW_TMP/NAME.key, enrolled with `probe add`;
@@ -413,20 +407,16 @@ cw_collector_stop
 cw_netns_create cwups
 NS_S=$CW_NS
 cw_collector_start -n "$NS_S" "$CW_TMP/collector.socks.log" --db "$DB"
-cw_spawn "$CW_TMP/socks.out" ip netns exec "$NS_S" /usr/bin/python3 \
-    "$CW_SCENARIO_DIR/../fault/socks5.py" --map collector.test=127.0.0.1 \
-    --portfile "$CW_TMP/socks.port" --log "$CW_TMP/socks.log" --lifetime 60
-for ((i = 0; i < 100; i++)); do
-	[ -s "$CW_TMP/socks.port" ] && break
-	sleep 0.1
-done
-[ -s "$CW_TMP/socks.port" ] || cw_die "socks5.py did not start"
+cw_spawn_port socks5.py "$CW_TMP/socks.out" ip netns exec "$NS_S" \
+    /usr/bin/python3 "$CW_SCENARIO_DIR/../fault/socks5.py" \
+    --map collector.test=127.0.0.1 --log "$CW_TMP/socks.log" --lifetime 60
+SOCKS_PORT=$CW_PORT
 enroll h
 PROBE_H=$PROBE_ID
 timeout 60 ip netns exec "$NS_S" "$UPLOADRUN" --spool "$CW_TMP/h.spool" \
     --key "$CW_TMP/h.key" --append 300 --batch-records 100 \
     --batch-age 200ms --timeout 30s \
-    --proxy "socks5h://127.0.0.1:$(cat "$CW_TMP/socks.port")" \
+    --proxy "socks5h://127.0.0.1:$SOCKS_PORT" \
     --url "http://collector.test:$COLLECTOR_PORT" >"$CW_TMP/h.status" \
     2>"$CW_TMP/h.err"
 cw_check "socks5h: drained" [ $? = 0 ] || tail "$CW_TMP/h.err" >&2
