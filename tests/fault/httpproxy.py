@@ -22,9 +22,8 @@ forwarded request the site's (the line is written before the answer is
 relayed).  The proxy exits by itself after --lifetime seconds without a
 new connection.
 """
-import argparse
 import ipaddress
-import os
+import proxylib
 import socket
 import sys
 import threading
@@ -67,21 +66,6 @@ def recv_exact(s, n, have=b""):
     return data[:n]
 
 
-def relay(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def answer(c, status, why):
@@ -142,9 +126,10 @@ def tunnel(c, args, req):
     c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
     if req["rest"]:
         up.sendall(req["rest"])
-    t = threading.Thread(target=relay, args=(up, c), daemon=True)
+    t = threading.Thread(target=proxylib.relay, args=(up, c),
+                         daemon=True)
     t.start()
-    relay(c, up)
+    proxylib.relay(c, up)
     t.join()
     up.close()
 
@@ -190,7 +175,7 @@ def forward(c, args, req, headers):
             req["host"], req["port"]))
     log(args, req["method"], req["host"], req["port"], req["status"])
     c.sendall(first)
-    relay(up, c)
+    proxylib.relay(up, c)
     up.close()
 
 
@@ -221,32 +206,6 @@ def serve(c, args):
         c.close()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--map", action="append", default=[])
-    ap.add_argument("--portfile", required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--lifetime", type=float, default=120)
-    args = ap.parse_args()
-    args.names = dict(m.split("=", 1) for m in args.map)
-    args.loopback = ipaddress.ip_network("127.0.0.0/8")
-    args.lock = threading.Lock()
-    open(args.log, "w").close()
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-    with open(args.portfile + ".tmp", "w") as f:
-        f.write("%d\n" % ls.getsockname()[1])
-    os.rename(args.portfile + ".tmp", args.portfile)
-    ls.settimeout(args.lifetime)
-    while True:
-        try:
-            c, _ = ls.accept()
-        except socket.timeout:
-            return 0
-        threading.Thread(target=serve, args=(c, args), daemon=True).start()
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(proxylib.run(serve))
