@@ -11,6 +11,10 @@
 
 #include "cli.h"
 #include "cliutil.h"
+#include "failure.h"
+#include "log.h"
+#include "output.h"
+#include "result.h"
 
 int
 cli_error(const char *cmd, const char *fmt, ...)
@@ -75,4 +79,64 @@ cli_duration(const char *cmd, const char *opt, const char *text,
 	}
 	*out = value;
 	return 0;
+}
+
+void
+cli_rounds_fill(struct cli_rounds *r, cli_start_fn *start, void *arg)
+{
+	while (r->started < r->total &&
+	    (r->in_flight_max == 0 || r->pending < r->in_flight_max)) {
+		if (start(arg, r->started++) == -1) {
+			r->failed++;
+			continue;
+		}
+		r->pending++;
+	}
+}
+
+/* Descriptors kept back for the event loop, the output, logging, a
+ * resolver's sockets and libraries that open files of their own. */
+#define CLI_NOFILE_RESERVE	64
+
+void
+cli_rounds_bound(struct cli_rounds *r, const char *cmd, long nofile,
+    long fds_each)
+{
+	long fit;
+
+	if (nofile <= 0 || fds_each <= 0)
+		return;
+	fit = nofile > CLI_NOFILE_RESERVE ?
+	    (nofile - CLI_NOFILE_RESERVE) / fds_each : 0;
+	if (fit < 1)
+		fit = 1;
+	if (r->in_flight_max == 0)
+		r->in_flight_max = fit;
+	else if (r->in_flight_max > fit)
+		fprintf(stderr, "corewatch %s: --in-flight %ld needs more "
+		    "descriptors than the limit of %ld open files gives "
+		    "(about %ld at once); measurements that cannot open a "
+		    "socket fail with internal_error\n", cmd,
+		    r->in_flight_max, nofile, fit);
+}
+
+void
+cli_rounds_result(struct cli_rounds *r, struct output *out, json_t *result)
+{
+	if (result_failure(result) != CW_OK)
+		r->failed++;
+	if (output_write(out, result) == -1)
+		r->failed++;
+	json_decref(result);
+}
+
+int
+cli_rounds_end(struct cli_rounds *r, const char *cmd)
+{
+	if (r->pending > 0) {
+		log_warnx("%s: %ld measurements did not report", cmd,
+		    r->pending);
+		r->failed += (unsigned long)r->pending;
+	}
+	return r->failed > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
 }

@@ -7,7 +7,11 @@
 #ifndef CW_CLIUTIL_H
 #define CW_CLIUTIL_H
 
+#include <jansson.h>
+
 #include "cwtime.h"
+
+struct output;
 
 /* cli_error: print "corewatch CMD: <message>" on stderr; returns
  * CW_EXIT_USAGE so that `return cli_error(...)` ends a command. */
@@ -29,5 +33,42 @@ int cli_number(const char *cmd, const char *opt, const char *text, long min,
  * 800ms ...) within [min, max] into *out; -1 (reported) otherwise. */
 int cli_duration(const char *cmd, const char *opt, const char *text,
     cw_usec_t min, cw_usec_t max, cw_usec_t *out);
+
+/* cli_rounds: the --count / --in-flight loop of an ad-hoc command (dns,
+ * http): `total` measurements started in order, at most `in_flight_max`
+ * of them at once. */
+struct cli_rounds {
+	unsigned long	 started, total;
+	long		 in_flight_max;	/* --in-flight; 0 until bounded */
+	long		 pending;	/* started, not reported yet */
+	unsigned long	 failed;	/* ok false, unwritten or unstarted */
+};
+
+/* Start measurement number `i` (0 <= i < total); 0 when it is under
+ * way, -1 when it could not start at all. */
+typedef int cli_start_fn(void *arg, unsigned long i);
+
+/* cli_rounds_fill: start measurements until in_flight_max are pending or
+ * all have started; one that cannot start counts as failed.  Call it
+ * once to begin and again whenever a measurement reports. */
+void cli_rounds_fill(struct cli_rounds *, cli_start_fn *, void *);
+
+/* cli_rounds_bound: keep the measurements at once within the descriptors
+ * the process may open (`nofile`, from sysutil_raise_nofile(); <= 0 when
+ * unknown), `fds_each` per measurement, less a reserve for the loop and
+ * the output.  Without --in-flight that is the bound; an --in-flight
+ * above it is kept and warned about on stderr (`cmd` names the
+ * command). */
+void cli_rounds_bound(struct cli_rounds *, const char *cmd, long nofile,
+    long fds_each);
+
+/* cli_rounds_result: write one result to `out` and count it when it
+ * failed or could not be written.  Takes the caller's reference. */
+void cli_rounds_result(struct cli_rounds *, struct output *, json_t *);
+
+/* cli_rounds_end: after the loop: those still pending count as failed
+ * (logged, `cmd` names the command).  Returns the command's exit
+ * status: CW_EXIT_OK when every result was ok, else CW_EXIT_FAILURES. */
+int cli_rounds_end(struct cli_rounds *, const char *cmd);
 
 #endif

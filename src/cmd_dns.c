@@ -46,10 +46,7 @@ struct cmd_dns {
 	struct cmd_dns_job *jobs;	/* every address x transport */
 	size_t njobs;
 	unsigned long rounds;	/* --count: how often each job runs */
-	unsigned long started, total;	/* of rounds * njobs */
-	long in_flight_max;	/* --in-flight; 0 for no bound */
-	long pending;		/* measurements started, not reported yet */
-	unsigned long failed;	/* results with ok false, or unreported */
+	struct cli_rounds run;	/* rounds * njobs measurements */
 };
 
 enum {
@@ -120,7 +117,8 @@ cmd_dns_usage(FILE *fp)
 "  --late-window TIME  wait for late UDP replies (default 200ms)\n"
 "  --no-tcp-fallback   do not retry a truncated UDP answer over TCP\n"
 "  --count N           measure every server and transport N times (default 1)\n"
-"  --in-flight N       at most N measurements at once (default: all)\n"
+"  --in-flight N       at most N measurements at once (default: as many\n"
+"                      as the open-file limit allows)\n"
 "  -v, --verbose       debug messages on stderr\n"
 "  -h, --help          this text\n"
 "\n"
@@ -205,7 +203,7 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		break;
 	case OPT_IN_FLIGHT:
 		return cli_number("dns", "in-flight", optarg, 1,
-		    CMD_DNS_IN_FLIGHT_MAX, &cmd->in_flight_max);
+		    CMD_DNS_IN_FLIGHT_MAX, &cmd->run.in_flight_max);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
 		break;
@@ -255,24 +253,15 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 
 static void cmd_dns_done(json_t *, const ldns_pkt *, void *);
 
-/* Start measurements until --in-flight are pending or all have started.
- * A probe that cannot start at all counts as failed. */
-static void
-cmd_dns_fill(struct cmd_dns *cmd)
+/* cli_start_fn: measurement `i`, the jobs in turn. */
+static int
+cmd_dns_start(void *arg, unsigned long i)
 {
-	const struct cmd_dns_job *job;
+	struct cmd_dns *cmd = arg;
+	const struct cmd_dns_job *job = &cmd->jobs[i % cmd->njobs];
 
-	while (cmd->started < cmd->total &&
-	    (cmd->in_flight_max == 0 || cmd->pending < cmd->in_flight_max)) {
-		job = &cmd->jobs[cmd->started % cmd->njobs];
-		cmd->started++;
-		if (dns_probe_start(cmd->base, &cmd->spec, job->target,
-		    job->proto, cmd_dns_done, cmd) == NULL) {
-			cmd->failed++;
-			continue;
-		}
-		cmd->pending++;
-	}
+	return dns_probe_start(cmd->base, &cmd->spec, job->target,
+	    job->proto, cmd_dns_done, cmd) == NULL ? -1 : 0;
 }
 
 static void
@@ -281,13 +270,9 @@ cmd_dns_done(json_t *result, const ldns_pkt *reply, void *arg)
 	struct cmd_dns *cmd = arg;
 
 	(void)reply;
-	if (result_failure(result) != CW_OK)
-		cmd->failed++;
-	if (output_write(cmd->out, result) == -1)
-		cmd->failed++;
-	json_decref(result);
-	cmd->pending--;
-	cmd_dns_fill(cmd);
+	cli_rounds_result(&cmd->run, cmd->out, result);
+	cmd->run.pending--;
+	cli_rounds_fill(&cmd->run, cmd_dns_start, cmd);
 }
 
 /* One job per server address and wanted transport. */
@@ -307,7 +292,7 @@ cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets,
 				cmd->jobs[cmd->njobs].proto = protos[p];
 				cmd->njobs++;
 			}
-	cmd->total = cmd->rounds * cmd->njobs;
+	cmd->run.total = cmd->rounds * cmd->njobs;
 	return 0;
 }
 
@@ -368,17 +353,13 @@ cmd_dns_run(struct cmd_dns *cmd, const struct target *targets,
 	}
 	cmd->base = base;
 	output_set_base(cmd->out, base);
-	cmd_dns_fill(cmd);
-	if (cmd->pending > 0 && event_base_dispatch(base) == -1)
+	cli_rounds_fill(&cmd->run, cmd_dns_start, cmd);
+	if (cmd->run.pending > 0 && event_base_dispatch(base) == -1)
 		log_warnx("dns: the event loop failed");
-	if (cmd->pending > 0) {
-		log_warnx("dns: %ld measurements did not report", cmd->pending);
-		cmd->failed += (unsigned long)cmd->pending;
-	}
 	output_close(cmd->out);
 	event_base_free(base);
 	free(cmd->jobs);
-	return cmd->failed > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
+	return cli_rounds_end(&cmd->run, "dns");
 }
 
 int
@@ -422,7 +403,9 @@ cmd_dns(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	if (sodium_init() < 0)
 		fatalx("dns: libsodium cannot be initialised");
-	sysutil_raise_nofile();
+	/* A socket per measurement; two for a moment when a truncated UDP
+	 * answer is retried over TCP. */
+	cli_rounds_bound(&cmd.run, "dns", sysutil_raise_nofile(), 2);
 	rc = cmd_dns_run(&cmd, targets, ntargets, cmd.spec.transports);
 	free(targets);
 	return rc;

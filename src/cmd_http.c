@@ -32,6 +32,8 @@
 #define CMD_HTTP_COUNT_MAX	100000000L
 #define CMD_HTTP_IN_FLIGHT_MAX	1000000L
 #define CMD_HTTP_LIST_MAX	64	/* --addr, --header, status ranges */
+/* Descriptors a run of a host name may take: one per address measured. */
+#define CMD_HTTP_FDS_PER_NAME	8
 
 /* One run to make: a family, or a pinned address. */
 struct cmd_http_job {
@@ -45,10 +47,8 @@ struct cmd_http {
 	struct output *out;
 	struct cmd_http_job jobs[CMD_HTTP_LIST_MAX + 2];
 	size_t njobs;
-	unsigned long rounds, started, total;
-	long in_flight_max;	/* --in-flight; 0: no bound */
-	long pending;		/* runs started, not finished */
-	unsigned long failed;
+	unsigned long rounds;	/* --count */
+	struct cli_rounds run;	/* rounds * njobs runs */
 };
 
 /* What the options say beyond the spec itself. */
@@ -129,7 +129,8 @@ cmd_http_usage(FILE *fp)
 "  --name NAME         the results' name\n"
 "  --resolv-conf FILE  nameservers for the lookup (default /etc/resolv.conf)\n"
 "  --count N           measure N times (default 1)\n"
-"  --in-flight N       at most N measurements at once (default: all)\n"
+"  --in-flight N       at most N measurements at once (default: as many\n"
+"                      as the open-file limit allows)\n"
 "  -v, --verbose       debug messages on stderr\n"
 "  -h, --help          this text\n"
 "\n"
@@ -249,7 +250,7 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		break;
 	case OPT_IN_FLIGHT:
 		return cli_number("http", "in-flight", optarg, 1,
-		    CMD_HTTP_IN_FLIGHT_MAX, &cmd->in_flight_max);
+		    CMD_HTTP_IN_FLIGHT_MAX, &cmd->run.in_flight_max);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
 		break;
@@ -261,23 +262,15 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 
 static void cmd_http_done(json_t *, bool, void *);
 
-/* Start runs until --in-flight are pending or all have started. */
-static void
-cmd_http_fill(struct cmd_http *cmd)
+/* cli_start_fn: run `i`, the jobs in turn. */
+static int
+cmd_http_start(void *arg, unsigned long i)
 {
-	const struct cmd_http_job *job;
+	struct cmd_http *cmd = arg;
+	const struct cmd_http_job *job = &cmd->jobs[i % cmd->njobs];
 
-	while (cmd->started < cmd->total &&
-	    (cmd->in_flight_max == 0 || cmd->pending < cmd->in_flight_max)) {
-		job = &cmd->jobs[cmd->started % cmd->njobs];
-		cmd->started++;
-		if (http_probe_start(cmd->engine, &cmd->spec, job->pinned,
-		    job->af, cmd_http_done, cmd) == NULL) {
-			cmd->failed++;
-			continue;
-		}
-		cmd->pending++;
-	}
+	return http_probe_start(cmd->engine, &cmd->spec, job->pinned,
+	    job->af, cmd_http_done, cmd) == NULL ? -1 : 0;
 }
 
 static void
@@ -285,15 +278,11 @@ cmd_http_done(json_t *result, bool last, void *arg)
 {
 	struct cmd_http *cmd = arg;
 
-	if (result_failure(result) != CW_OK)
-		cmd->failed++;
-	if (output_write(cmd->out, result) == -1)
-		cmd->failed++;
-	json_decref(result);
+	cli_rounds_result(&cmd->run, cmd->out, result);
 	if (!last)
 		return;
-	cmd->pending--;
-	cmd_http_fill(cmd);
+	cmd->run.pending--;
+	cli_rounds_fill(&cmd->run, cmd_http_start, cmd);
 }
 
 /* cmd_http_jobs: one run per pinned address of a wanted family, or
@@ -316,7 +305,7 @@ cmd_http_jobs(struct cmd_http *cmd, const struct cmd_http_args *a)
 		if (a->afs & HTTP_AF_6)
 			cmd->jobs[cmd->njobs++].af = 6;
 	}
-	cmd->total = cmd->rounds * cmd->njobs;
+	cmd->run.total = cmd->rounds * cmd->njobs;
 	return 0;
 }
 
@@ -339,18 +328,13 @@ cmd_http_run(struct cmd_http *cmd, const char *resolv_conf)
 		return CW_EXIT_FAILURES;
 	}
 	output_set_base(cmd->out, base);
-	cmd_http_fill(cmd);
-	if (cmd->pending > 0 && event_base_dispatch(base) == -1)
+	cli_rounds_fill(&cmd->run, cmd_http_start, cmd);
+	if (cmd->run.pending > 0 && event_base_dispatch(base) == -1)
 		log_warnx("http: the event loop failed");
-	if (cmd->pending > 0) {
-		log_warnx("http: %ld measurements did not report",
-		    cmd->pending);
-		cmd->failed += (unsigned long)cmd->pending;
-	}
 	output_close(cmd->out);
 	http_engine_free(cmd->engine);
 	event_base_free(base);
-	return cmd->failed > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
+	return cli_rounds_end(&cmd->run, "http");
 }
 
 int
@@ -415,6 +399,9 @@ cmd_http(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	if (sodium_init() < 0)
 		fatalx("http: libsodium cannot be initialised");
-	sysutil_raise_nofile();
+	/* A connection per address measured: one for a pinned address or a
+	 * literal, up to CMD_HTTP_FDS_PER_NAME for a name with several. */
+	cli_rounds_bound(&cmd.run, "http", sysutil_raise_nofile(),
+	    a.naddrs > 0 || literal != 0 ? 1 : CMD_HTTP_FDS_PER_NAME);
 	return cmd_http_run(&cmd, a.resolv_conf);
 }

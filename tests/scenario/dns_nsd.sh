@@ -198,6 +198,25 @@ cw_check "count: exit status 0" [ "$rc" = 0 ]
 cw_expect "count: 300 rounds x 2 transports, all ok" "$CW_TMP/count.json" "
     length == 600 and all(.[]; .ok and .soa_serial == $CW_SERIAL_ROOT) and
     ([.[] | select(.proto == \"tcp\")] | length) == 300"
+# Without --in-flight the open-file limit bounds how many are in flight:
+# far more measurements than descriptors still all come back ok, none an
+# internal_error for want of a socket.
+prlimit --nofile=128:128 timeout 120 "$COREWATCH" dns --port "$PORT" \
+    --count 1500 --late-window 0 127.0.0.1 >"$CW_TMP/nofile.json" \
+    2>"$CW_TMP/nofile.err"
+rc=$?
+cw_check "nofile 128, --count 1500: exit status 0" [ "$rc" = 0 ]
+cw_expect "nofile 128, --count 1500: 1500 results, all ok" \
+    "$CW_TMP/nofile.json" 'length == 1500 and all(.[]; .ok)'
+# An --in-flight beyond the limit is the user's to ask for, with a warning.
+prlimit --nofile=128:128 timeout 120 "$COREWATCH" dns --port "$PORT" \
+    --count 20 --in-flight 1000 --late-window 0 127.0.0.1 \
+    >"$CW_TMP/nofile2.json" 2>"$CW_TMP/nofile2.err"
+rc=$?
+cw_check "nofile 128, --in-flight 1000: warned" \
+    grep -q "needs more descriptors" "$CW_TMP/nofile2.err"
+cw_expect "nofile 128, --in-flight 1000: all 20 reported" \
+    "$CW_TMP/nofile2.json" 'length == 20'
 for bad in "--count 0" "--count -3" "--count x" "--in-flight 0" \
     "--in-flight 99999999999"; do
 	# shellcheck disable=SC2086
