@@ -776,7 +776,8 @@ conf_record(cfg_t *cfg, cfg_opt_t *opt)
 struct conf_sec {
 	struct conf_loader *l;
 	cfg_t *sec;
-	const char *what;	/* "probe", "dns \"root-soa\"" */
+	const char *what;	/* "probe", "dns \"root-soa\""; NULL for the
+				 * file's top level */
 	int line;		/* where it opens */
 };
 
@@ -798,7 +799,10 @@ conf_sec_error(struct conf_sec *s, const char *opt, unsigned idx,
 	va_end(ap);
 	if (opt != NULL)
 		line = conf_line_of(s->l, s->sec, opt, idx, s->line);
-	conf_error(s->l, line, "%s: %s", s->what, msg);
+	if (s->what == NULL)
+		conf_error(s->l, line, "%s", msg);
+	else
+		conf_error(s->l, line, "%s: %s", s->what, msg);
 }
 
 /* conf_text_ok: printable, no control characters, at most max bytes. */
@@ -829,6 +833,80 @@ conf_token_ok(const char *text, size_t max)
 			return false;
 	}
 	return true;
+}
+
+/* --- Paths --- */
+
+/* conf_path_dir: the directory of the file that preprocessed line `line`
+ * comes from, absolute (the working directory joined to a file named
+ * relative to it), without a final '/' ("" for the root).  Returns 0, or
+ * -1 with errno. */
+static int
+conf_path_dir(struct conf_loader *l, int line, char *dir, size_t len)
+{
+	const char *file, *slash;
+	char cwd[PATH_MAX];
+	int n, flen;
+
+	file = l->files[line > 0 && (size_t)line <= l->nlines ?
+	    l->origin[line - 1].file : 0];
+	while (file[0] == '.' && file[1] == '/')
+		for (file += 2; *file == '/'; file++)
+			;
+	slash = strrchr(file, '/');
+	flen = slash == NULL ? 0 : (int)(slash - file);
+	if (file[0] == '/')
+		n = snprintf(dir, len, "%.*s", flen, file);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	else
+		n = snprintf(dir, len, "%s%s%.*s", strcmp(cwd, "/") == 0 ? "" :
+		    cwd, flen > 0 ? "/" : "", flen, file);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * conf_sec_path: option `opt` of s->sec, which names a `kind` ("file",
+ * "directory"), into *out (freed first; a new string): an absolute name
+ * as written, a relative one joined to the directory of the file it is
+ * written in (doc/corewatch.conf.5).  Returns 0, or -1 (reported).
+ */
+static int
+conf_sec_path(struct conf_sec *s, const char *opt, const char *kind,
+    char **out)
+{
+	const char *v = cfg_getstr(s->sec, opt);
+	char dir[PATH_MAX], full[PATH_MAX];
+	int n;
+
+	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1)) {
+		conf_sec_error(s, opt, 0, "%s: a %s name", opt, kind);
+		return -1;
+	}
+	if (v[0] == '/')
+		n = snprintf(full, sizeof(full), "%s", v);
+	else if (conf_path_dir(s->l, conf_line_of(s->l, s->sec, opt, 0,
+	    s->line), dir, sizeof(dir)) == -1) {
+		conf_sec_error(s, opt, 0, "%s: \"%s\": the directory of the "
+		    "file: %s", opt, v, strerror(errno));
+		return -1;
+	} else if ((n = snprintf(full, sizeof(full), "%s/%s", dir, v)) < 0 ||
+	    (size_t)n >= sizeof(full)) {
+		conf_sec_error(s, opt, 0, "%s: \"%.64s...\" in %s is longer "
+		    "than %d bytes", opt, v, dir[0] != '\0' ? dir : "/",
+		    PATH_MAX - 1);
+		return -1;
+	}
+	free(*out);
+	if ((*out = strdup(full)) == NULL) {
+		s->l->oom = true;
+		return -1;
+	}
+	return 0;
 }
 
 /* conf_duration: option `opt` as a duration; `dflt` when not set.
@@ -1032,6 +1110,10 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 		    "name");
 		return 0;
 	}
+	if (strcmp(path, "-") != 0) {
+		conf_sec_path(&s, "path", "file", &l->conf->output_path);
+		return 0;
+	}
 	free(l->conf->output_path);
 	if ((l->conf->output_path = strdup(path)) == NULL)
 		l->oom = true;
@@ -1066,7 +1148,6 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	struct conf_loader *l = conf_loading;
 	struct config_spool *sp;
 	struct conf_sec s;
-	const char *dir;
 
 	if (l == NULL)
 		return 0;
@@ -1080,12 +1161,8 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	l->spool_line = s.line;
 	sp = &l->conf->spool;
 	sp->enabled = true;
-	if ((dir = cfg_getstr(s.sec, "dir")) != NULL) {
-		if (!conf_text_ok(dir, PATH_MAX - 1))
-			conf_sec_error(&s, "dir", 0, "dir: a directory name");
-		else if ((sp->dir = strdup(dir)) == NULL)
-			l->oom = true;
-	}
+	if (cfg_getstr(s.sec, "dir") != NULL)
+		conf_sec_path(&s, "dir", "directory", &sp->dir);
 	if (conf_size(&s, "max_size", UINT64_C(64) << 10, CONFIG_SPOOL_MAX,
 	    &sp->max_bytes) == 0 && sp->max_bytes == 0) {
 		conf_sec_error(&s, "max_size", 0, "max_size: must be above 0");
@@ -1206,13 +1283,8 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 			up->nurls++;
 	if ((v = cfg_getstr(s.sec, "proxy")) != NULL)
 		up->proxy = conf_upload_url(&s, "proxy", 0, v, true);
-	if ((v = cfg_getstr(s.sec, "dead_letter")) != NULL) {
-		if (!conf_text_ok(v, PATH_MAX - 1))
-			conf_sec_error(&s, "dead_letter", 0, "dead_letter: a "
-			    "file name");
-		else if ((up->dead_letter = strdup(v)) == NULL)
-			l->oom = true;
-	}
+	if (cfg_getstr(s.sec, "dead_letter") != NULL)
+		conf_sec_path(&s, "dead_letter", "file", &up->dead_letter);
 	conf_upload_limits(&s, up);
 	return 0;
 }
@@ -1858,16 +1930,12 @@ conf_http_transport(struct conf_sec *s, struct measurement *m)
 	if ((v = cfg_getstr(s->sec, "proxy")) != NULL)
 		m->http.proxy = m->http_proxy = conf_upload_url(s, "proxy", 0,
 		    v, true);
-	if ((v = cfg_getstr(s->sec, "cafile")) != NULL) {
-		if (!conf_text_ok(v, PATH_MAX - 1))
-			conf_sec_error(s, "cafile", 0, "cafile: a file name");
-		else if (conf_readable(v, err, sizeof(err)) == -1)
-			conf_sec_error(s, "cafile", 0, "cafile: %s: %s", v,
-			    err);
-		else if ((m->http_cafile = strdup(v)) == NULL)
-			s->l->oom = true;
-		m->http.cafile = m->http_cafile;
-	}
+	if (cfg_getstr(s->sec, "cafile") != NULL &&
+	    conf_sec_path(s, "cafile", "file", &m->http_cafile) == 0 &&
+	    conf_readable(m->http_cafile, err, sizeof(err)) == -1)
+		conf_sec_error(s, "cafile", 0, "cafile: %s: %s",
+		    m->http_cafile, err);
+	m->http.cafile = m->http_cafile;
 	m->http.follow_redirects = cfg_getbool(s->sec, "follow_redirects");
 	if (conf_int(s, "max_redirects", 0, CONF_HTTP_REDIRECTS_MAX,
 	    &n) == 0) {
@@ -2042,31 +2110,38 @@ conf_log_level(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
-/* A top-level option that names a file or directory (`what`). */
+/* conf_path_option: a top-level option that names a `kind` of file,
+ * into *out (conf_sec_path()).  Returns 0, or -1 (reported). */
 static int
-conf_path_option(cfg_t *root, cfg_opt_t *opt, const char *what)
+conf_path_option(cfg_t *root, cfg_opt_t *opt, const char *kind, char **out)
 {
-	struct conf_loader *l = conf_loading;
-	const char *v = cfg_opt_getnstr(opt, 0);
+	struct conf_sec s;
 
-	conf_record(root, opt);
-	if (l == NULL)
-		return 0;
-	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1))
-		conf_error(l, root->line, "%s: a %s name", opt->name, what);
-	return 0;
+	s.l = conf_loading;
+	s.sec = root;
+	s.what = NULL;
+	s.line = root->line;
+	return conf_sec_path(&s, opt->name, kind, out);
 }
 
 static int
 conf_state_dir(cfg_t *root, cfg_opt_t *opt)
 {
-	return conf_path_option(root, opt, "directory");
+	conf_record(root, opt);
+	if (conf_loading != NULL)
+		conf_path_option(root, opt, "directory",
+		    &conf_loading->conf->state_dir);
+	return 0;
 }
 
 static int
 conf_key(cfg_t *root, cfg_opt_t *opt)
 {
-	return conf_path_option(root, opt, "file");
+	conf_record(root, opt);
+	if (conf_loading != NULL)
+		conf_path_option(root, opt, "file",
+		    &conf_loading->conf->key_path);
+	return 0;
 }
 
 /* conf_resolv_conf: the nameservers of HTTP measurements' lookups: a
@@ -2075,21 +2150,15 @@ static int
 conf_resolv_conf(cfg_t *root, cfg_opt_t *opt)
 {
 	struct conf_loader *l = conf_loading;
-	const char *v = cfg_opt_getnstr(opt, 0);
 	char err[128];
 
 	conf_record(root, opt);
-	if (l == NULL)
+	if (l == NULL || conf_path_option(root, opt, "file",
+	    &l->conf->resolv_conf) == -1)
 		return 0;
-	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1))
-		conf_error(l, root->line, "resolv_conf: a file name");
-	else if (conf_readable(v, err, sizeof(err)) == -1)
-		conf_error(l, root->line, "resolv_conf: %s: %s", v, err);
-	else {
-		free(l->conf->resolv_conf);
-		if ((l->conf->resolv_conf = strdup(v)) == NULL)
-			l->oom = true;
-	}
+	if (conf_readable(l->conf->resolv_conf, err, sizeof(err)) == -1)
+		conf_error(l, root->line, "resolv_conf: %s: %s",
+		    l->conf->resolv_conf, err);
 	return 0;
 }
 
@@ -2286,14 +2355,12 @@ conf_state_path(struct conf_loader *l, const char *dir, const char *name)
 /* conf_spool_defaults: the key's path, and the spool's settings when
  * its section is not there or leaves them out. */
 static void
-conf_spool_defaults(struct conf_loader *l, cfg_t *cfg, const char *state)
+conf_spool_defaults(struct conf_loader *l, const char *state)
 {
 	struct config *conf = l->conf;
-	const char *key = cfg_getstr(cfg, "key");
 
-	conf->key_path = key != NULL ? strdup(key) :
-	    conf_state_path(l, state, "key");
-	if (conf->key_path == NULL)
+	if (conf->key_path == NULL &&
+	    (conf->key_path = conf_state_path(l, state, "key")) == NULL)
 		l->oom = true;
 	if (conf->spool.dir == NULL &&
 	    (conf->spool.dir = conf_state_path(l, state, "spool")) == NULL)
@@ -2329,10 +2396,9 @@ conf_upload_defaults(struct conf_loader *l, const char *state)
 
 /* conf_finish: what only the whole file can say. */
 static int
-conf_finish(struct conf_loader *l, cfg_t *cfg)
+conf_finish(struct conf_loader *l)
 {
 	struct config *conf = l->conf;
-	const char *dir = cfg_getstr(cfg, "state_dir");
 
 	if (l->probe_line == 0)
 		conf_error(l, 0, "a probe section with a name is required "
@@ -2341,13 +2407,16 @@ conf_finish(struct conf_loader *l, cfg_t *cfg)
 		conf_error(l, 0, "no measurement configured (add e.g. "
 		    "dns \"root-soa\" { servers = {\"@root\"} })");
 	conf_tld_defaults(l);
-	conf_spool_defaults(l, cfg, dir != NULL ? dir : CW_STATE_DIR);
-	conf_upload_defaults(l, dir != NULL ? dir : CW_STATE_DIR);
-	if ((conf->path = strdup(l->files[0])) == NULL ||
-	    (conf->state_dir = strdup(dir != NULL ? dir : CW_STATE_DIR)) ==
-	    NULL || (conf->output_path == NULL &&
-	    (conf->output_path = strdup("-")) == NULL))
+	if ((conf->state_dir == NULL &&
+	    (conf->state_dir = strdup(CW_STATE_DIR)) == NULL) ||
+	    (conf->path = strdup(l->files[0])) == NULL ||
+	    (conf->output_path == NULL &&
+	    (conf->output_path = strdup("-")) == NULL)) {
 		l->oom = true;
+		return -1;
+	}
+	conf_spool_defaults(l, conf->state_dir);
+	conf_upload_defaults(l, conf->state_dir);
 	return l->nerrors == 0 && !l->oom ? 0 : -1;
 }
 
@@ -2386,7 +2455,7 @@ conf_parse(struct conf_loader *l, const char *path)
 	conf_validators(cfg);
 	rc = cfg_parse_buf(cfg, l->text != NULL ? l->text : "");
 	if (rc == CFG_SUCCESS)
-		rc = conf_finish(l, cfg);
+		rc = conf_finish(l);
 	else if (l->nerrors == 0)
 		conf_error(l, 0, "cannot parse");
 	cfg_free(cfg);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -53,9 +54,18 @@ static int
 scratch_teardown(void **state)
 {
 	struct scratch *s = *state;
+	char *slash;
 
-	for (int i = 0; i < s->n; i++)
+	for (int i = 0; i < s->n; i++) {
 		unlink(s->path[i]);
+		/* A file in a subdirectory ("sub/x"): the subdirectory too,
+		 * once its last file is gone. */
+		slash = strrchr(s->path[i], '/');
+		if ((size_t)(slash - s->path[i]) > strlen(s->dir)) {
+			*slash = '\0';
+			rmdir(s->path[i]);
+		}
+	}
 	rmdir(s->dir);
 	free(s);
 	return 0;
@@ -571,6 +581,122 @@ test_includes(void **state)
 	free(err);
 }
 
+/* paths_check: `got` is DIR/rel (a path the loader joined). */
+static void
+paths_check(const char *got, const char *dir, const char *rel)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s/%s", dir, rel);
+	assert_string_equal(got, want);
+}
+
+/* paths_load: load `path` with the working directory `cwd`, the test's
+ * own put back afterwards; check every relative name came out joined to
+ * the directory of the file it is written in, `dir`. */
+static void
+paths_load(const char *cwd, const char *path, const char *dir)
+{
+	struct config *c;
+	char *err = NULL, was[512];
+
+	assert_non_null(getcwd(was, sizeof(was)));
+	assert_int_equal(chdir(cwd), 0);
+	c = config_load(path, &err);
+	assert_int_equal(chdir(was), 0);
+	if (c == NULL)
+		fail_msg("%s", err);
+	paths_check(c->state_dir, dir, "state");
+	paths_check(c->key_path, dir, "keys/probe.key");
+	paths_check(c->output_path, dir, "out/results.jsonl");
+	paths_check(c->spool.dir, dir, "../spool");
+	paths_check(c->upload.dead_letter, dir, "dl/dead.jsonl");
+	/* Written in sub/inc.conf: relative to sub/. */
+	paths_check(c->resolv_conf, dir, "sub/resolv.conf");
+	paths_check(find(c, "web")->http.cafile, dir, "sub/./ca.pem");
+	config_free(c);
+}
+
+/* Relative file and directory names are relative to the directory of the
+ * file they are written in, whatever the working directory. */
+static void
+test_relative_paths(void **state)
+{
+	struct scratch *s = *state;
+	struct config *c;
+	char sub[128], rel[128], want[512], *err = NULL, *longname, *text;
+	const char *main_path;
+
+	snprintf(sub, sizeof(sub), "%s/sub", s->dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	scratch_file(s, "sub/ca.pem", "not checked\n");
+	scratch_file(s, "sub/resolv.conf", "nameserver 127.0.0.1\n");
+	scratch_file(s, "sub/inc.conf", "resolv_conf = \"resolv.conf\"\n"
+	    "http \"web\" {\n url = \"https://web.test/\"\n"
+	    " cafile = \"./ca.pem\"\n}\n");
+	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	    "state_dir = \"state\"\nkey = \"keys/probe.key\"\n"
+	    "output { path = \"out/results.jsonl\" }\n"
+	    "spool { dir = \"../spool\" }\n"
+	    "upload {\n url = {\"https://collector.example.org\"}\n"
+	    " dead_letter = \"dl/dead.jsonl\"\n}\n"
+	    "include(\"sub/inc.conf\")\n");
+
+	/* The file named absolute, relative, and relative with "./". */
+	paths_load("/", main_path, s->dir);
+	snprintf(rel, sizeof(rel), "%s/main.conf", strrchr(s->dir, '/') + 1);
+	paths_load("/tmp", rel, s->dir);
+	snprintf(rel, sizeof(rel), "./%s/main.conf", strrchr(s->dir, '/') + 1);
+	paths_load("/tmp", rel, s->dir);
+
+	/* Absolute names stay, "-" too; defaults follow a relative
+	 * state_dir. */
+	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	    "state_dir = \"st\"\noutput { path = \"-\" }\n"
+	    "spool { }\nupload { url = {\"https://c.example.org\"} }\n"
+	    "resolv_conf = \"/dev/null\"\n"
+	    "dns \"d\" { servers = {\"127.0.0.1\"} }\n");
+	if ((c = config_load(main_path, &err)) == NULL)
+		fail_msg("%s", err);
+	paths_check(c->state_dir, s->dir, "st");
+	paths_check(c->key_path, s->dir, "st/key");
+	paths_check(c->spool.dir, s->dir, "st/spool");
+	paths_check(c->upload.dead_letter, s->dir,
+	    "st/dead-letter/dead-letter.jsonl");
+	assert_string_equal(c->output_path, "-");
+	assert_string_equal(c->resolv_conf, "/dev/null");
+	config_free(c);
+
+	/* A missing file of an included file: its resolved name, at the
+	 * included file's line. */
+	scratch_file(s, "sub/inc.conf", "\nhttp \"web\" {\n"
+	    " url = \"https://web.test/\"\n cafile = \"nope.pem\"\n}\n");
+	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	    "include(\"sub/inc.conf\")\n");
+	assert_null(config_load(main_path, &err));
+	snprintf(want, sizeof(want), "%s/sub/inc.conf:4: http \"web\": "
+	    "cafile: %s/sub/nope.pem: No such file", s->dir, s->dir);
+	if (strstr(err, want) == NULL)
+		fail_msg("want %s in:\n%s", want, err);
+	free(err);
+
+	/* Joined, a name longer than PATH_MAX is an error at its line. */
+	assert_non_null(longname = calloc(1, PATH_MAX));
+	memset(longname, 'a', PATH_MAX - 2);
+	assert_true(asprintf(&text, "probe { name = \"p\" }\n"
+	    "dns \"d\" { servers = {\"127.0.0.1\"} }\nkey = \"%s\"\n",
+	    longname) > 0);
+	main_path = scratch_file(s, "main.conf", text);
+	free(text);
+	free(longname);
+	assert_null(config_load(main_path, &err));
+	snprintf(want, sizeof(want), "%s:3: key: \"aaaa", main_path);
+	if (strncmp(err, want, strlen(want)) != 0 ||
+	    strstr(err, "is longer than") == NULL)
+		fail_msg("want %s... is longer than, got:\n%s", want, err);
+	free(err);
+}
+
 static void
 test_identity(void **state)
 {
@@ -1029,6 +1155,8 @@ main(void)
 		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_identity, scratch_setup,
 		    scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_relative_paths,
+		    scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_http_sections),
 		cmocka_unit_test_setup_teardown(test_http_errors,
 		    scratch_setup, scratch_teardown),
