@@ -14,6 +14,10 @@
 #        - Debian's prometheus-blackbox-exporter probing the same URL,
 #          driven by concurrent GET /probe from curl --parallel: probes/s
 #          that answered probe_success 1;
+#        - for HTTPS, the floor of any OpenSSL client on this machine:
+#          tests/tools/tlscycle, cold requests one after the other through
+#          OpenSSL alone (one shared SSL_CTX, chain and name verified, no
+#          libcurl, no event loop, no output), per CPU-second;
 #      three rounds, each tool right after the other, and the ratios
 #      corewatch / blackbox and corewatch / curl of each round;
 #   2. RSS: blackbox_exporter idle and at its peak under that load, and
@@ -297,6 +301,17 @@ curl_par()
 	    END {printf "%.0f %d\n", ok / (t1 - t0), ok}' "$CW_TMP/par.out"
 }
 
+# tls_floor: cold HTTPS requests through OpenSSL alone on core 1 for
+# about SECS seconds; prints requests per CPU-second (0 when it failed).
+TLSCYCLE=$build/tests/tools/tlscycle
+tls_floor()
+{
+	[ -x "$TLSCYCLE" ] || { echo 0; return; }
+	taskset -c 1 "$TLSCYCLE" --port "$HTTPS_PORT" --host localhost \
+	    --cafile "$CA" --count $((SECS * 600)) 127.0.0.1 2>/dev/null |
+	    awk '/per CPU-second/ {print $(NF - 2); exit} END {if (NR == 0) print 0}'
+}
+
 # cw_rate URL ARGS...: one `corewatch http --count N` run on core 1.
 # Prints "rate lines ok seconds cpu-seconds maxrss" and keeps stderr in
 # $CW_TMP/cw.err.
@@ -360,6 +375,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		read -r par par_ok <<<"$(curl_par "$URL" "${CURL_ARGS[@]}")"
 		best=$seq
 		[ "$par" -gt "$seq" ] && best=$par
+		floor=""
+		if [ "$scheme" = HTTPS ]; then
+			f=$(tls_floor)
+			floor=$(awk -v f="$f" -v bb="$bb_ok" -v b="$bb_busy" \
+			    -v t="$bb_s" 'BEGIN {bbc = (b > 0 ? bb / (b * t) : 0)
+				printf "; OpenSSL alone (tlscycle) %.0f per CPU-second, %.1fx blackbox_exporter per CPU-second", f, (bbc > 0 ? f / bbc : 0) }')
+		fi
 		printf 'round %d %s: blackbox_exporter %d ok, %d failed in %.2f s, its core %.0f%% busy, nginx %s%% busy, the load (curl) %.0f%%; curl sequential %d ok of %d, %d at once %d ok\n' \
 		    "$round" "$scheme" "$bb_ok" "$bb_bad" "$bb_s" \
 		    "$(awk -v b="$bb_busy" 'BEGIN {print b * 100}')" "$ngx_bb" \
@@ -387,11 +409,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		# Per CPU-second as well: less at the mercy of the neighbours.
 		awk -v r="$round" -v s="$scheme" -v cw="$cw" -v bb="$bb" \
 		    -v best="$best" -v seq="$seq" -v par="$par" -v p="$CURL_P" \
+		    -v floor="$floor" \
 		    -v cwc="$(awk -v n="$N" -v c="$cw_cpu" 'BEGIN {print (c > 0 ? n / c : 0)}')" \
 		    -v bbc="$(awk -v n="$bb_ok" -v b="$bb_busy" -v t="$bb_s" 'BEGIN {print (b > 0 ? n / (b * t) : 0)}')" 'BEGIN {
-			printf "round %d %s: corewatch %.0f/s; blackbox_exporter %.0f probes/s (corewatch %.1fx); curl %.0f/s (sequential %.0f/s, %d at once %.0f/s; corewatch %.1fx); per CPU-second corewatch %.0f, blackbox_exporter %.0f (%.1fx)\n",
+			printf "round %d %s: corewatch %.0f/s; blackbox_exporter %.0f probes/s (corewatch %.1fx); curl %.0f/s (sequential %.0f/s, %d at once %.0f/s; corewatch %.1fx); per CPU-second corewatch %.0f, blackbox_exporter %.0f (%.1fx)%s\n",
 			    r, s, cw, bb, (bb > 0 ? cw / bb : 0), best, seq, p, par,
-			    (best > 0 ? cw / best : 0), cwc, bbc, (bbc > 0 ? cwc / bbc : 0) }'
+			    (best > 0 ? cw / best : 0), cwc, bbc, (bbc > 0 ? cwc / bbc : 0), floor }'
 	done
 done
 sed 's/^/  /' "$CW_TMP/details.txt"
