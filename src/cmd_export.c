@@ -100,8 +100,10 @@ cmd_summary_usage(FILE *fp)
 	    "  --bucket B           5m, 1h (the default) or 1d, in UTC\n"
 	    "  --format F           json (JSON lines, one per bucket; the "
 	    "default)\n"
-	    "                       or csv (one row per target or probe and "
-	    "bucket)\n"
+	    "                       or csv (one row per target or probe, "
+	    "type and bucket)\n"
+	    "  groups: DNS and HTTP apart; an HTTP target per address and "
+	    "host\n"
 	    CMD_EXPORT_FILTER_USAGE);
 }
 

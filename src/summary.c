@@ -1,7 +1,8 @@
 /*
  * summary.c -- measurements, availability, RTT percentiles, NSIDs and
- * SOA serial lag per target and per probe in time buckets, from one
- * time-ordered pass over the stored results (doc/export.md).
+ * SOA serial lag per target and per probe in time buckets, each type of
+ * measurement (DNS, HTTP) apart, from one time-ordered pass over the
+ * stored results (doc/export.md).
  */
 #include "config.h"
 
@@ -26,10 +27,13 @@ enum summary_kind {
 	SUMMARY_PROBE,
 };
 
-/* What one target or one probe did within the current bucket. */
+/* What one target or one probe did within the current bucket, for
+ * one type of measurement. */
 struct summary_group {
+	char			*type;			/* "dns", "http" */
 	char			*addr, *proto, *server;	/* targets */
 	long long		 port, af;
+	char			*host;			/* non-DNS targets */
 	char			*probe;			/* probes */
 	long long		 probe_num;
 	unsigned long long	 n, ok;
@@ -79,8 +83,8 @@ struct summary {
 };
 
 #define SUMMARY_CSV_HEADER						\
-	"start,end,kind,probe,probe_num,addr,port,proto,af,server,"	\
-	"measurements,"							\
+	"start,end,kind,type,probe,probe_num,addr,port,proto,af,"	\
+	"server,host,measurements,"					\
 	"successes,availability_pct,rtt_median_ms,rtt_p95_ms,nsids,"	\
 	"soa_measurements,soa_behind,soa_lag_max_s\r\n"
 
@@ -139,9 +143,11 @@ summary_group_free(struct summary_group *g)
 {
 	if (g == NULL)
 		return;
+	free(g->type);
 	free(g->addr);
 	free(g->proto);
 	free(g->server);
+	free(g->host);
 	free(g->probe);
 	free(g->rtt);
 	for (size_t i = 0; i < g->nnsid; i++)
@@ -165,14 +171,33 @@ summary_strcmp(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
 }
 
-/* Order of groups: targets by address text, port, transport, family;
- * probes by number. */
+/* Whether measurements of `type` are DNS: only those have NSIDs and
+ * SOA serials, and only their targets are their addresses alone. */
+static bool
+summary_is_dns(const char *type)
+{
+	return type != NULL && strcmp(type, "dns") == 0;
+}
+
+/*
+ * Order of groups: by type, then targets by address text, port,
+ * transport, family and (not DNS) host; probes by number.
+ *
+ * A DNS target is its address: a query does not name the server it is
+ * sent to, so what answers there is the same whatever name the probe
+ * knows it by (an alias, a catalog's label), and keying by that name
+ * would split one server's figures.  An HTTP request names its site
+ * (Host, SNI), and one address (a CDN's) serves many sites: each host
+ * is a target of its own.
+ */
 static int
 summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
     const struct store_row *r)
 {
 	int c;
 
+	if ((c = summary_strcmp(g->type, r->type)) != 0)
+		return c;
 	if (kind == SUMMARY_PROBE)
 		return g->probe_num < r->probe_num ? -1 :
 		    g->probe_num > r->probe_num;
@@ -182,7 +207,10 @@ summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
 		return g->port < r->port ? -1 : 1;
 	if ((c = summary_strcmp(g->proto, r->proto)) != 0)
 		return c;
-	return g->af < r->af ? -1 : g->af > r->af;
+	if (g->af != r->af)
+		return g->af < r->af ? -1 : 1;
+	return summary_is_dns(r->type) ? 0 : summary_strcmp(g->host,
+	    r->server);
 }
 
 static char *
@@ -230,11 +258,14 @@ summary_group_get(struct summary *s, struct summary_groups *gs,
 		s->oom = true;
 		return NULL;
 	}
+	g->type = summary_strdup(s, r->type);
 	if (kind == SUMMARY_TARGET) {
 		g->addr = summary_strdup(s, r->addr);
 		g->proto = summary_strdup(s, r->proto);
 		g->port = r->port;
 		g->af = r->af;
+		if (!summary_is_dns(r->type))
+			g->host = summary_strdup(s, r->server);
 	} else {
 		g->probe = summary_strdup(s, r->probe);
 		g->probe_num = r->probe_num;
@@ -319,7 +350,7 @@ summary_account(struct summary *s, struct summary_group *g,
 		if (r->has_rtt)
 			summary_rtt_add(s, g, r->rtt_ms);
 	}
-	if (r->nsid != NULL)
+	if (r->nsid != NULL && summary_is_dns(r->type))
 		summary_nsid_add(s, g, r->nsid);
 	if (soa->seen) {
 		g->soa_n++;
@@ -384,10 +415,11 @@ summary_zone_append(struct summary *s, struct summary_zone *z,
 }
 
 /*
- * A measurement of zone `qname` reporting `serial` at `t`: a serial
+ * A DNS measurement of zone `qname` reporting `serial` at `t`: a serial
  * newer than every one seen becomes the zone's newest; an older one is
  * behind, by the time since the first serial newer than it was first
- * seen.
+ * seen.  Other types have no zone: whatever serial a record of theirs
+ * carries is not theirs to report, and must not move a zone's newest.
  */
 static void
 summary_soa(struct summary *s, const struct store_row *r,
@@ -398,8 +430,9 @@ summary_soa(struct summary *s, const struct store_row *r,
 	size_t k;
 
 	memset(soa, 0, sizeof(*soa));
-	if (r->soa_serial < 0 || r->soa_serial > (long long)UINT32_MAX ||
-	    r->qname == NULL || (z = summary_zone_get(s, r->qname)) == NULL)
+	if (!summary_is_dns(r->type) || r->soa_serial < 0 ||
+	    r->soa_serial > (long long)UINT32_MAX || r->qname == NULL ||
+	    (z = summary_zone_get(s, r->qname)) == NULL)
 		return;
 	serial = (uint32_t)r->soa_serial;
 	soa->seen = true;
@@ -466,18 +499,12 @@ summary_json_str(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
-static json_t *
-summary_group_json(enum summary_kind kind, struct summary_group *g)
+/* The key of a group: its type, then what makes a target or a probe. */
+static void
+summary_key_json(json_t *o, enum summary_kind kind,
+    const struct summary_group *g)
 {
-	json_t *o = json_object(), *nsids = json_array();
-	uint32_t median, p95;
-	bool have_rtt = summary_rtt_stats(g, &median, &p95);
-
-	if (o == NULL || nsids == NULL) {
-		json_decref(o);
-		json_decref(nsids);
-		return NULL;
-	}
+	json_object_set_new(o, "type", summary_json_str(g->type));
 	if (kind == SUMMARY_TARGET) {
 		json_object_set_new(o, "addr", summary_json_str(g->addr));
 		json_object_set_new(o, "port", g->port >= 0 ?
@@ -486,11 +513,47 @@ summary_group_json(enum summary_kind kind, struct summary_group *g)
 		json_object_set_new(o, "af", g->af >= 0 ?
 		    json_integer(g->af) : json_null());
 		json_object_set_new(o, "server", summary_json_str(g->server));
+		json_object_set_new(o, "host", summary_json_str(g->host));
 	} else {
 		json_object_set_new(o, "probe", json_string(g->probe));
 		json_object_set_new(o, "probe_num",
 		    json_integer(g->probe_num));
 	}
+}
+
+/* NSIDs and SOA serial lag: DNS only, null for other types.  -1 when
+ * out of memory. */
+static int
+summary_dns_json(json_t *o, const struct summary_group *g)
+{
+	json_t *nsids = json_null();
+	bool dns = summary_is_dns(g->type);
+
+	if (dns && (nsids = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < g->nnsid; i++)
+		json_array_append_new(nsids, json_string(g->nsid[i]));
+	json_object_set_new(o, "nsids", nsids);
+	json_object_set_new(o, "soa_measurements", dns ?
+	    json_integer((json_int_t)g->soa_n) : json_null());
+	json_object_set_new(o, "soa_behind", dns ?
+	    json_integer((json_int_t)g->soa_behind) : json_null());
+	json_object_set_new(o, "soa_lag_max_s", dns && g->soa_n > 0 ?
+	    json_real(summary_round3((double)g->lag_max / 1e6)) :
+	    json_null());
+	return 0;
+}
+
+static json_t *
+summary_group_json(enum summary_kind kind, struct summary_group *g)
+{
+	json_t *o = json_object();
+	uint32_t median, p95;
+	bool have_rtt = summary_rtt_stats(g, &median, &p95);
+
+	if (o == NULL)
+		return NULL;
+	summary_key_json(o, kind, g);
 	json_object_set_new(o, "measurements", json_integer((json_int_t)g->n));
 	json_object_set_new(o, "successes", json_integer((json_int_t)g->ok));
 	json_object_set_new(o, "availability_pct",
@@ -499,16 +562,10 @@ summary_group_json(enum summary_kind kind, struct summary_group *g)
 	    json_real(median / 1000.0) : json_null());
 	json_object_set_new(o, "rtt_p95_ms", have_rtt ?
 	    json_real(p95 / 1000.0) : json_null());
-	for (size_t i = 0; i < g->nnsid; i++)
-		json_array_append_new(nsids, json_string(g->nsid[i]));
-	json_object_set_new(o, "nsids", nsids);
-	json_object_set_new(o, "soa_measurements",
-	    json_integer((json_int_t)g->soa_n));
-	json_object_set_new(o, "soa_behind",
-	    json_integer((json_int_t)g->soa_behind));
-	json_object_set_new(o, "soa_lag_max_s", g->soa_n > 0 ?
-	    json_real(summary_round3((double)g->lag_max / 1e6)) :
-	    json_null());
+	if (summary_dns_json(o, g) == -1) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -601,6 +658,52 @@ summary_nsid_join(const struct summary_group *g)
 	return text;
 }
 
+/* The key columns of a group (type to host), each with its comma. */
+static int
+summary_key_csv(struct evbuffer *out, enum summary_kind kind,
+    const struct summary_group *g)
+{
+	int ret = 0;
+
+	ret |= summary_csv(out, g->type, false);
+	if (kind == SUMMARY_PROBE) {
+		ret |= summary_csv(out, g->probe, false);
+		return ret | summary_csv_fmt(out, "%lld,,,,,,,", g->probe_num);
+	}
+	ret |= summary_csv_fmt(out, ",,");
+	ret |= summary_csv(out, g->addr, false);
+	if (g->port >= 0)
+		ret |= summary_csv_fmt(out, "%lld", g->port);
+	ret |= summary_csv(out, NULL, false);
+	ret |= summary_csv(out, g->proto, false);
+	if (g->af >= 0)
+		ret |= summary_csv_fmt(out, "%lld", g->af);
+	ret |= summary_csv(out, NULL, false);
+	ret |= summary_csv(out, g->server, false);
+	return ret | summary_csv(out, g->host, false);
+}
+
+/* The NSID and SOA columns, the last one with the row's end: empty for
+ * types other than DNS. */
+static int
+summary_dns_csv(struct evbuffer *out, const struct summary_group *g)
+{
+	char *nsids;
+	int ret = 0;
+
+	if (!summary_is_dns(g->type))
+		return summary_csv_fmt(out, ",,,\r\n");
+	if ((nsids = summary_nsid_join(g)) == NULL)
+		return -1;
+	ret |= summary_csv(out, nsids, false);
+	free(nsids);
+	ret |= summary_csv_fmt(out, "%llu,%llu,", g->soa_n, g->soa_behind);
+	if (g->soa_n > 0)
+		ret |= summary_csv_fmt(out, "%.3f",
+		    summary_round3((double)g->lag_max / 1e6));
+	return ret | summary_csv(out, NULL, true);
+}
+
 static int
 summary_group_csv(struct summary *s, enum summary_kind kind,
     struct summary_group *g, const char *start, const char *end)
@@ -608,28 +711,11 @@ summary_group_csv(struct summary *s, enum summary_kind kind,
 	struct evbuffer *out = s->out;
 	uint32_t median, p95;
 	bool have_rtt = summary_rtt_stats(g, &median, &p95);
-	char *nsids;
 	int ret = 0;
 
-	if ((nsids = summary_nsid_join(g)) == NULL)
-		return -1;
 	ret |= summary_csv_fmt(out, "%s,%s,%s,", start, end,
 	    kind == SUMMARY_TARGET ? "target" : "probe");
-	if (kind == SUMMARY_TARGET) {
-		ret |= summary_csv_fmt(out, ",,");
-		ret |= summary_csv(out, g->addr, false);
-		if (g->port >= 0)
-			ret |= summary_csv_fmt(out, "%lld", g->port);
-		ret |= summary_csv(out, NULL, false);
-		ret |= summary_csv(out, g->proto, false);
-		if (g->af >= 0)
-			ret |= summary_csv_fmt(out, "%lld", g->af);
-		ret |= summary_csv(out, NULL, false);
-		ret |= summary_csv(out, g->server, false);
-	} else {
-		ret |= summary_csv(out, g->probe, false);
-		ret |= summary_csv_fmt(out, "%lld,,,,,,", g->probe_num);
-	}
+	ret |= summary_key_csv(out, kind, g);
 	ret |= summary_csv_fmt(out, "%llu,%llu,%.3f,", g->n, g->ok,
 	    summary_availability(g));
 	if (have_rtt)
@@ -637,13 +723,7 @@ summary_group_csv(struct summary *s, enum summary_kind kind,
 		    p95 / 1000.0);
 	else
 		ret |= summary_csv_fmt(out, ",,");
-	ret |= summary_csv(out, nsids, false);
-	ret |= summary_csv_fmt(out, "%llu,%llu,", g->soa_n, g->soa_behind);
-	if (g->soa_n > 0)
-		ret |= summary_csv_fmt(out, "%.3f",
-		    summary_round3((double)g->lag_max / 1e6));
-	ret |= summary_csv(out, NULL, true);
-	free(nsids);
+	ret |= summary_dns_csv(out, g);
 	return ret != 0 ? -1 : 0;
 }
 

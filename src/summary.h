@@ -1,8 +1,9 @@
 /*
  * summary.h -- availability, RTT, NSIDs and SOA serial lag per target
- * and per probe in time buckets, computed from the stored measurement
- * results in one pass in time order (doc/export.md has the exact
- * definitions).
+ * and per probe in time buckets, each type of measurement (dns, http)
+ * in groups of its own (an HTTP target also per host; NSIDs and serials
+ * are DNS's only), computed from the stored measurement results in one
+ * pass in time order (doc/export.md has the exact definitions).
  *
  * Like an exporter, a summary is streamed: each step reads one page of
  * records and appends the buckets that are complete to an evbuffer.

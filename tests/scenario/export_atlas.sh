@@ -353,6 +353,7 @@ done
 cw_check "summary: the root target over UDP, 100 % with the NSID" \
     jq -e --arg nsid "$NSD_NSID" '.targets[] |
     select(.addr == "127.0.0.1" and .proto == "tcp") |
+    .type == "dns" and .host == null and
     .availability_pct == 100 and .nsids == [$nsid] and
     .soa_behind == 0 and .rtt_median_ms > 0' "$CW_TMP/summary.json" \
     >/dev/null

@@ -439,6 +439,18 @@ cw_expect "upload: three cycles of every measurement at the collector" \
 	.failure == \"dns_nxdomain_error\") and
     all(.[]; .probe == \"$PROBE\")"
 
+# The summary: HTTP in groups of their own, an HTTP target per host (one
+# address and port serve localhost and 127.0.0.1: two targets).
+"$COLLECTOR" summary --db "$DB" --bucket 1d >"$CW_TMP/summary.json"
+cw_check "summary: exit 0" [ $? = 0 ]
+cw_expect "summary: type http, no NSIDs, 127.0.0.1:$HP once per host" \
+    "$CW_TMP/summary.json" "[.[].targets[]] as \$t | [.[].probes[]] as \$p |
+    (\$t | length) > 0 and all(\$t[], \$p[]; .type == \"http\" and
+	.nsids == null and .soa_measurements == null) and
+    all(\$t[]; .host == .server) and
+    ([\$t[] | select(.addr == \"127.0.0.1\" and .port == $HP and
+	.proto == \"http\") | .host] | sort) == [\"127.0.0.1\", \"localhost\"]"
+
 # The jsonl export against the spool's frames (doc/spool.md) and the
 # output's lines: the same bytes.
 /usr/bin/python3 - "$CW_TMP/export.jsonl" "$SPOOL" "$UPOUT" \

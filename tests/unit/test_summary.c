@@ -2,7 +2,8 @@
  * when CW_TEST_PG_URL names a database the test may wipe): availability,
  * median and p95 with odd and even counts, bucket edges, NSID sets,
  * SOA serial lag with RFC 1982 wrap-around, JSON and CSV byte for byte,
- * paging, filters, an empty result. */
+ * paging, filters, an empty result; DNS and HTTP apart, HTTP targets
+ * per host. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -60,6 +61,32 @@ meas_add(struct schain *c, const struct meas *m)
 	schain_add(c, "dns", body);
 }
 
+/* One HTTPS measurement of `host` at `addr`: `total` < 0 is a refused
+ * connection; `extra` (may be "") goes on the end of the record. */
+struct hmeas {
+	const char	*time, *addr, *host;
+	double		 total;
+	const char	*extra;
+};
+
+static void
+http_add(struct schain *c, const struct hmeas *m)
+{
+	char body[1024], result[128];
+
+	if (m->total >= 0)
+		snprintf(result, sizeof(result), "\"ok\":true,\"failure\":null,"
+		    "\"status\":200,\"total_ms\":%.3f", m->total);
+	else
+		snprintf(result, sizeof(result), "\"ok\":false,\"failure\":"
+		    "\"connection_refused\",\"status\":null,\"total_ms\":null");
+	snprintf(body, sizeof(body), "\"time\":\"%s\",\"name\":\"web\","
+	    "\"url\":\"https://%s/\",\"method\":\"GET\",\"host\":\"%s\","
+	    "\"port\":443,\"addr\":\"%s\",\"af\":4,%s%s", m->time, m->host,
+	    m->host, m->addr, result, m->extra);
+	schain_add(c, "http", body);
+}
+
 static char *
 run(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket,
     enum summary_format fmt, size_t page)
@@ -95,6 +122,18 @@ run(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket,
 	return out;
 }
 
+/* The whole summary, `page` records at a time (0: the default), is
+ * `want` byte for byte. */
+static void
+assert_summary(struct sfix_test *t, cw_usec_t bucket,
+    enum summary_format fmt, size_t page, const char *want)
+{
+	char *got = run(t, NULL, bucket, fmt, page);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
 /* The JSON lines of a summary, as an array of buckets. */
 static json_t *
 run_json(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket)
@@ -112,6 +151,30 @@ run_json(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket)
 	}
 	free(out);
 	return all;
+}
+
+/* The JSON summary in hourly buckets of the records that the filter
+ * `key`=`value` (as in a query string) selects. */
+static json_t *
+run_filtered(struct sfix_test *t, const char *key, const char *value)
+{
+	struct export_params p;
+	char err[128];
+
+	export_params_init(&p);
+	if (export_params_set(&p, key, value, err, sizeof(err)) != 1)
+		fail_msg("%s=%s: %s", key, value, err);
+	return run_json(t, &p.filter, HOUR);
+}
+
+/* How many targets and probes `bucket` has. */
+static void
+assert_groups(json_t *bucket, size_t targets, size_t probes)
+{
+	assert_int_equal(json_array_size(json_object_get(bucket, "targets")),
+	    targets);
+	assert_int_equal(json_array_size(json_object_get(bucket, "probes")),
+	    probes);
 }
 
 /* The group of bucket `b` whose key `key` is `value` (a string). */
@@ -219,6 +282,11 @@ test_serial_cmp(void **state)
 	assert_int_equal(summary_serial_cmp(5, 0x80000005u), 2);
 }
 
+#define CSV_HEADER							\
+	"start,end,kind,type,probe,probe_num,addr,port,proto,af,server," \
+	"host,measurements,successes,availability_pct,rtt_median_ms,"	\
+	"rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s\r\n"
+
 #define K4 "193.0.14.129"
 #define KN "k.root-servers.net"
 
@@ -242,7 +310,7 @@ test_json_exact(void **state)
 		    -1},
 	};
 	struct sfix_test *t = *state;
-	char want[4096], *got;
+	char want[4096];
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
 		meas_add(&t->c, &ms[i]);
@@ -250,44 +318,40 @@ test_json_exact(void **state)
 	snprintf(want, sizeof(want),
 	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T11:00:00.000000Z\",\"targets\":["
-	    "{\"addr\":\"" K4 "\",\"port\":53,\"proto\":\"tcp\","
-	    "\"af\":4,\"server\":\"" KN
-	    "\",\"measurements\":1,\"successes\":1,\"availability_pct\":100.0,"
+	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "\"proto\":\"tcp\",\"af\":4,\"server\":\"" KN "\",\"host\":null"
+	    ",\"measurements\":1,\"successes\":1,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":7.25,\"rtt_p95_ms\":7.25,\"nsids\":[],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null},"
-	    "{\"addr\":\"" K4 "\",\"port\":53,\"proto\":\"udp\","
-	    "\"af\":4,\"server\":\"" KN
-	    "\",\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
+	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null"
+	    ",\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
 	    "\"rtt_median_ms\":25.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\","
 	    "\"k2\"],\"soa_measurements\":0,\"soa_behind\":0,"
 	    "\"soa_lag_max_s\":null}],\"probes\":["
-	    "{\"probe\":\"%s\",\"probe_num\":1,\"measurements\":6,"
+	    "{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	    "\"measurements\":6,"
 	    "\"successes\":5,\"availability_pct\":83.333,\"rtt_median_ms\":"
 	    "20.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\",\"k2\"],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}]}"
 	    "\n"
 	    "{\"start\":\"2026-11-26T11:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T12:00:00.000000Z\",\"targets\":["
-	    "{\"addr\":\"" K4 "\",\"port\":53,\"proto\":\"udp\","
-	    "\"af\":4,\"server\":\"" KN
-	    "\",\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
+	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null"
+	    ",\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":2.5,\"rtt_p95_ms\":100.0,\"nsids\":[],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}],"
-	    "\"probes\":[{\"probe\":\"%s\",\"probe_num\":1,\"measurements\":3,"
+	    "\"probes\":[{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	    "\"measurements\":3,"
 	    "\"successes\":3,\"availability_pct\":100.0,\"rtt_median_ms\":2.5,"
 	    "\"rtt_p95_ms\":100.0,\"nsids\":[],\"soa_measurements\":0,"
 	    "\"soa_behind\":0,\"soa_lag_max_s\":null}]}\n", t->p->id, t->p->id);
-	got = run(t, NULL, HOUR, SUMMARY_JSON, 0);
-	assert_string_equal(got, want);
-	free(got);
+	assert_summary(t, HOUR, SUMMARY_JSON, 0, want);
 	/* One record per page: the same. */
-	got = run(t, NULL, HOUR, SUMMARY_JSON, 1);
-	assert_string_equal(got, want);
-	free(got);
+	assert_summary(t, HOUR, SUMMARY_JSON, 1, want);
 	/* Three at a time: pages end inside and at bucket edges. */
-	got = run(t, NULL, HOUR, SUMMARY_JSON, 3);
-	assert_string_equal(got, want);
-	free(got);
+	assert_summary(t, HOUR, SUMMARY_JSON, 3, want);
 }
 
 /* The same kind of data as CSV, with text to quote and guard. */
@@ -303,25 +367,22 @@ test_csv_exact(void **state)
 		    -1, -1},
 	};
 	struct sfix_test *t = *state;
-	char want[4096], *got;
+	char want[4096];
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
 		meas_add(&t->c, &ms[i]);
 	schain_ingest(&t->s, &t->c, 10);
 #define B "2026-11-26T10:00:00.000000Z,2026-11-26T10:05:00.000000Z,"
 	snprintf(want, sizeof(want),
-	    "start,end,kind,probe,probe_num,addr,port,proto,af,server,"
-	    "measurements,successes,availability_pct,rtt_median_ms,"
-	    "rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s\r\n"
-	    B "target,,,193.0.14.129,53,udp,4,\"'=evil,\"\"x\"\"\",2,2,100.000,"
-	    "12.346,12.346,'-c a\\032b,0,0,\r\n"
-	    B "target,,,2001:7fd::1,53,tcp,6,,1,0,0.000,,,,0,0,\r\n"
-	    B "probe,%s,1,,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,\r\n",
+	    CSV_HEADER
+	    B "target,dns,,,193.0.14.129,53,udp,4,\"'=evil,\"\"x\"\"\",,2,2,"
+	    "100.000,12.346,12.346,'-c a\\032b,0,0,\r\n"
+	    B "target,dns,,,2001:7fd::1,53,tcp,6,,,1,0,0.000,,,,0,0,\r\n"
+	    B "probe,dns,%s,1,,,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,"
+	    "\r\n",
 	    t->p->id);
 #undef B
-	got = run(t, NULL, FIVE_MIN, SUMMARY_CSV, 0);
-	assert_string_equal(got, want);
-	free(got);
+	assert_summary(t, FIVE_MIN, SUMMARY_CSV, 0, want);
 }
 
 /* Percentiles: nearest rank for p95, the mean of the middle two (to
@@ -476,8 +537,6 @@ test_filters(void **state)
 	struct schain c2;
 	struct meas m = {"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".",
 	    5, -1};
-	struct export_params p;
-	char err[128];
 	json_t *all, *b;
 
 	meas_add(&t->c, &m);
@@ -497,37 +556,25 @@ test_filters(void **state)
 
 	all = run_json(t, NULL, HOUR);
 	b = json_array_get(all, 0);
-	assert_int_equal(json_array_size(json_object_get(b, "targets")), 2);
-	assert_int_equal(json_array_size(json_object_get(b, "probes")), 2);
+	assert_groups(b, 2, 2);
 	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
 	    "measurements"), 2);
 	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
 	    "successes"), 1);
 	json_decref(all);
 
-	export_params_init(&p);
-	assert_int_equal(export_params_set(&p, "country", "UA", err,
-	    sizeof(err)), 1);
-	all = run_json(t, &p.filter, HOUR);
-	b = json_array_get(all, 0);
-	assert_int_equal(json_array_size(json_object_get(b, "targets")), 1);
-	assert_int_equal(json_array_size(json_object_get(b, "probes")), 1);
+	all = run_filtered(t, "country", "UA");
+	assert_groups(json_array_get(all, 0), 1, 1);
 	json_decref(all);
 
-	export_params_init(&p);
-	assert_int_equal(export_params_set(&p, "addr", "2001:7fd:0::1", err,
-	    sizeof(err)), 1);
-	all = run_json(t, &p.filter, HOUR);
+	all = run_filtered(t, "addr", "2001:7fd:0::1");
 	b = json_array_get(all, 0);
-	assert_int_equal(json_array_size(json_object_get(b, "targets")), 1);
+	assert_groups(b, 1, 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
 	    json_object_get(b, "probes"), 0), "probe")), other->id);
 	json_decref(all);
 
-	export_params_init(&p);
-	assert_int_equal(export_params_set(&p, "to", "2026-11-26T10:00:00Z",
-	    err, sizeof(err)), 1);
-	all = run_json(t, &p.filter, HOUR);
+	all = run_filtered(t, "to", "2026-11-26T10:00:00Z");
 	assert_int_equal(json_array_size(all), 0);
 	json_decref(all);
 }
@@ -536,17 +583,9 @@ static void
 test_empty(void **state)
 {
 	struct sfix_test *t = *state;
-	char *got;
 
-	got = run(t, NULL, HOUR, SUMMARY_JSON, 0);
-	assert_string_equal(got, "");
-	free(got);
-	got = run(t, NULL, DAY, SUMMARY_CSV, 0);
-	assert_string_equal(got, "start,end,kind,probe,probe_num,addr,port,"
-	    "proto,af,server,measurements,successes,availability_pct,"
-	    "rtt_median_ms,rtt_p95_ms,nsids,soa_measurements,soa_behind,"
-	    "soa_lag_max_s\r\n");
-	free(got);
+	assert_summary(t, HOUR, SUMMARY_JSON, 0, "");
+	assert_summary(t, DAY, SUMMARY_CSV, 0, CSV_HEADER);
 }
 
 /* Many 5-minute buckets, read a few records at a time. */
@@ -573,6 +612,100 @@ test_many_buckets(void **state)
 	json_decref(all);
 }
 
+/* DNS and HTTP of one probe in groups of their own, DNS first; one
+ * address serving two hosts is two HTTP targets; an HTTP record's stray
+ * NSID and SOA serial count for nothing (nor in the zone's serials). */
+static void
+test_types(void **state)
+{
+	static const struct meas dns[] = {
+		{"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 10, 100},
+		{"2026-11-26T10:15:00Z", K4, "udp", KN, "k1", ".", 30, 100},
+		{"2026-11-26T10:30:00Z", K4, "udp", KN, NULL, ".", 20, -1},
+	};
+	static const struct hmeas http[] = {
+		{"2026-11-26T10:05:00Z", "192.0.2.10", "a.example", 200, ""},
+		{"2026-11-26T10:10:00Z", "192.0.2.10", "b.example", 500,
+		    ",\"nsid\":\"x\",\"soa_serial\":999,\"query\":{\"qname\":"
+		    "\".\",\"qtype\":\"SOA\"}"},
+		{"2026-11-26T10:20:00Z", "192.0.2.10", "a.example", 400, ""},
+		{"2026-11-26T10:25:00Z", "192.0.2.10", "a.example", -1, ""},
+		{"2026-11-26T10:35:00Z", "192.0.2.11", "a.example", 600, ""},
+	};
+	struct sfix_test *t = *state;
+	char want[4096];
+	json_t *all, *b;
+
+	meas_add(&t->c, &dns[0]);
+	http_add(&t->c, &http[0]);
+	http_add(&t->c, &http[1]);
+	meas_add(&t->c, &dns[1]);
+	http_add(&t->c, &http[2]);
+	http_add(&t->c, &http[3]);
+	meas_add(&t->c, &dns[2]);
+	http_add(&t->c, &http[4]);
+	schain_ingest(&t->s, &t->c, 3);
+#define NO_DNS "\"nsids\":null,\"soa_measurements\":null,"		\
+	"\"soa_behind\":null,\"soa_lag_max_s\":null}"
+#define WEB(addr, host) "{\"type\":\"http\",\"addr\":\"" addr "\","	\
+	"\"port\":443,\"proto\":\"https\",\"af\":4,\"server\":\"" host	\
+	"\",\"host\":\"" host "\","
+	snprintf(want, sizeof(want),
+	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
+	    "\"2026-11-26T11:00:00.000000Z\",\"targets\":["
+	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null,"
+	    "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
+	    "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
+	    "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0},"
+	    WEB("192.0.2.10", "a.example") "\"measurements\":3,\"successes\":2,"
+	    "\"availability_pct\":66.667,\"rtt_median_ms\":300.0,"
+	    "\"rtt_p95_ms\":400.0," NO_DNS ","
+	    WEB("192.0.2.10", "b.example") "\"measurements\":1,\"successes\":1,"
+	    "\"availability_pct\":100.0,\"rtt_median_ms\":500.0,"
+	    "\"rtt_p95_ms\":500.0," NO_DNS ","
+	    WEB("192.0.2.11", "a.example") "\"measurements\":1,\"successes\":1,"
+	    "\"availability_pct\":100.0,\"rtt_median_ms\":600.0,"
+	    "\"rtt_p95_ms\":600.0," NO_DNS "],\"probes\":["
+	    "{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	    "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
+	    "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
+	    "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0},"
+	    "{\"type\":\"http\",\"probe\":\"%s\",\"probe_num\":1,"
+	    "\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
+	    "\"rtt_median_ms\":450.0,\"rtt_p95_ms\":600.0," NO_DNS "]}\n",
+	    t->p->id, t->p->id);
+#undef WEB
+#undef NO_DNS
+	assert_summary(t, HOUR, SUMMARY_JSON, 0, want);
+	assert_summary(t, HOUR, SUMMARY_JSON, 1, want);
+
+#define B "2026-11-26T10:00:00.000000Z,2026-11-26T11:00:00.000000Z,"
+	snprintf(want, sizeof(want), CSV_HEADER
+	    B "target,dns,,," K4 ",53,udp,4," KN ",,3,3,100.000,20.000,"
+	    "30.000,k1,2,0,0.000\r\n"
+	    B "target,http,,,192.0.2.10,443,https,4,a.example,a.example,3,2,"
+	    "66.667,300.000,400.000,,,,\r\n"
+	    B "target,http,,,192.0.2.10,443,https,4,b.example,b.example,1,1,"
+	    "100.000,500.000,500.000,,,,\r\n"
+	    B "target,http,,,192.0.2.11,443,https,4,a.example,a.example,1,1,"
+	    "100.000,600.000,600.000,,,,\r\n"
+	    B "probe,dns,%s,1,,,,,,,3,3,100.000,20.000,30.000,k1,2,0,0.000\r\n"
+	    B "probe,http,%s,1,,,,,,,5,4,80.000,450.000,600.000,,,,\r\n",
+	    t->p->id, t->p->id);
+#undef B
+	assert_summary(t, HOUR, SUMMARY_CSV, 0, want);
+
+	/* Filtered to one type: that type's groups only. */
+	all = run_filtered(t, "type", "http");
+	b = json_array_get(all, 0);
+	assert_groups(b, 3, 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(b, "probes"), 0), "type")), "http");
+	assert_real(group(b, "probes", "type", "http"), "rtt_median_ms", 450);
+	json_decref(all);
+}
+
 #define SUMMARY_TESTS(setup) \
 	SFIX_TEST(test_json_exact, setup), \
 	SFIX_TEST(test_csv_exact, setup), \
@@ -580,7 +713,8 @@ test_many_buckets(void **state)
 	SFIX_TEST(test_serial_lag, setup), \
 	SFIX_TEST(test_filters, setup), \
 	SFIX_TEST(test_empty, setup), \
-	SFIX_TEST(test_many_buckets, setup)
+	SFIX_TEST(test_many_buckets, setup), \
+	SFIX_TEST(test_types, setup)
 
 int
 main(void)
