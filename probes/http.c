@@ -54,6 +54,17 @@
 #define HTTP_IDLE_HANDLES	64	/* easy handles kept for reuse */
 #define HTTP_PATTERN_MAX	((size_t)16 << 20)	/* body bytes matched */
 #define HTTP_RESOLV_CONF	"/etc/resolv.conf"
+#define HTTP_HOSTS		"/etc/hosts"
+
+/* What a file the resolver reads was like when it was read: any field
+ * that differs later means it was written, replaced or removed since. */
+struct http_file_stamp {
+	bool			 present;
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
+};
 
 /* The certificates trusted for a `cafile` (NULL: the system's), loaded
  * once and shared by the connections that use them. */
@@ -74,7 +85,9 @@ struct http_engine {
 	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
 	size_t			 nidle;
 	char			*resolv_conf;	/* the nameservers' file */
-	struct timespec		 resolv_mtime;	/* when it was read */
+	struct http_file_stamp	 resolv_stamp;	/* as it was read */
+	char			*hosts;		/* looked in first */
+	struct http_file_stamp	 hosts_stamp;
 };
 
 /* A host name lookup.  It outlives a run cancelled while it is
@@ -1206,20 +1219,65 @@ http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	http_run_fail(run, CW_FAIL_TIMEOUT, detail);
 }
 
+/* http_file_changed: whether `path` is not as *stamp says (written,
+ * replaced, appeared or gone); *stamp becomes what it is now.  Taken
+ * before the file is read, so that a write during the read is seen at
+ * the next call. */
+static bool
+http_file_changed(const char *path, struct http_file_stamp *stamp)
+{
+	struct http_file_stamp now;
+	struct stat st;
+	bool changed;
+
+	memset(&now, 0, sizeof(now));
+	if (stat(path, &st) == 0) {
+		now.present = true;
+		now.dev = st.st_dev;
+		now.ino = st.st_ino;
+		now.size = st.st_size;
+		now.mtime = st.st_mtim;
+	}
+	changed = now.present != stamp->present || now.dev != stamp->dev ||
+	    now.ino != stamp->ino || now.size != stamp->size ||
+	    now.mtime.tv_sec != stamp->mtime.tv_sec ||
+	    now.mtime.tv_nsec != stamp->mtime.tv_nsec;
+	*stamp = now;
+	return changed;
+}
+
+/* http_hosts_load: (re)load the hosts file, replacing what was loaded
+ * before: evdns_base_load_hosts() only adds to it, so a name removed
+ * from the file would stay.  A file that cannot be read leaves evdns
+ * localhost alone.  Returns evdns_base_load_hosts()'s result. */
+static int
+http_hosts_load(struct http_engine *eng)
+{
+	evdns_base_clear_host_addresses(eng->dns);
+	return evdns_base_load_hosts(eng->dns, eng->hosts);
+}
+
 /* http_resolver_refresh: read the nameservers again when their file
  * changed since (a laptop that moved, a router that got new servers
- * by DHCP).  Lookups in flight wait and go to the new servers. */
+ * by DHCP), and the hosts file when it changed.  Lookups in flight
+ * wait and go to the new servers; they have looked in the hosts file
+ * already. */
 static void
 http_resolver_refresh(struct http_engine *eng)
 {
-	struct stat st;
 	int rc;
 
-	if (stat(eng->resolv_conf, &st) == -1 ||
-	    (st.st_mtim.tv_sec == eng->resolv_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == eng->resolv_mtime.tv_nsec))
+	if (http_file_changed(eng->hosts, &eng->hosts_stamp)) {
+		if (http_hosts_load(eng) != 0)
+			log_warnx("http: %s changed and cannot be read: only "
+			    "localhost is known without a lookup", eng->hosts);
+		else
+			log_info("http: %s changed: its names are in use",
+			    eng->hosts);
+	}
+	if (!http_file_changed(eng->resolv_conf, &eng->resolv_stamp) ||
+	    !eng->resolv_stamp.present)
 		return;
-	eng->resolv_mtime = st.st_mtim;
 	evdns_base_clear_nameservers_and_suspend(eng->dns);
 	rc = evdns_base_resolv_conf_parse(eng->dns, DNS_OPTION_NAMESERVERS,
 	    eng->resolv_conf);
@@ -1435,10 +1493,10 @@ http_probe_redirect(struct http_probe *probe, http_done_fn done, void *arg)
 /* --- the engine --- */
 
 struct http_engine *
-http_engine_new(struct event_base *base, const char *resolv_conf)
+http_engine_new(struct event_base *base, const char *resolv_conf,
+    const char *hosts)
 {
 	struct http_engine *eng;
-	struct stat st;
 	int rc;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -1460,19 +1518,24 @@ http_engine_new(struct event_base *base, const char *resolv_conf)
 		return NULL;
 	}
 	if ((eng->resolv_conf = strdup(resolv_conf != NULL ? resolv_conf :
-	    HTTP_RESOLV_CONF)) == NULL) {
+	    HTTP_RESOLV_CONF)) == NULL || (eng->hosts = strdup(hosts !=
+	    NULL ? hosts : HTTP_HOSTS)) == NULL) {
 		http_engine_free(eng);
 		return NULL;
 	}
-	if (stat(eng->resolv_conf, &st) == 0)
-		eng->resolv_mtime = st.st_mtim;
+	http_file_changed(eng->resolv_conf, &eng->resolv_stamp);
 	/* 1: the file cannot be read; evdns then asks 127.0.0.1. */
-	rc = evdns_base_resolv_conf_parse(eng->dns, DNS_OPTIONS_ALL,
-	    eng->resolv_conf);
+	rc = evdns_base_resolv_conf_parse(eng->dns,
+	    DNS_OPTIONS_ALL & ~DNS_OPTION_HOSTSFILE, eng->resolv_conf);
 	if (rc != 0 && (resolv_conf != NULL || rc != 1)) {
 		log_warnx("%s: %s: cannot be read or holds no nameserver "
-		    "(evdns error %d)", __func__, resolv_conf != NULL ?
-		    resolv_conf : HTTP_RESOLV_CONF, rc);
+		    "(evdns error %d)", __func__, eng->resolv_conf, rc);
+		http_engine_free(eng);
+		return NULL;
+	}
+	http_file_changed(eng->hosts, &eng->hosts_stamp);
+	if (http_hosts_load(eng) != 0 && hosts != NULL) {
+		log_warnx("%s: %s: cannot be read", __func__, eng->hosts);
 		http_engine_free(eng);
 		return NULL;
 	}
@@ -1501,6 +1564,7 @@ http_engine_free(struct http_engine *eng)
 	while (eng->nidle > 0)
 		curl_easy_cleanup(eng->idle[--eng->nidle]);
 	free(eng->resolv_conf);
+	free(eng->hosts);
 	free(eng);
 	curl_global_cleanup();
 }

@@ -105,13 +105,14 @@ int http_header_check(const char *line, char *err, size_t errlen);
 struct http_engine;
 
 /* http_engine_new: the engine of `base`; host names are looked up in
- * /etc/hosts, then at the nameservers of `resolv_conf` (NULL:
- * /etc/resolv.conf, and 127.0.0.1 when that file is missing), read
- * again whenever the file changes.  NULL
- * when libcurl or the resolver cannot be set up, or an explicit
- * resolv_conf cannot be read (logged). */
+ * `hosts` (NULL: /etc/hosts; localhost only when it cannot be read),
+ * then at the nameservers of `resolv_conf` (NULL: /etc/resolv.conf,
+ * and 127.0.0.1 when that file is missing); each is read again before
+ * a lookup whenever it changed.  NULL when libcurl or the resolver
+ * cannot be set up, or an explicit resolv_conf or hosts cannot be read
+ * (logged). */
 struct http_engine *http_engine_new(struct event_base *base,
-    const char *resolv_conf);
+    const char *resolv_conf, const char *hosts);
 
 /* http_engine_free: NULL is fine. */
 void http_engine_free(struct http_engine *engine);

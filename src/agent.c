@@ -847,9 +847,20 @@ agent_tld_new(struct agent *a, const struct config *conf,
 	return 0;
 }
 
+/* agent_file_unchanged: warn when option `what` names another file
+ * after a reload (`was` before, `now` after; NULL: the default). */
+static void
+agent_file_unchanged(const char *what, const char *was, const char *now)
+{
+	if ((was == NULL) != (now == NULL) || (was != NULL &&
+	    strcmp(was, now) != 0))
+		log_warnx("reload: a change of %s takes effect at the next "
+		    "start", what);
+}
+
 /* agent_http_start: the HTTP engine, once a configuration has an HTTP
  * measurement.  It stays as started: a reload that changes resolv_conf
- * is told so.  Returns 0, or -1 (logged). */
+ * or hosts_file is told so.  Returns 0, or -1 (logged). */
 static int
 agent_http_start(struct agent *a, const struct config *conf)
 {
@@ -858,16 +869,16 @@ agent_http_start(struct agent *a, const struct config *conf)
 	for (size_t i = 0; i < conf->nmeasurements; i++)
 		any |= conf->measurements[i].kind == MEASUREMENT_HTTP;
 	if (a->http != NULL) {
-		const char *was = a->conf->resolv_conf, *now = conf->resolv_conf;
-		if ((was == NULL) != (now == NULL) || (was != NULL &&
-		    strcmp(was, now) != 0))
-			log_warnx("reload: a change of resolv_conf takes effect "
-			    "at the next start");
+		agent_file_unchanged("resolv_conf", a->conf->resolv_conf,
+		    conf->resolv_conf);
+		agent_file_unchanged("hosts_file", a->conf->hosts_file,
+		    conf->hosts_file);
 		return 0;
 	}
 	if (!any)
 		return 0;
-	if ((a->http = http_engine_new(a->base, conf->resolv_conf)) == NULL)
+	if ((a->http = http_engine_new(a->base, conf->resolv_conf,
+	    conf->hosts_file)) == NULL)
 		return -1;
 	return 0;
 }

@@ -318,7 +318,7 @@ cmd_http_run(struct cmd_http *cmd, const char *resolv_conf)
 		log_warnx("http: cannot create an event loop");
 		return CW_EXIT_FAILURES;
 	}
-	if ((cmd->engine = http_engine_new(base, resolv_conf)) == NULL) {
+	if ((cmd->engine = http_engine_new(base, resolv_conf, NULL)) == NULL) {
 		event_base_free(base);
 		return resolv_conf != NULL ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
 	}

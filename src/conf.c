@@ -2144,21 +2144,22 @@ conf_key(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
-/* conf_resolv_conf: the nameservers of HTTP measurements' lookups: a
- * file that must be readable now. */
+/* conf_lookup_file: resolv_conf or hosts_file, a file that HTTP
+ * measurements' lookups read, which must be readable now. */
 static int
-conf_resolv_conf(cfg_t *root, cfg_opt_t *opt)
+conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 {
 	struct conf_loader *l = conf_loading;
-	char err[128];
+	char err[128], **out;
 
 	conf_record(root, opt);
-	if (l == NULL || conf_path_option(root, opt, "file",
-	    &l->conf->resolv_conf) == -1)
+	if (l == NULL)
 		return 0;
-	if (conf_readable(l->conf->resolv_conf, err, sizeof(err)) == -1)
-		conf_error(l, root->line, "resolv_conf: %s: %s",
-		    l->conf->resolv_conf, err);
+	out = strcmp(opt->name, "hosts_file") == 0 ? &l->conf->hosts_file :
+	    &l->conf->resolv_conf;
+	if (conf_path_option(root, opt, "file", out) == 0 &&
+	    conf_readable(*out, err, sizeof(err)) == -1)
+		conf_error(l, root->line, "%s: %s: %s", opt->name, *out, err);
 	return 0;
 }
 
@@ -2296,6 +2297,7 @@ static cfg_opt_t conf_root_opts[] = {
 	CFG_SEC("http", conf_http_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_STR("resolv_conf", NULL, CFGF_NODEFAULT),
+	CFG_STR("hosts_file", NULL, CFGF_NODEFAULT),
 	CFG_FUNC("include", conf_include_misplaced),
 	CFG_END()
 };
@@ -2333,7 +2335,8 @@ conf_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "tld_discovery", conf_tld_section);
 	cfg_set_validate_func(cfg, "dns", conf_dns_section);
 	cfg_set_validate_func(cfg, "http", conf_http_section);
-	cfg_set_validate_func(cfg, "resolv_conf", conf_resolv_conf);
+	cfg_set_validate_func(cfg, "resolv_conf", conf_lookup_file);
+	cfg_set_validate_func(cfg, "hosts_file", conf_lookup_file);
 	cfg_set_validate_func(cfg, "log_level", conf_log_level);
 	cfg_set_validate_func(cfg, "state_dir", conf_state_dir);
 }
@@ -2611,6 +2614,7 @@ config_free(struct config *conf)
 	free(conf->upload.proxy);
 	free(conf->upload.dead_letter);
 	free(conf->resolv_conf);
+	free(conf->hosts_file);
 	free(conf);
 }
 

@@ -131,6 +131,8 @@ struct config {
 	struct config_upload upload;
 	char *resolv_conf;		/* HTTP host lookups; NULL:
 					 * /etc/resolv.conf */
+	char *hosts_file;		/* HTTP host lookups, first; NULL:
+					 * /etc/hosts */
 };
 
 /*

@@ -613,6 +613,7 @@ paths_load(const char *cwd, const char *path, const char *dir)
 	paths_check(c->upload.dead_letter, dir, "dl/dead.jsonl");
 	/* Written in sub/inc.conf: relative to sub/. */
 	paths_check(c->resolv_conf, dir, "sub/resolv.conf");
+	paths_check(c->hosts_file, dir, "sub/hosts");
 	paths_check(find(c, "web")->http.cafile, dir, "sub/./ca.pem");
 	config_free(c);
 }
@@ -631,7 +632,9 @@ test_relative_paths(void **state)
 	assert_int_equal(mkdir(sub, 0700), 0);
 	scratch_file(s, "sub/ca.pem", "not checked\n");
 	scratch_file(s, "sub/resolv.conf", "nameserver 127.0.0.1\n");
+	scratch_file(s, "sub/hosts", "127.0.0.1 localhost\n");
 	scratch_file(s, "sub/inc.conf", "resolv_conf = \"resolv.conf\"\n"
+	    "hosts_file = \"hosts\"\n"
 	    "http \"web\" {\n url = \"https://web.test/\"\n"
 	    " cafile = \"./ca.pem\"\n}\n");
 	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
@@ -669,13 +672,18 @@ test_relative_paths(void **state)
 
 	/* A missing file of an included file: its resolved name, at the
 	 * included file's line. */
-	scratch_file(s, "sub/inc.conf", "\nhttp \"web\" {\n"
-	    " url = \"https://web.test/\"\n cafile = \"nope.pem\"\n}\n");
+	scratch_file(s, "sub/inc.conf", "hosts_file = \"nohosts\"\n"
+	    "http \"web\" {\n url = \"https://web.test/\"\n"
+	    " cafile = \"nope.pem\"\n}\n");
 	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
 	    "include(\"sub/inc.conf\")\n");
 	assert_null(config_load(main_path, &err));
 	snprintf(want, sizeof(want), "%s/sub/inc.conf:4: http \"web\": "
 	    "cafile: %s/sub/nope.pem: No such file", s->dir, s->dir);
+	if (strstr(err, want) == NULL)
+		fail_msg("want %s in:\n%s", want, err);
+	snprintf(want, sizeof(want), "%s/sub/inc.conf:1: hosts_file: "
+	    "%s/sub/nohosts: No such file", s->dir, s->dir);
 	if (strstr(err, want) == NULL)
 		fail_msg("want %s in:\n%s", want, err);
 	free(err);
