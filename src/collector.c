@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -370,6 +373,16 @@ serve_run(struct collector_conf *c)
 	memset(&s, 0, sizeof(s));
 	signal(SIGPIPE, SIG_IGN);
 	serve_nofile(c);
+	/* A batch is thousands of small JSON trees, all freed together when
+	 * it is stored; with glibc's fast bins, every large free after that
+	 * first merges them all (malloc_consolidate: a tenth of the ingest
+	 * time).  Without fast bins the chunks merge as they are freed.
+	 * Measured with contrib/bench/collector-bench.sh: about 10% more
+	 * records/s. */
+#ifdef M_MXFAST
+	if (mallopt(M_MXFAST, 0) != 1)
+		log_debug("collector: mallopt M_MXFAST refused");
+#endif
 	if ((rc = serve_setup(&s, c)) == CW_EXIT_OK) {
 		log_info("collector: serving, database %s (%s)",
 		    db_backend(store_db(s.st)), c->read_token != NULL ?

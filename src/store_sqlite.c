@@ -66,10 +66,13 @@ sq_open(const char *path, char *err, size_t errlen)
 	 * database (another collector process) is waited on for a while. */
 	sqlite3_busy_timeout(s->conn, 5000);
 	/* Reads (exports) through a memory map rather than a read(2) per
-	 * page. */
+	 * page.  A page cache of 64 MiB rather than 2: a group commit of
+	 * many batches otherwise spills dirty pages into the WAL in the
+	 * middle of its transaction (a few % of ingest time). */
 	if (sqlite3_exec(s->conn, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
-	    "PRAGMA mmap_size=268435456;", NULL, NULL, NULL) != SQLITE_OK) {
+	    "PRAGMA mmap_size=268435456;PRAGMA cache_size=-65536;", NULL, NULL,
+	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->conn));
 		goto fail;
 	}
