@@ -34,6 +34,12 @@ cw_real_usec(void)
 	return cw_clock_usec(CLOCK_REALTIME);
 }
 
+cw_usec_t
+cw_cpu_usec(void)
+{
+	return cw_clock_usec(CLOCK_PROCESS_CPUTIME_ID);
+}
+
 char *
 cw_time_format(cw_usec_t t, char *buf, size_t len)
 {

@@ -20,6 +20,10 @@ cw_usec_t cw_mono_usec(void);
 /* cw_real_usec: CLOCK_REALTIME now (UTC). */
 cw_usec_t cw_real_usec(void);
 
+/* cw_cpu_usec: CPU time used so far by the process, all its threads
+ * (user and system). */
+cw_usec_t cw_cpu_usec(void);
+
 /* cw_time_format: write real time `t` as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"
  * into buf (at least CW_TIME_STRLEN bytes).  Returns buf. */
 #define CW_TIME_STRLEN 32

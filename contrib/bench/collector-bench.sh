@@ -10,7 +10,10 @@
 #      next to the database engine alone inserting the same number of
 #      rows of the same shape (a 900-byte line, the same columns and
 #      indexes) in one statement: sqlite3's and psql's INSERT ... SELECT,
-#      the ceiling of any collector on this machine;
+#      the ceiling of any collector on this machine; and next to the
+#      collector's own per-record checks alone (tests/tools/recparse:
+#      jansson, the column checks, SHA-256 of body and record; no HTTP,
+#      no database) on one core, the other floor;
 #   2. rows/s of a CSV export of 1,000,000 records (to /dev/null), next
 #      to sqlite3's own CSV output of the same rows in the same run, and
 #      to SQLite alone stepping through the export's query and fetching
@@ -28,7 +31,8 @@ build=$(cd "${1:-$src}" && pwd)
 COLLECTOR=$build/src/corewatch-collector
 LOADGEN=$build/tests/tools/loadgen
 SQLSCAN=$build/tests/tools/sqlscan
-for f in "$COLLECTOR" "$LOADGEN" "$SQLSCAN"; do
+RECPARSE=$build/tests/tools/recparse
+for f in "$COLLECTOR" "$LOADGEN" "$SQLSCAN" "$RECPARSE"; do
 	[ -x "$f" ] || { echo "no $f: run make check first" >&2; exit 2; }
 done
 export top_builddir=$build
@@ -88,6 +92,12 @@ t=$(elapsed sqlite3 "$CW_TMP/peer.db" "PRAGMA synchronous=FULL;
     $(echo "$PEER_SELECT" | sed 's/HASH32/randomblob(32)/g;
     s/LINE900/randomblob(900)/') FROM s")
 peer "peer: sqlite3 alone, INSERT ... SELECT (WAL, synchronous FULL)" "$t"
+# The other floor: the collector's own checks of each record (jansson,
+# the envelope and column checks, SHA-256 of the body and of each record)
+# with no HTTP and no database, on the records just ingested.
+"$COLLECTOR" export --db "sqlite:$CW_TMP/b1000.db" --format jsonl \
+    >"$CW_TMP/ingested.jsonl" || cw_die "export for recparse failed"
+say "  peer: the collector's per-record checks alone on one core (tests/tools/recparse): $(taskset -c 1 "$RECPARSE" "$CW_TMP/ingested.jsonl" 2)"
 cw_pg_start
 PG_URL=$CW_PG_URL
 psql_do() { cw_pg_run "$(cw_pg_bin)/psql" -q "$PG_URL" -v ON_ERROR_STOP=1 \

@@ -18,7 +18,6 @@
  */
 #include "config.h"
 
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -28,36 +27,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "cwtime.h"
 
 struct tc_args {
 	struct sockaddr_in	 sin;
 	const char		*host, *cafile, *path;
 	long			 count;
 };
-
-static double
-tc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-tc_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 static int
 tc_parse(int argc, char **argv, struct tc_args *a)
@@ -155,7 +136,8 @@ main(int argc, char **argv)
 {
 	struct tc_args a;
 	SSL_CTX *ctx;
-	double t0, c0, t, c;
+	cw_usec_t t0, c0;
+	double t, c;
 	long ok = 0, failed = 0;
 
 	if (tc_parse(argc, argv, &a) == -1) {
@@ -168,16 +150,16 @@ main(int argc, char **argv)
 		    a.cafile);
 		return 1;
 	}
-	t0 = tc_now();
-	c0 = tc_cpu();
+	t0 = cw_mono_usec();
+	c0 = cw_cpu_usec();
 	for (long i = 0; i < a.count; i++) {
 		if (tc_once(ctx, &a) == 0)
 			ok++;
 		else
 			failed++;
 	}
-	t = tc_now() - t0;
-	c = tc_cpu() - c0;
+	t = (double)(cw_mono_usec() - t0) / 1e6;
+	c = (double)(cw_cpu_usec() - c0) / 1e6;
 	SSL_CTX_free(ctx);
 	printf("%ld ok, %ld failed, %.2f s, %.2f CPU-s, %.0f per CPU-second\n",
 	    ok, failed, t, c, c > 0 ? (double)ok / c : 0.0);
