@@ -167,6 +167,33 @@ collector_conf_duration(struct conf_file *f, const char *opt, cw_usec_t min,
 }
 
 /* collector_conf_values: check and copy every option of `f` into `c`. */
+/* collector_conf_db: the `db` URL; the file of a relative sqlite:PATH is
+ * relative to the directory of the configuration file, not to the
+ * working directory (which is / under systemd).  Returns -1 only when
+ * out of memory; a problem with the name is noted in `f`. */
+static int
+collector_conf_db(struct conf_file *f, const char *v, struct collector_conf *c)
+{
+	static const char scheme[] = "sqlite:";
+	const char *path = v + sizeof(scheme) - 1;
+	char *full, *url;
+	int rc;
+
+	if (strncmp(v, scheme, sizeof(scheme) - 1) != 0 || path[0] == '/' ||
+	    path[0] == '\0')
+		return collector_set(&c->db, v);
+	if ((full = conf_file_join(f, "db", path)) == NULL)
+		return 0;
+	if (asprintf(&url, "%s%s", scheme, full) == -1) {
+		free(full);
+		return -1;
+	}
+	free(full);
+	rc = collector_set(&c->db, url);
+	free(url);
+	return rc;
+}
+
 static int
 collector_conf_values(struct conf_file *f, struct collector_conf *c)
 {
@@ -183,7 +210,7 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 			return -1;
 	}
 	if ((v = cfg_getstr(cfg, "db")) != NULL &&
-	    collector_set(&c->db, v) == -1)
+	    collector_conf_db(f, v, c) == -1)
 		return -1;
 	collector_conf_size(f, "max_body", 1024, 1024UL * 1024 * 1024,
 	    &c->http.max_body);

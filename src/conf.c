@@ -2574,6 +2574,32 @@ conf_file_error(struct conf_file *f, const char *opt, const char *fmt, ...)
 }
 
 char *
+conf_file_join(struct conf_file *f, const char *opt, const char *name)
+{
+	char dir[PATH_MAX], full[PATH_MAX];
+	char *out;
+	int n;
+
+	if (name[0] == '/')
+		n = snprintf(full, sizeof(full), "%s", name);
+	else if (conf_path_dir(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0),
+	    dir, sizeof(dir)) == -1) {
+		conf_file_error(f, opt, "\"%s\": the directory of the file: "
+		    "%s", name, strerror(errno));
+		return NULL;
+	} else
+		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(full)) {
+		conf_file_error(f, opt, "\"%.64s...\" is longer than %d bytes",
+		    name, PATH_MAX - 1);
+		return NULL;
+	}
+	if ((out = strdup(full)) == NULL)
+		conf_file_error(f, opt, "out of memory");
+	return out;
+}
+
+char *
 conf_file_errors(struct conf_file *f)
 {
 	if (f->l.nerrors == 0)

@@ -193,6 +193,13 @@ cfg_t *conf_file_cfg(const struct conf_file *f);
 void conf_file_error(struct conf_file *f, const char *opt, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
+/* conf_file_join: `name`, a file named by top-level option `opt`, as
+ * the program should open it: an absolute name as it is, a relative one
+ * joined to the directory of the file `opt` is written in (as
+ * corewatch.conf(5) says of the probe's options).  Returns a string the
+ * caller frees, or NULL after noting the problem (conf_file_error). */
+char *conf_file_join(struct conf_file *f, const char *opt, const char *name);
+
 /* conf_file_errors: the problems noted so far, one per line, for the
  * caller to free; NULL when there are none. */
 char *conf_file_errors(struct conf_file *f);

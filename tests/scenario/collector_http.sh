@@ -528,6 +528,17 @@ printf 'max_body = 12X\ntimeout = 30s\ntimeout = 1s\nbogus = 1\n' \
 "$COLLECTOR" serve -c "$CW_TMP/bad.conf" 2>"$CW_TMP/bad.err"
 cw_check "a bad configuration: exit 2" [ $? = 2 ]
 cw_check "with the file and line" grep -q "bad.conf:4:" "$CW_TMP/bad.err"
+# A relative sqlite: file is relative to the configuration file's
+# directory, whatever the working directory (/ under systemd).
+mkdir -p "$CW_TMP/etc/data" "$CW_TMP/elsewhere/data"
+printf 'db = "sqlite:data/rel.db"\n' >"$CW_TMP/etc/rel.conf"
+(cd "$CW_TMP/elsewhere" && "$COLLECTOR" probe list -c ../etc/rel.conf) \
+    >"$CW_TMP/rel.out" 2>&1
+cw_check "relative db: opened" [ $? = 0 ]
+cw_check "relative db: next to the configuration file" \
+    [ -s "$CW_TMP/etc/data/rel.db" ]
+cw_check "relative db: not in the working directory" \
+    [ ! -e "$CW_TMP/elsewhere/data/rel.db" ]
 # The shipped example starts (on a free port and a database of ours) and
 # stops cleanly.
 sed "s|sqlite:/var/lib/corewatch-collector/collector.db|sqlite:$CW_TMP/ex.db|;
