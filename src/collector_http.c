@@ -52,6 +52,7 @@
 #include "record.h"
 #include "result.h"
 #include "store.h"
+#include "workq.h"
 
 #define CHTTP_LISTEN_MAX	8
 #define CHTTP_BACKLOG		511
@@ -121,9 +122,18 @@ struct chttp_conn {
 /* A batch from its checks to its answer. */
 struct chttp_batch {
 	struct chttp_batch	*next;
+	struct collector_http	*h;
 	struct evhttp_request	*req;	/* NULL once its client is gone */
 	struct ingest_batch	 ib;	/* the body is our own copy */
 	cw_usec_t		 started;	/* monotonic, complete */
+	/* For the checking thread (workq.h): the body as sent when it is
+	 * gzip (NULL otherwise), the limit it may inflate to, the
+	 * signature; and what it found. */
+	unsigned char		*raw;
+	size_t			 rawlen, max_body;
+	char			 sig[RECORD_SIG_B64 + 1];
+	int			 gz;		/* of gzip_inflate */
+	int			 code;		/* of ingest_check */
 	int			 rc;		/* of store_ingest */
 	struct store_receipt	 receipt;
 };
@@ -152,6 +162,10 @@ struct collector_http {
 	struct chttp_conn		*adopting;
 	struct event			*adopt_ev;
 	struct event			*commit_ev;
+	/* Batches on the checking thread, in order, then waiting for the
+	 * commit. */
+	struct workq			*checker;
+	struct chttp_batch		*checking, **checking_tail;
 	struct chttp_batch		*pending, **pending_tail;
 	struct chttp_route		 routes[CHTTP_ROUTES_MAX];
 	size_t				 nroutes;
@@ -328,6 +342,17 @@ chttp_conn_free(struct chttp_conn *c)
 	chttp_listeners_update(h);
 }
 
+/* chttp_batches_forget: the batches of `list` that came on `evcon` lose
+ * their request. */
+static void
+chttp_batches_forget(struct chttp_batch *list, struct evhttp_connection *evcon)
+{
+	for (struct chttp_batch *b = list; b != NULL; b = b->next)
+		if (b->req != NULL &&
+		    evhttp_request_get_connection(b->req) == evcon)
+			b->req = NULL;
+}
+
 /* chttp_conn_closed: evhttp's close callback: the batches still
  * attached to the connection lose their request, which evhttp frees
  * right after this returns; the connection leaves the count. */
@@ -337,10 +362,8 @@ chttp_conn_closed(struct evhttp_connection *evcon, void *arg)
 	struct chttp_conn *c = arg;
 	struct collector_http *h = c->h;
 
-	for (struct chttp_batch *b = h->pending; b != NULL; b = b->next)
-		if (b->req != NULL &&
-		    evhttp_request_get_connection(b->req) == evcon)
-			b->req = NULL;
+	chttp_batches_forget(h->checking, evcon);
+	chttp_batches_forget(h->pending, evcon);
 	if (c->in_cb != NULL)
 		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev),
 		    c->in_cb);
@@ -491,6 +514,7 @@ chttp_batch_free(struct chttp_batch *b)
 	if (b == NULL)
 		return;
 	ingest_batch_clear(&b->ib);
+	free(b->raw);
 	free(b);
 }
 
@@ -594,7 +618,8 @@ chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
 	return -1;
 }
 
-/* chttp_batch_body: the uncompressed body, our own copy. */
+/* chttp_batch_body: our own copy of the body: as it is, or as sent for
+ * the checking thread to inflate (b->raw). */
 static int
 chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
     struct chttp_batch *b)
@@ -603,13 +628,13 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
 	const char *enc = evhttp_find_header(in, "Content-Encoding");
 	size_t len = evbuffer_get_length(buf);
-	int rc;
 
 	if (len > h->conf.max_body) {
 		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413,
 		    "%zu bytes, over the limit of %zu", len, h->conf.max_body);
 		return -1;
 	}
+	b->max_body = h->conf.max_body;
 	if (enc == NULL || strcasecmp(enc, "identity") == 0) {
 		if ((b->ib.body = malloc(len + 1)) == NULL)
 			goto nomem;
@@ -624,36 +649,79 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 		    enc);
 		return -1;
 	}
-	rc = gzip_inflate(len > 0 ? evbuffer_pullup(buf, -1) : NULL, len,
-	    h->conf.max_body, &b->ib.body, &b->ib.len);
-	if (rc == GZIP_E_CORRUPT) {
-		chttp_reject(h, req, CHTTP_R_GZIP, 400,
-		    "the body does not inflate: %s", gzip_strerror(rc));
-		return -1;
-	}
-	if (rc == GZIP_E_TOO_LARGE) {
-		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413,
-		    "the body inflates past the limit of %zu bytes",
-		    h->conf.max_body);
-		return -1;
-	}
-	if (rc == GZIP_OK)
-		return 0;
+	if ((b->raw = malloc(len > 0 ? len : 1)) == NULL)
+		goto nomem;
+	evbuffer_copyout(buf, b->raw, len);
+	b->rawlen = len;
+	return 0;
 nomem:
 	log_warnx("collector: out of memory for a batch of %zu bytes", len);
 	collector_http_error(req, 503, "try again later");
 	return -1;
 }
 
-/* chttp_batch_read: every check that needs no transaction; answers
- * the request itself when one fails.  Returns 0 or -1. */
+/* chttp_check_work: on the checking thread (workq_work_fn): inflate the
+ * body and check the batch, with nothing but `b`. */
+static void
+chttp_check_work(void *arg)
+{
+	struct chttp_batch *b = arg;
+
+	if (b->raw != NULL) {
+		b->gz = gzip_inflate(b->rawlen > 0 ? b->raw : NULL, b->rawlen,
+		    b->max_body, &b->ib.body, &b->ib.len);
+		free(b->raw);
+		b->raw = NULL;
+		if (b->gz != GZIP_OK)
+			return;
+	}
+	b->code = ingest_check(&b->ib, b->sig);
+}
+
+/* chttp_check_answer: refuse a batch the checking thread found bad;
+ * returns -1 then, 0 when it is good. */
+static int
+chttp_check_answer(struct collector_http *h, struct chttp_batch *b)
+{
+	struct evhttp_request *req = b->req;
+
+	switch (b->gz) {
+	case GZIP_OK:
+		break;
+	case GZIP_E_CORRUPT:
+		chttp_reject(h, req, CHTTP_R_GZIP, 400,
+		    "the body does not inflate: %s", gzip_strerror(b->gz));
+		return -1;
+	case GZIP_E_TOO_LARGE:
+		chttp_reject(h, req, CHTTP_R_TOO_LARGE, 413,
+		    "the body inflates past the limit of %zu bytes",
+		    b->max_body);
+		return -1;
+	default:
+		log_warnx("collector: out of memory for a batch of %zu bytes",
+		    b->rawlen);
+		if (req != NULL)
+			collector_http_error(req, 503, "try again later");
+		return -1;
+	}
+	if (b->code == 0)
+		return 0;
+	if (b->ib.reason == INGEST_R_SIGNATURE && req != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
+	chttp_reject(h, req, chttp_reason_of(b->ib.reason), b->code, "%s",
+	    b->ib.err);
+	return -1;
+}
+
+/* chttp_batch_read: the checks that need the loop (the probe's key is
+ * in the database); answers the request itself when one fails.  The
+ * rest is the checking thread's (chttp_check_work).  Returns 0 or -1. */
 static int
 chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
     struct chttp_batch *b)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	char sig[RECORD_SIG_B64 + 1];
-	int code;
 
 	if (!chttp_media_is(evhttp_find_header(in, "Content-Type"),
 	    "application/x-ndjson")) {
@@ -666,17 +734,10 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 		    "the database is unavailable; try again later");
 		return -1;
 	}
-	if (chttp_batch_auth(h, req, b, sig) == -1 ||
+	if (chttp_batch_auth(h, req, b, b->sig) == -1 ||
 	    chttp_batch_body(h, req, b) == -1)
 		return -1;
-	if ((code = ingest_check(&b->ib, sig)) == 0)
-		return 0;
-	if (b->ib.reason == INGEST_R_SIGNATURE)
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
-	chttp_reject(h, req, chttp_reason_of(b->ib.reason), code, "%s",
-	    b->ib.err);
-	return -1;
+	return 0;
 }
 
 /* chttp_receipt: the JSON receipt of a committed batch. */
@@ -780,6 +841,30 @@ chttp_commit(evutil_socket_t fd, short what, void *arg)
 	chttp_commit_run(arg);
 }
 
+/* chttp_check_done: the checking thread is done with the first batch
+ * of h->checking (workq_done_fn, on the loop): refuse it, or queue it
+ * for the commit.  Not `ran`: the service is being freed. */
+static void
+chttp_check_done(void *arg, bool ran)
+{
+	struct chttp_batch *b = arg;
+	struct collector_http *h = b->h;
+
+	/* Jobs finish in the order they were pushed. */
+	if ((h->checking = b->next) == NULL)
+		h->checking_tail = &h->checking;
+	b->next = NULL;
+	if (!ran || chttp_check_answer(h, b) == -1) {
+		chttp_batch_free(b);
+		return;
+	}
+	*h->pending_tail = b;
+	h->pending_tail = &b->next;
+	/* At the end of this turn of the loop, after every other batch
+	 * whose check ended in it. */
+	event_active(h->commit_ev, EV_TIMEOUT, 1);
+}
+
 /* chttp_batches: POST /api/v1/batches. */
 static void
 chttp_batches(struct evhttp_request *req, void *arg)
@@ -801,6 +886,7 @@ chttp_batches(struct evhttp_request *req, void *arg)
 		collector_http_error(req, 503, "try again later");
 		return;
 	}
+	b->h = h;
 	b->req = req;
 	b->started = cw_mono_usec();
 	b->ib.received_at = cw_real_usec();
@@ -808,11 +894,14 @@ chttp_batches(struct evhttp_request *req, void *arg)
 		chttp_batch_free(b);
 		return;
 	}
-	*h->pending_tail = b;
-	h->pending_tail = &b->next;
-	/* At the end of this turn of the loop, after every other request
-	 * that completed in it. */
-	event_active(h->commit_ev, EV_TIMEOUT, 1);
+	if (workq_push(h->checker, chttp_check_work, chttp_check_done,
+	    b) == -1) {
+		collector_http_error(req, 503, "try again later");
+		chttp_batch_free(b);
+		return;
+	}
+	*h->checking_tail = b;
+	h->checking_tail = &b->next;
 }
 
 /* --- Enrollment --- */
@@ -1153,10 +1242,12 @@ collector_http_new(struct event_base *base, struct store *st,
 	h->conf = *conf;
 	h->conf.read_token = NULL;
 	h->pending_tail = &h->pending;
+	h->checking_tail = &h->checking;
 	if (h->conf.max_connections == 0)
 		h->conf.max_connections = 1;
 	if ((conf->read_token != NULL &&
 	    (h->read_token = strdup(conf->read_token)) == NULL) ||
+	    (h->checker = workq_new(base)) == NULL ||
 	    chttp_setup(h) == -1) {
 		log_warnx("%s: cannot set up the HTTP service", __func__);
 		collector_http_free(h);
@@ -1288,7 +1379,7 @@ collector_http_addr_valid(const char *addr)
 bool
 collector_http_busy(const struct collector_http *h)
 {
-	return h->pending != NULL || h->nwriting > 0;
+	return h->checking != NULL || h->pending != NULL || h->nwriting > 0;
 }
 
 void
@@ -1308,6 +1399,10 @@ collector_http_free(struct collector_http *h)
 
 	if (h == NULL)
 		return;
+	/* The batches checked already join those waiting for the commit;
+	 * the others are dropped (their clients get no receipt). */
+	workq_free(h->checker);
+	h->checker = NULL;
 	chttp_commit_run(h);
 	/* Connections accepted in this very turn: let go of our hold. */
 	for (c = h->adopting, h->adopting = NULL; c != NULL; c = next) {

@@ -1,0 +1,219 @@
+/*
+ * workq.c -- one worker thread and a pipe back to the event loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "workq.h"
+
+struct workq_job {
+	struct workq_job	*next;
+	workq_work_fn		*work;
+	workq_done_fn		*done;
+	void			*arg;
+};
+
+/* A list of jobs in order. */
+struct workq_list {
+	struct workq_job	*head, **tail;
+};
+
+struct workq {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct workq_list	 todo;		/* under mu */
+	struct workq_list	 finished;	/* under mu */
+	bool			 quit;		/* under mu */
+	pthread_t		 thread;
+	int			 wake[2];	/* worker -> loop */
+	struct event		*ev;
+	size_t			 pending;	/* loop thread only */
+};
+
+static void
+workq_list_init(struct workq_list *l)
+{
+	l->head = NULL;
+	l->tail = &l->head;
+}
+
+static void
+workq_list_add(struct workq_list *l, struct workq_job *j)
+{
+	j->next = NULL;
+	*l->tail = j;
+	l->tail = &j->next;
+}
+
+/* The whole list, which becomes empty. */
+static struct workq_job *
+workq_list_take(struct workq_list *l)
+{
+	struct workq_job *all = l->head;
+
+	workq_list_init(l);
+	return all;
+}
+
+/* Call the `done` of every job of `all`, in order, and free them. */
+static void
+workq_finish(struct workq *q, struct workq_job *all, bool ran)
+{
+	struct workq_job *j, *next;
+
+	for (j = all; j != NULL; j = next) {
+		next = j->next;
+		q->pending--;
+		j->done(j->arg, ran);
+		free(j);
+	}
+}
+
+static void *
+workq_main(void *arg)
+{
+	struct workq *q = arg;
+	struct workq_job *j;
+	ssize_t n;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->quit && q->todo.head == NULL)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->quit)
+			break;
+		j = q->todo.head;
+		if ((q->todo.head = j->next) == NULL)
+			q->todo.tail = &q->todo.head;
+		pthread_mutex_unlock(&q->mu);
+		j->work(j->arg);
+		pthread_mutex_lock(&q->mu);
+		workq_list_add(&q->finished, j);
+		/* A full pipe already holds a wake-up: nothing is lost. */
+		do
+			n = write(q->wake[1], "", 1);
+		while (n == -1 && errno == EINTR);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* The loop's side: the worker finished one job or more. */
+static void
+workq_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct workq *q = arg;
+	struct workq_job *all;
+	char buf[64];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&q->mu);
+	all = workq_list_take(&q->finished);
+	pthread_mutex_unlock(&q->mu);
+	workq_finish(q, all, true);
+}
+
+struct workq *
+workq_new(struct event_base *base)
+{
+	struct workq *q;
+	int rc;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return NULL;
+	}
+	workq_list_init(&q->todo);
+	workq_list_init(&q->finished);
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->wake[0] = q->wake[1] = -1;
+	if (pipe2(q->wake, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warn("%s: pipe", __func__);
+		goto fail;
+	}
+	if ((q->ev = event_new(base, q->wake[0], EV_READ | EV_PERSIST,
+	    workq_wake_cb, q)) == NULL || event_add(q->ev, NULL) == -1) {
+		log_warnx("%s: cannot watch the pipe", __func__);
+		goto fail;
+	}
+	if ((rc = pthread_create(&q->thread, NULL, workq_main, q)) != 0) {
+		log_warnx("%s: pthread_create: %s", __func__, strerror(rc));
+		goto fail;
+	}
+	return q;
+fail:
+	if (q->ev != NULL)
+		event_free(q->ev);
+	if (q->wake[0] != -1) {
+		close(q->wake[0]);
+		close(q->wake[1]);
+	}
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+	return NULL;
+}
+
+int
+workq_push(struct workq *q, workq_work_fn *work, workq_done_fn *done,
+    void *arg)
+{
+	struct workq_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return -1;
+	}
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	q->pending++;
+	pthread_mutex_lock(&q->mu);
+	workq_list_add(&q->todo, j);
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+size_t
+workq_pending(const struct workq *q)
+{
+	return q->pending;
+}
+
+void
+workq_free(struct workq *q)
+{
+	struct workq_job *ran, *never;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->quit = true;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	/* The thread is gone: the lists are ours alone. */
+	ran = workq_list_take(&q->finished);
+	never = workq_list_take(&q->todo);
+	workq_finish(q, ran, true);
+	workq_finish(q, never, false);
+	event_free(q->ev);
+	close(q->wake[0]);
+	close(q->wake[1]);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}

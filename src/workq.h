@@ -1,0 +1,46 @@
+/*
+ * workq.h -- CPU-bound work on a thread of its own, finished on the
+ * event loop.
+ *
+ * The collector's loop does the database; checking a batch (inflating
+ * it, parsing every record with jansson, hashing, verifying the
+ * signature) takes as long again and needs nothing the loop owns, so it
+ * runs on one worker thread.  Jobs run one at a time in the order they
+ * were pushed, and their `done` callbacks are called on the loop thread
+ * in the same order.  A job's `work` must touch only what its `arg`
+ * gives it; the loop must leave that alone until `done`.
+ */
+#ifndef CW_WORKQ_H
+#define CW_WORKQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct workq;
+
+/* Runs on the worker thread. */
+typedef void workq_work_fn(void *arg);
+
+/* Runs on the loop thread after `work` (ran true), or when the queue is
+ * freed before the job could run (ran false). */
+typedef void workq_done_fn(void *arg, bool ran);
+
+/* workq_new: start the worker thread; its results come back through an
+ * event on `base`.  NULL (logged) when it cannot be started. */
+struct workq *workq_new(struct event_base *base);
+
+/* workq_push: queue a job.  Returns 0, or -1 (logged) when out of
+ * memory; then neither callback is called. */
+int workq_push(struct workq *q, workq_work_fn *work, workq_done_fn *done,
+    void *arg);
+
+/* workq_pending: jobs pushed whose `done` has not been called yet. */
+size_t workq_pending(const struct workq *q);
+
+/* workq_free: let the job that runs finish, stop the thread, and call
+ * every remaining `done` (ran false for jobs that never ran).  NULL is
+ * fine. */
+void workq_free(struct workq *q);
+
+#endif
