@@ -870,42 +870,65 @@ conf_path_dir(struct conf_loader *l, int line, char *dir, size_t len)
 }
 
 /*
+ * conf_join: `name`, written at preprocessed line `line`, as the program
+ * opens it (doc/corewatch.conf.5): an absolute name as written, a
+ * relative one joined to the directory of the file it is written in.
+ * Returns a new string, or NULL with a reason in `why` (the directory
+ * cannot be known, the result is too long, or out of memory: l->oom set).
+ */
+static char *
+conf_join(struct conf_loader *l, int line, const char *name, char *why,
+    size_t whylen)
+{
+	char dir[PATH_MAX], full[PATH_MAX];
+	char *out;
+	int n;
+
+	if (name[0] == '/')
+		n = snprintf(full, sizeof(full), "%s", name);
+	else if (conf_path_dir(l, line, dir, sizeof(dir)) == -1) {
+		snprintf(why, whylen, "\"%s\": the directory of the file: %s",
+		    name, strerror(errno));
+		return NULL;
+	} else
+		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(full)) {
+		snprintf(why, whylen, "\"%.64s...\" in %s is longer than %d "
+		    "bytes", name, name[0] == '/' ? "/" : dir[0] != '\0' ?
+		    dir : "/", PATH_MAX - 1);
+		return NULL;
+	}
+	if ((out = strdup(full)) == NULL) {
+		l->oom = true;
+		snprintf(why, whylen, "out of memory");
+	}
+	return out;
+}
+
+/*
  * conf_sec_path: option `opt` of s->sec, which names a `kind` ("file",
- * "directory"), into *out (freed first; a new string): an absolute name
- * as written, a relative one joined to the directory of the file it is
- * written in (doc/corewatch.conf.5).  Returns 0, or -1 (reported).
+ * "directory"), into *out (freed first; a new string), joined by
+ * conf_join().  Returns 0, or -1 (reported).
  */
 static int
 conf_sec_path(struct conf_sec *s, const char *opt, const char *kind,
     char **out)
 {
 	const char *v = cfg_getstr(s->sec, opt);
-	char dir[PATH_MAX], full[PATH_MAX];
-	int n;
+	char why[PATH_MAX + 256], *full;
 
 	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1)) {
 		conf_sec_error(s, opt, 0, "%s: a %s name", opt, kind);
 		return -1;
 	}
-	if (v[0] == '/')
-		n = snprintf(full, sizeof(full), "%s", v);
-	else if (conf_path_dir(s->l, conf_line_of(s->l, s->sec, opt, 0,
-	    s->line), dir, sizeof(dir)) == -1) {
-		conf_sec_error(s, opt, 0, "%s: \"%s\": the directory of the "
-		    "file: %s", opt, v, strerror(errno));
-		return -1;
-	} else if ((n = snprintf(full, sizeof(full), "%s/%s", dir, v)) < 0 ||
-	    (size_t)n >= sizeof(full)) {
-		conf_sec_error(s, opt, 0, "%s: \"%.64s...\" in %s is longer "
-		    "than %d bytes", opt, v, dir[0] != '\0' ? dir : "/",
-		    PATH_MAX - 1);
+	if ((full = conf_join(s->l, conf_line_of(s->l, s->sec, opt, 0,
+	    s->line), v, why, sizeof(why))) == NULL) {
+		if (!s->l->oom)
+			conf_sec_error(s, opt, 0, "%s: %s", opt, why);
 		return -1;
 	}
 	free(*out);
-	if ((*out = strdup(full)) == NULL) {
-		s->l->oom = true;
-		return -1;
-	}
+	*out = full;
 	return 0;
 }
 
@@ -2576,27 +2599,12 @@ conf_file_error(struct conf_file *f, const char *opt, const char *fmt, ...)
 char *
 conf_file_join(struct conf_file *f, const char *opt, const char *name)
 {
-	char dir[PATH_MAX], full[PATH_MAX];
-	char *out;
-	int n;
+	char why[PATH_MAX + 256], *full;
 
-	if (name[0] == '/')
-		n = snprintf(full, sizeof(full), "%s", name);
-	else if (conf_path_dir(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0),
-	    dir, sizeof(dir)) == -1) {
-		conf_file_error(f, opt, "\"%s\": the directory of the file: "
-		    "%s", name, strerror(errno));
-		return NULL;
-	} else
-		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= sizeof(full)) {
-		conf_file_error(f, opt, "\"%.64s...\" is longer than %d bytes",
-		    name, PATH_MAX - 1);
-		return NULL;
-	}
-	if ((out = strdup(full)) == NULL)
-		conf_file_error(f, opt, "out of memory");
-	return out;
+	if ((full = conf_join(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0),
+	    name, why, sizeof(why))) == NULL)
+		conf_file_error(f, opt, "%s", why);
+	return full;
 }
 
 char *
