@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cliutil.h"
@@ -79,6 +80,31 @@ cli_duration(const char *cmd, const char *opt, const char *text,
 	}
 	*out = value;
 	return 0;
+}
+
+/* The largest --count and --in-flight. */
+#define CLI_COUNT_MAX		100000000L
+#define CLI_IN_FLIGHT_MAX	1000000L
+
+int
+cli_rounds_option(struct cli_rounds *r, const char *cmd, const char *opt,
+    const char *text)
+{
+	long n;
+
+	if (strcmp(opt, "in-flight") == 0)
+		return cli_number(cmd, opt, text, 1, CLI_IN_FLIGHT_MAX,
+		    &r->in_flight_max);
+	if (cli_number(cmd, opt, text, 1, CLI_COUNT_MAX, &n) == -1)
+		return -1;
+	r->rounds = (unsigned long)n;
+	return 0;
+}
+
+void
+cli_rounds_jobs(struct cli_rounds *r, size_t njobs)
+{
+	r->total = (r->rounds != 0 ? r->rounds : 1) * njobs;
 }
 
 void

@@ -38,11 +38,21 @@ int cli_duration(const char *cmd, const char *opt, const char *text,
  * http): `total` measurements started in order, at most `in_flight_max`
  * of them at once. */
 struct cli_rounds {
+	unsigned long	 rounds;	/* --count: each job's runs; 0: 1 */
 	unsigned long	 started, total;
 	long		 in_flight_max;	/* --in-flight; 0 until bounded */
 	long		 pending;	/* started, not reported yet */
 	unsigned long	 failed;	/* ok false, unwritten or unstarted */
 };
+
+/* cli_rounds_option: --count or --in-flight (`opt`, without its dashes)
+ * of command `cmd`, whose value is `text`.  Returns 0, or -1 (reported,
+ * see cli_number). */
+int cli_rounds_option(struct cli_rounds *, const char *cmd, const char *opt,
+    const char *text);
+
+/* cli_rounds_jobs: `njobs` jobs, each run `rounds` times, make `total`. */
+void cli_rounds_jobs(struct cli_rounds *, size_t njobs);
 
 /* Start measurement number `i` (0 <= i < total); 0 when it is under
  * way, -1 when it could not start at all. */

@@ -30,8 +30,6 @@
 #define CMD_DNS_TIMEOUT_MAX (3600 * CW_USEC_PER_SEC)
 #define CMD_DNS_LATE_MAX (60 * CW_USEC_PER_SEC)
 #define CMD_DNS_RETRIES_MAX 10
-#define CMD_DNS_COUNT_MAX 100000000L
-#define CMD_DNS_IN_FLIGHT_MAX 1000000L
 
 /* One measurement to make: a server address over one transport. */
 struct cmd_dns_job {
@@ -45,8 +43,7 @@ struct cmd_dns {
 	struct event_base *base;
 	struct cmd_dns_job *jobs;	/* every address x transport */
 	size_t njobs;
-	unsigned long rounds;	/* --count: how often each job runs */
-	struct cli_rounds run;	/* rounds * njobs measurements */
+	struct cli_rounds run;	/* --count rounds of the jobs */
 };
 
 enum {
@@ -196,14 +193,9 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		spec->tcp_on_truncation = false;
 		break;
 	case OPT_COUNT:
-		if (cli_number("dns", "count", optarg, 1, CMD_DNS_COUNT_MAX,
-		    &n) == -1)
-			return -1;
-		cmd->rounds = (unsigned long)n;
-		break;
+		return cli_rounds_option(&cmd->run, "dns", "count", optarg);
 	case OPT_IN_FLIGHT:
-		return cli_number("dns", "in-flight", optarg, 1,
-		    CMD_DNS_IN_FLIGHT_MAX, &cmd->run.in_flight_max);
+		return cli_rounds_option(&cmd->run, "dns", "in-flight", optarg);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
 		break;
@@ -292,7 +284,7 @@ cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets,
 				cmd->jobs[cmd->njobs].proto = protos[p];
 				cmd->njobs++;
 			}
-	cmd->run.total = cmd->rounds * cmd->njobs;
+	cli_rounds_jobs(&cmd->run, cmd->njobs);
 	return 0;
 }
 
@@ -377,7 +369,6 @@ cmd_dns(int argc, char **argv)
 	/* Like dig: UDP only and no NSID unless asked for. */
 	cmd.spec.nsid = false;
 	a.port = 53;
-	cmd.rounds = 1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "46hv", cmd_dns_options,

@@ -29,8 +29,6 @@
 #include "sysutil.h"
 
 #define CMD_HTTP_TIMEOUT_MAX	(3600 * CW_USEC_PER_SEC)
-#define CMD_HTTP_COUNT_MAX	100000000L
-#define CMD_HTTP_IN_FLIGHT_MAX	1000000L
 #define CMD_HTTP_LIST_MAX	64	/* --addr, --header, status ranges */
 /* Descriptors a run of a host name may take: one per address measured. */
 #define CMD_HTTP_FDS_PER_NAME	8
@@ -47,8 +45,7 @@ struct cmd_http {
 	struct output *out;
 	struct cmd_http_job jobs[CMD_HTTP_LIST_MAX + 2];
 	size_t njobs;
-	unsigned long rounds;	/* --count */
-	struct cli_rounds run;	/* rounds * njobs runs */
+	struct cli_rounds run;	/* --count rounds of the jobs */
 };
 
 /* What the options say beyond the spec itself. */
@@ -243,14 +240,10 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		a->resolv_conf = optarg;
 		break;
 	case OPT_COUNT:
-		if (cli_number("http", "count", optarg, 1, CMD_HTTP_COUNT_MAX,
-		    &n) == -1)
-			return -1;
-		cmd->rounds = (unsigned long)n;
-		break;
+		return cli_rounds_option(&cmd->run, "http", "count", optarg);
 	case OPT_IN_FLIGHT:
-		return cli_number("http", "in-flight", optarg, 1,
-		    CMD_HTTP_IN_FLIGHT_MAX, &cmd->run.in_flight_max);
+		return cli_rounds_option(&cmd->run, "http", "in-flight",
+		    optarg);
 	case 'v':
 		log_init("corewatch", LOG_LEVEL_DEBUG);
 		break;
@@ -305,7 +298,7 @@ cmd_http_jobs(struct cmd_http *cmd, const struct cmd_http_args *a)
 		if (a->afs & HTTP_AF_6)
 			cmd->jobs[cmd->njobs++].af = 6;
 	}
-	cmd->run.total = cmd->rounds * cmd->njobs;
+	cli_rounds_jobs(&cmd->run, cmd->njobs);
 	return 0;
 }
 
@@ -348,7 +341,6 @@ cmd_http(int argc, char **argv)
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&a, 0, sizeof(a));
 	http_spec_init(&cmd.spec);
-	cmd.rounds = 1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "46hv", cmd_http_options,
