@@ -26,7 +26,6 @@ import ipaddress
 import proxylib
 import socket
 import sys
-import threading
 import urllib.parse
 
 HEAD_MAX = 65536
@@ -126,12 +125,7 @@ def tunnel(c, args, req):
     c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
     if req["rest"]:
         up.sendall(req["rest"])
-    t = threading.Thread(target=proxylib.relay, args=(up, c),
-                         daemon=True)
-    t.start()
-    proxylib.relay(c, up)
-    t.join()
-    up.close()
+    proxylib.splice(c, up)
 
 
 def forward(c, args, req, headers):

@@ -1,5 +1,5 @@
 """proxylib.py -- what the tests' proxies (socks5.py, httpproxy.py) share:
-their command line, the listening loop and the byte relay.
+their command line, the listening loop and the byte relay (splice).
 
 A proxy calls run(serve) from its main: run parses --map NAME=ADDRESS
 (repeatable), --portfile (required), --log (required, emptied at start)
@@ -32,6 +32,16 @@ def relay(src, dst):
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def splice(c, up):
+    """Relay both ways between the client c and up until both sides
+    are done, then close up (c is the caller's to close)."""
+    t = threading.Thread(target=relay, args=(up, c), daemon=True)
+    t.start()
+    relay(c, up)
+    t.join()
+    up.close()
 
 
 def run(serve):

@@ -16,7 +16,6 @@ import proxylib
 import socket
 import struct
 import sys
-import threading
 
 
 def recv_exact(s, n):
@@ -69,12 +68,7 @@ def serve(c, args):
             return
         up.settimeout(None)
         reply(c, 0)
-        t = threading.Thread(target=proxylib.relay, args=(up, c),
-                             daemon=True)
-        t.start()
-        proxylib.relay(c, up)
-        t.join()
-        up.close()
+        proxylib.splice(c, up)
     except (OSError, ValueError, ConnectionError):
         pass
     finally:
