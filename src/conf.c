@@ -239,9 +239,14 @@ conf_problems_text(struct conf_loader *l)
 		memcpy(text + o, l->problems[i].text, n);
 		o += n;
 	}
-	if (l->nerrors > shown)
-		o += (size_t)snprintf(text + o, len - o, "%s(%zu more)",
+	if (l->nerrors > shown) {
+		/* The 64 bytes kept in len hold this line; were it longer,
+		 * snprintf's count would run past text: cut it instead. */
+		int n = snprintf(text + o, len - o, "%s(%zu more)",
 		    o > 0 ? "\n" : "", l->nerrors - shown);
+		if (n > 0)
+			o += (size_t)n < len - o ? (size_t)n : len - o - 1;
+	}
 	text[o] = '\0';
 	return text;
 }

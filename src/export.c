@@ -480,12 +480,37 @@ export_csv_time(struct export_text *t, long long v)
 	export_text_add(t, buf, n);
 }
 
+/* printf onto `t`, however long the text: "%.3f" of 1e308 is over 300
+ * bytes, so the length is measured first and the room made for it. */
+static void
+export_text_printf(struct export_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+export_text_printf(struct export_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !export_text_reserve(t, (size_t)n + 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
 /* Milliseconds with three decimals (the RTT rounded to the
- * microsecond), or an empty field. */
+ * microsecond), or an empty field.  Ingest keeps RTTs within 0 to
+ * RECORD_MS_MAX (doc/results.md); a record stored before it did may hold
+ * any double: written whole, or empty when it is not finite. */
 static void
 export_csv_ms(struct export_text *t, bool has, double ms)
 {
-	char buf[48];
+	char buf[32];
 	long long us;
 	size_t n = 0;
 
@@ -495,8 +520,8 @@ export_csv_ms(struct export_text *t, bool has, double ms)
 		buf[n++] = '.';
 		export_fmt_digits(buf + n, (unsigned)(us % 1000), 3);
 		n += 3;
-	} else if (has)
-		n = (size_t)snprintf(buf, sizeof(buf) - 1, "%.3f", ms);
+	} else if (has && isfinite(ms))
+		export_text_printf(t, "%.3f", ms);
 	buf[n++] = ',';
 	export_text_add(t, buf, n);
 }

@@ -280,6 +280,34 @@ schain_ingest(struct sfix *f, struct schain *c, size_t per_batch)
 	c->done = c->n;
 }
 
+/* Overwrite record `seq` of chain `c`, stored already, as a store
+ * written before ingest checked ranges may hold it: its line becomes
+ * the envelope, "type" and `body` (neither hashed nor checked), its
+ * rtt_ms column `rtt` (NaN as the backend keeps it: NULL on SQLite),
+ * its port and soa_serial columns `num` (< 0: NULL).  Returns the
+ * line; the caller frees it. */
+static inline char *
+sfix_overwrite(struct sfix *f, const struct schain *c, uint64_t seq,
+    const char *type, const char *body, double rtt, long long num)
+{
+	struct db_value p[6];
+	char *line;
+
+	assert_true(asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\","
+	    "\"seq\":%" PRIu64 ",\"prev\":\"%064d\",\"type\":\"%s\",%s}",
+	    c->probe_id, c->chain, seq, 0, type, body) > 0);
+	p[0] = DB_V_BLOB(line, strlen(line));
+	p[1] = DB_V_REAL(rtt);
+	p[2] = num >= 0 ? DB_V_INT(num) : DB_V_NULL;
+	p[3] = p[2];
+	p[4] = DB_V_TEXT(c->chain);
+	p[5] = DB_V_INT((long long)seq);
+	assert_int_equal(db_exec(store_db(f->st), "UPDATE records SET "
+	    "line = ?, rtt_ms = ?, port = ?, soa_serial = ? WHERE chain = ? "
+	    "AND seq = ?", p, 6), 0);
+	return line;
+}
+
 /* cmocka setup: a struct sfix_test in *state, on `pg_url`'s database
  * or (NULL) SQLite, its probe declaring `country` and `asn` as
  * sfix_probe's.  Freed by sfix_teardown. */

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 #include <event2/buffer.h>
+#include <jansson.h>
+#include <math.h>
 
 #include "export.h"
 #include "store_fixture.h"
@@ -547,6 +549,147 @@ test_params(void **state)
 	assert_int_equal(export_params_check(&p, err, sizeof(err)), 0);
 }
 
+/* ---- records stored before ingest checked ranges ---------------------- */
+
+/* A DNS and an HTTP record with `%1$s` for the RTT and `%2$s` for every
+ * integer (query id, counts, size, port, serial, status, bytes). */
+#define WILD_DNS "\"time\":\"2026-11-26T10:40:00Z\",\"name\":\"wild\"," \
+    "\"addr\":\"192.0.2.9\",\"port\":%2$s,\"af\":4,\"proto\":\"udp\"," \
+    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"id\":%2$s},\"ok\":" \
+    "true,\"failure\":null,\"rtt_ms\":%1$s,\"rcode\":\"NOERROR\"," \
+    "\"counts\":{\"qd\":%2$s,\"an\":%2$s,\"ns\":0,\"ar\":0},\"size\":" \
+    "%2$s,\"soa_serial\":%2$s,\"abuf\":\"AAE=\""
+#define WILD_HTTP "\"time\":\"2026-11-26T10:45:00Z\",\"name\":\"wild\"," \
+    "\"url\":\"http://example.org/\",\"host\":\"example.org\",\"port\":" \
+    "%2$s,\"addr\":\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null," \
+    "\"status\":%2$s,\"connect_ms\":%1$s,\"ttfb_ms\":%1$s,\"total_ms\":" \
+    "%1$s,\"header_bytes\":%2$s,\"body_bytes\":%2$s"
+
+/* Values no probe sends, in the line and in the columns. */
+static const struct {
+	bool		 http;
+	const char	*rtt;		/* in the line */
+	double		 col;		/* its rtt_ms column */
+	const char	*num;		/* every integer in the line */
+	long long	 numcol;	/* the port and soa_serial columns */
+} wild[] = {
+	{false, "1e308", 1e308, "9223372036854775807", INT64_MAX},
+	{false, "1e200", 1e200, "-9223372036854775808", -1},
+	{false, "1.5e100", 1.5e100, "4294967296", INT64_C(4294967296)},
+	{false, "-1", -1, "-1", -1},
+	{false, "-1e308", -1e308, "0", 0},
+	{false, "1e999", INFINITY, "1e999", 53},	/* not JSON */
+	{false, "-1e999", -INFINITY, "0", 0},
+	{false, "0", NAN, "65536", 65536},
+	{true, "1e308", 1e308, "9223372036854775807", INT64_MAX},
+	{true, "-1e200", -1e200, "-1", -1},
+};
+
+#define NWILD (sizeof(wild) / sizeof(wild[0]))
+
+/* The wild records, stored over the same records with sane numbers
+ * that passed ingest; their lines into lines[] (the caller frees
+ * each). */
+static void
+add_wild(struct sfix_test *t, char *lines[NWILD])
+{
+	char *body;
+
+	for (size_t i = 0; i < NWILD; i++) {
+		assert_true(asprintf(&body, wild[i].http ? WILD_HTTP :
+		    WILD_DNS, "1", "53") > 0);
+		schain_add(&t->c, wild[i].http ? "http" : "dns", body);
+		free(body);
+	}
+	schain_ingest(&t->s, &t->c, NWILD);
+	for (size_t i = 0; i < NWILD; i++) {
+		assert_true(asprintf(&body, wild[i].http ? WILD_HTTP :
+		    WILD_DNS, wild[i].rtt, wild[i].num) > 0);
+		lines[i] = sfix_overwrite(&t->s, &t->c, i + 1, wild[i].http ?
+		    "http" : "dns", body, wild[i].col, wild[i].numcol);
+		free(body);
+	}
+}
+
+/* CSV field `k` (0-based) of `row`, which has no quoted field. */
+static char *
+csv_nth(const char *row, int k)
+{
+	const char *end;
+
+	for (; k > 0; k--)
+		row = strchr(row, ',') + 1;
+	end = row + strcspn(row, ",\r");
+	return strndup(row, (size_t)(end - row));
+}
+
+/* A stored RTT of 1e308 crashed every CSV export, and one of 1e200 put
+ * stack bytes into its field: each number is written whole (or, not
+ * finite, left empty) in every format, under ASan. */
+static void
+test_out_of_range(void **state)
+{
+	struct sfix_test *t = *state;
+	char *lines[NWILD], *got, *row, *save = NULL;
+	size_t i = 0, parsed = 0;
+
+	add_wild(t, lines);
+	got = run_all(t, EXPORT_CSV);
+	assert_int_equal(count_lines(got), NWILD + 1);
+	for (row = strtok_r(got + strlen(CSV_HEAD), "\n", &save);
+	    row != NULL; row = strtok_r(NULL, "\n", &save), i++) {
+		char *rtt = csv_nth(row, 18), *port = csv_nth(row, 11), *end;
+		assert_true(i < NWILD);
+		if (isfinite(wild[i].col)) {
+			/* Digits, a point, three decimals: that number. */
+			assert_true(strspn(rtt, "-0123456789.") ==
+			    strlen(rtt));
+			assert_int_equal(strlen(strchr(rtt, '.')), 4);
+			assert_true(strtod(rtt, &end) == wild[i].col);
+			assert_int_equal(*end, '\0');
+		} else
+			assert_string_equal(rtt, "");
+		if (wild[i].numcol >= 0)
+			assert_int_equal(strtoll(port, NULL, 10),
+			    wild[i].numcol);
+		else
+			assert_string_equal(port, "");
+		free(rtt);
+		free(port);
+	}
+	assert_int_equal(i, NWILD);
+	free(got);
+	/* JSON lines: the bytes stored, whatever they hold. */
+	got = run_all(t, EXPORT_JSONL);
+	for (i = 0, row = got; i < NWILD; i++) {
+		assert_memory_equal(row, lines[i], strlen(lines[i]));
+		row += strlen(lines[i]);
+		assert_int_equal(*row++, '\n');
+	}
+	assert_string_equal(row, "");
+	free(got);
+	/* Atlas: one JSON line per record that is JSON, its RTT as stored. */
+	got = run_all(t, EXPORT_ATLAS);
+	for (row = strtok_r(got, "\n", &save); row != NULL;
+	    row = strtok_r(NULL, "\n", &save), parsed++) {
+		json_t *o = json_loads(row, 0, NULL), *res;
+		assert_non_null(o);
+		res = json_object_get(o, "result");
+		if (json_is_array(res))
+			res = json_array_get(res, 0);
+		assert_true(json_is_number(json_object_get(res, "rt")));
+		json_decref(o);
+	}
+	for (i = 0; i < NWILD; i++) {
+		json_t *o = json_loads(lines[i], 0, NULL);
+		parsed -= o != NULL ? 1 : 0;
+		json_decref(o);
+		free(lines[i]);
+	}
+	assert_int_equal(parsed, 0);
+	free(got);
+}
+
 /* A database that fails in the middle: -1, and not "unavailable". */
 static void
 test_db_error(void **state)
@@ -579,7 +722,8 @@ test_db_error(void **state)
 	SFIX_TEST(test_paging, setup), \
 	SFIX_TEST(test_empty, setup), \
 	SFIX_TEST(test_filters, setup), \
-	SFIX_TEST(test_db_error, setup)
+	SFIX_TEST(test_db_error, setup), \
+	SFIX_TEST(test_out_of_range, setup)
 
 int
 main(void)
