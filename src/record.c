@@ -42,35 +42,86 @@ record_get_hex(json_t *obj, const char *key, char *out, size_t hexlen,
 	return 0;
 }
 
-/* The measurement keys the collector reads into columns: when present
- * they must have the type doc/results.md gives them. */
-static const struct {
+/* The measurement keys the collector reads (into columns, exports,
+ * summaries, gaps) or that doc/results.md gives a range: when present
+ * they must have that type and, numbers, lie in that range.  "a.b" is
+ * member b of object a. */
+static const struct record_key {
 	const char	*key;
 	json_type	 type;		/* JSON_REAL: any number */
 	bool		 null_ok;
-} record_types[] = {
-	{"time", JSON_STRING, false},
-	{"name", JSON_STRING, false},
-	{"server", JSON_STRING, false},
-	{"addr", JSON_STRING, true},		/* http: null when unresolved */
-	{"port", JSON_INTEGER, false},
-	{"af", JSON_INTEGER, false},
-	{"proto", JSON_STRING, false},
-	{"ok", JSON_TRUE, false},		/* a boolean */
-	{"failure", JSON_STRING, true},
-	{"rtt_ms", JSON_REAL, true},
-	{"total_ms", JSON_REAL, true},		/* http */
-	{"host", JSON_STRING, false},		/* http */
-	{"url", JSON_STRING, false},		/* http */
-	{"status", JSON_INTEGER, true},		/* http */
-	{"rcode", JSON_STRING, false},
-	{"soa_serial", JSON_INTEGER, false},
-	{"nsid", JSON_STRING, false},
-	{"abuf", JSON_STRING, false},
-	{"query", JSON_OBJECT, false},
-	{"lost", JSON_OBJECT, false},
-	{"identity", JSON_OBJECT, false},
+	double		 min, max;	/* numbers only */
+} record_keys[] = {
+	{"time", JSON_STRING, false, 0, 0},
+	{"name", JSON_STRING, false, 0, 0},
+	{"server", JSON_STRING, false, 0, 0},
+	{"addr", JSON_STRING, true, 0, 0},	/* http: null when unresolved */
+	{"port", JSON_INTEGER, false, 1, 65535},
+	{"af", JSON_INTEGER, false, 4, 6},	/* and not 5 */
+	{"proto", JSON_STRING, false, 0, 0},
+	{"ok", JSON_TRUE, false, 0, 0},		/* a boolean */
+	{"failure", JSON_STRING, true, 0, 0},
+	{"rtt_ms", JSON_REAL, true, 0, RECORD_MS_MAX},
+	{"connect_ms", JSON_REAL, true, 0, RECORD_MS_MAX},
+	{"dns_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
+	{"tls_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
+	{"ttfb_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
+	{"total_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
+	{"duration_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* tld */
+	{"host", JSON_STRING, false, 0, 0},	/* http */
+	{"url", JSON_STRING, false, 0, 0},	/* http */
+	{"status", JSON_INTEGER, true, 0, 999},	/* http */
+	{"proxy_status", JSON_INTEGER, false, 0, 999},	/* http */
+	{"header_bytes", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"body_bytes", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"redirects", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"attempts", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"rejected", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"ip_ttl", JSON_INTEGER, true, 0, 255},
+	{"size", JSON_INTEGER, false, 0, 65535},
+	{"counts.qd", JSON_INTEGER, false, 0, 65535},
+	{"counts.an", JSON_INTEGER, false, 0, 65535},
+	{"counts.ns", JSON_INTEGER, false, 0, 65535},
+	{"counts.ar", JSON_INTEGER, false, 0, 65535},
+	{"truncated_reply.id", JSON_INTEGER, false, 0, 65535},
+	{"truncated_reply.rtt_ms", JSON_REAL, true, 0, RECORD_MS_MAX},
+	{"truncated_reply.size", JSON_INTEGER, false, 0, 65535},
+	{"late_replies.count", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"rcode", JSON_STRING, false, 0, 0},
+	{"soa_serial", JSON_INTEGER, false, 0, 4294967295.0},
+	{"nsid", JSON_STRING, false, 0, 0},
+	{"abuf", JSON_STRING, false, 0, 0},
+	{"query", JSON_OBJECT, false, 0, 0},
+	{"query.id", JSON_INTEGER, false, 0, 65535},
+	{"query.edns_size", JSON_INTEGER, false, 0, 65535},
+	{"root_tries", JSON_INTEGER, false, 0, RECORD_COUNT_MAX}, /* tld */
+	{"addresses", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"glue", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"fallback", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"fallback_queries", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"fallback_failed", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
+	{"lost", JSON_OBJECT, false, 0, 0},
+	{"lost.first_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
+	{"lost.last_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
+	{"lost.count", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
+	{"identity", JSON_OBJECT, false, 0, 0},
 };
+
+/* record_member: the member `key` ("a" or "a.b") of `obj`, or NULL. */
+static json_t *
+record_member(json_t *obj, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	char outer[32];
+
+	if (dot == NULL)
+		return json_object_get(obj, key);
+	if ((size_t)(dot - key) >= sizeof(outer))
+		return NULL;
+	memcpy(outer, key, (size_t)(dot - key));
+	outer[dot - key] = '\0';
+	return json_object_get(json_object_get(obj, outer), dot + 1);
+}
 
 /* record_type_ok: whether `v` is of type `t` (JSON_TRUE: a boolean;
  * JSON_REAL: a number). */
@@ -86,29 +137,71 @@ record_type_ok(const json_t *v, json_type t, bool null_ok)
 	return json_typeof(v) == t;
 }
 
-/* record_check_types: the types of the keys in record_types; 0, or -1
- * with a reason in err. */
+/* record_range_ok: whether the number `v` lies within k's range (every
+ * double jansson parses is finite; an integer is compared exactly). */
+static bool
+record_range_ok(const json_t *v, const struct record_key *k)
+{
+	json_int_t i;
+
+	if (!json_is_number(v))
+		return true;
+	if (!json_is_integer(v))
+		return json_real_value(v) >= k->min &&
+		    json_real_value(v) <= k->max;
+	i = json_integer_value(v);
+	if (strcmp(k->key, "af") == 0 && i == 5)
+		return false;
+	return i >= (json_int_t)k->min && i <= (json_int_t)k->max;
+}
+
+/* record_range_say: why `v` is out of k's range, into err. */
+static void
+record_range_say(const json_t *v, const struct record_key *k, char *err,
+    size_t errlen)
+{
+	char value[32];
+
+	if (json_is_integer(v))
+		snprintf(value, sizeof(value), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+	else
+		snprintf(value, sizeof(value), "%g", json_real_value(v));
+	if (strcmp(k->key, "af") == 0)
+		snprintf(err, errlen, "\"af\" is %s, not 4 or 6", value);
+	else
+		snprintf(err, errlen, "\"%s\" is %s, out of its range %.0f "
+		    "to %.0f", k->key, value, k->min, k->max);
+}
+
+/* record_check_keys: the types and ranges of record_keys; 0, or -1
+ * with the key and the reason in err. */
 static int
-record_check_types(const struct record *r, char *err, size_t errlen)
+record_check_keys(const struct record *r, char *err, size_t errlen)
 {
 	static const char *const names[] = {
 		[JSON_OBJECT] = "an object", [JSON_STRING] = "a string",
 		[JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",
 		[JSON_TRUE] = "true or false",
 	};
+	const struct record_key *k;
 	const char *t;
 	cw_usec_t when;
 
-	for (size_t i = 0; i < sizeof(record_types) / sizeof(record_types[0]);
-	    i++) {
-		json_t *v = json_object_get(r->json, record_types[i].key);
-		if (v == NULL || record_type_ok(v, record_types[i].type,
-		    record_types[i].null_ok))
+	for (k = record_keys; k < record_keys + sizeof(record_keys) /
+	    sizeof(record_keys[0]); k++) {
+		json_t *v = record_member(r->json, k->key);
+		if (v == NULL)
 			continue;
-		snprintf(err, errlen, "\"%s\" must be %s%s",
-		    record_types[i].key, names[record_types[i].type],
-		    record_types[i].null_ok ? " or null" : "");
-		return -1;
+		if (!record_type_ok(v, k->type, k->null_ok)) {
+			snprintf(err, errlen, "\"%s\" must be %s%s", k->key,
+			    names[k->type], k->null_ok ? " or null" : "");
+			return -1;
+		}
+		if (!record_range_ok(v, k)) {
+			record_range_say(v, k, err, errlen);
+			return -1;
+		}
 	}
 	if ((t = json_string_value(json_object_get(r->json, "time"))) !=
 	    NULL && cw_time_parse(t, &when) == -1) {
@@ -184,7 +277,7 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		snprintf(err, errlen, "\"type\" holds a NUL byte");
 		return -1;
 	}
-	if (record_check_types(rec, err, errlen) == -1)
+	if (record_check_keys(rec, err, errlen) == -1)
 		return -1;
 	record_hash(line, len, rec->hash);
 	return 0;

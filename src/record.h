@@ -26,6 +26,8 @@
 #define RECORD_SIG_LEN		64
 #define RECORD_SIG_B64		88	/* base64 of 64 bytes, padded */
 #define RECORD_TYPE_MAX		32
+#define RECORD_MS_MAX		86400000	/* a duration: one day, in ms */
+#define RECORD_COUNT_MAX	9007199254740992.0	/* 2^53: counts, bytes */
 #define BATCH_SIG_CONTEXT	"corewatch-batch-v1\n"
 #define BATCH_AUTH_SCHEME	"CW1-Ed25519"
 
@@ -49,9 +51,12 @@ struct record {
  * bytes, with `probe` and `chain` (32 lower-case hex), `seq` (an integer
  * from 1 to 2^53), `prev` (64 lower-case hex; 64 zeros when seq is 1) and
  * `type` (a short string); and the measurement keys the collector
- * reads into columns (time, name, addr, port, af, ok, rtt_ms, rcode,
- * soa_serial, nsid, query, lost, identity, ...), when present, must be
- * of the type doc/results.md gives them ("time" a UTC time).
+ * reads or exports (time, name, addr, port, af, ok, rtt_ms and the other
+ * durations, rcode, soa_serial, sizes, counts, status, query, lost,
+ * identity, ...), when present, must be of the type and, numbers, in the
+ * range doc/results.md gives them ("time" a UTC time; durations 0 to
+ * RECORD_MS_MAX; counts and bytes 0 to RECORD_COUNT_MAX).  The reason
+ * names the key: "\"rtt_ms\" is 1e+308, out of its range 0 to 86400000".
  * rec->line points into `line`, which must
  * outlive the record.  Returns 0, or -1 with a reason in `err`.  Free
  * with record_clear() either way.

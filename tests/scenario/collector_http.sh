@@ -353,6 +353,46 @@ expect_status "a loss record for seqs 11 to 19" 200
 cw_check "the gap is explained" \
     [ "$(db_count gaps "first_seq = 11 AND explained = 1")" = 1 ]
 
+# --- numbers out of their documented range (doc/results.md) ------------------
+
+# Each refused with 400 naming the line and the key, nothing stored; a
+# batch at the ends of the ranges goes through.
+H22=$HASH
+snapshot
+while read -r key set; do
+	mkb range --seed "$SEED_A" --from 23 --count 3 --prev "$H22" \
+	    --line 2 --set "$set"
+	post_batch "$CW_TMP/range.body" "$CW_TMP/range.auth"
+	expect_error "$set" 400 "^line 2: .$key. is "
+done <<'EOF'
+rtt_ms {"rtt_ms":1e308}
+rtt_ms {"rtt_ms":1e200}
+rtt_ms {"rtt_ms":-1}
+total_ms {"total_ms":-0.5}
+connect_ms {"connect_ms":86400001}
+port {"port":0}
+port {"port":65536}
+af {"af":5}
+soa_serial {"soa_serial":4294967296}
+soa_serial {"soa_serial":-1}
+size {"size":-1}
+attempts {"attempts":-1}
+status {"status":1000}
+body_bytes {"body_bytes":-1}
+counts.an {"counts":{"qd":1,"an":70000,"ns":0,"ar":0}}
+query.id {"query":{"qname":".","qtype":"SOA","id":9223372036854775807}}
+EOF
+chain=$CHAIN
+CHAIN=ffeeddccbbaa99887766554433221100
+mkb edges --seed "$SEED_A" --from 1 --count 2 --line 2 \
+    --set '{"rtt_ms":86400000,"port":65535,"soa_serial":4294967295,"size":0}'
+CHAIN=$chain
+HASH=$H22
+post_batch "$CW_TMP/edges.body" "$CW_TMP/edges.auth"
+expect_status "numbers at the ends of their ranges" 200
+cw_check "the ends stored as sent" [ "$(db_count records \
+    "rtt_ms = 86400000 AND port = 65535 AND soa_serial = 4294967295")" = 1 ]
+
 # --- the database unavailable: 503 with Retry-After, never a 200 ------------
 
 mkb during --seed "$SEED_A" --from 23 --count 2 --prev "$HASH"

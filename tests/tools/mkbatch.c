@@ -10,7 +10,7 @@
  *                            that `batch` does not make)
  *   mkbatch batch --seed HEX --chain HEX32 --from SEQ --count N
  *       [--prev HEX64] [--gzip] [--variant N] [--loss FIRST:LAST]
- *       [--tamper MODE] [--line N] --out BODY --auth AUTH
+ *       [--tamper MODE] [--set JSON] [--line N] --out BODY --auth AUTH
  *
  * `batch` writes the body (gzip with --gzip) to BODY and the value of
  * the Authorization header to AUTH, and prints the last record's hash,
@@ -27,6 +27,8 @@
  *   probe      the records name another probe than the signer
  *   nonewline  the last line has no newline
  *   big        line N is padded past 64 KiB
+ * --set merges the members of a JSON object into line N's record (a
+ * number out of its range: --set '{"rtt_ms":1e308}').
  */
 #include "config.h"
 
@@ -86,6 +88,7 @@ struct mkbatch_opts {
 	bool			 loss;
 	bool			 gzip;
 	enum mkbatch_tamper	 tamper;
+	json_t			*set;		/* an object, or NULL */
 	unsigned long long	 line;
 };
 
@@ -272,6 +275,8 @@ mkbatch_record(const struct mkbatch_opts *o, const char *probe,
 		mkbatch_dns(r, seq, o->variant, when);
 	if (here && o->tamper == TAMPER_RTT)
 		json_object_set_new(r, "rtt_ms", json_string("fast"));
+	if (here && o->set != NULL)
+		json_object_update(r, o->set);
 	if (here && o->tamper == TAMPER_BIG) {
 		char *pad = malloc(MKBATCH_PAD + 1);
 		if (pad == NULL)
@@ -399,6 +404,7 @@ static const struct option mkbatch_options[] = {
 	{"loss", required_argument, NULL, 'l'},
 	{"tamper", required_argument, NULL, 't'},
 	{"line", required_argument, NULL, 'L'},
+	{"set", required_argument, NULL, 'S'},
 	{"out", required_argument, NULL, 'o'},
 	{"auth", required_argument, NULL, 'a'},
 	{NULL, 0, NULL, 0},
@@ -435,6 +441,10 @@ mkbatch_opt(int ch, const char *arg, struct mkbatch_opts *o)
 		return mkbatch_u64(arg, &o->count);
 	case 'L':
 		return mkbatch_u64(arg, &o->line);
+	case 'S':
+		json_decref(o->set);
+		o->set = json_loads(arg, 0, NULL);
+		return json_is_object(o->set) ? 0 : -1;
 	case 'v':
 		if (mkbatch_u64(arg, &v) == -1 || v > 1000)
 			return -1;
@@ -483,16 +493,20 @@ cmd_batch(int argc, char **argv)
 	char auth[256], last[RECORD_HASH_HEX + 1];
 	int rc = 1;
 
-	if (mkbatch_parse(argc, argv, &o) != 0)
+	if (mkbatch_parse(argc, argv, &o) != 0) {
+		json_decref(o.set);
 		return 2;
+	}
 	if (o.seed == NULL || !mkbatch_hex_ok(o.chain, RECORD_ID_HEX) ||
 	    o.from < 1 || o.count < 1 || o.out == NULL || o.auth == NULL ||
 	    (o.prev != NULL && !mkbatch_hex_ok(o.prev, RECORD_HASH_HEX)) ||
 	    (o.from > 1 && o.prev == NULL) || o.line < 1 ||
-	    o.line > o.count)
+	    o.line > o.count) {
+		json_decref(o.set);
 		return mkbatch_die("batch needs --seed, --chain (32 hex), "
 		    "--from, --count, --out, --auth, and --prev (64 hex) "
 		    "after seq 1");
+	}
 	if (mkbatch_make(&o, &body, &wire, &wirelen, auth, sizeof(auth),
 	    last) == -1)
 		fprintf(stderr, "mkbatch: cannot make the batch\n");
@@ -503,6 +517,7 @@ cmd_batch(int argc, char **argv)
 	}
 	free(wire);
 	free(body.p);
+	json_decref(o.set);
 	return rc;
 }
 

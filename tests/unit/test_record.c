@@ -116,6 +116,94 @@ test_parse_bad(void **state)
 	}
 }
 
+/* Every number the collector reads lies in its documented range: the
+ * ends are accepted, a step past either is refused naming the key. */
+static void
+test_parse_ranges(void **state)
+{
+	static const struct {
+		const char *good, *bad, *reason;
+	} cases[] = {
+		{"\"rtt_ms\":0", "\"rtt_ms\":1e308",
+		    "\"rtt_ms\" is 1e+308, out of its range 0 to 86400000"},
+		{"\"rtt_ms\":86400000", "\"rtt_ms\":1e200", "\"rtt_ms\" is"},
+		{"\"rtt_ms\":null", "\"rtt_ms\":-0.001",
+		    "\"rtt_ms\" is -0.001"},
+		{"\"connect_ms\":11.25", "\"connect_ms\":-1",
+		    "\"connect_ms\" is -1,"},
+		{"\"dns_ms\":1", "\"dns_ms\":86400000.5", "\"dns_ms\" is"},
+		{"\"tls_ms\":1", "\"tls_ms\":-1e-300", "\"tls_ms\" is"},
+		{"\"ttfb_ms\":20.5", "\"ttfb_ms\":1e100", "\"ttfb_ms\" is"},
+		{"\"total_ms\":45.5", "\"total_ms\":-45.5",
+		    "\"total_ms\" is"},
+		{"\"duration_ms\":3", "\"duration_ms\":-3",
+		    "\"duration_ms\" is"},
+		{"\"port\":65535", "\"port\":65536",
+		    "\"port\" is 65536, out of its range 1 to 65535"},
+		{"\"port\":1", "\"port\":0", "\"port\" is 0"},
+		{"\"af\":4", "\"af\":5", "\"af\" is 5, not 4 or 6"},
+		{"\"af\":6", "\"af\":-6", "\"af\" is -6"},
+		{"\"soa_serial\":4294967295", "\"soa_serial\":4294967296",
+		    "\"soa_serial\" is 4294967296, out of its range 0 to "
+		    "4294967295"},
+		{"\"soa_serial\":0", "\"soa_serial\":-1",
+		    "\"soa_serial\" is -1"},
+		{"\"size\":65535", "\"size\":65536", "\"size\" is 65536"},
+		{"\"size\":118", "\"size\":1.5", "\"size\" must be an integer"},
+		{"\"counts\":{\"qd\":1,\"an\":65535}",
+		    "\"counts\":{\"qd\":1,\"an\":-1}", "\"counts.an\" is -1"},
+		{"\"query\":{\"id\":65535}",
+		    "\"query\":{\"id\":9223372036854775807}",
+		    "\"query.id\" is 9223372036854775807"},
+		{"\"query\":{\"edns_size\":1232}",
+		    "\"query\":{\"edns_size\":-1}", "\"query.edns_size\" is"},
+		{"\"status\":200", "\"status\":1000", "\"status\" is 1000"},
+		{"\"status\":null", "\"status\":-200", "\"status\" is -200"},
+		{"\"proxy_status\":200", "\"proxy_status\":-1",
+		    "\"proxy_status\" is"},
+		{"\"header_bytes\":0", "\"header_bytes\":-1",
+		    "\"header_bytes\" is -1"},
+		{"\"body_bytes\":9007199254740992",
+		    "\"body_bytes\":9007199254740993",
+		    "\"body_bytes\" is 9007199254740993, out of its range 0 "
+		    "to 9007199254740992"},
+		{"\"redirects\":2", "\"redirects\":-2", "\"redirects\" is"},
+		{"\"attempts\":1", "\"attempts\":-1", "\"attempts\" is"},
+		{"\"rejected\":3", "\"rejected\":-3", "\"rejected\" is"},
+		{"\"ip_ttl\":255", "\"ip_ttl\":256", "\"ip_ttl\" is 256"},
+		{"\"truncated_reply\":{\"id\":1,\"rtt_ms\":1,\"size\":512}",
+		    "\"truncated_reply\":{\"rtt_ms\":1e300}",
+		    "\"truncated_reply.rtt_ms\" is 1e+300"},
+		{"\"late_replies\":{\"count\":0}",
+		    "\"late_replies\":{\"count\":-1}",
+		    "\"late_replies.count\" is"},
+		{"\"root_tries\":4", "\"root_tries\":-4",
+		    "\"root_tries\" is"},
+		{"\"lost\":{\"first_seq\":1,\"last_seq\":1,\"count\":1}",
+		    "\"lost\":{\"first_seq\":0}", "\"lost.first_seq\" is 0"},
+	};
+	struct record r;
+	char line[512], err[256];
+
+	(void)state;
+#define RANGE_LINE(frag) snprintf(line, sizeof(line), "{\"probe\":\"" P \
+    "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\"" H "\",\"type\":" \
+    "\"dns\",%s}", (frag))
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		RANGE_LINE(cases[i].good);
+		if (parse(line, &r, err, sizeof(err)) != 0)
+			fail_msg("refused: %s: %s", line, err);
+		RANGE_LINE(cases[i].bad);
+		err[0] = '\0';
+		if (parse(line, &r, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", line);
+		if (strstr(err, cases[i].reason) == NULL)
+			fail_msg("%s: reason \"%s\", want \"%s\"", line, err,
+			    cases[i].reason);
+	}
+#undef RANGE_LINE
+}
+
 static void
 test_parse_limit(void **state)
 {
@@ -235,6 +323,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_ranges),
 		cmocka_unit_test(test_parse_limit),
 		cmocka_unit_test(test_probe_id_and_keys),
 		cmocka_unit_test(test_sign_verify),
