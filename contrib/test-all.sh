@@ -7,7 +7,8 @@
 #      sanitizer report anywhere fails the check "asan: no sanitizer
 #      reports"
 #   3. `make distcheck` from the gcc build (counts as one test)
-#   4. tests/fuzz/run.sh: libFuzzer on DNS replies and TLD cache files,
+#   4. tests/fuzz/run.sh: libFuzzer on DNS replies, TLD cache files,
+#      batches, and the export and summary of arbitrary stored records,
 #      CW_FUZZ_SECONDS (default 30) per target (counts as one test)
 #
 # Needs the packages in contrib/debian-packages (contrib/install-deps.sh).
@@ -178,7 +179,9 @@ else
 fi
 
 # 4. A short fuzzing run of what the network and the state directory
-# hand the probe (DNS replies, TLD cache files): no crash, no leak.
+# hand the probe (DNS replies, TLD cache files), what a client posts to
+# the collector (batches), and of the collector's readers of whatever
+# its database holds (exports, summaries): no crash, no leak.
 if step "fuzz: ${CW_FUZZ_SECONDS:-30} s per target" "$logs/fuzz.log" \
     timeout -k 30 "$stage_timeout" tests/fuzz/run.sh "${CW_FUZZ_SECONDS:-30}"
 then

@@ -321,7 +321,9 @@ export_text_reserve(struct export_text *t, size_t more)
 static void
 export_text_add(struct export_text *t, const char *s, size_t n)
 {
-	if (!export_text_reserve(t, n))
+	/* Nothing to add (an empty line from the database) before the
+	 * first row: t->p is still NULL, and NULL + 0 is undefined. */
+	if (n == 0 || !export_text_reserve(t, n))
 		return;
 	memcpy(t->p + t->len, s, n);
 	t->len += n;

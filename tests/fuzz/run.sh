@@ -31,13 +31,19 @@ batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
 batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
   $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_sqlite.c
   $top/src/store_pg.c"
+# The collector's readers of stored records (the exporter's CSV, Atlas
+# and JSON lines, the summary) add themselves to the store.
+reader_srcs="$batch_srcs $top/src/result.c $top/src/failure.c $top/src/export.c
+  $top/src/summary.c"
 status=0
-for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch}; do
-	if [ "$target" = fuzz_batch ]; then
-		t_srcs=$batch_srcs t_libs=$batch_libs
-	else
-		t_srcs=$srcs t_libs=$libs
-	fi
+for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
+    fuzz_export fuzz_summary}; do
+	case $target in
+	fuzz_batch)	t_srcs=$batch_srcs t_libs=$batch_libs ;;
+	fuzz_export|fuzz_summary)
+		t_srcs=$reader_srcs t_libs=$batch_libs ;;
+	*)		t_srcs=$srcs t_libs=$libs ;;
+	esac
 	# shellcheck disable=SC2086
 	clang $flags $(pkg-config --cflags libpq) -o "$target" \
 	    "$top/tests/fuzz/$target.c" $t_srcs $t_libs -lm
