@@ -112,7 +112,9 @@ tc_once(SSL_CTX *ctx, const struct tc_args *a)
 		goto out;
 	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
 	    "Connection: close\r\n\r\n", a->path, a->host);
-	if (SSL_write(ssl, req, len) != len)
+	/* A host too long for req: snprintf counts what it could not write. */
+	if (len < 0 || (size_t)len >= sizeof(req) ||
+	    SSL_write(ssl, req, len) != len)
 		goto out;
 	/* The status line must say 200; the rest is read and dropped. */
 	while ((n = SSL_read(ssl, buf + got, sizeof(buf) - 1 - got)) > 0)

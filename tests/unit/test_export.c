@@ -2,7 +2,8 @@
  * CW_TEST_PG_URL names a database the test may wipe): every format byte
  * for byte for known records, failures included; CSV quoting and
  * formula injection; paging across page boundaries; filters; an empty
- * result; a database error; the filter parameters. */
+ * result; a database error; the filter parameters; numbers out of range
+ * (1e308, NaN, 64-bit integers) stored before ingest checked them. */
 #include "config.h"
 
 #include <setjmp.h>

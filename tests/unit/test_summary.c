@@ -3,7 +3,7 @@
  * median and p95 with odd and even counts, bucket edges, NSID sets,
  * SOA serial lag with RFC 1982 wrap-around, JSON and CSV byte for byte,
  * paging, filters, an empty result; DNS and HTTP apart, HTTP targets
- * per host. */
+ * per host; RTTs out of range stored before ingest checked them. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 #include <jansson.h>
+#include <math.h>
 
 #include "export.h"
 #include "store_fixture.h"
@@ -706,6 +707,42 @@ test_types(void **state)
 	json_decref(all);
 }
 
+/* RTTs stored before ingest checked ranges (1e308, -1, infinities,
+ * NaN) are counted as 0 or as the largest RTT a summary keeps (2^32 - 1
+ * microseconds), and both formats are written whole. */
+static void
+test_out_of_range(void **state)
+{
+	static const double rtts[] = {1e308, -1, INFINITY, -INFINITY, NAN,
+	    12.5};
+	struct sfix_test *t = *state;
+	json_t *all, *g;
+	char *csv, *line;
+
+	for (size_t i = 0; i < sizeof(rtts) / sizeof(rtts[0]); i++)
+		meas_add(&t->c, &(struct meas){.time = "2026-11-26T10:00:00Z",
+		    .addr = "192.0.2.1", .rtt = 1, .serial = -1});
+	schain_ingest(&t->s, &t->c, 10);
+	for (size_t i = 0; i < sizeof(rtts) / sizeof(rtts[0]); i++)
+		free(sfix_overwrite(&t->s, &t->c, i + 1, "dns", "\"ok\":true",
+		    rtts[i], 53));
+	all = run_json(t, NULL, HOUR);
+	assert_int_equal(json_array_size(all), 1);
+	g = json_array_get(json_object_get(json_array_get(all, 0),
+	    "targets"), 0);
+	assert_int_equal(json_integer_value(json_object_get(g,
+	    "measurements")), 6);
+	assert_true(json_real_value(json_object_get(g, "rtt_p95_ms")) ==
+	    4294967.295);
+	assert_true(json_real_value(json_object_get(g, "rtt_median_ms")) >=
+	    0);
+	json_decref(all);
+	csv = run(t, NULL, HOUR, SUMMARY_CSV, 0);
+	assert_non_null(line = strstr(csv, "\r\n"));
+	assert_non_null(strstr(line, ",4294967.295,"));
+	free(csv);
+}
+
 #define SUMMARY_TESTS(setup) \
 	SFIX_TEST(test_json_exact, setup), \
 	SFIX_TEST(test_csv_exact, setup), \
@@ -714,7 +751,8 @@ test_types(void **state)
 	SFIX_TEST(test_filters, setup), \
 	SFIX_TEST(test_empty, setup), \
 	SFIX_TEST(test_many_buckets, setup), \
-	SFIX_TEST(test_types, setup)
+	SFIX_TEST(test_types, setup), \
+	SFIX_TEST(test_out_of_range, setup)
 
 int
 main(void)
