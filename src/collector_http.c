@@ -788,7 +788,7 @@ chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
 	h->m.records_stored += b->receipt.stored;
 	h->m.records_duplicate += b->receipt.duplicates;
 	h->m.records_equivocation += b->receipt.equivocations;
-	h->m.gaps += b->receipt.gaps;
+	h->m.gaps += b->receipt.gaps_opened;
 	chttp_latency(&h->m, now - b->started);
 	if (req != NULL)
 		collector_http_json(req, 200, chttp_receipt(&b->receipt));
@@ -1087,7 +1087,8 @@ chttp_metrics(struct evhttp_request *req, void *arg)
 	    "Records received again with another hash (kept apart).",
 	    m->records_equivocation);
 	chttp_metric(out, "corewatch_gaps_total", "counter",
-	    "Gaps in chains left by accepted batches.", m->gaps);
+	    "Gaps opened in chains by accepted batches (seqs skipped).",
+	    m->gaps);
 	chttp_metric(out, "corewatch_enrollments_total", "counter",
 	    "Probes enrolled with a token.", m->enrollments);
 	evbuffer_add_printf(out, "# HELP corewatch_batches_rejected_total "

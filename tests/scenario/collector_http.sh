@@ -337,6 +337,11 @@ expect_status "other records for seqs 3 to 5" 200
 cw_expect "an equivocation is flagged, nothing overwritten" "$CW_TMP/resp" \
     '.[0] | .equivocations == 3 and .stored == 0 and .acked_seq == 5'
 cw_check "3 equivocations kept apart" [ "$(db_count equivocations)" = 3 ]
+post_batch "$CW_TMP/fork.body" "$CW_TMP/fork.auth"
+expect_status "the same other records again" 200
+cw_expect "an equivocation sent again is a duplicate, not a new one" \
+    "$CW_TMP/resp" '.[0] | .equivocations == 0 and .duplicates == 3'
+cw_check "still 3 equivocations" [ "$(db_count equivocations)" = 3 ]
 cw_check "the first records stay" [ "$(db_count records)" = 12 ]
 
 mkb late --seed "$SEED_A" --from 20 --count 2 --prev "$H10"
@@ -352,6 +357,8 @@ post_batch "$CW_TMP/loss.body" "$CW_TMP/loss.auth"
 expect_status "a loss record for seqs 11 to 19" 200
 cw_check "the gap is explained" \
     [ "$(db_count gaps "first_seq = 11 AND explained = 1")" = 1 ]
+cw_expect "an explained gap is no longer open" "$CW_TMP/resp" \
+    '.[0].gaps == 0'
 
 # --- the database unavailable: 503 with Retry-After, never a 200 ------------
 
@@ -385,7 +392,8 @@ request GET /healthz
 expect_status "the database back: /healthz" 200
 post_batch "$CW_TMP/during.body" "$CW_TMP/during.auth"
 expect_status "the database back: the batch" 200
-cw_expect "stored now" "$CW_TMP/resp" '.[0].stored == 2'
+cw_expect "stored now, and no gap open" "$CW_TMP/resp" \
+    '.[0].stored == 2 and .[0].gaps == 0'
 
 # --- a client gone before its answer ----------------------------------------------
 
@@ -429,7 +437,8 @@ cw_check "metrics: duplicates" \
     grep -q '^corewatch_records_duplicate_total [1-9]' "$m"
 cw_check "metrics: equivocations" \
     grep -q '^corewatch_records_equivocation_total 3$' "$m"
-cw_check "metrics: gaps" grep -q '^corewatch_gaps_total [1-9]' "$m"
+cw_check "metrics: the one gap opened, counted once" \
+    grep -q '^corewatch_gaps_total 1$' "$m"
 cw_check "metrics: bad signatures" grep -q \
     '^corewatch_batches_rejected_total{reason="signature"} 2$' "$m"
 cw_check "metrics: chain" grep -q \
