@@ -1388,9 +1388,9 @@ out:
 /*
  * The probe's last sight, and its newest heartbeat with what it says of
  * itself (country, ASN).  Sets `who` to what the batch's records are
- * tagged with: what that heartbeat declares, or without one what the
- * probe declared before the batch; so a probe's first batch, the
- * heartbeat that declares its country included, is tagged too.
+ * tagged with: what that heartbeat's identity declares, or without one
+ * what the probe declared before the batch; so a probe's first batch,
+ * the heartbeat that declares its country included, is tagged too.
  */
 static int
 store_probe_seen(struct store *st, const struct store_batch *b,
@@ -1414,6 +1414,13 @@ store_probe_seen(struct store *st, const struct store_batch *b,
 	if (hb == NULL)
 		return 0;
 	json_t *id = json_object_get(hb->json, "identity");
+	if (!json_is_object(id)) {
+		/* It declares nothing of itself: what it did stands. */
+		p[0] = DB_V_BLOB(hb->line, hb->len);
+		p[1] = DB_V_TEXT(b->probe->id);
+		return db_exec(st->db, "UPDATE probes SET last_heartbeat = ? "
+		    "WHERE id = ?", p, 2);
+	}
 	const char *country = store_json_str(id, "country");
 	long long asn = store_json_int(id, "asn");
 	if (country != NULL && (strlen(country) != 2 ||
@@ -1821,6 +1828,8 @@ store_read(struct store *st, const struct store_filter *f,
 		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
 	if (f->asn >= 0)
 		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
+	if (f->no_heartbeats)
+		STORE_WHERE("r.type <>", DB_V_TEXT("heartbeat"));
 #undef STORE_WHERE
 	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
 	    order);

@@ -157,8 +157,8 @@ void store_group_rollback(struct store *st);
  * match the stored record before it (STORE_E_CHAIN if not); a seq past
  * the last stored one opens a gap, explained (no longer open) when a
  * `loss` record covers it.  The batch's records are tagged with the
- * country and ASN of its newest heartbeat, or else with those the probe
- * declared before.  Fills `rc`.
+ * country and ASN of its newest heartbeat's identity, or else with those
+ * the probe declared before.  Fills `rc`.
  */
 int store_ingest(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen);
@@ -175,6 +175,7 @@ struct store_filter {
 	const char	*addr;		/* target address, canonical text */
 	const char	*country;	/* probe's declared country */
 	long long	 asn;		/* probe's declared ASN; -1: any */
+	bool		 no_heartbeats;	/* leave heartbeat records out */
 };
 
 /* store_filter_init: a filter that selects everything. */
