@@ -604,6 +604,18 @@ test_heartbeat_identity(void **state)
 	    err, sizeof(err)), STORE_OK);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
 	    "country = 'UA' AND asn = 15895"), 3);
+	/* A heartbeat without an identity declares nothing anew: what was
+	 * declared stands, and tags it too. */
+	schain_add(&c, "heartbeat", "\"queue\":1");
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc,
+	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_probe_get(t->s.st, id, &p), STORE_OK);
+	assert_string_equal(p.country, "UA");
+	assert_int_equal(p.asn, 15895);
+	assert_string_equal(p.last_heartbeat, c.lines[3]);
+	store_probe_clear(&p);
+	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
+	    "country = 'UA' AND asn = 15895"), 4);
 	schain_free(&c);
 }
 
