@@ -36,7 +36,11 @@
 #include "table.h"
 
 #define COLLECTOR_LISTEN_DEFAULT	"127.0.0.1:8080"
-#define COLLECTOR_DB_DEFAULT		"sqlite:" CW_STATE_DIR "/collector.db"
+/* The one default database: corewatch-collector(8), the README and
+ * contrib/corewatch-collector.conf name it (with --localstatedir=/var),
+ * and contrib/corewatch-collector.service makes its directory. */
+#define COLLECTOR_DB_DEFAULT \
+	"sqlite:" CW_COLLECTOR_STATE_DIR "/collector.db"
 #define COLLECTOR_TTL_DEFAULT		(7 * 86400 * CW_USEC_PER_SEC)
 #define COLLECTOR_TTL_MAX		(366 * 86400 * CW_USEC_PER_SEC)
 #define COLLECTOR_STOP_GRACE		(2 * CW_USEC_PER_SEC)
@@ -130,6 +134,7 @@ static cfg_opt_t collector_opts[] = {
 	CFG_STR("request_timeout", NULL, CFGF_NODEFAULT),
 	CFG_INT("max_connections", COLLECTOR_HTTP_MAX_CONNECTIONS, CFGF_NONE),
 	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("public_read", cfg_false, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_END()
 };
@@ -233,6 +238,7 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 		else if (collector_set(&c->read_token, v) == -1)
 			return -1;
 	}
+	c->http.public_read = cfg_getbool(cfg, "public_read");
 	v = cfg_getstr(cfg, "log_level");
 	if (v == NULL || (level = log_level_parse(v)) == -1)
 		conf_file_error(f, "log_level", "\"%s\" is not error, warning, "
@@ -289,9 +295,10 @@ serve_usage(FILE *fp)
 	    "[--listen ADDR:PORT] [--db URL]\n"
 	    "  -c, --config FILE    the configuration file\n"
 	    "  -l, --listen ADDR    listen on ADDR:PORT (default %s)\n"
-	    "  -d, --db URL         sqlite:PATH or postgresql://...\n"
+	    "  -d, --db URL         sqlite:PATH or postgresql://... "
+	    "(default %s)\n"
 	    "  -v, --verbose        log debug messages\n",
-	    COLLECTOR_LISTEN_DEFAULT);
+	    COLLECTOR_LISTEN_DEFAULT, COLLECTOR_DB_DEFAULT);
 }
 
 /* serve_drain: while stopping, end the loop once every answer is out
@@ -391,6 +398,19 @@ serve_nofile(struct collector_conf *c)
 	}
 }
 
+/* serve_reads: who may use the read endpoints, for the log. */
+static const char *
+serve_reads(const struct collector_conf *c)
+{
+	if (c->http.public_read)
+		return c->read_token != NULL ? "read endpoints open to anyone, "
+		    "probes' locations and heartbeats to the read token" :
+		    "read endpoints open to anyone, probes' locations and "
+		    "heartbeats to nobody (no read_token)";
+	return c->read_token != NULL ? "read endpoints need the read token" :
+	    "read endpoints closed: no read_token, and public_read is off";
+}
+
 static int
 serve_run(struct collector_conf *c)
 {
@@ -412,8 +432,7 @@ serve_run(struct collector_conf *c)
 #endif
 	if ((rc = serve_setup(&s, c)) == CW_EXIT_OK) {
 		log_info("collector: serving, database %s (%s)",
-		    db_backend(store_db(s.st)), c->read_token != NULL ?
-		    "read endpoints need the token" : "read endpoints open");
+		    db_backend(store_db(s.st)), serve_reads(c));
 		if (event_base_dispatch(s.base) == -1) {
 			log_warnx("collector: the event loop failed");
 			rc = CW_EXIT_FAILURES;

@@ -156,6 +156,10 @@ struct collector_http {
 	bool				 paused;	/* at the cap */
 	bool				 stopping;
 	bool				 db_down;	/* until a ping works */
+	/* The last write that failed (real time; 0: none since the last
+	 * that worked) and the database's reason, for /healthz. */
+	cw_usec_t			 write_failed_at;
+	char				 write_error[CHTTP_ERR_LEN];
 	unsigned			 nconns;
 	size_t				 nwriting;
 	struct chttp_conn		*conns;
@@ -592,6 +596,23 @@ chttp_db_usable(struct collector_http *h)
 	return true;
 }
 
+/* chttp_write_outcome: whether a write of the database worked.  A full
+ * disk fails every write while the database still answers a ping, so a
+ * failure is kept for /healthz until a write works again. */
+static void
+chttp_write_outcome(struct collector_http *h, bool ok)
+{
+	if (ok) {
+		if (h->write_failed_at != 0)
+			log_info("collector: writing the database works again");
+		h->write_failed_at = 0;
+		return;
+	}
+	h->write_failed_at = cw_real_usec();
+	snprintf(h->write_error, sizeof(h->write_error), "%s",
+	    store_error_text(h->st));
+}
+
 /* chttp_batch_auth: the Authorization header and the probe it names. */
 static int
 chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
@@ -788,7 +809,7 @@ chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
 	h->m.records_stored += b->receipt.stored;
 	h->m.records_duplicate += b->receipt.duplicates;
 	h->m.records_equivocation += b->receipt.equivocations;
-	h->m.gaps += b->receipt.gaps;
+	h->m.gaps += b->receipt.gaps_opened;
 	chttp_latency(&h->m, now - b->started);
 	if (req != NULL)
 		collector_http_json(req, 200, chttp_receipt(&b->receipt));
@@ -800,31 +821,38 @@ static void
 chttp_commit_run(struct collector_http *h)
 {
 	struct chttp_batch *list = h->pending, *b, *next;
-	bool group;
+	bool group, stored = false;
 	cw_usec_t now;
 
 	if (list == NULL)
 		return;
 	h->pending = NULL;
 	h->pending_tail = &h->pending;
-	if (!(group = store_group_begin(h->st) == STORE_OK))
+	if (!(group = store_group_begin(h->st) == STORE_OK)) {
 		chttp_db_failed(h, "beginning a transaction");
+		chttp_write_outcome(h, false);
+	}
 	for (b = list; b != NULL; b = b->next) {
 		if (!group) {
 			b->rc = STORE_E_DB;
 			continue;
 		}
 		b->rc = ingest_store(h->st, &b->ib, &b->receipt);
-		if (b->rc == STORE_E_DB)
+		if (b->rc == STORE_E_DB) {
 			chttp_db_failed(h, "storing a batch");
+			chttp_write_outcome(h, false);
+		}
+		stored |= b->rc == STORE_OK;
 	}
 	if (group && store_group_commit(h->st) != STORE_OK) {
 		chttp_db_failed(h, "committing");
+		chttp_write_outcome(h, false);
 		store_group_rollback(h->st);
 		for (b = list; b != NULL; b = b->next)
 			if (b->rc == STORE_OK)
 				b->rc = STORE_E_DB;
-	}
+	} else if (stored)
+		chttp_write_outcome(h, true);
 	now = cw_mono_usec();
 	for (b = list; b != NULL; b = next) {
 		next = b->next;
@@ -980,8 +1008,11 @@ chttp_enroll(struct evhttp_request *req, void *arg)
 	err[0] = '\0';
 	rc = chttp_db_usable(h) ? store_token_redeem(h->st, token, pk, &p, err,
 	    sizeof(err)) : STORE_E_DB;
-	if (rc == STORE_E_DB && !h->db_down)
+	if (rc == STORE_E_DB && !h->db_down) {
 		chttp_db_failed(h, "redeeming a token");
+		chttp_write_outcome(h, false);
+	} else if (rc == STORE_OK)
+		chttp_write_outcome(h, true);
 	json_decref(root);
 	if (rc == STORE_OK) {
 		h->m.enrollments++;
@@ -1004,12 +1035,31 @@ chttp_enroll(struct evhttp_request *req, void *arg)
 
 /* --- Health and metrics --- */
 
+/* chttp_unhealthy: answer /healthz with 503 and `body` (taken). */
+static void
+chttp_unhealthy(struct evhttp_request *req, json_t *body)
+{
+	char retry[16];
+
+	snprintf(retry, sizeof(retry), "%d", COLLECTOR_HTTP_RETRY_AFTER);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", retry);
+	collector_http_json(req, 503, body);
+}
+
+/*
+ * GET /healthz: ok, or not with a generic reason.  What the database
+ * library said (a socket path, a file name) goes only to a holder of
+ * the read token, as "db_error".
+ */
 static void
 chttp_healthz(struct evhttp_request *req, void *arg)
 {
 	struct collector_http *h = arg;
 	struct db *db = store_db(h->st);
-	char retry[16];
+	bool trusted = collector_http_read_trusted(h, req);
+	char when[CW_TIME_STRLEN];
+	json_t *body;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
@@ -1018,16 +1068,28 @@ chttp_healthz(struct evhttp_request *req, void *arg)
 	}
 	if (db_ping(db) != 0) {
 		h->db_down = true;
-		snprintf(retry, sizeof(retry), "%d",
-		    COLLECTOR_HTTP_RETRY_AFTER);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", retry);
-		collector_http_json(req, 503, json_pack("{s:s, s:s, s:s, s:s}",
-		    "status", "unavailable", "db", db_backend(db),
-		    "error", "unavailable", "detail", db_error(db)));
+		body = json_pack("{s:s, s:s, s:s, s:s}", "status",
+		    "unavailable", "db", db_backend(db), "error",
+		    "unavailable", "detail", "the database does not answer");
+		if (body != NULL && trusted)
+			json_object_set_new(body, "db_error",
+			    json_string(db_error(db)));
+		chttp_unhealthy(req, body);
 		return;
 	}
 	h->db_down = false;
+	if (h->write_failed_at != 0) {
+		body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
+		    "failing", "db", db_backend(db), "error", "write_failed",
+		    "detail", "writing to the database fails",
+		    "last_write_failure", cw_time_format(h->write_failed_at,
+		    when, sizeof(when)));
+		if (body != NULL && trusted)
+			json_object_set_new(body, "db_error",
+			    json_string(h->write_error));
+		chttp_unhealthy(req, body);
+		return;
+	}
 	collector_http_json(req, 200, json_pack("{s:s, s:s}", "status",
 	    h->stopping ? "stopping" : "ok", "db", db_backend(db)));
 }
@@ -1087,7 +1149,8 @@ chttp_metrics(struct evhttp_request *req, void *arg)
 	    "Records received again with another hash (kept apart).",
 	    m->records_equivocation);
 	chttp_metric(out, "corewatch_gaps_total", "counter",
-	    "Gaps in chains left by accepted batches.", m->gaps);
+	    "Gaps opened in chains by accepted batches (seqs skipped).",
+	    m->gaps);
 	chttp_metric(out, "corewatch_enrollments_total", "counter",
 	    "Probes enrolled with a token.", m->enrollments);
 	evbuffer_add_printf(out, "# HELP corewatch_batches_rejected_total "
@@ -1116,15 +1179,15 @@ chttp_metrics(struct evhttp_request *req, void *arg)
 
 /* --- Routing --- */
 
-/* chttp_read_allowed: the bearer token of read endpoints, when set. */
-static bool
-chttp_read_allowed(const struct collector_http *h, struct evhttp_request *req)
+bool
+collector_http_read_trusted(const struct collector_http *h,
+    struct evhttp_request *req)
 {
 	const char *auth, *tok;
 	size_t n;
 
 	if (h->read_token == NULL)
-		return true;
+		return false;
 	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
@@ -1132,6 +1195,14 @@ chttp_read_allowed(const struct collector_http *h, struct evhttp_request *req)
 	tok = auth + 7;
 	n = strlen(h->read_token);
 	return strlen(tok) == n && sodium_memcmp(tok, h->read_token, n) == 0;
+}
+
+/* chttp_read_allowed: reads need the read token, unless the operator
+ * opened them (public_read). */
+static bool
+chttp_read_allowed(const struct collector_http *h, struct evhttp_request *req)
+{
+	return h->conf.public_read || collector_http_read_trusted(h, req);
 }
 
 /* chttp_headers_ok: at most CHTTP_HEADERS_MAX header lines. */

@@ -6,7 +6,10 @@
  * turn of the event loop are stored in one transaction and each is
  * answered with its receipt only once that transaction is durable.
  * POST /api/v1/enroll redeems an enrollment token; GET /healthz and
- * GET /metrics (Prometheus text format) tell how the collector does.
+ * GET /metrics (Prometheus text format) tell how the collector does:
+ * /healthz is not ok while the database does not answer or since a
+ * write of it failed, until one works again, with a generic reason for
+ * anyone and the database's own message for the read token only.
  * Every error the service writes is JSON: {"error": ..., "detail": ...}.
  *
  * Limits: the size of a body (also once inflated), of the headers, an
@@ -40,8 +43,9 @@ struct collector_http_conf {
 	cw_usec_t	 timeout;	/* a client silent this long is cut */
 	cw_usec_t	 request_timeout; /* a request must arrive within */
 	unsigned	 max_connections;
-	const char	*read_token;	/* bearer token of read endpoints;
-					 * NULL: they are open (copied) */
+	const char	*read_token;	/* bearer token of read endpoints
+					 * (copied); NULL: none */
+	bool		 public_read;	/* read endpoints open to anyone */
 };
 
 /* collector_http_conf_init: the defaults above. */
@@ -91,12 +95,23 @@ void collector_http_free(struct collector_http *h);
 
 /*
  * collector_http_route: serve `path` (exactly, query string aside) with
- * `cb`.  When `read` is true and a read token is configured, a request
- * without "Authorization: Bearer <token>" gets 401 and never reaches
- * `cb`.  Returns 0 or -1 (path taken, or out of memory).
+ * `cb`.  When `read` is true, a request without "Authorization: Bearer
+ * <read token>" gets 401 and never reaches `cb`, unless the
+ * configuration opens reads to anyone (public_read); with no read token
+ * configured and public_read off, every read is refused.  Returns 0 or
+ * -1 (path taken, or out of memory).
  */
 int collector_http_route(struct collector_http *h, const char *path,
     bool read, void (*cb)(struct evhttp_request *, void *), void *arg);
+
+/*
+ * collector_http_read_trusted: whether `req` carries "Authorization:
+ * Bearer <read token>" (false when no token is configured).  Only such
+ * a reader gets what a volunteer declares of themselves (location, the
+ * heartbeats) and the database's own error messages.
+ */
+bool collector_http_read_trusted(const struct collector_http *h,
+    struct evhttp_request *req);
 
 /*
  * collector_http_error: answer `req` with status `code` and the JSON

@@ -47,6 +47,7 @@ struct xstream {
 };
 
 struct export_http {
+	struct collector_http	*h;		/* who may read what */
 	struct event_base	*base;
 	struct store		*st;
 	struct xstream		*streams;
@@ -203,12 +204,14 @@ xstream_start(struct export_http *x, struct evhttp_request *req,
 		return;
 	}
 	if ((rc = xstream_next(xs)) == -1) {
+		/* The database's own words (file names, sockets) go to the
+		 * log, not to a reader. */
+		log_warnx("export: %s", store_error_text(x->st));
 		if (store_unavailable(x->st))
 			collector_http_error(req, 503, "the database is "
 			    "unavailable");
 		else
-			collector_http_error(req, 500, "the database failed: "
-			    "%s", store_error_text(x->st));
+			collector_http_error(req, 500, "the database failed");
 		xstream_free(xs);
 		return;
 	}
@@ -331,6 +334,10 @@ xhttp_results(struct evhttp_request *req, void *arg)
 	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
 		return;
 	if (xhttp_params(req, &q, &p, xhttp_results_param, &fmt) == 0) {
+		/* A heartbeat's bytes carry what the volunteer declared of
+		 * themselves (location): for the read token only. */
+		p.filter.no_heartbeats = !collector_http_read_trusted(x->h,
+		    req);
 		if ((xs = calloc(1, sizeof(*xs))) == NULL || (xs->e =
 		    export_new(x->st, &p.filter, fmt, err, sizeof(err))) ==
 		    NULL) {
@@ -406,40 +413,50 @@ xhttp_time(cw_usec_t t)
 	    json_null();
 }
 
+struct xhttp_probe_list {
+	json_t	*list;
+	bool	 trusted;	/* the reader has the read token */
+};
+
+/* One probe; what it declares of itself, its name (often a place) and
+ * when it is seen only for the read token. */
 static int
 xhttp_probe_cb(void *arg, const struct store_probe *p)
 {
-	json_t *list = arg, *o = json_object(), *hb = NULL;
+	struct xhttp_probe_list *pl = arg;
+	json_t *o = json_object(), *hb = NULL;
 
 	if (o == NULL)
 		return 1;
-	if (p->last_heartbeat != NULL)
-		hb = json_loads(p->last_heartbeat, 0, NULL);
 	json_object_set_new(o, "num", json_integer(p->num));
 	json_object_set_new(o, "id", json_string(p->id));
+	json_object_set_new(o, "created_at", xhttp_time(p->created_at));
+	json_object_set_new(o, "revoked", json_boolean(p->revoked));
+	json_object_set_new(o, "revoked_at", xhttp_time(p->revoked_at));
+	if (!pl->trusted)
+		return json_array_append_new(pl->list, o) == -1;
+	if (p->last_heartbeat != NULL)
+		hb = json_loads(p->last_heartbeat, 0, NULL);
 	json_object_set_new(o, "name", json_string(p->name));
 	json_object_set_new(o, "country", p->country[0] != '\0' ?
 	    json_string(p->country) : json_null());
 	json_object_set_new(o, "asn", p->asn >= 0 ? json_integer(p->asn) :
 	    json_null());
-	json_object_set_new(o, "created_at", xhttp_time(p->created_at));
 	json_object_set_new(o, "first_seen", xhttp_time(p->first_seen));
 	json_object_set_new(o, "last_seen", xhttp_time(p->last_seen));
-	json_object_set_new(o, "revoked", json_boolean(p->revoked));
-	json_object_set_new(o, "revoked_at", xhttp_time(p->revoked_at));
 	json_object_set_new(o, "last_heartbeat", hb != NULL ? hb :
 	    json_null());
-	return json_array_append_new(list, o) == -1;
+	return json_array_append_new(pl->list, o) == -1;
 }
 
-/* GET /api/v1/probes: every probe, by number, with what it last
- * declared of itself and its last heartbeat. */
+/* GET /api/v1/probes: every probe, by number; with the read token also
+ * what it last declared of itself and its last heartbeat. */
 static void
 xhttp_probes(struct evhttp_request *req, void *arg)
 {
 	struct export_http *x = arg;
+	struct xhttp_probe_list pl;
 	struct evkeyvalq q;
-	json_t *list;
 
 	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
 		return;
@@ -449,23 +466,25 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 		evhttp_clear_headers(&q);
 		return;
 	}
-	if ((list = json_array()) == NULL) {
+	pl.trusted = collector_http_read_trusted(x->h, req);
+	if ((pl.list = json_array()) == NULL) {
 		collector_http_error(req, 500, "out of memory");
 		return;
 	}
-	if (store_probe_list(x->st, xhttp_probe_cb, list) != STORE_OK) {
-		json_decref(list);
+	if (store_probe_list(x->st, xhttp_probe_cb, &pl) != STORE_OK) {
+		json_decref(pl.list);
+		log_warnx("export: the probe list failed: %s",
+		    store_error_text(x->st));
 		if (store_unavailable(x->st))
 			collector_http_error(req, 503, "the database is "
 			    "unavailable");
 		else
-			collector_http_error(req, 500, "the database failed: "
-			    "%s", store_error_text(x->st));
+			collector_http_error(req, 500, "the database failed");
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
-	collector_http_json(req, 200, json_pack("{s:o}", "probes", list));
+	collector_http_json(req, 200, json_pack("{s:o}", "probes", pl.list));
 }
 
 /* ------------------------------------------------------------------ */
@@ -481,6 +500,7 @@ export_http_new(struct collector_http *h, struct event_base *base,
 		log_warnx("%s: out of memory", __func__);
 		return NULL;
 	}
+	x->h = h;
 	x->base = base;
 	x->st = st;
 	if (collector_http_route(h, "/api/v1/results", true, xhttp_results,

@@ -1,7 +1,9 @@
 /*
  * export_http.h -- the collector's read endpoints on its HTTP service
- * (collector_http.h), all GET and all behind the read token when one is
- * configured (doc/export.md):
+ * (collector_http.h), all GET and all behind the read token unless the
+ * configuration opens them (public_read); even then, heartbeat records
+ * and what probes declare of themselves go only to the read token
+ * (doc/export.md):
  *
  *   /api/v1/results?format=jsonl|csv|atlas&<filters>   the records
  *   /api/v1/summary?bucket=5m|1h|1d&format=json|csv&<filters>

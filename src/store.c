@@ -135,7 +135,7 @@ static const char *const store_migrations[] = {
 	"  first_seen BIGINT NOT NULL,"
 	"  last_seq BIGINT NOT NULL,"		/* highest stored seq */
 	"  last_hash @BLOB@ NOT NULL,"		/* its hash */
-	"  open_gaps BIGINT NOT NULL,"		/* rows in gaps */
+	"  open_gaps BIGINT NOT NULL,"		/* unexplained gaps */
 	"  PRIMARY KEY (probe, chain));"
 	"CREATE TABLE records ("
 	"  id @ID@,"
@@ -687,7 +687,6 @@ store_token_create(struct store *st, const char *name, cw_usec_t ttl,
 
 struct store_token_row {
 	bool		found;
-	char		name[STORE_NAME_MAX + 1];
 	cw_usec_t	expires_at;
 	bool		used;
 };
@@ -697,23 +696,66 @@ store_token_cb(void *arg, const struct db_row *row)
 {
 	struct store_token_row *t = arg;
 
-	if (row->n < 3)
+	if (row->n < 2)
 		return 1;
 	t->found = true;
-	store_col_text(&row->col[0], t->name, sizeof(t->name));
-	t->expires_at = store_col_int(&row->col[1], 0);
-	t->used = row->col[2].type != DB_NULL;
+	t->expires_at = store_col_int(&row->col[0], 0);
+	t->used = row->col[1].type != DB_NULL;
 	return 1;
 }
 
+/* Why the token with `hash` could not be used: unknown, used or
+ * expired, into `err`.  STORE_E_NOTFOUND, or STORE_E_DB. */
+static int
+store_token_refused(struct store *st, const char *hash, cw_usec_t now,
+    char *err, size_t errlen)
+{
+	struct store_token_row t = {0};
+	struct db_value p = DB_V_TEXT(hash);
+
+	if (db_query(st->db, "SELECT expires_at, used_at FROM tokens WHERE "
+	    "hash = ?", &p, 1, store_token_cb, &t) == -1) {
+		store_set_error(st, "token");
+		store_say(err, errlen, "%s", st->error);
+		return STORE_E_DB;
+	}
+	store_say(err, errlen, !t.found ? "unknown token" : t.used ?
+	    "token used already" : t.expires_at <= now ? "token expired" :
+	    "token used already");
+	return STORE_E_NOTFOUND;
+}
+
+struct store_token_use {
+	int	rows;
+	char	name[STORE_NAME_MAX + 1];
+};
+
+static int
+store_token_use_cb(void *arg, const struct db_row *row)
+{
+	struct store_token_use *u = arg;
+
+	if (u->rows++ == 0 && row->n > 0)
+		store_col_text(&row->col[0], u->name, sizeof(u->name));
+	return 0;
+}
+
+/*
+ * The token is taken by one conditional UPDATE, before anything else:
+ * of two collectors redeeming it at once (one database behind both),
+ * the second waits for the first's row lock and then finds the token
+ * used, changing no row.  Only the transaction whose UPDATE changed the
+ * row goes on to enroll its key; a refusal later rolls the UPDATE back
+ * with the rest, and the token stays usable.
+ */
 int
 store_token_redeem(struct store *st, const char *token,
     const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
     char *err, size_t errlen)
 {
 	char hash[RECORD_HASH_HEX + 1], id[RECORD_ID_HEX + 1];
-	struct store_token_row t = {0};
-	struct db_value p[3];
+	struct store_token_use use = {0};
+	struct db_value p[4];
 	cw_usec_t now = cw_real_usec();
 	int rc;
 
@@ -722,39 +764,35 @@ store_token_redeem(struct store *st, const char *token,
 		return STORE_E_NOTFOUND;
 	}
 	store_token_hash(token, hash);
+	record_probe_id(pk, id);
 	if (store_begin(st) == -1) {
 		store_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
-	p[0] = DB_V_TEXT(hash);
-	if (db_query(st->db, "SELECT name, expires_at, used_at FROM tokens "
-	    "WHERE hash = ?", p, 1, store_token_cb, &t) == -1) {
-		store_set_error(st, "token");
+	p[0] = DB_V_INT(now);
+	p[1] = DB_V_TEXT(id);
+	p[2] = DB_V_TEXT(hash);
+	p[3] = DB_V_INT(now);
+	if (db_query(st->db, "UPDATE tokens SET used_at = ?, probe = ? WHERE "
+	    "hash = ? AND used_at IS NULL AND expires_at > ? RETURNING name",
+	    p, 4, store_token_use_cb, &use) == -1) {
+		store_set_error(st, "token redeem");
 		store_say(err, errlen, "%s", st->error);
 		store_rollback(st);
 		return STORE_E_DB;
 	}
-	if (!t.found || t.used || t.expires_at <= now) {
-		store_say(err, errlen, !t.found ? "unknown token" : t.used ?
-		    "token used already" : "token expired");
-		store_rollback(st);
-		return STORE_E_NOTFOUND;
-	}
-	if ((rc = store_probe_insert(st, t.name, pk, now, out, err, errlen)) !=
-	    STORE_OK) {
+	if (use.rows != 1) {
+		rc = store_token_refused(st, hash, now, err, errlen);
 		store_rollback(st);
 		return rc;
 	}
-	record_probe_id(pk, id);
-	p[0] = DB_V_INT(now);
-	p[1] = DB_V_TEXT(id);
-	p[2] = DB_V_TEXT(hash);
-	if (db_exec(st->db, "UPDATE tokens SET used_at = ?, probe = ? WHERE "
-	    "hash = ? AND used_at IS NULL", p, 3) == -1 ||
-	    store_commit(st) == -1) {
-		store_set_error(st, "token redeem");
-		store_say(err, errlen, "%s", st->error);
+	if ((rc = store_probe_insert(st, use.name, pk, now, out, err,
+	    errlen)) != STORE_OK) {
 		store_rollback(st);
+		return rc;
+	}
+	if (store_commit(st) == -1) {
+		store_say(err, errlen, "%s", st->error);
 		if (out != NULL)
 			store_probe_clear(out);
 		return STORE_E_DB;
@@ -1075,6 +1113,13 @@ store_msm_num(struct store *st, const char *type, const char *name,
 	return 0;
 }
 
+/* What a batch's records are tagged with: the probe's declared country
+ * ("" when none) and ASN (-1). */
+struct store_identity {
+	char		country[3];
+	long long	asn;
+};
+
 /* The columns of a record row, in this order. */
 #define STORE_RECORD_COLUMNS \
 	"probe, chain, seq, hash, prev, line, received_at, type, time, " \
@@ -1086,7 +1131,8 @@ store_msm_num(struct store *st, const char *type, const char *name,
  * (they point into `r`). */
 static int
 store_record_params(struct store *st, const struct store_batch *b,
-    const struct record *r, struct db_value *p)
+    const struct store_identity *who, const struct record *r,
+    struct db_value *p)
 {
 	struct store_cols c;
 	long long msm = 0;
@@ -1119,9 +1165,9 @@ store_record_params(struct store *st, const struct store_batch *b,
 	p[n++] = store_v_str(c.rcode);
 	p[n++] = store_v_str(c.nsid);
 	p[n++] = store_v_int(c.soa_serial);
-	p[n++] = b->probe->country[0] != '\0' ? DB_V_TEXT(b->probe->country) :
+	p[n++] = who->country[0] != '\0' ? DB_V_TEXT(who->country) :
 	    DB_V_NULL;
-	p[n++] = store_v_int(b->probe->asn);
+	p[n++] = store_v_int(who->asn);
 	return 0;
 }
 
@@ -1159,10 +1205,11 @@ store_insert_sql(struct store *st, int chunk)
 	return sql;
 }
 
-/* Insert the batch's records listed in `idx` (n of them). */
+/* Insert the batch's records listed in `idx` (n of them), tagged with
+ * `who`. */
 static int
 store_records_insert(struct store *st, const struct store_batch *b,
-    const size_t *idx, size_t n)
+    const struct store_identity *who, const size_t *idx, size_t n)
 {
 	struct db_value *p;
 	size_t done = 0;
@@ -1179,7 +1226,8 @@ store_records_insert(struct store *st, const struct store_batch *b,
 			c++;
 		k = store_chunks[c];
 		for (int i = 0; i < k; i++)
-			if (store_record_params(st, b, &b->recs[idx[done + i]],
+			if (store_record_params(st, b, who,
+			    &b->recs[idx[done + i]],
 			    p + (size_t)i * STORE_RECORD_NCOLUMNS) == -1)
 				goto out;
 		if ((sql = store_insert_sql(st, c)) == NULL ||
@@ -1193,11 +1241,23 @@ out:
 	return ret;
 }
 
+/* store_count_cb: count the rows (of a RETURNING clause). */
+static int
+store_count_cb(void *arg, const struct db_row *row)
+{
+	(void)row;
+	(*(long long *)arg)++;
+	return 0;
+}
+
+/* Keep `r` apart as an equivocation: 1 when it is new, 0 when the same
+ * bytes were kept already (sent again), -1 on a database error. */
 static int
 store_equivocation_insert(struct store *st, const struct store_batch *b,
     const struct record *r)
 {
 	struct db_value p[7];
+	long long kept = 0;
 
 	p[0] = DB_V_TEXT(r->probe);
 	p[1] = DB_V_TEXT(r->chain);
@@ -1206,9 +1266,12 @@ store_equivocation_insert(struct store *st, const struct store_batch *b,
 	p[4] = DB_V_BLOB(r->prev_hash, RECORD_HASH_LEN);
 	p[5] = DB_V_BLOB(r->line, r->len);
 	p[6] = DB_V_INT(b->received_at);
-	return db_exec(st->db, "INSERT INTO equivocations (probe, chain, seq, "
+	if (db_query(st->db, "INSERT INTO equivocations (probe, chain, seq, "
 	    "hash, prev, line, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT DO NOTHING", p, 7);
+	    "ON CONFLICT DO NOTHING RETURNING seq", p, 7, store_count_cb,
+	    &kept) == -1)
+		return -1;
+	return kept > 0;
 }
 
 /* A `loss` record: the seqs it says were dropped. */
@@ -1322,14 +1385,23 @@ out:
 	return ret;
 }
 
-/* The probe's last sight, and its newest heartbeat with what it says of
- * itself (country, ASN). */
+/*
+ * The probe's last sight, and its newest heartbeat with what it says of
+ * itself (country, ASN).  Sets `who` to what the batch's records are
+ * tagged with: what that heartbeat's identity declares, or without one
+ * what the probe declared before the batch; so a probe's first batch,
+ * the heartbeat that declares its country included, is tagged too.
+ */
 static int
-store_probe_seen(struct store *st, const struct store_batch *b)
+store_probe_seen(struct store *st, const struct store_batch *b,
+    struct store_identity *who)
 {
 	const struct record *hb = NULL;
 	struct db_value p[6];
 
+	snprintf(who->country, sizeof(who->country), "%s",
+	    b->probe->country);
+	who->asn = b->probe->asn;
 	for (size_t i = 0; i < b->n; i++)
 		if (strcmp(b->recs[i].type, "heartbeat") == 0)
 			hb = &b->recs[i];
@@ -1342,12 +1414,22 @@ store_probe_seen(struct store *st, const struct store_batch *b)
 	if (hb == NULL)
 		return 0;
 	json_t *id = json_object_get(hb->json, "identity");
+	if (!json_is_object(id)) {
+		/* It declares nothing of itself: what it did stands. */
+		p[0] = DB_V_BLOB(hb->line, hb->len);
+		p[1] = DB_V_TEXT(b->probe->id);
+		return db_exec(st->db, "UPDATE probes SET last_heartbeat = ? "
+		    "WHERE id = ?", p, 2);
+	}
 	const char *country = store_json_str(id, "country");
 	long long asn = store_json_int(id, "asn");
 	if (country != NULL && (strlen(country) != 2 ||
 	    country[0] < 'A' || country[0] > 'Z' ||
 	    country[1] < 'A' || country[1] > 'Z'))
 		country = NULL;
+	snprintf(who->country, sizeof(who->country), "%s",
+	    country != NULL ? country : "");
+	who->asn = asn >= 0 ? asn : -1;
 	p[0] = DB_V_BLOB(hb->line, hb->len);
 	p[1] = store_v_str(country);
 	p[2] = store_v_int(asn);
@@ -1452,6 +1534,25 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	return STORE_OK;
 }
 
+/* The gaps batch `b` opens above `end`, the chain's last seq before it
+ * (0 for a new chain): seqs it skips that were not missing before.
+ * Below the end a batch can only fill a gap, or split it. */
+static size_t
+store_gaps_opened(const struct store_batch *b, long long end)
+{
+	size_t opened = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		long long seq = (long long)b->recs[i].seq;
+		if (seq <= end)
+			continue;
+		if (seq > end + 1)
+			opened++;
+		end = seq;
+	}
+	return opened;
+}
+
 /*
  * Most batches carry the next records of a chain: the chain's row says
  * where it ends and the hash of its last record, which is all the links
@@ -1466,6 +1567,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 {
 	const struct record *first = &b->recs[0], *last = &b->recs[b->n - 1];
 	struct store_near_set near = {0};
+	struct store_identity who;
 	struct store_chain chain;
 	struct db_value p[4];
 	bool loss = false, append, holes = false;
@@ -1505,9 +1607,14 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 			continue;
 		}
 		if (have != NULL) {
-			if (store_equivocation_insert(st, b, r) == -1)
+			/* Kept apart once; sent again, a duplicate. */
+			int kept = store_equivocation_insert(st, b, r);
+			if (kept == -1)
 				goto out;
-			rc->equivocations++;
+			if (kept)
+				rc->equivocations++;
+			else
+				rc->duplicates++;
 			continue;
 		}
 		if ((ret = store_link_check(b, &near, r, i + 1, err,
@@ -1522,7 +1629,8 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		}
 		rc->stored++;
 	}
-	if (nfresh > 0 && store_records_insert(st, b, fresh, nfresh) == -1)
+	if (store_probe_seen(st, b, &who) == -1 || (nfresh > 0 &&
+	    store_records_insert(st, b, &who, fresh, nfresh) == -1))
 		goto out;
 	/* A hole before the batch, inside it, or one it may fill. */
 	if ((nfresh > 0 || loss) && (!append || holes || loss ||
@@ -1532,10 +1640,12 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		p[1] = DB_V_TEXT(first->chain);
 		if (store_gaps_update(st, b) == -1 ||
 		    db_query(st->db, "SELECT count(*) FROM gaps WHERE probe = "
-		    "? AND chain = ?", p, 2, store_int_cb, &open) == -1)
+		    "? AND chain = ? AND explained = 0", p, 2, store_int_cb,
+		    &open) == -1)
 			goto out;
 		chain.open_gaps = open;
 	}
+	rc->gaps_opened = store_gaps_opened(b, chain.last_seq);
 	if ((long long)last->seq > chain.last_seq) {
 		/* Nothing was stored above the chain's end: the batch's last
 		 * record is new, and now the end. */
@@ -1543,8 +1653,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		memcpy(chain.last_hash, last->hash, RECORD_HASH_LEN);
 	}
 	rc->gaps = (size_t)chain.open_gaps;
-	if (store_chain_put(st, b, &chain) == -1 ||
-	    store_probe_seen(st, b) == -1)
+	if (store_chain_put(st, b, &chain) == -1)
 		goto out;
 	ret = STORE_OK;
 out:
@@ -1719,6 +1828,8 @@ store_read(struct store *st, const struct store_filter *f,
 		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
 	if (f->asn >= 0)
 		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
+	if (f->no_heartbeats)
+		STORE_WHERE("r.type <>", DB_V_TEXT("heartbeat"));
 #undef STORE_WHERE
 	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
 	    order);

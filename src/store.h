@@ -124,7 +124,8 @@ struct store_receipt {
 	size_t		stored;
 	size_t		duplicates;
 	size_t		equivocations;
-	size_t		gaps;		/* gaps this batch left open */
+	size_t		gaps;		/* the chain's unexplained gaps */
+	size_t		gaps_opened;	/* gaps this batch opened */
 	cw_usec_t	received_at;
 };
 
@@ -151,10 +152,13 @@ void store_group_rollback(struct store *st);
 /*
  * store_ingest: store a checked batch whole or not at all.  A record
  * already stored with the same hash is a duplicate and changes nothing;
- * with another hash it is kept apart as an equivocation; a new record's
- * prev must match the stored record before it (STORE_E_CHAIN if not);
- * a seq past the last stored one leaves a gap, explained when a `loss`
- * record covers it.  Fills `rc`.
+ * with another hash it is kept apart as an equivocation (once: the same
+ * equivocation sent again is a duplicate); a new record's prev must
+ * match the stored record before it (STORE_E_CHAIN if not); a seq past
+ * the last stored one opens a gap, explained (no longer open) when a
+ * `loss` record covers it.  The batch's records are tagged with the
+ * country and ASN of its newest heartbeat's identity, or else with those
+ * the probe declared before.  Fills `rc`.
  */
 int store_ingest(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen);
@@ -171,6 +175,7 @@ struct store_filter {
 	const char	*addr;		/* target address, canonical text */
 	const char	*country;	/* probe's declared country */
 	long long	 asn;		/* probe's declared ASN; -1: any */
+	bool		 no_heartbeats;	/* leave heartbeat records out */
 };
 
 /* store_filter_init: a filter that selects everything. */

@@ -6,9 +6,12 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -40,6 +43,28 @@ sq_set_error(struct sq_db *s, const char *what)
 	    sqlite3_errmsg(s->conn));
 }
 
+/*
+ * A new database file is made readable by its owner only: it holds what
+ * volunteers declare of themselves.  SQLite gives its -wal and -shm
+ * files the database file's mode, so they follow.  An existing file
+ * keeps the mode its operator gave it (0640 for a group of readers).
+ */
+static int
+sq_create(const char *path, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
 static struct db *
 sq_open(const char *path, char *err, size_t errlen)
 {
@@ -53,6 +78,12 @@ sq_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s->db.ops = &db_sqlite_ops;
+	if (strcmp(path, ":memory:") != 0 && sq_create(path, err,
+	    errlen) == -1) {
+		free(s->path);
+		free(s);
+		return NULL;
+	}
 	rc = sqlite3_open_v2(path, &s->conn, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

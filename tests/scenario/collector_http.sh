@@ -25,6 +25,9 @@ SEED_B=0202020202020202020202020202020202020202020202020202020202020202
 SEED_C=0303030303030303030303030303030303030303030303030303030303030303
 CHAIN=00112233445566778899aabbccddeeff
 ID_A=$("$MKBATCH" id --seed "$SEED_A") || cw_die "mkbatch id failed"
+# Reads (/metrics) are closed without the read token.
+READ_TOKEN=0123456789abcdef-read
+READ_AUTH="Authorization: Bearer $READ_TOKEN"
 
 # db_count TABLE [WHERE]: rows of a table of the collector's database.
 db_count()
@@ -53,6 +56,7 @@ timeout = 2s
 request_timeout = 4s
 max_connections = 8
 log_level = debug
+read_token = "$READ_TOKEN"
 ${EXTRA_CONF:-}
 EOF
 	cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
@@ -151,7 +155,7 @@ not_in()
 # metric NAME: its value from /metrics.
 metric()
 {
-	curl -sS --max-time 5 "$COLLECTOR_URL/metrics" |
+	curl -sS --max-time 5 -H "$READ_AUTH" "$COLLECTOR_URL/metrics" |
 	    awk -v n="$1" '$1 == n { print $2 }'
 }
 
@@ -337,6 +341,11 @@ expect_status "other records for seqs 3 to 5" 200
 cw_expect "an equivocation is flagged, nothing overwritten" "$CW_TMP/resp" \
     '.[0] | .equivocations == 3 and .stored == 0 and .acked_seq == 5'
 cw_check "3 equivocations kept apart" [ "$(db_count equivocations)" = 3 ]
+post_batch "$CW_TMP/fork.body" "$CW_TMP/fork.auth"
+expect_status "the same other records again" 200
+cw_expect "an equivocation sent again is a duplicate, not a new one" \
+    "$CW_TMP/resp" '.[0] | .equivocations == 0 and .duplicates == 3'
+cw_check "still 3 equivocations" [ "$(db_count equivocations)" = 3 ]
 cw_check "the first records stay" [ "$(db_count records)" = 12 ]
 
 mkb late --seed "$SEED_A" --from 20 --count 2 --prev "$H10"
@@ -352,6 +361,8 @@ post_batch "$CW_TMP/loss.body" "$CW_TMP/loss.auth"
 expect_status "a loss record for seqs 11 to 19" 200
 cw_check "the gap is explained" \
     [ "$(db_count gaps "first_seq = 11 AND explained = 1")" = 1 ]
+cw_expect "an explained gap is no longer open" "$CW_TMP/resp" \
+    '.[0].gaps == 0'
 
 # --- numbers out of their documented range (doc/results.md) ------------------
 
@@ -422,10 +433,22 @@ else
 fi
 expect_unchanged "the database unavailable"
 request GET /healthz
-expect_status "the database back: /healthz" 200
+if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
+	# The probe could not even be looked up: nothing was written.
+	expect_status "the database back: /healthz" 200
+else
+	# The lock made a write fail: reported until a write works.
+	expect_status "the database back, no write since: /healthz" 503
+	cw_expect "/healthz: the write that failed, and when" "$CW_TMP/resp" \
+	    '.[0] | .error == "write_failed" and
+	     (.last_write_failure | test("^[0-9-]{10}T"))'
+fi
 post_batch "$CW_TMP/during.body" "$CW_TMP/during.auth"
 expect_status "the database back: the batch" 200
-cw_expect "stored now" "$CW_TMP/resp" '.[0].stored == 2'
+cw_expect "stored now, and no gap open" "$CW_TMP/resp" \
+    '.[0].stored == 2 and .[0].gaps == 0'
+request GET /healthz
+expect_status "a write worked: /healthz" 200
 
 # --- a client gone before its answer ----------------------------------------------
 
@@ -458,7 +481,7 @@ request GET /healthz
 expect_status "/healthz" 200
 cw_expect "/healthz names the backend" "$CW_TMP/resp" \
     '.[0].status == "ok" and (.[0].db == "sqlite" or .[0].db == "postgresql")'
-request GET /metrics
+request GET /metrics -H "$READ_AUTH"
 expect_status "/metrics" 200
 m=$CW_TMP/resp
 cw_check "metrics: batches accepted" \
@@ -469,7 +492,8 @@ cw_check "metrics: duplicates" \
     grep -q '^corewatch_records_duplicate_total [1-9]' "$m"
 cw_check "metrics: equivocations" \
     grep -q '^corewatch_records_equivocation_total 3$' "$m"
-cw_check "metrics: gaps" grep -q '^corewatch_gaps_total [1-9]' "$m"
+cw_check "metrics: the one gap opened, counted once" \
+    grep -q '^corewatch_gaps_total 1$' "$m"
 cw_check "metrics: bad signatures" grep -q \
     '^corewatch_batches_rejected_total{reason="signature"} 2$' "$m"
 cw_check "metrics: chain" grep -q \
@@ -605,7 +629,6 @@ cw_check "no sanitizer report" not_in "$CW_TMP/collector.log" \
     -e "runtime error" -e "Sanitizer"
 
 # The read token: /metrics wants it, batches and /healthz do not.
-EXTRA_CONF='read_token = "0123456789abcdef-read"'
 collector_start
 request GET /metrics
 expect_status "/metrics without the read token" 401

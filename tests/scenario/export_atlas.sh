@@ -33,6 +33,8 @@ SEED=0707070707070707070707070707070707070707070707070707070707070707
 CHAIN=0123456789abcdef0123456789abcdef
 PROBE=$("$MKBATCH" id --seed "$SEED") || cw_die "mkbatch id failed"
 PUBKEY=$("$MKBATCH" pubkey --seed "$SEED") || cw_die "mkbatch pubkey failed"
+# The reader here is the operator's researcher, with the read token.
+READ_TOKEN=0123456789abcdef-read
 
 # --- results to store --------------------------------------------------------
 
@@ -101,6 +103,7 @@ cat >"$CW_TMP/collector.conf" <<EOF
 db = "$DB"
 timeout = 3s
 log_level = debug
+read_token = "$READ_TOKEN"
 EOF
 cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
 
@@ -117,7 +120,8 @@ done
 get()
 {
 	STATUS=$(curl -sS -o "$2" -D "$2.headers" -w '%{http_code}' \
-	    --max-time 30 "$COLLECTOR_URL$1" 2>"$CW_TMP/curl.err")
+	    --max-time 30 -H "Authorization: Bearer $READ_TOKEN" \
+	    "$COLLECTOR_URL$1" 2>"$CW_TMP/curl.err")
 }
 
 # --- exports: command line and HTTP agree ------------------------------------
@@ -177,7 +181,7 @@ cw_check "from=yesterday: 400" [ "$STATUS" = 400 ]
 get "/api/v1/results?colour=blue" "$CW_TMP/bad"
 cw_check "an unknown parameter: 400" [ "$STATUS" = 400 ]
 STATUS=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
-    "$COLLECTOR_URL/api/v1/results")
+    -H "Authorization: Bearer $READ_TOKEN" "$COLLECTOR_URL/api/v1/results")
 cw_check "POST results: 405" [ "$STATUS" = 405 ]
 
 # --- the Atlas form, checked against what sagan reads ------------------------
@@ -253,7 +257,7 @@ ROOT_MSM=$(jq -s '[.[] | select(.type == "dns" and .dst_name != null)] |
 NROOT=$(grep -c '"name":"root-soa"' "$CW_TMP/body")
 cat >"$CW_TMP/atlas_api.py" <<'EOF'
 import http.server, json, sys, urllib.request
-collector, portfile = sys.argv[1], sys.argv[2]
+collector, portfile, token = sys.argv[1], sys.argv[2], sys.argv[3]
 
 class Api(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -263,8 +267,11 @@ class Api(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         msm = int(parts[3])
-        with urllib.request.urlopen(collector +
-                                    "/api/v1/results?format=atlas") as r:
+        req = urllib.request.Request(collector +
+                                     "/api/v1/results?format=atlas",
+                                     headers={"Authorization":
+                                              "Bearer " + token})
+        with urllib.request.urlopen(req) as r:
             rows = [json.loads(l) for l in r.read().decode().splitlines()]
         rows = [x for x in rows if x["msm_id"] == msm]
         if not rows:
@@ -297,7 +304,7 @@ for _ in range(600):	# at most ten minutes
 EOF
 : >"$CW_TMP/api.port"
 cw_spawn "$CW_TMP/atlas_api.log" /usr/bin/python3 "$CW_TMP/atlas_api.py" \
-    "$COLLECTOR_URL" "$CW_TMP/api.port"
+    "$COLLECTOR_URL" "$CW_TMP/api.port" "$READ_TOKEN"
 for ((i = 0; i < 100; i++)); do
 	[ -s "$CW_TMP/api.port" ] && break
 	sleep 0.1
@@ -431,14 +438,15 @@ for ((b = 0; b < 12; b++)); do
 	    --data-binary "@$CW_TMP/big.body" "$COLLECTOR_URL/api/v1/batches")
 	[ "$status" = 200 ] || cw_die "big batch $b: $status"
 done
-/usr/bin/python3 - "$COLLECTOR_PORT" "$BIG" <<'EOF' || cw_log "the leaving client failed"
+/usr/bin/python3 - "$COLLECTOR_PORT" "$BIG" "$READ_TOKEN" <<'EOF' || cw_log "the leaving client failed"
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.settimeout(10)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /api/v1/results?probe=" + sys.argv[2].encode() +
-          b" HTTP/1.1\r\nHost: x\r\n\r\n")
+          b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+          sys.argv[3].encode() + b"\r\n\r\n")
 got = b""
 while len(got) < 2000:
     data = s.recv(1000)

@@ -26,6 +26,7 @@
 #   COLLECTOR_PORT COLLECTOR_PID COLLECTOR_URL	of the collector started
 #	last (cw_collector_start)
 #   PROBE_ID PROBE_PUBKEY	of the probe key made last (cw_probe_key)
+#   CW_HTTP_STATUS	the status of the last cw_batch_post
 
 CW_SCENARIO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CW_DATA="$CW_SCENARIO_DIR/data"
@@ -988,6 +989,21 @@ cw_probe_enroll()
 {
 	"$COLLECTOR" probe add --db "$1" --name "$2" --pubkey "$3" \
 	    >/dev/null || cw_die "probe add $2 failed"
+}
+
+# cw_batch_post BODY AUTH [curl args...]: POST the signed batch in the
+# file BODY (ndjson), with the Authorization value in the file AUTH, to
+# the collector of cw_collector_start; its answer in $CW_TMP/resp.  Sets
+# CW_HTTP_STATUS (000: no answer).
+cw_batch_post()
+{
+	local body=$1 auth=$2
+	shift 2
+	CW_HTTP_STATUS=$(curl -sS -o "$CW_TMP/resp" -w '%{http_code}' \
+	    --max-time 30 -H "Content-Type: application/x-ndjson" \
+	    -H "Authorization: $(cat "$auth")" --data-binary "@$body" "$@" \
+	    "$COLLECTOR_URL/api/v1/batches" 2>"$CW_TMP/curl.err")
+	[ -n "$CW_HTTP_STATUS" ] || CW_HTTP_STATUS=000
 }
 
 # cw_chain_check [--probe ID] [--chain ID] [--pubkey HEX] FILE [MUST...]:

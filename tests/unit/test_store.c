@@ -290,17 +290,20 @@ test_gap_and_fill(void **state)
 		schain_add(&c, "dns", measurement); /* lines 0..5: seq 1..6 */
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
 	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(rc.gaps_opened, 0);
 	/* 5..6 arrive before 3..4: a gap 3..4. */
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 2), &rc,
 	    err, sizeof(err)), STORE_OK);
 	assert_int_equal(rc.gaps, 1);
+	assert_int_equal(rc.gaps_opened, 1);
 	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
 	    "gaps"), 304);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 0);
-	/* 3 alone leaves 4. */
+	/* 3 alone leaves 4: the same gap, smaller, not a new one. */
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc,
 	    err, sizeof(err)), STORE_OK);
 	assert_int_equal(rc.gaps, 1);
+	assert_int_equal(rc.gaps_opened, 0);
 	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
 	    "gaps"), 404);
 	/* 4 closes it; its links to 3 and 5 are checked. */
@@ -329,18 +332,58 @@ test_gap_first_batch_and_loss(void **state)
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 1, 1), &rc,
 	    err, sizeof(err)), STORE_OK);
 	assert_int_equal(rc.gaps, 1);
+	assert_int_equal(rc.gaps_opened, 1);
 	/* 1..4 missing; the loss record covers only 2..4. */
 	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
 	    "gaps"), 104);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 0);
-	/* Seq 1 arrives: 2..4 is left, and explained. */
+	/* Seq 1 arrives: 2..4 is left, and explained: no gap is open. */
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 1), &rc,
 	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(rc.gaps, 1);
+	assert_int_equal(rc.gaps, 0);
+	assert_int_equal(rc.gaps_opened, 0);
 	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
 	    "gaps"), 204);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 1);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM losses"), 1);
+	schain_free(&c);
+}
+
+/* A gap, then the loss record that explains it, then more records: the
+ * gap is open until the loss record comes, then never again. */
+static void
+test_gap_explained_later(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_receipt rc;
+	struct schain c;
+	char err[256];
+
+	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
+	schain_add(&c, "dns", measurement);			/* seq 1 */
+	schain_add(&c, "dns", measurement);			/* seq 2 */
+	schain_skip(&c, 2);				/* 3..4 dropped */
+	schain_add(&c, "dns", measurement);			/* seq 5 */
+	schain_add(&c, "loss", "\"lost\":{\"first_seq\":3,"
+	    "\"last_seq\":4,\"count\":2},\"reason\":\"spool_full\"");
+	schain_add(&c, "dns", measurement);			/* seq 7 */
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
+	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc,
+	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(rc.gaps, 1);
+	assert_int_equal(rc.gaps_opened, 1);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc,
+	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(rc.gaps, 0);
+	assert_int_equal(rc.gaps_opened, 0);
+	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 1);
+	/* The next batch appends: the chain's row remembers none open. */
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 1), &rc,
+	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(rc.gaps, 0);
+	assert_int_equal(rc.gaps_opened, 0);
+	assert_int_equal(scalar(t, "SELECT open_gaps FROM chains"), 0);
 	schain_free(&c);
 }
 
@@ -369,10 +412,13 @@ test_equivocation(void **state)
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
 	    "name = 'root-soa'"), 2);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM equivocations"), 1);
-	/* Sent again: still one, flagged again. */
+	/* Sent again: still one, and a duplicate of what is kept, not a
+	 * second equivocation. */
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&fork, 1, 1), &rc,
 	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(rc.equivocations, 1);
+	assert_int_equal(rc.equivocations, 0);
+	assert_int_equal(rc.duplicates, 1);
+	assert_int_equal(rc.stored, 0);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM equivocations"), 1);
 	schain_free(&c);
 	schain_free(&fork);
@@ -545,9 +591,11 @@ test_heartbeat_identity(void **state)
 	assert_non_null(p.last_heartbeat);
 	assert_string_equal(p.last_heartbeat, c.lines[0]);
 	store_probe_clear(&p);
-	/* Records after it carry the declared country and ASN. */
+	/* The batch that declares them carries them: the heartbeat and the
+	 * measurement (the probe as looked up before had none). */
+	assert_string_equal(t->p->country, "");
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "country = 'UA' AND asn = 15895"), 0);
+	    "country = 'UA' AND asn = 15895"), 2);
 	schain_add(&c, "dns", measurement);
 	store_probe_clear(t->p);
 	snprintf(id, sizeof(id), "%s", t->p->id);
@@ -555,7 +603,19 @@ test_heartbeat_identity(void **state)
 	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc,
 	    err, sizeof(err)), STORE_OK);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "country = 'UA' AND asn = 15895"), 1);
+	    "country = 'UA' AND asn = 15895"), 3);
+	/* A heartbeat without an identity declares nothing anew: what was
+	 * declared stands, and tags it too. */
+	schain_add(&c, "heartbeat", "\"queue\":1");
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc,
+	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_probe_get(t->s.st, id, &p), STORE_OK);
+	assert_string_equal(p.country, "UA");
+	assert_int_equal(p.asn, 15895);
+	assert_string_equal(p.last_heartbeat, c.lines[3]);
+	store_probe_clear(&p);
+	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
+	    "country = 'UA' AND asn = 15895"), 4);
 	schain_free(&c);
 }
 
@@ -683,6 +743,7 @@ test_results(void **state)
 	SFIX_TEST(test_large_batch, setup), \
 	SFIX_TEST(test_gap_and_fill, setup), \
 	SFIX_TEST(test_gap_first_batch_and_loss, setup), \
+	SFIX_TEST(test_gap_explained_later, setup), \
 	SFIX_TEST(test_equivocation, setup), \
 	SFIX_TEST(test_chain_broken, setup), \
 	SFIX_TEST(test_batch_check, setup), \
