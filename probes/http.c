@@ -46,8 +46,8 @@
 #include "result.h"
 
 #define HTTP_BUFFER_SIZE	8192L	/* libcurl's receive buffer */
-#define HTTP_DNS_TIMEOUT	"3"	/* s per evdns attempt */
-#define HTTP_DNS_ATTEMPTS	"2"
+#define HTTP_DNS_TIMEOUT	3	/* s per evdns attempt */
+#define HTTP_DNS_ATTEMPTS	2
 #define HTTP_CERTS_MAX		8	/* certificates kept per chain */
 #define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
 #define HTTP_CASTORES		8	/* CA files kept loaded */
@@ -77,7 +77,8 @@ struct http_castore {
 struct http_engine {
 	struct event_base	*base;
 	struct curlev		*cv;
-	struct evdns_base	*dns;
+	struct evdns_base	*dns;		/* the nameservers' */
+	struct evdns_base	*hosts_dns;	/* the hosts file's alone */
 	size_t			 in_flight;	/* transfers */
 	struct http_lookup	*lookups;	/* pending, cancelled too */
 	struct http_castore	 stores[HTTP_CASTORES];
@@ -90,13 +91,14 @@ struct http_engine {
 	struct http_file_stamp	 hosts_stamp;
 };
 
-/* A host name lookup.  It outlives a run cancelled while it is
- * pending: evdns reports the cancellation later, to this. */
+/* A host name lookup at the nameservers.  It outlives a run cancelled
+ * while it is pending: evdns reports the cancellation later, to this. */
 struct http_lookup {
-	struct http_engine		*engine;
-	struct http_probe		*run;	/* NULL: cancelled */
-	struct evdns_getaddrinfo_request *req;
-	struct http_lookup		*next, *prev;
+	struct http_engine	*engine;
+	struct http_probe	*run;	/* NULL: cancelled */
+	struct evdns_request	*req;
+	cw_usec_t		 started;	/* monotonic */
+	struct http_lookup	*next, *prev;
 };
 
 /* One request to one address. */
@@ -1116,71 +1118,56 @@ http_lookup_free(struct http_lookup *l)
 	free(l);
 }
 
-/* http_lookup_failure: what a getaddrinfo error means. */
-static enum cw_failure
-http_lookup_failure(int err)
+enum cw_failure
+http_failure_from_evdns(int err)
 {
 	switch (err) {
-	case EVUTIL_EAI_NONAME:
-		return CW_FAIL_DNS_NXDOMAIN;
-	case EVUTIL_EAI_NODATA:
-		return CW_FAIL_DNS_NO_ANSWER;
-	case EVUTIL_EAI_FAIL:
-		return CW_FAIL_DNS_SERVFAIL;
-	case EVUTIL_EAI_AGAIN:
+	case DNS_ERR_NONE:
+		return CW_OK;
+	case DNS_ERR_TIMEOUT:
 		return CW_FAIL_TIMEOUT;
+	case DNS_ERR_NOTEXIST:
+		return CW_FAIL_DNS_NXDOMAIN;
+	case DNS_ERR_NODATA:
+		return CW_FAIL_DNS_NO_ANSWER;
+	case DNS_ERR_SERVERFAILED:
+		return CW_FAIL_DNS_SERVFAIL;
+	case DNS_ERR_REFUSED:
+		return CW_FAIL_DNS_REFUSED;
+	case DNS_ERR_FORMAT:
+	case DNS_ERR_NOTIMPL:
+		return CW_FAIL_DNS_RCODE;
+	case DNS_ERR_TRUNCATED:
+		return CW_FAIL_DNS_TRUNCATED;
 	default:
 		return CW_FAIL_DNS_LOOKUP;
 	}
 }
 
-/* http_lookup_done: evdns's answer (maybe from inside
- * evdns_getaddrinfo(), maybe after a cancellation). */
+/* http_resolved_add: an address of the answer, in `family`, once. */
 static void
-http_lookup_done(int err, struct evutil_addrinfo *res, void *arg)
+http_resolved_add(struct http_probe *run, int family, const void *bin)
 {
-	struct http_lookup *l = arg;
-	struct http_probe *run = l->run;
-	char text[INET6_ADDRSTRLEN], detail[256];
+	char text[INET6_ADDRSTRLEN];
+	size_t i;
+	json_t *v;
+
+	if (inet_ntop(family, bin, text, sizeof(text)) == NULL)
+		return;
+	json_array_foreach(run->resolved, i, v)
+		if (strcmp(json_string_value(v), text) == 0)
+			return;
+	json_array_append_new(run->resolved, json_string(text));
+}
+
+/* http_lookup_addrs: the host resolved (run->resolved): a transfer to
+ * every address. */
+static void
+http_lookup_addrs(struct http_probe *run)
+{
+	char detail[256];
 	size_t started = 0;
 
-	http_lookup_free(l);
-	if (run == NULL) {		/* cancelled */
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		return;
-	}
-	run->lookup = NULL;
-	evtimer_del(run->deadline);
-	run->dns_usec = cw_mono_usec() - run->t0;
-	if (err != 0) {
-		snprintf(detail, sizeof(detail), "%s: %s", run->host,
-		    evutil_gai_strerror(err));
-		http_run_fail(run, http_lookup_failure(err), detail);
-		return;
-	}
-	if ((run->resolved = json_array()) == NULL)
-		goto nomem;
-	for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		const void *bin = ai->ai_family == AF_INET ?
-		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
-		    (const void *)&((struct sockaddr_in6 *)
-		    ai->ai_addr)->sin6_addr;
-		bool seen = false;
-		size_t i;
-		json_t *v;
-
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    inet_ntop(ai->ai_family, bin, text, sizeof(text)) == NULL)
-			continue;
-		json_array_foreach(run->resolved, i, v)
-			seen = seen || strcmp(json_string_value(v), text) == 0;
-		if (!seen)
-			json_array_append_new(run->resolved, json_string(text));
-	}
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
-	res = NULL;
 	for (size_t i = 0; i < json_array_size(run->resolved); i++)
 		if (http_xfer_start(run, json_string_value(
 		    json_array_get(run->resolved, i))) == 0)
@@ -1193,10 +1180,71 @@ http_lookup_done(int err, struct evutil_addrinfo *res, void *arg)
 		http_run_fail(run, CW_FAIL_DNS_NO_ANSWER, detail);
 		return;
 	}
-nomem:
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
 	http_run_fail(run, CW_FAIL_INTERNAL, "could not start the requests");
+}
+
+/* http_lookup_failed: the nameservers' lookup failed with `err`
+ * (DNS_ERR_*) after `usec`. */
+static void
+http_lookup_failed(struct http_probe *run, int err, cw_usec_t usec)
+{
+	char detail[256];
+
+	/* evdns ends an attempt answered with SERVFAIL at once as if it
+	 * had timed out, and says DNS_ERR_TIMEOUT at the end: one that
+	 * came before any attempt could time out was SERVFAIL each time. */
+	if (err == DNS_ERR_TIMEOUT &&
+	    usec < HTTP_DNS_TIMEOUT * CW_USEC_PER_SEC)
+		err = DNS_ERR_SERVERFAILED;
+	if (err == DNS_ERR_TIMEOUT)
+		snprintf(detail, sizeof(detail), "%s: no answer from the "
+		    "nameservers (%d attempts of %d s)", run->host,
+		    HTTP_DNS_ATTEMPTS, HTTP_DNS_TIMEOUT);
+	else if (err == DNS_ERR_SERVERFAILED)
+		snprintf(detail, sizeof(detail), "%s: SERVFAIL to each of %d "
+		    "attempts", run->host, HTTP_DNS_ATTEMPTS);
+	else if (err == DNS_ERR_NODATA)
+		snprintf(detail, sizeof(detail), "%s has no IPv%d address",
+		    run->host, run->af);
+	else
+		snprintf(detail, sizeof(detail), "%s: %s", run->host,
+		    evdns_err_to_string(err));
+	http_run_fail(run, http_failure_from_evdns(err), detail);
+}
+
+/* http_lookup_done: evdns_callback_type: the nameservers' answer (or,
+ * after a cancellation, its notice).  `addrs` holds `count` addresses
+ * of `type`. */
+static void
+http_lookup_done(int err, char type, int count, int ttl, void *addrs,
+    void *arg)
+{
+	struct http_lookup *l = arg;
+	struct http_probe *run = l->run;
+	cw_usec_t took = cw_mono_usec() - l->started;
+	bool v6 = type == DNS_IPv6_AAAA;
+
+	(void)ttl;
+	http_lookup_free(l);
+	if (run == NULL)		/* cancelled */
+		return;
+	run->lookup = NULL;
+	evtimer_del(run->deadline);
+	run->dns_usec = cw_mono_usec() - run->t0;
+	if (err != DNS_ERR_NONE) {
+		http_lookup_failed(run, err, took);
+		return;
+	}
+	if ((run->resolved = json_array()) == NULL) {
+		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
+		return;
+	}
+	if (type == DNS_IPv4_A || v6)
+		for (int i = 0; i < count; i++)
+			http_resolved_add(run, v6 ? AF_INET6 : AF_INET,
+			    (const unsigned char *)addrs +
+			    (size_t)i * (v6 ? 16 : 4));
+	http_lookup_addrs(run);
 }
 
 /* http_deadline_cb: the lookup took the run's whole time. */
@@ -1211,7 +1259,7 @@ http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (run->lookup == NULL)
 		return;
 	run->lookup->run = NULL;
-	evdns_getaddrinfo_cancel(run->lookup->req);
+	evdns_cancel_request(run->engine->dns, run->lookup->req);
 	run->lookup = NULL;
 	run->dns_usec = cw_mono_usec() - run->t0;
 	snprintf(detail, sizeof(detail), "no answer for %s within the "
@@ -1253,8 +1301,83 @@ http_file_changed(const char *path, struct http_file_stamp *stamp)
 static int
 http_hosts_load(struct http_engine *eng)
 {
-	evdns_base_clear_host_addresses(eng->dns);
-	return evdns_base_load_hosts(eng->dns, eng->hosts);
+	evdns_base_clear_host_addresses(eng->hosts_dns);
+	return evdns_base_load_hosts(eng->hosts_dns, eng->hosts);
+}
+
+/* A look in the hosts file: what evdns_getaddrinfo() answered. */
+struct http_hosts_answer {
+	struct evutil_addrinfo	*res;
+	bool			 waiting;	/* not in the file */
+};
+
+/* http_hosts_cb: evdns_getaddrinfo()'s answer on the hosts base: from
+ * inside the call for a name in the file, else later, as the notice of
+ * its cancellation, which frees the answer. */
+static void
+http_hosts_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+	struct http_hosts_answer *a = arg;
+
+	if (a->waiting) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		free(a);
+		return;
+	}
+	if (err == 0)
+		a->res = res;
+	else if (res != NULL)
+		evutil_freeaddrinfo(res);
+}
+
+/*
+ * http_hosts_lookup: the run's host in the hosts file; true, with
+ * run->resolved set, when it is there (or when memory ran out: the run
+ * then fails).  Only evdns_getaddrinfo() looks in the hosts file, and
+ * it gives every failure at the nameservers as one EAI_FAIL (a silent
+ * server and a refusal alike); so it is asked on a base of its own
+ * without nameservers, where a name not in the file waits for one, no
+ * packet sent, and is cancelled at once.
+ */
+static bool
+http_hosts_lookup(struct http_probe *run)
+{
+	struct evutil_addrinfo hints, *ai;
+	struct evdns_getaddrinfo_request *req;
+	struct http_hosts_answer *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return false;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = run->af == 6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	if ((req = evdns_getaddrinfo(run->engine->hosts_dns, run->host, NULL,
+	    &hints, http_hosts_cb, a)) != NULL) {
+		a->waiting = true;
+		evdns_getaddrinfo_cancel(req);
+		return false;
+	}
+	if (a->res == NULL) {
+		free(a);
+		return false;
+	}
+	run->dns_usec = cw_mono_usec() - run->t0;
+	if ((run->resolved = json_array()) != NULL)
+		for (ai = a->res; ai != NULL; ai = ai->ai_next)
+			http_resolved_add(run, ai->ai_family,
+			    ai->ai_family == AF_INET ? (const void *)
+			    &((struct sockaddr_in *)ai->ai_addr)->sin_addr :
+			    (const void *)&((struct sockaddr_in6 *)
+			    ai->ai_addr)->sin6_addr);
+	evutil_freeaddrinfo(a->res);
+	free(a);
+	if (run->resolved == NULL)
+		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
+	else
+		http_lookup_addrs(run);
+	return true;
 }
 
 /* http_resolver_refresh: read the nameservers again when their file
@@ -1290,36 +1413,39 @@ http_resolver_refresh(struct http_engine *eng)
 		    eng->resolv_conf);
 }
 
-/* http_lookup_start: resolve the run's host in its family. */
+/* http_lookup_start: resolve the run's host in its family: in the
+ * hosts file, else at the nameservers. */
 static int
 http_lookup_start(struct http_probe *run)
 {
 	struct http_engine *eng = run->engine;
-	struct evutil_addrinfo hints;
-	struct evdns_getaddrinfo_request *req;
 	struct http_lookup *l;
 	struct timeval tv;
 
 	http_resolver_refresh(eng);
+	if (http_hosts_lookup(run))
+		return 0;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return -1;
 	l->engine = eng;
 	l->run = run;
+	l->started = cw_mono_usec();
+	l->req = run->af == 6 ?
+	    evdns_base_resolve_ipv6(eng->dns, run->host, 0, http_lookup_done,
+	    l) :
+	    evdns_base_resolve_ipv4(eng->dns, run->host, 0, http_lookup_done,
+	    l);
+	/* NULL: refused at once (a name evdns cannot send), no callback. */
+	if (l->req == NULL) {
+		free(l);
+		return -1;
+	}
 	if ((l->next = eng->lookups) != NULL)
 		eng->lookups->prev = l;
 	eng->lookups = l;
 	run->lookup = l;
 	cw_usec_to_timeval(run->timeout, &tv);
 	evtimer_add(run->deadline, &tv);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = run->af == 6 ? AF_INET6 : AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	/* A NULL return means done() has run already. */
-	req = evdns_getaddrinfo(eng->dns, run->host, NULL, &hints,
-	    http_lookup_done, l);
-	if (req != NULL)
-		l->req = req;
 	return 0;
 }
 
@@ -1334,7 +1460,7 @@ http_run_free(struct http_probe *run)
 		struct http_lookup *l = run->lookup;
 		l->run = NULL;
 		run->lookup = NULL;
-		evdns_getaddrinfo_cancel(l->req);
+		evdns_cancel_request(run->engine->dns, l->req);
 	}
 	for (size_t i = 0; i < run->nxfers; i++)
 		if (run->xfers[i] != NULL) {
@@ -1497,6 +1623,7 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
     const char *hosts)
 {
 	struct http_engine *eng;
+	char num[16];
 	int rc;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -1511,7 +1638,8 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 	eng->base = base;
 	if ((eng->cv = curlev_new(base, http_curl_done)) == NULL ||
 	    (eng->dns = evdns_base_new(base,
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL) {
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL ||
+	    (eng->hosts_dns = evdns_base_new(base, 0)) == NULL) {
 		log_warnx("%s: cannot set up libcurl or the resolver",
 		    __func__);
 		http_engine_free(eng);
@@ -1542,8 +1670,10 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 	/* Mixed-case names (0x20) confuse some middleboxes: a measurement
 	 * of a web server should not fail on that. */
 	evdns_base_set_option(eng->dns, "randomize-case:", "0");
-	evdns_base_set_option(eng->dns, "timeout:", HTTP_DNS_TIMEOUT);
-	evdns_base_set_option(eng->dns, "attempts:", HTTP_DNS_ATTEMPTS);
+	snprintf(num, sizeof(num), "%d", HTTP_DNS_TIMEOUT);
+	evdns_base_set_option(eng->dns, "timeout:", num);
+	snprintf(num, sizeof(num), "%d", HTTP_DNS_ATTEMPTS);
+	evdns_base_set_option(eng->dns, "attempts:", num);
 	return eng;
 }
 
@@ -1555,6 +1685,8 @@ http_engine_free(struct http_engine *eng)
 	curlev_free(eng->cv);
 	if (eng->dns != NULL)
 		evdns_base_free(eng->dns, 0);
+	if (eng->hosts_dns != NULL)
+		evdns_base_free(eng->hosts_dns, 0);
 	while (eng->lookups != NULL)
 		http_lookup_free(eng->lookups);
 	for (size_t i = 0; i < eng->nstores; i++) {

@@ -158,6 +158,11 @@ enum cw_failure http_failure_from_curl(int code, long os_errno);
  * the rest (expired, not yet valid, revoked ...). */
 enum cw_failure http_failure_from_verify(long verify_result);
 
+/* http_failure_from_evdns: the failure a host name lookup at the
+ * nameservers that ended with evdns's `err` (DNS_ERR_*) means: a
+ * silent nameserver is a timeout, a refusing one dns_refused_error. */
+enum cw_failure http_failure_from_evdns(int err);
+
 /* http_status_expected: is `status` in the ranges (none: 200-399)? */
 bool http_status_expected(const struct http_spec *spec, long status);
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <event2/dns.h>
 #include <errno.h>
 #include <openssl/x509_vfy.h>
 
@@ -152,6 +153,26 @@ test_failures(void **state)
 	    0), CW_FAIL_DNS_LOOKUP);
 	assert_int_equal(http_failure_from_curl(CURLE_OUT_OF_MEMORY, 0),
 	    CW_FAIL_INTERNAL);
+
+	/* A lookup at the nameservers: silence is a timeout, never the
+	 * SERVFAIL that getaddrinfo's one EAI_FAIL used to be taken for. */
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_NONE), CW_OK);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_TIMEOUT),
+	    CW_FAIL_TIMEOUT);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_REFUSED),
+	    CW_FAIL_DNS_REFUSED);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_SERVERFAILED),
+	    CW_FAIL_DNS_SERVFAIL);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_NOTEXIST),
+	    CW_FAIL_DNS_NXDOMAIN);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_NODATA),
+	    CW_FAIL_DNS_NO_ANSWER);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_NOTIMPL),
+	    CW_FAIL_DNS_RCODE);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_TRUNCATED),
+	    CW_FAIL_DNS_TRUNCATED);
+	assert_int_equal(http_failure_from_evdns(DNS_ERR_UNKNOWN),
+	    CW_FAIL_DNS_LOOKUP);
 
 	assert_int_equal(http_failure_from_verify(X509_V_OK), CW_OK);
 	assert_int_equal(http_failure_from_verify(
