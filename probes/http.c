@@ -112,6 +112,7 @@ struct http_xfer {
 	crypto_hash_sha256_state sha;
 	uint64_t		 body_bytes;
 	bool			 truncated;
+	bool			 head_done;	/* a header section ended */
 	char			*body;		/* kept for the pattern */
 	size_t			 kept;		/* its length */
 	json_t			*tls;
@@ -691,6 +692,22 @@ http_xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* http_xfer_header: CURLOPT_HEADERFUNCTION: note where a response's
+ * header section begins (its status line) and ends (the empty line). */
+static size_t
+http_xfer_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_xfer *x = arg;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		x->head_done = false;
+	else if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+	    (n == 1 && data[0] == '\n'))
+		x->head_done = true;
+	return n;
+}
+
 /* http_easy_get: a handle with no options set: a reset one kept from
  * an earlier transfer (no connection, no session, no cookie is kept
  * in it: see http_easy_put), or a new one. */
@@ -883,6 +900,20 @@ http_failure_via_proxy(CURL *easy, CURLcode code, long os_errno)
 	}
 }
 
+/* http_xfer_head_overflow: whether libcurl's "out of memory" is the
+ * server's doing: a response header line beyond libcurl's limit
+ * (CURL_MAX_HTTP_HEADER), which it reports as CURLE_OUT_OF_MEMORY.
+ * True when it came after the request was sent, before the header
+ * section ended. */
+static bool
+http_xfer_head_overflow(struct http_xfer *x)
+{
+	curl_off_t pre = 0;
+
+	return !x->head_done && curl_easy_getinfo(x->easy,
+	    CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0;
+}
+
 /* http_xfer_verdict: the result's ok/failure. */
 static void
 http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
@@ -895,6 +926,12 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 
 	if (x->tls_failure != CW_OK) {
 		result_set_failure(r, x->tls_failure, "%s", x->tls_detail);
+		return;
+	}
+	if (code == CURLE_OUT_OF_MEMORY && http_xfer_head_overflow(x)) {
+		result_set_failure(r, CW_FAIL_HTTP_OVERSIZED_HEADER, "a line of "
+		    "the response header longer than %d bytes",
+		    CURL_MAX_HTTP_HEADER);
 		return;
 	}
 	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && x->truncated)) {
@@ -1004,6 +1041,9 @@ http_xfer_easy(struct http_probe *run, struct http_xfer *x,
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write) ==
 	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_xfer_header) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, http_xfer_prereq) ==
 	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) == CURLE_OK &&
