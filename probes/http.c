@@ -1,8 +1,11 @@
 /*
  * http.c -- the HTTP measurement (http.h).
  *
- * A run is one URL in one address family.  It resolves the host with
- * evdns unless the address is pinned or literal, then starts one
+ * A run is one URL in one address family.  Unless the address is
+ * pinned or literal it resolves the host: evdns looks in the hosts
+ * file and reads resolv.conf; the nameservers are asked with the
+ * probe's own DNS query (probes/dns.c), one after the other.  Then it
+ * starts one
  * transfer per address (struct http_xfer) on the engine's curlev.
  * Each transfer reports one result; the run's last one says so.
  *
@@ -41,13 +44,14 @@
 #include <sodium.h>
 
 #include "curlev.h"
+#include "dns.h"
 #include "http.h"
 #include "log.h"
 #include "result.h"
 
 #define HTTP_BUFFER_SIZE	8192L	/* libcurl's receive buffer */
-#define HTTP_DNS_TIMEOUT	3	/* s per evdns attempt */
-#define HTTP_DNS_ATTEMPTS	2
+#define HTTP_DNS_TIMEOUT	(3 * CW_USEC_PER_SEC)	/* per attempt */
+#define HTTP_DNS_ATTEMPTS	2	/* per nameserver */
 #define HTTP_CERTS_MAX		8	/* certificates kept per chain */
 #define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
 #define HTTP_CASTORES		8	/* CA files kept loaded */
@@ -77,10 +81,9 @@ struct http_castore {
 struct http_engine {
 	struct event_base	*base;
 	struct curlev		*cv;
-	struct evdns_base	*dns;		/* the nameservers' */
+	struct evdns_base	*dns;		/* the nameservers: a list */
 	struct evdns_base	*hosts_dns;	/* the hosts file's alone */
 	size_t			 in_flight;	/* transfers */
-	struct http_lookup	*lookups;	/* pending, cancelled too */
 	struct http_castore	 stores[HTTP_CASTORES];
 	size_t			 nstores;
 	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
@@ -89,16 +92,6 @@ struct http_engine {
 	struct http_file_stamp	 resolv_stamp;	/* as it was read */
 	char			*hosts;		/* looked in first */
 	struct http_file_stamp	 hosts_stamp;
-};
-
-/* A host name lookup at the nameservers.  It outlives a run cancelled
- * while it is pending: evdns reports the cancellation later, to this. */
-struct http_lookup {
-	struct http_engine	*engine;
-	struct http_probe	*run;	/* NULL: cancelled */
-	struct evdns_request	*req;
-	cw_usec_t		 started;	/* monotonic */
-	struct http_lookup	*next, *prev;
 };
 
 /* One request to one address. */
@@ -150,7 +143,8 @@ struct http_probe {
 	cw_usec_t		 t0_real;
 	cw_usec_t		 dns_usec;	/* -1: no lookup */
 	json_t			*resolved;	/* the lookup's addresses */
-	struct http_lookup	*lookup;
+	struct dns_probe	*query;		/* the lookup's, in flight */
+	int			 nameserver;	/* the one it asks: its index */
 	struct event		*deadline;	/* of the lookup */
 	struct event		*later;		/* reports `failed` */
 	json_t			*failed;	/* a result without transfer */
@@ -1146,42 +1140,10 @@ http_run_fail(struct http_probe *run, enum cw_failure failure,
 
 /* --- the lookup --- */
 
-static void
-http_lookup_free(struct http_lookup *l)
-{
-	if (l->prev != NULL)
-		l->prev->next = l->next;
-	else
-		l->engine->lookups = l->next;
-	if (l->next != NULL)
-		l->next->prev = l->prev;
-	free(l);
-}
-
 enum cw_failure
-http_failure_from_evdns(int err)
+http_failure_of_lookup(enum cw_failure dns)
 {
-	switch (err) {
-	case DNS_ERR_NONE:
-		return CW_OK;
-	case DNS_ERR_TIMEOUT:
-		return CW_FAIL_TIMEOUT;
-	case DNS_ERR_NOTEXIST:
-		return CW_FAIL_DNS_NXDOMAIN;
-	case DNS_ERR_NODATA:
-		return CW_FAIL_DNS_NO_ANSWER;
-	case DNS_ERR_SERVERFAILED:
-		return CW_FAIL_DNS_SERVFAIL;
-	case DNS_ERR_REFUSED:
-		return CW_FAIL_DNS_REFUSED;
-	case DNS_ERR_FORMAT:
-	case DNS_ERR_NOTIMPL:
-		return CW_FAIL_DNS_RCODE;
-	case DNS_ERR_TRUNCATED:
-		return CW_FAIL_DNS_TRUNCATED;
-	default:
-		return CW_FAIL_DNS_LOOKUP;
-	}
+	return dns == CW_FAIL_CONNECTION_REFUSED ? CW_FAIL_DNS_REFUSED : dns;
 }
 
 /* http_resolved_add: an address of the answer, in `family`, once. */
@@ -1223,68 +1185,78 @@ http_lookup_addrs(struct http_probe *run)
 	http_run_fail(run, CW_FAIL_INTERNAL, "could not start the requests");
 }
 
-/* http_lookup_failed: the nameservers' lookup failed with `err`
- * (DNS_ERR_*) after `usec`. */
-static void
-http_lookup_failed(struct http_probe *run, int err, cw_usec_t usec)
-{
-	char detail[256];
+static int http_lookup_ask(struct http_probe *, int);
 
-	/* evdns ends an attempt answered with SERVFAIL at once as if it
-	 * had timed out, and says DNS_ERR_TIMEOUT at the end: one that
-	 * came before any attempt could time out was SERVFAIL each time. */
-	if (err == DNS_ERR_TIMEOUT &&
-	    usec < HTTP_DNS_TIMEOUT * CW_USEC_PER_SEC)
-		err = DNS_ERR_SERVERFAILED;
-	if (err == DNS_ERR_TIMEOUT)
-		snprintf(detail, sizeof(detail), "%s: no answer from the "
-		    "nameservers (%d attempts of %d s)", run->host,
-		    HTTP_DNS_ATTEMPTS, HTTP_DNS_TIMEOUT);
-	else if (err == DNS_ERR_SERVERFAILED)
-		snprintf(detail, sizeof(detail), "%s: SERVFAIL to each of %d "
-		    "attempts", run->host, HTTP_DNS_ATTEMPTS);
-	else if (err == DNS_ERR_NODATA)
-		snprintf(detail, sizeof(detail), "%s has no IPv%d address",
-		    run->host, run->af);
-	else
-		snprintf(detail, sizeof(detail), "%s: %s", run->host,
-		    evdns_err_to_string(err));
-	http_run_fail(run, http_failure_from_evdns(err), detail);
+/* http_lookup_answer: the addresses of the run's family in the answer
+ * section of `reply`, in their order, into run->resolved. */
+static void
+http_lookup_answer(struct http_probe *run, const ldns_pkt *reply)
+{
+	bool v6 = run->af == 6;
+	ldns_rr_list *rrs;
+	ldns_rdf *rd;
+
+	rrs = ldns_pkt_rr_list_by_type((ldns_pkt *)reply, v6 ?
+	    LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
+	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs);
+	    i++)
+		if ((rd = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0)) != NULL &&
+		    ldns_rdf_size(rd) == (v6 ? 16 : 4))
+			http_resolved_add(run, v6 ? AF_INET6 : AF_INET,
+			    ldns_rdf_data(rd));
+	ldns_rr_list_deep_free(rrs);
 }
 
-/* http_lookup_done: evdns_callback_type: the nameservers' answer (or,
- * after a cancellation, its notice).  `addrs` holds `count` addresses
- * of `type`. */
+/* http_lookup_failed: no nameserver gave an answer; the last one's
+ * DNS result says why. */
 static void
-http_lookup_done(int err, char type, int count, int ttl, void *addrs,
-    void *arg)
+http_lookup_failed(struct http_probe *run, json_t *dns,
+    enum cw_failure failure)
 {
-	struct http_lookup *l = arg;
-	struct http_probe *run = l->run;
-	cw_usec_t took = cw_mono_usec() - l->started;
-	bool v6 = type == DNS_IPv6_AAAA;
+	const char *why = json_string_value(json_object_get(dns,
+	    "failure_detail"));
+	char detail[512];
 
-	(void)ttl;
-	http_lookup_free(l);
-	if (run == NULL)		/* cancelled */
+	if (why == NULL)
+		why = json_string_value(json_object_get(dns, "rcode"));
+	snprintf(detail, sizeof(detail), "%s: nameserver %s port %lld: %s",
+	    run->host, json_string_value(json_object_get(dns, "addr")),
+	    json_integer_value(json_object_get(dns, "port")), why != NULL ?
+	    why : cw_failure_name(failure));
+	http_run_fail(run, http_failure_of_lookup(failure), detail);
+}
+
+/* http_lookup_done: dns_done_fn: a nameserver's answer to the run's
+ * question.  An answer ends the lookup (NXDOMAIN too: the name's own);
+ * without one the next nameserver is asked, until none is left. */
+static void
+http_lookup_done(json_t *dns, const ldns_pkt *reply, void *arg)
+{
+	struct http_probe *run = arg;
+	const char *name = json_string_value(json_object_get(dns,
+	    "failure"));
+	int failure = name == NULL ? CW_OK : cw_failure_from_name(name);
+
+	run->query = NULL;
+	if (failure == -1)
+		failure = CW_FAIL_DNS_LOOKUP;
+	if (failure != CW_OK && failure != CW_FAIL_DNS_NXDOMAIN &&
+	    http_lookup_ask(run, run->nameserver + 1) == 0) {
+		json_decref(dns);
 		return;
-	run->lookup = NULL;
+	}
 	evtimer_del(run->deadline);
 	run->dns_usec = cw_mono_usec() - run->t0;
-	if (err != DNS_ERR_NONE) {
-		http_lookup_failed(run, err, took);
-		return;
-	}
-	if ((run->resolved = json_array()) == NULL) {
+	if (failure != CW_OK || reply == NULL)
+		http_lookup_failed(run, dns, failure != CW_OK ?
+		    (enum cw_failure)failure : CW_FAIL_DNS_LOOKUP);
+	else if ((run->resolved = json_array()) == NULL)
 		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
-		return;
+	else {
+		http_lookup_answer(run, reply);
+		http_lookup_addrs(run);
 	}
-	if (type == DNS_IPv4_A || v6)
-		for (int i = 0; i < count; i++)
-			http_resolved_add(run, v6 ? AF_INET6 : AF_INET,
-			    (const unsigned char *)addrs +
-			    (size_t)i * (v6 ? 16 : 4));
-	http_lookup_addrs(run);
+	json_decref(dns);
 }
 
 /* http_deadline_cb: the lookup took the run's whole time. */
@@ -1296,11 +1268,10 @@ http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (run->lookup == NULL)
+	if (run->query == NULL)
 		return;
-	run->lookup->run = NULL;
-	evdns_cancel_request(run->engine->dns, run->lookup->req);
-	run->lookup = NULL;
+	dns_probe_cancel(run->query);
+	run->query = NULL;
 	run->dns_usec = cw_mono_usec() - run->t0;
 	snprintf(detail, sizeof(detail), "no answer for %s within the "
 	    "timeout", run->host);
@@ -1375,10 +1346,10 @@ http_hosts_cb(int err, struct evutil_addrinfo *res, void *arg)
  * http_hosts_lookup: the run's host in the hosts file; true, with
  * run->resolved set, when it is there (or when memory ran out: the run
  * then fails).  Only evdns_getaddrinfo() looks in the hosts file, and
- * it gives every failure at the nameservers as one EAI_FAIL (a silent
- * server and a refusal alike); so it is asked on a base of its own
- * without nameservers, where a name not in the file waits for one, no
- * packet sent, and is cancelled at once.
+ * it goes on to the nameservers itself, giving every failure there as
+ * one EAI_FAIL (a silent server and a refusal alike); so it is asked on
+ * a base of its own without nameservers, where a name not in the file
+ * waits for one, no packet sent, and is cancelled at once.
  */
 static bool
 http_hosts_lookup(struct http_probe *run)
@@ -1453,37 +1424,69 @@ http_resolver_refresh(struct http_engine *eng)
 		    eng->resolv_conf);
 }
 
+/* http_lookup_ask: put the run's question to nameserver `idx` of
+ * resolv_conf, with the probe's own DNS query (probes/dns.c: its own
+ * connected socket, so that a port where nothing listens is told from
+ * a silent one).  0, or -1 when there is no such nameserver or the
+ * query cannot be made. */
+static int
+http_lookup_ask(struct http_probe *run, int idx)
+{
+	struct sockaddr_storage ss;
+	struct dns_spec spec;
+	struct target t;
+	char text[INET6_ADDRSTRLEN], err[128];
+	const void *bin;
+	int len;
+	uint16_t port;
+
+	len = evdns_base_get_nameserver_addr(run->engine->dns, idx,
+	    (struct sockaddr *)&ss, sizeof(ss));
+	if (len <= 0 || (size_t)len > sizeof(ss) ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return -1;
+	bin = ss.ss_family == AF_INET ?
+	    (const void *)&((struct sockaddr_in *)&ss)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+	port = ntohs(ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	dns_spec_init(&spec);
+	if (inet_ntop(ss.ss_family, bin, text, sizeof(text)) == NULL ||
+	    target_parse(text, port, &t, err, sizeof(err)) == -1 ||
+	    dns_spec_set_qname(&spec, run->host) == -1)
+		return -1;
+	spec.qtype = run->af == 6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+	spec.transports = DNS_PROTO_UDP;
+	spec.afs = t.af == 6 ? DNS_AF_6 : DNS_AF_4;
+	spec.port = port;
+	spec.rd = true;
+	spec.nsid = false;
+	spec.timeout = HTTP_DNS_TIMEOUT;
+	spec.retries = HTTP_DNS_ATTEMPTS - 1;
+	spec.late_window = 0;
+	run->nameserver = idx;
+	run->query = dns_probe_start(run->engine->base, &spec, &t,
+	    DNS_PROTO_UDP, http_lookup_done, run);
+	return run->query != NULL ? 0 : -1;
+}
+
 /* http_lookup_start: resolve the run's host in its family: in the
- * hosts file, else at the nameservers. */
+ * hosts file, else at the nameservers, one after the other. */
 static int
 http_lookup_start(struct http_probe *run)
 {
-	struct http_engine *eng = run->engine;
-	struct http_lookup *l;
 	struct timeval tv;
 
-	http_resolver_refresh(eng);
+	http_resolver_refresh(run->engine);
 	if (http_hosts_lookup(run))
 		return 0;
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return -1;
-	l->engine = eng;
-	l->run = run;
-	l->started = cw_mono_usec();
-	l->req = run->af == 6 ?
-	    evdns_base_resolve_ipv6(eng->dns, run->host, 0, http_lookup_done,
-	    l) :
-	    evdns_base_resolve_ipv4(eng->dns, run->host, 0, http_lookup_done,
-	    l);
-	/* NULL: refused at once (a name evdns cannot send), no callback. */
-	if (l->req == NULL) {
-		free(l);
-		return -1;
+	if (http_lookup_ask(run, 0) == -1) {
+		run->dns_usec = cw_mono_usec() - run->t0;
+		http_run_fail(run, CW_FAIL_DNS_NO_SERVERS, "no nameserver to "
+		    "ask (resolv_conf)");
+		return 0;
 	}
-	if ((l->next = eng->lookups) != NULL)
-		eng->lookups->prev = l;
-	eng->lookups = l;
-	run->lookup = l;
 	cw_usec_to_timeval(run->timeout, &tv);
 	evtimer_add(run->deadline, &tv);
 	return 0;
@@ -1496,12 +1499,7 @@ http_run_free(struct http_probe *run)
 {
 	if (run == NULL)
 		return;
-	if (run->lookup != NULL) {
-		struct http_lookup *l = run->lookup;
-		l->run = NULL;
-		run->lookup = NULL;
-		evdns_cancel_request(run->engine->dns, l->req);
-	}
+	dns_probe_cancel(run->query);
 	for (size_t i = 0; i < run->nxfers; i++)
 		if (run->xfers[i] != NULL) {
 			run->engine->in_flight--;
@@ -1663,7 +1661,6 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
     const char *hosts)
 {
 	struct http_engine *eng;
-	char num[16];
 	int rc;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -1707,13 +1704,6 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 		http_engine_free(eng);
 		return NULL;
 	}
-	/* Mixed-case names (0x20) confuse some middleboxes: a measurement
-	 * of a web server should not fail on that. */
-	evdns_base_set_option(eng->dns, "randomize-case:", "0");
-	snprintf(num, sizeof(num), "%d", HTTP_DNS_TIMEOUT);
-	evdns_base_set_option(eng->dns, "timeout:", num);
-	snprintf(num, sizeof(num), "%d", HTTP_DNS_ATTEMPTS);
-	evdns_base_set_option(eng->dns, "attempts:", num);
 	return eng;
 }
 
@@ -1727,8 +1717,6 @@ http_engine_free(struct http_engine *eng)
 		evdns_base_free(eng->dns, 0);
 	if (eng->hosts_dns != NULL)
 		evdns_base_free(eng->hosts_dns, 0);
-	while (eng->lookups != NULL)
-		http_lookup_free(eng->lookups);
 	for (size_t i = 0; i < eng->nstores; i++) {
 		X509_STORE_free(eng->stores[i].store);
 		free(eng->stores[i].path);
