@@ -1,8 +1,11 @@
 /*
  * http.c -- the HTTP measurement (http.h).
  *
- * A run is one URL in one address family.  It resolves the host with
- * evdns unless the address is pinned or literal, then starts one
+ * A run is one URL in one address family.  Unless the address is
+ * pinned or literal it resolves the host: evdns looks in the hosts
+ * file and reads resolv.conf; the nameservers are asked with the
+ * probe's own DNS query (probes/dns.c), one after the other.  Then it
+ * starts one
  * transfer per address (struct http_xfer) on the engine's curlev.
  * Each transfer reports one result; the run's last one says so.
  *
@@ -41,13 +44,14 @@
 #include <sodium.h>
 
 #include "curlev.h"
+#include "dns.h"
 #include "http.h"
 #include "log.h"
 #include "result.h"
 
 #define HTTP_BUFFER_SIZE	8192L	/* libcurl's receive buffer */
-#define HTTP_DNS_TIMEOUT	"3"	/* s per evdns attempt */
-#define HTTP_DNS_ATTEMPTS	"2"
+#define HTTP_DNS_TIMEOUT	(3 * CW_USEC_PER_SEC)	/* per attempt */
+#define HTTP_DNS_ATTEMPTS	2	/* per nameserver */
 #define HTTP_CERTS_MAX		8	/* certificates kept per chain */
 #define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
 #define HTTP_CASTORES		8	/* CA files kept loaded */
@@ -77,9 +81,9 @@ struct http_castore {
 struct http_engine {
 	struct event_base	*base;
 	struct curlev		*cv;
-	struct evdns_base	*dns;
+	struct evdns_base	*dns;		/* the nameservers: a list */
+	struct evdns_base	*hosts_dns;	/* the hosts file's alone */
 	size_t			 in_flight;	/* transfers */
-	struct http_lookup	*lookups;	/* pending, cancelled too */
 	struct http_castore	 stores[HTTP_CASTORES];
 	size_t			 nstores;
 	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
@@ -88,15 +92,6 @@ struct http_engine {
 	struct http_file_stamp	 resolv_stamp;	/* as it was read */
 	char			*hosts;		/* looked in first */
 	struct http_file_stamp	 hosts_stamp;
-};
-
-/* A host name lookup.  It outlives a run cancelled while it is
- * pending: evdns reports the cancellation later, to this. */
-struct http_lookup {
-	struct http_engine		*engine;
-	struct http_probe		*run;	/* NULL: cancelled */
-	struct evdns_getaddrinfo_request *req;
-	struct http_lookup		*next, *prev;
 };
 
 /* One request to one address. */
@@ -110,6 +105,7 @@ struct http_xfer {
 	crypto_hash_sha256_state sha;
 	uint64_t		 body_bytes;
 	bool			 truncated;
+	bool			 head_done;	/* a header section ended */
 	char			*body;		/* kept for the pattern */
 	size_t			 kept;		/* its length */
 	json_t			*tls;
@@ -147,7 +143,8 @@ struct http_probe {
 	cw_usec_t		 t0_real;
 	cw_usec_t		 dns_usec;	/* -1: no lookup */
 	json_t			*resolved;	/* the lookup's addresses */
-	struct http_lookup	*lookup;
+	struct dns_probe	*query;		/* the lookup's, in flight */
+	int			 nameserver;	/* the one it asks: its index */
 	struct event		*deadline;	/* of the lookup */
 	struct event		*later;		/* reports `failed` */
 	json_t			*failed;	/* a result without transfer */
@@ -689,6 +686,22 @@ http_xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* http_xfer_header: CURLOPT_HEADERFUNCTION: note where a response's
+ * header section begins (its status line) and ends (the empty line). */
+static size_t
+http_xfer_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_xfer *x = arg;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		x->head_done = false;
+	else if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+	    (n == 1 && data[0] == '\n'))
+		x->head_done = true;
+	return n;
+}
+
 /* http_easy_get: a handle with no options set: a reset one kept from
  * an earlier transfer (no connection, no session, no cookie is kept
  * in it: see http_easy_put), or a new one. */
@@ -881,6 +894,20 @@ http_failure_via_proxy(CURL *easy, CURLcode code, long os_errno)
 	}
 }
 
+/* http_xfer_head_overflow: whether libcurl's "out of memory" is the
+ * server's doing: a response header line beyond libcurl's limit
+ * (CURL_MAX_HTTP_HEADER), which it reports as CURLE_OUT_OF_MEMORY.
+ * True when it came after the request was sent, before the header
+ * section ended. */
+static bool
+http_xfer_head_overflow(struct http_xfer *x)
+{
+	curl_off_t pre = 0;
+
+	return !x->head_done && curl_easy_getinfo(x->easy,
+	    CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0;
+}
+
 /* http_xfer_verdict: the result's ok/failure. */
 static void
 http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
@@ -893,6 +920,12 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 
 	if (x->tls_failure != CW_OK) {
 		result_set_failure(r, x->tls_failure, "%s", x->tls_detail);
+		return;
+	}
+	if (code == CURLE_OUT_OF_MEMORY && http_xfer_head_overflow(x)) {
+		result_set_failure(r, CW_FAIL_HTTP_OVERSIZED_HEADER, "a line of "
+		    "the response header longer than %d bytes",
+		    CURL_MAX_HTTP_HEADER);
 		return;
 	}
 	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && x->truncated)) {
@@ -1002,6 +1035,9 @@ http_xfer_easy(struct http_probe *run, struct http_xfer *x,
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write) ==
 	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_xfer_header) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, http_xfer_prereq) ==
 	    CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) == CURLE_OK &&
@@ -1104,83 +1140,36 @@ http_run_fail(struct http_probe *run, enum cw_failure failure,
 
 /* --- the lookup --- */
 
-static void
-http_lookup_free(struct http_lookup *l)
+enum cw_failure
+http_failure_of_lookup(enum cw_failure dns)
 {
-	if (l->prev != NULL)
-		l->prev->next = l->next;
-	else
-		l->engine->lookups = l->next;
-	if (l->next != NULL)
-		l->next->prev = l->prev;
-	free(l);
+	return dns == CW_FAIL_CONNECTION_REFUSED ? CW_FAIL_DNS_REFUSED : dns;
 }
 
-/* http_lookup_failure: what a getaddrinfo error means. */
-static enum cw_failure
-http_lookup_failure(int err)
+/* http_resolved_add: an address of the answer, in `family`, once. */
+static void
+http_resolved_add(struct http_probe *run, int family, const void *bin)
 {
-	switch (err) {
-	case EVUTIL_EAI_NONAME:
-		return CW_FAIL_DNS_NXDOMAIN;
-	case EVUTIL_EAI_NODATA:
-		return CW_FAIL_DNS_NO_ANSWER;
-	case EVUTIL_EAI_FAIL:
-		return CW_FAIL_DNS_SERVFAIL;
-	case EVUTIL_EAI_AGAIN:
-		return CW_FAIL_TIMEOUT;
-	default:
-		return CW_FAIL_DNS_LOOKUP;
-	}
+	char text[INET6_ADDRSTRLEN];
+	size_t i;
+	json_t *v;
+
+	if (inet_ntop(family, bin, text, sizeof(text)) == NULL)
+		return;
+	json_array_foreach(run->resolved, i, v)
+		if (strcmp(json_string_value(v), text) == 0)
+			return;
+	json_array_append_new(run->resolved, json_string(text));
 }
 
-/* http_lookup_done: evdns's answer (maybe from inside
- * evdns_getaddrinfo(), maybe after a cancellation). */
+/* http_lookup_addrs: the host resolved (run->resolved): a transfer to
+ * every address. */
 static void
-http_lookup_done(int err, struct evutil_addrinfo *res, void *arg)
+http_lookup_addrs(struct http_probe *run)
 {
-	struct http_lookup *l = arg;
-	struct http_probe *run = l->run;
-	char text[INET6_ADDRSTRLEN], detail[256];
+	char detail[256];
 	size_t started = 0;
 
-	http_lookup_free(l);
-	if (run == NULL) {		/* cancelled */
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		return;
-	}
-	run->lookup = NULL;
-	evtimer_del(run->deadline);
-	run->dns_usec = cw_mono_usec() - run->t0;
-	if (err != 0) {
-		snprintf(detail, sizeof(detail), "%s: %s", run->host,
-		    evutil_gai_strerror(err));
-		http_run_fail(run, http_lookup_failure(err), detail);
-		return;
-	}
-	if ((run->resolved = json_array()) == NULL)
-		goto nomem;
-	for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		const void *bin = ai->ai_family == AF_INET ?
-		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
-		    (const void *)&((struct sockaddr_in6 *)
-		    ai->ai_addr)->sin6_addr;
-		bool seen = false;
-		size_t i;
-		json_t *v;
-
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    inet_ntop(ai->ai_family, bin, text, sizeof(text)) == NULL)
-			continue;
-		json_array_foreach(run->resolved, i, v)
-			seen = seen || strcmp(json_string_value(v), text) == 0;
-		if (!seen)
-			json_array_append_new(run->resolved, json_string(text));
-	}
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
-	res = NULL;
 	for (size_t i = 0; i < json_array_size(run->resolved); i++)
 		if (http_xfer_start(run, json_string_value(
 		    json_array_get(run->resolved, i))) == 0)
@@ -1193,10 +1182,81 @@ http_lookup_done(int err, struct evutil_addrinfo *res, void *arg)
 		http_run_fail(run, CW_FAIL_DNS_NO_ANSWER, detail);
 		return;
 	}
-nomem:
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
 	http_run_fail(run, CW_FAIL_INTERNAL, "could not start the requests");
+}
+
+static int http_lookup_ask(struct http_probe *, int);
+
+/* http_lookup_answer: the addresses of the run's family in the answer
+ * section of `reply`, in their order, into run->resolved. */
+static void
+http_lookup_answer(struct http_probe *run, const ldns_pkt *reply)
+{
+	bool v6 = run->af == 6;
+	ldns_rr_list *rrs;
+	ldns_rdf *rd;
+
+	rrs = ldns_pkt_rr_list_by_type((ldns_pkt *)reply, v6 ?
+	    LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
+	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs);
+	    i++)
+		if ((rd = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0)) != NULL &&
+		    ldns_rdf_size(rd) == (v6 ? 16 : 4))
+			http_resolved_add(run, v6 ? AF_INET6 : AF_INET,
+			    ldns_rdf_data(rd));
+	ldns_rr_list_deep_free(rrs);
+}
+
+/* http_lookup_failed: no nameserver gave an answer; the last one's
+ * DNS result says why. */
+static void
+http_lookup_failed(struct http_probe *run, json_t *dns,
+    enum cw_failure failure)
+{
+	const char *why = json_string_value(json_object_get(dns,
+	    "failure_detail"));
+	char detail[512];
+
+	if (why == NULL)
+		why = json_string_value(json_object_get(dns, "rcode"));
+	snprintf(detail, sizeof(detail), "%s: nameserver %s port %lld: %s",
+	    run->host, json_string_value(json_object_get(dns, "addr")),
+	    json_integer_value(json_object_get(dns, "port")), why != NULL ?
+	    why : cw_failure_name(failure));
+	http_run_fail(run, http_failure_of_lookup(failure), detail);
+}
+
+/* http_lookup_done: dns_done_fn: a nameserver's answer to the run's
+ * question.  An answer ends the lookup (NXDOMAIN too: the name's own);
+ * without one the next nameserver is asked, until none is left. */
+static void
+http_lookup_done(json_t *dns, const ldns_pkt *reply, void *arg)
+{
+	struct http_probe *run = arg;
+	const char *name = json_string_value(json_object_get(dns,
+	    "failure"));
+	int failure = name == NULL ? CW_OK : cw_failure_from_name(name);
+
+	run->query = NULL;
+	if (failure == -1)
+		failure = CW_FAIL_DNS_LOOKUP;
+	if (failure != CW_OK && failure != CW_FAIL_DNS_NXDOMAIN &&
+	    http_lookup_ask(run, run->nameserver + 1) == 0) {
+		json_decref(dns);
+		return;
+	}
+	evtimer_del(run->deadline);
+	run->dns_usec = cw_mono_usec() - run->t0;
+	if (failure != CW_OK || reply == NULL)
+		http_lookup_failed(run, dns, failure != CW_OK ?
+		    (enum cw_failure)failure : CW_FAIL_DNS_LOOKUP);
+	else if ((run->resolved = json_array()) == NULL)
+		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
+	else {
+		http_lookup_answer(run, reply);
+		http_lookup_addrs(run);
+	}
+	json_decref(dns);
 }
 
 /* http_deadline_cb: the lookup took the run's whole time. */
@@ -1208,11 +1268,10 @@ http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (run->lookup == NULL)
+	if (run->query == NULL)
 		return;
-	run->lookup->run = NULL;
-	evdns_getaddrinfo_cancel(run->lookup->req);
-	run->lookup = NULL;
+	dns_probe_cancel(run->query);
+	run->query = NULL;
 	run->dns_usec = cw_mono_usec() - run->t0;
 	snprintf(detail, sizeof(detail), "no answer for %s within the "
 	    "timeout", run->host);
@@ -1253,8 +1312,83 @@ http_file_changed(const char *path, struct http_file_stamp *stamp)
 static int
 http_hosts_load(struct http_engine *eng)
 {
-	evdns_base_clear_host_addresses(eng->dns);
-	return evdns_base_load_hosts(eng->dns, eng->hosts);
+	evdns_base_clear_host_addresses(eng->hosts_dns);
+	return evdns_base_load_hosts(eng->hosts_dns, eng->hosts);
+}
+
+/* A look in the hosts file: what evdns_getaddrinfo() answered. */
+struct http_hosts_answer {
+	struct evutil_addrinfo	*res;
+	bool			 waiting;	/* not in the file */
+};
+
+/* http_hosts_cb: evdns_getaddrinfo()'s answer on the hosts base: from
+ * inside the call for a name in the file, else later, as the notice of
+ * its cancellation, which frees the answer. */
+static void
+http_hosts_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+	struct http_hosts_answer *a = arg;
+
+	if (a->waiting) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		free(a);
+		return;
+	}
+	if (err == 0)
+		a->res = res;
+	else if (res != NULL)
+		evutil_freeaddrinfo(res);
+}
+
+/*
+ * http_hosts_lookup: the run's host in the hosts file; true, with
+ * run->resolved set, when it is there (or when memory ran out: the run
+ * then fails).  Only evdns_getaddrinfo() looks in the hosts file, and
+ * it goes on to the nameservers itself, giving every failure there as
+ * one EAI_FAIL (a silent server and a refusal alike); so it is asked on
+ * a base of its own without nameservers, where a name not in the file
+ * waits for one, no packet sent, and is cancelled at once.
+ */
+static bool
+http_hosts_lookup(struct http_probe *run)
+{
+	struct evutil_addrinfo hints, *ai;
+	struct evdns_getaddrinfo_request *req;
+	struct http_hosts_answer *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return false;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = run->af == 6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	if ((req = evdns_getaddrinfo(run->engine->hosts_dns, run->host, NULL,
+	    &hints, http_hosts_cb, a)) != NULL) {
+		a->waiting = true;
+		evdns_getaddrinfo_cancel(req);
+		return false;
+	}
+	if (a->res == NULL) {
+		free(a);
+		return false;
+	}
+	run->dns_usec = cw_mono_usec() - run->t0;
+	if ((run->resolved = json_array()) != NULL)
+		for (ai = a->res; ai != NULL; ai = ai->ai_next)
+			http_resolved_add(run, ai->ai_family,
+			    ai->ai_family == AF_INET ? (const void *)
+			    &((struct sockaddr_in *)ai->ai_addr)->sin_addr :
+			    (const void *)&((struct sockaddr_in6 *)
+			    ai->ai_addr)->sin6_addr);
+	evutil_freeaddrinfo(a->res);
+	free(a);
+	if (run->resolved == NULL)
+		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
+	else
+		http_lookup_addrs(run);
+	return true;
 }
 
 /* http_resolver_refresh: read the nameservers again when their file
@@ -1290,36 +1424,71 @@ http_resolver_refresh(struct http_engine *eng)
 		    eng->resolv_conf);
 }
 
-/* http_lookup_start: resolve the run's host in its family. */
+/* http_lookup_ask: put the run's question to nameserver `idx` of
+ * resolv_conf, with the probe's own DNS query (probes/dns.c: its own
+ * connected socket, so that a port where nothing listens is told from
+ * a silent one).  0, or -1 when there is no such nameserver or the
+ * query cannot be made. */
+static int
+http_lookup_ask(struct http_probe *run, int idx)
+{
+	struct sockaddr_storage ss;
+	struct dns_spec spec;
+	struct target t;
+	char text[INET6_ADDRSTRLEN], err[128];
+	const void *bin;
+	int len;
+	uint16_t port;
+
+	len = evdns_base_get_nameserver_addr(run->engine->dns, idx,
+	    (struct sockaddr *)&ss, sizeof(ss));
+	if (len <= 0 || (size_t)len > sizeof(ss) ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return -1;
+	bin = ss.ss_family == AF_INET ?
+	    (const void *)&((struct sockaddr_in *)&ss)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+	port = ntohs(ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	dns_spec_init(&spec);
+	if (inet_ntop(ss.ss_family, bin, text, sizeof(text)) == NULL ||
+	    target_parse(text, port, &t, err, sizeof(err)) == -1 ||
+	    dns_spec_set_qname(&spec, run->host) == -1)
+		return -1;
+	spec.qtype = run->af == 6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+	spec.transports = DNS_PROTO_UDP;
+	spec.afs = t.af == 6 ? DNS_AF_6 : DNS_AF_4;
+	spec.port = port;
+	spec.rd = true;
+	spec.nsid = false;
+	spec.timeout = HTTP_DNS_TIMEOUT;
+	spec.retries = HTTP_DNS_ATTEMPTS - 1;
+	spec.late_window = 0;
+	run->nameserver = idx;
+	run->query = dns_probe_start(run->engine->base, &spec, &t,
+	    DNS_PROTO_UDP, http_lookup_done, run);
+	return run->query != NULL ? 0 : -1;
+}
+
+/* http_lookup_start: resolve the run's host in its family: in the
+ * hosts file, else at the nameservers, one after the other. */
 static int
 http_lookup_start(struct http_probe *run)
 {
-	struct http_engine *eng = run->engine;
-	struct evutil_addrinfo hints;
-	struct evdns_getaddrinfo_request *req;
-	struct http_lookup *l;
 	struct timeval tv;
 
-	http_resolver_refresh(eng);
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return -1;
-	l->engine = eng;
-	l->run = run;
-	if ((l->next = eng->lookups) != NULL)
-		eng->lookups->prev = l;
-	eng->lookups = l;
-	run->lookup = l;
+	http_resolver_refresh(run->engine);
+	if (http_hosts_lookup(run))
+		return 0;
+	if (http_lookup_ask(run, 0) == -1) {
+		run->dns_usec = cw_mono_usec() - run->t0;
+		http_run_fail(run, CW_FAIL_DNS_NO_SERVERS, "no nameserver to "
+		    "ask (resolv_conf)");
+		return 0;
+	}
 	cw_usec_to_timeval(run->timeout, &tv);
 	evtimer_add(run->deadline, &tv);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = run->af == 6 ? AF_INET6 : AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	/* A NULL return means done() has run already. */
-	req = evdns_getaddrinfo(eng->dns, run->host, NULL, &hints,
-	    http_lookup_done, l);
-	if (req != NULL)
-		l->req = req;
 	return 0;
 }
 
@@ -1330,12 +1499,7 @@ http_run_free(struct http_probe *run)
 {
 	if (run == NULL)
 		return;
-	if (run->lookup != NULL) {
-		struct http_lookup *l = run->lookup;
-		l->run = NULL;
-		run->lookup = NULL;
-		evdns_getaddrinfo_cancel(l->req);
-	}
+	dns_probe_cancel(run->query);
 	for (size_t i = 0; i < run->nxfers; i++)
 		if (run->xfers[i] != NULL) {
 			run->engine->in_flight--;
@@ -1511,7 +1675,8 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 	eng->base = base;
 	if ((eng->cv = curlev_new(base, http_curl_done)) == NULL ||
 	    (eng->dns = evdns_base_new(base,
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL) {
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL ||
+	    (eng->hosts_dns = evdns_base_new(base, 0)) == NULL) {
 		log_warnx("%s: cannot set up libcurl or the resolver",
 		    __func__);
 		http_engine_free(eng);
@@ -1539,11 +1704,6 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 		http_engine_free(eng);
 		return NULL;
 	}
-	/* Mixed-case names (0x20) confuse some middleboxes: a measurement
-	 * of a web server should not fail on that. */
-	evdns_base_set_option(eng->dns, "randomize-case:", "0");
-	evdns_base_set_option(eng->dns, "timeout:", HTTP_DNS_TIMEOUT);
-	evdns_base_set_option(eng->dns, "attempts:", HTTP_DNS_ATTEMPTS);
 	return eng;
 }
 
@@ -1555,8 +1715,8 @@ http_engine_free(struct http_engine *eng)
 	curlev_free(eng->cv);
 	if (eng->dns != NULL)
 		evdns_base_free(eng->dns, 0);
-	while (eng->lookups != NULL)
-		http_lookup_free(eng->lookups);
+	if (eng->hosts_dns != NULL)
+		evdns_base_free(eng->hosts_dns, 0);
 	for (size_t i = 0; i < eng->nstores; i++) {
 		X509_STORE_free(eng->stores[i].store);
 		free(eng->stores[i].path);

@@ -4,9 +4,11 @@
  *
  * A run measures one URL in one address family.  When the spec pins
  * addresses, or the URL's host is an address, the run measures that one
- * address; otherwise it first resolves the host (libevent's evdns: no
- * cache, no threads of ours) and then measures every address the
- * answer holds, each on its own fresh connection, pinned with
+ * address; otherwise it first resolves the host (in the hosts file,
+ * else with the probe's own DNS queries, probes/dns.c, to the
+ * nameservers of resolv.conf in turn: no cache, no threads of ours)
+ * and then measures every address the answer holds, each on its own
+ * fresh connection, pinned with
  * CURLOPT_CONNECT_TO so Host and SNI stay the URL's.  Each address
  * gives one result (doc/results.md, "HTTP results"); a host that does
  * not resolve gives one result without an address.
@@ -157,6 +159,13 @@ enum cw_failure http_failure_from_curl(int code, long os_errno);
  * trusted or a self-signed certificate, ssl_invalid_certificate for
  * the rest (expired, not yet valid, revoked ...). */
 enum cw_failure http_failure_from_verify(long verify_result);
+
+/* http_failure_of_lookup: the failure of a result whose host's lookup
+ * failed with the DNS failure `dns` at the last nameserver asked: the
+ * same, but for a nameserver whose port is closed (ICMP port
+ * unreachable, connection_refused), which refuses the lookup as an
+ * rcode REFUSED does: dns_refused_error. */
+enum cw_failure http_failure_of_lookup(enum cw_failure dns);
 
 /* http_status_expected: is `status` in the ranges (none: 200-399)? */
 bool http_status_expected(const struct http_spec *spec, long status);

@@ -135,6 +135,7 @@ struct agent {
 	unsigned long long results, failures, skipped, write_errors;
 	bool interrupted;
 	bool stopping;			/* run: draining after SIGTERM/INT */
+	bool flushing;			/* run: the uploader's last sending */
 };
 
 /* --- Results --- */
@@ -993,6 +994,7 @@ agent_upload_start(struct agent *a)
 	uc.batch_age = c->batch_age;
 	uc.backoff_max = c->backoff_max;
 	uc.failback = c->failback;
+	uc.stop_timeout = c->stop_timeout;
 	uc.dead_letter = c->dead_letter;
 	if ((a->uploader = upload_new(a->base, a->spool, &uc)) == NULL)
 		return -1;
@@ -1011,6 +1013,7 @@ agent_upload_reload(const struct config *old, const struct config *conf)
 	    o->batch_records == n->batch_records &&
 	    o->batch_bytes == n->batch_bytes && o->batch_age == n->batch_age &&
 	    o->backoff_max == n->backoff_max && o->failback == n->failback &&
+	    o->stop_timeout == n->stop_timeout &&
 	    strcmp(o->dead_letter != NULL ? o->dead_letter : "",
 	    n->dead_letter != NULL ? n->dead_letter : "") == 0;
 
@@ -1197,20 +1200,36 @@ agent_in_flight(const struct agent *a)
 	return n;
 }
 
-/* agent_run_drained: while stopping, end the loop once the last query
- * on the wire has reported. */
+static void
+agent_upload_drained(void *arg)
+{
+	struct agent *a = arg;
+
+	event_base_loopbreak(a->base);
+}
+
+/* agent_run_drained: while stopping, once the last query on the wire
+ * has reported, give the uploader its stop_timeout to send what the
+ * spool holds (those results included), then end the loop. */
 static void
 agent_run_drained(struct agent *a)
 {
-	if (a->stopping && agent_in_flight(a) == 0)
+	if (!a->stopping || a->flushing || agent_in_flight(a) > 0)
+		return;
+	if (a->uploader == NULL) {
 		event_base_loopbreak(a->base);
+		return;
+	}
+	a->flushing = true;
+	upload_drain(a->uploader, agent_upload_drained, a);
 }
 
 /*
  * agent_run_stop: SIGTERM or SIGINT.  No cycle starts any more and what
  * waits in the groups' queues is dropped, but the queries on the wire
  * finish and their results are written: their own timeouts bound the
- * wait.  The same signal again stops at once, cancelling them.
+ * wait.  Then the uploader sends what the spool holds, within its
+ * stop_timeout.  The same signal again stops at once, cancelling them.
  */
 static void
 agent_run_stop(evutil_socket_t sig, short what, void *arg)
@@ -1241,7 +1260,7 @@ agent_run_stop(evutil_socket_t sig, short what, void *arg)
 	a->tld = NULL;
 	if ((n = agent_in_flight(a)) == 0) {
 		log_info("run: %s, stopping", strsignal((int)sig));
-		event_base_loopbreak(a->base);
+		agent_run_drained(a);
 		return;
 	}
 	log_info("run: %s, stopping once the %zu measurement%s in flight "

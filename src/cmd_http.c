@@ -41,6 +41,7 @@ struct cmd_http_job {
 
 struct cmd_http {
 	struct http_spec spec;
+	struct event_base *base;
 	struct http_engine *engine;
 	struct output *out;
 	struct cmd_http_job jobs[CMD_HTTP_LIST_MAX + 2];
@@ -276,6 +277,10 @@ cmd_http_done(json_t *result, bool last, void *arg)
 		return;
 	cmd->run.pending--;
 	cli_rounds_fill(&cmd->run, cmd_http_start, cmd);
+	/* The resolver may keep timers of its own (it probes a nameserver
+	 * that failed): they must not keep the command running. */
+	if (cmd->run.pending == 0)
+		event_base_loopexit(cmd->base, NULL);
 }
 
 /* cmd_http_jobs: one run per pinned address of a wanted family, or
@@ -311,6 +316,7 @@ cmd_http_run(struct cmd_http *cmd, const char *resolv_conf)
 		log_warnx("http: cannot create an event loop");
 		return CW_EXIT_FAILURES;
 	}
+	cmd->base = base;
 	if ((cmd->engine = http_engine_new(base, resolv_conf, NULL)) == NULL) {
 		event_base_free(base);
 		return resolv_conf != NULL ? CW_EXIT_USAGE : CW_EXIT_FAILURES;

@@ -1276,6 +1276,14 @@ conf_upload_limits(struct conf_sec *s, struct config_upload *up)
 		else
 			up->failback = t;
 	}
+	up->stop_timeout = UPLOAD_STOP_TIMEOUT;
+	if (conf_duration(s, "stop_timeout", UPLOAD_STOP_TIMEOUT, &t) == 0) {
+		if (t < 0 || t > 600 * CW_USEC_PER_SEC)
+			conf_sec_error(s, "stop_timeout", 0, "stop_timeout: "
+			    "from 0 to 10m");
+		else
+			up->stop_timeout = t;
+	}
 }
 
 static int
@@ -2298,6 +2306,7 @@ static cfg_opt_t conf_upload_opts[] = {
 	CFG_STR("batch_age", NULL, CFGF_NODEFAULT),
 	CFG_STR("backoff_max", NULL, CFGF_NODEFAULT),
 	CFG_STR("failback", NULL, CFGF_NODEFAULT),
+	CFG_STR("stop_timeout", NULL, CFGF_NODEFAULT),
 	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };

@@ -111,6 +111,8 @@ struct config_upload {
 	cw_usec_t batch_age;
 	cw_usec_t backoff_max;
 	cw_usec_t failback;
+	cw_usec_t stop_timeout;		/* default UPLOAD_STOP_TIMEOUT; 0:
+					 * none */
 	char *dead_letter;		/* default
 					 * state_dir/dead-letter/dead-letter.jsonl */
 };

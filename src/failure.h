@@ -44,6 +44,7 @@ enum cw_failure {
 	CW_FAIL_HTTP_PROTOCOL,		/* http_protocol_error */
 	CW_FAIL_HTTP_REDIRECTS,		/* http_too_many_redirects */
 	CW_FAIL_PROXY,			/* proxy_error */
+	CW_FAIL_HTTP_OVERSIZED_HEADER,	/* http_oversized_header */
 	CW_FAIL_MAX
 };
 

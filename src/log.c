@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 
 /* Process-wide logging settings: the one exception to "no globals", as
@@ -18,6 +20,8 @@ static const char *log_progname = "corewatch";
 static enum log_level log_max = LOG_LEVEL_INFO;
 static int log_tty = -1;
 
+static void log_libevent(int, const char *);
+
 void
 log_init(const char *progname, enum log_level max_level)
 {
@@ -25,6 +29,7 @@ log_init(const char *progname, enum log_level max_level)
 		log_progname = progname;
 	log_max = max_level;
 	log_tty = isatty(STDERR_FILENO);
+	event_set_log_callback(log_libevent);
 }
 
 int
@@ -67,6 +72,20 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	else
 		fprintf(stderr, "<%d>%s: %s%s%s\n", (int)level, log_progname,
 		    msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
+}
+
+/* log_libevent: event_log_cb: libevent's own messages (evdns's "[msg]
+ * Nameserver ... has failed" among them) at their level, instead of
+ * its raw lines on stderr. */
+static void
+log_libevent(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else if (severity == EVENT_LOG_MSG)
+		log_info("libevent: %s", msg);
+	else
+		log_warnx("libevent: %s", msg);
 }
 
 void

@@ -19,7 +19,9 @@ enum log_level {
 };
 
 /* log_init: set the name printed before each message and the most verbose
- * level that is printed.  May be called again (e.g. after a reload). */
+ * level that is printed, and take libevent's own messages in (its
+ * warnings as warnings, "[msg]" as info, debug as debug).  May be
+ * called again (e.g. after a reload). */
 void log_init(const char *progname, enum log_level max_level);
 
 /* log_level_parse: "error", "warning", "info" or "debug" to a level;

@@ -88,6 +88,9 @@ struct upload {
 	char			 retry_after[UPLOAD_HEADER_MAX];
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct event		*kick_ev, *wait_ev;
+	struct event		*drain_ev;	/* the bound of a drain */
+	void			(*drained)(void *);	/* NULL: none */
+	void			*drained_arg;
 
 	enum upload_state	 state;
 	struct upload_batch	 b;
@@ -113,6 +116,7 @@ struct upload {
 
 static void upload_step(struct upload *up);
 static void upload_send(struct upload *up);
+static void upload_wait(struct upload *up, cw_usec_t usec);
 
 /* --- the arithmetic --- */
 
@@ -276,6 +280,60 @@ upload_idle(const struct upload *up)
 	return st.last_seq <= up->acked;
 }
 
+/* upload_drain_end: the drain is over (`all`: every record
+ * acknowledged): tell its owner, once. */
+static void
+upload_drain_end(struct upload *up, bool all)
+{
+	void (*done)(void *) = up->drained;
+	struct spool_status st;
+
+	if (done == NULL)
+		return;
+	up->drained = NULL;
+	evtimer_del(up->drain_ev);
+	spool_get_status(up->sp, &st);
+	if (all)
+		log_info("upload: every record acknowledged (seq %" PRIu64
+		    ")", st.last_seq);
+	else
+		log_warnx("upload: %" PRIu64 " record%s not acknowledged "
+		    "within %.3f s stay in the spool for the next start",
+		    st.last_seq - up->acked, st.last_seq - up->acked == 1 ?
+		    "" : "s", (double)up->cfg.stop_timeout / 1e6);
+	done(up->drained_arg);
+}
+
+static void
+upload_drain_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	upload_drain_end(arg, false);
+}
+
+void
+upload_drain(struct upload *up, void (*done)(void *), void *arg)
+{
+	struct spool_status st;
+	struct timeval tv;
+
+	spool_get_status(up->sp, &st);
+	up->drained = done;
+	up->drained_arg = arg;
+	cw_usec_to_timeval(up->cfg.stop_timeout, &tv);
+	evtimer_add(up->drain_ev, &tv);
+	log_info("upload: stopping: sending the %" PRIu64 " record%s not "
+	    "acknowledged yet, for %.3f s at most", st.last_seq - up->acked,
+	    st.last_seq - up->acked == 1 ? "" : "s",
+	    (double)up->cfg.stop_timeout / 1e6);
+	/* A batch forming goes now; one waiting for a retry goes again. */
+	if (up->state == UPLOAD_S_FORMING)
+		event_active(up->kick_ev, EV_TIMEOUT, 1);
+	else if (up->state == UPLOAD_S_WAITING)
+		upload_wait(up, 0);
+}
+
 /* --- the batch --- */
 
 /* upload_batch_reset: an empty batch (the body's buffer is kept). */
@@ -406,6 +464,12 @@ upload_step(struct upload *up)
 		age = cw_real_usec() - up->oldest;
 	due = upload_batch_due(b->n, evbuffer_get_length(b->body), up->more,
 	    age, up->max_records, up->cfg.batch_bytes, up->cfg.batch_age);
+	if (due > 0 && up->drained != NULL)
+		due = 0;
+	if (due < 0 && up->drained != NULL && upload_idle(up)) {
+		upload_drain_end(up, true);
+		return;
+	}
 	if (due < 0) {
 		if (up->more) {
 			/* Nothing read, yet more there: cannot happen with
@@ -1043,7 +1107,9 @@ upload_new(struct event_base *base, struct spool *sp,
 	    (up->b.body = evbuffer_new()) == NULL ||
 	    (up->kick_ev = event_new(base, -1, 0, upload_kick_event, up)) ==
 	    NULL ||
-	    (up->wait_ev = evtimer_new(base, upload_wait_event, up)) == NULL) {
+	    (up->wait_ev = evtimer_new(base, upload_wait_event, up)) == NULL ||
+	    (up->drain_ev = evtimer_new(base, upload_drain_event, up)) ==
+	    NULL) {
 		log_warnx("%s: cannot set up the uploader", __func__);
 		upload_free(up);
 		return NULL;
@@ -1073,6 +1139,8 @@ upload_free(struct upload *up)
 		event_free(up->kick_ev);
 	if (up->wait_ev != NULL)
 		event_free(up->wait_ev);
+	if (up->drain_ev != NULL)
+		event_free(up->drain_ev);
 	if (up->resp != NULL)
 		evbuffer_free(up->resp);
 	if (up->scratch != NULL)

@@ -51,6 +51,7 @@
 #define UPLOAD_BACKOFF_MAX	(600 * CW_USEC_PER_SEC)
 #define UPLOAD_FAILBACK		(600 * CW_USEC_PER_SEC)
 #define UPLOAD_TIMEOUT		(300 * CW_USEC_PER_SEC)
+#define UPLOAD_STOP_TIMEOUT	(5 * CW_USEC_PER_SEC)
 #define UPLOAD_API_PATH		"/api/v1/batches"
 
 struct event_base;
@@ -74,6 +75,8 @@ struct upload_config {
 	cw_usec_t	 backoff_max;	/* the cap, Retry-After included */
 	cw_usec_t	 failback;	/* back to the first URL after this */
 	cw_usec_t	 timeout;	/* of one request */
+	cw_usec_t	 stop_timeout;	/* upload_drain's bound; 0: none
+					 * (not a default) */
 	const char	*dead_letter;	/* the dead-letter file (JSON lines);
 					 * set-aside batches in files next
 					 * to it */
@@ -120,6 +123,17 @@ void upload_free(struct upload *up);
 /* upload_kick: records were appended: look at the spool again at the end
  * of this turn of the loop.  Cheap; call it after every append. */
 void upload_kick(struct upload *up);
+
+/*
+ * upload_drain: the probe is stopping: send what the spool holds now
+ * (a batch goes without waiting for its age; a backoff is cut short),
+ * and call done(arg) from the loop once every record is acknowledged,
+ * or when cfg.stop_timeout has passed, whichever comes first.  What is
+ * not acknowledged by then stays in the spool for the next start, as
+ * a request still in flight does (upload_free abandons it).  Call it
+ * at most once.
+ */
+void upload_drain(struct upload *up, void (*done)(void *), void *arg);
 
 /* upload_idle: true when nothing is in flight or waiting for a retry
  * and every record the spool held at the last look was acknowledged. */

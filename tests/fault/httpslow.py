@@ -10,6 +10,10 @@ reads one request and answers by its path:
     /reset    reset the connection (SO_LINGER {1, 0}, close: an RST
               instead of a FIN) before any reply
     /garbage  answer bytes that are not HTTP, then close
+    /hugeheader  a status line, then one header line of --huge-mb MiB
+              (default 100) that never ends, then close
+    /hugestatus  a status line of --huge-mb MiB that never ends, then
+              close
     anything  404
 
 Each request is logged to --log (when given) as one line: "MONOTONIC-
@@ -37,6 +41,15 @@ def read_head(sock, limit=65536):
             break
         data += chunk
     return data
+
+
+def huge_line(sock, start, mib):
+    """`start`, then `mib` MiB of "a" without a line end: one line the
+    client must give up on (a client that does stops the sending)."""
+    sock.sendall(start)
+    chunk = b"a" * (1 << 20)
+    for _ in range(mib):
+        sock.sendall(chunk)
 
 
 def answer(sock, status, reason, body):
@@ -67,6 +80,12 @@ class Handler(socketserver.BaseRequestHandler):
             if path == "/garbage":
                 sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
                 return
+            if path == "/hugeheader":
+                huge_line(sock, b"HTTP/1.1 200 OK\r\nX-Huge: ", srv.huge)
+                return
+            if path == "/hugestatus":
+                huge_line(sock, b"HTTP/1.1 200 ", srv.huge)
+                return
             if path == "/slow":
                 time.sleep(srv.delay)
                 answer(sock, 200, "OK", SLOW_BODY)
@@ -91,9 +110,11 @@ def main():
     ap.add_argument("--delay", type=float, default=3.0)
     ap.add_argument("--log")
     ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--huge-mb", type=int, default=100)
     a = ap.parse_args()
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.delay = a.delay
+    srv.huge = a.huge_mb
     srv.log = a.log
     srv.lock = threading.Lock()
     if a.log:

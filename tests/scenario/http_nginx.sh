@@ -3,7 +3,8 @@
 # (cw_nginx_start): plain HTTP and HTTPS with a CA made at test time,
 # expired, self-signed and wrong-host certificates, a redirect, a 503, a
 # huge body, a slow first byte, a reset, a close without a reply, a
-# closed port, patterns, HEAD, pinning, resolution, usage errors; and
+# header line of 100 MiB, a closed port, patterns, HEAD, pinning,
+# resolution, usage errors; and
 # HTTP/2 (ALPN h2): body, status, a truncated body, a redirect, and
 # repetitions on connections of their own.
 #
@@ -149,15 +150,16 @@ cw_expect "good.test resolved, named" "$CW_TMP/named.json" "
     ([.[].addr] | sort) == $ADDRS and
     all(.[]; .ok == true and .name == \"cw-good\" and
 	.tls.verified == true)"
-# /etc/resolv.conf names 127.0.0.1, where nothing answers.
+# /etc/resolv.conf names 127.0.0.1, where nothing listens: the port is
+# closed (ICMP port unreachable), the nameserver refuses.
 http nx "http://nx.test:$HP/" --timeout 1
 cw_check "nx.test, no nameserver: exit status 1" [ "$rc" = 1 ]
-cw_expect "nx.test, no nameserver: a failure without an address" \
+cw_expect "nx.test, no nameserver: refused, without an address" \
     "$CW_TMP/nx.json" '
     length >= 1 and
     all(.[]; .ok == false and .addr == null and .status == null and
-	(.failure == "generic_timeout_error" or
-	 .failure == "dns_lookup_error"))'
+	.failure == "dns_refused_error" and
+	(.failure_detail | test("nameserver 127.0.0.1 port 53: ")))'
 
 # --- resolved through DNS: NSD serving web.test on loopback ---
 cw_web_zone "$CW_TMP/web.zone"
@@ -289,6 +291,18 @@ cw_expect "garbage instead of HTTP: http_protocol_error" \
     "$CW_TMP/garbage.json" '
     length == 1 and .[0].ok == false and
     .[0].failure == "http_protocol_error" and .[0].status == null'
+# One header line of 100 MiB (the responder's): the server's fault, not
+# the probe's internal_error (libcurl says "out of memory" past its
+# limit); given up on after the limit, not after 100 MiB.
+for huge in hugeheader hugestatus; do
+	http "$huge" "http://127.0.0.1:$SLOW_PORT/$huge"
+	cw_expect "$huge (100 MiB line): http_oversized_header" \
+	    "$CW_TMP/$huge.json" '
+	    length == 1 and .[0].ok == false and
+	    .[0].failure == "http_oversized_header" and
+	    (.[0].failure_detail | test("longer than 102400 bytes")) and
+	    .[0].body_bytes == 0'
+done
 # TLS spoken to a plain HTTP port: nginx answers the ClientHello with an
 # HTTP 400, which is no TLS.
 http notls "https://127.0.0.1:$HP/" "${TLS[@]}"

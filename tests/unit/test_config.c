@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "upload.h"
 
 #define SEC CW_USEC_PER_SEC
 #define MSEC CW_USEC_PER_MSEC
@@ -150,6 +151,7 @@ test_example(void **state)
 	assert_int_equal(c->upload.batch_age, 30 * SEC);
 	assert_int_equal(c->upload.backoff_max, 1800 * SEC);
 	assert_int_equal(c->upload.failback, 3600 * SEC);
+	assert_int_equal(c->upload.stop_timeout, 10 * SEC);
 	assert_string_equal(c->upload.dead_letter,
 	    "/var/lib/corewatch/refused/refused.jsonl");
 
@@ -762,6 +764,8 @@ test_upload_section(void **state)
 		    "batch_age: from 100ms"},
 		{" url = {\"https://a\"}\n failback = 2d\n", 5,
 		    "failback: from 1s to 1d"},
+		{" url = {\"https://a\"}\n stop_timeout = 11m\n", 5,
+		    "stop_timeout: from 0 to 10m"},
 		{" batch_age = 1s\n", 3, "upload: no url"},
 		{" url = {\"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", "
 		    "\"8\", \"9\"}\n", 4, "at most 8 URLs"},
@@ -776,7 +780,8 @@ test_upload_section(void **state)
 	    "upload {\n url = {\"https://a.example/\", \"http://b.example:8080\"}"
 	    "\n proxy = \"socks5h://127.0.0.1:9050\"\n batch_records = 500\n"
 	    " batch_bytes = 2M\n batch_age = 30s\n backoff_max = 1h\n"
-	    " failback = 5m\n}\ndns \"a\" { servers = {\"::1\"} }\n");
+	    " failback = 5m\n stop_timeout = 0\n}\n"
+	    "dns \"a\" { servers = {\"::1\"} }\n");
 	c = config_load(path, &err);
 	if (c == NULL)
 		fail_msg("%s", err);
@@ -789,8 +794,16 @@ test_upload_section(void **state)
 	assert_int_equal(c->upload.batch_age, 30 * SEC);
 	assert_int_equal(c->upload.backoff_max, 3600 * SEC);
 	assert_int_equal(c->upload.failback, 300 * SEC);
+	assert_int_equal(c->upload.stop_timeout, 0);
 	assert_string_equal(c->upload.dead_letter,
 	    "/st/dead-letter/dead-letter.jsonl");
+	config_free(c);
+	/* stop_timeout not given: a few seconds, not none. */
+	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	    "spool { }\nupload { url = {\"https://a\"} }\n"
+	    "dns \"a\" { servers = {\"::1\"} }\n");
+	assert_non_null(c = config_load(path, &err));
+	assert_int_equal(c->upload.stop_timeout, UPLOAD_STOP_TIMEOUT);
 	config_free(c);
 	/* No section: no upload; without a spool section: refused. */
 	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"

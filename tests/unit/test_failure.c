@@ -54,6 +54,8 @@ test_the_documented_names(void **state)
 	assert_string_equal(cw_failure_name(CW_FAIL_DNS_SERVFAIL),
 	    "dns_servfail_error");
 	assert_string_equal(cw_failure_name(CW_FAIL_DNS_BAD_ID), "dns_bad_id");
+	assert_string_equal(cw_failure_name(CW_FAIL_HTTP_OVERSIZED_HEADER),
+	    "http_oversized_header");
 }
 
 static void

@@ -153,6 +153,19 @@ test_failures(void **state)
 	assert_int_equal(http_failure_from_curl(CURLE_OUT_OF_MEMORY, 0),
 	    CW_FAIL_INTERNAL);
 
+	/* A lookup: a nameserver's closed port refuses it, as REFUSED
+	 * does; the rest is the DNS failure itself. */
+	assert_int_equal(http_failure_of_lookup(CW_FAIL_CONNECTION_REFUSED),
+	    CW_FAIL_DNS_REFUSED);
+	assert_int_equal(http_failure_of_lookup(CW_FAIL_DNS_REFUSED),
+	    CW_FAIL_DNS_REFUSED);
+	assert_int_equal(http_failure_of_lookup(CW_FAIL_TIMEOUT),
+	    CW_FAIL_TIMEOUT);
+	assert_int_equal(http_failure_of_lookup(CW_FAIL_DNS_SERVFAIL),
+	    CW_FAIL_DNS_SERVFAIL);
+	assert_int_equal(http_failure_of_lookup(CW_FAIL_NETWORK_UNREACHABLE),
+	    CW_FAIL_NETWORK_UNREACHABLE);
+
 	assert_int_equal(http_failure_from_verify(X509_V_OK), CW_OK);
 	assert_int_equal(http_failure_from_verify(
 	    X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT),
