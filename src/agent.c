@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -54,6 +55,7 @@
 enum agent_mode {
 	AGENT_RUN,
 	AGENT_ONCE,
+	AGENT_CHECK,	/* check-config: what run needs, nothing started */
 };
 
 struct agent;
@@ -1037,7 +1039,7 @@ agent_spool_start(struct agent *a)
 	if (!c->enabled)
 		return 0;
 	if (key_load(a->conf->key_path, &a->key) == -1) {
-		log_warnx("run: a spool needs the probe's key (corewatch "
+		log_errx("run: a spool needs the probe's key (corewatch "
 		    "keygen makes one; key = \"FILE\" says where it is)");
 		return -1;
 	}
@@ -1077,6 +1079,126 @@ agent_spool_reload(const struct config *old, const struct config *conf)
 		    "at the next start");
 }
 
+/* --- What run needs beyond a well-formed file --- */
+
+/* agent_check_dir: `dir` (option `what` needs it) is a directory this
+ * user may create files in.  Returns 0, or -1 (logged). */
+static int
+agent_check_dir(const char *what, const char *path, const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		log_errx("%s %s: directory %s: %s", what, path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_errx("%s %s: %s is not a directory", what, path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		log_errx("%s %s: directory %s: %s", what, path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* agent_check_output: the output file can be opened for appending as
+ * output_open() will: it exists and may be written, or its directory
+ * (never created for it) lets it be made.  Returns 0, or -1 (logged). */
+static int
+agent_check_output(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			log_errx("output %s: is a directory", path);
+			return -1;
+		}
+		if (access(path, W_OK) == -1) {
+			log_errx("output %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT || (size_t)snprintf(dir, sizeof(dir), "%s",
+	    path) >= sizeof(dir)) {
+		log_errx("output %s: %s", path, strerror(errno != ENOENT ?
+		    errno : ENAMETOOLONG));
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return agent_check_dir("output", path, dir);
+}
+
+/* agent_check_creatable: directory `path` exists, or the nearest of its
+ * parents that does lets sysutil_mkdirs() make it.  Returns 0, or -1
+ * (logged; `what` names the option). */
+static int
+agent_check_creatable(const char *what, const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		log_errx("%s %s: %s", what, path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	while (stat(dir, &st) == -1 && (errno == ENOENT ||
+	    errno == ENOTDIR) && (slash = strrchr(dir, '/')) != NULL &&
+	    slash != dir)
+		*slash = '\0';
+	return agent_check_dir(what, path, dir);
+}
+
+/* agent_check_key: the probe's key, which a spool needs, can be loaded
+ * (key_load() says what is wrong with it).  Returns 0 or -1 (logged). */
+static int
+agent_check_key(const struct config *conf)
+{
+	struct key k;
+
+	if (key_load(conf->key_path, &k) == -1) {
+		log_errx("spool: the probe's key %s cannot be used "
+		    "(corewatch keygen makes one; key = \"FILE\" says where "
+		    "it is)", conf->key_path);
+		return -1;
+	}
+	key_clear(&k);
+	return 0;
+}
+
+/*
+ * agent_check: what `run` would refuse in loaded configuration `conf`
+ * before measuring: an output it cannot open, a spool without a usable
+ * key or whose directory cannot be made.  Looks only; creates, locks and
+ * sends nothing, so that check-config goes the same way.  Every problem
+ * is logged at error level; returns 0 or -1.
+ */
+static int
+agent_check(const struct config *conf)
+{
+	int rc = 0;
+
+	if (agent_check_output(conf->output_path) == -1)
+		rc = -1;
+	if (conf->spool.enabled && (agent_check_key(conf) == -1 ||
+	    agent_check_creatable("spool", conf->spool.dir) == -1))
+		rc = -1;
+	return rc;
+}
+
 static void
 agent_log_level(const struct agent *a)
 {
@@ -1110,7 +1232,7 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 	if (verbose)
 		log_init(NULL, LOG_LEVEL_DEBUG);
 	if (sodium_init() < 0) {
-		log_warnx("%s: sodium_init failed", __func__);
+		log_errx("%s: sodium_init failed", __func__);
 		return -1;
 	}
 	if ((a->conf = config_load(conf_path, &errors)) == NULL) {
@@ -1121,15 +1243,21 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 		return -1;
 	}
 	agent_log_level(a);
+	/* once takes its output from -o and keeps no spool. */
+	if (mode != AGENT_ONCE && agent_check(a->conf) == -1)
+		return -1;
 	sysutil_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if ((a->base = sysutil_event_base()) == NULL) {
-		log_warnx("%s: cannot create the event loop", __func__);
+		log_errx("%s: cannot create the event loop", __func__);
 		return -1;
 	}
-	agent_state_dir(a->conf);
+	/* The HTTP engine reads its resolver's files, nothing more. */
 	if (agent_http_start(a, a->conf) == -1)
 		return -1;
+	if (mode == AGENT_CHECK)
+		return 0;
+	agent_state_dir(a->conf);
 	return agent_tld_new(a, a->conf, &a->tld);
 }
 
@@ -1399,6 +1527,7 @@ cmd_run(int argc, char **argv)
 	    agent_signals(&a, agent_run_stop, agent_run_reload) == -1 ||
 	    agent_tasks_build(&a, a.conf, &a.tasks) == -1 ||
 	    agent_tasks_schedule(&a, &a.tasks) == -1) {
+		log_errx("run: not started");
 		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}
@@ -1745,8 +1874,11 @@ agent_check_usage(FILE *fp)
 	fprintf(fp,
 "usage: corewatch check-config [-q] [-c FILE | FILE]\n"
 "\n"
-"Check a configuration without measuring anything.  Prints every problem\n"
-"found as FILE:LINE: message, or FILE: OK and one line per measurement.\n"
+"Check a configuration as run does before it measures, without measuring\n"
+"or sending anything: the file itself (every problem as FILE:LINE:\n"
+"message), then what run would refuse (an output it cannot open, a spool\n"
+"without a usable key or directory, unreadable resolver files).  Prints\n"
+"FILE: OK and one line per measurement when all is well.\n"
 "\n"
 "  -c, --config FILE   configuration (default %s)\n"
 "  -q, --quiet         print nothing when it is valid\n"
@@ -1766,8 +1898,8 @@ int
 cmd_check_config(int argc, char **argv)
 {
 	const char *path = agent_default_config();
-	struct config *conf;
-	char *errors = NULL, line[512];
+	struct agent a;
+	char line[512];
 	bool quiet = false;
 	int ch;
 
@@ -1794,20 +1926,19 @@ cmd_check_config(int argc, char **argv)
 		agent_check_usage(stderr);
 		return CW_EXIT_USAGE;
 	}
-	if ((conf = config_load(path, &errors)) == NULL) {
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
-		free(errors);
+	/* The way run goes, up to where it would start measuring. */
+	if (agent_init(&a, AGENT_CHECK, path, false) == -1) {
+		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}
 	if (!quiet) {
 		printf("%s: OK\n", path);
-		for (size_t i = 0; i < conf->nmeasurements; i++) {
-			config_measurement_summary(&conf->measurements[i],
+		for (size_t i = 0; i < a.conf->nmeasurements; i++) {
+			config_measurement_summary(&a.conf->measurements[i],
 			    line, sizeof(line));
 			printf("  %s\n", line);
 		}
 	}
-	config_free(conf);
+	agent_free(&a);
 	return CW_EXIT_OK;
 }

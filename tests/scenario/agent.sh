@@ -63,6 +63,57 @@ cw_check "check-config missing file: exit 2" [ "$rc" = 2 ]
 cw_check "check-config missing file: says so" \
     grep -q "missing.conf: No such file" "$CW_TMP/missing.err"
 
+# --- check-config and run agree ---
+# What run refuses once the file has loaded (an output it cannot open, a
+# spool without a usable key or directory), check-config refuses too, at
+# error level; neither measures.
+cw_probe_key "$CW_TMP/agree.key"
+: >"$CW_TMP/afile"
+# agree NAME OUTPUT WANT [LINES...]: good.conf.in writing to OUTPUT, with
+# LINES added; check-config and run must both exit 2, send no query and
+# say WANT in an error-level line (stderr is a file: timestamped).
+agree()
+{
+	local name=$1 output=$2 want=$3 f="$CW_TMP/agree-$1.conf" which
+	shift 3
+	make_conf good.conf.in "$f" "$output" "$DEAD_PORT"
+	printf '%s\n' "$@" >>"$f"
+	for which in check-config run; do
+		timeout 10 "$COREWATCH" "$which" -c "$f" \
+		    >"$CW_TMP/agree-$name.$which.out" \
+		    2>"$CW_TMP/agree-$name.$which.err"
+		rc=$?
+		cw_check "$name: $which exits 2 (got $rc)" [ "$rc" = 2 ]
+		cw_check "$name: $which says '$want' as an error" grep -Eq \
+		    "^[0-9T:.-]+Z corewatch: error: .*$want" \
+		    "$CW_TMP/agree-$name.$which.err" ||
+		    cat "$CW_TMP/agree-$name.$which.err" >&2
+	done
+	cw_check "$name: check-config does not say OK" \
+	    eval "! grep -q OK '$CW_TMP/agree-$name.check-config.out'"
+	cw_check "$name: run measured nothing" \
+	    [ ! -s "$CW_TMP/agree-$name.run.out" ]
+}
+# A port that nothing answers on: a run that wrongly started would only
+# time out, never pass.
+DEAD_PORT=$(cw_free_port) || cw_die "no free port"
+agree nokey - "key $CW_TMP/no.key cannot be used" \
+    "key = \"$CW_TMP/no.key\"" "spool { dir = \"$CW_TMP/spool-a\" }"
+agree outdir "$CW_TMP/no/such/dir/out.jsonl" \
+    "output $CW_TMP/no/such/dir/out.jsonl: directory $CW_TMP/no/such/dir"
+agree outisdir "$CW_TMP" "output $CW_TMP: is a directory"
+agree spoolfile - "spool $CW_TMP/afile/spool: $CW_TMP/afile is not a dir" \
+    "key = \"$CW_TMP/agree.key\"" "spool { dir = \"$CW_TMP/afile/spool\" }"
+# And where run would start, check-config says OK.
+make_conf good.conf.in "$CW_TMP/agree-ok.conf" "$CW_TMP/agree-ok.jsonl"
+printf '%s\n' "key = \"$CW_TMP/agree.key\"" \
+    "spool { dir = \"$CW_TMP/afile-dir/spool\" }" >>"$CW_TMP/agree-ok.conf"
+cw check-config -c "$CW_TMP/agree-ok.conf" >"$CW_TMP/agree-ok.out" 2>&1
+cw_check "spool with a key: check-config exit 0" [ "$rc" = 0 ] ||
+    cat "$CW_TMP/agree-ok.out" >&2
+cw_check "check-config created nothing" \
+    [ ! -e "$CW_TMP/afile-dir" -a ! -e "$CW_TMP/agree-ok.jsonl" ]
+
 # --- once ---
 NGOOD=$((NADDR * 2 + NADDR))	# root-soa over udp+tcp, hostname over udp
 cw once -c "$CW_TMP/good.conf" --json >"$CW_TMP/once.json" \
