@@ -63,6 +63,20 @@ struct agent_orphan;
 struct task_group;
 
 /*
+ * run: whether a task's target fails, so that a change is logged once
+ * (it starts failing, fails in another way, recovers), not each result.
+ * An HTTP run reports a result per address: the run fails with the
+ * first failure among them.
+ */
+struct task_health {
+	enum cw_failure state;		/* how its last run ended */
+	cw_usec_t since;		/* real time it began failing */
+	unsigned long long failed_runs;	/* since then */
+	enum cw_failure run;		/* the run in progress, so far */
+	char run_detail[160];		/* its failure_detail */
+};
+
+/*
  * DNS: one (measurement, address, transport), or one TLD without
  * servers.  HTTP: one (measurement, address family), whose run measures
  * every address the host resolves to, or one pinned address.
@@ -88,6 +102,7 @@ struct task {
 	uint64_t skipped;		/* cycles skipped: still in flight */
 	json_t *results;		/* once: kept for the table */
 	bool settled;			/* once: its last result is in */
+	struct task_health health;	/* run: logged as it changes */
 };
 
 /*
@@ -166,6 +181,60 @@ agent_record(struct agent *a, json_t *result, const char *tld)
 	agent_emit(a, result);
 }
 
+/* agent_health_change: the run of task t that just ended changed its
+ * health to h->run: say so. */
+static void
+agent_health_change(const struct task *t, const struct task_health *h)
+{
+	char since[CW_TIME_STRLEN];
+	const char *sep = h->run_detail[0] != '\0' ? ": " : "";
+
+	if (h->run == CW_OK)
+		log_info("%s: recovered after %llu failed run%s since %s",
+		    t->label, h->failed_runs, h->failed_runs == 1 ? "" : "s",
+		    cw_time_format(h->since, since, sizeof(since)));
+	else if (h->state == CW_OK)
+		log_warnx("%s: failing: %s%s%s", t->label,
+		    cw_failure_name(h->run), sep, h->run_detail);
+	else
+		log_warnx("%s: still failing, now with %s (was %s)%s%s",
+		    t->label, cw_failure_name(h->run),
+		    cw_failure_name(h->state), sep, h->run_detail);
+}
+
+/* agent_health: run: result r of task t is in (`last`: its run is
+ * over); when the run is over and ended otherwise than the one before,
+ * log the change. */
+static void
+agent_health(struct task *t, const json_t *r, bool last)
+{
+	struct task_health *h = &t->health;
+	enum cw_failure failure = result_failure(r);
+	const char *detail;
+
+	if (failure != CW_OK && h->run == CW_OK) {
+		h->run = failure;
+		detail = json_string_value(json_object_get(r,
+		    "failure_detail"));
+		snprintf(h->run_detail, sizeof(h->run_detail), "%s",
+		    detail != NULL ? detail : "");
+	}
+	if (!last)
+		return;
+	if (h->run != h->state) {
+		agent_health_change(t, h);
+		if (h->state == CW_OK) {
+			h->since = cw_real_usec();
+			h->failed_runs = 0;
+		}
+		h->state = h->run;
+	}
+	if (h->state != CW_OK)
+		h->failed_runs++;
+	h->run = CW_OK;
+	h->run_detail[0] = '\0';
+}
+
 /* agent_result: write a task's result and count it; `last` when the
  * task's run has nothing more to report.  Takes the reference. */
 static void
@@ -174,6 +243,8 @@ agent_result(struct task *t, json_t *result, bool last)
 	struct agent *a = t->agent;
 
 	agent_record(a, result, t->tld);
+	if (a->mode == AGENT_RUN)
+		agent_health(t, result, last);
 	if (a->mode == AGENT_ONCE) {
 		if (t->results == NULL)
 			t->results = json_array();
@@ -573,6 +644,20 @@ agent_task_same(const struct task *o, const struct task *n)
 	    target_port(&o->target) == target_port(&n->target);
 }
 
+/* agent_tasks_keep_health: a task that stays what it was keeps its
+ * health, so a rebuild does not announce a failing target again. */
+static void
+agent_tasks_keep_health(const struct agent_tasks *old,
+    struct agent_tasks *new)
+{
+	for (size_t i = 0; i < new->n; i++)
+		for (size_t j = 0; j < old->n; j++)
+			if (agent_task_same(&old->v[j], &new->v[i])) {
+				new->v[i].health = old->v[j].health;
+				break;
+			}
+}
+
 /*
  * agent_tasks_handover: before the old tasks are freed (a reload, a TLD
  * whose servers changed), hand every query they have on the wire to the
@@ -586,6 +671,7 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 {
 	struct agent_orphan *o;
 
+	agent_tasks_keep_health(old, new);
 	for (size_t i = 0; i < old->n; i++) {
 		struct task *ot = &old->v[i], *nt = NULL;
 		if (ot->inflight == NULL && ot->http == NULL)

@@ -439,6 +439,86 @@ cw_check "serial: no two queries of a measurement to one address overlap" \
     [ $? = 0 ] || cat "$CW_TMP/serial.txt" >&2
 kill -TERM "$FAULT_PID" 2>/dev/null
 
+# --- run: a target that fails, then recovers, is logged once each way ---
+# A second NSD of the test's own is stopped while run measures it, then
+# started again on the same port: one "failing" line with the failure's
+# name, one "recovered" line, however many results failed in between.
+# stderr is a file here: every line starts with its UTC time.
+cw_nsd_start "${CW_TEST_ZONES[@]}"
+HEALTH_PORT=$NSD_PORT HEALTH_PID=$NSD_PID HEALTH_DIR=$NSD_DIR
+printf '%s\n' 'probe { name = "health" }' \
+    "output { path = \"$CW_TMP/health.jsonl\" }" \
+    'dns "health" {' '	servers = {"127.0.0.1"}' "	port = $HEALTH_PORT" \
+    '	transport = "udp"' '	interval = 1s' '	spread = 0' \
+    '	timeout = 300ms' '	late_window = 0' '}' >"$CW_TMP/health.conf"
+cw_spawn "$CW_TMP/health.err" "$COREWATCH" run -c "$CW_TMP/health.conf"
+HRUN_PID=$CW_SPAWNED
+# health_results FILTER N SECONDS: until N results match (bounded).
+health_results()
+{
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(jq -c "select($1)" "$CW_TMP/health.jsonl" 2>/dev/null |
+		    wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+cw_check "health: answers while NSD runs" health_results .ok 2 10
+kill -TERM "$HEALTH_PID"
+wait "$HEALTH_PID" 2>/dev/null
+cw_check "health: three failures with NSD stopped" \
+    health_results '.ok == false' 3 10
+cw_spawn "$HEALTH_DIR/nsd.again" nsd -d -c "$HEALTH_DIR/nsd.conf"
+HEALTH_PID=$CW_SPAWNED
+for ((i = 0; i < 100; i++)); do
+	cw_dns_answers 127.0.0.1 "$HEALTH_PORT" && break
+	sleep 0.1
+done
+nok=$(jq -c 'select(.ok)' "$CW_TMP/health.jsonl" | wc -l)
+cw_check "health: answers again once NSD is back" \
+    health_results .ok $((nok + 2)) 10
+kill -TERM "$HRUN_PID"
+wait "$HRUN_PID"
+cw_check "health: run exit 0" [ $? = 0 ]
+kill -TERM "$HEALTH_PID"
+nfail=$(jq -c 'select(.ok == false)' "$CW_TMP/health.jsonl" | wc -l)
+failure=$(jq -r 'select(.ok == false) | .failure' "$CW_TMP/health.jsonl" |
+    head -n 1)
+cw_log "health: $nfail failed results, the first $failure"
+cw_check "health: one 'failing' line, naming the target and $failure" \
+    [ "$(grep -c "warning: health 127.0.0.1 udp: failing: $failure" \
+    "$CW_TMP/health.err")" = 1 ] || cat "$CW_TMP/health.err" >&2
+cw_check "health: one 'recovered' line, with the failed runs" \
+    [ "$(grep -c "info: health 127.0.0.1 udp: recovered after $nfail failed runs since" \
+    "$CW_TMP/health.err")" = 1 ]
+cw_check "health: no other line about the target" \
+    [ "$(grep -c 'health 127.0.0.1 udp:' "$CW_TMP/health.err")" = 2 ]
+cw_check "health: every line begins with its UTC time" \
+    eval "! grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z corewatch: ' \
+    '$CW_TMP/health.err'"
+
+# --- Where log lines go decides their form ---
+# A terminal: a level word.  The journal (JOURNAL_STREAM names stderr's
+# device and inode, as systemd sets it): "<3>" and no time, journald
+# keeps both.  A file that JOURNAL_STREAM does not name: the time.
+: >"$CW_TMP/journal.err"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$CW_TMP/journal.err") \
+    "$COREWATCH" run -c "$CW_TMP/agree-nokey.conf" 2>>"$CW_TMP/journal.err"
+cw_check "journal: the level as <3>, no time" \
+    grep -q '^<3>corewatch: spool: the probe.s key' "$CW_TMP/journal.err" ||
+    cat "$CW_TMP/journal.err" >&2
+JOURNAL_STREAM=1:1 "$COREWATCH" run -c "$CW_TMP/agree-nokey.conf" \
+    2>"$CW_TMP/notjournal.err"
+cw_check "another stream than the journal's: the time" \
+    grep -Eq '^[0-9-]+T[0-9:.]+Z corewatch: error: spool: the probe.s key' \
+    "$CW_TMP/notjournal.err"
+script -qec "'$COREWATCH' run -c '$CW_TMP/agree-nokey.conf'" /dev/null \
+    >"$CW_TMP/tty.out" 2>&1 </dev/null
+cw_check "a terminal: a level word, no time" \
+    grep -q '^corewatch: error: spool: the probe.s key' "$CW_TMP/tty.out" ||
+    cat "$CW_TMP/tty.out" >&2
+
 # --- An ordinary user: nothing needs root ---
 # As nobody, with a state directory it could not create (only TLD
 # measurements need one): the measurements run all the same.
