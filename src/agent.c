@@ -1701,6 +1701,49 @@ agent_once_busy(const struct config *conf, size_t max_group)
 	return (busy > http ? busy : http) + AGENT_ONCE_GRACE;
 }
 
+/* agent_once_late_differs: whether DNS result r is ok but a later reply
+ * to its query differed from the one taken (a sign of injection). */
+static bool
+agent_once_late_differs(const json_t *r)
+{
+	return result_failure(r) == CW_OK && json_is_true(json_object_get(
+	    json_object_get(r, "late_replies"), "differ"));
+}
+
+/* agent_once_dns_via: the transport DNS result r came over (the task's
+ * when r is NULL or says none); " after TC" when a truncated UDP answer
+ * sent it to TCP. */
+static void
+agent_once_dns_via(const struct task *t, const json_t *r, char *buf,
+    size_t len)
+{
+	const char *proto = json_string_value(json_object_get(r, "proto"));
+	const char *asked = json_string_value(json_object_get(r,
+	    "proto_requested"));
+
+	if (proto == NULL)
+		proto = dns_proto_name(t->proto);
+	snprintf(buf, len, "%s/v%d%s", proto, t->target.af, asked != NULL &&
+	    strcmp(asked, proto) != 0 ? " after TC" : "");
+}
+
+/* agent_once_dns_answer: the rcode of DNS result r and, for a TXT
+ * answer (CHAOS hostname.bind, id.server ...), its text. */
+static void
+agent_once_dns_answer(const json_t *r, char *buf, size_t len)
+{
+	const char *rcode = json_string_value(json_object_get(r, "rcode"));
+	size_t i, n;
+	json_t *s;
+
+	n = (size_t)snprintf(buf, len, "%s", rcode != NULL ? rcode : "");
+	json_array_foreach(json_object_get(r, "txt"), i, s)
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, " \"%s\"",
+			    json_string_value(s) != NULL ?
+			    json_string_value(s) : "");
+}
+
 /* agent_once_row: one table row from result r of task t (NULL: it
  * never reported).  HTTP rows show the total time and the status. */
 static void
@@ -1712,15 +1755,17 @@ agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 	const json_t *rtt = json_object_get(r, http ? "total_ms" : "rtt_ms");
 	const json_t *status = json_object_get(r, "status");
 	const char *addr = json_string_value(json_object_get(r, "addr"));
-	char via[16], ms[32], answer[16];
+	char via[32], ms[32], answer[256];
 	const char *cells[8];
 
+	answer[0] = '\0';
 	if (http)
 		snprintf(via, sizeof(via), "%s/v%d", strncmp(t->m->http.url,
 		    "https:", 6) == 0 ? "https" : "http", t->af);
-	else
-		snprintf(via, sizeof(via), "%s/v%d", dns_proto_name(t->proto),
-		    t->target.af);
+	else {
+		agent_once_dns_via(t, r, via, sizeof(via));
+		agent_once_dns_answer(r, answer, sizeof(answer));
+	}
 	if (json_is_number(rtt))
 		snprintf(ms, sizeof(ms), "%.1f", json_number_value(rtt));
 	else
@@ -1740,10 +1785,9 @@ agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 		cells[3] = t->has_target ? via : "-";
 	}
 	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
-	    "ok";
+	    agent_once_late_differs(r) ? "ok, late reply differs" : "ok";
 	cells[5] = ms;
-	cells[6] = http ? (json_is_integer(status) ? answer : NULL) :
-	    json_string_value(json_object_get(r, "rcode"));
+	cells[6] = answer[0] != '\0' ? answer : NULL;
 	cells[7] = json_string_value(json_object_get(r, "nsid"));
 	table_add_row(tab, cells);
 }
@@ -1755,6 +1799,7 @@ agent_once_table(struct agent *a)
 	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
 	    "VIA", "RESULT", "MS", "ANSWER", "NSID"};
 	struct table *tab;
+	size_t differ = 0;
 
 	if ((tab = table_new(8, headers)) == NULL)
 		return;
@@ -1765,12 +1810,17 @@ agent_once_table(struct agent *a)
 		json_t *r;
 		if (json_array_size(t->results) == 0)
 			agent_once_row(tab, t, NULL);
-		json_array_foreach(t->results, j, r)
+		json_array_foreach(t->results, j, r) {
 			agent_once_row(tab, t, r);
+			differ += agent_once_late_differs(r);
+		}
 	}
 	table_print(tab, stdout);
 	table_free(tab);
 	printf("\n%llu of %llu ok", a->results - a->failures, a->results);
+	if (differ > 0)
+		printf(" (%zu with a late reply that differs: a sign of "
+		    "injection)", differ);
 	if (a->out != NULL)
 		printf("; full results (JSON lines) appended to %s\n",
 		    output_name(a->out));

@@ -158,6 +158,9 @@ cw_check "once --table: a header" grep -q '^MEASUREMENT  *SERVER' \
     "$CW_TMP/table.out"
 cw_check "once --table: one row per query" \
     [ "$(grep -c ' ok ' "$CW_TMP/table.out")" = "$NGOOD" ]
+cw_check "once --table: the CHAOS TXT answer shows its text" \
+    [ "$(grep -c "^hostname .* NOERROR \"$NSD_IDENTITY\"" \
+    "$CW_TMP/table.out")" = "$NADDR" ] || cat "$CW_TMP/table.out" >&2
 cw_check "once --table: says where the records went" \
     grep -q "appended to $CW_TMP/table.json" "$CW_TMP/table.out"
 cw_expect "once --table: records in the output file" "$CW_TMP/table.json" \
