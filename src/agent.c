@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "conf.h"
 #include "dns.h"
 #include "heartbeat.h"
@@ -1600,10 +1601,8 @@ cmd_run(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		agent_run_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected("run", argv[optind]);
 	if (agent_init(&a, AGENT_RUN, path, verbose) == -1) {
 		agent_free(&a);
 		return CW_EXIT_USAGE;
@@ -1967,10 +1966,8 @@ cmd_once(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		agent_once_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected("once", argv[optind]);
 	if (table == -1)
 		table = isatty(STDOUT_FILENO);
 	if (agent_init(&a, AGENT_ONCE, path, verbose) == -1) {
@@ -2058,10 +2055,8 @@ cmd_check_config(int argc, char **argv)
 	}
 	if (optind + 1 == argc)
 		path = argv[optind];
-	else if (optind != argc) {
-		agent_check_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	else if (optind != argc)
+		return cli_unexpected("check-config", argv[optind + 1]);
 	/* The way run goes, up to where it would start measuring. */
 	if (agent_init(&a, AGENT_CHECK, path, false) == -1) {
 		agent_free(&a);

@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "conf.h"
 #include "key.h"
 #include "log.h"
@@ -372,12 +373,17 @@ cmd_spool(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (strcmp(sub, "export") == 0) != (c.out !=
-	    NULL) || (c.json && strcmp(sub, "status") != 0) ||
-	    (c.key != NULL && strcmp(sub, "export") != 0)) {
-		spool_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected("spool", argv[optind]);
+	if (strcmp(sub, "export") == 0 && c.out == NULL)
+		return cli_error("spool", "export needs --out FILE (\"-\": "
+		    "stdout)");
+	if (strcmp(sub, "status") == 0 && (c.out != NULL || c.key != NULL))
+		return cli_error("spool", "%s is an option of export, not of "
+		    "status", c.out != NULL ? "--out" : "--key");
+	if (strcmp(sub, "export") == 0 && c.json)
+		return cli_error("spool", "--json is an option of status, not "
+		    "of export");
 	if (spool_cmd_config(&c) == -1)
 		return CW_EXIT_USAGE;
 	rc = strcmp(sub, "status") == 0 ? spool_status_cmd(&c) :

@@ -150,6 +150,39 @@ cw_check "once broken config: FILE:LINE on stderr" \
 cw once --no-such-flag >/dev/null 2>&1
 cw_check "once bad flag: exit 2" [ "$rc" = 2 ]
 
+# Usage errors say what is wrong, not only how the command is used.
+# usage_says NAME WANT ARGS...: corewatch ARGS exits 2, WANT on stderr.
+usage_says()
+{
+	local name=$1 want=$2
+	shift 2
+	cw "$@" >"$CW_TMP/usage-$name.out" 2>"$CW_TMP/usage-$name.err"
+	cw_check "$name: exit 2 (got $rc)" [ "$rc" = 2 ]
+	cw_check "$name: says '$want'" grep -qF "$want" \
+	    "$CW_TMP/usage-$name.err" || cat "$CW_TMP/usage-$name.err" >&2
+}
+usage_says "once extra" 'corewatch once: unexpected argument "extra"' \
+    once -c "$CW_TMP/good.conf" extra
+usage_says "run extra" 'corewatch run: unexpected argument "extra"' \
+    run -c "$CW_TMP/good.conf" extra
+usage_says "check-config two files" \
+    'corewatch check-config: unexpected argument "b.conf"' \
+    check-config a.conf b.conf
+usage_says "enroll without a token" 'corewatch enroll: no TOKEN given' \
+    enroll --key "$CW_TMP/agree.key" http://127.0.0.1:9/
+usage_says "enroll without anything" 'corewatch enroll: no URL and TOKEN' \
+    enroll
+usage_says "enroll extra" 'corewatch enroll: unexpected argument "x"' \
+    enroll http://127.0.0.1:9/ token x
+usage_says "pubkey extra" 'corewatch pubkey: unexpected argument "x"' \
+    pubkey --key "$CW_TMP/agree.key" x
+usage_says "spool export without --out" \
+    'corewatch spool: export needs --out FILE' \
+    spool export -c "$CW_TMP/good.conf"
+usage_says "spool status --key" \
+    'corewatch spool: --key is an option of export' \
+    spool status -c "$CW_TMP/good.conf" --key "$CW_TMP/agree.key"
+
 # The table on stdout, the full records in a file.
 cw once -c "$CW_TMP/good.conf" --table -o "$CW_TMP/table.json" \
     >"$CW_TMP/table.out" 2>"$CW_TMP/table.err"
