@@ -1977,12 +1977,10 @@ cmd_once(int argc, char **argv)
 	if (output == NULL)
 		output = a.conf->output_path;
 	/* A table and JSON lines on one stdout would be unreadable. */
-	if ((!table || strcmp(output, "-") != 0) &&
-	    (a.out = output_open(output)) == NULL) {
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	if (agent_once_run(&a) == -1) {
+	if (((!table || strcmp(output, "-") != 0) &&
+	    (a.out = output_open(output)) == NULL) ||
+	    agent_once_run(&a) == -1) {
+		log_errx("once: not completed");
 		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}

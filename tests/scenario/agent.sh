@@ -179,6 +179,9 @@ usage_says "pubkey extra" 'corewatch pubkey: unexpected argument "x"' \
 usage_says "spool export without --out" \
     'corewatch spool: export needs --out FILE' \
     spool export -c "$CW_TMP/good.conf"
+usage_says "once -o into a missing directory" \
+    'corewatch: error: once: not completed' \
+    once -c "$CW_TMP/good.conf" --json -o "$CW_TMP/no/such/dir/x.jsonl"
 usage_says "spool status --key" \
     'corewatch spool: --key is an option of export' \
     spool status -c "$CW_TMP/good.conf" --key "$CW_TMP/agree.key"
