@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "conf.h"
 #include "dns.h"
 #include "heartbeat.h"
@@ -54,11 +56,26 @@
 enum agent_mode {
 	AGENT_RUN,
 	AGENT_ONCE,
+	AGENT_CHECK,	/* check-config: what run needs, nothing started */
 };
 
 struct agent;
 struct agent_orphan;
 struct task_group;
+
+/*
+ * run: whether a task's target fails, so that a change is logged once
+ * (it starts failing, fails in another way, recovers), not each result.
+ * An HTTP run reports a result per address: the run fails with the
+ * first failure among them.
+ */
+struct task_health {
+	enum cw_failure state;		/* how its last run ended */
+	cw_usec_t since;		/* real time it began failing */
+	unsigned long long failed_runs;	/* since then */
+	enum cw_failure run;		/* the run in progress, so far */
+	char run_detail[160];		/* its failure_detail */
+};
 
 /*
  * DNS: one (measurement, address, transport), or one TLD without
@@ -86,6 +103,7 @@ struct task {
 	uint64_t skipped;		/* cycles skipped: still in flight */
 	json_t *results;		/* once: kept for the table */
 	bool settled;			/* once: its last result is in */
+	struct task_health health;	/* run: logged as it changes */
 };
 
 /*
@@ -165,6 +183,60 @@ agent_record(struct agent *a, json_t *result, const char *tld)
 	agent_emit(a, result);
 }
 
+/* agent_health_change: the run of task t that just ended changed its
+ * health to h->run: say so. */
+static void
+agent_health_change(const struct task *t, const struct task_health *h)
+{
+	char since[CW_TIME_STRLEN];
+	const char *sep = h->run_detail[0] != '\0' ? ": " : "";
+
+	if (h->run == CW_OK)
+		log_info("%s: recovered after %llu failed run%s since %s",
+		    t->label, h->failed_runs, h->failed_runs == 1 ? "" : "s",
+		    cw_time_format(h->since, since, sizeof(since)));
+	else if (h->state == CW_OK)
+		log_warnx("%s: failing: %s%s%s", t->label,
+		    cw_failure_name(h->run), sep, h->run_detail);
+	else
+		log_warnx("%s: still failing, now with %s (was %s)%s%s",
+		    t->label, cw_failure_name(h->run),
+		    cw_failure_name(h->state), sep, h->run_detail);
+}
+
+/* agent_health: run: result r of task t is in (`last`: its run is
+ * over); when the run is over and ended otherwise than the one before,
+ * log the change. */
+static void
+agent_health(struct task *t, const json_t *r, bool last)
+{
+	struct task_health *h = &t->health;
+	enum cw_failure failure = result_failure(r);
+	const char *detail;
+
+	if (failure != CW_OK && h->run == CW_OK) {
+		h->run = failure;
+		detail = json_string_value(json_object_get(r,
+		    "failure_detail"));
+		snprintf(h->run_detail, sizeof(h->run_detail), "%s",
+		    detail != NULL ? detail : "");
+	}
+	if (!last)
+		return;
+	if (h->run != h->state) {
+		agent_health_change(t, h);
+		if (h->state == CW_OK) {
+			h->since = cw_real_usec();
+			h->failed_runs = 0;
+		}
+		h->state = h->run;
+	}
+	if (h->state != CW_OK)
+		h->failed_runs++;
+	h->run = CW_OK;
+	h->run_detail[0] = '\0';
+}
+
 /* agent_result: write a task's result and count it; `last` when the
  * task's run has nothing more to report.  Takes the reference. */
 static void
@@ -173,6 +245,8 @@ agent_result(struct task *t, json_t *result, bool last)
 	struct agent *a = t->agent;
 
 	agent_record(a, result, t->tld);
+	if (a->mode == AGENT_RUN)
+		agent_health(t, result, last);
 	if (a->mode == AGENT_ONCE) {
 		if (t->results == NULL)
 			t->results = json_array();
@@ -572,6 +646,20 @@ agent_task_same(const struct task *o, const struct task *n)
 	    target_port(&o->target) == target_port(&n->target);
 }
 
+/* agent_tasks_keep_health: a task that stays what it was keeps its
+ * health, so a rebuild does not announce a failing target again. */
+static void
+agent_tasks_keep_health(const struct agent_tasks *old,
+    struct agent_tasks *new)
+{
+	for (size_t i = 0; i < new->n; i++)
+		for (size_t j = 0; j < old->n; j++)
+			if (agent_task_same(&old->v[j], &new->v[i])) {
+				new->v[i].health = old->v[j].health;
+				break;
+			}
+}
+
 /*
  * agent_tasks_handover: before the old tasks are freed (a reload, a TLD
  * whose servers changed), hand every query they have on the wire to the
@@ -585,6 +673,7 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 {
 	struct agent_orphan *o;
 
+	agent_tasks_keep_health(old, new);
 	for (size_t i = 0; i < old->n; i++) {
 		struct task *ot = &old->v[i], *nt = NULL;
 		if (ot->inflight == NULL && ot->http == NULL)
@@ -1040,7 +1129,7 @@ agent_spool_start(struct agent *a)
 	if (!c->enabled)
 		return 0;
 	if (key_load(a->conf->key_path, &a->key) == -1) {
-		log_warnx("run: a spool needs the probe's key (corewatch "
+		log_errx("run: a spool needs the probe's key (corewatch "
 		    "keygen makes one; key = \"FILE\" says where it is)");
 		return -1;
 	}
@@ -1080,6 +1169,126 @@ agent_spool_reload(const struct config *old, const struct config *conf)
 		    "at the next start");
 }
 
+/* --- What run needs beyond a well-formed file --- */
+
+/* agent_check_dir: `dir` (option `what` needs it) is a directory this
+ * user may create files in.  Returns 0, or -1 (logged). */
+static int
+agent_check_dir(const char *what, const char *path, const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		log_errx("%s %s: directory %s: %s", what, path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_errx("%s %s: %s is not a directory", what, path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		log_errx("%s %s: directory %s: %s", what, path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* agent_check_output: the output file can be opened for appending as
+ * output_open() will: it exists and may be written, or its directory
+ * (never created for it) lets it be made.  Returns 0, or -1 (logged). */
+static int
+agent_check_output(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			log_errx("output %s: is a directory", path);
+			return -1;
+		}
+		if (access(path, W_OK) == -1) {
+			log_errx("output %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT || (size_t)snprintf(dir, sizeof(dir), "%s",
+	    path) >= sizeof(dir)) {
+		log_errx("output %s: %s", path, strerror(errno != ENOENT ?
+		    errno : ENAMETOOLONG));
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return agent_check_dir("output", path, dir);
+}
+
+/* agent_check_creatable: directory `path` exists, or the nearest of its
+ * parents that does lets sysutil_mkdirs() make it.  Returns 0, or -1
+ * (logged; `what` names the option). */
+static int
+agent_check_creatable(const char *what, const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		log_errx("%s %s: %s", what, path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	while (stat(dir, &st) == -1 && (errno == ENOENT ||
+	    errno == ENOTDIR) && (slash = strrchr(dir, '/')) != NULL &&
+	    slash != dir)
+		*slash = '\0';
+	return agent_check_dir(what, path, dir);
+}
+
+/* agent_check_key: the probe's key, which a spool needs, can be loaded
+ * (key_load() says what is wrong with it).  Returns 0 or -1 (logged). */
+static int
+agent_check_key(const struct config *conf)
+{
+	struct key k;
+
+	if (key_load(conf->key_path, &k) == -1) {
+		log_errx("spool: the probe's key %s cannot be used "
+		    "(corewatch keygen makes one; key = \"FILE\" says where "
+		    "it is)", conf->key_path);
+		return -1;
+	}
+	key_clear(&k);
+	return 0;
+}
+
+/*
+ * agent_check: what `run` would refuse in loaded configuration `conf`
+ * before measuring: an output it cannot open, a spool without a usable
+ * key or whose directory cannot be made.  Looks only; creates, locks and
+ * sends nothing, so that check-config goes the same way.  Every problem
+ * is logged at error level; returns 0 or -1.
+ */
+static int
+agent_check(const struct config *conf)
+{
+	int rc = 0;
+
+	if (agent_check_output(conf->output_path) == -1)
+		rc = -1;
+	if (conf->spool.enabled && (agent_check_key(conf) == -1 ||
+	    agent_check_creatable("spool", conf->spool.dir) == -1))
+		rc = -1;
+	return rc;
+}
+
 static void
 agent_log_level(const struct agent *a)
 {
@@ -1113,7 +1322,7 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 	if (verbose)
 		log_init(NULL, LOG_LEVEL_DEBUG);
 	if (sodium_init() < 0) {
-		log_warnx("%s: sodium_init failed", __func__);
+		log_errx("%s: sodium_init failed", __func__);
 		return -1;
 	}
 	if ((a->conf = config_load(conf_path, &errors)) == NULL) {
@@ -1124,15 +1333,21 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 		return -1;
 	}
 	agent_log_level(a);
+	/* once takes its output from -o and keeps no spool. */
+	if (mode != AGENT_ONCE && agent_check(a->conf) == -1)
+		return -1;
 	sysutil_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if ((a->base = sysutil_event_base()) == NULL) {
-		log_warnx("%s: cannot create the event loop", __func__);
+		log_errx("%s: cannot create the event loop", __func__);
 		return -1;
 	}
-	agent_state_dir(a->conf);
+	/* The HTTP engine reads its resolver's files, nothing more. */
 	if (agent_http_start(a, a->conf) == -1)
 		return -1;
+	if (mode == AGENT_CHECK)
+		return 0;
+	agent_state_dir(a->conf);
 	return agent_tld_new(a, a->conf, &a->tld);
 }
 
@@ -1405,10 +1620,8 @@ cmd_run(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		agent_run_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected("run", argv[optind]);
 	if (agent_init(&a, AGENT_RUN, path, verbose) == -1) {
 		agent_free(&a);
 		return CW_EXIT_USAGE;
@@ -1418,6 +1631,7 @@ cmd_run(int argc, char **argv)
 	    agent_signals(&a, agent_run_stop, agent_run_reload) == -1 ||
 	    agent_tasks_build(&a, a.conf, &a.tasks) == -1 ||
 	    agent_tasks_schedule(&a, &a.tasks) == -1) {
+		log_errx("run: not started");
 		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}
@@ -1505,6 +1719,49 @@ agent_once_busy(const struct config *conf, size_t max_group)
 	return (busy > http ? busy : http) + AGENT_ONCE_GRACE;
 }
 
+/* agent_once_late_differs: whether DNS result r is ok but a later reply
+ * to its query differed from the one taken (a sign of injection). */
+static bool
+agent_once_late_differs(const json_t *r)
+{
+	return result_failure(r) == CW_OK && json_is_true(json_object_get(
+	    json_object_get(r, "late_replies"), "differ"));
+}
+
+/* agent_once_dns_via: the transport DNS result r came over (the task's
+ * when r is NULL or says none); " after TC" when a truncated UDP answer
+ * sent it to TCP. */
+static void
+agent_once_dns_via(const struct task *t, const json_t *r, char *buf,
+    size_t len)
+{
+	const char *proto = json_string_value(json_object_get(r, "proto"));
+	const char *asked = json_string_value(json_object_get(r,
+	    "proto_requested"));
+
+	if (proto == NULL)
+		proto = dns_proto_name(t->proto);
+	snprintf(buf, len, "%s/v%d%s", proto, t->target.af, asked != NULL &&
+	    strcmp(asked, proto) != 0 ? " after TC" : "");
+}
+
+/* agent_once_dns_answer: the rcode of DNS result r and, for a TXT
+ * answer (CHAOS hostname.bind, id.server ...), its text. */
+static void
+agent_once_dns_answer(const json_t *r, char *buf, size_t len)
+{
+	const char *rcode = json_string_value(json_object_get(r, "rcode"));
+	size_t i, n;
+	json_t *s;
+
+	n = (size_t)snprintf(buf, len, "%s", rcode != NULL ? rcode : "");
+	json_array_foreach(json_object_get(r, "txt"), i, s)
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, " \"%s\"",
+			    json_string_value(s) != NULL ?
+			    json_string_value(s) : "");
+}
+
 /* agent_once_row: one table row from result r of task t (NULL: it
  * never reported).  HTTP rows show the total time and the status. */
 static void
@@ -1516,15 +1773,17 @@ agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 	const json_t *rtt = json_object_get(r, http ? "total_ms" : "rtt_ms");
 	const json_t *status = json_object_get(r, "status");
 	const char *addr = json_string_value(json_object_get(r, "addr"));
-	char via[16], ms[32], answer[16];
+	char via[32], ms[32], answer[256];
 	const char *cells[8];
 
+	answer[0] = '\0';
 	if (http)
 		snprintf(via, sizeof(via), "%s/v%d", strncmp(t->m->http.url,
 		    "https:", 6) == 0 ? "https" : "http", t->af);
-	else
-		snprintf(via, sizeof(via), "%s/v%d", dns_proto_name(t->proto),
-		    t->target.af);
+	else {
+		agent_once_dns_via(t, r, via, sizeof(via));
+		agent_once_dns_answer(r, answer, sizeof(answer));
+	}
 	if (json_is_number(rtt))
 		snprintf(ms, sizeof(ms), "%.1f", json_number_value(rtt));
 	else
@@ -1544,10 +1803,9 @@ agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 		cells[3] = t->has_target ? via : "-";
 	}
 	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
-	    "ok";
+	    agent_once_late_differs(r) ? "ok, late reply differs" : "ok";
 	cells[5] = ms;
-	cells[6] = http ? (json_is_integer(status) ? answer : NULL) :
-	    json_string_value(json_object_get(r, "rcode"));
+	cells[6] = answer[0] != '\0' ? answer : NULL;
 	cells[7] = json_string_value(json_object_get(r, "nsid"));
 	table_add_row(tab, cells);
 }
@@ -1559,6 +1817,7 @@ agent_once_table(struct agent *a)
 	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
 	    "VIA", "RESULT", "MS", "ANSWER", "NSID"};
 	struct table *tab;
+	size_t differ = 0;
 
 	if ((tab = table_new(8, headers)) == NULL)
 		return;
@@ -1569,12 +1828,17 @@ agent_once_table(struct agent *a)
 		json_t *r;
 		if (json_array_size(t->results) == 0)
 			agent_once_row(tab, t, NULL);
-		json_array_foreach(t->results, j, r)
+		json_array_foreach(t->results, j, r) {
 			agent_once_row(tab, t, r);
+			differ += agent_once_late_differs(r);
+		}
 	}
 	table_print(tab, stdout);
 	table_free(tab);
 	printf("\n%llu of %llu ok", a->results - a->failures, a->results);
+	if (differ > 0)
+		printf(" (%zu with a late reply that differs: a sign of "
+		    "injection)", differ);
 	if (a->out != NULL)
 		printf("; full results (JSON lines) appended to %s\n",
 		    output_name(a->out));
@@ -1721,10 +1985,8 @@ cmd_once(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		agent_once_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected("once", argv[optind]);
 	if (table == -1)
 		table = isatty(STDOUT_FILENO);
 	if (agent_init(&a, AGENT_ONCE, path, verbose) == -1) {
@@ -1734,12 +1996,10 @@ cmd_once(int argc, char **argv)
 	if (output == NULL)
 		output = a.conf->output_path;
 	/* A table and JSON lines on one stdout would be unreadable. */
-	if ((!table || strcmp(output, "-") != 0) &&
-	    (a.out = output_open(output)) == NULL) {
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	if (agent_once_run(&a) == -1) {
+	if (((!table || strcmp(output, "-") != 0) &&
+	    (a.out = output_open(output)) == NULL) ||
+	    agent_once_run(&a) == -1) {
+		log_errx("once: not completed");
 		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}
@@ -1764,8 +2024,11 @@ agent_check_usage(FILE *fp)
 	fprintf(fp,
 "usage: corewatch check-config [-q] [-c FILE | FILE]\n"
 "\n"
-"Check a configuration without measuring anything.  Prints every problem\n"
-"found as FILE:LINE: message, or FILE: OK and one line per measurement.\n"
+"Check a configuration as run does before it measures, without measuring\n"
+"or sending anything: the file itself (every problem as FILE:LINE:\n"
+"message), then what run would refuse (an output it cannot open, a spool\n"
+"without a usable key or directory, unreadable resolver files).  Prints\n"
+"FILE: OK and one line per measurement when all is well.\n"
 "\n"
 "  -c, --config FILE   configuration (default %s)\n"
 "  -q, --quiet         print nothing when it is valid\n"
@@ -1785,8 +2048,8 @@ int
 cmd_check_config(int argc, char **argv)
 {
 	const char *path = agent_default_config();
-	struct config *conf;
-	char *errors = NULL, line[512];
+	struct agent a;
+	char line[512];
 	bool quiet = false;
 	int ch;
 
@@ -1809,24 +2072,21 @@ cmd_check_config(int argc, char **argv)
 	}
 	if (optind + 1 == argc)
 		path = argv[optind];
-	else if (optind != argc) {
-		agent_check_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
-	if ((conf = config_load(path, &errors)) == NULL) {
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
-		free(errors);
+	else if (optind != argc)
+		return cli_unexpected("check-config", argv[optind + 1]);
+	/* The way run goes, up to where it would start measuring. */
+	if (agent_init(&a, AGENT_CHECK, path, false) == -1) {
+		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}
 	if (!quiet) {
 		printf("%s: OK\n", path);
-		for (size_t i = 0; i < conf->nmeasurements; i++) {
-			config_measurement_summary(&conf->measurements[i],
+		for (size_t i = 0; i < a.conf->nmeasurements; i++) {
+			config_measurement_summary(&a.conf->measurements[i],
 			    line, sizeof(line));
 			printf("  %s\n", line);
 		}
 	}
-	config_free(conf);
+	agent_free(&a);
 	return CW_EXIT_OK;
 }

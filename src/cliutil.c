@@ -31,6 +31,13 @@ cli_error(const char *cmd, const char *fmt, ...)
 }
 
 int
+cli_unexpected(const char *cmd, const char *arg)
+{
+	return cli_error(cmd, "unexpected argument \"%s\" (try --help)",
+	    arg);
+}
+
+int
 cli_getopt_error(const char *cmd, char **argv, int first_long)
 {
 	/* getopt_long sets optopt to the option's value when only its

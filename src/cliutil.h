@@ -18,6 +18,10 @@ struct output;
 int cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* cli_unexpected: report `arg`, the first argument past what command
+ * `cmd` takes; returns CW_EXIT_USAGE. */
+int cli_unexpected(const char *cmd, const char *arg);
+
 /* cli_number: `text` as a whole decimal number within [min, max] into
  * *out; -1 (reported, *out untouched) for anything else. */
 /* cli_getopt_error: report what getopt_long() refused (it returned '?'

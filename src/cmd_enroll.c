@@ -244,10 +244,15 @@ cmd_enroll(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind + 2 != argc) {
-		enroll_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind == argc)
+		return cli_error("enroll", "no URL and TOKEN given (try "
+		    "--help)");
+	if (optind + 1 == argc)
+		return cli_error("enroll", "no TOKEN given after the URL (the "
+		    "one-time token the collector's operator made; \"-\" "
+		    "reads it from standard input)");
+	if (optind + 2 != argc)
+		return cli_unexpected("enroll", argv[optind + 2]);
 	if ((url = enroll_url(argv[optind])) == NULL)
 		return cli_error("enroll", "\"%s\" is not an http:// or "
 		    "https:// URL", argv[optind]);

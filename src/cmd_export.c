@@ -35,6 +35,7 @@ enum {
 
 static const struct option cmd_export_options[] = {
 	{"db", required_argument, NULL, OPT_DB},
+	{"config", required_argument, NULL, 'c'},
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"bucket", required_argument, NULL, OPT_BUCKET},
@@ -53,7 +54,9 @@ static const struct option cmd_export_options[] = {
 /* What a command was asked to do. */
 struct cmd_export {
 	const char		*cmd;		/* "export" or "summary" */
-	const char		*db;
+	const char		*db;		/* --db */
+	const char		*conf_path;	/* -c */
+	char			*db_url;	/* the one read; owned */
 	const char		*format;
 	const char		*out;
 	const char		*bucket;
@@ -82,9 +85,10 @@ struct cmd_stream {
 static void
 cmd_export_usage(FILE *fp)
 {
-	fprintf(fp, "usage: corewatch-collector export --db URL --format "
-	    "jsonl|csv|atlas [filters] [--out FILE]\n"
+	fprintf(fp, "usage: corewatch-collector export [--db URL | -c FILE] "
+	    "--format jsonl|csv|atlas [filters] [--out FILE]\n"
 	    "  --db URL             sqlite:PATH or postgresql://...\n"
+	    "  -c, --config FILE    the database of this configuration\n"
 	    "  --format F           jsonl: the records as stored; csv: flat "
 	    "columns;\n"
 	    "                       atlas: RIPE Atlas results (DNS, HTTP)\n"
@@ -94,9 +98,10 @@ cmd_export_usage(FILE *fp)
 static void
 cmd_summary_usage(FILE *fp)
 {
-	fprintf(fp, "usage: corewatch-collector summary --db URL [--bucket "
-	    "5m|1h|1d] [--format json|csv] [filters] [--out FILE]\n"
+	fprintf(fp, "usage: corewatch-collector summary [--db URL | -c FILE] "
+	    "[--bucket 5m|1h|1d] [--format json|csv] [filters] [--out FILE]\n"
 	    "  --db URL             sqlite:PATH or postgresql://...\n"
+	    "  -c, --config FILE    the database of this configuration\n"
 	    "  --bucket B           5m, 1h (the default) or 1d, in UTC\n"
 	    "  --format F           json (JSON lines, one per bucket; the "
 	    "default)\n"
@@ -135,7 +140,7 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 	export_params_init(&c->params);
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", cmd_export_options,
+	while ((ch = getopt_long(argc, argv, "c:h", cmd_export_options,
 	    &idx)) != -1) {
 		const char *arg = optarg;
 		switch (ch) {
@@ -143,6 +148,9 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			(summary ? cmd_summary_usage : cmd_export_usage)(
 			    stdout);
 			return CW_EXIT_OK;
+		case 'c':
+			c->conf_path = arg;
+			break;
 		case OPT_DB:
 			c->db = arg;
 			break;
@@ -166,7 +174,7 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 				    "--%s", err);
 			break;
 		default:
-			if (optopt >= OPT_DB)
+			if (optopt >= OPT_DB || optopt == 'c')
 				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
 				    "%s needs a value (try --help)",
 				    argv[optind - 1]);
@@ -178,9 +186,6 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 	if (optind < argc)
 		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
 		    "unexpected argument \"%s\" (try --help)", argv[optind]);
-	if (c->db == NULL)
-		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
-		    "--db URL is required (sqlite:PATH or postgresql://...)");
 	if (c->out != NULL && c->out[0] == '\0')
 		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
 		    "--out: empty file name");
@@ -189,22 +194,21 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 	return -1;
 }
 
-/* Open the database; a SQLite file must exist already (reading creates
- * nothing). */
+/* Open the database c->db_url names; a SQLite file must exist already
+ * (reading creates nothing). */
 static struct store *
 cmd_export_store(const struct cmd_export *c)
 {
+	const char *db = c->db_url;
 	struct store *st;
 	char err[512];
 
-	if (strncmp(c->db, "sqlite:", 7) == 0 && access(c->db + 7, F_OK) ==
-	    -1) {
-		cmd_export_error(c->cmd, 0, "%s: %s", c->db + 7,
-		    strerror(errno));
+	if (strncmp(db, "sqlite:", 7) == 0 && access(db + 7, F_OK) == -1) {
+		cmd_export_error(c->cmd, 0, "%s: %s", db + 7, strerror(errno));
 		return NULL;
 	}
-	if ((st = store_open(c->db, err, sizeof(err))) == NULL)
-		cmd_export_error(c->cmd, 0, "%s: %s", c->db, err);
+	if ((st = store_open(db, err, sizeof(err))) == NULL)
+		cmd_export_error(c->cmd, 0, "%s: %s", db, err);
 	return st;
 }
 
@@ -284,7 +288,7 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 }
 
 int
-collector_cmd_export(int argc, char **argv)
+collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 {
 	struct cmd_export c = {.cmd = "export"};
 	struct cmd_stream s = {0};
@@ -301,8 +305,12 @@ collector_cmd_export(int argc, char **argv)
 	if (export_format_parse(c.format, &fmt) == -1)
 		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--format: "
 		    "\"%s\" is not jsonl, csv or atlas", c.format);
-	if ((st = cmd_export_store(&c)) == NULL)
+	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
+		return CW_EXIT_USAGE;
+	if ((st = cmd_export_store(&c)) == NULL) {
+		free(c.db_url);
 		return CW_EXIT_FAILURES;
+	}
 	if ((s.e = export_new(st, &c.params.filter, fmt, err,
 	    sizeof(err))) == NULL)
 		rc = cmd_export_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
@@ -310,11 +318,12 @@ collector_cmd_export(int argc, char **argv)
 		rc = cmd_export_run(&c, st, &s);
 	export_free(s.e);
 	store_close(st);
+	free(c.db_url);
 	return rc;
 }
 
 int
-collector_cmd_summary(int argc, char **argv)
+collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 {
 	struct cmd_export c = {.cmd = "summary"};
 	struct cmd_stream s = {0};
@@ -332,8 +341,12 @@ collector_cmd_summary(int argc, char **argv)
 	if (c.bucket != NULL && summary_bucket_parse(c.bucket, &bucket) == -1)
 		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--bucket: "
 		    "\"%s\" is not 5m, 1h or 1d", c.bucket);
-	if ((st = cmd_export_store(&c)) == NULL)
+	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
+		return CW_EXIT_USAGE;
+	if ((st = cmd_export_store(&c)) == NULL) {
+		free(c.db_url);
 		return CW_EXIT_FAILURES;
+	}
 	if ((s.s = summary_new(st, &c.params.filter, bucket, fmt, err,
 	    sizeof(err))) == NULL)
 		rc = cmd_export_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
@@ -341,5 +354,6 @@ collector_cmd_summary(int argc, char **argv)
 		rc = cmd_export_run(&c, st, &s);
 	summary_free(s.s);
 	store_close(st);
+	free(c.db_url);
 	return rc;
 }

@@ -10,11 +10,19 @@
 #ifndef CW_CMD_EXPORT_H
 #define CW_CMD_EXPORT_H
 
-/* export --db URL --format jsonl|csv|atlas [filters] [--out FILE] */
-int collector_cmd_export(int argc, char **argv);
+/* cmd_export_db_fn: the database URL command `cmd` reads: `db` (--db)
+ * when given, else the `db` of configuration file `conf_path` (-c) when
+ * given, else the default, as every database command of the collector
+ * finds it.  A string the caller frees, or NULL (the problem printed). */
+typedef char *cmd_export_db_fn(const char *cmd, const char *conf_path,
+    const char *db);
 
-/* summary --db URL [--bucket 5m|1h|1d] [--format json|csv] [filters]
+/* export [--db URL | -c FILE] --format jsonl|csv|atlas [filters]
  * [--out FILE] */
-int collector_cmd_summary(int argc, char **argv);
+int collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of);
+
+/* summary [--db URL | -c FILE] [--bucket 5m|1h|1d] [--format json|csv]
+ * [filters] [--out FILE] */
+int collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of);
 
 #endif /* CW_CMD_EXPORT_H */

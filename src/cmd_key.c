@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "conf.h"
 #include "key.h"
 #include "log.h"
@@ -118,10 +119,8 @@ key_cmd(int argc, char **argv, bool gen)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected(gen ? "keygen" : "pubkey", argv[optind]);
 	if ((path = key_cmd_path(key, conf_path, conf_given)) == NULL)
 		return CW_EXIT_USAGE;
 	rc = gen ? key_generate(path, &k) : key_load(path, &k);

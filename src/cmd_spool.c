@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "conf.h"
 #include "key.h"
 #include "log.h"
@@ -78,25 +79,11 @@ spool_time(cw_usec_t t, char *buf, size_t len)
 	return t == 0 ? "-" : cw_time_format(t, buf, len);
 }
 
-/* spool_receipt_time: when the cursor was last written (the last
- * receipt), or 0. */
-static cw_usec_t
-spool_receipt_time(const char *dir, uint64_t acked)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (acked == 0 || snprintf(path, sizeof(path), "%s/cursor", dir) >=
-	    (int)sizeof(path) || stat(path, &st) == -1)
-		return 0;
-	return (cw_usec_t)st.st_mtim.tv_sec * CW_USEC_PER_SEC +
-	    st.st_mtim.tv_nsec / 1000;
-}
-
 static void
 spool_status_json(const char *dir, const struct spool_status *st,
-    cw_usec_t receipt, cw_usec_t now)
+    cw_usec_t now)
 {
+	cw_usec_t receipt = st->last_receipt;
 	char t1[CW_TIME_STRLEN], t2[CW_TIME_STRLEN];
 	json_t *o = json_object();
 	char *line;
@@ -130,7 +117,7 @@ spool_status_json(const char *dir, const struct spool_status *st,
 
 static void
 spool_status_text(const char *dir, const struct spool_status *st,
-    cw_usec_t receipt, cw_usec_t now)
+    cw_usec_t now)
 {
 	char t[CW_TIME_STRLEN], age[CONFIG_DURATION_STRLEN];
 	cw_usec_t old = st->oldest_unsent;
@@ -148,7 +135,7 @@ spool_status_text(const char *dir, const struct spool_status *st,
 	else
 		printf("oldest unsent  -\n");
 	printf("last receipt   seq %" PRIu64 ", %s\n", st->acked_seq,
-	    spool_time(receipt, t, sizeof(t)));
+	    spool_time(st->last_receipt, t, sizeof(t)));
 	printf("dropped        %" PRIu64 " (corrupt frames %" PRIu64 ")\n",
 	    st->dropped, st->corrupt);
 }
@@ -165,11 +152,9 @@ spool_status_cmd(struct spool_cmd *c)
 	spool_get_status(sp, &st);
 	spool_close(sp);
 	if (c->json)
-		spool_status_json(c->conf->spool.dir, &st,
-		    spool_receipt_time(c->conf->spool.dir, st.acked_seq), now);
+		spool_status_json(c->conf->spool.dir, &st, now);
 	else
-		spool_status_text(c->conf->spool.dir, &st,
-		    spool_receipt_time(c->conf->spool.dir, st.acked_seq), now);
+		spool_status_text(c->conf->spool.dir, &st, now);
 	fflush(stdout);
 	return CW_EXIT_OK;
 }
@@ -388,12 +373,17 @@ cmd_spool(int argc, char **argv)
 			return CW_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (strcmp(sub, "export") == 0) != (c.out !=
-	    NULL) || (c.json && strcmp(sub, "status") != 0) ||
-	    (c.key != NULL && strcmp(sub, "export") != 0)) {
-		spool_usage(stderr);
-		return CW_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_unexpected("spool", argv[optind]);
+	if (strcmp(sub, "export") == 0 && c.out == NULL)
+		return cli_error("spool", "export needs --out FILE (\"-\": "
+		    "stdout)");
+	if (strcmp(sub, "status") == 0 && (c.out != NULL || c.key != NULL))
+		return cli_error("spool", "%s is an option of export, not of "
+		    "status", c.out != NULL ? "--out" : "--key");
+	if (strcmp(sub, "export") == 0 && c.json)
+		return cli_error("spool", "--json is an option of status, not "
+		    "of export");
 	if (spool_cmd_config(&c) == -1)
 		return CW_EXIT_USAGE;
 	rc = strcmp(sub, "status") == 0 ? spool_status_cmd(&c) :

@@ -575,22 +575,46 @@ dbcmd_parse(int argc, char **argv, const char *allowed, const char *usage,
 	return 0;
 }
 
+/* collector_db_url: the database named by --db (`db`), the `db` of
+ * configuration `path` (-c), or the default (cmd_export_db_fn). */
+static char *
+collector_db_url(const char *cmd, const char *path, const char *db)
+{
+	struct collector_conf c;
+	char *url = NULL;
+
+	if (collector_conf_init(&c) == -1) {
+		fprintf(stderr, "corewatch-collector %s: out of memory\n", cmd);
+		collector_conf_clear(&c);
+		return NULL;
+	}
+	/* A configuration's problems are printed as it loads. */
+	if ((path == NULL || collector_conf_load(path, &c) == 0) &&
+	    ((db != NULL && collector_set(&c.db, db) == -1) ||
+	    (url = strdup(c.db)) == NULL))
+		fprintf(stderr, "corewatch-collector %s: out of memory\n", cmd);
+	collector_conf_clear(&c);
+	return url;
+}
+
 /* dbcmd_store: open the database named by --db, -c or the default. */
 static int
 dbcmd_store(const char *cmd, const struct collector_dbopts *o,
     struct store **st)
 {
 	struct collector_conf c;
+	char *url;
 	int rc = CW_EXIT_OK;
 
 	*st = NULL;
-	if (collector_conf_init(&c) == -1 ||
-	    (o->path != NULL && collector_conf_load(o->path, &c) == -1) ||
-	    (o->db != NULL && collector_set(&c.db, o->db) == -1))
+	if ((url = collector_db_url(cmd, o->path, o->db)) == NULL)
+		return CW_EXIT_USAGE;
+	if (collector_conf_init(&c) == -1 || collector_set(&c.db, url) == -1)
 		rc = CW_EXIT_USAGE;
 	else if ((*st = collector_store(cmd, &c)) == NULL)
 		rc = CW_EXIT_FAILURES;
 	collector_conf_clear(&c);
+	free(url);
 	return rc;
 }
 
@@ -885,6 +909,20 @@ import_cmd(int argc, char **argv)
 	return failed ? CW_EXIT_FAILURES : CW_EXIT_OK;
 }
 
+/* --- export and summary (cmd_export.c), with -c as everywhere --- */
+
+static int
+export_cmd(int argc, char **argv)
+{
+	return collector_cmd_export(argc, argv, collector_db_url);
+}
+
+static int
+summary_cmd(int argc, char **argv)
+{
+	return collector_cmd_summary(argc, argv, collector_db_url);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -897,9 +935,9 @@ static const struct {
 	{"probe", "list", probe_list, "list the enrolled probes"},
 	{"probe", "revoke", probe_revoke, "refuse a probe's batches from now"},
 	{"token", "create", token_create, "make a one-time enrollment token"},
-	{"export", NULL, collector_cmd_export,
+	{"export", NULL, export_cmd,
 	    "write stored records as JSON lines, CSV or RIPE Atlas results"},
-	{"summary", NULL, collector_cmd_summary,
+	{"summary", NULL, summary_cmd,
 	    "availability and RTT per target and probe, in time buckets"},
 	{"import", NULL, import_cmd,
 	    "ingest files of batches carried by hand (spool export)"},

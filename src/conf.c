@@ -2421,7 +2421,9 @@ conf_upload_defaults(struct conf_loader *l, const char *state)
 
 	if (l->upload_line == 0)
 		return;
-	if (up->nurls == 0)
+	/* urls is allocated for every url written: one that was refused
+	 * has been reported already. */
+	if (up->urls == NULL)
 		conf_error(l, l->upload_line, "upload: no url (write e.g. "
 		    "url = {\"https://collector.example.org\"}; leave the "
 		    "section out for no upload)");

@@ -4,21 +4,58 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "cwtime.h"
 #include "log.h"
 
 /* Process-wide logging settings: the one exception to "no globals", as
  * in every daemon, because any module may need to log. */
 static const char *log_progname = "corewatch";
 static enum log_level log_max = LOG_LEVEL_INFO;
-static int log_tty = -1;
+static int log_dest = -1;	/* enum log_dest; -1: not looked at yet */
+
+/* Where stderr goes decides the form of a line. */
+enum log_dest {
+	LOG_DEST_TTY,		/* a person reads it: a level word */
+	LOG_DEST_JOURNAL,	/* journald: "<N>", it keeps the time */
+	LOG_DEST_FILE,		/* a file or a pipe: the time, a level word */
+};
+
+/* log_journal: whether stderr is the stream systemd connected to the
+ * journal: JOURNAL_STREAM holds its "device:inode" (systemd.exec(5));
+ * a child whose stderr was redirected inherits the variable but not
+ * the stream. */
+static bool
+log_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+static enum log_dest
+log_dest_of_stderr(void)
+{
+	if (isatty(STDERR_FILENO))
+		return LOG_DEST_TTY;
+	return log_journal() ? LOG_DEST_JOURNAL : LOG_DEST_FILE;
+}
 
 static void log_libevent(int, const char *);
 
@@ -28,7 +65,7 @@ log_init(const char *progname, enum log_level max_level)
 	if (progname != NULL)
 		log_progname = progname;
 	log_max = max_level;
-	log_tty = isatty(STDERR_FILENO);
+	log_dest = (int)log_dest_of_stderr();
 	event_set_log_callback(log_libevent);
 }
 
@@ -59,19 +96,29 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	    [LOG_LEVEL_INFO] = "info",
 	    [LOG_LEVEL_DEBUG] = "debug",
 	};
-	char msg[1024];
+	char msg[1024], now[CW_TIME_STRLEN];
 
 	if (level > log_max)
 		return;
-	if (log_tty == -1)
-		log_tty = isatty(STDERR_FILENO);
+	if (log_dest == -1)
+		log_dest = (int)log_dest_of_stderr();
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_tty)
-		fprintf(stderr, "%s: %s: %s%s%s\n", log_progname, tags[level],
-		    msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
-	else
+	switch (log_dest) {
+	case LOG_DEST_JOURNAL:
 		fprintf(stderr, "<%d>%s: %s%s%s\n", (int)level, log_progname,
 		    msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
+		break;
+	case LOG_DEST_FILE:
+		fprintf(stderr, "%s %s: %s: %s%s%s\n", cw_time_format(
+		    cw_real_usec(), now, sizeof(now)), log_progname,
+		    tags[level], msg, errnum ? ": " : "",
+		    errnum ? strerror(errnum) : "");
+		break;
+	default:
+		fprintf(stderr, "%s: %s: %s%s%s\n", log_progname, tags[level],
+		    msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
+		break;
+	}
 }
 
 /* log_libevent: event_log_cb: libevent's own messages (evdns's "[msg]
@@ -107,6 +154,16 @@ log_warnx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_WARNING, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERR, 0, fmt, ap);
 	va_end(ap);
 }
 

@@ -1,10 +1,12 @@
 /*
  * log.h -- leveled logging to stderr.
  *
- * Every message goes to stderr with a level prefix, in the systemd style
- * ("<3>" ... "<7>" when stderr is not a terminal so journald keeps the
- * level, plain text on a terminal).  Messages should start with __func__
- * or the name of the object they are about.
+ * Every message goes to stderr, one line each, in the form its reader
+ * wants: a level word on a terminal; "<3>" ... "<7>" in front when
+ * stderr is systemd's journal stream (JOURNAL_STREAM names it), so
+ * journald keeps the level and adds the time itself; otherwise (a file,
+ * a pipe) the UTC time and a level word.  Messages should start with
+ * __func__ or the name of the object they are about.
  */
 #ifndef CW_LOG_H
 #define CW_LOG_H
@@ -32,6 +34,9 @@ int log_level_parse(const char *name);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warnx: a warning without errno. */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_errx: an error without errno, for what stops a command (the
+ * caller exits); fatalx() when it should exit right here. */
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -110,6 +110,7 @@ struct spool {
 	unsigned char	 last_hash[RECORD_HASH_LEN];
 	uint64_t	 acked_seq;
 	unsigned char	 acked_hash[RECORD_HASH_LEN];
+	cw_usec_t	 receipt_time;	/* of the last receipt; 0: unknown */
 	uint64_t	 dropped, corrupt;
 
 	struct spool_seg *segs;
@@ -592,7 +593,8 @@ spool_depth(const struct spool *sp)
 
 /* --- The cursor and the chain file --- */
 
-/* spool_cursor_write: acked seq, its hash and the counters. */
+/* spool_cursor_write: acked seq, its hash, the counters and the time
+ * of the last receipt. */
 static int
 spool_cursor_write(struct spool *sp)
 {
@@ -602,7 +604,8 @@ spool_cursor_write(struct spool *sp)
 		return 0;
 	record_hex(sp->acked_hash, RECORD_HASH_LEN, hash);
 	snprintf(text, sizeof(text), "%s %" PRIu64 " %s %" PRIu64 " %" PRIu64
-	    "\n", sp->chain, sp->acked_seq, hash, sp->dropped, sp->corrupt);
+	    " %lld\n", sp->chain, sp->acked_seq, hash, sp->dropped,
+	    sp->corrupt, (long long)sp->receipt_time);
 	return spool_file_write(sp, "cursor", text);
 }
 
@@ -612,12 +615,16 @@ spool_cursor_read(struct spool *sp)
 {
 	char text[256], chain[64], hash[128];
 	uint64_t seq, dropped, corrupt;
-	int rc;
+	long long receipt = 0;
+	int rc, n;
 
 	if ((rc = spool_file_read(sp, "cursor", text, sizeof(text))) != 0)
 		return rc == 1 ? 0 : -1;
-	if (sscanf(text, "%63s %" SCNu64 " %127s %" SCNu64 " %" SCNu64,
-	    chain, &seq, hash, &dropped, &corrupt) != 5 ||
+	/* A cursor written before the receipt's time was kept has five
+	 * fields: the time is unknown. */
+	n = sscanf(text, "%63s %" SCNu64 " %127s %" SCNu64 " %" SCNu64
+	    " %lld", chain, &seq, hash, &dropped, &corrupt, &receipt);
+	if ((n != 5 && n != 6) || receipt < 0 ||
 	    !spool_is_hex(chain, RECORD_ID_HEX) ||
 	    spool_hex2bin(hash, sp->acked_hash, RECORD_HASH_LEN) == -1) {
 		log_warnx("spool %s: cursor is damaged; reading from the "
@@ -633,6 +640,7 @@ spool_cursor_read(struct spool *sp)
 	sp->acked_seq = seq;
 	sp->dropped = dropped;
 	sp->corrupt = corrupt;
+	sp->receipt_time = (cw_usec_t)receipt;
 	return 0;
 }
 
@@ -649,6 +657,7 @@ spool_chain_new(struct spool *sp)
 	memset(sp->last_hash, 0, sizeof(sp->last_hash));
 	sp->acked_seq = 0;
 	memset(sp->acked_hash, 0, sizeof(sp->acked_hash));
+	sp->receipt_time = 0;
 	snprintf(text, sizeof(text), "%s 1 %s\n", sp->chain, sp->probe);
 	if (spool_file_write(sp, "chain", text) == -1)
 		return -1;
@@ -1806,7 +1815,7 @@ spool_record_hash(struct spool *sp, uint64_t seq,
 }
 
 int
-spool_ack(struct spool *sp, uint64_t seq)
+spool_ack(struct spool *sp, uint64_t seq, cw_usec_t receipt_time)
 {
 	struct spool_frame fr;
 	uint64_t off, nbefore;
@@ -1839,6 +1848,8 @@ spool_ack(struct spool *sp, uint64_t seq)
 		break;
 	}
 	sp->acked_seq = seq;
+	if (receipt_time != 0)
+		sp->receipt_time = receipt_time;
 	/* Deleting before the cursor is written is safe: after a crash
 	 * the old cursor points before records that are gone, and the
 	 * collector has them. */
@@ -1854,6 +1865,7 @@ spool_get_status(const struct spool *sp, struct spool_status *st)
 	memcpy(st->chain, sp->chain, sizeof(st->chain));
 	st->last_seq = sp->last_seq;
 	st->acked_seq = sp->acked_seq;
+	st->last_receipt = sp->receipt_time;
 	st->depth = spool_depth(sp);
 	st->bytes = sp->bytes;
 	st->oldest_unsent = st->depth > 0 ? sp->oldest : 0;

@@ -12,8 +12,10 @@
  * On disk, in one directory (the spool belongs to one probe key):
  *   chain           the current chain id (32 hex) and the seq it began at
  *   seg-<seq>.log   segments: framed records, first seq in the name
- *   cursor          the last acknowledged seq and its hash (written
- *                   atomically: temporary file, fsync, rename)
+ *   cursor          the last acknowledged seq and its hash, the counts
+ *                   of drops, and the collector's time of the last
+ *                   receipt (written atomically: temporary file,
+ *                   fsync, rename)
  *
  * A frame is: "CWR1" (4 bytes), the line's length (u32, big endian),
  * the seq (u64, big endian), the line (no newline), CRC-32 (zlib) of the
@@ -71,6 +73,9 @@ struct spool_status {
 	char		chain[RECORD_ID_HEX + 1];
 	uint64_t	last_seq;	/* last appended */
 	uint64_t	acked_seq;	/* last acknowledged */
+	cw_usec_t	last_receipt;	/* the collector's received_at of the
+					 * last receipt; 0: none, or a cursor
+					 * older than this field */
 	uint64_t	depth;		/* records appended, not acknowledged */
 	uint64_t	bytes;		/* on disk */
 	cw_usec_t	oldest_unsent;	/* append time of the oldest, or 0 */
@@ -118,10 +123,12 @@ int spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
 
 /*
  * spool_ack: the collector has stored everything up to `seq` (of this
- * spool's chain): move the cursor there (durably) and delete segments
- * that hold only acknowledged records.  Returns 0 or -1.
+ * spool's chain): move the cursor there (durably, with `receipt_time`,
+ * the real time the receipt gives; 0 for a batch set aside without a
+ * receipt keeps the last one's) and delete segments that hold only
+ * acknowledged records.  Returns 0 or -1.
  */
-int spool_ack(struct spool *sp, uint64_t seq);
+int spool_ack(struct spool *sp, uint64_t seq, cw_usec_t receipt_time);
 
 /* spool_status: the current figures into `st`. */
 void spool_get_status(const struct spool *sp, struct spool_status *st);

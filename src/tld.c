@@ -1532,7 +1532,8 @@ tld_discovery_add(struct tld_discovery *d, const char *name)
 	    tld_cache_load(d->state_dir, tld, d->port, &set) == 0) {
 		if ((e->set = malloc(sizeof(*e->set))) != NULL)
 			*e->set = set;
-		log_info("tld %s: %zu servers from the cache", tld, set.n);
+		log_info("tld %s: %zu server%s from the cache", tld, set.n,
+		    set.n == 1 ? "" : "s");
 	}
 	TAILQ_INSERT_TAIL(&d->entries, e, next);
 	tld_entry_schedule(e, tld_entry_first_delay(e));

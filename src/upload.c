@@ -648,13 +648,16 @@ upload_send(struct upload *up)
 
 /* --- answers --- */
 
-/* upload_receipt_ok: whether `resp` is a receipt for the batch. */
+/* upload_receipt_ok: whether `resp` is a receipt for the batch; its
+ * received_at into *received (the probe's clock now when it has none
+ * that parses). */
 static bool
-upload_receipt_ok(struct upload *up, char *why, size_t len)
+upload_receipt_ok(struct upload *up, cw_usec_t *received, char *why,
+    size_t len)
 {
 	size_t n = evbuffer_get_length(up->resp);
 	const char *text = (const char *)evbuffer_pullup(up->resp, -1);
-	const char *probe, *chain;
+	const char *probe, *chain, *at;
 	json_t *r, *acked;
 	bool ok;
 
@@ -667,6 +670,9 @@ upload_receipt_ok(struct upload *up, char *why, size_t len)
 	probe = json_string_value(json_object_get(r, "probe"));
 	chain = json_string_value(json_object_get(r, "chain"));
 	acked = json_object_get(r, "acked_seq");
+	at = json_string_value(json_object_get(r, "received_at"));
+	if (at == NULL || cw_time_parse(at, received) == -1 || *received <= 0)
+		*received = cw_real_usec();
 	ok = probe != NULL && strcmp(probe, up->probe) == 0 &&
 	    chain != NULL && strcmp(chain, up->b.chain) == 0 &&
 	    json_is_integer(acked) &&
@@ -691,9 +697,10 @@ upload_next_batch(struct upload *up, uint64_t acked)
 	event_active(up->kick_ev, EV_TIMEOUT, 1);
 }
 
-/* upload_succeeded: the collector acknowledged the batch. */
+/* upload_succeeded: the collector acknowledged the batch with a
+ * receipt of real time `received`. */
 static void
-upload_succeeded(struct upload *up)
+upload_succeeded(struct upload *up, cw_usec_t received)
 {
 	struct upload_path *p = &up->paths[up->cur];
 	cw_usec_t now = cw_real_usec();
@@ -712,7 +719,7 @@ upload_succeeded(struct upload *up)
 	up->rounds = 0;
 	up->tried = 0;
 	up->round_retry = 0;
-	if (spool_ack(up->sp, up->b.last) == -1)
+	if (spool_ack(up->sp, up->b.last, received) == -1)
 		log_warnx("upload: the spool's cursor cannot be moved to %"
 		    PRIu64 "; the records may be sent again", up->b.last);
 	upload_next_batch(up, up->b.last);
@@ -886,7 +893,7 @@ upload_refused(struct upload *up, long code)
 	up->rounds = 0;
 	up->round_retry = 0;
 	upload_request_free(up);
-	if (spool_ack(up->sp, b->last) == -1)
+	if (spool_ack(up->sp, b->last, 0) == -1)
 		log_warnx("upload: the spool's cursor cannot be moved past "
 		    "the refused batch");
 	upload_next_batch(up, b->last);
@@ -911,6 +918,7 @@ upload_done(struct upload *up, CURLcode res)
 {
 	long code = 0;
 	char why[256 + CURL_ERROR_SIZE];
+	cw_usec_t received;
 
 	if (res == CURLE_OK)
 		curl_easy_getinfo(up->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -922,12 +930,12 @@ upload_done(struct upload *up, CURLcode res)
 	}
 	switch (upload_status_class(code, up->b.n)) {
 	case UPLOAD_ACKED:
-		if (!upload_receipt_ok(up, why, sizeof(why))) {
+		if (!upload_receipt_ok(up, &received, why, sizeof(why))) {
 			upload_failed(up, why);
 			return;
 		}
 		upload_request_free(up);
-		upload_succeeded(up);
+		upload_succeeded(up, received);
 		break;
 	case UPLOAD_SPLIT:
 		upload_split(up);

@@ -63,6 +63,57 @@ cw_check "check-config missing file: exit 2" [ "$rc" = 2 ]
 cw_check "check-config missing file: says so" \
     grep -q "missing.conf: No such file" "$CW_TMP/missing.err"
 
+# --- check-config and run agree ---
+# What run refuses once the file has loaded (an output it cannot open, a
+# spool without a usable key or directory), check-config refuses too, at
+# error level; neither measures.
+cw_probe_key "$CW_TMP/agree.key"
+: >"$CW_TMP/afile"
+# agree NAME OUTPUT WANT [LINES...]: good.conf.in writing to OUTPUT, with
+# LINES added; check-config and run must both exit 2, send no query and
+# say WANT in an error-level line (stderr is a file: timestamped).
+agree()
+{
+	local name=$1 output=$2 want=$3 f="$CW_TMP/agree-$1.conf" which
+	shift 3
+	make_conf good.conf.in "$f" "$output" "$DEAD_PORT"
+	printf '%s\n' "$@" >>"$f"
+	for which in check-config run; do
+		timeout 10 "$COREWATCH" "$which" -c "$f" \
+		    >"$CW_TMP/agree-$name.$which.out" \
+		    2>"$CW_TMP/agree-$name.$which.err"
+		rc=$?
+		cw_check "$name: $which exits 2 (got $rc)" [ "$rc" = 2 ]
+		cw_check "$name: $which says '$want' as an error" grep -Eq \
+		    "^[0-9T:.-]+Z corewatch: error: .*$want" \
+		    "$CW_TMP/agree-$name.$which.err" ||
+		    cat "$CW_TMP/agree-$name.$which.err" >&2
+	done
+	cw_check "$name: check-config does not say OK" \
+	    eval "! grep -q OK '$CW_TMP/agree-$name.check-config.out'"
+	cw_check "$name: run measured nothing" \
+	    [ ! -s "$CW_TMP/agree-$name.run.out" ]
+}
+# A port that nothing answers on: a run that wrongly started would only
+# time out, never pass.
+DEAD_PORT=$(cw_free_port) || cw_die "no free port"
+agree nokey - "key $CW_TMP/no.key cannot be used" \
+    "key = \"$CW_TMP/no.key\"" "spool { dir = \"$CW_TMP/spool-a\" }"
+agree outdir "$CW_TMP/no/such/dir/out.jsonl" \
+    "output $CW_TMP/no/such/dir/out.jsonl: directory $CW_TMP/no/such/dir"
+agree outisdir "$CW_TMP" "output $CW_TMP: is a directory"
+agree spoolfile - "spool $CW_TMP/afile/spool: $CW_TMP/afile is not a dir" \
+    "key = \"$CW_TMP/agree.key\"" "spool { dir = \"$CW_TMP/afile/spool\" }"
+# And where run would start, check-config says OK.
+make_conf good.conf.in "$CW_TMP/agree-ok.conf" "$CW_TMP/agree-ok.jsonl"
+printf '%s\n' "key = \"$CW_TMP/agree.key\"" \
+    "spool { dir = \"$CW_TMP/afile-dir/spool\" }" >>"$CW_TMP/agree-ok.conf"
+cw check-config -c "$CW_TMP/agree-ok.conf" >"$CW_TMP/agree-ok.out" 2>&1
+cw_check "spool with a key: check-config exit 0" [ "$rc" = 0 ] ||
+    cat "$CW_TMP/agree-ok.out" >&2
+cw_check "check-config created nothing" \
+    [ ! -e "$CW_TMP/afile-dir" -a ! -e "$CW_TMP/agree-ok.jsonl" ]
+
 # --- once ---
 NGOOD=$((NADDR * 2 + NADDR))	# root-soa over udp+tcp, hostname over udp
 cw once -c "$CW_TMP/good.conf" --json >"$CW_TMP/once.json" \
@@ -99,6 +150,42 @@ cw_check "once broken config: FILE:LINE on stderr" \
 cw once --no-such-flag >/dev/null 2>&1
 cw_check "once bad flag: exit 2" [ "$rc" = 2 ]
 
+# Usage errors say what is wrong, not only how the command is used.
+# usage_says NAME WANT ARGS...: corewatch ARGS exits 2, WANT on stderr.
+usage_says()
+{
+	local name=$1 want=$2
+	shift 2
+	cw "$@" >"$CW_TMP/usage-$name.out" 2>"$CW_TMP/usage-$name.err"
+	cw_check "$name: exit 2 (got $rc)" [ "$rc" = 2 ]
+	cw_check "$name: says '$want'" grep -qF "$want" \
+	    "$CW_TMP/usage-$name.err" || cat "$CW_TMP/usage-$name.err" >&2
+}
+usage_says "once extra" 'corewatch once: unexpected argument "extra"' \
+    once -c "$CW_TMP/good.conf" extra
+usage_says "run extra" 'corewatch run: unexpected argument "extra"' \
+    run -c "$CW_TMP/good.conf" extra
+usage_says "check-config two files" \
+    'corewatch check-config: unexpected argument "b.conf"' \
+    check-config a.conf b.conf
+usage_says "enroll without a token" 'corewatch enroll: no TOKEN given' \
+    enroll --key "$CW_TMP/agree.key" http://127.0.0.1:9/
+usage_says "enroll without anything" 'corewatch enroll: no URL and TOKEN' \
+    enroll
+usage_says "enroll extra" 'corewatch enroll: unexpected argument "x"' \
+    enroll http://127.0.0.1:9/ token x
+usage_says "pubkey extra" 'corewatch pubkey: unexpected argument "x"' \
+    pubkey --key "$CW_TMP/agree.key" x
+usage_says "spool export without --out" \
+    'corewatch spool: export needs --out FILE' \
+    spool export -c "$CW_TMP/good.conf"
+usage_says "once -o into a missing directory" \
+    'corewatch: error: once: not completed' \
+    once -c "$CW_TMP/good.conf" --json -o "$CW_TMP/no/such/dir/x.jsonl"
+usage_says "spool status --key" \
+    'corewatch spool: --key is an option of export' \
+    spool status -c "$CW_TMP/good.conf" --key "$CW_TMP/agree.key"
+
 # The table on stdout, the full records in a file.
 cw once -c "$CW_TMP/good.conf" --table -o "$CW_TMP/table.json" \
     >"$CW_TMP/table.out" 2>"$CW_TMP/table.err"
@@ -107,6 +194,9 @@ cw_check "once --table: a header" grep -q '^MEASUREMENT  *SERVER' \
     "$CW_TMP/table.out"
 cw_check "once --table: one row per query" \
     [ "$(grep -c ' ok ' "$CW_TMP/table.out")" = "$NGOOD" ]
+cw_check "once --table: the CHAOS TXT answer shows its text" \
+    [ "$(grep -c "^hostname .* NOERROR \"$NSD_IDENTITY\"" \
+    "$CW_TMP/table.out")" = "$NADDR" ] || cat "$CW_TMP/table.out" >&2
 cw_check "once --table: says where the records went" \
     grep -q "appended to $CW_TMP/table.json" "$CW_TMP/table.out"
 cw_expect "once --table: records in the output file" "$CW_TMP/table.json" \
@@ -387,6 +477,86 @@ EOF
 cw_check "serial: no two queries of a measurement to one address overlap" \
     [ $? = 0 ] || cat "$CW_TMP/serial.txt" >&2
 kill -TERM "$FAULT_PID" 2>/dev/null
+
+# --- run: a target that fails, then recovers, is logged once each way ---
+# A second NSD of the test's own is stopped while run measures it, then
+# started again on the same port: one "failing" line with the failure's
+# name, one "recovered" line, however many results failed in between.
+# stderr is a file here: every line starts with its UTC time.
+cw_nsd_start "${CW_TEST_ZONES[@]}"
+HEALTH_PORT=$NSD_PORT HEALTH_PID=$NSD_PID HEALTH_DIR=$NSD_DIR
+printf '%s\n' 'probe { name = "health" }' \
+    "output { path = \"$CW_TMP/health.jsonl\" }" \
+    'dns "health" {' '	servers = {"127.0.0.1"}' "	port = $HEALTH_PORT" \
+    '	transport = "udp"' '	interval = 1s' '	spread = 0' \
+    '	timeout = 300ms' '	late_window = 0' '}' >"$CW_TMP/health.conf"
+cw_spawn "$CW_TMP/health.err" "$COREWATCH" run -c "$CW_TMP/health.conf"
+HRUN_PID=$CW_SPAWNED
+# health_results FILTER N SECONDS: until N results match (bounded).
+health_results()
+{
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(jq -c "select($1)" "$CW_TMP/health.jsonl" 2>/dev/null |
+		    wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+cw_check "health: answers while NSD runs" health_results .ok 2 10
+kill -TERM "$HEALTH_PID"
+wait "$HEALTH_PID" 2>/dev/null
+cw_check "health: three failures with NSD stopped" \
+    health_results '.ok == false' 3 10
+cw_spawn "$HEALTH_DIR/nsd.again" nsd -d -c "$HEALTH_DIR/nsd.conf"
+HEALTH_PID=$CW_SPAWNED
+for ((i = 0; i < 100; i++)); do
+	cw_dns_answers 127.0.0.1 "$HEALTH_PORT" && break
+	sleep 0.1
+done
+nok=$(jq -c 'select(.ok)' "$CW_TMP/health.jsonl" | wc -l)
+cw_check "health: answers again once NSD is back" \
+    health_results .ok $((nok + 2)) 10
+kill -TERM "$HRUN_PID"
+wait "$HRUN_PID"
+cw_check "health: run exit 0" [ $? = 0 ]
+kill -TERM "$HEALTH_PID"
+nfail=$(jq -c 'select(.ok == false)' "$CW_TMP/health.jsonl" | wc -l)
+failure=$(jq -r 'select(.ok == false) | .failure' "$CW_TMP/health.jsonl" |
+    head -n 1)
+cw_log "health: $nfail failed results, the first $failure"
+cw_check "health: one 'failing' line, naming the target and $failure" \
+    [ "$(grep -c "warning: health 127.0.0.1 udp: failing: $failure" \
+    "$CW_TMP/health.err")" = 1 ] || cat "$CW_TMP/health.err" >&2
+cw_check "health: one 'recovered' line, with the failed runs" \
+    [ "$(grep -c "info: health 127.0.0.1 udp: recovered after $nfail failed runs since" \
+    "$CW_TMP/health.err")" = 1 ]
+cw_check "health: no other line about the target" \
+    [ "$(grep -c 'health 127.0.0.1 udp:' "$CW_TMP/health.err")" = 2 ]
+cw_check "health: every line begins with its UTC time" \
+    eval "! grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z corewatch: ' \
+    '$CW_TMP/health.err'"
+
+# --- Where log lines go decides their form ---
+# A terminal: a level word.  The journal (JOURNAL_STREAM names stderr's
+# device and inode, as systemd sets it): "<3>" and no time, journald
+# keeps both.  A file that JOURNAL_STREAM does not name: the time.
+: >"$CW_TMP/journal.err"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$CW_TMP/journal.err") \
+    "$COREWATCH" run -c "$CW_TMP/agree-nokey.conf" 2>>"$CW_TMP/journal.err"
+cw_check "journal: the level as <3>, no time" \
+    grep -q '^<3>corewatch: spool: the probe.s key' "$CW_TMP/journal.err" ||
+    cat "$CW_TMP/journal.err" >&2
+JOURNAL_STREAM=1:1 "$COREWATCH" run -c "$CW_TMP/agree-nokey.conf" \
+    2>"$CW_TMP/notjournal.err"
+cw_check "another stream than the journal's: the time" \
+    grep -Eq '^[0-9-]+T[0-9:.]+Z corewatch: error: spool: the probe.s key' \
+    "$CW_TMP/notjournal.err"
+script -qec "'$COREWATCH' run -c '$CW_TMP/agree-nokey.conf'" /dev/null \
+    >"$CW_TMP/tty.out" 2>&1 </dev/null
+cw_check "a terminal: a level word, no time" \
+    grep -q '^corewatch: error: spool: the probe.s key' "$CW_TMP/tty.out" ||
+    cat "$CW_TMP/tty.out" >&2
 
 # --- An ordinary user: nothing needs root ---
 # As nobody, with a state directory it could not create (only TLD

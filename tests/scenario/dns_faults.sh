@@ -62,6 +62,22 @@ queries()
 	grep -c "^$1 " "$FLOG"
 }
 
+# once_table NAME LINES...: `corewatch once --table` of one measurement
+# "NAME" of the responder on 127.0.0.1 with LINES in its section; the
+# table in $CW_TMP/NAME.table, status in $rc.
+once_table()
+{
+	local name=$1
+	shift
+	printf '%s\n' 'probe { name = "faults" }' "dns \"$name\" {" \
+	    '	servers = {"127.0.0.1"}' "	port = $FPORT" \
+	    '	transport = "udp"' "$@" '}' >"$CW_TMP/$name.conf"
+	timeout 60 "$COREWATCH" once -c "$CW_TMP/$name.conf" --table \
+	    -o "$CW_TMP/$name.jsonl" >"$CW_TMP/$name.table" \
+	    2>"$CW_TMP/$name.table.err"
+	rc=$?
+}
+
 # --- normal: every field of a good answer ---
 fault_start normal
 q normal --udp --tcp --nsid 127.0.0.1 "${V6[@]}"
@@ -206,6 +222,11 @@ cw_expect "truncated: one result per address, answered over TCP" "$OUT" \
      .truncated_reply.abuf != .abuf)'
 cw_check "truncated: one UDP and one TCP query per address" \
     [ "$(queries udp)" = "$NADDR" -a "$(queries tcp)" = "$NADDR" ]
+once_table trunc-table
+cw_check "truncated, once table: exit 0" [ "$rc" = 0 ]
+cw_check "truncated, once table: the answer came over TCP, after TC" \
+    grep -Eq '^trunc-table .* tcp/v4 after TC +ok ' "$CW_TMP/trunc-table.table" ||
+    cat "$CW_TMP/trunc-table.table" >&2
 q truncated-nofb --no-tcp-fallback 127.0.0.1
 expect_rc truncated-nofb 1
 cw_expect "truncated without fallback: dns_truncated, reply kept" "$OUT" \
@@ -224,6 +245,14 @@ cw_expect "double: one late reply that differs, kept" "$OUT" \
      .[0].late_replies.differ == true and
      (.[0].late_replies.abuf | type) == "string" and
      .[0].late_replies.abuf != .[0].abuf'
+once_table double-table '	late_window = 300ms'
+cw_check "double, once table: exit 0" [ "$rc" = 0 ]
+cw_check "double, once table: the differing late reply is a finding" \
+    grep -Eq '^double-table .* udp/v4 +ok, late reply differs ' \
+    "$CW_TMP/double-table.table" || cat "$CW_TMP/double-table.table" >&2
+cw_check "double, once table: the summary counts it" \
+    grep -q '^1 of 1 ok (1 with a late reply that differs' \
+    "$CW_TMP/double-table.table"
 q double-nowindow --late-window 0 127.0.0.1
 cw_expect "double: no late window, nothing counted" "$OUT" \
     '.[0].ok and .[0].late_replies.count == 0'
@@ -231,6 +260,10 @@ fault_stop
 
 fault_start dup
 q dup --late-window 300ms 127.0.0.1
+once_table dup-table '	late_window = 300ms'
+cw_check "dup, once table: an identical late reply is plain ok" \
+    grep -Eq '^dup-table .* udp/v4 +ok +[0-9.]+ ' "$CW_TMP/dup-table.table" ||
+    cat "$CW_TMP/dup-table.table" >&2
 expect_rc dup 0
 cw_expect "dup: one late reply, identical" "$OUT" \
     '.[0].late_replies.count == 1 and .[0].late_replies.differ == false

@@ -376,6 +376,20 @@ cw_check "probes: the probe with its declared identity" \
     .[0].last_heartbeat.identity.asn == 64500 and .[0].last_seen != null' \
     "$CW_TMP/probes" >/dev/null
 
+# -c FILE: the database of a configuration, as for every other database
+# command; --db, when given too, wins.
+printf 'db = "%s"\n' "$DB" >"$CW_TMP/collector-c.conf"
+"$COLLECTOR" export -c "$CW_TMP/collector-c.conf" --format csv \
+    >"$CW_TMP/c.csv" 2>"$CW_TMP/c.err"
+cw_check "export -c FILE: exit 0" [ $? = 0 ] || cat "$CW_TMP/c.err" >&2
+cw_check "export -c FILE: the configuration's database" \
+    cmp "$CW_TMP/c.csv" "$CW_TMP/cli.csv"
+"$COLLECTOR" summary --config "$CW_TMP/collector-c.conf" --bucket 1d \
+    --format json >"$CW_TMP/c.summary.json" 2>"$CW_TMP/c.err"
+cw_check "summary --config FILE: exit 0" [ $? = 0 ] || cat "$CW_TMP/c.err" >&2
+cw_check "summary --config FILE: the configuration's database" \
+    cmp "$CW_TMP/c.summary.json" "$CW_TMP/summary.json"
+
 # --- the command line's checks -----------------------------------------------
 
 # usage STATUS ARGS...: the command exits STATUS with a message.
@@ -390,7 +404,12 @@ usage()
 	    "$CW_TMP/usage.err"
 }
 usage 2 export --db "$DB"
-usage 2 export --format csv
+"$COLLECTOR" export -c "$CW_TMP/missing.conf" --format csv \
+    >"$CW_TMP/usage.out" 2>"$CW_TMP/usage.err"
+cw_check "export -c with a missing file: exit 2" [ $? = 2 ]
+cw_check "export -c with a missing file: says so" \
+    grep -q "missing.conf: No such file" "$CW_TMP/usage.err"
+usage 2 summary -c
 usage 2 export --db "$DB" --format xml
 usage 2 export --db "$DB" --format csv --from yesterday
 usage 2 export --db "$DB" --format csv --to 2026-11-26
@@ -407,6 +426,8 @@ usage 2 export --db "$DB" --format csv extra
 usage 2 summary --db "$DB" --bucket 2h
 usage 2 summary --db "$DB" --format atlas
 usage 1 export --db "sqlite:$CW_TMP/missing.db" --format csv
+usage 1 export -c "$CW_TMP/collector-c.conf" \
+    --db "sqlite:$CW_TMP/missing.db" --format csv
 cw_check "a missing database file is not created" \
     [ ! -e "$CW_TMP/missing.db" ]
 usage 1 export --db "$DB" --format csv --out "$CW_TMP/no/such/dir/x.csv"

@@ -161,6 +161,15 @@ cw_expect "cached: sets from the cache, nothing sent" "$CW_TMP/cached.json" \
     "([.[] | select(.type == \"tld_discovery\")] | length == 0) and
      ($(servers ua tld_servers)) == $UA and ($(servers sd tld_servers)) == $SD"
 
+# A cached set of one server is "1 server", not "1 servers".
+mkdir -p "$CW_TMP/one/tld"
+jq -c '.servers |= .[:1]' "$STATE/tld/ua.json" >"$CW_TMP/one/tld/ua.json"
+tld one --cached --state-dir "$CW_TMP/one" ua
+cw_check "one cached server: exit status 0" [ "$rc" = 0 ]
+cw_check "one cached server: said in the singular" \
+    grep -q "tld ua: 1 server from the cache" "$CW_TMP/one.err" ||
+    cat "$CW_TMP/one.err" >&2
+
 # --- a hostile cache file is ignored with a warning --------------------
 printf '{"version":1,"tld":"ua","servers":[' >"$STATE/tld/ua.json"
 head -c 200000 /dev/zero | tr '\0' ' ' >>"$STATE/tld/ua.json"

@@ -129,6 +129,24 @@ cw_expect "down then up: failures while down, then none" "$CW_TMP/a.status" \
      .last_receipt != null and .dead_letters == 0'
 cw_check "down then up: records 1..3000 once, in order, chain intact" \
     chain_ok "$PROBE_A" 3000 1
+# spool status: the last receipt's time is the collector's received_at
+# of the batch that ended at seq 3000 (its records carry it), not when
+# the cursor file was written.
+printf '%s\n' 'probe { name = "a" }' "key = \"$CW_TMP/a.key\"" \
+    "spool { dir = \"$CW_TMP/a.spool\" }" \
+    'dns "x" { servers = {"127.0.0.1"} }' >"$CW_TMP/a-status.conf"
+touch -d '2001-01-01' "$CW_TMP/a.spool/cursor"
+"$COREWATCH" spool status -c "$CW_TMP/a-status.conf" --json \
+    >"$CW_TMP/a-status.json" 2>"$CW_TMP/a-status.err"
+"$COLLECTOR" export --db "$DB" --format csv --probe "$PROBE_A" \
+    >"$CW_TMP/a-export.csv"
+RECEIVED=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["seq"] == 3000 { print $c["received_at"] }' "$CW_TMP/a-export.csv")
+LAST_RECEIPT=$(jq -r '.last_receipt' "$CW_TMP/a-status.json")
+cw_log "last receipt $LAST_RECEIPT, seq 3000 received at $RECEIVED"
+cw_check "spool status: the last receipt is the collector's received_at" \
+    [ -n "$RECEIVED" -a "$(date -d "$LAST_RECEIPT" +%s%6N 2>&1)" = \
+    "$(date -d "$RECEIVED" +%s%6N 2>&1)" ]
 
 # --- 500, 429 + Retry-After, 503 + an HTTP date, 400 -------------------------
 

@@ -835,6 +835,15 @@ test_upload_section(void **state)
 			    bad[i].line, bad[i].says, err);
 		free(err);
 	}
+	/* A refused url is reported once: not also as "no url". */
+	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	    "spool { }\nupload { url = {\"ftp://a\"} }\n"
+	    "dns \"a\" { servers = {\"::1\"} }\n");
+	err = NULL;
+	assert_null(c = config_load(path, &err));
+	if (strchr(err, '\n') != NULL || strstr(err, "ftp://a") == NULL)
+		fail_msg("want one problem, the ftp:// URL; got: %s", err);
+	free(err);
 }
 
 /* http sections: every key (tests/unit/conf/http.conf), the defaults,

@@ -321,16 +321,16 @@ test_append_read_ack(void **state)
 	spool_get_status(sp, &st);
 	assert_true(st.last_sync > 0);	/* what was read was synced */
 
-	assert_int_equal(spool_ack(sp, 50), 0);
+	assert_int_equal(spool_ack(sp, 50, 0), 0);
 	spool_get_status(sp, &st);
 	assert_int_equal(st.acked_seq, 50);
 	assert_int_equal(st.depth, 50);
 	check_all(sp, 50, &c);
 	assert_int_equal(c.records, 50);
 	assert_int_equal(c.first, 51);
-	assert_int_equal(spool_ack(sp, 40), 0);	/* behind: nothing */
-	assert_int_equal(spool_ack(sp, 101), -1);	/* never appended */
-	assert_int_equal(spool_ack(sp, 100), 0);
+	assert_int_equal(spool_ack(sp, 40, 0), 0);	/* behind: nothing */
+	assert_int_equal(spool_ack(sp, 101, 0), -1);	/* never appended */
+	assert_int_equal(spool_ack(sp, 100, 0), 0);
 	spool_get_status(sp, &st);
 	assert_int_equal(st.depth, 0);
 	assert_int_equal(st.oldest_unsent, 0);
@@ -342,6 +342,9 @@ test_append_read_ack(void **state)
 	spool_close(sp);
 }
 
+/* A collector's received_at, far from the clock of the test. */
+#define RECEIPT_AT ((cw_usec_t)1577836800123456)
+
 static void
 test_reopen_continues(void **state)
 {
@@ -352,8 +355,9 @@ test_reopen_continues(void **state)
 
 	sp = open_spool(f);
 	append_n(sp, 0, 30, 100);
-	assert_int_equal(spool_ack(sp, 12), 0);
+	assert_int_equal(spool_ack(sp, 12, RECEIPT_AT), 0);
 	spool_get_status(sp, &st);
+	assert_int_equal(st.last_receipt, RECEIPT_AT);
 	spool_close(sp);
 
 	sp = open_spool(f);
@@ -361,6 +365,8 @@ test_reopen_continues(void **state)
 	assert_string_equal(st.chain, st2.chain);
 	assert_int_equal(st2.last_seq, 30);
 	assert_int_equal(st2.acked_seq, 12);
+	/* The receipt's own time came back from the cursor. */
+	assert_int_equal(st2.last_receipt, RECEIPT_AT);
 	assert_int_equal(st2.depth, 18);
 	assert_true(st2.oldest_unsent > 0);
 	assert_int_equal(append_n(sp, 30, 10, 100), 40);
@@ -373,15 +379,61 @@ test_reopen_continues(void **state)
 	assert_int_equal(c.linked, 27);
 	spool_close(sp);
 
-	/* All acknowledged, closed, reopened: the chain goes on. */
+	/* All acknowledged, closed, reopened: the chain goes on.  An ack
+	 * without a receipt (a dead letter) keeps the last receipt's time. */
 	sp = open_spool(f);
-	assert_int_equal(spool_ack(sp, 40), 0);
+	assert_int_equal(spool_ack(sp, 40, 0), 0);
+	spool_get_status(sp, &st);
+	assert_int_equal(st.last_receipt, RECEIPT_AT);
 	spool_close(sp);
 	sp = open_spool(f);
+	spool_get_status(sp, &st);
+	assert_int_equal(st.acked_seq, 40);
+	assert_int_equal(st.last_receipt, RECEIPT_AT);
 	assert_int_equal(append_n(sp, 40, 1, 10), 41);
 	check_all(sp, 39, &c);
 	assert_int_equal(c.first, 40);
 	assert_int_equal(c.linked, 1);
+	spool_close(sp);
+}
+
+/* A cursor of five fields, as corewatch wrote it before it kept the
+ * receipt's time: read as it is, the time unknown until the next ack. */
+static void
+test_old_cursor(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_status st;
+	struct spool *sp;
+	char path[128], text[256], *sixth;
+	FILE *fp;
+
+	sp = open_spool(f);
+	append_n(sp, 0, 10, 100);
+	assert_int_equal(spool_ack(sp, 5, RECEIPT_AT), 0);
+	spool_close(sp);
+	snprintf(path, sizeof(path), "%s/cursor", f->dir);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(text, sizeof(text), fp));
+	fclose(fp);
+	/* Cut the line after its fifth field. */
+	assert_non_null(sixth = strrchr(text, ' '));
+	strcpy(sixth, "\n");
+	assert_non_null(fp = fopen(path, "w"));
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+
+	sp = open_spool(f);
+	spool_get_status(sp, &st);
+	assert_int_equal(st.acked_seq, 5);
+	assert_int_equal(st.depth, 5);
+	assert_int_equal(st.last_receipt, 0);
+	assert_int_equal(spool_ack(sp, 7, RECEIPT_AT + 1), 0);
+	spool_close(sp);
+	sp = open_spool(f);
+	spool_get_status(sp, &st);
+	assert_int_equal(st.acked_seq, 7);
+	assert_int_equal(st.last_receipt, RECEIPT_AT + 1);
 	spool_close(sp);
 }
 
@@ -556,7 +608,7 @@ test_size_cap(void **state)
 	assert_int_equal(c.last, st.last_seq);
 
 	/* Acknowledged records are never dropped: ack all, fill again. */
-	assert_int_equal(spool_ack(sp, st.last_seq), 0);
+	assert_int_equal(spool_ack(sp, st.last_seq, 0), 0);
 	append_n(sp, 0, 100, 200);
 	spool_get_status(sp, &st);
 	assert_int_equal(st.depth, 100);
@@ -625,7 +677,7 @@ test_read_only_and_lock(void **state)
 
 	sp = open_spool(f);
 	append_n(sp, 0, 20, 50);
-	assert_int_equal(spool_ack(sp, 5), 0);
+	assert_int_equal(spool_ack(sp, 5, 0), 0);
 	assert_null(spool_open(&f->cfg, NULL));	/* one writer */
 	assert_non_null(r = spool_open(&ro, NULL));
 	spool_get_status(r, &st);
@@ -639,7 +691,7 @@ test_read_only_and_lock(void **state)
 	}
 	check_all(r, 5, &c);
 	assert_int_equal(c.records, 15);
-	assert_int_equal(spool_ack(r, 10), -1);
+	assert_int_equal(spool_ack(r, 10, 0), -1);
 	spool_close(r);
 	spool_close(sp);
 
@@ -723,7 +775,7 @@ test_memory_flat(void **state)
 		assert_int_equal(first, after + 1);
 		after = last;
 		evbuffer_drain(body, evbuffer_get_length(body));
-		assert_int_equal(spool_ack(sp, last), 0);
+		assert_int_equal(spool_ack(sp, last, 0), 0);
 	}
 	assert_int_equal(after, (uint64_t)total);
 	if (rss_kib() > peak)
@@ -747,6 +799,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_read_ack, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_continues, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_old_cursor, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup,
 		    teardown),

@@ -49,6 +49,7 @@
 struct spool {
 	char		*lines[FAKE_MAX + 1];	/* by seq; no newline */
 	uint64_t	 last, acked;
+	cw_usec_t	 receipts[FAKE_MAX + 1];	/* by acked seq */
 	unsigned	 syncs, acks;
 	unsigned	 fail_reads;	/* reads that fail after a line */
 	char		 chain[RECORD_ID_HEX + 1];
@@ -90,11 +91,12 @@ spool_sync(struct spool *sp)
 }
 
 int
-spool_ack(struct spool *sp, uint64_t seq)
+spool_ack(struct spool *sp, uint64_t seq, cw_usec_t receipt_time)
 {
 	assert_true(seq > sp->acked);
 	assert_true(seq <= sp->last);
 	sp->acked = seq;
+	sp->receipts[seq] = receipt_time;
 	sp->acks++;
 	return 0;
 }
@@ -144,6 +146,15 @@ struct world {
 
 static struct world W;
 
+/* fake_received_at: the received_at of the receipt for a batch ending
+ * at `last`: years from the test's clock, one second per seq. */
+static cw_usec_t
+fake_received_at(uint64_t last)
+{
+	return ((cw_usec_t)1577836800 + (cw_usec_t)last) * CW_USEC_PER_SEC +
+	    123456;
+}
+
 /* fake_answer: the receipt (or the scripted error) for a good batch. */
 static void
 fake_answer(struct server *s, struct evhttp_request *req, uint64_t first,
@@ -151,6 +162,7 @@ fake_answer(struct server *s, struct evhttp_request *req, uint64_t first,
 {
 	struct world *w = s->w;
 	struct evbuffer *out = evbuffer_new();
+	char when[CW_TIME_STRLEN];
 	int code = s->script[0];
 
 	memmove(s->script, s->script + 1, sizeof(s->script) -
@@ -176,8 +188,10 @@ fake_answer(struct server *s, struct evhttp_request *req, uint64_t first,
 		assert_int_equal(first, w->stored_last + 1);
 		w->stored_last = last;
 		evbuffer_add_printf(out, "{\"probe\":\"%s\",\"chain\":\"%s\","
-		    "\"acked_seq\":%llu,\"stored\":%zu,\"duplicates\":0}\n",
-		    w->probe, w->sp.chain, (unsigned long long)last, n);
+		    "\"acked_seq\":%llu,\"stored\":%zu,\"duplicates\":0,"
+		    "\"received_at\":\"%s\"}\n", w->probe, w->sp.chain,
+		    (unsigned long long)last, n, cw_time_format(
+		    fake_received_at(last), when, sizeof(when)));
 	} else {
 		if (code == 400 || code == 401 || code == 403 || code == 409)
 			w->stored_last = last;	/* set aside: skipped */
@@ -527,6 +541,10 @@ test_batches_by_count_and_age(void **state)
 	assert_true(W.got_at[2] - t0 >= 200 * CW_USEC_PER_MSEC);
 	assert_int_equal(W.sp.acked, 25);
 	assert_true(W.sp.syncs >= 3);
+	/* Each ack carries its receipt's received_at, not the probe's
+	 * clock. */
+	assert_int_equal(W.sp.receipts[10], fake_received_at(10));
+	assert_int_equal(W.sp.receipts[25], fake_received_at(25));
 	/* More records later: kicked, then due by age again. */
 	append(&W, 4, 10);
 	upload_kick(up);
@@ -645,8 +663,11 @@ test_dead_letter(void **state)
 	append(&W, 25, 10);
 	assert_non_null(up = upload_new(W.base, &W.sp, &c));
 	assert_true(run_until(up, idle, 5000));
-	/* Seqs 1-10 refused and set aside; the queue went on. */
+	/* Seqs 1-10 refused and set aside; the queue went on.  No receipt
+	 * for them: no time (the spool keeps the last receipt's). */
 	assert_int_equal(W.sp.acked, 25);
+	assert_int_equal(W.sp.receipts[10], 0);
+	assert_int_equal(W.sp.receipts[25], fake_received_at(25));
 	assert_int_equal(W.nbatches, 2);
 	assert_int_equal(W.got_first[0], 11);
 	upload_get_status(up, &st);
