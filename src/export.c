@@ -35,9 +35,9 @@ struct export {
 	enum export_format	 fmt;
 	size_t			 page;		/* rows, at most */
 	size_t			 page_bytes;
-	size_t			 fit;		/* rows asked for: see export_step */
+	size_t			 fit;		/* rows to ask: export_rows */
 	size_t			 step_start;	/* of the output, this step */
-	bool			 full;		/* this step reached page_bytes */
+	bool			 full;		/* page_bytes reached */
 	long long		 last;		/* id of the last record read */
 	struct store_cursor	 cur;		/* with a time range */
 	int			 state;		/* 1, 0 or -1: export_step */

@@ -8,10 +8,11 @@
  * first bytes of the answer, so that whatever fails before (a bad
  * database, a summary over its cap of groups: its first bucket is whole
  * before any of it is written) still gets a proper status.  Steps run
- * from a timer of their own, never inside evhttp's callbacks.  While a chunk is out the same timer
- * watches the request once a second: evhttp detaches a request whose
- * client went away or timed out (EOF, write error, timeout) from its
- * connection and leaves it to us, and we free it then.
+ * from a timer of their own, never inside evhttp's callbacks.  While a
+ * chunk is out the same timer watches the request once a second:
+ * evhttp detaches a request whose client went away or timed out (EOF,
+ * write error, timeout) from its connection and leaves it to us, and we
+ * free it then.
  */
 #include "config.h"
 

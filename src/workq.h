@@ -14,9 +14,10 @@
  * waits for at most the slice that runs and the first slice of each job
  * pushed before it, however large those are: a flood of expensive
  * requests cannot hold back a cheap one.  Jobs of one slice run in the
- * order they were pushed.  Their `done` callbacks are called on the loop thread in the
- * order the jobs finish.  A job's `work` must touch only what its `arg`
- * gives it; the loop must leave that alone until `done`.
+ * order they were pushed.  Their `done` callbacks are called on the
+ * loop thread in the order the jobs finish.  A job's `work` must touch
+ * only what its `arg` gives it; the loop must leave that alone until
+ * `done`.
  */
 #ifndef CW_WORKQ_H
 #define CW_WORKQ_H

@@ -45,7 +45,8 @@ for ((b = 0; b < 15; b++)); do
 	    --max-time 60 -H "Content-Type: application/x-ndjson" \
 	    -H "Authorization: $(cat "$CW_TMP/big.auth")" \
 	    --data-binary "@$CW_TMP/big.body" "$COLLECTOR_URL/api/v1/batches")
-	[ "$status" = 200 ] || cw_die "batch $b: $status $(cat "$CW_TMP/receipt")"
+	[ "$status" = 200 ] ||
+	    cw_die "batch $b: $status $(cat "$CW_TMP/receipt")"
 	cat "$CW_TMP/big.body" >>"$CW_TMP/posted"
 done
 
