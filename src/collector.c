@@ -32,6 +32,7 @@
 #include "result.h"
 #include "size.h"
 #include "store.h"
+#include "summary.h"
 #include "sysutil.h"
 #include "table.h"
 
@@ -47,6 +48,8 @@
 #define COLLECTOR_STOP_POLL		(20 * CW_USEC_PER_MSEC)
 #define COLLECTOR_TOKEN_MAX		256	/* bytes of read_token */
 #define COLLECTOR_NOFILE_SPARE		64	/* descriptors not for clients */
+#define COLLECTOR_GROUPS_MIN		100	/* summary_max_groups */
+#define COLLECTOR_GROUPS_MAX		10000000
 
 /* What the configuration file and the command line set. */
 struct collector_conf {
@@ -55,6 +58,7 @@ struct collector_conf {
 	enum log_level			 log_level;
 	struct collector_http_conf	 http;
 	char				*read_token;	/* http.read_token */
+	size_t				 summary_max_groups;
 };
 
 /* A running `serve`. */
@@ -95,6 +99,7 @@ collector_conf_init(struct collector_conf *c)
 	memset(c, 0, sizeof(*c));
 	collector_http_conf_init(&c->http);
 	c->log_level = LOG_LEVEL_INFO;
+	c->summary_max_groups = SUMMARY_MAX_GROUPS;
 	if ((c->listen = strdup(COLLECTOR_LISTEN_DEFAULT)) == NULL ||
 	    (c->db = strdup(COLLECTOR_DB_DEFAULT)) == NULL)
 		return -1;
@@ -135,6 +140,7 @@ static cfg_opt_t collector_opts[] = {
 	CFG_INT("max_connections", COLLECTOR_HTTP_MAX_CONNECTIONS, CFGF_NONE),
 	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("public_read", cfg_false, CFGF_NONE),
+	CFG_INT("summary_max_groups", SUMMARY_MAX_GROUPS, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_END()
 };
@@ -231,6 +237,12 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 		    "1000000", n);
 	else
 		c->http.max_connections = (unsigned)n;
+	n = cfg_getint(cfg, "summary_max_groups");
+	if (n < COLLECTOR_GROUPS_MIN || n > COLLECTOR_GROUPS_MAX)
+		conf_file_error(f, "summary_max_groups", "%ld is not from %d "
+		    "to %d", n, COLLECTOR_GROUPS_MIN, COLLECTOR_GROUPS_MAX);
+	else
+		c->summary_max_groups = (size_t)n;
 	if ((v = cfg_getstr(cfg, "read_token")) != NULL) {
 		if (strlen(v) < 16 || strlen(v) > COLLECTOR_TOKEN_MAX)
 			conf_file_error(f, "read_token", "a token of 16 to %d "
@@ -348,7 +360,8 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 		return CW_EXIT_FAILURES;
 	if ((s->base = sysutil_event_base()) == NULL ||
 	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL ||
-	    (s->x = export_http_new(s->h, s->base, s->st)) == NULL)
+	    (s->x = export_http_new(s->h, s->base, s->st,
+	    c->summary_max_groups)) == NULL)
 		return CW_EXIT_FAILURES;
 	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
 		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;

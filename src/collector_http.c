@@ -60,6 +60,7 @@
 #define CHTTP_ENROLL_MAX	4096	/* bytes of an enrollment request */
 #define CHTTP_ROUTES_MAX	16
 #define CHTTP_ERR_LEN		512
+#define CHTTP_SLICE		(64 * 1024)	/* body bytes hashed per turn */
 
 /* Why a batch was refused: the label of corewatch_batches_rejected_total. */
 enum chttp_reason {
@@ -128,12 +129,16 @@ struct chttp_batch {
 	cw_usec_t		 started;	/* monotonic, complete */
 	/* For the checking thread (workq.h): the body as sent when it is
 	 * gzip (NULL otherwise), the limit it may inflate to, the
-	 * signature; and what it found. */
+	 * signature; the hashing of the body, slice by slice; and what it
+	 * found. */
 	unsigned char		*raw;
 	size_t			 rawlen, max_body;
 	char			 sig[RECORD_SIG_B64 + 1];
+	struct gzip_stream	*inflating;	/* of raw, being hashed */
+	crypto_hash_sha256_state sha;
+	size_t			 hashed;	/* bytes of the body */
 	int			 gz;		/* of gzip_inflate */
-	int			 code;		/* of ingest_check */
+	int			 code;		/* of ingest_verify, _records */
 	int			 rc;		/* of store_ingest */
 	struct store_receipt	 receipt;
 };
@@ -166,8 +171,7 @@ struct collector_http {
 	struct chttp_conn		*adopting;
 	struct event			*adopt_ev;
 	struct event			*commit_ev;
-	/* Batches on the checking thread, in order, then waiting for the
-	 * commit. */
+	/* Batches on the checking thread, then waiting for the commit. */
 	struct workq			*checker;
 	struct chttp_batch		*checking, **checking_tail;
 	struct chttp_batch		*pending, **pending_tail;
@@ -518,6 +522,7 @@ chttp_batch_free(struct chttp_batch *b)
 	if (b == NULL)
 		return;
 	ingest_batch_clear(&b->ib);
+	gzip_stream_free(b->inflating);
 	free(b->raw);
 	free(b);
 }
@@ -662,6 +667,7 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 		evbuffer_copyout(buf, b->ib.body, len);
 		b->ib.body[len] = '\0';
 		b->ib.len = len;
+		crypto_hash_sha256_init(&b->sha);
 		return 0;
 	}
 	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
@@ -674,6 +680,7 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 		goto nomem;
 	evbuffer_copyout(buf, b->raw, len);
 	b->rawlen = len;
+	crypto_hash_sha256_init(&b->sha);
 	return 0;
 nomem:
 	log_warnx("collector: out of memory for a batch of %zu bytes", len);
@@ -681,22 +688,72 @@ nomem:
 	return -1;
 }
 
-/* chttp_check_work: on the checking thread (workq_work_fn): inflate the
- * body and check the batch, with nothing but `b`. */
-static void
+/* chttp_check_hash: hash the next CHTTP_SLICE bytes of the body: of
+ * b->ib.body, or inflated from b->raw into a window that is dropped:
+ * nothing a client sends is kept inflated before its signature holds.
+ * Returns 1 while more remain, 0 once all is hashed, -1 when the body
+ * does not inflate (b->gz). */
+static int
+chttp_check_hash(struct chttp_batch *b)
+{
+	unsigned char window[CHTTP_SLICE];
+	size_t got;
+
+	if (b->raw == NULL) {
+		got = b->ib.len - b->hashed;
+		if (got > CHTTP_SLICE)
+			got = CHTTP_SLICE;
+		crypto_hash_sha256_update(&b->sha, b->ib.body + b->hashed,
+		    got);
+		b->hashed += got;
+		return b->hashed < b->ib.len ? 1 : 0;
+	}
+	if (b->inflating == NULL && (b->inflating = gzip_stream_new(b->raw,
+	    b->rawlen, b->max_body)) == NULL) {
+		b->gz = GZIP_E_NOMEM;
+		return -1;
+	}
+	if ((b->gz = gzip_stream_read(b->inflating, window, sizeof(window),
+	    &got)) != GZIP_OK)
+		return -1;
+	crypto_hash_sha256_update(&b->sha, window, got);
+	b->hashed += got;
+	return got > 0 ? 1 : 0;
+}
+
+/*
+ * chttp_check_work: on the checking thread (workq_work_fn), with
+ * nothing but `b`: one slice of hashing the body at a time, so that
+ * bodies that are large once inflated (gzip bombs signed with a made-up
+ * signature: anyone can send one in a probe's name) take turns with
+ * every other batch instead of holding them back.  Once the signature
+ * holds, a gzip body is inflated again, whole, to be kept, and every
+ * record is checked.  Returns true when the batch is checked.
+ */
+static bool
 chttp_check_work(void *arg)
 {
 	struct chttp_batch *b = arg;
+	unsigned char digest[RECORD_HASH_LEN];
+	int rc;
 
+	if ((rc = chttp_check_hash(b)) != 0)
+		return rc == -1;
+	gzip_stream_free(b->inflating);
+	b->inflating = NULL;
+	crypto_hash_sha256_final(&b->sha, digest);
+	if ((b->code = ingest_verify(&b->ib, digest, b->sig)) != 0)
+		return true;
 	if (b->raw != NULL) {
-		b->gz = gzip_inflate(b->rawlen > 0 ? b->raw : NULL, b->rawlen,
-		    b->max_body, &b->ib.body, &b->ib.len);
+		b->gz = gzip_inflate(b->raw, b->rawlen, b->max_body,
+		    &b->ib.body, &b->ib.len);
 		free(b->raw);
 		b->raw = NULL;
 		if (b->gz != GZIP_OK)
-			return;
+			return true;
 	}
-	b->code = ingest_check(&b->ib, b->sig);
+	b->code = ingest_records(&b->ib);
+	return true;
 }
 
 /* chttp_check_answer: refuse a batch the checking thread found bad;
@@ -869,18 +926,20 @@ chttp_commit(evutil_socket_t fd, short what, void *arg)
 	chttp_commit_run(arg);
 }
 
-/* chttp_check_done: the checking thread is done with the first batch
- * of h->checking (workq_done_fn, on the loop): refuse it, or queue it
- * for the commit.  Not `ran`: the service is being freed. */
+/* chttp_check_done: the checking thread is done with a batch of
+ * h->checking (workq_done_fn, on the loop): refuse it, or queue it for
+ * the commit.  Not `ran`: the service is being freed. */
 static void
 chttp_check_done(void *arg, bool ran)
 {
-	struct chttp_batch *b = arg;
+	struct chttp_batch *b = arg, **pp;
 	struct collector_http *h = b->h;
 
-	/* Jobs finish in the order they were pushed. */
-	if ((h->checking = b->next) == NULL)
-		h->checking_tail = &h->checking;
+	/* Jobs finish in any order (a small one before a large one). */
+	for (pp = &h->checking; *pp != b; pp = &(*pp)->next)
+		;
+	if ((*pp = b->next) == NULL)
+		h->checking_tail = pp;
 	b->next = NULL;
 	if (!ran || chttp_check_answer(h, b) == -1) {
 		chttp_batch_free(b);

@@ -33,7 +33,11 @@ struct export {
 	struct store		*st;
 	struct store_filter	 f;
 	enum export_format	 fmt;
-	size_t			 page;
+	size_t			 page;		/* rows, at most */
+	size_t			 page_bytes;
+	size_t			 fit;		/* rows to ask: export_rows */
+	size_t			 step_start;	/* of the output, this step */
+	bool			 full;		/* page_bytes reached */
 	long long		 last;		/* id of the last record read */
 	struct store_cursor	 cur;		/* with a time range */
 	int			 state;		/* 1, 0 or -1: export_step */
@@ -782,6 +786,7 @@ export_new(struct store *st, const struct store_filter *f,
 	e->st = st;
 	e->fmt = fmt;
 	e->page = EXPORT_PAGE_ROWS;
+	e->page_bytes = EXPORT_PAGE_BYTES;
 	e->cur = STORE_CURSOR_START;
 	e->state = 1;
 	return e;
@@ -791,6 +796,12 @@ void
 export_set_page_rows(struct export *e, size_t rows)
 {
 	e->page = rows > 0 ? rows : 1;
+}
+
+void
+export_set_page_bytes(struct export *e, size_t bytes)
+{
+	e->page_bytes = bytes;
 }
 
 static int
@@ -823,12 +834,28 @@ export_row_cb(void *arg, const struct store_row *r)
 		return 1;
 	}
 	e->records++;
+	if (evbuffer_get_length(e->out) - e->step_start >= e->page_bytes) {
+		e->full = true;
+		return 1;
+	}
 	return 0;
+}
+
+/* export_rows: how many records to ask the store for: a page that
+ * ended on its bytes after k records tells how many fit, and the next
+ * asks for twice that (records may be smaller further on), so that a
+ * database that reads a page whole (PostgreSQL) does not read hundreds
+ * of large records to use a few. */
+static size_t
+export_rows(const struct export *e)
+{
+	return e->fit > 0 && e->fit < e->page ? e->fit : e->page;
 }
 
 int
 export_step(struct export *e, struct evbuffer *out)
 {
+	size_t rows = export_rows(e);
 	long long n;
 
 	if (e->state != 1)
@@ -842,21 +869,25 @@ export_step(struct export *e, struct evbuffer *out)
 		}
 	}
 	e->out = out;
+	e->step_start = evbuffer_get_length(out);
+	e->full = false;
 	/* A time range is read in time order along the time index; without
 	 * one, in ingest order: either way no page sorts what it skips. */
 	if (e->f.from != 0 || e->f.to != 0)
 		n = store_results_by_time(e->st, &e->f, false, &e->cur,
-		    e->page, export_row_cb, e);
+		    rows, export_row_cb, e);
 	else
-		n = store_results(e->st, &e->f, e->last, e->page,
+		n = store_results(e->st, &e->f, e->last, rows,
 		    export_row_cb, e, &e->last);
 	e->out = NULL;
 	if (n < 0 || e->oom) {
 		if (e->oom)
 			log_warnx("export: out of memory");
 		e->state = -1;
-	} else if ((size_t)n < e->page)
+	} else if (!e->full && (size_t)n < rows)
 		e->state = 0;
+	else
+		e->fit = e->full ? 2 * (size_t)n : 2 * rows;
 	return e->state;
 }
 

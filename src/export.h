@@ -7,7 +7,10 @@
  * order) and appends the formatted output of each page to an evbuffer
  * that the caller drains (to a socket, to a file) before it asks for
  * the next page; so neither the HTTP service nor the command line ever
- * holds a whole result in memory.
+ * holds a whole result in memory.  A page ends after EXPORT_PAGE_ROWS
+ * records or once its output reaches EXPORT_PAGE_BYTES, whichever comes
+ * first, so that what a slow reader holds is bounded in bytes whatever
+ * the size of the records (up to 64 KiB each).
  */
 #ifndef CW_EXPORT_H
 #define CW_EXPORT_H
@@ -23,7 +26,8 @@ enum export_format {
 	EXPORT_ATLAS,		/* RIPE Atlas results, one JSON a line */
 };
 
-#define EXPORT_PAGE_ROWS	500	/* records read per step */
+#define EXPORT_PAGE_ROWS	500	/* records read per step, at most */
+#define EXPORT_PAGE_BYTES	(256 * 1024)	/* output of a step, about */
 #define EXPORT_ATLAS_FW		5020	/* the "fw" every Atlas result has */
 
 struct evbuffer;
@@ -92,6 +96,11 @@ struct export *export_new(struct store *st, const struct store_filter *f,
 /* export_set_page_rows: read `rows` records per step instead of
  * EXPORT_PAGE_ROWS (at least 1). */
 void export_set_page_rows(struct export *e, size_t rows);
+
+/* export_set_page_bytes: end a step once its output reaches `bytes`
+ * instead of EXPORT_PAGE_BYTES (a step has one record at least, so it
+ * may pass the bound by one record's output). */
+void export_set_page_bytes(struct export *e, size_t bytes);
 
 /*
  * export_step: read the next page of records and append their output

@@ -3,13 +3,16 @@
  * /api/v1/probes on the collector's HTTP service.
  *
  * A result or summary is a stream: the first page is read in the
- * request's callback (so that a bad database still gets a proper
- * status), the rest one page at a time, each when evhttp reports the
- * previous chunk written.  Steps run from a timer of their own, never
- * inside evhttp's callbacks.  While a chunk is out the same timer
- * watches the request once a second: evhttp detaches a request whose
- * client went away or timed out (EOF, write error, timeout) from its
- * connection and leaves it to us, and we free it then.
+ * request's callback, the rest one page at a time, each when evhttp
+ * reports the previous chunk written.  The status goes out with the
+ * first bytes of the answer, so that whatever fails before (a bad
+ * database, a summary over its cap of groups: its first bucket is whole
+ * before any of it is written) still gets a proper status.  Steps run
+ * from a timer of their own, never inside evhttp's callbacks.  While a
+ * chunk is out the same timer watches the request once a second:
+ * evhttp detaches a request whose client went away or timed out (EOF,
+ * write error, timeout) from its connection and leaves it to us, and we
+ * free it then.
  */
 #include "config.h"
 
@@ -40,8 +43,10 @@ struct xstream {
 	struct evhttp_request	*req;
 	struct export		*e;		/* one of e and s */
 	struct summary		*s;
+	const char		*content_type;	/* of a 200 */
 	struct evbuffer		*buf;
 	struct event		*ev;		/* next step, or the watch */
+	bool			 started;	/* the status is out */
 	bool			 waiting;	/* a chunk is being written */
 	struct xstream		*next, *prev;
 };
@@ -50,6 +55,7 @@ struct export_http {
 	struct collector_http	*h;		/* who may read what */
 	struct event_base	*base;
 	struct store		*st;
+	size_t			 summary_max_groups;
 	struct xstream		*streams;
 	size_t			 nstreams;
 };
@@ -77,6 +83,14 @@ xstream_free(struct xstream *xs)
 	free(xs);
 }
 
+/* Forget a stream whose request is answered (or freed). */
+static void
+xstream_close(struct xstream *xs)
+{
+	xs->x->nstreams--;
+	xstream_free(xs);
+}
+
 /* End the answer without its last chunk: the client must not take it
  * for complete.  Frees the request and the stream. */
 static void
@@ -89,16 +103,42 @@ xstream_abort(struct xstream *xs)
 		evhttp_connection_free(evcon);		/* frees req */
 	else
 		evhttp_send_reply_end(xs->req);		/* frees req */
-	xs->x->nstreams--;
-	xstream_free(xs);
+	xstream_close(xs);
 }
 
 static void
 xstream_end(struct xstream *xs)
 {
 	evhttp_send_reply_end(xs->req);
-	xs->x->nstreams--;
-	xstream_free(xs);
+	xstream_close(xs);
+}
+
+/* A step failed (`rc`, of xstream_next) before the status went out:
+ * answer with the status that says why. */
+static void
+xstream_refuse(struct xstream *xs, int rc)
+{
+	struct export_http *x = xs->x;
+
+	if (rc == SUMMARY_E_GROUPS) {
+		log_info("export: a summary over %zu groups in one bucket "
+		    "refused", x->summary_max_groups);
+		collector_http_error(xs->req, 400, "the summary has more than "
+		    "%zu targets and probes in one bucket: narrow it (probe, "
+		    "type, name, addr, country, asn, a shorter from/to) or "
+		    "use a smaller bucket", x->summary_max_groups);
+		xstream_close(xs);
+		return;
+	}
+	/* The database's own words (file names, sockets) go to the log,
+	 * not to a reader. */
+	log_warnx("export: %s", store_error_text(x->st));
+	if (store_unavailable(x->st))
+		collector_http_error(xs->req, 503, "the database is "
+		    "unavailable");
+	else
+		collector_http_error(xs->req, 500, "the database failed");
+	xstream_close(xs);
 }
 
 /* evhttp detached the request: its client went away or timed out. */
@@ -127,7 +167,31 @@ xstream_arm(struct xstream *xs, cw_usec_t after)
 
 static void xstream_written(struct evhttp_connection *evcon, void *arg);
 
-/* Read the next page and send it (the stream is running). */
+/* Before the status is out, after a step that returned `rc`: refuse,
+ * answer whole, or start the answer once it has bytes to send.  Returns
+ * true when the request is answered (and `xs` freed). */
+static bool
+xstream_open(struct xstream *xs, int rc)
+{
+	if (rc < 0) {
+		xstream_refuse(xs, rc);
+		return true;
+	}
+	if (rc == 1 && evbuffer_get_length(xs->buf) == 0)
+		return false;		/* nothing to show yet */
+	evhttp_add_header(evhttp_request_get_output_headers(xs->req),
+	    "Content-Type", xs->content_type);
+	if (rc == 0) {
+		evhttp_send_reply(xs->req, 200, "OK", xs->buf);
+		xstream_close(xs);
+		return true;
+	}
+	evhttp_send_reply_start(xs->req, 200, "OK");
+	xs->started = true;
+	return false;
+}
+
+/* Read the next page and send it. */
 static void
 xstream_step(struct xstream *xs)
 {
@@ -138,8 +202,13 @@ xstream_step(struct xstream *xs)
 		xstream_gone(xs);
 		return;
 	}
-	if ((rc = xstream_next(xs)) == -1) {
-		log_warnx("export: a stream failed: %s", store_error_text(st));
+	rc = xstream_next(xs);
+	if (!xs->started && xstream_open(xs, rc))
+		return;
+	if (rc < 0) {
+		log_warnx("export: a stream failed: %s", rc ==
+		    SUMMARY_E_GROUPS ? "a summary bucket over its cap of "
+		    "groups" : store_error_text(st));
 		xstream_abort(xs);
 		return;
 	}
@@ -193,7 +262,6 @@ xstream_start(struct export_http *x, struct evhttp_request *req,
     struct xstream *xs, const char *content_type)
 {
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	int rc;
 
 	xs->x = x;
 	xs->req = req;
@@ -203,37 +271,14 @@ xstream_start(struct export_http *x, struct evhttp_request *req,
 		xstream_free(xs);
 		return;
 	}
-	if ((rc = xstream_next(xs)) == -1) {
-		/* The database's own words (file names, sockets) go to the
-		 * log, not to a reader. */
-		log_warnx("export: %s", store_error_text(x->st));
-		if (store_unavailable(x->st))
-			collector_http_error(req, 503, "the database is "
-			    "unavailable");
-		else
-			collector_http_error(req, 500, "the database failed");
-		xstream_free(xs);
-		return;
-	}
-	evhttp_add_header(hdr, "Content-Type", content_type);
+	/* The Content-Type comes with a 200 (an error has its own). */
 	evhttp_add_header(hdr, "Cache-Control", "no-store");
-	if (rc == 0) {
-		evhttp_send_reply(req, 200, "OK", xs->buf);
-		xstream_free(xs);
-		return;
-	}
-	evhttp_send_reply_start(req, 200, "OK");
 	if ((xs->next = x->streams) != NULL)
 		xs->next->prev = xs;
 	x->streams = xs;
 	x->nstreams++;
-	if (evbuffer_get_length(xs->buf) == 0) {
-		xstream_arm(xs, 0);
-		return;
-	}
-	xs->waiting = true;
-	evhttp_send_reply_chunk_with_cb(req, xs->buf, xstream_written, xs);
-	xstream_arm(xs, XHTTP_WATCH_USEC);
+	xs->content_type = content_type;
+	xstream_step(xs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -398,8 +443,10 @@ xhttp_summary(struct evhttp_request *req, void *arg)
 		    sizeof(err))) == NULL) {
 			free(xs);
 			collector_http_error(req, 500, "out of memory");
-		} else
+		} else {
+			summary_set_max_groups(xs->s, x->summary_max_groups);
 			xstream_start(x, req, xs, summary_content_type(o.fmt));
+		}
 	}
 	evhttp_clear_headers(&q);
 }
@@ -492,7 +539,7 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 
 struct export_http *
 export_http_new(struct collector_http *h, struct event_base *base,
-    struct store *st)
+    struct store *st, size_t summary_max_groups)
 {
 	struct export_http *x;
 
@@ -503,6 +550,7 @@ export_http_new(struct collector_http *h, struct event_base *base,
 	x->h = h;
 	x->base = base;
 	x->st = st;
+	x->summary_max_groups = summary_max_groups;
 	if (collector_http_route(h, "/api/v1/results", true, xhttp_results,
 	    x) == -1 || collector_http_route(h, "/api/v1/summary", true,
 	    xhttp_summary, x) == -1 || collector_http_route(h,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,107 @@
 
 #define GZIP_WINDOW	(16 + MAX_WBITS)	/* gzip wrapper only */
 #define GZIP_FIRST_CAP	(64 * 1024)
+
+/* A gzip stream (gzip.h). */
+struct gzip_stream {
+	z_stream		 zs;
+	const unsigned char	*in;
+	size_t			 inlen, used;	/* used: handed to zlib */
+	size_t			 limit, total;	/* total: bytes out so far */
+	int			 state;		/* GZIP_OK or the error */
+	bool			 end;
+};
+
+struct gzip_stream *
+gzip_stream_new(const void *in, size_t inlen, size_t limit)
+{
+	struct gzip_stream *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	if (inflateInit2(&g->zs, GZIP_WINDOW) != Z_OK) {
+		free(g);
+		return NULL;
+	}
+	g->in = in;
+	g->inlen = inlen;
+	g->limit = limit;
+	if (inlen == 0)
+		g->state = GZIP_E_CORRUPT;
+	return g;
+}
+
+void
+gzip_stream_free(struct gzip_stream *g)
+{
+	if (g == NULL)
+		return;
+	inflateEnd(&g->zs);
+	free(g);
+}
+
+/* gzip_stream_run: inflate into `out` until `len` bytes are there (*got
+ * counts them) or the data ends; a member that ends with input left
+ * starts the next one. */
+static int
+gzip_stream_run(struct gzip_stream *g, unsigned char *out, size_t len,
+    size_t *got)
+{
+	z_stream *zs = &g->zs;
+	int zrc;
+
+	while (*got < len && !g->end) {
+		if (zs->avail_in == 0 && g->used < g->inlen) {
+			size_t n = g->inlen - g->used;
+			if (n > UINT_MAX)
+				n = UINT_MAX;
+			zs->next_in = (unsigned char *)(uintptr_t)(g->in +
+			    g->used);
+			zs->avail_in = (uInt)n;
+			g->used += n;
+		}
+		zs->next_out = out + *got;
+		zs->avail_out = (uInt)(len - *got > UINT_MAX ? UINT_MAX :
+		    len - *got);
+		zrc = inflate(zs, Z_NO_FLUSH);
+		*got = (size_t)(zs->next_out - out);
+		if (zrc == Z_STREAM_END) {
+			if (zs->avail_in == 0 && g->used == g->inlen)
+				g->end = true;
+			else if (inflateReset(zs) != Z_OK)
+				return GZIP_E_CORRUPT;
+			continue;
+		}
+		if (zrc == Z_MEM_ERROR)
+			return GZIP_E_NOMEM;
+		if (zrc != Z_OK && zrc != Z_BUF_ERROR)
+			return GZIP_E_CORRUPT;
+		/* No progress possible: the input ended inside a member. */
+		if (zrc == Z_BUF_ERROR && zs->avail_out > 0 &&
+		    g->used == g->inlen)
+			return GZIP_E_CORRUPT;
+	}
+	return GZIP_OK;
+}
+
+int
+gzip_stream_read(struct gzip_stream *g, void *out, size_t len, size_t *got)
+{
+	size_t room = g->limit - g->total;
+
+	*got = 0;
+	if (g->state != GZIP_OK)
+		return g->state;
+	/* One byte more than the limit tells "exactly the limit" from
+	 * "past it"; no more is inflated. */
+	if (room < SIZE_MAX)
+		room++;
+	g->state = gzip_stream_run(g, out, len < room ? len : room, got);
+	g->total += *got;
+	if (g->state == GZIP_OK && g->total > g->limit)
+		g->state = GZIP_E_TOO_LARGE;
+	return g->state;
+}
 
 /* gzip_grow: make room in *buf (capacity *cap, `len` used) for more
  * output, never beyond `max` bytes.  Returns 0 or -1. */
@@ -34,88 +136,34 @@ gzip_grow(unsigned char **buf, size_t *cap, size_t len, size_t max)
 	return 0;
 }
 
-/* gzip_run: inflate all of `in` into *buf, growing it up to `max`
- * bytes; a member that ends with input left starts the next one. */
-static int
-gzip_run(z_stream *zs, const unsigned char *in, size_t inlen,
-    unsigned char **buf, size_t *cap, size_t *len, size_t max)
-{
-	size_t used = 0;
-	int zrc;
-
-	for (;;) {
-		if (zs->avail_in == 0 && used < inlen) {
-			size_t n = inlen - used;
-			if (n > UINT_MAX)
-				n = UINT_MAX;
-			zs->next_in = (unsigned char *)(uintptr_t)(in + used);
-			zs->avail_in = (uInt)n;
-			used += n;
-		}
-		if (*len == *cap) {
-			if (*cap >= max)
-				return GZIP_E_TOO_LARGE;
-			if (gzip_grow(buf, cap, *len, max) == -1)
-				return GZIP_E_NOMEM;
-		}
-		zs->next_out = *buf + *len;
-		zs->avail_out = (uInt)(*cap - *len > UINT_MAX ? UINT_MAX :
-		    *cap - *len);
-		zrc = inflate(zs, Z_NO_FLUSH);
-		*len = (size_t)(zs->next_out - *buf);
-		if (zrc == Z_STREAM_END) {
-			if (zs->avail_in == 0 && used == inlen)
-				return GZIP_OK;
-			if (inflateReset(zs) != Z_OK)
-				return GZIP_E_CORRUPT;
-			continue;
-		}
-		if (zrc == Z_MEM_ERROR)
-			return GZIP_E_NOMEM;
-		if (zrc != Z_OK && zrc != Z_BUF_ERROR)
-			return GZIP_E_CORRUPT;
-		/* No progress possible: the input ended inside a member. */
-		if (zrc == Z_BUF_ERROR && zs->avail_out > 0 && used == inlen)
-			return GZIP_E_CORRUPT;
-	}
-}
-
 int
 gzip_inflate(const void *in, size_t inlen, size_t limit, unsigned char **out,
     size_t *outlen)
 {
+	struct gzip_stream *g;
 	unsigned char *buf = NULL;
-	size_t cap = 0, len = 0;
-	z_stream zs;
+	size_t cap = 0, len = 0, got;
+	/* The limit, one byte past it, and the terminating NUL. */
+	size_t max = limit < SIZE_MAX - 2 ? limit + 2 : SIZE_MAX;
 	int rc;
 
 	*out = NULL;
 	*outlen = 0;
-	if (inlen == 0)
-		return GZIP_E_CORRUPT;
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, GZIP_WINDOW) != Z_OK)
+	if ((g = gzip_stream_new(in, inlen, limit)) == NULL)
 		return GZIP_E_NOMEM;
-	/* One byte more than the limit tells "exactly the limit" from
-	 * "past it"; one more again holds the terminating NUL. */
-	rc = gzip_run(&zs, in, inlen, &buf, &cap, &len,
-	    limit < SIZE_MAX - 1 ? limit + 1 : limit);
-	inflateEnd(&zs);
-	if (rc == GZIP_OK && len > limit)
-		rc = GZIP_E_TOO_LARGE;
-	if (rc == GZIP_OK && len == cap) {
-		unsigned char *grown = realloc(buf, len + 1);
-		if (grown == NULL)
+	do {
+		if (len + 1 >= cap && gzip_grow(&buf, &cap, len, max) == -1) {
 			rc = GZIP_E_NOMEM;
-		else
-			buf = grown;
-	}
+			break;
+		}
+		rc = gzip_stream_read(g, buf + len, cap - len - 1, &got);
+		len += got;
+	} while (rc == GZIP_OK && got > 0);
+	gzip_stream_free(g);
 	if (rc != GZIP_OK) {
 		free(buf);
 		return rc;
 	}
-	if (buf == NULL && (buf = malloc(1)) == NULL)
-		return GZIP_E_NOMEM;
 	buf[len] = '\0';
 	*out = buf;
 	*outlen = len;

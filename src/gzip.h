@@ -27,6 +27,32 @@ int gzip_inflate(const void *in, size_t inlen, size_t limit,
     unsigned char **out, size_t *outlen);
 
 /*
+ * A gzip stream: the same data inflated a piece at a time into the
+ * caller's buffer, so that a body can be hashed as it inflates and the
+ * work cut into bounded slices; nothing is kept but zlib's state (its
+ * 32 KiB window and a few KiB more).
+ */
+struct gzip_stream;
+
+/* gzip_stream_new: a stream over `in` (`inlen` bytes, borrowed: it
+ * must outlive the stream) that fails once more than `limit` bytes have
+ * come out.  NULL when out of memory. */
+struct gzip_stream *gzip_stream_new(const void *in, size_t inlen,
+    size_t limit);
+
+/*
+ * gzip_stream_read: inflate up to `len` more bytes into `out`; *got is
+ * how many came.  Returns GZIP_OK (*got is 0 only at the end of the
+ * data) or a negative enum gzip_error, which every later call returns
+ * again.
+ */
+int gzip_stream_read(struct gzip_stream *g, void *out, size_t len,
+    size_t *got);
+
+/* gzip_stream_free: NULL is fine. */
+void gzip_stream_free(struct gzip_stream *g);
+
+/*
  * gzip_deflate: compress `len` bytes as one gzip member at `level`
  * (0..9, or -1 for zlib's default) into a new buffer *out (caller
  * frees) of *outlen bytes.  Returns GZIP_OK or GZIP_E_NOMEM.

@@ -105,22 +105,41 @@ ingest_store_batch(struct ingest_batch *b, struct store_batch *sb)
 }
 
 int
-ingest_check(struct ingest_batch *b, const char *sig)
+ingest_verify(struct ingest_batch *b,
+    const unsigned char digest[RECORD_HASH_LEN], const char *sig)
+{
+	if (!batch_verify_digest(b->probe.pubkey, b->probe.id, digest, sig))
+		return ingest_refuse(b, INGEST_R_SIGNATURE, 401,
+		    "the signature does not match the body and the key of "
+		    "probe %s", b->probe.id);
+	return 0;
+}
+
+int
+ingest_records(struct ingest_batch *b)
 {
 	struct store_batch sb;
 	char err[INGEST_ERR_LEN];
 	int code;
 
-	if (!batch_verify(b->probe.pubkey, b->probe.id, b->body, b->len, sig))
-		return ingest_refuse(b, INGEST_R_SIGNATURE, 401,
-		    "the signature does not match the body and the key of "
-		    "probe %s", b->probe.id);
 	if ((code = ingest_lines(b)) != 0)
 		return code;
 	ingest_store_batch(b, &sb);
 	if (store_batch_check(&sb, err, sizeof(err)) != 0)
 		return ingest_refuse(b, INGEST_R_INVALID, 400, "%s", err);
 	return 0;
+}
+
+int
+ingest_check(struct ingest_batch *b, const char *sig)
+{
+	unsigned char digest[RECORD_HASH_LEN];
+	int code;
+
+	record_hash(b->body, b->len, digest);
+	if ((code = ingest_verify(b, digest, sig)) != 0)
+		return code;
+	return ingest_records(b);
 }
 
 int

@@ -67,6 +67,17 @@ int ingest_probe(struct store *st, const char *id, struct ingest_batch *b);
  */
 int ingest_check(struct ingest_batch *b, const char *sig);
 
+/* ingest_verify: the first of ingest_check()'s steps alone, for a body
+ * whose SHA-256 `digest` was taken piece by piece (b->body need not be
+ * there yet): 0, or 401 when `sig` does not sign it. */
+int ingest_verify(struct ingest_batch *b,
+    const unsigned char digest[RECORD_HASH_LEN], const char *sig);
+
+/* ingest_records: the rest of ingest_check() (the lines, each record,
+ * the batch) on b->body once ingest_verify() passed.  Returns 0 or the
+ * status. */
+int ingest_records(struct ingest_batch *b);
+
 /* ingest_store: store_ingest() of the checked batch `b` (in the
  * current store group, if any): its STORE_OK or STORE_E_* result, the
  * store's reason in b->err, the receipt in `rc`. */

@@ -329,16 +329,17 @@ record_pubkey_parse(const char *text, unsigned char pk[RECORD_PUBKEY_LEN])
 	return -1;
 }
 
-size_t
-batch_sig_message(const char *probe, const void *body, size_t len,
+/* batch_sig_digest_message: batch_sig_message() from the body's
+ * SHA-256. */
+static size_t
+batch_sig_digest_message(const char *probe,
+    const unsigned char digest[RECORD_HASH_LEN],
     unsigned char out[BATCH_SIG_MSG_LEN])
 {
-	unsigned char h[RECORD_HASH_LEN];
 	char hex[RECORD_HASH_HEX + 1];
 	size_t n = sizeof(BATCH_SIG_CONTEXT) - 1;
 
-	crypto_hash_sha256(h, body, len);
-	record_hex(h, sizeof(h), hex);
+	record_hex(digest, RECORD_HASH_LEN, hex);
 	memcpy(out, BATCH_SIG_CONTEXT, n);
 	memcpy(out + n, probe, RECORD_ID_HEX);
 	n += RECORD_ID_HEX;
@@ -347,6 +348,16 @@ batch_sig_message(const char *probe, const void *body, size_t len,
 	n += RECORD_HASH_HEX;
 	out[n++] = '\n';
 	return n;
+}
+
+size_t
+batch_sig_message(const char *probe, const void *body, size_t len,
+    unsigned char out[BATCH_SIG_MSG_LEN])
+{
+	unsigned char h[RECORD_HASH_LEN];
+
+	crypto_hash_sha256(h, body, len);
+	return batch_sig_digest_message(probe, h, out);
 }
 
 void
@@ -362,8 +373,9 @@ batch_sign(const unsigned char sk[64], const char *probe, const void *body,
 }
 
 bool
-batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
-    const void *body, size_t len, const char *sig)
+batch_verify_digest(const unsigned char pk[RECORD_PUBKEY_LEN],
+    const char *probe, const unsigned char digest[RECORD_HASH_LEN],
+    const char *sig)
 {
 	unsigned char msg[BATCH_SIG_MSG_LEN], s[RECORD_SIG_LEN];
 	size_t got = 0, n;
@@ -374,8 +386,18 @@ batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(s) ||
 	    *end != '\0')
 		return false;
-	n = batch_sig_message(probe, body, len, msg);
+	n = batch_sig_digest_message(probe, digest, msg);
 	return crypto_sign_verify_detached(s, msg, n, pk) == 0;
+}
+
+bool
+batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
+    const void *body, size_t len, const char *sig)
+{
+	unsigned char h[RECORD_HASH_LEN];
+
+	crypto_hash_sha256(h, body, len);
+	return batch_verify_digest(pk, probe, h, sig);
 }
 
 int

@@ -101,6 +101,12 @@ void batch_sign(const unsigned char sk[64], const char *probe,
 bool batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
     const void *body, size_t len, const char *sig);
 
+/* batch_verify_digest: batch_verify() of a body whose SHA-256 is
+ * `digest`, for a body hashed piece by piece as it inflates. */
+bool batch_verify_digest(const unsigned char pk[RECORD_PUBKEY_LEN],
+    const char *probe, const unsigned char digest[RECORD_HASH_LEN],
+    const char *sig);
+
 /*
  * batch_auth_parse: the Authorization header of a batch,
  * "CW1-Ed25519 probe=<id>,sig=<base64>", into `probe` and `sig`.

@@ -70,9 +70,11 @@ struct summary {
 	cw_usec_t		 bucket;
 	enum summary_format	 fmt;
 	size_t			 page;
+	size_t			 max_groups;	/* of a bucket; 0: no cap */
 	struct store_cursor	 cur;
 	int			 state;
-	bool			 started;
+	bool			 started;	/* the CSV header is out */
+	bool			 too_many;	/* groups: over max_groups */
 	bool			 have_bucket;
 	cw_usec_t		 start;		/* of the current bucket */
 	struct summary_groups	 targets, probes;
@@ -242,6 +244,11 @@ summary_group_get(struct summary *s, struct summary_groups *gs,
 			lo = mid + 1;
 		else
 			hi = mid;
+	}
+	if (s->max_groups > 0 && s->targets.n + s->probes.n >=
+	    s->max_groups) {
+		s->too_many = true;
+		return NULL;
 	}
 	if (gs->n == gs->cap) {
 		size_t cap = gs->cap == 0 ? 16 : gs->cap * 2;
@@ -745,6 +752,18 @@ summary_emit_csv(struct summary *s)
 	return 0;
 }
 
+/* The CSV header, once, before the first bucket (or alone). */
+static void
+summary_header(struct summary *s)
+{
+	if (s->started || s->fmt != SUMMARY_CSV)
+		return;
+	s->started = true;
+	if (evbuffer_add(s->out, SUMMARY_CSV_HEADER,
+	    sizeof(SUMMARY_CSV_HEADER) - 1) == -1)
+		s->oom = true;
+}
+
 /* Write the current bucket and forget its groups. */
 static void
 summary_emit(struct summary *s)
@@ -753,6 +772,7 @@ summary_emit(struct summary *s)
 
 	if (!s->have_bucket)
 		return;
+	summary_header(s);
 	ret = s->fmt == SUMMARY_JSON ? summary_emit_json(s) :
 	    summary_emit_csv(s);
 	if (ret == -1)
@@ -787,7 +807,7 @@ summary_row_cb(void *arg, const struct store_row *r)
 		summary_account(s, g, r, &soa);
 	if ((g = summary_group_get(s, &s->probes, SUMMARY_PROBE, r)) != NULL)
 		summary_account(s, g, r, &soa);
-	return s->oom ? 1 : 0;
+	return s->oom || s->too_many ? 1 : 0;
 }
 
 struct summary *
@@ -823,6 +843,12 @@ summary_set_page_rows(struct summary *s, size_t rows)
 	s->page = rows > 0 ? rows : 1;
 }
 
+void
+summary_set_max_groups(struct summary *s, size_t groups)
+{
+	s->max_groups = groups;
+}
+
 int
 summary_step(struct summary *s, struct evbuffer *out)
 {
@@ -831,21 +857,19 @@ summary_step(struct summary *s, struct evbuffer *out)
 	if (s->state != 1)
 		return s->state;
 	s->out = out;
-	if (!s->started) {
-		s->started = true;
-		if (s->fmt == SUMMARY_CSV && evbuffer_add(out,
-		    SUMMARY_CSV_HEADER, sizeof(SUMMARY_CSV_HEADER) - 1) == -1)
-			s->oom = true;
-	}
-	if (!s->oom) {
-		n = store_results_by_time(s->st, &s->f, true, &s->cur,
-		    s->page, summary_row_cb, s);
-		if (n >= 0 && (size_t)n < s->page && !s->oom) {
-			summary_emit(s);
-			s->state = 0;
-		} else if (n < 0)
-			s->state = -1;
-	}
+	n = store_results_by_time(s->st, &s->f, true, &s->cur, s->page,
+	    summary_row_cb, s);
+	if (s->too_many) {
+		/* Nothing of the bucket was written: let it go now. */
+		summary_groups_clear(&s->targets);
+		summary_groups_clear(&s->probes);
+		s->state = SUMMARY_E_GROUPS;
+	} else if (n >= 0 && (size_t)n < s->page && !s->oom) {
+		summary_emit(s);
+		summary_header(s);
+		s->state = 0;
+	} else if (n < 0)
+		s->state = -1;
 	if (s->oom) {
 		log_warnx("summary: out of memory");
 		s->state = -1;

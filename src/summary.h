@@ -8,7 +8,10 @@
  * Like an exporter, a summary is streamed: each step reads one page of
  * records and appends the buckets that are complete to an evbuffer.
  * Memory grows with the groups (targets, probes, zones) of one bucket
- * and the RTTs of that bucket, never with the whole selection.
+ * and the RTTs of that bucket, never with the whole selection; a cap
+ * on the groups of one bucket (summary_set_max_groups) bounds it for a
+ * selection that anyone could make huge (one probe can report as many
+ * targets as it likes).
  */
 #ifndef CW_SUMMARY_H
 #define CW_SUMMARY_H
@@ -25,6 +28,8 @@ enum summary_format {
 };
 
 #define SUMMARY_PAGE_ROWS	1000	/* records read per step */
+#define SUMMARY_MAX_GROUPS	10000	/* of one bucket, by default */
+#define SUMMARY_E_GROUPS	(-2)	/* summary_step: over the cap */
 #define SUMMARY_NSID_MAX	64	/* distinct NSIDs listed per group */
 #define SUMMARY_SERIAL_HISTORY	1024	/* serials remembered per zone */
 
@@ -61,13 +66,21 @@ struct summary *summary_new(struct store *st, const struct store_filter *f,
 /* summary_set_page_rows: records read per step (at least 1). */
 void summary_set_page_rows(struct summary *s, size_t rows);
 
+/* summary_set_max_groups: at most `groups` groups (targets and probes
+ * together) in one bucket; 0: no cap (the default). */
+void summary_set_max_groups(struct summary *s, size_t groups);
+
 /*
  * summary_step: read the next page of records and append every bucket
- * that is complete to `out` (the CSV header comes with the first step;
- * the last bucket with the last step).  Returns 1 when more may remain,
- * 0 when the summary is complete, -1 when the database failed
- * (store_unavailable() tells 503) or memory ran out.  After 0 or -1,
- * further calls return the same and append nothing.
+ * that is complete to `out` (the CSV header comes with the first
+ * bucket, or alone with the last step of an empty summary; the last
+ * bucket with the last step), so that nothing is appended before a
+ * bucket is whole.  Returns 1 when more may remain, 0 when the summary
+ * is complete, -1 when the database failed (store_unavailable() tells
+ * 503) or memory ran out, SUMMARY_E_GROUPS when a bucket would have
+ * more groups than the cap (what it held is freed then: the caller
+ * tells its reader to narrow the selection).  After 0 or a negative
+ * value, further calls return the same and append nothing.
  */
 int summary_step(struct summary *s, struct evbuffer *out);
 

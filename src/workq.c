@@ -1,5 +1,10 @@
 /*
  * workq.c -- one worker thread and a pipe back to the event loop.
+ *
+ * The jobs waiting are a list in the order they were pushed; the
+ * thread takes the one with the least time served (the first of
+ * equals), a walk of the list per slice: the collector queues at most
+ * one job per connection.
  */
 #include "config.h"
 
@@ -12,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "cwtime.h"
 #include "log.h"
 #include "workq.h"
 
@@ -20,6 +26,7 @@ struct workq_job {
 	workq_work_fn		*work;
 	workq_done_fn		*done;
 	void			*arg;
+	cw_usec_t		 served;	/* time its slices took */
 };
 
 /* A list of jobs in order. */
@@ -54,6 +61,23 @@ workq_list_add(struct workq_list *l, struct workq_job *j)
 	l->tail = &j->next;
 }
 
+/* Unlink and return the job with the least time served, the first of
+ * equals; the list must not be empty. */
+static struct workq_job *
+workq_list_take_least(struct workq_list *l)
+{
+	struct workq_job **least = &l->head, *j;
+
+	for (struct workq_job **pp = &l->head; *pp != NULL;
+	    pp = &(*pp)->next)
+		if ((*pp)->served < (*least)->served)
+			least = pp;
+	j = *least;
+	if ((*least = j->next) == NULL)
+		l->tail = least;
+	return j;
+}
+
 /* The whole list, which becomes empty. */
 static struct workq_job *
 workq_list_take(struct workq_list *l)
@@ -83,6 +107,8 @@ workq_main(void *arg)
 {
 	struct workq *q = arg;
 	struct workq_job *j;
+	cw_usec_t start;
+	bool finished;
 	ssize_t n;
 
 	pthread_mutex_lock(&q->mu);
@@ -91,12 +117,17 @@ workq_main(void *arg)
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->quit)
 			break;
-		j = q->todo.head;
-		if ((q->todo.head = j->next) == NULL)
-			q->todo.tail = &q->todo.head;
+		j = workq_list_take_least(&q->todo);
 		pthread_mutex_unlock(&q->mu);
-		j->work(j->arg);
+		start = cw_mono_usec();
+		finished = j->work(j->arg);
+		/* At least 1: a slice faster than the clock still counts. */
+		j->served += cw_mono_usec() - start + 1;
 		pthread_mutex_lock(&q->mu);
+		if (!finished) {
+			workq_list_add(&q->todo, j);
+			continue;
+		}
 		workq_list_add(&q->finished, j);
 		/* A full pipe already holds a wake-up: nothing is lost. */
 		do

@@ -5,10 +5,19 @@
  * The collector's loop does the database; checking a batch (inflating
  * it, parsing every record with jansson, hashing, verifying the
  * signature) takes as long again and needs nothing the loop owns, so it
- * runs on one worker thread.  Jobs run one at a time in the order they
- * were pushed, and their `done` callbacks are called on the loop thread
- * in the same order.  A job's `work` must touch only what its `arg`
- * gives it; the loop must leave that alone until `done`.
+ * runs on one worker thread.
+ *
+ * A job may be cut into slices: its `work` does a bounded piece and
+ * says whether the job is finished.  The thread always runs next the
+ * job that has had the least of its time so far (least attained
+ * service; the earliest pushed among equals), so a job of one slice
+ * waits for at most the slice that runs and the first slice of each job
+ * pushed before it, however large those are: a flood of expensive
+ * requests cannot hold back a cheap one.  Jobs of one slice run in the
+ * order they were pushed.  Their `done` callbacks are called on the
+ * loop thread in the order the jobs finish.  A job's `work` must touch
+ * only what its `arg` gives it; the loop must leave that alone until
+ * `done`.
  */
 #ifndef CW_WORKQ_H
 #define CW_WORKQ_H
@@ -19,11 +28,13 @@
 struct event_base;
 struct workq;
 
-/* Runs on the worker thread. */
-typedef void workq_work_fn(void *arg);
+/* Runs on the worker thread: one slice of the job.  Returns true when
+ * the job is finished, false to be called again later. */
+typedef bool workq_work_fn(void *arg);
 
-/* Runs on the loop thread after `work` (ran true), or when the queue is
- * freed before the job could run (ran false). */
+/* Runs on the loop thread once `work` returned true (ran true), or when
+ * the queue is freed before the job could finish (ran false: its `work`
+ * may have run some slices). */
 typedef void workq_done_fn(void *arg, bool ran);
 
 /* workq_new: start the worker thread; its results come back through an
@@ -38,9 +49,9 @@ int workq_push(struct workq *q, workq_work_fn *work, workq_done_fn *done,
 /* workq_pending: jobs pushed whose `done` has not been called yet. */
 size_t workq_pending(const struct workq *q);
 
-/* workq_free: let the job that runs finish, stop the thread, and call
- * every remaining `done` (ran false for jobs that never ran).  NULL is
- * fine. */
+/* workq_free: let the slice that runs end, stop the thread, and call
+ * every remaining `done` (ran false for jobs that did not finish).
+ * NULL is fine. */
 void workq_free(struct workq *q);
 
 #endif

@@ -5,6 +5,7 @@
  *
  *   loadgen --url http://127.0.0.1:PORT --db URL [--probes 50]
  *           [--batches 20] [--size 1000] [--gzip]
+ *           [--bombs N [--bomb BYTES]]
  *
  * The probes' keys are made here and enrolled straight into the database
  * (--db) before the clock starts; every batch is built, signed (and
@@ -12,6 +13,13 @@
  * HTTP, inflating, the signature check, parsing, and the durable commit.
  * Prints one line: records/s, batches/s and batch latencies.  Exit 1 when
  * any batch was not acknowledged in full.
+ *
+ * --bombs N adds a flood meanwhile: N more connections that post gzip
+ * bombs (bodies that inflate to BYTES, default 16 MiB) in the first
+ * probe's name with a made-up signature, one after the other, until the
+ * probes are done, as anyone who knows a probe id can; the probes start
+ * a second after the flood, once it is under way.  A second line counts
+ * the bombs' answers by status; the latencies stay the probes' own.
  */
 #include "config.h"
 
@@ -40,6 +48,7 @@ struct body {
 
 struct lg_probe {
 	struct loadgen		*lg;
+	char			 id[33];
 	struct evhttp_connection *conn;
 	struct body		*bodies;
 	int			 next;
@@ -53,6 +62,11 @@ struct loadgen {
 	int			 nprobes, nbatches, size;
 	bool			 gzip;
 	struct lg_probe		*probes;
+	int			 nbombs;
+	size_t			 bomb_size;
+	struct body		 bomb;
+	struct lg_probe		*bombers;
+	long long		 bombed, bomb_401, bomb_other;
 	int			 running;
 	long long		 acked, failed;
 	double			*lat;		/* ms per batch */
@@ -99,6 +113,7 @@ lg_probe_prepare(struct loadgen *lg, struct store *st, int n,
 
 	crypto_sign_keypair(pk, sk);
 	record_probe_id(pk, id);
+	memcpy(p->id, id, sizeof(p->id));
 	snprintf(name, sizeof(name), "load-%d", n);
 	if (store_probe_add(st, name, pk, NULL, err, sizeof(err)) !=
 	    STORE_OK) {
@@ -185,29 +200,95 @@ lg_done(struct evhttp_request *req, void *arg)
 		event_base_loopexit(lg->base, NULL);
 }
 
-static void
-lg_send(struct lg_probe *p)
+/* lg_post: POST the batch `b` on p's connection, answered to `cb`.
+ * Returns 0 or -1. */
+static int
+lg_post(struct lg_probe *p, const struct body *b, bool gzip,
+    void (*cb)(struct evhttp_request *, void *))
 {
-	struct loadgen *lg = p->lg;
-	struct body *b = &p->bodies[p->next];
-	struct evhttp_request *req = evhttp_request_new(lg_done, p);
+	struct evhttp_request *req = evhttp_request_new(cb, p);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-	evhttp_add_header(h, "Host", lg->host);
+	evhttp_add_header(h, "Host", p->lg->host);
 	evhttp_add_header(h, "Content-Type", "application/x-ndjson");
-	if (lg->gzip)
+	if (gzip)
 		evhttp_add_header(h, "Content-Encoding", "gzip");
 	evhttp_add_header(h, "Authorization", b->auth);
 	evbuffer_add_reference(evhttp_request_get_output_buffer(req), b->data,
 	    b->len, NULL, NULL);
+	return evhttp_make_request(p->conn, req, EVHTTP_REQ_POST,
+	    "/api/v1/batches");
+}
+
+static void
+lg_send(struct lg_probe *p)
+{
+	struct loadgen *lg = p->lg;
+
 	p->sent_at = cw_mono_usec();
-	if (evhttp_make_request(p->conn, req, EVHTTP_REQ_POST,
-	    "/api/v1/batches") == -1) {
+	if (lg_post(p, &p->bodies[p->next], lg->gzip, lg_done) == -1) {
 		fprintf(stderr, "loadgen: cannot send\n");
 		lg->failed++;
 		if (--lg->running == 0)
 			event_base_loopexit(lg->base, NULL);
 	}
+}
+
+static void lg_bomb_send(struct lg_probe *p);
+
+static void
+lg_bomb_done(struct evhttp_request *req, void *arg)
+{
+	struct lg_probe *p = arg;
+	struct loadgen *lg = p->lg;
+	int code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+
+	lg->bombed++;
+	if (code == 401)
+		lg->bomb_401++;
+	else
+		lg->bomb_other++;
+	if (lg->running > 0)
+		lg_bomb_send(p);
+}
+
+static void
+lg_bomb_send(struct lg_probe *p)
+{
+	if (lg_post(p, &p->lg->bomb, true, lg_bomb_done) == -1)
+		fprintf(stderr, "loadgen: cannot send a bomb\n");
+}
+
+/* The bomb: one realistic line again and again to bomb_size bytes,
+ * gzipped, in the first probe's name with a signature of random
+ * bytes. */
+static int
+lg_bomb_prepare(struct loadgen *lg)
+{
+	unsigned char sig[64];
+	char b64[RECORD_SIG_B64 + 1], *line, *flat;
+	size_t n;
+	int gz;
+
+	if ((line = lg_line(lg->probes[0].id, lg->probes[0].id, 1,
+	    "0", 0)) == NULL || (flat = malloc(lg->bomb_size)) == NULL)
+		return -1;
+	n = strlen(line);
+	for (size_t off = 0; off < lg->bomb_size; off += n)
+		memcpy(flat + off, line, lg->bomb_size - off < n ?
+		    lg->bomb_size - off : n);
+	free(line);
+	gz = gzip_deflate(flat, lg->bomb_size, 9, &lg->bomb.data,
+	    &lg->bomb.len);
+	free(flat);
+	if (gz != GZIP_OK)
+		return -1;
+	randombytes_buf(sig, sizeof(sig));
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig),
+	    sodium_base64_VARIANT_ORIGINAL);
+	snprintf(lg->bomb.auth, sizeof(lg->bomb.auth), BATCH_AUTH_SCHEME
+	    " probe=%s,sig=%s", lg->probes[0].id, b64);
+	return 0;
 }
 
 static int
@@ -248,9 +329,12 @@ main(int argc, char **argv)
 		{"batches", required_argument, NULL, 'b'},
 		{"size", required_argument, NULL, 's'},
 		{"gzip", no_argument, NULL, 'z'},
+		{"bombs", required_argument, NULL, 'B'},
+		{"bomb", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
-	struct loadgen lg = {.nprobes = 50, .nbatches = 20, .size = 1000};
+	struct loadgen lg = {.nprobes = 50, .nbatches = 20, .size = 1000,
+	    .bomb_size = 16 * 1024 * 1024};
 	const char *url = NULL, *db = NULL;
 	struct store *st;
 	cw_usec_t t0, t;
@@ -265,14 +349,18 @@ main(int argc, char **argv)
 		case 'b': lg.nbatches = atoi(optarg); break;
 		case 's': lg.size = atoi(optarg); break;
 		case 'z': lg.gzip = true; break;
+		case 'B': lg.nbombs = atoi(optarg); break;
+		case 'S': lg.bomb_size = strtoul(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}
 	if (url == NULL || db == NULL || lg_url(&lg, url) == -1 ||
 	    lg.nprobes < 1 || lg.nprobes > 10000 || lg.nbatches < 1 ||
-	    lg.size < 1 || lg.size > 100000) {
+	    lg.size < 1 || lg.size > 100000 || lg.nbombs < 0 ||
+	    lg.nbombs > 10000 || lg.bomb_size < 1) {
 		fprintf(stderr, "usage: loadgen --url http://HOST:PORT --db URL "
-		    "[--probes N] [--batches N] [--size N] [--gzip]\n");
+		    "[--probes N] [--batches N] [--size N] [--gzip] "
+		    "[--bombs N [--bomb BYTES]]\n");
 		return 2;
 	}
 	if (sodium_init() < 0 || (st = store_open(db, err, sizeof(err))) ==
@@ -287,13 +375,29 @@ main(int argc, char **argv)
 		if (lg_probe_prepare(&lg, st, i, &lg.probes[i]) == -1)
 			return 1;
 	store_close(st);
+	if (lg.nbombs > 0 && lg_bomb_prepare(&lg) == -1)
+		return 1;
 	lg.base = event_base_new();
+	lg.bombers = calloc((size_t)lg.nbombs + 1, sizeof(*lg.bombers));
+	for (int i = 0; i < lg.nbombs; i++) {
+		lg.bombers[i].lg = &lg;
+		lg.bombers[i].conn = evhttp_connection_base_new(lg.base, NULL,
+		    lg.host, (unsigned short)lg.port);
+		evhttp_connection_set_timeout(lg.bombers[i].conn, 120);
+	}
 	for (int i = 0; i < lg.nprobes; i++) {
 		lg.probes[i].conn = evhttp_connection_base_new(lg.base, NULL,
 		    lg.host, (unsigned short)lg.port);
 		evhttp_connection_set_timeout(lg.probes[i].conn, 120);
 	}
 	lg.running = lg.nprobes;
+	if (lg.nbombs > 0) {
+		struct timeval lead = {1, 0};
+		for (int i = 0; i < lg.nbombs; i++)
+			lg_bomb_send(&lg.bombers[i]);
+		event_base_loopexit(lg.base, &lead);
+		event_base_dispatch(lg.base);
+	}
 	t0 = cw_mono_usec();
 	for (int i = 0; i < lg.nprobes; i++)
 		lg_send(&lg.probes[i]);
@@ -308,6 +412,15 @@ main(int argc, char **argv)
 	    (double)lg.nlat / ((double)t / 1e6),
 	    lg.nlat ? lg.lat[lg.nlat / 2] : 0.0,
 	    lg.nlat ? lg.lat[lg.nlat * 99 / 100] : 0.0, lg.failed);
+	if (lg.nbombs > 0)
+		printf("flood: %d connections of gzip bombs (%zu bytes "
+		    "inflating to %zu): %lld answered, %lld with 401, %lld "
+		    "otherwise\n", lg.nbombs, lg.bomb.len, lg.bomb_size,
+		    lg.bombed, lg.bomb_401, lg.bomb_other);
+	for (int i = 0; i < lg.nbombs; i++)
+		evhttp_connection_free(lg.bombers[i].conn);
+	free(lg.bombers);
+	free(lg.bomb.data);
 	for (int i = 0; i < lg.nprobes; i++) {
 		evhttp_connection_free(lg.probes[i].conn);
 		for (int b = 0; b < lg.nbatches; b++)

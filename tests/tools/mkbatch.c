@@ -10,7 +10,8 @@
  *                            that `batch` does not make)
  *   mkbatch batch --seed HEX --chain HEX32 --from SEQ --count N
  *       [--prev HEX64] [--gzip] [--variant N] [--loss FIRST:LAST]
- *       [--tamper MODE] [--set JSON] [--line N] --out BODY --auth AUTH
+ *       [--pad BYTES] [--tamper MODE] [--set JSON] [--line N] --out BODY
+ *       --auth AUTH
  *
  * `batch` writes the body (gzip with --gzip) to BODY and the value of
  * the Authorization header to AUTH, and prints the last record's hash,
@@ -18,6 +19,7 @@
  * results with realistic fields, the same for the same arguments;
  * --variant N changes their content (the same seqs with other hashes:
  * an equivocation).  --loss makes the first record a `loss` record.
+ * --pad gives every record a "pad" of BYTES x's (large records).
  * --tamper breaks the batch for a test:
  *   sig        a signature that does not match
  *   prev       the first record's prev is wrong (from > 1)
@@ -85,6 +87,7 @@ struct mkbatch_opts {
 	unsigned long long	 from, count;
 	long			 variant;
 	unsigned long long	 loss_first, loss_last;
+	unsigned long long	 pad;
 	bool			 loss;
 	bool			 gzip;
 	enum mkbatch_tamper	 tamper;
@@ -252,6 +255,7 @@ mkbatch_record(const struct mkbatch_opts *o, const char *probe,
 {
 	unsigned char h[RECORD_HASH_LEN];
 	bool here = line == o->line;
+	size_t pad = here && o->tamper == TAMPER_BIG ? MKBATCH_PAD : o->pad;
 	cw_usec_t when = t0 + (cw_usec_t)(seq - 1) * MKBATCH_INTERVAL;
 	json_t *r;
 	char *text, t[CW_TIME_STRLEN];
@@ -277,14 +281,14 @@ mkbatch_record(const struct mkbatch_opts *o, const char *probe,
 		json_object_set_new(r, "rtt_ms", json_string("fast"));
 	if (here && o->set != NULL)
 		json_object_update(r, o->set);
-	if (here && o->tamper == TAMPER_BIG) {
-		char *pad = malloc(MKBATCH_PAD + 1);
-		if (pad == NULL)
+	if (pad > 0) {
+		char *x = malloc(pad + 1);
+		if (x == NULL)
 			goto out;
-		memset(pad, 'x', MKBATCH_PAD);
-		pad[MKBATCH_PAD] = '\0';
-		json_object_set_new(r, "pad", json_string(pad));
-		free(pad);
+		memset(x, 'x', pad);
+		x[pad] = '\0';
+		json_object_set_new(r, "pad", json_string(x));
+		free(x);
 	}
 	if ((text = result_dump(r)) == NULL)
 		goto out;
@@ -405,6 +409,7 @@ static const struct option mkbatch_options[] = {
 	{"tamper", required_argument, NULL, 't'},
 	{"line", required_argument, NULL, 'L'},
 	{"set", required_argument, NULL, 'S'},
+	{"pad", required_argument, NULL, 'P'},
 	{"out", required_argument, NULL, 'o'},
 	{"auth", required_argument, NULL, 'a'},
 	{NULL, 0, NULL, 0},
@@ -445,6 +450,9 @@ mkbatch_opt(int ch, const char *arg, struct mkbatch_opts *o)
 		json_decref(o->set);
 		o->set = json_loads(arg, 0, NULL);
 		return json_is_object(o->set) ? 0 : -1;
+	case 'P':
+		return mkbatch_u64(arg, &o->pad) == -1 ||
+		    o->pad > RECORD_MAX_LEN ? -1 : 0;
 	case 'v':
 		if (mkbatch_u64(arg, &v) == -1 || v > 1000)
 			return -1;

@@ -1,9 +1,10 @@
 /* test_export.c -- the exporter over a SQLite store (and PostgreSQL when
  * CW_TEST_PG_URL names a database the test may wipe): every format byte
  * for byte for known records, failures included; CSV quoting and
- * formula injection; paging across page boundaries; filters; an empty
- * result; a database error; the filter parameters; numbers out of range
- * (1e308, NaN, 64-bit integers) stored before ingest checked them. */
+ * formula injection; paging across page boundaries, by rows and by
+ * bytes; filters; an empty result; a database error; the filter
+ * parameters; numbers out of range (1e308, NaN, 64-bit integers) stored
+ * before ingest checked them. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -406,6 +407,53 @@ test_paging(void **state)
 	free(got);
 }
 
+/* Pages end on their bytes as well: each step's output passes the
+ * bound by less than one record's, and the whole is the same, byte for
+ * byte, as in pages of rows. */
+static void
+test_paging_bytes(void **state)
+{
+	static const enum export_format fmts[] = {EXPORT_JSONL, EXPORT_CSV,
+	    EXPORT_ATLAS};
+	struct sfix_test *t = *state;
+	struct store_filter f;
+	const size_t bound = 10000, record_max = 2048;
+	char err[128];
+
+	for (int i = 0; i < 1203; i++)
+		schain_add(&t->c, "dns", r_ok);
+	schain_ingest(&t->s, &t->c, 400);
+	store_filter_init(&f);
+	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
+		char *whole = run(t, &f, fmts[k], 0, NULL);
+		struct evbuffer *buf = evbuffer_new();
+		struct export *e;
+		size_t len = 0, before, steps = 0;
+		int rc;
+
+		assert_non_null(buf);
+		assert_non_null(e = export_new(t->s.st, &f, fmts[k], err,
+		    sizeof(err)));
+		export_set_page_bytes(e, bound);
+		do {
+			before = evbuffer_get_length(buf);
+			rc = export_step(e, buf);
+			assert_true(evbuffer_get_length(buf) - before <
+			    bound + record_max);
+			steps++;
+		} while (rc == 1 && steps < 100000);
+		assert_int_equal(rc, 0);
+		len = evbuffer_get_length(buf);
+		assert_true(steps >= len / (bound + record_max));
+		assert_true(steps > 3);		/* not the 3 pages of rows */
+		assert_int_equal(len, strlen(whole));
+		assert_memory_equal(evbuffer_pullup(buf, -1), whole, len);
+		export_free(e);
+		evbuffer_free(buf);
+		free(whole);
+	}
+}
+
 static void
 test_empty(void **state)
 {
@@ -721,6 +769,7 @@ test_db_error(void **state)
 	SFIX_TEST(test_csv, setup), \
 	SFIX_TEST(test_atlas, setup), \
 	SFIX_TEST(test_paging, setup), \
+	SFIX_TEST(test_paging_bytes, setup), \
 	SFIX_TEST(test_empty, setup), \
 	SFIX_TEST(test_filters, setup), \
 	SFIX_TEST(test_db_error, setup), \

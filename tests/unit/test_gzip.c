@@ -1,5 +1,6 @@
 /* test_gzip.c -- gzip bodies in memory: round trips, the hard limit on
- * the inflated size (gzip bombs), and what does not inflate. */
+ * the inflated size (gzip bombs), and what does not inflate; the same
+ * read a few bytes at a time through a gzip stream. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -150,6 +151,75 @@ test_corrupt(void **state)
 	free(z);
 }
 
+/* A stream read in pieces of `piece` bytes gives what gzip_inflate
+ * gives, members joined, and *got is 0 only at the end. */
+static void
+test_stream_pieces(void **state)
+{
+	unsigned char *a, *b, *both, out[64], buf[7];
+	size_t alen, blen, got, n = 0;
+	struct gzip_stream *g;
+
+	(void)state;
+	alen = deflate_it(text, sizeof(text) - 1, &a);
+	blen = deflate_it("three\n", 6, &b);
+	assert_non_null(both = malloc(alen + blen));
+	memcpy(both, a, alen);
+	memcpy(both + alen, b, blen);
+	assert_non_null(g = gzip_stream_new(both, alen + blen, 100));
+	do {
+		assert_int_equal(gzip_stream_read(g, buf, sizeof(buf), &got),
+		    GZIP_OK);
+		assert_true(n + got <= sizeof(out));
+		memcpy(out + n, buf, got);
+		n += got;
+		assert_true(got == sizeof(buf) || n == sizeof(text) - 1 + 6);
+	} while (got > 0);
+	assert_int_equal(n, sizeof(text) - 1 + 6);
+	assert_memory_equal(out, text, sizeof(text) - 1);
+	assert_memory_equal(out + sizeof(text) - 1, "three\n", 6);
+	gzip_stream_free(g);
+	gzip_stream_free(NULL);
+	free(both);
+	free(a);
+	free(b);
+}
+
+/* A bomb read through a stream stops one byte past the limit, and the
+ * error stays; corrupt data fails as gzip_inflate fails. */
+static void
+test_stream_limit(void **state)
+{
+	size_t big = 8 << 20, zlen, got, n = 0;
+	unsigned char *zeros, *z, buf[4096];
+	struct gzip_stream *g;
+	int rc;
+
+	(void)state;
+	assert_non_null(zeros = calloc(1, big));
+	zlen = deflate_it(zeros, big, &z);
+	free(zeros);
+	assert_non_null(g = gzip_stream_new(z, zlen, 10000));
+	while ((rc = gzip_stream_read(g, buf, sizeof(buf), &got)) == GZIP_OK)
+		n += got;
+	assert_int_equal(rc, GZIP_E_TOO_LARGE);
+	assert_int_equal(n + got, 10001);
+	assert_int_equal(gzip_stream_read(g, buf, sizeof(buf), &got),
+	    GZIP_E_TOO_LARGE);
+	assert_int_equal(got, 0);
+	gzip_stream_free(g);
+	assert_non_null(g = gzip_stream_new(z, zlen / 2, big));
+	while ((rc = gzip_stream_read(g, buf, sizeof(buf), &got)) == GZIP_OK)
+		assert_true(got > 0);
+	assert_int_equal(rc, GZIP_E_CORRUPT);
+	gzip_stream_free(g);
+	assert_non_null(g = gzip_stream_new(z, 0, big));
+	assert_int_equal(gzip_stream_read(g, buf, sizeof(buf), &got),
+	    GZIP_E_CORRUPT);
+	gzip_stream_free(g);
+	free(z);
+}
+
 int
 main(void)
 {
@@ -160,6 +230,8 @@ main(void)
 		cmocka_unit_test(test_bomb),
 		cmocka_unit_test(test_concatenated),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_stream_pieces),
+		cmocka_unit_test(test_stream_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

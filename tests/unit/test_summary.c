@@ -3,7 +3,8 @@
  * median and p95 with odd and even counts, bucket edges, NSID sets,
  * SOA serial lag with RFC 1982 wrap-around, JSON and CSV byte for byte,
  * paging, filters, an empty result; DNS and HTTP apart, HTTP targets
- * per host; RTTs out of range stored before ingest checked them. */
+ * per host; RTTs out of range stored before ingest checked them; the
+ * cap on the groups of one bucket. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -743,6 +744,74 @@ test_out_of_range(void **state)
 	free(csv);
 }
 
+/* A summary with a cap of `cap` groups a bucket, read 3 records a
+ * step: its last result (it stays), its output in *out (caller frees). */
+static int
+run_capped(struct sfix_test *t, enum summary_format fmt, size_t cap,
+    char **out)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct store_filter all;
+	struct summary *s;
+	char err[128];
+	size_t len;
+	int rc, n = 0;
+
+	assert_non_null(buf);
+	store_filter_init(&all);
+	assert_non_null(s = summary_new(t->s.st, &all, HOUR, fmt, err,
+	    sizeof(err)));
+	summary_set_max_groups(s, cap);
+	summary_set_page_rows(s, 3);
+	do {
+		rc = summary_step(s, buf);
+		assert_true(++n < 100000);
+	} while (rc == 1);
+	assert_int_equal(summary_step(s, buf), rc);
+	summary_free(s);
+	len = evbuffer_get_length(buf);
+	assert_non_null(*out = malloc(len + 1));
+	evbuffer_remove(buf, *out, len);
+	(*out)[len] = '\0';
+	evbuffer_free(buf);
+	return rc;
+}
+
+/* A bucket of 19 targets and their probe (20 groups) passes a cap of
+ * 20, byte for byte as without a cap, and is refused at 19 with nothing
+ * written, not even the CSV header; the cap is of one bucket at a time
+ * (the next hour has 11 groups more). */
+static void
+test_max_groups(void **state)
+{
+	static const enum summary_format fmts[] = {SUMMARY_JSON, SUMMARY_CSV};
+	struct sfix_test *t = *state;
+	struct meas m = {"2026-11-26T10:00:00Z", NULL, "udp", KN, NULL, ".",
+	    5, -1};
+	char addr[32], *whole, *got;
+
+	for (int i = 0; i < 29; i++) {
+		if (i == 19)
+			m.time = "2026-11-26T11:00:00Z";
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i % 19 + 1);
+		m.addr = addr;
+		meas_add(&t->c, &m);
+	}
+	schain_ingest(&t->s, &t->c, 64);
+	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
+		whole = run(t, NULL, HOUR, fmts[k], 0);
+		assert_true(strlen(whole) > 0);
+		assert_int_equal(run_capped(t, fmts[k], 20, &got), 0);
+		assert_string_equal(got, whole);
+		free(got);
+		assert_int_equal(run_capped(t, fmts[k], 19, &got),
+		    SUMMARY_E_GROUPS);
+		assert_string_equal(got, "");
+		free(got);
+		free(whole);
+	}
+}
+
 #define SUMMARY_TESTS(setup) \
 	SFIX_TEST(test_json_exact, setup), \
 	SFIX_TEST(test_csv_exact, setup), \
@@ -752,7 +821,8 @@ test_out_of_range(void **state)
 	SFIX_TEST(test_empty, setup), \
 	SFIX_TEST(test_many_buckets, setup), \
 	SFIX_TEST(test_types, setup), \
-	SFIX_TEST(test_out_of_range, setup)
+	SFIX_TEST(test_out_of_range, setup), \
+	SFIX_TEST(test_max_groups, setup)
 
 int
 main(void)

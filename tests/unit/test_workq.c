@@ -1,7 +1,8 @@
 /* test_workq.c -- the collector's checking thread: jobs run off the
  * loop thread, one at a time, and finish on the loop in the order they
- * were pushed; freeing the queue lets the running job finish and hands
- * back the others as never run. */
+ * were pushed; a job cut into slices lets a short one pushed after it
+ * through first, however many such jobs wait; freeing the queue lets the
+ * running slice end and hands back the others as not finished. */
 #include "config.h"
 
 #include <pthread.h>
@@ -28,9 +29,11 @@ struct job {
 	bool		 ran;
 	int		 slow_ms;	/* `work` sleeps this long */
 	volatile int	*started;	/* set when `work` begins */
+	int		 slices;	/* `work` calls it takes */
+	int		 calls;
 };
 
-static void
+static bool
 job_work(void *arg)
 {
 	struct job *j = arg;
@@ -41,6 +44,7 @@ job_work(void *arg)
 	j->off_loop = !pthread_equal(pthread_self(), j->loop);
 	if (j->slow_ms > 0)
 		nanosleep(&ts, NULL);
+	return ++j->calls >= j->slices;
 }
 
 static void
@@ -136,6 +140,40 @@ test_free_while_busy(void **state)
 	event_base_free(base);
 }
 
+/* Jobs of many slices (a flood of gzip bombs) and then short ones: each
+ * short one is done after at most one slice of each long one, not after
+ * all of them; the long ones still finish. */
+static void
+test_slices(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct workq *q;
+	struct job jobs[JOBS];
+	int order[JOBS], ndone = 0, nlong = JOBS - 5;
+
+	(void)state;
+	assert_non_null(base);
+	assert_non_null(q = workq_new(base));
+	for (int i = 0; i < JOBS; i++) {
+		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
+		    .order = order, .ndone = &ndone, .slow_ms = 1,
+		    .slices = i < nlong ? 20 : 1};
+		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
+		    0);
+	}
+	loop_until_done(base, q);
+	assert_int_equal(ndone, JOBS);
+	/* The short ones first, in the order they came, then the long. */
+	for (int i = 0; i < JOBS - nlong; i++)
+		assert_int_equal(order[i], nlong + i);
+	for (int i = 0; i < JOBS; i++) {
+		assert_true(jobs[i].ran);
+		assert_int_equal(jobs[i].calls, jobs[i].slices);
+	}
+	workq_free(q);
+	event_base_free(base);
+}
+
 static void
 test_free_idle(void **state)
 {
@@ -153,6 +191,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_slices),
 		cmocka_unit_test(test_free_while_busy),
 		cmocka_unit_test(test_free_idle),
 	};
