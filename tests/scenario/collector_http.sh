@@ -442,25 +442,12 @@ cw_check "metrics: TYPE lines" \
 
 # --- slow clients, the connection cap -----------------------------------------
 
-/usr/bin/python3 - "$COLLECTOR_PORT" >"$CW_TMP/slow.out" 2>&1 <<'EOF'
+/usr/bin/python3 - "$COLLECTOR_PORT" "$CW_SCENARIO_DIR/../tools" \
+    >"$CW_TMP/slow.out" 2>&1 <<'EOF'
 import socket, sys, time
 port = int(sys.argv[1])
-
-def closed_within(s, limit, trickle=None):
-    """Seconds until the server closes s (None: still open at limit)."""
-    start = time.monotonic()
-    s.settimeout(0.5)
-    while time.monotonic() - start < limit:
-        try:
-            if trickle:
-                s.send(trickle)
-            if s.recv(4096) == b"":
-                return time.monotonic() - start
-        except socket.timeout:
-            pass
-        except OSError:
-            return time.monotonic() - start
-    return None
+sys.path.insert(0, sys.argv[2])
+from sockwait import closed_within
 
 # Idle: half a request head, then nothing (timeout = 2s).
 s = socket.create_connection(("127.0.0.1", port), timeout=5)

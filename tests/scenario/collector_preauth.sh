@@ -343,6 +343,38 @@ cw_check "the four first stay open" grep -q '^four open' "$CW_TMP/peer.out"
 cw_check "no client address in the log" \
     not_in_log '127\.0\.0\.[23]'
 
+# --- the head's own timeout ----------------------------------------------------
+
+cw_collector_stop
+collector_start "header_timeout = 2s" "timeout = 30s" "request_timeout = 60s"
+/usr/bin/python3 - "$COLLECTOR_PORT" "$CW_SCENARIO_DIR/../tools" \
+    >"$CW_TMP/head.out" 2>&1 <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from sockwait import closed_within
+# A head trickling a byte every 0.5 s: never idle, never done.
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"POST /api/v1/batches HTTP/1.1\r\nX-Slow: ")
+print("trickle", closed_within(s, 10, b"a"))
+# A kept-alive connection after its answer waits for its next head as
+# long, no longer.
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+s.settimeout(3)
+print("answer", s.recv(100).split(b"\r\n")[0].decode())
+print("keepalive", closed_within(s, 10))
+EOF
+cat "$CW_TMP/head.out" >&2
+cw_check "a trickled head is cut at header_timeout (2 s), not the idle 30 s" \
+    awk '$1 == "trickle" && $2 != "None" && $2 >= 1.5 && $2 < 5 { ok = 1 }
+    END { exit !ok }' "$CW_TMP/head.out"
+cw_check "a kept-alive connection is served" \
+    grep -q '^answer HTTP/1.1 200' "$CW_TMP/head.out"
+cw_check "and closed header_timeout after its answer" \
+    awk '$1 == "keepalive" && $2 != "None" && $2 >= 1.5 && $2 < 5 { ok = 1 }
+    END { exit !ok }' "$CW_TMP/head.out"
+
 # --- figures: RSS under 200 held-open bodies of a made-up probe ---------------
 
 # rss_mb: the collector's resident memory, in MB.
