@@ -17,7 +17,23 @@
  * itself (evhttp_set_bevcb) and, at the end of the same turn, finds
  * the evhttp connection that took it (the bufferevent's callback
  * argument, which evhttp sets to its connection; checked) to register
- * a close callback.  At the cap the listeners stop accepting.
+ * a close callback.
+ *
+ * evhttp 2.1 reads a whole body before a callback sees its request, and
+ * has no hook between head and body.  So the service reads each
+ * connection's input itself, from a callback on the input buffer that
+ * runs as bytes arrive, before evhttp's read callback parses them: it
+ * copies a request's head, decides on it (collector_head.c reads it the
+ * way evhttp will, or refuses it), then counts the body down and waits
+ * for evhttp's answer (the request's on_complete callback) before the
+ * next head.  To refuse, it drops what came, writes the whole small
+ * answer to the socket itself, stops reading, and at the end of the
+ * turn has evhttp free the connection (which shuts our side down) while
+ * a duplicate of the socket is read out for a little while, so that the
+ * body still coming does not turn into a reset that could destroy the
+ * answer.  A connection is "in its head" from accept, or from its last
+ * answer, to a complete head: those are the ones header_timeout cuts
+ * and the cap drops, oldest first.
  */
 #include "config.h"
 
@@ -131,6 +147,7 @@ enum chttp_phase {
  * count, in memory, never logged. */
 struct chttp_peer {
 	struct chttp_peer	*next;
+	size_t			 bucket;
 	unsigned		 count;
 	unsigned char		 key[16];
 };
@@ -402,6 +419,7 @@ chttp_listeners_update(struct collector_http *h)
 	}
 }
 
+static void chttp_peer_put(struct collector_http *h, struct chttp_peer *p);
 static bool chttp_db_usable(struct collector_http *h);
 static void chttp_db_failed(struct collector_http *h, const char *what);
 static enum chttp_reason chttp_reason_of(enum ingest_reason why);
@@ -462,7 +480,7 @@ chttp_conn_free(struct chttp_conn *c)
 	if (c->closing)
 		TAILQ_REMOVE(&h->closing, c, close_link);
 	if (c->peer != NULL)
-		c->peer->count--;
+		chttp_peer_put(h, c->peer);
 	if (c->fd >= 0 && (size_t)c->fd < h->nbyfd && h->byfd[c->fd] == c)
 		h->byfd[c->fd] = NULL;
 	if (c->head_timer != NULL)
@@ -974,26 +992,25 @@ chttp_peer_get(struct collector_http *h, int fd)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	memcpy(p->key, key, sizeof(key));
+	p->bucket = i % CHTTP_PEER_BUCKETS;
 	p->next = *slot;
 	*slot = p;
 	return p;
 }
 
-/* chttp_peers_prune: forget the addresses without a connection. */
+/* chttp_peer_put: one connection of the address less; an address
+ * without any is forgotten. */
 static void
-chttp_peers_prune(struct collector_http *h)
+chttp_peer_put(struct collector_http *h, struct chttp_peer *p)
 {
-	struct chttp_peer **pp, *p;
+	struct chttp_peer **pp;
 
-	for (size_t i = 0; i < CHTTP_PEER_BUCKETS; i++)
-		for (pp = &h->peers[i]; (p = *pp) != NULL;) {
-			if (p->count > 0) {
-				pp = &p->next;
-				continue;
-			}
-			*pp = p->next;
-			free(p);
-		}
+	if (--p->count > 0)
+		return;
+	for (pp = &h->peers[p->bucket]; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	free(p);
 }
 
 /* --- Adopting connections --- */
@@ -1103,7 +1120,6 @@ chttp_adopt(evutil_socket_t fd, short what, void *arg)
 		bufferevent_decref(bev);	/* evhttp keeps its own */
 	}
 	chttp_evict(h);
-	chttp_peers_prune(h);
 }
 
 /* chttp_bevcb: evhttp asks for the bufferevent of a new connection. */
@@ -2063,7 +2079,6 @@ collector_http_free(struct collector_http *h)
 	}
 	while (h->lingering != NULL)
 		chttp_linger_end(h->lingering);
-	chttp_peers_prune(h);
 	free(h->byfd);
 	if (h->adopt_ev != NULL)
 		event_free(h->adopt_ev);
