@@ -104,9 +104,14 @@ chead_request_line(const char *line, size_t len, struct chead *h, char *err,
 	else if (!(mlen == 3 && memcmp(line, "GET", 3) == 0) &&
 	    !(mlen == 4 && memcmp(line, "HEAD", 4) == 0))
 		return chead_refuse(err, errlen, 405, "use GET, HEAD or POST");
-	/* The raw target: an escaped or absolute form of the enrollment
-	 * path is not the enrollment path here (so its body needs a
-	 * probe's signature). */
+	/* Origin form only: an absolute URI is a proxy's business, and
+	 * evhttp reads it against its virtual hosts. */
+	if (target[0] != '/')
+		return chead_refuse(err, errlen, 400, "the request target "
+		    "must be a path");
+	/* The raw target: an escaped form of the enrollment path is not
+	 * the enrollment path here (so its body needs a probe's
+	 * signature). */
 	q = memchr(target, '?', tlen);
 	if (q != NULL)
 		tlen = (size_t)(q - target);

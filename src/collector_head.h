@@ -7,7 +7,7 @@
  * It reads the head a second time, beside evhttp, so it must never
  * frame a request otherwise than evhttp does (request smuggling).  It
  * takes only what both read alike and refuses the rest:
- *   - the request line is METHOD SP TARGET SP HTTP/1.0|HTTP/1.1; the
+ *   - the request line is METHOD SP /PATH SP HTTP/1.0|HTTP/1.1; the
  *     method one of GET, HEAD, POST (405 otherwise: evhttp reads no
  *     body for a method it does not know, whatever Content-Length says);
  *   - every line ends in CRLF; a header line is a token, ':', and a
@@ -18,6 +18,8 @@
  *     with a length), or 400 beside a Content-Length;
  *   - at most one Authorization (400).
  * Nothing here allocates; nothing is kept of the client.
+ * tests/fuzz/fuzz_head.c holds every head it takes against libevent's
+ * own parser.
  */
 #ifndef CW_COLLECTOR_HEAD_H
 #define CW_COLLECTOR_HEAD_H

@@ -31,13 +31,15 @@ batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
 batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
   $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_sqlite.c
   $top/src/store_pg.c"
+# The collector's head reader, against libevent's own parser.
+head_srcs="$top/src/collector_head.c"
 status=0
-for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch}; do
-	if [ "$target" = fuzz_batch ]; then
-		t_srcs=$batch_srcs t_libs=$batch_libs
-	else
-		t_srcs=$srcs t_libs=$libs
-	fi
+for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch fuzz_head}; do
+	case $target in
+	fuzz_batch)	t_srcs=$batch_srcs t_libs=$batch_libs ;;
+	fuzz_head)	t_srcs=$head_srcs t_libs=$libs ;;
+	*)		t_srcs=$srcs t_libs=$libs ;;
+	esac
 	# shellcheck disable=SC2086
 	clang $flags $(pkg-config --cflags libpq) -o "$target" \
 	    "$top/tests/fuzz/$target.c" $t_srcs $t_libs -lm

@@ -7,19 +7,27 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "collector_head.h"
+#include "../fuzz/head_frames.h"
 
-/* parse: chead_parse() of the whole string `head`. */
+/* parse: chead_parse() of the whole string `head`; a head it takes
+ * libevent must frame alike. */
 static int
 parse(const char *head, struct chead *h)
 {
 	char err[256];
+	size_t len = strlen(head);
+	int code = chead_parse(head, len, h, err, sizeof(err));
 
-	return chead_parse(head, strlen(head), h, err, sizeof(err));
+	if (code == 0)
+		assert_true(evhttp_frames_alike((const uint8_t *)head, len,
+		    chead_end(head, len, 0), h));
+	return code;
 }
 
 static void
@@ -67,6 +75,10 @@ test_good(void **state)
 	assert_int_equal(parse("POST /api/v1/%65nroll HTTP/1.1\r\n"
 	    "Content-Length: 10\r\n\r\n", &h), 0);
 	assert_false(h.enroll);
+	/* Tabs and spaces around a value, a value with a colon. */
+	assert_int_equal(parse("POST /x HTTP/1.1\r\nContent-Length:\t7 \r\n"
+	    "X-A: b:c\r\n\r\n", &h), 0);
+	assert_int_equal(h.length, 7);
 }
 
 static void
@@ -108,6 +120,8 @@ test_refused(void **state)
 		{ "POST /a b HTTP/1.1\r\n\r\n", 400 },
 		{ "POST  / HTTP/1.1\r\n\r\n", 400 },
 		{ "POST\r\n\r\n", 400 },
+		{ "POST http://t/api/v1/enroll HTTP/1.1\r\n\r\n", 400 },
+		{ "OPTIONS * HTTP/1.1\r\n\r\n", 405 },
 		{ "\r\n", 400 },
 	};
 	struct chead h;
