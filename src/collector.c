@@ -135,9 +135,13 @@ static cfg_opt_t collector_opts[] = {
 	CFG_STR("db", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_body", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_headers_size", NULL, CFGF_NODEFAULT),
+	CFG_STR("body_budget", NULL, CFGF_NODEFAULT),
+	CFG_STR("header_timeout", NULL, CFGF_NODEFAULT),
 	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
 	CFG_STR("request_timeout", NULL, CFGF_NODEFAULT),
 	CFG_INT("max_connections", COLLECTOR_HTTP_MAX_CONNECTIONS, CFGF_NONE),
+	CFG_INT("max_connections_per_address", COLLECTOR_HTTP_MAX_PER_ADDRESS,
+	    CFGF_NONE),
 	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("public_read", cfg_false, CFGF_NONE),
 	CFG_INT("summary_max_groups", SUMMARY_MAX_GROUPS, CFGF_NONE),
@@ -177,7 +181,19 @@ collector_conf_duration(struct conf_file *f, const char *opt, cw_usec_t min,
 		    (double)max / 1e6);
 }
 
-/* collector_conf_values: check and copy every option of `f` into `c`. */
+/* collector_conf_count: option `opt` as a count of connections, from 1
+ * to 1000000. */
+static void
+collector_conf_count(struct conf_file *f, const char *opt, unsigned *out)
+{
+	long n = cfg_getint(conf_file_cfg(f), opt);
+
+	if (n < 1 || n > 1000000)
+		conf_file_error(f, opt, "%ld is not from 1 to 1000000", n);
+	else
+		*out = (unsigned)n;
+}
+
 /* collector_conf_db: the `db` URL; the file of a relative sqlite:PATH is
  * relative to the directory of the configuration file, not to the
  * working directory (which is / under systemd).  Returns -1 only when
@@ -205,6 +221,7 @@ collector_conf_db(struct conf_file *f, const char *v, struct collector_conf *c)
 	return rc;
 }
 
+/* collector_conf_values: check and copy every option of `f` into `c`. */
 static int
 collector_conf_values(struct conf_file *f, struct collector_conf *c)
 {
@@ -227,16 +244,21 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 	    &c->http.max_body);
 	collector_conf_size(f, "max_headers_size", 1024, 1024 * 1024,
 	    &c->http.max_headers_size);
+	collector_conf_size(f, "body_budget", 1024 * 1024,
+	    64UL * 1024 * 1024 * 1024, &c->http.body_budget);
+	if (c->http.body_budget < c->http.max_body)
+		conf_file_error(f, "body_budget", "%zu bytes: less than "
+		    "max_body (%zu), so the largest batch could never be "
+		    "received", c->http.body_budget, c->http.max_body);
+	collector_conf_duration(f, "header_timeout", CW_USEC_PER_SEC,
+	    3600 * CW_USEC_PER_SEC, &c->http.header_timeout);
 	collector_conf_duration(f, "timeout", CW_USEC_PER_SEC,
 	    3600 * CW_USEC_PER_SEC, &c->http.timeout);
 	collector_conf_duration(f, "request_timeout", CW_USEC_PER_SEC,
 	    3600 * CW_USEC_PER_SEC, &c->http.request_timeout);
-	n = cfg_getint(cfg, "max_connections");
-	if (n < 1 || n > 1000000)
-		conf_file_error(f, "max_connections", "%ld is not from 1 to "
-		    "1000000", n);
-	else
-		c->http.max_connections = (unsigned)n;
+	collector_conf_count(f, "max_connections", &c->http.max_connections);
+	collector_conf_count(f, "max_connections_per_address",
+	    &c->http.max_per_address);
 	n = cfg_getint(cfg, "summary_max_groups");
 	if (n < COLLECTOR_GROUPS_MIN || n > COLLECTOR_GROUPS_MAX)
 		conf_file_error(f, "summary_max_groups", "%ld is not from %d "

@@ -12,10 +12,19 @@
  * anyone and the database's own message for the read token only.
  * Every error the service writes is JSON: {"error": ..., "detail": ...}.
  *
- * Limits: the size of a body (also once inflated), of the headers, an
- * idle timeout and a deadline for a whole request, and a cap on
- * connections: at the cap the listeners stop accepting, and new
- * connections wait in the kernel's queue until one closes.
+ * Before evhttp reads a body, the service reads each request head
+ * itself (collector_head.h) and refuses, without reading the body, a
+ * body that is not an enrollment's nor signed by an enrolled, unrevoked
+ * probe (401, 403), one over max_body (413) or past the memory all
+ * bodies being received may take together (503), and whatever it
+ * cannot frame exactly as evhttp does (400, 405, 411).
+ *
+ * Limits: the size of a body (also once inflated), of the headers, a
+ * timeout for the head, an idle timeout and a deadline for a whole
+ * request, a cap on connections per client address (in memory only) and
+ * on all connections: at the cap the connection longest in its head is
+ * dropped for a new one; with none in its head the listeners stop
+ * accepting, and new connections wait in the kernel's queue.
  *
  * No client address is ever logged, stored or kept.
  */
@@ -29,20 +38,29 @@
 
 #include "cwtime.h"
 
-#define COLLECTOR_HTTP_MAX_BODY		(16 * 1024 * 1024)
+/* Four times a probe's largest batch by default (upload.h,
+ * UPLOAD_BATCH_BYTES: 1 MiB of records, the last one may pass it). */
+#define COLLECTOR_HTTP_MAX_BODY		(4 * 1024 * 1024)
 #define COLLECTOR_HTTP_MAX_HEADERS	(8 * 1024)
+#define COLLECTOR_HTTP_BODY_BUDGET	(256 * 1024 * 1024)
+#define COLLECTOR_HTTP_HEADER_TIMEOUT	(10 * CW_USEC_PER_SEC)
 #define COLLECTOR_HTTP_TIMEOUT		(30 * CW_USEC_PER_SEC)
 #define COLLECTOR_HTTP_REQUEST_TIMEOUT	(120 * CW_USEC_PER_SEC)
 #define COLLECTOR_HTTP_MAX_CONNECTIONS	1024
+#define COLLECTOR_HTTP_MAX_PER_ADDRESS	64
 #define COLLECTOR_HTTP_RETRY_AFTER	5	/* seconds, with every 503 */
 
 /* The service's limits and options. */
 struct collector_http_conf {
 	size_t		 max_body;	/* bytes of a body, sent or inflated */
 	size_t		 max_headers_size; /* bytes of the request head */
+	size_t		 body_budget;	/* bytes of all bodies being read */
+	cw_usec_t	 header_timeout; /* a head must arrive within */
 	cw_usec_t	 timeout;	/* a client silent this long is cut */
 	cw_usec_t	 request_timeout; /* a request must arrive within */
 	unsigned	 max_connections;
+	unsigned	 max_per_address; /* connections from one address
+					 * (an IPv6 /64) */
 	const char	*read_token;	/* bearer token of read endpoints
 					 * (copied); NULL: none */
 	bool		 public_read;	/* read endpoints open to anyone */

@@ -35,13 +35,16 @@ batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
 # and JSON lines, the summary) add themselves to the store.
 reader_srcs="$batch_srcs $top/src/result.c $top/src/failure.c $top/src/export.c
   $top/src/summary.c"
+# The collector's head reader, against libevent's own parser.
+head_srcs="$top/src/collector_head.c"
 status=0
 for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
-    fuzz_export fuzz_summary}; do
+    fuzz_export fuzz_summary fuzz_head}; do
 	case $target in
 	fuzz_batch)	t_srcs=$batch_srcs t_libs=$batch_libs ;;
 	fuzz_export|fuzz_summary)
 		t_srcs=$reader_srcs t_libs=$batch_libs ;;
+	fuzz_head)	t_srcs=$head_srcs t_libs=$libs ;;
 	*)		t_srcs=$srcs t_libs=$libs ;;
 	esac
 	# shellcheck disable=SC2086

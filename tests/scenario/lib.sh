@@ -568,11 +568,12 @@ cw_nginx_listen()
 	return 0
 }
 
-# cw_nginx_conf: print the fixture's nginx.conf (ports and paths from
-# the NGINX_* variables).
-cw_nginx_conf()
+# cw_nginx_main DIR: print the start of a test's nginx.conf, up to and
+# into its http block: in the foreground, one worker, its pid, error log
+# and temporary files in DIR (DIR/tmp must exist).
+cw_nginx_main()
 {
-	local dir=$NGINX_DIR tls=$NGINX_TLS_DIR name cert port listen
+	local dir=$1
 	[ "$(id -u)" = 0 ] && echo "user root;"
 	cat <<EOF2
 daemon off;
@@ -584,15 +585,25 @@ events {
 	worker_connections 4096;
 }
 http {
-	log_format cw '\$server_port \$remote_addr "\$request" \$status '
-	    '\$body_bytes_sent "\$ssl_protocol" "\$ssl_server_name" "\$http_host" '
-	    '\$connection "\$http_x_cw_test"';
-	access_log $dir/access.log cw;
 	client_body_temp_path $dir/tmp/body;
 	proxy_temp_path $dir/tmp/proxy;
 	fastcgi_temp_path $dir/tmp/fastcgi;
 	uwsgi_temp_path $dir/tmp/uwsgi;
 	scgi_temp_path $dir/tmp/scgi;
+EOF2
+}
+
+# cw_nginx_conf: print the fixture's nginx.conf (ports and paths from
+# the NGINX_* variables).
+cw_nginx_conf()
+{
+	local dir=$NGINX_DIR tls=$NGINX_TLS_DIR name cert port listen
+	cw_nginx_main "$dir"
+	cat <<EOF2
+	log_format cw '\$server_port \$remote_addr "\$request" \$status '
+	    '\$body_bytes_sent "\$ssl_protocol" "\$ssl_server_name" "\$http_host" '
+	    '\$connection "\$http_x_cw_test"';
+	access_log $dir/access.log cw;
 	sendfile on;
 	server_tokens off;
 	keepalive_timeout 10s;

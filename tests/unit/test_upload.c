@@ -485,6 +485,8 @@ test_status_class(void **state)
 	assert_int_equal(upload_status_class(302, 5), UPLOAD_RETRY);
 	assert_int_equal(upload_status_class(404, 5), UPLOAD_RETRY);
 	assert_int_equal(upload_status_class(407, 5), UPLOAD_RETRY);
+	/* It always sends a Content-Length: a 411 is a proxy's doing. */
+	assert_int_equal(upload_status_class(411, 5), UPLOAD_RETRY);
 	assert_int_equal(upload_status_class(400, 5), UPLOAD_DEAD);
 	assert_int_equal(upload_status_class(401, 5), UPLOAD_DEAD);
 	assert_int_equal(upload_status_class(403, 5), UPLOAD_DEAD);
