@@ -705,7 +705,8 @@ chttp_refuse_write(struct chttp_conn *c, int code, char *detail)
 		};
 		line[len - 1] = '\n';
 		/* A short write loses the end of a refusal, no more. */
-		(void)writev(c->fd, iov, 2);
+		if (writev(c->fd, iov, 2) < (ssize_t)((size_t)n + len))
+			log_debug("collector: a refusal was cut short");
 	}
 	free(line);
 }
