@@ -42,10 +42,13 @@ NOBODY="CW1-Ed25519 probe=0123456789abcdef0123456789abcdef,sig=$(head -c 64 \
 "$COLLECTOR" probe revoke --db "$DB" 2 >/dev/null || cw_die "revoke failed"
 
 # collector_start [CONF LINES...]: serve with the lines given (defaults
-# otherwise: max_body 4M, body_budget 256M, header_timeout 10s).
+# otherwise: max_body 4M, body_budget 256M, header_timeout 10s), and a
+# read token for /metrics.
+READ_TOKEN=0123456789abcdef-preauth
 collector_start()
 {
-	printf 'db = "%s"\nlog_level = debug\n' "$DB" >"$CW_TMP/collector.conf"
+	printf 'db = "%s"\nlog_level = debug\nread_token = "%s"\n' "$DB" \
+	    "$READ_TOKEN" >"$CW_TMP/collector.conf"
 	printf '%s\n' "$@" >>"$CW_TMP/collector.conf"
 	cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
 }
@@ -455,7 +458,8 @@ flood_run()
 	FLOOD_PID=$!
 	cw_track "$FLOOD_PID"
 	sleep 4
-	CONNS=$(curl -sS --max-time 5 "$COLLECTOR_URL/metrics" |
+	CONNS=$(curl -sS --max-time 5 -H "Authorization: Bearer $READ_TOKEN" \
+	    "$COLLECTOR_URL/metrics" |
 	    awk '$1 == "corewatch_connections" { print $2 }')
 	legit "$name" 20
 	cw_wait "$FLOOD_PID" 30
