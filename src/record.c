@@ -105,6 +105,7 @@ static const struct record_key {
 	{"lost.last_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
 	{"lost.count", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
 	{"identity", JSON_OBJECT, false, 0, 0},
+	{"identity.asn", JSON_INTEGER, false, 0, 4294967295.0},
 };
 
 /* record_member: the member `key` ("a" or "a.b") of `obj`, or NULL. */

@@ -29,15 +29,21 @@ ID_A=$("$MKBATCH" id --seed "$SEED_A") || cw_die "mkbatch id failed"
 READ_TOKEN=0123456789abcdef-read
 READ_AUTH="Authorization: Bearer $READ_TOKEN"
 
+# db_sql SQL: run SQL on the collector's database; what it selects
+# goes to stdout.
+db_sql()
+{
+	if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
+		psql "$CW_PG_URL" -Atc "$1"
+	else
+		sqlite3 "$CW_TMP/collector.db" "$1"
+	fi
+}
+
 # db_count TABLE [WHERE]: rows of a table of the collector's database.
 db_count()
 {
-	local sql="SELECT count(*) FROM $1${2:+ WHERE $2}"
-	if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
-		psql "$CW_PG_URL" -Atc "$sql"
-	else
-		sqlite3 "$CW_TMP/collector.db" "$sql"
-	fi
+	db_sql "SELECT count(*) FROM $1${2:+ WHERE $2}"
 }
 
 # --- the collector ---------------------------------------------------------
@@ -393,6 +399,7 @@ query.id {"query":{"qname":".","qtype":"SOA","id":9223372036854775807}}
 EOF
 chain=$CHAIN
 CHAIN=ffeeddccbbaa99887766554433221100
+EDGES=$CHAIN
 mkb edges --seed "$SEED_A" --from 1 --count 2 --line 2 \
     --set '{"rtt_ms":86400000,"port":65535,"soa_serial":4294967295,"size":0}'
 CHAIN=$chain
@@ -401,6 +408,15 @@ post_batch "$CW_TMP/edges.body" "$CW_TMP/edges.auth"
 expect_status "numbers at the ends of their ranges" 200
 cw_check "the ends stored as sent" [ "$(db_count records \
     "rtt_ms = 86400000 AND port = 65535 AND soa_serial = 4294967295")" = 1 ]
+# A record stored before these checks with an RTT of 1e308 made every
+# later CSV export crash: now the export writes it whole.
+db_sql "UPDATE records SET rtt_ms = 1e308 WHERE chain = '$EDGES' AND seq = 2"
+"$COLLECTOR" export --db "$DB" --format csv >"$CW_TMP/wild.csv"
+cw_check "an RTT of 1e308 stored: corewatch-collector export exits 0" \
+    [ $? = 0 ]
+cw_check "an RTT of 1e308 stored: its CSV field is the whole number" [ \
+    "$(awk -F, -v c="$EDGES" '$3 == c && $4 == 2 { print $19 }' \
+    "$CW_TMP/wild.csv")" = "$(awk 'BEGIN { printf "%.3f", 1e308 }')" ]
 
 # --- the database unavailable: 503 with Retry-After, never a 200 ------------
 

@@ -181,6 +181,9 @@ test_parse_ranges(void **state)
 		    "\"root_tries\" is"},
 		{"\"lost\":{\"first_seq\":1,\"last_seq\":1,\"count\":1}",
 		    "\"lost\":{\"first_seq\":0}", "\"lost.first_seq\" is 0"},
+		{"\"identity\":{\"asn\":4294967295}",
+		    "\"identity\":{\"asn\":4294967296}",
+		    "\"identity.asn\" is 4294967296"},
 	};
 	struct record r;
 	char line[512], err[256];
