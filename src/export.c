@@ -787,6 +787,7 @@ export_new(struct store *st, const struct store_filter *f,
 	e->fmt = fmt;
 	e->page = EXPORT_PAGE_ROWS;
 	e->page_bytes = EXPORT_PAGE_BYTES;
+	e->fit = EXPORT_FIRST_ROWS;
 	e->cur = STORE_CURSOR_START;
 	e->state = 1;
 	return e;
@@ -841,15 +842,13 @@ export_row_cb(void *arg, const struct store_row *r)
 	return 0;
 }
 
-/* export_rows: how many records to ask the store for: a page that
- * ended on its bytes after k records tells how many fit, and the next
- * asks for twice that (records may be smaller further on), so that a
- * database that reads a page whole (PostgreSQL) does not read hundreds
- * of large records to use a few. */
+/* export_rows: how many records to ask the store for (export.h): a
+ * page that ended on its bytes after k records tells how many fit, and
+ * the next asks for twice that (records may be smaller further on). */
 static size_t
 export_rows(const struct export *e)
 {
-	return e->fit > 0 && e->fit < e->page ? e->fit : e->page;
+	return e->fit < e->page ? e->fit : e->page;
 }
 
 int

@@ -10,7 +10,11 @@
  * holds a whole result in memory.  A page ends after EXPORT_PAGE_ROWS
  * records or once its output reaches EXPORT_PAGE_BYTES, whichever comes
  * first, so that what a slow reader holds is bounded in bytes whatever
- * the size of the records (up to 64 KiB each).
+ * the size of the records (up to 64 KiB each).  The first page asks the
+ * store for EXPORT_FIRST_ROWS records and each next one for twice the
+ * records of the last (up to EXPORT_PAGE_ROWS), so that a database
+ * that reads a page whole (PostgreSQL) never reads hundreds of large
+ * records to use a few.
  */
 #ifndef CW_EXPORT_H
 #define CW_EXPORT_H
@@ -28,6 +32,7 @@ enum export_format {
 
 #define EXPORT_PAGE_ROWS	500	/* records read per step, at most */
 #define EXPORT_PAGE_BYTES	(256 * 1024)	/* output of a step, about */
+#define EXPORT_FIRST_ROWS	64	/* records read by the first step */
 #define EXPORT_ATLAS_FW		5020	/* the "fw" every Atlas result has */
 
 struct evbuffer;
