@@ -63,7 +63,8 @@ cw_check "the error names the option and its range" \
     grep -q 'summary_max_groups.*5 is not from 100 to' "$CW_TMP/bad.out"
 
 # The default cap.
-printf 'db = "%s"\nlog_level = info\n' "$DB" >"$CW_TMP/collector.conf"
+printf 'db = "%s"\npublic_read = true\nlog_level = info\n' "$DB" \
+    >"$CW_TMP/collector.conf"
 cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
 
 # /healthz polled every 50 ms until FILE.stop appears (at most 60 s):
