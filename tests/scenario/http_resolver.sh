@@ -109,7 +109,7 @@ cw_expect "a closed port, then a server: the second answers" \
 	(.[0].failure_detail | test("port '"$FAULT_PORT"':"))'
 cw_check "libevent's messages through the probe's log, none raw" \
     eval '! grep -q "^\[" "$CW_TMP/two-9.err" &&
-	grep -q "corewatch: libevent: Unable to parse nameserver address not-an-address" \
+	grep -q "corewatch: warning: libevent: Unable to parse nameserver address not-an-address" \
 	    "$CW_TMP/two-9.err"'
 
 # run: a cycle every 8 s at the silent resolver, 7.5 s timeout (longer
