@@ -88,6 +88,7 @@ struct upload {
 	char			 retry_after[UPLOAD_HEADER_MAX];
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct event		*kick_ev, *wait_ev;
+	cw_usec_t		 wait_until;	/* monotonic: not before */
 	struct event		*drain_ev;	/* the bound of a drain */
 	void			(*drained)(void *);	/* NULL: none */
 	void			*drained_arg;
@@ -358,7 +359,10 @@ upload_wait(struct upload *up, cw_usec_t usec)
 {
 	struct timeval tv;
 
-	cw_usec_to_timeval(usec > 0 ? usec : 0, &tv);
+	if (usec < 0)
+		usec = 0;
+	up->wait_until = cw_mono_usec() + usec;
+	cw_usec_to_timeval(usec, &tv);
 	evtimer_add(up->wait_ev, &tv);
 }
 
@@ -976,9 +980,19 @@ static void
 upload_wait_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct upload *up = arg;
+	cw_usec_t now = cw_mono_usec();
+	struct timeval tv;
 
 	(void)fd;
 	(void)what;
+	/* libevent measures from the time it cached when the loop woke,
+	 * which can be a few milliseconds before the wait was asked for:
+	 * a collector's Retry-After is "not before", so wait out the rest. */
+	if (now < up->wait_until) {
+		cw_usec_to_timeval(up->wait_until - now, &tv);
+		evtimer_add(up->wait_ev, &tv);
+		return;
+	}
 	if (up->state == UPLOAD_S_WAITING)
 		upload_send(up);
 	else
