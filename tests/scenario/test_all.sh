@@ -152,7 +152,8 @@ survivors()
 }
 
 # pids_gone NAME WHAT: run NAME wrote at least one WHAT.PID file, and
-# none of those processes is still alive (the same pid and start time).
+# none of those processes is still alive (the same pid and start time,
+# not a zombie: an init may be slow to reap the orphans).
 pids_gone()
 {
 	local f pid start n=0
@@ -160,8 +161,8 @@ pids_gone()
 		[ -f "$f" ] || continue
 		n=$((n + 1))
 		read -r pid start <"$f"
-		if [ "$(cut -d' ' -f22 "/proc/$pid/stat" 2>/dev/null)" = \
-		    "$start" ]; then
+		if [ "$(awk '$3 != "Z" { print $22 }' "/proc/$pid/stat" \
+		    2>/dev/null)" = "$start" ]; then
 			cw_log "$2 $pid still running"
 			return 1
 		fi
