@@ -54,15 +54,15 @@ mkdir -p "$logs" || exit 2
 
 # Each test has its own timeout (CW_TEST_TIMEOUT in Makefile.am); a
 # whole step is cut off after this long.
-stage_timeout=${CW_STAGE_TIMEOUT:-1500}
+step_timeout=${CW_STAGE_TIMEOUT:-1500}
 passed=0
 failed=0
 failures=()
 # The step running: its session id, the variable that marks its
 # processes, and how many steps have run.
-stage_sid=
-stage_mark=
-stages=0
+step_sid=
+step_mark=
+steps=0
 
 say()
 {
@@ -86,39 +86,39 @@ record()
 	fi
 }
 
-# stage_pids: the live processes of the current step: those in its
+# step_pids: the live processes of the current step: those in its
 # session and those with its variable in their environment.
-stage_pids()
+step_pids()
 {
 	{
-		ps -o pid=,stat= -s "$stage_sid" | awk '$2 !~ /^Z/ { print $1 }'
-		grep -lz "^$stage_mark=" /proc/[0-9]*/environ 2>/dev/null |
+		ps -o pid=,stat= -s "$step_sid" | awk '$2 !~ /^Z/ { print $1 }'
+		grep -lz "^$step_mark=" /proc/[0-9]*/environ 2>/dev/null |
 		    sed 's|^/proc/||; s|/environ$||'
 	} | sort -un
 }
 
-# stage_stop NAME: stop every process of the current step: TERM (a
+# step_stop NAME: stop every process of the current step: TERM (a
 # test's EXIT trap stops its servers), up to 10 s for them to go, then
 # KILL, a few rounds for anything forked meanwhile.  Returns 1 when
 # some would not go.
-stage_stop()
+step_stop()
 {
 	local name=$1 pids i
-	[ -n "$stage_sid" ] || return 0
-	pids=$(stage_pids)
+	[ -n "$step_sid" ] || return 0
+	pids=$(step_pids)
 	[ -n "$pids" ] || return 0
 	say "== $name: stopping what it left running:"
 	ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)"
 	kill -TERM $pids 2>/dev/null
 	for ((i = 0; i < 20; i++)); do
-		pids=$(stage_pids)
+		pids=$(step_pids)
 		[ -z "$pids" ] && return 0
 		sleep 0.5
 	done
 	for ((i = 0; i < 5; i++)); do
 		kill -KILL $pids 2>/dev/null
 		sleep 0.5
-		pids=$(stage_pids)
+		pids=$(step_pids)
 		[ -z "$pids" ] && return 0
 	done
 	say "== $name: still running after KILL:"
@@ -127,8 +127,8 @@ stage_stop()
 }
 
 # step NAME LOG COMMAND...: run COMMAND with its output in LOG, for at
-# most $stage_timeout seconds, then stop whatever it left running; on
-# failure show the end of LOG.  Sets $stage_failure to "" when COMMAND
+# most $step_timeout seconds, then stop whatever it left running; on
+# failure show the end of LOG.  Sets $step_failure to "" when COMMAND
 # exited 0 and left nothing that would not stop, else to "status N" or
 # "timed out after N s" (with ", left processes running"); returns 0
 # when it is empty.
@@ -138,38 +138,38 @@ step()
 	shift 2
 	start=$(date +%s)
 	say "== $name"
-	stages=$((stages + 1))
-	stage_mark=CW_TEST_ALL_STEP_$$_$stages
+	steps=$((steps + 1))
+	step_mark=CW_TEST_ALL_STEP_$$_$steps
 	# A background job of a non-interactive shell leads no process
 	# group, so setsid(1) does not fork: its pid is the session's id.
-	env "$stage_mark=1" setsid "$@" >"$log" 2>&1 </dev/null &
+	env "$step_mark=1" setsid "$@" >"$log" 2>&1 </dev/null &
 	pid=$!
-	stage_sid=$pid
+	step_sid=$pid
 	while kill -0 "$pid" 2>/dev/null &&
-	    [ "$(elapsed "$start")" -lt "$stage_timeout" ]; do
+	    [ "$(elapsed "$start")" -lt "$step_timeout" ]; do
 		sleep 1
 	done
-	stage_failure=
+	step_failure=
 	if kill -0 "$pid" 2>/dev/null; then
-		stage_failure="timed out after $stage_timeout s"
-		if stage_stop "$name"; then
+		step_failure="timed out after $step_timeout s"
+		if step_stop "$name"; then
 			wait "$pid"
 		else
-			stage_failure+=", left processes running"
+			step_failure+=", left processes running"
 		fi
 	else
 		wait "$pid"
 		status=$?
-		[ "$status" = 0 ] || stage_failure="status $status"
-		stage_stop "$name" ||
-		    stage_failure="${stage_failure:-status 0}, left processes running"
+		[ "$status" = 0 ] || step_failure="status $status"
+		step_stop "$name" ||
+		    step_failure="${step_failure:-status 0}, left processes running"
 	fi
-	stage_sid=
-	if [ -z "$stage_failure" ]; then
+	step_sid=
+	if [ -z "$step_failure" ]; then
 		say "== $name: ok ($(elapsed "$start") s)"
 		return 0
 	fi
-	say "== $name: FAILED ($stage_failure, $(elapsed "$start") s);" \
+	say "== $name: FAILED ($step_failure, $(elapsed "$start") s);" \
 	    "end of $log:"
 	tail -n 60 "$log"
 	return 1
@@ -227,7 +227,7 @@ suite()
 	shift
 	if ! step "$build: build" "$logs/$build-build.log" \
 	    "$build_cmd" "$build"; then
-		record "$build: build ($stage_failure)" 0
+		record "$build: build ($step_failure)" 0
 		return 1
 	fi
 	# The tests check runs: TEST_LOGS (TESTS, or what overrides them
@@ -242,14 +242,14 @@ suite()
 	sleep 1		# .trs files must be strictly newer than the stamp
 	step "$build: make check" "$logs/$build-check.log" \
 	    env "$@" make -C "$dir" -j"$CW_JOBS" check ||
-	    record "$build: make check ($stage_failure)" 0
+	    record "$build: make check ($step_failure)" 0
 	count_results "$build" "$dir" "$stamp" "$tests"
 	say "== $build: $(echo $tests | wc -w) tests"
 	return 0
 }
 
-trap 'stage_stop interrupted; exit 130' INT
-trap 'stage_stop interrupted; exit 143' TERM
+trap 'step_stop interrupted; exit 130' INT
+trap 'step_stop interrupted; exit 143' TERM
 start_all=$(date +%s)
 say "corewatch test-all: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -srm)"
 
@@ -290,7 +290,7 @@ if [ "$gcc_ok" = 0 ]; then
 	    make -C "$builds/gcc" -j"$CW_JOBS" distcheck; then
 		record "distcheck" 1
 	else
-		record "distcheck ($stage_failure)" 0
+		record "distcheck ($step_failure)" 0
 		while IFS= read -r f; do
 			say "---- $f:"
 			cat "$f"
@@ -310,7 +310,7 @@ if step "fuzz: ${CW_FUZZ_SECONDS:-30} s per target" "$logs/fuzz.log" \
 then
 	record "fuzz" 1
 else
-	record "fuzz ($stage_failure)" 0
+	record "fuzz ($step_failure)" 0
 fi
 
 say ""
