@@ -17,8 +17,9 @@
 # The fake asan build fails (status 3) and the fake fuzzer exits 1,
 # leaving a child in a process group of its own.  With a step timeout of
 # $T seconds test-all must print "2 passed, 8 failed", exit 1, name each
-# failure, and leave no process of the fake suite alive (all of them,
-# distcheck's too, carry a variable in their environment to look for).
+# failure, and leave no process of the fake suite alive: none with the
+# variable this test puts in test-all's environment (distcheck's
+# included), none of those that wrote their pid and start time.
 # Then the same suite with everything fixed (CW_FAKE_GOOD) must give
 # "15 passed, 0 failed" and exit 0: the count can pass, too.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -28,9 +29,10 @@
 TEST_ALL="$top_srcdir/contrib/test-all.sh"
 [ -r "$TEST_ALL" ] || cw_die "no $TEST_ALL"
 command -v autoreconf >/dev/null || cw_die "no autoreconf (autoconf)"
-# The step timeout: long enough for the quick tests to finish before
-# hang.sh starts, even on a busy machine.
-T=10
+# The step timeout of the first run: long enough for the fake build
+# (configure, a second or two) and the quick tests before hang.sh, even
+# on a busy machine.  The second run, where nothing hangs, gets 120 s.
+T=20
 
 cw_tmpdir
 SRC="$CW_TMP/src"
@@ -123,20 +125,20 @@ timeout 600 sh -c \
 EOF
 chmod +x "$CW_TMP/build" "$CW_TMP/fuzz"
 
-# run NAME [VAR=VALUE...]: test-all.sh on the fake suite, in builds of
-# its own ($CW_TMP/NAME), output in $CW_TMP/NAME.out, exit status in
-# RUN_STATUS.  Every process it starts has CW_FAKE_MARK=$CW_TMP/NAME in
+# run NAME TIMEOUT [VAR=VALUE...]: test-all.sh on the fake suite with a
+# step timeout of TIMEOUT seconds, in builds of its own ($CW_TMP/NAME),
+# output in $CW_TMP/NAME.out, exit status in RUN_STATUS.  Every process it starts has CW_FAKE_MARK=$CW_TMP/NAME in
 # its environment; nothing of the make check running this test leaks
 # in.
 run()
 {
-	local name=$1
-	shift
+	local name=$1 timeout=$2
+	shift 2
 	mkdir -p "$CW_TMP/$name.pids"
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	    CW_FAKE_MARK="$CW_TMP/$name" CW_FAKE_PIDS="$CW_TMP/$name.pids" \
 	    CW_BUILD_DIR="$CW_TMP/$name" CW_BUILD="$CW_TMP/build" \
-	    CW_FUZZ="$CW_TMP/fuzz" CW_STAGE_TIMEOUT=$T CW_JOBS=1 "$@" \
+	    CW_FUZZ="$CW_TMP/fuzz" CW_STAGE_TIMEOUT=$timeout CW_JOBS=1 "$@" \
 	    "$TEST_ALL" >"$CW_TMP/$name.out" 2>&1 </dev/null
 	RUN_STATUS=$?
 	cw_log "test-all on the fake suite ($name): status $RUN_STATUS;" \
@@ -171,7 +173,7 @@ pids_gone()
 }
 
 # --- everything goes wrong ---------------------------------------------
-run bad CW_FAKE_BROKEN=asan
+run bad "$T" CW_FAKE_BROKEN=asan
 cw_check "bad: exit status 1" [ "$RUN_STATUS" = 1 ]
 cw_check "bad: last line '2 passed, 8 failed'" \
     [ "$(tail -n 1 "$CW_TMP/bad.out")" = "2 passed, 8 failed" ]
@@ -201,7 +203,7 @@ cw_check "bad: no process of the fake suite left" \
 
 # --- everything fixed ---------------------------------------------------
 # gcc: 6 tests; asan: 6 tests and no sanitizer reports; distcheck; fuzz.
-run good CW_FAKE_GOOD=1
+run good 120 CW_FAKE_GOOD=1
 cw_check "good: exit status 0" [ "$RUN_STATUS" = 0 ]
 cw_check "good: last line '15 passed, 0 failed'" \
     [ "$(tail -n 1 "$CW_TMP/good.out")" = "15 passed, 0 failed" ]
