@@ -230,8 +230,8 @@ suite()
 		record "$build: build ($step_failure)" 0
 		return 1
 	fi
-	# The tests check runs: TEST_LOGS (TESTS, or what overrides them
-	# on make's command line, the same for both).
+	# The tests check is asked to run, as make itself expands them
+	# (TESTS, or a TESTS= on its command line).
 	if ! tests=$(env "$@" make -s --no-print-directory -C "$dir" \
 	    list-tests) || [ -z "$tests" ]; then
 		record "$build: make list-tests (no list of tests)" 0
