@@ -143,6 +143,7 @@ SPOOL="$CW_TMP/spool"
 make_conf "$CW_TMP/run.conf" "$SPOOL" 'sync = 200ms'
 MUSTS=()
 KILLS=12
+KILLED=0
 for ((i = 1; i <= KILLS; i++)); do
 	cw_spawn "$CW_TMP/run.$i.err" "$COREWATCH" run -c "$CW_TMP/run.conf"
 	RUN_PID=$CW_SPAWNED
@@ -154,8 +155,18 @@ for ((i = 1; i <= KILLS; i++)); do
 	kill -KILL "$RUN_PID"
 	cw_wait "$RUN_PID" 5
 	RUN_PID=
+	# 137: the SIGKILL ended it; any other status, it had ended by
+	# itself (86: a sanitizer's report, under contrib/test-all.sh).
+	if [ "$CW_STATUS" = 137 ]; then
+		KILLED=$((KILLED + 1))
+	else
+		cw_log "run $i: exit status $CW_STATUS before the kill"
+		cat "$CW_TMP/run.$i.err" >&2
+	fi
 done
 cw_check "kill loop: every snapshot exported" [ "${#MUSTS[@]}" = "$KILLS" ]
+cw_check "kill loop: every run was still running when killed" \
+    [ "$KILLED" = "$KILLS" ]
 cw spool status -c "$CW_TMP/run.conf" --json >"$CW_TMP/status1.json"
 cw_check "spool status after the kills: exit 0" [ "$rc" = 0 ]
 # A last run, stopped properly.
@@ -255,14 +266,18 @@ dd if=/dev/zero of="$MNT/filler2" bs=1k 2>/dev/null
 sleep 3
 cw_check "full disk: still running" kill -0 "$RUN_PID"
 rm -f "$MNT/filler" "$MNT/filler2"
+# Results measured from now on were written after space came back.
+BACK=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
 sleep 3
 cw_check "space back: still running" kill -0 "$RUN_PID"
 kill -TERM "$RUN_PID"
 cw_wait "$RUN_PID" 10
 RUN_PID=
+# (86 would be a sanitizer's report, under contrib/test-all.sh.)
 cw_check "full disk: SIGTERM, exit 0" [ "$CW_STATUS" = 0 ]
 cw spool export -c "$CW_TMP/full.conf" --out "$CW_TMP/full.export" \
     2>"$CW_TMP/full-export.err"
+cw_check "full disk: spool export, exit 0" [ "$rc" = 0 ]
 cw_chain_check --probe "$PROBE" "$CW_TMP/full.export" >"$CW_TMP/full.json" ||
     cw_die "cannot check the full spool"
 cat "$CW_TMP/full.json" >&2
@@ -271,11 +286,14 @@ cw_expect "full disk: loss records name disk_full" "$CW_TMP/full.json" \
 cw_expect "full disk: every hole explained, the chain linked" \
     "$CW_TMP/full.json" '.[0] | .holes == 0 and .broken == 0 and
     .twice == 0 and .unordered == 0'
-cw_expect "full disk: records again after space came back" \
-    "$CW_TMP/full.json" '.[0] | .records > 20'
+# The batches' record lines; the measurements made after $BACK.
+grep '^{' "$CW_TMP/full.export" >"$CW_TMP/full.records"
+AFTER=$(jq -s --arg back "$BACK" \
+    '[.[] | select(.type == "dns" and .time > $back)] | length' \
+    "$CW_TMP/full.records")
+cw_check "full disk: measurements spooled after space came back at $BACK ($AFTER)" \
+    [ "${AFTER:-0}" -gt 0 ]
 cw_check "full disk: the spool said what it dropped" \
     grep -q "disk_full: dropping" "$CW_TMP/full.err"
-cw_check "full disk: no crash report" \
-    eval "! grep -qE 'AddressSanitizer|runtime error' '$CW_TMP/full.err'"
 
 cw_done
