@@ -261,11 +261,28 @@ for ((i = 0; i < 200; i++)); do
 	sleep 0.1
 done
 cw_check "full disk: records dropped" [ "$(dropped)" -gt 0 ]
-# Now nothing at all is left.
-dd if=/dev/zero of="$MNT/filler2" bs=1k 2>/dev/null
+# Now nothing at all is left.  The spool frees space by deleting its
+# oldest segments (all but the last): fill that too, again and again,
+# until the file system stays full (no block free for a second).
+# free: the blocks of 1 KiB free in the tmpfs.
+free()
+{
+	df --output=avail "$MNT" | tail -n 1
+}
+full=0
+for ((i = 0; i < 50 && full < 2; i++)); do
+	dd if=/dev/zero of="$MNT/filler.$i" bs=1k 2>/dev/null
+	sleep 0.5
+	if [ "$(free)" -eq 0 ]; then
+		full=$((full + 1))
+	else
+		full=0
+	fi
+done
+cw_check "full disk: no space left for a second ($i rounds)" [ "$full" = 2 ]
 sleep 3
 cw_check "full disk: still running" kill -0 "$RUN_PID"
-rm -f "$MNT/filler" "$MNT/filler2"
+rm -f "$MNT"/filler*
 # Results measured from now on were written after space came back.
 BACK=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
 sleep 3
@@ -286,13 +303,23 @@ cw_expect "full disk: loss records name disk_full" "$CW_TMP/full.json" \
 cw_expect "full disk: every hole explained, the chain linked" \
     "$CW_TMP/full.json" '.[0] | .holes == 0 and .broken == 0 and
     .twice == 0 and .unordered == 0'
-# The batches' record lines; the measurements made after $BACK.
+# The measurements made after $BACK: every one the agent wrote to its
+# output file (on the big disk) must be in the spool.  (A full spool
+# keeps a few records too, by deleting its older ones: a count alone
+# would not show that space came back.)
+# made FILE: the measurements in FILE made after $BACK, one key a line.
+made()
+{
+	jq -c --arg back "$BACK" 'select(.type == "dns" and .time > $back) |
+	    [.time, .addr, .proto, .name]' "$1" | sort
+}
 grep '^{' "$CW_TMP/full.export" >"$CW_TMP/full.records"
-AFTER=$(jq -s --arg back "$BACK" \
-    '[.[] | select(.type == "dns" and .time > $back)] | length' \
-    "$CW_TMP/full.records")
-cw_check "full disk: measurements spooled after space came back at $BACK ($AFTER)" \
-    [ "${AFTER:-0}" -gt 0 ]
+made "$CW_TMP/out.jsonl" >"$CW_TMP/after.out"
+made "$CW_TMP/full.records" >"$CW_TMP/after.spool"
+cw_check "full disk: measurements made after space came back at $BACK ($(wc -l <"$CW_TMP/after.out"))" \
+    [ "$(wc -l <"$CW_TMP/after.out")" -gt 20 ]
+cw_check "full disk: every one spooled ($(wc -l <"$CW_TMP/after.spool"))" \
+    cmp -s "$CW_TMP/after.out" "$CW_TMP/after.spool"
 cw_check "full disk: the spool said what it dropped" \
     grep -q "disk_full: dropping" "$CW_TMP/full.err"
 
