@@ -262,10 +262,10 @@ for ((i = 0; i < 200; i++)); do
 done
 cw_check "full disk: records dropped" [ "$(dropped)" -gt 0 ]
 # Now nothing at all is left.  The spool frees space by deleting its
-# oldest segments (all but the last): fill that too, again and again,
-# until the file system stays full (no block free for a second).
-# free: the blocks of 1 KiB free in the tmpfs.
-free()
+# unsent segments (disk_full): fill that too, again and again, until the
+# file system stays full (no block free for a second).
+# avail: the blocks of 1 KiB free in the tmpfs.
+avail()
 {
 	df --output=avail "$MNT" | tail -n 1
 }
@@ -273,7 +273,7 @@ full=0
 for ((i = 0; i < 50 && full < 2; i++)); do
 	dd if=/dev/zero of="$MNT/filler.$i" bs=1k 2>/dev/null
 	sleep 0.5
-	if [ "$(free)" -eq 0 ]; then
+	if [ "$(avail)" -eq 0 ]; then
 		full=$((full + 1))
 	else
 		full=0
