@@ -269,8 +269,9 @@ cw_check "import: 1..1500 once, in order, chain intact" \
 # A file that is not an export, and one cut off in a batch.
 printf 'GET / HTTP/1.1\r\n\r\n' >"$CW_TMP/junk"
 "$COLLECTOR" import --db "$DB" "$CW_TMP/junk" >/dev/null 2>"$CW_TMP/junk.err"
-cw_check "import of junk: exit 1, says why" \
-    [ $? = 1 ] && grep -q "not a batch header" "$CW_TMP/junk.err"
+cw_check "import of junk: exit 1" [ $? = 1 ]
+cw_check "import of junk: says it is not a batch header" \
+    grep -q "not a batch header" "$CW_TMP/junk.err"
 head -c 5000 "$CW_TMP/e.export" >"$CW_TMP/cut"
 "$COLLECTOR" import --db "$DB" "$CW_TMP/cut" >/dev/null 2>"$CW_TMP/cut.err"
 cw_check "import of a cut-off file: exit 1" [ $? = 1 ]
