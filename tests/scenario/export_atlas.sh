@@ -161,8 +161,8 @@ cw_check "csv: a header and one row per record" \
 "$COLLECTOR" probe list --db "$DB" --json >"$CW_TMP/probelist" ||
     cw_die "probe list failed"
 /usr/bin/python3 - "$CW_TMP/cli.csv" "$CW_TMP/cli.jsonl" "$CW_TMP/cli.atlas" \
-    "$CW_TMP/probelist" "$CW_TMP/posted" "$CW_SCENARIO_DIR/../../doc/export.md" \
-    "$CW_TMP" <<'EOF'
+    "$CW_TMP/probelist" "$CW_TMP/posted" \
+    "$CW_SCENARIO_DIR/../../doc/export.md" "$CW_TMP" <<'EOF'
 import csv, datetime, io, json, math, re, sys
 csv_path, jsonl, atlas_path, probes, posted, doc, tmp = sys.argv[1:8]
 
@@ -546,13 +546,14 @@ cw_check "summary --config FILE: the configuration's database" \
 # "corewatch-collector COMMAND: MESSAGE".
 usage()
 {
-	local want=$1 msg="corewatch-collector $3: $2" got
+	local want=$1 text=$2 msg="corewatch-collector $3: $2" got
 	shift 2
 	"$COLLECTOR" "$@" >"$CW_TMP/usage.out" 2>"$CW_TMP/usage.err"
 	got=$?
 	cw_check "$* exits $want ($got)" [ "$got" = "$want" ]
 	cw_check "$*: nothing on stdout" [ ! -s "$CW_TMP/usage.out" ]
-	cw_check "$*: says \"$2\"" [ "$(cat "$CW_TMP/usage.err")" = "$msg" ] ||
+	cw_check "$*: says \"$text\"" \
+	    [ "$(cat "$CW_TMP/usage.err")" = "$msg" ] ||
 	    cat "$CW_TMP/usage.err" >&2
 }
 usage 2 "--format jsonl|csv|atlas is required" export --db "$DB"
@@ -579,7 +580,8 @@ usage 2 '--asn: "4294967296" is not an AS number (0 to 4294967295)' \
     export --db "$DB" --format csv --asn 4294967296
 usage 2 '--addr: "example.org" is not an IPv4 or IPv6 address' \
     export --db "$DB" --format csv --addr example.org
-usage 2 '--probe: "xyz" is neither a probe id (32 hex digits) nor a probe number' \
+noprobe='is neither a probe id (32 hex digits) nor a probe number'
+usage 2 "--probe: \"xyz\" $noprobe" \
     export --db "$DB" --format csv --probe xyz
 usage 2 "from must be before to" \
     export --db "$DB" --format csv --from 2026-11-26T10:00:00Z \
