@@ -2,10 +2,11 @@
 # collector_http.sh -- corewatch-collector serve over HTTP on loopback,
 # with batches made by tests/tools/mkbatch: enrollment (token and CLI),
 # a good batch and its replay, every kind of bad input (each answered
-# with a JSON error and storing nothing), a chain broken across batches and within one,
-# an equivocation, a gap and the loss that explains it, /metrics and
-# /healthz, a client that goes away before its answer, slow and idle
-# clients cut off, the connection cap, and a clean stop on SIGTERM.
+# with a JSON error and storing nothing), a chain broken across batches
+# and within one, an equivocation, a gap and the loss that explains it,
+# /metrics and /healthz, a client that goes away before its answer,
+# slow and idle clients cut off, the connection cap, and a clean stop on
+# SIGTERM.
 #
 # The database is SQLite in the work directory, or the test's own
 # PostgreSQL cluster with CW_COLLECTOR_DB=postgresql.
