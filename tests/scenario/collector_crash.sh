@@ -49,6 +49,7 @@ done
 
 # probe P: post the batches in order; a batch that gets no 200 is sent
 # again (bounded); acknowledged ones are listed in ack.P as "b acked_seq".
+# Exits 0 when every batch was acknowledged, 1 when it gave up.
 probe()
 {
 	local p=$1 b=0 tries=0 status
@@ -68,6 +69,7 @@ probe()
 			sleep 0.05
 		fi
 	done
+	((b == BATCHES))
 }
 
 cw_collector_start "$CW_TMP/serve.0.log" --db "$DB"
@@ -110,10 +112,16 @@ for ((k = 1; k <= KILLS; k++)); do
 	crash_check "$k"
 	cw_collector_restart "$CW_TMP/serve.$k.log"
 done
+# cw_wait returns nothing of the process (its status is CW_STATUS): a
+# probe killed after 120 s has 137, one that gave up 1.
 for ((p = 0; p < PROBES; p++)); do
-	cw_wait "${PROBE_PIDS[p]}" 120 || cw_die "probe $p did not finish"
+	cw_wait "${PROBE_PIDS[p]}" 120
+	[ "$CW_STATUS" = 0 ] ||
+	    cw_die "probe $p did not finish its batches (exit $CW_STATUS)"
 done
 cw_collector_stop
+cw_check "the last collector stops cleanly on SIGTERM (exit $CW_STATUS)" \
+    [ "$CW_STATUS" = 0 ]
 
 # What is stored, as the collector exports it.
 "$COLLECTOR" export --db "$DB" --format jsonl >"$CW_TMP/all.jsonl" ||
