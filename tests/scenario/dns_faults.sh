@@ -132,9 +132,9 @@ cw_expect "silent: timeout after 3 attempts, no reply fields" "$OUT" \
      .[0].attempts == 3 and .[0].rtt_ms == null and
      (.[0] | has("abuf") or has("rcode") | not) and
      (.[0].failure_detail | test("no reply"))'
-cw_check "silent: three queries on the wire, each with its own ID" \
-    [ "$(queries udp)" = 3 -a "$(cut -d' ' -f2 "$FLOG" | sort -u |
-    wc -l)" = 3 ]
+cw_check "silent: three queries on the wire" [ "$(queries udp)" = 3 ]
+cw_check "silent: each query with its own ID" \
+    [ "$(cut -d' ' -f2 "$FLOG" | sort -u | wc -l)" = 3 ]
 q silent-tcp --tcp --timeout 0.3 127.0.0.1
 expect_rc silent-tcp 1
 cw_expect "silent TCP: timeout once connected" "$OUT" \
@@ -220,8 +220,10 @@ cw_expect "truncated: one result per address, answered over TCP" "$OUT" \
      .truncated_reply.size > 12 and
      (.truncated_reply.abuf | type) == "string" and
      .truncated_reply.abuf != .abuf)'
-cw_check "truncated: one UDP and one TCP query per address" \
-    [ "$(queries udp)" = "$NADDR" -a "$(queries tcp)" = "$NADDR" ]
+cw_check "truncated: one UDP query per address" \
+    [ "$(queries udp)" = "$NADDR" ]
+cw_check "truncated: one TCP query per address" \
+    [ "$(queries tcp)" = "$NADDR" ]
 once_table trunc-table
 cw_check "truncated, once table: exit 0" [ "$rc" = 0 ]
 cw_check "truncated, once table: the answer came over TCP, after TC" \
@@ -254,20 +256,22 @@ cw_check "double, once table: the summary counts it" \
     grep -q '^1 of 1 ok (1 with a late reply that differs' \
     "$CW_TMP/double-table.table"
 q double-nowindow --late-window 0 127.0.0.1
+expect_rc double-nowindow 0
 cw_expect "double: no late window, nothing counted" "$OUT" \
     '.[0].ok and .[0].late_replies.count == 0'
 fault_stop
 
 fault_start dup
 q dup --late-window 300ms 127.0.0.1
-once_table dup-table '	late_window = 300ms'
-cw_check "dup, once table: an identical late reply is plain ok" \
-    grep -Eq '^dup-table .* udp/v4 +ok +[0-9.]+ ' "$CW_TMP/dup-table.table" ||
-    cat "$CW_TMP/dup-table.table" >&2
 expect_rc dup 0
 cw_expect "dup: one late reply, identical" "$OUT" \
     '.[0].late_replies.count == 1 and .[0].late_replies.differ == false
      and (.[0].late_replies | has("abuf") | not)'
+once_table dup-table '	late_window = 300ms'
+cw_check "dup, once table: exit 0" [ "$rc" = 0 ]
+cw_check "dup, once table: an identical late reply is plain ok" \
+    grep -Eq '^dup-table .* udp/v4 +ok +[0-9.]+ ' "$CW_TMP/dup-table.table" ||
+    cat "$CW_TMP/dup-table.table" >&2
 fault_stop
 
 # --- rcodes: failures with the reply fields present ---
@@ -354,47 +358,89 @@ cw_expect "refused: connection_refused over UDP and TCP" "$OUT" \
      (.failure_detail | test("refused")))'
 fault_stop
 
-# --- usage errors: exit 2, a message, nothing measured ---
-FPORT=53
+# --- usage errors: exit 2, the one line that says what is wrong, nothing
+# measured ---
+# usage_case DESC MESSAGE ARGS...: `corewatch dns ARGS...` exits 2, its
+# stderr is exactly "corewatch dns: MESSAGE" and its stdout is empty.
 usage_case()
 {
-	local desc=$1
-	shift
+	local desc=$1 want="corewatch dns: $2" got
+	shift 2
 	OUT="$CW_TMP/usage.json"
 	timeout 20 "$COREWATCH" dns "$@" >"$OUT" 2>"$CW_TMP/usage.err"
 	rc=$?
+	got=$(cat "$CW_TMP/usage.err")
 	cw_check "usage: $desc: exit 2 (got $rc)" [ "$rc" = 2 ]
-	cw_check "usage: $desc: message on stderr" \
-	    grep -q '^corewatch dns: ' "$CW_TMP/usage.err"
+	cw_check "usage: $desc: says why" [ "$got" = "$want" ] ||
+	    { cw_log "  want: $want"; cw_log "  got:  $got"; }
 	cw_check "usage: $desc: nothing on stdout" [ ! -s "$OUT" ]
 }
-usage_case "bad qtype" --qtype BOGUS 127.0.0.1
-usage_case "AXFR" --qtype AXFR 127.0.0.1
-usage_case "bad qclass" --qclass XX 127.0.0.1
-usage_case "port 0" --port 0 127.0.0.1
-usage_case "port 70000" --port 70000 127.0.0.1
-usage_case "port not a number" --port 5x 127.0.0.1
-usage_case "negative timeout" --timeout -1 127.0.0.1
-usage_case "zero timeout" --timeout 0 127.0.0.1
-usage_case "timeout not a duration" --timeout soon 127.0.0.1
-usage_case "huge edns size" --edns-size 70000 127.0.0.1
-usage_case "negative edns size" --edns-size -1 127.0.0.1
-usage_case "negative retries" --retries -1 127.0.0.1
-usage_case "too many retries" --retries 1000 127.0.0.1
-usage_case "huge late window" --late-window 2h 127.0.0.1
-usage_case "bad qname" --qname 'a..b' 127.0.0.1
-usage_case "chaos with qname" --chaos hostname.bind --qname x 127.0.0.1
-usage_case "nsid without EDNS" --edns-size 0 --nsid 127.0.0.1
-usage_case "bad server" not-an-address
-usage_case "bad server name" 'bad name=127.0.0.1'
-usage_case "no servers"
-usage_case "unknown option" --bogus 127.0.0.1
-usage_case "missing option value" 127.0.0.1 --port
-usage_case "-6 with IPv4 servers only" -6 127.0.0.1
-timeout 20 "$COREWATCH" dns --help >"$CW_TMP/help.out" 2>&1
+QTYPES='(e.g. SOA, NS, A, AAAA, TXT, TYPE65)'
+usage_case "bad qtype" \
+    "--qtype: unknown or unsupported type \"BOGUS\" $QTYPES" \
+    --qtype BOGUS 127.0.0.1
+usage_case "AXFR" "--qtype: unknown or unsupported type \"AXFR\" $QTYPES" \
+    --qtype AXFR 127.0.0.1
+usage_case "bad qclass" \
+    '--qclass: unknown class "XX" (IN, CH, HS, CLASS3 ...)' \
+    --qclass XX 127.0.0.1
+usage_case "port 0" '--port: "0" is not a number from 1 to 65535' \
+    --port 0 127.0.0.1
+usage_case "port 70000" '--port: "70000" is not a number from 1 to 65535' \
+    --port 70000 127.0.0.1
+usage_case "port not a number" \
+    '--port: "5x" is not a number from 1 to 65535' --port 5x 127.0.0.1
+TIMEOUTS='from 0.001 s to 3600 s (e.g. 4, 1.5s, 800ms)'
+usage_case "negative timeout" \
+    "--timeout: \"-1\" is not a duration $TIMEOUTS" --timeout -1 127.0.0.1
+usage_case "zero timeout" \
+    "--timeout: \"0\" is not a duration $TIMEOUTS" --timeout 0 127.0.0.1
+usage_case "timeout not a duration" \
+    "--timeout: \"soon\" is not a duration $TIMEOUTS" --timeout soon 127.0.0.1
+usage_case "huge edns size" \
+    '--edns-size: "70000" is not a number from 0 to 65535' \
+    --edns-size 70000 127.0.0.1
+usage_case "negative edns size" \
+    '--edns-size: "-1" is not a number from 0 to 65535' \
+    --edns-size -1 127.0.0.1
+usage_case "negative retries" '--retries: "-1" is not a number from 0 to 10' \
+    --retries -1 127.0.0.1
+usage_case "too many retries" \
+    '--retries: "1000" is not a number from 0 to 10' --retries 1000 127.0.0.1
+usage_case "huge late window" "--late-window: \"2h\" is not a duration \
+from 0 s to 60 s (e.g. 4, 1.5s, 800ms)" --late-window 2h 127.0.0.1
+usage_case "bad qname" '--qname: "a..b" is not a valid domain name' \
+    --qname 'a..b' 127.0.0.1
+usage_case "chaos with qname" "--chaos sets the whole question; do not \
+combine it with --qname, --qtype or --qclass" \
+    --chaos hostname.bind --qname x 127.0.0.1
+usage_case "nsid without EDNS" \
+    '--nsid and --do need EDNS: do not give --edns-size 0 with them' \
+    --edns-size 0 --nsid 127.0.0.1
+usage_case "bad server" \
+    'bad server: "not-an-address" is not a numeric IPv4 or IPv6 address' \
+    not-an-address
+usage_case "bad server name" \
+    'bad server: bad server name in "bad name=127.0.0.1"' \
+    'bad name=127.0.0.1'
+usage_case "no servers" 'no servers given (try --help)'
+usage_case "unknown option" 'unknown option --bogus (try --help)' \
+    --bogus 127.0.0.1
+usage_case "unknown short option" 'unknown option -x (try --help)' \
+    -x 127.0.0.1
+usage_case "missing option value" '--port needs a value (try --help)' \
+    127.0.0.1 --port
+usage_case "-6 with IPv4 servers only" \
+    'no server of the address family asked for (-4/-6)' -6 127.0.0.1
+timeout 20 "$COREWATCH" dns --help >"$CW_TMP/help.out" 2>"$CW_TMP/help.err"
 rc=$?
 cw_check "--help: exit 0" [ "$rc" = 0 ]
-cw_check "--help: usage text" grep -q '^usage: corewatch dns' \
+cw_check "--help: the usage line first, on stdout" \
+    [ "$(head -n 1 "$CW_TMP/help.out")" = \
+    "usage: corewatch dns [options] SERVER..." ]
+cw_check "--help: the exit statuses, as documented" \
+    grep -qx 'Exit status: 0 every result ok, 1 some failed, 2 usage error.' \
     "$CW_TMP/help.out"
+cw_check "--help: nothing on stderr" [ ! -s "$CW_TMP/help.err" ]
 
 cw_done

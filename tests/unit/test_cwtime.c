@@ -1,10 +1,15 @@
 /* test_cwtime.c -- clocks, UTC formatting, duration parsing. */
 #include "config.h"
 
+#include <sys/time.h>
+
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -92,16 +97,119 @@ test_duration_rejects(void **state)
 	assert_int_equal(cw_duration_parse(NULL, &v), -1);
 }
 
-static void
-test_monotonic_advances(void **state)
+/* The clock read straight from the kernel, in microseconds, the way
+ * cw_clock_usec must convert it. */
+static cw_usec_t
+kernel_usec(clockid_t id)
 {
-	cw_usec_t a, b;
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(id, &ts), 0);
+	return (cw_usec_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Sleep `usec`, all of it even across signals. */
+static void
+sleep_usec(cw_usec_t usec)
+{
+	struct timespec ts = {(time_t)(usec / CW_USEC_PER_SEC),
+	    (long)(usec % CW_USEC_PER_SEC) * 1000};
+
+	while (nanosleep(&ts, &ts) == -1)
+		assert_int_equal(errno, EINTR);
+}
+
+/* How long a 20 ms sleep may take on a loaded machine before the test
+ * calls the clock broken rather than the scheduler slow. */
+#define SLEEP_USEC	(20 * CW_USEC_PER_MSEC)
+#define SLEEP_SLACK	(5 * CW_USEC_PER_SEC)
+
+/* Each clock reads what the kernel's clock of that kind says, in
+ * microseconds: a value between two readings of the kernel's clock taken
+ * around it.  A clock that is constant, of the wrong kind (monotonic for
+ * real) or wrongly scaled falls outside. */
+static void
+test_clocks_read_the_kernel(void **state)
+{
+	static const struct {
+		const char *name;
+		clockid_t id;
+		cw_usec_t (*fn)(void);
+	} clocks[] = {
+		{"mono", CLOCK_MONOTONIC, cw_mono_usec},
+		{"real", CLOCK_REALTIME, cw_real_usec},
+	};
+	cw_usec_t before, v, after;
 
 	(void)state;
-	a = cw_mono_usec();
-	b = cw_mono_usec();
-	assert_true(b >= a);
-	assert_true(cw_real_usec() > 1600000000LL * CW_USEC_PER_SEC);
+	for (size_t i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+		before = kernel_usec(clocks[i].id);
+		v = clocks[i].fn();
+		after = kernel_usec(clocks[i].id);
+		if (v < before || v > after)
+			fail_msg("cw_%s_usec() %lld, the kernel %lld..%lld",
+			    clocks[i].name, (long long)v, (long long)before,
+			    (long long)after);
+	}
+	/* The real clock is UTC since the epoch: after this code was
+	 * written (2025), in microseconds, not seconds or nanoseconds. */
+	v = cw_real_usec();
+	assert_true(v > INT64_C(1735689600) * CW_USEC_PER_SEC);
+	assert_true(v < INT64_C(4102444800) * CW_USEC_PER_SEC);
+}
+
+/* Across a 20 ms sleep both clocks advance by at least the sleep and by
+ * no more than the sleep plus generous slack; the CPU clock does not
+ * count the sleep but does count a busy loop. */
+static void
+test_clocks_advance(void **state)
+{
+	cw_usec_t m0, m1, r0, r1, c0, c1, deadline;
+
+	(void)state;
+	m0 = cw_mono_usec();
+	r0 = cw_real_usec();
+	c0 = cw_cpu_usec();
+	sleep_usec(SLEEP_USEC);
+	m1 = cw_mono_usec();
+	r1 = cw_real_usec();
+	c1 = cw_cpu_usec();
+	if (m1 - m0 < SLEEP_USEC || m1 - m0 > SLEEP_USEC + SLEEP_SLACK)
+		fail_msg("monotonic clock moved %lld us over a %lld us sleep",
+		    (long long)(m1 - m0), (long long)SLEEP_USEC);
+	if (r1 - r0 < SLEEP_USEC || r1 - r0 > SLEEP_USEC + SLEEP_SLACK)
+		fail_msg("real clock moved %lld us over a %lld us sleep",
+		    (long long)(r1 - r0), (long long)SLEEP_USEC);
+	/* Sleeping costs next to no CPU: far less than the sleep. */
+	assert_true(c1 >= c0);
+	assert_true(c1 - c0 < SLEEP_USEC / 2);
+	/* Spinning costs CPU: it reaches 5 ms within 5 s of wall time. */
+	deadline = cw_mono_usec() + SLEEP_SLACK;
+	while (cw_cpu_usec() - c1 < 5 * CW_USEC_PER_MSEC &&
+	    cw_mono_usec() < deadline)
+		;
+	assert_true(cw_cpu_usec() - c1 >= 5 * CW_USEC_PER_MSEC);
+}
+
+/* libevent's timeval: whole seconds and the rest, nothing negative. */
+static void
+test_usec_to_timeval(void **state)
+{
+	struct timeval tv;
+
+	(void)state;
+	cw_usec_to_timeval(1500 * CW_USEC_PER_MSEC, &tv);
+	assert_int_equal(tv.tv_sec, 1);
+	assert_int_equal(tv.tv_usec, 500000);
+	cw_usec_to_timeval(999999, &tv);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 999999);
+	cw_usec_to_timeval(7 * CW_USEC_PER_SEC, &tv);
+	assert_int_equal(tv.tv_sec, 7);
+	assert_int_equal(tv.tv_usec, 0);
+	cw_usec_to_timeval(-5, &tv);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
 }
 
 int
@@ -112,7 +220,9 @@ main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_duration_units),
 		cmocka_unit_test(test_duration_rejects),
-		cmocka_unit_test(test_monotonic_advances),
+		cmocka_unit_test(test_clocks_read_the_kernel),
+		cmocka_unit_test(test_clocks_advance),
+		cmocka_unit_test(test_usec_to_timeval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

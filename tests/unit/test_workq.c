@@ -5,12 +5,14 @@
  * running slice end and hands back the others as not finished. */
 #include "config.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -174,15 +176,112 @@ test_slices(void **state)
 	event_base_free(base);
 }
 
+/* What a queue holds of the process: its open descriptors, its threads
+ * and the events added to `base`. */
+struct held {
+	int	fds;
+	int	threads;
+	int	events;
+};
+
+static int
+count_fds(void)
+{
+	DIR *d;
+	int n = 0;
+
+	assert_non_null(d = opendir("/proc/self/fd"));
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int
+count_threads(void)
+{
+	char line[128];
+	FILE *fp;
+	int n = -1;
+
+	assert_non_null(fp = fopen("/proc/self/status", "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(fp);
+	assert_true(n > 0);
+	return n;
+}
+
+static struct held
+held_now(struct event_base *base)
+{
+	return (struct held){.fds = count_fds(), .threads = count_threads(),
+	    .events = event_base_get_num_events(base,
+	    EVENT_BASE_COUNT_ADDED)};
+}
+
+/* Everything held at `before` and nothing more: the thread may linger
+ * in /proc for a moment after pthread_join() returned, so wait for it
+ * for at most about 2 s. */
+static void
+assert_released(struct event_base *base, struct held before)
+{
+	struct held now = held_now(base);
+	struct timespec ms = {0, 1000000L};
+
+	for (int i = 0; i < 2000 && now.threads != before.threads; i++) {
+		nanosleep(&ms, NULL);
+		now = held_now(base);
+	}
+	assert_int_equal(now.fds, before.fds);
+	assert_int_equal(now.threads, before.threads);
+	assert_int_equal(now.events, before.events);
+}
+
+/* Freeing a queue with nothing to do stops its thread, closes its pipe,
+ * takes its event off the loop and calls no `done`; a queue that is
+ * idle after its jobs finished calls none of them again. */
 static void
 test_free_idle(void **state)
 {
 	struct event_base *base = event_base_new();
+	struct workq *q;
+	struct held before, running;
+	struct job j;
+	int order[1], ndone = 0;
 
 	(void)state;
 	assert_non_null(base);
-	workq_free(workq_new(base));
+	before = held_now(base);
+	assert_non_null(q = workq_new(base));
+	/* A thread, the two ends of a pipe and the event that reads it. */
+	running = held_now(base);
+	assert_int_equal(running.fds, before.fds + 2);
+	assert_int_equal(running.threads, before.threads + 1);
+	assert_int_equal(running.events, before.events + 1);
+	assert_int_equal(workq_pending(q), 0);
+	workq_free(q);
+	assert_released(base, before);
+
+	/* Idle again after a job: its `done` ran once, on the loop, and
+	 * freeing the queue does not call it a second time. */
+	assert_non_null(q = workq_new(base));
+	j = (struct job){.n = 0, .loop = pthread_self(), .order = order,
+	    .ndone = &ndone};
+	assert_int_equal(workq_push(q, job_work, job_done, &j), 0);
+	loop_until_done(base, q);
+	assert_int_equal(ndone, 1);
+	assert_true(j.ran);
+	assert_int_equal(workq_pending(q), 0);
+	workq_free(q);
+	assert_int_equal(ndone, 1);
+	assert_released(base, before);
+
 	workq_free(NULL);
+	/* Nothing of the queues is left on the loop: it has nothing to
+	 * wait for and returns at once. */
+	assert_int_equal(event_base_dispatch(base), 1);
 	event_base_free(base);
 }
 
