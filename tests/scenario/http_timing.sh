@@ -380,7 +380,8 @@ WIRE="$CW_TMP/wire.json"
 wire_times "$PCAP" "$WEB" "8443:1.3 8444:1.2" >"$WIRE" ||
     cw_die "the capture cannot be read"
 cw_log "the capture: $(cat "$WIRE")"
-cat "$CW_TMP/slowlink.out" >&2
+cw_stop "$RELAY_PID"
+cw_log "slowlink: $(cat "$CW_TMP/slowlink.out")"
 
 # wire PORT KEY: a phase from the capture.
 wire()
