@@ -416,7 +416,10 @@ cw_check "the held-open bodies were refused (401)" \
 
 # Chained batches of a second chain, made beforehand.
 CHAIN2=ffeeddccbbaa99887766554433221100
-NBATCH=250
+# Enough for each phase's own share (PHASE_MAX): a fast machine must not
+# use up in the quiet phase what the floods were to be measured with.
+PHASE_MAX=250
+NBATCH=$((3 * PHASE_MAX))
 prev=
 for ((i = 1; i <= NBATCH; i++)); do
 	prev=$("$MKBATCH" batch --seed "$SEED_A" --chain "$CHAIN2" \
@@ -427,13 +430,14 @@ done
 NEXT=1
 
 # legit NAME SECONDS: the probe posts its next batches, one after the
-# other on new connections, for SECONDS; LEGIT_OK: how many got 200,
-# LEGIT_P50: their median latency in ms.
+# other on new connections, for SECONDS (at most PHASE_MAX of them);
+# LEGIT_OK: how many got 200, LEGIT_P50: their median latency in ms.
 legit()
 {
-	local out="$CW_TMP/$1.legit" end=$((SECONDS + $2))
+	local out="$CW_TMP/$1.legit" end=$((SECONDS + $2)) last
+	last=$((NEXT + PHASE_MAX - 1))
 	: >"$out"
-	while [ "$SECONDS" -lt "$end" ] && [ "$NEXT" -le "$NBATCH" ]; do
+	while [ "$SECONDS" -lt "$end" ] && [ "$NEXT" -le "$last" ]; do
 		curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
 		    --max-time 10 -H "Content-Type: application/x-ndjson" \
 		    -H "Authorization: $(cat "$CW_TMP/b$NEXT.auth")" \
@@ -442,6 +446,9 @@ legit()
 		NEXT=$((NEXT + 1))
 	done
 	LEGIT_OK=$(awk '$1 == 200' "$out" | wc -l)
+	# What the others got (000: no answer in 10 s, or closed unanswered).
+	LEGIT_CODES=$(awk '{ n[$1]++ } END { for (c in n) printf "%s%s:%d",
+	    s++ ? "," : "", c, n[c] }' "$out")
 	LEGIT_P50=$(awk '$1 == 200 { print $2 * 1000 }' "$out" | sort -n |
 	    awk '{ v[NR] = $1 } END { printf "%.1f", NR ? v[int((NR + 1) / 2)] : -1 }')
 }
@@ -464,8 +471,9 @@ flood_run()
 	legit "$name" 20
 	cw_wait "$FLOOD_PID" 30
 	cw_log "figure: $name flood: $LEGIT_OK batches served in 20 s," \
-	    "p50 ${LEGIT_P50} ms; ${CONNS:-?} connections open at its 4th" \
-	    "second; the flood: $(cat "$CW_TMP/$name.out")"
+	    "p50 ${LEGIT_P50} ms (statuses ${LEGIT_CODES:--});" \
+	    "${CONNS:-?} connections open at its 4th second; the flood:" \
+	    "$(cat "$CW_TMP/$name.out")"
 	cw_check "$name flood: it filled the cap (${CONNS:-?} of 1024)" \
 	    [ "${CONNS:-0}" -ge 900 ]
 	cw_check "$name flood: the probe got 10 or more batches through" \
