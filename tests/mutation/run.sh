@@ -132,6 +132,9 @@ new        n = recvmsg(fd, &msg, 0);\n\tnow = cw_real_usec();
 tests      tests/unit/test_dns tests/scenario/dns_nsd.sh
 EOF
 
+# The rest is one block, read whole before it runs, so that editing this
+# file while a check is running cannot change what that check does.
+{
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 keep=0
@@ -349,7 +352,10 @@ for i in "${SEL[@]}"; do
 	t0=$(date +%s)
 	cp "$f" "$work/orig.tmp" || die "cannot copy $f"
 	mutate "$f" "${M_OLD[i]}" "${M_NEW[i]}" || die "mutant $name: no apply"
-	if ! make -C "$build" -j"${CW_JOBS:-2}" all $CHECK_PROGRAMS \
+	# `all` first, on its own: it recurses, and a parallel build of
+	# the check programs beside it would compile the same objects.
+	if ! { make -C "$build" -j"${CW_JOBS:-2}" all &&
+	    make -C "$build" -j"${CW_JOBS:-2}" $CHECK_PROGRAMS; } \
 	    >"$logs/$name.build.log" 2>&1; then
 		result=INVALID
 		RESULT="(not run: see $name.build.log)"
@@ -381,3 +387,4 @@ echo "mutation: ${#SEL[@]} mutants, $(( ${#SEL[@]} - missed )) caught," \
     "$missed missed or invalid, in $(( $(date +%s) - start )) s"
 [ "$missed" = 0 ] || exit 1
 exit 0
+}
