@@ -45,6 +45,7 @@
 #              silently planting nothing, when the code around it moves.
 #   tests      the tests that should catch it (as in TESTS: unit tests
 #              by program name, scenario tests by script); keep it small
+# A line starting with # is a comment.
 # When a test is added that should catch a mutant, add it to its list.
 read -r -d '' CW_MUTANTS <<'EOF'
 mutant     chain_across
@@ -101,6 +102,8 @@ invariant  HTTP connect_ms is the time from name lookup to connected
 file       probes/http.c
 old        http_set_phase(r, "connect_ms", dns, conn);
 new        http_set_phase(r, "connect_ms", conn, conn);
+# Only a test of a known delay catches it: add tests/scenario/http_timing.sh
+# here once it is in the tree (issue 11).
 tests      tests/unit/test_http tests/scenario/http_nginx.sh
 
 mutant     signature
@@ -160,6 +163,9 @@ M_NAME=() M_INV=() M_FILE=() M_OLD=() M_NEW=() M_TESTS=()
 n=-1
 while IFS= read -r line; do
 	[ -n "${line//[[:space:]]/}" ] || continue
+	case $line in
+	\#*)	continue ;;
+	esac
 	read -r key value <<<"$line"
 	case $key in
 	mutant)	n=$((n + 1)); M_NAME[n]=$value ;;
