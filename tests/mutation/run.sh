@@ -102,9 +102,8 @@ invariant  HTTP connect_ms is the time from name lookup to connected
 file       probes/http.c
 old        http_set_phase(r, "connect_ms", dns, conn);
 new        http_set_phase(r, "connect_ms", conn, conn);
-# Only a test of a known delay catches it: add tests/scenario/http_timing.sh
-# here once it is in the tree (issue 11).
-tests      tests/unit/test_http tests/scenario/http_nginx.sh
+# Only a test of a known delay catches it.
+tests      tests/unit/test_http tests/scenario/http_timing.sh
 
 mutant     signature
 invariant  the collector refuses a batch whose signature does not verify

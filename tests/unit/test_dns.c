@@ -855,12 +855,19 @@ test_engine_answer(void **state)
 	struct outcome o;
 	int queries;
 	json_t *r;
+	cw_usec_t t0, t1;
 
 	(void)state;
+	t0 = cw_mono_usec();
 	r = run_one(0, 0, 0, &o, &queries);
+	t1 = cw_mono_usec();
 	assert_true(o.had_reply);
 	assert_int_equal(queries, 1);
 	assert_true(json_is_true(json_object_get(r, "ok")));
+	/* The exchange lies inside the time run_one took: an RTT from
+	 * another clock, or from before the send, would not. */
+	assert_true(json_real_value(json_object_get(r, "rtt_ms")) * 1000 <=
+	    (double)(t1 - t0));
 	assert_string_equal(json_string_value(json_object_get(r, "name")),
 	    "copied");
 	assert_string_equal(json_string_value(json_object_get(r, "server")),
