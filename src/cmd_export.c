@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "cmd_export.h"
 #include "export.h"
+#include "fileio.h"
 #include "log.h"
 #include "store.h"
 #include "summary.h"
@@ -230,6 +231,37 @@ cmd_stream_step(struct cmd_stream *s, struct evbuffer *buf)
 }
 
 /*
+ * cmd_export_finish: the end of an export to `c->out` (`rc` its status
+ * so far): the file replaces `c->out` when all went well, else it is
+ * removed.  Returns the exit status.
+ */
+static int
+cmd_export_finish(const struct cmd_export *c, struct fileio_atomic *fa,
+    int rc)
+{
+	if (rc != CW_EXIT_OK) {
+		fileio_atomic_abort(fa);
+		return rc;
+	}
+	switch (fileio_atomic_commit(fa)) {
+	case FILEIO_OK:
+		return CW_EXIT_OK;
+	case FILEIO_DIRSYNC:
+		/* The file is complete and in place; only its name may not
+		 * survive a power cut.  Said, not failed. */
+		cmd_export_error(c->cmd, CW_EXIT_OK, "%s: fsync of the "
+		    "directory: %s", c->out, strerror(errno));
+		return CW_EXIT_OK;
+	case FILEIO_RENAME:
+		return cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
+		    c->out, strerror(errno));
+	default:
+		return cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
+		    fa->tmp, strerror(errno));
+	}
+}
+
+/*
  * Run the stream to `c->out` (through a temporary file renamed at the
  * end) or stdout.  Returns the exit status.
  */
@@ -237,32 +269,32 @@ static int
 cmd_export_run(const struct cmd_export *c, struct store *st,
     struct cmd_stream *s)
 {
+	struct fileio_atomic fa = {.fd = STDOUT_FILENO};
 	struct evbuffer *buf;
-	char tmp[PATH_MAX];
-	int fd = STDOUT_FILENO, step, rc = CW_EXIT_OK;
+	int step, rc = CW_EXIT_OK;
 
 	if ((buf = evbuffer_new()) == NULL)
 		return cmd_export_error(c->cmd, CW_EXIT_FAILURES,
 		    "out of memory");
 	if (c->out != NULL) {
-		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->out) >=
-		    sizeof(tmp)) {
+		switch (fileio_atomic_begin(&fa, AT_FDCWD, c->out, 0644)) {
+		case FILEIO_OK:
+			break;
+		case FILEIO_NAME:
 			evbuffer_free(buf);
 			return cmd_export_error(c->cmd, CW_EXIT_USAGE,
 			    "--out: name too long");
-		}
-		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644)) == -1) {
+		default:
 			evbuffer_free(buf);
 			return cmd_export_error(c->cmd, CW_EXIT_FAILURES,
-			    "%s: %s", tmp, strerror(errno));
+			    "%s: %s", fa.tmp, strerror(errno));
 		}
 	}
 	do {
 		step = cmd_stream_step(s, buf);
-		if (cmd_export_drain(buf, fd) == -1) {
+		if (cmd_export_drain(buf, fa.fd) == -1) {
 			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
-			    "%s: %s", c->out != NULL ? tmp : "stdout",
+			    "%s: %s", c->out != NULL ? fa.tmp : "stdout",
 			    strerror(errno));
 			break;
 		}
@@ -271,18 +303,8 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 		rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s%s",
 		    store_error_text(st), store_unavailable(st) ?
 		    " (the database is unavailable)" : "");
-	if (c->out != NULL) {
-		if (rc == CW_EXIT_OK && (fsync(fd) == -1 || close(fd) == -1))
-			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
-			    "%s: %s", tmp, strerror(errno));
-		else if (rc != CW_EXIT_OK)
-			close(fd);
-		if (rc == CW_EXIT_OK && rename(tmp, c->out) == -1)
-			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
-			    "%s: %s", c->out, strerror(errno));
-		if (rc != CW_EXIT_OK)
-			unlink(tmp);
-	}
+	if (c->out != NULL)
+		rc = cmd_export_finish(c, &fa, rc);
 	evbuffer_free(buf);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "cliutil.h"
 #include "conf.h"
+#include "fileio.h"
 #include "key.h"
 #include "log.h"
 #include "record.h"
@@ -159,24 +160,6 @@ spool_status_cmd(struct spool_cmd *c)
 	return CW_EXIT_OK;
 }
 
-/* spool_export_write: `len` bytes to fd; -1 with errno. */
-static int
-spool_export_write(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * spool_export_batches: every unsent record of `sp`, as signed batches
  * (doc/spool.md, "The export file") written to fd.  *records, *batches,
@@ -206,8 +189,8 @@ spool_export_batches(struct spool *sp, const struct key *k, int fd,
 		batch_sign(k->sk, k->id, p, len, sig);
 		snprintf(head, sizeof(head), SPOOL_EXPORT_MAGIC " %s %s %zu\n",
 		    k->id, sig, len);
-		if (spool_export_write(fd, head, strlen(head)) == -1 ||
-		    spool_export_write(fd, p, len) == -1) {
+		if (fileio_write_all(fd, head, strlen(head)) == -1 ||
+		    fileio_write_all(fd, p, len) == -1) {
 			log_warn("spool export: write");
 			goto done;
 		}
@@ -223,34 +206,64 @@ done:
 	return rc;
 }
 
-/* spool_export_open: the output file, written as FILE.tmp first (or
- * stdout for "-"); *tmp gets the temporary name to rename. */
+/* spool_export_open: the output file: `out` replaced atomically
+ * (fileio.h), or stdout for "-" (then fa->tmp is empty).  0, or -1
+ * (logged). */
 static int
-spool_export_open(const char *out, char *tmp, size_t len)
+spool_export_open(const char *out, struct fileio_atomic *fa)
 {
-	int fd;
-
-	tmp[0] = '\0';
-	if (strcmp(out, "-") == 0)
-		return STDOUT_FILENO;
-	if (snprintf(tmp, len, "%s.tmp", out) >= (int)len) {
+	if (strcmp(out, "-") == 0) {
+		fa->fd = STDOUT_FILENO;
+		fa->tmp[0] = '\0';
+		return 0;
+	}
+	switch (fileio_atomic_begin(fa, AT_FDCWD, out, 0600)) {
+	case FILEIO_OK:
+		return 0;
+	case FILEIO_NAME:
 		log_warnx("spool export: %s: name too long", out);
 		return -1;
+	default:
+		log_warn("spool export: %s", fa->tmp);
+		return -1;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1)
-		log_warn("spool export: %s", tmp);
-	return fd;
+}
+
+/* spool_export_close: finish the output file (`rc` 0) or give it up.
+ * Returns `rc`, or -1 when the file could not replace `out` (logged). */
+static int
+spool_export_close(struct fileio_atomic *fa, const char *out, int rc)
+{
+	if (fa->tmp[0] == '\0')
+		return rc;
+	if (rc != 0) {
+		fileio_atomic_abort(fa);
+		return rc;
+	}
+	switch (fileio_atomic_commit(fa)) {
+	case FILEIO_OK:
+		return 0;
+	case FILEIO_DIRSYNC:
+		/* It is there, just not sure to survive a power cut. */
+		log_warn("spool export: fsync of the directory of %s", out);
+		return 0;
+	case FILEIO_RENAME:
+		log_warn("spool export: rename to %s", out);
+		return -1;
+	default:
+		log_warn("spool export: %s", fa->tmp);
+		return -1;
+	}
 }
 
 static int
 spool_export_cmd(struct spool_cmd *c)
 {
 	uint64_t records, batches, first, last;
-	char tmp[PATH_MAX];
+	struct fileio_atomic fa;
 	struct spool *sp;
 	struct key k;
-	int fd, rc;
+	int rc;
 
 	if (key_load(c->key != NULL ? c->key : c->conf->key_path, &k) == -1)
 		return CW_EXIT_FAILURES;
@@ -258,28 +271,16 @@ spool_export_cmd(struct spool_cmd *c)
 		key_clear(&k);
 		return CW_EXIT_FAILURES;
 	}
-	if ((fd = spool_export_open(c->out, tmp, sizeof(tmp))) == -1) {
+	if (spool_export_open(c->out, &fa) == -1) {
 		spool_close(sp);
 		key_clear(&k);
 		return CW_EXIT_FAILURES;
 	}
-	rc = spool_export_batches(sp, &k, fd, &records, &batches, &first,
+	rc = spool_export_batches(sp, &k, fa.fd, &records, &batches, &first,
 	    &last);
 	spool_close(sp);
 	key_clear(&k);
-	if (tmp[0] != '\0') {
-		if (rc == 0 && (fsync(fd) == -1 || close(fd) == -1)) {
-			log_warn("spool export: %s", tmp);
-			rc = -1;
-		} else if (rc != 0)
-			close(fd);
-		if (rc == 0 && rename(tmp, c->out) == -1) {
-			log_warn("spool export: rename to %s", c->out);
-			rc = -1;
-		}
-		if (rc != 0)
-			unlink(tmp);
-	}
+	rc = spool_export_close(&fa, c->out, rc);
 	if (rc != 0)
 		return CW_EXIT_FAILURES;
 	if (records == 0)

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "fileio.h"
 #include "key.h"
 #include "log.h"
 
@@ -54,22 +55,6 @@ key_mkdir(const char *path)
 	return 0;
 }
 
-/* key_write_all: write `len` bytes; -1 with errno on failure. */
-static int
-key_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 key_generate(const char *path, struct key *k)
 {
@@ -99,7 +84,7 @@ key_generate(const char *path, struct key *k)
 	text[KEY_FILE_LEN] = '\0';
 	/* The umask may have taken bits away; never added any. */
 	if (fchmod(fd, 0600) == -1 ||
-	    key_write_all(fd, text, KEY_FILE_LEN) == -1 || fsync(fd) == -1) {
+	    fileio_write_all(fd, text, KEY_FILE_LEN) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		unlink(path);

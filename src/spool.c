@@ -32,6 +32,7 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "result.h"
 #include "spool.h"
@@ -201,62 +202,33 @@ spool_seg_parse_name(const char *file)
 	return v;
 }
 
-/* spool_write_all: write `len` bytes at the end of fd; -1 with errno. */
-static int
-spool_write_all(int fd, const void *buf, size_t len, size_t *done)
-{
-	const unsigned char *p = buf;
-
-	*done = 0;
-	while (*done < len) {
-		ssize_t n = write(fd, p + *done, len - *done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		*done += (size_t)n;
-	}
-	return 0;
-}
-
 /* spool_file_write: replace file `name` of the spool atomically with
  * `text`: a temporary file, fsync, rename, fsync of the directory. */
 static int
 spool_file_write(struct spool *sp, const char *name, const char *text)
 {
 	char tmp[64];
-	size_t done;
-	int fd, saved;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
+	switch (fileio_write_atomic(sp->dirfd, name, 0600, text,
+	    strlen(text))) {
+	case FILEIO_OK:
+		return 0;
+	case FILEIO_DIRSYNC:
+		log_warn("spool %s: fsync of the directory", sp->dir);
+		return 0;
+	case FILEIO_NAME:
+	case FILEIO_CREATE:
 		log_warn("spool %s: %s", sp->dir, tmp);
 		return -1;
-	}
-	if (spool_write_all(fd, text, strlen(text), &done) == -1 ||
-	    fsync(fd) == -1) {
-		saved = errno;
-		close(fd);
-		unlinkat(sp->dirfd, tmp, 0);
-		errno = saved;
+	case FILEIO_WRITE:
 		log_warn("spool %s: writing %s", sp->dir, tmp);
 		return -1;
+	case FILEIO_RENAME:
+		break;
 	}
-	if (close(fd) == -1 || renameat(sp->dirfd, tmp, sp->dirfd,
-	    name) == -1) {
-		log_warn("spool %s: replacing %s", sp->dir, name);
-		unlinkat(sp->dirfd, tmp, 0);
-		return -1;
-	}
-	if (fsync(sp->dirfd) == -1)
-		log_warn("spool %s: fsync of the directory", sp->dir);
-	return 0;
+	log_warn("spool %s: replacing %s", sp->dir, name);
+	return -1;
 }
 
 /* spool_file_read: the first line of file `name` into buf (without
@@ -790,53 +762,47 @@ spool_note_damage_end(struct spool *sp, struct spool_scan_state *ss,
 static int
 spool_seg_rewrite(struct spool *sp, struct spool_seg *seg, uint64_t min_seq)
 {
-	char file[SPOOL_SEG_NAME_MAX], tmp[SPOOL_SEG_NAME_MAX + 8];
+	char file[SPOOL_SEG_NAME_MAX];
+	struct fileio_atomic fa;
 	struct spool_frame fr;
 	uint64_t off = 0, damage, written = 0;
-	size_t done;
 	bool torn;
-	int fd;
 
 	spool_seg_filename(seg->name, file, sizeof(file));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	if (spool_reader_open(sp, seg) != 0)
 		return -1;
-	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		log_warn("spool %s: %s", sp->dir, tmp);
+	if (fileio_atomic_begin(&fa, sp->dirfd, file, 0600) != FILEIO_OK) {
+		log_warn("spool %s: %s", sp->dir, fa.tmp);
 		return -1;
 	}
 	while (spool_scan_next(&sp->rd, off, min_seq, &fr, &damage, &torn) ==
 	    SPOOL_SCAN_FRAME) {
 		const unsigned char *p = spool_reader_get(&sp->rd, fr.off,
 		    SPOOL_FRAME_SIZE(&fr));
-		if (p == NULL || spool_write_all(fd, p, SPOOL_FRAME_SIZE(&fr),
-		    &done) == -1)
+		if (p == NULL || fileio_write_all(fa.fd, p,
+		    SPOOL_FRAME_SIZE(&fr)) == -1) {
+			fileio_atomic_abort(&fa);
 			goto fail;
+		}
 		written += SPOOL_FRAME_SIZE(&fr);
 		min_seq = fr.seq;
 		off = fr.off + SPOOL_FRAME_SIZE(&fr);
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	if (renameat(sp->dirfd, tmp, sp->dirfd, file) == -1) {
-		fd = -1;
+	switch (fileio_atomic_commit(&fa)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_DIRSYNC:
+		log_warn("spool %s: fsync of the directory", sp->dir);
+		break;
+	default:
 		goto fail;
 	}
 	spool_reader_close(&sp->rd);
-	if (fsync(sp->dirfd) == -1)
-		log_warn("spool %s: fsync of the directory", sp->dir);
 	sp->bytes -= seg->bytes - written;
 	seg->bytes = written;
 	return 0;
 fail:
 	log_warn("spool %s: rewriting %s", sp->dir, file);
-	if (fd != -1)
-		close(fd);
-	unlinkat(sp->dirfd, tmp, 0);
 	return -1;
 }
 
@@ -1591,7 +1557,7 @@ spool_write_frame(struct spool *sp, size_t flen, uint64_t seq)
 			continue;
 		}
 		last = spool_seg_last(sp);
-		if (spool_write_all(sp->fd, sp->frame, flen, &done) == 0)
+		if (fileio_write_all_count(sp->fd, sp->frame, flen, &done) == 0)
 			break;
 		int saved = errno;
 		if (done > 0 && ftruncate(sp->fd, (off_t)last->bytes) == -1)

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "dns.h"
+#include "fileio.h"
 #include "log.h"
 #include "result.h"
 #include "tld.h"
@@ -735,63 +736,42 @@ tld_mkdir(const char *path)
 	return 0;
 }
 
-static int
-tld_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-tld_fsync_dir(const char *dir)
-{
-	int fd, rv;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
-/* tld_cache_write: write `text` and a newline to `path` via a temporary
- * file in `dir`. */
+/* tld_cache_write: write `text` and a newline to `path` (in `dir`)
+ * atomically. */
 static int
 tld_cache_write(const char *dir, const char *path, const char *text)
 {
-	char tmp[PATH_MAX];
-	int fd;
+	struct fileio_atomic fa;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+	switch (fileio_atomic_begin(&fa, AT_FDCWD, path, 0600)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_NAME:
+		log_warn("tld cache: %s", path);
 		return -1;
-	if ((fd = mkstemp(tmp)) == -1) {
-		log_warn("tld cache: %s", tmp);
-		return -1;
-	}
-	if (tld_write_all(fd, text, strlen(text)) == -1 ||
-	    tld_write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		log_warn("tld cache: write %s", tmp);
-		close(fd);
-		unlink(tmp);
+	default:
+		log_warn("tld cache: %s", fa.tmp);
 		return -1;
 	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		log_warn("tld cache: rename %s", tmp);
-		unlink(tmp);
+	if (fileio_write_all(fa.fd, text, strlen(text)) == -1 ||
+	    fileio_write_all(fa.fd, "\n", 1) == -1) {
+		log_warn("tld cache: write %s", fa.tmp);
+		fileio_atomic_abort(&fa);
 		return -1;
 	}
-	if (tld_fsync_dir(dir) == -1)
+	switch (fileio_atomic_commit(&fa)) {
+	case FILEIO_OK:
+		return 0;
+	case FILEIO_DIRSYNC:
 		log_warn("tld cache: fsync %s", dir);
-	return 0;
+		return 0;
+	case FILEIO_WRITE:
+		log_warn("tld cache: write %s", fa.tmp);
+		return -1;
+	default:
+		log_warn("tld cache: rename %s", fa.tmp);
+		return -1;
+	}
 }
 
 int
