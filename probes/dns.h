@@ -80,7 +80,9 @@ enum dns_spec_rule {
 
 /* dns_spec_check: 0 when `spec` keeps `rule`; else -1 with the problem
  * in err, without the option's name, which each caller writes its own
- * way ("edns_size: ", "--edns-size: "). */
+ * way ("edns_size: ", "--edns-size: ").  A caller may put a problem in
+ * words of its own where the fix is another option of its own
+ * ("set edns_size"), as long as the decision is this function's. */
 int dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule,
     char *err, size_t errlen);
 

@@ -237,22 +237,32 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 	return 0;
 }
 
-/* cmd_dns_rules: what dns_spec_check() decides, in the words of the
- * options (the configuration asks the same). */
+/* cmd_dns_rules: what dns_spec_check() decides (the configuration
+ * asks the same), in the words of the options.  Where the fix is
+ * another option, the words name it (`says`); else they are the
+ * check's. */
 static int
 cmd_dns_rules(const struct dns_spec *spec)
 {
-	static const char *const opts[DNS_SPEC_RULES] = {
-		[DNS_SPEC_EDNS_SIZE] = "--edns-size",
-		[DNS_SPEC_DO] = "--do",
-		[DNS_SPEC_NSID] = "--nsid",
+	static const char edns[] = "--nsid and --do need EDNS: do not give "
+	    "--edns-size 0 with them";
+	static const struct {
+		const char *opt, *says;
+	} rules[DNS_SPEC_RULES] = {
+		[DNS_SPEC_EDNS_SIZE] = {"--edns-size", NULL},
+		[DNS_SPEC_DO] = {"--do", edns},
+		[DNS_SPEC_NSID] = {"--nsid", edns},
 	};
 	char err[256];
 
-	for (int r = 0; r < DNS_SPEC_RULES; r++)
+	for (int r = 0; r < DNS_SPEC_RULES; r++) {
 		if (dns_spec_check(spec, (enum dns_spec_rule)r, err,
-		    sizeof(err)) == -1)
-			return cli_error("dns", "%s: %s", opts[r], err);
+		    sizeof(err)) == 0)
+			continue;
+		if (rules[r].says != NULL)
+			return cli_error("dns", "%s", rules[r].says);
+		return cli_error("dns", "%s: %s", rules[r].opt, err);
+	}
 	return 0;
 }
 

@@ -1617,21 +1617,30 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 }
 
 /* conf_dns_rules: what dns_spec_check() decides, each problem at the
- * line of the option it is about. */
+ * line of the option it is about.  Where the fix is another option,
+ * the words name it (`says`); else they are the check's. */
 static void
 conf_dns_rules(struct conf_sec *s, const struct measurement *m)
 {
-	static const char *const opts[DNS_SPEC_RULES] = {
-		[DNS_SPEC_EDNS_SIZE] = "edns_size",
-		[DNS_SPEC_DO] = "do",
-		[DNS_SPEC_NSID] = "nsid",
+	static const struct {
+		const char *opt, *says;
+	} rules[DNS_SPEC_RULES] = {
+		[DNS_SPEC_EDNS_SIZE] = {"edns_size", NULL},
+		[DNS_SPEC_DO] = {"do", "do needs EDNS: set edns_size"},
+		[DNS_SPEC_NSID] = {"nsid", "nsid needs EDNS: set edns_size"},
 	};
 	char err[256];
 
-	for (int r = 0; r < DNS_SPEC_RULES; r++)
+	for (int r = 0; r < DNS_SPEC_RULES; r++) {
 		if (dns_spec_check(&m->dns, (enum dns_spec_rule)r, err,
-		    sizeof(err)) == -1)
-			conf_sec_error(s, opts[r], 0, "%s: %s", opts[r], err);
+		    sizeof(err)) == 0)
+			continue;
+		if (rules[r].says != NULL)
+			conf_sec_error(s, rules[r].opt, 0, "%s", rules[r].says);
+		else
+			conf_sec_error(s, rules[r].opt, 0, "%s: %s",
+			    rules[r].opt, err);
+	}
 }
 
 /* conf_cycle: interval and spread, the same for every kind of
