@@ -178,9 +178,18 @@ http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
 		snprintf(err, errlen, "from 1 byte to 1G");
 		return -1;
 	case HTTP_SPEC_BODY_PATTERN:
-		if (spec->body_pattern == NULL || spec->method != HTTP_HEAD)
+		if (spec->body_pattern == NULL)
 			return 0;
-		snprintf(err, errlen, "a HEAD request reads no body (use GET)");
+		/* An empty pattern matches anything: a mistake, not a
+		 * check. */
+		if (*spec->body_pattern == '\0')
+			snprintf(err, errlen, "empty (leave it out for no "
+			    "pattern)");
+		else if (spec->method == HTTP_HEAD)
+			snprintf(err, errlen, "a HEAD request reads no body "
+			    "(use GET)");
+		else
+			return 0;
 		return -1;
 	case HTTP_SPEC_RULES:
 		break;

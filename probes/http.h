@@ -90,7 +90,7 @@ void http_spec_init(struct http_spec *spec);
  */
 enum http_spec_rule {
 	HTTP_SPEC_MAX_BODY,		/* 1 byte to HTTP_MAX_BODY_MAX */
-	HTTP_SPEC_BODY_PATTERN,		/* a body to match: not with HEAD */
+	HTTP_SPEC_BODY_PATTERN,		/* not empty; not with HEAD */
 	HTTP_SPEC_RULES
 };
 

@@ -212,7 +212,9 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		spec->max_body = size;
 		break;
 	case OPT_PATTERN:
-		if (http_pattern_check(optarg, err, sizeof(err)) == -1)
+		/* Empty: http_spec_check()'s to refuse (cmd_http_rules). */
+		if (*optarg != '\0' &&
+		    http_pattern_check(optarg, err, sizeof(err)) == -1)
 			return cli_error("http", "--pattern: %s", err);
 		spec->body_pattern = optarg;
 		break;

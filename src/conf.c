@@ -1948,10 +1948,8 @@ conf_http_request(struct conf_sec *s, struct measurement *m)
 	/* Its range is http_spec_check()'s (conf_http_rules). */
 	conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT, &m->http.max_body);
 	if ((v = cfg_getstr(s->sec, "body_pattern")) != NULL) {
-		if (*v == '\0')
-			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
-			    "empty (leave it out for no pattern)");
-		else if (http_pattern_check(v, err, sizeof(err)) == -1)
+		/* Empty: http_spec_check()'s to refuse (conf_http_rules). */
+		if (*v != '\0' && http_pattern_check(v, err, sizeof(err)) == -1)
 			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
 			    "\"%s\" is not a POSIX extended regular expression: "
 			    "%s", v, err);
