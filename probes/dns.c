@@ -145,6 +145,37 @@ dns_spec_init(struct dns_spec *spec)
 }
 
 int
+dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule,
+    char *err, size_t errlen)
+{
+	switch (rule) {
+	case DNS_SPEC_EDNS_SIZE:
+		if (spec->edns_size == 0 ||
+		    spec->edns_size >= DNS_EDNS_SIZE_MIN)
+			return 0;
+		snprintf(err, errlen, "%u is below %d (0 turns EDNS off)",
+		    (unsigned)spec->edns_size, DNS_EDNS_SIZE_MIN);
+		return -1;
+	case DNS_SPEC_DO:
+		if (!spec->do_bit || spec->edns_size != 0)
+			return 0;
+		snprintf(err, errlen, "needs EDNS, which an EDNS size of 0 "
+		    "turns off");
+		return -1;
+	case DNS_SPEC_NSID:
+		if (!spec->nsid || spec->edns_size != 0)
+			return 0;
+		snprintf(err, errlen, "needs EDNS, which an EDNS size of 0 "
+		    "turns off");
+		return -1;
+	case DNS_SPEC_RULES:
+		break;
+	}
+	snprintf(err, errlen, "no such rule");
+	return -1;
+}
+
+int
 dns_spec_set_qname(struct dns_spec *spec, const char *qname)
 {
 	ldns_rdf *rdf = NULL;

@@ -37,6 +37,8 @@ enum dns_proto {
 #define DNS_AF_6 2
 
 #define DNS_QNAME_MAX 256
+#define DNS_EDNS_SIZE_MIN 512	/* RFC 6891: smaller sizes count as 512 */
+#define DNS_RETRIES_MAX 10
 
 struct dns_spec {
 	const char *name;	/* measurement name for results; may be NULL */
@@ -60,6 +62,29 @@ struct dns_spec {
  * and IPv6, port 53, EDNS 1232 with NSID, no DO, no RD, 4 s timeout, no
  * retries, TCP on truncation, 200 ms late-reply window. */
 void dns_spec_init(struct dns_spec *spec);
+
+/*
+ * The rules over a filled spec that dns_spec_check() decides, one per
+ * value or combination, in the order it checks them.  They are decided
+ * here only: the configuration and `corewatch dns` both ask, so the two
+ * cannot disagree.  What is left to the callers is reading their text
+ * (a number, a name) and what only they have (the interval of a
+ * configured measurement, the servers).
+ */
+enum dns_spec_rule {
+	DNS_SPEC_EDNS_SIZE,	/* 0, or DNS_EDNS_SIZE_MIN to 65535 */
+	DNS_SPEC_DO,		/* DNSSEC OK needs EDNS */
+	DNS_SPEC_NSID,		/* NSID needs EDNS */
+	DNS_SPEC_RULES
+};
+
+/* dns_spec_check: 0 when `spec` keeps `rule`; else -1 with the problem
+ * in err, without the option's name, which each caller writes its own
+ * way ("edns_size: ", "--edns-size: ").  A caller may put a problem in
+ * words of its own where the fix is another option of its own
+ * ("set edns_size"), as long as the decision is this function's. */
+int dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule,
+    char *err, size_t errlen);
 
 /* dns_spec_set_qname: validate and store a query name; -1 if it is not a
  * valid domain name. */

@@ -167,6 +167,37 @@ http_spec_init(struct http_spec *spec)
 	spec->max_redirects = HTTP_REDIRECTS_DEFAULT;
 }
 
+int
+http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
+    char *err, size_t errlen)
+{
+	switch (rule) {
+	case HTTP_SPEC_MAX_BODY:
+		if (spec->max_body >= 1 && spec->max_body <= HTTP_MAX_BODY_MAX)
+			return 0;
+		snprintf(err, errlen, "from 1 byte to 1G");
+		return -1;
+	case HTTP_SPEC_BODY_PATTERN:
+		if (spec->body_pattern == NULL)
+			return 0;
+		/* An empty pattern matches anything: a mistake, not a
+		 * check. */
+		if (*spec->body_pattern == '\0')
+			snprintf(err, errlen, "empty (leave it out for no "
+			    "pattern)");
+		else if (spec->method == HTTP_HEAD)
+			snprintf(err, errlen, "a HEAD request reads no body "
+			    "(use GET)");
+		else
+			return 0;
+		return -1;
+	case HTTP_SPEC_RULES:
+		break;
+	}
+	snprintf(err, errlen, "no such rule");
+	return -1;
+}
+
 /* http_url_split: scheme, host (brackets removed) and port of `url`;
  * the caller frees *host.  -1 with a reason in err. */
 static int

@@ -38,7 +38,9 @@
 
 #define HTTP_MAX_BODY_DEFAULT	(UINT64_C(1) << 20)	/* 1 MiB */
 #define HTTP_TIMEOUT_DEFAULT	(10 * CW_USEC_PER_SEC)
+#define HTTP_MAX_BODY_MAX	(UINT64_C(1) << 30)	/* 1 GiB */
 #define HTTP_REDIRECTS_DEFAULT	5
+#define HTTP_REDIRECTS_MAX	50
 #define HTTP_URL_MAX		2048
 
 enum http_method {
@@ -77,6 +79,26 @@ struct http_spec {
 /* http_spec_init: GET, both families, 10 s, 200-399, 1 MiB, no
  * redirects followed (5 at most when they are). */
 void http_spec_init(struct http_spec *spec);
+
+/*
+ * The rules over a filled spec that http_spec_check() decides, one per
+ * value or combination, in the order it checks them.  They are decided
+ * here only: the configuration and `corewatch http` both ask, so the two
+ * cannot disagree.  What is left to the callers is reading their text
+ * (a size, a regular expression) and what only they have (the interval
+ * of a configured measurement).
+ */
+enum http_spec_rule {
+	HTTP_SPEC_MAX_BODY,		/* 1 byte to HTTP_MAX_BODY_MAX */
+	HTTP_SPEC_BODY_PATTERN,		/* not empty; not with HEAD */
+	HTTP_SPEC_RULES
+};
+
+/* http_spec_check: 0 when `spec` keeps `rule`; else -1 with the problem
+ * in err, without the option's name, which each caller writes its own
+ * way ("max_body: ", "--max-body: "). */
+int http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
+    char *err, size_t errlen);
 
 /* http_url_check: true when `url` is an http:// or https:// URL with a
  * host that libcurl accepts, at most HTTP_URL_MAX bytes, without

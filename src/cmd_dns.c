@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "cli.h"
 #include "cliutil.h"
@@ -29,7 +28,6 @@
 /* Bounds on what the command accepts. */
 #define CMD_DNS_TIMEOUT_MAX (3600 * CW_USEC_PER_SEC)
 #define CMD_DNS_LATE_MAX (60 * CW_USEC_PER_SEC)
-#define CMD_DNS_RETRIES_MAX 10
 
 /* One measurement to make: a server address over one transport. */
 struct cmd_dns_job {
@@ -127,7 +125,6 @@ struct cmd_dns_args {
 	const char *qname, *qtype, *qclass, *chaos;
 	int transports, afs;
 	long port;
-	bool nsid_given, do_given;
 };
 
 static int
@@ -169,10 +166,10 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		spec->edns_size = (uint16_t)n;
 		break;
 	case OPT_NSID:
-		spec->nsid = a->nsid_given = true;
+		spec->nsid = true;
 		break;
 	case OPT_DO:
-		spec->do_bit = a->do_given = true;
+		spec->do_bit = true;
 		break;
 	case OPT_RD:
 		spec->rd = true;
@@ -184,7 +181,7 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		return cli_duration("dns", "late-window", optarg, 0,
 		    CMD_DNS_LATE_MAX, &spec->late_window);
 	case OPT_RETRIES:
-		if (cli_number("dns", "retries", optarg, 0, CMD_DNS_RETRIES_MAX,
+		if (cli_number("dns", "retries", optarg, 0, DNS_RETRIES_MAX,
 		    &n) == -1)
 			return -1;
 		spec->retries = (int)n;
@@ -237,9 +234,35 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 			    "\"%s\" (IN, CH, HS, CLASS3 ...)", a->qclass);
 		spec->qclass = (ldns_rr_class)v;
 	}
-	if (spec->edns_size == 0 && (a->nsid_given || a->do_given))
-		return cli_error("dns", "--nsid and --do need EDNS: do not "
-		    "give --edns-size 0 with them");
+	return 0;
+}
+
+/* cmd_dns_rules: what dns_spec_check() decides (the configuration
+ * asks the same), in the words of the options.  Where the fix is
+ * another option, the words name it (`says`); else they are the
+ * check's. */
+static int
+cmd_dns_rules(const struct dns_spec *spec)
+{
+	static const char edns[] = "--nsid and --do need EDNS: do not give "
+	    "--edns-size 0 with them";
+	static const struct {
+		const char *opt, *says;
+	} rules[DNS_SPEC_RULES] = {
+		[DNS_SPEC_EDNS_SIZE] = {"--edns-size", NULL},
+		[DNS_SPEC_DO] = {"--do", edns},
+		[DNS_SPEC_NSID] = {"--nsid", edns},
+	};
+	char err[256];
+
+	for (int r = 0; r < DNS_SPEC_RULES; r++) {
+		if (dns_spec_check(spec, (enum dns_spec_rule)r, err,
+		    sizeof(err)) == 0)
+			continue;
+		if (rules[r].says != NULL)
+			return cli_error("dns", "%s", rules[r].says);
+		return cli_error("dns", "%s: %s", rules[r].opt, err);
+	}
 	return 0;
 }
 
@@ -382,7 +405,7 @@ cmd_dns(int argc, char **argv)
 		if (cmd_dns_option(&cmd, &a, ch) == -1)
 			return CW_EXIT_USAGE;
 	}
-	if (cmd_dns_question(&cmd, &a) != 0)
+	if (cmd_dns_question(&cmd, &a) != 0 || cmd_dns_rules(&cmd.spec) != 0)
 		return CW_EXIT_USAGE;
 	cmd.spec.transports = a.transports != 0 ? a.transports :
 	    DNS_PROTO_UDP;
@@ -392,8 +415,6 @@ cmd_dns(int argc, char **argv)
 	if (cmd_dns_targets(argc - optind, argv + optind, &a, &targets,
 	    &ntargets) != 0)
 		return CW_EXIT_USAGE;
-	if (sodium_init() < 0)
-		fatalx("dns: libsodium cannot be initialised");
 	/* A socket per measurement; two for a moment when a truncated UDP
 	 * answer is retried over TCP. */
 	cli_rounds_bound(&cmd.run, "dns", sysutil_raise_nofile(), 2);

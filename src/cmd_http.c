@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "cli.h"
 #include "cliutil.h"
@@ -213,7 +212,9 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		spec->max_body = size;
 		break;
 	case OPT_PATTERN:
-		if (http_pattern_check(optarg, err, sizeof(err)) == -1)
+		/* Empty: http_spec_check()'s to refuse (cmd_http_rules). */
+		if (*optarg != '\0' &&
+		    http_pattern_check(optarg, err, sizeof(err)) == -1)
 			return cli_error("http", "--pattern: %s", err);
 		spec->body_pattern = optarg;
 		break;
@@ -229,7 +230,8 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		spec->follow_redirects = true;
 		break;
 	case OPT_MAX_REDIRECTS:
-		if (cli_number("http", "max-redirects", optarg, 0, 50, &n) == -1)
+		if (cli_number("http", "max-redirects", optarg, 0,
+		    HTTP_REDIRECTS_MAX, &n) == -1)
 			return -1;
 		spec->max_redirects = n;
 		a->max_redirects_given = true;
@@ -251,6 +253,24 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 	default:
 		return -1;
 	}
+	return 0;
+}
+
+/* cmd_http_rules: what http_spec_check() decides, in the words of the
+ * options (the configuration asks the same). */
+static int
+cmd_http_rules(const struct http_spec *spec)
+{
+	static const char *const opts[HTTP_SPEC_RULES] = {
+		[HTTP_SPEC_MAX_BODY] = "--max-body",
+		[HTTP_SPEC_BODY_PATTERN] = "--pattern",
+	};
+	char err[256];
+
+	for (int r = 0; r < HTTP_SPEC_RULES; r++)
+		if (http_spec_check(spec, (enum http_spec_rule)r, err,
+		    sizeof(err)) == -1)
+			return cli_error("http", "%s: %s", opts[r], err);
 	return 0;
 }
 
@@ -366,9 +386,6 @@ cmd_http(int argc, char **argv)
 	/* Not echoed: it may hold a password. */
 	if (!http_url_check(argv[optind], err, sizeof(err)))
 		return cli_error("http", "bad URL: %s", err);
-	if (cmd.spec.body_pattern != NULL && cmd.spec.method == HTTP_HEAD)
-		return cli_error("http", "--pattern needs a body: not with "
-		    "--method HEAD");
 	if (a.max_redirects_given && !cmd.spec.follow_redirects)
 		return cli_error("http", "--max-redirects applies only with "
 		    "--follow");
@@ -377,6 +394,8 @@ cmd_http(int argc, char **argv)
 	cmd.spec.nexpect = a.nexpect;
 	cmd.spec.headers = a.headers;
 	cmd.spec.nheaders = a.nheaders;
+	if (cmd_http_rules(&cmd.spec) != 0)
+		return CW_EXIT_USAGE;
 	if (cmd.spec.cafile != NULL && access(cmd.spec.cafile, R_OK) == -1)
 		return cli_error("http", "--cacert: %s: %s", cmd.spec.cafile,
 		    strerror(errno));
@@ -395,8 +414,6 @@ cmd_http(int argc, char **argv)
 	cmd.spec.afs = a.afs;
 	if (cmd_http_jobs(&cmd, &a) != 0)
 		return CW_EXIT_USAGE;
-	if (sodium_init() < 0)
-		fatalx("http: libsodium cannot be initialised");
 	/* A connection per address measured: one for a pinned address or a
 	 * literal, up to CMD_HTTP_FDS_PER_NAME for a name with several. */
 	cli_rounds_bound(&cmd.run, "http", sysutil_raise_nofile(),

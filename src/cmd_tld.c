@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -362,8 +361,6 @@ cmd_tld_servers(int argc, char **argv)
 	resolver = cmd_tld_resolver(&cmd, &resolver_buf, &bad);
 	if (bad)
 		goto out;
-	if (sodium_init() < 0)
-		fatalx("tld-servers: libsodium cannot be initialised");
 	rc = cmd_tld_run(&cmd, argv + optind, argc - optind, roots, nroots,
 	    resolver);
 out:

@@ -43,9 +43,6 @@
 #define CONF_INTERVAL_MIN CW_USEC_PER_SEC
 #define CONF_SPREAD_DEFAULT (30 * CW_USEC_PER_SEC)
 #define CONF_INTERVAL_DEFAULT (300 * CW_USEC_PER_SEC)
-#define CONF_HTTP_BODY_MAX (UINT64_C(1) << 30)
-#define CONF_HTTP_REDIRECTS_MAX 50
-#define CONF_RETRIES_MAX 10
 #define CONF_LOCATION_MAX 256
 
 /* Where line n of the preprocessed text came from. */
@@ -1605,27 +1602,45 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 	m->dns.afs = conf_dns_choice(s, "af", "4", DNS_AF_4, "6", DNS_AF_6);
 	m->dns.port = conf_int(s, "port", 1, 65535, &v) == 0 ?
 	    (uint16_t)v : 53;
-	if (conf_int(s, "edns_size", 0, 65535, &v) == 0) {
-		if (v != 0 && v < 512)
-			conf_sec_error(s, "edns_size", 0, "edns_size: %ld is "
-			    "below 512 (0 turns EDNS off)", v);
+	if (conf_int(s, "edns_size", 0, 65535, &v) == 0)
 		m->dns.edns_size = (uint16_t)v;
-	}
 	m->dns.do_bit = cfg_getbool(s->sec, "do");
 	m->dns.nsid = cfg_getbool(s->sec, "nsid");
 	m->dns.rd = cfg_getbool(s->sec, "rd");
 	m->dns.tcp_on_truncation = cfg_getbool(s->sec, "tcp_on_truncation");
-	if (m->dns.edns_size == 0) {
-		if (m->dns.do_bit)
-			conf_sec_error(s, "do", 0, "do needs EDNS: set "
-			    "edns_size");
-		if (m->dns.nsid && conf_given(s->l, s->sec, "nsid"))
-			conf_sec_error(s, "nsid", 0, "nsid needs EDNS: set "
-			    "edns_size");
+	/* NSID is asked for by default: without EDNS it is dropped, and
+	 * refused only when asked for in so many words. */
+	if (m->dns.edns_size == 0 && !conf_given(s->l, s->sec, "nsid"))
 		m->dns.nsid = false;
-	}
-	if (conf_int(s, "retries", 0, CONF_RETRIES_MAX, &v) == 0)
+	if (conf_int(s, "retries", 0, DNS_RETRIES_MAX, &v) == 0)
 		m->dns.retries = (int)v;
+}
+
+/* conf_dns_rules: what dns_spec_check() decides, each problem at the
+ * line of the option it is about.  Where the fix is another option,
+ * the words name it (`says`); else they are the check's. */
+static void
+conf_dns_rules(struct conf_sec *s, const struct measurement *m)
+{
+	static const struct {
+		const char *opt, *says;
+	} rules[DNS_SPEC_RULES] = {
+		[DNS_SPEC_EDNS_SIZE] = {"edns_size", NULL},
+		[DNS_SPEC_DO] = {"do", "do needs EDNS: set edns_size"},
+		[DNS_SPEC_NSID] = {"nsid", "nsid needs EDNS: set edns_size"},
+	};
+	char err[256];
+
+	for (int r = 0; r < DNS_SPEC_RULES; r++) {
+		if (dns_spec_check(&m->dns, (enum dns_spec_rule)r, err,
+		    sizeof(err)) == 0)
+			continue;
+		if (rules[r].says != NULL)
+			conf_sec_error(s, rules[r].opt, 0, "%s", rules[r].says);
+		else
+			conf_sec_error(s, rules[r].opt, 0, "%s: %s",
+			    rules[r].opt, err);
+	}
 }
 
 /* conf_cycle: interval and spread, the same for every kind of
@@ -1735,6 +1750,7 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 		return -1;
 	m->dns.name = m->name;
 	conf_dns_wire(s, m);
+	conf_dns_rules(s, m);
 	conf_dns_timing(s, m);
 	conf_dns_tlds(s, m);
 	conf_dns_servers(s, m);
@@ -1929,24 +1945,14 @@ conf_http_request(struct conf_sec *s, struct measurement *m)
 	else if (v != NULL && strcasecmp(v, "GET") != 0)
 		conf_sec_error(s, "method", 0, "method: \"%s\" is not GET or "
 		    "HEAD", v);
-	if (conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT,
-	    &m->http.max_body) == 0 && (m->http.max_body == 0 ||
-	    m->http.max_body > CONF_HTTP_BODY_MAX)) {
-		conf_sec_error(s, "max_body", 0, "max_body: from 1 byte to "
-		    "1G");
-		m->http.max_body = HTTP_MAX_BODY_DEFAULT;
-	}
+	/* Its range is http_spec_check()'s (conf_http_rules). */
+	conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT, &m->http.max_body);
 	if ((v = cfg_getstr(s->sec, "body_pattern")) != NULL) {
-		if (*v == '\0')
-			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
-			    "empty (leave it out for no pattern)");
-		else if (http_pattern_check(v, err, sizeof(err)) == -1)
+		/* Empty: http_spec_check()'s to refuse (conf_http_rules). */
+		if (*v != '\0' && http_pattern_check(v, err, sizeof(err)) == -1)
 			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
 			    "\"%s\" is not a POSIX extended regular expression: "
 			    "%s", v, err);
-		else if (m->http.method == HTTP_HEAD)
-			conf_sec_error(s, "body_pattern", 0, "body_pattern: a "
-			    "HEAD request reads no body (use GET)");
 		else if ((m->http_body_pattern = strdup(v)) == NULL)
 			s->l->oom = true;
 		m->http.body_pattern = m->http_body_pattern;
@@ -1973,7 +1979,7 @@ conf_http_transport(struct conf_sec *s, struct measurement *m)
 		    m->http_cafile, err);
 	m->http.cafile = m->http_cafile;
 	m->http.follow_redirects = cfg_getbool(s->sec, "follow_redirects");
-	if (conf_int(s, "max_redirects", 0, CONF_HTTP_REDIRECTS_MAX,
+	if (conf_int(s, "max_redirects", 0, HTTP_REDIRECTS_MAX,
 	    &n) == 0) {
 		m->http.max_redirects = n;
 		if (!m->http.follow_redirects &&
@@ -2007,6 +2013,23 @@ conf_http_timing(struct conf_sec *s, struct measurement *m)
 		    sizeof(b)));
 }
 
+/* conf_http_rules: what http_spec_check() decides, each problem at the
+ * line of the option it is about. */
+static void
+conf_http_rules(struct conf_sec *s, const struct measurement *m)
+{
+	static const char *const opts[HTTP_SPEC_RULES] = {
+		[HTTP_SPEC_MAX_BODY] = "max_body",
+		[HTTP_SPEC_BODY_PATTERN] = "body_pattern",
+	};
+	char err[256];
+
+	for (int r = 0; r < HTTP_SPEC_RULES; r++)
+		if (http_spec_check(&m->http, (enum http_spec_rule)r, err,
+		    sizeof(err)) == -1)
+			conf_sec_error(s, opts[r], 0, "%s: %s", opts[r], err);
+}
+
 /* conf_http_build: the measurement of an http section; every problem
  * is reported.  Returns 0 when `m` is complete. */
 static int
@@ -2023,6 +2046,7 @@ conf_http_build(struct conf_sec *s, struct measurement *m)
 	conf_http_family(s, m, literal);
 	conf_http_request(s, m);
 	conf_http_transport(s, m);
+	conf_http_rules(s, m);
 	conf_http_timing(s, m);
 	return s->l->nerrors == before ? 0 : -1;
 }

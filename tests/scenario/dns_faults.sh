@@ -403,6 +403,10 @@ usage_case "huge edns size" \
 usage_case "negative edns size" \
     '--edns-size: "-1" is not a number from 0 to 65535' \
     --edns-size -1 127.0.0.1
+# The configuration's range (dns_spec_check decides it for both).
+usage_case "edns size below 512" \
+    '--edns-size: 511 is below 512 (0 turns EDNS off)' \
+    --edns-size 511 127.0.0.1
 usage_case "negative retries" '--retries: "-1" is not a number from 0 to 10' \
     --retries -1 127.0.0.1
 usage_case "too many retries" \

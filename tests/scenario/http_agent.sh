@@ -776,6 +776,22 @@ cw_check "http proxy: one log line per request" \
     [ "$(wc -l <"$CW_TMP/hproxy.log")" = 5 ]
 [ "$CW_FAILURES" = 0 ] || cat "$CW_TMP/hproxy.log" >&2
 
+# --- --max-body: the configuration's range, 1 byte to 1G ---------------------
+# The command once took 0 and anything above 1G that max_body refuses;
+# both now ask http_spec_check().  Refused before any request is made.
+for size in 0 2G; do
+	timeout 60 "$COREWATCH" http --max-body "$size" \
+	    "http://127.0.0.1:$CLOSED/?maxbody" >"$CW_TMP/maxbody.json" \
+	    2>"$CW_TMP/maxbody.err"
+	rc=$?
+	exited "corewatch http (--max-body $size)" "$rc"
+	cw_check "http --max-body $size: exit status 2" [ "$rc" = 2 ]
+	cw_check "http --max-body $size: the configuration's words" \
+	    grep -qx "corewatch http: --max-body: from 1 byte to 1G" \
+	    "$CW_TMP/maxbody.err" || cat "$CW_TMP/maxbody.err" >&2
+	cw_check "http --max-body $size: no result" [ ! -s "$CW_TMP/maxbody.json" ]
+done
+
 # Under the sanitizers (contrib/test-all.sh): no program ended on a
 # report, including those whose status 1 was expected.  (The reports
 # themselves are in test-all's files, which it checks after the suite.)
