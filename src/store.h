@@ -69,11 +69,10 @@ const char *store_error_text(struct store *st);
 bool store_unavailable(struct store *st);
 
 /*
- * store_ping: whether the database answers, reconnecting to one that
- * was lost (store_unavailable() is false again once it answers).
- * Returns 0, or -1 with the database's own reason in *why (may be NULL;
- * valid until the next call on `st`), which may name a file or a socket:
- * not for just anyone to read.
+ * store_ping: whether the database answers, making a lost connection
+ * again (db.h, db_ping).  Returns 0, or -1 with the database's own
+ * reason in *why (may be NULL; valid until the next call on `st`),
+ * which may name a file or a socket: not for just anyone to read.
  */
 int store_ping(struct store *st, const char **why);
 
