@@ -252,7 +252,8 @@ workq_drain(struct workq *q, cw_usec_t until)
 	while ((q->todo.head != NULL || q->running) &&
 	    cw_mono_usec() < until)
 		pthread_cond_timedwait(&q->sliced, &q->mu, &ts);
-	/* Past the deadline: the slice that runs ends, no other starts. */
+	/* Every job done, or past the deadline: the slice that runs ends
+	 * and no other starts. */
 	q->hold = true;
 	while (q->running)
 		pthread_cond_wait(&q->sliced, &q->mu);
