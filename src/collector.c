@@ -467,7 +467,7 @@ serve_run(struct collector_conf *c)
 #endif
 	if ((rc = serve_setup(&s, c)) == CW_EXIT_OK) {
 		log_info("collector: serving, database %s (%s)",
-		    db_backend(store_db(s.st)), serve_reads(c));
+		    store_backend(s.st), serve_reads(c));
 		if (event_base_dispatch(s.base) == -1) {
 			log_warnx("collector: the event loop failed");
 			rc = CW_EXIT_FAILURES;

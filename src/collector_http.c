@@ -228,6 +228,7 @@ struct collector_http {
 	size_t				 nlisteners;
 	bool				 paused;	/* at the cap */
 	bool				 stopping;
+	bool				 freeing;	/* answer nothing */
 	bool				 db_down;	/* until a ping works */
 	/* The last write that failed (real time; 0: none since the last
 	 * that worked) and the database's reason, for /healthz. */
@@ -272,6 +273,7 @@ collector_http_conf_init(struct collector_http_conf *conf)
 	conf->request_timeout = COLLECTOR_HTTP_REQUEST_TIMEOUT;
 	conf->max_connections = COLLECTOR_HTTP_MAX_CONNECTIONS;
 	conf->max_per_address = COLLECTOR_HTTP_MAX_PER_ADDRESS;
+	conf->drain_timeout = COLLECTOR_HTTP_DRAIN_TIMEOUT;
 }
 
 /* --- Answers --- */
@@ -1244,7 +1246,7 @@ chttp_db_usable(struct collector_http *h)
 {
 	if (!h->db_down)
 		return true;
-	if (db_ping(store_db(h->st)) != 0)
+	if (store_ping(h->st, NULL) != 0)
 		return false;
 	log_info("collector: the database is back");
 	h->db_down = false;
@@ -1578,7 +1580,8 @@ chttp_commit(evutil_socket_t fd, short what, void *arg)
 
 /* chttp_check_done: the checking thread is done with a batch of
  * h->checking (workq_done_fn, on the loop): refuse it, or queue it for
- * the commit.  Not `ran`: the service is being freed. */
+ * the commit.  Not `ran`: its check was cut short by a stop, or the
+ * service is being freed. */
 static void
 chttp_check_done(void *arg, bool ran)
 {
@@ -1591,7 +1594,17 @@ chttp_check_done(void *arg, bool ran)
 	if ((*pp = b->next) == NULL)
 		h->checking_tail = pp;
 	b->next = NULL;
-	if (!ran || chttp_check_answer(h, b) == -1) {
+	if (h->freeing) {
+		chttp_batch_free(b);
+		return;
+	}
+	if (!ran) {
+		chttp_reject(h, b->req, CHTTP_R_UNAVAILABLE, 503,
+		    "the collector is stopping; try again later");
+		chttp_batch_free(b);
+		return;
+	}
+	if (chttp_check_answer(h, b) == -1) {
 		chttp_batch_free(b);
 		return;
 	}
@@ -1765,7 +1778,7 @@ static void
 chttp_healthz(struct evhttp_request *req, void *arg)
 {
 	struct collector_http *h = arg;
-	struct db *db = store_db(h->st);
+	const char *backend = store_backend(h->st), *why = NULL;
 	bool trusted = collector_http_read_trusted(h, req);
 	char when[CW_TIME_STRLEN];
 	json_t *body;
@@ -1775,21 +1788,21 @@ chttp_healthz(struct evhttp_request *req, void *arg)
 		chttp_method_not_allowed(req, "GET");
 		return;
 	}
-	if (db_ping(db) != 0) {
+	if (store_ping(h->st, &why) != 0) {
 		h->db_down = true;
 		body = json_pack("{s:s, s:s, s:s, s:s}", "status",
-		    "unavailable", "db", db_backend(db), "error",
+		    "unavailable", "db", backend, "error",
 		    "unavailable", "detail", "the database does not answer");
 		if (body != NULL && trusted)
 			json_object_set_new(body, "db_error",
-			    json_string(db_error(db)));
+			    json_string(why));
 		chttp_unhealthy(req, body);
 		return;
 	}
 	h->db_down = false;
 	if (h->write_failed_at != 0) {
 		body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
-		    "failing", "db", db_backend(db), "error", "write_failed",
+		    "failing", "db", backend, "error", "write_failed",
 		    "detail", "writing to the database fails",
 		    "last_write_failure", cw_time_format(h->write_failed_at,
 		    when, sizeof(when)));
@@ -1800,7 +1813,7 @@ chttp_healthz(struct evhttp_request *req, void *arg)
 		return;
 	}
 	collector_http_json(req, 200, json_pack("{s:s, s:s}", "status",
-	    h->stopping ? "stopping" : "ok", "db", db_backend(db)));
+	    h->stopping ? "stopping" : "ok", "db", backend));
 }
 
 /* chttp_metric: one counter or gauge with its help and type lines. */
@@ -1870,7 +1883,7 @@ chttp_metrics(struct evhttp_request *req, void *arg)
 		    "{reason=\"%s\"} %llu\n", chttp_reason_names[i],
 		    m->rejected[i]);
 	chttp_metrics_histogram(out, m);
-	if ((size = db_size(store_db(h->st))) >= 0)
+	if ((size = store_size(h->st)) >= 0)
 		chttp_metric(out, "corewatch_db_size_bytes", "gauge",
 		    "Bytes the database takes.", (unsigned long long)size);
 	chttp_metric(out, "corewatch_connections", "gauge",
@@ -2175,6 +2188,11 @@ collector_http_shutdown(struct collector_http *h)
 		return;
 	h->stopping = true;
 	chttp_listeners_update(h);
+	/* The checks end here, on this turn: each batch checked joins
+	 * those waiting for the commit, each cut short is answered 503. */
+	if (h->checker != NULL)
+		workq_drain(h->checker, cw_mono_usec() +
+		    h->conf.drain_timeout);
 	chttp_commit_run(h);
 }
 
@@ -2182,14 +2200,20 @@ void
 collector_http_free(struct collector_http *h)
 {
 	struct chttp_conn *c, *next;
+	struct chttp_batch *b;
 
 	if (h == NULL)
 		return;
-	/* The batches checked already join those waiting for the commit;
-	 * the others are dropped (their clients get no receipt). */
+	/* After collector_http_shutdown() nothing is checked or waits for
+	 * the commit; without it, such batches are dropped here. */
+	h->freeing = true;
 	workq_free(h->checker);
 	h->checker = NULL;
-	chttp_commit_run(h);
+	while ((b = h->pending) != NULL) {
+		h->pending = b->next;
+		chttp_batch_free(b);
+	}
+	h->pending_tail = &h->pending;
 	/* Connections accepted in this very turn: let go of our hold. */
 	c = h->adopting;
 	h->adopting = NULL;

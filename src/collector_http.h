@@ -49,6 +49,7 @@
 #define COLLECTOR_HTTP_MAX_CONNECTIONS	1024
 #define COLLECTOR_HTTP_MAX_PER_ADDRESS	64
 #define COLLECTOR_HTTP_RETRY_AFTER	5	/* seconds, with every 503 */
+#define COLLECTOR_HTTP_DRAIN_TIMEOUT	(2 * CW_USEC_PER_SEC)
 
 /* The service's limits and options. */
 struct collector_http_conf {
@@ -64,6 +65,7 @@ struct collector_http_conf {
 	const char	*read_token;	/* bearer token of read endpoints
 					 * (copied); NULL: none */
 	bool		 public_read;	/* read endpoints open to anyone */
+	cw_usec_t	 drain_timeout;	/* checks may take at a stop */
 };
 
 /* collector_http_conf_init: the defaults above. */
@@ -95,9 +97,15 @@ int collector_http_listen(struct collector_http *h, const char *addr);
 bool collector_http_addr_valid(const char *addr);
 
 /*
- * collector_http_shutdown: stop accepting connections, store and answer
- * the batches waiting for their commit now, and answer every batch that
- * arrives from now on with 503.  Idempotent.
+ * collector_http_shutdown: stop accepting connections and answer every
+ * batch that arrives from now on with 503; drain the checking thread:
+ * wait, for drain_timeout at most (the loop does nothing meanwhile),
+ * until every batch received is checked, and answer 503 each one whose
+ * check is not done by then (it is not stored); then store the batches
+ * checked in one transaction and answer them.  When it returns, no
+ * batch waits for a check or a commit; the answers may still be being
+ * written (collector_http_busy()).  Idempotent.  The daemon calls it
+ * before collector_http_free() and before the store closes.
  */
 void collector_http_shutdown(struct collector_http *h);
 
@@ -107,8 +115,9 @@ void collector_http_shutdown(struct collector_http *h);
 bool collector_http_busy(const struct collector_http *h);
 
 /* collector_http_free: close every connection and free the service;
- * call collector_http_shutdown() first so no batch is lost.  NULL is
- * fine. */
+ * it stores and answers nothing.  Call collector_http_shutdown() first:
+ * without it, the batches being checked or waiting for their commit are
+ * dropped, neither stored nor answered.  NULL is fine. */
 void collector_http_free(struct collector_http *h);
 
 /*

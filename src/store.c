@@ -15,8 +15,10 @@
 
 #include <sodium.h>
 
+#include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_db.h"
 
 /* Measurement numbers by (type, name): looked up for every record. */
 #define STORE_MSM_BUCKETS	256
@@ -370,6 +372,28 @@ bool
 store_unavailable(struct store *st)
 {
 	return db_unavailable(st->db);
+}
+
+int
+store_ping(struct store *st, const char **why)
+{
+	if (db_ping(st->db) == 0)
+		return 0;
+	if (why != NULL)
+		*why = db_error(st->db);
+	return -1;
+}
+
+long long
+store_size(struct store *st)
+{
+	return db_size(st->db);
+}
+
+const char *
+store_backend(const struct store *st)
+{
+	return db_backend(st->db);
 }
 
 struct db *

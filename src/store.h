@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 #include "cwtime.h"
-#include "db.h"
 #include "record.h"
 
 enum store_error {
@@ -68,8 +67,20 @@ int store_db_version(struct store *st);
 
 const char *store_error_text(struct store *st);
 bool store_unavailable(struct store *st);
-/* store_db: the connection underneath, for what store.c does not wrap. */
-struct db *store_db(struct store *st);
+
+/*
+ * store_ping: whether the database answers, making a lost connection
+ * again (db.h, db_ping).  Returns 0, or -1 with the database's own
+ * reason in *why (may be NULL; valid until the next call on `st`),
+ * which may name a file or a socket: not for just anyone to read.
+ */
+int store_ping(struct store *st, const char **why);
+
+/* store_size: the bytes the database takes, or -1 when it cannot say. */
+long long store_size(struct store *st);
+
+/* store_backend: "sqlite" or "postgresql"; a static string. */
+const char *store_backend(const struct store *st);
 
 /* ---- probes and tokens ---------------------------------------------- */
 

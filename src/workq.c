@@ -4,7 +4,9 @@
  * The jobs waiting are a list in the order they were pushed; the
  * thread takes the one with the least time served (the first of
  * equals), a walk of the list per slice: the collector queues at most
- * one job per connection.
+ * one job per connection.  A drain waits on a second condition the
+ * thread signals after every slice, on the monotonic clock, as the
+ * deadline it is given.
  */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,6 +43,9 @@ struct workq {
 	struct workq_list	 todo;		/* under mu */
 	struct workq_list	 finished;	/* under mu */
 	bool			 quit;		/* under mu */
+	bool			 running;	/* under mu: a slice runs */
+	bool			 hold;		/* under mu: start no slice */
+	pthread_cond_t		 sliced;	/* a slice ended */
 	pthread_t		 thread;
 	int			 wake[2];	/* worker -> loop */
 	struct event		*ev;
@@ -113,17 +119,20 @@ workq_main(void *arg)
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (!q->quit && q->todo.head == NULL)
+		while (!q->quit && (q->todo.head == NULL || q->hold))
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->quit)
 			break;
 		j = workq_list_take_least(&q->todo);
+		q->running = true;
 		pthread_mutex_unlock(&q->mu);
 		start = cw_mono_usec();
 		finished = j->work(j->arg);
 		/* At least 1: a slice faster than the clock still counts. */
 		j->served += cw_mono_usec() - start + 1;
 		pthread_mutex_lock(&q->mu);
+		q->running = false;
+		pthread_cond_broadcast(&q->sliced);
 		if (!finished) {
 			workq_list_add(&q->todo, j);
 			continue;
@@ -159,6 +168,7 @@ struct workq *
 workq_new(struct event_base *base)
 {
 	struct workq *q;
+	pthread_condattr_t attr;
 	int rc;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
@@ -169,6 +179,10 @@ workq_new(struct event_base *base)
 	workq_list_init(&q->finished);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->sliced, &attr);
+	pthread_condattr_destroy(&attr);
 	q->wake[0] = q->wake[1] = -1;
 	if (pipe2(q->wake, O_NONBLOCK | O_CLOEXEC) == -1) {
 		log_warn("%s: pipe", __func__);
@@ -191,6 +205,7 @@ fail:
 		close(q->wake[0]);
 		close(q->wake[1]);
 	}
+	pthread_cond_destroy(&q->sliced);
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
@@ -224,6 +239,35 @@ workq_pending(const struct workq *q)
 	return q->pending;
 }
 
+size_t
+workq_drain(struct workq *q, cw_usec_t until)
+{
+	struct workq_job *ran, *never;
+	struct timespec ts;
+	size_t n = 0;
+
+	ts.tv_sec = (time_t)(until / CW_USEC_PER_SEC);
+	ts.tv_nsec = (long)(until % CW_USEC_PER_SEC) * 1000;
+	pthread_mutex_lock(&q->mu);
+	while ((q->todo.head != NULL || q->running) &&
+	    cw_mono_usec() < until)
+		pthread_cond_timedwait(&q->sliced, &q->mu, &ts);
+	/* Every job done, or past the deadline: the slice that runs ends
+	 * and no other starts. */
+	q->hold = true;
+	while (q->running)
+		pthread_cond_wait(&q->sliced, &q->mu);
+	never = workq_list_take(&q->todo);
+	ran = workq_list_take(&q->finished);
+	q->hold = false;
+	pthread_mutex_unlock(&q->mu);
+	for (struct workq_job *j = never; j != NULL; j = j->next)
+		n++;
+	workq_finish(q, ran, true);
+	workq_finish(q, never, false);
+	return n;
+}
+
 void
 workq_free(struct workq *q)
 {
@@ -244,6 +288,7 @@ workq_free(struct workq *q)
 	event_free(q->ev);
 	close(q->wake[0]);
 	close(q->wake[1]);
+	pthread_cond_destroy(&q->sliced);
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q);

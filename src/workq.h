@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cwtime.h"
+
 struct event_base;
 struct workq;
 
@@ -48,6 +50,17 @@ int workq_push(struct workq *q, workq_work_fn *work, workq_done_fn *done,
 
 /* workq_pending: jobs pushed whose `done` has not been called yet. */
 size_t workq_pending(const struct workq *q);
+
+/*
+ * workq_drain: on the loop thread, wait for every job pushed to finish,
+ * but not past `until` (monotonic, as cw_mono_usec()); then let the
+ * slice that runs end and take back the jobs that have not finished.
+ * Every `done` is called before it returns: ran true for the jobs that
+ * finished, in the order they did, then ran false for the others.  The
+ * loop does nothing meanwhile.  The queue stays usable.  Returns the
+ * number of jobs taken back unfinished.
+ */
+size_t workq_drain(struct workq *q, cw_usec_t until);
 
 /* workq_free: let the slice that runs end, stop the thread, and call
  * every remaining `done` (ran false for jobs that did not finish).

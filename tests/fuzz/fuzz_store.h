@@ -33,6 +33,7 @@
 
 #include "db.h"
 #include "store.h"
+#include "store_db.h"
 
 #define FUZZ_ROWS	8
 #define FUZZ_NSTR	10	/* the 1-byte-length strings of a row */

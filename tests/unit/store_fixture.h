@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "store.h"
+#include "store_db.h"
 
 #define SFIX_PROBES	4
 #define SFIX_RECEIVED	INT64_C(1764000000000000) /* 2025-11-24T16:00Z */

@@ -2,7 +2,9 @@
  * loop thread, one at a time, and finish on the loop in the order they
  * were pushed; a job cut into slices lets a short one pushed after it
  * through first, however many such jobs wait; freeing the queue lets the
- * running slice end and hands back the others as not finished. */
+ * running slice end and hands back the others as not finished; a drain
+ * finishes every job before it returns, or, at its deadline, lets the
+ * running slice end and hands back the others, and the queue goes on. */
 #include "config.h"
 
 #include <dirent.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "cwtime.h"
 #include "workq.h"
 
 #define JOBS	50
@@ -176,6 +179,124 @@ test_slices(void **state)
 	event_base_free(base);
 }
 
+/* A drain with time enough: every job, slow, sliced or quick, is done
+ * (ran) when it returns, without the loop running; then the queue takes
+ * new jobs as before. */
+static void
+test_drain_all(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct workq *q;
+	struct job jobs[JOBS], more;
+	int order[JOBS + 1], ndone = 0;
+	cw_usec_t start;
+
+	(void)state;
+	assert_non_null(base);
+	assert_non_null(q = workq_new(base));
+	for (int i = 0; i < JOBS; i++) {
+		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
+		    .order = order, .ndone = &ndone, .slow_ms = i % 10 == 0,
+		    .slices = i % 5 == 0 ? 4 : 1};
+		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
+		    0);
+	}
+	start = cw_mono_usec();
+	assert_int_equal(workq_drain(q, start + 30 * CW_USEC_PER_SEC), 0);
+	/* It returned when the jobs were done, not at its deadline. */
+	assert_true(cw_mono_usec() - start < 20 * CW_USEC_PER_SEC);
+	assert_int_equal(ndone, JOBS);
+	assert_int_equal(workq_pending(q), 0);
+	for (int i = 0; i < JOBS; i++) {
+		assert_true(jobs[i].ran);
+		assert_int_equal(jobs[i].calls, jobs[i].slices);
+		assert_true(jobs[i].off_loop);
+	}
+	/* Nothing is called twice when the loop reads the wake-ups. */
+	loop_until_done(base, q);
+	assert_int_equal(ndone, JOBS);
+	more = (struct job){.n = JOBS, .loop = pthread_self(), .order = order,
+	    .ndone = &ndone};
+	assert_int_equal(workq_push(q, job_work, job_done, &more), 0);
+	loop_until_done(base, q);
+	assert_int_equal(ndone, JOBS + 1);
+	assert_true(more.ran);
+	assert_int_equal(order[JOBS], JOBS);
+	/* An empty queue drains at once, whatever its deadline. */
+	start = cw_mono_usec();
+	assert_int_equal(workq_drain(q, start + 30 * CW_USEC_PER_SEC), 0);
+	assert_true(cw_mono_usec() - start < 10 * CW_USEC_PER_SEC);
+	workq_free(q);
+	assert_int_equal(ndone, JOBS + 1);
+	event_base_free(base);
+}
+
+/* A drain past its deadline: the quick job pushed first is done (ran),
+ * the slow one of many slices and the one behind it are handed back (not
+ * ran) once the running slice ended, and no slice of them runs after
+ * the drain returned; the queue still runs a new job. */
+static void
+test_drain_deadline(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct workq *q;
+	struct job jobs[3], more;
+	volatile int started = 0;
+	int order[4], ndone = 0, calls;
+	cw_usec_t start, took;
+	struct timespec ts = {0, 200000000L};
+
+	(void)state;
+	assert_non_null(base);
+	assert_non_null(q = workq_new(base));
+	for (int i = 0; i < 3; i++)
+		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
+		    .order = order, .ndone = &ndone};
+	/* 1000 slices of 20 ms: 20 s, far past the deadline. */
+	jobs[1].slow_ms = 20;
+	jobs[1].slices = 1000;
+	jobs[1].started = &started;
+	jobs[2].slow_ms = 20;
+	jobs[2].slices = 1000;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
+		    0);
+	for (int i = 0; i < 1000 &&
+	    !__atomic_load_n(&started, __ATOMIC_SEQ_CST); i++) {
+		struct timespec ms = {0, 1000000L};
+		nanosleep(&ms, NULL);
+	}
+	assert_true(started);
+	start = cw_mono_usec();
+	assert_int_equal(workq_drain(q, start + 300 * CW_USEC_PER_MSEC), 2);
+	took = cw_mono_usec() - start;
+	/* Not before the deadline; after it, one slice at most. */
+	assert_true(took >= 300 * CW_USEC_PER_MSEC);
+	assert_true(took < 5 * CW_USEC_PER_SEC);
+	assert_int_equal(ndone, 3);
+	assert_int_equal(workq_pending(q), 0);
+	assert_int_equal(order[0], 0);
+	assert_true(jobs[0].ran);
+	assert_false(jobs[1].ran);
+	assert_false(jobs[2].ran);
+	assert_true(jobs[1].calls > 0 && jobs[1].calls < 1000);
+	assert_true(jobs[2].calls < 1000);
+	/* Handed back means let go: the thread touches them no more. */
+	calls = jobs[1].calls + jobs[2].calls;
+	nanosleep(&ts, NULL);
+	assert_int_equal(jobs[1].calls + jobs[2].calls, calls);
+	more = (struct job){.n = 3, .loop = pthread_self(), .order = order,
+	    .ndone = &ndone};
+	assert_int_equal(workq_push(q, job_work, job_done, &more), 0);
+	loop_until_done(base, q);
+	assert_int_equal(ndone, 4);
+	assert_true(more.ran);
+	assert_int_equal(more.calls, 1);
+	workq_free(q);
+	assert_int_equal(ndone, 4);
+	event_base_free(base);
+}
+
 /* What a queue holds of the process: its open descriptors, its threads
  * and the events added to `base`. */
 struct held {
@@ -293,6 +414,8 @@ main(void)
 		cmocka_unit_test(test_slices),
 		cmocka_unit_test(test_free_while_busy),
 		cmocka_unit_test(test_free_idle),
+		cmocka_unit_test(test_drain_all),
+		cmocka_unit_test(test_drain_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
