@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "curlev.h"
+#include "fileio.h"
 #include "gzip.h"
 #include "log.h"
 #include "result.h"
@@ -798,8 +799,8 @@ upload_dead_file(struct upload *up, const char *path)
 		log_warn("upload: %s", path);
 		return -1;
 	}
-	ok = write(fd, head, (size_t)n) == n &&
-	    (len == 0 || write(fd, body, len) == (ssize_t)len) &&
+	ok = fileio_write_all(fd, head, (size_t)n) == 0 &&
+	    fileio_write_all(fd, body, len) == 0 &&
 	    fsync(fd) == 0;
 	if (!ok)
 		log_warn("upload: writing %s", path);
@@ -845,7 +846,7 @@ upload_dead_line(struct upload *up, long code, const char *file)
 	}
 	n = strlen(line);
 	line[n] = '\n';		/* replaces the NUL: not written */
-	ok = write(fd, line, n + 1) == (ssize_t)(n + 1) && fsync(fd) == 0;
+	ok = fileio_write_all(fd, line, n + 1) == 0 && fsync(fd) == 0;
 	if (!ok)
 		log_warn("upload: writing %s", up->dead_letter);
 	close(fd);
