@@ -64,7 +64,11 @@ dns "loop" {
 	port = $CLOSED
 	af = 4
 	interval = 1s
-	spread = 300ms
+	# Results all through the cycle, so that a snapshot before a kill
+	# holds the last 200 ms (batch_age) unsent: with the queries in the
+	# first 300 ms, most snapshots came after the upload and were empty,
+	# and once all ten were (checked 0).
+	spread = 1s
 	timeout = 300ms
 }
 EOF
