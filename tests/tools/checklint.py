@@ -188,19 +188,24 @@ class Lexer:
                 self.advance()
         raise ParseError('line %d: " not closed' % line)
 
-    def backquoted(self):
+    def escaped_until(self, end, what):
+        # At the opening character: skip to `end`, a backslash escaping
+        # the character after it (backquotes and $'...' alike).
         line = self.line
         self.advance()
         while self.i < len(self.s):
             c = self.peek()
             if c == "\\":
                 self.advance(2)
-            elif c == "`":
+            elif c == end:
                 self.advance()
                 return
             else:
                 self.advance()
-        raise ParseError("line %d: ` not closed" % line)
+        raise ParseError("line %d: %s not closed" % (line, what))
+
+    def backquoted(self):
+        self.escaped_until("`", "`")
 
     def dollar(self):
         nxt = self.peek(1)
@@ -217,18 +222,7 @@ class Lexer:
             self.advance()
 
     def ansi_quoted(self):
-        line = self.line
-        self.advance()
-        while self.i < len(self.s):
-            c = self.peek()
-            if c == "\\":
-                self.advance(2)
-            elif c == "'":
-                self.advance()
-                return
-            else:
-                self.advance()
-        raise ParseError("line %d: $' not closed" % line)
+        self.escaped_until("'", "$'")
 
     def balanced(self, open_, close):
         # At open_: skip to its matching close, over quotes, nested
