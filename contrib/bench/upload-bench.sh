@@ -5,7 +5,7 @@
 #   1. CW_BENCH_RECORDS records (default 1,000,000, ~270 bytes each, as
 #      a DNS result is) are appended to a fresh spool with no upload
 #      (the probe offline);
-#   2. the uploader (tests/tools/uploadrun: the spool and src/upload.c
+#   2. the uploader (tests/tools/uploadrun: the spool and src/agent/upload.c
 #      on one event loop) sends them with the default batches (1,000
 #      records or 1 MiB, gzipped, signed, the spool synced before each)
 #      to `corewatch-collector serve` (SQLite, WAL, synchronous FULL)

@@ -21,22 +21,23 @@ cat >config.h <<'H'
 #define _GNU_SOURCE 1
 H
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-  -I$work -I$top/src -I$top/probes -DCW_STATE_DIR=\"/nonexistent\""
+  -I$work -I$top/src/lib -I$top/src/agent -I$top/src/collector
+  -I$top/src/collector/store -I$top/probes -DCW_STATE_DIR=\"/nonexistent\""
 libs=$(pkg-config --libs libevent ldns jansson libsodium)
-srcs="$top/src/log.c $top/src/cwtime.c $top/src/failure.c $top/src/result.c
-  $top/src/target.c $top/probes/dns.c $top/src/tld.c $top/src/fileio.c"
+srcs="$top/src/lib/log.c $top/src/lib/cwtime.c $top/src/lib/failure.c $top/src/lib/result.c
+  $top/src/lib/target.c $top/probes/dns.c $top/src/agent/tld.c $top/src/lib/fileio.c"
 # The collector's batch path adds its store (for the checks that need no
 # database) and gzip.
 batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
-batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
-  $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_sqlite.c
-  $top/src/store_pg.c"
+batch_srcs="$top/src/lib/log.c $top/src/lib/cwtime.c $top/src/lib/record.c
+  $top/src/lib/gzip.c $top/src/collector/store/db.c $top/src/collector/store/store.c $top/src/collector/store/store_sqlite.c
+  $top/src/collector/store/store_pg.c"
 # The collector's readers of stored records (the exporter's CSV, Atlas
 # and JSON lines, the summary) add themselves to the store.
-reader_srcs="$batch_srcs $top/src/result.c $top/src/failure.c $top/src/export.c
-  $top/src/summary.c"
+reader_srcs="$batch_srcs $top/src/lib/result.c $top/src/lib/failure.c $top/src/collector/export.c
+  $top/src/collector/summary.c"
 # The collector's head reader, against libevent's own parser.
-head_srcs="$top/src/collector_head.c"
+head_srcs="$top/src/collector/collector_head.c"
 status=0
 for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
     fuzz_export fuzz_summary fuzz_head}; do

@@ -50,52 +50,52 @@
 read -r -d '' CW_MUTANTS <<'EOF'
 mutant     chain_across
 invariant  a record's prev is the hash of the stored record before it (across batches)
-file       src/store.c
+file       src/collector/store/store.c
 old        (before = store_near_find(near, r->seq - 1)) != NULL &&
 new        (before = store_near_find(near, r->seq)) != NULL &&
-tests      tests/unit/test_store tests/scenario/collector_http.sh
+tests      tests/unit/collector/test_store tests/scenario/collector_http.sh
 
 mutant     chain_in_batch
 invariant  within a batch, a record's prev is the hash of the line before it
-file       src/store.c
+file       src/collector/store/store.c
 old        if (r->seq != b->recs[i - 1].seq + 1)\n\t\t\tcontinue;
 new        if (r->seq != b->recs[i - 1].seq)\n\t\t\tcontinue;
-tests      tests/unit/test_store tests/scenario/collector_http.sh
+tests      tests/unit/collector/test_store tests/scenario/collector_http.sh
 
 mutant     chain_spool
 invariant  the spool writes the previous record's hash as prev (only seq 1 has zeros)
-file       src/spool.c
+file       src/agent/spool.c
 old        if (seq == 1)\n\t\tmemcpy(prev, SPOOL_ZERO_HASH
 new        if (seq <= 2)\n\t\tmemcpy(prev, SPOOL_ZERO_HASH
-tests      tests/unit/test_spool tests/scenario/upload.sh
+tests      tests/unit/agent/test_spool tests/scenario/upload.sh
 
 mutant     crc
 invariant  the spool checks each frame's CRC-32 when it reads it
-file       src/spool.c
+file       src/agent/spool.c
 old        \tif (spool_crc(p, len) != spool_get32(p + SPOOL_HDR + len))\n\t\treturn SPOOL_FRAME_BAD;\n
 new        
-tests      tests/unit/test_spool tests/scenario/spool.sh
+tests      tests/unit/agent/test_spool tests/scenario/spool.sh
 
 mutant     duplicates
 invariant  a record already stored is counted as a duplicate, not as stored
-file       src/store.c
+file       src/collector/store/store.c
 old        RECORD_HASH_LEN) == 0) {\n\t\t\trc->duplicates++;
 new        RECORD_HASH_LEN) == 0) {\n\t\t\trc->stored++;
-tests      tests/unit/test_store tests/scenario/collector_http.sh
+tests      tests/unit/collector/test_store tests/scenario/collector_http.sh
 
 mutant     csv_order
 invariant  every CSV row has its columns in the header's order
-file       src/export.c
+file       src/collector/export.c
 old        export_csv_str(t, r->server, false);\n\texport_csv_str(t, r->addr, false);
 new        export_csv_str(t, r->addr, false);\n\texport_csv_str(t, r->server, false);
-tests      tests/unit/test_export tests/scenario/export_atlas.sh
+tests      tests/unit/collector/test_export tests/scenario/export_atlas.sh
 
 mutant     nsid
 invariant  the NSID is recorded with every byte the server sent
 file       probes/dns.c
 old        char *text = dns_text_escape(p + 4, olen);
 new        char *text = dns_text_escape(p + 4, olen - 1);
-tests      tests/unit/test_dns tests/scenario/dns_nsd.sh
+tests      tests/unit/probes/test_dns tests/scenario/dns_nsd.sh
 
 mutant     connect_time
 invariant  HTTP connect_ms is the time from name lookup to connected
@@ -103,35 +103,35 @@ file       probes/http.c
 old        http_set_phase(r, "connect_ms", dns, conn);
 new        http_set_phase(r, "connect_ms", conn, conn);
 # Only a test of a known delay catches it.
-tests      tests/unit/test_http tests/scenario/http_timing.sh
+tests      tests/unit/probes/test_http tests/scenario/http_timing.sh
 
 mutant     signature
 invariant  the collector refuses a batch whose signature does not verify
-file       src/record.c
+file       src/lib/record.c
 old        return crypto_sign_verify_detached(s, msg, n, pk) == 0;
 new        return crypto_sign_verify_detached(s, msg, n, pk) <= 0;
-tests      tests/unit/test_record tests/scenario/collector_http.sh
+tests      tests/unit/lib/test_record tests/scenario/collector_http.sh
 
 mutant     receipt_seq
 invariant  the probe takes as an ack only a receipt naming the batch's last seq
-file       src/upload.c
+file       src/agent/upload.c
 old        (uint64_t)json_integer_value(acked) == up->b.last;
 new        (uint64_t)json_integer_value(acked) >= up->b.last;
-tests      tests/unit/test_upload tests/scenario/upload.sh
+tests      tests/unit/agent/test_upload tests/scenario/upload.sh
 
 mutant     loss_gap
 invariant  a loss record closes (explains) only a gap it covers whole
-file       src/store.c
+file       src/collector/store/store.c
 old        "l.first_seq <= gaps.first_seq AND l.last_seq >= gaps.last_seq)",
 new        "l.first_seq <= gaps.last_seq AND l.last_seq >= gaps.last_seq)",
-tests      tests/unit/test_store tests/scenario/collector_http.sh
+tests      tests/unit/collector/test_store tests/scenario/collector_http.sh
 
 mutant     rtt_clock
 invariant  DNS rtt_ms is measured on the monotonic clock, send to reply
 file       probes/dns.c
 old        n = recvmsg(fd, &msg, 0);\n\tnow = cw_mono_usec();
 new        n = recvmsg(fd, &msg, 0);\n\tnow = cw_real_usec();
-tests      tests/unit/test_dns tests/scenario/dns_nsd.sh
+tests      tests/unit/probes/test_dns tests/scenario/dns_nsd.sh
 EOF
 
 # The rest is one block, read whole before it runs, so that editing this

@@ -1,14 +1,14 @@
 #!/bin/bash
 # db_pg.sh -- the PostgreSQL backend of db.h against a real server (a
 # throwaway cluster on a unix socket): the db.h contract tests of
-# tests/unit/test_db, then the server lost and back: a query on the lost
+# tests/unit/collector/test_db, then the server lost and back: a query on the lost
 # connection fails as "unavailable", db_ping() fails while the server is
 # down and reconnects once it is up again, also when the server came
 # back before anything noticed it had gone.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-TEST_DB="$top_builddir/tests/unit/test_db"
+TEST_DB="$top_builddir/tests/unit/collector/test_db"
 [ -x "$TEST_DB" ] || cw_die "no $TEST_DB (make check builds it)"
 # A driver that died must make this script fail, not kill it.
 trap '' PIPE

@@ -1,11 +1,11 @@
 #!/bin/bash
-# store_pg.sh -- the store's unit tests (tests/unit/test_store) again on
+# store_pg.sh -- the store's unit tests (tests/unit/collector/test_store) again on
 # PostgreSQL: a throwaway cluster on a unix socket, wiped before every
 # test.  The same tests run on SQLite in the unit suite.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-TEST_STORE="$top_builddir/tests/unit/test_store"
+TEST_STORE="$top_builddir/tests/unit/collector/test_store"
 [ -x "$TEST_STORE" ] || cw_die "no $TEST_STORE (make check builds it)"
 
 cw_tmpdir

@@ -1,19 +1,13 @@
 /*
- * conf.c -- loading corewatch.conf with libconfuse.
+ * conf.c -- the probe's corewatch.conf: its sections, their checks and
+ * the struct config they build (conf.h).
  *
- * The file is first read by a small preprocessor of ours, which strips
- * comments, expands include("FILE") lines and checks that braces
- * balance, and records where every line came from.  libconfuse 3.3 then
- * parses the result from memory.  The preprocessor exists because of two
- * libconfuse 3.3 bugs: each "#" or "//" comment adds two to its line
- * count, so errors after a comment name the wrong line, and a comment
- * inside a list is a syntax error.  It also makes include paths relative
- * to the including file, and an unclosed section an error.
- *
- * Checks run in libconfuse's validation callbacks: one records the line
- * of every option as it is set, and the callback of each section builds
- * the section's struct, reporting every problem with its line.  The
- * callbacks return 0 even after a problem, so one run reports them all.
+ * The file is read by the loader both programs share (confload.h: the
+ * preprocessor, problems with FILE:LINE, where every option was set).
+ * Checks run in libconfuse's validation callbacks: the callback of each
+ * section builds the section's struct as the section closes, reporting
+ * every problem with its line.  The callbacks return 0 even after a
+ * problem, so one run reports them all.
  */
 #include "config.h"
 
@@ -32,41 +26,15 @@
 
 #include "catalog.h"
 #include "conf.h"
+#include "confload.h"
 #include "size.h"
 #include "tld.h"
 #include "upload.h"
 
-#define CONF_FILE_MAX (1024 * 1024)	/* bytes per file */
-#define CONF_INCLUDE_DEPTH 8
-#define CONF_ERRORS_MAX 50	/* shown; more are counted */
-#define CONF_ERRORS_KEPT 500
 #define CONF_INTERVAL_MIN CW_USEC_PER_SEC
 #define CONF_SPREAD_DEFAULT (30 * CW_USEC_PER_SEC)
 #define CONF_INTERVAL_DEFAULT (300 * CW_USEC_PER_SEC)
 #define CONF_LOCATION_MAX 256
-
-/* Where line n of the preprocessed text came from. */
-struct conf_origin {
-	int file;		/* index into files */
-	int line;
-};
-
-/* One problem found, kept until all are sorted by line. */
-struct conf_problem {
-	int key;		/* preprocessed line; INT_MAX: none */
-	size_t seq;		/* order of discovery, for ties */
-	char *text;		/* "FILE:LINE: message" */
-};
-
-/* Where an option (value `idx` of a list) was set. */
-struct conf_optline {
-	const cfg_t *sec;
-	const char *opt;
-	unsigned idx;
-	int line;		/* in the preprocessed text */
-	unsigned count;		/* idx 0 of a list: values so far */
-	bool ended;		/* idx 0 of a list: its closing call seen */
-};
 
 /* A measurement's title and the line of its section, for names unique
  * across dns and http sections. */
@@ -75,24 +43,9 @@ struct conf_name {
 	int line;		/* in the preprocessed text */
 };
 
-struct conf_loader {
-	/* The preprocessed text and the origin of each of its lines. */
-	char *text;
-	size_t len, cap;
-	struct conf_origin *origin;
-	size_t nlines, origin_cap;
-	char **files;		/* display names; [0] is the main file */
-	size_t nfiles;
-	char *chain[CONF_INCLUDE_DEPTH + 1];	/* real paths being read */
-	int depth;
-
-	/* Lines of the top-level '{', in order: section i opens there. */
-	int *openings;
-	size_t nopenings, next_opening;
-
-	struct conf_optline *optlines;
-	size_t noptlines, optlines_cap;
-
+/* The probe's load: the shared loader and what the sections build. */
+struct conf_build {
+	struct conf_loader l;	/* first: conf_build() finds the rest */
 	struct conf_name *names;	/* of every measurement section */
 	size_t nnames;
 
@@ -102,869 +55,14 @@ struct conf_loader {
 	int tld_line;		/* line of the tld_discovery section */
 	int spool_line;
 	int upload_line;
-
-	struct conf_problem *problems;
-	size_t nproblems;
-	size_t nerrors;		/* found, including those not kept */
-	bool oom;
 };
 
-/*
- * The load in progress.  libconfuse's callbacks carry no user pointer,
- * so this is the one way to reach the loader from them; libconfuse's own
- * lexer keeps global state too, so loads never overlap.  Set and cleared
- * by config_load() alone.
- */
-static struct conf_loader *conf_loading;
-
-/* --- Errors --- */
-
-/* conf_problem_add: keep `text` as found at preprocessed line `line`. */
-static void
-conf_problem_add(struct conf_loader *l, int line, const char *text)
+/* conf_build: the probe's load that `l` is part of. */
+static struct conf_build *
+conf_build(struct conf_loader *l)
 {
-	struct conf_problem *grown;
-	char *copy;
-
-	l->nerrors++;
-	if (l->nproblems >= CONF_ERRORS_KEPT)
-		return;
-	if ((grown = reallocarray(l->problems, l->nproblems + 1,
-	    sizeof(*grown))) == NULL || (copy = strdup(text)) == NULL) {
-		if (grown != NULL)
-			l->problems = grown;
-		l->oom = true;
-		return;
-	}
-	l->problems = grown;
-	l->problems[l->nproblems].key = line > 0 ? line : INT_MAX;
-	l->problems[l->nproblems].seq = l->nproblems;
-	l->problems[l->nproblems].text = copy;
-	l->nproblems++;
-}
-
-/* conf_verror: record "FILE:LINE: message" for line `line` of the
- * preprocessed text (0: the main file, without a line). */
-static void conf_verror(struct conf_loader *l, int line, const char *fmt,
-    va_list ap) __attribute__((format(printf, 3, 0)));
-
-static void
-conf_verror(struct conf_loader *l, int line, const char *fmt, va_list ap)
-{
-	char msg[768], full[1024];
-	const struct conf_origin *o;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if ((size_t)line > l->nlines)
-		line = (int)l->nlines;
-	if (l->nfiles == 0) {
-		snprintf(full, sizeof(full), "%s", msg);
-	} else if (line <= 0) {
-		snprintf(full, sizeof(full), "%s: %s", l->files[0], msg);
-	} else {
-		o = &l->origin[line - 1];
-		snprintf(full, sizeof(full), "%s:%d: %s", l->files[o->file],
-		    o->line, msg);
-	}
-	conf_problem_add(l, line, full);
-}
-
-static void conf_error(struct conf_loader *l, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-conf_error(struct conf_loader *l, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	conf_verror(l, line, fmt, ap);
-	va_end(ap);
-}
-
-/* conf_error_file: an error in file `file` at its own line `line`, for
- * the preprocessor, which knows real lines. */
-static void conf_error_file(struct conf_loader *l, const char *file,
-    int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-conf_error_file(struct conf_loader *l, const char *file, int line,
-    const char *fmt, ...)
-{
-	char msg[768], full[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		snprintf(full, sizeof(full), "%s:%d: %s", file, line, msg);
-	else
-		snprintf(full, sizeof(full), "%s: %s", file, msg);
-	conf_problem_add(l, 0, full);
-}
-
-static int
-conf_problem_cmp(const void *a, const void *b)
-{
-	const struct conf_problem *pa = a, *pb = b;
-
-	if (pa->key != pb->key)
-		return pa->key < pb->key ? -1 : 1;
-	return pa->seq < pb->seq ? -1 : pa->seq > pb->seq;
-}
-
-/* conf_problems_text: every problem kept, in the order of the file, one
- * per line; NULL when out of memory. */
-static char *
-conf_problems_text(struct conf_loader *l)
-{
-	size_t len = 64, shown = 0, o = 0;
-	char *text;
-
-	qsort(l->problems, l->nproblems, sizeof(*l->problems),
-	    conf_problem_cmp);
-	for (size_t i = 0; i < l->nproblems; i++)
-		len += strlen(l->problems[i].text) + 1;
-	if ((text = malloc(len)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < l->nproblems && shown < CONF_ERRORS_MAX;
-	    i++, shown++) {
-		size_t n = strlen(l->problems[i].text);
-		if (o > 0)
-			text[o++] = '\n';
-		memcpy(text + o, l->problems[i].text, n);
-		o += n;
-	}
-	if (l->nerrors > shown) {
-		/* The 64 bytes kept in len hold this line; were it longer,
-		 * snprintf's count would run past text: cut it instead. */
-		int n = snprintf(text + o, len - o, "%s(%zu more)",
-		    o > 0 ? "\n" : "", l->nerrors - shown);
-		if (n > 0)
-			o += (size_t)n < len - o ? (size_t)n : len - o - 1;
-	}
-	text[o] = '\0';
-	return text;
-}
-
-/* conf_cfg_reword: libconfuse's messages in our words where they are
- * unclear to someone who never heard of libconfuse. */
-static void
-conf_cfg_reword(char *msg, size_t len)
-{
-	static const struct {
-		const char *from, *to;
-	} words[] = {
-		{"no such option ", "unknown key "},
-		{"found duplicate title ", "another measurement is named "},
-	};
-	char rest[512];
-
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		size_t n = strlen(words[i].from);
-		if (strncmp(msg, words[i].from, n) != 0)
-			continue;
-		snprintf(rest, sizeof(rest), "%s", msg + n);
-		snprintf(msg, len, "%s%s", words[i].to, rest);
-		return;
-	}
-}
-
-/* conf_cfg_error: libconfuse's error function. */
-static void conf_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-
-static void
-conf_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	struct conf_loader *l = conf_loading;
-	char msg[512];
-
-	if (l == NULL)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	conf_cfg_reword(msg, sizeof(msg));
-	if (cfg != NULL && cfg->title != NULL)
-		conf_error(l, cfg->line, "%s \"%s\": %s", cfg->name, cfg->title,
-		    msg);
-	else if (cfg != NULL && cfg->name != NULL &&
-	    strcmp(cfg->name, "root") != 0)
-		conf_error(l, cfg->line, "%s: %s", cfg->name, msg);
-	else
-		conf_error(l, cfg != NULL ? cfg->line : 0, "%s", msg);
-}
-
-/* --- The preprocessor --- */
-
-enum conf_pp_state {
-	CONF_PP_NORMAL,
-	CONF_PP_DQUOTE,
-	CONF_PP_SQUOTE,
-	CONF_PP_COMMENT,	/* inside slash-star */
-};
-
-static int
-conf_pp_grow(struct conf_loader *l, size_t more)
-{
-	if (l->len + more + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 4096;
-		char *grown;
-		while (cap < l->len + more + 1)
-			cap *= 2;
-		if ((grown = realloc(l->text, cap)) == NULL)
-			return -1;
-		l->text = grown;
-		l->cap = cap;
-	}
-	return 0;
-}
-
-/* conf_pp_emit: append one line of text (without newline) and its
- * origin. */
-static int
-conf_pp_emit(struct conf_loader *l, const char *line, size_t n, int file,
-    int lineno)
-{
-	if (l->nlines == l->origin_cap) {
-		size_t cap = l->origin_cap ? l->origin_cap * 2 : 256;
-		struct conf_origin *grown = reallocarray(l->origin, cap,
-		    sizeof(*grown));
-		if (grown == NULL)
-			return -1;
-		l->origin = grown;
-		l->origin_cap = cap;
-	}
-	if (conf_pp_grow(l, n + 1) == -1)
-		return -1;
-	memcpy(l->text + l->len, line, n);
-	l->len += n;
-	l->text[l->len++] = '\n';
-	l->text[l->len] = '\0';
-	l->origin[l->nlines].file = file;
-	l->origin[l->nlines].line = lineno;
-	l->nlines++;
-	return 0;
-}
-
-/* conf_pp_include_name: if `line` (comments already removed) is exactly
- * include("NAME"), copy NAME to name and return 1; 0 if the line is not
- * an include; -1 if it starts like one but is malformed. */
-static int
-conf_pp_include_name(const char *line, size_t n, char *name, size_t len)
-{
-	const char *p = line, *end = line + n, *q;
-
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	if ((size_t)(end - p) < 7 || strncmp(p, "include", 7) != 0)
-		return 0;
-	p += 7;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	if (p == end || *p != '(')
-		return 0;
-	p++;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	if (p == end || *p != '"')
-		return -1;
-	q = ++p;
-	while (q < end && *q != '"')
-		q++;
-	if (q == end || q == p || (size_t)(q - p) >= len)
-		return -1;
-	memcpy(name, p, (size_t)(q - p));
-	name[q - p] = '\0';
-	for (p = q + 1; p < end && isspace((unsigned char)*p); p++)
-		;
-	if (p == end || *p != ')')
-		return -1;
-	for (p++; p < end && isspace((unsigned char)*p); p++)
-		;
-	return p == end ? 1 : -1;
-}
-
-/* conf_pp_read: the whole file, NUL-terminated, or NULL with errno. */
-static char *
-conf_pp_read(const char *path, size_t *len)
-{
-	FILE *fp;
-	char *data;
-	size_t n;
-
-	if ((fp = fopen(path, "re")) == NULL)
-		return NULL;
-	if ((data = malloc(CONF_FILE_MAX + 1)) == NULL) {
-		fclose(fp);
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = fread(data, 1, CONF_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > CONF_FILE_MAX) {
-		int err = ferror(fp) ? errno : EFBIG;
-		fclose(fp);
-		free(data);
-		errno = err;
-		return NULL;
-	}
-	fclose(fp);
-	data[n] = '\0';
-	*len = n;
-	return data;
-}
-
-static int conf_pp_file(struct conf_loader *l, const char *path,
-    const char *from, int from_line);
-
-/* conf_pp_include: expand include("name") found in file `from`. */
-static int
-conf_pp_include(struct conf_loader *l, const char *name, int from,
-    int from_line)
-{
-	const char *dir_end;
-	char path[PATH_MAX];
-
-	/* A relative name is relative to the including file. */
-	dir_end = strrchr(l->files[from], '/');
-	if (name[0] == '/' || dir_end == NULL) {
-		if (snprintf(path, sizeof(path), "%s", name) >=
-		    (int)sizeof(path))
-			goto toolong;
-	} else if (snprintf(path, sizeof(path), "%.*s/%s",
-	    (int)(dir_end - l->files[from]), l->files[from], name) >=
-	    (int)sizeof(path))
-		goto toolong;
-	if (l->depth >= CONF_INCLUDE_DEPTH) {
-		conf_error_file(l, l->files[from], from_line,
-		    "include(\"%s\"): includes nested more than %d deep",
-		    name, CONF_INCLUDE_DEPTH);
-		return -1;
-	}
-	return conf_pp_file(l, path, l->files[from], from_line);
-toolong:
-	conf_error_file(l, l->files[from], from_line,
-	    "include(\"%s\"): path too long", name);
-	return -1;
-}
-
-/* conf_pp_line: strip comments from one physical line into out,
- * carrying the quote/comment state across lines. */
-static size_t
-conf_pp_line(const char *p, size_t n, enum conf_pp_state *state, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i], next = i + 1 < n ? p[i + 1] : '\0';
-
-		switch (*state) {
-		case CONF_PP_COMMENT:
-			if (c == '*' && next == '/') {
-				*state = CONF_PP_NORMAL;
-				out[o++] = ' ';	/* keep tokens apart */
-				i++;
-			}
-			continue;
-		case CONF_PP_DQUOTE:
-		case CONF_PP_SQUOTE:
-			out[o++] = c;
-			if (c == '\\' && i + 1 < n)
-				out[o++] = p[++i];
-			else if (c == (*state == CONF_PP_DQUOTE ? '"' : '\''))
-				*state = CONF_PP_NORMAL;
-			continue;
-		case CONF_PP_NORMAL:
-			break;
-		}
-		if (c == '#' || (c == '/' && next == '/'))
-			break;
-		if (c == '/' && next == '*') {
-			*state = CONF_PP_COMMENT;
-			i++;
-			continue;
-		}
-		if (c == '"')
-			*state = CONF_PP_DQUOTE;
-		else if (c == '\'')
-			*state = CONF_PP_SQUOTE;
-		out[o++] = c;
-	}
-	return o;
-}
-
-/* conf_pp_in_chain: true when `real` is already being read (a loop). */
-static bool
-conf_pp_in_chain(const struct conf_loader *l, const char *real)
-{
-	for (int i = 0; i < l->depth; i++)
-		if (strcmp(l->chain[i], real) == 0)
-			return true;
-	return false;
-}
-
-/* conf_pp_file: preprocess `path`, included from `from` (NULL for the
- * main file) at from_line. */
-static int
-conf_pp_file(struct conf_loader *l, const char *path, const char *from,
-    int from_line)
-{
-	enum conf_pp_state state = CONF_PP_NORMAL, start;
-	char *data, *out = NULL, *real, name[PATH_MAX], **grown;
-	size_t len, pos = 0;
-	int fidx, lineno = 0, state_line = 0, rc = -1;
-
-	if ((data = conf_pp_read(path, &len)) == NULL) {
-		if (from == NULL)
-			conf_error_file(l, path, 0, "%s", strerror(errno));
-		else
-			conf_error_file(l, from, from_line,
-			    "include(\"%s\"): %s", path, strerror(errno));
-		return -1;
-	}
-	if (memchr(data, '\0', len) != NULL) {
-		conf_error_file(l, path, 0, "contains a NUL byte");
-		free(data);
-		return -1;
-	}
-	if ((real = realpath(path, NULL)) == NULL ||
-	    conf_pp_in_chain(l, real)) {
-		if (real != NULL)
-			conf_error_file(l, from, from_line,
-			    "include(\"%s\"): includes itself", path);
-		else
-			conf_error_file(l, path, 0, "%s", strerror(errno));
-		free(real);
-		free(data);
-		return -1;
-	}
-	if ((grown = reallocarray(l->files, l->nfiles + 1,
-	    sizeof(*grown))) == NULL || (out = malloc(len + 1)) == NULL ||
-	    (grown[l->nfiles] = strdup(path)) == NULL) {
-		if (grown != NULL)
-			l->files = grown;
-		l->oom = true;
-		free(out);
-		free(real);
-		free(data);
-		return -1;
-	}
-	l->files = grown;
-	fidx = (int)l->nfiles++;
-	l->chain[l->depth++] = real;
-
-	while (pos < len || (pos == len && lineno == 0 && len == 0)) {
-		const char *eol = memchr(data + pos, '\n', len - pos);
-		size_t n = eol != NULL ? (size_t)(eol - (data + pos)) :
-		    len - pos;
-		size_t o;
-		int inc;
-
-		lineno++;
-		start = state;
-		if (state == CONF_PP_NORMAL)
-			state_line = lineno;
-		o = conf_pp_line(data + pos, n, &state, out);
-		pos += n + (eol != NULL ? 1 : 0);
-		if (start == CONF_PP_NORMAL && state == CONF_PP_NORMAL &&
-		    (inc = conf_pp_include_name(out, o, name,
-		    sizeof(name))) != 0) {
-			if (inc == -1) {
-				conf_error_file(l, path, lineno, "malformed "
-				    "include: write include(\"FILE\") alone "
-				    "on its line");
-				goto done;
-			}
-			if (conf_pp_include(l, name, fidx, lineno) == -1)
-				goto done;
-			continue;
-		}
-		if (conf_pp_emit(l, out, o, fidx, lineno) == -1) {
-			l->oom = true;
-			goto done;
-		}
-		if (len == 0)
-			break;
-	}
-	if (state == CONF_PP_COMMENT)
-		conf_error_file(l, path, state_line, "comment never closed");
-	else if (state != CONF_PP_NORMAL)
-		conf_error_file(l, path, state_line, "string never closed");
-	else
-		rc = 0;
-done:
-	l->depth--;
-	free(l->chain[l->depth]);
-	l->chain[l->depth] = NULL;
-	free(out);
-	free(data);
-	return rc;
-}
-
-/* conf_pp_braces: check the braces of the preprocessed text balance and
- * record the line of every top-level '{' (where a section opens). */
-static int
-conf_pp_braces(struct conf_loader *l)
-{
-	char quote = '\0';
-	int line = 1, depth = 0, open_line = 0;
-
-	for (const char *p = l->text; p != NULL && *p != '\0'; p++) {
-		if (*p == '\n')
-			line++;
-		if (quote != '\0') {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == quote)
-				quote = '\0';
-			continue;
-		}
-		if (*p == '"' || *p == '\'') {
-			quote = *p;
-		} else if (*p == '$' && p[1] == '{') {
-			/* ${VAR}: libconfuse's environment substitution */
-			const char *close = strchr(p, '}');
-			if (close != NULL && memchr(p, '\n', (size_t)(close -
-			    p)) == NULL)
-				p = close;
-		} else if (*p == '{') {
-			if (depth++ == 0) {
-				int *grown = reallocarray(l->openings,
-				    l->nopenings + 1, sizeof(*grown));
-				if (grown == NULL) {
-					l->oom = true;
-					return -1;
-				}
-				l->openings = grown;
-				l->openings[l->nopenings++] = line;
-				open_line = line;
-			}
-		} else if (*p == '}') {
-			if (depth == 0) {
-				conf_error(l, line, "'}' without a matching "
-				    "'{'");
-				return -1;
-			}
-			depth--;
-		}
-	}
-	if (depth > 0) {
-		conf_error(l, open_line, "'{' never closed");
-		return -1;
-	}
-	return 0;
-}
-
-/* --- Where options were set --- */
-
-static struct conf_optline *
-conf_optline_find(struct conf_loader *l, const cfg_t *sec, const char *opt,
-    unsigned idx)
-{
-	for (size_t i = 0; i < l->noptlines; i++) {
-		struct conf_optline *o = &l->optlines[i];
-		if (o->sec == sec && o->idx == idx && strcmp(o->opt, opt) == 0)
-			return o;
-	}
-	return NULL;
-}
-
-/* conf_line_of: the line where value idx of option `opt` of `sec` was
- * set; `fallback` when it was not set in the file. */
-static int
-conf_line_of(struct conf_loader *l, const cfg_t *sec, const char *opt,
-    unsigned idx, int fallback)
-{
-	struct conf_optline *o = conf_optline_find(l, sec, opt, idx);
-
-	return o != NULL ? o->line : fallback;
-}
-
-/* conf_given: whether `opt` of `sec` appears in the file. */
-static bool
-conf_given(struct conf_loader *l, const cfg_t *sec, const char *opt)
-{
-	return conf_optline_find(l, sec, opt, 0) != NULL;
-}
-
-/* conf_record_twice: report an option given a second time. */
-static void
-conf_record_twice(struct conf_loader *l, cfg_t *cfg, const char *opt,
-    int first)
-{
-	int line = l->origin[first - 1].line;
-
-	if (cfg->title != NULL)
-		conf_error(l, cfg->line, "%s \"%s\": %s is set twice (first "
-		    "on line %d)", cfg->name, cfg->title, opt, line);
-	else if (strcmp(cfg->name, "root") != 0)
-		conf_error(l, cfg->line, "%s: %s is set twice (first on line "
-		    "%d)", cfg->name, opt, line);
-	else
-		conf_error(l, cfg->line, "%s is set twice (first on line %d)",
-		    opt, line);
-}
-
-static struct conf_optline *
-conf_optline_add(struct conf_loader *l, const cfg_t *sec, const char *opt,
-    unsigned idx, int line)
-{
-	struct conf_optline *o, *grown;
-
-	if (l->noptlines == l->optlines_cap) {
-		size_t cap = l->optlines_cap ? l->optlines_cap * 2 : 64;
-		if ((grown = reallocarray(l->optlines, cap,
-		    sizeof(*grown))) == NULL) {
-			l->oom = true;
-			return NULL;
-		}
-		l->optlines = grown;
-		l->optlines_cap = cap;
-	}
-	o = &l->optlines[l->noptlines++];
-	memset(o, 0, sizeof(*o));
-	o->sec = sec;
-	o->opt = opt;
-	o->idx = idx;
-	o->line = line;
-	return o;
-}
-
-/*
- * conf_record: validation callback of every option: note its line, and
- * reject an option set twice.  libconfuse calls it once per value of a
- * single-valued option, and for a list once per value added and once
- * more at the closing brace; "+=" appends, "=" starts the list afresh.
- */
-static int
-conf_record(cfg_t *cfg, cfg_opt_t *opt)
-{
-	struct conf_loader *l = conf_loading;
-	unsigned n = cfg_opt_size(opt);
-	struct conf_optline *first;
-
-	if (l == NULL)
-		return 0;
-	first = conf_optline_find(l, cfg, opt->name, 0);
-	if (!(opt->flags & CFGF_LIST)) {
-		if (first != NULL)
-			conf_record_twice(l, cfg, opt->name, first->line);
-		else
-			conf_optline_add(l, cfg, opt->name, 0, cfg->line);
-		return 0;
-	}
-	if (first == NULL) {
-		if ((first = conf_optline_add(l, cfg, opt->name, 0,
-		    cfg->line)) == NULL)
-			return 0;
-	} else if (n == first->count && !first->ended) {
-		first->ended = true;		/* the closing brace */
-		return 0;
-	} else if (n <= first->count) {
-		conf_record_twice(l, cfg, opt->name, first->line);
-		first->count = n;
-		return 0;
-	}
-	first->ended = false;
-	first->count = n;
-	if (n > 1 && conf_optline_find(l, cfg, opt->name, n - 1) == NULL)
-		conf_optline_add(l, cfg, opt->name, n - 1, cfg->line);
-	return 0;
-}
-
-/* --- Values --- */
-
-/* A section being checked, for messages. */
-struct conf_sec {
-	struct conf_loader *l;
-	cfg_t *sec;
-	const char *what;	/* "probe", "dns \"root-soa\""; NULL for the
-				 * file's top level */
-	int line;		/* where it opens */
-};
-
-static void conf_sec_error(struct conf_sec *s, const char *opt,
-    unsigned idx, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* conf_sec_error: an error about option `opt` (value idx) of a section,
- * at the option's line, or the section's when opt is NULL or unset. */
-static void
-conf_sec_error(struct conf_sec *s, const char *opt, unsigned idx,
-    const char *fmt, ...)
-{
-	char msg[640];
-	va_list ap;
-	int line = s->line;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (opt != NULL)
-		line = conf_line_of(s->l, s->sec, opt, idx, s->line);
-	if (s->what == NULL)
-		conf_error(s->l, line, "%s", msg);
-	else
-		conf_error(s->l, line, "%s: %s", s->what, msg);
-}
-
-/* conf_text_ok: printable, no control characters, at most max bytes. */
-static bool
-conf_text_ok(const char *text, size_t max)
-{
-	size_t n = strlen(text);
-
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* conf_token_ok: a name: letters, digits, '.', '_' and '-'. */
-static bool
-conf_token_ok(const char *text, size_t max)
-{
-	size_t n = strlen(text);
-
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-			return false;
-	}
-	return true;
-}
-
-/* --- Paths --- */
-
-/* conf_path_dir: the directory of the file that preprocessed line `line`
- * comes from, absolute (the working directory joined to a file named
- * relative to it), without a final '/' ("" for the root).  Returns 0, or
- * -1 with errno. */
-static int
-conf_path_dir(struct conf_loader *l, int line, char *dir, size_t len)
-{
-	const char *file, *slash;
-	char cwd[PATH_MAX];
-	int n, flen;
-
-	file = l->files[line > 0 && (size_t)line <= l->nlines ?
-	    l->origin[line - 1].file : 0];
-	while (file[0] == '.' && file[1] == '/')
-		for (file += 2; *file == '/'; file++)
-			;
-	slash = strrchr(file, '/');
-	flen = slash == NULL ? 0 : (int)(slash - file);
-	if (file[0] == '/')
-		n = snprintf(dir, len, "%.*s", flen, file);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return -1;
-	else
-		n = snprintf(dir, len, "%s%s%.*s", strcmp(cwd, "/") == 0 ? "" :
-		    cwd, flen > 0 ? "/" : "", flen, file);
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * conf_join: `name`, written at preprocessed line `line`, as the program
- * opens it (doc/corewatch.conf.5): an absolute name as written, a
- * relative one joined to the directory of the file it is written in.
- * Returns a new string, or NULL with a reason in `why` (the directory
- * cannot be known, the result is too long, or out of memory: l->oom set).
- */
-static char *
-conf_join(struct conf_loader *l, int line, const char *name, char *why,
-    size_t whylen)
-{
-	char dir[PATH_MAX], full[PATH_MAX];
-	char *out;
-	int n;
-
-	if (name[0] == '/')
-		n = snprintf(full, sizeof(full), "%s", name);
-	else if (conf_path_dir(l, line, dir, sizeof(dir)) == -1) {
-		snprintf(why, whylen, "\"%s\": the directory of the file: %s",
-		    name, strerror(errno));
-		return NULL;
-	} else
-		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= sizeof(full)) {
-		snprintf(why, whylen, "\"%.64s...\" in %s is longer than %d "
-		    "bytes", name, name[0] == '/' ? "/" : dir[0] != '\0' ?
-		    dir : "/", PATH_MAX - 1);
-		return NULL;
-	}
-	if ((out = strdup(full)) == NULL) {
-		l->oom = true;
-		snprintf(why, whylen, "out of memory");
-	}
-	return out;
-}
-
-/*
- * conf_sec_path: option `opt` of s->sec, which names a `kind` ("file",
- * "directory"), into *out (freed first; a new string), joined by
- * conf_join().  Returns 0, or -1 (reported).
- */
-static int
-conf_sec_path(struct conf_sec *s, const char *opt, const char *kind,
-    char **out)
-{
-	const char *v = cfg_getstr(s->sec, opt);
-	char why[PATH_MAX + 256], *full;
-
-	if (v == NULL || !conf_text_ok(v, PATH_MAX - 1)) {
-		conf_sec_error(s, opt, 0, "%s: a %s name", opt, kind);
-		return -1;
-	}
-	if ((full = conf_join(s->l, conf_line_of(s->l, s->sec, opt, 0,
-	    s->line), v, why, sizeof(why))) == NULL) {
-		if (!s->l->oom)
-			conf_sec_error(s, opt, 0, "%s: %s", opt, why);
-		return -1;
-	}
-	free(*out);
-	*out = full;
-	return 0;
-}
-
-/* conf_duration: option `opt` as a duration; `dflt` when not set.
- * Returns 0, or -1 (reported). */
-static int
-conf_duration(struct conf_sec *s, const char *opt, cw_usec_t dflt,
-    cw_usec_t *out)
-{
-	const char *text = cfg_getstr(s->sec, opt);
-
-	if (text == NULL) {
-		*out = dflt;
-		return 0;
-	}
-	if (cw_duration_parse(text, out) == -1) {
-		conf_sec_error(s, opt, 0, "%s: \"%s\" is not a duration "
-		    "(write e.g. 300, 30s, 250ms, 5m, 1h)", opt, text);
-		return -1;
-	}
-	return 0;
-}
-
-/* conf_int: integer option `opt` within [min, max]. */
-static int
-conf_int(struct conf_sec *s, const char *opt, long min, long max, long *out)
-{
-	*out = cfg_getint(s->sec, opt);
-	if (*out < min || *out > max) {
-		conf_sec_error(s, opt, 0, "%s: %ld is out of range (%ld to "
-		    "%ld)", opt, *out, min, max);
-		return -1;
-	}
-	return 0;
+	return (struct conf_build *)(void *)((char *)l -
+	    offsetof(struct conf_build, l));
 }
 
 char *
@@ -1046,24 +144,10 @@ conf_asn_parse(const char *text, uint32_t *asn)
 
 /* --- Sections --- */
 
-/* conf_section: the section just closed under option `opt` of the root,
- * and the line where it opened. */
-static void
-conf_section(struct conf_loader *l, cfg_t *root, cfg_opt_t *opt,
-    struct conf_sec *s)
-{
-	unsigned n = cfg_opt_size(opt);
-
-	s->l = l;
-	s->sec = cfg_opt_getnsec(opt, n > 0 ? n - 1 : 0);
-	s->line = l->next_opening < l->nopenings ?
-	    l->openings[l->next_opening++] : root->line;
-}
-
 static int
 conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	struct config_identity *id;
 	struct conf_sec s;
 	const char *v;
@@ -1072,13 +156,13 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	conf_section(l, root, opt, &s);
 	s.what = "probe";
-	if (l->probe_line != 0) {
+	if (conf_build(l)->probe_line != 0) {
 		conf_sec_error(&s, NULL, 0, "a second probe section (the "
-		    "first is on line %d)", l->origin[l->probe_line - 1].line);
+		    "first is on line %d)", l->origin[conf_build(l)->probe_line - 1].line);
 		return 0;
 	}
-	l->probe_line = s.line;
-	id = &l->conf->probe;
+	conf_build(l)->probe_line = s.line;
+	id = &conf_build(l)->conf->probe;
 	if ((v = cfg_getstr(s.sec, "name")) == NULL)
 		conf_sec_error(&s, NULL, 0, "name is required "
 		    "(e.g. name = \"kyiv-1\")");
@@ -1115,7 +199,7 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 static int
 conf_output_section(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	struct conf_sec s;
 	const char *path;
 
@@ -1123,12 +207,12 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	conf_section(l, root, opt, &s);
 	s.what = "output";
-	if (l->output_line != 0) {
+	if (conf_build(l)->output_line != 0) {
 		conf_sec_error(&s, NULL, 0, "a second output section (the "
-		    "first is on line %d)", l->origin[l->output_line - 1].line);
+		    "first is on line %d)", l->origin[conf_build(l)->output_line - 1].line);
 		return 0;
 	}
-	l->output_line = s.line;
+	conf_build(l)->output_line = s.line;
 	path = cfg_getstr(s.sec, "path");
 	if (path == NULL || !conf_text_ok(path, PATH_MAX - 1)) {
 		conf_sec_error(&s, "path", 0, "path: \"-\" (stdout) or a file "
@@ -1136,11 +220,12 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	}
 	if (strcmp(path, "-") != 0) {
-		conf_sec_path(&s, "path", "file", &l->conf->output_path);
+		conf_sec_path(&s, "path", "file",
+		    &conf_build(l)->conf->output_path);
 		return 0;
 	}
-	free(l->conf->output_path);
-	if ((l->conf->output_path = strdup(path)) == NULL)
+	free(conf_build(l)->conf->output_path);
+	if ((conf_build(l)->conf->output_path = strdup(path)) == NULL)
 		l->oom = true;
 	return 0;
 }
@@ -1170,7 +255,7 @@ conf_size(struct conf_sec *s, const char *opt, uint64_t min, uint64_t dflt,
 static int
 conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	struct config_spool *sp;
 	struct conf_sec s;
 
@@ -1178,13 +263,13 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	conf_section(l, root, opt, &s);
 	s.what = "spool";
-	if (l->spool_line != 0) {
+	if (conf_build(l)->spool_line != 0) {
 		conf_sec_error(&s, NULL, 0, "a second spool section (the "
-		    "first is on line %d)", l->origin[l->spool_line - 1].line);
+		    "first is on line %d)", l->origin[conf_build(l)->spool_line - 1].line);
 		return 0;
 	}
-	l->spool_line = s.line;
-	sp = &l->conf->spool;
+	conf_build(l)->spool_line = s.line;
+	sp = &conf_build(l)->conf->spool;
 	sp->enabled = true;
 	if (cfg_getstr(s.sec, "dir") != NULL)
 		conf_sec_path(&s, "dir", "directory", &sp->dir);
@@ -1286,7 +371,7 @@ conf_upload_limits(struct conf_sec *s, struct config_upload *up)
 static int
 conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	struct config_upload *up;
 	struct conf_sec s;
 	const char *v;
@@ -1296,13 +381,13 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	conf_section(l, root, opt, &s);
 	s.what = "upload";
-	if (l->upload_line != 0) {
+	if (conf_build(l)->upload_line != 0) {
 		conf_sec_error(&s, NULL, 0, "a second upload section (the "
-		    "first is on line %d)", l->origin[l->upload_line - 1].line);
+		    "first is on line %d)", l->origin[conf_build(l)->upload_line - 1].line);
 		return 0;
 	}
-	l->upload_line = s.line;
-	up = &l->conf->upload;
+	conf_build(l)->upload_line = s.line;
+	up = &conf_build(l)->conf->upload;
 	if ((n = cfg_size(s.sec, "url")) > UPLOAD_URLS_MAX) {
 		conf_sec_error(&s, "url", 0, "url: at most %d URLs",
 		    UPLOAD_URLS_MAX);
@@ -1322,7 +407,7 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
-/* conf_tld_roots: `roots` of tld_discovery into l->conf->tld. */
+/* conf_tld_roots: `roots` of tld_discovery into the config's tld. */
 static void
 conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
 {
@@ -1358,7 +443,7 @@ conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
 static int
 conf_tld_section(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	struct config_tld *tld;
 	struct conf_sec s;
 	const char *v;
@@ -1369,14 +454,14 @@ conf_tld_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	conf_section(l, root, opt, &s);
 	s.what = "tld_discovery";
-	if (l->tld_line != 0) {
+	if (conf_build(l)->tld_line != 0) {
 		conf_sec_error(&s, NULL, 0, "a second tld_discovery section "
 		    "(the first is on line %d)",
-		    l->origin[l->tld_line - 1].line);
+		    l->origin[conf_build(l)->tld_line - 1].line);
 		return 0;
 	}
-	l->tld_line = s.line;
-	tld = &l->conf->tld;
+	conf_build(l)->tld_line = s.line;
+	tld = &conf_build(l)->conf->tld;
 	if (conf_int(&s, "port", 1, 65535, &port) == 0)
 		tld->port = (uint16_t)port;
 	conf_tld_roots(&s, tld);
@@ -1401,10 +486,10 @@ conf_tld_section(cfg_t *root, cfg_opt_t *opt)
 static void
 conf_tld_defaults(struct conf_loader *l)
 {
-	struct config_tld *tld = &l->conf->tld;
+	struct config_tld *tld = &conf_build(l)->conf->tld;
 	char err[256];
 
-	if (l->tld_line == 0) {
+	if (conf_build(l)->tld_line == 0) {
 		tld->port = 53;
 		tld->resolver_auto = true;
 		tld->refresh = TLD_REFRESH_DEFAULT;
@@ -2060,25 +1145,25 @@ conf_name_unique(struct conf_sec *s, const char *title)
 	struct conf_loader *l = s->l;
 	struct conf_name *grown;
 
-	for (size_t i = 0; i < l->nnames; i++) {
+	for (size_t i = 0; i < conf_build(l)->nnames; i++) {
 		const struct conf_origin *o;
 
-		if (strcmp(l->names[i].name, title) != 0)
+		if (strcmp(conf_build(l)->names[i].name, title) != 0)
 			continue;
-		o = &l->origin[l->names[i].line - 1];
+		o = &l->origin[conf_build(l)->names[i].line - 1];
 		conf_sec_error(s, NULL, 0, "another measurement is named '%s' "
 		    "(%s:%d)", title, l->files[o->file], o->line);
 		return;
 	}
-	if ((grown = reallocarray(l->names, l->nnames + 1,
+	if ((grown = reallocarray(conf_build(l)->names, conf_build(l)->nnames + 1,
 	    sizeof(*grown))) == NULL) {
 		l->oom = true;
 		return;
 	}
-	l->names = grown;
-	l->names[l->nnames].name = title;
-	l->names[l->nnames].line = s->line;
-	l->nnames++;
+	conf_build(l)->names = grown;
+	conf_build(l)->names[conf_build(l)->nnames].name = title;
+	conf_build(l)->names[conf_build(l)->nnames].line = s->line;
+	conf_build(l)->nnames++;
 }
 
 /* conf_measurement_add: append `m`, which the config takes over (or
@@ -2086,7 +1171,7 @@ conf_name_unique(struct conf_sec *s, const char *title)
 static void
 conf_measurement_add(struct conf_loader *l, struct measurement *m)
 {
-	struct config *conf = l->conf;
+	struct config *conf = conf_build(l)->conf;
 	struct measurement *grown;
 
 	grown = reallocarray(conf->measurements, conf->nmeasurements + 1,
@@ -2113,7 +1198,7 @@ static int
 conf_measurement_section(cfg_t *root, cfg_opt_t *opt,
     enum measurement_kind kind)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	struct measurement m;
 	struct conf_sec s;
 	const char *title;
@@ -2155,7 +1240,7 @@ conf_http_section(cfg_t *root, cfg_opt_t *opt)
 static int
 conf_log_level(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	const char *v = cfg_opt_getnstr(opt, 0);
 	int level;
 
@@ -2166,7 +1251,7 @@ conf_log_level(cfg_t *root, cfg_opt_t *opt)
 		conf_error(l, root->line, "log_level: \"%s\" is not error, "
 		    "warning, info or debug", v != NULL ? v : "");
 	else
-		l->conf->log_level = (enum log_level)level;
+		conf_build(l)->conf->log_level = (enum log_level)level;
 	return 0;
 }
 
@@ -2177,7 +1262,7 @@ conf_path_option(cfg_t *root, cfg_opt_t *opt, const char *kind, char **out)
 {
 	struct conf_sec s;
 
-	s.l = conf_loading;
+	s.l = conf_loading();
 	s.sec = root;
 	s.what = NULL;
 	s.line = root->line;
@@ -2188,9 +1273,9 @@ static int
 conf_state_dir(cfg_t *root, cfg_opt_t *opt)
 {
 	conf_record(root, opt);
-	if (conf_loading != NULL)
+	if (conf_loading() != NULL)
 		conf_path_option(root, opt, "directory",
-		    &conf_loading->conf->state_dir);
+		    &conf_build(conf_loading())->conf->state_dir);
 	return 0;
 }
 
@@ -2198,9 +1283,9 @@ static int
 conf_key(cfg_t *root, cfg_opt_t *opt)
 {
 	conf_record(root, opt);
-	if (conf_loading != NULL)
+	if (conf_loading() != NULL)
 		conf_path_option(root, opt, "file",
-		    &conf_loading->conf->key_path);
+		    &conf_build(conf_loading())->conf->key_path);
 	return 0;
 }
 
@@ -2209,14 +1294,14 @@ conf_key(cfg_t *root, cfg_opt_t *opt)
 static int
 conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	char err[128], **out;
 
 	conf_record(root, opt);
 	if (l == NULL)
 		return 0;
-	out = strcmp(opt->name, "hosts_file") == 0 ? &l->conf->hosts_file :
-	    &l->conf->resolv_conf;
+	out = strcmp(opt->name, "hosts_file") == 0 ?
+	    &conf_build(l)->conf->hosts_file : &conf_build(l)->conf->resolv_conf;
 	if (conf_path_option(root, opt, "file", out) == 0 &&
 	    conf_readable(*out, err, sizeof(err)) == -1)
 		conf_error(l, root->line, "%s: %s: %s", opt->name, *out, err);
@@ -2226,7 +1311,7 @@ conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 static int
 conf_heartbeat(cfg_t *root, cfg_opt_t *opt)
 {
-	struct conf_loader *l = conf_loading;
+	struct conf_loader *l = conf_loading();
 	const char *v = cfg_opt_getnstr(opt, 0);
 	cw_usec_t t;
 
@@ -2239,7 +1324,7 @@ conf_heartbeat(cfg_t *root, cfg_opt_t *opt)
 		    "or a duration of at least 1s (e.g. 5m)", v != NULL ? v :
 		    "");
 	else
-		l->conf->heartbeat = t;
+		conf_build(l)->conf->heartbeat = t;
 	return 0;
 }
 
@@ -2421,7 +1506,7 @@ conf_state_path(struct conf_loader *l, const char *dir, const char *name)
 static void
 conf_spool_defaults(struct conf_loader *l, const char *state)
 {
-	struct config *conf = l->conf;
+	struct config *conf = conf_build(l)->conf;
 
 	if (conf->key_path == NULL &&
 	    (conf->key_path = conf_state_path(l, state, "key")) == NULL)
@@ -2429,7 +1514,7 @@ conf_spool_defaults(struct conf_loader *l, const char *state)
 	if (conf->spool.dir == NULL &&
 	    (conf->spool.dir = conf_state_path(l, state, "spool")) == NULL)
 		l->oom = true;
-	if (l->spool_line == 0) {
+	if (conf_build(l)->spool_line == 0) {
 		conf->spool.max_bytes = CONFIG_SPOOL_MAX;
 		conf->spool.min_free_bytes = CONFIG_SPOOL_MIN_FREE;
 		conf->spool.sync_interval = CW_USEC_PER_SEC;
@@ -2441,18 +1526,18 @@ conf_spool_defaults(struct conf_loader *l, const char *state)
 static void
 conf_upload_defaults(struct conf_loader *l, const char *state)
 {
-	struct config_upload *up = &l->conf->upload;
+	struct config_upload *up = &conf_build(l)->conf->upload;
 
-	if (l->upload_line == 0)
+	if (conf_build(l)->upload_line == 0)
 		return;
 	/* urls is allocated for every url written: one that was refused
 	 * has been reported already. */
 	if (up->urls == NULL)
-		conf_error(l, l->upload_line, "upload: no url (write e.g. "
+		conf_error(l, conf_build(l)->upload_line, "upload: no url (write e.g. "
 		    "url = {\"https://collector.example.org\"}; leave the "
 		    "section out for no upload)");
-	else if (!l->conf->spool.enabled)
-		conf_error(l, l->upload_line, "upload: uploads are made from "
+	else if (!conf_build(l)->conf->spool.enabled)
+		conf_error(l, conf_build(l)->upload_line, "upload: uploads are made from "
 		    "the spool: add a spool section (spool { })");
 	if (up->dead_letter == NULL &&
 	    (up->dead_letter = conf_state_path(l, state,
@@ -2464,9 +1549,9 @@ conf_upload_defaults(struct conf_loader *l, const char *state)
 static int
 conf_finish(struct conf_loader *l)
 {
-	struct config *conf = l->conf;
+	struct config *conf = conf_build(l)->conf;
 
-	if (l->probe_line == 0)
+	if (conf_build(l)->probe_line == 0)
 		conf_error(l, 0, "a probe section with a name is required "
 		    "(probe { name = \"kyiv-1\" })");
 	if (conf->nmeasurements == 0 && l->nerrors == 0)
@@ -2486,184 +1571,60 @@ conf_finish(struct conf_loader *l)
 	return l->nerrors == 0 && !l->oom ? 0 : -1;
 }
 
+/* conf_build_free: free what b holds (not b itself). */
 static void
-conf_loader_free(struct conf_loader *l)
+conf_build_free(struct conf_build *b)
 {
-	free(l->text);
-	free(l->origin);
-	for (size_t i = 0; i < l->nfiles; i++)
-		free(l->files[i]);
-	free(l->files);
-	free(l->openings);
-	free(l->optlines);
-	free(l->names);
-	for (size_t i = 0; i < l->nproblems; i++)
-		free(l->problems[i].text);
-	free(l->problems);
-	config_free(l->conf);
+	free(b->names);
+	config_free(b->conf);
+	conf_loader_release(&b->l);
 }
 
-/* conf_parse: preprocess and parse into l->conf. */
+/* conf_parse: preprocess and parse into b->conf. */
 static int
-conf_parse(struct conf_loader *l, const char *path)
+conf_parse(struct conf_build *b, const char *path)
 {
 	cfg_t *cfg;
 	int rc;
 
-	if (conf_pp_file(l, path, NULL, 0) == -1 || l->oom ||
-	    conf_pp_braces(l) == -1)
-		return -1;
 	if ((cfg = cfg_init(conf_root_opts, CFGF_NONE)) == NULL) {
-		l->oom = true;
+		b->l.oom = true;
 		return -1;
 	}
-	cfg_set_error_function(cfg, conf_cfg_error);
 	conf_validators(cfg);
-	rc = cfg_parse_buf(cfg, l->text != NULL ? l->text : "");
-	if (rc == CFG_SUCCESS)
-		rc = conf_finish(l);
-	else if (l->nerrors == 0)
-		conf_error(l, 0, "cannot parse");
+	rc = conf_loader_parse(&b->l, path, cfg);
+	if (rc == 0)
+		rc = conf_finish(&b->l);
 	cfg_free(cfg);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 struct config *
 config_load(const char *path, char **errors)
 {
-	struct conf_loader l;
+	struct conf_build b;
 	struct config *conf = NULL;
 
 	if (errors != NULL)
 		*errors = NULL;
-	memset(&l, 0, sizeof(l));
-	if ((l.conf = calloc(1, sizeof(*l.conf))) == NULL)
-		l.oom = true;
+	memset(&b, 0, sizeof(b));
+	if ((b.conf = calloc(1, sizeof(*b.conf))) == NULL)
+		b.l.oom = true;
 	else {
-		l.conf->log_level = LOG_LEVEL_INFO;
-		l.conf->heartbeat = CONFIG_HEARTBEAT;
+		b.conf->log_level = LOG_LEVEL_INFO;
+		b.conf->heartbeat = CONFIG_HEARTBEAT;
 	}
-	if (!l.oom) {
-		conf_loading = &l;
-		if (conf_parse(&l, path) == 0) {
-			conf = l.conf;
-			l.conf = NULL;
-		}
-		conf_loading = NULL;
+	if (!b.l.oom && conf_parse(&b, path) == 0) {
+		conf = b.conf;
+		b.conf = NULL;
 	}
 	if (conf == NULL && errors != NULL) {
-		if (l.oom)
-			conf_error_file(&l, path, 0, "out of memory");
-		*errors = conf_problems_text(&l);
+		if (b.l.oom)
+			conf_error_file(&b.l, path, 0, "out of memory");
+		*errors = conf_problems_text(&b.l);
 	}
-	conf_loader_free(&l);
+	conf_build_free(&b);
 	return conf;
-}
-
-/* --- Other programs' files (corewatch-collector) --- */
-
-struct conf_file {
-	struct conf_loader l;
-	cfg_t *cfg;
-};
-
-/* conf_file_parse: preprocess and parse f->l's file against `opts`. */
-static int
-conf_file_parse(struct conf_file *f, const char *path, cfg_opt_t *opts)
-{
-	int rc;
-
-	if (conf_pp_file(&f->l, path, NULL, 0) == -1 || f->l.oom ||
-	    conf_pp_braces(&f->l) == -1)
-		return -1;
-	if ((f->cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
-		f->l.oom = true;
-		return -1;
-	}
-	cfg_set_error_function(f->cfg, conf_cfg_error);
-	for (cfg_opt_t *o = opts; o->name != NULL; o++)
-		if (o->type != CFGT_SEC && o->type != CFGT_FUNC)
-			cfg_set_validate_func(f->cfg, o->name, conf_record);
-	rc = cfg_parse_buf(f->cfg, f->l.text != NULL ? f->l.text : "");
-	if (rc != CFG_SUCCESS && f->l.nerrors == 0)
-		conf_error(&f->l, 0, "cannot parse");
-	return rc == CFG_SUCCESS && f->l.nerrors == 0 && !f->l.oom ? 0 : -1;
-}
-
-struct conf_file *
-conf_file_load(const char *path, cfg_opt_t *opts, char **errors)
-{
-	struct conf_file *f;
-	int rc;
-
-	if (errors != NULL)
-		*errors = NULL;
-	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		if (errors != NULL)
-			*errors = strdup("out of memory");
-		return NULL;
-	}
-	conf_loading = &f->l;
-	rc = conf_file_parse(f, path, opts);
-	conf_loading = NULL;
-	if (rc == 0)
-		return f;
-	if (errors != NULL) {
-		if (f->l.oom)
-			conf_error_file(&f->l, path, 0, "out of memory");
-		*errors = conf_problems_text(&f->l);
-	}
-	conf_file_free(f);
-	return NULL;
-}
-
-cfg_t *
-conf_file_cfg(const struct conf_file *f)
-{
-	return f->cfg;
-}
-
-void
-conf_file_error(struct conf_file *f, const char *opt, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	conf_error(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0), "%s: %s",
-	    opt, msg);
-}
-
-char *
-conf_file_join(struct conf_file *f, const char *opt, const char *name)
-{
-	char why[PATH_MAX + 256], *full;
-
-	if ((full = conf_join(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0),
-	    name, why, sizeof(why))) == NULL)
-		conf_file_error(f, opt, "%s", why);
-	return full;
-}
-
-char *
-conf_file_errors(struct conf_file *f)
-{
-	if (f->l.nerrors == 0)
-		return NULL;
-	return conf_problems_text(&f->l);
-}
-
-void
-conf_file_free(struct conf_file *f)
-{
-	if (f == NULL)
-		return;
-	if (f->cfg != NULL)
-		cfg_free(f->cfg);
-	conf_loader_free(&f->l);
-	free(f);
 }
 
 void

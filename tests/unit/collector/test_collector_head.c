@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "collector_head.h"
-#include "../fuzz/head_frames.h"
+#include "../../fuzz/head_frames.h"
 
 /* parse: chead_parse() of the whole string `head`; a head it takes
  * libevent must frame alike. */

@@ -26,7 +26,7 @@
 #include "cmd_export.h"
 #include "cmd_import.h"
 #include "collector_http.h"
-#include "conf.h"
+#include "confload.h"
 #include "export_http.h"
 #include "log.h"
 #include "result.h"

@@ -171,42 +171,4 @@ char *config_duration_format(cw_usec_t usec, char *buf, size_t len);
  * (either case), plus XK (Kosovo, in common use). */
 bool config_country_valid(const char *code);
 
-/*
- * conf_file: a libconfuse file of another program (corewatch-collector)
- * read through the same preprocessor as config_load(): comments,
- * include("FILE") relative to the including file, balanced braces, an
- * option set twice refused, and every message as "FILE:LINE: ...".
- */
-struct conf_file;
-
-/* conf_file_load: read `path` and parse it against `opts` (CFG_END()
- * terminated; must outlive the result).  Returns the parsed file, or
- * NULL: then *errors (when errors is not NULL) is a string the caller
- * frees, one "FILE:LINE: message" per line.  Logs nothing. */
-struct conf_file *conf_file_load(const char *path, cfg_opt_t *opts,
-    char **errors);
-
-/* conf_file_cfg: the parsed tree, for cfg_getstr() and the like; owned
- * by `f`. */
-cfg_t *conf_file_cfg(const struct conf_file *f);
-
-/* conf_file_error: note a problem with top-level option `opt`, reported
- * as "FILE:LINE: opt: message" (the line where `opt` is set). */
-void conf_file_error(struct conf_file *f, const char *opt, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
-
-/* conf_file_join: `name`, a file named by top-level option `opt`, as
- * the program should open it: an absolute name as it is, a relative one
- * joined to the directory of the file `opt` is written in (as
- * corewatch.conf(5) says of the probe's options).  Returns a string the
- * caller frees, or NULL after noting the problem (conf_file_error). */
-char *conf_file_join(struct conf_file *f, const char *opt, const char *name);
-
-/* conf_file_errors: the problems noted so far, one per line, for the
- * caller to free; NULL when there are none. */
-char *conf_file_errors(struct conf_file *f);
-
-/* conf_file_free: free `f` and its tree; NULL is fine. */
-void conf_file_free(struct conf_file *f);
-
 #endif
