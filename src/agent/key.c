@@ -94,8 +94,11 @@ key_generate(const char *path, struct key *k)
 		sodium_memzero(text, sizeof(text));
 		return -1;
 	}
-	if (close(fd) == -1) {
-		log_warn("key %s: close", path);
+	/* The new file's name must survive a power cut too: a probe that
+	 * comes back with another identity breaks its chain. */
+	if (close(fd) == -1 || fileio_sync_dir(AT_FDCWD, path) == -1) {
+		log_warn("key %s: cannot write it (close, or fsync of its "
+		    "directory)", path);
 		unlink(path);
 		sodium_memzero(seed, sizeof(seed));
 		sodium_memzero(text, sizeof(text));

@@ -43,9 +43,7 @@ fileio_write_all(int fd, const void *buf, size_t len)
 	return fileio_write_all_count(fd, buf, len, &done);
 }
 
-/* fileio_sync_dir: fsync the directory that holds `path` (relative to
- * `dirfd`).  0, or -1 with errno. */
-static int
+int
 fileio_sync_dir(int dirfd, const char *path)
 {
 	const char *slash = strrchr(path, '/');

@@ -36,6 +36,11 @@ int fileio_write_all(int fd, const void *buf, size_t len);
 int fileio_write_all_count(int fd, const void *buf, size_t len,
     size_t *done);
 
+/* fileio_sync_dir: fsync the directory that holds `path` (relative to
+ * `dirfd`, or AT_FDCWD), so that a file just created or renamed there
+ * survives a power cut.  Returns 0, or -1 with errno set. */
+int fileio_sync_dir(int dirfd, const char *path);
+
 /* What an atomic write reports: how far it got. */
 enum fileio_status {
 	FILEIO_OK = 0,

@@ -24,18 +24,19 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -I$work -I$top/src/lib -I$top/src/agent -I$top/src/collector
   -I$top/src/collector/store -I$top/probes -DCW_STATE_DIR=\"/nonexistent\""
 libs=$(pkg-config --libs libevent ldns jansson libsodium)
-srcs="$top/src/lib/log.c $top/src/lib/cwtime.c $top/src/lib/failure.c $top/src/lib/result.c
-  $top/src/lib/target.c $top/probes/dns.c $top/src/agent/tld.c $top/src/lib/fileio.c"
+lib=$top/src/lib
+store=$top/src/collector/store
+srcs="$lib/log.c $lib/cwtime.c $lib/failure.c $lib/result.c $lib/target.c
+  $lib/fileio.c $top/probes/dns.c $top/src/agent/tld.c"
 # The collector's batch path adds its store (for the checks that need no
 # database) and gzip.
 batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
-batch_srcs="$top/src/lib/log.c $top/src/lib/cwtime.c $top/src/lib/record.c
-  $top/src/lib/gzip.c $top/src/collector/store/db.c $top/src/collector/store/store.c $top/src/collector/store/store_sqlite.c
-  $top/src/collector/store/store_pg.c"
+batch_srcs="$lib/log.c $lib/cwtime.c $lib/record.c $lib/gzip.c
+  $store/db.c $store/store.c $store/store_sqlite.c $store/store_pg.c"
 # The collector's readers of stored records (the exporter's CSV, Atlas
 # and JSON lines, the summary) add themselves to the store.
-reader_srcs="$batch_srcs $top/src/lib/result.c $top/src/lib/failure.c $top/src/collector/export.c
-  $top/src/collector/summary.c"
+reader_srcs="$batch_srcs $lib/result.c $lib/failure.c
+  $top/src/collector/export.c $top/src/collector/summary.c"
 # The collector's head reader, against libevent's own parser.
 head_srcs="$top/src/collector/collector_head.c"
 status=0
