@@ -55,14 +55,27 @@ struct cfix {
 	int			 port;
 };
 
+/* Where the reading of an answer is. */
+enum cresp_state {
+	CRESP_HEAD,
+	CRESP_LENGTH,		/* a body of Content-Length */
+	CRESP_CHUNK_SIZE,
+	CRESP_CHUNK_DATA,
+	CRESP_CHUNK_END,	/* the CRLF after a chunk */
+	CRESP_LAST_END,		/* the CRLF after the last, empty chunk */
+	CRESP_DONE,
+};
+
 /* One answer as the client read it. */
 struct cresp {
-	int	 status;
-	char	*head;		/* status line and headers, NUL-terminated */
-	char	*body;		/* reassembled when chunked; NUL-terminated */
-	size_t	 len;
-	bool	 chunked;
-	json_t	*json;		/* the body, when it parses as JSON */
+	int		 status;
+	char		*head;	/* status line and headers, NUL-terminated */
+	char		*body;	/* reassembled when chunked; NUL-terminated */
+	size_t		 len, cap;
+	bool		 chunked;
+	json_t		*json;	/* the body, when it parses as JSON */
+	enum cresp_state state;
+	size_t		 left;	/* bytes of the body or chunk to come */
 };
 
 /* A fake client: one connection to the service. */
@@ -70,6 +83,7 @@ struct cclient {
 	struct cfix		*w;
 	struct bufferevent	*bev;
 	struct evbuffer		*in;	/* read and not parsed yet */
+	struct cresp		 part;	/* the answer being read */
 	size_t			 got;	/* bytes read in all */
 	bool			 eof;	/* closed by the service, or failed */
 };
@@ -252,6 +266,15 @@ cclient_sends(struct cclient *c, const char *text)
 	cclient_send(c, text, strlen(text));
 }
 
+static inline void
+cresp_clear(struct cresp *r)
+{
+	free(r->head);
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
 /* cclient_close: close the connection (what is queued unsent is lost). */
 static inline void
 cclient_close(struct cclient *c)
@@ -262,21 +285,13 @@ cclient_close(struct cclient *c)
 	if (c->in != NULL)
 		evbuffer_free(c->in);
 	c->in = NULL;
+	cresp_clear(&c->part);
 }
 
 static inline bool
 cclient_eof(void *arg)
 {
 	return ((struct cclient *)arg)->eof;
-}
-
-static inline void
-cresp_clear(struct cresp *r)
-{
-	free(r->head);
-	free(r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
 }
 
 /*
@@ -302,77 +317,124 @@ cresp_header(const struct cresp *r, const char *name, char *buf, size_t len)
 	return NULL;
 }
 
-/* cresp_body_chunked: the chunked body at `p` (`avail` bytes) into
- * r->body; the bytes it took, or 0 while it is not complete. */
-static inline size_t
-cresp_body_chunked(const char *p, size_t avail, struct cresp *r)
+/* cresp_body_add: up to r->left bytes of the body from `in`. */
+static inline void
+cresp_body_add(struct evbuffer *in, struct cresp *r)
 {
-	size_t off = 0;
+	size_t n = evbuffer_get_length(in);
 
-	for (;;) {
-		const char *crlf = memmem(p + off, avail - off, "\r\n", 2);
-		unsigned long size;
-		char *end;
-		if (crlf == NULL)
-			return 0;
-		size = strtoul(p + off, &end, 16);
-		assert_true(end == crlf && end > p + off);
-		off = (size_t)(crlf - p) + 2;
-		if (avail - off < size + 2)
-			return 0;
-		assert_memory_equal(p + off + size, "\r\n", 2);
-		if (size == 0)
-			return off + 2;
-		assert_non_null(r->body = realloc(r->body, r->len + size + 1));
-		memcpy(r->body + r->len, p + off, size);
-		r->len += size;
-		r->body[r->len] = '\0';
-		off += size + 2;
+	if (n > r->left)
+		n = r->left;
+	if (r->len + n + 1 > r->cap) {
+		/* Doubled: a body of megabytes arrives in small reads. */
+		while (r->len + n + 1 > r->cap)
+			r->cap = r->cap > 0 ? 2 * r->cap : 4096;
+		assert_non_null(r->body = realloc(r->body, r->cap));
 	}
+	assert_int_equal(evbuffer_remove(in, r->body + r->len, n), n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	r->left -= n;
 }
 
-/*
- * cresp_take: the first complete answer in `in` into `r` (cleared
- * first), removed from `in`.  Returns true, or false while it is not
- * all there (`in` untouched).
- */
-static inline bool
-cresp_take(struct evbuffer *in, struct cresp *r)
+/* cresp_head: the head at the start of `in` (`hlen` bytes) into `r`. */
+static inline void
+cresp_head(struct evbuffer *in, size_t hlen, struct cresp *r)
 {
-	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	size_t hlen, avail, took;
-	char *all, val[64];
+	char val[64];
 
-	memset(r, 0, sizeof(*r));
-	if (end.pos == -1)
-		return false;
-	hlen = (size_t)end.pos + 4;
-	avail = evbuffer_get_length(in) - hlen;
-	all = (char *)evbuffer_pullup(in, -1);
-	assert_non_null(r->head = strndup(all, hlen));
+	assert_non_null(r->head = malloc(hlen + 1));
+	assert_int_equal(evbuffer_remove(in, r->head, hlen), hlen);
+	r->head[hlen] = '\0';
 	assert_int_equal(sscanf(r->head, "HTTP/1.%*d %d ", &r->status), 1);
+	assert_non_null(r->body = strdup(""));
+	r->cap = 1;
 	r->chunked = cresp_header(r, "Transfer-Encoding", val, sizeof(val))
 	    != NULL && strcasecmp(val, "chunked") == 0;
 	if (r->chunked) {
-		if ((took = cresp_body_chunked(all + hlen, avail, r)) == 0) {
-			cresp_clear(r);
-			return false;
-		}
-	} else {
-		assert_non_null(cresp_header(r, "Content-Length", val,
-		    sizeof(val)));
-		took = strtoul(val, NULL, 10);
-		if (avail < took) {
-			cresp_clear(r);
-			return false;
-		}
-		assert_non_null(r->body = strndup(all + hlen, took));
-		r->len = took;
+		r->state = CRESP_CHUNK_SIZE;
+		return;
 	}
-	if (r->body == NULL)
-		assert_non_null(r->body = strdup(""));
-	evbuffer_drain(in, hlen + took);
-	r->json = json_loadb(r->body, r->len, 0, NULL);
+	assert_non_null(cresp_header(r, "Content-Length", val, sizeof(val)));
+	r->left = strtoul(val, NULL, 10);
+	r->state = CRESP_LENGTH;
+}
+
+/* cresp_crlf: the CRLF that ends a chunk; false while it is not in. */
+static inline bool
+cresp_crlf(struct evbuffer *in)
+{
+	char crlf[2];
+
+	if (evbuffer_get_length(in) < 2)
+		return false;
+	evbuffer_remove(in, crlf, 2);
+	assert_memory_equal(crlf, "\r\n", 2);
+	return true;
+}
+
+/*
+ * cresp_feed: read on in the answer `r` (zeroed for a new one) from
+ * what `in` holds, taking the bytes it reads (so that a long answer is
+ * read once, as it arrives).  Returns true once it is whole (and its
+ * body parsed as JSON when it is).
+ */
+static inline bool
+cresp_feed(struct evbuffer *in, struct cresp *r)
+{
+	struct evbuffer_ptr end;
+	unsigned long size;
+	char *line, *stop;
+
+	for (;;) {
+		switch (r->state) {
+		case CRESP_HEAD:
+			end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+			if (end.pos == -1)
+				return false;
+			cresp_head(in, (size_t)end.pos + 4, r);
+			break;
+		case CRESP_LENGTH:
+		case CRESP_CHUNK_DATA:
+			cresp_body_add(in, r);
+			if (r->left > 0)
+				return false;
+			r->state = r->state == CRESP_LENGTH ? CRESP_DONE :
+			    CRESP_CHUNK_END;
+			break;
+		case CRESP_CHUNK_SIZE:
+			if ((line = evbuffer_readln(in, NULL,
+			    EVBUFFER_EOL_CRLF_STRICT)) == NULL)
+				return false;
+			size = strtoul(line, &stop, 16);
+			assert_true(*stop == '\0' && stop > line);
+			free(line);
+			r->left = size;
+			r->state = size > 0 ? CRESP_CHUNK_DATA : CRESP_LAST_END;
+			break;
+		case CRESP_CHUNK_END:
+		case CRESP_LAST_END:
+			if (!cresp_crlf(in))
+				return false;
+			r->state = r->state == CRESP_CHUNK_END ?
+			    CRESP_CHUNK_SIZE : CRESP_DONE;
+			break;
+		case CRESP_DONE:
+			r->json = json_loadb(r->body, r->len, 0, NULL);
+			return true;
+		}
+	}
+}
+
+/* cclient_take: the next whole answer the client has read into `r`
+ * (true), or false while it is not all there. */
+static inline bool
+cclient_take(struct cclient *c, struct cresp *r)
+{
+	if (!cresp_feed(c->in, &c->part))
+		return false;
+	*r = c->part;
+	memset(&c->part, 0, sizeof(c->part));
 	return true;
 }
 
@@ -387,7 +449,7 @@ cclient_answered(void *arg)
 {
 	struct cclient_wait *cw = arg;
 
-	cw->taken = cresp_take(cw->c->in, cw->r);
+	cw->taken = cclient_take(cw->c, cw->r);
 	return cw->taken || cw->c->eof;
 }
 
@@ -401,7 +463,7 @@ cclient_answer(struct cclient *c, struct cresp *r)
 
 	cfix_run_until(c->w, cclient_answered, &cw, CFIX_WAIT_MS);
 	if (!cw.taken && c->eof)
-		cw.taken = cresp_take(c->in, r);
+		cw.taken = cclient_take(c, r);
 	return cw.taken;
 }
 
