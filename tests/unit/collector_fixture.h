@@ -170,6 +170,29 @@ cfix_close(struct cfix *w)
 	sfix_close(&w->s);
 }
 
+/* cfix_new: a struct cfix, cfix_open()ed with the same arguments, for
+ * a cmocka setup; cfix_teardown() closes and frees it. */
+static inline struct cfix *
+cfix_new(const struct collector_http_conf *conf, bool exports,
+    size_t max_groups)
+{
+	struct cfix *w;
+
+	assert_non_null(w = calloc(1, sizeof(*w)));
+	cfix_open(w, conf, exports, max_groups);
+	return w;
+}
+
+static inline int
+cfix_teardown(void **state)
+{
+	struct cfix *w = *state;
+
+	cfix_close(w);
+	free(w);
+	return 0;
+}
+
 /* cfix_run_until: turn the loop until `done(arg)`, one iteration at a
  * time (none longer than 10 ms), for `ms` at most.  Returns whether
  * `done`. */
@@ -511,6 +534,18 @@ cresp_error(const struct cresp *r, const char *error)
 	assert_non_null(detail = json_string_value(json_object_get(r->json,
 	    "detail")));
 	return detail;
+}
+
+/* `r` is the JSON error `error` whose detail starts with `prefix`. */
+static inline void
+cresp_error_starts(const struct cresp *r, const char *error,
+    const char *prefix)
+{
+	const char *detail = cresp_error(r, error);
+
+	if (strncmp(detail, prefix, strlen(prefix)) != 0)
+		fail_msg("detail \"%s\", expected to start with \"%s\"",
+		    detail, prefix);
 }
 
 #endif /* CW_TEST_COLLECTOR_FIXTURE_H */

@@ -224,6 +224,22 @@ schain_add(struct schain *c, const char *type, const char *body)
 	return schain_line(c, c->seq + 1, c->last, type, body);
 }
 
+/* The body of a DNS result (an answer to a root SOA query), for
+ * schain_add(). */
+#define SFIX_MEASUREMENT "\"time\":\"2026-11-26T10:00:00.123456Z\"," \
+    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\"," \
+    "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\"," \
+    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true," \
+    "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\""
+
+/* `n` more records of the chain, each an SFIX_MEASUREMENT. */
+static inline void
+schain_measurements(struct schain *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		schain_add(c, "dns", SFIX_MEASUREMENT);
+}
+
 /* Skip `skip` seqs, as a probe that dropped them: the next line's prev
  * is the hash of a line nobody has. */
 static inline void
@@ -367,6 +383,33 @@ sfix_stored(struct sfix *f, size_t *rows)
 		assert_non_null(l.text = strdup(""));
 	*rows = l.rows;
 	return l.text;
+}
+
+/* The newlines in `s` (the lines of a JSON-lines or CSV text). */
+static inline size_t
+sfix_count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Exactly lines [0, n) of chain `c` are what the store holds, byte for
+ * byte and in order (nothing at all for 0). */
+static inline void
+sfix_assert_stored(struct sfix *f, const struct schain *c, size_t n)
+{
+	size_t rows, len;
+	char *got = sfix_stored(f, &rows), *want;
+
+	want = n > 0 ? schain_body(c, 0, n, &len) : strdup("");
+	assert_non_null(want);
+	assert_int_equal(rows, n);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
 }
 
 /* Overwrite record `seq` of chain `c`, stored already, as a store

@@ -18,8 +18,9 @@
  */
 #include "config.h"
 
-#include <signal.h>
+#include <ctype.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,12 +41,6 @@
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
 #define NOBODY_AUTH	"CW1-Ed25519 probe=" NOBODY_ID ",sig=" ZERO_SIG
 #define READ_AUTH	"Bearer " CFIX_READ_TOKEN
-
-static const char measurement[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
-    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
-    "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\","
-    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true,"
-    "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\"";
 
 /* ---- requests --------------------------------------------------------- */
 
@@ -107,6 +102,17 @@ chain_request(struct cfix *w, size_t from, size_t n, size_t *reqlen)
 	return req;
 }
 
+/* Queue on `c` the POST of lines [from, from + n) of the chain. */
+static void
+send_chain(struct cclient *c, size_t from, size_t n)
+{
+	size_t len;
+	char *req = chain_request(c->w, from, n, &len);
+
+	cclient_send(c, req, len);
+	free(req);
+}
+
 /* Post lines [from, from + n) of the chain on a connection of its own. */
 static int
 post_chain(struct cfix *w, size_t from, size_t n, struct cresp *r)
@@ -117,21 +123,6 @@ post_chain(struct cfix *w, size_t from, size_t n, struct cresp *r)
 
 	free(req);
 	return status;
-}
-
-/* Exactly lines [0, n) of the fixture's chain are stored, byte for
- * byte (none at all for 0). */
-static void
-assert_stored_chain(struct cfix *w, size_t n)
-{
-	size_t rows, len;
-	char *s = sfix_stored(&w->s, &rows), *want;
-
-	want = n > 0 ? schain_body(&w->c, 0, n, &len) : strdup("");
-	assert_int_equal(rows, n);
-	assert_string_equal(s, want);
-	free(want);
-	free(s);
 }
 
 /* The value of the /metrics line `name` (with its labels), read with
@@ -193,22 +184,9 @@ static int
 setup(void **state)
 {
 	struct collector_http_conf conf;
-	struct cfix *w;
 
-	assert_non_null(w = calloc(1, sizeof(*w)));
 	cfix_conf(&conf);
-	cfix_open(w, &conf, false, 0);
-	*state = w;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct cfix *w = *state;
-
-	cfix_close(w);
-	free(w);
+	*state = cfix_new(&conf, false, 0);
 	return 0;
 }
 
@@ -267,30 +245,31 @@ test_enroll_redeems_token_once(void **state)
 static void
 test_enroll_bad_requests_refused(void **state)
 {
+	static const struct {
+		const char	*type, *json;
+		int		 status;
+		const char	*error, *detail;	/* its start */
+	} bad[] = {
+		{"application/json", "{\"token\": 5}", 400, "bad_request",
+		    "\"token\" and \"pubkey\" must be strings"},
+		{"application/json", "{\"token\"", 400, "bad_request",
+		    "not a JSON object: "},
+		{"application/json", "{\"token\":\"t\",\"pubkey\":\"xyz\"}",
+		    400, "bad_request", "\"pubkey\" is not an Ed25519 key"},
+		{"text/plain", "{}", 415, "unsupported_media_type",
+		    "send Content-Type: application/json"},
+	};
 	struct cfix *w = *state;
 	char allow[64];
 	struct cclient c;
 	struct cresp r;
 
-	assert_int_equal(enroll(w, "application/json", "{\"token\": 5}", &r),
-	    400);
-	assert_string_equal(cresp_error(&r, "bad_request"), "\"token\" and "
-	    "\"pubkey\" must be strings");
-	cresp_clear(&r);
-	assert_int_equal(enroll(w, "application/json", "{\"token\"", &r),
-	    400);
-	assert_true(strncmp(cresp_error(&r, "bad_request"), "not a JSON "
-	    "object: ", 18) == 0);
-	cresp_clear(&r);
-	assert_int_equal(enroll(w, "application/json", "{\"token\":\"t\","
-	    "\"pubkey\":\"xyz\"}", &r), 400);
-	assert_true(strncmp(cresp_error(&r, "bad_request"), "\"pubkey\" is "
-	    "not an Ed25519 key", 29) == 0);
-	cresp_clear(&r);
-	assert_int_equal(enroll(w, "text/plain", "{}", &r), 415);
-	assert_string_equal(cresp_error(&r, "unsupported_media_type"),
-	    "send Content-Type: application/json");
-	cresp_clear(&r);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(enroll(w, bad[i].type, bad[i].json, &r),
+		    bad[i].status);
+		cresp_error_starts(&r, bad[i].error, bad[i].detail);
+		cresp_clear(&r);
+	}
 	assert_int_equal(cfix_get(w, "/api/v1/enroll", NULL, &r), 405);
 	assert_string_equal(cresp_error(&r, "method_not_allowed"), "use POST");
 	assert_string_equal(cresp_header(&r, "Allow", allow, sizeof(allow)),
@@ -321,8 +300,7 @@ test_batch_stored_with_receipt(void **state)
 	char type[64];
 	struct cresp r;
 
-	for (int i = 0; i < 5; i++)
-		schain_add(&w->c, "dns", measurement);
+	schain_measurements(&w->c, 5);
 	assert_int_equal(post_chain(w, 0, 5, &r), 200);
 	assert_string_equal(cresp_header(&r, "Content-Type", type,
 	    sizeof(type)), "application/json");
@@ -335,7 +313,7 @@ test_batch_stored_with_receipt(void **state)
 	assert_int_equal(jint(&r, "gaps"), 0);
 	assert_time_text(jstr(&r, "received_at"));
 	cresp_clear(&r);
-	assert_stored_chain(w, 5);
+	sfix_assert_stored(&w->s, &w->c, 5);
 	assert_int_equal(metric(w, "corewatch_batches_accepted_total"), 1);
 	assert_int_equal(metric(w, "corewatch_records_stored_total"), 5);
 	assert_int_equal(metric(w,
@@ -348,8 +326,7 @@ test_batch_replay_counted_as_duplicates(void **state)
 	struct cfix *w = *state;
 	struct cresp r;
 
-	for (int i = 0; i < 5; i++)
-		schain_add(&w->c, "dns", measurement);
+	schain_measurements(&w->c, 5);
 	assert_int_equal(post_chain(w, 0, 5, &r), 200);
 	cresp_clear(&r);
 	assert_int_equal(post_chain(w, 0, 5, &r), 200);
@@ -357,7 +334,7 @@ test_batch_replay_counted_as_duplicates(void **state)
 	assert_int_equal(jint(&r, "stored"), 0);
 	assert_int_equal(jint(&r, "duplicates"), 5);
 	cresp_clear(&r);
-	assert_stored_chain(w, 5);
+	sfix_assert_stored(&w->s, &w->c, 5);
 	assert_int_equal(metric(w, "corewatch_batches_accepted_total"), 2);
 	assert_int_equal(metric(w, "corewatch_records_duplicate_total"), 5);
 }
@@ -369,17 +346,16 @@ test_batch_chain_break_conflict(void **state)
 	unsigned char wrong[RECORD_HASH_LEN];
 	struct cresp r;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&w->c, "dns", measurement);
+	schain_measurements(&w->c, 3);
 	assert_int_equal(post_chain(w, 0, 3, &r), 200);
 	cresp_clear(&r);
 	memset(wrong, 0xab, sizeof(wrong));
-	schain_line(&w->c, 4, wrong, "dns", measurement);
+	schain_line(&w->c, 4, wrong, "dns", SFIX_MEASUREMENT);
 	assert_int_equal(post_chain(w, 3, 1, &r), 409);
 	assert_string_equal(cresp_error(&r, "conflict"), "line 1: seq 4's "
 	    "prev is not the hash of the stored seq 3: the chain is broken");
 	cresp_clear(&r);
-	assert_stored_chain(w, 3);
+	sfix_assert_stored(&w->s, &w->c, 3);
 	assert_int_equal(metric(w,
 	    "corewatch_batches_rejected_total{reason=\"chain\"}"), 1);
 }
@@ -392,8 +368,8 @@ test_batch_bad_signature_refused(void **state)
 	size_t len, reqlen;
 	struct cresp r;
 
-	schain_add(&w->c, "dns", measurement);
-	schain_add(&w->c, "dns", measurement);
+	schain_add(&w->c, "dns", SFIX_MEASUREMENT);
+	schain_add(&w->c, "dns", SFIX_MEASUREMENT);
 	/* Line 1's signature over lines 1 and 2. */
 	body = schain_body(&w->c, 0, 1, &len);
 	auth_of(w, body, len, auth, sizeof(auth));
@@ -409,7 +385,7 @@ test_batch_bad_signature_refused(void **state)
 	cresp_clear(&r);
 	free(req);
 	free(body);
-	assert_stored_chain(w, 0);
+	sfix_assert_stored(&w->s, &w->c, 0);
 	assert_int_equal(metric(w,
 	    "corewatch_batches_rejected_total{reason=\"signature\"}"), 1);
 }
@@ -475,7 +451,7 @@ test_batch_refused_from_head(void **state)
 	assert_string_equal(cresp_error(&r, "forbidden"), want);
 	cresp_clear(&r);
 
-	assert_stored_chain(w, 0);
+	sfix_assert_stored(&w->s, &w->c, 0);
 	assert_int_equal(metric(w,
 	    "corewatch_batches_rejected_total{reason=\"unknown_probe\"}"), 1);
 	assert_int_equal(metric(w,
@@ -529,7 +505,7 @@ test_malformed_heads_refused(void **state)
 	struct cclient c;
 	struct cresp r;
 
-	schain_add(&w->c, "dns", measurement);
+	schain_add(&w->c, "dns", SFIX_MEASUREMENT);
 	auth_of(w, "", 0, auth, sizeof(auth));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -564,7 +540,7 @@ test_malformed_heads_refused(void **state)
 		assert_int_equal(evbuffer_get_length(c.in), 0);
 		cclient_close(&c);
 	}
-	assert_stored_chain(w, 0);
+	sfix_assert_stored(&w->s, &w->c, 0);
 	assert_int_equal(metric(w,
 	    "corewatch_batches_rejected_total{reason=\"malformed\"}"),
 	    sizeof(cases) / sizeof(cases[0]));
@@ -605,7 +581,7 @@ test_body_over_max_body_refused(void **state)
 	free(gz);
 
 	/* An encoding other than gzip; a type other than ndjson. */
-	schain_add(&w->c, "dns", measurement);
+	schain_add(&w->c, "dns", SFIX_MEASUREMENT);
 	body = schain_body(&w->c, 0, 1, &len);
 	auth_of(w, body, len, auth, sizeof(auth));
 	req = batch_request(body, len, auth, "Content-Encoding: br\r\n",
@@ -625,7 +601,7 @@ test_body_over_max_body_refused(void **state)
 	free(req);
 	free(body);
 
-	assert_stored_chain(w, 0);
+	sfix_assert_stored(&w->s, &w->c, 0);
 	assert_int_equal(metric(w,
 	    "corewatch_batches_rejected_total{reason=\"too_large\"}"), 2);
 	assert_int_equal(metric(w,
@@ -647,15 +623,12 @@ test_pipelined_requests_answered_in_order(void **state)
 	size_t len;
 	char *req;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&w->c, "dns", measurement);
+	schain_measurements(&w->c, 3);
 	cclient_open(w, &c, 0);
 	/* All four at once: a health check, a signed batch, a health
 	 * check, the head of an unsigned body. */
 	cclient_sends(&c, healthz);
-	req = chain_request(w, 0, 3, &len);
-	cclient_send(&c, req, len);
-	free(req);
+	send_chain(&c, 0, 3);
 	cclient_sends(&c, healthz);
 	req = batch_request("", 0, NOBODY_AUTH, "", &len);
 	memcpy(strstr(req, "Content-Length: 0"), "Content-Length: 9", 17);
@@ -683,7 +656,7 @@ test_pipelined_requests_answered_in_order(void **state)
 	assert_true(cfix_run_until(w, cclient_eof, &c, CFIX_WAIT_MS));
 	assert_int_equal(evbuffer_get_length(c.in), 0);
 	cclient_close(&c);
-	assert_stored_chain(w, 3);
+	sfix_assert_stored(&w->s, &w->c, 3);
 }
 
 /* ---- reads ------------------------------------------------------------ */
@@ -758,19 +731,14 @@ test_client_gone_batch_still_stored(void **state)
 	struct rows_wait rw = {w, 3};
 	struct cclient c;
 	struct cresp r;
-	size_t len;
-	char *req;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&w->c, "dns", measurement);
+	schain_measurements(&w->c, 3);
 	cclient_open(w, &c, 0);
-	req = chain_request(w, 0, 3, &len);
-	cclient_send(&c, req, len);
-	free(req);
+	send_chain(&c, 0, 3);
 	assert_true(cfix_run_until(w, all_sent, &c, CFIX_WAIT_MS));
 	cclient_close(&c);
 	assert_true(cfix_run_until(w, rows_stored, &rw, CFIX_WAIT_MS));
-	assert_stored_chain(w, 3);
+	sfix_assert_stored(&w->s, &w->c, 3);
 	assert_int_equal(metric(w, "corewatch_batches_accepted_total"), 1);
 	assert_int_equal(cfix_get(w, "/healthz", NULL, &r), 200);
 	cresp_clear(&r);
@@ -798,20 +766,15 @@ test_shutdown_answers_batch_in_flight(void **state)
 	struct cclient c, late;
 	char hdr[64];
 	struct cresp r;
-	size_t len;
-	char *req;
 
-	for (int i = 0; i < 5; i++)
-		schain_add(&w->c, "dns", measurement);
+	schain_measurements(&w->c, 5);
 	cclient_open(w, &c, 0);
-	req = chain_request(w, 0, 3, &len);
-	cclient_send(&c, req, len);
-	free(req);
+	send_chain(&c, 0, 3);
 	assert_true(cfix_run_until(w, batch_in_flight, &c, CFIX_WAIT_MS));
-	assert_stored_chain(w, 0);
+	sfix_assert_stored(&w->s, &w->c, 0);
 	/* The stop waits for the check and stores the batch itself. */
 	collector_http_shutdown(w->h);
-	assert_stored_chain(w, 3);
+	sfix_assert_stored(&w->s, &w->c, 3);
 	assert_true(cclient_answer(&c, &r));
 	assert_int_equal(r.status, 200);
 	assert_int_equal(jint(&r, "acked_seq"), 3);
@@ -819,9 +782,7 @@ test_shutdown_answers_batch_in_flight(void **state)
 	cresp_clear(&r);
 	/* What comes after on the same connection: 503, and /healthz says
 	 * the collector is stopping. */
-	req = chain_request(w, 3, 2, &len);
-	cclient_send(&c, req, len);
-	free(req);
+	send_chain(&c, 3, 2);
 	assert_true(cclient_answer(&c, &r));
 	assert_int_equal(r.status, 503);
 	assert_string_equal(cresp_error(&r, "unavailable"), "the collector is "
@@ -834,7 +795,7 @@ test_shutdown_answers_batch_in_flight(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(&r, "status"), "stopping");
 	cresp_clear(&r);
-	assert_stored_chain(w, 3);
+	sfix_assert_stored(&w->s, &w->c, 3);
 	/* A new connection is not served any more. */
 	cclient_open(w, &late, 0);
 	cclient_sends(&late, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -844,7 +805,7 @@ test_shutdown_answers_batch_in_flight(void **state)
 	assert_false(collector_http_busy(w->h));
 }
 
-#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, cfix_teardown)
 
 int
 main(void)

@@ -27,13 +27,8 @@
 
 #define SEED	7	/* of the fixture's probe, t->p */
 
-static const char measurement[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
-    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
-    "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\","
-    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true,"
-    "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\"";
-
 /* ---- helpers --------------------------------------------------------- */
+
 
 /* ingest_batch() of `body` (taken) for probe `probe` signed `sig`, into
  * a fresh *b (the caller clears it). */
@@ -71,32 +66,6 @@ ingest_chain(struct sfix_test *t, size_t from, size_t n,
 	return ingest_signed(t, body, len, b, rc);
 }
 
-/* Nothing is stored. */
-static void
-assert_stored_none(struct sfix_test *t)
-{
-	size_t rows;
-	char *s = sfix_stored(&t->s, &rows);
-
-	assert_int_equal(rows, 0);
-	assert_string_equal(s, "");
-	free(s);
-}
-
-/* Exactly lines [0, n) of the fixture's chain are stored, byte for
- * byte. */
-static void
-assert_stored_chain(struct sfix_test *t, size_t n)
-{
-	size_t rows, len;
-	char *s = sfix_stored(&t->s, &rows), *want = schain_body(&t->c, 0, n, &len);
-
-	assert_int_equal(rows, n);
-	assert_string_equal(s, want);
-	free(want);
-	free(s);
-}
-
 /* ---- tests ------------------------------------------------------------ */
 
 static void
@@ -106,8 +75,7 @@ test_good_batch_stored_with_receipt(void **state)
 	struct store_receipt rc;
 	struct ingest_batch b;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&t->c, "dns", measurement);
+	schain_measurements(&t->c, 3);
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 200);
 	assert_int_equal(b.reason, INGEST_R_NONE);
 	assert_int_equal(b.n, 3);
@@ -121,7 +89,7 @@ test_good_batch_stored_with_receipt(void **state)
 	assert_int_equal(rc.received_at, SFIX_RECEIVED);
 	ingest_batch_clear(&b);
 	assert_null(b.body);
-	assert_stored_chain(t, 3);
+	sfix_assert_stored(&t->s, &t->c, 3);
 }
 
 static void
@@ -131,8 +99,7 @@ test_replay_stored_as_duplicates(void **state)
 	struct store_receipt rc;
 	struct ingest_batch b;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&t->c, "dns", measurement);
+	schain_measurements(&t->c, 3);
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 200);
 	ingest_batch_clear(&b);
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 200);
@@ -140,7 +107,7 @@ test_replay_stored_as_duplicates(void **state)
 	assert_int_equal(rc.stored, 0);
 	assert_int_equal(rc.duplicates, 3);
 	ingest_batch_clear(&b);
-	assert_stored_chain(t, 3);
+	sfix_assert_stored(&t->s, &t->c, 3);
 }
 
 static void
@@ -151,20 +118,19 @@ test_chain_break_conflict(void **state)
 	struct store_receipt rc;
 	struct ingest_batch b;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&t->c, "dns", measurement);
+	schain_measurements(&t->c, 3);
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 200);
 	ingest_batch_clear(&b);
 	/* Seq 4 names a prev that is not stored seq 3's hash. */
 	memset(wrong, 0xab, sizeof(wrong));
-	schain_line(&t->c, 4, wrong, "dns", measurement);
-	schain_add(&t->c, "dns", measurement);
+	schain_line(&t->c, 4, wrong, "dns", SFIX_MEASUREMENT);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	assert_int_equal(ingest_chain(t, 3, 2, &b, &rc), 409);
 	assert_int_equal(b.reason, INGEST_R_CHAIN);
 	assert_string_equal(b.err, "line 1: seq 4's prev is not the hash of "
 	    "the stored seq 3: the chain is broken");
 	ingest_batch_clear(&b);
-	assert_stored_chain(t, 3);
+	sfix_assert_stored(&t->s, &t->c, 3);
 }
 
 static void
@@ -175,9 +141,9 @@ test_duplicate_seq_in_batch_invalid(void **state)
 	struct ingest_batch b;
 	unsigned char first[RECORD_HASH_LEN];
 
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	memcpy(first, t->c.last, sizeof(first));
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	/* Seq 2 again, with other content. */
 	schain_line(&t->c, 2, first, "dns", "\"time\":"
 	    "\"2026-11-26T10:05:00Z\"");
@@ -185,7 +151,7 @@ test_duplicate_seq_in_batch_invalid(void **state)
 	assert_int_equal(b.reason, INGEST_R_INVALID);
 	assert_string_equal(b.err, "line 3: seq 2 after 2: seqs must ascend");
 	ingest_batch_clear(&b);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 }
 
 /* A "pad" that makes the next record of the chain exactly `len` bytes
@@ -222,7 +188,7 @@ test_record_over_size_limit(void **state)
 	struct ingest_batch b;
 	char *pad;
 
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	/* Exactly RECORD_MAX_LEN bytes: stored. */
 	pad = pad_to(t, RECORD_MAX_LEN);
 	schain_add(&t->c, "dns", pad);
@@ -232,7 +198,7 @@ test_record_over_size_limit(void **state)
 	assert_int_equal(rc.stored, 2);
 	ingest_batch_clear(&b);
 	/* One byte more: 413, naming the line and both sizes. */
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	pad = pad_to(t, RECORD_MAX_LEN + 1);
 	schain_add(&t->c, "dns", pad);
 	free(pad);
@@ -242,7 +208,7 @@ test_record_over_size_limit(void **state)
 	assert_string_equal(b.err, "line 2: a record of 65537 bytes, over the "
 	    "limit of 65536");
 	ingest_batch_clear(&b);
-	assert_stored_chain(t, 2);
+	sfix_assert_stored(&t->s, &t->c, 2);
 }
 
 static void
@@ -253,7 +219,7 @@ test_bad_json_malformed(void **state)
 	struct ingest_batch b;
 	char *body;
 
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	assert_true(asprintf(&body, "%s\n{\"probe\": not json}\n%s\n",
 	    t->c.lines[0], t->c.lines[0]) > 0);
 	assert_int_equal(ingest_signed(t, body, strlen(body), &b, &rc), 400);
@@ -261,7 +227,7 @@ test_bad_json_malformed(void **state)
 	assert_true(strncmp(b.err, "line 2: ", 8) == 0);
 	assert_true(strlen(b.err) > 8);
 	ingest_batch_clear(&b);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 }
 
 static void
@@ -279,15 +245,15 @@ test_empty_batch_malformed(void **state)
 	assert_string_equal(b.err, "the body is empty");
 	ingest_batch_clear(&b);
 	/* The last line without its newline. */
-	schain_add(&t->c, "dns", measurement);
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	assert_true(asprintf(&body, "%s\n%s", t->c.lines[0],
 	    t->c.lines[1]) > 0);
 	assert_int_equal(ingest_signed(t, body, strlen(body), &b, &rc), 400);
 	assert_int_equal(b.reason, INGEST_R_MALFORMED);
 	assert_string_equal(b.err, "line 2 does not end in a newline");
 	ingest_batch_clear(&b);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 }
 
 static void
@@ -300,8 +266,8 @@ test_bad_signature_unauthorized(void **state)
 	size_t len;
 	char *body;
 
-	schain_add(&t->c, "dns", measurement);
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	snprintf(want, sizeof(want), "the signature does not match the body "
 	    "and the key of probe %s", t->p->id);
 	/* The signature of the first line alone, over both. */
@@ -319,7 +285,7 @@ test_bad_signature_unauthorized(void **state)
 	    401);
 	assert_int_equal(b.reason, INGEST_R_SIGNATURE);
 	ingest_batch_clear(&b);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 }
 
 static void
@@ -334,7 +300,7 @@ test_unknown_and_revoked_probe(void **state)
 	size_t len;
 	char *body;
 
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	body = schain_body(&t->c, 0, 1, &len);
 	sfix_sign(t->p, SEED, body, len, sig);
 	assert_int_equal(ingest_as(t, "0123456789abcdef0123456789abcdef",
@@ -348,7 +314,7 @@ test_unknown_and_revoked_probe(void **state)
 	assert_int_equal(store_probe_revoke(t->s.st, other->id, err,
 	    sizeof(err)), STORE_OK);
 	schain_init(&c, other, "0123456789abcdef0123456789abcdef");
-	schain_add(&c, "dns", measurement);
+	schain_add(&c, "dns", SFIX_MEASUREMENT);
 	body = schain_body(&c, 0, 1, &len);
 	sfix_sign(other, 9, body, len, sig);
 	assert_int_equal(ingest_as(t, other->id, body, len, sig, &b, &rc),
@@ -358,7 +324,7 @@ test_unknown_and_revoked_probe(void **state)
 	assert_string_equal(b.err, want);
 	ingest_batch_clear(&b);
 	schain_free(&c);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 }
 
 static void
@@ -399,8 +365,8 @@ test_piecewise_verify_agrees(void **state)
 	char sig[RECORD_SIG_B64 + 1];
 	struct ingest_batch b;
 
-	schain_add(&t->c, "dns", measurement);
-	schain_add(&t->c, "dns", measurement);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
+	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(ingest_probe(t->s.st, t->p->id, &b), 0);
 	b.body = (unsigned char *)schain_body(&t->c, 0, 2, &b.len);
@@ -415,7 +381,7 @@ test_piecewise_verify_agrees(void **state)
 	assert_int_equal(ingest_verify(&b, digest, sig), 401);
 	assert_int_equal(b.reason, INGEST_R_SIGNATURE);
 	ingest_batch_clear(&b);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 }
 
 static void
@@ -425,19 +391,18 @@ test_group_rolled_back_stores_nothing(void **state)
 	struct store_receipt rc;
 	struct ingest_batch b;
 
-	for (int i = 0; i < 3; i++)
-		schain_add(&t->c, "dns", measurement);
+	schain_measurements(&t->c, 3);
 	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 200);
 	assert_int_equal(rc.stored, 3);
 	ingest_batch_clear(&b);
 	store_group_rollback(t->s.st);
-	assert_stored_none(t);
+	sfix_assert_stored(&t->s, &t->c, 0);
 	/* Outside a group the batch commits by itself. */
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 200);
 	assert_int_equal(rc.stored, 3);
 	ingest_batch_clear(&b);
-	assert_stored_chain(t, 3);
+	sfix_assert_stored(&t->s, &t->c, 3);
 }
 
 static int
