@@ -3,10 +3,11 @@
  * of its HTTP layers (test_collector_http, test_export_http): the real
  * service (collector_http.h, and export_http.h when asked for) on an
  * event loop of the test's own, listening on 127.0.0.1 on a port the
- * kernel picks, storing into a SQLite store of store_fixture.h whose
- * probe "kyiv-1" (seed 7) declares UA and AS64500; and a fake client:
- * raw bytes written on a bufferevent of the same loop, and what comes
- * back parsed into answers (Content-Length or chunked) as they arrive.
+ * kernel picks, storing into a SQLite store of store_fixture.h with
+ * its probe "kyiv-1" (seed 7; what the fixture stores itself is tagged
+ * UA and AS64500); and a fake client: raw bytes written on a
+ * bufferevent of the same loop, and what comes back parsed into
+ * answers (Content-Length or chunked) as they arrive.
  *
  * The loop turns only inside cfix_run_until(), one iteration at a time
  * and for a bounded time, so that a test sees the service between two
@@ -46,10 +47,9 @@
 struct cfix {
 	struct sfix		 s;
 	struct store_probe	*p;		/* "kyiv-1", the fixture's */
-	struct schain		 c;		/* SFIX_CHAIN of p, no line yet */
+	struct schain		 c;		/* SFIX_CHAIN of p */
 	struct event_base	*base;
 	struct event		*tick;		/* bounds one turn */
-	struct collector_http_conf conf;
 	struct collector_http	*h;
 	struct export_http	*x;		/* NULL unless asked for */
 	int			 port;
@@ -144,7 +144,6 @@ cfix_open(struct cfix *w, const struct collector_http_conf *conf,
 	sfix_open(&w->s, NULL);
 	w->p = sfix_probe(&w->s, "kyiv-1", CFIX_SEED, "UA", 64500);
 	schain_init(&w->c, w->p, SFIX_CHAIN);
-	w->conf = *conf;
 	assert_non_null(w->base = event_base_new());
 	assert_non_null(w->tick = evtimer_new(w->base, cfix_tick_cb, NULL));
 	assert_non_null(w->h = collector_http_new(w->base, w->s.st, conf));
