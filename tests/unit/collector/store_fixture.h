@@ -1,9 +1,12 @@
 /*
  * store_fixture.h -- the store of the collector's unit tests
- * (test_store, test_export, test_summary): a SQLite file in /tmp, or the
- * PostgreSQL database CW_TEST_PG_URL names (wiped), probes enrolled from
- * fixed seeds, chains of records made, hashed and linked as a probe
- * makes them, and batches of their lines ingested through store.h.
+ * (test_store, test_export, test_summary, test_ingest and, under
+ * collector_fixture.h, test_collector_http and test_export_http): a
+ * SQLite file in /tmp, or the PostgreSQL database CW_TEST_PG_URL names
+ * (wiped), probes enrolled from fixed seeds, chains of records made,
+ * hashed and linked as a probe makes them, and batches of their lines
+ * ingested through store.h, or made into signed bodies as a probe sends
+ * them (for ingest and the HTTP service).
  *
  * Include after cmocka.h; everything here is static inline.  Errors are
  * test failures (fail_msg, assert_*), except for what sbatch_ingest()
@@ -118,6 +121,17 @@ sfix_close(struct sfix *f)
 	}
 }
 
+/* The key sfix_probe() enrolls for the seed byte `seed`. */
+static inline void
+sfix_key(unsigned char seed, unsigned char pk[RECORD_PUBKEY_LEN],
+    unsigned char sk[64])
+{
+	unsigned char sd[32];
+
+	memset(sd, seed, sizeof(sd));
+	crypto_sign_seed_keypair(pk, sk, sd);
+}
+
 /* Enroll a probe whose key comes from the seed byte `seed` (so its id
  * is the same in every run), declaring `country` (NULL: none) and `asn`
  * (-1: none) from now on.  The probe is the fixture's (sfix_close). */
@@ -125,14 +139,13 @@ static inline struct store_probe *
 sfix_probe(struct sfix *f, const char *name, unsigned char seed,
     const char *country, long long asn)
 {
-	unsigned char sd[32], pk[RECORD_PUBKEY_LEN], sk[64];
+	unsigned char pk[RECORD_PUBKEY_LEN], sk[64];
 	struct store_probe *p;
 	char err[256];
 
 	assert_true(f->nprobes < SFIX_PROBES);
 	p = &f->probe[f->nprobes++];
-	memset(sd, seed, sizeof(sd));
-	crypto_sign_seed_keypair(pk, sk, sd);
+	sfix_key(seed, pk, sk);
 	assert_int_equal(store_probe_add(f->st, name, pk, p, err,
 	    sizeof(err)), STORE_OK);
 	if (country != NULL)
@@ -211,6 +224,22 @@ schain_add(struct schain *c, const char *type, const char *body)
 	return schain_line(c, c->seq + 1, c->last, type, body);
 }
 
+/* The body of a DNS result (an answer to a root SOA query), for
+ * schain_add(). */
+#define SFIX_MEASUREMENT "\"time\":\"2026-11-26T10:00:00.123456Z\"," \
+    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\"," \
+    "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\"," \
+    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true," \
+    "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\""
+
+/* `n` more records of the chain, each an SFIX_MEASUREMENT. */
+static inline void
+schain_measurements(struct schain *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		schain_add(c, "dns", SFIX_MEASUREMENT);
+}
+
 /* Skip `skip` seqs, as a probe that dropped them: the next line's prev
  * is the hash of a line nobody has. */
 static inline void
@@ -279,6 +308,108 @@ schain_ingest(struct sfix *f, struct schain *c, size_t per_batch)
 			fail_msg("store_ingest: %s", err);
 	}
 	c->done = c->n;
+}
+
+/* The body of a batch of the chain's lines [from, from + n), each with
+ * its newline, as a probe sends it: malloc'd and NUL-terminated (the
+ * caller frees it), its length in *len. */
+static inline char *
+schain_body(const struct schain *c, size_t from, size_t n, size_t *len)
+{
+	size_t total = 0, off = 0;
+	char *body;
+
+	assert_true(from + n <= c->n);
+	for (size_t i = from; i < from + n; i++)
+		total += strlen(c->lines[i]) + 1;
+	assert_non_null(body = malloc(total + 1));
+	for (size_t i = from; i < from + n; i++) {
+		size_t l = strlen(c->lines[i]);
+		memcpy(body + off, c->lines[i], l);
+		body[off + l] = '\n';
+		off += l + 1;
+	}
+	body[total] = '\0';
+	*len = total;
+	return body;
+}
+
+/* The base64 signature of `len` bytes of `body` by probe `p`, enrolled
+ * by sfix_probe() with the seed byte `seed`, as a probe signs a batch. */
+static inline void
+sfix_sign(const struct store_probe *p, unsigned char seed, const void *body,
+    size_t len, char sig[RECORD_SIG_B64 + 1])
+{
+	unsigned char pk[RECORD_PUBKEY_LEN], sk[64];
+
+	sfix_key(seed, pk, sk);
+	assert_memory_equal(pk, p->pubkey, RECORD_PUBKEY_LEN);
+	batch_sign(sk, p->id, body, len, sig);
+}
+
+/* What sfix_stored() collects: every stored line and a newline. */
+struct sfix_lines {
+	char	*text;
+	size_t	 len, rows;
+};
+
+static inline int
+sfix_lines_cb(void *arg, const struct store_row *row)
+{
+	struct sfix_lines *l = arg;
+
+	assert_non_null(l->text = realloc(l->text, l->len + row->len + 2));
+	memcpy(l->text + l->len, row->line, row->len);
+	l->len += row->len;
+	l->text[l->len++] = '\n';
+	l->text[l->len] = '\0';
+	l->rows++;
+	return 0;
+}
+
+/* What the store holds, in ingest order, as one batch body would carry
+ * it ("" when nothing; the caller frees it); *rows: how many records. */
+static inline char *
+sfix_stored(struct sfix *f, size_t *rows)
+{
+	struct sfix_lines l = {NULL, 0, 0};
+	struct store_filter filter;
+	long long last = 0;
+
+	store_filter_init(&filter);
+	assert_true(store_results(f->st, &filter, 0, 100000, sfix_lines_cb,
+	    &l, &last) >= 0);
+	if (l.text == NULL)
+		assert_non_null(l.text = strdup(""));
+	*rows = l.rows;
+	return l.text;
+}
+
+/* The newlines in `s` (the lines of a JSON-lines or CSV text). */
+static inline size_t
+sfix_count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Exactly lines [0, n) of chain `c` are what the store holds, byte for
+ * byte and in order (nothing at all for 0). */
+static inline void
+sfix_assert_stored(struct sfix *f, const struct schain *c, size_t n)
+{
+	size_t rows, len;
+	char *got = sfix_stored(f, &rows), *want;
+
+	want = n > 0 ? schain_body(c, 0, n, &len) : strdup("");
+	assert_non_null(want);
+	assert_int_equal(rows, n);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
 }
 
 /* Overwrite record `seq` of chain `c`, stored already, as a store

@@ -218,16 +218,6 @@ run_all(struct sfix_test *t, enum export_format fmt)
 	return run(t, &f, fmt, 0, NULL);
 }
 
-static size_t
-count_lines(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += *s == '\n';
-	return n;
-}
-
 /* ---- tests ------------------------------------------------------------ */
 
 static void
@@ -387,7 +377,7 @@ test_paging(void **state)
 	store_filter_init(&f);
 	got = run(t, &f, EXPORT_JSONL, 0, &steps);
 	assert_int_equal(steps, 5);		/* 64, 128, 256, 500, 255 */
-	assert_int_equal(count_lines(got), 1203);
+	assert_int_equal(sfix_count_lines(got), 1203);
 	/* In ingest order, each record once. */
 	for (line = strtok_r(got, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -399,13 +389,13 @@ test_paging(void **state)
 	free(got);
 	got = run(t, &f, EXPORT_CSV, 7, &steps);
 	assert_int_equal(steps, 1203 / 7 + 1);
-	assert_int_equal(count_lines(got), 1204);
+	assert_int_equal(sfix_count_lines(got), 1204);
 	free(got);
 	/* A page that ends exactly at the end: one more, empty step
 	 * (64 + 17 x 67 = 1203). */
 	got = run(t, &f, EXPORT_ATLAS, 67, &steps);
 	assert_int_equal(steps, 19);
-	assert_int_equal(count_lines(got), 1203);
+	assert_int_equal(sfix_count_lines(got), 1203);
 	free(got);
 }
 
@@ -488,7 +478,7 @@ static size_t
 selected(struct sfix_test *t, struct export_params *p)
 {
 	char *got = run(t, &p->filter, EXPORT_JSONL, 2, NULL);
-	size_t n = count_lines(got);
+	size_t n = sfix_count_lines(got);
 
 	free(got);
 	return n;
@@ -686,7 +676,7 @@ test_out_of_range(void **state)
 
 	add_wild(t, lines);
 	got = run_all(t, EXPORT_CSV);
-	assert_int_equal(count_lines(got), NWILD + 1);
+	assert_int_equal(sfix_count_lines(got), NWILD + 1);
 	for (row = strtok_r(got + strlen(CSV_HEAD), "\n", &save);
 	    row != NULL; row = strtok_r(NULL, "\n", &save), i++) {
 		char *rtt = csv_nth(row, 18), *port = csv_nth(row, 11), *end;
