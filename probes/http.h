@@ -31,6 +31,7 @@
 
 #include "cwtime.h"
 #include "failure.h"
+#include "probe.h"
 #include "target.h"
 
 #define HTTP_AF_4 1
@@ -169,6 +170,24 @@ void http_probe_cancel(struct http_probe *probe);
 /* http_probe_redirect: report to done(result, last, arg) instead. */
 void http_probe_redirect(struct http_probe *probe, http_done_fn done,
     void *arg);
+
+/*
+ * http_measurement: the spec of a configured http measurement
+ * (probes/conf_http.c), struct measurement's `spec`.  The strings and
+ * arrays `spec` points at belong to it.
+ */
+struct http_measurement {
+	struct http_spec spec;		/* spec.name: the measurement's */
+	char *url;
+	char *body_pattern;		/* NULL: none */
+	char *proxy;			/* NULL: none */
+	char *cafile;			/* NULL: the system's CAs */
+	char **headers;
+	struct http_status_range *expect;
+};
+
+/* http_probe_kind: the HTTP kind (probes/conf_http.c). */
+extern const struct probe_kind http_probe_kind;
 
 /* --- the pure parts, for unit tests --- */
 

@@ -18,6 +18,8 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "dns.h"
+#include "http.h"
 
 /* One spec refused both ways: a section body and its command line. */
 struct spec_case {
