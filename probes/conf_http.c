@@ -230,17 +230,14 @@ conf_http_transport(struct conf_sec *s, struct measurement *m)
 {
 	struct http_measurement *h = m->spec;
 	const char *v;
-	char err[256];
 	long n;
 
-	if ((v = cfg_getstr(s->sec, "proxy")) != NULL)
-		h->spec.proxy = h->proxy = conf_url(s, "proxy", 0,
-		    v, true);
-	if (cfg_getstr(s->sec, "cafile") != NULL &&
-	    conf_sec_path(s, "cafile", "file", &h->cafile) == 0 &&
-	    conf_readable(h->cafile, err, sizeof(err)) == -1)
-		conf_sec_error(s, "cafile", 0, "cafile: %s: %s",
-		    h->cafile, err);
+	/* Their rules are http_spec_check()'s (conf_http_rules). */
+	if ((v = cfg_getstr(s->sec, "proxy")) != NULL &&
+	    (h->spec.proxy = h->proxy = strdup(v)) == NULL)
+		s->l->oom = true;
+	if (cfg_getstr(s->sec, "cafile") != NULL)
+		conf_sec_path(s, "cafile", "file", &h->cafile);
 	h->spec.cafile = h->cafile;
 	h->spec.follow_redirects = cfg_getbool(s->sec, "follow_redirects");
 	if (conf_int(s, "max_redirects", 0, HTTP_REDIRECTS_MAX,
@@ -287,8 +284,10 @@ conf_http_rules(struct conf_sec *s, const struct measurement *m)
 	static const char *const opts[HTTP_SPEC_RULES] = {
 		[HTTP_SPEC_MAX_BODY] = "max_body",
 		[HTTP_SPEC_BODY_PATTERN] = "body_pattern",
+		[HTTP_SPEC_PROXY] = "proxy",
+		[HTTP_SPEC_CAFILE] = "cafile",
 	};
-	char err[256];
+	char err[640];		/* conf_sec_error()'s */
 
 	for (int r = 0; r < HTTP_SPEC_RULES; r++)
 		if (http_spec_check(&h->spec, (enum http_spec_rule)r, err,

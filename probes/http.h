@@ -92,12 +92,15 @@ void http_spec_init(struct http_spec *spec);
 enum http_spec_rule {
 	HTTP_SPEC_MAX_BODY,		/* 1 byte to HTTP_MAX_BODY_MAX */
 	HTTP_SPEC_BODY_PATTERN,		/* not empty; not with HEAD */
+	HTTP_SPEC_PROXY,		/* http(s)://, socks4(a)://, socks5(h):// */
+	HTTP_SPEC_CAFILE,		/* a file this process may read */
 	HTTP_SPEC_RULES
 };
 
 /* http_spec_check: 0 when `spec` keeps `rule`; else -1 with the problem
  * in err, without the option's name, which each caller writes its own
- * way ("max_body: ", "--max-body: "). */
+ * way ("max_body: ", "--max-body: ").  HTTP_SPEC_CAFILE looks at the
+ * file system as it is now. */
 int http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
     char *err, size_t errlen);
 

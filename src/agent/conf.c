@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "conf_kind.h"
 #include "confload.h"
+#include "fileio.h"
 #include "probe.h"
 #include "size.h"
 #include "tld.h"
@@ -293,8 +294,9 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
-/* conf_url: a collector's base URL (or a proxy's, `proxy`). */
-char *
+/* conf_url: a collector's base URL (or a proxy's, `proxy`).  Returns
+ * a copy, or NULL (reported). */
+static char *
 conf_url(struct conf_sec *s, const char *opt, unsigned idx,
     const char *v, bool proxy)
 {
@@ -594,24 +596,6 @@ conf_measurement_start(struct conf_sec *s, struct measurement *m,
 	return 0;
 }
 
-/* conf_readable: 0 when `path` is a file this process can read; else -1
- * with the reason in err. */
-int
-conf_readable(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1 || access(path, R_OK) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return -1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s", strerror(EISDIR));
-		return -1;
-	}
-	return 0;
-}
-
 /* conf_name_unique: note the title of measurement section `s`, and
  * report it when a section of the other kind has it already (libconfuse
  * refuses a title twice within one kind itself). */
@@ -762,7 +746,7 @@ static int
 conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 {
 	struct conf_loader *l = conf_loading();
-	char err[128], **out;
+	char **out;
 
 	conf_record(root, opt);
 	if (l == NULL)
@@ -770,8 +754,9 @@ conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 	out = strcmp(opt->name, "hosts_file") == 0 ?
 	    &conf_build(l)->conf->hosts_file : &conf_build(l)->conf->resolv_conf;
 	if (conf_path_option(root, opt, "file", out) == 0 &&
-	    conf_readable(*out, err, sizeof(err)) == -1)
-		conf_error(l, root->line, "%s: %s: %s", opt->name, *out, err);
+	    fileio_readable(*out) == -1)
+		conf_error(l, root->line, "%s: %s: %s", opt->name, *out,
+		    strerror(errno));
 	return 0;
 }
 

@@ -32,17 +32,6 @@ int conf_choice(struct conf_sec *s, const char *opt, const char *a, int va,
 int conf_size(struct conf_sec *s, const char *opt, uint64_t min,
     uint64_t dflt, uint64_t *out);
 
-/* conf_url: value `v` of option `opt` (list index idx) as an http:// or
- * https:// URL, or with `proxy` also socks4[a]:// and socks5[h]://.
- * Returns a copy the caller frees, or NULL (reported, or out of memory
- * noted). */
-char *conf_url(struct conf_sec *s, const char *opt, unsigned idx,
-    const char *v, bool proxy);
-
-/* conf_readable: 0 when `path` is a file this process can read; else -1
- * with the reason in err. */
-int conf_readable(const char *path, char *err, size_t errlen);
-
 /* conf_target_dup: whether t's address is already in the first n
  * targets. */
 bool conf_target_dup(const struct target *targets, size_t n,
