@@ -1023,7 +1023,7 @@ dns_finish(struct dns_probe *p)
 	else if (p->done != NULL)
 		p->done(result, p->pkt, p->arg);
 	else
-		p->kind_done(result, p->arg);
+		p->kind_done(result, true, p->arg);
 	dns_probe_free(p);
 }
 
@@ -1565,14 +1565,14 @@ dns_probe_redirect(struct dns_probe *probe, dns_done_fn done, void *arg)
 
 /* The generic interface (probes/probe.h): a struct probe_run is a
  * struct dns_probe under another name. */
-static struct probe_run *
-dns_kind_start(struct event_base *base, const void *spec,
-    const struct target *target, int proto, probe_done_fn done, void *arg)
+struct probe_run *
+dns_run_start(struct event_base *base, const struct dns_spec *spec,
+    const struct target *target, enum dns_proto proto, probe_done_fn done,
+    void *arg)
 {
 	struct dns_probe *p;
 
-	if ((p = dns_probe_new(base, spec, target, (enum dns_proto)proto)) ==
-	    NULL)
+	if ((p = dns_probe_new(base, spec, target, proto)) == NULL)
 		return NULL;
 	p->kind_done = done;
 	p->arg = arg;
@@ -1580,14 +1580,18 @@ dns_kind_start(struct event_base *base, const void *spec,
 	return (struct probe_run *)p;
 }
 
-static void
-dns_kind_cancel(struct probe_run *run)
+void
+dns_run_cancel(struct probe_run *run)
 {
 	dns_probe_cancel((struct dns_probe *)run);
 }
 
-const struct probe_kind dns_probe_kind = {
-	.name = "dns",
-	.start = dns_kind_start,
-	.cancel = dns_kind_cancel,
-};
+void
+dns_run_redirect(struct probe_run *run, probe_done_fn done, void *arg)
+{
+	struct dns_probe *p = (struct dns_probe *)run;
+
+	p->done = NULL;
+	p->kind_done = done;
+	p->arg = arg;
+}

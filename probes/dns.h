@@ -128,6 +128,27 @@ struct dns_probe *dns_probe_start(struct event_base *base,
     const struct dns_spec *spec, const struct target *target,
     enum dns_proto proto, dns_done_fn done, void *arg);
 
+/* dns_run_start: dns_probe_start() for the generic interface
+ * (probe.h): done() gets (result, true, arg).  The probe is the run. */
+struct probe_run *dns_run_start(struct event_base *base,
+    const struct dns_spec *spec, const struct target *target,
+    enum dns_proto proto, probe_done_fn done, void *arg);
+
+/* dns_run_cancel / dns_run_redirect: dns_probe_cancel and
+ * dns_probe_redirect of a run dns_run_start() started. */
+void dns_run_cancel(struct probe_run *run);
+void dns_run_redirect(struct probe_run *run, probe_done_fn done, void *arg);
+
+/* dns_measurement: the spec of a configured dns measurement
+ * (probes/conf_dns.c), struct measurement's `spec`. */
+struct dns_measurement {
+	struct dns_spec spec;		/* spec.name: the measurement's */
+	bool qname_from_tld;		/* no qname given: each TLD's own */
+};
+
+/* dns_probe_kind: the DNS kind (probes/conf_dns.c). */
+extern const struct probe_kind dns_probe_kind;
+
 /* dns_probe_cancel: stop without calling done(); frees the probe. */
 void dns_probe_cancel(struct dns_probe *probe);
 

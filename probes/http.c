@@ -45,6 +45,7 @@
 
 #include "curlev.h"
 #include "dns.h"
+#include "fileio.h"
 #include "http.h"
 #include "log.h"
 #include "result.h"
@@ -167,6 +168,29 @@ http_spec_init(struct http_spec *spec)
 	spec->max_redirects = HTTP_REDIRECTS_DEFAULT;
 }
 
+/* http_proxy_ok: a proxy URL of a scheme libcurl is given, with more
+ * than the scheme, at most 1024 characters, none a control one. */
+static bool
+http_proxy_ok(const char *proxy)
+{
+	static const char *const schemes[] = {
+		"http://", "https://", "socks4://", "socks4a://", "socks5://",
+		"socks5h://",
+	};
+	size_t n = strlen(proxy);
+
+	if (n > 1024)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)proxy[i] < 0x20 || proxy[i] == 0x7f)
+			return false;
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncasecmp(proxy, schemes[i], strlen(schemes[i])) == 0 &&
+		    n > strlen(schemes[i]))
+			return true;
+	return false;
+}
+
 int
 http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
     char *err, size_t errlen)
@@ -190,6 +214,18 @@ http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
 			    "(use GET)");
 		else
 			return 0;
+		return -1;
+	case HTTP_SPEC_PROXY:
+		if (spec->proxy == NULL || http_proxy_ok(spec->proxy))
+			return 0;
+		snprintf(err, errlen, "\"%s\" is not an http://, https://, "
+		    "socks4://, socks4a://, socks5:// or socks5h:// URL",
+		    spec->proxy);
+		return -1;
+	case HTTP_SPEC_CAFILE:
+		if (spec->cafile == NULL || fileio_readable(spec->cafile) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", spec->cafile, strerror(errno));
 		return -1;
 	case HTTP_SPEC_RULES:
 		break;

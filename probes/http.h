@@ -31,6 +31,7 @@
 
 #include "cwtime.h"
 #include "failure.h"
+#include "probe.h"
 #include "target.h"
 
 #define HTTP_AF_4 1
@@ -91,12 +92,15 @@ void http_spec_init(struct http_spec *spec);
 enum http_spec_rule {
 	HTTP_SPEC_MAX_BODY,		/* 1 byte to HTTP_MAX_BODY_MAX */
 	HTTP_SPEC_BODY_PATTERN,		/* not empty; not with HEAD */
+	HTTP_SPEC_PROXY,		/* http(s)://, socks4(a)://, socks5(h):// */
+	HTTP_SPEC_CAFILE,		/* a file this process may read */
 	HTTP_SPEC_RULES
 };
 
 /* http_spec_check: 0 when `spec` keeps `rule`; else -1 with the problem
  * in err, without the option's name, which each caller writes its own
- * way ("max_body: ", "--max-body: "). */
+ * way ("max_body: ", "--max-body: ").  HTTP_SPEC_CAFILE looks at the
+ * file system as it is now. */
 int http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
     char *err, size_t errlen);
 
@@ -169,6 +173,24 @@ void http_probe_cancel(struct http_probe *probe);
 /* http_probe_redirect: report to done(result, last, arg) instead. */
 void http_probe_redirect(struct http_probe *probe, http_done_fn done,
     void *arg);
+
+/*
+ * http_measurement: the spec of a configured http measurement
+ * (probes/conf_http.c), struct measurement's `spec`.  The strings and
+ * arrays `spec` points at belong to it.
+ */
+struct http_measurement {
+	struct http_spec spec;		/* spec.name: the measurement's */
+	char *url;
+	char *body_pattern;		/* NULL: none */
+	char *proxy;			/* NULL: none */
+	char *cafile;			/* NULL: the system's CAs */
+	char **headers;
+	struct http_status_range *expect;
+};
+
+/* http_probe_kind: the HTTP kind (probes/conf_http.c). */
+extern const struct probe_kind http_probe_kind;
 
 /* --- the pure parts, for unit tests --- */
 

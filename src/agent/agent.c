@@ -1,159 +1,43 @@
 /*
- * agent.c -- the measuring agent: `corewatch run`, `once` and
- * `check-config`.
- *
- * A configuration becomes a set of tasks, one per (measurement, server
- * address, transport) that its address families and transports allow.
- * `run` gives each task a schedule timer and measures for ever; `once`
- * starts every task at the same moment and waits for all of them.  The
- * tasks of one measurement to one server address form a group that has
- * one query in flight at a time (the others queue); a cycle that fires
- * while the task's previous query still runs or waits is skipped and
- * counted.
- *
- * Everything lives in one struct agent handed to every callback.
+ * agent.c -- the measuring agent's scheduler and result path (agent.h):
+ * the tasks of a configuration, their cycles and runs, through each
+ * kind's operations only (probes/probe.h); results to the spool and the
+ * output; the set-up run and once share (TLD discovery, the kinds'
+ * contexts, the spool, the uploader, the heartbeat); run's stop and
+ * reload.  The commands are cmd_run.c, cmd_once.c and cmd_check.c.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
-#include "cli.h"
-#include "cliutil.h"
+#include "agent.h"
 #include "conf.h"
-#include "dns.h"
 #include "heartbeat.h"
-#include "http.h"
 #include "key.h"
 #include "log.h"
 #include "output.h"
+#include "probe.h"
 #include "result.h"
 #include "schedule.h"
 #include "spool.h"
 #include "sysutil.h"
-#include "table.h"
 #include "tld.h"
 #include "upload.h"
 
-#define AGENT_LABEL_MAX (CONFIG_NAME_MAX + TARGET_NAME_MAX + \
-	INET6_ADDRSTRLEN + 16)
-#define AGENT_ONCE_GRACE (5 * CW_USEC_PER_SEC)
-#define AGENT_TLD_WAIT (30 * CW_USEC_PER_SEC)	/* once: for new TLDs */
 #define AGENT_RESOLV_CONF "/etc/resolv.conf"
 
-enum agent_mode {
-	AGENT_RUN,
-	AGENT_ONCE,
-	AGENT_CHECK,	/* check-config: what run needs, nothing started */
-};
-
-struct agent;
-struct agent_orphan;
-struct task_group;
-
-/*
- * run: whether a task's target fails, so that a change is logged once
- * (it starts failing, fails in another way, recovers), not each result.
- * An HTTP run reports a result per address: the run fails with the
- * first failure among them.
- */
-struct task_health {
-	enum cw_failure state;		/* how its last run ended */
-	cw_usec_t since;		/* real time it began failing */
-	unsigned long long failed_runs;	/* since then */
-	enum cw_failure run;		/* the run in progress, so far */
-	char run_detail[160];		/* its failure_detail */
-};
-
-/*
- * DNS: one (measurement, address, transport), or one TLD without
- * servers.  HTTP: one (measurement, address family), whose run measures
- * every address the host resolves to, or one pinned address.
- */
-struct task {
-	struct agent *agent;
-	const struct measurement *m;	/* in the task's config */
-	struct dns_spec spec;		/* m->dns, qname set for a TLD */
-	const char *tld;		/* m->tlds[i], or NULL */
-	bool has_target;		/* false: a TLD without servers, or
-					 * an HTTP host resolved each cycle */
-	struct target target;
-	enum dns_proto proto;
-	int af;				/* HTTP: 4 or 6 */
-	char label[AGENT_LABEL_MAX];	/* for log messages */
-	struct dns_probe *inflight;
-	struct http_probe *http;	/* HTTP: the run in flight */
-	struct task_group *group;	/* NULL for a TLD without servers
-					 * and for HTTP */
-	bool queued;			/* waiting for its group */
-	struct task *next_queued;
-	struct schedule_timer *timer;	/* run only */
-	uint64_t skipped;		/* cycles skipped: still in flight */
-	json_t *results;		/* once: kept for the table */
-	bool settled;			/* once: its last result is in */
-	struct task_health health;	/* run: logged as it changes */
-};
-
-/*
- * The tasks of one measurement that query one server address (UDP and
- * TCP, one per TLD the server serves): one query of them at a time, so
- * a measurement never has two queries in flight to the same address.
- * A task whose turn comes while another runs waits in the queue.
- */
-struct task_group {
-	struct task *running;
-	struct task *head, *tail;	/* queued, in order */
-	size_t size;			/* tasks in the group */
-};
-
-/* The tasks of one configuration. */
-struct agent_tasks {
-	struct task *v;
-	size_t n;
-	struct task_group *groups;
-	size_t ngroups;
-	size_t max_group;		/* the largest group's size */
-};
-
-struct agent {
-	enum agent_mode mode;
-	const char *conf_path;
-	bool verbose;
-	struct event_base *base;
-	struct config *conf;
-	struct output *out;		/* NULL: results are not written */
-	struct spool *spool;		/* run: NULL when none configured */
-	struct key key;			/* run with a spool: the probe's */
-	struct heartbeat_upload upload;	/* kept up to date by the uploader */
-	struct upload *uploader;	/* run: NULL without upload */
-	struct heartbeat_clock clock;
-	struct event *heartbeat_ev, *clock_ev;
-	unsigned long long spool_errors;	/* results not spooled */
-	struct agent_tasks tasks;
-	struct http_engine *http;	/* NULL: no HTTP measurement yet */
-	struct tld_discovery *tld;	/* NULL: no measurement has tlds */
-	struct agent_orphan *orphans;	/* queries of tasks rebuilt away */
-	struct event *sig_term, *sig_int, *sig_hup, *deadline;
-
-	size_t pending;			/* once: runs not reported yet */
-	size_t settled;			/* once: tasks that reported */
-	bool tld_waiting;		/* once: waiting for TLD discovery */
-	unsigned long long results, failures, skipped, write_errors;
-	bool interrupted;
-	bool stopping;			/* run: draining after SIGTERM/INT */
-	bool flushing;			/* run: the uploader's last sending */
+const struct agent_clock agent_clock_system = {
+	.real = cw_real_usec,
+	.schedule = schedule_clock,
+	.timer_new = schedule_timer_new,
+	.timer_free = schedule_timer_free,
 };
 
 /* --- Results --- */
@@ -226,7 +110,7 @@ agent_health(struct task *t, const json_t *r, bool last)
 	if (h->run != h->state) {
 		agent_health_change(t, h);
 		if (h->state == CW_OK) {
-			h->since = cw_real_usec();
+			h->since = t->agent->time->real();
 			h->failed_runs = 0;
 		}
 		h->state = h->run;
@@ -244,7 +128,7 @@ agent_result(struct task *t, json_t *result, bool last)
 {
 	struct agent *a = t->agent;
 
-	agent_record(a, result, t->tld);
+	agent_record(a, result, t->pt.tld);
 	if (a->mode == AGENT_RUN)
 		agent_health(t, result, last);
 	if (a->mode == AGENT_ONCE) {
@@ -260,12 +144,7 @@ agent_result(struct task *t, json_t *result, bool last)
 	json_decref(result);
 }
 
-/* agent_result_failure: a result for task t that never got a query on
- * the wire (no servers known, out of memory, no answer in time). */
-static void agent_result_failure(struct task *t, enum cw_failure failure,
-    const char *detail, ...) __attribute__((format(printf, 3, 4)));
-
-static void
+void
 agent_result_failure(struct task *t, enum cw_failure failure,
     const char *detail, ...)
 {
@@ -273,27 +152,15 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 	json_t *r;
 	va_list ap;
 
-	if ((r = result_new(t->m->kind == MEASUREMENT_HTTP ? "http" : "dns",
-	    t->m->name, cw_real_usec())) == NULL) {
+	if ((r = result_new(t->m->kind->name, t->m->name,
+	    t->agent->time->real())) == NULL) {
 		log_warnx("%s: out of memory for a result", t->label);
 		return;
 	}
 	va_start(ap, detail);
 	vsnprintf(text, sizeof(text), detail, ap);
 	va_end(ap);
-	if (t->m->kind == MEASUREMENT_HTTP) {
-		result_set_str(r, "url", t->m->http.url);
-		json_object_set_new(r, "addr", t->has_target ?
-		    json_string(t->target.addr) : json_null());
-		result_set_int(r, "af", t->af);
-	} else if (t->has_target) {
-		result_set_str(r, "server", t->target.name[0] != '\0' ?
-		    t->target.name : NULL);
-		result_set_str(r, "addr", t->target.addr);
-		result_set_int(r, "port", target_port(&t->target));
-		result_set_int(r, "af", t->target.af);
-		result_set_str(r, "proto", dns_proto_name(t->proto));
-	}
+	t->m->kind->failure_fields(r, t->m, &t->pt);
 	result_set_failure(r, failure, "%s", text);
 	agent_result(t, r, true);
 }
@@ -301,18 +168,18 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 /* --- Tasks --- */
 
 /*
- * agent_tld_targets: the server addresses of TLD `tld` for measurement
- * m, into *targets (NULL and 0 while none are known): the set the TLD
- * discovery (src/tld.h) holds.  Until a TLD's servers are known each
- * cycle reports dns_no_servers for it.
+ * agent_tld_servers: the server addresses of TLD `tld` (NULL and 0
+ * while none are known): the set the TLD discovery (src/tld.h) holds.
+ * Until a TLD's servers are known each cycle reports dns_no_servers
+ * for it.
  */
 static void
-agent_tld_targets(struct agent *a, const struct measurement *m,
-    const char *tld, const struct target **targets, size_t *n)
+agent_tld_servers(void *arg, const char *tld, const struct target **targets,
+    size_t *n)
 {
+	struct agent *a = ((struct agent_tasks *)arg)->agent;
 	const struct tld_set *set;
 
-	(void)m;
 	*targets = NULL;
 	*n = 0;
 	if (a->tld != NULL && (set = tld_discovery_get(a->tld, tld)) != NULL) {
@@ -321,31 +188,12 @@ agent_tld_targets(struct agent *a, const struct measurement *m,
 	}
 }
 
-static void
-agent_task_label(struct task *t)
-{
-	if (t->m->kind == MEASUREMENT_HTTP)
-		snprintf(t->label, sizeof(t->label), "%s %s IPv%d",
-		    t->m->name, t->has_target ? t->target.addr :
-		    http_url_host_af(t->m->http.url) != 0 ? "(in the URL)" :
-		    "(looked up)", t->af);
-	else if (!t->has_target)
-		snprintf(t->label, sizeof(t->label), "%s %s", t->m->name,
-		    t->tld);
-	else
-		snprintf(t->label, sizeof(t->label), "%s %s%s%s %s",
-		    t->m->name, t->target.name, t->target.name[0] ? "=" : "",
-		    t->target.addr, dns_proto_name(t->proto));
-}
-
-/* agent_tasks_add: append a task; target NULL for a TLD without
- * servers or an HTTP host resolved each cycle, whose family is `af`
- * (a target's is its own). */
+/* agent_tasks_add: append task pt of the measurement being laid out
+ * (probe_task_add_fn). */
 static int
-agent_tasks_add(struct agent *a, struct agent_tasks *ts,
-    const struct measurement *m, const char *tld,
-    const struct target *target, enum dns_proto proto, int af)
+agent_tasks_add(void *arg, const struct probe_task *pt)
 {
+	struct agent_tasks *ts = arg;
 	struct task *grown, *t;
 
 	grown = reallocarray(ts->v, ts->n + 1, sizeof(*grown));
@@ -356,91 +204,23 @@ agent_tasks_add(struct agent *a, struct agent_tasks *ts,
 	ts->v = grown;
 	t = &ts->v[ts->n];
 	memset(t, 0, sizeof(*t));
-	t->agent = a;
-	t->m = m;
-	t->spec = m->dns;
-	t->tld = tld;
-	t->af = target != NULL ? target->af : af;
-	if (tld != NULL && m->qname_from_tld &&
-	    dns_spec_set_qname(&t->spec, tld) == -1) {
-		log_warnx("%s: bad query name \"%s\"", m->name, tld);
-		return -1;
-	}
-	if (target != NULL) {
-		t->has_target = true;
-		t->target = *target;
-		t->proto = proto;
-		/* Learned servers are measured on the measurement's port. */
-		if (tld != NULL)
-			target_set_port(&t->target, m->dns.port);
-	}
-	agent_task_label(t);
+	t->agent = ts->agent;
+	t->m = ts->adding;
+	t->pt = *pt;
+	t->m->kind->label(t->m, &t->pt, t->label, sizeof(t->label));
 	ts->n++;
 	return 0;
 }
 
-/* agent_tasks_http: the tasks of HTTP measurement m: one per pinned
- * address of a family it measures, or one per family (the host is
- * resolved each cycle; an address in the URL has one family). */
-static int
-agent_tasks_http(struct agent *a, struct agent_tasks *ts,
-    const struct measurement *m)
-{
-	int literal = http_url_host_af(m->http.url);
-	int afs = m->http.afs;
-
-	for (size_t i = 0; i < m->ntargets; i++) {
-		if (!(afs & (m->targets[i].af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
-			continue;
-		if (agent_tasks_add(a, ts, m, NULL, &m->targets[i],
-		    DNS_PROTO_TCP, 0) == -1)
-			return -1;
-	}
-	if (m->ntargets > 0)
-		return 0;
-	if (literal != 0)
-		afs = literal == 4 ? HTTP_AF_4 : HTTP_AF_6;
-	for (int af = 4; af <= 6; af += 2) {
-		if (!(afs & (af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
-			continue;
-		if (agent_tasks_add(a, ts, m, NULL, NULL, DNS_PROTO_TCP,
-		    af) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* agent_tasks_targets: tasks for every address x transport allowed. */
-static int
-agent_tasks_targets(struct agent *a, struct agent_tasks *ts,
-    const struct measurement *m, const char *tld,
-    const struct target *targets, size_t n)
-{
-	static const enum dns_proto protos[] = {DNS_PROTO_UDP, DNS_PROTO_TCP};
-
-	for (size_t i = 0; i < n; i++) {
-		int af = targets[i].af == 4 ? DNS_AF_4 : DNS_AF_6;
-		if (!(m->dns.afs & af))
-			continue;
-		for (size_t p = 0; p < 2; p++)
-			if ((m->dns.transports & (int)protos[p]) &&
-			    agent_tasks_add(a, ts, m, tld, &targets[i],
-			    protos[p], 0) == -1)
-				return -1;
-	}
-	return 0;
-}
-
-static void
+void
 agent_tasks_free(struct agent_tasks *ts)
 {
 	for (size_t i = 0; i < ts->n; i++) {
 		struct task *t = &ts->v[i];
-		if (t->inflight != NULL)
-			dns_probe_cancel(t->inflight);
-		if (t->http != NULL)
-			http_probe_cancel(t->http);
-		schedule_timer_free(t->timer);
+		if (t->run != NULL)
+			t->m->kind->cancel(t->run);
+		if (t->timer != NULL)
+			t->agent->time->timer_free(t->timer);
 		json_decref(t->results);
 	}
 	free(ts->v);
@@ -458,13 +238,15 @@ agent_task_group_cmp(const void *x, const void *y)
 
 	if (a->m != b->m)
 		return a->m < b->m ? -1 : 1;
-	if ((c = strcmp(a->target.addr, b->target.addr)) != 0)
+	if ((c = strcmp(a->pt.target.addr, b->pt.target.addr)) != 0)
 		return c;
-	return (int)target_port(&a->target) - (int)target_port(&b->target);
+	return (int)target_port(&a->pt.target) -
+	    (int)target_port(&b->pt.target);
 }
 
-/* agent_tasks_group: put the tasks that share a measurement and a
- * server address into one group.  Returns 0 or -1 (logged). */
+/* agent_tasks_group: put the tasks that share a measurement of a
+ * serial kind and a server address into one group.  Returns 0 or -1
+ * (logged). */
 static int
 agent_tasks_group(struct agent_tasks *ts)
 {
@@ -478,7 +260,7 @@ agent_tasks_group(struct agent_tasks *ts)
 		return -1;
 	}
 	for (size_t i = 0; i < ts->n; i++)
-		if (ts->v[i].has_target && ts->v[i].m->kind == MEASUREMENT_DNS)
+		if (ts->v[i].pt.has_target && ts->v[i].m->kind->serial)
 			order[n++] = &ts->v[i];
 	qsort(order, n, sizeof(*order), agent_task_group_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -494,35 +276,19 @@ agent_tasks_group(struct agent_tasks *ts)
 }
 
 /* agent_tasks_build: the tasks of `conf`.  Returns 0 or -1 (logged). */
-static int
+int
 agent_tasks_build(struct agent *a, const struct config *conf,
     struct agent_tasks *ts)
 {
-	const struct target *targets;
-	size_t n;
-
 	memset(ts, 0, sizeof(*ts));
+	ts->agent = a;
 	for (size_t i = 0; i < conf->nmeasurements; i++) {
-		const struct measurement *m = &conf->measurements[i];
-		if (m->kind == MEASUREMENT_HTTP) {
-			if (agent_tasks_http(a, ts, m) == -1)
-				goto fail;
-			continue;
-		}
-		if (m->ntlds == 0) {
-			if (agent_tasks_targets(a, ts, m, NULL, m->targets,
-			    m->ntargets) == -1)
-				goto fail;
-			continue;
-		}
-		for (size_t j = 0; j < m->ntlds; j++) {
-			agent_tld_targets(a, m, m->tlds[j], &targets, &n);
-			if ((n == 0 ? agent_tasks_add(a, ts, m, m->tlds[j],
-			    NULL, DNS_PROTO_UDP, 0) : agent_tasks_targets(a, ts,
-			    m, m->tlds[j], targets, n)) == -1)
-				goto fail;
-		}
+		ts->adding = &conf->measurements[i];
+		if (ts->adding->kind->tasks(ts->adding, agent_tasks_add,
+		    agent_tld_servers, ts) == -1)
+			goto fail;
 	}
+	ts->adding = NULL;
 	if (agent_tasks_group(ts) == -1)
 		goto fail;
 	return 0;
@@ -534,15 +300,18 @@ fail:
 static void agent_group_next(struct task_group *);
 static void agent_run_drained(struct agent *);
 
+/* agent_task_done: a result of task t's run (probe_done_fn). */
 static void
-agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
+agent_task_done(json_t *result, bool last, void *arg)
 {
 	struct task *t = arg;
 	struct agent *a = t->agent;
 
-	(void)reply;
-	t->inflight = NULL;
-	agent_result(t, result, true);
+	if (last)
+		t->run = NULL;
+	agent_result(t, result, last);
+	if (!last)
+		return;
 	if (t->group != NULL)
 		agent_group_next(t->group);
 	agent_run_drained(a);
@@ -550,29 +319,12 @@ agent_task_done(json_t *result, const ldns_pkt *reply, void *arg)
 		event_base_loopbreak(a->base);
 }
 
-/* agent_http_done: a result of task t's HTTP run. */
-static void
-agent_http_done(json_t *result, bool last, void *arg)
-{
-	struct task *t = arg;
-	struct agent *a = t->agent;
-
-	if (last)
-		t->http = NULL;
-	agent_result(t, result, last);
-	if (!last)
-		return;
-	agent_run_drained(a);
-	if (a->mode == AGENT_ONCE && --a->pending == 0)
-		event_base_loopbreak(a->base);
-}
-
-/* A query whose task went away in a rebuild: its result still counts.
+/* A run whose task went away in a rebuild: its results still count.
  * Kept on the agent's list so a stop can cancel it. */
 struct agent_orphan {
 	struct agent *agent;
-	struct dns_probe *probe;	/* one of the two */
-	struct http_probe *http;
+	const struct probe_kind *kind;
+	struct probe_run *run;
 	char *tld;			/* copy of the task's, or NULL */
 	struct agent_orphan *next, **prevp;
 };
@@ -586,39 +338,23 @@ agent_orphan_free(struct agent_orphan *o)
 	free(o);
 }
 
-/* agent_orphans_cancel: stop every orphaned query (at a stop). */
+/* agent_orphans_cancel: stop every orphaned run (at a stop). */
 static void
 agent_orphans_cancel(struct agent *a)
 {
 	while (a->orphans != NULL) {
-		if (a->orphans->probe != NULL)
-			dns_probe_cancel(a->orphans->probe);
-		if (a->orphans->http != NULL)
-			http_probe_cancel(a->orphans->http);
+		a->orphans->kind->cancel(a->orphans->run);
 		agent_orphan_free(a->orphans);
 	}
 }
 
 static void
-agent_orphan_done(json_t *result, const ldns_pkt *reply, void *arg)
+agent_orphan_done(json_t *result, bool last, void *arg)
 {
 	struct agent_orphan *o = arg;
 	struct agent *a = o->agent;
 
-	(void)reply;
 	agent_record(a, result, o->tld);
-	json_decref(result);
-	agent_orphan_free(o);
-	agent_run_drained(a);
-}
-
-static void
-agent_orphan_http_done(json_t *result, bool last, void *arg)
-{
-	struct agent_orphan *o = arg;
-	struct agent *a = o->agent;
-
-	agent_record(a, result, NULL);
 	json_decref(result);
 	if (!last)
 		return;
@@ -627,23 +363,13 @@ agent_orphan_http_done(json_t *result, bool last, void *arg)
 }
 
 /* agent_task_same: whether old task o and new task n measure the same
- * thing the same way (a query of o may stand for n). */
+ * thing the same way (a run of o may stand for n). */
 static bool
 agent_task_same(const struct task *o, const struct task *n)
 {
-	if (o->m->kind != n->m->kind)
-		return false;
-	if (n->m->kind == MEASUREMENT_HTTP)
-		return o->af == n->af && o->has_target == n->has_target &&
-		    strcmp(o->m->name, n->m->name) == 0 &&
-		    (!o->has_target ||
-		    strcmp(o->target.addr, n->target.addr) == 0);
-	return n->has_target && o->proto == n->proto &&
+	return o->m->kind == n->m->kind &&
 	    strcmp(o->m->name, n->m->name) == 0 &&
-	    (o->tld == NULL) == (n->tld == NULL) &&
-	    (o->tld == NULL || strcmp(o->tld, n->tld) == 0) &&
-	    strcmp(o->target.addr, n->target.addr) == 0 &&
-	    target_port(&o->target) == target_port(&n->target);
+	    n->m->kind->same(&o->pt, &n->pt);
 }
 
 /* agent_tasks_keep_health: a task that stays what it was keeps its
@@ -662,10 +388,10 @@ agent_tasks_keep_health(const struct agent_tasks *old,
 
 /*
  * agent_tasks_handover: before the old tasks are freed (a reload, a TLD
- * whose servers changed), hand every query they have on the wire to the
+ * whose servers changed), hand every run they have on the wire to the
  * same task of the new set, so that it is not measured twice at once;
  * or, when the task is gone, let it finish on its own.  Either way its
- * result is written: a rebuild loses no measurement.
+ * results are written: a rebuild loses no measurement.
  */
 static void
 agent_tasks_handover(struct agent *a, struct agent_tasks *old,
@@ -676,75 +402,69 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 	agent_tasks_keep_health(old, new);
 	for (size_t i = 0; i < old->n; i++) {
 		struct task *ot = &old->v[i], *nt = NULL;
-		if (ot->inflight == NULL && ot->http == NULL)
+		if (ot->run == NULL)
 			continue;
 		for (size_t j = 0; j < new->n && nt == NULL; j++)
-			if (new->v[j].inflight == NULL &&
-			    new->v[j].http == NULL &&
+			if (new->v[j].run == NULL &&
 			    agent_task_same(ot, &new->v[j]))
 				nt = &new->v[j];
-		if (nt != NULL && ot->http != NULL) {
-			http_probe_redirect(ot->http, agent_http_done, nt);
-			nt->http = ot->http;
-			ot->http = NULL;
-			continue;
-		}
 		if (nt != NULL) {
-			dns_probe_redirect(ot->inflight, agent_task_done, nt);
-			nt->inflight = ot->inflight;
-			nt->group->running = nt;
-			ot->inflight = NULL;
+			ot->m->kind->redirect(ot->run, agent_task_done, nt);
+			nt->run = ot->run;
+			if (nt->group != NULL)
+				nt->group->running = nt;
+			ot->run = NULL;
 			continue;
 		}
 		if ((o = calloc(1, sizeof(*o))) == NULL ||
-		    (ot->tld != NULL && (o->tld = strdup(ot->tld)) == NULL)) {
+		    (ot->pt.tld != NULL &&
+		    (o->tld = strdup(ot->pt.tld)) == NULL)) {
 			log_warn("%s: %s: its query is cancelled", __func__,
 			    ot->label);
 			free(o);
 			continue;	/* agent_tasks_free cancels it */
 		}
 		o->agent = a;
-		o->probe = ot->inflight;
-		o->http = ot->http;
+		o->kind = ot->m->kind;
+		o->run = ot->run;
 		if ((o->next = a->orphans) != NULL)
 			o->next->prevp = &o->next;
 		o->prevp = &a->orphans;
 		a->orphans = o;
-		if (o->http != NULL)
-			http_probe_redirect(ot->http, agent_orphan_http_done, o);
-		else
-			dns_probe_redirect(ot->inflight, agent_orphan_done, o);
-		ot->inflight = NULL;
-		ot->http = NULL;
+		o->kind->redirect(ot->run, agent_orphan_done, o);
+		ot->run = NULL;
 	}
 }
 
-/* agent_task_send: the query of task t goes out now.  Returns 0 when
- * it is on its way, -1 when it could not start (its result written). */
+/* agent_kind_ctx: the context of kind k's runs (see probe_kind); NULL
+ * when a kind that needs one has none. */
+static void *
+agent_kind_ctx(const struct agent *a, const struct probe_kind *k)
+{
+	for (size_t i = 0; i < a->nkinds; i++)
+		if (a->kinds[i].kind == k)
+			return a->kinds[i].ctx;
+	return k->context_new == NULL ? a->base : NULL;
+}
+
+/* agent_task_send: the run of task t starts now.  Returns 0 when it
+ * is on its way, -1 when it could not start (its result written). */
 static int
 agent_task_send(struct task *t)
 {
 	struct agent *a = t->agent;
+	const struct probe_kind *k = t->m->kind;
+	void *ctx = agent_kind_ctx(a, k);
 
-	if (t->m->kind == MEASUREMENT_HTTP) {
-		t->http = a->http == NULL ? NULL : http_probe_start(a->http,
-		    &t->m->http, t->has_target ? &t->target : NULL, t->af,
-		    agent_http_done, t);
-		if (t->http == NULL) {
-			agent_result_failure(t, CW_FAIL_INTERNAL,
-			    "could not start the measurement");
-			return -1;
-		}
-		return 0;
-	}
-	t->inflight = dns_probe_start(a->base, &t->spec, &t->target, t->proto,
+	t->run = ctx == NULL ? NULL : k->start(ctx, t->m, &t->pt,
 	    agent_task_done, t);
-	if (t->inflight == NULL) {
+	if (t->run == NULL) {
 		agent_result_failure(t, CW_FAIL_INTERNAL,
-		    "could not start the query");
+		    "could not start the %s", k->run_name);
 		return -1;
 	}
-	t->group->running = t;
+	if (t->group != NULL)
+		t->group->running = t;
 	return 0;
 }
 
@@ -768,25 +488,21 @@ agent_group_next(struct task_group *g)
 	}
 }
 
-/* agent_task_start: one query of task t, now or, while another query of
- * its group is in flight, as soon as that one is done. */
-static void
+/* agent_task_start: one run of task t, now or, while another run of its
+ * group is in flight, as soon as that one is done.  A task of a TLD
+ * whose servers are not known yet reports so. */
+void
 agent_task_start(struct task *t)
 {
 	struct agent *a = t->agent;
 	struct task_group *g = t->group;
 
-	if (t->m->kind == MEASUREMENT_HTTP) {
-		if (agent_task_send(t) == 0 && a->mode == AGENT_ONCE)
-			a->pending++;
-		return;
-	}
-	if (!t->has_target) {
+	if (t->pt.tld != NULL && !t->pt.has_target) {
 		agent_result_failure(t, CW_FAIL_DNS_NO_SERVERS,
-		    "no server set known yet for TLD \"%s\"", t->tld);
+		    "no server set known yet for TLD \"%s\"", t->pt.tld);
 		return;
 	}
-	if (g->running != NULL) {
+	if (g != NULL && g->running != NULL) {
 		t->queued = true;
 		if (g->tail != NULL)
 			g->tail->next_queued = t;
@@ -805,7 +521,7 @@ agent_task_fire(void *arg)
 {
 	struct task *t = arg;
 
-	if (t->inflight != NULL || t->http != NULL || t->queued) {
+	if (t->run != NULL || t->queued) {
 		t->skipped++;
 		t->agent->skipped++;
 		log_debug("%s: previous query still running, cycle skipped "
@@ -816,14 +532,14 @@ agent_task_fire(void *arg)
 }
 
 /* agent_tasks_schedule: a timer for every task, cycles from t0. */
-static int
+int
 agent_tasks_schedule(struct agent *a, struct agent_tasks *ts)
 {
-	cw_usec_t t0 = schedule_clock();
+	cw_usec_t t0 = a->time->schedule();
 
 	for (size_t i = 0; i < ts->n; i++) {
 		struct task *t = &ts->v[i];
-		t->timer = schedule_timer_new(a->base, t0, t->m->interval,
+		t->timer = a->time->timer_new(a->base, t0, t->m->interval,
 		    t->m->spread, t->label, agent_task_fire, t);
 		if (t->timer == NULL)
 			return -1;
@@ -948,29 +664,45 @@ agent_file_unchanged(const char *what, const char *was, const char *now)
 		    "start", what);
 }
 
-/* agent_http_start: the HTTP engine, once a configuration has an HTTP
- * measurement.  It stays as started: a reload that changes resolv_conf
- * or hosts_file is told so.  Returns 0, or -1 (logged). */
+/* agent_kinds_start: the context of every kind that needs one, once a
+ * configuration has a measurement of it (the HTTP engine).  A context
+ * stays as started: a reload that changes resolv_conf or hosts_file is
+ * told so.  Returns 0, or -1 (logged). */
 static int
-agent_http_start(struct agent *a, const struct config *conf)
+agent_kinds_start(struct agent *a, const struct config *conf)
 {
-	bool any = false;
+	struct probe_env env = {a->base, conf->resolv_conf, conf->hosts_file};
 
-	for (size_t i = 0; i < conf->nmeasurements; i++)
-		any |= conf->measurements[i].kind == MEASUREMENT_HTTP;
-	if (a->http != NULL) {
+	if (a->nkinds > 0) {
 		agent_file_unchanged("resolv_conf", a->conf->resolv_conf,
 		    conf->resolv_conf);
 		agent_file_unchanged("hosts_file", a->conf->hosts_file,
 		    conf->hosts_file);
-		return 0;
 	}
-	if (!any)
-		return 0;
-	if ((a->http = http_engine_new(a->base, conf->resolv_conf,
-	    conf->hosts_file)) == NULL)
-		return -1;
+	for (size_t i = 0; i < conf->nmeasurements; i++) {
+		const struct probe_kind *k = conf->measurements[i].kind;
+		void *ctx;
+		if (k->context_new == NULL || agent_kind_ctx(a, k) != NULL)
+			continue;
+		if (a->nkinds == AGENT_KINDS_MAX) {
+			log_warnx("%s: too many kinds", __func__);
+			return -1;
+		}
+		if ((ctx = k->context_new(&env)) == NULL)
+			return -1;
+		a->kinds[a->nkinds].kind = k;
+		a->kinds[a->nkinds++].ctx = ctx;
+	}
 	return 0;
+}
+
+/* agent_kinds_free: the kinds' contexts, once no run is left. */
+static void
+agent_kinds_free(struct agent *a)
+{
+	for (size_t i = 0; i < a->nkinds; i++)
+		a->kinds[i].kind->context_free(a->kinds[i].ctx);
+	a->nkinds = 0;
 }
 
 /* --- The spool and the heartbeat (run) --- */
@@ -1015,7 +747,7 @@ agent_heartbeat(struct agent *a)
 	heartbeat_clock_check(&a->clock);
 	agent_upload_status(a);
 	spool_get_status(a->spool, &st);
-	if ((hb = heartbeat_build(cw_real_usec(), a->conf->heartbeat, &st,
+	if ((hb = heartbeat_build(a->time->real(), a->conf->heartbeat, &st,
 	    &a->upload, &a->clock, &a->conf->probe)) == NULL) {
 		log_warnx("heartbeat: out of memory");
 		return;
@@ -1119,7 +851,7 @@ agent_upload_reload(const struct config *old, const struct config *conf)
  * heartbeat, which writes its first record at once.  Returns 0, or -1
  * (logged): run does not start without the spool it was told to use.
  */
-static int
+int
 agent_spool_start(struct agent *a)
 {
 	const struct config_spool *c = &a->conf->spool;
@@ -1169,126 +901,6 @@ agent_spool_reload(const struct config *old, const struct config *conf)
 		    "at the next start");
 }
 
-/* --- What run needs beyond a well-formed file --- */
-
-/* agent_check_dir: `dir` (option `what` needs it) is a directory this
- * user may create files in.  Returns 0, or -1 (logged). */
-static int
-agent_check_dir(const char *what, const char *path, const char *dir)
-{
-	struct stat st;
-
-	if (stat(dir, &st) == -1) {
-		log_errx("%s %s: directory %s: %s", what, path, dir,
-		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		log_errx("%s %s: %s is not a directory", what, path, dir);
-		return -1;
-	}
-	if (access(dir, W_OK | X_OK) == -1) {
-		log_errx("%s %s: directory %s: %s", what, path, dir,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* agent_check_output: the output file can be opened for appending as
- * output_open() will: it exists and may be written, or its directory
- * (never created for it) lets it be made.  Returns 0, or -1 (logged). */
-static int
-agent_check_output(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-	struct stat st;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			log_errx("output %s: is a directory", path);
-			return -1;
-		}
-		if (access(path, W_OK) == -1) {
-			log_errx("output %s: %s", path, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	if (errno != ENOENT || (size_t)snprintf(dir, sizeof(dir), "%s",
-	    path) >= sizeof(dir)) {
-		log_errx("output %s: %s", path, strerror(errno != ENOENT ?
-		    errno : ENAMETOOLONG));
-		return -1;
-	}
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	return agent_check_dir("output", path, dir);
-}
-
-/* agent_check_creatable: directory `path` exists, or the nearest of its
- * parents that does lets sysutil_mkdirs() make it.  Returns 0, or -1
- * (logged; `what` names the option). */
-static int
-agent_check_creatable(const char *what, const char *path)
-{
-	char dir[PATH_MAX], *slash;
-	struct stat st;
-
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
-		log_errx("%s %s: %s", what, path, strerror(ENAMETOOLONG));
-		return -1;
-	}
-	while (stat(dir, &st) == -1 && (errno == ENOENT ||
-	    errno == ENOTDIR) && (slash = strrchr(dir, '/')) != NULL &&
-	    slash != dir)
-		*slash = '\0';
-	return agent_check_dir(what, path, dir);
-}
-
-/* agent_check_key: the probe's key, which a spool needs, can be loaded
- * (key_load() says what is wrong with it).  Returns 0 or -1 (logged). */
-static int
-agent_check_key(const struct config *conf)
-{
-	struct key k;
-
-	if (key_load(conf->key_path, &k) == -1) {
-		log_errx("spool: the probe's key %s cannot be used "
-		    "(corewatch keygen makes one; key = \"FILE\" says where "
-		    "it is)", conf->key_path);
-		return -1;
-	}
-	key_clear(&k);
-	return 0;
-}
-
-/*
- * agent_check: what `run` would refuse in loaded configuration `conf`
- * before measuring: an output it cannot open, a spool without a usable
- * key or whose directory cannot be made.  Looks only; creates, locks and
- * sends nothing, so that check-config goes the same way.  Every problem
- * is logged at error level; returns 0 or -1.
- */
-static int
-agent_check(const struct config *conf)
-{
-	int rc = 0;
-
-	if (agent_check_output(conf->output_path) == -1)
-		rc = -1;
-	if (conf->spool.enabled && (agent_check_key(conf) == -1 ||
-	    agent_check_creatable("spool", conf->spool.dir) == -1))
-		rc = -1;
-	return rc;
-}
-
 static void
 agent_log_level(const struct agent *a)
 {
@@ -1309,22 +921,20 @@ agent_log_errors(const char *what, const char *errors)
 	}
 }
 
-static int
+int
 agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
     bool verbose)
 {
 	char *errors = NULL;
 
 	memset(a, 0, sizeof(*a));
+	a->time = &agent_clock_system;
 	a->mode = mode;
 	a->conf_path = conf_path;
 	a->verbose = verbose;
 	if (verbose)
 		log_init(NULL, LOG_LEVEL_DEBUG);
-	if (sodium_init() < 0) {
-		log_errx("%s: sodium_init failed", __func__);
-		return -1;
-	}
+	/* libsodium (query IDs, schedule offsets) is set up by main(). */
 	if ((a->conf = config_load(conf_path, &errors)) == NULL) {
 		/* Plain lines: editors jump to FILE:LINE. */
 		fprintf(stderr, "%s\n", errors != NULL ? errors :
@@ -1343,7 +953,7 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 		return -1;
 	}
 	/* The HTTP engine reads its resolver's files, nothing more. */
-	if (agent_http_start(a, a->conf) == -1)
+	if (agent_kinds_start(a, a->conf) == -1)
 		return -1;
 	if (mode == AGENT_CHECK)
 		return 0;
@@ -1351,12 +961,12 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 	return agent_tld_new(a, a->conf, &a->tld);
 }
 
-static void
+void
 agent_free(struct agent *a)
 {
 	agent_tasks_free(&a->tasks);
 	agent_orphans_cancel(a);
-	http_engine_free(a->http);
+	agent_kinds_free(a);
 	tld_discovery_free(a->tld);
 	if (a->sig_term != NULL)
 		event_free(a->sig_term);
@@ -1381,7 +991,7 @@ agent_free(struct agent *a)
 }
 
 /* agent_signals: TERM and INT stop; HUP reloads (run only). */
-static int
+int
 agent_signals(struct agent *a, event_callback_fn stop, event_callback_fn hup)
 {
 	a->sig_term = evsignal_new(a->base, SIGTERM, stop, a);
@@ -1408,8 +1018,7 @@ agent_in_flight(const struct agent *a)
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->tasks.n; i++)
-		n += a->tasks.v[i].inflight != NULL ||
-		    a->tasks.v[i].http != NULL;
+		n += a->tasks.v[i].run != NULL;
 	for (const struct agent_orphan *o = a->orphans; o != NULL; o = o->next)
 		n++;
 	return n;
@@ -1446,7 +1055,7 @@ agent_run_drained(struct agent *a)
  * wait.  Then the uploader sends what the spool holds, within its
  * stop_timeout.  The same signal again stops at once, cancelling them.
  */
-static void
+void
 agent_run_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -1463,7 +1072,8 @@ agent_run_stop(evutil_socket_t sig, short what, void *arg)
 	a->stopping = true;
 	for (size_t i = 0; i < a->tasks.n; i++) {
 		struct task *t = &a->tasks.v[i];
-		schedule_timer_free(t->timer);
+		if (t->timer != NULL)
+			a->time->timer_free(t->timer);
 		t->timer = NULL;
 		t->queued = false;
 		t->next_queued = NULL;
@@ -1495,7 +1105,7 @@ agent_reload_output(struct agent *a, const struct config *conf,
 	return output_open(conf->output_path);
 }
 
-static void
+void
 agent_run_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -1522,7 +1132,7 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	/* The new tasks take their TLD servers from the new discovery. */
 	if ((out = agent_reload_output(a, conf, &reused)) == NULL ||
-	    agent_http_start(a, conf) == -1 ||
+	    agent_kinds_start(a, conf) == -1 ||
 	    agent_tld_new(a, conf, &a->tld) == -1 ||
 	    agent_tasks_build(a, conf, &ts) == -1) {
 		log_warnx("reload: cannot apply %s, still running the previous "
@@ -1565,528 +1175,9 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	    a->tasks.n, a->tasks.n == 1 ? "" : "s", output_name(a->out));
 }
 
-/* agent_default_config: -c when not given (--with-default-config). */
-static const char *
+const char *
 agent_default_config(void)
 {
 	return CW_DEFAULT_CONFIG;
 }
 
-static void
-agent_run_usage(FILE *fp)
-{
-	fprintf(fp,
-"usage: corewatch run [-v] [-c FILE]\n"
-"\n"
-"Measure on schedule, in the foreground, until SIGTERM or SIGINT.\n"
-"Results go to the configured output; messages go to stderr.\n"
-"SIGHUP re-reads the configuration (a broken one is refused and the\n"
-"running one kept).\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -v, --verbose       debug messages\n"
-"  -h, --help          this text\n", agent_default_config());
-}
-
-static const struct option agent_run_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-int
-cmd_run(int argc, char **argv)
-{
-	const char *path = agent_default_config();
-	struct agent a;
-	bool verbose = false;
-	int ch, status = CW_EXIT_OK;
-
-	while ((ch = getopt_long(argc, argv, "c:vh", agent_run_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			agent_run_usage(stdout);
-			return CW_EXIT_OK;
-		default:
-			agent_run_usage(stderr);
-			return CW_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_unexpected("run", argv[optind]);
-	if (agent_init(&a, AGENT_RUN, path, verbose) == -1) {
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	if ((a.out = output_open(a.conf->output_path)) == NULL ||
-	    agent_spool_start(&a) == -1 ||
-	    agent_signals(&a, agent_run_stop, agent_run_reload) == -1 ||
-	    agent_tasks_build(&a, a.conf, &a.tasks) == -1 ||
-	    agent_tasks_schedule(&a, &a.tasks) == -1) {
-		log_errx("run: not started");
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	log_info("run: probe %s, %zu measurement%s, %zu task%s, results to "
-	    "%s", a.conf->probe.name, a.conf->nmeasurements,
-	    a.conf->nmeasurements == 1 ? "" : "s", a.tasks.n,
-	    a.tasks.n == 1 ? "" : "s", output_name(a.out));
-	if (a.spool != NULL)
-		log_info("run: probe id %s, spool %s", a.key.id,
-		    a.conf->spool.dir);
-	if (event_base_dispatch(a.base) == -1) {
-		log_warnx("run: event loop failed");
-		status = CW_EXIT_USAGE;
-	}
-	agent_tasks_free(&a.tasks);
-	if (output_flush(a.out) == -1)
-		a.write_errors++;
-	log_info("run: stopped after %llu results (%llu failed, %llu cycles "
-	    "skipped, %llu not written, %llu not spooled)", a.results,
-	    a.failures, a.skipped, a.write_errors, a.spool_errors);
-	agent_free(&a);
-	return status;
-}
-
-/* --- once --- */
-
-static void
-agent_once_stop(evutil_socket_t sig, short what, void *arg)
-{
-	struct agent *a = arg;
-
-	(void)what;
-	log_warnx("once: %s, stopping", strsignal((int)sig));
-	a->interrupted = true;
-	event_base_loopbreak(a->base);
-}
-
-/* agent_once_deadline: a query that never reported (a bug, not a
- * network failure: the probe has its own timeouts). */
-static void
-agent_once_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *a = arg;
-
-	(void)fd;
-	(void)what;
-	for (size_t i = 0; i < a->tasks.n; i++) {
-		struct task *t = &a->tasks.v[i];
-		if (t->inflight == NULL && !t->queued)
-			continue;
-		dns_probe_cancel(t->inflight);
-		t->inflight = NULL;
-		t->queued = false;
-		agent_result_failure(t, CW_FAIL_INTERNAL,
-		    "no result within the deadline");
-	}
-	event_base_loopbreak(a->base);
-}
-
-/* agent_once_busy: the longest any query may take, times the queries
- * of the largest group (they go one after the other), plus a grace. */
-static cw_usec_t
-agent_once_busy(const struct config *conf, size_t max_group)
-{
-	cw_usec_t busy = 0;
-
-	cw_usec_t http = 0;
-
-	for (size_t i = 0; i < conf->nmeasurements; i++) {
-		const struct measurement *m = &conf->measurements[i];
-		const struct dns_spec *s = &m->dns;
-		/* A truncated UDP answer is followed by a TCP query. */
-		cw_usec_t b = 2 * s->timeout * (s->retries + 1) +
-		    s->late_window;
-		if (m->kind == MEASUREMENT_HTTP) {
-			/* Runs are not queued: each has its timeout. */
-			if (m->http.timeout > http)
-				http = m->http.timeout;
-			continue;
-		}
-		if (b > busy)
-			busy = b;
-	}
-	busy *= (cw_usec_t)(max_group > 0 ? max_group : 1);
-	return (busy > http ? busy : http) + AGENT_ONCE_GRACE;
-}
-
-/* agent_once_late_differs: whether DNS result r is ok but a later reply
- * to its query differed from the one taken (a sign of injection). */
-static bool
-agent_once_late_differs(const json_t *r)
-{
-	return result_failure(r) == CW_OK && json_is_true(json_object_get(
-	    json_object_get(r, "late_replies"), "differ"));
-}
-
-/* agent_once_dns_via: the transport DNS result r came over (the task's
- * when r is NULL or says none); " after TC" when a truncated UDP answer
- * sent it to TCP. */
-static void
-agent_once_dns_via(const struct task *t, const json_t *r, char *buf,
-    size_t len)
-{
-	const char *proto = json_string_value(json_object_get(r, "proto"));
-	const char *asked = json_string_value(json_object_get(r,
-	    "proto_requested"));
-
-	if (proto == NULL)
-		proto = dns_proto_name(t->proto);
-	snprintf(buf, len, "%s/v%d%s", proto, t->target.af, asked != NULL &&
-	    strcmp(asked, proto) != 0 ? " after TC" : "");
-}
-
-/* agent_once_dns_answer: the rcode of DNS result r and, for a TXT
- * answer (CHAOS hostname.bind, id.server ...), its text. */
-static void
-agent_once_dns_answer(const json_t *r, char *buf, size_t len)
-{
-	const char *rcode = json_string_value(json_object_get(r, "rcode"));
-	size_t i, n;
-	json_t *s;
-
-	n = (size_t)snprintf(buf, len, "%s", rcode != NULL ? rcode : "");
-	json_array_foreach(json_object_get(r, "txt"), i, s)
-		if (n < len)
-			n += (size_t)snprintf(buf + n, len - n, " \"%s\"",
-			    json_string_value(s) != NULL ?
-			    json_string_value(s) : "");
-}
-
-/* agent_once_row: one table row from result r of task t (NULL: it
- * never reported).  HTTP rows show the total time and the status. */
-static void
-agent_once_row(struct table *tab, const struct task *t, const json_t *r)
-{
-	bool http = t->m->kind == MEASUREMENT_HTTP;
-	const char *failure = json_string_value(json_object_get(r,
-	    "failure"));
-	const json_t *rtt = json_object_get(r, http ? "total_ms" : "rtt_ms");
-	const json_t *status = json_object_get(r, "status");
-	const char *addr = json_string_value(json_object_get(r, "addr"));
-	char via[32], ms[32], answer[256];
-	const char *cells[8];
-
-	answer[0] = '\0';
-	if (http)
-		snprintf(via, sizeof(via), "%s/v%d", strncmp(t->m->http.url,
-		    "https:", 6) == 0 ? "https" : "http", t->af);
-	else {
-		agent_once_dns_via(t, r, via, sizeof(via));
-		agent_once_dns_answer(r, answer, sizeof(answer));
-	}
-	if (json_is_number(rtt))
-		snprintf(ms, sizeof(ms), "%.1f", json_number_value(rtt));
-	else
-		snprintf(ms, sizeof(ms), "-");
-	if (json_is_integer(status))
-		snprintf(answer, sizeof(answer), "HTTP %lld",
-		    (long long)json_integer_value(status));
-	cells[0] = t->m->name;
-	if (http) {
-		cells[1] = json_string_value(json_object_get(r, "host"));
-		cells[2] = addr != NULL ? addr : "-";
-		cells[3] = via;
-	} else {
-		cells[1] = t->has_target ? (t->target.name[0] ?
-		    t->target.name : "-") : t->tld;
-		cells[2] = t->has_target ? t->target.addr : "-";
-		cells[3] = t->has_target ? via : "-";
-	}
-	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
-	    agent_once_late_differs(r) ? "ok, late reply differs" : "ok";
-	cells[5] = ms;
-	cells[6] = answer[0] != '\0' ? answer : NULL;
-	cells[7] = json_string_value(json_object_get(r, "nsid"));
-	table_add_row(tab, cells);
-}
-
-/* agent_once_table: the readable summary on stdout. */
-static void
-agent_once_table(struct agent *a)
-{
-	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
-	    "VIA", "RESULT", "MS", "ANSWER", "NSID"};
-	struct table *tab;
-	size_t differ = 0;
-
-	if ((tab = table_new(8, headers)) == NULL)
-		return;
-	table_set_align(tab, 5, TABLE_RIGHT);
-	for (size_t i = 0; i < a->tasks.n; i++) {
-		const struct task *t = &a->tasks.v[i];
-		size_t j;
-		json_t *r;
-		if (json_array_size(t->results) == 0)
-			agent_once_row(tab, t, NULL);
-		json_array_foreach(t->results, j, r) {
-			agent_once_row(tab, t, r);
-			differ += agent_once_late_differs(r);
-		}
-	}
-	table_print(tab, stdout);
-	table_free(tab);
-	printf("\n%llu of %llu ok", a->results - a->failures, a->results);
-	if (differ > 0)
-		printf(" (%zu with a late reply that differs: a sign of "
-		    "injection)", differ);
-	if (a->out != NULL)
-		printf("; full results (JSON lines) appended to %s\n",
-		    output_name(a->out));
-	else
-		printf("; full results not kept: use --json, or -o FILE (or "
-		    "output { path = FILE })\n");
-	fflush(stdout);
-}
-
-static void
-agent_once_usage(FILE *fp)
-{
-	fprintf(fp,
-"usage: corewatch once [-v] [-c FILE] [-o PATH] [--table | --json]\n"
-"\n"
-"Run every configured measurement once, all at the same time, and exit.\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -o, --output PATH   write the results here (\"-\": stdout) instead of\n"
-"                      the configured output\n"
-"      --table         print a readable table on stdout (the default\n"
-"                      when stdout is a terminal)\n"
-"      --json          no table, only JSON lines to the output\n"
-"  -v, --verbose       debug messages\n"
-"  -h, --help          this text\n"
-"\n"
-"With a table, results still go to the output when it is a file; when\n"
-"it is stdout they are left out, so the table stays readable.\n"
-"\n"
-"Exit status: 0 every measurement ok, 1 some failed, 2 usage or\n"
-"configuration error.\n", agent_default_config());
-}
-
-enum {
-	AGENT_OPT_TABLE = 256,
-	AGENT_OPT_JSON,
-};
-
-static const struct option agent_once_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"output", required_argument, NULL, 'o'},
-	{"table", no_argument, NULL, AGENT_OPT_TABLE},
-	{"json", no_argument, NULL, AGENT_OPT_JSON},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-static void
-agent_once_tld_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *a = arg;
-
-	(void)fd;
-	(void)what;
-	event_base_loopbreak(a->base);
-}
-
-/* agent_once_tld_wait: TLDs without a cached set get up to
- * AGENT_TLD_WAIT to be discovered before the tasks are built. */
-static int
-agent_once_tld_wait(struct agent *a)
-{
-	struct event *timer;
-	struct timeval tv;
-	int rc;
-
-	if (a->tld == NULL || tld_discovery_settled(a->tld))
-		return 0;
-	if ((timer = evtimer_new(a->base, agent_once_tld_timeout, a)) == NULL)
-		return -1;
-	cw_usec_to_timeval(AGENT_TLD_WAIT, &tv);
-	a->tld_waiting = true;
-	rc = evtimer_add(timer, &tv) == -1 ? -1 :
-	    event_base_dispatch(a->base);
-	a->tld_waiting = false;
-	event_free(timer);
-	if (rc != -1 && !a->interrupted && !tld_discovery_settled(a->tld))
-		log_warnx("once: TLD discovery did not finish within %lld s",
-		    (long long)(AGENT_TLD_WAIT / CW_USEC_PER_SEC));
-	return rc == -1 ? -1 : 0;
-}
-
-/* agent_once_run: start everything and wait for every result. */
-static int
-agent_once_run(struct agent *a)
-{
-	struct timeval tv;
-
-	if (agent_signals(a, agent_once_stop, NULL) == -1 ||
-	    agent_once_tld_wait(a) == -1)
-		return -1;
-	if (a->interrupted)
-		return 0;
-	if (agent_tasks_build(a, a->conf, &a->tasks) == -1)
-		return -1;
-	for (size_t i = 0; i < a->tasks.n; i++)
-		agent_task_start(&a->tasks.v[i]);
-	if (a->pending == 0)
-		return 0;
-	if ((a->deadline = evtimer_new(a->base, agent_once_deadline,
-	    a)) == NULL)
-		return -1;
-	cw_usec_to_timeval(agent_once_busy(a->conf, a->tasks.max_group), &tv);
-	if (evtimer_add(a->deadline, &tv) == -1 ||
-	    event_base_dispatch(a->base) == -1) {
-		log_warnx("once: event loop failed");
-		return -1;
-	}
-	return 0;
-}
-
-int
-cmd_once(int argc, char **argv)
-{
-	const char *path = agent_default_config(), *output = NULL;
-	struct agent a;
-	bool verbose = false;
-	int ch, table = -1, status;
-
-	while ((ch = getopt_long(argc, argv, "c:o:vh", agent_once_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case AGENT_OPT_TABLE:
-			table = 1;
-			break;
-		case AGENT_OPT_JSON:
-			table = 0;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			agent_once_usage(stdout);
-			return CW_EXIT_OK;
-		default:
-			agent_once_usage(stderr);
-			return CW_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_unexpected("once", argv[optind]);
-	if (table == -1)
-		table = isatty(STDOUT_FILENO);
-	if (agent_init(&a, AGENT_ONCE, path, verbose) == -1) {
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	if (output == NULL)
-		output = a.conf->output_path;
-	/* A table and JSON lines on one stdout would be unreadable. */
-	if (((!table || strcmp(output, "-") != 0) &&
-	    (a.out = output_open(output)) == NULL) ||
-	    agent_once_run(&a) == -1) {
-		log_errx("once: not completed");
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	if (a.out != NULL && output_flush(a.out) == -1)
-		a.write_errors++;
-	if (table)
-		agent_once_table(&a);
-	status = a.failures == 0 && a.write_errors == 0 && !a.interrupted &&
-	    a.settled == a.tasks.n ? CW_EXIT_OK : CW_EXIT_FAILURES;
-	if (a.write_errors > 0)
-		log_warnx("once: %llu results could not be written to %s",
-		    a.write_errors, output_name(a.out));
-	agent_free(&a);
-	return status;
-}
-
-/* --- check-config --- */
-
-static void
-agent_check_usage(FILE *fp)
-{
-	fprintf(fp,
-"usage: corewatch check-config [-q] [-c FILE | FILE]\n"
-"\n"
-"Check a configuration as run does before it measures, without measuring\n"
-"or sending anything: the file itself (every problem as FILE:LINE:\n"
-"message), then what run would refuse (an output it cannot open, a spool\n"
-"without a usable key or directory, unreadable resolver files).  Prints\n"
-"FILE: OK and one line per measurement when all is well.\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -q, --quiet         print nothing when it is valid\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit status: 0 valid, 2 invalid or unreadable.\n", agent_default_config());
-}
-
-static const struct option agent_check_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-int
-cmd_check_config(int argc, char **argv)
-{
-	const char *path = agent_default_config();
-	struct agent a;
-	char line[512];
-	bool quiet = false;
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "c:qh", agent_check_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			agent_check_usage(stdout);
-			return CW_EXIT_OK;
-		default:
-			agent_check_usage(stderr);
-			return CW_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 == argc)
-		path = argv[optind];
-	else if (optind != argc)
-		return cli_unexpected("check-config", argv[optind + 1]);
-	/* The way run goes, up to where it would start measuring. */
-	if (agent_init(&a, AGENT_CHECK, path, false) == -1) {
-		agent_free(&a);
-		return CW_EXIT_USAGE;
-	}
-	if (!quiet) {
-		printf("%s: OK\n", path);
-		for (size_t i = 0; i < a.conf->nmeasurements; i++) {
-			config_measurement_summary(&a.conf->measurements[i],
-			    line, sizeof(line));
-			printf("  %s\n", line);
-		}
-	}
-	agent_free(&a);
-	return CW_EXIT_OK;
-}

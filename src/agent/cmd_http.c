@@ -264,8 +264,10 @@ cmd_http_rules(const struct http_spec *spec)
 	static const char *const opts[HTTP_SPEC_RULES] = {
 		[HTTP_SPEC_MAX_BODY] = "--max-body",
 		[HTTP_SPEC_BODY_PATTERN] = "--pattern",
+		[HTTP_SPEC_PROXY] = "--proxy",
+		[HTTP_SPEC_CAFILE] = "--cacert",
 	};
-	char err[256];
+	char err[1280];
 
 	for (int r = 0; r < HTTP_SPEC_RULES; r++)
 		if (http_spec_check(spec, (enum http_spec_rule)r, err,
@@ -396,9 +398,6 @@ cmd_http(int argc, char **argv)
 	cmd.spec.nheaders = a.nheaders;
 	if (cmd_http_rules(&cmd.spec) != 0)
 		return CW_EXIT_USAGE;
-	if (cmd.spec.cafile != NULL && access(cmd.spec.cafile, R_OK) == -1)
-		return cli_error("http", "--cacert: %s: %s", cmd.spec.cafile,
-		    strerror(errno));
 	if ((literal = http_url_host_af(cmd.spec.url)) != 0 &&
 	    a.naddrs == 0) {
 		/* An address in the URL has one family. */

@@ -26,7 +26,10 @@
 
 #include "catalog.h"
 #include "conf.h"
+#include "conf_kind.h"
 #include "confload.h"
+#include "fileio.h"
+#include "probe.h"
 #include "size.h"
 #include "tld.h"
 #include "upload.h"
@@ -232,7 +235,7 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 
 /* conf_size: option `opt` of a section as a size from `min`; `dflt`
  * when not set.  Returns 0, or -1 (reported). */
-static int
+int
 conf_size(struct conf_sec *s, const char *opt, uint64_t min, uint64_t dflt,
     uint64_t *out)
 {
@@ -291,10 +294,10 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
-/* conf_upload_url: a collector's base URL (or a proxy's, `proxy`).
- * Returns a copy, or NULL (reported). */
+/* conf_url: a collector's base URL (or a proxy's, `proxy`).  Returns
+ * a copy, or NULL (reported). */
 static char *
-conf_upload_url(struct conf_sec *s, const char *opt, unsigned idx,
+conf_url(struct conf_sec *s, const char *opt, unsigned idx,
     const char *v, bool proxy)
 {
 	static const char *const schemes[] = {
@@ -396,11 +399,11 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 	if (n > 0 && (up->urls = calloc(n, sizeof(*up->urls))) == NULL)
 		l->oom = true;
 	for (unsigned i = 0; i < n && up->urls != NULL; i++)
-		if ((up->urls[up->nurls] = conf_upload_url(&s, "url", i,
+		if ((up->urls[up->nurls] = conf_url(&s, "url", i,
 		    cfg_getnstr(s.sec, "url", i), false)) != NULL)
 			up->nurls++;
 	if ((v = cfg_getstr(s.sec, "proxy")) != NULL)
-		up->proxy = conf_upload_url(&s, "proxy", 0, v, true);
+		up->proxy = conf_url(&s, "proxy", 0, v, true);
 	if (cfg_getstr(s.sec, "dead_letter") != NULL)
 		conf_sec_path(&s, "dead_letter", "file", &up->dead_letter);
 	conf_upload_limits(&s, up);
@@ -507,21 +510,15 @@ conf_measurement_clear(struct measurement *m)
 	for (size_t i = 0; i < m->ntlds; i++)
 		free(m->tlds[i]);
 	free(m->tlds);
-	free(m->http_url);
-	free(m->http_body_pattern);
-	free(m->http_proxy);
-	free(m->http_cafile);
-	for (size_t i = 0; i < m->http.nheaders; i++)
-		free(m->http_headers[i]);
-	free(m->http_headers);
-	free(m->http_expect);
+	if (m->kind != NULL)
+		m->kind->spec_free(m->spec);
 	free(m->file);
 	memset(m, 0, sizeof(*m));
 }
 
 /* conf_target_dup: whether t's address is already in the first n
  * targets. */
-static bool
+bool
 conf_target_dup(const struct target *targets, size_t n,
     const struct target *t)
 {
@@ -531,136 +528,9 @@ conf_target_dup(const struct target *targets, size_t n,
 	return false;
 }
 
-/* conf_dns_servers: expand `servers` into m->targets. */
-static void
-conf_dns_servers(struct conf_sec *s, struct measurement *m)
-{
-	unsigned n = cfg_size(s->sec, "servers");
-	char err[256];
-
-	for (unsigned i = 0; i < n; i++) {
-		const char *spec = cfg_getnstr(s->sec, "servers", i);
-		size_t before = m->ntargets;
-
-		if (catalog_is_set(spec)) {
-			if (catalog_expand(spec, m->dns.port, &m->targets,
-			    &m->ntargets, err, sizeof(err)) == -1)
-				conf_sec_error(s, "servers", i, "servers: %s",
-				    err);
-		} else {
-			struct target t, *grown;
-			if (target_parse(spec, m->dns.port, &t, err,
-			    sizeof(err)) == -1) {
-				conf_sec_error(s, "servers", i, "servers: %s "
-				    "(write \"ADDRESS\", \"NAME=ADDRESS\" or "
-				    "\"@root\")", err);
-				continue;
-			}
-			grown = reallocarray(m->targets, m->ntargets + 1,
-			    sizeof(*grown));
-			if (grown == NULL) {
-				s->l->oom = true;
-				return;
-			}
-			m->targets = grown;
-			m->targets[m->ntargets++] = t;
-		}
-		for (size_t j = before; j < m->ntargets; j++)
-			if (conf_target_dup(m->targets, before,
-			    &m->targets[j])) {
-				conf_sec_error(s, "servers", i, "servers: %s "
-				    "is listed twice", m->targets[j].addr);
-				break;
-			}
-	}
-}
-
-/* conf_dns_tlds: check and store `tlds`. */
-static void
-conf_dns_tlds(struct conf_sec *s, struct measurement *m)
-{
-	unsigned n = cfg_size(s->sec, "tlds");
-	char tld[TLD_NAME_MAX], err[128];
-
-	if (n == 0)
-		return;
-	if ((m->tlds = calloc(n, sizeof(*m->tlds))) == NULL) {
-		s->l->oom = true;
-		return;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const char *v = cfg_getnstr(s->sec, "tlds", i);
-		bool dup = false;
-
-		if (tld_name_normalize(v, tld, err, sizeof(err)) == -1) {
-			conf_sec_error(s, "tlds", i, "tlds: %s", err);
-			continue;
-		}
-		for (size_t j = 0; j < m->ntlds; j++)
-			dup |= strcmp(m->tlds[j], tld) == 0;
-		if (dup) {
-			conf_sec_error(s, "tlds", i, "tlds: \"%s\" is listed "
-			    "twice", tld);
-			continue;
-		}
-		if ((m->tlds[m->ntlds] = strdup(tld)) == NULL) {
-			s->l->oom = true;
-			return;
-		}
-		m->ntlds++;
-	}
-}
-
-/* conf_dns_question: qname, qtype, qclass or chaos. */
-static void
-conf_dns_question(struct conf_sec *s, struct measurement *m)
-{
-	const char *qname = cfg_getstr(s->sec, "qname");
-	const char *qtype = cfg_getstr(s->sec, "qtype");
-	const char *qclass = cfg_getstr(s->sec, "qclass");
-	const char *chaos = cfg_getstr(s->sec, "chaos");
-	int v;
-
-	m->dns.qtype = LDNS_RR_TYPE_SOA;
-	m->dns.qclass = LDNS_RR_CLASS_IN;
-	if (chaos != NULL) {
-		if (qname != NULL || qtype != NULL || qclass != NULL)
-			conf_sec_error(s, "chaos", 0, "chaos replaces qname, "
-			    "qtype and qclass: set chaos alone");
-		else if (dns_spec_set_chaos(&m->dns, chaos) == -1)
-			conf_sec_error(s, "chaos", 0, "chaos: \"%s\" is not a "
-			    "domain name (e.g. \"hostname.bind\")", chaos);
-		return;
-	}
-	if (qname != NULL) {
-		if (dns_spec_set_qname(&m->dns, qname) == -1)
-			conf_sec_error(s, "qname", 0, "qname: \"%s\" is not a "
-			    "domain name", qname);
-	} else if (m->ntlds > 0) {
-		m->qname_from_tld = true;
-	} else if (dns_spec_set_qname(&m->dns, ".") == -1) {
-		conf_sec_error(s, NULL, 0, "cannot set qname \".\"");
-	}
-	if (qtype != NULL) {
-		if ((v = dns_qtype_parse(qtype)) == -1)
-			conf_sec_error(s, "qtype", 0, "qtype: unknown type "
-			    "\"%s\" (e.g. SOA, NS, A, AAAA, TXT, TYPE65)",
-			    qtype);
-		else
-			m->dns.qtype = (ldns_rr_type)v;
-	}
-	if (qclass != NULL) {
-		if ((v = dns_qclass_parse(qclass)) == -1)
-			conf_sec_error(s, "qclass", 0, "qclass: unknown class "
-			    "\"%s\" (IN, CH, HS)", qclass);
-		else
-			m->dns.qclass = (ldns_rr_class)v;
-	}
-}
-
-/* conf_dns_choice: transport or af: `both` or one of two names. */
-static int
-conf_dns_choice(struct conf_sec *s, const char *opt, const char *a, int va,
+/* conf_choice: transport or af: `both` or one of two names. */
+int
+conf_choice(struct conf_sec *s, const char *opt, const char *a, int va,
     const char *b, int vb)
 {
 	const char *v = cfg_getstr(s->sec, opt);
@@ -676,62 +546,10 @@ conf_dns_choice(struct conf_sec *s, const char *opt, const char *a, int va,
 	return va | vb;
 }
 
-/* conf_dns_wire: transport, address family, port, EDNS and flags. */
-static void
-conf_dns_wire(struct conf_sec *s, struct measurement *m)
-{
-	long v;
-
-	m->dns.transports = conf_dns_choice(s, "transport", "udp",
-	    DNS_PROTO_UDP, "tcp", DNS_PROTO_TCP);
-	m->dns.afs = conf_dns_choice(s, "af", "4", DNS_AF_4, "6", DNS_AF_6);
-	m->dns.port = conf_int(s, "port", 1, 65535, &v) == 0 ?
-	    (uint16_t)v : 53;
-	if (conf_int(s, "edns_size", 0, 65535, &v) == 0)
-		m->dns.edns_size = (uint16_t)v;
-	m->dns.do_bit = cfg_getbool(s->sec, "do");
-	m->dns.nsid = cfg_getbool(s->sec, "nsid");
-	m->dns.rd = cfg_getbool(s->sec, "rd");
-	m->dns.tcp_on_truncation = cfg_getbool(s->sec, "tcp_on_truncation");
-	/* NSID is asked for by default: without EDNS it is dropped, and
-	 * refused only when asked for in so many words. */
-	if (m->dns.edns_size == 0 && !conf_given(s->l, s->sec, "nsid"))
-		m->dns.nsid = false;
-	if (conf_int(s, "retries", 0, DNS_RETRIES_MAX, &v) == 0)
-		m->dns.retries = (int)v;
-}
-
-/* conf_dns_rules: what dns_spec_check() decides, each problem at the
- * line of the option it is about.  Where the fix is another option,
- * the words name it (`says`); else they are the check's. */
-static void
-conf_dns_rules(struct conf_sec *s, const struct measurement *m)
-{
-	static const struct {
-		const char *opt, *says;
-	} rules[DNS_SPEC_RULES] = {
-		[DNS_SPEC_EDNS_SIZE] = {"edns_size", NULL},
-		[DNS_SPEC_DO] = {"do", "do needs EDNS: set edns_size"},
-		[DNS_SPEC_NSID] = {"nsid", "nsid needs EDNS: set edns_size"},
-	};
-	char err[256];
-
-	for (int r = 0; r < DNS_SPEC_RULES; r++) {
-		if (dns_spec_check(&m->dns, (enum dns_spec_rule)r, err,
-		    sizeof(err)) == 0)
-			continue;
-		if (rules[r].says != NULL)
-			conf_sec_error(s, rules[r].opt, 0, "%s", rules[r].says);
-		else
-			conf_sec_error(s, rules[r].opt, 0, "%s: %s",
-			    rules[r].opt, err);
-	}
-}
-
 /* conf_cycle: interval and spread, the same for every kind of
  * measurement.  Returns whether interval is valid (cross-checks are
  * made only between values that are valid themselves). */
-static bool
+bool
 conf_cycle(struct conf_sec *s, struct measurement *m)
 {
 	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
@@ -756,56 +574,11 @@ conf_cycle(struct conf_sec *s, struct measurement *m)
 	return ok;
 }
 
-/* conf_dns_timing: interval, spread, timeout and late_window. */
-static void
-conf_dns_timing(struct conf_sec *s, struct measurement *m)
-{
-	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
-	char c[CONFIG_DURATION_STRLEN];
-	bool ok;
-
-	ok = conf_cycle(s, m);
-	if (conf_duration(s, "timeout", 4 * CW_USEC_PER_SEC,
-	    &m->dns.timeout) == -1)
-		ok = false;
-	else if (m->dns.timeout == 0) {
-		conf_sec_error(s, "timeout", 0, "timeout must be above 0");
-		ok = false;
-	}
-	if (conf_duration(s, "late_window", 200 * CW_USEC_PER_MSEC,
-	    &m->dns.late_window) == -1)
-		ok = false;
-	/* A query must be over before its next cycle starts. */
-	if (ok && m->dns.timeout * (m->dns.retries + 1) + m->dns.late_window >=
-	    m->interval)
-		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
-		    "timeout" : "interval", 0, "timeout %s x (1 + retries %d) "
-		    "+ late_window %s must be shorter than interval %s",
-		    config_duration_format(m->dns.timeout, a, sizeof(a)),
-		    m->dns.retries, config_duration_format(m->dns.late_window,
-		    c, sizeof(c)), config_duration_format(m->interval, b,
-		    sizeof(b)));
-}
-
-/* conf_dns_af_check: some fixed target must match the families. */
-static void
-conf_dns_af_check(struct conf_sec *s, struct measurement *m)
-{
-	for (size_t i = 0; i < m->ntargets; i++) {
-		int af = m->targets[i].af == 4 ? DNS_AF_4 : DNS_AF_6;
-		if (m->dns.afs & af)
-			return;
-	}
-	if (m->ntargets > 0)
-		conf_sec_error(s, "af", 0, "no server has an IPv%d address",
-		    m->dns.afs == DNS_AF_4 ? 4 : 6);
-}
-
 /* conf_measurement_start: what every measurement has: its kind, name
  * and where it is.  -1 when out of memory (noted). */
 static int
 conf_measurement_start(struct conf_sec *s, struct measurement *m,
-    enum measurement_kind kind)
+    const struct probe_kind *kind)
 {
 	const struct conf_origin *o = &s->l->origin[s->line - 1];
 	const char *title = cfg_title(s->sec);
@@ -821,319 +594,6 @@ conf_measurement_start(struct conf_sec *s, struct measurement *m,
 		conf_sec_error(s, NULL, 0, "the name must be 1 to %d letters, "
 		    "digits, '.', '_' or '-'", CONFIG_NAME_MAX);
 	return 0;
-}
-
-/* conf_dns_build: the measurement of a dns section; every problem is
- * reported.  Returns 0 when `m` is complete. */
-static int
-conf_dns_build(struct conf_sec *s, struct measurement *m)
-{
-	size_t before = s->l->nerrors;
-
-	dns_spec_init(&m->dns);
-	if (conf_measurement_start(s, m, MEASUREMENT_DNS) == -1)
-		return -1;
-	m->dns.name = m->name;
-	conf_dns_wire(s, m);
-	conf_dns_rules(s, m);
-	conf_dns_timing(s, m);
-	conf_dns_tlds(s, m);
-	conf_dns_servers(s, m);
-	conf_dns_question(s, m);
-	if (m->ntargets == 0 && m->ntlds == 0 &&
-	    cfg_size(s->sec, "servers") == 0 && cfg_size(s->sec, "tlds") == 0)
-		conf_sec_error(s, NULL, 0, "nothing to measure: set servers "
-		    "(e.g. {\"@root\"}) or tlds (e.g. {\"ua\"})");
-	if (cfg_size(s->sec, "servers") > 0 && cfg_size(s->sec, "tlds") > 0)
-		conf_sec_error(s, "tlds", 0, "set servers or tlds, not both "
-		    "(make two measurements)");
-	conf_dns_af_check(s, m);
-	return s->l->nerrors == before ? 0 : -1;
-}
-
-/* conf_readable: 0 when `path` is a file this process can read; else -1
- * with the reason in err. */
-static int
-conf_readable(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1 || access(path, R_OK) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return -1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s", strerror(EISDIR));
-		return -1;
-	}
-	return 0;
-}
-
-/* conf_http_url: the required url into m->http.url.  Returns the family
- * of an address written as the URL's host (4 or 6), else 0. */
-static int
-conf_http_url(struct conf_sec *s, struct measurement *m)
-{
-	const char *v = cfg_getstr(s->sec, "url");
-	char err[256];
-
-	if (v == NULL) {
-		conf_sec_error(s, NULL, 0, "url is required (e.g. url = "
-		    "\"https://www.iana.org/\")");
-		return 0;
-	}
-	if (!conf_text_ok(v, HTTP_URL_MAX)) {
-		conf_sec_error(s, "url", 0, "url: 1 to %d characters without "
-		    "control characters", HTTP_URL_MAX);
-		return 0;
-	}
-	if (!http_url_check(v, err, sizeof(err))) {
-		conf_sec_error(s, "url", 0, "url: \"%s\": %s", v, err);
-		return 0;
-	}
-	if ((m->http_url = strdup(v)) == NULL) {
-		s->l->oom = true;
-		return 0;
-	}
-	m->http.url = m->http_url;
-	return http_url_host_af(v);
-}
-
-/* conf_http_addresses: the pinned addresses into m->targets (port 0):
- * numeric, each once, each of a family of af. */
-static void
-conf_http_addresses(struct conf_sec *s, struct measurement *m)
-{
-	unsigned n = cfg_size(s->sec, "addresses");
-	char err[256];
-
-	if (n > 0 && (m->targets = calloc(n, sizeof(*m->targets))) == NULL) {
-		s->l->oom = true;
-		return;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const char *v = cfg_getnstr(s->sec, "addresses", i);
-		struct target *t = &m->targets[m->ntargets];
-
-		if (strchr(v, '=') != NULL || target_parse(v, 0, t, err,
-		    sizeof(err)) == -1) {
-			conf_sec_error(s, "addresses", i, "addresses: \"%s\" is "
-			    "not a numeric IPv4 or IPv6 address", v);
-			continue;
-		}
-		if (!(m->http.afs & (t->af == 4 ? HTTP_AF_4 : HTTP_AF_6))) {
-			conf_sec_error(s, "addresses", i, "addresses: %s is an "
-			    "IPv%d address, and af is \"%d\"", t->addr, t->af,
-			    t->af == 4 ? 6 : 4);
-			continue;
-		}
-		if (conf_target_dup(m->targets, m->ntargets, t)) {
-			conf_sec_error(s, "addresses", i, "addresses: %s is "
-			    "listed twice", t->addr);
-			continue;
-		}
-		m->ntargets++;
-	}
-}
-
-/* conf_http_family: af and the pinned addresses.  An address as the
- * URL's host (`literal`: its family) is the one address measured. */
-static void
-conf_http_family(struct conf_sec *s, struct measurement *m, int literal)
-{
-	int af = literal == 4 ? HTTP_AF_4 : HTTP_AF_6;
-
-	m->http.afs = conf_dns_choice(s, "af", "4", HTTP_AF_4, "6",
-	    HTTP_AF_6);
-	if (literal == 0) {
-		conf_http_addresses(s, m);
-		return;
-	}
-	if (conf_given(s->l, s->sec, "af") && m->http.afs != af)
-		conf_sec_error(s, "af", 0, "af: the URL's host is an IPv%d "
-		    "address: leave af out or write \"%d\"", literal, literal);
-	m->http.afs = af;
-	if (cfg_size(s->sec, "addresses") > 0)
-		conf_sec_error(s, "addresses", 0, "addresses: the URL's host "
-		    "is an address already: leave addresses out");
-}
-
-/* conf_http_expect: expect_status into m->http.expect. */
-static void
-conf_http_expect(struct conf_sec *s, struct measurement *m)
-{
-	unsigned n = cfg_size(s->sec, "expect_status");
-
-	if (n == 0)
-		return;
-	if ((m->http_expect = calloc(n, sizeof(*m->http_expect))) == NULL) {
-		s->l->oom = true;
-		return;
-	}
-	m->http.expect = m->http_expect;
-	for (unsigned i = 0; i < n; i++) {
-		const char *v = cfg_getnstr(s->sec, "expect_status", i);
-
-		if (http_status_parse(v, &m->http_expect[m->http.nexpect]) ==
-		    -1)
-			conf_sec_error(s, "expect_status", i, "expect_status: "
-			    "\"%s\" is not a status from 100 to 599, a range "
-			    "or a class (e.g. \"200\", \"200-299\", \"3xx\")", v);
-		else
-			m->http.nexpect++;
-	}
-}
-
-/* conf_http_headers: headers into m->http.headers. */
-static void
-conf_http_headers(struct conf_sec *s, struct measurement *m)
-{
-	unsigned n = cfg_size(s->sec, "headers");
-	char err[256];
-
-	if (n == 0)
-		return;
-	if ((m->http_headers = calloc(n, sizeof(*m->http_headers))) ==
-	    NULL) {
-		s->l->oom = true;
-		return;
-	}
-	m->http.headers = (const char *const *)m->http_headers;
-	for (unsigned i = 0; i < n; i++) {
-		const char *v = cfg_getnstr(s->sec, "headers", i);
-
-		/* The line itself is shown only when it holds no CR or LF,
-		 * which would break the one-problem-a-line report. */
-		if (http_header_check(v, err, sizeof(err)) == -1) {
-			conf_sec_error(s, "headers", i, "headers: \"%s\": %s",
-			    conf_text_ok(v, 200) ? v : "...", err);
-			continue;
-		}
-		if ((m->http_headers[m->http.nheaders] = strdup(v)) == NULL) {
-			s->l->oom = true;
-			return;
-		}
-		m->http.nheaders++;
-	}
-}
-
-/* conf_http_request: method, max_body, body_pattern, expect_status and
- * headers. */
-static void
-conf_http_request(struct conf_sec *s, struct measurement *m)
-{
-	const char *v = cfg_getstr(s->sec, "method");
-	char err[256];
-
-	if (v != NULL && strcasecmp(v, "HEAD") == 0)
-		m->http.method = HTTP_HEAD;
-	else if (v != NULL && strcasecmp(v, "GET") != 0)
-		conf_sec_error(s, "method", 0, "method: \"%s\" is not GET or "
-		    "HEAD", v);
-	/* Its range is http_spec_check()'s (conf_http_rules). */
-	conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT, &m->http.max_body);
-	if ((v = cfg_getstr(s->sec, "body_pattern")) != NULL) {
-		/* Empty: http_spec_check()'s to refuse (conf_http_rules). */
-		if (*v != '\0' && http_pattern_check(v, err, sizeof(err)) == -1)
-			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
-			    "\"%s\" is not a POSIX extended regular expression: "
-			    "%s", v, err);
-		else if ((m->http_body_pattern = strdup(v)) == NULL)
-			s->l->oom = true;
-		m->http.body_pattern = m->http_body_pattern;
-	}
-	conf_http_expect(s, m);
-	conf_http_headers(s, m);
-}
-
-/* conf_http_transport: proxy, cafile and redirects. */
-static void
-conf_http_transport(struct conf_sec *s, struct measurement *m)
-{
-	const char *v;
-	char err[256];
-	long n;
-
-	if ((v = cfg_getstr(s->sec, "proxy")) != NULL)
-		m->http.proxy = m->http_proxy = conf_upload_url(s, "proxy", 0,
-		    v, true);
-	if (cfg_getstr(s->sec, "cafile") != NULL &&
-	    conf_sec_path(s, "cafile", "file", &m->http_cafile) == 0 &&
-	    conf_readable(m->http_cafile, err, sizeof(err)) == -1)
-		conf_sec_error(s, "cafile", 0, "cafile: %s: %s",
-		    m->http_cafile, err);
-	m->http.cafile = m->http_cafile;
-	m->http.follow_redirects = cfg_getbool(s->sec, "follow_redirects");
-	if (conf_int(s, "max_redirects", 0, HTTP_REDIRECTS_MAX,
-	    &n) == 0) {
-		m->http.max_redirects = n;
-		if (!m->http.follow_redirects &&
-		    conf_given(s->l, s->sec, "max_redirects"))
-			conf_sec_error(s, "max_redirects", 0, "max_redirects "
-			    "needs follow_redirects = true");
-	}
-}
-
-/* conf_http_timing: interval, spread and timeout. */
-static void
-conf_http_timing(struct conf_sec *s, struct measurement *m)
-{
-	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
-	bool ok;
-
-	ok = conf_cycle(s, m);
-	if (conf_duration(s, "timeout", HTTP_TIMEOUT_DEFAULT,
-	    &m->http.timeout) == -1)
-		return;
-	if (m->http.timeout == 0) {
-		conf_sec_error(s, "timeout", 0, "timeout must be above 0");
-		return;
-	}
-	/* A request must be over before its next cycle starts. */
-	if (ok && m->http.timeout >= m->interval)
-		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
-		    "timeout" : "interval", 0, "timeout %s must be shorter "
-		    "than interval %s", config_duration_format(m->http.timeout,
-		    a, sizeof(a)), config_duration_format(m->interval, b,
-		    sizeof(b)));
-}
-
-/* conf_http_rules: what http_spec_check() decides, each problem at the
- * line of the option it is about. */
-static void
-conf_http_rules(struct conf_sec *s, const struct measurement *m)
-{
-	static const char *const opts[HTTP_SPEC_RULES] = {
-		[HTTP_SPEC_MAX_BODY] = "max_body",
-		[HTTP_SPEC_BODY_PATTERN] = "body_pattern",
-	};
-	char err[256];
-
-	for (int r = 0; r < HTTP_SPEC_RULES; r++)
-		if (http_spec_check(&m->http, (enum http_spec_rule)r, err,
-		    sizeof(err)) == -1)
-			conf_sec_error(s, opts[r], 0, "%s: %s", opts[r], err);
-}
-
-/* conf_http_build: the measurement of an http section; every problem
- * is reported.  Returns 0 when `m` is complete. */
-static int
-conf_http_build(struct conf_sec *s, struct measurement *m)
-{
-	size_t before = s->l->nerrors;
-	int literal;
-
-	http_spec_init(&m->http);
-	if (conf_measurement_start(s, m, MEASUREMENT_HTTP) == -1)
-		return -1;
-	m->http.name = m->name;
-	literal = conf_http_url(s, m);
-	conf_http_family(s, m, literal);
-	conf_http_request(s, m);
-	conf_http_transport(s, m);
-	conf_http_rules(s, m);
-	conf_http_timing(s, m);
-	return s->l->nerrors == before ? 0 : -1;
 }
 
 /* conf_name_unique: note the title of measurement section `s`, and
@@ -1183,56 +643,47 @@ conf_measurement_add(struct conf_loader *l, struct measurement *m)
 	}
 	conf->measurements = grown;
 	conf->measurements[conf->nmeasurements++] = *m;
-	/* The array moved: point every spec at its own name again. */
-	for (size_t i = 0; i < conf->nmeasurements; i++) {
-		struct measurement *mi = &conf->measurements[i];
-		if (mi->kind == MEASUREMENT_HTTP)
-			mi->http.name = mi->name;
-		else
-			mi->dns.name = mi->name;
-	}
 }
 
-/* conf_measurement_section: the dns or http section just closed. */
+/* conf_kind_of: the kind whose section is named `name`. */
+static const struct probe_kind *
+conf_kind_of(const char *name)
+{
+	for (size_t i = 0; probe_kinds[i] != NULL; i++)
+		if (strcmp(probe_kinds[i]->name, name) == 0)
+			return probe_kinds[i];
+	return NULL;
+}
+
+/* conf_measurement_section: a measurement section (dns, http ...) just
+ * closed: what every kind has, then the kind's own spec. */
 static int
-conf_measurement_section(cfg_t *root, cfg_opt_t *opt,
-    enum measurement_kind kind)
+conf_measurement_section(cfg_t *root, cfg_opt_t *opt)
 {
 	struct conf_loader *l = conf_loading();
+	const struct probe_kind *kind = conf_kind_of(opt->name);
 	struct measurement m;
 	struct conf_sec s;
 	const char *title;
 	char what[CONFIG_NAME_MAX + 16];
-	int rc;
+	size_t before;
 
-	if (l == NULL)
+	if (l == NULL || kind == NULL)
 		return 0;
 	conf_section(l, root, opt, &s);
 	title = cfg_title(s.sec) != NULL ? cfg_title(s.sec) : "";
-	snprintf(what, sizeof(what), "%s \"%.*s\"", kind == MEASUREMENT_HTTP ?
-	    "http" : "dns", CONFIG_NAME_MAX, title);
+	snprintf(what, sizeof(what), "%s \"%.*s\"", kind->name,
+	    CONFIG_NAME_MAX, title);
 	s.what = what;
 	conf_name_unique(&s, title);
 	memset(&m, 0, sizeof(m));
-	rc = kind == MEASUREMENT_HTTP ? conf_http_build(&s, &m) :
-	    conf_dns_build(&s, &m);
-	if (rc == -1)
+	before = l->nerrors;
+	if (conf_measurement_start(&s, &m, kind) == -1 ||
+	    kind->conf_build(&s, &m) == -1 || l->nerrors != before)
 		conf_measurement_clear(&m);
 	else
 		conf_measurement_add(l, &m);
 	return 0;
-}
-
-static int
-conf_dns_section(cfg_t *root, cfg_opt_t *opt)
-{
-	return conf_measurement_section(root, opt, MEASUREMENT_DNS);
-}
-
-static int
-conf_http_section(cfg_t *root, cfg_opt_t *opt)
-{
-	return conf_measurement_section(root, opt, MEASUREMENT_HTTP);
 }
 
 /* --- Top-level options --- */
@@ -1295,7 +746,7 @@ static int
 conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 {
 	struct conf_loader *l = conf_loading();
-	char err[128], **out;
+	char **out;
 
 	conf_record(root, opt);
 	if (l == NULL)
@@ -1303,8 +754,9 @@ conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 	out = strcmp(opt->name, "hosts_file") == 0 ?
 	    &conf_build(l)->conf->hosts_file : &conf_build(l)->conf->resolv_conf;
 	if (conf_path_option(root, opt, "file", out) == 0 &&
-	    conf_readable(*out, err, sizeof(err)) == -1)
-		conf_error(l, root->line, "%s: %s: %s", opt->name, *out, err);
+	    fileio_readable(*out) == -1)
+		conf_error(l, root->line, "%s: %s: %s", opt->name, *out,
+		    strerror(errno));
 	return 0;
 }
 
@@ -1356,49 +808,6 @@ static cfg_opt_t conf_output_opts[] = {
 	CFG_END()
 };
 
-/* Durations are strings for cw_duration_parse: "5m", "250ms". */
-static cfg_opt_t conf_dns_opts[] = {
-	CFG_STR_LIST("servers", NULL, CFGF_NONE),
-	CFG_STR_LIST("tlds", NULL, CFGF_NONE),
-	CFG_STR("qname", NULL, CFGF_NODEFAULT),
-	CFG_STR("qtype", NULL, CFGF_NODEFAULT),
-	CFG_STR("qclass", NULL, CFGF_NODEFAULT),
-	CFG_STR("chaos", NULL, CFGF_NODEFAULT),
-	CFG_STR("transport", "both", CFGF_NONE),
-	CFG_STR("af", "both", CFGF_NONE),
-	CFG_INT("port", 53, CFGF_NONE),
-	CFG_INT("edns_size", 1232, CFGF_NONE),
-	CFG_BOOL("do", cfg_false, CFGF_NONE),
-	CFG_BOOL("nsid", cfg_true, CFGF_NONE),
-	CFG_BOOL("rd", cfg_false, CFGF_NONE),
-	CFG_BOOL("tcp_on_truncation", cfg_true, CFGF_NONE),
-	CFG_STR("interval", NULL, CFGF_NODEFAULT),
-	CFG_STR("spread", NULL, CFGF_NODEFAULT),
-	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
-	CFG_INT("retries", 0, CFGF_NONE),
-	CFG_STR("late_window", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
-
-static cfg_opt_t conf_http_opts[] = {
-	CFG_STR("url", NULL, CFGF_NODEFAULT),
-	CFG_STR("method", NULL, CFGF_NODEFAULT),
-	CFG_STR("af", "both", CFGF_NONE),
-	CFG_STR_LIST("addresses", NULL, CFGF_NONE),
-	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
-	CFG_STR_LIST("expect_status", NULL, CFGF_NONE),
-	CFG_STR("max_body", NULL, CFGF_NODEFAULT),
-	CFG_STR("body_pattern", NULL, CFGF_NODEFAULT),
-	CFG_STR_LIST("headers", NULL, CFGF_NONE),
-	CFG_STR("proxy", NULL, CFGF_NODEFAULT),
-	CFG_STR("cafile", NULL, CFGF_NODEFAULT),
-	CFG_BOOL("follow_redirects", cfg_false, CFGF_NONE),
-	CFG_INT("max_redirects", HTTP_REDIRECTS_DEFAULT, CFGF_NONE),
-	CFG_STR("interval", NULL, CFGF_NODEFAULT),
-	CFG_STR("spread", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
-
 static cfg_opt_t conf_spool_opts[] = {
 	CFG_STR("dir", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_size", NULL, CFGF_NODEFAULT),
@@ -1428,6 +837,7 @@ static cfg_opt_t conf_tld_opts[] = {
 	CFG_END()
 };
 
+/* The top level; each kind's section (probe_kinds) is added to it. */
 static cfg_opt_t conf_root_opts[] = {
 	CFG_SEC("probe", conf_probe_opts, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
@@ -1438,10 +848,6 @@ static cfg_opt_t conf_root_opts[] = {
 	CFG_SEC("spool", conf_spool_opts, CFGF_NONE),
 	CFG_SEC("upload", conf_upload_opts, CFGF_NONE),
 	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
-	CFG_SEC("dns", conf_dns_opts,
-	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-	CFG_SEC("http", conf_http_opts,
-	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_STR("resolv_conf", NULL, CFGF_NODEFAULT),
 	CFG_STR("hosts_file", NULL, CFGF_NODEFAULT),
 	CFG_FUNC("include", conf_include_misplaced),
@@ -1461,8 +867,6 @@ conf_validators(cfg_t *cfg)
 		{"spool", conf_spool_opts},
 		{"upload", conf_upload_opts},
 		{"tld_discovery", conf_tld_opts},
-		{"dns", conf_dns_opts},
-		{"http", conf_http_opts},
 	};
 	char path[64];
 
@@ -1472,6 +876,16 @@ conf_validators(cfg_t *cfg)
 			    o->name);
 			cfg_set_validate_func(cfg, path, conf_record);
 		}
+	for (size_t i = 0; probe_kinds[i] != NULL; i++) {
+		for (cfg_opt_t *o = probe_kinds[i]->conf_opts; o->name != NULL;
+		    o++) {
+			snprintf(path, sizeof(path), "%s|%s",
+			    probe_kinds[i]->name, o->name);
+			cfg_set_validate_func(cfg, path, conf_record);
+		}
+		cfg_set_validate_func(cfg, probe_kinds[i]->name,
+		    conf_measurement_section);
+	}
 	cfg_set_validate_func(cfg, "probe", conf_probe_section);
 	cfg_set_validate_func(cfg, "output", conf_output_section);
 	cfg_set_validate_func(cfg, "spool", conf_spool_section);
@@ -1479,8 +893,6 @@ conf_validators(cfg_t *cfg)
 	cfg_set_validate_func(cfg, "key", conf_key);
 	cfg_set_validate_func(cfg, "heartbeat", conf_heartbeat);
 	cfg_set_validate_func(cfg, "tld_discovery", conf_tld_section);
-	cfg_set_validate_func(cfg, "dns", conf_dns_section);
-	cfg_set_validate_func(cfg, "http", conf_http_section);
 	cfg_set_validate_func(cfg, "resolv_conf", conf_lookup_file);
 	cfg_set_validate_func(cfg, "hosts_file", conf_lookup_file);
 	cfg_set_validate_func(cfg, "log_level", conf_log_level);
@@ -1580,14 +992,41 @@ conf_build_free(struct conf_build *b)
 	conf_loader_release(&b->l);
 }
 
+/* conf_opts_new: the top level's options and a section for each kind,
+ * in an array the caller frees; NULL when out of memory. */
+static cfg_opt_t *
+conf_opts_new(void)
+{
+	size_t nroot = sizeof(conf_root_opts) / sizeof(conf_root_opts[0]) - 1;
+	size_t nkinds = 0;
+	cfg_opt_t *opts;
+
+	while (probe_kinds[nkinds] != NULL)
+		nkinds++;
+	if ((opts = calloc(nroot + nkinds + 1, sizeof(*opts))) == NULL)
+		return NULL;
+	memcpy(opts, conf_root_opts, nroot * sizeof(*opts));
+	for (size_t i = 0; i < nkinds; i++) {
+		cfg_opt_t sec = CFG_SEC(probe_kinds[i]->name,
+		    probe_kinds[i]->conf_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
+		opts[nroot + i] = sec;
+	}
+	opts[nroot + nkinds] = conf_root_opts[nroot];	/* CFG_END() */
+	return opts;
+}
+
 /* conf_parse: preprocess and parse into b->conf. */
 static int
 conf_parse(struct conf_build *b, const char *path)
 {
+	cfg_opt_t *opts;
 	cfg_t *cfg;
 	int rc;
 
-	if ((cfg = cfg_init(conf_root_opts, CFGF_NONE)) == NULL) {
+	if ((opts = conf_opts_new()) == NULL ||
+	    (cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		free(opts);
 		b->l.oom = true;
 		return -1;
 	}
@@ -1596,6 +1035,7 @@ conf_parse(struct conf_build *b, const char *path)
 	if (rc == 0)
 		rc = conf_finish(&b->l);
 	cfg_free(cfg);
+	free(opts);
 	return rc;
 }
 
@@ -1653,104 +1093,15 @@ config_free(struct config *conf)
 	free(conf);
 }
 
-/* conf_http_requests: config_measurement_queries() of an http
- * measurement. */
-static size_t
-conf_http_requests(const struct measurement *m)
-{
-	size_t n = 0;
-
-	if (m->ntargets == 0)
-		return ((m->http.afs & HTTP_AF_4) ? 1 : 0) +
-		    ((m->http.afs & HTTP_AF_6) ? 1 : 0);
-	for (size_t i = 0; i < m->ntargets; i++)
-		if (m->http.afs & (m->targets[i].af == 4 ? HTTP_AF_4 :
-		    HTTP_AF_6))
-			n++;
-	return n;
-}
-
 size_t
 config_measurement_queries(const struct measurement *m)
 {
-	size_t n = 0, protos = 0;
-
-	if (m->kind == MEASUREMENT_HTTP)
-		return conf_http_requests(m);
-	if (m->dns.transports & DNS_PROTO_UDP)
-		protos++;
-	if (m->dns.transports & DNS_PROTO_TCP)
-		protos++;
-	for (size_t i = 0; i < m->ntargets; i++)
-		if (m->dns.afs & (m->targets[i].af == 4 ? DNS_AF_4 : DNS_AF_6))
-			n++;
-	return n * protos;
-}
-
-/* conf_http_summary: config_measurement_summary() of an http
- * measurement. */
-static void
-conf_http_summary(const struct measurement *m, char *buf, size_t len)
-{
-	char every[CONFIG_DURATION_STRLEN], spread[CONFIG_DURATION_STRLEN];
-	char timeout[CONFIG_DURATION_STRLEN], what[96];
-	size_t n = config_measurement_queries(m);
-	const char *af, *s = n == 1 ? "" : "s";
-
-	af = m->http.afs == (HTTP_AF_4 | HTTP_AF_6) ? "IPv4+IPv6" :
-	    m->http.afs == HTTP_AF_4 ? "IPv4" : "IPv6";
-	if (m->ntargets > 0)
-		snprintf(what, sizeof(what), "%zu pinned address%s (%zu "
-		    "request%s a cycle)", m->ntargets, m->ntargets == 1 ? "" :
-		    "es", n, s);
-	else if (http_url_host_af(m->http.url) != 0)
-		snprintf(what, sizeof(what), "the URL's address (1 request a "
-		    "cycle)");
-	else if (m->http.proxy != NULL)
-		snprintf(what, sizeof(what), "through the proxy (%zu request%s "
-		    "a cycle)", n, s);
-	else
-		snprintf(what, sizeof(what), "resolved each cycle (at least "
-		    "%zu request%s a cycle)", n, s);
-	snprintf(buf, len, "http %s: %s %s, %s, %s; every %s, spread %s, "
-	    "timeout %s", m->name, m->http.method == HTTP_HEAD ? "HEAD" :
-	    "GET", m->http.url, af, what,
-	    config_duration_format(m->interval, every, sizeof(every)),
-	    config_duration_format(m->spread, spread, sizeof(spread)),
-	    config_duration_format(m->http.timeout, timeout, sizeof(timeout)));
+	return m->kind->queries(m);
 }
 
 void
 config_measurement_summary(const struct measurement *m, char *buf,
     size_t len)
 {
-	char qtype[DNS_TYPE_STRLEN], qclass[DNS_TYPE_STRLEN];
-	char every[CONFIG_DURATION_STRLEN], spread[CONFIG_DURATION_STRLEN];
-	char timeout[CONFIG_DURATION_STRLEN], what[160];
-	const char *tp, *af;
-
-	if (m->kind == MEASUREMENT_HTTP) {
-		conf_http_summary(m, buf, len);
-		return;
-	}
-	tp = m->dns.transports == (DNS_PROTO_UDP | DNS_PROTO_TCP) ?
-	    "udp+tcp" : m->dns.transports == DNS_PROTO_UDP ? "udp" : "tcp";
-	af = m->dns.afs == (DNS_AF_4 | DNS_AF_6) ? "IPv4+IPv6" :
-	    m->dns.afs == DNS_AF_4 ? "IPv4" : "IPv6";
-	if (m->ntlds > 0)
-		snprintf(what, sizeof(what), "the servers of %zu TLD%s",
-		    m->ntlds, m->ntlds == 1 ? "" : "s");
-	else
-		snprintf(what, sizeof(what), "%zu server address%s (%zu "
-		    "queries a cycle)", m->ntargets, m->ntargets == 1 ? "" :
-		    "es", config_measurement_queries(m));
-	snprintf(buf, len, "dns %s: %s %s %s to %s, %s, %s, port %u; every "
-	    "%s, spread %s, timeout %s", m->name,
-	    m->qname_from_tld ? "<tld>" : m->dns.qname,
-	    dns_qclass_name(m->dns.qclass, qclass, sizeof(qclass)),
-	    dns_qtype_name(m->dns.qtype, qtype, sizeof(qtype)), what, tp, af,
-	    m->dns.port,
-	    config_duration_format(m->interval, every, sizeof(every)),
-	    config_duration_format(m->spread, spread, sizeof(spread)),
-	    config_duration_format(m->dns.timeout, timeout, sizeof(timeout)));
+	m->kind->summary(m, buf, len);
 }

@@ -20,9 +20,8 @@
 #include <confuse.h>
 
 #include "cwtime.h"
-#include "dns.h"
-#include "http.h"
 #include "log.h"
+#include "probe.h"
 #include "target.h"
 
 #define CONFIG_NAME_MAX 64	/* probe and measurement names */
@@ -35,37 +34,22 @@ struct config_identity {
 	char *location;		/* free text; NULL if unset */
 };
 
-enum measurement_kind {
-	MEASUREMENT_DNS = 1,
-	MEASUREMENT_HTTP,
-};
-
 /*
- * measurement: one `dns "NAME" { ... }` or `http "NAME" { ... }`
- * section (names are unique across both kinds).
- * DNS: either `targets` (from `servers`, port applied, catalog sets
- * expanded) or `tlds` is non-empty, never both.
- * HTTP: `http` is the spec; its strings and arrays (url, expect,
- * body_pattern, headers, proxy, cafile) belong to the measurement and
- * are freed with it; `targets` holds the pinned `addresses` (port 0),
- * none when the host is to be resolved each cycle.
+ * measurement: one measurement section, `KIND "NAME" { ... }` (names are
+ * unique across the kinds).  `spec` is the kind's own (struct
+ * dns_measurement, struct http_measurement), built by kind->conf_build
+ * and freed with the measurement.  What every kind shares is here:
+ * the cycle, and the fixed targets or the TLDs whose servers are
+ * learned (DNS: `servers`, port applied, catalog sets expanded, or
+ * `tlds`, never both; HTTP: the pinned `addresses`, port 0, none when
+ * the host is resolved each cycle).
  */
 struct measurement {
 	char *name;			/* the section's title, unique */
-	enum measurement_kind kind;
+	const struct probe_kind *kind;
+	void *spec;			/* the kind's; its name points at name */
 	cw_usec_t interval;		/* cycle length */
 	cw_usec_t spread;		/* offsets drawn from [0, spread) */
-	struct dns_spec dns;		/* dns.name points at name */
-	struct http_spec http;		/* http.name points at name */
-	/* HTTP: what the pointers of `http` point at (owned, freed with
-	 * the measurement). */
-	char *http_url;
-	char *http_body_pattern;	/* NULL: none */
-	char *http_proxy;		/* NULL: none */
-	char *http_cafile;		/* NULL: the system's CAs */
-	char **http_headers;
-	struct http_status_range *http_expect;
-	bool qname_from_tld;		/* no qname given: each TLD's own */
 	struct target *targets;		/* every address, all families */
 	size_t ntargets;
 	char **tlds;			/* lower case, no final dot */
@@ -149,16 +133,17 @@ struct config *config_load(const char *path, char **errors);
 void config_free(struct config *conf);
 
 /* config_measurement_queries: how many queries one cycle of `m` sends to
- * its fixed targets (targets matching the address families, times the
- * transports); 0 for a TLD measurement, whose servers are learned.
- * HTTP: the requests of one cycle: the pinned addresses of its
- * families; 1 for an address in the URL; else one per family, a
- * minimum (a name may resolve to several addresses) except through a
- * proxy, which resolves the name itself. */
+ * its fixed targets, as its kind counts them (probe_kind.queries).
+ * DNS: targets matching the address families, times the transports; 0
+ * for a TLD measurement, whose servers are learned.  HTTP: the pinned
+ * addresses of its families; 1 for an address in the URL; else one per
+ * family, a minimum (a name may resolve to several addresses) except
+ * through a proxy, which resolves the name itself. */
 size_t config_measurement_queries(const struct measurement *m);
 
 /* config_measurement_summary: one line describing `m` for check-config
- * ("dns root-soa: SOA . IN, 26 servers ... every 5m"), into buf. */
+ * ("dns root-soa: SOA . IN, 26 servers ... every 5m"), into buf, as its
+ * kind writes it (probe_kind.summary). */
 void config_measurement_summary(const struct measurement *m, char *buf,
     size_t len);
 

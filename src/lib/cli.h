@@ -12,9 +12,9 @@
 #define CW_EXIT_FAILURES 1	/* ran, some measurements failed */
 #define CW_EXIT_USAGE 2		/* usage or configuration error */
 
-int cmd_run(int argc, char **argv);		/* src/agent.c */
-int cmd_once(int argc, char **argv);		/* src/agent.c */
-int cmd_check_config(int argc, char **argv);	/* src/agent.c */
+int cmd_run(int argc, char **argv);		/* src/agent/cmd_run.c */
+int cmd_once(int argc, char **argv);		/* src/agent/cmd_once.c */
+int cmd_check_config(int argc, char **argv);	/* src/agent/cmd_check.c */
 int cmd_dns(int argc, char **argv);		/* src/cmd_dns.c */
 int cmd_http(int argc, char **argv);		/* src/cmd_http.c */
 int cmd_tld_servers(int argc, char **argv);	/* src/cmd_tld.c */

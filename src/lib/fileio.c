@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -146,4 +147,18 @@ fileio_write_atomic(int dirfd, const char *path, mode_t mode,
 		return FILEIO_WRITE;
 	}
 	return fileio_atomic_commit(&fa);
+}
+
+int
+fileio_readable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1 || access(path, R_OK) == -1)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	return 0;
 }

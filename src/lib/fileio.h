@@ -41,6 +41,10 @@ int fileio_write_all_count(int fd, const void *buf, size_t len,
  * survives a power cut.  Returns 0, or -1 with errno set. */
 int fileio_sync_dir(int dirfd, const char *path);
 
+/* fileio_readable: 0 when `path` is a file (not a directory) this
+ * process may read; else -1 with errno set (EISDIR for a directory). */
+int fileio_readable(const char *path);
+
 /* What an atomic write reports: how far it got. */
 enum fileio_status {
 	FILEIO_OK = 0,

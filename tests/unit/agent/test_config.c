@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "dns.h"
+#include "http.h"
 #include "upload.h"
 
 #define SEC CW_USEC_PER_SEC
@@ -104,6 +106,22 @@ find(const struct config *c, const char *name)
 	return NULL;
 }
 
+/* dns_of, http_of: the kind's own spec of measurement m, which must be
+ * of that kind. */
+static const struct dns_measurement *
+dns_of(const struct measurement *m)
+{
+	assert_ptr_equal(m->kind, &dns_probe_kind);
+	return m->spec;
+}
+
+static const struct http_measurement *
+http_of(const struct measurement *m)
+{
+	assert_ptr_equal(m->kind, &http_probe_kind);
+	return m->spec;
+}
+
 static void
 test_example(void **state)
 {
@@ -156,37 +174,37 @@ test_example(void **state)
 	    "/var/lib/corewatch/refused/refused.jsonl");
 
 	m = find(c, "root-soa");
-	assert_int_equal(m->kind, MEASUREMENT_DNS);
-	assert_ptr_equal(m->dns.name, m->name);
+	assert_ptr_equal(m->kind, &dns_probe_kind);
+	assert_ptr_equal(dns_of(m)->spec.name, m->name);
 	assert_int_equal(m->ntargets, 26);
 	assert_int_equal(m->ntlds, 0);
 	assert_string_equal(m->targets[0].name, "a.root-servers.net");
-	assert_string_equal(m->dns.qname, ".");
-	assert_int_equal(m->dns.qtype, LDNS_RR_TYPE_SOA);
-	assert_int_equal(m->dns.qclass, LDNS_RR_CLASS_IN);
-	assert_int_equal(m->dns.transports, DNS_PROTO_UDP | DNS_PROTO_TCP);
-	assert_int_equal(m->dns.afs, DNS_AF_4 | DNS_AF_6);
-	assert_int_equal(m->dns.port, 53);
-	assert_int_equal(m->dns.edns_size, 1232);
-	assert_false(m->dns.do_bit);
-	assert_true(m->dns.nsid);
-	assert_false(m->dns.rd);
-	assert_true(m->dns.tcp_on_truncation);
+	assert_string_equal(dns_of(m)->spec.qname, ".");
+	assert_int_equal(dns_of(m)->spec.qtype, LDNS_RR_TYPE_SOA);
+	assert_int_equal(dns_of(m)->spec.qclass, LDNS_RR_CLASS_IN);
+	assert_int_equal(dns_of(m)->spec.transports, DNS_PROTO_UDP | DNS_PROTO_TCP);
+	assert_int_equal(dns_of(m)->spec.afs, DNS_AF_4 | DNS_AF_6);
+	assert_int_equal(dns_of(m)->spec.port, 53);
+	assert_int_equal(dns_of(m)->spec.edns_size, 1232);
+	assert_false(dns_of(m)->spec.do_bit);
+	assert_true(dns_of(m)->spec.nsid);
+	assert_false(dns_of(m)->spec.rd);
+	assert_true(dns_of(m)->spec.tcp_on_truncation);
 	assert_int_equal(m->interval, 300 * SEC);
 	assert_int_equal(m->spread, 30 * SEC);
-	assert_int_equal(m->dns.timeout, 4 * SEC);
-	assert_int_equal(m->dns.retries, 0);
-	assert_int_equal(m->dns.late_window, 200 * MSEC);
+	assert_int_equal(dns_of(m)->spec.timeout, 4 * SEC);
+	assert_int_equal(dns_of(m)->spec.retries, 0);
+	assert_int_equal(dns_of(m)->spec.late_window, 200 * MSEC);
 	assert_int_equal(config_measurement_queries(m), 52);
 	assert_non_null(strstr(m->file, "corewatch-example.conf"));
 	assert_int_equal(m->line, 31);
 
 	m = find(c, "root-hostname-bind");
-	assert_string_equal(m->dns.qname, "hostname.bind.");
-	assert_int_equal(m->dns.qtype, LDNS_RR_TYPE_TXT);
-	assert_int_equal(m->dns.qclass, LDNS_RR_CLASS_CH);
-	assert_int_equal(m->dns.transports, DNS_PROTO_UDP);
-	assert_int_equal(m->dns.afs, DNS_AF_4);
+	assert_string_equal(dns_of(m)->spec.qname, "hostname.bind.");
+	assert_int_equal(dns_of(m)->spec.qtype, LDNS_RR_TYPE_TXT);
+	assert_int_equal(dns_of(m)->spec.qclass, LDNS_RR_CLASS_CH);
+	assert_int_equal(dns_of(m)->spec.transports, DNS_PROTO_UDP);
+	assert_int_equal(dns_of(m)->spec.afs, DNS_AF_4);
 	assert_int_equal(m->interval, 240 * SEC);
 	assert_int_equal(m->spread, 20 * SEC);
 	assert_int_equal(config_measurement_queries(m), 13);
@@ -198,11 +216,11 @@ test_example(void **state)
 	assert_string_equal(m->tlds[1], "sd");
 	assert_string_equal(m->tlds[2], "ps");
 	assert_string_equal(m->tlds[4], "mm");
-	assert_true(m->qname_from_tld);
+	assert_true(dns_of(m)->qname_from_tld);
 	assert_int_equal(m->interval, 600 * SEC);
 	assert_int_equal(m->spread, 120 * SEC);
-	assert_int_equal(m->dns.timeout, 3 * SEC);
-	assert_int_equal(m->dns.retries, 1);
+	assert_int_equal(dns_of(m)->spec.timeout, 3 * SEC);
+	assert_int_equal(dns_of(m)->spec.retries, 1);
 	assert_int_equal(config_measurement_queries(m), 0);
 
 	m = find(c, "lab");
@@ -212,50 +230,50 @@ test_example(void **state)
 	assert_string_equal(m->targets[1].addr, "2001:db8::53");
 	assert_string_equal(m->targets[2].addr, "2001:db8::54");
 	assert_int_equal(target_port(&m->targets[2]), 5353);
-	assert_string_equal(m->dns.qname, "example.org.");
-	assert_int_equal(m->dns.qtype, LDNS_RR_TYPE_AAAA);
-	assert_int_equal(m->dns.transports, DNS_PROTO_TCP);
-	assert_int_equal(m->dns.port, 5353);
-	assert_int_equal(m->dns.edns_size, 0);
-	assert_false(m->dns.nsid);
-	assert_true(m->dns.rd);
+	assert_string_equal(dns_of(m)->spec.qname, "example.org.");
+	assert_int_equal(dns_of(m)->spec.qtype, LDNS_RR_TYPE_AAAA);
+	assert_int_equal(dns_of(m)->spec.transports, DNS_PROTO_TCP);
+	assert_int_equal(dns_of(m)->spec.port, 5353);
+	assert_int_equal(dns_of(m)->spec.edns_size, 0);
+	assert_false(dns_of(m)->spec.nsid);
+	assert_true(dns_of(m)->spec.rd);
 	assert_int_equal(m->interval, 3600 * SEC);
 	assert_int_equal(m->spread, 0);
-	assert_int_equal(m->dns.timeout, 1500 * MSEC);
-	assert_int_equal(m->dns.late_window, 0);
+	assert_int_equal(dns_of(m)->spec.timeout, 1500 * MSEC);
+	assert_int_equal(dns_of(m)->spec.late_window, 0);
 
 	m = find(c, "lab-web");
-	assert_int_equal(m->kind, MEASUREMENT_HTTP);
-	assert_ptr_equal(m->http.name, m->name);
-	assert_string_equal(m->http.url, "https://www.example.org/status");
-	assert_int_equal(m->http.method, HTTP_GET);
-	assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+	assert_ptr_equal(m->kind, &http_probe_kind);
+	assert_ptr_equal(http_of(m)->spec.name, m->name);
+	assert_string_equal(http_of(m)->spec.url, "https://www.example.org/status");
+	assert_int_equal(http_of(m)->spec.method, HTTP_GET);
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4 | HTTP_AF_6);
 	assert_int_equal(m->ntargets, 2);
 	assert_string_equal(m->targets[0].addr, "192.0.2.80");
 	assert_string_equal(m->targets[1].addr, "2001:db8::80");
-	assert_int_equal(m->http.nexpect, 3);
-	assert_int_equal(m->http.expect[1].lo, 204);
-	assert_int_equal(m->http.expect[1].hi, 206);
-	assert_int_equal(m->http.expect[2].lo, 300);
-	assert_int_equal(m->http.expect[2].hi, 399);
-	assert_int_equal(m->http.max_body, 64 << 10);
-	assert_string_equal(m->http.body_pattern, "status: (ok|up)");
-	assert_int_equal(m->http.nheaders, 2);
-	assert_string_equal(m->http.headers[1], "User-Agent: corewatch-lab");
-	assert_null(m->http.cafile);
-	assert_null(m->http.proxy);
-	assert_true(m->http.follow_redirects);
-	assert_int_equal(m->http.max_redirects, 3);
+	assert_int_equal(http_of(m)->spec.nexpect, 3);
+	assert_int_equal(http_of(m)->spec.expect[1].lo, 204);
+	assert_int_equal(http_of(m)->spec.expect[1].hi, 206);
+	assert_int_equal(http_of(m)->spec.expect[2].lo, 300);
+	assert_int_equal(http_of(m)->spec.expect[2].hi, 399);
+	assert_int_equal(http_of(m)->spec.max_body, 64 << 10);
+	assert_string_equal(http_of(m)->spec.body_pattern, "status: (ok|up)");
+	assert_int_equal(http_of(m)->spec.nheaders, 2);
+	assert_string_equal(http_of(m)->spec.headers[1], "User-Agent: corewatch-lab");
+	assert_null(http_of(m)->spec.cafile);
+	assert_null(http_of(m)->spec.proxy);
+	assert_true(http_of(m)->spec.follow_redirects);
+	assert_int_equal(http_of(m)->spec.max_redirects, 3);
 	assert_int_equal(m->interval, 600 * SEC);
 	assert_int_equal(m->spread, 120 * SEC);
-	assert_int_equal(m->http.timeout, 15 * SEC);
+	assert_int_equal(http_of(m)->spec.timeout, 15 * SEC);
 	assert_int_equal(config_measurement_queries(m), 2);
 
 	m = find(c, "iana-tor");
-	assert_int_equal(m->http.method, HTTP_HEAD);
-	assert_int_equal(m->http.afs, HTTP_AF_4);
-	assert_string_equal(m->http.proxy, "socks5h://127.0.0.1:9050");
-	assert_int_equal(m->http.timeout, 30 * SEC);
+	assert_int_equal(http_of(m)->spec.method, HTTP_HEAD);
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4);
+	assert_string_equal(http_of(m)->spec.proxy, "socks5h://127.0.0.1:9050");
+	assert_int_equal(http_of(m)->spec.timeout, 30 * SEC);
 	assert_int_equal(config_measurement_queries(m), 1);
 	config_free(c);
 }
@@ -290,19 +308,19 @@ test_default(void **state)
 	for (size_t i = 3; i < c->nmeasurements; i++) {
 		const struct measurement *m = &c->measurements[i];
 
-		assert_int_equal(m->kind, MEASUREMENT_HTTP);
-		assert_int_equal(strncmp(m->http.url, "https://", 8), 0);
-		assert_int_equal(m->http.method, HTTP_GET);
-		assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+		assert_ptr_equal(m->kind, &http_probe_kind);
+		assert_int_equal(strncmp(http_of(m)->spec.url, "https://", 8), 0);
+		assert_int_equal(http_of(m)->spec.method, HTTP_GET);
+		assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4 | HTTP_AF_6);
 		assert_int_equal(m->ntargets, 0);
 		assert_int_equal(m->interval, 300 * SEC);
 		assert_int_equal(m->spread, 60 * SEC);
-		assert_int_equal(m->http.timeout, 10 * SEC);
-		assert_int_equal(m->http.max_body, 256 << 10);
-		assert_false(m->http.follow_redirects);
+		assert_int_equal(http_of(m)->spec.timeout, 10 * SEC);
+		assert_int_equal(http_of(m)->spec.max_body, 256 << 10);
+		assert_false(http_of(m)->spec.follow_redirects);
 		assert_int_equal(config_measurement_queries(m), 2);
 	}
-	assert_string_equal(find(c, "iana")->http.url, "https://www.iana.org/");
+	assert_string_equal(http_of(find(c, "iana"))->spec.url, "https://www.iana.org/");
 	config_measurement_summary(find(c, "iana"), line, sizeof(line));
 	assert_string_equal(line, "http iana: GET https://www.iana.org/, "
 	    "IPv4+IPv6, resolved each cycle (at least 2 requests a cycle); "
@@ -338,12 +356,12 @@ test_durations(void **state)
 	m = find(c, "frac");
 	assert_int_equal(m->interval, 1500 * MSEC);
 	assert_int_equal(m->spread, 1500 * MSEC);	/* the interval */
-	assert_int_equal(m->dns.timeout, 250 * MSEC);
+	assert_int_equal(dns_of(m)->spec.timeout, 250 * MSEC);
 	m = find(c, "hours");
 	assert_int_equal(m->interval, 7200 * SEC);
 	assert_int_equal(m->spread, 5400 * SEC);
-	assert_int_equal(m->dns.timeout, 4500 * MSEC);
-	assert_int_equal(m->dns.late_window, SEC);
+	assert_int_equal(dns_of(m)->spec.timeout, 4500 * MSEC);
+	assert_int_equal(dns_of(m)->spec.late_window, SEC);
 	m = find(c, "day");
 	assert_int_equal(m->interval, 86400 * SEC);
 	m = find(c, "short");
@@ -550,7 +568,7 @@ test_includes(void **state)
 	m = find(c, "from-include");
 	assert_non_null(strstr(m->file, "tests/unit/conf/included.conf"));
 	assert_int_equal(m->line, 5);
-	assert_int_equal(m->dns.afs, DNS_AF_6);
+	assert_int_equal(dns_of(m)->spec.afs, DNS_AF_6);
 	m = find(c, "main-one");
 	assert_string_equal(m->file, path);
 	assert_int_equal(m->line, 9);
@@ -616,7 +634,7 @@ paths_load(const char *cwd, const char *path, const char *dir)
 	/* Written in sub/inc.conf: relative to sub/. */
 	paths_check(c->resolv_conf, dir, "sub/resolv.conf");
 	paths_check(c->hosts_file, dir, "sub/hosts");
-	paths_check(find(c, "web")->http.cafile, dir, "sub/./ca.pem");
+	paths_check(http_of(find(c, "web"))->spec.cafile, dir, "sub/./ca.pem");
 	config_free(c);
 }
 
@@ -866,13 +884,13 @@ test_http_sections(void **state)
 	assert_string_equal(c->resolv_conf, want);
 
 	m = find(c, "full");
-	assert_int_equal(m->kind, MEASUREMENT_HTTP);
-	assert_ptr_equal(m->http.name, m->name);
+	assert_ptr_equal(m->kind, &http_probe_kind);
+	assert_ptr_equal(http_of(m)->spec.name, m->name);
 	assert_int_equal(m->line, 11);
-	assert_string_equal(m->http.url,
+	assert_string_equal(http_of(m)->spec.url,
 	    "https://www.example.org:8443/status?x=1");
-	assert_int_equal(m->http.method, HTTP_GET);
-	assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+	assert_int_equal(http_of(m)->spec.method, HTTP_GET);
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4 | HTTP_AF_6);
 	assert_int_equal(m->ntargets, 3);
 	assert_string_equal(m->targets[0].addr, "192.0.2.80");
 	assert_int_equal(m->targets[0].af, 4);
@@ -880,30 +898,30 @@ test_http_sections(void **state)
 	assert_int_equal(m->targets[1].af, 6);
 	assert_string_equal(m->targets[2].addr, "198.51.100.80");
 	assert_int_equal(target_port(&m->targets[2]), 0);
-	assert_int_equal(m->http.nexpect, 3);
-	assert_ptr_equal(m->http.expect, m->http_expect);
-	assert_int_equal(m->http.expect[0].lo, 200);
-	assert_int_equal(m->http.expect[0].hi, 200);
-	assert_int_equal(m->http.expect[1].lo, 204);
-	assert_int_equal(m->http.expect[1].hi, 206);
-	assert_int_equal(m->http.expect[2].lo, 300);
-	assert_int_equal(m->http.expect[2].hi, 399);
-	assert_true(http_status_expected(&m->http, 205));
-	assert_false(http_status_expected(&m->http, 201));
-	assert_int_equal(m->http.max_body, 64 << 10);
-	assert_string_equal(m->http.body_pattern, "status: (ok|up)");
-	assert_int_equal(m->http.nheaders, 2);
-	assert_string_equal(m->http.headers[0], "Accept: text/html");
-	assert_string_equal(m->http.headers[1], "X-Probe:corewatch");
+	assert_int_equal(http_of(m)->spec.nexpect, 3);
+	assert_ptr_equal(http_of(m)->spec.expect, http_of(m)->expect);
+	assert_int_equal(http_of(m)->spec.expect[0].lo, 200);
+	assert_int_equal(http_of(m)->spec.expect[0].hi, 200);
+	assert_int_equal(http_of(m)->spec.expect[1].lo, 204);
+	assert_int_equal(http_of(m)->spec.expect[1].hi, 206);
+	assert_int_equal(http_of(m)->spec.expect[2].lo, 300);
+	assert_int_equal(http_of(m)->spec.expect[2].hi, 399);
+	assert_true(http_status_expected(&http_of(m)->spec, 205));
+	assert_false(http_status_expected(&http_of(m)->spec, 201));
+	assert_int_equal(http_of(m)->spec.max_body, 64 << 10);
+	assert_string_equal(http_of(m)->spec.body_pattern, "status: (ok|up)");
+	assert_int_equal(http_of(m)->spec.nheaders, 2);
+	assert_string_equal(http_of(m)->spec.headers[0], "Accept: text/html");
+	assert_string_equal(http_of(m)->spec.headers[1], "X-Probe:corewatch");
 	snprintf(want, sizeof(want), "%s/tests/unit/conf/http-ca.pem",
 	    srcdir());
-	assert_string_equal(m->http.cafile, want);
-	assert_null(m->http.proxy);
-	assert_true(m->http.follow_redirects);
-	assert_int_equal(m->http.max_redirects, 0);
+	assert_string_equal(http_of(m)->spec.cafile, want);
+	assert_null(http_of(m)->spec.proxy);
+	assert_true(http_of(m)->spec.follow_redirects);
+	assert_int_equal(http_of(m)->spec.max_redirects, 0);
 	assert_int_equal(m->interval, 600 * SEC);
 	assert_int_equal(m->spread, 120 * SEC);
-	assert_int_equal(m->http.timeout, 15 * SEC);
+	assert_int_equal(http_of(m)->spec.timeout, 15 * SEC);
 	assert_int_equal(config_measurement_queries(m), 3);
 	config_measurement_summary(m, line, sizeof(line));
 	assert_string_equal(line, "http full: GET "
@@ -913,62 +931,62 @@ test_http_sections(void **state)
 
 	/* Only a URL: every default. */
 	m = find(c, "defaults");
-	assert_string_equal(m->http.url, "https://www.example.org/");
-	assert_int_equal(m->http.method, HTTP_GET);
-	assert_int_equal(m->http.afs, HTTP_AF_4 | HTTP_AF_6);
+	assert_string_equal(http_of(m)->spec.url, "https://www.example.org/");
+	assert_int_equal(http_of(m)->spec.method, HTTP_GET);
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4 | HTTP_AF_6);
 	assert_int_equal(m->ntargets, 0);
 	assert_null(m->targets);
-	assert_int_equal(m->http.nexpect, 0);
-	assert_null(m->http.expect);
-	assert_true(http_status_expected(&m->http, 301));
-	assert_false(http_status_expected(&m->http, 404));
-	assert_int_equal(m->http.max_body, HTTP_MAX_BODY_DEFAULT);
-	assert_int_equal(m->http.max_body, 1 << 20);
-	assert_null(m->http.body_pattern);
-	assert_int_equal(m->http.nheaders, 0);
-	assert_null(m->http.proxy);
-	assert_null(m->http.cafile);
-	assert_false(m->http.follow_redirects);
-	assert_int_equal(m->http.max_redirects, 5);
+	assert_int_equal(http_of(m)->spec.nexpect, 0);
+	assert_null(http_of(m)->spec.expect);
+	assert_true(http_status_expected(&http_of(m)->spec, 301));
+	assert_false(http_status_expected(&http_of(m)->spec, 404));
+	assert_int_equal(http_of(m)->spec.max_body, HTTP_MAX_BODY_DEFAULT);
+	assert_int_equal(http_of(m)->spec.max_body, 1 << 20);
+	assert_null(http_of(m)->spec.body_pattern);
+	assert_int_equal(http_of(m)->spec.nheaders, 0);
+	assert_null(http_of(m)->spec.proxy);
+	assert_null(http_of(m)->spec.cafile);
+	assert_false(http_of(m)->spec.follow_redirects);
+	assert_int_equal(http_of(m)->spec.max_redirects, 5);
 	assert_int_equal(m->interval, 300 * SEC);
 	assert_int_equal(m->spread, 30 * SEC);
-	assert_int_equal(m->http.timeout, 10 * SEC);
+	assert_int_equal(http_of(m)->spec.timeout, 10 * SEC);
 	assert_int_equal(config_measurement_queries(m), 2);
 	config_measurement_summary(m, line, sizeof(line));
 	assert_non_null(strstr(line, "resolved each cycle (at least 2 "
 	    "requests a cycle)"));
 
 	m = find(c, "v4-only");
-	assert_int_equal(m->http.method, HTTP_HEAD);
-	assert_int_equal(m->http.afs, HTTP_AF_4);
+	assert_int_equal(http_of(m)->spec.method, HTTP_HEAD);
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4);
 	assert_int_equal(m->ntargets, 2);
 	assert_int_equal(m->interval, 20 * SEC);
 	assert_int_equal(m->spread, 20 * SEC);	/* the interval */
-	assert_int_equal(m->http.timeout, 19500 * MSEC);
+	assert_int_equal(http_of(m)->spec.timeout, 19500 * MSEC);
 	assert_int_equal(config_measurement_queries(m), 2);
 
 	/* An address as the host: that address, in its family. */
 	m = find(c, "literal4");
-	assert_int_equal(m->http.afs, HTTP_AF_4);
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4);
 	assert_int_equal(m->ntargets, 0);
 	assert_int_equal(config_measurement_queries(m), 1);
 	config_measurement_summary(m, line, sizeof(line));
 	assert_non_null(strstr(line, "IPv4, the URL's address (1 request a "
 	    "cycle)"));
 	m = find(c, "literal6");
-	assert_int_equal(m->http.afs, HTTP_AF_6);
-	assert_string_equal(m->http.proxy, "http://127.0.0.1:3128");
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_6);
+	assert_string_equal(http_of(m)->spec.proxy, "http://127.0.0.1:3128");
 	assert_int_equal(config_measurement_queries(m), 1);
 
 	m = find(c, "tor");
-	assert_string_equal(m->http.proxy, "socks5h://127.0.0.1:9050");
-	assert_int_equal(m->http.afs, HTTP_AF_4);
+	assert_string_equal(http_of(m)->spec.proxy, "socks5h://127.0.0.1:9050");
+	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4);
 	config_measurement_summary(m, line, sizeof(line));
 	assert_non_null(strstr(line, "through the proxy (1 request a cycle)"));
 
 	m = find(c, "dns-too");
-	assert_int_equal(m->kind, MEASUREMENT_DNS);
-	assert_ptr_equal(m->dns.name, m->name);
+	assert_ptr_equal(m->kind, &dns_probe_kind);
+	assert_ptr_equal(dns_of(m)->spec.name, m->name);
 	config_free(c);
 }
 

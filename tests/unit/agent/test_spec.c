@@ -18,6 +18,8 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "dns.h"
+#include "http.h"
 
 /* One spec refused both ways: a section body and its command line. */
 struct spec_case {
@@ -48,6 +50,20 @@ static const struct spec_case cases[] = {
 	{"http", " url = \"http://127.0.0.1/\"\n body_pattern = \"\"\n", 4,
 	    "body_pattern", {"http", "--pattern", "", "http://127.0.0.1/"},
 	    "--pattern", NULL, NULL},
+	{"http", " url = \"http://127.0.0.1/\"\n proxy = \"ftp://127.0.0.1:21\"\n",
+	    4, "proxy", {"http", "--proxy", "ftp://127.0.0.1:21",
+	    "http://127.0.0.1/"}, "--proxy", NULL, NULL},
+	{"http", " url = \"http://127.0.0.1/\"\n proxy = \"socks5h://\"\n", 4,
+	    "proxy", {"http", "--proxy", "socks5h://", "http://127.0.0.1/"},
+	    "--proxy", NULL, NULL},
+	/* A directory is no CA file, though it may be read. */
+	{"http", " url = \"https://127.0.0.1/\"\n cafile = \"/\"\n", 4,
+	    "cafile", {"http", "--cacert", "/", "https://127.0.0.1/"},
+	    "--cacert", NULL, NULL},
+	{"http", " url = \"https://127.0.0.1/\"\n"
+	    " cafile = \"/nonexistent/ca.pem\"\n", 4, "cafile", {"http",
+	    "--cacert", "/nonexistent/ca.pem", "https://127.0.0.1/"},
+	    "--cacert", NULL, NULL},
 	{"dns", " servers = {\"127.0.0.1\"}\n edns_size = 511\n", 4,
 	    "edns_size", {"dns", "--edns-size", "511", "127.0.0.1"},
 	    "--edns-size", NULL, NULL},
@@ -189,6 +205,18 @@ test_bounds(void **state)
 	h.method = HTTP_HEAD;
 	assert_int_equal(http_spec_check(&h, HTTP_SPEC_BODY_PATTERN, err,
 	    sizeof(err)), 0);
+	h.proxy = "SOCKS5H://proxy.example:1080";
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_PROXY, err,
+	    sizeof(err)), 0);
+	h.proxy = "http://";
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_PROXY, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "\"http://\" is not an http://, https://, "
+	    "socks4://, socks4a://, socks5:// or socks5h:// URL");
+	h.cafile = "/";
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_CAFILE, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "/: Is a directory");
 
 	dns_spec_init(&d);
 	for (int r = 0; r < DNS_SPEC_RULES; r++)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "conf.h"
 #include "dns.h"
 #include "result.h"
 
@@ -807,8 +808,9 @@ outcome_done(json_t *result, const ldns_pkt *reply, void *arg)
 }
 
 static void
-outcome_kind_done(json_t *result, void *arg)
+outcome_kind_done(json_t *result, bool last, void *arg)
 {
+	assert_true(last);
 	outcome_done(result, NULL, arg);
 }
 
@@ -932,19 +934,28 @@ test_engine_refused_and_kind(void **state)
 	struct event_base *base = event_base_new();
 	struct responder resp;
 	struct probe_run *run;
-	struct dns_spec s;
+	struct dns_measurement d;
+	struct measurement m;
+	struct probe_task t;
 	struct outcome o;
-	struct target t;
 
 	(void)state;
 	/* Learn a free port, then close it: the kernel answers with ICMP. */
-	responder_open(base, &resp, 1, &t);
+	memset(&t, 0, sizeof(t));
+	responder_open(base, &resp, 1, &t.target);
 	responder_close(&resp);
-	spec_root_soa(&s);
-	s.timeout = 2 * CW_USEC_PER_SEC;
+	t.has_target = true;
+	t.af = t.target.af;
+	t.proto = DNS_PROTO_TCP;
+	memset(&d, 0, sizeof(d));
+	spec_root_soa(&d.spec);
+	d.spec.timeout = 2 * CW_USEC_PER_SEC;
+	memset(&m, 0, sizeof(m));
+	m.name = "kind";
+	m.kind = &dns_probe_kind;
+	m.spec = &d;
 	memset(&o, 0, sizeof(o));
-	run = dns_probe_kind.start(base, &s, &t, DNS_PROTO_TCP,
-	    outcome_kind_done, &o);
+	run = dns_probe_kind.start(base, &m, &t, outcome_kind_done, &o);
 	assert_non_null(run);
 	event_base_dispatch(base);
 	assert_int_equal(o.calls, 1);
@@ -956,8 +967,8 @@ test_engine_refused_and_kind(void **state)
 
 	/* Cancel: no callback, nothing leaks. */
 	memset(&o, 0, sizeof(o));
-	run = dns_probe_kind.start(base, &s, &t, DNS_PROTO_UDP,
-	    outcome_kind_done, &o);
+	t.proto = DNS_PROTO_UDP;
+	run = dns_probe_kind.start(base, &m, &t, outcome_kind_done, &o);
 	dns_probe_kind.cancel(run);
 	event_base_dispatch(base);
 	assert_int_equal(o.calls, 0);
