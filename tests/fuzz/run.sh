@@ -29,8 +29,8 @@ srcs="$top/src/log.c $top/src/cwtime.c $top/src/failure.c $top/src/result.c
 # database) and gzip.
 batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
 batch_srcs="$top/src/log.c $top/src/cwtime.c $top/src/record.c
-  $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_sqlite.c
-  $top/src/store_pg.c"
+  $top/src/gzip.c $top/src/db.c $top/src/store.c $top/src/store_probe.c
+  $top/src/store_read.c $top/src/store_sqlite.c $top/src/store_pg.c"
 # The collector's readers of stored records (the exporter's CSV, Atlas
 # and JSON lines, the summary) add themselves to the store.
 reader_srcs="$batch_srcs $top/src/result.c $top/src/failure.c $top/src/export.c
