@@ -24,7 +24,8 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -I$work -I$top/src -I$top/probes -DCW_STATE_DIR=\"/nonexistent\""
 libs=$(pkg-config --libs libevent ldns jansson libsodium)
 srcs="$top/src/log.c $top/src/cwtime.c $top/src/failure.c $top/src/result.c
-  $top/src/target.c $top/probes/dns.c $top/src/tld.c $top/src/fileio.c"
+  $top/src/target.c $top/probes/dns.c $top/src/tld.c $top/src/tld_cache.c
+  $top/src/fileio.c"
 # The collector's batch path adds its store (for the checks that need no
 # database) and gzip.
 batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
