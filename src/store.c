@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,18 +210,6 @@ store_set_error(struct store *st, const char *what)
 	    db_error(st->db));
 }
 
-void
-store_say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A migration's text with the backend's words for @ID@ and @BLOB@. */
 static char *
 store_schema_text(const char *text, bool is_pg)
@@ -283,11 +270,11 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	if (db_exec_script(st->db, "CREATE TABLE IF NOT EXISTS schema_version"
 	    " (version BIGINT NOT NULL)") == -1 ||
 	    (have = store_db_version(st)) < 0) {
-		store_say(err, errlen, "schema: %s", db_error(st->db));
+		log_say(err, errlen, "schema: %s", db_error(st->db));
 		return -1;
 	}
 	if (have > STORE_NMIGRATIONS) {
-		store_say(err, errlen, "the database has schema version %d, "
+		log_say(err, errlen, "the database has schema version %d, "
 		    "newer than this collector's %d: upgrade the collector",
 		    have, STORE_NMIGRATIONS);
 		return -1;
@@ -301,7 +288,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		    db_exec(st->db, "INSERT INTO schema_version (version) "
 		    "VALUES (?)", &p, 1) == -1 ||
 		    db_exec_script(st->db, "COMMIT") == -1) {
-			store_say(err, errlen, "migration %d: %s", v,
+			log_say(err, errlen, "migration %d: %s", v,
 			    text == NULL ? "out of memory" : db_error(st->db));
 			db_exec_script(st->db, "ROLLBACK");
 			free(text);
@@ -319,7 +306,7 @@ store_open(const char *url, char *err, size_t errlen)
 	struct store *st;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		store_say(err, errlen, "out of memory");
+		log_say(err, errlen, "out of memory");
 		return NULL;
 	}
 	if ((st->db = db_open(url, err, errlen)) == NULL) {
@@ -499,26 +486,26 @@ int
 store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 {
 	if (b->n == 0) {
-		store_say(err, errlen, "an empty batch");
+		log_say(err, errlen, "an empty batch");
 		return STORE_E_INVALID;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct record *r = &b->recs[i];
 		if (strcmp(r->probe, b->probe->id) != 0) {
-			store_say(err, errlen, "line %zu: probe %s, the batch "
+			log_say(err, errlen, "line %zu: probe %s, the batch "
 			    "is signed by %s", i + 1, r->probe, b->probe->id);
 			return STORE_E_INVALID;
 		}
 		if (i == 0)
 			continue;
 		if (strcmp(r->chain, b->recs[0].chain) != 0) {
-			store_say(err, errlen, "line %zu: chain %s, line 1 has "
+			log_say(err, errlen, "line %zu: chain %s, line 1 has "
 			    "%s: one chain per batch", i + 1, r->chain,
 			    b->recs[0].chain);
 			return STORE_E_INVALID;
 		}
 		if (r->seq <= b->recs[i - 1].seq) {
-			store_say(err, errlen, "line %zu: seq %" PRIu64 " after "
+			log_say(err, errlen, "line %zu: seq %" PRIu64 " after "
 			    "%" PRIu64 ": seqs must ascend", i + 1, r->seq,
 			    b->recs[i - 1].seq);
 			return STORE_E_INVALID;
@@ -527,7 +514,7 @@ store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 			continue;
 		if (memcmp(r->prev_hash, b->recs[i - 1].hash,
 		    RECORD_HASH_LEN) != 0) {
-			store_say(err, errlen, "line %zu: prev is not the hash "
+			log_say(err, errlen, "line %zu: prev is not the hash "
 			    "of line %zu", i + 1, i);
 			return STORE_E_INVALID;
 		}
@@ -1125,7 +1112,7 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	if (r->seq > 1 && store_batch_find(b, r->seq - 1) == NULL &&
 	    (before = store_near_find(near, r->seq - 1)) != NULL &&
 	    memcmp(before->hash, r->prev_hash, RECORD_HASH_LEN) != 0) {
-		store_say(err, errlen, "line %zu: seq %" PRIu64 "'s prev is "
+		log_say(err, errlen, "line %zu: seq %" PRIu64 "'s prev is "
 		    "not the hash of the stored seq %" PRIu64 ": the chain is "
 		    "broken", line, r->seq, r->seq - 1);
 		return STORE_E_CHAIN;
@@ -1133,7 +1120,7 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	if (store_batch_find(b, r->seq + 1) == NULL &&
 	    (after = store_near_find(near, r->seq + 1)) != NULL &&
 	    memcmp(after->prev, r->hash, RECORD_HASH_LEN) != 0) {
-		store_say(err, errlen, "line %zu: the stored seq %" PRIu64
+		log_say(err, errlen, "line %zu: the stored seq %" PRIu64
 		    " does not follow from seq %" PRIu64 ": the chain is "
 		    "broken", line, r->seq + 1, r->seq);
 		return STORE_E_CHAIN;
@@ -1266,7 +1253,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 out:
 	if (ret == STORE_E_DB) {
 		store_set_error(st, near.oom ? "out of memory" : "ingest");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 	}
 	free(near.v);
 	free(fresh);
@@ -1287,7 +1274,7 @@ store_ingest(struct store *st, const struct store_batch *b,
 	rc->acked_seq = b->recs[b->n - 1].seq;
 	rc->received_at = b->received_at;
 	if (store_begin(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	if ((ret = store_ingest_records(st, b, rc, err, errlen)) != STORE_OK) {
@@ -1295,7 +1282,7 @@ store_ingest(struct store *st, const struct store_batch *b,
 		return ret;
 	}
 	if (store_commit(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	return STORE_OK;

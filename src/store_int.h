@@ -34,11 +34,6 @@ struct store {
  * store's error (store_error_text). */
 void store_set_error(struct store *st, const char *what);
 
-/* store_say: copy a reason, printf-style, into the caller's buffer `err`
- * of `errlen` bytes (which may be NULL or empty: then nothing). */
-void store_say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* store_col_int: an integer column, or `dflt` when it is NULL or not an
  * integer. */
 long long store_col_int(const struct db_value *v, long long dflt);

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "log.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -142,7 +143,7 @@ store_probe_insert(struct store *st, const char *name,
 
 	record_probe_id(pk, id);
 	if ((rc = store_probe_get(st, id, &tmp)) == STORE_OK) {
-		store_say(err, errlen, "this key is enrolled already as probe "
+		log_say(err, errlen, "this key is enrolled already as probe "
 		    "%s (%lld)", tmp.id, tmp.num);
 		store_probe_clear(&tmp);
 		return STORE_E_EXISTS;
@@ -156,7 +157,7 @@ store_probe_insert(struct store *st, const char *name,
 	if (db_exec(st->db, "INSERT INTO probes (id, name, pubkey, created_at)"
 	    " VALUES (?, ?, ?, ?)", p, 4) == -1) {
 		store_set_error(st, "probe add");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	if (out != NULL && (rc = store_probe_get(st, id, out)) != STORE_OK)
@@ -164,36 +165,45 @@ store_probe_insert(struct store *st, const char *name,
 	return STORE_OK;
 }
 
+/* Insert a probe and end the transaction the caller began with it:
+ * committed when the probe is in, rolled back when not. */
+static int
+store_probe_commit(struct store *st, const char *name,
+    const unsigned char pk[RECORD_PUBKEY_LEN], cw_usec_t now,
+    struct store_probe *out, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_probe_insert(st, name, pk, now, out, err,
+	    errlen)) != STORE_OK) {
+		store_rollback(st);
+		return rc;
+	}
+	if (store_commit(st) == -1) {
+		log_say(err, errlen, "%s", st->error);
+		if (out != NULL)
+			store_probe_clear(out);
+		return STORE_E_DB;
+	}
+	return STORE_OK;
+}
 
 int
 store_probe_add(struct store *st, const char *name,
     const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
     char *err, size_t errlen)
 {
-	int rc;
-
 	if (!store_name_ok(name)) {
-		store_say(err, errlen, "a probe name is 1 to %d printable "
+		log_say(err, errlen, "a probe name is 1 to %d printable "
 		    "characters", STORE_NAME_MAX);
 		return STORE_E_INVALID;
 	}
 	if (store_begin(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
-	rc = store_probe_insert(st, name, pk, cw_real_usec(), out, err,
+	return store_probe_commit(st, name, pk, cw_real_usec(), out, err,
 	    errlen);
-	if (rc != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (store_commit(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
-		if (out != NULL)
-			store_probe_clear(out);
-		return STORE_E_DB;
-	}
-	return STORE_OK;
 }
 
 int
@@ -205,9 +215,9 @@ store_probe_revoke(struct store *st, const char *id, char *err, size_t errlen)
 
 	if ((rc = store_probe_get(st, id, &p)) != STORE_OK) {
 		if (rc == STORE_E_DB)
-			store_say(err, errlen, "%s", st->error);
+			log_say(err, errlen, "%s", st->error);
 		else
-			store_say(err, errlen, "no probe %s", id);
+			log_say(err, errlen, "no probe %s", id);
 		return rc;
 	}
 	store_probe_clear(&p);
@@ -218,7 +228,7 @@ store_probe_revoke(struct store *st, const char *id, char *err, size_t errlen)
 	if (db_exec(st->db, "UPDATE probes SET revoked_at = ? WHERE id = ?", v,
 	    2) == -1) {
 		store_set_error(st, "probe revoke");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	return STORE_OK;
@@ -277,12 +287,12 @@ store_token_create(struct store *st, const char *name, cw_usec_t ttl,
 	cw_usec_t now = cw_real_usec();
 
 	if (!store_name_ok(name)) {
-		store_say(err, errlen, "a probe name is 1 to %d printable "
+		log_say(err, errlen, "a probe name is 1 to %d printable "
 		    "characters", STORE_NAME_MAX);
 		return STORE_E_INVALID;
 	}
 	if (ttl <= 0) {
-		store_say(err, errlen, "a token's lifetime must be positive");
+		log_say(err, errlen, "a token's lifetime must be positive");
 		return STORE_E_INVALID;
 	}
 	randombytes_buf(raw, sizeof(raw));
@@ -297,7 +307,7 @@ store_token_create(struct store *st, const char *name, cw_usec_t ttl,
 	if (db_exec(st->db, "INSERT INTO tokens (hash, name, created_at, "
 	    "expires_at) VALUES (?, ?, ?, ?)", p, 4) == -1) {
 		store_set_error(st, "token create");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	return STORE_OK;
@@ -334,10 +344,10 @@ store_token_refused(struct store *st, const char *hash, cw_usec_t now,
 	if (db_query(st->db, "SELECT expires_at, used_at FROM tokens WHERE "
 	    "hash = ?", &p, 1, store_token_cb, &t) == -1) {
 		store_set_error(st, "token");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
-	store_say(err, errlen, !t.found ? "unknown token" : t.used ?
+	log_say(err, errlen, !t.found ? "unknown token" : t.used ?
 	    "token used already" : t.expires_at <= now ? "token expired" :
 	    "token used already");
 	return STORE_E_NOTFOUND;
@@ -378,13 +388,13 @@ store_token_redeem(struct store *st, const char *token,
 	int rc;
 
 	if (strlen(token) != STORE_TOKEN_LEN) {
-		store_say(err, errlen, "not an enrollment token");
+		log_say(err, errlen, "not an enrollment token");
 		return STORE_E_NOTFOUND;
 	}
 	store_token_hash(token, hash);
 	record_probe_id(pk, id);
 	if (store_begin(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	p[0] = DB_V_INT(now);
@@ -395,7 +405,7 @@ store_token_redeem(struct store *st, const char *token,
 	    "hash = ? AND used_at IS NULL AND expires_at > ? RETURNING name",
 	    p, 4, store_token_use_cb, &use) == -1) {
 		store_set_error(st, "token redeem");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		store_rollback(st);
 		return STORE_E_DB;
 	}
@@ -404,16 +414,5 @@ store_token_redeem(struct store *st, const char *token,
 		store_rollback(st);
 		return rc;
 	}
-	if ((rc = store_probe_insert(st, use.name, pk, now, out, err,
-	    errlen)) != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (store_commit(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
-		if (out != NULL)
-			store_probe_clear(out);
-		return STORE_E_DB;
-	}
-	return STORE_OK;
+	return store_probe_commit(st, use.name, pk, now, out, err, errlen);
 }
