@@ -364,6 +364,22 @@ spool_chain_new(struct spool *sp)
 	return spool_cursor_write(sp);
 }
 
+DIR *
+spool_opendir(struct spool *sp)
+{
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("spool %s: opendir", sp->dir);
+		return NULL;
+	}
+	return d;
+}
+
 /* spool_set_aside: segments and cursor of an unknown chain (its chain
  * file is gone) move to orphaned-<time>/, kept for the operator. */
 static int
@@ -372,15 +388,10 @@ spool_set_aside(struct spool *sp)
 	char sub[64], to[64 + 256 + 2];
 	struct dirent *de;
 	DIR *d;
-	int fd, moved = 0;
+	int moved = 0;
 
-	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		log_warn("spool %s: opendir", sp->dir);
+	if ((d = spool_opendir(sp)) == NULL)
 		return -1;
-	}
 	snprintf(sub, sizeof(sub), "orphaned-%lld",
 	    (long long)(cw_real_usec() / CW_USEC_PER_SEC));
 	while ((de = readdir(d)) != NULL) {

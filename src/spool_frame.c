@@ -413,16 +413,10 @@ spool_list(struct spool *sp, uint64_t **names, size_t *n)
 	uint64_t *v = NULL, *grown;
 	size_t cap = 0;
 	DIR *d;
-	int fd;
 
 	*n = 0;
-	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		log_warn("spool %s: opendir", sp->dir);
+	if ((d = spool_opendir(sp)) == NULL)
 		return -1;
-	}
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 		uint64_t name = spool_seg_parse_name(de->d_name);

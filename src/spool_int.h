@@ -11,6 +11,7 @@
 #ifndef CW_SPOOL_INT_H
 #define CW_SPOOL_INT_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,6 +171,10 @@ void spool_seg_remove(struct spool *sp, size_t i);
  * acknowledged, all but the last (it holds the chain's end); nothing
  * when read-only. */
 void spool_drop_acked(struct spool *sp);
+
+/* spool_opendir: the spool's directory, to list (closedir() it); NULL
+ * when it cannot be opened (logged). */
+DIR *spool_opendir(struct spool *sp);
 
 /* spool_chain_new: start a new random chain from seq 1 and write its
  * chain file and cursor.  Returns 0 or -1. */
