@@ -26,15 +26,12 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -45,7 +42,6 @@
 #include <event2/util.h>
 #include <sodium.h>
 
-#include "collector_head.h"
 #include "collector_http.h"
 #include "collector_http_int.h"
 #include "gzip.h"

@@ -27,7 +27,6 @@
 #include "log.h"
 #include "spool.h"
 #include "spool_int.h"
-#include "sysutil.h"
 
 /* --- The frame format --- */
 
