@@ -228,8 +228,9 @@ struct collector_http {
 /* --- collector_http.c --- */
 
 /* chttp_error_body: the JSON of an error, {"error": ..., "detail":
- * `detail` (NULL: null), non-ASCII bytes of `detail` replaced by '?' in
- * place}; the caller owns the result; NULL when out of memory. */
+ * `detail` (NULL: null)}, the bytes of `detail` outside printable ASCII
+ * replaced by '?' in place; the caller owns the result; NULL when out
+ * of memory. */
 json_t *chttp_error_body(int code, char *detail);
 
 /* chttp_method_not_allowed: answer `req` 405, with `allow` as its
@@ -253,14 +254,14 @@ bool chttp_db_usable(struct collector_http *h);
 
 /* chttp_bevcb: evhttp's bufferevent callback (evhttp_set_bevcb, `arg`
  * the service): makes a new connection's bufferevent, counts the
- * connection and watches its input; NULL when out of memory (evhttp
- * then drops the connection). */
+ * connection against the cap and queues it for chttp_adopt; NULL when
+ * out of memory (evhttp then makes its own, uncounted). */
 struct bufferevent *chttp_bevcb(struct event_base *base, void *arg);
 
 /* chttp_adopt: the callback of h->adopt_ev (`arg` the service), made
  * active by chttp_bevcb: at the end of the turn in which connections
- * were accepted, finds the evhttp connection of each and watches its
- * close; drops connections in their heads past the cap. */
+ * were accepted, finds the evhttp connection of each, watches its input
+ * and its close; then drops connections in their heads past the cap. */
 void chttp_adopt(evutil_socket_t fd, short what, void *arg);
 
 /* chttp_close_run: the callback of h->close_ev (`arg` the service):
@@ -278,8 +279,9 @@ void chttp_request_watch(struct collector_http *h,
  * counts each time the cap stops the listeners. */
 void chttp_listeners_update(struct collector_http *h);
 
-/* chttp_conn_free: forget connection `c` and free it (it is gone or
- * going; its evhttp connection is not freed here). */
+/* chttp_conn_free: forget connection `c` (its count, timers and lists)
+ * and free it; the listeners may accept again.  Its evhttp connection
+ * is gone or going, and not freed here. */
 void chttp_conn_free(struct chttp_conn *c);
 
 /* chttp_linger_end: close lingering refused connection `l` for good and

@@ -160,8 +160,8 @@ void spool_seg_filename(uint64_t name, char *buf, size_t len);
  * 0 if it is not one. */
 uint64_t spool_seg_parse_name(const char *file);
 
-/* spool_seg_push: append a copy of `seg` to the spool's segments, in
- * seq order.  Returns 0 or -1 (out of memory). */
+/* spool_seg_push: append a copy of `seg` to the spool's segments (the
+ * caller keeps them in seq order).  Returns 0 or -1 (out of memory). */
 int spool_seg_push(struct spool *sp, const struct spool_seg *seg);
 
 /* spool_seg_remove: delete segment `i`, its file and its entry. */
@@ -180,8 +180,8 @@ DIR *spool_opendir(struct spool *sp);
  * chain file and cursor.  Returns 0 or -1. */
 int spool_chain_new(struct spool *sp);
 
-/* spool_head_time: the time of the oldest unacknowledged record; 0
- * when there is none (or it cannot be read). */
+/* spool_head_time: the time of the oldest unacknowledged record (now,
+ * when its line has none); 0 when there is none or it cannot be read. */
 cw_usec_t spool_head_time(struct spool *sp);
 
 #endif /* CW_SPOOL_INT_H */
