@@ -45,8 +45,9 @@ void store_col_text(const struct db_value *v, char *out, size_t size);
 /* store_begin, store_commit, store_rollback: one operation's
  * transaction, or a savepoint in the open group transaction
  * (store_group_begin).  store_begin and store_commit return 0, or -1
- * with the store's error set (a failed commit has rolled back);
- * store_rollback also forgets the measurement numbers cached since. */
+ * with the store's error set (a failed COMMIT outside a group has
+ * rolled back and forgotten the cached measurement numbers);
+ * store_rollback forgets them too. */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
