@@ -113,12 +113,8 @@ cmd_summary_usage(FILE *fp)
 	    CMD_EXPORT_FILTER_USAGE);
 }
 
-static int
-cmd_export_error(const char *cmd, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cmd_export_error(const char *cmd, int status, const char *fmt, ...)
+int
+collector_cmd_error(const char *cmd, int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -163,7 +159,8 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			break;
 		case OPT_BUCKET:
 			if (!summary)
-				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+				return collector_cmd_error(c->cmd,
+				    CW_EXIT_USAGE,
 				    "--bucket is an option of summary only");
 			c->bucket = arg;
 			break;
@@ -171,27 +168,28 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			if (export_params_set(&c->params,
 			    cmd_export_options[idx].name, arg, err,
 			    sizeof(err)) != 1)
-				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
-				    "--%s", err);
+				return collector_cmd_error(c->cmd,
+				    CW_EXIT_USAGE, "--%s", err);
 			break;
 		default:
 			if (optopt >= OPT_DB || optopt == 'c')
-				return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+				return collector_cmd_error(c->cmd,
+				    CW_EXIT_USAGE,
 				    "%s needs a value (try --help)",
 				    argv[optind - 1]);
-			return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+			return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
 			    "unknown option %s (try --help)",
 			    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+		return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
 		    "unexpected argument \"%s\" (try --help)", argv[optind]);
 	if (c->out != NULL && c->out[0] == '\0')
-		return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+		return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
 		    "--out: empty file name");
 	if (export_params_check(&c->params, err, sizeof(err)) == -1)
-		return cmd_export_error(c->cmd, CW_EXIT_USAGE, "%s", err);
+		return collector_cmd_error(c->cmd, CW_EXIT_USAGE, "%s", err);
 	return -1;
 }
 
@@ -205,11 +203,12 @@ cmd_export_store(const struct cmd_export *c)
 	char err[512];
 
 	if (strncmp(db, "sqlite:", 7) == 0 && access(db + 7, F_OK) == -1) {
-		cmd_export_error(c->cmd, 0, "%s: %s", db + 7, strerror(errno));
+		collector_cmd_error(c->cmd, 0, "%s: %s", db + 7,
+		    strerror(errno));
 		return NULL;
 	}
 	if ((st = store_open(db, err, sizeof(err))) == NULL)
-		cmd_export_error(c->cmd, 0, "%s: %s", db, err);
+		collector_cmd_error(c->cmd, 0, "%s: %s", db, err);
 	return st;
 }
 
@@ -249,14 +248,14 @@ cmd_export_finish(const struct cmd_export *c, struct fileio_atomic *fa,
 	case FILEIO_DIRSYNC:
 		/* The file is complete and in place; only its name may not
 		 * survive a power cut.  Said, not failed. */
-		cmd_export_error(c->cmd, CW_EXIT_OK, "%s: fsync of the "
+		collector_cmd_error(c->cmd, CW_EXIT_OK, "%s: fsync of the "
 		    "directory: %s", c->out, strerror(errno));
 		return CW_EXIT_OK;
 	case FILEIO_RENAME:
-		return cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
+		return collector_cmd_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
 		    c->out, strerror(errno));
 	default:
-		return cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
+		return collector_cmd_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
 		    fa->tmp, strerror(errno));
 	}
 }
@@ -274,7 +273,7 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 	int step, rc = CW_EXIT_OK;
 
 	if ((buf = evbuffer_new()) == NULL)
-		return cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+		return collector_cmd_error(c->cmd, CW_EXIT_FAILURES,
 		    "out of memory");
 	if (c->out != NULL) {
 		switch (fileio_atomic_begin(&fa, AT_FDCWD, c->out, 0644)) {
@@ -282,25 +281,25 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 			break;
 		case FILEIO_NAME:
 			evbuffer_free(buf);
-			return cmd_export_error(c->cmd, CW_EXIT_USAGE,
+			return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
 			    "--out: name too long");
 		default:
 			evbuffer_free(buf);
-			return cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+			return collector_cmd_error(c->cmd, CW_EXIT_FAILURES,
 			    "%s: %s", fa.tmp, strerror(errno));
 		}
 	}
 	do {
 		step = cmd_stream_step(s, buf);
 		if (cmd_export_drain(buf, fa.fd) == -1) {
-			rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES,
+			rc = collector_cmd_error(c->cmd, CW_EXIT_FAILURES,
 			    "%s: %s", c->out != NULL ? fa.tmp : "stdout",
 			    strerror(errno));
 			break;
 		}
 	} while (step == 1);
 	if (step == -1 && rc == CW_EXIT_OK)
-		rc = cmd_export_error(c->cmd, CW_EXIT_FAILURES, "%s%s",
+		rc = collector_cmd_error(c->cmd, CW_EXIT_FAILURES, "%s%s",
 		    store_error_text(st), store_unavailable(st) ?
 		    " (the database is unavailable)" : "");
 	if (c->out != NULL)
@@ -322,10 +321,10 @@ collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 	if ((rc = cmd_export_parse(&c, argc, argv, false)) != -1)
 		return rc;
 	if (c.format == NULL)
-		return cmd_export_error(c.cmd, CW_EXIT_USAGE,
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
 		    "--format jsonl|csv|atlas is required");
 	if (export_format_parse(c.format, &fmt) == -1)
-		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--format: "
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE, "--format: "
 		    "\"%s\" is not jsonl, csv or atlas", c.format);
 	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
 		return CW_EXIT_USAGE;
@@ -335,7 +334,7 @@ collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 	}
 	if ((s.e = export_new(st, &c.params.filter, fmt, err,
 	    sizeof(err))) == NULL)
-		rc = cmd_export_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
+		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
 	else
 		rc = cmd_export_run(&c, st, &s);
 	export_free(s.e);
@@ -358,10 +357,10 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 	if ((rc = cmd_export_parse(&c, argc, argv, true)) != -1)
 		return rc;
 	if (c.format != NULL && summary_format_parse(c.format, &fmt) == -1)
-		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--format: "
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE, "--format: "
 		    "\"%s\" is not json or csv", c.format);
 	if (c.bucket != NULL && summary_bucket_parse(c.bucket, &bucket) == -1)
-		return cmd_export_error(c.cmd, CW_EXIT_USAGE, "--bucket: "
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE, "--bucket: "
 		    "\"%s\" is not 5m, 1h or 1d", c.bucket);
 	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
 		return CW_EXIT_USAGE;
@@ -371,7 +370,7 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 	}
 	if ((s.s = summary_new(st, &c.params.filter, bucket, fmt, err,
 	    sizeof(err))) == NULL)
-		rc = cmd_export_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
+		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
 	else
 		rc = cmd_export_run(&c, st, &s);
 	summary_free(s.s);

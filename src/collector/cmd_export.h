@@ -17,6 +17,12 @@
 typedef char *cmd_export_db_fn(const char *cmd, const char *conf_path,
     const char *db);
 
+/* collector_cmd_error: "corewatch-collector CMD: <message>" on stderr,
+ * the error line of every collector command; returns `status`, so that
+ * `return collector_cmd_error(...)` ends a command. */
+int collector_cmd_error(const char *cmd, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* export [--db URL | -c FILE] --format jsonl|csv|atlas [filters]
  * [--out FILE] */
 int collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of);

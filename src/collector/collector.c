@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,24 +70,6 @@ struct collector_serve {
 	bool			 stopping;
 	cw_usec_t		 stop_by;	/* monotonic */
 };
-
-/* collector_error: "corewatch-collector CMD: message" on stderr;
- * returns CW_EXIT_USAGE. */
-static int collector_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-collector_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "corewatch-collector %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CW_EXIT_USAGE;
-}
 
 /* --- Configuration --- */
 
@@ -524,9 +505,9 @@ cmd_serve(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	if (listen != NULL && !collector_http_addr_valid(listen))
-		return collector_error("serve", "--listen: \"%s\" is not a "
-		    "numeric ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)",
-		    listen);
+		return collector_cmd_error("serve", CW_EXIT_USAGE, "--listen: "
+		    "\"%s\" is not a numeric ADDRESS:PORT (127.0.0.1:8080, "
+		    "[::1]:8080)", listen);
 	if (collector_conf_init(&c) == -1 ||
 	    (path != NULL && collector_conf_load(path, &c) == -1) ||
 	    (listen != NULL && collector_set(&c.listen, listen) == -1) ||
@@ -687,11 +668,12 @@ probe_add(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	if (!dbcmd_name_ok(o.name))
-		return collector_error("probe add", "--name: 1 to %d printable "
-		    "characters", STORE_NAME_MAX);
+		return collector_cmd_error("probe add", CW_EXIT_USAGE,
+		    "--name: 1 to %d printable characters", STORE_NAME_MAX);
 	if (record_pubkey_parse(o.pubkey, pk) == -1)
-		return collector_error("probe add", "--pubkey: an Ed25519 "
-		    "public key in 64 hex digits or 44 base64 characters");
+		return collector_cmd_error("probe add", CW_EXIT_USAGE,
+		    "--pubkey: an Ed25519 public key in 64 hex digits or 44 "
+		    "base64 characters");
 	if ((rc = dbcmd_store("probe add", &o, &st)) != CW_EXIT_OK)
 		return rc;
 	memset(&p, 0, sizeof(p));
@@ -873,12 +855,13 @@ token_create(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	if (!dbcmd_name_ok(o.name))
-		return collector_error("token create", "--name: 1 to %d "
-		    "printable characters", STORE_NAME_MAX);
+		return collector_cmd_error("token create", CW_EXIT_USAGE,
+		    "--name: 1 to %d printable characters", STORE_NAME_MAX);
 	if (o.ttl != NULL && (cw_duration_parse(o.ttl, &ttl) == -1 ||
 	    ttl < 60 * CW_USEC_PER_SEC || ttl > COLLECTOR_TTL_MAX))
-		return collector_error("token create", "--ttl: \"%s\" is not a "
-		    "duration from 1m to 366d (e.g. 7d, 12h)", o.ttl);
+		return collector_cmd_error("token create", CW_EXIT_USAGE,
+		    "--ttl: \"%s\" is not a duration from 1m to 366d (e.g. "
+		    "7d, 12h)", o.ttl);
 	if ((rc = dbcmd_store("token create", &o, &st)) != CW_EXIT_OK)
 		return rc;
 	err[0] = '\0';

@@ -59,22 +59,6 @@ static const char *const export_format_names[] = {
 	"server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,"	\
 	"rcode,nsid,soa_serial,country,asn\r\n"
 
-static void
-export_say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-export_say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int
 export_format_parse(const char *text, enum export_format *out)
 {
@@ -188,14 +172,14 @@ export_params_set(struct export_params *p, const char *key,
 	if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
 		cw_usec_t t;
 		if (cw_time_parse(value, &t) == -1 || t <= 0) {
-			export_say(err, errlen, "%s: \"%s\" is not a UTC time "
+			log_say(err, errlen, "%s: \"%s\" is not a UTC time "
 			    "(YYYY-MM-DDTHH:MM:SS[.uuuuuu]Z)", key, value);
 			return -1;
 		}
 		*(key[0] == 'f' ? &f->from : &f->to) = t;
 	} else if (strcmp(key, "probe") == 0) {
 		if (!export_probe_ok(value)) {
-			export_say(err, errlen, "probe: \"%s\" is neither a "
+			log_say(err, errlen, "probe: \"%s\" is neither a "
 			    "probe id (32 hex digits) nor a probe number",
 			    value);
 			return -1;
@@ -203,21 +187,21 @@ export_params_set(struct export_params *p, const char *key,
 		f->probe = value;
 	} else if (strcmp(key, "type") == 0) {
 		if (!export_word_ok(value, RECORD_TYPE_MAX - 1)) {
-			export_say(err, errlen, "type: \"%s\" is not a record "
+			log_say(err, errlen, "type: \"%s\" is not a record "
 			    "type (dns, http, heartbeat, loss ...)", value);
 			return -1;
 		}
 		f->type = value;
 	} else if (strcmp(key, "name") == 0) {
 		if (value[0] == '\0' || strlen(value) > 255) {
-			export_say(err, errlen, "name: empty or longer than "
+			log_say(err, errlen, "name: empty or longer than "
 			    "255 bytes");
 			return -1;
 		}
 		f->name = value;
 	} else if (strcmp(key, "addr") == 0) {
 		if (export_addr_canon(value, p->addr, sizeof(p->addr)) == -1) {
-			export_say(err, errlen, "addr: \"%s\" is not an IPv4 "
+			log_say(err, errlen, "addr: \"%s\" is not an IPv4 "
 			    "or IPv6 address", value);
 			return -1;
 		}
@@ -227,7 +211,7 @@ export_params_set(struct export_params *p, const char *key,
 		    !isalpha((unsigned char)value[1]) ||
 		    !isascii((unsigned char)value[0]) ||
 		    !isascii((unsigned char)value[1])) {
-			export_say(err, errlen, "country: \"%s\" is not a "
+			log_say(err, errlen, "country: \"%s\" is not a "
 			    "two-letter country code", value);
 			return -1;
 		}
@@ -237,7 +221,7 @@ export_params_set(struct export_params *p, const char *key,
 		f->country = p->country;
 	} else if (strcmp(key, "asn") == 0) {
 		if (export_asn_parse(value, &f->asn) == -1) {
-			export_say(err, errlen, "asn: \"%s\" is not an AS "
+			log_say(err, errlen, "asn: \"%s\" is not an AS "
 			    "number (0 to 4294967295)", value);
 			return -1;
 		}
@@ -252,7 +236,7 @@ export_params_check(const struct export_params *p, char *err, size_t errlen)
 	const struct store_filter *f = &p->filter;
 
 	if (f->from != 0 && f->to != 0 && f->from >= f->to) {
-		export_say(err, errlen, "from must be before to");
+		log_say(err, errlen, "from must be before to");
 		return -1;
 	}
 	return 0;
@@ -780,7 +764,7 @@ export_new(struct store *st, const struct store_filter *f,
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
 	    export_filter_copy(&e->f, f) == -1) {
 		free(e);
-		export_say(err, errlen, "export: out of memory");
+		log_say(err, errlen, "export: out of memory");
 		return NULL;
 	}
 	e->st = st;

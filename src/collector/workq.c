@@ -164,6 +164,23 @@ workq_wake_cb(evutil_socket_t fd, short what, void *arg)
 	workq_finish(q, all, true);
 }
 
+/* workq_release: free what workq_new made of `q`, and `q` (its thread
+ * is not running). */
+static void
+workq_release(struct workq *q)
+{
+	if (q->ev != NULL)
+		event_free(q->ev);
+	if (q->wake[0] != -1) {
+		close(q->wake[0]);
+		close(q->wake[1]);
+	}
+	pthread_cond_destroy(&q->sliced);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}
+
 struct workq *
 workq_new(struct event_base *base)
 {
@@ -199,16 +216,7 @@ workq_new(struct event_base *base)
 	}
 	return q;
 fail:
-	if (q->ev != NULL)
-		event_free(q->ev);
-	if (q->wake[0] != -1) {
-		close(q->wake[0]);
-		close(q->wake[1]);
-	}
-	pthread_cond_destroy(&q->sliced);
-	pthread_cond_destroy(&q->cv);
-	pthread_mutex_destroy(&q->mu);
-	free(q);
+	workq_release(q);
 	return NULL;
 }
 
@@ -285,11 +293,5 @@ workq_free(struct workq *q)
 	never = workq_list_take(&q->todo);
 	workq_finish(q, ran, true);
 	workq_finish(q, never, false);
-	event_free(q->ev);
-	close(q->wake[0]);
-	close(q->wake[1]);
-	pthread_cond_destroy(&q->sliced);
-	pthread_cond_destroy(&q->cv);
-	pthread_mutex_destroy(&q->mu);
-	free(q);
+	workq_release(q);
 }

@@ -12,6 +12,7 @@
 #define CW_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_ERR = 3,
@@ -39,6 +40,12 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* log_say: a reason, printf-style, into the caller's buffer `err` of
+ * `errlen` bytes rather than the log, for a function that hands its
+ * error to its caller; nothing when `err` is NULL or `errlen` 0. */
+void log_say(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* fatal/fatalx: log an error (with/without errno) and exit(2).  Only for
  * start-up problems the operator must fix, never for network input. */

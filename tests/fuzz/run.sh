@@ -27,12 +27,14 @@ libs=$(pkg-config --libs libevent ldns jansson libsodium)
 lib=$top/src/lib
 store=$top/src/collector/store
 srcs="$lib/log.c $lib/cwtime.c $lib/failure.c $lib/result.c $lib/target.c
-  $lib/fileio.c $top/probes/dns.c $top/src/agent/tld.c"
+  $lib/fileio.c $top/probes/dns.c $top/src/agent/tld.c
+  $top/src/agent/tld_cache.c"
 # The collector's batch path adds its store (for the checks that need no
 # database) and gzip.
 batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
 batch_srcs="$lib/log.c $lib/cwtime.c $lib/record.c $lib/gzip.c
-  $store/db.c $store/store.c $store/store_sqlite.c $store/store_pg.c"
+  $store/db.c $store/store.c $store/store_probe.c $store/store_read.c
+  $store/store_sqlite.c $store/store_pg.c"
 # The collector's readers of stored records (the exporter's CSV, Atlas
 # and JSON lines, the summary) add themselves to the store.
 reader_srcs="$batch_srcs $lib/result.c $lib/failure.c

@@ -71,7 +71,7 @@ tests      tests/unit/agent/test_spool tests/scenario/upload.sh
 
 mutant     crc
 invariant  the spool checks each frame's CRC-32 when it reads it
-file       src/agent/spool.c
+file       src/agent/spool_frame.c
 old        \tif (spool_crc(p, len) != spool_get32(p + SPOOL_HDR + len))\n\t\treturn SPOOL_FRAME_BAD;\n
 new        
 tests      tests/unit/agent/test_spool tests/scenario/spool.sh

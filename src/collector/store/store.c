@@ -1,41 +1,29 @@
 /*
  * store.c -- the collector's storage, written once over db.h: schema and
- * migrations, probes and tokens, and the ingest of batches (duplicates,
- * gaps, equivocations, group commit).
+ * migrations, transactions, and the ingest of batches (duplicates,
+ * gaps, equivocations, group commit).  Probes and tokens:
+ * store_probe.c; reading records back: store_read.c; what they share:
+ * store_int.h.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
-
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "store_db.h"
 
 /* Measurement numbers by (type, name): looked up for every record. */
-#define STORE_MSM_BUCKETS	256
-
 struct store_msm {
 	struct store_msm	*next;
 	long long		 num;
 	char			 key[];		/* type, NUL, name, NUL */
-};
-
-struct store {
-	struct db		*db;
-	bool			 is_pg;
-	bool			 in_group;	/* a group transaction is open */
-	char			 error[512];
-	struct store_msm	*msm[STORE_MSM_BUCKETS];
-	char			*insert_sql[4];	/* by store_chunks */
 };
 
 /* Forget every cached measurement number: after a rollback, a number
@@ -212,28 +200,11 @@ store_schema_version(void)
 	return STORE_NMIGRATIONS;
 }
 
-static void
+void
 store_set_error(struct store *st, const char *what)
 {
 	snprintf(st->error, sizeof(st->error), "%s: %s", what,
 	    db_error(st->db));
-}
-
-/* Copy a reason into the caller's buffer (which may be NULL). */
-static void
-store_say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-store_say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* A migration's text with the backend's words for @ID@ and @BLOB@. */
@@ -296,11 +267,11 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	if (db_exec_script(st->db, "CREATE TABLE IF NOT EXISTS schema_version"
 	    " (version BIGINT NOT NULL)") == -1 ||
 	    (have = store_db_version(st)) < 0) {
-		store_say(err, errlen, "schema: %s", db_error(st->db));
+		log_say(err, errlen, "schema: %s", db_error(st->db));
 		return -1;
 	}
 	if (have > STORE_NMIGRATIONS) {
-		store_say(err, errlen, "the database has schema version %d, "
+		log_say(err, errlen, "the database has schema version %d, "
 		    "newer than this collector's %d: upgrade the collector",
 		    have, STORE_NMIGRATIONS);
 		return -1;
@@ -314,7 +285,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		    db_exec(st->db, "INSERT INTO schema_version (version) "
 		    "VALUES (?)", &p, 1) == -1 ||
 		    db_exec_script(st->db, "COMMIT") == -1) {
-			store_say(err, errlen, "migration %d: %s", v,
+			log_say(err, errlen, "migration %d: %s", v,
 			    text == NULL ? "out of memory" : db_error(st->db));
 			db_exec_script(st->db, "ROLLBACK");
 			free(text);
@@ -332,7 +303,7 @@ store_open(const char *url, char *err, size_t errlen)
 	struct store *st;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		store_say(err, errlen, "out of memory");
+		log_say(err, errlen, "out of memory");
 		return NULL;
 	}
 	if ((st->db = db_open(url, err, errlen)) == NULL) {
@@ -402,27 +373,13 @@ store_db(struct store *st)
 	return st->db;
 }
 
-/* ------------------------------------------------------------------ */
-/* Probes and tokens                                                   */
-
-#define STORE_PROBE_COLUMNS \
-	"num, id, name, pubkey, created_at, revoked_at, first_seen, " \
-	"last_seen, country, asn, last_heartbeat"
-
-void
-store_probe_clear(struct store_probe *p)
-{
-	free(p->last_heartbeat);
-	p->last_heartbeat = NULL;
-}
-
-static long long
+long long
 store_col_int(const struct db_value *v, long long dflt)
 {
 	return v->type == DB_INT ? v->i : dflt;
 }
 
-static void
+void
 store_col_text(const struct db_value *v, char *out, size_t size)
 {
 	size_t n = 0;
@@ -434,400 +391,10 @@ store_col_text(const struct db_value *v, char *out, size_t size)
 	out[n] = '\0';
 }
 
-/* Fill a struct store_probe from a row of STORE_PROBE_COLUMNS. */
-static int
-store_probe_row(struct store_probe *p, const struct db_row *row)
-{
-	const struct db_value *c = row->col;
-
-	memset(p, 0, sizeof(*p));
-	if (row->n < 11)
-		return -1;
-	p->num = store_col_int(&c[0], 0);
-	store_col_text(&c[1], p->id, sizeof(p->id));
-	store_col_text(&c[2], p->name, sizeof(p->name));
-	if (c[3].type == DB_BLOB && c[3].len == RECORD_PUBKEY_LEN)
-		memcpy(p->pubkey, c[3].p, RECORD_PUBKEY_LEN);
-	p->created_at = store_col_int(&c[4], 0);
-	p->revoked_at = store_col_int(&c[5], 0);
-	p->revoked = c[5].type == DB_INT;
-	p->first_seen = store_col_int(&c[6], 0);
-	p->last_seen = store_col_int(&c[7], 0);
-	store_col_text(&c[8], p->country, sizeof(p->country));
-	p->asn = store_col_int(&c[9], -1);
-	if ((c[10].type == DB_BLOB || c[10].type == DB_TEXT) &&
-	    (p->last_heartbeat = malloc(c[10].len + 1)) != NULL) {
-		memcpy(p->last_heartbeat, c[10].p, c[10].len);
-		p->last_heartbeat[c[10].len] = '\0';
-	}
-	return 0;
-}
-
-struct store_probe_one {
-	struct store_probe	*out;
-	bool			 found;
-};
-
-static int
-store_probe_one_cb(void *arg, const struct db_row *row)
-{
-	struct store_probe_one *one = arg;
-
-	if (store_probe_row(one->out, row) == 0)
-		one->found = true;
-	return 1;
-}
-
-/* `id` as 32 hex digits or a probe number. */
-static int
-store_probe_key(const char *id, struct db_value *v, const char **column)
-{
-	char *end;
-	long long num;
-
-	if (strlen(id) == RECORD_ID_HEX) {
-		*v = DB_V_TEXT(id);
-		*column = "id";
-		return 0;
-	}
-	errno = 0;
-	num = strtoll(id, &end, 10);
-	if (errno != 0 || end == id || *end != '\0' || num < 1)
-		return -1;
-	*v = DB_V_INT(num);
-	*column = "num";
-	return 0;
-}
-
-int
-store_probe_get(struct store *st, const char *id, struct store_probe *out)
-{
-	struct store_probe_one one = {out, false};
-	struct db_value key;
-	const char *column;
-	char sql[256];
-
-	memset(out, 0, sizeof(*out));
-	if (store_probe_key(id, &key, &column) == -1)
-		return STORE_E_NOTFOUND;
-	snprintf(sql, sizeof(sql), "SELECT " STORE_PROBE_COLUMNS " FROM probes "
-	    "WHERE %s = ?", column);
-	if (db_query(st->db, sql, &key, 1, store_probe_one_cb, &one) == -1) {
-		store_set_error(st, "probe");
-		return STORE_E_DB;
-	}
-	return one.found ? STORE_OK : STORE_E_NOTFOUND;
-}
-
-static bool
-store_name_ok(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > STORE_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* Insert a probe; the caller holds a transaction. */
-static int
-store_probe_insert(struct store *st, const char *name,
-    const unsigned char pk[RECORD_PUBKEY_LEN], cw_usec_t now,
-    struct store_probe *out, char *err, size_t errlen)
-{
-	char id[RECORD_ID_HEX + 1];
-	struct store_probe tmp;
-	struct db_value p[4];
-	int rc;
-
-	record_probe_id(pk, id);
-	if ((rc = store_probe_get(st, id, &tmp)) == STORE_OK) {
-		store_say(err, errlen, "this key is enrolled already as probe "
-		    "%s (%lld)", tmp.id, tmp.num);
-		store_probe_clear(&tmp);
-		return STORE_E_EXISTS;
-	}
-	if (rc == STORE_E_DB)
-		return rc;
-	p[0] = DB_V_TEXT(id);
-	p[1] = DB_V_TEXT(name);
-	p[2] = DB_V_BLOB(pk, RECORD_PUBKEY_LEN);
-	p[3] = DB_V_INT(now);
-	if (db_exec(st->db, "INSERT INTO probes (id, name, pubkey, created_at)"
-	    " VALUES (?, ?, ?, ?)", p, 4) == -1) {
-		store_set_error(st, "probe add");
-		store_say(err, errlen, "%s", st->error);
-		return STORE_E_DB;
-	}
-	if (out != NULL && (rc = store_probe_get(st, id, out)) != STORE_OK)
-		return rc;
-	return STORE_OK;
-}
-
-static int store_begin(struct store *st);
-static int store_commit(struct store *st);
-static void store_rollback(struct store *st);
-
-int
-store_probe_add(struct store *st, const char *name,
-    const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
-    char *err, size_t errlen)
-{
-	int rc;
-
-	if (!store_name_ok(name)) {
-		store_say(err, errlen, "a probe name is 1 to %d printable "
-		    "characters", STORE_NAME_MAX);
-		return STORE_E_INVALID;
-	}
-	if (store_begin(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
-		return STORE_E_DB;
-	}
-	rc = store_probe_insert(st, name, pk, cw_real_usec(), out, err,
-	    errlen);
-	if (rc != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (store_commit(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
-		if (out != NULL)
-			store_probe_clear(out);
-		return STORE_E_DB;
-	}
-	return STORE_OK;
-}
-
-int
-store_probe_revoke(struct store *st, const char *id, char *err, size_t errlen)
-{
-	struct store_probe p;
-	struct db_value v[2];
-	int rc;
-
-	if ((rc = store_probe_get(st, id, &p)) != STORE_OK) {
-		if (rc == STORE_E_DB)
-			store_say(err, errlen, "%s", st->error);
-		else
-			store_say(err, errlen, "no probe %s", id);
-		return rc;
-	}
-	store_probe_clear(&p);
-	if (p.revoked)
-		return STORE_OK;
-	v[0] = DB_V_INT(cw_real_usec());
-	v[1] = DB_V_TEXT(p.id);
-	if (db_exec(st->db, "UPDATE probes SET revoked_at = ? WHERE id = ?", v,
-	    2) == -1) {
-		store_set_error(st, "probe revoke");
-		store_say(err, errlen, "%s", st->error);
-		return STORE_E_DB;
-	}
-	return STORE_OK;
-}
-
-struct store_probe_each {
-	int	(*cb)(void *, const struct store_probe *);
-	void	*arg;
-};
-
-static int
-store_probe_each_cb(void *arg, const struct db_row *row)
-{
-	struct store_probe_each *each = arg;
-	struct store_probe p;
-	int stop;
-
-	if (store_probe_row(&p, row) == -1)
-		return 0;
-	stop = each->cb(each->arg, &p);
-	store_probe_clear(&p);
-	return stop;
-}
-
-int
-store_probe_list(struct store *st,
-    int (*cb)(void *arg, const struct store_probe *p), void *arg)
-{
-	struct store_probe_each each = {cb, arg};
-
-	if (db_query(st->db, "SELECT " STORE_PROBE_COLUMNS " FROM probes "
-	    "ORDER BY num", NULL, 0, store_probe_each_cb, &each) == -1) {
-		store_set_error(st, "probe list");
-		return STORE_E_DB;
-	}
-	return STORE_OK;
-}
-
-/* The stored form of a token: hex SHA-256 of its text. */
-static void
-store_token_hash(const char *token, char hex[RECORD_HASH_HEX + 1])
-{
-	unsigned char h[RECORD_HASH_LEN];
-
-	record_hash(token, strlen(token), h);
-	record_hex(h, sizeof(h), hex);
-}
-
-int
-store_token_create(struct store *st, const char *name, cw_usec_t ttl,
-    char token[STORE_TOKEN_LEN + 1], char *err, size_t errlen)
-{
-	unsigned char raw[32];
-	char hash[RECORD_HASH_HEX + 1];
-	struct db_value p[4];
-	cw_usec_t now = cw_real_usec();
-
-	if (!store_name_ok(name)) {
-		store_say(err, errlen, "a probe name is 1 to %d printable "
-		    "characters", STORE_NAME_MAX);
-		return STORE_E_INVALID;
-	}
-	if (ttl <= 0) {
-		store_say(err, errlen, "a token's lifetime must be positive");
-		return STORE_E_INVALID;
-	}
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(token, STORE_TOKEN_LEN + 1, raw, sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sodium_memzero(raw, sizeof(raw));
-	store_token_hash(token, hash);
-	p[0] = DB_V_TEXT(hash);
-	p[1] = DB_V_TEXT(name);
-	p[2] = DB_V_INT(now);
-	p[3] = DB_V_INT(now + ttl);
-	if (db_exec(st->db, "INSERT INTO tokens (hash, name, created_at, "
-	    "expires_at) VALUES (?, ?, ?, ?)", p, 4) == -1) {
-		store_set_error(st, "token create");
-		store_say(err, errlen, "%s", st->error);
-		return STORE_E_DB;
-	}
-	return STORE_OK;
-}
-
-struct store_token_row {
-	bool		found;
-	cw_usec_t	expires_at;
-	bool		used;
-};
-
-static int
-store_token_cb(void *arg, const struct db_row *row)
-{
-	struct store_token_row *t = arg;
-
-	if (row->n < 2)
-		return 1;
-	t->found = true;
-	t->expires_at = store_col_int(&row->col[0], 0);
-	t->used = row->col[1].type != DB_NULL;
-	return 1;
-}
-
-/* Why the token with `hash` could not be used: unknown, used or
- * expired, into `err`.  STORE_E_NOTFOUND, or STORE_E_DB. */
-static int
-store_token_refused(struct store *st, const char *hash, cw_usec_t now,
-    char *err, size_t errlen)
-{
-	struct store_token_row t = {0};
-	struct db_value p = DB_V_TEXT(hash);
-
-	if (db_query(st->db, "SELECT expires_at, used_at FROM tokens WHERE "
-	    "hash = ?", &p, 1, store_token_cb, &t) == -1) {
-		store_set_error(st, "token");
-		store_say(err, errlen, "%s", st->error);
-		return STORE_E_DB;
-	}
-	store_say(err, errlen, !t.found ? "unknown token" : t.used ?
-	    "token used already" : t.expires_at <= now ? "token expired" :
-	    "token used already");
-	return STORE_E_NOTFOUND;
-}
-
-struct store_token_use {
-	int	rows;
-	char	name[STORE_NAME_MAX + 1];
-};
-
-static int
-store_token_use_cb(void *arg, const struct db_row *row)
-{
-	struct store_token_use *u = arg;
-
-	if (u->rows++ == 0 && row->n > 0)
-		store_col_text(&row->col[0], u->name, sizeof(u->name));
-	return 0;
-}
-
-/*
- * The token is taken by one conditional UPDATE, before anything else:
- * of two collectors redeeming it at once (one database behind both),
- * the second waits for the first's row lock and then finds the token
- * used, changing no row.  Only the transaction whose UPDATE changed the
- * row goes on to enroll its key; a refusal later rolls the UPDATE back
- * with the rest, and the token stays usable.
- */
-int
-store_token_redeem(struct store *st, const char *token,
-    const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
-    char *err, size_t errlen)
-{
-	char hash[RECORD_HASH_HEX + 1], id[RECORD_ID_HEX + 1];
-	struct store_token_use use = {0};
-	struct db_value p[4];
-	cw_usec_t now = cw_real_usec();
-	int rc;
-
-	if (strlen(token) != STORE_TOKEN_LEN) {
-		store_say(err, errlen, "not an enrollment token");
-		return STORE_E_NOTFOUND;
-	}
-	store_token_hash(token, hash);
-	record_probe_id(pk, id);
-	if (store_begin(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
-		return STORE_E_DB;
-	}
-	p[0] = DB_V_INT(now);
-	p[1] = DB_V_TEXT(id);
-	p[2] = DB_V_TEXT(hash);
-	p[3] = DB_V_INT(now);
-	if (db_query(st->db, "UPDATE tokens SET used_at = ?, probe = ? WHERE "
-	    "hash = ? AND used_at IS NULL AND expires_at > ? RETURNING name",
-	    p, 4, store_token_use_cb, &use) == -1) {
-		store_set_error(st, "token redeem");
-		store_say(err, errlen, "%s", st->error);
-		store_rollback(st);
-		return STORE_E_DB;
-	}
-	if (use.rows != 1) {
-		rc = store_token_refused(st, hash, now, err, errlen);
-		store_rollback(st);
-		return rc;
-	}
-	if ((rc = store_probe_insert(st, use.name, pk, now, out, err,
-	    errlen)) != STORE_OK) {
-		store_rollback(st);
-		return rc;
-	}
-	if (store_commit(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
-		if (out != NULL)
-			store_probe_clear(out);
-		return STORE_E_DB;
-	}
-	return STORE_OK;
-}
-
 /* ------------------------------------------------------------------ */
 /* Transactions                                                        */
 
-static int
+int
 store_begin(struct store *st)
 {
 	if (st->in_group)
@@ -840,7 +407,7 @@ store_begin(struct store *st)
 	return 0;
 }
 
-static int
+int
 store_commit(struct store *st)
 {
 	if (st->in_group) {
@@ -859,7 +426,7 @@ store_commit(struct store *st)
 	return 0;
 }
 
-static void
+void
 store_rollback(struct store *st)
 {
 	store_msm_forget(st);
@@ -916,26 +483,26 @@ int
 store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 {
 	if (b->n == 0) {
-		store_say(err, errlen, "an empty batch");
+		log_say(err, errlen, "an empty batch");
 		return STORE_E_INVALID;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct record *r = &b->recs[i];
 		if (strcmp(r->probe, b->probe->id) != 0) {
-			store_say(err, errlen, "line %zu: probe %s, the batch "
+			log_say(err, errlen, "line %zu: probe %s, the batch "
 			    "is signed by %s", i + 1, r->probe, b->probe->id);
 			return STORE_E_INVALID;
 		}
 		if (i == 0)
 			continue;
 		if (strcmp(r->chain, b->recs[0].chain) != 0) {
-			store_say(err, errlen, "line %zu: chain %s, line 1 has "
+			log_say(err, errlen, "line %zu: chain %s, line 1 has "
 			    "%s: one chain per batch", i + 1, r->chain,
 			    b->recs[0].chain);
 			return STORE_E_INVALID;
 		}
 		if (r->seq <= b->recs[i - 1].seq) {
-			store_say(err, errlen, "line %zu: seq %" PRIu64 " after "
+			log_say(err, errlen, "line %zu: seq %" PRIu64 " after "
 			    "%" PRIu64 ": seqs must ascend", i + 1, r->seq,
 			    b->recs[i - 1].seq);
 			return STORE_E_INVALID;
@@ -944,7 +511,7 @@ store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 			continue;
 		if (memcmp(r->prev_hash, b->recs[i - 1].hash,
 		    RECORD_HASH_LEN) != 0) {
-			store_say(err, errlen, "line %zu: prev is not the hash "
+			log_say(err, errlen, "line %zu: prev is not the hash "
 			    "of line %zu", i + 1, i);
 			return STORE_E_INVALID;
 		}
@@ -1542,7 +1109,7 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	if (r->seq > 1 && store_batch_find(b, r->seq - 1) == NULL &&
 	    (before = store_near_find(near, r->seq - 1)) != NULL &&
 	    memcmp(before->hash, r->prev_hash, RECORD_HASH_LEN) != 0) {
-		store_say(err, errlen, "line %zu: seq %" PRIu64 "'s prev is "
+		log_say(err, errlen, "line %zu: seq %" PRIu64 "'s prev is "
 		    "not the hash of the stored seq %" PRIu64 ": the chain is "
 		    "broken", line, r->seq, r->seq - 1);
 		return STORE_E_CHAIN;
@@ -1550,7 +1117,7 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	if (store_batch_find(b, r->seq + 1) == NULL &&
 	    (after = store_near_find(near, r->seq + 1)) != NULL &&
 	    memcmp(after->prev, r->hash, RECORD_HASH_LEN) != 0) {
-		store_say(err, errlen, "line %zu: the stored seq %" PRIu64
+		log_say(err, errlen, "line %zu: the stored seq %" PRIu64
 		    " does not follow from seq %" PRIu64 ": the chain is "
 		    "broken", line, r->seq + 1, r->seq);
 		return STORE_E_CHAIN;
@@ -1683,7 +1250,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 out:
 	if (ret == STORE_E_DB) {
 		store_set_error(st, near.oom ? "out of memory" : "ingest");
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 	}
 	free(near.v);
 	free(fresh);
@@ -1704,7 +1271,7 @@ store_ingest(struct store *st, const struct store_batch *b,
 	rc->acked_seq = b->recs[b->n - 1].seq;
 	rc->received_at = b->received_at;
 	if (store_begin(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	if ((ret = store_ingest_records(st, b, rc, err, errlen)) != STORE_OK) {
@@ -1712,196 +1279,9 @@ store_ingest(struct store *st, const struct store_batch *b,
 		return ret;
 	}
 	if (store_commit(st) == -1) {
-		store_say(err, errlen, "%s", st->error);
+		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
 	return STORE_OK;
 }
 
-/* ------------------------------------------------------------------ */
-/* Reading back                                                        */
-
-void
-store_filter_init(struct store_filter *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->asn = -1;
-}
-
-#define STORE_ROW_COLUMNS \
-	"r.id, r.line, r.probe, p.num, r.chain, r.seq, r.received_at, " \
-	"r.type, r.time, r.name, r.msm, r.server, r.addr, r.proto, r.qname, " \
-	"r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, " \
-	"r.soa_serial, r.country, r.asn"
-#define STORE_ROW_NCOLUMNS	26
-
-struct store_rows {
-	int		(*cb)(void *, const struct store_row *);
-	void		*arg;
-	long long	 given;
-	long long	 last;		/* id of the last row given */
-	long long	 last_time;	/* and its measurement time */
-};
-
-/* A text column as a C string (db.h: TEXT columns end in a NUL), or
- * NULL when it is NULL. */
-static const char *
-store_row_text(const struct db_value *v)
-{
-	return v->type == DB_TEXT ? v->p : NULL;
-}
-
-static int
-store_rows_cb(void *arg, const struct db_row *row)
-{
-	struct store_rows *rows = arg;
-	const struct db_value *c = row->col;
-	struct store_row r;
-	int stop;
-
-	if (row->n < STORE_ROW_NCOLUMNS || c[1].type != DB_BLOB)
-		return 0;
-	memset(&r, 0, sizeof(r));
-	r.id = store_col_int(&c[0], 0);
-	r.line = c[1].p;
-	r.len = c[1].len;
-	r.probe = store_row_text(&c[2]);
-	r.probe_num = store_col_int(&c[3], -1);
-	r.chain = store_row_text(&c[4]);
-	r.seq = store_col_int(&c[5], -1);
-	r.received_at = store_col_int(&c[6], -1);
-	r.type = store_row_text(&c[7]);
-	r.time = store_col_int(&c[8], -1);
-	r.name = store_row_text(&c[9]);
-	r.msm = store_col_int(&c[10], -1);
-	r.server = store_row_text(&c[11]);
-	r.addr = store_row_text(&c[12]);
-	r.proto = store_row_text(&c[13]);
-	r.qname = store_row_text(&c[14]);
-	r.qtype = store_row_text(&c[15]);
-	r.port = store_col_int(&c[16], -1);
-	r.af = store_col_int(&c[17], -1);
-	r.ok = (int)store_col_int(&c[18], -1);
-	r.failure = store_row_text(&c[19]);
-	r.rcode = store_row_text(&c[20]);
-	r.nsid = store_row_text(&c[21]);
-	if (c[22].type == DB_REAL || c[22].type == DB_INT) {
-		r.has_rtt = true;
-		r.rtt_ms = c[22].type == DB_REAL ? c[22].r : (double)c[22].i;
-	}
-	r.soa_serial = store_col_int(&c[23], -1);
-	r.country = store_row_text(&c[24]);
-	r.asn = store_col_int(&c[25], -1);
-	if (r.probe == NULL || r.chain == NULL || r.type == NULL)
-		return 0;	/* NOT NULL columns: cannot happen */
-	stop = rows->cb(rows->arg, &r);
-	rows->given++;
-	rows->last = r.id;
-	rows->last_time = r.time;
-	return stop;
-}
-
-/*
- * One read of records for both orders: `cursor` is the SQL condition
- * that says where the read goes on (its `ncur` values in `cur`), `extra`
- * more conditions or "", `order` the ORDER BY; the filter's conditions
- * are added.  The rows go to `rows`.  Returns 0, or STORE_E_DB.
- */
-static int
-store_read(struct store *st, const struct store_filter *f,
-    const char *cursor, const struct db_value *cur, int ncur,
-    const char *extra, const char *order, size_t limit,
-    struct store_rows *rows)
-{
-	struct db_value p[14];
-	char sql[1400];
-	size_t len;
-	int n = 0;
-
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_ROW_COLUMNS
-	    " FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
-	    cursor);
-	for (int i = 0; i < ncur; i++)
-		p[n++] = cur[i];
-#define STORE_WHERE(cond, value) do {					\
-	len += (size_t)snprintf(sql + len, sizeof(sql) - len,		\
-	    " AND " cond " ?");						\
-	p[n++] = (value);						\
-} while (0)
-	if (f->from != 0)
-		STORE_WHERE("r.time >=", DB_V_INT(f->from));
-	if (f->to != 0)
-		STORE_WHERE("r.time <", DB_V_INT(f->to));
-	if (f->probe != NULL) {
-		struct db_value key;
-		const char *column;
-		if (store_probe_key(f->probe, &key, &column) == -1)
-			return STORE_OK;	/* no such probe: no rows */
-		if (strcmp(column, "id") == 0)
-			STORE_WHERE("p.id =", key);
-		else
-			STORE_WHERE("p.num =", key);
-	}
-	if (f->type != NULL)
-		STORE_WHERE("r.type =", DB_V_TEXT(f->type));
-	if (f->name != NULL)
-		STORE_WHERE("r.name =", DB_V_TEXT(f->name));
-	if (f->addr != NULL)
-		STORE_WHERE("r.addr =", DB_V_TEXT(f->addr));
-	if (f->country != NULL)
-		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
-	if (f->asn >= 0)
-		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
-	if (f->no_heartbeats)
-		STORE_WHERE("r.type <>", DB_V_TEXT("heartbeat"));
-#undef STORE_WHERE
-	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
-	    order);
-	p[n++] = DB_V_INT(limit > (size_t)INT32_MAX ? INT32_MAX :
-	    (long long)limit);
-	if (db_query(st->db, sql, p, n, store_rows_cb, rows) == -1) {
-		store_set_error(st, "results");
-		return STORE_E_DB;
-	}
-	return STORE_OK;
-}
-
-long long
-store_results(struct store *st, const struct store_filter *f,
-    long long after, size_t limit,
-    int (*cb)(void *arg, const struct store_row *row), void *arg,
-    long long *last)
-{
-	struct store_rows rows = {cb, arg, 0, 0, 0};
-	struct db_value cur = DB_V_INT(after);
-
-	if (store_read(st, f, "r.id > ?", &cur, 1, "", "r.id", limit,
-	    &rows) != STORE_OK)
-		return STORE_E_DB;
-	if (rows.given > 0 && last != NULL)
-		*last = rows.last;
-	return rows.given;
-}
-
-long long
-store_results_by_time(struct store *st, const struct store_filter *f,
-    bool measurements, struct store_cursor *cur, size_t limit,
-    int (*cb)(void *arg, const struct store_row *row), void *arg)
-{
-	struct store_rows rows = {cb, arg, 0, 0, 0};
-	struct db_value c[3] = {DB_V_INT(cur->time), DB_V_INT(cur->time),
-	    DB_V_INT(cur->id)};
-
-	/* The cursor as a range on time (not an OR of two), so that both
-	 * databases walk the time index from the cursor on and need no
-	 * sort: rows are (time, id) ordered in it. */
-	if (store_read(st, f, "r.time >= ? AND (r.time > ? OR r.id > ?)", c,
-	    3, measurements ? " AND r.ok IS NOT NULL AND r.type IN ('dns', "
-	    "'http')" : "", "r.time, r.id", limit, &rows) != STORE_OK)
-		return STORE_E_DB;
-	if (rows.given > 0) {
-		cur->time = rows.last_time;
-		cur->id = rows.last;
-	}
-	return rows.given;
-}

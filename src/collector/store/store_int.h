@@ -1,0 +1,60 @@
+/*
+ * store_int.h -- what the parts of the store share, and nothing outside
+ * them includes: the store itself and the helpers one part calls in
+ * another.  store.c opens the store, migrates its schema, runs its
+ * transactions and ingests batches; store_probe.c keeps probes and
+ * enrollment tokens; store_read.c reads records back.  The error rule of
+ * store.h holds here too: a helper that fails with the database puts the
+ * reason in the store's error (store_set_error) and returns -1.
+ */
+#ifndef CW_STORE_INT_H
+#define CW_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "store.h"
+
+/* Buckets of the cache of measurement numbers, by (type, name). */
+#define STORE_MSM_BUCKETS	256
+
+struct store_msm;
+
+struct store {
+	struct db		*db;
+	bool			 is_pg;
+	bool			 in_group;	/* a group transaction is open */
+	char			 error[512];
+	struct store_msm	*msm[STORE_MSM_BUCKETS];
+	char			*insert_sql[4];	/* by store_chunks */
+};
+
+/* store_set_error: keep "`what`: the database's last error" as the
+ * store's error (store_error_text). */
+void store_set_error(struct store *st, const char *what);
+
+/* store_col_int: an integer column, or `dflt` when it is NULL or not an
+ * integer. */
+long long store_col_int(const struct db_value *v, long long dflt);
+
+/* store_col_text: a text or blob column into `out` of `size` (> 0)
+ * bytes, cut to fit and always NUL-terminated; "" when it is NULL. */
+void store_col_text(const struct db_value *v, char *out, size_t size);
+
+/* store_begin, store_commit, store_rollback: one operation's
+ * transaction, or a savepoint in the open group transaction
+ * (store_group_begin).  store_begin and store_commit return 0, or -1
+ * with the store's error set (a failed COMMIT outside a group has
+ * rolled back and forgotten the cached measurement numbers);
+ * store_rollback forgets them too. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* store_probe_key: a probe named by `id`, its id (RECORD_ID_HEX long) or
+ * its number, as a value `v` to match in `*column` ("id" or "num", a
+ * static string); -1 when `id` is neither. */
+int store_probe_key(const char *id, struct db_value *v, const char **column);
+
+#endif /* CW_STORE_INT_H */

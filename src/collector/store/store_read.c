@@ -1,0 +1,202 @@
+/*
+ * store_read.c -- the store's records read back, in the order of their
+ * ids or of their measurement times, through a filter: what the
+ * exporter and the summary read.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "store.h"
+#include "store_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Reading back                                                        */
+
+void
+store_filter_init(struct store_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->asn = -1;
+}
+
+#define STORE_ROW_COLUMNS \
+	"r.id, r.line, r.probe, p.num, r.chain, r.seq, r.received_at, " \
+	"r.type, r.time, r.name, r.msm, r.server, r.addr, r.proto, r.qname, " \
+	"r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, " \
+	"r.soa_serial, r.country, r.asn"
+#define STORE_ROW_NCOLUMNS	26
+
+struct store_rows {
+	int		(*cb)(void *, const struct store_row *);
+	void		*arg;
+	long long	 given;
+	long long	 last;		/* id of the last row given */
+	long long	 last_time;	/* and its measurement time */
+};
+
+/* A text column as a C string (db.h: TEXT columns end in a NUL), or
+ * NULL when it is NULL. */
+static const char *
+store_row_text(const struct db_value *v)
+{
+	return v->type == DB_TEXT ? v->p : NULL;
+}
+
+static int
+store_rows_cb(void *arg, const struct db_row *row)
+{
+	struct store_rows *rows = arg;
+	const struct db_value *c = row->col;
+	struct store_row r;
+	int stop;
+
+	if (row->n < STORE_ROW_NCOLUMNS || c[1].type != DB_BLOB)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.id = store_col_int(&c[0], 0);
+	r.line = c[1].p;
+	r.len = c[1].len;
+	r.probe = store_row_text(&c[2]);
+	r.probe_num = store_col_int(&c[3], -1);
+	r.chain = store_row_text(&c[4]);
+	r.seq = store_col_int(&c[5], -1);
+	r.received_at = store_col_int(&c[6], -1);
+	r.type = store_row_text(&c[7]);
+	r.time = store_col_int(&c[8], -1);
+	r.name = store_row_text(&c[9]);
+	r.msm = store_col_int(&c[10], -1);
+	r.server = store_row_text(&c[11]);
+	r.addr = store_row_text(&c[12]);
+	r.proto = store_row_text(&c[13]);
+	r.qname = store_row_text(&c[14]);
+	r.qtype = store_row_text(&c[15]);
+	r.port = store_col_int(&c[16], -1);
+	r.af = store_col_int(&c[17], -1);
+	r.ok = (int)store_col_int(&c[18], -1);
+	r.failure = store_row_text(&c[19]);
+	r.rcode = store_row_text(&c[20]);
+	r.nsid = store_row_text(&c[21]);
+	if (c[22].type == DB_REAL || c[22].type == DB_INT) {
+		r.has_rtt = true;
+		r.rtt_ms = c[22].type == DB_REAL ? c[22].r : (double)c[22].i;
+	}
+	r.soa_serial = store_col_int(&c[23], -1);
+	r.country = store_row_text(&c[24]);
+	r.asn = store_col_int(&c[25], -1);
+	if (r.probe == NULL || r.chain == NULL || r.type == NULL)
+		return 0;	/* NOT NULL columns: cannot happen */
+	stop = rows->cb(rows->arg, &r);
+	rows->given++;
+	rows->last = r.id;
+	rows->last_time = r.time;
+	return stop;
+}
+
+/*
+ * One read of records for both orders: `cursor` is the SQL condition
+ * that says where the read goes on (its `ncur` values in `cur`), `extra`
+ * more conditions or "", `order` the ORDER BY; the filter's conditions
+ * are added.  The rows go to `rows`.  Returns 0, or STORE_E_DB.
+ */
+static int
+store_read(struct store *st, const struct store_filter *f,
+    const char *cursor, const struct db_value *cur, int ncur,
+    const char *extra, const char *order, size_t limit,
+    struct store_rows *rows)
+{
+	struct db_value p[14];
+	char sql[1400];
+	size_t len;
+	int n = 0;
+
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_ROW_COLUMNS
+	    " FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
+	    cursor);
+	for (int i = 0; i < ncur; i++)
+		p[n++] = cur[i];
+#define STORE_WHERE(cond, value) do {					\
+	len += (size_t)snprintf(sql + len, sizeof(sql) - len,		\
+	    " AND " cond " ?");						\
+	p[n++] = (value);						\
+} while (0)
+	if (f->from != 0)
+		STORE_WHERE("r.time >=", DB_V_INT(f->from));
+	if (f->to != 0)
+		STORE_WHERE("r.time <", DB_V_INT(f->to));
+	if (f->probe != NULL) {
+		struct db_value key;
+		const char *column;
+		if (store_probe_key(f->probe, &key, &column) == -1)
+			return STORE_OK;	/* no such probe: no rows */
+		if (strcmp(column, "id") == 0)
+			STORE_WHERE("p.id =", key);
+		else
+			STORE_WHERE("p.num =", key);
+	}
+	if (f->type != NULL)
+		STORE_WHERE("r.type =", DB_V_TEXT(f->type));
+	if (f->name != NULL)
+		STORE_WHERE("r.name =", DB_V_TEXT(f->name));
+	if (f->addr != NULL)
+		STORE_WHERE("r.addr =", DB_V_TEXT(f->addr));
+	if (f->country != NULL)
+		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
+	if (f->asn >= 0)
+		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
+	if (f->no_heartbeats)
+		STORE_WHERE("r.type <>", DB_V_TEXT("heartbeat"));
+#undef STORE_WHERE
+	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
+	    order);
+	p[n++] = DB_V_INT(limit > (size_t)INT32_MAX ? INT32_MAX :
+	    (long long)limit);
+	if (db_query(st->db, sql, p, n, store_rows_cb, rows) == -1) {
+		store_set_error(st, "results");
+		return STORE_E_DB;
+	}
+	return STORE_OK;
+}
+
+long long
+store_results(struct store *st, const struct store_filter *f,
+    long long after, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg,
+    long long *last)
+{
+	struct store_rows rows = {cb, arg, 0, 0, 0};
+	struct db_value cur = DB_V_INT(after);
+
+	if (store_read(st, f, "r.id > ?", &cur, 1, "", "r.id", limit,
+	    &rows) != STORE_OK)
+		return STORE_E_DB;
+	if (rows.given > 0 && last != NULL)
+		*last = rows.last;
+	return rows.given;
+}
+
+long long
+store_results_by_time(struct store *st, const struct store_filter *f,
+    bool measurements, struct store_cursor *cur, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg)
+{
+	struct store_rows rows = {cb, arg, 0, 0, 0};
+	struct db_value c[3] = {DB_V_INT(cur->time), DB_V_INT(cur->time),
+	    DB_V_INT(cur->id)};
+
+	/* The cursor as a range on time (not an OR of two), so that both
+	 * databases walk the time index from the cursor on and need no
+	 * sort: rows are (time, id) ordered in it. */
+	if (store_read(st, f, "r.time >= ? AND (r.time > ? OR r.id > ?)", c,
+	    3, measurements ? " AND r.ok IS NOT NULL AND r.type IN ('dns', "
+	    "'http')" : "", "r.time, r.id", limit, &rows) != STORE_OK)
+		return STORE_E_DB;
+	if (rows.given > 0) {
+		cur->time = rows.last_time;
+		cur->id = rows.last;
+	}
+	return rows.given;
+}
