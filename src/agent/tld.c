@@ -32,8 +32,7 @@
 #define TLD_START_JITTER (500 * CW_USEC_PER_MSEC)	/* no set yet */
 #define TLD_STALE_JITTER (60 * CW_USEC_PER_SEC)	/* stale cached set */
 
-/* ------------------------------------------------------------------ */
-/* Names and addresses                                                 */
+/* --- Names and addresses --- */
 
 static int
 tld_is_ldh(unsigned char c)
@@ -224,8 +223,7 @@ tld_addr_allowed(const struct target *t, bool allow_local)
 	}
 }
 
-/* ------------------------------------------------------------------ */
-/* Sets                                                                */
+/* --- Sets --- */
 
 void
 tld_set_init(struct tld_set *set, const char *tld)
@@ -379,8 +377,7 @@ tld_set_to_json(const struct tld_set *set, json_t *obj)
 	json_object_set_new(obj, "unresolved", unresolved);
 }
 
-/* ------------------------------------------------------------------ */
-/* Referrals                                                           */
+/* --- Referrals --- */
 
 /* tld_section_has_ns: does `list` hold an NS record owned by `owner`? */
 static bool
@@ -551,8 +548,7 @@ tld_reply_addresses(const ldns_pkt *reply, const char *name,
 	return n;
 }
 
-/* ------------------------------------------------------------------ */
-/* resolv.conf                                                         */
+/* --- resolv.conf --- */
 
 /* tld_resolv_line: the address of a "nameserver ADDRESS" line, or NULL;
  * modifies `line`. */
@@ -594,8 +590,7 @@ tld_resolver_from_file(const char *path, uint16_t port, struct target *out)
 	return -1;
 }
 
-/* ------------------------------------------------------------------ */
-/* Discovery on the event loop                                         */
+/* --- Discovery on the event loop --- */
 
 #define TLD_RESOLVER_TRIES 2	/* tries of one lookup at the resolver */
 

@@ -90,8 +90,7 @@ export_content_type(enum export_format fmt)
 	return "application/x-ndjson";
 }
 
-/* ------------------------------------------------------------------ */
-/* Filter parameters                                                   */
+/* --- Filter parameters --- */
 
 void
 export_params_init(struct export_params *p)
@@ -282,8 +281,7 @@ export_filter_clear(struct store_filter *f)
 	store_filter_init(f);
 }
 
-/* ------------------------------------------------------------------ */
-/* Building a row                                                      */
+/* --- Building a row --- */
 
 static bool
 export_text_reserve(struct export_text *t, size_t more)
@@ -548,8 +546,7 @@ export_row_csv(struct export *e, const struct store_row *r)
 	export_csv_int(t, r->asn, true);
 }
 
-/* ------------------------------------------------------------------ */
-/* RIPE Atlas                                                          */
+/* --- RIPE Atlas --- */
 
 static void
 export_json_copy(json_t *dst, const char *dkey, json_t *src,
@@ -752,8 +749,7 @@ export_row_atlas(struct export *e, const struct store_row *r)
 	json_decref(o);
 }
 
-/* ------------------------------------------------------------------ */
-/* The exporter                                                        */
+/* --- The exporter --- */
 
 struct export *
 export_new(struct store *st, const struct store_filter *f,

@@ -125,7 +125,7 @@ unsigned long long export_records(const struct export *e);
 /* export_free: free the exporter.  NULL is fine. */
 void export_free(struct export *e);
 
-/* ---- pieces shared with summary.c and tested on their own ---------- */
+/* --- pieces shared with summary.c and tested on their own --- */
 
 /*
  * export_csv_field: append `text` (`len` bytes) to `out` as one CSV

@@ -60,8 +60,7 @@ struct export_http {
 	size_t			 nstreams;
 };
 
-/* ------------------------------------------------------------------ */
-/* Streams                                                             */
+/* --- Streams --- */
 
 static void
 xstream_free(struct xstream *xs)
@@ -281,8 +280,7 @@ xstream_start(struct export_http *x, struct evhttp_request *req,
 	xstream_step(xs);
 }
 
-/* ------------------------------------------------------------------ */
-/* Requests                                                            */
+/* --- Requests --- */
 
 /* Only GET; 405 otherwise.  Returns true when the request may go on. */
 static bool
@@ -534,8 +532,7 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 	collector_http_json(req, 200, json_pack("{s:o}", "probes", pl.list));
 }
 
-/* ------------------------------------------------------------------ */
-/* Setup                                                               */
+/* --- Setup --- */
 
 struct export_http *
 export_http_new(struct collector_http *h, struct event_base *base,

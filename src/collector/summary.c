@@ -137,8 +137,7 @@ summary_serial_cmp(uint32_t a, uint32_t b)
 	return 2;
 }
 
-/* ------------------------------------------------------------------ */
-/* Groups                                                              */
+/* --- Groups --- */
 
 static void
 summary_group_free(struct summary_group *g)
@@ -371,8 +370,7 @@ summary_account(struct summary *s, struct summary_group *g,
 		g->server = summary_strdup(s, r->server);
 }
 
-/* ------------------------------------------------------------------ */
-/* SOA serials                                                         */
+/* --- SOA serials --- */
 
 static struct summary_zone *
 summary_zone_get(struct summary *s, const char *qname)
@@ -457,8 +455,7 @@ summary_soa(struct summary *s, const struct store_row *r,
 	soa->lag = r->time - z->hist[k].first;
 }
 
-/* ------------------------------------------------------------------ */
-/* Output                                                              */
+/* --- Output --- */
 
 /* The median and the 95th percentile (nearest rank) of g's RTTs, in
  * microseconds; false when there are none. */
@@ -782,8 +779,7 @@ summary_emit(struct summary *s)
 	s->have_bucket = false;
 }
 
-/* ------------------------------------------------------------------ */
-/* The pass                                                            */
+/* --- The pass --- */
 
 static int
 summary_row_cb(void *arg, const struct store_row *r)

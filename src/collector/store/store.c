@@ -83,8 +83,7 @@ store_msm_remember(struct store *st, const char *type, const char *name,
 	st->msm[b] = m;
 }
 
-/* ------------------------------------------------------------------ */
-/* Schema                                                              */
+/* --- Schema --- */
 
 /*
  * Each migration is SQL text for both backends: "@ID@" is an integer key
@@ -391,8 +390,7 @@ store_col_text(const struct db_value *v, char *out, size_t size)
 	out[n] = '\0';
 }
 
-/* ------------------------------------------------------------------ */
-/* Transactions                                                        */
+/* --- Transactions --- */
 
 int
 store_begin(struct store *st)
@@ -476,8 +474,7 @@ store_group_rollback(struct store *st)
 	store_msm_forget(st);
 }
 
-/* ------------------------------------------------------------------ */
-/* Ingest                                                              */
+/* --- Ingest --- */
 
 int
 store_batch_check(const struct store_batch *b, char *err, size_t errlen)

@@ -82,7 +82,7 @@ long long store_size(struct store *st);
 /* store_backend: "sqlite" or "postgresql"; a static string. */
 const char *store_backend(const struct store *st);
 
-/* ---- probes and tokens ---------------------------------------------- */
+/* --- probes and tokens --- */
 
 /* store_probe_add: enroll a key under `name`.  STORE_E_EXISTS when the
  * key is enrolled already.  Fills `out` (may be NULL). */
@@ -117,7 +117,7 @@ int store_token_redeem(struct store *st, const char *token,
     const unsigned char pk[RECORD_PUBKEY_LEN], struct store_probe *out,
     char *err, size_t errlen);
 
-/* ---- ingest --------------------------------------------------------- */
+/* --- ingest --- */
 
 /* A verified batch: records of one probe and chain, ascending seq. */
 struct store_batch {
@@ -174,7 +174,7 @@ void store_group_rollback(struct store *st);
 int store_ingest(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen);
 
-/* ---- reading back ---------------------------------------------------- */
+/* --- reading back --- */
 
 /* Which records to read.  Unset members select everything. */
 struct store_filter {

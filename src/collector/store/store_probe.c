@@ -17,8 +17,7 @@
 #include "store.h"
 #include "store_int.h"
 
-/* ------------------------------------------------------------------ */
-/* Probes and tokens                                                   */
+/* --- Probes and tokens --- */
 
 #define STORE_PROBE_COLUMNS \
 	"num, id, name, pubkey, created_at, revoked_at, first_seen, " \

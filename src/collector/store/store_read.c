@@ -13,8 +13,7 @@
 #include "store.h"
 #include "store_int.h"
 
-/* ------------------------------------------------------------------ */
-/* Reading back                                                        */
+/* --- Reading back --- */
 
 void
 store_filter_init(struct store_filter *f)

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "tld.h"
 
-/* ---- helpers ------------------------------------------------------- */
+/* --- helpers --- */
 
 /* A reply to "qname NS" with `rcode`; records are added with push(). */
 static ldns_pkt *
@@ -93,7 +93,7 @@ find_ns(const struct tld_set *set, const char *name)
 	return NULL;
 }
 
-/* ---- names --------------------------------------------------------- */
+/* --- names --- */
 
 static void
 test_name_valid(void **state)
@@ -148,7 +148,7 @@ test_name_invalid(void **state)
 	assert_int_equal(tld_name_normalize(NULL, out, err, sizeof(err)), -1);
 }
 
-/* ---- referrals ----------------------------------------------------- */
+/* --- referrals --- */
 
 static void
 test_referral_glue(void **state)
@@ -403,7 +403,7 @@ test_reply_addresses(void **state)
 	ldns_pkt_free(p);
 }
 
-/* ---- sets ---------------------------------------------------------- */
+/* --- sets --- */
 
 static void
 sample_set(struct tld_set *set)
@@ -445,7 +445,7 @@ test_set_equal(void **state)
 	free(b);
 }
 
-/* ---- the cache ----------------------------------------------------- */
+/* --- the cache --- */
 
 static char *
 make_tmpdir(void)
@@ -669,7 +669,7 @@ test_cache_hostile(void **state)
 	free(b);
 }
 
-/* ---- resolv.conf --------------------------------------------------- */
+/* --- resolv.conf --- */
 
 static void
 test_resolver_from_file(void **state)
@@ -705,7 +705,7 @@ test_resolver_from_file(void **state)
 	free(dir);
 }
 
-/* ---- the discovery, without the network ---------------------------- */
+/* --- the discovery, without the network --- */
 
 static void
 test_discovery_setup(void **state)

@@ -224,7 +224,7 @@ cfix_run_for(struct cfix *w, long ms)
 	cfix_run_until(w, cfix_never, NULL, ms);
 }
 
-/* ---- the fake client -------------------------------------------------- */
+/* --- the fake client --- */
 
 static inline void
 cclient_read_cb(struct bufferevent *bev, void *arg)

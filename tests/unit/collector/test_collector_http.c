@@ -42,7 +42,7 @@
 #define NOBODY_AUTH	"CW1-Ed25519 probe=" NOBODY_ID ",sig=" ZERO_SIG
 #define READ_AUTH	"Bearer " CFIX_READ_TOKEN
 
-/* ---- requests --------------------------------------------------------- */
+/* --- requests --- */
 
 /* The Authorization of `body` signed by the fixture's probe. */
 static void
@@ -178,7 +178,7 @@ jstr(const struct cresp *r, const char *key)
 	return s;
 }
 
-/* ---- fixtures --------------------------------------------------------- */
+/* --- fixtures --- */
 
 static int
 setup(void **state)
@@ -190,7 +190,7 @@ setup(void **state)
 	return 0;
 }
 
-/* ---- enrollment ------------------------------------------------------- */
+/* --- enrollment --- */
 
 /* POST /api/v1/enroll with `json` as `type`. */
 static int
@@ -291,7 +291,7 @@ test_enroll_bad_requests_refused(void **state)
 	assert_int_equal(metric(w, "corewatch_enrollments_total"), 0);
 }
 
-/* ---- batches ---------------------------------------------------------- */
+/* --- batches --- */
 
 static void
 test_batch_stored_with_receipt(void **state)
@@ -460,7 +460,7 @@ test_batch_refused_from_head(void **state)
 	    "corewatch_batches_rejected_total{reason=\"revoked\"}"), 1);
 }
 
-/* ---- heads evhttp could frame otherwise ------------------------------- */
+/* --- heads evhttp could frame otherwise --- */
 
 static void
 test_malformed_heads_refused(void **state)
@@ -546,7 +546,7 @@ test_malformed_heads_refused(void **state)
 	    sizeof(cases) / sizeof(cases[0]));
 }
 
-/* ---- sizes and media types -------------------------------------------- */
+/* --- sizes and media types --- */
 
 static void
 test_body_over_max_body_refused(void **state)
@@ -610,7 +610,7 @@ test_body_over_max_body_refused(void **state)
 	    "corewatch_batches_rejected_total{reason=\"content_type\"}"), 1);
 }
 
-/* ---- one connection, several requests ---------------------------------- */
+/* --- one connection, several requests --- */
 
 static void
 test_pipelined_requests_answered_in_order(void **state)
@@ -659,7 +659,7 @@ test_pipelined_requests_answered_in_order(void **state)
 	sfix_assert_stored(&w->s, &w->c, 3);
 }
 
-/* ---- reads ------------------------------------------------------------ */
+/* --- reads --- */
 
 static void
 test_read_endpoint_needs_token(void **state)
@@ -698,7 +698,7 @@ test_read_endpoint_needs_token(void **state)
 	cresp_clear(&r);
 }
 
-/* ---- clients that go, a service that stops ------------------------------ */
+/* --- clients that go, a service that stops --- */
 
 static bool
 all_sent(void *arg)

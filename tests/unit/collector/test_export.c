@@ -22,7 +22,7 @@
 
 #define CHAIN SFIX_CHAIN	/* the test's chain, t->c */
 
-/* ---- the known records ---------------------------------------------- */
+/* --- the known records --- */
 
 /* 1: a good answer over UDP. */
 static const char r_ok[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
@@ -139,7 +139,7 @@ static const char atlas_expected[] =
     "\"af\":4,\"dst_addr\":\"192.0.2.80\",\"res\":200,\"rt\":45.5,\"ttc\":"
     "11.25,\"ttfb\":20.5,\"ver\":\"1.1\",\"hsize\":310,\"bsize\":1256}]}\n";
 
-/* ---- helpers --------------------------------------------------------- */
+/* --- helpers --- */
 
 static void
 add_known(struct sfix_test *t)
@@ -218,7 +218,7 @@ run_all(struct sfix_test *t, enum export_format fmt)
 	return run(t, &f, fmt, 0, NULL);
 }
 
-/* ---- tests ------------------------------------------------------------ */
+/* --- tests --- */
 
 static void
 test_formats_parse(void **state)
@@ -590,7 +590,7 @@ test_params(void **state)
 	assert_int_equal(export_params_check(&p, err, sizeof(err)), 0);
 }
 
-/* ---- records stored before ingest checked ranges ---------------------- */
+/* --- records stored before ingest checked ranges --- */
 
 /* A DNS and an HTTP record with `%1$s` for the RTT and `%2$s` for every
  * integer (query id, counts, size, port, serial, status, bytes). */

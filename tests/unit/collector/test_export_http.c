@@ -56,7 +56,7 @@ static const char r_http[] = "\"time\":\"2026-11-26T10:30:00Z\","
     "\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null,\"status\":200,"
     "\"total_ms\":45.5";
 
-/* ---- fixtures --------------------------------------------------------- */
+/* --- fixtures --- */
 
 /* The service with the read endpoints (`public_read`, a summary of at
  * most `max_groups` groups) and four records stored: two DNS results,
@@ -113,7 +113,7 @@ store_big(struct cfix *w)
 	schain_ingest(&w->s, &w->c, 32);
 }
 
-/* ---- what the exporter itself writes ----------------------------------- */
+/* --- what the exporter itself writes --- */
 
 /* The whole output of `e` or `s` (one of them), NUL-terminated; the
  * caller frees it. */
@@ -189,7 +189,7 @@ assert_answer(struct cresp *r, const char *type, char *want)
 	cresp_clear(r);
 }
 
-/* ---- results and summaries ------------------------------------------- */
+/* --- results and summaries --- */
 
 static void
 test_results_jsonl_are_the_stored_bytes(void **state)
@@ -345,7 +345,7 @@ test_invalid_filters_refused(void **state)
 	cresp_clear(&r);
 }
 
-/* ---- who may read what -------------------------------------------------- */
+/* --- who may read what --- */
 
 static void
 test_reads_need_the_token(void **state)
@@ -418,7 +418,7 @@ test_public_read_withholds_the_volunteer(void **state)
 	cresp_clear(&r);
 }
 
-/* ---- slow and vanishing readers ---------------------------------------- */
+/* --- slow and vanishing readers --- */
 
 static bool
 got_some(void *arg)

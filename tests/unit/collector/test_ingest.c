@@ -27,7 +27,7 @@
 
 #define SEED	7	/* of the fixture's probe, t->p */
 
-/* ---- helpers --------------------------------------------------------- */
+/* --- helpers --- */
 
 
 /* ingest_batch() of `body` (taken) for probe `probe` signed `sig`, into
@@ -66,7 +66,7 @@ ingest_chain(struct sfix_test *t, size_t from, size_t n,
 	return ingest_signed(t, body, len, b, rc);
 }
 
-/* ---- tests ------------------------------------------------------------ */
+/* --- tests --- */
 
 static void
 test_good_batch_stored_with_receipt(void **state)

@@ -17,7 +17,7 @@
 
 #include "store_fixture.h"
 
-/* ---- fixtures ------------------------------------------------------ */
+/* --- fixtures --- */
 
 /* Probe "kyiv-1" declares no country and no ASN here. */
 static int
@@ -56,7 +56,7 @@ static const char measurement[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
     "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\","
     "\"soa_serial\":2026112600,\"nsid\":\"k1.ams\"";
 
-/* ---- tests ---------------------------------------------------------- */
+/* --- tests --- */
 
 static void
 test_schema(void **state)

@@ -238,7 +238,7 @@ real(json_t *g, const char *key)
 		    (double)(want));					\
 } while (0)
 
-/* ---- tests ------------------------------------------------------------ */
+/* --- tests --- */
 
 static void
 test_parse(void **state)

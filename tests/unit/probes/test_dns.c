@@ -20,7 +20,7 @@
 #include "dns.h"
 #include "result.h"
 
-/* ---- helpers ------------------------------------------------------- */
+/* --- helpers --- */
 
 static ldns_pkt *
 parse(const uint8_t *wire, size_t len)
@@ -90,7 +90,7 @@ spec_root_soa(struct dns_spec *spec)
 	spec->name = "test";
 }
 
-/* ---- names and parsing --------------------------------------------- */
+/* --- names and parsing --- */
 
 static void
 test_spec_defaults(void **state)
@@ -202,7 +202,7 @@ test_abuf_vectors(void **state)
 	}
 }
 
-/* ---- queries ------------------------------------------------------- */
+/* --- queries --- */
 
 static void
 test_query_default(void **state)
@@ -314,7 +314,7 @@ test_query_chaos(void **state)
 	free(wire);
 }
 
-/* ---- reply checks -------------------------------------------------- */
+/* --- reply checks --- */
 
 static enum cw_failure
 check(const struct dns_spec *s, uint16_t id, const uint8_t *wire,
@@ -558,7 +558,7 @@ test_check_opt_tsig(void **state)
 	free(wire);
 }
 
-/* ---- result fields ------------------------------------------------- */
+/* --- result fields --- */
 
 static json_t *
 add_reply(const struct dns_spec *s, const uint8_t *wire, size_t len,
@@ -707,7 +707,7 @@ test_result_txt(void **state)
 	free(wire);
 }
 
-/* ---- the engine, against a responder in the same loop -------------- */
+/* --- the engine, against a responder in the same loop --- */
 
 /* The TTL the responder's datagrams leave with: not the system default
  * (64 on Linux), so that ip_ttl can only be the one read off the reply. */
