@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "conf.h"
 #include "key.h"

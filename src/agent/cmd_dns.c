@@ -17,7 +17,7 @@
 
 #include <event2/event.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "dns.h"
 #include "log.h"

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "conf.h"
 #include "key.h"

@@ -18,7 +18,7 @@
 
 #include <event2/event.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "http.h"
 #include "log.h"

@@ -14,7 +14,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "log.h"
 #include "output.h"

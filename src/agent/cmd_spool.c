@@ -22,7 +22,7 @@
 
 #include <event2/buffer.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "conf.h"
 #include "fileio.h"

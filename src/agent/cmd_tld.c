@@ -20,7 +20,7 @@
 #include <event2/event.h>
 
 #include "catalog.h"
-#include "cli.h"
+#include "cmd.h"
 #include "cliutil.h"
 #include "log.h"
 #include "output.h"

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "log.h"
 
 static const struct {
@@ -42,6 +42,8 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
+	int status;
+
 	log_init("corewatch", LOG_LEVEL_INFO);
 	/* Query IDs, schedule offsets and the like are drawn per
 	 * measurement: libsodium's ChaCha20 generator, seeded once from the
@@ -49,18 +51,8 @@ main(int argc, char **argv)
 	randombytes_set_implementation(&randombytes_internal_implementation);
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot be initialised");
-	if (argc < 2) {
-		usage(stderr);
-		return CW_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return CW_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("corewatch %s\n", PACKAGE_VERSION);
-		return CW_EXIT_OK;
-	}
+	if ((status = cli_main_flags("corewatch", argc, argv, usage)) != -1)
+		return status;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

@@ -981,21 +981,13 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
+	int status;
+
 	log_init("corewatch-collector", LOG_LEVEL_INFO);
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot be initialised");
-	if (argc < 2) {
-		usage(stderr);
-		return CW_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return CW_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("corewatch-collector %s\n", PACKAGE_VERSION);
-		return CW_EXIT_OK;
-	}
+	if ((status = cli_main_flags("corewatch-collector", argc, argv, usage)) != -1)
+		return status;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].group) != 0)
 			continue;

@@ -1,33 +1,26 @@
 /*
- * cli.h -- the corewatch subcommands.  Each takes argc/argv starting at
- * the subcommand's name and returns the process exit status.
+ * cli.h -- what both programs' commands share: the exit statuses, and
+ * what main() does before it picks a command.  Each command takes
+ * argc/argv starting at its own name and returns the exit status.
  */
 #ifndef CW_CLI_H
 #define CW_CLI_H
 
-#include <stdbool.h>
+#include <stdio.h>
 
 /* Exit statuses shared by every command. */
 #define CW_EXIT_OK 0		/* every measurement succeeded */
 #define CW_EXIT_FAILURES 1	/* ran, some measurements failed */
 #define CW_EXIT_USAGE 2		/* usage or configuration error */
 
-int cmd_run(int argc, char **argv);		/* src/agent/cmd_run.c */
-int cmd_once(int argc, char **argv);		/* src/agent/cmd_once.c */
-int cmd_check_config(int argc, char **argv);	/* src/agent/cmd_check.c */
-int cmd_dns(int argc, char **argv);		/* src/cmd_dns.c */
-int cmd_http(int argc, char **argv);		/* src/cmd_http.c */
-int cmd_tld_servers(int argc, char **argv);	/* src/cmd_tld.c */
-int cmd_enroll(int argc, char **argv);		/* src/cmd_enroll.c */
-int cmd_keygen(int argc, char **argv);		/* src/cmd_key.c */
-int cmd_pubkey(int argc, char **argv);		/* src/cmd_key.c */
-int cmd_spool(int argc, char **argv);		/* src/cmd_spool.c */
-
-/* key_cmd_path (src/cmd_key.c): the key file a command works on: `key`
- * (--key) when given, else the configuration's `key`; without -c
- * (`conf_given` false), a default configuration file that does not
- * exist means CW_STATE_DIR/key.  A string to free, or NULL (the
- * configuration's problems printed). */
-char *key_cmd_path(const char *key, const char *conf_path, bool conf_given);
+/*
+ * cli_main_flags: what `program` does with argv[1] before looking it up
+ * as a command: none at all prints usage on stderr (CW_EXIT_USAGE);
+ * --help or -h prints it on stdout (CW_EXIT_OK); --version or -V prints
+ * "PROGRAM VERSION" (CW_EXIT_OK).  Returns that status, or -1 when
+ * argv[1] is to be looked up as a command.
+ */
+int cli_main_flags(const char *program, int argc, char **argv,
+    void (*usage)(FILE *fp));
 
 #endif

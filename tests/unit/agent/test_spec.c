@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "conf.h"
 #include "dns.h"
 #include "http.h"
