@@ -92,7 +92,7 @@ tests      tests/unit/collector/test_export tests/scenario/export_atlas.sh
 
 mutant     nsid
 invariant  the NSID is recorded with every byte the server sent
-file       probes/dns.c
+file       probes/dns_wire.c
 old        char *text = dns_text_escape(p + 4, olen);
 new        char *text = dns_text_escape(p + 4, olen - 1);
 tests      tests/unit/probes/test_dns tests/scenario/dns_nsd.sh
