@@ -99,7 +99,7 @@ tests      tests/unit/probes/test_dns tests/scenario/dns_nsd.sh
 
 mutant     connect_time
 invariant  HTTP connect_ms is the time from name lookup to connected
-file       probes/http.c
+file       probes/http_result.c
 old        http_set_phase(r, "connect_ms", dns, conn);
 new        http_set_phase(r, "connect_ms", conn, conn);
 # Only a test of a known delay catches it.
