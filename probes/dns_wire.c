@@ -60,31 +60,34 @@ dns_proto_name(enum dns_proto proto)
 	return proto == DNS_PROTO_TCP ? "tcp" : "udp";
 }
 
-char *
-dns_qtype_name(ldns_rr_type type, char *buf, size_t len)
+/* dns_name_copy: ldns's `name` for a value into buf, and frees it;
+ * `prefix` and the number when ldns gave none ("TYPE65", "CLASS3").
+ * Returns buf. */
+static char *
+dns_name_copy(char *name, const char *prefix, unsigned value, char *buf,
+    size_t len)
 {
-	char *name = ldns_rr_type2str(type);
-
-	/* ldns says "TYPE65" for types it does not know. */
 	if (name != NULL)
 		snprintf(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "TYPE%u", (unsigned)type);
+		snprintf(buf, len, "%s%u", prefix, value);
 	free(name);
 	return buf;
 }
 
 char *
+dns_qtype_name(ldns_rr_type type, char *buf, size_t len)
+{
+	/* ldns says "TYPE65" for types it does not know. */
+	return dns_name_copy(ldns_rr_type2str(type), "TYPE", (unsigned)type,
+	    buf, len);
+}
+
+char *
 dns_qclass_name(ldns_rr_class klass, char *buf, size_t len)
 {
-	char *name = ldns_rr_class2str(klass);
-
-	if (name != NULL)
-		snprintf(buf, len, "%s", name);
-	else
-		snprintf(buf, len, "CLASS%u", (unsigned)klass);
-	free(name);
-	return buf;
+	return dns_name_copy(ldns_rr_class2str(klass), "CLASS",
+	    (unsigned)klass, buf, len);
 }
 
 char *
