@@ -4,10 +4,11 @@
  * A run is one URL in one address family.  Unless the address is
  * pinned or literal it resolves the host: evdns looks in the hosts
  * file and reads resolv.conf; the nameservers are asked with the
- * probe's own DNS query (probes/dns.c), one after the other.  Then it
- * starts one
+ * probe's own DNS query (probes/dns.c), one after the other
+ * (http_lookup.c).  Then it starts one
  * transfer per address (struct http_xfer) on the engine's curlev.
- * Each transfer reports one result; the run's last one says so.
+ * Each transfer reports one result (written by http_result.c); the
+ * run's last one says so.
  *
  * TLS: libcurl is told not to verify, and http_xfer_prereq(), which
  * libcurl calls once the connection (TLS included) is up and before
@@ -35,8 +36,6 @@
 #include <curl/curl.h>
 #include <event2/dns.h>
 #include <event2/util.h>
-#include <openssl/asn1.h>
-#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -47,111 +46,15 @@
 #include "dns.h"
 #include "fileio.h"
 #include "http.h"
+#include "http_int.h"
 #include "log.h"
 #include "result.h"
 
 #define HTTP_BUFFER_SIZE	8192L	/* libcurl's receive buffer */
-#define HTTP_DNS_TIMEOUT	(3 * CW_USEC_PER_SEC)	/* per attempt */
-#define HTTP_DNS_ATTEMPTS	2	/* per nameserver */
 #define HTTP_CERTS_MAX		8	/* certificates kept per chain */
-#define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
-#define HTTP_CASTORES		8	/* CA files kept loaded */
-#define HTTP_IDLE_HANDLES	64	/* easy handles kept for reuse */
 #define HTTP_PATTERN_MAX	((size_t)16 << 20)	/* body bytes matched */
 #define HTTP_RESOLV_CONF	"/etc/resolv.conf"
 #define HTTP_HOSTS		"/etc/hosts"
-
-/* What a file the resolver reads was like when it was read: any field
- * that differs later means it was written, replaced or removed since. */
-struct http_file_stamp {
-	bool			 present;
-	dev_t			 dev;
-	ino_t			 ino;
-	off_t			 size;
-	struct timespec		 mtime;
-};
-
-/* The certificates trusted for a `cafile` (NULL: the system's), loaded
- * once and shared by the connections that use them. */
-struct http_castore {
-	char			*path;
-	struct timespec		 mtime;
-	X509_STORE		*store;
-};
-
-struct http_engine {
-	struct event_base	*base;
-	struct curlev		*cv;
-	struct evdns_base	*dns;		/* the nameservers: a list */
-	struct evdns_base	*hosts_dns;	/* the hosts file's alone */
-	size_t			 in_flight;	/* transfers */
-	struct http_castore	 stores[HTTP_CASTORES];
-	size_t			 nstores;
-	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
-	size_t			 nidle;
-	char			*resolv_conf;	/* the nameservers' file */
-	struct http_file_stamp	 resolv_stamp;	/* as it was read */
-	char			*hosts;		/* looked in first */
-	struct http_file_stamp	 hosts_stamp;
-};
-
-/* One request to one address. */
-struct http_xfer {
-	struct http_probe	*run;
-	CURL			*easy;
-	struct curl_slist	*connect_to;
-	char			 addr[INET6_ADDRSTRLEN];	/* "" unknown */
-	cw_usec_t		 started;	/* real time */
-	char			 errbuf[CURL_ERROR_SIZE];
-	crypto_hash_sha256_state sha;
-	uint64_t		 body_bytes;
-	bool			 truncated;
-	bool			 head_done;	/* a header section ended */
-	char			*body;		/* kept for the pattern */
-	size_t			 kept;		/* its length */
-	json_t			*tls;
-	enum cw_failure		 tls_failure;
-	char			 tls_detail[256];
-};
-
-struct http_probe {
-	struct http_engine	*engine;
-	http_done_fn		 done;
-	void			*arg;
-	int			 af;
-
-	/* Copied from the spec. */
-	char			*name;
-	char			*url;
-	char			*host;		/* no brackets */
-	bool			 host_literal;
-	bool			 https;
-	long			 port;
-	enum http_method	 method;
-	cw_usec_t		 timeout;
-	struct http_status_range *expect;
-	size_t			 nexpect;
-	uint64_t		 max_body;
-	bool			 have_pattern;
-	regex_t			 pattern;
-	struct curl_slist	*headers;
-	char			*proxy;
-	char			*cafile;
-	bool			 follow;
-	long			 max_redirects;
-
-	cw_usec_t		 t0;		/* monotonic: the run began */
-	cw_usec_t		 t0_real;
-	cw_usec_t		 dns_usec;	/* -1: no lookup */
-	json_t			*resolved;	/* the lookup's addresses */
-	struct dns_probe	*query;		/* the lookup's, in flight */
-	int			 nameserver;	/* the one it asks: its index */
-	struct event		*deadline;	/* of the lookup */
-	struct event		*later;		/* reports `failed` */
-	json_t			*failed;	/* a result without transfer */
-	struct http_xfer	**xfers;
-	size_t			 nxfers, left;
-};
 
 static void http_run_free(struct http_probe *);
 
@@ -405,68 +308,6 @@ http_header_check(const char *line, char *err, size_t errlen)
 	return 0;
 }
 
-enum cw_failure
-http_failure_from_curl(int code, long os_errno)
-{
-	switch ((CURLcode)code) {
-	case CURLE_OK:
-		return CW_OK;
-	case CURLE_OPERATION_TIMEDOUT:
-		return CW_FAIL_TIMEOUT;
-	case CURLE_COULDNT_CONNECT:
-		return cw_failure_from_errno((int)os_errno, CW_FAIL_CONNECT);
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return CW_FAIL_DNS_LOOKUP;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_PROXY:
-		return CW_FAIL_PROXY;
-	case CURLE_SEND_ERROR:
-		return cw_failure_from_errno((int)os_errno,
-		    CW_FAIL_SEND_ERROR);
-	case CURLE_RECV_ERROR:
-		return cw_failure_from_errno((int)os_errno,
-		    CW_FAIL_RECV_ERROR);
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return CW_FAIL_EOF;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:	/* HTTP/0.9, a redirect to ftp */
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_HTTP3:
-	case CURLE_BAD_CONTENT_ENCODING:
-	case CURLE_RANGE_ERROR:
-		return CW_FAIL_HTTP_PROTOCOL;
-	case CURLE_TOO_MANY_REDIRECTS:
-		return CW_FAIL_HTTP_REDIRECTS;
-	case CURLE_SSL_CONNECT_ERROR:
-		return cw_failure_from_errno((int)os_errno,
-		    CW_FAIL_SSL_HANDSHAKE);
-	case CURLE_PEER_FAILED_VERIFICATION:
-		return CW_FAIL_SSL_INVALID_CERTIFICATE;
-	default:
-		return CW_FAIL_INTERNAL;
-	}
-}
-
-enum cw_failure
-http_failure_from_verify(long verify_result)
-{
-	switch (verify_result) {
-	case X509_V_OK:
-		return CW_OK;
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-	case X509_V_ERR_CERT_UNTRUSTED:
-		return CW_FAIL_SSL_UNKNOWN_AUTHORITY;
-	default:
-		return CW_FAIL_SSL_INVALID_CERTIFICATE;
-	}
-}
-
 bool
 http_status_expected(const struct http_spec *spec, long status)
 {
@@ -479,58 +320,6 @@ http_status_expected(const struct http_spec *spec, long status)
 }
 
 /* --- TLS, read from the OpenSSL session --- */
-
-/* http_x509_name: a subject or issuer in RFC 2253 form. */
-static json_t *
-http_x509_name(const X509_NAME *name)
-{
-	char buf[HTTP_NAME_MAX];
-	BIO *bio;
-	int n;
-	json_t *s;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return json_null();
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_read(bio, buf, sizeof(buf) - 1);
-	BIO_free(bio);
-	buf[n > 0 ? n : 0] = '\0';
-	/* Certificates are from the network: keep the text valid UTF-8. */
-	if ((s = json_string(buf)) == NULL)
-		s = json_string("(not UTF-8)");
-	return s;
-}
-
-/* http_asn1_time: "2026-01-01T00:00:00Z", or null. */
-static json_t *
-http_asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-	char buf[32];
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
-}
-
-static json_t *
-http_cert_json(X509 *cert)
-{
-	json_t *c = json_object();
-
-	if (c == NULL)
-		return NULL;
-	json_object_set_new(c, "subject",
-	    http_x509_name(X509_get_subject_name(cert)));
-	json_object_set_new(c, "issuer",
-	    http_x509_name(X509_get_issuer_name(cert)));
-	json_object_set_new(c, "not_before",
-	    http_asn1_time(X509_get0_notBefore(cert)));
-	json_object_set_new(c, "not_after",
-	    http_asn1_time(X509_get0_notAfter(cert)));
-	return c;
-}
 
 /* http_host_matches: the leaf certificate is valid for `host`. */
 static int http_host_af(const char *);
@@ -812,33 +601,6 @@ http_xfer_free(struct http_xfer *x)
 	free(x);
 }
 
-/* http_result_new: a result of run with its common keys, for `addr`
- * ("" or NULL: none). */
-static json_t *
-http_result_new(struct http_probe *run, const char *addr, cw_usec_t when)
-{
-	json_t *r = result_new("http", run->name, when);
-
-	if (r == NULL)
-		return NULL;
-	result_set_str(r, "url", run->url);
-	result_set_str(r, "method", run->method == HTTP_HEAD ? "HEAD" : "GET");
-	result_set_str(r, "host", run->host);
-	result_set_int(r, "port", run->port);
-	json_object_set_new(r, "addr", addr != NULL && addr[0] != '\0' ?
-	    json_string(addr) : json_null());
-	result_set_int(r, "af", run->af);
-	if (run->proxy != NULL)
-		result_set_bool(r, "proxied", 1);
-	if (run->dns_usec >= 0)
-		result_set_ms(r, "dns_ms", run->dns_usec);
-	else
-		json_object_set_new(r, "dns_ms", json_null());
-	if (run->resolved != NULL)
-		json_object_set(r, "resolved", run->resolved);
-	return r;
-}
-
 /* http_run_report: hand one result over; frees the run after its
  * last. */
 static void
@@ -847,181 +609,6 @@ http_run_report(struct http_probe *run, json_t *result, bool last)
 	run->done(result, last, run->arg);
 	if (last)
 		http_run_free(run);
-}
-
-/* http_ms: curl's microseconds between two cumulative marks. */
-static void
-http_set_phase(json_t *r, const char *key, curl_off_t from, curl_off_t to)
-{
-	if (to > 0 && to >= from)
-		result_set_ms(r, key, (cw_usec_t)(to - from));
-	else
-		json_object_set_new(r, key, json_null());
-}
-
-static void
-http_result_times(struct http_probe *run, struct http_xfer *x, json_t *r)
-{
-	curl_off_t dns = 0, conn = 0, app = 0, pre = 0, start = 0, total = 0;
-	CURL *e = x->easy;
-
-	curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
-	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
-	curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
-	curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
-	curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &start);
-	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
-	http_set_phase(r, "connect_ms", dns, conn);
-	if (app > 0)
-		http_set_phase(r, "tls_ms", conn, app);
-	else
-		json_object_set_new(r, "tls_ms", json_null());
-	http_set_phase(r, "ttfb_ms", pre, start);
-	result_set_ms(r, "total_ms", (cw_usec_t)total +
-	    (run->dns_usec > 0 ? run->dns_usec : 0));
-}
-
-/* http_result_http: what the server said. */
-static void
-http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
-    long status)
-{
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	char hex[2 * crypto_hash_sha256_BYTES + 1];
-	long version = 0, hsize = 0, nredirects = 0, connect_code = 0;
-	char *location = NULL, *effective = NULL;
-	CURL *e = x->easy;
-
-	curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
-	curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hsize);
-	json_object_set_new(r, "status", status > 0 ? json_integer(status) :
-	    json_null());
-	json_object_set_new(r, "http_version",
-	    version == CURL_HTTP_VERSION_1_0 ? json_string("1.0") :
-	    version == CURL_HTTP_VERSION_1_1 ? json_string("1.1") :
-	    version == CURL_HTTP_VERSION_2_0 ? json_string("2") :
-	    version == CURL_HTTP_VERSION_3 ? json_string("3") : json_null());
-	http_result_times(run, x, r);
-	result_set_int(r, "header_bytes", hsize);
-	result_set_int(r, "body_bytes", (long long)x->body_bytes);
-	result_set_bool(r, "body_truncated", x->truncated);
-	crypto_hash_sha256_final(&x->sha, digest);
-	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-	result_set_str(r, "body_sha256", status > 0 ? hex : NULL);
-	if (run->follow) {
-		curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &nredirects);
-		curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &effective);
-		result_set_int(r, "redirects", nredirects);
-		result_set_str(r, "effective_url", effective);
-	} else if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) ==
-	    CURLE_OK && location != NULL) {
-		json_t *s = json_string(location);
-		json_object_set_new(r, "location", s != NULL ? s :
-		    json_string("(not UTF-8)"));
-	}
-	if (run->proxy != NULL && curl_easy_getinfo(e,
-	    CURLINFO_HTTP_CONNECTCODE, &connect_code) == CURLE_OK &&
-	    connect_code != 0)
-		result_set_int(r, "proxy_status", connect_code);
-	if (x->tls != NULL)
-		json_object_set(r, "tls", x->tls);
-}
-
-/* http_failure_via_proxy: what libcurl's `code` means for a request
- * through the proxy: the only connection libcurl makes is to the proxy,
- * so failing to make it is the proxy's failure, not the site's; a SOCKS
- * proxy that reports why it could not reach the site reports a finding
- * about the site. */
-static enum cw_failure
-http_failure_via_proxy(CURL *easy, CURLcode code, long os_errno)
-{
-	long px = CURLPX_OK, connect_code = 0;
-
-	/* An HTTP proxy that answered CONNECT with other than 2xx. */
-	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-	if (code == CURLE_COULDNT_CONNECT || (connect_code != 0 &&
-	    (connect_code < 200 || connect_code > 299)))
-		return CW_FAIL_PROXY;
-	if (code != CURLE_PROXY)
-		return http_failure_from_curl(code, os_errno);
-	curl_easy_getinfo(easy, CURLINFO_PROXY_ERROR, &px);
-	switch (px) {
-	case CURLPX_REPLY_CONNECTION_REFUSED:
-		return CW_FAIL_CONNECTION_REFUSED;
-	case CURLPX_REPLY_HOST_UNREACHABLE:
-		return CW_FAIL_HOST_UNREACHABLE;
-	case CURLPX_REPLY_NETWORK_UNREACHABLE:
-		return CW_FAIL_NETWORK_UNREACHABLE;
-	case CURLPX_REPLY_TTL_EXPIRED:
-		return CW_FAIL_HOST_UNREACHABLE;
-	case CURLPX_RESOLVE_HOST:
-		return CW_FAIL_DNS_LOOKUP;
-	default:
-		return CW_FAIL_PROXY;
-	}
-}
-
-/* http_xfer_head_overflow: whether libcurl's "out of memory" is the
- * server's doing: a response header line beyond libcurl's limit
- * (CURL_MAX_HTTP_HEADER), which it reports as CURLE_OUT_OF_MEMORY.
- * True when it came after the request was sent, before the header
- * section ended. */
-static bool
-http_xfer_head_overflow(struct http_xfer *x)
-{
-	curl_off_t pre = 0;
-
-	return !x->head_done && curl_easy_getinfo(x->easy,
-	    CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0;
-}
-
-/* http_xfer_verdict: the result's ok/failure. */
-static void
-http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
-    CURLcode code, long status)
-{
-	long os_errno = 0;
-	const struct http_spec probe_expect = {
-		.expect = run->expect, .nexpect = run->nexpect,
-	};
-
-	if (x->tls_failure != CW_OK) {
-		result_set_failure(r, x->tls_failure, "%s", x->tls_detail);
-		return;
-	}
-	if (code == CURLE_OUT_OF_MEMORY && http_xfer_head_overflow(x)) {
-		result_set_failure(r, CW_FAIL_HTTP_OVERSIZED_HEADER, "a line of "
-		    "the response header longer than %d bytes",
-		    CURL_MAX_HTTP_HEADER);
-		return;
-	}
-	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && x->truncated)) {
-		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
-		result_set_failure(r, run->proxy != NULL ?
-		    http_failure_via_proxy(x->easy, code, os_errno) :
-		    http_failure_from_curl(code, os_errno), "%s",
-		    x->errbuf[0] != '\0' ? x->errbuf :
-		    curl_easy_strerror(code));
-		return;
-	}
-	if (!http_status_expected(&probe_expect, status)) {
-		result_set_failure(r, CW_FAIL_HTTP_STATUS,
-		    "status %ld is not one of those expected", status);
-		return;
-	}
-	if (run->have_pattern) {
-		regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)x->kept};
-		bool found = x->body != NULL && regexec(&run->pattern, x->body,
-		    1, &m, REG_STARTEND) == 0;
-		result_set_bool(r, "pattern_matched", found);
-		if (!found) {
-			result_set_failure(r, CW_FAIL_HTTP_BODY, "the body read "
-			    "(%llu bytes) does not match the pattern",
-			    (unsigned long long)x->body_bytes);
-			return;
-		}
-	}
-	result_set_ok(r);
 }
 
 /* http_curl_done: curlev's callback: transfer x ended. */
@@ -1120,7 +707,7 @@ http_xfer_easy(struct http_probe *run, struct http_xfer *x,
 /* http_xfer_start: one transfer of run to `addr` (NULL: let libcurl
  * connect, through the proxy or to the literal host).  Returns 0 or -1
  * (logged; nothing started). */
-static int
+int
 http_xfer_start(struct http_probe *run, const char *addr)
 {
 	struct http_xfer *x, **grown;
@@ -1181,7 +768,7 @@ http_later_cb(evutil_socket_t fd, short what, void *arg)
 
 /* http_run_fail: the run ends with one result without an address,
  * reported from the loop. */
-static void
+void
 http_run_fail(struct http_probe *run, enum cw_failure failure,
     const char *detail)
 {
@@ -1203,360 +790,6 @@ http_run_fail(struct http_probe *run, enum cw_failure failure,
 	json_decref(run->failed);
 	run->failed = r;
 	event_active(run->later, EV_TIMEOUT, 1);
-}
-
-/* --- the lookup --- */
-
-enum cw_failure
-http_failure_of_lookup(enum cw_failure dns)
-{
-	return dns == CW_FAIL_CONNECTION_REFUSED ? CW_FAIL_DNS_REFUSED : dns;
-}
-
-/* http_resolved_add: an address of the answer, in `family`, once. */
-static void
-http_resolved_add(struct http_probe *run, int family, const void *bin)
-{
-	char text[INET6_ADDRSTRLEN];
-	size_t i;
-	json_t *v;
-
-	if (inet_ntop(family, bin, text, sizeof(text)) == NULL)
-		return;
-	json_array_foreach(run->resolved, i, v)
-		if (strcmp(json_string_value(v), text) == 0)
-			return;
-	json_array_append_new(run->resolved, json_string(text));
-}
-
-/* http_lookup_addrs: the host resolved (run->resolved): a transfer to
- * every address. */
-static void
-http_lookup_addrs(struct http_probe *run)
-{
-	char detail[256];
-	size_t started = 0;
-
-	for (size_t i = 0; i < json_array_size(run->resolved); i++)
-		if (http_xfer_start(run, json_string_value(
-		    json_array_get(run->resolved, i))) == 0)
-			started++;
-	if (started > 0)
-		return;
-	if (json_array_size(run->resolved) == 0) {
-		snprintf(detail, sizeof(detail), "%s has no IPv%d address",
-		    run->host, run->af);
-		http_run_fail(run, CW_FAIL_DNS_NO_ANSWER, detail);
-		return;
-	}
-	http_run_fail(run, CW_FAIL_INTERNAL, "could not start the requests");
-}
-
-static int http_lookup_ask(struct http_probe *, int);
-
-/* http_lookup_answer: the addresses of the run's family in the answer
- * section of `reply`, in their order, into run->resolved. */
-static void
-http_lookup_answer(struct http_probe *run, const ldns_pkt *reply)
-{
-	bool v6 = run->af == 6;
-	ldns_rr_list *rrs;
-	ldns_rdf *rd;
-
-	rrs = ldns_pkt_rr_list_by_type((ldns_pkt *)reply, v6 ?
-	    LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
-	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs);
-	    i++)
-		if ((rd = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0)) != NULL &&
-		    ldns_rdf_size(rd) == (v6 ? 16 : 4))
-			http_resolved_add(run, v6 ? AF_INET6 : AF_INET,
-			    ldns_rdf_data(rd));
-	ldns_rr_list_deep_free(rrs);
-}
-
-/* http_lookup_failed: no nameserver gave an answer; the last one's
- * DNS result says why. */
-static void
-http_lookup_failed(struct http_probe *run, json_t *dns,
-    enum cw_failure failure)
-{
-	const char *why = json_string_value(json_object_get(dns,
-	    "failure_detail"));
-	char detail[512];
-
-	if (why == NULL)
-		why = json_string_value(json_object_get(dns, "rcode"));
-	snprintf(detail, sizeof(detail), "%s: nameserver %s port %lld: %s",
-	    run->host, json_string_value(json_object_get(dns, "addr")),
-	    json_integer_value(json_object_get(dns, "port")), why != NULL ?
-	    why : cw_failure_name(failure));
-	http_run_fail(run, http_failure_of_lookup(failure), detail);
-}
-
-/* http_lookup_done: dns_done_fn: a nameserver's answer to the run's
- * question.  An answer ends the lookup (NXDOMAIN too: the name's own);
- * without one the next nameserver is asked, until none is left. */
-static void
-http_lookup_done(json_t *dns, const ldns_pkt *reply, void *arg)
-{
-	struct http_probe *run = arg;
-	const char *name = json_string_value(json_object_get(dns,
-	    "failure"));
-	int failure = name == NULL ? CW_OK : cw_failure_from_name(name);
-
-	run->query = NULL;
-	if (failure == -1)
-		failure = CW_FAIL_DNS_LOOKUP;
-	if (failure != CW_OK && failure != CW_FAIL_DNS_NXDOMAIN &&
-	    http_lookup_ask(run, run->nameserver + 1) == 0) {
-		json_decref(dns);
-		return;
-	}
-	evtimer_del(run->deadline);
-	run->dns_usec = cw_mono_usec() - run->t0;
-	if (failure != CW_OK || reply == NULL)
-		http_lookup_failed(run, dns, failure != CW_OK ?
-		    (enum cw_failure)failure : CW_FAIL_DNS_LOOKUP);
-	else if ((run->resolved = json_array()) == NULL)
-		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
-	else {
-		http_lookup_answer(run, reply);
-		http_lookup_addrs(run);
-	}
-	json_decref(dns);
-}
-
-/* http_deadline_cb: the lookup took the run's whole time. */
-static void
-http_deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_probe *run = arg;
-	char detail[256];
-
-	(void)fd;
-	(void)what;
-	if (run->query == NULL)
-		return;
-	dns_probe_cancel(run->query);
-	run->query = NULL;
-	run->dns_usec = cw_mono_usec() - run->t0;
-	snprintf(detail, sizeof(detail), "no answer for %s within the "
-	    "timeout", run->host);
-	http_run_fail(run, CW_FAIL_TIMEOUT, detail);
-}
-
-/* http_file_changed: whether `path` is not as *stamp says (written,
- * replaced, appeared or gone); *stamp becomes what it is now.  Taken
- * before the file is read, so that a write during the read is seen at
- * the next call. */
-static bool
-http_file_changed(const char *path, struct http_file_stamp *stamp)
-{
-	struct http_file_stamp now;
-	struct stat st;
-	bool changed;
-
-	memset(&now, 0, sizeof(now));
-	if (stat(path, &st) == 0) {
-		now.present = true;
-		now.dev = st.st_dev;
-		now.ino = st.st_ino;
-		now.size = st.st_size;
-		now.mtime = st.st_mtim;
-	}
-	changed = now.present != stamp->present || now.dev != stamp->dev ||
-	    now.ino != stamp->ino || now.size != stamp->size ||
-	    now.mtime.tv_sec != stamp->mtime.tv_sec ||
-	    now.mtime.tv_nsec != stamp->mtime.tv_nsec;
-	*stamp = now;
-	return changed;
-}
-
-/* http_hosts_load: (re)load the hosts file, replacing what was loaded
- * before: evdns_base_load_hosts() only adds to it, so a name removed
- * from the file would stay.  A file that cannot be read leaves evdns
- * localhost alone.  Returns evdns_base_load_hosts()'s result. */
-static int
-http_hosts_load(struct http_engine *eng)
-{
-	evdns_base_clear_host_addresses(eng->hosts_dns);
-	return evdns_base_load_hosts(eng->hosts_dns, eng->hosts);
-}
-
-/* A look in the hosts file: what evdns_getaddrinfo() answered. */
-struct http_hosts_answer {
-	struct evutil_addrinfo	*res;
-	bool			 waiting;	/* not in the file */
-};
-
-/* http_hosts_cb: evdns_getaddrinfo()'s answer on the hosts base: from
- * inside the call for a name in the file, else later, as the notice of
- * its cancellation, which frees the answer. */
-static void
-http_hosts_cb(int err, struct evutil_addrinfo *res, void *arg)
-{
-	struct http_hosts_answer *a = arg;
-
-	if (a->waiting) {
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		free(a);
-		return;
-	}
-	if (err == 0)
-		a->res = res;
-	else if (res != NULL)
-		evutil_freeaddrinfo(res);
-}
-
-/*
- * http_hosts_lookup: the run's host in the hosts file; true, with
- * run->resolved set, when it is there (or when memory ran out: the run
- * then fails).  Only evdns_getaddrinfo() looks in the hosts file, and
- * it goes on to the nameservers itself, giving every failure there as
- * one EAI_FAIL (a silent server and a refusal alike); so it is asked on
- * a base of its own without nameservers, where a name not in the file
- * waits for one, no packet sent, and is cancelled at once.
- */
-static bool
-http_hosts_lookup(struct http_probe *run)
-{
-	struct evutil_addrinfo hints, *ai;
-	struct evdns_getaddrinfo_request *req;
-	struct http_hosts_answer *a;
-
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return false;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = run->af == 6 ? AF_INET6 : AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	if ((req = evdns_getaddrinfo(run->engine->hosts_dns, run->host, NULL,
-	    &hints, http_hosts_cb, a)) != NULL) {
-		a->waiting = true;
-		evdns_getaddrinfo_cancel(req);
-		return false;
-	}
-	if (a->res == NULL) {
-		free(a);
-		return false;
-	}
-	run->dns_usec = cw_mono_usec() - run->t0;
-	if ((run->resolved = json_array()) != NULL)
-		for (ai = a->res; ai != NULL; ai = ai->ai_next)
-			http_resolved_add(run, ai->ai_family,
-			    ai->ai_family == AF_INET ? (const void *)
-			    &((struct sockaddr_in *)ai->ai_addr)->sin_addr :
-			    (const void *)&((struct sockaddr_in6 *)
-			    ai->ai_addr)->sin6_addr);
-	evutil_freeaddrinfo(a->res);
-	free(a);
-	if (run->resolved == NULL)
-		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
-	else
-		http_lookup_addrs(run);
-	return true;
-}
-
-/* http_resolver_refresh: read the nameservers again when their file
- * changed since (a laptop that moved, a router that got new servers
- * by DHCP), and the hosts file when it changed.  Lookups in flight
- * wait and go to the new servers; they have looked in the hosts file
- * already. */
-static void
-http_resolver_refresh(struct http_engine *eng)
-{
-	int rc;
-
-	if (http_file_changed(eng->hosts, &eng->hosts_stamp)) {
-		if (http_hosts_load(eng) != 0)
-			log_warnx("http: %s changed and cannot be read: only "
-			    "localhost is known without a lookup", eng->hosts);
-		else
-			log_info("http: %s changed: its names are in use",
-			    eng->hosts);
-	}
-	if (!http_file_changed(eng->resolv_conf, &eng->resolv_stamp) ||
-	    !eng->resolv_stamp.present)
-		return;
-	evdns_base_clear_nameservers_and_suspend(eng->dns);
-	rc = evdns_base_resolv_conf_parse(eng->dns, DNS_OPTION_NAMESERVERS,
-	    eng->resolv_conf);
-	evdns_base_resume(eng->dns);
-	if (rc != 0)
-		log_warnx("http: %s changed and cannot be read (evdns error "
-		    "%d)", eng->resolv_conf, rc);
-	else
-		log_info("http: %s changed: its nameservers are in use",
-		    eng->resolv_conf);
-}
-
-/* http_lookup_ask: put the run's question to nameserver `idx` of
- * resolv_conf, with the probe's own DNS query (probes/dns.c: its own
- * connected socket, so that a port where nothing listens is told from
- * a silent one).  0, or -1 when there is no such nameserver or the
- * query cannot be made. */
-static int
-http_lookup_ask(struct http_probe *run, int idx)
-{
-	struct sockaddr_storage ss;
-	struct dns_spec spec;
-	struct target t;
-	char text[INET6_ADDRSTRLEN], err[128];
-	const void *bin;
-	int len;
-	uint16_t port;
-
-	len = evdns_base_get_nameserver_addr(run->engine->dns, idx,
-	    (struct sockaddr *)&ss, sizeof(ss));
-	if (len <= 0 || (size_t)len > sizeof(ss) ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-		return -1;
-	bin = ss.ss_family == AF_INET ?
-	    (const void *)&((struct sockaddr_in *)&ss)->sin_addr :
-	    (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-	port = ntohs(ss.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port);
-	dns_spec_init(&spec);
-	if (inet_ntop(ss.ss_family, bin, text, sizeof(text)) == NULL ||
-	    target_parse(text, port, &t, err, sizeof(err)) == -1 ||
-	    dns_spec_set_qname(&spec, run->host) == -1)
-		return -1;
-	spec.qtype = run->af == 6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
-	spec.transports = DNS_PROTO_UDP;
-	spec.afs = t.af == 6 ? DNS_AF_6 : DNS_AF_4;
-	spec.port = port;
-	spec.rd = true;
-	spec.nsid = false;
-	spec.timeout = HTTP_DNS_TIMEOUT;
-	spec.retries = HTTP_DNS_ATTEMPTS - 1;
-	spec.late_window = 0;
-	run->nameserver = idx;
-	run->query = dns_probe_start(run->engine->base, &spec, &t,
-	    DNS_PROTO_UDP, http_lookup_done, run);
-	return run->query != NULL ? 0 : -1;
-}
-
-/* http_lookup_start: resolve the run's host in its family: in the
- * hosts file, else at the nameservers, one after the other. */
-static int
-http_lookup_start(struct http_probe *run)
-{
-	struct timeval tv;
-
-	http_resolver_refresh(run->engine);
-	if (http_hosts_lookup(run))
-		return 0;
-	if (http_lookup_ask(run, 0) == -1) {
-		run->dns_usec = cw_mono_usec() - run->t0;
-		http_run_fail(run, CW_FAIL_DNS_NO_SERVERS, "no nameserver to "
-		    "ask (resolv_conf)");
-		return 0;
-	}
-	cw_usec_to_timeval(run->timeout, &tv);
-	evtimer_add(run->deadline, &tv);
-	return 0;
 }
 
 /* --- runs --- */

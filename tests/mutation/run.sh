@@ -92,14 +92,14 @@ tests      tests/unit/collector/test_export tests/scenario/export_atlas.sh
 
 mutant     nsid
 invariant  the NSID is recorded with every byte the server sent
-file       probes/dns.c
+file       probes/dns_wire.c
 old        char *text = dns_text_escape(p + 4, olen);
 new        char *text = dns_text_escape(p + 4, olen - 1);
 tests      tests/unit/probes/test_dns tests/scenario/dns_nsd.sh
 
 mutant     connect_time
 invariant  HTTP connect_ms is the time from name lookup to connected
-file       probes/http.c
+file       probes/http_result.c
 old        http_set_phase(r, "connect_ms", dns, conn);
 new        http_set_phase(r, "connect_ms", conn, conn);
 # Only a test of a known delay catches it.

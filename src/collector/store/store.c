@@ -529,6 +529,25 @@ struct store_near_set {
 	bool			 oom;
 };
 
+/* store_grow: room for element n of v, an array of *cap elements of
+ * `size` bytes, which doubles (from 64) when full: the array to use
+ * from now on (v, or where it moved; *cap updated), or NULL when out
+ * of memory (v and *cap as they were). */
+static void *
+store_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t grown;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	grown = *cap == 0 ? 64 : *cap * 2;
+	if ((nv = reallocarray(v, grown, size)) == NULL)
+		return NULL;
+	*cap = grown;
+	return nv;
+}
+
 static int
 store_near_cb(void *arg, const struct db_row *row)
 {
@@ -539,15 +558,12 @@ store_near_cb(void *arg, const struct db_row *row)
 	    row->col[1].len != RECORD_HASH_LEN ||
 	    row->col[2].type != DB_BLOB || row->col[2].len != RECORD_HASH_LEN)
 		return 0;
-	if (set->n == set->cap) {
-		size_t cap = set->cap == 0 ? 64 : set->cap * 2;
-		if ((nv = reallocarray(set->v, cap, sizeof(*nv))) == NULL) {
-			set->oom = true;
-			return 1;
-		}
-		set->v = nv;
-		set->cap = cap;
+	if ((nv = store_grow(set->v, set->n, &set->cap, sizeof(*nv))) ==
+	    NULL) {
+		set->oom = true;
+		return 1;
 	}
+	set->v = nv;
 	nv = &set->v[set->n++];
 	nv->seq = (uint64_t)row->col[0].i;
 	memcpy(nv->hash, row->col[1].p, RECORD_HASH_LEN);
@@ -894,17 +910,13 @@ static int
 store_seqs_cb(void *arg, const struct db_row *row)
 {
 	struct store_seqs *s = arg;
+	long long *nv;
 
-	if (s->n == s->cap) {
-		size_t cap = s->cap == 0 ? 64 : s->cap * 2;
-		long long *nv = reallocarray(s->v, cap, sizeof(*nv));
-		if (nv == NULL) {
-			s->oom = true;
-			return 1;
-		}
-		s->v = nv;
-		s->cap = cap;
+	if ((nv = store_grow(s->v, s->n, &s->cap, sizeof(*nv))) == NULL) {
+		s->oom = true;
+		return 1;
 	}
+	s->v = nv;
 	s->v[s->n++] = store_col_int(&row->col[0], 0);
 	return 0;
 }
