@@ -26,8 +26,7 @@
 /* Room for any query we build (it grows if ever needed). */
 #define DNS_QUERY_BUFSIZE 512
 
-/* ------------------------------------------------------------------ */
-/* Names and text                                                      */
+/* --- Names and text --- */
 
 int
 dns_qtype_parse(const char *text)
@@ -117,8 +116,7 @@ dns_text_escape(const uint8_t *data, size_t len)
 	return text;
 }
 
-/* ------------------------------------------------------------------ */
-/* Messages: building queries, checking replies, result fields         */
+/* --- Messages: building queries, checking replies, result fields --- */
 
 uint8_t *
 dns_query_build(const struct dns_spec *spec, uint16_t id, size_t *len)
