@@ -519,8 +519,9 @@ dns_start(void *ctx, const struct measurement *m, const struct probe_task *t,
 
 /* dns_once_cells: the transport result r came over (the task's when it
  * says none; " after TC" when a truncated UDP answer sent it to TCP),
- * and its rcode with the text of a TXT answer (CHAOS hostname.bind,
- * id.server ...). */
+ * its rcode with the text of a TXT answer (CHAOS hostname.bind,
+ * id.server ...), the NSID, and a late reply that differed from the one
+ * taken (a sign of injection) as its note. */
 static void
 dns_once_cells(const struct measurement *m, const struct probe_task *t,
     const json_t *r, struct probe_cells *c)
@@ -549,6 +550,10 @@ dns_once_cells(const struct measurement *m, const struct probe_task *t,
 	c->address = t->has_target ? t->target.addr : "-";
 	c->via = t->has_target ? c->buf[0] : "-";
 	c->ms_field = "rtt_ms";
+	c->server_id = json_string_value(json_object_get(r, "nsid"));
+	if (json_is_true(json_object_get(json_object_get(r, "late_replies"),
+	    "differ")))
+		c->note = "late reply differs";
 }
 
 const struct probe_kind dns_probe_kind = {
@@ -571,4 +576,6 @@ const struct probe_kind dns_probe_kind = {
 	.cancel = dns_run_cancel,
 	.redirect = dns_run_redirect,
 	.once_cells = dns_once_cells,
+	.once_note_total = "with a late reply that differs: a sign of "
+	    "injection",
 };

@@ -74,6 +74,11 @@ struct probe_cells {
 	const char *server, *address, *via;
 	char answer[256];		/* "": none */
 	const char *ms_field;		/* the result's time, in ms */
+	const char *server_id;		/* what the server says it is (the
+					 * NSID column) */
+	const char *note;		/* an ok result's finding: RESULT says
+					 * "ok, NOTE", and the table's last
+					 * line counts it (once_note_total) */
 	char buf[2][64];		/* for the kind's own text */
 };
 
@@ -146,6 +151,10 @@ struct probe_kind {
 	void (*once_cells)(const struct measurement *m,
 	    const struct probe_task *t, const json_t *r,
 	    struct probe_cells *c);
+	/* once_note_total: what the table's last line says of the ok
+	 * results with a note, after their number ("(N WORDS)"); NULL
+	 * for a kind that notes nothing. */
+	const char *once_note_total;
 };
 
 /* probe_kinds: every kind, NULL-terminated (probes/probes.c). */
