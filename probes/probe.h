@@ -160,4 +160,13 @@ struct probe_kind {
 /* probe_kinds: every kind, NULL-terminated (probes/probes.c). */
 extern const struct probe_kind *const probe_kinds[];
 
+/* The timeout of a run, whatever the kind: a spec rule of each. */
+#define PROBE_TIMEOUT_MIN	CW_USEC_PER_MSEC
+#define PROBE_TIMEOUT_MAX	(3600 * CW_USEC_PER_SEC)
+
+/* probe_timeout_check: the rule of a kind's timeout, for its spec check:
+ * 0 when `timeout` is from PROBE_TIMEOUT_MIN to PROBE_TIMEOUT_MAX, else
+ * -1 with why in err ("must be above 0", "must be from 1ms to 1h"). */
+int probe_timeout_check(cw_usec_t timeout, char *err, size_t errlen);
+
 #endif
