@@ -59,39 +59,23 @@ conf_dns_servers(struct conf_sec *s, struct measurement *m)
 	char err[256];
 
 	for (unsigned i = 0; i < n; i++) {
-		const char *spec = cfg_getnstr(s->sec, "servers", i);
-		size_t before = m->ntargets;
-
-		if (catalog_is_set(spec)) {
-			if (catalog_expand(spec, d->spec.port, &m->targets,
-			    &m->ntargets, err, sizeof(err)) == -1)
-				conf_sec_error(s, "servers", i, "servers: %s",
-				    err);
-		} else {
-			struct target t, *grown;
-			if (target_parse(spec, d->spec.port, &t, err,
-			    sizeof(err)) == -1) {
-				conf_sec_error(s, "servers", i, "servers: %s "
-				    "(write \"ADDRESS\", \"NAME=ADDRESS\" or "
-				    "\"@root\")", err);
-				continue;
-			}
-			grown = reallocarray(m->targets, m->ntargets + 1,
-			    sizeof(*grown));
-			if (grown == NULL) {
-				s->l->oom = true;
-				return;
-			}
-			m->targets = grown;
-			m->targets[m->ntargets++] = t;
+		switch (catalog_server_add(cfg_getnstr(s->sec, "servers", i),
+		    d->spec.port, &m->targets, &m->ntargets, err,
+		    sizeof(err))) {
+		case CATALOG_SERVER_OK:
+			break;
+		case CATALOG_SERVER_BAD_ADDRESS:
+			conf_sec_error(s, "servers", i, "servers: %s (write "
+			    "\"ADDRESS\", \"NAME=ADDRESS\" or \"@root\")", err);
+			break;
+		case CATALOG_SERVER_BAD_SET:
+		case CATALOG_SERVER_LISTED:
+			conf_sec_error(s, "servers", i, "servers: %s", err);
+			break;
+		case CATALOG_SERVER_NOMEM:
+			s->l->oom = true;
+			return;
 		}
-		for (size_t j = before; j < m->ntargets; j++)
-			if (conf_target_dup(m->targets, before,
-			    &m->targets[j])) {
-				conf_sec_error(s, "servers", i, "servers: %s "
-				    "is listed twice", m->targets[j].addr);
-				break;
-			}
 	}
 }
 
@@ -205,56 +189,43 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 		d->spec.retries = (int)v;
 }
 
-/* conf_dns_rules: what dns_spec_check() decides, each problem at the
- * line of the option it is about.  Where the fix is another option,
- * the words name it (`says`); else they are the check's. */
-static void
-conf_dns_rules(struct conf_sec *s, const struct measurement *m)
-{
-	const struct dns_measurement *d = m->spec;
-	static const struct {
-		const char *opt, *says;
-	} rules[DNS_SPEC_RULES] = {
-		[DNS_SPEC_EDNS_SIZE] = {"edns_size", NULL},
-		[DNS_SPEC_DO] = {"do", "do needs EDNS: set edns_size"},
-		[DNS_SPEC_NSID] = {"nsid", "nsid needs EDNS: set edns_size"},
-	};
-	char err[256];
+/* How the section words the problems dns_spec_check() finds (the kind's
+ * spec_check): each at the line of the option it is about. */
+static const struct conf_rule conf_dns_rules[DNS_SPEC_RULES] = {
+	[DNS_SPEC_EDNS_SIZE] = {"edns_size", NULL, false},
+	[DNS_SPEC_DO] = {"do", "do needs EDNS: set edns_size", false},
+	[DNS_SPEC_NSID] = {"nsid", "nsid needs EDNS: set edns_size", false},
+	[DNS_SPEC_TIMEOUT] = {"timeout", NULL, true},
+	[DNS_SPEC_LATE_WINDOW] = {"late_window", NULL, true},
+};
 
-	for (int r = 0; r < DNS_SPEC_RULES; r++) {
-		if (dns_spec_check(&d->spec, (enum dns_spec_rule)r, err,
-		    sizeof(err)) == 0)
-			continue;
-		if (rules[r].says != NULL)
-			conf_sec_error(s, rules[r].opt, 0, "%s", rules[r].says);
-		else
-			conf_sec_error(s, rules[r].opt, 0, "%s: %s",
-			    rules[r].opt, err);
-	}
-}
-
-/* conf_dns_timing: interval, spread, timeout and late_window. */
-static void
+/* conf_dns_timing: interval, spread, timeout and late_window, read;
+ * whether all are valid durations (their ranges are the spec's rules). */
+static bool
 conf_dns_timing(struct conf_sec *s, struct measurement *m)
 {
 	struct dns_measurement *d = m->spec;
-	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
-	char c[CONFIG_DURATION_STRLEN];
 	bool ok;
 
 	ok = conf_cycle(s, m);
 	if (conf_duration(s, "timeout", 4 * CW_USEC_PER_SEC,
 	    &d->spec.timeout) == -1)
 		ok = false;
-	else if (d->spec.timeout == 0) {
-		conf_sec_error(s, "timeout", 0, "timeout must be above 0");
-		ok = false;
-	}
 	if (conf_duration(s, "late_window", 200 * CW_USEC_PER_MSEC,
 	    &d->spec.late_window) == -1)
 		ok = false;
-	/* A query must be over before its next cycle starts. */
-	if (ok && d->spec.timeout * (d->spec.retries + 1) + d->spec.late_window >=
+	return ok;
+}
+
+/* conf_dns_cycle: a query must be over before its next cycle starts. */
+static void
+conf_dns_cycle(struct conf_sec *s, struct measurement *m)
+{
+	struct dns_measurement *d = m->spec;
+	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
+	char c[CONFIG_DURATION_STRLEN];
+
+	if (d->spec.timeout * (d->spec.retries + 1) + d->spec.late_window >=
 	    m->interval)
 		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
 		    "timeout" : "interval", 0, "timeout %s x (1 + retries %d) "
@@ -286,6 +257,8 @@ static int
 conf_dns_build(struct conf_sec *s, struct measurement *m)
 {
 	struct dns_measurement *d;
+	unsigned refused;
+	bool timing;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		s->l->oom = true;
@@ -295,8 +268,11 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 	dns_spec_init(&d->spec);
 	d->spec.name = m->name;
 	conf_dns_wire(s, m);
-	conf_dns_rules(s, m);
-	conf_dns_timing(s, m);
+	timing = conf_dns_timing(s, m);
+	refused = conf_spec_rules(s, m, &d->spec, conf_dns_rules);
+	if (timing && !(refused & (1u << DNS_SPEC_TIMEOUT |
+	    1u << DNS_SPEC_LATE_WINDOW)))
+		conf_dns_cycle(s, m);
 	conf_dns_tlds(s, m);
 	conf_dns_servers(s, m);
 	conf_dns_question(s, m);
@@ -519,8 +495,9 @@ dns_start(void *ctx, const struct measurement *m, const struct probe_task *t,
 
 /* dns_once_cells: the transport result r came over (the task's when it
  * says none; " after TC" when a truncated UDP answer sent it to TCP),
- * and its rcode with the text of a TXT answer (CHAOS hostname.bind,
- * id.server ...). */
+ * its rcode with the text of a TXT answer (CHAOS hostname.bind,
+ * id.server ...), the NSID, and a late reply that differed from the one
+ * taken (a sign of injection) as its note. */
 static void
 dns_once_cells(const struct measurement *m, const struct probe_task *t,
     const json_t *r, struct probe_cells *c)
@@ -549,6 +526,10 @@ dns_once_cells(const struct measurement *m, const struct probe_task *t,
 	c->address = t->has_target ? t->target.addr : "-";
 	c->via = t->has_target ? c->buf[0] : "-";
 	c->ms_field = "rtt_ms";
+	c->server_id = json_string_value(json_object_get(r, "nsid"));
+	if (json_is_true(json_object_get(json_object_get(r, "late_replies"),
+	    "differ")))
+		c->note = "late reply differs";
 }
 
 const struct probe_kind dns_probe_kind = {
@@ -571,4 +552,6 @@ const struct probe_kind dns_probe_kind = {
 	.cancel = dns_run_cancel,
 	.redirect = dns_run_redirect,
 	.once_cells = dns_once_cells,
+	.once_note_total = "with a late reply that differs: a sign of "
+	    "injection",
 };

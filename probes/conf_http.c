@@ -101,7 +101,7 @@ conf_http_addresses(struct conf_sec *s, struct measurement *m)
 			    t->af == 4 ? 6 : 4);
 			continue;
 		}
-		if (conf_target_dup(m->targets, m->ntargets, t)) {
+		if (target_listed(m->targets, m->ntargets, t)) {
 			conf_sec_error(s, "addresses", i, "addresses: %s is "
 			    "listed twice", t->addr);
 			continue;
@@ -208,10 +208,10 @@ conf_http_request(struct conf_sec *s, struct measurement *m)
 	else if (v != NULL && strcasecmp(v, "GET") != 0)
 		conf_sec_error(s, "method", 0, "method: \"%s\" is not GET or "
 		    "HEAD", v);
-	/* Its range is http_spec_check()'s (conf_http_rules). */
+	/* Its range is http_spec_check()'s (conf_spec_rules). */
 	conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT, &h->spec.max_body);
 	if ((v = cfg_getstr(s->sec, "body_pattern")) != NULL) {
-		/* Empty: http_spec_check()'s to refuse (conf_http_rules). */
+		/* Empty: http_spec_check()'s to refuse (conf_spec_rules). */
 		if (*v != '\0' && http_pattern_check(v, err, sizeof(err)) == -1)
 			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
 			    "\"%s\" is not a POSIX extended regular expression: "
@@ -232,7 +232,7 @@ conf_http_transport(struct conf_sec *s, struct measurement *m)
 	const char *v;
 	long n;
 
-	/* Their rules are http_spec_check()'s (conf_http_rules). */
+	/* Their rules are http_spec_check()'s (conf_spec_rules). */
 	if ((v = cfg_getstr(s->sec, "proxy")) != NULL &&
 	    (h->spec.proxy = h->proxy = strdup(v)) == NULL)
 		s->l->oom = true;
@@ -250,24 +250,28 @@ conf_http_transport(struct conf_sec *s, struct measurement *m)
 	}
 }
 
-/* conf_http_timing: interval, spread and timeout. */
-static void
+/* conf_http_timing: interval, spread and timeout, read; whether all are
+ * valid durations (the timeout's range is the spec's rule). */
+static bool
 conf_http_timing(struct conf_sec *s, struct measurement *m)
 {
 	struct http_measurement *h = m->spec;
-	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
 	bool ok;
 
 	ok = conf_cycle(s, m);
-	if (conf_duration(s, "timeout", HTTP_TIMEOUT_DEFAULT,
-	    &h->spec.timeout) == -1)
-		return;
-	if (h->spec.timeout == 0) {
-		conf_sec_error(s, "timeout", 0, "timeout must be above 0");
-		return;
-	}
-	/* A request must be over before its next cycle starts. */
-	if (ok && h->spec.timeout >= m->interval)
+	return conf_duration(s, "timeout", HTTP_TIMEOUT_DEFAULT,
+	    &h->spec.timeout) == 0 && ok;
+}
+
+/* conf_http_cycle: a request must be over before its next cycle
+ * starts. */
+static void
+conf_http_cycle(struct conf_sec *s, struct measurement *m)
+{
+	struct http_measurement *h = m->spec;
+	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
+
+	if (h->spec.timeout >= m->interval)
 		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
 		    "timeout" : "interval", 0, "timeout %s must be shorter "
 		    "than interval %s", config_duration_format(h->spec.timeout,
@@ -275,25 +279,15 @@ conf_http_timing(struct conf_sec *s, struct measurement *m)
 		    sizeof(b)));
 }
 
-/* conf_http_rules: what http_spec_check() decides, each problem at the
- * line of the option it is about. */
-static void
-conf_http_rules(struct conf_sec *s, const struct measurement *m)
-{
-	const struct http_measurement *h = m->spec;
-	static const char *const opts[HTTP_SPEC_RULES] = {
-		[HTTP_SPEC_MAX_BODY] = "max_body",
-		[HTTP_SPEC_BODY_PATTERN] = "body_pattern",
-		[HTTP_SPEC_PROXY] = "proxy",
-		[HTTP_SPEC_CAFILE] = "cafile",
-	};
-	char err[640];		/* conf_sec_error()'s */
-
-	for (int r = 0; r < HTTP_SPEC_RULES; r++)
-		if (http_spec_check(&h->spec, (enum http_spec_rule)r, err,
-		    sizeof(err)) == -1)
-			conf_sec_error(s, opts[r], 0, "%s: %s", opts[r], err);
-}
+/* How the section words the problems http_spec_check() finds (the
+ * kind's spec_check): each at the line of the option it is about. */
+static const struct conf_rule conf_http_rules[HTTP_SPEC_RULES] = {
+	[HTTP_SPEC_MAX_BODY] = {"max_body", NULL, false},
+	[HTTP_SPEC_BODY_PATTERN] = {"body_pattern", NULL, false},
+	[HTTP_SPEC_PROXY] = {"proxy", NULL, false},
+	[HTTP_SPEC_CAFILE] = {"cafile", NULL, false},
+	[HTTP_SPEC_TIMEOUT] = {"timeout", NULL, true},
+};
 
 /* conf_http_build: the spec of an http section (probe_kind.conf_build);
  * every problem is reported. */
@@ -301,6 +295,8 @@ static int
 conf_http_build(struct conf_sec *s, struct measurement *m)
 {
 	struct http_measurement *h;
+	unsigned refused;
+	bool timing;
 	int literal;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -314,8 +310,10 @@ conf_http_build(struct conf_sec *s, struct measurement *m)
 	conf_http_family(s, m, literal);
 	conf_http_request(s, m);
 	conf_http_transport(s, m);
-	conf_http_rules(s, m);
-	conf_http_timing(s, m);
+	timing = conf_http_timing(s, m);
+	refused = conf_spec_rules(s, m, &h->spec, conf_http_rules);
+	if (timing && !(refused & 1u << HTTP_SPEC_TIMEOUT))
+		conf_http_cycle(s, m);
 	return 0;
 }
 

@@ -169,6 +169,14 @@ dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule,
 		snprintf(err, errlen, "needs EDNS, which an EDNS size of 0 "
 		    "turns off");
 		return -1;
+	case DNS_SPEC_TIMEOUT:
+		return probe_timeout_check(spec->timeout, err, errlen);
+	case DNS_SPEC_LATE_WINDOW:
+		if (spec->late_window >= 0 &&
+		    spec->late_window <= DNS_LATE_WINDOW_MAX)
+			return 0;
+		snprintf(err, errlen, "must be from 0 to 1m");
+		return -1;
 	case DNS_SPEC_RULES:
 		break;
 	}

@@ -39,6 +39,7 @@ enum dns_proto {
 #define DNS_QNAME_MAX 256
 #define DNS_EDNS_SIZE_MIN 512	/* RFC 6891: smaller sizes count as 512 */
 #define DNS_RETRIES_MAX 10
+#define DNS_LATE_WINDOW_MAX (60 * CW_USEC_PER_SEC)
 
 struct dns_spec {
 	const char *name;	/* measurement name for results; may be NULL */
@@ -75,6 +76,8 @@ enum dns_spec_rule {
 	DNS_SPEC_EDNS_SIZE,	/* 0, or DNS_EDNS_SIZE_MIN to 65535 */
 	DNS_SPEC_DO,		/* DNSSEC OK needs EDNS */
 	DNS_SPEC_NSID,		/* NSID needs EDNS */
+	DNS_SPEC_TIMEOUT,	/* per attempt: probe_timeout_check() */
+	DNS_SPEC_LATE_WINDOW,	/* 0 to DNS_LATE_WINDOW_MAX */
 	DNS_SPEC_RULES
 };
 

@@ -130,6 +130,8 @@ http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
 			return 0;
 		snprintf(err, errlen, "%s: %s", spec->cafile, strerror(errno));
 		return -1;
+	case HTTP_SPEC_TIMEOUT:
+		return probe_timeout_check(spec->timeout, err, errlen);
 	case HTTP_SPEC_RULES:
 		break;
 	}

@@ -74,6 +74,11 @@ struct probe_cells {
 	const char *server, *address, *via;
 	char answer[256];		/* "": none */
 	const char *ms_field;		/* the result's time, in ms */
+	const char *server_id;		/* what the server says it is (the
+					 * NSID column) */
+	const char *note;		/* an ok result's finding: RESULT says
+					 * "ok, NOTE", and the table's last
+					 * line counts it (once_note_total) */
 	char buf[2][64];		/* for the kind's own text */
 };
 
@@ -146,9 +151,22 @@ struct probe_kind {
 	void (*once_cells)(const struct measurement *m,
 	    const struct probe_task *t, const json_t *r,
 	    struct probe_cells *c);
+	/* once_note_total: what the table's last line says of the ok
+	 * results with a note, after their number ("(N WORDS)"); NULL
+	 * for a kind that notes nothing. */
+	const char *once_note_total;
 };
 
 /* probe_kinds: every kind, NULL-terminated (probes/probes.c). */
 extern const struct probe_kind *const probe_kinds[];
+
+/* The timeout of a run, whatever the kind: a spec rule of each. */
+#define PROBE_TIMEOUT_MIN	CW_USEC_PER_MSEC
+#define PROBE_TIMEOUT_MAX	(3600 * CW_USEC_PER_SEC)
+
+/* probe_timeout_check: the rule of a kind's timeout, for its spec check:
+ * 0 when `timeout` is from PROBE_TIMEOUT_MIN to PROBE_TIMEOUT_MAX, else
+ * -1 with why in err ("must be above 0", "must be from 1ms to 1h"). */
+int probe_timeout_check(cw_usec_t timeout, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * catalog.c -- the root server catalog.
+ * catalog.c -- the root server catalog, and the lists of DNS servers
+ * that may name its sets.
  */
 #include "config.h"
 
@@ -80,4 +81,32 @@ catalog_expand(const char *spec, uint16_t port, struct target **targets,
 	}
 	*n = base + 2 * CATALOG_ROOTS;
 	return 0;
+}
+
+enum catalog_server
+catalog_server_add(const char *spec, uint16_t port, struct target **targets,
+    size_t *n, char *err, size_t errlen)
+{
+	size_t before = *n;
+	struct target t, *grown;
+
+	if (catalog_is_set(spec)) {
+		if (catalog_expand(spec, port, targets, n, err, errlen) == -1)
+			return CATALOG_SERVER_BAD_SET;
+	} else {
+		if (target_parse(spec, port, &t, err, errlen) == -1)
+			return CATALOG_SERVER_BAD_ADDRESS;
+		if ((grown = reallocarray(*targets, *n + 1,
+		    sizeof(*grown))) == NULL)
+			return CATALOG_SERVER_NOMEM;
+		*targets = grown;
+		grown[(*n)++] = t;
+	}
+	for (size_t j = before; j < *n; j++)
+		if (target_listed(*targets, before, &(*targets)[j])) {
+			snprintf(err, errlen, "%s is listed twice",
+			    (*targets)[j].addr);
+			return CATALOG_SERVER_LISTED;
+		}
+	return CATALOG_SERVER_OK;
 }

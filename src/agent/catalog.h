@@ -41,4 +41,23 @@ int catalog_is_set(const char *spec);
 int catalog_expand(const char *spec, uint16_t port, struct target **targets,
     size_t *n, char *err, size_t errlen);
 
+/* What catalog_server_add() made of one server of a list. */
+enum catalog_server {
+	CATALOG_SERVER_OK,
+	CATALOG_SERVER_BAD_SET,		/* "@..." not a set (err) */
+	CATALOG_SERVER_BAD_ADDRESS,	/* target_parse refused it (err) */
+	CATALOG_SERVER_LISTED,		/* an address is listed already */
+	CATALOG_SERVER_NOMEM,
+};
+
+/* catalog_server_add: append the server `spec` of a list of DNS servers
+ * (a catalog set, "ADDRESS" or "NAME=ADDRESS"), with `port`, to
+ * *targets of *n entries (grown; the caller frees it).  The rules of a
+ * server list, the same in corewatch.conf's `servers` and on `corewatch
+ * dns`'s command line: a bad set or address leaves the array as it was,
+ * with the reason in err; an address listed before (target_listed) is
+ * appended all the same, with "ADDRESS is listed twice" in err. */
+enum catalog_server catalog_server_add(const char *spec, uint16_t port,
+    struct target **targets, size_t *n, char *err, size_t errlen);
+
 #endif

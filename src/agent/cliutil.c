@@ -72,6 +72,17 @@ cli_number(const char *cmd, const char *opt, const char *text, long min,
 	return 0;
 }
 
+/* cli_duration_error: the words of a duration outside [min, max]. */
+static int
+cli_duration_error(const char *cmd, const char *opt, const char *text,
+    cw_usec_t min, cw_usec_t max)
+{
+	cli_error(cmd, "--%s: \"%s\" is not a duration from %g s to %g s "
+	    "(e.g. 4, 1.5s, 800ms)", opt, text, (double)min / 1e6,
+	    (double)max / 1e6);
+	return -1;
+}
+
 int
 cli_duration(const char *cmd, const char *opt, const char *text,
     cw_usec_t min, cw_usec_t max, cw_usec_t *out)
@@ -79,13 +90,40 @@ cli_duration(const char *cmd, const char *opt, const char *text,
 	cw_usec_t value;
 
 	if (cw_duration_parse(text, &value) == -1 || value < min ||
-	    value > max) {
-		cli_error(cmd, "--%s: \"%s\" is not a duration from %g s to "
-		    "%g s (e.g. 4, 1.5s, 800ms)", opt, text, (double)min / 1e6,
-		    (double)max / 1e6);
+	    value > max)
+		return cli_duration_error(cmd, opt, text, min, max);
+	*out = value;
+	return 0;
+}
+
+int
+cli_spec_duration(const char *cmd, const struct probe_kind *kind,
+    const void *spec, int rule, const char *opt, const char *text,
+    cw_usec_t *field, cw_usec_t min, cw_usec_t max)
+{
+	char err[256];
+
+	if (cw_duration_parse(text, field) == -1 ||
+	    kind->spec_check(spec, rule, err, sizeof(err)) == -1)
+		return cli_duration_error(cmd, opt, text, min, max);
+	return 0;
+}
+
+int
+cli_spec_rules(const char *cmd, const struct probe_kind *kind,
+    const void *spec, const struct cli_rule *rules)
+{
+	char err[1280];
+
+	for (int r = 0; r < kind->spec_rules; r++) {
+		if (kind->spec_check(spec, r, err, sizeof(err)) == 0)
+			continue;
+		if (rules[r].says != NULL)
+			cli_error(cmd, "%s", rules[r].says);
+		else
+			cli_error(cmd, "%s: %s", rules[r].opt, err);
 		return -1;
 	}
-	*out = value;
 	return 0;
 }
 

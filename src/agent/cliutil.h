@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cwtime.h"
+#include "probe.h"
 
 struct output;
 
@@ -37,6 +38,29 @@ int cli_number(const char *cmd, const char *opt, const char *text, long min,
  * 800ms ...) within [min, max] into *out; -1 (reported) otherwise. */
 int cli_duration(const char *cmd, const char *opt, const char *text,
     cw_usec_t min, cw_usec_t max, cw_usec_t *out);
+
+/* cli_rule: how an ad-hoc command words a problem with one of its
+ * kind's spec rules (probe_kind.spec_check): "--OPT: WHY" with the
+ * check's WHY, or, where the fix is another option, the words `says`. */
+struct cli_rule {
+	const char *opt;		/* "--max-body" */
+	const char *says;
+};
+
+/* cli_spec_rules: ask `kind` every rule of `spec` (the spec the
+ * configuration would build), in the order of its rules; the first
+ * refused is reported in rules[]'s words.  0, or -1 (reported). */
+int cli_spec_rules(const char *cmd, const struct probe_kind *kind,
+    const void *spec, const struct cli_rule *rules);
+
+/* cli_spec_duration: `text` as a duration (cw_duration_parse) into
+ * *field, a duration of `spec` that `rule` of `kind` bounds: the kind's
+ * spec_check decides, and a duration it refuses is reported in
+ * cli_duration()'s words, with that rule's bounds `min` and `max`.  0,
+ * or -1 (reported). */
+int cli_spec_duration(const char *cmd, const struct probe_kind *kind,
+    const void *spec, int rule, const char *opt, const char *text,
+    cw_usec_t *field, cw_usec_t min, cw_usec_t max);
 
 /* cli_rounds: the --count / --in-flight loop of an ad-hoc command (dns,
  * http): `total` measurements started in order, at most `in_flight_max`

@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "catalog.h"
 #include "cmd.h"
 #include "cliutil.h"
 #include "dns.h"
@@ -24,10 +25,6 @@
 #include "output.h"
 #include "result.h"
 #include "sysutil.h"
-
-/* Bounds on what the command accepts. */
-#define CMD_DNS_TIMEOUT_MAX (3600 * CW_USEC_PER_SEC)
-#define CMD_DNS_LATE_MAX (60 * CW_USEC_PER_SEC)
 
 /* One measurement to make: a server address over one transport. */
 struct cmd_dns_job {
@@ -93,8 +90,9 @@ cmd_dns_usage(FILE *fp)
 	fprintf(fp,
 "usage: corewatch dns [options] SERVER...\n"
 "\n"
-"Query each SERVER (ADDRESS, [ADDRESS] or NAME=ADDRESS, numeric) once per\n"
-"transport and print one JSON result line each (see doc/results.md).\n"
+"Query each SERVER (ADDRESS, [ADDRESS] or NAME=ADDRESS, numeric, or @root\n"
+"for the root servers; each address once) once per transport and print\n"
+"one JSON result line each (see doc/results.md).\n"
 "\n"
 "  --qname NAME        query name (default \".\")\n"
 "  --qtype TYPE        query type (default SOA)\n"
@@ -175,11 +173,13 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		spec->rd = true;
 		break;
 	case OPT_TIMEOUT:
-		return cli_duration("dns", "timeout", optarg, CW_USEC_PER_MSEC,
-		    CMD_DNS_TIMEOUT_MAX, &spec->timeout);
+		return cli_spec_duration("dns", &dns_probe_kind, spec,
+		    DNS_SPEC_TIMEOUT, "timeout", optarg, &spec->timeout,
+		    PROBE_TIMEOUT_MIN, PROBE_TIMEOUT_MAX);
 	case OPT_LATE_WINDOW:
-		return cli_duration("dns", "late-window", optarg, 0,
-		    CMD_DNS_LATE_MAX, &spec->late_window);
+		return cli_spec_duration("dns", &dns_probe_kind, spec,
+		    DNS_SPEC_LATE_WINDOW, "late-window", optarg,
+		    &spec->late_window, 0, DNS_LATE_WINDOW_MAX);
 	case OPT_RETRIES:
 		if (cli_number("dns", "retries", optarg, 0, DNS_RETRIES_MAX,
 		    &n) == -1)
@@ -237,33 +237,24 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 	return 0;
 }
 
-/* cmd_dns_rules: what dns_spec_check() decides (the configuration
- * asks the same), in the words of the options.  Where the fix is
- * another option, the words name it (`says`); else they are the
- * check's. */
+/* cmd_dns_rules: the kind's spec rules (dns_spec_check(), which the
+ * configuration asks too), in the words of the options.  Where the fix
+ * is another option, the words name it; else they are the check's.  The
+ * durations were checked as they were read (cli_spec_duration). */
 static int
 cmd_dns_rules(const struct dns_spec *spec)
 {
 	static const char edns[] = "--nsid and --do need EDNS: do not give "
 	    "--edns-size 0 with them";
-	static const struct {
-		const char *opt, *says;
-	} rules[DNS_SPEC_RULES] = {
+	static const struct cli_rule rules[DNS_SPEC_RULES] = {
 		[DNS_SPEC_EDNS_SIZE] = {"--edns-size", NULL},
 		[DNS_SPEC_DO] = {"--do", edns},
 		[DNS_SPEC_NSID] = {"--nsid", edns},
+		[DNS_SPEC_TIMEOUT] = {"--timeout", NULL},
+		[DNS_SPEC_LATE_WINDOW] = {"--late-window", NULL},
 	};
-	char err[256];
 
-	for (int r = 0; r < DNS_SPEC_RULES; r++) {
-		if (dns_spec_check(spec, (enum dns_spec_rule)r, err,
-		    sizeof(err)) == 0)
-			continue;
-		if (rules[r].says != NULL)
-			return cli_error("dns", "%s", rules[r].says);
-		return cli_error("dns", "%s: %s", rules[r].opt, err);
-	}
-	return 0;
+	return cli_spec_rules("dns", &dns_probe_kind, spec, rules);
 }
 
 static void cmd_dns_done(json_t *, const ldns_pkt *, void *);
@@ -311,38 +302,47 @@ cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets,
 	return 0;
 }
 
-/* Parse the servers; keep those of the wanted families. */
+/* cmd_dns_targets: the servers, under the rules of a configuration's
+ * `servers` (catalog_server_add: "@root", each address once); keep
+ * those of the wanted families. */
 static int
 cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
     struct target **targets, size_t *ntargets)
 {
+	struct target *all = NULL;
+	size_t nall = 0;
 	char err[256];
-	struct target t;
+	int rc = 0;
 
 	*targets = NULL;
 	*ntargets = 0;
 	if (argc == 0)
 		return cli_error("dns", "no servers given (try --help)");
-	if ((*targets = calloc((size_t)argc, sizeof(**targets))) == NULL)
-		return cli_error("dns", "out of memory");
-	for (int i = 0; i < argc; i++) {
-		if (target_parse(argv[i], (uint16_t)a->port, &t, err,
-		    sizeof(err)) == -1) {
-			free(*targets);
-			*targets = NULL;
-			return cli_error("dns", "bad server: %s", err);
+	for (int i = 0; i < argc && rc == 0; i++)
+		switch (catalog_server_add(argv[i], (uint16_t)a->port, &all,
+		    &nall, err, sizeof(err))) {
+		case CATALOG_SERVER_OK:
+			break;
+		case CATALOG_SERVER_NOMEM:
+			rc = cli_error("dns", "out of memory");
+			break;
+		default:
+			rc = cli_error("dns", "bad server: %s", err);
+			break;
 		}
-		if ((t.af == 4 && (a->afs & DNS_AF_4) == 0) ||
-		    (t.af == 6 && (a->afs & DNS_AF_6) == 0))
-			continue;
-		(*targets)[(*ntargets)++] = t;
-	}
-	if (*ntargets == 0) {
-		free(*targets);
-		*targets = NULL;
-		return cli_error("dns", "no server of the address family asked "
+	for (size_t i = 0; i < nall && rc == 0; i++)
+		if ((all[i].af == 4 && (a->afs & DNS_AF_4) != 0) ||
+		    (all[i].af == 6 && (a->afs & DNS_AF_6) != 0))
+			all[(*ntargets)++] = all[i];
+	if (rc == 0 && *ntargets == 0)
+		rc = cli_error("dns", "no server of the address family asked "
 		    "for (-4/-6)");
+	if (rc != 0) {
+		free(all);
+		*ntargets = 0;
+		return rc;
 	}
+	*targets = all;
 	return 0;
 }
 
@@ -405,7 +405,7 @@ cmd_dns(int argc, char **argv)
 		if (cmd_dns_option(&cmd, &a, ch) == -1)
 			return CW_EXIT_USAGE;
 	}
-	if (cmd_dns_question(&cmd, &a) != 0 || cmd_dns_rules(&cmd.spec) != 0)
+	if (cmd_dns_question(&cmd, &a) != 0 || cmd_dns_rules(&cmd.spec) == -1)
 		return CW_EXIT_USAGE;
 	cmd.spec.transports = a.transports != 0 ? a.transports :
 	    DNS_PROTO_UDP;

@@ -20,6 +20,7 @@
 
 #include "cmd.h"
 #include "cliutil.h"
+#include "conf.h"
 #include "http.h"
 #include "log.h"
 #include "output.h"
@@ -27,7 +28,6 @@
 #include "size.h"
 #include "sysutil.h"
 
-#define CMD_HTTP_TIMEOUT_MAX	(3600 * CW_USEC_PER_SEC)
 #define CMD_HTTP_LIST_MAX	64	/* --addr, --header, status ranges */
 /* Descriptors a run of a host name may take: one per address measured. */
 #define CMD_HTTP_FDS_PER_NAME	8
@@ -177,6 +177,10 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		    sizeof(err)) == -1 || strchr(optarg, '=') != NULL)
 			return cli_error("http", "--addr: \"%s\" is not a "
 			    "numeric IPv4 or IPv6 address", optarg);
+		/* Each once, as a configuration's `addresses`. */
+		if (target_listed(a->addrs, a->naddrs, &a->addrs[a->naddrs]))
+			return cli_error("http", "--addr: %s is listed twice",
+			    a->addrs[a->naddrs].addr);
 		a->naddrs++;
 		break;
 	case '4':
@@ -195,8 +199,9 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 			    "\"%s\"", optarg);
 		break;
 	case OPT_TIMEOUT:
-		return cli_duration("http", "timeout", optarg,
-		    CW_USEC_PER_MSEC, CMD_HTTP_TIMEOUT_MAX, &spec->timeout);
+		return cli_spec_duration("http", &http_probe_kind, spec,
+		    HTTP_SPEC_TIMEOUT, "timeout", optarg, &spec->timeout,
+		    PROBE_TIMEOUT_MIN, PROBE_TIMEOUT_MAX);
 	case OPT_EXPECT:
 		return cmd_http_expect(a, optarg);
 	case OPT_CACERT:
@@ -237,6 +242,10 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		a->max_redirects_given = true;
 		break;
 	case OPT_NAME:
+		if (!config_name_valid(optarg))
+			return cli_error("http", "--name: \"%s\" must be 1 to %d "
+			    "letters, digits, '.', '_' or '-'", optarg,
+			    CONFIG_NAME_MAX);
 		spec->name = optarg;
 		break;
 	case OPT_RESOLV_CONF:
@@ -256,24 +265,21 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 	return 0;
 }
 
-/* cmd_http_rules: what http_spec_check() decides, in the words of the
- * options (the configuration asks the same). */
+/* cmd_http_rules: the kind's spec rules (http_spec_check(), which the
+ * configuration asks too), in the words of the options.  The timeout
+ * was checked as it was read (cli_spec_duration). */
 static int
 cmd_http_rules(const struct http_spec *spec)
 {
-	static const char *const opts[HTTP_SPEC_RULES] = {
-		[HTTP_SPEC_MAX_BODY] = "--max-body",
-		[HTTP_SPEC_BODY_PATTERN] = "--pattern",
-		[HTTP_SPEC_PROXY] = "--proxy",
-		[HTTP_SPEC_CAFILE] = "--cacert",
+	static const struct cli_rule rules[HTTP_SPEC_RULES] = {
+		[HTTP_SPEC_MAX_BODY] = {"--max-body", NULL},
+		[HTTP_SPEC_BODY_PATTERN] = {"--pattern", NULL},
+		[HTTP_SPEC_PROXY] = {"--proxy", NULL},
+		[HTTP_SPEC_CAFILE] = {"--cacert", NULL},
+		[HTTP_SPEC_TIMEOUT] = {"--timeout", NULL},
 	};
-	char err[1280];
 
-	for (int r = 0; r < HTTP_SPEC_RULES; r++)
-		if (http_spec_check(spec, (enum http_spec_rule)r, err,
-		    sizeof(err)) == -1)
-			return cli_error("http", "%s: %s", opts[r], err);
-	return 0;
+	return cli_spec_rules("http", &http_probe_kind, spec, rules);
 }
 
 static void cmd_http_done(json_t *, bool, void *);
@@ -305,20 +311,22 @@ cmd_http_done(json_t *result, bool last, void *arg)
 		event_base_loopexit(cmd->base, NULL);
 }
 
-/* cmd_http_jobs: one run per pinned address of a wanted family, or
- * one per wanted family. */
+/* cmd_http_jobs: one run per pinned address, each of a family asked
+ * for (as a configuration's `addresses` must be of its `af`), or one per
+ * family asked for. */
 static int
 cmd_http_jobs(struct cmd_http *cmd, const struct cmd_http_args *a)
 {
-	for (size_t i = 0; i < a->naddrs; i++)
-		if (a->addrs[i].af == 4 ? (a->afs & HTTP_AF_4) :
-		    (a->afs & HTTP_AF_6)) {
-			cmd->jobs[cmd->njobs].af = a->addrs[i].af;
-			cmd->jobs[cmd->njobs++].pinned = &a->addrs[i];
-		}
-	if (a->naddrs > 0 && cmd->njobs == 0)
-		return cli_error("http", "no --addr of the address family "
-		    "asked for (-4/-6)");
+	for (size_t i = 0; i < a->naddrs; i++) {
+		int af = a->addrs[i].af;
+
+		if (!(a->afs & (af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
+			return cli_error("http", "--addr: %s is an IPv%d "
+			    "address, and -%d is given", a->addrs[i].addr, af,
+			    af == 4 ? 6 : 4);
+		cmd->jobs[cmd->njobs].af = af;
+		cmd->jobs[cmd->njobs++].pinned = &a->addrs[i];
+	}
 	if (a->naddrs == 0) {
 		if (a->afs & HTTP_AF_4)
 			cmd->jobs[cmd->njobs++].af = 4;
@@ -396,10 +404,14 @@ cmd_http(int argc, char **argv)
 	cmd.spec.nexpect = a.nexpect;
 	cmd.spec.headers = a.headers;
 	cmd.spec.nheaders = a.nheaders;
-	if (cmd_http_rules(&cmd.spec) != 0)
+	if (cmd_http_rules(&cmd.spec) == -1)
 		return CW_EXIT_USAGE;
-	if ((literal = http_url_host_af(cmd.spec.url)) != 0 &&
-	    a.naddrs == 0) {
+	/* As a configuration's `addresses`: not with an address as the
+	 * URL's host. */
+	if ((literal = http_url_host_af(cmd.spec.url)) != 0 && a.naddrs > 0)
+		return cli_error("http", "--addr: the URL's host is an address "
+		    "already: leave --addr out");
+	if (literal != 0) {
 		/* An address in the URL has one family. */
 		if (a.afs != 0 && !(a.afs & (literal == 4 ? HTTP_AF_4 :
 		    HTTP_AF_6)))

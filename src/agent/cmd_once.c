@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,44 +78,52 @@ agent_once_busy(const struct config *conf, size_t max_group)
 	return busy + AGENT_ONCE_GRACE;
 }
 
-/* agent_once_late_differs: whether DNS result r is ok but a later reply
- * to its query differed from the one taken (a sign of injection). */
-static bool
-agent_once_late_differs(const json_t *r)
-{
-	return result_failure(r) == CW_OK && json_is_true(json_object_get(
-	    json_object_get(r, "late_replies"), "differ"));
-}
-
 /* agent_once_row: one table row from result r of task t (NULL: it
- * never reported); the kind fills the cells that are its own. */
-static void
+ * never reported); the kind fills the cells that are its own.  Returns
+ * whether the row is an ok result with the kind's note. */
+static bool
 agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 {
 	const char *failure = json_string_value(json_object_get(r,
 	    "failure"));
 	const json_t *rtt;
 	struct probe_cells c;
-	char ms[32];
+	char ms[32], result[96];
 	const char *cells[8];
+	bool noted;
 
 	memset(&c, 0, sizeof(c));
 	t->m->kind->once_cells(t->m, &t->pt, r, &c);
+	noted = r != NULL && c.note != NULL && result_failure(r) == CW_OK;
 	rtt = json_object_get(r, c.ms_field);
 	if (json_is_number(rtt))
 		snprintf(ms, sizeof(ms), "%.1f", json_number_value(rtt));
 	else
 		snprintf(ms, sizeof(ms), "-");
+	snprintf(result, sizeof(result), "ok%s%s", noted ? ", " : "",
+	    noted ? c.note : "");
 	cells[0] = t->m->name;
 	cells[1] = c.server;
 	cells[2] = c.address;
 	cells[3] = c.via;
 	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
-	    agent_once_late_differs(r) ? "ok, late reply differs" : "ok";
+	    result;
 	cells[5] = ms;
 	cells[6] = c.answer[0] != '\0' ? c.answer : NULL;
-	cells[7] = json_string_value(json_object_get(r, "nsid"));
+	cells[7] = c.server_id;
 	table_add_row(tab, cells);
+	return noted;
+}
+
+/* agent_once_kind: the index of kind k in probe_kinds. */
+static size_t
+agent_once_kind(const struct probe_kind *k)
+{
+	size_t i;
+
+	for (i = 0; probe_kinds[i] != NULL && probe_kinds[i] != k; i++)
+		;
+	return i;
 }
 
 /* agent_once_table: the readable summary on stdout. */
@@ -124,28 +133,32 @@ agent_once_table(struct agent *a)
 	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
 	    "VIA", "RESULT", "MS", "ANSWER", "NSID"};
 	struct table *tab;
-	size_t differ = 0;
+	size_t nkinds = agent_once_kind(NULL), *noted;
 
-	if ((tab = table_new(8, headers)) == NULL)
+	if ((noted = calloc(nkinds, sizeof(*noted))) == NULL)
 		return;
+	if ((tab = table_new(8, headers)) == NULL) {
+		free(noted);
+		return;
+	}
 	table_set_align(tab, 5, TABLE_RIGHT);
 	for (size_t i = 0; i < a->tasks.n; i++) {
 		const struct task *t = &a->tasks.v[i];
-		size_t j;
+		size_t j, k = agent_once_kind(t->m->kind);
 		json_t *r;
 		if (json_array_size(t->results) == 0)
 			agent_once_row(tab, t, NULL);
-		json_array_foreach(t->results, j, r) {
-			agent_once_row(tab, t, r);
-			differ += agent_once_late_differs(r);
-		}
+		json_array_foreach(t->results, j, r)
+			noted[k] += agent_once_row(tab, t, r);
 	}
 	table_print(tab, stdout);
 	table_free(tab);
 	printf("\n%llu of %llu ok", a->results - a->failures, a->results);
-	if (differ > 0)
-		printf(" (%zu with a late reply that differs: a sign of "
-		    "injection)", differ);
+	for (size_t k = 0; k < nkinds; k++)
+		if (noted[k] > 0 && probe_kinds[k]->once_note_total != NULL)
+			printf(" (%zu %s)", noted[k],
+			    probe_kinds[k]->once_note_total);
+	free(noted);
 	if (a->out != NULL)
 		printf("; full results (JSON lines) appended to %s\n",
 		    output_name(a->out));

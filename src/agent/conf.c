@@ -29,6 +29,7 @@
 #include "conf_kind.h"
 #include "confload.h"
 #include "fileio.h"
+#include "http.h"
 #include "probe.h"
 #include "size.h"
 #include "tld.h"
@@ -88,6 +89,12 @@ config_duration_format(cw_usec_t usec, char *buf, size_t len)
 		}
 	snprintf(buf, len, usec == 0 ? "0s" : "%lldus", (long long)usec);
 	return buf;
+}
+
+bool
+config_name_valid(const char *name)
+{
+	return conf_token_ok(name, CONFIG_NAME_MAX);
 }
 
 bool
@@ -169,7 +176,7 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 	if ((v = cfg_getstr(s.sec, "name")) == NULL)
 		conf_sec_error(&s, NULL, 0, "name is required "
 		    "(e.g. name = \"kyiv-1\")");
-	else if (!conf_token_ok(v, CONFIG_NAME_MAX))
+	else if (!config_name_valid(v))
 		conf_sec_error(&s, "name", 0, "name: \"%s\" must be 1 to %d "
 		    "letters, digits, '.', '_' or '-'", v, CONFIG_NAME_MAX);
 	else if ((id->name = strdup(v)) == NULL)
@@ -294,20 +301,15 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
-/* conf_url: a collector's base URL (or a proxy's, `proxy`).  Returns
- * a copy, or NULL (reported). */
+/* conf_url: a collector's base URL.  Returns a copy, or NULL
+ * (reported). */
 static char *
-conf_url(struct conf_sec *s, const char *opt, unsigned idx,
-    const char *v, bool proxy)
+conf_url(struct conf_sec *s, const char *opt, unsigned idx, const char *v)
 {
-	static const char *const schemes[] = {
-		"http://", "https://", "socks4://", "socks4a://", "socks5://",
-		"socks5h://",
-	};
-	size_t n = proxy ? sizeof(schemes) / sizeof(schemes[0]) : 2;
+	static const char *const schemes[] = {"http://", "https://"};
 	char *copy;
 
-	for (size_t i = 0; i < n && v != NULL; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		if (strncasecmp(v, schemes[i], strlen(schemes[i])) != 0 ||
 		    strlen(v) == strlen(schemes[i]) || !conf_text_ok(v, 1024))
 			continue;
@@ -315,10 +317,29 @@ conf_url(struct conf_sec *s, const char *opt, unsigned idx,
 			s->l->oom = true;
 		return copy;
 	}
-	conf_sec_error(s, opt, idx, "%s: \"%s\" is not an %s URL", opt,
-	    v != NULL ? v : "", proxy ? "http://, https://, socks4://, "
-	    "socks4a://, socks5:// or socks5h://" : "http:// or https://");
+	conf_sec_error(s, opt, idx, "%s: \"%s\" is not an http:// or https:// "
+	    "URL", opt, v);
 	return NULL;
+}
+
+/* conf_proxy: the uploads' proxy, under the rule of a measurement's
+ * (http_spec_check, HTTP_SPEC_PROXY).  Returns a copy, or NULL
+ * (reported). */
+static char *
+conf_proxy(struct conf_sec *s, const char *v)
+{
+	struct http_spec spec;
+	char err[640], *copy;
+
+	http_spec_init(&spec);
+	spec.proxy = v;
+	if (http_spec_check(&spec, HTTP_SPEC_PROXY, err, sizeof(err)) == -1) {
+		conf_sec_error(s, "proxy", 0, "proxy: %s", err);
+		return NULL;
+	}
+	if ((copy = strdup(v)) == NULL)
+		s->l->oom = true;
+	return copy;
 }
 
 /* conf_upload_limits: the batches and the backoff of `upload`. */
@@ -400,10 +421,10 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 		l->oom = true;
 	for (unsigned i = 0; i < n && up->urls != NULL; i++)
 		if ((up->urls[up->nurls] = conf_url(&s, "url", i,
-		    cfg_getnstr(s.sec, "url", i), false)) != NULL)
+		    cfg_getnstr(s.sec, "url", i))) != NULL)
 			up->nurls++;
 	if ((v = cfg_getstr(s.sec, "proxy")) != NULL)
-		up->proxy = conf_url(&s, "proxy", 0, v, true);
+		up->proxy = conf_proxy(&s, v);
 	if (cfg_getstr(s.sec, "dead_letter") != NULL)
 		conf_sec_path(&s, "dead_letter", "file", &up->dead_letter);
 	conf_upload_limits(&s, up);
@@ -516,16 +537,27 @@ conf_measurement_clear(struct measurement *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* conf_target_dup: whether t's address is already in the first n
- * targets. */
-bool
-conf_target_dup(const struct target *targets, size_t n,
-    const struct target *t)
+unsigned
+conf_spec_rules(struct conf_sec *s, const struct measurement *m,
+    const void *spec, const struct conf_rule *rules)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(targets[i].addr, t->addr) == 0)
-			return true;
-	return false;
+	const struct probe_kind *kind = m->kind;
+	char err[640];		/* conf_sec_error()'s */
+	unsigned refused = 0;
+
+	for (int r = 0; r < kind->spec_rules; r++) {
+		const struct conf_rule *w = &rules[r];
+
+		if (kind->spec_check(spec, r, err, sizeof(err)) == 0)
+			continue;
+		refused |= 1u << r;
+		if (w->says != NULL)
+			conf_sec_error(s, w->opt, 0, "%s", w->says);
+		else
+			conf_sec_error(s, w->opt, 0, "%s%s%s", w->opt,
+			    w->sentence ? " " : ": ", err);
+	}
+	return refused;
 }
 
 /* conf_choice: transport or af: `both` or one of two names. */
@@ -590,7 +622,7 @@ conf_measurement_start(struct conf_sec *s, struct measurement *m,
 		s->l->oom = true;
 		return -1;
 	}
-	if (!conf_token_ok(m->name, CONFIG_NAME_MAX))
+	if (!config_name_valid(m->name))
 		conf_sec_error(s, NULL, 0, "the name must be 1 to %d letters, "
 		    "digits, '.', '_' or '-'", CONFIG_NAME_MAX);
 	return 0;

@@ -152,6 +152,11 @@ void config_measurement_summary(const struct measurement *m, char *buf,
 #define CONFIG_DURATION_STRLEN 32
 char *config_duration_format(cw_usec_t usec, char *buf, size_t len);
 
+/* config_name_valid: whether `name` may name a probe or a measurement:
+ * 1 to CONFIG_NAME_MAX letters, digits, '.', '_' or '-' (a section's
+ * title, and `corewatch http --name`, alike). */
+bool config_name_valid(const char *name);
+
 /* config_country_valid: true for an assigned ISO 3166-1 alpha-2 code
  * (either case), plus XK (Kosovo, in common use). */
 bool config_country_valid(const char *code);

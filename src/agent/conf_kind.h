@@ -32,9 +32,22 @@ int conf_choice(struct conf_sec *s, const char *opt, const char *a, int va,
 int conf_size(struct conf_sec *s, const char *opt, uint64_t min,
     uint64_t dflt, uint64_t *out);
 
-/* conf_target_dup: whether t's address is already in the first n
- * targets. */
-bool conf_target_dup(const struct target *targets, size_t n,
-    const struct target *t);
+/* conf_rule: how a section words a problem with one of its kind's spec
+ * rules (probe_kind.spec_check), at the line of option `opt`: "OPT:
+ * WHY" with the check's WHY; "OPT WHY" when `sentence` (the WHY goes on
+ * from the name: "timeout must be above 0"); or, where the fix is
+ * another option, the words `says` ("do needs EDNS: set edns_size"). */
+struct conf_rule {
+	const char *opt;
+	const char *says;
+	bool sentence;
+};
+
+/* conf_spec_rules: ask m's kind every rule of its spec rules[] words
+ * (kind->spec_rules of them), reporting each problem.  Returns the
+ * rules refused as a mask (bit r: rule r), so that a cross-check can
+ * skip a value that is not valid itself. */
+unsigned conf_spec_rules(struct conf_sec *s, const struct measurement *m,
+    const void *spec, const struct conf_rule *rules);
 
 #endif

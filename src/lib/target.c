@@ -98,3 +98,12 @@ target_port(const struct target *t)
 		return ntohs(((const struct sockaddr_in *)&t->sa)->sin_port);
 	return ntohs(((const struct sockaddr_in6 *)&t->sa)->sin6_port);
 }
+
+bool
+target_listed(const struct target *targets, size_t n, const struct target *t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(targets[i].addr, t->addr) == 0)
+			return true;
+	return false;
+}

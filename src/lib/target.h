@@ -5,6 +5,8 @@
 #define CW_TARGET_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -29,5 +31,11 @@ void target_set_port(struct target *t, uint16_t port);
 
 /* target_port: the target's port in host order. */
 uint16_t target_port(const struct target *t);
+
+/* target_listed: whether t's address is that of one of the first n
+ * targets.  A list of servers or pinned addresses names each address
+ * once, on the command line as in corewatch.conf: both ask this. */
+bool target_listed(const struct target *targets, size_t n,
+    const struct target *t);
 
 #endif

@@ -428,6 +428,11 @@ usage_case "bad server name" \
     'bad server: bad server name in "bad name=127.0.0.1"' \
     'bad name=127.0.0.1'
 usage_case "no servers" 'no servers given (try --help)'
+# As in corewatch.conf's servers: each address once.
+usage_case "a server twice" 'bad server: 127.0.0.1 is listed twice' \
+    127.0.0.1 x=127.0.0.1
+usage_case "a root server twice" 'bad server: 198.41.0.4 is listed twice' \
+    @root 198.41.0.4
 usage_case "unknown option" 'unknown option --bogus (try --help)' \
     --bogus 127.0.0.1
 usage_case "unknown short option" 'unknown option -x (try --help)' \

@@ -304,8 +304,9 @@ for huge in hugeheader hugestatus; do
 	    .[0].body_bytes == 0'
 done
 # TLS spoken to a plain HTTP port: nginx answers the ClientHello with an
-# HTTP 400, which is no TLS.
-http notls "https://127.0.0.1:$HP/" "${TLS[@]}"
+# HTTP 400, which is no TLS.  (The URL's host is the address: no --addr,
+# which is refused with one, as addresses is in corewatch.conf.)
+http notls "https://127.0.0.1:$HP/" --cacert "$NGINX_CA"
 cw_expect "https to a plain HTTP port: ssl_failed_handshake" \
     "$CW_TMP/notls.json" '
     length == 1 and .[0].ok == false and
@@ -467,6 +468,12 @@ usage "--pattern with HEAD" --method HEAD --pattern x "$PLAIN/"
 usage "--max-redirects without --follow" --max-redirects 2 "$PLAIN/"
 usage "--cacert missing" --cacert "$CW_TMP/no-such-ca.pem" "$PLAIN/"
 usage "a literal IPv4 URL with -6" -6 "$PLAIN/"
+# The rules of corewatch.conf's addresses.
+usage "--addr with a literal URL" --addr 127.0.0.1 "$PLAIN/"
+usage "--addr twice" --addr 127.0.0.1 --addr 127.0.0.1 "$GOOD/"
+usage "--addr of a family not asked for" -6 --addr 127.0.0.1 "$GOOD/"
+usage "--timeout above 1h" --timeout 2h "$PLAIN/"
+usage "--name not a measurement's name" --name "my site" "$PLAIN/"
 cw_check "usage: nothing reached nginx" \
     [ "$(wc -l <"$NGINX_ACCESS_LOG")" = "$before" ]
 

@@ -1,8 +1,11 @@
 /* test_spec.c -- the rules of a measurement spec are decided once, in
- * probes/ (http_spec_check, dns_spec_check): the configuration and the
+ * probes/ (http_spec_check, dns_spec_check, asked through the kind's
+ * spec_check), and those of a list of servers or addresses once
+ * (catalog_server_add, target_listed): the configuration and the
  * ad-hoc commands refuse the same spec with the same words, each
  * written its own way ("FILE:LINE: ... max_body: WHY" and "corewatch
- * http: --max-body: WHY", exit status 2). */
+ * http: --max-body: WHY", exit status 2), or, where the words have
+ * always been each one's own, with those; and they accept the same. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -78,7 +81,108 @@ static const struct spec_case cases[] = {
 	    5, "nsid", {"dns", "--nsid", "--edns-size", "0", "127.0.0.1"},
 	    "--nsid", "nsid needs EDNS: set edns_size", "--nsid and --do need "
 	    "EDNS: do not give --edns-size 0 with them"},
+	/* The durations: the spec's ranges, in each caller's words. */
+	{"dns", " servers = {\"127.0.0.1\"}\n timeout = 0\n", 4, "timeout",
+	    {"dns", "--timeout", "0", "127.0.0.1"}, "--timeout",
+	    "timeout must be above 0", "--timeout: \"0\" is not a duration "
+	    "from 0.001 s to 3600 s (e.g. 4, 1.5s, 800ms)"},
+	{"dns", " servers = {\"127.0.0.1\"}\n interval = 1d\n timeout = 2h\n",
+	    5, "timeout", {"dns", "--timeout", "2h", "127.0.0.1"},
+	    "--timeout", "timeout must be from 1ms to 1h", "--timeout: \"2h\" "
+	    "is not a duration from 0.001 s to 3600 s (e.g. 4, 1.5s, 800ms)"},
+	{"dns", " servers = {\"127.0.0.1\"}\n timeout = 500us\n", 4,
+	    "timeout", {"dns", "--timeout", "500us", "127.0.0.1"},
+	    "--timeout", "timeout must be from 1ms to 1h", "--timeout: "
+	    "\"500us\" is not a duration from 0.001 s to 3600 s (e.g. 4, "
+	    "1.5s, 800ms)"},
+	{"dns", " servers = {\"127.0.0.1\"}\n interval = 1d\n"
+	    " late_window = 61s\n", 5, "late_window", {"dns",
+	    "--late-window", "61s", "127.0.0.1"}, "--late-window",
+	    "late_window must be from 0 to 1m", "--late-window: \"61s\" is "
+	    "not a duration from 0 s to 60 s (e.g. 4, 1.5s, 800ms)"},
+	{"http", " url = \"http://127.0.0.1/\"\n timeout = 0\n", 4, "timeout",
+	    {"http", "--timeout", "0", "http://127.0.0.1/"}, "--timeout",
+	    "timeout must be above 0", "--timeout: \"0\" is not a duration "
+	    "from 0.001 s to 3600 s (e.g. 4, 1.5s, 800ms)"},
+	{"http", " url = \"http://127.0.0.1/\"\n interval = 1d\n"
+	    " timeout = 90m\n", 5, "timeout", {"http", "--timeout", "90m",
+	    "http://127.0.0.1/"}, "--timeout", "timeout must be from 1ms to "
+	    "1h", "--timeout: \"90m\" is not a duration from 0.001 s to "
+	    "3600 s (e.g. 4, 1.5s, 800ms)"},
+	/* Each server address once, "@root" included. */
+	{"dns", " servers = {\"127.0.0.1\", \"x=127.0.0.1\"}\n", 3,
+	    "servers", {"dns", "127.0.0.1", "x=127.0.0.1"}, NULL,
+	    "servers: 127.0.0.1 is listed twice", "bad server: 127.0.0.1 is "
+	    "listed twice"},
+	{"dns", " servers = {\"@root\", \"198.41.0.4\"}\n", 3, "servers",
+	    {"dns", "@root", "198.41.0.4"}, NULL, "servers: 198.41.0.4 is "
+	    "listed twice", "bad server: 198.41.0.4 is listed twice"},
+	{"dns", " servers = {\"@roots\"}\n", 3, "servers", {"dns", "@roots"},
+	    NULL, "servers: unknown server set \"@roots\" (known: @root)",
+	    "bad server: unknown server set \"@roots\" (known: @root)"},
+	/* The pinned addresses: each once, of the families measured, not
+	 * with an address as the URL's host. */
+	{"http", " url = \"http://a.example/\"\n addresses = {\"::1\", "
+	    "\"[::1]\"}\n", 4, "addresses", {"http", "--addr", "::1",
+	    "--addr", "[::1]", "http://a.example/"}, "--addr", NULL, NULL},
+	{"http", " url = \"http://a.example/\"\n af = \"4\"\n"
+	    " addresses = {\"127.0.0.1\", \"::1\"}\n", 5, "addresses", {"http",
+	    "-4", "--addr", "127.0.0.1", "--addr", "::1", "http://a.example/"},
+	    "--addr", "addresses: ::1 is an IPv6 address, and af is \"4\"",
+	    "--addr: ::1 is an IPv6 address, and -4 is given"},
+	{"http", " url = \"http://127.0.0.1/\"\n addresses = {\"127.0.0.2\"}"
+	    "\n", 4, "addresses", {"http", "--addr", "127.0.0.2",
+	    "http://127.0.0.1/"}, "--addr", "addresses: the URL's host is an "
+	    "address already: leave addresses out", "--addr: the URL's host "
+	    "is an address already: leave --addr out"},
 };
+
+/* One spec accepted both ways: the configuration loads, and the command
+ * measures (a closed port on loopback: exit 1, not 2). */
+struct spec_accepted {
+	const char *kind;
+	const char *body;
+	const char *argv[12];
+};
+
+static const struct spec_accepted accepted[] = {
+	{"dns", " servers = {\"127.0.0.1\"}\n interval = 1d\n timeout = 1h\n"
+	    " late_window = 1m\n transport = \"tcp\"\n port = 1\n", {"dns",
+	    "--tcp", "--port", "1", "--timeout", "1h", "--late-window", "1m",
+	    "127.0.0.1"}},
+	{"dns", " servers = {\"127.0.0.1\"}\n timeout = 1ms\n"
+	    " late_window = 0\n transport = \"tcp\"\n port = 1\n", {"dns",
+	    "--tcp", "--port", "1", "--timeout", "1ms", "--late-window", "0",
+	    "127.0.0.1"}},
+	{"http", " url = \"http://a.example:1/\"\n interval = 1d\n"
+	    " timeout = 1h\n af = \"4\"\n addresses = {\"127.0.0.1\"}\n",
+	    {"http", "--timeout", "1h", "-4", "--addr", "127.0.0.1",
+	    "http://a.example:1/"}},
+	{"http", " url = \"http://127.0.0.1:1/\"\n timeout = 1ms\n",
+	    {"http", "--timeout", "1ms", "http://127.0.0.1:1/"}},
+};
+
+/* conf_of: load a configuration of a probe section and `text`, written
+ * to a file at path (pathlen bytes), which is gone again on return: the
+ * config, or NULL and the loader's report in *err (freed by the
+ * caller). */
+static struct config *
+conf_of(const char *text, char *path, size_t pathlen, char **err)
+{
+	struct config *conf;
+	int fd;
+	FILE *fp;
+
+	*err = NULL;
+	snprintf(path, pathlen, "/tmp/cw-test-spec.XXXXXX");
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(fp = fdopen(fd, "w"));
+	fprintf(fp, "probe { name = \"p\" }\n%s", text);
+	assert_int_equal(fclose(fp), 0);
+	conf = config_load(path, err);
+	unlink(path);
+	return conf;
+}
 
 /* conf_error: load a configuration of the case's section; its one
  * problem (the loader's whole report) into buf. */
@@ -87,54 +191,60 @@ conf_error(const struct spec_case *c, char *path, size_t pathlen,
     char *buf, size_t len)
 {
 	struct config *conf;
-	char *err = NULL;
-	int fd;
-	FILE *fp;
+	char text[512], *err;
 
-	snprintf(path, pathlen, "/tmp/cw-test-spec.XXXXXX");
-	assert_true((fd = mkstemp(path)) != -1);
-	assert_non_null(fp = fdopen(fd, "w"));
-	fprintf(fp, "probe { name = \"p\" }\n%s \"m\" {\n%s}\n", c->kind,
-	    c->body);
-	assert_int_equal(fclose(fp), 0);
-	conf = config_load(path, &err);
-	unlink(path);
-	if (conf != NULL)
+	snprintf(text, sizeof(text), "%s \"m\" {\n%s}\n", c->kind, c->body);
+	if ((conf = conf_of(text, path, pathlen, &err)) != NULL)
 		fail_msg("the configuration accepted: %s", c->body);
 	assert_non_null(err);
 	snprintf(buf, len, "%s", err);
 	free(err);
 }
 
-/* cli_error_of: run the case's command; its exit status, and what it
- * wrote on stderr into buf. */
+/* cli_run: run command `args` of `kind`; its exit status, and what it
+ * wrote on stderr into buf (its results on stdout are dropped). */
 static int
-cli_error_of(const struct spec_case *c, char *buf, size_t len)
+cli_run(const char *kind, const char *const *args, char *buf, size_t len)
 {
-	char path[] = "/tmp/cw-test-spec.XXXXXX", *argv[8];
-	int argc = 0, fd, saved, rc;
+	char path[] = "/tmp/cw-test-spec.XXXXXX", *argv[12];
+	int argc = 0, fd, null, saved, saved_out, rc;
 	ssize_t n;
 
-	while (c->argv[argc] != NULL) {
-		argv[argc] = (char *)c->argv[argc];
+	while (args[argc] != NULL) {
+		argv[argc] = (char *)args[argc];
 		argc++;
 	}
 	argv[argc] = NULL;
 	assert_true((fd = mkstemp(path)) != -1);
 	unlink(path);
+	assert_true((null = open("/dev/null", O_WRONLY)) != -1);
+	fflush(stdout);
 	fflush(stderr);
 	assert_true((saved = dup(STDERR_FILENO)) != -1);
+	assert_true((saved_out = dup(STDOUT_FILENO)) != -1);
 	assert_true(dup2(fd, STDERR_FILENO) != -1);
-	rc = strcmp(c->kind, "http") == 0 ? cmd_http(argc, argv) :
+	assert_true(dup2(null, STDOUT_FILENO) != -1);
+	rc = strcmp(kind, "http") == 0 ? cmd_http(argc, argv) :
 	    cmd_dns(argc, argv);
+	fflush(stdout);
 	fflush(stderr);
 	assert_true(dup2(saved, STDERR_FILENO) != -1);
+	assert_true(dup2(saved_out, STDOUT_FILENO) != -1);
 	close(saved);
+	close(saved_out);
+	close(null);
 	n = pread(fd, buf, len - 1, 0);
 	close(fd);
 	assert_true(n >= 0);
 	buf[n] = '\0';
 	return rc;
+}
+
+/* cli_error_of: run the case's command: cli_run(). */
+static int
+cli_error_of(const struct spec_case *c, char *buf, size_t len)
+{
+	return cli_run(c->kind, c->argv, buf, len);
 }
 
 /* Each case: the configuration says "PATH:LINE: kind "m": opt: WHY",
@@ -180,6 +290,75 @@ conf:
 	}
 }
 
+/* Each accepted case: the configuration loads it, and the command runs
+ * the measurement (which fails: nothing listens on port 1). */
+static void
+test_accepted_alike(void **state)
+{
+	char path[64], text[512], cli[1024], *err;
+	struct config *conf;
+	int rc;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		const struct spec_accepted *c = &accepted[i];
+
+		snprintf(text, sizeof(text), "%s \"m\" {\n%s}\n", c->kind,
+		    c->body);
+		if ((conf = conf_of(text, path, sizeof(path), &err)) == NULL)
+			fail_msg("case %zu: the configuration refused: %s", i,
+			    err);
+		config_free(conf);
+		rc = cli_run(c->kind, c->argv, cli, sizeof(cli));
+		if (rc != CW_EXIT_FAILURES)
+			fail_msg("case %zu: the command exited %d, not %d: %s",
+			    i, rc, CW_EXIT_FAILURES, cli);
+	}
+}
+
+/* The uploads' proxy and a measurement's are one rule: refused with the
+ * same words, accepted alike. */
+static void
+test_proxy_alike(void **state)
+{
+	static const char *const proxies[] = {"tor", "socks5h://",
+	    "ftp://127.0.0.1:21", "SOCKS4A://127.0.0.1:1080",
+	    "http://127.0.0.1:3128"};
+	/* The uploads' proxy, and a measurement's: the text around it. */
+	static const char *const sections[2][2] = {
+		{"spool { dir = \"/tmp\" }\nupload {\n url = {\"https://a\"}\n"
+		    " proxy = \"", "\"\n}\ndns \"m\" { servers = {\"::1\"} }\n"},
+		{"http \"m\" {\n url = \"http://a.example/\"\n proxy = \"",
+		    "\"\n}\n"},
+	};
+	char path[64], text[256], *words[2], *err;
+	struct config *conf;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++) {
+		for (int which = 0; which < 2; which++) {
+			snprintf(text, sizeof(text), "%s%s%s",
+			    sections[which][0], proxies[i], sections[which][1]);
+			conf = conf_of(text, path, sizeof(path), &err);
+			config_free(conf);
+			/* "PATH:LINE: SECTION: proxy: WHY": from "proxy: ". */
+			words[which] = err != NULL && strstr(err, "proxy: ") !=
+			    NULL ? strdup(strstr(err, "proxy: ")) : NULL;
+			if (conf == NULL && words[which] == NULL)
+				fail_msg("%s: refused for another reason: %s",
+				    proxies[i], err);
+			free(err);
+		}
+		if ((words[0] == NULL) != (words[1] == NULL) ||
+		    (words[0] != NULL && strcmp(words[0], words[1]) != 0))
+			fail_msg("%s: the upload says \"%s\", the measurement "
+			    "\"%s\"", proxies[i], words[0] != NULL ? words[0] :
+			    "(ok)", words[1] != NULL ? words[1] : "(ok)");
+		free(words[0]);
+		free(words[1]);
+	}
+}
+
 /* The bounds themselves, straight from the checks. */
 static void
 test_bounds(void **state)
@@ -217,6 +396,19 @@ test_bounds(void **state)
 	assert_int_equal(http_spec_check(&h, HTTP_SPEC_CAFILE, err,
 	    sizeof(err)), -1);
 	assert_string_equal(err, "/: Is a directory");
+	h.timeout = PROBE_TIMEOUT_MIN;
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_TIMEOUT, err,
+	    sizeof(err)), 0);
+	h.timeout = PROBE_TIMEOUT_MAX;
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_TIMEOUT, err,
+	    sizeof(err)), 0);
+	h.timeout++;
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_TIMEOUT, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "must be from 1ms to 1h");
+	h.timeout = PROBE_TIMEOUT_MIN - 1;
+	assert_int_equal(http_spec_check(&h, HTTP_SPEC_TIMEOUT, err,
+	    sizeof(err)), -1);
 
 	dns_spec_init(&d);
 	for (int r = 0; r < DNS_SPEC_RULES; r++)
@@ -228,6 +420,24 @@ test_bounds(void **state)
 	assert_int_equal(dns_spec_check(&d, DNS_SPEC_EDNS_SIZE, err,
 	    sizeof(err)), -1);
 	assert_string_equal(err, "511 is below 512 (0 turns EDNS off)");
+	d.timeout = PROBE_TIMEOUT_MIN;
+	d.late_window = DNS_LATE_WINDOW_MAX;
+	assert_int_equal(dns_spec_check(&d, DNS_SPEC_TIMEOUT, err,
+	    sizeof(err)), 0);
+	assert_int_equal(dns_spec_check(&d, DNS_SPEC_LATE_WINDOW, err,
+	    sizeof(err)), 0);
+	d.timeout = PROBE_TIMEOUT_MAX + 1;
+	d.late_window++;
+	assert_int_equal(dns_spec_check(&d, DNS_SPEC_TIMEOUT, err,
+	    sizeof(err)), -1);
+	assert_int_equal(dns_spec_check(&d, DNS_SPEC_LATE_WINDOW, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "must be from 0 to 1m");
+	d.timeout = 0;
+	assert_int_equal(dns_spec_check(&d, DNS_SPEC_TIMEOUT, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "must be above 0");
+	dns_spec_init(&d);
 	d.edns_size = 0;
 	d.nsid = false;
 	for (int r = 0; r < DNS_SPEC_RULES; r++)
@@ -239,6 +449,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_alike),
+		cmocka_unit_test(test_accepted_alike),
+		cmocka_unit_test(test_proxy_alike),
 		cmocka_unit_test(test_bounds),
 	};
 
