@@ -121,8 +121,7 @@ static void dns_tcp_write_cb(evutil_socket_t, short, void *);
 static void dns_tcp_read_cb(evutil_socket_t, short, void *);
 static void dns_attempt_start(struct dns_probe *);
 
-/* ------------------------------------------------------------------ */
-/* Specs, names and text                                              */
+/* --- The spec and its rules --- */
 
 void
 dns_spec_init(struct dns_spec *spec)
@@ -216,8 +215,7 @@ dns_spec_set_chaos(struct dns_spec *spec, const char *name)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* The probe                                                           */
+/* --- The probe --- */
 
 static int
 dns_bytes_set(struct dns_bytes *b, const uint8_t *data, size_t len)
