@@ -376,12 +376,12 @@ agent_task_same(const struct task *o, const struct task *n)
  * health, so a rebuild does not announce a failing target again. */
 static void
 agent_tasks_keep_health(const struct agent_tasks *old,
-    struct agent_tasks *new)
+    struct agent_tasks *fresh)
 {
-	for (size_t i = 0; i < new->n; i++)
+	for (size_t i = 0; i < fresh->n; i++)
 		for (size_t j = 0; j < old->n; j++)
-			if (agent_task_same(&old->v[j], &new->v[i])) {
-				new->v[i].health = old->v[j].health;
+			if (agent_task_same(&old->v[j], &fresh->v[i])) {
+				fresh->v[i].health = old->v[j].health;
 				break;
 			}
 }
@@ -395,19 +395,19 @@ agent_tasks_keep_health(const struct agent_tasks *old,
  */
 static void
 agent_tasks_handover(struct agent *a, struct agent_tasks *old,
-    struct agent_tasks *new)
+    struct agent_tasks *fresh)
 {
 	struct agent_orphan *o;
 
-	agent_tasks_keep_health(old, new);
+	agent_tasks_keep_health(old, fresh);
 	for (size_t i = 0; i < old->n; i++) {
 		struct task *ot = &old->v[i], *nt = NULL;
 		if (ot->run == NULL)
 			continue;
-		for (size_t j = 0; j < new->n && nt == NULL; j++)
-			if (new->v[j].run == NULL &&
-			    agent_task_same(ot, &new->v[j]))
-				nt = &new->v[j];
+		for (size_t j = 0; j < fresh->n && nt == NULL; j++)
+			if (fresh->v[j].run == NULL &&
+			    agent_task_same(ot, &fresh->v[j]))
+				nt = &fresh->v[j];
 		if (nt != NULL) {
 			ot->m->kind->redirect(ot->run, agent_task_done, nt);
 			nt->run = ot->run;
