@@ -66,7 +66,7 @@ struct cmd_export {
 
 /* One of the two streams, stepped alike. */
 struct cmd_stream {
-	struct export	*e;
+	struct exporter	*e;
 	struct summary	*s;
 };
 

@@ -29,7 +29,7 @@ struct export_text {
 	bool	 oom;
 };
 
-struct export {
+struct exporter {
 	struct store		*st;
 	struct store_filter	 f;
 	enum export_format	 fmt;
@@ -515,7 +515,7 @@ export_csv_ms(struct export_text *t, bool has, double ms)
 }
 
 static void
-export_row_csv(struct export *e, const struct store_row *r)
+export_row_csv(struct exporter *e, const struct store_row *r)
 {
 	struct export_text *t = &e->text;
 
@@ -705,7 +705,7 @@ export_atlas_http(const struct store_row *r, json_t *rec)
 /* A record in Atlas form onto e->text; nothing for the kinds Atlas has
  * no form for. */
 static void
-export_row_atlas(struct export *e, const struct store_row *r)
+export_row_atlas(struct exporter *e, const struct store_row *r)
 {
 	struct export_text *t = &e->text;
 	json_error_t jerr;
@@ -751,11 +751,11 @@ export_row_atlas(struct export *e, const struct store_row *r)
 
 /* --- The exporter --- */
 
-struct export *
+struct exporter *
 export_new(struct store *st, const struct store_filter *f,
     enum export_format fmt, char *err, size_t errlen)
 {
-	struct export *e;
+	struct exporter *e;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
 	    export_filter_copy(&e->f, f) == -1) {
@@ -774,13 +774,13 @@ export_new(struct store *st, const struct store_filter *f,
 }
 
 void
-export_set_page_rows(struct export *e, size_t rows)
+export_set_page_rows(struct exporter *e, size_t rows)
 {
 	e->page = rows > 0 ? rows : 1;
 }
 
 void
-export_set_page_bytes(struct export *e, size_t bytes)
+export_set_page_bytes(struct exporter *e, size_t bytes)
 {
 	e->page_bytes = bytes;
 }
@@ -788,7 +788,7 @@ export_set_page_bytes(struct export *e, size_t bytes)
 static int
 export_row_cb(void *arg, const struct store_row *r)
 {
-	struct export *e = arg;
+	struct exporter *e = arg;
 	struct export_text *t = &e->text;
 
 	t->len = 0;
@@ -826,13 +826,13 @@ export_row_cb(void *arg, const struct store_row *r)
  * page that ended on its bytes after k records tells how many fit, and
  * the next asks for twice that (records may be smaller further on). */
 static size_t
-export_rows(const struct export *e)
+export_rows(const struct exporter *e)
 {
 	return e->fit < e->page ? e->fit : e->page;
 }
 
 int
-export_step(struct export *e, struct evbuffer *out)
+export_step(struct exporter *e, struct evbuffer *out)
 {
 	size_t rows = export_rows(e);
 	long long n;
@@ -871,13 +871,13 @@ export_step(struct export *e, struct evbuffer *out)
 }
 
 unsigned long long
-export_records(const struct export *e)
+export_records(const struct exporter *e)
 {
 	return e->records;
 }
 
 void
-export_free(struct export *e)
+export_free(struct exporter *e)
 {
 	if (e == NULL)
 		return;

@@ -36,7 +36,7 @@ enum export_format {
 #define EXPORT_ATLAS_FW		5020	/* the "fw" every Atlas result has */
 
 struct evbuffer;
-struct export;
+struct exporter;
 
 /* export_format_parse: "jsonl", "csv" or "atlas" into *out.  Returns 0,
  * or -1 for anything else. */
@@ -95,17 +95,17 @@ void export_filter_clear(struct store_filter *f);
  * outlive the exporter) that `f` selects (copied), in `fmt`.  Reads
  * nothing yet.  NULL with a reason in `err` when out of memory.
  */
-struct export *export_new(struct store *st, const struct store_filter *f,
+struct exporter *export_new(struct store *st, const struct store_filter *f,
     enum export_format fmt, char *err, size_t errlen);
 
 /* export_set_page_rows: read `rows` records per step instead of
  * EXPORT_PAGE_ROWS (at least 1). */
-void export_set_page_rows(struct export *e, size_t rows);
+void export_set_page_rows(struct exporter *e, size_t rows);
 
 /* export_set_page_bytes: end a step once its output reaches `bytes`
  * instead of EXPORT_PAGE_BYTES (a step has one record at least, so it
  * may pass the bound by one record's output). */
-void export_set_page_bytes(struct export *e, size_t bytes);
+void export_set_page_bytes(struct exporter *e, size_t bytes);
 
 /*
  * export_step: read the next page of records and append their output
@@ -116,14 +116,14 @@ void export_set_page_bytes(struct export *e, size_t bytes);
  * store_error_text()) or memory ran out.  After 0 or -1, further calls
  * return the same and append nothing.
  */
-int export_step(struct export *e, struct evbuffer *out);
+int export_step(struct exporter *e, struct evbuffer *out);
 
 /* export_records: how many records were written so far (the Atlas
  * format leaves some out). */
-unsigned long long export_records(const struct export *e);
+unsigned long long export_records(const struct exporter *e);
 
 /* export_free: free the exporter.  NULL is fine. */
-void export_free(struct export *e);
+void export_free(struct exporter *e);
 
 /* --- pieces shared with summary.c and tested on their own --- */
 

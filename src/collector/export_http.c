@@ -41,7 +41,7 @@
 struct xstream {
 	struct export_http	*x;
 	struct evhttp_request	*req;
-	struct export		*e;		/* one of e and s */
+	struct exporter		*e;		/* one of e and s */
 	struct summary		*s;
 	const char		*content_type;	/* of a 200 */
 	struct evbuffer		*buf;

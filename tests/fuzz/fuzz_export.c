@@ -27,7 +27,7 @@ static void
 fuzz_export(struct store *st, const struct store_filter *f,
     enum export_format fmt, struct evbuffer *out)
 {
-	struct export *e;
+	struct exporter *e;
 	char err[256];
 	int rc, steps = 0;
 

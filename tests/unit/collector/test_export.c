@@ -182,7 +182,7 @@ run(struct sfix_test *t, const struct store_filter *f,
     enum export_format fmt, size_t page, int *steps)
 {
 	struct evbuffer *buf = evbuffer_new();
-	struct export *e;
+	struct exporter *e;
 	char err[128], *s;
 	size_t len;
 	int rc, n = 0;
@@ -419,7 +419,7 @@ test_paging_bytes(void **state)
 	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
 		char *whole = run(t, &f, fmts[k], 0, NULL);
 		struct evbuffer *buf = evbuffer_new();
-		struct export *e;
+		struct exporter *e;
 		size_t len = 0, before, steps = 0;
 		int rc;
 
@@ -738,7 +738,7 @@ test_db_error(void **state)
 	struct sfix_test *t = *state;
 	struct evbuffer *buf = evbuffer_new();
 	struct store_filter f;
-	struct export *e;
+	struct exporter *e;
 	char err[128];
 
 	add_known(t);

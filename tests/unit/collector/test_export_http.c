@@ -118,7 +118,7 @@ store_big(struct cfix *w)
 /* The whole output of `e` or `s` (one of them), NUL-terminated; the
  * caller frees it. */
 static char *
-drain_steps(struct export *e, struct summary *s)
+drain_steps(struct exporter *e, struct summary *s)
 {
 	struct evbuffer *buf = evbuffer_new();
 	size_t len;
@@ -147,7 +147,7 @@ lib_results(struct cfix *w, enum export_format fmt, bool anonymous,
     const char *type)
 {
 	struct store_filter f;
-	struct export *e;
+	struct exporter *e;
 	char err[128];
 
 	store_filter_init(&f);
