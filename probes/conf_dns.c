@@ -27,16 +27,14 @@
 #include "tld.h"
 
 /* Durations are strings for cw_duration_parse: "5m", "250ms". */
-static cfg_opt_t conf_dns_opts[] = {
-	CFG_STR_LIST("servers", NULL, CFGF_NONE),
+static cfg_opt_t conf_dns_opts[] = { CFG_STR_LIST("servers", NULL, CFGF_NONE),
 	CFG_STR_LIST("tlds", NULL, CFGF_NONE),
 	CFG_STR("qname", NULL, CFGF_NODEFAULT),
 	CFG_STR("qtype", NULL, CFGF_NODEFAULT),
 	CFG_STR("qclass", NULL, CFGF_NODEFAULT),
 	CFG_STR("chaos", NULL, CFGF_NODEFAULT),
 	CFG_STR("transport", "both", CFGF_NONE),
-	CFG_STR("af", "both", CFGF_NONE),
-	CFG_INT("port", 53, CFGF_NONE),
+	CFG_STR("af", "both", CFGF_NONE), CFG_INT("port", 53, CFGF_NONE),
 	CFG_INT("edns_size", 1232, CFGF_NONE),
 	CFG_BOOL("do", cfg_false, CFGF_NONE),
 	CFG_BOOL("nsid", cfg_true, CFGF_NONE),
@@ -46,9 +44,7 @@ static cfg_opt_t conf_dns_opts[] = {
 	CFG_STR("spread", NULL, CFGF_NODEFAULT),
 	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
 	CFG_INT("retries", 0, CFGF_NONE),
-	CFG_STR("late_window", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
+	CFG_STR("late_window", NULL, CFGF_NODEFAULT), CFG_END() };
 
 /* conf_dns_servers: expand `servers` into m->targets. */
 static void
@@ -65,8 +61,10 @@ conf_dns_servers(struct conf_sec *s, struct measurement *m)
 		case CATALOG_SERVER_OK:
 			break;
 		case CATALOG_SERVER_BAD_ADDRESS:
-			conf_sec_error(s, "servers", i, "servers: %s (write "
-			    "\"ADDRESS\", \"NAME=ADDRESS\" or \"@root\")", err);
+			conf_sec_error(s, "servers", i,
+			    "servers: %s (write "
+			    "\"ADDRESS\", \"NAME=ADDRESS\" or \"@root\")",
+			    err);
 			break;
 		case CATALOG_SERVER_BAD_SET:
 		case CATALOG_SERVER_LISTED:
@@ -103,8 +101,10 @@ conf_dns_tlds(struct conf_sec *s, struct measurement *m)
 		for (size_t j = 0; j < m->ntlds; j++)
 			dup |= strcmp(m->tlds[j], tld) == 0;
 		if (dup) {
-			conf_sec_error(s, "tlds", i, "tlds: \"%s\" is listed "
-			    "twice", tld);
+			conf_sec_error(s, "tlds", i,
+			    "tlds: \"%s\" is listed "
+			    "twice",
+			    tld);
 			continue;
 		}
 		if ((m->tlds[m->ntlds] = strdup(tld)) == NULL) {
@@ -130,17 +130,22 @@ conf_dns_question(struct conf_sec *s, struct measurement *m)
 	d->spec.qclass = LDNS_RR_CLASS_IN;
 	if (chaos != NULL) {
 		if (qname != NULL || qtype != NULL || qclass != NULL)
-			conf_sec_error(s, "chaos", 0, "chaos replaces qname, "
+			conf_sec_error(s, "chaos", 0,
+			    "chaos replaces qname, "
 			    "qtype and qclass: set chaos alone");
 		else if (dns_spec_set_chaos(&d->spec, chaos) == -1)
-			conf_sec_error(s, "chaos", 0, "chaos: \"%s\" is not a "
-			    "domain name (e.g. \"hostname.bind\")", chaos);
+			conf_sec_error(s, "chaos", 0,
+			    "chaos: \"%s\" is not a "
+			    "domain name (e.g. \"hostname.bind\")",
+			    chaos);
 		return;
 	}
 	if (qname != NULL) {
 		if (dns_spec_set_qname(&d->spec, qname) == -1)
-			conf_sec_error(s, "qname", 0, "qname: \"%s\" is not a "
-			    "domain name", qname);
+			conf_sec_error(s, "qname", 0,
+			    "qname: \"%s\" is not a "
+			    "domain name",
+			    qname);
 	} else if (m->ntlds > 0) {
 		d->qname_from_tld = true;
 	} else if (dns_spec_set_qname(&d->spec, ".") == -1) {
@@ -148,7 +153,8 @@ conf_dns_question(struct conf_sec *s, struct measurement *m)
 	}
 	if (qtype != NULL) {
 		if ((v = dns_qtype_parse(qtype)) == -1)
-			conf_sec_error(s, "qtype", 0, "qtype: unknown type "
+			conf_sec_error(s, "qtype", 0,
+			    "qtype: unknown type "
 			    "\"%s\" (e.g. SOA, NS, A, AAAA, TXT, TYPE65)",
 			    qtype);
 		else
@@ -156,8 +162,10 @@ conf_dns_question(struct conf_sec *s, struct measurement *m)
 	}
 	if (qclass != NULL) {
 		if ((v = dns_qclass_parse(qclass)) == -1)
-			conf_sec_error(s, "qclass", 0, "qclass: unknown class "
-			    "\"%s\" (IN, CH, HS)", qclass);
+			conf_sec_error(s, "qclass", 0,
+			    "qclass: unknown class "
+			    "\"%s\" (IN, CH, HS)",
+			    qclass);
 		else
 			d->spec.qclass = (ldns_rr_class)v;
 	}
@@ -170,11 +178,11 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 	struct dns_measurement *d = m->spec;
 	long v;
 
-	d->spec.transports = conf_choice(s, "transport", "udp",
-	    DNS_PROTO_UDP, "tcp", DNS_PROTO_TCP);
+	d->spec.transports = conf_choice(s, "transport", "udp", DNS_PROTO_UDP,
+	    "tcp", DNS_PROTO_TCP);
 	d->spec.afs = conf_choice(s, "af", "4", DNS_AF_4, "6", DNS_AF_6);
-	d->spec.port = conf_int(s, "port", 1, 65535, &v) == 0 ?
-	    (uint16_t)v : 53;
+	d->spec.port = conf_int(s, "port", 1, 65535, &v) == 0 ? (uint16_t)v :
+	                                                        53;
 	if (conf_int(s, "edns_size", 0, 65535, &v) == 0)
 		d->spec.edns_size = (uint16_t)v;
 	d->spec.do_bit = cfg_getbool(s->sec, "do");
@@ -192,11 +200,11 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 /* How the section words the problems dns_spec_check() finds (the kind's
  * spec_check): each at the line of the option it is about. */
 static const struct conf_rule conf_dns_rules[DNS_SPEC_RULES] = {
-	[DNS_SPEC_EDNS_SIZE] = {"edns_size", NULL, false},
-	[DNS_SPEC_DO] = {"do", "do needs EDNS: set edns_size", false},
-	[DNS_SPEC_NSID] = {"nsid", "nsid needs EDNS: set edns_size", false},
-	[DNS_SPEC_TIMEOUT] = {"timeout", NULL, true},
-	[DNS_SPEC_LATE_WINDOW] = {"late_window", NULL, true},
+	[DNS_SPEC_EDNS_SIZE] = { "edns_size", NULL, false },
+	[DNS_SPEC_DO] = { "do", "do needs EDNS: set edns_size", false },
+	[DNS_SPEC_NSID] = { "nsid", "nsid needs EDNS: set edns_size", false },
+	[DNS_SPEC_TIMEOUT] = { "timeout", NULL, true },
+	[DNS_SPEC_LATE_WINDOW] = { "late_window", NULL, true },
 };
 
 /* conf_dns_timing: interval, spread, timeout and late_window, read;
@@ -209,10 +217,10 @@ conf_dns_timing(struct conf_sec *s, struct measurement *m)
 
 	ok = conf_cycle(s, m);
 	if (conf_duration(s, "timeout", 4 * CW_USEC_PER_SEC,
-	    &d->spec.timeout) == -1)
+	        &d->spec.timeout) == -1)
 		ok = false;
 	if (conf_duration(s, "late_window", 200 * CW_USEC_PER_MSEC,
-	    &d->spec.late_window) == -1)
+	        &d->spec.late_window) == -1)
 		ok = false;
 	return ok;
 }
@@ -227,13 +235,16 @@ conf_dns_cycle(struct conf_sec *s, struct measurement *m)
 
 	if (d->spec.timeout * (d->spec.retries + 1) + d->spec.late_window >=
 	    m->interval)
-		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
-		    "timeout" : "interval", 0, "timeout %s x (1 + retries %d) "
+		conf_sec_error(s,
+		    conf_given(s->l, s->sec, "timeout") ? "timeout" :
+		                                          "interval",
+		    0,
+		    "timeout %s x (1 + retries %d) "
 		    "+ late_window %s must be shorter than interval %s",
 		    config_duration_format(d->spec.timeout, a, sizeof(a)),
-		    d->spec.retries, config_duration_format(d->spec.late_window,
-		    c, sizeof(c)), config_duration_format(m->interval, b,
-		    sizeof(b)));
+		    d->spec.retries,
+		    config_duration_format(d->spec.late_window, c, sizeof(c)),
+		    config_duration_format(m->interval, b, sizeof(b)));
 }
 
 /* conf_dns_af_check: some fixed target must match the families. */
@@ -270,18 +281,20 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 	conf_dns_wire(s, m);
 	timing = conf_dns_timing(s, m);
 	refused = conf_spec_rules(s, m, &d->spec, conf_dns_rules);
-	if (timing && !(refused & (1u << DNS_SPEC_TIMEOUT |
-	    1u << DNS_SPEC_LATE_WINDOW)))
+	if (timing &&
+	    !(refused & (1u << DNS_SPEC_TIMEOUT | 1u << DNS_SPEC_LATE_WINDOW)))
 		conf_dns_cycle(s, m);
 	conf_dns_tlds(s, m);
 	conf_dns_servers(s, m);
 	conf_dns_question(s, m);
 	if (m->ntargets == 0 && m->ntlds == 0 &&
 	    cfg_size(s->sec, "servers") == 0 && cfg_size(s->sec, "tlds") == 0)
-		conf_sec_error(s, NULL, 0, "nothing to measure: set servers "
+		conf_sec_error(s, NULL, 0,
+		    "nothing to measure: set servers "
 		    "(e.g. {\"@root\"}) or tlds (e.g. {\"ua\"})");
 	if (cfg_size(s->sec, "servers") > 0 && cfg_size(s->sec, "tlds") > 0)
-		conf_sec_error(s, "tlds", 0, "set servers or tlds, not both "
+		conf_sec_error(s, "tlds", 0,
+		    "set servers or tlds, not both "
 		    "(make two measurements)");
 	conf_dns_af_check(s, m);
 	return 0;
@@ -309,8 +322,7 @@ dns_queries(const struct measurement *m)
 
 /* dns_summary: check-config's line for m. */
 static void
-dns_summary(const struct measurement *m, char *buf,
-    size_t len)
+dns_summary(const struct measurement *m, char *buf, size_t len)
 {
 	const struct dns_measurement *d = m->spec;
 	char qtype[DNS_TYPE_STRLEN], qclass[DNS_TYPE_STRLEN];
@@ -318,20 +330,24 @@ dns_summary(const struct measurement *m, char *buf,
 	char timeout[CONFIG_DURATION_STRLEN], what[160];
 	const char *tp, *af;
 
-	tp = d->spec.transports == (DNS_PROTO_UDP | DNS_PROTO_TCP) ?
-	    "udp+tcp" : d->spec.transports == DNS_PROTO_UDP ? "udp" : "tcp";
+	tp = d->spec.transports == (DNS_PROTO_UDP | DNS_PROTO_TCP) ? "udp+tcp" :
+	    d->spec.transports == DNS_PROTO_UDP                    ? "udp" :
+	                                                             "tcp";
 	af = d->spec.afs == (DNS_AF_4 | DNS_AF_6) ? "IPv4+IPv6" :
-	    d->spec.afs == DNS_AF_4 ? "IPv4" : "IPv6";
+	    d->spec.afs == DNS_AF_4               ? "IPv4" :
+	                                            "IPv6";
 	if (m->ntlds > 0)
 		snprintf(what, sizeof(what), "the servers of %zu TLD%s",
 		    m->ntlds, m->ntlds == 1 ? "" : "s");
 	else
-		snprintf(what, sizeof(what), "%zu server address%s (%zu "
-		    "queries a cycle)", m->ntargets, m->ntargets == 1 ? "" :
-		    "es", dns_queries(m));
-	snprintf(buf, len, "dns %s: %s %s %s to %s, %s, %s, port %u; every "
-	    "%s, spread %s, timeout %s", m->name,
-	    d->qname_from_tld ? "<tld>" : d->spec.qname,
+		snprintf(what, sizeof(what),
+		    "%zu server address%s (%zu "
+		    "queries a cycle)",
+		    m->ntargets, m->ntargets == 1 ? "" : "es", dns_queries(m));
+	snprintf(buf, len,
+	    "dns %s: %s %s %s to %s, %s, %s, port %u; every "
+	    "%s, spread %s, timeout %s",
+	    m->name, d->qname_from_tld ? "<tld>" : d->spec.qname,
 	    dns_qclass_name(d->spec.qclass, qclass, sizeof(qclass)),
 	    dns_qtype_name(d->spec.qtype, qtype, sizeof(qtype)), what, tp, af,
 	    d->spec.port,
@@ -374,10 +390,9 @@ dns_task_add(const struct measurement *m, const struct probe_task *t,
 /* dns_tasks_targets: a task for every address x transport allowed. */
 static int
 dns_tasks_targets(const struct measurement *m, const char *tld,
-    const struct target *targets, size_t n, probe_task_add_fn add,
-    void *arg)
+    const struct target *targets, size_t n, probe_task_add_fn add, void *arg)
 {
-	static const enum dns_proto protos[] = {DNS_PROTO_UDP, DNS_PROTO_TCP};
+	static const enum dns_proto protos[] = { DNS_PROTO_UDP, DNS_PROTO_TCP };
 	const struct dns_measurement *d = m->spec;
 	struct probe_task t;
 
@@ -423,8 +438,8 @@ dns_tasks(const struct measurement *m, probe_task_add_fn add,
 		memset(&t, 0, sizeof(t));
 		t.tld = m->tlds[j];
 		if ((n == 0 ? dns_task_add(m, &t, add, arg) :
-		    dns_tasks_targets(m, m->tlds[j], targets, n, add,
-		    arg)) == -1)
+		              dns_tasks_targets(m, m->tlds[j], targets, n, add,
+		                  arg)) == -1)
 			return -1;
 	}
 	return 0;
@@ -441,8 +456,8 @@ dns_run_max(const struct measurement *m)
 }
 
 static void
-dns_label(const struct measurement *m, const struct probe_task *t,
-    char *buf, size_t len)
+dns_label(const struct measurement *m, const struct probe_task *t, char *buf,
+    size_t len)
 {
 	if (!t->has_target)
 		snprintf(buf, len, "%s %s", m->name, t->tld);
@@ -469,8 +484,8 @@ dns_failure_fields(json_t *r, const struct measurement *m,
 	(void)m;
 	if (!t->has_target)
 		return;
-	result_set_str(r, "server", t->target.name[0] != '\0' ?
-	    t->target.name : NULL);
+	result_set_str(r, "server",
+	    t->target.name[0] != '\0' ? t->target.name : NULL);
 	result_set_str(r, "addr", t->target.addr);
 	result_set_int(r, "port", target_port(&t->target));
 	result_set_int(r, "af", t->target.af);
@@ -503,8 +518,8 @@ dns_once_cells(const struct measurement *m, const struct probe_task *t,
     const json_t *r, struct probe_cells *c)
 {
 	const char *proto = json_string_value(json_object_get(r, "proto"));
-	const char *asked = json_string_value(json_object_get(r,
-	    "proto_requested"));
+	const char *asked = json_string_value(
+	    json_object_get(r, "proto_requested"));
 	const char *rcode = json_string_value(json_object_get(r, "rcode"));
 	size_t i, n, len = sizeof(c->answer);
 	json_t *s;
@@ -512,23 +527,23 @@ dns_once_cells(const struct measurement *m, const struct probe_task *t,
 	(void)m;
 	if (proto == NULL)
 		proto = dns_proto_name((enum dns_proto)t->proto);
-	snprintf(c->buf[0], sizeof(c->buf[0]), "%s/v%d%s", proto,
-	    t->target.af, asked != NULL && strcmp(asked, proto) != 0 ?
-	    " after TC" : "");
+	snprintf(c->buf[0], sizeof(c->buf[0]), "%s/v%d%s", proto, t->target.af,
+	    asked != NULL && strcmp(asked, proto) != 0 ? " after TC" : "");
 	n = (size_t)snprintf(c->answer, len, "%s", rcode != NULL ? rcode : "");
 	json_array_foreach(json_object_get(r, "txt"), i, s)
 		if (n < len)
 			n += (size_t)snprintf(c->answer + n, len - n, " \"%s\"",
 			    json_string_value(s) != NULL ?
-			    json_string_value(s) : "");
-	c->server = t->has_target ? (t->target.name[0] ? t->target.name :
-	    "-") : t->tld;
+			        json_string_value(s) :
+			        "");
+	c->server = t->has_target ? (t->target.name[0] ? t->target.name : "-") :
+	                            t->tld;
 	c->address = t->has_target ? t->target.addr : "-";
 	c->via = t->has_target ? c->buf[0] : "-";
 	c->ms_field = "rtt_ms";
 	c->server_id = json_string_value(json_object_get(r, "nsid"));
-	if (json_is_true(json_object_get(json_object_get(r, "late_replies"),
-	    "differ")))
+	if (json_is_true(
+	        json_object_get(json_object_get(r, "late_replies"), "differ")))
 		c->note = "late reply differs";
 }
 
@@ -553,5 +568,5 @@ const struct probe_kind dns_probe_kind = {
 	.redirect = dns_run_redirect,
 	.once_cells = dns_once_cells,
 	.once_note_total = "with a late reply that differs: a sign of "
-	    "injection",
+	                   "injection",
 };

@@ -22,8 +22,7 @@
 #include "probe.h"
 #include "result.h"
 
-static cfg_opt_t conf_http_opts[] = {
-	CFG_STR("url", NULL, CFGF_NODEFAULT),
+static cfg_opt_t conf_http_opts[] = { CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_STR("method", NULL, CFGF_NODEFAULT),
 	CFG_STR("af", "both", CFGF_NONE),
 	CFG_STR_LIST("addresses", NULL, CFGF_NONE),
@@ -37,9 +36,7 @@ static cfg_opt_t conf_http_opts[] = {
 	CFG_BOOL("follow_redirects", cfg_false, CFGF_NONE),
 	CFG_INT("max_redirects", HTTP_REDIRECTS_DEFAULT, CFGF_NONE),
 	CFG_STR("interval", NULL, CFGF_NODEFAULT),
-	CFG_STR("spread", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
+	CFG_STR("spread", NULL, CFGF_NODEFAULT), CFG_END() };
 
 /* conf_http_url: the required url into the spec.  Returns the family
  * of an address written as the URL's host (4 or 6), else 0. */
@@ -51,13 +48,16 @@ conf_http_url(struct conf_sec *s, struct measurement *m)
 	char err[256];
 
 	if (v == NULL) {
-		conf_sec_error(s, NULL, 0, "url is required (e.g. url = "
+		conf_sec_error(s, NULL, 0,
+		    "url is required (e.g. url = "
 		    "\"https://www.iana.org/\")");
 		return 0;
 	}
 	if (!conf_text_ok(v, HTTP_URL_MAX)) {
-		conf_sec_error(s, "url", 0, "url: 1 to %d characters without "
-		    "control characters", HTTP_URL_MAX);
+		conf_sec_error(s, "url", 0,
+		    "url: 1 to %d characters without "
+		    "control characters",
+		    HTTP_URL_MAX);
 		return 0;
 	}
 	if (!http_url_check(v, err, sizeof(err))) {
@@ -89,21 +89,26 @@ conf_http_addresses(struct conf_sec *s, struct measurement *m)
 		const char *v = cfg_getnstr(s->sec, "addresses", i);
 		struct target *t = &m->targets[m->ntargets];
 
-		if (strchr(v, '=') != NULL || target_parse(v, 0, t, err,
-		    sizeof(err)) == -1) {
-			conf_sec_error(s, "addresses", i, "addresses: \"%s\" is "
-			    "not a numeric IPv4 or IPv6 address", v);
+		if (strchr(v, '=') != NULL ||
+		    target_parse(v, 0, t, err, sizeof(err)) == -1) {
+			conf_sec_error(s, "addresses", i,
+			    "addresses: \"%s\" is "
+			    "not a numeric IPv4 or IPv6 address",
+			    v);
 			continue;
 		}
 		if (!(h->spec.afs & (t->af == 4 ? HTTP_AF_4 : HTTP_AF_6))) {
-			conf_sec_error(s, "addresses", i, "addresses: %s is an "
-			    "IPv%d address, and af is \"%d\"", t->addr, t->af,
-			    t->af == 4 ? 6 : 4);
+			conf_sec_error(s, "addresses", i,
+			    "addresses: %s is an "
+			    "IPv%d address, and af is \"%d\"",
+			    t->addr, t->af, t->af == 4 ? 6 : 4);
 			continue;
 		}
 		if (target_listed(m->targets, m->ntargets, t)) {
-			conf_sec_error(s, "addresses", i, "addresses: %s is "
-			    "listed twice", t->addr);
+			conf_sec_error(s, "addresses", i,
+			    "addresses: %s is "
+			    "listed twice",
+			    t->addr);
 			continue;
 		}
 		m->ntargets++;
@@ -118,18 +123,20 @@ conf_http_family(struct conf_sec *s, struct measurement *m, int literal)
 	struct http_measurement *h = m->spec;
 	int af = literal == 4 ? HTTP_AF_4 : HTTP_AF_6;
 
-	h->spec.afs = conf_choice(s, "af", "4", HTTP_AF_4, "6",
-	    HTTP_AF_6);
+	h->spec.afs = conf_choice(s, "af", "4", HTTP_AF_4, "6", HTTP_AF_6);
 	if (literal == 0) {
 		conf_http_addresses(s, m);
 		return;
 	}
 	if (conf_given(s->l, s->sec, "af") && h->spec.afs != af)
-		conf_sec_error(s, "af", 0, "af: the URL's host is an IPv%d "
-		    "address: leave af out or write \"%d\"", literal, literal);
+		conf_sec_error(s, "af", 0,
+		    "af: the URL's host is an IPv%d "
+		    "address: leave af out or write \"%d\"",
+		    literal, literal);
 	h->spec.afs = af;
 	if (cfg_size(s->sec, "addresses") > 0)
-		conf_sec_error(s, "addresses", 0, "addresses: the URL's host "
+		conf_sec_error(s, "addresses", 0,
+		    "addresses: the URL's host "
 		    "is an address already: leave addresses out");
 }
 
@@ -150,11 +157,12 @@ conf_http_expect(struct conf_sec *s, struct measurement *m)
 	for (unsigned i = 0; i < n; i++) {
 		const char *v = cfg_getnstr(s->sec, "expect_status", i);
 
-		if (http_status_parse(v, &h->expect[h->spec.nexpect]) ==
-		    -1)
-			conf_sec_error(s, "expect_status", i, "expect_status: "
+		if (http_status_parse(v, &h->expect[h->spec.nexpect]) == -1)
+			conf_sec_error(s, "expect_status", i,
+			    "expect_status: "
 			    "\"%s\" is not a status from 100 to 599, a range "
-			    "or a class (e.g. \"200\", \"200-299\", \"3xx\")", v);
+			    "or a class (e.g. \"200\", \"200-299\", \"3xx\")",
+			    v);
 		else
 			h->spec.nexpect++;
 	}
@@ -170,8 +178,7 @@ conf_http_headers(struct conf_sec *s, struct measurement *m)
 
 	if (n == 0)
 		return;
-	if ((h->headers = calloc(n, sizeof(*h->headers))) ==
-	    NULL) {
+	if ((h->headers = calloc(n, sizeof(*h->headers))) == NULL) {
 		s->l->oom = true;
 		return;
 	}
@@ -206,16 +213,20 @@ conf_http_request(struct conf_sec *s, struct measurement *m)
 	if (v != NULL && strcasecmp(v, "HEAD") == 0)
 		h->spec.method = HTTP_HEAD;
 	else if (v != NULL && strcasecmp(v, "GET") != 0)
-		conf_sec_error(s, "method", 0, "method: \"%s\" is not GET or "
-		    "HEAD", v);
+		conf_sec_error(s, "method", 0,
+		    "method: \"%s\" is not GET or "
+		    "HEAD",
+		    v);
 	/* Its range is http_spec_check()'s (conf_spec_rules). */
 	conf_size(s, "max_body", 1, HTTP_MAX_BODY_DEFAULT, &h->spec.max_body);
 	if ((v = cfg_getstr(s->sec, "body_pattern")) != NULL) {
 		/* Empty: http_spec_check()'s to refuse (conf_spec_rules). */
 		if (*v != '\0' && http_pattern_check(v, err, sizeof(err)) == -1)
-			conf_sec_error(s, "body_pattern", 0, "body_pattern: "
+			conf_sec_error(s, "body_pattern", 0,
+			    "body_pattern: "
 			    "\"%s\" is not a POSIX extended regular expression: "
-			    "%s", v, err);
+			    "%s",
+			    v, err);
 		else if ((h->body_pattern = strdup(v)) == NULL)
 			s->l->oom = true;
 		h->spec.body_pattern = h->body_pattern;
@@ -240,12 +251,12 @@ conf_http_transport(struct conf_sec *s, struct measurement *m)
 		conf_sec_path(s, "cafile", "file", &h->cafile);
 	h->spec.cafile = h->cafile;
 	h->spec.follow_redirects = cfg_getbool(s->sec, "follow_redirects");
-	if (conf_int(s, "max_redirects", 0, HTTP_REDIRECTS_MAX,
-	    &n) == 0) {
+	if (conf_int(s, "max_redirects", 0, HTTP_REDIRECTS_MAX, &n) == 0) {
 		h->spec.max_redirects = n;
 		if (!h->spec.follow_redirects &&
 		    conf_given(s->l, s->sec, "max_redirects"))
-			conf_sec_error(s, "max_redirects", 0, "max_redirects "
+			conf_sec_error(s, "max_redirects", 0,
+			    "max_redirects "
 			    "needs follow_redirects = true");
 	}
 }
@@ -260,7 +271,8 @@ conf_http_timing(struct conf_sec *s, struct measurement *m)
 
 	ok = conf_cycle(s, m);
 	return conf_duration(s, "timeout", HTTP_TIMEOUT_DEFAULT,
-	    &h->spec.timeout) == 0 && ok;
+	           &h->spec.timeout) == 0 &&
+	    ok;
 }
 
 /* conf_http_cycle: a request must be over before its next cycle
@@ -272,21 +284,24 @@ conf_http_cycle(struct conf_sec *s, struct measurement *m)
 	char a[CONFIG_DURATION_STRLEN], b[CONFIG_DURATION_STRLEN];
 
 	if (h->spec.timeout >= m->interval)
-		conf_sec_error(s, conf_given(s->l, s->sec, "timeout") ?
-		    "timeout" : "interval", 0, "timeout %s must be shorter "
-		    "than interval %s", config_duration_format(h->spec.timeout,
-		    a, sizeof(a)), config_duration_format(m->interval, b,
-		    sizeof(b)));
+		conf_sec_error(s,
+		    conf_given(s->l, s->sec, "timeout") ? "timeout" :
+		                                          "interval",
+		    0,
+		    "timeout %s must be shorter "
+		    "than interval %s",
+		    config_duration_format(h->spec.timeout, a, sizeof(a)),
+		    config_duration_format(m->interval, b, sizeof(b)));
 }
 
 /* How the section words the problems http_spec_check() finds (the
  * kind's spec_check): each at the line of the option it is about. */
 static const struct conf_rule conf_http_rules[HTTP_SPEC_RULES] = {
-	[HTTP_SPEC_MAX_BODY] = {"max_body", NULL, false},
-	[HTTP_SPEC_BODY_PATTERN] = {"body_pattern", NULL, false},
-	[HTTP_SPEC_PROXY] = {"proxy", NULL, false},
-	[HTTP_SPEC_CAFILE] = {"cafile", NULL, false},
-	[HTTP_SPEC_TIMEOUT] = {"timeout", NULL, true},
+	[HTTP_SPEC_MAX_BODY] = { "max_body", NULL, false },
+	[HTTP_SPEC_BODY_PATTERN] = { "body_pattern", NULL, false },
+	[HTTP_SPEC_PROXY] = { "proxy", NULL, false },
+	[HTTP_SPEC_CAFILE] = { "cafile", NULL, false },
+	[HTTP_SPEC_TIMEOUT] = { "timeout", NULL, true },
 };
 
 /* conf_http_build: the spec of an http section (probe_kind.conf_build);
@@ -356,8 +371,8 @@ http_requests(const struct measurement *m)
 		return ((h->spec.afs & HTTP_AF_4) ? 1 : 0) +
 		    ((h->spec.afs & HTTP_AF_6) ? 1 : 0);
 	for (size_t i = 0; i < m->ntargets; i++)
-		if (h->spec.afs & (m->targets[i].af == 4 ? HTTP_AF_4 :
-		    HTTP_AF_6))
+		if (h->spec.afs &
+		    (m->targets[i].af == 4 ? HTTP_AF_4 : HTTP_AF_6))
 			n++;
 	return n;
 }
@@ -372,24 +387,32 @@ http_summary(const struct measurement *m, char *buf, size_t len)
 	const char *af, *s = n == 1 ? "" : "s";
 
 	af = h->spec.afs == (HTTP_AF_4 | HTTP_AF_6) ? "IPv4+IPv6" :
-	    h->spec.afs == HTTP_AF_4 ? "IPv4" : "IPv6";
+	    h->spec.afs == HTTP_AF_4                ? "IPv4" :
+	                                              "IPv6";
 	if (m->ntargets > 0)
-		snprintf(what, sizeof(what), "%zu pinned address%s (%zu "
-		    "request%s a cycle)", m->ntargets, m->ntargets == 1 ? "" :
-		    "es", n, s);
+		snprintf(what, sizeof(what),
+		    "%zu pinned address%s (%zu "
+		    "request%s a cycle)",
+		    m->ntargets, m->ntargets == 1 ? "" : "es", n, s);
 	else if (http_url_host_af(h->spec.url) != 0)
-		snprintf(what, sizeof(what), "the URL's address (1 request a "
+		snprintf(what, sizeof(what),
+		    "the URL's address (1 request a "
 		    "cycle)");
 	else if (h->spec.proxy != NULL)
-		snprintf(what, sizeof(what), "through the proxy (%zu request%s "
-		    "a cycle)", n, s);
+		snprintf(what, sizeof(what),
+		    "through the proxy (%zu request%s "
+		    "a cycle)",
+		    n, s);
 	else
-		snprintf(what, sizeof(what), "resolved each cycle (at least "
-		    "%zu request%s a cycle)", n, s);
-	snprintf(buf, len, "http %s: %s %s, %s, %s; every %s, spread %s, "
-	    "timeout %s", m->name, h->spec.method == HTTP_HEAD ? "HEAD" :
-	    "GET", h->spec.url, af, what,
-	    config_duration_format(m->interval, every, sizeof(every)),
+		snprintf(what, sizeof(what),
+		    "resolved each cycle (at least "
+		    "%zu request%s a cycle)",
+		    n, s);
+	snprintf(buf, len,
+	    "http %s: %s %s, %s, %s; every %s, spread %s, "
+	    "timeout %s",
+	    m->name, h->spec.method == HTTP_HEAD ? "HEAD" : "GET", h->spec.url,
+	    af, what, config_duration_format(m->interval, every, sizeof(every)),
 	    config_duration_format(m->spread, spread, sizeof(spread)),
 	    config_duration_format(h->spec.timeout, timeout, sizeof(timeout)));
 }
@@ -458,14 +481,16 @@ http_run_max(const struct measurement *m)
 }
 
 static void
-http_label(const struct measurement *m, const struct probe_task *t,
-    char *buf, size_t len)
+http_label(const struct measurement *m, const struct probe_task *t, char *buf,
+    size_t len)
 {
 	const struct http_measurement *h = m->spec;
 
-	snprintf(buf, len, "%s %s IPv%d", m->name, t->has_target ?
-	    t->target.addr : http_url_host_af(h->spec.url) != 0 ?
-	    "(in the URL)" : "(looked up)", t->af);
+	snprintf(buf, len, "%s %s IPv%d", m->name,
+	    t->has_target                          ? t->target.addr :
+	        http_url_host_af(h->spec.url) != 0 ? "(in the URL)" :
+	                                             "(looked up)",
+	    t->af);
 }
 
 static bool
@@ -482,8 +507,8 @@ http_failure_fields(json_t *r, const struct measurement *m,
 	const struct http_measurement *h = m->spec;
 
 	result_set_str(r, "url", h->spec.url);
-	json_object_set_new(r, "addr", t->has_target ?
-	    json_string(t->target.addr) : json_null());
+	json_object_set_new(r, "addr",
+	    t->has_target ? json_string(t->target.addr) : json_null());
 	result_set_int(r, "af", t->af);
 }
 

@@ -40,9 +40,9 @@
 #define DNS_MSG_MAX 65535
 
 enum dns_state {
-	DNS_STATE_WAIT,		/* an attempt is in flight */
-	DNS_STATE_LATE,		/* reply accepted; counting late datagrams */
-	DNS_STATE_DONE,		/* outcome known; done() runs from the loop */
+	DNS_STATE_WAIT, /* an attempt is in flight */
+	DNS_STATE_LATE, /* reply accepted; counting late datagrams */
+	DNS_STATE_DONE, /* outcome known; done() runs from the loop */
 };
 
 /* Bytes kept for the result: a copy, owned by the probe. */
@@ -53,28 +53,28 @@ struct dns_bytes {
 
 struct dns_probe {
 	struct event_base *base;
-	struct dns_spec spec;		/* spec.name points to name */
+	struct dns_spec spec; /* spec.name points to name */
 	char *name;
 	struct target target;
-	dns_done_fn done;		/* DNS callers */
-	probe_done_fn kind_done;	/* generic callers (dns_probe_kind) */
+	dns_done_fn done;        /* DNS callers */
+	probe_done_fn kind_done; /* generic callers (dns_probe_kind) */
 	void *arg;
 
 	enum dns_state state;
-	enum dns_proto proto;		/* of the attempt in flight */
+	enum dns_proto proto; /* of the attempt in flight */
 	enum dns_proto proto_requested;
 	int fd;
 	struct event *ev_io;
 	struct event *ev_timer;
-	uint16_t id;			/* of the attempt in flight */
-	int attempts;			/* attempts, all transports */
-	int proto_attempts;		/* attempts over `proto` */
+	uint16_t id;        /* of the attempt in flight */
+	int attempts;       /* attempts, all transports */
+	int proto_attempts; /* attempts over `proto` */
 	bool time_set;
-	cw_usec_t time;			/* UTC of the first send/connect */
-	cw_usec_t t_connect;		/* monotonic, at connect() (TCP) */
-	cw_usec_t connect_us;		/* -1 until connected (TCP) */
-	cw_usec_t t_send;		/* monotonic, just before send() */
-	cw_usec_t rtt;			/* -1 until a reply is accepted */
+	cw_usec_t time;       /* UTC of the first send/connect */
+	cw_usec_t t_connect;  /* monotonic, at connect() (TCP) */
+	cw_usec_t connect_us; /* -1 until connected (TCP) */
+	cw_usec_t t_send;     /* monotonic, just before send() */
+	cw_usec_t rtt;        /* -1 until a reply is accepted */
 
 	/* The query on the wire (TCP: with its length prefix). */
 	uint8_t *out;
@@ -83,14 +83,14 @@ struct dns_probe {
 	/* TCP reply being read: the length prefix, then the message. */
 	uint8_t tcp_prefix[2];
 	size_t tcp_prefix_have;
-	uint8_t *in;			/* announced length + 1 spare byte */
+	uint8_t *in; /* announced length + 1 spare byte */
 	size_t in_len, in_have;
-	bool tcp_extra;			/* more bytes than announced */
+	bool tcp_extra; /* more bytes than announced */
 
 	/* The accepted reply. */
 	struct dns_bytes reply;
 	ldns_pkt *pkt;
-	int ip_ttl;			/* -1 when unknown */
+	int ip_ttl; /* -1 when unknown */
 
 	/* The first datagram or message that was not accepted. */
 	enum cw_failure rejected;
@@ -107,12 +107,12 @@ struct dns_probe {
 	/* Datagrams after the accepted one, within spec.late_window. */
 	int late_count;
 	bool late_differ;
-	struct dns_bytes late_wire;	/* the first that differed */
+	struct dns_bytes late_wire; /* the first that differed */
 
 	/* The outcome when it is not the reply's rcode. */
 	enum cw_failure failure;
 	char *failure_detail;
-	struct dns_bytes failure_wire;	/* partial TCP message */
+	struct dns_bytes failure_wire; /* partial TCP message */
 };
 
 static void dns_timer_cb(evutil_socket_t, short, void *);
@@ -145,8 +145,8 @@ dns_spec_init(struct dns_spec *spec)
 }
 
 int
-dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule,
-    char *err, size_t errlen)
+dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule, char *err,
+    size_t errlen)
 {
 	switch (rule) {
 	case DNS_SPEC_EDNS_SIZE:
@@ -159,13 +159,15 @@ dns_spec_check(const struct dns_spec *spec, enum dns_spec_rule rule,
 	case DNS_SPEC_DO:
 		if (!spec->do_bit || spec->edns_size != 0)
 			return 0;
-		snprintf(err, errlen, "needs EDNS, which an EDNS size of 0 "
+		snprintf(err, errlen,
+		    "needs EDNS, which an EDNS size of 0 "
 		    "turns off");
 		return -1;
 	case DNS_SPEC_NSID:
 		if (!spec->nsid || spec->edns_size != 0)
 			return 0;
-		snprintf(err, errlen, "needs EDNS, which an EDNS size of 0 "
+		snprintf(err, errlen,
+		    "needs EDNS, which an EDNS size of 0 "
 		    "turns off");
 		return -1;
 	case DNS_SPEC_TIMEOUT:
@@ -294,9 +296,8 @@ dns_timer_set(struct dns_probe *p, cw_usec_t delay)
 }
 
 /* Record the outcome as `failure` and finish from the loop. */
-static void
-dns_fail(struct dns_probe *p, enum cw_failure failure, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void dns_fail(struct dns_probe *p, enum cw_failure failure,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 dns_fail(struct dns_probe *p, enum cw_failure failure, const char *fmt, ...)
@@ -345,10 +346,10 @@ dns_result_query(const struct dns_probe *p)
 	    json_string(dns_qclass_name(s->qclass, cbuf, sizeof(cbuf))));
 	json_object_set_new(q, "id", json_integer(p->id));
 	json_object_set_new(q, "rd", json_boolean(s->rd));
-	json_object_set_new(q, "do", json_boolean(s->edns_size > 0 &&
-	    s->do_bit));
-	json_object_set_new(q, "nsid", json_boolean(s->edns_size > 0 &&
-	    s->nsid));
+	json_object_set_new(q, "do",
+	    json_boolean(s->edns_size > 0 && s->do_bit));
+	json_object_set_new(q, "nsid",
+	    json_boolean(s->edns_size > 0 && s->nsid));
 	json_object_set_new(q, "edns_size", json_integer(s->edns_size));
 	return q;
 }
@@ -364,8 +365,8 @@ dns_result_add_truncated(json_t *result, const struct dns_probe *p)
 	tc = json_object();
 	json_object_set_new(tc, "id", json_integer(p->tc_id));
 	result_set_ms(tc, "rtt_ms", p->tc_rtt);
-	json_object_set_new(tc, "size", json_integer((json_int_t)
-	    p->tc_wire.len));
+	json_object_set_new(tc, "size",
+	    json_integer((json_int_t)p->tc_wire.len));
 	dns_result_add_abuf(tc, "abuf", p->tc_wire.data, p->tc_wire.len);
 	json_object_set_new(result, "truncated_reply", tc);
 }
@@ -377,8 +378,7 @@ dns_result_add_late(json_t *result, const struct dns_probe *p)
 
 	json_object_set_new(late, "count", json_integer(p->late_count));
 	json_object_set_new(late, "differ", json_boolean(p->late_differ));
-	dns_result_add_abuf(late, "abuf", p->late_wire.data,
-	    p->late_wire.len);
+	dns_result_add_abuf(late, "abuf", p->late_wire.data, p->late_wire.len);
 	json_object_set_new(result, "late_replies", late);
 }
 
@@ -552,8 +552,7 @@ dns_udp_want_ttl(struct dns_probe *p)
 		rc = setsockopt(p->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
 		    sizeof(on));
 	else
-		rc = setsockopt(p->fd, IPPROTO_IP, IP_RECVTTL, &on,
-		    sizeof(on));
+		rc = setsockopt(p->fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
 	if (rc == -1)
 		log_debug("dns: %s: cannot ask for the reply TTL: %s",
 		    p->target.addr, strerror(errno));
@@ -579,8 +578,8 @@ dns_udp_start(struct dns_probe *p)
 	dns_udp_want_ttl(p);
 	/* Connected, so ICMP errors reach us and only the server's
 	 * datagrams are delivered. */
-	if (connect(p->fd, (struct sockaddr *)&p->target.sa,
-	    p->target.salen) == -1) {
+	if (connect(p->fd, (struct sockaddr *)&p->target.sa, p->target.salen) ==
+	    -1) {
 		dns_fail(p, cw_failure_from_errno(errno, CW_FAIL_SEND_ERROR),
 		    "connect: %s", strerror(errno));
 		return;
@@ -612,8 +611,9 @@ dns_tcp_start(struct dns_probe *p)
 		return;
 	dns_note_time(p);
 	p->t_connect = cw_mono_usec();
-	if (connect(p->fd, (struct sockaddr *)&p->target.sa,
-	    p->target.salen) == -1 && errno != EINPROGRESS) {
+	if (connect(p->fd, (struct sockaddr *)&p->target.sa, p->target.salen) ==
+	        -1 &&
+	    errno != EINPROGRESS) {
 		dns_fail(p, cw_failure_from_errno(errno, CW_FAIL_SEND_ERROR),
 		    "connect: %s", strerror(errno));
 		return;
@@ -638,8 +638,8 @@ dns_attempt_start(struct dns_probe *p)
 
 /* The reply is accepted (pkt and its bytes now belong to the probe). */
 static void
-dns_accept(struct dns_probe *p, ldns_pkt *pkt, const uint8_t *wire,
-    size_t len, cw_usec_t now)
+dns_accept(struct dns_probe *p, ldns_pkt *pkt, const uint8_t *wire, size_t len,
+    cw_usec_t now)
 {
 	p->rtt = now - p->t_send;
 	if (dns_bytes_set(&p->reply, wire, len) == -1) {
@@ -672,8 +672,8 @@ dns_retry_tcp(struct dns_probe *p)
 
 /* A datagram while waiting: accept it or keep it as evidence. */
 static void
-dns_udp_datagram(struct dns_probe *p, const uint8_t *buf, size_t len,
-    int ttl, cw_usec_t now)
+dns_udp_datagram(struct dns_probe *p, const uint8_t *buf, size_t len, int ttl,
+    cw_usec_t now)
 {
 	enum cw_failure failure;
 	char detail[256];
@@ -714,8 +714,7 @@ dns_udp_late(struct dns_probe *p, const uint8_t *buf, size_t len)
 	p->late_count++;
 	if (len == p->reply.len && memcmp(buf, p->reply.data, len) == 0)
 		return;
-	if (!p->late_differ &&
-	    dns_bytes_set(&p->late_wire, buf, len) == -1)
+	if (!p->late_differ && dns_bytes_set(&p->late_wire, buf, len) == -1)
 		log_warnx("dns: %s: out of memory", p->target.addr);
 	p->late_differ = true;
 }
@@ -729,7 +728,7 @@ dns_cmsg_ttl(struct msghdr *msg)
 	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
 		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
 		    (c->cmsg_level == IPPROTO_IPV6 &&
-		    c->cmsg_type == IPV6_HOPLIMIT)) {
+		        c->cmsg_type == IPV6_HOPLIMIT)) {
 			if (c->cmsg_len < CMSG_LEN(sizeof(int)))
 				continue;
 			memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
@@ -771,8 +770,9 @@ dns_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		/* An ICMP error after the reply changes nothing. */
 		if (p->state == DNS_STATE_WAIT)
-			dns_fail(p, cw_failure_from_errno(errno,
-			    CW_FAIL_RECV_ERROR), "recv: %s", strerror(errno));
+			dns_fail(p,
+			    cw_failure_from_errno(errno, CW_FAIL_RECV_ERROR),
+			    "recv: %s", strerror(errno));
 		return;
 	}
 	if (p->state == DNS_STATE_LATE)
@@ -849,7 +849,7 @@ dns_tcp_message(struct dns_probe *p, cw_usec_t now)
 	if (p->tcp_extra) {
 		p->failure = CW_FAIL_DNS_OVERSIZED;
 		p->failure_detail = strdup("more bytes than the announced "
-		    "length");
+		                           "length");
 	}
 	dns_finish(p);
 }
@@ -869,11 +869,15 @@ dns_tcp_recv(struct dns_probe *p, uint8_t *buf, size_t len)
 		    dns_bytes_set(&p->failure_wire, p->in, p->in_have) == -1)
 			log_warnx("dns: %s: out of memory", p->target.addr);
 		if (p->in == NULL)
-			dns_fail(p, CW_FAIL_EOF, "connection closed after %zu "
-			    "of 2 length bytes", p->tcp_prefix_have);
+			dns_fail(p, CW_FAIL_EOF,
+			    "connection closed after %zu "
+			    "of 2 length bytes",
+			    p->tcp_prefix_have);
 		else
-			dns_fail(p, CW_FAIL_EOF, "connection closed after %zu "
-			    "of %zu bytes", p->in_have, p->in_len);
+			dns_fail(p, CW_FAIL_EOF,
+			    "connection closed after %zu "
+			    "of %zu bytes",
+			    p->in_have, p->in_len);
 	}
 	return n;
 }
@@ -896,8 +900,10 @@ dns_tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		p->in_len = (size_t)(p->tcp_prefix[0] << 8 | p->tcp_prefix[1]);
 		if (p->in_len < LDNS_HEADER_SIZE) {
-			dns_fail(p, CW_FAIL_DNS_MALFORMED, "announced length "
-			    "%zu, shorter than a DNS header", p->in_len);
+			dns_fail(p, CW_FAIL_DNS_MALFORMED,
+			    "announced length "
+			    "%zu, shorter than a DNS header",
+			    p->in_len);
 			return;
 		}
 		/* One spare byte reveals a peer sending more than it said. */
@@ -942,8 +948,8 @@ dns_probe_new(struct event_base *base, const struct dns_spec *spec,
 	}
 	p->target = *target;
 	p->fd = -1;
-	p->proto = p->proto_requested =
-	    proto == DNS_PROTO_TCP ? DNS_PROTO_TCP : DNS_PROTO_UDP;
+	p->proto = p->proto_requested = proto == DNS_PROTO_TCP ? DNS_PROTO_TCP :
+	                                                         DNS_PROTO_UDP;
 	p->connect_us = -1;
 	p->rtt = -1;
 	p->ip_ttl = -1;

@@ -36,27 +36,27 @@ enum dns_proto {
 #define DNS_AF_4 1
 #define DNS_AF_6 2
 
-#define DNS_QNAME_MAX 256
-#define DNS_EDNS_SIZE_MIN 512	/* RFC 6891: smaller sizes count as 512 */
-#define DNS_RETRIES_MAX 10
+#define DNS_QNAME_MAX       256
+#define DNS_EDNS_SIZE_MIN   512 /* RFC 6891: smaller sizes count as 512 */
+#define DNS_RETRIES_MAX     10
 #define DNS_LATE_WINDOW_MAX (60 * CW_USEC_PER_SEC)
 
 struct dns_spec {
-	const char *name;	/* measurement name for results; may be NULL */
-	char qname[DNS_QNAME_MAX];	/* presentation form, e.g. "." */
+	const char *name; /* measurement name for results; may be NULL */
+	char qname[DNS_QNAME_MAX]; /* presentation form, e.g. "." */
 	ldns_rr_type qtype;
 	ldns_rr_class qclass;
-	int transports;		/* DNS_PROTO_UDP | DNS_PROTO_TCP */
-	int afs;		/* DNS_AF_4 | DNS_AF_6 */
-	uint16_t port;		/* 53 */
-	uint16_t edns_size;	/* 0: no OPT record at all */
-	bool do_bit;		/* DNSSEC OK (needs EDNS) */
-	bool nsid;		/* ask for NSID (needs EDNS) */
-	bool rd;		/* recursion desired */
-	bool tcp_on_truncation;	/* retry a TC=1 UDP answer over TCP */
-	cw_usec_t timeout;	/* per attempt */
-	int retries;		/* further attempts after a timeout (UDP) */
-	cw_usec_t late_window;	/* keep UDP open this long for late replies */
+	int transports;         /* DNS_PROTO_UDP | DNS_PROTO_TCP */
+	int afs;                /* DNS_AF_4 | DNS_AF_6 */
+	uint16_t port;          /* 53 */
+	uint16_t edns_size;     /* 0: no OPT record at all */
+	bool do_bit;            /* DNSSEC OK (needs EDNS) */
+	bool nsid;              /* ask for NSID (needs EDNS) */
+	bool rd;                /* recursion desired */
+	bool tcp_on_truncation; /* retry a TC=1 UDP answer over TCP */
+	cw_usec_t timeout;      /* per attempt */
+	int retries;            /* further attempts after a timeout (UDP) */
+	cw_usec_t late_window;  /* keep UDP open this long for late replies */
 };
 
 /* dns_spec_init: the RSSAC047 defaults: SOA of "." IN, UDP and TCP, IPv4
@@ -73,11 +73,11 @@ void dns_spec_init(struct dns_spec *spec);
  * configured measurement, the servers).
  */
 enum dns_spec_rule {
-	DNS_SPEC_EDNS_SIZE,	/* 0, or DNS_EDNS_SIZE_MIN to 65535 */
-	DNS_SPEC_DO,		/* DNSSEC OK needs EDNS */
-	DNS_SPEC_NSID,		/* NSID needs EDNS */
-	DNS_SPEC_TIMEOUT,	/* per attempt: probe_timeout_check() */
-	DNS_SPEC_LATE_WINDOW,	/* 0 to DNS_LATE_WINDOW_MAX */
+	DNS_SPEC_EDNS_SIZE,   /* 0, or DNS_EDNS_SIZE_MIN to 65535 */
+	DNS_SPEC_DO,          /* DNSSEC OK needs EDNS */
+	DNS_SPEC_NSID,        /* NSID needs EDNS */
+	DNS_SPEC_TIMEOUT,     /* per attempt: probe_timeout_check() */
+	DNS_SPEC_LATE_WINDOW, /* 0 to DNS_LATE_WINDOW_MAX */
 	DNS_SPEC_RULES
 };
 
@@ -115,8 +115,7 @@ char *dns_qclass_name(ldns_rr_class klass, char *buf, size_t len);
 /* dns_done_fn: the DNS-specific completion callback.  `reply` is the
  * parsed answer when one was accepted (NULL otherwise) and is valid only
  * during the call; `result` is owned by the callee. */
-typedef void (*dns_done_fn)(json_t *result, const ldns_pkt *reply,
-    void *arg);
+typedef void (*dns_done_fn)(json_t *result, const ldns_pkt *reply, void *arg);
 
 struct dns_probe;
 
@@ -145,8 +144,8 @@ void dns_run_redirect(struct probe_run *run, probe_done_fn done, void *arg);
 /* dns_measurement: the spec of a configured dns measurement
  * (probes/conf_dns.c), struct measurement's `spec`. */
 struct dns_measurement {
-	struct dns_spec spec;		/* spec.name: the measurement's */
-	bool qname_from_tld;		/* no qname given: each TLD's own */
+	struct dns_spec spec; /* spec.name: the measurement's */
+	bool qname_from_tld;  /* no qname given: each TLD's own */
 };
 
 /* dns_probe_kind: the DNS kind (probes/conf_dns.c). */
@@ -158,16 +157,14 @@ void dns_probe_cancel(struct dns_probe *probe);
 /* dns_probe_redirect: report to done(result, reply, arg) instead of the
  * callback given at start, e.g. when the agent's tasks are rebuilt while
  * this query is on the wire and its result must still be kept. */
-void dns_probe_redirect(struct dns_probe *probe, dns_done_fn done,
-    void *arg);
+void dns_probe_redirect(struct dns_probe *probe, dns_done_fn done, void *arg);
 
 /* --- The pure parts, exposed for unit tests and the TLD discovery --- */
 
 /* dns_query_build: the query for `spec` with message ID `id` in wire
  * form.  Returns a buffer the caller frees with free() and its length,
  * or NULL (logged). */
-uint8_t *dns_query_build(const struct dns_spec *spec, uint16_t id,
-    size_t *len);
+uint8_t *dns_query_build(const struct dns_spec *spec, uint16_t id, size_t *len);
 
 /* dns_reply_check: parse `wire` and check it answers the query `id` for
  * spec's question.  On CW_OK *reply holds the parsed packet (caller frees
@@ -182,13 +179,13 @@ enum cw_failure dns_reply_check(const struct dns_spec *spec, uint16_t id,
  * the failure its rcode means (CW_OK for NOERROR).  `wire`/`len` are the
  * bytes `reply` was parsed from (counts and abuf come from them). */
 enum cw_failure dns_result_add_reply(json_t *result,
-    const struct dns_spec *spec, const ldns_pkt *reply,
-    const uint8_t *wire, size_t len);
+    const struct dns_spec *spec, const ldns_pkt *reply, const uint8_t *wire,
+    size_t len);
 
 /* dns_result_add_abuf: store `wire` as base64 under `key` ("abuf");
  * nothing when len is 0. */
-void dns_result_add_abuf(json_t *result, const char *key,
-    const uint8_t *wire, size_t len);
+void dns_result_add_abuf(json_t *result, const char *key, const uint8_t *wire,
+    size_t len);
 
 /* dns_text_escape: bytes from the network as printable text: ASCII
  * 0x20-0x7e as is, except that a backslash is doubled; every other byte

@@ -36,8 +36,7 @@ dns_qtype_parse(const char *text)
 	if (text == NULL || *text == '\0')
 		return -1;
 	type = ldns_get_rr_type_by_name(text);
-	if (type == 0 || type == LDNS_RR_TYPE_AXFR ||
-	    type == LDNS_RR_TYPE_IXFR)
+	if (type == 0 || type == LDNS_RR_TYPE_AXFR || type == LDNS_RR_TYPE_IXFR)
 		return -1;
 	return (int)type;
 }
@@ -85,8 +84,8 @@ dns_qtype_name(ldns_rr_type type, char *buf, size_t len)
 char *
 dns_qclass_name(ldns_rr_class klass, char *buf, size_t len)
 {
-	return dns_name_copy(ldns_rr_class2str(klass), "CLASS",
-	    (unsigned)klass, buf, len);
+	return dns_name_copy(ldns_rr_class2str(klass), "CLASS", (unsigned)klass,
+	    buf, len);
 }
 
 char *
@@ -147,8 +146,8 @@ dns_query_build(const struct dns_spec *spec, uint16_t id, size_t *len)
 		ldns_pkt_set_edns_do(pkt, spec->do_bit);
 		if (spec->nsid) {
 			if ((options = ldns_edns_option_list_new()) == NULL ||
-			    (nsid = ldns_edns_new(LDNS_EDNS_NSID, 0,
-			    NULL)) == NULL)
+			    (nsid = ldns_edns_new(LDNS_EDNS_NSID, 0, NULL)) ==
+			        NULL)
 				goto fail;
 			if (!ldns_edns_option_list_push(options, nsid)) {
 				ldns_edns_deep_free(nsid);
@@ -219,8 +218,10 @@ dns_question_check(const struct dns_spec *spec, const ldns_pkt *pkt,
 		    ldns_rr_get_class(q), got, sizeof(got));
 		dns_question_format(qname, spec->qtype, spec->qclass, want,
 		    sizeof(want));
-		snprintf(detail, detail_len, "reply question \"%s\", asked "
-		    "\"%s\"", got, want);
+		snprintf(detail, detail_len,
+		    "reply question \"%s\", asked "
+		    "\"%s\"",
+		    got, want);
 		failure = CW_FAIL_DNS_BAD_QUESTION;
 	}
 	ldns_rdf_deep_free(qname);
@@ -239,20 +240,21 @@ dns_question_check(const struct dns_spec *spec, const ldns_pkt *pkt,
  * comes out as ldns_wire2pkt would make it.
  */
 static enum cw_failure
-dns_wire_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
-    char *detail, size_t detail_len)
+dns_wire_parse(const uint8_t *wire, size_t len, ldns_pkt **out, char *detail,
+    size_t detail_len)
 {
 	static const struct {
 		ldns_pkt_section section;
 		size_t count_off;
 		ldns_status incomplete;
 	} sections[] = {
-		{LDNS_SECTION_QUESTION, 4, LDNS_STATUS_WIRE_INCOMPLETE_QUESTION},
-		{LDNS_SECTION_ANSWER, 6, LDNS_STATUS_WIRE_INCOMPLETE_ANSWER},
-		{LDNS_SECTION_AUTHORITY, 8,
-		    LDNS_STATUS_WIRE_INCOMPLETE_AUTHORITY},
-		{LDNS_SECTION_ADDITIONAL, 10,
-		    LDNS_STATUS_WIRE_INCOMPLETE_ADDITIONAL},
+		{ LDNS_SECTION_QUESTION, 4,
+		    LDNS_STATUS_WIRE_INCOMPLETE_QUESTION },
+		{ LDNS_SECTION_ANSWER, 6, LDNS_STATUS_WIRE_INCOMPLETE_ANSWER },
+		{ LDNS_SECTION_AUTHORITY, 8,
+		    LDNS_STATUS_WIRE_INCOMPLETE_AUTHORITY },
+		{ LDNS_SECTION_ADDITIONAL, 10,
+		    LDNS_STATUS_WIRE_INCOMPLETE_ADDITIONAL },
 	};
 	unsigned opts = 0, additional = 0;
 	uint8_t ttl[4];
@@ -277,10 +279,9 @@ dns_wire_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
 	ldns_pkt_set_cd(pkt, LDNS_CD_WIRE(wire));
 	ldns_pkt_set_rcode(pkt, LDNS_RCODE_WIRE(wire));
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
-		unsigned count = ldns_read_uint16(wire +
-		    sections[s].count_off);
-		bool is_additional =
-		    sections[s].section == LDNS_SECTION_ADDITIONAL;
+		unsigned count = ldns_read_uint16(wire + sections[s].count_off);
+		bool is_additional = sections[s].section ==
+		    LDNS_SECTION_ADDITIONAL;
 
 		for (unsigned i = 0; i < count; i++) {
 			st = ldns_wire2rr(&rr, wire, len, &pos,
@@ -293,7 +294,8 @@ dns_wire_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
 			    ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT) {
 				if (++opts > 1) {
 					ldns_rr_free(rr);
-					snprintf(detail, detail_len, "more "
+					snprintf(detail, detail_len,
+					    "more "
 					    "than one OPT record");
 					goto malformed;
 				}
@@ -314,13 +316,14 @@ dns_wire_parse(const uint8_t *wire, size_t len, ldns_pkt **out,
 			    ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG) {
 				if (i + 1 != count) {
 					ldns_rr_free(rr);
-					snprintf(detail, detail_len, "a TSIG "
+					snprintf(detail, detail_len,
+					    "a TSIG "
 					    "record that is not the last");
 					goto malformed;
 				}
 				ldns_pkt_set_tsig(pkt, rr);
-			} else if (!ldns_pkt_push_rr(pkt,
-			    sections[s].section, rr)) {
+			} else if (!ldns_pkt_push_rr(pkt, sections[s].section,
+			               rr)) {
 				ldns_rr_free(rr);
 				st = LDNS_STATUS_MEM_ERR;
 				goto bad;
@@ -346,9 +349,8 @@ malformed:
 }
 
 enum cw_failure
-dns_reply_check(const struct dns_spec *spec, uint16_t id,
-    const uint8_t *wire, size_t len, ldns_pkt **reply, char *detail,
-    size_t detail_len)
+dns_reply_check(const struct dns_spec *spec, uint16_t id, const uint8_t *wire,
+    size_t len, ldns_pkt **reply, char *detail, size_t detail_len)
 {
 	enum cw_failure failure;
 	ldns_pkt *pkt;
@@ -357,19 +359,22 @@ dns_reply_check(const struct dns_spec *spec, uint16_t id,
 	if (detail_len > 0)
 		detail[0] = '\0';
 	if (wire == NULL || len < LDNS_HEADER_SIZE) {
-		snprintf(detail, detail_len, "%zu bytes, shorter than a DNS "
-		    "header", wire == NULL ? (size_t)0 : len);
+		snprintf(detail, detail_len,
+		    "%zu bytes, shorter than a DNS "
+		    "header",
+		    wire == NULL ? (size_t)0 : len);
 		return CW_FAIL_DNS_MALFORMED;
 	}
-	if ((failure = dns_wire_parse(wire, len, &pkt, detail,
-	    detail_len)) != CW_OK)
+	if ((failure = dns_wire_parse(wire, len, &pkt, detail, detail_len)) !=
+	    CW_OK)
 		return failure;
 	if (ldns_pkt_id(pkt) != id) {
 		snprintf(detail, detail_len, "reply ID %u, query ID %u",
 		    (unsigned)ldns_pkt_id(pkt), (unsigned)id);
 		failure = CW_FAIL_DNS_BAD_ID;
 	} else if (!ldns_pkt_qr(pkt)) {
-		snprintf(detail, detail_len, "QR bit not set: a query, not a "
+		snprintf(detail, detail_len,
+		    "QR bit not set: a query, not a "
 		    "reply");
 		failure = CW_FAIL_DNS_MALFORMED;
 	} else
@@ -486,7 +491,7 @@ dns_result_add_flags(json_t *result, const ldns_pkt *pkt)
 static void
 dns_result_add_counts(json_t *result, const uint8_t *wire)
 {
-	static const char *const names[] = {"qd", "an", "ns", "ar"};
+	static const char *const names[] = { "qd", "an", "ns", "ar" };
 	json_t *counts = json_object();
 
 	for (int i = 0; i < 4; i++)

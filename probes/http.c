@@ -50,11 +50,11 @@
 #include "log.h"
 #include "result.h"
 
-#define HTTP_BUFFER_SIZE	8192L	/* libcurl's receive buffer */
-#define HTTP_CERTS_MAX		8	/* certificates kept per chain */
-#define HTTP_PATTERN_MAX	((size_t)16 << 20)	/* body bytes matched */
-#define HTTP_RESOLV_CONF	"/etc/resolv.conf"
-#define HTTP_HOSTS		"/etc/hosts"
+#define HTTP_BUFFER_SIZE 8192L              /* libcurl's receive buffer */
+#define HTTP_CERTS_MAX   8                  /* certificates kept per chain */
+#define HTTP_PATTERN_MAX ((size_t)16 << 20) /* body bytes matched */
+#define HTTP_RESOLV_CONF "/etc/resolv.conf"
+#define HTTP_HOSTS       "/etc/hosts"
 
 static void http_run_free(struct http_probe *);
 
@@ -77,7 +77,11 @@ static bool
 http_proxy_ok(const char *proxy)
 {
 	static const char *const schemes[] = {
-		"http://", "https://", "socks4://", "socks4a://", "socks5://",
+		"http://",
+		"https://",
+		"socks4://",
+		"socks4a://",
+		"socks5://",
 		"socks5h://",
 	};
 	size_t n = strlen(proxy);
@@ -110,10 +114,12 @@ http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
 		/* An empty pattern matches anything: a mistake, not a
 		 * check. */
 		if (*spec->body_pattern == '\0')
-			snprintf(err, errlen, "empty (leave it out for no "
+			snprintf(err, errlen,
+			    "empty (leave it out for no "
 			    "pattern)");
 		else if (spec->method == HTTP_HEAD)
-			snprintf(err, errlen, "a HEAD request reads no body "
+			snprintf(err, errlen,
+			    "a HEAD request reads no body "
 			    "(use GET)");
 		else
 			return 0;
@@ -121,7 +127,8 @@ http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
 	case HTTP_SPEC_PROXY:
 		if (spec->proxy == NULL || http_proxy_ok(spec->proxy))
 			return 0;
-		snprintf(err, errlen, "\"%s\" is not an http://, https://, "
+		snprintf(err, errlen,
+		    "\"%s\" is not an http://, https://, "
 		    "socks4://, socks4a://, socks5:// or socks5h:// URL",
 		    spec->proxy);
 		return -1;
@@ -142,8 +149,8 @@ http_spec_check(const struct http_spec *spec, enum http_spec_rule rule,
 /* http_url_split: scheme, host (brackets removed) and port of `url`;
  * the caller frees *host.  -1 with a reason in err. */
 static int
-http_url_split(const char *url, char **host, long *port, bool *https,
-    char *err, size_t errlen)
+http_url_split(const char *url, char **host, long *port, bool *https, char *err,
+    size_t errlen)
 {
 	CURLU *u;
 	CURLUcode rc;
@@ -161,12 +168,13 @@ http_url_split(const char *url, char **host, long *port, bool *https,
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcasecmp(scheme, "http") != 0 &&
-	    strcasecmp(scheme, "https") != 0)) {
+	        strcasecmp(scheme, "https") != 0)) {
 		snprintf(err, errlen, "only http:// and https:// URLs");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-		snprintf(err, errlen, "no user name or password in the URL: "
+		snprintf(err, errlen,
+		    "no user name or password in the URL: "
 		    "it would be written into every result");
 		goto out;
 	}
@@ -265,8 +273,7 @@ http_status_parse(const char *text, struct http_status_range *range)
 	if (sscanf(text, "%3u-%3u%c", &lo, &hi, &tail) == 2 &&
 	    strlen(text) == 7) {
 		;
-	} else if (sscanf(text, "%3u%c", &lo, &tail) == 1 &&
-	    strlen(text) == 3)
+	} else if (sscanf(text, "%3u%c", &lo, &tail) == 1 && strlen(text) == 3)
 		hi = lo;
 	else
 		return -1;
@@ -295,7 +302,8 @@ int
 http_header_check(const char *line, char *err, size_t errlen)
 {
 	/* RFC 9110 5.6.2: token characters. */
-	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	static const char tchar[] =
+	    "!#$%&'*+-.^_`|~0123456789"
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	size_t name = strspn(line, tchar);
 
@@ -316,7 +324,8 @@ http_status_expected(const struct http_spec *spec, long status)
 	if (spec->nexpect == 0)
 		return status >= 200 && status <= 399;
 	for (size_t i = 0; i < spec->nexpect; i++)
-		if (status >= spec->expect[i].lo && status <= spec->expect[i].hi)
+		if (status >= spec->expect[i].lo &&
+		    status <= spec->expect[i].hi)
 			return true;
 	return false;
 }
@@ -351,9 +360,11 @@ http_xfer_tls(struct http_xfer *x, SSL *ssl, const char *host)
 		json_decref(certs);
 		return;
 	}
-	json_object_set_new(x->tls, "version", json_string(SSL_get_version(ssl)));
-	json_object_set_new(x->tls, "cipher", cipher != NULL ?
-	    json_string(SSL_CIPHER_get_name(cipher)) : json_null());
+	json_object_set_new(x->tls, "version",
+	    json_string(SSL_get_version(ssl)));
+	json_object_set_new(x->tls, "cipher",
+	    cipher != NULL ? json_string(SSL_CIPHER_get_name(cipher)) :
+	                     json_null());
 	x->tls_failure = CW_OK;
 	if (leaf == NULL) {
 		x->tls_failure = CW_FAIL_SSL_INVALID_CERTIFICATE;
@@ -370,8 +381,8 @@ http_xfer_tls(struct http_xfer *x, SSL *ssl, const char *host)
 	}
 	json_object_set_new(x->tls, "verified",
 	    json_boolean(x->tls_failure == CW_OK));
-	json_object_set_new(x->tls, "verify_error", x->tls_failure == CW_OK ?
-	    json_null() : json_string(x->tls_detail));
+	json_object_set_new(x->tls, "verify_error",
+	    x->tls_failure == CW_OK ? json_null() : json_string(x->tls_detail));
 	for (int i = 0; i < n && i < HTTP_CERTS_MAX && certs != NULL; i++)
 		json_array_append_new(certs,
 		    http_cert_json(sk_X509_value(chain, i)));
@@ -389,7 +400,7 @@ http_castore_load(const char *path)
 	if (store == NULL)
 		return NULL;
 	if ((path == NULL ? X509_STORE_set_default_paths(store) :
-	    X509_STORE_load_file(store, path)) != 1) {
+	                    X509_STORE_load_file(store, path)) != 1) {
 		X509_STORE_free(store);
 		return NULL;
 	}
@@ -413,14 +424,14 @@ http_castore_get(struct http_engine *eng, const char *path)
 	for (size_t i = 0; i < eng->nstores && cs == NULL; i++)
 		if ((path == NULL && eng->stores[i].path == NULL) ||
 		    (path != NULL && eng->stores[i].path != NULL &&
-		    strcmp(path, eng->stores[i].path) == 0))
+		        strcmp(path, eng->stores[i].path) == 0))
 			cs = &eng->stores[i];
 	if (cs != NULL && cs->mtime.tv_sec == st.st_mtim.tv_sec &&
 	    cs->mtime.tv_nsec == st.st_mtim.tv_nsec)
 		return cs->store;
 	if ((store = http_castore_load(path)) == NULL) {
-		log_warnx("http: cannot load the CAs of %s", path != NULL ?
-		    path : "the system");
+		log_warnx("http: cannot load the CAs of %s",
+		    path != NULL ? path : "the system");
 		return NULL;
 	}
 	if (cs == NULL) {
@@ -456,8 +467,7 @@ http_xfer_sslctx(CURL *easy, void *sslctx, void *arg)
 	X509_STORE *store;
 
 	(void)easy;
-	if ((store = http_castore_get(x->run->engine, x->run->cafile)) ==
-	    NULL)
+	if ((store = http_castore_get(x->run->engine, x->run->cafile)) == NULL)
 		return CURLE_SSL_CACERT_BADFILE;
 	SSL_CTX_set1_cert_store(sslctx, store);
 	return CURLE_OK;
@@ -466,8 +476,8 @@ http_xfer_sslctx(CURL *easy, void *sslctx, void *arg)
 /* http_xfer_prereq: CURLOPT_PREREQFUNCTION: the connection is up (TLS
  * done), no request sent yet. */
 static int
-http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
-    int primary_port, int local_port)
+http_xfer_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
 {
 	struct http_xfer *x = arg;
 	struct http_probe *run = x->run;
@@ -485,8 +495,10 @@ http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
 	/* A redirect followed may lead to another host or scheme. */
 	if (run->follow) {
 		if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) !=
-		    CURLE_OK || url == NULL || http_url_split(url, &hop, &port,
-		    &https, err, sizeof(err)) == -1) {
+		        CURLE_OK ||
+		    url == NULL ||
+		    http_url_split(url, &hop, &port, &https, err,
+		        sizeof(err)) == -1) {
 			free(hop);
 			return CURL_PREREQFUNC_OK;
 		}
@@ -497,10 +509,12 @@ http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
 		return CURL_PREREQFUNC_OK;
 	}
 	if (curl_easy_getinfo(x->easy, CURLINFO_TLS_SSL_PTR, &info) !=
-	    CURLE_OK || info == NULL || info->internals == NULL ||
+	        CURLE_OK ||
+	    info == NULL || info->internals == NULL ||
 	    info->backend != CURLSSLBACKEND_OPENSSL) {
 		x->tls_failure = CW_FAIL_INTERNAL;
-		snprintf(x->tls_detail, sizeof(x->tls_detail), "libcurl does "
+		snprintf(x->tls_detail, sizeof(x->tls_detail),
+		    "libcurl does "
 		    "not use OpenSSL: the certificate cannot be checked");
 		free(hop);
 		return CURL_PREREQFUNC_ABORT;
@@ -508,7 +522,7 @@ http_xfer_prereq(void *arg, char *primary_ip, char *local_ip,
 	http_xfer_tls(x, info->internals, host);
 	free(hop);
 	return x->tls_failure == CW_OK ? CURL_PREREQFUNC_OK :
-	    CURL_PREREQFUNC_ABORT;
+	                                 CURL_PREREQFUNC_ABORT;
 }
 
 /* --- transfers --- */
@@ -526,7 +540,8 @@ http_xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 		take = (size_t)(run->max_body - x->body_bytes);
 	crypto_hash_sha256_update(&x->sha, (const unsigned char *)data, take);
 	if (run->have_pattern && take > 0 && x->kept < HTTP_PATTERN_MAX) {
-		size_t keep = take < HTTP_PATTERN_MAX - x->kept ? take :
+		size_t keep = take < HTTP_PATTERN_MAX - x->kept ?
+		    take :
 		    HTTP_PATTERN_MAX - x->kept;
 		char *grown = realloc(x->body, x->kept + keep + 1);
 		if (grown == NULL)
@@ -539,7 +554,7 @@ http_xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 	x->body_bytes += take;
 	if (take < n) {
 		x->truncated = true;
-		return 0;	/* libcurl stops with CURLE_WRITE_ERROR */
+		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
 	}
 	return n;
 }
@@ -647,8 +662,7 @@ http_curl_done(CURL *easy, CURLcode code, void *arg)
 
 /* http_xfer_easy: the easy handle of x. */
 static CURL *
-http_xfer_easy(struct http_probe *run, struct http_xfer *x,
-    cw_usec_t remaining)
+http_xfer_easy(struct http_probe *run, struct http_xfer *x, cw_usec_t remaining)
 {
 	long ms = (long)(remaining / CW_USEC_PER_MSEC);
 	CURL *e;
@@ -661,9 +675,9 @@ http_xfer_easy(struct http_probe *run, struct http_xfer *x,
 	x->easy = e;
 	ok = curl_easy_setopt(e, CURLOPT_URL, run->url) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK &&
@@ -672,37 +686,38 @@ http_xfer_easy(struct http_probe *run, struct http_xfer *x,
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, HTTP_BUFFER_SIZE) ==
-	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_IPRESOLVE, run->af == 6 ?
-	    CURL_IPRESOLVE_V6 : CURL_IPRESOLVE_V4) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_PROXY, run->proxy != NULL ?
-	    run->proxy : "") == CURLE_OK &&
+	        CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_IPRESOLVE,
+	        run->af == 6 ? CURL_IPRESOLVE_V6 : CURL_IPRESOLVE_V4) ==
+	        CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_PROXY,
+	        run->proxy != NULL ? run->proxy : "") == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_NOBODY, run->method == HTTP_HEAD ?
-	    1L : 0L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/"
-	    PACKAGE_VERSION) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, run->headers) ==
-	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, run->follow ? 1L :
-	    0L) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_NOBODY,
+	        run->method == HTTP_HEAD ? 1L : 0L) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_USERAGENT,
+	        PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, run->headers) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+	        run->follow ? 1L : 0L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_MAXREDIRS, run->max_redirects) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_xfer_write) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_xfer_header) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, http_xfer_prereq) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PREREQDATA, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, http_xfer_sslctx) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, x) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK &&
-	    (x->connect_to == NULL || curl_easy_setopt(e, CURLOPT_CONNECT_TO,
-	    x->connect_to) == CURLE_OK);
+	    (x->connect_to == NULL ||
+	        curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to) ==
+	            CURLE_OK);
 	return ok ? e : NULL;
 }
 
@@ -731,7 +746,7 @@ http_xfer_start(struct http_probe *run, const char *addr)
 			goto fail;
 	}
 	if ((grown = reallocarray(run->xfers, run->nxfers + 1,
-	    sizeof(*grown))) == NULL)
+	         sizeof(*grown))) == NULL)
 		goto fail;
 	run->xfers = grown;
 	if (http_xfer_easy(run, x, run->timeout - used) == NULL)
@@ -853,19 +868,18 @@ http_run_copy(struct http_probe *run, const struct http_spec *spec)
 	if (!ok || run->url == NULL)
 		return -1;
 	if (http_url_split(run->url, &run->host, &run->port, &run->https, err,
-	    sizeof(err)) == -1) {
+	        sizeof(err)) == -1) {
 		log_warnx("http: %s: %s", run->url, err);
 		return -1;
 	}
 	run->method = spec->method;
-	run->timeout = spec->timeout > 0 ? spec->timeout :
-	    HTTP_TIMEOUT_DEFAULT;
+	run->timeout = spec->timeout > 0 ? spec->timeout : HTTP_TIMEOUT_DEFAULT;
 	run->max_body = spec->max_body;
 	run->follow = spec->follow_redirects;
 	run->max_redirects = spec->max_redirects;
 	if (spec->nexpect > 0) {
 		if ((run->expect = calloc(spec->nexpect,
-		    sizeof(*run->expect))) == NULL)
+		         sizeof(*run->expect))) == NULL)
 			return -1;
 		memcpy(run->expect, spec->expect,
 		    spec->nexpect * sizeof(*run->expect));
@@ -873,15 +887,15 @@ http_run_copy(struct http_probe *run, const struct http_spec *spec)
 	}
 	if (spec->body_pattern != NULL) {
 		if (regcomp(&run->pattern, spec->body_pattern,
-		    REG_EXTENDED | REG_NOSUB) != 0) {
+		        REG_EXTENDED | REG_NOSUB) != 0) {
 			log_warnx("http: %s: bad pattern", run->url);
 			return -1;
 		}
 		run->have_pattern = true;
 	}
 	for (size_t i = 0; i < spec->nheaders; i++) {
-		if ((h = curl_slist_append(run->headers,
-		    spec->headers[i])) == NULL)
+		if ((h = curl_slist_append(run->headers, spec->headers[i])) ==
+		    NULL)
 			return -1;
 		run->headers = h;
 	}
@@ -909,9 +923,9 @@ http_probe_start(struct http_engine *engine, const struct http_spec *spec,
 	run->t0_real = cw_real_usec();
 	if (http_run_copy(run, spec) == -1 ||
 	    (run->deadline = evtimer_new(engine->base, http_deadline_cb,
-	    run)) == NULL ||
-	    (run->later = event_new(engine->base, -1, 0, http_later_cb,
-	    run)) == NULL) {
+	         run)) == NULL ||
+	    (run->later = event_new(engine->base, -1, 0, http_later_cb, run)) ==
+	        NULL) {
 		log_warnx("%s: cannot set up a measurement of %s", __func__,
 		    spec->url);
 		http_run_free(run);
@@ -932,8 +946,8 @@ http_probe_start(struct http_engine *engine, const struct http_spec *spec,
 		    run->host, run->af);
 		http_run_fail(run, CW_FAIL_ADDRESS_FAMILY, detail);
 	} else if (literal_af != 0 || run->proxy != NULL) {
-		if (http_xfer_start(run, literal_af != 0 ? run->host :
-		    NULL) == -1)
+		if (http_xfer_start(run, literal_af != 0 ? run->host : NULL) ==
+		    -1)
 			http_run_fail(run, CW_FAIL_INTERNAL,
 			    "could not start the request");
 	} else if (http_lookup_start(run) == -1) {
@@ -977,16 +991,17 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 	eng->base = base;
 	if ((eng->cv = curlev_new(base, http_curl_done)) == NULL ||
 	    (eng->dns = evdns_base_new(base,
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL ||
+	         EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL ||
 	    (eng->hosts_dns = evdns_base_new(base, 0)) == NULL) {
 		log_warnx("%s: cannot set up libcurl or the resolver",
 		    __func__);
 		http_engine_free(eng);
 		return NULL;
 	}
-	if ((eng->resolv_conf = strdup(resolv_conf != NULL ? resolv_conf :
-	    HTTP_RESOLV_CONF)) == NULL || (eng->hosts = strdup(hosts !=
-	    NULL ? hosts : HTTP_HOSTS)) == NULL) {
+	if ((eng->resolv_conf = strdup(
+	         resolv_conf != NULL ? resolv_conf : HTTP_RESOLV_CONF)) ==
+	        NULL ||
+	    (eng->hosts = strdup(hosts != NULL ? hosts : HTTP_HOSTS)) == NULL) {
 		http_engine_free(eng);
 		return NULL;
 	}
@@ -996,7 +1011,8 @@ http_engine_new(struct event_base *base, const char *resolv_conf,
 	    DNS_OPTIONS_ALL & ~DNS_OPTION_HOSTSFILE, eng->resolv_conf);
 	if (rc != 0 && (resolv_conf != NULL || rc != 1)) {
 		log_warnx("%s: %s: cannot be read or holds no nameserver "
-		    "(evdns error %d)", __func__, eng->resolv_conf, rc);
+		          "(evdns error %d)",
+		    __func__, eng->resolv_conf, rc);
 		http_engine_free(eng);
 		return NULL;
 	}

@@ -37,12 +37,12 @@
 #define HTTP_AF_4 1
 #define HTTP_AF_6 2
 
-#define HTTP_MAX_BODY_DEFAULT	(UINT64_C(1) << 20)	/* 1 MiB */
-#define HTTP_TIMEOUT_DEFAULT	(10 * CW_USEC_PER_SEC)
-#define HTTP_MAX_BODY_MAX	(UINT64_C(1) << 30)	/* 1 GiB */
-#define HTTP_REDIRECTS_DEFAULT	5
-#define HTTP_REDIRECTS_MAX	50
-#define HTTP_URL_MAX		2048
+#define HTTP_MAX_BODY_DEFAULT  (UINT64_C(1) << 20) /* 1 MiB */
+#define HTTP_TIMEOUT_DEFAULT   (10 * CW_USEC_PER_SEC)
+#define HTTP_MAX_BODY_MAX      (UINT64_C(1) << 30) /* 1 GiB */
+#define HTTP_REDIRECTS_DEFAULT 5
+#define HTTP_REDIRECTS_MAX     50
+#define HTTP_URL_MAX           2048
 
 enum http_method {
 	HTTP_GET = 0,
@@ -60,20 +60,20 @@ struct http_status_range {
  * needs at start, so the spec may go away while runs are in flight.
  */
 struct http_spec {
-	const char *name;		/* measurement name; may be NULL */
-	const char *url;		/* http:// or https:// */
+	const char *name; /* measurement name; may be NULL */
+	const char *url;  /* http:// or https:// */
 	enum http_method method;
-	int afs;			/* HTTP_AF_4 | HTTP_AF_6 */
-	cw_usec_t timeout;		/* the whole run, resolution included */
-	const struct http_status_range *expect;	/* none: 200-399 */
+	int afs;           /* HTTP_AF_4 | HTTP_AF_6 */
+	cw_usec_t timeout; /* the whole run, resolution included */
+	const struct http_status_range *expect; /* none: 200-399 */
 	size_t nexpect;
-	uint64_t max_body;		/* body bytes read at most */
-	const char *body_pattern;	/* POSIX extended regex; NULL: none */
-	const char *const *headers;	/* "Name: value" lines */
+	uint64_t max_body;          /* body bytes read at most */
+	const char *body_pattern;   /* POSIX extended regex; NULL: none */
+	const char *const *headers; /* "Name: value" lines */
 	size_t nheaders;
-	const char *proxy;		/* NULL: none (never the environment's) */
-	const char *cafile;		/* NULL: the system's CA bundle */
-	bool follow_redirects;		/* false: report the Location only */
+	const char *proxy;     /* NULL: none (never the environment's) */
+	const char *cafile;    /* NULL: the system's CA bundle */
+	bool follow_redirects; /* false: report the Location only */
 	long max_redirects;
 };
 
@@ -90,12 +90,12 @@ void http_spec_init(struct http_spec *spec);
  * of a configured measurement).
  */
 enum http_spec_rule {
-	HTTP_SPEC_MAX_BODY,		/* 1 byte to HTTP_MAX_BODY_MAX */
-	HTTP_SPEC_BODY_PATTERN,		/* not empty; not with HEAD */
-	HTTP_SPEC_PROXY,		/* http(s)://, socks4(a)://, socks5(h)://
+	HTTP_SPEC_MAX_BODY,     /* 1 byte to HTTP_MAX_BODY_MAX */
+	HTTP_SPEC_BODY_PATTERN, /* not empty; not with HEAD */
+	HTTP_SPEC_PROXY,        /* http(s)://, socks4(a)://, socks5(h)://
 					 * (the uploads' proxy too: conf.c) */
-	HTTP_SPEC_CAFILE,		/* a file this process may read */
-	HTTP_SPEC_TIMEOUT,		/* probe_timeout_check() */
+	HTTP_SPEC_CAFILE,       /* a file this process may read */
+	HTTP_SPEC_TIMEOUT,      /* probe_timeout_check() */
 	HTTP_SPEC_RULES
 };
 
@@ -182,11 +182,11 @@ void http_probe_redirect(struct http_probe *probe, http_done_fn done,
  * arrays `spec` points at belong to it.
  */
 struct http_measurement {
-	struct http_spec spec;		/* spec.name: the measurement's */
+	struct http_spec spec; /* spec.name: the measurement's */
 	char *url;
-	char *body_pattern;		/* NULL: none */
-	char *proxy;			/* NULL: none */
-	char *cafile;			/* NULL: the system's CAs */
+	char *body_pattern; /* NULL: none */
+	char *proxy;        /* NULL: none */
+	char *cafile;       /* NULL: the system's CAs */
 	char **headers;
 	struct http_status_range *expect;
 };

@@ -29,99 +29,99 @@
 #include "failure.h"
 #include "http.h"
 
-#define HTTP_CASTORES		8	/* CA files kept loaded */
-#define HTTP_IDLE_HANDLES	64	/* easy handles kept for reuse */
+#define HTTP_CASTORES     8  /* CA files kept loaded */
+#define HTTP_IDLE_HANDLES 64 /* easy handles kept for reuse */
 
 /* What a file the resolver reads was like when it was read: any field
  * that differs later means it was written, replaced or removed since. */
 struct http_file_stamp {
-	bool			 present;
-	dev_t			 dev;
-	ino_t			 ino;
-	off_t			 size;
-	struct timespec		 mtime;
+	bool present;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
 };
 
 /* The certificates trusted for a `cafile` (NULL: the system's), loaded
  * once and shared by the connections that use them. */
 struct http_castore {
-	char			*path;
-	struct timespec		 mtime;
-	X509_STORE		*store;
+	char *path;
+	struct timespec mtime;
+	X509_STORE *store;
 };
 
 struct http_engine {
-	struct event_base	*base;
-	struct curlev		*cv;
-	struct evdns_base	*dns;		/* the nameservers: a list */
-	struct evdns_base	*hosts_dns;	/* the hosts file's alone */
-	size_t			 in_flight;	/* transfers */
-	struct http_castore	 stores[HTTP_CASTORES];
-	size_t			 nstores;
-	CURL			*idle[HTTP_IDLE_HANDLES];	/* reset */
-	size_t			 nidle;
-	char			*resolv_conf;	/* the nameservers' file */
-	struct http_file_stamp	 resolv_stamp;	/* as it was read */
-	char			*hosts;		/* looked in first */
-	struct http_file_stamp	 hosts_stamp;
+	struct event_base *base;
+	struct curlev *cv;
+	struct evdns_base *dns;       /* the nameservers: a list */
+	struct evdns_base *hosts_dns; /* the hosts file's alone */
+	size_t in_flight;             /* transfers */
+	struct http_castore stores[HTTP_CASTORES];
+	size_t nstores;
+	CURL *idle[HTTP_IDLE_HANDLES]; /* reset */
+	size_t nidle;
+	char *resolv_conf;                   /* the nameservers' file */
+	struct http_file_stamp resolv_stamp; /* as it was read */
+	char *hosts;                         /* looked in first */
+	struct http_file_stamp hosts_stamp;
 };
 
 /* One request to one address. */
 struct http_xfer {
-	struct http_probe	*run;
-	CURL			*easy;
-	struct curl_slist	*connect_to;
-	char			 addr[INET6_ADDRSTRLEN];	/* "" unknown */
-	cw_usec_t		 started;	/* real time */
-	char			 errbuf[CURL_ERROR_SIZE];
+	struct http_probe *run;
+	CURL *easy;
+	struct curl_slist *connect_to;
+	char addr[INET6_ADDRSTRLEN]; /* "" unknown */
+	cw_usec_t started;           /* real time */
+	char errbuf[CURL_ERROR_SIZE];
 	crypto_hash_sha256_state sha;
-	uint64_t		 body_bytes;
-	bool			 truncated;
-	bool			 head_done;	/* a header section ended */
-	char			*body;		/* kept for the pattern */
-	size_t			 kept;		/* its length */
-	json_t			*tls;
-	enum cw_failure		 tls_failure;
-	char			 tls_detail[256];
+	uint64_t body_bytes;
+	bool truncated;
+	bool head_done; /* a header section ended */
+	char *body;     /* kept for the pattern */
+	size_t kept;    /* its length */
+	json_t *tls;
+	enum cw_failure tls_failure;
+	char tls_detail[256];
 };
 
 struct http_probe {
-	struct http_engine	*engine;
-	http_done_fn		 done;
-	void			*arg;
-	int			 af;
+	struct http_engine *engine;
+	http_done_fn done;
+	void *arg;
+	int af;
 
 	/* Copied from the spec. */
-	char			*name;
-	char			*url;
-	char			*host;		/* no brackets */
-	bool			 host_literal;
-	bool			 https;
-	long			 port;
-	enum http_method	 method;
-	cw_usec_t		 timeout;
+	char *name;
+	char *url;
+	char *host; /* no brackets */
+	bool host_literal;
+	bool https;
+	long port;
+	enum http_method method;
+	cw_usec_t timeout;
 	struct http_status_range *expect;
-	size_t			 nexpect;
-	uint64_t		 max_body;
-	bool			 have_pattern;
-	regex_t			 pattern;
-	struct curl_slist	*headers;
-	char			*proxy;
-	char			*cafile;
-	bool			 follow;
-	long			 max_redirects;
+	size_t nexpect;
+	uint64_t max_body;
+	bool have_pattern;
+	regex_t pattern;
+	struct curl_slist *headers;
+	char *proxy;
+	char *cafile;
+	bool follow;
+	long max_redirects;
 
-	cw_usec_t		 t0;		/* monotonic: the run began */
-	cw_usec_t		 t0_real;
-	cw_usec_t		 dns_usec;	/* -1: no lookup */
-	json_t			*resolved;	/* the lookup's addresses */
-	struct dns_probe	*query;		/* the lookup's, in flight */
-	int			 nameserver;	/* the one it asks: its index */
-	struct event		*deadline;	/* of the lookup */
-	struct event		*later;		/* reports `failed` */
-	json_t			*failed;	/* a result without transfer */
-	struct http_xfer	**xfers;
-	size_t			 nxfers, left;
+	cw_usec_t t0; /* monotonic: the run began */
+	cw_usec_t t0_real;
+	cw_usec_t dns_usec;      /* -1: no lookup */
+	json_t *resolved;        /* the lookup's addresses */
+	struct dns_probe *query; /* the lookup's, in flight */
+	int nameserver;          /* the one it asks: its index */
+	struct event *deadline;  /* of the lookup */
+	struct event *later;     /* reports `failed` */
+	json_t *failed;          /* a result without transfer */
+	struct http_xfer **xfers;
+	size_t nxfers, left;
 };
 
 /* --- http.c: transfers and runs --- */
@@ -177,14 +177,14 @@ json_t *http_result_new(struct http_probe *run, const char *addr,
  * version, times, sizes, the body's hash, redirects, TLS) to r.
  * Finishes x's hash: once per transfer.  r keeps its own reference to
  * x's TLS object. */
-void http_result_http(struct http_probe *run, struct http_xfer *x,
-    json_t *r, long status);
+void http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
+    long status);
 
 /* http_xfer_verdict: set r's ok or failure for transfer x, which
  * ended with libcurl's `code` and HTTP `status`: the TLS check, then
  * libcurl's code, the status expected, the body pattern. */
-void http_xfer_verdict(struct http_probe *run, struct http_xfer *x,
-    json_t *r, CURLcode code, long status);
+void http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
+    CURLcode code, long status);
 
 /* http_cert_json: a certificate's subject, issuer and validity as a
  * new JSON object the caller owns; NULL when out of memory. */

@@ -26,8 +26,8 @@
 #include "log.h"
 #include "target.h"
 
-#define HTTP_DNS_TIMEOUT	(3 * CW_USEC_PER_SEC)	/* per attempt */
-#define HTTP_DNS_ATTEMPTS	2	/* per nameserver */
+#define HTTP_DNS_TIMEOUT  (3 * CW_USEC_PER_SEC) /* per attempt */
+#define HTTP_DNS_ATTEMPTS 2                     /* per nameserver */
 
 enum cw_failure
 http_failure_of_lookup(enum cw_failure dns)
@@ -60,8 +60,9 @@ http_lookup_addrs(struct http_probe *run)
 	size_t started = 0;
 
 	for (size_t i = 0; i < json_array_size(run->resolved); i++)
-		if (http_xfer_start(run, json_string_value(
-		    json_array_get(run->resolved, i))) == 0)
+		if (http_xfer_start(run,
+		        json_string_value(json_array_get(run->resolved, i))) ==
+		    0)
 			started++;
 	if (started > 0)
 		return;
@@ -85,10 +86,9 @@ http_lookup_answer(struct http_probe *run, const ldns_pkt *reply)
 	ldns_rr_list *rrs;
 	ldns_rdf *rd;
 
-	rrs = ldns_pkt_rr_list_by_type((ldns_pkt *)reply, v6 ?
-	    LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
-	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs);
-	    i++)
+	rrs = ldns_pkt_rr_list_by_type((ldns_pkt *)reply,
+	    v6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
+	for (size_t i = 0; rrs != NULL && i < ldns_rr_list_rr_count(rrs); i++)
 		if ((rd = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0)) != NULL &&
 		    ldns_rdf_size(rd) == (v6 ? 16 : 4))
 			http_resolved_add(run, v6 ? AF_INET6 : AF_INET,
@@ -99,19 +99,18 @@ http_lookup_answer(struct http_probe *run, const ldns_pkt *reply)
 /* http_lookup_failed: no nameserver gave an answer; the last one's
  * DNS result says why. */
 static void
-http_lookup_failed(struct http_probe *run, json_t *dns,
-    enum cw_failure failure)
+http_lookup_failed(struct http_probe *run, json_t *dns, enum cw_failure failure)
 {
-	const char *why = json_string_value(json_object_get(dns,
-	    "failure_detail"));
+	const char *why = json_string_value(
+	    json_object_get(dns, "failure_detail"));
 	char detail[512];
 
 	if (why == NULL)
 		why = json_string_value(json_object_get(dns, "rcode"));
 	snprintf(detail, sizeof(detail), "%s: nameserver %s port %lld: %s",
 	    run->host, json_string_value(json_object_get(dns, "addr")),
-	    json_integer_value(json_object_get(dns, "port")), why != NULL ?
-	    why : cw_failure_name(failure));
+	    json_integer_value(json_object_get(dns, "port")),
+	    why != NULL ? why : cw_failure_name(failure));
 	http_run_fail(run, http_failure_of_lookup(failure), detail);
 }
 
@@ -122,8 +121,7 @@ static void
 http_lookup_done(json_t *dns, const ldns_pkt *reply, void *arg)
 {
 	struct http_probe *run = arg;
-	const char *name = json_string_value(json_object_get(dns,
-	    "failure"));
+	const char *name = json_string_value(json_object_get(dns, "failure"));
 	int failure = name == NULL ? CW_OK : cw_failure_from_name(name);
 
 	run->query = NULL;
@@ -137,8 +135,9 @@ http_lookup_done(json_t *dns, const ldns_pkt *reply, void *arg)
 	evtimer_del(run->deadline);
 	run->dns_usec = cw_mono_usec() - run->t0;
 	if (failure != CW_OK || reply == NULL)
-		http_lookup_failed(run, dns, failure != CW_OK ?
-		    (enum cw_failure)failure : CW_FAIL_DNS_LOOKUP);
+		http_lookup_failed(run, dns,
+		    failure != CW_OK ? (enum cw_failure)failure :
+		                       CW_FAIL_DNS_LOOKUP);
 	else if ((run->resolved = json_array()) == NULL)
 		http_run_fail(run, CW_FAIL_INTERNAL, "out of memory");
 	else {
@@ -162,8 +161,10 @@ http_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	dns_probe_cancel(run->query);
 	run->query = NULL;
 	run->dns_usec = cw_mono_usec() - run->t0;
-	snprintf(detail, sizeof(detail), "no answer for %s within the "
-	    "timeout", run->host);
+	snprintf(detail, sizeof(detail),
+	    "no answer for %s within the "
+	    "timeout",
+	    run->host);
 	http_run_fail(run, CW_FAIL_TIMEOUT, detail);
 }
 
@@ -207,8 +208,8 @@ http_hosts_load(struct http_engine *eng)
 
 /* A look in the hosts file: what evdns_getaddrinfo() answered. */
 struct http_hosts_answer {
-	struct evutil_addrinfo	*res;
-	bool			 waiting;	/* not in the file */
+	struct evutil_addrinfo *res;
+	bool waiting; /* not in the file */
 };
 
 /* http_hosts_cb: evdns_getaddrinfo()'s answer on the hosts base: from
@@ -254,7 +255,7 @@ http_hosts_lookup(struct http_probe *run)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	if ((req = evdns_getaddrinfo(run->engine->hosts_dns, run->host, NULL,
-	    &hints, http_hosts_cb, a)) != NULL) {
+	         &hints, http_hosts_cb, a)) != NULL) {
 		a->waiting = true;
 		evdns_getaddrinfo_cancel(req);
 		return false;
@@ -267,10 +268,13 @@ http_hosts_lookup(struct http_probe *run)
 	if ((run->resolved = json_array()) != NULL)
 		for (ai = a->res; ai != NULL; ai = ai->ai_next)
 			http_resolved_add(run, ai->ai_family,
-			    ai->ai_family == AF_INET ? (const void *)
-			    &((struct sockaddr_in *)ai->ai_addr)->sin_addr :
-			    (const void *)&((struct sockaddr_in6 *)
-			    ai->ai_addr)->sin6_addr);
+			    ai->ai_family == AF_INET ?
+			        (const void *)&(
+			            (struct sockaddr_in *)ai->ai_addr)
+			            ->sin_addr :
+			        (const void *)&(
+			            (struct sockaddr_in6 *)ai->ai_addr)
+			            ->sin6_addr);
 	evutil_freeaddrinfo(a->res);
 	free(a);
 	if (run->resolved == NULL)
@@ -293,7 +297,8 @@ http_resolver_refresh(struct http_engine *eng)
 	if (http_file_changed(eng->hosts, &eng->hosts_stamp)) {
 		if (http_hosts_load(eng) != 0)
 			log_warnx("http: %s changed and cannot be read: only "
-			    "localhost is known without a lookup", eng->hosts);
+			          "localhost is known without a lookup",
+			    eng->hosts);
 		else
 			log_info("http: %s changed: its names are in use",
 			    eng->hosts);
@@ -307,7 +312,8 @@ http_resolver_refresh(struct http_engine *eng)
 	evdns_base_resume(eng->dns);
 	if (rc != 0)
 		log_warnx("http: %s changed and cannot be read (evdns error "
-		    "%d)", eng->resolv_conf, rc);
+		          "%d)",
+		    eng->resolv_conf, rc);
 	else
 		log_info("http: %s changed: its nameservers are in use",
 		    eng->resolv_conf);
@@ -338,8 +344,8 @@ http_lookup_ask(struct http_probe *run, int idx)
 	    (const void *)&((struct sockaddr_in *)&ss)->sin_addr :
 	    (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
 	port = ntohs(ss.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	        ((struct sockaddr_in *)&ss)->sin_port :
+	        ((struct sockaddr_in6 *)&ss)->sin6_port);
 	dns_spec_init(&spec);
 	if (inet_ntop(ss.ss_family, bin, text, sizeof(text)) == NULL ||
 	    target_parse(text, port, &t, err, sizeof(err)) == -1 ||
@@ -372,7 +378,8 @@ http_lookup_start(struct http_probe *run)
 		return 0;
 	if (http_lookup_ask(run, 0) == -1) {
 		run->dns_usec = cw_mono_usec() - run->t0;
-		http_run_fail(run, CW_FAIL_DNS_NO_SERVERS, "no nameserver to "
+		http_run_fail(run, CW_FAIL_DNS_NO_SERVERS,
+		    "no nameserver to "
 		    "ask (resolv_conf)");
 		return 0;
 	}

@@ -23,7 +23,7 @@
 #include "http_int.h"
 #include "result.h"
 
-#define HTTP_NAME_MAX		1024	/* a subject or issuer, as text */
+#define HTTP_NAME_MAX 1024 /* a subject or issuer, as text */
 
 /* --- failures --- */
 
@@ -43,16 +43,14 @@ http_failure_from_curl(int code, long os_errno)
 	case CURLE_PROXY:
 		return CW_FAIL_PROXY;
 	case CURLE_SEND_ERROR:
-		return cw_failure_from_errno((int)os_errno,
-		    CW_FAIL_SEND_ERROR);
+		return cw_failure_from_errno((int)os_errno, CW_FAIL_SEND_ERROR);
 	case CURLE_RECV_ERROR:
-		return cw_failure_from_errno((int)os_errno,
-		    CW_FAIL_RECV_ERROR);
+		return cw_failure_from_errno((int)os_errno, CW_FAIL_RECV_ERROR);
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 		return CW_FAIL_EOF;
 	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:	/* HTTP/0.9, a redirect to ftp */
+	case CURLE_UNSUPPORTED_PROTOCOL: /* HTTP/0.9, a redirect to ftp */
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 	case CURLE_HTTP3:
@@ -101,8 +99,8 @@ http_failure_via_proxy(CURL *easy, CURLcode code, long os_errno)
 
 	/* An HTTP proxy that answered CONNECT with other than 2xx. */
 	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-	if (code == CURLE_COULDNT_CONNECT || (connect_code != 0 &&
-	    (connect_code < 200 || connect_code > 299)))
+	if (code == CURLE_COULDNT_CONNECT ||
+	    (connect_code != 0 && (connect_code < 200 || connect_code > 299)))
 		return CW_FAIL_PROXY;
 	if (code != CURLE_PROXY)
 		return http_failure_from_curl(code, os_errno);
@@ -136,7 +134,8 @@ http_x509_name(const X509_NAME *name)
 
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return json_null();
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	X509_NAME_print_ex(bio, name, 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	n = BIO_read(bio, buf, sizeof(buf) - 1);
 	BIO_free(bio);
 	buf[n > 0 ? n : 0] = '\0';
@@ -192,8 +191,8 @@ http_result_new(struct http_probe *run, const char *addr, cw_usec_t when)
 	result_set_str(r, "method", run->method == HTTP_HEAD ? "HEAD" : "GET");
 	result_set_str(r, "host", run->host);
 	result_set_int(r, "port", run->port);
-	json_object_set_new(r, "addr", addr != NULL && addr[0] != '\0' ?
-	    json_string(addr) : json_null());
+	json_object_set_new(r, "addr",
+	    addr != NULL && addr[0] != '\0' ? json_string(addr) : json_null());
 	result_set_int(r, "af", run->af);
 	if (run->proxy != NULL)
 		result_set_bool(r, "proxied", 1);
@@ -234,8 +233,8 @@ http_result_times(struct http_probe *run, struct http_xfer *x, json_t *r)
 	else
 		json_object_set_new(r, "tls_ms", json_null());
 	http_set_phase(r, "ttfb_ms", pre, start);
-	result_set_ms(r, "total_ms", (cw_usec_t)total +
-	    (run->dns_usec > 0 ? run->dns_usec : 0));
+	result_set_ms(r, "total_ms",
+	    (cw_usec_t)total + (run->dns_usec > 0 ? run->dns_usec : 0));
 }
 
 /* http_result_http: what the server said. */
@@ -251,13 +250,14 @@ http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
 
 	curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
 	curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hsize);
-	json_object_set_new(r, "status", status > 0 ? json_integer(status) :
-	    json_null());
+	json_object_set_new(r, "status",
+	    status > 0 ? json_integer(status) : json_null());
 	json_object_set_new(r, "http_version",
-	    version == CURL_HTTP_VERSION_1_0 ? json_string("1.0") :
-	    version == CURL_HTTP_VERSION_1_1 ? json_string("1.1") :
-	    version == CURL_HTTP_VERSION_2_0 ? json_string("2") :
-	    version == CURL_HTTP_VERSION_3 ? json_string("3") : json_null());
+	    version == CURL_HTTP_VERSION_1_0     ? json_string("1.0") :
+	        version == CURL_HTTP_VERSION_1_1 ? json_string("1.1") :
+	        version == CURL_HTTP_VERSION_2_0 ? json_string("2") :
+	        version == CURL_HTTP_VERSION_3   ? json_string("3") :
+	                                           json_null());
 	http_result_times(run, x, r);
 	result_set_int(r, "header_bytes", hsize);
 	result_set_int(r, "body_bytes", (long long)x->body_bytes);
@@ -271,13 +271,15 @@ http_result_http(struct http_probe *run, struct http_xfer *x, json_t *r,
 		result_set_int(r, "redirects", nredirects);
 		result_set_str(r, "effective_url", effective);
 	} else if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) ==
-	    CURLE_OK && location != NULL) {
+	        CURLE_OK &&
+	    location != NULL) {
 		json_t *s = json_string(location);
-		json_object_set_new(r, "location", s != NULL ? s :
-		    json_string("(not UTF-8)"));
+		json_object_set_new(r, "location",
+		    s != NULL ? s : json_string("(not UTF-8)"));
 	}
-	if (run->proxy != NULL && curl_easy_getinfo(e,
-	    CURLINFO_HTTP_CONNECTCODE, &connect_code) == CURLE_OK &&
+	if (run->proxy != NULL &&
+	    curl_easy_getinfo(e, CURLINFO_HTTP_CONNECTCODE, &connect_code) ==
+	        CURLE_OK &&
 	    connect_code != 0)
 		result_set_int(r, "proxy_status", connect_code);
 	if (x->tls != NULL)
@@ -294,8 +296,10 @@ http_xfer_head_overflow(struct http_xfer *x)
 {
 	curl_off_t pre = 0;
 
-	return !x->head_done && curl_easy_getinfo(x->easy,
-	    CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0;
+	return !x->head_done &&
+	    curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) ==
+	    CURLE_OK &&
+	    pre > 0;
 }
 
 /* http_xfer_verdict: the result's ok/failure. */
@@ -305,7 +309,8 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 {
 	long os_errno = 0;
 	const struct http_spec probe_expect = {
-		.expect = run->expect, .nexpect = run->nexpect,
+		.expect = run->expect,
+		.nexpect = run->nexpect,
 	};
 
 	if (x->tls_failure != CW_OK) {
@@ -313,18 +318,21 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 		return;
 	}
 	if (code == CURLE_OUT_OF_MEMORY && http_xfer_head_overflow(x)) {
-		result_set_failure(r, CW_FAIL_HTTP_OVERSIZED_HEADER, "a line of "
+		result_set_failure(r, CW_FAIL_HTTP_OVERSIZED_HEADER,
+		    "a line of "
 		    "the response header longer than %d bytes",
 		    CURL_MAX_HTTP_HEADER);
 		return;
 	}
 	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && x->truncated)) {
 		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
-		result_set_failure(r, run->proxy != NULL ?
-		    http_failure_via_proxy(x->easy, code, os_errno) :
-		    http_failure_from_curl(code, os_errno), "%s",
+		result_set_failure(r,
+		    run->proxy != NULL ?
+		        http_failure_via_proxy(x->easy, code, os_errno) :
+		        http_failure_from_curl(code, os_errno),
+		    "%s",
 		    x->errbuf[0] != '\0' ? x->errbuf :
-		    curl_easy_strerror(code));
+		                           curl_easy_strerror(code));
 		return;
 	}
 	if (!http_status_expected(&probe_expect, status)) {
@@ -333,12 +341,13 @@ http_xfer_verdict(struct http_probe *run, struct http_xfer *x, json_t *r,
 		return;
 	}
 	if (run->have_pattern) {
-		regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)x->kept};
-		bool found = x->body != NULL && regexec(&run->pattern, x->body,
-		    1, &m, REG_STARTEND) == 0;
+		regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)x->kept };
+		bool found = x->body != NULL &&
+		    regexec(&run->pattern, x->body, 1, &m, REG_STARTEND) == 0;
 		result_set_bool(r, "pattern_matched", found);
 		if (!found) {
-			result_set_failure(r, CW_FAIL_HTTP_BODY, "the body read "
+			result_set_failure(r, CW_FAIL_HTTP_BODY,
+			    "the body read "
 			    "(%llu bytes) does not match the pattern",
 			    (unsigned long long)x->body_bytes);
 			return;

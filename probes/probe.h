@@ -26,10 +26,10 @@
 #include "cwtime.h"
 #include "target.h"
 
-struct cfg_opt_t;		/* libconfuse's cfg_opt_t */
-struct conf_sec;		/* src/lib/confload.h */
-struct measurement;		/* src/agent/conf.h */
-struct probe_run;		/* a run of some kind, the kind's own type */
+struct cfg_opt_t;   /* libconfuse's cfg_opt_t */
+struct conf_sec;    /* src/lib/confload.h */
+struct measurement; /* src/agent/conf.h */
+struct probe_run;   /* a run of some kind, the kind's own type */
 
 /*
  * probe_task: one unit the agent schedules, as the kind lays it out:
@@ -38,19 +38,19 @@ struct probe_run;		/* a run of some kind, the kind's own type */
  * resolved each cycle.
  */
 struct probe_task {
-	const char *tld;		/* the TLD whose server this is, or NULL */
-	bool has_target;		/* false: no address yet (a TLD without
+	const char *tld; /* the TLD whose server this is, or NULL */
+	bool has_target; /* false: no address yet (a TLD without
 					 * servers, a host resolved each run) */
 	struct target target;
-	int proto;			/* the kind's transport, or 0 */
-	int af;				/* 4 or 6 */
+	int proto; /* the kind's transport, or 0 */
+	int af;    /* 4 or 6 */
 };
 
 /* probe_env: what the runs of every kind on one event loop share. */
 struct probe_env {
 	struct event_base *base;
-	const char *resolv_conf;	/* NULL: /etc/resolv.conf */
-	const char *hosts_file;		/* NULL: /etc/hosts */
+	const char *resolv_conf; /* NULL: /etc/resolv.conf */
+	const char *hosts_file;  /* NULL: /etc/hosts */
 };
 
 /* probe_done_fn: called from the event loop (never from inside start)
@@ -72,19 +72,19 @@ typedef void (*probe_tld_servers_fn)(void *arg, const char *tld,
  * kind fills; NULL prints empty. */
 struct probe_cells {
 	const char *server, *address, *via;
-	char answer[256];		/* "": none */
-	const char *ms_field;		/* the result's time, in ms */
-	const char *server_id;		/* what the server says it is (the
+	char answer[256];      /* "": none */
+	const char *ms_field;  /* the result's time, in ms */
+	const char *server_id; /* what the server says it is (the
 					 * NSID column) */
-	const char *note;		/* an ok result's finding: RESULT says
+	const char *note;      /* an ok result's finding: RESULT says
 					 * "ok, NOTE", and the table's last
 					 * line counts it (once_note_total) */
-	char buf[2][64];		/* for the kind's own text */
+	char buf[2][64];       /* for the kind's own text */
 };
 
 struct probe_kind {
-	const char *name;		/* "dns": section, result "kind" */
-	const char *run_name;		/* "query": in messages */
+	const char *name;     /* "dns": section, result "kind" */
+	const char *run_name; /* "query": in messages */
 
 	/* --- The configuration (src/agent/conf.c) --- */
 
@@ -101,8 +101,7 @@ struct probe_kind {
 	 * `spec` (the probe's struct dns_spec, struct http_spec) keeps
 	 * `rule`, else -1 with why in err.  The configuration and the
 	 * ad-hoc command both ask, so the two cannot disagree. */
-	int (*spec_check)(const void *spec, int rule, char *err,
-	    size_t errlen);
+	int (*spec_check)(const void *spec, int rule, char *err, size_t errlen);
 	int spec_rules;
 	/* queries: the runs of one cycle (config_measurement_queries). */
 	size_t (*queries)(const struct measurement *m);
@@ -144,13 +143,11 @@ struct probe_kind {
 	/* cancel: stop a run without calling done() again; frees it. */
 	void (*cancel)(struct probe_run *run);
 	/* redirect: report to done(..., arg) instead from now on. */
-	void (*redirect)(struct probe_run *run, probe_done_fn done,
-	    void *arg);
+	void (*redirect)(struct probe_run *run, probe_done_fn done, void *arg);
 	/* once_cells: the table cells of result r (NULL: none came) of
 	 * task t. */
 	void (*once_cells)(const struct measurement *m,
-	    const struct probe_task *t, const json_t *r,
-	    struct probe_cells *c);
+	    const struct probe_task *t, const json_t *r, struct probe_cells *c);
 	/* once_note_total: what the table's last line says of the ok
 	 * results with a note, after their number ("(N WORDS)"); NULL
 	 * for a kind that notes nothing. */
@@ -161,8 +158,8 @@ struct probe_kind {
 extern const struct probe_kind *const probe_kinds[];
 
 /* The timeout of a run, whatever the kind: a spec rule of each. */
-#define PROBE_TIMEOUT_MIN	CW_USEC_PER_MSEC
-#define PROBE_TIMEOUT_MAX	(3600 * CW_USEC_PER_SEC)
+#define PROBE_TIMEOUT_MIN CW_USEC_PER_MSEC
+#define PROBE_TIMEOUT_MAX (3600 * CW_USEC_PER_SEC)
 
 /* probe_timeout_check: the rule of a kind's timeout, for its spec check:
  * 0 when `timeout` is from PROBE_TIMEOUT_MIN to PROBE_TIMEOUT_MAX, else

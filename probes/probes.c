@@ -23,7 +23,7 @@ probe_timeout_check(cw_usec_t timeout, char *err, size_t errlen)
 {
 	if (timeout >= PROBE_TIMEOUT_MIN && timeout <= PROBE_TIMEOUT_MAX)
 		return 0;
-	snprintf(err, errlen, "%s", timeout <= 0 ? "must be above 0" :
-	    "must be from 1ms to 1h");
+	snprintf(err, errlen, "%s",
+	    timeout <= 0 ? "must be above 0" : "must be from 1ms to 1h");
 	return -1;
 }

@@ -100,8 +100,8 @@ agent_health(struct task *t, const json_t *r, bool last)
 
 	if (failure != CW_OK && h->run == CW_OK) {
 		h->run = failure;
-		detail = json_string_value(json_object_get(r,
-		    "failure_detail"));
+		detail = json_string_value(
+		    json_object_get(r, "failure_detail"));
 		snprintf(h->run_detail, sizeof(h->run_detail), "%s",
 		    detail != NULL ? detail : "");
 	}
@@ -153,7 +153,7 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 	va_list ap;
 
 	if ((r = result_new(t->m->kind->name, t->m->name,
-	    t->agent->time->real())) == NULL) {
+	         t->agent->time->real())) == NULL) {
 		log_warnx("%s: out of memory for a result", t->label);
 		return;
 	}
@@ -264,8 +264,8 @@ agent_tasks_group(struct agent_tasks *ts)
 			order[n++] = &ts->v[i];
 	qsort(order, n, sizeof(*order), agent_task_group_cmp);
 	for (size_t i = 0; i < n; i++) {
-		if (i == 0 || agent_task_group_cmp(&order[i - 1],
-		    &order[i]) != 0)
+		if (i == 0 ||
+		    agent_task_group_cmp(&order[i - 1], &order[i]) != 0)
 			ts->ngroups++;
 		order[i]->group = &ts->groups[ts->ngroups - 1];
 		if (++order[i]->group->size > ts->max_group)
@@ -285,7 +285,7 @@ agent_tasks_build(struct agent *a, const struct config *conf,
 	for (size_t i = 0; i < conf->nmeasurements; i++) {
 		ts->adding = &conf->measurements[i];
 		if (ts->adding->kind->tasks(ts->adding, agent_tasks_add,
-		    agent_tld_servers, ts) == -1)
+		        agent_tld_servers, ts) == -1)
 			goto fail;
 	}
 	ts->adding = NULL;
@@ -325,7 +325,7 @@ struct agent_orphan {
 	struct agent *agent;
 	const struct probe_kind *kind;
 	struct probe_run *run;
-	char *tld;			/* copy of the task's, or NULL */
+	char *tld; /* copy of the task's, or NULL */
 	struct agent_orphan *next, **prevp;
 };
 
@@ -418,11 +418,11 @@ agent_tasks_handover(struct agent *a, struct agent_tasks *old,
 		}
 		if ((o = calloc(1, sizeof(*o))) == NULL ||
 		    (ot->pt.tld != NULL &&
-		    (o->tld = strdup(ot->pt.tld)) == NULL)) {
+		        (o->tld = strdup(ot->pt.tld)) == NULL)) {
 			log_warn("%s: %s: its query is cancelled", __func__,
 			    ot->label);
 			free(o);
-			continue;	/* agent_tasks_free cancels it */
+			continue; /* agent_tasks_free cancels it */
 		}
 		o->agent = a;
 		o->kind = ot->m->kind;
@@ -456,8 +456,8 @@ agent_task_send(struct task *t)
 	const struct probe_kind *k = t->m->kind;
 	void *ctx = agent_kind_ctx(a, k);
 
-	t->run = ctx == NULL ? NULL : k->start(ctx, t->m, &t->pt,
-	    agent_task_done, t);
+	t->run = ctx == NULL ? NULL :
+	                       k->start(ctx, t->m, &t->pt, agent_task_done, t);
 	if (t->run == NULL) {
 		agent_result_failure(t, CW_FAIL_INTERNAL,
 		    "could not start the %s", k->run_name);
@@ -525,7 +525,8 @@ agent_task_fire(void *arg)
 		t->skipped++;
 		t->agent->skipped++;
 		log_debug("%s: previous query still running, cycle skipped "
-		    "(%llu so far)", t->label, (unsigned long long)t->skipped);
+		          "(%llu so far)",
+		    t->label, (unsigned long long)t->skipped);
 		return;
 	}
 	agent_task_start(t);
@@ -558,7 +559,7 @@ agent_state_dir(const struct config *conf)
 		if (conf->measurements[i].ntlds > 0) {
 			if (sysutil_mkdirs(conf->state_dir) == -1)
 				log_warn("state_dir %s: cannot create it; TLD "
-				    "server sets will not be cached",
+				         "server sets will not be cached",
 				    conf->state_dir);
 			return;
 		}
@@ -595,7 +596,8 @@ agent_tld_changed(const char *tld, const struct tld_set *set, void *arg)
 		return;
 	if (agent_tasks_build(a, a->conf, &ts) == -1) {
 		log_warnx("tld %s: cannot rebuild the tasks, keeping the "
-		    "previous ones", tld);
+		          "previous ones",
+		    tld);
 		return;
 	}
 	agent_tasks_handover(a, &a->tasks, &ts);
@@ -630,22 +632,22 @@ agent_tld_new(struct agent *a, const struct config *conf,
 		resolver = &c->resolver;
 	else if (c->resolver_auto) {
 		if (tld_resolver_from_file(AGENT_RESOLV_CONF, c->port,
-		    &auto_resolver) == 0)
+		        &auto_resolver) == 0)
 			resolver = &auto_resolver;
 		else
 			log_info("tld: no nameserver in %s: TLD servers "
-			    "without glue outside their TLD stay unknown",
+			         "without glue outside their TLD stay unknown",
 			    AGENT_RESOLV_CONF);
 	}
 	if ((d = tld_discovery_new(a->base, conf->state_dir, c->roots,
-	    c->nroots, resolver, c->refresh, agent_tld_changed,
-	    agent_tld_result, a)) == NULL)
+	         c->nroots, resolver, c->refresh, agent_tld_changed,
+	         agent_tld_result, a)) == NULL)
 		return -1;
 	tld_discovery_set_port(d, c->port);
 	for (size_t i = 0; i < conf->nmeasurements; i++)
 		for (size_t j = 0; j < conf->measurements[i].ntlds; j++)
 			if (tld_discovery_add(d,
-			    conf->measurements[i].tlds[j]) == -1) {
+			        conf->measurements[i].tlds[j]) == -1) {
 				tld_discovery_free(d);
 				return -1;
 			}
@@ -658,10 +660,11 @@ agent_tld_new(struct agent *a, const struct config *conf,
 static void
 agent_file_unchanged(const char *what, const char *was, const char *now)
 {
-	if ((was == NULL) != (now == NULL) || (was != NULL &&
-	    strcmp(was, now) != 0))
+	if ((was == NULL) != (now == NULL) ||
+	    (was != NULL && strcmp(was, now) != 0))
 		log_warnx("reload: a change of %s takes effect at the next "
-		    "start", what);
+		          "start",
+		    what);
 }
 
 /* agent_kinds_start: the context of every kind that needs one, once a
@@ -671,7 +674,7 @@ agent_file_unchanged(const char *what, const char *was, const char *now)
 static int
 agent_kinds_start(struct agent *a, const struct config *conf)
 {
-	struct probe_env env = {a->base, conf->resolv_conf, conf->hosts_file};
+	struct probe_env env = { a->base, conf->resolv_conf, conf->hosts_file };
 
 	if (a->nkinds > 0) {
 		agent_file_unchanged("resolv_conf", a->conf->resolv_conf,
@@ -748,7 +751,7 @@ agent_heartbeat(struct agent *a)
 	agent_upload_status(a);
 	spool_get_status(a->spool, &st);
 	if ((hb = heartbeat_build(a->time->real(), a->conf->heartbeat, &st,
-	    &a->upload, &a->clock, &a->conf->probe)) == NULL) {
+	         &a->upload, &a->clock, &a->conf->probe)) == NULL) {
 		log_warnx("heartbeat: out of memory");
 		return;
 	}
@@ -785,8 +788,9 @@ agent_heartbeat_schedule(struct agent *a)
 		event_del(a->heartbeat_ev);
 	if (a->spool == NULL || a->conf->heartbeat == 0)
 		return 0;
-	if (a->heartbeat_ev == NULL && (a->heartbeat_ev = event_new(a->base,
-	    -1, EV_PERSIST, agent_heartbeat_cb, a)) == NULL) {
+	if (a->heartbeat_ev == NULL &&
+	    (a->heartbeat_ev = event_new(a->base, -1, EV_PERSIST,
+	         agent_heartbeat_cb, a)) == NULL) {
 		log_warnx("heartbeat: cannot create its timer");
 		return -1;
 	}
@@ -836,13 +840,13 @@ agent_upload_reload(const struct config *old, const struct config *conf)
 	    o->backoff_max == n->backoff_max && o->failback == n->failback &&
 	    o->stop_timeout == n->stop_timeout &&
 	    strcmp(o->dead_letter != NULL ? o->dead_letter : "",
-	    n->dead_letter != NULL ? n->dead_letter : "") == 0;
+	        n->dead_letter != NULL ? n->dead_letter : "") == 0;
 
 	for (size_t i = 0; same && i < o->nurls; i++)
 		same = strcmp(o->urls[i], n->urls[i]) == 0;
 	if (!same)
 		log_warnx("reload: changes to upload take effect at the next "
-		    "start");
+		          "start");
 }
 
 /*
@@ -862,7 +866,7 @@ agent_spool_start(struct agent *a)
 		return 0;
 	if (key_load(a->conf->key_path, &a->key) == -1) {
 		log_errx("run: a spool needs the probe's key (corewatch "
-		    "keygen makes one; key = \"FILE\" says where it is)");
+		         "keygen makes one; key = \"FILE\" says where it is)");
 		return -1;
 	}
 	memset(&sc, 0, sizeof(sc));
@@ -877,7 +881,8 @@ agent_spool_start(struct agent *a)
 	heartbeat_clock_init(&a->clock);
 	cw_usec_to_timeval(HEARTBEAT_CLOCK_CHECK, &tv);
 	if ((a->clock_ev = event_new(a->base, -1, EV_PERSIST, agent_clock_cb,
-	    a)) == NULL || event_add(a->clock_ev, &tv) == -1 ||
+	         a)) == NULL ||
+	    event_add(a->clock_ev, &tv) == -1 ||
 	    agent_heartbeat_schedule(a) == -1)
 		return -1;
 	if (a->conf->heartbeat != 0)
@@ -898,7 +903,7 @@ agent_spool_reload(const struct config *old, const struct config *conf)
 	    o->sync_interval != n->sync_interval ||
 	    strcmp(old->key_path, conf->key_path) != 0)
 		log_warnx("reload: changes to the spool or the key take effect "
-		    "at the next start");
+		          "at the next start");
 }
 
 static void
@@ -937,8 +942,8 @@ agent_init(struct agent *a, enum agent_mode mode, const char *conf_path,
 	/* libsodium (query IDs, schedule offsets) is set up by main(). */
 	if ((a->conf = config_load(conf_path, &errors)) == NULL) {
 		/* Plain lines: editors jump to FILE:LINE. */
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
+		fprintf(stderr, "%s\n",
+		    errors != NULL ? errors : "configuration rejected");
 		free(errors);
 		return -1;
 	}
@@ -1000,8 +1005,9 @@ agent_signals(struct agent *a, event_callback_fn stop, event_callback_fn hup)
 	    evsignal_add(a->sig_term, NULL) == -1 ||
 	    evsignal_add(a->sig_int, NULL) == -1)
 		goto fail;
-	if (hup != NULL && ((a->sig_hup = evsignal_new(a->base, SIGHUP, hup,
-	    a)) == NULL || evsignal_add(a->sig_hup, NULL) == -1))
+	if (hup != NULL &&
+	    ((a->sig_hup = evsignal_new(a->base, SIGHUP, hup, a)) == NULL ||
+	        evsignal_add(a->sig_hup, NULL) == -1))
 		goto fail;
 	return 0;
 fail:
@@ -1089,15 +1095,14 @@ agent_run_stop(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("run: %s, stopping once the %zu measurement%s in flight "
-	    "report%s (the same signal again stops at once)",
+	         "report%s (the same signal again stops at once)",
 	    strsignal((int)sig), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
 }
 
 /* agent_reload_output: the output of the new config, reusing the open
  * one when the path did not change.  NULL on failure (logged). */
 static struct output *
-agent_reload_output(struct agent *a, const struct config *conf,
-    bool *reused)
+agent_reload_output(struct agent *a, const struct config *conf, bool *reused)
 {
 	*reused = strcmp(conf->output_path, a->conf->output_path) == 0;
 	if (*reused)
@@ -1126,7 +1131,8 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	if ((conf = config_load(a->conf_path, &errors)) == NULL) {
 		agent_log_errors("reload", errors);
 		log_warnx("reload: %s rejected, still running the previous "
-		    "configuration", a->conf_path);
+		          "configuration",
+		    a->conf_path);
 		free(errors);
 		return;
 	}
@@ -1136,7 +1142,8 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	    agent_tld_new(a, conf, &a->tld) == -1 ||
 	    agent_tasks_build(a, conf, &ts) == -1) {
 		log_warnx("reload: cannot apply %s, still running the previous "
-		    "configuration", a->conf_path);
+		          "configuration",
+		    a->conf_path);
 		if (a->tld != old_tld) {
 			tld_discovery_free(a->tld);
 			a->tld = old_tld;
@@ -1180,4 +1187,3 @@ agent_default_config(void)
 {
 	return CW_DEFAULT_CONFIG;
 }
-

@@ -32,13 +32,13 @@
 #include "probe.h"
 #include "schedule.h"
 
-#define AGENT_LABEL_MAX (CONFIG_NAME_MAX + TARGET_NAME_MAX + \
-	INET6_ADDRSTRLEN + 16)
+#define AGENT_LABEL_MAX \
+	(CONFIG_NAME_MAX + TARGET_NAME_MAX + INET6_ADDRSTRLEN + 16)
 
 enum agent_mode {
 	AGENT_RUN,
 	AGENT_ONCE,
-	AGENT_CHECK,	/* check-config: what run needs, nothing started */
+	AGENT_CHECK, /* check-config: what run needs, nothing started */
 };
 
 struct agent;
@@ -52,11 +52,11 @@ struct task_group;
  * first failure among them.
  */
 struct task_health {
-	enum cw_failure state;		/* how its last run ended */
-	cw_usec_t since;		/* real time it began failing */
-	unsigned long long failed_runs;	/* since then */
-	enum cw_failure run;		/* the run in progress, so far */
-	char run_detail[160];		/* its failure_detail */
+	enum cw_failure state;          /* how its last run ended */
+	cw_usec_t since;                /* real time it began failing */
+	unsigned long long failed_runs; /* since then */
+	enum cw_failure run;            /* the run in progress, so far */
+	char run_detail[160];           /* its failure_detail */
 };
 
 /*
@@ -66,19 +66,19 @@ struct task_health {
  */
 struct task {
 	struct agent *agent;
-	const struct measurement *m;	/* in the task's config */
-	struct probe_task pt;		/* pt.tld: m->tlds[i], or NULL */
-	char label[AGENT_LABEL_MAX];	/* for log messages */
-	struct probe_run *run;		/* the run in flight */
-	struct task_group *group;	/* NULL unless the kind is serial
+	const struct measurement *m; /* in the task's config */
+	struct probe_task pt;        /* pt.tld: m->tlds[i], or NULL */
+	char label[AGENT_LABEL_MAX]; /* for log messages */
+	struct probe_run *run;       /* the run in flight */
+	struct task_group *group;    /* NULL unless the kind is serial
 					 * and the task has an address */
-	bool queued;			/* waiting for its group */
+	bool queued;                 /* waiting for its group */
 	struct task *next_queued;
-	struct schedule_timer *timer;	/* run only */
-	uint64_t skipped;		/* cycles skipped: still in flight */
-	json_t *results;		/* once: kept for the table */
-	bool settled;			/* once: its last result is in */
-	struct task_health health;	/* run: logged as it changes */
+	struct schedule_timer *timer; /* run only */
+	uint64_t skipped;             /* cycles skipped: still in flight */
+	json_t *results;              /* once: kept for the table */
+	bool settled;                 /* once: its last result is in */
+	struct task_health health;    /* run: logged as it changes */
 };
 
 /*
@@ -89,8 +89,8 @@ struct task {
  */
 struct task_group {
 	struct task *running;
-	struct task *head, *tail;	/* queued, in order */
-	size_t size;			/* tasks in the group */
+	struct task *head, *tail; /* queued, in order */
+	size_t size;              /* tasks in the group */
 };
 
 /* The context of a kind's runs (probe_kind.context_new), made when a
@@ -107,9 +107,9 @@ struct agent_tasks {
 	size_t n;
 	struct task_group *groups;
 	size_t ngroups;
-	size_t max_group;		/* the largest group's size */
-	struct agent *agent;		/* while being built: */
-	const struct measurement *adding;	/* whose tasks come */
+	size_t max_group;                 /* the largest group's size */
+	struct agent *agent;              /* while being built: */
+	const struct measurement *adding; /* whose tasks come */
 };
 
 /*
@@ -118,8 +118,8 @@ struct agent_tasks {
  * unless a test sets another before the tasks are scheduled.
  */
 struct agent_clock {
-	cw_usec_t (*real)(void);	/* UTC: results, health */
-	cw_usec_t (*schedule)(void);	/* the schedule clock: cycle 0 */
+	cw_usec_t (*real)(void);     /* UTC: results, health */
+	cw_usec_t (*schedule)(void); /* the schedule clock: cycle 0 */
 	struct schedule_timer *(*timer_new)(struct event_base *base,
 	    cw_usec_t t0, cw_usec_t interval, cw_usec_t spread,
 	    const char *name, schedule_fire_fn fn, void *arg);
@@ -130,33 +130,33 @@ extern const struct agent_clock agent_clock_system;
 
 struct agent {
 	enum agent_mode mode;
-	const struct agent_clock *time;	/* agent_clock_system by default */
+	const struct agent_clock *time; /* agent_clock_system by default */
 	const char *conf_path;
 	bool verbose;
 	struct event_base *base;
 	struct config *conf;
-	struct output *out;		/* NULL: results are not written */
-	struct spool *spool;		/* run: NULL when none configured */
-	struct key key;			/* run with a spool: the probe's */
-	struct heartbeat_upload upload;	/* kept up to date by the uploader */
-	struct upload *uploader;	/* run: NULL without upload */
+	struct output *out;             /* NULL: results are not written */
+	struct spool *spool;            /* run: NULL when none configured */
+	struct key key;                 /* run with a spool: the probe's */
+	struct heartbeat_upload upload; /* kept up to date by the uploader */
+	struct upload *uploader;        /* run: NULL without upload */
 	struct heartbeat_clock clock;
 	struct event *heartbeat_ev, *clock_ev;
-	unsigned long long spool_errors;	/* results not spooled */
+	unsigned long long spool_errors; /* results not spooled */
 	struct agent_tasks tasks;
-	struct agent_kind kinds[AGENT_KINDS_MAX];	/* kinds seen so far */
+	struct agent_kind kinds[AGENT_KINDS_MAX]; /* kinds seen so far */
 	size_t nkinds;
-	struct tld_discovery *tld;	/* NULL: no measurement has tlds */
-	struct agent_orphan *orphans;	/* queries of tasks rebuilt away */
+	struct tld_discovery *tld;    /* NULL: no measurement has tlds */
+	struct agent_orphan *orphans; /* queries of tasks rebuilt away */
 	struct event *sig_term, *sig_int, *sig_hup, *deadline;
 
-	size_t pending;			/* once: runs not reported yet */
-	size_t settled;			/* once: tasks that reported */
-	bool tld_waiting;		/* once: waiting for TLD discovery */
+	size_t pending;   /* once: runs not reported yet */
+	size_t settled;   /* once: tasks that reported */
+	bool tld_waiting; /* once: waiting for TLD discovery */
 	unsigned long long results, failures, skipped, write_errors;
 	bool interrupted;
-	bool stopping;			/* run: draining after SIGTERM/INT */
-	bool flushing;			/* run: the uploader's last sending */
+	bool stopping; /* run: draining after SIGTERM/INT */
+	bool flushing; /* run: the uploader's last sending */
 };
 
 /* agent_init: load `conf_path` and set up what `mode` needs, logging

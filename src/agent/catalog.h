@@ -17,9 +17,9 @@
 
 /* One root server identity. */
 struct catalog_root {
-	const char *name;	/* "a.root-servers.net" */
-	const char *v4;		/* "198.41.0.4" */
-	const char *v6;		/* "2001:503:ba3e::2:30" */
+	const char *name; /* "a.root-servers.net" */
+	const char *v4;   /* "198.41.0.4" */
+	const char *v6;   /* "2001:503:ba3e::2:30" */
 };
 
 #define CATALOG_ROOTS 13
@@ -44,9 +44,9 @@ int catalog_expand(const char *spec, uint16_t port, struct target **targets,
 /* What catalog_server_add() made of one server of a list. */
 enum catalog_server {
 	CATALOG_SERVER_OK,
-	CATALOG_SERVER_BAD_SET,		/* "@..." not a set (err) */
-	CATALOG_SERVER_BAD_ADDRESS,	/* target_parse refused it (err) */
-	CATALOG_SERVER_LISTED,		/* an address is listed already */
+	CATALOG_SERVER_BAD_SET,     /* "@..." not a set (err) */
+	CATALOG_SERVER_BAD_ADDRESS, /* target_parse refused it (err) */
+	CATALOG_SERVER_LISTED,      /* an address is listed already */
 	CATALOG_SERVER_NOMEM,
 };
 

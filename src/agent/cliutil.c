@@ -33,8 +33,7 @@ cli_error(const char *cmd, const char *fmt, ...)
 int
 cli_unexpected(const char *cmd, const char *arg)
 {
-	return cli_error(cmd, "unexpected argument \"%s\" (try --help)",
-	    arg);
+	return cli_error(cmd, "unexpected argument \"%s\" (try --help)", arg);
 }
 
 int
@@ -77,20 +76,20 @@ static int
 cli_duration_error(const char *cmd, const char *opt, const char *text,
     cw_usec_t min, cw_usec_t max)
 {
-	cli_error(cmd, "--%s: \"%s\" is not a duration from %g s to %g s "
-	    "(e.g. 4, 1.5s, 800ms)", opt, text, (double)min / 1e6,
-	    (double)max / 1e6);
+	cli_error(cmd,
+	    "--%s: \"%s\" is not a duration from %g s to %g s "
+	    "(e.g. 4, 1.5s, 800ms)",
+	    opt, text, (double)min / 1e6, (double)max / 1e6);
 	return -1;
 }
 
 int
-cli_duration(const char *cmd, const char *opt, const char *text,
-    cw_usec_t min, cw_usec_t max, cw_usec_t *out)
+cli_duration(const char *cmd, const char *opt, const char *text, cw_usec_t min,
+    cw_usec_t max, cw_usec_t *out)
 {
 	cw_usec_t value;
 
-	if (cw_duration_parse(text, &value) == -1 || value < min ||
-	    value > max)
+	if (cw_duration_parse(text, &value) == -1 || value < min || value > max)
 		return cli_duration_error(cmd, opt, text, min, max);
 	*out = value;
 	return 0;
@@ -110,8 +109,8 @@ cli_spec_duration(const char *cmd, const struct probe_kind *kind,
 }
 
 int
-cli_spec_rules(const char *cmd, const struct probe_kind *kind,
-    const void *spec, const struct cli_rule *rules)
+cli_spec_rules(const char *cmd, const struct probe_kind *kind, const void *spec,
+    const struct cli_rule *rules)
 {
 	char err[1280];
 
@@ -128,8 +127,8 @@ cli_spec_rules(const char *cmd, const struct probe_kind *kind,
 }
 
 /* The largest --count and --in-flight. */
-#define CLI_COUNT_MAX		100000000L
-#define CLI_IN_FLIGHT_MAX	1000000L
+#define CLI_COUNT_MAX     100000000L
+#define CLI_IN_FLIGHT_MAX 1000000L
 
 int
 cli_rounds_option(struct cli_rounds *r, const char *cmd, const char *opt,
@@ -167,7 +166,7 @@ cli_rounds_fill(struct cli_rounds *r, cli_start_fn *start, void *arg)
 
 /* Descriptors kept back for the event loop, the output, logging, a
  * resolver's sockets and libraries that open files of their own. */
-#define CLI_NOFILE_RESERVE	64
+#define CLI_NOFILE_RESERVE 64
 
 void
 cli_rounds_bound(struct cli_rounds *r, const char *cmd, long nofile,
@@ -178,17 +177,19 @@ cli_rounds_bound(struct cli_rounds *r, const char *cmd, long nofile,
 	if (nofile <= 0 || fds_each <= 0)
 		return;
 	fit = nofile > CLI_NOFILE_RESERVE ?
-	    (nofile - CLI_NOFILE_RESERVE) / fds_each : 0;
+	    (nofile - CLI_NOFILE_RESERVE) / fds_each :
+	    0;
 	if (fit < 1)
 		fit = 1;
 	if (r->in_flight_max == 0)
 		r->in_flight_max = fit;
 	else if (r->in_flight_max > fit)
-		fprintf(stderr, "corewatch %s: --in-flight %ld needs more "
+		fprintf(stderr,
+		    "corewatch %s: --in-flight %ld needs more "
 		    "descriptors than the limit of %ld open files gives "
 		    "(about %ld at once); measurements that cannot open a "
-		    "socket fail with internal_error\n", cmd,
-		    r->in_flight_max, nofile, fit);
+		    "socket fail with internal_error\n",
+		    cmd, r->in_flight_max, nofile, fit);
 }
 
 void

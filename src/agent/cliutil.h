@@ -43,7 +43,7 @@ int cli_duration(const char *cmd, const char *opt, const char *text,
  * kind's spec rules (probe_kind.spec_check): "--OPT: WHY" with the
  * check's WHY, or, where the fix is another option, the words `says`. */
 struct cli_rule {
-	const char *opt;		/* "--max-body" */
+	const char *opt; /* "--max-body" */
 	const char *says;
 };
 
@@ -66,11 +66,11 @@ int cli_spec_duration(const char *cmd, const struct probe_kind *kind,
  * http): `total` measurements started in order, at most `in_flight_max`
  * of them at once. */
 struct cli_rounds {
-	unsigned long	 rounds;	/* --count: each job's runs; 0: 1 */
-	unsigned long	 started, total;
-	long		 in_flight_max;	/* --in-flight; 0 until bounded */
-	long		 pending;	/* started, not reported yet */
-	unsigned long	 failed;	/* ok false, unwritten or unstarted */
+	unsigned long rounds; /* --count: each job's runs; 0: 1 */
+	unsigned long started, total;
+	long in_flight_max;   /* --in-flight; 0 until bounded */
+	long pending;         /* started, not reported yet */
+	unsigned long failed; /* ok false, unwritten or unstarted */
 };
 
 /* cli_rounds_option: --count or --in-flight (`opt`, without its dashes)

@@ -10,16 +10,16 @@
 
 #include "cli.h"
 
-int cmd_run(int argc, char **argv);		/* src/agent/cmd_run.c */
-int cmd_once(int argc, char **argv);		/* src/agent/cmd_once.c */
-int cmd_check_config(int argc, char **argv);	/* src/agent/cmd_check.c */
-int cmd_dns(int argc, char **argv);		/* src/agent/cmd_dns.c */
-int cmd_http(int argc, char **argv);		/* src/agent/cmd_http.c */
-int cmd_tld_servers(int argc, char **argv);	/* src/agent/cmd_tld.c */
-int cmd_enroll(int argc, char **argv);		/* src/agent/cmd_enroll.c */
-int cmd_keygen(int argc, char **argv);		/* src/agent/cmd_key.c */
-int cmd_pubkey(int argc, char **argv);		/* src/agent/cmd_key.c */
-int cmd_spool(int argc, char **argv);		/* src/agent/cmd_spool.c */
+int cmd_run(int argc, char **argv);          /* src/agent/cmd_run.c */
+int cmd_once(int argc, char **argv);         /* src/agent/cmd_once.c */
+int cmd_check_config(int argc, char **argv); /* src/agent/cmd_check.c */
+int cmd_dns(int argc, char **argv);          /* src/agent/cmd_dns.c */
+int cmd_http(int argc, char **argv);         /* src/agent/cmd_http.c */
+int cmd_tld_servers(int argc, char **argv);  /* src/agent/cmd_tld.c */
+int cmd_enroll(int argc, char **argv);       /* src/agent/cmd_enroll.c */
+int cmd_keygen(int argc, char **argv);       /* src/agent/cmd_key.c */
+int cmd_pubkey(int argc, char **argv);       /* src/agent/cmd_key.c */
+int cmd_spool(int argc, char **argv);        /* src/agent/cmd_spool.c */
 
 /* key_cmd_path (src/agent/cmd_key.c): the key file a command works on: `key`
  * (--key) when given, else the configuration's `key`; without -c

@@ -67,10 +67,10 @@ agent_check_output(const char *path)
 		}
 		return 0;
 	}
-	if (errno != ENOENT || (size_t)snprintf(dir, sizeof(dir), "%s",
-	    path) >= sizeof(dir)) {
-		log_errx("output %s: %s", path, strerror(errno != ENOENT ?
-		    errno : ENAMETOOLONG));
+	if (errno != ENOENT ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		log_errx("output %s: %s", path,
+		    strerror(errno != ENOENT ? errno : ENAMETOOLONG));
 		return -1;
 	}
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -95,9 +95,8 @@ agent_check_creatable(const char *what, const char *path)
 		log_errx("%s %s: %s", what, path, strerror(ENAMETOOLONG));
 		return -1;
 	}
-	while (stat(dir, &st) == -1 && (errno == ENOENT ||
-	    errno == ENOTDIR) && (slash = strrchr(dir, '/')) != NULL &&
-	    slash != dir)
+	while (stat(dir, &st) == -1 && (errno == ENOENT || errno == ENOTDIR) &&
+	    (slash = strrchr(dir, '/')) != NULL && slash != dir)
 		*slash = '\0';
 	return agent_check_dir(what, path, dir);
 }
@@ -110,9 +109,11 @@ agent_check_key(const struct config *conf)
 	struct key k;
 
 	if (key_load(conf->key_path, &k) == -1) {
-		log_errx("spool: the probe's key %s cannot be used "
+		log_errx(
+		    "spool: the probe's key %s cannot be used "
 		    "(corewatch keygen makes one; key = \"FILE\" says where "
-		    "it is)", conf->key_path);
+		    "it is)",
+		    conf->key_path);
 		return -1;
 	}
 	key_clear(&k);
@@ -128,8 +129,9 @@ agent_check(const struct config *conf)
 
 	if (agent_check_output(conf->output_path) == -1)
 		rc = -1;
-	if (conf->spool.enabled && (agent_check_key(conf) == -1 ||
-	    agent_check_creatable("spool", conf->spool.dir) == -1))
+	if (conf->spool.enabled &&
+	    (agent_check_key(conf) == -1 ||
+	        agent_check_creatable("spool", conf->spool.dir) == -1))
 		rc = -1;
 	return rc;
 }
@@ -138,26 +140,27 @@ static void
 agent_check_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch check-config [-q] [-c FILE | FILE]\n"
-"\n"
-"Check a configuration as run does before it measures, without measuring\n"
-"or sending anything: the file itself (every problem as FILE:LINE:\n"
-"message), then what run would refuse (an output it cannot open, a spool\n"
-"without a usable key or directory, unreadable resolver files).  Prints\n"
-"FILE: OK and one line per measurement when all is well.\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -q, --quiet         print nothing when it is valid\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit status: 0 valid, 2 invalid or unreadable.\n", agent_default_config());
+	    "usage: corewatch check-config [-q] [-c FILE | FILE]\n"
+	    "\n"
+	    "Check a configuration as run does before it measures, without measuring\n"
+	    "or sending anything: the file itself (every problem as FILE:LINE:\n"
+	    "message), then what run would refuse (an output it cannot open, a spool\n"
+	    "without a usable key or directory, unreadable resolver files).  Prints\n"
+	    "FILE: OK and one line per measurement when all is well.\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -q, --quiet         print nothing when it is valid\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "Exit status: 0 valid, 2 invalid or unreadable.\n",
+	    agent_default_config());
 }
 
 static const struct option agent_check_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 int
@@ -170,7 +173,7 @@ cmd_check_config(int argc, char **argv)
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "c:qh", agent_check_options,
-	    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;

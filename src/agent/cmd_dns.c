@@ -36,9 +36,9 @@ struct cmd_dns {
 	struct dns_spec spec;
 	struct output *out;
 	struct event_base *base;
-	struct cmd_dns_job *jobs;	/* every address x transport */
+	struct cmd_dns_job *jobs; /* every address x transport */
 	size_t njobs;
-	struct cli_rounds run;	/* --count rounds of the jobs */
+	struct cli_rounds run; /* --count rounds of the jobs */
 };
 
 enum {
@@ -62,60 +62,60 @@ enum {
 };
 
 static const struct option cmd_dns_options[] = {
-	{"qname", required_argument, NULL, OPT_QNAME},
-	{"qtype", required_argument, NULL, OPT_QTYPE},
-	{"qclass", required_argument, NULL, OPT_QCLASS},
-	{"udp", no_argument, NULL, OPT_UDP},
-	{"tcp", no_argument, NULL, OPT_TCP},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"nsid", no_argument, NULL, OPT_NSID},
-	{"do", no_argument, NULL, OPT_DO},
-	{"edns-size", required_argument, NULL, OPT_EDNS_SIZE},
-	{"rd", no_argument, NULL, OPT_RD},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"retries", required_argument, NULL, OPT_RETRIES},
-	{"chaos", required_argument, NULL, OPT_CHAOS},
-	{"late-window", required_argument, NULL, OPT_LATE_WINDOW},
-	{"no-tcp-fallback", no_argument, NULL, OPT_NO_TCP_FALLBACK},
-	{"count", required_argument, NULL, OPT_COUNT},
-	{"in-flight", required_argument, NULL, OPT_IN_FLIGHT},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "qname", required_argument, NULL, OPT_QNAME },
+	{ "qtype", required_argument, NULL, OPT_QTYPE },
+	{ "qclass", required_argument, NULL, OPT_QCLASS },
+	{ "udp", no_argument, NULL, OPT_UDP },
+	{ "tcp", no_argument, NULL, OPT_TCP },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "nsid", no_argument, NULL, OPT_NSID },
+	{ "do", no_argument, NULL, OPT_DO },
+	{ "edns-size", required_argument, NULL, OPT_EDNS_SIZE },
+	{ "rd", no_argument, NULL, OPT_RD },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "chaos", required_argument, NULL, OPT_CHAOS },
+	{ "late-window", required_argument, NULL, OPT_LATE_WINDOW },
+	{ "no-tcp-fallback", no_argument, NULL, OPT_NO_TCP_FALLBACK },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static void
 cmd_dns_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch dns [options] SERVER...\n"
-"\n"
-"Query each SERVER (ADDRESS, [ADDRESS] or NAME=ADDRESS, numeric, or @root\n"
-"for the root servers; each address once) once per transport and print\n"
-"one JSON result line each (see doc/results.md).\n"
-"\n"
-"  --qname NAME        query name (default \".\")\n"
-"  --qtype TYPE        query type (default SOA)\n"
-"  --qclass CLASS      query class (default IN)\n"
-"  --chaos NAME        CHAOS TXT query of NAME (e.g. hostname.bind)\n"
-"  --udp, --tcp        transports; both given: both (default udp)\n"
-"  -4, -6              only IPv4 / IPv6 servers (default both)\n"
-"  --port N            server port (default 53)\n"
-"  --edns-size N       EDNS UDP size, 0 for no EDNS (default 1232)\n"
-"  --nsid              ask for the server's NSID\n"
-"  --do                set DNSSEC OK\n"
-"  --rd                set recursion desired\n"
-"  --timeout TIME      per attempt: 4, 1.5, 800ms ... (default 4s)\n"
-"  --retries N         further attempts after a timeout (default 0)\n"
-"  --late-window TIME  wait for late UDP replies (default 200ms)\n"
-"  --no-tcp-fallback   do not retry a truncated UDP answer over TCP\n"
-"  --count N           measure every server and transport N times (default 1)\n"
-"  --in-flight N       at most N measurements at once (default: as many\n"
-"                      as the open-file limit allows)\n"
-"  -v, --verbose       debug messages on stderr\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit status: 0 every result ok, 1 some failed, 2 usage error.\n");
+	    "usage: corewatch dns [options] SERVER...\n"
+	    "\n"
+	    "Query each SERVER (ADDRESS, [ADDRESS] or NAME=ADDRESS, numeric, or @root\n"
+	    "for the root servers; each address once) once per transport and print\n"
+	    "one JSON result line each (see doc/results.md).\n"
+	    "\n"
+	    "  --qname NAME        query name (default \".\")\n"
+	    "  --qtype TYPE        query type (default SOA)\n"
+	    "  --qclass CLASS      query class (default IN)\n"
+	    "  --chaos NAME        CHAOS TXT query of NAME (e.g. hostname.bind)\n"
+	    "  --udp, --tcp        transports; both given: both (default udp)\n"
+	    "  -4, -6              only IPv4 / IPv6 servers (default both)\n"
+	    "  --port N            server port (default 53)\n"
+	    "  --edns-size N       EDNS UDP size, 0 for no EDNS (default 1232)\n"
+	    "  --nsid              ask for the server's NSID\n"
+	    "  --do                set DNSSEC OK\n"
+	    "  --rd                set recursion desired\n"
+	    "  --timeout TIME      per attempt: 4, 1.5, 800ms ... (default 4s)\n"
+	    "  --retries N         further attempts after a timeout (default 0)\n"
+	    "  --late-window TIME  wait for late UDP replies (default 200ms)\n"
+	    "  --no-tcp-fallback   do not retry a truncated UDP answer over TCP\n"
+	    "  --count N           measure every server and transport N times (default 1)\n"
+	    "  --in-flight N       at most N measurements at once (default: as many\n"
+	    "                      as the open-file limit allows)\n"
+	    "  -v, --verbose       debug messages on stderr\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "Exit status: 0 every result ok, 1 some failed, 2 usage error.\n");
 }
 
 /* What the options say beyond the spec itself. */
@@ -182,7 +182,7 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		    &spec->late_window, 0, DNS_LATE_WINDOW_MAX);
 	case OPT_RETRIES:
 		if (cli_number("dns", "retries", optarg, 0, DNS_RETRIES_MAX,
-		    &n) == -1)
+		        &n) == -1)
 			return -1;
 		spec->retries = (int)n;
 		break;
@@ -211,27 +211,36 @@ cmd_dns_question(struct cmd_dns *cmd, const struct cmd_dns_args *a)
 
 	if (a->chaos != NULL) {
 		if (a->qname != NULL || a->qtype != NULL || a->qclass != NULL)
-			return cli_error("dns", "--chaos sets the whole "
+			return cli_error("dns",
+			    "--chaos sets the whole "
 			    "question; do not combine it with --qname, "
 			    "--qtype or --qclass");
 		if (dns_spec_set_chaos(spec, a->chaos) == -1)
-			return cli_error("dns", "--chaos: \"%s\" is not a "
-			    "valid domain name", a->chaos);
+			return cli_error("dns",
+			    "--chaos: \"%s\" is not a "
+			    "valid domain name",
+			    a->chaos);
 	}
 	if (a->qname != NULL && dns_spec_set_qname(spec, a->qname) == -1)
-		return cli_error("dns", "--qname: \"%s\" is not a valid domain "
-		    "name", a->qname);
+		return cli_error("dns",
+		    "--qname: \"%s\" is not a valid domain "
+		    "name",
+		    a->qname);
 	if (a->qtype != NULL) {
 		if ((v = dns_qtype_parse(a->qtype)) == -1)
-			return cli_error("dns", "--qtype: unknown or "
+			return cli_error("dns",
+			    "--qtype: unknown or "
 			    "unsupported type \"%s\" (e.g. SOA, NS, A, AAAA, "
-			    "TXT, TYPE65)", a->qtype);
+			    "TXT, TYPE65)",
+			    a->qtype);
 		spec->qtype = (ldns_rr_type)v;
 	}
 	if (a->qclass != NULL) {
 		if ((v = dns_qclass_parse(a->qclass)) == -1)
-			return cli_error("dns", "--qclass: unknown class "
-			    "\"%s\" (IN, CH, HS, CLASS3 ...)", a->qclass);
+			return cli_error("dns",
+			    "--qclass: unknown class "
+			    "\"%s\" (IN, CH, HS, CLASS3 ...)",
+			    a->qclass);
 		spec->qclass = (ldns_rr_class)v;
 	}
 	return 0;
@@ -245,13 +254,13 @@ static int
 cmd_dns_rules(const struct dns_spec *spec)
 {
 	static const char edns[] = "--nsid and --do need EDNS: do not give "
-	    "--edns-size 0 with them";
+	                           "--edns-size 0 with them";
 	static const struct cli_rule rules[DNS_SPEC_RULES] = {
-		[DNS_SPEC_EDNS_SIZE] = {"--edns-size", NULL},
-		[DNS_SPEC_DO] = {"--do", edns},
-		[DNS_SPEC_NSID] = {"--nsid", edns},
-		[DNS_SPEC_TIMEOUT] = {"--timeout", NULL},
-		[DNS_SPEC_LATE_WINDOW] = {"--late-window", NULL},
+		[DNS_SPEC_EDNS_SIZE] = { "--edns-size", NULL },
+		[DNS_SPEC_DO] = { "--do", edns },
+		[DNS_SPEC_NSID] = { "--nsid", edns },
+		[DNS_SPEC_TIMEOUT] = { "--timeout", NULL },
+		[DNS_SPEC_LATE_WINDOW] = { "--late-window", NULL },
 	};
 
 	return cli_spec_rules("dns", &dns_probe_kind, spec, rules);
@@ -266,8 +275,10 @@ cmd_dns_start(void *arg, unsigned long i)
 	struct cmd_dns *cmd = arg;
 	const struct cmd_dns_job *job = &cmd->jobs[i % cmd->njobs];
 
-	return dns_probe_start(cmd->base, &cmd->spec, job->target,
-	    job->proto, cmd_dns_done, cmd) == NULL ? -1 : 0;
+	return dns_probe_start(cmd->base, &cmd->spec, job->target, job->proto,
+	           cmd_dns_done, cmd) == NULL ?
+	    -1 :
+	    0;
 }
 
 static void
@@ -283,10 +294,10 @@ cmd_dns_done(json_t *result, const ldns_pkt *reply, void *arg)
 
 /* One job per server address and wanted transport. */
 static int
-cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets,
-    size_t ntargets, int transports)
+cmd_dns_jobs(struct cmd_dns *cmd, const struct target *targets, size_t ntargets,
+    int transports)
 {
-	static const enum dns_proto protos[] = {DNS_PROTO_UDP, DNS_PROTO_TCP};
+	static const enum dns_proto protos[] = { DNS_PROTO_UDP, DNS_PROTO_TCP };
 
 	cmd->jobs = calloc(ntargets * 2, sizeof(*cmd->jobs));
 	if (cmd->jobs == NULL)
@@ -335,7 +346,8 @@ cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
 		    (all[i].af == 6 && (a->afs & DNS_AF_6) != 0))
 			all[(*ntargets)++] = all[i];
 	if (rc == 0 && *ntargets == 0)
-		rc = cli_error("dns", "no server of the address family asked "
+		rc = cli_error("dns",
+		    "no server of the address family asked "
 		    "for (-4/-6)");
 	if (rc != 0) {
 		free(all);
@@ -347,8 +359,8 @@ cmd_dns_targets(int argc, char **argv, const struct cmd_dns_args *a,
 }
 
 static int
-cmd_dns_run(struct cmd_dns *cmd, const struct target *targets,
-    size_t ntargets, int transports)
+cmd_dns_run(struct cmd_dns *cmd, const struct target *targets, size_t ntargets,
+    int transports)
 {
 	struct event_base *base;
 
@@ -394,8 +406,8 @@ cmd_dns(int argc, char **argv)
 	a.port = 53;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "46hv", cmd_dns_options,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "46hv", cmd_dns_options, NULL)) !=
+	    -1) {
 		if (ch == 'h') {
 			cmd_dns_usage(stdout);
 			return CW_EXIT_OK;
@@ -407,13 +419,12 @@ cmd_dns(int argc, char **argv)
 	}
 	if (cmd_dns_question(&cmd, &a) != 0 || cmd_dns_rules(&cmd.spec) == -1)
 		return CW_EXIT_USAGE;
-	cmd.spec.transports = a.transports != 0 ? a.transports :
-	    DNS_PROTO_UDP;
+	cmd.spec.transports = a.transports != 0 ? a.transports : DNS_PROTO_UDP;
 	cmd.spec.afs = a.afs != 0 ? a.afs : DNS_AF_4 | DNS_AF_6;
 	a.afs = cmd.spec.afs;
 	cmd.spec.port = (uint16_t)a.port;
 	if (cmd_dns_targets(argc - optind, argv + optind, &a, &targets,
-	    &ntargets) != 0)
+	        &ntargets) != 0)
 		return CW_EXIT_USAGE;
 	/* A socket per measurement; two for a moment when a truncated UDP
 	 * answer is retried over TCP. */

@@ -25,34 +25,35 @@
 #include "log.h"
 #include "result.h"
 
-#define ENROLL_PATH		"/api/v1/enroll"
-#define ENROLL_ANSWER_MAX	(64 * 1024)
-#define ENROLL_TIMEOUT_MS	60000L
-#define ENROLL_TOKEN_MAX	256
+#define ENROLL_PATH       "/api/v1/enroll"
+#define ENROLL_ANSWER_MAX (64 * 1024)
+#define ENROLL_TIMEOUT_MS 60000L
+#define ENROLL_TOKEN_MAX  256
 
 /* What the collector answered. */
 struct enroll_answer {
-	char	buf[ENROLL_ANSWER_MAX + 1];
-	size_t	len;
+	char buf[ENROLL_ANSWER_MAX + 1];
+	size_t len;
 };
 
 static void
 enroll_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch enroll [-c FILE] [--key FILE] [--proxy URL] URL TOKEN\n"
-"\n"
-"Enroll the probe's key at the collector at URL with the one-time TOKEN\n"
-"its operator made (corewatch-collector token create); TOKEN \"-\" reads\n"
-"it from standard input.  Prints the probe id and its number.  Options\n"
-"come before URL.\n"
-"\n"
-"  -k, --key FILE      the key (default: the configuration's key, or\n"
-"                      %s/key)\n"
-"  -x, --proxy URL     through a proxy: socks5h://127.0.0.1:9050 (Tor),\n"
-"                      http://HOST:PORT\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -h, --help          this text\n", CW_STATE_DIR, CW_DEFAULT_CONFIG);
+	    "usage: corewatch enroll [-c FILE] [--key FILE] [--proxy URL] URL TOKEN\n"
+	    "\n"
+	    "Enroll the probe's key at the collector at URL with the one-time TOKEN\n"
+	    "its operator made (corewatch-collector token create); TOKEN \"-\" reads\n"
+	    "it from standard input.  Prints the probe id and its number.  Options\n"
+	    "come before URL.\n"
+	    "\n"
+	    "  -k, --key FILE      the key (default: the configuration's key, or\n"
+	    "                      %s/key)\n"
+	    "  -x, --proxy URL     through a proxy: socks5h://127.0.0.1:9050 (Tor),\n"
+	    "                      http://HOST:PORT\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -h, --help          this text\n",
+	    CW_STATE_DIR, CW_DEFAULT_CONFIG);
 }
 
 /* enroll_token_read: the token from standard input (one line). */
@@ -94,22 +95,22 @@ enroll_post(const char *url, const char *proxy, const char *body,
 	err[0] = '\0';
 	if ((e = curl_easy_init()) == NULL ||
 	    (h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-	    NULL)
+	        NULL)
 		goto done;
 	if ((rc = curl_easy_setopt(e, CURLOPT_URL, url)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https")) !=
-	    CURLE_OK ||
-	    (rc = curl_easy_setopt(e, CURLOPT_PROXY, proxy != NULL ? proxy :
-	    "")) != CURLE_OK ||
+	        CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_PROXY,
+	         proxy != NULL ? proxy : "")) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, h)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, body)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/"
-	    PACKAGE_VERSION)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_USERAGENT,
+	         PACKAGE_NAME "/" PACKAGE_VERSION)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ENROLL_TIMEOUT_MS)) !=
-	    CURLE_OK ||
+	        CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
-	    enroll_write_cb)) != CURLE_OK ||
+	         enroll_write_cb)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, a)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err)) != CURLE_OK)
 		goto done;
@@ -136,23 +137,29 @@ enroll_result(const struct key *k, long code, const struct enroll_answer *a)
 
 	if (code == 200 && probe != NULL && json_is_integer(num)) {
 		if (strcmp(probe, k->id) != 0)
-			fprintf(stderr, "corewatch enroll: the collector "
-			    "enrolled probe %s, not this key's %s\n", probe,
-			    k->id);
+			fprintf(stderr,
+			    "corewatch enroll: the collector "
+			    "enrolled probe %s, not this key's %s\n",
+			    probe, k->id);
 		else {
 			printf("probe %s\nnum %" JSON_INTEGER_FORMAT "\n",
 			    probe, json_integer_value(num));
 			rc = CW_EXIT_OK;
 		}
 	} else if (code == 401)
-		fprintf(stderr, "corewatch enroll: the collector does not "
+		fprintf(stderr,
+		    "corewatch enroll: the collector does not "
 		    "know the token, or it was used or has expired (401)\n");
 	else if (code == 409)
-		fprintf(stderr, "corewatch enroll: this key (probe %s) is "
-		    "enrolled already (409)\n", k->id);
+		fprintf(stderr,
+		    "corewatch enroll: this key (probe %s) is "
+		    "enrolled already (409)\n",
+		    k->id);
 	else
-		fprintf(stderr, "corewatch enroll: the collector answered "
-		    "%ld%s%s\n", code, detail != NULL ? ": " : "",
+		fprintf(stderr,
+		    "corewatch enroll: the collector answered "
+		    "%ld%s%s\n",
+		    code, detail != NULL ? ": " : "",
 		    detail != NULL ? detail : "");
 	json_decref(j);
 	return rc;
@@ -205,11 +212,11 @@ enroll_run(const struct key *k, const char *url, const char *token,
 }
 
 static const struct option enroll_options[] = {
-	{"key", required_argument, NULL, 'k'},
-	{"proxy", required_argument, NULL, 'x'},
-	{"config", required_argument, NULL, 'c'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "key", required_argument, NULL, 'k' },
+	{ "proxy", required_argument, NULL, 'x' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 int
@@ -224,7 +231,7 @@ cmd_enroll(int argc, char **argv)
 	/* "+": options end at URL, so a token that begins with '-' (its
 	 * base64url alphabet has it) is not taken for one. */
 	while ((ch = getopt_long(argc, argv, "+k:x:c:h", enroll_options,
-	    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			key = optarg;
@@ -245,21 +252,26 @@ cmd_enroll(int argc, char **argv)
 		}
 	}
 	if (optind == argc)
-		return cli_error("enroll", "no URL and TOKEN given (try "
+		return cli_error("enroll",
+		    "no URL and TOKEN given (try "
 		    "--help)");
 	if (optind + 1 == argc)
-		return cli_error("enroll", "no TOKEN given after the URL (the "
+		return cli_error("enroll",
+		    "no TOKEN given after the URL (the "
 		    "one-time token the collector's operator made; \"-\" "
 		    "reads it from standard input)");
 	if (optind + 2 != argc)
 		return cli_unexpected("enroll", argv[optind + 2]);
 	if ((url = enroll_url(argv[optind])) == NULL)
-		return cli_error("enroll", "\"%s\" is not an http:// or "
-		    "https:// URL", argv[optind]);
+		return cli_error("enroll",
+		    "\"%s\" is not an http:// or "
+		    "https:// URL",
+		    argv[optind]);
 	if (strcmp(argv[optind + 1], "-") == 0) {
 		if (enroll_token_read(token, sizeof(token)) == -1) {
 			free(url);
-			return cli_error("enroll", "no token on standard input");
+			return cli_error("enroll",
+			    "no token on standard input");
 		}
 	} else
 		snprintf(token, sizeof(token), "%s", argv[optind + 1]);
@@ -274,7 +286,8 @@ cmd_enroll(int argc, char **argv)
 	rc = CW_EXIT_FAILURES;
 	if (key_load(path, &k) == 0) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			fprintf(stderr, "corewatch enroll: libcurl cannot be "
+			fprintf(stderr,
+			    "corewatch enroll: libcurl cannot be "
 			    "initialised\n");
 		else {
 			rc = enroll_run(&k, url, token, proxy);

@@ -28,9 +28,9 @@
 #include "size.h"
 #include "sysutil.h"
 
-#define CMD_HTTP_LIST_MAX	64	/* --addr, --header, status ranges */
+#define CMD_HTTP_LIST_MAX 64 /* --addr, --header, status ranges */
 /* Descriptors a run of a host name may take: one per address measured. */
-#define CMD_HTTP_FDS_PER_NAME	8
+#define CMD_HTTP_FDS_PER_NAME 8
 
 /* One run to make: a family, or a pinned address. */
 struct cmd_http_job {
@@ -45,7 +45,7 @@ struct cmd_http {
 	struct output *out;
 	struct cmd_http_job jobs[CMD_HTTP_LIST_MAX + 2];
 	size_t njobs;
-	struct cli_rounds run;	/* --count rounds of the jobs */
+	struct cli_rounds run; /* --count rounds of the jobs */
 };
 
 /* What the options say beyond the spec itself. */
@@ -80,58 +80,58 @@ enum {
 };
 
 static const struct option cmd_http_options[] = {
-	{"addr", required_argument, NULL, OPT_ADDR},
-	{"method", required_argument, NULL, OPT_METHOD},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"expect-status", required_argument, NULL, OPT_EXPECT},
-	{"cacert", required_argument, NULL, OPT_CACERT},
-	{"proxy", required_argument, NULL, OPT_PROXY},
-	{"max-body", required_argument, NULL, OPT_MAX_BODY},
-	{"pattern", required_argument, NULL, OPT_PATTERN},
-	{"header", required_argument, NULL, OPT_HEADER},
-	{"follow", no_argument, NULL, OPT_FOLLOW},
-	{"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
-	{"count", required_argument, NULL, OPT_COUNT},
-	{"in-flight", required_argument, NULL, OPT_IN_FLIGHT},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "method", required_argument, NULL, OPT_METHOD },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "expect-status", required_argument, NULL, OPT_EXPECT },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "proxy", required_argument, NULL, OPT_PROXY },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "pattern", required_argument, NULL, OPT_PATTERN },
+	{ "header", required_argument, NULL, OPT_HEADER },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "resolv-conf", required_argument, NULL, OPT_RESOLV_CONF },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static void
 cmd_http_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch http [options] URL\n"
-"\n"
-"Measure URL (http:// or https://) once at every address its host resolves\n"
-"to, or at each --addr, with a fresh connection each time, and print one\n"
-"JSON result line per address (see doc/results.md).\n"
-"\n"
-"  --addr ADDRESS      measure this address (Host and SNI stay the URL's);\n"
-"                      repeat for more\n"
-"  -4, -6              only IPv4 / IPv6 (default both)\n"
-"  --method GET|HEAD   request method (default GET)\n"
-"  --timeout TIME      the whole measurement: 10, 2.5, 800ms ... (default 10s)\n"
-"  --expect-status L   accepted statuses: 200,301-302,2xx ... (default 200-399)\n"
-"  --cacert FILE       trust the CAs in FILE (default: the system's)\n"
-"  --proxy URL         through this proxy (http://, socks5h:// ...)\n"
-"  --max-body SIZE     read at most SIZE body bytes: 64k, 1m ... (default 1m)\n"
-"  --pattern REGEX     the body read must match REGEX (POSIX extended)\n"
-"  --header 'N: V'     an extra request header; repeat for more\n"
-"  --follow            follow redirects (default: report the Location)\n"
-"  --max-redirects N   at most N redirects followed (default 5)\n"
-"  --name NAME         the results' name\n"
-"  --resolv-conf FILE  nameservers for the lookup (default /etc/resolv.conf)\n"
-"  --count N           measure N times (default 1)\n"
-"  --in-flight N       at most N measurements at once (default: as many\n"
-"                      as the open-file limit allows)\n"
-"  -v, --verbose       debug messages on stderr\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit status: 0 every result ok, 1 some failed, 2 usage error.\n");
+	    "usage: corewatch http [options] URL\n"
+	    "\n"
+	    "Measure URL (http:// or https://) once at every address its host resolves\n"
+	    "to, or at each --addr, with a fresh connection each time, and print one\n"
+	    "JSON result line per address (see doc/results.md).\n"
+	    "\n"
+	    "  --addr ADDRESS      measure this address (Host and SNI stay the URL's);\n"
+	    "                      repeat for more\n"
+	    "  -4, -6              only IPv4 / IPv6 (default both)\n"
+	    "  --method GET|HEAD   request method (default GET)\n"
+	    "  --timeout TIME      the whole measurement: 10, 2.5, 800ms ... (default 10s)\n"
+	    "  --expect-status L   accepted statuses: 200,301-302,2xx ... (default 200-399)\n"
+	    "  --cacert FILE       trust the CAs in FILE (default: the system's)\n"
+	    "  --proxy URL         through this proxy (http://, socks5h:// ...)\n"
+	    "  --max-body SIZE     read at most SIZE body bytes: 64k, 1m ... (default 1m)\n"
+	    "  --pattern REGEX     the body read must match REGEX (POSIX extended)\n"
+	    "  --header 'N: V'     an extra request header; repeat for more\n"
+	    "  --follow            follow redirects (default: report the Location)\n"
+	    "  --max-redirects N   at most N redirects followed (default 5)\n"
+	    "  --name NAME         the results' name\n"
+	    "  --resolv-conf FILE  nameservers for the lookup (default /etc/resolv.conf)\n"
+	    "  --count N           measure N times (default 1)\n"
+	    "  --in-flight N       at most N measurements at once (default: as many\n"
+	    "                      as the open-file limit allows)\n"
+	    "  -v, --verbose       debug messages on stderr\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "Exit status: 0 every result ok, 1 some failed, 2 usage error.\n");
 }
 
 /* cmd_http_expect: a comma-separated list of status ranges. */
@@ -144,15 +144,19 @@ cmd_http_expect(struct cmd_http_args *a, const char *text)
 	if ((copy = strdup(text)) == NULL)
 		return cli_error("http", "out of memory");
 	for (item = strtok_r(copy, ",", &save); item != NULL && rc == 0;
-	    item = strtok_r(NULL, ",", &save)) {
+	     item = strtok_r(NULL, ",", &save)) {
 		if (a->nexpect == CMD_HTTP_LIST_MAX)
-			rc = cli_error("http", "--expect-status: at most %d "
-			    "ranges", CMD_HTTP_LIST_MAX);
+			rc = cli_error("http",
+			    "--expect-status: at most %d "
+			    "ranges",
+			    CMD_HTTP_LIST_MAX);
 		else if (http_status_parse(item, &a->expect[a->nexpect++]) ==
 		    -1)
-			rc = cli_error("http", "--expect-status: \"%s\" is not "
+			rc = cli_error("http",
+			    "--expect-status: \"%s\" is not "
 			    "a status (100-599), a range (200-299) or a class "
-			    "(2xx)", item);
+			    "(2xx)",
+			    item);
 	}
 	free(copy);
 	if (rc == 0 && a->nexpect == 0)
@@ -174,9 +178,12 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 			return cli_error("http", "at most %d --addr",
 			    CMD_HTTP_LIST_MAX);
 		if (target_parse(optarg, 0, &a->addrs[a->naddrs], err,
-		    sizeof(err)) == -1 || strchr(optarg, '=') != NULL)
-			return cli_error("http", "--addr: \"%s\" is not a "
-			    "numeric IPv4 or IPv6 address", optarg);
+		        sizeof(err)) == -1 ||
+		    strchr(optarg, '=') != NULL)
+			return cli_error("http",
+			    "--addr: \"%s\" is not a "
+			    "numeric IPv4 or IPv6 address",
+			    optarg);
 		/* Each once, as a configuration's `addresses`. */
 		if (target_listed(a->addrs, a->naddrs, &a->addrs[a->naddrs]))
 			return cli_error("http", "--addr: %s is listed twice",
@@ -195,8 +202,10 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		else if (strcasecmp(optarg, "HEAD") == 0)
 			spec->method = HTTP_HEAD;
 		else
-			return cli_error("http", "--method: GET or HEAD, not "
-			    "\"%s\"", optarg);
+			return cli_error("http",
+			    "--method: GET or HEAD, not "
+			    "\"%s\"",
+			    optarg);
 		break;
 	case OPT_TIMEOUT:
 		return cli_spec_duration("http", &http_probe_kind, spec,
@@ -212,8 +221,10 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		break;
 	case OPT_MAX_BODY:
 		if (cw_size_parse(optarg, &size) == -1)
-			return cli_error("http", "--max-body: \"%s\" is not a "
-			    "size (65536, 64k, 1m ...)", optarg);
+			return cli_error("http",
+			    "--max-body: \"%s\" is not a "
+			    "size (65536, 64k, 1m ...)",
+			    optarg);
 		spec->max_body = size;
 		break;
 	case OPT_PATTERN:
@@ -236,16 +247,17 @@ cmd_http_option(struct cmd_http *cmd, struct cmd_http_args *a, int ch)
 		break;
 	case OPT_MAX_REDIRECTS:
 		if (cli_number("http", "max-redirects", optarg, 0,
-		    HTTP_REDIRECTS_MAX, &n) == -1)
+		        HTTP_REDIRECTS_MAX, &n) == -1)
 			return -1;
 		spec->max_redirects = n;
 		a->max_redirects_given = true;
 		break;
 	case OPT_NAME:
 		if (!config_name_valid(optarg))
-			return cli_error("http", "--name: \"%s\" must be 1 to %d "
-			    "letters, digits, '.', '_' or '-'", optarg,
-			    CONFIG_NAME_MAX);
+			return cli_error("http",
+			    "--name: \"%s\" must be 1 to %d "
+			    "letters, digits, '.', '_' or '-'",
+			    optarg, CONFIG_NAME_MAX);
 		spec->name = optarg;
 		break;
 	case OPT_RESOLV_CONF:
@@ -272,11 +284,11 @@ static int
 cmd_http_rules(const struct http_spec *spec)
 {
 	static const struct cli_rule rules[HTTP_SPEC_RULES] = {
-		[HTTP_SPEC_MAX_BODY] = {"--max-body", NULL},
-		[HTTP_SPEC_BODY_PATTERN] = {"--pattern", NULL},
-		[HTTP_SPEC_PROXY] = {"--proxy", NULL},
-		[HTTP_SPEC_CAFILE] = {"--cacert", NULL},
-		[HTTP_SPEC_TIMEOUT] = {"--timeout", NULL},
+		[HTTP_SPEC_MAX_BODY] = { "--max-body", NULL },
+		[HTTP_SPEC_BODY_PATTERN] = { "--pattern", NULL },
+		[HTTP_SPEC_PROXY] = { "--proxy", NULL },
+		[HTTP_SPEC_CAFILE] = { "--cacert", NULL },
+		[HTTP_SPEC_TIMEOUT] = { "--timeout", NULL },
 	};
 
 	return cli_spec_rules("http", &http_probe_kind, spec, rules);
@@ -291,8 +303,10 @@ cmd_http_start(void *arg, unsigned long i)
 	struct cmd_http *cmd = arg;
 	const struct cmd_http_job *job = &cmd->jobs[i % cmd->njobs];
 
-	return http_probe_start(cmd->engine, &cmd->spec, job->pinned,
-	    job->af, cmd_http_done, cmd) == NULL ? -1 : 0;
+	return http_probe_start(cmd->engine, &cmd->spec, job->pinned, job->af,
+	           cmd_http_done, cmd) == NULL ?
+	    -1 :
+	    0;
 }
 
 static void
@@ -321,9 +335,10 @@ cmd_http_jobs(struct cmd_http *cmd, const struct cmd_http_args *a)
 		int af = a->addrs[i].af;
 
 		if (!(a->afs & (af == 4 ? HTTP_AF_4 : HTTP_AF_6)))
-			return cli_error("http", "--addr: %s is an IPv%d "
-			    "address, and -%d is given", a->addrs[i].addr, af,
-			    af == 4 ? 6 : 4);
+			return cli_error("http",
+			    "--addr: %s is an IPv%d "
+			    "address, and -%d is given",
+			    a->addrs[i].addr, af, af == 4 ? 6 : 4);
 		cmd->jobs[cmd->njobs].af = af;
 		cmd->jobs[cmd->njobs++].pinned = &a->addrs[i];
 	}
@@ -379,8 +394,8 @@ cmd_http(int argc, char **argv)
 	http_spec_init(&cmd.spec);
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "46hv", cmd_http_options,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "46hv", cmd_http_options, NULL)) !=
+	    -1) {
 		if (ch == 'h') {
 			cmd_http_usage(stdout);
 			return CW_EXIT_OK;
@@ -391,13 +406,16 @@ cmd_http(int argc, char **argv)
 			return CW_EXIT_USAGE;
 	}
 	if (argc - optind != 1)
-		return cli_error("http", "%s", argc == optind ? "no URL given "
-		    "(try --help)" : "one URL only");
+		return cli_error("http", "%s",
+		    argc == optind ? "no URL given "
+		                     "(try --help)" :
+		                     "one URL only");
 	/* Not echoed: it may hold a password. */
 	if (!http_url_check(argv[optind], err, sizeof(err)))
 		return cli_error("http", "bad URL: %s", err);
 	if (a.max_redirects_given && !cmd.spec.follow_redirects)
-		return cli_error("http", "--max-redirects applies only with "
+		return cli_error("http",
+		    "--max-redirects applies only with "
 		    "--follow");
 	cmd.spec.url = argv[optind];
 	cmd.spec.expect = a.expect;
@@ -409,15 +427,17 @@ cmd_http(int argc, char **argv)
 	/* As a configuration's `addresses`: not with an address as the
 	 * URL's host. */
 	if ((literal = http_url_host_af(cmd.spec.url)) != 0 && a.naddrs > 0)
-		return cli_error("http", "--addr: the URL's host is an address "
+		return cli_error("http",
+		    "--addr: the URL's host is an address "
 		    "already: leave --addr out");
 	if (literal != 0) {
 		/* An address in the URL has one family. */
-		if (a.afs != 0 && !(a.afs & (literal == 4 ? HTTP_AF_4 :
-		    HTTP_AF_6)))
-			return cli_error("http", "the URL's host is an IPv%d "
-			    "address: -%d does not apply", literal,
-			    literal == 4 ? 6 : 4);
+		if (a.afs != 0 &&
+		    !(a.afs & (literal == 4 ? HTTP_AF_4 : HTTP_AF_6)))
+			return cli_error("http",
+			    "the URL's host is an IPv%d "
+			    "address: -%d does not apply",
+			    literal, literal == 4 ? 6 : 4);
 		a.afs = literal == 4 ? HTTP_AF_4 : HTTP_AF_6;
 	}
 	if (a.afs == 0)

@@ -36,8 +36,8 @@ key_cmd_path(const char *key, const char *conf_path, bool conf_given)
 	if (!conf_given && access(conf_path, F_OK) == -1 && errno == ENOENT)
 		return strdup(CW_STATE_DIR "/key");
 	if ((conf = config_load(conf_path, &errors)) == NULL) {
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
+		fprintf(stderr, "%s\n",
+		    errors != NULL ? errors : "configuration rejected");
 		free(errors);
 		return NULL;
 	}
@@ -57,37 +57,39 @@ static void
 keygen_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch keygen [-c FILE] [--key FILE]\n"
-"\n"
-"Make the probe's Ed25519 key.  The file (mode 0600) is never\n"
-"overwritten.  Prints the public key and the probe id, for the\n"
-"collector's operator (corewatch-collector probe add --pubkey).\n"
-"\n"
-"  -k, --key FILE      where to write it (default: the configuration's\n"
-"                      key, or %s/key)\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -h, --help          this text\n", CW_STATE_DIR, CW_DEFAULT_CONFIG);
+	    "usage: corewatch keygen [-c FILE] [--key FILE]\n"
+	    "\n"
+	    "Make the probe's Ed25519 key.  The file (mode 0600) is never\n"
+	    "overwritten.  Prints the public key and the probe id, for the\n"
+	    "collector's operator (corewatch-collector probe add --pubkey).\n"
+	    "\n"
+	    "  -k, --key FILE      where to write it (default: the configuration's\n"
+	    "                      key, or %s/key)\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -h, --help          this text\n",
+	    CW_STATE_DIR, CW_DEFAULT_CONFIG);
 }
 
 static void
 pubkey_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch pubkey [-c FILE] [--key FILE]\n"
-"\n"
-"Print the probe's public key and its probe id.\n"
-"\n"
-"  -k, --key FILE      the key (default: the configuration's key, or\n"
-"                      %s/key)\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -h, --help          this text\n", CW_STATE_DIR, CW_DEFAULT_CONFIG);
+	    "usage: corewatch pubkey [-c FILE] [--key FILE]\n"
+	    "\n"
+	    "Print the probe's public key and its probe id.\n"
+	    "\n"
+	    "  -k, --key FILE      the key (default: the configuration's key, or\n"
+	    "                      %s/key)\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -h, --help          this text\n",
+	    CW_STATE_DIR, CW_DEFAULT_CONFIG);
 }
 
 static const struct option key_options[] = {
-	{"key", required_argument, NULL, 'k'},
-	{"config", required_argument, NULL, 'c'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "key", required_argument, NULL, 'k' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* key_cmd: the common part of both commands; `gen` makes the key. */
@@ -101,8 +103,8 @@ key_cmd(int argc, char **argv, bool gen)
 	char *path;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "k:c:h", key_options, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "k:c:h", key_options, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			key = optarg;
@@ -127,7 +129,8 @@ key_cmd(int argc, char **argv, bool gen)
 	if (rc == 0) {
 		if (gen)
 			log_info("key %s written (mode 0600); keep it, and "
-			    "keep it private: it is the probe's identity", path);
+			         "keep it private: it is the probe's identity",
+			    path);
 		key_print(&k);
 		key_clear(&k);
 	}

@@ -24,7 +24,7 @@
 #include "tld.h"
 
 #define AGENT_ONCE_GRACE (5 * CW_USEC_PER_SEC)
-#define AGENT_TLD_WAIT (30 * CW_USEC_PER_SEC)	/* for new TLDs */
+#define AGENT_TLD_WAIT   (30 * CW_USEC_PER_SEC) /* for new TLDs */
 
 static void
 agent_once_stop(evutil_socket_t sig, short what, void *arg)
@@ -84,8 +84,7 @@ agent_once_busy(const struct config *conf, size_t max_group)
 static bool
 agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 {
-	const char *failure = json_string_value(json_object_get(r,
-	    "failure"));
+	const char *failure = json_string_value(json_object_get(r, "failure"));
 	const json_t *rtt;
 	struct probe_cells c;
 	char ms[32], result[96];
@@ -106,8 +105,9 @@ agent_once_row(struct table *tab, const struct task *t, const json_t *r)
 	cells[1] = c.server;
 	cells[2] = c.address;
 	cells[3] = c.via;
-	cells[4] = r == NULL ? "(no result)" : failure != NULL ? failure :
-	    result;
+	cells[4] = r == NULL ? "(no result)" :
+	    failure != NULL  ? failure :
+	                       result;
 	cells[5] = ms;
 	cells[6] = c.answer[0] != '\0' ? c.answer : NULL;
 	cells[7] = c.server_id;
@@ -130,8 +130,8 @@ agent_once_kind(const struct probe_kind *k)
 static void
 agent_once_table(struct agent *a)
 {
-	static const char *headers[] = {"MEASUREMENT", "SERVER", "ADDRESS",
-	    "VIA", "RESULT", "MS", "ANSWER", "NSID"};
+	static const char *headers[] = { "MEASUREMENT", "SERVER", "ADDRESS",
+		"VIA", "RESULT", "MS", "ANSWER", "NSID" };
 	struct table *tab;
 	size_t nkinds = agent_once_kind(NULL), *noted;
 
@@ -164,7 +164,7 @@ agent_once_table(struct agent *a)
 		    output_name(a->out));
 	else
 		printf("; full results not kept: use --json, or -o FILE (or "
-		    "output { path = FILE })\n");
+		       "output { path = FILE })\n");
 	fflush(stdout);
 }
 
@@ -172,24 +172,25 @@ static void
 agent_once_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch once [-v] [-c FILE] [-o PATH] [--table | --json]\n"
-"\n"
-"Run every configured measurement once, all at the same time, and exit.\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -o, --output PATH   write the results here (\"-\": stdout) instead of\n"
-"                      the configured output\n"
-"      --table         print a readable table on stdout (the default\n"
-"                      when stdout is a terminal)\n"
-"      --json          no table, only JSON lines to the output\n"
-"  -v, --verbose       debug messages\n"
-"  -h, --help          this text\n"
-"\n"
-"With a table, results still go to the output when it is a file; when\n"
-"it is stdout they are left out, so the table stays readable.\n"
-"\n"
-"Exit status: 0 every measurement ok, 1 some failed, 2 usage or\n"
-"configuration error.\n", agent_default_config());
+	    "usage: corewatch once [-v] [-c FILE] [-o PATH] [--table | --json]\n"
+	    "\n"
+	    "Run every configured measurement once, all at the same time, and exit.\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -o, --output PATH   write the results here (\"-\": stdout) instead of\n"
+	    "                      the configured output\n"
+	    "      --table         print a readable table on stdout (the default\n"
+	    "                      when stdout is a terminal)\n"
+	    "      --json          no table, only JSON lines to the output\n"
+	    "  -v, --verbose       debug messages\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "With a table, results still go to the output when it is a file; when\n"
+	    "it is stdout they are left out, so the table stays readable.\n"
+	    "\n"
+	    "Exit status: 0 every measurement ok, 1 some failed, 2 usage or\n"
+	    "configuration error.\n",
+	    agent_default_config());
 }
 
 enum {
@@ -198,13 +199,13 @@ enum {
 };
 
 static const struct option agent_once_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"output", required_argument, NULL, 'o'},
-	{"table", no_argument, NULL, AGENT_OPT_TABLE},
-	{"json", no_argument, NULL, AGENT_OPT_JSON},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "table", no_argument, NULL, AGENT_OPT_TABLE },
+	{ "json", no_argument, NULL, AGENT_OPT_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static void
@@ -232,8 +233,7 @@ agent_once_tld_wait(struct agent *a)
 		return -1;
 	cw_usec_to_timeval(AGENT_TLD_WAIT, &tv);
 	a->tld_waiting = true;
-	rc = evtimer_add(timer, &tv) == -1 ? -1 :
-	    event_base_dispatch(a->base);
+	rc = evtimer_add(timer, &tv) == -1 ? -1 : event_base_dispatch(a->base);
 	a->tld_waiting = false;
 	event_free(timer);
 	if (rc != -1 && !a->interrupted && !tld_discovery_settled(a->tld))
@@ -259,8 +259,8 @@ agent_once_run(struct agent *a)
 		agent_task_start(&a->tasks.v[i]);
 	if (a->pending == 0)
 		return 0;
-	if ((a->deadline = evtimer_new(a->base, agent_once_deadline,
-	    a)) == NULL)
+	if ((a->deadline = evtimer_new(a->base, agent_once_deadline, a)) ==
+	    NULL)
 		return -1;
 	cw_usec_to_timeval(agent_once_busy(a->conf, a->tasks.max_group), &tv);
 	if (evtimer_add(a->deadline, &tv) == -1 ||
@@ -280,7 +280,7 @@ cmd_once(int argc, char **argv)
 	int ch, table = -1, status;
 
 	while ((ch = getopt_long(argc, argv, "c:o:vh", agent_once_options,
-	    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -317,7 +317,7 @@ cmd_once(int argc, char **argv)
 		output = a.conf->output_path;
 	/* A table and JSON lines on one stdout would be unreadable. */
 	if (((!table || strcmp(output, "-") != 0) &&
-	    (a.out = output_open(output)) == NULL) ||
+	        (a.out = output_open(output)) == NULL) ||
 	    agent_once_run(&a) == -1) {
 		log_errx("once: not completed");
 		agent_free(&a);
@@ -328,7 +328,9 @@ cmd_once(int argc, char **argv)
 	if (table)
 		agent_once_table(&a);
 	status = a.failures == 0 && a.write_errors == 0 && !a.interrupted &&
-	    a.settled == a.tasks.n ? CW_EXIT_OK : CW_EXIT_FAILURES;
+	        a.settled == a.tasks.n ?
+	    CW_EXIT_OK :
+	    CW_EXIT_FAILURES;
 	if (a.write_errors > 0)
 		log_warnx("once: %llu results could not be written to %s",
 		    a.write_errors, output_name(a.out));

@@ -20,23 +20,24 @@ static void
 agent_run_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch run [-v] [-c FILE]\n"
-"\n"
-"Measure on schedule, in the foreground, until SIGTERM or SIGINT.\n"
-"Results go to the configured output; messages go to stderr.\n"
-"SIGHUP re-reads the configuration (a broken one is refused and the\n"
-"running one kept).\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -v, --verbose       debug messages\n"
-"  -h, --help          this text\n", agent_default_config());
+	    "usage: corewatch run [-v] [-c FILE]\n"
+	    "\n"
+	    "Measure on schedule, in the foreground, until SIGTERM or SIGINT.\n"
+	    "Results go to the configured output; messages go to stderr.\n"
+	    "SIGHUP re-reads the configuration (a broken one is refused and the\n"
+	    "running one kept).\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -v, --verbose       debug messages\n"
+	    "  -h, --help          this text\n",
+	    agent_default_config());
 }
 
 static const struct option agent_run_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 int
@@ -48,7 +49,7 @@ cmd_run(int argc, char **argv)
 	int ch, status = CW_EXIT_OK;
 
 	while ((ch = getopt_long(argc, argv, "c:vh", agent_run_options,
-	    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -80,7 +81,8 @@ cmd_run(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	log_info("run: probe %s, %zu measurement%s, %zu task%s, results to "
-	    "%s", a.conf->probe.name, a.conf->nmeasurements,
+	         "%s",
+	    a.conf->probe.name, a.conf->nmeasurements,
 	    a.conf->nmeasurements == 1 ? "" : "s", a.tasks.n,
 	    a.tasks.n == 1 ? "" : "s", output_name(a.out));
 	if (a.spool != NULL)
@@ -94,8 +96,8 @@ cmd_run(int argc, char **argv)
 	if (output_flush(a.out) == -1)
 		a.write_errors++;
 	log_info("run: stopped after %llu results (%llu failed, %llu cycles "
-	    "skipped, %llu not written, %llu not spooled)", a.results,
-	    a.failures, a.skipped, a.write_errors, a.spool_errors);
+	         "skipped, %llu not written, %llu not spooled)",
+	    a.results, a.failures, a.skipped, a.write_errors, a.spool_errors);
 	agent_free(&a);
 	return status;
 }

@@ -32,16 +32,16 @@
 #include "result.h"
 #include "spool.h"
 
-#define SPOOL_EXPORT_RECORDS	1000
-#define SPOOL_EXPORT_BYTES	(1024 * 1024)
-#define SPOOL_EXPORT_MAGIC	"CW1-BATCH"
+#define SPOOL_EXPORT_RECORDS 1000
+#define SPOOL_EXPORT_BYTES   (1024 * 1024)
+#define SPOOL_EXPORT_MAGIC   "CW1-BATCH"
 
 struct spool_cmd {
-	const char	*conf_path;
-	const char	*key;		/* --key */
-	const char	*out;		/* --out */
-	bool		 json;
-	struct config	*conf;
+	const char *conf_path;
+	const char *key; /* --key */
+	const char *out; /* --out */
+	bool json;
+	struct config *conf;
 };
 
 /* spool_cmd_config: load the configuration (problems printed). */
@@ -51,8 +51,8 @@ spool_cmd_config(struct spool_cmd *c)
 	char *errors = NULL;
 
 	if ((c->conf = config_load(c->conf_path, &errors)) == NULL) {
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
+		fprintf(stderr, "%s\n",
+		    errors != NULL ? errors : "configuration rejected");
 		free(errors);
 		return -1;
 	}
@@ -81,8 +81,7 @@ spool_time(cw_usec_t t, char *buf, size_t len)
 }
 
 static void
-spool_status_json(const char *dir, const struct spool_status *st,
-    cw_usec_t now)
+spool_status_json(const char *dir, const struct spool_status *st, cw_usec_t now)
 {
 	cw_usec_t receipt = st->last_receipt;
 	char t1[CW_TIME_STRLEN], t2[CW_TIME_STRLEN];
@@ -93,23 +92,28 @@ spool_status_json(const char *dir, const struct spool_status *st,
 		return;
 	json_object_set_new(o, "dir", json_string(dir));
 	json_object_set_new(o, "chain", json_string(st->chain));
-	json_object_set_new(o, "last_seq", json_integer((json_int_t)
-	    st->last_seq));
-	json_object_set_new(o, "acked_seq", json_integer((json_int_t)
-	    st->acked_seq));
-	json_object_set_new(o, "last_receipt", receipt == 0 ? json_null() :
-	    json_string(cw_time_format(receipt, t1, sizeof(t1))));
+	json_object_set_new(o, "last_seq",
+	    json_integer((json_int_t)st->last_seq));
+	json_object_set_new(o, "acked_seq",
+	    json_integer((json_int_t)st->acked_seq));
+	json_object_set_new(o, "last_receipt",
+	    receipt == 0 ?
+	        json_null() :
+	        json_string(cw_time_format(receipt, t1, sizeof(t1))));
 	json_object_set_new(o, "depth", json_integer((json_int_t)st->depth));
-	json_object_set_new(o, "oldest_unsent", st->oldest_unsent == 0 ?
-	    json_null() : json_string(cw_time_format(st->oldest_unsent, t2,
-	    sizeof(t2))));
-	json_object_set_new(o, "oldest_unsent_age_s", st->oldest_unsent == 0 ?
-	    json_null() : json_real((double)(now - st->oldest_unsent) / 1e6));
+	json_object_set_new(o, "oldest_unsent",
+	    st->oldest_unsent == 0 ?
+	        json_null() :
+	        json_string(cw_time_format(st->oldest_unsent, t2, sizeof(t2))));
+	json_object_set_new(o, "oldest_unsent_age_s",
+	    st->oldest_unsent == 0 ?
+	        json_null() :
+	        json_real((double)(now - st->oldest_unsent) / 1e6));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
-	json_object_set_new(o, "dropped", json_integer((json_int_t)
-	    st->dropped));
-	json_object_set_new(o, "corrupt", json_integer((json_int_t)
-	    st->corrupt));
+	json_object_set_new(o, "dropped",
+	    json_integer((json_int_t)st->dropped));
+	json_object_set_new(o, "corrupt",
+	    json_integer((json_int_t)st->corrupt));
 	if ((line = result_dump(o)) != NULL)
 		printf("%s\n", line);
 	free(line);
@@ -117,8 +121,7 @@ spool_status_json(const char *dir, const struct spool_status *st,
 }
 
 static void
-spool_status_text(const char *dir, const struct spool_status *st,
-    cw_usec_t now)
+spool_status_text(const char *dir, const struct spool_status *st, cw_usec_t now)
 {
 	char t[CW_TIME_STRLEN], age[CONFIG_DURATION_STRLEN];
 	cw_usec_t old = st->oldest_unsent;
@@ -127,12 +130,15 @@ spool_status_text(const char *dir, const struct spool_status *st,
 	printf("chain          %s\n", st->chain);
 	printf("appended       %" PRIu64 " (last seq)\n", st->last_seq);
 	printf("unsent         %" PRIu64 " record%s, %" PRIu64 " bytes on "
-	    "disk\n", st->depth, st->depth == 1 ? "" : "s", st->bytes);
+	       "disk\n",
+	    st->depth, st->depth == 1 ? "" : "s", st->bytes);
 	if (old != 0)
-		printf("oldest unsent  %s (%s ago)\n", cw_time_format(old, t,
-		    sizeof(t)), config_duration_format(now > old ? (now -
-		    old) / CW_USEC_PER_SEC * CW_USEC_PER_SEC : 0, age,
-		    sizeof(age)));
+		printf("oldest unsent  %s (%s ago)\n",
+		    cw_time_format(old, t, sizeof(t)),
+		    config_duration_format(now > old ?
+		            (now - old) / CW_USEC_PER_SEC * CW_USEC_PER_SEC :
+		            0,
+		        age, sizeof(age)));
 	else
 		printf("oldest unsent  -\n");
 	printf("last receipt   seq %" PRIu64 ", %s\n", st->acked_seq,
@@ -181,7 +187,7 @@ spool_export_batches(struct spool *sp, const struct key *k, int fd,
 	after = st.acked_seq;
 	*records = *batches = *first = *last = 0;
 	while ((n = spool_read(sp, after, SPOOL_EXPORT_RECORDS,
-	    SPOOL_EXPORT_BYTES, body, &a, &b)) > 0) {
+	            SPOOL_EXPORT_BYTES, body, &a, &b)) > 0) {
 		size_t len = evbuffer_get_length(body);
 		unsigned char *p = evbuffer_pullup(body, -1);
 		if (p == NULL)
@@ -288,8 +294,8 @@ spool_export_cmd(struct spool_cmd *c)
 		    c->out);
 	else
 		log_info("spool export: %" PRIu64 " record%s (seq %" PRIu64
-		    " to %" PRIu64 ") in %" PRIu64 " batch%s to %s", records,
-		    records == 1 ? "" : "s", first, last, batches,
+		         " to %" PRIu64 ") in %" PRIu64 " batch%s to %s",
+		    records, records == 1 ? "" : "s", first, last, batches,
 		    batches == 1 ? "" : "es", c->out);
 	return CW_EXIT_OK;
 }
@@ -298,21 +304,22 @@ static void
 spool_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch spool status [-c FILE] [--json]\n"
-"       corewatch spool export --out FILE [-c FILE] [--key FILE]\n"
-"\n"
-"status: what the spool holds: records appended and not yet\n"
-"acknowledged by a collector, the oldest of them, the bytes on disk,\n"
-"the last receipt, the records dropped.\n"
-"export: the unsent records as signed batches in one file (\"-\":\n"
-"stdout), for corewatch-collector import.  The spool is not changed.\n"
-"\n"
-"  -c, --config FILE   configuration (default %s)\n"
-"  -o, --out FILE      export: the file to write (replaced)\n"
-"  -k, --key FILE      export: the probe's key (default: the\n"
-"                      configuration's)\n"
-"      --json          status: one JSON object\n"
-"  -h, --help          this text\n", CW_DEFAULT_CONFIG);
+	    "usage: corewatch spool status [-c FILE] [--json]\n"
+	    "       corewatch spool export --out FILE [-c FILE] [--key FILE]\n"
+	    "\n"
+	    "status: what the spool holds: records appended and not yet\n"
+	    "acknowledged by a collector, the oldest of them, the bytes on disk,\n"
+	    "the last receipt, the records dropped.\n"
+	    "export: the unsent records as signed batches in one file (\"-\":\n"
+	    "stdout), for corewatch-collector import.  The spool is not changed.\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -o, --out FILE      export: the file to write (replaced)\n"
+	    "  -k, --key FILE      export: the probe's key (default: the\n"
+	    "                      configuration's)\n"
+	    "      --json          status: one JSON object\n"
+	    "  -h, --help          this text\n",
+	    CW_DEFAULT_CONFIG);
 }
 
 enum {
@@ -320,12 +327,12 @@ enum {
 };
 
 static const struct option spool_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"out", required_argument, NULL, 'o'},
-	{"key", required_argument, NULL, 'k'},
-	{"json", no_argument, NULL, SPOOL_OPT_JSON},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "out", required_argument, NULL, 'o' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "json", no_argument, NULL, SPOOL_OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 int
@@ -351,8 +358,8 @@ cmd_spool(int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "c:o:k:h", spool_options,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:o:k:h", spool_options, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			c.conf_path = optarg;
@@ -377,18 +384,22 @@ cmd_spool(int argc, char **argv)
 	if (optind != argc)
 		return cli_unexpected("spool", argv[optind]);
 	if (strcmp(sub, "export") == 0 && c.out == NULL)
-		return cli_error("spool", "export needs --out FILE (\"-\": "
+		return cli_error("spool",
+		    "export needs --out FILE (\"-\": "
 		    "stdout)");
 	if (strcmp(sub, "status") == 0 && (c.out != NULL || c.key != NULL))
-		return cli_error("spool", "%s is an option of export, not of "
-		    "status", c.out != NULL ? "--out" : "--key");
+		return cli_error("spool",
+		    "%s is an option of export, not of "
+		    "status",
+		    c.out != NULL ? "--out" : "--key");
 	if (strcmp(sub, "export") == 0 && c.json)
-		return cli_error("spool", "--json is an option of status, not "
+		return cli_error("spool",
+		    "--json is an option of status, not "
 		    "of export");
 	if (spool_cmd_config(&c) == -1)
 		return CW_EXIT_USAGE;
 	rc = strcmp(sub, "status") == 0 ? spool_status_cmd(&c) :
-	    spool_export_cmd(&c);
+	                                  spool_export_cmd(&c);
 	config_free(c.conf);
 	return rc;
 }

@@ -28,15 +28,15 @@
 #include "sysutil.h"
 #include "tld.h"
 
-#define CMD_TLD_TIMEOUT_MAX (60 * CW_USEC_PER_SEC)
-#define CMD_TLD_WAIT_MAX (3600 * CW_USEC_PER_SEC)
+#define CMD_TLD_TIMEOUT_MAX  (60 * CW_USEC_PER_SEC)
+#define CMD_TLD_WAIT_MAX     (3600 * CW_USEC_PER_SEC)
 #define CMD_TLD_WAIT_DEFAULT (60 * CW_USEC_PER_SEC)
-#define CMD_TLD_RESOLV_CONF "/etc/resolv.conf"
+#define CMD_TLD_RESOLV_CONF  "/etc/resolv.conf"
 
 struct cmd_tld {
-	const char *state_dir;		/* NULL: no cache */
-	const char *resolver;		/* NULL: resolv.conf; "none" */
-	char **root_specs;		/* --root, in order */
+	const char *state_dir; /* NULL: no cache */
+	const char *resolver;  /* NULL: resolv.conf; "none" */
+	char **root_specs;     /* --root, in order */
 	size_t nroot_specs;
 	long port;
 	cw_usec_t timeout, wait;
@@ -45,7 +45,7 @@ struct cmd_tld {
 	struct output *out;
 	struct event_base *base;
 	struct tld_discovery *d;
-	size_t expected, reported;	/* discovery results */
+	size_t expected, reported; /* discovery results */
 	int failed;
 };
 
@@ -61,45 +61,45 @@ enum {
 };
 
 static const struct option cmd_tld_options[] = {
-	{"root", required_argument, NULL, OPT_ROOT},
-	{"resolver", required_argument, NULL, OPT_RESOLVER},
-	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-	{"no-cache", no_argument, NULL, OPT_NO_CACHE},
-	{"cached", no_argument, NULL, OPT_CACHED},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"wait", required_argument, NULL, OPT_WAIT},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "resolver", required_argument, NULL, OPT_RESOLVER },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "cached", no_argument, NULL, OPT_CACHED },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static void
 cmd_tld_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: corewatch tld-servers [options] TLD...\n"
-"\n"
-"Ask a root server for the name servers of each TLD (\"ua\", \"sd\" ...),\n"
-"look up the addresses of those without glue, update the cache and print\n"
-"one \"tld_discovery\" result per TLD, then one \"tld_servers\" line with the\n"
-"set in use (the new one, or the cached one when discovery failed).\n"
-"\n"
-"  --root SERVER      a root server to ask (ADDRESS, NAME=ADDRESS or @root;\n"
-"                     repeatable; default @root, the compiled-in catalog)\n"
-"  --resolver ADDRESS for NS names without glue outside their TLD (default\n"
-"                     the first nameserver of /etc/resolv.conf; \"none\")\n"
-"  --state-dir DIR    cache directory (default " CW_STATE_DIR ")\n"
-"  --no-cache         neither read nor write the cache\n"
-"  --cached           print the cached sets only; send nothing\n"
-"  --port N           port of every server asked and learned (default 53)\n"
-"  --timeout TIME     per query (default 4s)\n"
-"  --wait TIME        give up on discovery after TIME (default 60s)\n"
-"  -v, --verbose      debug messages on stderr\n"
-"  -h, --help         this text\n"
-"\n"
-"Exit status: 0 every TLD discovered (or, with --cached, cached), 1 some\n"
-"failed, 2 usage error.\n");
+	    "usage: corewatch tld-servers [options] TLD...\n"
+	    "\n"
+	    "Ask a root server for the name servers of each TLD (\"ua\", \"sd\" ...),\n"
+	    "look up the addresses of those without glue, update the cache and print\n"
+	    "one \"tld_discovery\" result per TLD, then one \"tld_servers\" line with the\n"
+	    "set in use (the new one, or the cached one when discovery failed).\n"
+	    "\n"
+	    "  --root SERVER      a root server to ask (ADDRESS, NAME=ADDRESS or @root;\n"
+	    "                     repeatable; default @root, the compiled-in catalog)\n"
+	    "  --resolver ADDRESS for NS names without glue outside their TLD (default\n"
+	    "                     the first nameserver of /etc/resolv.conf; \"none\")\n"
+	    "  --state-dir DIR    cache directory (default " CW_STATE_DIR ")\n"
+	    "  --no-cache         neither read nor write the cache\n"
+	    "  --cached           print the cached sets only; send nothing\n"
+	    "  --port N           port of every server asked and learned (default 53)\n"
+	    "  --timeout TIME     per query (default 4s)\n"
+	    "  --wait TIME        give up on discovery after TIME (default 60s)\n"
+	    "  -v, --verbose      debug messages on stderr\n"
+	    "  -h, --help         this text\n"
+	    "\n"
+	    "Exit status: 0 every TLD discovered (or, with --cached, cached), 1 some\n"
+	    "failed, 2 usage error.\n");
 }
 
 static int
@@ -109,8 +109,8 @@ cmd_tld_option(struct cmd_tld *cmd, int ch)
 
 	switch (ch) {
 	case OPT_ROOT:
-		grown = realloc(cmd->root_specs, (cmd->nroot_specs + 1) *
-		    sizeof(*grown));
+		grown = realloc(cmd->root_specs,
+		    (cmd->nroot_specs + 1) * sizeof(*grown));
 		if (grown == NULL)
 			return cli_error("tld-servers", "out of memory");
 		cmd->root_specs = grown;
@@ -148,10 +148,9 @@ cmd_tld_option(struct cmd_tld *cmd, int ch)
 
 /* cmd_tld_roots: the --root servers (or @root) as targets. */
 static int
-cmd_tld_roots(const struct cmd_tld *cmd, struct target **roots,
-    size_t *nroots)
+cmd_tld_roots(const struct cmd_tld *cmd, struct target **roots, size_t *nroots)
 {
-	static char *catalog[] = {"@root"};
+	static char *catalog[] = { "@root" };
 	char *const *specs = cmd->nroot_specs > 0 ? cmd->root_specs : catalog;
 	size_t n = cmd->nroot_specs > 0 ? cmd->nroot_specs : 1;
 	struct target *grown;
@@ -161,18 +160,18 @@ cmd_tld_roots(const struct cmd_tld *cmd, struct target **roots,
 	*nroots = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (catalog_is_set(specs[i])) {
-			if (catalog_expand(specs[i], (uint16_t)cmd->port,
-			    roots, nroots, err, sizeof(err)) == -1)
+			if (catalog_expand(specs[i], (uint16_t)cmd->port, roots,
+			        nroots, err, sizeof(err)) == -1)
 				return cli_error("tld-servers", "--root: %s",
 				    err);
 			continue;
 		}
-		if ((grown = realloc(*roots, (*nroots + 1) *
-		    sizeof(*grown))) == NULL)
+		if ((grown = realloc(*roots, (*nroots + 1) * sizeof(*grown))) ==
+		    NULL)
 			return cli_error("tld-servers", "out of memory");
 		*roots = grown;
 		if (target_parse(specs[i], (uint16_t)cmd->port,
-		    &(*roots)[*nroots], err, sizeof(err)) == -1)
+		        &(*roots)[*nroots], err, sizeof(err)) == -1)
 			return cli_error("tld-servers", "--root: %s", err);
 		(*nroots)++;
 	}
@@ -188,17 +187,17 @@ cmd_tld_resolver(const struct cmd_tld *cmd, struct target *t, int *bad)
 	*bad = 0;
 	if (cmd->resolver == NULL) {
 		if (tld_resolver_from_file(CMD_TLD_RESOLV_CONF,
-		    (uint16_t)cmd->port, t) == 0)
+		        (uint16_t)cmd->port, t) == 0)
 			return t;
 		log_info("tld-servers: no resolver in %s: NS names without "
-		    "glue outside their TLD stay unresolved",
+		         "glue outside their TLD stay unresolved",
 		    CMD_TLD_RESOLV_CONF);
 		return NULL;
 	}
 	if (strcmp(cmd->resolver, "none") == 0)
 		return NULL;
 	if (target_parse(cmd->resolver, (uint16_t)cmd->port, t, err,
-	    sizeof(err)) == -1) {
+	        sizeof(err)) == -1) {
 		*bad = cli_error("tld-servers", "--resolver: %s", err);
 		return NULL;
 	}
@@ -237,8 +236,10 @@ cmd_tld_report(struct cmd_tld *cmd, const char *tld, bool fresh)
 		return;
 	result_set_str(r, "tld", tld);
 	if (set == NULL) {
-		result_set_failure(r, CW_FAIL_DNS_NO_SERVERS, "no set known "
-		    "for %s", tld);
+		result_set_failure(r, CW_FAIL_DNS_NO_SERVERS,
+		    "no set known "
+		    "for %s",
+		    tld);
 		if (cmd->cached_only)
 			cmd->failed++;
 		cmd_tld_print(cmd, r);
@@ -246,8 +247,8 @@ cmd_tld_report(struct cmd_tld *cmd, const char *tld, bool fresh)
 	}
 	result_set_ok(r);
 	result_set_str(r, "source", fresh ? "discovery" : "cache");
-	result_set_str(r, "learned", cw_time_format(set->learned, ts,
-	    sizeof(ts)));
+	result_set_str(r, "learned",
+	    cw_time_format(set->learned, ts, sizeof(ts)));
 	result_set_str(r, "root", set->root);
 	tld_set_to_json(set, r);
 	cmd_tld_print(cmd, r);
@@ -288,7 +289,8 @@ cmd_tld_run(struct cmd_tld *cmd, char **tlds, int ntlds,
 			event_base_dispatch(cmd->base);
 		if (cmd->reported < cmd->expected) {
 			log_warnx("tld-servers: %zu discoveries did not finish "
-			    "in time", cmd->expected - cmd->reported);
+			          "in time",
+			    cmd->expected - cmd->reported);
 			cmd->failed += (int)(cmd->expected - cmd->reported);
 		}
 	}
@@ -299,8 +301,9 @@ cmd_tld_run(struct cmd_tld *cmd, char **tlds, int ntlds,
 		if (tld_name_normalize(tlds[i], name, err, sizeof(err)) == -1)
 			continue;
 		set = tld_discovery_get(cmd->d, name);
-		cmd_tld_report(cmd, name, set != NULL && !cmd->cached_only &&
-		    set->learned >= started);
+		cmd_tld_report(cmd, name,
+		    set != NULL && !cmd->cached_only &&
+		        set->learned >= started);
 	}
 	tld_discovery_free(cmd->d);
 	output_close(cmd->out);
@@ -325,8 +328,8 @@ cmd_tld_servers(int argc, char **argv)
 	cmd.wait = CMD_TLD_WAIT_DEFAULT;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "hv", cmd_tld_options,
-	    NULL)) != -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "hv", cmd_tld_options, NULL)) != -1) {
 		if (ch == 'h') {
 			cmd_tld_usage(stdout);
 			free(cmd.root_specs);
@@ -334,9 +337,11 @@ cmd_tld_servers(int argc, char **argv)
 		}
 		if (ch == '?' || ch == ':' || cmd_tld_option(&cmd, ch) != 0) {
 			if (ch == '?' || ch == ':')
-				cli_error("tld-servers", "option \"%s\": "
+				cli_error("tld-servers",
+				    "option \"%s\": "
 				    "unknown or missing its value (try "
-				    "--help)", argv[optind - 1]);
+				    "--help)",
+				    argv[optind - 1]);
 			free(cmd.root_specs);
 			return CW_EXIT_USAGE;
 		}
@@ -352,7 +357,8 @@ cmd_tld_servers(int argc, char **argv)
 			goto out;
 		}
 	if (cmd.cached_only && cmd.state_dir == NULL) {
-		cli_error("tld-servers", "--cached needs the cache (not "
+		cli_error("tld-servers",
+		    "--cached needs the cache (not "
 		    "--no-cache)");
 		goto out;
 	}

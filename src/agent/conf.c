@@ -35,28 +35,28 @@
 #include "tld.h"
 #include "upload.h"
 
-#define CONF_INTERVAL_MIN CW_USEC_PER_SEC
-#define CONF_SPREAD_DEFAULT (30 * CW_USEC_PER_SEC)
+#define CONF_INTERVAL_MIN     CW_USEC_PER_SEC
+#define CONF_SPREAD_DEFAULT   (30 * CW_USEC_PER_SEC)
 #define CONF_INTERVAL_DEFAULT (300 * CW_USEC_PER_SEC)
-#define CONF_LOCATION_MAX 256
+#define CONF_LOCATION_MAX     256
 
 /* A measurement's title and the line of its section, for names unique
  * across dns and http sections. */
 struct conf_name {
-	const char *name;	/* the title, owned by libconfuse's tree */
-	int line;		/* in the preprocessed text */
+	const char *name; /* the title, owned by libconfuse's tree */
+	int line;         /* in the preprocessed text */
 };
 
 /* The probe's load: the shared loader and what the sections build. */
 struct conf_build {
-	struct conf_loader l;	/* first: conf_build() finds the rest */
-	struct conf_name *names;	/* of every measurement section */
+	struct conf_loader l;    /* first: conf_build() finds the rest */
+	struct conf_name *names; /* of every measurement section */
 	size_t nnames;
 
 	struct config *conf;
-	int probe_line;		/* of the probe section; 0: none */
+	int probe_line; /* of the probe section; 0: none */
 	int output_line;
-	int tld_line;		/* line of the tld_discovery section */
+	int tld_line; /* line of the tld_discovery section */
 	int spool_line;
 	int upload_line;
 };
@@ -76,9 +76,11 @@ config_duration_format(cw_usec_t usec, char *buf, size_t len)
 		cw_usec_t unit;
 		const char *suffix;
 	} units[] = {
-		{86400 * CW_USEC_PER_SEC, "d"}, {3600 * CW_USEC_PER_SEC, "h"},
-		{60 * CW_USEC_PER_SEC, "m"}, {CW_USEC_PER_SEC, "s"},
-		{CW_USEC_PER_MSEC, "ms"},
+		{ 86400 * CW_USEC_PER_SEC, "d" },
+		{ 3600 * CW_USEC_PER_SEC, "h" },
+		{ 60 * CW_USEC_PER_SEC, "m" },
+		{ CW_USEC_PER_SEC, "s" },
+		{ CW_USEC_PER_MSEC, "ms" },
 	};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
@@ -167,24 +169,31 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 	conf_section(l, root, opt, &s);
 	s.what = "probe";
 	if (conf_build(l)->probe_line != 0) {
-		conf_sec_error(&s, NULL, 0, "a second probe section (the "
-		    "first is on line %d)", l->origin[conf_build(l)->probe_line - 1].line);
+		conf_sec_error(&s, NULL, 0,
+		    "a second probe section (the "
+		    "first is on line %d)",
+		    l->origin[conf_build(l)->probe_line - 1].line);
 		return 0;
 	}
 	conf_build(l)->probe_line = s.line;
 	id = &conf_build(l)->conf->probe;
 	if ((v = cfg_getstr(s.sec, "name")) == NULL)
-		conf_sec_error(&s, NULL, 0, "name is required "
+		conf_sec_error(&s, NULL, 0,
+		    "name is required "
 		    "(e.g. name = \"kyiv-1\")");
 	else if (!config_name_valid(v))
-		conf_sec_error(&s, "name", 0, "name: \"%s\" must be 1 to %d "
-		    "letters, digits, '.', '_' or '-'", v, CONFIG_NAME_MAX);
+		conf_sec_error(&s, "name", 0,
+		    "name: \"%s\" must be 1 to %d "
+		    "letters, digits, '.', '_' or '-'",
+		    v, CONFIG_NAME_MAX);
 	else if ((id->name = strdup(v)) == NULL)
 		l->oom = true;
 	if ((v = cfg_getstr(s.sec, "country")) != NULL) {
 		if (!config_country_valid(v))
-			conf_sec_error(&s, "country", 0, "country: \"%s\" is "
-			    "not an ISO 3166-1 alpha-2 code (e.g. \"UA\")", v);
+			conf_sec_error(&s, "country", 0,
+			    "country: \"%s\" is "
+			    "not an ISO 3166-1 alpha-2 code (e.g. \"UA\")",
+			    v);
 		else {
 			id->country[0] = (char)toupper((unsigned char)v[0]);
 			id->country[1] = (char)toupper((unsigned char)v[1]);
@@ -193,11 +202,14 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 	}
 	if ((v = cfg_getstr(s.sec, "asn")) != NULL &&
 	    conf_asn_parse(v, &id->asn) == -1)
-		conf_sec_error(&s, "asn", 0, "asn: \"%s\" is not an AS number "
-		    "(1 to 4294967295)", v);
+		conf_sec_error(&s, "asn", 0,
+		    "asn: \"%s\" is not an AS number "
+		    "(1 to 4294967295)",
+		    v);
 	if ((v = cfg_getstr(s.sec, "location")) != NULL) {
 		if (!conf_text_ok(v, CONF_LOCATION_MAX))
-			conf_sec_error(&s, "location", 0, "location: 1 to %d "
+			conf_sec_error(&s, "location", 0,
+			    "location: 1 to %d "
 			    "characters without control characters",
 			    CONF_LOCATION_MAX);
 		else if ((id->location = strdup(v)) == NULL)
@@ -218,14 +230,17 @@ conf_output_section(cfg_t *root, cfg_opt_t *opt)
 	conf_section(l, root, opt, &s);
 	s.what = "output";
 	if (conf_build(l)->output_line != 0) {
-		conf_sec_error(&s, NULL, 0, "a second output section (the "
-		    "first is on line %d)", l->origin[conf_build(l)->output_line - 1].line);
+		conf_sec_error(&s, NULL, 0,
+		    "a second output section (the "
+		    "first is on line %d)",
+		    l->origin[conf_build(l)->output_line - 1].line);
 		return 0;
 	}
 	conf_build(l)->output_line = s.line;
 	path = cfg_getstr(s.sec, "path");
 	if (path == NULL || !conf_text_ok(path, PATH_MAX - 1)) {
-		conf_sec_error(&s, "path", 0, "path: \"-\" (stdout) or a file "
+		conf_sec_error(&s, "path", 0,
+		    "path: \"-\" (stdout) or a file "
 		    "name");
 		return 0;
 	}
@@ -253,9 +268,10 @@ conf_size(struct conf_sec *s, const char *opt, uint64_t min, uint64_t dflt,
 	if (text == NULL)
 		return 0;
 	if (cw_size_parse(text, out) == -1 || (*out < min && *out != 0)) {
-		conf_sec_error(s, opt, 0, "%s: \"%s\" is not a size of at "
-		    "least %s (write e.g. 64M, 512k)", opt, text,
-		    cw_size_format(min, m, sizeof(m)));
+		conf_sec_error(s, opt, 0,
+		    "%s: \"%s\" is not a size of at "
+		    "least %s (write e.g. 64M, 512k)",
+		    opt, text, cw_size_format(min, m, sizeof(m)));
 		*out = dflt;
 		return -1;
 	}
@@ -274,8 +290,10 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	conf_section(l, root, opt, &s);
 	s.what = "spool";
 	if (conf_build(l)->spool_line != 0) {
-		conf_sec_error(&s, NULL, 0, "a second spool section (the "
-		    "first is on line %d)", l->origin[conf_build(l)->spool_line - 1].line);
+		conf_sec_error(&s, NULL, 0,
+		    "a second spool section (the "
+		    "first is on line %d)",
+		    l->origin[conf_build(l)->spool_line - 1].line);
 		return 0;
 	}
 	conf_build(l)->spool_line = s.line;
@@ -284,17 +302,19 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 	if (cfg_getstr(s.sec, "dir") != NULL)
 		conf_sec_path(&s, "dir", "directory", &sp->dir);
 	if (conf_size(&s, "max_size", UINT64_C(64) << 10, CONFIG_SPOOL_MAX,
-	    &sp->max_bytes) == 0 && sp->max_bytes == 0) {
+	        &sp->max_bytes) == 0 &&
+	    sp->max_bytes == 0) {
 		conf_sec_error(&s, "max_size", 0, "max_size: must be above 0");
 		sp->max_bytes = CONFIG_SPOOL_MAX;
 	}
 	if (conf_size(&s, "min_free", 0, CONFIG_SPOOL_MIN_FREE,
-	    &sp->min_free_bytes) == 0 && sp->min_free_bytes == 0)
+	        &sp->min_free_bytes) == 0 &&
+	    sp->min_free_bytes == 0)
 		sp->min_free_bytes = 1;
-	if (conf_duration(&s, "sync", CW_USEC_PER_SEC,
-	    &sp->sync_interval) == 0 && (sp->sync_interval <
-	    10 * CW_USEC_PER_MSEC || sp->sync_interval >
-	    3600 * CW_USEC_PER_SEC)) {
+	if (conf_duration(&s, "sync", CW_USEC_PER_SEC, &sp->sync_interval) ==
+	        0 &&
+	    (sp->sync_interval < 10 * CW_USEC_PER_MSEC ||
+	        sp->sync_interval > 3600 * CW_USEC_PER_SEC)) {
 		conf_sec_error(&s, "sync", 0, "sync: from 10ms to 1h");
 		sp->sync_interval = CW_USEC_PER_SEC;
 	}
@@ -306,7 +326,7 @@ conf_spool_section(cfg_t *root, cfg_opt_t *opt)
 static char *
 conf_url(struct conf_sec *s, const char *opt, unsigned idx, const char *v)
 {
-	static const char *const schemes[] = {"http://", "https://"};
+	static const char *const schemes[] = { "http://", "https://" };
 	char *copy;
 
 	for (size_t i = 0; i < 2; i++) {
@@ -317,8 +337,10 @@ conf_url(struct conf_sec *s, const char *opt, unsigned idx, const char *v)
 			s->l->oom = true;
 		return copy;
 	}
-	conf_sec_error(s, opt, idx, "%s: \"%s\" is not an http:// or https:// "
-	    "URL", opt, v);
+	conf_sec_error(s, opt, idx,
+	    "%s: \"%s\" is not an http:// or https:// "
+	    "URL",
+	    opt, v);
 	return NULL;
 }
 
@@ -353,31 +375,36 @@ conf_upload_limits(struct conf_sec *s, struct config_upload *up)
 	if (conf_int(s, "batch_records", 1, 100000, &n) == 0)
 		up->batch_records = (size_t)n;
 	if (conf_size(s, "batch_bytes", UPLOAD_BATCH_BYTES_MIN,
-	    UPLOAD_BATCH_BYTES, &bytes) == 0) {
+	        UPLOAD_BATCH_BYTES, &bytes) == 0) {
 		if (bytes == 0 || bytes > (UINT64_C(16) << 20)) {
-			conf_sec_error(s, "batch_bytes", 0, "batch_bytes: from "
-			    "%d bytes to 16M", UPLOAD_BATCH_BYTES_MIN);
+			conf_sec_error(s, "batch_bytes", 0,
+			    "batch_bytes: from "
+			    "%d bytes to 16M",
+			    UPLOAD_BATCH_BYTES_MIN);
 			bytes = UPLOAD_BATCH_BYTES;
 		}
 		up->batch_bytes = (size_t)bytes;
 	}
 	if (conf_duration(s, "batch_age", UPLOAD_BATCH_AGE, &t) == 0) {
 		if (t < 100 * CW_USEC_PER_MSEC || t > 86400 * CW_USEC_PER_SEC)
-			conf_sec_error(s, "batch_age", 0, "batch_age: from "
+			conf_sec_error(s, "batch_age", 0,
+			    "batch_age: from "
 			    "100ms to 1d");
 		else
 			up->batch_age = t;
 	}
 	if (conf_duration(s, "backoff_max", UPLOAD_BACKOFF_MAX, &t) == 0) {
 		if (t < CW_USEC_PER_SEC || t > 86400 * CW_USEC_PER_SEC)
-			conf_sec_error(s, "backoff_max", 0, "backoff_max: from "
+			conf_sec_error(s, "backoff_max", 0,
+			    "backoff_max: from "
 			    "1s to 1d");
 		else
 			up->backoff_max = t;
 	}
 	if (conf_duration(s, "failback", UPLOAD_FAILBACK, &t) == 0) {
 		if (t < CW_USEC_PER_SEC || t > 86400 * CW_USEC_PER_SEC)
-			conf_sec_error(s, "failback", 0, "failback: from 1s to "
+			conf_sec_error(s, "failback", 0,
+			    "failback: from 1s to "
 			    "1d");
 		else
 			up->failback = t;
@@ -385,7 +412,8 @@ conf_upload_limits(struct conf_sec *s, struct config_upload *up)
 	up->stop_timeout = UPLOAD_STOP_TIMEOUT;
 	if (conf_duration(s, "stop_timeout", UPLOAD_STOP_TIMEOUT, &t) == 0) {
 		if (t < 0 || t > 600 * CW_USEC_PER_SEC)
-			conf_sec_error(s, "stop_timeout", 0, "stop_timeout: "
+			conf_sec_error(s, "stop_timeout", 0,
+			    "stop_timeout: "
 			    "from 0 to 10m");
 		else
 			up->stop_timeout = t;
@@ -406,8 +434,10 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 	conf_section(l, root, opt, &s);
 	s.what = "upload";
 	if (conf_build(l)->upload_line != 0) {
-		conf_sec_error(&s, NULL, 0, "a second upload section (the "
-		    "first is on line %d)", l->origin[conf_build(l)->upload_line - 1].line);
+		conf_sec_error(&s, NULL, 0,
+		    "a second upload section (the "
+		    "first is on line %d)",
+		    l->origin[conf_build(l)->upload_line - 1].line);
 		return 0;
 	}
 	conf_build(l)->upload_line = s.line;
@@ -421,7 +451,7 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 		l->oom = true;
 	for (unsigned i = 0; i < n && up->urls != NULL; i++)
 		if ((up->urls[up->nurls] = conf_url(&s, "url", i,
-		    cfg_getnstr(s.sec, "url", i))) != NULL)
+		         cfg_getnstr(s.sec, "url", i))) != NULL)
 			up->nurls++;
 	if ((v = cfg_getstr(s.sec, "proxy")) != NULL)
 		up->proxy = conf_proxy(&s, v);
@@ -444,7 +474,7 @@ conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
 
 		if (catalog_is_set(spec)) {
 			if (catalog_expand(spec, tld->port, &tld->roots,
-			    &tld->nroots, err, sizeof(err)) == -1)
+			        &tld->nroots, err, sizeof(err)) == -1)
 				conf_sec_error(s, "roots", i, "roots: %s", err);
 			continue;
 		}
@@ -455,10 +485,12 @@ conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
 			return;
 		}
 		tld->roots = grown;
-		if (target_parse(spec, tld->port, &tld->roots[tld->nroots],
-		    err, sizeof(err)) == -1)
-			conf_sec_error(s, "roots", i, "roots: %s (write "
-			    "\"ADDRESS\", \"NAME=ADDRESS\" or \"@root\")", err);
+		if (target_parse(spec, tld->port, &tld->roots[tld->nroots], err,
+		        sizeof(err)) == -1)
+			conf_sec_error(s, "roots", i,
+			    "roots: %s (write "
+			    "\"ADDRESS\", \"NAME=ADDRESS\" or \"@root\")",
+			    err);
 		else
 			tld->nroots++;
 	}
@@ -479,7 +511,8 @@ conf_tld_section(cfg_t *root, cfg_opt_t *opt)
 	conf_section(l, root, opt, &s);
 	s.what = "tld_discovery";
 	if (conf_build(l)->tld_line != 0) {
-		conf_sec_error(&s, NULL, 0, "a second tld_discovery section "
+		conf_sec_error(&s, NULL, 0,
+		    "a second tld_discovery section "
 		    "(the first is on line %d)",
 		    l->origin[conf_build(l)->tld_line - 1].line);
 		return 0;
@@ -493,14 +526,17 @@ conf_tld_section(cfg_t *root, cfg_opt_t *opt)
 	tld->resolver_auto = v == NULL || strcmp(v, "auto") == 0;
 	if (v != NULL && !tld->resolver_auto && strcmp(v, "none") != 0) {
 		if (target_parse(v, tld->port, &tld->resolver, err,
-		    sizeof(err)) == -1)
-			conf_sec_error(&s, "resolver", 0, "resolver: %s (write "
-			    "an address, \"auto\" or \"none\")", err);
+		        sizeof(err)) == -1)
+			conf_sec_error(&s, "resolver", 0,
+			    "resolver: %s (write "
+			    "an address, \"auto\" or \"none\")",
+			    err);
 		else
 			tld->have_resolver = true;
 	}
-	if (conf_duration(&s, "refresh", TLD_REFRESH_DEFAULT,
-	    &tld->refresh) == 0 && tld->refresh < CW_USEC_PER_SEC)
+	if (conf_duration(&s, "refresh", TLD_REFRESH_DEFAULT, &tld->refresh) ==
+	        0 &&
+	    tld->refresh < CW_USEC_PER_SEC)
 		conf_sec_error(&s, "refresh", 0, "refresh: at least 1s");
 	return 0;
 }
@@ -518,8 +554,9 @@ conf_tld_defaults(struct conf_loader *l)
 		tld->resolver_auto = true;
 		tld->refresh = TLD_REFRESH_DEFAULT;
 	}
-	if (tld->nroots == 0 && catalog_expand("@root", tld->port,
-	    &tld->roots, &tld->nroots, err, sizeof(err)) == -1)
+	if (tld->nroots == 0 &&
+	    catalog_expand("@root", tld->port, &tld->roots, &tld->nroots, err,
+	        sizeof(err)) == -1)
 		l->oom = true;
 }
 
@@ -542,7 +579,7 @@ conf_spec_rules(struct conf_sec *s, const struct measurement *m,
     const void *spec, const struct conf_rule *rules)
 {
 	const struct probe_kind *kind = m->kind;
-	char err[640];		/* conf_sec_error()'s */
+	char err[640]; /* conf_sec_error()'s */
 	unsigned refused = 0;
 
 	for (int r = 0; r < kind->spec_rules; r++) {
@@ -573,8 +610,8 @@ conf_choice(struct conf_sec *s, const char *opt, const char *a, int va,
 		return va;
 	if (strcasecmp(v, b) == 0)
 		return vb;
-	conf_sec_error(s, opt, 0, "%s: \"%s\" is not %s, %s or both", opt, v,
-	    a, b);
+	conf_sec_error(s, opt, 0, "%s: \"%s\" is not %s, %s or both", opt, v, a,
+	    b);
 	return va | vb;
 }
 
@@ -588,21 +625,23 @@ conf_cycle(struct conf_sec *s, struct measurement *m)
 	bool ok;
 
 	ok = conf_duration(s, "interval", CONF_INTERVAL_DEFAULT,
-	    &m->interval) == 0;
+	         &m->interval) == 0;
 	if (ok && m->interval < CONF_INTERVAL_MIN) {
-		conf_sec_error(s, "interval", 0, "interval: %s is shorter "
-		    "than the minimum, 1s", config_duration_format(m->interval,
-		    a, sizeof(a)));
+		conf_sec_error(s, "interval", 0,
+		    "interval: %s is shorter "
+		    "than the minimum, 1s",
+		    config_duration_format(m->interval, a, sizeof(a)));
 		ok = false;
 	}
 	m->spread = m->interval < CONF_SPREAD_DEFAULT ? m->interval :
-	    CONF_SPREAD_DEFAULT;
+	                                                CONF_SPREAD_DEFAULT;
 	if (conf_duration(s, "spread", m->spread, &m->spread) == 0 && ok &&
 	    m->spread > m->interval)
-		conf_sec_error(s, "spread", 0, "spread %s is longer than "
-		    "interval %s", config_duration_format(m->spread, a,
-		    sizeof(a)), config_duration_format(m->interval, b,
-		    sizeof(b)));
+		conf_sec_error(s, "spread", 0,
+		    "spread %s is longer than "
+		    "interval %s",
+		    config_duration_format(m->spread, a, sizeof(a)),
+		    config_duration_format(m->interval, b, sizeof(b)));
 	return ok;
 }
 
@@ -623,8 +662,10 @@ conf_measurement_start(struct conf_sec *s, struct measurement *m,
 		return -1;
 	}
 	if (!config_name_valid(m->name))
-		conf_sec_error(s, NULL, 0, "the name must be 1 to %d letters, "
-		    "digits, '.', '_' or '-'", CONFIG_NAME_MAX);
+		conf_sec_error(s, NULL, 0,
+		    "the name must be 1 to %d letters, "
+		    "digits, '.', '_' or '-'",
+		    CONFIG_NAME_MAX);
 	return 0;
 }
 
@@ -643,12 +684,14 @@ conf_name_unique(struct conf_sec *s, const char *title)
 		if (strcmp(conf_build(l)->names[i].name, title) != 0)
 			continue;
 		o = &l->origin[conf_build(l)->names[i].line - 1];
-		conf_sec_error(s, NULL, 0, "another measurement is named '%s' "
-		    "(%s:%d)", title, l->files[o->file], o->line);
+		conf_sec_error(s, NULL, 0,
+		    "another measurement is named '%s' "
+		    "(%s:%d)",
+		    title, l->files[o->file], o->line);
 		return;
 	}
-	if ((grown = reallocarray(conf_build(l)->names, conf_build(l)->nnames + 1,
-	    sizeof(*grown))) == NULL) {
+	if ((grown = reallocarray(conf_build(l)->names,
+	         conf_build(l)->nnames + 1, sizeof(*grown))) == NULL) {
 		l->oom = true;
 		return;
 	}
@@ -704,8 +747,8 @@ conf_measurement_section(cfg_t *root, cfg_opt_t *opt)
 		return 0;
 	conf_section(l, root, opt, &s);
 	title = cfg_title(s.sec) != NULL ? cfg_title(s.sec) : "";
-	snprintf(what, sizeof(what), "%s \"%.*s\"", kind->name,
-	    CONFIG_NAME_MAX, title);
+	snprintf(what, sizeof(what), "%s \"%.*s\"", kind->name, CONFIG_NAME_MAX,
+	    title);
 	s.what = what;
 	conf_name_unique(&s, title);
 	memset(&m, 0, sizeof(m));
@@ -731,8 +774,10 @@ conf_log_level(cfg_t *root, cfg_opt_t *opt)
 	if (l == NULL)
 		return 0;
 	if (v == NULL || (level = log_level_parse(v)) == -1)
-		conf_error(l, root->line, "log_level: \"%s\" is not error, "
-		    "warning, info or debug", v != NULL ? v : "");
+		conf_error(l, root->line,
+		    "log_level: \"%s\" is not error, "
+		    "warning, info or debug",
+		    v != NULL ? v : "");
 	else
 		conf_build(l)->conf->log_level = (enum log_level)level;
 	return 0;
@@ -784,7 +829,8 @@ conf_lookup_file(cfg_t *root, cfg_opt_t *opt)
 	if (l == NULL)
 		return 0;
 	out = strcmp(opt->name, "hosts_file") == 0 ?
-	    &conf_build(l)->conf->hosts_file : &conf_build(l)->conf->resolv_conf;
+	    &conf_build(l)->conf->hosts_file :
+	    &conf_build(l)->conf->resolv_conf;
 	if (conf_path_option(root, opt, "file", out) == 0 &&
 	    fileio_readable(*out) == -1)
 		conf_error(l, root->line, "%s: %s: %s", opt->name, *out,
@@ -802,11 +848,12 @@ conf_heartbeat(cfg_t *root, cfg_opt_t *opt)
 	conf_record(root, opt);
 	if (l == NULL)
 		return 0;
-	if (v == NULL || cw_duration_parse(v, &t) == -1 || (t != 0 &&
-	    t < CW_USEC_PER_SEC))
-		conf_error(l, root->line, "heartbeat: \"%s\" is not 0 (none) "
-		    "or a duration of at least 1s (e.g. 5m)", v != NULL ? v :
-		    "");
+	if (v == NULL || cw_duration_parse(v, &t) == -1 ||
+	    (t != 0 && t < CW_USEC_PER_SEC))
+		conf_error(l, root->line,
+		    "heartbeat: \"%s\" is not 0 (none) "
+		    "or a duration of at least 1s (e.g. 5m)",
+		    v != NULL ? v : "");
 	else
 		conf_build(l)->conf->heartbeat = t;
 	return 0;
@@ -815,8 +862,7 @@ conf_heartbeat(cfg_t *root, cfg_opt_t *opt)
 /* conf_include_misplaced: include() that the preprocessor did not see
  * because it shares its line with something else. */
 static int
-conf_include_misplaced(cfg_t *cfg, cfg_opt_t *opt, int argc,
-    const char **argv)
+conf_include_misplaced(cfg_t *cfg, cfg_opt_t *opt, int argc, const char **argv)
 {
 	(void)opt;
 	(void)argc;
@@ -827,29 +873,20 @@ conf_include_misplaced(cfg_t *cfg, cfg_opt_t *opt, int argc,
 
 /* --- Loading --- */
 
-static cfg_opt_t conf_probe_opts[] = {
-	CFG_STR("name", NULL, CFGF_NODEFAULT),
+static cfg_opt_t conf_probe_opts[] = { CFG_STR("name", NULL, CFGF_NODEFAULT),
 	CFG_STR("country", NULL, CFGF_NODEFAULT),
-	CFG_STR("asn", NULL, CFGF_NODEFAULT),	/* string: 32-bit long */
-	CFG_STR("location", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
+	CFG_STR("asn", NULL, CFGF_NODEFAULT), /* string: 32-bit long */
+	CFG_STR("location", NULL, CFGF_NODEFAULT), CFG_END() };
 
-static cfg_opt_t conf_output_opts[] = {
-	CFG_STR("path", "-", CFGF_NONE),
-	CFG_END()
-};
+static cfg_opt_t conf_output_opts[] = { CFG_STR("path", "-", CFGF_NONE),
+	CFG_END() };
 
-static cfg_opt_t conf_spool_opts[] = {
-	CFG_STR("dir", NULL, CFGF_NODEFAULT),
+static cfg_opt_t conf_spool_opts[] = { CFG_STR("dir", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_size", NULL, CFGF_NODEFAULT),
 	CFG_STR("min_free", NULL, CFGF_NODEFAULT),
-	CFG_STR("sync", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
+	CFG_STR("sync", NULL, CFGF_NODEFAULT), CFG_END() };
 
-static cfg_opt_t conf_upload_opts[] = {
-	CFG_STR_LIST("url", NULL, CFGF_NONE),
+static cfg_opt_t conf_upload_opts[] = { CFG_STR_LIST("url", NULL, CFGF_NONE),
 	CFG_STR("proxy", NULL, CFGF_NODEFAULT),
 	CFG_INT("batch_records", UPLOAD_BATCH_RECORDS, CFGF_NONE),
 	CFG_STR("batch_bytes", NULL, CFGF_NODEFAULT),
@@ -857,21 +894,16 @@ static cfg_opt_t conf_upload_opts[] = {
 	CFG_STR("backoff_max", NULL, CFGF_NODEFAULT),
 	CFG_STR("failback", NULL, CFGF_NODEFAULT),
 	CFG_STR("stop_timeout", NULL, CFGF_NODEFAULT),
-	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
+	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT), CFG_END() };
 
-static cfg_opt_t conf_tld_opts[] = {
-	CFG_STR_LIST("roots", NULL, CFGF_NONE),
+static cfg_opt_t conf_tld_opts[] = { CFG_STR_LIST("roots", NULL, CFGF_NONE),
 	CFG_STR("resolver", "auto", CFGF_NONE),
 	CFG_STR("refresh", NULL, CFGF_NODEFAULT),
-	CFG_INT("port", 53, CFGF_NONE),
-	CFG_END()
-};
+	CFG_INT("port", 53, CFGF_NONE), CFG_END() };
 
 /* The top level; each kind's section (probe_kinds) is added to it. */
-static cfg_opt_t conf_root_opts[] = {
-	CFG_SEC("probe", conf_probe_opts, CFGF_NONE),
+static cfg_opt_t conf_root_opts[] = { CFG_SEC("probe", conf_probe_opts,
+	                                  CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_STR("state_dir", CW_STATE_DIR, CFGF_NONE),
 	CFG_SEC("output", conf_output_opts, CFGF_NONE),
@@ -882,9 +914,7 @@ static cfg_opt_t conf_root_opts[] = {
 	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
 	CFG_STR("resolv_conf", NULL, CFGF_NODEFAULT),
 	CFG_STR("hosts_file", NULL, CFGF_NODEFAULT),
-	CFG_FUNC("include", conf_include_misplaced),
-	CFG_END()
-};
+	CFG_FUNC("include", conf_include_misplaced), CFG_END() };
 
 /* conf_validators: record the line of every section option. */
 static void
@@ -894,11 +924,11 @@ conf_validators(cfg_t *cfg)
 		const char *sec;
 		cfg_opt_t *opts;
 	} secs[] = {
-		{"probe", conf_probe_opts},
-		{"output", conf_output_opts},
-		{"spool", conf_spool_opts},
-		{"upload", conf_upload_opts},
-		{"tld_discovery", conf_tld_opts},
+		{ "probe", conf_probe_opts },
+		{ "output", conf_output_opts },
+		{ "spool", conf_spool_opts },
+		{ "upload", conf_upload_opts },
+		{ "tld_discovery", conf_tld_opts },
 	};
 	char path[64];
 
@@ -910,7 +940,7 @@ conf_validators(cfg_t *cfg)
 		}
 	for (size_t i = 0; probe_kinds[i] != NULL; i++) {
 		for (cfg_opt_t *o = probe_kinds[i]->conf_opts; o->name != NULL;
-		    o++) {
+		     o++) {
 			snprintf(path, sizeof(path), "%s|%s",
 			    probe_kinds[i]->name, o->name);
 			cfg_set_validate_func(cfg, path, conf_record);
@@ -977,15 +1007,17 @@ conf_upload_defaults(struct conf_loader *l, const char *state)
 	/* urls is allocated for every url written: one that was refused
 	 * has been reported already. */
 	if (up->urls == NULL)
-		conf_error(l, conf_build(l)->upload_line, "upload: no url (write e.g. "
+		conf_error(l, conf_build(l)->upload_line,
+		    "upload: no url (write e.g. "
 		    "url = {\"https://collector.example.org\"}; leave the "
 		    "section out for no upload)");
 	else if (!conf_build(l)->conf->spool.enabled)
-		conf_error(l, conf_build(l)->upload_line, "upload: uploads are made from "
+		conf_error(l, conf_build(l)->upload_line,
+		    "upload: uploads are made from "
 		    "the spool: add a spool section (spool { })");
 	if (up->dead_letter == NULL &&
 	    (up->dead_letter = conf_state_path(l, state,
-	    "dead-letter/dead-letter.jsonl")) == NULL)
+	         "dead-letter/dead-letter.jsonl")) == NULL)
 		l->oom = true;
 }
 
@@ -996,17 +1028,19 @@ conf_finish(struct conf_loader *l)
 	struct config *conf = conf_build(l)->conf;
 
 	if (conf_build(l)->probe_line == 0)
-		conf_error(l, 0, "a probe section with a name is required "
+		conf_error(l, 0,
+		    "a probe section with a name is required "
 		    "(probe { name = \"kyiv-1\" })");
 	if (conf->nmeasurements == 0 && l->nerrors == 0)
-		conf_error(l, 0, "no measurement configured (add e.g. "
+		conf_error(l, 0,
+		    "no measurement configured (add e.g. "
 		    "dns \"root-soa\" { servers = {\"@root\"} })");
 	conf_tld_defaults(l);
 	if ((conf->state_dir == NULL &&
-	    (conf->state_dir = strdup(CW_STATE_DIR)) == NULL) ||
+	        (conf->state_dir = strdup(CW_STATE_DIR)) == NULL) ||
 	    (conf->path = strdup(l->files[0])) == NULL ||
 	    (conf->output_path == NULL &&
-	    (conf->output_path = strdup("-")) == NULL)) {
+	        (conf->output_path = strdup("-")) == NULL)) {
 		l->oom = true;
 		return -1;
 	}
@@ -1044,7 +1078,7 @@ conf_opts_new(void)
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
 		opts[nroot + i] = sec;
 	}
-	opts[nroot + nkinds] = conf_root_opts[nroot];	/* CFG_END() */
+	opts[nroot + nkinds] = conf_root_opts[nroot]; /* CFG_END() */
 	return opts;
 }
 
@@ -1132,8 +1166,7 @@ config_measurement_queries(const struct measurement *m)
 }
 
 void
-config_measurement_summary(const struct measurement *m, char *buf,
-    size_t len)
+config_measurement_summary(const struct measurement *m, char *buf, size_t len)
 {
 	m->kind->summary(m, buf, len);
 }

@@ -24,14 +24,14 @@
 #include "probe.h"
 #include "target.h"
 
-#define CONFIG_NAME_MAX 64	/* probe and measurement names */
+#define CONFIG_NAME_MAX 64 /* probe and measurement names */
 
 /* Who runs the probe, as the volunteer chooses to declare it. */
 struct config_identity {
-	char *name;		/* required: "kyiv-1" */
-	char country[3];	/* ISO 3166-1 alpha-2, upper; "": unset */
-	uint32_t asn;		/* 0 if unset */
-	char *location;		/* free text; NULL if unset */
+	char *name;      /* required: "kyiv-1" */
+	char country[3]; /* ISO 3166-1 alpha-2, upper; "": unset */
+	uint32_t asn;    /* 0 if unset */
+	char *location;  /* free text; NULL if unset */
 };
 
 /*
@@ -45,79 +45,79 @@ struct config_identity {
  * the host is resolved each cycle).
  */
 struct measurement {
-	char *name;			/* the section's title, unique */
+	char *name; /* the section's title, unique */
 	const struct probe_kind *kind;
-	void *spec;			/* the kind's; its name points at name */
-	cw_usec_t interval;		/* cycle length */
-	cw_usec_t spread;		/* offsets drawn from [0, spread) */
-	struct target *targets;		/* every address, all families */
+	void *spec;             /* the kind's; its name points at name */
+	cw_usec_t interval;     /* cycle length */
+	cw_usec_t spread;       /* offsets drawn from [0, spread) */
+	struct target *targets; /* every address, all families */
 	size_t ntargets;
-	char **tlds;			/* lower case, no final dot */
+	char **tlds; /* lower case, no final dot */
 	size_t ntlds;
-	char *file;			/* where the section starts */
+	char *file; /* where the section starts */
 	int line;
 };
 
 /* How the servers of TLDs are learned: `tld_discovery { ... }`. */
 struct config_tld {
-	struct target *roots;		/* asked for referrals; default @root */
+	struct target *roots; /* asked for referrals; default @root */
 	size_t nroots;
-	bool resolver_auto;		/* "auto": /etc/resolv.conf's first */
-	bool have_resolver;		/* an address was given */
+	bool resolver_auto; /* "auto": /etc/resolv.conf's first */
+	bool have_resolver; /* an address was given */
 	struct target resolver;
-	cw_usec_t refresh;		/* default TLD_REFRESH_DEFAULT (1d) */
-	uint16_t port;			/* of the roots and the resolver */
+	cw_usec_t refresh; /* default TLD_REFRESH_DEFAULT (1d) */
+	uint16_t port;     /* of the roots and the resolver */
 };
 
 /* The spool: `spool { ... }` (doc/spool.md); in use when the section
  * is there. */
 struct config_spool {
 	bool enabled;
-	char *dir;			/* default state_dir/spool */
-	uint64_t max_bytes;		/* default CONFIG_SPOOL_MAX */
-	uint64_t min_free_bytes;	/* default CONFIG_SPOOL_MIN_FREE; 1
+	char *dir;               /* default state_dir/spool */
+	uint64_t max_bytes;      /* default CONFIG_SPOOL_MAX */
+	uint64_t min_free_bytes; /* default CONFIG_SPOOL_MIN_FREE; 1
 					 * when written as 0 (no floor) */
-	cw_usec_t sync_interval;	/* default 1s */
+	cw_usec_t sync_interval; /* default 1s */
 };
 
-#define CONFIG_SPOOL_MAX	(UINT64_C(64) << 20)
-#define CONFIG_SPOOL_MIN_FREE	(UINT64_C(16) << 20)
-#define CONFIG_HEARTBEAT	(300 * CW_USEC_PER_SEC)
+#define CONFIG_SPOOL_MAX      (UINT64_C(64) << 20)
+#define CONFIG_SPOOL_MIN_FREE (UINT64_C(16) << 20)
+#define CONFIG_HEARTBEAT      (300 * CW_USEC_PER_SEC)
 
 /* The uploader: `upload { ... }` (corewatch.conf(5)); none without a
  * url.  Sizes and times are 0 where upload.h's defaults apply. */
 struct config_upload {
-	char **urls;			/* collectors' base URLs, in order */
+	char **urls; /* collectors' base URLs, in order */
 	size_t nurls;
-	char *proxy;			/* NULL: none */
+	char *proxy; /* NULL: none */
 	size_t batch_records;
 	size_t batch_bytes;
 	cw_usec_t batch_age;
 	cw_usec_t backoff_max;
 	cw_usec_t failback;
-	cw_usec_t stop_timeout;		/* default UPLOAD_STOP_TIMEOUT; 0:
+	cw_usec_t stop_timeout; /* default UPLOAD_STOP_TIMEOUT; 0:
 					 * none */
-	char *dead_letter;		/* default
+	char *dead_letter;      /* default
 					 * state_dir/dead-letter/dead-letter.jsonl */
 };
 
 struct config {
-	char *path;			/* the file loaded */
+	char *path; /* the file loaded */
 	struct config_identity probe;
 	enum log_level log_level;
-	char *state_dir;		/* TLD server sets are cached here */
-	char *output_path;		/* "-" for stdout */
+	char *state_dir;   /* TLD server sets are cached here */
+	char *output_path; /* "-" for stdout */
 	struct config_tld tld;
 	struct measurement *measurements;
 	size_t nmeasurements;
-	char *key_path;			/* the probe's key; default
+	char *key_path;      /* the probe's key; default
 					 * state_dir/key */
-	cw_usec_t heartbeat;		/* 0: none; default 5m */
+	cw_usec_t heartbeat; /* 0: none; default 5m */
 	struct config_spool spool;
 	struct config_upload upload;
-	char *resolv_conf;		/* HTTP host lookups; NULL:
+	char *resolv_conf; /* HTTP host lookups; NULL:
 					 * /etc/resolv.conf */
-	char *hosts_file;		/* HTTP host lookups, first; NULL:
+	char *hosts_file;  /* HTTP host lookups, first; NULL:
 					 * /etc/hosts */
 };
 

@@ -29,8 +29,8 @@ int conf_choice(struct conf_sec *s, const char *opt, const char *a, int va,
 
 /* conf_size: option `opt` as a size from `min` into *out; `dflt` when
  * not set.  Returns 0, or -1 (reported; *out is dflt). */
-int conf_size(struct conf_sec *s, const char *opt, uint64_t min,
-    uint64_t dflt, uint64_t *out);
+int conf_size(struct conf_sec *s, const char *opt, uint64_t min, uint64_t dflt,
+    uint64_t *out);
 
 /* conf_rule: how a section words a problem with one of its kind's spec
  * rules (probe_kind.spec_check), at the line of option `opt`: "OPT:

@@ -11,19 +11,19 @@
 
 /* A socket libcurl asked us to watch. */
 struct curlev_sock {
-	struct curlev		*cv;
-	curl_socket_t		 fd;
-	short			 kind;	/* EV_READ | EV_WRITE of ev */
-	struct event		*ev;
-	struct curlev_sock	*next, *prev;
+	struct curlev *cv;
+	curl_socket_t fd;
+	short kind; /* EV_READ | EV_WRITE of ev */
+	struct event *ev;
+	struct curlev_sock *next, *prev;
 };
 
 struct curlev {
-	struct event_base	*base;
-	CURLM			*multi;
-	curlev_done_fn		 done;
-	struct event		*timer;
-	struct curlev_sock	*socks;
+	struct event_base *base;
+	CURLM *multi;
+	curlev_done_fn done;
+	struct event *timer;
+	struct curlev_sock *socks;
 };
 
 static void
@@ -118,7 +118,8 @@ curlev_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		event_free(s->ev);
 	s->kind = kind;
 	if ((s->ev = event_new(cv->base, fd, kind | EV_PERSIST,
-	    curlev_sock_event, cv)) == NULL || event_add(s->ev, NULL) == -1) {
+	         curlev_sock_event, cv)) == NULL ||
+	    event_add(s->ev, NULL) == -1) {
 		log_warnx("curlev: cannot watch a socket");
 		return -1;
 	}
@@ -171,11 +172,10 @@ curlev_new(struct event_base *base, curlev_done_fn done)
 	if ((cv->timer = evtimer_new(base, curlev_timeout, cv)) == NULL ||
 	    (cv->multi = curl_multi_init()) == NULL ||
 	    curl_multi_setopt(cv->multi, CURLMOPT_SOCKETFUNCTION,
-	    curlev_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(cv->multi, CURLMOPT_SOCKETDATA, cv) !=
-	    CURLM_OK ||
+	        curlev_socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(cv->multi, CURLMOPT_SOCKETDATA, cv) != CURLM_OK ||
 	    curl_multi_setopt(cv->multi, CURLMOPT_TIMERFUNCTION,
-	    curlev_timer_cb) != CURLM_OK ||
+	        curlev_timer_cb) != CURLM_OK ||
 	    curl_multi_setopt(cv->multi, CURLMOPT_TIMERDATA, cv) != CURLM_OK) {
 		log_warnx("%s: cannot set up libcurl on the event loop",
 		    __func__);

@@ -21,30 +21,30 @@
 #include "cwtime.h"
 #include "spool.h"
 
-#define HEARTBEAT_PATHS_MAX	8
-#define HEARTBEAT_PATH_NAME_MAX	64
-#define HEARTBEAT_STEP		(100 * CW_USEC_PER_MSEC) /* a clock step */
-#define HEARTBEAT_CLOCK_CHECK	(10 * CW_USEC_PER_SEC)	/* how often */
+#define HEARTBEAT_PATHS_MAX     8
+#define HEARTBEAT_PATH_NAME_MAX 64
+#define HEARTBEAT_STEP          (100 * CW_USEC_PER_MSEC) /* a clock step */
+#define HEARTBEAT_CLOCK_CHECK   (10 * CW_USEC_PER_SEC)   /* how often */
 
 /* How uploads go: filled in by the uploader, read by heartbeat_build.
  * All times are real (UTC) times; 0 means never. */
 struct heartbeat_upload {
-	bool		enabled;	/* an uploader runs (false: the
+	bool enabled;            /* an uploader runs (false: the
 					 * heartbeat says "upload": null) */
-	cw_usec_t	failing_since;	/* the first failed attempt since
+	cw_usec_t failing_since; /* the first failed attempt since
 					 * the last receipt; 0: not failing */
-	cw_usec_t	last_receipt;	/* the last receipt from a collector */
-	uint64_t	batches;	/* acknowledged by a receipt */
-	uint64_t	failures;	/* attempts that failed (network,
+	cw_usec_t last_receipt;  /* the last receipt from a collector */
+	uint64_t batches;        /* acknowledged by a receipt */
+	uint64_t failures;       /* attempts that failed (network,
 					 * 5xx, 429, a bad receipt) */
-	uint64_t	dead_letters;	/* batches set aside */
-	size_t		npaths;		/* paths[] in use */
+	uint64_t dead_letters;   /* batches set aside */
+	size_t npaths;           /* paths[] in use */
 	struct {
-		char	 name[HEARTBEAT_PATH_NAME_MAX];	/* e.g. "1", "2",
+		char name[HEARTBEAT_PATH_NAME_MAX]; /* e.g. "1", "2",
 							 * "1+proxy" */
-		uint64_t batches;	/* acknowledged batches it carried */
-		uint64_t failures;	/* failed attempts on it */
-	}		paths[HEARTBEAT_PATHS_MAX];
+		uint64_t batches;  /* acknowledged batches it carried */
+		uint64_t failures; /* failed attempts on it */
+	} paths[HEARTBEAT_PATHS_MAX];
 };
 
 /*
@@ -54,12 +54,12 @@ struct heartbeat_upload {
  * between two checks is a step of the wall clock.
  */
 struct heartbeat_clock {
-	cw_usec_t	ref;		/* real - boottime at the start */
-	cw_usec_t	offset;		/* (real - boottime) - ref, last check */
-	uint64_t	steps;		/* steps seen */
-	cw_usec_t	last_step;	/* the last one's size, signed */
-	cw_usec_t	last_step_at;	/* real time it was seen; 0: none */
-	cw_usec_t	started;	/* boottime at the start */
+	cw_usec_t ref;          /* real - boottime at the start */
+	cw_usec_t offset;       /* (real - boottime) - ref, last check */
+	uint64_t steps;         /* steps seen */
+	cw_usec_t last_step;    /* the last one's size, signed */
+	cw_usec_t last_step_at; /* real time it was seen; 0: none */
+	cw_usec_t started;      /* boottime at the start */
 };
 
 /* heartbeat_clock_init: take the reference now. */

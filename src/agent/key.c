@@ -41,7 +41,7 @@ key_mkdir(const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
+	for (char *p = dir + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
@@ -71,9 +71,11 @@ key_generate(const char *path, struct key *k)
 	    0600);
 	if (fd == -1) {
 		if (errno == EEXIST)
-			log_warnx("key %s: the file exists; it is never "
+			log_warnx(
+			    "key %s: the file exists; it is never "
 			    "overwritten (remove it first if you really mean "
-			    "to give this probe a new identity)", path);
+			    "to give this probe a new identity)",
+			    path);
 		else
 			log_warn("key %s", path);
 		return -1;
@@ -98,7 +100,8 @@ key_generate(const char *path, struct key *k)
 	 * comes back with another identity breaks its chain. */
 	if (close(fd) == -1 || fileio_sync_dir(AT_FDCWD, path) == -1) {
 		log_warn("key %s: cannot write it (close, or fsync of its "
-		    "directory)", path);
+		         "directory)",
+		    path);
 		unlink(path);
 		sodium_memzero(seed, sizeof(seed));
 		sodium_memzero(text, sizeof(text));
@@ -122,17 +125,18 @@ key_check_file(const char *path, const struct stat *st)
 	}
 	if (st->st_uid != geteuid()) {
 		log_warnx("key %s: owned by uid %lu, not by the user running "
-		    "corewatch (uid %lu): chown it", path,
-		    (unsigned long)st->st_uid, (unsigned long)geteuid());
+		          "corewatch (uid %lu): chown it",
+		    path, (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return -1;
 	}
 	if ((st->st_mode & 077) != 0) {
-		log_warnx("key %s: mode %04o lets %s read or change the "
+		log_warnx(
+		    "key %s: mode %04o lets %s read or change the "
 		    "probe's secret key; refused: run chmod 600 %s (and "
 		    "consider the key exposed: make a new one with corewatch "
-		    "keygen)", path, (unsigned)(st->st_mode & 07777),
-		    (st->st_mode & 007) != 0 ? "everybody" : "the group",
-		    path);
+		    "keygen)",
+		    path, (unsigned)(st->st_mode & 07777),
+		    (st->st_mode & 007) != 0 ? "everybody" : "the group", path);
 		return -1;
 	}
 	return 0;
@@ -154,10 +158,12 @@ key_parse(const char *path, const char *text, size_t len,
 		    (text[i] >= 'a' && text[i] <= 'f') ||
 		    (text[i] >= 'A' && text[i] <= 'F');
 	if (len != KEY_SEED_LEN * 2 || !hex ||
-	    sodium_hex2bin(seed, KEY_SEED_LEN, text, len, NULL, &got,
-	    &end) != 0 || got != KEY_SEED_LEN) {
+	    sodium_hex2bin(seed, KEY_SEED_LEN, text, len, NULL, &got, &end) !=
+	        0 ||
+	    got != KEY_SEED_LEN) {
 		log_warnx("key %s: not a corewatch key (64 hex digits and a "
-		    "newline)", path);
+		          "newline)",
+		    path);
 		return -1;
 	}
 	return 0;
@@ -176,7 +182,8 @@ key_load(const char *path, struct key *k)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
 			log_warnx("key %s: no such file (make one with "
-			    "corewatch keygen)", path);
+			          "corewatch keygen)",
+			    path);
 		else
 			log_warn("key %s", path);
 		return -1;

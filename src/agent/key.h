@@ -13,15 +13,15 @@
 
 #include "record.h"
 
-#define KEY_SEED_LEN	32
-#define KEY_SK_LEN	64	/* libsodium's secret key: seed + public */
-#define KEY_FILE_LEN	(KEY_SEED_LEN * 2 + 1)	/* hex and "\n" */
+#define KEY_SEED_LEN 32
+#define KEY_SK_LEN   64 /* libsodium's secret key: seed + public */
+#define KEY_FILE_LEN (KEY_SEED_LEN * 2 + 1) /* hex and "\n" */
 
 struct key {
-	unsigned char	pk[RECORD_PUBKEY_LEN];
-	unsigned char	sk[KEY_SK_LEN];
-	char		pk_hex[RECORD_PUBKEY_LEN * 2 + 1];
-	char		id[RECORD_ID_HEX + 1];	/* the probe id */
+	unsigned char pk[RECORD_PUBKEY_LEN];
+	unsigned char sk[KEY_SK_LEN];
+	char pk_hex[RECORD_PUBKEY_LEN * 2 + 1];
+	char id[RECORD_ID_HEX + 1]; /* the probe id */
 };
 
 /*

@@ -16,16 +16,17 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *summary;
 } commands[] = {
-	{"run", cmd_run, "measure on schedule in the foreground (daemon)"},
-	{"once", cmd_once, "run every configured measurement once, then exit"},
-	{"check-config", cmd_check_config, "validate a configuration file"},
-	{"dns", cmd_dns, "an ad-hoc DNS measurement of given servers"},
-	{"http", cmd_http, "an ad-hoc HTTP measurement of a URL"},
-	{"tld-servers", cmd_tld_servers, "learn the name servers of TLDs"},
-	{"enroll", cmd_enroll, "enroll the probe's key at a collector"},
-	{"keygen", cmd_keygen, "make the probe's key (its identity)"},
-	{"pubkey", cmd_pubkey, "print the probe's public key and id"},
-	{"spool", cmd_spool, "status of the spool; export it to a file"},
+	{ "run", cmd_run, "measure on schedule in the foreground (daemon)" },
+	{ "once", cmd_once,
+	    "run every configured measurement once, then exit" },
+	{ "check-config", cmd_check_config, "validate a configuration file" },
+	{ "dns", cmd_dns, "an ad-hoc DNS measurement of given servers" },
+	{ "http", cmd_http, "an ad-hoc HTTP measurement of a URL" },
+	{ "tld-servers", cmd_tld_servers, "learn the name servers of TLDs" },
+	{ "enroll", cmd_enroll, "enroll the probe's key at a collector" },
+	{ "keygen", cmd_keygen, "make the probe's key (its identity)" },
+	{ "pubkey", cmd_pubkey, "print the probe's public key and id" },
+	{ "spool", cmd_spool, "status of the spool; export it to a file" },
 };
 
 static void
@@ -35,7 +36,8 @@ usage(FILE *fp)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %-13s %s\n", commands[i].name,
 		    commands[i].summary);
-	fprintf(fp, "\n'corewatch COMMAND --help' describes a command; "
+	fprintf(fp,
+	    "\n'corewatch COMMAND --help' describes a command; "
 	    "see corewatch(8).\n");
 }
 

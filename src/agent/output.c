@@ -18,10 +18,10 @@
 
 struct output {
 	FILE *fp;
-	char *path;		/* NULL for stdout */
-	struct event *ev_flush;	/* batched flush, see output_set_base */
-	int flush_failed;	/* a batched flush failed: log once */
-	char *line;		/* serialisation buffer, reused */
+	char *path;             /* NULL for stdout */
+	struct event *ev_flush; /* batched flush, see output_set_base */
+	int flush_failed;       /* a batched flush failed: log once */
+	char *line;             /* serialisation buffer, reused */
 	size_t line_size;
 };
 
@@ -127,7 +127,7 @@ output_write(struct output *out, const json_t *result)
 	if (out->ev_flush != NULL) {
 		/* Flushed when this loop iteration's events are done. */
 		if (!evtimer_pending(out->ev_flush, NULL)) {
-			struct timeval now = {0, 0};
+			struct timeval now = { 0, 0 };
 			evtimer_add(out->ev_flush, &now);
 		}
 		return rc;

@@ -138,9 +138,8 @@ schedule_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct schedule_timer *
-schedule_timer_new(struct event_base *base, cw_usec_t t0,
-    cw_usec_t interval, cw_usec_t spread, const char *name,
-    schedule_fire_fn fn, void *arg)
+schedule_timer_new(struct event_base *base, cw_usec_t t0, cw_usec_t interval,
+    cw_usec_t spread, const char *name, schedule_fire_fn fn, void *arg)
 {
 	struct schedule_timer *t;
 

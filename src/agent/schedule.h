@@ -25,11 +25,11 @@
 #include "cwtime.h"
 
 struct schedule {
-	cw_usec_t t0;		/* start of cycle 0 (schedule clock) */
-	cw_usec_t interval;	/* cycle length, > 0 */
-	cw_usec_t spread;	/* offsets are drawn from [0, spread) */
-	int64_t cycle;		/* cycle of the last planned firing; -1 */
-	cw_usec_t at;		/* time of the last planned firing */
+	cw_usec_t t0;       /* start of cycle 0 (schedule clock) */
+	cw_usec_t interval; /* cycle length, > 0 */
+	cw_usec_t spread;   /* offsets are drawn from [0, spread) */
+	int64_t cycle;      /* cycle of the last planned firing; -1 */
+	cw_usec_t at;       /* time of the last planned firing */
 };
 
 /* schedule_init: a schedule whose cycle 0 starts at t0.  `spread` is
@@ -70,9 +70,9 @@ struct schedule_timer;
  * start-up, shared by every timer started together).  `name` (not
  * copied: it must outlive the timer) labels log messages.  Returns NULL
  * when out of memory or libevent fails (logged). */
-struct schedule_timer *schedule_timer_new(struct event_base *base,
-    cw_usec_t t0, cw_usec_t interval, cw_usec_t spread, const char *name,
-    schedule_fire_fn fn, void *arg);
+struct schedule_timer *schedule_timer_new(struct event_base *base, cw_usec_t t0,
+    cw_usec_t interval, cw_usec_t spread, const char *name, schedule_fire_fn fn,
+    void *arg);
 
 /* schedule_timer_skipped: cycles skipped so far after late wake-ups. */
 uint64_t schedule_timer_skipped(const struct schedule_timer *t);

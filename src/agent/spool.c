@@ -36,14 +36,14 @@
 #include "spool_int.h"
 #include "sysutil.h"
 
-#define SPOOL_MAX_DEFAULT	(UINT64_C(64) << 20)
-#define SPOOL_MIN_FREE_DEFAULT	(UINT64_C(16) << 20)
-#define SPOOL_SEGMENT_DEFAULT	(UINT64_C(1) << 20)
-#define SPOOL_SEGMENT_MIN	(UINT64_C(4) << 10)
-#define SPOOL_SYNC_DEFAULT	CW_USEC_PER_SEC
-#define SPOOL_STATVFS_EVERY	(UINT64_C(64) << 10)	/* bytes appended */
-#define SPOOL_SEG_PREFIX	"seg-"
-#define SPOOL_SEG_SUFFIX	".log"
+#define SPOOL_MAX_DEFAULT      (UINT64_C(64) << 20)
+#define SPOOL_MIN_FREE_DEFAULT (UINT64_C(16) << 20)
+#define SPOOL_SEGMENT_DEFAULT  (UINT64_C(1) << 20)
+#define SPOOL_SEGMENT_MIN      (UINT64_C(4) << 10)
+#define SPOOL_SYNC_DEFAULT     CW_USEC_PER_SEC
+#define SPOOL_STATVFS_EVERY    (UINT64_C(64) << 10) /* bytes appended */
+#define SPOOL_SEG_PREFIX       "seg-"
+#define SPOOL_SEG_SUFFIX       ".log"
 #define SPOOL_ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -70,8 +70,7 @@ spool_seg_parse_name(const char *file)
 	    strcmp(file + plen + 20, SPOOL_SEG_SUFFIX) != 0)
 		return 0;
 	for (size_t i = plen; i < plen + 20; i++) {
-		if (file[i] < '0' || file[i] > '9' ||
-		    v > (UINT64_MAX - 9) / 10)
+		if (file[i] < '0' || file[i] > '9' || v > (UINT64_MAX - 9) / 10)
 			return 0;
 		v = v * 10 + (uint64_t)(file[i] - '0');
 	}
@@ -86,8 +85,8 @@ spool_file_write(struct spool *sp, const char *name, const char *text)
 	char tmp[64];
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	switch (fileio_write_atomic(sp->dirfd, name, 0600, text,
-	    strlen(text))) {
+	switch (
+	    fileio_write_atomic(sp->dirfd, name, 0600, text, strlen(text))) {
 	case FILEIO_OK:
 		return 0;
 	case FILEIO_DIRSYNC:
@@ -145,8 +144,8 @@ spool_is_hex(const char *s, size_t len)
 	if (strlen(s) != len)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
 }
@@ -156,8 +155,9 @@ spool_hex2bin(const char *hex, unsigned char *out, size_t len)
 {
 	size_t got = 0;
 
-	if (!spool_is_hex(hex, len * 2) || sodium_hex2bin(out, len, hex,
-	    len * 2, NULL, &got, NULL) != 0 || got != len)
+	if (!spool_is_hex(hex, len * 2) ||
+	    sodium_hex2bin(out, len, hex, len * 2, NULL, &got, NULL) != 0 ||
+	    got != len)
 		return -1;
 	return 0;
 }
@@ -208,8 +208,8 @@ spool_seg_remove(struct spool *sp, size_t i)
 	    errno != ENOENT)
 		log_warn("spool %s: deleting %s", sp->dir, file);
 	sp->bytes -= seg->bytes;
-	memmove(&sp->segs[i], &sp->segs[i + 1], (sp->nsegs - i - 1) *
-	    sizeof(*sp->segs));
+	memmove(&sp->segs[i], &sp->segs[i + 1],
+	    (sp->nsegs - i - 1) * sizeof(*sp->segs));
 	sp->nsegs--;
 	sp->dir_dirty = true;
 }
@@ -232,8 +232,8 @@ spool_seg_new(struct spool *sp, uint64_t seq)
 	if (last != NULL && last->count == 0 && last->name < seq)
 		spool_seg_remove(sp, sp->nsegs - 1);
 	spool_seg_filename(seq, file, sizeof(file));
-	sp->fd = openat(sp->dirfd, file, O_WRONLY | O_CREAT | O_EXCL |
-	    O_APPEND | O_CLOEXEC, 0600);
+	sp->fd = openat(sp->dirfd, file,
+	    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (sp->fd == -1) {
 		log_warn("spool %s: creating %s", sp->dir, file);
 		return -1;
@@ -302,9 +302,10 @@ spool_cursor_write(struct spool *sp)
 	if (sp->read_only)
 		return 0;
 	record_hex(sp->acked_hash, RECORD_HASH_LEN, hash);
-	snprintf(text, sizeof(text), "%s %" PRIu64 " %s %" PRIu64 " %" PRIu64
-	    " %lld\n", sp->chain, sp->acked_seq, hash, sp->dropped,
-	    sp->corrupt, (long long)sp->receipt_time);
+	snprintf(text, sizeof(text),
+	    "%s %" PRIu64 " %s %" PRIu64 " %" PRIu64 " %lld\n", sp->chain,
+	    sp->acked_seq, hash, sp->dropped, sp->corrupt,
+	    (long long)sp->receipt_time);
 	return spool_file_write(sp, "cursor", text);
 }
 
@@ -321,13 +322,14 @@ spool_cursor_read(struct spool *sp)
 		return rc == 1 ? 0 : -1;
 	/* A cursor written before the receipt's time was kept has five
 	 * fields: the time is unknown. */
-	n = sscanf(text, "%63s %" SCNu64 " %127s %" SCNu64 " %" SCNu64
-	    " %lld", chain, &seq, hash, &dropped, &corrupt, &receipt);
+	n = sscanf(text, "%63s %" SCNu64 " %127s %" SCNu64 " %" SCNu64 " %lld",
+	    chain, &seq, hash, &dropped, &corrupt, &receipt);
 	if ((n != 5 && n != 6) || receipt < 0 ||
 	    !spool_is_hex(chain, RECORD_ID_HEX) ||
 	    spool_hex2bin(hash, sp->acked_hash, RECORD_HASH_LEN) == -1) {
 		log_warnx("spool %s: cursor is damaged; reading from the "
-		    "start of the chain", sp->dir);
+		          "start of the chain",
+		    sp->dir);
 		memset(sp->acked_hash, 0, sizeof(sp->acked_hash));
 		return 0;
 	}
@@ -370,8 +372,9 @@ spool_opendir(struct spool *sp)
 	DIR *d;
 	int fd;
 
-	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	        -1 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		log_warn("spool %s: opendir", sp->dir);
@@ -410,10 +413,11 @@ spool_set_aside(struct spool *sp)
 	}
 	closedir(d);
 	if (moved > 0)
-		log_warnx("spool %s: the chain file is gone: %d file%s of the "
+		log_warnx(
+		    "spool %s: the chain file is gone: %d file%s of the "
 		    "old chain moved to %s/%s (not uploaded); a new chain "
-		    "starts", sp->dir, moved, moved == 1 ? "" : "s", sp->dir,
-		    sub);
+		    "starts",
+		    sp->dir, moved, moved == 1 ? "" : "s", sp->dir, sub);
 	return 0;
 }
 
@@ -442,18 +446,19 @@ spool_chain_load(struct spool *sp)
 	n = sscanf(text, "%63s %llu %63s", chain, &start, probe);
 	if (n < 2 || !spool_is_hex(chain, RECORD_ID_HEX) || start != 1) {
 		log_warnx("spool %s: the chain file is damaged; move the "
-		    "spool away to start afresh", sp->dir);
+		          "spool away to start afresh",
+		    sp->dir);
 		return -1;
 	}
 	memcpy(sp->chain, chain, RECORD_ID_HEX + 1);
 	if (sp->probe[0] == '\0' && n == 3 &&
 	    spool_is_hex(probe, RECORD_ID_HEX))
 		memcpy(sp->probe, probe, RECORD_ID_HEX + 1);
-	else if (sp->probe[0] != '\0' && (n != 3 ||
-	    strcmp(probe, sp->probe) != 0)) {
+	else if (sp->probe[0] != '\0' &&
+	    (n != 3 || strcmp(probe, sp->probe) != 0)) {
 		log_warnx("spool %s: it belongs to probe %s, not to this key's "
-		    "probe %s; move it away (or use the old key)", sp->dir,
-		    n == 3 ? probe : "(unknown)", sp->probe);
+		          "probe %s; move it away (or use the old key)",
+		    sp->dir, n == 3 ? probe : "(unknown)", sp->probe);
 		return -1;
 	}
 	return 0;
@@ -493,9 +498,9 @@ spool_seek(struct spool *sp, uint64_t after, size_t *segi, uint64_t *off,
 		if ((rc = spool_reader_open(sp, seg)) == -1)
 			return -1;
 		if (rc == 1)
-			continue;	/* deleted under a reader */
+			continue; /* deleted under a reader */
 		while (spool_scan_next(&sp->rd, *off, min_seq, fr, &damage,
-		    &torn) == SPOOL_SCAN_FRAME) {
+		           &torn) == SPOOL_SCAN_FRAME) {
 			if (fr->seq > after) {
 				*segi = i;
 				*off = fr->off;
@@ -563,7 +568,8 @@ spool_lock(struct spool *sp)
 	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			log_warnx("spool %s: in use by another corewatch "
-			    "process", sp->dir);
+			          "process",
+			    sp->dir);
 		else
 			log_warn("spool %s: flock", sp->dir);
 		return -1;
@@ -589,8 +595,7 @@ static int
 spool_config_apply(struct spool *sp, const struct spool_config *cfg)
 {
 	if (cfg->dir == NULL || (cfg->probe == NULL && !cfg->read_only) ||
-	    (cfg->probe != NULL && !spool_is_hex(cfg->probe,
-	    RECORD_ID_HEX))) {
+	    (cfg->probe != NULL && !spool_is_hex(cfg->probe, RECORD_ID_HEX))) {
 		log_warnx("spool: a directory and a probe id are needed");
 		return -1;
 	}
@@ -603,16 +608,16 @@ spool_config_apply(struct spool *sp, const struct spool_config *cfg)
 	sp->read_only = cfg->read_only;
 	sp->max_bytes = cfg->max_bytes ? cfg->max_bytes : SPOOL_MAX_DEFAULT;
 	sp->min_free = cfg->min_free_bytes ? cfg->min_free_bytes :
-	    SPOOL_MIN_FREE_DEFAULT;
+	                                     SPOOL_MIN_FREE_DEFAULT;
 	sp->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes :
-	    SPOOL_SEGMENT_DEFAULT;
+	                                         SPOOL_SEGMENT_DEFAULT;
 	/* Dropping goes by whole segments: keep several under the cap. */
 	if (sp->segment_bytes > sp->max_bytes / 4)
 		sp->segment_bytes = sp->max_bytes / 4;
 	if (sp->segment_bytes < SPOOL_SEGMENT_MIN)
 		sp->segment_bytes = SPOOL_SEGMENT_MIN;
 	sp->sync_interval = cfg->sync_interval > 0 ? cfg->sync_interval :
-	    SPOOL_SYNC_DEFAULT;
+	                                             SPOOL_SYNC_DEFAULT;
 	return 0;
 }
 
@@ -639,8 +644,8 @@ spool_open(const struct spool_config *cfg, struct event_base *base)
 		log_warn("spool %s: cannot create it", sp->dir);
 		goto fail;
 	}
-	if ((sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
+	if ((sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
 		log_warn("spool %s", sp->dir);
 		goto fail;
 	}
@@ -664,22 +669,23 @@ spool_open(const struct spool_config *cfg, struct event_base *base)
 		goto fail;
 	/* What recovery found is written down now if it can be; if not
 	 * (a full disk), it stays pending and the timer tries again. */
-	if (!sp->read_only && (sp->dropped != dropped ||
-	    sp->corrupt != corrupt)) {
+	if (!sp->read_only &&
+	    (sp->dropped != dropped || sp->corrupt != corrupt)) {
 		spool_cursor_write(sp);
 		spool_loss_flush(sp);
 	}
 	if (base != NULL && !sp->read_only) {
-		if ((sp->timer = event_new(base, -1, EV_PERSIST,
-		    spool_timer_cb, sp)) == NULL)
+		if ((sp->timer = event_new(base, -1, EV_PERSIST, spool_timer_cb,
+		         sp)) == NULL)
 			goto fail;
 		cw_usec_to_timeval(sp->sync_interval, &tv);
 		if (event_add(sp->timer, &tv) == -1)
 			goto fail;
 	}
-	log_debug("spool %s: chain %s, seq %" PRIu64 ", acknowledged %"
-	    PRIu64 ", %zu segment%s", sp->dir, sp->chain, sp->last_seq,
-	    sp->acked_seq, sp->nsegs, sp->nsegs == 1 ? "" : "s");
+	log_debug("spool %s: chain %s, seq %" PRIu64 ", acknowledged %" PRIu64
+	          ", %zu segment%s",
+	    sp->dir, sp->chain, sp->last_seq, sp->acked_seq, sp->nsegs,
+	    sp->nsegs == 1 ? "" : "s");
 	return sp;
 fail:
 	spool_close(sp);
@@ -783,15 +789,15 @@ fail:
  * cannot be (a full disk), one pending loss covers both, under the
  * first reason. */
 static void
-spool_loss_note(struct spool *sp, uint64_t first, uint64_t last,
-    uint64_t count, const char *reason)
+spool_loss_note(struct spool *sp, uint64_t first, uint64_t last, uint64_t count,
+    const char *reason)
 {
 	struct spool_loss *p = &sp->pending;
 
 	sp->dropped += count;
 	/* Writing it may note another loss (a drop for room): bounded. */
-	for (int i = 0; i < 4 && p->reason != NULL &&
-	    strcmp(p->reason, reason) != 0; i++)
+	for (int i = 0;
+	     i < 4 && p->reason != NULL && strcmp(p->reason, reason) != 0; i++)
 		if (spool_loss_flush(sp) == -1)
 			break;
 	if (p->reason == NULL) {
@@ -844,8 +850,8 @@ spool_frame_build(struct spool *sp, const json_t *result, uint64_t seq,
 	memcpy(sp->frame, SPOOL_MAGIC, 4);
 	spool_be32(sp->frame + 4, (uint32_t)len);
 	spool_be64(sp->frame + 8, seq);
-	spool_be32(sp->frame + SPOOL_HDR + len, spool_crc(sp->frame,
-	    (uint32_t)len));
+	spool_be32(sp->frame + SPOOL_HDR + len,
+	    spool_crc(sp->frame, (uint32_t)len));
 	record_hash(sp->frame + SPOOL_HDR, len, hash);
 	*flen = SPOOL_HDR + len + SPOOL_CRC;
 	return 0;
@@ -885,8 +891,9 @@ spool_drop_oldest(struct spool *sp, const char *reason)
 		n = seg->count - seg->acked;
 		bytes = seg->bytes;
 		log_warnx("spool %s: %s: dropping %" PRIu64 " unsent record%s "
-		    "(seq %" PRIu64 " to %" PRIu64 ")", sp->dir, reason, n,
-		    n == 1 ? "" : "s", first, seg->last_seq);
+		          "(seq %" PRIu64 " to %" PRIu64 ")",
+		    sp->dir, reason, n, n == 1 ? "" : "s", first,
+		    seg->last_seq);
 		spool_loss_note(sp, first, seg->last_seq, n, reason);
 		spool_seg_remove(sp, i);
 		sp->oldest = spool_head_time(sp);
@@ -945,12 +952,13 @@ spool_write_frame(struct spool *sp, size_t flen, uint64_t seq)
 
 	for (;;) {
 		last = spool_seg_last(sp);
-		if ((sp->fd == -1 || last == NULL || (last->bytes > 0 &&
-		    last->bytes + flen > sp->segment_bytes)) &&
+		if ((sp->fd == -1 || last == NULL ||
+		        (last->bytes > 0 &&
+		            last->bytes + flen > sp->segment_bytes)) &&
 		    spool_seg_new(sp, seq) == -1) {
 			if ((errno != ENOSPC && errno != EDQUOT) ||
-			    tries++ > 64 || spool_drop_oldest(sp,
-			    "disk_full") == 0)
+			    tries++ > 64 ||
+			    spool_drop_oldest(sp, "disk_full") == 0)
 				return -1;
 			continue;
 		}
@@ -998,7 +1006,8 @@ spool_put(struct spool *sp, const json_t *result, bool make_room)
 	}
 	if (rc == 1) {
 		log_warnx("spool %s: a record of seq %" PRIu64 " is over %d "
-		    "bytes: dropped", sp->dir, seq, RECORD_MAX_LEN);
+		          "bytes: dropped",
+		    sp->dir, seq, RECORD_MAX_LEN);
 		sp->last_seq = seq;
 		memcpy(sp->last_hash, hash, RECORD_HASH_LEN);
 		spool_loss_note(sp, seq, seq, 1, "too_large");
@@ -1010,8 +1019,9 @@ spool_put(struct spool *sp, const json_t *result, bool make_room)
 	sp->last_seq = seq;
 	memcpy(sp->last_hash, hash, RECORD_HASH_LEN);
 	if (rc == -1) {
-		spool_loss_note(sp, seq, seq, 1, errno == ENOSPC ||
-		    errno == EDQUOT ? "disk_full" : "write_error");
+		spool_loss_note(sp, seq, seq, 1,
+		    errno == ENOSPC || errno == EDQUOT ? "disk_full" :
+		                                         "write_error");
 		return 0;
 	}
 	if (sp->oldest == 0 || spool_depth(sp) == 1) {
@@ -1043,12 +1053,10 @@ spool_loss_flush(struct spool *sp)
 	}
 	json_object_del(r, "ok");
 	json_object_del(r, "failure");
-	json_object_set_new(lost, "first_seq", json_integer((json_int_t)
-	    p.first));
-	json_object_set_new(lost, "last_seq", json_integer((json_int_t)
-	    p.last));
-	json_object_set_new(lost, "count", json_integer((json_int_t)
-	    p.count));
+	json_object_set_new(lost, "first_seq",
+	    json_integer((json_int_t)p.first));
+	json_object_set_new(lost, "last_seq", json_integer((json_int_t)p.last));
+	json_object_set_new(lost, "count", json_integer((json_int_t)p.count));
 	json_object_set_new(r, "lost", lost);
 	json_object_set_new(r, "reason", json_string(p.reason));
 	memset(&sp->pending, 0, sizeof(sp->pending));
@@ -1070,9 +1078,10 @@ spool_loss_flush(struct spool *sp)
 		return -1;
 	}
 	log_info("spool %s: loss record seq %" PRIu64 ": %" PRIu64 " record%s "
-	    "(seq %" PRIu64 " to %" PRIu64 ") lost, %s", sp->dir, seq,
-	    p.count, p.count == 1 ? "" : "s", p.first, p.last, p.reason);
-	spool_cursor_write(sp);	/* the counters */
+	         "(seq %" PRIu64 " to %" PRIu64 ") lost, %s",
+	    sp->dir, seq, p.count, p.count == 1 ? "" : "s", p.first, p.last,
+	    p.reason);
+	spool_cursor_write(sp); /* the counters */
 	return 0;
 }
 
@@ -1099,8 +1108,7 @@ spool_append(struct spool *sp, const json_t *result)
 
 int
 spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
-    size_t max_bytes, struct evbuffer *body, uint64_t *first,
-    uint64_t *last)
+    size_t max_bytes, struct evbuffer *body, uint64_t *first, uint64_t *last)
 {
 	struct spool_frame fr;
 	uint64_t off, nbefore, damage, min_seq;
@@ -1126,9 +1134,9 @@ spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
 			continue;
 		min_seq = n > 0 ? *last : after_seq;
 		while (spool_scan_next(&sp->rd, off, min_seq, &fr, &damage,
-		    &torn) == SPOOL_SCAN_FRAME) {
-			if (n > 0 && (n >= max_records || bytes + fr.len >
-			    max_bytes))
+		           &torn) == SPOOL_SCAN_FRAME) {
+			if (n > 0 &&
+			    (n >= max_records || bytes + fr.len > max_bytes))
 				goto done;
 			if ((line = spool_frame_line(&sp->rd, &fr)) == NULL ||
 			    evbuffer_add(body, line, fr.len) == -1 ||
@@ -1191,8 +1199,8 @@ spool_ack(struct spool *sp, uint64_t seq, cw_usec_t receipt_time)
 		return 0;
 	if (seq > sp->last_seq) {
 		log_warnx("spool %s: acknowledgement of seq %" PRIu64 " past "
-		    "the last appended, %" PRIu64 ": ignored", sp->dir, seq,
-		    sp->last_seq);
+		          "the last appended, %" PRIu64 ": ignored",
+		    sp->dir, seq, sp->last_seq);
 		return -1;
 	}
 	spool_record_hash(sp, seq, sp->acked_hash);

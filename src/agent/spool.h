@@ -56,13 +56,13 @@
 struct spool;
 
 struct spool_config {
-	const char	*dir;		/* created 0700 when missing */
-	const char	*probe;		/* probe id, 32 hex */
-	uint64_t	 max_bytes;	/* of all segments; 0: 64 MiB */
-	uint64_t	 min_free_bytes;/* of the file system; 0: 16 MiB */
-	uint64_t	 segment_bytes;	/* a new segment past this; 0: 1 MiB */
-	cw_usec_t	 sync_interval;	/* 0: 1 s */
-	bool		 read_only;	/* look, change nothing: for `spool
+	const char *dir;         /* created 0700 when missing */
+	const char *probe;       /* probe id, 32 hex */
+	uint64_t max_bytes;      /* of all segments; 0: 64 MiB */
+	uint64_t min_free_bytes; /* of the file system; 0: 16 MiB */
+	uint64_t segment_bytes;  /* a new segment past this; 0: 1 MiB */
+	cw_usec_t sync_interval; /* 0: 1 s */
+	bool read_only;          /* look, change nothing: for `spool
 					 * status` and `spool export` while
 					 * `run` holds the spool (no lock, no
 					 * recovery written, no append/ack) */
@@ -70,18 +70,18 @@ struct spool_config {
 
 /* What spool_status reports (and heartbeat records carry). */
 struct spool_status {
-	char		chain[RECORD_ID_HEX + 1];
-	uint64_t	last_seq;	/* last appended */
-	uint64_t	acked_seq;	/* last acknowledged */
-	cw_usec_t	last_receipt;	/* the collector's received_at of the
+	char chain[RECORD_ID_HEX + 1];
+	uint64_t last_seq;       /* last appended */
+	uint64_t acked_seq;      /* last acknowledged */
+	cw_usec_t last_receipt;  /* the collector's received_at of the
 					 * last receipt; 0: none, or a cursor
 					 * older than this field */
-	uint64_t	depth;		/* records appended, not acknowledged */
-	uint64_t	bytes;		/* on disk */
-	cw_usec_t	oldest_unsent;	/* append time of the oldest, or 0 */
-	uint64_t	dropped;	/* records dropped (full, corrupt) */
-	uint64_t	corrupt;	/* frames skipped at recovery */
-	cw_usec_t	last_sync;
+	uint64_t depth;          /* records appended, not acknowledged */
+	uint64_t bytes;          /* on disk */
+	cw_usec_t oldest_unsent; /* append time of the oldest, or 0 */
+	uint64_t dropped;        /* records dropped (full, corrupt) */
+	uint64_t corrupt;        /* frames skipped at recovery */
+	cw_usec_t last_sync;
 };
 
 /*
@@ -118,8 +118,7 @@ int spool_sync(struct spool *sp);
  */
 struct evbuffer;
 int spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
-    size_t max_bytes, struct evbuffer *body, uint64_t *first,
-    uint64_t *last);
+    size_t max_bytes, struct evbuffer *body, uint64_t *first, uint64_t *last);
 
 /*
  * spool_ack: the collector has stored everything up to `seq` (of this

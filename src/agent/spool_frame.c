@@ -132,8 +132,8 @@ spool_reader_get(struct spool_reader *rd, uint64_t off, size_t n)
 
 enum spool_check {
 	SPOOL_FRAME_OK,
-	SPOOL_FRAME_BAD,	/* not a frame, or a damaged one */
-	SPOOL_FRAME_SHORT,	/* a frame's header whose frame runs past
+	SPOOL_FRAME_BAD,   /* not a frame, or a damaged one */
+	SPOOL_FRAME_SHORT, /* a frame's header whose frame runs past
 				 * the end: a torn write */
 };
 
@@ -155,8 +155,8 @@ spool_frame_check(struct spool_reader *rd, uint64_t off, uint64_t min_seq,
 		return SPOOL_FRAME_BAD;
 	if (off + SPOOL_HDR + len + SPOOL_CRC > rd->size)
 		return SPOOL_FRAME_SHORT;
-	if ((p = spool_reader_get(rd, off, SPOOL_HDR + len +
-	    SPOOL_CRC)) == NULL)
+	if ((p = spool_reader_get(rd, off, SPOOL_HDR + len + SPOOL_CRC)) ==
+	    NULL)
 		return SPOOL_FRAME_BAD;
 	if (spool_crc(p, len) != spool_get32(p + SPOOL_HDR + len))
 		return SPOOL_FRAME_BAD;
@@ -203,9 +203,10 @@ spool_scan_next(struct spool_reader *rd, uint64_t off, uint64_t min_seq,
 	*damage = off;
 	*torn = c == SPOOL_FRAME_SHORT;
 	/* Look for the next "CWR1" that starts a good frame. */
-	for (at = off + 1; at + SPOOL_HDR <= rd->size; ) {
+	for (at = off + 1; at + SPOOL_HDR <= rd->size;) {
 		size_t want = rd->size - at < SPOOL_BUF ?
-		    (size_t)(rd->size - at) : SPOOL_BUF;
+		    (size_t)(rd->size - at) :
+		    SPOOL_BUF;
 		if ((p = spool_reader_get(rd, at, want)) == NULL)
 			return SPOOL_SCAN_END;
 		hit = memmem(p, want, SPOOL_MAGIC, 4);
@@ -223,18 +224,17 @@ spool_scan_next(struct spool_reader *rd, uint64_t off, uint64_t min_seq,
 	return SPOOL_SCAN_END;
 }
 
-
 /* --- Recovery --- */
 
 /* What recovery learns while it scans the segments in order. */
 struct spool_scan_state {
-	uint64_t	last_seq;	/* of the last good frame so far */
-	uint64_t	last_off;	/* where that frame is, */
-	uint64_t	last_name;	/* in which segment */
-	uint32_t	last_len;
-	bool		damage_open;	/* damage seen, no good frame since */
-	uint64_t	damage_from;	/* the first seq it may have hidden */
-	uint64_t	loss_first, loss_last, loss_count;	/* to report */
+	uint64_t last_seq;  /* of the last good frame so far */
+	uint64_t last_off;  /* where that frame is, */
+	uint64_t last_name; /* in which segment */
+	uint32_t last_len;
+	bool damage_open;     /* damage seen, no good frame since */
+	uint64_t damage_from; /* the first seq it may have hidden */
+	uint64_t loss_first, loss_last, loss_count; /* to report */
 };
 
 /* spool_note_damage_end: the good frame `seq` ends a damaged stretch:
@@ -282,8 +282,8 @@ spool_seg_rewrite(struct spool *sp, struct spool_seg *seg, uint64_t min_seq)
 	    SPOOL_SCAN_FRAME) {
 		const unsigned char *p = spool_reader_get(&sp->rd, fr.off,
 		    SPOOL_FRAME_SIZE(&fr));
-		if (p == NULL || fileio_write_all(fa.fd, p,
-		    SPOOL_FRAME_SIZE(&fr)) == -1) {
+		if (p == NULL ||
+		    fileio_write_all(fa.fd, p, SPOOL_FRAME_SIZE(&fr)) == -1) {
 			fileio_atomic_abort(&fa);
 			goto fail;
 		}
@@ -340,19 +340,19 @@ spool_seg_scan(struct spool *sp, uint64_t name, bool last,
 	if ((rc = spool_reader_open(sp, &seg)) != 0)
 		return rc == 1 ? 0 : -1;
 	for (;;) {
-		enum spool_scan s = spool_scan_next(&sp->rd, off,
-		    ss->last_seq, &fr, &damage, &torn);
+		enum spool_scan s = spool_scan_next(&sp->rd, off, ss->last_seq,
+		    &fr, &damage, &torn);
 		if (damage != UINT64_MAX) {
 			damaged = true;
 			if (s == SPOOL_SCAN_END && last && torn) {
 				if (!sp->read_only)
 					log_warnx("spool %s: %s: a torn write "
-					    "at byte %" PRIu64 " cut off",
+					          "at byte %" PRIu64 " cut off",
 					    sp->dir, file, damage);
 			} else {
 				log_warnx("spool %s: %s: damaged bytes from "
-				    "%" PRIu64 " skipped", sp->dir, file,
-				    damage);
+				          "%" PRIu64 " skipped",
+				    sp->dir, file, damage);
 				if (!ss->damage_open) {
 					ss->damage_open = true;
 					ss->damage_from = ss->last_seq + 1;
@@ -427,8 +427,8 @@ spool_list(struct spool *sp, uint64_t **names, size_t *n)
 		}
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
-			if ((grown = reallocarray(v, cap,
-			    sizeof(*v))) == NULL) {
+			if ((grown = reallocarray(v, cap, sizeof(*v))) ==
+			    NULL) {
 				log_warn("spool %s: reallocarray", sp->dir);
 				free(v);
 				closedir(d);
@@ -462,8 +462,8 @@ spool_tail_hash(struct spool *sp, const struct spool_scan_state *ss)
 	fr.seq = ss->last_seq;
 	if (spool_reader_open(sp, &seg) != 0 ||
 	    spool_frame_check(&sp->rd, fr.off, fr.seq - 1, &fr) !=
-	    SPOOL_FRAME_OK || (line = spool_frame_line(&sp->rd,
-	    &fr)) == NULL) {
+	        SPOOL_FRAME_OK ||
+	    (line = spool_frame_line(&sp->rd, &fr)) == NULL) {
 		log_warnx("spool %s: cannot read the last record back",
 		    sp->dir);
 		return -1;
@@ -491,7 +491,7 @@ spool_recover(struct spool *sp)
 		if (spool_seg_scan(sp, names[i], i + 1 == n, &ss) == -1)
 			goto done;
 	/* Empty segments (all damage, or a segment just begun) go. */
-	for (size_t i = 0; i < sp->nsegs; )
+	for (size_t i = 0; i < sp->nsegs;)
 		if (sp->segs[i].count == 0 && !sp->read_only)
 			spool_seg_remove(sp, i);
 		else
@@ -513,7 +513,7 @@ spool_recover(struct spool *sp)
 			/* Nothing to link to: what is left is acknowledged;
 			 * a new chain begins. */
 			log_warnx("spool %s: the hash of the last record, seq "
-			    "%" PRIu64 ", is unknown: a new chain begins",
+			          "%" PRIu64 ", is unknown: a new chain begins",
 			    sp->dir, sp->acked_seq);
 			while (sp->nsegs > 0)
 				spool_seg_remove(sp, 0);
@@ -528,8 +528,9 @@ spool_recover(struct spool *sp)
 	if (ss.loss_count > 0) {
 		sp->dropped += ss.loss_count;
 		log_warnx("spool %s: %" PRIu64 " record%s lost to damage (seq "
-		    "%" PRIu64 " to %" PRIu64 ")", sp->dir, ss.loss_count,
-		    ss.loss_count == 1 ? "" : "s", ss.loss_first, ss.loss_last);
+		          "%" PRIu64 " to %" PRIu64 ")",
+		    sp->dir, ss.loss_count, ss.loss_count == 1 ? "" : "s",
+		    ss.loss_first, ss.loss_last);
 		if (!sp->read_only) {
 			sp->pending.first = ss.loss_first;
 			sp->pending.last = ss.loss_last;

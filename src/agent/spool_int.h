@@ -20,95 +20,95 @@
 #include "record.h"
 #include "spool.h"
 
-#define SPOOL_MAGIC		"CWR1"
-#define SPOOL_HDR		16	/* magic, length, seq */
-#define SPOOL_CRC		4
-#define SPOOL_FRAME_MAX		(SPOOL_HDR + RECORD_MAX_LEN + SPOOL_CRC)
-#define SPOOL_BUF		(256 * 1024)	/* the read buffer */
-#define SPOOL_SEG_NAME_MAX	40
+#define SPOOL_MAGIC        "CWR1"
+#define SPOOL_HDR          16 /* magic, length, seq */
+#define SPOOL_CRC          4
+#define SPOOL_FRAME_MAX    (SPOOL_HDR + RECORD_MAX_LEN + SPOOL_CRC)
+#define SPOOL_BUF          (256 * 1024) /* the read buffer */
+#define SPOOL_SEG_NAME_MAX 40
 
 /* One segment file, seg-<name>.log. */
 struct spool_seg {
-	uint64_t	name;		/* the seq in the file's name */
-	uint64_t	first_seq;	/* of its first record; 0: none */
-	uint64_t	last_seq;	/* of its last record; 0: none */
-	uint64_t	count;		/* records in it */
-	uint64_t	acked;		/* of them, with seq <= acked_seq */
-	uint64_t	bytes;		/* its size */
+	uint64_t name;      /* the seq in the file's name */
+	uint64_t first_seq; /* of its first record; 0: none */
+	uint64_t last_seq;  /* of its last record; 0: none */
+	uint64_t count;     /* records in it */
+	uint64_t acked;     /* of them, with seq <= acked_seq */
+	uint64_t bytes;     /* its size */
 };
 
 /* A read window on one segment. */
 struct spool_reader {
-	int		 fd;		/* -1: none open */
-	uint64_t	 name;		/* of the segment open */
-	uint64_t	 size;		/* bytes that may be read */
-	unsigned char	*buf;
-	uint64_t	 base;		/* file offset of buf[0] */
-	size_t		 len;		/* bytes valid in buf */
+	int fd;        /* -1: none open */
+	uint64_t name; /* of the segment open */
+	uint64_t size; /* bytes that may be read */
+	unsigned char *buf;
+	uint64_t base; /* file offset of buf[0] */
+	size_t len;    /* bytes valid in buf */
 };
 
 /* One frame found by the scanner. */
 struct spool_frame {
-	uint64_t	off;		/* where it starts */
-	uint64_t	seq;
-	uint32_t	len;		/* of the line */
+	uint64_t off; /* where it starts */
+	uint64_t seq;
+	uint32_t len; /* of the line */
 };
 
 /* Where reading stopped last: the next record after `seq` starts at
  * `off` of segment `name`, with `nbefore` records of it before. */
 struct spool_pos {
-	bool		valid;
-	uint64_t	name;
-	uint64_t	off;
-	uint64_t	seq;
-	uint64_t	nbefore;
+	bool valid;
+	uint64_t name;
+	uint64_t off;
+	uint64_t seq;
+	uint64_t nbefore;
 };
 
 /* A loss noted but not yet written as a `loss` record. */
 struct spool_loss {
-	uint64_t	 first, last, count;
-	const char	*reason;	/* NULL: none pending */
+	uint64_t first, last, count;
+	const char *reason; /* NULL: none pending */
 };
 
 struct spool {
-	char		*dir;
-	char		 probe[RECORD_ID_HEX + 1];
-	bool		 read_only;
-	uint64_t	 max_bytes, min_free, segment_bytes;
-	cw_usec_t	 sync_interval;
-	int		 dirfd, lockfd;
+	char *dir;
+	char probe[RECORD_ID_HEX + 1];
+	bool read_only;
+	uint64_t max_bytes, min_free, segment_bytes;
+	cw_usec_t sync_interval;
+	int dirfd, lockfd;
 
-	char		 chain[RECORD_ID_HEX + 1];
-	uint64_t	 last_seq;
-	unsigned char	 last_hash[RECORD_HASH_LEN];
-	uint64_t	 acked_seq;
-	unsigned char	 acked_hash[RECORD_HASH_LEN];
-	cw_usec_t	 receipt_time;	/* of the last receipt; 0: unknown */
-	uint64_t	 dropped, corrupt;
+	char chain[RECORD_ID_HEX + 1];
+	uint64_t last_seq;
+	unsigned char last_hash[RECORD_HASH_LEN];
+	uint64_t acked_seq;
+	unsigned char acked_hash[RECORD_HASH_LEN];
+	cw_usec_t receipt_time; /* of the last receipt; 0: unknown */
+	uint64_t dropped, corrupt;
 
 	struct spool_seg *segs;
-	size_t		 nsegs, segs_cap;
-	uint64_t	 bytes;		/* of all segments */
-	int		 fd;		/* the last segment, for appends */
-	bool		 dirty, dir_dirty;
-	uint64_t	 synced_seq;
-	cw_usec_t	 last_sync;
-	cw_usec_t	 oldest;
-	uint64_t	 since_statvfs;	/* bytes appended since */
+	size_t nsegs, segs_cap;
+	uint64_t bytes; /* of all segments */
+	int fd;         /* the last segment, for appends */
+	bool dirty, dir_dirty;
+	uint64_t synced_seq;
+	cw_usec_t last_sync;
+	cw_usec_t oldest;
+	uint64_t since_statvfs; /* bytes appended since */
 
 	struct spool_reader rd;
 	struct spool_pos pos;
-	unsigned char	*frame;		/* SPOOL_FRAME_MAX + 1 */
+	unsigned char *frame; /* SPOOL_FRAME_MAX + 1 */
 	struct spool_loss pending;
-	struct event	*timer;
+	struct event *timer;
 };
 
 #define SPOOL_FRAME_SIZE(fr) ((uint64_t)SPOOL_HDR + (fr)->len + SPOOL_CRC)
 
 /* What the scanner found after a place in a segment. */
 enum spool_scan {
-	SPOOL_SCAN_FRAME,	/* a good frame (maybe after damage) */
-	SPOOL_SCAN_END,		/* nothing more (maybe after damage) */
+	SPOOL_SCAN_FRAME, /* a good frame (maybe after damage) */
+	SPOOL_SCAN_END,   /* nothing more (maybe after damage) */
 };
 
 /* --- spool_frame.c --- */

@@ -26,11 +26,11 @@
 #include "tld_int.h"
 
 #define TLD_RESOLV_CONF_MAX (64 * 1024)
-#define TLD_ROOT_TRIES 4		/* roots asked per attempt */
-#define TLD_LOOKUP_TRIES 3		/* servers asked per fallback lookup */
-#define TLD_QUERY_TIMEOUT (4 * CW_USEC_PER_SEC)
-#define TLD_START_JITTER (500 * CW_USEC_PER_MSEC)	/* no set yet */
-#define TLD_STALE_JITTER (60 * CW_USEC_PER_SEC)	/* stale cached set */
+#define TLD_ROOT_TRIES      4 /* roots asked per attempt */
+#define TLD_LOOKUP_TRIES    3 /* servers asked per fallback lookup */
+#define TLD_QUERY_TIMEOUT   (4 * CW_USEC_PER_SEC)
+#define TLD_START_JITTER    (500 * CW_USEC_PER_MSEC) /* no set yet */
+#define TLD_STALE_JITTER    (60 * CW_USEC_PER_SEC)   /* stale cached set */
 
 /* --- Names and addresses --- */
 
@@ -69,8 +69,10 @@ tld_name_normalize(const char *name, char *out, char *err, size_t errlen)
 		return -1;
 	}
 	if (len >= TLD_NAME_MAX) {
-		snprintf(err, errlen, "TLD \"%s...\" is longer than 63 "
-		    "characters", tld_printable(name, 20, shown, sizeof(shown)));
+		snprintf(err, errlen,
+		    "TLD \"%s...\" is longer than 63 "
+		    "characters",
+		    tld_printable(name, 20, shown, sizeof(shown)));
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -79,7 +81,8 @@ tld_name_normalize(const char *name, char *out, char *err, size_t errlen)
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c - 'A' + 'a');
 		if (!tld_is_ldh(c)) {
-			snprintf(err, errlen, "TLD \"%s\": character 0x%02x "
+			snprintf(err, errlen,
+			    "TLD \"%s\": character 0x%02x "
 			    "at %zu is not allowed (letters, digits, hyphen)",
 			    tld_printable(name, len, shown, sizeof(shown)),
 			    (unsigned)c, i + 1);
@@ -96,8 +99,10 @@ tld_name_normalize(const char *name, char *out, char *err, size_t errlen)
 	}
 	if (len >= 4 && label[2] == '-' && label[3] == '-' &&
 	    strncmp(label, "xn", 2) != 0) {
-		snprintf(err, errlen, "TLD \"%s\": \"--\" in the third and "
-		    "fourth places is reserved for \"xn--\" labels", label);
+		snprintf(err, errlen,
+		    "TLD \"%s\": \"--\" in the third and "
+		    "fourth places is reserved for \"xn--\" labels",
+		    label);
 		return -1;
 	}
 	if (digits == len) {
@@ -191,7 +196,7 @@ tld_addr_scope(const struct target *t)
 		uint32_t a = ntohl(sin->sin_addr.s_addr);
 
 		if ((a >> 24) == 0 || (a >> 28) >= 14)
-			return TLD_ADDR_BOGUS;	/* 0/8, 224/4, 240/4 */
+			return TLD_ADDR_BOGUS; /* 0/8, 224/4, 240/4 */
 		if ((a >> 24) == 10 || (a >> 24) == 127 ||
 		    (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 ||
 		    (a >> 16) == 0xc0a8 || (a >> 22) == (100 << 2 | 1))
@@ -314,7 +319,7 @@ tld_set_sort(struct tld_set *set)
 		size_t j = i;
 
 		for (; j > 0 && tld_server_cmp(&set->servers[j - 1], &t) > 0;
-		    j--) {
+		     j--) {
 			set->servers[j] = set->servers[j - 1];
 			set->glue[j] = set->glue[j - 1];
 		}
@@ -433,8 +438,8 @@ tld_referral_ns(const ldns_rr_list *list, const ldns_rdf *owner,
 			continue;
 		if (ldns_dname_compare(ldns_rr_owner(rr), owner) != 0 ||
 		    ldns_rr_rd_count(rr) != 1 ||
-		    tld_dname_host(ldns_rr_rdf(rr, 0), host,
-		    sizeof(host)) == -1 ||
+		    tld_dname_host(ldns_rr_rdf(rr, 0), host, sizeof(host)) ==
+		        -1 ||
 		    tld_set_add_ns(out, host) == -1)
 			(*ignored)++;
 	}
@@ -453,8 +458,8 @@ tld_referral_glue(const ldns_rr_list *list, uint16_t port, bool allow_local,
 
 		if (type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA)
 			continue;
-		if (tld_dname_host(ldns_rr_owner(rr), host,
-		    sizeof(host)) == -1 ||
+		if (tld_dname_host(ldns_rr_owner(rr), host, sizeof(host)) ==
+		        -1 ||
 		    tld_set_find_ns(out, host) == NULL ||
 		    tld_rr_address(rr, addr, sizeof(addr)) == -1) {
 			(*ignored)++;
@@ -482,8 +487,8 @@ tld_referral_parse(const ldns_pkt *reply, const char *tld, uint16_t port,
 
 	tld_set_init(out, tld);
 	detail[0] = '\0';
-	if ((failure = tld_rcode_failure(reply, tld, detail,
-	    detail_len)) != CW_OK)
+	if ((failure = tld_rcode_failure(reply, tld, detail, detail_len)) !=
+	    CW_OK)
 		return failure;
 	if ((owner = ldns_dname_new_frm_str(tld)) == NULL) {
 		snprintf(detail, detail_len, "cannot make a name of %s", tld);
@@ -498,8 +503,10 @@ tld_referral_parse(const ldns_pkt *reply, const char *tld, uint16_t port,
 	tld_referral_ns(section, owner, out, &ignored);
 	ldns_rdf_deep_free(owner);
 	if (out->nns == 0) {
-		snprintf(detail, detail_len, "no NS records for %s. in the "
-		    "reply (%zu records ignored)", tld, ignored);
+		snprintf(detail, detail_len,
+		    "no NS records for %s. in the "
+		    "reply (%zu records ignored)",
+		    tld, ignored);
 		return CW_FAIL_DNS_NO_ANSWER;
 	}
 	tld_referral_glue(ldns_pkt_additional(reply), port, allow_local, out,
@@ -528,9 +535,8 @@ tld_section_addresses(const ldns_rr_list *list, const ldns_rdf *owner,
 }
 
 size_t
-tld_reply_addresses(const ldns_pkt *reply, const char *name,
-    ldns_rr_type type, bool additional, char addrs[][INET6_ADDRSTRLEN],
-    size_t max)
+tld_reply_addresses(const ldns_pkt *reply, const char *name, ldns_rr_type type,
+    bool additional, char addrs[][INET6_ADDRSTRLEN], size_t max)
 {
 	ldns_rdf *owner;
 	size_t n;
@@ -539,8 +545,8 @@ tld_reply_addresses(const ldns_pkt *reply, const char *name,
 	    ldns_pkt_get_rcode(reply) != LDNS_RCODE_NOERROR ||
 	    (owner = ldns_dname_new_frm_str(name)) == NULL)
 		return 0;
-	n = tld_section_addresses(ldns_pkt_answer(reply), owner, type, addrs,
-	    0, max);
+	n = tld_section_addresses(ldns_pkt_answer(reply), owner, type, addrs, 0,
+	    max);
 	if (additional)
 		n = tld_section_addresses(ldns_pkt_additional(reply), owner,
 		    type, addrs, n, max);
@@ -592,40 +598,40 @@ tld_resolver_from_file(const char *path, uint16_t port, struct target *out)
 
 /* --- Discovery on the event loop --- */
 
-#define TLD_RESOLVER_TRIES 2	/* tries of one lookup at the resolver */
+#define TLD_RESOLVER_TRIES 2 /* tries of one lookup at the resolver */
 
 struct tld_attempt;
 
 /* One fallback lookup: the A or the AAAA records of one NS name. */
 struct tld_lookup {
 	struct tld_attempt *attempt;
-	struct dns_probe *probe;	/* in flight, or NULL */
+	struct dns_probe *probe; /* in flight, or NULL */
 	char name[TARGET_NAME_MAX];
 	ldns_rr_type type;
-	bool via_resolver;	/* else: the TLD's glued servers, RD=0 */
+	bool via_resolver; /* else: the TLD's glued servers, RD=0 */
 	unsigned tries;
-	size_t first;		/* first glued server asked */
+	size_t first; /* first glued server asked */
 };
 
 /* One discovery attempt of one TLD: the root query, then the lookups. */
 struct tld_attempt {
 	struct tld_entry *entry;
-	cw_usec_t started;		/* UTC, for the result */
+	cw_usec_t started; /* UTC, for the result */
 	cw_usec_t mono_start;
-	struct dns_probe *probe;	/* the root query in flight */
-	size_t *order;			/* root indices, shuffled */
+	struct dns_probe *probe; /* the root query in flight */
+	size_t *order;           /* root indices, shuffled */
 	size_t tries, max_tries;
-	struct target root;		/* the root asked last */
-	json_t *query;			/* its result, as evidence */
+	struct target root; /* the root asked last */
+	json_t *query;      /* its result, as evidence */
 	enum cw_failure failure;
 	char detail[512];
 	struct tld_set set;
-	size_t glued[TLD_SERVERS_MAX];	/* set.servers that came as glue */
+	size_t glued[TLD_SERVERS_MAX]; /* set.servers that came as glue */
 	size_t nglued;
 	struct tld_lookup lookups[2 * TLD_NS_MAX];
 	size_t nlookups, pending;
 	unsigned fallback_queries, fallback_failed;
-	enum cw_failure lookup_failure;	/* of the last failed lookup */
+	enum cw_failure lookup_failure; /* of the last failed lookup */
 	char lookup_detail[384];
 };
 
@@ -633,21 +639,21 @@ struct tld_entry {
 	TAILQ_ENTRY(tld_entry) next;
 	struct tld_discovery *d;
 	char tld[TLD_NAME_MAX];
-	struct tld_set *set;		/* NULL while none is known */
-	struct event *timer;		/* the next attempt */
-	cw_usec_t backoff;		/* 0 after a success */
-	unsigned attempts;		/* finished attempts */
-	struct tld_attempt *attempt;	/* in flight, or NULL */
+	struct tld_set *set;         /* NULL while none is known */
+	struct event *timer;         /* the next attempt */
+	cw_usec_t backoff;           /* 0 after a success */
+	unsigned attempts;           /* finished attempts */
+	struct tld_attempt *attempt; /* in flight, or NULL */
 };
 
 struct tld_discovery {
 	struct event_base *base;
-	char *state_dir;		/* NULL: no cache */
+	char *state_dir; /* NULL: no cache */
 	struct target *roots;
 	size_t nroots;
 	struct target resolver;
 	bool have_resolver;
-	bool allow_local;		/* a root is local: tests */
+	bool allow_local; /* a root is local: tests */
 	uint16_t port;
 	cw_usec_t refresh, timeout;
 	tld_changed_fn changed;
@@ -739,13 +745,13 @@ tld_lookup_take(struct tld_lookup *lk, const ldns_pkt *reply)
 	    addrs, TLD_NS_ADDR_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (target_parse(addrs[i], d->port, &t, err, sizeof(err)) ==
-		    -1 || !tld_addr_allowed(&t, d->allow_local)) {
+		        -1 ||
+		    !tld_addr_allowed(&t, d->allow_local)) {
 			log_debug("tld %s: %s: address %s ignored", a->set.tld,
 			    lk->name, addrs[i]);
 			continue;
 		}
-		tld_set_add_server(&a->set, lk->name, addrs[i], d->port,
-		    false);
+		tld_set_add_server(&a->set, lk->name, addrs[i], d->port, false);
 	}
 }
 
@@ -766,7 +772,7 @@ tld_lookup_send(struct tld_lookup *lk)
 		server = &d->resolver;
 	} else {
 		max = a->nglued < TLD_LOOKUP_TRIES ? a->nglued :
-		    TLD_LOOKUP_TRIES;
+		                                     TLD_LOOKUP_TRIES;
 		server = &a->set.servers[a->glued[(lk->first + lk->tries) %
 		    a->nglued]];
 	}
@@ -826,8 +832,8 @@ static void
 tld_attempt_fallback(struct tld_attempt *a)
 {
 	const struct tld_discovery *d = a->entry->d;
-	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A,
-	    LDNS_RR_TYPE_AAAA};
+	static const ldns_rr_type types[] = { LDNS_RR_TYPE_A,
+		LDNS_RR_TYPE_AAAA };
 
 	for (size_t i = 0; i < a->set.n; i++)
 		if (a->set.glue[i])
@@ -844,7 +850,8 @@ tld_attempt_fallback(struct tld_attempt *a)
 			via_resolver = true;
 		else {
 			log_debug("tld %s: %s has no glue and there is no "
-			    "resolver", a->set.tld, ns->name);
+			          "resolver",
+			    a->set.tld, ns->name);
 			continue;
 		}
 		for (size_t t = 0; t < 2; t++) {
@@ -882,8 +889,7 @@ tld_attempt_ask_root(struct tld_attempt *a)
 	    tld_root_done, a);
 	if (a->probe == NULL) {
 		a->failure = CW_FAIL_INTERNAL;
-		snprintf(a->detail, sizeof(a->detail),
-		    "cannot start a query");
+		snprintf(a->detail, sizeof(a->detail), "cannot start a query");
 		tld_attempt_finish(a);
 	}
 }
@@ -904,8 +910,8 @@ tld_root_done(json_t *result, const ldns_pkt *reply, void *arg)
 	else {
 		if ((a->failure = result_failure(result)) == CW_OK)
 			a->failure = CW_FAIL_DNS_NO_ANSWER;
-		detail = json_string_value(json_object_get(result,
-		    "failure_detail"));
+		detail = json_string_value(
+		    json_object_get(result, "failure_detail"));
 		snprintf(a->detail, sizeof(a->detail), "%s",
 		    detail != NULL ? detail : "");
 	}
@@ -987,10 +993,11 @@ tld_attempt_finish(struct tld_attempt *a)
 	if (a->failure == CW_OK && a->set.n == 0) {
 		/* The lookups' own failure says more than "no address". */
 		a->failure = a->fallback_failed > 0 ? a->lookup_failure :
-		    CW_FAIL_DNS_NO_ANSWER;
-		snprintf(a->detail, sizeof(a->detail), "no address for any "
-		    "of the %zu name servers%s%s", a->set.nns,
-		    a->fallback_failed > 0 ? "; last lookup: " : "",
+		                                      CW_FAIL_DNS_NO_ANSWER;
+		snprintf(a->detail, sizeof(a->detail),
+		    "no address for any "
+		    "of the %zu name servers%s%s",
+		    a->set.nns, a->fallback_failed > 0 ? "; last lookup: " : "",
 		    a->fallback_failed > 0 ? a->lookup_detail : "");
 	}
 	tld_set_sort(&a->set);
@@ -1097,8 +1104,7 @@ tld_discovery_find(const struct tld_discovery *d, const char *tld)
 struct tld_discovery *
 tld_discovery_new(struct event_base *base, const char *state_dir,
     const struct target *roots, size_t nroots, const struct target *resolver,
-    cw_usec_t refresh, tld_changed_fn changed, tld_result_fn result,
-    void *arg)
+    cw_usec_t refresh, tld_changed_fn changed, tld_result_fn result, void *arg)
 {
 	struct tld_discovery *d;
 
@@ -1108,8 +1114,7 @@ tld_discovery_new(struct event_base *base, const char *state_dir,
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->roots = calloc(nroots, sizeof(*roots))) == NULL ||
-	    (state_dir != NULL &&
-	    (d->state_dir = strdup(state_dir)) == NULL)) {
+	    (state_dir != NULL && (d->state_dir = strdup(state_dir)) == NULL)) {
 		log_warn("%s: calloc", __func__);
 		if (d != NULL)
 			free(d->roots);

@@ -35,18 +35,18 @@
 #include "failure.h"
 #include "target.h"
 
-#define TLD_NAME_MAX 64		/* a label: 1..63 characters and NUL */
-#define TLD_NS_MAX 32		/* NS names kept per TLD */
-#define TLD_NS_ADDR_MAX 8	/* addresses kept per NS name */
-#define TLD_SERVERS_MAX 64	/* addresses kept per TLD */
+#define TLD_NAME_MAX    64 /* a label: 1..63 characters and NUL */
+#define TLD_NS_MAX      32 /* NS names kept per TLD */
+#define TLD_NS_ADDR_MAX 8  /* addresses kept per NS name */
+#define TLD_SERVERS_MAX 64 /* addresses kept per TLD */
 
-#define TLD_REFRESH_DEFAULT (86400 * CW_USEC_PER_SEC)	/* one day */
-#define TLD_RETRY_MIN (300 * CW_USEC_PER_SEC)	/* first retry: 5 min */
+#define TLD_REFRESH_DEFAULT (86400 * CW_USEC_PER_SEC) /* one day */
+#define TLD_RETRY_MIN       (300 * CW_USEC_PER_SEC)   /* first retry: 5 min */
 
 /* One NS name of a TLD and how many addresses the set holds for it. */
 struct tld_ns {
-	char name[TARGET_NAME_MAX];	/* lower case, no final dot */
-	unsigned naddr;			/* 0: no glue and no fallback answer */
+	char name[TARGET_NAME_MAX]; /* lower case, no final dot */
+	unsigned naddr;             /* 0: no glue and no fallback answer */
 };
 
 /*
@@ -55,14 +55,14 @@ struct tld_ns {
  * with tld_set_equal().
  */
 struct tld_set {
-	char tld[TLD_NAME_MAX];		/* "ua" */
+	char tld[TLD_NAME_MAX]; /* "ua" */
 	size_t nns;
 	struct tld_ns ns[TLD_NS_MAX];
-	size_t n;			/* servers in use */
-	struct target servers[TLD_SERVERS_MAX];	/* name = NS name */
-	bool glue[TLD_SERVERS_MAX];	/* servers[i] came from glue */
-	cw_usec_t learned;		/* UTC time of the root's referral */
-	char root[INET6_ADDRSTRLEN];	/* root server address asked */
+	size_t n;                               /* servers in use */
+	struct target servers[TLD_SERVERS_MAX]; /* name = NS name */
+	bool glue[TLD_SERVERS_MAX];             /* servers[i] came from glue */
+	cw_usec_t learned;           /* UTC time of the root's referral */
+	char root[INET6_ADDRSTRLEN]; /* root server address asked */
 };
 
 /* tld_name_normalize: validate a TLD name given by a user or a file
@@ -71,8 +71,7 @@ struct tld_set {
  * and hyphens, 1..63 characters, not starting or ending with a hyphen;
  * "--" in the third and fourth places only in "xn--" A-labels.  Returns
  * 0, or -1 with the reason in err. */
-int tld_name_normalize(const char *name, char *out, char *err,
-    size_t errlen);
+int tld_name_normalize(const char *name, char *out, char *err, size_t errlen);
 
 /* tld_set_init: an empty set for `tld` (already normalised). */
 void tld_set_init(struct tld_set *set, const char *tld);
@@ -81,8 +80,8 @@ void tld_set_init(struct tld_set *set, const char *tld);
  * one of set->ns) with `port`, from glue or not.  Duplicates of an
  * address already in the set count for the NS name but are not added
  * twice.  Returns 1 added, 0 duplicate or cap reached, -1 bad address. */
-int tld_set_add_server(struct tld_set *set, const char *ns,
-    const char *addr, uint16_t port, bool glue);
+int tld_set_add_server(struct tld_set *set, const char *ns, const char *addr,
+    uint16_t port, bool glue);
 
 /* tld_set_sort: order NS names and servers canonically (by name, then
  * address); done by every function below that builds a set. */
@@ -159,8 +158,7 @@ int tld_set_from_json(const json_t *obj, const char *tld, uint16_t port,
 /* tld_resolver_from_file: the first valid "nameserver" address of a
  * resolv.conf-style file (at most 64 KiB read) with `port`.  Returns 0,
  * or -1 when there is none (logged at debug level). */
-int tld_resolver_from_file(const char *path, uint16_t port,
-    struct target *out);
+int tld_resolver_from_file(const char *path, uint16_t port, struct target *out);
 
 /* --- The discovery on the agent's event loop --- */
 
@@ -168,8 +166,8 @@ struct tld_discovery;
 
 /* tld_changed_fn: the set of `tld` was learned or changed (not called
  * for a set loaded from the cache).  `set` is valid during the call. */
-typedef void (*tld_changed_fn)(const char *tld, const struct tld_set *set,
-    void *arg);
+typedef void (
+    *tld_changed_fn)(const char *tld, const struct tld_set *set, void *arg);
 
 /* tld_result_fn: one "tld_discovery" result per discovery attempt; the
  * callee owns it. */
@@ -186,8 +184,8 @@ typedef void (*tld_result_fn)(json_t *result, void *arg);
  */
 struct tld_discovery *tld_discovery_new(struct event_base *base,
     const char *state_dir, const struct target *roots, size_t nroots,
-    const struct target *resolver, cw_usec_t refresh,
-    tld_changed_fn changed, tld_result_fn result, void *arg);
+    const struct target *resolver, cw_usec_t refresh, tld_changed_fn changed,
+    tld_result_fn result, void *arg);
 
 /* tld_discovery_set_port: send every query to `port` and give every
  * learned server that port (tests run NSD on a random port); call

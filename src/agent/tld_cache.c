@@ -22,11 +22,10 @@
 #include "tld_int.h"
 
 #define TLD_CACHE_VERSION 1
-#define TLD_CACHE_MAX (128 * 1024)	/* bytes; a full set is ~40 KiB */
+#define TLD_CACHE_MAX     (128 * 1024) /* bytes; a full set is ~40 KiB */
 
 int
-tld_cache_path(const char *state_dir, const char *tld, char *buf,
-    size_t len)
+tld_cache_path(const char *state_dir, const char *tld, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/tld/%s.json", state_dir, tld);
 
@@ -42,13 +41,14 @@ tld_set_to_cache_json(const struct tld_set *set)
 	if ((ns = json_array()) == NULL)
 		return NULL;
 	for (size_t i = 0; i < set->nns; i++)
-		json_array_append_new(ns, json_pack("{s:s, s:i}", "name",
-		    set->ns[i].name, "addresses", (int)set->ns[i].naddr));
-	obj = json_pack("{s:i, s:s, s:s, s:I, s:s, s:o, s:o}",
-	    "version", TLD_CACHE_VERSION, "tld", set->tld,
-	    "learned", cw_time_format(set->learned, ts, sizeof(ts)),
-	    "learned_usec", (json_int_t)set->learned, "root", set->root,
-	    "ns", ns, "servers", tld_servers_json(set));
+		json_array_append_new(ns,
+		    json_pack("{s:s, s:i}", "name", set->ns[i].name,
+		        "addresses", (int)set->ns[i].naddr));
+	obj = json_pack("{s:i, s:s, s:s, s:I, s:s, s:o, s:o}", "version",
+	    TLD_CACHE_VERSION, "tld", set->tld, "learned",
+	    cw_time_format(set->learned, ts, sizeof(ts)), "learned_usec",
+	    (json_int_t)set->learned, "root", set->root, "ns", ns, "servers",
+	    tld_servers_json(set));
 	return obj;
 }
 
@@ -68,8 +68,9 @@ tld_cache_ns_from_json(const json_t *list, struct tld_set *set, char *err,
 	}
 	json_array_foreach(list, i, v) {
 		if (json_unpack(v, "{s:s, s:I !}", "name", &name, "addresses",
-		    &naddr) == -1 || !tld_host_valid(name) ||
-		    naddr < 0 || naddr > TLD_NS_ADDR_MAX) {
+		        &naddr) == -1 ||
+		    !tld_host_valid(name) || naddr < 0 ||
+		    naddr > TLD_NS_ADDR_MAX) {
 			snprintf(err, errlen, "bad \"ns\" entry %zu", i);
 			return -1;
 		}
@@ -83,8 +84,8 @@ tld_cache_ns_from_json(const json_t *list, struct tld_set *set, char *err,
 }
 
 static int
-tld_cache_servers_from_json(const json_t *list, uint16_t port,
-    bool allow_local, struct tld_set *set, char *err, size_t errlen)
+tld_cache_servers_from_json(const json_t *list, uint16_t port, bool allow_local,
+    struct tld_set *set, char *err, size_t errlen)
 {
 	char spec[TARGET_NAME_MAX + INET6_ADDRSTRLEN + 2], terr[128];
 	const char *name, *addr;
@@ -93,26 +94,30 @@ tld_cache_servers_from_json(const json_t *list, uint16_t port,
 	json_t *v;
 
 	if (!json_is_array(list) || json_array_size(list) > TLD_SERVERS_MAX) {
-		snprintf(err, errlen, "\"servers\" is not an array of at "
-		    "most %d", TLD_SERVERS_MAX);
+		snprintf(err, errlen,
+		    "\"servers\" is not an array of at "
+		    "most %d",
+		    TLD_SERVERS_MAX);
 		return -1;
 	}
 	json_array_foreach(list, i, v) {
 		if (json_unpack(v, "{s:s, s:s, s:b !}", "name", &name, "addr",
-		    &addr, "glue", &glue) == -1 ||
+		        &addr, "glue", &glue) == -1 ||
 		    tld_set_find_ns(set, name) == NULL) {
 			snprintf(err, errlen, "bad \"servers\" entry %zu", i);
 			return -1;
 		}
 		snprintf(spec, sizeof(spec), "%s=%s", name, addr);
 		if (target_parse(spec, port, &set->servers[set->n], terr,
-		    sizeof(terr)) == -1) {
+		        sizeof(terr)) == -1) {
 			snprintf(err, errlen, "server %zu: %s", i, terr);
 			return -1;
 		}
 		if (!tld_addr_allowed(&set->servers[set->n], allow_local)) {
-			snprintf(err, errlen, "server %zu: address %s not "
-			    "allowed", i, addr);
+			snprintf(err, errlen,
+			    "server %zu: address %s not "
+			    "allowed",
+			    i, addr);
 			return -1;
 		}
 		for (size_t j = 0; j < set->n; j++)
@@ -153,9 +158,9 @@ tld_set_from_json(const json_t *obj, const char *tld, uint16_t port,
 
 	tld_set_init(set, tld);
 	if (json_unpack((json_t *)obj, "{s:I, s:s, s:s, s:I, s:s, s:o, s:o !}",
-	    "version", &version, "tld", &file_tld, "learned", &learned_text,
-	    "learned_usec", &learned, "root", &root, "ns", &ns,
-	    "servers", &servers) == -1) {
+	        "version", &version, "tld", &file_tld, "learned", &learned_text,
+	        "learned_usec", &learned, "root", &root, "ns", &ns, "servers",
+	        &servers) == -1) {
 		snprintf(err, errlen, "not a TLD cache object");
 		return -1;
 	}
@@ -181,7 +186,7 @@ tld_set_from_json(const json_t *obj, const char *tld, uint16_t port,
 	/* Local addresses only in a set a local root gave (the tests). */
 	if (tld_cache_ns_from_json(ns, set, err, errlen) == -1 ||
 	    tld_cache_servers_from_json(servers, port,
-	    tld_addr_scope(&t) == TLD_ADDR_LOCAL, set, err, errlen) == -1)
+	        tld_addr_scope(&t) == TLD_ADDR_LOCAL, set, err, errlen) == -1)
 		return -1;
 	tld_set_sort(set);
 	return 0;
@@ -243,7 +248,7 @@ tld_cache_save(const char *state_dir, const struct tld_set *set)
 	int rv;
 
 	if (snprintf(dir, sizeof(dir), "%s/tld", state_dir) >=
-	    (int)sizeof(dir) ||
+	        (int)sizeof(dir) ||
 	    tld_cache_path(state_dir, set->tld, path, sizeof(path)) == -1) {
 		log_warnx("tld cache: state directory path too long");
 		return -1;

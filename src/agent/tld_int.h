@@ -16,8 +16,8 @@
 
 enum tld_addr_scope {
 	TLD_ADDR_GLOBAL,
-	TLD_ADDR_LOCAL,		/* loopback, private, link-local */
-	TLD_ADDR_BOGUS,		/* unspecified, multicast, reserved */
+	TLD_ADDR_LOCAL, /* loopback, private, link-local */
+	TLD_ADDR_BOGUS, /* unspecified, multicast, reserved */
 };
 
 /* tld_host_valid: whether `name` is a host name as we keep it:

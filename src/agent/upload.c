@@ -42,12 +42,12 @@
 #include "spool.h"
 #include "upload.h"
 
-#define UPLOAD_RESPONSE_MAX	(64 * 1024)	/* bytes of an answer kept */
-#define UPLOAD_GZIP_LEVEL	6
-#define UPLOAD_CONNECT_TIMEOUT	(30 * CW_USEC_PER_SEC)
-#define UPLOAD_LOW_SPEED_TIME	60L	/* s under 1 byte/s: give up */
-#define UPLOAD_RETRY_AFTER_MAX	(366 * 86400LL)	/* s */
-#define UPLOAD_HEADER_MAX	256
+#define UPLOAD_RESPONSE_MAX    (64 * 1024) /* bytes of an answer kept */
+#define UPLOAD_GZIP_LEVEL      6
+#define UPLOAD_CONNECT_TIMEOUT (30 * CW_USEC_PER_SEC)
+#define UPLOAD_LOW_SPEED_TIME  60L             /* s under 1 byte/s: give up */
+#define UPLOAD_RETRY_AFTER_MAX (366 * 86400LL) /* s */
+#define UPLOAD_HEADER_MAX      256
 
 enum upload_state {
 	UPLOAD_S_FORMING,
@@ -57,63 +57,63 @@ enum upload_state {
 
 /* The batch being formed, then sent. */
 struct upload_batch {
-	struct evbuffer	*body;		/* record lines, uncompressed */
-	size_t		 n;
-	uint64_t	 first, last;
-	cw_usec_t	 started;	/* monotonic: its first record read */
-	bool		 sealed;
-	char		 chain[RECORD_ID_HEX + 1];
-	unsigned char	*gz;
-	size_t		 gzlen;
-	char		 sig[RECORD_SIG_B64 + 1];
+	struct evbuffer *body; /* record lines, uncompressed */
+	size_t n;
+	uint64_t first, last;
+	cw_usec_t started; /* monotonic: its first record read */
+	bool sealed;
+	char chain[RECORD_ID_HEX + 1];
+	unsigned char *gz;
+	size_t gzlen;
+	char sig[RECORD_SIG_B64 + 1];
 };
 
 struct upload {
-	struct event_base	*base;
-	struct spool		*sp;
-	struct upload_config	 cfg;		/* strings point below */
-	char			*urls[UPLOAD_URLS_MAX];	/* base URLs */
-	char			*posts[UPLOAD_URLS_MAX]; /* + API path */
-	struct upload_path	 paths[UPLOAD_URLS_MAX];
-	char			*proxy;
-	char			*probe;
-	char			*dead_letter;
-	char			*dead_dir;
-	unsigned char		 sk[64];
+	struct event_base *base;
+	struct spool *sp;
+	struct upload_config cfg;     /* strings point below */
+	char *urls[UPLOAD_URLS_MAX];  /* base URLs */
+	char *posts[UPLOAD_URLS_MAX]; /* + API path */
+	struct upload_path paths[UPLOAD_URLS_MAX];
+	char *proxy;
+	char *probe;
+	char *dead_letter;
+	char *dead_dir;
+	unsigned char sk[64];
 
-	struct curlev		*cv;
-	CURL			*easy;		/* the request in flight */
-	struct curl_slist	*headers;
-	struct evbuffer		*resp;
-	struct evbuffer		*scratch;	/* what spool_read gives */
-	char			 retry_after[UPLOAD_HEADER_MAX];
-	char			 errbuf[CURL_ERROR_SIZE];
-	struct event		*kick_ev, *wait_ev;
-	cw_usec_t		 wait_until;	/* monotonic: not before */
-	struct event		*drain_ev;	/* the bound of a drain */
-	void			(*drained)(void *);	/* NULL: none */
-	void			*drained_arg;
+	struct curlev *cv;
+	CURL *easy; /* the request in flight */
+	struct curl_slist *headers;
+	struct evbuffer *resp;
+	struct evbuffer *scratch; /* what spool_read gives */
+	char retry_after[UPLOAD_HEADER_MAX];
+	char errbuf[CURL_ERROR_SIZE];
+	struct event *kick_ev, *wait_ev;
+	cw_usec_t wait_until;    /* monotonic: not before */
+	struct event *drain_ev;  /* the bound of a drain */
+	void (*drained)(void *); /* NULL: none */
+	void *drained_arg;
 
-	enum upload_state	 state;
-	struct upload_batch	 b;
-	size_t			 max_records;	/* halved by a 413 */
-	uint64_t		 read_seq;	/* last seq in the batch */
-	uint64_t		 acked;		/* the cursor */
-	bool			 more;		/* the spool has more */
-	cw_usec_t		 oldest;	/* real time of the oldest
+	enum upload_state state;
+	struct upload_batch b;
+	size_t max_records; /* halved by a 413 */
+	uint64_t read_seq;  /* last seq in the batch */
+	uint64_t acked;     /* the cursor */
+	bool more;          /* the spool has more */
+	cw_usec_t oldest;   /* real time of the oldest
 						 * unacknowledged record */
-	bool			 read_failing;
+	bool read_failing;
 
-	size_t			 cur;		/* URL in use */
-	unsigned		 tried;		/* URLs tried this round */
-	unsigned		 rounds;	/* rounds failed in a row */
-	cw_usec_t		 round_retry;	/* largest Retry-After */
-	cw_usec_t		 failed_over;	/* monotonic; 0: on the first */
+	size_t cur;            /* URL in use */
+	unsigned tried;        /* URLs tried this round */
+	unsigned rounds;       /* rounds failed in a row */
+	cw_usec_t round_retry; /* largest Retry-After */
+	cw_usec_t failed_over; /* monotonic; 0: on the first */
 
-	cw_usec_t		 failing_since;
-	cw_usec_t		 last_receipt;
-	unsigned		 failures;
-	uint64_t		 dead_letters;
+	cw_usec_t failing_since;
+	cw_usec_t last_receipt;
+	unsigned failures;
+	uint64_t dead_letters;
 };
 
 static void upload_step(struct upload *up);
@@ -252,22 +252,23 @@ upload_status_json(const struct upload *up)
 		return NULL;
 	for (size_t i = 0; i < up->cfg.nurls; i++) {
 		const struct upload_path *p = &up->paths[i];
-		if (json_array_append_new(paths, json_pack("{s:s, s:s?, s:I, "
-		    "s:I, s:I, s:I}", "url", p->url, "proxy", up->proxy,
-		    "sent", (json_int_t)p->sent, "records",
-		    (json_int_t)p->records, "failed", (json_int_t)p->failed,
-		    "refused", (json_int_t)p->refused)) == -1) {
+		if (json_array_append_new(paths,
+		        json_pack("{s:s, s:s?, s:I, "
+		                  "s:I, s:I, s:I}",
+		            "url", p->url, "proxy", up->proxy, "sent",
+		            (json_int_t)p->sent, "records",
+		            (json_int_t)p->records, "failed",
+		            (json_int_t)p->failed, "refused",
+		            (json_int_t)p->refused)) == -1) {
 			json_decref(paths);
 			return NULL;
 		}
 	}
-	o = json_pack("{s:o, s:o, s:I, s:I, s:I, s:o}",
-	    "failing_since", upload_time_json(up->failing_since),
-	    "last_receipt", upload_time_json(up->last_receipt),
-	    "consecutive_failures", (json_int_t)up->failures,
-	    "acked_seq", (json_int_t)up->acked,
-	    "dead_letters", (json_int_t)up->dead_letters,
-	    "paths", paths);
+	o = json_pack("{s:o, s:o, s:I, s:I, s:I, s:o}", "failing_since",
+	    upload_time_json(up->failing_since), "last_receipt",
+	    upload_time_json(up->last_receipt), "consecutive_failures",
+	    (json_int_t)up->failures, "acked_seq", (json_int_t)up->acked,
+	    "dead_letters", (json_int_t)up->dead_letters, "paths", paths);
 	return o;
 }
 
@@ -296,13 +297,14 @@ upload_drain_end(struct upload *up, bool all)
 	evtimer_del(up->drain_ev);
 	spool_get_status(up->sp, &st);
 	if (all)
-		log_info("upload: every record acknowledged (seq %" PRIu64
-		    ")", st.last_seq);
+		log_info("upload: every record acknowledged (seq %" PRIu64 ")",
+		    st.last_seq);
 	else
 		log_warnx("upload: %" PRIu64 " record%s not acknowledged "
-		    "within %.3f s stay in the spool for the next start",
-		    st.last_seq - up->acked, st.last_seq - up->acked == 1 ?
-		    "" : "s", (double)up->cfg.stop_timeout / 1e6);
+		          "within %.3f s stay in the spool for the next start",
+		    st.last_seq - up->acked,
+		    st.last_seq - up->acked == 1 ? "" : "s",
+		    (double)up->cfg.stop_timeout / 1e6);
 	done(up->drained_arg);
 }
 
@@ -326,8 +328,8 @@ upload_drain(struct upload *up, void (*done)(void *), void *arg)
 	cw_usec_to_timeval(up->cfg.stop_timeout, &tv);
 	evtimer_add(up->drain_ev, &tv);
 	log_info("upload: stopping: sending the %" PRIu64 " record%s not "
-	    "acknowledged yet, for %.3f s at most", st.last_seq - up->acked,
-	    st.last_seq - up->acked == 1 ? "" : "s",
+	         "acknowledged yet, for %.3f s at most",
+	    st.last_seq - up->acked, st.last_seq - up->acked == 1 ? "" : "s",
 	    (double)up->cfg.stop_timeout / 1e6);
 	/* A batch forming goes now; one waiting for a retry goes again. */
 	if (up->state == UPLOAD_S_FORMING)
@@ -424,7 +426,7 @@ upload_seal(struct upload *up)
 
 	if (spool_sync(up->sp) == -1) {
 		log_warnx("upload: the spool cannot be synced; the batch "
-		    "waits");
+		          "waits");
 		return -1;
 	}
 	if (body == NULL && len > 0)
@@ -439,8 +441,8 @@ upload_seal(struct upload *up)
 	}
 	b->sealed = true;
 	log_debug("upload: batch of seqs %" PRIu64 "-%" PRIu64 " (%zu "
-	    "records, %zu bytes, %zu gzipped)", b->first, b->last, b->n, len,
-	    b->gzlen);
+	          "records, %zu bytes, %zu gzipped)",
+	    b->first, b->last, b->n, len, b->gzlen);
 	return 0;
 }
 
@@ -456,7 +458,7 @@ upload_step(struct upload *up)
 	if (upload_fill(up) == -1) {
 		if (!up->read_failing)
 			log_warnx("upload: the spool cannot be read; trying "
-			    "again later");
+			          "again later");
 		up->read_failing = true;
 		upload_later(up);
 		return;
@@ -479,8 +481,10 @@ upload_step(struct upload *up)
 		if (up->more) {
 			/* Nothing read, yet more there: cannot happen with
 			 * batch_bytes above a record's limit; do not spin. */
-			log_warnx("upload: the spool holds records after %"
-			    PRIu64 " that cannot be read", up->read_seq);
+			log_warnx(
+			    "upload: the spool holds records after %" PRIu64
+			    " that cannot be read",
+			    up->read_seq);
 			upload_wait(up, up->cfg.backoff_max);
 		}
 		return;
@@ -510,8 +514,10 @@ upload_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	size_t len = size * nmemb, have = evbuffer_get_length(up->resp);
 
 	if (have < UPLOAD_RESPONSE_MAX)
-		evbuffer_add(up->resp, data, len < UPLOAD_RESPONSE_MAX - have ?
-		    len : UPLOAD_RESPONSE_MAX - have);
+		evbuffer_add(up->resp, data,
+		    len < UPLOAD_RESPONSE_MAX - have ?
+		        len :
+		        UPLOAD_RESPONSE_MAX - have);
 	return len;
 }
 
@@ -563,9 +569,8 @@ upload_headers(struct upload *up)
 	struct curl_slist *h = NULL, *t;
 	char auth[64 + RECORD_ID_HEX + RECORD_SIG_B64];
 	static const char *const fixed[] = {
-		"Content-Type: application/x-ndjson",
-		"Content-Encoding: gzip",
-		"Expect:",		/* no 100-continue round trip */
+		"Content-Type: application/x-ndjson", "Content-Encoding: gzip",
+		"Expect:", /* no 100-continue round trip */
 	};
 
 	snprintf(auth, sizeof(auth), "Authorization: %s probe=%s,sig=%s",
@@ -593,31 +598,32 @@ upload_easy(struct upload *up)
 		return NULL;
 	ok = curl_easy_setopt(e, CURLOPT_URL, up->posts[up->cur]) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
-	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_PROXY, up->proxy != NULL ? up->proxy :
-	    "") == CURLE_OK &&
+	        CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_PROXY,
+	        up->proxy != NULL ? up->proxy : "") == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_POSTFIELDS, up->b.gz) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)up->b.gzlen) == CURLE_OK &&
+	        (curl_off_t)up->b.gzlen) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, up->headers) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/"
-	    PACKAGE_VERSION) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_USERAGENT,
+	        PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upload_write_cb) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, up) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upload_header_cb) ==
-	    CURLE_OK &&
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, up) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, up->errbuf) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(UPLOAD_CONNECT_TIMEOUT / CW_USEC_PER_MSEC)) == CURLE_OK &&
+	        (long)(UPLOAD_CONNECT_TIMEOUT / CW_USEC_PER_MSEC)) ==
+	        CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-	    (long)(up->cfg.timeout / CW_USEC_PER_MSEC)) == CURLE_OK &&
+	        (long)(up->cfg.timeout / CW_USEC_PER_MSEC)) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-	    UPLOAD_LOW_SPEED_TIME) == CURLE_OK;
+	        UPLOAD_LOW_SPEED_TIME) == CURLE_OK;
 	if (!ok) {
 		curl_easy_cleanup(e);
 		return NULL;
@@ -633,9 +639,9 @@ upload_send(struct upload *up)
 
 	if (up->cur != 0 && up->tried == 0 &&
 	    now - up->failed_over >= up->cfg.failback) {
-		log_info("upload: back to %s after %lld s on %s",
-		    up->urls[0], (long long)((now - up->failed_over) /
-		    CW_USEC_PER_SEC), up->urls[up->cur]);
+		log_info("upload: back to %s after %lld s on %s", up->urls[0],
+		    (long long)((now - up->failed_over) / CW_USEC_PER_SEC),
+		    up->urls[up->cur]);
 		up->cur = 0;
 		up->failed_over = 0;
 	}
@@ -657,8 +663,7 @@ upload_send(struct upload *up)
  * received_at into *received (the probe's clock now when it has none
  * that parses). */
 static bool
-upload_receipt_ok(struct upload *up, cw_usec_t *received, char *why,
-    size_t len)
+upload_receipt_ok(struct upload *up, cw_usec_t *received, char *why, size_t len)
 {
 	size_t n = evbuffer_get_length(up->resp);
 	const char *text = (const char *)evbuffer_pullup(up->resp, -1);
@@ -678,12 +683,12 @@ upload_receipt_ok(struct upload *up, cw_usec_t *received, char *why,
 	at = json_string_value(json_object_get(r, "received_at"));
 	if (at == NULL || cw_time_parse(at, received) == -1 || *received <= 0)
 		*received = cw_real_usec();
-	ok = probe != NULL && strcmp(probe, up->probe) == 0 &&
-	    chain != NULL && strcmp(chain, up->b.chain) == 0 &&
-	    json_is_integer(acked) &&
+	ok = probe != NULL && strcmp(probe, up->probe) == 0 && chain != NULL &&
+	    strcmp(chain, up->b.chain) == 0 && json_is_integer(acked) &&
 	    (uint64_t)json_integer_value(acked) == up->b.last;
 	if (!ok)
-		snprintf(why, len, "a receipt that does not name this batch "
+		snprintf(why, len,
+		    "a receipt that does not name this batch "
 		    "(probe %s, chain %s, acked_seq %" JSON_INTEGER_FORMAT ")",
 		    probe != NULL ? probe : "?", chain != NULL ? chain : "?",
 		    json_is_integer(acked) ? json_integer_value(acked) : -1);
@@ -715,8 +720,8 @@ upload_succeeded(struct upload *up, cw_usec_t received)
 	p->records += up->b.n;
 	if (up->failures > 0)
 		log_info("upload: %s acknowledged seqs %" PRIu64 "-%" PRIu64
-		    " after %u failures since %s", up->urls[up->cur],
-		    up->b.first, up->b.last, up->failures,
+		         " after %u failures since %s",
+		    up->urls[up->cur], up->b.first, up->b.last, up->failures,
 		    cw_time_format(up->failing_since, since, sizeof(since)));
 	up->failures = 0;
 	up->failing_since = 0;
@@ -725,8 +730,10 @@ upload_succeeded(struct upload *up, cw_usec_t received)
 	up->tried = 0;
 	up->round_retry = 0;
 	if (spool_ack(up->sp, up->b.last, received) == -1)
-		log_warnx("upload: the spool's cursor cannot be moved to %"
-		    PRIu64 "; the records may be sent again", up->b.last);
+		log_warnx(
+		    "upload: the spool's cursor cannot be moved to %" PRIu64
+		    "; the records may be sent again",
+		    up->b.last);
 	upload_next_batch(up, up->b.last);
 }
 
@@ -748,8 +755,10 @@ upload_failed(struct upload *up, const char *why)
 		    cw_time_format(up->failing_since, since, sizeof(since)));
 	else
 		log_debug("upload: %s: %s", up->urls[up->cur], why);
-	if (up->retry_after[0] != '\0' && upload_retry_after_parse(
-	    up->retry_after, cw_real_usec(), &ra) == 0 && ra > up->round_retry)
+	if (up->retry_after[0] != '\0' &&
+	    upload_retry_after_parse(up->retry_after, cw_real_usec(), &ra) ==
+	        0 &&
+	    ra > up->round_retry)
 		up->round_retry = ra;
 	upload_request_free(up);
 	up->state = UPLOAD_S_WAITING;
@@ -765,7 +774,8 @@ upload_failed(struct upload *up, const char *why)
 	    up->cfg.backoff_max);
 	if (up->round_retry > delay)
 		delay = up->round_retry < up->cfg.backoff_max ?
-		    up->round_retry : up->cfg.backoff_max;
+		    up->round_retry :
+		    up->cfg.backoff_max;
 	log_debug("upload: every URL failed (round %u); next try in %.3f s",
 	    up->rounds, (double)delay / 1e6);
 	up->tried = 0;
@@ -794,14 +804,13 @@ upload_dead_file(struct upload *up, const char *path)
 		log_warn("upload: %s", up->dead_dir);
 		return -1;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1) {
 		log_warn("upload: %s", path);
 		return -1;
 	}
 	ok = fileio_write_all(fd, head, (size_t)n) == 0 &&
-	    fileio_write_all(fd, body, len) == 0 &&
-	    fsync(fd) == 0;
+	    fileio_write_all(fd, body, len) == 0 && fsync(fd) == 0;
 	if (!ok)
 		log_warn("upload: writing %s", path);
 	close(fd);
@@ -828,24 +837,24 @@ upload_dead_line(struct upload *up, long code, const char *file)
 		err = json_string("(not UTF-8)");
 	o = json_pack("{s:s, s:I, s:s, s:o*, s:s, s:s, s:I, s:I, s:I, s:s}",
 	    "time", cw_time_format(cw_real_usec(), when, sizeof(when)),
-	    "status", (json_int_t)code, "url", up->urls[up->cur],
-	    "error", err, "probe", up->probe, "chain", b->chain,
-	    "first_seq", (json_int_t)b->first, "last_seq", (json_int_t)b->last,
-	    "records", (json_int_t)b->n, "file", file);
+	    "status", (json_int_t)code, "url", up->urls[up->cur], "error", err,
+	    "probe", up->probe, "chain", b->chain, "first_seq",
+	    (json_int_t)b->first, "last_seq", (json_int_t)b->last, "records",
+	    (json_int_t)b->n, "file", file);
 	if (o == NULL || (line = result_dump(o)) == NULL) {
 		json_decref(o);
 		log_warnx("upload: out of memory");
 		return -1;
 	}
 	json_decref(o);
-	if ((fd = open(up->dead_letter, O_WRONLY | O_CREAT | O_APPEND |
-	    O_CLOEXEC, 0600)) == -1) {
+	if ((fd = open(up->dead_letter,
+	         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) == -1) {
 		log_warn("upload: %s", up->dead_letter);
 		free(line);
 		return -1;
 	}
 	n = strlen(line);
-	line[n] = '\n';		/* replaces the NUL: not written */
+	line[n] = '\n'; /* replaces the NUL: not written */
 	ok = fileio_write_all(fd, line, n + 1) == 0 && fsync(fd) == 0;
 	if (!ok)
 		log_warn("upload: writing %s", up->dead_letter);
@@ -862,8 +871,8 @@ upload_printable(struct upload *up, char *buf, size_t len)
 	ev_ssize_t got = evbuffer_copyout(up->resp, buf, len - 1);
 	size_t n = got > 0 ? (size_t)got : 0;
 
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	    buf[n - 1] == ' '))
+	while (n > 0 &&
+	    (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';
 	for (char *p = buf; *p != '\0'; p++)
@@ -880,18 +889,19 @@ upload_refused(struct upload *up, long code)
 	struct upload_batch *b = &up->b;
 	char file[PATH_MAX], text[300];
 
-	snprintf(file, sizeof(file), "%s/dead-%s-%" PRIu64 "-%" PRIu64
-	    ".batch", up->dead_dir, b->chain, b->first, b->last);
+	snprintf(file, sizeof(file), "%s/dead-%s-%" PRIu64 "-%" PRIu64 ".batch",
+	    up->dead_dir, b->chain, b->first, b->last);
 	if (upload_dead_file(up, file) == -1 ||
 	    upload_dead_line(up, code, file) == -1) {
 		upload_failed(up, "a refused batch cannot be set aside");
 		return;
 	}
-	log_warnx("upload: DEAD LETTER: %s refused seqs %" PRIu64 "-%" PRIu64
+	log_warnx(
+	    "upload: DEAD LETTER: %s refused seqs %" PRIu64 "-%" PRIu64
 	    " of chain %s with %ld: %s; the batch is set aside in %s (see "
-	    "%s) and the queue moves on", up->urls[up->cur], b->first,
-	    b->last, b->chain, code, upload_printable(up, text, sizeof(text)),
-	    file, up->dead_letter);
+	    "%s) and the queue moves on",
+	    up->urls[up->cur], b->first, b->last, b->chain, code,
+	    upload_printable(up, text, sizeof(text)), file, up->dead_letter);
 	up->paths[up->cur].refused++;
 	up->dead_letters++;
 	up->tried = 0;
@@ -900,7 +910,7 @@ upload_refused(struct upload *up, long code)
 	upload_request_free(up);
 	if (spool_ack(up->sp, b->last, 0) == -1)
 		log_warnx("upload: the spool's cursor cannot be moved past "
-		    "the refused batch");
+		          "the refused batch");
 	upload_next_batch(up, b->last);
 }
 
@@ -910,8 +920,8 @@ upload_split(struct upload *up)
 {
 	up->max_records = up->b.n / 2 > 0 ? up->b.n / 2 : 1;
 	log_warnx("upload: %s: a batch of %zu records is too large; batches "
-	    "of at most %zu from now on", up->urls[up->cur], up->b.n,
-	    up->max_records);
+	          "of at most %zu from now on",
+	    up->urls[up->cur], up->b.n, up->max_records);
 	upload_request_free(up);
 	up->tried = 0;
 	upload_next_batch(up, up->acked);
@@ -1078,7 +1088,7 @@ upload_copy(struct upload *up, const struct upload_config *cfg)
 	up->cfg.urls = NULL;
 	for (size_t i = 0; i < cfg->nurls; i++) {
 		if (upload_url_copy(cfg->urls[i], &up->urls[i],
-		    &up->posts[i]) == -1)
+		        &up->posts[i]) == -1)
 			return -1;
 		up->paths[i].url = up->urls[i];
 	}
@@ -1109,7 +1119,8 @@ upload_new(struct event_base *base, struct spool *sp,
 	    cfg->probe == NULL || strlen(cfg->probe) != RECORD_ID_HEX ||
 	    cfg->sk == NULL || cfg->dead_letter == NULL) {
 		log_warnx("%s: 1 to %d URLs, the probe id, its key and a "
-		    "dead-letter file are needed", __func__, UPLOAD_URLS_MAX);
+		          "dead-letter file are needed",
+		    __func__, UPLOAD_URLS_MAX);
 		return NULL;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -1129,10 +1140,10 @@ upload_new(struct event_base *base, struct spool *sp,
 	    (up->scratch = evbuffer_new()) == NULL ||
 	    (up->b.body = evbuffer_new()) == NULL ||
 	    (up->kick_ev = event_new(base, -1, 0, upload_kick_event, up)) ==
-	    NULL ||
+	        NULL ||
 	    (up->wait_ev = evtimer_new(base, upload_wait_event, up)) == NULL ||
 	    (up->drain_ev = evtimer_new(base, upload_drain_event, up)) ==
-	    NULL) {
+	        NULL) {
 		log_warnx("%s: cannot set up the uploader", __func__);
 		upload_free(up);
 		return NULL;
@@ -1142,10 +1153,11 @@ upload_new(struct event_base *base, struct spool *sp,
 	up->state = UPLOAD_S_FORMING;
 	event_active(up->kick_ev, EV_TIMEOUT, 1);
 	log_info("upload: to %s%s%s%s, batches of %zu records or %zu bytes or "
-	    "%g s", up->urls[0], up->cfg.nurls > 1 ? " (and others)" : "",
-	    up->proxy != NULL ? " through " : "", up->proxy != NULL ?
-	    up->proxy : "", up->cfg.batch_records, up->cfg.batch_bytes,
-	    (double)up->cfg.batch_age / 1e6);
+	         "%g s",
+	    up->urls[0], up->cfg.nurls > 1 ? " (and others)" : "",
+	    up->proxy != NULL ? " through " : "",
+	    up->proxy != NULL ? up->proxy : "", up->cfg.batch_records,
+	    up->cfg.batch_bytes, (double)up->cfg.batch_age / 1e6);
 	return up;
 }
 

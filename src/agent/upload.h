@@ -42,17 +42,17 @@
 #include "cwtime.h"
 #include "record.h"
 
-#define UPLOAD_URLS_MAX		8
-#define UPLOAD_BATCH_RECORDS	1000
-#define UPLOAD_BATCH_BYTES	(1024 * 1024)
-#define UPLOAD_BATCH_BYTES_MIN	(RECORD_MAX_LEN + 1)	/* one record fits */
-#define UPLOAD_BATCH_AGE	(10 * CW_USEC_PER_SEC)
-#define UPLOAD_BACKOFF_MIN	CW_USEC_PER_SEC
-#define UPLOAD_BACKOFF_MAX	(600 * CW_USEC_PER_SEC)
-#define UPLOAD_FAILBACK		(600 * CW_USEC_PER_SEC)
-#define UPLOAD_TIMEOUT		(300 * CW_USEC_PER_SEC)
-#define UPLOAD_STOP_TIMEOUT	(5 * CW_USEC_PER_SEC)
-#define UPLOAD_API_PATH		"/api/v1/batches"
+#define UPLOAD_URLS_MAX        8
+#define UPLOAD_BATCH_RECORDS   1000
+#define UPLOAD_BATCH_BYTES     (1024 * 1024)
+#define UPLOAD_BATCH_BYTES_MIN (RECORD_MAX_LEN + 1) /* one record fits */
+#define UPLOAD_BATCH_AGE       (10 * CW_USEC_PER_SEC)
+#define UPLOAD_BACKOFF_MIN     CW_USEC_PER_SEC
+#define UPLOAD_BACKOFF_MAX     (600 * CW_USEC_PER_SEC)
+#define UPLOAD_FAILBACK        (600 * CW_USEC_PER_SEC)
+#define UPLOAD_TIMEOUT         (300 * CW_USEC_PER_SEC)
+#define UPLOAD_STOP_TIMEOUT    (5 * CW_USEC_PER_SEC)
+#define UPLOAD_API_PATH        "/api/v1/batches"
 
 struct event_base;
 struct spool;
@@ -60,50 +60,50 @@ struct upload;
 
 /* What upload_new() needs.  Zero members take the defaults above. */
 struct upload_config {
-	const char *const *urls;	/* collectors' base URLs, in order */
-	size_t		 nurls;		/* 1 .. UPLOAD_URLS_MAX */
-	const char	*proxy;		/* "socks5h://127.0.0.1:9050" or
+	const char *const *urls; /* collectors' base URLs, in order */
+	size_t nurls;            /* 1 .. UPLOAD_URLS_MAX */
+	const char *proxy;       /* "socks5h://127.0.0.1:9050" or
 					 * "http://..."; NULL: none (the
 					 * environment's *_proxy ignored) */
-	const char	*probe;		/* the probe id, 32 hex */
-	const unsigned char *sk;	/* libsodium's 64-byte secret key;
+	const char *probe;       /* the probe id, 32 hex */
+	const unsigned char *sk; /* libsodium's 64-byte secret key;
 					 * copied */
-	size_t		 batch_records;
-	size_t		 batch_bytes;	/* of record lines, uncompressed */
-	cw_usec_t	 batch_age;
-	cw_usec_t	 backoff_min;	/* the first backoff's ceiling */
-	cw_usec_t	 backoff_max;	/* the cap, Retry-After included */
-	cw_usec_t	 failback;	/* back to the first URL after this */
-	cw_usec_t	 timeout;	/* of one request */
-	cw_usec_t	 stop_timeout;	/* upload_drain's bound; 0: none
+	size_t batch_records;
+	size_t batch_bytes; /* of record lines, uncompressed */
+	cw_usec_t batch_age;
+	cw_usec_t backoff_min;   /* the first backoff's ceiling */
+	cw_usec_t backoff_max;   /* the cap, Retry-After included */
+	cw_usec_t failback;      /* back to the first URL after this */
+	cw_usec_t timeout;       /* of one request */
+	cw_usec_t stop_timeout;  /* upload_drain's bound; 0: none
 					 * (not a default) */
-	const char	*dead_letter;	/* the dead-letter file (JSON lines);
+	const char *dead_letter; /* the dead-letter file (JSON lines);
 					 * set-aside batches in files next
 					 * to it */
 };
 
 /* The batches that went one way: a URL (through the proxy, if any). */
 struct upload_path {
-	const char	*url;		/* owned by the uploader */
-	uint64_t	 sent;		/* batches acknowledged */
-	uint64_t	 records;	/* records in them */
-	uint64_t	 failed;	/* attempts that failed */
-	uint64_t	 refused;	/* batches set aside (dead letter) */
+	const char *url;  /* owned by the uploader */
+	uint64_t sent;    /* batches acknowledged */
+	uint64_t records; /* records in them */
+	uint64_t failed;  /* attempts that failed */
+	uint64_t refused; /* batches set aside (dead letter) */
 };
 
 /* What the heartbeat reports of the uploader. */
 struct upload_status {
-	cw_usec_t	 failing_since;	/* real time of the first failure
+	cw_usec_t failing_since; /* real time of the first failure
 					 * since the last success; 0: none */
-	cw_usec_t	 last_receipt;	/* real time; 0: none yet */
-	unsigned	 consecutive_failures;
-	uint64_t	 acked_seq;	/* the cursor, as this run moved it */
-	uint64_t	 dead_letters;	/* batches set aside by this run */
-	bool		 in_flight;
-	const char	*proxy;		/* NULL: direct */
-	const struct upload_path *paths;	/* one per URL, in order;
+	cw_usec_t last_receipt;  /* real time; 0: none yet */
+	unsigned consecutive_failures;
+	uint64_t acked_seq;    /* the cursor, as this run moved it */
+	uint64_t dead_letters; /* batches set aside by this run */
+	bool in_flight;
+	const char *proxy;               /* NULL: direct */
+	const struct upload_path *paths; /* one per URL, in order;
 						 * valid until upload_free */
-	size_t		 npaths;
+	size_t npaths;
 };
 
 /*
@@ -171,10 +171,10 @@ int upload_retry_after_parse(const char *value, cw_usec_t now,
 
 /* What upload_status_class() makes of a collector's answer. */
 enum upload_verdict {
-	UPLOAD_ACKED,		/* 200: check the receipt */
-	UPLOAD_RETRY,		/* try again later */
-	UPLOAD_SPLIT,		/* 413 of several records: halve */
-	UPLOAD_DEAD,		/* set aside */
+	UPLOAD_ACKED, /* 200: check the receipt */
+	UPLOAD_RETRY, /* try again later */
+	UPLOAD_SPLIT, /* 413 of several records: halve */
+	UPLOAD_DEAD,  /* set aside */
 };
 
 /* upload_status_class: the verdict on HTTP status `code` (0: no

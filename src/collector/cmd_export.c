@@ -31,75 +31,76 @@ enum {
 	OPT_FORMAT,
 	OPT_OUT,
 	OPT_BUCKET,
-	OPT_FILTER,		/* the filters: from, to, probe ... */
+	OPT_FILTER, /* the filters: from, to, probe ... */
 };
 
 static const struct option cmd_export_options[] = {
-	{"db", required_argument, NULL, OPT_DB},
-	{"config", required_argument, NULL, 'c'},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"out", required_argument, NULL, OPT_OUT},
-	{"bucket", required_argument, NULL, OPT_BUCKET},
-	{"from", required_argument, NULL, OPT_FILTER},
-	{"to", required_argument, NULL, OPT_FILTER},
-	{"probe", required_argument, NULL, OPT_FILTER},
-	{"type", required_argument, NULL, OPT_FILTER},
-	{"name", required_argument, NULL, OPT_FILTER},
-	{"addr", required_argument, NULL, OPT_FILTER},
-	{"country", required_argument, NULL, OPT_FILTER},
-	{"asn", required_argument, NULL, OPT_FILTER},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "config", required_argument, NULL, 'c' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "bucket", required_argument, NULL, OPT_BUCKET },
+	{ "from", required_argument, NULL, OPT_FILTER },
+	{ "to", required_argument, NULL, OPT_FILTER },
+	{ "probe", required_argument, NULL, OPT_FILTER },
+	{ "type", required_argument, NULL, OPT_FILTER },
+	{ "name", required_argument, NULL, OPT_FILTER },
+	{ "addr", required_argument, NULL, OPT_FILTER },
+	{ "country", required_argument, NULL, OPT_FILTER },
+	{ "asn", required_argument, NULL, OPT_FILTER },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* What a command was asked to do. */
 struct cmd_export {
-	const char		*cmd;		/* "export" or "summary" */
-	const char		*db;		/* --db */
-	const char		*conf_path;	/* -c */
-	char			*db_url;	/* the one read; owned */
-	const char		*format;
-	const char		*out;
-	const char		*bucket;
-	struct export_params	 params;
+	const char *cmd;       /* "export" or "summary" */
+	const char *db;        /* --db */
+	const char *conf_path; /* -c */
+	char *db_url;          /* the one read; owned */
+	const char *format;
+	const char *out;
+	const char *bucket;
+	struct export_params params;
 };
 
 /* One of the two streams, stepped alike. */
 struct cmd_stream {
-	struct exporter	*e;
-	struct summary	*s;
+	struct exporter *e;
+	struct summary *s;
 };
 
-#define CMD_EXPORT_FILTER_USAGE						\
-"  --from T, --to T     measurement time from T (inclusive) to T\n"	\
-"                       (exclusive), UTC ISO 8601: 2026-11-26T10:00:00Z\n" \
-"  --probe ID           probe id (32 hex digits) or number\n"		\
-"  --type T             record type: dns, http, heartbeat, loss ...\n"	\
-"  --name N             measurement name\n"				\
-"  --addr A             target address (IPv4 or IPv6)\n"		\
-"  --country CC         the probe's declared country (two letters)\n"	\
-"  --asn N              the probe's declared AS number\n"		\
-"  --out FILE           write to FILE (complete or not at all), not to\n" \
-"                       stdout\n"					\
-"exit status: 0 written, 1 database or output error, 2 usage error.\n"
+#define CMD_EXPORT_FILTER_USAGE \
+	"  --from T, --to T     measurement time from T (inclusive) to T\n" \
+	"                       (exclusive), UTC ISO 8601: 2026-11-26T10:00:00Z\n" \
+	"  --probe ID           probe id (32 hex digits) or number\n" \
+	"  --type T             record type: dns, http, heartbeat, loss ...\n" \
+	"  --name N             measurement name\n" \
+	"  --addr A             target address (IPv4 or IPv6)\n" \
+	"  --country CC         the probe's declared country (two letters)\n" \
+	"  --asn N              the probe's declared AS number\n" \
+	"  --out FILE           write to FILE (complete or not at all), not to\n" \
+	"                       stdout\n" \
+	"exit status: 0 written, 1 database or output error, 2 usage error.\n"
 
 static void
 cmd_export_usage(FILE *fp)
 {
-	fprintf(fp, "usage: corewatch-collector export [--db URL | -c FILE] "
+	fprintf(fp,
+	    "usage: corewatch-collector export [--db URL | -c FILE] "
 	    "--format jsonl|csv|atlas [filters] [--out FILE]\n"
 	    "  --db URL             sqlite:PATH or postgresql://...\n"
 	    "  -c, --config FILE    the database of this configuration\n"
 	    "  --format F           jsonl: the records as stored; csv: flat "
 	    "columns;\n"
-	    "                       atlas: RIPE Atlas results (DNS, HTTP)\n"
-	    CMD_EXPORT_FILTER_USAGE);
+	    "                       atlas: RIPE Atlas results (DNS, HTTP)\n" CMD_EXPORT_FILTER_USAGE);
 }
 
 static void
 cmd_summary_usage(FILE *fp)
 {
-	fprintf(fp, "usage: corewatch-collector summary [--db URL | -c FILE] "
+	fprintf(fp,
+	    "usage: corewatch-collector summary [--db URL | -c FILE] "
 	    "[--bucket 5m|1h|1d] [--format json|csv] [filters] [--out FILE]\n"
 	    "  --db URL             sqlite:PATH or postgresql://...\n"
 	    "  -c, --config FILE    the database of this configuration\n"
@@ -109,8 +110,7 @@ cmd_summary_usage(FILE *fp)
 	    "                       or csv (one row per target or probe, "
 	    "type and bucket)\n"
 	    "  groups: DNS and HTTP apart; an HTTP target per address and "
-	    "host\n"
-	    CMD_EXPORT_FILTER_USAGE);
+	    "host\n" CMD_EXPORT_FILTER_USAGE);
 }
 
 int
@@ -138,7 +138,7 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:h", cmd_export_options,
-	    &idx)) != -1) {
+	            &idx)) != -1) {
 		const char *arg = optarg;
 		switch (ch) {
 		case 'h':
@@ -166,8 +166,8 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			break;
 		case OPT_FILTER:
 			if (export_params_set(&c->params,
-			    cmd_export_options[idx].name, arg, err,
-			    sizeof(err)) != 1)
+			        cmd_export_options[idx].name, arg, err,
+			        sizeof(err)) != 1)
 				return collector_cmd_error(c->cmd,
 				    CW_EXIT_USAGE, "--%s", err);
 			break;
@@ -178,8 +178,7 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 				    "%s needs a value (try --help)",
 				    argv[optind - 1]);
 			return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
-			    "unknown option %s (try --help)",
-			    argv[optind - 1]);
+			    "unknown option %s (try --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -235,8 +234,7 @@ cmd_stream_step(struct cmd_stream *s, struct evbuffer *buf)
  * removed.  Returns the exit status.
  */
 static int
-cmd_export_finish(const struct cmd_export *c, struct fileio_atomic *fa,
-    int rc)
+cmd_export_finish(const struct cmd_export *c, struct fileio_atomic *fa, int rc)
 {
 	if (rc != CW_EXIT_OK) {
 		fileio_atomic_abort(fa);
@@ -248,8 +246,10 @@ cmd_export_finish(const struct cmd_export *c, struct fileio_atomic *fa,
 	case FILEIO_DIRSYNC:
 		/* The file is complete and in place; only its name may not
 		 * survive a power cut.  Said, not failed. */
-		collector_cmd_error(c->cmd, CW_EXIT_OK, "%s: fsync of the "
-		    "directory: %s", c->out, strerror(errno));
+		collector_cmd_error(c->cmd, CW_EXIT_OK,
+		    "%s: fsync of the "
+		    "directory: %s",
+		    c->out, strerror(errno));
 		return CW_EXIT_OK;
 	case FILEIO_RENAME:
 		return collector_cmd_error(c->cmd, CW_EXIT_FAILURES, "%s: %s",
@@ -268,7 +268,7 @@ static int
 cmd_export_run(const struct cmd_export *c, struct store *st,
     struct cmd_stream *s)
 {
-	struct fileio_atomic fa = {.fd = STDOUT_FILENO};
+	struct fileio_atomic fa = { .fd = STDOUT_FILENO };
 	struct evbuffer *buf;
 	int step, rc = CW_EXIT_OK;
 
@@ -300,8 +300,9 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 	} while (step == 1);
 	if (step == -1 && rc == CW_EXIT_OK)
 		rc = collector_cmd_error(c->cmd, CW_EXIT_FAILURES, "%s%s",
-		    store_error_text(st), store_unavailable(st) ?
-		    " (the database is unavailable)" : "");
+		    store_error_text(st),
+		    store_unavailable(st) ? " (the database is unavailable)" :
+		                            "");
 	if (c->out != NULL)
 		rc = cmd_export_finish(c, &fa, rc);
 	evbuffer_free(buf);
@@ -311,8 +312,8 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 int
 collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 {
-	struct cmd_export c = {.cmd = "export"};
-	struct cmd_stream s = {0};
+	struct cmd_export c = { .cmd = "export" };
+	struct cmd_stream s = { 0 };
 	enum export_format fmt;
 	struct store *st;
 	char err[256];
@@ -324,16 +325,18 @@ collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
 		    "--format jsonl|csv|atlas is required");
 	if (export_format_parse(c.format, &fmt) == -1)
-		return collector_cmd_error(c.cmd, CW_EXIT_USAGE, "--format: "
-		    "\"%s\" is not jsonl, csv or atlas", c.format);
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
+		    "--format: "
+		    "\"%s\" is not jsonl, csv or atlas",
+		    c.format);
 	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
 		return CW_EXIT_USAGE;
 	if ((st = cmd_export_store(&c)) == NULL) {
 		free(c.db_url);
 		return CW_EXIT_FAILURES;
 	}
-	if ((s.e = export_new(st, &c.params.filter, fmt, err,
-	    sizeof(err))) == NULL)
+	if ((s.e = export_new(st, &c.params.filter, fmt, err, sizeof(err))) ==
+	    NULL)
 		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
 	else
 		rc = cmd_export_run(&c, st, &s);
@@ -346,8 +349,8 @@ collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 int
 collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 {
-	struct cmd_export c = {.cmd = "summary"};
-	struct cmd_stream s = {0};
+	struct cmd_export c = { .cmd = "summary" };
+	struct cmd_stream s = { 0 };
 	enum summary_format fmt = SUMMARY_JSON;
 	cw_usec_t bucket = 3600 * CW_USEC_PER_SEC;
 	struct store *st;
@@ -357,11 +360,15 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 	if ((rc = cmd_export_parse(&c, argc, argv, true)) != -1)
 		return rc;
 	if (c.format != NULL && summary_format_parse(c.format, &fmt) == -1)
-		return collector_cmd_error(c.cmd, CW_EXIT_USAGE, "--format: "
-		    "\"%s\" is not json or csv", c.format);
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
+		    "--format: "
+		    "\"%s\" is not json or csv",
+		    c.format);
 	if (c.bucket != NULL && summary_bucket_parse(c.bucket, &bucket) == -1)
-		return collector_cmd_error(c.cmd, CW_EXIT_USAGE, "--bucket: "
-		    "\"%s\" is not 5m, 1h or 1d", c.bucket);
+		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
+		    "--bucket: "
+		    "\"%s\" is not 5m, 1h or 1d",
+		    c.bucket);
 	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
 		return CW_EXIT_USAGE;
 	if ((st = cmd_export_store(&c)) == NULL) {
@@ -369,7 +376,7 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 		return CW_EXIT_FAILURES;
 	}
 	if ((s.s = summary_new(st, &c.params.filter, bucket, fmt, err,
-	    sizeof(err))) == NULL)
+	         sizeof(err))) == NULL)
 		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES, "%s", err);
 	else
 		rc = cmd_export_run(&c, st, &s);

@@ -17,13 +17,13 @@
 #include "record.h"
 #include "store.h"
 
-#define IMPORT_HEAD_MAX	256	/* bytes of a header line */
+#define IMPORT_HEAD_MAX 256 /* bytes of a header line */
 
 /* One batch header. */
 struct import_head {
-	char		probe[RECORD_ID_HEX + 1];
-	char		sig[RECORD_SIG_B64 + 1];
-	size_t		len;
+	char probe[RECORD_ID_HEX + 1];
+	char sig[RECORD_SIG_B64 + 1];
+	size_t len;
 };
 
 /* import_hex_id: 32 lower-case hex digits. */
@@ -34,7 +34,7 @@ import_hex_id(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+		        (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
 }
@@ -52,8 +52,8 @@ import_head_parse(const char *line, struct import_head *h)
 	if (strncmp(p, IMPORT_MAGIC " ", n + 1) != 0)
 		return -1;
 	p += n + 1;
-	if ((sp = strchr(p, ' ')) == NULL || !import_hex_id(p, (size_t)(sp -
-	    p)))
+	if ((sp = strchr(p, ' ')) == NULL ||
+	    !import_hex_id(p, (size_t)(sp - p)))
 		return -1;
 	memcpy(h->probe, p, RECORD_ID_HEX);
 	h->probe[RECORD_ID_HEX] = '\0';
@@ -115,9 +115,10 @@ static void
 import_refused(const char *path, uint64_t nr, long long offset, int code,
     const char *why)
 {
-	fprintf(stderr, "corewatch-collector import: %s: batch %llu (at byte "
-	    "%lld): refused with %d: %s\n", path, (unsigned long long)nr,
-	    offset, code, why);
+	fprintf(stderr,
+	    "corewatch-collector import: %s: batch %llu (at byte "
+	    "%lld): refused with %d: %s\n",
+	    path, (unsigned long long)nr, offset, code, why);
 }
 
 /* import_one: ingest the batch whose header is `h`, its body next in
@@ -133,13 +134,16 @@ import_one(struct store *st, FILE *fp, const char *path, long long offset,
 	memset(&b, 0, sizeof(b));
 	if (h->len > max_body) {
 		t->refused++;
-		import_refused(path, t->batches, offset, 413, "the body is over "
+		import_refused(path, t->batches, offset, 413,
+		    "the body is over "
 		    "the limit");
 		return import_skip(fp, h->len) == 0 ? 0 : -1;
 	}
 	if ((b.body = malloc(h->len + 1)) == NULL) {
-		fprintf(stderr, "corewatch-collector import: out of memory for "
-		    "a batch of %zu bytes\n", h->len);
+		fprintf(stderr,
+		    "corewatch-collector import: out of memory for "
+		    "a batch of %zu bytes\n",
+		    h->len);
 		return -1;
 	}
 	if (fread(b.body, 1, h->len, fp) != h->len) {
@@ -185,32 +189,40 @@ import_file(struct store *st, const char *path, size_t max_body,
 	}
 	while ((got = import_head_read(fp, line, sizeof(line))) == 1) {
 		if (import_head_parse(line, &h) == -1) {
-			fprintf(stderr, "corewatch-collector import: %s: byte "
+			fprintf(stderr,
+			    "corewatch-collector import: %s: byte "
 			    "%lld: not a batch header (\"%s <probe> <sig> "
-			    "<length>\")\n", path, offset, IMPORT_MAGIC);
+			    "<length>\")\n",
+			    path, offset, IMPORT_MAGIC);
 			rc = -1;
 			break;
 		}
 		t->batches++;
 		if (import_one(st, fp, path, offset, &h, max_body, t) == -1) {
 			if (ferror(fp) || feof(fp))
-				fprintf(stderr, "corewatch-collector import: "
-				    "%s: batch %llu: %s\n", path,
-				    (unsigned long long)t->batches, ferror(fp) ?
-				    strerror(errno) : "the file ends inside "
-				    "the batch");
-			fprintf(stderr, "corewatch-collector import: %s: "
-			    "stopped at batch %llu\n", path,
-			    (unsigned long long)t->batches);
+				fprintf(stderr,
+				    "corewatch-collector import: "
+				    "%s: batch %llu: %s\n",
+				    path, (unsigned long long)t->batches,
+				    ferror(fp) ? strerror(errno) :
+				                 "the file ends inside "
+				                 "the batch");
+			fprintf(stderr,
+			    "corewatch-collector import: %s: "
+			    "stopped at batch %llu\n",
+			    path, (unsigned long long)t->batches);
 			rc = -1;
 			break;
 		}
 		offset += (long long)strlen(line) + 1 + (long long)h.len;
 	}
 	if (got == -1 && rc == 0) {
-		fprintf(stderr, "corewatch-collector import: %s: byte %lld: "
-		    "%s\n", path, offset, ferror(fp) ? strerror(errno) :
-		    "a header line that is too long or cut off");
+		fprintf(stderr,
+		    "corewatch-collector import: %s: byte %lld: "
+		    "%s\n",
+		    path, offset,
+		    ferror(fp) ? strerror(errno) :
+		                 "a header line that is too long or cut off");
 		rc = -1;
 	}
 	if (fp != stdin)

@@ -17,16 +17,16 @@
 
 #include "store.h"
 
-#define IMPORT_MAGIC	"CW1-BATCH"
+#define IMPORT_MAGIC "CW1-BATCH"
 
 /* What an import did. */
 struct import_totals {
-	uint64_t	batches;	/* read from the file */
-	uint64_t	accepted;	/* stored (replays included) */
-	uint64_t	refused;	/* refused by a check (reported) */
-	uint64_t	stored;		/* records stored for the first time */
-	uint64_t	duplicates;
-	uint64_t	equivocations;
+	uint64_t batches;  /* read from the file */
+	uint64_t accepted; /* stored (replays included) */
+	uint64_t refused;  /* refused by a check (reported) */
+	uint64_t stored;   /* records stored for the first time */
+	uint64_t duplicates;
+	uint64_t equivocations;
 };
 
 /*

@@ -35,40 +35,39 @@
 #include "sysutil.h"
 #include "table.h"
 
-#define COLLECTOR_LISTEN_DEFAULT	"127.0.0.1:8080"
+#define COLLECTOR_LISTEN_DEFAULT "127.0.0.1:8080"
 /* The one default database: corewatch-collector(8), the README and
  * contrib/corewatch-collector.conf name it (with --localstatedir=/var),
  * and contrib/corewatch-collector.service makes its directory. */
-#define COLLECTOR_DB_DEFAULT \
-	"sqlite:" CW_COLLECTOR_STATE_DIR "/collector.db"
-#define COLLECTOR_TTL_DEFAULT		(7 * 86400 * CW_USEC_PER_SEC)
-#define COLLECTOR_TTL_MAX		(366 * 86400 * CW_USEC_PER_SEC)
-#define COLLECTOR_STOP_GRACE		(2 * CW_USEC_PER_SEC)
-#define COLLECTOR_STOP_POLL		(20 * CW_USEC_PER_MSEC)
-#define COLLECTOR_TOKEN_MAX		256	/* bytes of read_token */
-#define COLLECTOR_NOFILE_SPARE		64	/* descriptors not for clients */
-#define COLLECTOR_GROUPS_MIN		100	/* summary_max_groups */
-#define COLLECTOR_GROUPS_MAX		10000000
+#define COLLECTOR_DB_DEFAULT   "sqlite:" CW_COLLECTOR_STATE_DIR "/collector.db"
+#define COLLECTOR_TTL_DEFAULT  (7 * 86400 * CW_USEC_PER_SEC)
+#define COLLECTOR_TTL_MAX      (366 * 86400 * CW_USEC_PER_SEC)
+#define COLLECTOR_STOP_GRACE   (2 * CW_USEC_PER_SEC)
+#define COLLECTOR_STOP_POLL    (20 * CW_USEC_PER_MSEC)
+#define COLLECTOR_TOKEN_MAX    256 /* bytes of read_token */
+#define COLLECTOR_NOFILE_SPARE 64  /* descriptors not for clients */
+#define COLLECTOR_GROUPS_MIN   100 /* summary_max_groups */
+#define COLLECTOR_GROUPS_MAX   10000000
 
 /* What the configuration file and the command line set. */
 struct collector_conf {
-	char				*listen;
-	char				*db;
-	enum log_level			 log_level;
-	struct collector_http_conf	 http;
-	char				*read_token;	/* http.read_token */
-	size_t				 summary_max_groups;
+	char *listen;
+	char *db;
+	enum log_level log_level;
+	struct collector_http_conf http;
+	char *read_token; /* http.read_token */
+	size_t summary_max_groups;
 };
 
 /* A running `serve`. */
 struct collector_serve {
-	struct event_base	*base;
-	struct store		*st;
-	struct collector_http	*h;
-	struct export_http	*x;
-	struct event		*sig_term, *sig_int, *drain;
-	bool			 stopping;
-	cw_usec_t		 stop_by;	/* monotonic */
+	struct event_base *base;
+	struct store *st;
+	struct collector_http *h;
+	struct export_http *x;
+	struct event *sig_term, *sig_int, *drain;
+	bool stopping;
+	cw_usec_t stop_by; /* monotonic */
 };
 
 /* --- Configuration --- */
@@ -111,8 +110,7 @@ collector_set(char **field, const char *value)
 	return 0;
 }
 
-static cfg_opt_t collector_opts[] = {
-	CFG_STR("listen", NULL, CFGF_NODEFAULT),
+static cfg_opt_t collector_opts[] = { CFG_STR("listen", NULL, CFGF_NODEFAULT),
 	CFG_STR("db", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_body", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_headers_size", NULL, CFGF_NODEFAULT),
@@ -126,9 +124,7 @@ static cfg_opt_t collector_opts[] = {
 	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("public_read", cfg_false, CFGF_NONE),
 	CFG_INT("summary_max_groups", SUMMARY_MAX_GROUPS, CFGF_NONE),
-	CFG_STR("log_level", "info", CFGF_NONE),
-	CFG_END()
-};
+	CFG_STR("log_level", "info", CFGF_NONE), CFG_END() };
 
 /* collector_conf_size: option `opt` as a size within [min, max]. */
 static void
@@ -141,8 +137,10 @@ collector_conf_size(struct conf_file *f, const char *opt, size_t min,
 	if (v == NULL)
 		return;
 	if (cw_size_parse(v, &n) == -1 || n < min || n > max)
-		conf_file_error(f, opt, "\"%s\" is not a size from %zu to %zu "
-		    "bytes (e.g. 16M, 8k, 65536)", v, min, max);
+		conf_file_error(f, opt,
+		    "\"%s\" is not a size from %zu to %zu "
+		    "bytes (e.g. 16M, 8k, 65536)",
+		    v, min, max);
 	else
 		*out = (size_t)n;
 }
@@ -157,9 +155,10 @@ collector_conf_duration(struct conf_file *f, const char *opt, cw_usec_t min,
 	if (v == NULL)
 		return;
 	if (cw_duration_parse(v, out) == -1 || *out < min || *out > max)
-		conf_file_error(f, opt, "\"%s\" is not a duration from %g s to "
-		    "%g s (e.g. 30s, 2m)", v, (double)min / 1e6,
-		    (double)max / 1e6);
+		conf_file_error(f, opt,
+		    "\"%s\" is not a duration from %g s to "
+		    "%g s (e.g. 30s, 2m)",
+		    v, (double)min / 1e6, (double)max / 1e6);
 }
 
 /* collector_conf_count: option `opt` as a count of connections, from 1
@@ -213,8 +212,10 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 
 	if ((v = cfg_getstr(cfg, "listen")) != NULL) {
 		if (!collector_http_addr_valid(v))
-			conf_file_error(f, "listen", "\"%s\" is not a numeric "
-			    "ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)", v);
+			conf_file_error(f, "listen",
+			    "\"%s\" is not a numeric "
+			    "ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)",
+			    v);
 		else if (collector_set(&c->listen, v) == -1)
 			return -1;
 	}
@@ -228,9 +229,11 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 	collector_conf_size(f, "body_budget", 1024 * 1024,
 	    64UL * 1024 * 1024 * 1024, &c->http.body_budget);
 	if (c->http.body_budget < c->http.max_body)
-		conf_file_error(f, "body_budget", "%zu bytes: less than "
+		conf_file_error(f, "body_budget",
+		    "%zu bytes: less than "
 		    "max_body (%zu), so the largest batch could never be "
-		    "received", c->http.body_budget, c->http.max_body);
+		    "received",
+		    c->http.body_budget, c->http.max_body);
 	collector_conf_duration(f, "header_timeout", CW_USEC_PER_SEC,
 	    3600 * CW_USEC_PER_SEC, &c->http.header_timeout);
 	collector_conf_duration(f, "timeout", CW_USEC_PER_SEC,
@@ -242,22 +245,28 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 	    &c->http.max_per_address);
 	n = cfg_getint(cfg, "summary_max_groups");
 	if (n < COLLECTOR_GROUPS_MIN || n > COLLECTOR_GROUPS_MAX)
-		conf_file_error(f, "summary_max_groups", "%ld is not from %d "
-		    "to %d", n, COLLECTOR_GROUPS_MIN, COLLECTOR_GROUPS_MAX);
+		conf_file_error(f, "summary_max_groups",
+		    "%ld is not from %d "
+		    "to %d",
+		    n, COLLECTOR_GROUPS_MIN, COLLECTOR_GROUPS_MAX);
 	else
 		c->summary_max_groups = (size_t)n;
 	if ((v = cfg_getstr(cfg, "read_token")) != NULL) {
 		if (strlen(v) < 16 || strlen(v) > COLLECTOR_TOKEN_MAX)
-			conf_file_error(f, "read_token", "a token of 16 to %d "
-			    "characters", COLLECTOR_TOKEN_MAX);
+			conf_file_error(f, "read_token",
+			    "a token of 16 to %d "
+			    "characters",
+			    COLLECTOR_TOKEN_MAX);
 		else if (collector_set(&c->read_token, v) == -1)
 			return -1;
 	}
 	c->http.public_read = cfg_getbool(cfg, "public_read");
 	v = cfg_getstr(cfg, "log_level");
 	if (v == NULL || (level = log_level_parse(v)) == -1)
-		conf_file_error(f, "log_level", "\"%s\" is not error, warning, "
-		    "info or debug", v != NULL ? v : "");
+		conf_file_error(f, "log_level",
+		    "\"%s\" is not error, warning, "
+		    "info or debug",
+		    v != NULL ? v : "");
 	else
 		c->log_level = (enum log_level)level;
 	return 0;
@@ -273,8 +282,8 @@ collector_conf_load(const char *path, struct collector_conf *c)
 	int rc;
 
 	if ((f = conf_file_load(path, collector_opts, &errors)) == NULL) {
-		fprintf(stderr, "%s\n", errors != NULL ? errors :
-		    "configuration rejected");
+		fprintf(stderr, "%s\n",
+		    errors != NULL ? errors : "configuration rejected");
 		free(errors);
 		return -1;
 	}
@@ -306,7 +315,8 @@ collector_store(const char *cmd, const struct collector_conf *c)
 static void
 serve_usage(FILE *fp)
 {
-	fprintf(fp, "usage: corewatch-collector serve [-v] [-c FILE] "
+	fprintf(fp,
+	    "usage: corewatch-collector serve [-v] [-c FILE] "
 	    "[--listen ADDR:PORT] [--db URL]\n"
 	    "  -c, --config FILE    the configuration file\n"
 	    "  -l, --listen ADDR    listen on ADDR:PORT (default %s)\n"
@@ -364,7 +374,7 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 	if ((s->base = sysutil_event_base()) == NULL ||
 	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL ||
 	    (s->x = export_http_new(s->h, s->base, s->st,
-	    c->summary_max_groups)) == NULL)
+	         c->summary_max_groups)) == NULL)
 		return CW_EXIT_FAILURES;
 	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
 		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
@@ -403,13 +413,14 @@ serve_nofile(struct collector_conf *c)
 {
 	long nofile = sysutil_raise_nofile();
 
-	if (nofile > 0 && (long)c->http.max_connections >
-	    nofile - COLLECTOR_NOFILE_SPARE) {
+	if (nofile > 0 &&
+	    (long)c->http.max_connections > nofile - COLLECTOR_NOFILE_SPARE) {
 		unsigned cap = nofile > 2 * COLLECTOR_NOFILE_SPARE ?
-		    (unsigned)(nofile - COLLECTOR_NOFILE_SPARE) : 1;
+		    (unsigned)(nofile - COLLECTOR_NOFILE_SPARE) :
+		    1;
 		log_warnx("collector: max_connections %u: only %ld open "
-		    "files are allowed; using %u", c->http.max_connections,
-		    nofile, cap);
+		          "files are allowed; using %u",
+		    c->http.max_connections, nofile, cap);
 		c->http.max_connections = cap;
 	}
 }
@@ -419,11 +430,13 @@ static const char *
 serve_reads(const struct collector_conf *c)
 {
 	if (c->http.public_read)
-		return c->read_token != NULL ? "read endpoints open to anyone, "
+		return c->read_token != NULL ?
+		    "read endpoints open to anyone, "
 		    "probes' locations and heartbeats to the read token" :
 		    "read endpoints open to anyone, probes' locations and "
 		    "heartbeats to nobody (no read_token)";
-	return c->read_token != NULL ? "read endpoints need the read token" :
+	return c->read_token != NULL ?
+	    "read endpoints need the read token" :
 	    "read endpoints closed: no read_token, and public_read is off";
 }
 
@@ -461,12 +474,12 @@ serve_run(struct collector_conf *c)
 }
 
 static const struct option serve_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"listen", required_argument, NULL, 'l'},
-	{"db", required_argument, NULL, 'd'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int
@@ -478,7 +491,7 @@ cmd_serve(int argc, char **argv)
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:l:d:vh", serve_options,
-	    NULL)) != -1) {
+	            NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -505,9 +518,11 @@ cmd_serve(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	if (listen != NULL && !collector_http_addr_valid(listen))
-		return collector_cmd_error("serve", CW_EXIT_USAGE, "--listen: "
+		return collector_cmd_error("serve", CW_EXIT_USAGE,
+		    "--listen: "
 		    "\"%s\" is not a numeric ADDRESS:PORT (127.0.0.1:8080, "
-		    "[::1]:8080)", listen);
+		    "[::1]:8080)",
+		    listen);
 	if (collector_conf_init(&c) == -1 ||
 	    (path != NULL && collector_conf_load(path, &c) == -1) ||
 	    (listen != NULL && collector_set(&c.listen, listen) == -1) ||
@@ -526,23 +541,23 @@ cmd_serve(int argc, char **argv)
 
 /* The options every database command takes. */
 struct collector_dbopts {
-	const char	*path;		/* -c */
-	const char	*db;		/* --db */
-	const char	*name;
-	const char	*pubkey;
-	const char	*ttl;
-	bool		 json;
+	const char *path; /* -c */
+	const char *db;   /* --db */
+	const char *name;
+	const char *pubkey;
+	const char *ttl;
+	bool json;
 };
 
 static const struct option dbcmd_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"db", required_argument, NULL, 'd'},
-	{"name", required_argument, NULL, 'n'},
-	{"pubkey", required_argument, NULL, 'k'},
-	{"ttl", required_argument, NULL, 't'},
-	{"json", no_argument, NULL, 'j'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "pubkey", required_argument, NULL, 'k' },
+	{ "ttl", required_argument, NULL, 't' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* dbcmd_parse: the options of a database command; `allowed` lists the
@@ -556,8 +571,8 @@ dbcmd_parse(int argc, char **argv, const char *allowed, const char *usage,
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:d:h", dbcmd_options,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:h", dbcmd_options, NULL)) !=
+	    -1) {
 		if (ch != 'c' && ch != 'd' && ch != 'h' &&
 		    strchr(allowed, ch) == NULL)
 			ch = '?';
@@ -607,7 +622,7 @@ collector_db_url(const char *cmd, const char *path, const char *db)
 	/* A configuration's problems are printed as it loads. */
 	if ((path == NULL || collector_conf_load(path, &c) == 0) &&
 	    ((db != NULL && collector_set(&c.db, db) == -1) ||
-	    (url = strdup(c.db)) == NULL))
+	        (url = strdup(c.db)) == NULL))
 		fprintf(stderr, "corewatch-collector %s: out of memory\n", cmd);
 	collector_conf_clear(&c);
 	return url;
@@ -648,7 +663,8 @@ dbcmd_name_ok(const char *name)
 	return true;
 }
 
-#define PROBE_ADD_USAGE "corewatch-collector probe add --name NAME " \
+#define PROBE_ADD_USAGE \
+	"corewatch-collector probe add --name NAME " \
 	"--pubkey KEY [--db URL | -c FILE]"
 
 static int
@@ -684,11 +700,13 @@ probe_add(int argc, char **argv)
 	else
 		fprintf(stderr, "corewatch-collector probe add: %s\n",
 		    rc == STORE_E_EXISTS ? "this key is enrolled already" :
-		    err[0] != '\0' ? err : store_error_text(st));
+		        err[0] != '\0'   ? err :
+		                           store_error_text(st));
 	store_probe_clear(&p);
 	store_close(st);
-	return rc == STORE_OK ? CW_EXIT_OK : rc == STORE_E_INVALID ?
-	    CW_EXIT_USAGE : CW_EXIT_FAILURES;
+	return rc == STORE_OK     ? CW_EXIT_OK :
+	    rc == STORE_E_INVALID ? CW_EXIT_USAGE :
+	                            CW_EXIT_FAILURES;
 }
 
 /* probe_json: one probe as a JSON object. */
@@ -703,25 +721,30 @@ probe_json(const struct store_probe *p)
 	sodium_bin2base64(key, sizeof(key), p->pubkey, RECORD_PUBKEY_LEN,
 	    sodium_base64_VARIANT_ORIGINAL);
 	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:s, s:s?, s:s?, s:s?, "
-	    "s:s?, s:o}",
-	    "num", (json_int_t)p->num, "id", p->id, "name", p->name,
-	    "pubkey", key, "revoked", p->revoked,
-	    "created_at", cw_time_format(p->created_at, created,
-	    sizeof(created)),
-	    "revoked_at", p->revoked_at != 0 ? cw_time_format(p->revoked_at,
-	    revoked, sizeof(revoked)) : NULL,
-	    "first_seen", p->first_seen != 0 ? cw_time_format(p->first_seen,
-	    first, sizeof(first)) : NULL,
-	    "last_seen", p->last_seen != 0 ? cw_time_format(p->last_seen,
-	    last, sizeof(last)) : NULL,
-	    "country", p->country[0] != '\0' ? p->country : NULL,
-	    "asn", p->asn >= 0 ? json_integer(p->asn) : json_null());
+	                 "s:s?, s:o}",
+	    "num", (json_int_t)p->num, "id", p->id, "name", p->name, "pubkey",
+	    key, "revoked", p->revoked, "created_at",
+	    cw_time_format(p->created_at, created, sizeof(created)),
+	    "revoked_at",
+	    p->revoked_at != 0 ?
+	        cw_time_format(p->revoked_at, revoked, sizeof(revoked)) :
+	        NULL,
+	    "first_seen",
+	    p->first_seen != 0 ?
+	        cw_time_format(p->first_seen, first, sizeof(first)) :
+	        NULL,
+	    "last_seen",
+	    p->last_seen != 0 ?
+	        cw_time_format(p->last_seen, last, sizeof(last)) :
+	        NULL,
+	    "country", p->country[0] != '\0' ? p->country : NULL, "asn",
+	    p->asn >= 0 ? json_integer(p->asn) : json_null());
 }
 
 struct probe_list_ctx {
-	bool		 json;
-	struct table	*table;
-	int		 failed;
+	bool json;
+	struct table *table;
+	int failed;
 };
 
 static int
@@ -752,8 +775,9 @@ probe_list_one(void *arg, const struct store_probe *p)
 	cells[2] = p->name;
 	cells[3] = p->revoked ? "revoked" : "active";
 	cells[4] = cw_time_format(p->created_at, created, sizeof(created));
-	cells[5] = p->last_seen != 0 ? cw_time_format(p->last_seen, last,
-	    sizeof(last)) : NULL;
+	cells[5] = p->last_seen != 0 ?
+	    cw_time_format(p->last_seen, last, sizeof(last)) :
+	    NULL;
 	cells[6] = p->country[0] != '\0' ? p->country : NULL;
 	cells[7] = p->asn >= 0 ? asn : NULL;
 	if (table_add_row(ctx->table, cells) == -1) {
@@ -763,14 +787,15 @@ probe_list_one(void *arg, const struct store_probe *p)
 	return 0;
 }
 
-#define PROBE_LIST_USAGE "corewatch-collector probe list [--json] " \
+#define PROBE_LIST_USAGE \
+	"corewatch-collector probe list [--json] " \
 	"[--db URL | -c FILE]"
 
 static int
 probe_list(int argc, char **argv)
 {
-	static const char *const headers[] = {"NUM", "ID", "NAME", "STATUS",
-	    "CREATED", "LAST SEEN", "COUNTRY", "ASN"};
+	static const char *const headers[] = { "NUM", "ID", "NAME", "STATUS",
+		"CREATED", "LAST SEEN", "COUNTRY", "ASN" };
 	struct probe_list_ctx ctx;
 	struct collector_dbopts o;
 	struct store *st;
@@ -805,7 +830,8 @@ probe_list(int argc, char **argv)
 	return rc != STORE_OK || ctx.failed ? CW_EXIT_FAILURES : CW_EXIT_OK;
 }
 
-#define PROBE_REVOKE_USAGE "corewatch-collector probe revoke " \
+#define PROBE_REVOKE_USAGE \
+	"corewatch-collector probe revoke " \
 	"[--db URL | -c FILE] ID"
 
 static int
@@ -830,13 +856,16 @@ probe_revoke(int argc, char **argv)
 		printf("probe %s revoked\n", argv[optind]);
 	else
 		fprintf(stderr, "corewatch-collector probe revoke: %s: %s\n",
-		    argv[optind], rc == STORE_E_NOTFOUND ? "no such probe" :
-		    err[0] != '\0' ? err : store_error_text(st));
+		    argv[optind],
+		    rc == STORE_E_NOTFOUND ? "no such probe" :
+		        err[0] != '\0'     ? err :
+		                             store_error_text(st));
 	store_close(st);
 	return rc == STORE_OK ? CW_EXIT_OK : CW_EXIT_FAILURES;
 }
 
-#define TOKEN_CREATE_USAGE "corewatch-collector token create --name NAME " \
+#define TOKEN_CREATE_USAGE \
+	"corewatch-collector token create --name NAME " \
 	"[--ttl 7d] [--db URL | -c FILE]"
 
 static int
@@ -857,11 +886,13 @@ token_create(int argc, char **argv)
 	if (!dbcmd_name_ok(o.name))
 		return collector_cmd_error("token create", CW_EXIT_USAGE,
 		    "--name: 1 to %d printable characters", STORE_NAME_MAX);
-	if (o.ttl != NULL && (cw_duration_parse(o.ttl, &ttl) == -1 ||
-	    ttl < 60 * CW_USEC_PER_SEC || ttl > COLLECTOR_TTL_MAX))
+	if (o.ttl != NULL &&
+	    (cw_duration_parse(o.ttl, &ttl) == -1 ||
+	        ttl < 60 * CW_USEC_PER_SEC || ttl > COLLECTOR_TTL_MAX))
 		return collector_cmd_error("token create", CW_EXIT_USAGE,
 		    "--ttl: \"%s\" is not a duration from 1m to 366d (e.g. "
-		    "7d, 12h)", o.ttl);
+		    "7d, 12h)",
+		    o.ttl);
 	if ((rc = dbcmd_store("token create", &o, &st)) != CW_EXIT_OK)
 		return rc;
 	err[0] = '\0';
@@ -878,7 +909,8 @@ token_create(int argc, char **argv)
 
 /* --- import --- */
 
-#define IMPORT_USAGE "corewatch-collector import [--db URL | -c FILE] " \
+#define IMPORT_USAGE \
+	"corewatch-collector import [--db URL | -c FILE] " \
 	"FILE..."
 
 /* import_cmd: files of batches carried by hand (cmd_import.h). */
@@ -912,7 +944,7 @@ import_cmd(int argc, char **argv)
 		if (import_file(st, argv[i], c.http.max_body, &t) == -1)
 			failed = true;
 		printf("%s: %llu batches: %llu accepted (%llu records stored, "
-		    "%llu duplicates, %llu equivocations), %llu refused\n",
+		       "%llu duplicates, %llu equivocations), %llu refused\n",
 		    argv[i], (unsigned long long)t.batches,
 		    (unsigned long long)t.accepted,
 		    (unsigned long long)t.stored,
@@ -948,17 +980,18 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *summary;
 } commands[] = {
-	{"serve", NULL, cmd_serve, "serve the HTTP API in the foreground"},
-	{"probe", "add", probe_add, "enroll a probe's public key"},
-	{"probe", "list", probe_list, "list the enrolled probes"},
-	{"probe", "revoke", probe_revoke, "refuse a probe's batches from now"},
-	{"token", "create", token_create, "make a one-time enrollment token"},
-	{"export", NULL, export_cmd,
-	    "write stored records as JSON lines, CSV or RIPE Atlas results"},
-	{"summary", NULL, summary_cmd,
-	    "availability and RTT per target and probe, in time buckets"},
-	{"import", NULL, import_cmd,
-	    "ingest files of batches carried by hand (spool export)"},
+	{ "serve", NULL, cmd_serve, "serve the HTTP API in the foreground" },
+	{ "probe", "add", probe_add, "enroll a probe's public key" },
+	{ "probe", "list", probe_list, "list the enrolled probes" },
+	{ "probe", "revoke", probe_revoke,
+	    "refuse a probe's batches from now" },
+	{ "token", "create", token_create, "make a one-time enrollment token" },
+	{ "export", NULL, export_cmd,
+	    "write stored records as JSON lines, CSV or RIPE Atlas results" },
+	{ "summary", NULL, summary_cmd,
+	    "availability and RTT per target and probe, in time buckets" },
+	{ "import", NULL, import_cmd,
+	    "ingest files of batches carried by hand (spool export)" },
 };
 
 static void
@@ -966,7 +999,8 @@ usage(FILE *fp)
 {
 	char what[32];
 
-	fprintf(fp, "usage: corewatch-collector COMMAND [options]\n\n"
+	fprintf(fp,
+	    "usage: corewatch-collector COMMAND [options]\n\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		snprintf(what, sizeof(what), "%s%s%s", commands[i].group,
@@ -974,7 +1008,8 @@ usage(FILE *fp)
 		    commands[i].name != NULL ? commands[i].name : "");
 		fprintf(fp, "  %-14s %s\n", what, commands[i].summary);
 	}
-	fprintf(fp, "\n'corewatch-collector COMMAND --help' describes a "
+	fprintf(fp,
+	    "\n'corewatch-collector COMMAND --help' describes a "
 	    "command; see corewatch-collector(8).\n");
 }
 
@@ -986,7 +1021,8 @@ main(int argc, char **argv)
 	log_init("corewatch-collector", LOG_LEVEL_INFO);
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot be initialised");
-	if ((status = cli_main_flags("corewatch-collector", argc, argv, usage)) != -1)
+	if ((status = cli_main_flags("corewatch-collector", argc, argv,
+	         usage)) != -1)
 		return status;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].group) != 0)

@@ -11,11 +11,11 @@
 
 #include "collector_head.h"
 
-#define CHEAD_ENROLL_PATH	"/api/v1/enroll"
+#define CHEAD_ENROLL_PATH "/api/v1/enroll"
 
 /* chead_refuse: note why in `err`; returns `code`. */
-static int chead_refuse(char *err, size_t errlen, int code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int chead_refuse(char *err, size_t errlen, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 
 static int
 chead_refuse(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -57,8 +57,7 @@ static bool
 chead_tchar(unsigned char ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= 'A' && ch <= 'Z') || strchr("!#$%&'*+-.^_`|~", ch) !=
-	    NULL;
+	    (ch >= 'A' && ch <= 'Z') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
 /* chead_line_ok: a line of `len` bytes (CRLF excluded) holds nothing but
@@ -84,20 +83,24 @@ chead_request_line(const char *line, size_t len, struct chead *h, char *err,
 	size_t mlen, tlen;
 
 	if (sp1 == NULL)
-		return chead_refuse(err, errlen, 400, "not an HTTP request "
+		return chead_refuse(err, errlen, 400,
+		    "not an HTTP request "
 		    "line");
 	mlen = (size_t)(sp1 - line);
 	target = sp1 + 1;
 	sp2 = memchr(target, ' ', len - mlen - 1);
-	if (sp2 == NULL || sp2 == target || len - (size_t)(sp2 - line) !=
-	    sizeof("HTTP/1.1") || (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
-	    memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
-		return chead_refuse(err, errlen, 400, "the request line must "
+	if (sp2 == NULL || sp2 == target ||
+	    len - (size_t)(sp2 - line) != sizeof("HTTP/1.1") ||
+	    (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 &&
+	        memcmp(sp2 + 1, "HTTP/1.0", 8) != 0))
+		return chead_refuse(err, errlen, 400,
+		    "the request line must "
 		    "be METHOD TARGET HTTP/1.1 (or HTTP/1.0)");
 	tlen = (size_t)(sp2 - target);
 	for (q = target; q < sp2; q++)
 		if (*q == '\t')
-			return chead_refuse(err, errlen, 400, "a tab in the "
+			return chead_refuse(err, errlen, 400,
+			    "a tab in the "
 			    "request target");
 	if (mlen == 4 && memcmp(line, "POST", 4) == 0)
 		h->post = true;
@@ -107,7 +110,8 @@ chead_request_line(const char *line, size_t len, struct chead *h, char *err,
 	/* Origin form only: an absolute URI is a proxy's business, and
 	 * evhttp reads it against its virtual hosts. */
 	if (target[0] != '/')
-		return chead_refuse(err, errlen, 400, "the request target "
+		return chead_refuse(err, errlen, 400,
+		    "the request target "
 		    "must be a path");
 	/* The raw target: an escaped form of the enrollment path is not
 	 * the enrollment path here (so its body needs a probe's
@@ -122,21 +126,24 @@ chead_request_line(const char *line, size_t len, struct chead *h, char *err,
 
 /* chead_length: the value of a Content-Length: decimal digits only. */
 static int
-chead_length(const char *v, size_t len, struct chead *h, bool *seen,
-    char *err, size_t errlen)
+chead_length(const char *v, size_t len, struct chead *h, bool *seen, char *err,
+    size_t errlen)
 {
 	uint64_t n = 0;
 
 	if (*seen)
-		return chead_refuse(err, errlen, 400, "more than one "
+		return chead_refuse(err, errlen, 400,
+		    "more than one "
 		    "Content-Length");
 	*seen = true;
 	if (len == 0 || len > 18)
-		return chead_refuse(err, errlen, 400, "Content-Length must "
+		return chead_refuse(err, errlen, 400,
+		    "Content-Length must "
 		    "be 1 to 18 decimal digits");
 	for (size_t i = 0; i < len; i++) {
 		if (v[i] < '0' || v[i] > '9')
-			return chead_refuse(err, errlen, 400, "Content-Length "
+			return chead_refuse(err, errlen, 400,
+			    "Content-Length "
 			    "must be decimal digits only");
 		n = n * 10 + (uint64_t)(v[i] - '0');
 	}
@@ -155,12 +162,14 @@ chead_header(const char *line, size_t len, struct chead *h, bool *length_seen,
 	if (line[0] == ' ' || line[0] == '\t')
 		return chead_refuse(err, errlen, 400, "a folded header line");
 	if (colon == NULL || colon == line)
-		return chead_refuse(err, errlen, 400, "a header line without "
+		return chead_refuse(err, errlen, 400,
+		    "a header line without "
 		    "a name and ':'");
 	nlen = (size_t)(colon - line);
 	for (size_t i = 0; i < nlen; i++)
 		if (!chead_tchar((unsigned char)line[i]))
-			return chead_refuse(err, errlen, 400, "a header name "
+			return chead_refuse(err, errlen, 400,
+			    "a header name "
 			    "with a byte not allowed in a token");
 	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
@@ -173,7 +182,8 @@ chead_header(const char *line, size_t len, struct chead *h, bool *length_seen,
 		*te_seen = true;
 	else if (nlen == 13 && strncasecmp(line, "Authorization", 13) == 0) {
 		if (h->auth[0] != '\0' || h->auth_long)
-			return chead_refuse(err, errlen, 400, "more than one "
+			return chead_refuse(err, errlen, 400,
+			    "more than one "
 			    "Authorization");
 		if ((size_t)(end - v) > CHEAD_AUTH_MAX)
 			h->auth_long = true;
@@ -197,16 +207,19 @@ chead_parse(const char *buf, size_t len, struct chead *h, char *err,
 	for (;;) {
 		eol = memchr(line, '\n', (size_t)(end - line));
 		if (eol == NULL || eol == line || eol[-1] != '\r')
-			return chead_refuse(err, errlen, 400, "every line of "
+			return chead_refuse(err, errlen, 400,
+			    "every line of "
 			    "the head must end in CRLF");
 		if (eol - 1 == line)
-			break;		/* the blank line */
+			break; /* the blank line */
 		if (!chead_line_ok(line, (size_t)(eol - 1 - line)))
-			return chead_refuse(err, errlen, 400, "a control or "
+			return chead_refuse(err, errlen, 400,
+			    "a control or "
 			    "non-ASCII byte in the head");
-		code = first ? chead_request_line(line, (size_t)(eol - 1 -
-		    line), h, err, errlen) : chead_header(line, (size_t)(eol -
-		    1 - line), h, &length_seen, &te_seen, err, errlen);
+		code = first ? chead_request_line(line,
+		                   (size_t)(eol - 1 - line), h, err, errlen) :
+		               chead_header(line, (size_t)(eol - 1 - line), h,
+		                   &length_seen, &te_seen, err, errlen);
 		if (code != 0)
 			return code;
 		first = false;
@@ -215,10 +228,12 @@ chead_parse(const char *buf, size_t len, struct chead *h, char *err,
 	if (first)
 		return chead_refuse(err, errlen, 400, "no request line");
 	if (te_seen && length_seen)
-		return chead_refuse(err, errlen, 400, "both Transfer-Encoding "
+		return chead_refuse(err, errlen, 400,
+		    "both Transfer-Encoding "
 		    "and Content-Length");
 	if (te_seen)
-		return chead_refuse(err, errlen, 411, "send the body with a "
+		return chead_refuse(err, errlen, 411,
+		    "send the body with a "
 		    "Content-Length, not a Transfer-Encoding");
 	if (!h->post && h->length > 0 && memcmp(buf, "HEAD", 4) == 0)
 		return chead_refuse(err, errlen, 400, "HEAD with a body");

@@ -28,16 +28,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHEAD_AUTH_MAX		256	/* bytes of an Authorization kept */
-#define CHEAD_LENGTH_MAX	UINT64_C(999999999999999999)
+#define CHEAD_AUTH_MAX   256 /* bytes of an Authorization kept */
+#define CHEAD_LENGTH_MAX UINT64_C(999999999999999999)
 
 /* What the collector decides on, from one request head. */
 struct chead {
-	bool		 post;		/* else GET or HEAD */
-	bool		 enroll;	/* target exactly /api/v1/enroll */
-	uint64_t	 length;	/* Content-Length; 0 when absent */
-	bool		 auth_long;	/* Authorization over CHEAD_AUTH_MAX */
-	char		 auth[CHEAD_AUTH_MAX + 1]; /* "" when absent */
+	bool post;                     /* else GET or HEAD */
+	bool enroll;                   /* target exactly /api/v1/enroll */
+	uint64_t length;               /* Content-Length; 0 when absent */
+	bool auth_long;                /* Authorization over CHEAD_AUTH_MAX */
+	char auth[CHEAD_AUTH_MAX + 1]; /* "" when absent */
 };
 
 /*

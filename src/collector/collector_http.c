@@ -76,8 +76,8 @@ collector_http_json(struct evhttp_request *req, int code, json_t *body)
 	char *line = body != NULL ? result_dump(body) : NULL;
 
 	json_decref(body);
-	if (buf == NULL || line == NULL || evbuffer_add_printf(buf, "%s\n",
-	    line) == -1) {
+	if (buf == NULL || line == NULL ||
+	    evbuffer_add_printf(buf, "%s\n", line) == -1) {
 		log_warnx("%s: out of memory", __func__);
 		free(line);
 		if (buf != NULL)
@@ -139,8 +139,7 @@ chttp_error_body(int code, char *detail)
 }
 
 void
-collector_http_error(struct evhttp_request *req, int code, const char *fmt,
-    ...)
+collector_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
 	char detail[CHTTP_ERR_LEN], retry[16];
 	va_list ap;
@@ -259,8 +258,8 @@ chttp_db_failed(struct collector_http *h, const char *what)
 	}
 	if (!h->db_down)
 		log_warnx("collector: the database is unavailable (%s: %s); "
-		    "answering 503 until it is back", what,
-		    store_error_text(h->st));
+		          "answering 503 until it is back",
+		    what, store_error_text(h->st));
 	h->db_down = true;
 }
 
@@ -305,11 +304,10 @@ chttp_batch_auth(struct collector_http *h, struct evhttp_request *req,
 	int code;
 
 	if (batch_auth_parse(evhttp_find_header(in, "Authorization"), probe,
-	    sig, err, sizeof(err)) == -1) {
+	        sig, err, sizeof(err)) == -1) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", BATCH_AUTH_SCHEME);
-		chttp_reject(h, req, CHTTP_R_AUTH, 401, "%s",
-		    err);
+		chttp_reject(h, req, CHTTP_R_AUTH, 401, "%s", err);
 		return -1;
 	}
 	if ((code = ingest_probe(h->st, probe, &b->ib)) == 0)
@@ -349,8 +347,7 @@ chttp_batch_body(struct collector_http *h, struct evhttp_request *req,
 	}
 	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
 		chttp_reject(h, req, CHTTP_R_ENCODING, 415,
-		    "Content-Encoding \"%.64s\": only gzip is supported",
-		    enc);
+		    "Content-Encoding \"%.64s\": only gzip is supported", enc);
 		return -1;
 	}
 	if ((b->raw = malloc(len > 0 ? len : 1)) == NULL)
@@ -380,18 +377,18 @@ chttp_check_hash(struct chttp_batch *b)
 		got = b->ib.len - b->hashed;
 		if (got > CHTTP_SLICE)
 			got = CHTTP_SLICE;
-		crypto_hash_sha256_update(&b->sha, b->ib.body + b->hashed,
-		    got);
+		crypto_hash_sha256_update(&b->sha, b->ib.body + b->hashed, got);
 		b->hashed += got;
 		return b->hashed < b->ib.len ? 1 : 0;
 	}
-	if (b->inflating == NULL && (b->inflating = gzip_stream_new(b->raw,
-	    b->rawlen, b->max_body)) == NULL) {
+	if (b->inflating == NULL &&
+	    (b->inflating = gzip_stream_new(b->raw, b->rawlen, b->max_body)) ==
+	        NULL) {
 		b->gz = GZIP_E_NOMEM;
 		return -1;
 	}
 	if ((b->gz = gzip_stream_read(b->inflating, window, sizeof(window),
-	    &got)) != GZIP_OK)
+	         &got)) != GZIP_OK)
 		return -1;
 	crypto_hash_sha256_update(&b->sha, window, got);
 	b->hashed += got;
@@ -479,7 +476,7 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 
 	if (!chttp_media_is(evhttp_find_header(in, "Content-Type"),
-	    "application/x-ndjson")) {
+	        "application/x-ndjson")) {
 		chttp_reject(h, req, CHTTP_R_CONTENT_TYPE, 415,
 		    "a batch is sent as Content-Type: application/x-ndjson");
 		return -1;
@@ -501,15 +498,12 @@ chttp_receipt(const struct store_receipt *rc)
 {
 	char when[CW_TIME_STRLEN];
 
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}",
-	    "probe", rc->probe, "chain", rc->chain,
-	    "acked_seq", (json_int_t)rc->acked_seq,
-	    "stored", (json_int_t)rc->stored,
-	    "duplicates", (json_int_t)rc->duplicates,
-	    "equivocations", (json_int_t)rc->equivocations,
-	    "gaps", (json_int_t)rc->gaps,
-	    "received_at", cw_time_format(rc->received_at, when,
-	    sizeof(when)));
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "probe",
+	    rc->probe, "chain", rc->chain, "acked_seq",
+	    (json_int_t)rc->acked_seq, "stored", (json_int_t)rc->stored,
+	    "duplicates", (json_int_t)rc->duplicates, "equivocations",
+	    (json_int_t)rc->equivocations, "gaps", (json_int_t)rc->gaps,
+	    "received_at", cw_time_format(rc->received_at, when, sizeof(when)));
 }
 
 /* chttp_latency: one observation of the ingest latency histogram. */
@@ -669,8 +663,8 @@ chttp_batches(struct evhttp_request *req, void *arg)
 		chttp_batch_free(b);
 		return;
 	}
-	if (workq_push(h->checker, chttp_check_work, chttp_check_done,
-	    b) == -1) {
+	if (workq_push(h->checker, chttp_check_work, chttp_check_done, b) ==
+	    -1) {
 		collector_http_error(req, 503, "try again later");
 		chttp_batch_free(b);
 		return;
@@ -691,9 +685,10 @@ chttp_enroll_parse(struct evhttp_request *req, json_t **root,
 	const char *key;
 	json_error_t jerr;
 
-	if (!chttp_media_is(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Content-Type"),
-	    "application/json")) {
+	if (!chttp_media_is(evhttp_find_header(evhttp_request_get_input_headers(
+	                                           req),
+	                        "Content-Type"),
+	        "application/json")) {
 		collector_http_error(req, 415,
 		    "send Content-Type: application/json");
 		return -1;
@@ -704,7 +699,8 @@ chttp_enroll_parse(struct evhttp_request *req, json_t **root,
 		return -1;
 	}
 	*root = json_loadb(len > 0 ? (const char *)evbuffer_pullup(buf, -1) :
-	    "", len, JSON_REJECT_DUPLICATES, &jerr);
+	                             "",
+	    len, JSON_REJECT_DUPLICATES, &jerr);
 	if (*root == NULL || !json_is_object(*root)) {
 		collector_http_error(req, 400, "not a JSON object: %s",
 		    *root == NULL ? jerr.text : "");
@@ -753,8 +749,9 @@ chttp_enroll(struct evhttp_request *req, void *arg)
 	}
 	memset(&p, 0, sizeof(p));
 	err[0] = '\0';
-	rc = chttp_db_usable(h) ? store_token_redeem(h->st, token, pk, &p, err,
-	    sizeof(err)) : STORE_E_DB;
+	rc = chttp_db_usable(h) ?
+	    store_token_redeem(h->st, token, pk, &p, err, sizeof(err)) :
+	    STORE_E_DB;
 	if (rc == STORE_E_DB && !h->db_down) {
 		chttp_db_failed(h, "redeeming a token");
 		chttp_write_outcome(h, false);
@@ -764,14 +761,18 @@ chttp_enroll(struct evhttp_request *req, void *arg)
 	if (rc == STORE_OK) {
 		h->m.enrollments++;
 		log_info("collector: probe %s (%lld, \"%s\") enrolled with a "
-		    "token", p.id, p.num, p.name);
-		collector_http_json(req, 200, json_pack("{s:s, s:I, s:s}",
-		    "probe", p.id, "num", (json_int_t)p.num, "name", p.name));
+		         "token",
+		    p.id, p.num, p.name);
+		collector_http_json(req, 200,
+		    json_pack("{s:s, s:I, s:s}", "probe", p.id, "num",
+		        (json_int_t)p.num, "name", p.name));
 	} else if (rc == STORE_E_NOTFOUND)
-		collector_http_error(req, 401, "the token is "
+		collector_http_error(req, 401,
+		    "the token is "
 		    "unknown, used or expired");
 	else if (rc == STORE_E_EXISTS)
-		collector_http_error(req, 409, "this key "
+		collector_http_error(req, 409,
+		    "this key "
 		    "is enrolled already");
 	else if (rc == STORE_E_INVALID)
 		collector_http_error(req, 400, "%s", err);
@@ -879,10 +880,11 @@ chttp_setup(struct collector_http *h)
 	struct timeval tv;
 
 	if ((h->http = evhttp_new(h->base)) == NULL ||
-	    (h->adopt_ev = event_new(h->base, -1, 0, chttp_adopt, h)) ==
-	    NULL || (h->commit_ev = event_new(h->base, -1, 0, chttp_commit,
-	    h)) == NULL || (h->close_ev = event_new(h->base, -1, 0,
-	    chttp_close_run, h)) == NULL)
+	    (h->adopt_ev = event_new(h->base, -1, 0, chttp_adopt, h)) == NULL ||
+	    (h->commit_ev = event_new(h->base, -1, 0, chttp_commit, h)) ==
+	        NULL ||
+	    (h->close_ev = event_new(h->base, -1, 0, chttp_close_run, h)) ==
+	        NULL)
 		return -1;
 	crypto_shorthash_keygen(h->peer_key);
 	evhttp_set_max_body_size(h->http, (ev_ssize_t)h->conf.max_body);
@@ -896,10 +898,12 @@ chttp_setup(struct collector_http *h)
 	evhttp_set_bevcb(h->http, chttp_bevcb, h);
 	evhttp_set_gencb(h->http, chttp_not_found, h);
 	if (collector_http_route(h, "/api/v1/batches", false, chttp_batches,
-	    h) == -1 || collector_http_route(h, "/api/v1/enroll", false,
-	    chttp_enroll, h) == -1 || collector_http_route(h, "/healthz",
-	    false, chttp_healthz, h) == -1 || collector_http_route(h,
-	    "/metrics", true, chttp_metrics, h) == -1)
+	        h) == -1 ||
+	    collector_http_route(h, "/api/v1/enroll", false, chttp_enroll, h) ==
+	        -1 ||
+	    collector_http_route(h, "/healthz", false, chttp_healthz, h) ==
+	        -1 ||
+	    collector_http_route(h, "/metrics", true, chttp_metrics, h) == -1)
 		return -1;
 	return 0;
 }
@@ -926,9 +930,8 @@ collector_http_new(struct event_base *base, struct store *st,
 	if (h->conf.max_connections == 0)
 		h->conf.max_connections = 1;
 	if ((conf->read_token != NULL &&
-	    (h->read_token = strdup(conf->read_token)) == NULL) ||
-	    (h->checker = workq_new(base)) == NULL ||
-	    chttp_setup(h) == -1) {
+	        (h->read_token = strdup(conf->read_token)) == NULL) ||
+	    (h->checker = workq_new(base)) == NULL || chttp_setup(h) == -1) {
 		log_warnx("%s: cannot set up the HTTP service", __func__);
 		collector_http_free(h);
 		return NULL;
@@ -968,15 +971,15 @@ chttp_addr_parse(const char *addr, struct sockaddr_storage *ss, int *len)
 	memcpy(buf, host, hlen);
 	buf[hlen] = '\0';
 	memset(ss, 0, sizeof(*ss));
-	if (addr[0] != '[' && evutil_inet_pton(AF_INET, buf,
-	    &s4->sin_addr) == 1) {
+	if (addr[0] != '[' &&
+	    evutil_inet_pton(AF_INET, buf, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
 		*len = sizeof(*s4);
 		return 0;
 	}
-	if (addr[0] == '[' && evutil_inet_pton(AF_INET6, buf,
-	    &s6->sin6_addr) == 1) {
+	if (addr[0] == '[' &&
+	    evutil_inet_pton(AF_INET6, buf, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		*len = sizeof(*s6);
@@ -1020,7 +1023,8 @@ collector_http_listen(struct collector_http *h, const char *addr)
 	}
 	if (chttp_addr_parse(addr, &ss, &len) == -1) {
 		log_warnx("collector: listen \"%s\": not a numeric "
-		    "ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)", addr);
+		          "ADDRESS:PORT (127.0.0.1:8080, [::1]:8080)",
+		    addr);
 		return -2;
 	}
 	if (ss.ss_family == AF_INET6)
@@ -1028,7 +1032,7 @@ collector_http_listen(struct collector_http *h, const char *addr)
 	if (h->paused)
 		flags |= LEV_OPT_DISABLED;
 	if ((lev = evconnlistener_new_bind(h->base, NULL, NULL, flags,
-	    CHTTP_BACKLOG, (struct sockaddr *)&ss, len)) == NULL) {
+	         CHTTP_BACKLOG, (struct sockaddr *)&ss, len)) == NULL) {
 		log_warn("collector: cannot listen on %s", addr);
 		return -1;
 	}
@@ -1040,7 +1044,7 @@ collector_http_listen(struct collector_http *h, const char *addr)
 	h->listeners[h->nlisteners++] = lev;
 	slen = sizeof(ss);
 	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss,
-	    &slen) == 0) {
+	        &slen) == 0) {
 		chttp_addr_format(&ss, shown, sizeof(shown));
 		log_info("collector: listening on %s", shown);
 	}
@@ -1072,8 +1076,7 @@ collector_http_shutdown(struct collector_http *h)
 	/* The checks end here, on this turn: each batch checked joins
 	 * those waiting for the commit, each cut short is answered 503. */
 	if (h->checker != NULL)
-		workq_drain(h->checker, cw_mono_usec() +
-		    h->conf.drain_timeout);
+		workq_drain(h->checker, cw_mono_usec() + h->conf.drain_timeout);
 	chttp_commit_run(h);
 }
 

@@ -40,32 +40,32 @@
 
 /* Four times a probe's largest batch by default (upload.h,
  * UPLOAD_BATCH_BYTES: 1 MiB of records, the last one may pass it). */
-#define COLLECTOR_HTTP_MAX_BODY		(4 * 1024 * 1024)
-#define COLLECTOR_HTTP_MAX_HEADERS	(8 * 1024)
-#define COLLECTOR_HTTP_BODY_BUDGET	(256 * 1024 * 1024)
-#define COLLECTOR_HTTP_HEADER_TIMEOUT	(10 * CW_USEC_PER_SEC)
-#define COLLECTOR_HTTP_TIMEOUT		(30 * CW_USEC_PER_SEC)
-#define COLLECTOR_HTTP_REQUEST_TIMEOUT	(120 * CW_USEC_PER_SEC)
-#define COLLECTOR_HTTP_MAX_CONNECTIONS	1024
-#define COLLECTOR_HTTP_MAX_PER_ADDRESS	64
-#define COLLECTOR_HTTP_RETRY_AFTER	5	/* seconds, with every 503 */
-#define COLLECTOR_HTTP_DRAIN_TIMEOUT	(2 * CW_USEC_PER_SEC)
+#define COLLECTOR_HTTP_MAX_BODY        (4 * 1024 * 1024)
+#define COLLECTOR_HTTP_MAX_HEADERS     (8 * 1024)
+#define COLLECTOR_HTTP_BODY_BUDGET     (256 * 1024 * 1024)
+#define COLLECTOR_HTTP_HEADER_TIMEOUT  (10 * CW_USEC_PER_SEC)
+#define COLLECTOR_HTTP_TIMEOUT         (30 * CW_USEC_PER_SEC)
+#define COLLECTOR_HTTP_REQUEST_TIMEOUT (120 * CW_USEC_PER_SEC)
+#define COLLECTOR_HTTP_MAX_CONNECTIONS 1024
+#define COLLECTOR_HTTP_MAX_PER_ADDRESS 64
+#define COLLECTOR_HTTP_RETRY_AFTER     5 /* seconds, with every 503 */
+#define COLLECTOR_HTTP_DRAIN_TIMEOUT   (2 * CW_USEC_PER_SEC)
 
 /* The service's limits and options. */
 struct collector_http_conf {
-	size_t		 max_body;	/* bytes of a body, sent or inflated */
-	size_t		 max_headers_size; /* bytes of the request head */
-	size_t		 body_budget;	/* bytes of all bodies being read */
-	cw_usec_t	 header_timeout; /* a head must arrive within */
-	cw_usec_t	 timeout;	/* a client silent this long is cut */
-	cw_usec_t	 request_timeout; /* a request must arrive within */
-	unsigned	 max_connections;
-	unsigned	 max_per_address; /* connections from one address
+	size_t max_body;           /* bytes of a body, sent or inflated */
+	size_t max_headers_size;   /* bytes of the request head */
+	size_t body_budget;        /* bytes of all bodies being read */
+	cw_usec_t header_timeout;  /* a head must arrive within */
+	cw_usec_t timeout;         /* a client silent this long is cut */
+	cw_usec_t request_timeout; /* a request must arrive within */
+	unsigned max_connections;
+	unsigned max_per_address; /* connections from one address
 					 * (an IPv6 /64) */
-	const char	*read_token;	/* bearer token of read endpoints
+	const char *read_token;   /* bearer token of read endpoints
 					 * (copied); NULL: none */
-	bool		 public_read;	/* read endpoints open to anyone */
-	cw_usec_t	 drain_timeout;	/* checks may take at a stop */
+	bool public_read;         /* read endpoints open to anyone */
+	cw_usec_t drain_timeout;  /* checks may take at a stop */
 };
 
 /* collector_http_conf_init: the defaults above. */
@@ -128,8 +128,8 @@ void collector_http_free(struct collector_http *h);
  * configured and public_read off, every read is refused.  Returns 0 or
  * -1 (path taken, or out of memory).
  */
-int collector_http_route(struct collector_http *h, const char *path,
-    bool read, void (*cb)(struct evhttp_request *, void *), void *arg);
+int collector_http_route(struct collector_http *h, const char *path, bool read,
+    void (*cb)(struct evhttp_request *, void *), void *arg);
 
 /*
  * collector_http_read_trusted: whether `req` carries "Authorization:
@@ -146,8 +146,8 @@ bool collector_http_read_trusted(const struct collector_http *h,
  * ...>, "detail": <printf of fmt, non-ASCII bytes shown as '?'>}; with
  * Retry-After on a 503.  `fmt` may be NULL (detail null).
  */
-void collector_http_error(struct evhttp_request *req, int code,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void collector_http_error(struct evhttp_request *req, int code, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 /* collector_http_json: answer `req` with status `code` and `body` as
  * one line of JSON; takes the reference to `body`. */

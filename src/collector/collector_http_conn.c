@@ -68,10 +68,9 @@
 void
 chttp_listeners_update(struct collector_http *h)
 {
-	unsigned over = h->nheads < CHTTP_OVER_CAP ? h->nheads :
-	    CHTTP_OVER_CAP;
-	bool accept = !h->stopping && h->nconns < h->conf.max_connections +
-	    over;
+	unsigned over = h->nheads < CHTTP_OVER_CAP ? h->nheads : CHTTP_OVER_CAP;
+	bool accept = !h->stopping &&
+	    h->nconns < h->conf.max_connections + over;
 
 	if (accept == !h->paused)
 		return;
@@ -85,7 +84,8 @@ chttp_listeners_update(struct collector_http *h)
 	if (h->paused && !h->stopping) {
 		h->m.cap_reached++;
 		log_debug("collector: %u connections, the cap: not accepting "
-		    "until one closes", h->nconns);
+		          "until one closes",
+		    h->nconns);
 	}
 }
 
@@ -208,8 +208,8 @@ chttp_conn_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_debug("collector: a request did not arrive within its deadline; "
-	    "closing its connection");
-	evhttp_connection_free(c->evcon);	/* frees c */
+	          "closing its connection");
+	evhttp_connection_free(c->evcon); /* frees c */
 }
 
 /* chttp_conn_head_late: no complete head within header_timeout. */
@@ -221,8 +221,8 @@ chttp_conn_head_late(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_debug("collector: no request head within header_timeout; "
-	    "closing its connection");
-	evhttp_connection_free(c->evcon);	/* frees c */
+	          "closing its connection");
+	evhttp_connection_free(c->evcon); /* frees c */
 }
 
 /* --- Refusing before evhttp reads --- */
@@ -257,8 +257,8 @@ chttp_linger_read(evutil_socket_t fd, short what, void *arg)
 	if (!(what & EV_TIMEOUT) && cw_mono_usec() < l->until) {
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
 			;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR))
+		if (n == -1 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 	}
 	chttp_linger_end(l);
@@ -275,7 +275,7 @@ chttp_linger_start(struct collector_http *h, int fd)
 	if (h->nlingering >= CHTTP_LINGER_MAX ||
 	    (l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->ev = event_new(h->base, fd, EV_READ | EV_PERSIST,
-	    chttp_linger_read, l)) == NULL) {
+	         chttp_linger_read, l)) == NULL) {
 		free(l);
 		close(fd);
 		return;
@@ -306,7 +306,7 @@ chttp_close_run(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((c = TAILQ_FIRST(&h->closing)) != NULL) {
 		dup = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC, 0);
-		evhttp_connection_free(c->evcon);	/* frees c */
+		evhttp_connection_free(c->evcon); /* frees c */
 		if (dup != -1)
 			chttp_linger_start(h, dup);
 	}
@@ -353,14 +353,17 @@ chttp_refuse_write(struct chttp_conn *c, int code, char *detail)
 	if (code == 503)
 		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
 		    COLLECTOR_HTTP_RETRY_AFTER);
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n%s%s%s\r\n", code, chttp_status_text(code),
-	    len, retry, code == 401 ? "WWW-Authenticate: " BATCH_AUTH_SCHEME
-	    "\r\n" : "", code == 405 ? "Allow: GET, HEAD, POST\r\n" : "");
+	    "Connection: close\r\n%s%s%s\r\n",
+	    code, chttp_status_text(code), len, retry,
+	    code == 401 ? "WWW-Authenticate: " BATCH_AUTH_SCHEME "\r\n" : "",
+	    code == 405 ? "Allow: GET, HEAD, POST\r\n" : "");
 	if (line != NULL && n > 0 && (size_t)n < sizeof(head)) {
 		struct iovec iov[2] = {
-			{ head, (size_t)n }, { line, len },
+			{ head, (size_t)n },
+			{ line, len },
 		};
 		line[len - 1] = '\n';
 		/* A short write loses the end of a refusal, no more. */
@@ -413,14 +416,17 @@ chttp_vouch_auth(struct chttp_conn *c, const struct chead *hd)
 	struct ingest_batch ib;
 	int code;
 
-	if (hd->auth_long || batch_auth_parse(hd->auth[0] != '\0' ? hd->auth :
-	    NULL, probe, sig, err, sizeof(err)) == -1) {
-		chttp_refuse(c, CHTTP_R_AUTH, 401, "%s", hd->auth_long ?
-		    "the Authorization header is too long" : err);
+	if (hd->auth_long ||
+	    batch_auth_parse(hd->auth[0] != '\0' ? hd->auth : NULL, probe, sig,
+	        err, sizeof(err)) == -1) {
+		chttp_refuse(c, CHTTP_R_AUTH, 401, "%s",
+		    hd->auth_long ? "the Authorization header is too long" :
+		                    err);
 		return -1;
 	}
 	if (!chttp_db_usable(h)) {
-		chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503, "the database is "
+		chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503,
+		    "the database is "
 		    "unavailable; try again later");
 		return -1;
 	}
@@ -453,7 +459,8 @@ chttp_vouch(struct chttp_conn *c, size_t len)
 	if (hd.length > 0) {
 		size_t max = hd.enroll ? CHTTP_ENROLL_MAX : h->conf.max_body;
 		if (hd.length > max) {
-			chttp_refuse(c, CHTTP_R_TOO_LARGE, 413, "Content-Length "
+			chttp_refuse(c, CHTTP_R_TOO_LARGE, 413,
+			    "Content-Length "
 			    "%llu is over the limit of %zu bytes",
 			    (unsigned long long)hd.length, max);
 			return;
@@ -461,7 +468,8 @@ chttp_vouch(struct chttp_conn *c, size_t len)
 		if (!hd.enroll && chttp_vouch_auth(c, &hd) == -1)
 			return;
 		if (h->body_bytes + hd.length > h->conf.body_budget) {
-			chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503, "too many "
+			chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503,
+			    "too many "
 			    "bodies being received; try again later");
 			return;
 		}
@@ -490,7 +498,8 @@ chttp_head_take(struct chttp_conn *c, struct evbuffer *in, size_t off)
 		if (cap > max)
 			cap = max;
 		if ((p = realloc(c->head, cap)) == NULL) {
-			chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503, "try again "
+			chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503,
+			    "try again "
 			    "later");
 			return avail;
 		}
@@ -499,7 +508,7 @@ chttp_head_take(struct chttp_conn *c, struct evbuffer *in, size_t off)
 	}
 	if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) == -1 ||
 	    evbuffer_copyout_from(in, &pos, c->head + c->headlen, n) !=
-	    (ev_ssize_t)n) {
+	        (ev_ssize_t)n) {
 		chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503, "try again later");
 		return avail;
 	}
@@ -510,8 +519,10 @@ chttp_head_take(struct chttp_conn *c, struct evbuffer *in, size_t off)
 		return end - was;
 	}
 	if (c->headlen >= max)
-		chttp_refuse(c, CHTTP_R_MALFORMED, 431, "the request head is "
-		    "over %zu bytes", max);
+		chttp_refuse(c, CHTTP_R_MALFORMED, 431,
+		    "the request head is "
+		    "over %zu bytes",
+		    max);
 	return n;
 }
 
@@ -523,8 +534,8 @@ chttp_conn_scan(struct chttp_conn *c, struct evbuffer *in, size_t off)
 {
 	size_t len = evbuffer_get_length(in), n;
 
-	while (off < len && (c->phase == CHTTP_HEAD ||
-	    c->phase == CHTTP_BODY)) {
+	while (
+	    off < len && (c->phase == CHTTP_HEAD || c->phase == CHTTP_BODY)) {
 		if (c->phase == CHTTP_HEAD) {
 			off += chttp_head_take(c, in, off);
 			continue;
@@ -692,7 +703,7 @@ chttp_byfd_set(struct collector_http *h, struct chttp_conn *c)
 
 	if ((size_t)c->fd >= h->nbyfd) {
 		n = (size_t)c->fd + 1 > 2 * h->nbyfd ? (size_t)c->fd + 1 :
-		    2 * h->nbyfd;
+		                                       2 * h->nbyfd;
 		if ((t = realloc(h->byfd, n * sizeof(*t))) == NULL)
 			return -1;
 		memset(t + h->nbyfd, 0, (n - h->nbyfd) * sizeof(*t));
@@ -714,10 +725,11 @@ chttp_conn_adopt(struct chttp_conn *c)
 
 	bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
 	if (cbarg == NULL)
-		return -1;		/* evhttp freed it: closed already */
+		return -1; /* evhttp freed it: closed already */
 	evcon = cbarg;
 	if (evhttp_connection_get_bufferevent(evcon) != c->bev) {
-		log_warnx("collector: this libevent does not pass its "
+		log_warnx(
+		    "collector: this libevent does not pass its "
 		    "connection to bufferevent callbacks; connections are "
 		    "not counted");
 		return -1;
@@ -731,11 +743,10 @@ chttp_conn_adopt(struct chttp_conn *c)
 	    chttp_conn_input, c);
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
 	    chttp_conn_output, c);
-	if (c->deadline == NULL || c->head_timer == NULL || c->in_cb ==
-	    NULL || c->out_cb == NULL || c->fd < 0 ||
-	    chttp_byfd_set(h, c) == -1) {
+	if (c->deadline == NULL || c->head_timer == NULL || c->in_cb == NULL ||
+	    c->out_cb == NULL || c->fd < 0 || chttp_byfd_set(h, c) == -1) {
 		log_warnx("collector: cannot watch a connection");
-		evhttp_connection_free(evcon);	/* frees c */
+		evhttp_connection_free(evcon); /* frees c */
 		return 0;
 	}
 	if (h->conf.request_timeout == 0) {
@@ -744,9 +755,10 @@ chttp_conn_adopt(struct chttp_conn *c)
 	}
 	if ((c->peer = chttp_peer_get(h, c->fd)) != NULL &&
 	    ++c->peer->count > h->conf.max_per_address) {
-		log_debug("collector: a client address is at "
+		log_debug(
+		    "collector: a client address is at "
 		    "max_connections_per_address; closing its new connection");
-		evhttp_connection_free(evcon);	/* frees c */
+		evhttp_connection_free(evcon); /* frees c */
 		return 0;
 	}
 	chttp_heads_enter(c);
@@ -763,7 +775,7 @@ chttp_evict(struct collector_http *h)
 
 	while (h->nconns > h->conf.max_connections &&
 	    (c = TAILQ_FIRST(&h->heads)) != NULL)
-		evhttp_connection_free(c->evcon);	/* frees c */
+		evhttp_connection_free(c->evcon); /* frees c */
 }
 
 /* chttp_adopt: the end of the turn in which connections were
@@ -785,7 +797,7 @@ chttp_adopt(evutil_socket_t fd, short what, void *arg)
 		c->next_adopt = NULL;
 		if (chttp_conn_adopt(c) == -1)
 			chttp_conn_free(c);
-		bufferevent_decref(bev);	/* evhttp keeps its own */
+		bufferevent_decref(bev); /* evhttp keeps its own */
 	}
 	chttp_evict(h);
 }
@@ -799,9 +811,9 @@ chttp_bevcb(struct event_base *base, void *arg)
 	struct bufferevent *bev;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;		/* evhttp makes one: not counted */
-	if ((bev = bufferevent_socket_new(base, -1,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		return NULL; /* evhttp makes one: not counted */
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL) {
 		free(c);
 		return NULL;
 	}

@@ -27,8 +27,8 @@ chttp_unhealthy(struct evhttp_request *req, json_t *body)
 	char retry[16];
 
 	snprintf(retry, sizeof(retry), "%d", COLLECTOR_HTTP_RETRY_AFTER);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Retry-After", retry);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+	    retry);
 	collector_http_json(req, 503, body);
 }
 
@@ -54,29 +54,28 @@ chttp_healthz(struct evhttp_request *req, void *arg)
 	if (store_ping(h->st, &why) != 0) {
 		h->db_down = true;
 		body = json_pack("{s:s, s:s, s:s, s:s}", "status",
-		    "unavailable", "db", backend, "error",
-		    "unavailable", "detail", "the database does not answer");
+		    "unavailable", "db", backend, "error", "unavailable",
+		    "detail", "the database does not answer");
 		if (body != NULL && trusted)
-			json_object_set_new(body, "db_error",
-			    json_string(why));
+			json_object_set_new(body, "db_error", json_string(why));
 		chttp_unhealthy(req, body);
 		return;
 	}
 	h->db_down = false;
 	if (h->write_failed_at != 0) {
 		body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
-		    "failing", "db", backend, "error", "write_failed",
-		    "detail", "writing to the database fails",
-		    "last_write_failure", cw_time_format(h->write_failed_at,
-		    when, sizeof(when)));
+		    "failing", "db", backend, "error", "write_failed", "detail",
+		    "writing to the database fails", "last_write_failure",
+		    cw_time_format(h->write_failed_at, when, sizeof(when)));
 		if (body != NULL && trusted)
 			json_object_set_new(body, "db_error",
 			    json_string(h->write_error));
 		chttp_unhealthy(req, body);
 		return;
 	}
-	collector_http_json(req, 200, json_pack("{s:s, s:s}", "status",
-	    h->stopping ? "stopping" : "ok", "db", backend));
+	collector_http_json(req, 200,
+	    json_pack("{s:s, s:s}", "status", h->stopping ? "stopping" : "ok",
+	        "db", backend));
 }
 
 /* chttp_metric: one counter or gauge with its help and type lines. */
@@ -84,8 +83,8 @@ static void
 chttp_metric(struct evbuffer *out, const char *name, const char *type,
     const char *help, unsigned long long value)
 {
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
-	    name, help, name, type, name, value);
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name,
+	    help, name, type, name, value);
 }
 
 static void
@@ -94,16 +93,20 @@ chttp_metrics_histogram(struct evbuffer *out, const struct chttp_metrics *m)
 	const char *name = "corewatch_ingest_latency_seconds";
 	unsigned long long sum = 0;
 
-	evbuffer_add_printf(out, "# HELP %s From a batch received whole to "
-	    "its commit.\n# TYPE %s histogram\n", name, name);
+	evbuffer_add_printf(out,
+	    "# HELP %s From a batch received whole to "
+	    "its commit.\n# TYPE %s histogram\n",
+	    name, name);
 	for (size_t i = 0; i < CHTTP_BUCKETS; i++) {
 		sum += m->latency[i];
 		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
 		    chttp_buckets[i], sum);
 	}
-	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
-	    "%s_count %llu\n", name, m->latency_count, name, m->latency_sum,
-	    name, m->latency_count);
+	evbuffer_add_printf(out,
+	    "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+	    "%s_count %llu\n",
+	    name, m->latency_count, name, m->latency_sum, name,
+	    m->latency_count);
 }
 
 void
@@ -128,8 +131,7 @@ chttp_metrics(struct evhttp_request *req, void *arg)
 	chttp_metric(out, "corewatch_records_stored_total", "counter",
 	    "Records stored for the first time.", m->records_stored);
 	chttp_metric(out, "corewatch_records_duplicate_total", "counter",
-	    "Records received again with the same hash.",
-	    m->records_duplicate);
+	    "Records received again with the same hash.", m->records_duplicate);
 	chttp_metric(out, "corewatch_records_equivocation_total", "counter",
 	    "Records received again with another hash (kept apart).",
 	    m->records_equivocation);
@@ -138,13 +140,15 @@ chttp_metrics(struct evhttp_request *req, void *arg)
 	    m->gaps);
 	chttp_metric(out, "corewatch_enrollments_total", "counter",
 	    "Probes enrolled with a token.", m->enrollments);
-	evbuffer_add_printf(out, "# HELP corewatch_batches_rejected_total "
+	evbuffer_add_printf(out,
+	    "# HELP corewatch_batches_rejected_total "
 	    "Batches refused, by reason.\n# TYPE "
 	    "corewatch_batches_rejected_total counter\n");
 	for (size_t i = 0; i < CHTTP_REASONS; i++)
-		evbuffer_add_printf(out, "corewatch_batches_rejected_total"
-		    "{reason=\"%s\"} %llu\n", chttp_reason_names[i],
-		    m->rejected[i]);
+		evbuffer_add_printf(out,
+		    "corewatch_batches_rejected_total"
+		    "{reason=\"%s\"} %llu\n",
+		    chttp_reason_names[i], m->rejected[i]);
 	chttp_metrics_histogram(out, m);
 	if ((size = store_size(h->st)) >= 0)
 		chttp_metric(out, "corewatch_db_size_bytes", "gauge",

@@ -38,106 +38,128 @@ struct evhttp_request;
 struct gzip_stream;
 struct workq;
 
-#define CHTTP_LISTEN_MAX	8
-#define CHTTP_BACKLOG		511
-#define CHTTP_HEADERS_MAX	100	/* header lines in one request */
-#define CHTTP_ENROLL_MAX	4096	/* bytes of an enrollment request */
-#define CHTTP_ROUTES_MAX	16
-#define CHTTP_ERR_LEN		512
-#define CHTTP_SLICE		(64 * 1024)	/* body bytes hashed per turn */
-#define CHTTP_HEAD_ALLOC	512	/* first allocation of a head copy */
+#define CHTTP_LISTEN_MAX  8
+#define CHTTP_BACKLOG     511
+#define CHTTP_HEADERS_MAX 100  /* header lines in one request */
+#define CHTTP_ENROLL_MAX  4096 /* bytes of an enrollment request */
+#define CHTTP_ROUTES_MAX  16
+#define CHTTP_ERR_LEN     512
+#define CHTTP_SLICE       (64 * 1024) /* body bytes hashed per turn */
+#define CHTTP_HEAD_ALLOC  512         /* first allocation of a head copy */
 /* Descriptors past max_connections (serve keeps 64 spare): refused
  * connections read out, and new ones accepted before as many in their
  * heads are dropped. */
-#define CHTTP_LINGER_MAX	16
-#define CHTTP_OVER_CAP		16
-#define CHTTP_LINGER_TIME	(2 * CW_USEC_PER_SEC)
-#define CHTTP_PEER_BUCKETS	4096	/* of the per-address counts */
+#define CHTTP_LINGER_MAX   16
+#define CHTTP_OVER_CAP     16
+#define CHTTP_LINGER_TIME  (2 * CW_USEC_PER_SEC)
+#define CHTTP_PEER_BUCKETS 4096 /* of the per-address counts */
 
 /* Why a batch was refused: the label of corewatch_batches_rejected_total. */
 enum chttp_reason {
-	CHTTP_R_METHOD,		/* not POST */
-	CHTTP_R_CONTENT_TYPE,	/* not application/x-ndjson */
-	CHTTP_R_ENCODING,	/* a Content-Encoding other than gzip */
-	CHTTP_R_AUTH,		/* Authorization missing or malformed */
+	CHTTP_R_METHOD,       /* not POST */
+	CHTTP_R_CONTENT_TYPE, /* not application/x-ndjson */
+	CHTTP_R_ENCODING,     /* a Content-Encoding other than gzip */
+	CHTTP_R_AUTH,         /* Authorization missing or malformed */
 	CHTTP_R_UNKNOWN_PROBE,
 	CHTTP_R_REVOKED,
 	CHTTP_R_SIGNATURE,
-	CHTTP_R_GZIP,		/* does not inflate */
-	CHTTP_R_TOO_LARGE,	/* body, sent or inflated, over max_body */
+	CHTTP_R_GZIP,      /* does not inflate */
+	CHTTP_R_TOO_LARGE, /* body, sent or inflated, over max_body */
 	CHTTP_R_RECORD_TOO_LARGE,
-	CHTTP_R_MALFORMED,	/* empty, a line without newline, bad record */
-	CHTTP_R_INVALID,	/* records that do not make one batch */
-	CHTTP_R_CHAIN,		/* a prev that does not match what is stored */
-	CHTTP_R_UNAVAILABLE,	/* database down, or shutting down */
+	CHTTP_R_MALFORMED,   /* empty, a line without newline, bad record */
+	CHTTP_R_INVALID,     /* records that do not make one batch */
+	CHTTP_R_CHAIN,       /* a prev that does not match what is stored */
+	CHTTP_R_UNAVAILABLE, /* database down, or shutting down */
 	CHTTP_REASONS
 };
 
 static const char *const chttp_reason_names[CHTTP_REASONS] = {
-	"method", "content_type", "encoding", "auth", "unknown_probe",
-	"revoked", "signature", "gzip", "too_large", "record_too_large",
-	"malformed", "invalid", "chain", "unavailable",
+	"method",
+	"content_type",
+	"encoding",
+	"auth",
+	"unknown_probe",
+	"revoked",
+	"signature",
+	"gzip",
+	"too_large",
+	"record_too_large",
+	"malformed",
+	"invalid",
+	"chain",
+	"unavailable",
 };
 
 /* Upper bounds of the ingest latency histogram, in seconds. */
 static const double chttp_buckets[] = {
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+	0.001,
+	0.0025,
+	0.005,
+	0.01,
+	0.025,
+	0.05,
+	0.1,
+	0.25,
+	0.5,
+	1,
+	2.5,
+	5,
 	10,
 };
 #define CHTTP_BUCKETS (sizeof(chttp_buckets) / sizeof(chttp_buckets[0]))
 
 struct chttp_metrics {
-	unsigned long long	batches_accepted;
-	unsigned long long	records_stored;
-	unsigned long long	records_duplicate;
-	unsigned long long	records_equivocation;
-	unsigned long long	gaps;
-	unsigned long long	enrollments;
-	unsigned long long	cap_reached;
-	unsigned long long	rejected[CHTTP_REASONS];
-	unsigned long long	latency[CHTTP_BUCKETS + 1]; /* last: +Inf */
-	unsigned long long	latency_count;
-	double			latency_sum;
+	unsigned long long batches_accepted;
+	unsigned long long records_stored;
+	unsigned long long records_duplicate;
+	unsigned long long records_equivocation;
+	unsigned long long gaps;
+	unsigned long long enrollments;
+	unsigned long long cap_reached;
+	unsigned long long rejected[CHTTP_REASONS];
+	unsigned long long latency[CHTTP_BUCKETS + 1]; /* last: +Inf */
+	unsigned long long latency_count;
+	double latency_sum;
 };
 
 /* Where a connection's request is, as its head reader sees it. */
 enum chttp_phase {
-	CHTTP_HEAD,		/* reading a head: evictable */
-	CHTTP_BODY,		/* a body vouched for, arriving */
-	CHTTP_WAIT,		/* evhttp's request until it is answered */
-	CHTTP_REFUSED,		/* answered by us; closing */
+	CHTTP_HEAD,    /* reading a head: evictable */
+	CHTTP_BODY,    /* a body vouched for, arriving */
+	CHTTP_WAIT,    /* evhttp's request until it is answered */
+	CHTTP_REFUSED, /* answered by us; closing */
 };
 
 /* The connections open from one client address (an IPv6 /64): only a
  * count, in memory, never logged. */
 struct chttp_peer {
-	struct chttp_peer	*next;
-	size_t			 bucket;
-	unsigned		 count;
-	unsigned char		 key[16];
+	struct chttp_peer *next;
+	size_t bucket;
+	unsigned count;
+	unsigned char key[16];
 };
 
 /* One connection, counted against the cap from accept to close. */
 struct chttp_conn {
-	struct collector_http		*h;
-	struct bufferevent		*bev;
-	struct evhttp_connection	*evcon;	/* NULL until adopted */
-	int				 fd;	/* -1 until adopted */
-	struct evbuffer_cb_entry	*in_cb, *out_cb;
-	struct event			*deadline;	/* of one request */
-	struct event			*head_timer;	/* of one head */
-	bool				 writing;	/* output not empty */
-	enum chttp_phase		 phase;
-	char				*head;	/* copy of the head so far */
-	size_t				 headlen, headcap;
-	uint64_t			 body_left;
-	size_t				 reserved;	/* of h->body_bytes */
-	struct chttp_peer		*peer;
-	bool				 in_heads, closing;
-	TAILQ_ENTRY(chttp_conn)		 head_link;	/* h->heads */
-	TAILQ_ENTRY(chttp_conn)		 close_link;	/* h->closing */
-	struct chttp_conn		*next, *prev;	/* h->conns */
-	struct chttp_conn		*next_adopt;
+	struct collector_http *h;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon; /* NULL until adopted */
+	int fd;                          /* -1 until adopted */
+	struct evbuffer_cb_entry *in_cb, *out_cb;
+	struct event *deadline;   /* of one request */
+	struct event *head_timer; /* of one head */
+	bool writing;             /* output not empty */
+	enum chttp_phase phase;
+	char *head; /* copy of the head so far */
+	size_t headlen, headcap;
+	uint64_t body_left;
+	size_t reserved; /* of h->body_bytes */
+	struct chttp_peer *peer;
+	bool in_heads, closing;
+	TAILQ_ENTRY(chttp_conn) head_link;  /* h->heads */
+	TAILQ_ENTRY(chttp_conn) close_link; /* h->closing */
+	struct chttp_conn *next, *prev;     /* h->conns */
+	struct chttp_conn *next_adopt;
 };
 TAILQ_HEAD(chttp_conn_q, chttp_conn);
 
@@ -145,84 +167,84 @@ TAILQ_HEAD(chttp_conn_q, chttp_conn);
  * so that the body still coming does not make the kernel reset the
  * connection (a reset may destroy the answer before it is read). */
 struct chttp_linger {
-	struct collector_http	*h;
-	int			 fd;
-	struct event		*ev;
-	cw_usec_t		 until;		/* monotonic */
-	struct chttp_linger	*next, *prev;	/* h->lingering */
+	struct collector_http *h;
+	int fd;
+	struct event *ev;
+	cw_usec_t until;                  /* monotonic */
+	struct chttp_linger *next, *prev; /* h->lingering */
 };
 
 /* A batch from its checks to its answer. */
 struct chttp_batch {
-	struct chttp_batch	*next;
-	struct collector_http	*h;
-	struct evhttp_request	*req;	/* NULL once its client is gone */
-	struct ingest_batch	 ib;	/* the body is our own copy */
-	cw_usec_t		 started;	/* monotonic, complete */
+	struct chttp_batch *next;
+	struct collector_http *h;
+	struct evhttp_request *req; /* NULL once its client is gone */
+	struct ingest_batch ib;     /* the body is our own copy */
+	cw_usec_t started;          /* monotonic, complete */
 	/* For the checking thread (workq.h): the body as sent when it is
 	 * gzip (NULL otherwise), the limit it may inflate to, the
 	 * signature; the hashing of the body, slice by slice; and what it
 	 * found. */
-	unsigned char		*raw;
-	size_t			 rawlen, max_body;
-	char			 sig[RECORD_SIG_B64 + 1];
-	struct gzip_stream	*inflating;	/* of raw, being hashed */
+	unsigned char *raw;
+	size_t rawlen, max_body;
+	char sig[RECORD_SIG_B64 + 1];
+	struct gzip_stream *inflating; /* of raw, being hashed */
 	crypto_hash_sha256_state sha;
-	size_t			 hashed;	/* bytes of the body */
-	int			 gz;		/* of gzip_inflate */
-	int			 code;		/* of ingest_verify, _records */
-	int			 rc;		/* of store_ingest */
-	struct store_receipt	 receipt;
+	size_t hashed; /* bytes of the body */
+	int gz;        /* of gzip_inflate */
+	int code;      /* of ingest_verify, _records */
+	int rc;        /* of store_ingest */
+	struct store_receipt receipt;
 };
 
 struct chttp_route {
-	struct collector_http	*h;
-	bool			 read;
-	void			(*cb)(struct evhttp_request *, void *);
-	void			*arg;
+	struct collector_http *h;
+	bool read;
+	void (*cb)(struct evhttp_request *, void *);
+	void *arg;
 };
 
 struct collector_http {
-	struct event_base		*base;
-	struct store			*st;
-	struct collector_http_conf	 conf;
-	char				*read_token;
-	struct evhttp			*http;
-	struct evconnlistener		*listeners[CHTTP_LISTEN_MAX];
-	size_t				 nlisteners;
-	bool				 paused;	/* at the cap */
-	bool				 stopping;
-	bool				 freeing;	/* answer nothing */
-	bool				 db_down;	/* until a ping works */
+	struct event_base *base;
+	struct store *st;
+	struct collector_http_conf conf;
+	char *read_token;
+	struct evhttp *http;
+	struct evconnlistener *listeners[CHTTP_LISTEN_MAX];
+	size_t nlisteners;
+	bool paused; /* at the cap */
+	bool stopping;
+	bool freeing; /* answer nothing */
+	bool db_down; /* until a ping works */
 	/* The last write that failed (real time; 0: none since the last
 	 * that worked) and the database's reason, for /healthz. */
-	cw_usec_t			 write_failed_at;
-	char				 write_error[CHTTP_ERR_LEN];
-	unsigned			 nconns;
-	size_t				 nwriting;
-	size_t				 body_bytes;	/* reserved */
-	struct chttp_conn		*conns;
-	struct chttp_conn_q		 heads;	/* oldest first */
-	unsigned			 nheads;
-	struct chttp_conn_q		 closing;
-	struct event			*close_ev;
-	struct chttp_conn		**byfd;	/* of adopted connections */
-	size_t				 nbyfd;
-	struct chttp_linger		*lingering;
-	unsigned			 nlingering;
-	struct chttp_peer		*peers[CHTTP_PEER_BUCKETS];
-	unsigned char			 peer_key[crypto_shorthash_KEYBYTES];
-	struct chttp_conn		*adopting, **adopting_tail; /* in
+	cw_usec_t write_failed_at;
+	char write_error[CHTTP_ERR_LEN];
+	unsigned nconns;
+	size_t nwriting;
+	size_t body_bytes; /* reserved */
+	struct chttp_conn *conns;
+	struct chttp_conn_q heads; /* oldest first */
+	unsigned nheads;
+	struct chttp_conn_q closing;
+	struct event *close_ev;
+	struct chttp_conn **byfd; /* of adopted connections */
+	size_t nbyfd;
+	struct chttp_linger *lingering;
+	unsigned nlingering;
+	struct chttp_peer *peers[CHTTP_PEER_BUCKETS];
+	unsigned char peer_key[crypto_shorthash_KEYBYTES];
+	struct chttp_conn *adopting, **adopting_tail; /* in
 							 * the order accepted */
-	struct event			*adopt_ev;
-	struct event			*commit_ev;
+	struct event *adopt_ev;
+	struct event *commit_ev;
 	/* Batches on the checking thread, then waiting for the commit. */
-	struct workq			*checker;
-	struct chttp_batch		*checking, **checking_tail;
-	struct chttp_batch		*pending, **pending_tail;
-	struct chttp_route		 routes[CHTTP_ROUTES_MAX];
-	size_t				 nroutes;
-	struct chttp_metrics		 m;
+	struct workq *checker;
+	struct chttp_batch *checking, **checking_tail;
+	struct chttp_batch *pending, **pending_tail;
+	struct chttp_route routes[CHTTP_ROUTES_MAX];
+	size_t nroutes;
+	struct chttp_metrics m;
 };
 
 /* --- collector_http.c --- */
@@ -271,8 +293,7 @@ void chttp_close_run(evutil_socket_t fd, short what, void *arg);
 
 /* chttp_request_watch: be told when `req` (on one of the service's
  * connections) is answered, to read the connection's next head. */
-void chttp_request_watch(struct collector_http *h,
-    struct evhttp_request *req);
+void chttp_request_watch(struct collector_http *h, struct evhttp_request *req);
 
 /* chttp_listeners_update: accept while under the cap, or a little over
  * it while connections in their head can be dropped, and not stopping;

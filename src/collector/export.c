@@ -24,28 +24,28 @@
 /* A growing byte string: one output row is built here, then added to
  * the evbuffer whole. */
 struct export_text {
-	char	*p;
-	size_t	 len, cap;
-	bool	 oom;
+	char *p;
+	size_t len, cap;
+	bool oom;
 };
 
 struct exporter {
-	struct store		*st;
-	struct store_filter	 f;
-	enum export_format	 fmt;
-	size_t			 page;		/* rows, at most */
-	size_t			 page_bytes;
-	size_t			 fit;		/* rows to ask: export_rows */
-	size_t			 step_start;	/* of the output, this step */
-	bool			 full;		/* page_bytes reached */
-	long long		 last;		/* id of the last record read */
-	struct store_cursor	 cur;		/* with a time range */
-	int			 state;		/* 1, 0 or -1: export_step */
-	bool			 started;	/* the CSV header is out */
-	unsigned long long	 records;
-	struct evbuffer		*out;		/* during a step */
-	struct export_text	 text;
-	bool			 oom;
+	struct store *st;
+	struct store_filter f;
+	enum export_format fmt;
+	size_t page; /* rows, at most */
+	size_t page_bytes;
+	size_t fit;              /* rows to ask: export_rows */
+	size_t step_start;       /* of the output, this step */
+	bool full;               /* page_bytes reached */
+	long long last;          /* id of the last record read */
+	struct store_cursor cur; /* with a time range */
+	int state;               /* 1, 0 or -1: export_step */
+	bool started;            /* the CSV header is out */
+	unsigned long long records;
+	struct evbuffer *out; /* during a step */
+	struct export_text text;
+	bool oom;
 };
 
 static const char *const export_format_names[] = {
@@ -54,16 +54,17 @@ static const char *const export_format_names[] = {
 	[EXPORT_ATLAS] = "atlas",
 };
 
-#define EXPORT_CSV_HEADER						\
-	"probe,probe_num,chain,seq,received_at,time,type,name,msm,"	\
-	"server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,"	\
+#define EXPORT_CSV_HEADER \
+	"probe,probe_num,chain,seq,received_at,time,type,name,msm," \
+	"server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms," \
 	"rcode,nsid,soa_serial,country,asn\r\n"
 
 int
 export_format_parse(const char *text, enum export_format *out)
 {
-	for (size_t i = 0; i < sizeof(export_format_names) /
-	    sizeof(export_format_names[0]); i++)
+	for (size_t i = 0;
+	     i < sizeof(export_format_names) / sizeof(export_format_names[0]);
+	     i++)
 		if (strcmp(text, export_format_names[i]) == 0) {
 			*out = (enum export_format)i;
 			return 0;
@@ -107,8 +108,8 @@ export_word_ok(const char *s, size_t max)
 	if (n == 0 || n > max)
 		return false;
 	for (; *s != '\0'; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s)
-		    && *s != '_' && *s != '-')
+		if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_' && *s != '-')
 			return false;
 	return true;
 }
@@ -163,22 +164,25 @@ export_asn_parse(const char *s, long long *out)
 }
 
 int
-export_params_set(struct export_params *p, const char *key,
-    const char *value, char *err, size_t errlen)
+export_params_set(struct export_params *p, const char *key, const char *value,
+    char *err, size_t errlen)
 {
 	struct store_filter *f = &p->filter;
 
 	if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
 		cw_usec_t t;
 		if (cw_time_parse(value, &t) == -1 || t <= 0) {
-			log_say(err, errlen, "%s: \"%s\" is not a UTC time "
-			    "(YYYY-MM-DDTHH:MM:SS[.uuuuuu]Z)", key, value);
+			log_say(err, errlen,
+			    "%s: \"%s\" is not a UTC time "
+			    "(YYYY-MM-DDTHH:MM:SS[.uuuuuu]Z)",
+			    key, value);
 			return -1;
 		}
 		*(key[0] == 'f' ? &f->from : &f->to) = t;
 	} else if (strcmp(key, "probe") == 0) {
 		if (!export_probe_ok(value)) {
-			log_say(err, errlen, "probe: \"%s\" is neither a "
+			log_say(err, errlen,
+			    "probe: \"%s\" is neither a "
 			    "probe id (32 hex digits) nor a probe number",
 			    value);
 			return -1;
@@ -186,22 +190,27 @@ export_params_set(struct export_params *p, const char *key,
 		f->probe = value;
 	} else if (strcmp(key, "type") == 0) {
 		if (!export_word_ok(value, RECORD_TYPE_MAX - 1)) {
-			log_say(err, errlen, "type: \"%s\" is not a record "
-			    "type (dns, http, heartbeat, loss ...)", value);
+			log_say(err, errlen,
+			    "type: \"%s\" is not a record "
+			    "type (dns, http, heartbeat, loss ...)",
+			    value);
 			return -1;
 		}
 		f->type = value;
 	} else if (strcmp(key, "name") == 0) {
 		if (value[0] == '\0' || strlen(value) > 255) {
-			log_say(err, errlen, "name: empty or longer than "
+			log_say(err, errlen,
+			    "name: empty or longer than "
 			    "255 bytes");
 			return -1;
 		}
 		f->name = value;
 	} else if (strcmp(key, "addr") == 0) {
 		if (export_addr_canon(value, p->addr, sizeof(p->addr)) == -1) {
-			log_say(err, errlen, "addr: \"%s\" is not an IPv4 "
-			    "or IPv6 address", value);
+			log_say(err, errlen,
+			    "addr: \"%s\" is not an IPv4 "
+			    "or IPv6 address",
+			    value);
 			return -1;
 		}
 		f->addr = p->addr;
@@ -210,8 +219,10 @@ export_params_set(struct export_params *p, const char *key,
 		    !isalpha((unsigned char)value[1]) ||
 		    !isascii((unsigned char)value[0]) ||
 		    !isascii((unsigned char)value[1])) {
-			log_say(err, errlen, "country: \"%s\" is not a "
-			    "two-letter country code", value);
+			log_say(err, errlen,
+			    "country: \"%s\" is not a "
+			    "two-letter country code",
+			    value);
 			return -1;
 		}
 		p->country[0] = (char)toupper((unsigned char)value[0]);
@@ -220,8 +231,10 @@ export_params_set(struct export_params *p, const char *key,
 		f->country = p->country;
 	} else if (strcmp(key, "asn") == 0) {
 		if (export_asn_parse(value, &f->asn) == -1) {
-			log_say(err, errlen, "asn: \"%s\" is not an AS "
-			    "number (0 to 4294967295)", value);
+			log_say(err, errlen,
+			    "asn: \"%s\" is not an AS "
+			    "number (0 to 4294967295)",
+			    value);
 			return -1;
 		}
 	} else
@@ -353,7 +366,7 @@ export_text_csv(struct export_text *t, const char *s, size_t n)
 int
 export_csv_field(struct evbuffer *out, const char *text, size_t len)
 {
-	struct export_text t = {0};
+	struct export_text t = { 0 };
 	int ret = 0;
 
 	export_text_csv(&t, text, len);
@@ -470,8 +483,7 @@ export_csv_time(struct export_text *t, long long v)
 
 /* printf onto `t`, however long the text: "%.3f" of 1e308 is over 300
  * bytes, so the length is measured first and the room made for it. */
-static void
-export_text_printf(struct export_text *t, const char *fmt, ...)
+static void export_text_printf(struct export_text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -535,8 +547,7 @@ export_row_csv(struct exporter *e, const struct store_row *r)
 	export_csv_str(t, r->proto, false);
 	export_csv_str(t, r->qname, false);
 	export_csv_str(t, r->qtype, false);
-	export_csv_str(t, r->ok < 0 ? NULL : r->ok ? "true" : "false",
-	    false);
+	export_csv_str(t, r->ok < 0 ? NULL : r->ok ? "true" : "false", false);
 	export_csv_str(t, r->failure, false);
 	export_csv_ms(t, r->has_rtt, r->rtt_ms);
 	export_csv_str(t, r->rcode, false);
@@ -549,8 +560,7 @@ export_row_csv(struct exporter *e, const struct store_row *r)
 /* --- RIPE Atlas --- */
 
 static void
-export_json_copy(json_t *dst, const char *dkey, json_t *src,
-    const char *skey)
+export_json_copy(json_t *dst, const char *dkey, json_t *src, const char *skey)
 {
 	json_t *v = json_object_get(src, skey);
 
@@ -572,15 +582,15 @@ export_atlas_common(json_t *o, const struct store_row *r, const char *type,
 	if (r->addr != NULL)
 		json_object_set_new(o, "dst_addr", json_string(r->addr));
 	if (r->server != NULL || r->addr != NULL)
-		json_object_set_new(o, "dst_name", json_string(
-		    r->server != NULL ? r->server : r->addr));
+		json_object_set_new(o, "dst_name",
+		    json_string(r->server != NULL ? r->server : r->addr));
 	if (proto != NULL)
 		json_object_set_new(o, "proto", json_string(proto));
 	json_object_set_new(o, "from", json_string(""));
 	json_object_set_new(o, "msm_id", json_integer(msm));
 	json_object_set_new(o, "prb_id", json_integer(r->probe_num));
-	json_object_set_new(o, "timestamp", json_integer(when < 0 ? 0 :
-	    when / CW_USEC_PER_SEC));
+	json_object_set_new(o, "timestamp",
+	    json_integer(when < 0 ? 0 : when / CW_USEC_PER_SEC));
 	json_object_set_new(o, "type", json_string(type));
 	json_object_set_new(o, "msm_name", json_string(msm_name));
 	json_object_set_new(o, "group_id", json_integer(msm));
@@ -590,10 +600,10 @@ export_atlas_common(json_t *o, const struct store_row *r, const char *type,
 static json_t *
 export_failure_text(json_t *rec)
 {
-	const char *failure = json_string_value(json_object_get(rec,
-	    "failure"));
-	const char *detail = json_string_value(json_object_get(rec,
-	    "failure_detail"));
+	const char *failure = json_string_value(
+	    json_object_get(rec, "failure"));
+	const char *detail = json_string_value(
+	    json_object_get(rec, "failure_detail"));
 
 	if (failure == NULL)
 		failure = "unknown";
@@ -607,8 +617,8 @@ export_failure_text(json_t *rec)
 static long long
 export_timeout_ms(json_t *rec)
 {
-	const char *d = json_string_value(json_object_get(rec,
-	    "failure_detail"));
+	const char *d = json_string_value(
+	    json_object_get(rec, "failure_detail"));
 	const char *w;
 	double secs;
 	char unit;
@@ -635,8 +645,8 @@ export_atlas_dns(const struct store_row *r, json_t *rec)
 			proto[i] = (char)toupper((unsigned char)r->proto[i]);
 		proto[i] = '\0';
 	}
-	export_atlas_common(o, r, "dns", "Tdig", proto[0] != '\0' ? proto :
-	    NULL);
+	export_atlas_common(o, r, "dns", "Tdig",
+	    proto[0] != '\0' ? proto : NULL);
 	if (json_is_string(json_object_get(rec, "rcode"))) {
 		/* A reply was accepted (whatever its rcode). */
 		res = json_object();
@@ -652,8 +662,8 @@ export_atlas_dns(const struct store_row *r, json_t *rec)
 		export_json_copy(res, "ARCOUNT", counts, "ar");
 		json_object_set_new(o, "result", res);
 	} else {
-		const char *failure = json_string_value(json_object_get(rec,
-		    "failure"));
+		const char *failure = json_string_value(
+		    json_object_get(rec, "failure"));
 		res = json_object();
 		if (failure != NULL &&
 		    strcmp(failure, "generic_timeout_error") == 0)
@@ -681,8 +691,8 @@ export_atlas_http(const struct store_row *r, json_t *rec)
 	}
 	export_atlas_common(o, r, "http", "HTTPGet", NULL);
 	export_json_copy(o, "uri", rec, "url");
-	json_object_set_new(res, "method", json_is_string(method) ?
-	    json_incref(method) : json_string("GET"));
+	json_object_set_new(res, "method",
+	    json_is_string(method) ? json_incref(method) : json_string("GET"));
 	if (r->af == 4 || r->af == 6)
 		json_object_set_new(res, "af", json_integer(r->af));
 	if (r->addr != NULL)
@@ -841,8 +851,9 @@ export_step(struct exporter *e, struct evbuffer *out)
 		return e->state;
 	if (!e->started) {
 		e->started = true;
-		if (e->fmt == EXPORT_CSV && evbuffer_add(out,
-		    EXPORT_CSV_HEADER, sizeof(EXPORT_CSV_HEADER) - 1) == -1) {
+		if (e->fmt == EXPORT_CSV &&
+		    evbuffer_add(out, EXPORT_CSV_HEADER,
+		        sizeof(EXPORT_CSV_HEADER) - 1) == -1) {
 			e->state = -1;
 			return -1;
 		}
@@ -853,11 +864,11 @@ export_step(struct exporter *e, struct evbuffer *out)
 	/* A time range is read in time order along the time index; without
 	 * one, in ingest order: either way no page sorts what it skips. */
 	if (e->f.from != 0 || e->f.to != 0)
-		n = store_results_by_time(e->st, &e->f, false, &e->cur,
-		    rows, export_row_cb, e);
+		n = store_results_by_time(e->st, &e->f, false, &e->cur, rows,
+		    export_row_cb, e);
 	else
-		n = store_results(e->st, &e->f, e->last, rows,
-		    export_row_cb, e, &e->last);
+		n = store_results(e->st, &e->f, e->last, rows, export_row_cb, e,
+		    &e->last);
 	e->out = NULL;
 	if (n < 0 || e->oom) {
 		if (e->oom)

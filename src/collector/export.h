@@ -25,15 +25,15 @@
 #include "store.h"
 
 enum export_format {
-	EXPORT_JSONL,		/* the records' exact bytes, one a line */
-	EXPORT_CSV,		/* RFC 4180 with a header row, CRLF */
-	EXPORT_ATLAS,		/* RIPE Atlas results, one JSON a line */
+	EXPORT_JSONL, /* the records' exact bytes, one a line */
+	EXPORT_CSV,   /* RFC 4180 with a header row, CRLF */
+	EXPORT_ATLAS, /* RIPE Atlas results, one JSON a line */
 };
 
-#define EXPORT_PAGE_ROWS	500	/* records read per step, at most */
-#define EXPORT_PAGE_BYTES	(256 * 1024)	/* output of a step, about */
-#define EXPORT_FIRST_ROWS	64	/* records read by the first step */
-#define EXPORT_ATLAS_FW		5020	/* the "fw" every Atlas result has */
+#define EXPORT_PAGE_ROWS  500          /* records read per step, at most */
+#define EXPORT_PAGE_BYTES (256 * 1024) /* output of a step, about */
+#define EXPORT_FIRST_ROWS 64           /* records read by the first step */
+#define EXPORT_ATLAS_FW   5020         /* the "fw" every Atlas result has */
 
 struct evbuffer;
 struct exporter;
@@ -55,9 +55,9 @@ const char *export_content_type(enum export_format fmt);
  * it; do not copy the struct.
  */
 struct export_params {
-	struct store_filter	filter;
-	char			addr[48];	/* canonical text */
-	char			country[3];	/* upper case */
+	struct store_filter filter;
+	char addr[48];   /* canonical text */
+	char country[3]; /* upper case */
 };
 
 /* export_params_init: parameters that select everything. */

@@ -36,28 +36,28 @@
 #include "store.h"
 #include "summary.h"
 
-#define XHTTP_WATCH_USEC	CW_USEC_PER_SEC	/* while a chunk is out */
+#define XHTTP_WATCH_USEC CW_USEC_PER_SEC /* while a chunk is out */
 
 struct xstream {
-	struct export_http	*x;
-	struct evhttp_request	*req;
-	struct exporter		*e;		/* one of e and s */
-	struct summary		*s;
-	const char		*content_type;	/* of a 200 */
-	struct evbuffer		*buf;
-	struct event		*ev;		/* next step, or the watch */
-	bool			 started;	/* the status is out */
-	bool			 waiting;	/* a chunk is being written */
-	struct xstream		*next, *prev;
+	struct export_http *x;
+	struct evhttp_request *req;
+	struct exporter *e; /* one of e and s */
+	struct summary *s;
+	const char *content_type; /* of a 200 */
+	struct evbuffer *buf;
+	struct event *ev; /* next step, or the watch */
+	bool started;     /* the status is out */
+	bool waiting;     /* a chunk is being written */
+	struct xstream *next, *prev;
 };
 
 struct export_http {
-	struct collector_http	*h;		/* who may read what */
-	struct event_base	*base;
-	struct store		*st;
-	size_t			 summary_max_groups;
-	struct xstream		*streams;
-	size_t			 nstreams;
+	struct collector_http *h; /* who may read what */
+	struct event_base *base;
+	struct store *st;
+	size_t summary_max_groups;
+	struct xstream *streams;
+	size_t nstreams;
 };
 
 /* --- Streams --- */
@@ -99,9 +99,9 @@ xstream_abort(struct xstream *xs)
 
 	evcon = evhttp_request_get_connection(xs->req);
 	if (evcon != NULL)
-		evhttp_connection_free(evcon);		/* frees req */
+		evhttp_connection_free(evcon); /* frees req */
 	else
-		evhttp_send_reply_end(xs->req);		/* frees req */
+		evhttp_send_reply_end(xs->req); /* frees req */
 	xstream_close(xs);
 }
 
@@ -121,11 +121,14 @@ xstream_refuse(struct xstream *xs, int rc)
 
 	if (rc == SUMMARY_E_GROUPS) {
 		log_info("export: a summary over %zu groups in one bucket "
-		    "refused", x->summary_max_groups);
-		collector_http_error(xs->req, 400, "the summary has more than "
+		         "refused",
+		    x->summary_max_groups);
+		collector_http_error(xs->req, 400,
+		    "the summary has more than "
 		    "%zu targets and probes in one bucket: narrow it (probe, "
 		    "type, name, addr, country, asn, a shorter from/to) or "
-		    "use a smaller bucket", x->summary_max_groups);
+		    "use a smaller bucket",
+		    x->summary_max_groups);
 		xstream_close(xs);
 		return;
 	}
@@ -133,7 +136,8 @@ xstream_refuse(struct xstream *xs, int rc)
 	 * not to a reader. */
 	log_warnx("export: %s", store_error_text(x->st));
 	if (store_unavailable(x->st))
-		collector_http_error(xs->req, 503, "the database is "
+		collector_http_error(xs->req, 503,
+		    "the database is "
 		    "unavailable");
 	else
 		collector_http_error(xs->req, 500, "the database failed");
@@ -145,14 +149,14 @@ static void
 xstream_gone(struct xstream *xs)
 {
 	log_debug("export: a client left before the end of its answer");
-	xstream_end(xs);	/* frees the detached request */
+	xstream_end(xs); /* frees the detached request */
 }
 
 static int
 xstream_next(struct xstream *xs)
 {
 	return xs->e != NULL ? export_step(xs->e, xs->buf) :
-	    summary_step(xs->s, xs->buf);
+	                       summary_step(xs->s, xs->buf);
 }
 
 static void
@@ -177,7 +181,7 @@ xstream_open(struct xstream *xs, int rc)
 		return true;
 	}
 	if (rc == 1 && evbuffer_get_length(xs->buf) == 0)
-		return false;		/* nothing to show yet */
+		return false; /* nothing to show yet */
 	evhttp_add_header(evhttp_request_get_output_headers(xs->req),
 	    "Content-Type", xs->content_type);
 	if (rc == 0) {
@@ -205,9 +209,10 @@ xstream_step(struct xstream *xs)
 	if (!xs->started && xstream_open(xs, rc))
 		return;
 	if (rc < 0) {
-		log_warnx("export: a stream failed: %s", rc ==
-		    SUMMARY_E_GROUPS ? "a summary bucket over its cap of "
-		    "groups" : store_error_text(st));
+		log_warnx("export: a stream failed: %s",
+		    rc == SUMMARY_E_GROUPS ? "a summary bucket over its cap of "
+		                             "groups" :
+		                             store_error_text(st));
 		xstream_abort(xs);
 		return;
 	}
@@ -218,7 +223,7 @@ xstream_step(struct xstream *xs)
 		return;
 	}
 	if (evbuffer_get_length(xs->buf) == 0) {
-		xstream_arm(xs, 0);	/* a page with nothing to show */
+		xstream_arm(xs, 0); /* a page with nothing to show */
 		return;
 	}
 	xs->waiting = true;
@@ -264,8 +269,8 @@ xstream_start(struct export_http *x, struct evhttp_request *req,
 
 	xs->x = x;
 	xs->req = req;
-	if ((xs->buf = evbuffer_new()) == NULL || (xs->ev = evtimer_new(
-	    x->base, xstream_event, xs)) == NULL) {
+	if ((xs->buf = evbuffer_new()) == NULL ||
+	    (xs->ev = evtimer_new(x->base, xstream_event, xs)) == NULL) {
 		collector_http_error(req, 500, "out of memory");
 		xstream_free(xs);
 		return;
@@ -318,8 +323,7 @@ xhttp_query(struct evhttp_request *req, struct evkeyvalq *q)
 static int
 xhttp_params(struct evhttp_request *req, const struct evkeyvalq *q,
     struct export_params *p,
-    int (*other)(void *, const char *, const char *, char *, size_t),
-    void *arg)
+    int (*other)(void *, const char *, const char *, char *, size_t), void *arg)
 {
 	struct evkeyval *kv;
 	char err[256];
@@ -328,11 +332,13 @@ xhttp_params(struct evhttp_request *req, const struct evkeyvalq *q,
 	export_params_init(p);
 	TAILQ_FOREACH(kv, q, next) {
 		if ((rc = export_params_set(p, kv->key, kv->value, err,
-		    sizeof(err))) == 0)
+		         sizeof(err))) == 0)
 			rc = other(arg, kv->key, kv->value, err, sizeof(err));
 		if (rc == 0) {
-			collector_http_error(req, 400, "unknown parameter "
-			    "\"%s\"", kv->key);
+			collector_http_error(req, 400,
+			    "unknown parameter "
+			    "\"%s\"",
+			    kv->key);
 			return -1;
 		}
 		if (rc == -1) {
@@ -348,16 +354,18 @@ xhttp_params(struct evhttp_request *req, const struct evkeyvalq *q,
 }
 
 static int
-xhttp_results_param(void *arg, const char *key, const char *value,
-    char *err, size_t errlen)
+xhttp_results_param(void *arg, const char *key, const char *value, char *err,
+    size_t errlen)
 {
 	enum export_format *fmt = arg;
 
 	if (strcmp(key, "format") != 0)
 		return 0;
 	if (export_format_parse(value, fmt) == -1) {
-		snprintf(err, errlen, "format: \"%s\" is not jsonl, csv or "
-		    "atlas", value);
+		snprintf(err, errlen,
+		    "format: \"%s\" is not jsonl, csv or "
+		    "atlas",
+		    value);
 		return -1;
 	}
 	return 1;
@@ -381,9 +389,9 @@ xhttp_results(struct evhttp_request *req, void *arg)
 		 * themselves (location): for the read token only. */
 		p.filter.no_heartbeats = !collector_http_read_trusted(x->h,
 		    req);
-		if ((xs = calloc(1, sizeof(*xs))) == NULL || (xs->e =
-		    export_new(x->st, &p.filter, fmt, err, sizeof(err))) ==
-		    NULL) {
+		if ((xs = calloc(1, sizeof(*xs))) == NULL ||
+		    (xs->e = export_new(x->st, &p.filter, fmt, err,
+		         sizeof(err))) == NULL) {
 			free(xs);
 			collector_http_error(req, 500, "out of memory");
 		} else
@@ -393,28 +401,32 @@ xhttp_results(struct evhttp_request *req, void *arg)
 }
 
 struct xhttp_summary_opts {
-	enum summary_format	fmt;
-	cw_usec_t		bucket;
+	enum summary_format fmt;
+	cw_usec_t bucket;
 };
 
 static int
-xhttp_summary_param(void *arg, const char *key, const char *value,
-    char *err, size_t errlen)
+xhttp_summary_param(void *arg, const char *key, const char *value, char *err,
+    size_t errlen)
 {
 	struct xhttp_summary_opts *o = arg;
 
 	if (strcmp(key, "format") == 0) {
 		if (summary_format_parse(value, &o->fmt) == -1) {
-			snprintf(err, errlen, "format: \"%s\" is not json or "
-			    "csv", value);
+			snprintf(err, errlen,
+			    "format: \"%s\" is not json or "
+			    "csv",
+			    value);
 			return -1;
 		}
 		return 1;
 	}
 	if (strcmp(key, "bucket") == 0) {
 		if (summary_bucket_parse(value, &o->bucket) == -1) {
-			snprintf(err, errlen, "bucket: \"%s\" is not 5m, 1h "
-			    "or 1d", value);
+			snprintf(err, errlen,
+			    "bucket: \"%s\" is not 5m, 1h "
+			    "or 1d",
+			    value);
 			return -1;
 		}
 		return 1;
@@ -427,7 +439,7 @@ static void
 xhttp_summary(struct evhttp_request *req, void *arg)
 {
 	struct export_http *x = arg;
-	struct xhttp_summary_opts o = {SUMMARY_JSON, 3600 * CW_USEC_PER_SEC};
+	struct xhttp_summary_opts o = { SUMMARY_JSON, 3600 * CW_USEC_PER_SEC };
 	struct export_params p;
 	struct xstream *xs;
 	struct evkeyvalq q;
@@ -436,9 +448,9 @@ xhttp_summary(struct evhttp_request *req, void *arg)
 	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
 		return;
 	if (xhttp_params(req, &q, &p, xhttp_summary_param, &o) == 0) {
-		if ((xs = calloc(1, sizeof(*xs))) == NULL || (xs->s =
-		    summary_new(x->st, &p.filter, o.bucket, o.fmt, err,
-		    sizeof(err))) == NULL) {
+		if ((xs = calloc(1, sizeof(*xs))) == NULL ||
+		    (xs->s = summary_new(x->st, &p.filter, o.bucket, o.fmt, err,
+		         sizeof(err))) == NULL) {
 			free(xs);
 			collector_http_error(req, 500, "out of memory");
 		} else {
@@ -455,12 +467,12 @@ xhttp_time(cw_usec_t t)
 	char buf[CW_TIME_STRLEN];
 
 	return t > 0 ? json_string(cw_time_format(t, buf, sizeof(buf))) :
-	    json_null();
+	               json_null();
 }
 
 struct xhttp_probe_list {
-	json_t	*list;
-	bool	 trusted;	/* the reader has the read token */
+	json_t *list;
+	bool trusted; /* the reader has the read token */
 };
 
 /* One probe; what it declares of itself, its name (often a place) and
@@ -483,14 +495,13 @@ xhttp_probe_cb(void *arg, const struct store_probe *p)
 	if (p->last_heartbeat != NULL)
 		hb = json_loads(p->last_heartbeat, 0, NULL);
 	json_object_set_new(o, "name", json_string(p->name));
-	json_object_set_new(o, "country", p->country[0] != '\0' ?
-	    json_string(p->country) : json_null());
-	json_object_set_new(o, "asn", p->asn >= 0 ? json_integer(p->asn) :
-	    json_null());
+	json_object_set_new(o, "country",
+	    p->country[0] != '\0' ? json_string(p->country) : json_null());
+	json_object_set_new(o, "asn",
+	    p->asn >= 0 ? json_integer(p->asn) : json_null());
 	json_object_set_new(o, "first_seen", xhttp_time(p->first_seen));
 	json_object_set_new(o, "last_seen", xhttp_time(p->last_seen));
-	json_object_set_new(o, "last_heartbeat", hb != NULL ? hb :
-	    json_null());
+	json_object_set_new(o, "last_heartbeat", hb != NULL ? hb : json_null());
 	return json_array_append_new(pl->list, o) == -1;
 }
 
@@ -521,7 +532,8 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 		log_warnx("export: the probe list failed: %s",
 		    store_error_text(x->st));
 		if (store_unavailable(x->st))
-			collector_http_error(req, 503, "the database is "
+			collector_http_error(req, 503,
+			    "the database is "
 			    "unavailable");
 		else
 			collector_http_error(req, 500, "the database failed");
@@ -549,9 +561,11 @@ export_http_new(struct collector_http *h, struct event_base *base,
 	x->st = st;
 	x->summary_max_groups = summary_max_groups;
 	if (collector_http_route(h, "/api/v1/results", true, xhttp_results,
-	    x) == -1 || collector_http_route(h, "/api/v1/summary", true,
-	    xhttp_summary, x) == -1 || collector_http_route(h,
-	    "/api/v1/probes", true, xhttp_probes, x) == -1) {
+	        x) == -1 ||
+	    collector_http_route(h, "/api/v1/summary", true, xhttp_summary,
+	        x) == -1 ||
+	    collector_http_route(h, "/api/v1/probes", true, xhttp_probes, x) ==
+	        -1) {
 		free(x);
 		return NULL;
 	}

@@ -85,9 +85,10 @@ ingest_lines(struct ingest_batch *b)
 		if (n > RECORD_MAX_LEN)
 			return ingest_refuse(b, INGEST_R_RECORD_TOO_LARGE, 413,
 			    "line %zu: a record of %zu bytes, over the limit "
-			    "of %d", b->n + 1, n, RECORD_MAX_LEN);
-		if (record_parse(q, n, &b->recs[b->n++], err,
-		    sizeof(err)) == -1)
+			    "of %d",
+			    b->n + 1, n, RECORD_MAX_LEN);
+		if (record_parse(q, n, &b->recs[b->n++], err, sizeof(err)) ==
+		    -1)
 			return ingest_refuse(b, INGEST_R_MALFORMED, 400,
 			    "line %zu: %s", b->n, err);
 	}
@@ -111,7 +112,8 @@ ingest_verify(struct ingest_batch *b,
 	if (!batch_verify_digest(b->probe.pubkey, b->probe.id, digest, sig))
 		return ingest_refuse(b, INGEST_R_SIGNATURE, 401,
 		    "the signature does not match the body and the key of "
-		    "probe %s", b->probe.id);
+		    "probe %s",
+		    b->probe.id);
 	return 0;
 }
 
@@ -146,14 +148,14 @@ int
 ingest_status(int rc, struct ingest_batch *b)
 {
 	static const struct {
-		int			rc, code;
-		enum ingest_reason	why;
+		int rc, code;
+		enum ingest_reason why;
 	} map[] = {
-		{STORE_OK, 200, INGEST_R_NONE},
-		{STORE_E_CHAIN, 409, INGEST_R_CHAIN},
-		{STORE_E_INVALID, 400, INGEST_R_INVALID},
-		{STORE_E_REVOKED, 403, INGEST_R_REVOKED},
-		{STORE_E_NOTFOUND, 401, INGEST_R_UNKNOWN_PROBE},
+		{ STORE_OK, 200, INGEST_R_NONE },
+		{ STORE_E_CHAIN, 409, INGEST_R_CHAIN },
+		{ STORE_E_INVALID, 400, INGEST_R_INVALID },
+		{ STORE_E_REVOKED, 403, INGEST_R_REVOKED },
+		{ STORE_E_NOTFOUND, 401, INGEST_R_UNKNOWN_PROBE },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -166,8 +168,7 @@ ingest_status(int rc, struct ingest_batch *b)
 }
 
 int
-ingest_store(struct store *st, struct ingest_batch *b,
-    struct store_receipt *rc)
+ingest_store(struct store *st, struct ingest_batch *b, struct store_receipt *rc)
 {
 	struct store_batch sb;
 

@@ -27,26 +27,26 @@
 /* Why a batch was refused. */
 enum ingest_reason {
 	INGEST_R_NONE = 0,
-	INGEST_R_UNKNOWN_PROBE,		/* 401 */
-	INGEST_R_REVOKED,		/* 403 */
-	INGEST_R_SIGNATURE,		/* 401 */
-	INGEST_R_RECORD_TOO_LARGE,	/* 413 */
-	INGEST_R_MALFORMED,		/* 400: empty, no newline, a bad line */
-	INGEST_R_INVALID,		/* 400: not one batch */
-	INGEST_R_CHAIN,			/* 409 */
-	INGEST_R_UNAVAILABLE,		/* 503: the database */
+	INGEST_R_UNKNOWN_PROBE,    /* 401 */
+	INGEST_R_REVOKED,          /* 403 */
+	INGEST_R_SIGNATURE,        /* 401 */
+	INGEST_R_RECORD_TOO_LARGE, /* 413 */
+	INGEST_R_MALFORMED,        /* 400: empty, no newline, a bad line */
+	INGEST_R_INVALID,          /* 400: not one batch */
+	INGEST_R_CHAIN,            /* 409 */
+	INGEST_R_UNAVAILABLE,      /* 503: the database */
 };
 
 /* One batch from its checks to its receipt. */
 struct ingest_batch {
-	struct store_probe	 probe;
-	unsigned char		*body;	/* uncompressed, malloc'd, owned */
-	size_t			 len;
-	struct record		*recs;	/* point into body */
-	size_t			 n;
-	cw_usec_t		 received_at;	/* real time */
-	enum ingest_reason	 reason;
-	char			 err[INGEST_ERR_LEN];
+	struct store_probe probe;
+	unsigned char *body; /* uncompressed, malloc'd, owned */
+	size_t len;
+	struct record *recs; /* point into body */
+	size_t n;
+	cw_usec_t received_at; /* real time */
+	enum ingest_reason reason;
+	char err[INGEST_ERR_LEN];
 };
 
 /* ingest_batch_clear: free what `b` owns (the body included) and zero

@@ -30,64 +30,64 @@ enum summary_kind {
 /* What one target or one probe did within the current bucket, for
  * one type of measurement. */
 struct summary_group {
-	char			*type;			/* "dns", "http" */
-	char			*addr, *proto, *server;	/* targets */
-	long long		 port, af;
-	char			*host;			/* non-DNS targets */
-	char			*probe;			/* probes */
-	long long		 probe_num;
-	unsigned long long	 n, ok;
-	uint32_t		*rtt;		/* of successes, microseconds */
-	size_t			 nrtt, rttcap;
-	char			**nsid;		/* sorted, distinct */
-	size_t			 nnsid;
-	unsigned long long	 soa_n, soa_behind;
-	cw_usec_t		 lag_max;
+	char *type;                  /* "dns", "http" */
+	char *addr, *proto, *server; /* targets */
+	long long port, af;
+	char *host;  /* non-DNS targets */
+	char *probe; /* probes */
+	long long probe_num;
+	unsigned long long n, ok;
+	uint32_t *rtt; /* of successes, microseconds */
+	size_t nrtt, rttcap;
+	char **nsid; /* sorted, distinct */
+	size_t nnsid;
+	unsigned long long soa_n, soa_behind;
+	cw_usec_t lag_max;
 };
 
 struct summary_groups {
-	struct summary_group	**v;		/* sorted by key */
-	size_t			  n, cap;
+	struct summary_group **v; /* sorted by key */
+	size_t n, cap;
 };
 
 /* A serial of a zone and when any target first reported it. */
 struct summary_serial {
-	uint32_t	serial;
-	cw_usec_t	first;
+	uint32_t serial;
+	cw_usec_t first;
 };
 
 /* The serials seen of one zone, oldest first; each newer (RFC 1982)
  * than the one before, so the last is the newest. */
 struct summary_zone {
-	char			*qname;
-	struct summary_serial	*hist;
-	size_t			 n, cap;
+	char *qname;
+	struct summary_serial *hist;
+	size_t n, cap;
 };
 
 struct summary {
-	struct store		*st;
-	struct store_filter	 f;
-	cw_usec_t		 bucket;
-	enum summary_format	 fmt;
-	size_t			 page;
-	size_t			 max_groups;	/* of a bucket; 0: no cap */
-	struct store_cursor	 cur;
-	int			 state;
-	bool			 started;	/* the CSV header is out */
-	bool			 too_many;	/* groups: over max_groups */
-	bool			 have_bucket;
-	cw_usec_t		 start;		/* of the current bucket */
-	struct summary_groups	 targets, probes;
-	struct summary_zone	*zones;
-	size_t			 nzones;
-	struct evbuffer		*out;
-	bool			 oom;
+	struct store *st;
+	struct store_filter f;
+	cw_usec_t bucket;
+	enum summary_format fmt;
+	size_t page;
+	size_t max_groups; /* of a bucket; 0: no cap */
+	struct store_cursor cur;
+	int state;
+	bool started;  /* the CSV header is out */
+	bool too_many; /* groups: over max_groups */
+	bool have_bucket;
+	cw_usec_t start; /* of the current bucket */
+	struct summary_groups targets, probes;
+	struct summary_zone *zones;
+	size_t nzones;
+	struct evbuffer *out;
+	bool oom;
 };
 
-#define SUMMARY_CSV_HEADER						\
-	"start,end,kind,type,probe,probe_num,addr,port,proto,af,"	\
-	"server,host,measurements,"					\
-	"successes,availability_pct,rtt_median_ms,rtt_p95_ms,nsids,"	\
+#define SUMMARY_CSV_HEADER \
+	"start,end,kind,type,probe,probe_num,addr,port,proto,af," \
+	"server,host,measurements," \
+	"successes,availability_pct,rtt_median_ms,rtt_p95_ms,nsids," \
 	"soa_measurements,soa_behind,soa_lag_max_s\r\n"
 
 int
@@ -120,7 +120,7 @@ const char *
 summary_content_type(enum summary_format fmt)
 {
 	return fmt == SUMMARY_CSV ? "text/csv; charset=utf-8; header=present" :
-	    "application/x-ndjson";
+	                            "application/x-ndjson";
 }
 
 int
@@ -200,7 +200,8 @@ summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
 	if ((c = summary_strcmp(g->type, r->type)) != 0)
 		return c;
 	if (kind == SUMMARY_PROBE)
-		return g->probe_num < r->probe_num ? -1 :
+		return g->probe_num < r->probe_num ?
+		    -1 :
 		    g->probe_num > r->probe_num;
 	if ((c = summary_strcmp(g->addr, r->addr)) != 0)
 		return c;
@@ -210,8 +211,7 @@ summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
 		return c;
 	if (g->af != r->af)
 		return g->af < r->af ? -1 : 1;
-	return summary_is_dns(r->type) ? 0 : summary_strcmp(g->host,
-	    r->server);
+	return summary_is_dns(r->type) ? 0 : summary_strcmp(g->host, r->server);
 }
 
 static char *
@@ -244,15 +244,13 @@ summary_group_get(struct summary *s, struct summary_groups *gs,
 		else
 			hi = mid;
 	}
-	if (s->max_groups > 0 && s->targets.n + s->probes.n >=
-	    s->max_groups) {
+	if (s->max_groups > 0 && s->targets.n + s->probes.n >= s->max_groups) {
 		s->too_many = true;
 		return NULL;
 	}
 	if (gs->n == gs->cap) {
 		size_t cap = gs->cap == 0 ? 16 : gs->cap * 2;
-		struct summary_group **v = reallocarray(gs->v, cap,
-		    sizeof(*v));
+		struct summary_group **v = reallocarray(gs->v, cap, sizeof(*v));
 		if (v == NULL) {
 			s->oom = true;
 			return NULL;
@@ -287,8 +285,7 @@ summary_group_get(struct summary *s, struct summary_groups *gs,
 }
 
 static void
-summary_nsid_add(struct summary *s, struct summary_group *g,
-    const char *nsid)
+summary_nsid_add(struct summary *s, struct summary_group *g, const char *nsid)
 {
 	size_t lo = 0, hi = g->nnsid;
 	char **v, *copy;
@@ -341,9 +338,9 @@ summary_rtt_add(struct summary *s, struct summary_group *g, double ms)
 
 /* What the SOA serial of one measurement says (summary_soa). */
 struct summary_soa {
-	bool		seen;		/* it reported a serial */
-	bool		behind;		/* an older one than the newest */
-	cw_usec_t	lag;		/* since a newer one was first seen */
+	bool seen;     /* it reported a serial */
+	bool behind;   /* an older one than the newest */
+	cw_usec_t lag; /* since a newer one was first seen */
 };
 
 static void
@@ -395,8 +392,8 @@ summary_zone_get(struct summary *s, const char *qname)
 }
 
 static void
-summary_zone_append(struct summary *s, struct summary_zone *z,
-    uint32_t serial, cw_usec_t t)
+summary_zone_append(struct summary *s, struct summary_zone *z, uint32_t serial,
+    cw_usec_t t)
 {
 	if (z->n == SUMMARY_SERIAL_HISTORY) {
 		memmove(&z->hist[0], &z->hist[1],
@@ -479,7 +476,8 @@ summary_rtt_stats(struct summary_group *g, uint32_t *median, uint32_t *p95)
 		*median = g->rtt[n / 2];
 	else
 		*median = (uint32_t)(((uint64_t)g->rtt[n / 2 - 1] +
-		    g->rtt[n / 2] + 1) / 2);
+		                         g->rtt[n / 2] + 1) /
+		    2);
 	*p95 = g->rtt[(95 * n + 99) / 100 - 1];
 	return true;
 }
@@ -511,17 +509,16 @@ summary_key_json(json_t *o, enum summary_kind kind,
 	json_object_set_new(o, "type", summary_json_str(g->type));
 	if (kind == SUMMARY_TARGET) {
 		json_object_set_new(o, "addr", summary_json_str(g->addr));
-		json_object_set_new(o, "port", g->port >= 0 ?
-		    json_integer(g->port) : json_null());
+		json_object_set_new(o, "port",
+		    g->port >= 0 ? json_integer(g->port) : json_null());
 		json_object_set_new(o, "proto", summary_json_str(g->proto));
-		json_object_set_new(o, "af", g->af >= 0 ?
-		    json_integer(g->af) : json_null());
+		json_object_set_new(o, "af",
+		    g->af >= 0 ? json_integer(g->af) : json_null());
 		json_object_set_new(o, "server", summary_json_str(g->server));
 		json_object_set_new(o, "host", summary_json_str(g->host));
 	} else {
 		json_object_set_new(o, "probe", json_string(g->probe));
-		json_object_set_new(o, "probe_num",
-		    json_integer(g->probe_num));
+		json_object_set_new(o, "probe_num", json_integer(g->probe_num));
 	}
 }
 
@@ -538,13 +535,14 @@ summary_dns_json(json_t *o, const struct summary_group *g)
 	for (size_t i = 0; i < g->nnsid; i++)
 		json_array_append_new(nsids, json_string(g->nsid[i]));
 	json_object_set_new(o, "nsids", nsids);
-	json_object_set_new(o, "soa_measurements", dns ?
-	    json_integer((json_int_t)g->soa_n) : json_null());
-	json_object_set_new(o, "soa_behind", dns ?
-	    json_integer((json_int_t)g->soa_behind) : json_null());
-	json_object_set_new(o, "soa_lag_max_s", dns && g->soa_n > 0 ?
-	    json_real(summary_round3((double)g->lag_max / 1e6)) :
-	    json_null());
+	json_object_set_new(o, "soa_measurements",
+	    dns ? json_integer((json_int_t)g->soa_n) : json_null());
+	json_object_set_new(o, "soa_behind",
+	    dns ? json_integer((json_int_t)g->soa_behind) : json_null());
+	json_object_set_new(o, "soa_lag_max_s",
+	    dns && g->soa_n > 0 ?
+	        json_real(summary_round3((double)g->lag_max / 1e6)) :
+	        json_null());
 	return 0;
 }
 
@@ -562,10 +560,10 @@ summary_group_json(enum summary_kind kind, struct summary_group *g)
 	json_object_set_new(o, "successes", json_integer((json_int_t)g->ok));
 	json_object_set_new(o, "availability_pct",
 	    json_real(summary_availability(g)));
-	json_object_set_new(o, "rtt_median_ms", have_rtt ?
-	    json_real(median / 1000.0) : json_null());
-	json_object_set_new(o, "rtt_p95_ms", have_rtt ?
-	    json_real(p95 / 1000.0) : json_null());
+	json_object_set_new(o, "rtt_median_ms",
+	    have_rtt ? json_real(median / 1000.0) : json_null());
+	json_object_set_new(o, "rtt_p95_ms",
+	    have_rtt ? json_real(p95 / 1000.0) : json_null());
 	if (summary_dns_json(o, g) == -1) {
 		json_decref(o);
 		return NULL;
@@ -582,17 +580,19 @@ summary_emit_json(struct summary *s)
 
 	if (o == NULL)
 		return -1;
-	json_object_set_new(o, "start", json_string(cw_time_format(s->start,
-	    start, sizeof(start))));
-	json_object_set_new(o, "end", json_string(cw_time_format(s->start +
-	    s->bucket, end, sizeof(end))));
+	json_object_set_new(o, "start",
+	    json_string(cw_time_format(s->start, start, sizeof(start))));
+	json_object_set_new(o, "end",
+	    json_string(
+	        cw_time_format(s->start + s->bucket, end, sizeof(end))));
 	for (int kind = SUMMARY_TARGET; kind <= SUMMARY_PROBE; kind++) {
 		struct summary_groups *gs = kind == SUMMARY_TARGET ?
-		    &s->targets : &s->probes;
+		    &s->targets :
+		    &s->probes;
 		if ((list = json_array()) == NULL)
 			goto out;
-		json_object_set_new(o, kind == SUMMARY_TARGET ? "targets" :
-		    "probes", list);
+		json_object_set_new(o,
+		    kind == SUMMARY_TARGET ? "targets" : "probes", list);
 		for (size_t i = 0; i < gs->n; i++) {
 			json_t *g = summary_group_json(kind, gs->v[i]);
 			if (g == NULL || json_array_append_new(list, g) == -1)
@@ -619,8 +619,7 @@ summary_csv(struct evbuffer *out, const char *text, bool last)
 	return evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-static int
-summary_csv_fmt(struct evbuffer *out, const char *fmt, ...)
+static int summary_csv_fmt(struct evbuffer *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -739,12 +738,12 @@ summary_emit_csv(struct summary *s)
 	cw_time_format(s->start, start, sizeof(start));
 	cw_time_format(s->start + s->bucket, end, sizeof(end));
 	for (size_t i = 0; i < s->targets.n; i++)
-		if (summary_group_csv(s, SUMMARY_TARGET, s->targets.v[i],
-		    start, end) == -1)
+		if (summary_group_csv(s, SUMMARY_TARGET, s->targets.v[i], start,
+		        end) == -1)
 			return -1;
 	for (size_t i = 0; i < s->probes.n; i++)
-		if (summary_group_csv(s, SUMMARY_PROBE, s->probes.v[i],
-		    start, end) == -1)
+		if (summary_group_csv(s, SUMMARY_PROBE, s->probes.v[i], start,
+		        end) == -1)
 			return -1;
 	return 0;
 }
@@ -757,7 +756,7 @@ summary_header(struct summary *s)
 		return;
 	s->started = true;
 	if (evbuffer_add(s->out, SUMMARY_CSV_HEADER,
-	    sizeof(SUMMARY_CSV_HEADER) - 1) == -1)
+	        sizeof(SUMMARY_CSV_HEADER) - 1) == -1)
 		s->oom = true;
 }
 
@@ -771,7 +770,7 @@ summary_emit(struct summary *s)
 		return;
 	summary_header(s);
 	ret = s->fmt == SUMMARY_JSON ? summary_emit_json(s) :
-	    summary_emit_csv(s);
+	                               summary_emit_csv(s);
 	if (ret == -1)
 		s->oom = true;
 	summary_groups_clear(&s->targets);
@@ -798,8 +797,8 @@ summary_row_cb(void *arg, const struct store_row *r)
 		s->have_bucket = true;
 	}
 	summary_soa(s, r, &soa);
-	if (r->addr != NULL && (g = summary_group_get(s, &s->targets,
-	    SUMMARY_TARGET, r)) != NULL)
+	if (r->addr != NULL &&
+	    (g = summary_group_get(s, &s->targets, SUMMARY_TARGET, r)) != NULL)
 		summary_account(s, g, r, &soa);
 	if ((g = summary_group_get(s, &s->probes, SUMMARY_PROBE, r)) != NULL)
 		summary_account(s, g, r, &soa);

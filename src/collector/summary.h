@@ -23,15 +23,15 @@
 #include "store.h"
 
 enum summary_format {
-	SUMMARY_JSON,		/* JSON lines: one object per bucket */
-	SUMMARY_CSV,		/* RFC 4180, CRLF: one row per group */
+	SUMMARY_JSON, /* JSON lines: one object per bucket */
+	SUMMARY_CSV,  /* RFC 4180, CRLF: one row per group */
 };
 
-#define SUMMARY_PAGE_ROWS	1000	/* records read per step */
-#define SUMMARY_MAX_GROUPS	10000	/* of one bucket, by default */
-#define SUMMARY_E_GROUPS	(-2)	/* summary_step: over the cap */
-#define SUMMARY_NSID_MAX	64	/* distinct NSIDs listed per group */
-#define SUMMARY_SERIAL_HISTORY	1024	/* serials remembered per zone */
+#define SUMMARY_PAGE_ROWS      1000  /* records read per step */
+#define SUMMARY_MAX_GROUPS     10000 /* of one bucket, by default */
+#define SUMMARY_E_GROUPS       (-2)  /* summary_step: over the cap */
+#define SUMMARY_NSID_MAX       64    /* distinct NSIDs listed per group */
+#define SUMMARY_SERIAL_HISTORY 1024  /* serials remembered per zone */
 
 struct evbuffer;
 struct summary;

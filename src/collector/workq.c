@@ -25,31 +25,31 @@
 #include "workq.h"
 
 struct workq_job {
-	struct workq_job	*next;
-	workq_work_fn		*work;
-	workq_done_fn		*done;
-	void			*arg;
-	cw_usec_t		 served;	/* time its slices took */
+	struct workq_job *next;
+	workq_work_fn *work;
+	workq_done_fn *done;
+	void *arg;
+	cw_usec_t served; /* time its slices took */
 };
 
 /* A list of jobs in order. */
 struct workq_list {
-	struct workq_job	*head, **tail;
+	struct workq_job *head, **tail;
 };
 
 struct workq {
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct workq_list	 todo;		/* under mu */
-	struct workq_list	 finished;	/* under mu */
-	bool			 quit;		/* under mu */
-	bool			 running;	/* under mu: a slice runs */
-	bool			 hold;		/* under mu: start no slice */
-	pthread_cond_t		 sliced;	/* a slice ended */
-	pthread_t		 thread;
-	int			 wake[2];	/* worker -> loop */
-	struct event		*ev;
-	size_t			 pending;	/* loop thread only */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct workq_list todo;     /* under mu */
+	struct workq_list finished; /* under mu */
+	bool quit;                  /* under mu */
+	bool running;               /* under mu: a slice runs */
+	bool hold;                  /* under mu: start no slice */
+	pthread_cond_t sliced;      /* a slice ended */
+	pthread_t thread;
+	int wake[2]; /* worker -> loop */
+	struct event *ev;
+	size_t pending; /* loop thread only */
 };
 
 static void
@@ -74,8 +74,7 @@ workq_list_take_least(struct workq_list *l)
 {
 	struct workq_job **least = &l->head, *j;
 
-	for (struct workq_job **pp = &l->head; *pp != NULL;
-	    pp = &(*pp)->next)
+	for (struct workq_job **pp = &l->head; *pp != NULL; pp = &(*pp)->next)
 		if ((*pp)->served < (*least)->served)
 			least = pp;
 	j = *least;
@@ -206,7 +205,8 @@ workq_new(struct event_base *base)
 		goto fail;
 	}
 	if ((q->ev = event_new(base, q->wake[0], EV_READ | EV_PERSIST,
-	    workq_wake_cb, q)) == NULL || event_add(q->ev, NULL) == -1) {
+	         workq_wake_cb, q)) == NULL ||
+	    event_add(q->ev, NULL) == -1) {
 		log_warnx("%s: cannot watch the pipe", __func__);
 		goto fail;
 	}
@@ -221,8 +221,7 @@ fail:
 }
 
 int
-workq_push(struct workq *q, workq_work_fn *work, workq_done_fn *done,
-    void *arg)
+workq_push(struct workq *q, workq_work_fn *work, workq_done_fn *done, void *arg)
 {
 	struct workq_job *j;
 
@@ -257,8 +256,7 @@ workq_drain(struct workq *q, cw_usec_t until)
 	ts.tv_sec = (time_t)(until / CW_USEC_PER_SEC);
 	ts.tv_nsec = (long)(until % CW_USEC_PER_SEC) * 1000;
 	pthread_mutex_lock(&q->mu);
-	while ((q->todo.head != NULL || q->running) &&
-	    cw_mono_usec() < until)
+	while ((q->todo.head != NULL || q->running) && cw_mono_usec() < until)
 		pthread_cond_timedwait(&q->sliced, &q->mu, &ts);
 	/* Every job done, or past the deadline: the slice that runs ends
 	 * and no other starts. */

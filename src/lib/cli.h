@@ -9,9 +9,9 @@
 #include <stdio.h>
 
 /* Exit statuses shared by every command. */
-#define CW_EXIT_OK 0		/* every measurement succeeded */
-#define CW_EXIT_FAILURES 1	/* ran, some measurements failed */
-#define CW_EXIT_USAGE 2		/* usage or configuration error */
+#define CW_EXIT_OK       0 /* every measurement succeeded */
+#define CW_EXIT_FAILURES 1 /* ran, some measurements failed */
+#define CW_EXIT_USAGE    2 /* usage or configuration error */
 
 /*
  * cli_main_flags: what `program` does with argv[1] before looking it up

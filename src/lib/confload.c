@@ -23,8 +23,8 @@
 
 #include "confload.h"
 
-#define CONF_FILE_MAX (1024 * 1024)	/* bytes per file */
-#define CONF_ERRORS_MAX 50	/* shown; more are counted */
+#define CONF_FILE_MAX    (1024 * 1024) /* bytes per file */
+#define CONF_ERRORS_MAX  50            /* shown; more are counted */
 #define CONF_ERRORS_KEPT 500
 
 /* The load being parsed; set and cleared by conf_loader_parse() alone. */
@@ -49,7 +49,8 @@ conf_problem_add(struct conf_loader *l, int line, const char *text)
 	if (l->nproblems >= CONF_ERRORS_KEPT)
 		return;
 	if ((grown = reallocarray(l->problems, l->nproblems + 1,
-	    sizeof(*grown))) == NULL || (copy = strdup(text)) == NULL) {
+	         sizeof(*grown))) == NULL ||
+	    (copy = strdup(text)) == NULL) {
 		if (grown != NULL)
 			l->problems = grown;
 		l->oom = true;
@@ -142,7 +143,7 @@ conf_problems_text(struct conf_loader *l)
 	if ((text = malloc(len)) == NULL)
 		return NULL;
 	for (size_t i = 0; i < l->nproblems && shown < CONF_ERRORS_MAX;
-	    i++, shown++) {
+	     i++, shown++) {
 		size_t n = strlen(l->problems[i].text);
 		if (o > 0)
 			text[o++] = '\n';
@@ -169,8 +170,8 @@ conf_cfg_reword(char *msg, size_t len)
 	static const struct {
 		const char *from, *to;
 	} words[] = {
-		{"no such option ", "unknown key "},
-		{"found duplicate title ", "another measurement is named "},
+		{ "no such option ", "unknown key " },
+		{ "found duplicate title ", "another measurement is named " },
 	};
 	char rest[512];
 
@@ -214,7 +215,7 @@ enum conf_pp_state {
 	CONF_PP_NORMAL,
 	CONF_PP_DQUOTE,
 	CONF_PP_SQUOTE,
-	CONF_PP_COMMENT,	/* inside slash-star */
+	CONF_PP_COMMENT, /* inside slash-star */
 };
 
 static int
@@ -345,13 +346,13 @@ conf_pp_include(struct conf_loader *l, const char *name, int from,
 		    (int)sizeof(path))
 			goto toolong;
 	} else if (snprintf(path, sizeof(path), "%.*s/%s",
-	    (int)(dir_end - l->files[from]), l->files[from], name) >=
-	    (int)sizeof(path))
+	               (int)(dir_end - l->files[from]), l->files[from],
+	               name) >= (int)sizeof(path))
 		goto toolong;
 	if (l->depth >= CONF_INCLUDE_DEPTH) {
 		conf_error_file(l, l->files[from], from_line,
-		    "include(\"%s\"): includes nested more than %d deep",
-		    name, CONF_INCLUDE_DEPTH);
+		    "include(\"%s\"): includes nested more than %d deep", name,
+		    CONF_INCLUDE_DEPTH);
 		return -1;
 	}
 	return conf_pp_file(l, path, l->files[from], from_line);
@@ -375,7 +376,7 @@ conf_pp_line(const char *p, size_t n, enum conf_pp_state *state, char *out)
 		case CONF_PP_COMMENT:
 			if (c == '*' && next == '/') {
 				*state = CONF_PP_NORMAL;
-				out[o++] = ' ';	/* keep tokens apart */
+				out[o++] = ' '; /* keep tokens apart */
 				i++;
 			}
 			continue;
@@ -451,8 +452,9 @@ conf_pp_file(struct conf_loader *l, const char *path, const char *from,
 		free(data);
 		return -1;
 	}
-	if ((grown = reallocarray(l->files, l->nfiles + 1,
-	    sizeof(*grown))) == NULL || (out = malloc(len + 1)) == NULL ||
+	if ((grown = reallocarray(l->files, l->nfiles + 1, sizeof(*grown))) ==
+	        NULL ||
+	    (out = malloc(len + 1)) == NULL ||
 	    (grown[l->nfiles] = strdup(path)) == NULL) {
 		if (grown != NULL)
 			l->files = grown;
@@ -469,7 +471,7 @@ conf_pp_file(struct conf_loader *l, const char *path, const char *from,
 	while (pos < len || (pos == len && lineno == 0 && len == 0)) {
 		const char *eol = memchr(data + pos, '\n', len - pos);
 		size_t n = eol != NULL ? (size_t)(eol - (data + pos)) :
-		    len - pos;
+		                         len - pos;
 		size_t o;
 		int inc;
 
@@ -480,10 +482,11 @@ conf_pp_file(struct conf_loader *l, const char *path, const char *from,
 		o = conf_pp_line(data + pos, n, &state, out);
 		pos += n + (eol != NULL ? 1 : 0);
 		if (start == CONF_PP_NORMAL && state == CONF_PP_NORMAL &&
-		    (inc = conf_pp_include_name(out, o, name,
-		    sizeof(name))) != 0) {
+		    (inc = conf_pp_include_name(out, o, name, sizeof(name))) !=
+		        0) {
 			if (inc == -1) {
-				conf_error_file(l, path, lineno, "malformed "
+				conf_error_file(l, path, lineno,
+				    "malformed "
 				    "include: write include(\"FILE\") alone "
 				    "on its line");
 				goto done;
@@ -537,8 +540,8 @@ conf_pp_braces(struct conf_loader *l)
 		} else if (*p == '$' && p[1] == '{') {
 			/* ${VAR}: libconfuse's environment substitution */
 			const char *close = strchr(p, '}');
-			if (close != NULL && memchr(p, '\n', (size_t)(close -
-			    p)) == NULL)
+			if (close != NULL &&
+			    memchr(p, '\n', (size_t)(close - p)) == NULL)
 				p = close;
 		} else if (*p == '{') {
 			if (depth++ == 0) {
@@ -554,7 +557,8 @@ conf_pp_braces(struct conf_loader *l)
 			}
 		} else if (*p == '}') {
 			if (depth == 0) {
-				conf_error(l, line, "'}' without a matching "
+				conf_error(l, line,
+				    "'}' without a matching "
 				    "'{'");
 				return -1;
 			}
@@ -602,17 +606,20 @@ conf_given(struct conf_loader *l, const cfg_t *sec, const char *opt)
 
 /* conf_record_twice: report an option given a second time. */
 static void
-conf_record_twice(struct conf_loader *l, cfg_t *cfg, const char *opt,
-    int first)
+conf_record_twice(struct conf_loader *l, cfg_t *cfg, const char *opt, int first)
 {
 	int line = l->origin[first - 1].line;
 
 	if (cfg->title != NULL)
-		conf_error(l, cfg->line, "%s \"%s\": %s is set twice (first "
-		    "on line %d)", cfg->name, cfg->title, opt, line);
+		conf_error(l, cfg->line,
+		    "%s \"%s\": %s is set twice (first "
+		    "on line %d)",
+		    cfg->name, cfg->title, opt, line);
 	else if (strcmp(cfg->name, "root") != 0)
-		conf_error(l, cfg->line, "%s: %s is set twice (first on line "
-		    "%d)", cfg->name, opt, line);
+		conf_error(l, cfg->line,
+		    "%s: %s is set twice (first on line "
+		    "%d)",
+		    cfg->name, opt, line);
 	else
 		conf_error(l, cfg->line, "%s is set twice (first on line %d)",
 		    opt, line);
@@ -626,8 +633,8 @@ conf_optline_add(struct conf_loader *l, const cfg_t *sec, const char *opt,
 
 	if (l->noptlines == l->optlines_cap) {
 		size_t cap = l->optlines_cap ? l->optlines_cap * 2 : 64;
-		if ((grown = reallocarray(l->optlines, cap,
-		    sizeof(*grown))) == NULL) {
+		if ((grown = reallocarray(l->optlines, cap, sizeof(*grown))) ==
+		    NULL) {
 			l->oom = true;
 			return NULL;
 		}
@@ -668,10 +675,10 @@ conf_record(cfg_t *cfg, cfg_opt_t *opt)
 	}
 	if (first == NULL) {
 		if ((first = conf_optline_add(l, cfg, opt->name, 0,
-		    cfg->line)) == NULL)
+		         cfg->line)) == NULL)
 			return 0;
 	} else if (n == first->count && !first->ended) {
-		first->ended = true;		/* the closing brace */
+		first->ended = true; /* the closing brace */
 		return 0;
 	} else if (n <= first->count) {
 		conf_record_twice(l, cfg, opt->name, first->line);
@@ -752,7 +759,8 @@ conf_path_dir(struct conf_loader *l, int line, char *dir, size_t len)
 	int n, flen;
 
 	file = l->files[line > 0 && (size_t)line <= l->nlines ?
-	    l->origin[line - 1].file : 0];
+	        l->origin[line - 1].file :
+	        0];
 	while (file[0] == '.' && file[1] == '/')
 		for (file += 2; *file == '/'; file++)
 			;
@@ -763,8 +771,9 @@ conf_path_dir(struct conf_loader *l, int line, char *dir, size_t len)
 	else if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return -1;
 	else
-		n = snprintf(dir, len, "%s%s%.*s", strcmp(cwd, "/") == 0 ? "" :
-		    cwd, flen > 0 ? "/" : "", flen, file);
+		n = snprintf(dir, len, "%s%s%.*s",
+		    strcmp(cwd, "/") == 0 ? "" : cwd, flen > 0 ? "/" : "", flen,
+		    file);
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -796,9 +805,14 @@ conf_join(struct conf_loader *l, int line, const char *name, char *why,
 	} else
 		n = snprintf(full, sizeof(full), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(full)) {
-		snprintf(why, whylen, "\"%.64s...\" in %s is longer than %d "
-		    "bytes", name, name[0] == '/' ? "/" : dir[0] != '\0' ?
-		    dir : "/", PATH_MAX - 1);
+		snprintf(why, whylen,
+		    "\"%.64s...\" in %s is longer than %d "
+		    "bytes",
+		    name,
+		    name[0] == '/'     ? "/" :
+		        dir[0] != '\0' ? dir :
+		                         "/",
+		    PATH_MAX - 1);
 		return NULL;
 	}
 	if ((out = strdup(full)) == NULL) {
@@ -814,8 +828,7 @@ conf_join(struct conf_loader *l, int line, const char *name, char *why,
  * conf_join().  Returns 0, or -1 (reported).
  */
 int
-conf_sec_path(struct conf_sec *s, const char *opt, const char *kind,
-    char **out)
+conf_sec_path(struct conf_sec *s, const char *opt, const char *kind, char **out)
 {
 	const char *v = cfg_getstr(s->sec, opt);
 	char why[PATH_MAX + 256], *full;
@@ -824,8 +837,8 @@ conf_sec_path(struct conf_sec *s, const char *opt, const char *kind,
 		conf_sec_error(s, opt, 0, "%s: a %s name", opt, kind);
 		return -1;
 	}
-	if ((full = conf_join(s->l, conf_line_of(s->l, s->sec, opt, 0,
-	    s->line), v, why, sizeof(why))) == NULL) {
+	if ((full = conf_join(s->l, conf_line_of(s->l, s->sec, opt, 0, s->line),
+	         v, why, sizeof(why))) == NULL) {
 		if (!s->l->oom)
 			conf_sec_error(s, opt, 0, "%s: %s", opt, why);
 		return -1;
@@ -848,8 +861,10 @@ conf_duration(struct conf_sec *s, const char *opt, cw_usec_t dflt,
 		return 0;
 	}
 	if (cw_duration_parse(text, out) == -1) {
-		conf_sec_error(s, opt, 0, "%s: \"%s\" is not a duration "
-		    "(write e.g. 300, 30s, 250ms, 5m, 1h)", opt, text);
+		conf_sec_error(s, opt, 0,
+		    "%s: \"%s\" is not a duration "
+		    "(write e.g. 300, 30s, 250ms, 5m, 1h)",
+		    opt, text);
 		return -1;
 	}
 	return 0;
@@ -861,8 +876,10 @@ conf_int(struct conf_sec *s, const char *opt, long min, long max, long *out)
 {
 	*out = cfg_getint(s->sec, opt);
 	if (*out < min || *out > max) {
-		conf_sec_error(s, opt, 0, "%s: %ld is out of range (%ld to "
-		    "%ld)", opt, *out, min, max);
+		conf_sec_error(s, opt, 0,
+		    "%s: %ld is out of range (%ld to "
+		    "%ld)",
+		    opt, *out, min, max);
 		return -1;
 	}
 	return 0;
@@ -879,9 +896,9 @@ conf_section(struct conf_loader *l, cfg_t *root, cfg_opt_t *opt,
 	s->l = l;
 	s->sec = cfg_opt_getnsec(opt, n > 0 ? n - 1 : 0);
 	s->line = l->next_opening < l->nopenings ?
-	    l->openings[l->next_opening++] : root->line;
+	    l->openings[l->next_opening++] :
+	    root->line;
 }
-
 
 /* --- Loading --- */
 
@@ -936,7 +953,9 @@ conf_file_parse(struct conf_file *f, const char *path, cfg_opt_t *opts)
 		if (o->type != CFGT_SEC && o->type != CFGT_FUNC)
 			cfg_set_validate_func(f->cfg, o->name, conf_record);
 	return conf_loader_parse(&f->l, path, f->cfg) == 0 &&
-	    f->l.nerrors == 0 && !f->l.oom ? 0 : -1;
+	        f->l.nerrors == 0 && !f->l.oom ?
+	    0 :
+	    -1;
 }
 
 struct conf_file *
@@ -979,8 +998,8 @@ conf_file_error(struct conf_file *f, const char *opt, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	conf_error(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0), "%s: %s",
-	    opt, msg);
+	conf_error(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0), "%s: %s", opt,
+	    msg);
 }
 
 char *
@@ -989,7 +1008,7 @@ conf_file_join(struct conf_file *f, const char *opt, const char *name)
 	char why[PATH_MAX + 256], *full;
 
 	if ((full = conf_join(&f->l, conf_line_of(&f->l, f->cfg, opt, 0, 0),
-	    name, why, sizeof(why))) == NULL)
+	         name, why, sizeof(why))) == NULL)
 		conf_file_error(f, opt, "%s", why);
 	return full;
 }

@@ -33,15 +33,15 @@
 
 /* Where line n of the preprocessed text came from. */
 struct conf_origin {
-	int file;		/* index into files */
+	int file; /* index into files */
 	int line;
 };
 
 /* One problem found, kept until all are sorted by line. */
 struct conf_problem {
-	int key;		/* preprocessed line; INT_MAX: none */
-	size_t seq;		/* order of discovery, for ties */
-	char *text;		/* "FILE:LINE: message" */
+	int key;    /* preprocessed line; INT_MAX: none */
+	size_t seq; /* order of discovery, for ties */
+	char *text; /* "FILE:LINE: message" */
 };
 
 /* Where an option (value `idx` of a list) was set. */
@@ -49,9 +49,9 @@ struct conf_optline {
 	const cfg_t *sec;
 	const char *opt;
 	unsigned idx;
-	int line;		/* in the preprocessed text */
-	unsigned count;		/* idx 0 of a list: values so far */
-	bool ended;		/* idx 0 of a list: its closing call seen */
+	int line;       /* in the preprocessed text */
+	unsigned count; /* idx 0 of a list: values so far */
+	bool ended;     /* idx 0 of a list: its closing call seen */
 };
 
 /*
@@ -66,9 +66,9 @@ struct conf_loader {
 	size_t len, cap;
 	struct conf_origin *origin;
 	size_t nlines, origin_cap;
-	char **files;		/* display names; [0] is the main file */
+	char **files; /* display names; [0] is the main file */
 	size_t nfiles;
-	char *chain[CONF_INCLUDE_DEPTH + 1];	/* real paths being read */
+	char *chain[CONF_INCLUDE_DEPTH + 1]; /* real paths being read */
 	int depth;
 
 	/* Lines of the top-level '{', in order: section i opens there. */
@@ -80,7 +80,7 @@ struct conf_loader {
 
 	struct conf_problem *problems;
 	size_t nproblems;
-	size_t nerrors;		/* found, including those not kept */
+	size_t nerrors; /* found, including those not kept */
 	bool oom;
 };
 
@@ -88,9 +88,9 @@ struct conf_loader {
 struct conf_sec {
 	struct conf_loader *l;
 	cfg_t *sec;
-	const char *what;	/* "probe", "dns \"root-soa\""; NULL for the
+	const char *what; /* "probe", "dns \"root-soa\""; NULL for the
 				 * file's top level */
-	int line;		/* where it opens */
+	int line;         /* where it opens */
 };
 
 /*
@@ -203,8 +203,8 @@ cfg_t *conf_file_cfg(const struct conf_file *f);
 
 /* conf_file_error: note a problem with top-level option `opt`, reported
  * as "FILE:LINE: opt: message" (the line where `opt` is set). */
-void conf_file_error(struct conf_file *f, const char *opt, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+void conf_file_error(struct conf_file *f, const char *opt, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* conf_file_join: `name`, a file named by top-level option `opt`, as
  * the program should open it: an absolute name as it is, a relative one

@@ -56,8 +56,8 @@ cw_time_format(cw_usec_t t, char *buf, size_t len)
 		return buf;
 	}
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, usec);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, usec);
 	return buf;
 }
 
@@ -97,7 +97,7 @@ cw_time_parse(const char *text, cw_usec_t *out)
 			return -1;
 		for (; *p >= '0' && *p <= '9'; p++) {
 			if (scale == 0)
-				return -1;	/* finer than microseconds */
+				return -1; /* finer than microseconds */
 			usec += (*p - '0') * scale;
 			scale /= 10;
 		}
@@ -107,10 +107,9 @@ cw_time_parse(const char *text, cw_usec_t *out)
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	check = tm;
-	if ((secs = timegm(&tm)) == (time_t)-1 ||
-	    tm.tm_mday != check.tm_mday || tm.tm_mon != check.tm_mon ||
-	    tm.tm_hour != check.tm_hour || tm.tm_min != check.tm_min ||
-	    tm.tm_sec != check.tm_sec)
+	if ((secs = timegm(&tm)) == (time_t)-1 || tm.tm_mday != check.tm_mday ||
+	    tm.tm_mon != check.tm_mon || tm.tm_hour != check.tm_hour ||
+	    tm.tm_min != check.tm_min || tm.tm_sec != check.tm_sec)
 		return -1;
 	*out = (cw_usec_t)secs * CW_USEC_PER_SEC + usec;
 	return 0;
@@ -123,8 +122,15 @@ cw_duration_parse(const char *text, cw_usec_t *out)
 		const char *suffix;
 		double usec;
 	} units[] = {
-		{"", 1e6}, {"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6},
-		{"min", 60e6}, {"h", 3600e6}, {"d", 86400e6}, {"w", 604800e6},
+		{ "", 1e6 },
+		{ "us", 1 },
+		{ "ms", 1e3 },
+		{ "s", 1e6 },
+		{ "m", 60e6 },
+		{ "min", 60e6 },
+		{ "h", 3600e6 },
+		{ "d", 86400e6 },
+		{ "w", 604800e6 },
 	};
 	char *end;
 	double value;

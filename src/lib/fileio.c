@@ -59,8 +59,7 @@ fileio_sync_dir(int dirfd, const char *path)
 		snprintf(dir, sizeof(dir), "/");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if ((fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1)
+	if ((fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	rv = fsync(fd);
 	saved = errno;
@@ -77,8 +76,9 @@ fileio_atomic_begin(struct fileio_atomic *fa, int dirfd, const char *path,
 	fa->dirfd = dirfd;
 	fa->tmp[0] = '\0';
 	if ((size_t)snprintf(fa->path, sizeof(fa->path), "%s", path) >=
-	    sizeof(fa->path) || (size_t)snprintf(fa->tmp, sizeof(fa->tmp),
-	    "%s.tmp", path) >= sizeof(fa->tmp)) {
+	        sizeof(fa->path) ||
+	    (size_t)snprintf(fa->tmp, sizeof(fa->tmp), "%s.tmp", path) >=
+	        sizeof(fa->tmp)) {
 		fa->tmp[0] = '\0';
 		errno = ENAMETOOLONG;
 		return FILEIO_NAME;
@@ -90,8 +90,8 @@ fileio_atomic_begin(struct fileio_atomic *fa, int dirfd, const char *path,
 	 */
 	if (unlinkat(dirfd, fa->tmp, 0) == -1 && errno != ENOENT)
 		return FILEIO_CREATE;
-	fa->fd = openat(dirfd, fa->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode);
+	fa->fd = openat(dirfd, fa->tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	return fa->fd == -1 ? FILEIO_CREATE : FILEIO_OK;
 }
 
@@ -134,8 +134,8 @@ fileio_atomic_commit(struct fileio_atomic *fa)
 }
 
 enum fileio_status
-fileio_write_atomic(int dirfd, const char *path, mode_t mode,
-    const void *buf, size_t len)
+fileio_write_atomic(int dirfd, const char *path, mode_t mode, const void *buf,
+    size_t len)
 {
 	struct fileio_atomic fa;
 	enum fileio_status st;

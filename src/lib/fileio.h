@@ -33,8 +33,7 @@ int fileio_write_all(int fd, const void *buf, size_t len);
 /* fileio_write_all_count: fileio_write_all, and *done says how many
  * bytes went out, on failure too (so that the caller can cut a partial
  * write off again). */
-int fileio_write_all_count(int fd, const void *buf, size_t len,
-    size_t *done);
+int fileio_write_all_count(int fd, const void *buf, size_t len, size_t *done);
 
 /* fileio_sync_dir: fsync the directory that holds `path` (relative to
  * `dirfd`, or AT_FDCWD), so that a file just created or renamed there
@@ -48,11 +47,11 @@ int fileio_readable(const char *path);
 /* What an atomic write reports: how far it got. */
 enum fileio_status {
 	FILEIO_OK = 0,
-	FILEIO_NAME,	/* PATH.tmp is longer than PATH_MAX (ENAMETOOLONG) */
-	FILEIO_CREATE,	/* the temporary file could not be created */
-	FILEIO_WRITE,	/* writing, fsync or close of it failed */
-	FILEIO_RENAME,	/* the rename over PATH failed */
-	FILEIO_DIRSYNC,	/* PATH is replaced, but the fsync of its directory
+	FILEIO_NAME,    /* PATH.tmp is longer than PATH_MAX (ENAMETOOLONG) */
+	FILEIO_CREATE,  /* the temporary file could not be created */
+	FILEIO_WRITE,   /* writing, fsync or close of it failed */
+	FILEIO_RENAME,  /* the rename over PATH failed */
+	FILEIO_DIRSYNC, /* PATH is replaced, but the fsync of its directory
 			 * failed: the rename may not survive a power cut */
 };
 
@@ -60,10 +59,10 @@ enum fileio_status {
  * temporary file: fileio_atomic_begin(), writes to `fd`, then
  * fileio_atomic_commit() or fileio_atomic_abort(). */
 struct fileio_atomic {
-	int	 fd;			/* the temporary file; -1 when none */
-	int	 dirfd;			/* what PATH is relative to */
-	char	 path[PATH_MAX];	/* PATH */
-	char	 tmp[PATH_MAX];		/* PATH.tmp */
+	int fd;              /* the temporary file; -1 when none */
+	int dirfd;           /* what PATH is relative to */
+	char path[PATH_MAX]; /* PATH */
+	char tmp[PATH_MAX];  /* PATH.tmp */
 };
 
 /*
@@ -97,7 +96,7 @@ void fileio_atomic_abort(struct fileio_atomic *fa);
  * begin, write all, commit.  Returns what they return (FILEIO_WRITE also
  * when the write failed), errno set when it is not FILEIO_OK.
  */
-enum fileio_status fileio_write_atomic(int dirfd, const char *path,
-    mode_t mode, const void *buf, size_t len);
+enum fileio_status fileio_write_atomic(int dirfd, const char *path, mode_t mode,
+    const void *buf, size_t len);
 
 #endif

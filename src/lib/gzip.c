@@ -13,17 +13,17 @@
 
 #include "gzip.h"
 
-#define GZIP_WINDOW	(16 + MAX_WBITS)	/* gzip wrapper only */
-#define GZIP_FIRST_CAP	(64 * 1024)
+#define GZIP_WINDOW    (16 + MAX_WBITS) /* gzip wrapper only */
+#define GZIP_FIRST_CAP (64 * 1024)
 
 /* A gzip stream (gzip.h). */
 struct gzip_stream {
-	z_stream		 zs;
-	const unsigned char	*in;
-	size_t			 inlen, used;	/* used: handed to zlib */
-	size_t			 limit, total;	/* total: bytes out so far */
-	int			 state;		/* GZIP_OK or the error */
-	bool			 end;
+	z_stream zs;
+	const unsigned char *in;
+	size_t inlen, used;  /* used: handed to zlib */
+	size_t limit, total; /* total: bytes out so far */
+	int state;           /* GZIP_OK or the error */
+	bool end;
 };
 
 struct gzip_stream *
@@ -76,7 +76,7 @@ gzip_stream_run(struct gzip_stream *g, unsigned char *out, size_t len,
 		}
 		zs->next_out = out + *got;
 		zs->avail_out = (uInt)(len - *got > UINT_MAX ? UINT_MAX :
-		    len - *got);
+		                                               len - *got);
 		zrc = inflate(zs, Z_NO_FLUSH);
 		*got = (size_t)(zs->next_out - out);
 		if (zrc == Z_STREAM_END) {
@@ -185,7 +185,7 @@ gzip_deflate(const void *in, size_t len, int level, unsigned char **out,
 		return GZIP_E_NOMEM;
 	memset(&zs, 0, sizeof(zs));
 	if (deflateInit2(&zs, level, Z_DEFLATED, GZIP_WINDOW, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK)
+	        Z_DEFAULT_STRATEGY) != Z_OK)
 		return GZIP_E_NOMEM;
 	/* deflateBound does not count the gzip header and trailer. */
 	cap = deflateBound(&zs, (uLong)len) + 64;

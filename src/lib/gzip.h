@@ -10,8 +10,8 @@
 
 enum gzip_error {
 	GZIP_OK = 0,
-	GZIP_E_CORRUPT = -1,	/* not gzip, truncated, bad checksum */
-	GZIP_E_TOO_LARGE = -2,	/* inflates past the limit */
+	GZIP_E_CORRUPT = -1,   /* not gzip, truncated, bad checksum */
+	GZIP_E_TOO_LARGE = -2, /* inflates past the limit */
 	GZIP_E_NOMEM = -3,
 };
 
@@ -37,8 +37,7 @@ struct gzip_stream;
 /* gzip_stream_new: a stream over `in` (`inlen` bytes, borrowed: it
  * must outlive the stream) that fails once more than `limit` bytes have
  * come out.  NULL when out of memory. */
-struct gzip_stream *gzip_stream_new(const void *in, size_t inlen,
-    size_t limit);
+struct gzip_stream *gzip_stream_new(const void *in, size_t inlen, size_t limit);
 
 /*
  * gzip_stream_read: inflate up to `len` more bytes into `out`; *got is
@@ -46,8 +45,7 @@ struct gzip_stream *gzip_stream_new(const void *in, size_t inlen,
  * data) or a negative enum gzip_error, which every later call returns
  * again.
  */
-int gzip_stream_read(struct gzip_stream *g, void *out, size_t len,
-    size_t *got);
+int gzip_stream_read(struct gzip_stream *g, void *out, size_t len, size_t *got);
 
 /* gzip_stream_free: NULL is fine. */
 void gzip_stream_free(struct gzip_stream *g);

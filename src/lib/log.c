@@ -21,13 +21,13 @@
  * in every daemon, because any module may need to log. */
 static const char *log_progname = "corewatch";
 static enum log_level log_max = LOG_LEVEL_INFO;
-static int log_dest = -1;	/* enum log_dest; -1: not looked at yet */
+static int log_dest = -1; /* enum log_dest; -1: not looked at yet */
 
 /* Where stderr goes decides the form of a line. */
 enum log_dest {
-	LOG_DEST_TTY,		/* a person reads it: a level word */
-	LOG_DEST_JOURNAL,	/* journald: "<N>", it keeps the time */
-	LOG_DEST_FILE,		/* a file or a pipe: the time, a level word */
+	LOG_DEST_TTY,     /* a person reads it: a level word */
+	LOG_DEST_JOURNAL, /* journald: "<N>", it keeps the time */
+	LOG_DEST_FILE,    /* a file or a pipe: the time, a level word */
 };
 
 /* log_journal: whether stderr is the stream systemd connected to the
@@ -76,10 +76,10 @@ log_level_parse(const char *name)
 		const char *name;
 		enum log_level level;
 	} names[] = {
-		{"error", LOG_LEVEL_ERR},
-		{"warning", LOG_LEVEL_WARNING},
-		{"info", LOG_LEVEL_INFO},
-		{"debug", LOG_LEVEL_DEBUG},
+		{ "error", LOG_LEVEL_ERR },
+		{ "warning", LOG_LEVEL_WARNING },
+		{ "info", LOG_LEVEL_INFO },
+		{ "debug", LOG_LEVEL_DEBUG },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcasecmp(name, names[i].name) == 0)
@@ -91,10 +91,10 @@ static void __attribute__((format(printf, 3, 0)))
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	static const char *tags[] = {
-	    [LOG_LEVEL_ERR] = "error",
-	    [LOG_LEVEL_WARNING] = "warning",
-	    [LOG_LEVEL_INFO] = "info",
-	    [LOG_LEVEL_DEBUG] = "debug",
+		[LOG_LEVEL_ERR] = "error",
+		[LOG_LEVEL_WARNING] = "warning",
+		[LOG_LEVEL_INFO] = "info",
+		[LOG_LEVEL_DEBUG] = "debug",
 	};
 	char msg[1024], now[CW_TIME_STRLEN];
 
@@ -109,9 +109,9 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		    msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
 		break;
 	case LOG_DEST_FILE:
-		fprintf(stderr, "%s %s: %s: %s%s%s\n", cw_time_format(
-		    cw_real_usec(), now, sizeof(now)), log_progname,
-		    tags[level], msg, errnum ? ": " : "",
+		fprintf(stderr, "%s %s: %s: %s%s%s\n",
+		    cw_time_format(cw_real_usec(), now, sizeof(now)),
+		    log_progname, tags[level], msg, errnum ? ": " : "",
 		    errnum ? strerror(errnum) : "");
 		break;
 	default:

@@ -49,7 +49,9 @@ void log_say(char *err, size_t errlen, const char *fmt, ...)
 
 /* fatal/fatalx: log an error (with/without errno) and exit(2).  Only for
  * start-up problems the operator must fix, never for network input. */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -17,7 +17,8 @@ record_is_hex(const char *s, size_t len)
 	if (strlen(s) != len)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
 }
@@ -47,65 +48,65 @@ record_get_hex(json_t *obj, const char *key, char *out, size_t hexlen,
  * they must have that type and, numbers, lie in that range.  "a.b" is
  * member b of object a. */
 static const struct record_key {
-	const char	*key;
-	json_type	 type;		/* JSON_REAL: any number */
-	bool		 null_ok;
-	double		 min, max;	/* numbers only */
+	const char *key;
+	json_type type; /* JSON_REAL: any number */
+	bool null_ok;
+	double min, max; /* numbers only */
 } record_keys[] = {
-	{"time", JSON_STRING, false, 0, 0},
-	{"name", JSON_STRING, false, 0, 0},
-	{"server", JSON_STRING, false, 0, 0},
-	{"addr", JSON_STRING, true, 0, 0},	/* http: null when unresolved */
-	{"port", JSON_INTEGER, false, 1, 65535},
-	{"af", JSON_INTEGER, false, 4, 6},	/* and not 5 */
-	{"proto", JSON_STRING, false, 0, 0},
-	{"ok", JSON_TRUE, false, 0, 0},		/* a boolean */
-	{"failure", JSON_STRING, true, 0, 0},
-	{"rtt_ms", JSON_REAL, true, 0, RECORD_MS_MAX},
-	{"connect_ms", JSON_REAL, true, 0, RECORD_MS_MAX},
-	{"dns_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
-	{"tls_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
-	{"ttfb_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
-	{"total_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* http */
-	{"duration_ms", JSON_REAL, true, 0, RECORD_MS_MAX},	/* tld */
-	{"host", JSON_STRING, false, 0, 0},	/* http */
-	{"url", JSON_STRING, false, 0, 0},	/* http */
-	{"status", JSON_INTEGER, true, 0, 999},	/* http */
-	{"proxy_status", JSON_INTEGER, false, 0, 999},	/* http */
-	{"header_bytes", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"body_bytes", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"redirects", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"attempts", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"rejected", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"ip_ttl", JSON_INTEGER, true, 0, 255},
-	{"size", JSON_INTEGER, false, 0, 65535},
-	{"counts.qd", JSON_INTEGER, false, 0, 65535},
-	{"counts.an", JSON_INTEGER, false, 0, 65535},
-	{"counts.ns", JSON_INTEGER, false, 0, 65535},
-	{"counts.ar", JSON_INTEGER, false, 0, 65535},
-	{"truncated_reply.id", JSON_INTEGER, false, 0, 65535},
-	{"truncated_reply.rtt_ms", JSON_REAL, true, 0, RECORD_MS_MAX},
-	{"truncated_reply.size", JSON_INTEGER, false, 0, 65535},
-	{"late_replies.count", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"rcode", JSON_STRING, false, 0, 0},
-	{"soa_serial", JSON_INTEGER, false, 0, 4294967295.0},
-	{"nsid", JSON_STRING, false, 0, 0},
-	{"abuf", JSON_STRING, false, 0, 0},
-	{"query", JSON_OBJECT, false, 0, 0},
-	{"query.id", JSON_INTEGER, false, 0, 65535},
-	{"query.edns_size", JSON_INTEGER, false, 0, 65535},
-	{"root_tries", JSON_INTEGER, false, 0, RECORD_COUNT_MAX}, /* tld */
-	{"addresses", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"glue", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"fallback", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"fallback_queries", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"fallback_failed", JSON_INTEGER, false, 0, RECORD_COUNT_MAX},
-	{"lost", JSON_OBJECT, false, 0, 0},
-	{"lost.first_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
-	{"lost.last_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
-	{"lost.count", JSON_INTEGER, false, 1, RECORD_COUNT_MAX},
-	{"identity", JSON_OBJECT, false, 0, 0},
-	{"identity.asn", JSON_INTEGER, false, 0, 4294967295.0},
+	{ "time", JSON_STRING, false, 0, 0 },
+	{ "name", JSON_STRING, false, 0, 0 },
+	{ "server", JSON_STRING, false, 0, 0 },
+	{ "addr", JSON_STRING, true, 0, 0 }, /* http: null when unresolved */
+	{ "port", JSON_INTEGER, false, 1, 65535 },
+	{ "af", JSON_INTEGER, false, 4, 6 }, /* and not 5 */
+	{ "proto", JSON_STRING, false, 0, 0 },
+	{ "ok", JSON_TRUE, false, 0, 0 }, /* a boolean */
+	{ "failure", JSON_STRING, true, 0, 0 },
+	{ "rtt_ms", JSON_REAL, true, 0, RECORD_MS_MAX },
+	{ "connect_ms", JSON_REAL, true, 0, RECORD_MS_MAX },
+	{ "dns_ms", JSON_REAL, true, 0, RECORD_MS_MAX },      /* http */
+	{ "tls_ms", JSON_REAL, true, 0, RECORD_MS_MAX },      /* http */
+	{ "ttfb_ms", JSON_REAL, true, 0, RECORD_MS_MAX },     /* http */
+	{ "total_ms", JSON_REAL, true, 0, RECORD_MS_MAX },    /* http */
+	{ "duration_ms", JSON_REAL, true, 0, RECORD_MS_MAX }, /* tld */
+	{ "host", JSON_STRING, false, 0, 0 },                 /* http */
+	{ "url", JSON_STRING, false, 0, 0 },                  /* http */
+	{ "status", JSON_INTEGER, true, 0, 999 },             /* http */
+	{ "proxy_status", JSON_INTEGER, false, 0, 999 },      /* http */
+	{ "header_bytes", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "body_bytes", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "redirects", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "attempts", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "rejected", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "ip_ttl", JSON_INTEGER, true, 0, 255 },
+	{ "size", JSON_INTEGER, false, 0, 65535 },
+	{ "counts.qd", JSON_INTEGER, false, 0, 65535 },
+	{ "counts.an", JSON_INTEGER, false, 0, 65535 },
+	{ "counts.ns", JSON_INTEGER, false, 0, 65535 },
+	{ "counts.ar", JSON_INTEGER, false, 0, 65535 },
+	{ "truncated_reply.id", JSON_INTEGER, false, 0, 65535 },
+	{ "truncated_reply.rtt_ms", JSON_REAL, true, 0, RECORD_MS_MAX },
+	{ "truncated_reply.size", JSON_INTEGER, false, 0, 65535 },
+	{ "late_replies.count", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "rcode", JSON_STRING, false, 0, 0 },
+	{ "soa_serial", JSON_INTEGER, false, 0, 4294967295.0 },
+	{ "nsid", JSON_STRING, false, 0, 0 },
+	{ "abuf", JSON_STRING, false, 0, 0 },
+	{ "query", JSON_OBJECT, false, 0, 0 },
+	{ "query.id", JSON_INTEGER, false, 0, 65535 },
+	{ "query.edns_size", JSON_INTEGER, false, 0, 65535 },
+	{ "root_tries", JSON_INTEGER, false, 0, RECORD_COUNT_MAX }, /* tld */
+	{ "addresses", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "glue", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "fallback", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "fallback_queries", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "fallback_failed", JSON_INTEGER, false, 0, RECORD_COUNT_MAX },
+	{ "lost", JSON_OBJECT, false, 0, 0 },
+	{ "lost.first_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX },
+	{ "lost.last_seq", JSON_INTEGER, false, 1, RECORD_COUNT_MAX },
+	{ "lost.count", JSON_INTEGER, false, 1, RECORD_COUNT_MAX },
+	{ "identity", JSON_OBJECT, false, 0, 0 },
+	{ "identity.asn", JSON_INTEGER, false, 0, 4294967295.0 },
 };
 
 /* record_member: the member `key` ("a" or "a.b") of `obj`, or NULL. */
@@ -171,8 +172,10 @@ record_range_say(const json_t *v, const struct record_key *k, char *err,
 	if (strcmp(k->key, "af") == 0)
 		snprintf(err, errlen, "\"af\" is %s, not 4 or 6", value);
 	else
-		snprintf(err, errlen, "\"%s\" is %s, out of its range %.0f "
-		    "to %.0f", k->key, value, k->min, k->max);
+		snprintf(err, errlen,
+		    "\"%s\" is %s, out of its range %.0f "
+		    "to %.0f",
+		    k->key, value, k->min, k->max);
 }
 
 /* record_check_keys: the types and ranges of record_keys; 0, or -1
@@ -181,16 +184,19 @@ static int
 record_check_keys(const struct record *r, char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		[JSON_OBJECT] = "an object", [JSON_STRING] = "a string",
-		[JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",
+		[JSON_OBJECT] = "an object",
+		[JSON_STRING] = "a string",
+		[JSON_INTEGER] = "an integer",
+		[JSON_REAL] = "a number",
 		[JSON_TRUE] = "true or false",
 	};
 	const struct record_key *k;
 	const char *t;
 	cw_usec_t when;
 
-	for (k = record_keys; k < record_keys + sizeof(record_keys) /
-	    sizeof(record_keys[0]); k++) {
+	for (k = record_keys;
+	     k < record_keys + sizeof(record_keys) / sizeof(record_keys[0]);
+	     k++) {
 		json_t *v = record_member(r->json, k->key);
 		if (v == NULL)
 			continue;
@@ -204,9 +210,10 @@ record_check_keys(const struct record *r, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if ((t = json_string_value(json_object_get(r->json, "time"))) !=
-	    NULL && cw_time_parse(t, &when) == -1) {
-		snprintf(err, errlen, "\"time\" is not a UTC time "
+	if ((t = json_string_value(json_object_get(r->json, "time"))) != NULL &&
+	    cw_time_parse(t, &when) == -1) {
+		snprintf(err, errlen,
+		    "\"time\" is not a UTC time "
 		    "(2026-11-26T10:00:00.000000Z)");
 		return -1;
 	}
@@ -227,8 +234,10 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 	rec->line = line;
 	rec->len = len;
 	if (len > RECORD_MAX_LEN) {
-		snprintf(err, errlen, "record of %zu bytes, over the limit of "
-		    "%d", len, RECORD_MAX_LEN);
+		snprintf(err, errlen,
+		    "record of %zu bytes, over the limit of "
+		    "%d",
+		    len, RECORD_MAX_LEN);
 		return -1;
 	}
 	if (memchr(line, '\n', len) != NULL) {
@@ -247,14 +256,17 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		return -1;
 	}
 	if (record_get_hex(rec->json, "probe", rec->probe, RECORD_ID_HEX, err,
-	    errlen) == -1 || record_get_hex(rec->json, "chain", rec->chain,
-	    RECORD_ID_HEX, err, errlen) == -1 || record_get_hex(rec->json,
-	    "prev", rec->prev, RECORD_HASH_HEX, err, errlen) == -1)
+	        errlen) == -1 ||
+	    record_get_hex(rec->json, "chain", rec->chain, RECORD_ID_HEX, err,
+	        errlen) == -1 ||
+	    record_get_hex(rec->json, "prev", rec->prev, RECORD_HASH_HEX, err,
+	        errlen) == -1)
 		return -1;
 	seq = json_object_get(rec->json, "seq");
 	if (!json_is_integer(seq) || (n = json_integer_value(seq)) < 1 ||
 	    n > (json_int_t)1 << 53) {
-		snprintf(err, errlen, "\"seq\" missing or not an integer from 1 "
+		snprintf(err, errlen,
+		    "\"seq\" missing or not an integer from 1 "
 		    "to 2^53");
 		return -1;
 	}
@@ -263,8 +275,10 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 	sodium_hex2bin(rec->prev_hash, sizeof(rec->prev_hash), rec->prev,
 	    RECORD_HASH_HEX, NULL, NULL, NULL);
 	if ((n == 1) != (strcmp(rec->prev, zeros) == 0)) {
-		snprintf(err, errlen, n == 1 ? "seq 1 with a \"prev\" that is "
-		    "not all zeros" : "\"prev\" all zeros after seq 1");
+		snprintf(err, errlen,
+		    n == 1 ? "seq 1 with a \"prev\" that is "
+		             "not all zeros" :
+		             "\"prev\" all zeros after seq 1");
 		return -1;
 	}
 	type = json_object_get(rec->json, "type");
@@ -273,7 +287,8 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		snprintf(err, errlen, "\"type\" missing or not a short string");
 		return -1;
 	}
-	memcpy(rec->type, json_string_value(type), json_string_length(type) + 1);
+	memcpy(rec->type, json_string_value(type),
+	    json_string_length(type) + 1);
 	if (strlen(rec->type) != json_string_length(type)) {
 		snprintf(err, errlen, "\"type\" holds a NUL byte");
 		return -1;
@@ -321,12 +336,16 @@ record_pubkey_parse(const char *text, unsigned char pk[RECORD_PUBKEY_LEN])
 
 	if (len == RECORD_PUBKEY_LEN * 2)
 		return sodium_hex2bin(pk, RECORD_PUBKEY_LEN, text, len, NULL,
-		    &got, &end) == 0 && got == RECORD_PUBKEY_LEN &&
-		    *end == '\0' ? 0 : -1;
+		           &got, &end) == 0 &&
+		        got == RECORD_PUBKEY_LEN && *end == '\0' ?
+		    0 :
+		    -1;
 	if (len == 44)
 		return sodium_base642bin(pk, RECORD_PUBKEY_LEN, text, len, NULL,
-		    &got, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		    got == RECORD_PUBKEY_LEN && *end == '\0' ? 0 : -1;
+		           &got, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		        got == RECORD_PUBKEY_LEN && *end == '\0' ?
+		    0 :
+		    -1;
 	return -1;
 }
 
@@ -384,8 +403,8 @@ batch_verify_digest(const unsigned char pk[RECORD_PUBKEY_LEN],
 
 	if (strlen(probe) != RECORD_ID_HEX ||
 	    sodium_base642bin(s, sizeof(s), sig, strlen(sig), NULL, &got, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(s) ||
-	    *end != '\0')
+	        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    got != sizeof(s) || *end != '\0')
 		return false;
 	n = batch_sig_digest_message(probe, digest, msg);
 	return crypto_sign_verify_detached(s, msg, n, pk) == 0;
@@ -414,13 +433,14 @@ batch_auth_parse(const char *header, char probe[RECORD_ID_HEX + 1],
 	}
 	len = strlen(BATCH_AUTH_SCHEME);
 	if (strncmp(p, BATCH_AUTH_SCHEME, len) != 0 || p[len] != ' ') {
-		snprintf(err, errlen, "Authorization is not \"%s probe=...,"
-		    "sig=...\"", BATCH_AUTH_SCHEME);
+		snprintf(err, errlen,
+		    "Authorization is not \"%s probe=...,"
+		    "sig=...\"",
+		    BATCH_AUTH_SCHEME);
 		return -1;
 	}
 	p += len + 1;
-	if (strncmp(p, "probe=", 6) != 0 ||
-	    (comma = strchr(p, ',')) == NULL ||
+	if (strncmp(p, "probe=", 6) != 0 || (comma = strchr(p, ',')) == NULL ||
 	    (size_t)(comma - p - 6) != RECORD_ID_HEX) {
 		snprintf(err, errlen, "Authorization: no probe=<32 hex> first");
 		return -1;
@@ -428,13 +448,15 @@ batch_auth_parse(const char *header, char probe[RECORD_ID_HEX + 1],
 	memcpy(probe, p + 6, RECORD_ID_HEX);
 	probe[RECORD_ID_HEX] = '\0';
 	if (!record_is_hex(probe, RECORD_ID_HEX)) {
-		snprintf(err, errlen, "Authorization: probe is not 32 "
+		snprintf(err, errlen,
+		    "Authorization: probe is not 32 "
 		    "lower-case hex digits");
 		return -1;
 	}
 	p = comma + 1;
 	if (strncmp(p, "sig=", 4) != 0 || strlen(p + 4) != RECORD_SIG_B64) {
-		snprintf(err, errlen, "Authorization: no sig=<base64 of 64 "
+		snprintf(err, errlen,
+		    "Authorization: no sig=<base64 of 64 "
 		    "bytes> after the probe");
 		return -1;
 	}

@@ -18,31 +18,31 @@
 
 #include <jansson.h>
 
-#define RECORD_MAX_LEN		65536	/* bytes of one line, no newline */
-#define RECORD_ID_HEX		32	/* probe and chain ids: 16 bytes */
-#define RECORD_HASH_HEX		64	/* SHA-256 in hex */
-#define RECORD_HASH_LEN		32
-#define RECORD_PUBKEY_LEN	32	/* Ed25519 */
-#define RECORD_SIG_LEN		64
-#define RECORD_SIG_B64		88	/* base64 of 64 bytes, padded */
-#define RECORD_TYPE_MAX		32
-#define RECORD_MS_MAX		86400000	/* a duration: one day, in ms */
-#define RECORD_COUNT_MAX	9007199254740992.0	/* 2^53: counts, bytes */
-#define BATCH_SIG_CONTEXT	"corewatch-batch-v1\n"
-#define BATCH_AUTH_SCHEME	"CW1-Ed25519"
+#define RECORD_MAX_LEN    65536 /* bytes of one line, no newline */
+#define RECORD_ID_HEX     32    /* probe and chain ids: 16 bytes */
+#define RECORD_HASH_HEX   64    /* SHA-256 in hex */
+#define RECORD_HASH_LEN   32
+#define RECORD_PUBKEY_LEN 32 /* Ed25519 */
+#define RECORD_SIG_LEN    64
+#define RECORD_SIG_B64    88 /* base64 of 64 bytes, padded */
+#define RECORD_TYPE_MAX   32
+#define RECORD_MS_MAX     86400000           /* a duration: one day, in ms */
+#define RECORD_COUNT_MAX  9007199254740992.0 /* 2^53: counts, bytes */
+#define BATCH_SIG_CONTEXT "corewatch-batch-v1\n"
+#define BATCH_AUTH_SCHEME "CW1-Ed25519"
 
 /* The envelope of one record, parsed from its line. */
 struct record {
-	char		 probe[RECORD_ID_HEX + 1];
-	char		 chain[RECORD_ID_HEX + 1];
-	uint64_t	 seq;
-	char		 prev[RECORD_HASH_HEX + 1];
-	unsigned char	 prev_hash[RECORD_HASH_LEN];	/* prev, decoded */
-	char		 type[RECORD_TYPE_MAX];
-	unsigned char	 hash[RECORD_HASH_LEN];	/* of the line's bytes */
-	const char	*line;		/* the caller's bytes, no newline */
-	size_t		 len;
-	json_t		*json;		/* the parsed line; owned */
+	char probe[RECORD_ID_HEX + 1];
+	char chain[RECORD_ID_HEX + 1];
+	uint64_t seq;
+	char prev[RECORD_HASH_HEX + 1];
+	unsigned char prev_hash[RECORD_HASH_LEN]; /* prev, decoded */
+	char type[RECORD_TYPE_MAX];
+	unsigned char hash[RECORD_HASH_LEN]; /* of the line's bytes */
+	const char *line; /* the caller's bytes, no newline */
+	size_t len;
+	json_t *json; /* the parsed line; owned */
 };
 
 /*
@@ -61,8 +61,8 @@ struct record {
  * outlive the record.  Returns 0, or -1 with a reason in `err`.  Free
  * with record_clear() either way.
  */
-int record_parse(const char *line, size_t len, struct record *rec,
-    char *err, size_t errlen);
+int record_parse(const char *line, size_t len, struct record *rec, char *err,
+    size_t errlen);
 
 /* record_clear: free what record_parse allocated. */
 void record_clear(struct record *rec);
@@ -86,15 +86,16 @@ int record_pubkey_parse(const char *text, unsigned char pk[RECORD_PUBKEY_LEN]);
 /* batch_sig_message: the bytes a batch signature covers:
  * "corewatch-batch-v1\n" <probe> "\n" <hex SHA-256 of body> "\n".
  * `out` must hold BATCH_SIG_MSG_LEN bytes; returns the length. */
-#define BATCH_SIG_MSG_LEN (sizeof(BATCH_SIG_CONTEXT) - 1 + RECORD_ID_HEX + \
-	1 + RECORD_HASH_HEX + 1)
+#define BATCH_SIG_MSG_LEN \
+	(sizeof(BATCH_SIG_CONTEXT) - 1 + RECORD_ID_HEX + 1 + RECORD_HASH_HEX + \
+	    1)
 size_t batch_sig_message(const char *probe, const void *body, size_t len,
     unsigned char out[BATCH_SIG_MSG_LEN]);
 
 /* batch_sign: the base64 signature of an uncompressed batch body with
  * the probe's secret key (libsodium's 64-byte form) into `sig`. */
-void batch_sign(const unsigned char sk[64], const char *probe,
-    const void *body, size_t len, char sig[RECORD_SIG_B64 + 1]);
+void batch_sign(const unsigned char sk[64], const char *probe, const void *body,
+    size_t len, char sig[RECORD_SIG_B64 + 1]);
 
 /* batch_verify: whether `sig` (base64) signs `body` for `probe` under
  * `pk`.  Returns true only for a good signature. */

@@ -36,8 +36,8 @@ result_set_ok(json_t *result)
 }
 
 void
-result_set_failure(json_t *result, enum cw_failure failure,
-    const char *detail, ...)
+result_set_failure(json_t *result, enum cw_failure failure, const char *detail,
+    ...)
 {
 	char text[512];
 	va_list ap;

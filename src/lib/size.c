@@ -12,12 +12,23 @@
 #include "size.h"
 
 static const struct {
-	const char	*suffix;
-	unsigned	 shift;
+	const char *suffix;
+	unsigned shift;
 } size_units[] = {
-	{"", 0}, {"b", 0}, {"k", 10}, {"kb", 10}, {"kib", 10},
-	{"m", 20}, {"mb", 20}, {"mib", 20}, {"g", 30}, {"gb", 30},
-	{"gib", 30}, {"t", 40}, {"tb", 40}, {"tib", 40},
+	{ "", 0 },
+	{ "b", 0 },
+	{ "k", 10 },
+	{ "kb", 10 },
+	{ "kib", 10 },
+	{ "m", 20 },
+	{ "mb", 20 },
+	{ "mib", 20 },
+	{ "g", 30 },
+	{ "gb", 30 },
+	{ "gib", 30 },
+	{ "t", 40 },
+	{ "tb", 40 },
+	{ "tib", 40 },
 };
 
 int
@@ -35,7 +46,7 @@ cw_size_parse(const char *text, uint64_t *out)
 	while (*end == ' ')
 		end++;
 	for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]);
-	    i++) {
+	     i++) {
 		if (strcasecmp(end, size_units[i].suffix) != 0)
 			continue;
 		if (v > (UINT64_MAX >> size_units[i].shift))

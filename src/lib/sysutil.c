@@ -27,7 +27,7 @@ sysutil_raise_nofile(void)
 	if (rl.rlim_cur != rl.rlim_max) {
 		/* Linux refuses an infinite descriptor limit: ask for 2^20. */
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 :
-		    rl.rlim_max;
+		                                             rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("%s: setrlimit %llu", __func__,
 			    (unsigned long long)rl.rlim_cur);
@@ -68,7 +68,7 @@ sysutil_mkdirs(const char *dir)
 	memcpy(path, dir, len + 1);
 	while (len > 1 && path[len - 1] == '/')
 		path[--len] = '\0';
-	for (char *p = path + 1; ; p++) {
+	for (char *p = path + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;

@@ -11,10 +11,10 @@
 
 struct table {
 	size_t ncols;
-	size_t nrows;		/* data rows; cells row 0: the header */
-	size_t filled;		/* complete rows in cells: nrows + 1 */
+	size_t nrows;  /* data rows; cells row 0: the header */
+	size_t filled; /* complete rows in cells: nrows + 1 */
 	size_t cap;
-	char **cells;		/* (nrows + 1) * ncols, row-major */
+	char **cells; /* (nrows + 1) * ncols, row-major */
 	enum table_align *align;
 	size_t *width;
 };

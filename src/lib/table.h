@@ -13,7 +13,7 @@
 
 enum table_align {
 	TABLE_LEFT = 0,
-	TABLE_RIGHT,		/* numbers */
+	TABLE_RIGHT, /* numbers */
 };
 
 struct table;

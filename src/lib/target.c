@@ -40,7 +40,8 @@ target_parse(const char *spec, uint16_t port, struct target *t, char *err,
 	a = spec;
 	if ((eq = strchr(spec, '=')) != NULL) {
 		if (!target_name_valid(spec, (size_t)(eq - spec))) {
-			snprintf(err, errlen, "bad server name in \"%s\"", spec);
+			snprintf(err, errlen, "bad server name in \"%s\"",
+			    spec);
 			return -1;
 		}
 		memcpy(t->name, spec, (size_t)(eq - spec));

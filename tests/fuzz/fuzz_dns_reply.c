@@ -22,8 +22,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const qnames[] = {".", "ua.", "hostname.bind.",
-	"ns1.ua.", "sd."};
+static const char *const qnames[] = { ".", "ua.", "hostname.bind.", "ns1.ua.",
+	"sd." };
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		id ^= 0x5a5a;
 	result = result_new("dns", "fuzz", 0);
 	if (dns_reply_check(&spec, id, data, size, &reply, detail,
-	    sizeof(detail)) == CW_OK) {
+	        sizeof(detail)) == CW_OK) {
 		dns_result_add_reply(result, &spec, reply, data, size);
 		tld_referral_parse(reply, "ua", 53, (data[2] & 1) != 0, &set,
 		    detail, sizeof(detail));

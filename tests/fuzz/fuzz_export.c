@@ -45,8 +45,8 @@ fuzz_export(struct store *st, const struct store_filter *f,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum export_format fmts[] = {EXPORT_CSV, EXPORT_ATLAS,
-	    EXPORT_JSONL};
+	static const enum export_format fmts[] = { EXPORT_CSV, EXPORT_ATLAS,
+		EXPORT_JSONL };
 	struct store *st = fuzz_store_rows(data, size);
 	struct evbuffer *out = evbuffer_new();
 	struct store_filter f;

@@ -35,16 +35,16 @@
 #include "store.h"
 #include "store_db.h"
 
-#define FUZZ_ROWS	8
-#define FUZZ_NSTR	10	/* the 1-byte-length strings of a row */
+#define FUZZ_ROWS 8
+#define FUZZ_NSTR 10 /* the 1-byte-length strings of a row */
 /* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in microseconds. */
-#define FUZZ_TIME_MIN	(-62167219200LL * 1000000)
-#define FUZZ_TIME_MAX	(253402300800LL * 1000000 - 1)
+#define FUZZ_TIME_MIN (-62167219200LL * 1000000)
+#define FUZZ_TIME_MAX (253402300800LL * 1000000 - 1)
 
 /* The unread part of an input. */
 struct fuzz_in {
-	const uint8_t	*p;
-	size_t		 left;
+	const uint8_t *p;
+	size_t left;
 };
 
 /* `n` bytes into `out`, zeros past the end of the input. */
@@ -89,10 +89,10 @@ fuzz_store(char probe[RECORD_ID_HEX + 1])
 
 	if (st == NULL) {
 		memset(pk, 7, sizeof(pk));
-		if ((st = store_open("sqlite::memory:", err,
-		    sizeof(err))) == NULL ||
+		if ((st = store_open("sqlite::memory:", err, sizeof(err))) ==
+		        NULL ||
 		    store_probe_add(st, "fuzz", pk, &p, err, sizeof(err)) !=
-		    STORE_OK) {
+		        STORE_OK) {
 			fprintf(stderr, "fuzz: store: %s\n", err);
 			exit(1);
 		}
@@ -113,10 +113,9 @@ fuzz_text(const char *s, bool null_empty)
 /* One row of the input into the records table as seq `seq`; 0, or -1
  * when the input is used up. */
 static int
-fuzz_row(struct store *st, const char *probe, struct fuzz_in *in,
-    long long seq)
+fuzz_row(struct store *st, const char *probe, struct fuzz_in *in, long long seq)
 {
-	static const char *const types[] = {"dns", "http", "heartbeat"};
+	static const char *const types[] = { "dns", "http", "heartbeat" };
 	static char line[65536 + 1], type[256], s[FUZZ_NSTR][256];
 	static const unsigned char zero[RECORD_HASH_LEN];
 	struct db_value p[26];
@@ -149,38 +148,43 @@ fuzz_row(struct store *st, const char *probe, struct fuzz_in *in,
 	p[n++] = DB_V_BLOB(line, len);
 	p[n++] = DB_V_INT(1764000000000000LL);
 	p[n++] = DB_V_TEXT(type);
-	p[n++] = flags & 0x20 ? DB_V_NULL : DB_V_INT(FUZZ_TIME_MIN +
-	    (long long)((uint64_t)num[0] % (uint64_t)(FUZZ_TIME_MAX -
-	    FUZZ_TIME_MIN + 1)));
+	p[n++] = flags & 0x20 ?
+	    DB_V_NULL :
+	    DB_V_INT(FUZZ_TIME_MIN +
+	        (long long)((uint64_t)num[0] %
+	            (uint64_t)(FUZZ_TIME_MAX - FUZZ_TIME_MIN + 1)));
 	p[n++] = fuzz_text(s[0], null_empty);
 	p[n++] = DB_V_INT(num[4]);
-	for (int i = 1; i < 3; i++)		/* server, addr */
+	for (int i = 1; i < 3; i++) /* server, addr */
 		p[n++] = fuzz_text(s[i], null_empty);
 	p[n++] = DB_V_INT(num[1]);
 	p[n++] = DB_V_INT(num[2]);
-	for (int i = 3; i < 6; i++)		/* proto, qname, qtype */
+	for (int i = 3; i < 6; i++) /* proto, qname, qtype */
 		p[n++] = fuzz_text(s[i], null_empty);
 	p[n++] = ok < 0 ? DB_V_NULL : DB_V_INT(ok);
 	p[n++] = fuzz_text(s[6], null_empty);
 	p[n++] = flags & 0x10 ? DB_V_NULL : DB_V_REAL(rtt);
-	for (int i = 7; i < 9; i++)		/* rcode, nsid */
+	for (int i = 7; i < 9; i++) /* rcode, nsid */
 		p[n++] = fuzz_text(s[i], null_empty);
 	p[n++] = DB_V_INT(num[3]);
 	p[n++] = fuzz_text(s[9], null_empty);
 	p[n++] = DB_V_INT(num[5]);
-	return db_exec(store_db(st), "INSERT INTO records (probe, chain, seq, "
-	    "hash, prev, line, received_at, type, time, name, msm, server, "
-	    "addr, port, af, proto, qname, qtype, ok, failure, rtt_ms, rcode, "
-	    "nsid, soa_serial, country, asn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, n) ==
-	    -1 ? -1 : 0;
+	return db_exec(store_db(st),
+	           "INSERT INTO records (probe, chain, seq, "
+	           "hash, prev, line, received_at, type, time, name, msm, server, "
+	           "addr, port, af, proto, qname, qtype, ok, failure, rtt_ms, rcode, "
+	           "nsid, soa_serial, country, asn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+	           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	           p, n) == -1 ?
+	    -1 :
+	    0;
 }
 
 /* The store of the run holding the rows of the input, and nothing else. */
 static struct store *
 fuzz_store_rows(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = {data, size};
+	struct fuzz_in in = { data, size };
 	char probe[RECORD_ID_HEX + 1];
 	struct store *st = fuzz_store(probe);
 

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const buckets[] = {"5m", "1h", "1d"};
+	static const char *const buckets[] = { "5m", "1h", "1d" };
 	struct evbuffer *out;
 	struct store *st;
 	struct store_filter f;
@@ -35,15 +35,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	int rc, steps = 0;
 
-	if (size < 1 || summary_bucket_parse(buckets[data[0] % 3],
-	    &bucket) == -1)
+	if (size < 1 ||
+	    summary_bucket_parse(buckets[data[0] % 3], &bucket) == -1)
 		return 0;
 	st = fuzz_store_rows(data + 1, size - 1);
 	if ((out = evbuffer_new()) == NULL)
 		return 0;
 	store_filter_init(&f);
-	if ((s = summary_new(st, &f, bucket, data[0] & 0x80 ? SUMMARY_CSV :
-	    SUMMARY_JSON, err, sizeof(err))) == NULL)
+	if ((s = summary_new(st, &f, bucket,
+	         data[0] & 0x80 ? SUMMARY_CSV : SUMMARY_JSON, err,
+	         sizeof(err))) == NULL)
 		abort();
 	summary_set_page_rows(s, 3);
 	while ((rc = summary_step(s, out)) == 1 && ++steps <= FUZZ_ROWS)

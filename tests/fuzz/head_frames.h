@@ -13,8 +13,8 @@
 #include <event2/http_struct.h>
 
 /* libevent's http-internal.h: enum message_read_status. */
-#define EVHTTP_ALL_DATA_READ		1
-#define EVHTTP_MORE_DATA_EXPECTED	0
+#define EVHTTP_ALL_DATA_READ      1
+#define EVHTTP_MORE_DATA_EXPECTED 0
 int evhttp_parse_firstline_(struct evhttp_request *, struct evbuffer *);
 int evhttp_parse_headers_(struct evhttp_request *, struct evbuffer *);
 
@@ -39,18 +39,18 @@ evhttp_frames_alike(const uint8_t *data, size_t size, size_t end,
 		goto done;
 	rc = evhttp_parse_headers_(req, buf);
 	if (rc == EVHTTP_MORE_DATA_EXPECTED)
-		ok = 0;		/* it reads on past the reader's end */
+		ok = 0; /* it reads on past the reader's end */
 	if (rc != EVHTTP_ALL_DATA_READ)
 		goto done;
 	cl = evhttp_find_header(req->input_headers, "Content-Length");
 	if (evbuffer_get_length(buf) != size - end ||
 	    evhttp_find_header(req->input_headers, "Transfer-Encoding") !=
-	    NULL ||
+	        NULL ||
 	    (cl == NULL ? h->length != 0 :
-	    (uint64_t)strtoll(cl, NULL, 10) != h->length) ||
+	                  (uint64_t)strtoll(cl, NULL, 10) != h->length) ||
 	    (req->type == EVHTTP_REQ_HEAD && h->length != 0) ||
 	    (req->type != EVHTTP_REQ_GET && req->type != EVHTTP_REQ_HEAD &&
-	    req->type != EVHTTP_REQ_POST) ||
+	        req->type != EVHTTP_REQ_POST) ||
 	    ((req->type == EVHTTP_REQ_POST) != h->post))
 		ok = 0;
 done:

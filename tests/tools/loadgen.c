@@ -41,36 +41,36 @@
 #include "store.h"
 
 struct body {
-	unsigned char	*data;
-	size_t		 len;
-	char		 auth[160];
+	unsigned char *data;
+	size_t len;
+	char auth[160];
 };
 
 struct lg_probe {
-	struct loadgen		*lg;
-	char			 id[33];
+	struct loadgen *lg;
+	char id[33];
 	struct evhttp_connection *conn;
-	struct body		*bodies;
-	int			 next;
-	cw_usec_t		 sent_at;
+	struct body *bodies;
+	int next;
+	cw_usec_t sent_at;
 };
 
 struct loadgen {
-	struct event_base	*base;
-	const char		*host;
-	int			 port;
-	int			 nprobes, nbatches, size;
-	bool			 gzip;
-	struct lg_probe		*probes;
-	int			 nbombs;
-	size_t			 bomb_size;
-	struct body		 bomb;
-	struct lg_probe		*bombers;
-	long long		 bombed, bomb_401, bomb_other;
-	int			 running;
-	long long		 acked, failed;
-	double			*lat;		/* ms per batch */
-	size_t			 nlat;
+	struct event_base *base;
+	const char *host;
+	int port;
+	int nprobes, nbatches, size;
+	bool gzip;
+	struct lg_probe *probes;
+	int nbombs;
+	size_t bomb_size;
+	struct body bomb;
+	struct lg_probe *bombers;
+	long long bombed, bomb_401, bomb_other;
+	int running;
+	long long acked, failed;
+	double *lat; /* ms per batch */
+	size_t nlat;
 };
 
 /* One realistic result line, as the probe writes it (about 900 bytes). */
@@ -80,24 +80,26 @@ lg_line(const char *probe, const char *chain, uint64_t seq, const char *prev,
 {
 	char *line;
 
-	if (asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\",\"seq\":%"
-	    PRIu64 ",\"prev\":\"%s\",\"type\":\"dns\",\"time\":"
-	    "\"2026-11-26T10:%02d:%02d.%06dZ\",\"name\":\"root-soa\","
-	    "\"server\":\"%c.root-servers.net\",\"addr\":\"192.0.2.%d\","
-	    "\"port\":53,\"af\":4,\"proto\":\"udp\",\"query\":{\"qname\":\".\","
-	    "\"qtype\":\"SOA\",\"qclass\":\"IN\",\"id\":%d,\"rd\":false,"
-	    "\"do\":false,\"nsid\":true,\"edns_size\":1232},\"ok\":true,"
-	    "\"failure\":null,\"rtt_ms\":%d.%03d,\"attempts\":1,\"ip_ttl\":57,"
-	    "\"truncated\":false,\"late_replies\":{\"count\":0,\"differ\":"
-	    "false},\"rcode\":\"NOERROR\",\"flags\":{\"qr\":true,\"aa\":true,"
-	    "\"tc\":false,\"rd\":false,\"ra\":false,\"ad\":false,\"cd\":false},"
-	    "\"counts\":{\"qd\":1,\"an\":1,\"ns\":0,\"ar\":1},\"size\":105,"
-	    "\"soa_serial\":2026112600,\"nsid\":\"%c1.ams\",\"abuf\":\"EJKEAAA"
-	    "BAAEAAAABAAAGAAHADAAGAAEAAVGAAEABYQxyb290LXNlcnZlcnMDbmV0AAVuc3Rs"
-	    "ZAx2ZXJpc2lnbi1ncnMDY29tAHiWZ/AAAAcIAAADhAAJOoAAAVGAAAApBNAAAAAAA"
-	    "AoAAwAGazEuYW1z\"}\n", probe, chain, seq, prev, (i / 60) % 60,
-	    i % 60, i % 1000000, 'a' + i % 13, 1 + i % 13, i % 65536,
-	    5 + i % 80, i % 1000, 'a' + i % 13) == -1)
+	if (asprintf(&line,
+	        "{\"probe\":\"%s\",\"chain\":\"%s\",\"seq\":%" PRIu64
+	        ",\"prev\":\"%s\",\"type\":\"dns\",\"time\":"
+	        "\"2026-11-26T10:%02d:%02d.%06dZ\",\"name\":\"root-soa\","
+	        "\"server\":\"%c.root-servers.net\",\"addr\":\"192.0.2.%d\","
+	        "\"port\":53,\"af\":4,\"proto\":\"udp\",\"query\":{\"qname\":\".\","
+	        "\"qtype\":\"SOA\",\"qclass\":\"IN\",\"id\":%d,\"rd\":false,"
+	        "\"do\":false,\"nsid\":true,\"edns_size\":1232},\"ok\":true,"
+	        "\"failure\":null,\"rtt_ms\":%d.%03d,\"attempts\":1,\"ip_ttl\":57,"
+	        "\"truncated\":false,\"late_replies\":{\"count\":0,\"differ\":"
+	        "false},\"rcode\":\"NOERROR\",\"flags\":{\"qr\":true,\"aa\":true,"
+	        "\"tc\":false,\"rd\":false,\"ra\":false,\"ad\":false,\"cd\":false},"
+	        "\"counts\":{\"qd\":1,\"an\":1,\"ns\":0,\"ar\":1},\"size\":105,"
+	        "\"soa_serial\":2026112600,\"nsid\":\"%c1.ams\",\"abuf\":\"EJKEAAA"
+	        "BAAEAAAABAAAGAAHADAAGAAEAAVGAAEABYQxyb290LXNlcnZlcnMDbmV0AAVuc3Rs"
+	        "ZAx2ZXJpc2lnbi1ncnMDY29tAHiWZ/AAAAcIAAADhAAJOoAAAVGAAAApBNAAAAAAA"
+	        "AoAAwAGazEuYW1z\"}\n",
+	        probe, chain, seq, prev, (i / 60) % 60, i % 60, i % 1000000,
+	        'a' + i % 13, 1 + i % 13, i % 65536, 5 + i % 80, i % 1000,
+	        'a' + i % 13) == -1)
 		return NULL;
 	return line;
 }
@@ -115,8 +117,7 @@ lg_probe_prepare(struct loadgen *lg, struct store *st, int n,
 	record_probe_id(pk, id);
 	memcpy(p->id, id, sizeof(p->id));
 	snprintf(name, sizeof(name), "load-%d", n);
-	if (store_probe_add(st, name, pk, NULL, err, sizeof(err)) !=
-	    STORE_OK) {
+	if (store_probe_add(st, name, pk, NULL, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "loadgen: enroll %s: %s\n", name, err);
 		return -1;
 	}
@@ -135,8 +136,8 @@ lg_probe_prepare(struct loadgen *lg, struct store *st, int n,
 		size_t len;
 
 		for (int i = 0; i < lg->size; i++) {
-			char *line = lg_line(id, chain, ++seq, prev, b * lg->size +
-			    i);
+			char *line = lg_line(id, chain, ++seq, prev,
+			    b * lg->size + i);
 			if (line == NULL)
 				return -1;
 			/* The hash covers the line without its newline. */
@@ -153,8 +154,8 @@ lg_probe_prepare(struct loadgen *lg, struct store *st, int n,
 		snprintf(p->bodies[b].auth, sizeof(p->bodies[b].auth),
 		    BATCH_AUTH_SCHEME " probe=%s,sig=%s", id, sig);
 		if (lg->gzip) {
-			int gz = gzip_deflate(flat, len, -1,
-			    &p->bodies[b].data, &p->bodies[b].len);
+			int gz = gzip_deflate(flat, len, -1, &p->bodies[b].data,
+			    &p->bodies[b].len);
 			free(flat);
 			if (gz != GZIP_OK)
 				return -1;
@@ -270,13 +271,14 @@ lg_bomb_prepare(struct loadgen *lg)
 	size_t n;
 	int gz;
 
-	if ((line = lg_line(lg->probes[0].id, lg->probes[0].id, 1,
-	    "0", 0)) == NULL || (flat = malloc(lg->bomb_size)) == NULL)
+	if ((line = lg_line(lg->probes[0].id, lg->probes[0].id, 1, "0", 0)) ==
+	        NULL ||
+	    (flat = malloc(lg->bomb_size)) == NULL)
 		return -1;
 	n = strlen(line);
 	for (size_t off = 0; off < lg->bomb_size; off += n)
-		memcpy(flat + off, line, lg->bomb_size - off < n ?
-		    lg->bomb_size - off : n);
+		memcpy(flat + off, line,
+		    lg->bomb_size - off < n ? lg->bomb_size - off : n);
 	free(line);
 	gz = gzip_deflate(flat, lg->bomb_size, 9, &lg->bomb.data,
 	    &lg->bomb.len);
@@ -286,8 +288,8 @@ lg_bomb_prepare(struct loadgen *lg)
 	randombytes_buf(sig, sizeof(sig));
 	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig),
 	    sodium_base64_VARIANT_ORIGINAL);
-	snprintf(lg->bomb.auth, sizeof(lg->bomb.auth), BATCH_AUTH_SCHEME
-	    " probe=%s,sig=%s", lg->probes[0].id, b64);
+	snprintf(lg->bomb.auth, sizeof(lg->bomb.auth),
+	    BATCH_AUTH_SCHEME " probe=%s,sig=%s", lg->probes[0].id, b64);
 	return 0;
 }
 
@@ -323,18 +325,20 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"db", required_argument, NULL, 'd'},
-		{"probes", required_argument, NULL, 'p'},
-		{"batches", required_argument, NULL, 'b'},
-		{"size", required_argument, NULL, 's'},
-		{"gzip", no_argument, NULL, 'z'},
-		{"bombs", required_argument, NULL, 'B'},
-		{"bomb", required_argument, NULL, 'S'},
-		{NULL, 0, NULL, 0},
+		{ "url", required_argument, NULL, 'u' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "probes", required_argument, NULL, 'p' },
+		{ "batches", required_argument, NULL, 'b' },
+		{ "size", required_argument, NULL, 's' },
+		{ "gzip", no_argument, NULL, 'z' },
+		{ "bombs", required_argument, NULL, 'B' },
+		{ "bomb", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct loadgen lg = {.nprobes = 50, .nbatches = 20, .size = 1000,
-	    .bomb_size = 16 * 1024 * 1024};
+	struct loadgen lg = { .nprobes = 50,
+		.nbatches = 20,
+		.size = 1000,
+		.bomb_size = 16 * 1024 * 1024 };
 	const char *url = NULL, *db = NULL;
 	struct store *st;
 	cw_usec_t t0, t;
@@ -343,28 +347,46 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u': url = optarg; break;
-		case 'd': db = optarg; break;
-		case 'p': lg.nprobes = atoi(optarg); break;
-		case 'b': lg.nbatches = atoi(optarg); break;
-		case 's': lg.size = atoi(optarg); break;
-		case 'z': lg.gzip = true; break;
-		case 'B': lg.nbombs = atoi(optarg); break;
-		case 'S': lg.bomb_size = strtoul(optarg, NULL, 10); break;
-		default: return 2;
+		case 'u':
+			url = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'p':
+			lg.nprobes = atoi(optarg);
+			break;
+		case 'b':
+			lg.nbatches = atoi(optarg);
+			break;
+		case 's':
+			lg.size = atoi(optarg);
+			break;
+		case 'z':
+			lg.gzip = true;
+			break;
+		case 'B':
+			lg.nbombs = atoi(optarg);
+			break;
+		case 'S':
+			lg.bomb_size = strtoul(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (url == NULL || db == NULL || lg_url(&lg, url) == -1 ||
 	    lg.nprobes < 1 || lg.nprobes > 10000 || lg.nbatches < 1 ||
 	    lg.size < 1 || lg.size > 100000 || lg.nbombs < 0 ||
 	    lg.nbombs > 10000 || lg.bomb_size < 1) {
-		fprintf(stderr, "usage: loadgen --url http://HOST:PORT --db URL "
+		fprintf(stderr,
+		    "usage: loadgen --url http://HOST:PORT --db URL "
 		    "[--probes N] [--batches N] [--size N] [--gzip] "
 		    "[--bombs N [--bomb BYTES]]\n");
 		return 2;
 	}
-	if (sodium_init() < 0 || (st = store_open(db, err, sizeof(err))) ==
-	    NULL) {
+	if (sodium_init() < 0 ||
+	    (st = store_open(db, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "loadgen: %s\n", err);
 		return 1;
 	}
@@ -392,7 +414,7 @@ main(int argc, char **argv)
 	}
 	lg.running = lg.nprobes;
 	if (lg.nbombs > 0) {
-		struct timeval lead = {1, 0};
+		struct timeval lead = { 1, 0 };
 		for (int i = 0; i < lg.nbombs; i++)
 			lg_bomb_send(&lg.bombers[i]);
 		event_base_loopexit(lg.base, &lead);
@@ -405,18 +427,19 @@ main(int argc, char **argv)
 	t = cw_mono_usec() - t0;
 	qsort(lg.lat, lg.nlat, sizeof(*lg.lat), lg_cmp);
 	printf("%d probes x %d batches x %d records%s: %lld records in %.2f s:"
-	    " %.0f records/s, %.0f batches/s; batch latency median %.1f ms, "
-	    "p99 %.1f ms; %lld batches failed\n", lg.nprobes, lg.nbatches,
-	    lg.size, lg.gzip ? " (gzip)" : "", lg.acked, (double)t / 1e6,
-	    (double)lg.acked / ((double)t / 1e6),
+	       " %.0f records/s, %.0f batches/s; batch latency median %.1f ms, "
+	       "p99 %.1f ms; %lld batches failed\n",
+	    lg.nprobes, lg.nbatches, lg.size, lg.gzip ? " (gzip)" : "",
+	    lg.acked, (double)t / 1e6, (double)lg.acked / ((double)t / 1e6),
 	    (double)lg.nlat / ((double)t / 1e6),
 	    lg.nlat ? lg.lat[lg.nlat / 2] : 0.0,
 	    lg.nlat ? lg.lat[lg.nlat * 99 / 100] : 0.0, lg.failed);
 	if (lg.nbombs > 0)
 		printf("flood: %d connections of gzip bombs (%zu bytes "
-		    "inflating to %zu): %lld answered, %lld with 401, %lld "
-		    "otherwise\n", lg.nbombs, lg.bomb.len, lg.bomb_size,
-		    lg.bombed, lg.bomb_401, lg.bomb_other);
+		       "inflating to %zu): %lld answered, %lld with 401, %lld "
+		       "otherwise\n",
+		    lg.nbombs, lg.bomb.len, lg.bomb_size, lg.bombed,
+		    lg.bomb_401, lg.bomb_other);
 	for (int i = 0; i < lg.nbombs; i++)
 		evhttp_connection_free(lg.bombers[i].conn);
 	free(lg.bombers);

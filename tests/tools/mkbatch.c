@@ -50,10 +50,10 @@
 #include "record.h"
 #include "result.h"
 
-#define MKBATCH_SEED_LEN	crypto_sign_SEEDBYTES
-#define MKBATCH_T0		"2026-11-26T10:00:00Z"
-#define MKBATCH_INTERVAL	(300 * CW_USEC_PER_SEC)
-#define MKBATCH_PAD		(RECORD_MAX_LEN + 4096)
+#define MKBATCH_SEED_LEN crypto_sign_SEEDBYTES
+#define MKBATCH_T0       "2026-11-26T10:00:00Z"
+#define MKBATCH_INTERVAL (300 * CW_USEC_PER_SEC)
+#define MKBATCH_PAD      (RECORD_MAX_LEN + 4096)
 
 enum mkbatch_tamper {
 	TAMPER_NONE,
@@ -68,37 +68,44 @@ enum mkbatch_tamper {
 };
 
 static const char *const mkbatch_tampers[] = {
-	"none", "sig", "prev", "json", "types", "rtt", "probe", "nonewline",
+	"none",
+	"sig",
+	"prev",
+	"json",
+	"types",
+	"rtt",
+	"probe",
+	"nonewline",
 	"big",
 };
 
 struct mkbatch_key {
-	unsigned char	pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char	sk[crypto_sign_SECRETKEYBYTES];
-	char		id[RECORD_ID_HEX + 1];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	char id[RECORD_ID_HEX + 1];
 };
 
 struct mkbatch_opts {
-	const char		*seed;
-	const char		*chain;
-	const char		*prev;
-	const char		*out;
-	const char		*auth;
-	unsigned long long	 from, count;
-	long			 variant;
-	unsigned long long	 loss_first, loss_last;
-	unsigned long long	 pad;
-	bool			 loss;
-	bool			 gzip;
-	enum mkbatch_tamper	 tamper;
-	json_t			*set;		/* an object, or NULL */
-	unsigned long long	 line;
+	const char *seed;
+	const char *chain;
+	const char *prev;
+	const char *out;
+	const char *auth;
+	unsigned long long from, count;
+	long variant;
+	unsigned long long loss_first, loss_last;
+	unsigned long long pad;
+	bool loss;
+	bool gzip;
+	enum mkbatch_tamper tamper;
+	json_t *set; /* an object, or NULL */
+	unsigned long long line;
 };
 
 /* The growing body of a batch. */
 struct mkbatch_buf {
-	char	*p;
-	size_t	 len, cap;
+	char *p;
+	size_t len, cap;
 };
 
 static int mkbatch_die(const char *fmt, ...)
@@ -123,8 +130,8 @@ mkbatch_hex_ok(const char *s, size_t len)
 	if (s == NULL || strlen(s) != len)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
 }
@@ -136,8 +143,9 @@ mkbatch_key(const char *seed_hex, struct mkbatch_key *k)
 	size_t got = 0;
 
 	if (!mkbatch_hex_ok(seed_hex, 2 * MKBATCH_SEED_LEN) ||
-	    sodium_hex2bin(seed, sizeof(seed), seed_hex, strlen(seed_hex),
-	    NULL, &got, NULL) != 0 || got != sizeof(seed))
+	    sodium_hex2bin(seed, sizeof(seed), seed_hex, strlen(seed_hex), NULL,
+	        &got, NULL) != 0 ||
+	    got != sizeof(seed))
 		return -1;
 	crypto_sign_seed_keypair(k->pk, k->sk, seed);
 	record_probe_id(k->pk, k->id);
@@ -175,34 +183,34 @@ mkbatch_abuf(unsigned id, unsigned long long serial)
 	memset(m, 0, sizeof(m));
 	m[n++] = (unsigned char)(id >> 8);
 	m[n++] = (unsigned char)id;
-	m[n++] = 0x84;			/* QR AA */
+	m[n++] = 0x84; /* QR AA */
 	m[n++] = 0x00;
 	m[n++] = 0;
-	m[n++] = 1;			/* qdcount */
+	m[n++] = 1; /* qdcount */
 	m[n++] = 0;
-	m[n++] = 1;			/* ancount */
+	m[n++] = 1; /* ancount */
 	n += 4;
-	m[n++] = 0;			/* . */
+	m[n++] = 0; /* . */
 	m[n++] = 0;
-	m[n++] = 6;			/* SOA */
+	m[n++] = 6; /* SOA */
 	m[n++] = 0;
-	m[n++] = 1;			/* IN */
-	m[n++] = 0;			/* owner . */
+	m[n++] = 1; /* IN */
+	m[n++] = 0; /* owner . */
 	m[n++] = 0;
 	m[n++] = 6;
 	m[n++] = 0;
 	m[n++] = 1;
-	m[n++] = 0;			/* TTL 86400 */
+	m[n++] = 0; /* TTL 86400 */
 	m[n++] = 1;
 	m[n++] = 0x51;
 	m[n++] = 0x80;
-	m[n++] = 0;			/* rdlength 22 */
+	m[n++] = 0; /* rdlength 22 */
 	m[n++] = 22;
-	m[n++] = 0;			/* mname . */
-	m[n++] = 0;			/* rname . */
+	m[n++] = 0; /* mname . */
+	m[n++] = 0; /* rname . */
 	for (int shift = 24; shift >= 0; shift -= 8)
 		m[n++] = (unsigned char)(serial >> shift);
-	n += 16;			/* refresh ... minimum: zeros */
+	n += 16; /* refresh ... minimum: zeros */
 	sodium_bin2base64(b64, sizeof(b64), m, n,
 	    sodium_base64_VARIANT_ORIGINAL);
 	return json_string(b64);
@@ -212,32 +220,36 @@ mkbatch_abuf(unsigned id, unsigned long long serial)
 static void
 mkbatch_dns(json_t *r, unsigned long long seq, long variant, cw_usec_t when)
 {
-	static const char *const addrs[] = {"198.41.0.4", "2001:503:ba3e::2:30",
-	    "170.247.170.2", "2801:1b8:10::b"};
+	static const char *const addrs[] = { "198.41.0.4",
+		"2001:503:ba3e::2:30", "170.247.170.2", "2801:1b8:10::b" };
 	unsigned long long serial = 2026112600ULL + seq / 288;
-	unsigned id = (unsigned)((seq * 2654435761ULL + (unsigned long)variant)
-	    & 0xffff);
+	unsigned id =
+	    (unsigned)((seq * 2654435761ULL + (unsigned long)variant) & 0xffff);
 	const char *addr = addrs[seq % 4];
 	char t[CW_TIME_STRLEN], nsid[32];
 
 	snprintf(nsid, sizeof(nsid), "rootns-%s%llu", variant ? "v" : "",
 	    (seq % 7) + (unsigned long long)variant);
-	json_object_set_new(r, "time", json_string(cw_time_format(when, t,
-	    sizeof(t))));
+	json_object_set_new(r, "time",
+	    json_string(cw_time_format(when, t, sizeof(t))));
 	json_object_set_new(r, "name", json_string("root-soa"));
-	json_object_set_new(r, "server", json_string(seq % 4 < 2 ?
-	    "a.root-servers.net" : "b.root-servers.net"));
+	json_object_set_new(r, "server",
+	    json_string(
+	        seq % 4 < 2 ? "a.root-servers.net" : "b.root-servers.net"));
 	json_object_set_new(r, "addr", json_string(addr));
 	json_object_set_new(r, "port", json_integer(53));
 	json_object_set_new(r, "af", json_integer(strchr(addr, ':') ? 6 : 4));
 	json_object_set_new(r, "proto", json_string(seq % 2 ? "udp" : "tcp"));
-	json_object_set_new(r, "query", json_pack("{s:s, s:s, s:s, s:i, s:b, "
-	    "s:b, s:b, s:i}", "qname", ".", "qtype", "SOA", "qclass", "IN",
-	    "id", (int)id, "rd", 0, "do", 0, "nsid", 1, "edns_size", 1232));
+	json_object_set_new(r, "query",
+	    json_pack("{s:s, s:s, s:s, s:i, s:b, "
+	              "s:b, s:b, s:i}",
+	        "qname", ".", "qtype", "SOA", "qclass", "IN", "id", (int)id,
+	        "rd", 0, "do", 0, "nsid", 1, "edns_size", 1232));
 	json_object_set_new(r, "ok", json_true());
 	json_object_set_new(r, "failure", json_null());
-	json_object_set_new(r, "rtt_ms", json_real(10.0 + (double)(seq * 37 %
-	    1000) / 100.0 + (double)variant * 0.5));
+	json_object_set_new(r, "rtt_ms",
+	    json_real(10.0 + (double)(seq * 37 % 1000) / 100.0 +
+	        (double)variant * 0.5));
 	json_object_set_new(r, "attempts", json_integer(1));
 	json_object_set_new(r, "rcode", json_string("NOERROR"));
 	json_object_set_new(r, "size", json_integer(57));
@@ -262,18 +274,20 @@ mkbatch_record(const struct mkbatch_opts *o, const char *probe,
 	int rc = -1;
 
 	r = json_pack("{s:s, s:s, s:o, s:s, s:s}", "probe", probe, "chain",
-	    o->chain, "seq", here && o->tamper == TAMPER_TYPES ?
-	    json_sprintf("%llu", seq) : json_integer((json_int_t)seq),
+	    o->chain, "seq",
+	    here && o->tamper == TAMPER_TYPES ? json_sprintf("%llu", seq) :
+	                                        json_integer((json_int_t)seq),
 	    "prev", prev, "type", o->loss && line == 1 ? "loss" : "dns");
 	if (r == NULL)
 		return -1;
 	if (o->loss && line == 1) {
-		json_object_set_new(r, "time", json_string(cw_time_format(when,
-		    t, sizeof(t))));
-		json_object_set_new(r, "lost", json_pack("{s:I, s:I, s:I}",
-		    "first_seq", (json_int_t)o->loss_first, "last_seq",
-		    (json_int_t)o->loss_last, "count", (json_int_t)(o->loss_last
-		    - o->loss_first + 1)));
+		json_object_set_new(r, "time",
+		    json_string(cw_time_format(when, t, sizeof(t))));
+		json_object_set_new(r, "lost",
+		    json_pack("{s:I, s:I, s:I}", "first_seq",
+		        (json_int_t)o->loss_first, "last_seq",
+		        (json_int_t)o->loss_last, "count",
+		        (json_int_t)(o->loss_last - o->loss_first + 1)));
 		json_object_set_new(r, "reason", json_string("spool_full"));
 	} else
 		mkbatch_dns(r, seq, o->variant, when);
@@ -293,13 +307,13 @@ mkbatch_record(const struct mkbatch_opts *o, const char *probe,
 	if ((text = result_dump(r)) == NULL)
 		goto out;
 	if (here && o->tamper == TAMPER_JSON)
-		text[strlen(text) - 1] = ',';	/* an object never closed */
+		text[strlen(text) - 1] = ','; /* an object never closed */
 	record_hash(text, strlen(text), h);
 	record_hex(h, sizeof(h), hash);
 	rc = mkbatch_add(body, text, strlen(text));
 	free(text);
-	if (rc == 0 && !(o->tamper == TAMPER_NONEWLINE && seq ==
-	    o->from + o->count - 1))
+	if (rc == 0 &&
+	    !(o->tamper == TAMPER_NONEWLINE && seq == o->from + o->count - 1))
 		rc = mkbatch_add(body, "\n", 1);
 out:
 	json_decref(r);
@@ -324,7 +338,8 @@ mkbatch_body(const struct mkbatch_opts *o, const struct mkbatch_key *k,
 	prev[RECORD_HASH_HEX] = '\0';
 	if (o->tamper == TAMPER_PREV)
 		prev[RECORD_HASH_HEX - 1] = prev[RECORD_HASH_HEX - 1] == 'a' ?
-		    'b' : 'a';
+		    'b' :
+		    'a';
 	if (o->tamper == TAMPER_PROBE) {
 		snprintf(other, sizeof(other), "%s", k->id);
 		other[0] = other[0] == 'a' ? 'b' : 'a';
@@ -332,7 +347,7 @@ mkbatch_body(const struct mkbatch_opts *o, const struct mkbatch_key *k,
 	}
 	for (unsigned long long i = 0; i < o->count; i++) {
 		if (mkbatch_record(o, probe, o->from + i, i + 1, prev, t0, body,
-		    last) == -1)
+		        last) == -1)
 			return -1;
 		memcpy(prev, last, sizeof(prev));
 	}
@@ -367,8 +382,8 @@ mkbatch_make(const struct mkbatch_opts *o, struct mkbatch_buf *body,
 	struct mkbatch_key k;
 	char sig[RECORD_SIG_B64 + 1];
 
-	if (mkbatch_key(o->seed, &k) == -1 || mkbatch_body(o, &k, body,
-	    last) == -1)
+	if (mkbatch_key(o->seed, &k) == -1 ||
+	    mkbatch_body(o, &k, body, last) == -1)
 		return -1;
 	batch_sign(k.sk, k.id, body->p, body->len, sig);
 	sodium_memzero(&k.sk, sizeof(k.sk));
@@ -378,7 +393,9 @@ mkbatch_make(const struct mkbatch_opts *o, struct mkbatch_buf *body,
 	    sig);
 	if (o->gzip)
 		return gzip_deflate(body->p, body->len, 6, wire, wirelen) ==
-		    GZIP_OK ? 0 : -1;
+		        GZIP_OK ?
+		    0 :
+		    -1;
 	if ((*wire = malloc(body->len + 1)) == NULL)
 		return -1;
 	memcpy(*wire, body->p, body->len);
@@ -393,26 +410,26 @@ mkbatch_u64(const char *text, unsigned long long *out)
 
 	errno = 0;
 	*out = strtoull(text, &end, 10);
-	return *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 ?
-	    0 : -1;
+	return *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 ? 0 :
+	                                                                    -1;
 }
 
 static const struct option mkbatch_options[] = {
-	{"seed", required_argument, NULL, 's'},
-	{"chain", required_argument, NULL, 'c'},
-	{"from", required_argument, NULL, 'f'},
-	{"count", required_argument, NULL, 'n'},
-	{"prev", required_argument, NULL, 'p'},
-	{"gzip", no_argument, NULL, 'z'},
-	{"variant", required_argument, NULL, 'v'},
-	{"loss", required_argument, NULL, 'l'},
-	{"tamper", required_argument, NULL, 't'},
-	{"line", required_argument, NULL, 'L'},
-	{"set", required_argument, NULL, 'S'},
-	{"pad", required_argument, NULL, 'P'},
-	{"out", required_argument, NULL, 'o'},
-	{"auth", required_argument, NULL, 'a'},
-	{NULL, 0, NULL, 0},
+	{ "seed", required_argument, NULL, 's' },
+	{ "chain", required_argument, NULL, 'c' },
+	{ "from", required_argument, NULL, 'f' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "prev", required_argument, NULL, 'p' },
+	{ "gzip", no_argument, NULL, 'z' },
+	{ "variant", required_argument, NULL, 'v' },
+	{ "loss", required_argument, NULL, 'l' },
+	{ "tamper", required_argument, NULL, 't' },
+	{ "line", required_argument, NULL, 'L' },
+	{ "set", required_argument, NULL, 'S' },
+	{ "pad", required_argument, NULL, 'P' },
+	{ "out", required_argument, NULL, 'o' },
+	{ "auth", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int
@@ -452,7 +469,9 @@ mkbatch_opt(int ch, const char *arg, struct mkbatch_opts *o)
 		return json_is_object(o->set) ? 0 : -1;
 	case 'P':
 		return mkbatch_u64(arg, &o->pad) == -1 ||
-		    o->pad > RECORD_MAX_LEN ? -1 : 0;
+		        o->pad > RECORD_MAX_LEN ?
+		    -1 :
+		    0;
 	case 'v':
 		if (mkbatch_u64(arg, &v) == -1 || v > 1000)
 			return -1;
@@ -461,10 +480,13 @@ mkbatch_opt(int ch, const char *arg, struct mkbatch_opts *o)
 	case 'l':
 		o->loss = true;
 		return sscanf(arg, "%llu:%llu", &o->loss_first,
-		    &o->loss_last) == 2 ? 0 : -1;
+		           &o->loss_last) == 2 ?
+		    0 :
+		    -1;
 	case 't':
-		for (i = 0; i < sizeof(mkbatch_tampers) /
-		    sizeof(mkbatch_tampers[0]); i++)
+		for (i = 0;
+		     i < sizeof(mkbatch_tampers) / sizeof(mkbatch_tampers[0]);
+		     i++)
 			if (strcmp(arg, mkbatch_tampers[i]) == 0) {
 				o->tamper = (enum mkbatch_tamper)i;
 				return 0;
@@ -482,8 +504,7 @@ mkbatch_parse(int argc, char **argv, struct mkbatch_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->line = 1;
-	while ((ch = getopt_long(argc, argv, "", mkbatch_options, NULL)) !=
-	    -1)
+	while ((ch = getopt_long(argc, argv, "", mkbatch_options, NULL)) != -1)
 		if (mkbatch_opt(ch, optarg, o) == -1)
 			return mkbatch_die("bad option %s", argv[optind - 1]);
 	if (optind != argc)
@@ -495,7 +516,7 @@ static int
 cmd_batch(int argc, char **argv)
 {
 	struct mkbatch_opts o;
-	struct mkbatch_buf body = {NULL, 0, 0};
+	struct mkbatch_buf body = { NULL, 0, 0 };
 	unsigned char *wire = NULL;
 	size_t wirelen = 0;
 	char auth[256], last[RECORD_HASH_HEX + 1];
@@ -508,15 +529,15 @@ cmd_batch(int argc, char **argv)
 	if (o.seed == NULL || !mkbatch_hex_ok(o.chain, RECORD_ID_HEX) ||
 	    o.from < 1 || o.count < 1 || o.out == NULL || o.auth == NULL ||
 	    (o.prev != NULL && !mkbatch_hex_ok(o.prev, RECORD_HASH_HEX)) ||
-	    (o.from > 1 && o.prev == NULL) || o.line < 1 ||
-	    o.line > o.count) {
+	    (o.from > 1 && o.prev == NULL) || o.line < 1 || o.line > o.count) {
 		json_decref(o.set);
-		return mkbatch_die("batch needs --seed, --chain (32 hex), "
+		return mkbatch_die(
+		    "batch needs --seed, --chain (32 hex), "
 		    "--from, --count, --out, --auth, and --prev (64 hex) "
 		    "after seq 1");
 	}
 	if (mkbatch_make(&o, &body, &wire, &wirelen, auth, sizeof(auth),
-	    last) == -1)
+	        last) == -1)
 		fprintf(stderr, "mkbatch: cannot make the batch\n");
 	else if (mkbatch_write(o.out, wire, wirelen) == 0 &&
 	    mkbatch_write(o.auth, auth, strlen(auth)) == 0) {
@@ -621,8 +642,8 @@ selfcheck_lines(const char *p, size_t len, const char *probe)
 	for (; p < end; p = nl + 1, n++) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return selfcheck_fail("a line without newline");
-		if (record_parse(p, (size_t)(nl - p), &r, err,
-		    sizeof(err)) == -1) {
+		if (record_parse(p, (size_t)(nl - p), &r, err, sizeof(err)) ==
+		    -1) {
 			record_clear(&r);
 			return selfcheck_fail(err);
 		}
@@ -654,7 +675,7 @@ selfcheck_gzip(const char *body, size_t len)
 	back = NULL;
 	if (gzip_inflate(z, zlen, len - 1, &back, &blen) != GZIP_E_TOO_LARGE)
 		goto out;
-	z[zlen - 5] ^= 0x55;	/* the length in the trailer */
+	z[zlen - 5] ^= 0x55; /* the length in the trailer */
 	if (gzip_inflate(z, zlen, len, &back, &blen) != GZIP_E_CORRUPT ||
 	    gzip_inflate(z, 10, len, &back, &blen) != GZIP_E_CORRUPT)
 		goto out;
@@ -681,7 +702,7 @@ static int
 cmd_selfcheck(void)
 {
 	struct mkbatch_opts o;
-	struct mkbatch_buf body = {NULL, 0, 0};
+	struct mkbatch_buf body = { NULL, 0, 0 };
 	struct mkbatch_key k;
 	unsigned char *wire = NULL;
 	size_t wirelen = 0;
@@ -691,13 +712,14 @@ cmd_selfcheck(void)
 
 	memset(&o, 0, sizeof(o));
 	o.seed = "01010101010101010101010101010101"
-	    "01010101010101010101010101010101";
+	         "01010101010101010101010101010101";
 	o.chain = "00112233445566778899aabbccddeeff";
 	o.from = 1;
 	o.count = 3;
 	o.line = 1;
-	if (mkbatch_key(o.seed, &k) == -1 || mkbatch_make(&o, &body, &wire,
-	    &wirelen, auth, sizeof(auth), last) == -1)
+	if (mkbatch_key(o.seed, &k) == -1 ||
+	    mkbatch_make(&o, &body, &wire, &wirelen, auth, sizeof(auth),
+	        last) == -1)
 		rc = selfcheck_fail("cannot make a batch");
 	else if (batch_auth_parse(auth, probe, sig, err, sizeof(err)) == -1)
 		rc = selfcheck_fail(err);
@@ -730,7 +752,8 @@ main(int argc, char **argv)
 		return cmd_seed();
 	if (strcmp(argv[1], "sign") == 0)
 		return cmd_sign(argc - 1, argv + 1);
-	fprintf(stderr, "usage: mkbatch [seed | pubkey --seed HEX | id --seed "
+	fprintf(stderr,
+	    "usage: mkbatch [seed | pubkey --seed HEX | id --seed "
 	    "HEX | sign ... | batch ...]\n");
 	return 2;
 }

@@ -23,7 +23,7 @@
 #include "cwtime.h"
 #include "record.h"
 
-#define RP_BATCH	1000
+#define RP_BATCH 1000
 
 /* The whole file into memory; NULL when it cannot be read. */
 static char *
@@ -33,8 +33,8 @@ rp_slurp(const char *path, size_t *len)
 	char *buf = NULL;
 	long size;
 
-	if (f == NULL || fseek(f, 0, SEEK_END) == -1 ||
-	    (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) == -1 ||
+	if (f == NULL || fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1 ||
 	    (buf = malloc((size_t)size + 1)) == NULL ||
 	    fread(buf, 1, (size_t)size, f) != (size_t)size) {
 		free(buf);
@@ -70,7 +70,7 @@ rp_pass(const char *buf, size_t len)
 			nl = memchr(p, '\n', (size_t)(q - p));
 			memset(&rec, 0, sizeof(rec));
 			if (record_parse(p, (size_t)(nl - p), &rec, err,
-			    sizeof(err)) == -1) {
+			        sizeof(err)) == -1) {
 				fprintf(stderr, "recparse: record %ld: %s\n",
 				    n + 1, err);
 				record_clear(&rec);

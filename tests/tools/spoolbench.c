@@ -41,7 +41,8 @@ spoolbench_result(uint64_t i)
 	result_set_str(r, "rcode", "NOERROR");
 	result_set_int(r, "soa_serial", 2026112600);
 	result_set_str(r, "nsid", "aa.us-mia.root");
-	result_set_str(r, "abuf", "q1+EAAABAAEAAAABAAAGAAEAAAYAAQABUYAAQAFh"
+	result_set_str(r, "abuf",
+	    "q1+EAAABAAEAAAABAAAGAAEAAAYAAQABUYAAQAFh"
 	    "DHJvb3Qtc2VydmVycwNuZXQABW5zdGxkDHZlcmlzaWduLWdycwNjb20AeLoBtAAA"
 	    "BwgAAAOEAAk6gAABUYAAACkE0AAAgAAAEgADAA5hYS51cy1taWEucm9vdA==");
 	return r;
@@ -89,8 +90,8 @@ spoolbench_append(const char *dir, const char *probe, uint64_t n)
 	spool_close(sp);
 	event_base_free(base);
 	printf("{\"records\":%" PRIu64 ",\"seconds\":%.3f,\"appends_per_s\":"
-	    "%.0f,\"syncs\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n", n,
-	    (double)(t1 - t0) / 1e6, (double)n * 1e6 / (double)(t1 - t0),
+	       "%.0f,\"syncs\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n",
+	    n, (double)(t1 - t0) / 1e6, (double)n * 1e6 / (double)(t1 - t0),
 	    syncs, st.bytes);
 	return 0;
 }

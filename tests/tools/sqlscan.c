@@ -38,9 +38,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK ||
+	        SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA mmap_size=268435456", NULL, NULL, NULL) !=
-	    SQLITE_OK ||
+	        SQLITE_OK ||
 	    sqlite3_prepare_v2(db, argv[2], -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "sqlscan: %s\n", sqlite3_errmsg(db));
 		sqlite3_close(db);

@@ -35,21 +35,21 @@
 #include "cwtime.h"
 
 struct tc_args {
-	struct sockaddr_in	 sin;
-	const char		*host, *cafile, *path;
-	long			 count;
+	struct sockaddr_in sin;
+	const char *host, *cafile, *path;
+	long count;
 };
 
 static int
 tc_parse(int argc, char **argv, struct tc_args *a)
 {
 	static const struct option opts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"host", required_argument, NULL, 'H'},
-		{"cafile", required_argument, NULL, 'C'},
-		{"count", required_argument, NULL, 'n'},
-		{"path", required_argument, NULL, 'P'},
-		{NULL, 0, NULL, 0},
+		{ "port", required_argument, NULL, 'p' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "cafile", required_argument, NULL, 'C' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "path", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
 	};
 	long port = 0;
 	int c;
@@ -59,12 +59,23 @@ tc_parse(int argc, char **argv, struct tc_args *a)
 	a->path = "/index.html";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': port = strtol(optarg, NULL, 10); break;
-		case 'H': a->host = optarg; break;
-		case 'C': a->cafile = optarg; break;
-		case 'n': a->count = strtol(optarg, NULL, 10); break;
-		case 'P': a->path = optarg; break;
-		default: return -1;
+		case 'p':
+			port = strtol(optarg, NULL, 10);
+			break;
+		case 'H':
+			a->host = optarg;
+			break;
+		case 'C':
+			a->cafile = optarg;
+			break;
+		case 'n':
+			a->count = strtol(optarg, NULL, 10);
+			break;
+		case 'P':
+			a->path = optarg;
+			break;
+		default:
+			return -1;
 		}
 	}
 	a->sin.sin_family = AF_INET;
@@ -84,8 +95,8 @@ tc_ctx(const char *cafile)
 	if (ctx == NULL)
 		return NULL;
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET |
-	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
 		SSL_CTX_free(ctx);
@@ -110,8 +121,10 @@ tc_once(SSL_CTX *ctx, const struct tc_args *a)
 	    SSL_set_tlsext_host_name(ssl, a->host) != 1 ||
 	    SSL_set1_host(ssl, a->host) != 1 || SSL_connect(ssl) != 1)
 		goto out;
-	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	    "Connection: close\r\n\r\n", a->path, a->host);
+	len = snprintf(req, sizeof(req),
+	    "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	    "Connection: close\r\n\r\n",
+	    a->path, a->host);
 	/* A host too long for req: snprintf counts what it could not write. */
 	if (len < 0 || (size_t)len >= sizeof(req) ||
 	    SSL_write(ssl, req, len) != len)
@@ -143,7 +156,8 @@ main(int argc, char **argv)
 	long ok = 0, failed = 0;
 
 	if (tc_parse(argc, argv, &a) == -1) {
-		fprintf(stderr, "usage: tlscycle --port PORT --host NAME "
+		fprintf(stderr,
+		    "usage: tlscycle --port PORT --host NAME "
 		    "--cafile FILE [--count N] [--path P] IPV4-ADDR\n");
 		return 2;
 	}

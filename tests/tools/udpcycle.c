@@ -32,11 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define UC_MAX_FLIGHT	4096
+#define UC_MAX_FLIGHT 4096
 
 struct uc_slot {
-	int		fd;
-	unsigned short	id;
+	int fd;
+	unsigned short id;
 };
 
 static double
@@ -53,10 +53,38 @@ static size_t
 uc_query(unsigned char *q, unsigned short id)
 {
 	static const unsigned char tmpl[] = {
-		0, 0, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 1,
-		0x00, 0x00, 0x06, 0x00, 0x01,
-		0x00, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0, 0, 0x00, 0x04,
-		0x00, 0x03, 0x00, 0x00,
+		0,
+		0,
+		0x00,
+		0x00,
+		0,
+		1,
+		0,
+		0,
+		0,
+		0,
+		0,
+		1,
+		0x00,
+		0x00,
+		0x06,
+		0x00,
+		0x01,
+		0x00,
+		0x00,
+		0x29,
+		0x04,
+		0xd0,
+		0,
+		0,
+		0,
+		0,
+		0x00,
+		0x04,
+		0x00,
+		0x03,
+		0x00,
+		0x00,
 	};
 
 	memcpy(q, tmpl, sizeof(tmpl));
@@ -76,8 +104,9 @@ uc_start(int ep, const struct sockaddr_in *sa, struct uc_slot *s, int slot,
 
 	if (!reuse || s->fd == -1) {
 		if ((s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) ==
-		    -1 || connect(s->fd, (const struct sockaddr *)sa,
-		    sizeof(*sa)) == -1)
+		        -1 ||
+		    connect(s->fd, (const struct sockaddr *)sa, sizeof(*sa)) ==
+		        -1)
 			return -1;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN;
@@ -104,11 +133,11 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"count", required_argument, NULL, 'n'},
-		{"in-flight", required_argument, NULL, 'f'},
-		{"reuse", no_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
+		{ "port", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "in-flight", required_argument, NULL, 'f' },
+		{ "reuse", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static struct uc_slot slots[UC_MAX_FLIGHT];
 	struct epoll_event evs[256];
@@ -121,11 +150,20 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': port = atoi(optarg); break;
-		case 'n': count = atol(optarg); break;
-		case 'f': flight = atoi(optarg); break;
-		case 'r': reuse = true; break;
-		default: return 2;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'n':
+			count = atol(optarg);
+			break;
+		case 'f':
+			flight = atoi(optarg);
+			break;
+		case 'r':
+			reuse = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -134,7 +172,8 @@ main(int argc, char **argv)
 	if (optind != argc - 1 || port < 1 || port > 65535 || count < 1 ||
 	    flight < 1 || flight > UC_MAX_FLIGHT ||
 	    inet_pton(AF_INET, argv[optind], &sa.sin_addr) != 1) {
-		fprintf(stderr, "usage: udpcycle --port PORT [--count N] "
+		fprintf(stderr,
+		    "usage: udpcycle --port PORT [--count N] "
 		    "[--in-flight M] [--reuse] IPV4\n");
 		return 2;
 	}
@@ -172,7 +211,8 @@ main(int argc, char **argv)
 			done++;
 			uc_finish(ep, s, reuse);
 			if (sent < count) {
-				if (uc_start(ep, &sa, s, slot, reuse, id++) == -1) {
+				if (uc_start(ep, &sa, s, slot, reuse, id++) ==
+				    -1) {
 					perror("udpcycle: start");
 					return 1;
 				}

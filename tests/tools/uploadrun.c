@@ -38,25 +38,26 @@
 #include "sysutil.h"
 #include "upload.h"
 
-#define RUN_TICK	(20 * CW_USEC_PER_MSEC)
+#define RUN_TICK (20 * CW_USEC_PER_MSEC)
 
 struct run {
-	struct event_base	*base;
-	struct spool		*sp;
-	struct upload		*up;
-	struct event		*tick;
-	unsigned long		 total, appended;
-	unsigned long		 rate;		/* per second; 0: all at once */
-	size_t			 pad;
-	char			*padding;
-	cw_usec_t		 started, deadline;
-	bool			 drained, failed;
+	struct event_base *base;
+	struct spool *sp;
+	struct upload *up;
+	struct event *tick;
+	unsigned long total, appended;
+	unsigned long rate; /* per second; 0: all at once */
+	size_t pad;
+	char *padding;
+	cw_usec_t started, deadline;
+	bool drained, failed;
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: uploadrun --spool DIR --key FILE [--append N] "
+	fprintf(stderr,
+	    "usage: uploadrun --spool DIR --key FILE [--append N] "
 	    "[--pad BYTES] [--rate N]\n    [--url URL]... [--proxy URL] "
 	    "[--batch-records N] [--batch-bytes N]\n    [--batch-age D] "
 	    "[--backoff-max D] [--failback D] [--timeout D]\n"
@@ -128,21 +129,21 @@ duration(const char *s)
 }
 
 static const struct option options[] = {
-	{"spool", required_argument, NULL, 's'},
-	{"key", required_argument, NULL, 'k'},
-	{"append", required_argument, NULL, 'n'},
-	{"pad", required_argument, NULL, 'p'},
-	{"rate", required_argument, NULL, 'r'},
-	{"url", required_argument, NULL, 'u'},
-	{"proxy", required_argument, NULL, 'x'},
-	{"batch-records", required_argument, NULL, 'R'},
-	{"batch-bytes", required_argument, NULL, 'B'},
-	{"batch-age", required_argument, NULL, 'A'},
-	{"backoff-max", required_argument, NULL, 'M'},
-	{"failback", required_argument, NULL, 'F'},
-	{"timeout", required_argument, NULL, 'T'},
-	{"dead-letter", required_argument, NULL, 'D'},
-	{NULL, 0, NULL, 0},
+	{ "spool", required_argument, NULL, 's' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "append", required_argument, NULL, 'n' },
+	{ "pad", required_argument, NULL, 'p' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "url", required_argument, NULL, 'u' },
+	{ "proxy", required_argument, NULL, 'x' },
+	{ "batch-records", required_argument, NULL, 'R' },
+	{ "batch-bytes", required_argument, NULL, 'B' },
+	{ "batch-age", required_argument, NULL, 'A' },
+	{ "backoff-max", required_argument, NULL, 'M' },
+	{ "failback", required_argument, NULL, 'F' },
+	{ "timeout", required_argument, NULL, 'T' },
+	{ "dead-letter", required_argument, NULL, 'D' },
+	{ NULL, 0, NULL, 0 },
 };
 
 int
@@ -159,8 +160,9 @@ main(int argc, char **argv)
 	char *line, dead[4096];
 	int ch;
 
-	log_init("uploadrun", getenv("UPLOADRUN_DEBUG") != NULL ?
-	    LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_init("uploadrun",
+	    getenv("UPLOADRUN_DEBUG") != NULL ? LOG_LEVEL_DEBUG :
+	                                        LOG_LEVEL_INFO);
 	if (sodium_init() < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -170,25 +172,52 @@ main(int argc, char **argv)
 	dead[0] = '\0';
 	while ((ch = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (ch) {
-		case 's': dir = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case 'n': r.total = (unsigned long)number(optarg); break;
-		case 'p': r.pad = (size_t)number(optarg); break;
-		case 'r': r.rate = (unsigned long)number(optarg); break;
+		case 's':
+			dir = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'n':
+			r.total = (unsigned long)number(optarg);
+			break;
+		case 'p':
+			r.pad = (size_t)number(optarg);
+			break;
+		case 'r':
+			r.rate = (unsigned long)number(optarg);
+			break;
 		case 'u':
 			if (uc.nurls == UPLOAD_URLS_MAX)
 				usage();
 			urls[uc.nurls++] = optarg;
 			break;
-		case 'x': uc.proxy = optarg; break;
-		case 'R': uc.batch_records = (size_t)number(optarg); break;
-		case 'B': uc.batch_bytes = (size_t)number(optarg); break;
-		case 'A': uc.batch_age = duration(optarg); break;
-		case 'M': uc.backoff_max = duration(optarg); break;
-		case 'F': uc.failback = duration(optarg); break;
-		case 'T': timeout = duration(optarg); break;
-		case 'D': snprintf(dead, sizeof(dead), "%s", optarg); break;
-		default: usage();
+		case 'x':
+			uc.proxy = optarg;
+			break;
+		case 'R':
+			uc.batch_records = (size_t)number(optarg);
+			break;
+		case 'B':
+			uc.batch_bytes = (size_t)number(optarg);
+			break;
+		case 'A':
+			uc.batch_age = duration(optarg);
+			break;
+		case 'M':
+			uc.backoff_max = duration(optarg);
+			break;
+		case 'F':
+			uc.failback = duration(optarg);
+			break;
+		case 'T':
+			timeout = duration(optarg);
+			break;
+		case 'D':
+			snprintf(dead, sizeof(dead), "%s", optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || dir == NULL || keyfile == NULL)
@@ -206,7 +235,7 @@ main(int argc, char **argv)
 	memset(&sc, 0, sizeof(sc));
 	sc.dir = dir;
 	sc.probe = k.id;
-	sc.max_bytes = UINT64_C(4) << 30;	/* room for a large backlog */
+	sc.max_bytes = UINT64_C(4) << 30; /* room for a large backlog */
 	sc.min_free_bytes = 1;
 	if ((r.sp = spool_open(&sc, r.base)) == NULL)
 		return 1;
@@ -226,10 +255,10 @@ main(int argc, char **argv)
 	event_base_dispatch(r.base);
 	st = r.up != NULL ? upload_status_json(r.up) : json_object();
 	json_object_set_new(st, "drained", json_boolean(r.drained));
-	json_object_set_new(st, "appended", json_integer((json_int_t)
-	    r.appended));
-	json_object_set_new(st, "seconds", json_real((double)(cw_mono_usec() -
-	    r.started) / 1e6));
+	json_object_set_new(st, "appended",
+	    json_integer((json_int_t)r.appended));
+	json_object_set_new(st, "seconds",
+	    json_real((double)(cw_mono_usec() - r.started) / 1e6));
 	if ((line = result_dump(st)) != NULL)
 		printf("%s\n", line);
 	free(line);

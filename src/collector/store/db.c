@@ -21,8 +21,10 @@ db_open(const char *url, char *err, size_t errlen)
 	if (strncmp(url, "postgresql://", 13) == 0 ||
 	    strncmp(url, "postgres://", 11) == 0)
 		return db_pg_ops.open(url, err, errlen);
-	snprintf(err, errlen, "database URL \"%s\" is neither sqlite:PATH nor "
-	    "postgresql://...", url);
+	snprintf(err, errlen,
+	    "database URL \"%s\" is neither sqlite:PATH nor "
+	    "postgresql://...",
+	    url);
 	return NULL;
 }
 

@@ -23,9 +23,9 @@
 
 enum db_type {
 	DB_NULL,
-	DB_INT,		/* 64-bit integer */
+	DB_INT, /* 64-bit integer */
 	DB_REAL,
-	DB_TEXT,	/* UTF-8, not NUL-terminated necessarily: use len */
+	DB_TEXT, /* UTF-8, not NUL-terminated necessarily: use len */
 	DB_BLOB,
 };
 
@@ -34,27 +34,29 @@ enum db_type {
  * the row callback returns (columns).  A TEXT column's bytes are followed
  * by a NUL (p[len] == '\0'), so it can be used as a C string. */
 struct db_value {
-	enum db_type	 type;
-	long long	 i;
-	double		 r;
-	const void	*p;
-	size_t		 len;
+	enum db_type type;
+	long long i;
+	double r;
+	const void *p;
+	size_t len;
 };
 
-#define DB_V_NULL		((struct db_value){.type = DB_NULL})
-#define DB_V_INT(v)		((struct db_value){.type = DB_INT, .i = (v)})
-#define DB_V_REAL(v)		((struct db_value){.type = DB_REAL, .r = (v)})
-#define DB_V_TEXT(s)		((struct db_value){.type = DB_TEXT, .p = (s), \
-				    .len = (s) != NULL ? strlen(s) : 0})
-#define DB_V_TEXTN(s, n)	((struct db_value){.type = DB_TEXT, .p = (s), \
-				    .len = (n)})
-#define DB_V_BLOB(b, n)		((struct db_value){.type = DB_BLOB, .p = (b), \
-				    .len = (n)})
+#define DB_V_NULL    ((struct db_value){ .type = DB_NULL })
+#define DB_V_INT(v)  ((struct db_value){ .type = DB_INT, .i = (v) })
+#define DB_V_REAL(v) ((struct db_value){ .type = DB_REAL, .r = (v) })
+#define DB_V_TEXT(s) \
+	((struct db_value){ .type = DB_TEXT, \
+	    .p = (s), \
+	    .len = (s) != NULL ? strlen(s) : 0 })
+#define DB_V_TEXTN(s, n) \
+	((struct db_value){ .type = DB_TEXT, .p = (s), .len = (n) })
+#define DB_V_BLOB(b, n) \
+	((struct db_value){ .type = DB_BLOB, .p = (b), .len = (n) })
 
 /* One row: `n` columns.  Column values are valid only during the call. */
 struct db_row {
-	const struct db_value	*col;
-	int			 n;
+	const struct db_value *col;
+	int n;
 };
 
 /* A row callback: return 0 to go on, non-zero to stop (db_query then
@@ -65,27 +67,27 @@ struct db;
 
 /* The operations a backend provides.  `sql` uses `?` placeholders. */
 struct db_ops {
-	const char	*name;		/* "sqlite" or "postgresql" */
+	const char *name; /* "sqlite" or "postgresql" */
 	/* Open `target` (a path, or a libpq connection URI). */
-	struct db	*(*open)(const char *target, char *err, size_t errlen);
-	void		 (*close)(struct db *);
+	struct db *(*open)(const char *target, char *err, size_t errlen);
+	void (*close)(struct db *);
 	/* Run one statement; rows (if any) go to `cb` (may be NULL). */
-	int		 (*query)(struct db *, const char *sql,
-			    const struct db_value *params, int nparams,
-			    db_row_cb cb, void *arg);
+	int (*query)(struct db *, const char *sql,
+	    const struct db_value *params, int nparams, db_row_cb cb,
+	    void *arg);
 	/* Run several statements without parameters (schema text). */
-	int		 (*exec_script)(struct db *, const char *sql);
-	const char	*(*error)(struct db *);
-	bool		 (*unavailable)(struct db *);
+	int (*exec_script)(struct db *, const char *sql);
+	const char *(*error)(struct db *);
+	bool (*unavailable)(struct db *);
 	/* Reconnect if the connection was lost; 0 when usable. */
-	int		 (*ping)(struct db *);
+	int (*ping)(struct db *);
 	/* Bytes the database takes on disk, or -1. */
-	long long	 (*size)(struct db *);
+	long long (*size)(struct db *);
 };
 
 /* The backends.  A backend's struct db starts with this header. */
 struct db {
-	const struct db_ops	*ops;
+	const struct db_ops *ops;
 };
 
 extern const struct db_ops db_sqlite_ops;

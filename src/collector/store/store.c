@@ -21,9 +21,9 @@
 
 /* Measurement numbers by (type, name): looked up for every record. */
 struct store_msm {
-	struct store_msm	*next;
-	long long		 num;
-	char			 key[];		/* type, NUL, name, NUL */
+	struct store_msm *next;
+	long long num;
+	char key[]; /* type, NUL, name, NUL */
 };
 
 /* Forget every cached measurement number: after a rollback, a number
@@ -43,7 +43,7 @@ store_msm_forget(struct store *st)
 static size_t
 store_msm_bucket(const char *type, const char *name)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (const char *p = type; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
@@ -59,7 +59,7 @@ store_msm_find(struct store *st, const char *type, const char *name)
 	size_t tl = strlen(type);
 
 	for (struct store_msm *m = st->msm[store_msm_bucket(type, name)];
-	    m != NULL; m = m->next)
+	     m != NULL; m = m->next)
 		if (strcmp(m->key, type) == 0 &&
 		    strcmp(m->key + tl + 1, name) == 0)
 			return m;
@@ -74,7 +74,7 @@ store_msm_remember(struct store *st, const char *type, const char *name,
 	struct store_msm *m = malloc(sizeof(*m) + tl + nl + 2);
 
 	if (m == NULL)
-		return;		/* only a cache */
+		return; /* only a cache */
 	m->num = num;
 	memcpy(m->key, type, tl + 1);
 	memcpy(m->key + tl + 1, name, nl + 1);
@@ -122,9 +122,9 @@ static const char *const store_migrations[] = {
 	"  probe TEXT NOT NULL,"
 	"  chain TEXT NOT NULL,"
 	"  first_seen BIGINT NOT NULL,"
-	"  last_seq BIGINT NOT NULL,"		/* highest stored seq */
-	"  last_hash @BLOB@ NOT NULL,"		/* its hash */
-	"  open_gaps BIGINT NOT NULL,"		/* unexplained gaps */
+	"  last_seq BIGINT NOT NULL,"  /* highest stored seq */
+	"  last_hash @BLOB@ NOT NULL," /* its hash */
+	"  open_gaps BIGINT NOT NULL," /* unexplained gaps */
 	"  PRIMARY KEY (probe, chain));"
 	"CREATE TABLE records ("
 	"  id @ID@,"
@@ -252,8 +252,8 @@ store_db_version(struct store *st)
 {
 	long long v = 0;
 
-	if (db_query(st->db, "SELECT max(version) FROM schema_version", NULL,
-	    0, store_int_cb, &v) == -1)
+	if (db_query(st->db, "SELECT max(version) FROM schema_version", NULL, 0,
+	        store_int_cb, &v) == -1)
 		return -1;
 	return (int)v;
 }
@@ -263,14 +263,16 @@ store_migrate(struct store *st, char *err, size_t errlen)
 {
 	int have;
 
-	if (db_exec_script(st->db, "CREATE TABLE IF NOT EXISTS schema_version"
-	    " (version BIGINT NOT NULL)") == -1 ||
+	if (db_exec_script(st->db,
+	        "CREATE TABLE IF NOT EXISTS schema_version"
+	        " (version BIGINT NOT NULL)") == -1 ||
 	    (have = store_db_version(st)) < 0) {
 		log_say(err, errlen, "schema: %s", db_error(st->db));
 		return -1;
 	}
 	if (have > STORE_NMIGRATIONS) {
-		log_say(err, errlen, "the database has schema version %d, "
+		log_say(err, errlen,
+		    "the database has schema version %d, "
 		    "newer than this collector's %d: upgrade the collector",
 		    have, STORE_NMIGRATIONS);
 		return -1;
@@ -281,8 +283,10 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		struct db_value p = DB_V_INT(v);
 		if (text == NULL || db_exec_script(st->db, "BEGIN") == -1 ||
 		    db_exec_script(st->db, text) == -1 ||
-		    db_exec(st->db, "INSERT INTO schema_version (version) "
-		    "VALUES (?)", &p, 1) == -1 ||
+		    db_exec(st->db,
+		        "INSERT INTO schema_version (version) "
+		        "VALUES (?)",
+		        &p, 1) == -1 ||
 		    db_exec_script(st->db, "COMMIT") == -1) {
 			log_say(err, errlen, "migration %d: %s", v,
 			    text == NULL ? "out of memory" : db_error(st->db));
@@ -325,8 +329,8 @@ store_close(struct store *st)
 	if (st->in_group)
 		store_group_rollback(st);
 	store_msm_forget(st);
-	for (size_t i = 0; i < sizeof(st->insert_sql) /
-	    sizeof(st->insert_sql[0]); i++)
+	for (size_t i = 0;
+	     i < sizeof(st->insert_sql) / sizeof(st->insert_sql[0]); i++)
 		free(st->insert_sql[i]);
 	db_close(st->db);
 	free(st);
@@ -397,7 +401,8 @@ store_begin(struct store *st)
 {
 	if (st->in_group)
 		return db_exec_script(st->db, "SAVEPOINT store_op") == -1 ?
-		    (store_set_error(st, "savepoint"), -1) : 0;
+		    (store_set_error(st, "savepoint"), -1) :
+		    0;
 	if (db_exec_script(st->db, "BEGIN") == -1) {
 		store_set_error(st, "begin");
 		return -1;
@@ -409,7 +414,8 @@ int
 store_commit(struct store *st)
 {
 	if (st->in_group) {
-		if (db_exec_script(st->db, "RELEASE SAVEPOINT store_op") == -1) {
+		if (db_exec_script(st->db, "RELEASE SAVEPOINT store_op") ==
+		    -1) {
 			store_set_error(st, "release");
 			return -1;
 		}
@@ -429,7 +435,8 @@ store_rollback(struct store *st)
 {
 	store_msm_forget(st);
 	if (st->in_group) {
-		db_exec_script(st->db, "ROLLBACK TO SAVEPOINT store_op;"
+		db_exec_script(st->db,
+		    "ROLLBACK TO SAVEPOINT store_op;"
 		    "RELEASE SAVEPOINT store_op");
 		return;
 	}
@@ -486,30 +493,36 @@ store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct record *r = &b->recs[i];
 		if (strcmp(r->probe, b->probe->id) != 0) {
-			log_say(err, errlen, "line %zu: probe %s, the batch "
-			    "is signed by %s", i + 1, r->probe, b->probe->id);
+			log_say(err, errlen,
+			    "line %zu: probe %s, the batch "
+			    "is signed by %s",
+			    i + 1, r->probe, b->probe->id);
 			return STORE_E_INVALID;
 		}
 		if (i == 0)
 			continue;
 		if (strcmp(r->chain, b->recs[0].chain) != 0) {
-			log_say(err, errlen, "line %zu: chain %s, line 1 has "
-			    "%s: one chain per batch", i + 1, r->chain,
-			    b->recs[0].chain);
+			log_say(err, errlen,
+			    "line %zu: chain %s, line 1 has "
+			    "%s: one chain per batch",
+			    i + 1, r->chain, b->recs[0].chain);
 			return STORE_E_INVALID;
 		}
 		if (r->seq <= b->recs[i - 1].seq) {
-			log_say(err, errlen, "line %zu: seq %" PRIu64 " after "
-			    "%" PRIu64 ": seqs must ascend", i + 1, r->seq,
-			    b->recs[i - 1].seq);
+			log_say(err, errlen,
+			    "line %zu: seq %" PRIu64 " after "
+			    "%" PRIu64 ": seqs must ascend",
+			    i + 1, r->seq, b->recs[i - 1].seq);
 			return STORE_E_INVALID;
 		}
 		if (r->seq != b->recs[i - 1].seq + 1)
 			continue;
 		if (memcmp(r->prev_hash, b->recs[i - 1].hash,
-		    RECORD_HASH_LEN) != 0) {
-			log_say(err, errlen, "line %zu: prev is not the hash "
-			    "of line %zu", i + 1, i);
+		        RECORD_HASH_LEN) != 0) {
+			log_say(err, errlen,
+			    "line %zu: prev is not the hash "
+			    "of line %zu",
+			    i + 1, i);
 			return STORE_E_INVALID;
 		}
 	}
@@ -518,15 +531,15 @@ store_batch_check(const struct store_batch *b, char *err, size_t errlen)
 
 /* A stored record of the chain near the batch: its seq, hash, prev. */
 struct store_near {
-	uint64_t	seq;
-	unsigned char	hash[RECORD_HASH_LEN];
-	unsigned char	prev[RECORD_HASH_LEN];
+	uint64_t seq;
+	unsigned char hash[RECORD_HASH_LEN];
+	unsigned char prev[RECORD_HASH_LEN];
 };
 
 struct store_near_set {
-	struct store_near	*v;
-	size_t			 n, cap;
-	bool			 oom;
+	struct store_near *v;
+	size_t n, cap;
+	bool oom;
 };
 
 /* store_grow: room for element n of v, an array of *cap elements of
@@ -555,11 +568,10 @@ store_near_cb(void *arg, const struct db_row *row)
 	struct store_near *nv;
 
 	if (row->n < 3 || row->col[1].type != DB_BLOB ||
-	    row->col[1].len != RECORD_HASH_LEN ||
-	    row->col[2].type != DB_BLOB || row->col[2].len != RECORD_HASH_LEN)
+	    row->col[1].len != RECORD_HASH_LEN || row->col[2].type != DB_BLOB ||
+	    row->col[2].len != RECORD_HASH_LEN)
 		return 0;
-	if ((nv = store_grow(set->v, set->n, &set->cap, sizeof(*nv))) ==
-	    NULL) {
+	if ((nv = store_grow(set->v, set->n, &set->cap, sizeof(*nv))) == NULL) {
 		set->oom = true;
 		return 1;
 	}
@@ -594,29 +606,31 @@ store_record_cmp(const void *key, const void *elem)
 static const struct store_near *
 store_near_find(const struct store_near_set *set, uint64_t seq)
 {
-	return set->n == 0 ? NULL : bsearch(&seq, set->v, set->n,
-	    sizeof(*set->v), store_near_cmp);
+	return set->n == 0 ?
+	    NULL :
+	    bsearch(&seq, set->v, set->n, sizeof(*set->v), store_near_cmp);
 }
 
 /* The record of the batch with `seq` (records ascend), or NULL. */
 static const struct record *
 store_batch_find(const struct store_batch *b, uint64_t seq)
 {
-	return b->n == 0 ? NULL : bsearch(&seq, b->recs, b->n,
-	    sizeof(*b->recs), store_record_cmp);
+	return b->n == 0 ?
+	    NULL :
+	    bsearch(&seq, b->recs, b->n, sizeof(*b->recs), store_record_cmp);
 }
 
 /* The parsed columns of a record, for queries.  Strings point into the
  * record's JSON. */
 struct store_cols {
-	cw_usec_t	 time;
-	bool		 has_time;
-	const char	*name, *server, *addr, *proto, *qname, *qtype;
-	const char	*failure, *rcode, *nsid;
-	long long	 port, af, soa_serial;
-	int		 ok;		/* -1 when absent */
-	double		 rtt_ms;
-	bool		 has_rtt;
+	cw_usec_t time;
+	bool has_time;
+	const char *name, *server, *addr, *proto, *qname, *qtype;
+	const char *failure, *rcode, *nsid;
+	long long port, af, soa_serial;
+	int ok; /* -1 when absent */
+	double rtt_ms;
+	bool has_rtt;
 };
 
 static const char *
@@ -664,9 +678,10 @@ store_cols_get(const struct record *r, struct store_cols *c)
 		 * that summaries and filters treat both kinds alike. */
 		const char *url = store_json_str(o, "url");
 		c->server = store_json_str(o, "host");
-		c->proto = url == NULL ? NULL : strncasecmp(url, "https:", 6) ==
-		    0 ? "https" : strncasecmp(url, "http:", 5) == 0 ? "http" :
-		    NULL;
+		c->proto = url == NULL                 ? NULL :
+		    strncasecmp(url, "https:", 6) == 0 ? "https" :
+		    strncasecmp(url, "http:", 5) == 0  ? "http" :
+		                                         NULL;
 		v = json_object_get(o, "total_ms");
 	}
 	if (json_is_number(v)) {
@@ -692,7 +707,7 @@ static int
 store_msm_num(struct store *st, const char *type, const char *name,
     long long *num)
 {
-	struct db_value p[2] = {DB_V_TEXT(type), DB_V_TEXT(name)};
+	struct db_value p[2] = { DB_V_TEXT(type), DB_V_TEXT(name) };
 	const struct store_msm *m;
 
 	if ((m = store_msm_find(st, type, name)) != NULL) {
@@ -700,17 +715,23 @@ store_msm_num(struct store *st, const char *type, const char *name,
 		return 0;
 	}
 	*num = 0;
-	if (db_query(st->db, "SELECT num FROM measurements WHERE type = ? AND "
-	    "name = ?", p, 2, store_int_cb, num) == -1)
+	if (db_query(st->db,
+	        "SELECT num FROM measurements WHERE type = ? AND "
+	        "name = ?",
+	        p, 2, store_int_cb, num) == -1)
 		return -1;
 	if (*num != 0) {
 		store_msm_remember(st, type, name, *num);
 		return 0;
 	}
-	if (db_exec(st->db, "INSERT INTO measurements (type, name) VALUES "
-	    "(?, ?) ON CONFLICT DO NOTHING", p, 2) == -1 ||
-	    db_query(st->db, "SELECT num FROM measurements WHERE type = ? AND "
-	    "name = ?", p, 2, store_int_cb, num) == -1)
+	if (db_exec(st->db,
+	        "INSERT INTO measurements (type, name) VALUES "
+	        "(?, ?) ON CONFLICT DO NOTHING",
+	        p, 2) == -1 ||
+	    db_query(st->db,
+	        "SELECT num FROM measurements WHERE type = ? AND "
+	        "name = ?",
+	        p, 2, store_int_cb, num) == -1)
 		return -1;
 	if (*num != 0)
 		store_msm_remember(st, type, name, *num);
@@ -720,8 +741,8 @@ store_msm_num(struct store *st, const char *type, const char *name,
 /* What a batch's records are tagged with: the probe's declared country
  * ("" when none) and ASN (-1). */
 struct store_identity {
-	char		country[3];
-	long long	asn;
+	char country[3];
+	long long asn;
 };
 
 /* The columns of a record row, in this order. */
@@ -729,7 +750,7 @@ struct store_identity {
 	"probe, chain, seq, hash, prev, line, received_at, type, time, " \
 	"name, msm, server, addr, port, af, proto, qname, qtype, ok, " \
 	"failure, rtt_ms, rcode, nsid, soa_serial, country, asn"
-#define STORE_RECORD_NCOLUMNS	26
+#define STORE_RECORD_NCOLUMNS 26
 
 /* Fill the STORE_RECORD_NCOLUMNS parameters of record `r` into `p`
  * (they point into `r`). */
@@ -769,8 +790,7 @@ store_record_params(struct store *st, const struct store_batch *b,
 	p[n++] = store_v_str(c.rcode);
 	p[n++] = store_v_str(c.nsid);
 	p[n++] = store_v_int(c.soa_serial);
-	p[n++] = who->country[0] != '\0' ? DB_V_TEXT(who->country) :
-	    DB_V_NULL;
+	p[n++] = who->country[0] != '\0' ? DB_V_TEXT(who->country) : DB_V_NULL;
 	p[n++] = store_v_int(who->asn);
 	return 0;
 }
@@ -780,16 +800,16 @@ store_record_params(struct store *st, const struct store_batch *b,
  * statements are prepared once): one round trip per chunk, not per
  * record, which is what PostgreSQL needs to keep up.
  */
-static const int store_chunks[] = {256, 32, 4, 1};
-#define STORE_NCHUNKS	((int)(sizeof(store_chunks) / sizeof(store_chunks[0])))
+static const int store_chunks[] = { 256, 32, 4, 1 };
+#define STORE_NCHUNKS ((int)(sizeof(store_chunks) / sizeof(store_chunks[0])))
 
 static const char *
 store_insert_sql(struct store *st, int chunk)
 {
 	static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	                          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	static const char head[] = "INSERT INTO records (" STORE_RECORD_COLUMNS
-	    ") VALUES ";
+	                           ") VALUES ";
 	int k = store_chunks[chunk];
 	size_t len;
 	char *sql;
@@ -819,8 +839,7 @@ store_records_insert(struct store *st, const struct store_batch *b,
 	size_t done = 0;
 	int ret = -1;
 
-	p = calloc((size_t)store_chunks[0] * STORE_RECORD_NCOLUMNS,
-	    sizeof(*p));
+	p = calloc((size_t)store_chunks[0] * STORE_RECORD_NCOLUMNS, sizeof(*p));
 	if (p == NULL)
 		goto out;
 	while (done < n) {
@@ -831,8 +850,8 @@ store_records_insert(struct store *st, const struct store_batch *b,
 		k = store_chunks[c];
 		for (int i = 0; i < k; i++)
 			if (store_record_params(st, b, who,
-			    &b->recs[idx[done + i]],
-			    p + (size_t)i * STORE_RECORD_NCOLUMNS) == -1)
+			        &b->recs[idx[done + i]],
+			        p + (size_t)i * STORE_RECORD_NCOLUMNS) == -1)
 				goto out;
 		if ((sql = store_insert_sql(st, c)) == NULL ||
 		    db_exec(st->db, sql, p, k * STORE_RECORD_NCOLUMNS) == -1)
@@ -870,10 +889,11 @@ store_equivocation_insert(struct store *st, const struct store_batch *b,
 	p[4] = DB_V_BLOB(r->prev_hash, RECORD_HASH_LEN);
 	p[5] = DB_V_BLOB(r->line, r->len);
 	p[6] = DB_V_INT(b->received_at);
-	if (db_query(st->db, "INSERT INTO equivocations (probe, chain, seq, "
-	    "hash, prev, line, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT DO NOTHING RETURNING seq", p, 7, store_count_cb,
-	    &kept) == -1)
+	if (db_query(st->db,
+	        "INSERT INTO equivocations (probe, chain, seq, "
+	        "hash, prev, line, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	        "ON CONFLICT DO NOTHING RETURNING seq",
+	        p, 7, store_count_cb, &kept) == -1)
 		return -1;
 	return kept > 0;
 }
@@ -888,22 +908,24 @@ store_loss_insert(struct store *st, const struct record *r)
 	struct db_value p[6];
 
 	if (first < 1 || last < first || (uint64_t)last >= r->seq)
-		return 0;	/* kept as a record; explains nothing */
+		return 0; /* kept as a record; explains nothing */
 	p[0] = DB_V_TEXT(r->probe);
 	p[1] = DB_V_TEXT(r->chain);
 	p[2] = DB_V_INT((long long)r->seq);
 	p[3] = DB_V_INT(first);
 	p[4] = DB_V_INT(last);
 	p[5] = store_v_str(store_json_str(r->json, "reason"));
-	return db_exec(st->db, "INSERT INTO losses (probe, chain, seq, "
+	return db_exec(st->db,
+	    "INSERT INTO losses (probe, chain, seq, "
 	    "first_seq, last_seq, reason) VALUES (?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT DO NOTHING", p, 6);
+	    "ON CONFLICT DO NOTHING",
+	    p, 6);
 }
 
 struct store_seqs {
-	long long	*v;
-	size_t		 n, cap;
-	bool		 oom;
+	long long *v;
+	size_t n, cap;
+	bool oom;
 };
 
 static int
@@ -931,7 +953,7 @@ static int
 store_gaps_update(struct store *st, const struct store_batch *b)
 {
 	const struct record *first = &b->recs[0], *last = &b->recs[b->n - 1];
-	struct store_seqs seqs = {0};
+	struct store_seqs seqs = { 0 };
 	struct db_value p[6];
 	long long lo = 0, hi = 0;
 	int ret = -1;
@@ -939,45 +961,55 @@ store_gaps_update(struct store *st, const struct store_batch *b)
 	p[0] = DB_V_TEXT(first->probe);
 	p[1] = DB_V_TEXT(first->chain);
 	p[2] = DB_V_INT((long long)first->seq);
-	if (db_query(st->db, "SELECT max(seq) FROM records WHERE probe = ? "
-	    "AND chain = ? AND seq < ?", p, 3, store_int_cb, &lo) == -1)
+	if (db_query(st->db,
+	        "SELECT max(seq) FROM records WHERE probe = ? "
+	        "AND chain = ? AND seq < ?",
+	        p, 3, store_int_cb, &lo) == -1)
 		return -1;
 	p[2] = DB_V_INT((long long)last->seq);
-	if (db_query(st->db, "SELECT min(seq) FROM records WHERE probe = ? "
-	    "AND chain = ? AND seq > ?", p, 3, store_int_cb, &hi) == -1)
+	if (db_query(st->db,
+	        "SELECT min(seq) FROM records WHERE probe = ? "
+	        "AND chain = ? AND seq > ?",
+	        p, 3, store_int_cb, &hi) == -1)
 		return -1;
 	if (hi == 0)
 		hi = (long long)last->seq;
 	/* Seqs from lo to hi: lo and hi are stored (or lo = 0). */
 	p[2] = DB_V_INT(lo);
 	p[3] = DB_V_INT(hi);
-	if (db_query(st->db, "SELECT seq FROM records WHERE probe = ? AND "
-	    "chain = ? AND seq >= ? AND seq <= ? ORDER BY seq", p, 4,
-	    store_seqs_cb, &seqs) == -1 || seqs.oom)
+	if (db_query(st->db,
+	        "SELECT seq FROM records WHERE probe = ? AND "
+	        "chain = ? AND seq >= ? AND seq <= ? ORDER BY seq",
+	        p, 4, store_seqs_cb, &seqs) == -1 ||
+	    seqs.oom)
 		goto out;
-	if (db_exec(st->db, "DELETE FROM gaps WHERE probe = ? AND chain = ? "
-	    "AND first_seq >= ? AND first_seq <= ?", p, 4) == -1)
+	if (db_exec(st->db,
+	        "DELETE FROM gaps WHERE probe = ? AND chain = ? "
+	        "AND first_seq >= ? AND first_seq <= ?",
+	        p, 4) == -1)
 		goto out;
 	for (size_t i = 0; i < seqs.n; i++) {
 		long long before = i == 0 ? lo : seqs.v[i - 1];
 		if (i == 0 && lo != 0)
-			continue;	/* lo itself is the first row */
+			continue; /* lo itself is the first row */
 		if (seqs.v[i] <= before + 1)
 			continue;
 		p[2] = DB_V_INT(before + 1);
 		p[3] = DB_V_INT(seqs.v[i] - 1);
 		p[4] = DB_V_INT(0);
 		p[5] = DB_V_INT(b->received_at);
-		if (db_exec(st->db, "INSERT INTO gaps (probe, chain, first_seq, "
-		    "last_seq, explained, detected_at) VALUES (?, ?, ?, ?, ?, ?)",
-		    p, 6) == -1)
+		if (db_exec(st->db,
+		        "INSERT INTO gaps (probe, chain, first_seq, "
+		        "last_seq, explained, detected_at) VALUES (?, ?, ?, ?, ?, ?)",
+		        p, 6) == -1)
 			goto out;
 	}
-	if (db_exec(st->db, "UPDATE gaps SET explained = 1 WHERE probe = ? AND "
-	    "chain = ? AND explained = 0 AND EXISTS (SELECT 1 FROM losses l "
-	    "WHERE l.probe = gaps.probe AND l.chain = gaps.chain AND "
-	    "l.first_seq <= gaps.first_seq AND l.last_seq >= gaps.last_seq)",
-	    p, 2) == -1)
+	if (db_exec(st->db,
+	        "UPDATE gaps SET explained = 1 WHERE probe = ? AND "
+	        "chain = ? AND explained = 0 AND EXISTS (SELECT 1 FROM losses l "
+	        "WHERE l.probe = gaps.probe AND l.chain = gaps.chain AND "
+	        "l.first_seq <= gaps.first_seq AND l.last_seq >= gaps.last_seq)",
+	        p, 2) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -999,8 +1031,7 @@ store_probe_seen(struct store *st, const struct store_batch *b,
 	const struct record *hb = NULL;
 	struct db_value p[6];
 
-	snprintf(who->country, sizeof(who->country), "%s",
-	    b->probe->country);
+	snprintf(who->country, sizeof(who->country), "%s", b->probe->country);
 	who->asn = b->probe->asn;
 	for (size_t i = 0; i < b->n; i++)
 		if (strcmp(b->recs[i].type, "heartbeat") == 0)
@@ -1008,8 +1039,10 @@ store_probe_seen(struct store *st, const struct store_batch *b,
 	p[0] = DB_V_INT(b->received_at);
 	p[1] = DB_V_INT(b->received_at);
 	p[2] = DB_V_TEXT(b->probe->id);
-	if (db_exec(st->db, "UPDATE probes SET first_seen = coalesce("
-	    "first_seen, ?), last_seen = ? WHERE id = ?", p, 3) == -1)
+	if (db_exec(st->db,
+	        "UPDATE probes SET first_seen = coalesce("
+	        "first_seen, ?), last_seen = ? WHERE id = ?",
+	        p, 3) == -1)
 		return -1;
 	if (hb == NULL)
 		return 0;
@@ -1018,14 +1051,16 @@ store_probe_seen(struct store *st, const struct store_batch *b,
 		/* It declares nothing of itself: what it did stands. */
 		p[0] = DB_V_BLOB(hb->line, hb->len);
 		p[1] = DB_V_TEXT(b->probe->id);
-		return db_exec(st->db, "UPDATE probes SET last_heartbeat = ? "
-		    "WHERE id = ?", p, 2);
+		return db_exec(st->db,
+		    "UPDATE probes SET last_heartbeat = ? "
+		    "WHERE id = ?",
+		    p, 2);
 	}
 	const char *country = store_json_str(id, "country");
 	long long asn = store_json_int(id, "asn");
-	if (country != NULL && (strlen(country) != 2 ||
-	    country[0] < 'A' || country[0] > 'Z' ||
-	    country[1] < 'A' || country[1] > 'Z'))
+	if (country != NULL &&
+	    (strlen(country) != 2 || country[0] < 'A' || country[0] > 'Z' ||
+	        country[1] < 'A' || country[1] > 'Z'))
 		country = NULL;
 	snprintf(who->country, sizeof(who->country), "%s",
 	    country != NULL ? country : "");
@@ -1035,16 +1070,18 @@ store_probe_seen(struct store *st, const struct store_batch *b,
 	p[2] = store_v_int(asn);
 	p[3] = store_v_str(store_json_str(id, "location"));
 	p[4] = DB_V_TEXT(b->probe->id);
-	return db_exec(st->db, "UPDATE probes SET last_heartbeat = ?, country "
-	    "= ?, asn = ?, location = ? WHERE id = ?", p, 5);
+	return db_exec(st->db,
+	    "UPDATE probes SET last_heartbeat = ?, country "
+	    "= ?, asn = ?, location = ? WHERE id = ?",
+	    p, 5);
 }
 
 /* What the collector knows of a chain before a batch. */
 struct store_chain {
-	bool		known;
-	long long	last_seq;
-	unsigned char	last_hash[RECORD_HASH_LEN];
-	long long	open_gaps;
+	bool known;
+	long long last_seq;
+	unsigned char last_hash[RECORD_HASH_LEN];
+	long long open_gaps;
 };
 
 static int
@@ -1065,11 +1102,13 @@ store_chain_cb(void *arg, const struct db_row *row)
 static int
 store_chain_get(struct store *st, const struct record *r, struct store_chain *c)
 {
-	struct db_value p[2] = {DB_V_TEXT(r->probe), DB_V_TEXT(r->chain)};
+	struct db_value p[2] = { DB_V_TEXT(r->probe), DB_V_TEXT(r->chain) };
 
 	memset(c, 0, sizeof(*c));
-	return db_query(st->db, "SELECT last_seq, last_hash, open_gaps FROM "
-	    "chains WHERE probe = ? AND chain = ?", p, 2, store_chain_cb, c);
+	return db_query(st->db,
+	    "SELECT last_seq, last_hash, open_gaps FROM "
+	    "chains WHERE probe = ? AND chain = ?",
+	    p, 2, store_chain_cb, c);
 }
 
 /* Write the chain's state after the batch. */
@@ -1086,11 +1125,13 @@ store_chain_put(struct store *st, const struct store_batch *b,
 	p[3] = DB_V_INT(c->last_seq);
 	p[4] = DB_V_BLOB(c->last_hash, RECORD_HASH_LEN);
 	p[5] = DB_V_INT(c->open_gaps);
-	return db_exec(st->db, "INSERT INTO chains (probe, chain, first_seen, "
+	return db_exec(st->db,
+	    "INSERT INTO chains (probe, chain, first_seen, "
 	    "last_seq, last_hash, open_gaps) VALUES (?, ?, ?, ?, ?, ?) ON "
 	    "CONFLICT (probe, chain) DO UPDATE SET last_seq = "
 	    "excluded.last_seq, last_hash = excluded.last_hash, open_gaps = "
-	    "excluded.open_gaps", p, 6);
+	    "excluded.open_gaps",
+	    p, 6);
 }
 
 static int
@@ -1118,17 +1159,21 @@ store_link_check(const struct store_batch *b, const struct store_near_set *near,
 	if (r->seq > 1 && store_batch_find(b, r->seq - 1) == NULL &&
 	    (before = store_near_find(near, r->seq - 1)) != NULL &&
 	    memcmp(before->hash, r->prev_hash, RECORD_HASH_LEN) != 0) {
-		log_say(err, errlen, "line %zu: seq %" PRIu64 "'s prev is "
+		log_say(err, errlen,
+		    "line %zu: seq %" PRIu64 "'s prev is "
 		    "not the hash of the stored seq %" PRIu64 ": the chain is "
-		    "broken", line, r->seq, r->seq - 1);
+		    "broken",
+		    line, r->seq, r->seq - 1);
 		return STORE_E_CHAIN;
 	}
 	if (store_batch_find(b, r->seq + 1) == NULL &&
 	    (after = store_near_find(near, r->seq + 1)) != NULL &&
 	    memcmp(after->prev, r->hash, RECORD_HASH_LEN) != 0) {
-		log_say(err, errlen, "line %zu: the stored seq %" PRIu64
+		log_say(err, errlen,
+		    "line %zu: the stored seq %" PRIu64
 		    " does not follow from seq %" PRIu64 ": the chain is "
-		    "broken", line, r->seq + 1, r->seq);
+		    "broken",
+		    line, r->seq + 1, r->seq);
 		return STORE_E_CHAIN;
 	}
 	return STORE_OK;
@@ -1166,7 +1211,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen)
 {
 	const struct record *first = &b->recs[0], *last = &b->recs[b->n - 1];
-	struct store_near_set near = {0};
+	struct store_near_set near = { 0 };
 	struct store_identity who;
 	struct store_chain chain;
 	struct db_value p[4];
@@ -1187,13 +1232,14 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		p[1] = DB_V_TEXT(first->chain);
 		p[2] = DB_V_INT((long long)first->seq - 1);
 		p[3] = DB_V_INT((long long)last->seq + 1);
-		if (db_query(st->db, "SELECT seq, hash, prev FROM records "
-		    "WHERE probe = ? AND chain = ? AND seq >= ? AND seq <= ? "
-		    "ORDER BY seq", p, 4, store_near_cb, &near) == -1 ||
+		if (db_query(st->db,
+		        "SELECT seq, hash, prev FROM records "
+		        "WHERE probe = ? AND chain = ? AND seq >= ? AND seq <= ? "
+		        "ORDER BY seq",
+		        p, 4, store_near_cb, &near) == -1 ||
 		    near.oom)
 			goto out;
-	} else if (chain.known &&
-	    chain.last_seq == (long long)first->seq - 1 &&
+	} else if (chain.known && chain.last_seq == (long long)first->seq - 1 &&
 	    store_near_push(&near, first->seq - 1, chain.last_hash) == -1)
 		goto out;
 	for (size_t i = 0; i < b->n; i++) {
@@ -1201,8 +1247,8 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		const struct store_near *have = store_near_find(&near, r->seq);
 		if (i > 0 && r->seq != b->recs[i - 1].seq + 1)
 			holes = true;
-		if (have != NULL && memcmp(have->hash, r->hash,
-		    RECORD_HASH_LEN) == 0) {
+		if (have != NULL &&
+		    memcmp(have->hash, r->hash, RECORD_HASH_LEN) == 0) {
 			rc->duplicates++;
 			continue;
 		}
@@ -1217,8 +1263,8 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 				rc->duplicates++;
 			continue;
 		}
-		if ((ret = store_link_check(b, &near, r, i + 1, err,
-		    errlen)) != STORE_OK)
+		if ((ret = store_link_check(b, &near, r, i + 1, err, errlen)) !=
+		    STORE_OK)
 			goto out;
 		ret = STORE_E_DB;
 		fresh[nfresh++] = i;
@@ -1229,19 +1275,22 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		}
 		rc->stored++;
 	}
-	if (store_probe_seen(st, b, &who) == -1 || (nfresh > 0 &&
-	    store_records_insert(st, b, &who, fresh, nfresh) == -1))
+	if (store_probe_seen(st, b, &who) == -1 ||
+	    (nfresh > 0 &&
+	        store_records_insert(st, b, &who, fresh, nfresh) == -1))
 		goto out;
 	/* A hole before the batch, inside it, or one it may fill. */
-	if ((nfresh > 0 || loss) && (!append || holes || loss ||
-	    (long long)first->seq > chain.last_seq + 1)) {
+	if ((nfresh > 0 || loss) &&
+	    (!append || holes || loss ||
+	        (long long)first->seq > chain.last_seq + 1)) {
 		long long open = 0;
 		p[0] = DB_V_TEXT(first->probe);
 		p[1] = DB_V_TEXT(first->chain);
 		if (store_gaps_update(st, b) == -1 ||
-		    db_query(st->db, "SELECT count(*) FROM gaps WHERE probe = "
-		    "? AND chain = ? AND explained = 0", p, 2, store_int_cb,
-		    &open) == -1)
+		    db_query(st->db,
+		        "SELECT count(*) FROM gaps WHERE probe = "
+		        "? AND chain = ? AND explained = 0",
+		        p, 2, store_int_cb, &open) == -1)
 			goto out;
 		chain.open_gaps = open;
 	}
@@ -1293,4 +1342,3 @@ store_ingest(struct store *st, const struct store_batch *b,
 	}
 	return STORE_OK;
 }
-

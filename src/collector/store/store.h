@@ -21,33 +21,33 @@
 
 enum store_error {
 	STORE_OK = 0,
-	STORE_E_DB = -1,	/* database error or unreachable: 503 */
-	STORE_E_INVALID = -2,	/* the request is wrong: 400 */
-	STORE_E_NOTFOUND = -3,	/* no such probe or token: 404/401 */
-	STORE_E_REVOKED = -4,	/* the probe is revoked: 403 */
-	STORE_E_CHAIN = -5,	/* a prev does not match what is stored: 409 */
-	STORE_E_EXISTS = -6,	/* a probe with this key exists: 409 */
+	STORE_E_DB = -1,       /* database error or unreachable: 503 */
+	STORE_E_INVALID = -2,  /* the request is wrong: 400 */
+	STORE_E_NOTFOUND = -3, /* no such probe or token: 404/401 */
+	STORE_E_REVOKED = -4,  /* the probe is revoked: 403 */
+	STORE_E_CHAIN = -5,    /* a prev does not match what is stored: 409 */
+	STORE_E_EXISTS = -6,   /* a probe with this key exists: 409 */
 };
 
-#define STORE_NAME_MAX		64
-#define STORE_TOKEN_LEN		43	/* base64url of 32 random bytes */
+#define STORE_NAME_MAX  64
+#define STORE_TOKEN_LEN 43 /* base64url of 32 random bytes */
 
 struct store;
 
 /* A probe as enrolled, with what it last declared of itself. */
 struct store_probe {
-	char		id[RECORD_ID_HEX + 1];
-	long long	num;			/* stable small integer (Atlas) */
-	char		name[STORE_NAME_MAX + 1];
-	unsigned char	pubkey[RECORD_PUBKEY_LEN];
-	bool		revoked;
-	cw_usec_t	created_at;
-	cw_usec_t	revoked_at;		/* 0 when not revoked */
-	cw_usec_t	first_seen;		/* 0 before its first batch */
-	cw_usec_t	last_seen;
-	char		country[3];		/* "" when undeclared */
-	long long	asn;			/* -1 when undeclared */
-	char	       *last_heartbeat;		/* its line, or NULL; owned */
+	char id[RECORD_ID_HEX + 1];
+	long long num; /* stable small integer (Atlas) */
+	char name[STORE_NAME_MAX + 1];
+	unsigned char pubkey[RECORD_PUBKEY_LEN];
+	bool revoked;
+	cw_usec_t created_at;
+	cw_usec_t revoked_at; /* 0 when not revoked */
+	cw_usec_t first_seen; /* 0 before its first batch */
+	cw_usec_t last_seen;
+	char country[3];      /* "" when undeclared */
+	long long asn;        /* -1 when undeclared */
+	char *last_heartbeat; /* its line, or NULL; owned */
 };
 
 /* store_probe_clear: free what a filled struct store_probe owns. */
@@ -122,22 +122,22 @@ int store_token_redeem(struct store *st, const char *token,
 /* A verified batch: records of one probe and chain, ascending seq. */
 struct store_batch {
 	const struct store_probe *probe;
-	struct record		 *recs;
-	size_t			  n;
-	cw_usec_t		  received_at;
+	struct record *recs;
+	size_t n;
+	cw_usec_t received_at;
 };
 
 /* What the collector answers once a batch is committed. */
 struct store_receipt {
-	char		probe[RECORD_ID_HEX + 1];
-	char		chain[RECORD_ID_HEX + 1];
-	uint64_t	acked_seq;
-	size_t		stored;
-	size_t		duplicates;
-	size_t		equivocations;
-	size_t		gaps;		/* the chain's unexplained gaps */
-	size_t		gaps_opened;	/* gaps this batch opened */
-	cw_usec_t	received_at;
+	char probe[RECORD_ID_HEX + 1];
+	char chain[RECORD_ID_HEX + 1];
+	uint64_t acked_seq;
+	size_t stored;
+	size_t duplicates;
+	size_t equivocations;
+	size_t gaps;        /* the chain's unexplained gaps */
+	size_t gaps_opened; /* gaps this batch opened */
+	cw_usec_t received_at;
 };
 
 /*
@@ -178,15 +178,15 @@ int store_ingest(struct store *st, const struct store_batch *b,
 
 /* Which records to read.  Unset members select everything. */
 struct store_filter {
-	cw_usec_t	 from;		/* measurement time >= from; 0: open */
-	cw_usec_t	 to;		/* measurement time < to; 0: open */
-	const char	*probe;		/* probe id (32 hex) or number */
-	const char	*type;		/* "dns", "http", "heartbeat", "loss" */
-	const char	*name;		/* measurement name */
-	const char	*addr;		/* target address, canonical text */
-	const char	*country;	/* probe's declared country */
-	long long	 asn;		/* probe's declared ASN; -1: any */
-	bool		 no_heartbeats;	/* leave heartbeat records out */
+	cw_usec_t from;      /* measurement time >= from; 0: open */
+	cw_usec_t to;        /* measurement time < to; 0: open */
+	const char *probe;   /* probe id (32 hex) or number */
+	const char *type;    /* "dns", "http", "heartbeat", "loss" */
+	const char *name;    /* measurement name */
+	const char *addr;    /* target address, canonical text */
+	const char *country; /* probe's declared country */
+	long long asn;       /* probe's declared ASN; -1: any */
+	bool no_heartbeats;  /* leave heartbeat records out */
 };
 
 /* store_filter_init: a filter that selects everything. */
@@ -196,27 +196,27 @@ void store_filter_init(struct store_filter *f);
  * Strings are NUL-terminated and valid only during the callback; absent
  * values are NULL (strings) or -1 (numbers; rtt_ms: has_rtt false). */
 struct store_row {
-	long long	 id;		/* ingest order: the paging cursor */
-	const char	*line;		/* exact bytes, not NUL-terminated */
-	size_t		 len;
-	const char	*probe;		/* id */
-	long long	 probe_num;	/* stable small number (Atlas prb_id) */
-	const char	*chain;
-	long long	 seq;
-	long long	 received_at;
-	const char	*type;
-	long long	 time;		/* -1 when the record has none */
-	const char	*name;
-	long long	 msm;		/* stable measurement number, or -1 */
-	const char	*server, *addr, *proto, *qname, *qtype;
-	long long	 port, af;
-	int		 ok;		/* 1, 0, or -1 when absent */
-	const char	*failure, *rcode, *nsid;
-	bool		 has_rtt;
-	double		 rtt_ms;
-	long long	 soa_serial;
-	const char	*country;
-	long long	 asn;
+	long long id;     /* ingest order: the paging cursor */
+	const char *line; /* exact bytes, not NUL-terminated */
+	size_t len;
+	const char *probe;   /* id */
+	long long probe_num; /* stable small number (Atlas prb_id) */
+	const char *chain;
+	long long seq;
+	long long received_at;
+	const char *type;
+	long long time; /* -1 when the record has none */
+	const char *name;
+	long long msm; /* stable measurement number, or -1 */
+	const char *server, *addr, *proto, *qname, *qtype;
+	long long port, af;
+	int ok; /* 1, 0, or -1 when absent */
+	const char *failure, *rcode, *nsid;
+	bool has_rtt;
+	double rtt_ms;
+	long long soa_serial;
+	const char *country;
+	long long asn;
 };
 
 /*
@@ -234,11 +234,11 @@ long long store_results(struct store *st, const struct store_filter *f,
 /* Where a time-ordered read goes on: after the record with this
  * measurement time and id.  Start with STORE_CURSOR_START. */
 struct store_cursor {
-	long long	time;
-	long long	id;
+	long long time;
+	long long id;
 };
 
-#define STORE_CURSOR_START	((struct store_cursor){-1, 0})
+#define STORE_CURSOR_START ((struct store_cursor){ -1, 0 })
 
 /*
  * store_results_by_time: the records matching `f` that have a
@@ -248,9 +248,8 @@ struct store_cursor {
  * records with an `ok`) are read.  Moves `cur` to the last record given.
  * Returns the number of records given, or STORE_E_DB.
  */
-long long store_results_by_time(struct store *st,
-    const struct store_filter *f, bool measurements,
-    struct store_cursor *cur, size_t limit,
+long long store_results_by_time(struct store *st, const struct store_filter *f,
+    bool measurements, struct store_cursor *cur, size_t limit,
     int (*cb)(void *arg, const struct store_row *row), void *arg);
 
 #endif /* CW_STORE_H */

@@ -17,17 +17,17 @@
 #include "store.h"
 
 /* Buckets of the cache of measurement numbers, by (type, name). */
-#define STORE_MSM_BUCKETS	256
+#define STORE_MSM_BUCKETS 256
 
 struct store_msm;
 
 struct store {
-	struct db		*db;
-	bool			 is_pg;
-	bool			 in_group;	/* a group transaction is open */
-	char			 error[512];
-	struct store_msm	*msm[STORE_MSM_BUCKETS];
-	char			*insert_sql[4];	/* by store_chunks */
+	struct db *db;
+	bool is_pg;
+	bool in_group; /* a group transaction is open */
+	char error[512];
+	struct store_msm *msm[STORE_MSM_BUCKETS];
+	char *insert_sql[4]; /* by store_chunks */
 };
 
 /* store_set_error: keep "`what`: the database's last error" as the

@@ -27,56 +27,56 @@
 #include "log.h"
 
 /* Type oids, from the server's catalog/pg_type.h (not in libpq-dev). */
-#define PG_OID_BOOL	16
-#define PG_OID_BYTEA	17
-#define PG_OID_INT8	20
-#define PG_OID_INT2	21
-#define PG_OID_INT4	23
-#define PG_OID_FLOAT4	700
-#define PG_OID_FLOAT8	701
-#define PG_OID_NUMERIC	1700
+#define PG_OID_BOOL    16
+#define PG_OID_BYTEA   17
+#define PG_OID_INT8    20
+#define PG_OID_INT2    21
+#define PG_OID_INT4    23
+#define PG_OID_FLOAT4  700
+#define PG_OID_FLOAT8  701
+#define PG_OID_NUMERIC 1700
 
 /* Seconds to wait for a connection, unless the URI says otherwise. */
-#define PG_CONNECT_TIMEOUT	"5"
+#define PG_CONNECT_TIMEOUT "5"
 /* The protocol's limit on parameters per statement. */
-#define PG_MAX_PARAMS		65535
+#define PG_MAX_PARAMS 65535
 
 /* Statements prepared on the server, by their SQL: parsed and planned
  * once per session instead of at every call (a multi-row INSERT takes
  * the server longer to parse than to run). */
-#define PG_STMT_CACHE	64
+#define PG_STMT_CACHE 64
 
 struct pg_stmt {
-	char		*sql;		/* as the caller wrote it */
-	char		 name[16];
+	char *sql; /* as the caller wrote it */
+	char name[16];
 };
 
 struct pg_db {
-	struct db	 db;
-	PGconn		*conn;
-	bool		 unavailable;	/* the last failure lost the server */
-	char		 err[512];
-	struct pg_stmt	 stmt[PG_STMT_CACHE];
-	int		 nstmt;
-	int		 evict;		/* the slot to reuse when full */
-	unsigned	 serial;	/* for statement names */
+	struct db db;
+	PGconn *conn;
+	bool unavailable; /* the last failure lost the server */
+	char err[512];
+	struct pg_stmt stmt[PG_STMT_CACHE];
+	int nstmt;
+	int evict;       /* the slot to reuse when full */
+	unsigned serial; /* for statement names */
 };
 
 /* A statement's parameters in libpq's form. */
 struct pg_params {
-	Oid		*types;
-	const char	**values;
-	int		*lengths;
-	int		*formats;
-	char		**owned;	/* text we made for values[i], or NULL */
-	int		 n;
+	Oid *types;
+	const char **values;
+	int *lengths;
+	int *formats;
+	char **owned; /* text we made for values[i], or NULL */
+	int n;
 };
 
 /* The columns of the row being delivered. */
 struct pg_row {
-	struct db_value	*col;
-	unsigned char	**owned;	/* unescaped bytea, freed per row */
-	int		 n;
+	struct db_value *col;
+	unsigned char **owned; /* unescaped bytea, freed per row */
+	int n;
 };
 
 /*
@@ -256,7 +256,7 @@ static struct db *
 pg_open(const char *target, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "connect_timeout", "dbname",
-	    "client_encoding", NULL };
+		"client_encoding", NULL };
 	const char *vals[] = { PG_CONNECT_TIMEOUT, target, "UTF8", NULL };
 	struct pg_db *pg;
 	PGconn *conn;
@@ -320,7 +320,8 @@ pg_placeholders(const char *sql, char *out)
 			continue;
 		} else if (s[0] == '/' && s[1] == '*') {
 			const char *e = strstr(s + 2, "*/");
-			size_t len = e != NULL ? (size_t)(e + 2 - s) : strlen(s);
+			size_t len = e != NULL ? (size_t)(e + 2 - s) :
+			                         strlen(s);
 
 			if (out != NULL)
 				out += sprintf(out, "%.*s", (int)len, s);
@@ -352,8 +353,10 @@ pg_number(struct pg_db *pg, const char *sql, int nparams)
 
 	n = pg_placeholders(sql, NULL);
 	if (n != nparams) {
-		pg_error_set(pg, "postgresql: statement has %d placeholders "
-		    "but %d parameters", n, nparams);
+		pg_error_set(pg,
+		    "postgresql: statement has %d placeholders "
+		    "but %d parameters",
+		    n, nparams);
 		return NULL;
 	}
 	/* "$65535" is 6 bytes where "?" was 1. */
@@ -397,8 +400,10 @@ pg_param_text(struct pg_db *pg, struct pg_params *pp, int i,
 	default:
 		/* libpq takes the length of a text parameter from its NUL. */
 		if (v->len > 0 && memchr(v->p, '\0', v->len) != NULL) {
-			pg_error_set(pg, "postgresql: text parameter %d "
-			    "contains a NUL byte", i + 1);
+			pg_error_set(pg,
+			    "postgresql: text parameter %d "
+			    "contains a NUL byte",
+			    i + 1);
 			return -1;
 		}
 		if ((s = malloc(v->len + 1)) != NULL) {
@@ -451,8 +456,10 @@ pg_params_build(struct pg_db *pg, struct pg_params *pp,
 			break;
 		case DB_BLOB:
 			if (v->len > (size_t)0x7fffffff) {
-				pg_error_set(pg, "postgresql: blob parameter "
-				    "%d too large", i + 1);
+				pg_error_set(pg,
+				    "postgresql: blob parameter "
+				    "%d too large",
+				    i + 1);
 				goto fail;
 			}
 			pp->types[i] = PG_OID_BYTEA;
@@ -461,8 +468,10 @@ pg_params_build(struct pg_db *pg, struct pg_params *pp,
 			pp->formats[i] = 1;
 			break;
 		default:
-			pg_error_set(pg, "postgresql: parameter %d has an "
-			    "unknown type %d", i + 1, (int)v->type);
+			pg_error_set(pg,
+			    "postgresql: parameter %d has an "
+			    "unknown type %d",
+			    i + 1, (int)v->type);
 			goto fail;
 		}
 	}
@@ -592,7 +601,8 @@ pg_results(struct pg_db *pg, db_row_cb cb, void *arg)
 			break;
 		case PGRES_COPY_IN:
 			/* Not supported: end it; the server then fails it. */
-			PQputCopyEnd(pg->conn, "COPY FROM STDIN is not "
+			PQputCopyEnd(pg->conn,
+			    "COPY FROM STDIN is not "
 			    "supported here");
 			break;
 		case PGRES_COPY_OUT:
@@ -684,7 +694,7 @@ pg_query(struct db *db, const char *sql, const struct db_value *params,
 			pg->unavailable = true;
 		rc = -1;
 	} else if (!PQsendQueryPrepared(pg->conn, name, nparams, pp.values,
-	    pp.lengths, pp.formats, 0))
+	               pp.lengths, pp.formats, 0))
 		rc = pg_fail_conn(pg);
 	else {
 		/* Should it fail, the rows come in one result: still right. */
@@ -779,8 +789,8 @@ pg_size(struct db *db)
 {
 	long long size = -1;
 
-	if (pg_query(db, "SELECT pg_database_size(current_database())",
-	    NULL, 0, pg_size_row, &size) == -1)
+	if (pg_query(db, "SELECT pg_database_size(current_database())", NULL, 0,
+	        pg_size_row, &size) == -1)
 		return -1;
 	return size;
 }

@@ -30,7 +30,6 @@ store_probe_clear(struct store_probe *p)
 	p->last_heartbeat = NULL;
 }
 
-
 /* Fill a struct store_probe from a row of STORE_PROBE_COLUMNS. */
 static int
 store_probe_row(struct store_probe *p, const struct db_row *row)
@@ -61,8 +60,8 @@ store_probe_row(struct store_probe *p, const struct db_row *row)
 }
 
 struct store_probe_one {
-	struct store_probe	*out;
-	bool			 found;
+	struct store_probe *out;
+	bool found;
 };
 
 static int
@@ -99,7 +98,7 @@ store_probe_key(const char *id, struct db_value *v, const char **column)
 int
 store_probe_get(struct store *st, const char *id, struct store_probe *out)
 {
-	struct store_probe_one one = {out, false};
+	struct store_probe_one one = { out, false };
 	struct db_value key;
 	const char *column;
 	char sql[256];
@@ -107,8 +106,10 @@ store_probe_get(struct store *st, const char *id, struct store_probe *out)
 	memset(out, 0, sizeof(*out));
 	if (store_probe_key(id, &key, &column) == -1)
 		return STORE_E_NOTFOUND;
-	snprintf(sql, sizeof(sql), "SELECT " STORE_PROBE_COLUMNS " FROM probes "
-	    "WHERE %s = ?", column);
+	snprintf(sql, sizeof(sql),
+	    "SELECT " STORE_PROBE_COLUMNS " FROM probes "
+	    "WHERE %s = ?",
+	    column);
 	if (db_query(st->db, sql, &key, 1, store_probe_one_cb, &one) == -1) {
 		store_set_error(st, "probe");
 		return STORE_E_DB;
@@ -142,8 +143,10 @@ store_probe_insert(struct store *st, const char *name,
 
 	record_probe_id(pk, id);
 	if ((rc = store_probe_get(st, id, &tmp)) == STORE_OK) {
-		log_say(err, errlen, "this key is enrolled already as probe "
-		    "%s (%lld)", tmp.id, tmp.num);
+		log_say(err, errlen,
+		    "this key is enrolled already as probe "
+		    "%s (%lld)",
+		    tmp.id, tmp.num);
 		store_probe_clear(&tmp);
 		return STORE_E_EXISTS;
 	}
@@ -153,8 +156,10 @@ store_probe_insert(struct store *st, const char *name,
 	p[1] = DB_V_TEXT(name);
 	p[2] = DB_V_BLOB(pk, RECORD_PUBKEY_LEN);
 	p[3] = DB_V_INT(now);
-	if (db_exec(st->db, "INSERT INTO probes (id, name, pubkey, created_at)"
-	    " VALUES (?, ?, ?, ?)", p, 4) == -1) {
+	if (db_exec(st->db,
+	        "INSERT INTO probes (id, name, pubkey, created_at)"
+	        " VALUES (?, ?, ?, ?)",
+	        p, 4) == -1) {
 		store_set_error(st, "probe add");
 		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
@@ -173,8 +178,8 @@ store_probe_commit(struct store *st, const char *name,
 {
 	int rc;
 
-	if ((rc = store_probe_insert(st, name, pk, now, out, err,
-	    errlen)) != STORE_OK) {
+	if ((rc = store_probe_insert(st, name, pk, now, out, err, errlen)) !=
+	    STORE_OK) {
 		store_rollback(st);
 		return rc;
 	}
@@ -193,8 +198,10 @@ store_probe_add(struct store *st, const char *name,
     char *err, size_t errlen)
 {
 	if (!store_name_ok(name)) {
-		log_say(err, errlen, "a probe name is 1 to %d printable "
-		    "characters", STORE_NAME_MAX);
+		log_say(err, errlen,
+		    "a probe name is 1 to %d printable "
+		    "characters",
+		    STORE_NAME_MAX);
 		return STORE_E_INVALID;
 	}
 	if (store_begin(st) == -1) {
@@ -225,7 +232,7 @@ store_probe_revoke(struct store *st, const char *id, char *err, size_t errlen)
 	v[0] = DB_V_INT(cw_real_usec());
 	v[1] = DB_V_TEXT(p.id);
 	if (db_exec(st->db, "UPDATE probes SET revoked_at = ? WHERE id = ?", v,
-	    2) == -1) {
+	        2) == -1) {
 		store_set_error(st, "probe revoke");
 		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
@@ -234,8 +241,8 @@ store_probe_revoke(struct store *st, const char *id, char *err, size_t errlen)
 }
 
 struct store_probe_each {
-	int	(*cb)(void *, const struct store_probe *);
-	void	*arg;
+	int (*cb)(void *, const struct store_probe *);
+	void *arg;
 };
 
 static int
@@ -256,10 +263,12 @@ int
 store_probe_list(struct store *st,
     int (*cb)(void *arg, const struct store_probe *p), void *arg)
 {
-	struct store_probe_each each = {cb, arg};
+	struct store_probe_each each = { cb, arg };
 
-	if (db_query(st->db, "SELECT " STORE_PROBE_COLUMNS " FROM probes "
-	    "ORDER BY num", NULL, 0, store_probe_each_cb, &each) == -1) {
+	if (db_query(st->db,
+	        "SELECT " STORE_PROBE_COLUMNS " FROM probes "
+	        "ORDER BY num",
+	        NULL, 0, store_probe_each_cb, &each) == -1) {
 		store_set_error(st, "probe list");
 		return STORE_E_DB;
 	}
@@ -286,8 +295,10 @@ store_token_create(struct store *st, const char *name, cw_usec_t ttl,
 	cw_usec_t now = cw_real_usec();
 
 	if (!store_name_ok(name)) {
-		log_say(err, errlen, "a probe name is 1 to %d printable "
-		    "characters", STORE_NAME_MAX);
+		log_say(err, errlen,
+		    "a probe name is 1 to %d printable "
+		    "characters",
+		    STORE_NAME_MAX);
 		return STORE_E_INVALID;
 	}
 	if (ttl <= 0) {
@@ -303,8 +314,10 @@ store_token_create(struct store *st, const char *name, cw_usec_t ttl,
 	p[1] = DB_V_TEXT(name);
 	p[2] = DB_V_INT(now);
 	p[3] = DB_V_INT(now + ttl);
-	if (db_exec(st->db, "INSERT INTO tokens (hash, name, created_at, "
-	    "expires_at) VALUES (?, ?, ?, ?)", p, 4) == -1) {
+	if (db_exec(st->db,
+	        "INSERT INTO tokens (hash, name, created_at, "
+	        "expires_at) VALUES (?, ?, ?, ?)",
+	        p, 4) == -1) {
 		store_set_error(st, "token create");
 		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
@@ -313,9 +326,9 @@ store_token_create(struct store *st, const char *name, cw_usec_t ttl,
 }
 
 struct store_token_row {
-	bool		found;
-	cw_usec_t	expires_at;
-	bool		used;
+	bool found;
+	cw_usec_t expires_at;
+	bool used;
 };
 
 static int
@@ -337,24 +350,28 @@ static int
 store_token_refused(struct store *st, const char *hash, cw_usec_t now,
     char *err, size_t errlen)
 {
-	struct store_token_row t = {0};
+	struct store_token_row t = { 0 };
 	struct db_value p = DB_V_TEXT(hash);
 
-	if (db_query(st->db, "SELECT expires_at, used_at FROM tokens WHERE "
-	    "hash = ?", &p, 1, store_token_cb, &t) == -1) {
+	if (db_query(st->db,
+	        "SELECT expires_at, used_at FROM tokens WHERE "
+	        "hash = ?",
+	        &p, 1, store_token_cb, &t) == -1) {
 		store_set_error(st, "token");
 		log_say(err, errlen, "%s", st->error);
 		return STORE_E_DB;
 	}
-	log_say(err, errlen, !t.found ? "unknown token" : t.used ?
-	    "token used already" : t.expires_at <= now ? "token expired" :
-	    "token used already");
+	log_say(err, errlen,
+	    !t.found                ? "unknown token" :
+	        t.used              ? "token used already" :
+	        t.expires_at <= now ? "token expired" :
+	                              "token used already");
 	return STORE_E_NOTFOUND;
 }
 
 struct store_token_use {
-	int	rows;
-	char	name[STORE_NAME_MAX + 1];
+	int rows;
+	char name[STORE_NAME_MAX + 1];
 };
 
 static int
@@ -381,7 +398,7 @@ store_token_redeem(struct store *st, const char *token,
     char *err, size_t errlen)
 {
 	char hash[RECORD_HASH_HEX + 1], id[RECORD_ID_HEX + 1];
-	struct store_token_use use = {0};
+	struct store_token_use use = { 0 };
 	struct db_value p[4];
 	cw_usec_t now = cw_real_usec();
 	int rc;
@@ -400,9 +417,10 @@ store_token_redeem(struct store *st, const char *token,
 	p[1] = DB_V_TEXT(id);
 	p[2] = DB_V_TEXT(hash);
 	p[3] = DB_V_INT(now);
-	if (db_query(st->db, "UPDATE tokens SET used_at = ?, probe = ? WHERE "
-	    "hash = ? AND used_at IS NULL AND expires_at > ? RETURNING name",
-	    p, 4, store_token_use_cb, &use) == -1) {
+	if (db_query(st->db,
+	        "UPDATE tokens SET used_at = ?, probe = ? WHERE "
+	        "hash = ? AND used_at IS NULL AND expires_at > ? RETURNING name",
+	        p, 4, store_token_use_cb, &use) == -1) {
 		store_set_error(st, "token redeem");
 		log_say(err, errlen, "%s", st->error);
 		store_rollback(st);

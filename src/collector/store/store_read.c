@@ -27,14 +27,14 @@ store_filter_init(struct store_filter *f)
 	"r.type, r.time, r.name, r.msm, r.server, r.addr, r.proto, r.qname, " \
 	"r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, " \
 	"r.soa_serial, r.country, r.asn"
-#define STORE_ROW_NCOLUMNS	26
+#define STORE_ROW_NCOLUMNS 26
 
 struct store_rows {
-	int		(*cb)(void *, const struct store_row *);
-	void		*arg;
-	long long	 given;
-	long long	 last;		/* id of the last row given */
-	long long	 last_time;	/* and its measurement time */
+	int (*cb)(void *, const struct store_row *);
+	void *arg;
+	long long given;
+	long long last;      /* id of the last row given */
+	long long last_time; /* and its measurement time */
 };
 
 /* A text column as a C string (db.h: TEXT columns end in a NUL), or
@@ -87,7 +87,7 @@ store_rows_cb(void *arg, const struct db_row *row)
 	r.country = store_row_text(&c[24]);
 	r.asn = store_col_int(&c[25], -1);
 	if (r.probe == NULL || r.chain == NULL || r.type == NULL)
-		return 0;	/* NOT NULL columns: cannot happen */
+		return 0; /* NOT NULL columns: cannot happen */
 	stop = rows->cb(rows->arg, &r);
 	rows->given++;
 	rows->last = r.id;
@@ -102,26 +102,27 @@ store_rows_cb(void *arg, const struct db_row *row)
  * are added.  The rows go to `rows`.  Returns 0, or STORE_E_DB.
  */
 static int
-store_read(struct store *st, const struct store_filter *f,
-    const char *cursor, const struct db_value *cur, int ncur,
-    const char *extra, const char *order, size_t limit,
-    struct store_rows *rows)
+store_read(struct store *st, const struct store_filter *f, const char *cursor,
+    const struct db_value *cur, int ncur, const char *extra, const char *order,
+    size_t limit, struct store_rows *rows)
 {
 	struct db_value p[14];
 	char sql[1400];
 	size_t len;
 	int n = 0;
 
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " STORE_ROW_COLUMNS
+	len = (size_t)snprintf(sql, sizeof(sql),
+	    "SELECT " STORE_ROW_COLUMNS
 	    " FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
 	    cursor);
 	for (int i = 0; i < ncur; i++)
 		p[n++] = cur[i];
-#define STORE_WHERE(cond, value) do {					\
-	len += (size_t)snprintf(sql + len, sizeof(sql) - len,		\
-	    " AND " cond " ?");						\
-	p[n++] = (value);						\
-} while (0)
+#define STORE_WHERE(cond, value) \
+	do { \
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, \
+		    " AND " cond " ?"); \
+		p[n++] = (value); \
+	} while (0)
 	if (f->from != 0)
 		STORE_WHERE("r.time >=", DB_V_INT(f->from));
 	if (f->to != 0)
@@ -130,7 +131,7 @@ store_read(struct store *st, const struct store_filter *f,
 		struct db_value key;
 		const char *column;
 		if (store_probe_key(f->probe, &key, &column) == -1)
-			return STORE_OK;	/* no such probe: no rows */
+			return STORE_OK; /* no such probe: no rows */
 		if (strcmp(column, "id") == 0)
 			STORE_WHERE("p.id =", key);
 		else
@@ -151,8 +152,8 @@ store_read(struct store *st, const struct store_filter *f,
 #undef STORE_WHERE
 	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
 	    order);
-	p[n++] = DB_V_INT(limit > (size_t)INT32_MAX ? INT32_MAX :
-	    (long long)limit);
+	p[n++] = DB_V_INT(
+	    limit > (size_t)INT32_MAX ? INT32_MAX : (long long)limit);
 	if (db_query(st->db, sql, p, n, store_rows_cb, rows) == -1) {
 		store_set_error(st, "results");
 		return STORE_E_DB;
@@ -161,16 +162,15 @@ store_read(struct store *st, const struct store_filter *f,
 }
 
 long long
-store_results(struct store *st, const struct store_filter *f,
-    long long after, size_t limit,
-    int (*cb)(void *arg, const struct store_row *row), void *arg,
+store_results(struct store *st, const struct store_filter *f, long long after,
+    size_t limit, int (*cb)(void *arg, const struct store_row *row), void *arg,
     long long *last)
 {
-	struct store_rows rows = {cb, arg, 0, 0, 0};
+	struct store_rows rows = { cb, arg, 0, 0, 0 };
 	struct db_value cur = DB_V_INT(after);
 
-	if (store_read(st, f, "r.id > ?", &cur, 1, "", "r.id", limit,
-	    &rows) != STORE_OK)
+	if (store_read(st, f, "r.id > ?", &cur, 1, "", "r.id", limit, &rows) !=
+	    STORE_OK)
 		return STORE_E_DB;
 	if (rows.given > 0 && last != NULL)
 		*last = rows.last;
@@ -182,16 +182,18 @@ store_results_by_time(struct store *st, const struct store_filter *f,
     bool measurements, struct store_cursor *cur, size_t limit,
     int (*cb)(void *arg, const struct store_row *row), void *arg)
 {
-	struct store_rows rows = {cb, arg, 0, 0, 0};
-	struct db_value c[3] = {DB_V_INT(cur->time), DB_V_INT(cur->time),
-	    DB_V_INT(cur->id)};
+	struct store_rows rows = { cb, arg, 0, 0, 0 };
+	struct db_value c[3] = { DB_V_INT(cur->time), DB_V_INT(cur->time),
+		DB_V_INT(cur->id) };
 
 	/* The cursor as a range on time (not an OR of two), so that both
 	 * databases walk the time index from the cursor on and need no
 	 * sort: rows are (time, id) ordered in it. */
-	if (store_read(st, f, "r.time >= ? AND (r.time > ? OR r.id > ?)", c,
-	    3, measurements ? " AND r.ok IS NOT NULL AND r.type IN ('dns', "
-	    "'http')" : "", "r.time, r.id", limit, &rows) != STORE_OK)
+	if (store_read(st, f, "r.time >= ? AND (r.time > ? OR r.id > ?)", c, 3,
+	        measurements ? " AND r.ok IS NOT NULL AND r.type IN ('dns', "
+	                       "'http')" :
+	                       "",
+	        "r.time, r.id", limit, &rows) != STORE_OK)
 		return STORE_E_DB;
 	if (rows.given > 0) {
 		cur->time = rows.last_time;

@@ -18,21 +18,21 @@
 #include "db.h"
 #include "log.h"
 
-#define SQ_CACHE_MAX	64	/* prepared statements kept */
+#define SQ_CACHE_MAX 64 /* prepared statements kept */
 
 struct sq_stmt {
-	char		*sql;
-	sqlite3_stmt	*stmt;
+	char *sql;
+	sqlite3_stmt *stmt;
 };
 
 struct sq_db {
-	struct db	 db;		/* first: what db.c sees */
-	sqlite3		*conn;
-	char		*path;
-	char		 error[512];
-	int		 last_code;
-	struct sq_stmt	 cache[SQ_CACHE_MAX];
-	size_t		 ncache;
+	struct db db; /* first: what db.c sees */
+	sqlite3 *conn;
+	char *path;
+	char error[512];
+	int last_code;
+	struct sq_stmt cache[SQ_CACHE_MAX];
+	size_t ncache;
 };
 
 static void
@@ -54,8 +54,8 @@ sq_create(const char *path, char *err, size_t errlen)
 {
 	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) != -1) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) !=
+	    -1) {
 		close(fd);
 		return 0;
 	}
@@ -78,17 +78,19 @@ sq_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s->db.ops = &db_sqlite_ops;
-	if (strcmp(path, ":memory:") != 0 && sq_create(path, err,
-	    errlen) == -1) {
+	if (strcmp(path, ":memory:") != 0 &&
+	    sq_create(path, err, errlen) == -1) {
 		free(s->path);
 		free(s);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(path, &s->conn, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &s->conn,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->conn != NULL ?
-		    sqlite3_errmsg(s->conn) : sqlite3_errstr(rc));
+		snprintf(err, errlen, "%s: %s", path,
+		    s->conn != NULL ? sqlite3_errmsg(s->conn) :
+		                      sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->conn, 1);
@@ -100,10 +102,11 @@ sq_open(const char *path, char *err, size_t errlen)
 	 * page.  A page cache of 64 MiB rather than 2: a group commit of
 	 * many batches otherwise spills dirty pages into the WAL in the
 	 * middle of its transaction (a few % of ingest time). */
-	if (sqlite3_exec(s->conn, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
-	    "PRAGMA mmap_size=268435456;PRAGMA cache_size=-65536;", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	if (sqlite3_exec(s->conn,
+	        "PRAGMA journal_mode=WAL;"
+	        "PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
+	        "PRAGMA mmap_size=268435456;PRAGMA cache_size=-65536;",
+	        NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->conn));
 		goto fail;
 	}
@@ -139,7 +142,7 @@ sq_prepare(struct sq_db *s, const char *sql)
 		if (strcmp(s->cache[i].sql, sql) == 0)
 			return s->cache[i].stmt;
 	if (sqlite3_prepare_v3(s->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
-	    &stmt, NULL) != SQLITE_OK) {
+	        &stmt, NULL) != SQLITE_OK) {
 		sq_set_error(s, "prepare");
 		return NULL;
 	}
@@ -169,9 +172,10 @@ sq_bind(struct sq_db *s, sqlite3_stmt *stmt, const struct db_value *params,
 	int rc = SQLITE_OK;
 
 	if (sqlite3_bind_parameter_count(stmt) != nparams) {
-		snprintf(s->error, sizeof(s->error), "statement takes %d "
-		    "parameters, given %d", sqlite3_bind_parameter_count(stmt),
-		    nparams);
+		snprintf(s->error, sizeof(s->error),
+		    "statement takes %d "
+		    "parameters, given %d",
+		    sqlite3_bind_parameter_count(stmt), nparams);
 		s->last_code = SQLITE_MISUSE;
 		return -1;
 	}
@@ -193,9 +197,10 @@ sq_bind(struct sq_db *s, sqlite3_stmt *stmt, const struct db_value *params,
 			break;
 		case DB_BLOB:
 			/* A zero-length blob must not become NULL. */
-			rc = v->len == 0 ? sqlite3_bind_zeroblob(stmt, i + 1, 0) :
+			rc = v->len == 0 ?
+			    sqlite3_bind_zeroblob(stmt, i + 1, 0) :
 			    sqlite3_bind_blob64(stmt, i + 1, v->p, v->len,
-			    SQLITE_STATIC);
+			        SQLITE_STATIC);
 			break;
 		}
 	}
@@ -236,7 +241,7 @@ sq_column(sqlite3_stmt *stmt, int i, struct db_value *v)
 	}
 }
 
-#define SQ_COLUMNS_MAX	64
+#define SQ_COLUMNS_MAX 64
 
 static int
 sq_query(struct db *db, const char *sql, const struct db_value *params,

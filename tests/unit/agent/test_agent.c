@@ -20,9 +20,9 @@
 #include "output.h"
 #include "result.h"
 
-#define SEC CW_USEC_PER_SEC
-#define T0 (1000 * SEC)			/* the fake schedule clock at start */
-#define REAL0 (INT64_C(1700000000) * SEC)	/* UTC at T0 */
+#define SEC   CW_USEC_PER_SEC
+#define T0    (1000 * SEC)                /* the fake schedule clock at start */
+#define REAL0 (INT64_C(1700000000) * SEC) /* UTC at T0 */
 
 /* --- The fake clock and its timers --- */
 
@@ -99,9 +99,9 @@ static const struct agent_clock fake_clock = {
 /* --- The fake kind --- */
 
 struct fake_spec {
-	cw_usec_t delay;	/* a run reports this long after its start */
-	bool cannot_start;	/* start returns NULL */
-	bool fails;		/* the result is a timeout */
+	cw_usec_t delay;   /* a run reports this long after its start */
+	bool cannot_start; /* start returns NULL */
+	bool fails;        /* the result is a timeout */
 };
 
 struct fake_run {
@@ -113,7 +113,7 @@ struct fake_run {
 	struct fake_run *link;
 };
 
-static struct fake_run *fake_runs;	/* in flight */
+static struct fake_run *fake_runs; /* in flight */
 
 #define STARTS_MAX 64
 static struct {
@@ -165,8 +165,8 @@ fake_run_max(const struct measurement *m)
 }
 
 static void
-fake_label(const struct measurement *m, const struct probe_task *t,
-    char *buf, size_t len)
+fake_label(const struct measurement *m, const struct probe_task *t, char *buf,
+    size_t len)
 {
 	snprintf(buf, len, "%s %s", m->name, t->target.addr);
 }
@@ -192,7 +192,7 @@ fake_start(void *ctx, const struct measurement *m, const struct probe_task *t,
 	const struct fake_spec *spec = m->spec;
 	struct fake_run *run;
 
-	assert_non_null(ctx);	/* no context_new: the event base */
+	assert_non_null(ctx); /* no context_new: the event base */
 	if (spec->cannot_start)
 		return NULL;
 	assert_true(nstarts < STARTS_MAX);
@@ -356,7 +356,8 @@ agent_fake(struct agent *a, cw_usec_t interval, const struct fake_spec *spec,
 	assert_non_null(m->targets = calloc(n, sizeof(*m->targets)));
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(target_parse(addrs[i], 0, &m->targets[i], err,
-		    sizeof(err)), 0);
+		                     sizeof(err)),
+		    0);
 	m->ntargets = n;
 
 	memset(a, 0, sizeof(*a));
@@ -392,13 +393,13 @@ results_read(struct agent *a)
 static void
 agent_fake_free(struct agent *a)
 {
-	agent_free(a);		/* frees the config, cancels what runs */
+	agent_free(a); /* frees the config, cancels what runs */
 	assert_null(fake_timers);
 	assert_null(fake_runs);
 	unlink(out_path);
 }
 
-static const char *const two[] = {"192.0.2.1", "2001:db8::1"};
+static const char *const two[] = { "192.0.2.1", "2001:db8::1" };
 
 /* Each cycle fires at its start plus the offset (half the spread here),
  * every interval from T0, once per task; each result carries the kind's
@@ -406,7 +407,7 @@ static const char *const two[] = {"192.0.2.1", "2001:db8::1"};
 static void
 test_cycles(void **state)
 {
-	struct fake_spec spec = {.delay = 2 * SEC};
+	struct fake_spec spec = { .delay = 2 * SEC };
 	struct agent a;
 	json_t *v, *r;
 	size_t i;
@@ -417,18 +418,20 @@ test_cycles(void **state)
 	advance(T0 + 3 * 60 * SEC);
 	assert_int_equal(nstarts, 6);
 	for (i = 0; i < nstarts; i++)
-		assert_int_equal(starts[i].at, T0 + (cw_usec_t)(i / 2) *
-		    60 * SEC + 5 * SEC);
+		assert_int_equal(starts[i].at,
+		    T0 + (cw_usec_t)(i / 2) * 60 * SEC + 5 * SEC);
 	assert_int_equal(a.results, 6);
 	assert_int_equal(a.failures, 0);
 	assert_int_equal(a.skipped, 0);
 	v = results_read(&a);
 	assert_int_equal(json_array_size(v), 6);
 	json_array_foreach(v, i, r) {
-		assert_string_equal(json_string_value(json_object_get(r,
-		    "type")), "fake");
-		assert_string_equal(json_string_value(json_object_get(r,
-		    "name")), "fake-1");
+		assert_string_equal(json_string_value(
+		                        json_object_get(r, "type")),
+		    "fake");
+		assert_string_equal(json_string_value(
+		                        json_object_get(r, "name")),
+		    "fake-1");
 		assert_non_null(json_string_value(json_object_get(r, "addr")));
 	}
 	json_decref(v);
@@ -440,7 +443,7 @@ test_cycles(void **state)
 static void
 test_in_flight_skips(void **state)
 {
-	struct fake_spec spec = {.delay = 90 * SEC};
+	struct fake_spec spec = { .delay = 90 * SEC };
 	struct agent a;
 
 	(void)state;
@@ -456,7 +459,7 @@ test_in_flight_skips(void **state)
 	assert_int_equal(a.tasks.v[0].skipped, 2);
 	assert_int_equal(a.results, 2);
 	agent_fake_free(&a);
-	assert_int_equal(ncancels, 1);	/* the one in flight */
+	assert_int_equal(ncancels, 1); /* the one in flight */
 }
 
 /* A kind that cannot start a run: the agent writes the failure itself,
@@ -464,7 +467,7 @@ test_in_flight_skips(void **state)
 static void
 test_cannot_start(void **state)
 {
-	struct fake_spec spec = {.delay = SEC, .cannot_start = true};
+	struct fake_spec spec = { .delay = SEC, .cannot_start = true };
 	struct agent a;
 	json_t *v, *r;
 
@@ -482,8 +485,9 @@ test_cannot_start(void **state)
 	    "192.0.2.1");
 	assert_string_equal(json_string_value(json_object_get(r, "failure")),
 	    "internal_error");
-	assert_string_equal(json_string_value(json_object_get(r,
-	    "failure_detail")), "could not start the fake run");
+	assert_string_equal(json_string_value(
+	                        json_object_get(r, "failure_detail")),
+	    "could not start the fake run");
 	json_decref(v);
 	agent_fake_free(&a);
 }
@@ -493,7 +497,7 @@ test_cannot_start(void **state)
 static void
 test_failing_runs(void **state)
 {
-	struct fake_spec spec = {.delay = SEC, .fails = true};
+	struct fake_spec spec = { .delay = SEC, .fails = true };
 	struct agent a;
 
 	(void)state;
@@ -512,7 +516,7 @@ test_failing_runs(void **state)
 static void
 test_stop(void **state)
 {
-	struct fake_spec spec = {.delay = 30 * SEC};
+	struct fake_spec spec = { .delay = 30 * SEC };
 	struct agent a;
 
 	(void)state;

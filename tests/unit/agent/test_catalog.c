@@ -40,8 +40,8 @@ test_expand_root(void **state)
 	(void)state;
 	assert_true(catalog_is_set("@root"));
 	assert_false(catalog_is_set("198.41.0.4"));
-	assert_int_equal(catalog_expand("@root", 53, &t, &n, err,
-	    sizeof(err)), 0);
+	assert_int_equal(catalog_expand("@root", 53, &t, &n, err, sizeof(err)),
+	    0);
 	assert_int_equal(n, 26);
 	for (size_t i = 0; i < n; i++) {
 		char name[32];
@@ -76,9 +76,11 @@ test_expand_appends(void **state)
 	(void)state;
 	assert_non_null(t);
 	assert_int_equal(target_parse("127.0.0.1", 5353, &t[0], err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	assert_int_equal(catalog_expand("@root", 5353, &t, &n, err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	assert_int_equal(n, 27);
 	assert_string_equal(t[0].addr, "127.0.0.1");
 	assert_string_equal(t[1].name, "a.root-servers.net");
@@ -94,8 +96,8 @@ test_unknown_set(void **state)
 	char err[128] = "";
 
 	(void)state;
-	assert_int_equal(catalog_expand("@roots", 53, &t, &n, err,
-	    sizeof(err)), -1);
+	assert_int_equal(catalog_expand("@roots", 53, &t, &n, err, sizeof(err)),
+	    -1);
 	assert_non_null(strstr(err, "@roots"));
 	assert_int_equal(n, 0);
 	assert_null(t);

@@ -18,7 +18,7 @@
 #include "http.h"
 #include "upload.h"
 
-#define SEC CW_USEC_PER_SEC
+#define SEC  CW_USEC_PER_SEC
 #define MSEC CW_USEC_PER_MSEC
 
 /* The source tree: $top_srcdir from `make check`, else this file's. */
@@ -143,8 +143,7 @@ test_example(void **state)
 	assert_string_equal(c->probe.location, "Kyiv, left bank");
 	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
 	assert_string_equal(c->state_dir, "/var/lib/corewatch");
-	assert_string_equal(c->output_path,
-	    "/var/lib/corewatch/results.jsonl");
+	assert_string_equal(c->output_path, "/var/lib/corewatch/results.jsonl");
 	assert_int_equal(c->tld.nroots, 26);
 	assert_string_equal(c->tld.roots[0].name, "a.root-servers.net");
 	assert_false(c->tld.resolver_auto);
@@ -182,7 +181,8 @@ test_example(void **state)
 	assert_string_equal(dns_of(m)->spec.qname, ".");
 	assert_int_equal(dns_of(m)->spec.qtype, LDNS_RR_TYPE_SOA);
 	assert_int_equal(dns_of(m)->spec.qclass, LDNS_RR_CLASS_IN);
-	assert_int_equal(dns_of(m)->spec.transports, DNS_PROTO_UDP | DNS_PROTO_TCP);
+	assert_int_equal(dns_of(m)->spec.transports,
+	    DNS_PROTO_UDP | DNS_PROTO_TCP);
 	assert_int_equal(dns_of(m)->spec.afs, DNS_AF_4 | DNS_AF_6);
 	assert_int_equal(dns_of(m)->spec.port, 53);
 	assert_int_equal(dns_of(m)->spec.edns_size, 1232);
@@ -245,7 +245,8 @@ test_example(void **state)
 	m = find(c, "lab-web");
 	assert_ptr_equal(m->kind, &http_probe_kind);
 	assert_ptr_equal(http_of(m)->spec.name, m->name);
-	assert_string_equal(http_of(m)->spec.url, "https://www.example.org/status");
+	assert_string_equal(http_of(m)->spec.url,
+	    "https://www.example.org/status");
 	assert_int_equal(http_of(m)->spec.method, HTTP_GET);
 	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4 | HTTP_AF_6);
 	assert_int_equal(m->ntargets, 2);
@@ -259,7 +260,8 @@ test_example(void **state)
 	assert_int_equal(http_of(m)->spec.max_body, 64 << 10);
 	assert_string_equal(http_of(m)->spec.body_pattern, "status: (ok|up)");
 	assert_int_equal(http_of(m)->spec.nheaders, 2);
-	assert_string_equal(http_of(m)->spec.headers[1], "User-Agent: corewatch-lab");
+	assert_string_equal(http_of(m)->spec.headers[1],
+	    "User-Agent: corewatch-lab");
 	assert_null(http_of(m)->spec.cafile);
 	assert_null(http_of(m)->spec.proxy);
 	assert_true(http_of(m)->spec.follow_redirects);
@@ -309,7 +311,8 @@ test_default(void **state)
 		const struct measurement *m = &c->measurements[i];
 
 		assert_ptr_equal(m->kind, &http_probe_kind);
-		assert_int_equal(strncmp(http_of(m)->spec.url, "https://", 8), 0);
+		assert_int_equal(strncmp(http_of(m)->spec.url, "https://", 8),
+		    0);
 		assert_int_equal(http_of(m)->spec.method, HTTP_GET);
 		assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4 | HTTP_AF_6);
 		assert_int_equal(m->ntargets, 0);
@@ -320,9 +323,11 @@ test_default(void **state)
 		assert_false(http_of(m)->spec.follow_redirects);
 		assert_int_equal(config_measurement_queries(m), 2);
 	}
-	assert_string_equal(http_of(find(c, "iana"))->spec.url, "https://www.iana.org/");
+	assert_string_equal(http_of(find(c, "iana"))->spec.url,
+	    "https://www.iana.org/");
 	config_measurement_summary(find(c, "iana"), line, sizeof(line));
-	assert_string_equal(line, "http iana: GET https://www.iana.org/, "
+	assert_string_equal(line,
+	    "http iana: GET https://www.iana.org/, "
 	    "IPv4+IPv6, resolved each cycle (at least 2 requests a cycle); "
 	    "every 5m, spread 1m, timeout 10s");
 	config_free(c);
@@ -355,7 +360,7 @@ test_durations(void **state)
 	assert_int_equal(m->spread, 30 * SEC);
 	m = find(c, "frac");
 	assert_int_equal(m->interval, 1500 * MSEC);
-	assert_int_equal(m->spread, 1500 * MSEC);	/* the interval */
+	assert_int_equal(m->spread, 1500 * MSEC); /* the interval */
 	assert_int_equal(dns_of(m)->spec.timeout, 250 * MSEC);
 	m = find(c, "hours");
 	assert_int_equal(m->interval, 7200 * SEC);
@@ -367,14 +372,16 @@ test_durations(void **state)
 	m = find(c, "short");
 	assert_int_equal(m->spread, 10 * SEC);
 	config_free(c);
-	assert_string_equal(config_duration_format(300 * SEC, buf,
-	    sizeof(buf)), "5m");
+	assert_string_equal(config_duration_format(300 * SEC, buf, sizeof(buf)),
+	    "5m");
 	assert_string_equal(config_duration_format(1500 * MSEC, buf,
-	    sizeof(buf)), "1500ms");
+	                        sizeof(buf)),
+	    "1500ms");
 	assert_string_equal(config_duration_format(0, buf, sizeof(buf)), "0s");
 	assert_string_equal(config_duration_format(7, buf, sizeof(buf)), "7us");
 	assert_string_equal(config_duration_format(86400 * SEC, buf,
-	    sizeof(buf)), "1d");
+	                        sizeof(buf)),
+	    "1d");
 }
 
 /* One bad file per class of mistake: the error names the file and the
@@ -384,94 +391,122 @@ test_errors(void **state)
 {
 	static const struct {
 		const char *text;
-		int line;		/* 0: no line (a whole-file problem) */
+		int line; /* 0: no line (a whole-file problem) */
 		const char *says;
 	} cases[] = {
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " qtype = \"BOGUS\"\n}\n", 4, "unknown type \"BOGUS\""},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\",\n"
-		    " \"1.2.3.4.5\"}\n}\n", 4, "1.2.3.4.5"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"@nope\"}\n"
-		    "}\n", 3, "unknown server set"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " interval = 10s\n spread = 11s\n}\n", 5,
-		    "spread 11s is longer than interval 10s"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " interval = 4s\n}\n", 4, "must be shorter than interval"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " interval = 5s\n timeout = 5s\n}\n", 5,
-		    "must be shorter than interval"},
-		{"probe {\n name = \"p\"\n country = \"Ukraine\"\n}\n"
-		    "dns \"a\" { servers = {\"::1\"} }\n", 3, "ISO 3166-1"},
-		{"probe {\n name = \"p\"\n asn = 4294967296\n}\n"
-		    "dns \"a\" { servers = {\"::1\"} }\n", 3, "AS number"},
-		{"probe { name = \"p\" }\ndns \"a\" { servers = {\"::1\"} }\n"
-		    "dns \"a\" { servers = {\"::2\"} }\n", 3,
-		    "another measurement is named 'a'"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " qtpye = \"A\"\n}\n", 4, "unknown key 'qtpye'"},
-		{"probe { name = \"p\" }\nfoo = 1\n", 2, "unknown key 'foo'"},
-		{"probe { name = \"p\" }\ninclude(\"missing.conf\")\n", 2,
-		    "No such file"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n interval = 5m\n}\n", 2,
-		    "nothing to measure"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " tlds = {\"ua\"}\n}\n", 4, "not both"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n tlds = {\"ua\", \"u a\"}"
-		    "\n}\n", 3, "is not allowed"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " interval = 5 minutes\n}\n", 4, "unknown key 'minutes'"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " interval = 5x\n}\n", 4, "not a duration"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " interval = 500ms\n}\n", 4, "minimum"},
-		{"probe { name = \"p\" }\nlog_level = \"loud\"\n"
-		    "dns \"a\" { servers = {\"::1\"} }\n", 2, "log_level"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " transport = \"quic\"\n}\n", 4, "transport"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " af = \"4\"\n}\n", 4, "no server has an IPv4 address"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " port = 65536\n}\n", 4, "out of range"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " edns_size = 0\n do = true\n}\n", 5, "EDNS"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " chaos = \"hostname.bind\"\n qtype = \"A\"\n}\n", 4,
-		    "chaos replaces"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " retries = 11\n}\n", 4, "retries"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " nsid = maybe\n}\n", 4, "boolean"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " timeout = 1s\n timeout = 2s\n}\n", 5, "set twice"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " servers = {\"::2\"}\n}\n", 4, "set twice"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n\n",
-		    2, "never closed"},
-		{"probe { name = \"p\" }\n}\n", 2, "without a matching"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " qname = \"a..b\"\n}\n", 4, "not a domain name"},
-		{"probe { name = \"p\" }\ndns \"bad name\" {\n servers = "
-		    "{\"::1\"}\n}\n", 2, "name must be"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\", "
-		    "\"x=::1\"}\n}\n", 3, "listed twice"},
-		{"probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
-		    " qname = \"x\n}\n", 4, "string never closed"},
-		{"probe { name = \"p\" }\ninclude(\"a\") dns \"a\" {}\n", 2,
-		    "include"},
-		{"probe {\n country = \"UA\"\n}\ndns \"a\" { servers = {\"::1\"} "
-		    "}\n", 1, "name is required"},
-		{"dns \"a\" { servers = {\"::1\"} }\n", 0,
-		    "a probe section with a name is required"},
-		{"probe { name = \"p\" }\ntld_discovery {\n roots = {\"x\"}\n"
-		    "}\ndns \"a\" { servers = {\"::1\"} }\n", 3, "roots"},
-		{"probe { name = \"p\" }\ntld_discovery {\n resolver = "
-		    "\"nobody\"\n}\ndns \"a\" { servers = {\"::1\"} }\n", 3,
-		    "resolver"},
-		{"probe { name = \"p\" }\ntld_discovery {\n\n refresh = 1ms\n"
-		    "}\ndns \"a\" { servers = {\"::1\"} }\n", 4, "refresh"},
-		{"probe { name = \"p\" }\n", 0, "no measurement"},
-		{"", 0, "probe section"},
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " qtype = \"BOGUS\"\n}\n",
+		    4, "unknown type \"BOGUS\"" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\",\n"
+		  " \"1.2.3.4.5\"}\n}\n",
+		    4, "1.2.3.4.5" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"@nope\"}\n"
+		  "}\n",
+		    3, "unknown server set" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " interval = 10s\n spread = 11s\n}\n",
+		    5, "spread 11s is longer than interval 10s" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " interval = 4s\n}\n",
+		    4, "must be shorter than interval" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " interval = 5s\n timeout = 5s\n}\n",
+		    5, "must be shorter than interval" },
+		{ "probe {\n name = \"p\"\n country = \"Ukraine\"\n}\n"
+		  "dns \"a\" { servers = {\"::1\"} }\n",
+		    3, "ISO 3166-1" },
+		{ "probe {\n name = \"p\"\n asn = 4294967296\n}\n"
+		  "dns \"a\" { servers = {\"::1\"} }\n",
+		    3, "AS number" },
+		{ "probe { name = \"p\" }\ndns \"a\" { servers = {\"::1\"} }\n"
+		  "dns \"a\" { servers = {\"::2\"} }\n",
+		    3, "another measurement is named 'a'" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " qtpye = \"A\"\n}\n",
+		    4, "unknown key 'qtpye'" },
+		{ "probe { name = \"p\" }\nfoo = 1\n", 2, "unknown key 'foo'" },
+		{ "probe { name = \"p\" }\ninclude(\"missing.conf\")\n", 2,
+		    "No such file" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n interval = 5m\n}\n", 2,
+		    "nothing to measure" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " tlds = {\"ua\"}\n}\n",
+		    4, "not both" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n tlds = {\"ua\", \"u a\"}"
+		  "\n}\n",
+		    3, "is not allowed" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " interval = 5 minutes\n}\n",
+		    4, "unknown key 'minutes'" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " interval = 5x\n}\n",
+		    4, "not a duration" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " interval = 500ms\n}\n",
+		    4, "minimum" },
+		{ "probe { name = \"p\" }\nlog_level = \"loud\"\n"
+		  "dns \"a\" { servers = {\"::1\"} }\n",
+		    2, "log_level" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " transport = \"quic\"\n}\n",
+		    4, "transport" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " af = \"4\"\n}\n",
+		    4, "no server has an IPv4 address" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " port = 65536\n}\n",
+		    4, "out of range" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " edns_size = 0\n do = true\n}\n",
+		    5, "EDNS" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " chaos = \"hostname.bind\"\n qtype = \"A\"\n}\n",
+		    4, "chaos replaces" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " retries = 11\n}\n",
+		    4, "retries" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " nsid = maybe\n}\n",
+		    4, "boolean" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " timeout = 1s\n timeout = 2s\n}\n",
+		    5, "set twice" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " servers = {\"::2\"}\n}\n",
+		    4, "set twice" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n\n",
+		    2, "never closed" },
+		{ "probe { name = \"p\" }\n}\n", 2, "without a matching" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " qname = \"a..b\"\n}\n",
+		    4, "not a domain name" },
+		{ "probe { name = \"p\" }\ndns \"bad name\" {\n servers = "
+		  "{\"::1\"}\n}\n",
+		    2, "name must be" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\", "
+		  "\"x=::1\"}\n}\n",
+		    3, "listed twice" },
+		{ "probe { name = \"p\" }\ndns \"a\" {\n servers = {\"::1\"}\n"
+		  " qname = \"x\n}\n",
+		    4, "string never closed" },
+		{ "probe { name = \"p\" }\ninclude(\"a\") dns \"a\" {}\n", 2,
+		    "include" },
+		{ "probe {\n country = \"UA\"\n}\ndns \"a\" { servers = {\"::1\"} "
+		  "}\n",
+		    1, "name is required" },
+		{ "dns \"a\" { servers = {\"::1\"} }\n", 0,
+		    "a probe section with a name is required" },
+		{ "probe { name = \"p\" }\ntld_discovery {\n roots = {\"x\"}\n"
+		  "}\ndns \"a\" { servers = {\"::1\"} }\n",
+		    3, "roots" },
+		{ "probe { name = \"p\" }\ntld_discovery {\n resolver = "
+		  "\"nobody\"\n}\ndns \"a\" { servers = {\"::1\"} }\n",
+		    3, "resolver" },
+		{ "probe { name = \"p\" }\ntld_discovery {\n\n refresh = 1ms\n"
+		  "}\ndns \"a\" { servers = {\"::1\"} }\n",
+		    4, "refresh" },
+		{ "probe { name = \"p\" }\n", 0, "no measurement" },
+		{ "", 0, "probe section" },
 	};
 	struct scratch *s = *state;
 	char want[256], *err;
@@ -506,7 +541,7 @@ test_all_errors_and_lines(void **state)
 	struct scratch *s = *state;
 	const char *path;
 	char want[256], *err = NULL, *p;
-	const int lines[] = {6, 13, 18, 23};
+	const int lines[] = { 6, 13, 18, 23 };
 
 	path = scratch_file(s, "many.conf",
 	    "# line 1\n"
@@ -514,24 +549,24 @@ test_all_errors_and_lines(void **state)
 	    "// line 3\n"
 	    "probe {\n"
 	    "\tname = \"p\"\t# line 5\n"
-	    "\tcountry = \"ZZ\"\n"			/* 6 */
+	    "\tcountry = \"ZZ\"\n" /* 6 */
 	    "}\n"
 	    "/* a comment over\n"
 	    "   two lines */\n"
-	    "dns \"a\" {\n"				/* 10 */
+	    "dns \"a\" {\n" /* 10 */
 	    "\tservers = {\"::1\",\t# a comment in a list\n"
 	    "\t\t\"127.0.0.1\", // another\n"
-	    "\t\t\"nonsense\"}\n"			/* 13 */
+	    "\t\t\"nonsense\"}\n" /* 13 */
 	    "}\n"
 	    "\n"
 	    "dns \"b\" {\n"
 	    "\tservers = {\"::1\"}\n"
-	    "\tqtype = \"NOPE\"\n"			/* 18 */
+	    "\tqtype = \"NOPE\"\n" /* 18 */
 	    "}\n"
 	    "dns \"c\" {\n"
 	    "\tservers = {\"::1\"}\n"
 	    "\tinterval = \"10s\"\n"
-	    "\tspread = 1m\n"				/* 23 */
+	    "\tspread = 1m\n" /* 23 */
 	    "}\n");
 	assert_null(config_load(path, &err));
 	assert_non_null(err);
@@ -575,9 +610,11 @@ test_includes(void **state)
 	config_free(c);
 
 	/* An error inside an included file names that file and line. */
-	scratch_file(s, "inc.conf", "# inc\n\ndns \"x\" {\n qtype = \"Q\"\n"
+	scratch_file(s, "inc.conf",
+	    "# inc\n\ndns \"x\" {\n qtype = \"Q\"\n"
 	    " servers = {\"::1\"}\n}\n");
-	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	main_path = scratch_file(s, "main.conf",
+	    "probe { name = \"p\" }\n"
 	    "  include( \"inc.conf\" )  # relative to main.conf\n"
 	    "foo = 1\n");
 	assert_null(config_load(main_path, &err));
@@ -586,7 +623,8 @@ test_includes(void **state)
 		fail_msg("want %s in:\n%s", path, err);
 	free(err);
 	/* And after the include, lines count in the including file again. */
-	scratch_file(s, "inc.conf", "# inc\n\ndns \"x\" {\n"
+	scratch_file(s, "inc.conf",
+	    "# inc\n\ndns \"x\" {\n"
 	    " servers = {\"::1\"}\n}\n");
 	assert_null(config_load(main_path, &err));
 	snprintf(path, sizeof(path), "%s:3: unknown key 'foo'", main_path);
@@ -653,11 +691,13 @@ test_relative_paths(void **state)
 	scratch_file(s, "sub/ca.pem", "not checked\n");
 	scratch_file(s, "sub/resolv.conf", "nameserver 127.0.0.1\n");
 	scratch_file(s, "sub/hosts", "127.0.0.1 localhost\n");
-	scratch_file(s, "sub/inc.conf", "resolv_conf = \"resolv.conf\"\n"
+	scratch_file(s, "sub/inc.conf",
+	    "resolv_conf = \"resolv.conf\"\n"
 	    "hosts_file = \"hosts\"\n"
 	    "http \"web\" {\n url = \"https://web.test/\"\n"
 	    " cafile = \"./ca.pem\"\n}\n");
-	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	main_path = scratch_file(s, "main.conf",
+	    "probe { name = \"p\" }\n"
 	    "state_dir = \"state\"\nkey = \"keys/probe.key\"\n"
 	    "output { path = \"out/results.jsonl\" }\n"
 	    "spool { dir = \"../spool\" }\n"
@@ -674,7 +714,8 @@ test_relative_paths(void **state)
 
 	/* Absolute names stay, "-" too; defaults follow a relative
 	 * state_dir. */
-	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	main_path = scratch_file(s, "main.conf",
+	    "probe { name = \"p\" }\n"
 	    "state_dir = \"st\"\noutput { path = \"-\" }\n"
 	    "spool { }\nupload { url = {\"https://c.example.org\"} }\n"
 	    "resolv_conf = \"/dev/null\"\n"
@@ -692,18 +733,24 @@ test_relative_paths(void **state)
 
 	/* A missing file of an included file: its resolved name, at the
 	 * included file's line. */
-	scratch_file(s, "sub/inc.conf", "hosts_file = \"nohosts\"\n"
+	scratch_file(s, "sub/inc.conf",
+	    "hosts_file = \"nohosts\"\n"
 	    "http \"web\" {\n url = \"https://web.test/\"\n"
 	    " cafile = \"nope.pem\"\n}\n");
-	main_path = scratch_file(s, "main.conf", "probe { name = \"p\" }\n"
+	main_path = scratch_file(s, "main.conf",
+	    "probe { name = \"p\" }\n"
 	    "include(\"sub/inc.conf\")\n");
 	assert_null(config_load(main_path, &err));
-	snprintf(want, sizeof(want), "%s/sub/inc.conf:4: http \"web\": "
-	    "cafile: %s/sub/nope.pem: No such file", s->dir, s->dir);
+	snprintf(want, sizeof(want),
+	    "%s/sub/inc.conf:4: http \"web\": "
+	    "cafile: %s/sub/nope.pem: No such file",
+	    s->dir, s->dir);
 	if (strstr(err, want) == NULL)
 		fail_msg("want %s in:\n%s", want, err);
-	snprintf(want, sizeof(want), "%s/sub/inc.conf:1: hosts_file: "
-	    "%s/sub/nohosts: No such file", s->dir, s->dir);
+	snprintf(want, sizeof(want),
+	    "%s/sub/inc.conf:1: hosts_file: "
+	    "%s/sub/nohosts: No such file",
+	    s->dir, s->dir);
 	if (strstr(err, want) == NULL)
 		fail_msg("want %s in:\n%s", want, err);
 	free(err);
@@ -711,9 +758,11 @@ test_relative_paths(void **state)
 	/* Joined, a name longer than PATH_MAX is an error at its line. */
 	assert_non_null(longname = calloc(1, PATH_MAX));
 	memset(longname, 'a', PATH_MAX - 2);
-	assert_true(asprintf(&text, "probe { name = \"p\" }\n"
-	    "dns \"d\" { servers = {\"127.0.0.1\"} }\nkey = \"%s\"\n",
-	    longname) > 0);
+	assert_true(
+	    asprintf(&text,
+	        "probe { name = \"p\" }\n"
+	        "dns \"d\" { servers = {\"127.0.0.1\"} }\nkey = \"%s\"\n",
+	        longname) > 0);
 	main_path = scratch_file(s, "main.conf", text);
 	free(text);
 	free(longname);
@@ -766,27 +815,30 @@ static void
 test_upload_section(void **state)
 {
 	static const struct {
-		const char *body;	/* of the upload section */
+		const char *body; /* of the upload section */
 		int line;
 		const char *says;
 	} bad[] = {
-		{" url = {\"ftp://a\"}\n", 4, "upload: url: \"ftp://a\" is not "
-		    "an http:// or https:// URL"},
-		{" url = {\"https://a\"}\n proxy = \"tor\"\n", 5, "upload: "
-		    "proxy: \"tor\""},
-		{" url = {\"https://a\"}\n batch_records = 0\n", 5,
-		    "batch_records: 0 is out of range"},
-		{" url = {\"https://a\"}\n batch_bytes = 64k\n", 5,
-		    "batch_bytes"},
-		{" url = {\"https://a\"}\n batch_age = 50ms\n", 5,
-		    "batch_age: from 100ms"},
-		{" url = {\"https://a\"}\n failback = 2d\n", 5,
-		    "failback: from 1s to 1d"},
-		{" url = {\"https://a\"}\n stop_timeout = 11m\n", 5,
-		    "stop_timeout: from 0 to 10m"},
-		{" batch_age = 1s\n", 3, "upload: no url"},
-		{" url = {\"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", "
-		    "\"8\", \"9\"}\n", 4, "at most 8 URLs"},
+		{ " url = {\"ftp://a\"}\n", 4,
+		    "upload: url: \"ftp://a\" is not "
+		    "an http:// or https:// URL" },
+		{ " url = {\"https://a\"}\n proxy = \"tor\"\n", 5,
+		    "upload: "
+		    "proxy: \"tor\"" },
+		{ " url = {\"https://a\"}\n batch_records = 0\n", 5,
+		    "batch_records: 0 is out of range" },
+		{ " url = {\"https://a\"}\n batch_bytes = 64k\n", 5,
+		    "batch_bytes" },
+		{ " url = {\"https://a\"}\n batch_age = 50ms\n", 5,
+		    "batch_age: from 100ms" },
+		{ " url = {\"https://a\"}\n failback = 2d\n", 5,
+		    "failback: from 1s to 1d" },
+		{ " url = {\"https://a\"}\n stop_timeout = 11m\n", 5,
+		    "stop_timeout: from 0 to 10m" },
+		{ " batch_age = 1s\n", 3, "upload: no url" },
+		{ " url = {\"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", "
+		  "\"8\", \"9\"}\n",
+		    4, "at most 8 URLs" },
 	};
 	struct scratch *s = *state;
 	struct config *c;
@@ -817,44 +869,51 @@ test_upload_section(void **state)
 	    "/st/dead-letter/dead-letter.jsonl");
 	config_free(c);
 	/* stop_timeout not given: a few seconds, not none. */
-	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	path = scratch_file(s, "up.conf",
+	    "probe { name = \"p\" }\n"
 	    "spool { }\nupload { url = {\"https://a\"} }\n"
 	    "dns \"a\" { servers = {\"::1\"} }\n");
 	assert_non_null(c = config_load(path, &err));
 	assert_int_equal(c->upload.stop_timeout, UPLOAD_STOP_TIMEOUT);
 	config_free(c);
 	/* No section: no upload; without a spool section: refused. */
-	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	path = scratch_file(s, "up.conf",
+	    "probe { name = \"p\" }\n"
 	    "dns \"a\" { servers = {\"::1\"} }\n");
 	assert_non_null(c = config_load(path, &err));
 	assert_int_equal(c->upload.nurls, 0);
 	assert_null(c->upload.urls);
 	config_free(c);
-	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	path = scratch_file(s, "up.conf",
+	    "probe { name = \"p\" }\n"
 	    "upload { url = {\"https://a\"} }\n"
 	    "dns \"a\" { servers = {\"::1\"} }\n");
 	assert_null(c = config_load(path, &err));
-	assert_non_null(strstr(err, "up.conf:2: upload: uploads are made "
+	assert_non_null(strstr(err,
+	    "up.conf:2: upload: uploads are made "
 	    "from the spool"));
 	free(err);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "probe { name = \"p\" }\n"
+		snprintf(text, sizeof(text),
+		    "probe { name = \"p\" }\n"
 		    "spool { }\nupload {\n%s}\ndns \"a\" { servers = "
-		    "{\"::1\"} }\n", bad[i].body);
+		    "{\"::1\"} }\n",
+		    bad[i].body);
 		path = scratch_file(s, "up.conf", text);
 		err = NULL;
 		c = config_load(path, &err);
 		if (c != NULL)
 			fail_msg("accepted: %s", bad[i].body);
 		snprintf(want, sizeof(want), "up.conf:%d: ", bad[i].line);
-		if (strstr(err, want) == NULL || strstr(err, bad[i].says) ==
-		    NULL)
+		if (strstr(err, want) == NULL ||
+		    strstr(err, bad[i].says) == NULL)
 			fail_msg("case %zu: want line %d, \"%s\"; got: %s", i,
 			    bad[i].line, bad[i].says, err);
 		free(err);
 	}
 	/* A refused url is reported once: not also as "no url". */
-	path = scratch_file(s, "up.conf", "probe { name = \"p\" }\n"
+	path = scratch_file(s, "up.conf",
+	    "probe { name = \"p\" }\n"
 	    "spool { }\nupload { url = {\"ftp://a\"} }\n"
 	    "dns \"a\" { servers = {\"::1\"} }\n");
 	err = NULL;
@@ -924,7 +983,8 @@ test_http_sections(void **state)
 	assert_int_equal(http_of(m)->spec.timeout, 15 * SEC);
 	assert_int_equal(config_measurement_queries(m), 3);
 	config_measurement_summary(m, line, sizeof(line));
-	assert_string_equal(line, "http full: GET "
+	assert_string_equal(line,
+	    "http full: GET "
 	    "https://www.example.org:8443/status?x=1, IPv4+IPv6, 3 pinned "
 	    "addresses (3 requests a cycle); every 10m, spread 2m, timeout "
 	    "15s");
@@ -953,7 +1013,8 @@ test_http_sections(void **state)
 	assert_int_equal(http_of(m)->spec.timeout, 10 * SEC);
 	assert_int_equal(config_measurement_queries(m), 2);
 	config_measurement_summary(m, line, sizeof(line));
-	assert_non_null(strstr(line, "resolved each cycle (at least 2 "
+	assert_non_null(strstr(line,
+	    "resolved each cycle (at least 2 "
 	    "requests a cycle)"));
 
 	m = find(c, "v4-only");
@@ -961,7 +1022,7 @@ test_http_sections(void **state)
 	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_4);
 	assert_int_equal(m->ntargets, 2);
 	assert_int_equal(m->interval, 20 * SEC);
-	assert_int_equal(m->spread, 20 * SEC);	/* the interval */
+	assert_int_equal(m->spread, 20 * SEC); /* the interval */
 	assert_int_equal(http_of(m)->spec.timeout, 19500 * MSEC);
 	assert_int_equal(config_measurement_queries(m), 2);
 
@@ -971,7 +1032,8 @@ test_http_sections(void **state)
 	assert_int_equal(m->ntargets, 0);
 	assert_int_equal(config_measurement_queries(m), 1);
 	config_measurement_summary(m, line, sizeof(line));
-	assert_non_null(strstr(line, "IPv4, the URL's address (1 request a "
+	assert_non_null(strstr(line,
+	    "IPv4, the URL's address (1 request a "
 	    "cycle)"));
 	m = find(c, "literal6");
 	assert_int_equal(http_of(m)->spec.afs, HTTP_AF_6);
@@ -995,92 +1057,108 @@ static void
 test_http_errors(void **state)
 {
 	static const struct {
-		const char *body;	/* of http "w", which opens on line 2 */
+		const char *body; /* of http "w", which opens on line 2 */
 		int line;
 		const char *says;
 	} bad[] = {
-		{" method = \"GET\"\n", 2, "http \"w\": url is required"},
-		{" url = \"ftp://a.example/\"\n", 3, "url: \"ftp://a.example/\""},
-		{" url = \"https://user:pw@a.example/\"\n", 3,
-		    "no user name or password"},
-		{" url = \"https://\"\n", 3, "url: \"https://\""},
-		{" url = \"https://a.example/\"\n method = \"POST\"\n", 4,
-		    "method: \"POST\" is not GET or HEAD"},
-		{" url = \"https://a.example/\"\n af = \"7\"\n", 4,
-		    "af: \"7\" is not 4, 6 or both"},
-		{" url = \"https://a.example/\"\n addresses = {\"::1\",\n"
-		    " \"a.example\"}\n", 5, "addresses: \"a.example\" is not a "
-		    "numeric"},
-		{" url = \"https://a.example/\"\n addresses = {\"x=192.0.2.1\"}"
-		    "\n", 4, "addresses: \"x=192.0.2.1\" is not a numeric"},
-		{" url = \"https://a.example/\"\n af = \"4\"\n addresses = "
-		    "{\"192.0.2.1\",\n \"2001:db8::1\"}\n", 6,
-		    "addresses: 2001:db8::1 is an IPv6 address, and af is \"4\""},
-		{" url = \"https://a.example/\"\n af = \"6\"\n addresses = "
-		    "{\"192.0.2.1\"}\n", 5, "192.0.2.1 is an IPv4 address"},
-		{" url = \"https://a.example/\"\n addresses = {\"192.0.2.1\", "
-		    "\"[192.0.2.1]\"}\n", 4, "192.0.2.1 is listed twice"},
-		{" url = \"http://192.0.2.1/\"\n addresses = {\"192.0.2.1\"}\n",
-		    4, "addresses: the URL's host is an address already"},
-		{" url = \"http://192.0.2.1/\"\n af = \"6\"\n", 4,
-		    "af: the URL's host is an IPv4 address"},
-		{" url = \"http://[2001:db8::1]:8080/\"\n af = \"both\"\n", 4,
-		    "af: the URL's host is an IPv6 address"},
-		{" url = \"https://a.example/\"\n timeout = 0\n", 4,
-		    "timeout must be above 0"},
-		{" url = \"https://a.example/\"\n timeout = 10 s\n", 4,
-		    "unknown key 's'"},
-		{" url = \"https://a.example/\"\n timeout = \"soon\"\n", 4,
-		    "timeout: \"soon\" is not a duration"},
-		{" url = \"https://a.example/\"\n interval = 10s\n timeout = "
-		    "10s\n", 5, "timeout 10s must be shorter than interval 10s"},
-		{" url = \"https://a.example/\"\n interval = 5s\n", 4,
-		    "timeout 10s must be shorter than interval 5s"},
-		{" url = \"https://a.example/\"\n interval = 100ms\n", 4,
-		    "interval: 100ms is shorter than the minimum"},
-		{" url = \"https://a.example/\"\n interval = 1m\n spread = 2m\n",
-		    5, "spread 2m is longer than interval 1m"},
-		{" url = \"https://a.example/\"\n expect_status = {\"200\",\n"
-		    " \"600\"}\n", 5, "expect_status: \"600\" is not a status"},
-		{" url = \"https://a.example/\"\n expect_status = {\"ok\"}\n", 4,
-		    "expect_status: \"ok\""},
-		{" url = \"https://a.example/\"\n expect_status = {\"299-200\"}"
-		    "\n", 4, "expect_status: \"299-200\""},
-		{" url = \"https://a.example/\"\n max_body = 0\n", 4,
-		    "max_body: from 1 byte to 1G"},
-		{" url = \"https://a.example/\"\n max_body = 2G\n", 4,
-		    "max_body: from 1 byte to 1G"},
-		{" url = \"https://a.example/\"\n max_body = \"lots\"\n", 4,
-		    "max_body: \"lots\" is not a size"},
-		{" url = \"https://a.example/\"\n body_pattern = \"(\"\n", 4,
-		    "body_pattern: \"(\" is not a POSIX extended regular"},
-		{" url = \"https://a.example/\"\n body_pattern = \"\"\n", 4,
-		    "body_pattern: empty"},
-		{" url = \"https://a.example/\"\n method = \"HEAD\"\n"
-		    " body_pattern = \"ok\"\n", 5, "a HEAD request reads no body"},
-		{" url = \"https://a.example/\"\n headers = {\"Accept: */*\",\n"
-		    " \"no colon\"}\n", 5, "headers: \"no colon\": a header is"},
-		{" url = \"https://a.example/\"\n headers = {\"X-A: 1\\nX-B: 2\"}"
-		    "\n", 4, "headers: \"...\": a header may not hold CR or LF"},
-		{" url = \"https://a.example/\"\n proxy = \"tor\"\n", 4,
-		    "proxy: \"tor\" is not an"},
-		{" url = \"https://a.example/\"\n proxy = \"ftp://p.example\"\n",
-		    4, "proxy: \"ftp://p.example\""},
-		{" url = \"https://a.example/\"\n cafile = \"/nonexistent/ca.pem\""
-		    "\n", 4, "cafile: /nonexistent/ca.pem: No such file"},
-		{" url = \"https://a.example/\"\n cafile = \"/\"\n", 4,
-		    "cafile: /: Is a directory"},
-		{" url = \"https://a.example/\"\n follow_redirects = perhaps\n",
-		    4, "boolean"},
-		{" url = \"https://a.example/\"\n follow_redirects = true\n"
-		    " max_redirects = 51\n", 5, "max_redirects: 51 is out of "
-		    "range (0 to 50)"},
-		{" url = \"https://a.example/\"\n max_redirects = 2\n", 4,
-		    "max_redirects needs follow_redirects = true"},
-		{" url = \"https://a.example/\"\n servers = {\"::1\"}\n", 4,
-		    "unknown key 'servers'"},
-		{" url = \"https://a.example/\"\n url = \"https://b.example/\"\n",
-		    4, "url is set twice"},
+		{ " method = \"GET\"\n", 2, "http \"w\": url is required" },
+		{ " url = \"ftp://a.example/\"\n", 3,
+		    "url: \"ftp://a.example/\"" },
+		{ " url = \"https://user:pw@a.example/\"\n", 3,
+		    "no user name or password" },
+		{ " url = \"https://\"\n", 3, "url: \"https://\"" },
+		{ " url = \"https://a.example/\"\n method = \"POST\"\n", 4,
+		    "method: \"POST\" is not GET or HEAD" },
+		{ " url = \"https://a.example/\"\n af = \"7\"\n", 4,
+		    "af: \"7\" is not 4, 6 or both" },
+		{ " url = \"https://a.example/\"\n addresses = {\"::1\",\n"
+		  " \"a.example\"}\n",
+		    5,
+		    "addresses: \"a.example\" is not a "
+		    "numeric" },
+		{ " url = \"https://a.example/\"\n addresses = {\"x=192.0.2.1\"}"
+		  "\n",
+		    4, "addresses: \"x=192.0.2.1\" is not a numeric" },
+		{ " url = \"https://a.example/\"\n af = \"4\"\n addresses = "
+		  "{\"192.0.2.1\",\n \"2001:db8::1\"}\n",
+		    6,
+		    "addresses: 2001:db8::1 is an IPv6 address, and af is \"4\"" },
+		{ " url = \"https://a.example/\"\n af = \"6\"\n addresses = "
+		  "{\"192.0.2.1\"}\n",
+		    5, "192.0.2.1 is an IPv4 address" },
+		{ " url = \"https://a.example/\"\n addresses = {\"192.0.2.1\", "
+		  "\"[192.0.2.1]\"}\n",
+		    4, "192.0.2.1 is listed twice" },
+		{ " url = \"http://192.0.2.1/\"\n addresses = {\"192.0.2.1\"}\n",
+		    4, "addresses: the URL's host is an address already" },
+		{ " url = \"http://192.0.2.1/\"\n af = \"6\"\n", 4,
+		    "af: the URL's host is an IPv4 address" },
+		{ " url = \"http://[2001:db8::1]:8080/\"\n af = \"both\"\n", 4,
+		    "af: the URL's host is an IPv6 address" },
+		{ " url = \"https://a.example/\"\n timeout = 0\n", 4,
+		    "timeout must be above 0" },
+		{ " url = \"https://a.example/\"\n timeout = 10 s\n", 4,
+		    "unknown key 's'" },
+		{ " url = \"https://a.example/\"\n timeout = \"soon\"\n", 4,
+		    "timeout: \"soon\" is not a duration" },
+		{ " url = \"https://a.example/\"\n interval = 10s\n timeout = "
+		  "10s\n",
+		    5, "timeout 10s must be shorter than interval 10s" },
+		{ " url = \"https://a.example/\"\n interval = 5s\n", 4,
+		    "timeout 10s must be shorter than interval 5s" },
+		{ " url = \"https://a.example/\"\n interval = 100ms\n", 4,
+		    "interval: 100ms is shorter than the minimum" },
+		{ " url = \"https://a.example/\"\n interval = 1m\n spread = 2m\n",
+		    5, "spread 2m is longer than interval 1m" },
+		{ " url = \"https://a.example/\"\n expect_status = {\"200\",\n"
+		  " \"600\"}\n",
+		    5, "expect_status: \"600\" is not a status" },
+		{ " url = \"https://a.example/\"\n expect_status = {\"ok\"}\n",
+		    4, "expect_status: \"ok\"" },
+		{ " url = \"https://a.example/\"\n expect_status = {\"299-200\"}"
+		  "\n",
+		    4, "expect_status: \"299-200\"" },
+		{ " url = \"https://a.example/\"\n max_body = 0\n", 4,
+		    "max_body: from 1 byte to 1G" },
+		{ " url = \"https://a.example/\"\n max_body = 2G\n", 4,
+		    "max_body: from 1 byte to 1G" },
+		{ " url = \"https://a.example/\"\n max_body = \"lots\"\n", 4,
+		    "max_body: \"lots\" is not a size" },
+		{ " url = \"https://a.example/\"\n body_pattern = \"(\"\n", 4,
+		    "body_pattern: \"(\" is not a POSIX extended regular" },
+		{ " url = \"https://a.example/\"\n body_pattern = \"\"\n", 4,
+		    "body_pattern: empty" },
+		{ " url = \"https://a.example/\"\n method = \"HEAD\"\n"
+		  " body_pattern = \"ok\"\n",
+		    5, "a HEAD request reads no body" },
+		{ " url = \"https://a.example/\"\n headers = {\"Accept: */*\",\n"
+		  " \"no colon\"}\n",
+		    5, "headers: \"no colon\": a header is" },
+		{ " url = \"https://a.example/\"\n headers = {\"X-A: 1\\nX-B: 2\"}"
+		  "\n",
+		    4, "headers: \"...\": a header may not hold CR or LF" },
+		{ " url = \"https://a.example/\"\n proxy = \"tor\"\n", 4,
+		    "proxy: \"tor\" is not an" },
+		{ " url = \"https://a.example/\"\n proxy = \"ftp://p.example\"\n",
+		    4, "proxy: \"ftp://p.example\"" },
+		{ " url = \"https://a.example/\"\n cafile = \"/nonexistent/ca.pem\""
+		  "\n",
+		    4, "cafile: /nonexistent/ca.pem: No such file" },
+		{ " url = \"https://a.example/\"\n cafile = \"/\"\n", 4,
+		    "cafile: /: Is a directory" },
+		{ " url = \"https://a.example/\"\n follow_redirects = perhaps\n",
+		    4, "boolean" },
+		{ " url = \"https://a.example/\"\n follow_redirects = true\n"
+		  " max_redirects = 51\n",
+		    5,
+		    "max_redirects: 51 is out of "
+		    "range (0 to 50)" },
+		{ " url = \"https://a.example/\"\n max_redirects = 2\n", 4,
+		    "max_redirects needs follow_redirects = true" },
+		{ " url = \"https://a.example/\"\n servers = {\"::1\"}\n", 4,
+		    "unknown key 'servers'" },
+		{ " url = \"https://a.example/\"\n url = \"https://b.example/\"\n",
+		    4, "url is set twice" },
 	};
 	struct scratch *s = *state;
 	struct config *c;
@@ -1088,8 +1166,10 @@ test_http_errors(void **state)
 	char *err = NULL, text[1024], want[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "probe { name = \"p\" }\n"
-		    "http \"w\" {\n%s}\n", bad[i].body);
+		snprintf(text, sizeof(text),
+		    "probe { name = \"p\" }\n"
+		    "http \"w\" {\n%s}\n",
+		    bad[i].body);
 		path = scratch_file(s, "h.conf", text);
 		err = NULL;
 		c = config_load(path, &err);
@@ -1115,27 +1195,32 @@ test_http_names_and_all_errors(void **state)
 		int line;
 		const char *says;
 	} bad[] = {
-		{"probe { name = \"p\" }\ndns \"a\" { servers = {\"::1\"} }\n"
-		    "http \"a\" {\n url = \"http://127.0.0.1/\"\n}\n", 3,
-		    "http \"a\": another measurement is named 'a' ("},
-		{"probe { name = \"p\" }\nhttp \"a\" { url = "
-		    "\"http://127.0.0.1/\" }\n\ndns \"a\" { servers = "
-		    "{\"::1\"} }\n", 4, "dns \"a\": another measurement is "
-		    "named 'a' ("},
-		{"probe { name = \"p\" }\nhttp \"a\" { url = "
-		    "\"http://127.0.0.1/\" }\nhttp \"a\" { url = "
-		    "\"http://127.0.0.2/\" }\n", 3, "another measurement is "
-		    "named 'a'"},
-		{"probe { name = \"p\" }\nhttp \"bad name\" { url = "
-		    "\"http://127.0.0.1/\" }\n", 2, "the name must be"},
-		{"probe { name = \"p\" }\nresolv_conf = \"/nonexistent/r\"\n"
-		    "http \"a\" { url = \"http://127.0.0.1/\" }\n", 2,
-		    "resolv_conf: /nonexistent/r: No such file"},
+		{ "probe { name = \"p\" }\ndns \"a\" { servers = {\"::1\"} }\n"
+		  "http \"a\" {\n url = \"http://127.0.0.1/\"\n}\n",
+		    3, "http \"a\": another measurement is named 'a' (" },
+		{ "probe { name = \"p\" }\nhttp \"a\" { url = "
+		  "\"http://127.0.0.1/\" }\n\ndns \"a\" { servers = "
+		  "{\"::1\"} }\n",
+		    4,
+		    "dns \"a\": another measurement is "
+		    "named 'a' (" },
+		{ "probe { name = \"p\" }\nhttp \"a\" { url = "
+		  "\"http://127.0.0.1/\" }\nhttp \"a\" { url = "
+		  "\"http://127.0.0.2/\" }\n",
+		    3,
+		    "another measurement is "
+		    "named 'a'" },
+		{ "probe { name = \"p\" }\nhttp \"bad name\" { url = "
+		  "\"http://127.0.0.1/\" }\n",
+		    2, "the name must be" },
+		{ "probe { name = \"p\" }\nresolv_conf = \"/nonexistent/r\"\n"
+		  "http \"a\" { url = \"http://127.0.0.1/\" }\n",
+		    2, "resolv_conf: /nonexistent/r: No such file" },
 	};
 	struct scratch *s = *state;
 	const char *path;
 	char want[256], *err = NULL, *p;
-	const int lines[] = {5, 6, 8, 9, 11, 12, 13, 14};
+	const int lines[] = { 5, 6, 8, 9, 11, 12, 13, 14 };
 	struct config *c;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1145,8 +1230,8 @@ test_http_names_and_all_errors(void **state)
 		if (c != NULL)
 			fail_msg("case %zu accepted:\n%s", i, bad[i].text);
 		snprintf(want, sizeof(want), "%s:%d: ", path, bad[i].line);
-		if (strstr(err, want) == NULL || strstr(err, bad[i].says) ==
-		    NULL)
+		if (strstr(err, want) == NULL ||
+		    strstr(err, bad[i].says) == NULL)
 			fail_msg("case %zu: want %s...\"%s\"; got: %s", i, want,
 			    bad[i].says, err);
 		free(err);
@@ -1158,15 +1243,15 @@ test_http_names_and_all_errors(void **state)
 	    "# a comment\n"
 	    "http \"many\" {\n"
 	    "\turl = \"https://a.example/\"\t# fine\n"
-	    "\tmethod = \"PUT\"\n"				/* 5 */
-	    "\taf = \"5\"\n"					/* 6 */
+	    "\tmethod = \"PUT\"\n" /* 5 */
+	    "\taf = \"5\"\n"       /* 6 */
 	    "\taddresses = {\"192.0.2.1\",\n"
-	    "\t\t\"nowhere\"}\t// a comment in a list\n"	/* 8 */
-	    "\texpect_status = {\"99\"}\n"			/* 9 */
+	    "\t\t\"nowhere\"}\t// a comment in a list\n"         /* 8 */
+	    "\texpect_status = {\"99\"}\n"                       /* 9 */
 	    "\t/* two lines\n\t   of comment */ max_body = -1\n" /* 11 */
-	    "\tbody_pattern = \"[\"\n"				/* 12 */
-	    "\theaders = {\": x\"}\n"				/* 13 */
-	    "\tcafile = \"/nonexistent\"\n"			/* 14 */
+	    "\tbody_pattern = \"[\"\n"                           /* 12 */
+	    "\theaders = {\": x\"}\n"                            /* 13 */
+	    "\tcafile = \"/nonexistent\"\n"                      /* 14 */
 	    "}\n");
 	assert_null(config_load(path, &err));
 	assert_non_null(err);
@@ -1206,8 +1291,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relative_paths,
 		    scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_http_sections),
-		cmocka_unit_test_setup_teardown(test_http_errors,
-		    scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_http_errors, scratch_setup,
+		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_http_names_and_all_errors,
 		    scratch_setup, scratch_teardown),
 	};

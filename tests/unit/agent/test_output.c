@@ -90,7 +90,7 @@ test_batched_on_the_loop(void **state)
 	/* ... then all of it at once. */
 	assert_int_equal(count_lines(path), 4);
 	write_results(out, 1);
-	output_close(out);	/* close flushes what is still buffered */
+	output_close(out); /* close flushes what is still buffered */
 	assert_int_equal(count_lines(path), 5);
 	event_base_free(base);
 	unlink(path);
@@ -129,8 +129,9 @@ test_long_lines(void **state)
 		json_error_t error;
 		r = json_loadf(fp, JSON_DISABLE_EOF_CHECK, &error);
 		assert_non_null(r);
-		assert_int_equal(strlen(json_string_value(json_object_get(r,
-		    "abuf"))), len);
+		assert_int_equal(strlen(json_string_value(
+		                     json_object_get(r, "abuf"))),
+		    len);
 		json_decref(r);
 		assert_int_equal(fgetc(fp), '\n');
 	}

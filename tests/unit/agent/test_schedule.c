@@ -13,15 +13,20 @@
 
 #include "schedule.h"
 
-#define SEC CW_USEC_PER_SEC
+#define SEC  CW_USEC_PER_SEC
 #define MSEC CW_USEC_PER_MSEC
 
 static void
 test_offsets_in_bounds(void **state)
 {
 	static const cw_usec_t spreads[] = {
-		1, 2, 1000, 30 * SEC, (cw_usec_t)UINT32_MAX,
-		(cw_usec_t)UINT32_MAX + 1, 7 * 86400 * SEC,
+		1,
+		2,
+		1000,
+		30 * SEC,
+		(cw_usec_t)UINT32_MAX,
+		(cw_usec_t)UINT32_MAX + 1,
+		7 * 86400 * SEC,
 	};
 	cw_usec_t max_seen = 0;
 
@@ -61,8 +66,7 @@ test_no_drift(void **state)
 		assert_true(at < t0 + k * interval + spread);
 		if (k == 0)
 			first = at;
-		else if (at - (t0 + k * interval) !=
-		    first - t0)
+		else if (at - (t0 + k * interval) != first - t0)
 			distinct++;
 		/* The timer fires up to 50 ms late, every time. */
 		now = at + (cw_usec_t)randombytes_uniform(50 * MSEC);
@@ -92,8 +96,8 @@ test_late_wakeup_skips(void **state)
 	now = t0 + 100 * interval + interval / 2;
 	at = schedule_plan(&s, now, 2 * SEC, &skipped);
 	assert_int_equal(s.cycle, 100);
-	assert_int_equal(skipped, 94);	/* cycles 6 to 99 */
-	assert_int_equal(at, now);	/* its offset has passed: at once */
+	assert_int_equal(skipped, 94); /* cycles 6 to 99 */
+	assert_int_equal(at, now);     /* its offset has passed: at once */
 	/* Then back on the grid. */
 	at = schedule_plan(&s, now, 3 * SEC, &skipped);
 	assert_int_equal(s.cycle, 101);
@@ -141,7 +145,7 @@ struct fired {
 	cw_usec_t t0, interval, spread;
 	cw_usec_t at[64];
 	int n;
-	int free_after;		/* free the timer from its callback */
+	int free_after; /* free the timer from its callback */
 };
 
 static void
@@ -172,7 +176,7 @@ static void
 test_timer_fires_per_cycle(void **state)
 {
 	struct event_config *cfg = event_config_new();
-	struct fired f = {0};
+	struct fired f = { 0 };
 
 	(void)state;
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
@@ -182,8 +186,8 @@ test_timer_fires_per_cycle(void **state)
 	f.interval = 50 * MSEC;
 	f.spread = 10 * MSEC;
 	f.t0 = schedule_clock();
-	f.timer = schedule_timer_new(f.base, f.t0, f.interval, f.spread,
-	    "test", fired_cb, &f);
+	f.timer = schedule_timer_new(f.base, f.t0, f.interval, f.spread, "test",
+	    fired_cb, &f);
 	assert_non_null(f.timer);
 	run_loop(f.base, 525 * MSEC);
 	/* Cycles 0 to 10 start within the 525 ms; the last may not fire,
@@ -207,7 +211,7 @@ test_timer_fires_per_cycle(void **state)
 static void
 test_timer_frees_itself(void **state)
 {
-	struct fired f = {0};
+	struct fired f = { 0 };
 
 	(void)state;
 	f.base = event_base_new();

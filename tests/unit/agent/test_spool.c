@@ -41,8 +41,8 @@ static const char probe_id[] = "0123456789abcdef0123456789abcdef";
 static const char other_id[] = "fedcba9876543210fedcba9876543210";
 
 struct fixture {
-	char			dir[64];
-	struct spool_config	cfg;
+	char dir[64];
+	struct spool_config cfg;
 };
 
 static int
@@ -74,8 +74,8 @@ rm_tree(const char *dir)
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name,
-		    "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -147,13 +147,13 @@ count_segments(const char *dir)
 
 /* What check_all found. */
 struct check {
-	uint64_t	records;	/* present */
-	uint64_t	losses;		/* loss records */
-	uint64_t	lost;		/* sum of their counts */
-	uint64_t	first, last;	/* seqs present */
-	uint64_t	measurements;	/* dns records */
-	uint64_t	linked;		/* consecutive pairs checked */
-	char		reason[32];	/* of the last loss record */
+	uint64_t records;      /* present */
+	uint64_t losses;       /* loss records */
+	uint64_t lost;         /* sum of their counts */
+	uint64_t first, last;  /* seqs present */
+	uint64_t measurements; /* dns records */
+	uint64_t linked;       /* consecutive pairs checked */
+	char reason[32];       /* of the last loss record */
 };
 
 /*
@@ -179,7 +179,7 @@ check_all(struct spool *sp, uint64_t after, struct check *c)
 	assert_non_null(seen = calloc(st.last_seq + 2, 1));
 	assert_non_null(body = evbuffer_new());
 	while ((n = spool_read(sp, prev_seq, 1000, 1 << 20, body, &first,
-	    &last)) > 0) {
+	            &last)) > 0) {
 		size_t len = evbuffer_get_length(body);
 		char *p = (char *)evbuffer_pullup(body, -1), *end = p + len;
 		while (p < end) {
@@ -187,13 +187,14 @@ check_all(struct spool *sp, uint64_t after, struct check *c)
 			struct record rec;
 			assert_non_null(nl);
 			if (record_parse(p, (size_t)(nl - p), &rec, err,
-			    sizeof(err)) != 0)
+			        sizeof(err)) != 0)
 				fail_msg("record_parse: %s: %.*s", err,
 				    (int)(nl - p), p);
 			assert_string_equal(rec.probe, probe_id);
 			assert_string_equal(rec.chain, st.chain);
 			assert_true(rec.seq > prev_seq);
-			snprintf(prefix, sizeof(prefix), "{\"probe\":\"%s\","
+			snprintf(prefix, sizeof(prefix),
+			    "{\"probe\":\"%s\","
 			    "\"chain\":\"%s\",\"seq\":%llu,\"prev\":\"",
 			    probe_id, st.chain, (unsigned long long)rec.seq);
 			assert_memory_equal(p, prefix, strlen(prefix));
@@ -215,14 +216,14 @@ check_all(struct spool *sp, uint64_t after, struct check *c)
 				    json_object_get(lost, "first_seq"));
 				json_int_t b = json_integer_value(
 				    json_object_get(lost, "last_seq"));
-				assert_true(a >= 1 && a <= b &&
-				    (uint64_t)b < rec.seq);
+				assert_true(
+				    a >= 1 && a <= b && (uint64_t)b < rec.seq);
 				c->losses++;
 				c->lost += (uint64_t)json_integer_value(
 				    json_object_get(lost, "count"));
 				snprintf(c->reason, sizeof(c->reason), "%s",
-				    json_string_value(json_object_get(rec.json,
-				    "reason")));
+				    json_string_value(
+				        json_object_get(rec.json, "reason")));
 				for (json_int_t s = a; s <= b; s++)
 					if (!seen[s])
 						seen[s] = 2;
@@ -269,8 +270,9 @@ segment_path(const char *dir, bool last, char *out, size_t len)
 		if (strncmp(de->d_name, "seg-", 4) != 0 ||
 		    strstr(de->d_name, ".tmp") != NULL)
 			continue;
-		if (best[0] == '\0' || (last ? strcmp(de->d_name, best) > 0 :
-		    strcmp(de->d_name, best) < 0))
+		if (best[0] == '\0' ||
+		    (last ? strcmp(de->d_name, best) > 0 :
+		            strcmp(de->d_name, best) < 0))
 			snprintf(best, sizeof(best), "%s", de->d_name);
 	}
 	closedir(d);
@@ -316,10 +318,10 @@ test_append_read_ack(void **state)
 	assert_int_equal(spool_read(sp, 10, 100, 1, body, &first, &last), 1);
 	assert_int_equal(first, 11);
 	evbuffer_drain(body, evbuffer_get_length(body));
-	assert_int_equal(spool_read(sp, 100, 100, 1 << 20, body, &first,
-	    &last), 0);
+	assert_int_equal(spool_read(sp, 100, 100, 1 << 20, body, &first, &last),
+	    0);
 	spool_get_status(sp, &st);
-	assert_true(st.last_sync > 0);	/* what was read was synced */
+	assert_true(st.last_sync > 0); /* what was read was synced */
 
 	assert_int_equal(spool_ack(sp, 50, 0), 0);
 	spool_get_status(sp, &st);
@@ -328,16 +330,16 @@ test_append_read_ack(void **state)
 	check_all(sp, 50, &c);
 	assert_int_equal(c.records, 50);
 	assert_int_equal(c.first, 51);
-	assert_int_equal(spool_ack(sp, 40, 0), 0);	/* behind: nothing */
-	assert_int_equal(spool_ack(sp, 101, 0), -1);	/* never appended */
+	assert_int_equal(spool_ack(sp, 40, 0), 0);   /* behind: nothing */
+	assert_int_equal(spool_ack(sp, 101, 0), -1); /* never appended */
 	assert_int_equal(spool_ack(sp, 100, 0), 0);
 	spool_get_status(sp, &st);
 	assert_int_equal(st.depth, 0);
 	assert_int_equal(st.oldest_unsent, 0);
 	/* Acknowledged segments are gone, but the last one. */
 	assert_int_equal(count_segments(f->dir), 1);
-	assert_int_equal(spool_read(sp, 100, 100, 1 << 20, body, &first,
-	    &last), 0);
+	assert_int_equal(spool_read(sp, 100, 100, 1 << 20, body, &first, &last),
+	    0);
 	evbuffer_free(body);
 	spool_close(sp);
 }
@@ -571,7 +573,7 @@ test_corrupt_frame(void **state)
 
 	/* A damaged frame header in a middle segment. */
 	segment_path(f->dir, false, path, sizeof(path));
-	flip_byte(path, 1);	/* the first frame's magic */
+	flip_byte(path, 1); /* the first frame's magic */
 	sp = open_spool(f);
 	spool_get_status(sp, &st);
 	assert_int_equal(st.corrupt, 2);
@@ -650,7 +652,7 @@ test_too_large(void **state)
 	append_n(sp, 0, 3, 10);
 	assert_int_equal(append_n(sp, 3, 1, RECORD_MAX_LEN), 0);
 	spool_get_status(sp, &st);
-	assert_int_equal(st.last_seq, 5);	/* 4 lost, 5 says so */
+	assert_int_equal(st.last_seq, 5); /* 4 lost, 5 says so */
 	assert_int_equal(st.dropped, 1);
 	assert_int_equal(append_n(sp, 4, 1, 10), 6);
 	check_all(sp, 0, &c);
@@ -678,7 +680,7 @@ test_read_only_and_lock(void **state)
 	sp = open_spool(f);
 	append_n(sp, 0, 20, 50);
 	assert_int_equal(spool_ack(sp, 5, 0), 0);
-	assert_null(spool_open(&f->cfg, NULL));	/* one writer */
+	assert_null(spool_open(&f->cfg, NULL)); /* one writer */
 	assert_non_null(r = spool_open(&ro, NULL));
 	spool_get_status(r, &st);
 	assert_int_equal(st.last_seq, 20);
@@ -755,7 +757,7 @@ test_memory_flat(void **state)
 	int n;
 
 	f->cfg.max_bytes = UINT64_C(1) << 30;
-	f->cfg.segment_bytes = 0;	/* the default, 1 MiB */
+	f->cfg.segment_bytes = 0; /* the default, 1 MiB */
 	sp = open_spool(f);
 	append_n(sp, 0, 1000, 150);
 	before = rss_kib();
@@ -770,8 +772,8 @@ test_memory_flat(void **state)
 	 * acknowledged. */
 	sp = open_spool(f);
 	assert_non_null(body = evbuffer_new());
-	while ((n = spool_read(sp, after, 1000, 1 << 20, body, &first,
-	    &last)) > 0) {
+	while ((n = spool_read(sp, after, 1000, 1 << 20, body, &first, &last)) >
+	    0) {
 		assert_int_equal(first, after + 1);
 		after = last;
 		evbuffer_drain(body, evbuffer_get_length(body));
@@ -806,8 +808,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_frame, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_size_cap, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_floor, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_too_large, setup,

@@ -28,7 +28,8 @@ reply_new(const char *qname, ldns_pkt_rcode rcode, bool aa)
 	ldns_pkt *pkt = NULL;
 
 	assert_int_equal(ldns_pkt_query_new_frm_str(&pkt, qname,
-	    LDNS_RR_TYPE_NS, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	                     LDNS_RR_TYPE_NS, LDNS_RR_CLASS_IN, 0),
+	    LDNS_STATUS_OK);
 	ldns_pkt_set_id(pkt, 4242);
 	ldns_pkt_set_qr(pkt, true);
 	ldns_pkt_set_aa(pkt, aa);
@@ -101,22 +102,27 @@ test_name_valid(void **state)
 	static const struct {
 		const char *in, *out;
 	} good[] = {
-		{"ua", "ua"}, {"UA", "ua"}, {"ua.", "ua"}, {"xn--p1ai", "xn--p1ai"},
-		{"XN--P1AI.", "xn--p1ai"}, {"com", "com"}, {"a1", "a1"},
-		{"co-op", "co-op"},
+		{ "ua", "ua" },
+		{ "UA", "ua" },
+		{ "ua.", "ua" },
+		{ "xn--p1ai", "xn--p1ai" },
+		{ "XN--P1AI.", "xn--p1ai" },
+		{ "com", "com" },
+		{ "a1", "a1" },
+		{ "co-op", "co-op" },
 	};
 	char out[TLD_NAME_MAX], err[160], longest[64];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		assert_int_equal(tld_name_normalize(good[i].in, out, err,
-		    sizeof(err)), 0);
+		                     sizeof(err)),
+		    0);
 		assert_string_equal(out, good[i].out);
 	}
 	memset(longest, 'q', 63);
 	longest[63] = '\0';
-	assert_int_equal(tld_name_normalize(longest, out, err, sizeof(err)),
-	    0);
+	assert_int_equal(tld_name_normalize(longest, out, err, sizeof(err)), 0);
 	assert_string_equal(out, longest);
 }
 
@@ -124,8 +130,22 @@ static void
 test_name_invalid(void **state)
 {
 	static const char *bad[] = {
-		"", ".", "..", "u a", "ua.com", "-ua", "ua-", "ab--cd",
-		"123", "\xc3\xbc", "ua\n", "u_a", "ua..", "*", "u/a", "../x",
+		"",
+		".",
+		"..",
+		"u a",
+		"ua.com",
+		"-ua",
+		"ua-",
+		"ab--cd",
+		"123",
+		"\xc3\xbc",
+		"ua\n",
+		"u_a",
+		"ua..",
+		"*",
+		"u/a",
+		"../x",
 	};
 	char out[TLD_NAME_MAX], err[160], toolong[80];
 
@@ -142,7 +162,8 @@ test_name_invalid(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(tld_name_normalize(bad[i], out, err,
-		    sizeof(err)), -1);
+		                     sizeof(err)),
+		    -1);
 		assert_true(strlen(err) > 0);
 	}
 	assert_int_equal(tld_name_normalize(NULL, out, err, sizeof(err)), -1);
@@ -168,8 +189,8 @@ test_referral_glue(void **state)
 	assert_int_equal(parse(p, "ua", false, &set), CW_OK);
 	assert_string_equal(set.tld, "ua");
 	assert_int_equal(set.nns, 2);
-	assert_string_equal(set.ns[0].name, "ns1.ua");	/* sorted */
-	assert_string_equal(set.ns[1].name, "ns2.ua");	/* lower case */
+	assert_string_equal(set.ns[0].name, "ns1.ua"); /* sorted */
+	assert_string_equal(set.ns[1].name, "ns2.ua"); /* lower case */
 	assert_int_equal(set.ns[0].naddr, 2);
 	assert_int_equal(set.ns[1].naddr, 2);
 	assert_int_equal(set.n, 3);
@@ -197,19 +218,23 @@ test_referral_missing_glue(void **state)
 	assert_int_equal(set.ns[0].naddr, 0);
 	assert_int_equal(set.ns[1].naddr, 0);
 	/* The fallback adds addresses of a listed name only. */
-	assert_int_equal(tld_set_add_server(&set, "ns1.nic-sd.xx",
-	    "192.0.2.7", 53, false), 1);
+	assert_int_equal(tld_set_add_server(&set, "ns1.nic-sd.xx", "192.0.2.7",
+	                     53, false),
+	    1);
 	assert_int_equal(tld_set_add_server(&set, "other.xx", "192.0.2.8", 53,
-	    false), -1);
-	assert_int_equal(tld_set_add_server(&set, "ns2.nic-sd.xx", "bogus",
-	    53, false), -1);
+	                     false),
+	    -1);
+	assert_int_equal(tld_set_add_server(&set, "ns2.nic-sd.xx", "bogus", 53,
+	                     false),
+	    -1);
 	assert_int_equal(tld_set_count_glue(&set), 0);
 	obj = json_object();
 	tld_set_to_json(&set, obj);
 	assert_int_equal(json_array_size(json_object_get(obj, "ns")), 2);
 	assert_int_equal(json_array_size(json_object_get(obj, "servers")), 1);
 	assert_string_equal(json_string_value(json_array_get(
-	    json_object_get(obj, "unresolved"), 0)), "ns2.nic-sd.xx");
+	                        json_object_get(obj, "unresolved"), 0)),
+	    "ns2.nic-sd.xx");
 	json_decref(obj);
 }
 
@@ -223,12 +248,15 @@ test_referral_other_owner(void **state)
 	push(p, LDNS_SECTION_AUTHORITY, "ua. 172800 IN NS ns1.ua.");
 	push(p, LDNS_SECTION_AUTHORITY, "com. 172800 IN NS evil.example.");
 	push(p, LDNS_SECTION_AUTHORITY, "x.ua. 172800 IN NS evil2.example.");
-	push(p, LDNS_SECTION_AUTHORITY, "ua. 172800 IN DS 1 8 2 "
+	push(p, LDNS_SECTION_AUTHORITY,
+	    "ua. 172800 IN DS 1 8 2 "
 	    "49fd46e6c4b45c55d4ac49fd46e6c4b45c55d4ac49fd46e6c4b45c55d4ac4a4b");
 	push(p, LDNS_SECTION_ADDITIONAL, "ns1.ua. 172800 IN A 192.0.2.1");
-	push(p, LDNS_SECTION_ADDITIONAL, "evil.example. 172800 IN A "
+	push(p, LDNS_SECTION_ADDITIONAL,
+	    "evil.example. 172800 IN A "
 	    "203.0.113.66");
-	push(p, LDNS_SECTION_ADDITIONAL, "evil2.example. 172800 IN AAAA "
+	push(p, LDNS_SECTION_ADDITIONAL,
+	    "evil2.example. 172800 IN AAAA "
 	    "2001:db8::66");
 	push(p, LDNS_SECTION_ADDITIONAL, "ns9.ua. 172800 IN A 203.0.113.9");
 	push(p, LDNS_SECTION_ADDITIONAL, "ns1.ua. 172800 IN TXT \"x\"");
@@ -241,7 +269,8 @@ test_referral_other_owner(void **state)
 	/* Only records for other owners: nothing at all. */
 	p = reply_new("ua.", LDNS_RCODE_NOERROR, false);
 	push(p, LDNS_SECTION_AUTHORITY, "com. 172800 IN NS evil.example.");
-	push(p, LDNS_SECTION_ADDITIONAL, "evil.example. 172800 IN A "
+	push(p, LDNS_SECTION_ADDITIONAL,
+	    "evil.example. 172800 IN A "
 	    "203.0.113.66");
 	assert_int_equal(parse(p, "ua", false, &set), CW_FAIL_DNS_NO_ANSWER);
 	assert_int_equal(set.nns, 0);
@@ -262,17 +291,23 @@ test_referral_caps(void **state)
 	}
 	/* Twelve addresses of one name: eight kept. */
 	for (int i = 0; i < 12; i++) {
-		snprintf(text, sizeof(text), "ns00.ua. 172800 IN A "
-		    "198.51.100.%d", i + 1);
+		snprintf(text, sizeof(text),
+		    "ns00.ua. 172800 IN A "
+		    "198.51.100.%d",
+		    i + 1);
 		push(p, LDNS_SECTION_ADDITIONAL, text);
 	}
 	/* Two of every other name: the set stops at TLD_SERVERS_MAX. */
 	for (int i = 1; i < TLD_NS_MAX + 8; i++) {
-		snprintf(text, sizeof(text), "ns%02d.ua. 172800 IN A "
-		    "203.0.113.%d", i, i);
+		snprintf(text, sizeof(text),
+		    "ns%02d.ua. 172800 IN A "
+		    "203.0.113.%d",
+		    i, i);
 		push(p, LDNS_SECTION_ADDITIONAL, text);
-		snprintf(text, sizeof(text), "ns%02d.ua. 172800 IN AAAA "
-		    "2001:db8::%d", i, i);
+		snprintf(text, sizeof(text),
+		    "ns%02d.ua. 172800 IN AAAA "
+		    "2001:db8::%d",
+		    i, i);
 		push(p, LDNS_SECTION_ADDITIONAL, text);
 	}
 	assert_int_equal(parse(p, "ua", false, &set), CW_OK);
@@ -295,7 +330,8 @@ test_referral_empty_and_rcodes(void **state)
 	assert_int_equal(parse(p, "ua", false, &set), CW_FAIL_DNS_NO_ANSWER);
 
 	p = reply_new("nope.", LDNS_RCODE_NXDOMAIN, true);
-	push(p, LDNS_SECTION_AUTHORITY, ". 86400 IN SOA a.root-servers.net. "
+	push(p, LDNS_SECTION_AUTHORITY,
+	    ". 86400 IN SOA a.root-servers.net. "
 	    "nstld.verisign-grs.com. 1 1800 900 604800 86400");
 	assert_int_equal(parse(p, "nope", false, &set), CW_FAIL_DNS_NXDOMAIN);
 	assert_int_equal(set.nns, 0);
@@ -342,12 +378,18 @@ static void
 test_referral_addresses_scope(void **state)
 {
 	static const char *glue[] = {
-		"ns1.ua. 1 IN A 127.0.0.1", "ns1.ua. 1 IN A 10.1.2.3",
-		"ns1.ua. 1 IN A 192.168.1.1", "ns1.ua. 1 IN AAAA ::1",
-		"ns1.ua. 1 IN AAAA fe80::1", "ns1.ua. 1 IN AAAA fd00::1",
-		"ns2.ua. 1 IN A 0.0.0.0", "ns2.ua. 1 IN A 224.0.0.1",
-		"ns2.ua. 1 IN A 255.255.255.255", "ns2.ua. 1 IN AAAA ::",
-		"ns2.ua. 1 IN AAAA ff02::1", "ns2.ua. 1 IN AAAA ::ffff:1.2.3.4",
+		"ns1.ua. 1 IN A 127.0.0.1",
+		"ns1.ua. 1 IN A 10.1.2.3",
+		"ns1.ua. 1 IN A 192.168.1.1",
+		"ns1.ua. 1 IN AAAA ::1",
+		"ns1.ua. 1 IN AAAA fe80::1",
+		"ns1.ua. 1 IN AAAA fd00::1",
+		"ns2.ua. 1 IN A 0.0.0.0",
+		"ns2.ua. 1 IN A 224.0.0.1",
+		"ns2.ua. 1 IN A 255.255.255.255",
+		"ns2.ua. 1 IN AAAA ::",
+		"ns2.ua. 1 IN AAAA ff02::1",
+		"ns2.ua. 1 IN AAAA ::ffff:1.2.3.4",
 	};
 	struct tld_set set;
 	ldns_pkt *p;
@@ -380,26 +422,32 @@ test_reply_addresses(void **state)
 	push(p, LDNS_SECTION_ANSWER, "ns1.nic-sd.xx. 1 IN AAAA 2001:db8::7");
 	push(p, LDNS_SECTION_ADDITIONAL, "ns1.nic-sd.xx. 1 IN A 192.0.2.10");
 	p = rewire(p);
-	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx",
-	    LDNS_RR_TYPE_A, false, addrs, 4), 2);
+	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx", LDNS_RR_TYPE_A,
+	                     false, addrs, 4),
+	    2);
 	assert_string_equal(addrs[0], "192.0.2.7");
 	assert_string_equal(addrs[1], "192.0.2.8");
+	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx", LDNS_RR_TYPE_A,
+	                     true, addrs, 4),
+	    3);
+	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx", LDNS_RR_TYPE_A,
+	                     true, addrs, 1),
+	    1);
 	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx",
-	    LDNS_RR_TYPE_A, true, addrs, 4), 3);
-	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx",
-	    LDNS_RR_TYPE_A, true, addrs, 1), 1);
-	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx",
-	    LDNS_RR_TYPE_AAAA, false, addrs, 4), 1);
+	                     LDNS_RR_TYPE_AAAA, false, addrs, 4),
+	    1);
 	assert_string_equal(addrs[0], "2001:db8::7");
 	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx",
-	    LDNS_RR_TYPE_NS, false, addrs, 4), 0);
+	                     LDNS_RR_TYPE_NS, false, addrs, 4),
+	    0);
 	ldns_pkt_free(p);
 
 	p = reply_new("ns1.nic-sd.xx.", LDNS_RCODE_NXDOMAIN, true);
 	push(p, LDNS_SECTION_ANSWER, "ns1.nic-sd.xx. 1 IN A 192.0.2.7");
 	p = rewire(p);
-	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx",
-	    LDNS_RR_TYPE_A, false, addrs, 4), 0);
+	assert_int_equal(tld_reply_addresses(p, "ns1.nic-sd.xx", LDNS_RR_TYPE_A,
+	                     false, addrs, 4),
+	    0);
 	ldns_pkt_free(p);
 }
 
@@ -418,7 +466,8 @@ sample_set(struct tld_set *set)
 	push(p, LDNS_SECTION_ADDITIONAL, "ns2.ua. 1 IN A 192.0.2.2");
 	assert_int_equal(parse(p, "ua", false, set), CW_OK);
 	assert_int_equal(tld_set_add_server(set, "ns.example.net",
-	    "2001:db8::53", 53, false), 1);
+	                     "2001:db8::53", 53, false),
+	    1);
 	tld_set_sort(set);
 	set->learned = INT64_C(1718000000123456);
 	snprintf(set->root, sizeof(set->root), "198.41.0.4");
@@ -437,8 +486,8 @@ test_set_equal(void **state)
 	b->glue[0] = !b->glue[0];
 	assert_false(tld_set_equal(a, b));
 	sample_set(b);
-	assert_int_equal(tld_set_add_server(b, "ns2.ua", "192.0.2.3", 53,
-	    true), 1);
+	assert_int_equal(tld_set_add_server(b, "ns2.ua", "192.0.2.3", 53, true),
+	    1);
 	tld_set_sort(b);
 	assert_false(tld_set_equal(a, b));
 	free(a);
@@ -495,7 +544,7 @@ test_cache_round_trip(void **state)
 	snprintf(path, sizeof(path), "%s/tld", dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	assert_int_equal(tld_cache_save(dir, a), 0);	/* replaces */
+	assert_int_equal(tld_cache_save(dir, a), 0); /* replaces */
 	assert_int_equal(tld_cache_load(dir, "ua", 5353, b), 0);
 	assert_true(tld_set_equal(a, b));
 	assert_true(b->learned == a->learned);
@@ -505,14 +554,13 @@ test_cache_round_trip(void **state)
 	for (size_t i = 0; i < b->nns; i++)
 		assert_int_equal(b->ns[i].naddr, a->ns[i].naddr);
 	/* No temporary file is left behind. */
-	snprintf(path, sizeof(path), "ls -A '%s/tld' | grep -vqx ua.json",
-	    dir);
+	snprintf(path, sizeof(path), "ls -A '%s/tld' | grep -vqx ua.json", dir);
 	assert_int_not_equal(system(path), 0);
 	/* Another TLD's name does not read this one's file. */
 	assert_int_equal(tld_cache_load(dir, "sd", 53, b), 1);
 	/* Loopback servers load only from a set a loopback root gave. */
-	assert_int_equal(tld_set_add_server(a, "ns1.ua", "127.0.0.9", 53,
-	    true), 1);
+	assert_int_equal(tld_set_add_server(a, "ns1.ua", "127.0.0.9", 53, true),
+	    1);
 	snprintf(a->root, sizeof(a->root), "127.0.0.1");
 	assert_int_equal(tld_cache_save(dir, a), 0);
 	assert_int_equal(tld_cache_load(dir, "ua", 53, b), 0);
@@ -674,14 +722,13 @@ test_cache_hostile(void **state)
 static void
 test_resolver_from_file(void **state)
 {
-	static const char conf[] =
-	    "# generated\n"
-	    "search example.net\n"
-	    "nameserver\n"
-	    "nameserver fe80::1%eth0\n"
-	    "nameserver example.net\n"
-	    "  nameserver   127.0.0.53   # the stub\n"
-	    "nameserver 192.0.2.53\n";
+	static const char conf[] = "# generated\n"
+	                           "search example.net\n"
+	                           "nameserver\n"
+	                           "nameserver fe80::1%eth0\n"
+	                           "nameserver example.net\n"
+	                           "  nameserver   127.0.0.53   # the stub\n"
+	                           "nameserver 192.0.2.53\n";
 	char *dir = make_tmpdir(), path[512];
 	struct target t;
 	FILE *fp;
@@ -718,10 +765,10 @@ test_discovery_setup(void **state)
 	struct target root;
 
 	(void)state;
-	assert_int_equal(target_parse("192.0.2.1", 53, &root, err,
-	    sizeof(err)), 0);
-	assert_null(tld_discovery_new(base, dir, &root, 0, NULL, 0, NULL,
-	    NULL, NULL));
+	assert_int_equal(target_parse("192.0.2.1", 53, &root, err, sizeof(err)),
+	    0);
+	assert_null(
+	    tld_discovery_new(base, dir, &root, 0, NULL, 0, NULL, NULL, NULL));
 	sample_set(a);
 	a->learned = cw_real_usec();
 	assert_int_equal(tld_cache_save(dir, a), 0);

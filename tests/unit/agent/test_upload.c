@@ -47,18 +47,17 @@
 #define FAKE_MAX 4096
 
 struct spool {
-	char		*lines[FAKE_MAX + 1];	/* by seq; no newline */
-	uint64_t	 last, acked;
-	cw_usec_t	 receipts[FAKE_MAX + 1];	/* by acked seq */
-	unsigned	 syncs, acks;
-	unsigned	 fail_reads;	/* reads that fail after a line */
-	char		 chain[RECORD_ID_HEX + 1];
+	char *lines[FAKE_MAX + 1]; /* by seq; no newline */
+	uint64_t last, acked;
+	cw_usec_t receipts[FAKE_MAX + 1]; /* by acked seq */
+	unsigned syncs, acks;
+	unsigned fail_reads; /* reads that fail after a line */
+	char chain[RECORD_ID_HEX + 1];
 };
 
 int
 spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
-    size_t max_bytes, struct evbuffer *body, uint64_t *first,
-    uint64_t *last)
+    size_t max_bytes, struct evbuffer *body, uint64_t *first, uint64_t *last)
 {
 	size_t n = 0, bytes = 0;
 
@@ -69,7 +68,7 @@ spool_read(struct spool *sp, uint64_t after_seq, size_t max_records,
 		return -1;
 	}
 	for (uint64_t s = after_seq + 1; s <= sp->last && n < max_records;
-	    s++) {
+	     s++) {
 		size_t len = strlen(sp->lines[s]);
 		if (bytes + len + 1 > max_bytes)
 			break;
@@ -113,35 +112,35 @@ spool_get_status(const struct spool *sp, struct spool_status *st)
 
 /* --- the test's world --- */
 
-#define SEED_BYTE	7
-#define SERVER_SCRIPT	16
+#define SEED_BYTE     7
+#define SERVER_SCRIPT 16
 
 struct server {
-	struct evhttp	*http;
-	int		 port;
-	int		 script[SERVER_SCRIPT];	/* statuses to answer, in turn */
-	const char	*retry_after;		/* with the next 503/429 */
-	bool		 hold;			/* never answer */
-	bool		 bad_receipt;		/* 200 naming another seq */
-	unsigned	 requests;
+	struct evhttp *http;
+	int port;
+	int script[SERVER_SCRIPT]; /* statuses to answer, in turn */
+	const char *retry_after;   /* with the next 503/429 */
+	bool hold;                 /* never answer */
+	bool bad_receipt;          /* 200 naming another seq */
+	unsigned requests;
 	struct evhttp_request *held;
-	struct world	*w;
+	struct world *w;
 };
 
 struct world {
-	struct event_base	*base;
-	struct spool		 sp;
-	struct server		 srv[2];
-	unsigned char		 pk[32], sk[64];
-	char			 probe[RECORD_ID_HEX + 1];
-	char			 dir[64];
-	char			 dead[128];
+	struct event_base *base;
+	struct spool sp;
+	struct server srv[2];
+	unsigned char pk[32], sk[64];
+	char probe[RECORD_ID_HEX + 1];
+	char dir[64];
+	char dead[128];
 	/* What the collectors stored, in order: each batch's seqs. */
-	uint64_t		 got_first[256], got_last[256];
-	size_t			 got_n[256], got_bytes[256];
-	cw_usec_t		 got_at[256];
-	size_t			 nbatches;
-	uint64_t		 stored_last;
+	uint64_t got_first[256], got_last[256];
+	size_t got_n[256], got_bytes[256];
+	cw_usec_t got_at[256];
+	size_t nbatches;
+	uint64_t stored_last;
 };
 
 static struct world W;
@@ -165,16 +164,17 @@ fake_answer(struct server *s, struct evhttp_request *req, uint64_t first,
 	char when[CW_TIME_STRLEN];
 	int code = s->script[0];
 
-	memmove(s->script, s->script + 1, sizeof(s->script) -
-	    sizeof(s->script[0]));
+	memmove(s->script, s->script + 1,
+	    sizeof(s->script) - sizeof(s->script[0]));
 	s->script[SERVER_SCRIPT - 1] = 0;
 	if (code == 0)
 		code = 200;
 	if (code == 200 && s->bad_receipt) {
 		/* Stored, says it, but names another seq. */
-		evbuffer_add_printf(out, "{\"probe\":\"%s\",\"chain\":\"%s\","
-		    "\"acked_seq\":%llu}\n", w->probe, w->sp.chain,
-		    (unsigned long long)last + 1);
+		evbuffer_add_printf(out,
+		    "{\"probe\":\"%s\",\"chain\":\"%s\","
+		    "\"acked_seq\":%llu}\n",
+		    w->probe, w->sp.chain, (unsigned long long)last + 1);
 		s->bad_receipt = false;
 	} else if (code == 200) {
 		assert_true(w->nbatches < 256);
@@ -187,20 +187,24 @@ fake_answer(struct server *s, struct evhttp_request *req, uint64_t first,
 		/* Exactly once, in order, from the cursor on. */
 		assert_int_equal(first, w->stored_last + 1);
 		w->stored_last = last;
-		evbuffer_add_printf(out, "{\"probe\":\"%s\",\"chain\":\"%s\","
+		evbuffer_add_printf(out,
+		    "{\"probe\":\"%s\",\"chain\":\"%s\","
 		    "\"acked_seq\":%llu,\"stored\":%zu,\"duplicates\":0,"
-		    "\"received_at\":\"%s\"}\n", w->probe, w->sp.chain,
-		    (unsigned long long)last, n, cw_time_format(
-		    fake_received_at(last), when, sizeof(when)));
+		    "\"received_at\":\"%s\"}\n",
+		    w->probe, w->sp.chain, (unsigned long long)last, n,
+		    cw_time_format(fake_received_at(last), when, sizeof(when)));
 	} else {
 		if (code == 400 || code == 401 || code == 403 || code == 409)
-			w->stored_last = last;	/* set aside: skipped */
+			w->stored_last = last; /* set aside: skipped */
 		if (s->retry_after != NULL)
 			evhttp_add_header(evhttp_request_get_output_headers(
-			    req), "Retry-After", s->retry_after);
+			                      req),
+			    "Retry-After", s->retry_after);
 		s->retry_after = NULL;
-		evbuffer_add_printf(out, "{\"error\":\"scripted\",\"detail\":"
-		    "\"status %d\"}\n", code);
+		evbuffer_add_printf(out,
+		    "{\"error\":\"scripted\",\"detail\":"
+		    "\"status %d\"}\n",
+		    code);
 	}
 	evhttp_send_reply(req, code, NULL, out);
 	evbuffer_free(out);
@@ -229,17 +233,18 @@ fake_batches(struct evhttp_request *req, void *arg)
 	assert_int_equal(evhttp_request_get_command(req), EVHTTP_REQ_POST);
 	assert_string_equal(evhttp_find_header(in, "Content-Type"),
 	    "application/x-ndjson");
-	assert_string_equal(evhttp_find_header(in, "Content-Encoding"),
-	    "gzip");
+	assert_string_equal(evhttp_find_header(in, "Content-Encoding"), "gzip");
 	assert_null(evhttp_find_header(in, "Expect"));
 	assert_int_equal(batch_auth_parse(evhttp_find_header(in,
-	    "Authorization"), probe, sig, err, sizeof(err)), 0);
+	                                      "Authorization"),
+	                     probe, sig, err, sizeof(err)),
+	    0);
 	assert_string_equal(probe, w->probe);
 	assert_int_equal(gzip_inflate(evbuffer_pullup(buf, -1),
-	    evbuffer_get_length(buf), 16 << 20, &body, &len), GZIP_OK);
+	                     evbuffer_get_length(buf), 16 << 20, &body, &len),
+	    GZIP_OK);
 	assert_true(batch_verify(w->pk, probe, body, len, sig));
-	for (p = (const char *)body; p < (const char *)body + len;
-	    p = nl + 1) {
+	for (p = (const char *)body; p < (const char *)body + len; p = nl + 1) {
 		json_t *j;
 		nl = memchr(p, '\n', len - (size_t)(p - (const char *)body));
 		assert_non_null(nl);
@@ -270,7 +275,8 @@ server_start(struct world *w, struct server *s)
 	bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
 	assert_non_null(bs);
 	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs),
-	    (struct sockaddr *)&sin, &slen), 0);
+	                     (struct sockaddr *)&sin, &slen),
+	    0);
 	s->port = ntohs(sin.sin_port);
 }
 
@@ -282,9 +288,12 @@ append(struct world *w, size_t n, size_t pad)
 		uint64_t seq = ++w->sp.last;
 		char *line;
 		assert_true(seq <= FAKE_MAX);
-		assert_true(asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\","
-		    "\"seq\":%llu,\"type\":\"test\",\"pad\":\"%*s\"}", w->probe,
-		    w->sp.chain, (unsigned long long)seq, (int)pad, "") > 0);
+		assert_true(
+		    asprintf(&line,
+		        "{\"probe\":\"%s\",\"chain\":\"%s\","
+		        "\"seq\":%llu,\"type\":\"test\",\"pad\":\"%*s\"}",
+		        w->probe, w->sp.chain, (unsigned long long)seq,
+		        (int)pad, "") > 0);
 		w->sp.lines[seq] = line;
 	}
 }
@@ -357,7 +366,7 @@ static bool
 run_until(struct upload *up, bool (*done)(struct upload *), long ms)
 {
 	cw_usec_t end = cw_mono_usec() + ms * CW_USEC_PER_MSEC;
-	struct timeval tick = {0, 5000};
+	struct timeval tick = { 0, 5000 };
 
 	while (!done(up)) {
 		if (cw_mono_usec() > end)
@@ -400,7 +409,8 @@ test_backoff_ceiling(void **state)
 	assert_int_equal(upload_backoff_ceiling(UINT32_MAX, s, cap), cap);
 	assert_int_equal(upload_backoff_ceiling(3, 7 * s, 10 * s), 10 * s);
 	assert_int_equal(upload_backoff_ceiling(3, INT64_MAX / 2 + 1,
-	    INT64_MAX), INT64_MAX);
+	                     INT64_MAX),
+	    INT64_MAX);
 }
 
 static void
@@ -413,7 +423,7 @@ test_backoff_jitter(void **state)
 	(void)state;
 	assert_int_equal(upload_backoff(0, s, cap), 0);
 	for (int i = 0; i < draws; i++) {
-		cw_usec_t d = upload_backoff(4, s, cap);	/* [0, 8 s] */
+		cw_usec_t d = upload_backoff(4, s, cap); /* [0, 8 s] */
 		assert_true(d >= 0 && d <= 8 * s);
 		assert_int_equal(d % CW_USEC_PER_MSEC, 0);
 		lo = d < lo ? d : lo;
@@ -443,22 +453,27 @@ test_retry_after(void **state)
 	assert_int_equal(upload_retry_after_parse("5\r\n", t, &d), 0);
 	assert_int_equal(d, 5 * CW_USEC_PER_SEC);
 	/* Absurdly large: capped, no overflow. */
-	assert_int_equal(upload_retry_after_parse(
-	    "99999999999999999999999999", t, &d), 0);
+	assert_int_equal(upload_retry_after_parse("99999999999999999999999999",
+	                     t, &d),
+	    0);
 	assert_int_equal(d, INT64_C(366) * 86400 * CW_USEC_PER_SEC);
 	/* The three HTTP date forms (RFC 9110 5.6.7). */
-	assert_int_equal(upload_retry_after_parse(
-	    "Wed, 21 Oct 2015 07:30:00 GMT", t, &d), 0);
+	assert_int_equal(
+	    upload_retry_after_parse("Wed, 21 Oct 2015 07:30:00 GMT", t, &d),
+	    0);
 	assert_int_equal(d, 120 * CW_USEC_PER_SEC);
 	assert_int_equal(upload_retry_after_parse(
-	    "Wednesday, 21-Oct-15 07:28:30 GMT", t, &d), 0);
+	                     "Wednesday, 21-Oct-15 07:28:30 GMT", t, &d),
+	    0);
 	assert_int_equal(d, 30 * CW_USEC_PER_SEC);
-	assert_int_equal(upload_retry_after_parse(
-	    "Wed Oct 21 07:29:00 2015", t, &d), 0);
+	assert_int_equal(upload_retry_after_parse("Wed Oct 21 07:29:00 2015", t,
+	                     &d),
+	    0);
 	assert_int_equal(d, 60 * CW_USEC_PER_SEC);
 	/* A date gone by: no wait. */
-	assert_int_equal(upload_retry_after_parse(
-	    "Tue, 20 Oct 2015 07:28:00 GMT", t, &d), 0);
+	assert_int_equal(
+	    upload_retry_after_parse("Tue, 20 Oct 2015 07:28:00 GMT", t, &d),
+	    0);
 	assert_int_equal(d, 0);
 	d = 42;
 	assert_int_equal(upload_retry_after_parse("", t, &d), -1);
@@ -523,7 +538,7 @@ test_batches_by_count_and_age(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 	struct upload_status st;
 	cw_usec_t t0;
@@ -572,14 +587,14 @@ test_batches_by_bytes(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 
 	(void)state;
 	config(&c, urls, bufs, which, 1);
 	c.batch_records = 1000;
-	c.batch_bytes = 1;	/* raised to UPLOAD_BATCH_BYTES_MIN */
-	append(&W, 20, 10000);	/* ~10 KB each: 6 fit in 64 KiB */
+	c.batch_bytes = 1;     /* raised to UPLOAD_BATCH_BYTES_MIN */
+	append(&W, 20, 10000); /* ~10 KB each: 6 fit in 64 KiB */
 	assert_non_null(up = upload_new(W.base, &W.sp, &c));
 	assert_true(run_until(up, idle, 5000));
 	assert_int_equal(W.sp.acked, 20);
@@ -604,7 +619,7 @@ test_retry_after_honoured(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 	struct upload_status st;
 	cw_usec_t t0;
@@ -651,7 +666,7 @@ test_dead_letter(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 	struct upload_status st;
 	char path[256], line[4096], head[256];
@@ -685,11 +700,13 @@ test_dead_letter(void **state)
 	    1);
 	assert_int_equal(json_integer_value(json_object_get(j, "last_seq")),
 	    10);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-	    j, "error"), "error")), "scripted");
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_object_get(j, "error"),
+	                            "error")),
+	    "scripted");
 	assert_non_null(json_string_value(json_object_get(j, "time")));
-	snprintf(path, sizeof(path), "%s", json_string_value(json_object_get(j,
-	    "file")));
+	snprintf(path, sizeof(path), "%s",
+	    json_string_value(json_object_get(j, "file")));
 	json_decref(j);
 	/* The batch file: a header line, then exactly the body. */
 	assert_non_null(fp = fopen(path, "r"));
@@ -710,7 +727,7 @@ test_split_on_413(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 
 	(void)state;
@@ -734,7 +751,7 @@ test_spool_read_fails(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 
 	(void)state;
@@ -772,7 +789,7 @@ test_failover(void **state)
 	struct upload_config c;
 	const char *urls[3];
 	char bufs[3][64];
-	const int which[] = {-1, 1, 0};	/* refused, then B, then A */
+	const int which[] = { -1, 1, 0 }; /* refused, then B, then A */
 	struct upload *up;
 	struct upload_status st;
 	json_t *j;
@@ -807,11 +824,14 @@ test_failover(void **state)
 	assert_int_equal(W.srv[0].requests, 1);
 	assert_non_null(j = upload_status_json(up));
 	assert_int_equal(json_array_size(json_object_get(j, "paths")), 3);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(j, "paths"), 1), "sent")), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(j, "paths"), 1),
+	                     "sent")),
+	    2);
 	assert_true(json_is_null(json_object_get(j, "failing_since")));
-	assert_true(json_is_null(json_object_get(json_array_get(
-	    json_object_get(j, "paths"), 1), "proxy")));
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(json_object_get(j, "paths"), 1),
+	        "proxy")));
 	json_decref(j);
 	upload_free(up);
 }
@@ -829,7 +849,7 @@ test_free_in_flight(void **state)
 	struct upload_config c;
 	const char *urls[1];
 	char bufs[1][64];
-	const int which[] = {0};
+	const int which[] = { 0 };
 	struct upload *up;
 	struct upload_status st;
 
@@ -853,17 +873,17 @@ static void
 test_config_refused(void **state)
 {
 	struct upload_config c;
-	const char *urls[1] = {"ftp://127.0.0.1/"};
+	const char *urls[1] = { "ftp://127.0.0.1/" };
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	c.probe = W.probe;
 	c.sk = W.sk;
 	c.dead_letter = W.dead;
-	assert_null(upload_new(W.base, &W.sp, &c));	/* no URL */
+	assert_null(upload_new(W.base, &W.sp, &c)); /* no URL */
 	c.urls = urls;
 	c.nurls = 1;
-	assert_null(upload_new(W.base, &W.sp, &c));	/* not http(s) */
+	assert_null(upload_new(W.base, &W.sp, &c)); /* not http(s) */
 }
 
 int
@@ -887,8 +907,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spool_read_fails, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_failover, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_in_flight, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_refused, setup,

@@ -39,53 +39,53 @@
 #include "export_http.h"
 #include "store_fixture.h"
 
-#define CFIX_SEED	7	/* of the fixture's probe, as sfix_probe */
-#define CFIX_READ_TOKEN	"0123456789abcdef-read"
-#define CFIX_WAIT_MS	5000	/* the longest a test waits for anything */
+#define CFIX_SEED       7 /* of the fixture's probe, as sfix_probe */
+#define CFIX_READ_TOKEN "0123456789abcdef-read"
+#define CFIX_WAIT_MS    5000 /* the longest a test waits for anything */
 
 /* The service, its store and loop. */
 struct cfix {
-	struct sfix		 s;
-	struct store_probe	*p;		/* "kyiv-1", the fixture's */
-	struct schain		 c;		/* SFIX_CHAIN of p */
-	struct event_base	*base;
-	struct event		*tick;		/* bounds one turn */
-	struct collector_http	*h;
-	struct export_http	*x;		/* NULL unless asked for */
-	int			 port;
+	struct sfix s;
+	struct store_probe *p; /* "kyiv-1", the fixture's */
+	struct schain c;       /* SFIX_CHAIN of p */
+	struct event_base *base;
+	struct event *tick; /* bounds one turn */
+	struct collector_http *h;
+	struct export_http *x; /* NULL unless asked for */
+	int port;
 };
 
 /* Where the reading of an answer is. */
 enum cresp_state {
 	CRESP_HEAD,
-	CRESP_LENGTH,		/* a body of Content-Length */
+	CRESP_LENGTH, /* a body of Content-Length */
 	CRESP_CHUNK_SIZE,
 	CRESP_CHUNK_DATA,
-	CRESP_CHUNK_END,	/* the CRLF after a chunk */
-	CRESP_LAST_END,		/* the CRLF after the last, empty chunk */
+	CRESP_CHUNK_END, /* the CRLF after a chunk */
+	CRESP_LAST_END,  /* the CRLF after the last, empty chunk */
 	CRESP_DONE,
 };
 
 /* One answer as the client read it. */
 struct cresp {
-	int		 status;
-	char		*head;	/* status line and headers, NUL-terminated */
-	char		*body;	/* reassembled when chunked; NUL-terminated */
-	size_t		 len, cap;
-	bool		 chunked;
-	json_t		*json;	/* the body, when it parses as JSON */
+	int status;
+	char *head; /* status line and headers, NUL-terminated */
+	char *body; /* reassembled when chunked; NUL-terminated */
+	size_t len, cap;
+	bool chunked;
+	json_t *json; /* the body, when it parses as JSON */
 	enum cresp_state state;
-	size_t		 left;	/* bytes of the body or chunk to come */
+	size_t left; /* bytes of the body or chunk to come */
 };
 
 /* A fake client: one connection to the service. */
 struct cclient {
-	struct cfix		*w;
-	struct bufferevent	*bev;
-	struct evbuffer		*in;	/* read and not parsed yet */
-	struct cresp		 part;	/* the answer being read */
-	size_t			 got;	/* bytes read in all */
-	bool			 eof;	/* closed by the service, or failed */
+	struct cfix *w;
+	struct bufferevent *bev;
+	struct evbuffer *in; /* read and not parsed yet */
+	struct cresp part;   /* the answer being read */
+	size_t got;          /* bytes read in all */
+	bool eof;            /* closed by the service, or failed */
 };
 
 /* The conf of the tests: small limits (as tests/scenario/
@@ -112,11 +112,13 @@ cfix_listening_port(void)
 		socklen_t len = sizeof(int), slen = sizeof(sin);
 		int on = 0;
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) ==
-		    -1 || !on || getsockname(fd, (struct sockaddr *)&sin,
-		    &slen) == -1 || sin.sin_family != AF_INET ||
+		        -1 ||
+		    !on ||
+		    getsockname(fd, (struct sockaddr *)&sin, &slen) == -1 ||
+		    sin.sin_family != AF_INET ||
 		    sin.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
 			continue;
-		assert_int_equal(port, -1);	/* one only */
+		assert_int_equal(port, -1); /* one only */
 		port = ntohs(sin.sin_port);
 	}
 	assert_true(port > 0);
@@ -137,8 +139,8 @@ cfix_tick_cb(evutil_socket_t fd, short what, void *arg)
  * summary of at most `max_groups` groups a bucket) when `exports`.
  */
 static inline void
-cfix_open(struct cfix *w, const struct collector_http_conf *conf,
-    bool exports, size_t max_groups)
+cfix_open(struct cfix *w, const struct collector_http_conf *conf, bool exports,
+    size_t max_groups)
 {
 	memset(w, 0, sizeof(*w));
 	sfix_open(&w->s, NULL);
@@ -148,8 +150,8 @@ cfix_open(struct cfix *w, const struct collector_http_conf *conf,
 	assert_non_null(w->tick = evtimer_new(w->base, cfix_tick_cb, NULL));
 	assert_non_null(w->h = collector_http_new(w->base, w->s.st, conf));
 	if (exports)
-		assert_non_null(w->x = export_http_new(w->h, w->base, w->s.st,
-		    max_groups));
+		assert_non_null(
+		    w->x = export_http_new(w->h, w->base, w->s.st, max_groups));
 	assert_int_equal(collector_http_listen(w->h, "127.0.0.1:0"), 0);
 	w->port = cfix_listening_port();
 }
@@ -199,7 +201,7 @@ static inline bool
 cfix_run_until(struct cfix *w, bool (*done)(void *), void *arg, long ms)
 {
 	cw_usec_t end = cw_mono_usec() + ms * CW_USEC_PER_MSEC;
-	struct timeval tv = {0, 10000};
+	struct timeval tv = { 0, 10000 };
 
 	while (!done(arg)) {
 		if (cw_mono_usec() > end)
@@ -261,17 +263,19 @@ cclient_open(struct cfix *w, struct cclient *c, int rcvbuf)
 	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
 	if (rcvbuf > 0)
 		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		    sizeof(rcvbuf)), 0);
+		                     sizeof(rcvbuf)),
+		    0);
 	assert_int_equal(evutil_make_socket_nonblocking(fd), 0);
 	assert_non_null(c->bev = bufferevent_socket_new(w->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE));
+	                    BEV_OPT_CLOSE_ON_FREE));
 	bufferevent_setcb(c->bev, cclient_read_cb, NULL, cclient_event_cb, c);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((uint16_t)w->port);
 	assert_int_equal(bufferevent_socket_connect(c->bev,
-	    (struct sockaddr *)&sin, sizeof(sin)), 0);
+	                     (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -325,8 +329,8 @@ cresp_header(const struct cresp *r, const char *name, char *buf, size_t len)
 {
 	size_t n = strlen(name);
 
-	for (const char *p = strstr(r->head, "\r\n"); p != NULL && p[2] !=
-	    '\r'; p = strstr(p + 2, "\r\n")) {
+	for (const char *p = strstr(r->head, "\r\n"); p != NULL && p[2] != '\r';
+	     p = strstr(p + 2, "\r\n")) {
 		const char *line = p + 2, *end = strstr(line, "\r\n");
 		if (strncasecmp(line, name, n) != 0 || line[n] != ':')
 			continue;
@@ -371,8 +375,9 @@ cresp_head(struct evbuffer *in, size_t hlen, struct cresp *r)
 	assert_int_equal(sscanf(r->head, "HTTP/1.%*d %d ", &r->status), 1);
 	assert_non_null(r->body = strdup(""));
 	r->cap = 1;
-	r->chunked = cresp_header(r, "Transfer-Encoding", val, sizeof(val))
-	    != NULL && strcasecmp(val, "chunked") == 0;
+	r->chunked = cresp_header(r, "Transfer-Encoding", val, sizeof(val)) !=
+	        NULL &&
+	    strcasecmp(val, "chunked") == 0;
 	if (r->chunked) {
 		r->state = CRESP_CHUNK_SIZE;
 		return;
@@ -422,11 +427,11 @@ cresp_feed(struct evbuffer *in, struct cresp *r)
 			if (r->left > 0)
 				return false;
 			r->state = r->state == CRESP_LENGTH ? CRESP_DONE :
-			    CRESP_CHUNK_END;
+			                                      CRESP_CHUNK_END;
 			break;
 		case CRESP_CHUNK_SIZE:
 			if ((line = evbuffer_readln(in, NULL,
-			    EVBUFFER_EOL_CRLF_STRICT)) == NULL)
+			         EVBUFFER_EOL_CRLF_STRICT)) == NULL)
 				return false;
 			size = strtoul(line, &stop, 16);
 			assert_true(*stop == '\0' && stop > line);
@@ -439,7 +444,8 @@ cresp_feed(struct evbuffer *in, struct cresp *r)
 			if (!cresp_crlf(in))
 				return false;
 			r->state = r->state == CRESP_CHUNK_END ?
-			    CRESP_CHUNK_SIZE : CRESP_DONE;
+			    CRESP_CHUNK_SIZE :
+			    CRESP_DONE;
 			break;
 		case CRESP_DONE:
 			r->json = json_loadb(r->body, r->len, 0, NULL);
@@ -461,9 +467,9 @@ cclient_take(struct cclient *c, struct cresp *r)
 }
 
 struct cclient_wait {
-	struct cclient	*c;
-	struct cresp	*r;
-	bool		 taken;
+	struct cclient *c;
+	struct cresp *r;
+	bool taken;
 };
 
 static inline bool
@@ -481,7 +487,7 @@ cclient_answered(void *arg)
 static inline bool
 cclient_answer(struct cclient *c, struct cresp *r)
 {
-	struct cclient_wait cw = {c, r, false};
+	struct cclient_wait cw = { c, r, false };
 
 	cfix_run_until(c->w, cclient_answered, &cw, CFIX_WAIT_MS);
 	if (!cw.taken && c->eof)
@@ -492,8 +498,7 @@ cclient_answer(struct cclient *c, struct cresp *r)
 /* cfix_exchange: one request on a connection of its own, its answer in
  * `r` (cleared first); returns the status. */
 static inline int
-cfix_exchange(struct cfix *w, const char *request, size_t len,
-    struct cresp *r)
+cfix_exchange(struct cfix *w, const char *request, size_t len, struct cresp *r)
 {
 	struct cclient c;
 
@@ -506,15 +511,17 @@ cfix_exchange(struct cfix *w, const char *request, size_t len,
 
 /* cfix_get: GET `path` with `auth` as the Authorization (NULL: none). */
 static inline int
-cfix_get(struct cfix *w, const char *path, const char *auth,
-    struct cresp *r)
+cfix_get(struct cfix *w, const char *path, const char *auth, struct cresp *r)
 {
 	char *req;
 	int status;
 
-	assert_true(asprintf(&req, "GET %s HTTP/1.1\r\nHost: t\r\n%s%s%s"
-	    "\r\n", path, auth != NULL ? "Authorization: " : "",
-	    auth != NULL ? auth : "", auth != NULL ? "\r\n" : "") > 0);
+	assert_true(
+	    asprintf(&req,
+	        "GET %s HTTP/1.1\r\nHost: t\r\n%s%s%s"
+	        "\r\n",
+	        path, auth != NULL ? "Authorization: " : "",
+	        auth != NULL ? auth : "", auth != NULL ? "\r\n" : "") > 0);
 	status = cfix_exchange(w, req, strlen(req), r);
 	free(req);
 	return status;
@@ -528,23 +535,23 @@ cresp_error(const struct cresp *r, const char *error)
 	const char *detail;
 
 	assert_non_null(r->json);
-	assert_string_equal(json_string_value(json_object_get(r->json,
-	    "error")), error);
-	assert_non_null(detail = json_string_value(json_object_get(r->json,
-	    "detail")));
+	assert_string_equal(json_string_value(
+	                        json_object_get(r->json, "error")),
+	    error);
+	assert_non_null(
+	    detail = json_string_value(json_object_get(r->json, "detail")));
 	return detail;
 }
 
 /* `r` is the JSON error `error` whose detail starts with `prefix`. */
 static inline void
-cresp_error_starts(const struct cresp *r, const char *error,
-    const char *prefix)
+cresp_error_starts(const struct cresp *r, const char *error, const char *prefix)
 {
 	const char *detail = cresp_error(r, error);
 
 	if (strncmp(detail, prefix, strlen(prefix)) != 0)
-		fail_msg("detail \"%s\", expected to start with \"%s\"",
-		    detail, prefix);
+		fail_msg("detail \"%s\", expected to start with \"%s\"", detail,
+		    prefix);
 }
 
 #endif /* CW_TEST_COLLECTOR_FIXTURE_H */

@@ -26,44 +26,44 @@
 #include "store.h"
 #include "store_db.h"
 
-#define SFIX_PROBES	4
-#define SFIX_RECEIVED	INT64_C(1764000000000000) /* 2025-11-24T16:00Z */
-#define SFIX_CHAIN	"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0" /* sfix_test's */
+#define SFIX_PROBES   4
+#define SFIX_RECEIVED INT64_C(1764000000000000)          /* 2025-11-24T16:00Z */
+#define SFIX_CHAIN    "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0" /* sfix_test's */
 
 /* A store and the probes enrolled in it; the probes are the fixture's. */
 struct sfix {
-	char			 url[512];
-	char			 path[256];	/* SQLite: removed at the end */
-	struct store		*st;
-	struct store_probe	 probe[SFIX_PROBES];
-	size_t			 nprobes;
+	char url[512];
+	char path[256]; /* SQLite: removed at the end */
+	struct store *st;
+	struct store_probe probe[SFIX_PROBES];
+	size_t nprobes;
 };
 
 /* A chain of one probe: every line made, in order, and its head. */
 struct schain {
-	struct store_probe	*probe;		/* whose batches, not owned */
-	char			 probe_id[RECORD_ID_HEX + 1]; /* in lines */
-	char			 chain[RECORD_ID_HEX + 1];
-	unsigned char		 last[RECORD_HASH_LEN]; /* next line's prev */
-	uint64_t		 seq;		/* of the last line made */
-	char			**lines;	/* owned, each malloc'd */
-	size_t			 n, cap;
-	size_t			 done;		/* ingested by schain_ingest */
+	struct store_probe *probe;        /* whose batches, not owned */
+	char probe_id[RECORD_ID_HEX + 1]; /* in lines */
+	char chain[RECORD_ID_HEX + 1];
+	unsigned char last[RECORD_HASH_LEN]; /* next line's prev */
+	uint64_t seq;                        /* of the last line made */
+	char **lines;                        /* owned, each malloc'd */
+	size_t n, cap;
+	size_t done; /* ingested by schain_ingest */
 };
 
 /* A batch as the collector hands it to store_ingest: b.recs is recs. */
 struct sbatch {
-	struct store_batch	 b;
-	struct record		 recs[];	/* b.n, parsed, owned */
+	struct store_batch b;
+	struct record recs[]; /* b.n, parsed, owned */
 };
 
 /* The state of one test (cmocka's *state): a fresh store, probe
  * "kyiv-1" of seed 7 (p, the fixture's) and chain SFIX_CHAIN of it,
  * with no line yet (c). */
 struct sfix_test {
-	struct sfix		 s;
-	struct store_probe	*p;
-	struct schain		 c;
+	struct sfix s;
+	struct store_probe *p;
+	struct schain c;
 };
 
 /* CW_TEST_PG_URL, or NULL when it is unset or empty (PostgreSQL tests
@@ -90,8 +90,10 @@ sfix_open(struct sfix *f, const char *pg_url)
 		snprintf(f->url, sizeof(f->url), "%s", pg_url);
 		if ((db = db_open(f->url, err, sizeof(err))) == NULL)
 			fail_msg("db_open: %s", err);
-		assert_int_equal(db_exec_script(db, "DROP SCHEMA public "
-		    "CASCADE; CREATE SCHEMA public"), 0);
+		assert_int_equal(db_exec_script(db,
+		                     "DROP SCHEMA public "
+		                     "CASCADE; CREATE SCHEMA public"),
+		    0);
 		db_close(db);
 	} else {
 		snprintf(f->path, sizeof(f->path), "/tmp/cw-test-store.XXXXXX");
@@ -146,8 +148,8 @@ sfix_probe(struct sfix *f, const char *name, unsigned char seed,
 	assert_true(f->nprobes < SFIX_PROBES);
 	p = &f->probe[f->nprobes++];
 	sfix_key(seed, pk, sk);
-	assert_int_equal(store_probe_add(f->st, name, pk, p, err,
-	    sizeof(err)), STORE_OK);
+	assert_int_equal(store_probe_add(f->st, name, pk, p, err, sizeof(err)),
+	    STORE_OK);
 	if (country != NULL)
 		snprintf(p->country, sizeof(p->country), "%s", country);
 	if (asn != -1)
@@ -202,16 +204,18 @@ schain_line(struct schain *c, uint64_t seq,
 		prevhex[RECORD_HASH_HEX] = '\0';
 	} else
 		record_hex(prev, RECORD_HASH_LEN, prevhex);
-	assert_true(asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\","
-	    "\"seq\":%" PRIu64 ",\"prev\":\"%s\",\"type\":\"%s\"%s%s}",
-	    c->probe_id, c->chain, seq, prevhex, type,
-	    body[0] != '\0' ? "," : "", body) > 0);
+	assert_true(
+	    asprintf(&line,
+	        "{\"probe\":\"%s\",\"chain\":\"%s\","
+	        "\"seq\":%" PRIu64 ",\"prev\":\"%s\",\"type\":\"%s\"%s%s}",
+	        c->probe_id, c->chain, seq, prevhex, type,
+	        body[0] != '\0' ? "," : "", body) > 0);
 	record_hash(line, strlen(line), c->last);
 	c->seq = seq;
 	if (c->n == c->cap) {
 		c->cap = c->cap == 0 ? 64 : c->cap * 2;
 		assert_non_null(c->lines = reallocarray(c->lines, c->cap,
-		    sizeof(*c->lines)));
+		                    sizeof(*c->lines)));
 	}
 	c->lines[c->n] = line;
 	return c->n++;
@@ -226,11 +230,12 @@ schain_add(struct schain *c, const char *type, const char *body)
 
 /* The body of a DNS result (an answer to a root SOA query), for
  * schain_add(). */
-#define SFIX_MEASUREMENT "\"time\":\"2026-11-26T10:00:00.123456Z\"," \
-    "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\"," \
-    "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\"," \
-    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true," \
-    "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\""
+#define SFIX_MEASUREMENT \
+	"\"time\":\"2026-11-26T10:00:00.123456Z\"," \
+	"\"name\":\"root-soa\",\"server\":\"k.root-servers.net\"," \
+	"\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\"," \
+	"\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true," \
+	"\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\""
 
 /* `n` more records of the chain, each an SFIX_MEASUREMENT. */
 static inline void
@@ -262,7 +267,7 @@ sbatch_of(const struct schain *c, size_t from, size_t n)
 	assert_non_null(bt = calloc(1, sizeof(*bt) + n * sizeof(*bt->recs)));
 	for (size_t i = 0; i < n; i++)
 		if (record_parse(c->lines[from + i], strlen(c->lines[from + i]),
-		    &bt->recs[i], err, sizeof(err)) != 0)
+		        &bt->recs[i], err, sizeof(err)) != 0)
 			fail_msg("record_parse: %s: %s", err,
 			    c->lines[from + i]);
 	bt->b.probe = c->probe;
@@ -304,7 +309,7 @@ schain_ingest(struct sfix *f, struct schain *c, size_t per_batch)
 	for (size_t from = c->done; from < c->n; from += per_batch) {
 		size_t n = c->n - from < per_batch ? c->n - from : per_batch;
 		if (sbatch_ingest(f, sbatch_of(c, from, n), &rc, err,
-		    sizeof(err)) != STORE_OK)
+		        sizeof(err)) != STORE_OK)
 			fail_msg("store_ingest: %s", err);
 	}
 	c->done = c->n;
@@ -349,8 +354,8 @@ sfix_sign(const struct store_probe *p, unsigned char seed, const void *body,
 
 /* What sfix_stored() collects: every stored line and a newline. */
 struct sfix_lines {
-	char	*text;
-	size_t	 len, rows;
+	char *text;
+	size_t len, rows;
 };
 
 static inline int
@@ -372,13 +377,13 @@ sfix_lines_cb(void *arg, const struct store_row *row)
 static inline char *
 sfix_stored(struct sfix *f, size_t *rows)
 {
-	struct sfix_lines l = {NULL, 0, 0};
+	struct sfix_lines l = { NULL, 0, 0 };
 	struct store_filter filter;
 	long long last = 0;
 
 	store_filter_init(&filter);
-	assert_true(store_results(f->st, &filter, 0, 100000, sfix_lines_cb,
-	    &l, &last) >= 0);
+	assert_true(store_results(f->st, &filter, 0, 100000, sfix_lines_cb, &l,
+	                &last) >= 0);
 	if (l.text == NULL)
 		assert_non_null(l.text = strdup(""));
 	*rows = l.rows;
@@ -425,18 +430,24 @@ sfix_overwrite(struct sfix *f, const struct schain *c, uint64_t seq,
 	struct db_value p[6];
 	char *line;
 
-	assert_true(asprintf(&line, "{\"probe\":\"%s\",\"chain\":\"%s\","
-	    "\"seq\":%" PRIu64 ",\"prev\":\"%064d\",\"type\":\"%s\",%s}",
-	    c->probe_id, c->chain, seq, 0, type, body) > 0);
+	assert_true(
+	    asprintf(&line,
+	        "{\"probe\":\"%s\",\"chain\":\"%s\","
+	        "\"seq\":%" PRIu64 ",\"prev\":\"%064d\",\"type\":\"%s\",%s}",
+	        c->probe_id, c->chain, seq, 0, type, body) > 0);
 	p[0] = DB_V_BLOB(line, strlen(line));
 	p[1] = DB_V_REAL(rtt);
 	p[2] = num >= 0 ? DB_V_INT(num) : DB_V_NULL;
 	p[3] = p[2];
 	p[4] = DB_V_TEXT(c->chain);
 	p[5] = DB_V_INT((long long)seq);
-	assert_int_equal(db_exec(store_db(f->st), "UPDATE records SET "
-	    "line = ?, rtt_ms = ?, port = ?, soa_serial = ? WHERE chain = ? "
-	    "AND seq = ?", p, 6), 0);
+	assert_int_equal(
+	    db_exec(store_db(f->st),
+	        "UPDATE records SET "
+	        "line = ?, rtt_ms = ?, port = ?, soa_serial = ? WHERE chain = ? "
+	        "AND seq = ?",
+	        p, 6),
+	    0);
 	return line;
 }
 

@@ -41,8 +41,8 @@ test_end(void **state)
 	/* Byte by byte, as it may arrive. */
 	for (size_t n = 1; n < strlen(crlf) - 4; n++)
 		assert_int_equal(chead_end(crlf, n, n - 1), 0);
-	assert_int_equal(chead_end(crlf, strlen(crlf) - 4,
-	    strlen(crlf) - 5), strlen(crlf) - 4);
+	assert_int_equal(chead_end(crlf, strlen(crlf) - 4, strlen(crlf) - 5),
+	    strlen(crlf) - 4);
 	/* evhttp ends lines at LF alone too: so must the reader (and then
 	 * refuse the head). */
 	assert_int_equal(chead_end(lf, strlen(lf), 0), strlen(lf) - 4);
@@ -56,15 +56,20 @@ test_good(void **state)
 	struct chead h;
 
 	(void)state;
-	assert_int_equal(parse("POST /api/v1/batches HTTP/1.1\r\nHost: t\r\n"
-	    "Authorization:  CW1-Ed25519 probe=ab,sig=cd \r\n"
-	    "content-length: 0012\r\n\r\n", &h), 0);
+	assert_int_equal(
+	    parse("POST /api/v1/batches HTTP/1.1\r\nHost: t\r\n"
+	          "Authorization:  CW1-Ed25519 probe=ab,sig=cd \r\n"
+	          "content-length: 0012\r\n\r\n",
+	        &h),
+	    0);
 	assert_true(h.post);
 	assert_false(h.enroll);
 	assert_int_equal(h.length, 12);
 	assert_string_equal(h.auth, "CW1-Ed25519 probe=ab,sig=cd");
 	assert_int_equal(parse("POST /api/v1/enroll?x=1 HTTP/1.0\r\n"
-	    "Content-Length: 10\r\n\r\n", &h), 0);
+	                       "Content-Length: 10\r\n\r\n",
+	                     &h),
+	    0);
 	assert_true(h.enroll);
 	assert_int_equal(parse("GET /healthz HTTP/1.1\r\n\r\n", &h), 0);
 	assert_false(h.post);
@@ -73,11 +78,15 @@ test_good(void **state)
 	/* An escaped path is not the enrollment's (its body needs a
 	 * signature). */
 	assert_int_equal(parse("POST /api/v1/%65nroll HTTP/1.1\r\n"
-	    "Content-Length: 10\r\n\r\n", &h), 0);
+	                       "Content-Length: 10\r\n\r\n",
+	                     &h),
+	    0);
 	assert_false(h.enroll);
 	/* Tabs and spaces around a value, a value with a colon. */
 	assert_int_equal(parse("POST /x HTTP/1.1\r\nContent-Length:\t7 \r\n"
-	    "X-A: b:c\r\n\r\n", &h), 0);
+	                       "X-A: b:c\r\n\r\n",
+	                     &h),
+	    0);
 	assert_int_equal(h.length, 7);
 }
 
@@ -85,33 +94,38 @@ static void
 test_refused(void **state)
 {
 	static const struct {
-		const char	*head;
-		int		 code;
+		const char *head;
+		int code;
 	} bad[] = {
 		{ "POST / HTTP/1.1\r\nContent-Length: 1\r\n"
-		  "Content-Length: 2\r\n\r\n", 400 },
+		  "Content-Length: 2\r\n\r\n",
+		    400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: 1\r\n"
-		  "Content-Length: 1\r\n\r\n", 400 },
+		  "Content-Length: 1\r\n\r\n",
+		    400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: "
-		  "1234567890123456789\r\n\r\n", 400 },
+		  "1234567890123456789\r\n\r\n",
+		    400 },
 		{ "POST / HTTP/1.1\r\nContent-Length : 1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nX: a\r\n Content-Length: 1\r\n\r\n",
-		  400 },
+		    400 },
 		{ "POST / HTTP/1.1\nContent-Length: 1\n\n", 400 },
 		{ "POST / HTTP/1.1\r\nContent-Length: 1\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nX: \x7f\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nNo colon\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-		  411 },
+		    411 },
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n"
-		  "Content-Length: 5\r\n\r\n", 400 },
+		  "Content-Length: 5\r\n\r\n",
+		    400 },
 		{ "POST / HTTP/1.1\r\nAuthorization: a\r\n"
-		  "Authorization: b\r\n\r\n", 400 },
+		  "Authorization: b\r\n\r\n",
+		    400 },
 		{ "HEAD / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 400 },
 		{ "PURGE / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 405 },
 		{ "TRACE / HTTP/1.1\r\n\r\n", 405 },

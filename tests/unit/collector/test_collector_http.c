@@ -36,11 +36,12 @@
 #include "collector_fixture.h"
 
 /* A probe nobody enrolled, with a signature of zeros. */
-#define NOBODY_ID	"0123456789abcdef0123456789abcdef"
-#define ZERO_SIG	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
-#define NOBODY_AUTH	"CW1-Ed25519 probe=" NOBODY_ID ",sig=" ZERO_SIG
-#define READ_AUTH	"Bearer " CFIX_READ_TOKEN
+#define NOBODY_ID "0123456789abcdef0123456789abcdef"
+#define ZERO_SIG \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
+#define NOBODY_AUTH "CW1-Ed25519 probe=" NOBODY_ID ",sig=" ZERO_SIG
+#define READ_AUTH   "Bearer " CFIX_READ_TOKEN
 
 /* --- requests --- */
 
@@ -52,8 +53,8 @@ auth_of(struct cfix *w, const void *body, size_t len, char *auth,
 	char sig[RECORD_SIG_B64 + 1];
 
 	sfix_sign(w->p, CFIX_SEED, body, len, sig);
-	snprintf(auth, authlen, BATCH_AUTH_SCHEME " probe=%s,sig=%s",
-	    w->p->id, sig);
+	snprintf(auth, authlen, BATCH_AUTH_SCHEME " probe=%s,sig=%s", w->p->id,
+	    sig);
 }
 
 /* A POST of a batch, raw: `body` (`len` bytes) as `type`, with `auth`
@@ -66,11 +67,13 @@ batch_request_as(const char *type, const void *body, size_t len,
 	char *head, *req;
 	int n;
 
-	assert_true((n = asprintf(&head, "POST /api/v1/batches HTTP/1.1\r\n"
-	    "Host: t\r\nContent-Type: %s\r\n%s%s%s"
-	    "Content-Length: %zu\r\n%s\r\n", type, auth != NULL ?
-	    "Authorization: " : "", auth != NULL ? auth : "", auth != NULL ?
-	    "\r\n" : "", len, extra)) > 0);
+	assert_true((n = asprintf(&head,
+	                 "POST /api/v1/batches HTTP/1.1\r\n"
+	                 "Host: t\r\nContent-Type: %s\r\n%s%s%s"
+	                 "Content-Length: %zu\r\n%s\r\n",
+	                 type, auth != NULL ? "Authorization: " : "",
+	                 auth != NULL ? auth : "", auth != NULL ? "\r\n" : "",
+	                 len, extra)) > 0);
 	assert_non_null(req = malloc((size_t)n + len));
 	memcpy(req, head, (size_t)n);
 	memcpy(req + n, body, len);
@@ -81,11 +84,11 @@ batch_request_as(const char *type, const void *body, size_t len,
 
 /* The same as application/x-ndjson, as a probe sends it. */
 static char *
-batch_request(const void *body, size_t len, const char *auth,
-    const char *extra, size_t *reqlen)
+batch_request(const void *body, size_t len, const char *auth, const char *extra,
+    size_t *reqlen)
 {
-	return batch_request_as("application/x-ndjson", body, len, auth,
-	    extra, reqlen);
+	return batch_request_as("application/x-ndjson", body, len, auth, extra,
+	    reqlen);
 }
 
 /* The POST of lines [from, from + n) of the fixture's chain, signed. */
@@ -199,9 +202,10 @@ enroll(struct cfix *w, const char *type, const char *json, struct cresp *r)
 	char *req;
 	int status;
 
-	assert_true(asprintf(&req, "POST /api/v1/enroll HTTP/1.1\r\nHost: t"
-	    "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s", type,
-	    strlen(json), json) > 0);
+	assert_true(asprintf(&req,
+	                "POST /api/v1/enroll HTTP/1.1\r\nHost: t"
+	                "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
+	                type, strlen(json), json) > 0);
 	status = cfix_exchange(w, req, strlen(req), r);
 	free(req);
 	return status;
@@ -217,13 +221,16 @@ test_enroll_redeems_token_once(void **state)
 	struct store_probe p;
 	struct cresp r;
 
-	assert_int_equal(store_token_create(w->s.st, "probe-e", 3600 *
-	    CW_USEC_PER_SEC, token, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_token_create(w->s.st, "probe-e",
+	                     3600 * CW_USEC_PER_SEC, token, err, sizeof(err)),
+	    STORE_OK);
 	sfix_key(9, pk, sk);
 	record_hex(pk, sizeof(pk), pkhex);
 	record_probe_id(pk, id);
-	assert_true(asprintf(&json, "{\"token\":\"%s\",\"pubkey\":\"%s\","
-	    "\"name\":\"ignored\"}", token, pkhex) > 0);
+	assert_true(asprintf(&json,
+	                "{\"token\":\"%s\",\"pubkey\":\"%s\","
+	                "\"name\":\"ignored\"}",
+	                token, pkhex) > 0);
 	assert_int_equal(enroll(w, "application/json", json, &r), 200);
 	assert_string_equal(jstr(&r, "probe"), id);
 	assert_int_equal(jint(&r, "num"), 2);
@@ -235,7 +242,8 @@ test_enroll_redeems_token_once(void **state)
 	store_probe_clear(&p);
 	/* The token is used up. */
 	assert_int_equal(enroll(w, "application/json", json, &r), 401);
-	assert_string_equal(cresp_error(&r, "unauthorized"), "the token is "
+	assert_string_equal(cresp_error(&r, "unauthorized"),
+	    "the token is "
 	    "unknown, used or expired");
 	cresp_clear(&r);
 	free(json);
@@ -246,18 +254,18 @@ static void
 test_enroll_bad_requests_refused(void **state)
 {
 	static const struct {
-		const char	*type, *json;
-		int		 status;
-		const char	*error, *detail;	/* its start */
+		const char *type, *json;
+		int status;
+		const char *error, *detail; /* its start */
 	} bad[] = {
-		{"application/json", "{\"token\": 5}", 400, "bad_request",
-		    "\"token\" and \"pubkey\" must be strings"},
-		{"application/json", "{\"token\"", 400, "bad_request",
-		    "not a JSON object: "},
-		{"application/json", "{\"token\":\"t\",\"pubkey\":\"xyz\"}",
-		    400, "bad_request", "\"pubkey\" is not an Ed25519 key"},
-		{"text/plain", "{}", 415, "unsupported_media_type",
-		    "send Content-Type: application/json"},
+		{ "application/json", "{\"token\": 5}", 400, "bad_request",
+		    "\"token\" and \"pubkey\" must be strings" },
+		{ "application/json", "{\"token\"", 400, "bad_request",
+		    "not a JSON object: " },
+		{ "application/json", "{\"token\":\"t\",\"pubkey\":\"xyz\"}",
+		    400, "bad_request", "\"pubkey\" is not an Ed25519 key" },
+		{ "text/plain", "{}", 415, "unsupported_media_type",
+		    "send Content-Type: application/json" },
 	};
 	struct cfix *w = *state;
 	char allow[64];
@@ -278,7 +286,8 @@ test_enroll_bad_requests_refused(void **state)
 	/* Over 4 KiB: refused from the head, the body never read, the
 	 * connection closed. */
 	cclient_open(w, &c, 0);
-	cclient_sends(&c, "POST /api/v1/enroll HTTP/1.1\r\nHost: t\r\n"
+	cclient_sends(&c,
+	    "POST /api/v1/enroll HTTP/1.1\r\nHost: t\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n");
 	assert_true(cclient_answer(&c, &r));
 	assert_int_equal(r.status, 413);
@@ -303,7 +312,8 @@ test_batch_stored_with_receipt(void **state)
 	schain_measurements(&w->c, 5);
 	assert_int_equal(post_chain(w, 0, 5, &r), 200);
 	assert_string_equal(cresp_header(&r, "Content-Type", type,
-	    sizeof(type)), "application/json");
+	                        sizeof(type)),
+	    "application/json");
 	assert_string_equal(jstr(&r, "probe"), w->p->id);
 	assert_string_equal(jstr(&r, "chain"), SFIX_CHAIN);
 	assert_int_equal(jint(&r, "acked_seq"), 5);
@@ -316,8 +326,9 @@ test_batch_stored_with_receipt(void **state)
 	sfix_assert_stored(&w->s, &w->c, 5);
 	assert_int_equal(metric(w, "corewatch_batches_accepted_total"), 1);
 	assert_int_equal(metric(w, "corewatch_records_stored_total"), 5);
-	assert_int_equal(metric(w,
-	    "corewatch_ingest_latency_seconds_bucket{le=\"+Inf\"}"), 1);
+	assert_int_equal(
+	    metric(w, "corewatch_ingest_latency_seconds_bucket{le=\"+Inf\"}"),
+	    1);
 }
 
 static void
@@ -352,12 +363,13 @@ test_batch_chain_break_conflict(void **state)
 	memset(wrong, 0xab, sizeof(wrong));
 	schain_line(&w->c, 4, wrong, "dns", SFIX_MEASUREMENT);
 	assert_int_equal(post_chain(w, 3, 1, &r), 409);
-	assert_string_equal(cresp_error(&r, "conflict"), "line 1: seq 4's "
+	assert_string_equal(cresp_error(&r, "conflict"),
+	    "line 1: seq 4's "
 	    "prev is not the hash of the stored seq 3: the chain is broken");
 	cresp_clear(&r);
 	sfix_assert_stored(&w->s, &w->c, 3);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"chain\"}"), 1);
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"chain\"}"), 1);
 }
 
 static void
@@ -377,25 +389,28 @@ test_batch_bad_signature_refused(void **state)
 	body = schain_body(&w->c, 0, 2, &len);
 	req = batch_request(body, len, auth, "", &reqlen);
 	assert_int_equal(cfix_exchange(w, req, reqlen, &r), 401);
-	snprintf(want, sizeof(want), "the signature does not match the body "
-	    "and the key of probe %s", w->p->id);
+	snprintf(want, sizeof(want),
+	    "the signature does not match the body "
+	    "and the key of probe %s",
+	    w->p->id);
 	assert_string_equal(cresp_error(&r, "unauthorized"), want);
 	assert_string_equal(cresp_header(&r, "WWW-Authenticate", hdr,
-	    sizeof(hdr)), BATCH_AUTH_SCHEME);
+	                        sizeof(hdr)),
+	    BATCH_AUTH_SCHEME);
 	cresp_clear(&r);
 	free(req);
 	free(body);
 	sfix_assert_stored(&w->s, &w->c, 0);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"signature\"}"), 1);
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"signature\"}"),
+	    1);
 }
 
 /* Send the head of a batch of `length` bytes with `auth` (NULL: none)
  * and none of its body; the one answer (the connection then closed) in
  * `r`. */
 static void
-refused_head(struct cfix *w, const char *auth, size_t length,
-    struct cresp *r)
+refused_head(struct cfix *w, const char *auth, size_t length, struct cresp *r)
 {
 	struct cclient c;
 	size_t reqlen;
@@ -412,7 +427,7 @@ refused_head(struct cfix *w, const char *auth, size_t length,
 	free(req);
 	assert_true(cclient_answer(&c, r));
 	assert_true(cfix_run_until(w, cclient_eof, &c, CFIX_WAIT_MS));
-	assert_int_equal(evbuffer_get_length(c.in), 0);	/* nothing more */
+	assert_int_equal(evbuffer_get_length(c.in), 0); /* nothing more */
 	cclient_close(&c);
 }
 
@@ -426,23 +441,25 @@ test_batch_refused_from_head(void **state)
 
 	refused_head(w, NOBODY_AUTH, 100000, &r);
 	assert_int_equal(r.status, 401);
-	assert_string_equal(cresp_error(&r, "unauthorized"), "probe " NOBODY_ID
-	    " is not enrolled");
+	assert_string_equal(cresp_error(&r, "unauthorized"),
+	    "probe " NOBODY_ID " is not enrolled");
 	assert_string_equal(cresp_header(&r, "WWW-Authenticate", hdr,
-	    sizeof(hdr)), BATCH_AUTH_SCHEME);
+	                        sizeof(hdr)),
+	    BATCH_AUTH_SCHEME);
 	assert_string_equal(cresp_header(&r, "Connection", hdr, sizeof(hdr)),
 	    "close");
 	cresp_clear(&r);
 
 	refused_head(w, NULL, 100000, &r);
 	assert_int_equal(r.status, 401);
-	assert_non_null(strstr(cresp_error(&r, "unauthorized"),
-	    "Authorization"));
+	assert_non_null(
+	    strstr(cresp_error(&r, "unauthorized"), "Authorization"));
 	cresp_clear(&r);
 
 	other = sfix_probe(&w->s, "kharkiv-2", 9, NULL, -1);
 	assert_int_equal(store_probe_revoke(w->s.st, other->id, err,
-	    sizeof(err)), STORE_OK);
+	                     sizeof(err)),
+	    STORE_OK);
 	snprintf(auth, sizeof(auth), BATCH_AUTH_SCHEME " probe=%s,sig=%s",
 	    other->id, ZERO_SIG);
 	refused_head(w, auth, 100000, &r);
@@ -452,12 +469,15 @@ test_batch_refused_from_head(void **state)
 	cresp_clear(&r);
 
 	sfix_assert_stored(&w->s, &w->c, 0);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"unknown_probe\"}"), 1);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"auth\"}"), 1);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"revoked\"}"), 1);
+	assert_int_equal(
+	    metric(w,
+	        "corewatch_batches_rejected_total{reason=\"unknown_probe\"}"),
+	    1);
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"auth\"}"), 1);
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"revoked\"}"),
+	    1);
 }
 
 /* --- heads evhttp could frame otherwise --- */
@@ -466,39 +486,45 @@ static void
 test_malformed_heads_refused(void **state)
 {
 	static const struct {
-		const char	*head;
-		int		 status;
-		const char	*detail;
+		const char *head;
+		int status;
+		const char *detail;
 	} cases[] = {
 		/* A request hidden in the second length. */
-		{"POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nAuthorization: "
-		    "@AUTH@\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n"
-		    "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n", 400,
-		    "more than one Content-Length"},
-		{"POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nAuthorization: "
-		    "@AUTH@\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nxxxxx\r\n"
-		    "0\r\n\r\n", 411, "send the body with a Content-Length, "
-		    "not a Transfer-Encoding"},
-		{"POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nAuthorization: "
-		    "@AUTH@\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, "
-		    "chunked\r\n\r\nxxxxx", 400,
-		    "both Transfer-Encoding and Content-Length"},
-		{"POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nX-A: a\r\n "
-		    "Content-Length: 40\r\n\r\n", 400, "a folded header line"},
-		{"POST /api/v1/enroll HTTP/1.1\r\nHost: t\r\nContent-Length : "
-		    "40\r\n\r\n", 400,
-		    "a header name with a byte not allowed in a token"},
-		{"POST /api/v1/enroll HTTP/1.1\nHost: t\nContent-Length: 40\n"
-		    "\n", 400, "every line of the head must end in CRLF"},
-		{"POST /api/v1/enroll HTTP/1.1\r\nHost: t\r\nContent-Length: "
-		    "+40\r\n\r\n", 400,
-		    "Content-Length must be decimal digits only"},
-		{"PURGE /api/v1/batches HTTP/1.1\r\nHost: t\r\nContent-Length: "
-		    "40\r\n\r\n", 405, "use GET, HEAD or POST"},
-		{"HEAD /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n"
-		    "\r\n", 400, "HEAD with a body"},
-		{"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: @BIG@\r\n\r\n",
-		    431, "the request head is over 4096 bytes"},
+		{ "POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nAuthorization: "
+		  "@AUTH@\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n"
+		  "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n",
+		    400, "more than one Content-Length" },
+		{ "POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nAuthorization: "
+		  "@AUTH@\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nxxxxx\r\n"
+		  "0\r\n\r\n",
+		    411,
+		    "send the body with a Content-Length, "
+		    "not a Transfer-Encoding" },
+		{ "POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nAuthorization: "
+		  "@AUTH@\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, "
+		  "chunked\r\n\r\nxxxxx",
+		    400, "both Transfer-Encoding and Content-Length" },
+		{ "POST /api/v1/batches HTTP/1.1\r\nHost: t\r\nX-A: a\r\n "
+		  "Content-Length: 40\r\n\r\n",
+		    400, "a folded header line" },
+		{ "POST /api/v1/enroll HTTP/1.1\r\nHost: t\r\nContent-Length : "
+		  "40\r\n\r\n",
+		    400, "a header name with a byte not allowed in a token" },
+		{ "POST /api/v1/enroll HTTP/1.1\nHost: t\nContent-Length: 40\n"
+		  "\n",
+		    400, "every line of the head must end in CRLF" },
+		{ "POST /api/v1/enroll HTTP/1.1\r\nHost: t\r\nContent-Length: "
+		  "+40\r\n\r\n",
+		    400, "Content-Length must be decimal digits only" },
+		{ "PURGE /api/v1/batches HTTP/1.1\r\nHost: t\r\nContent-Length: "
+		  "40\r\n\r\n",
+		    405, "use GET, HEAD or POST" },
+		{ "HEAD /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n"
+		  "\r\n",
+		    400, "HEAD with a body" },
+		{ "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: @BIG@\r\n\r\n",
+		    431, "the request head is over 4096 bytes" },
 	};
 	struct cfix *w = *state;
 	char auth[256], big[5001], hdr[64], *req;
@@ -513,11 +539,13 @@ test_malformed_heads_refused(void **state)
 		const char *at = strstr(cases[i].head, "@AUTH@");
 		const char *ab = strstr(cases[i].head, "@BIG@");
 		if (at != NULL)
-			assert_true(asprintf(&req, "%.*s%s%s", (int)(at -
-			    cases[i].head), cases[i].head, auth, at + 6) > 0);
+			assert_true(asprintf(&req, "%.*s%s%s",
+			                (int)(at - cases[i].head),
+			                cases[i].head, auth, at + 6) > 0);
 		else if (ab != NULL)
-			assert_true(asprintf(&req, "%.*s%s%s", (int)(ab -
-			    cases[i].head), cases[i].head, big, ab + 5) > 0);
+			assert_true(asprintf(&req, "%.*s%s%s",
+			                (int)(ab - cases[i].head),
+			                cases[i].head, big, ab + 5) > 0);
 		else
 			assert_non_null(req = strdup(cases[i].head));
 		cclient_open(w, &c, 0);
@@ -525,14 +553,19 @@ test_malformed_heads_refused(void **state)
 		free(req);
 		assert_true(cclient_answer(&c, &r));
 		assert_int_equal(r.status, cases[i].status);
-		assert_string_equal(cresp_error(&r, cases[i].status == 400 ?
-		    "bad_request" : cases[i].status == 405 ?
-		    "method_not_allowed" : cases[i].status == 411 ?
-		    "length_required" : "request_header_fields_too_large"),
+		assert_string_equal(cresp_error(&r,
+		                        cases[i].status == 400 ?
+		                            "bad_request" :
+		                            cases[i].status == 405 ?
+		                            "method_not_allowed" :
+		                            cases[i].status == 411 ?
+		                            "length_required" :
+		                            "request_header_fields_too_large"),
 		    cases[i].detail);
 		if (cases[i].status == 405)
 			assert_string_equal(cresp_header(&r, "Allow", hdr,
-			    sizeof(hdr)), "GET, HEAD, POST");
+			                        sizeof(hdr)),
+			    "GET, HEAD, POST");
 		cresp_clear(&r);
 		/* One answer, then the connection closes: nothing that
 		 * followed the head was served. */
@@ -541,8 +574,8 @@ test_malformed_heads_refused(void **state)
 		cclient_close(&c);
 	}
 	sfix_assert_stored(&w->s, &w->c, 0);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"malformed\"}"),
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"malformed\"}"),
 	    sizeof(cases) / sizeof(cases[0]));
 }
 
@@ -602,12 +635,16 @@ test_body_over_max_body_refused(void **state)
 	free(body);
 
 	sfix_assert_stored(&w->s, &w->c, 0);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"too_large\"}"), 2);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"encoding\"}"), 1);
-	assert_int_equal(metric(w,
-	    "corewatch_batches_rejected_total{reason=\"content_type\"}"), 1);
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"too_large\"}"),
+	    2);
+	assert_int_equal(
+	    metric(w, "corewatch_batches_rejected_total{reason=\"encoding\"}"),
+	    1);
+	assert_int_equal(
+	    metric(w,
+	        "corewatch_batches_rejected_total{reason=\"content_type\"}"),
+	    1);
 }
 
 /* --- one connection, several requests --- */
@@ -617,7 +654,7 @@ test_pipelined_requests_answered_in_order(void **state)
 {
 	struct cfix *w = *state;
 	static const char healthz[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n"
-	    "\r\n";
+	                              "\r\n";
 	struct cclient c;
 	struct cresp r;
 	size_t len;
@@ -650,8 +687,8 @@ test_pipelined_requests_answered_in_order(void **state)
 	cresp_clear(&r);
 	assert_true(cclient_answer(&c, &r));
 	assert_int_equal(r.status, 401);
-	assert_string_equal(cresp_error(&r, "unauthorized"), "probe " NOBODY_ID
-	    " is not enrolled");
+	assert_string_equal(cresp_error(&r, "unauthorized"),
+	    "probe " NOBODY_ID " is not enrolled");
 	cresp_clear(&r);
 	assert_true(cfix_run_until(w, cclient_eof, &c, CFIX_WAIT_MS));
 	assert_int_equal(evbuffer_get_length(c.in), 0);
@@ -669,22 +706,26 @@ test_read_endpoint_needs_token(void **state)
 	struct cresp r;
 
 	assert_int_equal(cfix_get(w, "/metrics", NULL, &r), 401);
-	assert_string_equal(cresp_error(&r, "unauthorized"), "this endpoint "
+	assert_string_equal(cresp_error(&r, "unauthorized"),
+	    "this endpoint "
 	    "needs Authorization: Bearer <read token>");
 	assert_string_equal(cresp_header(&r, "WWW-Authenticate", hdr,
-	    sizeof(hdr)), "Bearer");
+	                        sizeof(hdr)),
+	    "Bearer");
 	assert_null(strstr(r.body, "corewatch_"));
 	cresp_clear(&r);
 	assert_int_equal(cfix_get(w, "/metrics", "Bearer " CFIX_READ_TOKEN "x",
-	    &r), 401);
+	                     &r),
+	    401);
 	cresp_clear(&r);
 	assert_int_equal(cfix_get(w, "/metrics", CFIX_READ_TOKEN, &r), 401);
 	cresp_clear(&r);
 	assert_int_equal(cfix_get(w, "/metrics", READ_AUTH, &r), 200);
-	assert_string_equal(cresp_header(&r, "Content-Type", hdr,
-	    sizeof(hdr)), "text/plain; version=0.0.4; charset=utf-8");
+	assert_string_equal(cresp_header(&r, "Content-Type", hdr, sizeof(hdr)),
+	    "text/plain; version=0.0.4; charset=utf-8");
 	assert_non_null(strstr(r.body, "\ncorewatch_connections_max 1024\n"));
-	assert_non_null(strstr(r.body, "# TYPE corewatch_ingest_latency_"
+	assert_non_null(strstr(r.body,
+	    "# TYPE corewatch_ingest_latency_"
 	    "seconds histogram\n"));
 	cresp_clear(&r);
 	/* /healthz needs no token. */
@@ -709,8 +750,8 @@ all_sent(void *arg)
 }
 
 struct rows_wait {
-	struct cfix	*w;
-	size_t		 rows;
+	struct cfix *w;
+	size_t rows;
 };
 
 static bool
@@ -728,7 +769,7 @@ static void
 test_client_gone_batch_still_stored(void **state)
 {
 	struct cfix *w = *state;
-	struct rows_wait rw = {w, 3};
+	struct rows_wait rw = { w, 3 };
 	struct cclient c;
 	struct cresp r;
 
@@ -785,7 +826,8 @@ test_shutdown_answers_batch_in_flight(void **state)
 	send_chain(&c, 3, 2);
 	assert_true(cclient_answer(&c, &r));
 	assert_int_equal(r.status, 503);
-	assert_string_equal(cresp_error(&r, "unavailable"), "the collector is "
+	assert_string_equal(cresp_error(&r, "unavailable"),
+	    "the collector is "
 	    "stopping; try again later");
 	assert_string_equal(cresp_header(&r, "Retry-After", hdr, sizeof(hdr)),
 	    "5");
@@ -805,7 +847,7 @@ test_shutdown_answers_batch_in_flight(void **state)
 	assert_false(collector_http_busy(w->h));
 }
 
-#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, cfix_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, cfix_teardown)
 
 int
 main(void)
@@ -830,6 +872,5 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests_name("collector_http", tests, NULL,
-	    NULL);
+	return cmocka_run_group_tests_name("collector_http", tests, NULL, NULL);
 }

@@ -25,21 +25,21 @@
 
 #include "db.h"
 
-#define ROWS_MAX	16
-#define COLS_MAX	8
+#define ROWS_MAX 16
+#define COLS_MAX 8
 
 /* One backend's connection, shared by the tests of its group. */
 struct fixture {
-	struct db	*db;
-	char		 path[64];	/* the SQLite file, or "" */
+	struct db *db;
+	char path[64]; /* the SQLite file, or "" */
 };
 
 /* Rows copied out of the row callback. */
 struct rows {
-	int		 n;
-	int		 ncol;
-	int		 stop_after;	/* stop after this many; 0: never */
-	struct db_value	 v[ROWS_MAX][COLS_MAX];
+	int n;
+	int ncol;
+	int stop_after; /* stop after this many; 0: never */
+	struct db_value v[ROWS_MAX][COLS_MAX];
 };
 
 static int
@@ -155,27 +155,31 @@ test_roundtrip(void **state)
 	for (size_t i = 0; i < bigsize; i++)
 		big[i] = (char)('a' + i % 26);
 	big[bigsize] = '\0';
-	create_table(fx->db, "t_rt", "id BIGINT PRIMARY KEY, n INTEGER, "
+	create_table(fx->db, "t_rt",
+	    "id BIGINT PRIMARY KEY, n INTEGER, "
 	    "big BIGINT, r DOUBLE PRECISION, s TEXT, b @BLOB");
 	const char *ins = "INSERT INTO t_rt (id, n, big, r, s, b) "
-	    "VALUES (?, ?, ?, ?, ?, ?)";
+	                  "VALUES (?, ?, ?, ?, ?, ?)";
 	struct db_value p1[] = { DB_V_INT(1), DB_V_INT(42), DB_V_INT(LLONG_MIN),
-	    DB_V_REAL(0.1), DB_V_TEXT("h\xc3\xa9llo ?"),
-	    DB_V_BLOB(blob1, sizeof(blob1)) };
+		DB_V_REAL(0.1), DB_V_TEXT("h\xc3\xa9llo ?"),
+		DB_V_BLOB(blob1, sizeof(blob1)) };
 	struct db_value p2[] = { DB_V_INT(2), DB_V_INT(-7), DB_V_INT(LLONG_MAX),
-	    DB_V_REAL(-1e300), DB_V_TEXTN(big, bigsize),
-	    DB_V_BLOB(blob2, sizeof(blob2)) };
+		DB_V_REAL(-1e300), DB_V_TEXTN(big, bigsize),
+		DB_V_BLOB(blob2, sizeof(blob2)) };
 	struct db_value p3[] = { DB_V_INT(3), DB_V_NULL, DB_V_NULL, DB_V_NULL,
-	    DB_V_NULL, DB_V_NULL };
+		DB_V_NULL, DB_V_NULL };
 	struct db_value p4[] = { DB_V_INT(4), DB_V_INT(0), DB_V_INT(0),
-	    DB_V_REAL(0), DB_V_TEXT(""), DB_V_BLOB("", 0) };
+		DB_V_REAL(0), DB_V_TEXT(""), DB_V_BLOB("", 0) };
 	exec_ok(fx->db, ins, p1, 6);
 	exec_ok(fx->db, ins, p2, 6);
 	exec_ok(fx->db, ins, p3, 6);
 	exec_ok(fx->db, ins, p4, 6);
 
-	assert_int_equal(db_query(fx->db, "SELECT id, n, big, r, s, b FROM t_rt "
-	    "ORDER BY id", NULL, 0, rows_collect, &rows), 0);
+	assert_int_equal(db_query(fx->db,
+	                     "SELECT id, n, big, r, s, b FROM t_rt "
+	                     "ORDER BY id",
+	                     NULL, 0, rows_collect, &rows),
+	    0);
 	assert_int_equal(rows.n, 4);
 	assert_int_equal(rows.ncol, 6);
 
@@ -207,10 +211,12 @@ test_roundtrip(void **state)
 	/* Parameters in WHERE: a blob and a long text find their rows. */
 	struct db_value kb[] = { DB_V_BLOB(blob1, sizeof(blob1)) };
 	assert_int_equal(query_int(fx->db, "SELECT id FROM t_rt WHERE b = ?",
-	    kb, 1), 1);
+	                     kb, 1),
+	    1);
 	struct db_value kt[] = { DB_V_TEXTN(big, bigsize) };
 	assert_int_equal(query_int(fx->db, "SELECT id FROM t_rt WHERE s = ?",
-	    kt, 1), 2);
+	                     kt, 1),
+	    2);
 	free(big);
 }
 
@@ -224,41 +230,51 @@ test_stop_early(void **state)
 	exec_ok(fx->db, "BEGIN", NULL, 0);
 	for (int i = 0; i < 50; i++) {
 		struct db_value p[] = { DB_V_INT(i), DB_V_TEXT("row") };
-		exec_ok(fx->db, "INSERT INTO t_stop (id, s) VALUES (?, ?)", p, 2);
+		exec_ok(fx->db, "INSERT INTO t_stop (id, s) VALUES (?, ?)", p,
+		    2);
 	}
 	exec_ok(fx->db, "COMMIT", NULL, 0);
 
 	/* Stopping is not an error, and the connection goes on. */
-	assert_int_equal(db_query(fx->db, "SELECT id, s FROM t_stop ORDER BY id",
-	    NULL, 0, rows_collect, &rows), 0);
+	assert_int_equal(db_query(fx->db,
+	                     "SELECT id, s FROM t_stop ORDER BY id", NULL, 0,
+	                     rows_collect, &rows),
+	    0);
 	assert_int_equal(rows.n, 3);
 	assert_int_equal(rows.v[2][0].i, 2);
 	rows_free(&rows);
-	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_stop",
-	    NULL, 0), 50);
+	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_stop", NULL,
+	                     0),
+	    50);
 
 	/* Inside a transaction, a stop leaves the transaction usable. */
 	exec_ok(fx->db, "BEGIN", NULL, 0);
 	rows.stop_after = 1;
 	assert_int_equal(db_query(fx->db, "SELECT id FROM t_stop", NULL, 0,
-	    rows_collect, &rows), 0);
+	                     rows_collect, &rows),
+	    0);
 	assert_int_equal(rows.n, 1);
 	rows_free(&rows);
 	struct db_value p[] = { DB_V_INT(100), DB_V_NULL };
 	exec_ok(fx->db, "INSERT INTO t_stop (id, s) VALUES (?, ?)", p, 2);
 	exec_ok(fx->db, "COMMIT", NULL, 0);
-	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_stop",
-	    NULL, 0), 51);
+	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_stop", NULL,
+	                     0),
+	    51);
 
 	/* A write with RETURNING is whole even when its rows are not read. */
 	rows.stop_after = 1;
 	struct db_value q[] = { DB_V_INT(200), DB_V_INT(201), DB_V_INT(202) };
-	assert_int_equal(db_query(fx->db, "INSERT INTO t_stop (id) VALUES (?), "
-	    "(?), (?) RETURNING id", q, 3, rows_collect, &rows), 0);
+	assert_int_equal(db_query(fx->db,
+	                     "INSERT INTO t_stop (id) VALUES (?), "
+	                     "(?), (?) RETURNING id",
+	                     q, 3, rows_collect, &rows),
+	    0);
 	assert_int_equal(rows.n, 1);
 	rows_free(&rows);
-	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_stop",
-	    NULL, 0), 54);
+	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_stop", NULL,
+	                     0),
+	    54);
 }
 
 static void
@@ -274,18 +290,23 @@ test_sql_error(void **state)
 	create_table(fx->db, "t_err", "id BIGINT PRIMARY KEY");
 	struct db_value p[] = { DB_V_INT(1) };
 	exec_ok(fx->db, "INSERT INTO t_err (id) VALUES (?)", p, 1);
-	assert_int_equal(db_exec(fx->db, "INSERT INTO t_err (id) VALUES (?)",
-	    p, 1), -1);
+	assert_int_equal(db_exec(fx->db, "INSERT INTO t_err (id) VALUES (?)", p,
+	                     1),
+	    -1);
 	assert_true(db_error(fx->db)[0] != '\0');
 	assert_false(db_unavailable(fx->db));
-	assert_int_equal(db_exec(fx->db, "SELECT * FROM t_no_such_table",
-	    NULL, 0), -1);
+	assert_int_equal(db_exec(fx->db, "SELECT * FROM t_no_such_table", NULL,
+	                     0),
+	    -1);
 	assert_false(db_unavailable(fx->db));
-	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_err",
-	    NULL, 0), 1);
+	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_err", NULL,
+	                     0),
+	    1);
 	/* ON CONFLICT DO NOTHING, as store.c uses it. */
-	exec_ok(fx->db, "INSERT INTO t_err (id) VALUES (?) "
-	    "ON CONFLICT DO NOTHING", p, 1);
+	exec_ok(fx->db,
+	    "INSERT INTO t_err (id) VALUES (?) "
+	    "ON CONFLICT DO NOTHING",
+	    p, 1);
 }
 
 static void
@@ -296,12 +317,17 @@ test_literal_placeholder(void **state)
 
 	create_table(fx->db, "t_q", "id BIGINT, s TEXT, \"odd?name\" TEXT");
 	struct db_value p[] = { DB_V_INT(7), DB_V_TEXT("x?") };
-	exec_ok(fx->db, "INSERT INTO t_q (id, s, \"odd?name\") "
-	    "VALUES (?, 'it''s ?', ?)", p, 2);
+	exec_ok(fx->db,
+	    "INSERT INTO t_q (id, s, \"odd?name\") "
+	    "VALUES (?, 'it''s ?', ?)",
+	    p, 2);
 	struct db_value k[] = { DB_V_INT(7) };
-	assert_int_equal(db_query(fx->db, "SELECT s, \"odd?name\", '?' "
-	    "FROM t_q /* ? */ WHERE id = ? AND s <> '?' -- why?\n", k, 1,
-	    rows_collect, &rows), 0);
+	assert_int_equal(
+	    db_query(fx->db,
+	        "SELECT s, \"odd?name\", '?' "
+	        "FROM t_q /* ? */ WHERE id = ? AND s <> '?' -- why?\n",
+	        k, 1, rows_collect, &rows),
+	    0);
 	assert_int_equal(rows.n, 1);
 	assert_bytes(&rows.v[0][0], DB_TEXT, "it's ?", 6);
 	assert_bytes(&rows.v[0][1], DB_TEXT, "x?", 2);
@@ -314,13 +340,16 @@ test_script_and_size(void **state)
 {
 	struct fixture *fx = *state;
 
-	assert_int_equal(db_exec_script(fx->db,
-	    "DROP TABLE IF EXISTS t_script;\n"
-	    "CREATE TABLE t_script (id BIGINT PRIMARY KEY, s TEXT);\n"
-	    "INSERT INTO t_script (id, s) VALUES (1, 'a;b');\n"
-	    "INSERT INTO t_script (id, s) VALUES (2, '?');\n"), 0);
+	assert_int_equal(
+	    db_exec_script(fx->db,
+	        "DROP TABLE IF EXISTS t_script;\n"
+	        "CREATE TABLE t_script (id BIGINT PRIMARY KEY, s TEXT);\n"
+	        "INSERT INTO t_script (id, s) VALUES (1, 'a;b');\n"
+	        "INSERT INTO t_script (id, s) VALUES (2, '?');\n"),
+	    0);
 	assert_int_equal(query_int(fx->db, "SELECT count(*) FROM t_script",
-	    NULL, 0), 2);
+	                     NULL, 0),
+	    2);
 	assert_int_equal(db_exec_script(fx->db, "SELEKT 1;"), -1);
 	assert_true(db_error(fx->db)[0] != '\0');
 	assert_false(db_unavailable(fx->db));
@@ -335,13 +364,15 @@ test_pg_nul_text(void **state)
 	struct fixture *fx = *state;
 
 	struct db_value p[] = { DB_V_TEXTN("a\0b", 3) };
-	assert_int_equal(db_query(fx->db, "SELECT CAST(? AS TEXT)", p, 1,
-	    NULL, NULL), -1);
+	assert_int_equal(db_query(fx->db, "SELECT CAST(? AS TEXT)", p, 1, NULL,
+	                     NULL),
+	    -1);
 	assert_non_null(strstr(db_error(fx->db), "NUL"));
 	assert_false(db_unavailable(fx->db));
 	struct db_value q[] = { DB_V_TEXT("ab") };
-	assert_int_equal(db_query(fx->db, "SELECT CAST(? AS TEXT)", q, 1,
-	    NULL, NULL), 0);
+	assert_int_equal(db_query(fx->db, "SELECT CAST(? AS TEXT)", q, 1, NULL,
+	                     NULL),
+	    0);
 }
 
 /* PostgreSQL only: the number of placeholders is checked. */
@@ -354,13 +385,16 @@ test_pg_param_count(void **state)
 	assert_int_equal(db_exec(fx->db, "SELECT CAST(? AS BIGINT)", p, 2), -1);
 	assert_non_null(strstr(db_error(fx->db), "placeholders"));
 	assert_false(db_unavailable(fx->db));
-	assert_int_equal(query_int(fx->db, "SELECT CAST(? AS BIGINT) + 1",
-	    p, 1), 2);
+	assert_int_equal(query_int(fx->db, "SELECT CAST(? AS BIGINT) + 1", p,
+	                     1),
+	    2);
 	/* bool and numeric come out as numbers. */
 	struct rows rows = { 0 };
-	assert_int_equal(db_query(fx->db, "SELECT true, false, "
-	    "CAST(2.5 AS NUMERIC), CAST(7 AS SMALLINT)", NULL, 0,
-	    rows_collect, &rows), 0);
+	assert_int_equal(db_query(fx->db,
+	                     "SELECT true, false, "
+	                     "CAST(2.5 AS NUMERIC), CAST(7 AS SMALLINT)",
+	                     NULL, 0, rows_collect, &rows),
+	    0);
 	assert_int_equal(rows.v[0][0].type, DB_INT);
 	assert_int_equal(rows.v[0][0].i, 1);
 	assert_int_equal(rows.v[0][1].i, 0);
@@ -377,7 +411,7 @@ test_pg_open_fails(void **state)
 {
 	static const char *const urls[] = {
 		("postgresql://cwuser:s3cretpw@/nodb?host=/nonexistent-cw"
-		    "&connect_timeout=2"),
+		 "&connect_timeout=2"),
 		"postgresql://cwuser:s3cretpw@[::1/nodb",
 		"postgres:///nodb?host=/nonexistent-cw&password=s3cretpw%zz",
 		"postgresql:///nodb?host=/nonexistent-cw&no_such_option=1",
@@ -423,8 +457,8 @@ setup_pg(void **state)
 	static struct fixture fx;
 	char err[512];
 
-	if ((fx.db = db_open(getenv("CW_TEST_PG_URL"), err,
-	    sizeof(err))) == NULL) {
+	if ((fx.db = db_open(getenv("CW_TEST_PG_URL"), err, sizeof(err))) ==
+	    NULL) {
 		print_error("postgresql: %s\n", err);
 		return -1;
 	}
@@ -492,11 +526,10 @@ reconnect_driver(void)
 }
 
 #define COMMON_TESTS \
-	cmocka_unit_test(test_roundtrip), \
-	cmocka_unit_test(test_stop_early), \
-	cmocka_unit_test(test_sql_error), \
-	cmocka_unit_test(test_literal_placeholder), \
-	cmocka_unit_test(test_script_and_size)
+	cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_stop_early), \
+	    cmocka_unit_test(test_sql_error), \
+	    cmocka_unit_test(test_literal_placeholder), \
+	    cmocka_unit_test(test_script_and_size)
 
 int
 main(void)
@@ -531,6 +564,6 @@ main(void)
 		failed++;
 	} else
 		printf("postgresql: CW_TEST_PG_URL is not set; the server "
-		    "tests run in tests/scenario/db_pg.sh\n");
+		       "tests run in tests/scenario/db_pg.sh\n");
 	return failed != 0;
 }

@@ -20,12 +20,13 @@
 #include "export.h"
 #include "store_fixture.h"
 
-#define CHAIN SFIX_CHAIN	/* the test's chain, t->c */
+#define CHAIN SFIX_CHAIN /* the test's chain, t->c */
 
 /* --- the known records --- */
 
 /* 1: a good answer over UDP. */
-static const char r_ok[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
+static const char r_ok[] =
+    "\"time\":\"2026-11-26T10:00:00.123456Z\","
     "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
     "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\","
     "\"proto_requested\":\"udp\",\"query\":{\"qname\":\".\",\"qtype\":"
@@ -35,7 +36,8 @@ static const char r_ok[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
     "\"size\":118,\"soa_serial\":2026112600,\"nsid\":\"k1.ams\","
     "\"abuf\":\"EjSEAA==\"";
 /* 2: a timeout over TCP, IPv6. */
-static const char r_timeout[] = "\"time\":\"2026-11-26T10:05:00.000001Z\","
+static const char r_timeout[] =
+    "\"time\":\"2026-11-26T10:05:00.000001Z\","
     "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
     "\"addr\":\"2001:7fd::1\",\"port\":53,\"af\":6,\"proto\":\"tcp\","
     "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"qclass\":\"IN\","
@@ -43,14 +45,16 @@ static const char r_timeout[] = "\"time\":\"2026-11-26T10:05:00.000001Z\","
     "\"generic_timeout_error\",\"failure_detail\":\"no TCP connection "
     "within 4.000 s\",\"rtt_ms\":null,\"connect_ms\":null,\"attempts\":1";
 /* 3: refused, an ad-hoc query (no name) of an address. */
-static const char r_refused[] = "\"time\":\"2026-11-26T10:10:00Z\","
+static const char r_refused[] =
+    "\"time\":\"2026-11-26T10:10:00Z\","
     "\"addr\":\"127.0.0.1\",\"port\":5353,\"af\":4,\"proto\":\"udp\","
     "\"query\":{\"qname\":\"ua.\",\"qtype\":\"SOA\",\"qclass\":\"IN\","
     "\"id\":9,\"rd\":false},\"ok\":false,\"failure\":"
     "\"connection_refused\",\"failure_detail\":\"recv: Connection "
     "refused\",\"rtt_ms\":null";
 /* 4: a SERVFAIL: failed, with a reply. */
-static const char r_servfail[] = "\"time\":\"2026-11-26T10:15:00Z\","
+static const char r_servfail[] =
+    "\"time\":\"2026-11-26T10:15:00Z\","
     "\"name\":\"ua-soa\",\"server\":\"ns1.example\",\"addr\":"
     "\"192.0.2.53\",\"port\":53,\"af\":4,\"proto\":\"udp\",\"query\":"
     "{\"qname\":\"ua.\",\"qtype\":\"SOA\",\"id\":300},\"ok\":false,"
@@ -59,9 +63,10 @@ static const char r_servfail[] = "\"time\":\"2026-11-26T10:15:00Z\","
     "\"size\":20,\"abuf\":\"ASyBggABAAAAAAAA\"";
 /* 5: a heartbeat. */
 static const char r_heartbeat[] = "\"time\":\"2026-11-26T10:20:00Z\","
-    "\"queue\":3";
+                                  "\"queue\":3";
 /* 6: text from the network that a spreadsheet would run. */
-static const char r_inject[] = "\"time\":\"2026-11-26T10:25:00Z\","
+static const char r_inject[] =
+    "\"time\":\"2026-11-26T10:25:00Z\","
     "\"name\":\"x,y\",\"server\":\"=HYPERLINK(\\\"http://evil\\\")\","
     "\"addr\":\"192.0.2.1\",\"port\":53,\"af\":4,\"proto\":\"udp\","
     "\"query\":{\"qname\":\"-1+1\",\"qtype\":\"TXT\",\"id\":1},\"ok\":true,"
@@ -69,7 +74,8 @@ static const char r_inject[] = "\"time\":\"2026-11-26T10:25:00Z\","
     "{\"qd\":1,\"an\":1,\"ns\":0,\"ar\":0},\"size\":40,\"nsid\":"
     "\"@a\\nb\",\"abuf\":\"AAE=\"";
 /* 7: an HTTP result. */
-static const char r_http[] = "\"time\":\"2026-11-26T10:30:00Z\","
+static const char r_http[] =
+    "\"time\":\"2026-11-26T10:30:00Z\","
     "\"name\":\"web\",\"url\":\"https://example.org/\",\"method\":"
     "\"GET\",\"host\":\"example.org\",\"port\":443,\"addr\":"
     "\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null,\"dns_ms\":"
@@ -78,9 +84,10 @@ static const char r_http[] = "\"time\":\"2026-11-26T10:30:00Z\","
     "310,\"body_bytes\":1256";
 
 #define RA "2025-11-24T16:00:00.000000Z"
-#define CSV_HEAD "probe,probe_num,chain,seq,received_at,time,type,name," \
-    "msm,server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,rcode," \
-    "nsid,soa_serial,country,asn\r\n"
+#define CSV_HEAD \
+	"probe,probe_num,chain,seq,received_at,time,type,name," \
+	"msm,server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,rcode," \
+	"nsid,soa_serial,country,asn\r\n"
 
 /* @P@ is the probe id. */
 static const char csv_expected[] = CSV_HEAD
@@ -178,8 +185,8 @@ expand(const struct sfix_test *t, const char *tmpl)
 /* Run an export to the end; its output as a string (caller frees) and
  * the number of steps in *steps. */
 static char *
-run(struct sfix_test *t, const struct store_filter *f,
-    enum export_format fmt, size_t page, int *steps)
+run(struct sfix_test *t, const struct store_filter *f, enum export_format fmt,
+    size_t page, int *steps)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct exporter *e;
@@ -197,7 +204,7 @@ run(struct sfix_test *t, const struct store_filter *f,
 		assert_true(n < 100000);
 	} while (rc == 1);
 	assert_int_equal(rc, 0);
-	assert_int_equal(export_step(e, buf), 0);	/* stays done */
+	assert_int_equal(export_step(e, buf), 0); /* stays done */
 	export_free(e);
 	len = evbuffer_get_length(buf);
 	assert_non_null(s = malloc(len + 1));
@@ -296,19 +303,19 @@ test_csv_field(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"plain", "plain"},
-		{"", ""},
-		{"a,b", "\"a,b\""},
-		{"say \"hi\"", "\"say \"\"hi\"\"\""},
-		{"line\r\nbreak", "\"line\r\nbreak\""},
-		{"=1+2", "'=1+2"},
-		{"+1", "'+1"},
-		{"-1", "'-1"},
-		{"@SUM(A1)", "'@SUM(A1)"},
-		{"\tx", "'\tx"},
-		{"\rx", "\"'\rx\""},
-		{"=a,\"b\"", "\"'=a,\"\"b\"\"\""},
-		{"a=b", "a=b"},
+		{ "plain", "plain" },
+		{ "", "" },
+		{ "a,b", "\"a,b\"" },
+		{ "say \"hi\"", "\"say \"\"hi\"\"\"" },
+		{ "line\r\nbreak", "\"line\r\nbreak\"" },
+		{ "=1+2", "'=1+2" },
+		{ "+1", "'+1" },
+		{ "-1", "'-1" },
+		{ "@SUM(A1)", "'@SUM(A1)" },
+		{ "\tx", "'\tx" },
+		{ "\rx", "\"'\rx\"" },
+		{ "=a,\"b\"", "\"'=a,\"\"b\"\"\"" },
+		{ "a=b", "a=b" },
 	};
 	struct evbuffer *buf = evbuffer_new();
 	char out[64];
@@ -317,7 +324,8 @@ test_csv_field(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len;
 		assert_int_equal(export_csv_field(buf, cases[i].in,
-		    strlen(cases[i].in)), 0);
+		                     strlen(cases[i].in)),
+		    0);
 		len = evbuffer_get_length(buf);
 		assert_true(len < sizeof(out));
 		evbuffer_remove(buf, out, len);
@@ -334,10 +342,18 @@ static void
 test_time_format(void **state)
 {
 	static const cw_usec_t edges[] = {
-		0, 1, 999999, 1000000, INT64_C(951782400000000),
-		INT64_C(951868799999999), INT64_C(4107456000000000),
-		INT64_C(4107542400000000), INT64_C(1795687200123456),
-		INT64_C(253402300799999999), INT64_C(253402300800000000), -1,
+		0,
+		1,
+		999999,
+		1000000,
+		INT64_C(951782400000000),
+		INT64_C(951868799999999),
+		INT64_C(4107456000000000),
+		INT64_C(4107542400000000),
+		INT64_C(1795687200123456),
+		INT64_C(253402300799999999),
+		INT64_C(253402300800000000),
+		-1,
 	};
 	char fast[CW_TIME_STRLEN], slow[CW_TIME_STRLEN];
 	uint64_t x = 88172645463325252ULL;
@@ -350,7 +366,7 @@ test_time_format(void **state)
 	}
 	for (int i = 0; i < 200000; i++) {
 		cw_usec_t t;
-		x ^= x << 13;		/* xorshift: any times to 2500 */
+		x ^= x << 13; /* xorshift: any times to 2500 */
 		x ^= x >> 7;
 		x ^= x << 17;
 		t = (cw_usec_t)(x % UINT64_C(16725225600000000));
@@ -376,11 +392,11 @@ test_paging(void **state)
 	schain_ingest(&t->s, &t->c, 400);
 	store_filter_init(&f);
 	got = run(t, &f, EXPORT_JSONL, 0, &steps);
-	assert_int_equal(steps, 5);		/* 64, 128, 256, 500, 255 */
+	assert_int_equal(steps, 5); /* 64, 128, 256, 500, 255 */
 	assert_int_equal(sfix_count_lines(got), 1203);
 	/* In ingest order, each record once. */
 	for (line = strtok_r(got, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		char want[32];
 		snprintf(want, sizeof(want), "\"seq\":%lld,", ++seq);
 		assert_non_null(strstr(line, want));
@@ -405,8 +421,8 @@ test_paging(void **state)
 static void
 test_paging_bytes(void **state)
 {
-	static const enum export_format fmts[] = {EXPORT_JSONL, EXPORT_CSV,
-	    EXPORT_ATLAS};
+	static const enum export_format fmts[] = { EXPORT_JSONL, EXPORT_CSV,
+		EXPORT_ATLAS };
 	struct sfix_test *t = *state;
 	struct store_filter f;
 	const size_t bound = 10000, record_max = 2048;
@@ -424,8 +440,8 @@ test_paging_bytes(void **state)
 		int rc;
 
 		assert_non_null(buf);
-		assert_non_null(e = export_new(t->s.st, &f, fmts[k], err,
-		    sizeof(err)));
+		assert_non_null(
+		    e = export_new(t->s.st, &f, fmts[k], err, sizeof(err)));
 		export_set_page_bytes(e, bound);
 		do {
 			before = evbuffer_get_length(buf);
@@ -437,7 +453,7 @@ test_paging_bytes(void **state)
 		assert_int_equal(rc, 0);
 		len = evbuffer_get_length(buf);
 		assert_true(steps >= len / (bound + record_max));
-		assert_true(steps > 3);		/* not the 3 pages of rows */
+		assert_true(steps > 3); /* not the 3 pages of rows */
 		assert_int_equal(len, strlen(whole));
 		assert_memory_equal(evbuffer_pullup(buf, -1), whole, len);
 		export_free(e);
@@ -511,7 +527,7 @@ test_filters(void **state)
 
 	export_params_init(&p);
 	assert_int_equal(selected(t, &p), 9);
-	set(&p, "addr", "2001:07FD:0:0::1");		/* canonical form */
+	set(&p, "addr", "2001:07FD:0:0::1"); /* canonical form */
 	assert_string_equal(p.filter.addr, "2001:7fd::1");
 	assert_int_equal(selected(t, &p), 2);
 	set(&p, "probe", "1");
@@ -542,9 +558,9 @@ test_filters(void **state)
 	export_params_init(&p);
 	set(&p, "from", "2026-11-26T10:10:00Z");
 	set(&p, "to", "2026-11-26T10:25:00Z");
-	assert_int_equal(selected(t, &p), 3);	/* 10:10, 10:15, 10:20 */
+	assert_int_equal(selected(t, &p), 3); /* 10:10, 10:15, 10:20 */
 	set(&p, "from", "2026-11-26T10:00:00.123457Z");
-	assert_int_equal(selected(t, &p), 5);	/* and both 10:05 */
+	assert_int_equal(selected(t, &p), 5); /* and both 10:05 */
 }
 
 static void
@@ -553,15 +569,28 @@ test_params(void **state)
 	static const struct {
 		const char *key, *value;
 	} bad[] = {
-		{"from", "yesterday"}, {"from", "2026-13-01T00:00:00Z"},
-		{"to", "2026-11-26 10:00:00"}, {"probe", "0"},
-		{"probe", "abc"}, {"probe", "C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0"},
-		{"probe", "-1"}, {"type", ""}, {"type", "DNS"},
-		{"type", "a b"}, {"name", ""}, {"addr", "example.org"},
-		{"addr", "193.0.14.129/24"}, {"country", "U"},
-		{"country", "UKR"}, {"country", "U1"}, {"country", ""},
-		{"asn", "AS64500"}, {"asn", "-1"}, {"asn", "4294967296"},
-		{"asn", ""}, {"asn", "12x"},
+		{ "from", "yesterday" },
+		{ "from", "2026-13-01T00:00:00Z" },
+		{ "to", "2026-11-26 10:00:00" },
+		{ "probe", "0" },
+		{ "probe", "abc" },
+		{ "probe", "C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0" },
+		{ "probe", "-1" },
+		{ "type", "" },
+		{ "type", "DNS" },
+		{ "type", "a b" },
+		{ "name", "" },
+		{ "addr", "example.org" },
+		{ "addr", "193.0.14.129/24" },
+		{ "country", "U" },
+		{ "country", "UKR" },
+		{ "country", "U1" },
+		{ "country", "" },
+		{ "asn", "AS64500" },
+		{ "asn", "-1" },
+		{ "asn", "4294967296" },
+		{ "asn", "" },
+		{ "asn", "12x" },
 	};
 	struct export_params p;
 	char err[256];
@@ -571,12 +600,13 @@ test_params(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		if (export_params_set(&p, bad[i].key, bad[i].value, err,
-		    sizeof(err)) != -1)
+		        sizeof(err)) != -1)
 			fail_msg("%s=%s accepted", bad[i].key, bad[i].value);
 		assert_true(strncmp(err, bad[i].key, strlen(bad[i].key)) == 0);
 	}
 	assert_int_equal(export_params_set(&p, "format", "csv", err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	set(&p, "asn", "4294967295");
 	assert_int_equal(p.filter.asn, 4294967295LL);
 	set(&p, "asn", "0");
@@ -594,36 +624,38 @@ test_params(void **state)
 
 /* A DNS and an HTTP record with `%1$s` for the RTT and `%2$s` for every
  * integer (query id, counts, size, port, serial, status, bytes). */
-#define WILD_DNS "\"time\":\"2026-11-26T10:40:00Z\",\"name\":\"wild\"," \
-    "\"addr\":\"192.0.2.9\",\"port\":%2$s,\"af\":4,\"proto\":\"udp\"," \
-    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"id\":%2$s},\"ok\":" \
-    "true,\"failure\":null,\"rtt_ms\":%1$s,\"rcode\":\"NOERROR\"," \
-    "\"counts\":{\"qd\":%2$s,\"an\":%2$s,\"ns\":0,\"ar\":0},\"size\":" \
-    "%2$s,\"soa_serial\":%2$s,\"abuf\":\"AAE=\""
-#define WILD_HTTP "\"time\":\"2026-11-26T10:45:00Z\",\"name\":\"wild\"," \
-    "\"url\":\"http://example.org/\",\"host\":\"example.org\",\"port\":" \
-    "%2$s,\"addr\":\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null," \
-    "\"status\":%2$s,\"connect_ms\":%1$s,\"ttfb_ms\":%1$s,\"total_ms\":" \
-    "%1$s,\"header_bytes\":%2$s,\"body_bytes\":%2$s"
+#define WILD_DNS \
+	"\"time\":\"2026-11-26T10:40:00Z\",\"name\":\"wild\"," \
+	"\"addr\":\"192.0.2.9\",\"port\":%2$s,\"af\":4,\"proto\":\"udp\"," \
+	"\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"id\":%2$s},\"ok\":" \
+	"true,\"failure\":null,\"rtt_ms\":%1$s,\"rcode\":\"NOERROR\"," \
+	"\"counts\":{\"qd\":%2$s,\"an\":%2$s,\"ns\":0,\"ar\":0},\"size\":" \
+	"%2$s,\"soa_serial\":%2$s,\"abuf\":\"AAE=\""
+#define WILD_HTTP \
+	"\"time\":\"2026-11-26T10:45:00Z\",\"name\":\"wild\"," \
+	"\"url\":\"http://example.org/\",\"host\":\"example.org\",\"port\":" \
+	"%2$s,\"addr\":\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null," \
+	"\"status\":%2$s,\"connect_ms\":%1$s,\"ttfb_ms\":%1$s,\"total_ms\":" \
+	"%1$s,\"header_bytes\":%2$s,\"body_bytes\":%2$s"
 
 /* Values no probe sends, in the line and in the columns. */
 static const struct {
-	bool		 http;
-	const char	*rtt;		/* in the line */
-	double		 col;		/* its rtt_ms column */
-	const char	*num;		/* every integer in the line */
-	long long	 numcol;	/* the port and soa_serial columns */
+	bool http;
+	const char *rtt;  /* in the line */
+	double col;       /* its rtt_ms column */
+	const char *num;  /* every integer in the line */
+	long long numcol; /* the port and soa_serial columns */
 } wild[] = {
-	{false, "1e308", 1e308, "9223372036854775807", INT64_MAX},
-	{false, "1e200", 1e200, "-9223372036854775808", -1},
-	{false, "1.5e100", 1.5e100, "4294967296", INT64_C(4294967296)},
-	{false, "-1", -1, "-1", -1},
-	{false, "-1e308", -1e308, "0", 0},
-	{false, "1e999", INFINITY, "1e999", 53},	/* not JSON */
-	{false, "-1e999", -INFINITY, "0", 0},
-	{false, "0", NAN, "65536", 65536},
-	{true, "1e308", 1e308, "9223372036854775807", INT64_MAX},
-	{true, "-1e200", -1e200, "-1", -1},
+	{ false, "1e308", 1e308, "9223372036854775807", INT64_MAX },
+	{ false, "1e200", 1e200, "-9223372036854775808", -1 },
+	{ false, "1.5e100", 1.5e100, "4294967296", INT64_C(4294967296) },
+	{ false, "-1", -1, "-1", -1 },
+	{ false, "-1e308", -1e308, "0", 0 },
+	{ false, "1e999", INFINITY, "1e999", 53 }, /* not JSON */
+	{ false, "-1e999", -INFINITY, "0", 0 },
+	{ false, "0", NAN, "65536", 65536 },
+	{ true, "1e308", 1e308, "9223372036854775807", INT64_MAX },
+	{ true, "-1e200", -1e200, "-1", -1 },
 };
 
 #define NWILD (sizeof(wild) / sizeof(wild[0]))
@@ -637,17 +669,18 @@ add_wild(struct sfix_test *t, char *lines[NWILD])
 	char *body;
 
 	for (size_t i = 0; i < NWILD; i++) {
-		assert_true(asprintf(&body, wild[i].http ? WILD_HTTP :
-		    WILD_DNS, "1", "53") > 0);
+		assert_true(asprintf(&body, wild[i].http ? WILD_HTTP : WILD_DNS,
+		                "1", "53") > 0);
 		schain_add(&t->c, wild[i].http ? "http" : "dns", body);
 		free(body);
 	}
 	schain_ingest(&t->s, &t->c, NWILD);
 	for (size_t i = 0; i < NWILD; i++) {
-		assert_true(asprintf(&body, wild[i].http ? WILD_HTTP :
-		    WILD_DNS, wild[i].rtt, wild[i].num) > 0);
-		lines[i] = sfix_overwrite(&t->s, &t->c, i + 1, wild[i].http ?
-		    "http" : "dns", body, wild[i].col, wild[i].numcol);
+		assert_true(asprintf(&body, wild[i].http ? WILD_HTTP : WILD_DNS,
+		                wild[i].rtt, wild[i].num) > 0);
+		lines[i] = sfix_overwrite(&t->s, &t->c, i + 1,
+		    wild[i].http ? "http" : "dns", body, wild[i].col,
+		    wild[i].numcol);
 		free(body);
 	}
 }
@@ -677,14 +710,13 @@ test_out_of_range(void **state)
 	add_wild(t, lines);
 	got = run_all(t, EXPORT_CSV);
 	assert_int_equal(sfix_count_lines(got), NWILD + 1);
-	for (row = strtok_r(got + strlen(CSV_HEAD), "\n", &save);
-	    row != NULL; row = strtok_r(NULL, "\n", &save), i++) {
+	for (row = strtok_r(got + strlen(CSV_HEAD), "\n", &save); row != NULL;
+	     row = strtok_r(NULL, "\n", &save), i++) {
 		char *rtt = csv_nth(row, 18), *port = csv_nth(row, 11), *end;
 		assert_true(i < NWILD);
 		if (isfinite(wild[i].col)) {
 			/* Digits, a point, three decimals: that number. */
-			assert_true(strspn(rtt, "-0123456789.") ==
-			    strlen(rtt));
+			assert_true(strspn(rtt, "-0123456789.") == strlen(rtt));
 			assert_int_equal(strlen(strchr(rtt, '.')), 4);
 			assert_true(strtod(rtt, &end) == wild[i].col);
 			assert_int_equal(*end, '\0');
@@ -712,7 +744,7 @@ test_out_of_range(void **state)
 	/* Atlas: one JSON line per record that is JSON, its RTT as stored. */
 	got = run_all(t, EXPORT_ATLAS);
 	for (row = strtok_r(got, "\n", &save); row != NULL;
-	    row = strtok_r(NULL, "\n", &save), parsed++) {
+	     row = strtok_r(NULL, "\n", &save), parsed++) {
 		json_t *o = json_loads(row, 0, NULL), *res;
 		assert_non_null(o);
 		res = json_object_get(o, "result");
@@ -743,12 +775,13 @@ test_db_error(void **state)
 
 	add_known(t);
 	store_filter_init(&f);
-	assert_non_null(e = export_new(t->s.st, &f, EXPORT_CSV, err,
-	    sizeof(err)));
+	assert_non_null(
+	    e = export_new(t->s.st, &f, EXPORT_CSV, err, sizeof(err)));
 	export_set_page_rows(e, 2);
 	assert_int_equal(export_step(e, buf), 1);
 	assert_int_equal(db_exec_script(store_db(t->s.st),
-	    "DROP TABLE records"), 0);
+	                     "DROP TABLE records"),
+	    0);
 	assert_int_equal(export_step(e, buf), -1);
 	assert_int_equal(export_step(e, buf), -1);
 	assert_false(store_unavailable(t->s.st));
@@ -757,15 +790,11 @@ test_db_error(void **state)
 }
 
 #define EXPORT_TESTS(setup) \
-	SFIX_TEST(test_jsonl, setup), \
-	SFIX_TEST(test_csv, setup), \
-	SFIX_TEST(test_atlas, setup), \
-	SFIX_TEST(test_paging, setup), \
-	SFIX_TEST(test_paging_bytes, setup), \
-	SFIX_TEST(test_empty, setup), \
-	SFIX_TEST(test_filters, setup), \
-	SFIX_TEST(test_db_error, setup), \
-	SFIX_TEST(test_out_of_range, setup)
+	SFIX_TEST(test_jsonl, setup), SFIX_TEST(test_csv, setup), \
+	    SFIX_TEST(test_atlas, setup), SFIX_TEST(test_paging, setup), \
+	    SFIX_TEST(test_paging_bytes, setup), SFIX_TEST(test_empty, setup), \
+	    SFIX_TEST(test_filters, setup), SFIX_TEST(test_db_error, setup), \
+	    SFIX_TEST(test_out_of_range, setup)
 
 int
 main(void)
@@ -776,21 +805,21 @@ main(void)
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_params),
 	};
-	const struct CMUnitTest sqlite_tests[] = {
-	    EXPORT_TESTS(sfix_setup_sqlite)};
-	const struct CMUnitTest pg_tests[] = {EXPORT_TESTS(sfix_setup_pg)};
+	const struct CMUnitTest sqlite_tests[] = { EXPORT_TESTS(
+	    sfix_setup_sqlite) };
+	const struct CMUnitTest pg_tests[] = { EXPORT_TESTS(sfix_setup_pg) };
 	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
 	failed = cmocka_run_group_tests_name("export", plain, NULL, NULL);
-	failed += cmocka_run_group_tests_name("export on sqlite",
-	    sqlite_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("export on sqlite", sqlite_tests,
+	    NULL, NULL);
 	if (sfix_pg_url() != NULL)
 		failed += cmocka_run_group_tests_name("export on postgresql",
 		    pg_tests, NULL, NULL);
 	else
 		printf("export on postgresql: not run (CW_TEST_PG_URL "
-		    "unset)\n");
+		       "unset)\n");
 	return failed != 0;
 }

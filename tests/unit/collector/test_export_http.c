@@ -32,25 +32,28 @@
 #include "store_fixture.h"
 #include "collector_fixture.h"
 
-#define READ_AUTH	"Bearer " CFIX_READ_TOKEN
-#define BIG_RECORDS	128	/* of BIG_PAD bytes: 8 MiB to stream */
-#define BIG_PAD		64000
+#define READ_AUTH   "Bearer " CFIX_READ_TOKEN
+#define BIG_RECORDS 128 /* of BIG_PAD bytes: 8 MiB to stream */
+#define BIG_PAD     64000
 
-static const char r_ok[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
+static const char r_ok[] =
+    "\"time\":\"2026-11-26T10:00:00.123456Z\","
     "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
     "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\","
     "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"id\":4660},\"ok\":true,"
     "\"failure\":null,\"rtt_ms\":12.345,\"rcode\":\"NOERROR\","
     "\"counts\":{\"qd\":1,\"an\":1,\"ns\":13,\"ar\":1},\"size\":118,"
     "\"soa_serial\":2026112600,\"nsid\":\"k1.ams\",\"abuf\":\"EjSEAA==\"";
-static const char r_timeout[] = "\"time\":\"2026-11-26T10:05:00.000001Z\","
+static const char r_timeout[] =
+    "\"time\":\"2026-11-26T10:05:00.000001Z\","
     "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
     "\"addr\":\"2001:7fd::1\",\"port\":53,\"af\":6,\"proto\":\"tcp\","
     "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\",\"id\":7},\"ok\":false,"
     "\"failure\":\"generic_timeout_error\",\"rtt_ms\":null";
 static const char r_heartbeat[] = "\"time\":\"2026-11-26T10:20:00Z\","
-    "\"queue\":3";
-static const char r_http[] = "\"time\":\"2026-11-26T10:30:00Z\","
+                                  "\"queue\":3";
+static const char r_http[] =
+    "\"time\":\"2026-11-26T10:30:00Z\","
     "\"name\":\"web\",\"url\":\"https://example.org/\",\"method\":"
     "\"GET\",\"host\":\"example.org\",\"port\":443,\"addr\":"
     "\"192.0.2.80\",\"af\":4,\"ok\":true,\"failure\":null,\"status\":200,"
@@ -126,8 +129,8 @@ drain_steps(struct exporter *e, struct summary *s)
 	int rc;
 
 	assert_non_null(buf);
-	while ((rc = e != NULL ? export_step(e, buf) :
-	    summary_step(s, buf)) == 1)
+	while (
+	    (rc = e != NULL ? export_step(e, buf) : summary_step(s, buf)) == 1)
 		;
 	assert_int_equal(rc, 0);
 	len = evbuffer_get_length(buf);
@@ -165,8 +168,8 @@ lib_summary(struct cfix *w, cw_usec_t bucket, enum summary_format fmt)
 	char err[128];
 
 	store_filter_init(&f);
-	assert_non_null(s = summary_new(w->s.st, &f, bucket, fmt, err,
-	    sizeof(err)));
+	assert_non_null(
+	    s = summary_new(w->s.st, &f, bucket, fmt, err, sizeof(err)));
 	return drain_steps(NULL, s);
 }
 
@@ -180,8 +183,8 @@ assert_answer(struct cresp *r, const char *type, char *want)
 	assert_int_equal(r->status, 200);
 	assert_string_equal(cresp_header(r, "Content-Type", hdr, sizeof(hdr)),
 	    type);
-	assert_string_equal(cresp_header(r, "Cache-Control", hdr,
-	    sizeof(hdr)), "no-store");
+	assert_string_equal(cresp_header(r, "Cache-Control", hdr, sizeof(hdr)),
+	    "no-store");
 	assert_true(strlen(want) > 0);
 	assert_int_equal(r->len, strlen(want));
 	assert_string_equal(r->body, want);
@@ -204,12 +207,13 @@ test_results_jsonl_are_the_stored_bytes(void **state)
 	/* The exporter's bytes are the records as stored, heartbeat too. */
 	assert_string_equal(r.body, stored);
 	free(stored);
-	assert_answer(&r, "application/x-ndjson", lib_results(w,
-	    EXPORT_JSONL, false, NULL));
-	assert_int_equal(cfix_get(w, "/api/v1/results?format=jsonl",
-	    READ_AUTH, &r), 200);
-	assert_answer(&r, "application/x-ndjson", lib_results(w,
-	    EXPORT_JSONL, false, NULL));
+	assert_answer(&r, "application/x-ndjson",
+	    lib_results(w, EXPORT_JSONL, false, NULL));
+	assert_int_equal(cfix_get(w, "/api/v1/results?format=jsonl", READ_AUTH,
+	                     &r),
+	    200);
+	assert_answer(&r, "application/x-ndjson",
+	    lib_results(w, EXPORT_JSONL, false, NULL));
 	assert_int_equal(export_http_streams(w->x), 0);
 }
 
@@ -220,14 +224,16 @@ test_results_csv_and_atlas_content_types(void **state)
 	struct cresp r;
 
 	assert_int_equal(cfix_get(w, "/api/v1/results?format=csv", READ_AUTH,
-	    &r), 200);
-	assert_int_equal(sfix_count_lines(r.body), 5);	/* header, 4 rows */
+	                     &r),
+	    200);
+	assert_int_equal(sfix_count_lines(r.body), 5); /* header, 4 rows */
 	assert_answer(&r, "text/csv; charset=utf-8; header=present",
 	    lib_results(w, EXPORT_CSV, false, NULL));
-	assert_int_equal(cfix_get(w, "/api/v1/results?format=atlas",
-	    READ_AUTH, &r), 200);
-	assert_answer(&r, "application/x-ndjson", lib_results(w,
-	    EXPORT_ATLAS, false, NULL));
+	assert_int_equal(cfix_get(w, "/api/v1/results?format=atlas", READ_AUTH,
+	                     &r),
+	    200);
+	assert_answer(&r, "application/x-ndjson",
+	    lib_results(w, EXPORT_ATLAS, false, NULL));
 }
 
 static void
@@ -238,22 +244,27 @@ test_results_filtered(void **state)
 	char *want;
 
 	assert_int_equal(cfix_get(w, "/api/v1/results?type=heartbeat",
-	    READ_AUTH, &r), 200);
+	                     READ_AUTH, &r),
+	    200);
 	assert_true(asprintf(&want, "%s\n", w->c.lines[2]) > 0);
 	assert_string_equal(r.body, want);
 	free(want);
-	assert_answer(&r, "application/x-ndjson", lib_results(w,
-	    EXPORT_JSONL, false, "heartbeat"));
+	assert_answer(&r, "application/x-ndjson",
+	    lib_results(w, EXPORT_JSONL, false, "heartbeat"));
 	/* Several filters at once: the two root-soa results. */
-	assert_int_equal(cfix_get(w, "/api/v1/results?format=csv&name="
-	    "root-soa&country=ua&asn=64500", READ_AUTH, &r), 200);
+	assert_int_equal(cfix_get(w,
+	                     "/api/v1/results?format=csv&name="
+	                     "root-soa&country=ua&asn=64500",
+	                     READ_AUTH, &r),
+	    200);
 	assert_int_equal(sfix_count_lines(r.body), 3);
 	assert_non_null(strstr(r.body, ",root-soa,"));
 	assert_null(strstr(r.body, ",web,"));
 	cresp_clear(&r);
 	/* A filter that selects nothing: a CSV header alone. */
 	assert_int_equal(cfix_get(w, "/api/v1/results?format=csv&asn=1",
-	    READ_AUTH, &r), 200);
+	                     READ_AUTH, &r),
+	    200);
 	assert_int_equal(sfix_count_lines(r.body), 1);
 	assert_true(strncmp(r.body, "probe,probe_num,chain,", 22) == 0);
 	cresp_clear(&r);
@@ -266,17 +277,18 @@ test_summary_json_and_csv(void **state)
 	struct cresp r;
 
 	assert_int_equal(cfix_get(w, "/api/v1/summary?bucket=1d&format=json",
-	    READ_AUTH, &r), 200);
+	                     READ_AUTH, &r),
+	    200);
 	/* One bucket: three targets, the probe's DNS and HTTP groups. */
 	assert_non_null(r.json);
 	assert_int_equal(json_array_size(json_object_get(r.json, "targets")),
 	    3);
-	assert_int_equal(json_array_size(json_object_get(r.json, "probes")),
-	    2);
-	assert_answer(&r, "application/x-ndjson", lib_summary(w, 86400 *
-	    CW_USEC_PER_SEC, SUMMARY_JSON));
+	assert_int_equal(json_array_size(json_object_get(r.json, "probes")), 2);
+	assert_answer(&r, "application/x-ndjson",
+	    lib_summary(w, 86400 * CW_USEC_PER_SEC, SUMMARY_JSON));
 	assert_int_equal(cfix_get(w, "/api/v1/summary?format=csv", READ_AUTH,
-	    &r), 200);
+	                     &r),
+	    200);
 	assert_answer(&r, "text/csv; charset=utf-8; header=present",
 	    lib_summary(w, 3600 * CW_USEC_PER_SEC, SUMMARY_CSV));
 }
@@ -288,15 +300,20 @@ test_summary_over_group_cap_refused(void **state)
 	struct cresp r;
 
 	assert_int_equal(cfix_get(w, "/api/v1/summary?bucket=1d", READ_AUTH,
-	    &r), 400);
-	assert_string_equal(cresp_error(&r, "bad_request"), "the summary has "
+	                     &r),
+	    400);
+	assert_string_equal(cresp_error(&r, "bad_request"),
+	    "the summary has "
 	    "more than 3 targets and probes in one bucket: narrow it (probe, "
 	    "type, name, addr, country, asn, a shorter from/to) or use a "
 	    "smaller bucket");
 	cresp_clear(&r);
 	/* Narrowed to one target, it is served. */
-	assert_int_equal(cfix_get(w, "/api/v1/summary?bucket=1d&addr="
-	    "193.0.14.129", READ_AUTH, &r), 200);
+	assert_int_equal(cfix_get(w,
+	                     "/api/v1/summary?bucket=1d&addr="
+	                     "193.0.14.129",
+	                     READ_AUTH, &r),
+	    200);
 	assert_non_null(strstr(r.body, "193.0.14.129"));
 	cresp_clear(&r);
 	assert_int_equal(export_http_streams(w->x), 0);
@@ -306,26 +323,29 @@ static void
 test_invalid_filters_refused(void **state)
 {
 	static const struct {
-		const char	*path;
-		const char	*detail;	/* its start */
+		const char *path;
+		const char *detail; /* its start */
 	} cases[] = {
-		{"/api/v1/results?format=xml",
-		    "format: \"xml\" is not jsonl, csv or atlas"},
-		{"/api/v1/results?from=yesterday",
-		    "from: \"yesterday\" is not a UTC time"},
-		{"/api/v1/results?colour=blue", "unknown parameter \"colour\""},
-		{"/api/v1/results?from=2026-11-27T00:00:00Z&"
-		    "to=2026-11-26T00:00:00Z", "from must be before to"},
-		{"/api/v1/results?asn=x", "asn: \"x\" is not an AS"},
-		{"/api/v1/summary?bucket=2h",
-		    "bucket: \"2h\" is not 5m, 1h or 1d"},
-		{"/api/v1/summary?format=jsonl",
-		    "format: \"jsonl\" is not json or csv"},
-		{"/api/v1/probes?x=1", "unknown parameter \"x\""},
+		{ "/api/v1/results?format=xml",
+		    "format: \"xml\" is not jsonl, csv or atlas" },
+		{ "/api/v1/results?from=yesterday",
+		    "from: \"yesterday\" is not a UTC time" },
+		{ "/api/v1/results?colour=blue",
+		    "unknown parameter \"colour\"" },
+		{ "/api/v1/results?from=2026-11-27T00:00:00Z&"
+		  "to=2026-11-26T00:00:00Z",
+		    "from must be before to" },
+		{ "/api/v1/results?asn=x", "asn: \"x\" is not an AS" },
+		{ "/api/v1/summary?bucket=2h",
+		    "bucket: \"2h\" is not 5m, 1h or 1d" },
+		{ "/api/v1/summary?format=jsonl",
+		    "format: \"jsonl\" is not json or csv" },
+		{ "/api/v1/probes?x=1", "unknown parameter \"x\"" },
 	};
 	static const char post[] = "POST /api/v1/results HTTP/1.1\r\n"
-	    "Host: t\r\nAuthorization: " READ_AUTH "\r\nContent-Length: 0"
-	    "\r\n\r\n";
+	                           "Host: t\r\nAuthorization: " READ_AUTH
+	                           "\r\nContent-Length: 0"
+	                           "\r\n\r\n";
 	struct cfix *w = *state;
 	char allow[32];
 	struct cresp r;
@@ -351,7 +371,9 @@ static void
 test_reads_need_the_token(void **state)
 {
 	static const char *const paths[] = {
-		"/api/v1/results", "/api/v1/summary", "/api/v1/probes",
+		"/api/v1/results",
+		"/api/v1/summary",
+		"/api/v1/probes",
 	};
 	struct cfix *w = *state;
 	struct cresp r;
@@ -371,7 +393,11 @@ static void
 test_public_read_withholds_the_volunteer(void **state)
 {
 	static const char *const keys[] = {
-		"created_at", "id", "num", "revoked", "revoked_at",
+		"created_at",
+		"id",
+		"num",
+		"revoked",
+		"revoked_at",
 	};
 	struct cfix *w = *state;
 	struct cresp r;
@@ -381,18 +407,18 @@ test_public_read_withholds_the_volunteer(void **state)
 	assert_int_equal(cfix_get(w, "/api/v1/results", NULL, &r), 200);
 	assert_int_equal(sfix_count_lines(r.body), 3);
 	assert_null(strstr(r.body, "\"heartbeat\""));
-	assert_answer(&r, "application/x-ndjson", lib_results(w,
-	    EXPORT_JSONL, true, NULL));
+	assert_answer(&r, "application/x-ndjson",
+	    lib_results(w, EXPORT_JSONL, true, NULL));
 	assert_int_equal(cfix_get(w, "/api/v1/results?type=heartbeat", NULL,
-	    &r), 200);
+	                     &r),
+	    200);
 	assert_int_equal(r.len, 0);
 	cresp_clear(&r);
 	/* The probes: number, id, enrollment, revocation; no more. */
 	assert_int_equal(cfix_get(w, "/api/v1/probes", NULL, &r), 200);
-	assert_non_null(p = json_array_get(json_object_get(r.json, "probes"),
-	    0));
-	assert_int_equal(json_array_size(json_object_get(r.json, "probes")),
-	    1);
+	assert_non_null(
+	    p = json_array_get(json_object_get(r.json, "probes"), 0));
+	assert_int_equal(json_array_size(json_object_get(r.json, "probes")), 1);
 	assert_int_equal(json_object_size(p), 5);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		assert_non_null(json_object_get(p, keys[i]));
@@ -427,8 +453,8 @@ got_some(void *arg)
 }
 
 struct streams_wait {
-	struct cfix	*w;
-	size_t		 n;
+	struct cfix *w;
+	size_t n;
 };
 
 static bool
@@ -445,7 +471,8 @@ static void
 stalled_reader(struct cfix *w, struct cclient *c)
 {
 	cclient_open(w, c, 4096);
-	cclient_sends(c, "GET /api/v1/results HTTP/1.1\r\nHost: t\r\n"
+	cclient_sends(c,
+	    "GET /api/v1/results HTTP/1.1\r\nHost: t\r\n"
 	    "Authorization: " READ_AUTH "\r\n\r\n");
 	assert_true(cfix_run_until(w, got_some, c, CFIX_WAIT_MS));
 	bufferevent_disable(c->bev, EV_READ);
@@ -458,7 +485,7 @@ static void
 test_slow_reader_does_not_hold_the_loop(void **state)
 {
 	struct cfix *w = *state;
-	struct streams_wait sw = {w, 0};
+	struct streams_wait sw = { w, 0 };
 	struct cclient slow;
 	struct cresp r;
 	size_t rows, before;
@@ -473,7 +500,8 @@ test_slow_reader_does_not_hold_the_loop(void **state)
 	assert_int_equal(cfix_get(w, "/healthz", NULL, &r), 200);
 	cresp_clear(&r);
 	assert_int_equal(cfix_get(w, "/api/v1/results?type=heartbeat",
-	    READ_AUTH, &r), 200);
+	                     READ_AUTH, &r),
+	    200);
 	assert_int_equal(sfix_count_lines(r.body), 1);
 	cresp_clear(&r);
 	assert_int_equal(export_http_streams(w->x), 1);
@@ -496,7 +524,7 @@ static void
 test_client_gone_mid_export_freed(void **state)
 {
 	struct cfix *w = *state;
-	struct streams_wait sw = {w, 0};
+	struct streams_wait sw = { w, 0 };
 	struct cclient slow;
 	struct cresp r;
 
@@ -509,7 +537,8 @@ test_client_gone_mid_export_freed(void **state)
 	cresp_clear(&r);
 	/* The next export is whole. */
 	assert_int_equal(cfix_get(w, "/api/v1/results?type=http", READ_AUTH,
-	    &r), 200);
+	                     &r),
+	    200);
 	assert_int_equal(sfix_count_lines(r.body), 1);
 	cresp_clear(&r);
 }
@@ -538,7 +567,7 @@ test_freed_with_an_answer_in_flight(void **state)
 	cclient_close(&slow);
 }
 
-#define T(fn, s)	cmocka_unit_test_setup_teardown(fn, s, cfix_teardown)
+#define T(fn, s) cmocka_unit_test_setup_teardown(fn, s, cfix_teardown)
 
 int
 main(void)

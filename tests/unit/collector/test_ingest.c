@@ -25,10 +25,9 @@
 #include "ingest.h"
 #include "store_fixture.h"
 
-#define SEED	7	/* of the fixture's probe, t->p */
+#define SEED 7 /* of the fixture's probe, t->p */
 
 /* --- helpers --- */
-
 
 /* ingest_batch() of `body` (taken) for probe `probe` signed `sig`, into
  * a fresh *b (the caller clears it). */
@@ -57,8 +56,8 @@ ingest_signed(struct sfix_test *t, char *body, size_t len,
 
 /* Lines [from, from + n) of the fixture's chain as one signed batch. */
 static int
-ingest_chain(struct sfix_test *t, size_t from, size_t n,
-    struct ingest_batch *b, struct store_receipt *rc)
+ingest_chain(struct sfix_test *t, size_t from, size_t n, struct ingest_batch *b,
+    struct store_receipt *rc)
 {
 	size_t len;
 	char *body = schain_body(&t->c, from, n, &len);
@@ -127,7 +126,8 @@ test_chain_break_conflict(void **state)
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	assert_int_equal(ingest_chain(t, 3, 2, &b, &rc), 409);
 	assert_int_equal(b.reason, INGEST_R_CHAIN);
-	assert_string_equal(b.err, "line 1: seq 4's prev is not the hash of "
+	assert_string_equal(b.err,
+	    "line 1: seq 4's prev is not the hash of "
 	    "the stored seq 3: the chain is broken");
 	ingest_batch_clear(&b);
 	sfix_assert_stored(&t->s, &t->c, 3);
@@ -145,7 +145,8 @@ test_duplicate_seq_in_batch_invalid(void **state)
 	memcpy(first, t->c.last, sizeof(first));
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	/* Seq 2 again, with other content. */
-	schain_line(&t->c, 2, first, "dns", "\"time\":"
+	schain_line(&t->c, 2, first, "dns",
+	    "\"time\":"
 	    "\"2026-11-26T10:05:00Z\"");
 	assert_int_equal(ingest_chain(t, 0, 3, &b, &rc), 400);
 	assert_int_equal(b.reason, INGEST_R_INVALID);
@@ -205,7 +206,8 @@ test_record_over_size_limit(void **state)
 	assert_int_equal(strlen(t->c.lines[3]), RECORD_MAX_LEN + 1);
 	assert_int_equal(ingest_chain(t, 2, 2, &b, &rc), 413);
 	assert_int_equal(b.reason, INGEST_R_RECORD_TOO_LARGE);
-	assert_string_equal(b.err, "line 2: a record of 65537 bytes, over the "
+	assert_string_equal(b.err,
+	    "line 2: a record of 65537 bytes, over the "
 	    "limit of 65536");
 	ingest_batch_clear(&b);
 	sfix_assert_stored(&t->s, &t->c, 2);
@@ -221,7 +223,7 @@ test_bad_json_malformed(void **state)
 
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	assert_true(asprintf(&body, "%s\n{\"probe\": not json}\n%s\n",
-	    t->c.lines[0], t->c.lines[0]) > 0);
+	                t->c.lines[0], t->c.lines[0]) > 0);
 	assert_int_equal(ingest_signed(t, body, strlen(body), &b, &rc), 400);
 	assert_int_equal(b.reason, INGEST_R_MALFORMED);
 	assert_true(strncmp(b.err, "line 2: ", 8) == 0);
@@ -247,8 +249,8 @@ test_empty_batch_malformed(void **state)
 	/* The last line without its newline. */
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
-	assert_true(asprintf(&body, "%s\n%s", t->c.lines[0],
-	    t->c.lines[1]) > 0);
+	assert_true(
+	    asprintf(&body, "%s\n%s", t->c.lines[0], t->c.lines[1]) > 0);
 	assert_int_equal(ingest_signed(t, body, strlen(body), &b, &rc), 400);
 	assert_int_equal(b.reason, INGEST_R_MALFORMED);
 	assert_string_equal(b.err, "line 2 does not end in a newline");
@@ -268,8 +270,10 @@ test_bad_signature_unauthorized(void **state)
 
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
-	snprintf(want, sizeof(want), "the signature does not match the body "
-	    "and the key of probe %s", t->p->id);
+	snprintf(want, sizeof(want),
+	    "the signature does not match the body "
+	    "and the key of probe %s",
+	    t->p->id);
 	/* The signature of the first line alone, over both. */
 	body = schain_body(&t->c, 0, 1, &len);
 	sfix_sign(t->p, SEED, body, len, sig);
@@ -303,22 +307,24 @@ test_unknown_and_revoked_probe(void **state)
 	schain_add(&t->c, "dns", SFIX_MEASUREMENT);
 	body = schain_body(&t->c, 0, 1, &len);
 	sfix_sign(t->p, SEED, body, len, sig);
-	assert_int_equal(ingest_as(t, "0123456789abcdef0123456789abcdef",
-	    body, len, sig, &b, &rc), 401);
+	assert_int_equal(ingest_as(t, "0123456789abcdef0123456789abcdef", body,
+	                     len, sig, &b, &rc),
+	    401);
 	assert_int_equal(b.reason, INGEST_R_UNKNOWN_PROBE);
-	assert_string_equal(b.err, "probe 0123456789abcdef0123456789abcdef "
+	assert_string_equal(b.err,
+	    "probe 0123456789abcdef0123456789abcdef "
 	    "is not enrolled");
 	ingest_batch_clear(&b);
 
 	other = sfix_probe(&t->s, "kharkiv-2", 9, NULL, -1);
 	assert_int_equal(store_probe_revoke(t->s.st, other->id, err,
-	    sizeof(err)), STORE_OK);
+	                     sizeof(err)),
+	    STORE_OK);
 	schain_init(&c, other, "0123456789abcdef0123456789abcdef");
 	schain_add(&c, "dns", SFIX_MEASUREMENT);
 	body = schain_body(&c, 0, 1, &len);
 	sfix_sign(other, 9, body, len, sig);
-	assert_int_equal(ingest_as(t, other->id, body, len, sig, &b, &rc),
-	    403);
+	assert_int_equal(ingest_as(t, other->id, body, len, sig, &b, &rc), 403);
 	assert_int_equal(b.reason, INGEST_R_REVOKED);
 	snprintf(want, sizeof(want), "probe %s is revoked", other->id);
 	assert_string_equal(b.err, want);
@@ -331,15 +337,15 @@ static void
 test_status_of_each_store_result(void **state)
 {
 	static const struct {
-		int			rc, code;
-		enum ingest_reason	why;
+		int rc, code;
+		enum ingest_reason why;
 	} want[] = {
-		{STORE_OK, 200, INGEST_R_NONE},
-		{STORE_E_CHAIN, 409, INGEST_R_CHAIN},
-		{STORE_E_INVALID, 400, INGEST_R_INVALID},
-		{STORE_E_REVOKED, 403, INGEST_R_REVOKED},
-		{STORE_E_NOTFOUND, 401, INGEST_R_UNKNOWN_PROBE},
-		{STORE_E_DB, 503, INGEST_R_UNAVAILABLE},
+		{ STORE_OK, 200, INGEST_R_NONE },
+		{ STORE_E_CHAIN, 409, INGEST_R_CHAIN },
+		{ STORE_E_INVALID, 400, INGEST_R_INVALID },
+		{ STORE_E_REVOKED, 403, INGEST_R_REVOKED },
+		{ STORE_E_NOTFOUND, 401, INGEST_R_UNKNOWN_PROBE },
+		{ STORE_E_DB, 503, INGEST_R_UNAVAILABLE },
 	};
 	struct ingest_batch b;
 
@@ -351,9 +357,10 @@ test_status_of_each_store_result(void **state)
 		assert_int_equal(b.reason, want[i].why);
 		/* The store's reason stays, but for what the client cannot
 		 * fix: that is said in general terms. */
-		assert_string_equal(b.err, want[i].code == 503 ?
-		    "the batch was not stored; try again later" :
-		    "the store's reason");
+		assert_string_equal(b.err,
+		    want[i].code == 503 ?
+		        "the batch was not stored; try again later" :
+		        "the store's reason");
 	}
 }
 

@@ -44,12 +44,14 @@ scalar(struct sfix_test *t, const char *sql)
 {
 	long long v = -1;
 
-	assert_int_equal(db_query(store_db(t->s.st), sql, NULL, 0,
-	    first_int_cb, &v), 0);
+	assert_int_equal(db_query(store_db(t->s.st), sql, NULL, 0, first_int_cb,
+	                     &v),
+	    0);
 	return v;
 }
 
-static const char measurement[] = "\"time\":\"2026-11-26T10:00:00.123456Z\","
+static const char measurement[] =
+    "\"time\":\"2026-11-26T10:00:00.123456Z\","
     "\"name\":\"root-soa\",\"server\":\"k.root-servers.net\","
     "\"addr\":\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\","
     "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true,"
@@ -101,16 +103,20 @@ test_probes(void **state)
 	assert_int_equal(t->p->asn, -1);
 	/* The same key twice. */
 	assert_int_equal(store_probe_add(t->s.st, "again", t->p->pubkey, NULL,
-	    err, sizeof(err)), STORE_E_EXISTS);
+	                     err, sizeof(err)),
+	    STORE_E_EXISTS);
 	assert_non_null(strstr(err, t->p->id));
 	/* Names: empty, too long, control characters. */
 	crypto_sign_keypair(pk, sk);
 	assert_int_equal(store_probe_add(t->s.st, "", pk, NULL, err,
-	    sizeof(err)), STORE_E_INVALID);
+	                     sizeof(err)),
+	    STORE_E_INVALID);
 	assert_int_equal(store_probe_add(t->s.st, "a\nb", pk, NULL, err,
-	    sizeof(err)), STORE_E_INVALID);
+	                     sizeof(err)),
+	    STORE_E_INVALID);
 	assert_int_equal(store_probe_add(t->s.st, "kharkiv-2", pk, &p, err,
-	    sizeof(err)), STORE_OK);
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(p.num, 2);
 	/* By id and by number. */
 	assert_int_equal(store_probe_get(t->s.st, p.id, &q), STORE_OK);
@@ -147,34 +153,42 @@ test_tokens(void **state)
 	unsigned char pk[32], sk[64], pk2[32];
 	struct store_probe p;
 
-	assert_int_equal(store_token_create(t->s.st, "odesa-3", 3600 *
-	    CW_USEC_PER_SEC, token, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_token_create(t->s.st, "odesa-3",
+	                     3600 * CW_USEC_PER_SEC, token, err, sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(strlen(token), STORE_TOKEN_LEN);
 	/* Only the hash is stored. */
 	assert_int_equal(scalar(t, "SELECT count(*) FROM tokens"), 1);
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_keypair(pk2, sk);
 	assert_int_equal(store_token_redeem(t->s.st, "short", pk, NULL, err,
-	    sizeof(err)), STORE_E_NOTFOUND);
+	                     sizeof(err)),
+	    STORE_E_NOTFOUND);
 	assert_int_equal(store_token_redeem(t->s.st, token, t->p->pubkey, NULL,
-	    err, sizeof(err)), STORE_E_EXISTS);
+	                     err, sizeof(err)),
+	    STORE_E_EXISTS);
 	/* The failed redeem did not use the token up. */
 	assert_int_equal(store_token_redeem(t->s.st, token, pk, &p, err,
-	    sizeof(err)), STORE_OK);
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_string_equal(p.name, "odesa-3");
 	store_probe_clear(&p);
 	assert_int_equal(store_token_redeem(t->s.st, token, pk2, NULL, err,
-	    sizeof(err)), STORE_E_NOTFOUND);
+	                     sizeof(err)),
+	    STORE_E_NOTFOUND);
 	assert_string_equal(err, "token used already");
 	/* Expired. */
 	assert_int_equal(store_token_create(t->s.st, "x", 1, token, err,
-	    sizeof(err)), STORE_OK);
+	                     sizeof(err)),
+	    STORE_OK);
 	usleep(2000);
 	assert_int_equal(store_token_redeem(t->s.st, token, pk2, NULL, err,
-	    sizeof(err)), STORE_E_NOTFOUND);
+	                     sizeof(err)),
+	    STORE_E_NOTFOUND);
 	assert_string_equal(err, "token expired");
 	assert_int_equal(store_token_create(t->s.st, "x", 0, token, err,
-	    sizeof(err)), STORE_E_INVALID);
+	                     sizeof(err)),
+	    STORE_E_INVALID);
 }
 
 static void
@@ -188,37 +202,43 @@ test_ingest_and_replay(void **state)
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
 	for (int i = 0; i < 5; i++)
 		schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 5), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 5), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.acked_seq, 5);
 	assert_int_equal(rc.stored, 5);
 	assert_int_equal(rc.duplicates, 0);
 	assert_int_equal(rc.gaps, 0);
 	assert_string_equal(rc.chain, c.chain);
 	/* Exact bytes and parsed columns. */
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "rtt_ms > 12.3 AND rtt_ms < 12.4 AND ok = 1 AND af = 4 AND "
-	    "soa_serial = 2026112600 AND time = 1795687200123456"), 5);
+	assert_int_equal(
+	    scalar(t,
+	        "SELECT count(*) FROM records WHERE "
+	        "rtt_ms > 12.3 AND rtt_ms < 12.4 AND ok = 1 AND af = 4 AND "
+	        "soa_serial = 2026112600 AND time = 1795687200123456"),
+	    5);
 	assert_int_equal(scalar(t, "SELECT count(DISTINCT msm) FROM records"),
 	    1);
 	/* A replay changes nothing. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 5), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 5), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.acked_seq, 5);
 	assert_int_equal(rc.stored, 0);
 	assert_int_equal(rc.duplicates, 5);
 	/* Overlapping: 4, 5 again and 6, 7 new. */
 	schain_add(&c, "dns", measurement);
 	schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 4), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 4), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.stored, 2);
 	assert_int_equal(rc.duplicates, 2);
 	assert_int_equal(rc.acked_seq, 7);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records"), 7);
 	assert_int_equal(scalar(t, "SELECT last_seq FROM chains"), 7);
-	assert_true(scalar(t, "SELECT last_seen FROM probes WHERE num = 1") >
-	    0);
+	assert_true(
+	    scalar(t, "SELECT last_seen FROM probes WHERE num = 1") > 0);
 	schain_free(&c);
 }
 
@@ -245,15 +265,21 @@ test_large_batch(void **state)
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
 	for (int i = 0; i < 299; i++)
 		schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 299), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 299), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.stored, 299);
 	assert_int_equal(rc.gaps, 0);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records"), 299);
-	assert_int_equal(scalar(t, "SELECT CAST(sum(seq) AS BIGINT) FROM "
-	    "records"), 299 * 300 / 2);
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "soa_serial = 2026112600 AND addr = '193.0.14.129'"), 299);
+	assert_int_equal(scalar(t,
+	                     "SELECT CAST(sum(seq) AS BIGINT) FROM "
+	                     "records"),
+	    299 * 300 / 2);
+	assert_int_equal(
+	    scalar(t,
+	        "SELECT count(*) FROM records WHERE "
+	        "soa_serial = 2026112600 AND addr = '193.0.14.129'"),
+	    299);
 	schain_free(&c);
 }
 
@@ -270,10 +296,14 @@ test_exact_bytes(void **state)
 	/* Spacing, key order and escapes exactly as sent. */
 	schain_add(&c, "dns",
 	    "\"name\" : \"caf\\u00e9 \xe2\x9c\x93\",  \"x\":1.50");
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(db_query(store_db(t->s.st), "SELECT line FROM "
-	    "records WHERE seq = ?", &p, 1, line_cb, c.lines[0]), 0);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
+	assert_int_equal(db_query(store_db(t->s.st),
+	                     "SELECT line FROM "
+	                     "records WHERE seq = ?",
+	                     &p, 1, line_cb, c.lines[0]),
+	    0);
 	schain_free(&c);
 }
 
@@ -288,27 +318,35 @@ test_gap_and_fill(void **state)
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
 	for (int i = 0; i < 6; i++)
 		schain_add(&c, "dns", measurement); /* lines 0..5: seq 1..6 */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps_opened, 0);
 	/* 5..6 arrive before 3..4: a gap 3..4. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 1);
 	assert_int_equal(rc.gaps_opened, 1);
-	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
-	    "gaps"), 304);
+	assert_int_equal(scalar(t,
+	                     "SELECT first_seq * 100 + last_seq FROM "
+	                     "gaps"),
+	    304);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 0);
 	/* 3 alone leaves 4: the same gap, smaller, not a new one. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 1);
 	assert_int_equal(rc.gaps_opened, 0);
-	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
-	    "gaps"), 404);
+	assert_int_equal(scalar(t,
+	                     "SELECT first_seq * 100 + last_seq FROM "
+	                     "gaps"),
+	    404);
 	/* 4 closes it; its links to 3 and 5 are checked. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 0);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM gaps"), 0);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records"), 6);
@@ -324,26 +362,33 @@ test_gap_first_batch_and_loss(void **state)
 	char err[256];
 
 	schain_init(&c, t->p, "fedcba9876543210fedcba9876543210");
-	schain_add(&c, "dns", measurement);			/* seq 1 */
-	schain_skip(&c, 3);				/* 2..4 dropped */
-	schain_line(&c, 5, c.last, "loss", "\"lost\":{\"first_seq\":2,"
+	schain_add(&c, "dns", measurement); /* seq 1 */
+	schain_skip(&c, 3);                 /* 2..4 dropped */
+	schain_line(&c, 5, c.last, "loss",
+	    "\"lost\":{\"first_seq\":2,"
 	    "\"last_seq\":4,\"count\":3},\"reason\":\"spool_full\"");
 	/* The batch starts at 5: seq 1 was never sent either. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 1, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 1, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 1);
 	assert_int_equal(rc.gaps_opened, 1);
 	/* 1..4 missing; the loss record covers only 2..4. */
-	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
-	    "gaps"), 104);
+	assert_int_equal(scalar(t,
+	                     "SELECT first_seq * 100 + last_seq FROM "
+	                     "gaps"),
+	    104);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 0);
 	/* Seq 1 arrives: 2..4 is left, and explained: no gap is open. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 0);
 	assert_int_equal(rc.gaps_opened, 0);
-	assert_int_equal(scalar(t, "SELECT first_seq * 100 + last_seq FROM "
-	    "gaps"), 204);
+	assert_int_equal(scalar(t,
+	                     "SELECT first_seq * 100 + last_seq FROM "
+	                     "gaps"),
+	    204);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 1);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM losses"), 1);
 	schain_free(&c);
@@ -360,27 +405,32 @@ test_gap_explained_later(void **state)
 	char err[256];
 
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
-	schain_add(&c, "dns", measurement);			/* seq 1 */
-	schain_add(&c, "dns", measurement);			/* seq 2 */
-	schain_skip(&c, 2);				/* 3..4 dropped */
-	schain_add(&c, "dns", measurement);			/* seq 5 */
-	schain_add(&c, "loss", "\"lost\":{\"first_seq\":3,"
+	schain_add(&c, "dns", measurement); /* seq 1 */
+	schain_add(&c, "dns", measurement); /* seq 2 */
+	schain_skip(&c, 2);                 /* 3..4 dropped */
+	schain_add(&c, "dns", measurement); /* seq 5 */
+	schain_add(&c, "loss",
+	    "\"lost\":{\"first_seq\":3,"
 	    "\"last_seq\":4,\"count\":2},\"reason\":\"spool_full\"");
-	schain_add(&c, "dns", measurement);			/* seq 7 */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	schain_add(&c, "dns", measurement); /* seq 7 */
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 1);
 	assert_int_equal(rc.gaps_opened, 1);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 0);
 	assert_int_equal(rc.gaps_opened, 0);
 	assert_int_equal(scalar(t, "SELECT explained FROM gaps"), 1);
 	/* The next batch appends: the chain's row remembers none open. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.gaps, 0);
 	assert_int_equal(rc.gaps_opened, 0);
 	assert_int_equal(scalar(t, "SELECT open_gaps FROM chains"), 0);
@@ -398,24 +448,29 @@ test_equivocation(void **state)
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
 	schain_add(&c, "dns", measurement);
 	schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	/* Seq 2 again, other bytes, same prev. */
 	schain_init(&fork, t->p, c.chain);
 	schain_line(&fork, 1, NULL, "dns", measurement);
 	schain_line(&fork, 2, fork.last, "dns", "\"name\":\"forged\"");
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&fork, 1, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&fork, 1, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.equivocations, 1);
 	assert_int_equal(rc.stored, 0);
 	/* The first stays, the second is kept apart. */
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "name = 'root-soa'"), 2);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE "
+	                     "name = 'root-soa'"),
+	    2);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM equivocations"), 1);
 	/* Sent again: still one, and a duplicate of what is kept, not a
 	 * second equivocation. */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&fork, 1, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&fork, 1, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(rc.equivocations, 0);
 	assert_int_equal(rc.duplicates, 1);
 	assert_int_equal(rc.stored, 0);
@@ -436,14 +491,16 @@ test_chain_broken(void **state)
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
 	schain_add(&c, "dns", measurement);
 	schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	/* Seq 3 whose prev is not seq 2's hash, with seq 4 after it. */
 	memset(wrong, 0x55, sizeof(wrong));
 	schain_line(&c, 3, wrong, "dns", measurement);
 	schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 2), &rc,
-	    err, sizeof(err)), STORE_E_CHAIN);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_E_CHAIN);
 	assert_non_null(strstr(err, "line 1"));
 	/* Nothing of the batch stored. */
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records"), 2);
@@ -454,12 +511,14 @@ test_chain_broken(void **state)
 	schain_init(&c, t->p, "11111111111111111111111111111111");
 	for (int i = 0; i < 6; i++)
 		schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 5, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 5, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	schain_truncate(&c, 4);
 	schain_line(&c, 5, c.last, "dns", "\"name\":\"other\"");
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 1), &rc,
-	    err, sizeof(err)), STORE_E_CHAIN);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_E_CHAIN);
 	schain_free(&c);
 }
 
@@ -491,7 +550,8 @@ test_batch_check(void **state)
 	bt = sbatch_of(&c, 0, 2);
 	record_clear(&bt->recs[1]);
 	assert_int_equal(record_parse(d.lines[1], strlen(d.lines[1]),
-	    &bt->recs[1], err, sizeof(err)), 0);
+	                     &bt->recs[1], err, sizeof(err)),
+	    0);
 	assert_int_equal(sbatch_ingest(&t->s, bt, &rc, err, sizeof(err)),
 	    STORE_E_INVALID);
 	assert_non_null(strstr(err, "one chain per batch"));
@@ -499,15 +559,17 @@ test_batch_check(void **state)
 	schain_truncate(&c, 1);
 	memset(wrong, 0x11, sizeof(wrong));
 	schain_line(&c, 2, wrong, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
-	    err, sizeof(err)), STORE_E_INVALID);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_E_INVALID);
 	assert_string_equal(err, "line 2: prev is not the hash of line 1");
 	/* Another probe's records under this probe's signature. */
 	memcpy(d.probe_id, "00000000000000000000000000000000", 33);
 	schain_free(&d);
 	schain_line(&d, 1, NULL, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&d, 0, 1), &rc,
-	    err, sizeof(err)), STORE_E_INVALID);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&d, 0, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_E_INVALID);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records"), 0);
 	schain_free(&c);
 	schain_free(&d);
@@ -528,27 +590,36 @@ test_group_commit(void **state)
 	schain_add(&b, "dns", measurement);
 	memset(wrong, 0x77, sizeof(wrong));
 	schain_line(&b, 2, wrong, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&b, 0, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&b, 0, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	/* One group: a good batch, a broken one, another good one. */
 	schain_add(&a, "dns", measurement);
 	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 0, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&b, 1, 1), &rc,
-	    err, sizeof(err)), STORE_E_CHAIN);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 1, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 0, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&b, 1, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_E_CHAIN);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 1, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(store_group_commit(t->s.st), STORE_OK);
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE chain "
-	    "= 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"), 2);
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE chain "
-	    "= 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'"), 1);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE chain "
+	                     "= 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"),
+	    2);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE chain "
+	                     "= 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'"),
+	    1);
 	/* A rolled-back group stores nothing. */
 	schain_add(&a, "dns", measurement);
 	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 2, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 2, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	store_group_rollback(t->s.st);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM records"), 3);
 	/* A measurement first seen in a rolled-back group gets its number
@@ -556,14 +627,19 @@ test_group_commit(void **state)
 	 * there. */
 	schain_line(&a, 4, a.last, "dns", "\"name\":\"new-msm\"");
 	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 3, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 3, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	store_group_rollback(t->s.st);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 2, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records r WHERE "
-	    "r.msm IS NOT NULL AND NOT EXISTS (SELECT 1 FROM measurements m "
-	    "WHERE m.num = r.msm)"), 0);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&a, 2, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
+	assert_int_equal(
+	    scalar(t,
+	        "SELECT count(*) FROM records r WHERE "
+	        "r.msm IS NOT NULL AND NOT EXISTS (SELECT 1 FROM measurements m "
+	        "WHERE m.num = r.msm)"),
+	    0);
 	assert_int_equal(scalar(t, "SELECT count(*) FROM measurements"), 2);
 	schain_free(&a);
 	schain_free(&b);
@@ -579,12 +655,14 @@ test_heartbeat_identity(void **state)
 	char err[256], id[33];
 
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
-	schain_line(&c, 1, NULL, "heartbeat", "\"identity\":{\"name\":\"k\","
+	schain_line(&c, 1, NULL, "heartbeat",
+	    "\"identity\":{\"name\":\"k\","
 	    "\"country\":\"UA\",\"asn\":15895,\"location\":\"Kyiv\"},"
 	    "\"queue\":0");
 	schain_add(&c, "dns", measurement);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 2), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(store_probe_get(t->s.st, t->p->id, &p), STORE_OK);
 	assert_string_equal(p.country, "UA");
 	assert_int_equal(p.asn, 15895);
@@ -594,35 +672,43 @@ test_heartbeat_identity(void **state)
 	/* The batch that declares them carries them: the heartbeat and the
 	 * measurement (the probe as looked up before had none). */
 	assert_string_equal(t->p->country, "");
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "country = 'UA' AND asn = 15895"), 2);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE "
+	                     "country = 'UA' AND asn = 15895"),
+	    2);
 	schain_add(&c, "dns", measurement);
 	store_probe_clear(t->p);
 	snprintf(id, sizeof(id), "%s", t->p->id);
 	assert_int_equal(store_probe_get(t->s.st, id, t->p), STORE_OK);
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "country = 'UA' AND asn = 15895"), 3);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 2, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE "
+	                     "country = 'UA' AND asn = 15895"),
+	    3);
 	/* A heartbeat without an identity declares nothing anew: what was
 	 * declared stands, and tags it too. */
 	schain_add(&c, "heartbeat", "\"queue\":1");
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc,
-	    err, sizeof(err)), STORE_OK);
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 3, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(store_probe_get(t->s.st, id, &p), STORE_OK);
 	assert_string_equal(p.country, "UA");
 	assert_int_equal(p.asn, 15895);
 	assert_string_equal(p.last_heartbeat, c.lines[3]);
 	store_probe_clear(&p);
-	assert_int_equal(scalar(t, "SELECT count(*) FROM records WHERE "
-	    "country = 'UA' AND asn = 15895"), 4);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE "
+	                     "country = 'UA' AND asn = 15895"),
+	    4);
 	schain_free(&c);
 }
 
 struct seen {
-	long long	ids[16];
-	int		n;
-	bool		checked;
+	long long ids[16];
+	int n;
+	bool checked;
 };
 
 static int
@@ -666,25 +752,27 @@ test_results(void **state)
 	struct sfix_test *t = *state;
 	struct store_receipt rc;
 	struct store_filter flt;
-	struct seen s = {0};
+	struct seen s = { 0 };
 	long long last = 0, n;
 	struct schain c;
 	char err[256];
 
 	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
-	schain_add(&c, "dns", measurement);				/* 1 */
-	schain_add(&c, "dns", "\"time\":\"2026-11-26T11:00:00Z\",\"addr\":"
+	schain_add(&c, "dns", measurement); /* 1 */
+	schain_add(&c, "dns",
+	    "\"time\":\"2026-11-26T11:00:00Z\",\"addr\":"
 	    "\"2001:7fd::1\",\"ok\":false,\"failure\":"
-	    "\"generic_timeout_error\",\"rtt_ms\":null");	/* 2 */
-	schain_line(&c, 3, c.last, "heartbeat", "\"queue\":3");	/* 3 */
-	schain_add(&c, "dns", measurement);				/* 4 */
-	schain_add(&c, "dns", measurement);				/* 5 */
-	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 5), &rc,
-	    err, sizeof(err)), STORE_OK);
+	    "\"generic_timeout_error\",\"rtt_ms\":null");       /* 2 */
+	schain_line(&c, 3, c.last, "heartbeat", "\"queue\":3"); /* 3 */
+	schain_add(&c, "dns", measurement);                     /* 4 */
+	schain_add(&c, "dns", measurement);                     /* 5 */
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 0, 5), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
 	store_filter_init(&flt);
 	/* Page by page, two at a time. */
-	while ((n = store_results(t->s.st, &flt, last, 2, seen_cb, &s,
-	    &last)) > 0)
+	while (
+	    (n = store_results(t->s.st, &flt, last, 2, seen_cb, &s, &last)) > 0)
 		assert_true(n <= 2);
 	assert_int_equal(n, 0);
 	assert_int_equal(s.n, 5);
@@ -695,67 +783,75 @@ test_results(void **state)
 	memset(&s, 0, sizeof(s));
 	flt.addr = "2001:7fd::1";
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 1);
+	                     &last),
+	    1);
 	assert_int_equal(s.ids[0], 2);
 	store_filter_init(&flt);
 	flt.type = "heartbeat";
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 1);
+	                     &last),
+	    1);
 	assert_int_equal(s.ids[0], 3);
 	store_filter_init(&flt);
-	flt.from = INT64_C(1795690800000000);	/* 11:00 */
+	flt.from = INT64_C(1795690800000000); /* 11:00 */
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 1);
+	                     &last),
+	    1);
 	flt.from = 0;
 	flt.to = INT64_C(1795690800000000);
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 3);
+	                     &last),
+	    3);
 	store_filter_init(&flt);
 	flt.probe = "1";
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 5);
+	                     &last),
+	    5);
 	flt.probe = t->p->id;
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 5);
+	                     &last),
+	    5);
 	flt.probe = "2";
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 0);
+	                     &last),
+	    0);
 	store_filter_init(&flt);
 	flt.country = "UA";
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 0);
+	                     &last),
+	    0);
 	store_filter_init(&flt);
 	flt.name = "root-soa";
 	flt.asn = 64500;
 	assert_int_equal(store_results(t->s.st, &flt, 0, 100, seen_cb, &s,
-	    &last), 0);
+	                     &last),
+	    0);
 	schain_free(&c);
 }
 
 #define STORE_TESTS(setup) \
-	SFIX_TEST(test_schema, setup), \
-	SFIX_TEST(test_probes, setup), \
-	SFIX_TEST(test_tokens, setup), \
-	SFIX_TEST(test_ingest_and_replay, setup), \
-	SFIX_TEST(test_exact_bytes, setup), \
-	SFIX_TEST(test_large_batch, setup), \
-	SFIX_TEST(test_gap_and_fill, setup), \
-	SFIX_TEST(test_gap_first_batch_and_loss, setup), \
-	SFIX_TEST(test_gap_explained_later, setup), \
-	SFIX_TEST(test_equivocation, setup), \
-	SFIX_TEST(test_chain_broken, setup), \
-	SFIX_TEST(test_batch_check, setup), \
-	SFIX_TEST(test_group_commit, setup), \
-	SFIX_TEST(test_heartbeat_identity, setup), \
-	SFIX_TEST(test_results, setup)
+	SFIX_TEST(test_schema, setup), SFIX_TEST(test_probes, setup), \
+	    SFIX_TEST(test_tokens, setup), \
+	    SFIX_TEST(test_ingest_and_replay, setup), \
+	    SFIX_TEST(test_exact_bytes, setup), \
+	    SFIX_TEST(test_large_batch, setup), \
+	    SFIX_TEST(test_gap_and_fill, setup), \
+	    SFIX_TEST(test_gap_first_batch_and_loss, setup), \
+	    SFIX_TEST(test_gap_explained_later, setup), \
+	    SFIX_TEST(test_equivocation, setup), \
+	    SFIX_TEST(test_chain_broken, setup), \
+	    SFIX_TEST(test_batch_check, setup), \
+	    SFIX_TEST(test_group_commit, setup), \
+	    SFIX_TEST(test_heartbeat_identity, setup), \
+	    SFIX_TEST(test_results, setup)
 
 int
 main(void)
 {
-	const struct CMUnitTest sqlite_tests[] = {STORE_TESTS(setup_sqlite)};
-	const struct CMUnitTest pg_tests[] = {STORE_TESTS(setup_pg)};
+	const struct CMUnitTest sqlite_tests[] = { STORE_TESTS(setup_sqlite) };
+	const struct CMUnitTest pg_tests[] = { STORE_TESTS(setup_pg) };
 	int failed;
 
 	if (sodium_init() < 0)
@@ -767,6 +863,6 @@ main(void)
 		    pg_tests, NULL, NULL);
 	else
 		printf("store on postgresql: not run (CW_TEST_PG_URL unset; "
-		    "tests/scenario/store_pg.sh runs it)\n");
+		       "tests/scenario/store_pg.sh runs it)\n");
 	return failed != 0;
 }

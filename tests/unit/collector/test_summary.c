@@ -21,16 +21,16 @@
 #include "store_fixture.h"
 #include "summary.h"
 
-#define HOUR	(3600 * CW_USEC_PER_SEC)
-#define DAY	(86400 * CW_USEC_PER_SEC)
+#define HOUR     (3600 * CW_USEC_PER_SEC)
+#define DAY      (86400 * CW_USEC_PER_SEC)
 #define FIVE_MIN (300 * CW_USEC_PER_SEC)
 
 /* One DNS measurement.  `rtt` < 0: a timeout (no reply); `nsid` and
  * `server` may be NULL; `serial` < 0: none. */
 struct meas {
-	const char	*time, *addr, *proto, *server, *nsid, *qname;
-	double		 rtt;
-	long long	 serial;
+	const char *time, *addr, *proto, *server, *nsid, *qname;
+	double rtt;
+	long long serial;
 };
 
 static void
@@ -43,7 +43,8 @@ meas_add(struct schain *c, const struct meas *m)
 	if (m->rtt >= 0) {
 		size_t n = (size_t)snprintf(extra, sizeof(extra),
 		    ",\"ok\":true,\"failure\":null,\"rtt_ms\":%.3f,"
-		    "\"rcode\":\"NOERROR\"", m->rtt);
+		    "\"rcode\":\"NOERROR\"",
+		    m->rtt);
 		if (m->nsid != NULL)
 			n += (size_t)snprintf(extra + n, sizeof(extra) - n,
 			    ",\"nsid\":\"%s\"", m->nsid);
@@ -51,24 +52,25 @@ meas_add(struct schain *c, const struct meas *m)
 			snprintf(extra + n, sizeof(extra) - n,
 			    ",\"soa_serial\":%lld", m->serial);
 	} else
-		snprintf(extra, sizeof(extra), ",\"ok\":false,\"failure\":"
+		snprintf(extra, sizeof(extra),
+		    ",\"ok\":false,\"failure\":"
 		    "\"generic_timeout_error\",\"rtt_ms\":null");
-	snprintf(body, sizeof(body), "\"time\":\"%s\",\"name\":\"m\"%s%s%s,"
+	snprintf(body, sizeof(body),
+	    "\"time\":\"%s\",\"name\":\"m\"%s%s%s,"
 	    "\"addr\":\"%s\",\"port\":53,\"af\":%d,\"proto\":\"%s\","
-	    "\"query\":{\"qname\":\"%s\",\"qtype\":\"SOA\"}%s", m->time,
-	    m->server != NULL ? ",\"server\":\"" : "",
-	    m->server != NULL ? m->server : "",
-	    m->server != NULL ? "\"" : "", m->addr, af, proto,
-	    m->qname != NULL ? m->qname : ".", extra);
+	    "\"query\":{\"qname\":\"%s\",\"qtype\":\"SOA\"}%s",
+	    m->time, m->server != NULL ? ",\"server\":\"" : "",
+	    m->server != NULL ? m->server : "", m->server != NULL ? "\"" : "",
+	    m->addr, af, proto, m->qname != NULL ? m->qname : ".", extra);
 	schain_add(c, "dns", body);
 }
 
 /* One HTTPS measurement of `host` at `addr`: `total` < 0 is a refused
  * connection; `extra` (may be "") goes on the end of the record. */
 struct hmeas {
-	const char	*time, *addr, *host;
-	double		 total;
-	const char	*extra;
+	const char *time, *addr, *host;
+	double total;
+	const char *extra;
 };
 
 static void
@@ -77,15 +79,19 @@ http_add(struct schain *c, const struct hmeas *m)
 	char body[1024], result[128];
 
 	if (m->total >= 0)
-		snprintf(result, sizeof(result), "\"ok\":true,\"failure\":null,"
-		    "\"status\":200,\"total_ms\":%.3f", m->total);
+		snprintf(result, sizeof(result),
+		    "\"ok\":true,\"failure\":null,"
+		    "\"status\":200,\"total_ms\":%.3f",
+		    m->total);
 	else
-		snprintf(result, sizeof(result), "\"ok\":false,\"failure\":"
+		snprintf(result, sizeof(result),
+		    "\"ok\":false,\"failure\":"
 		    "\"connection_refused\",\"status\":null,\"total_ms\":null");
-	snprintf(body, sizeof(body), "\"time\":\"%s\",\"name\":\"web\","
+	snprintf(body, sizeof(body),
+	    "\"time\":\"%s\",\"name\":\"web\","
 	    "\"url\":\"https://%s/\",\"method\":\"GET\",\"host\":\"%s\","
-	    "\"port\":443,\"addr\":\"%s\",\"af\":4,%s%s", m->time, m->host,
-	    m->host, m->addr, result, m->extra);
+	    "\"port\":443,\"addr\":\"%s\",\"af\":4,%s%s",
+	    m->time, m->host, m->host, m->addr, result, m->extra);
 	schain_add(c, "http", body);
 }
 
@@ -105,8 +111,8 @@ run(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket,
 		f = &all;
 	}
 	assert_non_null(buf);
-	assert_non_null(s = summary_new(t->s.st, f, bucket, fmt, err,
-	    sizeof(err)));
+	assert_non_null(
+	    s = summary_new(t->s.st, f, bucket, fmt, err, sizeof(err)));
 	if (page > 0)
 		summary_set_page_rows(s, page);
 	do {
@@ -127,8 +133,8 @@ run(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket,
 /* The whole summary, `page` records at a time (0: the default), is
  * `want` byte for byte. */
 static void
-assert_summary(struct sfix_test *t, cw_usec_t bucket,
-    enum summary_format fmt, size_t page, const char *want)
+assert_summary(struct sfix_test *t, cw_usec_t bucket, enum summary_format fmt,
+    size_t page, const char *want)
 {
 	char *got = run(t, NULL, bucket, fmt, page);
 
@@ -144,7 +150,7 @@ run_json(struct sfix_test *t, const struct store_filter *f, cw_usec_t bucket)
 	json_t *all = json_array();
 
 	for (line = strtok_r(out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		json_error_t e;
 		json_t *b = json_loads(line, 0, &e);
 		if (b == NULL)
@@ -187,8 +193,8 @@ group(json_t *bucket, const char *list, const char *key, const char *value)
 	size_t i;
 
 	json_array_foreach(arr, i, g) {
-		if (strcmp(json_string_value(json_object_get(g, key)),
-		    value) == 0)
+		if (strcmp(json_string_value(json_object_get(g, key)), value) ==
+		    0)
 			return g;
 	}
 	fail_msg("no %s with %s %s", list, key, value);
@@ -203,8 +209,9 @@ target(json_t *bucket, const char *addr, const char *proto)
 
 	json_array_foreach(arr, i, g) {
 		if (strcmp(json_string_value(json_object_get(g, "addr")),
-		    addr) == 0 && strcmp(json_string_value(json_object_get(g,
-		    "proto")), proto) == 0)
+		        addr) == 0 &&
+		    strcmp(json_string_value(json_object_get(g, "proto")),
+		        proto) == 0)
 			return g;
 	}
 	fail_msg("no target %s %s", addr, proto);
@@ -231,12 +238,13 @@ real(json_t *g, const char *key)
 	return json_number_value(v);
 }
 
-#define assert_real(g, key, want) do {					\
-	double got_ = real((g), (key));					\
-	if (got_ < (want) - 1e-9 || got_ > (want) + 1e-9)		\
-		fail_msg("%s: %.6f, want %.6f", (key), got_,		\
-		    (double)(want));					\
-} while (0)
+#define assert_real(g, key, want) \
+	do { \
+		double got_ = real((g), (key)); \
+		if (got_ < (want)-1e-9 || got_ > (want) + 1e-9) \
+			fail_msg("%s: %.6f, want %.6f", (key), got_, \
+			    (double)(want)); \
+	} while (0)
 
 /* --- tests --- */
 
@@ -284,9 +292,9 @@ test_serial_cmp(void **state)
 	assert_int_equal(summary_serial_cmp(5, 0x80000005u), 2);
 }
 
-#define CSV_HEADER							\
+#define CSV_HEADER \
 	"start,end,kind,type,probe,probe_num,addr,port,proto,af,server," \
-	"host,measurements,successes,availability_pct,rtt_median_ms,"	\
+	"host,measurements,successes,availability_pct,rtt_median_ms," \
 	"rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s\r\n"
 
 #define K4 "193.0.14.129"
@@ -298,18 +306,18 @@ static void
 test_json_exact(void **state)
 {
 	static const struct meas ms[] = {
-		{"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 10, -1},
-		{"2026-11-26T10:10:00Z", K4, "udp", KN, "k2", ".", 40, -1},
-		{"2026-11-26T10:20:00Z", K4, "udp", KN, "k1", ".", 30, -1},
-		{"2026-11-26T10:30:00Z", K4, "tcp", KN, NULL, ".", 7.25, -1},
-		{"2026-11-26T10:40:00Z", K4, "udp", KN, NULL, ".", 20, -1},
-		{"2026-11-26T10:59:59.999999Z", K4, "udp", KN, NULL, ".", -1,
-		    -1},
+		{ "2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 10, -1 },
+		{ "2026-11-26T10:10:00Z", K4, "udp", KN, "k2", ".", 40, -1 },
+		{ "2026-11-26T10:20:00Z", K4, "udp", KN, "k1", ".", 30, -1 },
+		{ "2026-11-26T10:30:00Z", K4, "tcp", KN, NULL, ".", 7.25, -1 },
+		{ "2026-11-26T10:40:00Z", K4, "udp", KN, NULL, ".", 20, -1 },
+		{ "2026-11-26T10:59:59.999999Z", K4, "udp", KN, NULL, ".", -1,
+		    -1 },
 		/* The next bucket, from its first microsecond: odd count. */
-		{"2026-11-26T11:00:00Z", K4, "udp", KN, NULL, ".", 100, -1},
-		{"2026-11-26T11:30:00Z", K4, "udp", KN, NULL, ".", 1.5, -1},
-		{"2026-11-26T11:59:59.999999Z", K4, "udp", KN, NULL, ".", 2.5,
-		    -1},
+		{ "2026-11-26T11:00:00Z", K4, "udp", KN, NULL, ".", 100, -1 },
+		{ "2026-11-26T11:30:00Z", K4, "udp", KN, NULL, ".", 1.5, -1 },
+		{ "2026-11-26T11:59:59.999999Z", K4, "udp", KN, NULL, ".", 2.5,
+		    -1 },
 	};
 	struct sfix_test *t = *state;
 	char want[4096];
@@ -348,7 +356,8 @@ test_json_exact(void **state)
 	    "\"measurements\":3,"
 	    "\"successes\":3,\"availability_pct\":100.0,\"rtt_median_ms\":2.5,"
 	    "\"rtt_p95_ms\":100.0,\"nsids\":[],\"soa_measurements\":0,"
-	    "\"soa_behind\":0,\"soa_lag_max_s\":null}]}\n", t->p->id, t->p->id);
+	    "\"soa_behind\":0,\"soa_lag_max_s\":null}]}\n",
+	    t->p->id, t->p->id);
 	assert_summary(t, HOUR, SUMMARY_JSON, 0, want);
 	/* One record per page: the same. */
 	assert_summary(t, HOUR, SUMMARY_JSON, 1, want);
@@ -361,12 +370,12 @@ static void
 test_csv_exact(void **state)
 {
 	static const struct meas ms[] = {
-		{"2026-11-26T10:00:00Z", K4, "udp", "=evil,\\\"x\\\"",
-		    "a b", ".", 12.345, -1},
-		{"2026-11-26T10:01:00Z", K4, "udp", NULL, "-c", ".", 12.346,
-		    -1},
-		{"2026-11-26T10:02:00Z", "2001:7fd::1", "tcp", NULL, NULL, ".",
-		    -1, -1},
+		{ "2026-11-26T10:00:00Z", K4, "udp", "=evil,\\\"x\\\"", "a b",
+		    ".", 12.345, -1 },
+		{ "2026-11-26T10:01:00Z", K4, "udp", NULL, "-c", ".", 12.346,
+		    -1 },
+		{ "2026-11-26T10:02:00Z", "2001:7fd::1", "tcp", NULL, NULL, ".",
+		    -1, -1 },
 	};
 	struct sfix_test *t = *state;
 	char want[4096];
@@ -376,11 +385,11 @@ test_csv_exact(void **state)
 	schain_ingest(&t->s, &t->c, 10);
 #define B "2026-11-26T10:00:00.000000Z,2026-11-26T10:05:00.000000Z,"
 	snprintf(want, sizeof(want),
-	    CSV_HEADER
-	    B "target,dns,,,193.0.14.129,53,udp,4,\"'=evil,\"\"x\"\"\",,2,2,"
-	    "100.000,12.346,12.346,'-c a\\032b,0,0,\r\n"
-	    B "target,dns,,,2001:7fd::1,53,tcp,6,,,1,0,0.000,,,,0,0,\r\n"
-	    B "probe,dns,%s,1,,,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,"
+	    CSV_HEADER B
+	    "target,dns,,,193.0.14.129,53,udp,4,\"'=evil,\"\"x\"\"\",,2,2,"
+	    "100.000,12.346,12.346,'-c a\\032b,0,0,\r\n" B
+	    "target,dns,,,2001:7fd::1,53,tcp,6,,,1,0,0.000,,,,0,0,\r\n" B
+	    "probe,dns,%s,1,,,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,"
 	    "\r\n",
 	    t->p->id);
 #undef B
@@ -393,14 +402,14 @@ static void
 test_percentiles(void **state)
 {
 	struct sfix_test *t = *state;
-	struct meas m = {NULL, K4, "udp", KN, NULL, ".", 0, -1};
+	struct meas m = { NULL, K4, "udp", KN, NULL, ".", 0, -1 };
 	char when[64];
 	json_t *all, *g;
 
 	for (int i = 1; i <= 20; i++) {
 		snprintf(when, sizeof(when), "2026-11-26T10:%02d:00Z", i);
 		m.time = when;
-		m.rtt = 21 - i;			/* 20 .. 1, unordered */
+		m.rtt = 21 - i; /* 20 .. 1, unordered */
 		meas_add(&t->c, &m);
 	}
 	/* Another target: two values whose mean needs rounding. */
@@ -446,36 +455,36 @@ test_serial_lag(void **state)
 {
 	static const struct meas ms[] = {
 		/* Zone ".": A and B. */
-		{"2026-11-26T10:00:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
-		    100},
-		{"2026-11-26T10:05:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
-		    100},
-		{"2026-11-26T10:10:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
-		    101},
-		{"2026-11-26T10:15:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
-		    100},				/* 300 s behind */
-		{"2026-11-26T10:20:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
-		    100},				/* 600 s behind */
-		{"2026-11-26T10:25:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
-		    101},
+		{ "2026-11-26T10:00:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
+		    100 },
+		{ "2026-11-26T10:05:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    100 },
+		{ "2026-11-26T10:10:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
+		    101 },
+		{ "2026-11-26T10:15:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    100 }, /* 300 s behind */
+		{ "2026-11-26T10:20:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    100 }, /* 600 s behind */
+		{ "2026-11-26T10:25:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    101 },
 		/* Zone "ua.": C wraps past 2^32 - 1 to 5 on D. */
-		{"2026-11-26T12:00:00Z", "10.0.0.3", "udp", "c", NULL, "ua.", 1,
-		    4294967295LL},
-		{"2026-11-26T12:05:00Z", "10.0.0.4", "udp", "d", NULL, "UA.", 1,
-		    5},
-		{"2026-11-26T12:10:00Z", "10.0.0.3", "udp", "c", NULL, "ua.", 1,
-		    4294967295LL},			/* 300 s behind */
+		{ "2026-11-26T12:00:00Z", "10.0.0.3", "udp", "c", NULL, "ua.",
+		    1, 4294967295LL },
+		{ "2026-11-26T12:05:00Z", "10.0.0.4", "udp", "d", NULL, "UA.",
+		    1, 5 },
+		{ "2026-11-26T12:10:00Z", "10.0.0.3", "udp", "c", NULL, "ua.",
+		    1, 4294967295LL }, /* 300 s behind */
 		/* Zone ".": A skips ahead to 103; B at 102 is behind 103,
 		 * E at 99 behind everything since 10:00. */
-		{"2026-11-26T13:00:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
-		    103},
-		{"2026-11-26T13:30:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
-		    102},				/* 1800 s */
-		{"2026-11-26T13:40:00Z", "10.0.0.5", "udp", "e", NULL, ".", 1,
-		    99},				/* 13200 s */
+		{ "2026-11-26T13:00:00Z", "10.0.0.1", "udp", "a", NULL, ".", 1,
+		    103 },
+		{ "2026-11-26T13:30:00Z", "10.0.0.2", "udp", "b", NULL, ".", 1,
+		    102 }, /* 1800 s */
+		{ "2026-11-26T13:40:00Z", "10.0.0.5", "udp", "e", NULL, ".", 1,
+		    99 }, /* 13200 s */
 		/* A timeout says nothing of serials. */
-		{"2026-11-26T13:50:00Z", "10.0.0.5", "udp", "e", NULL, ".", -1,
-		    -1},
+		{ "2026-11-26T13:50:00Z", "10.0.0.5", "udp", "e", NULL, ".", -1,
+		    -1 },
 	};
 	struct sfix_test *t = *state;
 	json_t *all, *b, *g;
@@ -520,7 +529,7 @@ test_serial_lag(void **state)
 	/* In hourly buckets the lag goes with the bucket of the
 	 * measurement that was behind; the zone's history carries over. */
 	all = run_json(t, NULL, HOUR);
-	assert_int_equal(json_array_size(all), 3);	/* 10, 12, 13 h */
+	assert_int_equal(json_array_size(all), 3); /* 10, 12, 13 h */
 	g = group(json_array_get(all, 2), "targets", "addr", "10.0.0.2");
 	assert_int_equal(num(g, "soa_behind"), 1);
 	assert_real(g, "soa_lag_max_s", 1800);
@@ -537,16 +546,19 @@ test_filters(void **state)
 	struct sfix_test *t = *state;
 	struct store_probe *other;
 	struct schain c2;
-	struct meas m = {"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".",
-	    5, -1};
+	struct meas m = { "2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 5,
+		-1 };
 	json_t *all, *b;
 
 	meas_add(&t->c, &m);
-	schain_add(&t->c, "heartbeat", "\"time\":\"2026-11-26T10:01:00Z\","
+	schain_add(&t->c, "heartbeat",
+	    "\"time\":\"2026-11-26T10:01:00Z\","
 	    "\"queue\":0");
-	schain_add(&t->c, "dns", "\"time\":\"2026-11-26T10:02:00Z\","
+	schain_add(&t->c, "dns",
+	    "\"time\":\"2026-11-26T10:02:00Z\","
 	    "\"name\":\"tld\",\"ok\":false,\"failure\":\"dns_no_servers\"");
-	schain_add(&t->c, "tld_discovery", "\"time\":\"2026-11-26T10:03:00Z\","
+	schain_add(&t->c, "tld_discovery",
+	    "\"time\":\"2026-11-26T10:03:00Z\","
 	    "\"ok\":true,\"failure\":null");
 	schain_ingest(&t->s, &t->c, 10);
 	other = sfix_probe(&t->s, "other", 9, NULL, -1);
@@ -560,9 +572,11 @@ test_filters(void **state)
 	b = json_array_get(all, 0);
 	assert_groups(b, 2, 2);
 	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
-	    "measurements"), 2);
+	                     "measurements"),
+	    2);
 	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
-	    "successes"), 1);
+	                     "successes"),
+	    1);
 	json_decref(all);
 
 	all = run_filtered(t, "country", "UA");
@@ -572,8 +586,10 @@ test_filters(void **state)
 	all = run_filtered(t, "addr", "2001:7fd:0::1");
 	b = json_array_get(all, 0);
 	assert_groups(b, 1, 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-	    json_object_get(b, "probes"), 0), "probe")), other->id);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(b, "probes"), 0),
+	                        "probe")),
+	    other->id);
 	json_decref(all);
 
 	all = run_filtered(t, "to", "2026-11-26T10:00:00Z");
@@ -595,11 +611,11 @@ static void
 test_many_buckets(void **state)
 {
 	struct sfix_test *t = *state;
-	struct meas m = {NULL, K4, "udp", KN, NULL, ".", 1, -1};
+	struct meas m = { NULL, K4, "udp", KN, NULL, ".", 1, -1 };
 	char when[64];
 	json_t *all;
 
-	for (int i = 0; i < 240; i++) {	/* every 2.5 min for 10 h */
+	for (int i = 0; i < 240; i++) { /* every 2.5 min for 10 h */
 		snprintf(when, sizeof(when), "2026-11-26T%02d:%02d:%02dZ",
 		    i * 150 / 3600, i * 150 / 60 % 60, i * 150 % 60);
 		m.time = when;
@@ -609,8 +625,12 @@ test_many_buckets(void **state)
 	all = run_json(t, NULL, FIVE_MIN);
 	assert_int_equal(json_array_size(all), 120);
 	for (size_t i = 0; i < 120; i++)
-		assert_int_equal(num(json_array_get(json_object_get(
-		    json_array_get(all, i), "targets"), 0), "measurements"), 2);
+		assert_int_equal(
+		    num(json_array_get(json_object_get(json_array_get(all, i),
+		                           "targets"),
+		            0),
+		        "measurements"),
+		    2);
 	json_decref(all);
 }
 
@@ -621,18 +641,18 @@ static void
 test_types(void **state)
 {
 	static const struct meas dns[] = {
-		{"2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 10, 100},
-		{"2026-11-26T10:15:00Z", K4, "udp", KN, "k1", ".", 30, 100},
-		{"2026-11-26T10:30:00Z", K4, "udp", KN, NULL, ".", 20, -1},
+		{ "2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 10, 100 },
+		{ "2026-11-26T10:15:00Z", K4, "udp", KN, "k1", ".", 30, 100 },
+		{ "2026-11-26T10:30:00Z", K4, "udp", KN, NULL, ".", 20, -1 },
 	};
 	static const struct hmeas http[] = {
-		{"2026-11-26T10:05:00Z", "192.0.2.10", "a.example", 200, ""},
-		{"2026-11-26T10:10:00Z", "192.0.2.10", "b.example", 500,
+		{ "2026-11-26T10:05:00Z", "192.0.2.10", "a.example", 200, "" },
+		{ "2026-11-26T10:10:00Z", "192.0.2.10", "b.example", 500,
 		    ",\"nsid\":\"x\",\"soa_serial\":999,\"query\":{\"qname\":"
-		    "\".\",\"qtype\":\"SOA\"}"},
-		{"2026-11-26T10:20:00Z", "192.0.2.10", "a.example", 400, ""},
-		{"2026-11-26T10:25:00Z", "192.0.2.10", "a.example", -1, ""},
-		{"2026-11-26T10:35:00Z", "192.0.2.11", "a.example", 600, ""},
+		    "\".\",\"qtype\":\"SOA\"}" },
+		{ "2026-11-26T10:20:00Z", "192.0.2.10", "a.example", 400, "" },
+		{ "2026-11-26T10:25:00Z", "192.0.2.10", "a.example", -1, "" },
+		{ "2026-11-26T10:35:00Z", "192.0.2.11", "a.example", 600, "" },
 	};
 	struct sfix_test *t = *state;
 	char want[4096];
@@ -647,10 +667,12 @@ test_types(void **state)
 	meas_add(&t->c, &dns[2]);
 	http_add(&t->c, &http[4]);
 	schain_ingest(&t->s, &t->c, 3);
-#define NO_DNS "\"nsids\":null,\"soa_measurements\":null,"		\
+#define NO_DNS \
+	"\"nsids\":null,\"soa_measurements\":null," \
 	"\"soa_behind\":null,\"soa_lag_max_s\":null}"
-#define WEB(addr, host) "{\"type\":\"http\",\"addr\":\"" addr "\","	\
-	"\"port\":443,\"proto\":\"https\",\"af\":4,\"server\":\"" host	\
+#define WEB(addr, host) \
+	"{\"type\":\"http\",\"addr\":\"" addr "\"," \
+	"\"port\":443,\"proto\":\"https\",\"af\":4,\"server\":\"" host \
 	"\",\"host\":\"" host "\","
 	snprintf(want, sizeof(want),
 	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
@@ -659,23 +681,28 @@ test_types(void **state)
 	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null,"
 	    "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
-	    "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0},"
-	    WEB("192.0.2.10", "a.example") "\"measurements\":3,\"successes\":2,"
-	    "\"availability_pct\":66.667,\"rtt_median_ms\":300.0,"
-	    "\"rtt_p95_ms\":400.0," NO_DNS ","
-	    WEB("192.0.2.10", "b.example") "\"measurements\":1,\"successes\":1,"
-	    "\"availability_pct\":100.0,\"rtt_median_ms\":500.0,"
-	    "\"rtt_p95_ms\":500.0," NO_DNS ","
-	    WEB("192.0.2.11", "a.example") "\"measurements\":1,\"successes\":1,"
-	    "\"availability_pct\":100.0,\"rtt_median_ms\":600.0,"
-	    "\"rtt_p95_ms\":600.0," NO_DNS "],\"probes\":["
-	    "{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
-	    "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
-	    "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
-	    "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0},"
-	    "{\"type\":\"http\",\"probe\":\"%s\",\"probe_num\":1,"
-	    "\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
-	    "\"rtt_median_ms\":450.0,\"rtt_p95_ms\":600.0," NO_DNS "]}\n",
+	    "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0}," WEB(
+	        "192.0.2.10",
+	        "a.example") "\"measurements\":3,\"successes\":2,"
+	                     "\"availability_pct\":66.667,\"rtt_median_ms\":300.0,"
+	                     "\"rtt_p95_ms\":400.0," NO_DNS
+	                     "," WEB("192.0.2.10",
+	                         "b.example") "\"measurements\":1,\"successes\":1,"
+	                                      "\"availability_pct\":100.0,\"rtt_median_ms\":500.0,"
+	                                      "\"rtt_p95_ms\":500.0," NO_DNS
+	                                      "," WEB("192.0.2.11",
+	                                          "a.example") "\"measurements\":1,\"successes\":1,"
+	                                                       "\"availability_pct\":100.0,\"rtt_median_ms\":600.0,"
+	                                                       "\"rtt_p95_ms\":600.0," NO_DNS
+	                                                       "],\"probes\":["
+	                                                       "{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	                                                       "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
+	                                                       "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
+	                                                       "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0},"
+	                                                       "{\"type\":\"http\",\"probe\":\"%s\",\"probe_num\":1,"
+	                                                       "\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
+	                                                       "\"rtt_median_ms\":450.0,\"rtt_p95_ms\":600.0," NO_DNS
+	                                                       "]}\n",
 	    t->p->id, t->p->id);
 #undef WEB
 #undef NO_DNS
@@ -683,17 +710,18 @@ test_types(void **state)
 	assert_summary(t, HOUR, SUMMARY_JSON, 1, want);
 
 #define B "2026-11-26T10:00:00.000000Z,2026-11-26T11:00:00.000000Z,"
-	snprintf(want, sizeof(want), CSV_HEADER
-	    B "target,dns,,," K4 ",53,udp,4," KN ",,3,3,100.000,20.000,"
-	    "30.000,k1,2,0,0.000\r\n"
-	    B "target,http,,,192.0.2.10,443,https,4,a.example,a.example,3,2,"
-	    "66.667,300.000,400.000,,,,\r\n"
-	    B "target,http,,,192.0.2.10,443,https,4,b.example,b.example,1,1,"
-	    "100.000,500.000,500.000,,,,\r\n"
-	    B "target,http,,,192.0.2.11,443,https,4,a.example,a.example,1,1,"
-	    "100.000,600.000,600.000,,,,\r\n"
-	    B "probe,dns,%s,1,,,,,,,3,3,100.000,20.000,30.000,k1,2,0,0.000\r\n"
-	    B "probe,http,%s,1,,,,,,,5,4,80.000,450.000,600.000,,,,\r\n",
+	snprintf(want, sizeof(want),
+	    CSV_HEADER B
+	    "target,dns,,," K4 ",53,udp,4," KN ",,3,3,100.000,20.000,"
+	    "30.000,k1,2,0,0.000\r\n" B
+	    "target,http,,,192.0.2.10,443,https,4,a.example,a.example,3,2,"
+	    "66.667,300.000,400.000,,,,\r\n" B
+	    "target,http,,,192.0.2.10,443,https,4,b.example,b.example,1,1,"
+	    "100.000,500.000,500.000,,,,\r\n" B
+	    "target,http,,,192.0.2.11,443,https,4,a.example,a.example,1,1,"
+	    "100.000,600.000,600.000,,,,\r\n" B
+	    "probe,dns,%s,1,,,,,,,3,3,100.000,20.000,30.000,k1,2,0,0.000\r\n" B
+	    "probe,http,%s,1,,,,,,,5,4,80.000,450.000,600.000,,,,\r\n",
 	    t->p->id, t->p->id);
 #undef B
 	assert_summary(t, HOUR, SUMMARY_CSV, 0, want);
@@ -702,8 +730,10 @@ test_types(void **state)
 	all = run_filtered(t, "type", "http");
 	b = json_array_get(all, 0);
 	assert_groups(b, 3, 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-	    json_object_get(b, "probes"), 0), "type")), "http");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(b, "probes"), 0),
+	                        "type")),
+	    "http");
 	assert_real(group(b, "probes", "type", "http"), "rtt_median_ms", 450);
 	json_decref(all);
 }
@@ -714,29 +744,31 @@ test_types(void **state)
 static void
 test_out_of_range(void **state)
 {
-	static const double rtts[] = {1e308, -1, INFINITY, -INFINITY, NAN,
-	    12.5};
+	static const double rtts[] = { 1e308, -1, INFINITY, -INFINITY, NAN,
+		12.5 };
 	struct sfix_test *t = *state;
 	json_t *all, *g;
 	char *csv, *line;
 
 	for (size_t i = 0; i < sizeof(rtts) / sizeof(rtts[0]); i++)
-		meas_add(&t->c, &(struct meas){.time = "2026-11-26T10:00:00Z",
-		    .addr = "192.0.2.1", .rtt = 1, .serial = -1});
+		meas_add(&t->c,
+		    &(struct meas){ .time = "2026-11-26T10:00:00Z",
+		        .addr = "192.0.2.1",
+		        .rtt = 1,
+		        .serial = -1 });
 	schain_ingest(&t->s, &t->c, 10);
 	for (size_t i = 0; i < sizeof(rtts) / sizeof(rtts[0]); i++)
 		free(sfix_overwrite(&t->s, &t->c, i + 1, "dns", "\"ok\":true",
 		    rtts[i], 53));
 	all = run_json(t, NULL, HOUR);
 	assert_int_equal(json_array_size(all), 1);
-	g = json_array_get(json_object_get(json_array_get(all, 0),
-	    "targets"), 0);
-	assert_int_equal(json_integer_value(json_object_get(g,
-	    "measurements")), 6);
-	assert_true(json_real_value(json_object_get(g, "rtt_p95_ms")) ==
-	    4294967.295);
-	assert_true(json_real_value(json_object_get(g, "rtt_median_ms")) >=
+	g = json_array_get(json_object_get(json_array_get(all, 0), "targets"),
 	    0);
+	assert_int_equal(json_integer_value(json_object_get(g, "measurements")),
+	    6);
+	assert_true(
+	    json_real_value(json_object_get(g, "rtt_p95_ms")) == 4294967.295);
+	assert_true(json_real_value(json_object_get(g, "rtt_median_ms")) >= 0);
 	json_decref(all);
 	csv = run(t, NULL, HOUR, SUMMARY_CSV, 0);
 	assert_non_null(line = strstr(csv, "\r\n"));
@@ -747,8 +779,7 @@ test_out_of_range(void **state)
 /* A summary with a cap of `cap` groups a bucket, read 3 records a
  * step: its last result (it stays), its output in *out (caller frees). */
 static int
-run_capped(struct sfix_test *t, enum summary_format fmt, size_t cap,
-    char **out)
+run_capped(struct sfix_test *t, enum summary_format fmt, size_t cap, char **out)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct store_filter all;
@@ -759,8 +790,8 @@ run_capped(struct sfix_test *t, enum summary_format fmt, size_t cap,
 
 	assert_non_null(buf);
 	store_filter_init(&all);
-	assert_non_null(s = summary_new(t->s.st, &all, HOUR, fmt, err,
-	    sizeof(err)));
+	assert_non_null(
+	    s = summary_new(t->s.st, &all, HOUR, fmt, err, sizeof(err)));
 	summary_set_max_groups(s, cap);
 	summary_set_page_rows(s, 3);
 	do {
@@ -784,10 +815,10 @@ run_capped(struct sfix_test *t, enum summary_format fmt, size_t cap,
 static void
 test_max_groups(void **state)
 {
-	static const enum summary_format fmts[] = {SUMMARY_JSON, SUMMARY_CSV};
+	static const enum summary_format fmts[] = { SUMMARY_JSON, SUMMARY_CSV };
 	struct sfix_test *t = *state;
-	struct meas m = {"2026-11-26T10:00:00Z", NULL, "udp", KN, NULL, ".",
-	    5, -1};
+	struct meas m = { "2026-11-26T10:00:00Z", NULL, "udp", KN, NULL, ".", 5,
+		-1 };
 	char addr[32], *whole, *got;
 
 	for (int i = 0; i < 29; i++) {
@@ -813,16 +844,12 @@ test_max_groups(void **state)
 }
 
 #define SUMMARY_TESTS(setup) \
-	SFIX_TEST(test_json_exact, setup), \
-	SFIX_TEST(test_csv_exact, setup), \
-	SFIX_TEST(test_percentiles, setup), \
-	SFIX_TEST(test_serial_lag, setup), \
-	SFIX_TEST(test_filters, setup), \
-	SFIX_TEST(test_empty, setup), \
-	SFIX_TEST(test_many_buckets, setup), \
-	SFIX_TEST(test_types, setup), \
-	SFIX_TEST(test_out_of_range, setup), \
-	SFIX_TEST(test_max_groups, setup)
+	SFIX_TEST(test_json_exact, setup), SFIX_TEST(test_csv_exact, setup), \
+	    SFIX_TEST(test_percentiles, setup), \
+	    SFIX_TEST(test_serial_lag, setup), SFIX_TEST(test_filters, setup), \
+	    SFIX_TEST(test_empty, setup), SFIX_TEST(test_many_buckets, setup), \
+	    SFIX_TEST(test_types, setup), SFIX_TEST(test_out_of_range, setup), \
+	    SFIX_TEST(test_max_groups, setup)
 
 int
 main(void)
@@ -831,21 +858,21 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_serial_cmp),
 	};
-	const struct CMUnitTest sqlite_tests[] = {
-		SUMMARY_TESTS(sfix_setup_sqlite)};
-	const struct CMUnitTest pg_tests[] = {SUMMARY_TESTS(sfix_setup_pg)};
+	const struct CMUnitTest sqlite_tests[] = { SUMMARY_TESTS(
+	    sfix_setup_sqlite) };
+	const struct CMUnitTest pg_tests[] = { SUMMARY_TESTS(sfix_setup_pg) };
 	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
 	failed = cmocka_run_group_tests_name("summary", plain, NULL, NULL);
-	failed += cmocka_run_group_tests_name("summary on sqlite",
-	    sqlite_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("summary on sqlite", sqlite_tests,
+	    NULL, NULL);
 	if (sfix_pg_url() != NULL)
 		failed += cmocka_run_group_tests_name("summary on postgresql",
 		    pg_tests, NULL, NULL);
 	else
 		printf("summary on postgresql: not run (CW_TEST_PG_URL "
-		    "unset)\n");
+		       "unset)\n");
 	return failed != 0;
 }

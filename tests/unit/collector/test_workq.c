@@ -23,26 +23,26 @@
 #include "cwtime.h"
 #include "workq.h"
 
-#define JOBS	50
+#define JOBS 50
 
 struct job {
-	int		 n;		/* its place in the order */
-	pthread_t	 loop;		/* the loop's thread */
-	bool		 off_loop;	/* `work` ran on another thread */
-	int		*order;		/* `done` appends n here */
-	int		*ndone;
-	bool		 ran;
-	int		 slow_ms;	/* `work` sleeps this long */
-	volatile int	*started;	/* set when `work` begins */
-	int		 slices;	/* `work` calls it takes */
-	int		 calls;
+	int n;          /* its place in the order */
+	pthread_t loop; /* the loop's thread */
+	bool off_loop;  /* `work` ran on another thread */
+	int *order;     /* `done` appends n here */
+	int *ndone;
+	bool ran;
+	int slow_ms;           /* `work` sleeps this long */
+	volatile int *started; /* set when `work` begins */
+	int slices;            /* `work` calls it takes */
+	int calls;
 };
 
 static bool
 job_work(void *arg)
 {
 	struct job *j = arg;
-	struct timespec ts = {0, (long)j->slow_ms * 1000000L};
+	struct timespec ts = { 0, (long)j->slow_ms * 1000000L };
 
 	if (j->started != NULL)
 		__atomic_store_n(j->started, 1, __ATOMIC_SEQ_CST);
@@ -66,7 +66,7 @@ job_done(void *arg, bool ran)
 static void
 loop_until_done(struct event_base *base, struct workq *q)
 {
-	struct timeval tick = {0, 10000};
+	struct timeval tick = { 0, 10000 };
 
 	for (int i = 0; i < 1000 && workq_pending(q) > 0; i++) {
 		event_base_loopexit(base, &tick);
@@ -86,8 +86,11 @@ test_order(void **state)
 	assert_non_null(base);
 	assert_non_null(q = workq_new(base));
 	for (int i = 0; i < JOBS; i++) {
-		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
-		    .order = order, .ndone = &ndone, .slow_ms = i % 7 == 0};
+		jobs[i] = (struct job){ .n = i,
+			.loop = pthread_self(),
+			.order = order,
+			.ndone = &ndone,
+			.slow_ms = i % 7 == 0 };
 		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
 		    0);
 	}
@@ -117,8 +120,10 @@ test_free_while_busy(void **state)
 	assert_non_null(base);
 	assert_non_null(q = workq_new(base));
 	for (int i = 0; i < 3; i++) {
-		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
-		    .order = order, .ndone = &ndone};
+		jobs[i] = (struct job){ .n = i,
+			.loop = pthread_self(),
+			.order = order,
+			.ndone = &ndone };
 		if (i == 0) {
 			jobs[i].slow_ms = 200;
 			jobs[i].started = &started;
@@ -127,9 +132,9 @@ test_free_while_busy(void **state)
 		    0);
 	}
 	/* The first job is running (it sleeps): free the queue now. */
-	for (int i = 0; i < 1000 &&
-	    !__atomic_load_n(&started, __ATOMIC_SEQ_CST); i++) {
-		struct timespec ts = {0, 1000000L};
+	for (int i = 0;
+	     i < 1000 && !__atomic_load_n(&started, __ATOMIC_SEQ_CST); i++) {
+		struct timespec ts = { 0, 1000000L };
 		nanosleep(&ts, NULL);
 	}
 	assert_true(started);
@@ -160,9 +165,12 @@ test_slices(void **state)
 	assert_non_null(base);
 	assert_non_null(q = workq_new(base));
 	for (int i = 0; i < JOBS; i++) {
-		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
-		    .order = order, .ndone = &ndone, .slow_ms = 1,
-		    .slices = i < nlong ? 20 : 1};
+		jobs[i] = (struct job){ .n = i,
+			.loop = pthread_self(),
+			.order = order,
+			.ndone = &ndone,
+			.slow_ms = 1,
+			.slices = i < nlong ? 20 : 1 };
 		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
 		    0);
 	}
@@ -195,9 +203,12 @@ test_drain_all(void **state)
 	assert_non_null(base);
 	assert_non_null(q = workq_new(base));
 	for (int i = 0; i < JOBS; i++) {
-		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
-		    .order = order, .ndone = &ndone, .slow_ms = i % 10 == 0,
-		    .slices = i % 5 == 0 ? 4 : 1};
+		jobs[i] = (struct job){ .n = i,
+			.loop = pthread_self(),
+			.order = order,
+			.ndone = &ndone,
+			.slow_ms = i % 10 == 0,
+			.slices = i % 5 == 0 ? 4 : 1 };
 		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
 		    0);
 	}
@@ -215,8 +226,10 @@ test_drain_all(void **state)
 	/* Nothing is called twice when the loop reads the wake-ups. */
 	loop_until_done(base, q);
 	assert_int_equal(ndone, JOBS);
-	more = (struct job){.n = JOBS, .loop = pthread_self(), .order = order,
-	    .ndone = &ndone};
+	more = (struct job){ .n = JOBS,
+		.loop = pthread_self(),
+		.order = order,
+		.ndone = &ndone };
 	assert_int_equal(workq_push(q, job_work, job_done, &more), 0);
 	loop_until_done(base, q);
 	assert_int_equal(ndone, JOBS + 1);
@@ -244,14 +257,16 @@ test_drain_deadline(void **state)
 	volatile int started = 0;
 	int order[4], ndone = 0, calls;
 	cw_usec_t start, took;
-	struct timespec ts = {0, 200000000L};
+	struct timespec ts = { 0, 200000000L };
 
 	(void)state;
 	assert_non_null(base);
 	assert_non_null(q = workq_new(base));
 	for (int i = 0; i < 3; i++)
-		jobs[i] = (struct job){.n = i, .loop = pthread_self(),
-		    .order = order, .ndone = &ndone};
+		jobs[i] = (struct job){ .n = i,
+			.loop = pthread_self(),
+			.order = order,
+			.ndone = &ndone };
 	/* 1000 slices of 20 ms: 20 s, far past the deadline. */
 	jobs[1].slow_ms = 20;
 	jobs[1].slices = 1000;
@@ -261,9 +276,9 @@ test_drain_deadline(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(workq_push(q, job_work, job_done, &jobs[i]),
 		    0);
-	for (int i = 0; i < 1000 &&
-	    !__atomic_load_n(&started, __ATOMIC_SEQ_CST); i++) {
-		struct timespec ms = {0, 1000000L};
+	for (int i = 0;
+	     i < 1000 && !__atomic_load_n(&started, __ATOMIC_SEQ_CST); i++) {
+		struct timespec ms = { 0, 1000000L };
 		nanosleep(&ms, NULL);
 	}
 	assert_true(started);
@@ -285,8 +300,10 @@ test_drain_deadline(void **state)
 	calls = jobs[1].calls + jobs[2].calls;
 	nanosleep(&ts, NULL);
 	assert_int_equal(jobs[1].calls + jobs[2].calls, calls);
-	more = (struct job){.n = 3, .loop = pthread_self(), .order = order,
-	    .ndone = &ndone};
+	more = (struct job){ .n = 3,
+		.loop = pthread_self(),
+		.order = order,
+		.ndone = &ndone };
 	assert_int_equal(workq_push(q, job_work, job_done, &more), 0);
 	loop_until_done(base, q);
 	assert_int_equal(ndone, 4);
@@ -300,9 +317,9 @@ test_drain_deadline(void **state)
 /* What a queue holds of the process: its open descriptors, its threads
  * and the events added to `base`. */
 struct held {
-	int	fds;
-	int	threads;
-	int	events;
+	int fds;
+	int threads;
+	int events;
 };
 
 static int
@@ -337,9 +354,10 @@ count_threads(void)
 static struct held
 held_now(struct event_base *base)
 {
-	return (struct held){.fds = count_fds(), .threads = count_threads(),
-	    .events = event_base_get_num_events(base,
-	    EVENT_BASE_COUNT_ADDED)};
+	return (struct held){ .fds = count_fds(),
+		.threads = count_threads(),
+		.events = event_base_get_num_events(base,
+		    EVENT_BASE_COUNT_ADDED) };
 }
 
 /* Everything held at `before` and nothing more: the thread may linger
@@ -349,7 +367,7 @@ static void
 assert_released(struct event_base *base, struct held before)
 {
 	struct held now = held_now(base);
-	struct timespec ms = {0, 1000000L};
+	struct timespec ms = { 0, 1000000L };
 
 	for (int i = 0; i < 2000 && now.threads != before.threads; i++) {
 		nanosleep(&ms, NULL);
@@ -388,8 +406,10 @@ test_free_idle(void **state)
 	/* Idle again after a job: its `done` ran once, on the loop, and
 	 * freeing the queue does not call it a second time. */
 	assert_non_null(q = workq_new(base));
-	j = (struct job){.n = 0, .loop = pthread_self(), .order = order,
-	    .ndone = &ndone};
+	j = (struct job){ .n = 0,
+		.loop = pthread_self(),
+		.order = order,
+		.ndone = &ndone };
 	assert_int_equal(workq_push(q, job_work, job_done, &j), 0);
 	loop_until_done(base, q);
 	assert_int_equal(ndone, 1);

@@ -24,7 +24,8 @@ test_format_utc_microseconds(void **state)
 	assert_string_equal(cw_time_format(0, buf, sizeof(buf)),
 	    "1970-01-01T00:00:00.000000Z");
 	assert_string_equal(cw_time_format(1764194739000001LL, buf,
-	    sizeof(buf)), "2025-11-26T22:05:39.000001Z");
+	                        sizeof(buf)),
+	    "2025-11-26T22:05:39.000001Z");
 	/* Before the epoch the microseconds still count forward. */
 	assert_string_equal(cw_time_format(-1, buf, sizeof(buf)),
 	    "1969-12-31T23:59:59.999999Z");
@@ -33,12 +34,12 @@ test_format_utc_microseconds(void **state)
 static void
 test_time_parse(void **state)
 {
-	static const char *const bad[] = {"", "2026-11-26", "2026-11-26T10:00:00",
-	    "2026-11-26T10:00:00.Z", "2026-11-26T10:00:00.1234567Z",
-	    "2026-02-30T10:00:00Z", "2026-11-26T24:00:00Z",
-	    "2026-11-26T10:00:60Z", "2026-11-26 10:00:00Z",
-	    "2026-11-26T10:00:00+01:00", "2026-11-26T10:00:00Zjunk",
-	    "20a6-11-26T10:00:00Z"};
+	static const char *const bad[] = { "", "2026-11-26",
+		"2026-11-26T10:00:00", "2026-11-26T10:00:00.Z",
+		"2026-11-26T10:00:00.1234567Z", "2026-02-30T10:00:00Z",
+		"2026-11-26T24:00:00Z", "2026-11-26T10:00:60Z",
+		"2026-11-26 10:00:00Z", "2026-11-26T10:00:00+01:00",
+		"2026-11-26T10:00:00Zjunk", "20a6-11-26T10:00:00Z" };
 	char buf[CW_TIME_STRLEN];
 	cw_usec_t t;
 
@@ -84,8 +85,18 @@ static void
 test_duration_rejects(void **state)
 {
 	static const char *bad[] = {
-		"", "s", "-1s", "+3", "4x", "5 m", "1e400", "nan", "inf",
-		"99999999999d", "4ss", "m5",
+		"",
+		"s",
+		"-1s",
+		"+3",
+		"4x",
+		"5 m",
+		"1e400",
+		"nan",
+		"inf",
+		"99999999999d",
+		"4ss",
+		"m5",
 	};
 	cw_usec_t v = 42;
 
@@ -112,8 +123,8 @@ kernel_usec(clockid_t id)
 static void
 sleep_usec(cw_usec_t usec)
 {
-	struct timespec ts = {(time_t)(usec / CW_USEC_PER_SEC),
-	    (long)(usec % CW_USEC_PER_SEC) * 1000};
+	struct timespec ts = { (time_t)(usec / CW_USEC_PER_SEC),
+		(long)(usec % CW_USEC_PER_SEC) * 1000 };
 
 	while (nanosleep(&ts, &ts) == -1)
 		assert_int_equal(errno, EINTR);
@@ -121,8 +132,8 @@ sleep_usec(cw_usec_t usec)
 
 /* How long a 20 ms sleep may take on a loaded machine before the test
  * calls the clock broken rather than the scheduler slow. */
-#define SLEEP_USEC	(20 * CW_USEC_PER_MSEC)
-#define SLEEP_SLACK	(5 * CW_USEC_PER_SEC)
+#define SLEEP_USEC  (20 * CW_USEC_PER_MSEC)
+#define SLEEP_SLACK (5 * CW_USEC_PER_SEC)
 
 /* Each clock reads what the kernel's clock of that kind says, in
  * microseconds: a value between two readings of the kernel's clock taken
@@ -136,8 +147,8 @@ test_clocks_read_the_kernel(void **state)
 		clockid_t id;
 		cw_usec_t (*fn)(void);
 	} clocks[] = {
-		{"mono", CLOCK_MONOTONIC, cw_mono_usec},
-		{"real", CLOCK_REALTIME, cw_real_usec},
+		{ "mono", CLOCK_MONOTONIC, cw_mono_usec },
+		{ "real", CLOCK_REALTIME, cw_real_usec },
 	};
 	cw_usec_t before, v, after;
 

@@ -38,8 +38,8 @@ test_names_are_unique(void **state)
 	(void)state;
 	for (int i = 1; i < CW_FAIL_MAX; i++)
 		for (int j = i + 1; j < CW_FAIL_MAX; j++)
-			assert_string_not_equal(
-			    cw_failure_name((enum cw_failure)i),
+			assert_string_not_equal(cw_failure_name(
+			                            (enum cw_failure)i),
 			    cw_failure_name((enum cw_failure)j));
 }
 
@@ -62,15 +62,18 @@ static void
 test_errno_classification(void **state)
 {
 	(void)state;
-	assert_int_equal(cw_failure_from_errno(ECONNREFUSED, CW_FAIL_SEND_ERROR),
+	assert_int_equal(cw_failure_from_errno(ECONNREFUSED,
+	                     CW_FAIL_SEND_ERROR),
 	    CW_FAIL_CONNECTION_REFUSED);
 	assert_int_equal(cw_failure_from_errno(ENETUNREACH, CW_FAIL_SEND_ERROR),
 	    CW_FAIL_NETWORK_UNREACHABLE);
-	assert_int_equal(cw_failure_from_errno(EHOSTUNREACH, CW_FAIL_SEND_ERROR),
+	assert_int_equal(cw_failure_from_errno(EHOSTUNREACH,
+	                     CW_FAIL_SEND_ERROR),
 	    CW_FAIL_HOST_UNREACHABLE);
 	assert_int_equal(cw_failure_from_errno(ECONNRESET, CW_FAIL_RECV_ERROR),
 	    CW_FAIL_CONNECTION_RESET);
-	assert_int_equal(cw_failure_from_errno(EAFNOSUPPORT, CW_FAIL_SEND_ERROR),
+	assert_int_equal(cw_failure_from_errno(EAFNOSUPPORT,
+	                     CW_FAIL_SEND_ERROR),
 	    CW_FAIL_ADDRESS_FAMILY);
 	assert_int_equal(cw_failure_from_errno(EMSGSIZE, CW_FAIL_SEND_ERROR),
 	    CW_FAIL_SEND_ERROR);
@@ -92,12 +95,14 @@ test_result_failure_fields(void **state)
 	    "Connection refused");
 	assert_int_equal(result_failure(r), CW_FAIL_CONNECTION_REFUSED);
 	assert_true(json_is_false(json_object_get(r, "ok")));
-	assert_string_equal(json_string_value(json_object_get(r,
-	    "failure_detail")), "errno 111: Connection refused");
+	assert_string_equal(json_string_value(
+	                        json_object_get(r, "failure_detail")),
+	    "errno 111: Connection refused");
 	result_set_ms(r, "rtt_ms", 12345);
 	line = result_dump(r);
 	assert_non_null(line);
-	assert_non_null(strstr(line, "\"time\":\"2025-11-26T22:05:39.123456Z\""));
+	assert_non_null(
+	    strstr(line, "\"time\":\"2025-11-26T22:05:39.123456Z\""));
 	assert_non_null(strstr(line, "\"rtt_ms\":12.345"));
 	assert_null(strchr(line, '\n'));
 	free(line);

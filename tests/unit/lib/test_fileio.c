@@ -32,10 +32,10 @@
 
 #include "fileio.h"
 
-#define BIG	(1024 * 1024)
+#define BIG (1024 * 1024)
 
 struct fixture {
-	char	dir[64];
+	char dir[64];
 };
 
 static int
@@ -163,20 +163,19 @@ on_alarm(int sig)
 }
 
 struct reader {
-	int		 fd;
-	unsigned char	*got;
-	size_t		 len;
+	int fd;
+	unsigned char *got;
+	size_t len;
 };
 
 static void *
 reader_run(void *arg)
 {
 	struct reader *r = arg;
-	struct timespec pause = {0, 50 * 1000};
+	struct timespec pause = { 0, 50 * 1000 };
 	ssize_t n;
 
-	while (r->len < BIG && (n = read(r->fd, r->got + r->len,
-	    4096)) != 0) {
+	while (r->len < BIG && (n = read(r->fd, r->got + r->len, 4096)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -191,9 +190,10 @@ reader_run(void *arg)
 static void
 test_write_all_interrupted(void **state)
 {
-	struct itimerval tick = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
-	struct sigaction sa = {.sa_handler = on_alarm};	/* no SA_RESTART */
-	struct reader r = {0};
+	struct itimerval tick = { { 0, 100 }, { 0, 100 } },
+	                 off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct reader r = { 0 };
 	unsigned char *data = malloc(BIG);
 	sigset_t block, old;
 	int sv[2], small = 4096;
@@ -206,12 +206,14 @@ test_write_all_interrupted(void **state)
 	assert_non_null(r.got);
 	for (size_t i = 0; i < BIG; i++)
 		data[i] = (unsigned char)(i * 7 + i / 251);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	    0);
 	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small,
-	    sizeof(small)), 0);
+	                     sizeof(small)),
+	    0);
 	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small,
-	    sizeof(small)), 0);
+	                     sizeof(small)),
+	    0);
 	r.fd = sv[1];
 	/* Only the writer is to be interrupted: the thread starts with
 	 * SIGALRM blocked. */
@@ -254,8 +256,8 @@ test_write_all_count_failure(void **state)
 
 	snprintf(path, sizeof(path), "%s/limited", f->dir);
 	memset(buf, 'x', sizeof(buf));
-	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC,
-	    0600)) != -1);
+	assert_true(
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1);
 	old = limit_fsize(1000);
 	errno = 0;
 	assert_int_equal(fileio_write_all_count(fd, buf, sizeof(buf), &done),
@@ -293,8 +295,8 @@ test_atomic_replace(void **state)
 	char path[128], buf[64], names[256];
 
 	snprintf(path, sizeof(path), "%s/state", f->dir);
-	assert_int_equal(fileio_write_atomic(AT_FDCWD, path, 0600, "one\n",
-	    4), FILEIO_OK);
+	assert_int_equal(fileio_write_atomic(AT_FDCWD, path, 0600, "one\n", 4),
+	    FILEIO_OK);
 	assert_int_equal(slurp(path, buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "one\n");
 	assert_int_equal(mode_of(path), 0600);
@@ -346,7 +348,7 @@ test_atomic_fails_midway(void **state)
 	assert_string_equal(names, "cursor cursor.tmp");
 	errno = ESTALE;
 	fileio_atomic_abort(&fa);
-	assert_int_equal(errno, ESTALE);	/* kept for the caller's message */
+	assert_int_equal(errno, ESTALE); /* kept for the caller's message */
 	assert_int_equal(fa.fd, -1);
 	assert_string_equal((slurp(path, buf, sizeof(buf)), buf),
 	    "old content\n");
@@ -415,8 +417,8 @@ test_atomic_stale_tmp(void **state)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	put(tmp, "half a line from before the cras");
 	assert_int_equal(chmod(tmp, 0666), 0);
-	assert_int_equal(fileio_write_atomic(AT_FDCWD, path, 0600, "new\n",
-	    4), FILEIO_OK);
+	assert_int_equal(fileio_write_atomic(AT_FDCWD, path, 0600, "new\n", 4),
+	    FILEIO_OK);
 	assert_string_equal((slurp(path, buf, sizeof(buf)), buf), "new\n");
 	assert_int_equal(mode_of(path), 0600);
 
@@ -424,11 +426,11 @@ test_atomic_stale_tmp(void **state)
 	put(victim, "keep me");
 	assert_int_equal(symlink(victim, tmp), 0);
 	assert_int_equal(fileio_write_atomic(AT_FDCWD, path, 0600, "newer\n",
-	    6), FILEIO_OK);
+	                     6),
+	    FILEIO_OK);
 	assert_string_equal((slurp(path, buf, sizeof(buf)), buf), "newer\n");
 	assert_int_equal(mode_of(path), 0600);
-	assert_string_equal((slurp(victim, buf, sizeof(buf)), buf),
-	    "keep me");
+	assert_string_equal((slurp(victim, buf, sizeof(buf)), buf), "keep me");
 	listing(f->dir, names, sizeof(names));
 	assert_string_equal(names, "chain victim");
 }
@@ -447,8 +449,8 @@ test_atomic_dirfd_and_dirsync(void **state)
 	char path[128], buf[64], cwd[PATH_MAX];
 	int dirfd, pathfd;
 
-	assert_true((dirfd = open(f->dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1);
+	assert_true(
+	    (dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1);
 	assert_int_equal(fileio_write_atomic(dirfd, "a", 0600, "A", 1),
 	    FILEIO_OK);
 	assert_int_equal(mkdirat(dirfd, "sub", 0700), 0);
@@ -465,8 +467,8 @@ test_atomic_dirfd_and_dirsync(void **state)
 	snprintf(path, sizeof(path), "%s/c", f->dir);
 	assert_string_equal((slurp(path, buf, sizeof(buf)), buf), "C");
 
-	assert_true((pathfd = open(f->dir, O_PATH | O_DIRECTORY |
-	    O_CLOEXEC)) != -1);
+	assert_true(
+	    (pathfd = open(f->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) != -1);
 	errno = 0;
 	assert_int_equal(fileio_write_atomic(pathfd, "a", 0600, "A2", 2),
 	    FILEIO_DIRSYNC);
@@ -486,10 +488,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_replace, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_fails_midway,
+		cmocka_unit_test_setup_teardown(test_atomic_fails_midway, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_create_rename_fail,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_atomic_create_rename_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_stale_tmp, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_dirfd_and_dirsync,

@@ -15,7 +15,7 @@
 #include "gzip.h"
 
 static const char text[] = "{\"probe\":\"0123\",\"seq\":1}\n"
-    "{\"probe\":\"0123\",\"seq\":2}\n";
+                           "{\"probe\":\"0123\",\"seq\":2}\n";
 
 /* deflate: `len` bytes of `in` as gzip; the caller frees *out. */
 static size_t
@@ -36,9 +36,8 @@ test_round_trip(void **state)
 
 	(void)state;
 	zlen = deflate_it(text, sizeof(text) - 1, &z);
-	assert_true(z[0] == 0x1f && z[1] == 0x8b);	/* a gzip member */
-	assert_int_equal(gzip_inflate(z, zlen, 1 << 20, &back, &blen),
-	    GZIP_OK);
+	assert_true(z[0] == 0x1f && z[1] == 0x8b); /* a gzip member */
+	assert_int_equal(gzip_inflate(z, zlen, 1 << 20, &back, &blen), GZIP_OK);
 	assert_int_equal(blen, sizeof(text) - 1);
 	assert_memory_equal(back, text, blen);
 	assert_int_equal(back[blen], '\0');
@@ -130,8 +129,8 @@ test_corrupt(void **state)
 	zlen = deflate_it(text, sizeof(text) - 1, &z);
 	/* Nothing, not gzip, truncated, a wrong checksum, trailing bytes. */
 	assert_int_equal(gzip_inflate(z, 0, 100, &back, &n), GZIP_E_CORRUPT);
-	assert_int_equal(gzip_inflate(text, sizeof(text) - 1, 100, &back,
-	    &n), GZIP_E_CORRUPT);
+	assert_int_equal(gzip_inflate(text, sizeof(text) - 1, 100, &back, &n),
+	    GZIP_E_CORRUPT);
 	assert_int_equal(gzip_inflate(z, zlen - 4, 100, &back, &n),
 	    GZIP_E_CORRUPT);
 	assert_int_equal(gzip_inflate(z, zlen / 2, 100, &back, &n),
@@ -141,9 +140,8 @@ test_corrupt(void **state)
 	memcpy(padded + zlen, "xyz", 3);
 	assert_int_equal(gzip_inflate(padded, zlen + 3, 100, &back, &n),
 	    GZIP_E_CORRUPT);
-	z[zlen - 8] ^= 0xff;		/* the CRC-32 */
-	assert_int_equal(gzip_inflate(z, zlen, 100, &back, &n),
-	    GZIP_E_CORRUPT);
+	z[zlen - 8] ^= 0xff; /* the CRC-32 */
+	assert_int_equal(gzip_inflate(z, zlen, 100, &back, &n), GZIP_E_CORRUPT);
 	assert_null(back);
 	assert_string_equal(gzip_strerror(GZIP_E_CORRUPT),
 	    "not valid gzip data");

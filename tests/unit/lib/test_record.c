@@ -32,14 +32,15 @@ static void
 test_parse_good(void **state)
 {
 	static const char line[] = "{\"probe\":\"" P "\",\"chain\":\"" C
-	    "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":\"dns\",\"ok\":true}";
+	                           "\",\"seq\":1,\"prev\":\"" Z
+	                           "\",\"type\":\"dns\",\"ok\":true}";
 	unsigned char h[32];
 	struct record r;
 	char err[128];
 
 	(void)state;
-	assert_int_equal(record_parse(line, strlen(line), &r, err,
-	    sizeof(err)), 0);
+	assert_int_equal(record_parse(line, strlen(line), &r, err, sizeof(err)),
+	    0);
 	assert_string_equal(r.probe, P);
 	assert_string_equal(r.chain, C);
 	assert_int_equal(r.seq, 1);
@@ -58,49 +59,69 @@ test_parse_bad(void **state)
 		const char *line;
 		const char *reason;
 	} bad[] = {
-		{"", "not JSON"},
-		{"[1,2]", "not a JSON object"},
-		{"{\"probe\":\"" P "\"", "not JSON"},
-		{"{\"chain\":\"" C "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":"
-		    "\"dns\"}", "\"probe\" missing"},
-		{"{\"probe\":\"" "0123456789ABCDEF0123456789abcdef" "\",\"chain"
-		    "\":\"" C "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":\"d\"}",
-		    "lower-case hex"},
-		{"{\"probe\":\"" P "\",\"chain\":\"abc\",\"seq\":1,\"prev\":\""
-		    Z "\",\"type\":\"d\"}", "\"chain\" is not"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":\"1\","
-		    "\"prev\":\"" Z "\",\"type\":\"d\"}", "\"seq\""},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":0,\"prev\":\""
-		    Z "\",\"type\":\"d\"}", "\"seq\""},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":1.5,"
-		    "\"prev\":\"" Z "\",\"type\":\"d\"}", "\"seq\""},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":1,\"prev\":\""
-		    H "\",\"type\":\"d\"}", "seq 1 with a \"prev\""},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    Z "\",\"type\":\"d\"}", "all zeros after seq 1"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":7}", "\"type\""},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"\"}", "\"type\""},
-		{"{\"probe\":\"" P "\",\"probe\":\"" P "\",\"chain\":\"" C
-		    "\",\"seq\":2,\"prev\":\"" H "\",\"type\":\"d\"}",
-		    "duplicate"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"d\",\"x\":\"\xff\xfe\"}", "not JSON"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"d\"}\n", "newline"},
+		{ "", "not JSON" },
+		{ "[1,2]", "not a JSON object" },
+		{ "{\"probe\":\"" P "\"", "not JSON" },
+		{ "{\"chain\":\"" C "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":"
+		  "\"dns\"}",
+		    "\"probe\" missing" },
+		{ "{\"probe\":\""
+		  "0123456789ABCDEF0123456789abcdef"
+		  "\",\"chain"
+		  "\":\"" C "\",\"seq\":1,\"prev\":\"" Z "\",\"type\":\"d\"}",
+		    "lower-case hex" },
+		{ "{\"probe\":\"" P
+		  "\",\"chain\":\"abc\",\"seq\":1,\"prev\":\"" Z
+		  "\",\"type\":\"d\"}",
+		    "\"chain\" is not" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":\"1\","
+		  "\"prev\":\"" Z "\",\"type\":\"d\"}",
+		    "\"seq\"" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":0,\"prev\":\"" Z "\",\"type\":\"d\"}",
+		    "\"seq\"" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":1.5,"
+		  "\"prev\":\"" Z "\",\"type\":\"d\"}",
+		    "\"seq\"" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":1,\"prev\":\"" H "\",\"type\":\"d\"}",
+		    "seq 1 with a \"prev\"" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" Z "\",\"type\":\"d\"}",
+		    "all zeros after seq 1" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H "\",\"type\":7}",
+		    "\"type\"" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H "\",\"type\":\"\"}",
+		    "\"type\"" },
+		{ "{\"probe\":\"" P "\",\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H "\",\"type\":\"d\"}",
+		    "duplicate" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H
+		  "\",\"type\":\"d\",\"x\":\"\xff\xfe\"}",
+		    "not JSON" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H "\",\"type\":\"d\"}\n",
+		    "newline" },
 		/* Measurement keys the collector reads must have their
 		 * documented types. */
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"dns\",\"rtt_ms\":\"12\"}",
-		    "\"rtt_ms\" must be a number or null"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"dns\",\"ok\":1}", "\"ok\" must be true or false"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"dns\",\"time\":\"yesterday\"}",
-		    "\"time\" is not a UTC time"},
-		{"{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\""
-		    H "\",\"type\":\"loss\",\"lost\":[1,2]}", "\"lost\" must be"},
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H
+		  "\",\"type\":\"dns\",\"rtt_ms\":\"12\"}",
+		    "\"rtt_ms\" must be a number or null" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H "\",\"type\":\"dns\",\"ok\":1}",
+		    "\"ok\" must be true or false" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H
+		  "\",\"type\":\"dns\",\"time\":\"yesterday\"}",
+		    "\"time\" is not a UTC time" },
+		{ "{\"probe\":\"" P "\",\"chain\":\"" C
+		  "\",\"seq\":2,\"prev\":\"" H
+		  "\",\"type\":\"loss\",\"lost\":[1,2]}",
+		    "\"lost\" must be" },
 	};
 	struct record r;
 	char err[256];
@@ -124,74 +145,78 @@ test_parse_ranges(void **state)
 	static const struct {
 		const char *good, *bad, *reason;
 	} cases[] = {
-		{"\"rtt_ms\":0", "\"rtt_ms\":1e308",
-		    "\"rtt_ms\" is 1e+308, out of its range 0 to 86400000"},
-		{"\"rtt_ms\":86400000", "\"rtt_ms\":1e200", "\"rtt_ms\" is"},
-		{"\"rtt_ms\":null", "\"rtt_ms\":-0.001",
-		    "\"rtt_ms\" is -0.001"},
-		{"\"connect_ms\":11.25", "\"connect_ms\":-1",
-		    "\"connect_ms\" is -1,"},
-		{"\"dns_ms\":1", "\"dns_ms\":86400000.5", "\"dns_ms\" is"},
-		{"\"tls_ms\":1", "\"tls_ms\":-1e-300", "\"tls_ms\" is"},
-		{"\"ttfb_ms\":20.5", "\"ttfb_ms\":1e100", "\"ttfb_ms\" is"},
-		{"\"total_ms\":45.5", "\"total_ms\":-45.5",
-		    "\"total_ms\" is"},
-		{"\"duration_ms\":3", "\"duration_ms\":-3",
-		    "\"duration_ms\" is"},
-		{"\"port\":65535", "\"port\":65536",
-		    "\"port\" is 65536, out of its range 1 to 65535"},
-		{"\"port\":1", "\"port\":0", "\"port\" is 0"},
-		{"\"af\":4", "\"af\":5", "\"af\" is 5, not 4 or 6"},
-		{"\"af\":6", "\"af\":-6", "\"af\" is -6"},
-		{"\"soa_serial\":4294967295", "\"soa_serial\":4294967296",
+		{ "\"rtt_ms\":0", "\"rtt_ms\":1e308",
+		    "\"rtt_ms\" is 1e+308, out of its range 0 to 86400000" },
+		{ "\"rtt_ms\":86400000", "\"rtt_ms\":1e200", "\"rtt_ms\" is" },
+		{ "\"rtt_ms\":null", "\"rtt_ms\":-0.001",
+		    "\"rtt_ms\" is -0.001" },
+		{ "\"connect_ms\":11.25", "\"connect_ms\":-1",
+		    "\"connect_ms\" is -1," },
+		{ "\"dns_ms\":1", "\"dns_ms\":86400000.5", "\"dns_ms\" is" },
+		{ "\"tls_ms\":1", "\"tls_ms\":-1e-300", "\"tls_ms\" is" },
+		{ "\"ttfb_ms\":20.5", "\"ttfb_ms\":1e100", "\"ttfb_ms\" is" },
+		{ "\"total_ms\":45.5", "\"total_ms\":-45.5",
+		    "\"total_ms\" is" },
+		{ "\"duration_ms\":3", "\"duration_ms\":-3",
+		    "\"duration_ms\" is" },
+		{ "\"port\":65535", "\"port\":65536",
+		    "\"port\" is 65536, out of its range 1 to 65535" },
+		{ "\"port\":1", "\"port\":0", "\"port\" is 0" },
+		{ "\"af\":4", "\"af\":5", "\"af\" is 5, not 4 or 6" },
+		{ "\"af\":6", "\"af\":-6", "\"af\" is -6" },
+		{ "\"soa_serial\":4294967295", "\"soa_serial\":4294967296",
 		    "\"soa_serial\" is 4294967296, out of its range 0 to "
-		    "4294967295"},
-		{"\"soa_serial\":0", "\"soa_serial\":-1",
-		    "\"soa_serial\" is -1"},
-		{"\"size\":65535", "\"size\":65536", "\"size\" is 65536"},
-		{"\"size\":118", "\"size\":1.5", "\"size\" must be an integer"},
-		{"\"counts\":{\"qd\":1,\"an\":65535}",
-		    "\"counts\":{\"qd\":1,\"an\":-1}", "\"counts.an\" is -1"},
-		{"\"query\":{\"id\":65535}",
+		    "4294967295" },
+		{ "\"soa_serial\":0", "\"soa_serial\":-1",
+		    "\"soa_serial\" is -1" },
+		{ "\"size\":65535", "\"size\":65536", "\"size\" is 65536" },
+		{ "\"size\":118", "\"size\":1.5",
+		    "\"size\" must be an integer" },
+		{ "\"counts\":{\"qd\":1,\"an\":65535}",
+		    "\"counts\":{\"qd\":1,\"an\":-1}", "\"counts.an\" is -1" },
+		{ "\"query\":{\"id\":65535}",
 		    "\"query\":{\"id\":9223372036854775807}",
-		    "\"query.id\" is 9223372036854775807"},
-		{"\"query\":{\"edns_size\":1232}",
-		    "\"query\":{\"edns_size\":-1}", "\"query.edns_size\" is"},
-		{"\"status\":200", "\"status\":1000", "\"status\" is 1000"},
-		{"\"status\":null", "\"status\":-200", "\"status\" is -200"},
-		{"\"proxy_status\":200", "\"proxy_status\":-1",
-		    "\"proxy_status\" is"},
-		{"\"header_bytes\":0", "\"header_bytes\":-1",
-		    "\"header_bytes\" is -1"},
-		{"\"body_bytes\":9007199254740992",
+		    "\"query.id\" is 9223372036854775807" },
+		{ "\"query\":{\"edns_size\":1232}",
+		    "\"query\":{\"edns_size\":-1}", "\"query.edns_size\" is" },
+		{ "\"status\":200", "\"status\":1000", "\"status\" is 1000" },
+		{ "\"status\":null", "\"status\":-200", "\"status\" is -200" },
+		{ "\"proxy_status\":200", "\"proxy_status\":-1",
+		    "\"proxy_status\" is" },
+		{ "\"header_bytes\":0", "\"header_bytes\":-1",
+		    "\"header_bytes\" is -1" },
+		{ "\"body_bytes\":9007199254740992",
 		    "\"body_bytes\":9007199254740993",
 		    "\"body_bytes\" is 9007199254740993, out of its range 0 "
-		    "to 9007199254740992"},
-		{"\"redirects\":2", "\"redirects\":-2", "\"redirects\" is"},
-		{"\"attempts\":1", "\"attempts\":-1", "\"attempts\" is"},
-		{"\"rejected\":3", "\"rejected\":-3", "\"rejected\" is"},
-		{"\"ip_ttl\":255", "\"ip_ttl\":256", "\"ip_ttl\" is 256"},
-		{"\"truncated_reply\":{\"id\":1,\"rtt_ms\":1,\"size\":512}",
+		    "to 9007199254740992" },
+		{ "\"redirects\":2", "\"redirects\":-2", "\"redirects\" is" },
+		{ "\"attempts\":1", "\"attempts\":-1", "\"attempts\" is" },
+		{ "\"rejected\":3", "\"rejected\":-3", "\"rejected\" is" },
+		{ "\"ip_ttl\":255", "\"ip_ttl\":256", "\"ip_ttl\" is 256" },
+		{ "\"truncated_reply\":{\"id\":1,\"rtt_ms\":1,\"size\":512}",
 		    "\"truncated_reply\":{\"rtt_ms\":1e300}",
-		    "\"truncated_reply.rtt_ms\" is 1e+300"},
-		{"\"late_replies\":{\"count\":0}",
+		    "\"truncated_reply.rtt_ms\" is 1e+300" },
+		{ "\"late_replies\":{\"count\":0}",
 		    "\"late_replies\":{\"count\":-1}",
-		    "\"late_replies.count\" is"},
-		{"\"root_tries\":4", "\"root_tries\":-4",
-		    "\"root_tries\" is"},
-		{"\"lost\":{\"first_seq\":1,\"last_seq\":1,\"count\":1}",
-		    "\"lost\":{\"first_seq\":0}", "\"lost.first_seq\" is 0"},
-		{"\"identity\":{\"asn\":4294967295}",
+		    "\"late_replies.count\" is" },
+		{ "\"root_tries\":4", "\"root_tries\":-4",
+		    "\"root_tries\" is" },
+		{ "\"lost\":{\"first_seq\":1,\"last_seq\":1,\"count\":1}",
+		    "\"lost\":{\"first_seq\":0}", "\"lost.first_seq\" is 0" },
+		{ "\"identity\":{\"asn\":4294967295}",
 		    "\"identity\":{\"asn\":4294967296}",
-		    "\"identity.asn\" is 4294967296"},
+		    "\"identity.asn\" is 4294967296" },
 	};
 	struct record r;
 	char line[512], err[256];
 
 	(void)state;
-#define RANGE_LINE(frag) snprintf(line, sizeof(line), "{\"probe\":\"" P \
-    "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\"" H "\",\"type\":" \
-    "\"dns\",%s}", (frag))
+#define RANGE_LINE(frag) \
+	snprintf(line, sizeof(line), \
+	    "{\"probe\":\"" P "\",\"chain\":\"" C "\",\"seq\":2,\"prev\":\"" H \
+	    "\",\"type\":" \
+	    "\"dns\",%s}", \
+	    (frag))
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		RANGE_LINE(cases[i].good);
 		if (parse(line, &r, err, sizeof(err)) != 0)
@@ -306,9 +331,11 @@ test_auth_parse(void **state)
 	assert_int_equal(batch_auth_parse(NULL, probe, sig, err, sizeof(err)),
 	    -1);
 	assert_int_equal(batch_auth_parse("Bearer x", probe, sig, err,
-	    sizeof(err)), -1);
+	                     sizeof(err)),
+	    -1);
 	assert_int_equal(batch_auth_parse("CW1-Ed25519 sig=x,probe=y", probe,
-	    sig, err, sizeof(err)), -1);
+	                     sig, err, sizeof(err)),
+	    -1);
 	snprintf(hdr, sizeof(hdr), "CW1-Ed25519 probe=%s,sig=%s", P, "abc");
 	assert_int_equal(batch_auth_parse(hdr, probe, sig, err, sizeof(err)),
 	    -1);

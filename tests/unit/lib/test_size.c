@@ -17,14 +17,28 @@ test_parse(void **state)
 		const char *text;
 		uint64_t bytes;
 	} good[] = {
-		{"0", 0}, {"65536", 65536}, {"1k", 1024}, {"8K", 8192},
-		{"16M", 16 << 20}, {"16MiB", 16 << 20}, {"16 mb", 16 << 20},
-		{"1G", UINT64_C(1) << 30}, {"2t", UINT64_C(2) << 40},
-		{"100b", 100},
+		{ "0", 0 },
+		{ "65536", 65536 },
+		{ "1k", 1024 },
+		{ "8K", 8192 },
+		{ "16M", 16 << 20 },
+		{ "16MiB", 16 << 20 },
+		{ "16 mb", 16 << 20 },
+		{ "1G", UINT64_C(1) << 30 },
+		{ "2t", UINT64_C(2) << 40 },
+		{ "100b", 100 },
 	};
 	static const char *bad[] = {
-		"", "M", "-1", "1.5M", "1x", "1 M B", " 1M", "16MiBs",
-		"99999999999999999999", "17179869184G",
+		"",
+		"M",
+		"-1",
+		"1.5M",
+		"1x",
+		"1 M B",
+		" 1M",
+		"16MiBs",
+		"99999999999999999999",
+		"17179869184G",
 	};
 	uint64_t v;
 
@@ -49,8 +63,8 @@ test_format(void **state)
 	    "1536k");
 	assert_string_equal(cw_size_format(100, buf, sizeof(buf)), "100");
 	assert_string_equal(cw_size_format(0, buf, sizeof(buf)), "0");
-	assert_string_equal(cw_size_format(UINT64_C(1) << 40, buf,
-	    sizeof(buf)), "1T");
+	assert_string_equal(cw_size_format(UINT64_C(1) << 40, buf, sizeof(buf)),
+	    "1T");
 }
 
 int

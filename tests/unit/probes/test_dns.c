@@ -49,8 +49,9 @@ reply_new(const char *qname, ldns_rr_type qtype, ldns_rr_class qclass,
 {
 	ldns_pkt *pkt = NULL;
 
-	assert_int_equal(ldns_pkt_query_new_frm_str(&pkt, qname, qtype,
-	    qclass, 0), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_query_new_frm_str(&pkt, qname, qtype, qclass,
+	                     0),
+	    LDNS_STATUS_OK);
 	ldns_pkt_set_id(pkt, id);
 	ldns_pkt_set_qr(pkt, true);
 	ldns_pkt_set_aa(pkt, true);
@@ -156,12 +157,12 @@ test_type_class_parse(void **state)
 	assert_int_equal(dns_qclass_parse("ch"), LDNS_RR_CLASS_CH);
 	assert_int_equal(dns_qclass_parse("CLASS3"), 3);
 	assert_int_equal(dns_qclass_parse("XX"), -1);
-	assert_string_equal(dns_qtype_name(LDNS_RR_TYPE_SOA, buf,
-	    sizeof(buf)), "SOA");
+	assert_string_equal(dns_qtype_name(LDNS_RR_TYPE_SOA, buf, sizeof(buf)),
+	    "SOA");
 	assert_string_equal(dns_qtype_name(65000, buf, sizeof(buf)),
 	    "TYPE65000");
-	assert_string_equal(dns_qclass_name(LDNS_RR_CLASS_CH, buf,
-	    sizeof(buf)), "CH");
+	assert_string_equal(dns_qclass_name(LDNS_RR_CLASS_CH, buf, sizeof(buf)),
+	    "CH");
 	assert_string_equal(dns_proto_name(DNS_PROTO_UDP), "udp");
 	assert_string_equal(dns_proto_name(DNS_PROTO_TCP), "tcp");
 }
@@ -169,7 +170,7 @@ test_type_class_parse(void **state)
 static void
 test_text_escape(void **state)
 {
-	const uint8_t raw[] = {'a', ' ', '\\', '"', 0, 0xff, '~', '\n'};
+	const uint8_t raw[] = { 'a', ' ', '\\', '"', 0, 0xff, '~', '\n' };
 	char *t;
 
 	(void)state;
@@ -185,8 +186,8 @@ static void
 test_abuf_vectors(void **state)
 {
 	/* RFC 4648, section 10. */
-	static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v",
-	    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const want[] = { "", "Zg==", "Zm8=", "Zm9v",
+		"Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
 	json_t *r;
 
 	(void)state;
@@ -197,7 +198,8 @@ test_abuf_vectors(void **state)
 			assert_null(json_object_get(r, "abuf"));
 		else
 			assert_string_equal(json_string_value(
-			    json_object_get(r, "abuf")), want[n]);
+			                        json_object_get(r, "abuf")),
+			    want[n]);
 		json_decref(r);
 	}
 }
@@ -234,11 +236,14 @@ test_query_default(void **state)
 	assert_non_null(opts);
 	assert_int_equal(ldns_edns_option_list_get_count(opts), 1);
 	assert_int_equal(ldns_edns_get_code(
-	    ldns_edns_option_list_get_option(opts, 0)), LDNS_EDNS_NSID);
+	                     ldns_edns_option_list_get_option(opts, 0)),
+	    LDNS_EDNS_NSID);
 	assert_int_equal(ldns_edns_get_size(
-	    ldns_edns_option_list_get_option(opts, 0)), 0);
-	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(
-	    ldns_pkt_question(pkt), 0)), LDNS_RR_TYPE_SOA);
+	                     ldns_edns_option_list_get_option(opts, 0)),
+	    0);
+	assert_int_equal(ldns_rr_get_type(
+	                     ldns_rr_list_rr(ldns_pkt_question(pkt), 0)),
+	    LDNS_RR_TYPE_SOA);
 	ldns_pkt_free(pkt);
 	free(wire);
 }
@@ -278,11 +283,11 @@ test_query_no_edns(void **state)
 	(void)state;
 	spec_root_soa(&s);
 	s.edns_size = 0;
-	s.do_bit = true;	/* ignored: no OPT record at all */
+	s.do_bit = true; /* ignored: no OPT record at all */
 	wire = dns_query_build(&s, 7, &len);
 	assert_int_equal(wire[10], 0);
 	assert_int_equal(wire[11], 0);
-	assert_int_equal(len, 12 + 1 + 4);	/* header, root, type, class */
+	assert_int_equal(len, 12 + 1 + 4); /* header, root, type, class */
 	pkt = parse(wire, len);
 	assert_false(ldns_pkt_edns(pkt));
 	ldns_pkt_free(pkt);
@@ -317,8 +322,8 @@ test_query_chaos(void **state)
 /* --- reply checks --- */
 
 static enum cw_failure
-check(const struct dns_spec *s, uint16_t id, const uint8_t *wire,
-    size_t len, char *detail, size_t dlen)
+check(const struct dns_spec *s, uint16_t id, const uint8_t *wire, size_t len,
+    char *detail, size_t dlen)
 {
 	enum cw_failure f;
 	ldns_pkt *pkt = (ldns_pkt *)1;
@@ -344,13 +349,15 @@ test_check_good_and_case(void **state)
 	spec_root_soa(&s);
 	assert_int_equal(dns_spec_set_qname(&s, "example.com"), 0);
 	wire = reply_wire(reply_new("example.com.", LDNS_RR_TYPE_SOA,
-	    LDNS_RR_CLASS_IN, 42, LDNS_RCODE_NOERROR), &len);
+	                      LDNS_RR_CLASS_IN, 42, LDNS_RCODE_NOERROR),
+	    &len);
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_OK);
 	free(wire);
 	/* 0x20 mixed case from the server is the same name. */
 	wire = reply_wire(reply_new("ExAmPlE.CoM.", LDNS_RR_TYPE_SOA,
-	    LDNS_RR_CLASS_IN, 42, LDNS_RCODE_NOERROR), &len);
+	                      LDNS_RR_CLASS_IN, 42, LDNS_RCODE_NOERROR),
+	    &len);
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_OK);
 	free(wire);
@@ -366,28 +373,32 @@ test_check_mismatch(void **state)
 
 	(void)state;
 	spec_root_soa(&s);
-	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN,
-	    43, LDNS_RCODE_NOERROR), &len);
+	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 43,
+	                      LDNS_RCODE_NOERROR),
+	    &len);
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_FAIL_DNS_BAD_ID);
 	assert_string_equal(detail, "reply ID 43, query ID 42");
 	free(wire);
 
-	wire = reply_wire(reply_new("com.", LDNS_RR_TYPE_SOA,
-	    LDNS_RR_CLASS_IN, 42, LDNS_RCODE_NOERROR), &len);
+	wire = reply_wire(reply_new("com.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN,
+	                      42, LDNS_RCODE_NOERROR),
+	    &len);
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_FAIL_DNS_BAD_QUESTION);
 	assert_non_null(strstr(detail, "com. SOA IN"));
 	free(wire);
 
-	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_NS, LDNS_RR_CLASS_IN,
-	    42, LDNS_RCODE_NOERROR), &len);
+	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_NS, LDNS_RR_CLASS_IN, 42,
+	                      LDNS_RCODE_NOERROR),
+	    &len);
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_FAIL_DNS_BAD_QUESTION);
 	free(wire);
 
-	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_CH,
-	    42, LDNS_RCODE_NOERROR), &len);
+	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_CH, 42,
+	                      LDNS_RCODE_NOERROR),
+	    &len);
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_FAIL_DNS_BAD_QUESTION);
 	free(wire);
@@ -396,7 +407,8 @@ test_check_mismatch(void **state)
 static void
 test_check_malformed(void **state)
 {
-	static const uint8_t garbage[] = "\xde\xad\xbe\xef\xde\xad\xbe\xef"
+	static const uint8_t garbage[] =
+	    "\xde\xad\xbe\xef\xde\xad\xbe\xef"
 	    "\xde\xad\xbe\xef\xde\xad\xbe\xef\xde\xad\xbe\xef";
 	struct dns_spec s;
 	char detail[256];
@@ -405,8 +417,9 @@ test_check_malformed(void **state)
 
 	(void)state;
 	spec_root_soa(&s);
-	assert_int_equal(check(&s, 0xdead, garbage, sizeof(garbage) - 1,
-	    detail, sizeof(detail)), CW_FAIL_DNS_MALFORMED);
+	assert_int_equal(check(&s, 0xdead, garbage, sizeof(garbage) - 1, detail,
+	                     sizeof(detail)),
+	    CW_FAIL_DNS_MALFORMED);
 	assert_int_equal(check(&s, 1, garbage, 11, detail, sizeof(detail)),
 	    CW_FAIL_DNS_MALFORMED);
 	assert_string_equal(detail, "11 bytes, shorter than a DNS header");
@@ -416,15 +429,16 @@ test_check_malformed(void **state)
 	    CW_FAIL_DNS_MALFORMED);
 
 	/* A header that promises five answers it does not carry. */
-	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN,
-	    42, LDNS_RCODE_NOERROR), &len);
+	wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 42,
+	                      LDNS_RCODE_NOERROR),
+	    &len);
 	wire[7] = 5;
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
 	    CW_FAIL_DNS_MALFORMED);
 	/* The same bytes cut short inside the question. */
 	wire[7] = 0;
-	assert_int_equal(check(&s, 42, wire, len - 2, detail,
-	    sizeof(detail)), CW_FAIL_DNS_MALFORMED);
+	assert_int_equal(check(&s, 42, wire, len - 2, detail, sizeof(detail)),
+	    CW_FAIL_DNS_MALFORMED);
 	/* Our own query reflected back: QR clear. */
 	wire[2] &= 0x7f;
 	assert_int_equal(check(&s, 42, wire, len, detail, sizeof(detail)),
@@ -460,8 +474,8 @@ static uint8_t *
 reply_with_additional(const uint8_t *extra, size_t extra_len, unsigned count,
     size_t *len)
 {
-	static const uint8_t head[] = {0x00, 0x09, 0x84, 0x00, 0, 1, 0, 0, 0,
-	    0, 0, 0, 0x00, 0x00, 0x06, 0x00, 0x01};
+	static const uint8_t head[] = { 0x00, 0x09, 0x84, 0x00, 0, 1, 0, 0, 0,
+		0, 0, 0, 0x00, 0x00, 0x06, 0x00, 0x01 };
 	uint8_t *wire = malloc(sizeof(head) + extra_len);
 
 	assert_non_null(wire);
@@ -480,15 +494,15 @@ static void
 test_check_opt_tsig(void **state)
 {
 	/* OPT: 1232 bytes, an empty NSID option. */
-	static const uint8_t opt[] = {0x00, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0,
-	    0, 0x00, 0x04, 0x00, 0x03, 0x00, 0x00};
+	static const uint8_t opt[] = { 0x00, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0, 0,
+		0x00, 0x04, 0x00, 0x03, 0x00, 0x00 };
 	/* TSIG "k." with algorithm "a.", no MAC. */
-	static const uint8_t tsig[] = {0x01, 'k', 0x00, 0x00, 0xfa, 0x00,
-	    0xff, 0, 0, 0, 0, 0x00, 0x13, 0x01, 'a', 0x00, 0, 0, 0, 0, 0, 0,
-	    0x00, 0x2c, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00};
+	static const uint8_t tsig[] = { 0x01, 'k', 0x00, 0x00, 0xfa, 0x00, 0xff,
+		0, 0, 0, 0, 0x00, 0x13, 0x01, 'a', 0x00, 0, 0, 0, 0, 0, 0, 0x00,
+		0x2c, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00 };
 	/* "a." 60 IN A 192.0.2.1 */
-	static const uint8_t a[] = {0x01, 'a', 0x00, 0x00, 0x01, 0x00, 0x01,
-	    0, 0, 0, 60, 0x00, 0x04, 192, 0, 2, 1};
+	static const uint8_t a[] = { 0x01, 'a', 0x00, 0x00, 0x01, 0x00, 0x01, 0,
+		0, 0, 60, 0x00, 0x04, 192, 0, 2, 1 };
 	uint8_t extra[128];
 	struct dns_spec s;
 	char detail[256];
@@ -503,21 +517,24 @@ test_check_opt_tsig(void **state)
 	memcpy(extra, opt, sizeof(opt));
 	memcpy(extra + sizeof(opt), a, sizeof(a));
 	memcpy(extra + sizeof(opt) + sizeof(a), tsig, sizeof(tsig));
-	wire = reply_with_additional(extra, sizeof(opt) + sizeof(a) +
-	    sizeof(tsig), 3, &len);
+	wire = reply_with_additional(extra,
+	    sizeof(opt) + sizeof(a) + sizeof(tsig), 3, &len);
 	assert_int_equal(dns_reply_check(&s, 9, wire, len, &pkt, detail,
-	    sizeof(detail)), CW_OK);
+	                     sizeof(detail)),
+	    CW_OK);
 	want = parse(wire, len);
 	assert_true(ldns_pkt_edns(pkt));
 	assert_int_equal(ldns_pkt_edns_udp_size(pkt), 1232);
 	assert_int_equal(ldns_rdf_compare(ldns_pkt_edns_data(pkt),
-	    ldns_pkt_edns_data(want)), 0);
+	                     ldns_pkt_edns_data(want)),
+	    0);
 	assert_int_equal(ldns_pkt_arcount(pkt), ldns_pkt_arcount(want));
 	assert_int_equal(ldns_pkt_arcount(pkt), 1);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_additional(pkt)), 1);
 	assert_non_null(ldns_pkt_tsig(pkt));
 	assert_int_equal(ldns_rr_compare(ldns_pkt_tsig(pkt),
-	    ldns_pkt_tsig(want)), 0);
+	                     ldns_pkt_tsig(want)),
+	    0);
 	assert_int_equal(ldns_pkt_size(pkt), len);
 	ldns_pkt_free(want);
 	ldns_pkt_free(pkt);
@@ -544,8 +561,7 @@ test_check_opt_tsig(void **state)
 	/* A TSIG, then an A record. */
 	memcpy(extra, tsig, sizeof(tsig));
 	memcpy(extra + sizeof(tsig), a, sizeof(a));
-	wire = reply_with_additional(extra, sizeof(tsig) + sizeof(a), 2,
-	    &len);
+	wire = reply_with_additional(extra, sizeof(tsig) + sizeof(a), 2, &len);
 	assert_int_equal(check(&s, 9, wire, len, detail, sizeof(detail)),
 	    CW_FAIL_DNS_MALFORMED);
 	free(wire);
@@ -569,7 +585,8 @@ add_reply(const struct dns_spec *s, const uint8_t *wire, size_t len,
 	json_t *r;
 
 	assert_int_equal(dns_reply_check(s, ldns_read_uint16(wire), wire, len,
-	    &pkt, detail, sizeof(detail)), CW_OK);
+	                     &pkt, detail, sizeof(detail)),
+	    CW_OK);
 	r = result_new("dns", "t", 0);
 	*failure = dns_result_add_reply(r, s, pkt, wire, len);
 	ldns_pkt_free(pkt);
@@ -579,7 +596,7 @@ add_reply(const struct dns_spec *s, const uint8_t *wire, size_t len,
 static void
 test_result_soa_nsid(void **state)
 {
-	static const uint8_t nsid[] = {'b', '1', '.', 'a', 'm', 's', 0x01};
+	static const uint8_t nsid[] = { 'b', '1', '.', 'a', 'm', 's', 0x01 };
 	enum cw_failure f;
 	struct dns_spec s;
 	unsigned char *raw;
@@ -593,9 +610,11 @@ test_result_soa_nsid(void **state)
 	spec_root_soa(&s);
 	pkt = reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 77,
 	    LDNS_RCODE_NOERROR);
-	push_rr(pkt, LDNS_SECTION_ANSWER, ". 86400 IN SOA a.root-servers.net. "
+	push_rr(pkt, LDNS_SECTION_ANSWER,
+	    ". 86400 IN SOA a.root-servers.net. "
 	    "nstld.verisign-grs.com. 2024061200 1800 900 604800 86400");
-	push_rr(pkt, LDNS_SECTION_AUTHORITY, ". 518400 IN NS "
+	push_rr(pkt, LDNS_SECTION_AUTHORITY,
+	    ". 518400 IN NS "
 	    "a.root-servers.net.");
 	reply_set_nsid(pkt, nsid, sizeof(nsid));
 	wire = reply_wire(pkt, &len);
@@ -603,33 +622,40 @@ test_result_soa_nsid(void **state)
 	assert_int_equal(f, CW_OK);
 	assert_string_equal(json_string_value(json_object_get(r, "rcode")),
 	    "NOERROR");
-	assert_true(json_is_true(json_object_get(json_object_get(r, "flags"),
-	    "qr")));
-	assert_true(json_is_true(json_object_get(json_object_get(r, "flags"),
-	    "aa")));
-	assert_true(json_is_false(json_object_get(json_object_get(r,
-	    "flags"), "tc")));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
-	    "counts"), "an")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
-	    "counts"), "ns")), 1);
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(r, "flags"), "qr")));
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(r, "flags"), "aa")));
+	assert_true(
+	    json_is_false(json_object_get(json_object_get(r, "flags"), "tc")));
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(r, "counts"),
+	                         "an")),
+	    1);
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(r, "counts"),
+	                         "ns")),
+	    1);
 	/* The header's own count, OPT included. */
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
-	    "counts"), "ar")), 1);
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(r, "counts"),
+	                         "ar")),
+	    1);
 	assert_int_equal(json_integer_value(json_object_get(r, "size")), len);
-	assert_int_equal(json_integer_value(json_object_get(r,
-	    "soa_serial")), 2024061200);
+	assert_int_equal(json_integer_value(json_object_get(r, "soa_serial")),
+	    2024061200);
 	assert_string_equal(json_string_value(json_object_get(r, "nsid")),
 	    "b1.ams\\001");
-	assert_string_equal(json_string_value(json_object_get(r,
-	    "nsid_hex")), "62312e616d7301");
+	assert_string_equal(json_string_value(json_object_get(r, "nsid_hex")),
+	    "62312e616d7301");
 	assert_null(json_object_get(r, "txt"));
 	/* abuf decodes to exactly the bytes received. */
 	b64 = json_string_value(json_object_get(r, "abuf"));
 	assert_non_null(b64);
 	raw = malloc(len);
 	assert_int_equal(sodium_base642bin(raw, len, b64, strlen(b64), NULL,
-	    &rawlen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	                     &rawlen, NULL, sodium_base64_VARIANT_ORIGINAL),
+	    0);
 	assert_int_equal(rawlen, len);
 	assert_memory_equal(raw, wire, len);
 	free(raw);
@@ -645,12 +671,12 @@ test_result_rcodes(void **state)
 		const char *name;
 		enum cw_failure failure;
 	} cases[] = {
-		{LDNS_RCODE_SERVFAIL, "SERVFAIL", CW_FAIL_DNS_SERVFAIL},
-		{LDNS_RCODE_NXDOMAIN, "NXDOMAIN", CW_FAIL_DNS_NXDOMAIN},
-		{LDNS_RCODE_REFUSED, "REFUSED", CW_FAIL_DNS_REFUSED},
-		{LDNS_RCODE_NOTIMPL, "NOTIMPL", CW_FAIL_DNS_RCODE},
-		{LDNS_RCODE_FORMERR, "FORMERR", CW_FAIL_DNS_RCODE},
-		{12, "RCODE12", CW_FAIL_DNS_RCODE},
+		{ LDNS_RCODE_SERVFAIL, "SERVFAIL", CW_FAIL_DNS_SERVFAIL },
+		{ LDNS_RCODE_NXDOMAIN, "NXDOMAIN", CW_FAIL_DNS_NXDOMAIN },
+		{ LDNS_RCODE_REFUSED, "REFUSED", CW_FAIL_DNS_REFUSED },
+		{ LDNS_RCODE_NOTIMPL, "NOTIMPL", CW_FAIL_DNS_RCODE },
+		{ LDNS_RCODE_FORMERR, "FORMERR", CW_FAIL_DNS_RCODE },
+		{ 12, "RCODE12", CW_FAIL_DNS_RCODE },
 	};
 	enum cw_failure f;
 	struct dns_spec s;
@@ -662,11 +688,13 @@ test_result_rcodes(void **state)
 	spec_root_soa(&s);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		wire = reply_wire(reply_new(".", LDNS_RR_TYPE_SOA,
-		    LDNS_RR_CLASS_IN, 1, cases[i].rcode), &len);
+		                      LDNS_RR_CLASS_IN, 1, cases[i].rcode),
+		    &len);
 		r = add_reply(&s, wire, len, &f);
 		assert_int_equal(f, cases[i].failure);
-		assert_string_equal(json_string_value(json_object_get(r,
-		    "rcode")), cases[i].name);
+		assert_string_equal(json_string_value(
+		                        json_object_get(r, "rcode")),
+		    cases[i].name);
 		assert_null(json_object_get(r, "soa_serial"));
 		assert_null(json_object_get(r, "nsid"));
 		json_decref(r);
@@ -687,10 +715,9 @@ test_result_txt(void **state)
 	(void)state;
 	spec_root_soa(&s);
 	assert_int_equal(dns_spec_set_chaos(&s, "hostname.bind"), 0);
-	pkt = reply_new("hostname.bind.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH,
-	    3, LDNS_RCODE_NOERROR);
-	push_rr(pkt, LDNS_SECTION_ANSWER,
-	    "hostname.bind. 0 CH TXT \"b1-ams\"");
+	pkt = reply_new("hostname.bind.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, 3,
+	    LDNS_RCODE_NOERROR);
+	push_rr(pkt, LDNS_SECTION_ANSWER, "hostname.bind. 0 CH TXT \"b1-ams\"");
 	push_rr(pkt, LDNS_SECTION_ANSWER,
 	    "hostname.bind. 0 CH TXT \"two\" \"parts\" \"\\009\"");
 	wire = reply_wire(pkt, &len);
@@ -711,17 +738,17 @@ test_result_txt(void **state)
 
 /* The TTL the responder's datagrams leave with: not the system default
  * (64 on Linux), so that ip_ttl can only be the one read off the reply. */
-#define RESPONDER_TTL	42
+#define RESPONDER_TTL 42
 
 struct responder {
 	int fd;
 	struct event *ev;
-	int mode;		/* 0 answer, 1 silent, 2 wrong ID then answer */
+	int mode; /* 0 answer, 1 silent, 2 wrong ID then answer */
 	int queries;
 };
 
 struct outcome {
-	struct event_base *base;	/* stopped when done() runs */
+	struct event_base *base; /* stopped when done() runs */
 	json_t *result;
 	int calls;
 	bool had_reply;
@@ -779,13 +806,15 @@ responder_open(struct event_base *base, struct responder *r, int mode,
 	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	assert_true(r->fd >= 0);
 	assert_int_equal(setsockopt(r->fd, IPPROTO_IP, IP_TTL, &ttl,
-	    sizeof(ttl)), 0);
+	                     sizeof(ttl)),
+	    0);
 	assert_int_equal(bind(r->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(getsockname(r->fd, (struct sockaddr *)&sin, &len), 0);
 	r->ev = event_new(base, r->fd, EV_READ | EV_PERSIST, responder_cb, r);
 	event_add(r->ev, NULL);
-	assert_int_equal(target_parse("test=127.0.0.1", ntohs(sin.sin_port),
-	    t, err, sizeof(err)), 0);
+	assert_int_equal(target_parse("test=127.0.0.1", ntohs(sin.sin_port), t,
+	                     err, sizeof(err)),
+	    0);
 }
 
 static void
@@ -815,11 +844,10 @@ outcome_kind_done(json_t *result, bool last, void *arg)
 }
 
 static json_t *
-run_one(int mode, int retries, cw_usec_t late, struct outcome *o,
-    int *queries)
+run_one(int mode, int retries, cw_usec_t late, struct outcome *o, int *queries)
 {
 	struct event_base *base = event_base_new();
-	struct timeval limit = {10, 0};
+	struct timeval limit = { 10, 0 };
 	struct responder resp;
 	struct dns_spec s;
 	struct target t;
@@ -833,8 +861,8 @@ run_one(int mode, int retries, cw_usec_t late, struct outcome *o,
 	s.retries = retries;
 	s.late_window = late;
 	s.name = name;
-	assert_non_null(dns_probe_start(base, &s, &t, DNS_PROTO_UDP,
-	    outcome_done, o));
+	assert_non_null(
+	    dns_probe_start(base, &s, &t, DNS_PROTO_UDP, outcome_done, o));
 	/* The probe keeps its own copy of the spec, name included. */
 	memset(name, 'X', sizeof(name) - 1);
 	memset(&s, 0, sizeof(s));
@@ -876,10 +904,9 @@ test_engine_answer(void **state)
 	    "test");
 	assert_string_equal(json_string_value(json_object_get(r, "proto")),
 	    "udp");
-	assert_int_equal(json_integer_value(json_object_get(r,
-	    "attempts")), 1);
-	assert_int_equal(json_integer_value(json_object_get(r,
-	    "soa_serial")), 7);
+	assert_int_equal(json_integer_value(json_object_get(r, "attempts")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "soa_serial")),
+	    7);
 	assert_true(json_real_value(json_object_get(r, "rtt_ms")) > 0);
 	/* Loopback does not decrement: the reply arrives with the TTL the
 	 * responder sent it with. */
@@ -903,8 +930,7 @@ test_engine_timeout_retries(void **state)
 	assert_true(json_is_false(json_object_get(r, "ok")));
 	assert_string_equal(json_string_value(json_object_get(r, "failure")),
 	    "generic_timeout_error");
-	assert_int_equal(json_integer_value(json_object_get(r,
-	    "attempts")), 3);
+	assert_int_equal(json_integer_value(json_object_get(r, "attempts")), 3);
 	assert_true(json_is_null(json_object_get(r, "rtt_ms")));
 	assert_null(json_object_get(r, "abuf"));
 	json_decref(r);
@@ -920,11 +946,9 @@ test_engine_bad_id_then_answer(void **state)
 	(void)state;
 	r = run_one(2, 0, 50 * CW_USEC_PER_MSEC, &o, &queries);
 	assert_true(json_is_true(json_object_get(r, "ok")));
-	assert_int_equal(json_integer_value(json_object_get(r, "rejected")),
-	    1);
+	assert_int_equal(json_integer_value(json_object_get(r, "rejected")), 1);
 	late = json_object_get(r, "late_replies");
-	assert_int_equal(json_integer_value(json_object_get(late, "count")),
-	    0);
+	assert_int_equal(json_integer_value(json_object_get(late, "count")), 0);
 	json_decref(r);
 }
 
@@ -959,10 +983,12 @@ test_engine_refused_and_kind(void **state)
 	assert_non_null(run);
 	event_base_dispatch(base);
 	assert_int_equal(o.calls, 1);
-	assert_string_equal(json_string_value(json_object_get(o.result,
-	    "failure")), "connection_refused");
-	assert_string_equal(json_string_value(json_object_get(o.result,
-	    "proto")), "tcp");
+	assert_string_equal(json_string_value(
+	                        json_object_get(o.result, "failure")),
+	    "connection_refused");
+	assert_string_equal(json_string_value(
+	                        json_object_get(o.result, "proto")),
+	    "tcp");
 	json_decref(o.result);
 
 	/* Cancel: no callback, nothing leaks. */

@@ -20,14 +20,22 @@ static void
 test_url(void **state)
 {
 	static const char *good[] = {
-		"http://www.iana.org/", "https://root-servers.org",
-		"https://[2001:db8::1]:8443/x?y=z", "http://127.0.0.1:8080/a",
+		"http://www.iana.org/",
+		"https://root-servers.org",
+		"https://[2001:db8::1]:8443/x?y=z",
+		"http://127.0.0.1:8080/a",
 		"HTTPS://EXAMPLE.ORG/",
 	};
 	static const char *bad[] = {
-		"", "www.iana.org", "ftp://x/", "file:///etc/passwd",
-		"https://user:secret@example.org/", "https://user@example.org/",
-		"http://", "http://exa mple.org/", "gopher://x/",
+		"",
+		"www.iana.org",
+		"ftp://x/",
+		"file:///etc/passwd",
+		"https://user:secret@example.org/",
+		"https://user@example.org/",
+		"http://",
+		"http://exa mple.org/",
+		"gopher://x/",
 	};
 	char err[256], longurl[HTTP_URL_MAX + 64];
 
@@ -54,8 +62,21 @@ test_status(void **state)
 {
 	struct http_status_range r;
 	static const char *bad[] = {
-		"", "99", "600", "2xxx", "6xx", "0xx", "200-", "-200",
-		"300-200", "20x", "abc", "200,", "2000", "200-2999", "x00",
+		"",
+		"99",
+		"600",
+		"2xxx",
+		"6xx",
+		"0xx",
+		"200-",
+		"-200",
+		"300-200",
+		"20x",
+		"abc",
+		"200,",
+		"2000",
+		"200-2999",
+		"x00",
 	};
 	struct http_spec spec;
 
@@ -81,7 +102,7 @@ test_status(void **state)
 	assert_false(http_status_expected(&spec, 404));
 	assert_false(http_status_expected(&spec, 199));
 	assert_false(http_status_expected(&spec, 0));
-	struct http_status_range two[] = {{204, 204}, {500, 503}};
+	struct http_status_range two[] = { { 204, 204 }, { 500, 503 } };
 	spec.expect = two;
 	spec.nexpect = 2;
 	assert_true(http_status_expected(&spec, 204));
@@ -102,13 +123,15 @@ test_header_pattern(void **state)
 	assert_int_equal(http_header_check(": x", err, sizeof(err)), -1);
 	assert_int_equal(http_header_check("Bad Name: x", err, sizeof(err)),
 	    -1);
-	assert_int_equal(http_header_check("X: a\r\nEvil: 1", err,
-	    sizeof(err)), -1);
+	assert_int_equal(http_header_check("X: a\r\nEvil: 1", err, sizeof(err)),
+	    -1);
 	assert_int_equal(http_header_check("X: a\nb", err, sizeof(err)), -1);
 	assert_int_equal(http_pattern_check("Internet Assigned", err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	assert_int_equal(http_pattern_check("^<!doctype html>(.|\n)*$", err,
-	    sizeof(err)), 0);
+	                     sizeof(err)),
+	    0);
 	assert_int_equal(http_pattern_check("(", err, sizeof(err)), -1);
 	assert_int_equal(http_pattern_check("a{2,1}", err, sizeof(err)), -1);
 }
@@ -121,11 +144,14 @@ test_failures(void **state)
 	assert_int_equal(http_failure_from_curl(CURLE_OPERATION_TIMEDOUT, 0),
 	    CW_FAIL_TIMEOUT);
 	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_CONNECT,
-	    ECONNREFUSED), CW_FAIL_CONNECTION_REFUSED);
+	                     ECONNREFUSED),
+	    CW_FAIL_CONNECTION_REFUSED);
 	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_CONNECT,
-	    ENETUNREACH), CW_FAIL_NETWORK_UNREACHABLE);
+	                     ENETUNREACH),
+	    CW_FAIL_NETWORK_UNREACHABLE);
 	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_CONNECT,
-	    EHOSTUNREACH), CW_FAIL_HOST_UNREACHABLE);
+	                     EHOSTUNREACH),
+	    CW_FAIL_HOST_UNREACHABLE);
 	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_CONNECT, 0),
 	    CW_FAIL_CONNECT);
 	assert_int_equal(http_failure_from_curl(CURLE_RECV_ERROR, ECONNRESET),
@@ -138,18 +164,19 @@ test_failures(void **state)
 	    CW_FAIL_EOF);
 	assert_int_equal(http_failure_from_curl(CURLE_WEIRD_SERVER_REPLY, 0),
 	    CW_FAIL_HTTP_PROTOCOL);
-	assert_int_equal(http_failure_from_curl(CURLE_UNSUPPORTED_PROTOCOL,
-	    0), CW_FAIL_HTTP_PROTOCOL);
+	assert_int_equal(http_failure_from_curl(CURLE_UNSUPPORTED_PROTOCOL, 0),
+	    CW_FAIL_HTTP_PROTOCOL);
 	assert_int_equal(http_failure_from_curl(CURLE_TOO_MANY_REDIRECTS, 0),
 	    CW_FAIL_HTTP_REDIRECTS);
 	assert_int_equal(http_failure_from_curl(CURLE_SSL_CONNECT_ERROR, 0),
 	    CW_FAIL_SSL_HANDSHAKE);
 	assert_int_equal(http_failure_from_curl(CURLE_SSL_CONNECT_ERROR,
-	    ECONNRESET), CW_FAIL_CONNECTION_RESET);
-	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_RESOLVE_PROXY,
-	    0), CW_FAIL_PROXY);
-	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_RESOLVE_HOST,
-	    0), CW_FAIL_DNS_LOOKUP);
+	                     ECONNRESET),
+	    CW_FAIL_CONNECTION_RESET);
+	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_RESOLVE_PROXY, 0),
+	    CW_FAIL_PROXY);
+	assert_int_equal(http_failure_from_curl(CURLE_COULDNT_RESOLVE_HOST, 0),
+	    CW_FAIL_DNS_LOOKUP);
 	assert_int_equal(http_failure_from_curl(CURLE_OUT_OF_MEMORY, 0),
 	    CW_FAIL_INTERNAL);
 
@@ -168,15 +195,16 @@ test_failures(void **state)
 
 	assert_int_equal(http_failure_from_verify(X509_V_OK), CW_OK);
 	assert_int_equal(http_failure_from_verify(
-	    X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT),
+	                     X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT),
 	    CW_FAIL_SSL_UNKNOWN_AUTHORITY);
 	assert_int_equal(http_failure_from_verify(
-	    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+	                     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
 	    CW_FAIL_SSL_UNKNOWN_AUTHORITY);
 	assert_int_equal(http_failure_from_verify(X509_V_ERR_CERT_HAS_EXPIRED),
 	    CW_FAIL_SSL_INVALID_CERTIFICATE);
 	assert_int_equal(http_failure_from_verify(
-	    X509_V_ERR_CERT_NOT_YET_VALID), CW_FAIL_SSL_INVALID_CERTIFICATE);
+	                     X509_V_ERR_CERT_NOT_YET_VALID),
+	    CW_FAIL_SSL_INVALID_CERTIFICATE);
 }
 
 int
