@@ -169,7 +169,7 @@ agent_result_failure(struct task *t, enum cw_failure failure,
 
 /*
  * agent_tld_servers: the server addresses of TLD `tld` (NULL and 0
- * while none are known): the set the TLD discovery (src/tld.h) holds.
+ * while none are known): the set the TLD discovery (src/agent/tld.h) holds.
  * Until a TLD's servers are known each cycle reports dns_no_servers
  * for it.
  */

@@ -1,6 +1,6 @@
 /*
  * cmd_key.c -- `corewatch keygen` and `corewatch pubkey`: the probe's
- * identity (src/key.h).
+ * identity (src/agent/key.h).
  */
 #include "config.h"
 

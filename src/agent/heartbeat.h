@@ -5,7 +5,7 @@
  * that is offline from one whose uploads are blocked.
  *
  * The agent owns one struct heartbeat_upload and hands it to the
- * uploader (src/upload.c), which keeps it up to date; the agent builds
+ * uploader (src/agent/upload.c), which keeps it up to date; the agent builds
  * a heartbeat from it every `heartbeat` interval.
  */
 #ifndef CW_HEARTBEAT_H

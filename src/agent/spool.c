@@ -1,6 +1,6 @@
 /*
  * spool.c -- the probe's durable, hash-chained queue of records
- * (src/spool.h is the contract, doc/spool.md the files).
+ * (src/agent/spool.h is the contract, doc/spool.md the files).
  *
  * The queue lives on disk.  In memory there is one entry per segment
  * file (its first and last seq, how many records it holds and how many
@@ -31,6 +31,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "record.h"
 #include "result.h"
 #include "spool.h"
 #include "spool_int.h"
@@ -138,24 +139,12 @@ spool_file_read(struct spool *sp, const char *name, char *buf, size_t len)
 	return 0;
 }
 
-static bool
-spool_is_hex(const char *s, size_t len)
-{
-	if (strlen(s) != len)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		        (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int
 spool_hex2bin(const char *hex, unsigned char *out, size_t len)
 {
 	size_t got = 0;
 
-	if (!spool_is_hex(hex, len * 2) ||
+	if (!record_is_hex(hex, len * 2) ||
 	    sodium_hex2bin(out, len, hex, len * 2, NULL, &got, NULL) != 0 ||
 	    got != len)
 		return -1;
@@ -325,7 +314,7 @@ spool_cursor_read(struct spool *sp)
 	n = sscanf(text, "%63s %" SCNu64 " %127s %" SCNu64 " %" SCNu64 " %lld",
 	    chain, &seq, hash, &dropped, &corrupt, &receipt);
 	if ((n != 5 && n != 6) || receipt < 0 ||
-	    !spool_is_hex(chain, RECORD_ID_HEX) ||
+	    !record_is_hex(chain, RECORD_ID_HEX) ||
 	    spool_hex2bin(hash, sp->acked_hash, RECORD_HASH_LEN) == -1) {
 		log_warnx("spool %s: cursor is damaged; reading from the "
 		          "start of the chain",
@@ -444,7 +433,7 @@ spool_chain_load(struct spool *sp)
 	}
 	probe[0] = '\0';
 	n = sscanf(text, "%63s %llu %63s", chain, &start, probe);
-	if (n < 2 || !spool_is_hex(chain, RECORD_ID_HEX) || start != 1) {
+	if (n < 2 || !record_is_hex(chain, RECORD_ID_HEX) || start != 1) {
 		log_warnx("spool %s: the chain file is damaged; move the "
 		          "spool away to start afresh",
 		    sp->dir);
@@ -452,7 +441,7 @@ spool_chain_load(struct spool *sp)
 	}
 	memcpy(sp->chain, chain, RECORD_ID_HEX + 1);
 	if (sp->probe[0] == '\0' && n == 3 &&
-	    spool_is_hex(probe, RECORD_ID_HEX))
+	    record_is_hex(probe, RECORD_ID_HEX))
 		memcpy(sp->probe, probe, RECORD_ID_HEX + 1);
 	else if (sp->probe[0] != '\0' &&
 	    (n != 3 || strcmp(probe, sp->probe) != 0)) {
@@ -595,7 +584,7 @@ static int
 spool_config_apply(struct spool *sp, const struct spool_config *cfg)
 {
 	if (cfg->dir == NULL || (cfg->probe == NULL && !cfg->read_only) ||
-	    (cfg->probe != NULL && !spool_is_hex(cfg->probe, RECORD_ID_HEX))) {
+	    (cfg->probe != NULL && !record_is_hex(cfg->probe, RECORD_ID_HEX))) {
 		log_warnx("spool: a directory and a probe id are needed");
 		return -1;
 	}

@@ -10,7 +10,7 @@
  * The batch stays sealed across retries: the same bytes and signature
  * go to every URL until one acknowledges them or refuses them.
  *
- * libcurl runs on the loop through src/curlev.c, which reports the
+ * libcurl runs on the loop through src/agent/curlev.c, which reports the
  * finished request to upload_curl_done().
  */
 #include "config.h"

@@ -11,7 +11,7 @@
 #include "cwtime.h"
 #include "record.h"
 
-static bool
+bool
 record_is_hex(const char *s, size_t len)
 {
 	if (strlen(s) != len)

@@ -71,6 +71,10 @@ void record_clear(struct record *rec);
 void record_hash(const void *line, size_t len,
     unsigned char hash[RECORD_HASH_LEN]);
 
+/* record_is_hex: whether `s` is exactly `len` lower-case hex digits (the
+ * form of ids and hashes on the wire and in the spool). */
+bool record_is_hex(const char *s, size_t len);
+
 /* record_hex: `len` bytes as lower-case hex into `out` (2*len+1 bytes). */
 void record_hex(const unsigned char *bin, size_t len, char *out);
 
