@@ -27,14 +27,16 @@
 #include "tld.h"
 
 /* Durations are strings for cw_duration_parse: "5m", "250ms". */
-static cfg_opt_t conf_dns_opts[] = { CFG_STR_LIST("servers", NULL, CFGF_NONE),
+static cfg_opt_t conf_dns_opts[] = {
+	CFG_STR_LIST("servers", NULL, CFGF_NONE),
 	CFG_STR_LIST("tlds", NULL, CFGF_NONE),
 	CFG_STR("qname", NULL, CFGF_NODEFAULT),
 	CFG_STR("qtype", NULL, CFGF_NODEFAULT),
 	CFG_STR("qclass", NULL, CFGF_NODEFAULT),
 	CFG_STR("chaos", NULL, CFGF_NODEFAULT),
 	CFG_STR("transport", "both", CFGF_NONE),
-	CFG_STR("af", "both", CFGF_NONE), CFG_INT("port", 53, CFGF_NONE),
+	CFG_STR("af", "both", CFGF_NONE),
+	CFG_INT("port", 53, CFGF_NONE),
 	CFG_INT("edns_size", 1232, CFGF_NONE),
 	CFG_BOOL("do", cfg_false, CFGF_NONE),
 	CFG_BOOL("nsid", cfg_true, CFGF_NONE),
@@ -44,7 +46,9 @@ static cfg_opt_t conf_dns_opts[] = { CFG_STR_LIST("servers", NULL, CFGF_NONE),
 	CFG_STR("spread", NULL, CFGF_NODEFAULT),
 	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
 	CFG_INT("retries", 0, CFGF_NONE),
-	CFG_STR("late_window", NULL, CFGF_NODEFAULT), CFG_END() };
+	CFG_STR("late_window", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
 
 /* conf_dns_servers: expand `servers` into m->targets. */
 static void

@@ -22,7 +22,8 @@
 #include "probe.h"
 #include "result.h"
 
-static cfg_opt_t conf_http_opts[] = { CFG_STR("url", NULL, CFGF_NODEFAULT),
+static cfg_opt_t conf_http_opts[] = {
+	CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_STR("method", NULL, CFGF_NODEFAULT),
 	CFG_STR("af", "both", CFGF_NONE),
 	CFG_STR_LIST("addresses", NULL, CFGF_NONE),
@@ -36,7 +37,9 @@ static cfg_opt_t conf_http_opts[] = { CFG_STR("url", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("follow_redirects", cfg_false, CFGF_NONE),
 	CFG_INT("max_redirects", HTTP_REDIRECTS_DEFAULT, CFGF_NONE),
 	CFG_STR("interval", NULL, CFGF_NODEFAULT),
-	CFG_STR("spread", NULL, CFGF_NODEFAULT), CFG_END() };
+	CFG_STR("spread", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
 
 /* conf_http_url: the required url into the spec.  Returns the family
  * of an address written as the URL's host (4 or 6), else 0. */

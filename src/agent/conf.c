@@ -156,6 +156,15 @@ conf_asn_parse(const char *text, uint32_t *asn)
 
 /* --- Sections --- */
 
+/* The probe section's options; conf_probe_section() checks them. */
+static cfg_opt_t conf_probe_opts[] = {
+	CFG_STR("name", NULL, CFGF_NODEFAULT),
+	CFG_STR("country", NULL, CFGF_NODEFAULT),
+	CFG_STR("asn", NULL, CFGF_NODEFAULT), /* string: 32-bit long */
+	CFG_STR("location", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static int
 conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 {
@@ -218,6 +227,12 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 	return 0;
 }
 
+/* The output section's options; conf_output_section() checks them. */
+static cfg_opt_t conf_output_opts[] = {
+	CFG_STR("path", "-", CFGF_NONE),
+	CFG_END(),
+};
+
 static int
 conf_output_section(cfg_t *root, cfg_opt_t *opt)
 {
@@ -277,6 +292,15 @@ conf_size(struct conf_sec *s, const char *opt, uint64_t min, uint64_t dflt,
 	}
 	return 0;
 }
+
+/* The spool section's options; conf_spool_section() checks them. */
+static cfg_opt_t conf_spool_opts[] = {
+	CFG_STR("dir", NULL, CFGF_NODEFAULT),
+	CFG_STR("max_size", NULL, CFGF_NODEFAULT),
+	CFG_STR("min_free", NULL, CFGF_NODEFAULT),
+	CFG_STR("sync", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
 
 static int
 conf_spool_section(cfg_t *root, cfg_opt_t *opt)
@@ -420,6 +444,20 @@ conf_upload_limits(struct conf_sec *s, struct config_upload *up)
 	}
 }
 
+/* The upload section's options; conf_upload_section() checks them. */
+static cfg_opt_t conf_upload_opts[] = {
+	CFG_STR_LIST("url", NULL, CFGF_NONE),
+	CFG_STR("proxy", NULL, CFGF_NODEFAULT),
+	CFG_INT("batch_records", UPLOAD_BATCH_RECORDS, CFGF_NONE),
+	CFG_STR("batch_bytes", NULL, CFGF_NODEFAULT),
+	CFG_STR("batch_age", NULL, CFGF_NODEFAULT),
+	CFG_STR("backoff_max", NULL, CFGF_NODEFAULT),
+	CFG_STR("failback", NULL, CFGF_NODEFAULT),
+	CFG_STR("stop_timeout", NULL, CFGF_NODEFAULT),
+	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
 static int
 conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 {
@@ -495,6 +533,15 @@ conf_tld_roots(struct conf_sec *s, struct config_tld *tld)
 			tld->nroots++;
 	}
 }
+
+/* The tld_discovery section's options; conf_tld_section() checks them. */
+static cfg_opt_t conf_tld_opts[] = {
+	CFG_STR_LIST("roots", NULL, CFGF_NONE),
+	CFG_STR("resolver", "auto", CFGF_NONE),
+	CFG_STR("refresh", NULL, CFGF_NODEFAULT),
+	CFG_INT("port", 53, CFGF_NONE),
+	CFG_END(),
+};
 
 static int
 conf_tld_section(cfg_t *root, cfg_opt_t *opt)
@@ -873,37 +920,9 @@ conf_include_misplaced(cfg_t *cfg, cfg_opt_t *opt, int argc, const char **argv)
 
 /* --- Loading --- */
 
-static cfg_opt_t conf_probe_opts[] = { CFG_STR("name", NULL, CFGF_NODEFAULT),
-	CFG_STR("country", NULL, CFGF_NODEFAULT),
-	CFG_STR("asn", NULL, CFGF_NODEFAULT), /* string: 32-bit long */
-	CFG_STR("location", NULL, CFGF_NODEFAULT), CFG_END() };
-
-static cfg_opt_t conf_output_opts[] = { CFG_STR("path", "-", CFGF_NONE),
-	CFG_END() };
-
-static cfg_opt_t conf_spool_opts[] = { CFG_STR("dir", NULL, CFGF_NODEFAULT),
-	CFG_STR("max_size", NULL, CFGF_NODEFAULT),
-	CFG_STR("min_free", NULL, CFGF_NODEFAULT),
-	CFG_STR("sync", NULL, CFGF_NODEFAULT), CFG_END() };
-
-static cfg_opt_t conf_upload_opts[] = { CFG_STR_LIST("url", NULL, CFGF_NONE),
-	CFG_STR("proxy", NULL, CFGF_NODEFAULT),
-	CFG_INT("batch_records", UPLOAD_BATCH_RECORDS, CFGF_NONE),
-	CFG_STR("batch_bytes", NULL, CFGF_NODEFAULT),
-	CFG_STR("batch_age", NULL, CFGF_NODEFAULT),
-	CFG_STR("backoff_max", NULL, CFGF_NODEFAULT),
-	CFG_STR("failback", NULL, CFGF_NODEFAULT),
-	CFG_STR("stop_timeout", NULL, CFGF_NODEFAULT),
-	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT), CFG_END() };
-
-static cfg_opt_t conf_tld_opts[] = { CFG_STR_LIST("roots", NULL, CFGF_NONE),
-	CFG_STR("resolver", "auto", CFGF_NONE),
-	CFG_STR("refresh", NULL, CFGF_NODEFAULT),
-	CFG_INT("port", 53, CFGF_NONE), CFG_END() };
-
 /* The top level; each kind's section (probe_kinds) is added to it. */
-static cfg_opt_t conf_root_opts[] = { CFG_SEC("probe", conf_probe_opts,
-	                                  CFGF_NONE),
+static cfg_opt_t conf_root_opts[] = {
+	CFG_SEC("probe", conf_probe_opts, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_STR("state_dir", CW_STATE_DIR, CFGF_NONE),
 	CFG_SEC("output", conf_output_opts, CFGF_NONE),
@@ -914,7 +933,9 @@ static cfg_opt_t conf_root_opts[] = { CFG_SEC("probe", conf_probe_opts,
 	CFG_SEC("tld_discovery", conf_tld_opts, CFGF_NONE),
 	CFG_STR("resolv_conf", NULL, CFGF_NODEFAULT),
 	CFG_STR("hosts_file", NULL, CFGF_NODEFAULT),
-	CFG_FUNC("include", conf_include_misplaced), CFG_END() };
+	CFG_FUNC("include", conf_include_misplaced),
+	CFG_END(),
+};
 
 /* conf_validators: record the line of every section option. */
 static void

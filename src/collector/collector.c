@@ -110,7 +110,8 @@ collector_set(char **field, const char *value)
 	return 0;
 }
 
-static cfg_opt_t collector_opts[] = { CFG_STR("listen", NULL, CFGF_NODEFAULT),
+static cfg_opt_t collector_opts[] = {
+	CFG_STR("listen", NULL, CFGF_NODEFAULT),
 	CFG_STR("db", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_body", NULL, CFGF_NODEFAULT),
 	CFG_STR("max_headers_size", NULL, CFGF_NODEFAULT),
@@ -124,7 +125,9 @@ static cfg_opt_t collector_opts[] = { CFG_STR("listen", NULL, CFGF_NODEFAULT),
 	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("public_read", cfg_false, CFGF_NONE),
 	CFG_INT("summary_max_groups", SUMMARY_MAX_GROUPS, CFGF_NONE),
-	CFG_STR("log_level", "info", CFGF_NONE), CFG_END() };
+	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_END(),
+};
 
 /* collector_conf_size: option `opt` as a size within [min, max]. */
 static void
