@@ -93,7 +93,7 @@ enum http_spec_rule {
 	HTTP_SPEC_MAX_BODY,     /* 1 byte to HTTP_MAX_BODY_MAX */
 	HTTP_SPEC_BODY_PATTERN, /* not empty; not with HEAD */
 	HTTP_SPEC_PROXY,        /* http(s)://, socks4(a)://, socks5(h)://
-					 * (the uploads' proxy too: conf.c) */
+				 * (the uploads' proxy too: conf.c) */
 	HTTP_SPEC_CAFILE,       /* a file this process may read */
 	HTTP_SPEC_TIMEOUT,      /* probe_timeout_check() */
 	HTTP_SPEC_RULES

@@ -40,7 +40,7 @@ struct probe_run;   /* a run of some kind, the kind's own type */
 struct probe_task {
 	const char *tld; /* the TLD whose server this is, or NULL */
 	bool has_target; /* false: no address yet (a TLD without
-					 * servers, a host resolved each run) */
+			  * servers, a host resolved each run) */
 	struct target target;
 	int proto; /* the kind's transport, or 0 */
 	int af;    /* 4 or 6 */
@@ -75,10 +75,10 @@ struct probe_cells {
 	char answer[256];      /* "": none */
 	const char *ms_field;  /* the result's time, in ms */
 	const char *server_id; /* what the server says it is (the
-					 * NSID column) */
+				* NSID column) */
 	const char *note;      /* an ok result's finding: RESULT says
-					 * "ok, NOTE", and the table's last
-					 * line counts it (once_note_total) */
+				* "ok, NOTE", and the table's last
+				* line counts it (once_note_total) */
 	char buf[2][64];       /* for the kind's own text */
 };
 

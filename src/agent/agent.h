@@ -71,7 +71,7 @@ struct task {
 	char label[AGENT_LABEL_MAX]; /* for log messages */
 	struct probe_run *run;       /* the run in flight */
 	struct task_group *group;    /* NULL unless the kind is serial
-					 * and the task has an address */
+				      * and the task has an address */
 	bool queued;                 /* waiting for its group */
 	struct task *next_queued;
 	struct schedule_timer *timer; /* run only */

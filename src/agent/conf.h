@@ -76,7 +76,7 @@ struct config_spool {
 	char *dir;               /* default state_dir/spool */
 	uint64_t max_bytes;      /* default CONFIG_SPOOL_MAX */
 	uint64_t min_free_bytes; /* default CONFIG_SPOOL_MIN_FREE; 1
-					 * when written as 0 (no floor) */
+				  * when written as 0 (no floor) */
 	cw_usec_t sync_interval; /* default 1s */
 };
 
@@ -96,9 +96,9 @@ struct config_upload {
 	cw_usec_t backoff_max;
 	cw_usec_t failback;
 	cw_usec_t stop_timeout; /* default UPLOAD_STOP_TIMEOUT; 0:
-					 * none */
+				 * none */
 	char *dead_letter;      /* default
-					 * state_dir/dead-letter/dead-letter.jsonl */
+				 * state_dir/dead-letter/dead-letter.jsonl */
 };
 
 struct config {
@@ -111,14 +111,14 @@ struct config {
 	struct measurement *measurements;
 	size_t nmeasurements;
 	char *key_path;      /* the probe's key; default
-					 * state_dir/key */
+			      * state_dir/key */
 	cw_usec_t heartbeat; /* 0: none; default 5m */
 	struct config_spool spool;
 	struct config_upload upload;
 	char *resolv_conf; /* HTTP host lookups; NULL:
-					 * /etc/resolv.conf */
+			    * /etc/resolv.conf */
 	char *hosts_file;  /* HTTP host lookups, first; NULL:
-					 * /etc/hosts */
+			    * /etc/hosts */
 };
 
 /*

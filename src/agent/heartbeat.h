@@ -30,18 +30,18 @@
  * All times are real (UTC) times; 0 means never. */
 struct heartbeat_upload {
 	bool enabled;            /* an uploader runs (false: the
-					 * heartbeat says "upload": null) */
+				  * heartbeat says "upload": null) */
 	cw_usec_t failing_since; /* the first failed attempt since
-					 * the last receipt; 0: not failing */
+				  * the last receipt; 0: not failing */
 	cw_usec_t last_receipt;  /* the last receipt from a collector */
 	uint64_t batches;        /* acknowledged by a receipt */
 	uint64_t failures;       /* attempts that failed (network,
-					 * 5xx, 429, a bad receipt) */
+				  * 5xx, 429, a bad receipt) */
 	uint64_t dead_letters;   /* batches set aside */
 	size_t npaths;           /* paths[] in use */
 	struct {
 		char name[HEARTBEAT_PATH_NAME_MAX]; /* e.g. "1", "2",
-							 * "1+proxy" */
+						     * "1+proxy" */
 		uint64_t batches;  /* acknowledged batches it carried */
 		uint64_t failures; /* failed attempts on it */
 	} paths[HEARTBEAT_PATHS_MAX];

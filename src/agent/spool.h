@@ -63,9 +63,9 @@ struct spool_config {
 	uint64_t segment_bytes;  /* a new segment past this; 0: 1 MiB */
 	cw_usec_t sync_interval; /* 0: 1 s */
 	bool read_only;          /* look, change nothing: for `spool
-					 * status` and `spool export` while
-					 * `run` holds the spool (no lock, no
-					 * recovery written, no append/ack) */
+				  * status` and `spool export` while
+				  * `run` holds the spool (no lock, no
+				  * recovery written, no append/ack) */
 };
 
 /* What spool_status reports (and heartbeat records carry). */
@@ -74,8 +74,8 @@ struct spool_status {
 	uint64_t last_seq;       /* last appended */
 	uint64_t acked_seq;      /* last acknowledged */
 	cw_usec_t last_receipt;  /* the collector's received_at of the
-					 * last receipt; 0: none, or a cursor
-					 * older than this field */
+				  * last receipt; 0: none, or a cursor
+				  * older than this field */
 	uint64_t depth;          /* records appended, not acknowledged */
 	uint64_t bytes;          /* on disk */
 	cw_usec_t oldest_unsent; /* append time of the oldest, or 0 */

@@ -134,7 +134,7 @@ enum spool_check {
 	SPOOL_FRAME_OK,
 	SPOOL_FRAME_BAD,   /* not a frame, or a damaged one */
 	SPOOL_FRAME_SHORT, /* a frame's header whose frame runs past
-				 * the end: a torn write */
+			    * the end: a torn write */
 };
 
 /* spool_frame_check: whether a good frame with a seq above `min_seq`

@@ -101,7 +101,7 @@ struct upload {
 	uint64_t acked;     /* the cursor */
 	bool more;          /* the spool has more */
 	cw_usec_t oldest;   /* real time of the oldest
-						 * unacknowledged record */
+			     * unacknowledged record */
 	bool read_failing;
 
 	size_t cur;            /* URL in use */

@@ -63,11 +63,11 @@ struct upload_config {
 	const char *const *urls; /* collectors' base URLs, in order */
 	size_t nurls;            /* 1 .. UPLOAD_URLS_MAX */
 	const char *proxy;       /* "socks5h://127.0.0.1:9050" or
-					 * "http://..."; NULL: none (the
-					 * environment's *_proxy ignored) */
+				  * "http://..."; NULL: none (the
+				  * environment's *_proxy ignored) */
 	const char *probe;       /* the probe id, 32 hex */
 	const unsigned char *sk; /* libsodium's 64-byte secret key;
-					 * copied */
+				  * copied */
 	size_t batch_records;
 	size_t batch_bytes; /* of record lines, uncompressed */
 	cw_usec_t batch_age;
@@ -76,10 +76,10 @@ struct upload_config {
 	cw_usec_t failback;      /* back to the first URL after this */
 	cw_usec_t timeout;       /* of one request */
 	cw_usec_t stop_timeout;  /* upload_drain's bound; 0: none
-					 * (not a default) */
+				  * (not a default) */
 	const char *dead_letter; /* the dead-letter file (JSON lines);
-					 * set-aside batches in files next
-					 * to it */
+				  * set-aside batches in files next
+				  * to it */
 };
 
 /* The batches that went one way: a URL (through the proxy, if any). */
@@ -94,7 +94,7 @@ struct upload_path {
 /* What the heartbeat reports of the uploader. */
 struct upload_status {
 	cw_usec_t failing_since; /* real time of the first failure
-					 * since the last success; 0: none */
+				  * since the last success; 0: none */
 	cw_usec_t last_receipt;  /* real time; 0: none yet */
 	unsigned consecutive_failures;
 	uint64_t acked_seq;    /* the cursor, as this run moved it */
@@ -102,7 +102,7 @@ struct upload_status {
 	bool in_flight;
 	const char *proxy;               /* NULL: direct */
 	const struct upload_path *paths; /* one per URL, in order;
-						 * valid until upload_free */
+					  * valid until upload_free */
 	size_t npaths;
 };
 

@@ -61,9 +61,9 @@ struct collector_http_conf {
 	cw_usec_t request_timeout; /* a request must arrive within */
 	unsigned max_connections;
 	unsigned max_per_address; /* connections from one address
-					 * (an IPv6 /64) */
+				   * (an IPv6 /64) */
 	const char *read_token;   /* bearer token of read endpoints
-					 * (copied); NULL: none */
+				   * (copied); NULL: none */
 	bool public_read;         /* read endpoints open to anyone */
 	cw_usec_t drain_timeout;  /* checks may take at a stop */
 };

@@ -235,7 +235,7 @@ struct collector_http {
 	struct chttp_peer *peers[CHTTP_PEER_BUCKETS];
 	unsigned char peer_key[crypto_shorthash_KEYBYTES];
 	struct chttp_conn *adopting, **adopting_tail; /* in
-							 * the order accepted */
+						       * the order accepted */
 	struct event *adopt_ev;
 	struct event *commit_ev;
 	/* Batches on the checking thread, then waiting for the commit. */

@@ -89,7 +89,7 @@ struct conf_sec {
 	struct conf_loader *l;
 	cfg_t *sec;
 	const char *what; /* "probe", "dns \"root-soa\""; NULL for the
-				 * file's top level */
+			   * file's top level */
 	int line;         /* where it opens */
 };
 

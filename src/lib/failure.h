@@ -34,7 +34,7 @@ enum cw_failure {
 	CW_FAIL_INTERNAL,            /* internal_error: the probe's own */
 	CW_FAIL_CONNECT,    /* connect_error: another connect failure */
 	CW_FAIL_DNS_LOOKUP, /* dns_lookup_error: a host name lookup
-					 * failed otherwise */
+			     * failed otherwise */
 	CW_FAIL_SSL_INVALID_CERTIFICATE, /* ssl_invalid_certificate */
 	CW_FAIL_SSL_UNKNOWN_AUTHORITY,   /* ssl_unknown_authority */
 	CW_FAIL_SSL_INVALID_HOSTNAME,    /* ssl_invalid_hostname */
