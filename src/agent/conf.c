@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "conf_kind.h"
 #include "confload.h"
+#include "country.h"
 #include "fileio.h"
 #include "http.h"
 #include "probe.h"
@@ -99,42 +100,6 @@ config_name_valid(const char *name)
 	return conf_token_ok(name, CONFIG_NAME_MAX);
 }
 
-bool
-config_country_valid(const char *code)
-{
-	/* ISO 3166-1 alpha-2, as assigned (the tz database's iso3166.tab). */
-	static const char codes[] =
-	    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE "
-	    "BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD "
-	    "CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM "
-	    "DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF "
-	    "GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU "
-	    "ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN "
-	    "KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME "
-	    "MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA "
-	    "NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM "
-	    "PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI "
-	    "SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK "
-	    "TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
-	    "VN VU WF WS YE YT ZA ZM ZW XK";
-	char up[3];
-
-	if (code == NULL || strlen(code) != 2 ||
-	    !isalpha((unsigned char)code[0]) ||
-	    !isalpha((unsigned char)code[1]))
-		return false;
-	up[0] = (char)toupper((unsigned char)code[0]);
-	up[1] = (char)toupper((unsigned char)code[1]);
-	up[2] = '\0';
-	for (const char *p = codes; *p != '\0'; p += 3) {
-		if (p[0] == up[0] && p[1] == up[1])
-			return true;
-		if (p[2] == '\0')
-			break;
-	}
-	return false;
-}
-
 /* conf_asn_parse: "15895" or "AS15895" to 1..4294967295; -1 if bad. */
 static int
 conf_asn_parse(const char *text, uint32_t *asn)
@@ -198,7 +163,7 @@ conf_probe_section(cfg_t *root, cfg_opt_t *opt)
 	else if ((id->name = strdup(v)) == NULL)
 		l->oom = true;
 	if ((v = cfg_getstr(s.sec, "country")) != NULL) {
-		if (!config_country_valid(v))
+		if (!country_valid(v))
 			conf_sec_error(&s, "country", 0,
 			    "country: \"%s\" is "
 			    "not an ISO 3166-1 alpha-2 code (e.g. \"UA\")",

@@ -157,8 +157,4 @@ char *config_duration_format(cw_usec_t usec, char *buf, size_t len);
  * title, and `corewatch http --name`, alike). */
 bool config_name_valid(const char *name);
 
-/* config_country_valid: true for an assigned ISO 3166-1 alpha-2 code
- * (either case), plus XK (Kosovo, in common use). */
-bool config_country_valid(const char *code);
-
 #endif

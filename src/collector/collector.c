@@ -21,7 +21,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "annotate_http.h"
 #include "cli.h"
+#include "cmd_annotate.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
 #include "collector_http.h"
@@ -49,6 +51,10 @@
 #define COLLECTOR_GROUPS_MIN   100 /* summary_max_groups */
 #define COLLECTOR_GROUPS_MAX   10000000
 
+/* Bytes of write_token: "Bearer " and the token fit in what the head
+ * reader keeps of an Authorization (CHEAD_AUTH_MAX). */
+#define COLLECTOR_WRITE_TOKEN_MAX 128
+
 /* What the configuration file and the command line set. */
 struct collector_conf {
 	char *listen;
@@ -57,6 +63,7 @@ struct collector_conf {
 	struct collector_http_conf http;
 	char *read_token; /* http.read_token */
 	size_t summary_max_groups;
+	char *write_token; /* http.write_token */
 };
 
 /* A running `serve`. */
@@ -65,6 +72,7 @@ struct collector_serve {
 	struct store *st;
 	struct collector_http *h;
 	struct export_http *x;
+	struct annotate_http *an;
 	struct event *sig_term, *sig_int, *drain;
 	bool stopping;
 	cw_usec_t stop_by; /* monotonic */
@@ -94,6 +102,9 @@ collector_conf_clear(struct collector_conf *c)
 	if (c->read_token != NULL)
 		sodium_memzero(c->read_token, strlen(c->read_token));
 	free(c->read_token);
+	if (c->write_token != NULL)
+		sodium_memzero(c->write_token, strlen(c->write_token));
+	free(c->write_token);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -124,6 +135,7 @@ static cfg_opt_t collector_opts[] = {
 	    CFGF_NONE),
 	CFG_STR("read_token", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("public_read", cfg_false, CFGF_NONE),
+	CFG_STR("write_token", NULL, CFGF_NODEFAULT),
 	CFG_INT("summary_max_groups", SUMMARY_MAX_GROUPS, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_END(),
@@ -264,6 +276,19 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 			return -1;
 	}
 	c->http.public_read = cfg_getbool(cfg, "public_read");
+	/* The write token: annotations (annotate_http.h).  Never the read
+	 * token: a researcher who reads must not be able to write. */
+	if ((v = cfg_getstr(cfg, "write_token")) != NULL) {
+		if (strlen(v) < 16 || strlen(v) > COLLECTOR_WRITE_TOKEN_MAX)
+			conf_file_error(f, "write_token",
+			    "a token of 16 to %d characters",
+			    COLLECTOR_WRITE_TOKEN_MAX);
+		else if (c->read_token != NULL && strcmp(v, c->read_token) == 0)
+			conf_file_error(f, "write_token",
+			    "must differ from read_token");
+		else if (collector_set(&c->write_token, v) == -1)
+			return -1;
+	}
 	v = cfg_getstr(cfg, "log_level");
 	if (v == NULL || (level = log_level_parse(v)) == -1)
 		conf_file_error(f, "log_level",
@@ -377,7 +402,8 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 	if ((s->base = sysutil_event_base()) == NULL ||
 	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL ||
 	    (s->x = export_http_new(s->h, s->base, s->st,
-	         c->summary_max_groups)) == NULL)
+	         c->summary_max_groups)) == NULL ||
+	    (s->an = annotate_http_new(s->h, s->st)) == NULL)
 		return CW_EXIT_FAILURES;
 	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
 		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
@@ -398,6 +424,7 @@ serve_free(struct collector_serve *s)
 {
 	export_http_free(s->x);
 	collector_http_free(s->h);
+	annotate_http_free(s->an);
 	if (s->sig_term != NULL)
 		event_free(s->sig_term);
 	if (s->sig_int != NULL)
@@ -534,6 +561,7 @@ cmd_serve(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	c.http.read_token = c.read_token;
+	c.http.write_token = c.write_token;
 	log_init(NULL, verbose ? LOG_LEVEL_DEBUG : c.log_level);
 	rc = serve_run(&c);
 	collector_conf_clear(&c);
@@ -976,6 +1004,26 @@ summary_cmd(int argc, char **argv)
 	return collector_cmd_summary(argc, argv, collector_db_url);
 }
 
+/* --- annotate (cmd_annotate.c) --- */
+
+static int
+annotate_add(int argc, char **argv)
+{
+	return collector_cmd_annotate_add(argc, argv, collector_db_url);
+}
+
+static int
+annotate_list(int argc, char **argv)
+{
+	return collector_cmd_annotate_list(argc, argv, collector_db_url);
+}
+
+static int
+annotate_delete(int argc, char **argv)
+{
+	return collector_cmd_annotate_delete(argc, argv, collector_db_url);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -995,6 +1043,11 @@ static const struct {
 	    "availability and RTT per target and probe, in time buckets" },
 	{ "import", NULL, import_cmd,
 	    "ingest files of batches carried by hand (spool export)" },
+	{ "annotate", "add", annotate_add,
+	    "record what happened in the world, for a time window" },
+	{ "annotate", "list", annotate_list,
+	    "list annotations as JSON lines or CSV" },
+	{ "annotate", "delete", annotate_delete, "delete an annotation" },
 };
 
 static void
@@ -1009,7 +1062,7 @@ usage(FILE *fp)
 		snprintf(what, sizeof(what), "%s%s%s", commands[i].group,
 		    commands[i].name != NULL ? " " : "",
 		    commands[i].name != NULL ? commands[i].name : "");
-		fprintf(fp, "  %-14s %s\n", what, commands[i].summary);
+		fprintf(fp, "  %-16s %s\n", what, commands[i].summary);
 	}
 	fprintf(fp,
 	    "\n'corewatch-collector COMMAND --help' describes a "

@@ -12,6 +12,10 @@
 #include "collector_head.h"
 
 #define CHEAD_ENROLL_PATH "/api/v1/enroll"
+/* The write endpoints (annotate_http.h): their bodies need the write
+ * token. */
+#define CHEAD_ANNOT_PATH   "/api/v1/annotations"
+#define CHEAD_ANNOT_DELETE "/api/v1/annotations/delete"
 
 /* chead_refuse: note why in `err`; returns `code`. */
 static int chead_refuse(char *err, size_t errlen, int code, const char *fmt,
@@ -121,6 +125,10 @@ chead_request_line(const char *line, size_t len, struct chead *h, char *err,
 		tlen = (size_t)(q - target);
 	h->enroll = tlen == sizeof(CHEAD_ENROLL_PATH) - 1 &&
 	    memcmp(target, CHEAD_ENROLL_PATH, tlen) == 0;
+	h->write = (tlen == sizeof(CHEAD_ANNOT_PATH) - 1 &&
+	               memcmp(target, CHEAD_ANNOT_PATH, tlen) == 0) ||
+	    (tlen == sizeof(CHEAD_ANNOT_DELETE) - 1 &&
+	        memcmp(target, CHEAD_ANNOT_DELETE, tlen) == 0);
 	return 0;
 }
 

@@ -35,6 +35,7 @@
 struct chead {
 	bool post;                     /* else GET or HEAD */
 	bool enroll;                   /* target exactly /api/v1/enroll */
+	bool write;                    /* target a write endpoint */
 	uint64_t length;               /* Content-Length; 0 when absent */
 	bool auth_long;                /* Authorization over CHEAD_AUTH_MAX */
 	char auth[CHEAD_AUTH_MAX + 1]; /* "" when absent */

@@ -784,32 +784,43 @@ chttp_enroll(struct evhttp_request *req, void *arg)
 /* --- Routing --- */
 
 bool
+chttp_bearer_ok(const char *token, const char *auth)
+{
+	size_t n;
+
+	if (token == NULL || auth == NULL ||
+	    strncasecmp(auth, "Bearer ", 7) != 0)
+		return false;
+	auth += 7;
+	n = strlen(token);
+	return strlen(auth) == n && sodium_memcmp(auth, token, n) == 0;
+}
+
+bool
 collector_http_read_trusted(const struct collector_http *h,
     struct evhttp_request *req)
 {
-	const char *auth, *tok;
-	size_t n;
-
-	if (h->read_token == NULL)
-		return false;
-	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
-	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
-		return false;
-	tok = auth + 7;
-	n = strlen(h->read_token);
-	return strlen(tok) == n && sodium_memcmp(tok, h->read_token, n) == 0;
+	return chttp_bearer_ok(h->read_token,
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Authorization"));
 }
 
-/* chttp_read_allowed: reads need the read token, unless the operator
- * opened them (public_read). */
-static bool
-chttp_read_allowed(const struct collector_http *h, struct evhttp_request *req)
+bool
+collector_http_write_trusted(const struct collector_http *h,
+    struct evhttp_request *req)
+{
+	return chttp_bearer_ok(h->write_token,
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	        "Authorization"));
+}
+
+bool
+collector_http_read_allowed(const struct collector_http *h,
+    struct evhttp_request *req)
 {
 	return h->conf.public_read || collector_http_read_trusted(h, req);
 }
 
-/* chttp_headers_ok: at most CHTTP_HEADERS_MAX header lines. */
 static bool
 chttp_headers_ok(struct evhttp_request *req)
 {
@@ -832,7 +843,7 @@ chttp_route(struct evhttp_request *req, void *arg)
 		    CHTTP_HEADERS_MAX);
 		return;
 	}
-	if (r->read && !chttp_read_allowed(r->h, req)) {
+	if (r->read && !collector_http_read_allowed(r->h, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer");
 		collector_http_error(req, 401,
@@ -922,6 +933,7 @@ collector_http_new(struct event_base *base, struct store *st,
 	h->st = st;
 	h->conf = *conf;
 	h->conf.read_token = NULL;
+	h->conf.write_token = NULL;
 	h->pending_tail = &h->pending;
 	h->checking_tail = &h->checking;
 	h->adopting_tail = &h->adopting;
@@ -931,6 +943,8 @@ collector_http_new(struct event_base *base, struct store *st,
 		h->conf.max_connections = 1;
 	if ((conf->read_token != NULL &&
 	        (h->read_token = strdup(conf->read_token)) == NULL) ||
+	    (conf->write_token != NULL &&
+	        (h->write_token = strdup(conf->write_token)) == NULL) ||
 	    (h->checker = workq_new(base)) == NULL || chttp_setup(h) == -1) {
 		log_warnx("%s: cannot set up the HTTP service", __func__);
 		collector_http_free(h);
@@ -1126,5 +1140,8 @@ collector_http_free(struct collector_http *h)
 	if (h->close_ev != NULL)
 		event_free(h->close_ev);
 	free(h->read_token);
+	if (h->write_token != NULL)
+		sodium_memzero(h->write_token, strlen(h->write_token));
+	free(h->write_token);
 	free(h);
 }

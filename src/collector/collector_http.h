@@ -51,6 +51,10 @@
 #define COLLECTOR_HTTP_RETRY_AFTER     5 /* seconds, with every 503 */
 #define COLLECTOR_HTTP_DRAIN_TIMEOUT   (2 * CW_USEC_PER_SEC)
 
+/* Bytes of the body of a write (an annotation, annotate_http.h): a
+ * longer one is refused before it is read. */
+#define COLLECTOR_HTTP_WRITE_MAX (16 * 1024)
+
 /* The service's limits and options. */
 struct collector_http_conf {
 	size_t max_body;           /* bytes of a body, sent or inflated */
@@ -65,6 +69,9 @@ struct collector_http_conf {
 	const char *read_token;   /* bearer token of read endpoints
 				   * (copied); NULL: none */
 	bool public_read;         /* read endpoints open to anyone */
+	const char *write_token;  /* bearer token of write endpoints
+				   * (annotations; copied); NULL: none,
+				   * every write refused */
 	cw_usec_t drain_timeout;  /* checks may take at a stop */
 };
 
@@ -138,6 +145,22 @@ int collector_http_route(struct collector_http *h, const char *path, bool read,
  * heartbeats) and the database's own error messages.
  */
 bool collector_http_read_trusted(const struct collector_http *h,
+    struct evhttp_request *req);
+
+/* collector_http_read_allowed: whether `req` may read: it carries the
+ * read token, or the configuration opens reads (public_read). */
+bool collector_http_read_allowed(const struct collector_http *h,
+    struct evhttp_request *req);
+
+/*
+ * collector_http_write_trusted: whether `req` carries "Authorization:
+ * Bearer <write token>" (compared in constant time; false when no
+ * write token is configured).  Only such a request may change what the
+ * collector keeps beside the records (annotate_http.h).  A body for a
+ * write endpoint is refused before it is read without this token
+ * (collector_http_conn.c); the endpoint checks again.
+ */
+bool collector_http_write_trusted(const struct collector_http *h,
     struct evhttp_request *req);
 
 /*

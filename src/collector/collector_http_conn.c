@@ -457,7 +457,9 @@ chttp_vouch(struct chttp_conn *c, size_t len)
 	}
 	chttp_heads_leave(c);
 	if (hd.length > 0) {
-		size_t max = hd.enroll ? CHTTP_ENROLL_MAX : h->conf.max_body;
+		size_t max = hd.enroll ? CHTTP_ENROLL_MAX :
+		    hd.write           ? COLLECTOR_HTTP_WRITE_MAX :
+		                         h->conf.max_body;
 		if (hd.length > max) {
 			chttp_refuse(c, CHTTP_R_TOO_LARGE, 413,
 			    "Content-Length "
@@ -465,7 +467,14 @@ chttp_vouch(struct chttp_conn *c, size_t len)
 			    (unsigned long long)hd.length, max);
 			return;
 		}
-		if (!hd.enroll && chttp_vouch_auth(c, &hd) == -1)
+		if (hd.write && !chttp_bearer_ok(h->write_token, hd.auth)) {
+			/* Not a batch: no batch metric. */
+			chttp_refuse(c, -1, 401,
+			    "this endpoint needs "
+			    "Authorization: Bearer <write token>");
+			return;
+		}
+		if (!hd.enroll && !hd.write && chttp_vouch_auth(c, &hd) == -1)
 			return;
 		if (h->body_bytes + hd.length > h->conf.body_budget) {
 			chttp_refuse(c, CHTTP_R_UNAVAILABLE, 503,

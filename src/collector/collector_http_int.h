@@ -209,6 +209,7 @@ struct collector_http {
 	struct store *st;
 	struct collector_http_conf conf;
 	char *read_token;
+	char *write_token; /* NULL: writes refused */
 	struct evhttp *http;
 	struct evconnlistener *listeners[CHTTP_LISTEN_MAX];
 	size_t nlisteners;
@@ -254,6 +255,11 @@ struct collector_http {
  * replaced by '?' in place; the caller owns the result; NULL when out
  * of memory. */
 json_t *chttp_error_body(int code, char *detail);
+
+/* chttp_bearer_ok: whether the Authorization header `auth` (NULL:
+ * none) is "Bearer <token>", compared in constant time; false when
+ * `token` is NULL (none configured). */
+bool chttp_bearer_ok(const char *token, const char *auth);
 
 /* chttp_method_not_allowed: answer `req` 405, with `allow` as its
  * Allow header. */

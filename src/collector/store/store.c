@@ -188,6 +188,18 @@ static const char *const store_migrations[] = {
 	"  explained BIGINT NOT NULL,"
 	"  detected_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (probe, chain, first_seq));",
+	/* 2: annotations (store_annot.c); listed by time window. */
+	"CREATE TABLE annotations ("
+	"  id @ID@,"
+	"  time_from BIGINT NOT NULL,"
+	"  time_to BIGINT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  country TEXT,"
+	"  asn BIGINT,"
+	"  probe TEXT,"
+	"  url TEXT);"
+	"CREATE INDEX annotations_from ON annotations (time_from);",
 };
 
 #define STORE_NMIGRATIONS \

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "country.h"
 #include "dns.h"
 #include "http.h"
 #include "upload.h"
@@ -801,13 +802,13 @@ test_identity(void **state)
 	assert_int_equal(c->tld.refresh, 86400 * SEC);
 	assert_int_equal(c->tld.port, 53);
 	config_free(c);
-	assert_true(config_country_valid("UA"));
-	assert_true(config_country_valid("sd"));
-	assert_true(config_country_valid("XK"));
-	assert_false(config_country_valid("ZZ"));
-	assert_false(config_country_valid("UKR"));
-	assert_false(config_country_valid(""));
-	assert_false(config_country_valid(NULL));
+	assert_true(country_valid("UA"));
+	assert_true(country_valid("sd"));
+	assert_true(country_valid("XK"));
+	assert_false(country_valid("ZZ"));
+	assert_false(country_valid("UKR"));
+	assert_false(country_valid(""));
+	assert_false(country_valid(NULL));
 }
 
 /* The upload section: values, defaults, and what is refused. */
