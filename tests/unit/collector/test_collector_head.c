@@ -82,6 +82,30 @@ test_good(void **state)
 	                     &h),
 	    0);
 	assert_false(h.enroll);
+	assert_false(h.write);
+	/* The write endpoints, exactly (their bodies need the write
+	 * token): a query string aside, not a longer path. */
+	assert_int_equal(parse("POST /api/v1/annotations?x=1 HTTP/1.1\r\n"
+	                       "Content-Length: 10\r\n\r\n",
+	                     &h),
+	    0);
+	assert_true(h.write);
+	assert_false(h.enroll);
+	assert_int_equal(parse("POST /api/v1/annotations/delete HTTP/1.1\r\n"
+	                       "Content-Length: 10\r\n\r\n",
+	                     &h),
+	    0);
+	assert_true(h.write);
+	assert_int_equal(parse("POST /api/v1/annotationsx HTTP/1.1\r\n"
+	                       "Content-Length: 10\r\n\r\n",
+	                     &h),
+	    0);
+	assert_false(h.write);
+	assert_int_equal(parse("POST /api/v1/annotations/ HTTP/1.1\r\n"
+	                       "Content-Length: 10\r\n\r\n",
+	                     &h),
+	    0);
+	assert_false(h.write);
 	/* Tabs and spaces around a value, a value with a colon. */
 	assert_int_equal(parse("POST /x HTTP/1.1\r\nContent-Length:\t7 \r\n"
 	                       "X-A: b:c\r\n\r\n",
