@@ -165,9 +165,10 @@ ahttp_query(struct evhttp_request *req, cw_usec_t *from, cw_usec_t *to,
 			rc = -1;
 			break;
 		}
-		*(kv->key[0] == 'f' ? from : to) = kv->key[0] == 'f' ?
-		    scratch.from :
-		    scratch.to;
+		if (strcmp(kv->key, "from") == 0)
+			*from = scratch.from;
+		else
+			*to = scratch.to;
 	}
 	evhttp_clear_headers(&q);
 	if (rc == 0 && *from != 0 && *to != 0 && *from >= *to) {

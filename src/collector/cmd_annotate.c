@@ -239,22 +239,26 @@ collector_cmd_annotate_list(int argc, char **argv, cmd_export_db_fn *db_of)
 	if (c.given[0] && c.given[1] && c.a.from >= c.a.to)
 		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
 		    "--from must be before --to");
-	if ((st = cmd_annotate_store(&c, db_of)) == NULL)
+	if ((o.buf = evbuffer_new()) == NULL)
+		return collector_cmd_error(c.cmd, CW_EXIT_FAILURES,
+		    "out of memory");
+	if ((st = cmd_annotate_store(&c, db_of)) == NULL) {
+		evbuffer_free(o.buf);
 		return CW_EXIT_FAILURES;
-	if ((o.buf = evbuffer_new()) == NULL ||
-	    annotate_write_header(o.buf, o.fmt) == -1)
+	}
+	rc = CW_EXIT_OK;
+	if (annotate_write_header(o.buf, o.fmt) == -1)
 		o.failed = true;
 	else if (store_annotation_list(st, c.given[0] ? c.a.from : 0,
 	             c.given[1] ? c.a.to : 0, 0, cmd_annotate_one, &o) < 0)
 		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES, "%s",
 		    store_error_text(st));
-	if (rc == -1 && (o.failed || cmd_annotate_flush(o.buf) == -1))
+	if (rc == CW_EXIT_OK && (o.failed || cmd_annotate_flush(o.buf) == -1))
 		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES, "stdout: %s",
 		    strerror(errno));
-	if (o.buf != NULL)
-		evbuffer_free(o.buf);
+	evbuffer_free(o.buf);
 	store_close(st);
-	return rc == -1 ? CW_EXIT_OK : rc;
+	return rc;
 }
 
 int
