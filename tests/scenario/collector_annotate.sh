@@ -8,6 +8,7 @@
 # values of an annotation come back exactly, from the API and from
 # `annotate list`, which write the same bytes.  Reads take the read
 # token; deletes the write token (404 for an id that is not there).
+# On SQLite; collector_annotate_pg.sh runs it on PostgreSQL.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -15,7 +16,8 @@
 command -v jq >/dev/null || cw_die "no jq"
 
 cw_tmpdir
-DB=sqlite:$CW_TMP/collector.db
+cw_collector_db
+DB=$COLLECTOR_DB
 READ_TOKEN=0123456789abcdef-read
 WRITE_TOKEN=fedcba9876543210-write
 READ_AUTH="Authorization: Bearer $READ_TOKEN"
