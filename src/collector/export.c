@@ -558,8 +558,7 @@ export_words_join(const char *const *words, size_t n)
 static const char *
 export_bool_text(json_t *v)
 {
-	return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") :
-	                            NULL;
+	return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : NULL;
 }
 
 /* A JSON integer not below 0, or -1 (an empty field). */
@@ -587,7 +586,7 @@ export_txt_join(json_t *txt, bool *oom)
 		*oom = true;
 		return NULL;
 	}
-	json_array_foreach (txt, i, v)
+	json_array_foreach(txt, i, v)
 		if (json_is_string(v))
 			words[n++] = json_string_value(v);
 	text = export_words_join(words, n);
@@ -608,7 +607,7 @@ export_csv_evidence(struct exporter *e, const struct store_row *r)
 {
 	struct export_text *t = &e->text;
 	json_t *rec = NULL, *late;
-	bool dns = strcmp(r->type, "dns") == 0;
+	bool dns = strcmp(r->type, "dns") == 0, fallback;
 	char *txt = NULL;
 
 	if (dns || strcmp(r->type, "http") == 0)
@@ -629,16 +628,13 @@ export_csv_evidence(struct exporter *e, const struct store_row *r)
 	export_csv_str(t, export_bool_text(json_object_get(late, "differ")),
 	    false);
 	export_csv_str(t,
-	    export_bool_text(json_object_get(rec,
-	        dns ? "truncated" : "body_truncated")),
+	    export_bool_text(
+	        json_object_get(rec, dns ? "truncated" : "body_truncated")),
 	    false);
 	/* The TCP retry of a truncated UDP reply left that reply in
 	 * truncated_reply. */
-	export_csv_str(t,
-	    !dns ? NULL :
-	    json_object_get(rec, "truncated_reply") != NULL ? "true" :
-	                                                      "false",
-	    false);
+	fallback = json_object_get(rec, "truncated_reply") != NULL;
+	export_csv_str(t, dns ? (fallback ? "true" : "false") : NULL, false);
 	export_csv_int(t, export_json_count(json_object_get(rec, "attempts")),
 	    false);
 	export_csv_int(t,

@@ -896,8 +896,8 @@ test_atlas_evidence(void **state)
 		if (retry[i] < 0)
 			assert_null(json_object_get(o, "retry"));
 		else
-			assert_int_equal(
-			    json_integer_value(json_object_get(o, "retry")),
+			assert_int_equal(json_integer_value(
+			                     json_object_get(o, "retry")),
 			    retry[i]);
 		json_decref(w);
 		json_decref(o);

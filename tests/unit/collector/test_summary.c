@@ -279,8 +279,7 @@ test_parse(void **state)
 	assert_int_equal(summary_bucket_parse("0m", &b), -1);
 	assert_int_equal(summary_bucket_parse("0s", &b), -1);
 	assert_int_equal(summary_bucket_parse("367d", &b), -1);
-	assert_int_equal(summary_bucket_parse("99999999999999999999m", &b),
-	    -1);
+	assert_int_equal(summary_bucket_parse("99999999999999999999m", &b), -1);
 	assert_int_equal(summary_bucket_parse("-1m", &b), -1);
 	assert_int_equal(summary_bucket_parse(" 1m", &b), -1);
 	assert_int_equal(summary_bucket_parse("1", &b), -1);
@@ -600,8 +599,7 @@ test_filters(void **state)
 	 * target). */
 	assert_groups(b, 2, 3);
 	g = json_array_get(json_object_get(b, "probes"), 0);
-	assert_string_equal(json_string_value(json_object_get(g, "name")),
-	    "m");
+	assert_string_equal(json_string_value(json_object_get(g, "name")), "m");
 	assert_string_equal(json_string_value(json_object_get(g, "probe")),
 	    t->p->id);
 	assert_int_equal(num(g, "measurements"), 1);
@@ -712,8 +710,8 @@ test_minute_buckets(void **state)
 	assert_int_equal(json_array_size(all), 3);
 	assert_string_equal(bucket_start(all, 0),
 	    "2026-11-26T10:00:00.000000Z");
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(all, 0), "end")),
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(all, 0), "end")),
 	    "2026-11-26T10:01:00.000000Z");
 	g = first_target(all, 0);
 	assert_int_equal(num(g, "measurements"), 2);
@@ -760,8 +758,8 @@ test_seven_minute_buckets(void **state)
 	assert_int_equal(json_array_size(all), 2);
 	assert_string_equal(bucket_start(all, 0),
 	    "2026-11-26T09:55:00.000000Z");
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(all, 0), "end")),
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(all, 0), "end")),
 	    "2026-11-26T10:02:00.000000Z");
 	g = first_target(all, 0);
 	assert_int_equal(num(g, "measurements"), 2);
@@ -831,7 +829,8 @@ test_names_apart(void **state)
 	json_decref(all);
 	/* The CSV's last column names each row's series. */
 	csv = run(t, NULL, HOUR, SUMMARY_CSV, 0);
-	assert_non_null(strstr(csv, ",2,1,50.000,50.000,50.000,,0,0,,k-id\r\n"));
+	assert_non_null(
+	    strstr(csv, ",2,1,50.000,50.000,50.000,,0,0,,k-id\r\n"));
 	assert_non_null(
 	    strstr(csv, ",1,1,100.000,10.000,10.000,,1,0,0.000,root-soa\r\n"));
 	free(csv);
@@ -1053,8 +1052,8 @@ test_max_groups(void **state)
 	    SFIX_TEST(test_empty, setup), SFIX_TEST(test_many_buckets, setup), \
 	    SFIX_TEST(test_minute_buckets, setup), \
 	    SFIX_TEST(test_seven_minute_buckets, setup), \
-	    SFIX_TEST(test_names_apart, setup), \
-	    SFIX_TEST(test_types, setup), SFIX_TEST(test_out_of_range, setup), \
+	    SFIX_TEST(test_names_apart, setup), SFIX_TEST(test_types, setup), \
+	    SFIX_TEST(test_out_of_range, setup), \
 	    SFIX_TEST(test_max_groups, setup)
 
 int
