@@ -101,14 +101,15 @@ cmd_summary_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: corewatch-collector summary [--db URL | -c FILE] "
-	    "[--bucket 5m|1h|1d] [--format json|csv] [filters] [--out FILE]\n"
+	    "[--bucket Nm|Nh|Nd] [--format json|csv] [filters] [--out FILE]\n"
 	    "  --db URL             sqlite:PATH or postgresql://...\n"
 	    "  -c, --config FILE    the database of this configuration\n"
-	    "  --bucket B           5m, 1h (the default) or 1d, in UTC\n"
+	    "  --bucket B           a whole number of minutes: 1m, 7m, 1h (the\n"
+	    "                       default), 1d ..., aligned in UTC\n"
 	    "  --format F           json (JSON lines, one per bucket; the "
 	    "default)\n"
 	    "                       or csv (one row per target or probe, "
-	    "type and bucket)\n"
+	    "type, name and bucket)\n"
 	    "  groups: DNS and HTTP apart; an HTTP target per address and "
 	    "host\n" CMD_EXPORT_FILTER_USAGE);
 }
@@ -367,7 +368,7 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 	if (c.bucket != NULL && summary_bucket_parse(c.bucket, &bucket) == -1)
 		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
 		    "--bucket: "
-		    "\"%s\" is not 5m, 1h or 1d",
+		    "\"%s\" is not " SUMMARY_BUCKET_RULE,
 		    c.bucket);
 	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
 		return CW_EXIT_USAGE;

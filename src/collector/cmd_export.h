@@ -27,7 +27,7 @@ int collector_cmd_error(const char *cmd, int status, const char *fmt, ...)
  * [--out FILE] */
 int collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of);
 
-/* summary [--db URL | -c FILE] [--bucket 5m|1h|1d] [--format json|csv]
+/* summary [--db URL | -c FILE] [--bucket Nm|Nh|Nd] [--format json|csv]
  * [filters] [--out FILE] */
 int collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of);
 

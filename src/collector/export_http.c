@@ -424,8 +424,7 @@ xhttp_summary_param(void *arg, const char *key, const char *value, char *err,
 	if (strcmp(key, "bucket") == 0) {
 		if (summary_bucket_parse(value, &o->bucket) == -1) {
 			snprintf(err, errlen,
-			    "bucket: \"%s\" is not 5m, 1h "
-			    "or 1d",
+			    "bucket: \"%s\" is not " SUMMARY_BUCKET_RULE,
 			    value);
 			return -1;
 		}

@@ -6,7 +6,7 @@
  * (doc/export.md):
  *
  *   /api/v1/results?format=jsonl|csv|atlas&<filters>   the records
- *   /api/v1/summary?bucket=5m|1h|1d&format=json|csv&<filters>
+ *   /api/v1/summary?bucket=Nm|Nh|Nd&format=json|csv&<filters>
  *   /api/v1/probes                                     the probes
  *
  * Results and summaries are streamed with chunked transfer encoding:

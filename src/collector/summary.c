@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -31,6 +33,7 @@ enum summary_kind {
  * one type of measurement. */
 struct summary_group {
 	char *type;                  /* "dns", "http" */
+	char *name;                  /* the measurement's, or NULL */
 	char *addr, *proto, *server; /* targets */
 	long long port, af;
 	char *host;  /* non-DNS targets */
@@ -88,19 +91,40 @@ struct summary {
 	"start,end,kind,type,probe,probe_num,addr,port,proto,af," \
 	"server,host,measurements," \
 	"successes,availability_pct,rtt_median_ms,rtt_p95_ms,nsids," \
-	"soa_measurements,soa_behind,soa_lag_max_s\r\n"
+	"soa_measurements,soa_behind,soa_lag_max_s,name\r\n"
 
 int
 summary_bucket_parse(const char *text, cw_usec_t *out)
 {
-	if (strcmp(text, "5m") == 0)
-		*out = 300 * CW_USEC_PER_SEC;
-	else if (strcmp(text, "1h") == 0)
-		*out = 3600 * CW_USEC_PER_SEC;
-	else if (strcmp(text, "1d") == 0)
-		*out = 86400 * CW_USEC_PER_SEC;
-	else
+	unsigned long long n, unit;
+	char *end;
+
+	if (!isdigit((unsigned char)text[0]))
 		return -1;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno != 0 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (end[0]) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (n == 0 || n > SUMMARY_BUCKET_MAX_S / unit ||
+	    n * unit % SUMMARY_BUCKET_MIN_S != 0)
+		return -1;
+	*out = (cw_usec_t)(n * unit) * CW_USEC_PER_SEC;
 	return 0;
 }
 
@@ -145,6 +169,7 @@ summary_group_free(struct summary_group *g)
 	if (g == NULL)
 		return;
 	free(g->type);
+	free(g->name);
 	free(g->addr);
 	free(g->proto);
 	free(g->server);
@@ -198,6 +223,11 @@ summary_group_cmp(enum summary_kind kind, const struct summary_group *g,
 	int c;
 
 	if ((c = summary_strcmp(g->type, r->type)) != 0)
+		return c;
+	/* A measurement without a name comes before every name. */
+	if ((g->name == NULL) != (r->name == NULL))
+		return g->name == NULL ? -1 : 1;
+	if (g->name != NULL && (c = strcmp(g->name, r->name)) != 0)
 		return c;
 	if (kind == SUMMARY_PROBE)
 		return g->probe_num < r->probe_num ?
@@ -263,6 +293,7 @@ summary_group_get(struct summary *s, struct summary_groups *gs,
 		return NULL;
 	}
 	g->type = summary_strdup(s, r->type);
+	g->name = summary_strdup(s, r->name);
 	if (kind == SUMMARY_TARGET) {
 		g->addr = summary_strdup(s, r->addr);
 		g->proto = summary_strdup(s, r->proto);
@@ -501,12 +532,14 @@ summary_json_str(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
-/* The key of a group: its type, then what makes a target or a probe. */
+/* The key of a group: its type and measurement name, then what makes a
+ * target or a probe. */
 static void
 summary_key_json(json_t *o, enum summary_kind kind,
     const struct summary_group *g)
 {
 	json_object_set_new(o, "type", summary_json_str(g->type));
+	json_object_set_new(o, "name", summary_json_str(g->name));
 	if (kind == SUMMARY_TARGET) {
 		json_object_set_new(o, "addr", summary_json_str(g->addr));
 		json_object_set_new(o, "port",
@@ -634,31 +667,11 @@ summary_csv_fmt(struct evbuffer *out, const char *fmt, ...)
 	return n < 0 ? -1 : 0;
 }
 
-/* The NSIDs joined by spaces; a space inside one is written \032, as
- * the record's escaping writes other bytes. */
+/* The NSIDs joined by spaces (export_words_join). */
 static char *
 summary_nsid_join(const struct summary_group *g)
 {
-	size_t len = 1;
-	char *text, *d;
-
-	for (size_t i = 0; i < g->nnsid; i++)
-		len += 4 * strlen(g->nsid[i]) + 1;
-	if ((d = text = malloc(len)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < g->nnsid; i++) {
-		if (i > 0)
-			*d++ = ' ';
-		for (const char *c = g->nsid[i]; *c != '\0'; c++) {
-			if (*c == ' ') {
-				memcpy(d, "\\032", 4);
-				d += 4;
-			} else
-				*d++ = *c;
-		}
-	}
-	*d = '\0';
-	return text;
+	return export_words_join((const char *const *)g->nsid, g->nnsid);
 }
 
 /* The key columns of a group (type to host), each with its comma. */
@@ -686,8 +699,8 @@ summary_key_csv(struct evbuffer *out, enum summary_kind kind,
 	return ret | summary_csv(out, g->host, false);
 }
 
-/* The NSID and SOA columns, the last one with the row's end: empty for
- * types other than DNS. */
+/* The NSID and SOA columns, each with its comma: empty for types other
+ * than DNS. */
 static int
 summary_dns_csv(struct evbuffer *out, const struct summary_group *g)
 {
@@ -695,7 +708,7 @@ summary_dns_csv(struct evbuffer *out, const struct summary_group *g)
 	int ret = 0;
 
 	if (!summary_is_dns(g->type))
-		return summary_csv_fmt(out, ",,,\r\n");
+		return summary_csv_fmt(out, ",,,,");
 	if ((nsids = summary_nsid_join(g)) == NULL)
 		return -1;
 	ret |= summary_csv(out, nsids, false);
@@ -704,7 +717,7 @@ summary_dns_csv(struct evbuffer *out, const struct summary_group *g)
 	if (g->soa_n > 0)
 		ret |= summary_csv_fmt(out, "%.3f",
 		    summary_round3((double)g->lag_max / 1e6));
-	return ret | summary_csv(out, NULL, true);
+	return ret | summary_csv(out, NULL, false);
 }
 
 static int
@@ -727,6 +740,8 @@ summary_group_csv(struct summary *s, enum summary_kind kind,
 	else
 		ret |= summary_csv_fmt(out, ",,");
 	ret |= summary_dns_csv(out, g);
+	/* The name came after the other columns: appended, not inserted. */
+	ret |= summary_csv(out, g->name, true);
 	return ret != 0 ? -1 : 0;
 }
 

@@ -32,12 +32,20 @@ enum summary_format {
 #define SUMMARY_E_GROUPS       (-2)  /* summary_step: over the cap */
 #define SUMMARY_NSID_MAX       64    /* distinct NSIDs listed per group */
 #define SUMMARY_SERIAL_HISTORY 1024  /* serials remembered per zone */
+#define SUMMARY_BUCKET_MIN_S   60    /* buckets are multiples of it */
+#define SUMMARY_BUCKET_MAX_S   (366ULL * 86400) /* the longest bucket */
+/* What a bucket must be, for the messages that refuse one. */
+#define SUMMARY_BUCKET_RULE \
+	"a whole number of minutes up to 366 days (1m, 7m, 1h, 1d, 120s)"
 
 struct evbuffer;
 struct summary;
 
-/* summary_bucket_parse: "5m", "1h" or "1d" into a length in *out.
- * Returns 0, or -1 for anything else. */
+/* summary_bucket_parse: a bucket length, a number and its unit (s, m,
+ * h or d: "1m", "7m", "300s", "1h", "1d"), into microseconds in *out.
+ * The length must be a positive multiple of SUMMARY_BUCKET_MIN_S up to
+ * SUMMARY_BUCKET_MAX_S.  Returns 0, or -1 for anything else ("90s",
+ * "0m", "1w"). */
 int summary_bucket_parse(const char *text, cw_usec_t *out);
 
 /* summary_format_parse: "json" or "csv".  Returns 0 or -1. */

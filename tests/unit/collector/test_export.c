@@ -4,7 +4,8 @@
  * formula injection; paging across page boundaries, by rows and by
  * bytes; filters; an empty result; a database error; the filter
  * parameters; numbers out of range (1e308, NaN, 64-bit integers) stored
- * before ingest checked them. */
+ * before ingest checked them; the evidence columns and keys (failure
+ * detail, CHAOS TXT, late replies, truncation, TCP retry, attempts). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -87,29 +88,32 @@ static const char r_http[] =
 #define CSV_HEAD \
 	"probe,probe_num,chain,seq,received_at,time,type,name," \
 	"msm,server,addr,port,af,proto,qname,qtype,ok,failure,rtt_ms,rcode," \
-	"nsid,soa_serial,country,asn\r\n"
+	"nsid,soa_serial,country,asn,failure_detail,txt,late_count," \
+	"late_differ,truncated,tcp_fallback,attempts,http_status\r\n"
 
 /* @P@ is the probe id. */
 static const char csv_expected[] = CSV_HEAD
     "@P@,1," CHAIN ",1," RA ",2026-11-26T10:00:00.123456Z,dns,root-soa,1,"
     "k.root-servers.net,193.0.14.129,53,4,udp,.,SOA,true,,12.345,NOERROR,"
-    "k1.ams,2026112600,UA,64500\r\n"
+    "k1.ams,2026112600,UA,64500,,,,,,false,1,\r\n"
     "@P@,1," CHAIN ",2," RA ",2026-11-26T10:05:00.000001Z,dns,root-soa,1,"
     "k.root-servers.net,2001:7fd::1,53,6,tcp,.,SOA,false,"
-    "generic_timeout_error,,,,,UA,64500\r\n"
+    "generic_timeout_error,,,,,UA,64500,no TCP connection within 4.000 s,"
+    ",,,,false,1,\r\n"
     "@P@,1," CHAIN ",3," RA ",2026-11-26T10:10:00.000000Z,dns,,,,"
     "127.0.0.1,5353,4,udp,ua.,SOA,false,connection_refused,,,,,UA,"
-    "64500\r\n"
+    "64500,recv: Connection refused,,,,,false,,\r\n"
     "@P@,1," CHAIN ",4," RA ",2026-11-26T10:15:00.000000Z,dns,ua-soa,2,"
     "ns1.example,192.0.2.53,53,4,udp,ua.,SOA,false,dns_servfail_error,"
-    "3.500,SERVFAIL,,,UA,64500\r\n"
+    "3.500,SERVFAIL,,,UA,64500,,,,,,false,,\r\n"
     "@P@,1," CHAIN ",5," RA ",2026-11-26T10:20:00.000000Z,heartbeat,"
-    ",,,,,,,,,,,,,,,UA,64500\r\n"
+    ",,,,,,,,,,,,,,,UA,64500,,,,,,,,\r\n"
     "@P@,1," CHAIN ",6," RA ",2026-11-26T10:25:00.000000Z,dns,\"x,y\",3,"
     "\"'=HYPERLINK(\"\"http://evil\"\")\",192.0.2.1,53,4,udp,'-1+1,TXT,"
-    "true,,1.000,NOERROR,\"'@a\nb\",,UA,64500\r\n"
+    "true,,1.000,NOERROR,\"'@a\nb\",,UA,64500,,,,,,false,,\r\n"
     "@P@,1," CHAIN ",7," RA ",2026-11-26T10:30:00.000000Z,http,web,4,"
-    "example.org,192.0.2.80,443,4,https,,,true,,45.500,,,,UA,64500\r\n";
+    "example.org,192.0.2.80,443,4,https,,,true,,45.500,,,,UA,64500,,,,,,,,"
+    "200\r\n";
 
 static const char atlas_expected[] =
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"193.0.14.129\",\"dst_name\":"
@@ -117,34 +121,42 @@ static const char atlas_expected[] =
     "\"prb_id\":1,\"timestamp\":1795687200,\"type\":\"dns\",\"msm_name\":"
     "\"Tdig\",\"group_id\":1,\"result\":{\"rt\":12.345,\"size\":118,"
     "\"abuf\":\"EjSEAA==\",\"ID\":4660,\"ANCOUNT\":1,\"QDCOUNT\":1,"
-    "\"NSCOUNT\":13,\"ARCOUNT\":1}}\n"
+    "\"NSCOUNT\":13,\"ARCOUNT\":1},\"retry\":0,\"corewatch\":"
+    "{\"attempts\":1,\"tcp_fallback\":false}}\n"
     "{\"fw\":5020,\"af\":6,\"dst_addr\":\"2001:7fd::1\",\"dst_name\":"
     "\"k.root-servers.net\",\"proto\":\"TCP\",\"from\":\"\",\"msm_id\":1,"
     "\"prb_id\":1,\"timestamp\":1795687500,\"type\":\"dns\",\"msm_name\":"
-    "\"Tdig\",\"group_id\":1,\"error\":{\"timeout\":4000}}\n"
+    "\"Tdig\",\"group_id\":1,\"error\":{\"timeout\":4000},\"retry\":0,"
+    "\"corewatch\":"
+    "{\"failure\":\"generic_timeout_error\",\"failure_detail\":\"no TCP "
+    "connection within 4.000 s\",\"attempts\":1,\"tcp_fallback\":false}}\n"
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"127.0.0.1\",\"dst_name\":"
     "\"127.0.0.1\",\"proto\":\"UDP\",\"from\":\"\",\"msm_id\":0,"
     "\"prb_id\":1,\"timestamp\":1795687800,\"type\":\"dns\",\"msm_name\":"
     "\"Tdig\",\"group_id\":0,\"error\":{\"socket\":\"connection_refused: "
-    "recv: Connection refused\"}}\n"
+    "recv: Connection refused\"},\"corewatch\":{\"failure\":"
+    "\"connection_refused\",\"failure_detail\":\"recv: Connection "
+    "refused\",\"tcp_fallback\":false}}\n"
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.53\",\"dst_name\":"
     "\"ns1.example\",\"proto\":\"UDP\",\"from\":\"\",\"msm_id\":2,"
     "\"prb_id\":1,\"timestamp\":1795688100,\"type\":\"dns\",\"msm_name\":"
     "\"Tdig\",\"group_id\":2,\"result\":{\"rt\":3.5,\"size\":20,\"abuf\":"
     "\"ASyBggABAAAAAAAA\",\"ID\":300,\"ANCOUNT\":0,\"QDCOUNT\":1,"
-    "\"NSCOUNT\":0,\"ARCOUNT\":0}}\n"
+    "\"NSCOUNT\":0,\"ARCOUNT\":0},\"corewatch\":{\"failure\":"
+    "\"dns_servfail_error\",\"tcp_fallback\":false}}\n"
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.1\",\"dst_name\":"
     "\"=HYPERLINK(\\\"http://evil\\\")\",\"proto\":\"UDP\",\"from\":\"\","
     "\"msm_id\":3,\"prb_id\":1,\"timestamp\":1795688700,\"type\":\"dns\","
     "\"msm_name\":\"Tdig\",\"group_id\":3,\"result\":{\"rt\":1,\"size\":40,"
     "\"abuf\":\"AAE=\",\"ID\":1,\"ANCOUNT\":1,\"QDCOUNT\":1,\"NSCOUNT\":0,"
-    "\"ARCOUNT\":0}}\n"
+    "\"ARCOUNT\":0},\"corewatch\":{\"tcp_fallback\":false}}\n"
     "{\"fw\":5020,\"af\":4,\"dst_addr\":\"192.0.2.80\",\"dst_name\":"
     "\"example.org\",\"from\":\"\",\"msm_id\":4,\"prb_id\":1,\"timestamp\":"
     "1795689000,\"type\":\"http\",\"msm_name\":\"HTTPGet\",\"group_id\":4,"
     "\"uri\":\"https://example.org/\",\"result\":[{\"method\":\"GET\","
     "\"af\":4,\"dst_addr\":\"192.0.2.80\",\"res\":200,\"rt\":45.5,\"ttc\":"
-    "11.25,\"ttfb\":20.5,\"ver\":\"1.1\",\"hsize\":310,\"bsize\":1256}]}\n";
+    "11.25,\"ttfb\":20.5,\"ver\":\"1.1\",\"hsize\":310,\"bsize\":1256}],"
+    "\"corewatch\":{}}\n";
 
 /* --- helpers --- */
 
@@ -763,6 +775,164 @@ test_out_of_range(void **state)
 	free(got);
 }
 
+/* --- evidence: what the JSON lines hold and CSV and Atlas must keep --- */
+
+/* A CHAOS answer (the instance name, one TXT string with a space), a
+ * differing late reply, after two timeouts. */
+static const char e_chaos[] =
+    "\"time\":\"2026-11-26T11:00:00Z\",\"name\":\"k-id\",\"addr\":"
+    "\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\",\"query\":"
+    "{\"qname\":\"hostname.bind.\",\"qtype\":\"TXT\",\"qclass\":\"CH\","
+    "\"id\":5},\"ok\":true,\"failure\":null,\"rtt_ms\":2,\"attempts\":3,"
+    "\"truncated\":false,\"late_replies\":{\"count\":2,\"differ\":true,"
+    "\"abuf\":\"AAU=\"},\"rcode\":\"NOERROR\",\"counts\":{\"qd\":1,\"an\":"
+    "2,\"ns\":0,\"ar\":0},\"size\":70,\"txt\":[\"ns1.ams\",\"k root\"],"
+    "\"abuf\":\"AAU=\"";
+/* A truncated UDP answer retried over TCP; late replies that agree. */
+static const char e_fallback[] =
+    "\"time\":\"2026-11-26T11:01:00Z\",\"name\":\"root-dnskey\",\"addr\":"
+    "\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"tcp\","
+    "\"proto_requested\":\"udp\",\"query\":{\"qname\":\".\",\"qtype\":"
+    "\"DNSKEY\",\"id\":6},\"ok\":true,\"failure\":null,\"rtt_ms\":4,"
+    "\"attempts\":2,\"truncated\":true,\"truncated_reply\":{\"id\":6,"
+    "\"rtt_ms\":1.5,\"size\":30,\"abuf\":\"AAY=\"},\"late_replies\":"
+    "{\"count\":0,\"differ\":false},\"rcode\":\"NOERROR\",\"counts\":"
+    "{\"qd\":1,\"an\":3,\"ns\":0,\"ar\":1},\"size\":900,\"abuf\":\"AAY=\"";
+/* TC=1 without the TCP retry: dns_truncated. */
+static const char e_truncated[] =
+    "\"time\":\"2026-11-26T11:02:00Z\",\"name\":\"root-dnskey\",\"addr\":"
+    "\"193.0.14.129\",\"port\":53,\"af\":4,\"proto\":\"udp\",\"query\":"
+    "{\"qname\":\".\",\"qtype\":\"DNSKEY\",\"id\":7},\"ok\":false,"
+    "\"failure\":\"dns_truncated\",\"failure_detail\":\"TC=1 and no retry "
+    "over TCP\",\"rtt_ms\":1,\"attempts\":1,\"truncated\":true,"
+    "\"late_replies\":{\"count\":0,\"differ\":false},\"rcode\":"
+    "\"NOERROR\",\"counts\":{\"qd\":1,\"an\":0,\"ns\":0,\"ar\":0},"
+    "\"size\":30,\"abuf\":\"AAc=\"";
+/* An HTTP status not expected, its body cut at max_body. */
+static const char e_http[] =
+    "\"time\":\"2026-11-26T11:03:00Z\",\"name\":\"web\",\"url\":"
+    "\"http://example.org/\",\"host\":\"example.org\",\"port\":80,"
+    "\"addr\":\"192.0.2.80\",\"af\":4,\"ok\":false,\"failure\":"
+    "\"http_unexpected_status\",\"failure_detail\":\"status 503 is not "
+    "one of those expected\",\"status\":503,\"total_ms\":9,"
+    "\"body_bytes\":65536,\"body_truncated\":true";
+
+static void
+add_evidence(struct sfix_test *t)
+{
+	schain_add(&t->c, "dns", e_chaos);
+	schain_add(&t->c, "dns", e_fallback);
+	schain_add(&t->c, "dns", e_truncated);
+	schain_add(&t->c, "http", e_http);
+	schain_ingest(&t->s, &t->c, 1);
+}
+
+/* Each record's evidence columns (failure_detail to http_status), the
+ * last eight of its row. */
+static void
+test_csv_evidence(void **state)
+{
+	static const char *const want[] = {
+		/* TXT joined by spaces, the one inside written \032 */
+		",,ns1.ams k\\032root,2,true,false,false,3,\r\n",
+		",,,0,false,true,true,2,\r\n",
+		",TC=1 and no retry over TCP,,0,false,true,false,1,\r\n",
+		",status 503 is not one of those expected,,,,true,,,503\r\n",
+	};
+	struct sfix_test *t = *state;
+	char *got, *row, *next;
+	size_t i = 0;
+
+	add_evidence(t);
+	got = run_all(t, EXPORT_CSV);
+	row = strstr(got, "\r\n") + 2; /* past the header */
+	for (; *row != '\0'; row = next, i++) {
+		size_t len, wlen;
+		assert_true(i < sizeof(want) / sizeof(want[0]));
+		next = strstr(row, "\r\n") + 2;
+		len = (size_t)(next - row);
+		wlen = strlen(want[i]);
+		assert_true(len > wlen);
+		/* "...,UA,64500" comes right before them. */
+		assert_memory_equal(row + len - wlen - 5, "64500", 5);
+		assert_memory_equal(row + len - wlen, want[i], wlen);
+	}
+	assert_int_equal(i, 4);
+	free(got);
+}
+
+/* The evidence columns read only the record's own top-level keys:
+ * not a key of the same name inside another (query.attempts), nor
+ * text inside a string; escapes decoded; space around the colon. */
+static void
+test_csv_evidence_scan(void **state)
+{
+	static const char tricky[] =
+	    "\"time\":\"2026-11-26T11:00:00Z\",\"name\":\"t\",\"note\":"
+	    "\"\\\"attempts\\\":7, {\\\"txt\\\":[\\\"x\\\"]}\",\"query\":"
+	    "{\"qname\":\"x.\",\"attempts\":9,\"txt\":[\"no\"],\"id\":1},"
+	    "\"addr\":\"192.0.2.1\",\"port\":53,\"af\":4,\"proto\":\"udp\","
+	    "\"ok\":false,\"failure\":\"dns_bad_id\",\"failure_detail\" : "
+	    "\"a \\\"quoted\\\", {braced} [x] \\\\ \\u00e9nd\",\"late_replies\":"
+	    "{\"abuf\":\"AA==\",\"differ\":false,\"count\":0},\"attempts\" :"
+	    " 2 ,\"truncated\":false";
+	struct sfix_test *t = *state;
+	char *got;
+
+	schain_add(&t->c, "dns", tricky);
+	schain_ingest(&t->s, &t->c, 1);
+	got = run_all(t, EXPORT_CSV);
+	assert_non_null(strstr(got,
+	    ",UA,64500,\"a \"\"quoted\"\", {braced} [x] \\ \xc3\xa9nd\",,0,"
+	    "false,false,false,2,\r\n"));
+	free(got);
+}
+
+/* The same evidence in the Atlas form: "retry", and "corewatch". */
+static void
+test_atlas_evidence(void **state)
+{
+	static const char *const want[] = {
+		"{\"attempts\":3,\"truncated\":false,\"tcp_fallback\":false,"
+		"\"late_replies\":{\"count\":2,\"differ\":true},\"txt\":"
+		"[\"ns1.ams\",\"k root\"]}",
+		"{\"attempts\":2,\"truncated\":true,\"tcp_fallback\":true,"
+		"\"late_replies\":{\"count\":0,\"differ\":false}}",
+		"{\"failure\":\"dns_truncated\",\"failure_detail\":\"TC=1 and "
+		"no retry over TCP\",\"attempts\":1,\"truncated\":true,"
+		"\"tcp_fallback\":false,\"late_replies\":{\"count\":0,"
+		"\"differ\":false}}",
+		"{\"failure\":\"http_unexpected_status\",\"failure_detail\":"
+		"\"status 503 is not one of those expected\","
+		"\"body_truncated\":true}",
+	};
+	static const int retry[] = { 2, 1, 0, -1 };
+	struct sfix_test *t = *state;
+	char *got, *line, *save = NULL;
+	size_t i = 0;
+
+	add_evidence(t);
+	got = run_all(t, EXPORT_ATLAS);
+	for (line = strtok_r(got, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save), i++) {
+		json_t *o = json_loads(line, 0, NULL), *w;
+		assert_true(i < sizeof(want) / sizeof(want[0]));
+		assert_non_null(o);
+		assert_non_null(w = json_loads(want[i], 0, NULL));
+		assert_true(json_equal(json_object_get(o, "corewatch"), w));
+		if (retry[i] < 0)
+			assert_null(json_object_get(o, "retry"));
+		else
+			assert_int_equal(json_integer_value(
+			                     json_object_get(o, "retry")),
+			    retry[i]);
+		json_decref(w);
+		json_decref(o);
+	}
+	assert_int_equal(i, 4);
+	free(got);
+}
+
 /* A database that fails in the middle: -1, and not "unavailable". */
 static void
 test_db_error(void **state)
@@ -794,7 +964,10 @@ test_db_error(void **state)
 	    SFIX_TEST(test_atlas, setup), SFIX_TEST(test_paging, setup), \
 	    SFIX_TEST(test_paging_bytes, setup), SFIX_TEST(test_empty, setup), \
 	    SFIX_TEST(test_filters, setup), SFIX_TEST(test_db_error, setup), \
-	    SFIX_TEST(test_out_of_range, setup)
+	    SFIX_TEST(test_out_of_range, setup), \
+	    SFIX_TEST(test_csv_evidence, setup), \
+	    SFIX_TEST(test_csv_evidence_scan, setup), \
+	    SFIX_TEST(test_atlas_evidence, setup)
 
 int
 main(void)

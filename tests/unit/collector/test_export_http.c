@@ -291,6 +291,17 @@ test_summary_json_and_csv(void **state)
 	    200);
 	assert_answer(&r, "text/csv; charset=utf-8; header=present",
 	    lib_summary(w, 3600 * CW_USEC_PER_SEC, SUMMARY_CSV));
+	/* Any whole number of minutes, in any unit. */
+	assert_int_equal(cfix_get(w, "/api/v1/summary?bucket=7m&format=json",
+	                     READ_AUTH, &r),
+	    200);
+	assert_answer(&r, "application/x-ndjson",
+	    lib_summary(w, 7 * 60 * CW_USEC_PER_SEC, SUMMARY_JSON));
+	assert_int_equal(cfix_get(w, "/api/v1/summary?bucket=60s&format=csv",
+	                     READ_AUTH, &r),
+	    200);
+	assert_answer(&r, "text/csv; charset=utf-8; header=present",
+	    lib_summary(w, 60 * CW_USEC_PER_SEC, SUMMARY_CSV));
 }
 
 static void
@@ -336,8 +347,13 @@ test_invalid_filters_refused(void **state)
 		  "to=2026-11-26T00:00:00Z",
 		    "from must be before to" },
 		{ "/api/v1/results?asn=x", "asn: \"x\" is not an AS" },
-		{ "/api/v1/summary?bucket=2h",
-		    "bucket: \"2h\" is not 5m, 1h or 1d" },
+		/* Not a whole number of minutes; nothing. */
+		{ "/api/v1/summary?bucket=90s",
+		    "bucket: \"90s\" is not a whole number of minutes up to "
+		    "366 days" },
+		{ "/api/v1/summary?bucket=0m",
+		    "bucket: \"0m\" is not a whole number of minutes" },
+		{ "/api/v1/summary?bucket=0", "bucket: \"0\" is not a whole" },
 		{ "/api/v1/summary?format=jsonl",
 		    "format: \"jsonl\" is not json or csv" },
 		{ "/api/v1/probes?x=1", "unknown parameter \"x\"" },

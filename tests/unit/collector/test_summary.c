@@ -4,7 +4,8 @@
  * SOA serial lag with RFC 1982 wrap-around, JSON and CSV byte for byte,
  * paging, filters, an empty result; DNS and HTTP apart, HTTP targets
  * per host; RTTs out of range stored before ingest checked them; the
- * cap on the groups of one bucket. */
+ * cap on the groups of one bucket; buckets of 1 and 7 minutes and the
+ * lengths refused; series of two names at one address apart. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -261,7 +262,30 @@ test_parse(void **state)
 	assert_int_equal(b, HOUR);
 	assert_int_equal(summary_bucket_parse("1d", &b), 0);
 	assert_int_equal(b, DAY);
-	assert_int_equal(summary_bucket_parse("2h", &b), -1);
+	/* Any whole number of minutes, in any unit. */
+	assert_int_equal(summary_bucket_parse("1m", &b), 0);
+	assert_int_equal(b, 60 * CW_USEC_PER_SEC);
+	assert_int_equal(summary_bucket_parse("7m", &b), 0);
+	assert_int_equal(b, 7 * 60 * CW_USEC_PER_SEC);
+	assert_int_equal(summary_bucket_parse("120s", &b), 0);
+	assert_int_equal(b, 2 * 60 * CW_USEC_PER_SEC);
+	assert_int_equal(summary_bucket_parse("2h", &b), 0);
+	assert_int_equal(b, 2 * HOUR);
+	assert_int_equal(summary_bucket_parse("366d", &b), 0);
+	assert_int_equal(b, 366 * DAY);
+	/* Not a multiple of a minute, nothing, too long, not a length. */
+	assert_int_equal(summary_bucket_parse("90s", &b), -1);
+	assert_int_equal(summary_bucket_parse("59s", &b), -1);
+	assert_int_equal(summary_bucket_parse("0m", &b), -1);
+	assert_int_equal(summary_bucket_parse("0s", &b), -1);
+	assert_int_equal(summary_bucket_parse("367d", &b), -1);
+	assert_int_equal(summary_bucket_parse("99999999999999999999m", &b), -1);
+	assert_int_equal(summary_bucket_parse("-1m", &b), -1);
+	assert_int_equal(summary_bucket_parse(" 1m", &b), -1);
+	assert_int_equal(summary_bucket_parse("1", &b), -1);
+	assert_int_equal(summary_bucket_parse("m", &b), -1);
+	assert_int_equal(summary_bucket_parse("1mm", &b), -1);
+	assert_int_equal(summary_bucket_parse("1w", &b), -1);
 	assert_int_equal(summary_bucket_parse("", &b), -1);
 	assert_int_equal(summary_format_parse("json", &fmt), 0);
 	assert_int_equal(fmt, SUMMARY_JSON);
@@ -295,7 +319,7 @@ test_serial_cmp(void **state)
 #define CSV_HEADER \
 	"start,end,kind,type,probe,probe_num,addr,port,proto,af,server," \
 	"host,measurements,successes,availability_pct,rtt_median_ms," \
-	"rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s\r\n"
+	"rtt_p95_ms,nsids,soa_measurements,soa_behind,soa_lag_max_s,name\r\n"
 
 #define K4 "193.0.14.129"
 #define KN "k.root-servers.net"
@@ -328,18 +352,18 @@ test_json_exact(void **state)
 	snprintf(want, sizeof(want),
 	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T11:00:00.000000Z\",\"targets\":["
-	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "{\"type\":\"dns\",\"name\":\"m\",\"addr\":\"" K4 "\",\"port\":53,"
 	    "\"proto\":\"tcp\",\"af\":4,\"server\":\"" KN "\",\"host\":null"
 	    ",\"measurements\":1,\"successes\":1,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":7.25,\"rtt_p95_ms\":7.25,\"nsids\":[],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null},"
-	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "{\"type\":\"dns\",\"name\":\"m\",\"addr\":\"" K4 "\",\"port\":53,"
 	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null"
 	    ",\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
 	    "\"rtt_median_ms\":25.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\","
 	    "\"k2\"],\"soa_measurements\":0,\"soa_behind\":0,"
 	    "\"soa_lag_max_s\":null}],\"probes\":["
-	    "{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	    "{\"type\":\"dns\",\"name\":\"m\",\"probe\":\"%s\",\"probe_num\":1,"
 	    "\"measurements\":6,"
 	    "\"successes\":5,\"availability_pct\":83.333,\"rtt_median_ms\":"
 	    "20.0,\"rtt_p95_ms\":40.0,\"nsids\":[\"k1\",\"k2\"],"
@@ -347,12 +371,12 @@ test_json_exact(void **state)
 	    "\n"
 	    "{\"start\":\"2026-11-26T11:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T12:00:00.000000Z\",\"targets\":["
-	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "{\"type\":\"dns\",\"name\":\"m\",\"addr\":\"" K4 "\",\"port\":53,"
 	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null"
 	    ",\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":2.5,\"rtt_p95_ms\":100.0,\"nsids\":[],"
 	    "\"soa_measurements\":0,\"soa_behind\":0,\"soa_lag_max_s\":null}],"
-	    "\"probes\":[{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	    "\"probes\":[{\"type\":\"dns\",\"name\":\"m\",\"probe\":\"%s\",\"probe_num\":1,"
 	    "\"measurements\":3,"
 	    "\"successes\":3,\"availability_pct\":100.0,\"rtt_median_ms\":2.5,"
 	    "\"rtt_p95_ms\":100.0,\"nsids\":[],\"soa_measurements\":0,"
@@ -387,10 +411,10 @@ test_csv_exact(void **state)
 	snprintf(want, sizeof(want),
 	    CSV_HEADER B
 	    "target,dns,,,193.0.14.129,53,udp,4,\"'=evil,\"\"x\"\"\",,2,2,"
-	    "100.000,12.346,12.346,'-c a\\032b,0,0,\r\n" B
-	    "target,dns,,,2001:7fd::1,53,tcp,6,,,1,0,0.000,,,,0,0,\r\n" B
+	    "100.000,12.346,12.346,'-c a\\032b,0,0,,m\r\n" B
+	    "target,dns,,,2001:7fd::1,53,tcp,6,,,1,0,0.000,,,,0,0,,m\r\n" B
 	    "probe,dns,%s,1,,,,,,,3,2,66.667,12.346,12.346,'-c a\\032b,0,0,"
-	    "\r\n",
+	    ",m\r\n",
 	    t->p->id);
 #undef B
 	assert_summary(t, FIVE_MIN, SUMMARY_CSV, 0, want);
@@ -548,7 +572,7 @@ test_filters(void **state)
 	struct schain c2;
 	struct meas m = { "2026-11-26T10:00:00Z", K4, "udp", KN, "k1", ".", 5,
 		-1 };
-	json_t *all, *b;
+	json_t *all, *b, *g;
 
 	meas_add(&t->c, &m);
 	schain_add(&t->c, "heartbeat",
@@ -570,17 +594,27 @@ test_filters(void **state)
 
 	all = run_json(t, NULL, HOUR);
 	b = json_array_get(all, 0);
-	assert_groups(b, 2, 2);
-	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
-	                     "measurements"),
-	    2);
-	assert_int_equal(num(group(b, "probes", "probe", t->p->id),
-	                     "successes"),
-	    1);
+	/* The probe's "m" and "tld" are groups of their own, sorted by
+	 * name, then probe: the two probes' "m", then "tld" (which has no
+	 * target). */
+	assert_groups(b, 2, 3);
+	g = json_array_get(json_object_get(b, "probes"), 0);
+	assert_string_equal(json_string_value(json_object_get(g, "name")), "m");
+	assert_string_equal(json_string_value(json_object_get(g, "probe")),
+	    t->p->id);
+	assert_int_equal(num(g, "measurements"), 1);
+	assert_int_equal(num(g, "successes"), 1);
+	g = json_array_get(json_object_get(b, "probes"), 2);
+	assert_string_equal(json_string_value(json_object_get(g, "name")),
+	    "tld");
+	assert_string_equal(json_string_value(json_object_get(g, "probe")),
+	    t->p->id);
+	assert_int_equal(num(g, "measurements"), 1);
+	assert_int_equal(num(g, "successes"), 0);
 	json_decref(all);
 
 	all = run_filtered(t, "country", "UA");
-	assert_groups(json_array_get(all, 0), 1, 1);
+	assert_groups(json_array_get(all, 0), 1, 2);
 	json_decref(all);
 
 	all = run_filtered(t, "addr", "2001:7fd:0::1");
@@ -634,6 +668,174 @@ test_many_buckets(void **state)
 	json_decref(all);
 }
 
+/* The start of bucket `i` of `all` and a number of its first target. */
+static const char *
+bucket_start(json_t *all, size_t i)
+{
+	return json_string_value(
+	    json_object_get(json_array_get(all, i), "start"));
+}
+
+static json_t *
+first_target(json_t *all, size_t i)
+{
+	return json_array_get(json_object_get(json_array_get(all, i),
+	                          "targets"),
+	    0);
+}
+
+/* One-minute buckets: each minute its own figures, the edges exact,
+ * the minute without measurements not written. */
+static void
+test_minute_buckets(void **state)
+{
+	static const struct meas ms[] = {
+		{ "2026-11-26T10:00:10Z", K4, "udp", KN, NULL, ".", 10, -1 },
+		{ "2026-11-26T10:00:59.999999Z", K4, "udp", KN, NULL, ".", 30,
+		    -1 },
+		{ "2026-11-26T10:01:00Z", K4, "udp", KN, NULL, ".", -1, -1 },
+		{ "2026-11-26T10:01:30Z", K4, "udp", KN, NULL, ".", 5, -1 },
+		{ "2026-11-26T10:01:40Z", K4, "udp", KN, NULL, ".", -1, -1 },
+		{ "2026-11-26T10:03:00Z", K4, "udp", KN, NULL, ".", 7.5, -1 },
+	};
+	struct sfix_test *t = *state;
+	cw_usec_t minute;
+	json_t *all, *g;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		meas_add(&t->c, &ms[i]);
+	schain_ingest(&t->s, &t->c, 10);
+	assert_int_equal(summary_bucket_parse("1m", &minute), 0);
+	all = run_json(t, NULL, minute);
+	assert_int_equal(json_array_size(all), 3);
+	assert_string_equal(bucket_start(all, 0),
+	    "2026-11-26T10:00:00.000000Z");
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(all, 0), "end")),
+	    "2026-11-26T10:01:00.000000Z");
+	g = first_target(all, 0);
+	assert_int_equal(num(g, "measurements"), 2);
+	assert_int_equal(num(g, "successes"), 2);
+	assert_real(g, "rtt_median_ms", 20);
+	assert_real(g, "rtt_p95_ms", 30);
+	assert_string_equal(bucket_start(all, 1),
+	    "2026-11-26T10:01:00.000000Z");
+	g = first_target(all, 1);
+	assert_int_equal(num(g, "measurements"), 3);
+	assert_int_equal(num(g, "successes"), 1);
+	assert_real(g, "availability_pct", 33.333);
+	assert_real(g, "rtt_median_ms", 5);
+	assert_string_equal(bucket_start(all, 2),
+	    "2026-11-26T10:03:00.000000Z");
+	g = first_target(all, 2);
+	assert_int_equal(num(g, "measurements"), 1);
+	assert_real(g, "rtt_median_ms", 7.5);
+	json_decref(all);
+}
+
+/* Seven-minute buckets, aligned to multiples of 7 minutes since the
+ * epoch: 2026-11-26T10:00:00Z is 1795687200 s, 09:55:00 the multiple
+ * of 420 s before it, so the buckets run 09:55-10:02, 10:02-10:09. */
+static void
+test_seven_minute_buckets(void **state)
+{
+	static const struct meas ms[] = {
+		{ "2026-11-26T09:55:00Z", K4, "udp", KN, NULL, ".", 1, -1 },
+		{ "2026-11-26T10:01:59.999999Z", K4, "udp", KN, NULL, ".", 3,
+		    -1 },
+		{ "2026-11-26T10:02:00Z", K4, "udp", KN, NULL, ".", 4, -1 },
+		{ "2026-11-26T10:08:00Z", K4, "udp", KN, NULL, ".", -1, -1 },
+	};
+	struct sfix_test *t = *state;
+	cw_usec_t seven;
+	json_t *all, *g;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		meas_add(&t->c, &ms[i]);
+	schain_ingest(&t->s, &t->c, 10);
+	assert_int_equal(summary_bucket_parse("7m", &seven), 0);
+	all = run_json(t, NULL, seven);
+	assert_int_equal(json_array_size(all), 2);
+	assert_string_equal(bucket_start(all, 0),
+	    "2026-11-26T09:55:00.000000Z");
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(all, 0), "end")),
+	    "2026-11-26T10:02:00.000000Z");
+	g = first_target(all, 0);
+	assert_int_equal(num(g, "measurements"), 2);
+	assert_real(g, "rtt_median_ms", 2);
+	assert_string_equal(bucket_start(all, 1),
+	    "2026-11-26T10:02:00.000000Z");
+	g = first_target(all, 1);
+	assert_int_equal(num(g, "measurements"), 2);
+	assert_int_equal(num(g, "successes"), 1);
+	assert_real(g, "availability_pct", 50);
+	json_decref(all);
+}
+
+/* An SOA series and a hostname.bind series of one address are targets
+ * (and probe groups) of their own: never merged. */
+static void
+test_names_apart(void **state)
+{
+	struct sfix_test *t = *state;
+	json_t *all, *b, *g;
+	char *csv;
+
+	schain_add(&t->c, "dns",
+	    "\"time\":\"2026-11-26T10:00:00Z\",\"name\":\"root-soa\","
+	    "\"addr\":\"" K4 "\",\"port\":53,\"af\":4,\"proto\":\"udp\","
+	    "\"query\":{\"qname\":\".\",\"qtype\":\"SOA\"},\"ok\":true,"
+	    "\"failure\":null,\"rtt_ms\":10,\"rcode\":\"NOERROR\","
+	    "\"soa_serial\":7");
+	schain_add(&t->c, "dns",
+	    "\"time\":\"2026-11-26T10:00:01Z\",\"name\":\"k-id\","
+	    "\"addr\":\"" K4 "\",\"port\":53,\"af\":4,\"proto\":\"udp\","
+	    "\"query\":{\"qname\":\"hostname.bind.\",\"qtype\":\"TXT\","
+	    "\"qclass\":\"CH\"},\"ok\":false,\"failure\":"
+	    "\"generic_timeout_error\",\"rtt_ms\":null");
+	schain_add(&t->c, "dns",
+	    "\"time\":\"2026-11-26T10:00:02Z\",\"name\":\"k-id\","
+	    "\"addr\":\"" K4 "\",\"port\":53,\"af\":4,\"proto\":\"udp\","
+	    "\"query\":{\"qname\":\"hostname.bind.\",\"qtype\":\"TXT\","
+	    "\"qclass\":\"CH\"},\"ok\":true,\"failure\":null,\"rtt_ms\":50,"
+	    "\"rcode\":\"NOERROR\"");
+	schain_ingest(&t->s, &t->c, 10);
+	all = run_json(t, NULL, HOUR);
+	assert_int_equal(json_array_size(all), 1);
+	b = json_array_get(all, 0);
+	assert_groups(b, 2, 2);
+	/* Sorted by name: k-id, then root-soa. */
+	g = json_array_get(json_object_get(b, "targets"), 0);
+	assert_string_equal(json_string_value(json_object_get(g, "name")),
+	    "k-id");
+	assert_string_equal(json_string_value(json_object_get(g, "addr")), K4);
+	assert_int_equal(num(g, "measurements"), 2);
+	assert_int_equal(num(g, "successes"), 1);
+	assert_real(g, "rtt_median_ms", 50);
+	assert_int_equal(num(g, "soa_measurements"), 0);
+	g = json_array_get(json_object_get(b, "targets"), 1);
+	assert_string_equal(json_string_value(json_object_get(g, "name")),
+	    "root-soa");
+	assert_string_equal(json_string_value(json_object_get(g, "addr")), K4);
+	assert_int_equal(num(g, "measurements"), 1);
+	assert_real(g, "availability_pct", 100);
+	assert_real(g, "rtt_median_ms", 10);
+	assert_int_equal(num(g, "soa_measurements"), 1);
+	g = json_array_get(json_object_get(b, "probes"), 0);
+	assert_string_equal(json_string_value(json_object_get(g, "name")),
+	    "k-id");
+	assert_int_equal(num(g, "measurements"), 2);
+	json_decref(all);
+	/* The CSV's last column names each row's series. */
+	csv = run(t, NULL, HOUR, SUMMARY_CSV, 0);
+	assert_non_null(
+	    strstr(csv, ",2,1,50.000,50.000,50.000,,0,0,,k-id\r\n"));
+	assert_non_null(
+	    strstr(csv, ",1,1,100.000,10.000,10.000,,1,0,0.000,root-soa\r\n"));
+	free(csv);
+}
+
 /* DNS and HTTP of one probe in groups of their own, DNS first; one
  * address serving two hosts is two HTTP targets; an HTTP record's stray
  * NSID and SOA serial count for nothing (nor in the zone's serials). */
@@ -671,13 +873,13 @@ test_types(void **state)
 	"\"nsids\":null,\"soa_measurements\":null," \
 	"\"soa_behind\":null,\"soa_lag_max_s\":null}"
 #define WEB(addr, host) \
-	"{\"type\":\"http\",\"addr\":\"" addr "\"," \
+	"{\"type\":\"http\",\"name\":\"web\",\"addr\":\"" addr "\"," \
 	"\"port\":443,\"proto\":\"https\",\"af\":4,\"server\":\"" host \
 	"\",\"host\":\"" host "\","
 	snprintf(want, sizeof(want),
 	    "{\"start\":\"2026-11-26T10:00:00.000000Z\",\"end\":"
 	    "\"2026-11-26T11:00:00.000000Z\",\"targets\":["
-	    "{\"type\":\"dns\",\"addr\":\"" K4 "\",\"port\":53,"
+	    "{\"type\":\"dns\",\"name\":\"m\",\"addr\":\"" K4 "\",\"port\":53,"
 	    "\"proto\":\"udp\",\"af\":4,\"server\":\"" KN "\",\"host\":null,"
 	    "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
 	    "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
@@ -695,11 +897,11 @@ test_types(void **state)
 	                                                       "\"availability_pct\":100.0,\"rtt_median_ms\":600.0,"
 	                                                       "\"rtt_p95_ms\":600.0," NO_DNS
 	                                                       "],\"probes\":["
-	                                                       "{\"type\":\"dns\",\"probe\":\"%s\",\"probe_num\":1,"
+	                                                       "{\"type\":\"dns\",\"name\":\"m\",\"probe\":\"%s\",\"probe_num\":1,"
 	                                                       "\"measurements\":3,\"successes\":3,\"availability_pct\":100.0,"
 	                                                       "\"rtt_median_ms\":20.0,\"rtt_p95_ms\":30.0,\"nsids\":[\"k1\"],"
 	                                                       "\"soa_measurements\":2,\"soa_behind\":0,\"soa_lag_max_s\":0.0},"
-	                                                       "{\"type\":\"http\",\"probe\":\"%s\",\"probe_num\":1,"
+	                                                       "{\"type\":\"http\",\"name\":\"web\",\"probe\":\"%s\",\"probe_num\":1,"
 	                                                       "\"measurements\":5,\"successes\":4,\"availability_pct\":80.0,"
 	                                                       "\"rtt_median_ms\":450.0,\"rtt_p95_ms\":600.0," NO_DNS
 	                                                       "]}\n",
@@ -713,15 +915,15 @@ test_types(void **state)
 	snprintf(want, sizeof(want),
 	    CSV_HEADER B
 	    "target,dns,,," K4 ",53,udp,4," KN ",,3,3,100.000,20.000,"
-	    "30.000,k1,2,0,0.000\r\n" B
+	    "30.000,k1,2,0,0.000,m\r\n" B
 	    "target,http,,,192.0.2.10,443,https,4,a.example,a.example,3,2,"
-	    "66.667,300.000,400.000,,,,\r\n" B
+	    "66.667,300.000,400.000,,,,,web\r\n" B
 	    "target,http,,,192.0.2.10,443,https,4,b.example,b.example,1,1,"
-	    "100.000,500.000,500.000,,,,\r\n" B
+	    "100.000,500.000,500.000,,,,,web\r\n" B
 	    "target,http,,,192.0.2.11,443,https,4,a.example,a.example,1,1,"
-	    "100.000,600.000,600.000,,,,\r\n" B
-	    "probe,dns,%s,1,,,,,,,3,3,100.000,20.000,30.000,k1,2,0,0.000\r\n" B
-	    "probe,http,%s,1,,,,,,,5,4,80.000,450.000,600.000,,,,\r\n",
+	    "100.000,600.000,600.000,,,,,web\r\n" B
+	    "probe,dns,%s,1,,,,,,,3,3,100.000,20.000,30.000,k1,2,0,0.000,m\r\n" B
+	    "probe,http,%s,1,,,,,,,5,4,80.000,450.000,600.000,,,,,web\r\n",
 	    t->p->id, t->p->id);
 #undef B
 	assert_summary(t, HOUR, SUMMARY_CSV, 0, want);
@@ -848,7 +1050,10 @@ test_max_groups(void **state)
 	    SFIX_TEST(test_percentiles, setup), \
 	    SFIX_TEST(test_serial_lag, setup), SFIX_TEST(test_filters, setup), \
 	    SFIX_TEST(test_empty, setup), SFIX_TEST(test_many_buckets, setup), \
-	    SFIX_TEST(test_types, setup), SFIX_TEST(test_out_of_range, setup), \
+	    SFIX_TEST(test_minute_buckets, setup), \
+	    SFIX_TEST(test_seven_minute_buckets, setup), \
+	    SFIX_TEST(test_names_apart, setup), SFIX_TEST(test_types, setup), \
+	    SFIX_TEST(test_out_of_range, setup), \
 	    SFIX_TEST(test_max_groups, setup)
 
 int
