@@ -596,117 +596,6 @@ export_txt_join(json_t *txt, bool *oom)
 	return text;
 }
 
-/* The record keys the evidence columns read. */
-static const char *const export_evidence_keys[] = {
-	"failure_detail",
-	"txt",
-	"late_replies",
-	"truncated",
-	"body_truncated",
-	"truncated_reply",
-	"attempts",
-	"status",
-};
-
-static size_t
-export_skip_space(const char *s, size_t len, size_t i)
-{
-	while (i < len &&
-	    (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-		i++;
-	return i;
-}
-
-/* Past the JSON string that starts at s[i] (a '"'). */
-static size_t
-export_skip_string(const char *s, size_t len, size_t i)
-{
-	for (i++; i < len; i++) {
-		if (s[i] == '\\')
-			i++;
-		else if (s[i] == '"')
-			return i + 1;
-	}
-	return len;
-}
-
-/* Past the JSON value that starts at s[i]: up to the ',' or '}' that
- * ends it (or past its closing quote or bracket). */
-static size_t
-export_skip_value(const char *s, size_t len, size_t i)
-{
-	int depth = 0;
-
-	while (i < len) {
-		if (s[i] == '"') {
-			i = export_skip_string(s, len, i);
-			if (depth == 0)
-				return i;
-			continue;
-		}
-		if (s[i] == '{' || s[i] == '[')
-			depth++;
-		else if (s[i] == '}' || s[i] == ']') {
-			if (depth == 0)
-				return i;
-			if (--depth == 0)
-				return i + 1;
-		} else if (s[i] == ',' && depth == 0)
-			return i;
-		i++;
-	}
-	return len;
-}
-
-/*
- * An object of the top-level members of the record `s` (`len` bytes)
- * that export_evidence_keys names, each decoded by jansson on its own;
- * the rest of the record is stepped over, not decoded.  Decoding whole
- * records (an abuf, the query, the flags ...) for a few keys made the
- * CSV export four times slower (200,000 records: 11 s, not 3).  Ingest
- * checked the record as JSON; bytes that are not give fewer members,
- * never a read past `len`.  NULL when out of memory.
- */
-static json_t *
-export_evidence_members(const char *s, size_t len)
-{
-	json_t *o = json_object(), *v;
-	size_t i = export_skip_space(s, len, 0), k, key, klen, val;
-
-	if (o == NULL || i >= len || s[i] != '{')
-		return o;
-	for (i++;;) {
-		i = export_skip_space(s, len, i);
-		if (i < len && s[i] == ',')
-			i = export_skip_space(s, len, i + 1);
-		if (i >= len || s[i] != '"')
-			break;
-		key = i + 1;
-		i = export_skip_string(s, len, i);
-		klen = i - key - 1;
-		i = export_skip_space(s, len, i);
-		if (i >= len || s[i] != ':')
-			break;
-		val = export_skip_space(s, len, i + 1);
-		if ((i = export_skip_value(s, len, val)) == val)
-			break;
-		for (k = 0; k < sizeof(export_evidence_keys) /
-		         sizeof(export_evidence_keys[0]);
-		     k++)
-			if (strlen(export_evidence_keys[k]) == klen &&
-			    memcmp(export_evidence_keys[k], s + key, klen) == 0)
-				break;
-		if (k ==
-		    sizeof(export_evidence_keys) /
-		        sizeof(export_evidence_keys[0]))
-			continue;
-		v = json_loadb(s + val, i - val, JSON_DECODE_ANY, NULL);
-		if (v != NULL)
-			json_object_set_new(o, export_evidence_keys[k], v);
-	}
-	return o;
-}
-
 /*
  * The evidence columns (failure_detail to http_status, doc/export.md),
  * the last with the row's end.  They are not columns of the store: the
@@ -721,12 +610,10 @@ export_csv_evidence(struct exporter *e, const struct store_row *r)
 	bool dns = strcmp(r->type, "dns") == 0, fallback;
 	char *txt = NULL;
 
-	if (dns || strcmp(r->type, "http") == 0) {
-		if ((rec = export_evidence_members(r->line, r->len)) == NULL) {
-			e->oom = true;
-			return;
-		}
-	} else {
+	if (dns || strcmp(r->type, "http") == 0)
+		rec = json_loadb(r->line, r->len, 0, NULL);
+	if (rec == NULL || !json_is_object(rec)) {
+		json_decref(rec);
 		export_text_add(t, ",,,,,,,\r\n", 9);
 		return;
 	}
@@ -746,7 +633,7 @@ export_csv_evidence(struct exporter *e, const struct store_row *r)
 	    false);
 	/* The TCP retry of a truncated UDP reply left that reply in
 	 * truncated_reply. */
-	fallback = json_is_object(json_object_get(rec, "truncated_reply"));
+	fallback = json_object_get(rec, "truncated_reply") != NULL;
 	export_csv_str(t, dns ? (fallback ? "true" : "false") : NULL, false);
 	export_csv_int(t, export_json_count(json_object_get(rec, "attempts")),
 	    false);
@@ -883,8 +770,7 @@ export_atlas_evidence(json_t *rec, bool dns)
 	export_json_copy(o, "attempts", rec, "attempts");
 	export_json_copy(o, "truncated", rec, "truncated");
 	json_object_set_new(o, "tcp_fallback",
-	    json_boolean(
-	        json_is_object(json_object_get(rec, "truncated_reply"))));
+	    json_boolean(json_object_get(rec, "truncated_reply") != NULL));
 	late = json_object_get(rec, "late_replies");
 	if (json_is_object(late) && (l = json_object()) != NULL) {
 		export_json_copy(l, "count", late, "count");

@@ -861,33 +861,6 @@ test_csv_evidence(void **state)
 	free(got);
 }
 
-/* The evidence columns read only the record's own top-level keys:
- * not a key of the same name inside another (query.attempts), nor
- * text inside a string; escapes decoded; space around the colon. */
-static void
-test_csv_evidence_scan(void **state)
-{
-	static const char tricky[] =
-	    "\"time\":\"2026-11-26T11:00:00Z\",\"name\":\"t\",\"note\":"
-	    "\"\\\"attempts\\\":7, {\\\"txt\\\":[\\\"x\\\"]}\",\"query\":"
-	    "{\"qname\":\"x.\",\"attempts\":9,\"txt\":[\"no\"],\"id\":1},"
-	    "\"addr\":\"192.0.2.1\",\"port\":53,\"af\":4,\"proto\":\"udp\","
-	    "\"ok\":false,\"failure\":\"dns_bad_id\",\"failure_detail\" : "
-	    "\"a \\\"quoted\\\", {braced} [x] \\\\ \\u00e9nd\",\"late_replies\":"
-	    "{\"abuf\":\"AA==\",\"differ\":false,\"count\":0},\"attempts\" :"
-	    " 2 ,\"truncated\":false";
-	struct sfix_test *t = *state;
-	char *got;
-
-	schain_add(&t->c, "dns", tricky);
-	schain_ingest(&t->s, &t->c, 1);
-	got = run_all(t, EXPORT_CSV);
-	assert_non_null(strstr(got,
-	    ",UA,64500,\"a \"\"quoted\"\", {braced} [x] \\ \xc3\xa9nd\",,0,"
-	    "false,false,false,2,\r\n"));
-	free(got);
-}
-
 /* The same evidence in the Atlas form: "retry", and "corewatch". */
 static void
 test_atlas_evidence(void **state)
@@ -966,7 +939,6 @@ test_db_error(void **state)
 	    SFIX_TEST(test_filters, setup), SFIX_TEST(test_db_error, setup), \
 	    SFIX_TEST(test_out_of_range, setup), \
 	    SFIX_TEST(test_csv_evidence, setup), \
-	    SFIX_TEST(test_csv_evidence_scan, setup), \
 	    SFIX_TEST(test_atlas_evidence, setup)
 
 int
