@@ -391,19 +391,17 @@ tld_servers_record(const struct tld_set *set, bool cached,
 
 	if ((r = result_new("tld_servers", NULL, now)) == NULL)
 		return NULL;
-	/* Not a measurement: no ok or failure. */
-	json_object_del(r, "ok");
-	json_object_del(r, "failure");
+	result_set_ok(r);
 	result_set_str(r, "tld", set->tld);
 	result_set_str(r, "source", cached ? "cache" : "discovery");
-	result_set_str(r, "root", set->root);
-	if (root_name != NULL && root_name[0] != '\0')
-		result_set_str(r, "root_name", root_name);
 	result_set_str(r, "learned",
 	    cw_time_format(set->learned, learned, sizeof(learned)));
+	result_set_str(r, "root", set->root);
+	tld_set_to_json(set, r);
+	if (root_name != NULL && root_name[0] != '\0')
+		result_set_str(r, "root_name", root_name);
 	result_set_int(r, "age_s",
 	    now > set->learned ? (now - set->learned) / CW_USEC_PER_SEC : 0);
-	tld_set_to_json(set, r);
 	result_set_int(r, "addresses", (long long)set->n);
 	return r;
 }
