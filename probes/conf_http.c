@@ -402,9 +402,9 @@ http_describe_secretless(const struct http_spec *spec, json_t *o)
 	json_object_set_new(o, "headers", names);
 	colon = spec->proxy != NULL ? strstr(spec->proxy, "://") : NULL;
 	json_object_set_new(o, "proxy",
-	    colon != NULL ? json_stringn(spec->proxy,
-	                        (size_t)(colon - spec->proxy)) :
-	                    json_null());
+	    colon != NULL ?
+	        json_stringn(spec->proxy, (size_t)(colon - spec->proxy)) :
+	        json_null());
 	return 0;
 }
 
@@ -412,9 +412,8 @@ http_describe_secretless(const struct http_spec *spec, json_t *o)
 static int
 http_describe(const struct measurement *m, json_t *o)
 {
-	const struct http_spec *spec = &((const struct http_measurement *)
-	                                        m->spec)
-	                                      ->spec;
+	const struct http_spec *spec =
+	    &((const struct http_measurement *)m->spec)->spec;
 	json_t *af = json_array(), *expect = json_array();
 
 	if (af == NULL || expect == NULL) {

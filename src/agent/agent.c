@@ -593,8 +593,8 @@ agent_tld_record(struct agent *a, const struct tld_set *set, bool cached)
 	for (size_t i = 0; i < c->nroots && root_name == NULL; i++)
 		if (strcmp(c->roots[i].addr, set->root) == 0)
 			root_name = c->roots[i].name;
-	if ((r = tld_servers_record(set, cached, root_name,
-	         a->time->real())) == NULL) {
+	if ((r = tld_servers_record(set, cached, root_name, a->time->real())) ==
+	    NULL) {
 		log_warnx("tld %s: out of memory", set->tld);
 		return;
 	}

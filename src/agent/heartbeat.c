@@ -189,8 +189,7 @@ heartbeat_build(cw_usec_t now, cw_usec_t interval,
 	            json_object_set_new(r, "clock", v) == -1)) ||
 	    (v = heartbeat_identity(id)) == NULL ||
 	    json_object_set_new(r, "identity", v) == -1 ||
-	    (config != NULL &&
-	        json_object_set(r, "config", config) == -1)) {
+	    (config != NULL && json_object_set(r, "config", config) == -1)) {
 		json_decref(r);
 		return NULL;
 	}
@@ -260,7 +259,8 @@ static char *
 heartbeat_canonical(const json_t *v)
 {
 	return json_dumps(v,
-	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII |
+	        JSON_ENCODE_ANY);
 }
 
 int
@@ -327,8 +327,7 @@ heartbeat_config_fit(const struct heartbeat_config *hc, json_t *a)
 	json_t *d;
 	char *s;
 
-	json_array_foreach(hc->measurements, i, d)
-	{
+	json_array_foreach(hc->measurements, i, d) {
 		size_t len = (s = heartbeat_canonical(d)) != NULL ?
 		    strlen(s) + 1 :
 		    SIZE_MAX;

@@ -93,9 +93,9 @@ bool heartbeat_clock_check(struct heartbeat_clock *c);
 #define HEARTBEAT_HASH_HEX      64
 
 struct heartbeat_config {
-	json_t *measurements;               /* NULL: none set */
-	char hash[HEARTBEAT_HASH_HEX + 1];  /* lower-case hex */
-	cw_usec_t declared;                 /* real time of the last
+	json_t *measurements;              /* NULL: none set */
+	char hash[HEARTBEAT_HASH_HEX + 1]; /* lower-case hex */
+	cw_usec_t declared;                /* real time of the last
 					     * declaration; 0: due */
 };
 

@@ -105,8 +105,7 @@ find(const json_t *a, const char *name)
 	size_t i;
 	json_t *d;
 
-	json_array_foreach(a, i, d)
-	{
+	json_array_foreach(a, i, d) {
 		if (strcmp(json_string_value(json_object_get(d, "name")),
 		        name) == 0)
 			return d;
@@ -133,24 +132,23 @@ test_describe(void **state)
 	    "soa");
 	assert_string_equal(json_string_value(json_object_get(soa, "kind")),
 	    "dns");
-	assert_int_equal(json_integer_value(json_object_get(soa,
-	                     "interval_ms")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(soa, "interval_ms")),
 	    60000);
-	assert_int_equal(json_integer_value(json_object_get(soa,
-	                     "timeout_ms")),
+	assert_int_equal(json_integer_value(json_object_get(soa, "timeout_ms")),
 	    2000);
 	assert_string_equal(json_string_value(json_object_get(soa, "qtype")),
 	    "SOA");
 	t = json_object_get(soa, "targets");
 	assert_int_equal(json_array_size(t), 2);
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(t, 0), "name")),
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_array_get(t, 0), "name")),
 	    "a.example");
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(t, 0), "address")),
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(t, 0), "address")),
 	    "192.0.2.1");
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_array_get(t, 1), "port")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_array_get(t, 1), "port")),
 	    53);
 	assert_int_equal(json_array_size(json_object_get(soa, "transports")),
 	    1);
@@ -159,14 +157,15 @@ test_describe(void **state)
 	    "http");
 	assert_string_equal(json_string_value(json_object_get(web, "url")),
 	    "http://192.0.2.9/x");
-	assert_int_equal(json_integer_value(json_object_get(web,
-	                     "interval_ms")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(web, "interval_ms")),
 	    300000);
 	assert_non_null(json_object_get(web, "timeout_ms"));
 	assert_string_equal(json_string_value(json_object_get(web, "proxy")),
 	    "socks5h");
-	assert_string_equal(json_string_value(json_array_get(
-	                        json_object_get(web, "headers"), 0)),
+	assert_string_equal(json_string_value(
+	                        json_array_get(json_object_get(web, "headers"),
+	                            0)),
 	    "Authorization");
 	/* Neither the token nor the proxy's password or address. */
 	decl = heartbeat_config_json(&hc, true);
@@ -176,12 +175,11 @@ test_describe(void **state)
 	assert_null(strstr(text, "192.0.2.5"));
 	assert_non_null(strstr(text, hc.hash));
 	free(text);
-	assert_int_equal(json_integer_value(json_object_get(decl, "count")),
-	    2);
+	assert_int_equal(json_integer_value(json_object_get(decl, "count")), 2);
 	assert_int_equal(json_integer_value(json_object_get(decl, "omitted")),
 	    0);
-	assert_true(json_equal(json_object_get(decl, "measurements"),
-	    hc.measurements));
+	assert_true(
+	    json_equal(json_object_get(decl, "measurements"), hc.measurements));
 	json_decref(decl);
 	/* Without the declaration: the hash and the count only. */
 	decl = heartbeat_config_json(&hc, false);
@@ -274,8 +272,8 @@ test_due(void **state)
 	assert_true(heartbeat_config_due(&hc, now));
 	hc.declared = now;
 	assert_false(heartbeat_config_due(&hc, now + 300 * CW_USEC_PER_SEC));
-	assert_false(heartbeat_config_due(&hc,
-	    now + HEARTBEAT_DECLARE_EVERY - 1));
+	assert_false(
+	    heartbeat_config_due(&hc, now + HEARTBEAT_DECLARE_EVERY - 1));
 	assert_true(heartbeat_config_due(&hc, now + HEARTBEAT_DECLARE_EVERY));
 	assert_true(heartbeat_config_due(&hc, now - CW_USEC_PER_SEC));
 	/* A new configuration (a reload) is due at once. */
@@ -318,12 +316,12 @@ test_bound(void **state)
 	assert_int_equal(json_integer_value(json_object_get(decl, "count")),
 	    200);
 	assert_true(json_integer_value(json_object_get(decl, "omitted")) > 0);
-	assert_int_equal(json_array_size(json_object_get(decl,
-	                     "measurements")) +
+	assert_int_equal(json_array_size(
+	                     json_object_get(decl, "measurements")) +
 	        (size_t)json_integer_value(json_object_get(decl, "omitted")),
 	    200);
-	hb = heartbeat_build(1800000000 * CW_USEC_PER_SEC, 300 * CW_USEC_PER_SEC,
-	    NULL, NULL, NULL, &id, decl);
+	hb = heartbeat_build(1800000000 * CW_USEC_PER_SEC,
+	    300 * CW_USEC_PER_SEC, NULL, NULL, NULL, &id, decl);
 	assert_non_null(hb);
 	assert_non_null(line = result_dump(hb));
 	/* The spool's envelope (probe, chain, seq, prev) adds a few
