@@ -1217,10 +1217,6 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 		config_free(conf);
 		return;
 	}
-	if (old_tld != a->tld) {
-		agent_tld_records(a, old_tld);
-		tld_discovery_free(old_tld);
-	}
 	agent_tasks_handover(a, &a->tasks, &ts);
 	agent_tasks_free(&a->tasks);
 	if (!reused) {
@@ -1232,6 +1228,12 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	config_free(a->conf);
 	a->conf = conf;
 	a->tasks = ts;
+	/* The sets new to this configuration, roots named as it names
+	 * them; then the old discovery goes. */
+	if (old_tld != a->tld) {
+		agent_tld_records(a, old_tld);
+		tld_discovery_free(old_tld);
+	}
 	agent_log_level(a);
 	if (agent_heartbeat_schedule(a) == -1)
 		log_warnx("reload: the heartbeat could not be rescheduled");
