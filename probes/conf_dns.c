@@ -360,6 +360,49 @@ dns_summary(const struct measurement *m, char *buf, size_t len)
 	    config_duration_format(d->spec.timeout, timeout, sizeof(timeout)));
 }
 
+/* dns_describe: the heartbeat's declaration of m's spec (probe.h). */
+static int
+dns_describe(const struct measurement *m, json_t *o)
+{
+	const struct dns_measurement *d = m->spec;
+	char qtype[DNS_TYPE_STRLEN], qclass[DNS_TYPE_STRLEN];
+	json_t *tp = json_array(), *af = json_array();
+
+	if (tp == NULL || af == NULL) {
+		json_decref(tp);
+		json_decref(af);
+		return -1;
+	}
+	if (d->spec.transports & DNS_PROTO_UDP)
+		json_array_append_new(tp, json_string("udp"));
+	if (d->spec.transports & DNS_PROTO_TCP)
+		json_array_append_new(tp, json_string("tcp"));
+	if (d->spec.afs & DNS_AF_4)
+		json_array_append_new(af, json_integer(4));
+	if (d->spec.afs & DNS_AF_6)
+		json_array_append_new(af, json_integer(6));
+	/* A TLD measurement without a qname asks each TLD's own name. */
+	json_object_set_new(o, "qname",
+	    d->qname_from_tld ? json_null() : json_string(d->spec.qname));
+	result_set_str(o, "qtype",
+	    dns_qtype_name(d->spec.qtype, qtype, sizeof(qtype)));
+	result_set_str(o, "qclass",
+	    dns_qclass_name(d->spec.qclass, qclass, sizeof(qclass)));
+	json_object_set_new(o, "transports", tp);
+	json_object_set_new(o, "families", af);
+	result_set_int(o, "port", d->spec.port);
+	result_set_int(o, "edns_size", d->spec.edns_size);
+	result_set_bool(o, "do", d->spec.do_bit);
+	result_set_bool(o, "nsid", d->spec.nsid);
+	result_set_bool(o, "rd", d->spec.rd);
+	result_set_bool(o, "tcp_on_truncation", d->spec.tcp_on_truncation);
+	result_set_int(o, "timeout_ms", d->spec.timeout / CW_USEC_PER_MSEC);
+	result_set_int(o, "retries", d->spec.retries);
+	result_set_int(o, "late_window_ms",
+	    d->spec.late_window / CW_USEC_PER_MSEC);
+	return 0;
+}
+
 static void
 dns_spec_free(void *spec)
 {
@@ -561,6 +604,7 @@ const struct probe_kind dns_probe_kind = {
 	.spec_rules = DNS_SPEC_RULES,
 	.queries = dns_queries,
 	.summary = dns_summary,
+	.describe = dns_describe,
 	.tasks = dns_tasks,
 	.serial = true,
 	.run_max = dns_run_max,

@@ -380,6 +380,71 @@ http_requests(const struct measurement *m)
 	return n;
 }
 
+/* http_describe_secretless: what the declaration may say of the
+ * headers and the proxy: the headers' names (a value may be a token)
+ * and the proxy's scheme (its address and password are the
+ * volunteer's). */
+static int
+http_describe_secretless(const struct http_spec *spec, json_t *o)
+{
+	json_t *names = json_array();
+	const char *colon;
+
+	if (names == NULL)
+		return -1;
+	for (size_t i = 0; i < spec->nheaders; i++) {
+		colon = strchr(spec->headers[i], ':');
+		json_array_append_new(names,
+		    json_stringn(spec->headers[i],
+		        colon != NULL ? (size_t)(colon - spec->headers[i]) :
+		                        strlen(spec->headers[i])));
+	}
+	json_object_set_new(o, "headers", names);
+	colon = spec->proxy != NULL ? strstr(spec->proxy, "://") : NULL;
+	json_object_set_new(o, "proxy",
+	    colon != NULL ?
+	        json_stringn(spec->proxy, (size_t)(colon - spec->proxy)) :
+	        json_null());
+	return 0;
+}
+
+/* http_describe: the heartbeat's declaration of m's spec (probe.h). */
+static int
+http_describe(const struct measurement *m, json_t *o)
+{
+	const struct http_spec *spec =
+	    &((const struct http_measurement *)m->spec)->spec;
+	json_t *af = json_array(), *expect = json_array();
+
+	if (af == NULL || expect == NULL) {
+		json_decref(af);
+		json_decref(expect);
+		return -1;
+	}
+	if (spec->afs & HTTP_AF_4)
+		json_array_append_new(af, json_integer(4));
+	if (spec->afs & HTTP_AF_6)
+		json_array_append_new(af, json_integer(6));
+	for (size_t i = 0; i < spec->nexpect; i++)
+		json_array_append_new(expect,
+		    json_pack("[ii]", spec->expect[i].lo, spec->expect[i].hi));
+	if (spec->nexpect == 0)
+		json_array_append_new(expect, json_pack("[ii]", 200, 399));
+	result_set_str(o, "url", spec->url);
+	result_set_str(o, "method", spec->method == HTTP_HEAD ? "HEAD" : "GET");
+	json_object_set_new(o, "families", af);
+	result_set_int(o, "timeout_ms", spec->timeout / CW_USEC_PER_MSEC);
+	json_object_set_new(o, "expect", expect);
+	result_set_int(o, "max_body", (long long)spec->max_body);
+	json_object_set_new(o, "body_pattern",
+	    spec->body_pattern != NULL ? json_string(spec->body_pattern) :
+	                                 json_null());
+	result_set_bool(o, "follow_redirects", spec->follow_redirects);
+	result_set_int(o, "max_redirects", spec->max_redirects);
+	result_set_bool(o, "own_cafile", spec->cafile != NULL);
+	return http_describe_secretless(spec, o);
+}
+
 static void
 http_summary(const struct measurement *m, char *buf, size_t len)
 {
@@ -570,6 +635,7 @@ const struct probe_kind http_probe_kind = {
 	.spec_rules = HTTP_SPEC_RULES,
 	.queries = http_requests,
 	.summary = http_summary,
+	.describe = http_describe,
 	.context_new = http_context_new,
 	.context_free = http_context_free,
 	.tasks = http_tasks,

@@ -107,6 +107,13 @@ struct probe_kind {
 	size_t (*queries)(const struct measurement *m);
 	/* summary: check-config's line for m, into buf. */
 	void (*summary)(const struct measurement *m, char *buf, size_t len);
+	/* describe: add to `o` how m measures, as the heartbeat declares
+	 * it (doc/results.md, "config"): at least "timeout_ms", and the
+	 * spec's other values as plain JSON (integers, strings, booleans,
+	 * arrays; no reals, so that the declaration's hash is stable).
+	 * Never a secret: a header's value, a proxy's address or
+	 * password, a local file's path.  0, or -1 when out of memory. */
+	int (*describe)(const struct measurement *m, json_t *o);
 
 	/* --- The agent (src/agent/agent.c) --- */
 

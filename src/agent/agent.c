@@ -581,9 +581,58 @@ agent_tld_result(json_t *result, void *arg)
 		event_base_loopbreak(a->base);
 }
 
+/* agent_tld_record: run: the "tld_servers" record of `set`, naming
+ * the root asked when the configuration names it. */
+static void
+agent_tld_record(struct agent *a, const struct tld_set *set, bool cached)
+{
+	const struct config_tld *c = &a->conf->tld;
+	const char *root_name = NULL;
+	json_t *r;
+
+	for (size_t i = 0; i < c->nroots && root_name == NULL; i++)
+		if (strcmp(c->roots[i].addr, set->root) == 0)
+			root_name = c->roots[i].name;
+	if ((r = tld_servers_record(set, cached, root_name, a->time->real())) ==
+	    NULL) {
+		log_warnx("tld %s: out of memory", set->tld);
+		return;
+	}
+	agent_emit(a, r);
+	json_decref(r);
+}
+
+struct agent_tld_new_sets {
+	struct agent *a;
+	const struct tld_discovery *old;
+};
+
+static void
+agent_tld_record_new(const char *tld, const struct tld_set *set, bool cached,
+    void *arg)
+{
+	struct agent_tld_new_sets *n = arg;
+	const struct tld_set *was;
+
+	if (n->old != NULL && (was = tld_discovery_get(n->old, tld)) != NULL &&
+	    tld_set_equal(was, set))
+		return;
+	agent_tld_record(n->a, set, cached);
+}
+
+void
+agent_tld_records(struct agent *a, const struct tld_discovery *old)
+{
+	struct agent_tld_new_sets n = { a, old };
+
+	if (a->tld != NULL)
+		tld_discovery_each(a->tld, agent_tld_record_new, &n);
+}
+
 /* agent_tld_changed: a TLD's servers were learned or changed.  run
- * rebuilds its tasks as a reload does (queries in flight are handed
- * over, cycles start afresh); once measures the sets it started with. */
+ * records the set and rebuilds its tasks as a reload does (queries in
+ * flight are handed over, cycles start afresh); once measures the sets
+ * it started with. */
 static void
 agent_tld_changed(const char *tld, const struct tld_set *set, void *arg)
 {
@@ -594,6 +643,7 @@ agent_tld_changed(const char *tld, const struct tld_set *set, void *arg)
 	    set->n == 1 ? "" : "es");
 	if (a->mode != AGENT_RUN)
 		return;
+	agent_tld_record(a, set, false);
 	if (agent_tasks_build(a, a->conf, &ts) == -1) {
 		log_warnx("tld %s: cannot rebuild the tasks, keeping the "
 		          "previous ones",
@@ -747,16 +797,27 @@ agent_heartbeat(struct agent *a)
 	struct spool_status st;
 	json_t *hb;
 
+	cw_usec_t now = a->time->real();
+	bool declare = heartbeat_config_due(&a->declared, now);
+	json_t *config = NULL;
+
 	heartbeat_clock_check(&a->clock);
 	agent_upload_status(a);
 	spool_get_status(a->spool, &st);
-	if ((hb = heartbeat_build(a->time->real(), a->conf->heartbeat, &st,
-	         &a->upload, &a->clock, &a->conf->probe)) == NULL) {
+	if ((a->declared.measurements != NULL &&
+	        (config = heartbeat_config_json(&a->declared, declare)) ==
+	            NULL) ||
+	    (hb = heartbeat_build(now, a->conf->heartbeat, &st, &a->upload,
+	         &a->clock, &a->conf->probe, config)) == NULL) {
 		log_warnx("heartbeat: out of memory");
+		json_decref(config);
 		return;
 	}
 	agent_emit(a, hb);
 	json_decref(hb);
+	json_decref(config);
+	if (declare && config != NULL)
+		a->declared.declared = now;
 }
 
 static void
@@ -885,6 +946,8 @@ agent_spool_start(struct agent *a)
 	    event_add(a->clock_ev, &tv) == -1 ||
 	    agent_heartbeat_schedule(a) == -1)
 		return -1;
+	/* Without a description the heartbeats just declare nothing. */
+	heartbeat_config_set(&a->declared, a->conf);
 	if (a->conf->heartbeat != 0)
 		agent_heartbeat(a);
 	return 0;
@@ -986,6 +1049,7 @@ agent_free(struct agent *a)
 	if (a->clock_ev != NULL)
 		event_free(a->clock_ev);
 	upload_free(a->uploader);
+	heartbeat_config_clear(&a->declared);
 	spool_close(a->spool);
 	key_clear(&a->key);
 	output_close(a->out);
@@ -1153,8 +1217,6 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 		config_free(conf);
 		return;
 	}
-	if (old_tld != a->tld)
-		tld_discovery_free(old_tld);
 	agent_tasks_handover(a, &a->tasks, &ts);
 	agent_tasks_free(&a->tasks);
 	if (!reused) {
@@ -1166,9 +1228,19 @@ agent_run_reload(evutil_socket_t sig, short what, void *arg)
 	config_free(a->conf);
 	a->conf = conf;
 	a->tasks = ts;
+	/* The sets new to this configuration, roots named as it names
+	 * them; then the old discovery goes. */
+	if (old_tld != a->tld) {
+		agent_tld_records(a, old_tld);
+		tld_discovery_free(old_tld);
+	}
 	agent_log_level(a);
 	if (agent_heartbeat_schedule(a) == -1)
 		log_warnx("reload: the heartbeat could not be rescheduled");
+	/* The configuration in effect from now on is declared at once. */
+	if (a->spool != NULL && heartbeat_config_set(&a->declared, conf) == 0 &&
+	    conf->heartbeat != 0)
+		agent_heartbeat(a);
 	agent_state_dir(a->conf);
 	if (agent_tasks_schedule(a, &a->tasks) == -1) {
 		/* Timers failing means libevent is out of memory. */

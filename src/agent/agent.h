@@ -141,6 +141,7 @@ struct agent {
 	struct heartbeat_upload upload; /* kept up to date by the uploader */
 	struct upload *uploader;        /* run: NULL without upload */
 	struct heartbeat_clock clock;
+	struct heartbeat_config declared; /* what heartbeats declare */
 	struct event *heartbeat_ev, *clock_ev;
 	unsigned long long spool_errors; /* results not spooled */
 	struct agent_tasks tasks;
@@ -198,6 +199,12 @@ void agent_result_failure(struct task *t, enum cw_failure failure,
  * spool, the uploader, the clock check and the heartbeat.  0, or -1
  * (logged). */
 int agent_spool_start(struct agent *a);
+
+/* agent_tld_records: run: a "tld_servers" record (tld.h) for every
+ * TLD set that a->tld holds and `old` (the discovery before a reload;
+ * NULL at the start: every set, those loaded from the cache) did not
+ * hold the same; a set learned later is recorded as it comes. */
+void agent_tld_records(struct agent *a, const struct tld_discovery *old);
 
 /* agent_run_stop, agent_run_reload: run's SIGTERM/SIGINT and SIGHUP
  * (event callbacks; arg is the agent). */

@@ -80,6 +80,8 @@ cmd_run(int argc, char **argv)
 		agent_free(&a);
 		return CW_EXIT_USAGE;
 	}
+	/* After the heartbeat that declares the configuration. */
+	agent_tld_records(&a, NULL);
 	log_info("run: probe %s, %zu measurement%s, %zu task%s, results to "
 	         "%s",
 	    a.conf->probe.name, a.conf->nmeasurements,

@@ -229,28 +229,21 @@ static void
 cmd_tld_report(struct cmd_tld *cmd, const char *tld, bool fresh)
 {
 	const struct tld_set *set = tld_discovery_get(cmd->d, tld);
-	char ts[CW_TIME_STRLEN];
 	json_t *r;
 
+	if (set != NULL) {
+		if ((r = tld_servers_record(set, !fresh, NULL,
+		         cw_real_usec())) != NULL)
+			cmd_tld_print(cmd, r);
+		return;
+	}
 	if ((r = result_new("tld_servers", NULL, cw_real_usec())) == NULL)
 		return;
 	result_set_str(r, "tld", tld);
-	if (set == NULL) {
-		result_set_failure(r, CW_FAIL_DNS_NO_SERVERS,
-		    "no set known "
-		    "for %s",
-		    tld);
-		if (cmd->cached_only)
-			cmd->failed++;
-		cmd_tld_print(cmd, r);
-		return;
-	}
-	result_set_ok(r);
-	result_set_str(r, "source", fresh ? "discovery" : "cache");
-	result_set_str(r, "learned",
-	    cw_time_format(set->learned, ts, sizeof(ts)));
-	result_set_str(r, "root", set->root);
-	tld_set_to_json(set, r);
+	result_set_failure(r, CW_FAIL_DNS_NO_SERVERS, "no set known for %s",
+	    tld);
+	if (cmd->cached_only)
+		cmd->failed++;
 	cmd_tld_print(cmd, r);
 }
 

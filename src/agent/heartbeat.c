@@ -1,10 +1,15 @@
 /*
- * heartbeat.c -- the probe's heartbeat record and the clock check.
+ * heartbeat.c -- the probe's heartbeat record, the clock check and the
+ * measurement configuration the heartbeat declares.
  */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "heartbeat.h"
 #include "log.h"
@@ -158,7 +163,8 @@ heartbeat_identity(const struct config_identity *id)
 json_t *
 heartbeat_build(cw_usec_t now, cw_usec_t interval,
     const struct spool_status *spool, const struct heartbeat_upload *up,
-    const struct heartbeat_clock *clock, const struct config_identity *id)
+    const struct heartbeat_clock *clock, const struct config_identity *id,
+    json_t *config)
 {
 	json_t *r, *v;
 
@@ -182,9 +188,177 @@ heartbeat_build(cw_usec_t now, cw_usec_t interval,
 	        ((v = heartbeat_clock(clock)) == NULL ||
 	            json_object_set_new(r, "clock", v) == -1)) ||
 	    (v = heartbeat_identity(id)) == NULL ||
-	    json_object_set_new(r, "identity", v) == -1) {
+	    json_object_set_new(r, "identity", v) == -1 ||
+	    (config != NULL && json_object_set(r, "config", config) == -1)) {
 		json_decref(r);
 		return NULL;
 	}
 	return r;
+}
+
+/* --- The declared configuration --- */
+
+/* heartbeat_targets: m's fixed targets as [{name, address, port}]. */
+static json_t *
+heartbeat_targets(const struct measurement *m)
+{
+	json_t *a = json_array(), *t;
+
+	for (size_t i = 0; a != NULL && i < m->ntargets; i++) {
+		if ((t = json_object()) == NULL ||
+		    json_array_append_new(a, t) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+		if (m->targets[i].name[0] != '\0')
+			result_set_str(t, "name", m->targets[i].name);
+		result_set_str(t, "address", m->targets[i].addr);
+		result_set_int(t, "port", target_port(&m->targets[i]));
+	}
+	return a;
+}
+
+/* heartbeat_measurement: what every kind has, then the kind's own. */
+static json_t *
+heartbeat_measurement(const struct measurement *m)
+{
+	json_t *o = json_object(), *tlds = json_array(), *targets;
+
+	if (o == NULL || tlds == NULL ||
+	    json_object_set_new(o, "tlds", tlds) == -1 ||
+	    (targets = heartbeat_targets(m)) == NULL ||
+	    json_object_set_new(o, "targets", targets) == -1)
+		goto fail;
+	result_set_str(o, "name", m->name);
+	result_set_str(o, "kind", m->kind->name);
+	result_set_int(o, "interval_ms", m->interval / CW_USEC_PER_MSEC);
+	result_set_int(o, "spread_ms", m->spread / CW_USEC_PER_MSEC);
+	for (size_t i = 0; i < m->ntlds; i++)
+		if (json_array_append_new(tlds, json_string(m->tlds[i])) == -1)
+			goto fail;
+	if (m->kind->describe != NULL && m->kind->describe(m, o) == -1)
+		goto fail;
+	return o;
+fail:
+	if (o == NULL)
+		json_decref(tlds);
+	json_decref(o);
+	return NULL;
+}
+
+static int
+heartbeat_name_cmp(const void *a, const void *b)
+{
+	const struct measurement *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* heartbeat_canonical: the canonical JSON the hash is taken of. */
+static char *
+heartbeat_canonical(const json_t *v)
+{
+	return json_dumps(v,
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII |
+	        JSON_ENCODE_ANY);
+}
+
+int
+heartbeat_config_set(struct heartbeat_config *hc, const struct config *conf)
+{
+	const struct measurement **byname = NULL;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	json_t *a = json_array(), *d;
+	char *canon = NULL;
+
+	if (a == NULL ||
+	    (conf->nmeasurements > 0 &&
+	        (byname = calloc(conf->nmeasurements, sizeof(*byname))) ==
+	            NULL))
+		goto fail;
+	for (size_t i = 0; i < conf->nmeasurements; i++)
+		byname[i] = &conf->measurements[i];
+	if (conf->nmeasurements > 0)
+		qsort(byname, conf->nmeasurements, sizeof(*byname),
+		    heartbeat_name_cmp);
+	for (size_t i = 0; i < conf->nmeasurements; i++)
+		if ((d = heartbeat_measurement(byname[i])) == NULL ||
+		    json_array_append_new(a, d) == -1)
+			goto fail;
+	if ((canon = heartbeat_canonical(a)) == NULL)
+		goto fail;
+	crypto_hash_sha256(h, (const unsigned char *)canon, strlen(canon));
+	sodium_bin2hex(hc->hash, sizeof(hc->hash), h, sizeof(h));
+	json_decref(hc->measurements);
+	hc->measurements = a;
+	hc->declared = 0;
+	free(canon);
+	free(byname);
+	return 0;
+fail:
+	log_warnx("heartbeat: out of memory describing the configuration");
+	free(canon);
+	free(byname);
+	json_decref(a);
+	return -1;
+}
+
+bool
+heartbeat_config_due(const struct heartbeat_config *hc, cw_usec_t now)
+{
+	/* A clock stepped back counts as due too. */
+	return hc->declared == 0 || now < hc->declared ||
+	    now - hc->declared >= HEARTBEAT_DECLARE_EVERY;
+}
+
+void
+heartbeat_config_clear(struct heartbeat_config *hc)
+{
+	json_decref(hc->measurements);
+	memset(hc, 0, sizeof(*hc));
+}
+
+/* heartbeat_config_fit: the descriptions of hc that fit in
+ * HEARTBEAT_CONFIG_MAX bytes, in order, into `a`; how many did not. */
+static size_t
+heartbeat_config_fit(const struct heartbeat_config *hc, json_t *a)
+{
+	size_t used = 0, omitted = 0, i;
+	json_t *d;
+	char *s;
+
+	json_array_foreach(hc->measurements, i, d) {
+		size_t len = (s = heartbeat_canonical(d)) != NULL ?
+		    strlen(s) + 1 :
+		    SIZE_MAX;
+		free(s);
+		if (len > HEARTBEAT_CONFIG_MAX - used ||
+		    json_array_append(a, d) == -1) {
+			omitted++;
+			continue;
+		}
+		used += len;
+	}
+	return omitted;
+}
+
+json_t *
+heartbeat_config_json(const struct heartbeat_config *hc, bool declare)
+{
+	json_t *o = json_object(), *a;
+
+	if (o == NULL)
+		return NULL;
+	result_set_str(o, "hash", hc->hash);
+	result_set_int(o, "count",
+	    (long long)json_array_size(hc->measurements));
+	if (!declare)
+		return o;
+	if ((a = json_array()) == NULL ||
+	    json_object_set_new(o, "measurements", a) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	result_set_int(o, "omitted", (long long)heartbeat_config_fit(hc, a));
+	return o;
 }

@@ -70,14 +70,66 @@ void heartbeat_clock_init(struct heartbeat_clock *c);
 bool heartbeat_clock_check(struct heartbeat_clock *c);
 
 /*
+ * heartbeat_config: the measurement configuration the heartbeat
+ * declares (doc/results.md, "config"), so that a study can state its
+ * methodology from the collector's data alone.  `measurements` holds
+ * one description per measurement of the effective configuration,
+ * sorted by name: what every kind has (name, kind, interval, spread,
+ * targets, TLDs) and what the kind adds (probe_kind.describe, the
+ * timeout among it).  `hash` is the SHA-256 of that array written as
+ * canonical JSON (compact, keys sorted, ASCII only), so a comment, the
+ * order of options or of sections does not change it, and anyone can
+ * recompute it from a full declaration.
+ *
+ * The rule that keeps heartbeats small: the full declaration goes into
+ * the first heartbeat after the start, the first after each reload, and
+ * again once the last one is HEARTBEAT_DECLARE_EVERY old (a collector
+ * that missed it learns it); every other heartbeat carries the hash.
+ * A declaration holds at most HEARTBEAT_CONFIG_MAX bytes of
+ * descriptions: those that do not fit are counted as "omitted".
+ */
+#define HEARTBEAT_CONFIG_MAX    (32 * 1024)
+#define HEARTBEAT_DECLARE_EVERY (86400 * CW_USEC_PER_SEC)
+#define HEARTBEAT_HASH_HEX      64
+
+struct heartbeat_config {
+	json_t *measurements;              /* NULL: none set */
+	char hash[HEARTBEAT_HASH_HEX + 1]; /* lower-case hex */
+	cw_usec_t declared;                /* real time of the last
+					     * declaration; 0: due */
+};
+
+/* heartbeat_config_set: describe `conf`'s measurements into hc and
+ * hash them; the next heartbeat declares them.  0, or -1 when out of
+ * memory (logged; hc as it was). */
+int heartbeat_config_set(struct heartbeat_config *hc,
+    const struct config *conf);
+
+/* heartbeat_config_due: whether a heartbeat at real time `now`
+ * declares the configuration in full (the rule above). */
+bool heartbeat_config_due(const struct heartbeat_config *hc, cw_usec_t now);
+
+/* heartbeat_config_clear: free what hc holds; it is then unset. */
+void heartbeat_config_clear(struct heartbeat_config *hc);
+
+/* heartbeat_config_json: the heartbeat's "config" member: {"hash",
+ * "count": measurements} and, when `declare`, "measurements" (the
+ * descriptions that fit) and "omitted" (how many did not).  Caller
+ * owns it; NULL when out of memory. */
+json_t *heartbeat_config_json(const struct heartbeat_config *hc, bool declare);
+
+/*
  * heartbeat_build: the heartbeat result (no envelope: spool_append adds
  * it) for real time `now`: `interval` (the heartbeat's), the spool's
  * status (NULL: no spool), the uploader's state (NULL or not enabled:
- * "upload": null), the clock and the declared identity (keys left out
- * when unset).  Caller owns the reference; NULL when out of memory.
+ * "upload": null), the clock, the declared identity (keys left out
+ * when unset) and the configuration (heartbeat_config_json; NULL: no
+ * "config"; the caller keeps its reference).  Caller owns the
+ * reference; NULL when out of memory.
  */
 json_t *heartbeat_build(cw_usec_t now, cw_usec_t interval,
     const struct spool_status *spool, const struct heartbeat_upload *up,
-    const struct heartbeat_clock *clock, const struct config_identity *id);
+    const struct heartbeat_clock *clock, const struct config_identity *id,
+    json_t *config);
 
 #endif

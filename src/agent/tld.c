@@ -382,6 +382,30 @@ tld_set_to_json(const struct tld_set *set, json_t *obj)
 	json_object_set_new(obj, "unresolved", unresolved);
 }
 
+json_t *
+tld_servers_record(const struct tld_set *set, bool cached,
+    const char *root_name, cw_usec_t now)
+{
+	char learned[CW_TIME_STRLEN];
+	json_t *r;
+
+	if ((r = result_new("tld_servers", NULL, now)) == NULL)
+		return NULL;
+	result_set_ok(r);
+	result_set_str(r, "tld", set->tld);
+	result_set_str(r, "source", cached ? "cache" : "discovery");
+	result_set_str(r, "learned",
+	    cw_time_format(set->learned, learned, sizeof(learned)));
+	result_set_str(r, "root", set->root);
+	tld_set_to_json(set, r);
+	if (root_name != NULL && root_name[0] != '\0')
+		result_set_str(r, "root_name", root_name);
+	result_set_int(r, "age_s",
+	    now > set->learned ? (now - set->learned) / CW_USEC_PER_SEC : 0);
+	result_set_int(r, "addresses", (long long)set->n);
+	return r;
+}
+
 /* --- Referrals --- */
 
 /* tld_section_has_ns: does `list` hold an NS record owned by `owner`? */
@@ -640,6 +664,7 @@ struct tld_entry {
 	struct tld_discovery *d;
 	char tld[TLD_NAME_MAX];
 	struct tld_set *set;         /* NULL while none is known */
+	bool cached;                 /* set is the cache file's */
 	struct event *timer;         /* the next attempt */
 	cw_usec_t backoff;           /* 0 after a success */
 	unsigned attempts;           /* finished attempts */
@@ -977,6 +1002,7 @@ tld_attempt_keep(struct tld_attempt *a)
 	}
 	changed = !had_set || !tld_set_equal(e->set, &a->set);
 	*e->set = a->set;
+	e->cached = false;
 	if (d->state_dir != NULL)
 		tld_cache_save(d->state_dir, e->set);
 	return changed;
@@ -1182,6 +1208,7 @@ tld_discovery_add(struct tld_discovery *d, const char *name)
 	    tld_cache_load(d->state_dir, tld, d->port, &set) == 0) {
 		if ((e->set = malloc(sizeof(*e->set))) != NULL)
 			*e->set = set;
+		e->cached = e->set != NULL;
 		log_info("tld %s: %zu server%s from the cache", tld, set.n,
 		    set.n == 1 ? "" : "s");
 	}
@@ -1200,6 +1227,16 @@ tld_discovery_get(const struct tld_discovery *d, const char *tld)
 	    (e = tld_discovery_find(d, name)) == NULL)
 		return NULL;
 	return e->set;
+}
+
+void
+tld_discovery_each(const struct tld_discovery *d, tld_each_fn fn, void *arg)
+{
+	const struct tld_entry *e;
+
+	TAILQ_FOREACH(e, &d->entries, next)
+		if (e->set != NULL)
+			fn(e->tld, e->set, e->cached, arg);
 }
 
 size_t

@@ -100,6 +100,17 @@ size_t tld_set_count_glue(const struct tld_set *set);
 void tld_set_to_json(const struct tld_set *set, json_t *obj);
 
 /*
+ * tld_servers_record: the "tld_servers" record of `set` at real time
+ * `now` (doc/results.md): the TLD, its NS names and server addresses
+ * (tld_set_to_json), where the set came from ("discovery", or "cache"
+ * when `cached`: loaded from the cache file), the root server asked
+ * (its address; `root_name` when not NULL or empty), when the root was
+ * asked and how long ago.  Caller owns it; NULL when out of memory.
+ */
+json_t *tld_servers_record(const struct tld_set *set, bool cached,
+    const char *root_name, cw_usec_t now);
+
+/*
  * tld_referral_parse: read a root server's answer to "T. NS" into `out`
  * (initialised here for `tld`).  NS records come from the answer section
  * when the server is authoritative for T and has them there, else from
@@ -206,6 +217,16 @@ int tld_discovery_add(struct tld_discovery *d, const char *tld);
  * known.  Valid until the next return to the event loop. */
 const struct tld_set *tld_discovery_get(const struct tld_discovery *d,
     const char *tld);
+
+/* tld_each_fn: a TLD's current set, `cached` while it is the one
+ * loaded from the cache file (no discovery has replaced it yet). */
+typedef void (*tld_each_fn)(const char *tld, const struct tld_set *set,
+    bool cached, void *arg);
+
+/* tld_discovery_each: call fn for every watched TLD that has a set, in
+ * the order they were added. */
+void tld_discovery_each(const struct tld_discovery *d, tld_each_fn fn,
+    void *arg);
 
 /* tld_discovery_refresh_now: start a discovery attempt of every TLD as
  * soon as the event loop runs (an attempt already in flight is left to
