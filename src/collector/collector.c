@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cmd_episodes.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
 #include "collector_http.h"
@@ -976,6 +977,14 @@ summary_cmd(int argc, char **argv)
 	return collector_cmd_summary(argc, argv, collector_db_url);
 }
 
+/* --- episodes (cmd_episodes.c) --- */
+
+static int
+episodes_cmd(int argc, char **argv)
+{
+	return collector_cmd_episodes(argc, argv, collector_db_url);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -993,6 +1002,8 @@ static const struct {
 	    "write stored records as JSON lines, CSV or RIPE Atlas results" },
 	{ "summary", NULL, summary_cmd,
 	    "availability and RTT per target and probe, in time buckets" },
+	{ "episodes", NULL, episodes_cmd,
+	    "outage episodes of the stored results, with their evidence" },
 	{ "import", NULL, import_cmd,
 	    "ingest files of batches carried by hand (spool export)" },
 };
