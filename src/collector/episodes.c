@@ -113,7 +113,7 @@ episodes_param_set(struct episodes_query *q, const char *key, const char *value,
 		return 0;
 	errno = 0;
 	n = strtoll(value, &end, 10);
-	if (key[1] == 'i') { /* min_failures */
+	if (key[0] == 'm') { /* min_failures */
 		if (value[0] == '\0' || *end != '\0' || n < 1 || n > 1000) {
 			snprintf(err, errlen,
 			    "min_failures: \"%s\" is not a whole number from "
