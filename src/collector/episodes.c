@@ -1,8 +1,8 @@
 /*
- * episodes.c -- outage episodes from one ordered read of the window's
- * records (episodes.h, doc/episodes.md): a state per target of the
- * probe being read, the probe's measurement times to tell a target's
- * outage from the probe's own, then a pass over all episodes for the
+ * episodes.c -- outage episodes from the runs the store keeps
+ * (store_episodes.h, doc/episodes.md): the runs of the window, each
+ * measured against the probe's other results of its time (one count
+ * on the (probe, time) index), then a pass over all of them for the
  * regions, the filters and the order.
  */
 #include "config.h"
@@ -20,40 +20,6 @@
 #include "episodes.h"
 #include "export.h"
 #include "store_episodes.h"
-
-/* One target of the probe being read, and its run of failures. */
-struct ep_target {
-	char *name, *server, *addr, *proto; /* owned */
-	long long af;
-	struct episode_mark last_ok;
-	int run; /* failures in a row so far */
-	struct episode_mark first, last;
-	struct episode_failure *names; /* of the run, owned */
-	size_t nnames;
-	char country[3];
-	long long asn;
-};
-
-/* The probe being read. */
-struct ep_probe {
-	char id[RECORD_ID_HEX + 1];
-	struct ep_target *t;
-	size_t nt, tcap;
-	long long *times; /* of its measurements, ascending */
-	long long *fails; /* fails[i]: failures among times[0 .. i) */
-	size_t nm, mcap;
-	struct episode_mark hb; /* its last heartbeat; id 0: none yet */
-	char country[3];
-	long long asn;
-	size_t first_ep; /* its first episode in the list */
-};
-
-struct ep_read {
-	const struct episodes_query *q;
-	struct episode_list *out;
-	struct ep_probe p;
-	bool nomem;
-};
 
 const char *
 episode_scope_name(enum episode_scope s)
@@ -124,10 +90,12 @@ episodes_param_set(struct episodes_query *q, const char *key, const char *value,
 		q->min_failures = (int)n;
 		return 1;
 	}
-	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < 1 ||
+	if (value[0] == '\0' || *end != '\0' || errno != 0 ||
+	    n * CW_USEC_PER_SEC < STORE_SILENCE_MIN ||
 	    n > INT64_MAX / CW_USEC_PER_SEC) {
 		snprintf(err, errlen,
-		    "silence: \"%s\" is not a number of seconds from 1", value);
+		    "silence: \"%s\" is not a number of seconds from %lld",
+		    value, (long long)(STORE_SILENCE_MIN / CW_USEC_PER_SEC));
 		return -1;
 	}
 	q->silence = n * CW_USEC_PER_SEC;
@@ -184,294 +152,118 @@ ep_dup(char **dst, const char *s)
 	return s == NULL || (*dst = strdup(s)) != NULL;
 }
 
-/* --- Reading one probe --- */
-
-static void
-ep_target_run_clear(struct ep_target *t)
-{
-	for (size_t i = 0; i < t->nnames; i++)
-		free(t->names[i].name);
-	free(t->names);
-	t->names = NULL;
-	t->nnames = 0;
-	t->run = 0;
-}
-
 static bool
 ep_str_eq(const char *a, const char *b)
 {
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
-/* The target of row `r` in the probe's state, added when new; NULL out
- * of memory.  A probe measures tens of targets: a linear search. */
-static struct ep_target *
-ep_target_of(struct ep_probe *p, const struct store_episode_row *r)
-{
-	struct ep_target *t;
+/* --- Runs into episodes --- */
 
-	for (size_t i = 0; i < p->nt; i++) {
-		t = &p->t[i];
-		if (t->af == r->af && ep_str_eq(t->addr, r->addr) &&
-		    ep_str_eq(t->name, r->name) &&
-		    ep_str_eq(t->server, r->server) &&
-		    ep_str_eq(t->proto, r->proto))
-			return t;
-	}
-	if (p->nt == p->tcap) {
-		size_t cap = p->tcap == 0 ? 16 : p->tcap * 2;
-		if ((t = reallocarray(p->t, cap, sizeof(*t))) == NULL)
-			return NULL;
-		p->t = t;
-		p->tcap = cap;
-	}
-	t = &p->t[p->nt];
-	memset(t, 0, sizeof(*t));
-	t->af = r->af;
-	if (!ep_dup(&t->name, r->name) || !ep_dup(&t->server, r->server) ||
-	    !ep_dup(&t->addr, r->addr) || !ep_dup(&t->proto, r->proto)) {
-		free(t->name);
-		free(t->server);
-		free(t->addr);
-		return NULL;
-	}
-	p->nt++;
-	return t;
-}
+struct ep_read {
+	const struct episodes_query *q;
+	struct episode_list *out;
+	bool nomem;
+};
 
-/* Count a failure named `name` in the run of `t`. */
+/* "name=count;..." into the episode's failures by name. */
 static bool
-ep_count_failure(struct ep_target *t, const char *name)
+ep_names(struct episode *e, const char *names)
 {
-	struct episode_failure *v;
+	const char *s = names;
 
-	if (name == NULL)
-		name = "unknown";
-	for (size_t i = 0; i < t->nnames; i++)
-		if (strcmp(t->names[i].name, name) == 0) {
-			t->names[i].n++;
-			return true;
-		}
-	if ((v = reallocarray(t->names, t->nnames + 1, sizeof(*v))) == NULL)
-		return false;
-	t->names = v;
-	if ((v[t->nnames].name = strdup(name)) == NULL)
-		return false;
-	v[t->nnames++].n = 1;
+	while (s != NULL && *s != '\0') {
+		const char *eq = strchr(s, '='), *end = strchr(s, ';');
+		struct episode_failure *v;
+		if (end == NULL)
+			end = s + strlen(s);
+		if (eq == NULL || eq > end)
+			return true; /* not ours: cannot happen */
+		v = reallocarray(e->names, e->nnames + 1, sizeof(*v));
+		if (v == NULL)
+			return false;
+		e->names = v;
+		if ((v[e->nnames].name = strndup(s, (size_t)(eq - s))) == NULL)
+			return false;
+		v[e->nnames++].n = strtoll(eq + 1, NULL, 10);
+		s = *end == ';' ? end + 1 : end;
+	}
 	return true;
 }
 
-static void
-ep_country(char dst[3], const char *country)
+/* The end of the window: where a silence not ended yet ends. */
+static cw_usec_t
+ep_end(const struct episodes_query *q)
 {
-	snprintf(dst, 3, "%s",
-	    country != NULL && strlen(country) == 2 ? country : "");
-}
-
-/* The run of `t` is an episode: move it to the list, ended by `ok` (id
- * 0: ongoing).  Returns false out of memory. */
-static bool
-ep_emit(struct ep_read *rd, struct ep_target *t, struct episode_mark ok)
-{
-	struct episode *e;
-
-	if ((e = episode_push(rd->out)) == NULL)
-		return false;
-	memcpy(e->probe, rd->p.id, sizeof(e->probe));
-	memcpy(e->country, t->country, sizeof(e->country));
-	e->asn = t->asn;
-	e->af = t->af;
-	e->last_ok = t->last_ok;
-	e->first_failure = t->first;
-	e->last_failure = t->last;
-	e->first_ok = ok;
-	e->failures = t->run;
-	e->names = t->names;
-	e->nnames = t->nnames;
-	t->names = NULL;
-	t->nnames = 0;
-	return ep_dup(&e->name, t->name) && ep_dup(&e->server, t->server) &&
-	    ep_dup(&e->addr, t->addr) && ep_dup(&e->proto, t->proto);
-}
-
-/* A silence of the probe from heartbeat `prev` to `next` (id 0: none
- * yet, it lasts to `end`). */
-static bool
-ep_emit_silence(struct ep_read *rd, struct episode_mark prev,
-    struct episode_mark next, cw_usec_t end)
-{
-	struct episode *e;
-
-	if ((e = episode_push(rd->out)) == NULL)
-		return false;
-	memcpy(e->probe, rd->p.id, sizeof(e->probe));
-	memcpy(e->country, rd->p.country, sizeof(e->country));
-	e->asn = rd->p.asn;
-	e->silence = true;
-	e->scope = EPISODE_PROBE;
-	e->last_ok = prev;
-	e->first_ok = next;
-	e->duration_s = (double)((next.id != 0 ? next.time : end) - prev.time) /
-	    1e6;
-	e->severity = e->duration_s;
-	return true;
-}
-
-static bool
-ep_measurement(struct ep_read *rd, const struct store_episode_row *r)
-{
-	struct ep_probe *p = &rd->p;
-	struct episode_mark m = { r->id, r->time };
-	struct ep_target *t;
-
-	if (p->nm == p->mcap) {
-		size_t cap = p->mcap == 0 ? 1024 : p->mcap * 2;
-		long long *a = reallocarray(p->times, cap, sizeof(*a));
-		if (a == NULL)
-			return false;
-		p->times = a;
-		if ((a = reallocarray(p->fails, cap + 1, sizeof(*a))) == NULL)
-			return false;
-		p->fails = a;
-		p->mcap = cap;
-	}
-	if (p->nm == 0)
-		p->fails[0] = 0;
-	p->times[p->nm] = r->time;
-	p->fails[p->nm + 1] = p->fails[p->nm] + (r->ok ? 0 : 1);
-	p->nm++;
-	if ((t = ep_target_of(p, r)) == NULL)
-		return false;
-	if (r->ok) {
-		if (t->run >= rd->q->min_failures && !ep_emit(rd, t, m))
-			return false;
-		ep_target_run_clear(t);
-		t->last_ok = m;
-		return true;
-	}
-	if (t->run++ == 0) {
-		t->first = m;
-		ep_country(t->country, r->country);
-		t->asn = r->asn;
-	}
-	t->last = m;
-	return ep_count_failure(t, r->failure);
-}
-
-static bool
-ep_heartbeat(struct ep_read *rd, const struct store_episode_row *r)
-{
-	struct ep_probe *p = &rd->p;
-	struct episode_mark m = { r->id, r->time };
-
-	if (p->hb.id != 0 && r->time - p->hb.time > rd->q->silence &&
-	    !ep_emit_silence(rd, p->hb, m, 0))
-		return false;
-	p->hb = m;
-	ep_country(p->country, r->country);
-	p->asn = r->asn;
-	return true;
-}
-
-/* The index of the first time >= t (after: > t) in the probe's. */
-static size_t
-ep_search(const struct ep_probe *p, long long t, bool after)
-{
-	size_t lo = 0, hi = p->nm;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (p->times[mid] < t || (after && p->times[mid] == t))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Forget the probe's state. */
-static void
-ep_probe_free(struct ep_probe *p)
-{
-	for (size_t i = 0; i < p->nt; i++) {
-		struct ep_target *t = &p->t[i];
-		ep_target_run_clear(t);
-		free(t->name);
-		free(t->server);
-		free(t->addr);
-		free(t->proto);
-	}
-	free(p->t);
-	free(p->times);
-	free(p->fails);
-	memset(p, 0, sizeof(*p));
-	p->asn = -1;
-}
-
-/* The probe is read whole: its open runs are ongoing episodes, its
- * silence may last still, and its episodes get their share and scope. */
-static bool
-ep_probe_end(struct ep_read *rd)
-{
-	struct ep_probe *p = &rd->p;
-	cw_usec_t end = rd->q->now;
-	bool ok = true;
-
-	if (p->id[0] == '\0')
-		return true;
-	for (size_t i = 0; i < p->nt && ok; i++)
-		if (p->t[i].run >= rd->q->min_failures)
-			ok = ep_emit(rd, &p->t[i],
-			    (struct episode_mark){ 0, 0 });
-	if (rd->q->filter.to != 0 && rd->q->filter.to < end)
-		end = rd->q->filter.to;
-	if (ok && p->hb.id != 0 && end - p->hb.time > rd->q->silence)
-		ok = ep_emit_silence(rd, p->hb, (struct episode_mark){ 0, 0 },
-		    end);
-	for (size_t i = p->first_ep; i < rd->out->n && ok; i++) {
-		struct episode *e = &rd->out->v[i];
-		size_t lo, hi;
-		if (e->silence)
-			continue;
-		lo = ep_search(p, e->first_failure.time, false);
-		hi = ep_search(p, e->last_failure.time, true);
-		e->measurements = (long long)(hi - lo);
-		e->failing = p->fails[hi] - p->fails[lo];
-		/* No success of the probe meanwhile: its uplink, not the
-		 * target (doc/episodes.md). */
-		e->scope = e->failing == e->measurements ? EPISODE_PROBE :
-		                                           EPISODE_TARGET;
-		e->duration_s = (double)((e->first_ok.id != 0 ?
-		                                 e->first_ok.time :
-		                                 e->last_failure.time) -
-		                    e->first_failure.time) /
-		    1e6;
-		e->severity = e->measurements > 0 ? (double)e->failing /
-		        (double)e->measurements * e->duration_s :
-		                                    0;
-	}
-	ep_probe_free(p);
-	p->first_ep = rd->out->n;
-	return ok;
+	return q->filter.to != 0 && q->filter.to < q->now ? q->filter.to :
+	                                                    q->now;
 }
 
 static int
-ep_row_cb(void *arg, const struct store_episode_row *r)
+ep_run_cb(void *arg, const struct store_episode_run *r)
 {
 	struct ep_read *rd = arg;
-	bool ok;
+	struct episode *e;
+	cw_usec_t end = 0;
 
-	if (strcmp(r->probe, rd->p.id) != 0) {
-		if (!ep_probe_end(rd)) {
-			rd->nomem = true;
-			return 1;
-		}
-		snprintf(rd->p.id, sizeof(rd->p.id), "%s", r->probe);
+	if (r->silence) {
+		if (!rd->q->heartbeats)
+			return 0;
+		end = r->first_ok_id != 0 ? r->first_ok_time : ep_end(rd->q);
+		if (end - r->last_ok_time <= rd->q->silence)
+			return 0;
 	}
-	ok = r->heartbeat ? ep_heartbeat(rd, r) : ep_measurement(rd, r);
-	if (!ok)
+	if ((e = episode_push(rd->out)) == NULL) {
 		rd->nomem = true;
-	return !ok;
+		return 1;
+	}
+	snprintf(e->probe, sizeof(e->probe), "%s", r->probe);
+	snprintf(e->country, sizeof(e->country), "%s",
+	    r->country != NULL && strlen(r->country) == 2 ? r->country : "");
+	e->asn = r->asn;
+	e->silence = r->silence;
+	e->af = r->af;
+	e->last_ok = (struct episode_mark){ r->last_ok_id, r->last_ok_time };
+	e->first_failure = (struct episode_mark){ r->first_id, r->first_time };
+	e->last_failure = (struct episode_mark){ r->last_id, r->last_time };
+	e->first_ok = (struct episode_mark){ r->first_ok_id, r->first_ok_time };
+	e->failures = r->failures;
+	if (r->silence) {
+		e->scope = EPISODE_PROBE;
+		e->duration_s = (double)(end - r->last_ok_time) / 1e6;
+		e->severity = e->duration_s;
+	}
+	if (!ep_dup(&e->name, r->name) || !ep_dup(&e->server, r->server) ||
+	    !ep_dup(&e->addr, r->addr) || !ep_dup(&e->proto, r->proto) ||
+	    !ep_names(e, r->names)) {
+		rd->nomem = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* The share of the probe's results that failed while the episode's
+ * target did, its scope and severity (doc/episodes.md). */
+static int
+ep_measure(struct store *st, struct episode *e)
+{
+	if (e->silence)
+		return STORE_OK;
+	if (store_episode_count(st, e->probe, e->first_failure.time,
+	        e->last_failure.time, &e->measurements,
+	        &e->failing) != STORE_OK)
+		return STORE_E_DB;
+	/* No success of the probe meanwhile: its uplink, not the target. */
+	e->scope = e->failing >= e->measurements ? EPISODE_PROBE :
+	                                           EPISODE_TARGET;
+	e->duration_s = (double)((e->first_ok.id != 0 ? e->first_ok.time :
+	                                                e->last_failure.time) -
+	                    e->first_failure.time) /
+	    1e6;
+	e->severity = e->measurements > 0 ?
+	    (double)e->failing / (double)e->measurements * e->duration_s :
+	    0;
+	return STORE_OK;
 }
 
 /* --- Regions, filters, order --- */
@@ -630,16 +422,16 @@ episodes_find(struct store *st, const struct episodes_query *q,
 	size_t kept = 0;
 
 	memset(out, 0, sizeof(*out));
-	rd.p.asn = -1;
-	if (store_episode_rows(st, q->filter.from, q->filter.to, q->heartbeats,
-	        ep_row_cb, &rd) < 0) {
-		ep_probe_free(&rd.p);
+	if (store_episode_runs(st, q->filter.from, q->filter.to,
+	        q->min_failures, ep_run_cb, &rd) < 0)
 		return STORE_E_DB;
-	}
-	if (rd.nomem || !ep_probe_end(&rd) || !ep_regions(out)) {
-		ep_probe_free(&rd.p);
+	if (rd.nomem)
 		return -1;
-	}
+	for (size_t i = 0; i < out->n; i++)
+		if (ep_measure(st, &out->v[i]) != STORE_OK)
+			return STORE_E_DB;
+	if (!ep_regions(out))
+		return -1;
 	if (out->n > 0 && store_probe_list(st, ep_num_cb, out) != STORE_OK)
 		return STORE_E_DB;
 	for (size_t i = 0; i < out->n; i++) {

@@ -12,10 +12,12 @@
  * whose heartbeats stopped), or a region (probes of one declared
  * country or ASN that lost the same target in overlapping windows).
  *
- * Episodes are computed on query, from the records of the window in
- * one read ordered by (probe, time) (store_episodes.h): nothing is kept
- * between queries, so nothing can go stale, and a day of 1,000 probes
- * is one pass (contrib/bench/episodes-bench.sh measures it).
+ * The runs of failures are kept incrementally: each ingest moves a
+ * state per target on in its own transaction (store_episodes.h), so a
+ * query reads the runs of its window, not a day of records; what
+ * depends on the query (the failures that make an episode, the scope,
+ * the region, the severity) is decided here, on query
+ * (contrib/bench/episodes-bench.sh measures it).
  */
 #ifndef CW_EPISODES_H
 #define CW_EPISODES_H
@@ -96,7 +98,8 @@ void episodes_query_init(struct episodes_query *q);
 /*
  * episodes_param_set: the episode parameter `key` ("scope",
  * "min_severity", "min_failures", "silence") from `value`: a scope
- * name, a number >= 0, an integer from 1 to 1000, seconds from 1.
+ * name, a number >= 0, an integer from 1 to 1000, seconds from 120
+ * (STORE_SILENCE_MIN).
  * Returns 1 when set, 0 when `key` is not one of them, -1 for a bad
  * value (the reason, naming the parameter, in `err`).
  */
@@ -107,7 +110,9 @@ int episodes_param_set(struct episodes_query *q, const char *key,
  * episodes_find: the episodes of `st` that `q` selects into `out`
  * (initialised here; free with episode_list_clear, also after an
  * error), ordered by first failure (a silence by its last heartbeat),
- * probe and target.  Returns 0, or STORE_E_DB (the reason in
+ * probe and target: the runs of failures (and silences) that overlap
+ * the window [filter.from, filter.to), with their brackets wherever
+ * the records are.  Returns 0, or STORE_E_DB (the reason in
  * store_error_text(); store_unavailable() tells 503) or -1 out of
  * memory.
  */

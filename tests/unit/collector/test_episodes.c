@@ -447,15 +447,29 @@ test_filters(void **state)
 	assert_int_equal(l.n, 3);
 	episode_list_clear(&l);
 
-	/* The window: the records from 300 s on no longer hold A's start,
-	 * and its first failure in the window has no success before. */
+	/* The window: an episode that overlaps it is there whole, its
+	 * brackets wherever they are; A's ended at 300 s. */
 	episodes_query_init(&q);
 	q.filter.from = base_time() + 180 * CW_USEC_PER_SEC;
 	q.filter.probe = t->p->id;
 	l = find(&t->s, &q);
 	assert_int_equal(l.n, 1);
-	assert_int_equal(l.v[0].last_ok.id, 0);
-	assert_int_equal(l.v[0].failures, 2);
+	assert_int_equal(l.v[0].last_ok.time,
+	    base_time() + 60 * CW_USEC_PER_SEC);
+	assert_int_equal(l.v[0].failures, 3);
+	episode_list_clear(&l);
+	q.filter.from = base_time() + 300 * CW_USEC_PER_SEC;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 0);
+	episode_list_clear(&l);
+	q.filter.from = 0;
+	q.filter.to = base_time() + 120 * CW_USEC_PER_SEC;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 0);
+	episode_list_clear(&l);
+	q.filter.to = base_time() + 121 * CW_USEC_PER_SEC;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 1);
 	episode_list_clear(&l);
 	schain_free(&b);
 	schain_free(&c);
@@ -564,10 +578,13 @@ test_params(void **state)
 	assert_int_equal(episodes_param_set(&q, "silence", "0", err,
 	                     sizeof(err)),
 	    -1);
-	assert_int_equal(episodes_param_set(&q, "silence", "60", err,
+	assert_int_equal(episodes_param_set(&q, "silence", "119", err,
+	                     sizeof(err)),
+	    -1);
+	assert_int_equal(episodes_param_set(&q, "silence", "120", err,
 	                     sizeof(err)),
 	    1);
-	assert_int_equal(q.silence, 60 * CW_USEC_PER_SEC);
+	assert_int_equal(q.silence, 120 * CW_USEC_PER_SEC);
 	assert_int_equal(episodes_param_set(&q, "format", "csv", err,
 	                     sizeof(err)),
 	    0);
