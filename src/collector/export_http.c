@@ -593,6 +593,12 @@ xhttp_episodes(struct evhttp_request *req, void *arg)
 		evhttp_clear_headers(&qs);
 		return;
 	}
+	if (p.filter.type != NULL) {
+		/* An episode is of results, never of another type. */
+		collector_http_error(req, 400, "unknown parameter \"type\"");
+		evhttp_clear_headers(&qs);
+		return;
+	}
 	csv = o.csv;
 	q->heartbeats = collector_http_read_trusted(x->h, req);
 	q->filter = p.filter;

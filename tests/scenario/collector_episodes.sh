@@ -145,6 +145,8 @@ get "/api/v1/episodes?scope=world" "$CW_TMP/bad"
 cw_check "scope=world: 400 ($STATUS)" [ "$STATUS" = 400 ]
 cw_check "scope=world: the answer names the parameter" \
     grep -q scope "$CW_TMP/bad"
+get "/api/v1/episodes?type=dns" "$CW_TMP/bad"
+cw_check "type=dns: 400, episodes have no type ($STATUS)" [ "$STATUS" = 400 ]
 cw_collector_stop
 cw_check "the collector stops cleanly ($CW_STATUS)" [ "$CW_STATUS" = 0 ]
 
