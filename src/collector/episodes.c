@@ -442,7 +442,8 @@ episodes_find(struct store *st, const struct episodes_query *q,
 		out->v[kept++] = out->v[i];
 	}
 	out->n = kept;
-	qsort(out->v, out->n, sizeof(*out->v), ep_cmp_time);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), ep_cmp_time);
 	return 0;
 }
 
