@@ -7,7 +7,8 @@
 # as the collector stores batches (so the episode tables are what
 # ingest makes of them; it prints the ingest's records/s): PROBES probes
 # in 20 countries, each measuring TARGETS targets every INTERVAL seconds
-# for 24 hours, with a heartbeat each interval; single losses all day
+# for 24 hours, with a heartbeat each round (at most one in 300 s);
+# single losses all day
 # (no episode), target 0 lost for an hour in one country of twenty
 # (region episodes), one probe in fifty cut off for 30 minutes (probe
 # episodes and silences).  Then, three times each, on a warm cache:

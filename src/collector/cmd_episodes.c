@@ -65,7 +65,7 @@ cmd_episodes_usage(FILE *fp)
 	    "(2)\n"
 	    "  --silence S          a heartbeat gap of more than S seconds "
 	    "is\n"
-	    "                       a probe episode (900)\n"
+	    "                       a probe episode (900; 600 at least)\n"
 	    "exit status: 0 written, 1 database or output error, 2 usage "
 	    "error.\n");
 }

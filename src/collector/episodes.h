@@ -98,7 +98,7 @@ void episodes_query_init(struct episodes_query *q);
 /*
  * episodes_param_set: the episode parameter `key` ("scope",
  * "min_severity", "min_failures", "silence") from `value`: a scope
- * name, a number >= 0, an integer from 1 to 1000, seconds from 120
+ * name, a number >= 0, an integer from 1 to 1000, seconds from 600
  * (STORE_SILENCE_MIN).
  * Returns 1 when set, 0 when `key` is not one of them, -1 for a bad
  * value (the reason, naming the parameter, in `err`).

@@ -8,8 +8,8 @@
  *                [--interval 300]
  *
  * Each probe measures each target every interval for 24 hours from
- * 2026-11-26T00:00Z and sends an hour a batch (with a heartbeat each
- * interval).  Every target fails now and then alone (one result in 97:
+ * 2026-11-26T00:00Z and sends an hour a batch, with a heartbeat with
+ * each round (at most one in 300 s, the probe's default).  Every target fails now and then alone (one result in 97:
  * mostly single losses, no episode); target 0 is lost for an hour by
  * the probes of one country in twenty (region episodes); one probe in
  * fifty is cut off for 30 minutes (probe episodes, and a silence).

@@ -24,8 +24,10 @@
 #include "cwtime.h"
 #include "store.h"
 
-/* Heartbeat gaps kept as silences: a query may ask for longer ones. */
-#define STORE_SILENCE_MIN (120 * CW_USEC_PER_SEC)
+/* Heartbeat gaps kept as silences: a query may ask for longer ones.
+ * Twice a probe's default heartbeat interval (300 s), so that a probe
+ * on time never has one. */
+#define STORE_SILENCE_MIN (600 * CW_USEC_PER_SEC)
 
 /* The schema of the two tables (a migration of store.c). */
 #define STORE_EPISODES_SCHEMA \

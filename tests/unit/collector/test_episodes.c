@@ -578,13 +578,13 @@ test_params(void **state)
 	assert_int_equal(episodes_param_set(&q, "silence", "0", err,
 	                     sizeof(err)),
 	    -1);
-	assert_int_equal(episodes_param_set(&q, "silence", "119", err,
+	assert_int_equal(episodes_param_set(&q, "silence", "599", err,
 	                     sizeof(err)),
 	    -1);
-	assert_int_equal(episodes_param_set(&q, "silence", "120", err,
+	assert_int_equal(episodes_param_set(&q, "silence", "600", err,
 	                     sizeof(err)),
 	    1);
-	assert_int_equal(q.silence, 120 * CW_USEC_PER_SEC);
+	assert_int_equal(q.silence, 600 * CW_USEC_PER_SEC);
 	assert_int_equal(episodes_param_set(&q, "format", "csv", err,
 	                     sizeof(err)),
 	    0);
