@@ -24,6 +24,7 @@
 #include "annotate_http.h"
 #include "cli.h"
 #include "cmd_annotate.h"
+#include "cmd_episodes.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
 #include "collector_http.h"
@@ -1024,6 +1025,14 @@ annotate_delete(int argc, char **argv)
 	return collector_cmd_annotate_delete(argc, argv, collector_db_url);
 }
 
+/* --- episodes (cmd_episodes.c) --- */
+
+static int
+episodes_cmd(int argc, char **argv)
+{
+	return collector_cmd_episodes(argc, argv, collector_db_url);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -1041,6 +1050,8 @@ static const struct {
 	    "write stored records as JSON lines, CSV or RIPE Atlas results" },
 	{ "summary", NULL, summary_cmd,
 	    "availability and RTT per target and probe, in time buckets" },
+	{ "episodes", NULL, episodes_cmd,
+	    "outage episodes of the stored results, with their evidence" },
 	{ "import", NULL, import_cmd,
 	    "ingest files of batches carried by hand (spool export)" },
 	{ "annotate", "add", annotate_add,

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "collector_http.h"
+#include "episodes.h"
 #include "export.h"
 #include "export_http.h"
 #include "log.h"
@@ -543,6 +544,89 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 	collector_http_json(req, 200, json_pack("{s:o}", "probes", pl.list));
 }
 
+/* --- Episodes (episodes.h) --- */
+
+struct xhttp_episodes_opts {
+	struct episodes_query q;
+	bool csv;
+};
+
+static int
+xhttp_episodes_param(void *arg, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	struct xhttp_episodes_opts *o = arg;
+
+	if (strcmp(key, "format") == 0) {
+		if (strcmp(value, "jsonl") == 0 || strcmp(value, "csv") == 0) {
+			o->csv = value[0] == 'c';
+			return 1;
+		}
+		snprintf(err, errlen, "format: \"%s\" is not jsonl or csv",
+		    value);
+		return -1;
+	}
+	return episodes_param_set(&o->q, key, value, err, errlen);
+}
+
+/* GET /api/v1/episodes: computed whole (one read of the window), then
+ * sent whole.  Silences come from heartbeats, which are the read
+ * token's: an anonymous reader (public_read) gets none of them. */
+static void
+xhttp_episodes(struct evhttp_request *req, void *arg)
+{
+	struct export_http *x = arg;
+	struct episode_list l = { 0 };
+	struct xhttp_episodes_opts o = { .csv = false };
+	struct episodes_query *q = &o.q;
+	struct export_params p;
+	struct evbuffer *buf;
+	struct evkeyvalq qs;
+	bool csv;
+	int rc;
+
+	if (!xhttp_get_only(req) || xhttp_query(req, &qs) == -1)
+		return;
+	episodes_query_init(q);
+	if (xhttp_params(req, &qs, &p, xhttp_episodes_param, &o) == -1) {
+		evhttp_clear_headers(&qs);
+		return;
+	}
+	if (p.filter.type != NULL) {
+		/* An episode is of results, never of another type. */
+		collector_http_error(req, 400, "unknown parameter \"type\"");
+		evhttp_clear_headers(&qs);
+		return;
+	}
+	csv = o.csv;
+	q->heartbeats = collector_http_read_trusted(x->h, req);
+	q->filter = p.filter;
+	if ((buf = evbuffer_new()) == NULL)
+		collector_http_error(req, 500, "out of memory");
+	else if ((rc = episodes_find(x->st, q, &l)) == STORE_E_DB) {
+		log_warnx("export: episodes: %s", store_error_text(x->st));
+		if (store_unavailable(x->st))
+			collector_http_error(req, 503,
+			    "the database is unavailable");
+		else
+			collector_http_error(req, 500, "the database failed");
+	} else if (rc != 0 ||
+	    (csv ? episodes_write_csv(&l, buf) :
+	           episodes_write_jsonl(&l, buf)) == -1)
+		collector_http_error(req, 500, "out of memory");
+	else {
+		struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+		evhttp_add_header(hdr, "Cache-Control", "no-store");
+		evhttp_add_header(hdr, "Content-Type",
+		    export_content_type(csv ? EXPORT_CSV : EXPORT_JSONL));
+		evhttp_send_reply(req, 200, "OK", buf);
+	}
+	episode_list_clear(&l);
+	if (buf != NULL)
+		evbuffer_free(buf);
+	evhttp_clear_headers(&qs);
+}
+
 /* --- Setup --- */
 
 struct export_http *
@@ -564,7 +648,9 @@ export_http_new(struct collector_http *h, struct event_base *base,
 	    collector_http_route(h, "/api/v1/summary", true, xhttp_summary,
 	        x) == -1 ||
 	    collector_http_route(h, "/api/v1/probes", true, xhttp_probes, x) ==
-	        -1) {
+	        -1 ||
+	    collector_http_route(h, "/api/v1/episodes", true, xhttp_episodes,
+	        x) == -1) {
 		free(x);
 		return NULL;
 	}

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_episodes.h"
 #include "store_int.h"
 #include "store_db.h"
 
@@ -200,6 +201,8 @@ static const char *const store_migrations[] = {
 	"  probe TEXT,"
 	"  url TEXT);"
 	"CREATE INDEX annotations_from ON annotations (time_from);",
+	/* 3: episodes' state per target and runs (store_episodes.h). */
+	STORE_EPISODES_SCHEMA,
 };
 
 #define STORE_NMIGRATIONS \
@@ -1290,6 +1293,12 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 	if (store_probe_seen(st, b, &who) == -1 ||
 	    (nfresh > 0 &&
 	        store_records_insert(st, b, &who, fresh, nfresh) == -1))
+		goto out;
+	/* Episodes move on in the same transaction (store_episodes.h). */
+	if (nfresh > 0 &&
+	    store_episodes_ingest(st, first->probe, first->chain,
+	        (long long)b->recs[fresh[0]].seq,
+	        (long long)b->recs[fresh[nfresh - 1]].seq) == -1)
 		goto out;
 	/* A hole before the batch, inside it, or one it may fill. */
 	if ((nfresh > 0 || loss) &&
