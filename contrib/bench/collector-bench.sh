@@ -62,10 +62,13 @@ PEER_SELECT="SELECT '0123456789abcdef0123456789abcdef',
     'fedcba9876543210fedcba9876543210', i, HASH32, HASH32, LINE900,
     1795687200123456, 'dns', 1795687200123456 + i * 1000, 'root-soa', NULL,
     'k.root-servers.net', '192.0.2.1', 53, 4, 'udp', '.', 'SOA', 1, NULL,
-    12.345, 'NOERROR', 'k1.ams', 2026112600, NULL, NULL"
+    12.345, 'NOERROR', 'k1.ams', 2026112600, NULL, NULL, 1, NULL, NULL, 0,
+    0, 0, 0, 1, NULL"
 PEER_COLUMNS="probe, chain, seq, hash, prev, line, received_at, type, time,
     name, msm, server, addr, port, af, proto, qname, qtype, ok, failure,
-    rtt_ms, rcode, nsid, soa_serial, country, asn"
+    rtt_ms, rcode, nsid, soa_serial, country, asn, evidence, failure_detail,
+    txt, late_count, late_differ, truncated, tcp_fallback, attempts,
+    http_status"
 # peer LABEL SECONDS: print the engine's rate.
 peer()
 {
@@ -130,14 +133,18 @@ end=$(date +%s.%N)
 start2=$(date +%s.%N)
 rows2=$(sqlite3 -csv "$DB" "SELECT probe, seq, received_at, type, time, \
     name, msm, server, addr, port, af, proto, qname, qtype, ok, failure, \
-    rtt_ms, rcode, nsid, soa_serial, country, asn FROM records" | wc -l)
+    rtt_ms, rcode, nsid, soa_serial, country, asn, failure_detail, txt, \
+    late_count, late_differ, truncated, tcp_fallback, attempts, \
+    http_status FROM records" | wc -l)
 end2=$(date +%s.%N)
 # The floor: SQLite alone stepping through the export's own query in one
 # go and fetching every column, with no formatting and no output.
 floor=$("$SQLSCAN" "$DB" "SELECT r.id, r.line, r.probe, p.num, r.chain, \
     r.seq, r.received_at, r.type, r.time, r.name, r.msm, r.server, r.addr, \
     r.proto, r.qname, r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, \
-    r.nsid, r.rtt_ms, r.soa_serial, r.country, r.asn FROM records r \
+    r.nsid, r.rtt_ms, r.soa_serial, r.country, r.asn, r.evidence, \
+    r.failure_detail, r.txt, r.late_count, r.late_differ, r.truncated, \
+    r.tcp_fallback, r.attempts, r.http_status FROM records r \
     JOIN probes p ON p.id = r.probe ORDER BY r.id" |
     awk '/rows\/s/ {print $(NF - 2)}')
 awk -v r="$rows" -v s="$start" -v e="$end" -v r2="$rows2" -v s2="$start2" \

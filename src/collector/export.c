@@ -528,117 +528,41 @@ export_csv_ms(struct export_text *t, bool has, double ms)
 	export_text_add(t, buf, n);
 }
 
-char *
-export_words_join(const char *const *words, size_t n)
-{
-	size_t len = 1;
-	char *text, *d;
-
-	for (size_t i = 0; i < n; i++)
-		len += 4 * strlen(words[i]) + 1;
-	if ((d = text = malloc(len)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*d++ = ' ';
-		for (const char *c = words[i]; *c != '\0'; c++) {
-			if (*c == ' ') {
-				memcpy(d, "\\032", 4);
-				d += 4;
-			} else
-				*d++ = *c;
-		}
-	}
-	*d = '\0';
-	return text;
-}
-
-/* A JSON boolean as "true" or "false"; NULL (an empty field) for
- * anything else. */
+/* 1, 0, -1 (store_evidence) as "true", "false" or an empty field. */
 static const char *
-export_bool_text(json_t *v)
+export_bool_text(int v)
 {
-	return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : NULL;
-}
-
-/* A JSON integer not below 0, or -1 (an empty field). */
-static long long
-export_json_count(json_t *v)
-{
-	return json_is_integer(v) && json_integer_value(v) >= 0 ?
-	    (long long)json_integer_value(v) :
-	    -1;
-}
-
-/* The strings of the record's `txt` array joined as export_words_join
- * does; NULL when it has none (or out of memory: *oom then). */
-static char *
-export_txt_join(json_t *txt, bool *oom)
-{
-	const char **words;
-	size_t n = 0, i;
-	json_t *v;
-	char *text;
-
-	if (!json_is_array(txt) || json_array_size(txt) == 0)
-		return NULL;
-	if ((words = calloc(json_array_size(txt), sizeof(*words))) == NULL) {
-		*oom = true;
-		return NULL;
-	}
-	json_array_foreach(txt, i, v)
-		if (json_is_string(v))
-			words[n++] = json_string_value(v);
-	text = export_words_join(words, n);
-	if (text == NULL)
-		*oom = true;
-	free(words);
-	return text;
+	return v < 0 ? NULL : v ? "true" : "false";
 }
 
 /*
  * The evidence columns (failure_detail to http_status, doc/export.md),
- * the last with the row's end.  They are not columns of the store: the
- * record's own bytes are read for them, and only for measurement
- * results (DNS and HTTP), whose keys they are.
+ * the last with the row's end: the columns ingest stored, or for a
+ * record stored before them, the same values read from its line.
  */
 static void
 export_csv_evidence(struct exporter *e, const struct store_row *r)
 {
 	struct export_text *t = &e->text;
-	json_t *rec = NULL, *late;
-	bool dns = strcmp(r->type, "dns") == 0, fallback;
-	char *txt = NULL;
+	struct store_evidence ev = r->ev;
+	json_t *rec = NULL;
+	char *owned = NULL;
 
-	if (dns || strcmp(r->type, "http") == 0)
-		rec = json_loadb(r->line, r->len, 0, NULL);
-	if (rec == NULL || !json_is_object(rec)) {
-		json_decref(rec);
-		export_text_add(t, ",,,,,,,\r\n", 9);
-		return;
+	if (!r->has_evidence) {
+		if (strcmp(r->type, "dns") == 0 || strcmp(r->type, "http") == 0)
+			rec = json_loadb(r->line, r->len, 0, NULL);
+		if (store_evidence_parse(rec, r->type, &ev, &owned) == -1)
+			e->oom = true;
 	}
-	late = json_object_get(rec, "late_replies");
-	export_csv_str(t,
-	    json_string_value(json_object_get(rec, "failure_detail")), false);
-	txt = export_txt_join(json_object_get(rec, "txt"), &e->oom);
-	export_csv_str(t, txt, false);
-	free(txt);
-	export_csv_int(t, export_json_count(json_object_get(late, "count")),
-	    false);
-	export_csv_str(t, export_bool_text(json_object_get(late, "differ")),
-	    false);
-	export_csv_str(t,
-	    export_bool_text(
-	        json_object_get(rec, dns ? "truncated" : "body_truncated")),
-	    false);
-	/* The TCP retry of a truncated UDP reply left that reply in
-	 * truncated_reply. */
-	fallback = json_object_get(rec, "truncated_reply") != NULL;
-	export_csv_str(t, dns ? (fallback ? "true" : "false") : NULL, false);
-	export_csv_int(t, export_json_count(json_object_get(rec, "attempts")),
-	    false);
-	export_csv_int(t,
-	    dns ? -1 : export_json_count(json_object_get(rec, "status")), true);
+	export_csv_str(t, ev.failure_detail, false);
+	export_csv_str(t, ev.txt, false);
+	export_csv_int(t, ev.late_count, false);
+	export_csv_str(t, export_bool_text(ev.late_differ), false);
+	export_csv_str(t, export_bool_text(ev.truncated), false);
+	export_csv_str(t, export_bool_text(ev.tcp_fallback), false);
+	export_csv_int(t, ev.attempts, false);
+	export_csv_int(t, ev.http_status, true);
+	free(owned);
 	json_decref(rec);
 }
 

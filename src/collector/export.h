@@ -138,15 +138,6 @@ void export_free(struct exporter *e);
 int export_csv_field(struct evbuffer *out, const char *text, size_t len);
 
 /*
- * export_words_join: the `n` strings of `words` joined by single
- * spaces, a space inside one written \032 (as a record escapes other
- * bytes), so that the list can be split again at its spaces: NSIDs in
- * a summary, TXT strings in an export.  Returns a string the caller
- * frees, or NULL when out of memory.
- */
-char *export_words_join(const char *const *words, size_t n);
-
-/*
  * export_time_format: UTC time `t` as cw_time_format() writes it
  * ("YYYY-MM-DDTHH:MM:SS.uuuuuuZ"), without gmtime and printf, into
  * `buf`; returns its length.

@@ -667,11 +667,11 @@ summary_csv_fmt(struct evbuffer *out, const char *fmt, ...)
 	return n < 0 ? -1 : 0;
 }
 
-/* The NSIDs joined by spaces (export_words_join). */
+/* The NSIDs joined by spaces (store_words_join). */
 static char *
 summary_nsid_join(const struct summary_group *g)
 {
-	return export_words_join((const char *const *)g->nsid, g->nnsid);
+	return store_words_join((const char *const *)g->nsid, g->nnsid);
 }
 
 /* The key columns of a group (type to host), each with its comma. */

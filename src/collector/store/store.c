@@ -203,6 +203,18 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX annotations_from ON annotations (time_from);",
 	/* 3: episodes' state per target and runs (store_episodes.h). */
 	STORE_EPISODES_SCHEMA,
+	/* 4: the evidence the CSV export shows (store_evidence), so that
+	 * an export does not decode every line.  `evidence` is 1 on rows
+	 * stored since; NULL on older rows, whose line is read instead. */
+	"ALTER TABLE records ADD COLUMN evidence BIGINT;"
+	"ALTER TABLE records ADD COLUMN failure_detail TEXT;"
+	"ALTER TABLE records ADD COLUMN txt TEXT;"
+	"ALTER TABLE records ADD COLUMN late_count BIGINT;"
+	"ALTER TABLE records ADD COLUMN late_differ BIGINT;"
+	"ALTER TABLE records ADD COLUMN truncated BIGINT;"
+	"ALTER TABLE records ADD COLUMN tcp_fallback BIGINT;"
+	"ALTER TABLE records ADD COLUMN attempts BIGINT;"
+	"ALTER TABLE records ADD COLUMN http_status BIGINT;",
 };
 
 #define STORE_NMIGRATIONS \
@@ -764,21 +776,107 @@ struct store_identity {
 #define STORE_RECORD_COLUMNS \
 	"probe, chain, seq, hash, prev, line, received_at, type, time, " \
 	"name, msm, server, addr, port, af, proto, qname, qtype, ok, " \
-	"failure, rtt_ms, rcode, nsid, soa_serial, country, asn"
-#define STORE_RECORD_NCOLUMNS 26
+	"failure, rtt_ms, rcode, nsid, soa_serial, country, asn, " \
+	"evidence, failure_detail, txt, late_count, late_differ, " \
+	"truncated, tcp_fallback, attempts, http_status"
+#define STORE_RECORD_NCOLUMNS 35
+
+/* A JSON integer not below 0, or -1. */
+static long long
+store_json_count(json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 ?
+	    (long long)json_integer_value(v) :
+	    -1;
+}
+
+/* A JSON boolean as 1 or 0; -1 for anything else. */
+static int
+store_json_bool(json_t *v)
+{
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+/* The strings of a `txt` array joined (store_words_join); NULL when it
+ * has none. */
+static int
+store_txt_join(json_t *txt, char **text)
+{
+	const char **words;
+	size_t n = 0, i;
+	json_t *v;
+
+	*text = NULL;
+	if (!json_is_array(txt) || json_array_size(txt) == 0)
+		return 0;
+	if ((words = calloc(json_array_size(txt), sizeof(*words))) == NULL)
+		return -1;
+	json_array_foreach(txt, i, v)
+		if (json_is_string(v))
+			words[n++] = json_string_value(v);
+	*text = store_words_join(words, n);
+	free(words);
+	return *text == NULL ? -1 : 0;
+}
+
+int
+store_evidence_parse(json_t *rec, const char *type, struct store_evidence *ev,
+    char **owned)
+{
+	bool dns = strcmp(type, "dns") == 0;
+	json_t *late;
+
+	ev->failure_detail = ev->txt = NULL;
+	ev->late_count = ev->attempts = ev->http_status = -1;
+	ev->late_differ = ev->truncated = ev->tcp_fallback = -1;
+	*owned = NULL;
+	if ((!dns && strcmp(type, "http") != 0) || !json_is_object(rec))
+		return 0;
+	late = json_object_get(rec, "late_replies");
+	ev->failure_detail = store_json_str(rec, "failure_detail");
+	if (store_txt_join(json_object_get(rec, "txt"), owned) == -1)
+		return -1;
+	ev->txt = *owned;
+	ev->late_count = store_json_count(json_object_get(late, "count"));
+	ev->late_differ = store_json_bool(json_object_get(late, "differ"));
+	ev->truncated = store_json_bool(
+	    json_object_get(rec, dns ? "truncated" : "body_truncated"));
+	/* The TCP retry of a truncated UDP reply left that reply in
+	 * truncated_reply. */
+	if (dns)
+		ev->tcp_fallback = json_object_get(rec, "truncated_reply") !=
+		    NULL;
+	ev->attempts = store_json_count(json_object_get(rec, "attempts"));
+	if (!dns)
+		ev->http_status = store_json_count(
+		    json_object_get(rec, "status"));
+	return 0;
+}
+
+static struct db_value
+store_v_bool(int v)
+{
+	return v >= 0 ? DB_V_INT(v) : DB_V_NULL;
+}
 
 /* Fill the STORE_RECORD_NCOLUMNS parameters of record `r` into `p`
- * (they point into `r`). */
+ * (they point into `r`, and into *owned, which the caller frees after
+ * the statement). */
 static int
 store_record_params(struct store *st, const struct store_batch *b,
     const struct store_identity *who, const struct record *r,
-    struct db_value *p)
+    struct db_value *p, char **owned)
 {
+	struct store_evidence ev;
 	struct store_cols c;
 	long long msm = 0;
 	int n = 0;
 
 	store_cols_get(r, &c);
+	if (store_evidence_parse(r->json, r->type, &ev, owned) == -1) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		return -1;
+	}
 	if (c.name != NULL && store_msm_num(st, r->type, c.name, &msm) == -1)
 		return -1;
 	p[n++] = DB_V_TEXT(r->probe);
@@ -807,6 +905,15 @@ store_record_params(struct store *st, const struct store_batch *b,
 	p[n++] = store_v_int(c.soa_serial);
 	p[n++] = who->country[0] != '\0' ? DB_V_TEXT(who->country) : DB_V_NULL;
 	p[n++] = store_v_int(who->asn);
+	p[n++] = DB_V_INT(1);
+	p[n++] = store_v_str(ev.failure_detail);
+	p[n++] = store_v_str(ev.txt);
+	p[n++] = store_v_int(ev.late_count);
+	p[n++] = store_v_bool(ev.late_differ);
+	p[n++] = store_v_bool(ev.truncated);
+	p[n++] = store_v_bool(ev.tcp_fallback);
+	p[n++] = store_v_int(ev.attempts);
+	p[n++] = store_v_int(ev.http_status);
 	return 0;
 }
 
@@ -822,7 +929,8 @@ static const char *
 store_insert_sql(struct store *st, int chunk)
 {
 	static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	                          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	                          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	                          "?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	static const char head[] = "INSERT INTO records (" STORE_RECORD_COLUMNS
 	                           ") VALUES ";
 	int k = store_chunks[chunk];
@@ -851,14 +959,16 @@ store_records_insert(struct store *st, const struct store_batch *b,
     const struct store_identity *who, const size_t *idx, size_t n)
 {
 	struct db_value *p;
+	char **owned; /* the joined TXT of each row of a chunk */
 	size_t done = 0;
-	int ret = -1;
+	int ret = -1, k = 0;
 
 	p = calloc((size_t)store_chunks[0] * STORE_RECORD_NCOLUMNS, sizeof(*p));
-	if (p == NULL)
+	owned = calloc((size_t)store_chunks[0], sizeof(*owned));
+	if (p == NULL || owned == NULL)
 		goto out;
 	while (done < n) {
-		int c = 0, k;
+		int c = 0;
 		const char *sql;
 		while (store_chunks[c] > (int)(n - done))
 			c++;
@@ -866,15 +976,24 @@ store_records_insert(struct store *st, const struct store_batch *b,
 		for (int i = 0; i < k; i++)
 			if (store_record_params(st, b, who,
 			        &b->recs[idx[done + i]],
-			        p + (size_t)i * STORE_RECORD_NCOLUMNS) == -1)
+			        p + (size_t)i * STORE_RECORD_NCOLUMNS,
+			        &owned[i]) == -1)
 				goto out;
 		if ((sql = store_insert_sql(st, c)) == NULL ||
 		    db_exec(st->db, sql, p, k * STORE_RECORD_NCOLUMNS) == -1)
 			goto out;
+		for (int i = 0; i < k; i++) {
+			free(owned[i]);
+			owned[i] = NULL;
+		}
 		done += (size_t)k;
 	}
 	ret = 0;
 out:
+	if (owned != NULL)
+		for (int i = 0; i < k; i++)
+			free(owned[i]);
+	free(owned);
 	free(p);
 	return ret;
 }
@@ -1362,4 +1481,29 @@ store_ingest(struct store *st, const struct store_batch *b,
 		return STORE_E_DB;
 	}
 	return STORE_OK;
+}
+
+char *
+store_words_join(const char *const *words, size_t n)
+{
+	size_t len = 1;
+	char *text, *d;
+
+	for (size_t i = 0; i < n; i++)
+		len += 4 * strlen(words[i]) + 1;
+	if ((d = text = malloc(len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*d++ = ' ';
+		for (const char *c = words[i]; *c != '\0'; c++) {
+			if (*c == ' ') {
+				memcpy(d, "\\032", 4);
+				d += 4;
+			} else
+				*d++ = *c;
+		}
+	}
+	*d = '\0';
+	return text;
 }

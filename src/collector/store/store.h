@@ -192,6 +192,30 @@ struct store_filter {
 /* store_filter_init: a filter that selects everything. */
 void store_filter_init(struct store_filter *f);
 
+/*
+ * The evidence of a measurement result that the CSV export has columns
+ * for (doc/export.md: failure_detail to http_status), as stored at
+ * ingest.  Absent values are NULL (strings) or -1; `txt` holds the TXT
+ * strings joined as store_words_join() joins them.
+ */
+struct store_evidence {
+	const char *failure_detail, *txt;
+	long long late_count, attempts, http_status;
+	int late_differ, truncated, tcp_fallback; /* 1, 0, or -1 */
+};
+
+/*
+ * store_evidence_parse: the evidence of record `rec` (its parsed JSON)
+ * of type `type`: nothing for other kinds than "dns" and "http" or a
+ * record that is no object.  Strings point into `rec`, except the
+ * joined TXT, which is also put in *owned for the caller to free (NULL
+ * when none).  Returns 0, or -1 when out of memory.  Ingest fills the
+ * columns with it, and the export reads records stored before those
+ * columns with it, so that both give the same values.
+ */
+int store_evidence_parse(json_t *rec, const char *type,
+    struct store_evidence *ev, char **owned);
+
 /* One stored record: its exact bytes and the columns parsed from it.
  * Strings are NUL-terminated and valid only during the callback; absent
  * values are NULL (strings) or -1 (numbers; rtt_ms: has_rtt false). */
@@ -217,6 +241,10 @@ struct store_row {
 	long long soa_serial;
 	const char *country;
 	long long asn;
+	/* false for a record stored before the evidence columns (schema
+	 * version 3): read its line with store_evidence_parse(). */
+	bool has_evidence;
+	struct store_evidence ev;
 };
 
 /*
@@ -251,5 +279,14 @@ struct store_cursor {
 long long store_results_by_time(struct store *st, const struct store_filter *f,
     bool measurements, struct store_cursor *cur, size_t limit,
     int (*cb)(void *arg, const struct store_row *row), void *arg);
+
+/*
+ * store_words_join: the `n` strings of `words` joined by single
+ * spaces, a space inside one written \032 (as a record escapes other
+ * bytes), so that the list can be split again at its spaces: NSIDs in
+ * a summary, TXT strings in an export.  Returns a string the caller
+ * frees, or NULL when out of memory.
+ */
+char *store_words_join(const char *const *words, size_t n);
 
 #endif /* CW_STORE_H */

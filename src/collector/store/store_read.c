@@ -26,8 +26,10 @@ store_filter_init(struct store_filter *f)
 	"r.id, r.line, r.probe, p.num, r.chain, r.seq, r.received_at, " \
 	"r.type, r.time, r.name, r.msm, r.server, r.addr, r.proto, r.qname, " \
 	"r.qtype, r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, " \
-	"r.soa_serial, r.country, r.asn"
-#define STORE_ROW_NCOLUMNS 26
+	"r.soa_serial, r.country, r.asn, r.evidence, r.failure_detail, " \
+	"r.txt, r.late_count, r.late_differ, r.truncated, r.tcp_fallback, " \
+	"r.attempts, r.http_status"
+#define STORE_ROW_NCOLUMNS 35
 
 struct store_rows {
 	int (*cb)(void *, const struct store_row *);
@@ -86,6 +88,15 @@ store_rows_cb(void *arg, const struct db_row *row)
 	r.soa_serial = store_col_int(&c[23], -1);
 	r.country = store_row_text(&c[24]);
 	r.asn = store_col_int(&c[25], -1);
+	r.has_evidence = store_col_int(&c[26], -1) == 1;
+	r.ev.failure_detail = store_row_text(&c[27]);
+	r.ev.txt = store_row_text(&c[28]);
+	r.ev.late_count = store_col_int(&c[29], -1);
+	r.ev.late_differ = (int)store_col_int(&c[30], -1);
+	r.ev.truncated = (int)store_col_int(&c[31], -1);
+	r.ev.tcp_fallback = (int)store_col_int(&c[32], -1);
+	r.ev.attempts = store_col_int(&c[33], -1);
+	r.ev.http_status = store_col_int(&c[34], -1);
 	if (r.probe == NULL || r.chain == NULL || r.type == NULL)
 		return 0; /* NOT NULL columns: cannot happen */
 	stop = rows->cb(rows->arg, &r);
@@ -107,7 +118,7 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
     size_t limit, struct store_rows *rows)
 {
 	struct db_value p[14];
-	char sql[1400];
+	char sql[1800];
 	size_t len;
 	int n = 0;
 

@@ -417,6 +417,25 @@ sfix_assert_stored(struct sfix *f, const struct schain *c, size_t n)
 	free(got);
 }
 
+static inline int
+sfix_first_int_cb(void *arg, const struct db_row *row)
+{
+	*(long long *)arg = row->col[0].type == DB_INT ? row->col[0].i : -1;
+	return 1;
+}
+
+/* The integer the query `sql` gives first (-1: NULL or none). */
+static inline long long
+sfix_scalar(struct sfix *f, const char *sql)
+{
+	long long v = -1;
+
+	assert_int_equal(db_query(store_db(f->st), sql, NULL, 0,
+	                     sfix_first_int_cb, &v),
+	    0);
+	return v;
+}
+
 /* Overwrite record `seq` of chain `c`, stored already, as a store
  * written before ingest checked ranges may hold it: its line becomes
  * the envelope, "type" and `body` (neither hashed nor checked), its

@@ -906,6 +906,66 @@ test_atlas_evidence(void **state)
 	free(got);
 }
 
+/* The evidence columns of the store (schema version 4). */
+#define EVIDENCE_COLUMNS \
+	"evidence, failure_detail, txt, late_count, late_differ, " \
+	"truncated, tcp_fallback, attempts, http_status"
+
+/* A store made before the evidence columns, migrated since: its rows
+ * hold NULL in them, and export the same evidence, read from their
+ * lines.  The store is taken back to schema version 3 (the columns
+ * dropped) and opened again, which migrates it as a collector update
+ * would. */
+static void
+test_evidence_old_rows(void **state)
+{
+	static const char *const drop[] = { "evidence", "failure_detail", "txt",
+		"late_count", "late_differ", "truncated", "tcp_fallback",
+		"attempts", "http_status" };
+	struct sfix_test *t = *state;
+	char *now, *old, sql[128], err[512];
+	struct db *db = store_db(t->s.st);
+
+	add_known(t);
+	add_evidence(t);
+	now = run_all(t, EXPORT_CSV);
+	assert_non_null(strstr(now, ",ns1.ams k\\032root,2,true,false,"));
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(*) FROM records WHERE evidence = 1"),
+	    11);
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE records DROP COLUMN %s",
+		    drop[i]);
+		assert_int_equal(db_exec_script(db, sql), 0);
+	}
+	assert_int_equal(db_exec_script(db,
+	                     "DELETE FROM schema_version WHERE version = 4"),
+	    0);
+	store_close(t->s.st);
+	if ((t->s.st = store_open(t->s.url, err, sizeof(err))) == NULL)
+		fail_msg("store_open %s: %s", t->s.url, err);
+	assert_int_equal(store_db_version(t->s.st), 4);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(*) FROM records WHERE evidence IS "
+	                     "NULL AND txt IS NULL AND attempts IS NULL"),
+	    11);
+	old = run_all(t, EXPORT_CSV);
+	assert_string_equal(old, now);
+	free(old);
+	/* A row with the columns reads them, not its line. */
+	assert_int_equal(db_exec_script(store_db(t->s.st),
+	                     "UPDATE records SET (" EVIDENCE_COLUMNS
+	                     ") = (1, NULL, 'column', NULL, NULL, NULL, "
+	                     "NULL, NULL, NULL) WHERE seq = 8"),
+	    0);
+	old = run_all(t, EXPORT_CSV);
+	assert_string_not_equal(old, now);
+	assert_non_null(strstr(old, ",,column,,,,,,\r\n"));
+	assert_null(strstr(old, "ns1.ams"));
+	free(old);
+	free(now);
+}
+
 /* A database that fails in the middle: -1, and not "unavailable". */
 static void
 test_db_error(void **state)
@@ -939,7 +999,8 @@ test_db_error(void **state)
 	    SFIX_TEST(test_filters, setup), SFIX_TEST(test_db_error, setup), \
 	    SFIX_TEST(test_out_of_range, setup), \
 	    SFIX_TEST(test_csv_evidence, setup), \
-	    SFIX_TEST(test_atlas_evidence, setup)
+	    SFIX_TEST(test_atlas_evidence, setup), \
+	    SFIX_TEST(test_evidence_old_rows, setup)
 
 int
 main(void)

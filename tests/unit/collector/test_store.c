@@ -32,22 +32,10 @@ setup_pg(void **state)
 	return sfix_test_setup(state, sfix_pg_url(), NULL, -1);
 }
 
-static int
-first_int_cb(void *arg, const struct db_row *row)
-{
-	*(long long *)arg = row->col[0].type == DB_INT ? row->col[0].i : -1;
-	return 1;
-}
-
 static long long
 scalar(struct sfix_test *t, const char *sql)
 {
-	long long v = -1;
-
-	assert_int_equal(db_query(store_db(t->s.st), sql, NULL, 0, first_int_cb,
-	                     &v),
-	    0);
-	return v;
+	return sfix_scalar(&t->s, sql);
 }
 
 static const char measurement[] =
