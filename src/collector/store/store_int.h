@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "store.h"
 
@@ -56,5 +58,9 @@ void store_rollback(struct store *st);
  * its number, as a value `v` to match in `*column` ("id" or "num", a
  * static string); -1 when `id` is neither. */
 int store_probe_key(const char *id, struct db_value *v, const char **column);
+
+/* store_json_str: the string member `key` of `obj`, or NULL (owned by
+ * obj). */
+const char *store_json_str(json_t *obj, const char *key);
 
 #endif /* CW_STORE_INT_H */
