@@ -74,9 +74,12 @@ batch_request_as(const char *type, const void *body, size_t len,
 	                 type, auth != NULL ? "Authorization: " : "",
 	                 auth != NULL ? auth : "", auth != NULL ? "\r\n" : "",
 	                 len, extra)) > 0);
-	assert_non_null(req = malloc((size_t)n + len));
+	/* One byte more: a NUL after the body, so that the head can be
+	 * searched as a string. */
+	assert_non_null(req = malloc((size_t)n + len + 1));
 	memcpy(req, head, (size_t)n);
 	memcpy(req + n, body, len);
+	req[(size_t)n + len] = '\0';
 	free(head);
 	*reqlen = (size_t)n + len;
 	return req;
