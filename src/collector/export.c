@@ -947,7 +947,7 @@ export_step(struct exporter *e, struct evbuffer *out)
 	/* A time range is read in time order along the time index; without
 	 * one, in ingest order: either way no page sorts what it skips. */
 	if (e->f.from != 0 || e->f.to != 0)
-		n = store_results_by_time(e->st, &e->f, false, &e->cur, rows,
+		n = store_results_by_time(e->st, &e->f, &e->cur, rows,
 		    export_row_cb, e);
 	else
 		n = store_results(e->st, &e->f, e->last, rows, export_row_cb, e,

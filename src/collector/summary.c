@@ -867,7 +867,7 @@ summary_step(struct summary *s, struct evbuffer *out)
 	if (s->state != 1)
 		return s->state;
 	s->out = out;
-	n = store_results_by_time(s->st, &s->f, true, &s->cur, s->page,
+	n = store_measurements_by_time(s->st, &s->f, &s->cur, s->page,
 	    summary_row_cb, s);
 	if (s->too_many) {
 		/* Nothing of the bucket was written: let it go now. */

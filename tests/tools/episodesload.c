@@ -5,16 +5,18 @@
  * ingest makes of them:
  *
  *   episodesload --db URL [--probes 1000] [--targets 20]
- *                [--interval 300]
+ *                [--interval 300] [--days 1] [--start TIME]
  *
- * Each probe measures each target every interval for 24 hours from
- * 2026-11-26T00:00Z and sends an hour a batch, with a heartbeat with
- * each round (at most one in 300 s, the probe's default).  Every target fails now and then alone (one result in 97:
- * mostly single losses, no episode); target 0 is lost for an hour by
- * the probes of one country in twenty (region episodes); one probe in
- * fifty is cut off for 30 minutes (probe episodes, and a silence).
- * The batches of an hour are committed together.  Prints the records
- * stored and the records/s of the ingest, episodes included.
+ * Each probe measures each target every interval for `days` days of 24
+ * hours from `start` (RFC 3339, default 2026-11-26T00:00:00Z) and sends
+ * an hour a batch, with a heartbeat with each round (at most one in
+ * 300 s, the probe's default).  Every target fails now and then alone
+ * (one result in 97: mostly single losses, no episode); each day,
+ * target 0 is lost for an hour by the probes of one country in twenty
+ * (region episodes) and one probe in fifty is cut off for 30 minutes
+ * (probe episodes, and a silence).  The batches of an hour are
+ * committed together.  Prints the records stored and the records/s of
+ * the ingest, episodes included.
  */
 #include "config.h"
 
@@ -41,13 +43,20 @@ struct el_probe {
 	long long asn;
 };
 
-/* Whether result (probe n, target k, second s of the day) failed. */
+/* Whether probe n is cut off at second s since the start. */
+static bool
+el_cut(int n, long s)
+{
+	return n % 50 == 7 && s % 86400 >= 50000 && s % 86400 < 51800;
+}
+
+/* Whether result (probe n, target k, second s since the start) failed. */
 static bool
 el_failed(int n, int k, long s, long round)
 {
-	if (k == 0 && n % 20 == 3 && s >= 36000 && s < 39600)
+	if (k == 0 && n % 20 == 3 && s % 86400 >= 36000 && s % 86400 < 39600)
 		return true;
-	if (n % 50 == 7 && s >= 50000 && s < 51800)
+	if (el_cut(n, s))
 		return true;
 	return (n * 31 + k * 17 + round * 13) % 97 == 0;
 }
@@ -80,10 +89,10 @@ el_add(struct el_probe *p, struct record *recs, size_t *n, const char *body)
 	return 0;
 }
 
-/* The batch of hour `h` of probe number `n`. */
+/* The batch of hour `h` (since `day0`) of probe number `n`. */
 static int
-el_hour(struct store *st, struct el_probe *p, int n, int h, int targets,
-    int interval, struct record *recs)
+el_hour(struct store *st, struct el_probe *p, int n, long h, int targets,
+    int interval, cw_usec_t day0, struct record *recs)
 {
 	struct store_batch b = { .probe = &p->p, .recs = recs };
 	struct store_receipt rc;
@@ -93,9 +102,8 @@ el_hour(struct store *st, struct el_probe *p, int n, int h, int targets,
 
 	for (long s = h * 3600L; s < (h + 1) * 3600L && ret == 0;
 	     s += interval) {
-		bool cut = n % 50 == 7 && s >= 50000 && s < 51800;
-		cw_time_format(EL_DAY0 + s * CW_USEC_PER_SEC, when,
-		    sizeof(when));
+		bool cut = el_cut(n, s);
+		cw_time_format(day0 + s * CW_USEC_PER_SEC, when, sizeof(when));
 		if (!cut) {
 			snprintf(body, sizeof(body),
 			    "\"type\":\"heartbeat\",\"time\":\"%s\",\"identity\":"
@@ -105,8 +113,8 @@ el_hour(struct store *st, struct el_probe *p, int n, int h, int targets,
 		}
 		for (int k = 0; k < targets && ret == 0; k++) {
 			bool bad = el_failed(n, k, s, s / interval);
-			cw_time_format(EL_DAY0 + (s + k) * CW_USEC_PER_SEC,
-			    when, sizeof(when));
+			cw_time_format(day0 + (s + k) * CW_USEC_PER_SEC, when,
+			    sizeof(when));
 			snprintf(body, sizeof(body),
 			    "\"type\":\"dns\",\"time\":\"%s\",\"name\":"
 			    "\"root-soa\",\"server\":\"r%d.example\",\"addr\":"
@@ -123,7 +131,7 @@ el_hour(struct store *st, struct el_probe *p, int n, int h, int targets,
 		}
 	}
 	b.n = nrec;
-	b.received_at = EL_DAY0 + (h + 1) * 3600 * CW_USEC_PER_SEC;
+	b.received_at = day0 + (h + 1) * 3600 * CW_USEC_PER_SEC;
 	if (ret == 0 && nrec > 0 &&
 	    store_ingest(st, &b, &rc, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "episodesload: ingest: %s\n", err);
@@ -142,10 +150,14 @@ main(int argc, char **argv)
 		{ "probes", required_argument, NULL, 'p' },
 		{ "targets", required_argument, NULL, 't' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "days", required_argument, NULL, 'n' },
+		{ "start", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int nprobes = 1000, targets = 20, interval = 300, ch;
+	int nprobes = 1000, targets = 20, interval = 300, days = 1, ch;
 	const char *db = NULL;
+	cw_usec_t day0 = EL_DAY0;
+	bool bad_start = false;
 	struct el_probe *pr;
 	struct record *recs;
 	struct store *st;
@@ -167,14 +179,22 @@ main(int argc, char **argv)
 		case 'i':
 			interval = atoi(optarg);
 			break;
+		case 'n':
+			days = atoi(optarg);
+			break;
+		case 's':
+			bad_start = cw_time_parse(optarg, &day0) == -1;
+			break;
 		default:
 			return 2;
 		}
 	if (db == NULL || nprobes < 1 || targets < 1 || targets > 250 ||
-	    interval < 1 || sodium_init() < 0) {
+	    interval < 1 || days < 1 || days > 366 || bad_start ||
+	    sodium_init() < 0) {
 		fprintf(stderr,
 		    "usage: episodesload --db URL [--probes N] "
-		    "[--targets N] [--interval S]\n");
+		    "[--targets N] [--interval S] [--days N] "
+		    "[--start TIME]\n");
 		return 2;
 	}
 	if ((st = store_open(db, err, sizeof(err))) == NULL) {
@@ -203,11 +223,11 @@ main(int argc, char **argv)
 		pr[n].asn = 64500 + n % 50;
 	}
 	t0 = cw_mono_usec();
-	for (int h = 0; h < 24; h++) {
+	for (long h = 0; h < 24L * days; h++) {
 		if (store_group_begin(st) != STORE_OK)
 			return 1;
 		for (int n = 0; n < nprobes; n++)
-			if (el_hour(st, &pr[n], n, h, targets, interval,
+			if (el_hour(st, &pr[n], n, h, targets, interval, day0,
 			        recs) == -1)
 				return 1;
 		if (store_group_commit(st) != STORE_OK) {

@@ -66,7 +66,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "sqlscan: %s\n", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	printf("%lld rows in %.2f s: %.0f rows/s (%lld)\n", rows, t,
+	printf("%lld rows in %.4f s: %.0f rows/s (%lld)\n", rows, t,
 	    t > 0 ? (double)rows / t : 0.0, sink % 10);
 	return rc == SQLITE_DONE ? 0 : 1;
 }

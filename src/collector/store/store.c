@@ -215,6 +215,23 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE records ADD COLUMN tcp_fallback BIGINT;"
 	"ALTER TABLE records ADD COLUMN attempts BIGINT;"
 	"ALTER TABLE records ADD COLUMN http_status BIGINT;",
+	/* 5: what a summary reads of a result (store_measurements_by_time)
+	 * in the indexes by probe and by address, after their keys and the
+	 * id (PostgreSQL's order and cursor column; SQLite's rowid), so that
+	 * a dashboard's summary of a target over a day reads its index in
+	 * order rather than a table page for each result it counts
+	 * (doc/performance.md).  They replace the narrower ones, which
+	 * exports and episodes read the same way. */
+	"CREATE INDEX IF NOT EXISTS records_probe_time_msm ON records ("
+	"  probe, time, id,"
+	"  type, ok, name, server, addr, proto, qname, port, af, nsid,"
+	"  rtt_ms, soa_serial, country, asn);"
+	"DROP INDEX IF EXISTS records_probe_time;"
+	"CREATE INDEX IF NOT EXISTS records_addr_time_msm ON records ("
+	"  addr, time, id,"
+	"  type, ok, name, server, probe, proto, qname, port, af, nsid,"
+	"  rtt_ms, soa_serial, country, asn);"
+	"DROP INDEX IF EXISTS records_addr_time;",
 };
 
 #define STORE_NMIGRATIONS \

@@ -272,12 +272,23 @@ struct store_cursor {
  * store_results_by_time: the records matching `f` that have a
  * measurement time and come after `cur`, ordered by (time, id), at most
  * `limit` of them, each to `cb` (non-zero stops) as in store_results().
- * With `measurements`, only measurement results ("dns" and "http"
- * records with an `ok`) are read.  Moves `cur` to the last record given.
- * Returns the number of records given, or STORE_E_DB.
+ * Moves `cur` to the last record given.  Returns the number of records
+ * given, or STORE_E_DB.
  */
 long long store_results_by_time(struct store *st, const struct store_filter *f,
-    bool measurements, struct store_cursor *cur, size_t limit,
+    struct store_cursor *cur, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg);
+
+/*
+ * store_measurements_by_time: as store_results_by_time(), but only the
+ * measurement results ("dns" and "http" records with an `ok`), and of
+ * each only what a summary reads, all of it in an index: id, probe,
+ * probe_num, type, time, name, server, addr, proto, qname, port, af,
+ * ok, nsid, rtt_ms and soa_serial.  The other members are absent
+ * (line and chain NULL, len 0, numbers -1, has_evidence false).
+ */
+long long store_measurements_by_time(struct store *st,
+    const struct store_filter *f, struct store_cursor *cur, size_t limit,
     int (*cb)(void *arg, const struct store_row *row), void *arg);
 
 /*

@@ -31,9 +31,18 @@ store_filter_init(struct store_filter *f)
 	"r.attempts, r.http_status"
 #define STORE_ROW_NCOLUMNS 35
 
+/* What a summary reads of a measurement result: all of it is in the
+ * indexes by probe and by address (migration 5), so that SQLite reads
+ * no table page and PostgreSQL can scan the index only. */
+#define STORE_MSM_COLUMNS \
+	"r.id, r.probe, p.num, r.type, r.time, r.name, r.server, r.addr, " \
+	"r.proto, r.qname, r.port, r.af, r.ok, r.nsid, r.rtt_ms, r.soa_serial"
+#define STORE_MSM_NCOLUMNS 16
+
 struct store_rows {
 	int (*cb)(void *, const struct store_row *);
 	void *arg;
+	bool msm; /* STORE_MSM_COLUMNS, not STORE_ROW_COLUMNS */
 	long long given;
 	long long last;      /* id of the last row given */
 	long long last_time; /* and its measurement time */
@@ -47,58 +56,103 @@ store_row_text(const struct db_value *v)
 	return v->type == DB_TEXT ? v->p : NULL;
 }
 
+/* A row of STORE_ROW_COLUMNS into `r`.  Returns -1 when it is not one
+ * (a NOT NULL column NULL: cannot happen). */
+static int
+store_row_parse(const struct db_row *row, struct store_row *r)
+{
+	const struct db_value *c = row->col;
+
+	if (row->n < STORE_ROW_NCOLUMNS || c[1].type != DB_BLOB)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->id = store_col_int(&c[0], 0);
+	r->line = c[1].p;
+	r->len = c[1].len;
+	r->probe = store_row_text(&c[2]);
+	r->probe_num = store_col_int(&c[3], -1);
+	r->chain = store_row_text(&c[4]);
+	r->seq = store_col_int(&c[5], -1);
+	r->received_at = store_col_int(&c[6], -1);
+	r->type = store_row_text(&c[7]);
+	r->time = store_col_int(&c[8], -1);
+	r->name = store_row_text(&c[9]);
+	r->msm = store_col_int(&c[10], -1);
+	r->server = store_row_text(&c[11]);
+	r->addr = store_row_text(&c[12]);
+	r->proto = store_row_text(&c[13]);
+	r->qname = store_row_text(&c[14]);
+	r->qtype = store_row_text(&c[15]);
+	r->port = store_col_int(&c[16], -1);
+	r->af = store_col_int(&c[17], -1);
+	r->ok = (int)store_col_int(&c[18], -1);
+	r->failure = store_row_text(&c[19]);
+	r->rcode = store_row_text(&c[20]);
+	r->nsid = store_row_text(&c[21]);
+	if (c[22].type == DB_REAL || c[22].type == DB_INT) {
+		r->has_rtt = true;
+		r->rtt_ms = c[22].type == DB_REAL ? c[22].r : (double)c[22].i;
+	}
+	r->soa_serial = store_col_int(&c[23], -1);
+	r->country = store_row_text(&c[24]);
+	r->asn = store_col_int(&c[25], -1);
+	r->has_evidence = store_col_int(&c[26], -1) == 1;
+	r->ev.failure_detail = store_row_text(&c[27]);
+	r->ev.txt = store_row_text(&c[28]);
+	r->ev.late_count = store_col_int(&c[29], -1);
+	r->ev.late_differ = (int)store_col_int(&c[30], -1);
+	r->ev.truncated = (int)store_col_int(&c[31], -1);
+	r->ev.tcp_fallback = (int)store_col_int(&c[32], -1);
+	r->ev.attempts = store_col_int(&c[33], -1);
+	r->ev.http_status = store_col_int(&c[34], -1);
+	return r->probe == NULL || r->chain == NULL || r->type == NULL ? -1 : 0;
+}
+
+/* A row of STORE_MSM_COLUMNS into `r`, what it has not absent.
+ * Returns -1 when it is not one (cannot happen). */
+static int
+store_msm_parse(const struct db_row *row, struct store_row *r)
+{
+	const struct db_value *c = row->col;
+
+	if (row->n < STORE_MSM_NCOLUMNS)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->seq = r->received_at = r->msm = r->asn = -1;
+	r->ev.late_count = r->ev.attempts = r->ev.http_status = -1;
+	r->ev.late_differ = r->ev.truncated = r->ev.tcp_fallback = -1;
+	r->id = store_col_int(&c[0], 0);
+	r->probe = store_row_text(&c[1]);
+	r->probe_num = store_col_int(&c[2], -1);
+	r->type = store_row_text(&c[3]);
+	r->time = store_col_int(&c[4], -1);
+	r->name = store_row_text(&c[5]);
+	r->server = store_row_text(&c[6]);
+	r->addr = store_row_text(&c[7]);
+	r->proto = store_row_text(&c[8]);
+	r->qname = store_row_text(&c[9]);
+	r->port = store_col_int(&c[10], -1);
+	r->af = store_col_int(&c[11], -1);
+	r->ok = (int)store_col_int(&c[12], -1);
+	r->nsid = store_row_text(&c[13]);
+	if (c[14].type == DB_REAL || c[14].type == DB_INT) {
+		r->has_rtt = true;
+		r->rtt_ms = c[14].type == DB_REAL ? c[14].r : (double)c[14].i;
+	}
+	r->soa_serial = store_col_int(&c[15], -1);
+	return r->probe == NULL || r->type == NULL ? -1 : 0;
+}
+
 static int
 store_rows_cb(void *arg, const struct db_row *row)
 {
 	struct store_rows *rows = arg;
-	const struct db_value *c = row->col;
 	struct store_row r;
 	int stop;
 
-	if (row->n < STORE_ROW_NCOLUMNS || c[1].type != DB_BLOB)
+	if ((rows->msm ? store_msm_parse(row, &r) : store_row_parse(row, &r)) ==
+	    -1)
 		return 0;
-	memset(&r, 0, sizeof(r));
-	r.id = store_col_int(&c[0], 0);
-	r.line = c[1].p;
-	r.len = c[1].len;
-	r.probe = store_row_text(&c[2]);
-	r.probe_num = store_col_int(&c[3], -1);
-	r.chain = store_row_text(&c[4]);
-	r.seq = store_col_int(&c[5], -1);
-	r.received_at = store_col_int(&c[6], -1);
-	r.type = store_row_text(&c[7]);
-	r.time = store_col_int(&c[8], -1);
-	r.name = store_row_text(&c[9]);
-	r.msm = store_col_int(&c[10], -1);
-	r.server = store_row_text(&c[11]);
-	r.addr = store_row_text(&c[12]);
-	r.proto = store_row_text(&c[13]);
-	r.qname = store_row_text(&c[14]);
-	r.qtype = store_row_text(&c[15]);
-	r.port = store_col_int(&c[16], -1);
-	r.af = store_col_int(&c[17], -1);
-	r.ok = (int)store_col_int(&c[18], -1);
-	r.failure = store_row_text(&c[19]);
-	r.rcode = store_row_text(&c[20]);
-	r.nsid = store_row_text(&c[21]);
-	if (c[22].type == DB_REAL || c[22].type == DB_INT) {
-		r.has_rtt = true;
-		r.rtt_ms = c[22].type == DB_REAL ? c[22].r : (double)c[22].i;
-	}
-	r.soa_serial = store_col_int(&c[23], -1);
-	r.country = store_row_text(&c[24]);
-	r.asn = store_col_int(&c[25], -1);
-	r.has_evidence = store_col_int(&c[26], -1) == 1;
-	r.ev.failure_detail = store_row_text(&c[27]);
-	r.ev.txt = store_row_text(&c[28]);
-	r.ev.late_count = store_col_int(&c[29], -1);
-	r.ev.late_differ = (int)store_col_int(&c[30], -1);
-	r.ev.truncated = (int)store_col_int(&c[31], -1);
-	r.ev.tcp_fallback = (int)store_col_int(&c[32], -1);
-	r.ev.attempts = store_col_int(&c[33], -1);
-	r.ev.http_status = store_col_int(&c[34], -1);
-	if (r.probe == NULL || r.chain == NULL || r.type == NULL)
-		return 0; /* NOT NULL columns: cannot happen */
 	stop = rows->cb(rows->arg, &r);
 	rows->given++;
 	rows->last = r.id;
@@ -123,9 +177,8 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
 	int n = 0;
 
 	len = (size_t)snprintf(sql, sizeof(sql),
-	    "SELECT " STORE_ROW_COLUMNS
-	    " FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
-	    cursor);
+	    "SELECT %s FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
+	    rows->msm ? STORE_MSM_COLUMNS : STORE_ROW_COLUMNS, cursor);
 	for (int i = 0; i < ncur; i++)
 		p[n++] = cur[i];
 #define STORE_WHERE(cond, value) \
@@ -177,7 +230,7 @@ store_results(struct store *st, const struct store_filter *f, long long after,
     size_t limit, int (*cb)(void *arg, const struct store_row *row), void *arg,
     long long *last)
 {
-	struct store_rows rows = { cb, arg, 0, 0, 0 };
+	struct store_rows rows = { cb, arg, false, 0, 0, 0 };
 	struct db_value cur = DB_V_INT(after);
 
 	if (store_read(st, f, "r.id > ?", &cur, 1, "", "r.id", limit, &rows) !=
@@ -188,12 +241,11 @@ store_results(struct store *st, const struct store_filter *f, long long after,
 	return rows.given;
 }
 
-long long
-store_results_by_time(struct store *st, const struct store_filter *f,
-    bool measurements, struct store_cursor *cur, size_t limit,
-    int (*cb)(void *arg, const struct store_row *row), void *arg)
+/* A time-ordered read of `rows` (store_results_by_time()). */
+static long long
+store_read_by_time(struct store *st, const struct store_filter *f,
+    struct store_cursor *cur, size_t limit, struct store_rows *rows)
 {
-	struct store_rows rows = { cb, arg, 0, 0, 0 };
 	struct db_value c[3] = { DB_V_INT(cur->time), DB_V_INT(cur->time),
 		DB_V_INT(cur->id) };
 
@@ -201,14 +253,34 @@ store_results_by_time(struct store *st, const struct store_filter *f,
 	 * databases walk the time index from the cursor on and need no
 	 * sort: rows are (time, id) ordered in it. */
 	if (store_read(st, f, "r.time >= ? AND (r.time > ? OR r.id > ?)", c, 3,
-	        measurements ? " AND r.ok IS NOT NULL AND r.type IN ('dns', "
-	                       "'http')" :
-	                       "",
-	        "r.time, r.id", limit, &rows) != STORE_OK)
+	        rows->msm ? " AND r.ok IS NOT NULL AND r.type IN ('dns', "
+	                    "'http')" :
+	                    "",
+	        "r.time, r.id", limit, rows) != STORE_OK)
 		return STORE_E_DB;
-	if (rows.given > 0) {
-		cur->time = rows.last_time;
-		cur->id = rows.last;
+	if (rows->given > 0) {
+		cur->time = rows->last_time;
+		cur->id = rows->last;
 	}
-	return rows.given;
+	return rows->given;
+}
+
+long long
+store_results_by_time(struct store *st, const struct store_filter *f,
+    struct store_cursor *cur, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg)
+{
+	struct store_rows rows = { cb, arg, false, 0, 0, 0 };
+
+	return store_read_by_time(st, f, cur, limit, &rows);
+}
+
+long long
+store_measurements_by_time(struct store *st, const struct store_filter *f,
+    struct store_cursor *cur, size_t limit,
+    int (*cb)(void *arg, const struct store_row *row), void *arg)
+{
+	struct store_rows rows = { cb, arg, true, 0, 0, 0 };
+
+	return store_read_by_time(st, f, cur, limit, &rows);
 }

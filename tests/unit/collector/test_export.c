@@ -939,12 +939,12 @@ test_evidence_old_rows(void **state)
 		assert_int_equal(db_exec_script(db, sql), 0);
 	}
 	assert_int_equal(db_exec_script(db,
-	                     "DELETE FROM schema_version WHERE version = 4"),
+	                     "DELETE FROM schema_version WHERE version >= 4"),
 	    0);
 	store_close(t->s.st);
 	if ((t->s.st = store_open(t->s.url, err, sizeof(err))) == NULL)
 		fail_msg("store_open %s: %s", t->s.url, err);
-	assert_int_equal(store_db_version(t->s.st), 4);
+	assert_int_equal(store_db_version(t->s.st), store_schema_version());
 	assert_int_equal(sfix_scalar(&t->s,
 	                     "SELECT count(*) FROM records WHERE evidence IS "
 	                     "NULL AND txt IS NULL AND attempts IS NULL"),

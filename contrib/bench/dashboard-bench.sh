@@ -1,0 +1,231 @@
+#!/bin/bash
+# dashboard-bench.sh -- how long each request of the dashboard takes on a
+# collector database of about 10 million records, against the 500 ms the
+# pages must answer in, and against the database engine alone running
+# the same SQL (the floor).  Not a test: it prints numbers.
+#
+# The database: tests/tools/episodesload stores, through store_ingest()
+# as the collector stores batches (episodes included), PROBES probes in
+# 20 countries each measuring TARGETS targets every INTERVAL seconds for
+# DAYS days, with a heartbeat each round (defaults: 250 x 20 every 300 s
+# for 7 days, 10.6 million records, about 10 GB on SQLite: a dashboard
+# looking at its last 24 hours of a database that holds a week), plus one
+# annotation a day.  Loading it takes 10 to 20 minutes here: with
+# CW_BENCH_DB=FILE it is kept in FILE and reused by the next runs.
+#
+# Then `corewatch-collector serve` on loopback (the read token), and for
+# each request the dashboard makes, on a collector started afresh (so
+# its first answer is "cold": the process's SQLite cache is empty; the
+# kernel's page cache is left as it is), the first answer (cold) and the
+# median of CW_BENCH_RUNS more (warm), wall time from curl's time_total
+# (the whole answer read), and the collector's CPU time per warm answer
+# (utime + stime from /proc, 10 ms ticks).  The window is the last 24
+# hours of the data (its newest record, rounded up to the hour), as the
+# dashboard's default; then the hostile ones: 7 days, and no probe or
+# target filter.  The floor is the SQL the collector runs for the
+# request (its rows, all pages at once) stepped through by SQLite alone,
+# every column fetched and nothing done with it (tests/tools/sqlscan).
+#
+# Usage, from a built tree (make check builds the tools):
+#   contrib/bench/dashboard-bench.sh [BUILD_DIR]
+# Knobs: CW_BENCH_DB (keep/reuse the SQLite file), CW_BENCH_PROBES (250),
+#        CW_BENCH_TARGETS (20), CW_BENCH_INTERVAL (300 s), CW_BENCH_DAYS
+#        (7), CW_BENCH_RUNS (5 warm answers per request).
+# doc/performance.md gives the method and the figures measured.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$src}" && pwd)
+COLLECTOR=$build/src/corewatch-collector
+LOAD=$build/tests/tools/episodesload
+SQLSCAN=$build/tests/tools/sqlscan
+for f in "$COLLECTOR" "$LOAD" "$SQLSCAN"; do
+	[ -x "$f" ] || { echo "no $f: run make check first" >&2; exit 2; }
+done
+for c in sqlite3 curl jq; do
+	command -v $c >/dev/null || { echo "no $c" >&2; exit 2; }
+done
+export top_builddir=$build
+. "$src/tests/scenario/lib.sh"
+cw_tmpdir
+PROBES=${CW_BENCH_PROBES:-250}
+TARGETS=${CW_BENCH_TARGETS:-20}
+INTERVAL=${CW_BENCH_INTERVAL:-300}
+DAYS=${CW_BENCH_DAYS:-7}
+RUNS=${CW_BENCH_RUNS:-5}
+DB=${CW_BENCH_DB:-$CW_TMP/bench.db}
+TOKEN=bench-read-token-0123456789abcdef
+HZ=$(getconf CLK_TCK)
+say() { printf '%s\n' "$*"; }
+
+# --- the database ----------------------------------------------------------
+
+if [ -s "$DB" ] && [ "$(sqlite3 "$DB" 'SELECT count(*) FROM probes' \
+    2>/dev/null)" -gt 0 ] 2>/dev/null; then
+	say "== reusing $DB"
+else
+	say "== loading $PROBES probes x $TARGETS targets every $INTERVAL s" \
+	    "for $DAYS days into $DB"
+	"$LOAD" --db "sqlite:$DB" --probes "$PROBES" --targets "$TARGETS" \
+	    --interval "$INTERVAL" --days "$DAYS" 2>/dev/null ||
+	    cw_die "load failed"
+fi
+# A collector of this build opens it once: a migration the file lacks
+# runs here, not in the first timed answer.
+"$COLLECTOR" probe list --db "sqlite:$DB" >/dev/null 2>&1 ||
+    cw_die "the collector cannot open $DB"
+US=1000000
+LAST=$(sqlite3 "$DB" 'SELECT max(time) FROM records')
+FIRST=$(sqlite3 "$DB" 'SELECT min(time) FROM records')
+[ -n "$LAST" ] || cw_die "no records in $DB"
+T1=$(((LAST / 3600 / US + 1) * 3600 * US))
+T0=$((T1 - 86400 * US))
+W0=$((T1 - 7 * 86400 * US))
+iso() { date -u -d "@$(($1 / US))" +%Y-%m-%dT%H:%M:%SZ; }
+FROM=$(iso "$T0") TO=$(iso "$T1") WFROM=$(iso "$W0")
+if [ "$(sqlite3 "$DB" 'SELECT count(*) FROM annotations')" = 0 ]; then
+	for ((t = FIRST / US / 86400 * 86400; t < T1 / US; t += 86400)); do
+		"$COLLECTOR" annotate add --db "sqlite:$DB" \
+		    --from "$(iso $(((t + 36000) * US)))" \
+		    --to "$(iso $(((t + 39600) * US)))" --country UA \
+		    --text "bench: a cable cut" >/dev/null ||
+		    cw_die "annotate add failed"
+	done
+fi
+RECORDS=$(sqlite3 "$DB" 'SELECT count(*) FROM records')
+# The probe cut off every day (episodesload: one in fifty) and target 0,
+# lost for an hour by one country in twenty.
+PROBE=$(sqlite3 "$DB" "SELECT id FROM probes WHERE name = 'load-7'")
+[ -n "$PROBE" ] || PROBE=$(sqlite3 "$DB" 'SELECT id FROM probes LIMIT 1')
+ADDR=192.0.2.1 NAME=root-soa
+say "   $RECORDS records, $(du -h "$DB" | cut -f1) on disk;" \
+    "window $FROM to $TO (7 days from $WFROM)"
+
+# --- the collector -----------------------------------------------------------
+
+printf '%s\n' "db = \"sqlite:$DB\"" "read_token = \"$TOKEN\"" \
+    >"$CW_TMP/collector.conf"
+# get PATH: one answer to stdout.
+get()
+{
+	curl -sf --noproxy '*' -H "Authorization: Bearer $TOKEN" \
+	    "$COLLECTOR_URL$1"
+}
+# cpu: the collector's CPU time so far, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$COLLECTOR_PID/stat"; }
+# timed PATH: the answer's wall time in ms (curl's time_total) and its
+# size in bytes; dies on an HTTP error.
+timed()
+{
+	curl -sf --noproxy '*' -o /dev/null -w '%{time_total} %{size_download}\n' \
+	    -H "Authorization: Bearer $TOKEN" "$COLLECTOR_URL$1" |
+	    awk '{ printf "%.1f %d\n", $1 * 1000, $2 }' | grep . ||
+	    cw_die "GET $1 failed"
+}
+
+# The evidence of an episode of PROBE in the window: its records from
+# the last success before it to the first success after it.
+cw_collector_start "$CW_TMP/serve.log" -c "$CW_TMP/collector.conf"
+EP=$(get "/api/v1/episodes?from=$FROM&to=$TO&probe=$PROBE" |
+    jq -r 'select(.silence == false and .last_ok != null and
+    .first_ok != null) | "\(.last_ok.time) \(.first_ok.time)"' | head -n 1)
+cw_collector_stop
+EV_FROM=$(date -u -d "${EP% *}" +%Y-%m-%dT%H:%M:%S.%6NZ 2>/dev/null)
+EV_TO=$(date -u -d "$(date -u -d "${EP#* }" +%s.%N) + 1 sec" \
+    +%Y-%m-%dT%H:%M:%S.%6NZ 2>/dev/null) ||
+    EV_TO=$(date -u -d "@$(($(date -u -d "${EP#* }" +%s) + 1))" \
+        +%Y-%m-%dT%H:%M:%SZ)
+[ -n "$EP" ] && [ -n "$EV_FROM" ] || cw_die "no episode of $PROBE in the window"
+evt() { date -u -d "$1" +%s%6N; }
+
+# --- the floors (SQLite alone, the collector's SQL) ----------------------
+
+COLS="r.id, r.line, r.probe, p.num, r.chain, r.seq, r.received_at, r.type,
+    r.time, r.name, r.msm, r.server, r.addr, r.proto, r.qname, r.qtype,
+    r.port, r.af, r.ok, r.failure, r.rcode, r.nsid, r.rtt_ms, r.soa_serial,
+    r.country, r.asn, r.evidence, r.failure_detail, r.txt, r.late_count,
+    r.late_differ, r.truncated, r.tcp_fallback, r.attempts, r.http_status"
+# rows T0 T1 [CONDITION]: the records a summary or an export by time of
+# [T0, T1) reads, with CONDITION.
+rows()
+{
+	echo "SELECT $COLS FROM records r JOIN probes p ON p.id = r.probe
+	    WHERE r.time >= $1 AND r.time < $2 ${3:-} ORDER BY r.time, r.id"
+}
+MSM="AND r.ok IS NOT NULL AND r.type IN ('dns', 'http')"
+# episodes T0 T1: the runs an episodes request reads (the counts of
+# each episode's measurements are left out: they are small).
+episodes()
+{
+	echo "SELECT silence, probe, name, server, addr, proto, af, country,
+	    asn, last_ok_id, last_ok_time, first_id, first_time, last_id,
+	    last_time, first_ok_id, first_ok_time, failures, names FROM
+	    episode_runs WHERE start_time < $2 AND (end_time IS NULL OR
+	    end_time > $1) AND (silence = 1 OR failures >= 2)"
+}
+# floor SQL: SQLite alone stepping through SQL (warm: the best of three).
+floor()
+{
+	local i best= t
+	for i in 1 2 3; do
+		t=$("$SQLSCAN" "$DB" "$1" | awk '{ printf "%.1f", $4 * 1000 }')
+		[ -n "$t" ] || { echo "?"; return; }
+		if [ -z "$best" ] || awk -v a="$t" -v b="$best" \
+		    'BEGIN { exit !(a < b) }'; then
+			best=$t
+		fi
+	done
+	echo "$best"
+}
+
+# --- the requests ----------------------------------------------------------
+
+W="from=$FROM&to=$TO"
+WW="from=$WFROM&to=$TO"
+TGT="addr=$ADDR&name=$NAME"
+REQS=(
+	"probes|/api/v1/probes|SELECT * FROM probes"
+	"episodes, 24 h|/api/v1/episodes?$W|$(episodes "$T0" "$T1")"
+	"episodes, 24 h, a probe|/api/v1/episodes?$W&probe=$PROBE|$(episodes "$T0" "$T1")"
+	"episodes, 24 h, a target|/api/v1/episodes?$W&$TGT|$(episodes "$T0" "$T1")"
+	"annotations, 24 h|/api/v1/annotations?$W|SELECT * FROM annotations WHERE time_from < $T1 AND time_to >= $T0 ORDER BY time_from, id"
+	"summary 10m, a probe, 24 h|/api/v1/summary?probe=$PROBE&$W&bucket=10m|$(rows "$T0" "$T1" "AND p.id = '$PROBE' $MSM")"
+	"summary 10m, a target, 24 h|/api/v1/summary?$TGT&$W&bucket=10m|$(rows "$T0" "$T1" "AND r.addr = '$ADDR' AND r.name = '$NAME' $MSM")"
+	"results, an episode's evidence|/api/v1/results?probe=$PROBE&from=$EV_FROM&to=$EV_TO|$(rows "$(evt "$EV_FROM")" "$(evt "$EV_TO")" "AND p.id = '$PROBE'")"
+	"hostile: episodes, 7 d|/api/v1/episodes?$WW|$(episodes "$W0" "$T1")"
+	"hostile: summary 10m, a probe, 7 d|/api/v1/summary?probe=$PROBE&$WW&bucket=10m|$(rows "$W0" "$T1" "AND p.id = '$PROBE' $MSM")"
+	"hostile: summary 10m, a target, 7 d|/api/v1/summary?$TGT&$WW&bucket=10m|$(rows "$W0" "$T1" "AND r.addr = '$ADDR' AND r.name = '$NAME' $MSM")"
+	"hostile: summary 1h, no filter, 24 h|/api/v1/summary?$W&bucket=1h|$(rows "$T0" "$T1" "$MSM")"
+)
+
+say ""
+say "warm: median of $RUNS; CPU: the collector's, per warm answer;" \
+    "floor: sqlite3 alone, the same SQL"
+printf '%-38s %9s %8s %8s %7s %7s %8s %7s\n' request bytes "cold ms" \
+    "warm ms" "CPU ms" "/500ms" "floor ms" "/floor"
+for r in "${REQS[@]}"; do
+	label=${r%%|*} rest=${r#*|}
+	path=${rest%%|*} sql=${rest#*|}
+	cw_collector_start "$CW_TMP/serve.log" -c "$CW_TMP/collector.conf"
+	read -r cold bytes < <(timed "$path")
+	c0=$(cpu)
+	warm=()
+	for ((i = 0; i < RUNS; i++)); do
+		read -r t _ < <(timed "$path")
+		warm+=("$t")
+	done
+	c1=$(cpu)
+	cw_collector_stop
+	med=$(printf '%s\n' "${warm[@]}" | sort -n |
+	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	fl=$(floor "$sql")
+	printf '%-38s %9s %8s %8s %7s %7s %8s %7s\n' "$label" "$bytes" \
+	    "$cold" "$med" \
+	    "$(awk -v a="$c0" -v b="$c1" -v n="$RUNS" -v hz="$HZ" \
+	        'BEGIN { printf "%.0f", (b - a) * 1000 / hz / n }')" \
+	    "$(awk -v t="$med" 'BEGIN { printf "%.2f", t / 500 }')" "$fl" \
+	    "$(awk -v t="$med" -v f="$fl" \
+	        'BEGIN { if (f > 0) printf "%.1f", t / f; else print "-" }')"
+done
+say ""
+say "probe $PROBE, target $ADDR $NAME, evidence $EV_FROM to $EV_TO"
