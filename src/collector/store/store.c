@@ -231,7 +231,13 @@ static const char *const store_migrations[] = {
 	"  addr, time, id,"
 	"  type, ok, name, server, probe, proto, qname, port, af, nsid,"
 	"  rtt_ms, soa_serial, country, asn);"
-	"DROP INDEX IF EXISTS records_addr_time;",
+	"DROP INDEX IF EXISTS records_addr_time;"
+	/* The runs an episodes window reads: those ended after its start
+	 * (or open), judged on the index (store_episode_runs), not every
+	 * run begun before its end, as along episode_runs_start. */
+	"CREATE INDEX IF NOT EXISTS episode_runs_end ON episode_runs ("
+	"  end_time, start_time, silence, failures);"
+	"DROP INDEX IF EXISTS episode_runs_start;",
 };
 
 #define STORE_NMIGRATIONS \

@@ -538,29 +538,38 @@ se_run_cb(void *arg, const struct db_row *row)
 	return rd->cb(rd->arg, &r);
 }
 
+/* What store_episode_runs() reads of a run, in se_run_cb()'s order. */
+#define SE_RUN_COLUMNS \
+	"silence, probe, name, server, addr, proto, af, country, asn, " \
+	"last_ok_id, last_ok_time, first_id, first_time, last_id, " \
+	"last_time, first_ok_id, first_ok_time, failures, names"
+
 long long
 store_episode_runs(struct store *st, cw_usec_t from, cw_usec_t to,
     long long min_failures,
     int (*cb)(void *arg, const struct store_episode_run *r), void *arg)
 {
 	struct se_read rd = { cb, arg, 0 };
-	struct db_value p[3] = { DB_V_INT(to > 0 ? to : INT64_MAX),
-		DB_V_INT(from), DB_V_INT(min_failures) };
+	struct db_value p[5] = { DB_V_INT(from),
+		DB_V_INT(to > 0 ? to : INT64_MAX), DB_V_INT(min_failures),
+		DB_V_INT(to > 0 ? to : INT64_MAX), DB_V_INT(min_failures) };
 
+	/* Along episode_runs_end (migration 5): the runs that ended after
+	 * `from`, then those still open, each judged on the index alone,
+	 * so that the single losses of the days before are not read. */
 	if (db_query(st->db,
-	        "SELECT silence, probe, name, server, addr, proto, af, "
-	        "country, asn, last_ok_id, last_ok_time, first_id, first_time, "
-	        "last_id, last_time, first_ok_id, first_ok_time, failures, "
-	        "names FROM episode_runs WHERE start_time < ? AND "
-	        "(end_time IS NULL OR end_time > ?) AND "
-	        "(silence = 1 OR failures >= ?)",
-	        p, 3, se_run_cb, &rd) == -1 ||
+	        "SELECT " SE_RUN_COLUMNS " FROM episode_runs WHERE "
+	        "end_time > ? AND start_time < ? AND "
+	        "(silence = 1 OR failures >= ?) UNION ALL SELECT "
+	        SE_RUN_COLUMNS " FROM episode_runs WHERE end_time IS NULL "
+	        "AND start_time < ? AND (silence = 1 OR failures >= ?)",
+	        p, 5, se_run_cb, &rd) == -1 ||
 	    db_query(st->db,
 	        "SELECT 1, probe, NULL, NULL, NULL, NULL, NULL, country, asn, "
 	        "last_ok_id, last_ok_time, NULL, NULL, NULL, NULL, NULL, NULL, "
 	        "0, NULL FROM episode_state WHERE target = '' AND "
 	        "last_ok_time < ?",
-	        p, 1, se_run_cb, &rd) == -1) {
+	        p + 1, 1, se_run_cb, &rd) == -1) {
 		store_set_error(st, "episodes");
 		return STORE_E_DB;
 	}
