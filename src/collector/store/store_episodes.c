@@ -560,8 +560,8 @@ store_episode_runs(struct store *st, cw_usec_t from, cw_usec_t to,
 	if (db_query(st->db,
 	        "SELECT " SE_RUN_COLUMNS " FROM episode_runs WHERE "
 	        "end_time > ? AND start_time < ? AND "
-	        "(silence = 1 OR failures >= ?) UNION ALL SELECT "
-	        SE_RUN_COLUMNS " FROM episode_runs WHERE end_time IS NULL "
+	        "(silence = 1 OR failures >= ?) UNION ALL SELECT " SE_RUN_COLUMNS
+	        " FROM episode_runs WHERE end_time IS NULL "
 	        "AND start_time < ? AND (silence = 1 OR failures >= ?)",
 	        p, 5, se_run_cb, &rd) == -1 ||
 	    db_query(st->db,
