@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -723,6 +724,19 @@ chttp_byfd_set(struct collector_http *h, struct chttp_conn *c)
 	return 0;
 }
 
+/* An answer streamed in chunks ends with a small one (the last chunk
+ * of a summary, "0\r\n\r\n"): sent at once, not held by Nagle's
+ * algorithm until the client's delayed ACK of the chunk before, which
+ * added up to 40 ms to an answer (doc/performance.md).  Not TCP (a unix
+ * socket): nothing to do. */
+static void
+chttp_conn_nodelay(evutil_socket_t fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* chttp_conn_adopt: find the evhttp connection that took c->bev and
  * watch it; 0, or -1 when it is gone already (or cannot be watched). */
 static int
@@ -762,6 +776,7 @@ chttp_conn_adopt(struct chttp_conn *c)
 		event_free(c->deadline);
 		c->deadline = NULL;
 	}
+	chttp_conn_nodelay(c->fd);
 	if ((c->peer = chttp_peer_get(h, c->fd)) != NULL &&
 	    ++c->peer->count > h->conf.max_per_address) {
 		log_debug(
