@@ -37,7 +37,9 @@
 # Knobs: CW_BENCH_DB (keep/reuse the SQLite file), CW_BENCH_PROBES (250),
 #        CW_BENCH_TARGETS (20), CW_BENCH_INTERVAL (300 s), CW_BENCH_DAYS
 #        (7), CW_BENCH_RUNS (5 warm answers per request),
-#        CW_BENCH_BACKENDS (sqlite).
+#        CW_BENCH_BACKENDS (sqlite), CW_BENCH_ONLY (a regular expression:
+#        the requests whose label it matches, e.g. '^[^h]' leaves out
+#        the hostile ones).
 # doc/performance.md gives the method and the figures measured.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -267,6 +269,7 @@ bench()
 	for r in "${REQS[@]}"; do
 		label=${r%%|*} rest=${r#*|}
 		path=${rest%%|*} sql=${rest#*|}
+		[[ $label =~ ${CW_BENCH_ONLY:-.} ]] || continue
 		cw_collector_start "$CW_TMP/serve.log" -c "$CW_TMP/collector.conf"
 		read -r cold bytes < <(timed "$path")
 		c0=$(cpu)
