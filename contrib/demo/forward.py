@@ -3,45 +3,20 @@
 # on 127.0.0.1:PORT in the namespace we are started in, then enter the
 # lab's namespace (a socket stays in the namespace it was made in) and
 # relay each connection to the collector there.  Used by run.sh for the
-# dashboard screenshots and for a class watching the dashboard.
+# dashboard screenshots and for a class watching the dashboard.  The
+# relay and the namespace switch are the test proxies' (tests/fault).
 #
 #   forward.py --port PORT --netns NAME --to ADDR:PORT
 import argparse
-import ctypes
 import os
 import socket
 import sys
 import threading
 
-CLONE_NEWNET = 0x40000000
-
-
-def setns(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open("/run/netns/" + name, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            sys.exit("forward.py: setns %s: %s" % (name, os.strerror(err)))
-    finally:
-        os.close(fd)
-
-
-def pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "fault"))
+from proxylib import splice  # noqa: E402
+from slowlink import enter_netns  # noqa: E402
 
 
 def serve(client, target):
@@ -51,14 +26,8 @@ def serve(client, target):
     except OSError:
         client.close()
         return
-    a = threading.Thread(target=pump, args=(client, upstream), daemon=True)
-    b = threading.Thread(target=pump, args=(upstream, client), daemon=True)
-    a.start()
-    b.start()
-    a.join()
-    b.join()
+    splice(client, upstream)
     client.close()
-    upstream.close()
 
 
 def main():
@@ -73,8 +42,8 @@ def main():
     lsock.bind(("127.0.0.1", args.port))
     lsock.listen(64)
     # The listening socket stays here; the ones made from now on (to
-    # the collector) are made in the lab.
-    setns(args.netns)
+    # the collector) are made in the lab.  No thread runs yet.
+    enter_netns(args.netns)
     while True:
         client, _ = lsock.accept()
         threading.Thread(target=serve, args=(client, (host, int(port))),

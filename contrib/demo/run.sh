@@ -111,38 +111,19 @@ say()
 	printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"
 }
 
-# --- Processes and namespaces, undone on exit ---
-PIDS=()
-NETNS=()
-TAG=cwdemo$$
+# --- Processes and namespaces, undone on exit: the scenario tests'
+# harness records them (cw_spawn, cw_stop, cw_netns_create) and its EXIT
+# trap stops and deletes them; the lab keeps its directory (no CW_TMP) ---
+. "$TOP/tests/scenario/lib.sh"
 
-cleanup()
+lab_exit()
 {
-	local status=$? pid i alive
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -CONT "$pid" 2>/dev/null
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for ((i = 0; i < 50; i++)); do
-		alive=0
-		for pid in "${PIDS[@]}"; do
-			kill -0 "$pid" 2>/dev/null && alive=1
-		done
-		[ "$alive" = 0 ] && break
-		sleep 0.1
-	done
-	for pid in "${PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	for i in "${NETNS[@]}"; do
-		ip netns delete "$i" 2>/dev/null
-	done
+	local status=$?
 	[ "$status" = 0 ] || say "the lab stopped (status $status); see $OUT"
-	exit "$status"
+	(exit "$status")
+	cw_cleanup
 }
-trap cleanup EXIT
+trap lab_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -158,38 +139,14 @@ spawn()
 {
 	local log=$1 ns=$2
 	shift 2
-	ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
-	SPAWNED=$!
-	PIDS+=("$SPAWNED")
-}
-
-# stop PID: TERM it (KILL after 5 s) and forget it.
-stop()
-{
-	local pid=$1 i keep=()
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	for i in "${PIDS[@]}"; do
-		[ "$i" = "$pid" ] || keep+=("$i")
-	done
-	PIDS=("${keep[@]}")
-}
-
-netns_add()
-{
-	ip netns add "$1" || die "ip netns add $1"
-	NETNS+=("$1")
-	ip -n "$1" link set lo up || die "lo up in $1"
+	cw_spawn "$log" ip netns exec "$ns" "$@"
+	SPAWNED=$CW_SPAWNED
 }
 
 # --- The network: one namespace for the servers and the collector (its
 # bridge is the Internet), one per probe, each on a veth to the bridge ---
-CORE=$TAG-core
+TAG=cwdemo
+CORE=
 COLLECTOR_ADDR=10.53.200.1
 COLLECTOR_PORT=8080
 COLLECTOR_URL=http://$COLLECTOR_ADDR:$COLLECTOR_PORT
@@ -210,7 +167,8 @@ declare -A P_NS P_PID P_ID
 net_up()
 {
 	local p i=0 a
-	netns_add "$CORE"
+	cw_netns_create "$TAG-core"
+	CORE=$CW_NS
 	ip -n "$CORE" link add br0 type bridge || die "bridge"
 	ip -n "$CORE" link set br0 up
 	for a in "${ROOTS[@]}" "${UA_SERVERS[@]}" "${SD_SERVERS[@]}" \
@@ -220,8 +178,8 @@ net_up()
 	done
 	for p in "${PROBES[@]}"; do
 		i=$((i + 1))
-		P_NS[$p]=$TAG-$p
-		netns_add "${P_NS[$p]}"
+		cw_netns_create "$TAG-$p"
+		P_NS[$p]=$CW_NS
 		ip -n "${P_NS[$p]}" link add eth0 type veth peer name "vp$i" \
 		    netns "$CORE" || die "veth of $p"
 		ip -n "$CORE" link set "vp$i" master br0 up
@@ -614,7 +572,7 @@ crisis()
 	truth_phase 3 tld-down "the TLD sd down for everyone (both NSDs stopped)" \
 	    "$(jq -sc . <<<"${ex[*]}")"
 	for a in "${SD_SERVERS[@]}"; do
-		stop "${NSD_PID[${a%%=*}]}"
+		cw_stop "${NSD_PID[${a%%=*}]}"
 	done
 	pause "$PHASE_MS"
 	for a in "${SD_SERVERS[@]}"; do
@@ -637,7 +595,7 @@ crisis()
 	truth_phase 5 power-cut "khartoum's power cut (the probe killed)" \
 	    "[$(expect khartoum probe 'silence=true')]"
 	kill -KILL "${P_PID[khartoum]}"
-	wait "${P_PID[khartoum]}" 2>/dev/null
+	cw_stop "${P_PID[khartoum]}"
 	pause "$PHASE_MS"
 	probe_start khartoum
 	truth_end
@@ -718,9 +676,8 @@ say "the crisis lab in $OUT (speed $SPEED: interval $(ms "$INTERVAL_MS") s)"
 net_up
 dns_up
 collector_up
-python3 "$DEMO_DIR/forward.py" --port "$PORT" --netns "$CORE" \
-    --to "$COLLECTOR_ADDR:$COLLECTOR_PORT" >"$LAB/forward.log" 2>&1 &
-PIDS+=("$!")
+cw_spawn "$LAB/forward.log" python3 "$DEMO_DIR/forward.py" --port "$PORT" \
+    --netns "$CORE" --to "$COLLECTOR_ADDR:$COLLECTOR_PORT"
 say "the collector: $COLLECTOR_URL in the lab, http://127.0.0.1:$PORT here" \
     "(read token $READ_TOKEN)"
 probes_up
