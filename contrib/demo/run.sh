@@ -4,7 +4,8 @@
 # probes in two countries, a collector), a scripted crisis in timed
 # phases, and the episodes the collector derived from it compared with
 # the script's ground truth.  contrib/demo/README.md says what each phase
-# shows.  Needs root (namespaces, nftables), nsd, nft, curl, jq, python3.
+# shows.  Needs root (namespaces, nftables), nsd, nft, kdig, curl, jq,
+# python3.
 #
 #   contrib/demo/run.sh [--out DIR] [--speed N] [--port PORT] [--hold]
 #
@@ -54,7 +55,7 @@ esac
 [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] ||
     { echo "run.sh: --port: $PORT is not 1 to 65535" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (ip netns, nft)" >&2; exit 2; }
-for tool in ip nft nsd curl jq python3; do
+for tool in ip nft nsd kdig curl jq python3; do
 	command -v "$tool" >/dev/null ||
 	    { echo "run.sh: needs $tool" >&2; exit 2; }
 done
@@ -186,8 +187,8 @@ net_up()
 		ip -n "${P_NS[$p]}" addr add "${P_ADDR[$p]}/16" dev eth0
 		ip -n "${P_NS[$p]}" link set eth0 up
 	done
-	# The bridge forwards at once (no learning delay for a veth).
 	ip netns exec "$CORE" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	printf '%s\n' "${CW_NETNS[@]}" >"$LAB/netns"
 }
 
 # --- DNS: the zones and the NSD instances ---

@@ -6,6 +6,8 @@
  * reads back the records it has just stored, in seq order, with the ids
  * the database gave them, and walks them in memory; then it writes the
  * targets it touched and the runs that changed, each in one statement.
+ * A result that had nothing to query (dns_no_servers: a TLD whose
+ * servers are not known yet) measured no target: it is left out.
  * Nothing is written while a query is being read (libpq reads a result
  * whole, SQLite could not write under an open statement on every
  * version): the changes are collected first.
@@ -521,7 +523,8 @@ store_episodes_ingest(struct store *st, const char *probe, const char *chain,
 	        "failure, country, asn, CASE WHEN type = 'heartbeat' THEN "
 	        "line END FROM records WHERE probe = ? AND "
 	        "chain = ? AND seq >= ? AND seq <= ? AND time IS NOT NULL "
-	        "AND ((type IN ('dns', 'http') AND ok IS NOT NULL) OR "
+	        "AND ((type IN ('dns', 'http') AND ok IS NOT NULL AND "
+	        "(failure IS NULL OR failure <> 'dns_no_servers')) OR "
 	        "type = 'heartbeat') ORDER BY seq",
 	        p, 4, se_record_cb, &in) == -1 ||
 	    in.oom)

@@ -13,7 +13,9 @@
  *                  twice the interval the first of them declares (a
  *                  silence; store_heartbeat_interval).
  *
- * Records are taken in seq order as they are stored; a record whose
+ * Results that had nothing to query (failure dns_no_servers) are no
+ * target's and are left out.  Records are taken in seq order as they
+ * are stored; a record whose
  * time is not after the last one taken for its target (a gap filled
  * late, a clock that stepped back) changes nothing.
  */

@@ -235,6 +235,33 @@ test_ongoing(void **state)
 	episode_list_clear(&l);
 }
 
+/* Results with nothing to query (a TLD's servers not learned yet) are
+ * no target's: no episode, and no success of T1 is needed to end one. */
+static void
+test_no_servers(void **state)
+{
+	struct sfix_test *t = *state;
+	struct episode_list l;
+
+	meas(&t->c, 0, T1, NULL);
+	for (long s = 1; s < 4; s++) {
+		char body[256], when[CW_TIME_STRLEN];
+		cw_time_format(base_time() + s * CW_USEC_PER_SEC, when,
+		    sizeof(when));
+		snprintf(body, sizeof(body),
+		    "\"time\":\"%s\",\"name\":\"tld-soa\",\"tld\":\"ua\","
+		    "\"ok\":false,\"failure\":\"dns_no_servers\"",
+		    when);
+		schain_add(&t->c, "dns", body);
+	}
+	meas(&t->c, 60, T1, NULL);
+	schain_ingest(&t->s, &t->c, 64);
+
+	l = find(&t->s, NULL);
+	assert_int_equal(l.n, 0);
+	episode_list_clear(&l);
+}
+
 /* Both targets failing together: the probe's cut, one episode of both
  * targets bracketed by the probe's last success before it and first
  * after it; per_target, the probe's episode of each target. */
@@ -752,6 +779,7 @@ test_params(void **state)
 	SFIX_TEST(test_target, setup), SFIX_TEST(test_ongoing, setup), \
 	    SFIX_TEST(test_probe_scope, setup), \
 	    SFIX_TEST(test_probe_cuts, setup), \
+	    SFIX_TEST(test_no_servers, setup), \
 	    SFIX_TEST(test_silence_interval, setup), \
 	    SFIX_TEST(test_region_scope, setup), \
 	    SFIX_TEST(test_silence, setup), SFIX_TEST(test_severity, setup), \
