@@ -595,8 +595,10 @@ crisis()
 	# 5: khartoum loses power: the probe is killed, heartbeats stop.
 	truth_phase 5 power-cut "khartoum's power cut (the probe killed)" \
 	    "[$(expect khartoum probe 'silence=true')]"
-	kill -KILL "${P_PID[khartoum]}"
-	cw_stop "${P_PID[khartoum]}"
+	{
+		kill -KILL "${P_PID[khartoum]}"
+		cw_stop "${P_PID[khartoum]}"
+	} 2>/dev/null # not bash's "Killed"
 	pause "$PHASE_MS"
 	probe_start khartoum
 	truth_end

@@ -50,9 +50,11 @@ cw_check "SIGTERM: no namespace, no process left" lab_gone "$CW_TMP/stopped"
 
 # The whole crisis.
 start=$(date +%s)
-"$RUN" --out "$CW_TMP/lab" --speed 3 --port "$(cw_free_port)" \
-    >"$CW_TMP/lab.log" 2>&1
-status=$?
+# In the background, so that this script's own trap stops it.
+cw_spawn "$CW_TMP/lab.log" "$RUN" --out "$CW_TMP/lab" --speed 3 \
+    --port "$(cw_free_port)"
+cw_wait "$CW_SPAWNED" 270
+status=$CW_STATUS
 cw_log "the lab ran $(($(date +%s) - start)) s; its output:"
 cat "$CW_TMP/lab.log" >&2
 cw_check "run.sh: exit 0, the ground truth holds ($status)" [ "$status" = 0 ]
