@@ -24,6 +24,7 @@ enum {
 	OPT_FORMAT,
 	OPT_FILTER,  /* from, to, probe, name, addr, country, asn */
 	OPT_EPISODE, /* scope, min-severity, min-failures, silence */
+	OPT_PER_TARGET,
 };
 
 static const struct option cmd_episodes_options[] = {
@@ -41,6 +42,7 @@ static const struct option cmd_episodes_options[] = {
 	{ "min-severity", required_argument, NULL, OPT_EPISODE },
 	{ "min-failures", required_argument, NULL, OPT_EPISODE },
 	{ "silence", required_argument, NULL, OPT_EPISODE },
+	{ "per-target", no_argument, NULL, OPT_PER_TARGET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,9 +65,11 @@ cmd_episodes_usage(FILE *fp)
 	    "  --min-severity X     severity X or more (doc/episodes.md)\n"
 	    "  --min-failures N     failures in a row that make an episode "
 	    "(2)\n"
-	    "  --silence S          a heartbeat gap of more than S seconds "
-	    "is\n"
-	    "                       a probe episode (900; 600 at least)\n"
+	    "  --silence S          a heartbeat gap is a probe episode when "
+	    "longer\n"
+	    "                       than twice the probe's interval and S "
+	    "seconds (0)\n"
+	    "  --per-target         a probe's cut as one episode per target\n"
 	    "exit status: 0 written, 1 database or output error, 2 usage "
 	    "error.\n");
 }
@@ -103,6 +107,9 @@ cmd_episodes_parse(int argc, char **argv, struct export_params *xp,
 			        sizeof(err)) != 1)
 				return collector_cmd_error("episodes",
 				    CW_EXIT_USAGE, "--%s", err);
+			break;
+		case OPT_PER_TARGET:
+			q->per_target = true;
 			break;
 		case OPT_EPISODE:
 			/* The option's name with '_' for '-', as the API's

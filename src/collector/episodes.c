@@ -41,7 +41,6 @@ episodes_query_init(struct episodes_query *q)
 	store_filter_init(&q->filter);
 	q->min_failures = EPISODES_MIN_FAILURES;
 	q->scope = -1;
-	q->silence = EPISODES_SILENCE;
 	q->now = cw_real_usec();
 }
 
@@ -75,6 +74,15 @@ episodes_param_set(struct episodes_query *q, const char *key, const char *value,
 		q->min_severity = d;
 		return 1;
 	}
+	if (strcmp(key, "per_target") == 0) {
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+			snprintf(err, errlen,
+			    "per_target: \"%s\" is not true or false", value);
+			return -1;
+		}
+		q->per_target = value[0] == 't';
+		return 1;
+	}
 	if (strcmp(key, "min_failures") != 0 && strcmp(key, "silence") != 0)
 		return 0;
 	errno = 0;
@@ -90,12 +98,11 @@ episodes_param_set(struct episodes_query *q, const char *key, const char *value,
 		q->min_failures = (int)n;
 		return 1;
 	}
-	if (value[0] == '\0' || *end != '\0' || errno != 0 ||
-	    n * CW_USEC_PER_SEC < STORE_SILENCE_MIN ||
+	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < 0 ||
 	    n > INT64_MAX / CW_USEC_PER_SEC) {
 		snprintf(err, errlen,
-		    "silence: \"%s\" is not a number of seconds from %lld",
-		    value, (long long)(STORE_SILENCE_MIN / CW_USEC_PER_SEC));
+		    "silence: \"%s\" is not a whole number of seconds from 0",
+		    value);
 		return -1;
 	}
 	q->silence = n * CW_USEC_PER_SEC;
@@ -105,12 +112,24 @@ episodes_param_set(struct episodes_query *q, const char *key, const char *value,
 /* --- The list --- */
 
 static void
+episode_target_clear(struct episode_target *t)
+{
+	free(t->name);
+	free(t->server);
+	free(t->addr);
+	free(t->proto);
+}
+
+static void
 episode_clear(struct episode *e)
 {
 	free(e->name);
 	free(e->server);
 	free(e->addr);
 	free(e->proto);
+	for (size_t i = 0; i < e->ntargets; i++)
+		episode_target_clear(&e->targets[i]);
+	free(e->targets);
 	for (size_t i = 0; i < e->nnames; i++)
 		free(e->names[i].name);
 	free(e->names);
@@ -209,6 +228,9 @@ ep_run_cb(void *arg, const struct store_episode_run *r)
 	if (r->silence) {
 		if (!rd->q->heartbeats)
 			return 0;
+		/* A gap stored is one of more than twice the interval
+		 * the probe declared; one not ended yet is measured
+		 * against that interval later (ep_silence_cb). */
 		end = r->first_ok_id != 0 ? r->first_ok_time : ep_end(rd->q);
 		if (end - r->last_ok_time <= rd->q->silence)
 			return 0;
@@ -359,6 +381,149 @@ ep_regions(struct episode_list *l)
 	return true;
 }
 
+/* --- A probe's cut: one episode of all its targets --- */
+
+static cw_usec_t
+ep_until(const struct episode *e)
+{
+	return e->first_ok.id != 0 ? e->first_ok.time : INT64_MAX;
+}
+
+/* By probe, then first failure, then target. */
+static int
+ep_cmp_cut(const void *va, const void *vb)
+{
+	const struct episode *a = *(struct episode *const *)va;
+	const struct episode *b = *(struct episode *const *)vb;
+	int c;
+
+	if ((c = strcmp(a->probe, b->probe)) != 0)
+		return c;
+	if (a->first_failure.time != b->first_failure.time)
+		return a->first_failure.time < b->first_failure.time ? -1 : 1;
+	return ep_cmp_target(va, vb);
+}
+
+/* The failures by name of `from` added to those of `to`.  Returns
+ * false out of memory. */
+static bool
+ep_names_add(struct episode *to, const struct episode *from)
+{
+	for (size_t i = 0; i < from->nnames; i++) {
+		struct episode_failure *v;
+		size_t j = 0;
+		while (j < to->nnames &&
+		    strcmp(to->names[j].name, from->names[i].name) != 0)
+			j++;
+		if (j < to->nnames) {
+			to->names[j].n += from->names[i].n;
+			continue;
+		}
+		v = reallocarray(to->names, to->nnames + 1, sizeof(*v));
+		if (v == NULL)
+			return false;
+		to->names = v;
+		if ((v[j].name = strdup(from->names[i].name)) == NULL)
+			return false;
+		v[j].n = from->names[i].n;
+		to->nnames++;
+	}
+	return true;
+}
+
+/* `e`'s target moved to the end of `to`'s list (which has room). */
+static void
+ep_target_move(struct episode *to, struct episode *e)
+{
+	to->targets[to->ntargets++] = (struct episode_target){ e->name,
+		e->server, e->addr, e->proto, e->af };
+	e->name = e->server = e->addr = e->proto = NULL;
+	e->af = -1;
+}
+
+/* Fold the episodes v[1..n) of one probe's cut into v[0], the first to
+ * fail: the probe's last success before it and first after it, all
+ * their failures, the probe's results of the whole cut
+ * (doc/episodes.md).  Returns STORE_OK, STORE_E_DB, or -1 out of
+ * memory. */
+static int
+ep_cut_merge(struct store *st, struct episode **v, size_t n)
+{
+	struct episode *m = v[0];
+	int rc;
+
+	if ((m->targets = calloc(n, sizeof(*m->targets))) == NULL)
+		return -1;
+	ep_target_move(m, m);
+	for (size_t i = 1; i < n; i++) {
+		struct episode *e = v[i];
+		if (!ep_names_add(m, e))
+			return -1;
+		m->failures += e->failures;
+		if (e->last_ok.id != 0 &&
+		    (m->last_ok.id == 0 || e->last_ok.time > m->last_ok.time))
+			m->last_ok = e->last_ok;
+		if (e->last_failure.time > m->last_failure.time)
+			m->last_failure = e->last_failure;
+		if (e->first_ok.id != 0 &&
+		    (m->first_ok.id == 0 ||
+		        e->first_ok.time < m->first_ok.time))
+			m->first_ok = e->first_ok;
+		ep_target_move(m, e);
+		e->dropped = true;
+	}
+	rc = ep_measure(st, m);
+	m->scope = EPISODE_PROBE;
+	return rc;
+}
+
+/* The probe episodes of one probe that overlap in time (from first
+ * failure to first success) are one cut: one episode each.  Returns
+ * STORE_OK, STORE_E_DB, or -1 out of memory. */
+static int
+ep_cuts(struct store *st, struct episode_list *l)
+{
+	struct episode **v;
+	size_t n = 0;
+	int rc = STORE_OK;
+
+	if ((v = calloc(l->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->v[i].silence && l->v[i].scope == EPISODE_PROBE)
+			v[n++] = &l->v[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ep_cmp_cut);
+	for (size_t g = 0, end; g < n && rc == STORE_OK; g = end) {
+		cw_usec_t until = ep_until(v[g]);
+		for (end = g + 1;
+		     end < n && strcmp(v[end]->probe, v[g]->probe) == 0 &&
+		     v[end]->first_failure.time < until;
+		     end++)
+			if (ep_until(v[end]) > until)
+				until = ep_until(v[end]);
+		if (end - g > 1)
+			rc = ep_cut_merge(st, &v[g], end - g);
+	}
+	free(v);
+	return rc;
+}
+
+/* Whether `e` has a target of measurement `name` (NULL: any) and
+ * address `addr` (NULL: any). */
+static bool
+ep_has_target(const struct episode *e, const char *name, const char *addr)
+{
+	if (e->ntargets == 0)
+		return (name == NULL || ep_str_eq(name, e->name)) &&
+		    (addr == NULL || ep_str_eq(addr, e->addr));
+	for (size_t i = 0; i < e->ntargets; i++)
+		if ((name == NULL || ep_str_eq(name, e->targets[i].name)) &&
+		    (addr == NULL || ep_str_eq(addr, e->targets[i].addr)))
+			return true;
+	return false;
+}
+
 static bool
 ep_selected(const struct episodes_query *q, const struct episode *e)
 {
@@ -373,9 +538,9 @@ ep_selected(const struct episodes_query *q, const struct episode *e)
 	            strcmp(f->probe, e->probe) != 0 :
 	            strtoll(f->probe, NULL, 10) != e->probe_num))
 		return false;
-	if (f->name != NULL && !ep_str_eq(f->name, e->name))
+	if (f->name != NULL && !ep_has_target(e, f->name, NULL))
 		return false;
-	if (f->addr != NULL && !ep_str_eq(f->addr, e->addr))
+	if (f->addr != NULL && !ep_has_target(e, NULL, f->addr))
 		return false;
 	if (f->country != NULL && strcmp(f->country, e->country) != 0)
 		return false;
@@ -401,16 +566,33 @@ ep_cmp_time(const void *va, const void *vb)
 	return ep_cmp_target(&a, &b);
 }
 
-/* The probes' numbers, from the probe list (one read, not one per
- * episode). */
-static int
-ep_num_cb(void *arg, const struct store_probe *p)
-{
-	struct episode_list *l = arg;
+struct ep_probes {
+	const struct episodes_query *q;
+	struct episode_list *l;
+};
 
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].probe, p->id) == 0)
-			l->v[i].probe_num = p->num;
+/* The probes' numbers, from the probe list (one read, not one per
+ * episode); and a silence not ended yet measured against twice the
+ * interval of the probe's last heartbeat, as the ingest measures the
+ * others (store_episodes.h). */
+static int
+ep_probe_cb(void *arg, const struct store_probe *p)
+{
+	struct ep_probes *pr = arg;
+	cw_usec_t interval = STORE_HEARTBEAT_DEFAULT;
+
+	if (p->last_heartbeat != NULL)
+		interval = store_heartbeat_interval(p->last_heartbeat,
+		    strlen(p->last_heartbeat));
+	for (size_t i = 0; i < pr->l->n; i++) {
+		struct episode *e = &pr->l->v[i];
+		if (strcmp(e->probe, p->id) != 0)
+			continue;
+		e->probe_num = p->num;
+		if (e->silence && e->first_ok.id == 0 &&
+		    ep_end(pr->q) - e->last_ok.time <= 2 * interval)
+			e->dropped = true;
+	}
 	return 0;
 }
 
@@ -419,7 +601,9 @@ episodes_find(struct store *st, const struct episodes_query *q,
     struct episode_list *out)
 {
 	struct ep_read rd = { .q = q, .out = out };
+	struct ep_probes pr = { q, out };
 	size_t kept = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (store_episode_runs(st, q->filter.from, q->filter.to,
@@ -432,10 +616,12 @@ episodes_find(struct store *st, const struct episodes_query *q,
 			return STORE_E_DB;
 	if (!ep_regions(out))
 		return -1;
-	if (out->n > 0 && store_probe_list(st, ep_num_cb, out) != STORE_OK)
+	if (!q->per_target && (rc = ep_cuts(st, out)) != STORE_OK)
+		return rc;
+	if (out->n > 0 && store_probe_list(st, ep_probe_cb, &pr) != STORE_OK)
 		return STORE_E_DB;
 	for (size_t i = 0; i < out->n; i++) {
-		if (!ep_selected(q, &out->v[i])) {
+		if (out->v[i].dropped || !ep_selected(q, &out->v[i])) {
 			episode_clear(&out->v[i]);
 			continue;
 		}
@@ -464,6 +650,37 @@ static json_t *
 ep_str_json(const char *s)
 {
 	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+ep_target_json(const char *name, const char *server, const char *addr,
+    const char *proto, long long af)
+{
+	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "name", ep_str_json(name),
+	    "server", ep_str_json(server), "addr", ep_str_json(addr), "proto",
+	    ep_str_json(proto), "af", af >= 0 ? json_integer(af) : json_null());
+}
+
+/* The episode's targets: its own, those of a cut, none for a
+ * silence. */
+static json_t *
+ep_targets_json(const struct episode *e)
+{
+	json_t *a = json_array();
+
+	if (a == NULL || e->silence)
+		return a;
+	if (e->ntargets == 0)
+		json_array_append_new(a,
+		    ep_target_json(e->name, e->server, e->addr, e->proto,
+		        e->af));
+	for (size_t i = 0; i < e->ntargets; i++) {
+		const struct episode_target *t = &e->targets[i];
+		json_array_append_new(a,
+		    ep_target_json(t->name, t->server, t->addr, t->proto,
+		        t->af));
+	}
+	return a;
 }
 
 static json_t *
@@ -507,6 +724,7 @@ episode_json(const struct episode *e)
 	json_object_set_new(o, "severity", json_real(e->severity));
 	json_object_set_new(o, "region_probes",
 	    json_integer((json_int_t)e->region_probes));
+	json_object_set_new(o, "targets", ep_targets_json(e));
 	return o;
 }
 
@@ -538,7 +756,7 @@ episodes_write_jsonl(const struct episode_list *l, struct evbuffer *out)
 	"af,last_ok_id,last_ok_time,first_failure_id,first_failure_time," \
 	"last_failure_id,last_failure_time,first_ok_id,first_ok_time," \
 	"ongoing,failures,failure_names,measurements,failing,duration_s," \
-	"severity,region_probes\r\n"
+	"severity,region_probes,targets\r\n"
 
 static int
 ep_csv_text(struct evbuffer *out, const char *s)
@@ -557,6 +775,49 @@ ep_csv_mark(struct evbuffer *out, struct episode_mark m)
 		return evbuffer_add(out, ",,", 2);
 	export_time_format(m.time, buf);
 	return evbuffer_add_printf(out, "%lld,%s,", m.id, buf) < 0 ? -1 : 0;
+}
+
+/* One target as the CSV's targets column writes it: its fields
+ * joined by spaces (none of them holds one), "" for an absent one. */
+static int
+ep_csv_target(struct evbuffer *b, const char *name, const char *server,
+    const char *addr, const char *proto, long long af)
+{
+	char afs[24] = "";
+
+	if (af >= 0)
+		snprintf(afs, sizeof(afs), "%lld", af);
+	return evbuffer_add_printf(b, "%s%s %s %s %s %s",
+	           evbuffer_get_length(b) > 0 ? ";" : "", name ? name : "",
+	           server ? server : "", addr ? addr : "", proto ? proto : "",
+	           afs) < 0 ?
+	    -1 :
+	    0;
+}
+
+/* The targets column, a field and its line's end. */
+static int
+ep_csv_targets(const struct episode *e, struct evbuffer *out)
+{
+	struct evbuffer *b = evbuffer_new();
+	int rc = b == NULL ? -1 : 0;
+
+	if (rc == 0 && !e->silence && e->ntargets == 0)
+		rc = ep_csv_target(b, e->name, e->server, e->addr, e->proto,
+		    e->af);
+	for (size_t i = 0; rc == 0 && i < e->ntargets; i++)
+		rc = ep_csv_target(b, e->targets[i].name, e->targets[i].server,
+		    e->targets[i].addr, e->targets[i].proto, e->targets[i].af);
+	if (rc == 0)
+		rc = evbuffer_add(b, "", 1);
+	if (rc == 0)
+		rc = export_csv_field(out, (const char *)evbuffer_pullup(b, -1),
+		    evbuffer_get_length(b) - 1);
+	if (rc == 0)
+		rc = evbuffer_add(out, "\r\n", 2);
+	if (b != NULL)
+		evbuffer_free(b);
+	return rc;
 }
 
 static int
@@ -607,10 +868,12 @@ episode_csv(const struct episode *e, struct evbuffer *out)
 	    ep_csv_text(out, (const char *)evbuffer_pullup(names, -1)) == -1)
 		rc = -1;
 	if (rc == 0 &&
-	    evbuffer_add_printf(out, "%lld,%lld,%.3f,%.3f,%zu\r\n",
+	    evbuffer_add_printf(out, "%lld,%lld,%.3f,%.3f,%zu,",
 	        e->measurements, e->failing, e->duration_s, e->severity,
 	        e->region_probes) < 0)
 		rc = -1;
+	if (rc == 0)
+		rc = ep_csv_targets(e, out);
 	evbuffer_free(names);
 	return rc;
 }

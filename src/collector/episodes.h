@@ -30,7 +30,6 @@
 #include "store.h"
 
 #define EPISODES_MIN_FAILURES 2 /* failures in a row that open one */
-#define EPISODES_SILENCE      (900 * CW_USEC_PER_SEC) /* heartbeat gap */
 
 enum episode_scope {
 	EPISODE_TARGET,
@@ -45,6 +44,12 @@ struct episode_mark {
 	cw_usec_t time;
 };
 
+/* One target of a probe episode that covers several. */
+struct episode_target {
+	char *name, *server, *addr, *proto; /* owned */
+	long long af;
+};
+
 /* Failures of one name ("generic_timeout_error" ...) in an episode. */
 struct episode_failure {
 	char *name; /* owned */
@@ -54,13 +59,17 @@ struct episode_failure {
 struct episode {
 	enum episode_scope scope;
 	bool silence; /* a heartbeat gap: no target, no failures */
+	bool dropped; /* not given: merged into another, or too short */
 	char probe[RECORD_ID_HEX + 1];
 	long long probe_num;
 	char country[3]; /* of its first failure's record; "" undeclared */
 	long long asn;   /* -1 undeclared */
-	/* The target; all NULL (af -1) for a silence.  Owned. */
+	/* The target; all NULL (af -1) for a silence and for a probe
+	 * episode of several targets (those in `targets`).  Owned. */
 	char *name, *server, *addr, *proto;
 	long long af;
+	struct episode_target *targets; /* owned; ntargets 0: the one above */
+	size_t ntargets;
 	struct episode_mark last_ok, first_failure, last_failure, first_ok;
 	long long failures;
 	struct episode_failure *names; /* by name, owned */
@@ -85,21 +94,22 @@ struct episodes_query {
 	int min_failures;
 	int scope;
 	double min_severity;
-	bool heartbeats; /* silences too: for the read token only */
-	cw_usec_t silence;
-	cw_usec_t now; /* where a silence without a next heartbeat ends */
+	bool heartbeats;   /* silences too: for the read token only */
+	bool per_target;   /* a probe's cut as one episode per target */
+	cw_usec_t silence; /* the least gap that is a silence (0: none) */
+	cw_usec_t now;     /* where a silence without a next heartbeat ends */
 };
 
 /* episodes_query_init: the defaults (2 failures, any scope, severity 0,
- * silences left out, a silence of EPISODES_SILENCE), `now` the real
- * time. */
+ * silences left out, no least silence beyond the probe's own, a probe's
+ * cut as one episode), `now` the real time. */
 void episodes_query_init(struct episodes_query *q);
 
 /*
  * episodes_param_set: the episode parameter `key` ("scope",
- * "min_severity", "min_failures", "silence") from `value`: a scope
- * name, a number >= 0, an integer from 1 to 1000, seconds from 600
- * (STORE_SILENCE_MIN).
+ * "min_severity", "min_failures", "silence", "per_target") from
+ * `value`: a scope name, a number >= 0, an integer from 1 to 1000,
+ * whole seconds from 0, "true" or "false".
  * Returns 1 when set, 0 when `key` is not one of them, -1 for a bad
  * value (the reason, naming the parameter, in `err`).
  */
@@ -112,7 +122,10 @@ int episodes_param_set(struct episodes_query *q, const char *key,
  * error), ordered by first failure (a silence by its last heartbeat),
  * probe and target: the runs of failures (and silences) that overlap
  * the window [filter.from, filter.to), with their brackets wherever
- * the records are.  Returns 0, or STORE_E_DB (the reason in
+ * the records are; the runs of one probe's cut (scope probe) merged
+ * into one episode of all their targets unless `per_target`.  A
+ * silence is a heartbeat gap longer than twice the interval the probe
+ * declared (store_heartbeat_interval) and than `silence`.  Returns 0, or STORE_E_DB (the reason in
  * store_error_text(); store_unavailable() tells 503) or -1 out of
  * memory.
  */

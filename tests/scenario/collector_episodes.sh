@@ -4,9 +4,9 @@
 # reach a.root throughout; k.root fails for probe A from 10:02 to 10:04
 # and for probe B from 10:03 to 10:05 (overlapping: a region's episode
 # for each), B once more alone at 10:08 (one failure: no episode); A's
-# heartbeats stop after 10:01 (a silence of the probe, to the end of the
-# window at 10:20), B's go on to 10:09 (less than the 900 s of a silence
-# before 10:20).  /api/v1/episodes gives the read token all three, an
+# heartbeats, which declare an interval of 60 s, stop after 10:01 (a
+# silence of the probe: a gap of more than twice that, to the end of the
+# window at 10:20), B's go on every minute to 10:19.  /api/v1/episodes gives the read token all three, an
 # anonymous reader (public_read) the two region episodes and no
 # silence; the filters, CSV and a bad parameter; the episodes command
 # gives what the API gives the read token.
@@ -28,7 +28,8 @@ DB=sqlite:$CW_TMP/collector.db
 WINDOW="from=2026-11-26T10:00:00Z&to=2026-11-26T10:20:00Z"
 
 # chain PROBE FAILING-MINUTES HEARTBEAT-MINUTES: the chain's lines, a
-# k.root and an a.root result each minute from 10:00 to 10:09.
+# k.root and an a.root result each minute from 10:00 to 10:09, and
+# heartbeats at half past the minutes given (10:00 to 10:19).
 chain()
 {
 	/usr/bin/python3 - "$@" <<'EOF'
@@ -39,15 +40,17 @@ dns = ('"type":"dns","time":"2026-11-26T10:%02d:%02dZ","name":"root-soa",'
        '"query":{"qname":".","qtype":"SOA"},%s')
 ok = '"ok":true,"failure":null,"rtt_ms":12.5,"rcode":"NOERROR"'
 bad = '"ok":false,"failure":"generic_timeout_error","rtt_ms":null'
-hb = ('"type":"heartbeat","time":"2026-11-26T10:%02d:30Z","identity":'
-      '{"name":"n","country":"UA","asn":15895,"location":"Kyiv"},"queue":0')
+hb = ('"type":"heartbeat","time":"2026-11-26T10:%02d:30Z","interval_s":60.0,'
+      '"identity":{"name":"n","country":"UA","asn":15895,"location":"Kyiv"},'
+      '"queue":0')
 bodies = []
-for m in range(10):
+for m in range(20):
+    if m < 10:
+        bodies.append(dns % (m, 0, "k.root-servers.net", "193.0.14.129",
+                             bad if str(m) in failing else ok))
+        bodies.append(dns % (m, 1, "a.root-servers.net", "198.41.0.4", ok))
     if str(m) in beats:
         bodies.append(hb % m)
-    bodies.append(dns % (m, 0, "k.root-servers.net", "193.0.14.129",
-                         bad if str(m) in failing else ok))
-    bodies.append(dns % (m, 1, "a.root-servers.net", "198.41.0.4", ok))
 prev = "0" * 64
 for seq, b in enumerate(bodies, 1):
     line = '{"probe":"%s","chain":"%s","seq":%d,"prev":"%s",%s}' % (
@@ -58,7 +61,7 @@ EOF
 }
 
 chain "$PROBE_A" "2 3 4" "0 1" >"$CW_TMP/a" || cw_die "cannot build chain A"
-chain "$PROBE_B" "3 4 5 8" "0 1 2 3 4 5 6 7 8 9" >"$CW_TMP/b" ||
+chain "$PROBE_B" "3 4 5 8" "$(seq -s ' ' 0 19)" >"$CW_TMP/b" ||
     cw_die "cannot build chain B"
 for p in a b; do
 	seed=$SEED_A
@@ -102,7 +105,9 @@ cw_expect "A's episode: 10:02 to 10:05, bracketed by 10:01 and 10:05" \
     .last_failure.time == \"2026-11-26T10:04:00.000000Z\" and
     .first_ok.time == \"2026-11-26T10:05:00.000000Z\" and
     .failure_names.generic_timeout_error == 3 and .region_probes == 2 and
-    .country == \"UA\" and .asn == 15895"
+    .country == \"UA\" and .asn == 15895 and .targets == [{
+    \"name\": \"root-soa\", \"server\": \"k.root-servers.net\",
+    \"addr\": \"193.0.14.129\", \"proto\": \"udp\", \"af\": 4}]"
 cw_expect "B's episode: 10:03 to 10:06, its single failure at 10:08 none" \
     "$CW_TMP/token.jsonl" "[.[] | select(.probe == \"$PROBE_B\")] |
     length == 1 and .[0].first_failure.time ==
@@ -145,6 +150,15 @@ get "/api/v1/episodes?scope=world" "$CW_TMP/bad"
 cw_check "scope=world: 400 ($STATUS)" [ "$STATUS" = 400 ]
 cw_check "scope=world: the answer names the parameter" \
     grep -q scope "$CW_TMP/bad"
+get "/api/v1/episodes?$WINDOW&per_target=true" "$CW_TMP/per" \
+    -H "$READ_AUTH"
+cw_check "per_target=true: the same episodes (no cut here)" \
+    cmp "$CW_TMP/per" "$CW_TMP/token.jsonl"
+get "/api/v1/episodes?per_target=maybe" "$CW_TMP/bad"
+cw_check "per_target=maybe: 400 ($STATUS)" [ "$STATUS" = 400 ]
+get "/api/v1/episodes?$WINDOW&silence=1200" "$CW_TMP/long" -H "$READ_AUTH"
+cw_expect "silence=1200: A's gap of 1110 s is no silence" "$CW_TMP/long" \
+    'length == 2 and all(.[]; .silence | not)'
 get "/api/v1/episodes?type=dns" "$CW_TMP/bad"
 cw_check "type=dns: 400, episodes have no type ($STATUS)" [ "$STATUS" = 400 ]
 cw_collector_stop
@@ -159,6 +173,10 @@ cw_check "episodes: what the API gives the read token" \
     --from 2026-11-26T10:00:00Z --to 2026-11-26T10:20:00Z >"$CW_TMP/cli.csv"
 cw_check "episodes --format csv --scope region: what anonymous got" \
     cmp "$CW_TMP/cli.csv" "$CW_TMP/anon.csv"
+"$COLLECTOR" episodes --db "$DB" --per-target --from 2026-11-26T10:00:00Z \
+    --to 2026-11-26T10:20:00Z >"$CW_TMP/cli-per.jsonl"
+cw_check "episodes --per-target: what the API gives per_target=true" \
+    cmp "$CW_TMP/cli-per.jsonl" "$CW_TMP/per"
 "$COLLECTOR" episodes --db "$DB" --scope world 2>"$CW_TMP/usage.err"
 cw_check "episodes --scope world: exit 2" [ "$?" = 2 ]
 cw_done

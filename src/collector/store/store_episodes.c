@@ -6,15 +6,20 @@
  * reads back the records it has just stored, in seq order, with the ids
  * the database gave them, and walks them in memory; then it writes the
  * targets it touched and the runs that changed, each in one statement.
+ * A result that had nothing to query (dns_no_servers: a TLD whose
+ * servers are not known yet) measured no target: it is left out.
  * Nothing is written while a query is being read (libpq reads a result
  * whole, SQLite could not write under an open statement on every
  * version): the changes are collected first.
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "db.h"
 #include "store_episodes.h"
@@ -27,8 +32,9 @@ struct se_target {
 	long long af, asn;
 	long long last_time, last_ok_id, last_ok_time;
 	long long first_id, first_time, last_id, last_f_time, failures;
-	bool dirty;     /* write its state */
-	bool run_dirty; /* write its open run */
+	cw_usec_t interval; /* heartbeats: what the last declared; 0 unread */
+	bool dirty;         /* write its state */
+	bool run_dirty;     /* write its open run */
 };
 
 /* A run (or a silence) to write to episode_runs. */
@@ -285,6 +291,51 @@ se_tag(struct se_target *t, const struct db_value *c)
 	t->asn = store_col_int(&c[11], -1);
 }
 
+cw_usec_t
+store_heartbeat_interval(const void *line, size_t len)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+	json_t *v = json_object_get(o, "interval_s");
+	double s = json_is_number(v) ? json_number_value(v) : 0;
+	cw_usec_t usec = STORE_HEARTBEAT_DEFAULT;
+
+	/* A day at most: a gap of twice that is a silence whatever. */
+	if (isfinite(s) && s > 0 && s <= 86400)
+		usec = (cw_usec_t)(s * 1e6);
+	json_decref(o);
+	return usec;
+}
+
+static int
+se_line_cb(void *arg, const struct db_row *row)
+{
+	struct se_target *t = arg;
+
+	if (row->n >= 1 && row->col[0].type != DB_NULL)
+		t->interval = store_heartbeat_interval(row->col[0].p,
+		    row->col[0].len);
+	return 1;
+}
+
+/* The interval the probe's last heartbeat (an earlier batch's)
+ * declared, from its record, into its target in `in`: read before the
+ * batch's records, not under their query.  Returns 0, or -1 for a
+ * database error. */
+static int
+se_interval_read(struct store *st, struct se_ingest *in)
+{
+	for (size_t i = 0; i < in->nt; i++) {
+		struct se_target *t = &in->t[i];
+		struct db_value p[1] = { DB_V_INT(t->last_ok_id) };
+		if (t->target[0] != '\0' || t->last_ok_id == 0)
+			continue;
+		t->interval = STORE_HEARTBEAT_DEFAULT;
+		return db_query(st->db, "SELECT line FROM records WHERE id = ?",
+		    p, 1, se_line_cb, t);
+	}
+	return 0;
+}
+
 /* Take one record (a row of store_episodes_ingest's read). */
 static bool
 se_take(struct se_ingest *in, const struct db_row *row)
@@ -304,9 +355,10 @@ se_take(struct se_ingest *in, const struct db_row *row)
 	t->dirty = true;
 	if (heartbeat) {
 		if (t->last_ok_id != 0 &&
-		    time - t->last_ok_time > STORE_SILENCE_MIN &&
+		    time - t->last_ok_time > 2 * t->interval &&
 		    !se_run_push(in, t, true, id, time))
 			return false;
+		t->interval = store_heartbeat_interval(c[12].p, c[12].len);
 		se_tag(t, c);
 	} else if (store_col_int(&c[8], 0) != 0) {
 		if (t->failures > 0 && !se_run_push(in, t, false, id, time))
@@ -344,7 +396,7 @@ se_record_cb(void *arg, const struct db_row *row)
 {
 	struct se_ingest *in = arg;
 
-	if (row->n < 12 || !se_take(in, row)) {
+	if (row->n < 13 || !se_take(in, row)) {
 		in->oom = true;
 		return 1;
 	}
@@ -464,13 +516,15 @@ store_episodes_ingest(struct store *st, const char *probe, const char *chain,
 	        "SELECT " SE_STATE_COLUMNS " FROM episode_state "
 	        "WHERE probe = ?",
 	        p, 1, se_state_cb, &in) == -1 ||
-	    in.oom)
+	    in.oom || se_interval_read(st, &in) == -1)
 		goto out;
 	if (db_query(st->db,
 	        "SELECT id, time, type, name, server, addr, proto, af, ok, "
-	        "failure, country, asn FROM records WHERE probe = ? AND "
+	        "failure, country, asn, CASE WHEN type = 'heartbeat' THEN "
+	        "line END FROM records WHERE probe = ? AND "
 	        "chain = ? AND seq >= ? AND seq <= ? AND time IS NOT NULL "
-	        "AND ((type IN ('dns', 'http') AND ok IS NOT NULL) OR "
+	        "AND ((type IN ('dns', 'http') AND ok IS NOT NULL AND "
+	        "(failure IS NULL OR failure <> 'dns_no_servers')) OR "
 	        "type = 'heartbeat') ORDER BY seq",
 	        p, 4, se_record_cb, &in) == -1 ||
 	    in.oom)

@@ -10,9 +10,12 @@
  *   episode_runs   every run of one failure or more, open or closed,
  *                  with its brackets and failures by name; and every
  *                  gap between two heartbeats of a probe longer than
- *                  STORE_SILENCE_MIN (a silence).
+ *                  twice the interval the first of them declares (a
+ *                  silence; store_heartbeat_interval).
  *
- * Records are taken in seq order as they are stored; a record whose
+ * Results that had nothing to query (failure dns_no_servers) are no
+ * target's and are left out.  Records are taken in seq order as they
+ * are stored; a record whose
  * time is not after the last one taken for its target (a gap filled
  * late, a clock that stepped back) changes nothing.
  */
@@ -24,10 +27,18 @@
 #include "cwtime.h"
 #include "store.h"
 
-/* Heartbeat gaps kept as silences: a query may ask for longer ones.
- * Twice a probe's default heartbeat interval (300 s), so that a probe
- * on time never has one. */
-#define STORE_SILENCE_MIN (600 * CW_USEC_PER_SEC)
+/* The heartbeat interval of a heartbeat that declares none: the
+ * probe's default (corewatch.conf(5)). */
+#define STORE_HEARTBEAT_DEFAULT (300 * CW_USEC_PER_SEC)
+
+/*
+ * store_heartbeat_interval: the interval a heartbeat record (its line,
+ * `len` bytes, not NUL-terminated) declares, its "interval_s", in
+ * microseconds; STORE_HEARTBEAT_DEFAULT when it declares none or the
+ * line is not a JSON object.  A gap of more than twice this after the
+ * heartbeat is a silence: a probe on time never has one.
+ */
+cw_usec_t store_heartbeat_interval(const void *line, size_t len);
 
 /* The schema of the two tables (a migration of store.c). */
 #define STORE_EPISODES_SCHEMA \

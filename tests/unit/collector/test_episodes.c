@@ -3,7 +3,8 @@
  * result sequences whose episodes are known exactly: one failure is
  * none, two in a row are one, an ongoing one, brackets exact to the
  * record, failures counted by name, the scopes target, probe and
- * region, a heartbeat gap, severity and its order, the filters, and
+ * region, a probe's cut as one episode, a heartbeat gap against the
+ * interval the probe declares, severity and its order, the filters, and
  * the JSON lines and CSV of one episode byte for byte. */
 #include "config.h"
 
@@ -56,16 +57,30 @@ meas(struct schain *c, long sec, const char *addr, const char *failure)
 	return c->seq;
 }
 
-/* A heartbeat at base + `sec`.  Returns its seq. */
+/* A heartbeat at base + `sec` declaring the interval `every` seconds
+ * (0: none).  Returns its seq. */
 static uint64_t
-heartbeat(struct schain *c, long sec)
+heartbeat_every(struct schain *c, long sec, int every)
 {
 	char body[128], when[CW_TIME_STRLEN];
 
 	cw_time_format(base_time() + sec * CW_USEC_PER_SEC, when, sizeof(when));
-	snprintf(body, sizeof(body), "\"time\":\"%s\",\"queue\":0", when);
+	if (every > 0)
+		snprintf(body, sizeof(body),
+		    "\"time\":\"%s\",\"interval_s\":%d.0,\"queue\":0", when,
+		    every);
+	else
+		snprintf(body, sizeof(body), "\"time\":\"%s\",\"queue\":0",
+		    when);
 	schain_add(c, "heartbeat", body);
 	return c->seq;
+}
+
+/* A heartbeat at base + `sec` that declares no interval. */
+static uint64_t
+heartbeat(struct schain *c, long sec)
+{
+	return heartbeat_every(c, sec, 0);
 }
 
 static int
@@ -220,30 +235,133 @@ test_ongoing(void **state)
 	episode_list_clear(&l);
 }
 
-/* Both targets failing together: the probe's episode, each. */
+/* Results with nothing to query (a TLD's servers not learned yet) are
+ * no target's: no episode, and no success of T1 is needed to end one. */
+static void
+test_no_servers(void **state)
+{
+	struct sfix_test *t = *state;
+	struct episode_list l;
+
+	meas(&t->c, 0, T1, NULL);
+	for (long s = 1; s < 4; s++) {
+		char body[256], when[CW_TIME_STRLEN];
+		cw_time_format(base_time() + s * CW_USEC_PER_SEC, when,
+		    sizeof(when));
+		snprintf(body, sizeof(body),
+		    "\"time\":\"%s\",\"name\":\"tld-soa\",\"tld\":\"ua\","
+		    "\"ok\":false,\"failure\":\"dns_no_servers\"",
+		    when);
+		schain_add(&t->c, "dns", body);
+	}
+	meas(&t->c, 60, T1, NULL);
+	schain_ingest(&t->s, &t->c, 64);
+
+	l = find(&t->s, NULL);
+	assert_int_equal(l.n, 0);
+	episode_list_clear(&l);
+}
+
+/* Both targets failing together: the probe's cut, one episode of both
+ * targets bracketed by the probe's last success before it and first
+ * after it; per_target, the probe's episode of each target. */
 static void
 test_probe_scope(void **state)
+{
+	struct sfix_test *t = *state;
+	struct episodes_query q;
+	struct episode_list l;
+	char err[128];
+	uint64_t ok_before, ff, lf, ok_after;
+	long s = rounds_ok(&t->c, 0, 1);
+
+	ok_before = t->c.seq; /* T2 at 1 */
+	for (int i = 0; i < 3; i++, s += 60) {
+		uint64_t seq = meas(&t->c, s, T1, "generic_timeout_error");
+		if (i == 0)
+			ff = seq;
+		lf = meas(&t->c, s + 1, T2, "dns_servfail_error");
+	}
+	ok_after = meas(&t->c, s, T1, NULL);
+	meas(&t->c, s + 1, T2, NULL);
+	schain_ingest(&t->s, &t->c, 64);
+
+	l = find(&t->s, NULL);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].scope, EPISODE_PROBE);
+	assert_null(l.v[0].addr);
+	assert_null(l.v[0].name);
+	assert_int_equal(l.v[0].ntargets, 2);
+	assert_string_equal(l.v[0].targets[0].addr, T1); /* first to fail */
+	assert_string_equal(l.v[0].targets[1].addr, T2);
+	assert_int_equal(l.v[0].targets[1].af, 4);
+	assert_mark(&t->s, &t->c, l.v[0].last_ok, ok_before);
+	assert_mark(&t->s, &t->c, l.v[0].first_failure, ff);
+	assert_mark(&t->s, &t->c, l.v[0].last_failure, lf);
+	assert_mark(&t->s, &t->c, l.v[0].first_ok, ok_after);
+	assert_int_equal(l.v[0].failures, 6);
+	assert_int_equal(l.v[0].nnames, 2);
+	assert_string_equal(l.v[0].names[0].name, "generic_timeout_error");
+	assert_int_equal(l.v[0].names[0].n, 3);
+	assert_string_equal(l.v[0].names[1].name, "dns_servfail_error");
+	assert_int_equal(l.v[0].names[1].n, 3);
+	/* 60 .. 181: every result of the probe, all failed. */
+	assert_int_equal(l.v[0].measurements, 6);
+	assert_int_equal(l.v[0].failing, 6);
+	assert_true(l.v[0].duration_s == 180.0);
+	assert_true(l.v[0].severity == 180.0);
+	episode_list_clear(&l);
+
+	/* A filter on one of its targets finds it. */
+	episodes_query_init(&q);
+	q.filter.addr = T2;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].ntargets, 2);
+	episode_list_clear(&l);
+
+	episodes_query_init(&q);
+	assert_int_equal(episodes_param_set(&q, "per_target", "true", err,
+	                     sizeof(err)),
+	    1);
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(l.v[i].scope, EPISODE_PROBE);
+		assert_int_equal(l.v[i].failures, 3);
+		assert_int_equal(l.v[i].ntargets, 0);
+		assert_int_equal(l.v[i].measurements, l.v[i].failing);
+	}
+	assert_string_equal(l.v[0].addr, T1); /* by first failure */
+	assert_string_equal(l.v[1].addr, T2);
+	episode_list_clear(&l);
+}
+
+/* Two cuts of one probe, a success between them: two episodes. */
+static void
+test_probe_cuts(void **state)
 {
 	struct sfix_test *t = *state;
 	struct episode_list l;
 	long s = rounds_ok(&t->c, 0, 1);
 
-	for (int i = 0; i < 3; i++, s += 60) {
-		meas(&t->c, s, T1, "generic_timeout_error");
-		meas(&t->c, s + 1, T2, "generic_timeout_error");
+	for (int cut = 0; cut < 2; cut++) {
+		for (int i = 0; i < 2; i++, s += 60) {
+			meas(&t->c, s, T1, "generic_timeout_error");
+			meas(&t->c, s + 1, T2, "generic_timeout_error");
+		}
+		s = rounds_ok(&t->c, s, 1);
 	}
-	rounds_ok(&t->c, s, 1);
 	schain_ingest(&t->s, &t->c, 64);
 
 	l = find(&t->s, NULL);
 	assert_int_equal(l.n, 2);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(l.v[i].scope, EPISODE_PROBE);
-		assert_int_equal(l.v[i].failures, 3);
-		assert_int_equal(l.v[i].measurements, l.v[i].failing);
+		assert_int_equal(l.v[i].ntargets, 2);
+		assert_int_equal(l.v[i].failures, 4);
 	}
-	assert_string_equal(l.v[0].addr, T1); /* by first failure */
-	assert_string_equal(l.v[1].addr, T2);
+	assert_true(l.v[0].first_ok.time < l.v[1].first_failure.time);
 	episode_list_clear(&l);
 }
 
@@ -357,6 +475,57 @@ test_silence(void **state)
 	episode_list_clear(&l);
 
 	q.heartbeats = false;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 0);
+	episode_list_clear(&l);
+}
+
+/* A probe that declares a heartbeat every 10 s: a gap of more than
+ * 20 s is a silence, one of 15 s is not; `silence` asks for longer
+ * ones; a last heartbeat more than 20 s before the end of the window
+ * is a silence not ended yet. */
+static void
+test_silence_interval(void **state)
+{
+	struct sfix_test *t = *state;
+	struct episodes_query q;
+	struct episode_list l;
+	char err[128];
+	uint64_t before, after;
+
+	heartbeat_every(&t->c, 0, 10);
+	heartbeat_every(&t->c, 10, 10);
+	before = heartbeat_every(&t->c, 20, 10);
+	schain_ingest(&t->s, &t->c, 64);
+	/* The gap spans two batches: the first's interval counts. */
+	after = heartbeat_every(&t->c, 45, 10);
+	heartbeat_every(&t->c, 60, 10);
+	heartbeat_every(&t->c, 70, 10);
+	schain_ingest(&t->s, &t->c, 64);
+
+	episodes_query_init(&q);
+	q.heartbeats = true;
+	q.now = base_time() + 85 * CW_USEC_PER_SEC;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 1);
+	assert_true(l.v[0].silence);
+	assert_mark(&t->s, &t->c, l.v[0].last_ok, before);
+	assert_mark(&t->s, &t->c, l.v[0].first_ok, after);
+	assert_true(l.v[0].duration_s == 25.0);
+	episode_list_clear(&l);
+
+	/* 21 s after the last heartbeat: silent since. */
+	q.now = base_time() + 91 * CW_USEC_PER_SEC;
+	l = find(&t->s, &q);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[1].first_ok.id, 0);
+	assert_true(l.v[1].duration_s == 21.0);
+	episode_list_clear(&l);
+
+	/* silence=30: neither gap is long enough. */
+	assert_int_equal(episodes_param_set(&q, "silence", "30", err,
+	                     sizeof(err)),
+	    1);
 	l = find(&t->s, &q);
 	assert_int_equal(l.n, 0);
 	episode_list_clear(&l);
@@ -522,7 +691,9 @@ test_output(void **state)
 	    "\"first_ok\":null,\"ongoing\":true,\"failures\":2,"
 	    "\"failure_names\":{\"generic_timeout_error\":2},\"measurements\":2,"
 	    "\"failing\":2,\"duration_s\":60.0,\"severity\":60.0,"
-	    "\"region_probes\":0}\n",
+	    "\"region_probes\":0,\"targets\":[{\"name\":\"root-soa\","
+	    "\"server\":\"" T1 "\",\"addr\":\"" T1 "\",\"proto\":\"udp\","
+	    "\"af\":4}]}\n",
 	    t->p->id, t->p->num, rec_id(&t->s, &t->c, ok1),
 	    rec_id(&t->s, &t->c, f1), rec_id(&t->s, &t->c, f2));
 	got = written(&l, false);
@@ -533,12 +704,12 @@ test_output(void **state)
 	    "af,last_ok_id,last_ok_time,first_failure_id,first_failure_time,"
 	    "last_failure_id,last_failure_time,first_ok_id,first_ok_time,"
 	    "ongoing,failures,failure_names,measurements,failing,duration_s,"
-	    "severity,region_probes\r\n"
+	    "severity,region_probes,targets\r\n"
 	    "probe,false,%s,%lld,UA,64500,root-soa," T1 "," T1 ",udp,4,"
 	    "%lld,2026-11-26T10:00:00.000000Z,"
 	    "%lld,2026-11-26T10:01:00.000000Z,"
 	    "%lld,2026-11-26T10:02:00.000000Z,,,true,2,generic_timeout_error=2,2,2,"
-	    "60.000,60.000,0\r\n",
+	    "60.000,60.000,0,root-soa " T1 " " T1 " udp 4\r\n",
 	    t->p->id, t->p->num, rec_id(&t->s, &t->c, ok1),
 	    rec_id(&t->s, &t->c, f1), rec_id(&t->s, &t->c, f2));
 	got = written(&l, true);
@@ -575,16 +746,30 @@ test_params(void **state)
 	assert_int_equal(episodes_param_set(&q, "min_severity", "nan", err,
 	                     sizeof(err)),
 	    -1);
-	assert_int_equal(episodes_param_set(&q, "silence", "0", err,
+	assert_int_equal(q.silence, 0);
+	assert_false(q.per_target);
+	assert_int_equal(episodes_param_set(&q, "silence", "-1", err,
 	                     sizeof(err)),
 	    -1);
-	assert_int_equal(episodes_param_set(&q, "silence", "599", err,
+	assert_int_equal(episodes_param_set(&q, "silence", "10s", err,
 	                     sizeof(err)),
 	    -1);
 	assert_int_equal(episodes_param_set(&q, "silence", "600", err,
 	                     sizeof(err)),
 	    1);
 	assert_int_equal(q.silence, 600 * CW_USEC_PER_SEC);
+	assert_int_equal(episodes_param_set(&q, "silence", "0", err,
+	                     sizeof(err)),
+	    1);
+	assert_int_equal(q.silence, 0);
+	assert_int_equal(episodes_param_set(&q, "per_target", "yes", err,
+	                     sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "per_target"));
+	assert_int_equal(episodes_param_set(&q, "per_target", "true", err,
+	                     sizeof(err)),
+	    1);
+	assert_true(q.per_target);
 	assert_int_equal(episodes_param_set(&q, "format", "csv", err,
 	                     sizeof(err)),
 	    0);
@@ -593,6 +778,9 @@ test_params(void **state)
 #define EPISODES_TESTS(setup) \
 	SFIX_TEST(test_target, setup), SFIX_TEST(test_ongoing, setup), \
 	    SFIX_TEST(test_probe_scope, setup), \
+	    SFIX_TEST(test_probe_cuts, setup), \
+	    SFIX_TEST(test_no_servers, setup), \
+	    SFIX_TEST(test_silence_interval, setup), \
 	    SFIX_TEST(test_region_scope, setup), \
 	    SFIX_TEST(test_silence, setup), SFIX_TEST(test_severity, setup), \
 	    SFIX_TEST(test_filters, setup), SFIX_TEST(test_output, setup)
