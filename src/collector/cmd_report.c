@@ -279,7 +279,7 @@ cmd_report_rm(const char *dir)
 		nftw(dir, cmd_report_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Run `argv` in a process group of its own, HOME in `dir`, its output
+/* Run `argv` in a process group of its own, HOME and TMPDIR in `dir`, its output
  * to `dir`/log, for at most `timeout_s` seconds; then stop what is left
  * of its group.  Returns 0 when it exited 0, else -1 (said). */
 static int
@@ -304,6 +304,7 @@ cmd_report_spawn(char *const argv[], const char *dir, long timeout_s)
 			close(fd);
 		}
 		setenv("HOME", dir, 1);
+		setenv("TMPDIR", dir, 1);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -356,6 +357,18 @@ cmd_report_put(const char *dir, const char *name, struct evbuffer *buf,
 	return 0;
 }
 
+/* All of `fd` (to its end) into `out`.  0 or -1. */
+static int
+cmd_report_read(int fd, struct evbuffer *out)
+{
+	int n;
+
+	while ((n = evbuffer_read(out, fd, 65536)) != 0)
+		if (n == -1 && errno != EINTR)
+			return -1;
+	return 0;
+}
+
 /* Read `path` (at most CMD_REPORT_OUT_MAX bytes) into `out`, which must
  * start with `magic`.  0 or -1 (said). */
 static int
@@ -375,8 +388,10 @@ cmd_report_take(const char *path, const char *magic, struct evbuffer *out)
 		    "%s: not a file of at most "
 		    "%d bytes",
 		    path, CMD_REPORT_OUT_MAX);
-	else if (evbuffer_read(out, fd, (int)sb.st_size + 1) != (int)sb.st_size)
-		collector_cmd_error("report", -1, "%s: short read", path);
+	else if (cmd_report_read(fd, out) == -1 ||
+	    evbuffer_get_length(out) != (size_t)sb.st_size)
+		collector_cmd_error("report", -1, "%s: cannot read it whole",
+		    path);
 	else if (evbuffer_get_length(out) < strlen(magic) ||
 	    (head = evbuffer_pullup(out, (ssize_t)strlen(magic))) == NULL ||
 	    memcmp(head, magic, strlen(magic)) != 0)

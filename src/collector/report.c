@@ -1,6 +1,6 @@
 /*
  * report.c -- the gathering of a case-study report (report.h): one pass
- * over the selected records in ingest order (their SHA-256, the
+ * over the selected records in time order (their SHA-256, the
  * probes, chains and declared configurations, availability per group
  * and time column, RTTs per target), then the episodes and the
  * annotations of the window.  report_html.c writes the page.
@@ -294,18 +294,21 @@ report_row_cb(void *arg, const struct store_row *row)
 	return 0;
 }
 
-/* The pass over the records.  0, or -1 with the reason in `err`. */
+/* The pass over the records, in the order an export of the window
+ * writes them (measurement time, then ingest id).  0, or -1 with the
+ * reason in `err`. */
 static int
 report_read(struct report *r, struct store *st, char *err, size_t errlen)
 {
 	struct report_pass ps = { .r = r, .st = st };
+	struct store_cursor cur = STORE_CURSOR_START;
 	unsigned char h[crypto_hash_sha256_BYTES];
-	long long last = 0, n;
+	long long n;
 
 	crypto_hash_sha256_init(&ps.sha);
 	do {
-		n = store_results(st, &r->filter, last, REPORT_PAGE_ROWS,
-		    report_row_cb, &ps, &last);
+		n = store_results_by_time(st, &r->filter, false, &cur,
+		    REPORT_PAGE_ROWS, report_row_cb, &ps);
 		if (ps.oom) {
 			snprintf(err, errlen, "out of memory");
 			return -1;

@@ -1,7 +1,8 @@
 /*
  * report.h -- the case-study report (doc/report.md): what the store
  * holds for a window and a selection, gathered in one pass over its
- * records (ingest order, as an export reads them), the episodes
+ * records (in time order, as an export of the window writes them), the
+ * episodes
  * (episodes.h) and the annotations of the window (store_annot.h), then
  * written as one self-contained HTML page: an overview, the figures
  * (report_svg.h) with their data as a JSON block, the episodes table,
@@ -62,9 +63,10 @@ int report_figure(const struct report *r, const char *name,
     struct evbuffer *out);
 
 /* report_sha256: the lower-case hex SHA-256 of the records behind the
- * report: their exact lines in ingest order, each followed by "\n" (the
- * bytes `corewatch-collector export --format jsonl` writes for the same
- * selection).  report_records: how many. */
+ * report: their exact lines ordered by measurement time, then by the
+ * store's id (ingest order), each followed by "\n": the bytes that
+ * `corewatch-collector export --format jsonl` writes for the same
+ * window and filters.  report_records: how many. */
 const char *report_sha256(const struct report *r);
 unsigned long long report_records(const struct report *r);
 

@@ -826,8 +826,9 @@ report_evidence(const struct report *r, struct evbuffer *out)
 	rc |= evbuffer_add_printf(out,
 	          "</tbody></table><p>SHA-256 of the %llu records: "
 	          "<code id=\"sha256\">%s</code>, over their exact lines "
-	          "in the collector's ingest order, each followed by a "
-	          "newline (doc/report.md): the bytes of</p><pre><code>",
+	          "ordered by measurement time, then by the order the "
+	          "collector stored them in, each followed by a newline "
+	          "(doc/report.md): the bytes of</p><pre><code>",
 	          r->records, r->sha256) < 0;
 	rc |= report_put_command(r, out, "", " | sha256sum");
 	rc |= evbuffer_add_printf(out,

@@ -5,7 +5,7 @@
  * (overall and per column in the JSON block), the episode with its
  * four bracketing record ids, the annotation escaped, the methodology,
  * the evidence per probe, and the SHA-256 of the records, recomputed
- * here from the lines as they were ingested. */
+ * here from the lines in time order and from an export's output. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -109,12 +109,73 @@ rec_id(struct sfix *f, const struct schain *c, uint64_t seq)
  * minute from 10:00 for 10 rounds; a.root times out at rounds 4, 5 and
  * 6 (10:04 to 10:06).  The hostile probe measures k.root 5 times.
  * Records ingested: kyiv-1's chain, then the other's.  Fills the seqs
- * of the brackets and the concatenated lines (`all`, with newlines). */
+ * of the brackets and the lines in time order (`all`, with newlines). */
 struct fixture {
 	struct schain other;
 	uint64_t last_ok, first_fail, last_fail, first_ok;
 	struct evbuffer *all;
 };
+
+/* A line and where it was ingested, to sort by time. */
+struct tline {
+	const char *time, *line;
+	size_t order;
+};
+
+static int
+tline_cmp(const void *a, const void *b)
+{
+	const struct tline *x = a, *y = b;
+	int c = strcmp(x->time, y->time);
+
+	return c != 0 ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* fx->all: the lines of both chains ordered by their time (the same
+ * format in every line, so the text sorts), then as ingested, each
+ * with its newline. */
+static void
+fixture_lines(struct sfix_test *t, struct fixture *fx)
+{
+	size_t n = t->c.n + fx->other.n;
+	struct tline *v = calloc(n, sizeof(*v));
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		v[i].line = i < t->c.n ? t->c.lines[i] :
+		                         fx->other.lines[i - t->c.n];
+		assert_non_null(v[i].time = strstr(v[i].line, "\"time\":\""));
+		v[i].order = i;
+	}
+	qsort(v, n, sizeof(*v), tline_cmp);
+	assert_non_null(fx->all = evbuffer_new());
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(fx->all, "%s\n", v[i].line);
+	free(v);
+}
+
+/* The SHA-256 (hex) of what an export of `f` in JSON lines writes. */
+static void
+export_sha256(struct sfix_test *t, const struct store_filter *f,
+    char hex[RECORD_HASH_HEX + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	struct evbuffer *b = evbuffer_new();
+	struct exporter *e;
+	char err[256];
+	int rc;
+
+	assert_non_null(b);
+	assert_non_null(
+	    e = export_new(t->s.st, f, EXPORT_JSONL, err, sizeof(err)));
+	while ((rc = export_step(e, b)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	export_free(e);
+	crypto_hash_sha256(h, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+	record_hex(h, sizeof(h), hex);
+	evbuffer_free(b);
+}
 
 static void
 fixture_make(struct sfix_test *t, struct fixture *fx)
@@ -144,12 +205,7 @@ fixture_make(struct sfix_test *t, struct fixture *fx)
 	for (int i = 0; i < 5; i++)
 		meas(&fx->other, 60 * i + 3, K_ROOT, NULL, 30);
 	schain_ingest(&t->s, &fx->other, 100);
-	assert_non_null(fx->all = evbuffer_new());
-	for (size_t i = 0; i < t->c.n; i++)
-		evbuffer_add_printf(fx->all, "%s\n", t->c.lines[i]);
-	for (size_t i = 0; i < fx->other.n; i++)
-		evbuffer_add_printf(fx->all, "%s\n", fx->other.lines[i]);
-
+	fixture_lines(t, fx);
 	store_annotation_init(&a);
 	a.from = base_time() + 4 * 60 * CW_USEC_PER_SEC;
 	a.to = base_time() + 7 * 60 * CW_USEC_PER_SEC;
@@ -249,10 +305,13 @@ test_report(void **state)
 		fail_msg("report_build: %s", err);
 	html = html_of(r);
 
-	/* The hash, recomputed from the lines as they were ingested. */
+	/* The hash, recomputed from the lines in time order, and from what
+	 * the export writes. */
 	crypto_hash_sha256(h, evbuffer_pullup(fx.all, -1),
 	    evbuffer_get_length(fx.all));
 	record_hex(h, sizeof(h), hex);
+	assert_string_equal(report_sha256(r), hex);
+	export_sha256(t, &f, hex);
 	assert_string_equal(report_sha256(r), hex);
 	assert_int_equal(report_records(r), 26); /* 1 + 20 + 5 */
 	assert_has(html, hex);
