@@ -1,0 +1,66 @@
+#!/bin/bash
+# report-bench.sh -- how long `corewatch-collector report` takes for one
+# day of PROBES probes (the issue's target: under 10 s for 100 probes),
+# against the floor of exporting the same records.  Not a test: it
+# prints numbers.
+#
+# The day is stored by tests/tools/episodesload through store_ingest(),
+# as the collector stores batches: PROBES probes in 20 countries, each
+# measuring TARGETS targets every INTERVAL seconds for 24 hours, with a
+# heartbeat each round (at most one in 300 s), the losses, region and
+# probe episodes that episodes-bench.sh describes.  Then, three times
+# each, on a warm cache:
+#   floor: export --format jsonl of the day to /dev/null (the records
+#          read once, which the report must do at least);
+#   report --from --to over the day to an HTML file: wall-clock and CPU
+#          (user + system) seconds, and the wall time over 10 s.
+# Usage, from a built tree (make check builds the tool):
+#   contrib/bench/report-bench.sh [BUILD_DIR]
+# Knobs: CW_BENCH_PROBES (100), CW_BENCH_TARGETS (10),
+#        CW_BENCH_INTERVAL (300 s: the root servers' RSSAC047 round).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$src}" && pwd)
+COLLECTOR=$build/src/corewatch-collector
+LOAD=$build/tests/tools/episodesload
+for f in "$COLLECTOR" "$LOAD"; do
+	[ -x "$f" ] || { echo "no $f: run make check first" >&2; exit 2; }
+done
+PROBES=${CW_BENCH_PROBES:-100}
+TARGETS=${CW_BENCH_TARGETS:-10}
+INTERVAL=${CW_BENCH_INTERVAL:-300}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/cw-report-bench.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+DB=sqlite:$TMP/day.db
+DAY=(--from 2026-11-26T00:00:00Z --to 2026-11-27T00:00:00Z)
+say() { printf '%s\n' "$*"; }
+
+say "== a day: $PROBES probes x $TARGETS targets every $INTERVAL s (SQLite)"
+"$LOAD" --db "$DB" --probes "$PROBES" --targets "$TARGETS" \
+    --interval "$INTERVAL" 2>/dev/null || { echo "load failed" >&2; exit 1; }
+say "   $(du -h "$TMP/day.db" | cut -f1) on disk"
+
+# run COMMAND...: "WALL CPU" seconds of COMMAND (CPU: user + system),
+# output dropped.
+run()
+{
+	local TIMEFORMAT='%R %U %S'
+	{ time "$@" >/dev/null 2>"$TMP/err"; } 2>&1 |
+	    awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }'
+	[ -s "$TMP/err" ] && grep -v ' info: ' "$TMP/err" >&2
+}
+
+for i in 1 2 3; do
+	read -r fw fc < <(run "$COLLECTOR" export --db "$DB" --format jsonl \
+	    "${DAY[@]}")
+	read -r rw rc < <(run "$COLLECTOR" report --db "$DB" "${DAY[@]}" \
+	    --out "$TMP/report.html")
+	say "run $i: export floor ${fw} s wall, ${fc} s CPU; report ${rw} s" \
+	    "wall, ${rc} s CPU ($(awk -v w="$rw" \
+	    'BEGIN { printf "%.2f", w / 10 }') of the 10 s target)"
+done
+say "records: $("$COLLECTOR" export --db "$DB" --format jsonl "${DAY[@]}" \
+    2>/dev/null | wc -l); report: $(du -h "$TMP/report.html" | cut -f1)," \
+    "$(grep -o 'id="episode-count">[0-9]*' "$TMP/report.html" |
+    cut -d'>' -f2) episodes"
