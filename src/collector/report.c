@@ -23,7 +23,6 @@
 /* The state of the pass. */
 struct report_pass {
 	struct report *r;
-	struct store *st;
 	crypto_hash_sha256_state sha;
 	size_t last_probe; /* the probe of the last row: the next's, mostly */
 	bool oom;
@@ -54,13 +53,11 @@ report_grow(void *v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* The probe of `row`, added (with what the store knows of it) when it
- * is new.  NULL out of memory. */
+/* The probe of `row`, added when it is new.  NULL out of memory. */
 static struct report_probe *
 report_probe_of(struct report_pass *ps, const struct store_row *row)
 {
 	struct report *r = ps->r;
-	struct store_probe sp;
 	struct report_probe *p;
 	size_t cap = r->nprobes;
 
@@ -78,11 +75,6 @@ report_probe_of(struct report_pass *ps, const struct store_row *row)
 	snprintf(p->id, sizeof(p->id), "%s", row->probe);
 	p->num = row->probe_num;
 	p->asn = -1;
-	if (store_probe_get(ps->st, row->probe, &sp) == STORE_OK) {
-		snprintf(p->name, sizeof(p->name), "%s", sp.name);
-		record_hex(sp.pubkey, sizeof(sp.pubkey), p->pubkey);
-		store_probe_clear(&sp);
-	}
 	ps->last_probe = r->nprobes++;
 	return p;
 }
@@ -294,13 +286,38 @@ report_row_cb(void *arg, const struct store_row *row)
 	return 0;
 }
 
+/* The names and keys of the probes met, once the pass is over (a
+ * backend may not take a query while it hands rows over).  0, or -1
+ * with the reason in `err`. */
+static int
+report_read_probes(struct report *r, struct store *st, char *err, size_t errlen)
+{
+	struct store_probe sp;
+	int rc;
+
+	for (size_t i = 0; i < r->nprobes; i++) {
+		struct report_probe *p = &r->probes[i];
+		if ((rc = store_probe_get(st, p->id, &sp)) == STORE_E_NOTFOUND)
+			continue;
+		if (rc != STORE_OK) {
+			snprintf(err, errlen, "probes: %s",
+			    store_error_text(st));
+			return -1;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", sp.name);
+		record_hex(sp.pubkey, sizeof(sp.pubkey), p->pubkey);
+		store_probe_clear(&sp);
+	}
+	return 0;
+}
+
 /* The pass over the records, in the order an export of the window
  * writes them (measurement time, then ingest id).  0, or -1 with the
  * reason in `err`. */
 static int
 report_read(struct report *r, struct store *st, char *err, size_t errlen)
 {
-	struct report_pass ps = { .r = r, .st = st };
+	struct report_pass ps = { .r = r };
 	struct store_cursor cur = STORE_CURSOR_START;
 	unsigned char h[crypto_hash_sha256_BYTES];
 	long long n;
@@ -323,7 +340,7 @@ report_read(struct report *r, struct store *st, char *err, size_t errlen)
 	} while (n == REPORT_PAGE_ROWS);
 	crypto_hash_sha256_final(&ps.sha, h);
 	record_hex(h, sizeof(h), r->sha256);
-	return 0;
+	return report_read_probes(r, st, err, errlen);
 }
 
 static int

@@ -452,18 +452,13 @@ report_put_command(const struct report *r, struct evbuffer *out,
     const char *before, const char *after)
 {
 	struct evbuffer *cmd = evbuffer_new();
-	char *text = NULL;
-	size_t len;
+	const char *text;
 	int rc = -1;
 
 	if (cmd != NULL && report_export_command(r, cmd) == 0 &&
-	    evbuffer_add(cmd, "", 1) == 0) {
-		len = evbuffer_get_length(cmd);
-		if ((text = malloc(len)) != NULL &&
-		    evbuffer_remove(cmd, text, len) == (int)len)
-			rc = report_put(out, before, text, after);
-	}
-	free(text);
+	    evbuffer_add(cmd, "", 1) == 0 &&
+	    (text = (const char *)evbuffer_pullup(cmd, -1)) != NULL)
+		rc = report_put(out, before, text, after);
 	if (cmd != NULL)
 		evbuffer_free(cmd);
 	return rc;

@@ -1,4 +1,5 @@
-/* test_report.c -- the case-study report built on a SQLite store from
+/* test_report.c -- the case-study report built on a SQLite store (and
+ * PostgreSQL when CW_TEST_PG_URL names a database the test may wipe) from
  * a fixture whose every number is known: two probes (one with a hostile
  * name), a declared configuration, one episode of a.root with exact
  * brackets, a hostile annotation.  The page must hold the availability
@@ -447,13 +448,25 @@ test_figures(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest sqlite_tests[] = {
 		SFIX_TEST(test_report, sfix_setup_sqlite),
 		SFIX_TEST(test_figures, sfix_setup_sqlite),
 	};
+	const struct CMUnitTest pg_tests[] = {
+		SFIX_TEST(test_report, sfix_setup_pg),
+		SFIX_TEST(test_figures, sfix_setup_pg),
+	};
+	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests_name("report on sqlite", tests, NULL,
-	    NULL);
+	failed = cmocka_run_group_tests_name("report on sqlite", sqlite_tests,
+	    NULL, NULL);
+	if (sfix_pg_url() != NULL)
+		failed += cmocka_run_group_tests_name("report on postgresql",
+		    pg_tests, NULL, NULL);
+	else
+		printf("report on postgresql: not run (CW_TEST_PG_URL "
+		       "unset)\n");
+	return failed != 0;
 }
