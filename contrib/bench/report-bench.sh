@@ -60,7 +60,11 @@ for i in 1 2 3; do
 	    "wall, ${rc} s CPU ($(awk -v w="$rw" \
 	    'BEGIN { printf "%.2f", w / 10 }') of the 10 s target)"
 done
-say "records: $("$COLLECTOR" export --db "$DB" --format jsonl "${DAY[@]}" \
-    2>/dev/null | wc -l); report: $(du -h "$TMP/report.html" | cut -f1)," \
+sum=$("$COLLECTOR" export --db "$DB" --format jsonl "${DAY[@]}" 2>/dev/null |
+    sha256sum | cut -d' ' -f1)
+rsum=$(grep -o 'id="sha256">[0-9a-f]*' "$TMP/report.html" | cut -d'>' -f2)
+say "records: $(grep -o 'id="records">[0-9]*' "$TMP/report.html" |
+    cut -d'>' -f2); report: $(du -h "$TMP/report.html" | cut -f1)," \
     "$(grep -o 'id="episode-count">[0-9]*' "$TMP/report.html" |
-    cut -d'>' -f2) episodes"
+    cut -d'>' -f2) episodes; its SHA-256 $([ "$sum" = "$rsum" ] &&
+    echo "is" || echo "is NOT") the export's"
