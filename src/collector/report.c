@@ -159,13 +159,61 @@ report_label_find(const void *base, size_t n, size_t stride, const char *label)
 	return n;
 }
 
-/* The availability group of result `row`, counted in its column. */
+/*
+ * The series labelled `label` in the array at `v` (a pointer to *n
+ * elements of `size` bytes, each starting with a struct report_series),
+ * added when it is new: its index; -1 when there are REPORT_MAX_GROUPS
+ * already (counted in *left_out); -2 out of memory.
+ */
+static long
+report_series_of(struct report *r, void *v, size_t *n, size_t size,
+    const char *label, size_t *left_out)
+{
+	void **pv = v;
+	size_t i = report_label_find(*pv, *n, size, label), cap = *n;
+	struct report_series *s;
+
+	if (i < *n)
+		return (long)i;
+	if (*n == REPORT_MAX_GROUPS) {
+		(*left_out)++;
+		return -1;
+	}
+	if (report_grow(v, &cap, *n, size) == -1)
+		return -2;
+	s = (struct report_series *)((char *)*pv + *n * size);
+	memset(s, 0, size);
+	if ((s->label = strdup(label)) == NULL ||
+	    (s->ok = calloc(r->ncols, sizeof(*s->ok))) == NULL ||
+	    (s->total = calloc(r->ncols, sizeof(*s->total))) == NULL) {
+		free(s->label);
+		free(s->ok);
+		return -2;
+	}
+	return (long)(*n)++;
+}
+
+/* Result `row` counted in its column of `s`. */
+static void
+report_series_count(const struct report *r, struct report_series *s,
+    const struct store_row *row)
+{
+	size_t col = (size_t)((row->time - r->filter.from) / r->bucket);
+
+	if (col >= r->ncols)
+		col = r->ncols - 1;
+	s->total[col]++;
+	s->total_all++;
+	s->ok[col] += row->ok == 1;
+	s->ok_all += row->ok == 1;
+}
+
+/* Result `row` in its group (name, family, transport). */
 static int
 report_group_add(struct report *r, const struct store_row *row)
 {
 	char label[512];
-	struct report_group *g;
-	size_t i, cap = r->ngroups, col;
+	long i;
 
 	snprintf(label, sizeof(label), "%s %s%s%s",
 	    row->name != NULL ? row->name : "?",
@@ -174,67 +222,32 @@ report_group_add(struct report *r, const struct store_row *row)
 	                       "",
 	    row->proto != NULL ? "/" : "",
 	    row->proto != NULL ? row->proto : "");
-	i = report_label_find(r->groups, r->ngroups, sizeof(*g), label);
-	if (i == r->ngroups) {
-		if (r->ngroups == REPORT_MAX_GROUPS) {
-			r->groups_left_out++;
-			return 0;
-		}
-		if (report_grow(&r->groups, &cap, r->ngroups, sizeof(*g)) == -1)
-			return -1;
-		g = &r->groups[r->ngroups];
-		memset(g, 0, sizeof(*g));
-		if ((g->label = strdup(label)) == NULL ||
-		    (g->ok = calloc(r->ncols, sizeof(*g->ok))) == NULL ||
-		    (g->total = calloc(r->ncols, sizeof(*g->total))) == NULL) {
-			free(g->label);
-			free(g->ok);
-			return -1;
-		}
-		r->ngroups++;
-	}
-	g = &r->groups[i];
-	col = (size_t)((row->time - r->filter.from) / r->bucket);
-	if (col >= r->ncols)
-		col = r->ncols - 1;
-	g->total[col]++;
-	g->total_all++;
-	g->ok[col] += row->ok == 1;
-	g->ok_all += row->ok == 1;
-	return 0;
+	i = report_series_of(r, &r->groups, &r->ngroups, sizeof(*r->groups),
+	    label, &r->groups_left_out);
+	if (i >= 0)
+		report_series_count(r, &r->groups[i], row);
+	return i == -2 ? -1 : 0;
 }
 
-/* The RTT target of result `row`, its RTT kept when it succeeded. */
+/* Result `row` in its target, its RTT kept when it succeeded. */
 static int
 report_target_add(struct report *r, const struct store_row *row)
 {
 	char label[768];
 	struct report_target *t;
-	size_t i, cap = r->ntargets;
+	long i;
 
 	snprintf(label, sizeof(label), "%s %s %s%s%s",
 	    row->name != NULL ? row->name : "?",
 	    row->server != NULL ? row->server : "",
 	    row->addr != NULL ? row->addr : "", row->proto != NULL ? "/" : "",
 	    row->proto != NULL ? row->proto : "");
-	i = report_label_find(r->targets, r->ntargets, sizeof(*t), label);
-	if (i == r->ntargets) {
-		if (r->ntargets == REPORT_MAX_GROUPS) {
-			r->targets_left_out++;
-			return 0;
-		}
-		if (report_grow(&r->targets, &cap, r->ntargets, sizeof(*t)) ==
-		    -1)
-			return -1;
-		t = &r->targets[r->ntargets];
-		memset(t, 0, sizeof(*t));
-		if ((t->label = strdup(label)) == NULL)
-			return -1;
-		r->ntargets++;
-	}
+	i = report_series_of(r, &r->targets, &r->ntargets, sizeof(*r->targets),
+	    label, &r->targets_left_out);
+	if (i < 0)
+		return i == -2 ? -1 : 0;
 	t = &r->targets[i];
-	t->total++;
-	t->ok += row->ok == 1;
+	report_series_count(r, &t->s, row);
 	if (row->ok != 1 || !row->has_rtt || !isfinite(row->rtt_ms))
 		return 0;
 	if (report_grow(&t->rtt, &t->cap, t->n, sizeof(*t->rtt)) == -1)
@@ -428,18 +441,23 @@ report_build(struct store *st, const struct store_filter *f, char *err,
 	return r;
 }
 
+static void
+report_series_clear(struct report_series *s)
+{
+	free(s->label);
+	free(s->ok);
+	free(s->total);
+}
+
 void
 report_free(struct report *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->ngroups; i++) {
-		free(r->groups[i].label);
-		free(r->groups[i].ok);
-		free(r->groups[i].total);
-	}
+	for (size_t i = 0; i < r->ngroups; i++)
+		report_series_clear(&r->groups[i]);
 	for (size_t i = 0; i < r->ntargets; i++) {
-		free(r->targets[i].label);
+		report_series_clear(&r->targets[i].s);
 		free(r->targets[i].rtt);
 	}
 	for (size_t i = 0; i < r->nprobes; i++) {

@@ -19,8 +19,8 @@
 #include "report_int.h"
 #include "report_svg.h"
 
-static const char *const report_figure_names[] = { "availability", "rtt",
-	"episodes" };
+static const char *const report_figure_names[] = { "availability", "targets",
+	"rtt", "episodes" };
 #define REPORT_NFIGURES \
 	(sizeof(report_figure_names) / sizeof(report_figure_names[0]))
 
@@ -94,29 +94,29 @@ report_bands(const struct report *r, bool *ok)
 	return b;
 }
 
+/* A heatmap of `n` series (the `size`-byte elements from `base`, each
+ * starting with a struct report_series) under `title`. */
 static int
-report_fig_availability(const struct report *r, struct evbuffer *out,
-    const struct report_svg_band *bands)
+report_fig_series(const struct report *r, struct evbuffer *out,
+    const struct report_svg_band *bands, const char *title, const void *base,
+    size_t n, size_t size)
 {
-	struct report_svg_heatmap h = { .frame = { "Availability per target "
-		                                   "group (share of successful "
-		                                   "results per column)",
-		                            r->filter.from, r->filter.to, bands,
-		                            r->nannots },
-		.nrows = r->ngroups,
+	struct report_svg_heatmap h = { .frame = { title, r->filter.from,
+		                            r->filter.to, bands, r->nannots },
+		.nrows = n,
 		.ncols = r->ncols };
-	const char **labels = calloc(r->ngroups + 1, sizeof(*labels));
-	double *v = calloc(r->ngroups * r->ncols + 1, sizeof(*v));
+	const char **labels = calloc(n + 1, sizeof(*labels));
+	double *v = calloc(n * r->ncols + 1, sizeof(*v));
 	int rc = -1;
 
 	if (labels != NULL && v != NULL) {
-		for (size_t g = 0; g < r->ngroups; g++) {
-			labels[g] = r->groups[g].label;
+		for (size_t g = 0; g < n; g++) {
+			const struct report_series *s =
+			    (const void *)((const char *)base + g * size);
+			labels[g] = s->label;
 			for (size_t c = 0; c < r->ncols; c++)
-				v[g * r->ncols + c] = r->groups[g].total[c] >
-				        0 ?
-				    (double)r->groups[g].ok[c] /
-				        (double)r->groups[g].total[c] :
+				v[g * r->ncols + c] = s->total[c] > 0 ?
+				    (double)s->ok[c] / (double)s->total[c] :
 				    -1;
 		}
 		h.labels = labels;
@@ -143,7 +143,7 @@ report_fig_rtt(const struct report *r, struct evbuffer *out,
 		return -1;
 	for (size_t i = 0; i < r->ntargets; i++) {
 		const struct report_target *t = &r->targets[i];
-		rows[i].label = t->label;
+		rows[i].label = t->s.label;
 		rows[i].n = (long long)t->n;
 		for (int k = 0; k < 5 && t->n > 0; k++)
 			rows[i].p[k] = report_percentile(t->rtt, t->n, q[k]);
@@ -221,9 +221,26 @@ report_fig(const struct report *r, size_t i, struct evbuffer *out)
 	bands = report_bands(r, &ok);
 	if (!ok)
 		return -1;
-	rc = i == 0 ? report_fig_availability(r, out, bands) :
-	    i == 1  ? report_fig_rtt(r, out, bands) :
-	              report_fig_episodes(r, out, bands);
+	switch (i) {
+	case 0:
+		rc = report_fig_series(r, out, bands,
+		    "Availability per target group (share of successful "
+		    "results per column)",
+		    r->groups, r->ngroups, sizeof(*r->groups));
+		break;
+	case 1:
+		rc = report_fig_series(r, out, bands,
+		    "Availability per target (share of successful results "
+		    "per column)",
+		    r->targets, r->ntargets, sizeof(*r->targets));
+		break;
+	case 2:
+		rc = report_fig_rtt(r, out, bands);
+		break;
+	default:
+		rc = report_fig_episodes(r, out, bands);
+		break;
+	}
 	free(bands);
 	return rc;
 }
@@ -247,24 +264,32 @@ report_figure(const struct report *r, const char *name, struct evbuffer *out)
 
 /* --- the JSON block --- */
 
+/* A series's columns as {"ok": [...], "total": [...]} members of `o`
+ * (taken; NULL stays NULL). */
+static json_t *
+report_json_columns(const struct report *r, const struct report_series *s,
+    json_t *o)
+{
+	json_t *ok = json_array(), *total = json_array();
+
+	for (size_t c = 0; ok != NULL && total != NULL && c < r->ncols; c++) {
+		json_array_append_new(ok, json_integer(s->ok[c]));
+		json_array_append_new(total, json_integer(s->total[c]));
+	}
+	json_object_set_new(o, "ok", ok);
+	json_object_set_new(o, "total", total);
+	return o;
+}
+
 static json_t *
 report_json_groups(const struct report *r)
 {
-	json_t *a = json_array(), *ok, *total;
+	json_t *a = json_array();
 
-	for (size_t g = 0; a != NULL && g < r->ngroups; g++) {
-		ok = json_array();
-		total = json_array();
-		for (size_t c = 0; c < r->ncols; c++) {
-			json_array_append_new(ok,
-			    json_integer(r->groups[g].ok[c]));
-			json_array_append_new(total,
-			    json_integer(r->groups[g].total[c]));
-		}
+	for (size_t g = 0; a != NULL && g < r->ngroups; g++)
 		json_array_append_new(a,
-		    json_pack("{s:s, s:o*, s:o*}", "group", r->groups[g].label,
-		        "ok", ok, "total", total));
-	}
+		    report_json_columns(r, &r->groups[g],
+		        json_pack("{s:s}", "group", r->groups[g].label)));
 	return a;
 }
 
@@ -276,8 +301,9 @@ report_json_targets(const struct report *r)
 	for (size_t i = 0; a != NULL && i < r->ntargets; i++) {
 		const struct report_target *t = &r->targets[i];
 		json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "target",
-		    t->label, "results", (json_int_t)t->total, "ok",
-		    (json_int_t)t->ok, "rtts", (json_int_t)t->n);
+		    t->s.label, "results", (json_int_t)t->s.total_all,
+		    "successes", (json_int_t)t->s.ok_all, "rtts",
+		    (json_int_t)t->n);
 		if (t->n > 0) {
 			json_object_set_new(o, "p5_ms",
 			    json_real(report_percentile(t->rtt, t->n, 5)));
@@ -286,7 +312,7 @@ report_json_targets(const struct report *r)
 			json_object_set_new(o, "p95_ms",
 			    json_real(report_percentile(t->rtt, t->n, 95)));
 		}
-		json_array_append_new(a, o);
+		json_array_append_new(a, report_json_columns(r, &t->s, o));
 	}
 	return a;
 }
@@ -349,8 +375,9 @@ report_json_block(const struct report *r, struct evbuffer *out)
 	    (json_int_t)(r->bucket / CW_USEC_PER_SEC), "records",
 	    (json_int_t)r->records, "results", (json_int_t)r->results, "ok",
 	    (json_int_t)r->ok, "sha256", r->sha256, "availability",
-	    report_json_groups(r), "rtt", report_json_targets(r), "episodes",
-	    report_json_episodes(r), "annotations", report_json_annots(r));
+	    report_json_groups(r), "targets", report_json_targets(r),
+	    "episodes", report_json_episodes(r), "annotations",
+	    report_json_annots(r));
 	if (doc == NULL ||
 	    (text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII)) ==
 	        NULL) {
@@ -540,6 +567,8 @@ report_figures(const struct report *r, struct evbuffer *out)
 		"Each row a target group (measurement, address family, "
 		"transport), each column one time bucket: green all "
 		"results succeeded, red none, grey no results.",
+		"As figure 1, each row a target (measurement, server, "
+		"address, transport).",
 		"Per target, the RTT of its successful results: median, "
 		"25th to 75th and 5th to 95th percentiles (nearest rank).",
 		"Each bar an episode (doc/episodes.md), coloured by scope; "

@@ -15,20 +15,20 @@
 #include "store.h"
 #include "store_annot.h"
 
-/* A target group of the availability timeline (name, family,
- * transport), with its results per time column. */
-struct report_group {
-	char *label;           /* owned */
+/* A row of an availability timeline: a target group (name, family,
+ * transport) or a target, with its results per time column. */
+struct report_series {
+	char *label;           /* owned; first, for report_label_find */
 	long long *ok, *total; /* ncols each, owned */
 	long long ok_all, total_all;
 };
 
-/* A target of the RTT figure (name, server, address, transport). */
+/* A target (name, server, address, transport): its availability and
+ * the RTTs of its successes (sorted once gathered). */
 struct report_target {
-	char *label; /* owned */
-	double *rtt; /* of its successes, sorted once gathered; owned */
+	struct report_series s; /* first */
+	double *rtt;            /* owned */
 	size_t n, cap;
-	long long ok, total;
 };
 
 struct report_chain {
@@ -62,7 +62,7 @@ struct report {
 	struct store_filter filter; /* deep copy */
 	cw_usec_t bucket;
 	size_t ncols;
-	struct report_group *groups;
+	struct report_series *groups;
 	size_t ngroups, groups_left_out; /* results of groups not drawn */
 	struct report_target *targets;
 	size_t ntargets, targets_left_out;

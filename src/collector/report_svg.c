@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,11 +17,12 @@
 
 #define SVG_WIDTH  960
 #define SVG_LEFT   260 /* labels */
-#define SVG_RIGHT  20
-#define SVG_TOP    48 /* title and band numbers */
-#define SVG_BOTTOM 36 /* time axis */
+#define SVG_RIGHT  44  /* room for the last time label */
+#define SVG_TOP    48  /* title and band numbers */
+#define SVG_BOTTOM 36  /* time axis */
 #define SVG_ROW    16
 #define SVG_TICKS  6
+#define SVG_LABEL  40 /* bytes of a row label shown; all in its title */
 
 /* Figure colours: by scope (target, probe, region), and the bands. */
 static const char *const report_svg_kind_colour[] = { "#d7301f", "#6a51a3",
@@ -180,17 +182,32 @@ report_svg_bands(struct evbuffer *out, const struct report_svg_frame *f,
 	return rc == 0 ? 0 : -1;
 }
 
-/* A row's label, right-aligned before the plot. */
+/* A row's label, right-aligned before the plot: its first SVG_LABEL
+ * bytes (cut between two UTF-8 characters) and an ellipsis when it is
+ * longer, the whole label as the row's tooltip. */
 static int
 report_svg_label(struct evbuffer *out, const char *label, int y)
 {
+	size_t len = label != NULL ? strlen(label) : 0, cut = len;
+	char *head;
 	int rc = 0;
 
-	rc |= evbuffer_add_printf(out,
-	          "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", SVG_LEFT - 6,
-	          y) < 0;
+	if (len > SVG_LABEL) {
+		cut = SVG_LABEL;
+		while (cut > 0 && ((unsigned char)label[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	if ((head = strndup(label != NULL ? label : "", cut)) == NULL)
+		return -1;
+	rc |= evbuffer_add_printf(out, "<title>") < 0;
 	rc |= report_svg_text(out, label);
-	rc |= evbuffer_add_printf(out, "</text>") < 0;
+	rc |= evbuffer_add_printf(out,
+	          "</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+	          SVG_LEFT - 6, y) < 0;
+	rc |= report_svg_text(out, head);
+	rc |= evbuffer_add_printf(out, "%s</text>",
+	          cut < len ? "&#8230;" : "") < 0;
+	free(head);
 	return rc == 0 ? 0 : -1;
 }
 

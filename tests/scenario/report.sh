@@ -4,7 +4,7 @@
 # hand (import): a root SOA result of k.root and of a.root each minute
 # from 10:00 to 10:09, heartbeats declaring the configuration; k.root
 # fails for probe A from 10:02 to 10:04.  A hostile annotation covers
-# it.  The report of 10:00-10:20 must parse as HTML, hold the three
+# it.  The report of 10:00-10:20 must parse as HTML, hold the four
 # figures, the numbers (40 results, 37 ok), the episode with its
 # brackets, the annotation and the probe name escaped (no element of
 # theirs), the methodology and the SHA-256 that `export --format jsonl
@@ -132,7 +132,7 @@ fail = []
 def want(cond, what):
     if not cond:
         fail.append(what)
-want(p.tags.count("svg") == 3, "three figures: %d" % p.tags.count("svg"))
+want(p.tags.count("svg") == 4, "four figures: %d" % p.tags.count("svg"))
 want(p.tags.count("script") == 1, "one script element (the JSON)")
 want("img" not in p.tags, "no img element from hostile text")
 want(p.ids.get("results") == "40", "40 results: %r" % p.ids.get("results"))
@@ -172,7 +172,7 @@ cw_check "the page parses and holds the fixture's values" \
     check_page "$CW_TMP/r.html"
 
 # browser FILE: headless Chromium loads the page without a console error
-# and shows the three figures.
+# and shows the four figures.
 browser()
 {
 	TMPDIR=$CW_TMP /usr/bin/python3 - "$1" <<'EOF'
@@ -190,7 +190,7 @@ try:
     d.get("file://" + sys.argv[1])
     n = len(d.find_elements(By.CSS_SELECTOR, "figure svg"))
     logs = [l for l in d.get_log("browser") if l["level"] == "SEVERE"]
-    ok = n == 3 and not logs and "case study" in d.title
+    ok = n == 4 and not logs and "case study" in d.title
     if not ok:
         print("figures %d, title %r, errors %r" % (n, d.title, logs),
               file=sys.stderr)
@@ -218,7 +218,7 @@ fi
 
 cw_check "--list-figures" \
     [ "$("$COLLECTOR" report --list-figures | tr '\n' ' ')" = \
-    "availability rtt episodes " ]
+    "availability targets rtt episodes " ]
 cw_check "--figure as SVG" report "${WINDOW[@]}" --figure availability \
     --out "$CW_TMP/a.svg"
 cw_check "the SVG is well-formed XML with the annotation's mark" \

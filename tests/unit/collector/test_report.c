@@ -334,6 +334,26 @@ test_report(void **state)
 	    "root-soa IPv4/udp");
 	/* 2 h in 120 columns of a minute; 10:04 is column 64. */
 	assert_int_equal(json_array_size(json_object_get(g, "total")), 120);
+	/* Per target: a.root's three failures in its columns 64 to 66. */
+	{
+		json_t *tg = json_array_get(json_object_get(data, "targets"),
+		    0);
+		assert_string_equal(json_string_value(
+		                        json_object_get(tg, "target")),
+		    "root-soa " A_ROOT " " A_ROOT "/udp");
+		assert_int_equal(json_integer_value(
+		                     json_object_get(tg, "successes")),
+		    7);
+		for (size_t c = 64; c <= 66; c++)
+			assert_int_equal(json_integer_value(json_array_get(
+			                     json_object_get(tg, "ok"), c)),
+			    0);
+		assert_int_equal(json_integer_value(json_array_get(
+		                     json_object_get(tg, "total"), 66)),
+		    1);
+		assert_true(
+		    json_real_value(json_object_get(tg, "median_ms")) == 13.0);
+	}
 	for (size_t i = 0; i < 120; i++) {
 		ok += json_integer_value(
 		    json_array_get(json_object_get(g, "ok"), i));
@@ -376,7 +396,7 @@ test_report(void **state)
 		for (const char *p = html;
 		     (p = strstr(p, "data-annotation=\"1\"")) != NULL; p++)
 			marks++;
-		assert_int_equal(marks, 3);
+		assert_int_equal(marks, 4);
 	}
 	/* The hostile probe name, escaped in the evidence. */
 	assert_has(html,
@@ -412,7 +432,7 @@ test_figures(void **state)
 
 	fixture_make(t, &fx);
 	assert_non_null(r = report_build(t->s.st, &f, err, sizeof(err)));
-	assert_int_equal(report_figure_count(), 3);
+	assert_int_equal(report_figure_count(), 4);
 	for (size_t i = 0; i < report_figure_count(); i++) {
 		assert_int_equal(report_figure(r, report_figure_name(i), b), 0);
 		assert_true(evbuffer_get_length(b) > 100);

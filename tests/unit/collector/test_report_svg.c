@@ -154,8 +154,8 @@ test_heatmap(void **state)
 	assert_int_equal(count(s, "fill=\"#fee08b\""), 1); /* share 0.5 */
 	assert_int_equal(count(s, "data-annotation=\"7\""), 1);
 	assert_non_null(strstr(s, ">[7]<"));
-	/* The band starts a quarter into the plot (260 .. 940). */
-	assert_non_null(strstr(s, "<rect x=\"430.0\""));
+	/* The band starts a quarter into the plot (260 .. 916). */
+	assert_non_null(strstr(s, "<rect x=\"424.0\""));
 	free(s);
 	evbuffer_free(b);
 }
@@ -179,10 +179,43 @@ test_bars(void **state)
 	assert_int_equal(report_svg_bars(b, &fig), 0);
 	s = take(b);
 	assert_whole(s);
-	/* x from 600 (half way) to 770 (three quarters), then to 940. */
-	assert_non_null(strstr(s, "x=\"600.0\" y=\"50\" width=\"170.0\""));
-	assert_non_null(strstr(s, "x=\"600.0\" y=\"66\" width=\"340.0\""));
+	/* x from 588 (half way) to 752 (three quarters), then to 916. */
+	assert_non_null(strstr(s, "x=\"588.0\" y=\"50\" width=\"164.0\""));
+	assert_non_null(strstr(s, "x=\"588.0\" y=\"66\" width=\"328.0\""));
 	assert_non_null(strstr(s, "probe &#39;x&#39;"));
+	free(s);
+	evbuffer_free(b);
+}
+
+/* A long label: cut at 40 bytes between characters, whole in its
+ * title. */
+static void
+test_label(void **state)
+{
+	/* 39 ASCII bytes, then a two-byte character across byte 40. */
+	static const char *const labels[] = {
+		"root-soa a.root-servers.net 198.41.0.4/\xc3\xa9tcp IPv6"
+	};
+	static const double v[] = { 1 };
+	struct report_svg_heatmap h = { .frame = { "t", T0, T0 + HOUR, NULL,
+		                            0 },
+		.labels = labels,
+		.values = v,
+		.nrows = 1,
+		.ncols = 1 };
+	struct evbuffer *b = evbuffer_new();
+	char *s;
+
+	(void)state;
+	assert_int_equal(report_svg_heatmap(b, &h), 0);
+	s = take(b);
+	assert_whole(s);
+	assert_non_null(strstr(s,
+	    "<title>root-soa a.root-servers.net "
+	    "198.41.0.4/\xc3\xa9tcp IPv6</title>"));
+	assert_non_null(strstr(s,
+	    ">root-soa a.root-servers.net "
+	    "198.41.0.4/&#8230;</text>"));
 	free(s);
 	evbuffer_free(b);
 }
@@ -221,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_heatmap),
 		cmocka_unit_test(test_bars),
+		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_strips),
 	};
 
