@@ -265,6 +265,35 @@ cw_check "no database: 1" status 1 --db "sqlite:$CW_TMP/none.db" \
 cw_check "Chromium missing: 1" status 1 "${WINDOW[@]}" --format pdf \
     --chromium /nonexistent/chromium --out "$CW_TMP/x.pdf"
 cw_check "... says what to do" grep -q 'install chromium' "$CW_TMP/err"
+# A converter that hangs is stopped after --timeout, with what it
+# started; one that writes nothing is an error.
+cat >"$CW_TMP/hang" <<EOF
+#!/bin/sh
+sleep 300 &
+echo \$! >"$CW_TMP/hang.pid"
+wait
+EOF
+printf '#!/bin/sh\nexit 0\n' >"$CW_TMP/lazy"
+chmod +x "$CW_TMP/hang" "$CW_TMP/lazy"
+t0=$(date +%s)
+cw_check "a hanging Chromium: 1" status 1 "${WINDOW[@]}" --format pdf \
+    --chromium "$CW_TMP/hang" --timeout 2 --out "$CW_TMP/x.pdf"
+cw_check "... after --timeout" [ $(($(date +%s) - t0)) -lt 30 ]
+cw_check "... says so" grep -q 'stopped after 2 s' "$CW_TMP/err"
+# gone PID: PID has ended (a zombie counts: PID 1 of a container may
+# not reap what it inherits).
+gone()
+{
+	local st
+	st=$(ps -o stat= -p "$1")
+	[ -z "$st" ] || [ "${st#Z}" != "$st" ]
+}
+cw_check "... and what it started is gone" gone "$(cat "$CW_TMP/hang.pid")"
+cw_check "a converter that writes nothing: 1" status 1 "${WINDOW[@]}" \
+    --figure rtt --rsvg-convert "$CW_TMP/lazy" --out "$CW_TMP/x.png"
+cw_check "... says so" grep -q 'wrote nothing' "$CW_TMP/err"
+cw_check "no private directory left" \
+    eval '[ -z "$(ls "${TMPDIR:-/tmp}" | grep "^cw-report\.")" ]'
 cw_check "nothing left behind" \
     eval '[ -z "$(ls "$CW_TMP" | grep "^x\.")" ]'
 cw_done
