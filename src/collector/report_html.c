@@ -537,8 +537,8 @@ report_overview(const struct report *r, struct evbuffer *out)
 	          ".</p><p>Of <span id=\"results\">%lld</span> measurement "
 	          "results, <span id=\"ok\">%lld</span> succeeded: overall "
 	          "availability <b id=\"availability\">%.3f&#8239;%%</b>. "
-	          "<span id=\"episode-count\">%zu</span> episodes, %zu "
-	          "annotations.</p><p>Measured (target groups): ",
+	          "Episodes: <span id=\"episode-count\">%zu</span>; "
+	          "annotations: %zu.</p><p>Measured (target groups): ",
 	          r->results, r->ok,
 	          r->results > 0 ? 100.0 * (double)r->ok / (double)r->results :
 	                           0.0,
