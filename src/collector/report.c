@@ -159,6 +159,25 @@ report_label_find(const void *base, size_t n, size_t stride, const char *label)
 	return n;
 }
 
+/* Cut `s` before a UTF-8 character that snprintf() truncated, so that
+ * a label stays valid UTF-8 (the SVG alone is XML). */
+static void
+report_label_trim(char *s)
+{
+	size_t len = strlen(s), lead = len, need;
+	unsigned char c;
+
+	while (lead > 0 && len - lead < 4 &&
+	    ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	c = (unsigned char)s[lead - 1];
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (lead - 1 + need > len)
+		s[lead - 1] = '\0';
+}
+
 /*
  * The series labelled `label` in the array at `v` (a pointer to *n
  * elements of `size` bytes, each starting with a struct report_series),
@@ -222,6 +241,7 @@ report_group_add(struct report *r, const struct store_row *row)
 	                       "",
 	    row->proto != NULL ? "/" : "",
 	    row->proto != NULL ? row->proto : "");
+	report_label_trim(label);
 	i = report_series_of(r, &r->groups, &r->ngroups, sizeof(*r->groups),
 	    label, &r->groups_left_out);
 	if (i >= 0)
@@ -242,6 +262,7 @@ report_target_add(struct report *r, const struct store_row *row)
 	    row->server != NULL ? row->server : "",
 	    row->addr != NULL ? row->addr : "", row->proto != NULL ? "/" : "",
 	    row->proto != NULL ? row->proto : "");
+	report_label_trim(label);
 	i = report_series_of(r, &r->targets, &r->ntargets, sizeof(*r->targets),
 	    label, &r->targets_left_out);
 	if (i < 0)

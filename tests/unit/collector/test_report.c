@@ -465,16 +465,53 @@ test_figures(void **state)
 	fixture_free(&fx);
 }
 
+/* A measurement name too long for a label: cut between two UTF-8
+ * characters, so that the JSON block (and the SVG alone) stay valid. */
+static void
+test_long_label(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_filter f = window();
+	char body[1024], name[601], err[256], *html;
+	struct report *r;
+	json_t *data, *g;
+
+	for (size_t i = 0; i < 600; i += 2)
+		memcpy(name + i, "\xc3\xa9", 2); /* é */
+	name[600] = '\0';
+	snprintf(body, sizeof(body),
+	    "\"time\":\"2026-11-26T10:00:00Z\",\"name\":\"%s\","
+	    "\"server\":\"x\",\"addr\":\"" A_ROOT "\",\"port\":53,"
+	    "\"af\":4,\"proto\":\"udp\",\"ok\":true,\"failure\":null,"
+	    "\"rtt_ms\":1.5",
+	    name);
+	schain_add(&t->c, "dns", body);
+	schain_ingest(&t->s, &t->c, 10);
+	assert_non_null(r = report_build(t->s.st, &f, err, sizeof(err)));
+	html = html_of(r);
+	data = data_of(html);
+	g = json_array_get(json_object_get(data, "availability"), 0);
+	/* 511 bytes fit the label: 255 characters, the 256th cut. */
+	assert_int_equal(json_string_length(json_object_get(g, "group")), 510);
+	g = json_array_get(json_object_get(data, "targets"), 0);
+	assert_non_null(json_object_get(g, "target"));
+	json_decref(data);
+	free(html);
+	report_free(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {
 		SFIX_TEST(test_report, sfix_setup_sqlite),
 		SFIX_TEST(test_figures, sfix_setup_sqlite),
+		SFIX_TEST(test_long_label, sfix_setup_sqlite),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		SFIX_TEST(test_report, sfix_setup_pg),
 		SFIX_TEST(test_figures, sfix_setup_pg),
+		SFIX_TEST(test_long_label, sfix_setup_pg),
 	};
 	int failed;
 
