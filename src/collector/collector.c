@@ -27,6 +27,7 @@
 #include "cmd_episodes.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
+#include "cmd_report.h"
 #include "collector_http.h"
 #include "confload.h"
 #include "export_http.h"
@@ -1033,6 +1034,14 @@ episodes_cmd(int argc, char **argv)
 	return collector_cmd_episodes(argc, argv, collector_db_url);
 }
 
+/* --- report (cmd_report.c) --- */
+
+static int
+report_cmd(int argc, char **argv)
+{
+	return collector_cmd_report(argc, argv, collector_db_url);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -1052,6 +1061,8 @@ static const struct {
 	    "availability and RTT per target and probe, in time buckets" },
 	{ "episodes", NULL, episodes_cmd,
 	    "outage episodes of the stored results, with their evidence" },
+	{ "report", NULL, report_cmd,
+	    "a case-study report of a window: one HTML file, PDF, figures" },
 	{ "import", NULL, import_cmd,
 	    "ingest files of batches carried by hand (spool export)" },
 	{ "annotate", "add", annotate_add,

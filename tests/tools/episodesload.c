@@ -84,7 +84,7 @@ el_add(struct el_probe *p, struct record *recs, size_t *n, const char *body)
 		free(line);
 		return -1;
 	}
-	free(line);
+	/* The record points into its line: freed after the ingest. */
 	(*n)++;
 	return 0;
 }
@@ -137,8 +137,10 @@ el_hour(struct store *st, struct el_probe *p, int n, long h, int targets,
 		fprintf(stderr, "episodesload: ingest: %s\n", err);
 		ret = -1;
 	}
-	for (size_t i = 0; i < nrec; i++)
+	for (size_t i = 0; i < nrec; i++) {
+		free((char *)recs[i].line);
 		record_clear(&recs[i]);
+	}
 	return ret;
 }
 

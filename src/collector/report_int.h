@@ -1,0 +1,91 @@
+/*
+ * report_int.h -- what report.c gathers and report_html.c writes: the
+ * internals of report.h, shared by its two files only.
+ */
+#ifndef CW_REPORT_INT_H
+#define CW_REPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "episodes.h"
+#include "record.h"
+#include "store.h"
+#include "store_annot.h"
+
+/* A row of an availability timeline: a target group (name, family,
+ * transport) or a target, with its results per time column. */
+struct report_series {
+	char *label;           /* owned; first, for report_label_find */
+	long long *ok, *total; /* ncols each, owned */
+	long long ok_all, total_all;
+};
+
+/* A target (name, server, address, transport): its availability and
+ * the RTTs of its successes (sorted once gathered). */
+struct report_target {
+	struct report_series s; /* first */
+	double *rtt;            /* owned */
+	size_t n, cap;
+};
+
+struct report_chain {
+	char chain[RECORD_ID_HEX + 1];
+	long long first, last, n;
+};
+
+/* A configuration a probe declared: its hash and, when a heartbeat
+ * carried it whole, its measurements (a JSON array, owned). */
+struct report_config {
+	char hash[RECORD_HASH_HEX + 1];
+	json_t *measurements;
+	cw_usec_t first, last; /* heartbeats that declared it */
+};
+
+struct report_probe {
+	char id[RECORD_ID_HEX + 1];
+	long long num;
+	char name[STORE_NAME_MAX + 1];
+	char pubkey[2 * RECORD_PUBKEY_LEN + 1]; /* hex; "" unknown */
+	char country[3];
+	long long asn;
+	long long records, results, ok;
+	struct report_chain *chains;
+	size_t nchains;
+	struct report_config *configs;
+	size_t nconfigs;
+};
+
+struct report {
+	struct store_filter filter; /* deep copy */
+	cw_usec_t bucket;
+	size_t ncols;
+	struct report_series *groups;
+	size_t ngroups, groups_left_out; /* results of groups not drawn */
+	struct report_target *targets;
+	size_t ntargets, targets_left_out;
+	struct report_probe *probes;
+	size_t nprobes;
+	long long results, ok;
+	unsigned long long records;
+	char sha256[RECORD_HASH_HEX + 1];
+	struct episode_list episodes;
+	struct store_annotation *annots;
+	size_t nannots;
+};
+
+/* report_percentile: the nearest-rank `q` percentile (0 < q <= 100) of
+ * the `n` sorted values `v` (n > 0). */
+double report_percentile(const double *v, size_t n, double q);
+
+/* report_target_label: "name server addr proto" of an episode's target
+ * into a string the caller frees (NULL out of memory). */
+char *report_episode_target(const struct episode *e);
+
+/* report_probe_find: the gathered probe of id `id`, or NULL. */
+const struct report_probe *report_probe_find(const struct report *r,
+    const char *id);
+
+#endif /* CW_REPORT_INT_H */
