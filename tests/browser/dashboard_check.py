@@ -139,9 +139,17 @@ def check_probes(c, b, args):
     b.shot(os.path.join(args.shots, "probes.png"))
 
 
+def requests_at_most(c, b, view, most):
+    n = b.api_requests()
+    c.check("%s: at most %d API requests (%d)" % (view, most, n), n <= most,
+            "%d requests" % n)
+
+
 def check_heatmap(c, b, args):
     cell = (args.base + 1200) * 1000
+    b.api_requests()
     b.go("view=heatmap&probe=" + args.probe_a)
+    requests_at_most(c, b, "heatmap", 4)
     c.equal("heatmap, kyiv-1: k.root at BASE+20m is 50 %",
             b.js(HEAT_CELL, K_ROOT, cell), 50)
     c.equal("heatmap, kyiv-1: a.root at BASE+20m is 100 %",
@@ -177,7 +185,10 @@ def check_heatmap(c, b, args):
 
 def check_rtt(c, b, args):
     start = args.base * 1000
+    b.go("view=heatmap&probe=" + args.probe_a)
+    b.api_requests()
     b.go("view=rtt&probe=" + args.probe_a)
+    requests_at_most(c, b, "rtt after heatmap", 2)
     c.equal("rtt, kyiv-1: a.root's median and p95 at BASE",
             b.js(RTT_POINT, A_ROOT, start), [14.5, 19])
     c.equal("rtt, kyiv-1: k.root's median and p95 at BASE",
@@ -198,7 +209,9 @@ def check_rtt(c, b, args):
 
 
 def check_episodes(c, b, args):
+    b.api_requests()
     b.go("view=episodes")
+    requests_at_most(c, b, "episodes", 2)
     rows = b.js(TABLE, "episodes-table")
     c.equal("episodes: two outages and two silences", len(rows), 4)
     sev = [float(x) for x in b.js(
@@ -230,7 +243,9 @@ return null;""", K_ROOT)
     if not c.check("episodes: kyiv-1's outage links to its evidence",
                    href is not None):
         return
+    b.api_requests()
     b.click("#episodes-table a.evidence[href='%s']" % href)
+    requests_at_most(c, b, "evidence", 2)
     rows = b.js(TABLE, "evidence-table")
     failed = [r for r in rows if r[5] == "false"]
     c.equal("evidence: the 5 failed records of the episode", len(failed), 5)
@@ -266,7 +281,10 @@ def check_filters(c, b, args):
 
 def run_token(c, b, args):
     check_anonymous(c, b, args)
+    b.go("view=probes")
+    b.api_requests()
     b.set_token(args.token)
+    requests_at_most(c, b, "probes with the token", 1)
     c.check("the token is kept in sessionStorage",
             b.js("return sessionStorage.getItem('corewatch.readToken')")
             == args.token)

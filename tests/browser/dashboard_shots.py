@@ -133,6 +133,14 @@ class Browser:
         self.driver.find_element(By.ID, "token-use").click()
         self.wait_rendered(before)
 
+    def api_requests(self):
+        """The API requests the page made since the last call."""
+        return self.js("""
+const n = performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/api/')).length;
+performance.clearResourceTimings();
+return n;""")
+
     def error_text(self):
         return self.js("const s = document.getElementById('status');"
                        "return s.hidden ? '' : s.textContent")
