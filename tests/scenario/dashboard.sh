@@ -161,5 +161,28 @@ cw_collector_start "$CW_TMP/closed.log" -c "$CW_TMP/closed.conf"
 page_checks "closed API" "$CW_TMP/closed" --closed \
     --collector-pid "$COLLECTOR_PID"
 COLLECTOR_PID=
+
+# web_dir relative to the configuration's directory; --web-dir wins.
+mkdir -p "$CW_TMP/etc/web" "$CW_TMP/other" || cw_die "mkdir failed"
+echo '<!doctype html><title>from etc/web</title>' >"$CW_TMP/etc/web/index.html"
+echo '<!doctype html><title>from other</title>' >"$CW_TMP/other/index.html"
+printf '%s\n' "db = \"$DB\"" 'web_dir = "web"' >"$CW_TMP/etc/collector.conf"
+cw_collector_start "$CW_TMP/relative.log" -c "$CW_TMP/etc/collector.conf"
+cw_check "web_dir = \"web\": the page of the configuration's directory" \
+    grep -q 'from etc/web' <(curl -sS --max-time 10 "$COLLECTOR_URL/")
+cw_check "a missing dashboard.js: 404" [ "$(curl -sS -o /dev/null \
+    -w '%{http_code}' --max-time 10 "$COLLECTOR_URL/web/dashboard.js")" = 404 ]
+cw_collector_stop
+cw_collector_start "$CW_TMP/other.log" -c "$CW_TMP/etc/collector.conf" \
+    --web-dir "$CW_TMP/other"
+cw_check "--web-dir: its page" \
+    grep -q 'from other' <(curl -sS --max-time 10 "$COLLECTOR_URL/")
+cw_collector_stop
+printf '%s\n' "db = \"$DB\"" 'web_dir = ""' >"$CW_TMP/etc/bad.conf"
+timeout 10 "$COLLECTOR" serve -c "$CW_TMP/etc/bad.conf" \
+    --listen 127.0.0.1:0 >"$CW_TMP/bad.out" 2>&1
+cw_check "web_dir = \"\": a configuration error (exit 2)" [ "$?" = 2 ]
+cw_check "web_dir = \"\": the error names the option" \
+    grep -q 'web_dir' "$CW_TMP/bad.out"
 cw_log "screenshots: $(ls "$SHOT_DIR"/*.png "$SHOT_DIR"/shots/*.png | tr '\n' ' ')"
 cw_done
