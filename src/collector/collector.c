@@ -38,6 +38,7 @@
 #include "summary.h"
 #include "sysutil.h"
 #include "table.h"
+#include "web_http.h"
 
 #define COLLECTOR_LISTEN_DEFAULT "127.0.0.1:8080"
 /* The one default database: corewatch-collector(8), the README and
@@ -66,6 +67,8 @@ struct collector_conf {
 	char *read_token; /* http.read_token */
 	size_t summary_max_groups;
 	char *write_token; /* http.write_token */
+	char *web_dir;     /* the dashboard's files (web_http.h) */
+	char *chartjs;     /* the Chart.js file */
 };
 
 /* A running `serve`. */
@@ -75,6 +78,7 @@ struct collector_serve {
 	struct collector_http *h;
 	struct export_http *x;
 	struct annotate_http *an;
+	struct web_http *web;
 	struct event *sig_term, *sig_int, *drain;
 	bool stopping;
 	cw_usec_t stop_by; /* monotonic */
@@ -91,7 +95,9 @@ collector_conf_init(struct collector_conf *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->summary_max_groups = SUMMARY_MAX_GROUPS;
 	if ((c->listen = strdup(COLLECTOR_LISTEN_DEFAULT)) == NULL ||
-	    (c->db = strdup(COLLECTOR_DB_DEFAULT)) == NULL)
+	    (c->db = strdup(COLLECTOR_DB_DEFAULT)) == NULL ||
+	    (c->web_dir = strdup(CW_WEB_DIR)) == NULL ||
+	    (c->chartjs = strdup(CW_CHARTJS)) == NULL)
 		return -1;
 	return 0;
 }
@@ -101,6 +107,8 @@ collector_conf_clear(struct collector_conf *c)
 {
 	free(c->listen);
 	free(c->db);
+	free(c->web_dir);
+	free(c->chartjs);
 	if (c->read_token != NULL)
 		sodium_memzero(c->read_token, strlen(c->read_token));
 	free(c->read_token);
@@ -140,6 +148,8 @@ static cfg_opt_t collector_opts[] = {
 	CFG_STR("write_token", NULL, CFGF_NODEFAULT),
 	CFG_INT("summary_max_groups", SUMMARY_MAX_GROUPS, CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_STR("web_dir", NULL, CFGF_NODEFAULT),
+	CFG_STR("chartjs", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -218,6 +228,29 @@ collector_conf_db(struct conf_file *f, const char *v, struct collector_conf *c)
 	return rc;
 }
 
+/* collector_conf_path: option `opt` of `f`, a file or directory name
+ * (relative: to the configuration file's directory), into *out when
+ * set.  Returns -1 only when out of memory; a problem is noted in `f`. */
+static int
+collector_conf_path(struct conf_file *f, const char *opt, char **out)
+{
+	const char *v = cfg_getstr(conf_file_cfg(f), opt);
+	char *full;
+
+	if (v == NULL)
+		return 0;
+	if (v[0] == '\0' || strlen(v) >= WEB_HTTP_PATH_MAX - 32) {
+		conf_file_error(f, opt, "a name of 1 to %d bytes",
+		    WEB_HTTP_PATH_MAX - 33);
+		return 0;
+	}
+	if ((full = conf_file_join(f, opt, v)) == NULL)
+		return 0;
+	free(*out);
+	*out = full;
+	return 0;
+}
+
 /* collector_conf_values: check and copy every option of `f` into `c`. */
 static int
 collector_conf_values(struct conf_file *f, struct collector_conf *c)
@@ -238,6 +271,9 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 	}
 	if ((v = cfg_getstr(cfg, "db")) != NULL &&
 	    collector_conf_db(f, v, c) == -1)
+		return -1;
+	if (collector_conf_path(f, "web_dir", &c->web_dir) == -1 ||
+	    collector_conf_path(f, "chartjs", &c->chartjs) == -1)
 		return -1;
 	collector_conf_size(f, "max_body", 1024, 1024UL * 1024 * 1024,
 	    &c->http.max_body);
@@ -347,13 +383,14 @@ serve_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: corewatch-collector serve [-v] [-c FILE] "
-	    "[--listen ADDR:PORT] [--db URL]\n"
+	    "[--listen ADDR:PORT] [--db URL] [--web-dir DIR]\n"
 	    "  -c, --config FILE    the configuration file\n"
 	    "  -l, --listen ADDR    listen on ADDR:PORT (default %s)\n"
 	    "  -d, --db URL         sqlite:PATH or postgresql://... "
 	    "(default %s)\n"
+	    "  -w, --web-dir DIR    the dashboard's files (default %s)\n"
 	    "  -v, --verbose        log debug messages\n",
-	    COLLECTOR_LISTEN_DEFAULT, COLLECTOR_DB_DEFAULT);
+	    COLLECTOR_LISTEN_DEFAULT, COLLECTOR_DB_DEFAULT, CW_WEB_DIR);
 }
 
 /* serve_drain: while stopping, end the loop once every answer is out
@@ -405,7 +442,8 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 	    (s->h = collector_http_new(s->base, s->st, &c->http)) == NULL ||
 	    (s->x = export_http_new(s->h, s->base, s->st,
 	         c->summary_max_groups)) == NULL ||
-	    (s->an = annotate_http_new(s->h, s->st)) == NULL)
+	    (s->an = annotate_http_new(s->h, s->st)) == NULL ||
+	    (s->web = web_http_new(s->h, c->web_dir, c->chartjs)) == NULL)
 		return CW_EXIT_FAILURES;
 	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
 		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
@@ -427,6 +465,7 @@ serve_free(struct collector_serve *s)
 	export_http_free(s->x);
 	collector_http_free(s->h);
 	annotate_http_free(s->an);
+	web_http_free(s->web);
 	if (s->sig_term != NULL)
 		event_free(s->sig_term);
 	if (s->sig_int != NULL)
@@ -509,6 +548,7 @@ static const struct option serve_options[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "listen", required_argument, NULL, 'l' },
 	{ "db", required_argument, NULL, 'd' },
+	{ "web-dir", required_argument, NULL, 'w' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -518,11 +558,11 @@ static int
 cmd_serve(int argc, char **argv)
 {
 	struct collector_conf c;
-	const char *path = NULL, *listen = NULL, *db = NULL;
+	const char *path = NULL, *listen = NULL, *db = NULL, *web = NULL;
 	bool verbose = false;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:l:d:vh", serve_options,
+	while ((ch = getopt_long(argc, argv, "c:l:d:w:vh", serve_options,
 	            NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -533,6 +573,9 @@ cmd_serve(int argc, char **argv)
 			break;
 		case 'd':
 			db = optarg;
+			break;
+		case 'w':
+			web = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -558,7 +601,8 @@ cmd_serve(int argc, char **argv)
 	if (collector_conf_init(&c) == -1 ||
 	    (path != NULL && collector_conf_load(path, &c) == -1) ||
 	    (listen != NULL && collector_set(&c.listen, listen) == -1) ||
-	    (db != NULL && collector_set(&c.db, db) == -1)) {
+	    (db != NULL && collector_set(&c.db, db) == -1) ||
+	    (web != NULL && collector_set(&c.web_dir, web) == -1)) {
 		collector_conf_clear(&c);
 		return CW_EXIT_USAGE;
 	}

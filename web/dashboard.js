@@ -1,0 +1,964 @@
+/*
+ * dashboard.js -- corewatch-collector's dashboard (doc/dashboard.md).
+ *
+ * One page, five views (probes, availability heatmap, RTT/SOA/NSID,
+ * episodes, an episode's evidence), drawn from the collector's JSON API
+ * with the read token the user typed in (kept in sessionStorage, sent
+ * as "Authorization: Bearer"). The view and its filters live in the URL
+ * hash, so a link shows the same view. Answers are kept per URL until
+ * "Reload", so switching views asks for nothing already asked.
+ * Charts are Chart.js's (served at /web/chart.js); annotations are drawn
+ * on each by the small plugin below. The page's state is one object,
+ * `cw`, also reachable as window.cwDashboard for the browser tests.
+ */
+"use strict";
+
+(function () {
+	const TOKEN_KEY = "corewatch.readToken";
+	const VIEWS = ["probes", "heatmap", "rtt", "episodes", "evidence"];
+	const WINDOWS = { "1h": 3600e3, "6h": 6 * 3600e3, "24h": 86400e3,
+		"7d": 7 * 86400e3 };
+	/* Bucket lengths the summary takes, shortest first: the first that
+	 * gives at most MAX_COLUMNS columns over the window is used. */
+	const BUCKETS = [["1m", 60e3], ["5m", 300e3], ["10m", 600e3],
+		["15m", 900e3], ["30m", 1800e3], ["1h", 3600e3], ["2h", 7200e3],
+		["6h", 21600e3], ["12h", 43200e3], ["1d", 86400e3]];
+	const MAX_COLUMNS = 150;
+	const RTT_CHARTS_MAX = 8;
+
+	const cw = {
+		state: {},
+		cache: new Map(),
+		charts: {},
+		probes: null, /* the last /api/v1/probes answer */
+		episodes: [],
+		annotations: [],
+		sort: { key: "severity", dir: -1 },
+		rendered: 0, /* views drawn, for the tests */
+		lastError: null
+	};
+	window.cwDashboard = cw;
+
+	const $ = (id) => document.getElementById(id);
+
+	/* --- time --- */
+
+	function iso(ms) {
+		return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+	}
+
+	function parseTime(text) {
+		if (text === null || text === undefined || text === "")
+			return null;
+		const ms = Date.parse(text);
+		return Number.isFinite(ms) ? ms : null;
+	}
+
+	function shortTime(ms, withDate) {
+		const s = new Date(ms).toISOString();
+		return (withDate ? s.slice(5, 10) + " " : "") + s.slice(11, 16);
+	}
+
+	function longTime(ms) {
+		return ms === null ? "—" :
+			new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+	}
+
+	function duration(s) {
+		if (s === null || s === undefined)
+			return "—";
+		if (s < 120)
+			return s.toFixed(0) + " s";
+		if (s < 7200)
+			return (s / 60).toFixed(1) + " min";
+		return (s / 3600).toFixed(1) + " h";
+	}
+
+	/* --- state in the URL hash --- */
+
+	function readHash() {
+		const q = new URLSearchParams(location.hash.replace(/^#/, ""));
+		const s = {
+			view: q.get("view") || "probes",
+			win: q.get("win") || "24h",
+			from: q.get("from") || "",
+			to: q.get("to") || "",
+			probe: q.get("probe") || "",
+			name: q.get("name") || "",
+			addr: q.get("addr") || "",
+			country: (q.get("country") || "").toUpperCase(),
+			rows: q.get("rows") === "probes" ? "probes" : "targets",
+			ep: q.get("ep") || ""
+		};
+		if (!VIEWS.includes(s.view))
+			s.view = "probes";
+		if (!(s.win in WINDOWS) && s.win !== "custom")
+			s.win = "24h";
+		return s;
+	}
+
+	function writeHash(s) {
+		const q = new URLSearchParams();
+		q.set("view", s.view);
+		for (const k of ["win", "from", "to", "probe", "name", "addr",
+			"country", "rows", "ep"]) {
+			if (s[k] && !(k === "win" && s[k] === "24h") &&
+				!(k === "rows" && s[k] === "targets"))
+				q.set(k, s[k]);
+		}
+		const h = "#" + q.toString();
+		if (location.hash !== h)
+			location.hash = h;
+		else
+			render();
+	}
+
+	/* The window in ms: from/to as given ("custom"), or the last `win`
+	 * up to the next whole minute (so that views asked for within a
+	 * minute share their answers). */
+	function windowOf(s) {
+		const now = Math.ceil(Date.now() / 60e3) * 60e3;
+		if (s.win !== "custom")
+			return { from: now - WINDOWS[s.win], to: now };
+		const to = parseTime(s.to) ?? now;
+		let from = parseTime(s.from);
+		if (from === null || from >= to)
+			from = to - WINDOWS["24h"];
+		return { from: from, to: to };
+	}
+
+	function bucketOf(w) {
+		for (const [name, ms] of BUCKETS)
+			if ((w.to - w.from) / ms <= MAX_COLUMNS)
+				return { name: name, ms: ms };
+		return { name: "1d", ms: 86400e3 };
+	}
+
+	/* The query of the filters, for the endpoints that take them. */
+	function filterQuery(s, w, extra) {
+		const q = new URLSearchParams();
+		q.set("from", iso(w.from));
+		q.set("to", iso(w.to));
+		if (s.probe)
+			q.set("probe", s.probe);
+		if (s.name)
+			q.set("name", s.name);
+		if (s.addr)
+			q.set("addr", s.addr);
+		if (s.country)
+			q.set("country", s.country);
+		for (const k in extra || {})
+			q.set(k, extra[k]);
+		return q.toString();
+	}
+
+	/* --- the API --- */
+
+	function token() {
+		try {
+			return sessionStorage.getItem(TOKEN_KEY) || "";
+		} catch (e) {
+			return "";
+		}
+	}
+
+	class ApiError extends Error {
+		constructor(status, text) {
+			super(text);
+			this.status = status;
+		}
+	}
+
+	/* api: GET `path` with the token; the body as text. Answers are kept
+	 * in cw.cache until a reload. */
+	async function api(path) {
+		if (cw.cache.has(path))
+			return cw.cache.get(path);
+		const headers = {};
+		const t = token();
+		if (t)
+			headers.Authorization = "Bearer " + t;
+		let resp;
+		try {
+			resp = await fetch(path, { headers: headers, cache: "no-store" });
+		} catch (e) {
+			throw new ApiError(0, "the collector's API cannot be reached");
+		}
+		const body = await resp.text();
+		if (!resp.ok) {
+			let detail = "";
+			try {
+				detail = JSON.parse(body).detail || "";
+			} catch (e) {
+				detail = "";
+			}
+			throw new ApiError(resp.status, detail);
+		}
+		cw.cache.set(path, body);
+		return body;
+	}
+
+	function jsonLines(text) {
+		const out = [];
+		for (const line of text.split("\n"))
+			if (line.trim() !== "")
+				out.push(JSON.parse(line));
+		return out;
+	}
+
+	async function getProbes() {
+		const data = JSON.parse(await api("/api/v1/probes"));
+		cw.probes = data.probes || [];
+		fillProbeSelect();
+		return cw.probes;
+	}
+
+	async function getSummary(s, w, b) {
+		return jsonLines(await api("/api/v1/summary?" +
+			filterQuery(s, w, { bucket: b.name, format: "json" })));
+	}
+
+	async function getEpisodes(s, w) {
+		return jsonLines(await api("/api/v1/episodes?" +
+			filterQuery(s, w, { format: "jsonl" })));
+	}
+
+	async function getAnnotations(w) {
+		const q = new URLSearchParams({ from: iso(w.from), to: iso(w.to),
+			format: "jsonl" });
+		const list = jsonLines(await api("/api/v1/annotations?" + q));
+		cw.annotations = list.map((a) => ({
+			id: a.id, from: parseTime(a.from), to: parseTime(a.to),
+			text: a.text, country: a.country || null, asn: a.asn,
+			probe: a.probe || null, url: a.url || null
+		}));
+		showAnnotationList();
+		return cw.annotations;
+	}
+
+	/* --- messages --- */
+
+	function showError(e) {
+		const box = $("status");
+		let text;
+		if (e instanceof ApiError && (e.status === 401 || e.status === 403))
+			text = "The collector refused to give this data (" + e.status +
+				"): type the read token above. " + (e.message || "");
+		else if (e instanceof ApiError && e.status === 0)
+			text = "The collector's API cannot be reached: is it running? " +
+				"The page shows what it had.";
+		else if (e instanceof ApiError)
+			text = "The API answered " + e.status + ": " + e.message;
+		else
+			text = "Something went wrong drawing this view: " +
+				(e && e.message ? e.message : String(e));
+		cw.lastError = { status: e instanceof ApiError ? e.status : -1,
+			text: text };
+		box.className = "";
+		box.textContent = text;
+		box.hidden = false;
+	}
+
+	function clearError() {
+		$("status").hidden = true;
+		$("status").textContent = "";
+		cw.lastError = null;
+	}
+
+	function note(id, text) {
+		$(id).textContent = text;
+	}
+
+	/* --- the annotation plugin --- */
+
+	/* Draws each annotation of options.plugins.cwAnnotations.items on a
+	 * chart whose x scale is time in ms: a band (a line for an instant)
+	 * and its text at the top. The number drawn is kept in
+	 * chart.$cwAnnotations for the tests. */
+	const annotationPlugin = {
+		id: "cwAnnotations",
+		afterDatasetsDraw(chart, args, opts) {
+			const items = (opts && opts.items) || [];
+			const x = chart.scales.x, area = chart.chartArea;
+			const ctx = chart.ctx;
+			let drawn = 0;
+			ctx.save();
+			ctx.beginPath();
+			ctx.rect(area.left, area.top, area.right - area.left,
+				area.bottom - area.top);
+			ctx.clip();
+			for (const a of items) {
+				if (a.to < x.min || a.from > x.max)
+					continue;
+				const x1 = x.getPixelForValue(Math.max(a.from, x.min));
+				const x2 = x.getPixelForValue(Math.min(a.to, x.max));
+				ctx.fillStyle = "rgba(90, 60, 200, 0.18)";
+				ctx.strokeStyle = "rgba(90, 60, 200, 0.85)";
+				ctx.lineWidth = 1.5;
+				if (x2 - x1 >= 2)
+					ctx.fillRect(x1, area.top, x2 - x1, area.bottom - area.top);
+				ctx.beginPath();
+				ctx.moveTo(x1, area.top);
+				ctx.lineTo(x1, area.bottom);
+				ctx.stroke();
+				ctx.fillStyle = "rgba(60, 30, 160, 1)";
+				ctx.font = "11px system-ui, sans-serif";
+				const label = a.text.length > 40 ?
+					a.text.slice(0, 39) + "…" : a.text;
+				ctx.fillText("✎ " + label, x1 + 3, area.top + 11 + 12 * (drawn % 3));
+				drawn++;
+			}
+			ctx.restore();
+			chart.$cwAnnotations = drawn;
+		}
+	};
+
+	/* --- charts --- */
+
+	function chartDestroy(id) {
+		if (cw.charts[id]) {
+			cw.charts[id].destroy();
+			delete cw.charts[id];
+		}
+	}
+
+	const TICK_STEPS = [60e3, 300e3, 600e3, 1800e3, 3600e3, 7200e3,
+		10800e3, 21600e3, 43200e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
+
+	/* A time axis in ms, its ticks on whole minutes, hours or days. */
+	function timeAxis(w) {
+		const multiDay = w.to - w.from > 86400e3;
+		const step = TICK_STEPS.find((t) => (w.to - w.from) / t <= 12) ||
+			TICK_STEPS[TICK_STEPS.length - 1];
+		return {
+			type: "linear", min: w.from, max: w.to,
+			afterBuildTicks: (axis) => {
+				const ticks = [];
+				for (let v = Math.ceil(axis.min / step) * step;
+					v <= axis.max && ticks.length < 50; v += step)
+					ticks.push({ value: v });
+				axis.ticks = ticks;
+			},
+			ticks: { autoSkip: false,
+				callback: (v) => shortTime(v, multiDay) }
+		};
+	}
+
+	function chartNew(canvas, config, w) {
+		if (typeof Chart === "undefined")
+			throw new Error("Chart.js did not load (/web/chart.js)");
+		config.plugins = [annotationPlugin];
+		config.options = config.options || {};
+		config.options.animation = false;
+		config.options.maintainAspectRatio = false;
+		config.options.plugins = config.options.plugins || {};
+		config.options.plugins.cwAnnotations = { items: cw.annotations };
+		config.options.scales = config.options.scales || {};
+		config.options.scales.x = Object.assign(timeAxis(w),
+			config.options.scales.x || {});
+		const chart = new Chart(canvas, config);
+		cw.charts[canvas.id] = chart;
+		return chart;
+	}
+
+	function availabilityColour(pct) {
+		const h = Math.max(0, Math.min(100, pct)) * 1.2;
+		return "hsl(" + h.toFixed(0) + ", 65%, 42%)";
+	}
+
+	/* --- groups: what a summary row is --- */
+
+	function targetKey(t) {
+		return [t.type, t.name, t.addr, t.port, t.proto, t.af, t.host]
+			.join("|");
+	}
+
+	function targetLabel(t) {
+		return (t.name || "(no name)") + " · " + (t.server || t.addr) +
+			(t.server && t.server !== t.addr ? " " + t.addr : "") + " " +
+			t.proto + "/" + t.af;
+	}
+
+	function probeName(id, num) {
+		const p = (cw.probes || []).find((x) => x.id === id);
+		return p && p.name ? p.name : "probe " + (num !== undefined ? num : id.slice(0, 8));
+	}
+
+	function probeLabel(g) {
+		return probeName(g.probe, g.probe_num) + " · " + (g.name || "(no name)");
+	}
+
+	/* rowsOf: the groups of `summary` of kind `rows` ("targets" or
+	 * "probes") by key, in first-seen order, each with its buckets. */
+	function rowsOf(summary, rows) {
+		const map = new Map();
+		for (const b of summary) {
+			const start = parseTime(b.start), end = parseTime(b.end);
+			for (const g of b[rows] || []) {
+				const key = rows === "targets" ? targetKey(g) :
+					g.probe + "|" + g.type + "|" + g.name;
+				if (!map.has(key))
+					map.set(key, { key: key, group: g,
+						label: rows === "targets" ? targetLabel(g) : probeLabel(g),
+						buckets: [] });
+				map.get(key).buckets.push(Object.assign({ start: start, end: end }, g));
+			}
+		}
+		return Array.from(map.values());
+	}
+
+	/* Whether episode `e` is of row `r`. */
+	function episodeOfRow(e, r, rows) {
+		const g = r.group;
+		if (rows === "probes")
+			return e.probe === g.probe && (e.silence || e.name === g.name);
+		return !e.silence && e.name === g.name && e.addr === g.addr &&
+			e.proto === g.proto && e.af === g.af;
+	}
+
+	function episodeSpan(e, w) {
+		const start = parseTime(e.first_failure ? e.first_failure.time : null) ??
+			parseTime(e.last_ok ? e.last_ok.time : null) ?? w.from;
+		let end = e.first_ok ? parseTime(e.first_ok.time) : null;
+		if (end === null)
+			end = e.ongoing ? w.to : parseTime(e.last_failure ? e.last_failure.time : null) ?? w.to;
+		return [start, Math.max(end, start + 1000)];
+	}
+
+	/* --- the views --- */
+
+	function probeStatus(p) {
+		if (p.revoked)
+			return ["revoked", "revoked"];
+		const hb = p.last_heartbeat;
+		if (!hb)
+			return p.last_seen ? ["unknown", "no heartbeat seen"] :
+				["unknown", "never seen"];
+		const age = (Date.now() - parseTime(hb.time)) / 1000;
+		const every = Math.max(600, 2 * (hb.interval_s || 300));
+		if (age > every)
+			return ["silent", "silent for " + duration(age)];
+		if (hb.upload && hb.upload.failing_since)
+			return ["failing", "uploads failing since " +
+				longTime(parseTime(hb.upload.failing_since))];
+		return ["ok", "ok"];
+	}
+
+	function cell(tr, text, cls) {
+		const td = document.createElement("td");
+		td.textContent = text === null || text === undefined ? "—" : String(text);
+		if (cls)
+			td.className = cls;
+		tr.appendChild(td);
+		return td;
+	}
+
+	async function viewProbes(s) {
+		const probes = await getProbes();
+		const tbody = $("probes-table").tBodies[0];
+		tbody.textContent = "";
+		let anonymous = false;
+		for (const p of probes) {
+			if (s.country && p.country && p.country !== s.country)
+				continue;
+			if (s.probe && p.id !== s.probe)
+				continue;
+			if (!("name" in p))
+				anonymous = true;
+			const tr = document.createElement("tr");
+			tr.dataset.probe = p.id;
+			const hb = p.last_heartbeat;
+			const [st, why] = probeStatus(p);
+			cell(tr, p.num, "num");
+			cell(tr, p.name);
+			cell(tr, p.id.slice(0, 12) + "…").title = p.id;
+			cell(tr, p.country);
+			cell(tr, p.asn, "num");
+			cell(tr, hb ? longTime(parseTime(hb.time)) : null);
+			const backlog = hb && hb.spool ? hb.spool.depth : null;
+			cell(tr, backlog, "num").dataset.backlog = backlog === null ? "" : backlog;
+			const td = cell(tr, why, "st-" + st);
+			td.dataset.status = st;
+			tbody.appendChild(tr);
+		}
+		note("probes-note", anonymous ?
+			"Read without the read token: names, locations and heartbeats " +
+			"are the read token's (doc/export.md, \"Who reads what\")." :
+			probes.length + " probe(s) enrolled.");
+	}
+
+	async function viewHeatmap(s, w) {
+		const b = bucketOf(w);
+		const [summary, episodes] = await Promise.all([getSummary(s, w, b),
+			getEpisodes(s, w), getAnnotations(w), cw.probes ? null : getProbes()]);
+		const rows = rowsOf(summary, s.rows);
+		const labels = rows.map((r) => r.label);
+		const cells = [], outlines = [];
+		for (const r of rows)
+			for (const g of r.buckets)
+				cells.push({ x: [g.start, g.end], y: r.label,
+					availability: g.availability_pct,
+					measurements: g.measurements, successes: g.successes,
+					start: iso(g.start), end: iso(g.end) });
+		for (const e of episodes)
+			for (const r of rows)
+				if (episodeOfRow(e, r, s.rows)) {
+					const span = episodeSpan(e, w);
+					outlines.push({ x: span, y: r.label, scope: e.scope,
+						severity: e.severity, failures: e.failures,
+						start: iso(span[0]) });
+				}
+		chartDestroy("heatmap-chart");
+		$("heatmap-chart").parentNode.style.height =
+			Math.max(160, 60 + 26 * rows.length) + "px";
+		chartNew($("heatmap-chart"), {
+			type: "bar",
+			data: { labels: labels, datasets: [
+				{ label: "availability", data: cells,
+					backgroundColor: cells.map((c) => availabilityColour(c.availability)),
+					borderWidth: 0, barPercentage: 1, categoryPercentage: 0.9 },
+				{ label: "episodes", data: outlines,
+					backgroundColor: "rgba(0,0,0,0)", borderColor: "#000",
+					borderWidth: 2, borderSkipped: false,
+					barPercentage: 1, categoryPercentage: 0.9 }] },
+			options: {
+				indexAxis: "y", grouped: false,
+				scales: { y: { type: "category", labels: labels } },
+				plugins: { legend: { display: false }, tooltip: { callbacks: {
+					label: (ctx) => {
+						const d = ctx.raw;
+						return ctx.datasetIndex === 0 ?
+							d.start + ": " + d.availability + " % of " +
+							d.measurements + " measurement(s)" :
+							"episode (" + d.scope + "), severity " + d.severity +
+							", " + d.failures + " failure(s)";
+					} } } }
+			}
+		}, w);
+		note("heatmap-note", rows.length === 0 ?
+			"No measurements in this window and selection." :
+			rows.length + " " + s.rows + " × " + b.name + " buckets, " +
+			iso(w.from) + " to " + iso(w.to) + "; " + outlines.length +
+			" episode outline(s)." + (s.rows === "probes" && !s.addr && !s.name ?
+				" Choose a name or address to see one target's probes." : ""));
+	}
+
+	async function viewRtt(s, w) {
+		const b = bucketOf(w);
+		const [summary] = await Promise.all([getSummary(s, w, b),
+			getAnnotations(w), cw.probes ? null : getProbes()]);
+		const rows = rowsOf(summary, "targets");
+		const box = $("rtt-charts");
+		for (const id of Object.keys(cw.charts))
+			if (id.startsWith("rtt-"))
+				chartDestroy(id);
+		box.textContent = "";
+		const withRtt = rows.filter((r) => r.buckets.some((g) => g.rtt_median_ms !== null));
+		withRtt.slice(0, RTT_CHARTS_MAX).forEach((r, i) => {
+			const div = document.createElement("div");
+			div.className = "rtt-box";
+			const canvas = document.createElement("canvas");
+			canvas.id = "rtt-" + i;
+			canvas.dataset.target = r.label;
+			div.appendChild(canvas);
+			box.appendChild(div);
+			const pts = r.buckets.filter((g) => g.rtt_median_ms !== null);
+			chartNew(canvas, {
+				type: "line",
+				data: { datasets: [
+					{ label: "p95 ms", data: pts.map((g) => ({ x: g.start, y: g.rtt_p95_ms })),
+						borderColor: "rgba(230, 120, 40, 0.9)",
+						backgroundColor: "rgba(230, 120, 40, 0.2)",
+						fill: "+1", pointRadius: 0, borderWidth: 1 },
+					{ label: "median ms", data: pts.map((g) => ({ x: g.start, y: g.rtt_median_ms })),
+						borderColor: "#1d3557", backgroundColor: "#1d3557",
+						pointRadius: 2, borderWidth: 2, fill: false }] },
+				options: { plugins: { title: { display: true, text: r.label } },
+					scales: { y: { beginAtZero: true, title: { display: true, text: "ms" } } } }
+			}, w);
+		});
+		note("rtt-note", withRtt.length === 0 ? "No RTT in this window and selection." :
+			"Median and 95th percentile of each " + b.name + " bucket's successful " +
+			"replies" + (withRtt.length > RTT_CHARTS_MAX ? "; the first " +
+				RTT_CHARTS_MAX + " of " + withRtt.length + " targets (narrow the filters)" : "") + ".");
+		drawSoa(rows, w);
+		drawNsid(rows, w);
+	}
+
+	/* SOA lag: the largest lag of each bucket among the targets of each
+	 * measurement name (a zone's series). */
+	function drawSoa(rows, w) {
+		const byName = new Map();
+		for (const r of rows)
+			for (const g of r.buckets) {
+				if (g.soa_measurements === null || g.soa_measurements === undefined)
+					continue;
+				const name = g.name || "(no name)";
+				if (!byName.has(name))
+					byName.set(name, new Map());
+				const m = byName.get(name);
+				const prev = m.get(g.start);
+				m.set(g.start, { lag: Math.max(prev ? prev.lag : 0, g.soa_lag_max_s || 0),
+					behind: (prev ? prev.behind : 0) + (g.soa_behind || 0) });
+			}
+		const colours = ["#1d3557", "#e76f51", "#2a9d8f", "#8d5fd3", "#f4a261"];
+		const datasets = Array.from(byName.entries()).map(([name, m], i) => ({
+			label: name + " (max lag s)",
+			data: Array.from(m.entries()).sort((a, b) => a[0] - b[0])
+				.map(([x, v]) => ({ x: x, y: v.lag, behind: v.behind })),
+			borderColor: colours[i % colours.length],
+			backgroundColor: colours[i % colours.length], pointRadius: 2
+		}));
+		chartDestroy("soa-chart");
+		chartNew($("soa-chart"), { type: "line", data: { datasets: datasets },
+			options: { scales: { y: { beginAtZero: true,
+				title: { display: true, text: "seconds behind" } } },
+			plugins: { tooltip: { callbacks: { label: (ctx) =>
+				ctx.dataset.label + ": " + ctx.raw.y + " s, " + ctx.raw.behind +
+				" answer(s) behind" } } } } }, w);
+		note("soa-note", datasets.length === 0 ? "No SOA serials in this window." :
+			"Per measurement (zone): how far the serials answered lagged behind " +
+			"the newest serial seen (RSSAC047's publication latency).");
+	}
+
+	/* NSID: per target, runs of buckets answering with the same NSIDs;
+	 * a change of colour is a change of instance. */
+	function drawNsid(rows, w) {
+		const labels = [], data = [], colours = [];
+		let changes = 0;
+		for (const r of rows) {
+			const seen = r.buckets.filter((g) => g.nsids && g.nsids.length > 0);
+			if (seen.length === 0)
+				continue;
+			labels.push(r.label);
+			let run = null;
+			for (const g of seen) {
+				const set = g.nsids.join(" ");
+				if (run && run.set === set && run.x[1] === g.start) {
+					run.x[1] = g.end;
+					continue;
+				}
+				if (run && run.set !== set)
+					changes++;
+				run = { x: [g.start, g.end], y: r.label, set: set, nsids: g.nsids };
+				data.push(run);
+				colours.push(nsidColour(set));
+			}
+		}
+		chartDestroy("nsid-chart");
+		$("nsid-chart").parentNode.style.height =
+			Math.max(160, 60 + 26 * labels.length) + "px";
+		chartNew($("nsid-chart"), { type: "bar",
+			data: { labels: labels, datasets: [{ label: "NSIDs", data: data,
+				backgroundColor: colours, barPercentage: 1, categoryPercentage: 0.8 }] },
+			options: { indexAxis: "y", scales: { y: { type: "category", labels: labels } },
+				plugins: { legend: { display: false }, tooltip: { callbacks: {
+					label: (ctx) => ctx.raw.set } } } } }, w);
+		note("nsid-note", labels.length === 0 ? "No NSIDs in this window." :
+			changes + " change(s) of the answering instance; hover for the NSIDs.");
+	}
+
+	function nsidColour(text) {
+		let h = 0;
+		for (let i = 0; i < text.length; i++)
+			h = (h * 31 + text.charCodeAt(i)) % 360;
+		return "hsl(" + h + ", 55%, 55%)";
+	}
+
+	function episodeId(e) {
+		return [e.probe, e.silence ? "silence" : e.addr, e.name, e.proto, e.af,
+			e.first_failure ? e.first_failure.id : (e.last_ok ? e.last_ok.id : "")].join("~");
+	}
+
+	function sortEpisodes(list) {
+		const k = cw.sort.key, d = cw.sort.dir;
+		const val = (e) => k === "severity" ? e.severity :
+			k === "duration" ? (e.duration_s || 0) : episodeSpan(e, { from: 0, to: 0 })[0];
+		return list.slice().sort((a, b) => d * (val(a) - val(b)));
+	}
+
+	async function viewEpisodes(s, w) {
+		const [episodes] = await Promise.all([getEpisodes(s, w),
+			cw.probes ? null : getProbes(), getAnnotations(w)]);
+		cw.episodes = episodes;
+		const tbody = $("episodes-table").tBodies[0];
+		tbody.textContent = "";
+		for (const th of $("episodes-table").tHead.rows[0].cells)
+			if (th.dataset.sort)
+				th.setAttribute("aria-sort", th.dataset.sort === cw.sort.key ?
+					(cw.sort.dir < 0 ? "descending" : "ascending") : "none");
+		for (const e of sortEpisodes(episodes)) {
+			const tr = document.createElement("tr");
+			const span = episodeSpan(e, w);
+			tr.dataset.severity = e.severity;
+			tr.dataset.episode = episodeId(e);
+			cell(tr, e.severity.toFixed(1), "num");
+			cell(tr, e.scope + (e.silence ? " (silence)" : "") +
+				(e.scope === "region" ? ", " + e.region_probes + " probes" : ""));
+			cell(tr, probeName(e.probe, e.probe_num)).title = e.probe;
+			cell(tr, (e.country || "—") + " / " + (e.asn ?? "—"));
+			cell(tr, e.silence ? "(heartbeats)" :
+				(e.name || "") + " · " + (e.server || e.addr) + " " + e.addr + " " +
+				e.proto + "/" + e.af);
+			cell(tr, longTime(span[0]));
+			cell(tr, e.ongoing ? "ongoing" : longTime(e.first_ok ? parseTime(e.first_ok.time) : span[1]));
+			cell(tr, duration(e.duration_s), "num");
+			cell(tr, e.failures + (e.failure_names && Object.keys(e.failure_names).length ? " (" +
+				Object.entries(e.failure_names).map(([n, c]) => n + " " + c).join(", ") + ")" : ""));
+			const td = cell(tr, "");
+			const a = document.createElement("a");
+			a.textContent = "records";
+			a.className = "evidence";
+			a.href = "#" + new URLSearchParams(Object.assign(hashParams(s),
+				{ view: "evidence", ep: episodeId(e) })).toString();
+			td.appendChild(a);
+			tbody.appendChild(tr);
+		}
+		note("episodes-note", episodes.length === 0 ?
+			"No episodes in this window and selection." :
+			episodes.length + " episode(s); click a heading to sort. Severity: " +
+			"share of measurements failing × duration (doc/episodes.md).");
+	}
+
+	function hashParams(s) {
+		const o = {};
+		for (const k of ["win", "from", "to", "probe", "name", "addr", "country"])
+			if (s[k])
+				o[k] = s[k];
+		return o;
+	}
+
+	/* The evidence of an episode: the records of its probe and target
+	 * from its last success to its first success after it. */
+	async function viewEvidence(s, w) {
+		$("views").querySelector('[data-view="evidence"]').hidden = false;
+		const episodes = await getEpisodes(s, w);
+		if (!cw.probes)
+			await getProbes();
+		const e = episodes.find((x) => episodeId(x) === s.ep);
+		const tbody = $("evidence-table").tBodies[0];
+		tbody.textContent = "";
+		if (!e) {
+			note("evidence-note", "No such episode in this window: pick one in " +
+				"the episodes table.");
+			return;
+		}
+		const from = parseTime(e.last_ok ? e.last_ok.time : null) ??
+			parseTime(e.first_failure.time);
+		const lastMs = e.first_ok ? parseTime(e.first_ok.time) :
+			(e.ongoing ? w.to : parseTime(e.last_failure.time));
+		const q = new URLSearchParams({ format: "jsonl", probe: e.probe,
+			from: iso(from - (from % 1000)), to: iso(lastMs + 1000 - (lastMs % 1000)) });
+		if (e.silence)
+			q.set("type", "heartbeat");
+		else {
+			q.set("addr", e.addr);
+			if (e.name)
+				q.set("name", e.name);
+		}
+		const records = jsonLines(await api("/api/v1/results?" + q))
+			.filter((r) => e.silence || (r.proto === e.proto && r.af === e.af))
+			.filter((r) => { const t = parseTime(r.time); return t >= from && t <= lastMs; });
+		let failed = 0;
+		for (const r of records) {
+			const tr = document.createElement("tr");
+			if (r.ok === false) {
+				tr.className = "failed";
+				failed++;
+			}
+			tr.dataset.seq = r.seq;
+			cell(tr, longTime(parseTime(r.time)));
+			cell(tr, probeName(r.probe)).title = r.probe;
+			cell(tr, r.seq, "num");
+			cell(tr, r.type);
+			cell(tr, r.type === "heartbeat" ? "—" :
+				(r.server || "") + " " + (r.addr || "") + " " + (r.proto || ""));
+			cell(tr, r.ok === undefined ? null : String(r.ok));
+			cell(tr, r.failure);
+			cell(tr, r.rtt_ms, "num");
+			cell(tr, r.failure_detail || r.rcode || "");
+			tbody.appendChild(tr);
+		}
+		$("evidence-table").dataset.failed = failed;
+		note("evidence-note", "Episode of " + probeName(e.probe, e.probe_num) + ", " +
+			(e.silence ? "heartbeats" : (e.name || "") + " " + e.addr + " " + e.proto) +
+			": " + records.length + " record(s) " + (e.silence ?
+				"from its last heartbeat before the silence" :
+				"from its last success to its first success after, " + failed +
+				" failed (the episode counts " + e.failures + ")") +
+			". The same records: /api/v1/results?" + q.toString());
+	}
+
+	/* --- page plumbing --- */
+
+	function showAnnotationList() {
+		const ul = $("annotations-list");
+		ul.textContent = "";
+		for (const a of cw.annotations) {
+			const li = document.createElement("li");
+			li.textContent = longTime(a.from) + " – " + longTime(a.to) + ": " + a.text +
+				(a.country ? " [" + a.country + "]" : "") + (a.asn !== null && a.asn !== undefined ? " [AS" + a.asn + "]" : "");
+			if (a.url && /^https?:\/\//.test(a.url)) {
+				const link = document.createElement("a");
+				link.href = a.url;
+				link.rel = "noopener noreferrer";
+				link.textContent = " source";
+				li.appendChild(link);
+			}
+			ul.appendChild(li);
+		}
+		$("annotations").hidden = cw.annotations.length === 0;
+	}
+
+	function fillProbeSelect() {
+		const sel = $("f-probe");
+		const want = cw.state.probe || "";
+		sel.textContent = "";
+		const all = document.createElement("option");
+		all.value = "";
+		all.textContent = "all";
+		sel.appendChild(all);
+		for (const p of cw.probes || []) {
+			const o = document.createElement("option");
+			o.value = p.id;
+			o.textContent = (p.name || "probe " + p.num) + (p.country ? " (" + p.country + ")" : "");
+			sel.appendChild(o);
+		}
+		sel.value = want;
+	}
+
+	function fillForm(s) {
+		$("f-win").value = s.win;
+		$("f-from").value = s.from;
+		$("f-to").value = s.to;
+		$("f-name").value = s.name;
+		$("f-addr").value = s.addr;
+		$("f-country").value = s.country;
+		$("h-rows").value = s.rows;
+		if (cw.probes)
+			fillProbeSelect();
+		for (const a of $("views").querySelectorAll("a")) {
+			const q = Object.assign(hashParams(s), { view: a.dataset.view });
+			if (s.rows !== "targets")
+				q.rows = s.rows;
+			if (a.dataset.view === "evidence" && s.ep)
+				q.ep = s.ep;
+			a.href = "#" + new URLSearchParams(q).toString();
+			a.classList.toggle("active", a.dataset.view === s.view);
+		}
+		for (const v of VIEWS)
+			$("view-" + v).hidden = v !== s.view;
+		$("token-state").textContent = token() ? "token set (this tab only)" :
+			"no token: reading as anyone";
+	}
+
+	let renderSeq = 0;
+
+	async function render() {
+		const s = readHash();
+		const seq = ++renderSeq;
+		cw.state = s;
+		fillForm(s);
+		const w = windowOf(s);
+		clearError();
+		$("loading").hidden = false;
+		try {
+			if (s.view === "probes")
+				await viewProbes(s);
+			else if (s.view === "heatmap")
+				await viewHeatmap(s, w);
+			else if (s.view === "rtt")
+				await viewRtt(s, w);
+			else if (s.view === "episodes")
+				await viewEpisodes(s, w);
+			else
+				await viewEvidence(s, w);
+		} catch (e) {
+			if (seq === renderSeq)
+				showError(e);
+		} finally {
+			if (seq === renderSeq) {
+				$("loading").hidden = true;
+				cw.rendered++;
+				document.body.dataset.rendered = cw.rendered;
+				document.body.dataset.view = s.view;
+			}
+		}
+	}
+
+	function formState() {
+		const s = Object.assign({}, cw.state);
+		s.win = $("f-win").value;
+		s.from = $("f-from").value.trim();
+		s.to = $("f-to").value.trim();
+		if ((s.from || s.to) && s.win !== "custom")
+			s.win = "custom";
+		if (s.win !== "custom") {
+			s.from = "";
+			s.to = "";
+		}
+		s.probe = $("f-probe").value;
+		s.name = $("f-name").value.trim();
+		s.addr = $("f-addr").value.trim();
+		s.country = $("f-country").value.trim().toUpperCase();
+		s.rows = $("h-rows").value;
+		return s;
+	}
+
+	function start() {
+		$("token").value = "";
+		$("token-form").addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			const t = $("token").value.trim();
+			try {
+				if (t)
+					sessionStorage.setItem(TOKEN_KEY, t);
+				else
+					sessionStorage.removeItem(TOKEN_KEY);
+			} catch (e) {
+				showError(new Error("this browser keeps no session storage"));
+			}
+			$("token").value = "";
+			cw.cache.clear();
+			cw.probes = null;
+			render();
+		});
+		$("token-forget").addEventListener("click", () => {
+			try {
+				sessionStorage.removeItem(TOKEN_KEY);
+			} catch (e) {
+				/* nothing kept */
+			}
+			cw.cache.clear();
+			cw.probes = null;
+			render();
+		});
+		$("filters").addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			writeHash(formState());
+		});
+		$("h-rows").addEventListener("change", () => writeHash(formState()));
+		$("f-reload").addEventListener("click", () => {
+			cw.cache.clear();
+			cw.probes = null;
+			render();
+		});
+		for (const th of $("episodes-table").tHead.rows[0].cells) {
+			if (!th.dataset.sort)
+				continue;
+			th.querySelector("button").addEventListener("click", () => {
+				const k = th.dataset.sort;
+				cw.sort = { key: k, dir: cw.sort.key === k ? -cw.sort.dir : -1 };
+				render();
+			});
+		}
+		window.addEventListener("hashchange", render);
+		cw.render = render;
+		render();
+	}
+
+	if (document.readyState === "loading")
+		document.addEventListener("DOMContentLoaded", start);
+	else
+		start();
+})();
