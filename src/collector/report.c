@@ -358,7 +358,7 @@ report_read(struct report *r, struct store *st, char *err, size_t errlen)
 
 	crypto_hash_sha256_init(&ps.sha);
 	do {
-		n = store_results_by_time(st, &r->filter, false, &cur,
+		n = store_results_by_time(st, &r->filter, &cur,
 		    REPORT_PAGE_ROWS, report_row_cb, &ps);
 		if (ps.oom) {
 			snprintf(err, errlen, "out of memory");
