@@ -104,24 +104,40 @@ report_chain_add(struct report_probe *p, const struct store_row *row)
 	return 0;
 }
 
+/* The declared configuration of heartbeat `row`: its parsed line (the
+ * caller frees it; NULL when it is no JSON), with *hash (NULL when
+ * there is none of 64 hex digits) and *m (the measurements, NULL when
+ * none) pointing into it. */
+static json_t *
+report_hb_config(const struct store_row *row, const char **hash, json_t **m)
+{
+	json_t *hb, *conf;
+
+	if ((hb = json_loadb(row->line, row->len, 0, NULL)) == NULL)
+		return NULL;
+	conf = json_object_get(hb, "config");
+	*hash = json_string_value(json_object_get(conf, "hash"));
+	if (*hash != NULL && !record_is_hex(*hash, RECORD_HASH_HEX))
+		*hash = NULL;
+	*m = json_object_get(conf, "measurements");
+	return hb;
+}
+
 /* The declared configuration of heartbeat `row` into probe `p`.  0, or
  * -1 out of memory; a heartbeat without one (or not JSON) is no
  * error. */
 static int
 report_config_add(struct report_probe *p, const struct store_row *row)
 {
-	json_t *hb, *conf, *m;
+	json_t *hb, *m;
 	const char *hash;
 	struct report_config *c = NULL;
 	size_t cap = p->nconfigs;
 	int rc = 0;
 
-	if ((hb = json_loadb(row->line, row->len, 0, NULL)) == NULL)
+	if ((hb = report_hb_config(row, &hash, &m)) == NULL)
 		return 0;
-	conf = json_object_get(hb, "config");
-	hash = json_string_value(json_object_get(conf, "hash"));
-	m = json_object_get(conf, "measurements");
-	if (hash == NULL || !record_is_hex(hash, RECORD_HASH_HEX))
+	if (hash == NULL)
 		goto out;
 	for (size_t i = 0; i < p->nconfigs && c == NULL; i++)
 		if (strcmp(p->configs[i].hash, hash) == 0)
@@ -360,14 +376,11 @@ static int
 report_declared_cb(void *arg, const struct store_row *row)
 {
 	struct report_declared *d = arg;
-	json_t *hb, *conf, *m;
+	json_t *hb, *m;
 	const char *hash;
 
-	if ((hb = json_loadb(row->line, row->len, 0, NULL)) == NULL)
+	if ((hb = report_hb_config(row, &hash, &m)) == NULL)
 		return 0;
-	conf = json_object_get(hb, "config");
-	hash = json_string_value(json_object_get(conf, "hash"));
-	m = json_object_get(conf, "measurements");
 	for (size_t i = 0;
 	     hash != NULL && json_is_array(m) && i < d->p->nconfigs; i++) {
 		struct report_config *c = &d->p->configs[i];
