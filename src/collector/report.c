@@ -104,24 +104,40 @@ report_chain_add(struct report_probe *p, const struct store_row *row)
 	return 0;
 }
 
+/* The declared configuration of heartbeat `row`: its parsed line (the
+ * caller frees it; NULL when it is no JSON), with *hash (NULL when
+ * there is none of 64 hex digits) and *m (the measurements, NULL when
+ * none) pointing into it. */
+static json_t *
+report_hb_config(const struct store_row *row, const char **hash, json_t **m)
+{
+	json_t *hb, *conf;
+
+	if ((hb = json_loadb(row->line, row->len, 0, NULL)) == NULL)
+		return NULL;
+	conf = json_object_get(hb, "config");
+	*hash = json_string_value(json_object_get(conf, "hash"));
+	if (*hash != NULL && !record_is_hex(*hash, RECORD_HASH_HEX))
+		*hash = NULL;
+	*m = json_object_get(conf, "measurements");
+	return hb;
+}
+
 /* The declared configuration of heartbeat `row` into probe `p`.  0, or
  * -1 out of memory; a heartbeat without one (or not JSON) is no
  * error. */
 static int
 report_config_add(struct report_probe *p, const struct store_row *row)
 {
-	json_t *hb, *conf, *m;
+	json_t *hb, *m;
 	const char *hash;
 	struct report_config *c = NULL;
 	size_t cap = p->nconfigs;
 	int rc = 0;
 
-	if ((hb = json_loadb(row->line, row->len, 0, NULL)) == NULL)
+	if ((hb = report_hb_config(row, &hash, &m)) == NULL)
 		return 0;
-	conf = json_object_get(hb, "config");
-	hash = json_string_value(json_object_get(conf, "hash"));
-	m = json_object_get(conf, "measurements");
-	if (hash == NULL || !record_is_hex(hash, RECORD_HASH_HEX))
+	if (hash == NULL)
 		goto out;
 	for (size_t i = 0; i < p->nconfigs && c == NULL; i++)
 		if (strcmp(p->configs[i].hash, hash) == 0)
@@ -138,8 +154,10 @@ report_config_add(struct report_probe *p, const struct store_row *row)
 		c->first = row->time;
 	}
 	c->last = row->time;
-	if (c->measurements == NULL && json_is_array(m))
+	if (c->measurements == NULL && json_is_array(m)) {
 		c->measurements = json_incref(m);
+		c->full_at = row->time;
+	}
 out:
 	json_decref(hb);
 	return rc;
@@ -345,6 +363,76 @@ report_read_probes(struct report *r, struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/* A probe and the window, for report_declared_cb. */
+struct report_declared {
+	struct report_probe *p;
+	cw_usec_t from;
+};
+
+/* A heartbeat of the day before the window: the measurements of a
+ * configuration that the window declared by its hash alone (the latest
+ * declaration wins: they come in time order). */
+static int
+report_declared_cb(void *arg, const struct store_row *row)
+{
+	struct report_declared *d = arg;
+	json_t *hb, *m;
+	const char *hash;
+
+	if ((hb = report_hb_config(row, &hash, &m)) == NULL)
+		return 0;
+	for (size_t i = 0;
+	     hash != NULL && json_is_array(m) && i < d->p->nconfigs; i++) {
+		struct report_config *c = &d->p->configs[i];
+		if (strcmp(c->hash, hash) != 0 ||
+		    (c->measurements != NULL && c->full_at >= d->from))
+			continue;
+		json_decref(c->measurements);
+		c->measurements = json_incref(m);
+		c->full_at = row->time;
+	}
+	json_decref(hb);
+	return 0;
+}
+
+/* The measurements of the configurations that the window declared by
+ * their hash alone, from the heartbeats of the day before it.  0, or -1
+ * with the reason in `err`. */
+static int
+report_read_declared(struct report *r, struct store *st, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < r->nprobes; i++) {
+		struct report_declared d = { &r->probes[i], r->filter.from };
+		struct store_cursor cur = STORE_CURSOR_START;
+		struct store_filter f;
+		bool need = false;
+		long long n;
+
+		for (size_t j = 0; j < d.p->nconfigs; j++)
+			need |= d.p->configs[j].measurements == NULL;
+		if (!need)
+			continue;
+		store_filter_init(&f);
+		f.from = r->filter.from > REPORT_DECLARED_LOOKBACK ?
+		    r->filter.from - REPORT_DECLARED_LOOKBACK :
+		    1;
+		f.to = r->filter.from;
+		f.probe = d.p->id;
+		f.type = "heartbeat";
+		do
+			n = store_results_by_time(st, &f, false, &cur,
+			    REPORT_PAGE_ROWS, report_declared_cb, &d);
+		while (n == REPORT_PAGE_ROWS);
+		if (n < 0) {
+			snprintf(err, errlen, "heartbeats: %s",
+			    store_error_text(st));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The pass over the records, in the order an export of the window
  * writes them (measurement time, then ingest id).  0, or -1 with the
  * reason in `err`. */
@@ -374,7 +462,9 @@ report_read(struct report *r, struct store *st, char *err, size_t errlen)
 	} while (n == REPORT_PAGE_ROWS);
 	crypto_hash_sha256_final(&ps.sha, h);
 	record_hex(h, sizeof(h), r->sha256);
-	return report_read_probes(r, st, err, errlen);
+	if (report_read_probes(r, st, err, errlen) == -1)
+		return -1;
+	return report_read_declared(r, st, err, errlen);
 }
 
 static int

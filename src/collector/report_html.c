@@ -698,10 +698,11 @@ report_targets_text(json_t *targets, struct evbuffer *out)
 }
 
 static int
-report_config_rows(const struct report_probe *p, const struct report_config *c,
-    struct evbuffer *out)
+report_config_rows(const struct report *r, const struct report_probe *p,
+    const struct report_config *c, struct evbuffer *out)
 {
-	char t0[CW_TIME_STRLEN], t1[CW_TIME_STRLEN];
+	char t0[CW_TIME_STRLEN], t1[CW_TIME_STRLEN], t2[CW_TIME_STRLEN];
+	bool before = c->full_at != 0 && c->full_at < r->filter.from;
 	size_t i;
 	json_t *m;
 	int rc = 0;
@@ -723,7 +724,8 @@ report_config_rows(const struct report_probe *p, const struct report_config *c,
 		rc |= report_targets_text(json_object_get(m, "targets"), out);
 		rc |= evbuffer_add_printf(out,
 		          "</td><td>%.3f s</td><td>%.3f s</td>"
-		          "<td class=\"mono\">%s<br>%s &ndash; %s</td></tr>\n",
+		          "<td class=\"mono\">%s<br>%s &ndash; %s%s%s%s</td>"
+		          "</tr>\n",
 		          (double)json_integer_value(
 		              json_object_get(m, "interval_ms")) /
 		              1000,
@@ -731,7 +733,10 @@ report_config_rows(const struct report_probe *p, const struct report_config *c,
 		              json_object_get(m, "timeout_ms")) /
 		              1000,
 		          c->hash, report_time(c->first, t0),
-		          report_time(c->last, t1)) < 0;
+		          report_time(c->last, t1),
+		          before ? "<br>in full at " : "",
+		          before ? report_time(c->full_at, t2) : "",
+		          before ? " (before the window)" : "") < 0;
 	}
 	return rc == 0 ? 0 : -1;
 }
@@ -742,20 +747,23 @@ report_methodology(const struct report *r, struct evbuffer *out)
 	size_t rows = 0;
 	int rc = 0;
 
-	rc |= evbuffer_add_printf(out,
-	          "<section id=\"methodology\"><h2>Methodology</h2><p>What "
-	          "each probe's heartbeats declared of its configuration in "
-	          "the window (doc/spool.md, \"The declared "
-	          "configuration\"): each measurement's name, kind, "
-	          "targets, interval and timeout, and the configuration's "
-	          "SHA-256 with the first and last heartbeat that declared "
-	          "it.</p><table><thead><tr><th>probe</th><th>measurement"
-	          "</th><th>kind</th><th>targets</th><th>interval</th>"
-	          "<th>timeout</th><th>configuration hash, declared"
-	          "</th></tr></thead><tbody>\n") < 0;
+	rc |=
+	    evbuffer_add_printf(out,
+	        "<section id=\"methodology\"><h2>Methodology</h2><p>What "
+	        "each probe's heartbeats declared of its configuration in "
+	        "the window (doc/spool.md, \"The declared "
+	        "configuration\"): each measurement's name, kind, "
+	        "targets, interval and timeout, and the configuration's "
+	        "SHA-256 with the first and last heartbeat that declared "
+	        "it; a configuration declared by its hash alone in the "
+	        "window is described by the last full declaration of the "
+	        "day before.</p><table><thead><tr><th>probe</th><th>measurement"
+	        "</th><th>kind</th><th>targets</th><th>interval</th>"
+	        "<th>timeout</th><th>configuration hash, declared"
+	        "</th></tr></thead><tbody>\n") < 0;
 	for (size_t i = 0; i < r->nprobes; i++)
 		for (size_t j = 0; j < r->probes[i].nconfigs; j++, rows++)
-			rc |= report_config_rows(&r->probes[i],
+			rc |= report_config_rows(r, &r->probes[i],
 			    &r->probes[i].configs[j], out);
 	if (rows == 0)
 		rc |= evbuffer_add_printf(out,

@@ -5,6 +5,10 @@
 #ifndef CW_REPORT_INT_H
 #define CW_REPORT_INT_H
 
+/* How far before the window a configuration declared by its hash alone
+ * is looked up in full: a probe declares it in full once a day. */
+#define REPORT_DECLARED_LOOKBACK (25 * 3600 * CW_USEC_PER_SEC)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +46,8 @@ struct report_config {
 	char hash[RECORD_HASH_HEX + 1];
 	json_t *measurements;
 	cw_usec_t first, last; /* heartbeats that declared it */
+	cw_usec_t full_at;     /* the one that had the measurements: before the
+			    * window when only the hash was declared in it */
 };
 
 struct report_probe {

@@ -26,6 +26,7 @@
 #define A_ROOT  "198.41.0.4"
 #define K_ROOT  "193.0.14.129"
 #define HOSTILE "</script><img src=x onerror=alert(1)>&\"'"
+#define HASH2   "7777777777777777777777777777777777777777777777777777777777777777"
 #define HASH    "3f0c0000000000000000000000000000000000000000000000000000000000aa"
 
 /* 2026-11-26T10:00:00Z, the fixture's first record. */
@@ -79,6 +80,20 @@ heartbeat(struct schain *c, long sec)
 	    "\"k.root-servers.net\",\"address\":\"" K_ROOT "\",\"port\":53}],"
 	    "\"tlds\":[],\"timeout_ms\":4000}]}",
 	    when);
+	schain_add(c, "heartbeat", body);
+}
+
+/* A heartbeat at base + `sec` declaring the configuration by `hash`
+ * alone, as between two full declarations. */
+static void
+heartbeat_hash(struct schain *c, long sec, const char *hash)
+{
+	char body[256], when[CW_TIME_STRLEN];
+
+	cw_time_format(base_time() + sec * CW_USEC_PER_SEC, when, sizeof(when));
+	snprintf(body, sizeof(body),
+	    "\"time\":\"%s\",\"queue\":0,\"config\":{\"hash\":\"%s\"}", when,
+	    hash);
 	schain_add(c, "heartbeat", body);
 }
 
@@ -465,6 +480,42 @@ test_figures(void **state)
 	fixture_free(&fx);
 }
 
+/* A configuration declared by its hash alone in the window is
+ * described by its last full declaration of the day before; one never
+ * declared in full says so. */
+static void
+test_declared_before(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_filter f = window();
+	struct store_probe *p2;
+	struct schain c2;
+	struct report *r;
+	char err[256], *html;
+
+	heartbeat(&t->c, -7200);        /* 08:00, in full */
+	heartbeat_hash(&t->c, 0, HASH); /* 10:00 */
+	meas(&t->c, 1, A_ROOT, NULL, 10);
+	schain_ingest(&t->s, &t->c, 10);
+	p2 = sfix_probe(&t->s, "p2", 9, "DE", 3320);
+	schain_init(&c2, p2, "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0");
+	heartbeat_hash(&c2, 0, HASH2);
+	schain_ingest(&t->s, &c2, 10);
+	assert_non_null(r = report_build(t->s.st, &f, err, sizeof(err)));
+	html = html_of(r);
+	assert_has(html, "<td>kyiv-1</td><td>root-soa</td><td>dns</td>");
+	assert_has(html, "<td>60.000 s</td><td>4.000 s</td>");
+	assert_has(html,
+	    "<br>in full at 2026-11-26T08:00:00.000000Z (before "
+	    "the window)</td>");
+	assert_has(html,
+	    "<tr><td>p2</td><td colspan=\"5\">(only the hash "
+	    "was declared in the window)");
+	free(html);
+	report_free(r);
+	schain_free(&c2);
+}
+
 /* A measurement name too long for a label: cut between two UTF-8
  * characters, so that the JSON block (and the SVG alone) stay valid. */
 static void
@@ -507,11 +558,13 @@ main(void)
 		SFIX_TEST(test_report, sfix_setup_sqlite),
 		SFIX_TEST(test_figures, sfix_setup_sqlite),
 		SFIX_TEST(test_long_label, sfix_setup_sqlite),
+		SFIX_TEST(test_declared_before, sfix_setup_sqlite),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		SFIX_TEST(test_report, sfix_setup_pg),
 		SFIX_TEST(test_figures, sfix_setup_pg),
 		SFIX_TEST(test_long_label, sfix_setup_pg),
+		SFIX_TEST(test_declared_before, sfix_setup_pg),
 	};
 	int failed;
 
