@@ -421,7 +421,7 @@ report_read_declared(struct report *r, struct store *st, char *err,
 		f.probe = d.p->id;
 		f.type = "heartbeat";
 		do
-			n = store_results_by_time(st, &f, false, &cur,
+			n = store_results_by_time(st, &f, &cur,
 			    REPORT_PAGE_ROWS, report_declared_cb, &d);
 		while (n == REPORT_PAGE_ROWS);
 		if (n < 0) {
