@@ -243,7 +243,8 @@
 		let text;
 		if (e instanceof ApiError && (e.status === 401 || e.status === 403))
 			text = "The collector refused to give this data (" + e.status +
-				"): type the read token above. " + (e.message || "");
+				"): type the read token above." +
+				(e.message ? " (It said: " + e.message + ")" : "");
 		else if (e instanceof ApiError && e.status === 0)
 			text = "The collector's API cannot be reached: is it running? " +
 				"The page shows what it had.";
