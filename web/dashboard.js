@@ -35,6 +35,7 @@
 		annotations: [],
 		sort: { key: "severity", dir: -1 },
 		rendered: 0, /* views drawn, for the tests */
+		renderMs: null, /* how long the last view took */
 		lastError: null
 	};
 	window.cwDashboard = cw;
@@ -858,6 +859,7 @@
 	async function render() {
 		const s = readHash();
 		const seq = ++renderSeq;
+		const t0 = performance.now();
 		cw.state = s;
 		fillForm(s);
 		const w = windowOf(s);
@@ -881,6 +883,8 @@
 			if (seq === renderSeq) {
 				$("loading").hidden = true;
 				cw.rendered++;
+				/* From the hash to the view drawn, answers included. */
+				cw.renderMs = Math.round(performance.now() - t0);
 				document.body.dataset.rendered = cw.rendered;
 				document.body.dataset.view = s.view;
 			}

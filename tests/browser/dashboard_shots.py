@@ -9,7 +9,9 @@ URL is the collector's (http://127.0.0.1:8080/); T the read token, typed
 into the page's token field as a user would; H extra hash parameters
 (from=...&to=...) for every view.  Writes DIR/probes.png, heatmap.png,
 rtt.png, episodes.png and, when the episodes table has a row,
-evidence.png, and prints each path.  Exits 1 on any console error of the
+evidence.png, and prints each path; on stderr, how long each view took
+from its link to its last chart drawn, with its answers asked afresh (no
+answer kept from another view), and how many API requests it made.  Exits 1 on any console error of the
 page (or a view that does not finish drawing, or shows an error), 2 on a
 usage error.
 
@@ -173,9 +175,16 @@ def take(url, token, out, extra):
         if token:
             b.set_token(token)
         for view in VIEWS:
+            # Each view asks for its own answers, as on a first visit.
+            b.js("window.cwDashboard.cache.clear();"
+                 "window.cwDashboard.probes = null")
+            b.api_requests()
             b.go("view=%s%s" % (view, "&" + extra if extra else ""))
             path = b.shot(os.path.join(out, view + ".png"))
             print(path)
+            print("%s: drawn in %d ms, %d API requests" % (
+                view, b.js("return window.cwDashboard.renderMs"),
+                b.api_requests()), file=sys.stderr)
             err = b.error_text()
             if err:
                 print("%s: the page shows an error: %s" % (view, err),
