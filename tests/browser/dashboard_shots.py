@@ -195,8 +195,12 @@ def take(url, token, out, extra):
                             "'#episodes-table a.evidence');"
                             "return a ? a.getAttribute('href') : null")
                 if link:
+                    b.api_requests()
                     b.go(link.lstrip("#"))
                     print(b.shot(os.path.join(out, "evidence.png")))
+                    print("evidence: drawn in %d ms, %d API requests" % (
+                        b.js("return window.cwDashboard.renderMs"),
+                        b.api_requests()), file=sys.stderr)
         for e in severe(b.logs()):
             print("console error: %s" % e.get("message"), file=sys.stderr)
             failed += 1
