@@ -501,7 +501,9 @@
 				cells.push({ x: [g.start, g.end], y: r.label,
 					availability: g.availability_pct,
 					measurements: g.measurements, successes: g.successes,
-					start: iso(g.start), end: iso(g.end) });
+					start: iso(g.start), end: iso(g.end),
+					probe: g.probe || null, addr: g.addr || null,
+					name: g.name || "" });
 		for (const e of episodes)
 			for (const r of rows)
 				if (episodeOfRow(e, r, s.rows)) {
@@ -525,6 +527,10 @@
 					barPercentage: 1, categoryPercentage: 0.9 }] },
 			options: {
 				indexAxis: "y", grouped: false,
+				onClick: (evt, els, chart) => heatmapClick(s, els, chart),
+				onHover: (evt, els) => {
+					evt.native.target.style.cursor = els.length ? "pointer" : "default";
+				},
 				scales: { y: { type: "category", labels: labels } },
 				plugins: { legend: { display: false }, tooltip: { callbacks: {
 					label: (ctx) => {
@@ -543,6 +549,26 @@
 			iso(w.from) + " to " + iso(w.to) + "; " + outlines.length +
 			" episode outline(s)." + (s.rows === "probes" && !s.addr && !s.name ?
 				" Choose a name or address to see one target's probes." : ""));
+	}
+
+	/* A click on a cell turns the heatmap around, as DNSMON does: from a
+	 * target's row to that target from every probe, from a probe's row
+	 * to that probe's targets. */
+	function heatmapClick(s, els, chart) {
+		const el = els.find((e) => e.datasetIndex === 0);
+		if (!el)
+			return;
+		const d = chart.data.datasets[0].data[el.index];
+		const next = Object.assign({}, s, { ep: "" });
+		if (s.rows === "targets" && d.addr) {
+			Object.assign(next, { rows: "probes", addr: d.addr, name: d.name,
+				probe: "" });
+		} else if (s.rows === "probes" && d.probe) {
+			Object.assign(next, { rows: "targets", probe: d.probe, addr: "",
+				name: d.name });
+		} else
+			return;
+		writeHash(next);
 	}
 
 	async function viewRtt(s, w) {
