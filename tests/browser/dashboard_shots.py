@@ -50,12 +50,17 @@ class Browser:
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
                     "--disable-dev-shm-usage", "--no-first-run",
                     "--disable-extensions", "--disable-background-networking",
-                    "--disable-sync", "--window-size=1400,1000",
+                    "--disable-sync", "--disable-breakpad",
+                    "--disable-crash-reporter", "--window-size=1400,1000",
                     "--user-data-dir=" + self.profile):
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver_bin = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-        self.service = Service(driver_bin,
+        # Whatever chromium keeps beside its profile (~/.config,
+        # ~/.cache) goes under the profile too, not in the user's home.
+        env = dict(os.environ, XDG_CONFIG_HOME=self.profile,
+                   XDG_CACHE_HOME=self.profile)
+        self.service = Service(driver_bin, env=env,
                                popen_kw={"start_new_session": True})
         self.driver = None
         self.pgid = None
