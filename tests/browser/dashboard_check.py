@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dashboard_shots import Browser, severe  # noqa: E402
+from dashboard_shots import Browser, exit_on_term, severe  # noqa: E402
 
 K_ROOT = "193.0.14.129"
 A_ROOT = "198.41.0.4"
@@ -349,6 +349,7 @@ def main():
     ap.add_argument("--closed", action="store_true")
     ap.add_argument("--collector-pid", type=int, default=0)
     args = ap.parse_args()
+    exit_on_term()
     c = Checks(args.results)
     b = None
     try:

@@ -38,6 +38,22 @@ VIEWS = ["probes", "heatmap", "rtt", "episodes"]
 WAIT_S = 20
 
 
+def note_pgid(pgid):
+    """Append the browser's process group to the file CW_BROWSER_PGIDS
+    names (when set), for a test's exit trap to stop it should this
+    process be killed before it can."""
+    path = os.environ.get("CW_BROWSER_PGIDS")
+    if path:
+        with open(path, "a") as f:
+            f.write("%d\n" % pgid)
+
+
+def exit_on_term():
+    """SIGTERM (timeout(1)) ends the program through its finally
+    clauses, which stop the browser."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+
+
 class Browser:
     """One headless chromium and its chromedriver, in a session of their
     own (stopped whole by close()); the dashboard at `url`."""
@@ -71,6 +87,7 @@ class Browser:
             proc = getattr(self.service, "process", None)
             if proc is not None:
                 self.pgid = proc.pid
+                note_pgid(self.pgid)
         self.driver.set_page_load_timeout(WAIT_S)
         self.driver.set_script_timeout(WAIT_S)
         self.seen_logs = []
@@ -222,6 +239,7 @@ def main():
     ap.add_argument("--hash", default="",
                     help="hash parameters for every view (from=..&to=..)")
     args = ap.parse_args()
+    exit_on_term()
     try:
         return take(args.url, args.token, args.out, args.hash)
     except Exception as e:  # a browser that does not start, a timeout
