@@ -35,6 +35,7 @@
 		annotations: [],
 		sort: { key: "severity", dir: -1 },
 		rendered: 0, /* views drawn, for the tests */
+		renderMs: null, /* how long the last view took */
 		lastError: null
 	};
 	window.cwDashboard = cw;
@@ -243,7 +244,8 @@
 		let text;
 		if (e instanceof ApiError && (e.status === 401 || e.status === 403))
 			text = "The collector refused to give this data (" + e.status +
-				"): type the read token above. " + (e.message || "");
+				"): type the read token above." +
+				(e.message ? " (It said: " + e.message + ")" : "");
 		else if (e instanceof ApiError && e.status === 0)
 			text = "The collector's API cannot be reached: is it running? " +
 				"The page shows what it had.";
@@ -499,7 +501,9 @@
 				cells.push({ x: [g.start, g.end], y: r.label,
 					availability: g.availability_pct,
 					measurements: g.measurements, successes: g.successes,
-					start: iso(g.start), end: iso(g.end) });
+					start: iso(g.start), end: iso(g.end),
+					probe: g.probe || null, addr: g.addr || null,
+					name: g.name || "" });
 		for (const e of episodes)
 			for (const r of rows)
 				if (episodeOfRow(e, r, s.rows)) {
@@ -523,6 +527,10 @@
 					barPercentage: 1, categoryPercentage: 0.9 }] },
 			options: {
 				indexAxis: "y", grouped: false,
+				onClick: (evt, els, chart) => heatmapClick(s, els, chart),
+				onHover: (evt, els) => {
+					evt.native.target.style.cursor = els.length ? "pointer" : "default";
+				},
 				scales: { y: { type: "category", labels: labels } },
 				plugins: { legend: { display: false }, tooltip: { callbacks: {
 					label: (ctx) => {
@@ -541,6 +549,26 @@
 			iso(w.from) + " to " + iso(w.to) + "; " + outlines.length +
 			" episode outline(s)." + (s.rows === "probes" && !s.addr && !s.name ?
 				" Choose a name or address to see one target's probes." : ""));
+	}
+
+	/* A click on a cell turns the heatmap around, as DNSMON does: from a
+	 * target's row to that target from every probe, from a probe's row
+	 * to that probe's targets. */
+	function heatmapClick(s, els, chart) {
+		const el = els.find((e) => e.datasetIndex === 0);
+		if (!el)
+			return;
+		const d = chart.data.datasets[0].data[el.index];
+		const next = Object.assign({}, s, { ep: "" });
+		if (s.rows === "targets" && d.addr) {
+			Object.assign(next, { rows: "probes", addr: d.addr, name: d.name,
+				probe: "" });
+		} else if (s.rows === "probes" && d.probe) {
+			Object.assign(next, { rows: "targets", probe: d.probe, addr: "",
+				name: d.name });
+		} else
+			return;
+		writeHash(next);
 	}
 
 	async function viewRtt(s, w) {
@@ -857,6 +885,7 @@
 	async function render() {
 		const s = readHash();
 		const seq = ++renderSeq;
+		const t0 = performance.now();
 		cw.state = s;
 		fillForm(s);
 		const w = windowOf(s);
@@ -880,6 +909,8 @@
 			if (seq === renderSeq) {
 				$("loading").hidden = true;
 				cw.rendered++;
+				/* From the hash to the view drawn, answers included. */
+				cw.renderMs = Math.round(performance.now() - t0);
 				document.body.dataset.rendered = cw.rendered;
 				document.body.dataset.view = s.view;
 			}

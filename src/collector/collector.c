@@ -230,25 +230,26 @@ collector_conf_db(struct conf_file *f, const char *v, struct collector_conf *c)
 
 /* collector_conf_path: option `opt` of `f`, a file or directory name
  * (relative: to the configuration file's directory), into *out when
- * set.  Returns -1 only when out of memory; a problem is noted in `f`. */
-static int
+ * set; a problem (or no memory) is noted in `f`.  Half of what
+ * web_http.h takes, so that the configuration's directory in front and
+ * a name after fit. */
+static void
 collector_conf_path(struct conf_file *f, const char *opt, char **out)
 {
 	const char *v = cfg_getstr(conf_file_cfg(f), opt);
 	char *full;
 
 	if (v == NULL)
-		return 0;
-	if (v[0] == '\0' || strlen(v) >= WEB_HTTP_PATH_MAX - 32) {
+		return;
+	if (v[0] == '\0' || strlen(v) > WEB_HTTP_PATH_MAX / 2) {
 		conf_file_error(f, opt, "a name of 1 to %d bytes",
-		    WEB_HTTP_PATH_MAX - 33);
-		return 0;
+		    WEB_HTTP_PATH_MAX / 2);
+		return;
 	}
 	if ((full = conf_file_join(f, opt, v)) == NULL)
-		return 0;
+		return;
 	free(*out);
 	*out = full;
-	return 0;
 }
 
 /* collector_conf_values: check and copy every option of `f` into `c`. */
@@ -272,9 +273,8 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 	if ((v = cfg_getstr(cfg, "db")) != NULL &&
 	    collector_conf_db(f, v, c) == -1)
 		return -1;
-	if (collector_conf_path(f, "web_dir", &c->web_dir) == -1 ||
-	    collector_conf_path(f, "chartjs", &c->chartjs) == -1)
-		return -1;
+	collector_conf_path(f, "web_dir", &c->web_dir);
+	collector_conf_path(f, "chartjs", &c->chartjs);
 	collector_conf_size(f, "max_body", 1024, 1024UL * 1024 * 1024,
 	    &c->http.max_body);
 	collector_conf_size(f, "max_headers_size", 1024, 1024 * 1024,

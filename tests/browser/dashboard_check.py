@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dashboard_shots import Browser, severe  # noqa: E402
+from dashboard_shots import Browser, exit_on_term, severe  # noqa: E402
 
 K_ROOT = "193.0.14.129"
 A_ROOT = "198.41.0.4"
@@ -172,6 +172,21 @@ def check_heatmap(c, b, args):
             b.js(HEAT_CELL, "kyiv-1", cell), 50)
     c.equal("heatmap, rows probes for k.root: khartoum-1 is 70 %",
             b.js(HEAT_CELL, "khartoum-1", cell), 70)
+    # A click on k.root's cell: k.root from every probe.
+    b.go("view=heatmap")
+    before = b.rendered()
+    b.js("""
+const c = window.cwDashboard.charts['heatmap-chart'];
+const i = c.data.datasets[0].data.findIndex((d) => d.y.includes(arguments[0]));
+const el = c.getDatasetMeta(0).data[i], r = c.canvas.getBoundingClientRect();
+c.canvas.dispatchEvent(new MouseEvent('click', {clientX: r.left + el.x,
+    clientY: r.top + el.y, bubbles: true}));""", K_ROOT)
+    b.wait_rendered(before)
+    h = b.js("return location.hash")
+    c.check("heatmap: a click on k.root's cell shows it from every probe",
+            "rows=probes" in h and "addr=" + K_ROOT in h, h)
+    c.equal("heatmap, after the click: kyiv-1's k.root at BASE+20m is 50 %",
+            b.js(HEAT_CELL, "kyiv-1", cell), 50)
     # A shared link with its own window: 1-minute buckets.
     frm = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(args.base))
     to = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(args.base + 3600))
@@ -334,6 +349,7 @@ def main():
     ap.add_argument("--closed", action="store_true")
     ap.add_argument("--collector-pid", type=int, default=0)
     args = ap.parse_args()
+    exit_on_term()
     c = Checks(args.results)
     b = None
     try:

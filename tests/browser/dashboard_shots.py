@@ -9,7 +9,9 @@ URL is the collector's (http://127.0.0.1:8080/); T the read token, typed
 into the page's token field as a user would; H extra hash parameters
 (from=...&to=...) for every view.  Writes DIR/probes.png, heatmap.png,
 rtt.png, episodes.png and, when the episodes table has a row,
-evidence.png, and prints each path.  Exits 1 on any console error of the
+evidence.png, and prints each path; on stderr, how long each view took
+from its link to its last chart drawn, with its answers asked afresh (no
+answer kept from another view), and how many API requests it made.  Exits 1 on any console error of the
 page (or a view that does not finish drawing, or shows an error), 2 on a
 usage error.
 
@@ -36,6 +38,22 @@ VIEWS = ["probes", "heatmap", "rtt", "episodes"]
 WAIT_S = 20
 
 
+def note_pgid(pgid):
+    """Append the browser's process group to the file CW_BROWSER_PGIDS
+    names (when set), for a test's exit trap to stop it should this
+    process be killed before it can."""
+    path = os.environ.get("CW_BROWSER_PGIDS")
+    if path:
+        with open(path, "a") as f:
+            f.write("%d\n" % pgid)
+
+
+def exit_on_term():
+    """SIGTERM (timeout(1)) ends the program through its finally
+    clauses, which stop the browser."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+
+
 class Browser:
     """One headless chromium and its chromedriver, in a session of their
     own (stopped whole by close()); the dashboard at `url`."""
@@ -48,12 +66,17 @@ class Browser:
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
                     "--disable-dev-shm-usage", "--no-first-run",
                     "--disable-extensions", "--disable-background-networking",
-                    "--disable-sync", "--window-size=1400,1000",
+                    "--disable-sync", "--disable-breakpad",
+                    "--disable-crash-reporter", "--window-size=1400,1000",
                     "--user-data-dir=" + self.profile):
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver_bin = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-        self.service = Service(driver_bin,
+        # Whatever chromium keeps beside its profile (~/.config,
+        # ~/.cache) goes under the profile too, not in the user's home.
+        env = dict(os.environ, XDG_CONFIG_HOME=self.profile,
+                   XDG_CACHE_HOME=self.profile)
+        self.service = Service(driver_bin, env=env,
                                popen_kw={"start_new_session": True})
         self.driver = None
         self.pgid = None
@@ -64,6 +87,7 @@ class Browser:
             proc = getattr(self.service, "process", None)
             if proc is not None:
                 self.pgid = proc.pid
+                note_pgid(self.pgid)
         self.driver.set_page_load_timeout(WAIT_S)
         self.driver.set_script_timeout(WAIT_S)
         self.seen_logs = []
@@ -173,9 +197,16 @@ def take(url, token, out, extra):
         if token:
             b.set_token(token)
         for view in VIEWS:
+            # Each view asks for its own answers, as on a first visit.
+            b.js("window.cwDashboard.cache.clear();"
+                 "window.cwDashboard.probes = null")
+            b.api_requests()
             b.go("view=%s%s" % (view, "&" + extra if extra else ""))
             path = b.shot(os.path.join(out, view + ".png"))
             print(path)
+            print("%s: drawn in %d ms, %d API requests" % (
+                view, b.js("return window.cwDashboard.renderMs"),
+                b.api_requests()), file=sys.stderr)
             err = b.error_text()
             if err:
                 print("%s: the page shows an error: %s" % (view, err),
@@ -186,8 +217,12 @@ def take(url, token, out, extra):
                             "'#episodes-table a.evidence');"
                             "return a ? a.getAttribute('href') : null")
                 if link:
+                    b.api_requests()
                     b.go(link.lstrip("#"))
                     print(b.shot(os.path.join(out, "evidence.png")))
+                    print("evidence: drawn in %d ms, %d API requests" % (
+                        b.js("return window.cwDashboard.renderMs"),
+                        b.api_requests()), file=sys.stderr)
         for e in severe(b.logs()):
             print("console error: %s" % e.get("message"), file=sys.stderr)
             failed += 1
@@ -204,6 +239,7 @@ def main():
     ap.add_argument("--hash", default="",
                     help="hash parameters for every view (from=..&to=..)")
     args = ap.parse_args()
+    exit_on_term()
     try:
         return take(args.url, args.token, args.out, args.hash)
     except Exception as e:  # a browser that does not start, a timeout

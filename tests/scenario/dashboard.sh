@@ -39,6 +39,22 @@ CHARTJS=/usr/share/javascript/chart.js/chart.min.js
 
 cw_tmpdir
 export TMPDIR=$CW_TMP
+# Each browser the scripts start leads a process group of its own,
+# noted here: the exit trap stops whatever of them is left (a script
+# killed by its timeout), then does what lib.sh's trap does.
+export CW_BROWSER_PGIDS=$CW_TMP/browser.pgids
+browsers_stop()
+{
+	local status=$? pgid
+	if [ -f "$CW_BROWSER_PGIDS" ]; then
+		while read -r pgid; do
+			kill -KILL -- "-$pgid" 2>/dev/null
+		done <"$CW_BROWSER_PGIDS"
+	fi
+	(exit "$status")
+	cw_cleanup
+}
+trap browsers_stop EXIT
 SEED_A=1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a
 SEED_B=2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b
 PROBE_A=$("$MKBATCH" id --seed "$SEED_A") || cw_die "mkbatch id failed"
