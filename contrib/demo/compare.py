@@ -16,7 +16,8 @@
 # within the tolerance the truth names (an interval, its spread, a
 # timeout and a second), the episode has ended, and a probe episode
 # covers every target of the probe.  Every episode must be explained by
-# one expectation.  Exit status 0 when all pass, 1 otherwise.
+# one expectation.  Exit status 0 when all pass, 1 otherwise, 2 for a
+# usage error or a file that is not what run.sh and the API write.
 import json
 import sys
 from datetime import datetime, timezone
@@ -58,12 +59,22 @@ def fits(x, e):
 
 def main(argv):
     if len(argv) not in (3, 5) or (len(argv) == 5 and argv[3] != "--json"):
-        sys.exit("usage: compare.py TRUTH.json EPISODES.jsonl "
-                 "[--json OUT.json]")
-    truth = json.load(open(argv[1]))
-    episodes = [json.loads(line) for line in open(argv[2]) if line.strip()]
-    tol = truth["lab"]["tolerance_s"]
-    names = {v["id"]: k for k, v in truth["lab"]["probes"].items()}
+        print("usage: compare.py TRUTH.json EPISODES.jsonl "
+              "[--json OUT.json]", file=sys.stderr)
+        return 2
+    try:
+        truth = json.load(open(argv[1]))
+        episodes = [json.loads(line) for line in open(argv[2])
+                    if line.strip()]
+        tol = truth["lab"]["tolerance_s"]
+        names = {v["id"]: k for k, v in truth["lab"]["probes"].items()}
+        for ph in truth["phases"]:
+            when(ph["start"]), when(ph["end"])
+        for e in episodes:
+            ep_start(e), ep_end(e), e["probe"], e["scope"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print("compare.py: %s" % err, file=sys.stderr)
+        return 2
     used = set()
     rows = []
     ok_all = True

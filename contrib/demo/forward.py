@@ -13,6 +13,7 @@ import socket
 import sys
 import threading
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tests", "fault"))
 from proxylib import splice  # noqa: E402

@@ -681,6 +681,13 @@ dns_up
 collector_up
 cw_spawn "$LAB/forward.log" python3 "$DEMO_DIR/forward.py" --port "$PORT" \
     --netns "$CORE" --to "$COLLECTOR_ADDR:$COLLECTOR_PORT"
+for ((i = 0; i < 50; i++)); do
+	curl -sf --noproxy '*' --max-time 1 -o /dev/null \
+	    "http://127.0.0.1:$PORT/healthz" && break
+	sleep 0.1
+done
+[ "$i" -lt 50 ] || say "WARNING: nothing answers on 127.0.0.1:$PORT" \
+    "(taken? see $LAB/forward.log): no dashboard from this host"
 say "the collector: $COLLECTOR_URL in the lab, http://127.0.0.1:$PORT here" \
     "(read token $READ_TOKEN)"
 probes_up

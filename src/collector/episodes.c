@@ -579,18 +579,21 @@ static int
 ep_probe_cb(void *arg, const struct store_probe *p)
 {
 	struct ep_probes *pr = arg;
-	cw_usec_t interval = STORE_HEARTBEAT_DEFAULT;
+	cw_usec_t interval = 0;
 
-	if (p->last_heartbeat != NULL)
-		interval = store_heartbeat_interval(p->last_heartbeat,
-		    strlen(p->last_heartbeat));
 	for (size_t i = 0; i < pr->l->n; i++) {
 		struct episode *e = &pr->l->v[i];
 		if (strcmp(e->probe, p->id) != 0)
 			continue;
 		e->probe_num = p->num;
-		if (e->silence && e->first_ok.id == 0 &&
-		    ep_end(pr->q) - e->last_ok.time <= 2 * interval)
+		if (!e->silence || e->first_ok.id != 0)
+			continue;
+		if (interval == 0)
+			interval = p->last_heartbeat != NULL ?
+			    store_heartbeat_interval(p->last_heartbeat,
+			        strlen(p->last_heartbeat)) :
+			    STORE_HEARTBEAT_DEFAULT;
+		if (ep_end(pr->q) - e->last_ok.time <= 2 * interval)
 			e->dropped = true;
 	}
 	return 0;
