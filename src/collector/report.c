@@ -607,6 +607,31 @@ report_probe_find(const struct report *r, const char *id)
 	return NULL;
 }
 
+/* The targets of a probe's cut (one episode of several targets):
+ * "all N targets: name addr/proto, ...". */
+static char *
+report_cut_targets(const struct episode *e)
+{
+	char *s = NULL, *more;
+
+	if (asprintf(&s, "all %zu targets:", e->ntargets) == -1)
+		return NULL;
+	for (size_t i = 0; i < e->ntargets; i++) {
+		const struct episode_target *t = &e->targets[i];
+
+		if (asprintf(&more, "%s%s %s %s/%s", s, i > 0 ? "," : "",
+		        t->name != NULL ? t->name : "",
+		        t->addr != NULL ? t->addr : "",
+		        t->proto != NULL ? t->proto : "") == -1) {
+			free(s);
+			return NULL;
+		}
+		free(s);
+		s = more;
+	}
+	return s;
+}
+
 char *
 report_episode_target(const struct episode *e)
 {
@@ -614,6 +639,8 @@ report_episode_target(const struct episode *e)
 
 	if (e->silence)
 		return strdup("(heartbeats stopped)");
+	if (e->addr == NULL && e->ntargets > 0)
+		return report_cut_targets(e);
 	if (asprintf(&s, "%s %s %s%s%s %s", e->name != NULL ? e->name : "",
 	        e->server != NULL ? e->server : "",
 	        e->addr != NULL ? e->addr : "", e->proto != NULL ? "/" : "",

@@ -86,8 +86,10 @@ struct report {
  * the `n` sorted values `v` (n > 0). */
 double report_percentile(const double *v, size_t n, double q);
 
-/* report_target_label: "name server addr proto" of an episode's target
- * into a string the caller frees (NULL out of memory). */
+/* report_episode_target: "name server addr /proto IPvN" of an
+ * episode's target, "all N targets: ..." of a probe's cut, or
+ * "(heartbeats stopped)" of a silence, into a string the caller frees
+ * (NULL out of memory). */
 char *report_episode_target(const struct episode *e);
 
 /* report_probe_find: the gathered probe of id `id`, or NULL. */

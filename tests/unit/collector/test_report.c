@@ -20,6 +20,7 @@
 
 #include "export.h"
 #include "report.h"
+#include "report_int.h"
 #include "store_annot.h"
 #include "store_fixture.h"
 
@@ -551,6 +552,34 @@ test_long_label(void **state)
 	report_free(r);
 }
 
+/* A probe's cut is one episode of several targets, its own target fields
+ * NULL: its label names every target, not "(null)" or an empty one. */
+static void
+test_cut_label(void **state)
+{
+	struct episode_target tg[2] = {
+		{ "root-soa", "a.root-servers.net", "198.41.0.4", "udp", 4 },
+		{ "tld-soa", "ns1.sd", "10.53.2.1", "tcp", 4 },
+	};
+	struct episode e = { .scope = EPISODE_PROBE,
+		.af = -1,
+		.targets = tg,
+		.ntargets = 2 };
+	char *s;
+
+	(void)state;
+	assert_non_null(s = report_episode_target(&e));
+	assert_string_equal(s,
+	    "all 2 targets: root-soa 198.41.0.4/udp, "
+	    "tld-soa 10.53.2.1/tcp");
+	free(s);
+	e.silence = true;
+	e.ntargets = 0;
+	assert_non_null(s = report_episode_target(&e));
+	assert_string_equal(s, "(heartbeats stopped)");
+	free(s);
+}
+
 int
 main(void)
 {
@@ -559,6 +588,7 @@ main(void)
 		SFIX_TEST(test_figures, sfix_setup_sqlite),
 		SFIX_TEST(test_long_label, sfix_setup_sqlite),
 		SFIX_TEST(test_declared_before, sfix_setup_sqlite),
+		cmocka_unit_test(test_cut_label),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		SFIX_TEST(test_report, sfix_setup_pg),
