@@ -409,13 +409,36 @@
 		return Array.from(map.values());
 	}
 
+	/* The targets of episode `e`: none for a silence, every target of a
+	 * probe's cut (one episode, its own target fields null), or itself. */
+	function episodeTargets(e) {
+		if (e.silence)
+			return [];
+		return e.addr == null && e.targets && e.targets.length ? e.targets : [e];
+	}
+
+	function isCut(e) {
+		return !e.silence && e.addr == null && !!(e.targets && e.targets.length);
+	}
+
 	/* Whether episode `e` is of row `r`. */
 	function episodeOfRow(e, r, rows) {
 		const g = r.group;
+		const ts = episodeTargets(e);
 		if (rows === "probes")
-			return e.probe === g.probe && (e.silence || e.name === g.name);
-		return !e.silence && e.name === g.name && e.addr === g.addr &&
-			e.proto === g.proto && e.af === g.af;
+			return e.probe === g.probe && (e.silence || ts.some((t) => t.name === g.name));
+		return ts.some((t) => t.name === g.name && t.addr === g.addr &&
+			t.proto === g.proto && t.af === g.af);
+	}
+
+	/* What an episode's target column says. */
+	function episodeTargetText(e) {
+		if (e.silence)
+			return "(heartbeats)";
+		if (isCut(e))
+			return "all " + e.targets.length + " targets (the probe's cut)";
+		return (e.name || "") + " · " + (e.server || e.addr) + " " + e.addr + " " +
+			e.proto + "/" + e.af;
 	}
 
 	function episodeSpan(e, w) {
@@ -694,7 +717,7 @@
 	}
 
 	function episodeId(e) {
-		return [e.probe, e.silence ? "silence" : e.addr, e.name, e.proto, e.af,
+		return [e.probe, e.silence ? "silence" : (e.addr ?? "cut"), e.name, e.proto, e.af,
 			e.first_failure ? e.first_failure.id : (e.last_ok ? e.last_ok.id : "")].join("~");
 	}
 
@@ -725,9 +748,10 @@
 				(e.scope === "region" ? ", " + e.region_probes + " probes" : ""));
 			cell(tr, probeName(e.probe, e.probe_num)).title = e.probe;
 			cell(tr, (e.country || "—") + " / " + (e.asn ?? "—"));
-			cell(tr, e.silence ? "(heartbeats)" :
-				(e.name || "") + " · " + (e.server || e.addr) + " " + e.addr + " " +
-				e.proto + "/" + e.af);
+			const tc = cell(tr, episodeTargetText(e));
+			if (isCut(e))
+				tc.title = e.targets.map((t) => (t.name || "") + " " + t.addr + " " +
+					t.proto + "/" + t.af).join("\n");
 			cell(tr, longTime(span[0]));
 			cell(tr, e.ongoing ? "ongoing" : longTime(e.first_ok ? parseTime(e.first_ok.time) : span[1]));
 			cell(tr, duration(e.duration_s), "num");
@@ -779,13 +803,13 @@
 			from: iso(from - (from % 1000)), to: iso(lastMs + 1000 - (lastMs % 1000)) });
 		if (e.silence)
 			q.set("type", "heartbeat");
-		else {
+		else if (!isCut(e)) {
 			q.set("addr", e.addr);
 			if (e.name)
 				q.set("name", e.name);
 		}
 		const records = jsonLines(await api("/api/v1/results?" + q))
-			.filter((r) => e.silence || (r.proto === e.proto && r.af === e.af))
+			.filter((r) => e.silence || isCut(e) || (r.proto === e.proto && r.af === e.af))
 			.filter((r) => { const t = parseTime(r.time); return t >= from && t <= lastMs; });
 		let failed = 0;
 		for (const r of records) {
@@ -809,7 +833,8 @@
 		}
 		$("evidence-table").dataset.failed = failed;
 		note("evidence-note", "Episode of " + probeName(e.probe, e.probe_num) + ", " +
-			(e.silence ? "heartbeats" : (e.name || "") + " " + e.addr + " " + e.proto) +
+			(e.silence ? "heartbeats" : isCut(e) ? "all " + e.targets.length + " targets" :
+				(e.name || "") + " " + e.addr + " " + e.proto) +
 			": " + records.length + " record(s) " + (e.silence ?
 				"from its last heartbeat before the silence" :
 				"from its last success to its first success after, " + failed +
