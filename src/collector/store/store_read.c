@@ -31,14 +31,6 @@ store_filter_init(struct store_filter *f)
 	"r.attempts, r.http_status"
 #define STORE_ROW_NCOLUMNS 35
 
-/* What a summary reads of a measurement result: all of it is in the
- * indexes by probe and by address (migration 5), so that SQLite reads
- * no table page and PostgreSQL can scan the index only. */
-#define STORE_MSM_COLUMNS \
-	"r.id, r.probe, p.num, r.type, r.time, r.name, r.server, r.addr, " \
-	"r.proto, r.qname, r.port, r.af, r.ok, r.nsid, r.rtt_ms, r.soa_serial"
-#define STORE_MSM_NCOLUMNS 16
-
 struct store_rows {
 	int (*cb)(void *, const struct store_row *);
 	void *arg;
