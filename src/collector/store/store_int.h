@@ -18,6 +18,15 @@
 #include "db.h"
 #include "store.h"
 
+/* What a summary reads of a measurement result (r: records, p: probes;
+ * store_measurements_by_time): all of it is in the indexes by probe and
+ * by address (migration 5), so that SQLite reads no table page and
+ * PostgreSQL can scan the index only (doc/performance.md). */
+#define STORE_MSM_COLUMNS \
+	"r.id, r.probe, p.num, r.type, r.time, r.name, r.server, r.addr, " \
+	"r.proto, r.qname, r.port, r.af, r.ok, r.nsid, r.rtt_ms, r.soa_serial"
+#define STORE_MSM_NCOLUMNS 16
+
 /* Buckets of the cache of measurement numbers, by (type, name). */
 #define STORE_MSM_BUCKETS 256
 

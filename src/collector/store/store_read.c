@@ -31,14 +31,6 @@ store_filter_init(struct store_filter *f)
 	"r.attempts, r.http_status"
 #define STORE_ROW_NCOLUMNS 35
 
-/* What a summary reads of a measurement result: all of it is in the
- * indexes by probe and by address (migration 5), so that SQLite reads
- * no table page and PostgreSQL can scan the index only. */
-#define STORE_MSM_COLUMNS \
-	"r.id, r.probe, p.num, r.type, r.time, r.name, r.server, r.addr, " \
-	"r.proto, r.qname, r.port, r.af, r.ok, r.nsid, r.rtt_ms, r.soa_serial"
-#define STORE_MSM_NCOLUMNS 16
-
 struct store_rows {
 	int (*cb)(void *, const struct store_row *);
 	void *arg;
@@ -246,9 +238,20 @@ static long long
 store_read_by_time(struct store *st, const struct store_filter *f,
     struct store_cursor *cur, size_t limit, struct store_rows *rows)
 {
-	struct db_value c[3] = { DB_V_INT(cur->time), DB_V_INT(cur->time),
-		DB_V_INT(cur->id) };
+	struct store_cursor at = *cur;
+	struct db_value c[3];
 
+	/* A cursor before `from` starts at `from` (ids are positive):
+	 * SQLite bounds its index range by one of the two lower bounds,
+	 * and the first cursor's would read the index from its start (a
+	 * target's day in a week of data read seven days of it). */
+	if (f->from != 0 && at.time < f->from) {
+		at.time = f->from;
+		at.id = 0;
+	}
+	c[0] = DB_V_INT(at.time);
+	c[1] = DB_V_INT(at.time);
+	c[2] = DB_V_INT(at.id);
 	/* The cursor as a range on time (not an OR of two), so that both
 	 * databases walk the time index from the cursor on and need no
 	 * sort: rows are (time, id) ordered in it. */

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "store_fixture.h"
+#include "store_int.h"
 
 /* --- fixtures --- */
 
@@ -819,6 +820,61 @@ test_results(void **state)
 	schain_free(&c);
 }
 
+/* EXPLAIN QUERY PLAN's details of `sql`, joined into `buf`. */
+static int
+plan_cb(void *arg, const struct db_row *row)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	if (row->n >= 4 && row->col[3].type == DB_TEXT)
+		snprintf(buf + len, 1024 - len, "%s; ",
+		    (const char *)row->col[3].p);
+	return 0;
+}
+
+static void
+plan_has(struct sfix_test *t, const char *sql, const char *want)
+{
+	char buf[1024] = "", *q;
+
+	assert_true(asprintf(&q, "EXPLAIN QUERY PLAN %s", sql) > 0);
+	assert_int_equal(db_query(store_db(t->s.st), q, NULL, 0, plan_cb, buf),
+	    0);
+	free(q);
+	if (strstr(buf, want) == NULL)
+		fail_msg("plan of %s: %s (want %s)", sql, buf, want);
+}
+
+/* The reads of the dashboard's requests stay on their indexes
+ * (doc/performance.md): a summary by probe or by target from the index
+ * alone, episodes' runs by end time (SQLite's plans). */
+static void
+test_read_plans(void **state)
+{
+	struct sfix_test *t = *state;
+	static const char msm[] =
+	    "SELECT " STORE_MSM_COLUMNS " FROM records r JOIN probes p ON "
+	    "p.id = r.probe WHERE r.time >= 5 AND (r.time > 5 OR r.id > 0) "
+	    "AND r.time >= 5 AND r.time < 9 AND %s AND r.ok IS NOT NULL AND "
+	    "r.type IN ('dns', 'http') ORDER BY r.time, r.id LIMIT 1000";
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql), msm, "p.id = 'x'");
+	plan_has(t, sql, "COVERING INDEX records_probe_time_msm");
+	snprintf(sql, sizeof(sql), msm, "r.addr = 'x' AND r.name = 'y'");
+	plan_has(t, sql, "COVERING INDEX records_addr_time_msm");
+	plan_has(t,
+	    "SELECT names FROM episode_runs WHERE end_time > 5 AND "
+	    "start_time < 9 AND (silence = 1 OR failures >= 2)",
+	    "INDEX episode_runs_end (end_time>?)");
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM sqlite_master WHERE name "
+	                     "IN ('records_probe_time', 'records_addr_time', "
+	                     "'episode_runs_start')"),
+	    0);
+}
+
 #define STORE_TESTS(setup) \
 	SFIX_TEST(test_schema, setup), SFIX_TEST(test_probes, setup), \
 	    SFIX_TEST(test_tokens, setup), \
@@ -838,7 +894,8 @@ test_results(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest sqlite_tests[] = { STORE_TESTS(setup_sqlite) };
+	const struct CMUnitTest sqlite_tests[] = { STORE_TESTS(setup_sqlite),
+		SFIX_TEST(test_read_plans, setup_sqlite) };
 	const struct CMUnitTest pg_tests[] = { STORE_TESTS(setup_pg) };
 	int failed;
 
