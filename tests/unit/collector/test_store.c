@@ -875,6 +875,37 @@ test_read_plans(void **state)
 	    0);
 }
 
+/* An NSID is what a server chose to send: one of 16,000 hex digits that
+ * do not compress is stored on both backends (PostgreSQL's B-tree
+ * refuses an index entry over about 2,700 bytes: no index holds it). */
+static void
+test_long_nsid(void **state)
+{
+	struct sfix_test *t = *state;
+	static char body[20000], nsid[16001];
+	struct schain c;
+	uint32_t x = 2463534242u;
+
+	for (size_t i = 0; i < sizeof(nsid) - 1; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		nsid[i] = "0123456789abcdef"[x & 15];
+	}
+	snprintf(body, sizeof(body),
+	    "\"time\":\"2026-11-26T10:00:00Z\",\"name\":\"root-soa\","
+	    "\"server\":\"k.root-servers.net\",\"addr\":\"193.0.14.129\","
+	    "\"port\":53,\"af\":4,\"proto\":\"udp\",\"ok\":true,"
+	    "\"failure\":null,\"rtt_ms\":1.5,\"nsid\":\"%s\"",
+	    nsid);
+	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
+	schain_add(&c, "dns", body);
+	schain_ingest(&t->s, &c, 1);
+	assert_int_equal(scalar(t,
+	                     "SELECT count(*) FROM records WHERE "
+	                     "length(nsid) = 16000"),
+	    1);
+	schain_free(&c);
+}
+
 #define STORE_TESTS(setup) \
 	SFIX_TEST(test_schema, setup), SFIX_TEST(test_probes, setup), \
 	    SFIX_TEST(test_tokens, setup), \
@@ -889,7 +920,7 @@ test_read_plans(void **state)
 	    SFIX_TEST(test_batch_check, setup), \
 	    SFIX_TEST(test_group_commit, setup), \
 	    SFIX_TEST(test_heartbeat_identity, setup), \
-	    SFIX_TEST(test_results, setup)
+	    SFIX_TEST(test_results, setup), SFIX_TEST(test_long_nsid, setup)
 
 int
 main(void)
