@@ -311,6 +311,10 @@ listen = "$COLLECTOR_ADDR:$COLLECTOR_PORT"
 db = "$DB"
 read_token = "$READ_TOKEN"
 EOF
+	# From a source tree, the dashboard's files are beside us; installed,
+	# the collector's default web_dir has them.
+	[ -f "$TOP/web/index.html" ] &&
+	    echo "web_dir = \"$TOP/web\"" >>"$LAB/collector.conf"
 	spawn "$OUT/collector.log" "$CORE" "$COLLECTOR" serve -c "$LAB/collector.conf"
 	COLLECTOR_PID=$SPAWNED
 	for ((i = 0; i < 100; i++)); do
@@ -639,15 +643,19 @@ annotations_add()
 	    "$TRUTH")
 }
 
+# shots FROM TO: a screenshot of each view of the dashboard, over the
+# crisis (FROM to TO, RFC 3339), into $OUT/shots.
 shots()
 {
+	local from=$1 to=$2
 	local script=$TOP/tests/browser/dashboard_shots.py
 	if [ ! -f "$script" ]; then
 		say "no tests/browser/dashboard_shots.py here: no screenshots"
 		return 0
 	fi
-	if python3 "$script" --url "http://127.0.0.1:$PORT" \
+	if timeout -k 5 180 /usr/bin/python3 "$script" --url "http://127.0.0.1:$PORT" \
 	    --token "$READ_TOKEN" --out "$OUT/shots" \
+	    --hash "win=custom&from=$from&to=$to" \
 	    >"$OUT/shots.log" 2>&1; then
 		say "screenshots of the dashboard: $OUT/shots"
 	else
@@ -708,12 +716,14 @@ python3 "$DEMO_DIR/compare.py" "$TRUTH" "$OUT/episodes.jsonl" \
     --json "$OUT/comparison.json" \
     | tee "$OUT/comparison.txt"
 VERDICT=${PIPESTATUS[0]}
-shots
-report "$START" "$(now)"
+STOP=$(now)
+shots "$START" "$STOP"
+report "$START" "$STOP"
 say "the lab ran $(($(date +%s) - T0)) s"
 if [ "$HOLD" = 1 ]; then
 	say "the lab stays up: dashboard at http://127.0.0.1:$PORT/" \
 	    "(read token $READ_TOKEN); press Enter to stop it"
 	read -r _ || true
 fi
+[ "$VERDICT" = 0 ] && [ "$SHOTS_FAILED$REPORT_FAILED" != 00 ] && VERDICT=1
 exit "$VERDICT"

@@ -195,6 +195,13 @@ def take(url, token, out, extra):
     try:
         b.open("view=probes" + ("&" + extra if extra else ""))
         if token:
+            # A collector that keeps reads to the token answers the
+            # page's first requests, made before the token is typed, with
+            # 401 (the page says so): expected then, and only then.
+            for e in severe(b.logs(), allow_network=("status of 401",)):
+                print("console error: %s" % e.get("message"),
+                      file=sys.stderr)
+                failed += 1
             b.set_token(token)
         for view in VIEWS:
             # Each view asks for its own answers, as on a first visit.

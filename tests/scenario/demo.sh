@@ -81,4 +81,15 @@ cw_expect "a silence for the power cut" "$CW_TMP/lab/episodes.jsonl" \
 cw_check "the annotations of the six phases" \
     [ "$("$COLLECTOR" annotate list --db "sqlite:$CW_TMP/lab/collector.db" |
         grep -c 'crisis lab, phase')" = 6 ]
+# The dashboard and the report of the crisis (run.sh fails when either
+# fails): a screenshot of every view, and a report that names the cut.
+for view in probes heatmap rtt episodes evidence; do
+	cw_check "a screenshot of the dashboard's $view view" \
+	    [ -s "$CW_TMP/lab/shots/$view.png" ]
+done
+cw_check "the report names the uplink cut's six targets" \
+    grep -q 'all 6 targets:' "$CW_TMP/lab/report.html"
+cw_check "the report lists the six annotations" \
+    [ "$(grep -o 'crisis lab, phase [0-9]' "$CW_TMP/lab/report.html" |
+        sort -u | wc -l)" = 6 ]
 cw_done
