@@ -24,6 +24,13 @@
 		["15m", 900e3], ["30m", 1800e3], ["1h", 3600e3], ["2h", 7200e3],
 		["6h", 21600e3], ["12h", 43200e3], ["1d", 86400e3]];
 	const MAX_COLUMNS = 150;
+	const MAX_CELLS = 8000;
+	/* Above this many probes, the availability and RTT views show the
+	 * first probe unless a probe, target or country is chosen: a summary
+	 * of every probe reads every result of the window (seconds on a
+	 * collector of millions of records, doc/performance.md); "all
+	 * probes" still asks for it. */
+	const ALL_PROBES_MAX = 20;
 	const RTT_CHARTS_MAX = 8;
 
 	const cw = {
@@ -128,9 +135,15 @@
 		return { from: from, to: to };
 	}
 
-	function bucketOf(w) {
+	/* The finest bucket that gives at most MAX_COLUMNS columns, and at
+	 * most MAX_CELLS cells for `rows` rows (when known): a target seen
+	 * by 250 probes is drawn in hourly buckets over a day, not 36,000
+	 * ten-minute cells (seconds to fetch and draw). */
+	function bucketOf(w, rows) {
+		const columns = Math.min(MAX_COLUMNS,
+			Math.max(1, Math.floor(MAX_CELLS / Math.max(1, rows || 1))));
 		for (const [name, ms] of BUCKETS)
-			if ((w.to - w.from) / ms <= MAX_COLUMNS)
+			if ((w.to - w.from) / ms <= columns)
 				return { name: name, ms: ms };
 		return { name: "1d", ms: 86400e3 };
 	}
@@ -513,7 +526,11 @@
 	}
 
 	async function viewHeatmap(s, w) {
-		const b = bucketOf(w);
+		/* Probes × time: as many rows as probes (of the country chosen). */
+		if (s.rows === "probes" && !cw.probes)
+			await getProbes();
+		const b = bucketOf(w, s.rows !== "probes" ? 0 : (s.probe ? 1 :
+			cw.probes.filter((p) => !s.country || p.country === s.country).length));
 		const [summary, episodes] = await Promise.all([getSummary(s, w, b),
 			getEpisodes(s, w), getAnnotations(w), cw.probes ? null : getProbes()]);
 		const rows = rowsOf(summary, s.rows);
@@ -571,7 +588,8 @@
 			rows.length + " " + s.rows + " × " + b.name + " buckets, " +
 			iso(w.from) + " to " + iso(w.to) + "; " + outlines.length +
 			" episode outline(s)." + (s.rows === "probes" && !s.addr && !s.name ?
-				" Choose a name or address to see one target's probes." : ""));
+				" Choose a name or address to see one target's probes." : "") +
+			defaultedNote(s));
 	}
 
 	/* A click on a cell turns the heatmap around, as DNSMON does: from a
@@ -631,7 +649,8 @@
 		note("rtt-note", withRtt.length === 0 ? "No RTT in this window and selection." :
 			"Median and 95th percentile of each " + b.name + " bucket's successful " +
 			"replies" + (withRtt.length > RTT_CHARTS_MAX ? "; the first " +
-				RTT_CHARTS_MAX + " of " + withRtt.length + " targets (narrow the filters)" : "") + ".");
+				RTT_CHARTS_MAX + " of " + withRtt.length + " targets (narrow the filters)" : "") + "." +
+			defaultedNote(s));
 		drawSoa(rows, w);
 		drawNsid(rows, w);
 	}
@@ -865,11 +884,11 @@
 
 	function fillProbeSelect() {
 		const sel = $("f-probe");
-		const want = cw.state.probe || "";
+		const want = cw.state.probeChoice === "all" ? "all" : cw.state.probe || "";
 		sel.textContent = "";
 		const all = document.createElement("option");
-		all.value = "";
-		all.textContent = "all";
+		all.value = (cw.probes || []).length > ALL_PROBES_MAX ? "all" : "";
+		all.textContent = all.value === "all" ? "all probes" : "all";
 		sel.appendChild(all);
 		for (const p of cw.probes || []) {
 			const o = document.createElement("option");
@@ -877,7 +896,36 @@
 			o.textContent = (p.name || "probe " + p.num) + (p.country ? " (" + p.country + ")" : "");
 			sel.appendChild(o);
 		}
-		sel.value = want;
+		sel.value = want === "all" ? all.value : want;
+	}
+
+	/* The probe the views of `s` ask for: "all" is every probe (no
+	 * filter); none chosen is every probe too, but in the availability
+	 * and RTT views of a collector of more than ALL_PROBES_MAX probes,
+	 * with no target or country chosen either, the first probe. */
+	async function resolveProbe(s) {
+		s.probeChoice = s.probe;
+		s.probeDefaulted = false;
+		if (s.probe === "all") {
+			s.probe = "";
+			return;
+		}
+		if (s.probe || s.name || s.addr || s.country ||
+			(s.view !== "heatmap" && s.view !== "rtt"))
+			return;
+		const probes = cw.probes || await getProbes();
+		if (probes.length > ALL_PROBES_MAX) {
+			s.probe = probes[0].id;
+			s.probeDefaulted = true;
+			fillProbeSelect();
+		}
+	}
+
+	/* What a view's note adds when resolveProbe() chose its probe. */
+	function defaultedNote(s) {
+		return s.probeDefaulted ? " Showing " + probeName(s.probe) + " of " +
+			cw.probes.length + " probes: choose a probe, a target, a country or " +
+			"\"all probes\" (every result of the window: slow on a large collector)." : "";
 	}
 
 	function fillForm(s) {
@@ -917,6 +965,7 @@
 		clearError();
 		$("loading").hidden = false;
 		try {
+			await resolveProbe(s);
 			if (s.view === "probes")
 				await viewProbes(s);
 			else if (s.view === "heatmap")
