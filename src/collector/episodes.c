@@ -185,6 +185,23 @@ struct ep_read {
 	bool nomem;
 };
 
+/* The failure name `name` (its first `len` bytes) counted `n` times,
+ * appended to e's.  Returns false out of memory. */
+static bool
+ep_name_push(struct episode *e, const char *name, size_t len, long long n)
+{
+	struct episode_failure *v;
+
+	v = reallocarray(e->names, e->nnames + 1, sizeof(*v));
+	if (v == NULL)
+		return false;
+	e->names = v;
+	if ((v[e->nnames].name = strndup(name, len)) == NULL)
+		return false;
+	v[e->nnames++].n = n;
+	return true;
+}
+
 /* "name=count;..." into the episode's failures by name. */
 static bool
 ep_names(struct episode *e, const char *names)
@@ -193,18 +210,13 @@ ep_names(struct episode *e, const char *names)
 
 	while (s != NULL && *s != '\0') {
 		const char *eq = strchr(s, '='), *end = strchr(s, ';');
-		struct episode_failure *v;
 		if (end == NULL)
 			end = s + strlen(s);
 		if (eq == NULL || eq > end)
 			return true; /* not ours: cannot happen */
-		v = reallocarray(e->names, e->nnames + 1, sizeof(*v));
-		if (v == NULL)
+		if (!ep_name_push(e, s, (size_t)(eq - s),
+		        strtoll(eq + 1, NULL, 10)))
 			return false;
-		e->names = v;
-		if ((v[e->nnames].name = strndup(s, (size_t)(eq - s))) == NULL)
-			return false;
-		v[e->nnames++].n = strtoll(eq + 1, NULL, 10);
 		s = *end == ';' ? end + 1 : end;
 	}
 	return true;
@@ -410,23 +422,15 @@ static bool
 ep_names_add(struct episode *to, const struct episode *from)
 {
 	for (size_t i = 0; i < from->nnames; i++) {
-		struct episode_failure *v;
 		size_t j = 0;
 		while (j < to->nnames &&
 		    strcmp(to->names[j].name, from->names[i].name) != 0)
 			j++;
-		if (j < to->nnames) {
+		if (j < to->nnames)
 			to->names[j].n += from->names[i].n;
-			continue;
-		}
-		v = reallocarray(to->names, to->nnames + 1, sizeof(*v));
-		if (v == NULL)
+		else if (!ep_name_push(to, from->names[i].name,
+		             strlen(from->names[i].name), from->names[i].n))
 			return false;
-		to->names = v;
-		if ((v[j].name = strdup(from->names[i].name)) == NULL)
-			return false;
-		v[j].n = from->names[i].n;
-		to->nnames++;
 	}
 	return true;
 }

@@ -46,7 +46,7 @@ report_grow(void *v, size_t *cap, size_t n, size_t size)
 	if (n < *cap)
 		return 0;
 	ncap = *cap == 0 ? 8 : *cap * 2;
-	if ((nv = realloc(*pv, ncap * size)) == NULL)
+	if ((nv = reallocarray(*pv, ncap, size)) == NULL)
 		return -1;
 	*pv = nv;
 	*cap = ncap;
