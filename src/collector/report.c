@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +28,9 @@ struct report_pass {
 };
 
 double
-report_percentile(const double *v, size_t n, double q)
+report_rtt_ms(const struct report_target *t, unsigned q)
 {
-	size_t rank = (size_t)ceil(q / 100 * (double)n);
-
-	return v[rank == 0 ? 0 : rank > n ? n - 1 : rank - 1];
+	return summary_rtts_percentile(&t->rtt, q) / 1000.0;
 }
 
 /* Grow *v (of *cap elements of `size`) to hold n + 1.  0 or -1. */
@@ -287,12 +284,9 @@ report_target_add(struct report *r, const struct store_row *row)
 		return i == -2 ? -1 : 0;
 	t = &r->targets[i];
 	report_series_count(r, &t->s, row);
-	if (row->ok != 1 || !row->has_rtt || !isfinite(row->rtt_ms))
+	if (row->ok != 1 || !row->has_rtt)
 		return 0;
-	if (report_grow(&t->rtt, &t->cap, t->n, sizeof(*t->rtt)) == -1)
-		return -1;
-	t->rtt[t->n++] = row->rtt_ms;
-	return 0;
+	return summary_rtts_add(&t->rtt, row->rtt_ms);
 }
 
 /* A measurement result: its probe's counts, group and target. */
@@ -468,14 +462,6 @@ report_read(struct report *r, struct store *st, char *err, size_t errlen)
 }
 
 static int
-report_double_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
 report_annot_cb(void *arg, const struct store_annotation *a)
 {
 	struct report *r = arg;
@@ -546,9 +532,7 @@ report_build(struct store *st, const struct store_filter *f, char *err,
 		return NULL;
 	}
 	for (size_t i = 0; i < r->ntargets; i++)
-		if (r->targets[i].n > 0)
-			qsort(r->targets[i].rtt, r->targets[i].n,
-			    sizeof(double), report_double_cmp);
+		summary_rtts_sort(&r->targets[i].rtt);
 	return r;
 }
 
@@ -569,7 +553,7 @@ report_free(struct report *r)
 		report_series_clear(&r->groups[i]);
 	for (size_t i = 0; i < r->ntargets; i++) {
 		report_series_clear(&r->targets[i].s);
-		free(r->targets[i].rtt);
+		summary_rtts_clear(&r->targets[i].rtt);
 	}
 	for (size_t i = 0; i < r->nprobes; i++) {
 		for (size_t j = 0; j < r->probes[i].nconfigs; j++)

@@ -15,7 +15,7 @@
  * names, annotation texts, measurement names ...) is escaped where it
  * is written; the page runs no script.  Memory grows with the probes,
  * chains, targets and configurations of the selection, with the RTTs of
- * its successful results (one double each, for the percentiles), and
+ * its successful results (four bytes each, for the percentiles), and
  * with its episodes and annotations; the targets and groups drawn are
  * capped (REPORT_MAX_GROUPS, the rest counted and said).
  */

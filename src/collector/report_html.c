@@ -132,7 +132,7 @@ static int
 report_fig_rtt(const struct report *r, struct evbuffer *out,
     const struct report_svg_band *bands)
 {
-	static const double q[5] = { 5, 25, 50, 75, 95 };
+	static const unsigned q[5] = { 5, 25, 50, 75, 95 };
 	struct report_svg_strips s = { "RTT distribution per target "
 		                       "(successful results)",
 		"ms", NULL, r->ntargets, bands, r->nannots };
@@ -144,9 +144,9 @@ report_fig_rtt(const struct report *r, struct evbuffer *out,
 	for (size_t i = 0; i < r->ntargets; i++) {
 		const struct report_target *t = &r->targets[i];
 		rows[i].label = t->s.label;
-		rows[i].n = (long long)t->n;
-		for (int k = 0; k < 5 && t->n > 0; k++)
-			rows[i].p[k] = report_percentile(t->rtt, t->n, q[k]);
+		rows[i].n = (long long)t->rtt.n;
+		for (int k = 0; k < 5 && t->rtt.n > 0; k++)
+			rows[i].p[k] = report_rtt_ms(t, q[k]);
 	}
 	s.rows = rows;
 	rc = report_svg_strips(out, &s);
@@ -303,14 +303,14 @@ report_json_targets(const struct report *r)
 		json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "target",
 		    t->s.label, "results", (json_int_t)t->s.total_all,
 		    "successes", (json_int_t)t->s.ok_all, "rtts",
-		    (json_int_t)t->n);
-		if (t->n > 0) {
+		    (json_int_t)t->rtt.n);
+		if (t->rtt.n > 0) {
 			json_object_set_new(o, "p5_ms",
-			    json_real(report_percentile(t->rtt, t->n, 5)));
+			    json_real(report_rtt_ms(t, 5)));
 			json_object_set_new(o, "median_ms",
-			    json_real(report_percentile(t->rtt, t->n, 50)));
+			    json_real(report_rtt_ms(t, 50)));
 			json_object_set_new(o, "p95_ms",
-			    json_real(report_percentile(t->rtt, t->n, 95)));
+			    json_real(report_rtt_ms(t, 95)));
 		}
 		json_array_append_new(a, report_json_columns(r, &t->s, o));
 	}
@@ -569,8 +569,9 @@ report_figures(const struct report *r, struct evbuffer *out)
 		"results succeeded, red none, grey no results.",
 		"As figure 1, each row a target (measurement, server, "
 		"address, transport).",
-		"Per target, the RTT of its successful results: median, "
-		"25th to 75th and 5th to 95th percentiles (nearest rank).",
+		"Per target, the RTT of its successful results: median (of "
+		"an even count the mean of the middle two), 25th to 75th and "
+		"5th to 95th percentiles (nearest rank), as in the summary.",
 		"Each bar an episode (doc/episodes.md), coloured by scope; "
 		"an open bar is ongoing at the end of the window.",
 	};

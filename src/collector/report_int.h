@@ -18,6 +18,7 @@
 #include "record.h"
 #include "store.h"
 #include "store_annot.h"
+#include "summary.h"
 
 /* A row of an availability timeline: a target group (name, family,
  * transport) or a target, with its results per time column. */
@@ -28,11 +29,12 @@ struct report_series {
 };
 
 /* A target (name, server, address, transport): its availability and
- * the RTTs of its successes (sorted once gathered). */
+ * the RTTs of its successes (sorted once gathered), kept as the
+ * summary keeps a group's, for the same median and percentiles
+ * (summary_rtts_percentile). */
 struct report_target {
-	struct report_series s; /* first */
-	double *rtt;            /* owned */
-	size_t n, cap;
+	struct report_series s;  /* first */
+	struct summary_rtts rtt; /* owned */
 };
 
 struct report_chain {
@@ -82,9 +84,10 @@ struct report {
 	size_t nannots;
 };
 
-/* report_percentile: the nearest-rank `q` percentile (0 < q <= 100) of
- * the `n` sorted values `v` (n > 0). */
-double report_percentile(const double *v, size_t n, double q);
+/* report_rtt_ms: percentile `q` (1 to 100; 50 the median) of target
+ * `t`'s RTTs (t->rtt.n > 0) in milliseconds, as the summary defines it
+ * (summary_rtts_percentile). */
+double report_rtt_ms(const struct report_target *t, unsigned q);
 
 /* report_episode_target: "name server addr /proto IPvN" of an
  * episode's target, "all N targets: ..." of a probe's cut, or

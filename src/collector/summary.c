@@ -40,9 +40,8 @@ struct summary_group {
 	char *probe; /* probes */
 	long long probe_num;
 	unsigned long long n, ok;
-	uint32_t *rtt; /* of successes, microseconds */
-	size_t nrtt, rttcap;
-	char **nsid; /* sorted, distinct */
+	struct summary_rtts rtt; /* of successes */
+	char **nsid;             /* sorted, distinct */
 	size_t nnsid;
 	unsigned long long soa_n, soa_behind;
 	cw_usec_t lag_max;
@@ -175,7 +174,7 @@ summary_group_free(struct summary_group *g)
 	free(g->server);
 	free(g->host);
 	free(g->probe);
-	free(g->rtt);
+	summary_rtts_clear(&g->rtt);
 	for (size_t i = 0; i < g->nnsid; i++)
 		free(g->nsid[i]);
 	free(g->nsid);
@@ -345,26 +344,61 @@ summary_nsid_add(struct summary *s, struct summary_group *g, const char *nsid)
 	g->nnsid++;
 }
 
-static void
-summary_rtt_add(struct summary *s, struct summary_group *g, double ms)
+int
+summary_rtts_add(struct summary_rtts *r, double ms)
 {
 	double us = ms * 1000.0;
 
-	if (g->nrtt == g->rttcap) {
-		size_t cap = g->rttcap == 0 ? 64 : g->rttcap * 2;
-		uint32_t *v = reallocarray(g->rtt, cap, sizeof(*v));
-		if (v == NULL) {
-			s->oom = true;
-			return;
-		}
-		g->rtt = v;
-		g->rttcap = cap;
+	if (r->n == r->cap) {
+		size_t cap = r->cap == 0 ? 64 : r->cap * 2;
+		uint32_t *v = reallocarray(r->v, cap, sizeof(*v));
+		if (v == NULL)
+			return -1;
+		r->v = v;
+		r->cap = cap;
 	}
 	if (!(us >= 0))
 		us = 0;
 	else if (us > (double)UINT32_MAX)
 		us = (double)UINT32_MAX;
-	g->rtt[g->nrtt++] = (uint32_t)llround(us);
+	r->v[r->n++] = (uint32_t)llround(us);
+	return 0;
+}
+
+static int
+summary_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+summary_rtts_sort(struct summary_rtts *r)
+{
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof(*r->v), summary_u32_cmp);
+}
+
+uint32_t
+summary_rtts_percentile(const struct summary_rtts *r, unsigned q)
+{
+	size_t n = r->n, rank;
+
+	if (q == 50 && n % 2 == 0) {
+		uint64_t sum = (uint64_t)r->v[n / 2 - 1] + r->v[n / 2];
+		return (uint32_t)((sum + 1) / 2);
+	}
+	/* Whole numbers: a rank in floating point can land one above. */
+	rank = (q * n + 99) / 100;
+	return r->v[rank == 0 ? 0 : rank > n ? n - 1 : rank - 1];
+}
+
+void
+summary_rtts_clear(struct summary_rtts *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
 }
 
 /* What the SOA serial of one measurement says (summary_soa). */
@@ -381,8 +415,8 @@ summary_account(struct summary *s, struct summary_group *g,
 	g->n++;
 	if (r->ok == 1) {
 		g->ok++;
-		if (r->has_rtt)
-			summary_rtt_add(s, g, r->rtt_ms);
+		if (r->has_rtt && summary_rtts_add(&g->rtt, r->rtt_ms) == -1)
+			s->oom = true;
 	}
 	if (r->nsid != NULL && summary_is_dns(r->type))
 		summary_nsid_add(s, g, r->nsid);
@@ -485,31 +519,17 @@ summary_soa(struct summary *s, const struct store_row *r,
 
 /* --- Output --- */
 
-/* The median and the 95th percentile (nearest rank) of g's RTTs, in
- * microseconds; false when there are none. */
-static int
-summary_u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
+/* The median and the 95th percentile of g's RTTs
+ * (summary_rtts_percentile), in microseconds; false when there are
+ * none. */
 static bool
 summary_rtt_stats(struct summary_group *g, uint32_t *median, uint32_t *p95)
 {
-	size_t n = g->nrtt;
-
-	if (n == 0)
+	if (g->rtt.n == 0)
 		return false;
-	qsort(g->rtt, n, sizeof(*g->rtt), summary_u32_cmp);
-	if (n % 2 == 1)
-		*median = g->rtt[n / 2];
-	else
-		*median = (uint32_t)(((uint64_t)g->rtt[n / 2 - 1] +
-		                         g->rtt[n / 2] + 1) /
-		    2);
-	*p95 = g->rtt[(95 * n + 99) / 100 - 1];
+	summary_rtts_sort(&g->rtt);
+	*median = summary_rtts_percentile(&g->rtt, 50);
+	*p95 = summary_rtts_percentile(&g->rtt, 95);
 	return true;
 }
 

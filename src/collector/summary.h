@@ -41,6 +41,38 @@ enum summary_format {
 struct evbuffer;
 struct summary;
 
+/*
+ * struct summary_rtts: the RTTs of successful results, in microseconds,
+ * as the summary keeps them per group and the report per target: one
+ * definition of the median and the percentiles for both (the report's
+ * figures and the summary's columns agree on the same data).  Zeroed
+ * is empty; summary_rtts_clear frees it.
+ */
+struct summary_rtts {
+	uint32_t *v; /* owned; sorted after summary_rtts_sort */
+	size_t n, cap;
+};
+
+/* summary_rtts_add: an RTT of `ms` milliseconds, to the microsecond
+ * (negative or not a number: 0; above UINT32_MAX microseconds: that).
+ * Returns 0, or -1 out of memory (nothing added). */
+int summary_rtts_add(struct summary_rtts *r, double ms);
+
+/* summary_rtts_sort: in ascending order, as summary_rtts_percentile
+ * needs them. */
+void summary_rtts_sort(struct summary_rtts *r);
+
+/*
+ * summary_rtts_percentile: of the sorted RTTs (r->n > 0), in
+ * microseconds, percentile `q` (1 to 100): q 50 is the median, the mean
+ * of the two middle values for an even count (to the microsecond, half
+ * up); any other q the nearest rank (the value at rank ceil(q n / 100)).
+ */
+uint32_t summary_rtts_percentile(const struct summary_rtts *r, unsigned q);
+
+/* summary_rtts_clear: free the RTTs; `r` is empty again. */
+void summary_rtts_clear(struct summary_rtts *r);
+
 /* summary_bucket_parse: a bucket length, a number and its unit (s, m,
  * h or d: "1m", "7m", "300s", "1h", "1d"), into microseconds in *out.
  * The length must be a positive multiple of SUMMARY_BUCKET_MIN_S up to

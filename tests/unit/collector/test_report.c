@@ -23,6 +23,7 @@
 #include "report_int.h"
 #include "store_annot.h"
 #include "store_fixture.h"
+#include "summary.h"
 
 #define A_ROOT  "198.41.0.4"
 #define K_ROOT  "193.0.14.129"
@@ -552,6 +553,73 @@ test_long_label(void **state)
 	report_free(r);
 }
 
+/* The summary's targets of the window in one bucket of a day (the
+ * window lies in one), parsed. */
+static json_t *
+summary_targets(struct sfix_test *t, const struct store_filter *f)
+{
+	struct evbuffer *b = evbuffer_new();
+	char err[256];
+	struct summary *s;
+	json_error_t je;
+	json_t *j, *targets;
+
+	assert_non_null(b);
+	assert_non_null(s = summary_new(t->s.st, f, 86400 * CW_USEC_PER_SEC,
+	                    SUMMARY_JSON, err, sizeof(err)));
+	assert_int_equal(summary_step(s, b), 0);
+	summary_free(s);
+	j = json_loadb((const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), JSON_DISABLE_EOF_CHECK, &je);
+	if (j == NULL)
+		fail_msg("summary: %s", je.text);
+	evbuffer_free(b);
+	targets = json_incref(json_object_get(j, "targets"));
+	json_decref(j);
+	return targets;
+}
+
+/* The report and the summary of the same results agree on a target's
+ * median and 95th percentile and its availability: with an even count
+ * of RTTs, where a nearest-rank median (11) and the summary's mean of
+ * the middle two (15.5) part. */
+static void
+test_same_stats_as_summary(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_filter f = window();
+	static const double rtt[] = { 30, 10, 20, 11 };
+	char err[256], *html;
+	struct report *r;
+	json_t *data, *rt, *targets, *st;
+
+	for (long i = 0; i < 4; i++)
+		meas(&t->c, i * 60, A_ROOT, NULL, rtt[i]);
+	meas(&t->c, 300, A_ROOT, "generic_timeout_error", 0);
+	schain_ingest(&t->s, &t->c, 10);
+	assert_non_null(r = report_build(t->s.st, &f, err, sizeof(err)));
+	html = html_of(r);
+	data = data_of(html);
+	rt = json_array_get(json_object_get(data, "targets"), 0);
+	targets = summary_targets(t, &f);
+	assert_int_equal(json_array_size(targets), 1);
+	st = json_array_get(targets, 0);
+	assert_true(
+	    json_real_value(json_object_get(st, "rtt_median_ms")) == 15.5);
+	/* json_equal: both reals, of the same value. */
+	assert_true(json_equal(json_object_get(rt, "median_ms"),
+	    json_object_get(st, "rtt_median_ms")));
+	assert_true(json_equal(json_object_get(rt, "p95_ms"),
+	    json_object_get(st, "rtt_p95_ms")));
+	assert_has(html, "<b id=\"availability\">80.000&#8239;%</b>");
+	assert_true(
+	    json_real_value(json_object_get(st, "availability_pct")) == 80.0);
+	json_decref(targets);
+	json_decref(data);
+	free(html);
+	report_free(r);
+}
+
 /* A probe's cut is one episode of several targets, its own target fields
  * NULL: its label names every target, not "(null)" or an empty one. */
 static void
@@ -587,6 +655,7 @@ main(void)
 		SFIX_TEST(test_report, sfix_setup_sqlite),
 		SFIX_TEST(test_figures, sfix_setup_sqlite),
 		SFIX_TEST(test_long_label, sfix_setup_sqlite),
+		SFIX_TEST(test_same_stats_as_summary, sfix_setup_sqlite),
 		SFIX_TEST(test_declared_before, sfix_setup_sqlite),
 		cmocka_unit_test(test_cut_label),
 	};
@@ -594,6 +663,7 @@ main(void)
 		SFIX_TEST(test_report, sfix_setup_pg),
 		SFIX_TEST(test_figures, sfix_setup_pg),
 		SFIX_TEST(test_long_label, sfix_setup_pg),
+		SFIX_TEST(test_same_stats_as_summary, sfix_setup_pg),
 		SFIX_TEST(test_declared_before, sfix_setup_pg),
 	};
 	int failed;
