@@ -237,41 +237,16 @@ tld_zone()
 declare -A NSD_PID
 
 # nsd_start NAME=ADDR ZONE: an NSD for ZONE on ADDR port 53 in the core
-# namespace; waits until it answers.
+# namespace, configured as the tests' (cw_nsd_conf); waits until it
+# answers.
 nsd_start()
 {
-	local name=${1%%=*} addr=${1#*=} zone=$2 dir i
+	local name=${1%%=*} addr=${1#*=} zone=$2 dir file i
 	dir=$LAB/nsd-$name
 	mkdir -p "$dir"
-	cat >"$dir/nsd.conf" <<EOF
-server:
-	username: ""
-	chroot: ""
-	zonesdir: "$dir"
-	pidfile: "$dir/nsd.pid"
-	database: ""
-	zonelistfile: "$dir/zone.list"
-	xfrdfile: "$dir/xfrd.state"
-	xfrdir: "$dir"
-	logfile: "$dir/nsd.log"
-	ip-address: $addr@53
-	do-ip4: yes
-	do-ip6: no
-	server-count: 1
-	reuseport: no
-	verbosity: 1
-	hide-identity: no
-	identity: "$name"
-	nsid: "ascii_$name"
-	rrl-ratelimit: 0
-	rrl-whitelist-ratelimit: 0
-	zonefiles-write: 0
-remote-control:
-	control-enable: no
-zone:
-	name: "$zone"
-	zonefile: "$LAB/$( [ "$zone" = . ] && echo root || echo "${zone%.}").zone"
-EOF
+	file=$LAB/$([ "$zone" = . ] && echo root || echo "${zone%.}").zone
+	NSD_ADDRS=$addr NSD_IDENTITY=$name NSD_NSID=$name \
+	    cw_nsd_conf "$dir" 53 0 "$zone" "$file" >"$dir/nsd.conf"
 	rm -f "$dir/nsd.pid"
 	spawn "$dir/nsd.out" "$CORE" nsd -d -c "$dir/nsd.conf"
 	NSD_PID[$name]=$SPAWNED

@@ -253,10 +253,14 @@ EOF
 # configuration that runs as the current user without chroot, keeps all
 # its files in DIR, listens on 127.0.0.1@PORT (and ::1@PORT when usable)
 # and serves the zones.  A FILE without a slash is taken from data/.
-# NSD_EXTRA_CONF, when set, is added to the server: clause verbatim.
+# NSD_IDENTITY and NSD_NSID name the server (id.server, NSID).
+# NSD_ADDRS, when set, lists the addresses to listen on instead (at
+# PORT; IPv6 on when one of them is IPv6): the crisis lab's servers in
+# its namespace.  NSD_EXTRA_CONF, when set, is added to the server:
+# clause verbatim.
 cw_nsd_conf()
 {
-	local dir=$1 port=$2 index=$3 zone file
+	local dir=$1 port=$2 index=$3 zone file addr v6=no
 	shift 3
 	cat <<EOF
 server:
@@ -270,13 +274,20 @@ server:
 	xfrdir: "$dir"
 	logfile: "$dir/nsd.log"
 	port: $port
-	ip-address: 127.0.0.1@$port
 EOF
-	if [ "$CW_HAVE_V6" = 1 ]; then
-		printf '\tip-address: ::1@%s\n\tdo-ip6: yes\n' "$port"
+	if [ -n "${NSD_ADDRS:-}" ]; then
+		for addr in $NSD_ADDRS; do
+			printf '\tip-address: %s@%s\n' "$addr" "$port"
+			case $addr in *:*) v6=yes ;; esac
+		done
 	else
-		printf '\tdo-ip6: no\n'
+		printf '\tip-address: 127.0.0.1@%s\n' "$port"
+		if [ "$CW_HAVE_V6" = 1 ]; then
+			printf '\tip-address: ::1@%s\n' "$port"
+			v6=yes
+		fi
 	fi
+	printf '\tdo-ip6: %s\n' "$v6"
 	cat <<EOF
 	do-ip4: yes
 	server-count: 1
