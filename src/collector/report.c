@@ -4,6 +4,24 @@
  * probes, chains and declared configurations, availability per group
  * and time column, RTTs per target), then the episodes and the
  * annotations of the window.  report_html.c writes the page.
+ *
+ * What it computes as the summary does, it computes with summary.c's
+ * code: the RTTs of a target and their median and percentiles
+ * (summary_rtts), the availability in per cent
+ * (summary_availability_pct).  The pass itself stays apart from the
+ * summary's, for what differs:
+ * - it reads every record of the window once, heartbeats and losses
+ *   too, for the SHA-256 of what an export writes, the chains and the
+ *   declared configurations; the summary reads measurements only, from
+ *   a covering index, and a second pass would double the reading that
+ *   is most of the report's time (doc/report.md, Cost);
+ * - a target here is what a reader finds in the figures, its label
+ *   (name, server, address, transport); the summary's DNS target is
+ *   its address whatever the server's name, with port and family, so
+ *   its groups join and split other rows;
+ * - its columns start at --from and every row keeps all of them to the
+ *   end (REPORT_MAX_GROUPS rows at most); the summary's buckets are
+ *   aligned since the epoch, written and forgotten one at a time.
  */
 #include "config.h"
 

@@ -540,8 +540,8 @@ report_overview(const struct report *r, struct evbuffer *out)
 	          "Episodes: <span id=\"episode-count\">%zu</span>; "
 	          "annotations: %zu.</p><p>Measured (target groups): ",
 	          r->results, r->ok,
-	          r->results > 0 ? 100.0 * (double)r->ok / (double)r->results :
-	                           0.0,
+	          summary_availability_pct((unsigned long long)r->ok,
+	              (unsigned long long)r->results),
 	          r->episodes.n, r->nannots) < 0;
 	for (size_t g = 0; g < r->ngroups; g++)
 		rc |= report_put(out, g > 0 ? ", <code>" : "<code>",

@@ -540,10 +540,10 @@ summary_round3(double v)
 	return round(v * 1000.0) / 1000.0;
 }
 
-static double
-summary_availability(const struct summary_group *g)
+double
+summary_availability_pct(unsigned long long ok, unsigned long long n)
 {
-	return summary_round3(100.0 * (double)g->ok / (double)g->n);
+	return n > 0 ? summary_round3(100.0 * (double)ok / (double)n) : 0.0;
 }
 
 static json_t *
@@ -612,7 +612,7 @@ summary_group_json(enum summary_kind kind, struct summary_group *g)
 	json_object_set_new(o, "measurements", json_integer((json_int_t)g->n));
 	json_object_set_new(o, "successes", json_integer((json_int_t)g->ok));
 	json_object_set_new(o, "availability_pct",
-	    json_real(summary_availability(g)));
+	    json_real(summary_availability_pct(g->ok, g->n)));
 	json_object_set_new(o, "rtt_median_ms",
 	    have_rtt ? json_real(median / 1000.0) : json_null());
 	json_object_set_new(o, "rtt_p95_ms",
@@ -753,7 +753,7 @@ summary_group_csv(struct summary *s, enum summary_kind kind,
 	    kind == SUMMARY_TARGET ? "target" : "probe");
 	ret |= summary_key_csv(out, kind, g);
 	ret |= summary_csv_fmt(out, "%llu,%llu,%.3f,", g->n, g->ok,
-	    summary_availability(g));
+	    summary_availability_pct(g->ok, g->n));
 	if (have_rtt)
 		ret |= summary_csv_fmt(out, "%.3f,%.3f,", median / 1000.0,
 		    p95 / 1000.0);

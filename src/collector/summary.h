@@ -73,6 +73,11 @@ uint32_t summary_rtts_percentile(const struct summary_rtts *r, unsigned q);
 /* summary_rtts_clear: free the RTTs; `r` is empty again. */
 void summary_rtts_clear(struct summary_rtts *r);
 
+/* summary_availability_pct: the share of `ok` in `n` results in per
+ * cent, rounded to three decimals as the summary writes it (the
+ * report's overall availability too); 0 when `n` is 0. */
+double summary_availability_pct(unsigned long long ok, unsigned long long n);
+
 /* summary_bucket_parse: a bucket length, a number and its unit (s, m,
  * h or d: "1m", "7m", "300s", "1h", "1d"), into microseconds in *out.
  * The length must be a positive multiple of SUMMARY_BUCKET_MIN_S up to
