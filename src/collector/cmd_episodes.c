@@ -31,13 +31,7 @@ static const struct option cmd_episodes_options[] = {
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "config", required_argument, NULL, 'c' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "from", required_argument, NULL, OPT_FILTER },
-	{ "to", required_argument, NULL, OPT_FILTER },
-	{ "probe", required_argument, NULL, OPT_FILTER },
-	{ "name", required_argument, NULL, OPT_FILTER },
-	{ "addr", required_argument, NULL, OPT_FILTER },
-	{ "country", required_argument, NULL, OPT_FILTER },
-	{ "asn", required_argument, NULL, OPT_FILTER },
+	COLLECTOR_CMD_FILTER_OPTIONS(OPT_FILTER),
 	{ "scope", required_argument, NULL, OPT_EPISODE },
 	{ "min-severity", required_argument, NULL, OPT_EPISODE },
 	{ "min-failures", required_argument, NULL, OPT_EPISODE },
@@ -82,7 +76,7 @@ cmd_episodes_parse(int argc, char **argv, struct export_params *xp,
     const char **format)
 {
 	char err[256], key[32];
-	int ch, idx;
+	int ch, idx, rc;
 
 	optind = 1;
 	opterr = 0;
@@ -102,11 +96,9 @@ cmd_episodes_parse(int argc, char **argv, struct export_params *xp,
 			*format = optarg;
 			break;
 		case OPT_FILTER:
-			if (export_params_set(xp,
-			        cmd_episodes_options[idx].name, optarg, err,
-			        sizeof(err)) != 1)
-				return collector_cmd_error("episodes",
-				    CW_EXIT_USAGE, "--%s", err);
+			if ((rc = collector_cmd_filter("episodes", xp,
+			         cmd_episodes_options[idx].name, optarg)) != -1)
+				return rc;
 			break;
 		case OPT_PER_TARGET:
 			q->per_target = true;
@@ -141,10 +133,7 @@ cmd_episodes_parse(int argc, char **argv, struct export_params *xp,
 	    strcmp(*format, "csv") != 0)
 		return collector_cmd_error("episodes", CW_EXIT_USAGE,
 		    "--format: \"%s\" is not jsonl or csv", *format);
-	if (export_params_check(xp, err, sizeof(err)) == -1)
-		return collector_cmd_error("episodes", CW_EXIT_USAGE, "%s",
-		    err);
-	return -1;
+	return collector_cmd_filter_check("episodes", xp);
 }
 
 int

@@ -40,14 +40,8 @@ static const struct option cmd_export_options[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "bucket", required_argument, NULL, OPT_BUCKET },
-	{ "from", required_argument, NULL, OPT_FILTER },
-	{ "to", required_argument, NULL, OPT_FILTER },
-	{ "probe", required_argument, NULL, OPT_FILTER },
-	{ "type", required_argument, NULL, OPT_FILTER },
-	{ "name", required_argument, NULL, OPT_FILTER },
-	{ "addr", required_argument, NULL, OPT_FILTER },
-	{ "country", required_argument, NULL, OPT_FILTER },
-	{ "asn", required_argument, NULL, OPT_FILTER },
+	COLLECTOR_CMD_FILTER_OPTIONS(OPT_FILTER),
+	{ "type", required_argument, NULL, OPT_FILTER }, /* export, summary */
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -127,13 +121,33 @@ collector_cmd_error(const char *cmd, int status, const char *fmt, ...)
 	return status;
 }
 
+int
+collector_cmd_filter(const char *cmd, struct export_params *xp,
+    const char *name, const char *arg)
+{
+	char err[256];
+
+	if (export_params_set(xp, name, arg, err, sizeof(err)) != 1)
+		return collector_cmd_error(cmd, CW_EXIT_USAGE, "--%s", err);
+	return -1;
+}
+
+int
+collector_cmd_filter_check(const char *cmd, const struct export_params *xp)
+{
+	char err[256];
+
+	if (export_params_check(xp, err, sizeof(err)) == -1)
+		return collector_cmd_error(cmd, CW_EXIT_USAGE, "%s", err);
+	return -1;
+}
+
 /* Parse the options into `c`.  Returns -1 to go on, or an exit status
  * (after --help, or a usage error reported). */
 static int
 cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 {
-	char err[256];
-	int ch, idx;
+	int ch, idx, rc;
 
 	export_params_init(&c->params);
 	optind = 1;
@@ -166,11 +180,9 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			c->bucket = arg;
 			break;
 		case OPT_FILTER:
-			if (export_params_set(&c->params,
-			        cmd_export_options[idx].name, arg, err,
-			        sizeof(err)) != 1)
-				return collector_cmd_error(c->cmd,
-				    CW_EXIT_USAGE, "--%s", err);
+			if ((rc = collector_cmd_filter(c->cmd, &c->params,
+			         cmd_export_options[idx].name, arg)) != -1)
+				return rc;
 			break;
 		default:
 			if (optopt >= OPT_DB || optopt == 'c')
@@ -188,9 +200,7 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 	if (c->out != NULL && c->out[0] == '\0')
 		return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
 		    "--out: empty file name");
-	if (export_params_check(&c->params, err, sizeof(err)) == -1)
-		return collector_cmd_error(c->cmd, CW_EXIT_USAGE, "%s", err);
-	return -1;
+	return collector_cmd_filter_check(c->cmd, &c->params);
 }
 
 /* Open the database c->db_url names; a SQLite file must exist already

@@ -10,6 +10,10 @@
 #ifndef CW_CMD_EXPORT_H
 #define CW_CMD_EXPORT_H
 
+#include <getopt.h>
+
+struct export_params;
+
 /* cmd_export_db_fn: the database URL command `cmd` reads: `db` (--db)
  * when given, else the `db` of configuration file `conf_path` (-c) when
  * given, else the default, as every database command of the collector
@@ -22,6 +26,38 @@ typedef char *cmd_export_db_fn(const char *cmd, const char *conf_path,
  * `return collector_cmd_error(...)` ends a command. */
 int collector_cmd_error(const char *cmd, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * COLLECTOR_CMD_FILTER_OPTIONS: the getopt_long() entries of the
+ * filters that every command reading results takes (--from, --to,
+ * --probe, --name, --addr, --country, --asn), each returning `val`.  A
+ * command lists them in its table beside its own options and hands each
+ * one met to collector_cmd_filter(), so that a filter has one name, one
+ * parser and one error message everywhere (its help text stays the
+ * command's: each says what the filter selects there).
+ */
+/* clang-format off */
+#define COLLECTOR_CMD_FILTER_OPTIONS(val) \
+	{ "from", required_argument, NULL, (val) }, \
+	{ "to", required_argument, NULL, (val) }, \
+	{ "probe", required_argument, NULL, (val) }, \
+	{ "name", required_argument, NULL, (val) }, \
+	{ "addr", required_argument, NULL, (val) }, \
+	{ "country", required_argument, NULL, (val) }, \
+	{ "asn", required_argument, NULL, (val) }
+/* clang-format on */
+
+/* collector_cmd_filter: filter option `name` (without its dashes) of
+ * command `cmd` with value `arg` into `xp` (export_params_set).
+ * Returns -1 to go on, or CW_EXIT_USAGE after "corewatch-collector CMD:
+ * --NAME: <why>" on stderr. */
+int collector_cmd_filter(const char *cmd, struct export_params *xp,
+    const char *name, const char *arg);
+
+/* collector_cmd_filter_check: what no single filter shows
+ * (export_params_check: from before to).  Returns -1 to go on, or
+ * CW_EXIT_USAGE after the error line on stderr. */
+int collector_cmd_filter_check(const char *cmd, const struct export_params *xp);
 
 /* export [--db URL | -c FILE] --format jsonl|csv|atlas [filters]
  * [--out FILE] */

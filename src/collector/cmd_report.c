@@ -48,13 +48,7 @@ enum {
 static const struct option cmd_report_options[] = {
 	{ "db", required_argument, NULL, 'd' },
 	{ "config", required_argument, NULL, 'c' },
-	{ "from", required_argument, NULL, OPT_FILTER },
-	{ "to", required_argument, NULL, OPT_FILTER },
-	{ "probe", required_argument, NULL, OPT_FILTER },
-	{ "name", required_argument, NULL, OPT_FILTER },
-	{ "addr", required_argument, NULL, OPT_FILTER },
-	{ "country", required_argument, NULL, OPT_FILTER },
-	{ "asn", required_argument, NULL, OPT_FILTER },
+	COLLECTOR_CMD_FILTER_OPTIONS(OPT_FILTER),
 	{ "out", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "figure", required_argument, NULL, OPT_FIGURE },
@@ -118,7 +112,7 @@ cmd_report_ends(const char *s, const char *suffix)
 static int
 cmd_report_option(struct cmd_report *c, int ch, const char *name)
 {
-	char err[256], *end;
+	char *end;
 
 	switch (ch) {
 	case 'c':
@@ -131,11 +125,7 @@ cmd_report_option(struct cmd_report *c, int ch, const char *name)
 		c->out = optarg;
 		return -1;
 	case OPT_FILTER:
-		if (export_params_set(&c->xp, name, optarg, err, sizeof(err)) !=
-		    1)
-			return collector_cmd_error("report", CW_EXIT_USAGE,
-			    "--%s", err);
-		return -1;
+		return collector_cmd_filter("report", &c->xp, name, optarg);
 	case OPT_FORMAT:
 		if (strcmp(optarg, "pdf") != 0 && strcmp(optarg, "html") != 0)
 			return collector_cmd_error("report", CW_EXIT_USAGE,
@@ -172,14 +162,14 @@ cmd_report_option(struct cmd_report *c, int ch, const char *name)
 static int
 cmd_report_check(struct cmd_report *c)
 {
-	char err[256];
+	int rc;
 	size_t i;
 
 	if (c->xp.filter.from == 0 || c->xp.filter.to == 0)
 		return collector_cmd_error("report", CW_EXIT_USAGE,
 		    "--from and --to are required (try --help)");
-	if (export_params_check(&c->xp, err, sizeof(err)) == -1)
-		return collector_cmd_error("report", CW_EXIT_USAGE, "%s", err);
+	if ((rc = collector_cmd_filter_check("report", &c->xp)) != -1)
+		return rc;
 	if (c->out == NULL || c->out[0] == '\0')
 		return collector_cmd_error("report", CW_EXIT_USAGE,
 		    "--out FILE is required");
