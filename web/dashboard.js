@@ -774,7 +774,8 @@
 	}
 
 	/* rowsOf: the groups of `summary` of kind `rows` ("targets" or
-	 * "probes") by key, in first-seen order, each with its buckets. */
+	 * "probes") by key, in first-seen order, each with its buckets (the
+	 * groups themselves, given their bucket's start and end in ms). */
 	function rowsOf(summary, rows) {
 		const map = new Map();
 		for (const b of summary) {
@@ -786,7 +787,9 @@
 					map.set(key, { key: key, group: g,
 						label: rows === "targets" ? targetLabel(g) : probeLabel(g),
 						buckets: [] });
-				map.get(key).buckets.push(Object.assign({ start: start, end: end }, g));
+				g.start = start;
+				g.end = end;
+				map.get(key).buckets.push(g);
 			}
 		}
 		return Array.from(map.values());
@@ -904,14 +907,16 @@
 		const [summary, episodes] = await Promise.all([getSummary(s, w, b),
 			getEpisodes(s, w), getAnnotations(w), cw.probes ? null : getProbes()]);
 		const rows = rowsOf(summary, s.rows);
-		const cells = [], outlines = [];
+		const cells = [], outlines = [], times = new Map();
+		/* A bucket's time as text, made once for all its rows. */
+		const text = (ms) => times.get(ms) ?? times.set(ms, iso(ms)).get(ms);
 		rows.forEach((r, i) => {
 			const list = [];
 			for (const g of r.buckets)
 				list.push({ x: [g.start, g.end], y: r.label, row: i,
 					availability: g.availability_pct,
 					measurements: g.measurements, successes: g.successes,
-					start: iso(g.start), end: iso(g.end),
+					start: text(g.start), end: text(g.end),
 					probe: g.probe || null, addr: g.addr || null,
 					name: g.name || "" });
 			list.sort((p, q) => p.x[0] - q.x[0]);
