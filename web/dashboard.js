@@ -475,7 +475,7 @@
 		if (!heat.w || box.clientWidth === 0)
 			return;
 		const t0 = performance.now();
-		const ctx = canvas.getContext("2d", { alpha: false });
+		const ctx = canvas.getContext("2d");
 		/* The box's height first: the page's scroll bar it may bring
 		 * narrows the box. */
 		box.style.height = 2 * HEAT_AXIS +
@@ -490,9 +490,8 @@
 		canvas.style.height = L.height + "px";
 		canvas.width = Math.round(L.width * dpr);
 		canvas.height = Math.round(L.height * dpr);
+		/* Cleared by the resize; the page's white shows through. */
 		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-		ctx.fillStyle = "#fff";
-		ctx.fillRect(0, 0, L.width, L.height);
 		/* Edges on whole device pixels: no seams between cells. */
 		const px = (v) => Math.round(v * dpr) / dpr;
 		const x0 = L.left, x1 = L.right;
@@ -630,9 +629,13 @@
 		ring.hidden = false;
 		tip.textContent = heatText(spot);
 		tip.hidden = false;
-		const tw = tip.offsetWidth;
+		/* Right of the cell and below its row, or left and above where
+		 * the map ends. */
+		const tw = tip.offsetWidth, th = tip.offsetHeight;
+		const below = L.top + (spot.row + 1) * L.rowH + 4;
 		tip.style.left = Math.max(0, b + 8 + tw > L.width ? a - 8 - tw : b + 8) + "px";
-		tip.style.top = L.top + (spot.row + 1) * L.rowH + 4 + "px";
+		tip.style.top = (below + th > L.height && below - L.rowH - 8 - th >= 0 ?
+			below - L.rowH - 8 - th : below) + "px";
 	}
 
 	/* The view a click on cell `c` turns to, as DNSMON does: from a
