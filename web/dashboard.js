@@ -286,7 +286,7 @@
 		$(id).textContent = text;
 	}
 
-	/* --- the annotation plugin --- */
+	/* --- annotations --- */
 
 	/* drawAnnotations: each annotation of `items` over the plot `area`
 	 * ({left, top, right, bottom}) of a time axis from `min` to `max` ms
@@ -400,8 +400,8 @@
 
 	/* The heatmap is drawn on a canvas of its own (2D context, one
 	 * fillRect per cell), not as Chart.js bars: a target from 250 probes
-	 * is 6,000 cells on a canvas 4,500 px tall, which Chart.js took
-	 * 450 ms to draw (doc/performance.md). It is drawn once per view and
+	 * is 6,000 cells, which Chart.js took 450 ms to draw as bars
+	 * (doc/performance.md). It is drawn once per view and
 	 * per width; hover, focus and tooltip are page elements over it, so
 	 * moving the pointer draws nothing. `heat` is its state; cw.heatmap
 	 * what the tests read (its cells, and where a cell is on the page). */
