@@ -7,9 +7,11 @@
  * as "Authorization: Bearer"). The view and its filters live in the URL
  * hash, so a link shows the same view. Answers are kept per URL until
  * "Reload", so switching views asks for nothing already asked.
- * Charts are Chart.js's (served at /web/chart.js); annotations are drawn
- * on each by the small plugin below. The page's state is one object,
- * `cw`, also reachable as window.cwDashboard for the browser tests.
+ * Charts are Chart.js's (served at /web/chart.js) but the availability
+ * heatmap, drawn on a canvas of its own (thousands of cells); annotations
+ * are drawn on each by drawAnnotations(). The page's state is one
+ * object, `cw`, also reachable as window.cwDashboard for the browser
+ * tests (cw.heatmap: the heatmap's cells and where each is on the page).
  */
 "use strict";
 
@@ -284,47 +286,58 @@
 		$(id).textContent = text;
 	}
 
-	/* --- the annotation plugin --- */
+	/* --- annotations --- */
 
-	/* Draws each annotation of options.plugins.cwAnnotations.items on a
-	 * chart whose x scale is time in ms: a band (a line for an instant)
-	 * and its text at the top. The number drawn is kept in
-	 * chart.$cwAnnotations for the tests. */
+	/* drawAnnotations: each annotation of `items` over the plot `area`
+	 * ({left, top, right, bottom}) of a time axis from `min` to `max` ms
+	 * whose pixel of a time is `xOf(ms)`: a band (a line for an instant)
+	 * and its text at the top. Returns how many were drawn. The Chart.js
+	 * charts (the plugin below) and the heatmap draw them alike. */
+	function drawAnnotations(ctx, items, min, max, xOf, area) {
+		let drawn = 0;
+		ctx.save();
+		ctx.beginPath();
+		ctx.rect(area.left, area.top, area.right - area.left,
+			area.bottom - area.top);
+		ctx.clip();
+		for (const a of items) {
+			if (a.to < min || a.from > max)
+				continue;
+			const x1 = xOf(Math.max(a.from, min));
+			const x2 = xOf(Math.min(a.to, max));
+			ctx.fillStyle = "rgba(90, 60, 200, 0.18)";
+			ctx.strokeStyle = "rgba(90, 60, 200, 0.85)";
+			ctx.lineWidth = 1.5;
+			if (x2 - x1 >= 2)
+				ctx.fillRect(x1, area.top, x2 - x1, area.bottom - area.top);
+			ctx.beginPath();
+			ctx.moveTo(x1, area.top);
+			ctx.lineTo(x1, area.bottom);
+			ctx.stroke();
+			ctx.fillStyle = "rgba(60, 30, 160, 1)";
+			ctx.font = "11px system-ui, sans-serif";
+			ctx.textAlign = "left";
+			ctx.textBaseline = "alphabetic";
+			const label = a.text.length > 40 ?
+				a.text.slice(0, 39) + "…" : a.text;
+			ctx.fillText("✎ " + label, x1 + 3, area.top + 11 + 12 * (drawn % 3));
+			drawn++;
+		}
+		ctx.restore();
+		return drawn;
+	}
+
+	/* The Chart.js plugin: the annotations of
+	 * options.plugins.cwAnnotations.items on a chart whose x scale is
+	 * time in ms. The number drawn is kept in chart.$cwAnnotations for
+	 * the tests. */
 	const annotationPlugin = {
 		id: "cwAnnotations",
 		afterDatasetsDraw(chart, args, opts) {
-			const items = (opts && opts.items) || [];
-			const x = chart.scales.x, area = chart.chartArea;
-			const ctx = chart.ctx;
-			let drawn = 0;
-			ctx.save();
-			ctx.beginPath();
-			ctx.rect(area.left, area.top, area.right - area.left,
-				area.bottom - area.top);
-			ctx.clip();
-			for (const a of items) {
-				if (a.to < x.min || a.from > x.max)
-					continue;
-				const x1 = x.getPixelForValue(Math.max(a.from, x.min));
-				const x2 = x.getPixelForValue(Math.min(a.to, x.max));
-				ctx.fillStyle = "rgba(90, 60, 200, 0.18)";
-				ctx.strokeStyle = "rgba(90, 60, 200, 0.85)";
-				ctx.lineWidth = 1.5;
-				if (x2 - x1 >= 2)
-					ctx.fillRect(x1, area.top, x2 - x1, area.bottom - area.top);
-				ctx.beginPath();
-				ctx.moveTo(x1, area.top);
-				ctx.lineTo(x1, area.bottom);
-				ctx.stroke();
-				ctx.fillStyle = "rgba(60, 30, 160, 1)";
-				ctx.font = "11px system-ui, sans-serif";
-				const label = a.text.length > 40 ?
-					a.text.slice(0, 39) + "…" : a.text;
-				ctx.fillText("✎ " + label, x1 + 3, area.top + 11 + 12 * (drawn % 3));
-				drawn++;
-			}
-			ctx.restore();
-			chart.$cwAnnotations = drawn;
+			const x = chart.scales.x;
+			chart.$cwAnnotations = drawAnnotations(chart.ctx,
+				(opts && opts.items) || [], x.min, x.max,
+				(v) => x.getPixelForValue(v), chart.chartArea);
 		}
 	};
 
@@ -340,22 +353,29 @@
 	const TICK_STEPS = [60e3, 300e3, 600e3, 1800e3, 3600e3, 7200e3,
 		10800e3, 21600e3, 43200e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
 
-	/* A time axis in ms, its ticks on whole minutes, hours or days. */
-	function timeAxis(w) {
+	/* The ticks of a time axis over window `w`: on whole minutes, hours
+	 * or days, at most 12 (and 50), and their text. */
+	function timeTicks(w) {
 		const multiDay = w.to - w.from > 86400e3;
 		const step = TICK_STEPS.find((t) => (w.to - w.from) / t <= 12) ||
 			TICK_STEPS[TICK_STEPS.length - 1];
+		const values = [];
+		for (let v = Math.ceil(w.from / step) * step;
+			v <= w.to && values.length < 50; v += step)
+			values.push(v);
+		return { values: values, text: (v) => shortTime(v, multiDay) };
+	}
+
+	/* A Chart.js time axis in ms, with the ticks of timeTicks(). */
+	function timeAxis(w) {
+		const ticks = timeTicks(w);
 		return {
 			type: "linear", min: w.from, max: w.to,
 			afterBuildTicks: (axis) => {
-				const ticks = [];
-				for (let v = Math.ceil(axis.min / step) * step;
-					v <= axis.max && ticks.length < 50; v += step)
-					ticks.push({ value: v });
-				axis.ticks = ticks;
+				axis.ticks = timeTicks({ from: axis.min, to: axis.max })
+					.values.map((v) => ({ value: v }));
 			},
-			ticks: { autoSkip: false,
-				callback: (v) => shortTime(v, multiDay) }
+			ticks: { autoSkip: false, callback: ticks.text }
 		};
 	}
 
@@ -376,10 +396,363 @@
 		return chart;
 	}
 
+	/* --- the availability heatmap --- */
+
+	/* The heatmap is drawn on a canvas of its own (2D context, one
+	 * fillRect per cell), not as Chart.js bars: a target from 250 probes
+	 * is 6,000 cells, which Chart.js took 450 ms to draw as bars
+	 * (doc/performance.md). It is drawn once per view and
+	 * per width; hover, focus and tooltip are page elements over it, so
+	 * moving the pointer draws nothing. `heat` is its state; cw.heatmap
+	 * what the tests read (its cells, and where a cell is on the page). */
+	const HEAT_FONT = "11px system-ui, sans-serif";
+	const HEAT_AXIS = 22; /* the time axis above and below, px */
+	const HEAT_GAP = 2; /* between rows, px */
+	const CANVAS_MAX_PX = 32000; /* a canvas side browsers accept */
+	const heat = { s: null, w: null, b: null, rows: [], cells: [],
+		outlines: [], byRow: [], layout: null, width: 0, focus: null };
+
+	/* The colour of an availability: red (0 %) through yellow to green
+	 * (100 %), one string per whole hue, made once. */
+	const heatColours = [];
 	function availabilityColour(pct) {
-		const h = Math.max(0, Math.min(100, pct)) * 1.2;
-		return "hsl(" + h.toFixed(0) + ", 65%, 42%)";
+		const h = Math.round(Math.max(0, Math.min(100, pct)) * 1.2);
+		if (!heatColours[h])
+			heatColours[h] = "hsl(" + h + ", 65%, 42%)";
+		return heatColours[h];
 	}
+
+	function hasData(c) {
+		return c.measurements > 0 && c.availability !== null &&
+			c.availability !== undefined;
+	}
+
+	/* The height of a row of `n`: less for many rows, and never a
+	 * canvas taller than browsers draw. */
+	function heatRowHeight(n) {
+		return Math.max(3, Math.min(n > 40 ? 18 : 26,
+			Math.floor((CANVAS_MAX_PX - 2 * HEAT_AXIS) / Math.max(1, n))));
+	}
+
+	/* heatLayout: where rows, cells and axes go for a box `width` px
+	 * wide; `ctx` measures the row labels. */
+	function heatLayout(ctx, width) {
+		const n = heat.rows.length, w = heat.w, rowH = heatRowHeight(n);
+		ctx.font = HEAT_FONT;
+		let labelW = 0;
+		if (rowH >= 10)
+			for (const r of heat.rows)
+				labelW = Math.max(labelW, ctx.measureText(r.label).width);
+		const left = Math.min(Math.ceil(labelW) + 12, Math.floor(width * 0.45));
+		const right = Math.max(left + 10, width - 14);
+		const top = HEAT_AXIS;
+		return { width: width, height: top + n * rowH + HEAT_AXIS,
+			left: left, right: right, top: top, bottom: top + n * rowH,
+			rowH: rowH,
+			x: (t) => left + (t - w.from) / (w.to - w.from) * (right - left),
+			time: (x) => w.from + (x - left) / (right - left) * (w.to - w.from) };
+	}
+
+	/* A label cut to `max` px with an ellipsis. */
+	function fitText(ctx, text, max) {
+		if (ctx.measureText(text).width <= max)
+			return text;
+		let lo = 0, hi = text.length;
+		while (lo < hi) {
+			const mid = (lo + hi + 1) >> 1;
+			if (ctx.measureText(text.slice(0, mid) + "…").width <= max)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		return text.slice(0, lo) + "…";
+	}
+
+	/* heatDraw: the heatmap at the box's width, at the device's pixel
+	 * ratio (less when the canvas would be taller than browsers allow). */
+	function heatDraw() {
+		const canvas = $("heatmap-chart"), box = canvas.parentNode;
+		if (!heat.w || box.clientWidth === 0)
+			return;
+		const t0 = performance.now();
+		const ctx = canvas.getContext("2d");
+		/* The box's height first: the page's scroll bar it may bring
+		 * narrows the box. */
+		box.style.height = 2 * HEAT_AXIS +
+			heat.rows.length * heatRowHeight(heat.rows.length) + "px";
+		const width = box.clientWidth;
+		const L = heatLayout(ctx, width);
+		const dpr = Math.max(0.25, Math.min(window.devicePixelRatio || 1,
+			CANVAS_MAX_PX / L.height, CANVAS_MAX_PX / L.width));
+		heat.layout = L;
+		heat.width = width;
+		canvas.style.width = L.width + "px";
+		canvas.style.height = L.height + "px";
+		canvas.width = Math.round(L.width * dpr);
+		canvas.height = Math.round(L.height * dpr);
+		/* Cleared by the resize; the page's white shows through. */
+		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+		/* Edges on whole device pixels: no seams between cells. */
+		const px = (v) => Math.round(v * dpr) / dpr;
+		const x0 = L.left, x1 = L.right;
+		const rowTop = (i) => px(L.top + i * L.rowH + HEAT_GAP / 2);
+		const rowBottom = (i) => px(L.top + (i + 1) * L.rowH - HEAT_GAP / 2);
+		/* No data: the row's backdrop, where no cell is drawn. */
+		ctx.fillStyle = "#e9ecf0";
+		for (let i = 0; i < heat.rows.length; i++)
+			ctx.fillRect(x0, rowTop(i), x1 - x0, rowBottom(i) - rowTop(i));
+		const ticks = timeTicks(heat.w);
+		ctx.fillStyle = "#c9cfd8";
+		for (const v of ticks.values)
+			ctx.fillRect(px(L.x(v)), L.top, 1, L.bottom - L.top);
+		/* The cells, a fillStyle per colour. */
+		const byColour = new Map();
+		for (const c of heat.cells) {
+			if (!hasData(c))
+				continue;
+			const colour = availabilityColour(c.availability);
+			if (!byColour.has(colour))
+				byColour.set(colour, []);
+			byColour.get(colour).push(c);
+		}
+		ctx.save();
+		ctx.beginPath();
+		ctx.rect(x0, L.top, x1 - x0, L.bottom - L.top);
+		ctx.clip();
+		for (const [colour, list] of byColour) {
+			ctx.fillStyle = colour;
+			for (const c of list) {
+				const a = px(L.x(c.x[0])), b = px(L.x(c.x[1]));
+				ctx.fillRect(a, rowTop(c.row), b - a, rowBottom(c.row) - rowTop(c.row));
+			}
+		}
+		ctx.strokeStyle = "#000";
+		ctx.lineWidth = 2;
+		for (const o of heat.outlines) {
+			const a = px(L.x(o.x[0])), b = px(L.x(o.x[1]));
+			ctx.strokeRect(a + 1, rowTop(o.row) + 1, Math.max(b - a - 2, 1),
+				rowBottom(o.row) - rowTop(o.row) - 2);
+		}
+		ctx.restore();
+		heat.annotations = drawAnnotations(ctx, cw.annotations, heat.w.from,
+			heat.w.to, L.x, { left: x0, top: L.top, right: x1, bottom: L.bottom });
+		/* The axes: time above and below, the rows' labels on the left. */
+		ctx.font = HEAT_FONT;
+		ctx.fillStyle = "#444";
+		ctx.textAlign = "center";
+		for (const v of ticks.values) {
+			const x = L.x(v);
+			ctx.fillRect(px(x), L.top - 4, 1, 4);
+			ctx.fillRect(px(x), L.bottom, 1, 4);
+			ctx.textBaseline = "bottom";
+			ctx.fillText(ticks.text(v), x, L.top - 5);
+			ctx.textBaseline = "top";
+			ctx.fillText(ticks.text(v), x, L.bottom + 5);
+		}
+		if (L.rowH >= 10) {
+			ctx.textAlign = "right";
+			ctx.textBaseline = "middle";
+			ctx.fillStyle = "#1b1f24";
+			for (let i = 0; i < heat.rows.length; i++)
+				ctx.fillText(fitText(ctx, heat.rows[i].label, L.left - 10),
+					L.left - 6, L.top + (i + 0.5) * L.rowH);
+		}
+		cw.heatmap.annotations = heat.annotations;
+		cw.heatmap.drawMs = Math.round(performance.now() - t0);
+		heatMark(heat.focus);
+	}
+
+	/* The bucket of row `row` at time `t`: its cell (or null: no data)
+	 * and its span. */
+	function heatSpot(row, t) {
+		const ms = heat.b.ms, list = heat.byRow[row] || [];
+		let lo = 0, hi = list.length - 1;
+		while (lo <= hi) {
+			const mid = (lo + hi) >> 1, c = list[mid];
+			if (t < c.x[0])
+				hi = mid - 1;
+			else if (t >= c.x[1])
+				lo = mid + 1;
+			else
+				return { row: row, cell: c, x: c.x };
+		}
+		const start = Math.floor(t / ms) * ms;
+		return { row: row, cell: null, x: [start, start + ms] };
+	}
+
+	/* The spot under page pixel (clientX, clientY), or null. */
+	function heatHit(clientX, clientY) {
+		const L = heat.layout;
+		if (!L)
+			return null;
+		const r = $("heatmap-chart").getBoundingClientRect();
+		const x = clientX - r.left, y = clientY - r.top;
+		const row = Math.floor((y - L.top) / L.rowH);
+		if (x < L.left || x >= L.right || row < 0 || row >= heat.rows.length)
+			return null;
+		return heatSpot(row, L.time(x));
+	}
+
+	/* What a spot is, for the tooltip and a screen reader. */
+	function heatText(spot) {
+		const c = spot.cell, lines = [heat.rows[spot.row].label,
+			longTime(spot.x[0]) + " – " + longTime(spot.x[1])];
+		if (c && hasData(c))
+			lines.push("availability " + c.availability + " %: " + c.successes +
+				" of " + c.measurements + " measurement(s) succeeded");
+		else
+			lines.push("no measurements");
+		for (const o of heat.outlines)
+			if (o.row === spot.row && o.x[0] < spot.x[1] && o.x[1] > spot.x[0])
+				lines.push("episode (" + o.scope + ") from " + o.start +
+					", severity " + o.severity + ", " + o.failures + " failure(s)");
+		if (c && heatTurn(c))
+			lines.push(heat.s.rows === "targets" ? "click: this target from every probe" :
+				"click: this probe's targets");
+		return lines.join("\n");
+	}
+
+	/* heatMark: the focus ring and the tooltip on `spot` (none: hidden). */
+	function heatMark(spot) {
+		const ring = $("heatmap-ring"), tip = $("heatmap-tip"), L = heat.layout;
+		if (!spot || !L || spot.row >= heat.rows.length) {
+			ring.hidden = true;
+			tip.hidden = true;
+			return;
+		}
+		const a = Math.max(L.left, L.x(spot.x[0]));
+		const b = Math.min(L.right, L.x(spot.x[1]));
+		ring.style.left = a - 2 + "px";
+		ring.style.top = L.top + spot.row * L.rowH - 1 + "px";
+		ring.style.width = b - a + 4 + "px";
+		ring.style.height = L.rowH + 2 + "px";
+		ring.hidden = false;
+		tip.textContent = heatText(spot);
+		tip.hidden = false;
+		/* Right of the cell and below its row, or left and above where
+		 * the map ends. */
+		const tw = tip.offsetWidth, th = tip.offsetHeight;
+		const below = L.top + (spot.row + 1) * L.rowH + 4;
+		tip.style.left = Math.max(0, b + 8 + tw > L.width ? a - 8 - tw : b + 8) + "px";
+		tip.style.top = (below + th > L.height && below - L.rowH - 8 - th >= 0 ?
+			below - L.rowH - 8 - th : below) + "px";
+	}
+
+	/* The view a click on cell `c` turns to, as DNSMON does: from a
+	 * target's row to that target from every probe, from a probe's row
+	 * to that probe's targets; null when the cell has no such key. */
+	function heatTurn(c) {
+		const s = heat.s;
+		const next = Object.assign({}, s, { ep: "" });
+		if (s.rows === "targets" && c.addr)
+			return Object.assign(next, { rows: "probes", addr: c.addr,
+				name: c.name, probe: "" });
+		if (s.rows === "probes" && c.probe)
+			return Object.assign(next, { rows: "targets", probe: c.probe,
+				addr: "", name: c.name });
+		return null;
+	}
+
+	function heatClick(spot) {
+		const next = spot && spot.cell ? heatTurn(spot.cell) : null;
+		if (next)
+			writeHash(next);
+	}
+
+	/* The keyboard: arrows move the focused bucket, Page Up/Down ten
+	 * rows, Home/End to the window's ends, Enter or Space is a click. */
+	function heatKey(ev) {
+		if (!heat.layout || heat.rows.length === 0)
+			return;
+		const ms = heat.b.ms, w = heat.w;
+		const f = heat.focus || heatSpot(0, w.from);
+		let row = f.row, t = (f.x[0] + f.x[1]) / 2;
+		switch (ev.key) {
+		case "ArrowLeft": t -= ms; break;
+		case "ArrowRight": t += ms; break;
+		case "ArrowUp": row--; break;
+		case "ArrowDown": row++; break;
+		case "PageUp": row -= 10; break;
+		case "PageDown": row += 10; break;
+		case "Home": t = w.from; break;
+		case "End": t = w.to - 1; break;
+		case "Enter": case " ":
+			ev.preventDefault();
+			heatClick(heat.focus);
+			return;
+		case "Escape":
+			heat.focus = null;
+			heatMark(null);
+			return;
+		default:
+			return;
+		}
+		ev.preventDefault();
+		row = Math.max(0, Math.min(heat.rows.length - 1, row));
+		t = Math.max(w.from, Math.min(w.to - 1, t));
+		heat.focus = heatSpot(row, t);
+		heatMark(heat.focus);
+		$("heatmap-ring").scrollIntoView({ block: "nearest", inline: "nearest" });
+		$("heatmap-live").textContent = heatText(heat.focus);
+	}
+
+	/* The heatmap's events, once for the page. */
+	function heatListen() {
+		const canvas = $("heatmap-chart");
+		canvas.addEventListener("mousemove", (ev) => {
+			const spot = heatHit(ev.clientX, ev.clientY);
+			canvas.style.cursor = spot && spot.cell && heatTurn(spot.cell) ?
+				"pointer" : "default";
+			heatMark(spot || heat.focus);
+		});
+		canvas.addEventListener("mouseleave", () => heatMark(heat.focus));
+		canvas.addEventListener("click", (ev) =>
+			heatClick(heatHit(ev.clientX, ev.clientY)));
+		canvas.addEventListener("keydown", heatKey);
+		canvas.addEventListener("focus", () => {
+			if (!heat.focus && heat.rows.length > 0 && heat.w) {
+				heat.focus = heatSpot(0, heat.w.from);
+				heatMark(heat.focus);
+				$("heatmap-live").textContent = heatText(heat.focus);
+			}
+		});
+		canvas.addEventListener("blur", () => {
+			heat.focus = null;
+			heatMark(null);
+		});
+		/* A window resized, a scroll bar come or gone: drawn again at
+		 * the box's new width, once a frame at most. */
+		let pending = false;
+		new ResizeObserver(() => {
+			if (pending || $("view-heatmap").hidden)
+				return;
+			pending = true;
+			requestAnimationFrame(() => {
+				pending = false;
+				if (canvas.parentNode.clientWidth !== heat.width)
+					heatDraw();
+			});
+		}).observe(canvas.parentNode);
+	}
+
+	/* For the tests: cell i's centre in the viewport's CSS pixels (what
+	 * a pointer event's clientX/clientY would be), and a scroll that
+	 * brings it into view. */
+	function heatCentre(i) {
+		const c = heat.cells[i], L = heat.layout;
+		const r = $("heatmap-chart").getBoundingClientRect();
+		const a = Math.max(L.left, L.x(c.x[0])), b = Math.min(L.right, L.x(c.x[1]));
+		return { x: r.left + (a + b) / 2, y: r.top + L.top + (c.row + 0.5) * L.rowH };
+	}
+
+	function heatReveal(i) {
+		const p = heatCentre(i);
+		window.scrollBy(p.x - window.innerWidth / 2, p.y - window.innerHeight / 2);
+		return heatCentre(i);
+	}
+
+	cw.heatmap = { cells: [], outlines: [], rows: [], bucket: null,
+		annotations: 0, drawMs: null, centre: heatCentre, reveal: heatReveal };
 
 	/* --- groups: what a summary row is --- */
 
@@ -404,7 +777,8 @@
 	}
 
 	/* rowsOf: the groups of `summary` of kind `rows` ("targets" or
-	 * "probes") by key, in first-seen order, each with its buckets. */
+	 * "probes") by key, in first-seen order, each with its buckets (the
+	 * groups themselves, given their bucket's start and end in ms). */
 	function rowsOf(summary, rows) {
 		const map = new Map();
 		for (const b of summary) {
@@ -416,7 +790,9 @@
 					map.set(key, { key: key, group: g,
 						label: rows === "targets" ? targetLabel(g) : probeLabel(g),
 						buckets: [] });
-				map.get(key).buckets.push(Object.assign({ start: start, end: end }, g));
+				g.start = start;
+				g.end = end;
+				map.get(key).buckets.push(g);
 			}
 		}
 		return Array.from(map.values());
@@ -534,55 +910,40 @@
 		const [summary, episodes] = await Promise.all([getSummary(s, w, b),
 			getEpisodes(s, w), getAnnotations(w), cw.probes ? null : getProbes()]);
 		const rows = rowsOf(summary, s.rows);
-		const labels = rows.map((r) => r.label);
-		const cells = [], outlines = [];
-		for (const r of rows)
+		const cells = [], outlines = [], times = new Map();
+		/* A bucket's time as text, made once for all its rows. */
+		const text = (ms) => times.get(ms) ?? times.set(ms, iso(ms)).get(ms);
+		rows.forEach((r, i) => {
+			const list = [];
 			for (const g of r.buckets)
-				cells.push({ x: [g.start, g.end], y: r.label,
+				list.push({ x: [g.start, g.end], y: r.label, row: i,
 					availability: g.availability_pct,
 					measurements: g.measurements, successes: g.successes,
-					start: iso(g.start), end: iso(g.end),
+					start: text(g.start), end: text(g.end),
 					probe: g.probe || null, addr: g.addr || null,
 					name: g.name || "" });
+			list.sort((p, q) => p.x[0] - q.x[0]);
+			heat.byRow[i] = list;
+			cells.push(...list);
+		});
+		heat.byRow.length = rows.length;
 		for (const e of episodes)
-			for (const r of rows)
+			rows.forEach((r, i) => {
 				if (episodeOfRow(e, r, s.rows)) {
 					const span = episodeSpan(e, w);
-					outlines.push({ x: span, y: r.label, scope: e.scope,
+					outlines.push({ x: span, y: r.label, row: i, scope: e.scope,
 						severity: e.severity, failures: e.failures,
 						start: iso(span[0]) });
 				}
-		chartDestroy("heatmap-chart");
-		$("heatmap-chart").parentNode.style.height =
-			Math.max(160, 60 + 26 * rows.length) + "px";
-		chartNew($("heatmap-chart"), {
-			type: "bar",
-			data: { labels: labels, datasets: [
-				{ label: "availability", data: cells,
-					backgroundColor: cells.map((c) => availabilityColour(c.availability)),
-					borderWidth: 0, barPercentage: 1, categoryPercentage: 0.9 },
-				{ label: "episodes", data: outlines,
-					backgroundColor: "rgba(0,0,0,0)", borderColor: "#000",
-					borderWidth: 2, borderSkipped: false,
-					barPercentage: 1, categoryPercentage: 0.9 }] },
-			options: {
-				indexAxis: "y", grouped: false,
-				onClick: (evt, els, chart) => heatmapClick(s, els, chart),
-				onHover: (evt, els) => {
-					evt.native.target.style.cursor = els.length ? "pointer" : "default";
-				},
-				scales: { y: { type: "category", labels: labels } },
-				plugins: { legend: { display: false }, tooltip: { callbacks: {
-					label: (ctx) => {
-						const d = ctx.raw;
-						return ctx.datasetIndex === 0 ?
-							d.start + ": " + d.availability + " % of " +
-							d.measurements + " measurement(s)" :
-							"episode (" + d.scope + "), severity " + d.severity +
-							", " + d.failures + " failure(s)";
-					} } } }
-			}
-		}, w);
+			});
+		Object.assign(heat, { s: s, w: w, b: b, rows: rows, cells: cells,
+			outlines: outlines, focus: null });
+		Object.assign(cw.heatmap, { cells: cells, outlines: outlines,
+			rows: rows.map((r) => r.label), bucket: b.name });
+		$("heatmap-chart").setAttribute("aria-label", "Availability heatmap: " +
+			rows.length + " " + s.rows + " × " + b.name + " buckets. Arrow keys " +
+			"move between cells, Enter turns the map around.");
+		heatDraw();
 		note("heatmap-note", rows.length === 0 ?
 			"No measurements in this window and selection." :
 			rows.length + " " + s.rows + " × " + b.name + " buckets, " +
@@ -590,26 +951,6 @@
 			" episode outline(s)." + (s.rows === "probes" && !s.addr && !s.name ?
 				" Choose a name or address to see one target's probes." : "") +
 			defaultedNote(s));
-	}
-
-	/* A click on a cell turns the heatmap around, as DNSMON does: from a
-	 * target's row to that target from every probe, from a probe's row
-	 * to that probe's targets. */
-	function heatmapClick(s, els, chart) {
-		const el = els.find((e) => e.datasetIndex === 0);
-		if (!el)
-			return;
-		const d = chart.data.datasets[0].data[el.index];
-		const next = Object.assign({}, s, { ep: "" });
-		if (s.rows === "targets" && d.addr) {
-			Object.assign(next, { rows: "probes", addr: d.addr, name: d.name,
-				probe: "" });
-		} else if (s.rows === "probes" && d.probe) {
-			Object.assign(next, { rows: "targets", probe: d.probe, addr: "",
-				name: d.name });
-		} else
-			return;
-		writeHash(next);
 	}
 
 	async function viewRtt(s, w) {
@@ -1057,6 +1398,7 @@
 				render();
 			});
 		}
+		heatListen();
 		window.addEventListener("hashchange", render);
 		cw.render = render;
 		render();

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """dashboard_check.py -- the checks of tests/scenario/dashboard.sh, made
 through corewatch-collector's dashboard in headless chromium (the Browser
-of dashboard_shots.py): what the page shows, read from its tables and
-from its Chart.js charts' data, against the fixture dashboard.sh loads
-(its header says what the fixture holds).
+of dashboard_shots.py): what the page shows, read from its tables, from
+its Chart.js charts' data and from its heatmap's cells
+(window.cwDashboard.heatmap), against the fixture dashboard.sh loads
+(its header says what the fixture holds).  The heatmap's hover, click
+and keyboard are real pointer and key events at a cell's place on the
+page.
 
     dashboard_check.py --url URL --token T --base EPOCH --probe-a ID
         --probe-b ID --shots DIR --results FILE
     dashboard_check.py --url URL --closed --collector-pid PID
+        --shots DIR --results FILE
+    dashboard_check.py --url URL --token T --many N --many-addr ADDR
         --shots DIR --results FILE
 
 Writes one line per check to FILE, "ok NAME" or "FAIL NAME: why", and
@@ -15,15 +20,23 @@ Writes one line per check to FILE, "ok NAME" or "FAIL NAME: why", and
 API is closed to anonymous readers (no public_read): the page shows the
 401, then, once PID (the test's collector) is stopped, that the API
 cannot be reached; with no console error but those network errors.
+--many: a collector of N probes (more than 20) measuring target ADDR
+(and another) every 10 minutes for the last day (tests/tools/
+episodesload): the first-probe rule of the availability and RTT views,
+and the heatmap's 8,000-cell rule.
 """
 import argparse
 import os
 import signal
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dashboard_shots import Browser, exit_on_term, severe  # noqa: E402
+from selenium.webdriver.common.actions.action_builder import \
+    ActionBuilder  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 K_ROOT = "193.0.14.129"
 A_ROOT = "198.41.0.4"
@@ -45,18 +58,50 @@ class Checks:
 
 # JS run in the page: the charts' data, through window.cwDashboard.
 HEAT_CELL = """
-const c = window.cwDashboard.charts['heatmap-chart'];
-if (!c) return null;
+const h = window.cwDashboard.heatmap;
+if (!h) return null;
 const want = arguments[0], start = arguments[1];
-for (const d of c.data.datasets[0].data)
+for (const d of h.cells)
     if (d.y.includes(want) && d.x[0] === start) return d.availability;
 return null;
 """
 HEAT_OUTLINES = """
-const c = window.cwDashboard.charts['heatmap-chart'];
-if (!c) return [];
-return c.data.datasets[1].data.filter((d) => d.y.includes(arguments[0]))
+const h = window.cwDashboard.heatmap;
+if (!h) return [];
+return h.outlines.filter((d) => d.y.includes(arguments[0]))
     .map((d) => d.start);
+"""
+# The heatmap's cell of row `want` (and start, if given) scrolled into
+# view: its index and its centre in the viewport (CSS pixels).
+HEAT_REVEAL = """
+const h = window.cwDashboard.heatmap;
+const want = arguments[0], start = arguments[1];
+const i = h.cells.findIndex((d) => d.y.includes(want) &&
+    (start === null || d.x[0] === start));
+if (i < 0) return null;
+const p = h.reveal(i);
+return [i, p.x, p.y];
+"""
+HEAT_TIP = """
+const t = document.getElementById('heatmap-tip');
+return t.hidden ? '' : t.textContent;
+"""
+# What a view asked for: the queries of its requests to the endpoint
+# arguments[0] ("/api/v1/summary?").
+ASKED = """
+return performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes(arguments[0]))
+    .map((e) => e.name.slice(e.name.indexOf('?') + 1));
+"""
+# The heatmap's shape: rows, bucket, cells, the largest measurement
+# count of a cell, the narrowest and widest cell (ms), and the window's
+# columns at that bucket.
+HEAT_SHAPE = """
+const h = window.cwDashboard.heatmap;
+const widths = h.cells.map((d) => d.x[1] - d.x[0]);
+return {rows: h.rows.length, bucket: h.bucket, cells: h.cells.length,
+    most: Math.max(0, ...h.cells.map((d) => d.measurements)),
+    narrowest: Math.min(...widths), widest: Math.max(...widths)};
 """
 RTT_POINT = """
 for (const [id, c] of Object.entries(window.cwDashboard.charts)) {
@@ -72,6 +117,8 @@ ANNOTATED = """
 const out = {};
 for (const [id, c] of Object.entries(window.cwDashboard.charts))
     out[id] = c.$cwAnnotations || 0;
+if (window.cwDashboard.heatmap)
+    out['heatmap-chart'] = window.cwDashboard.heatmap.annotations;
 return out;
 """
 NSID_RUNS = """
@@ -161,6 +208,7 @@ def check_heatmap(c, b, args):
     c.check("heatmap: the annotation drawn",
             b.js(ANNOTATED).get("heatmap-chart", 0) >= 1, repr(b.js(ANNOTATED)))
     b.shot(os.path.join(args.shots, "heatmap.png"))
+    check_heatmap_events(c, b, args, cell)
     b.go("view=heatmap&probe=" + args.probe_b)
     c.equal("heatmap filter probe=khartoum-1: k.root at BASE+20m is 70 %",
             b.js(HEAT_CELL, K_ROOT, cell), 70)
@@ -175,12 +223,7 @@ def check_heatmap(c, b, args):
     # A click on k.root's cell: k.root from every probe.
     b.go("view=heatmap")
     before = b.rendered()
-    b.js("""
-const c = window.cwDashboard.charts['heatmap-chart'];
-const i = c.data.datasets[0].data.findIndex((d) => d.y.includes(arguments[0]));
-const el = c.getDatasetMeta(0).data[i], r = c.canvas.getBoundingClientRect();
-c.canvas.dispatchEvent(new MouseEvent('click', {clientX: r.left + el.x,
-    clientY: r.top + el.y, bubbles: true}));""", K_ROOT)
+    heat_pointer(b, K_ROOT, None, click=True)
     b.wait_rendered(before)
     h = b.js("return location.hash")
     c.check("heatmap: a click on k.root's cell shows it from every probe",
@@ -196,6 +239,91 @@ c.canvas.dispatchEvent(new MouseEvent('click', {clientX: r.left + el.x,
             b.js(HEAT_CELL, K_ROOT, (args.base + 1260) * 1000), 0)
     c.equal("heatmap, a link with from/to: BASE+20m is 100 %",
             b.js(HEAT_CELL, K_ROOT, cell), 100)
+
+
+def heat_pointer(b, row, start, click=False):
+    """Move the pointer (a real pointer event) to the centre of the
+    heatmap's first cell of `row` (starting at `start` ms, if given),
+    scrolled into view, and click there if `click`; the cell's index, or
+    None without such a cell."""
+    got = b.js(HEAT_REVEAL, row, start)
+    if got is None:
+        return None
+    i, x, y = got
+    actions = ActionBuilder(b.driver)
+    actions.pointer_action.move_to_location(int(round(x)), int(round(y)))
+    if click:
+        actions.pointer_action.click()
+    actions.perform()
+    return i
+
+
+def heat_keys(b, *keys):
+    """Keys typed into the heatmap (focused); what it says to a screen
+    reader after them (its live region)."""
+    canvas = b.driver.find_element("id", "heatmap-chart")
+    canvas.send_keys(*keys)
+    return b.js("return document.getElementById('heatmap-live')"
+                ".textContent")
+
+
+def check_heatmap_events(c, b, args, cell):
+    """The heatmap of kyiv-1 (drawn by check_heatmap): hover, keyboard and
+    a narrower window, through real events."""
+    heat_pointer(b, K_ROOT, cell)
+    tip = b.js(HEAT_TIP)
+    c.check("heatmap: hovering k.root's cell at BASE+20m shows its numbers",
+            K_ROOT in tip and "availability 50 %" in tip
+            and "5 of 10 measurement" in tip and "episode (" in tip, tip)
+    c.check("heatmap: hovering says what a click does",
+            "click: this target from every probe" in tip, tip)
+    # The keyboard: focus, End (the window's last bucket: no data), then
+    # left to the last bucket with data, down a row; Enter turns it.
+    rows = b.js("return window.cwDashboard.heatmap.rows")
+    first, second = ((K_ROOT, A_ROOT) if rows and K_ROOT in rows[0]
+                     else (A_ROOT, K_ROOT))
+    b.js("document.getElementById('heatmap-chart').focus()")
+    said = heat_keys(b, Keys.END)
+    c.check("heatmap keyboard: End: the last bucket, no measurements",
+            "no measurements" in said, said)
+    for _ in range(30):
+        said = heat_keys(b, Keys.ARROW_LEFT)
+        if "availability" in said:
+            break
+    c.check("heatmap keyboard: left to the last bucket with data (BASE+50m)",
+            "availability 100 %" in said and first in said and time.strftime(
+                "%H:%M:%SZ", time.gmtime(args.base + 3000)) in said, said)
+    said = heat_keys(b, Keys.ARROW_DOWN)
+    c.check("heatmap keyboard: down to the second row", second in said, said)
+    ring = b.js("return !document.getElementById('heatmap-ring').hidden")
+    c.check("heatmap keyboard: the focused cell is ringed", ring)
+    before = b.rendered()
+    b.driver.find_element("id", "heatmap-chart").send_keys(Keys.ENTER)
+    b.wait_rendered(before)
+    h = b.js("return location.hash")
+    c.check("heatmap keyboard: Enter turns the map to that target from "
+            "every probe", "rows=probes" in h and "addr=" + second in h, h)
+    # A narrower window: drawn again at its width, hover still exact.
+    b.go("view=heatmap&probe=" + args.probe_a)
+    wide = b.js("return document.getElementById('heatmap-chart')"
+                ".getBoundingClientRect().width")
+    b.driver.set_window_size(900, 1000)
+    try:
+        narrow = 0
+        for _ in range(50):
+            narrow = b.js("return document.getElementById('heatmap-chart')"
+                          ".getBoundingClientRect().width")
+            if narrow < wide:
+                break
+            time.sleep(0.1)
+        c.check("heatmap: a narrower window redraws it narrower",
+                0 < narrow < wide - 300, "%r then %r" % (wide, narrow))
+        heat_pointer(b, A_ROOT, cell)
+        tip = b.js(HEAT_TIP)
+        c.check("heatmap, narrower: hovering a.root at BASE+20m: 100 %",
+                A_ROOT in tip and "availability 100 %" in tip, tip)
+    finally:
+        b.driver.set_window_size(1400, 1000)
 
 
 def check_rtt(c, b, args):
@@ -337,6 +465,131 @@ def run_closed(c, b, args):
                       ("401", "ERR_CONNECTION_REFUSED", "Failed to fetch"))
 
 
+def asked(b, view_hash, endpoint="summary"):
+    """Show `view_hash` with no answer kept; the queries of the requests
+    to /api/v1/`endpoint` it made (each a dict)."""
+    b.js("window.cwDashboard.cache.clear();"
+         "performance.clearResourceTimings()")
+    b.go(view_hash)
+    return [dict(urllib.parse.parse_qsl(q))
+            for q in b.js(ASKED, "/api/v1/%s?" % endpoint)]
+
+
+def check_many_default(c, b, args, first):
+    """More than 20 probes: the availability and RTT views show the first
+    probe unless a probe, target or country is chosen; probe=all shows
+    every probe."""
+    qs = asked(b, "view=heatmap")
+    c.check("%d probes, availability: asks for the first probe's summary"
+            % args.many, len(qs) == 1 and qs[0].get("probe") == first,
+            repr(qs))
+    shape = b.js(HEAT_SHAPE)
+    c.equal("%d probes, availability: its 2 targets, one measurement a "
+            "10-minute cell (one probe)" % args.many,
+            [shape["rows"], shape["bucket"], shape["most"]], [2, "10m", 1])
+    note_text = b.js("return document.getElementById('heatmap-note')"
+                     ".textContent")
+    c.check("%d probes, availability: the note says it shows load-0 of %d"
+            % (args.many, args.many),
+            "Showing load-0 of %d probes" % args.many in note_text, note_text)
+    c.equal("%d probes: the probe list shows the first probe" % args.many,
+            b.js("return document.getElementById('f-probe').value"), first)
+    qs = asked(b, "view=heatmap&probe=all")
+    c.check("probe=all, availability: asks for every probe (no probe)",
+            len(qs) == 1 and "probe" not in qs[0], repr(qs))
+    c.equal("probe=all, availability: %d measurements a cell" % args.many,
+            b.js(HEAT_SHAPE)["most"], args.many)
+    c.equal("probe=all: the probe list says all probes",
+            b.js("const s = document.getElementById('f-probe');"
+                 "return [s.value, s.options[s.selectedIndex].text]"),
+            ["all", "all probes"])
+    qs = asked(b, "view=heatmap&country=AA")
+    c.check("country AA, availability: no probe chosen for it",
+            len(qs) == 1 and "probe" not in qs[0] and
+            qs[0].get("country") == "AA", repr(qs))
+    c.equal("country AA, availability: its 3 probes a cell",
+            b.js(HEAT_SHAPE)["most"], 3)
+    qs = asked(b, "view=heatmap&addr=" + args.many_addr)
+    c.check("a target chosen, availability: every probe",
+            len(qs) == 1 and "probe" not in qs[0], repr(qs))
+    c.equal("a target chosen, availability: one row, %d measurements a "
+            "cell" % args.many,
+            [b.js(HEAT_SHAPE)[k] for k in ("rows", "most")], [1, args.many])
+    qs = asked(b, "view=rtt")
+    c.check("%d probes, RTT: asks for the first probe's summary" % args.many,
+            len(qs) == 1 and qs[0].get("probe") == first, repr(qs))
+    note_text = b.js("return document.getElementById('rtt-note')"
+                     ".textContent")
+    c.check("%d probes, RTT: the note says it shows load-0" % args.many,
+            "Showing load-0 of" in note_text, note_text)
+    qs = asked(b, "view=rtt&probe=all")
+    c.check("probe=all, RTT: asks for every probe (no probe)",
+            len(qs) == 1 and "probe" not in qs[0], repr(qs))
+    c.check("probe=all, RTT: no first-probe note",
+            "Showing" not in b.js("return document.getElementById("
+                                  "'rtt-note').textContent"))
+    qs = asked(b, "view=episodes", "episodes")
+    c.check("%d probes, episodes: every probe's (no probe asked for)"
+            % args.many, len(qs) == 1 and "probe" not in qs[0], repr(qs))
+
+
+def check_many_cells(c, b, args):
+    """The heatmap's rows × buckets stay under 8,000: a target from more
+    probes gets coarser buckets."""
+    b.go("view=heatmap&rows=probes&name=root-soa&addr=" + args.many_addr)
+    shape = b.js(HEAT_SHAPE)
+    c.equal("one target from %d probes: a row a probe" % args.many,
+            shape["rows"], args.many)
+    # 24 h: 10-minute buckets are 144 columns, over 8,000 cells for
+    # more than 55 rows; 15-minute ones 96.
+    want = "15m" if args.many * 144 > 8000 else "10m"
+    c.equal("one target from %d probes: %s buckets (the finest under "
+            "8,000 cells)" % (args.many, want),
+            [shape["bucket"], shape["narrowest"], shape["widest"]],
+            [want, 900e3 if want == "15m" else 600e3,
+             900e3 if want == "15m" else 600e3])
+    c.check("one target from %d probes: under 8,000 cells (%d)"
+            % (args.many, shape["cells"]),
+            0 < shape["cells"] <= 8000, repr(shape))
+    b.go("view=heatmap&rows=probes&name=root-soa&country=AA&addr="
+         + args.many_addr)
+    shape = b.js(HEAT_SHAPE)
+    c.equal("the same target from country AA's 3 probes: 10-minute buckets",
+            [shape["rows"], shape["bucket"]], [3, "10m"])
+    b.go("view=heatmap&rows=probes&name=root-soa&addr=" + args.many_addr)
+    b.shot(os.path.join(args.shots, "heatmap-many.png"))
+    # A click on a probe's row far down the page: that probe's targets.
+    target = b.js("return window.cwDashboard.heatmap.rows[%d]"
+                  % (args.many - 2))
+    probe = b.js("const h = window.cwDashboard.heatmap;"
+                 "return h.cells.find((d) => d.y === arguments[0]).probe",
+                 target)
+    before = b.rendered()
+    heat_pointer(b, target, None, click=True)
+    b.wait_rendered(before)
+    h = b.js("return location.hash")
+    c.check("a click on the next-to-last probe's row: that probe's targets",
+            "rows=probes" not in h and "probe=" + probe in h, h)
+    c.equal("after the click: that probe's 2 targets, one measurement a "
+            "cell", [b.js(HEAT_SHAPE)[k] for k in ("rows", "most")], [2, 1])
+
+
+def run_many(c, b, args):
+    # The collector keeps reads to the token: the page's first request,
+    # before the token is typed, is answered 401 (and only that one).
+    b.open("view=probes")
+    no_console_errors(c, b, "before the token", ("status of 401",))
+    b.set_token(args.token)
+    rows = b.js("return Array.from(document.querySelectorAll("
+                "'#probes-table tbody tr')).map((tr) => "
+                "[Number(tr.cells[0].textContent), tr.dataset.probe])")
+    c.equal("%d probes listed" % args.many, len(rows), args.many)
+    first = min(rows)[1] if rows else None
+    check_many_default(c, b, args, first)
+    check_many_cells(c, b, args)
+    no_console_errors(c, b, "%d probes" % args.many)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -348,6 +601,8 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--closed", action="store_true")
     ap.add_argument("--collector-pid", type=int, default=0)
+    ap.add_argument("--many", type=int, default=0)
+    ap.add_argument("--many-addr", default="")
     args = ap.parse_args()
     exit_on_term()
     c = Checks(args.results)
@@ -356,6 +611,8 @@ def main():
         b = Browser(args.url)
         if args.closed:
             run_closed(c, b, args)
+        elif args.many:
+            run_many(c, b, args)
         else:
             run_token(c, b, args)
         c.check("finished", True)

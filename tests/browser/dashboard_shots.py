@@ -11,7 +11,8 @@ into the page's token field as a user would; H extra hash parameters
 rtt.png, episodes.png and, when the episodes table has a row,
 evidence.png, and prints each path; on stderr, how long each view took
 from its link to its last chart drawn, with its answers asked afresh (no
-answer kept from another view), and how many API requests it made.  Exits 1 on any console error of the
+answer kept from another view), how many API requests it made and how
+long the slowest of them took (the rest is mostly the page's own work).  Exits 1 on any console error of the
 page (or a view that does not finish drawing, or shows an error), 2 on a
 usage error.
 
@@ -157,6 +158,13 @@ class Browser:
         self.driver.find_element(By.ID, "token-use").click()
         self.wait_rendered(before)
 
+    def api_slowest(self):
+        """The longest of the API requests the page made since the last
+        api_requests(), in ms (request sent to answer read)."""
+        return round(self.js("""
+return Math.max(0, ...performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/api/')).map((e) => e.duration));"""))
+
     def api_requests(self):
         """The API requests the page made since the last call."""
         return self.js("""
@@ -211,9 +219,10 @@ def take(url, token, out, extra):
             b.go("view=%s%s" % (view, "&" + extra if extra else ""))
             path = b.shot(os.path.join(out, view + ".png"))
             print(path)
-            print("%s: drawn in %d ms, %d API requests" % (
-                view, b.js("return window.cwDashboard.renderMs"),
-                b.api_requests()), file=sys.stderr)
+            slowest = b.api_slowest()
+            print("%s: drawn in %d ms, %d API requests (the slowest %d ms)"
+                  % (view, b.js("return window.cwDashboard.renderMs"),
+                     b.api_requests(), slowest), file=sys.stderr)
             err = b.error_text()
             if err:
                 print("%s: the page shows an error: %s" % (view, err),
@@ -227,9 +236,11 @@ def take(url, token, out, extra):
                     b.api_requests()
                     b.go(link.lstrip("#"))
                     print(b.shot(os.path.join(out, "evidence.png")))
-                    print("evidence: drawn in %d ms, %d API requests" % (
-                        b.js("return window.cwDashboard.renderMs"),
-                        b.api_requests()), file=sys.stderr)
+                    slowest = b.api_slowest()
+                    print("evidence: drawn in %d ms, %d API requests (the "
+                          "slowest %d ms)" % (
+                              b.js("return window.cwDashboard.renderMs"),
+                              b.api_requests(), slowest), file=sys.stderr)
         for e in severe(b.logs()):
             print("console error: %s" % e.get("message"), file=sys.stderr)
             failed += 1

@@ -19,17 +19,20 @@
 # sorted by severity; an episode's evidence records; the filters; the
 # annotation drawn on every chart; an anonymous reader (public_read)
 # seeing what anonymous API readers see; a closed API's 401 and a
-# collector gone, shown on the page.  Screenshots of each view stay in
+# collector gone, shown on the page; then the rules of a collector of
+# more than 20 probes (below).  Screenshots of each view stay in
 # $top_builddir/tests/browser-shots/ (named in the log).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 MKBATCH="$top_builddir/tests/tools/mkbatch"
+LOAD="$top_builddir/tests/tools/episodesload"
 CHECK="$top_srcdir/tests/browser/dashboard_check.py"
 SHOTS="$top_srcdir/tests/browser/dashboard_shots.py"
 SHOT_DIR="$top_builddir/tests/browser-shots"
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
 [ -x "$MKBATCH" ] || cw_die "no $MKBATCH (make check builds it)"
+[ -x "$LOAD" ] || cw_die "no $LOAD (make check builds it)"
 command -v chromium >/dev/null || cw_die "no chromium (contrib/debian-packages)"
 command -v chromedriver >/dev/null || cw_die "no chromedriver (chromium-driver)"
 /usr/bin/python3 -c 'import selenium' 2>/dev/null ||
@@ -177,6 +180,27 @@ cw_collector_start "$CW_TMP/closed.log" -c "$CW_TMP/closed.conf"
 page_checks "closed API" "$CW_TMP/closed" --closed \
     --collector-pid "$COLLECTOR_PID"
 COLLECTOR_PID=
+
+# More than 20 probes: MANY probes (tests/tools/episodesload, through
+# store_ingest) measure 192.0.2.1 and 192.0.2.2 every 10 minutes over
+# the last day (up to the hour begun); countries by number modulo 20 (AA:
+# probes 0, 20, 40).  The availability and RTT views show the first
+# probe unless a probe, target or country is chosen, probe=all shows
+# them all; a target from all of them (more than 55) gets 15-minute
+# cells, not 10-minute ones (over 8,000 cells).
+MANY=60
+MANY_DB=sqlite:$CW_TMP/many.db
+"$LOAD" --db "$MANY_DB" --probes "$MANY" \
+    --targets 2 --interval 600 --days 1 \
+    --start "$(date -u -d "@$((NOW / 3600 * 3600 - 86400))" +%Y-%m-%dT%H:%M:%SZ)" \
+    >"$CW_TMP/many.load" 2>&1 || cw_die "episodesload: $(cat "$CW_TMP/many.load")"
+printf '%s\n' "db = \"$MANY_DB\"" "read_token = \"$READ_TOKEN\"" \
+    "web_dir = \"$top_srcdir/web\"" "chartjs = \"$CHARTJS\"" \
+    >"$CW_TMP/many.conf"
+cw_collector_start "$CW_TMP/many.log" -c "$CW_TMP/many.conf"
+page_checks "$MANY probes" "$CW_TMP/many" --token "$READ_TOKEN" \
+    --many "$MANY" --many-addr 192.0.2.1
+cw_collector_stop
 
 # web_dir relative to the configuration's directory; --web-dir wins.
 mkdir -p "$CW_TMP/etc/web" "$CW_TMP/other" || cw_die "mkdir failed"
