@@ -1327,7 +1327,8 @@ store_gaps_opened(const struct store_batch *b, long long end)
 /*
  * Store the batch's new records (`fresh`, n of them) and append them to
  * the log, in the ingest's transaction: their log indexes follow the
- * log's size, which the receipt gives with the new size.
+ * log's size.  The receipt gets the new size, and the last record's
+ * index when it is one of them.
  */
 static int
 store_ingest_logged(struct store *st, const struct store_batch *b,
@@ -1346,15 +1347,46 @@ store_ingest_logged(struct store *st, const struct store_batch *b,
 		recs[i] = &b->recs[fresh[i]];
 	if (store_log_lock(st, &log) != STORE_OK)
 		goto out;
-	rc->log_index = log.fr.size;
 	if (store_records_insert(st, b, who, fresh, n, log.fr.size) == -1 ||
 	    store_log_append(st, &log, recs, n) != STORE_OK)
 		goto out;
+	if (fresh[n - 1] == b->n - 1)
+		rc->log_index = (long long)log.fr.size - 1;
 	rc->log_size = log.fr.size;
 	ret = 0;
 out:
 	free(recs);
 	return ret;
+}
+
+/* The receipt's log index and size when the batch's last record was
+ * stored before (a replay, or a batch that ends with old records): read
+ * back. */
+static int
+store_receipt_log(struct store *st, const struct store_batch *b,
+    struct store_receipt *rc)
+{
+	const struct record *last = &b->recs[b->n - 1];
+	struct db_value p[3];
+	long long size = -1;
+
+	if (rc->log_index >= 0)
+		return 0;
+	p[0] = DB_V_TEXT(last->probe);
+	p[1] = DB_V_TEXT(last->chain);
+	p[2] = DB_V_INT((long long)last->seq);
+	if (db_query(st->db,
+	        "SELECT log_index FROM records WHERE probe = ? AND chain = ? "
+	        "AND seq = ?",
+	        p, 3, store_int_cb, &rc->log_index) == -1)
+		return -1;
+	if (rc->log_size == 0) {
+		if (db_query(st->db, "SELECT size FROM log_state WHERE id = 1",
+		        NULL, 0, store_int_cb, &size) == -1)
+			return -1;
+		rc->log_size = size > 0 ? (uint64_t)size : 0;
+	}
+	return 0;
 }
 
 /*
@@ -1468,7 +1500,8 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		memcpy(chain.last_hash, last->hash, RECORD_HASH_LEN);
 	}
 	rc->gaps = (size_t)chain.open_gaps;
-	if (store_chain_put(st, b, &chain) == -1)
+	if (store_chain_put(st, b, &chain) == -1 ||
+	    store_receipt_log(st, b, rc) == -1)
 		goto out;
 	ret = STORE_OK;
 out:
@@ -1491,6 +1524,7 @@ store_ingest(struct store *st, const struct store_batch *b,
 	if ((ret = store_batch_check(b, err, errlen)) != STORE_OK)
 		return ret;
 	memcpy(rc->probe, b->probe->id, sizeof(rc->probe));
+	rc->log_index = -1;
 	memcpy(rc->chain, b->recs[0].chain, sizeof(rc->chain));
 	rc->acked_seq = b->recs[b->n - 1].seq;
 	rc->received_at = b->received_at;

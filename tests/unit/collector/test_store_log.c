@@ -154,18 +154,24 @@ test_log_appends(void **state)
 	merkle_empty_hash(wrong);
 	assert_memory_equal(head.root, wrong, H);
 
+	/* The receipt names the leaf of the batch's last record. */
 	assert_int_equal(ingest(t, &t->c, 0, 5, &rc), STORE_OK);
-	assert_int_equal(rc.log_index, 0);
+	assert_int_equal(rc.log_index, 4);
 	assert_int_equal(rc.log_size, 5);
 	assert_int_equal(ingest(t, &b, 0, 3, &rc), STORE_OK);
-	assert_int_equal(rc.log_index, 5);
+	assert_int_equal(rc.log_index, 7);
 	assert_int_equal(rc.log_size, 8);
-	/* A replay adds nothing; a batch of old and new adds the new. */
+	/* A replay adds nothing and gets the leaf its last record has; a
+	 * batch of old and new adds the new. */
 	assert_int_equal(ingest(t, &t->c, 0, 5, &rc), STORE_OK);
 	assert_int_equal(rc.stored, 0);
+	assert_int_equal(rc.log_index, 4);
+	assert_int_equal(rc.log_size, 8);
+	assert_int_equal(ingest(t, &t->c, 0, 2, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, 1);
 	assert_int_equal(ingest(t, &t->c, 3, 7, &rc), STORE_OK);
 	assert_int_equal(rc.stored, 5);
-	assert_int_equal(rc.log_index, 8);
+	assert_int_equal(rc.log_index, 12);
 	assert_int_equal(rc.log_size, 13);
 
 	/* A broken batch stores nothing and appends nothing. */
@@ -176,9 +182,9 @@ test_log_appends(void **state)
 	/* A group: a batch kept, then one rolled back with the group. */
 	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
 	assert_int_equal(ingest(t, &t->c, 10, 4, &rc), STORE_OK);
-	assert_int_equal(rc.log_index, 13);
+	assert_int_equal(rc.log_index, 16);
 	assert_int_equal(ingest(t, &b, 3, 7, &rc), STORE_OK);
-	assert_int_equal(rc.log_index, 17);
+	assert_int_equal(rc.log_index, 23);
 	assert_int_equal(store_group_commit(t->s.st), STORE_OK);
 	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
 	assert_int_equal(ingest(t, &t->c, 14, 16, &rc), STORE_OK);
@@ -187,7 +193,7 @@ test_log_appends(void **state)
 	assert_int_equal(head.size, 24);
 	/* Sent again, the same records take the next indexes. */
 	assert_int_equal(ingest(t, &t->c, 14, 16, &rc), STORE_OK);
-	assert_int_equal(rc.log_index, 24);
+	assert_int_equal(rc.log_index, 39);
 	assert_int_equal(rc.log_size, 40);
 	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM records"),
 	    40);
@@ -206,6 +212,18 @@ test_log_appends(void **state)
 	schain_measurements(&t->c, 1);
 	assert_int_equal(ingest(t, &t->c, 30, 1, &rc), STORE_OK);
 	assert_int_equal(rc.log_index, 40);
+	/* A record stored before the log existed is in none. */
+	assert_int_equal(
+	    db_exec_script(store_db(t->s.st),
+	        "UPDATE records SET log_index = NULL WHERE seq = 31"),
+	    0);
+	assert_int_equal(ingest(t, &t->c, 30, 1, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, -1);
+	assert_int_equal(rc.log_size, 41);
+	assert_int_equal(
+	    db_exec_script(store_db(t->s.st),
+	        "UPDATE records SET log_index = 40 WHERE seq = 31"),
+	    0);
 	free(l.hash);
 	leaves_read(t, &l);
 	assert_int_equal(l.n, 41);
