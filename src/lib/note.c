@@ -185,9 +185,10 @@ note_vkey_parse(const char *text, struct note_key *key)
 	struct note_key made;
 	unsigned long id;
 
+	/* The name holds no '+' and the key ID is hex: the first two split
+	 * the three parts (base64 has '+' of its own). */
 	if ((plus1 = strchr(text, '+')) == NULL ||
-	    (plus2 = strchr(plus1 + 1, '+')) == NULL ||
-	    strchr(plus2 + 1, '+') != NULL)
+	    (plus2 = strchr(plus1 + 1, '+')) == NULL)
 		return NOTE_MALFORMED;
 	if (plus1 == text || (size_t)(plus1 - text) > NOTE_NAME_MAX ||
 	    plus2 - plus1 != 9)

@@ -66,6 +66,33 @@ test_spec_example(void **state)
 	assert_int_equal(text_len, strlen(SPEC_TEXT));
 }
 
+/* A key whose base64 holds '+' (as one in four keys' does). */
+static void
+test_vkey_plus(void **state)
+{
+	unsigned char pk[NOTE_PUBKEY_LEN], sk[NOTE_SECKEY_LEN];
+	struct note_key key, back;
+	char vkey[256];
+	const char *b64;
+	int found = 0;
+
+	(void)state;
+	for (int i = 0; i < 200 && found < 5; i++) {
+		crypto_sign_keypair(pk, sk);
+		assert_int_equal(note_key_make(&key, "plus.example/log", pk),
+		    0);
+		assert_int_equal(note_vkey_format(&key, vkey, sizeof(vkey)), 0);
+		b64 = strchr(strchr(vkey, '+') + 1, '+') + 1;
+		if (strchr(b64, '+') == NULL)
+			continue;
+		found++;
+		assert_int_equal(note_vkey_parse(vkey, &back), 0);
+		assert_memory_equal(back.pub, pk, NOTE_PUBKEY_LEN);
+		assert_int_equal(back.id, key.id);
+	}
+	assert_true(found > 0);
+}
+
 static void
 test_vkey_refused(void **state)
 {
@@ -336,6 +363,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_vkey_refused),
+		cmocka_unit_test(test_vkey_plus),
 		cmocka_unit_test(test_sign_open),
 		cmocka_unit_test(test_several_signatures),
 		cmocka_unit_test(test_note_refused),
