@@ -8,7 +8,8 @@
 #      reports"
 #   3. `make distcheck` from the gcc build (counts as one test)
 #   4. tests/fuzz/run.sh: libFuzzer on DNS replies, TLD cache files,
-#      batches, and the export and summary of arbitrary stored records,
+#      batches, the export and summary of arbitrary stored records, and
+#      the log's signed notes, checkpoints and proofs,
 #      CW_FUZZ_SECONDS (default 30) per target (counts as one test)
 #
 # Needs the packages in contrib/debian-packages (contrib/install-deps.sh).

@@ -925,7 +925,7 @@ agent_spool_start(struct agent *a)
 
 	if (!c->enabled)
 		return 0;
-	if (key_load(a->conf->key_path, &a->key) == -1) {
+	if (key_load(a->conf->key_path, &key_probe, &a->key) == -1) {
 		log_errx("run: a spool needs the probe's key (corewatch "
 		         "keygen makes one; key = \"FILE\" says where it is)");
 		return -1;

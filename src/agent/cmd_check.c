@@ -108,7 +108,7 @@ agent_check_key(const struct config *conf)
 {
 	struct key k;
 
-	if (key_load(conf->key_path, &k) == -1) {
+	if (key_load(conf->key_path, &key_probe, &k) == -1) {
 		log_errx(
 		    "spool: the probe's key %s cannot be used "
 		    "(corewatch keygen makes one; key = \"FILE\" says where "

@@ -284,7 +284,7 @@ cmd_enroll(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	rc = CW_EXIT_FAILURES;
-	if (key_load(path, &k) == 0) {
+	if (key_load(path, &key_probe, &k) == 0) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 			fprintf(stderr,
 			    "corewatch enroll: libcurl cannot be "

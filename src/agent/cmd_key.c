@@ -125,7 +125,8 @@ key_cmd(int argc, char **argv, bool gen)
 		return cli_unexpected(gen ? "keygen" : "pubkey", argv[optind]);
 	if ((path = key_cmd_path(key, conf_path, conf_given)) == NULL)
 		return CW_EXIT_USAGE;
-	rc = gen ? key_generate(path, &k) : key_load(path, &k);
+	rc = gen ? key_generate(path, &key_probe, &k) :
+	           key_load(path, &key_probe, &k);
 	if (rc == 0) {
 		if (gen)
 			log_info("key %s written (mode 0600); keep it, and "

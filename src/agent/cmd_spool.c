@@ -271,7 +271,8 @@ spool_export_cmd(struct spool_cmd *c)
 	struct key k;
 	int rc;
 
-	if (key_load(c->key != NULL ? c->key : c->conf->key_path, &k) == -1)
+	if (key_load(c->key != NULL ? c->key : c->conf->key_path, &key_probe,
+	        &k) == -1)
 		return CW_EXIT_FAILURES;
 	if ((sp = spool_cmd_open(c, k.id)) == NULL) {
 		key_clear(&k);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -27,32 +28,40 @@
 #include "cmd_episodes.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
+#include "cmd_log.h"
+#include "cmd_witness.h"
 #include "cmd_report.h"
 #include "collector_http.h"
 #include "confload.h"
 #include "export_http.h"
 #include "log.h"
+#include "log_http.h"
 #include "result.h"
 #include "size.h"
 #include "store.h"
 #include "summary.h"
 #include "sysutil.h"
 #include "table.h"
+#include "tlog.h"
 #include "web_http.h"
 
 #define COLLECTOR_LISTEN_DEFAULT "127.0.0.1:8080"
 /* The one default database: corewatch-collector(8), the README and
  * contrib/corewatch-collector.conf name it (with --localstatedir=/var),
  * and contrib/corewatch-collector.service makes its directory. */
-#define COLLECTOR_DB_DEFAULT   "sqlite:" CW_COLLECTOR_STATE_DIR "/collector.db"
-#define COLLECTOR_TTL_DEFAULT  (7 * 86400 * CW_USEC_PER_SEC)
-#define COLLECTOR_TTL_MAX      (366 * 86400 * CW_USEC_PER_SEC)
-#define COLLECTOR_STOP_GRACE   (2 * CW_USEC_PER_SEC)
-#define COLLECTOR_STOP_POLL    (20 * CW_USEC_PER_MSEC)
-#define COLLECTOR_TOKEN_MAX    256 /* bytes of read_token */
-#define COLLECTOR_NOFILE_SPARE 64  /* descriptors not for clients */
-#define COLLECTOR_GROUPS_MIN   100 /* summary_max_groups */
-#define COLLECTOR_GROUPS_MAX   10000000
+#define COLLECTOR_DB_DEFAULT "sqlite:" CW_COLLECTOR_STATE_DIR "/collector.db"
+/* The log key (corewatch-collector keygen), and how often the log gets
+ * a checkpoint while it grows (log_http.h). */
+#define COLLECTOR_LOG_KEY_DEFAULT    CW_COLLECTOR_STATE_DIR "/log.key"
+#define COLLECTOR_CHECKPOINT_DEFAULT (60 * CW_USEC_PER_SEC)
+#define COLLECTOR_TTL_DEFAULT        (7 * 86400 * CW_USEC_PER_SEC)
+#define COLLECTOR_TTL_MAX            (366 * 86400 * CW_USEC_PER_SEC)
+#define COLLECTOR_STOP_GRACE         (2 * CW_USEC_PER_SEC)
+#define COLLECTOR_STOP_POLL          (20 * CW_USEC_PER_MSEC)
+#define COLLECTOR_TOKEN_MAX          256 /* bytes of read_token */
+#define COLLECTOR_NOFILE_SPARE       64  /* descriptors not for clients */
+#define COLLECTOR_GROUPS_MIN         100 /* summary_max_groups */
+#define COLLECTOR_GROUPS_MAX         10000000
 
 /* Bytes of write_token: "Bearer " and the token fit in what the head
  * reader keeps of an Authorization (CHEAD_AUTH_MAX). */
@@ -69,6 +78,9 @@ struct collector_conf {
 	char *write_token; /* http.write_token */
 	char *web_dir;     /* the dashboard's files (web_http.h) */
 	char *chartjs;     /* the Chart.js file */
+	char *log_key;     /* the log key file (tlog.h) */
+	char *log_origin;  /* NULL: from the key */
+	cw_usec_t checkpoint_interval;
 };
 
 /* A running `serve`. */
@@ -79,6 +91,9 @@ struct collector_serve {
 	struct export_http *x;
 	struct annotate_http *an;
 	struct web_http *web;
+	struct log_http *log;
+	struct tlog_signer signer;
+	bool has_signer;
 	struct event *sig_term, *sig_int, *drain;
 	bool stopping;
 	cw_usec_t stop_by; /* monotonic */
@@ -94,7 +109,9 @@ collector_conf_init(struct collector_conf *c)
 	collector_http_conf_init(&c->http);
 	c->log_level = LOG_LEVEL_INFO;
 	c->summary_max_groups = SUMMARY_MAX_GROUPS;
+	c->checkpoint_interval = COLLECTOR_CHECKPOINT_DEFAULT;
 	if ((c->listen = strdup(COLLECTOR_LISTEN_DEFAULT)) == NULL ||
+	    (c->log_key = strdup(COLLECTOR_LOG_KEY_DEFAULT)) == NULL ||
 	    (c->db = strdup(COLLECTOR_DB_DEFAULT)) == NULL ||
 	    (c->web_dir = strdup(CW_WEB_DIR)) == NULL ||
 	    (c->chartjs = strdup(CW_CHARTJS)) == NULL)
@@ -109,6 +126,8 @@ collector_conf_clear(struct collector_conf *c)
 	free(c->db);
 	free(c->web_dir);
 	free(c->chartjs);
+	free(c->log_key);
+	free(c->log_origin);
 	if (c->read_token != NULL)
 		sodium_memzero(c->read_token, strlen(c->read_token));
 	free(c->read_token);
@@ -150,6 +169,9 @@ static cfg_opt_t collector_opts[] = {
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_STR("web_dir", NULL, CFGF_NODEFAULT),
 	CFG_STR("chartjs", NULL, CFGF_NODEFAULT),
+	CFG_STR("log_key", NULL, CFGF_NODEFAULT),
+	CFG_STR("log_origin", NULL, CFGF_NODEFAULT),
+	CFG_STR("checkpoint_interval", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -275,6 +297,20 @@ collector_conf_values(struct conf_file *f, struct collector_conf *c)
 		return -1;
 	collector_conf_path(f, "web_dir", &c->web_dir);
 	collector_conf_path(f, "chartjs", &c->chartjs);
+	collector_conf_path(f, "log_key", &c->log_key);
+	if ((v = cfg_getstr(cfg, "log_origin")) != NULL) {
+		struct note_key nk;
+		unsigned char pk[NOTE_PUBKEY_LEN] = { 0 };
+		if (note_key_make(&nk, v, pk) != 0)
+			conf_file_error(f, "log_origin",
+			    "\"%s\" cannot name a log: 1 to %d bytes of UTF-8, "
+			    "no spaces, no '+' (e.g. collector.example.org/log)",
+			    v, NOTE_NAME_MAX);
+		else if (collector_set(&c->log_origin, v) == -1)
+			return -1;
+	}
+	collector_conf_duration(f, "checkpoint_interval", CW_USEC_PER_SEC,
+	    86400 * CW_USEC_PER_SEC, &c->checkpoint_interval);
 	collector_conf_size(f, "max_body", 1024, 1024UL * 1024 * 1024,
 	    &c->http.max_body);
 	collector_conf_size(f, "max_headers_size", 1024, 1024 * 1024,
@@ -431,6 +467,25 @@ serve_stop(evutil_socket_t sig, short what, void *arg)
 	serve_drain(-1, 0, s);
 }
 
+/* serve_signer: the log key, when there is one; a key that is there but
+ * cannot be used stops the start (the operator must see it). */
+static int
+serve_signer(struct collector_serve *s, const struct collector_conf *c)
+{
+	if (access(c->log_key, F_OK) == -1 && errno == ENOENT) {
+		log_warnx("collector: no log key %s: the log is kept but its "
+		          "checkpoints are not signed (corewatch-collector "
+		          "keygen makes one)",
+		    c->log_key);
+		return CW_EXIT_OK;
+	}
+	if (tlog_signer_load(&s->signer, c->log_key, c->log_origin) == -1)
+		return CW_EXIT_USAGE;
+	s->has_signer = true;
+	log_info("collector: log %s, key %s", s->signer.nk.name, c->log_key);
+	return CW_EXIT_OK;
+}
+
 static int
 serve_setup(struct collector_serve *s, const struct collector_conf *c)
 {
@@ -444,6 +499,12 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 	         c->summary_max_groups)) == NULL ||
 	    (s->an = annotate_http_new(s->h, s->st)) == NULL ||
 	    (s->web = web_http_new(s->h, c->web_dir, c->chartjs)) == NULL)
+		return CW_EXIT_FAILURES;
+	if ((rc = serve_signer(s, c)) != CW_EXIT_OK)
+		return rc;
+	if ((s->log = log_http_new(s->h, s->base, s->st,
+	         s->has_signer ? &s->signer : NULL, c->checkpoint_interval)) ==
+	    NULL)
 		return CW_EXIT_FAILURES;
 	if ((rc = collector_http_listen(s->h, c->listen)) != 0)
 		return rc == -2 ? CW_EXIT_USAGE : CW_EXIT_FAILURES;
@@ -466,6 +527,9 @@ serve_free(struct collector_serve *s)
 	collector_http_free(s->h);
 	annotate_http_free(s->an);
 	web_http_free(s->web);
+	log_http_free(s->log);
+	if (s->has_signer)
+		tlog_signer_clear(&s->signer);
 	if (s->sig_term != NULL)
 		event_free(s->sig_term);
 	if (s->sig_int != NULL)
@@ -1086,6 +1150,48 @@ report_cmd(int argc, char **argv)
 	return collector_cmd_report(argc, argv, collector_db_url);
 }
 
+/* log_conf: what the log commands take from the configuration
+ * (cmd_log_conf_fn). */
+static int
+log_conf(const char *cmd, const char *path, struct cmd_log_conf *out)
+{
+	struct collector_conf c;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (collector_conf_init(&c) == -1) {
+		fprintf(stderr, "corewatch-collector %s: out of memory\n", cmd);
+		collector_conf_clear(&c);
+		return -1;
+	}
+	if (path == NULL || collector_conf_load(path, &c) == 0) {
+		out->db = strdup(c.db);
+		out->key = strdup(c.log_key);
+		out->origin = c.log_origin != NULL ? strdup(c.log_origin) :
+		                                     NULL;
+		if (out->db == NULL || out->key == NULL ||
+		    (c.log_origin != NULL && out->origin == NULL))
+			fprintf(stderr,
+			    "corewatch-collector %s: out of memory\n", cmd);
+		else
+			rc = 0;
+	}
+	collector_conf_clear(&c);
+	return rc;
+}
+
+static int
+keygen_cmd(int argc, char **argv)
+{
+	return collector_cmd_keygen(argc, argv, log_conf);
+}
+
+static int
+log_cmd(int argc, char **argv)
+{
+	return collector_cmd_log(argc, argv, log_conf);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -1114,6 +1220,12 @@ static const struct {
 	{ "annotate", "list", annotate_list,
 	    "list annotations as JSON lines or CSV" },
 	{ "annotate", "delete", annotate_delete, "delete an annotation" },
+	{ "keygen", NULL, keygen_cmd,
+	    "make the key that signs the log's checkpoints" },
+	{ "log", NULL, log_cmd,
+	    "the log of stored records: checkpoint, key, proofs" },
+	{ "witness", NULL, collector_cmd_witness,
+	    "check a collector's log against what it signed before" },
 };
 
 static void

@@ -139,6 +139,46 @@ chttp_error_body(int code, char *detail)
 }
 
 void
+collector_http_store_error(struct evhttp_request *req, struct store *st,
+    const char *what)
+{
+	/* The database's own words (file names, sockets) go to the log,
+	 * not to a reader. */
+	log_warnx("%s: %s", what, store_error_text(st));
+	if (store_unavailable(st))
+		collector_http_error(req, 503, "the database is unavailable");
+	else
+		collector_http_error(req, 500, "the database failed");
+}
+
+bool
+collector_http_get_only(struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+		return true;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    "GET");
+	collector_http_error(req, 405, "use GET");
+	return false;
+}
+
+int
+collector_http_query(struct evhttp_request *req, struct evkeyvalq *q)
+{
+	const char *query;
+
+	TAILQ_INIT(q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL || query[0] == '\0')
+		return 0;
+	if (evhttp_parse_query_str(query, q) == -1) {
+		collector_http_error(req, 400, "malformed query string");
+		return -1;
+	}
+	return 0;
+}
+
+void
 collector_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
 	char detail[CHTTP_ERR_LEN], retry[16];
@@ -498,12 +538,15 @@ chttp_receipt(const struct store_receipt *rc)
 {
 	char when[CW_TIME_STRLEN];
 
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "probe",
-	    rc->probe, "chain", rc->chain, "acked_seq",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I}",
+	    "probe", rc->probe, "chain", rc->chain, "acked_seq",
 	    (json_int_t)rc->acked_seq, "stored", (json_int_t)rc->stored,
 	    "duplicates", (json_int_t)rc->duplicates, "equivocations",
 	    (json_int_t)rc->equivocations, "gaps", (json_int_t)rc->gaps,
-	    "received_at", cw_time_format(rc->received_at, when, sizeof(when)));
+	    "received_at", cw_time_format(rc->received_at, when, sizeof(when)),
+	    "log_index",
+	    rc->log_index >= 0 ? json_integer(rc->log_index) : json_null(),
+	    "log_size", (json_int_t)rc->log_size);
 }
 
 /* chttp_latency: one observation of the ingest latency histogram. */

@@ -38,6 +38,8 @@
 
 #include "cwtime.h"
 
+struct evkeyvalq;
+
 /* Four times a probe's largest batch by default (upload.h,
  * UPLOAD_BATCH_BYTES: 1 MiB of records, the last one may pass it). */
 #define COLLECTOR_HTTP_MAX_BODY        (4 * 1024 * 1024)
@@ -175,5 +177,20 @@ void collector_http_error(struct evhttp_request *req, int code, const char *fmt,
 /* collector_http_json: answer `req` with status `code` and `body` as
  * one line of JSON; takes the reference to `body`. */
 void collector_http_json(struct evhttp_request *req, int code, json_t *body);
+
+/* collector_http_store_error: answer `req` for a failure of the store
+ * `st`: 503 when the database is unavailable, 500 otherwise; the
+ * store's error goes to the log after `what`, never to the reader. */
+void collector_http_store_error(struct evhttp_request *req, struct store *st,
+    const char *what);
+
+/* collector_http_get_only: whether `req` is a GET; else it is answered
+ * 405 (Allow: GET). */
+bool collector_http_get_only(struct evhttp_request *req);
+
+/* collector_http_query: the query parameters of `req` into `q` (clear
+ * it with evhttp_clear_headers after).  Returns 0, or -1 after
+ * answering 400. */
+int collector_http_query(struct evhttp_request *req, struct evkeyvalq *q);
 
 #endif /* CW_COLLECTOR_HTTP_H */

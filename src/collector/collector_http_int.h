@@ -42,7 +42,7 @@ struct workq;
 #define CHTTP_BACKLOG     511
 #define CHTTP_HEADERS_MAX 100  /* header lines in one request */
 #define CHTTP_ENROLL_MAX  4096 /* bytes of an enrollment request */
-#define CHTTP_ROUTES_MAX  24   /* 15 in use (the API, the dashboard) */
+#define CHTTP_ROUTES_MAX  32   /* 19 in use (the API, the dashboard, the log) */
 #define CHTTP_ERR_LEN     512
 #define CHTTP_SLICE       (64 * 1024) /* body bytes hashed per turn */
 #define CHTTP_HEAD_ALLOC  512         /* first allocation of a head copy */

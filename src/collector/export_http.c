@@ -133,15 +133,7 @@ xstream_refuse(struct xstream *xs, int rc)
 		xstream_close(xs);
 		return;
 	}
-	/* The database's own words (file names, sockets) go to the log,
-	 * not to a reader. */
-	log_warnx("export: %s", store_error_text(x->st));
-	if (store_unavailable(x->st))
-		collector_http_error(xs->req, 503,
-		    "the database is "
-		    "unavailable");
-	else
-		collector_http_error(xs->req, 500, "the database failed");
+	collector_http_store_error(xs->req, x->st, "export");
 	xstream_close(xs);
 }
 
@@ -288,36 +280,6 @@ xstream_start(struct export_http *x, struct evhttp_request *req,
 
 /* --- Requests --- */
 
-/* Only GET; 405 otherwise.  Returns true when the request may go on. */
-static bool
-xhttp_get_only(struct evhttp_request *req)
-{
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
-		return true;
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-	    "GET");
-	collector_http_error(req, 405, "use GET");
-	return false;
-}
-
-/* The query parameters of `req` into `q` (clear it after).  Returns 0,
- * or -1 after answering 400. */
-static int
-xhttp_query(struct evhttp_request *req, struct evkeyvalq *q)
-{
-	const char *query;
-
-	TAILQ_INIT(q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query == NULL || query[0] == '\0')
-		return 0;
-	if (evhttp_parse_query_str(query, q) == -1) {
-		collector_http_error(req, 400, "malformed query string");
-		return -1;
-	}
-	return 0;
-}
-
 /* The filters of `q` into `p`; the other keys are left to `other`
  * (returns 1 when it took the key, 0 when unknown, -1 for a bad value
  * with a reason in err).  Returns 0, or -1 after answering 400. */
@@ -383,7 +345,8 @@ xhttp_results(struct evhttp_request *req, void *arg)
 	struct evkeyvalq q;
 	char err[128];
 
-	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
+	if (!collector_http_get_only(req) ||
+	    collector_http_query(req, &q) == -1)
 		return;
 	if (xhttp_params(req, &q, &p, xhttp_results_param, &fmt) == 0) {
 		/* A heartbeat's bytes carry what the volunteer declared of
@@ -445,7 +408,8 @@ xhttp_summary(struct evhttp_request *req, void *arg)
 	struct evkeyvalq q;
 	char err[128];
 
-	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
+	if (!collector_http_get_only(req) ||
+	    collector_http_query(req, &q) == -1)
 		return;
 	if (xhttp_params(req, &q, &p, xhttp_summary_param, &o) == 0) {
 		if ((xs = calloc(1, sizeof(*xs))) == NULL ||
@@ -514,7 +478,8 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 	struct xhttp_probe_list pl;
 	struct evkeyvalq q;
 
-	if (!xhttp_get_only(req) || xhttp_query(req, &q) == -1)
+	if (!collector_http_get_only(req) ||
+	    collector_http_query(req, &q) == -1)
 		return;
 	if (TAILQ_FIRST(&q) != NULL) {
 		collector_http_error(req, 400, "unknown parameter \"%s\"",
@@ -529,14 +494,8 @@ xhttp_probes(struct evhttp_request *req, void *arg)
 	}
 	if (store_probe_list(x->st, xhttp_probe_cb, &pl) != STORE_OK) {
 		json_decref(pl.list);
-		log_warnx("export: the probe list failed: %s",
-		    store_error_text(x->st));
-		if (store_unavailable(x->st))
-			collector_http_error(req, 503,
-			    "the database is "
-			    "unavailable");
-		else
-			collector_http_error(req, 500, "the database failed");
+		collector_http_store_error(req, x->st,
+		    "export: the probe list");
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -585,7 +544,8 @@ xhttp_episodes(struct evhttp_request *req, void *arg)
 	bool csv;
 	int rc;
 
-	if (!xhttp_get_only(req) || xhttp_query(req, &qs) == -1)
+	if (!collector_http_get_only(req) ||
+	    collector_http_query(req, &qs) == -1)
 		return;
 	episodes_query_init(q);
 	if (xhttp_params(req, &qs, &p, xhttp_episodes_param, &o) == -1) {
@@ -603,14 +563,9 @@ xhttp_episodes(struct evhttp_request *req, void *arg)
 	q->filter = p.filter;
 	if ((buf = evbuffer_new()) == NULL)
 		collector_http_error(req, 500, "out of memory");
-	else if ((rc = episodes_find(x->st, q, &l)) == STORE_E_DB) {
-		log_warnx("export: episodes: %s", store_error_text(x->st));
-		if (store_unavailable(x->st))
-			collector_http_error(req, 503,
-			    "the database is unavailable");
-		else
-			collector_http_error(req, 500, "the database failed");
-	} else if (rc != 0 ||
+	else if ((rc = episodes_find(x->st, q, &l)) == STORE_E_DB)
+		collector_http_store_error(req, x->st, "export: episodes");
+	else if (rc != 0 ||
 	    (csv ? episodes_write_csv(&l, buf) :
 	           episodes_write_jsonl(&l, buf)) == -1)
 		collector_http_error(req, 500, "out of memory");

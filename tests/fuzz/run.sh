@@ -36,21 +36,25 @@ batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
 batch_srcs="$lib/log.c $lib/cwtime.c $lib/record.c $lib/gzip.c
   $store/db.c $store/store.c $store/store_probe.c $store/store_read.c
   $store/store_evidence.c $store/store_episodes.c $store/store_annot.c
-  $store/store_sqlite.c $store/store_pg.c $lib/country.c"
+  $store/store_sqlite.c $store/store_pg.c $store/store_log.c $lib/merkle.c
+  $lib/country.c"
 # The collector's readers of stored records (the exporter's CSV, Atlas
 # and JSON lines, the summary) add themselves to the store.
 reader_srcs="$batch_srcs $lib/result.c $lib/failure.c
   $top/src/collector/export.c $top/src/collector/summary.c"
 # The collector's head reader, against libevent's own parser.
 head_srcs="$top/src/collector/collector_head.c"
+# The log's notes, checkpoints and proofs, as a verifier reads them.
+note_srcs="$lib/note.c $lib/merkle.c"
 status=0
 for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
-    fuzz_export fuzz_summary fuzz_head}; do
+    fuzz_export fuzz_summary fuzz_head fuzz_note}; do
 	case $target in
 	fuzz_batch)	t_srcs=$batch_srcs t_libs=$batch_libs ;;
 	fuzz_export|fuzz_summary)
 		t_srcs=$reader_srcs t_libs=$batch_libs ;;
 	fuzz_head)	t_srcs=$head_srcs t_libs=$libs ;;
+	fuzz_note)	t_srcs=$note_srcs t_libs=$libs ;;
 	*)		t_srcs=$srcs t_libs=$libs ;;
 	esac
 	# shellcheck disable=SC2086

@@ -991,6 +991,17 @@ cw_collector_stop()
 	COLLECTOR_PID=
 }
 
+# cw_get PATH OUT [curl args...]: GET PATH of the collector of
+# cw_collector_start into the file OUT; sets STATUS (000: no answer).
+cw_get()
+{
+	local path=$1 out=$2
+	shift 2
+	STATUS=$(curl -sS -o "$out" -w '%{http_code}' --max-time 10 "$@" \
+	    "$COLLECTOR_URL$path" 2>"$CW_TMP/curl.err")
+	[ -n "$STATUS" ] || STATUS=000
+}
+
 # cw_probe_key KEYFILE: a new probe key from `corewatch keygen`, which
 # prints "probe ID" and "pubkey HEX" into KEYFILE.pub; sets PROBE_ID and
 # PROBE_PUBKEY.  Dies when keygen fails.

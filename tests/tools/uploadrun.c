@@ -222,7 +222,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || dir == NULL || keyfile == NULL)
 		usage();
-	if (key_load(keyfile, &k) == -1)
+	if (key_load(keyfile, &key_probe, &k) == -1)
 		return 1;
 	if (dead[0] == '\0')
 		snprintf(dead, sizeof(dead), "%s/dead-letter.jsonl", dir);

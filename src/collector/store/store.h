@@ -138,6 +138,12 @@ struct store_receipt {
 	size_t gaps;        /* the chain's unexplained gaps */
 	size_t gaps_opened; /* gaps this batch opened */
 	cw_usec_t received_at;
+	/* The log (store_log.h): the leaf of the batch's last record (the
+	 * acked one, stored now or before; its chain commits to every
+	 * record before it), -1 when that record is not in the log (stored
+	 * before the log existed); and the log's size after the batch. */
+	long long log_index;
+	uint64_t log_size;
 };
 
 /*

@@ -68,6 +68,11 @@ void store_rollback(struct store *st);
  * static string); -1 when `id` is neither. */
 int store_probe_key(const char *id, struct db_value *v, const char **column);
 
+/* store_rows_sql: `head` and `k` (> 0) copies of `row` joined by
+ * commas: a multi-row INSERT.  The caller frees it; NULL when out of
+ * memory. */
+char *store_rows_sql(const char *head, const char *row, int k);
+
 /* store_json_str: the string member `key` of `obj`, or NULL (owned by
  * obj). */
 const char *store_json_str(json_t *obj, const char *key);

@@ -502,6 +502,20 @@ sfix_setup_pg(void **state)
 	return sfix_test_setup(state, sfix_pg_url(), "UA", 64500);
 }
 
+/* The setups of the tests of the store itself: the probe declares
+ * no country and no ASN. */
+static inline int
+sfix_setup_bare_sqlite(void **state)
+{
+	return sfix_test_setup(state, NULL, NULL, -1);
+}
+
+static inline int
+sfix_setup_bare_pg(void **state)
+{
+	return sfix_test_setup(state, sfix_pg_url(), NULL, -1);
+}
+
 /* cmocka teardown of every sfix_test; SFIX_TEST(fn, setup) is the
  * test of `fn` with `setup` and this teardown. */
 static inline int
@@ -517,5 +531,34 @@ sfix_teardown(void **state)
 
 #define SFIX_TEST(fn, setup) \
 	cmocka_unit_test_setup_teardown(fn, setup, sfix_teardown)
+
+/*
+ * sfix_run: run `sqlite` (n_sqlite tests) as the group "WHAT on sqlite"
+ * and, when sfix_pg_url() names a database, `pg` as "WHAT on
+ * postgresql" (else say that they did not run, and which scenario runs
+ * them).  Returns the number of failed tests.
+ */
+static inline int
+sfix_run(const char *what, const struct CMUnitTest *sqlite, size_t n_sqlite,
+    const struct CMUnitTest *pg, size_t n_pg, const char *scenario)
+{
+	char name[128];
+	int failed;
+
+	snprintf(name, sizeof(name), "%s on sqlite", what);
+	failed = _cmocka_run_group_tests(name, sqlite, n_sqlite, NULL, NULL);
+	if (sfix_pg_url() != NULL) {
+		snprintf(name, sizeof(name), "%s on postgresql", what);
+		failed += _cmocka_run_group_tests(name, pg, n_pg, NULL, NULL);
+	} else
+		printf("%s on postgresql: not run (CW_TEST_PG_URL unset; %s "
+		       "runs it)\n",
+		    what, scenario);
+	return failed;
+}
+
+#define SFIX_RUN(what, sqlite, pg, scenario) \
+	sfix_run(what, sqlite, sizeof(sqlite) / sizeof(sqlite[0]), pg, \
+	    sizeof(pg) / sizeof(pg[0]), scenario)
 
 #endif /* CW_TEST_STORE_FIXTURE_H */

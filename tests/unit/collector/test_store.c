@@ -20,19 +20,8 @@
 
 /* --- fixtures --- */
 
-/* Probe "kyiv-1" declares no country and no ASN here. */
-static int
-setup_sqlite(void **state)
-{
-	return sfix_test_setup(state, NULL, NULL, -1);
-}
-
-static int
-setup_pg(void **state)
-{
-	return sfix_test_setup(state, sfix_pg_url(), NULL, -1);
-}
-
+/* Probe "kyiv-1" declares no country and no ASN here
+ * (sfix_setup_bare_*). */
 static long long
 scalar(struct sfix_test *t, const char *sql)
 {
@@ -925,20 +914,14 @@ test_long_nsid(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest sqlite_tests[] = { STORE_TESTS(setup_sqlite),
-		SFIX_TEST(test_read_plans, setup_sqlite) };
-	const struct CMUnitTest pg_tests[] = { STORE_TESTS(setup_pg) };
-	int failed;
+	const struct CMUnitTest sqlite_tests[] = { STORE_TESTS(
+		                                       sfix_setup_bare_sqlite),
+		SFIX_TEST(test_read_plans, sfix_setup_bare_sqlite) };
+	const struct CMUnitTest pg_tests[] = { STORE_TESTS(
+	    sfix_setup_bare_pg) };
 
 	if (sodium_init() < 0)
 		return 1;
-	failed = cmocka_run_group_tests_name("store on sqlite", sqlite_tests,
-	    NULL, NULL);
-	if (sfix_pg_url() != NULL)
-		failed += cmocka_run_group_tests_name("store on postgresql",
-		    pg_tests, NULL, NULL);
-	else
-		printf("store on postgresql: not run (CW_TEST_PG_URL unset; "
-		       "tests/scenario/store_pg.sh runs it)\n");
-	return failed != 0;
+	return SFIX_RUN("store", sqlite_tests, pg_tests,
+	           "tests/scenario/store_pg.sh") != 0;
 }

@@ -1,5 +1,6 @@
 /*
- * key.c -- generating and loading the probe's Ed25519 key.
+ * key.c -- generating and loading an Ed25519 key: the probe's identity,
+ * the collector's log key.
  */
 #include "config.h"
 
@@ -18,6 +19,9 @@
 #include "fileio.h"
 #include "key.h"
 #include "log.h"
+
+const struct key_kind key_probe = { "corewatch", "probe" };
+const struct key_kind key_collector = { "corewatch-collector", "collector" };
 
 /* key_derive: everything in `k` from the seed. */
 static void
@@ -56,7 +60,7 @@ key_mkdir(const char *path)
 }
 
 int
-key_generate(const char *path, struct key *k)
+key_generate(const char *path, const struct key_kind *kind, struct key *k)
 {
 	unsigned char seed[KEY_SEED_LEN];
 	char text[KEY_FILE_LEN + 1];
@@ -74,8 +78,8 @@ key_generate(const char *path, struct key *k)
 			log_warnx(
 			    "key %s: the file exists; it is never "
 			    "overwritten (remove it first if you really mean "
-			    "to give this probe a new identity)",
-			    path);
+			    "to give this %s a new identity)",
+			    path, kind->owner);
 		else
 			log_warn("key %s", path);
 		return -1;
@@ -117,7 +121,8 @@ key_generate(const char *path, struct key *k)
 
 /* key_check_file: the key file must be the user's own, private. */
 static int
-key_check_file(const char *path, const struct stat *st)
+key_check_file(const char *path, const struct key_kind *kind,
+    const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode)) {
 		log_warnx("key %s: not a regular file", path);
@@ -125,18 +130,19 @@ key_check_file(const char *path, const struct stat *st)
 	}
 	if (st->st_uid != geteuid()) {
 		log_warnx("key %s: owned by uid %lu, not by the user running "
-		          "corewatch (uid %lu): chown it",
-		    path, (unsigned long)st->st_uid, (unsigned long)geteuid());
+		          "%s (uid %lu): chown it",
+		    path, (unsigned long)st->st_uid, kind->program,
+		    (unsigned long)geteuid());
 		return -1;
 	}
 	if ((st->st_mode & 077) != 0) {
-		log_warnx(
-		    "key %s: mode %04o lets %s read or change the "
-		    "probe's secret key; refused: run chmod 600 %s (and "
-		    "consider the key exposed: make a new one with corewatch "
-		    "keygen)",
+		log_warnx("key %s: mode %04o lets %s read or change the "
+		          "%s's secret key; refused: run chmod 600 %s (and "
+		          "consider the key exposed: make a new one with %s "
+		          "keygen)",
 		    path, (unsigned)(st->st_mode & 07777),
-		    (st->st_mode & 007) != 0 ? "everybody" : "the group", path);
+		    (st->st_mode & 007) != 0 ? "everybody" : "the group",
+		    kind->owner, path, kind->program);
 		return -1;
 	}
 	return 0;
@@ -170,7 +176,7 @@ key_parse(const char *path, const char *text, size_t len,
 }
 
 int
-key_load(const char *path, struct key *k)
+key_load(const char *path, const struct key_kind *kind, struct key *k)
 {
 	unsigned char seed[KEY_SEED_LEN];
 	char text[KEY_FILE_LEN + 2];
@@ -182,8 +188,8 @@ key_load(const char *path, struct key *k)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
 			log_warnx("key %s: no such file (make one with "
-			          "corewatch keygen)",
-			    path);
+			          "%s keygen)",
+			    path, kind->program);
 		else
 			log_warn("key %s", path);
 		return -1;
@@ -192,7 +198,7 @@ key_load(const char *path, struct key *k)
 		log_warn("key %s: fstat", path);
 		goto done;
 	}
-	if (key_check_file(path, &st) == -1)
+	if (key_check_file(path, kind, &st) == -1)
 		goto done;
 	do
 		n = read(fd, text, sizeof(text));

@@ -1,9 +1,10 @@
 /*
- * key.h -- the probe's identity: an Ed25519 key pair (libsodium).
+ * key.h -- an Ed25519 key pair (libsodium): the probe's identity, and
+ * the key the collector signs its log's checkpoints and receipts with.
  *
  * The key file holds the 32-byte secret seed as 64 lower-case hex
  * digits and a newline, nothing else, mode 0600, owned by the user who
- * runs the probe.  Everything else (the public key, libsodium's 64-byte
+ * runs the program.  Everything else (the public key, libsodium's 64-byte
  * secret key, the probe id of doc/protocol.md) is derived from the seed.
  */
 #ifndef CW_KEY_H
@@ -24,6 +25,16 @@ struct key {
 	char id[RECORD_ID_HEX + 1]; /* the probe id */
 };
 
+/* Whose key it is, for what the messages say: the program that makes
+ * one ("corewatch") and its owner ("probe"). */
+struct key_kind {
+	const char *program;
+	const char *owner;
+};
+
+extern const struct key_kind key_probe;     /* corewatch */
+extern const struct key_kind key_collector; /* corewatch-collector */
+
 /*
  * key_generate: draw a new key pair and write its seed to `path`,
  * created with O_EXCL (an existing file is never overwritten) and mode
@@ -31,7 +42,7 @@ struct key {
  * key goes into `k` when it is not NULL.  Returns 0, or -1 (logged: the
  * file exists, cannot be written ...; a partly written file is removed).
  */
-int key_generate(const char *path, struct key *k);
+int key_generate(const char *path, const struct key_kind *kind, struct key *k);
 
 /*
  * key_load: read the key in `path` into `k`.  Refused (-1, logged with
@@ -40,7 +51,7 @@ int key_generate(const char *path, struct key *k);
  * running, or does not hold exactly 64 hex digits (and one newline).
  * Clear `k` with key_clear() when done.
  */
-int key_load(const char *path, struct key *k);
+int key_load(const char *path, const struct key_kind *kind, struct key *k);
 
 /* key_clear: wipe the secret parts of `k`. */
 void key_clear(struct key *k);

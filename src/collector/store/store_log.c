@@ -1,0 +1,474 @@
+/*
+ * store_log.c -- the collector's Merkle log of stored records, in the
+ * database (store_log.h).
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "store_log.h"
+
+/* Nodes go in with multi-row INSERTs of these sizes (as records do). */
+static const int store_log_chunks[] = { 64, 8, 1 };
+#define STORE_LOG_NCHUNKS \
+	((int)(sizeof(store_log_chunks) / sizeof(store_log_chunks[0])))
+
+/* A node to keep: its place and hash. */
+struct store_log_node {
+	unsigned level;
+	uint64_t index;
+	unsigned char hash[MERKLE_HASH_LEN];
+};
+
+struct store_log_nodes {
+	struct store_log_node *v;
+	size_t n, cap;
+};
+
+/* --- State --- */
+
+/* The frontier as stored: the hash of each set bit of the size, from
+ * level 0 up, one after the other. */
+static size_t
+store_log_frontier_len(uint64_t size)
+{
+	return (size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN;
+}
+
+static void
+store_log_frontier_encode(const struct merkle_frontier *fr, unsigned char *out)
+{
+	for (unsigned level = 0; level < 64; level++)
+		if (fr->size & (UINT64_C(1) << level)) {
+			memcpy(out, fr->hash[level], MERKLE_HASH_LEN);
+			out += MERKLE_HASH_LEN;
+		}
+}
+
+struct store_log_state {
+	struct merkle_frontier fr;
+	bool got, bad;
+};
+
+static int
+store_log_state_cb(void *arg, const struct db_row *row)
+{
+	struct store_log_state *s = arg;
+	const unsigned char *p;
+	long long size;
+
+	s->got = true;
+	size = store_col_int(&row->col[0], -1);
+	if (size < 0 || row->col[1].type != DB_BLOB ||
+	    row->col[1].len != store_log_frontier_len((uint64_t)size)) {
+		s->bad = true;
+		return 1;
+	}
+	merkle_frontier_init(&s->fr);
+	s->fr.size = (uint64_t)size;
+	p = row->col[1].p;
+	for (unsigned level = 0; level < 64; level++)
+		if (s->fr.size & (UINT64_C(1) << level)) {
+			memcpy(s->fr.hash[level], p, MERKLE_HASH_LEN);
+			p += MERKLE_HASH_LEN;
+		}
+	return 1;
+}
+
+/* The log's state, locked for the transaction when `lock`. */
+static int
+store_log_state_read(struct store *st, bool lock, struct merkle_frontier *fr)
+{
+	struct store_log_state s = { .got = false };
+	const char *sql = lock && st->is_pg ?
+	    "SELECT size, frontier FROM log_state WHERE id = 1 FOR UPDATE" :
+	    "SELECT size, frontier FROM log_state WHERE id = 1";
+
+	if (db_query(st->db, sql, NULL, 0, store_log_state_cb, &s) == -1) {
+		store_set_error(st, "the log's state");
+		return STORE_E_DB;
+	}
+	if (!s.got || s.bad) {
+		snprintf(st->error, sizeof(st->error),
+		    "the log's state is %s (table log_state)",
+		    s.got ? "damaged" : "missing");
+		return STORE_E_DB;
+	}
+	*fr = s.fr;
+	return STORE_OK;
+}
+
+int
+store_log_lock(struct store *st, struct store_log *log)
+{
+	return store_log_state_read(st, true, &log->fr);
+}
+
+/* --- Appending --- */
+
+static int
+store_log_keep(void *arg, unsigned level, uint64_t index,
+    const unsigned char hash[MERKLE_HASH_LEN])
+{
+	struct store_log_nodes *ns = arg;
+
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap == 0 ? 64 : ns->cap * 2;
+		struct store_log_node *v = reallocarray(ns->v, cap, sizeof(*v));
+		if (v == NULL)
+			return -1;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n].level = level;
+	ns->v[ns->n].index = index;
+	memcpy(ns->v[ns->n].hash, hash, MERKLE_HASH_LEN);
+	ns->n++;
+	return 0;
+}
+
+static int
+store_log_nodes_insert(struct store *st, const struct store_log_nodes *ns)
+{
+	struct db_value p[3 * 64];
+	size_t done = 0;
+	char *sql[STORE_LOG_NCHUNKS] = { NULL };
+	int ret = STORE_E_DB;
+
+	while (done < ns->n) {
+		int c = 0, k;
+		while (store_log_chunks[c] > (int)(ns->n - done))
+			c++;
+		k = store_log_chunks[c];
+		if (sql[c] == NULL &&
+		    (sql[c] = store_rows_sql("INSERT INTO log_nodes (level, "
+		                             "idx, hash) VALUES ",
+		         "(?, ?, ?)", k)) == NULL) {
+			snprintf(st->error, sizeof(st->error), "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < k; i++) {
+			const struct store_log_node *nd =
+			    &ns->v[done + (size_t)i];
+			p[3 * i] = DB_V_INT((long long)nd->level);
+			p[3 * i + 1] = DB_V_INT((long long)nd->index);
+			p[3 * i + 2] = DB_V_BLOB(nd->hash, MERKLE_HASH_LEN);
+		}
+		if (db_exec(st->db, sql[c], p, 3 * k) == -1) {
+			store_set_error(st, "the log's nodes");
+			goto out;
+		}
+		done += (size_t)k;
+	}
+	ret = STORE_OK;
+out:
+	for (int c = 0; c < STORE_LOG_NCHUNKS; c++)
+		free(sql[c]);
+	return ret;
+}
+
+int
+store_log_append(struct store *st, struct store_log *log,
+    const struct record *const *recs, size_t n)
+{
+	unsigned char leaf[MERKLE_HASH_LEN], *frontier = NULL;
+	struct store_log_nodes ns = { 0 };
+	struct db_value p[2];
+	int ret = STORE_E_DB;
+
+	for (size_t i = 0; i < n; i++) {
+		merkle_leaf_hash(recs[i]->line, recs[i]->len, leaf);
+		if (merkle_frontier_append(&log->fr, leaf, store_log_keep,
+		        &ns) != 0) {
+			snprintf(st->error, sizeof(st->error),
+			    "the log: out of memory");
+			goto out;
+		}
+	}
+	if ((ret = store_log_nodes_insert(st, &ns)) != STORE_OK)
+		goto out;
+	ret = STORE_E_DB;
+	if ((frontier = malloc(store_log_frontier_len(log->fr.size) + 1)) ==
+	    NULL) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		goto out;
+	}
+	store_log_frontier_encode(&log->fr, frontier);
+	p[0] = DB_V_INT((long long)log->fr.size);
+	p[1] = DB_V_BLOB(frontier, store_log_frontier_len(log->fr.size));
+	if (db_exec(st->db,
+	        "UPDATE log_state SET size = ?, frontier = ? WHERE id = 1", p,
+	        2) == -1) {
+		store_set_error(st, "the log's state");
+		goto out;
+	}
+	ret = STORE_OK;
+out:
+	free(frontier);
+	free(ns.v);
+	return ret;
+}
+
+/* --- Reading: roots and proofs --- */
+
+/*
+ * A proof's nodes are read in one query: the proof is computed once
+ * with every node asked for noted (and zeros given), those nodes are
+ * read, and the proof is computed again from them.  Which nodes a proof
+ * needs depends only on its sizes and indexes, never on the hashes.
+ */
+#define STORE_LOG_MAX_FETCH (2 * MERKLE_MAX_PROOF + 2)
+
+struct store_log_fetch {
+	struct store_log_node v[STORE_LOG_MAX_FETCH];
+	bool have[STORE_LOG_MAX_FETCH];
+	size_t n;
+	bool noting;
+};
+
+static int
+store_log_fetch_node(void *arg, unsigned level, uint64_t index,
+    unsigned char out[MERKLE_HASH_LEN])
+{
+	struct store_log_fetch *f = arg;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].level == level && f->v[i].index == index) {
+			if (!f->noting && !f->have[i])
+				return -1;
+			memcpy(out, f->v[i].hash, MERKLE_HASH_LEN);
+			return 0;
+		}
+	if (!f->noting || f->n == STORE_LOG_MAX_FETCH)
+		return -1;
+	f->v[f->n].level = level;
+	f->v[f->n].index = index;
+	memset(f->v[f->n].hash, 0, MERKLE_HASH_LEN);
+	f->have[f->n] = false;
+	f->n++;
+	memset(out, 0, MERKLE_HASH_LEN);
+	return 0;
+}
+
+static int
+store_log_fetch_cb(void *arg, const struct db_row *row)
+{
+	struct store_log_fetch *f = arg;
+	long long level = store_col_int(&row->col[0], -1);
+	long long index = store_col_int(&row->col[1], -1);
+
+	if (row->col[2].type != DB_BLOB || row->col[2].len != MERKLE_HASH_LEN)
+		return 0; /* left without: the proof fails */
+	for (size_t i = 0; i < f->n; i++)
+		if ((long long)f->v[i].level == level &&
+		    (long long)f->v[i].index == index) {
+			memcpy(f->v[i].hash, row->col[2].p, MERKLE_HASH_LEN);
+			f->have[i] = true;
+		}
+	return 0;
+}
+
+/* Read the nodes `f` noted. */
+static int
+store_log_fetch_read(struct store *st, struct store_log_fetch *f)
+{
+	static const char head[] = "SELECT level, idx, hash FROM log_nodes "
+	                           "WHERE ";
+	static const char term[] = " OR (level = ? AND idx = ?)";
+	struct db_value p[2 * STORE_LOG_MAX_FETCH];
+	char sql[sizeof(head) + STORE_LOG_MAX_FETCH * sizeof(term)];
+	int ret;
+
+	f->noting = false;
+	if (f->n == 0)
+		return STORE_OK;
+	memcpy(sql, head, sizeof(head));
+	for (size_t i = 0; i < f->n; i++) {
+		strcat(sql, i == 0 ? term + 4 : term);
+		p[2 * i] = DB_V_INT((long long)f->v[i].level);
+		p[2 * i + 1] = DB_V_INT((long long)f->v[i].index);
+	}
+	ret = db_query(st->db, sql, p, 2 * (int)f->n, store_log_fetch_cb, f);
+	if (ret == -1) {
+		store_set_error(st, "the log's nodes");
+		return STORE_E_DB;
+	}
+	return STORE_OK;
+}
+
+/* What a computation over the log's nodes failed for: a node missing
+ * from a log that says it is large enough is damage, not a request's
+ * fault. */
+static int
+store_log_missing(struct store *st)
+{
+	snprintf(st->error, sizeof(st->error),
+	    "the log lacks a node it should hold (table log_nodes)");
+	return STORE_E_DB;
+}
+
+/* Whether the committed log holds `size` leaves: STORE_OK, or
+ * STORE_E_INVALID when it is smaller (a request's error), STORE_E_DB. */
+static int
+store_log_within(struct store *st, uint64_t size)
+{
+	struct merkle_frontier fr;
+	int rc;
+
+	if ((rc = store_log_state_read(st, false, &fr)) != STORE_OK)
+		return rc;
+	return size > fr.size ? STORE_E_INVALID : STORE_OK;
+}
+
+int
+store_log_head(struct store *st, struct store_log_head *head)
+{
+	struct merkle_frontier fr;
+	int rc;
+
+	if ((rc = store_log_state_read(st, false, &fr)) != STORE_OK)
+		return rc;
+	head->size = fr.size;
+	merkle_frontier_root(&fr, head->root);
+	return STORE_OK;
+}
+
+int
+store_log_root(struct store *st, uint64_t size,
+    unsigned char root[MERKLE_HASH_LEN])
+{
+	struct store_log_fetch f = { .n = 0, .noting = true };
+	int rc;
+
+	if ((rc = store_log_within(st, size)) != STORE_OK)
+		return rc;
+	if (merkle_root(store_log_fetch_node, &f, size, root) != 0 ||
+	    (rc = store_log_fetch_read(st, &f)) != STORE_OK)
+		return rc != STORE_OK ? rc : store_log_missing(st);
+	if (merkle_root(store_log_fetch_node, &f, size, root) != 0)
+		return store_log_missing(st);
+	return STORE_OK;
+}
+
+int
+store_log_inclusion(struct store *st, uint64_t index, uint64_t size,
+    unsigned char leaf[MERKLE_HASH_LEN], unsigned char proof[][MERKLE_HASH_LEN],
+    size_t *len)
+{
+	struct store_log_fetch f = { .n = 0, .noting = true };
+	int rc;
+
+	*len = 0;
+	if (index >= size)
+		return STORE_E_INVALID;
+	if ((rc = store_log_within(st, size)) != STORE_OK)
+		return rc;
+	(void)store_log_fetch_node(&f, 0, index, leaf);
+	if (merkle_inclusion_proof(store_log_fetch_node, &f, index, size, proof,
+	        len) != 0)
+		return store_log_missing(st);
+	if ((rc = store_log_fetch_read(st, &f)) != STORE_OK)
+		return rc;
+	if (store_log_fetch_node(&f, 0, index, leaf) != 0 ||
+	    merkle_inclusion_proof(store_log_fetch_node, &f, index, size, proof,
+	        len) != 0)
+		return store_log_missing(st);
+	return STORE_OK;
+}
+
+int
+store_log_consistency(struct store *st, uint64_t old, uint64_t size,
+    unsigned char old_root[MERKLE_HASH_LEN],
+    unsigned char root[MERKLE_HASH_LEN], unsigned char proof[][MERKLE_HASH_LEN],
+    size_t *len)
+{
+	struct store_log_fetch f = { .n = 0, .noting = true };
+	int rc;
+
+	*len = 0;
+	if (old == 0 || old > size)
+		return STORE_E_INVALID;
+	if ((rc = store_log_within(st, size)) != STORE_OK)
+		return rc;
+	/* Both roots and the proof, from one read of their nodes. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 &&
+		    (rc = store_log_fetch_read(st, &f)) != STORE_OK)
+			return rc;
+		if (merkle_root(store_log_fetch_node, &f, old, old_root) != 0 ||
+		    merkle_root(store_log_fetch_node, &f, size, root) != 0 ||
+		    merkle_consistency_proof(store_log_fetch_node, &f, old,
+		        size, proof, len) != 0)
+			return store_log_missing(st);
+	}
+	return STORE_OK;
+}
+
+/* --- Checkpoints --- */
+
+int
+store_log_checkpoint_put(struct store *st, uint64_t size,
+    const unsigned char root[MERKLE_HASH_LEN], cw_usec_t made_at,
+    const char *note)
+{
+	struct db_value p[4];
+
+	p[0] = DB_V_INT((long long)size);
+	p[1] = DB_V_BLOB(root, MERKLE_HASH_LEN);
+	p[2] = DB_V_INT(made_at);
+	p[3] = DB_V_TEXT(note);
+	if (db_exec(st->db,
+	        "INSERT INTO log_checkpoints (size, root, made_at, note) "
+	        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	        p, 4) == -1) {
+		store_set_error(st, "the log's checkpoints");
+		return STORE_E_DB;
+	}
+	return STORE_OK;
+}
+
+struct store_log_note {
+	char *note;
+	uint64_t size;
+	bool oom;
+};
+
+static int
+store_log_note_cb(void *arg, const struct db_row *row)
+{
+	struct store_log_note *n = arg;
+
+	n->size = (uint64_t)store_col_int(&row->col[0], 0);
+	if (row->col[1].type != DB_TEXT)
+		return 1;
+	if ((n->note = strndup(row->col[1].p, row->col[1].len)) == NULL)
+		n->oom = true;
+	return 1;
+}
+
+int
+store_log_checkpoint_latest(struct store *st, char **note, uint64_t *size)
+{
+	struct store_log_note n = { .note = NULL };
+
+	*note = NULL;
+	*size = 0;
+	if (db_query(st->db,
+	        "SELECT size, note FROM log_checkpoints ORDER BY size DESC "
+	        "LIMIT 1",
+	        NULL, 0, store_log_note_cb, &n) == -1) {
+		store_set_error(st, "the log's checkpoints");
+		return STORE_E_DB;
+	}
+	if (n.oom) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		return STORE_E_DB;
+	}
+	*note = n.note;
+	*size = n.note != NULL ? n.size : 0;
+	return STORE_OK;
+}

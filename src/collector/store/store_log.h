@@ -1,0 +1,132 @@
+/*
+ * store_log.h -- the collector's log: every record it stores, appended
+ * in the order of commit to an RFC 9162 Merkle tree (merkle.h), kept in
+ * the same transaction as the records themselves (doc/evidence.md).
+ *
+ *   log_state        one row: the tree's size and its frontier (the
+ *                    hashes of the perfect subtrees its leaves divide
+ *                    into, smallest first), read and written by every
+ *                    ingest that stores a record; on PostgreSQL read
+ *                    FOR UPDATE, so that collectors sharing a database
+ *                    append to one log, one after the other;
+ *   log_nodes        the hash of every perfect subtree, by level and
+ *                    index (level 0: the leaf hashes), from which any
+ *                    root and proof up to the size is computed;
+ *   log_checkpoints  the tree heads the collector signed
+ *                    (c2sp.org/tlog-checkpoint notes), by size;
+ *   records.log_index  each record's leaf (NULL for records stored
+ *                    before the log existed, which it does not hold).
+ *
+ * A leaf is a record's exact line, as received: its leaf hash is
+ * SHA-256(0x00 || line).  A batch's new records take consecutive
+ * indexes, in the order of their seqs.  The error rule of store.h
+ * holds: STORE_E_DB with the store's error set when the database
+ * fails, STORE_E_INVALID for what the caller asked wrong.
+ */
+#ifndef CW_STORE_LOG_H
+#define CW_STORE_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cwtime.h"
+#include "merkle.h"
+#include "record.h"
+#include "store.h"
+
+/* The schema of the log (a migration of store.c); @BLOB@ and
+ * @EMPTY_BLOB@ are the store's schema words. */
+#define STORE_LOG_SCHEMA \
+	"CREATE TABLE log_state (" \
+	"  id BIGINT PRIMARY KEY," \
+	"  size BIGINT NOT NULL," \
+	"  frontier @BLOB@ NOT NULL);" \
+	"INSERT INTO log_state (id, size, frontier) VALUES (1, 0, " \
+	"  @EMPTY_BLOB@);" \
+	"CREATE TABLE log_nodes (" \
+	"  level BIGINT NOT NULL," \
+	"  idx BIGINT NOT NULL," \
+	"  hash @BLOB@ NOT NULL," \
+	"  PRIMARY KEY (level, idx));" \
+	"CREATE TABLE log_checkpoints (" \
+	"  size BIGINT PRIMARY KEY," \
+	"  root @BLOB@ NOT NULL," \
+	"  made_at BIGINT NOT NULL," \
+	"  note TEXT NOT NULL);" \
+	"ALTER TABLE records ADD COLUMN log_index BIGINT;"
+
+/* The log as an ingest holds it: read at its start, locked on
+ * PostgreSQL until its transaction ends. */
+struct store_log {
+	struct merkle_frontier fr;
+};
+
+/*
+ * store_log_lock: read the log's state into `log`, inside the open
+ * transaction (on PostgreSQL, locking it).  Returns STORE_OK or
+ * STORE_E_DB (a state that cannot be decoded is one too).
+ */
+int store_log_lock(struct store *st, struct store_log *log);
+
+/*
+ * store_log_append: append the `n` lines (recs[i]->line) as the next
+ * leaves of `log`, keep the nodes they complete and write the new state,
+ * in the open transaction.  Returns STORE_OK or STORE_E_DB (the caller
+ * rolls back: `log` is then of no use).
+ */
+int store_log_append(struct store *st, struct store_log *log,
+    const struct record *const *recs, size_t n);
+
+/* The log's size and root. */
+struct store_log_head {
+	uint64_t size;
+	unsigned char root[MERKLE_HASH_LEN];
+};
+
+/* store_log_head: the log as committed now.  STORE_OK or STORE_E_DB. */
+int store_log_head(struct store *st, struct store_log_head *head);
+
+/*
+ * store_log_inclusion: the proof that leaf `index` is in the tree of
+ * `size` leaves, into `proof` (MERKLE_MAX_PROOF hashes) and `*len`, and
+ * the leaf's hash into `leaf`.  STORE_E_INVALID when index >= size or
+ * the log is not that large (yet); STORE_E_DB.
+ */
+int store_log_inclusion(struct store *st, uint64_t index, uint64_t size,
+    unsigned char leaf[MERKLE_HASH_LEN], unsigned char proof[][MERKLE_HASH_LEN],
+    size_t *len);
+
+/*
+ * store_log_consistency: the proof that the tree of `old` leaves is a
+ * prefix of the tree of `size`, and both roots (`old_root`, `root`).
+ * STORE_E_INVALID unless 0 < old <= size <= the log's size; STORE_E_DB.
+ */
+int store_log_consistency(struct store *st, uint64_t old, uint64_t size,
+    unsigned char old_root[MERKLE_HASH_LEN],
+    unsigned char root[MERKLE_HASH_LEN], unsigned char proof[][MERKLE_HASH_LEN],
+    size_t *len);
+
+/*
+ * store_log_root: the root of the tree of its first `size` leaves.
+ * STORE_E_INVALID when the log is smaller; STORE_E_DB.
+ */
+int store_log_root(struct store *st, uint64_t size,
+    unsigned char root[MERKLE_HASH_LEN]);
+
+/*
+ * store_log_checkpoint_put: keep the signed checkpoint `note` of the
+ * tree of `size` leaves and root `root`, made at `made_at`; one of a
+ * size is kept (the first).  STORE_OK or STORE_E_DB.
+ */
+int store_log_checkpoint_put(struct store *st, uint64_t size,
+    const unsigned char root[MERKLE_HASH_LEN], cw_usec_t made_at,
+    const char *note);
+
+/*
+ * store_log_checkpoint_latest: the note of the largest checkpoint kept,
+ * and its size, into `*note` (the caller frees it); NULL and 0 when
+ * none.  STORE_OK or STORE_E_DB.
+ */
+int store_log_checkpoint_latest(struct store *st, char **note, uint64_t *size);
+
+#endif /* CW_STORE_LOG_H */
