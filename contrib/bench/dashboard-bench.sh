@@ -34,7 +34,9 @@
 #
 # Usage, from a built tree (make check builds the tools):
 #   contrib/bench/dashboard-bench.sh [BUILD_DIR]
-# Knobs: CW_BENCH_DB (keep/reuse the SQLite file), CW_BENCH_PROBES (250),
+# Knobs: CW_BENCH_DB (keep/reuse the SQLite file), CW_BENCH_PG_DIR
+#        (keep/reuse the PostgreSQL cluster in this directory; its
+#        parents must let the postgres user through), CW_BENCH_PROBES (250),
 #        CW_BENCH_TARGETS (20), CW_BENCH_INTERVAL (300 s), CW_BENCH_DAYS
 #        (7), CW_BENCH_RUNS (5 warm answers per request),
 #        CW_BENCH_BACKENDS (sqlite), CW_BENCH_ONLY (a regular expression:
@@ -100,24 +102,33 @@ open_sqlite()
 	fi
 }
 
-# open_pg: a throwaway cluster, loaded, vacuumed and analysed.
+# open_pg: a throwaway cluster (or CW_BENCH_PG_DIR's), loaded unless it
+# holds records already, vacuumed and analysed.
 open_pg()
 {
+	PG_DIR=${CW_BENCH_PG_DIR:-}
 	cw_pg_start
 	DBURL=$CW_PG_URL
 	q() { cw_pg_run "$(cw_pg_bin)/psql" -qAt -v ON_ERROR_STOP=1 \
 	    "$CW_PG_URL" -c "$1"; }
-	say "== PostgreSQL: loading"
-	load
+	if [ "$(q 'SELECT count(*) FROM probes' 2>/dev/null)" -gt 0 ] \
+	    2>/dev/null; then
+		say "== PostgreSQL: reusing $PG_DIR"
+	else
+		say "== PostgreSQL: loading"
+		load
+	fi
 	q "VACUUM (ANALYZE) " >/dev/null || cw_die "VACUUM failed"
 }
 
 load()
 {
 	say "   $PROBES probes x $TARGETS targets every $INTERVAL s for $DAYS days"
+	local t0=$SECONDS
 	"$LOAD" --db "$DBURL" --probes "$PROBES" --targets "$TARGETS" \
 	    --interval "$INTERVAL" --days "$DAYS" 2>/dev/null ||
 	    cw_die "load failed"
+	say "   loaded in $((SECONDS - t0)) s"
 }
 
 # floor SQL: the engine alone on SQL, warm: the best of three, in ms.
