@@ -1038,6 +1038,13 @@ test_long_nsid(void **state)
 		                     "'records_addr_time_fit', "
 		                     "'records_time_long')"),
 		    3);
+	if (pg) /* autovacuum marks the new records' pages soon */
+		assert_int_equal(scalar(t,
+		                     "SELECT count(*) FROM pg_class WHERE "
+		                     "relname = 'records' AND reloptions @> "
+		                     "'{autovacuum_vacuum_insert_scale_"
+		                     "factor=0}'"),
+		    1);
 	long_read(t);
 	schain_free(&c);
 }
