@@ -194,15 +194,15 @@ PG_FITS="(coalesce(octet_length(r.name), 0) +
     coalesce(octet_length(r.proto), 0) + coalesce(octet_length(r.qname), 0) +
     coalesce(octet_length(r.nsid), 0) <= 2048)"
 # msm T0 T1 CONDITION: what a summary of [T0, T1) reads; on PostgreSQL
-# as store_read() asks it since version 6, the records that fit the
-# covering indexes and the others apart, the probe by the record's
-# column (all pages at once: no LIMIT).
+# as store_read() asks it since version 6 of a probe or an address, the
+# records that fit the covering indexes and the others apart, the probe
+# by the record's column (all pages at once: no LIMIT).
 msm()
 {
 	local arm="SELECT ${MSM_COLS/p.num, /} FROM records r
 	    WHERE r.time >= $1 AND r.time < $2 ${3//p.id =/r.probe =} AND
 	    r.ok IS NOT NULL AND r.type IN ('dns', 'http')"
-	if [ "$BACKEND" = postgresql ]; then
+	if [ "$BACKEND" = postgresql ] && [ -n "$3" ]; then
 		echo "SELECT $MSM_COLS FROM (($arm AND $PG_FITS ORDER BY r.time,
 		    r.id) UNION ALL ($arm AND NOT $PG_FITS ORDER BY r.time,
 		    r.id)) r JOIN probes p ON p.id = r.probe

@@ -160,8 +160,9 @@ store_rows_cb(void *arg, const struct db_row *row)
  * that says where the read goes on (its `ncur` values in `cur`), `extra`
  * more conditions or "", `order` the ORDER BY; the filter's conditions
  * are added.  The rows go to `rows`.  On PostgreSQL, a read of what a
- * summary reads (rows->msm, in (time, id) order) takes its page from
- * the records that fit its covering indexes and from the others
+ * summary reads (rows->msm, in (time, id) order) of a probe or an
+ * address takes its page from the records that fit its covering indexes
+ * (keyed by one or the other) and from the others
  * (STORE_COVER_FITS), each along its own index and in order: two
  * limited reads whose union is sorted (the planner would sort every
  * record of the window for a union unlimited), joined to the probes
@@ -173,7 +174,8 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
     const struct db_value *cur, int ncur, const char *extra, const char *order,
     size_t limit, struct store_rows *rows)
 {
-	bool arms = st->is_pg && rows->msm;
+	bool arms = st->is_pg && rows->msm &&
+	    (f->probe != NULL || f->addr != NULL);
 	struct db_value p[32],
 	    lim = DB_V_INT(
 	        limit > (size_t)INT32_MAX ? INT32_MAX : (long long)limit);

@@ -960,19 +960,20 @@ long_seen_cb(void *arg, const struct store_row *r)
 }
 
 /* What a summary reads of the records of test_long_nsid, a record a
- * page, by address and by probe: the four in time order, texts whole. */
+ * page, by address, by probe (its id, its number) and unfiltered: the
+ * four in time order, texts whole. */
 static void
 long_read(struct sfix_test *t)
 {
 	struct store_filter f;
 
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < 4; k++) {
 		struct store_cursor cur = STORE_CURSOR_START;
 		struct long_seen s = { 0 };
 		store_filter_init(&f);
 		if (k == 0)
 			f.addr = "193.0.14.129";
-		else
+		else if (k < 3)
 			f.probe = k == 1 ? t->p->id : "1"; /* its number */
 		while (store_measurements_by_time(t->s.st, &f, &cur, 1,
 		           long_seen_cb, &s) == 1)
