@@ -34,7 +34,9 @@
 #
 # Usage, from a built tree (make check builds the tools):
 #   contrib/bench/dashboard-bench.sh [BUILD_DIR]
-# Knobs: CW_BENCH_DB (keep/reuse the SQLite file), CW_BENCH_PROBES (250),
+# Knobs: CW_BENCH_DB (keep/reuse the SQLite file), CW_BENCH_PG_DIR
+#        (keep/reuse the PostgreSQL cluster in this directory; its
+#        parents must let the postgres user through), CW_BENCH_PROBES (250),
 #        CW_BENCH_TARGETS (20), CW_BENCH_INTERVAL (300 s), CW_BENCH_DAYS
 #        (7), CW_BENCH_RUNS (5 warm answers per request),
 #        CW_BENCH_BACKENDS (sqlite), CW_BENCH_ONLY (a regular expression:
@@ -100,24 +102,33 @@ open_sqlite()
 	fi
 }
 
-# open_pg: a throwaway cluster, loaded, vacuumed and analysed.
+# open_pg: a throwaway cluster (or CW_BENCH_PG_DIR's), loaded unless it
+# holds records already, vacuumed and analysed.
 open_pg()
 {
+	PG_DIR=${CW_BENCH_PG_DIR:-}
 	cw_pg_start
 	DBURL=$CW_PG_URL
 	q() { cw_pg_run "$(cw_pg_bin)/psql" -qAt -v ON_ERROR_STOP=1 \
 	    "$CW_PG_URL" -c "$1"; }
-	say "== PostgreSQL: loading"
-	load
+	if [ "$(q 'SELECT count(*) FROM probes' 2>/dev/null)" -gt 0 ] \
+	    2>/dev/null; then
+		say "== PostgreSQL: reusing $PG_DIR"
+	else
+		say "== PostgreSQL: loading"
+		load
+	fi
 	q "VACUUM (ANALYZE) " >/dev/null || cw_die "VACUUM failed"
 }
 
 load()
 {
 	say "   $PROBES probes x $TARGETS targets every $INTERVAL s for $DAYS days"
+	local t0=$SECONDS
 	"$LOAD" --db "$DBURL" --probes "$PROBES" --targets "$TARGETS" \
 	    --interval "$INTERVAL" --days "$DAYS" 2>/dev/null ||
 	    cw_die "load failed"
+	say "   loaded in $((SECONDS - t0)) s"
 }
 
 # floor SQL: the engine alone on SQL, warm: the best of three, in ms.
@@ -176,12 +187,32 @@ rows()
 	echo "SELECT $COLS FROM records r JOIN probes p ON p.id = r.probe
 	    WHERE r.time >= $1 AND r.time < $2 $3 ORDER BY r.time, r.id"
 }
-# msm T0 T1 CONDITION: what a summary of [T0, T1) reads.
+# What PostgreSQL's covering indexes hold (store_int.h's
+# STORE_COVER_FITS, schema version 6).
+PG_FITS="(coalesce(octet_length(r.name), 0) +
+    coalesce(octet_length(r.server), 0) + coalesce(octet_length(r.addr), 0) +
+    coalesce(octet_length(r.proto), 0) + coalesce(octet_length(r.qname), 0) +
+    coalesce(octet_length(r.nsid), 0) <= 2048)"
+# msm T0 T1 CONDITION: what a summary of [T0, T1) reads; on PostgreSQL
+# as store_read() asks it since version 6 of a probe or an address, the
+# records that fit the covering indexes and the others apart, the probe
+# by the record's column (all pages at once: no LIMIT).
 msm()
 {
-	echo "SELECT $MSM_COLS FROM records r JOIN probes p ON p.id = r.probe
-	    WHERE r.time >= $1 AND r.time < $2 $3 AND r.ok IS NOT NULL AND
-	    r.type IN ('dns', 'http') ORDER BY r.time, r.id"
+	local arm="SELECT ${MSM_COLS/p.num, /} FROM records r
+	    WHERE r.time >= $1 AND r.time < $2 ${3//p.id =/r.probe =} AND
+	    r.ok IS NOT NULL AND r.type IN ('dns', 'http')"
+	if [ "$BACKEND" = postgresql ] && [ -n "$3" ]; then
+		echo "SELECT $MSM_COLS FROM (($arm AND $PG_FITS ORDER BY r.time,
+		    r.id) UNION ALL ($arm AND NOT $PG_FITS ORDER BY r.time,
+		    r.id)) r JOIN probes p ON p.id = r.probe
+		    ORDER BY r.time, r.id"
+	else
+		echo "SELECT $MSM_COLS FROM records r JOIN probes p ON
+		    p.id = r.probe WHERE r.time >= $1 AND r.time < $2 $3 AND
+		    r.ok IS NOT NULL AND r.type IN ('dns', 'http')
+		    ORDER BY r.time, r.id"
+	fi
 }
 # episodes T0 T1: the runs an episodes request reads (store_episode_runs;
 # the counts of each episode's measurements are left out: they are few).
@@ -204,8 +235,10 @@ bench()
 	local label rest path sql cold bytes c0 c1 warm med fl i
 	# A collector of this build opens it once: a migration the database
 	# lacks runs here, not in the first timed answer.
+	t=$SECONDS
 	"$COLLECTOR" probe list --db "$DBURL" >/dev/null 2>&1 ||
 	    cw_die "the collector cannot open $DBURL"
+	say "   opened by the collector (and migrated) in $((SECONDS - t)) s"
 	last=$(q 'SELECT max(time) FROM records')
 	first=$(q 'SELECT min(time) FROM records')
 	[ -n "$last" ] || cw_die "no records in $DBURL"

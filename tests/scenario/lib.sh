@@ -795,9 +795,11 @@ cw_pg_run()
 }
 
 # cw_pg_start: start the test's PostgreSQL cluster, creating it on the
-# first call in $CW_TMP/pg (initdb, database `corewatch`); after
-# cw_pg_stop a second call starts the same cluster again, with the same
-# data and URL.  The server listens on a unix socket in $PG_DIR only (no
+# first call in $CW_TMP/pg, or in $PG_DIR when the caller set it (a
+# cluster kept after the test: its parent directories must let the
+# `postgres` user through), unless it holds one (initdb, database
+# `corewatch`); after cw_pg_stop a second call starts the same cluster
+# again, with the same data and URL.  The server listens on a unix socket in $PG_DIR only (no
 # TCP), with fsync and synchronous_commit on, trusting local users.
 # Waits (at most 30 s) until it accepts connections; exports CW_PG_URL
 # (a libpq URI), PG_PID (the postmaster) and PG_DIR.  The EXIT trap
@@ -808,8 +810,8 @@ cw_pg_start()
 	[ -n "$CW_TMP" ] || cw_die "cw_pg_start: call cw_tmpdir first"
 	bin=$(cw_pg_bin)
 	[ -x "$bin/pg_ctl" ] || cw_die "no PostgreSQL server programs in '$bin'"
-	if [ -z "$PG_DIR" ]; then
-		PG_DIR="$CW_TMP/pg"
+	[ -n "$PG_DIR" ] || PG_DIR="$CW_TMP/pg"
+	if [ ! -d "$PG_DIR/data" ]; then
 		mkdir -p "$PG_DIR" || cw_die "cannot create $PG_DIR"
 		if [ "$(id -u)" = 0 ]; then
 			# mktemp -d made $CW_TMP 0700: let postgres through.

@@ -20,12 +20,40 @@
 
 /* What a summary reads of a measurement result (r: records, p: probes;
  * store_measurements_by_time): all of it is in the indexes by probe and
- * by address (migration 5), so that SQLite reads no table page and
- * PostgreSQL can scan the index only (doc/performance.md). */
+ * by address (migration 5 on SQLite, 6 on PostgreSQL for the records
+ * that fit: STORE_COVER_FITS), so that SQLite reads no table page and
+ * PostgreSQL scans the index only (doc/performance.md). */
 #define STORE_MSM_COLUMNS \
 	"r.id, r.probe, p.num, r.type, r.time, r.name, r.server, r.addr, " \
 	"r.proto, r.qname, r.port, r.af, r.ok, r.nsid, r.rtt_ms, r.soa_serial"
 #define STORE_MSM_NCOLUMNS 16
+/* The same but p.num, read of records alone (store_read). */
+#define STORE_MSM_RECORD_COLUMNS \
+	"r.id, r.probe, r.type, r.time, r.name, r.server, r.addr, r.proto, " \
+	"r.qname, r.port, r.af, r.ok, r.nsid, r.rtt_ms, r.soa_serial"
+
+/*
+ * On PostgreSQL, whether a record's texts fit the indexes that cover a
+ * summary there (migration 6), with `t` the records table's prefix ("r."
+ * or "").  A B-tree entry over about 2,700 bytes is refused, and no text
+ * a record holds is bounded but its probe (32 hex digits) and type
+ * (under RECORD_TYPE_MAX): the covering indexes are partial, holding the
+ * records whose other texts the summary reads come to at most 2,048
+ * bytes (STORE_COVER_BYTES; an entry then stays under 2,400: 15
+ * columns, their headers and alignment), and the few others are found
+ * along records_time_long.  The text is the indexes' predicate:
+ * PostgreSQL uses a partial index only for a query that holds the same
+ * condition, so it must never change.  Statistics on the sum tell the
+ * planner how few the others are.
+ */
+#define STORE_COVER_BYTES(t) \
+	"(coalesce(octet_length(" t "name), 0) + " \
+	"coalesce(octet_length(" t "server), 0) + " \
+	"coalesce(octet_length(" t "addr), 0) + " \
+	"coalesce(octet_length(" t "proto), 0) + " \
+	"coalesce(octet_length(" t "qname), 0) + " \
+	"coalesce(octet_length(" t "nsid), 0))"
+#define STORE_COVER_FITS(t) "(" STORE_COVER_BYTES(t) " <= 2048)"
 
 /* Buckets of the cache of measurement numbers, by (type, name). */
 #define STORE_MSM_BUCKETS 256

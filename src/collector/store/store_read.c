@@ -31,6 +31,9 @@ store_filter_init(struct store_filter *f)
 	"r.attempts, r.http_status"
 #define STORE_ROW_NCOLUMNS 35
 
+/* Whether a record fits PostgreSQL's covering indexes, as a read says. */
+#define STORE_READ_FITS STORE_COVER_FITS("r.")
+
 struct store_rows {
 	int (*cb)(void *, const struct store_row *);
 	void *arg;
@@ -156,60 +159,99 @@ store_rows_cb(void *arg, const struct db_row *row)
  * One read of records for both orders: `cursor` is the SQL condition
  * that says where the read goes on (its `ncur` values in `cur`), `extra`
  * more conditions or "", `order` the ORDER BY; the filter's conditions
- * are added.  The rows go to `rows`.  Returns 0, or STORE_E_DB.
+ * are added.  The rows go to `rows`.  On PostgreSQL, a read of what a
+ * summary reads (rows->msm, in (time, id) order) of a probe or an
+ * address takes its page from the records that fit its covering indexes
+ * (keyed by one or the other) and from the others
+ * (STORE_COVER_FITS), each along its own index and in order: two
+ * limited reads whose union is sorted (the planner would sort every
+ * record of the window for a union unlimited), joined to the probes
+ * after, and so the filter names the probe by the record's column.
+ * Returns 0, or STORE_E_DB.
  */
 static int
 store_read(struct store *st, const struct store_filter *f, const char *cursor,
     const struct db_value *cur, int ncur, const char *extra, const char *order,
     size_t limit, struct store_rows *rows)
 {
-	struct db_value p[14];
-	char sql[1800];
+	bool arms = st->is_pg && rows->msm &&
+	    (f->probe != NULL || f->addr != NULL);
+	struct db_value p[32],
+	    lim = DB_V_INT(
+	        limit > (size_t)INT32_MAX ? INT32_MAX : (long long)limit);
+	char where[1024], sql[4096];
 	size_t len;
-	int n = 0;
+	int n = 0, nwhere, wrote;
 
-	len = (size_t)snprintf(sql, sizeof(sql),
-	    "SELECT %s FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
-	    rows->msm ? STORE_MSM_COLUMNS : STORE_ROW_COLUMNS, cursor);
+	len = (size_t)snprintf(where, sizeof(where), "%s", cursor);
 	for (int i = 0; i < ncur; i++)
 		p[n++] = cur[i];
 #define STORE_WHERE(cond, value) \
 	do { \
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, \
-		    " AND " cond " ?"); \
+		len += (size_t)snprintf(where + len, sizeof(where) - len, \
+		    " AND %s", (cond)); \
 		p[n++] = (value); \
 	} while (0)
 	if (f->from != 0)
-		STORE_WHERE("r.time >=", DB_V_INT(f->from));
+		STORE_WHERE("r.time >= ?", DB_V_INT(f->from));
 	if (f->to != 0)
-		STORE_WHERE("r.time <", DB_V_INT(f->to));
+		STORE_WHERE("r.time < ?", DB_V_INT(f->to));
 	if (f->probe != NULL) {
 		struct db_value key;
 		const char *column;
 		if (store_probe_key(f->probe, &key, &column) == -1)
 			return STORE_OK; /* no such probe: no rows */
 		if (strcmp(column, "id") == 0)
-			STORE_WHERE("p.id =", key);
+			STORE_WHERE(arms ? "r.probe = ?" : "p.id = ?", key);
 		else
-			STORE_WHERE("p.num =", key);
+			STORE_WHERE(arms ? "r.probe = (SELECT id FROM probes "
+			                   "WHERE num = ?)" :
+			                   "p.num = ?",
+			    key);
 	}
 	if (f->type != NULL)
-		STORE_WHERE("r.type =", DB_V_TEXT(f->type));
+		STORE_WHERE("r.type = ?", DB_V_TEXT(f->type));
 	if (f->name != NULL)
-		STORE_WHERE("r.name =", DB_V_TEXT(f->name));
+		STORE_WHERE("r.name = ?", DB_V_TEXT(f->name));
 	if (f->addr != NULL)
-		STORE_WHERE("r.addr =", DB_V_TEXT(f->addr));
+		STORE_WHERE("r.addr = ?", DB_V_TEXT(f->addr));
 	if (f->country != NULL)
-		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
+		STORE_WHERE("r.country = ?", DB_V_TEXT(f->country));
 	if (f->asn >= 0)
-		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
+		STORE_WHERE("r.asn = ?", DB_V_INT(f->asn));
 	if (f->no_heartbeats)
-		STORE_WHERE("r.type <>", DB_V_TEXT("heartbeat"));
+		STORE_WHERE("r.type <> ?", DB_V_TEXT("heartbeat"));
 #undef STORE_WHERE
-	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
-	    order);
-	p[n++] = DB_V_INT(
-	    limit > (size_t)INT32_MAX ? INT32_MAX : (long long)limit);
+	snprintf(where + len, sizeof(where) - len, "%s", extra);
+	nwhere = n;
+	if (arms) {
+		wrote = snprintf(sql, sizeof(sql),
+		    "SELECT " STORE_MSM_COLUMNS " FROM ("
+		    "(SELECT " STORE_MSM_RECORD_COLUMNS " FROM records r "
+		    "WHERE %s AND " STORE_READ_FITS " "
+		    "ORDER BY r.time, r.id LIMIT ?) UNION ALL "
+		    "(SELECT " STORE_MSM_RECORD_COLUMNS " FROM records r "
+		    "WHERE %s AND NOT " STORE_READ_FITS " "
+		    "ORDER BY r.time, r.id LIMIT ?)) r "
+		    "JOIN probes p ON p.id = r.probe "
+		    "ORDER BY r.time, r.id LIMIT ?",
+		    where, where);
+		p[n++] = lim;
+		for (int i = 0; i < nwhere; i++)
+			p[n++] = p[i];
+		p[n++] = lim;
+	} else
+		wrote = snprintf(sql, sizeof(sql),
+		    "SELECT %s FROM records r JOIN probes p ON p.id = r.probe "
+		    "WHERE %s ORDER BY %s LIMIT ?",
+		    rows->msm ? STORE_MSM_COLUMNS : STORE_ROW_COLUMNS, where,
+		    order);
+	p[n++] = lim;
+	if (wrote < 0 || (size_t)wrote >= sizeof(sql)) {
+		snprintf(st->error, sizeof(st->error),
+		    "results: the query is too long");
+		return STORE_E_DB;
+	}
 	if (db_query(st->db, sql, p, n, store_rows_cb, rows) == -1) {
 		store_set_error(st, "results");
 		return STORE_E_DB;

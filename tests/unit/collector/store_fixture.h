@@ -417,6 +417,43 @@ sfix_assert_stored(struct sfix *f, const struct schain *c, size_t n)
 	free(got);
 }
 
+/* `n` hex digits that do not compress (an NSID a server may send) and a
+ * NUL into `out`, the same on each call. */
+static inline void
+sfix_hex_noise(char *out, size_t n)
+{
+	uint32_t x = 2463534242u;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		out[i] = "0123456789abcdef"[x & 15];
+	}
+	out[n] = '\0';
+}
+
+/* Into `body` of `size`, the body of result `i` (0 to 3) of four DNS
+ * results of 193.0.14.129 "root-soa", a minute apart from 10:00 on
+ * 2026-11-26, RTTs 10, 20, 30 and 40 ms: the second with `nsid` as its
+ * NSID, the third with a server name of 3,000 and a query name of 2,000
+ * bytes, the others with the NSID "k1" (texts as long as a server may
+ * send: tests of what the store keeps and reads of them). */
+static inline void
+sfix_long_result(char *body, size_t size, int i, const char *nsid)
+{
+	static char server[3001], qname[2001];
+
+	memset(server, 's', sizeof(server) - 1);
+	memset(qname, 'q', sizeof(qname) - 1);
+	snprintf(body, size,
+	    "\"time\":\"2026-11-26T10:%02d:00Z\",\"name\":\"root-soa\","
+	    "\"server\":\"%s\",\"addr\":\"193.0.14.129\",\"port\":53,"
+	    "\"af\":4,\"proto\":\"udp\",\"query\":{\"qname\":\"%s\","
+	    "\"qtype\":\"SOA\"},\"ok\":true,\"failure\":null,"
+	    "\"rtt_ms\":%d,\"rcode\":\"NOERROR\",\"nsid\":\"%s\"",
+	    i, i == 2 ? server : "k.root-servers.net", i == 2 ? qname : ".",
+	    10 * (i + 1), i == 1 ? nsid : "k1");
+}
+
 static inline int
 sfix_first_int_cb(void *arg, const struct db_row *row)
 {

@@ -1045,6 +1045,46 @@ test_max_groups(void **state)
 	}
 }
 
+/* Texts as long as a server may send: an NSID of 16,000 hex digits
+ * that do not compress, a server name of 3,000 and a query name of
+ * 2,000 bytes.  Each result is counted in its target's summary and the
+ * NSID given whole, read a record a page (PostgreSQL reads these apart
+ * from the results its covering indexes hold: store_read). */
+static void
+test_long_texts(void **state)
+{
+	struct sfix_test *t = *state;
+	static char nsid[16001], body[20000];
+	struct export_params ep;
+	char err[128], *out;
+	json_t *b, *g, *nsids;
+
+	sfix_hex_noise(nsid, sizeof(nsid) - 1);
+	for (int i = 0; i < 4; i++) {
+		sfix_long_result(body, sizeof(body), i, nsid);
+		schain_add(&t->c, "dns", body);
+	}
+	schain_ingest(&t->s, &t->c, 4);
+	export_params_init(&ep);
+	if (export_params_set(&ep, "addr", K4, err, sizeof(err)) != 1 ||
+	    export_params_set(&ep, "name", "root-soa", err, sizeof(err)) != 1)
+		fail_msg("%s", err);
+	out = run(t, &ep.filter, HOUR, SUMMARY_JSON, 1);
+	assert_non_null(b = json_loads(out, 0, NULL));
+	free(out);
+	g = target(b, K4, "udp");
+	assert_int_equal(num(g, "measurements"), 4);
+	assert_int_equal(num(g, "successes"), 4);
+	assert_true(real(g, "rtt_median_ms") == 25.0);
+	assert_true(real(g, "rtt_p95_ms") == 40.0);
+	nsids = json_object_get(g, "nsids");
+	assert_int_equal(json_array_size(nsids), 2);
+	assert_true(
+	    strcmp(json_string_value(json_array_get(nsids, 0)), nsid) == 0 ||
+	    strcmp(json_string_value(json_array_get(nsids, 1)), nsid) == 0);
+	json_decref(b);
+}
+
 #define SUMMARY_TESTS(setup) \
 	SFIX_TEST(test_json_exact, setup), SFIX_TEST(test_csv_exact, setup), \
 	    SFIX_TEST(test_percentiles, setup), \
@@ -1054,7 +1094,8 @@ test_max_groups(void **state)
 	    SFIX_TEST(test_seven_minute_buckets, setup), \
 	    SFIX_TEST(test_names_apart, setup), SFIX_TEST(test_types, setup), \
 	    SFIX_TEST(test_out_of_range, setup), \
-	    SFIX_TEST(test_max_groups, setup)
+	    SFIX_TEST(test_max_groups, setup), \
+	    SFIX_TEST(test_long_texts, setup)
 
 int
 main(void)
