@@ -72,4 +72,30 @@ int store_probe_key(const char *id, struct db_value *v, const char **column);
  * obj). */
 const char *store_json_str(json_t *obj, const char *key);
 
+/* A SELECT built a condition at a time (store_read.c, store_batches.c):
+ * its text and its parameters. */
+struct store_query {
+	char sql[1800];
+	size_t len;
+	struct db_value p[16];
+	int n;
+};
+
+/* store_query_where: append " AND <cond> ?" with the value `v`. */
+void store_query_where(struct store_query *q, const char *cond,
+    struct db_value v);
+
+/* store_query_probe: the condition that the probe named `probe` (an id
+ * or a number, store_probe_key) is p.id or p.num.  Returns 0, or -1
+ * when `probe` names no probe (the query would give no row). */
+int store_query_probe(struct store_query *q, const char *probe);
+
+/* store_batch_keep: keep the signature of batch `b` (store_batch: none
+ * when it has none) and what it covers, `forks` (n of them) the indexes
+ * of its records that were kept as equivocations; in the ingest's
+ * transaction.  The same body kept already changes nothing.  Returns 0,
+ * or -1 with the store's error set. */
+int store_batch_keep(struct store *st, const struct store_batch *b,
+    const size_t *forks, size_t nforks);
+
 #endif /* CW_STORE_INT_H */

@@ -152,6 +152,27 @@ store_rows_cb(void *arg, const struct db_row *row)
 	return stop;
 }
 
+void
+store_query_where(struct store_query *q, const char *cond, struct db_value v)
+{
+	q->len += (size_t)snprintf(q->sql + q->len, sizeof(q->sql) - q->len,
+	    " AND %s ?", cond);
+	q->p[q->n++] = v;
+}
+
+int
+store_query_probe(struct store_query *q, const char *probe)
+{
+	struct db_value key;
+	const char *column;
+
+	if (store_probe_key(probe, &key, &column) == -1)
+		return -1;
+	store_query_where(q,
+	    strcmp(column, "id") == 0 ? "p.id =" : "p.num =", key);
+	return 0;
+}
+
 /*
  * One read of records for both orders: `cursor` is the SQL condition
  * that says where the read goes on (its `ncur` values in `cur`), `extra`
@@ -163,54 +184,36 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
     const struct db_value *cur, int ncur, const char *extra, const char *order,
     size_t limit, struct store_rows *rows)
 {
-	struct db_value p[14];
-	char sql[1800];
-	size_t len;
-	int n = 0;
+	struct store_query q = { .len = 0 };
 
-	len = (size_t)snprintf(sql, sizeof(sql),
+	q.len = (size_t)snprintf(q.sql, sizeof(q.sql),
 	    "SELECT %s FROM records r JOIN probes p ON p.id = r.probe WHERE %s",
 	    rows->msm ? STORE_MSM_COLUMNS : STORE_ROW_COLUMNS, cursor);
 	for (int i = 0; i < ncur; i++)
-		p[n++] = cur[i];
-#define STORE_WHERE(cond, value) \
-	do { \
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, \
-		    " AND " cond " ?"); \
-		p[n++] = (value); \
-	} while (0)
+		q.p[q.n++] = cur[i];
 	if (f->from != 0)
-		STORE_WHERE("r.time >=", DB_V_INT(f->from));
+		store_query_where(&q, "r.time >=", DB_V_INT(f->from));
 	if (f->to != 0)
-		STORE_WHERE("r.time <", DB_V_INT(f->to));
-	if (f->probe != NULL) {
-		struct db_value key;
-		const char *column;
-		if (store_probe_key(f->probe, &key, &column) == -1)
-			return STORE_OK; /* no such probe: no rows */
-		if (strcmp(column, "id") == 0)
-			STORE_WHERE("p.id =", key);
-		else
-			STORE_WHERE("p.num =", key);
-	}
+		store_query_where(&q, "r.time <", DB_V_INT(f->to));
+	if (f->probe != NULL && store_query_probe(&q, f->probe) == -1)
+		return STORE_OK; /* no such probe: no rows */
 	if (f->type != NULL)
-		STORE_WHERE("r.type =", DB_V_TEXT(f->type));
+		store_query_where(&q, "r.type =", DB_V_TEXT(f->type));
 	if (f->name != NULL)
-		STORE_WHERE("r.name =", DB_V_TEXT(f->name));
+		store_query_where(&q, "r.name =", DB_V_TEXT(f->name));
 	if (f->addr != NULL)
-		STORE_WHERE("r.addr =", DB_V_TEXT(f->addr));
+		store_query_where(&q, "r.addr =", DB_V_TEXT(f->addr));
 	if (f->country != NULL)
-		STORE_WHERE("r.country =", DB_V_TEXT(f->country));
+		store_query_where(&q, "r.country =", DB_V_TEXT(f->country));
 	if (f->asn >= 0)
-		STORE_WHERE("r.asn =", DB_V_INT(f->asn));
+		store_query_where(&q, "r.asn =", DB_V_INT(f->asn));
 	if (f->no_heartbeats)
-		STORE_WHERE("r.type <>", DB_V_TEXT("heartbeat"));
-#undef STORE_WHERE
-	snprintf(sql + len, sizeof(sql) - len, "%s ORDER BY %s LIMIT ?", extra,
-	    order);
-	p[n++] = DB_V_INT(
+		store_query_where(&q, "r.type <>", DB_V_TEXT("heartbeat"));
+	snprintf(q.sql + q.len, sizeof(q.sql) - q.len, "%s ORDER BY %s LIMIT ?",
+	    extra, order);
+	q.p[q.n++] = DB_V_INT(
 	    limit > (size_t)INT32_MAX ? INT32_MAX : (long long)limit);
-	if (db_query(st->db, sql, p, n, store_rows_cb, rows) == -1) {
+	if (db_query(st->db, q.sql, q.p, q.n, store_rows_cb, rows) == -1) {
 		store_set_error(st, "results");
 		return STORE_E_DB;
 	}
