@@ -23,7 +23,13 @@
 # Usage, from a built tree (make check builds the tools), as root:
 #   contrib/bench/collector-bench.sh [BUILD_DIR]
 # Knobs: CW_BENCH_RECORDS (records per ingest run, default 200000),
-#        CW_BENCH_EXPORT (records exported, default 1000000).
+#        CW_BENCH_EXPORT (records exported, default 1000000),
+#        CW_BENCH_BASE (another build directory: each ingest run is made
+#        with its corewatch-collector too, just before this build's, on
+#        a fresh database of its own, to compare two versions in one run
+#        on the same load, with that build's load generator, which
+#        enrolls the probes with that build's schema; its lines say
+#        "base").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +38,14 @@ COLLECTOR=$build/src/corewatch-collector
 LOADGEN=$build/tests/tools/loadgen
 SQLSCAN=$build/tests/tools/sqlscan
 RECPARSE=$build/tests/tools/recparse
-for f in "$COLLECTOR" "$LOADGEN" "$SQLSCAN" "$RECPARSE"; do
+BASE_COLLECTOR= BASE_LOADGEN=
+if [ -n "${CW_BENCH_BASE:-}" ]; then
+	base=$(cd "$CW_BENCH_BASE" && pwd)
+	BASE_COLLECTOR=$base/src/corewatch-collector
+	BASE_LOADGEN=$base/tests/tools/loadgen # enrolls with its schema
+fi
+for f in "$COLLECTOR" "$LOADGEN" "$SQLSCAN" "$RECPARSE" $BASE_COLLECTOR \
+    $BASE_LOADGEN; do
 	[ -x "$f" ] || { echo "no $f: run make check first" >&2; exit 2; }
 done
 export top_builddir=$build
@@ -43,8 +56,9 @@ EXPORT_N=${CW_BENCH_EXPORT:-1000000}
 PROBES=50
 say() { printf '%s\n' "$*"; }
 
-# ingest LABEL DBURL SIZE: one loadgen run against a fresh collector.
-ingest()
+# ingest_one LABEL DBURL SIZE: one loadgen run against a fresh
+# $COLLECTOR.
+ingest_one()
 {
 	local label=$1 db=$2 size=$3 batches out
 	batches=$((RECORDS / PROBES / size))
@@ -54,6 +68,24 @@ ingest()
 	    --batches "$batches" --size "$size" 2>&1 | tail -n 1)
 	say "  $label, batches of $size: $out"
 	cw_collector_stop
+}
+
+# ingest LABEL DBURL SIZE [RESET]: ingest_one, after the same with the
+# CW_BENCH_BASE collector on a database of its own (RESET: the command
+# that empties a PostgreSQL database; a SQLite file gets a new name).
+ingest()
+{
+	local db=$2
+	if [ -n "$BASE_COLLECTOR" ]; then
+		case $db in
+		sqlite:*) db=${db%.db}-base.db ;;
+		*) ${4:-true} ;;
+		esac
+		COLLECTOR=$BASE_COLLECTOR LOADGEN=$BASE_LOADGEN \
+		    ingest_one "$1 (base)" "$db" "$3"
+		${4:-true}
+	fi
+	ingest_one "$@"
 }
 
 # The peer: RECORDS rows of the collector's own schema, each with a
@@ -108,9 +140,9 @@ psql_do() { cw_pg_run "$(cw_pg_bin)/psql" -q "$PG_URL" -v ON_ERROR_STOP=1 \
 pg_reset() { psql_do "DROP SCHEMA public CASCADE; CREATE SCHEMA public" \
     >/dev/null 2>&1; }
 pg_reset
-ingest "PostgreSQL" "$PG_URL" 100
+ingest "PostgreSQL" "$PG_URL" 100 pg_reset
 pg_reset
-ingest "PostgreSQL" "$PG_URL" 1000
+ingest "PostgreSQL" "$PG_URL" 1000 pg_reset
 pg_reset
 "$COLLECTOR" probe list --db "$PG_URL" >/dev/null 2>&1
 t=$(elapsed psql_do "INSERT INTO records ($PEER_COLUMNS)
