@@ -25,10 +25,11 @@
 # Knobs: CW_BENCH_RECORDS (records per ingest run, default 200000),
 #        CW_BENCH_EXPORT (records exported, default 1000000),
 #        CW_BENCH_BASE (another build directory: each ingest run is made
-#        with its corewatch-collector too, just before this build's, on
-#        a fresh database of its own, to compare two versions in one run
-#        on the same load, with that build's load generator, which
-#        enrolls the probes with that build's schema; its lines say
+#        twice with this build and twice with that build's
+#        corewatch-collector, in the order base, this, this, base, each
+#        on a fresh database, to compare two versions in one run on the
+#        same load; the base runs use that build's load generator,
+#        which enrolls the probes with its schema; their lines say
 #        "base").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -70,22 +71,38 @@ ingest_one()
 	cw_collector_stop
 }
 
-# ingest LABEL DBURL SIZE [RESET]: ingest_one, after the same with the
-# CW_BENCH_BASE collector on a database of its own (RESET: the command
-# that empties a PostgreSQL database; a SQLite file gets a new name).
-ingest()
+# base_one LABEL DBURL SIZE RESET N: ingest_one with the CW_BENCH_BASE
+# collector and load generator, on a database of its own (RESET: the
+# command that empties a PostgreSQL one; a SQLite file gets a name of
+# its own, N).
+base_one()
 {
 	local db=$2
+	case $db in
+	sqlite:*) db=${db%.db}-base$5.db ;;
+	*) $4 ;;
+	esac
+	COLLECTOR=$BASE_COLLECTOR LOADGEN=$BASE_LOADGEN \
+	    ingest_one "$1 (base)" "$db" "$3"
+	$4
+}
+
+# ingest LABEL DBURL SIZE [RESET]: ingest_one; with CW_BENCH_BASE, in
+# the order base, this build, this build, base, so that a drift of the
+# machine's load over the four runs, or a run slowed by the one before
+# (the disk writing back its pages), weighs on both alike.
+ingest()
+{
+	local reset=${4:-true}
+	[ -n "$BASE_COLLECTOR" ] && base_one "$1" "$2" "$3" "$reset" 1
+	ingest_one "$1" "$2" "$3"
 	if [ -n "$BASE_COLLECTOR" ]; then
-		case $db in
-		sqlite:*) db=${db%.db}-base.db ;;
-		*) ${4:-true} ;;
+		case $2 in
+		sqlite:*) ingest_one "$1" "${2%.db}-2.db" "$3" ;;
+		*) $reset; ingest_one "$1" "$2" "$3" ;;
 		esac
-		COLLECTOR=$BASE_COLLECTOR LOADGEN=$BASE_LOADGEN \
-		    ingest_one "$1 (base)" "$db" "$3"
-		${4:-true}
+		base_one "$1" "$2" "$3" "$reset" 2
 	fi
-	ingest_one "$@"
 }
 
 # The peer: RECORDS rows of the collector's own schema, each with a

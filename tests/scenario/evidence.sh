@@ -3,7 +3,9 @@
 # and what it covers (doc/evidence.md), on SQLite (evidence_pg.sh: on
 # PostgreSQL):
 #   a real uploader (tests/tools/uploadrun: the probe's spool, its
-#   batches, gzip) sends 1,000 records; every batch is listed, the same
+#   batches, gzip) sends 1,000 records; another probe's spool is carried
+#   by hand (`corewatch spool export`) and imported twice, the second
+#   time keeping no batch more; every batch is listed, the same
 #   bytes from `corewatch-collector batches` and GET /api/v1/batches,
 #   and evidence_verify.py (Python, python3-nacl, written from
 #   doc/evidence.md alone) rebuilds every signed body from the exported
@@ -126,6 +128,42 @@ cw_check "signatures swapped: the verifier fails" [ $? = 1 ]
 cw_check "signatures swapped: two batches, the signature named" \
     [ "$(grep -c '^FAIL.*the signature does not verify' \
     "$CW_TMP/swapped.verify")" = 2 ]
+
+# --- carried by hand: corewatch spool export, imported twice ----------------
+
+cw_probe_key "$CW_TMP/c.key"
+PROBE_C=$PROBE_ID
+cw_probe_enroll "$DB" probe-c "$PROBE_PUBKEY"
+timeout 150 "$UPLOADRUN" --spool "$CW_TMP/c.spool" --key "$CW_TMP/c.key" \
+    --append 400 >/dev/null 2>"$CW_TMP/c.err"
+cw_check "offline: 400 records spooled" [ $? = 0 ]
+printf '%s\n' 'probe { name = "hand-carried" }' \
+    "state_dir = \"$CW_TMP/c.state\"" "key = \"$CW_TMP/c.key\"" \
+    "spool { dir = \"$CW_TMP/c.spool\" }" \
+    'dns "never-run" { servers = {"127.0.0.1"} port = 9 interval = 1h }' \
+    >"$CW_TMP/c.conf"
+"$COREWATCH" spool export -c "$CW_TMP/c.conf" --out "$CW_TMP/c.export" \
+    >/dev/null 2>"$CW_TMP/c.export.err"
+cw_check "spool export: exit 0" [ $? = 0 ] || cat "$CW_TMP/c.export.err" >&2
+for i in 1 2; do
+	"$COLLECTOR" import --db "$DB" "$CW_TMP/c.export" \
+	    >"$CW_TMP/import$i.out" 2>&1
+	cw_check "import $i: exit 0" [ $? = 0 ] || cat "$CW_TMP/import$i.out" >&2
+	"$COLLECTOR" batches --db "$DB" --probe "$PROBE_C" \
+	    >"$CW_TMP/c$i.batches"
+done
+cw_check "import again: duplicates only" \
+    grep -q "accepted (0 records stored, 400 duplicates" "$CW_TMP/import2.out"
+cw_expect "imported: its batches kept, 400 records" "$CW_TMP/c1.batches" \
+    'length >= 1 and (map(.count) | add) == 400'
+cw_check "imported again (the same signed bodies): no batch more" \
+    cmp "$CW_TMP/c1.batches" "$CW_TMP/c2.batches"
+verify imported
+cw_check "imported: every batch verifies, every record is covered" \
+    [ "$rc" = 0 ] || cat "$CW_TMP/imported.verify" >&2
+cw_check "imported: probe C's batches among them" \
+    [ "$(grep -c "^ok batch $PROBE_C" "$CW_TMP/imported.verify")" = \
+    "$(wc -l <"$CW_TMP/c1.batches")" ]
 
 # --- crafted batches: duplicates, a replay, a hole, a loss, a fork ------------
 
