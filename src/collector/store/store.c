@@ -2,8 +2,8 @@
  * store.c -- the collector's storage, written once over db.h: schema and
  * migrations, transactions, and the ingest of batches (duplicates,
  * gaps, equivocations, group commit).  Probes and tokens:
- * store_probe.c; reading records back: store_read.c; what they share:
- * store_int.h.
+ * store_probe.c; reading records back: store_read.c; batch signatures:
+ * store_batches.c; what they share: store_int.h.
  */
 #include "config.h"
 

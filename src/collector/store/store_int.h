@@ -3,9 +3,10 @@
  * them includes: the store itself and the helpers one part calls in
  * another.  store.c opens the store, migrates its schema, runs its
  * transactions and ingests batches; store_probe.c keeps probes and
- * enrollment tokens; store_read.c reads records back.  The error rule of
- * store.h holds here too: a helper that fails with the database puts the
- * reason in the store's error (store_set_error) and returns -1.
+ * enrollment tokens; store_read.c reads records back; store_batches.c
+ * keeps and reads the batch signatures.  The error rule of store.h
+ * holds here too: a helper that fails with the database puts the reason
+ * in the store's error (store_set_error) and returns -1.
  */
 #ifndef CW_STORE_INT_H
 #define CW_STORE_INT_H
