@@ -311,7 +311,7 @@ store_batch_fork(struct store *st, const struct store_batch_row *r, size_t k,
 	unsigned char hash[RECORD_HASH_LEN];
 	struct store_line l = { line, len, false };
 	struct db_value p[4];
-	bool bad;
+	bool bad = false;
 
 	*line = NULL;
 	*len = 0;
