@@ -61,13 +61,19 @@ say() { printf '%s\n' "$*"; }
 # $COLLECTOR.
 ingest_one()
 {
-	local label=$1 db=$2 size=$3 batches out
+	local label=$1 db=$2 size=$3 batches out cpu
 	batches=$((RECORDS / PROBES / size))
 	[ "$batches" -ge 1 ] || batches=1
 	cw_collector_start "$CW_TMP/serve.log" --db "$db"
 	out=$("$LOADGEN" --url "$COLLECTOR_URL" --db "$db" --probes "$PROBES" \
 	    --batches "$batches" --size "$size" 2>&1 | tail -n 1)
-	say "  $label, batches of $size: $out"
+	# Its CPU time (all its threads; SQLite works inside it, a
+	# PostgreSQL server apart), less swayed than the wall clock by what
+	# else the machine runs.
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" -v n=$((PROBES * batches * size)) '{
+		printf "%.2f CPU-s, %.0f us/record", ($14 + $15) / hz,
+		    ($14 + $15) / hz / n * 1e6 }' "/proc/$COLLECTOR_PID/stat")
+	say "  $label, batches of $size: $out; the collector: $cpu"
 	cw_collector_stop
 }
 
