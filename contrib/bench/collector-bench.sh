@@ -23,7 +23,14 @@
 # Usage, from a built tree (make check builds the tools), as root:
 #   contrib/bench/collector-bench.sh [BUILD_DIR]
 # Knobs: CW_BENCH_RECORDS (records per ingest run, default 200000),
-#        CW_BENCH_EXPORT (records exported, default 1000000).
+#        CW_BENCH_EXPORT (records exported, default 1000000),
+#        CW_BENCH_BASE (another build directory: each ingest run is made
+#        twice with this build and twice with that build's
+#        corewatch-collector, in the order base, this, this, base, each
+#        on a fresh database, to compare two versions in one run on the
+#        same load; the base runs use that build's load generator,
+#        which enrolls the probes with its schema; their lines say
+#        "base").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +39,14 @@ COLLECTOR=$build/src/corewatch-collector
 LOADGEN=$build/tests/tools/loadgen
 SQLSCAN=$build/tests/tools/sqlscan
 RECPARSE=$build/tests/tools/recparse
-for f in "$COLLECTOR" "$LOADGEN" "$SQLSCAN" "$RECPARSE"; do
+BASE_COLLECTOR= BASE_LOADGEN=
+if [ -n "${CW_BENCH_BASE:-}" ]; then
+	base=$(cd "$CW_BENCH_BASE" && pwd)
+	BASE_COLLECTOR=$base/src/corewatch-collector
+	BASE_LOADGEN=$base/tests/tools/loadgen # enrolls with its schema
+fi
+for f in "$COLLECTOR" "$LOADGEN" "$SQLSCAN" "$RECPARSE" $BASE_COLLECTOR \
+    $BASE_LOADGEN; do
 	[ -x "$f" ] || { echo "no $f: run make check first" >&2; exit 2; }
 done
 export top_builddir=$build
@@ -43,17 +57,58 @@ EXPORT_N=${CW_BENCH_EXPORT:-1000000}
 PROBES=50
 say() { printf '%s\n' "$*"; }
 
-# ingest LABEL DBURL SIZE: one loadgen run against a fresh collector.
-ingest()
+# ingest_one LABEL DBURL SIZE: one loadgen run against a fresh
+# $COLLECTOR.
+ingest_one()
 {
-	local label=$1 db=$2 size=$3 batches out
+	local label=$1 db=$2 size=$3 batches out cpu
 	batches=$((RECORDS / PROBES / size))
 	[ "$batches" -ge 1 ] || batches=1
 	cw_collector_start "$CW_TMP/serve.log" --db "$db"
 	out=$("$LOADGEN" --url "$COLLECTOR_URL" --db "$db" --probes "$PROBES" \
 	    --batches "$batches" --size "$size" 2>&1 | tail -n 1)
-	say "  $label, batches of $size: $out"
+	# Its CPU time (all its threads; SQLite works inside it, a
+	# PostgreSQL server apart), less swayed than the wall clock by what
+	# else the machine runs.
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" -v n=$((PROBES * batches * size)) '{
+		printf "%.2f CPU-s, %.0f us/record", ($14 + $15) / hz,
+		    ($14 + $15) / hz / n * 1e6 }' "/proc/$COLLECTOR_PID/stat")
+	say "  $label, batches of $size: $out; the collector: $cpu"
 	cw_collector_stop
+}
+
+# base_one LABEL DBURL SIZE RESET N: ingest_one with the CW_BENCH_BASE
+# collector and load generator, on a database of its own (RESET: the
+# command that empties a PostgreSQL one; a SQLite file gets a name of
+# its own, N).
+base_one()
+{
+	local db=$2
+	case $db in
+	sqlite:*) db=${db%.db}-base$5.db ;;
+	*) $4 ;;
+	esac
+	COLLECTOR=$BASE_COLLECTOR LOADGEN=$BASE_LOADGEN \
+	    ingest_one "$1 (base)" "$db" "$3"
+	$4
+}
+
+# ingest LABEL DBURL SIZE [RESET]: ingest_one; with CW_BENCH_BASE, in
+# the order base, this build, this build, base, so that a drift of the
+# machine's load over the four runs, or a run slowed by the one before
+# (the disk writing back its pages), weighs on both alike.
+ingest()
+{
+	local reset=${4:-true}
+	[ -n "$BASE_COLLECTOR" ] && base_one "$1" "$2" "$3" "$reset" 1
+	ingest_one "$1" "$2" "$3"
+	if [ -n "$BASE_COLLECTOR" ]; then
+		case $2 in
+		sqlite:*) ingest_one "$1" "${2%.db}-2.db" "$3" ;;
+		*) $reset; ingest_one "$1" "$2" "$3" ;;
+		esac
+		base_one "$1" "$2" "$3" "$reset" 2
+	fi
 }
 
 # The peer: RECORDS rows of the collector's own schema, each with a
@@ -108,9 +163,9 @@ psql_do() { cw_pg_run "$(cw_pg_bin)/psql" -q "$PG_URL" -v ON_ERROR_STOP=1 \
 pg_reset() { psql_do "DROP SCHEMA public CASCADE; CREATE SCHEMA public" \
     >/dev/null 2>&1; }
 pg_reset
-ingest "PostgreSQL" "$PG_URL" 100
+ingest "PostgreSQL" "$PG_URL" 100 pg_reset
 pg_reset
-ingest "PostgreSQL" "$PG_URL" 1000
+ingest "PostgreSQL" "$PG_URL" 1000 pg_reset
 pg_reset
 "$COLLECTOR" probe list --db "$PG_URL" >/dev/null 2>&1
 t=$(elapsed psql_do "INSERT INTO records ($PEER_COLUMNS)

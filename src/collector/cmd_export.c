@@ -1,7 +1,8 @@
 /*
- * cmd_export.c -- `corewatch-collector export` and `summary`: stream the
- * stored results to stdout or a file, page by page, through the same
- * exporter and summary the HTTP service uses.
+ * cmd_export.c -- `corewatch-collector export`, `summary` and
+ * `batches`: stream the stored results (or the kept batch signatures)
+ * to stdout or a file, page by page, through the same exporter, summary
+ * and batch reader the HTTP service uses.
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 
 #include <event2/buffer.h>
 
+#include "batches.h"
 #include "cli.h"
 #include "cmd_export.h"
 #include "export.h"
@@ -41,14 +43,20 @@ static const struct option cmd_export_options[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "bucket", required_argument, NULL, OPT_BUCKET },
 	COLLECTOR_CMD_FILTER_OPTIONS(OPT_FILTER),
-	{ "type", required_argument, NULL, OPT_FILTER }, /* export, summary */
+	{ "type", required_argument, NULL, OPT_FILTER },  /* export, summary */
+	{ "chain", required_argument, NULL, OPT_FILTER }, /* batches */
+	{ "seq-from", required_argument, NULL, OPT_FILTER }, /* batches */
+	{ "seq-to", required_argument, NULL, OPT_FILTER },   /* batches */
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
+enum cmd_export_kind { CMD_EXPORT, CMD_SUMMARY, CMD_BATCHES };
+
 /* What a command was asked to do. */
 struct cmd_export {
-	const char *cmd;       /* "export" or "summary" */
+	const char *cmd; /* "export", "summary" or "batches" */
+	enum cmd_export_kind kind;
 	const char *db;        /* --db */
 	const char *conf_path; /* -c */
 	char *db_url;          /* the one read; owned */
@@ -56,12 +64,14 @@ struct cmd_export {
 	const char *out;
 	const char *bucket;
 	struct export_params params;
+	struct batch_params batch; /* batches' filters */
 };
 
-/* One of the two streams, stepped alike. */
+/* One of the three streams, stepped alike. */
 struct cmd_stream {
 	struct exporter *e;
 	struct summary *s;
+	struct batch_export *b;
 };
 
 #define CMD_EXPORT_FILTER_USAGE \
@@ -142,14 +152,35 @@ collector_cmd_filter_check(const char *cmd, const struct export_params *xp)
 	return -1;
 }
 
+static void cmd_batches_usage(FILE *fp);
+
+/* A filter option `name` of command `c`: 1 when set, 0 when the command
+ * has no such filter, -1 for a bad value (the reason in err). */
+static int
+cmd_export_filter(struct cmd_export *c, const char *name, const char *arg,
+    char *err, size_t errlen)
+{
+	if (c->kind != CMD_BATCHES)
+		return export_params_set(&c->params, name, arg, err, errlen);
+	/* --seq-from is the query's seq_from. */
+	return batch_params_set(&c->batch,
+	    strcmp(name, "seq-from") == 0   ? "seq_from" :
+	        strcmp(name, "seq-to") == 0 ? "seq_to" :
+	                                      name,
+	    arg, err, errlen);
+}
+
 /* Parse the options into `c`.  Returns -1 to go on, or an exit status
  * (after --help, or a usage error reported). */
 static int
-cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
+cmd_export_parse(struct cmd_export *c, int argc, char **argv)
 {
+	bool summary = c->kind == CMD_SUMMARY;
+	char err[256];
 	int ch, idx, rc;
 
 	export_params_init(&c->params);
+	batch_params_init(&c->batch);
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:h", cmd_export_options,
@@ -157,8 +188,10 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 		const char *arg = optarg;
 		switch (ch) {
 		case 'h':
-			(summary ? cmd_summary_usage : cmd_export_usage)(
-			    stdout);
+			(summary ? cmd_summary_usage :
+			        c->kind == CMD_BATCHES ?
+			           cmd_batches_usage :
+			           cmd_export_usage)(stdout);
 			return CW_EXIT_OK;
 		case 'c':
 			c->conf_path = arg;
@@ -167,6 +200,10 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			c->db = arg;
 			break;
 		case OPT_FORMAT:
+			if (c->kind == CMD_BATCHES)
+				return collector_cmd_error(c->cmd,
+				    CW_EXIT_USAGE,
+				    "--format: batches are JSON lines only");
 			c->format = arg;
 			break;
 		case OPT_OUT:
@@ -180,9 +217,16 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 			c->bucket = arg;
 			break;
 		case OPT_FILTER:
-			if ((rc = collector_cmd_filter(c->cmd, &c->params,
-			         cmd_export_options[idx].name, arg)) != -1)
-				return rc;
+			rc = cmd_export_filter(c, cmd_export_options[idx].name,
+			    arg, err, sizeof(err));
+			if (rc == 0)
+				return collector_cmd_error(c->cmd,
+				    CW_EXIT_USAGE,
+				    "--%s is not an option of %s (try --help)",
+				    cmd_export_options[idx].name, c->cmd);
+			if (rc == -1)
+				return collector_cmd_error(c->cmd,
+				    CW_EXIT_USAGE, "--%s", err);
 			break;
 		default:
 			if (optopt >= OPT_DB || optopt == 'c')
@@ -200,7 +244,10 @@ cmd_export_parse(struct cmd_export *c, int argc, char **argv, bool summary)
 	if (c->out != NULL && c->out[0] == '\0')
 		return collector_cmd_error(c->cmd, CW_EXIT_USAGE,
 		    "--out: empty file name");
-	return collector_cmd_filter_check(c->cmd, &c->params);
+	if (export_params_check(&c->params, err, sizeof(err)) == -1 ||
+	    batch_params_check(&c->batch, err, sizeof(err)) == -1)
+		return collector_cmd_error(c->cmd, CW_EXIT_USAGE, "%s", err);
+	return -1;
 }
 
 /* Open the database c->db_url names; a SQLite file must exist already
@@ -236,6 +283,8 @@ cmd_export_drain(struct evbuffer *buf, int fd)
 static int
 cmd_stream_step(struct cmd_stream *s, struct evbuffer *buf)
 {
+	if (s->b != NULL)
+		return batch_export_step(s->b, buf);
 	return s->e != NULL ? export_step(s->e, buf) : summary_step(s->s, buf);
 }
 
@@ -323,14 +372,14 @@ cmd_export_run(const struct cmd_export *c, struct store *st,
 int
 collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 {
-	struct cmd_export c = { .cmd = "export" };
+	struct cmd_export c = { .cmd = "export", .kind = CMD_EXPORT };
 	struct cmd_stream s = { 0 };
 	enum export_format fmt;
 	struct store *st;
 	char err[256];
 	int rc;
 
-	if ((rc = cmd_export_parse(&c, argc, argv, false)) != -1)
+	if ((rc = cmd_export_parse(&c, argc, argv)) != -1)
 		return rc;
 	if (c.format == NULL)
 		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
@@ -360,7 +409,7 @@ collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of)
 int
 collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 {
-	struct cmd_export c = { .cmd = "summary" };
+	struct cmd_export c = { .cmd = "summary", .kind = CMD_SUMMARY };
 	struct cmd_stream s = { 0 };
 	enum summary_format fmt = SUMMARY_JSON;
 	cw_usec_t bucket = 3600 * CW_USEC_PER_SEC;
@@ -368,7 +417,7 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 	char err[256];
 	int rc;
 
-	if ((rc = cmd_export_parse(&c, argc, argv, true)) != -1)
+	if ((rc = cmd_export_parse(&c, argc, argv)) != -1)
 		return rc;
 	if (c.format != NULL && summary_format_parse(c.format, &fmt) == -1)
 		return collector_cmd_error(c.cmd, CW_EXIT_USAGE,
@@ -392,6 +441,51 @@ collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of)
 	else
 		rc = cmd_export_run(&c, st, &s);
 	summary_free(s.s);
+	store_close(st);
+	free(c.db_url);
+	return rc;
+}
+
+static void
+cmd_batches_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: corewatch-collector batches [--db URL | -c FILE] "
+	    "[filters] [--out FILE]\n"
+	    "  the kept signature of every accepted batch and what it "
+	    "covers,\n"
+	    "  one JSON object a line (doc/evidence.md)\n"
+	    "  --out FILE           write to FILE (complete or not at all)\n"
+	    "  --probe ID           probe id (32 hex digits) or number\n"
+	    "  --chain C            chain id (32 hex digits)\n"
+	    "  --from T, --to T     received from T (inclusive) to T "
+	    "(exclusive), UTC\n"
+	    "  --seq-from N, --seq-to N\n"
+	    "                       batches holding a seq from N to N\n");
+}
+
+int
+collector_cmd_batches(int argc, char **argv, cmd_export_db_fn *db_of)
+{
+	struct cmd_export c = { .cmd = "batches", .kind = CMD_BATCHES };
+	struct cmd_stream s = { 0 };
+	struct store *st;
+	int rc;
+
+	if ((rc = cmd_export_parse(&c, argc, argv)) != -1)
+		return rc;
+	if ((c.db_url = db_of(c.cmd, c.conf_path, c.db)) == NULL)
+		return CW_EXIT_USAGE;
+	if ((st = cmd_export_store(&c)) == NULL) {
+		free(c.db_url);
+		return CW_EXIT_FAILURES;
+	}
+	if ((s.b = batch_export_new(st, &c.batch.filter)) == NULL)
+		rc = collector_cmd_error(c.cmd, CW_EXIT_FAILURES,
+		    "out of memory");
+	else
+		rc = cmd_export_run(&c, st, &s);
+	batch_export_free(s.b);
 	store_close(st);
 	free(c.db_url);
 	return rc;

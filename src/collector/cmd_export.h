@@ -1,6 +1,7 @@
 /*
- * cmd_export.h -- `corewatch-collector export` and `summary`: the stored
- * results read back on the command line (doc/export.md).
+ * cmd_export.h -- `corewatch-collector export`, `summary` and `batches`:
+ * the stored results and batch signatures read back on the command line
+ * (doc/export.md, doc/evidence.md).
  *
  * Each takes argc/argv starting at the subcommand's name and returns
  * the exit status: 0 when the whole output was written, 1 when the
@@ -66,5 +67,9 @@ int collector_cmd_export(int argc, char **argv, cmd_export_db_fn *db_of);
 /* summary [--db URL | -c FILE] [--bucket Nm|Nh|Nd] [--format json|csv]
  * [filters] [--out FILE] */
 int collector_cmd_summary(int argc, char **argv, cmd_export_db_fn *db_of);
+
+/* batches [--db URL | -c FILE] [filters] [--out FILE]: the kept batch
+ * signatures (batches.h) */
+int collector_cmd_batches(int argc, char **argv, cmd_export_db_fn *db_of);
 
 #endif /* CW_CMD_EXPORT_H */

@@ -1114,6 +1114,12 @@ summary_cmd(int argc, char **argv)
 	return collector_cmd_summary(argc, argv, collector_db_url);
 }
 
+static int
+batches_cmd(int argc, char **argv)
+{
+	return collector_cmd_batches(argc, argv, collector_db_url);
+}
+
 /* --- annotate (cmd_annotate.c) --- */
 
 static int
@@ -1207,6 +1213,8 @@ static const struct {
 	{ "token", "create", token_create, "make a one-time enrollment token" },
 	{ "export", NULL, export_cmd,
 	    "write stored records as JSON lines, CSV or RIPE Atlas results" },
+	{ "batches", NULL, batches_cmd,
+	    "the kept signature of every accepted batch, as JSON lines" },
 	{ "summary", NULL, summary_cmd,
 	    "availability and RTT per target and probe, in time buckets" },
 	{ "episodes", NULL, episodes_cmd,

@@ -880,6 +880,10 @@ chttp_route(struct evhttp_request *req, void *arg)
 {
 	struct chttp_route *r = arg;
 
+	/* A GET reads, any other method writes. */
+	if (r->twin != NULL &&
+	    (evhttp_request_get_command(req) == EVHTTP_REQ_GET) != r->read)
+		r = r->twin;
 	chttp_request_watch(r->h, req);
 	if (!chttp_headers_ok(req)) {
 		collector_http_error(req, 431, "at most %d header lines",
@@ -915,9 +919,21 @@ collector_http_route(struct collector_http *h, const char *path, bool read,
 	}
 	r = &h->routes[h->nroutes];
 	r->h = h;
+	r->path = path;
 	r->read = read;
 	r->cb = cb;
 	r->arg = arg;
+	for (size_t i = 0; i < h->nroutes; i++) {
+		struct chttp_route *o = &h->routes[i];
+		if (strcmp(o->path, path) != 0 || o->read == read ||
+		    o->twin != NULL)
+			continue;
+		/* The path's reader beside its writer, or the other way:
+		 * evhttp calls the first, which hands over by method. */
+		o->twin = r;
+		h->nroutes++;
+		return 0;
+	}
 	if (evhttp_set_cb(h->http, path, chttp_route, r) != 0) {
 		log_warnx("%s: %s: already served", __func__, path);
 		return -1;

@@ -134,8 +134,11 @@ void collector_http_free(struct collector_http *h);
  * `cb`.  When `read` is true, a request without "Authorization: Bearer
  * <read token>" gets 401 and never reaches `cb`, unless the
  * configuration opens reads to anyone (public_read); with no read token
- * configured and public_read off, every read is refused.  Returns 0 or
- * -1 (path taken, or out of memory).
+ * configured and public_read off, every read is refused.  A path may
+ * have two routes, one read and one not: a GET goes to the read one,
+ * any other method to the other (GET /api/v1/batches reads the batch
+ * signatures, POST sends a batch).  `path` must outlive `h`.  Returns 0
+ * or -1 (path taken, or out of memory).
  */
 int collector_http_route(struct collector_http *h, const char *path, bool read,
     void (*cb)(struct evhttp_request *, void *), void *arg);

@@ -199,9 +199,13 @@ struct chttp_batch {
 
 struct chttp_route {
 	struct collector_http *h;
+	const char *path; /* static */
 	bool read;
 	void (*cb)(struct evhttp_request *, void *);
 	void *arg;
+	/* The other route of a path read with GET and written with POST
+	 * (/api/v1/batches), or NULL: the method picks. */
+	struct chttp_route *twin;
 };
 
 struct collector_http {

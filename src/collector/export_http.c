@@ -1,6 +1,6 @@
 /*
- * export_http.c -- GET /api/v1/results, /api/v1/summary and
- * /api/v1/probes on the collector's HTTP service.
+ * export_http.c -- GET /api/v1/results, /api/v1/summary,
+ * /api/v1/batches and /api/v1/probes on the collector's HTTP service.
  *
  * A result or summary is a stream: the first page is read in the
  * request's callback, the rest one page at a time, each when evhttp
@@ -28,7 +28,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <sodium.h>
 
+#include "batches.h"
 #include "collector_http.h"
 #include "episodes.h"
 #include "export.h"
@@ -42,8 +44,9 @@
 struct xstream {
 	struct export_http *x;
 	struct evhttp_request *req;
-	struct exporter *e; /* one of e and s */
+	struct exporter *e; /* one of e, s and b */
 	struct summary *s;
+	struct batch_export *b;
 	const char *content_type; /* of a 200 */
 	struct evbuffer *buf;
 	struct event *ev; /* next step, or the watch */
@@ -80,6 +83,7 @@ xstream_free(struct xstream *xs)
 		evbuffer_free(xs->buf);
 	export_free(xs->e);
 	summary_free(xs->s);
+	batch_export_free(xs->b);
 	free(xs);
 }
 
@@ -148,6 +152,8 @@ xstream_gone(struct xstream *xs)
 static int
 xstream_next(struct xstream *xs)
 {
+	if (xs->b != NULL)
+		return batch_export_step(xs->b, xs->buf);
 	return xs->e != NULL ? export_step(xs->e, xs->buf) :
 	                       summary_step(xs->s, xs->buf);
 }
@@ -364,6 +370,50 @@ xhttp_results(struct evhttp_request *req, void *arg)
 	evhttp_clear_headers(&q);
 }
 
+/* GET /api/v1/batches: the kept batch signatures (batches.h).  A batch
+ * that carried a heartbeat needs the heartbeat's bytes to be checked,
+ * and they are the read token's: an anonymous reader (public_read) gets
+ * the other batches. */
+static void
+xhttp_batches(struct evhttp_request *req, void *arg)
+{
+	struct export_http *x = arg;
+	struct batch_params bp;
+	struct xstream *xs;
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+	char err[256];
+	int rc = 1;
+
+	if (!collector_http_get_only(req) || collector_http_query(req, &q) == -1)
+		return;
+	batch_params_init(&bp);
+	TAILQ_FOREACH(kv, &q, next) {
+		if ((rc = batch_params_set(&bp, kv->key, kv->value, err,
+		         sizeof(err))) == 0)
+			snprintf(err, sizeof(err), "unknown parameter \"%s\"",
+			    kv->key);
+		if (rc != 1)
+			break;
+	}
+	if (rc == 1 && batch_params_check(&bp, err, sizeof(err)) == -1)
+		rc = -1;
+	if (rc != 1)
+		collector_http_error(req, 400, "%s", err);
+	else {
+		bp.filter.no_heartbeats = !collector_http_read_trusted(x->h,
+		    req);
+		if ((xs = calloc(1, sizeof(*xs))) == NULL ||
+		    (xs->b = batch_export_new(x->st, &bp.filter)) == NULL) {
+			free(xs);
+			collector_http_error(req, 500, "out of memory");
+		} else
+			xstream_start(x, req, xs,
+			    export_content_type(EXPORT_JSONL));
+	}
+	evhttp_clear_headers(&q);
+}
+
 struct xhttp_summary_opts {
 	enum summary_format fmt;
 	cw_usec_t bucket;
@@ -445,6 +495,8 @@ static int
 xhttp_probe_cb(void *arg, const struct store_probe *p)
 {
 	struct xhttp_probe_list *pl = arg;
+	char key[sodium_base64_ENCODED_LEN(RECORD_PUBKEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL)];
 	json_t *o = json_object(), *hb = NULL;
 
 	if (o == NULL)
@@ -454,6 +506,11 @@ xhttp_probe_cb(void *arg, const struct store_probe *p)
 	json_object_set_new(o, "created_at", xhttp_time(p->created_at));
 	json_object_set_new(o, "revoked", json_boolean(p->revoked));
 	json_object_set_new(o, "revoked_at", xhttp_time(p->revoked_at));
+	/* The key that checks its batches (doc/evidence.md): the id is
+	 * derived from it, so it tells no more of the volunteer. */
+	sodium_bin2base64(key, sizeof(key), p->pubkey, RECORD_PUBKEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+	json_object_set_new(o, "pubkey", json_string(key));
 	if (!pl->trusted)
 		return json_array_append_new(pl->list, o) == -1;
 	if (p->last_heartbeat != NULL)
@@ -604,6 +661,8 @@ export_http_new(struct collector_http *h, struct event_base *base,
 	        x) == -1 ||
 	    collector_http_route(h, "/api/v1/probes", true, xhttp_probes, x) ==
 	        -1 ||
+	    collector_http_route(h, "/api/v1/batches", true, xhttp_batches,
+	        x) == -1 ||
 	    collector_http_route(h, "/api/v1/episodes", true, xhttp_episodes,
 	        x) == -1) {
 		free(x);

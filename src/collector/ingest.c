@@ -103,6 +103,8 @@ ingest_store_batch(struct ingest_batch *b, struct store_batch *sb)
 	sb->recs = b->recs;
 	sb->n = b->n;
 	sb->received_at = b->received_at;
+	sb->body_hash = b->signed_ok ? b->digest : NULL;
+	sb->sig = b->signed_ok ? b->sig : NULL;
 }
 
 int
@@ -114,6 +116,8 @@ ingest_verify(struct ingest_batch *b,
 		    "the signature does not match the body and the key of "
 		    "probe %s",
 		    b->probe.id);
+	memcpy(b->digest, digest, RECORD_HASH_LEN);
+	b->signed_ok = batch_sig_decode(sig, b->sig) == 0;
 	return 0;
 }
 

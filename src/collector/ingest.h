@@ -16,6 +16,7 @@
 #ifndef CW_INGEST_H
 #define CW_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cwtime.h"
@@ -45,6 +46,11 @@ struct ingest_batch {
 	struct record *recs; /* point into body */
 	size_t n;
 	cw_usec_t received_at; /* real time */
+	/* Set by ingest_verify() once the signature holds: what the
+	 * store keeps of it (store_batch). */
+	unsigned char digest[RECORD_HASH_LEN]; /* SHA-256 of body */
+	unsigned char sig[RECORD_SIG_LEN];
+	bool signed_ok;
 	enum ingest_reason reason;
 	char err[INGEST_ERR_LEN];
 };
@@ -69,7 +75,9 @@ int ingest_check(struct ingest_batch *b, const char *sig);
 
 /* ingest_verify: the first of ingest_check()'s steps alone, for a body
  * whose SHA-256 `digest` was taken piece by piece (b->body need not be
- * there yet): 0, or 401 when `sig` does not sign it. */
+ * there yet): 0 with the digest and the signature kept in `b` (the
+ * store keeps them with the batch), or 401 when `sig` does not sign
+ * it. */
 int ingest_verify(struct ingest_batch *b,
     const unsigned char digest[RECORD_HASH_LEN], const char *sig);
 

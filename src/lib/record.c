@@ -392,19 +392,28 @@ batch_sign(const unsigned char sk[64], const char *probe, const void *body,
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
+int
+batch_sig_decode(const char *sig, unsigned char out[RECORD_SIG_LEN])
+{
+	size_t got = 0;
+	const char *end = NULL;
+
+	return sodium_base642bin(out, RECORD_SIG_LEN, sig, strlen(sig), NULL,
+	           &got, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	        got == RECORD_SIG_LEN && *end == '\0' ?
+	    0 :
+	    -1;
+}
+
 bool
 batch_verify_digest(const unsigned char pk[RECORD_PUBKEY_LEN],
     const char *probe, const unsigned char digest[RECORD_HASH_LEN],
     const char *sig)
 {
 	unsigned char msg[BATCH_SIG_MSG_LEN], s[RECORD_SIG_LEN];
-	size_t got = 0, n;
-	const char *end = NULL;
+	size_t n;
 
-	if (strlen(probe) != RECORD_ID_HEX ||
-	    sodium_base642bin(s, sizeof(s), sig, strlen(sig), NULL, &got, &end,
-	        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    got != sizeof(s) || *end != '\0')
+	if (strlen(probe) != RECORD_ID_HEX || batch_sig_decode(sig, s) == -1)
 		return false;
 	n = batch_sig_digest_message(probe, digest, msg);
 	return crypto_sign_verify_detached(s, msg, n, pk) == 0;

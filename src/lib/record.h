@@ -106,6 +106,11 @@ void batch_sign(const unsigned char sk[64], const char *probe, const void *body,
 bool batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
     const void *body, size_t len, const char *sig);
 
+/* batch_sig_decode: a batch signature in base64 (the Authorization
+ * header's sig=) into its RECORD_SIG_LEN bytes.  Returns 0, or -1 when
+ * it is not exactly that. */
+int batch_sig_decode(const char *sig, unsigned char out[RECORD_SIG_LEN]);
+
 /* batch_verify_digest: batch_verify() of a body whose SHA-256 is
  * `digest`, for a body hashed piece by piece as it inflates. */
 bool batch_verify_digest(const unsigned char pk[RECORD_PUBKEY_LEN],

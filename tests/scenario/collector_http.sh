@@ -337,8 +337,11 @@ post_batch "$CW_TMP/empty.body" "$CW_TMP/empty.auth"
 expect_error "an empty body, signed" 400 "empty"
 post_batch "$CW_TMP/empty.body" "$CW_TMP/good1.auth"
 expect_error "an empty body, not signed" 401 "signature"
+# GET reads the kept batch signatures (evidence.sh): the read token's.
 request GET /api/v1/batches
-expect_error "GET on the batches" 405
+expect_error "GET on the batches without the read token" 401 "read token"
+request PUT /api/v1/batches --data-binary "@$CW_TMP/good1.body"
+expect_error "PUT on the batches" 405
 
 long=$(head -c 6000 /dev/zero | tr '\0' x)
 post_batch "$CW_TMP/good1.body" "$CW_TMP/good1.auth" -H "X-Long: $long"

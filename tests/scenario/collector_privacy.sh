@@ -103,7 +103,8 @@ done
 for f in "$DBFILE" "$DBFILE-wal" "$DBFILE-shm"; do
 	cw_check "${f##*/}: 0600 ($(mode "$f"))" [ "$(mode "$f")" = 600 ]
 done
-for path in /api/v1/results /api/v1/summary /api/v1/probes /metrics; do
+for path in /api/v1/results /api/v1/summary /api/v1/probes \
+    /api/v1/batches /metrics; do
 	get "$path" "$CW_TMP/closed"
 	cw_check "no read token configured: $path is closed ($STATUS)" \
 	    [ "$STATUS" = 401 ]
@@ -133,9 +134,24 @@ get "/api/v1/probes" "$CW_TMP/anon.probes"
 cw_check "anonymous probes: 200" [ "$STATUS" = 200 ]
 cw_expect "anonymous probes: number, id, enrollment, revocation only" \
     "$CW_TMP/anon.probes" ".[0].probes | length == 1 and (.[0] | keys ==
-    [\"created_at\", \"id\", \"num\", \"revoked\", \"revoked_at\"] and
-    .id == \"$PROBE\")"
-for f in anon.jsonl anon.hb anon.csv anon.probes; do
+    [\"created_at\", \"id\", \"num\", \"pubkey\", \"revoked\",
+    \"revoked_at\"] and .id == \"$PROBE\")"
+# The key the id is derived from, which checks the batches: public.
+PUBKEY_B64=$(/usr/bin/python3 -c 'import base64, sys
+print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$PUBKEY")
+cw_expect "anonymous probes: the public key, base64" "$CW_TMP/anon.probes" \
+    ".[0].probes[0].pubkey == \"$PUBKEY_B64\""
+# The first batch carried the heartbeat, whose bytes are the token's:
+# an anonymous reader gets the second batch's signature only.
+get "/api/v1/batches" "$CW_TMP/anon.batches"
+cw_check "public_read: the batches for anyone" [ "$STATUS" = 200 ]
+cw_expect "anonymous batches: the one without a heartbeat" \
+    "$CW_TMP/anon.batches" "length == 1 and .[0].first_seq == 4 and
+    .[0].sig == \"$(sed 's/.*sig=//' "$CW_TMP/body2.auth")\""
+get "/api/v1/batches" "$CW_TMP/batches" -H "$READ_AUTH"
+cw_expect "the read token: both batches" "$CW_TMP/batches" \
+    "length == 2 and .[0].first_seq == 1 and .[0].last_seq == 3"
+for f in anon.jsonl anon.hb anon.csv anon.probes anon.batches; do
 	cw_check "$f: no location, no probe name" \
 	    [ "$(grep -c -i -e obolon -e kyiv "$CW_TMP/$f")" = 0 ]
 done

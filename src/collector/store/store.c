@@ -2,8 +2,8 @@
  * store.c -- the collector's storage, written once over db.h: schema and
  * migrations, transactions, and the ingest of batches (duplicates,
  * gaps, equivocations, group commit).  Probes and tokens:
- * store_probe.c; reading records back: store_read.c; what they share:
- * store_int.h.
+ * store_probe.c; reading records back: store_read.c; batch signatures:
+ * store_batches.c; what they share: store_int.h.
  */
 #include "config.h"
 
@@ -251,6 +251,28 @@ static const char *const store_migrations[] = {
 	"@COVER_FITTING@",
 	/* 7: the log of every stored record (store_log.h). */
 	STORE_LOG_SCHEMA,
+	/* 8: the signature of every accepted batch and what it covers
+	 * (store_batches.c, doc/evidence.md): the signed body is the
+	 * batch's records' lines, not kept twice.  One row per signed
+	 * body: a replay changes nothing.  Read by probe and chain, by
+	 * time received, and in the order kept. */
+	"CREATE TABLE IF NOT EXISTS batches ("
+	"  id @ID@,"
+	"  probe TEXT NOT NULL,"
+	"  chain TEXT NOT NULL,"
+	"  first_seq BIGINT NOT NULL,"
+	"  last_seq BIGINT NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  seqs TEXT,"  /* NULL: every seq first_seq..last_seq */
+	"  forks TEXT," /* NULL: no line from equivocations */
+	"  body_hash @BLOB@ NOT NULL,"
+	"  sig @BLOB@ NOT NULL,"
+	"  received_at BIGINT NOT NULL,"
+	"  heartbeat BIGINT NOT NULL,"
+	"  UNIQUE (probe, body_hash));"
+	"CREATE INDEX IF NOT EXISTS batches_chain ON batches (probe, chain, first_seq);"
+	"CREATE INDEX IF NOT EXISTS batches_received "
+	"ON batches (received_at);",
 };
 
 #define STORE_NMIGRATIONS \
@@ -1440,9 +1462,10 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 	struct db_value p[4];
 	bool loss = false, append, holes = false;
 	int ret = STORE_E_DB;
-	size_t *fresh = NULL, nfresh = 0;
+	size_t *fresh = NULL, nfresh = 0, *forks = NULL, nforks = 0;
 
-	if ((fresh = calloc(b->n, sizeof(*fresh))) == NULL) {
+	if ((fresh = calloc(b->n, sizeof(*fresh))) == NULL ||
+	    (forks = calloc(b->n, sizeof(*forks))) == NULL) {
 		near.oom = true;
 		goto out;
 	}
@@ -1478,6 +1501,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		if (have != NULL) {
 			/* Kept apart once; sent again, a duplicate. */
 			int kept = store_equivocation_insert(st, b, r);
+			forks[nforks++] = i;
 			if (kept == -1)
 				goto out;
 			if (kept)
@@ -1533,7 +1557,8 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 	}
 	rc->gaps = (size_t)chain.open_gaps;
 	if (store_chain_put(st, b, &chain) == -1 ||
-	    store_receipt_log(st, b, rc) == -1)
+	    store_receipt_log(st, b, rc) == -1 ||
+	    store_batch_keep(st, b, forks, nforks) == -1)
 		goto out;
 	ret = STORE_OK;
 out:
@@ -1543,6 +1568,7 @@ out:
 	}
 	free(near.v);
 	free(fresh);
+	free(forks);
 	return ret;
 }
 

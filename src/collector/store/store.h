@@ -125,6 +125,11 @@ struct store_batch {
 	struct record *recs;
 	size_t n;
 	cw_usec_t received_at;
+	/* The SHA-256 of the signed body and the signature (RECORD_SIG_LEN
+	 * bytes), kept in the batches table (doc/evidence.md); NULL for
+	 * records stored without a signature (test and benchmark tools),
+	 * which then leave no batch row. */
+	const unsigned char *body_hash, *sig;
 };
 
 /* What the collector answers once a batch is committed. */
@@ -179,6 +184,63 @@ void store_group_rollback(struct store *st);
  */
 int store_ingest(struct store *st, const struct store_batch *b,
     struct store_receipt *rc, char *err, size_t errlen);
+
+/* --- batch signatures (store_batches.c; doc/evidence.md) --- */
+
+/* Which batches to read.  Unset members select everything. */
+struct store_batch_filter {
+	const char *probe;  /* probe id (32 hex) or number */
+	const char *chain;  /* chain id */
+	cw_usec_t from, to; /* received at or after from, before to; 0 */
+	long long seq_from; /* holding seqs at or above it; 0: open */
+	long long seq_to;   /* holding seqs at or below it; 0: open */
+	bool no_heartbeats; /* leave out batches that carried one */
+};
+
+/* One kept batch signature and what it covers.  `seqs` is NULL when
+ * the batch held every seq from first_seq to last_seq, else its seqs as
+ * ascending ranges ("1-3,7"); `forks` is NULL when every line of the
+ * batch is the stored record of its seq, else "seq:hash,..." (hex) of
+ * the lines that are kept as equivocations.  Both owned by the page. */
+struct store_batch_row {
+	long long id; /* the order kept: the paging cursor */
+	char probe[RECORD_ID_HEX + 1];
+	long long probe_num;
+	unsigned char pubkey[RECORD_PUBKEY_LEN];
+	char chain[RECORD_ID_HEX + 1];
+	long long first_seq, last_seq, count;
+	char *seqs, *forks;
+	unsigned char body_hash[RECORD_HASH_LEN];
+	unsigned char sig[RECORD_SIG_LEN];
+	cw_usec_t received_at;
+	bool heartbeat; /* it carried a heartbeat record */
+};
+
+/* A page of batch rows. */
+struct store_batch_page {
+	struct store_batch_row *v;
+	size_t n;
+};
+
+/* store_batch_page_clear: free what a page owns and zero it. */
+void store_batch_page_clear(struct store_batch_page *pg);
+
+/*
+ * store_batches: the kept batches matching `f` with id > `after`, in the
+ * order they were kept, at most `limit`, into `pg` (cleared first; the
+ * caller clears it after).  Returns STORE_OK (an empty page at the end)
+ * or STORE_E_DB.
+ */
+int store_batches(struct store *st, const struct store_batch_filter *f,
+    long long after, size_t limit, struct store_batch_page *pg);
+
+/* store_batch_fork: fork `k` (0, 1 ...) of batch row `r`: its seq, its
+ * hash in hex and the line kept apart as an equivocation into *line
+ * (malloc'd, NUL-terminated, the caller frees it) and *len.  STORE_OK,
+ * STORE_E_NOTFOUND past the last fork, or STORE_E_DB. */
+int store_batch_fork(struct store *st, const struct store_batch_row *r,
+    size_t k, long long *seq, char hex[RECORD_HASH_HEX + 1], char **line,
+    size_t *len);
 
 /* --- reading back --- */
 

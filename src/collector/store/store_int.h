@@ -3,9 +3,10 @@
  * them includes: the store itself and the helpers one part calls in
  * another.  store.c opens the store, migrates its schema, runs its
  * transactions and ingests batches; store_probe.c keeps probes and
- * enrollment tokens; store_read.c reads records back.  The error rule of
- * store.h holds here too: a helper that fails with the database puts the
- * reason in the store's error (store_set_error) and returns -1.
+ * enrollment tokens; store_read.c reads records back; store_batches.c
+ * keeps and reads the batch signatures.  The error rule of store.h
+ * holds here too: a helper that fails with the database puts the reason
+ * in the store's error (store_set_error) and returns -1.
  */
 #ifndef CW_STORE_INT_H
 #define CW_STORE_INT_H
@@ -104,5 +105,31 @@ char *store_rows_sql(const char *head, const char *row, int k);
 /* store_json_str: the string member `key` of `obj`, or NULL (owned by
  * obj). */
 const char *store_json_str(json_t *obj, const char *key);
+
+/* A SELECT built a condition at a time (store_read.c, store_batches.c):
+ * its text and its parameters. */
+struct store_query {
+	char sql[1800];
+	size_t len;
+	struct db_value p[16];
+	int n;
+};
+
+/* store_query_where: append " AND <cond> ?" with the value `v`. */
+void store_query_where(struct store_query *q, const char *cond,
+    struct db_value v);
+
+/* store_query_probe: the condition that the probe named `probe` (an id
+ * or a number, store_probe_key) is p.id or p.num.  Returns 0, or -1
+ * when `probe` names no probe (the query would give no row). */
+int store_query_probe(struct store_query *q, const char *probe);
+
+/* store_batch_keep: keep the signature of batch `b` (store_batch: none
+ * when it has none) and what it covers, `forks` (n of them) the indexes
+ * of its records that were kept as equivocations; in the ingest's
+ * transaction.  The same body kept already changes nothing.  Returns 0,
+ * or -1 with the store's error set. */
+int store_batch_keep(struct store *st, const struct store_batch *b,
+    const size_t *forks, size_t nforks);
 
 #endif /* CW_STORE_INT_H */

@@ -155,6 +155,27 @@ store_rows_cb(void *arg, const struct db_row *row)
 	return stop;
 }
 
+void
+store_query_where(struct store_query *q, const char *cond, struct db_value v)
+{
+	q->len += (size_t)snprintf(q->sql + q->len, sizeof(q->sql) - q->len,
+	    " AND %s ?", cond);
+	q->p[q->n++] = v;
+}
+
+int
+store_query_probe(struct store_query *q, const char *probe)
+{
+	struct db_value key;
+	const char *column;
+
+	if (store_probe_key(probe, &key, &column) == -1)
+		return -1;
+	store_query_where(q,
+	    strcmp(column, "id") == 0 ? "p.id =" : "p.num =", key);
+	return 0;
+}
+
 /*
  * One read of records for both orders: `cursor` is the SQL condition
  * that says where the read goes on (its `ncur` values in `cur`), `extra`

@@ -412,9 +412,12 @@ test_public_read_withholds_the_volunteer(void **state)
 		"created_at",
 		"id",
 		"num",
+		"pubkey",
 		"revoked",
 		"revoked_at",
 	};
+	char key[sodium_base64_ENCODED_LEN(RECORD_PUBKEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL)];
 	struct cfix *w = *state;
 	struct cresp r;
 	json_t *p;
@@ -430,17 +433,22 @@ test_public_read_withholds_the_volunteer(void **state)
 	    200);
 	assert_int_equal(r.len, 0);
 	cresp_clear(&r);
-	/* The probes: number, id, enrollment, revocation; no more. */
+	/* The probes: number, id, public key, enrollment, revocation; no
+	 * more. */
 	assert_int_equal(cfix_get(w, "/api/v1/probes", NULL, &r), 200);
 	assert_non_null(
 	    p = json_array_get(json_object_get(r.json, "probes"), 0));
 	assert_int_equal(json_array_size(json_object_get(r.json, "probes")), 1);
-	assert_int_equal(json_object_size(p), 5);
+	assert_int_equal(json_object_size(p), 6);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		assert_non_null(json_object_get(p, keys[i]));
 	assert_string_equal(json_string_value(json_object_get(p, "id")),
 	    w->p->id);
 	assert_int_equal(json_integer_value(json_object_get(p, "num")), 1);
+	sodium_bin2base64(key, sizeof(key), w->p->pubkey, RECORD_PUBKEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_string_equal(json_string_value(json_object_get(p, "pubkey")),
+	    key);
 	assert_true(json_is_false(json_object_get(p, "revoked")));
 	assert_null(json_object_get(p, "name"));
 	cresp_clear(&r);
@@ -450,7 +458,7 @@ test_public_read_withholds_the_volunteer(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "name")),
 	    "kyiv-1");
 	/* What it declared of itself: asked for, null or not. */
-	assert_int_equal(json_object_size(p), 11);
+	assert_int_equal(json_object_size(p), 12);
 	assert_non_null(json_object_get(p, "country"));
 	assert_non_null(json_object_get(p, "last_heartbeat"));
 	assert_true(json_is_string(json_object_get(p, "last_seen")));

@@ -1043,6 +1043,149 @@ test_long_nsid(void **state)
 	schain_free(&c);
 }
 
+/* Ingest lines [from, from + n) of `c` as one signed batch (the
+ * signature is 64 bytes of `sigbyte`: the store keeps, it does not
+ * check); returns store_ingest's result. */
+static int
+signed_ingest(struct sfix_test *t, const struct schain *c, size_t from,
+    size_t n, unsigned char sigbyte, struct store_receipt *rc)
+{
+	unsigned char hash[RECORD_HASH_LEN], sig[RECORD_SIG_LEN];
+	struct sbatch *bt = sbatch_of(c, from, n);
+	char err[256], *body;
+	size_t len;
+
+	body = schain_body(c, from, n, &len);
+	record_hash(body, len, hash);
+	free(body);
+	memset(sig, sigbyte, sizeof(sig));
+	bt->b.body_hash = hash;
+	bt->b.sig = sig;
+	return sbatch_ingest(&t->s, bt, rc, err, sizeof(err));
+}
+
+/* The kept batches (of every probe) with id > 0 matching `f`. */
+static void
+batches_read(struct sfix_test *t, const struct store_batch_filter *f,
+    struct store_batch_page *pg)
+{
+	assert_int_equal(store_batches(t->s.st, f, 0, 100, pg), STORE_OK);
+}
+
+static void
+test_batch_signatures(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_batch_filter all = { 0 }, f = { 0 };
+	struct store_batch_page pg;
+	struct store_receipt rc;
+	struct schain c, fork;
+	char hex[RECORD_HASH_HEX + 1], err[256], *line;
+	unsigned char hash[RECORD_HASH_LEN];
+	long long seq;
+	size_t len;
+
+	schain_init(&c, t->p, "0123456789abcdef0123456789abcdef");
+	schain_measurements(&c, 6);
+	/* Seqs 1-3, then the same body again: one row. */
+	assert_int_equal(signed_ingest(t, &c, 0, 3, 0x11, &rc), STORE_OK);
+	assert_int_equal(signed_ingest(t, &c, 0, 3, 0x11, &rc), STORE_OK);
+	assert_int_equal(rc.duplicates, 3);
+	/* Seqs 2-4 (2 and 3 duplicates): its own row. */
+	assert_int_equal(signed_ingest(t, &c, 1, 3, 0x22, &rc), STORE_OK);
+	/* Seq 6 alone: its own row. */
+	assert_int_equal(signed_ingest(t, &c, 5, 1, 0x33, &rc), STORE_OK);
+	/* Seq 5 unsigned (a tool's batch): no row. */
+	assert_int_equal(sbatch_ingest(&t->s, sbatch_of(&c, 4, 1), &rc, err,
+	                     sizeof(err)),
+	    STORE_OK);
+	batches_read(t, &all, &pg);
+	assert_int_equal(pg.n, 3);
+	assert_int_equal(pg.v[0].first_seq, 1);
+	assert_int_equal(pg.v[0].last_seq, 3);
+	assert_int_equal(pg.v[0].count, 3);
+	assert_null(pg.v[0].seqs);
+	assert_null(pg.v[0].forks);
+	assert_int_equal(pg.v[0].sig[63], 0x11);
+	assert_memory_equal(pg.v[0].pubkey, t->p->pubkey, RECORD_PUBKEY_LEN);
+	assert_string_equal(pg.v[0].chain, c.chain);
+	assert_int_equal(pg.v[0].received_at, SFIX_RECEIVED);
+	assert_int_equal(pg.v[1].first_seq, 2);
+	assert_int_equal(pg.v[1].sig[0], 0x22);
+	assert_int_equal(pg.v[2].first_seq, 6);
+	store_batch_page_clear(&pg);
+	/* Seq 2 forked, then 3 after it: the fork is named, with the
+	 * bytes kept apart. */
+	schain_init(&fork, t->p, c.chain);
+	schain_line(&fork, 1, NULL, "dns", SFIX_MEASUREMENT);
+	schain_line(&fork, 2, fork.last, "dns", "\"name\":\"forged\"");
+	schain_line(&fork, 3, fork.last, "dns", "\"name\":\"forged\"");
+	assert_int_equal(signed_ingest(t, &fork, 1, 2, 0x44, &rc), STORE_OK);
+	assert_int_equal(rc.equivocations, 2);
+	f.seq_from = 2;
+	f.seq_to = 2;
+	f.probe = t->p->id;
+	batches_read(t, &f, &pg);
+	assert_int_equal(pg.n, 3); /* 1-3, 2-4, the fork */
+	assert_non_null(pg.v[2].forks);
+	assert_int_equal(store_batch_fork(t->s.st, &pg.v[2], 0, &seq, hex,
+	                     &line, &len),
+	    STORE_OK);
+	assert_int_equal(seq, 2);
+	assert_string_equal(line, fork.lines[1]);
+	record_hash(line, len, hash);
+	free(line);
+	{
+		char want[RECORD_HASH_HEX + 1];
+		record_hex(hash, RECORD_HASH_LEN, want);
+		assert_string_equal(hex, want);
+	}
+	assert_int_equal(store_batch_fork(t->s.st, &pg.v[2], 1, &seq, hex,
+	                     &line, &len),
+	    STORE_OK);
+	assert_int_equal(seq, 3);
+	assert_string_equal(line, fork.lines[2]);
+	free(line);
+	assert_int_equal(store_batch_fork(t->s.st, &pg.v[2], 2, &seq, hex,
+	                     &line, &len),
+	    STORE_E_NOTFOUND);
+	store_batch_page_clear(&pg);
+	schain_free(&fork);
+	/* A batch with a hole (seqs 5, a duplicate, and 7): its seqs are
+	 * listed. */
+	schain_init(&fork, t->p, c.chain);
+	record_hash(c.lines[3], strlen(c.lines[3]), hash);
+	schain_line(&fork, 5, hash, "dns", SFIX_MEASUREMENT);
+	assert_string_equal(fork.lines[0], c.lines[4]);
+	record_hash(c.lines[5], strlen(c.lines[5]), hash);
+	schain_line(&fork, 7, hash, "dns", SFIX_MEASUREMENT);
+	assert_int_equal(signed_ingest(t, &fork, 0, 2, 0x55, &rc), STORE_OK);
+	assert_int_equal(rc.stored, 1);
+	f.seq_from = 7;
+	f.seq_to = 0;
+	batches_read(t, &f, &pg);
+	assert_int_equal(pg.n, 1);
+	assert_string_equal(pg.v[0].seqs, "5,7");
+	assert_int_equal(pg.v[0].count, 2);
+	store_batch_page_clear(&pg);
+	/* A refused batch (seq 8 not after the stored 7) keeps no row. */
+	schain_skip(&fork, 0);
+	schain_add(&fork, "dns", SFIX_MEASUREMENT);
+	assert_int_equal(signed_ingest(t, &fork, 2, 1, 0x66, &rc),
+	    STORE_E_CHAIN);
+	assert_int_equal(scalar(t, "SELECT count(*) FROM batches"), 5);
+	/* Another chain, another probe: filtered. */
+	f = (struct store_batch_filter){ .chain = "ffffffffffffffffffffffff"
+		                                  "ffffffff" };
+	batches_read(t, &f, &pg);
+	assert_int_equal(pg.n, 0);
+	f = (struct store_batch_filter){ .probe = "2" };
+	batches_read(t, &f, &pg);
+	assert_int_equal(pg.n, 0);
+	schain_free(&fork);
+	schain_free(&c);
+}
+
 #define STORE_TESTS(setup) \
 	SFIX_TEST(test_schema, setup), SFIX_TEST(test_probes, setup), \
 	    SFIX_TEST(test_tokens, setup), \
@@ -1057,7 +1200,8 @@ test_long_nsid(void **state)
 	    SFIX_TEST(test_batch_check, setup), \
 	    SFIX_TEST(test_group_commit, setup), \
 	    SFIX_TEST(test_heartbeat_identity, setup), \
-	    SFIX_TEST(test_results, setup), SFIX_TEST(test_long_nsid, setup)
+	    SFIX_TEST(test_results, setup), SFIX_TEST(test_long_nsid, setup), \
+	    SFIX_TEST(test_batch_signatures, setup)
 
 int
 main(void)
