@@ -385,7 +385,8 @@ xhttp_batches(struct evhttp_request *req, void *arg)
 	char err[256];
 	int rc = 1;
 
-	if (!collector_http_get_only(req) || collector_http_query(req, &q) == -1)
+	if (!collector_http_get_only(req) ||
+	    collector_http_query(req, &q) == -1)
 		return;
 	batch_params_init(&bp);
 	TAILQ_FOREACH(kv, &q, next) {
