@@ -1380,17 +1380,16 @@ store_gaps_opened(const struct store_batch *b, long long end)
 
 /*
  * Store the batch's new records (`fresh`, n of them) and append them to
- * the log, in the ingest's transaction: their log indexes follow the
- * log's size.  The receipt gets the new size, and the last record's
+ * `log` (locked), in the ingest's transaction: their log indexes follow
+ * the log's size.  The receipt gets the new size, and the last record's
  * index when it is one of them.
  */
 static int
 store_ingest_logged(struct store *st, const struct store_batch *b,
     const struct store_identity *who, const size_t *fresh, size_t n,
-    struct store_receipt *rc)
+    struct store_log *log, struct store_receipt *rc)
 {
 	const struct record **recs;
-	struct store_log log;
 	int ret = -1;
 
 	if ((recs = calloc(n, sizeof(*recs))) == NULL) {
@@ -1399,48 +1398,35 @@ store_ingest_logged(struct store *st, const struct store_batch *b,
 	}
 	for (size_t i = 0; i < n; i++)
 		recs[i] = &b->recs[fresh[i]];
-	if (store_log_lock(st, &log) != STORE_OK)
-		goto out;
-	if (store_records_insert(st, b, who, fresh, n, log.fr.size) == -1 ||
-	    store_log_append(st, &log, recs, n) != STORE_OK)
+	if (store_records_insert(st, b, who, fresh, n, log->fr.size) == -1 ||
+	    store_log_append(st, log, recs, n) != STORE_OK)
 		goto out;
 	if (fresh[n - 1] == b->n - 1)
-		rc->log_index = (long long)log.fr.size - 1;
-	rc->log_size = log.fr.size;
+		rc->log_index = (long long)log->fr.size - 1;
 	ret = 0;
 out:
 	free(recs);
 	return ret;
 }
 
-/* The receipt's log index and size when the batch's last record was
- * stored before (a replay, or a batch that ends with old records): read
- * back. */
+/* The receipt's log index when the batch's last record was stored
+ * before (a replay, or a batch that ends with old records): read back. */
 static int
 store_receipt_log(struct store *st, const struct store_batch *b,
     struct store_receipt *rc)
 {
 	const struct record *last = &b->recs[b->n - 1];
 	struct db_value p[3];
-	long long size = -1;
 
 	if (rc->log_index >= 0)
 		return 0;
 	p[0] = DB_V_TEXT(last->probe);
 	p[1] = DB_V_TEXT(last->chain);
 	p[2] = DB_V_INT((long long)last->seq);
-	if (db_query(st->db,
-	        "SELECT log_index FROM records WHERE probe = ? AND chain = ? "
-	        "AND seq = ?",
-	        p, 3, store_int_cb, &rc->log_index) == -1)
-		return -1;
-	if (rc->log_size == 0) {
-		if (db_query(st->db, "SELECT size FROM log_state WHERE id = 1",
-		        NULL, 0, store_int_cb, &size) == -1)
-			return -1;
-		rc->log_size = size > 0 ? (uint64_t)size : 0;
-	}
-	return 0;
+	return db_query(st->db,
+	    "SELECT log_index FROM records WHERE probe = ? AND chain = ? "
+	    "AND seq = ?",
+	    p, 3, store_int_cb, &rc->log_index);
 }
 
 /*
@@ -1459,6 +1445,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 	struct store_near_set near = { 0 };
 	struct store_identity who;
 	struct store_chain chain;
+	struct store_log log;
 	struct db_value p[4];
 	bool loss = false, append, holes = false;
 	int ret = STORE_E_DB;
@@ -1469,7 +1456,12 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		near.oom = true;
 		goto out;
 	}
-	if (store_chain_get(st, first, &chain) == -1)
+	/* The log first, whether the batch brings a record or not: every
+	 * ingest then takes its locks in one order (on PostgreSQL the log's
+	 * row before a probe's or a chain's), so that collectors sharing the
+	 * database wait for each other rather than deadlock. */
+	if (store_log_lock(st, &log) != STORE_OK ||
+	    store_chain_get(st, first, &chain) == -1)
 		goto out;
 	append = !chain.known || (long long)first->seq > chain.last_seq;
 	if (!append) {
@@ -1525,7 +1517,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 	if (store_probe_seen(st, b, &who) == -1)
 		goto out;
 	if (nfresh > 0 &&
-	    store_ingest_logged(st, b, &who, fresh, nfresh, rc) == -1)
+	    store_ingest_logged(st, b, &who, fresh, nfresh, &log, rc) == -1)
 		goto out;
 	/* Episodes move on in the same transaction (store_episodes.h). */
 	if (nfresh > 0 &&
@@ -1556,6 +1548,7 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		memcpy(chain.last_hash, last->hash, RECORD_HASH_LEN);
 	}
 	rc->gaps = (size_t)chain.open_gaps;
+	rc->log_size = log.fr.size;
 	if (store_chain_put(st, b, &chain) == -1 ||
 	    store_receipt_log(st, b, rc) == -1 ||
 	    store_batch_keep(st, b, forks, nforks) == -1)
