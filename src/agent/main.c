@@ -27,6 +27,8 @@ static const struct {
 	{ "keygen", cmd_keygen, "make the probe's key (its identity)" },
 	{ "pubkey", cmd_pubkey, "print the probe's public key and id" },
 	{ "spool", cmd_spool, "status of the spool; export it to a file" },
+	{ "witness", cmd_witness,
+	    "check a collector's log against what it signed before" },
 };
 
 static void

@@ -29,7 +29,6 @@
 #include "cmd_export.h"
 #include "cmd_import.h"
 #include "cmd_log.h"
-#include "cmd_witness.h"
 #include "cmd_report.h"
 #include "collector_http.h"
 #include "confload.h"
@@ -1232,8 +1231,6 @@ static const struct {
 	    "make the key that signs the log's checkpoints" },
 	{ "log", NULL, log_cmd,
 	    "the log of stored records: checkpoint, key, proofs" },
-	{ "witness", NULL, collector_cmd_witness,
-	    "check a collector's log against what it signed before" },
 };
 
 static void

@@ -1,5 +1,5 @@
 #!/bin/bash
-# witness.sh -- `corewatch-collector witness` against real collectors
+# witness.sh -- `corewatch witness` against real collectors
 # sharing one log key: a log that grows is followed (its consistency
 # proofs check, the history grows); a copy of the database that went
 # its own way is caught as a fork (same size, another root), and when it
@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
+[ -x "$COREWATCH" ] || cw_die "no $COREWATCH"
 MKBATCH="$top_builddir/tests/tools/mkbatch"
 [ -x "$MKBATCH" ] || cw_die "no $MKBATCH (make check builds it)"
 
@@ -52,7 +53,7 @@ post()
 # exit status, its output in $CW_TMP/w.out and .err.
 witness()
 {
-	"$COLLECTOR" witness --vkey "${1:-$CW_TMP/vkey}" --state "$STATE" \
+	"$COREWATCH" witness --vkey "${1:-$CW_TMP/vkey}" --state "$STATE" \
 	    "$COLLECTOR_URL" >"$CW_TMP/w.out" 2>"$CW_TMP/w.err"
 	STATUS=$?
 }
@@ -119,7 +120,7 @@ cw_check "the log at 5 again after 8: exit 1" [ "$STATUS" = 1 ]
 cw_check "... named: it went back" grep -q "went back" "$CW_TMP/w.err"
 witness "$CW_TMP/other.vkey"
 cw_check "another key's state: exit 2" [ "$STATUS" = 2 ]
-"$COLLECTOR" witness --vkey "$CW_TMP/other.vkey" --state "$CW_TMP/w2" \
+"$COREWATCH" witness --vkey "$CW_TMP/other.vkey" --state "$CW_TMP/w2" \
     "$COLLECTOR_URL" >/dev/null 2>"$CW_TMP/w2.err"
 cw_check "a checkpoint not signed by the key given: exit 1" [ $? = 1 ]
 cw_check "... named" grep -q "not signed by the key" "$CW_TMP/w2.err"
@@ -132,10 +133,10 @@ witness
 cw_check "a collector that does not answer: exit 1" [ "$STATUS" = 1 ]
 cw_check "... no new alarm" [ "$(alarms)" = 3 ]
 cw_check "... no new history" [ "$(history_lines)" = 3 ]
-"$COLLECTOR" witness --vkey "$CW_TMP/vkey" --state "$STATE" \
+"$COREWATCH" witness --vkey "$CW_TMP/vkey" --state "$STATE" \
     ftp://127.0.0.1/ >/dev/null 2>&1
 cw_check "an URL that is not http(s): exit 2" [ $? = 2 ]
-"$COLLECTOR" witness --vkey "not-a-key" --state "$STATE" \
+"$COREWATCH" witness --vkey "not-a-key" --state "$STATE" \
     http://127.0.0.1:1 >/dev/null 2>&1
 cw_check "a --vkey that is no key: exit 2" [ $? = 2 ]
 cw_done

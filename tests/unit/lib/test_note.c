@@ -202,6 +202,12 @@ test_several_signatures(void **state)
 	free(note_b);
 }
 
+/* The em dash with no space after it (the dash's last byte is a hex
+ * digit of its escape, so the text goes on in a string of its own). */
+static const char no_space_after_dash[] = SPEC_TEXT
+    "\n\xe2\x80\x94"
+    "example.com/foo AAAAAAAA\n";
+
 static void
 test_note_refused(void **state)
 {
@@ -215,8 +221,7 @@ test_note_refused(void **state)
 		SPEC_TEXT "\n\xe2\x80\x94 example.com/foo AAAAAAAA",
 		/* a hyphen for the em dash, no space after it, no name */
 		SPEC_TEXT "\n- example.com/foo AAAAAAAA\n",
-		SPEC_TEXT "\n\xe2\x80\x94"
-		          "example.com/foo AAAAAAAA\n",
+		no_space_after_dash,
 		SPEC_TEXT "\n\xe2\x80\x94  AAAAAAAA\n",
 		/* a name with a plus; no signature; too short; not base64 */
 		SPEC_TEXT "\n\xe2\x80\x94 a+b AAAAAAAA\n",
@@ -299,6 +304,11 @@ test_sign_refused(void **state)
 	    NOTE_MALFORMED); /* an em space */
 }
 
+/* A size of 2^64, one past what a checkpoint can name. */
+static const char size_past_2_64[] =
+    "origin\n18446744073709551616\n"
+    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+
 static void
 test_checkpoint(void **state)
 {
@@ -313,8 +323,7 @@ test_checkpoint(void **state)
 		"origin\n01\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
 		"origin\n-1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
 		"origin\n1 \nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-		"origin\n18446744073709551616\n"
-		"CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		size_past_2_64,
 		"origin\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2=\n",
 		"origin\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I\n",
 		"origin\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n",

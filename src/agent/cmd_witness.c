@@ -1,6 +1,26 @@
 /*
- * cmd_witness.c -- a collector's log checked from outside, over time
- * (cmd_witness.h).
+ * cmd_witness.c -- `corewatch witness`: a collector's log checked from
+ * outside, over time (doc/evidence.md, "Witnessing").
+ *
+ *   corewatch witness --vkey KEY --state DIR URL
+ *
+ * Fetches URL/api/v1/log/checkpoint, checks its signature with the
+ * verifier key KEY (the text, or a file holding it), and compares it
+ * with the last checkpoint of that log the witness kept in DIR: the same
+ * size must have the same root; a larger log must come with a
+ * consistency proof (URL/api/v1/log/proof/consistency) from the kept
+ * one that checks; a smaller one is a log that went back.  A checkpoint
+ * that holds is appended to DIR/history (one line each: when, size,
+ * root) and kept as DIR/latest; one that does not is kept as
+ * DIR/alarm-<time>.txt with the proof and the reason, and the history
+ * is not moved on.  One check per run: run it from cron or a systemd
+ * timer.  Exit status: 0 the log is consistent with everything the
+ * witness saw of it, 1 it is not (the alarm names how) or the collector
+ * could not be asked (nothing is kept), 2 a usage error.
+ *
+ * It is the probe program's, not the collector's: it needs an HTTP
+ * client (libcurl, which the collector does not link: tests/scenario/
+ * wings.sh), and so any volunteer's probe can witness its collector.
  */
 #include "config.h"
 
@@ -21,7 +41,7 @@
 #include <sodium.h>
 
 #include "cli.h"
-#include "cmd_witness.h"
+#include "cmd.h"
 #include "cwtime.h"
 #include "fileio.h"
 #include "merkle.h"
@@ -49,7 +69,7 @@ static void
 witness_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: corewatch-collector witness --vkey KEY --state DIR URL\n"
+	    "usage: corewatch witness --vkey KEY --state DIR URL\n"
 	    "  --vkey KEY    the log's verifier key, or a file holding it\n"
 	    "  --state DIR   what this witness saw of the log (made if "
 	    "missing)\n"
@@ -99,7 +119,7 @@ witness_get(const struct witness *w, const char *path, char **out, size_t *len)
 	*out = NULL;
 	snprintf(url, sizeof(url), "%s%s", w->url, path);
 	if ((c = curl_easy_init()) == NULL) {
-		fprintf(stderr, "corewatch-collector witness: out of memory\n");
+		fprintf(stderr, "corewatch witness: out of memory\n");
 		return -1;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -109,12 +129,12 @@ witness_get(const struct witness *w, const char *path, char **out, size_t *len)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, witness_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_USERAGENT,
-	    "corewatch-collector-witness/" PACKAGE_VERSION);
+	    "corewatch-witness/" PACKAGE_VERSION);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || status != 200) {
-		fprintf(stderr, "corewatch-collector witness: %s: %s\n", url,
+		fprintf(stderr, "corewatch witness: %s: %s\n", url,
 		    b.over             ? "the answer is too long" :
 		        rc != CURLE_OK ? curl_easy_strerror(rc) :
 		                         "not a 200 answer");
@@ -167,7 +187,7 @@ witness_load(struct witness *w)
 	if (note_open(text, (size_t)len, &w->key, &text_len) != 0 ||
 	    checkpoint_parse(text, text_len, &w->old) != 0) {
 		fprintf(stderr,
-		    "corewatch-collector witness: %s does not hold a checkpoint "
+		    "corewatch witness: %s does not hold a checkpoint "
 		    "of this key: another log's state?\n",
 		    path);
 		free(text);
@@ -213,7 +233,7 @@ witness_keep(struct witness *w)
 	    fileio_write_atomic(AT_FDCWD, path, 0644, w->note, w->note_len) !=
 	        FILEIO_OK) {
 		fprintf(stderr,
-		    "corewatch-collector witness: %s: cannot keep the "
+		    "corewatch witness: %s: cannot keep the "
 		    "checkpoint: %s\n",
 		    w->dir, strerror(errno));
 		return -1;
@@ -236,12 +256,11 @@ witness_alarm(struct witness *w, const char *why)
 	    w->note, w->proof != NULL ? w->proof : "(none)");
 	if (n < 0 || witness_append(w, name, text) == -1)
 		fprintf(stderr,
-		    "corewatch-collector witness: %s: cannot keep the "
+		    "corewatch witness: %s: cannot keep the "
 		    "alarm: %s\n",
 		    w->dir, strerror(errno));
 	free(text);
-	fprintf(stderr,
-	    "corewatch-collector witness: ALARM: %s (kept in %s/%s)\n", why,
+	fprintf(stderr, "corewatch witness: ALARM: %s (kept in %s/%s)\n", why,
 	    w->dir, name);
 	return CW_EXIT_FAILURES;
 }
@@ -350,7 +369,7 @@ witness_vkey(const char *arg, struct note_key *key)
 		return 0;
 	if ((f = fopen(arg, "r")) == NULL) {
 		fprintf(stderr,
-		    "corewatch-collector witness: --vkey \"%s\": neither a "
+		    "corewatch witness: --vkey \"%s\": neither a "
 		    "verifier key nor a file\n",
 		    arg);
 		return -1;
@@ -361,7 +380,7 @@ witness_vkey(const char *arg, struct note_key *key)
 	line[strcspn(line, "\r\n")] = '\0';
 	if (note_vkey_parse(line, key) != 0) {
 		fprintf(stderr,
-		    "corewatch-collector witness: %s: not a verifier key "
+		    "corewatch witness: %s: not a verifier key "
 		    "(NAME+KEYID+BASE64, as `corewatch-collector log key` "
 		    "prints it)\n",
 		    arg);
@@ -371,7 +390,7 @@ witness_vkey(const char *arg, struct note_key *key)
 }
 
 int
-collector_cmd_witness(int argc, char **argv)
+cmd_witness(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "vkey", required_argument, NULL, 'k' },
@@ -409,7 +428,7 @@ collector_cmd_witness(int argc, char **argv)
 	        strncmp(w.url, "https://", 8) != 0) ||
 	    strlen(w.url) > WITNESS_PATH_MAX / 2) {
 		fprintf(stderr,
-		    "corewatch-collector witness: \"%s\": an http:// or "
+		    "corewatch witness: \"%s\": an http:// or "
 		    "https:// URL, please\n",
 		    w.url);
 		return CW_EXIT_USAGE;
@@ -417,7 +436,7 @@ collector_cmd_witness(int argc, char **argv)
 	if (witness_vkey(vkey, &w.key) == -1)
 		return CW_EXIT_USAGE;
 	if (mkdir(w.dir, 0755) == -1 && errno != EEXIST) {
-		fprintf(stderr, "corewatch-collector witness: %s: %s\n", w.dir,
+		fprintf(stderr, "corewatch witness: %s: %s\n", w.dir,
 		    strerror(errno));
 		return CW_EXIT_FAILURES;
 	}
