@@ -954,7 +954,13 @@
 	}
 
 	async function viewRtt(s, w) {
-		const b = bucketOf(w);
+		/* Every probe's groups (no probe chosen): as coarse a bucket as
+		 * the heatmap takes for as many rows, so that a target from 250
+		 * probes is 6,000 groups, not 36,000. */
+		if (!s.probe && !cw.probes)
+			await getProbes();
+		const b = bucketOf(w, s.probe ? 1 :
+			cw.probes.filter((p) => !s.country || p.country === s.country).length);
 		const [summary] = await Promise.all([getSummary(s, w, b),
 			getAnnotations(w), cw.probes ? null : getProbes()]);
 		const rows = rowsOf(summary, "targets");
