@@ -108,14 +108,16 @@ const char *store_json_str(json_t *obj, const char *key);
 
 /* A SELECT built a condition at a time (store_read.c, store_batches.c):
  * its text and its parameters. */
+#define STORE_QUERY_PARAMS 16
 struct store_query {
 	char sql[1800];
 	size_t len;
-	struct db_value p[16];
+	struct db_value p[STORE_QUERY_PARAMS];
 	int n;
 };
 
-/* store_query_where: append " AND <cond> ?" with the value `v`. */
+/* store_query_where: append " AND <cond> ?" with the value `v`; a
+ * `cond` that holds its "?" already is appended as it is. */
 void store_query_where(struct store_query *q, const char *cond,
     struct db_value v);
 
@@ -123,6 +125,11 @@ void store_query_where(struct store_query *q, const char *cond,
  * or a number, store_probe_key) is p.id or p.num.  Returns 0, or -1
  * when `probe` names no probe (the query would give no row). */
 int store_query_probe(struct store_query *q, const char *probe);
+
+/* store_query_probe_as: the same with the conditions `by_id` (the
+ * probe's id) and `by_num` (its number) of the caller's columns. */
+int store_query_probe_as(struct store_query *q, const char *probe,
+    const char *by_id, const char *by_num);
 
 /* store_batch_keep: keep the signature of batch `b` (store_batch: none
  * when it has none) and what it covers, `forks` (n of them) the indexes

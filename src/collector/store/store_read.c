@@ -159,20 +159,26 @@ void
 store_query_where(struct store_query *q, const char *cond, struct db_value v)
 {
 	q->len += (size_t)snprintf(q->sql + q->len, sizeof(q->sql) - q->len,
-	    " AND %s ?", cond);
+	    strchr(cond, '?') != NULL ? " AND %s" : " AND %s ?", cond);
 	q->p[q->n++] = v;
 }
 
 int
 store_query_probe(struct store_query *q, const char *probe)
 {
+	return store_query_probe_as(q, probe, "p.id =", "p.num =");
+}
+
+int
+store_query_probe_as(struct store_query *q, const char *probe,
+    const char *by_id, const char *by_num)
+{
 	struct db_value key;
 	const char *column;
 
 	if (store_probe_key(probe, &key, &column) == -1)
 		return -1;
-	store_query_where(q,
-	    strcmp(column, "id") == 0 ? "p.id =" : "p.num =", key);
+	store_query_where(q, strcmp(column, "id") == 0 ? by_id : by_num, key);
 	return 0;
 }
 
@@ -197,53 +203,41 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
 {
 	bool arms = st->is_pg && rows->msm &&
 	    (f->probe != NULL || f->addr != NULL);
-	struct db_value p[32],
+	struct store_query q = { .len = 0 };
+	struct db_value p[2 * STORE_QUERY_PARAMS + 3],
 	    lim = DB_V_INT(
 	        limit > (size_t)INT32_MAX ? INT32_MAX : (long long)limit);
-	char where[1024], sql[4096];
-	size_t len;
+	char sql[4096];
 	int n = 0, nwhere, wrote;
 
-	len = (size_t)snprintf(where, sizeof(where), "%s", cursor);
+	q.len = (size_t)snprintf(q.sql, sizeof(q.sql), "%s", cursor);
 	for (int i = 0; i < ncur; i++)
-		p[n++] = cur[i];
-#define STORE_WHERE(cond, value) \
-	do { \
-		len += (size_t)snprintf(where + len, sizeof(where) - len, \
-		    " AND %s", (cond)); \
-		p[n++] = (value); \
-	} while (0)
+		q.p[q.n++] = cur[i];
 	if (f->from != 0)
-		STORE_WHERE("r.time >= ?", DB_V_INT(f->from));
+		store_query_where(&q, "r.time >=", DB_V_INT(f->from));
 	if (f->to != 0)
-		STORE_WHERE("r.time < ?", DB_V_INT(f->to));
-	if (f->probe != NULL) {
-		struct db_value key;
-		const char *column;
-		if (store_probe_key(f->probe, &key, &column) == -1)
-			return STORE_OK; /* no such probe: no rows */
-		if (strcmp(column, "id") == 0)
-			STORE_WHERE(arms ? "r.probe = ?" : "p.id = ?", key);
-		else
-			STORE_WHERE(arms ? "r.probe = (SELECT id FROM probes "
-			                   "WHERE num = ?)" :
-			                   "p.num = ?",
-			    key);
-	}
+		store_query_where(&q, "r.time <", DB_V_INT(f->to));
+	/* The two arms name the probe by the record's column (above). */
+	if (f->probe != NULL &&
+	    store_query_probe_as(&q, f->probe, arms ? "r.probe =" : "p.id =",
+	        arms ? "r.probe = (SELECT id FROM probes WHERE num = ?)" :
+	               "p.num =") == -1)
+		return STORE_OK; /* no such probe: no rows */
 	if (f->type != NULL)
-		STORE_WHERE("r.type = ?", DB_V_TEXT(f->type));
+		store_query_where(&q, "r.type =", DB_V_TEXT(f->type));
 	if (f->name != NULL)
-		STORE_WHERE("r.name = ?", DB_V_TEXT(f->name));
+		store_query_where(&q, "r.name =", DB_V_TEXT(f->name));
 	if (f->addr != NULL)
-		STORE_WHERE("r.addr = ?", DB_V_TEXT(f->addr));
+		store_query_where(&q, "r.addr =", DB_V_TEXT(f->addr));
 	if (f->country != NULL)
-		STORE_WHERE("r.country = ?", DB_V_TEXT(f->country));
+		store_query_where(&q, "r.country =", DB_V_TEXT(f->country));
 	if (f->asn >= 0)
-		STORE_WHERE("r.asn = ?", DB_V_INT(f->asn));
+		store_query_where(&q, "r.asn =", DB_V_INT(f->asn));
 	if (f->no_heartbeats)
-		STORE_WHERE("r.type <> ?", DB_V_TEXT("heartbeat"));
-#undef STORE_WHERE
-	snprintf(where + len, sizeof(where) - len, "%s", extra);
+		store_query_where(&q, "r.type <>", DB_V_TEXT("heartbeat"));
+	snprintf(q.sql + q.len, sizeof(q.sql) - q.len, "%s", extra);
+	for (int i = 0; i < q.n; i++)
+		p[n++] = q.p[i];
 	nwhere = n;
 	if (arms) {
 		wrote = snprintf(sql, sizeof(sql),
@@ -256,7 +250,7 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
 		    "ORDER BY r.time, r.id LIMIT ?)) r "
 		    "JOIN probes p ON p.id = r.probe "
 		    "ORDER BY r.time, r.id LIMIT ?",
-		    where, where);
+		    q.sql, q.sql);
 		p[n++] = lim;
 		for (int i = 0; i < nwhere; i++)
 			p[n++] = p[i];
@@ -265,7 +259,7 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
 		wrote = snprintf(sql, sizeof(sql),
 		    "SELECT %s FROM records r JOIN probes p ON p.id = r.probe "
 		    "WHERE %s ORDER BY %s LIMIT ?",
-		    rows->msm ? STORE_MSM_COLUMNS : STORE_ROW_COLUMNS, where,
+		    rows->msm ? STORE_MSM_COLUMNS : STORE_ROW_COLUMNS, q.sql,
 		    order);
 	p[n++] = lim;
 	if (wrote < 0 || (size_t)wrote >= sizeof(sql)) {
