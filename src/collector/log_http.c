@@ -34,19 +34,16 @@ struct log_http {
 static int
 log_http_checkpoint(struct log_http *l)
 {
-	struct store_log_head head;
 	uint64_t size;
 	char *note;
 	int rc;
 
-	if (l->note != NULL) {
-		if ((rc = store_log_head(l->st, &head)) != STORE_OK)
-			return rc;
-		if (head.size == l->note_size)
-			return STORE_OK;
-	}
-	if ((rc = tlog_checkpoint(l->st, l->signer, &note, &size)) != STORE_OK)
+	if ((rc = tlog_checkpoint_unless(l->st, l->signer,
+	         l->note != NULL ? l->note_size : UINT64_MAX, &note, &size)) !=
+	    STORE_OK)
 		return rc;
+	if (note == NULL)
+		return STORE_OK;
 	free(l->note);
 	l->note = note;
 	l->note_size = size;
@@ -210,36 +207,35 @@ log_http_proof(struct log_http *l, struct evhttp_request *req, json_t *j,
 		collector_http_error(req, 500, "out of memory");
 }
 
-/* GET /api/v1/log/proof/inclusion?index=N&size=M */
+/* GET /api/v1/log/proof/inclusion?index=N&size=M (`inclusion`) or
+ * /api/v1/log/proof/consistency?old=M&new=N. */
 static void
-log_http_inclusion(struct evhttp_request *req, void *arg)
+log_http_proof_get(struct evhttp_request *req, struct log_http *l,
+    bool inclusion)
 {
-	struct log_http *l = arg;
-	uint64_t index, size;
+	uint64_t a, b;
 	json_t *j;
 	int rc;
 
 	if (!collector_http_get_only(req) ||
-	    log_http_two(req, "index", "size", &index, &size) == -1)
+	    log_http_two(req, inclusion ? "index" : "old",
+	        inclusion ? "size" : "new", &a, &b) == -1)
 		return;
-	j = tlog_inclusion_json(l->st, index, size, &rc);
+	j = inclusion ? tlog_inclusion_json(l->st, a, b, &rc) :
+	                tlog_consistency_json(l->st, a, b, &rc);
 	log_http_proof(l, req, j, rc);
 }
 
-/* GET /api/v1/log/proof/consistency?old=M&new=N */
+static void
+log_http_inclusion(struct evhttp_request *req, void *arg)
+{
+	log_http_proof_get(req, arg, true);
+}
+
 static void
 log_http_consistency(struct evhttp_request *req, void *arg)
 {
-	struct log_http *l = arg;
-	uint64_t old, size;
-	json_t *j;
-	int rc;
-
-	if (!collector_http_get_only(req) ||
-	    log_http_two(req, "old", "new", &old, &size) == -1)
-		return;
-	j = tlog_consistency_json(l->st, old, size, &rc);
-	log_http_proof(l, req, j, rc);
+	log_http_proof_get(req, arg, false);
 }
 
 struct log_http *

@@ -56,6 +56,13 @@ int
 tlog_checkpoint(struct store *st, const struct tlog_signer *s, char **note,
     uint64_t *size)
 {
+	return tlog_checkpoint_unless(st, s, UINT64_MAX, note, size);
+}
+
+int
+tlog_checkpoint_unless(struct store *st, const struct tlog_signer *s,
+    uint64_t have, char **note, uint64_t *size)
+{
 	struct store_log_head head;
 	struct checkpoint cp;
 	char text[NOTE_NAME_MAX + 128];
@@ -65,6 +72,9 @@ tlog_checkpoint(struct store *st, const struct tlog_signer *s, char **note,
 	*note = NULL;
 	if ((rc = store_log_head(st, &head)) != STORE_OK)
 		return rc;
+	*size = head.size;
+	if (head.size == have)
+		return STORE_OK;
 	snprintf(cp.origin, sizeof(cp.origin), "%s", s->nk.name);
 	cp.size = head.size;
 	memcpy(cp.root, head.root, sizeof(cp.root));
@@ -78,7 +88,6 @@ tlog_checkpoint(struct store *st, const struct tlog_signer *s, char **note,
 		*note = NULL;
 		return rc;
 	}
-	*size = head.size;
 	return STORE_OK;
 }
 

@@ -50,6 +50,12 @@ void tlog_signer_clear(struct tlog_signer *s);
 int tlog_checkpoint(struct store *st, const struct tlog_signer *s, char **note,
     uint64_t *size);
 
+/* tlog_checkpoint_unless: the same, but when the log's size is `have`
+ * (the size of a checkpoint the caller holds) nothing is signed or kept:
+ * STORE_OK with `*note` NULL and `*size` set. */
+int tlog_checkpoint_unless(struct store *st, const struct tlog_signer *s,
+    uint64_t have, char **note, uint64_t *size);
+
 /*
  * tlog_inclusion_json: {"index", "size", "leaf_hash", "proof": [...]}
  * for leaf `index` in the tree of `size` leaves, hashes in base64 as in
