@@ -97,6 +97,46 @@ lb_append(struct store *st, uint64_t want)
 	return 0;
 }
 
+/* One proof of a random leaf (`inclusion`) or from a random size
+ * (consistency) in the tree of `head`, checked.  Returns 0, or -1. */
+static int
+lb_proof(struct store *st, const struct store_log_head *head, bool inclusion)
+{
+	unsigned char leaf[MERKLE_HASH_LEN], root[MERKLE_HASH_LEN],
+	    old_root[MERKLE_HASH_LEN], proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+	uint64_t at = randombytes_uniform(UINT32_MAX) % head->size;
+	size_t len;
+
+	if (inclusion ? store_log_inclusion(st, at, head->size, leaf, proof,
+	                    &len) == STORE_OK &&
+	            merkle_verify_inclusion(leaf, at, head->size, proof, len,
+	                head->root) :
+	                store_log_consistency(st, at + 1, head->size, old_root,
+	                    root, proof, &len) == STORE_OK &&
+	            merkle_verify_consistency(at + 1, head->size, old_root,
+	                root, proof, len))
+		return 0;
+	fprintf(stderr, "logbench: %s %" PRIu64 " fails\n",
+	    inclusion ? "inclusion of" : "consistency from",
+	    inclusion ? at : at + 1);
+	return -1;
+}
+
+/* `k` proofs of one kind, timed and printed.  Returns 0, or -1. */
+static int
+lb_time(struct store *st, const struct store_log_head *head, double *us, int k,
+    bool inclusion)
+{
+	for (int i = 0; i < k; i++) {
+		cw_usec_t t0 = cw_mono_usec();
+		if (lb_proof(st, head, inclusion) == -1)
+			return -1;
+		us[i] = (double)(cw_mono_usec() - t0);
+	}
+	lb_print(inclusion ? "inclusion proof" : "consistency proof", us, k);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,15 +146,12 @@ main(int argc, char **argv)
 		{ "proofs", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned char leaf[MERKLE_HASH_LEN], root[MERKLE_HASH_LEN],
-	    old_root[MERKLE_HASH_LEN], proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
 	const char *url = NULL;
 	uint64_t want = 0;
 	struct store_log_head head;
 	struct store *st;
 	char err[512];
 	double *us;
-	size_t len;
 	int ch, k = 1000;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -144,36 +181,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("log of %" PRIu64 " leaves\n", head.size);
-	for (int i = 0; i < k; i++) {
-		uint64_t index = randombytes_uniform(UINT32_MAX) % head.size;
-		cw_usec_t t0 = cw_mono_usec();
-		if (store_log_inclusion(st, index, head.size, leaf, proof,
-		        &len) != STORE_OK ||
-		    !merkle_verify_inclusion(leaf, index, head.size, proof, len,
-		        head.root)) {
-			fprintf(stderr,
-			    "logbench: inclusion of %" PRIu64 " fails\n",
-			    index);
-			return 1;
-		}
-		us[i] = (double)(cw_mono_usec() - t0);
-	}
-	lb_print("inclusion proof", us, k);
-	for (int i = 0; i < k; i++) {
-		uint64_t old = 1 + randombytes_uniform(UINT32_MAX) % head.size;
-		cw_usec_t t0 = cw_mono_usec();
-		if (store_log_consistency(st, old, head.size, old_root, root,
-		        proof, &len) != STORE_OK ||
-		    !merkle_verify_consistency(old, head.size, old_root, root,
-		        proof, len)) {
-			fprintf(stderr,
-			    "logbench: consistency from %" PRIu64 " fails\n",
-			    old);
-			return 1;
-		}
-		us[i] = (double)(cw_mono_usec() - t0);
-	}
-	lb_print("consistency proof", us, k);
+	if (lb_time(st, &head, us, k, true) == -1 ||
+	    lb_time(st, &head, us, k, false) == -1)
+		return 1;
 	free(us);
 	store_close(st);
 	return 0;
