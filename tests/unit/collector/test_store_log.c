@@ -327,6 +327,50 @@ test_log_checkpoints(void **state)
 	free(note);
 }
 
+/* A log kept before migration 9 (log_nodes a table with rowids) comes
+ * through it whole: the same nodes, now in a table without rowids, and
+ * the same roots and proofs.  SQLite only (nothing changes on
+ * PostgreSQL). */
+static void
+test_log_clustered(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_receipt rc;
+	struct leaves l;
+	char err[512];
+	long long nodes;
+
+	schain_measurements(&t->c, 37);
+	assert_int_equal(ingest(t, &t->c, 0, 20, &rc), STORE_OK);
+	assert_int_equal(ingest(t, &t->c, 20, 17, &rc), STORE_OK);
+	nodes = sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes");
+	assert_int_equal(db_exec_script(store_db(t->s.st),
+	                     "CREATE TABLE old_nodes (level BIGINT NOT NULL, "
+	                     "idx BIGINT NOT NULL, hash BLOB NOT NULL, "
+	                     "PRIMARY KEY (level, idx));"
+	                     "INSERT INTO old_nodes SELECT * FROM log_nodes;"
+	                     "DROP TABLE log_nodes;"
+	                     "ALTER TABLE old_nodes RENAME TO log_nodes;"
+	                     "DELETE FROM schema_version WHERE version >= 9"),
+	    0);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(rowid) FROM log_nodes"),
+	    nodes);
+	store_close(t->s.st);
+	if ((t->s.st = store_open(t->s.url, err, sizeof(err))) == NULL)
+		fail_msg("store_open %s: %s", t->s.url, err);
+	assert_int_equal(store_db_version(t->s.st), store_schema_version());
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(*) FROM pragma_table_list "
+	                     "WHERE name = 'log_nodes' AND wr = 1"),
+	    1);
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes"),
+	    nodes);
+	leaves_read(t, &l);
+	assert_log_matches(t, &l);
+	free(l.hash);
+}
+
 #define LOG_TESTS(setup) \
 	SFIX_TEST(test_log_appends, setup), \
 	    SFIX_TEST(test_log_out_of_range, setup), \
@@ -337,7 +381,8 @@ int
 main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = { LOG_TESTS(
-	    sfix_setup_bare_sqlite) };
+		                                       sfix_setup_bare_sqlite),
+		SFIX_TEST(test_log_clustered, sfix_setup_bare_sqlite) };
 	const struct CMUnitTest pg_tests[] = { LOG_TESTS(sfix_setup_bare_pg) };
 
 	if (sodium_init() < 0)
