@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "key.h"
 #include "log.h"
 #include "store.h"
+#include "store_log.h"
 #include "tlog.h"
 
 enum { OPT_DB = 256, OPT_KEY, OPT_INDEX, OPT_SIZE, OPT_OLD, OPT_NEW };
@@ -52,6 +54,7 @@ cmd_log_usage(FILE *fp)
 	    "[-c FILE] [--db URL]\n"
 	    "       corewatch-collector log consistency --old M --new N "
 	    "[-c FILE] [--db URL]\n"
+	    "       corewatch-collector log backfill [-c FILE] [--db URL]\n"
 	    "  -c, --config FILE  the database, log_key and log_origin of "
 	    "this configuration\n"
 	    "  --db URL           sqlite:PATH or postgresql://...\n"
@@ -207,8 +210,44 @@ cmd_log_print_json(const char *cmd, struct store *st, json_t *j, int rc)
 	return rc;
 }
 
-/* log checkpoint, log inclusion, log consistency: they read the
- * database. */
+/* log backfill: every record in no leaf appended to the log, 10,000 to
+ * a transaction, so that a long backfill can be stopped and taken up
+ * again, and a collector serving meanwhile waits at most one of them. */
+static int
+cmd_log_backfill(const char *cmd, struct store *st)
+{
+	struct store_log_head head;
+	long long after = 0;
+	size_t done, total = 0;
+	uint64_t first = 0;
+	int rc;
+
+	if ((rc = store_log_head(st, &head)) == STORE_OK)
+		first = head.size;
+	while (rc == STORE_OK &&
+	    (rc = store_log_backfill(st, after, 10000, &done, &after)) ==
+	        STORE_OK &&
+	    done > 0)
+		total += done;
+	if (rc != STORE_OK) {
+		fprintf(stderr,
+		    "corewatch-collector %s: %s (%zu records "
+		    "appended before)\n",
+		    cmd, store_error_text(st), total);
+		return CW_EXIT_FAILURES;
+	}
+	if (total == 0)
+		printf("every record is in the log already\n");
+	else
+		printf("%zu records appended to the log, leaves %" PRIu64
+		       " to %" PRIu64 "; make a checkpoint now (log "
+		       "checkpoint)\n",
+		    total, first, first + total - 1);
+	return fflush(stdout) == 0 ? CW_EXIT_OK : CW_EXIT_FAILURES;
+}
+
+/* log checkpoint, log inclusion, log consistency, log backfill: they
+ * read the database. */
 static int
 cmd_log_db(struct cmd_log_args *a, const char *what)
 {
@@ -235,7 +274,9 @@ cmd_log_db(struct cmd_log_args *a, const char *what)
 		    a->conf.db, err);
 		goto out;
 	}
-	if (signer) {
+	if (strcmp(what, "backfill") == 0)
+		rc = cmd_log_backfill(a->cmd, st);
+	else if (signer) {
 		if ((rc = tlog_checkpoint(st, &s, &note, &size)) != STORE_OK) {
 			fprintf(stderr, "corewatch-collector %s: %s\n", a->cmd,
 			    rc == STORE_E_DB ? store_error_text(st) :
@@ -270,6 +311,7 @@ collector_cmd_log(int argc, char **argv, cmd_log_conf_fn *conf_of)
 		{ "key", "log key", "" },
 		{ "inclusion", "log inclusion", "is" },
 		{ "consistency", "log consistency", "ON" },
+		{ "backfill", "log backfill", "" },
 	};
 	struct cmd_log_args a = { .cmd = "log" };
 	int rc = CW_EXIT_USAGE;

@@ -213,6 +213,105 @@ out:
 	return ret;
 }
 
+/* --- Backfilling --- */
+
+/* The records in no leaf yet, as store_log_backfill reads them. */
+struct store_log_unlogged {
+	long long *id;
+	struct record *rec; /* only line and len are set */
+	size_t n, max;
+	bool oom;
+};
+
+static int
+store_log_unlogged_cb(void *arg, const struct db_row *row)
+{
+	struct store_log_unlogged *u = arg;
+	char *line;
+
+	if (row->n != 2 || row->col[0].type != DB_INT ||
+	    (line = malloc(row->col[1].len + 1)) == NULL) {
+		u->oom = true;
+		return 1;
+	}
+	memcpy(line, row->col[1].p, row->col[1].len);
+	u->id[u->n] = row->col[0].i;
+	u->rec[u->n].line = line;
+	u->rec[u->n].len = row->col[1].len;
+	return ++u->n == u->max;
+}
+
+int
+store_log_backfill(struct store *st, long long after, size_t max, size_t *done,
+    long long *last)
+{
+	struct store_log_unlogged u = { .max = max };
+	const struct record **recs = NULL;
+	struct store_log log;
+	struct db_value p[2];
+	int ret = STORE_E_DB;
+
+	*done = 0;
+	if (max == 0)
+		return STORE_E_INVALID;
+	if ((u.id = calloc(max, sizeof(*u.id))) == NULL ||
+	    (u.rec = calloc(max, sizeof(*u.rec))) == NULL ||
+	    (recs = calloc(max, sizeof(*recs))) == NULL) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		goto out;
+	}
+	if (store_begin(st) == -1)
+		goto out;
+	/* The log's lock first, as an ingest takes it. */
+	p[0] = DB_V_INT(after);
+	p[1] = DB_V_INT((long long)max);
+	if (store_log_lock(st, &log) != STORE_OK ||
+	    db_query(st->db,
+	        "SELECT id, line FROM records WHERE id > ? AND "
+	        "log_index IS NULL ORDER BY id LIMIT ?",
+	        p, 2, store_log_unlogged_cb, &u) == -1) {
+		if (!u.oom)
+			store_set_error(st, "the records in no leaf");
+		store_rollback(st);
+		goto out;
+	}
+	if (u.oom) {
+		snprintf(st->error, sizeof(st->error),
+		    "the records in no leaf: out of memory");
+		store_rollback(st);
+		goto out;
+	}
+	for (size_t i = 0; i < u.n; i++) {
+		recs[i] = &u.rec[i];
+		p[0] = DB_V_INT((long long)(log.fr.size + i));
+		p[1] = DB_V_INT(u.id[i]);
+		if (db_exec(st->db,
+		        "UPDATE records SET log_index = ? WHERE id = ?", p,
+		        2) == -1) {
+			store_set_error(st, "a record's leaf");
+			store_rollback(st);
+			goto out;
+		}
+	}
+	if (u.n > 0 && store_log_append(st, &log, recs, u.n) != STORE_OK) {
+		store_rollback(st);
+		goto out;
+	}
+	if (store_commit(st) == -1)
+		goto out;
+	*done = u.n;
+	if (u.n > 0)
+		*last = u.id[u.n - 1];
+	ret = STORE_OK;
+out:
+	for (size_t i = 0; i < u.n; i++)
+		free((char *)u.rec[i].line);
+	free(u.id);
+	free(u.rec);
+	free(recs);
+	return ret;
+}
+
 /* --- Reading: roots and proofs --- */
 
 /*

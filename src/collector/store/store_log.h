@@ -77,6 +77,19 @@ int store_log_lock(struct store *st, struct store_log *log);
 int store_log_append(struct store *st, struct store_log *log,
     const struct record *const *recs, size_t n);
 
+/*
+ * store_log_backfill: append to the log, in the order of their ids, the
+ * first `max` records after id `after` that are in no leaf (stored
+ * before the collector kept a log), and give each its leaf, in one
+ * transaction of its own (not inside a group).  `*done` is how many
+ * (0: none is left after `after`), `*last` the id of the last of them.
+ * The leaves they take are those of the moment of the backfill: a
+ * checkpoint made after it covers them, none made before.  STORE_OK,
+ * STORE_E_DB, or STORE_E_INVALID when `max` is 0.
+ */
+int store_log_backfill(struct store *st, long long after, size_t max,
+    size_t *done, long long *last);
+
 /* The log's size and root. */
 struct store_log_head {
 	uint64_t size;

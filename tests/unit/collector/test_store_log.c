@@ -371,11 +371,73 @@ test_log_clustered(void **state)
 	free(l.hash);
 }
 
+/* Records stored before the log existed (no leaf, an empty log) are
+ * appended by store_log_backfill after those logged since, a bounded
+ * number at a time, and then the log holds every record once. */
+static void
+test_log_backfill(void **state)
+{
+	struct sfix_test *t = *state;
+	struct db_value p[3] = { DB_V_INT(0), DB_V_BLOB("", 0) };
+	struct store_receipt rc;
+	struct leaves l = { .in_order = true };
+	long long after = 0, last = -1;
+	size_t done, total = 0, rounds = 0;
+
+	schain_measurements(&t->c, 15);
+	assert_int_equal(ingest(t, &t->c, 0, 10, &rc), STORE_OK);
+	assert_int_equal(db_exec_script(store_db(t->s.st),
+	                     "UPDATE records SET log_index = NULL;"
+	                     "DELETE FROM log_nodes"),
+	    0);
+	assert_int_equal(db_exec(store_db(t->s.st),
+	                     "UPDATE log_state SET size = ?, frontier = ?", p,
+	                     2),
+	    0);
+	assert_int_equal(ingest(t, &t->c, 10, 5, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, 4);
+	assert_int_equal(store_log_backfill(t->s.st, 0, 0, &done, &last),
+	    STORE_E_INVALID);
+	do {
+		assert_int_equal(store_log_backfill(t->s.st, after, 4, &done,
+		                     &after),
+		    STORE_OK);
+		total += done;
+		assert_true(++rounds <= 4);
+	} while (done > 0);
+	assert_int_equal(total, 10);
+	assert_int_equal(rounds, 4); /* 4, 4, 2, then none */
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(*) FROM records WHERE log_index "
+	                     "IS NULL"),
+	    0);
+	/* The old records follow the new, in the order of their ids. */
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT log_index FROM records WHERE seq = 1"),
+	    5);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT log_index FROM records WHERE seq = 11"),
+	    0);
+	assert_int_equal(db_query(store_db(t->s.st),
+	                     "SELECT log_index, line FROM records "
+	                     "ORDER BY log_index",
+	                     NULL, 0, leaves_cb, &l),
+	    0);
+	assert_true(l.in_order);
+	assert_log_matches(t, &l);
+	/* Nothing is left: a backfill again appends nothing. */
+	assert_int_equal(store_log_backfill(t->s.st, 0, 100, &done, &last),
+	    STORE_OK);
+	assert_int_equal(done, 0);
+	free(l.hash);
+}
+
 #define LOG_TESTS(setup) \
 	SFIX_TEST(test_log_appends, setup), \
 	    SFIX_TEST(test_log_out_of_range, setup), \
 	    SFIX_TEST(test_log_damaged, setup), \
-	    SFIX_TEST(test_log_checkpoints, setup)
+	    SFIX_TEST(test_log_checkpoints, setup), \
+	    SFIX_TEST(test_log_backfill, setup)
 
 int
 main(void)
