@@ -501,6 +501,7 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 		return CW_EXIT_FAILURES;
 	if ((rc = serve_signer(s, c)) != CW_EXIT_OK)
 		return rc;
+	collector_http_set_signer(s->h, s->has_signer ? &s->signer : NULL);
 	if ((s->log = log_http_new(s->h, s->base, s->st,
 	         s->has_signer ? &s->signer : NULL, c->checkpoint_interval)) ==
 	    NULL)
