@@ -2,7 +2,8 @@
 # receipts.sh -- the signed receipt (doc/evidence.md, "The signed
 # receipt") between a real collector with a log key and a real probe:
 #   a batch's receipt carries `signed`, a note of the nine lines whose
-#   record hash is the SHA-256 of the stored line at acked_seq;
+#   record hash is the SHA-256 of the stored line at acked_seq (for a
+#   replay and for an equivocation too: the record stored first);
 #   `corewatch run` keeps every receipt in receipts.jsonl in its spool
 #   directory, and `corewatch spool receipts --vkey` says each is ok;
 #   one changed byte, a receipt of another collector's key, another
@@ -103,6 +104,19 @@ cw_check "then a blank line and the signature of the log key" \
 post a2
 cw_check "a replay's receipt names the same record" \
     [ "$(note_line "$CW_TMP/a2.resp" 6)/$(jq .log_index "$CW_TMP/a2.resp")" = "$LAST_HASH/2" ]
+
+# The same seqs of other content: an equivocation; the receipt names the
+# record the log holds at seq 3, the first one, not the batch's line.
+"$MKBATCH" batch --seed "$SEED" --chain "$CHAIN" --from 1 --count 3 \
+    --variant 1 --out "$CW_TMP/a3.body" --auth "$CW_TMP/a3.auth" \
+    >/dev/null || cw_die "mkbatch a3 failed"
+cw_batch_post "$CW_TMP/a3.body" "$CW_TMP/a3.auth"
+cw_check "an equivocating batch: accepted" [ "$CW_HTTP_STATUS" = 200 ]
+cw_expect "... as an equivocation" "$CW_TMP/resp" '.[0].equivocations >= 1'
+cw_check "... its receipt names the record stored first" \
+    [ "$(note_line "$CW_TMP/resp" 6)" = "$LAST_HASH" ]
+cw_check "... not the batch's own line" \
+    [ "$(tail -n 1 "$CW_TMP/a3.body" | tr -d '\n' | sha256sum | cut -c1-64)" != "$LAST_HASH" ]
 
 # --- corewatch run keeps them ------------------------------------------------
 
