@@ -534,15 +534,17 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 
 /* chttp_receipt_members: what every receipt says. */
 static json_t *
-chttp_receipt_members(const struct store_receipt *rc, char when[CW_TIME_STRLEN])
+chttp_receipt_members(const struct store_receipt *rc)
 {
+	char when[CW_TIME_STRLEN];
+
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I}",
 	    "probe", rc->probe, "chain", rc->chain, "acked_seq",
 	    (json_int_t)rc->acked_seq, "stored", (json_int_t)rc->stored,
 	    "duplicates", (json_int_t)rc->duplicates, "equivocations",
 	    (json_int_t)rc->equivocations, "gaps", (json_int_t)rc->gaps,
-	    "received_at",
-	    cw_time_format(rc->received_at, when, CW_TIME_STRLEN), "log_index",
+	    "received_at", cw_time_format(rc->received_at, when, sizeof(when)),
+	    "log_index",
 	    rc->log_index >= 0 ? json_integer(rc->log_index) : json_null(),
 	    "log_size", (json_int_t)rc->log_size);
 }
@@ -561,11 +563,9 @@ collector_http_set_signer(struct collector_http *h,
 static json_t *
 chttp_receipt(const struct collector_http *h, const struct store_receipt *rc)
 {
-	char when[CW_TIME_STRLEN];
-	json_t *o;
+	json_t *o = chttp_receipt_members(rc);
 	char *note;
 
-	o = chttp_receipt_members(rc, when);
 	if (o == NULL || h->signer == NULL)
 		return o;
 	if ((note = tlog_receipt_note(h->signer, rc)) == NULL ||
