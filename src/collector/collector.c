@@ -473,8 +473,8 @@ serve_signer(struct collector_serve *s, const struct collector_conf *c)
 {
 	if (access(c->log_key, F_OK) == -1 && errno == ENOENT) {
 		log_warnx("collector: no log key %s: the log is kept but its "
-		          "checkpoints are not signed (corewatch-collector "
-		          "keygen makes one)",
+		          "checkpoints and receipts are not signed "
+		          "(corewatch-collector keygen makes one)",
 		    c->log_key);
 		return CW_EXIT_OK;
 	}
