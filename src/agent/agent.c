@@ -29,6 +29,7 @@
 #include "spool.h"
 #include "sysutil.h"
 #include "tld.h"
+#include "receipts.h"
 #include "upload.h"
 
 #define AGENT_RESOLV_CONF "/etc/resolv.conf"
@@ -866,6 +867,7 @@ agent_upload_start(struct agent *a)
 {
 	const struct config_upload *c = &a->conf->upload;
 	struct upload_config uc;
+	char *receipts;
 
 	if (c->nurls == 0)
 		return 0;
@@ -882,9 +884,16 @@ agent_upload_start(struct agent *a)
 	uc.failback = c->failback;
 	uc.stop_timeout = c->stop_timeout;
 	uc.dead_letter = c->dead_letter;
-	if ((a->uploader = upload_new(a->base, a->spool, &uc)) == NULL)
+	uc.receipts_max = c->receipts_max;
+	if (asprintf(&receipts, "%s/" RECEIPTS_FILE, a->conf->spool.dir) ==
+	    -1) {
+		log_warnx("upload: out of memory");
 		return -1;
-	return 0;
+	}
+	uc.receipts = receipts;
+	a->uploader = upload_new(a->base, a->spool, &uc);
+	free(receipts);
+	return a->uploader == NULL ? -1 : 0;
 }
 
 /* agent_upload_reload: the uploader stays as started; say so when the
@@ -900,6 +909,7 @@ agent_upload_reload(const struct config *old, const struct config *conf)
 	    o->batch_bytes == n->batch_bytes && o->batch_age == n->batch_age &&
 	    o->backoff_max == n->backoff_max && o->failback == n->failback &&
 	    o->stop_timeout == n->stop_timeout &&
+	    o->receipts_max == n->receipts_max &&
 	    strcmp(o->dead_letter != NULL ? o->dead_letter : "",
 	        n->dead_letter != NULL ? n->dead_letter : "") == 0;
 

@@ -23,6 +23,11 @@ int cli_error(const char *cmd, const char *fmt, ...)
  * `cmd` takes; returns CW_EXIT_USAGE. */
 int cli_unexpected(const char *cmd, const char *arg);
 
+/* cli_vkey: --vkey's value: a verifier key (note.h), or a file whose
+ * first line is one.  0, or -1 (reported). */
+struct note_key;
+int cli_vkey(const char *cmd, const char *arg, struct note_key *key);
+
 /* cli_number: `text` as a whole decimal number within [min, max] into
  * *out; -1 (reported, *out untouched) for anything else. */
 /* cli_getopt_error: report what getopt_long() refused (it returned '?'

@@ -1,10 +1,13 @@
 /*
- * cmd_spool.c -- `corewatch spool status` and `corewatch spool export`.
+ * cmd_spool.c -- `corewatch spool status`, `corewatch spool export` and
+ * `corewatch spool receipts`.
  *
- * Both open the spool read-only, so they work while `corewatch run`
+ * All open the spool read-only, so they work while `corewatch run`
  * appends to it, and change nothing in it: an export is not an upload
  * (the records stay until a collector's receipt acknowledges them; the
  * collector counts the copies that arrive both ways as duplicates).
+ * `receipts` reads the signed receipts the uploader kept beside the
+ * spool (receipts.h), and checks them with the collector's verifier key.
  */
 #include "config.h"
 
@@ -28,6 +31,9 @@
 #include "fileio.h"
 #include "key.h"
 #include "log.h"
+#include "note.h"
+#include "receipt.h"
+#include "receipts.h"
 #include "record.h"
 #include "result.h"
 #include "spool.h"
@@ -35,11 +41,15 @@
 #define SPOOL_EXPORT_RECORDS 1000
 #define SPOOL_EXPORT_BYTES   (1024 * 1024)
 #define SPOOL_EXPORT_MAGIC   "CW1-BATCH"
+#define SPOOL_RECEIPT_LINE   (128 * 1024) /* longer: not a receipt */
 
 struct spool_cmd {
 	const char *conf_path;
-	const char *key; /* --key */
-	const char *out; /* --out */
+	const char *key;  /* --key */
+	const char *out;  /* --out */
+	const char *dir;  /* --spool: no configuration read */
+	const char *vkey; /* --vkey */
+	bool conf_given;  /* -c */
 	bool json;
 	struct config *conf;
 };
@@ -301,30 +311,202 @@ spool_export_cmd(struct spool_cmd *c)
 	return CW_EXIT_OK;
 }
 
+/* One line of receipts.jsonl listed: the receipt's members, and with a
+ * key, its verdict; a line that is no receipt, named by its number. */
+static void
+spool_receipt_print(const struct spool_cmd *c, unsigned long lineno,
+    const struct receipt_note *r, int ok, const char *why)
+{
+	char idx[24], *line;
+	json_t *o;
+
+	if (r->log_index >= 0)
+		snprintf(idx, sizeof(idx), "%lld", r->log_index);
+	else
+		snprintf(idx, sizeof(idx), "-");
+	if (!c->json) {
+		if (r->probe[0] == '\0')
+			printf("line %lu: BAD: %s\n", lineno, why);
+		else if (ok == 0)
+			printf("%-27s %s %10" PRIu64 " %10s %10" PRIu64
+			       "  BAD (line %lu): %s\n",
+			    r->received_at, r->chain, r->acked_seq, idx,
+			    r->log_size, lineno, why);
+		else
+			printf("%-27s %s %10" PRIu64 " %10s %10" PRIu64 "%s\n",
+			    r->received_at, r->chain, r->acked_seq, idx,
+			    r->log_size, ok == 1 ? "  ok" : "");
+		return;
+	}
+	o = json_pack("{s:I, s:s?, s:s?, s:o, s:o, s:o, s:s, s:s?}", "line",
+	    (json_int_t)lineno, "received_at",
+	    r->probe[0] != '\0' ? r->received_at : NULL, "chain",
+	    r->probe[0] != '\0' ? r->chain : NULL, "acked_seq",
+	    r->probe[0] != '\0' ? json_integer((json_int_t)r->acked_seq) :
+	                          json_null(),
+	    "log_index",
+	    r->probe[0] != '\0' && r->log_index >= 0 ?
+	        json_integer(r->log_index) :
+	        json_null(),
+	    "log_size",
+	    r->probe[0] != '\0' ? json_integer((json_int_t)r->log_size) :
+	                          json_null(),
+	    "verdict", ok == 1 ? "ok" : (ok == 0 ? "BAD" : "unchecked"), "why",
+	    ok == 0 ? why : NULL);
+	if (o != NULL && (line = result_dump(o)) != NULL) {
+		printf("%s\n", line);
+		free(line);
+	}
+	json_decref(o);
+}
+
+/* One line of the file: a receipt (checked against `key`, NULL: not
+ * checked), printed.  Returns whether it is bad. */
+static bool
+spool_receipt_line(const struct spool_cmd *c, const struct note_key *key,
+    unsigned long lineno, const char *text, size_t len)
+{
+	struct receipt_note r;
+	char why[JSON_ERROR_TEXT_LENGTH + 16];
+	json_error_t jerr;
+	json_t *o;
+	int ok = -1;
+
+	memset(&r, 0, sizeof(r));
+	if ((o = json_loadb(text, len, 0, &jerr)) == NULL)
+		snprintf(why, sizeof(why), "not JSON: %s", jerr.text);
+	else if (receipt_members(o, &r, why, sizeof(why)) == -1)
+		memset(&r, 0, sizeof(r));
+	else if (key != NULL) {
+		struct receipt_note signed_r;
+		ok = receipt_check(o, key, &signed_r, why, sizeof(why)) == 0;
+	}
+	json_decref(o);
+	if (r.probe[0] == '\0')
+		ok = 0;
+	spool_receipt_print(c, lineno, &r, ok, why);
+	return ok == 0;
+}
+
+/* Read the next line of `f` into `buf` (SPOOL_RECEIPT_LINE bytes), its
+ * newline cut; a longer line is skipped to its end and given as
+ * *too_long.  Returns its length, or -1 at the end of the file. */
+static long
+spool_receipt_read(FILE *f, char *buf, bool *too_long)
+{
+	size_t len;
+	int ch;
+
+	*too_long = false;
+	if (fgets(buf, SPOOL_RECEIPT_LINE, f) == NULL)
+		return -1;
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	else if (!feof(f)) {
+		*too_long = true;
+		while ((ch = getc(f)) != EOF && ch != '\n')
+			;
+	}
+	return (long)len;
+}
+
+static int
+spool_receipts_cmd(struct spool_cmd *c)
+{
+	struct note_key key;
+	const char *dir = c->dir != NULL ? c->dir : c->conf->spool.dir;
+	char path[PATH_MAX], *buf;
+	unsigned long lineno = 0, bad = 0, n = 0;
+	bool too_long;
+	long len;
+	FILE *f;
+
+	if (c->vkey != NULL && cli_vkey("spool", c->vkey, &key) == -1)
+		return CW_EXIT_USAGE;
+	if ((size_t)snprintf(path, sizeof(path), "%s/" RECEIPTS_FILE, dir) >=
+	    sizeof(path))
+		return cli_error("spool", "%s: name too long", dir);
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT) {
+			log_info("spool receipts: %s: none kept yet", path);
+			return CW_EXIT_OK;
+		}
+		log_warn("spool receipts: %s", path);
+		return CW_EXIT_FAILURES;
+	}
+	if ((buf = malloc(SPOOL_RECEIPT_LINE)) == NULL) {
+		fclose(f);
+		log_warnx("spool receipts: out of memory");
+		return CW_EXIT_FAILURES;
+	}
+	if (!c->json)
+		printf("%-27s %-32s %10s %10s %10s%s\n", "RECEIVED_AT", "CHAIN",
+		    "ACKED_SEQ", "LOG_INDEX", "LOG_SIZE",
+		    c->vkey != NULL ? "  VERDICT" : "");
+	while ((len = spool_receipt_read(f, buf, &too_long)) >= 0) {
+		lineno++;
+		if (len == 0 && !too_long)
+			continue;
+		n++;
+		if (too_long) {
+			struct receipt_note none;
+			memset(&none, 0, sizeof(none));
+			spool_receipt_print(c, lineno, &none, 0,
+			    "longer than a receipt can be");
+			bad++;
+		} else if (spool_receipt_line(c, c->vkey != NULL ? &key : NULL,
+		               lineno, buf, (size_t)len))
+			bad++;
+	}
+	if (ferror(f)) {
+		log_warn("spool receipts: reading %s", path);
+		bad++;
+	}
+	fclose(f);
+	free(buf);
+	fflush(stdout);
+	if (bad > 0)
+		log_warnx("spool receipts: %lu of %lu line%s of %s bad", bad, n,
+		    n == 1 ? "" : "s", path);
+	return bad > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
+}
+
 static void
 spool_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: corewatch spool status [-c FILE] [--json]\n"
 	    "       corewatch spool export --out FILE [-c FILE] [--key FILE]\n"
+	    "       corewatch spool receipts [-c FILE | --spool DIR] "
+	    "[--vkey KEY] [--json]\n"
 	    "\n"
 	    "status: what the spool holds: records appended and not yet\n"
 	    "acknowledged by a collector, the oldest of them, the bytes on disk,\n"
 	    "the last receipt, the records dropped.\n"
 	    "export: the unsent records as signed batches in one file (\"-\":\n"
 	    "stdout), for corewatch-collector import.  The spool is not changed.\n"
+	    "receipts: the collector's signed receipts kept in the spool\n"
+	    "directory, oldest first; with --vkey, each signature checked.\n"
 	    "\n"
 	    "  -c, --config FILE   configuration (default %s)\n"
 	    "  -o, --out FILE      export: the file to write (replaced)\n"
 	    "  -k, --key FILE      export: the probe's key (default: the\n"
 	    "                      configuration's)\n"
-	    "      --json          status: one JSON object\n"
+	    "      --spool DIR     receipts: the spool directory (no\n"
+	    "                      configuration read)\n"
+	    "      --vkey KEY      receipts: the collector's verifier key, or\n"
+	    "                      a file holding it\n"
+	    "      --json          status: one JSON object; receipts: one a\n"
+	    "                      line\n"
 	    "  -h, --help          this text\n",
 	    CW_DEFAULT_CONFIG);
 }
 
 enum {
 	SPOOL_OPT_JSON = 256,
+	SPOOL_OPT_SPOOL,
+	SPOOL_OPT_VKEY,
 };
 
 static const struct option spool_options[] = {
@@ -332,9 +514,30 @@ static const struct option spool_options[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "key", required_argument, NULL, 'k' },
 	{ "json", no_argument, NULL, SPOOL_OPT_JSON },
+	{ "spool", required_argument, NULL, SPOOL_OPT_SPOOL },
+	{ "vkey", required_argument, NULL, SPOOL_OPT_VKEY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* spool_receipts_args: `spool receipts`, its options checked. */
+static int
+spool_receipts_args(struct spool_cmd *c)
+{
+	int rc;
+
+	if (c->out != NULL || c->key != NULL)
+		return cli_error("spool", "%s is an option of export",
+		    c->out != NULL ? "--out" : "--key");
+	if (c->dir != NULL && c->conf_given)
+		return cli_error("spool",
+		    "receipts takes -c FILE or --spool DIR, not both");
+	if (c->dir == NULL && spool_cmd_config(c) == -1)
+		return CW_EXIT_USAGE;
+	rc = spool_receipts_cmd(c);
+	config_free(c->conf);
+	return rc;
+}
 
 int
 cmd_spool(int argc, char **argv)
@@ -351,7 +554,8 @@ cmd_spool(int argc, char **argv)
 		return argc < 2 ? CW_EXIT_USAGE : CW_EXIT_OK;
 	}
 	sub = argv[1];
-	if (strcmp(sub, "status") != 0 && strcmp(sub, "export") != 0) {
+	if (strcmp(sub, "status") != 0 && strcmp(sub, "export") != 0 &&
+	    strcmp(sub, "receipts") != 0) {
 		fprintf(stderr, "corewatch spool: unknown command \"%s\"\n",
 		    sub);
 		spool_usage(stderr);
@@ -364,6 +568,13 @@ cmd_spool(int argc, char **argv)
 		switch (ch) {
 		case 'c':
 			c.conf_path = optarg;
+			c.conf_given = true;
+			break;
+		case SPOOL_OPT_SPOOL:
+			c.dir = optarg;
+			break;
+		case SPOOL_OPT_VKEY:
+			c.vkey = optarg;
 			break;
 		case 'o':
 			c.out = optarg;
@@ -384,6 +595,11 @@ cmd_spool(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_unexpected("spool", argv[optind]);
+	if (strcmp(sub, "receipts") == 0)
+		return spool_receipts_args(&c);
+	if (c.dir != NULL || c.vkey != NULL)
+		return cli_error("spool", "%s is an option of receipts",
+		    c.dir != NULL ? "--spool" : "--vkey");
 	if (strcmp(sub, "export") == 0 && c.out == NULL)
 		return cli_error("spool",
 		    "export needs --out FILE (\"-\": "

@@ -34,6 +34,7 @@
 #include "probe.h"
 #include "size.h"
 #include "tld.h"
+#include "receipts.h"
 #include "upload.h"
 
 #define CONF_INTERVAL_MIN     CW_USEC_PER_SEC
@@ -420,6 +421,7 @@ static cfg_opt_t conf_upload_opts[] = {
 	CFG_STR("failback", NULL, CFGF_NODEFAULT),
 	CFG_STR("stop_timeout", NULL, CFGF_NODEFAULT),
 	CFG_STR("dead_letter", NULL, CFGF_NODEFAULT),
+	CFG_STR("receipts_max_size", NULL, CFGF_NODEFAULT),
 	CFG_END(),
 };
 
@@ -460,6 +462,15 @@ conf_upload_section(cfg_t *root, cfg_opt_t *opt)
 		up->proxy = conf_proxy(&s, v);
 	if (cfg_getstr(s.sec, "dead_letter") != NULL)
 		conf_sec_path(&s, "dead_letter", "file", &up->dead_letter);
+	/* 0 keeps no receipt; a bound too large for a rewrite to read
+	 * back at once is refused. */
+	if (conf_size(&s, "receipts_max_size", RECEIPTS_MAX_MIN,
+	        RECEIPTS_MAX_DEFAULT, &up->receipts_max) == 0 &&
+	    up->receipts_max > RECEIPTS_MAX_MAX) {
+		conf_sec_error(&s, "receipts_max_size", 0,
+		    "receipts_max_size: at most 256M");
+		up->receipts_max = RECEIPTS_MAX_DEFAULT;
+	}
 	conf_upload_limits(&s, up);
 	return 0;
 }

@@ -99,6 +99,8 @@ struct config_upload {
 				 * none */
 	char *dead_letter;      /* default
 				 * state_dir/dead-letter/dead-letter.jsonl */
+	uint64_t receipts_max;  /* receipts_max_size: the bound of the
+				 * spool's receipts.jsonl; 0: none kept */
 };
 
 struct config {

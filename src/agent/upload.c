@@ -38,6 +38,7 @@
 #include "fileio.h"
 #include "gzip.h"
 #include "log.h"
+#include "receipts.h"
 #include "result.h"
 #include "spool.h"
 #include "upload.h"
@@ -79,6 +80,7 @@ struct upload {
 	char *probe;
 	char *dead_letter;
 	char *dead_dir;
+	char *receipts; /* NULL: none kept */
 	unsigned char sk[64];
 
 	struct curlev *cv;
@@ -661,9 +663,11 @@ upload_send(struct upload *up)
 
 /* upload_receipt_ok: whether `resp` is a receipt for the batch; its
  * received_at into *received (the probe's clock now when it has none
- * that parses). */
+ * that parses), and the receipt itself into *receipt when it is one
+ * (the caller decrefs it). */
 static bool
-upload_receipt_ok(struct upload *up, cw_usec_t *received, char *why, size_t len)
+upload_receipt_ok(struct upload *up, cw_usec_t *received, json_t **receipt,
+    char *why, size_t len)
 {
 	size_t n = evbuffer_get_length(up->resp);
 	const char *text = (const char *)evbuffer_pullup(up->resp, -1);
@@ -692,7 +696,10 @@ upload_receipt_ok(struct upload *up, cw_usec_t *received, char *why, size_t len)
 		    "(probe %s, chain %s, acked_seq %" JSON_INTEGER_FORMAT ")",
 		    probe != NULL ? probe : "?", chain != NULL ? chain : "?",
 		    json_is_integer(acked) ? json_integer_value(acked) : -1);
-	json_decref(r);
+	if (ok)
+		*receipt = r;
+	else
+		json_decref(r);
 	return ok;
 }
 
@@ -934,6 +941,7 @@ upload_done(struct upload *up, CURLcode res)
 	long code = 0;
 	char why[256 + CURL_ERROR_SIZE];
 	cw_usec_t received;
+	json_t *receipt;
 
 	if (res == CURLE_OK)
 		curl_easy_getinfo(up->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -945,10 +953,17 @@ upload_done(struct upload *up, CURLcode res)
 	}
 	switch (upload_status_class(code, up->b.n)) {
 	case UPLOAD_ACKED:
-		if (!upload_receipt_ok(up, &received, why, sizeof(why))) {
+		if (!upload_receipt_ok(up, &received, &receipt, why,
+		        sizeof(why))) {
 			upload_failed(up, why);
 			return;
 		}
+		/* Kept for the volunteer's proof; a failure is logged and
+		 * changes nothing of the upload. */
+		if (up->receipts != NULL)
+			receipts_keep(up->receipts, receipt,
+			    up->cfg.receipts_max);
+		json_decref(receipt);
 		upload_request_free(up);
 		upload_succeeded(up, received);
 		break;
@@ -1099,10 +1114,14 @@ upload_copy(struct upload *up, const struct upload_config *cfg)
 	    (up->dead_letter = strdup(cfg->dead_letter)) == NULL ||
 	    (up->dead_dir = upload_dir_of(cfg->dead_letter)) == NULL)
 		return -1;
+	if (cfg->receipts != NULL &&
+	    (up->receipts = strdup(cfg->receipts)) == NULL)
+		return -1;
 	memcpy(up->sk, cfg->sk, sizeof(up->sk));
 	up->cfg.proxy = up->proxy;
 	up->cfg.probe = up->probe;
 	up->cfg.dead_letter = up->dead_letter;
+	up->cfg.receipts = up->receipts;
 	up->cfg.sk = NULL;
 	up->max_records = up->cfg.batch_records;
 	return 0;
@@ -1192,6 +1211,7 @@ upload_free(struct upload *up)
 	free(up->probe);
 	free(up->dead_letter);
 	free(up->dead_dir);
+	free(up->receipts);
 	sodium_memzero(up->sk, sizeof(up->sk));
 	free(up);
 	curl_global_cleanup();

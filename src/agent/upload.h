@@ -80,6 +80,9 @@ struct upload_config {
 	const char *dead_letter; /* the dead-letter file (JSON lines);
 				  * set-aside batches in files next
 				  * to it */
+	const char *receipts;    /* where signed receipts are kept
+				* (receipts.h); NULL: nowhere */
+	uint64_t receipts_max;   /* its bound in bytes; 0: keep none */
 };
 
 /* The batches that went one way: a URL (through the proxy, if any). */

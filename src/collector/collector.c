@@ -473,8 +473,8 @@ serve_signer(struct collector_serve *s, const struct collector_conf *c)
 {
 	if (access(c->log_key, F_OK) == -1 && errno == ENOENT) {
 		log_warnx("collector: no log key %s: the log is kept but its "
-		          "checkpoints are not signed (corewatch-collector "
-		          "keygen makes one)",
+		          "checkpoints and receipts are not signed "
+		          "(corewatch-collector keygen makes one)",
 		    c->log_key);
 		return CW_EXIT_OK;
 	}
@@ -501,6 +501,7 @@ serve_setup(struct collector_serve *s, const struct collector_conf *c)
 		return CW_EXIT_FAILURES;
 	if ((rc = serve_signer(s, c)) != CW_EXIT_OK)
 		return rc;
+	collector_http_set_signer(s->h, s->has_signer ? &s->signer : NULL);
 	if ((s->log = log_http_new(s->h, s->base, s->st,
 	         s->has_signer ? &s->signer : NULL, c->checkpoint_interval)) ==
 	    NULL)

@@ -532,9 +532,9 @@ chttp_batch_read(struct collector_http *h, struct evhttp_request *req,
 	return 0;
 }
 
-/* chttp_receipt: the JSON receipt of a committed batch. */
+/* chttp_receipt_members: what every receipt says. */
 static json_t *
-chttp_receipt(const struct store_receipt *rc)
+chttp_receipt_members(const struct store_receipt *rc)
 {
 	char when[CW_TIME_STRLEN];
 
@@ -547,6 +547,35 @@ chttp_receipt(const struct store_receipt *rc)
 	    "log_index",
 	    rc->log_index >= 0 ? json_integer(rc->log_index) : json_null(),
 	    "log_size", (json_int_t)rc->log_size);
+}
+
+void
+collector_http_set_signer(struct collector_http *h,
+    const struct tlog_signer *signer)
+{
+	h->signer = signer;
+}
+
+/* chttp_receipt: the JSON receipt of a committed batch, signed when
+ * there is a log key.  One that cannot be signed (out of memory) is not
+ * given unsigned: the answer is a 500, and the probe sends the batch
+ * again (a duplicate then, with its receipt). */
+static json_t *
+chttp_receipt(const struct collector_http *h, const struct store_receipt *rc)
+{
+	json_t *o = chttp_receipt_members(rc);
+	char *note;
+
+	if (o == NULL || h->signer == NULL)
+		return o;
+	if ((note = tlog_receipt_note(h->signer, rc)) == NULL ||
+	    json_object_set_new(o, "signed", json_string(note)) == -1) {
+		log_warnx("collector: out of memory signing a receipt");
+		json_decref(o);
+		o = NULL;
+	}
+	free(note);
+	return o;
 }
 
 /* chttp_latency: one observation of the ingest latency histogram. */
@@ -583,7 +612,7 @@ chttp_batch_answer(struct collector_http *h, struct chttp_batch *b,
 	h->m.gaps += b->receipt.gaps_opened;
 	chttp_latency(&h->m, now - b->started);
 	if (req != NULL)
-		collector_http_json(req, 200, chttp_receipt(&b->receipt));
+		collector_http_json(req, 200, chttp_receipt(h, &b->receipt));
 }
 
 /* chttp_commit_run: store every pending batch in one transaction, then

@@ -93,6 +93,12 @@ struct collector_http;
 struct collector_http *collector_http_new(struct event_base *base,
     struct store *st, const struct collector_http_conf *conf);
 
+/* collector_http_set_signer: sign every receipt from now on with the
+ * log key `signer` (borrowed: it must outlive `h`; NULL: none). */
+struct tlog_signer;
+void collector_http_set_signer(struct collector_http *h,
+    const struct tlog_signer *signer);
+
 /*
  * collector_http_listen: listen on `addr` ("127.0.0.1:8080",
  * "[::1]:8080", "0.0.0.0:8080"; port 0 picks a free one).  Logs the

@@ -26,6 +26,7 @@
 #include "ingest.h"
 #include "record.h"
 #include "store.h"
+#include "tlog.h"
 
 struct bufferevent;
 struct event;
@@ -211,6 +212,7 @@ struct chttp_route {
 struct collector_http {
 	struct event_base *base;
 	struct store *st;
+	const struct tlog_signer *signer; /* NULL: receipts unsigned */
 	struct collector_http_conf conf;
 	char *read_token;
 	char *write_token; /* NULL: writes refused */

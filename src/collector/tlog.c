@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cwtime.h"
 #include "log.h"
 #include "merkle.h"
+#include "receipt.h"
 #include "store_log.h"
 #include "tlog.h"
 
@@ -89,6 +91,36 @@ tlog_checkpoint_unless(struct store *st, const struct tlog_signer *s,
 		return rc;
 	}
 	return STORE_OK;
+}
+
+char *
+tlog_receipt_note(const struct tlog_signer *s, const struct store_receipt *rc)
+{
+	struct receipt_note r;
+	char text[RECEIPT_TEXT_MAX];
+	size_t len;
+	char *note;
+	int n, err;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.origin, sizeof(r.origin), "%s", s->nk.name);
+	memcpy(r.probe, rc->probe, sizeof(r.probe));
+	memcpy(r.chain, rc->chain, sizeof(r.chain));
+	r.acked_seq = rc->acked_seq;
+	memcpy(r.record_hash, rc->acked_hash, sizeof(r.record_hash));
+	r.log_index = rc->log_index;
+	r.log_size = rc->log_size;
+	cw_time_format(rc->received_at, r.received_at, sizeof(r.received_at));
+	if ((n = receipt_note_text(&r, text, sizeof(text))) < 0) {
+		log_warnx("log: the receipt of chain %s seq %" PRIu64
+		          " cannot be written as a note",
+		    rc->chain, rc->acked_seq);
+		return NULL;
+	}
+	if ((note = note_sign(text, (size_t)n, &s->nk, s->key.sk, &len,
+	         &err)) == NULL)
+		log_warnx("log: signing a receipt: %s", note_error_name(err));
+	return note;
 }
 
 /* A hash as checkpoints write one: standard base64. */

@@ -57,6 +57,15 @@ int tlog_checkpoint_unless(struct store *st, const struct tlog_signer *s,
     uint64_t have, char **note, uint64_t *size);
 
 /*
+ * tlog_receipt_note: the signed receipt of `rc` (doc/evidence.md, "The
+ * signed receipt"): a note of receipt.h's nine lines signed with the
+ * log key.  Returns it (the caller frees it), or NULL when out of
+ * memory or when `rc` holds what a note cannot (logged).
+ */
+char *tlog_receipt_note(const struct tlog_signer *s,
+    const struct store_receipt *rc);
+
+/*
  * tlog_inclusion_json: {"index", "size", "leaf_hash", "proof": [...]}
  * for leaf `index` in the tree of `size` leaves, hashes in base64 as in
  * checkpoints; tlog_consistency_json: {"old", "new", "old_root",

@@ -4,7 +4,8 @@
  *
  * The first byte chooses what the rest is: a signed note, opened with
  * the key of the specification's example and its text read as a
- * checkpoint (0); a verifier key, parsed and, when accepted, written
+ * checkpoint and as a signed receipt (whose text, when it is one, must
+ * be written back byte for byte) (0); a verifier key, parsed and, when accepted, written
  * back and parsed again to the same key (1); or an inclusion and a
  * consistency proof, each number and hash taken from the input, checked
  * (2).  Nothing may crash, leak or read out of bounds, and a proof made
@@ -20,12 +21,27 @@
 
 #include "merkle.h"
 #include "note.h"
+#include "receipt.h"
 
 #define SPEC_VKEY \
 	"example.com/foo+530d903a+AekyeRrm56hApGFkyQR4" \
 	"ZCbV54Id2LKaANYcrnKv3U2k"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A receipt's text has one form: what is read is written back the same. */
+static void
+fuzz_receipt(const char *in, size_t len)
+{
+	struct receipt_note r;
+	char back[RECEIPT_TEXT_MAX];
+
+	if (receipt_note_parse(in, len, &r) != 0)
+		return;
+	if (receipt_note_text(&r, back, sizeof(back)) != (int)len ||
+	    memcmp(back, in, len) != 0)
+		abort();
+}
 
 static void
 fuzz_note(const char *in, size_t len)
@@ -39,6 +55,7 @@ fuzz_note(const char *in, size_t len)
 	if (note_open(in, len, &key, &text_len) == 0)
 		(void)checkpoint_parse(in, text_len, &cp);
 	(void)checkpoint_parse(in, len, &cp);
+	fuzz_receipt(in, len);
 }
 
 static void

@@ -45,8 +45,10 @@ reader_srcs="$batch_srcs $lib/result.c $lib/failure.c
   $top/src/collector/export.c $top/src/collector/summary.c"
 # The collector's head reader, against libevent's own parser.
 head_srcs="$top/src/collector/collector_head.c"
-# The log's notes, checkpoints and proofs, as a verifier reads them.
-note_srcs="$lib/note.c $lib/merkle.c"
+# The log's notes, checkpoints, proofs and signed receipts, as a verifier
+# reads them.
+note_srcs="$lib/note.c $lib/merkle.c $lib/receipt.c $lib/record.c
+  $lib/cwtime.c $lib/log.c"
 status=0
 for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
     fuzz_export fuzz_summary fuzz_head fuzz_note}; do

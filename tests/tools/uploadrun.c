@@ -8,8 +8,11 @@
  *       [--rate N] [--url URL]... [--proxy URL] [--batch-records N]
  *       [--batch-bytes N] [--batch-age D] [--backoff-max D]
  *       [--failback D] [--timeout D] [--dead-letter FILE]
+ *       [--receipts FILE [--receipts-max BYTES]]
  *
- * Without --url it only appends (the probe offline).  --rate N appends
+ * --receipts keeps the collector's signed receipts in FILE, bounded by
+ * --receipts-max (default 4 MiB), as `corewatch run` keeps them in its
+ * spool directory.  Without --url it only appends (the probe offline).  --rate N appends
  * N records per second while uploading instead of all at the start.
  * The uploader's status (upload_status_json) is printed on stdout at
  * the end, with "drained": whether the spool's queue is empty and
@@ -33,6 +36,7 @@
 #include "cwtime.h"
 #include "key.h"
 #include "log.h"
+#include "receipts.h"
 #include "result.h"
 #include "spool.h"
 #include "sysutil.h"
@@ -61,7 +65,7 @@ usage(void)
 	    "[--pad BYTES] [--rate N]\n    [--url URL]... [--proxy URL] "
 	    "[--batch-records N] [--batch-bytes N]\n    [--batch-age D] "
 	    "[--backoff-max D] [--failback D] [--timeout D]\n"
-	    "    [--dead-letter FILE]\n");
+	    "    [--dead-letter FILE] [--receipts FILE [--receipts-max BYTES]]\n");
 	exit(2);
 }
 
@@ -143,6 +147,8 @@ static const struct option options[] = {
 	{ "failback", required_argument, NULL, 'F' },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "dead-letter", required_argument, NULL, 'D' },
+	{ "receipts", required_argument, NULL, 'E' },
+	{ "receipts-max", required_argument, NULL, 'X' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -216,6 +222,12 @@ main(int argc, char **argv)
 		case 'D':
 			snprintf(dead, sizeof(dead), "%s", optarg);
 			break;
+		case 'E':
+			uc.receipts = optarg;
+			break;
+		case 'X':
+			uc.receipts_max = (uint64_t)number(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -224,6 +236,8 @@ main(int argc, char **argv)
 		usage();
 	if (key_load(keyfile, &key_probe, &k) == -1)
 		return 1;
+	if (uc.receipts != NULL && uc.receipts_max == 0)
+		uc.receipts_max = RECEIPTS_MAX_DEFAULT;
 	if (dead[0] == '\0')
 		snprintf(dead, sizeof(dead), "%s/dead-letter.jsonl", dir);
 	if ((r.padding = malloc(r.pad + 1)) == NULL)

@@ -1503,6 +1503,10 @@ store_ingest_records(struct store *st, const struct store_batch *b,
 		const struct store_near *have = store_near_find(&near, r->seq);
 		if (i > 0 && r->seq != b->recs[i - 1].seq + 1)
 			holes = true;
+		if (i == b->n - 1)
+			memcpy(rc->acked_hash,
+			    have != NULL ? have->hash : r->hash,
+			    RECORD_HASH_LEN);
 		if (have != NULL &&
 		    memcmp(have->hash, r->hash, RECORD_HASH_LEN) == 0) {
 			rc->duplicates++;

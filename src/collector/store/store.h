@@ -149,6 +149,10 @@ struct store_receipt {
 	 * before the log existed); and the log's size after the batch. */
 	long long log_index;
 	uint64_t log_size;
+	/* The hash of the record the store holds at acked_seq: the batch's
+	 * last line, or, when that line was an equivocation, the record
+	 * stored first (what a signed receipt names; doc/evidence.md). */
+	unsigned char acked_hash[RECORD_HASH_LEN];
 };
 
 /*

@@ -172,6 +172,7 @@ test_example(void **state)
 	assert_int_equal(c->upload.stop_timeout, 10 * SEC);
 	assert_string_equal(c->upload.dead_letter,
 	    "/var/lib/corewatch/refused/refused.jsonl");
+	assert_int_equal(c->upload.receipts_max, 8 << 20);
 
 	m = find(c, "root-soa");
 	assert_ptr_equal(m->kind, &dns_probe_kind);
@@ -836,6 +837,10 @@ test_upload_section(void **state)
 		    "failback: from 1s to 1d" },
 		{ " url = {\"https://a\"}\n stop_timeout = 11m\n", 5,
 		    "stop_timeout: from 0 to 10m" },
+		{ " url = {\"https://a\"}\n receipts_max_size = 512\n", 5,
+		    "receipts_max_size: \"512\" is not a size of at least" },
+		{ " url = {\"https://a\"}\n receipts_max_size = 1G\n", 5,
+		    "receipts_max_size: at most 256M" },
 		{ " batch_age = 1s\n", 3, "upload: no url" },
 		{ " url = {\"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", "
 		  "\"8\", \"9\"}\n",
@@ -868,6 +873,8 @@ test_upload_section(void **state)
 	assert_int_equal(c->upload.stop_timeout, 0);
 	assert_string_equal(c->upload.dead_letter,
 	    "/st/dead-letter/dead-letter.jsonl");
+	/* receipts_max_size not given: 4 MiB. */
+	assert_int_equal(c->upload.receipts_max, 4 << 20);
 	config_free(c);
 	/* stop_timeout not given: a few seconds, not none. */
 	path = scratch_file(s, "up.conf",
