@@ -2,7 +2,8 @@
  * (store_bundle.h), on SQLite and, when CW_TEST_PG_URL names a database
  * the test may wipe, on PostgreSQL (tests/scenario/store_pg.sh): the
  * stretch of each chain a filter selects, sorted by probe and chain;
- * a stretch's records by seq, paged, with their exact lines and leaves;
+ * a stretch's records by seq, paged, with their exact lines and leaves,
+ * and counted;
  * the log's nodes of a level in a range, as a tree built here from the
  * stored lines has them. */
 #include "config.h"
@@ -146,6 +147,16 @@ test_bundle_records(void **state)
 			assert_true(g.leaf[i] > g.leaf[i - 1]);
 		free(g.line[i]);
 	}
+	/* Counted alike. */
+	long long count;
+	assert_int_equal(store_bundle_count(t->s.st, t->p->id, SFIX_CHAIN, 3, 7,
+	                     &count),
+	    STORE_OK);
+	assert_int_equal(count, 5);
+	assert_int_equal(store_bundle_count(t->s.st, t->p->id, CHAIN2, 1, 99,
+	                     &count),
+	    STORE_OK);
+	assert_int_equal(count, 6);
 	/* Another chain's, past its end: none. */
 	assert_int_equal(store_bundle_records(t->s.st, t->p->id, CHAIN2, 6, 99,
 	                     10, got_cb, &g),
