@@ -12,7 +12,8 @@
 #   chains, the batches covering every record with the bytes of
 #   `corewatch-collector batches`, the probes' keys, and the root of
 #   inclusion.json recomputed by the rule of the document against the
-#   checkpoint's; and `corewatch verify` when the build has it;
+#   checkpoint's; and `corewatch verify` when the build has it; a record
+#   stored before the log has a null leaf, which verify refuses;
 #   errors: no log key, bad filters, no --out, no record matched, an
 #   --out that cannot be written: exit 2 or 1, and nothing left behind.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -277,6 +278,35 @@ print("ok" if ok and sel else "no")
 EOF
 cw_check "window: more records than selected, stretches of whole batches" \
     grep -qx ok "$CW_TMP/time.whole"
+
+# --- A record stored before the log: its leaf is null ---
+# db_sql SQL: run SQL on the collector's database.
+db_sql()
+{
+	if [ "${CW_COLLECTOR_DB:-sqlite}" = postgresql ]; then
+		psql "$CW_PG_URL" -Atc "$1"
+	else
+		sqlite3 "$CW_TMP/collector.db" "$1"
+	fi
+}
+# inclusion_fails: corewatch verify fails on inclusion alone.
+inclusion_fails()
+{
+	"$COREWATCH" verify --vkey "$CW_TMP/vkey" "$CW_TMP/old.tar" \
+	    >"$CW_TMP/old.verify" 2>&1
+	[ $? = 1 ] && [ "$(grep -c '^FAIL' "$CW_TMP/old.verify")" = 1 ] &&
+	    grep -q '^FAIL  inclusion' "$CW_TMP/old.verify"
+}
+db_sql "UPDATE records SET log_index = NULL WHERE probe = '$PROBE_A'
+    AND seq = 2" >/dev/null || cw_die "cannot unset a leaf"
+bundle old -c "$CW_TMP/collector.conf" --probe "$PROBE_A"
+cw_check "a record without a leaf: the bundle is written" [ "$rc" = 0 ]
+extract old || cw_die "tar -x failed"
+cw_expect "... its leaf is null, the others are not" \
+    "$CW_TMP/old/corewatch-bundle/inclusion.json" \
+    '.[0].leaves | (.[1] == null) and (map(select(. == null)) | length) == 1'
+[ -n "$VERIFY" ] &&
+    cw_check "... and corewatch verify fails on inclusion alone" inclusion_fails
 
 # --- Errors: nothing is left behind ---
 bundle nokey -c "$CW_TMP/nokey.conf"
