@@ -233,7 +233,7 @@ phase(struct bv *bv, const char *what)
 	bv->t0 = t;
 }
 
-static char *
+static char *__attribute__((format(printf, 1, 0)))
 vformat(const char *fmt, va_list ap)
 {
 	char *s = NULL;
@@ -282,7 +282,7 @@ summary(struct bv *bv, enum check ck, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 unreadable(struct bv *bv, const char *fmt, ...)
 {
 	va_list ap;
@@ -799,6 +799,8 @@ probe_find(struct bv *bv, const char *id)
 	struct probe key;
 
 	snprintf(key.id, sizeof(key.id), "%s", id);
+	if (bv->nprobes == 0)
+		return NULL;
 	return bsearch(&key, bv->probes, bv->nprobes, sizeof(*bv->probes),
 	    probe_cmp);
 }
@@ -1341,7 +1343,8 @@ chain_close(struct bv *bv)
 	c->oend = bv->nord;
 	if (c->nholes == 0)
 		goto out;
-	qsort(c->losses, c->nlosses, sizeof(*c->losses), range_cmp);
+	if (c->nlosses > 1)
+		qsort(c->losses, c->nlosses, sizeof(*c->losses), range_cmp);
 	/* maxlast[i]: the furthest any of the first i + 1 losses reaches,
 	 * so that a hole is explained when the losses starting at or
 	 * before it reach its end. */

@@ -65,12 +65,17 @@ bprintf(struct buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (b->p == NULL) {
+		b->cap = 256;
+		b->p = malloc(b->cap);
+		assert_non_null(b->p);
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 		va_end(ap);
 		assert_true(n >= 0);
-		if (b->p != NULL && (size_t)n < b->cap - b->len)
+		if ((size_t)n < b->cap - b->len)
 			break;
 		b->cap = (b->cap + (size_t)n + 1) * 2;
 		b->p = realloc(b->p, b->cap);
