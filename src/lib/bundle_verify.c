@@ -35,7 +35,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -44,6 +43,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "cwtime.h"
 #include "merkle.h"
 #include "multiproof.h"
 #include "record.h"
@@ -210,27 +210,20 @@ struct bv {
 	bool have_key, key_from_bundle;
 	struct checkpoint cp;
 	bool have_cp;
-	double t0;
+	cw_usec_t t0, cpu0; /* when the phase began */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 phase(struct bv *bv, const char *what)
 {
-	double t = now_s();
+	cw_usec_t t = cw_mono_usec(), cpu = cw_cpu_usec();
 
 	if (bv->o->timing && bv->o->err != NULL)
-		fprintf(bv->o->err, "verify: %-28s %8.3f s\n", what,
-		    t - bv->t0);
+		fprintf(bv->o->err, "verify: %-28s %8.3f s (CPU %8.3f s)\n",
+		    what, (double)(t - bv->t0) / 1e6,
+		    (double)(cpu - bv->cpu0) / 1e6);
 	bv->t0 = t;
+	bv->cpu0 = cpu;
 }
 
 static char *__attribute__((format(printf, 1, 0)))
@@ -668,18 +661,6 @@ juint(json_t *o, const char *key, uint64_t *out)
 	return true;
 }
 
-/* hex_prefix: whether the `len` bytes at `s` are lower-case hex digits
- * (`s` need not end there, unlike record_is_hex). */
-static bool
-hex_prefix(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		        (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int
 hex_decode(const char *hex, unsigned char *out, size_t len)
 {
@@ -713,6 +694,17 @@ next_line(const char *data, size_t len, size_t *pos, const char **line,
 
 /* --- 1. The manifest --- */
 
+/* manifest_hex: whether a MANIFEST line begins with 64 hex digits. */
+static bool
+manifest_hex(const char *line)
+{
+	char h[RECORD_HASH_HEX + 1];
+
+	memcpy(h, line, RECORD_HASH_HEX);
+	h[RECORD_HASH_HEX] = '\0';
+	return record_is_hex(h, RECORD_HASH_HEX);
+}
+
 static void
 check_manifest(struct bv *bv)
 {
@@ -733,8 +725,7 @@ check_manifest(struct bv *bv)
 
 		ln++;
 		if (!complete || n < 67 || n - 66 >= sizeof(name) ||
-		    !hex_prefix(line, 64) || line[64] != ' ' ||
-		    line[65] != ' ') {
+		    !manifest_hex(line) || line[64] != ' ' || line[65] != ' ') {
 			fail(bv, CK_MANIFEST,
 			    "MANIFEST line %zu: not \"<64 hex digits>  <file>\"",
 			    ln);
@@ -2410,7 +2401,8 @@ bundle_verify(const char *path, const struct bundle_verify_opts *o)
 		return 2;
 	bv->o = o;
 	bv->path = path;
-	bv->t0 = now_s();
+	bv->t0 = cw_mono_usec();
+	bv->cpu0 = cw_cpu_usec();
 	if ((bv->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
 	    (bv->rsha = EVP_MD_CTX_new()) == NULL ||
 	    (bv->lctx = EVP_MD_CTX_new()) == NULL ||
