@@ -14,6 +14,7 @@
 #include "cliutil.h"
 #include "failure.h"
 #include "log.h"
+#include "note.h"
 #include "output.h"
 #include "result.h"
 
@@ -211,4 +212,33 @@ cli_rounds_end(struct cli_rounds *r, const char *cmd)
 		r->failed += (unsigned long)r->pending;
 	}
 	return r->failed > 0 ? CW_EXIT_FAILURES : CW_EXIT_OK;
+}
+
+int
+cli_vkey(const char *cmd, const char *arg, struct note_key *key)
+{
+	char line[NOTE_NAME_MAX + 128];
+	FILE *f;
+
+	if (note_vkey_parse(arg, key) == 0)
+		return 0;
+	if ((f = fopen(arg, "r")) == NULL) {
+		fprintf(stderr,
+		    "corewatch %s: --vkey \"%s\": neither a verifier key nor a "
+		    "file\n",
+		    cmd, arg);
+		return -1;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (note_vkey_parse(line, key) != 0) {
+		fprintf(stderr,
+		    "corewatch %s: %s: not a verifier key (NAME+KEYID+BASE64, as "
+		    "`corewatch-collector log key` prints it)\n",
+		    cmd, arg);
+		return -1;
+	}
+	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "bundle_verify.h"
 #include "cli.h"
+#include "cliutil.h"
 #include "cmd.h"
 #include "note.h"
 
@@ -38,36 +39,6 @@ verify_usage(FILE *fp)
 	    "latest), to\n"
 	    "                      compare with the bundle's; may be repeated\n"
 	    "  --json              one JSON object instead of lines\n");
-}
-
-/* The verifier key: the text itself, or a file's first line. */
-static int
-verify_vkey(const char *arg, struct note_key *key)
-{
-	char line[NOTE_NAME_MAX + 128];
-	FILE *f;
-
-	if (note_vkey_parse(arg, key) == 0)
-		return 0;
-	if ((f = fopen(arg, "r")) == NULL) {
-		fprintf(stderr,
-		    "corewatch verify: --vkey \"%s\": neither a verifier key "
-		    "nor a file\n",
-		    arg);
-		return -1;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (note_vkey_parse(line, key) != 0) {
-		fprintf(stderr,
-		    "corewatch verify: %s: not a verifier key (NAME+KEYID+BASE64, "
-		    "as `corewatch-collector log key` prints it)\n",
-		    arg);
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -118,7 +89,7 @@ cmd_verify(int argc, char **argv)
 		return CW_EXIT_USAGE;
 	}
 	if (vkey != NULL) {
-		if (verify_vkey(vkey, &key) == -1)
+		if (cli_vkey("verify", vkey, &key) == -1)
 			return CW_EXIT_USAGE;
 		o.vkey = &key;
 	}

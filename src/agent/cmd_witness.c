@@ -41,6 +41,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "cmd.h"
 #include "cwtime.h"
 #include "fileio.h"
@@ -358,37 +359,6 @@ witness_run(struct witness *w)
 	return CW_EXIT_OK;
 }
 
-/* The verifier key: the text itself, or a file's first line. */
-static int
-witness_vkey(const char *arg, struct note_key *key)
-{
-	char line[NOTE_NAME_MAX + 128];
-	FILE *f;
-
-	if (note_vkey_parse(arg, key) == 0)
-		return 0;
-	if ((f = fopen(arg, "r")) == NULL) {
-		fprintf(stderr,
-		    "corewatch witness: --vkey \"%s\": neither a "
-		    "verifier key nor a file\n",
-		    arg);
-		return -1;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (note_vkey_parse(line, key) != 0) {
-		fprintf(stderr,
-		    "corewatch witness: %s: not a verifier key "
-		    "(NAME+KEYID+BASE64, as `corewatch-collector log key` "
-		    "prints it)\n",
-		    arg);
-		return -1;
-	}
-	return 0;
-}
-
 int
 cmd_witness(int argc, char **argv)
 {
@@ -433,7 +403,7 @@ cmd_witness(int argc, char **argv)
 		    w.url);
 		return CW_EXIT_USAGE;
 	}
-	if (witness_vkey(vkey, &w.key) == -1)
+	if (cli_vkey("witness", vkey, &w.key) == -1)
 		return CW_EXIT_USAGE;
 	if (mkdir(w.dir, 0755) == -1 && errno != EEXIST) {
 		fprintf(stderr, "corewatch witness: %s: %s\n", w.dir,
