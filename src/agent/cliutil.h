@@ -13,6 +13,12 @@
 #include "probe.h"
 
 struct output;
+struct note_key;
+
+/* cli_vkey: a log's verifier key given as --vkey: the key itself
+ * (NAME+KEYID+BASE64), or a file whose first line it is.  Returns 0, or
+ * -1 with why on stderr. */
+int cli_vkey(const char *cmd, const char *arg, struct note_key *key);
 
 /* cli_error: print "corewatch CMD: <message>" on stderr; returns
  * CW_EXIT_USAGE so that `return cli_error(...)` ends a command. */

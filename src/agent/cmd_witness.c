@@ -41,6 +41,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cliutil.h"
 #include "cmd.h"
 #include "cliutil.h"
 #include "cwtime.h"

@@ -131,6 +131,15 @@ int store_query_probe(struct store_query *q, const char *probe);
 int store_query_probe_as(struct store_query *q, const char *probe,
     const char *by_id, const char *by_num);
 
+/*
+ * store_filter_where: append the conditions of filter `f` to `q`; the
+ * records are `r` and the probes `p`, or (`arms`) the probe is named by
+ * the record's column only.  Returns 0, or 1 when the filter names no
+ * probe (the query would give no row).
+ */
+int store_filter_where(const struct store_filter *f, bool arms,
+    struct store_query *q);
+
 /* store_batch_keep: keep the signature of batch `b` (store_batch: none
  * when it has none) and what it covers, `forks` (n of them) the indexes
  * of its records that were kept as equivocations; in the ingest's

@@ -182,6 +182,35 @@ store_query_probe_as(struct store_query *q, const char *probe,
 	return 0;
 }
 
+int
+store_filter_where(const struct store_filter *f, bool arms,
+    struct store_query *q)
+{
+	if (f->from != 0)
+		store_query_where(q, "r.time >=", DB_V_INT(f->from));
+	if (f->to != 0)
+		store_query_where(q, "r.time <", DB_V_INT(f->to));
+	/* The two arms name the probe by the record's column (above). */
+	if (f->probe != NULL &&
+	    store_query_probe_as(q, f->probe, arms ? "r.probe =" : "p.id =",
+	        arms ? "r.probe = (SELECT id FROM probes WHERE num = ?)" :
+	               "p.num =") == -1)
+		return 1;
+	if (f->type != NULL)
+		store_query_where(q, "r.type =", DB_V_TEXT(f->type));
+	if (f->name != NULL)
+		store_query_where(q, "r.name =", DB_V_TEXT(f->name));
+	if (f->addr != NULL)
+		store_query_where(q, "r.addr =", DB_V_TEXT(f->addr));
+	if (f->country != NULL)
+		store_query_where(q, "r.country =", DB_V_TEXT(f->country));
+	if (f->asn >= 0)
+		store_query_where(q, "r.asn =", DB_V_INT(f->asn));
+	if (f->no_heartbeats)
+		store_query_where(q, "r.type <>", DB_V_TEXT("heartbeat"));
+	return 0;
+}
+
 /*
  * One read of records for both orders: `cursor` is the SQL condition
  * that says where the read goes on (its `ncur` values in `cur`), `extra`
@@ -213,28 +242,8 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
 	q.len = (size_t)snprintf(q.sql, sizeof(q.sql), "%s", cursor);
 	for (int i = 0; i < ncur; i++)
 		q.p[q.n++] = cur[i];
-	if (f->from != 0)
-		store_query_where(&q, "r.time >=", DB_V_INT(f->from));
-	if (f->to != 0)
-		store_query_where(&q, "r.time <", DB_V_INT(f->to));
-	/* The two arms name the probe by the record's column (above). */
-	if (f->probe != NULL &&
-	    store_query_probe_as(&q, f->probe, arms ? "r.probe =" : "p.id =",
-	        arms ? "r.probe = (SELECT id FROM probes WHERE num = ?)" :
-	               "p.num =") == -1)
+	if (store_filter_where(f, arms, &q) == 1)
 		return STORE_OK; /* no such probe: no rows */
-	if (f->type != NULL)
-		store_query_where(&q, "r.type =", DB_V_TEXT(f->type));
-	if (f->name != NULL)
-		store_query_where(&q, "r.name =", DB_V_TEXT(f->name));
-	if (f->addr != NULL)
-		store_query_where(&q, "r.addr =", DB_V_TEXT(f->addr));
-	if (f->country != NULL)
-		store_query_where(&q, "r.country =", DB_V_TEXT(f->country));
-	if (f->asn >= 0)
-		store_query_where(&q, "r.asn =", DB_V_INT(f->asn));
-	if (f->no_heartbeats)
-		store_query_where(&q, "r.type <>", DB_V_TEXT("heartbeat"));
 	snprintf(q.sql + q.len, sizeof(q.sql) - q.len, "%s", extra);
 	for (int i = 0; i < q.n; i++)
 		p[n++] = q.p[i];
