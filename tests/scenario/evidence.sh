@@ -14,7 +14,10 @@
 #   crafted batches of another probe: an overlapping batch (duplicates)
 #   kept beside the first, a replay that keeps nothing more, a batch
 #   with a hole that a later batch fills, a loss record, an
-#   equivocation that forks; each verifies;
+#   equivocation that forks; each verifies; as an evidence bundle
+#   (corewatch-collector bundle, checked by corewatch verify) every
+#   signature holds and the fork is named, and a bundle of one record
+#   grows to the batches around it;
 #   a batch whose signature does not verify stores no batch and no
 #   record; the filters and their errors.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -263,6 +266,49 @@ cw_check "crafted: every batch verifies, every record is covered" \
     [ "$rc" = 0 ] || cat "$CW_TMP/crafted.verify" >&2
 cw_check "crafted: 7 batches of probe B verified" \
     [ "$(grep -c "^ok batch $PROBE_B" "$CW_TMP/crafted.verify")" = 7 ]
+
+# The same chain as an evidence bundle (doc/evidence.md): duplicates, a
+# hole filled later, a loss record and a fork in it.  `corewatch verify`
+# (when this build has it) finds every signature good and the fork: the
+# stored 16 follows the 15 kept apart, not the stored 15.  The record of
+# 10:10 alone: its stretch grows to the batches C and D around it, and
+# verifies.
+# bundled NAME ARGS...: a bundle of probe B with ARGS into NAME.tar,
+# verified: the verifier's status.
+bundled()
+{
+	local name=$1
+	shift
+	"$COLLECTOR" bundle --db "$DB" --key "$CW_TMP/log.key" \
+	    --probe "$PROBE_B" "$@" --out "$CW_TMP/$name.tar" \
+	    2>"$CW_TMP/$name.err" || return 2
+	"$COREWATCH" verify --vkey "$CW_TMP/log.vkey" "$CW_TMP/$name.tar" \
+	    >"$CW_TMP/$name.verify" 2>&1
+}
+# forked: the bundle of probe B fails on its chain alone, at seq 16.
+forked()
+{
+	bundled crafted
+	[ $? = 1 ] &&
+	    [ "$(grep -c '^FAIL' "$CW_TMP/crafted.verify")" = 1 ] &&
+	    grep -q '^FAIL  chains' "$CW_TMP/crafted.verify" &&
+	    grep -q 'seq 16 .*its prev is not the hash of seq 15' \
+	        "$CW_TMP/crafted.verify" &&
+	    grep -q '^ok    signatures: 7 batches hold' "$CW_TMP/crafted.verify"
+}
+"$COLLECTOR" keygen --key "$CW_TMP/log.key" >"$CW_TMP/log.vkey" ||
+    cw_die "keygen failed"
+if "$COREWATCH" verify --help >/dev/null 2>&1; then
+	cw_check "crafted: a bundle of probe B: signatures hold, the fork at 16 named" \
+	    forked || cat "$CW_TMP/crafted.verify" >&2
+	cw_check "crafted: a bundle of the record of 10:10 verifies" \
+	    bundled crafted10 --from 2026-11-26T10:10:00Z \
+	    --to 2026-11-26T10:10:01Z
+	cw_check "... its stretch grown to seqs 9 to 12 (batches C and D)" \
+	    [ "$(tar -xOf "$CW_TMP/crafted10.tar" corewatch-bundle/bundle.json |
+	    jq -c '[.chains[0].first_seq, .chains[0].last_seq, .records]')" = \
+	    "[9,12,4]" ]
+fi
 
 # --- a bad signature stores nothing -----------------------------------------------
 
