@@ -233,6 +233,11 @@ vformat(const char *fmt, va_list ap)
 
 	if (vasprintf(&s, fmt, ap) < 0)
 		return NULL;
+	/* What a problem quotes comes from the bundle: no control
+	 * character reaches the reader's terminal. */
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return s;
 }
 
@@ -1034,7 +1039,9 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 		return "seqs is not ascending ranges \"a-b,c\"";
 	}
 	for (i = 0; i < b->nr; i++)
-		total += b->r[i].b - b->r[i].a + 1;
+		if (__builtin_add_overflow(total, b->r[i].b - b->r[i].a + 1,
+		        &total))
+			return "its seqs are more than can be counted";
 	if (total != b->count || b->r[0].a != b->first ||
 	    b->r[b->nr - 1].b != b->last)
 		return "its seqs do not agree with first_seq, last_seq and count";
@@ -1250,7 +1257,11 @@ batch_take(struct bv *bv, struct batch *b, const char *line, size_t len)
 			    ", which the bundle lacks",
 			    name, b->need);
 		}
+		/* Nothing more of it matters: done now, rather than walk
+		 * every seq a hostile batch may claim. */
 		b->bad = true;
+		batch_finish(bv, b);
+		return;
 	} else if (!b->bad) {
 		EVP_DigestUpdate(b->st, line, len);
 		EVP_DigestUpdate(b->st, "\n", 1);
