@@ -1,0 +1,312 @@
+#!/bin/bash
+# bundle.sh -- evidence bundles end to end (doc/evidence.md): a real
+# collector with a log key takes a real uploader's signed batches (its
+# spool) and crafted ones of another probe (a loss record and the hole
+# it explains, an equivocation that forks); `corewatch-collector bundle`
+# writes the bundle, and both verifiers -- `corewatch verify` and
+# contrib/verify.py, written from the documentation alone -- say that
+# every check holds, and agree.  Then each forgery of the bundle (one
+# byte of a record, a record dropped, two swapped, another batch's
+# signature, another probe key, a checkpoint signed again by another
+# key, a record or a file MANIFEST does not list) makes both exit 1 and
+# name the same failing checks, the expected one among them; so do an
+# unexplained hole the collector really has (until a loss record
+# explains it) and a fork: a second collector on a copy of the database
+# with the same log key, given other records, signs a checkpoint of the
+# same size with another root.  A hostile tar (a symlink, a ../ name) is
+# refused by both.  SQLite.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+UPLOADRUN="$top_builddir/tests/tools/uploadrun"
+MKBATCH="$top_builddir/tests/tools/mkbatch"
+VERIFYPY="$CW_SCENARIO_DIR/../../contrib/verify.py"
+TAMPER="$CW_SCENARIO_DIR/bundle_tamper.py"
+[ -x "$COLLECTOR" ] || cw_die "no $COLLECTOR"
+[ -x "$COREWATCH" ] || cw_die "no $COREWATCH"
+[ -x "$UPLOADRUN" ] || cw_die "no $UPLOADRUN (make check builds it)"
+[ -x "$MKBATCH" ] || cw_die "no $MKBATCH (make check builds it)"
+command -v jq >/dev/null || cw_die "no jq"
+command -v sqlite3 >/dev/null || cw_die "no sqlite3"
+/usr/bin/python3 -c 'import nacl.signing' 2>/dev/null ||
+    cw_die "no python3-nacl (contrib/debian-packages)"
+
+cw_tmpdir
+DB=$CW_TMP/collector.db
+KEY=$CW_TMP/log.key
+SEED=0707070707070707070707070707070707070707070707070707070707070707
+CHAIN=b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0
+CHAIN2=c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0
+
+"$COLLECTOR" keygen --key "$KEY" >"$CW_TMP/vkey" || cw_die "keygen failed"
+printf '%s\n' "db = \"sqlite:$DB\"" "log_key = \"$KEY\"" \
+    >"$CW_TMP/collector.conf"
+cw_collector_start "$CW_TMP/collector.log" -c "$CW_TMP/collector.conf"
+URL1=$COLLECTOR_URL
+
+# bundle OUT [FILTERS...]: the collector's bundle of what it holds now.
+bundle()
+{
+	local out=$1
+	shift
+	"$COLLECTOR" bundle -c "$CW_TMP/collector.conf" "$@" --out "$out" \
+	    >"$CW_TMP/bundle.out" 2>&1 || {
+		cat "$CW_TMP/bundle.out" >&2
+		cw_die "bundle $out failed"
+	}
+}
+
+# both NAME BUNDLE [ARGS...]: both verifiers on BUNDLE (a tar or a
+# directory), --json; RC_C and RC_PY their exit statuses, FAILS_C and
+# FAILS_PY the checks each says fail (sorted, comma-separated).
+both()
+{
+	local name=$1 b=$2
+	shift 2
+	"$COREWATCH" verify --json "$@" "$b" >"$CW_TMP/$name.c.json" \
+	    2>"$CW_TMP/$name.c.err"
+	RC_C=$?
+	/usr/bin/python3 "$VERIFYPY" --json "$@" "$b" >"$CW_TMP/$name.py.json" \
+	    2>"$CW_TMP/$name.py.err"
+	RC_PY=$?
+	FAILS_C=$(fails_of "$CW_TMP/$name.c.json")
+	FAILS_PY=$(fails_of "$CW_TMP/$name.py.json")
+	cw_log "$name: corewatch verify $RC_C [$FAILS_C]," \
+	    "verify.py $RC_PY [$FAILS_PY]"
+}
+
+# fails_of FILE: the failing checks of a verifier's --json output.
+fails_of()
+{
+	jq -r '[.verdicts[] | select(.ok | not) | .check] | unique |
+	    join(",")' "$1" 2>/dev/null
+}
+
+# named CHECK: true when both verifiers name CHECK among the failures.
+named()
+{
+	case ",$FAILS_C," in *",$1,"*) ;; *) return 1 ;; esac
+	case ",$FAILS_PY," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+
+# holds NAME BUNDLE [ARGS...]: both verifiers say every check holds.
+holds()
+{
+	both "$@"
+	cw_check "$1: corewatch verify holds (exit 0)" [ "$RC_C" = 0 ] ||
+	    cat "$CW_TMP/$1.c.json" "$CW_TMP/$1.c.err" >&2
+	cw_check "$1: verify.py holds (exit 0)" [ "$RC_PY" = 0 ] ||
+	    cat "$CW_TMP/$1.py.json" "$CW_TMP/$1.py.err" >&2
+}
+
+# caught NAME CHECK BUNDLE [ARGS...]: both exit 1, fail the same checks,
+# CHECK among them.
+caught()
+{
+	local name=$1 check=$2
+	shift 2
+	both "$name" "$@"
+	cw_check "$name: corewatch verify exits 1" [ "$RC_C" = 1 ] ||
+	    cat "$CW_TMP/$name.c.err" >&2
+	cw_check "$name: verify.py exits 1" [ "$RC_PY" = 1 ] ||
+	    cat "$CW_TMP/$name.py.err" >&2
+	cw_check "$name: both name $check" named "$check"
+	cw_check "$name: the same checks fail" [ "$FAILS_C" = "$FAILS_PY" ]
+}
+
+# unpack NAME: the first bundle unpacked into $CW_TMP/NAME/; U is its
+# corewatch-bundle/ directory.
+unpack()
+{
+	rm -rf "${CW_TMP:?}/$1"
+	mkdir "$CW_TMP/$1" || cw_die "mkdir $1"
+	tar -xf "$CW_TMP/b1.tar" -C "$CW_TMP/$1" || cw_die "tar -x $1"
+	U=$CW_TMP/$1/corewatch-bundle
+}
+
+# tamper NAME OP [ARGS...]: unpack the first bundle into NAME and change
+# it (bundle_tamper.py OP).
+tamper()
+{
+	local name=$1
+	shift
+	unpack "$name"
+	/usr/bin/python3 "$TAMPER" "$U" "$@" || cw_die "tamper $name $*"
+}
+
+# post NAME [MKBATCH ARGS...]: a batch of probe B (mkbatch batch),
+# posted to $COLLECTOR_URL, which must store it; H its last hash.
+post()
+{
+	local name=$1
+	shift
+	H=$("$MKBATCH" batch --seed "$SEED" "$@" --out "$CW_TMP/$name.body" \
+	    --auth "$CW_TMP/$name.auth") || cw_die "mkbatch $name failed"
+	cw_batch_post "$CW_TMP/$name.body" "$CW_TMP/$name.auth"
+	[ "$CW_HTTP_STATUS" = 200 ] ||
+	    cw_die "batch $name: $CW_HTTP_STATUS $(cat "$CW_TMP/resp")"
+}
+
+# --- what the collector holds ------------------------------------------------
+
+# Probe A: a real probe's spool and uploader, signed batches of 40.
+cw_probe_key "$CW_TMP/a.key"
+PROBE_A=$PROBE_ID
+cw_probe_enroll "sqlite:$DB" probe-a "$PROBE_PUBKEY"
+timeout 150 "$UPLOADRUN" --spool "$CW_TMP/a.spool" --key "$CW_TMP/a.key" \
+    --append 300 --rate 2000 --url "$COLLECTOR_URL" --batch-records 40 \
+    --batch-age 200ms --timeout 120s >"$CW_TMP/a.status" 2>"$CW_TMP/a.err"
+cw_check "uploader: drained" [ $? = 0 ] || tail -n 20 "$CW_TMP/a.err" >&2
+cw_expect "uploader: 300 records acknowledged" "$CW_TMP/a.status" \
+    '.[0] | .drained and .acked_seq == 300'
+
+# Probe B: seqs 1-12; 13 dropped, and the loss record 14 says so; 15-16;
+# then another 15 and 16 (equivocations) and a 17 that goes on from
+# them (a fork, stored: seq 17 was free).
+PROBE_B=$("$MKBATCH" id --seed "$SEED") || cw_die "mkbatch id"
+cw_probe_enroll "sqlite:$DB" probe-b "$("$MKBATCH" pubkey --seed "$SEED")"
+post b1 --chain "$CHAIN" --from 1 --count 5
+post b2 --chain "$CHAIN" --from 6 --count 7 --prev "$H"
+post b3 --chain "$CHAIN" --from 14 --count 1 --loss 13:13 --prev "$H"
+H14=$H
+post b4 --chain "$CHAIN" --from 15 --count 2 --prev "$H14"
+post b5 --chain "$CHAIN" --from 15 --count 3 --variant 1 --prev "$H14"
+cw_expect "b5: two equivocations, seq 17 stored" "$CW_TMP/resp" \
+    '.[0] | .equivocations == 2 and .stored == 1'
+H17=$H
+
+# --- the bundle, as it is -----------------------------------------------------
+
+bundle "$CW_TMP/b1.tar"
+cw_check "the bundle is a tar" tar -tf "$CW_TMP/b1.tar" >/dev/null
+holds b1 "$CW_TMP/b1.tar"
+holds b1-vkey "$CW_TMP/b1.tar" --vkey "$CW_TMP/vkey"
+holds b1-vkey-text "$CW_TMP/b1.tar" --vkey "$(cat "$CW_TMP/vkey")"
+cw_expect "b1: verify.py names every check" "$CW_TMP/b1.py.json" \
+    '[.[0].verdicts[].check] | unique | length == 8'
+cw_expect "b1: corewatch verify names every check" "$CW_TMP/b1.c.json" \
+    '[.[0].verdicts[].check] | unique | length == 8'
+cw_expect "b1: without --vkey, the key is the bundle's own (verify.py)" \
+    "$CW_TMP/b1.py.json" '.[0].verdicts[] | select(.check == "checkpoint")
+    | .detail | test("bundle itself")'
+cw_expect "b1: one chains line per probe and chain" "$CW_TMP/b1.py.json" \
+    '[.[0].verdicts[] | select(.check == "chains")] | length == 2'
+unpack dir
+holds b1-dir "$U" --vkey "$CW_TMP/vkey"
+cw_check "sha256sum -c MANIFEST in the directory" \
+    sh -c "cd '$U' && sha256sum --quiet -c MANIFEST"
+bundle "$CW_TMP/a.tar" --probe "$PROBE_A"
+holds a-only "$CW_TMP/a.tar" --vkey "$CW_TMP/vkey"
+bundle "$CW_TMP/b.tar" --probe "$PROBE_B"
+holds b-only "$CW_TMP/b.tar" --vkey "$CW_TMP/vkey"
+cw_expect "b-only: the other probe's leaves are given as nodes" \
+    <(tar -xOf "$CW_TMP/b.tar" corewatch-bundle/inclusion.json) \
+    '.[0].nodes | length > 0'
+
+# --- forgeries ------------------------------------------------------------------
+
+tamper byte byte "$PROBE_A"
+caught byte signatures "$U" --vkey "$CW_TMP/vkey"
+cw_check "byte: inclusion fails too" named inclusion
+tar -cf "$CW_TMP/byte.tar" -C "$CW_TMP/byte" corewatch-bundle ||
+    cw_die "tar -c"
+caught byte-tar signatures "$CW_TMP/byte.tar" --vkey "$CW_TMP/vkey"
+tamper byte-stale byte-stale "$PROBE_A"
+caught byte-stale manifest "$U" --vkey "$CW_TMP/vkey"
+tamper drop drop "$PROBE_A"
+caught drop chains "$U" --vkey "$CW_TMP/vkey"
+cw_check "drop: signatures fail too" named signatures
+tamper swap swap "$PROBE_A"
+caught swap records "$U" --vkey "$CW_TMP/vkey"
+tamper sig sig "$PROBE_A"
+caught sig signatures "$U" --vkey "$CW_TMP/vkey"
+tamper key key "$PROBE_A"
+caught key "probe keys" "$U" --vkey "$CW_TMP/vkey"
+cw_check "key: signatures fail too" named signatures
+tamper resign resign "$CW_TMP/other.vkey"
+caught resign checkpoint "$U" --vkey "$CW_TMP/vkey"
+# Without --vkey, a bundle whose key was replaced with its checkpoint
+# agrees with itself: that is all it proves, and the verdict says so.
+holds resign-self "$U"
+tamper resign-only resign-only
+caught resign-only checkpoint "$U"
+tamper extra extra
+caught extra manifest "$U" --vkey "$CW_TMP/vkey"
+tamper unlist unlist records.jsonl
+caught unlist manifest "$U" --vkey "$CW_TMP/vkey"
+
+# --- holes: one the collector really has, then the loss record ------------------
+
+post b6 --chain "$CHAIN" --from 20 --count 2 --prev "$H17"
+bundle "$CW_TMP/hole.tar"
+caught hole chains "$CW_TMP/hole.tar" --vkey "$CW_TMP/vkey"
+cw_check "hole: only the chains fail (both)" [ "$FAILS_C,$FAILS_PY" = \
+    "chains,chains" ]
+cw_check "hole: seqs 18-19 named" \
+    grep -q '18-19' "$CW_TMP/hole.py.json" "$CW_TMP/hole.c.json"
+post b7 --chain "$CHAIN" --from 22 --count 1 --loss 18:19 --prev "$H"
+bundle "$CW_TMP/explained.tar"
+holds explained "$CW_TMP/explained.tar" --vkey "$CW_TMP/vkey"
+
+# --- a fork: a copy of the database, the same key, other records ------------------
+
+sqlite3 "$DB" ".backup '$CW_TMP/fork.db'" || cw_die "sqlite3 .backup"
+sed "s|$DB|$CW_TMP/fork.db|" "$CW_TMP/collector.conf" >"$CW_TMP/fork.conf"
+cw_collector_start "$CW_TMP/fork.log" -c "$CW_TMP/fork.conf"
+URL2=$COLLECTOR_URL
+post f2 --chain "$CHAIN2" --from 1 --count 3 --variant 2
+COLLECTOR_URL=$URL1
+post f1 --chain "$CHAIN2" --from 1 --count 3
+bundle "$CW_TMP/fork.tar"
+cw_get /api/v1/log/checkpoint "$CW_TMP/cp.same"
+cw_check "the collector's own checkpoint: 200" [ "$STATUS" = 200 ]
+COLLECTOR_URL=$URL2
+cw_get /api/v1/log/checkpoint "$CW_TMP/cp.fork"
+cw_check "the fork's checkpoint: 200" [ "$STATUS" = 200 ]
+cw_check "the fork's checkpoint: the same size" [ "$(sed -n 2p \
+    "$CW_TMP/cp.fork")" = "$(sed -n 2p "$CW_TMP/cp.same")" ]
+holds same "$CW_TMP/fork.tar" --vkey "$CW_TMP/vkey" \
+    --checkpoint "$CW_TMP/cp.same"
+caught fork "other checkpoints" "$CW_TMP/fork.tar" --vkey "$CW_TMP/vkey" \
+    --checkpoint "$CW_TMP/cp.same" --checkpoint "$CW_TMP/cp.fork"
+cw_check "fork: only the other checkpoints fail (both)" \
+    [ "$FAILS_C,$FAILS_PY" = "other checkpoints,other checkpoints" ]
+
+# --- hostile tars -------------------------------------------------------------------
+
+# refusal STATUS: true for 1 or 2 (and not 0: it held).
+refusal()
+{
+	[ "$1" = 1 ] || [ "$1" = 2 ]
+}
+
+# absent FILE: true when FILE does not exist.
+absent()
+{
+	[ ! -e "$1" ]
+}
+
+# refused NAME: both verifiers refuse the tar (exit 2, or 1), write
+# nothing outside, say why.
+refused()
+{
+	both "$1" "$CW_TMP/$1.tar" --vkey "$CW_TMP/vkey"
+	cw_check "$1: corewatch verify refuses it ($RC_C)" refusal "$RC_C"
+	cw_check "$1: verify.py refuses it ($RC_PY)" refusal "$RC_PY"
+	cw_check "$1: nothing written outside" absent "$CW_TMP/evil"
+}
+unpack host
+/usr/bin/python3 "$TAMPER" "$U" tar-symlink "$CW_TMP/symlink.tar" ||
+    cw_die "tar-symlink"
+refused symlink
+/usr/bin/python3 "$TAMPER" "$U" tar-dotdot "$CW_TMP/dotdot.tar" ||
+    cw_die "tar-dotdot"
+refused dotdot
+printf 'not a tar at all\n' >"$CW_TMP/junk.tar"
+both junk "$CW_TMP/junk.tar"
+cw_check "junk: both exit 2 ($RC_C, $RC_PY)" [ "$RC_C,$RC_PY" = 2,2 ]
+both usage "$CW_TMP/b1.tar" --no-such-option
+cw_check "a bad option: both exit 2 ($RC_C, $RC_PY)" [ "$RC_C,$RC_PY" = 2,2 ]
+
+cw_done
