@@ -84,7 +84,11 @@ def strict_json(text):
 
     def const(name):
         raise ValueError("%s is not JSON" % name)
-    return json.loads(text, object_pairs_hook=pairs, parse_constant=const)
+    try:
+        return json.loads(text, object_pairs_hook=pairs,
+                          parse_constant=const)
+    except RecursionError:
+        raise ValueError("nested too deep")
 
 
 def is_int(v):
