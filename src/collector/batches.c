@@ -200,6 +200,18 @@ batch_json(struct store *st, const struct store_batch_row *r)
 	    "received_at", cw_time_format(r->received_at, at, sizeof(at)));
 }
 
+char *
+batch_line(struct store *st, const struct store_batch_row *r)
+{
+	json_t *o = batch_json(st, r);
+	char *s = o != NULL ?
+	    json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
+
+	json_decref(o);
+	return s;
+}
+
 int
 batch_export_step(struct batch_export *bx, struct evbuffer *out)
 {
@@ -215,14 +227,10 @@ batch_export_step(struct batch_export *bx, struct evbuffer *out)
 		return -1;
 	}
 	for (size_t i = 0; i < pg.n && !bx->failed; i++) {
-		json_t *o = batch_json(bx->st, &pg.v[i]);
-		char *s = o != NULL ?
-		    json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
-		    NULL;
+		char *s = batch_line(bx->st, &pg.v[i]);
 		if (s == NULL || evbuffer_add_printf(out, "%s\n", s) < 0)
 			bx->failed = true;
 		free(s);
-		json_decref(o);
 		bx->after = pg.v[i].id;
 	}
 	bx->done = pg.n < BATCHES_PAGE_ROWS;

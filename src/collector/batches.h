@@ -55,6 +55,12 @@ struct batch_export *batch_export_new(struct store *st,
  * again, appending nothing. */
 int batch_export_step(struct batch_export *bx, struct evbuffer *out);
 
+/* batch_line: batch row `r` as its line (without the newline), as
+ * batch_export_step writes it; malloc'd, NULL when the database failed
+ * (store_error_text) or memory ran out.  The evidence bundle's
+ * batches.jsonl is made of these. */
+char *batch_line(struct store *st, const struct store_batch_row *r);
+
 /* batch_export_free: NULL is fine. */
 void batch_export_free(struct batch_export *bx);
 

@@ -28,6 +28,7 @@
 #include "cmd_episodes.h"
 #include "cmd_export.h"
 #include "cmd_import.h"
+#include "cmd_bundle.h"
 #include "cmd_log.h"
 #include "cmd_report.h"
 #include "collector_http.h"
@@ -1197,6 +1198,12 @@ log_cmd(int argc, char **argv)
 	return collector_cmd_log(argc, argv, log_conf);
 }
 
+static int
+bundle_cmd(int argc, char **argv)
+{
+	return collector_cmd_bundle(argc, argv, log_conf);
+}
+
 /* --- Dispatch --- */
 
 static const struct {
@@ -1231,6 +1238,8 @@ static const struct {
 	    "make the key that signs the log's checkpoints" },
 	{ "log", NULL, log_cmd,
 	    "the log of stored records: checkpoint, key, proofs" },
+	{ "bundle", NULL, bundle_cmd,
+	    "an evidence bundle: records, signatures, checkpoint, proof" },
 };
 
 static void

@@ -37,7 +37,7 @@ batch_srcs="$lib/log.c $lib/cwtime.c $lib/record.c $lib/gzip.c
   $store/db.c $store/store.c $store/store_probe.c $store/store_read.c
   $store/store_evidence.c $store/store_episodes.c $store/store_annot.c
   $store/store_sqlite.c $store/store_pg.c $store/store_log.c $lib/merkle.c
-  $store/store_batches.c
+  $store/store_batches.c $store/store_bundle.c
   $lib/country.c"
 # The collector's readers of stored records (the exporter's CSV, Atlas
 # and JSON lines, the summary) add themselves to the store.

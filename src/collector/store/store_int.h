@@ -124,6 +124,16 @@ void store_query_where(struct store_query *q, const char *cond,
  * when `probe` names no probe (the query would give no row). */
 int store_query_probe(struct store_query *q, const char *probe);
 
+/*
+ * store_filter_where: append the conditions of filter `f` to `where`
+ * (`size` bytes, `*len` used), each as " AND <cond> ?" with its value
+ * in p[*n] on; the records are `r` and the probes `p`, or (arms) the
+ * probe is named by the record's column only.  Returns 0, or 1 when
+ * the filter names no probe (the query would give no row).
+ */
+int store_filter_where(const struct store_filter *f, bool arms, char *where,
+    size_t size, size_t *len, struct db_value *p, int *n);
+
 /* store_batch_keep: keep the signature of batch `b` (store_batch: none
  * when it has none) and what it covers, `forks` (n of them) the indexes
  * of its records that were kept as equivocations; in the ingest's

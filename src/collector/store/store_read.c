@@ -176,6 +176,54 @@ store_query_probe(struct store_query *q, const char *probe)
 	return 0;
 }
 
+int
+store_filter_where(const struct store_filter *f, bool arms, char *where,
+    size_t size, size_t *lenp, struct db_value *p, int *np)
+{
+	size_t len = *lenp;
+	int n = *np;
+
+#define STORE_WHERE(cond, value) \
+	do { \
+		len += (size_t)snprintf(where + len, size - len, " AND %s", \
+		    (cond)); \
+		p[n++] = (value); \
+	} while (0)
+	if (f->from != 0)
+		STORE_WHERE("r.time >= ?", DB_V_INT(f->from));
+	if (f->to != 0)
+		STORE_WHERE("r.time < ?", DB_V_INT(f->to));
+	if (f->probe != NULL) {
+		struct db_value key;
+		const char *column;
+		if (store_probe_key(f->probe, &key, &column) == -1)
+			return 1;
+		if (strcmp(column, "id") == 0)
+			STORE_WHERE(arms ? "r.probe = ?" : "p.id = ?", key);
+		else
+			STORE_WHERE(arms ? "r.probe = (SELECT id FROM probes "
+			                   "WHERE num = ?)" :
+			                   "p.num = ?",
+			    key);
+	}
+	if (f->type != NULL)
+		STORE_WHERE("r.type = ?", DB_V_TEXT(f->type));
+	if (f->name != NULL)
+		STORE_WHERE("r.name = ?", DB_V_TEXT(f->name));
+	if (f->addr != NULL)
+		STORE_WHERE("r.addr = ?", DB_V_TEXT(f->addr));
+	if (f->country != NULL)
+		STORE_WHERE("r.country = ?", DB_V_TEXT(f->country));
+	if (f->asn >= 0)
+		STORE_WHERE("r.asn = ?", DB_V_INT(f->asn));
+	if (f->no_heartbeats)
+		STORE_WHERE("r.type <> ?", DB_V_TEXT("heartbeat"));
+#undef STORE_WHERE
+	*lenp = len;
+	*np = n;
+	return 0;
+}
+
 /*
  * One read of records for both orders: `cursor` is the SQL condition
  * that says where the read goes on (its `ncur` values in `cur`), `extra`
@@ -207,42 +255,8 @@ store_read(struct store *st, const struct store_filter *f, const char *cursor,
 	len = (size_t)snprintf(where, sizeof(where), "%s", cursor);
 	for (int i = 0; i < ncur; i++)
 		p[n++] = cur[i];
-#define STORE_WHERE(cond, value) \
-	do { \
-		len += (size_t)snprintf(where + len, sizeof(where) - len, \
-		    " AND %s", (cond)); \
-		p[n++] = (value); \
-	} while (0)
-	if (f->from != 0)
-		STORE_WHERE("r.time >= ?", DB_V_INT(f->from));
-	if (f->to != 0)
-		STORE_WHERE("r.time < ?", DB_V_INT(f->to));
-	if (f->probe != NULL) {
-		struct db_value key;
-		const char *column;
-		if (store_probe_key(f->probe, &key, &column) == -1)
-			return STORE_OK; /* no such probe: no rows */
-		if (strcmp(column, "id") == 0)
-			STORE_WHERE(arms ? "r.probe = ?" : "p.id = ?", key);
-		else
-			STORE_WHERE(arms ? "r.probe = (SELECT id FROM probes "
-			                   "WHERE num = ?)" :
-			                   "p.num = ?",
-			    key);
-	}
-	if (f->type != NULL)
-		STORE_WHERE("r.type = ?", DB_V_TEXT(f->type));
-	if (f->name != NULL)
-		STORE_WHERE("r.name = ?", DB_V_TEXT(f->name));
-	if (f->addr != NULL)
-		STORE_WHERE("r.addr = ?", DB_V_TEXT(f->addr));
-	if (f->country != NULL)
-		STORE_WHERE("r.country = ?", DB_V_TEXT(f->country));
-	if (f->asn >= 0)
-		STORE_WHERE("r.asn = ?", DB_V_INT(f->asn));
-	if (f->no_heartbeats)
-		STORE_WHERE("r.type <> ?", DB_V_TEXT("heartbeat"));
-#undef STORE_WHERE
+	if (store_filter_where(f, arms, where, sizeof(where), &len, p, &n) == 1)
+		return STORE_OK; /* no such probe: no rows */
 	snprintf(where + len, sizeof(where) - len, "%s", extra);
 	nwhere = n;
 	if (arms) {
