@@ -90,6 +90,15 @@ named()
 	return 1
 }
 
+# verdict_lines FILE: true when every line of FILE is "ok CHECK: ..." or
+# "FAIL CHECK: ...", CHECK one of the eight.
+verdict_lines()
+{
+	local re='^(ok|FAIL) (manifest|probe keys|records|signatures|chains'
+	re+='|checkpoint|inclusion|other checkpoints): '
+	[ "$(grep -cvE "$re" "$1")" = 0 ]
+}
+
 # holds NAME BUNDLE [ARGS...]: both verifiers say every check holds.
 holds()
 {
@@ -212,6 +221,17 @@ cw_check "byte: inclusion fails too" named inclusion
 tar -cf "$CW_TMP/byte.tar" -C "$CW_TMP/byte" corewatch-bundle ||
     cw_die "tar -c"
 caught byte-tar signatures "$CW_TMP/byte.tar" --vkey "$CW_TMP/vkey"
+# The verdict lines without --json: the same form from both.
+"$COREWATCH" verify "$U" >"$CW_TMP/byte.c.txt" 2>&1
+cw_check "byte, text: corewatch verify exits 1" [ $? = 1 ]
+/usr/bin/python3 "$VERIFYPY" "$U" >"$CW_TMP/byte.py.txt" 2>&1
+cw_check "byte, text: verify.py exits 1" [ $? = 1 ]
+for f in c py; do
+	cw_check "byte, text ($f): a FAIL signatures: line" \
+	    grep -q '^FAIL signatures: ' "$CW_TMP/byte.$f.txt"
+	cw_check "byte, text ($f): every line a verdict" verdict_lines \
+	    "$CW_TMP/byte.$f.txt"
+done
 tamper byte-stale byte-stale "$PROBE_A"
 caught byte-stale manifest "$U" --vkey "$CW_TMP/vkey"
 tamper drop drop "$PROBE_A"
