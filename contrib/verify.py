@@ -805,27 +805,26 @@ def check_inclusion(rep, files, records, cp):
         if inc["size"] != size:
             problems.append("inclusion.json: size %d, the checkpoint's is %d"
                             % (inc["size"], size))
-        if len(inc["leaves"]) != len(records) or \
-                len(records) != len(split_lines(
-                    files.get("records.jsonl", b"")) or []):
+        raw = file_lines(files, "records.jsonl", [])
+        named = {r["n"]: where(r) for r in records}
+        if len(inc["leaves"]) != len(raw):
             problems.append("inclusion.json: %d leaves for %d lines of "
-                            "records.jsonl" % (len(inc["leaves"]),
-                                               len(records)))
+                            "records.jsonl" % (len(inc["leaves"]), len(raw)))
         lines = {}
-        for r, leaf in zip(records, inc["leaves"]):
+        for n, (line, leaf) in enumerate(zip(raw, inc["leaves"]), 1):
+            what = "records.jsonl line %d" % n
+            if n in named:
+                what += ": " + named[n]
             if leaf is None:
-                problems.append("records.jsonl line %d: %s: in no leaf "
-                                "(stored before the collector kept a log)"
-                                % (r["n"], where(r)))
+                problems.append("%s: in no leaf (stored before the "
+                                "collector kept a log)" % what)
             elif not is_int(leaf) or not 0 <= leaf < size:
-                problems.append("records.jsonl line %d: %s: leaf %s not "
-                                "below the checkpoint's size %d"
-                                % (r["n"], where(r), json.dumps(leaf), size))
+                problems.append("%s: leaf %s not below the checkpoint's "
+                                "size %d" % (what, json.dumps(leaf), size))
             elif leaf in lines:
-                problems.append("records.jsonl line %d: leaf %d claimed "
-                                "twice" % (r["n"], leaf))
+                problems.append("%s: leaf %d claimed twice" % (what, leaf))
             else:
-                lines[leaf] = r["line"]
+                lines[leaf] = line
         nodes, prev = {}, None
         for e in inc["nodes"]:
             if not (isinstance(e, list) and len(e) == 3 and is_int(e[0])
