@@ -21,6 +21,7 @@ int cmd_keygen(int argc, char **argv);       /* src/agent/cmd_key.c */
 int cmd_pubkey(int argc, char **argv);       /* src/agent/cmd_key.c */
 int cmd_spool(int argc, char **argv);        /* src/agent/cmd_spool.c */
 int cmd_witness(int argc, char **argv);      /* src/agent/cmd_witness.c */
+int cmd_verify(int argc, char **argv);       /* src/agent/cmd_verify.c */
 
 /* key_cmd_path (src/agent/cmd_key.c): the key file a command works on: `key`
  * (--key) when given, else the configuration's `key`; without -c

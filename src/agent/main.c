@@ -29,6 +29,8 @@ static const struct {
 	{ "spool", cmd_spool, "status of the spool; export it to a file" },
 	{ "witness", cmd_witness,
 	    "check a collector's log against what it signed before" },
+	{ "verify", cmd_verify,
+	    "check an evidence bundle offline (signatures, chains, log)" },
 };
 
 static void
