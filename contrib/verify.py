@@ -290,29 +290,66 @@ def read_vkey_arg(arg):
 
 # --- the verdicts -------------------------------------------------------------
 
+def plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
 class Report:
+    """One verdict per check (in CHECKS order) and one per chain."""
+
     def __init__(self):
-        self.verdicts = []
+        self.checks = {}
+        self.chains = []
 
-    def ok(self, check, detail):
-        self.verdicts.append((check, True, detail))
+    def verdict(self, check, problems, summary):
+        """Problems found by check (added to any it had), or its summary
+        when it holds."""
+        v = self.checks.setdefault(check, {"check": check, "problems": []})
+        v["problems"] += problems
+        v["summary"] = summary
 
-    def fail(self, check, details):
-        """FAIL lines of check: the first SHOWN, then how many more."""
-        for d in details[:SHOWN]:
-            self.verdicts.append((check, False, d))
-        if len(details) > SHOWN:
-            self.verdicts.append((check, False, "and %d more"
-                                  % (len(details) - SHOWN)))
-
-    def verdict(self, check, problems, detail):
-        if problems:
-            self.fail(check, problems)
-        else:
-            self.ok(check, detail)
+    def chain(self, entry):
+        self.chains.append(entry)
 
     def all_ok(self):
-        return all(v[1] for v in self.verdicts)
+        return all(not v["problems"] for v in self.checks.values())
+
+    def json(self, path, key_from_bundle):
+        checks = []
+        for c in CHECKS:
+            v = self.checks[c]
+            n = len(v["problems"])
+            checks.append({"check": c, "ok": n == 0,
+                           "summary": plural(n, "problem") if n else
+                           v["summary"], "problems": n,
+                           "named": v["problems"][:SHOWN]})
+        return {"bundle": path, "ok": self.all_ok(),
+                "key_from_bundle": key_from_bundle, "checks": checks,
+                "chains": self.chains}
+
+    def text(self, path, key_from_bundle):
+        out = []
+        j = self.json(path, key_from_bundle)
+        for v in j["checks"]:
+            out.append("%-5s %s: %s" % ("ok" if v["ok"] else "FAIL",
+                                        v["check"], v["summary"]))
+            out += ["      " + d for d in v["named"]]
+            if v["problems"] > SHOWN:
+                out.append("      and %d more" % (v["problems"] - SHOWN))
+            if v["check"] != "chains":
+                continue
+            for c in j["chains"]:
+                out.append("      %-5s probe %s chain %s: %s" % (
+                    "ok" if c["ok"] else "FAIL", c["probe"], c["chain"],
+                    c["summary"]))
+                out += ["            " + d for d in c["problems"][:SHOWN]]
+        failed = sum(1 for v in j["checks"] if not v["ok"])
+        if failed:
+            out.append("NOT verified: %d of %d checks fail"
+                       % (failed, len(CHECKS)))
+        else:
+            out.append("verified: all %d checks hold" % len(CHECKS))
+        return "\n".join(out) + "\n"
 
 
 def where(r):
@@ -679,41 +716,57 @@ def check_chains(rep, records, forks):
     chains = {}
     for r in records:
         chains.setdefault((r["probe"], r["chain"]), []).append(r)
-    if not chains:
-        rep.ok("chains", "no records")
+    named, holes_all, explained_all = [], 0, 0
     for (pid, chain), rs in sorted(chains.items()):
         rs = sorted(rs, key=lambda r: r["seq"])
         losses = [r["lost"] for r in rs if r["type"] == "loss"]
         problems, notes = [], []
-        head = "probe %s chain %s" % (pid, chain)
+        holes = explained = 0
         for a, z in zip(rs, rs[1:]):
             if z["seq"] == a["seq"]:
                 continue  # the records check names it
             if z["seq"] > a["seq"] + 1:
                 lo, hi = a["seq"] + 1, z["seq"] - 1
+                holes += 1
                 if any(l["first_seq"] <= lo and l["last_seq"] >= hi
                        for l in losses):
-                    notes.append("hole %d-%d explained" % (lo, hi))
+                    explained += 1
                 else:
-                    problems.append("%s: seqs %d-%d missing, no loss record "
-                                    "explains them" % (head, lo, hi))
+                    problems.append("seq %d-%d missing, and no loss record "
+                                    "of the chain explains them" % (lo, hi))
                 continue
             if z["prev"] == hashlib.sha256(a["line"]).hexdigest():
                 continue
             fork = forks.get((pid, chain, a["seq"]))
             if fork is not None and \
                     z["prev"] == hashlib.sha256(fork).hexdigest():
-                notes.append("seq %d follows the equivocation of seq %d"
-                             % (z["seq"], a["seq"]))
+                notes.append("seq %d follows the probe's equivocation of "
+                             "seq %d" % (z["seq"], a["seq"]))
                 continue
-            problems.append("%s seq %d: prev is not the hash of seq %d"
-                            % (head, z["seq"], a["seq"]))
+            problems.append("seq %d (records.jsonl line %d): its prev is not "
+                            "the hash of seq %d" % (z["seq"], z["n"],
+                                                    a["seq"]))
         if rs[0]["seq"] == 1 and rs[0]["prev"] != "0" * 64:
-            problems.append("%s seq 1: prev is not zeros" % head)
-        detail = "%s: seqs %d-%d linked" % (head, rs[0]["seq"], rs[-1]["seq"])
+            problems.append("seq 1: its prev is not 64 zeros")
+        summary = "seq %d-%d, %s" % (rs[0]["seq"], rs[-1]["seq"],
+                                     plural(len(rs), "record"))
+        if holes:
+            summary += ", %s (%d explained)" % (plural(holes, "hole"),
+                                                explained)
         if notes:
-            detail += "; " + "; ".join(notes)
-        rep.verdict("chains", problems, detail)
+            summary += "; " + "; ".join(notes)
+        holes_all += holes
+        explained_all += explained
+        if problems:
+            named.append("probe %s, chain %s: %s" % (
+                pid, chain, plural(len(problems), "problem")))
+        rep.chain({"probe": pid, "chain": chain, "ok": not problems,
+                   "first_seq": rs[0]["seq"], "last_seq": rs[-1]["seq"],
+                   "count": len(rs), "holes": holes, "explained": explained,
+                   "summary": summary, "problems": problems})
+    rep.verdict("chains", named, "%s linked; %s, %d explained by a loss "
+                "record" % (plural(len(chains), "chain"),
+                            plural(holes_all, "hole"), explained_all))
 
 
 # 6. checkpoint
@@ -867,32 +920,29 @@ def check_inclusion(rep, files, records, cp):
 
 # 8. other checkpoints
 def check_others(rep, others, key, cp):
-    if not others:
-        rep.ok("other checkpoints", "none given")
-        return
+    problems, same, other = [], 0, 0
     for path, data in others:
         if key is None:
-            rep.fail("other checkpoints", ["%s: no key to check it with"
-                                           % path])
+            problems.append("%s: no key to check it with" % path)
             continue
         try:
             size, root = checkpoint_signed(data, key)
         except ValueError as e:
-            rep.fail("other checkpoints", ["%s: %s" % (path, e)])
+            problems.append("%s: %s" % (path, e))
             continue
         if cp is None:
-            rep.fail("other checkpoints", ["%s: size %d, no bundle "
-                                           "checkpoint to compare" % (path,
-                                                                      size)])
+            problems.append("%s: size %d, and no bundle checkpoint to "
+                            "compare it with" % (path, size))
         elif size != cp[0]:
-            rep.ok("other checkpoints", "%s: size %d, not compared (the "
-                   "bundle's is %d)" % (path, size, cp[0]))
+            other += 1
         elif root != cp[1]:
-            rep.fail("other checkpoints", ["%s: size %d with another root: "
-                                           "the log forked" % (path, size)])
+            problems.append("%s: size %d with another root than the "
+                            "bundle's: the log forked" % (path, size))
         else:
-            rep.ok("other checkpoints", "%s: size %d, the same root"
-                   % (path, size))
+            same += 1
+    rep.verdict("other checkpoints", problems, "%d given: %d of the bundle's "
+                "size agree with it, %d of another size not compared"
+                % (len(others), same, other))
 
 
 def verify(files, given, others):
@@ -903,14 +953,12 @@ def verify(files, given, others):
     batches = jsonl(files, "batches.jsonl", batch_problems)
     keys = check_probe_keys(rep, files, records, batches)
     forks = check_signatures(rep, files, records, batches, keys)
-    if batch_problems:
-        rep.fail("signatures", batch_problems)
+    rep.verdict("signatures", batch_problems,
+                rep.checks["signatures"]["summary"])
     check_chains(rep, records, forks)
     key, cp = check_checkpoint(rep, files, given)
     check_inclusion(rep, files, records, cp)
     check_others(rep, others, key, cp)
-    # one order: the checks' own, whatever order they were found in
-    rep.verdicts.sort(key=lambda v: CHECKS.index(v[0]))
     return rep
 
 
@@ -955,12 +1003,9 @@ def main(argv):
         return 2
     rep = verify(files, given, cps)
     if as_json:
-        print(json.dumps({"ok": rep.all_ok(), "verdicts": [
-            {"check": c, "ok": ok, "detail": d}
-            for c, ok, d in rep.verdicts]}))
+        print(json.dumps(rep.json(path, given is None)))
     else:
-        for c, ok, d in rep.verdicts:
-            print("%s %s: %s" % ("ok" if ok else "FAIL", c, d))
+        sys.stdout.write(rep.text(path, given is None))
     return 0 if rep.all_ok() else 1
 
 

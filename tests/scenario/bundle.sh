@@ -78,8 +78,8 @@ both()
 # fails_of FILE: the failing checks of a verifier's --json output.
 fails_of()
 {
-	jq -r '[.verdicts[] | select(.ok | not) | .check] | unique |
-	    join(",")' "$1" 2>/dev/null
+	jq -r '[.checks[] | select(.ok | not) | .check] | join(",")' "$1" \
+	    2>/dev/null
 }
 
 # named CHECK: true when both verifiers name CHECK among the failures.
@@ -90,13 +90,21 @@ named()
 	return 1
 }
 
-# verdict_lines FILE: true when every line of FILE is "ok CHECK: ..." or
-# "FAIL CHECK: ...", CHECK one of the eight.
+# verdict_lines FILE: true when FILE is the verdicts of doc/evidence.md:
+# a line "ok    CHECK: ..." or "FAIL  CHECK: ..." for each of the eight
+# checks, in order, the lines under them indented, and the last line
+# saying whether the bundle is verified.
 verdict_lines()
 {
-	local re='^(ok|FAIL) (manifest|probe keys|records|signatures|chains'
+	local re='^(ok   |FAIL ) (manifest|probe keys|records|signatures|chains'
+	local want='manifest,probe keys,records,signatures,chains,'
 	re+='|checkpoint|inclusion|other checkpoints): '
-	[ "$(grep -cvE "$re" "$1")" = 0 ]
+	want+='checkpoint,inclusion,other checkpoints,'
+	[ "$(grep -E "$re" "$1" | sed -E 's/^[A-Za-z]+ +//; s/:.*//' |
+	    tr '\n' ,)" = "$want" ] || return 1
+	[ "$(grep -cvE "$re|^      |^(NOT )?verified: " "$1")" = 0 ] ||
+	    return 1
+	tail -n 1 "$1" | grep -qE '^(NOT )?verified: '
 }
 
 # holds NAME BUNDLE [ARGS...]: both verifiers say every check holds.
@@ -192,15 +200,20 @@ cw_check "the bundle is a tar" tar -tf "$CW_TMP/b1.tar" >/dev/null
 holds b1 "$CW_TMP/b1.tar"
 holds b1-vkey "$CW_TMP/b1.tar" --vkey "$CW_TMP/vkey"
 holds b1-vkey-text "$CW_TMP/b1.tar" --vkey "$(cat "$CW_TMP/vkey")"
-cw_expect "b1: verify.py names every check" "$CW_TMP/b1.py.json" \
-    '[.[0].verdicts[].check] | unique | length == 8'
-cw_expect "b1: corewatch verify names every check" "$CW_TMP/b1.c.json" \
-    '[.[0].verdicts[].check] | unique | length == 8'
-cw_expect "b1: without --vkey, the key is the bundle's own (verify.py)" \
-    "$CW_TMP/b1.py.json" '.[0].verdicts[] | select(.check == "checkpoint")
-    | .detail | test("bundle itself")'
-cw_expect "b1: one chains line per probe and chain" "$CW_TMP/b1.py.json" \
-    '[.[0].verdicts[] | select(.check == "chains")] | length == 2'
+for v in c py; do
+	cw_expect "b1 ($v): the eight checks, in order" "$CW_TMP/b1.$v.json" \
+	    '[.[0].checks[].check] == ["manifest", "probe keys", "records",
+	    "signatures", "chains", "checkpoint", "inclusion",
+	    "other checkpoints"]'
+	cw_expect "b1 ($v): without --vkey, the key is the bundle's own" \
+	    "$CW_TMP/b1.$v.json" '.[0].key_from_bundle and (.[0].checks[] |
+	    select(.check == "checkpoint") | .summary | test("bundle itself"))'
+	cw_expect "b1 ($v): a verdict per probe and chain, the hole explained" \
+	    "$CW_TMP/b1.$v.json" '.[0].chains | length == 2 and
+	    (map(.holes) | add) == 1 and (map(.explained) | add) == 1'
+done
+cw_expect "b1-vkey: the key is not the bundle's own" "$CW_TMP/b1-vkey.c.json" \
+    '.[0].key_from_bundle == false'
 unpack dir
 holds b1-dir "$U" --vkey "$CW_TMP/vkey"
 cw_check "sha256sum -c MANIFEST in the directory" \
@@ -228,7 +241,7 @@ cw_check "byte, text: corewatch verify exits 1" [ $? = 1 ]
 cw_check "byte, text: verify.py exits 1" [ $? = 1 ]
 for f in c py; do
 	cw_check "byte, text ($f): a FAIL signatures: line" \
-	    grep -q '^FAIL signatures: ' "$CW_TMP/byte.$f.txt"
+	    grep -q '^FAIL  signatures: ' "$CW_TMP/byte.$f.txt"
 	cw_check "byte, text ($f): every line a verdict" verdict_lines \
 	    "$CW_TMP/byte.$f.txt"
 done
