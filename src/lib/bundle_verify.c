@@ -62,9 +62,9 @@ enum check {
 	CK_N
 };
 
-static const char *const check_name[CK_N] = {"manifest", "probe keys",
-    "records", "signatures", "chains", "checkpoint", "inclusion",
-    "other checkpoints"};
+static const char *const check_name[CK_N] = { "manifest", "probe keys",
+	"records", "signatures", "chains", "checkpoint", "inclusion",
+	"other checkpoints" };
 
 struct verdict {
 	unsigned long nprob;
@@ -91,20 +91,20 @@ static const struct {
 	const char *name;
 	uint64_t max;
 } known[F_KNOWN] = {
-	{"README.txt", BUNDLE_SMALL_MAX},
-	{"MANIFEST", BUNDLE_SMALL_MAX},
-	{"bundle.json", BUNDLE_SMALL_MAX},
-	{"records.jsonl", BUNDLE_MEMBER_MAX},
-	{"batches.jsonl", BUNDLE_LARGE_MAX},
-	{"probes.jsonl", BUNDLE_SMALL_MAX},
-	{"collector.vkey", BUNDLE_SMALL_MAX},
-	{"checkpoint", BUNDLE_SMALL_MAX},
-	{"inclusion.json", BUNDLE_LARGE_MAX},
+	{ "README.txt", BUNDLE_SMALL_MAX },
+	{ "MANIFEST", BUNDLE_SMALL_MAX },
+	{ "bundle.json", BUNDLE_SMALL_MAX },
+	{ "records.jsonl", BUNDLE_MEMBER_MAX },
+	{ "batches.jsonl", BUNDLE_LARGE_MAX },
+	{ "probes.jsonl", BUNDLE_SMALL_MAX },
+	{ "collector.vkey", BUNDLE_SMALL_MAX },
+	{ "checkpoint", BUNDLE_SMALL_MAX },
+	{ "inclusion.json", BUNDLE_LARGE_MAX },
 };
 
 struct bfile {
 	char name[256];
-	int kind; /* an enum file, or -1 */
+	int kind;   /* an enum file, or -1 */
 	char *data; /* NUL-terminated; NULL for records.jsonl */
 	size_t len;
 	unsigned char sha[crypto_hash_sha256_BYTES];
@@ -115,7 +115,7 @@ struct bfile {
 struct probe {
 	char id[RECORD_ID_HEX + 1];
 	unsigned char pk[RECORD_PUBKEY_LEN];
-	bool good; /* the key is the id's */
+	bool good;  /* the key is the id's */
 	bool named; /* a record without... said once */
 };
 
@@ -172,7 +172,8 @@ struct bv {
 	size_t nprobes;
 	struct batch *batches;
 	size_t nbatches;
-	struct batch **sorted; /* by probe, chain, first, last */
+	struct batch **sorted;          /* by probe, chain, first, last */
+	char no_key[RECORD_ID_HEX + 1]; /* the last probe said to lack one */
 
 	/* records.jsonl as it streams */
 	crypto_hash_sha256_state rsha;
@@ -216,7 +217,8 @@ phase(struct bv *bv, const char *what)
 	double t = now_s();
 
 	if (bv->o->timing && bv->o->err != NULL)
-		fprintf(bv->o->err, "verify: %-28s %8.3f s\n", what, t - bv->t0);
+		fprintf(bv->o->err, "verify: %-28s %8.3f s\n", what,
+		    t - bv->t0);
 	bv->t0 = t;
 }
 
@@ -319,7 +321,8 @@ file_add(struct bv *bv, const char *name, uint64_t size)
 	}
 	for (size_t i = 0; i < bv->nfiles; i++) {
 		if (strcmp(bv->files[i].name, name) == 0) {
-			unreadable(bv, "%s is in the bundle twice; refused", name);
+			unreadable(bv, "%s is in the bundle twice; refused",
+			    name);
 			return NULL;
 		}
 	}
@@ -334,8 +337,9 @@ file_add(struct bv *bv, const char *name, uint64_t size)
 		if (strcmp(known[k].name, name) == 0)
 			bf->kind = k;
 	if (size > (bf->kind >= 0 ? known[bf->kind].max : BUNDLE_SMALL_MAX)) {
-		unreadable(bv, "%s is %" PRIu64 " bytes, over its limit; refused",
-		    name, size);
+		unreadable(bv,
+		    "%s is %" PRIu64 " bytes, over its limit; refused", name,
+		    size);
 		return NULL;
 	}
 	if (bf->kind >= 0)
@@ -373,7 +377,8 @@ tar_member(struct bv *bv, struct archive_entry *e, bool *skip)
 	if (archive_entry_filetype(e) != AE_IFREG ||
 	    archive_entry_hardlink(e) != NULL ||
 	    archive_entry_symlink(e) != NULL) {
-		unreadable(bv, "member \"%s\" is not a regular file; refused", p);
+		unreadable(bv, "member \"%s\" is not a regular file; refused",
+		    p);
 		return NULL;
 	}
 	if (strncmp(p, dirp, dl) != 0 || strchr(p + dl, '/') != NULL ||
@@ -421,7 +426,8 @@ tar_read_all(struct bv *bv, struct archive *a, const char *name, uint64_t size)
 		unreadable(bv, "%s: out of memory", name);
 		return NULL;
 	}
-	while (got < size && (n = archive_read_data(a, buf + got, size - got)) > 0)
+	while (
+	    got < size && (n = archive_read_data(a, buf + got, size - got)) > 0)
 		got += (size_t)n;
 	if (got != size) {
 		unreadable(bv, "%s: the tar file ends inside it: %s", name,
@@ -509,7 +515,8 @@ out:
 static int
 dir_open_file(struct bv *bv, int dfd, const char *name, struct stat *st)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(dfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd == -1) {
 		unreadable(bv, "%s: %s%s", name, strerror(errno),
@@ -562,18 +569,21 @@ dir_pass1(struct bv *bv, int dfd)
 		char *data;
 		int fd;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if ((fd = dir_open_file(bv, dfd, de->d_name, &st)) == -1) {
 			rc = -1;
 			break;
 		}
-		if ((bf = file_add(bv, de->d_name, (uint64_t)st.st_size)) == NULL)
+		if ((bf = file_add(bv, de->d_name, (uint64_t)st.st_size)) ==
+		    NULL)
 			rc = -1;
 		else if (bf->kind != F_RECORDS) {
 			if ((data = malloc((size_t)st.st_size + 1)) == NULL ||
 			    read_full(fd, data, (size_t)st.st_size) == -1) {
-				unreadable(bv, "%s: cannot read it", de->d_name);
+				unreadable(bv, "%s: cannot read it",
+				    de->d_name);
 				free(data);
 				rc = -1;
 			} else {
@@ -647,13 +657,28 @@ juint(json_t *o, const char *key, uint64_t *out)
 	return true;
 }
 
+/* hex_prefix: whether the `len` bytes at `s` are lower-case hex digits
+ * (`s` need not end there, unlike record_is_hex). */
+static bool
+hex_prefix(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 static int
 hex_decode(const char *hex, unsigned char *out, size_t len)
 {
 	size_t bin_len;
 
 	return sodium_hex2bin(out, len, hex, len * 2, NULL, &bin_len, NULL) ==
-	        0 && bin_len == len ? 0 : -1;
+	            0 &&
+	        bin_len == len ?
+	    0 :
+	    -1;
 }
 
 /* next_line: the line at *pos of `data` (`len` bytes), without its
@@ -681,7 +706,7 @@ static void
 check_manifest(struct bv *bv)
 {
 	struct bfile *m = bv->f[F_MANIFEST];
-	bool listed[BUNDLE_MAX_FILES] = {false};
+	bool listed[BUNDLE_MAX_FILES] = { false };
 	const char *line, *prev = NULL;
 	size_t pos = 0, n, ln = 0, prevn = 0;
 	bool complete;
@@ -697,7 +722,7 @@ check_manifest(struct bv *bv)
 
 		ln++;
 		if (!complete || n < 67 || n - 66 >= sizeof(name) ||
-		    !record_is_hex(line, 64) || line[64] != ' ' ||
+		    !hex_prefix(line, 64) || line[64] != ' ' ||
 		    line[65] != ' ') {
 			fail(bv, CK_MANIFEST,
 			    "MANIFEST line %zu: not \"<64 hex digits>  <file>\"",
@@ -706,9 +731,10 @@ check_manifest(struct bv *bv)
 		}
 		memcpy(name, line + 66, n - 66);
 		name[n - 66] = '\0';
-		if (prev != NULL && (strncmp(prev, name, prevn) > 0 ||
-		                        (strncmp(prev, name, prevn) == 0 &&
-		                            prevn >= strlen(name))))
+		if (prev != NULL &&
+		    (strncmp(prev, name, prevn) > 0 ||
+		        (strncmp(prev, name, prevn) == 0 &&
+		            prevn >= strlen(name))))
 			fail(bv, CK_MANIFEST,
 			    "MANIFEST line %zu: %s is out of order or listed twice",
 			    ln, name);
@@ -735,8 +761,9 @@ check_manifest(struct bv *bv)
 	}
 	for (size_t i = 0; i < bv->nfiles; i++)
 		if (!listed[i] && bv->files[i].kind != F_MANIFEST)
-			fail(bv, CK_MANIFEST, "%s is in the bundle but not in "
-			                      "MANIFEST",
+			fail(bv, CK_MANIFEST,
+			    "%s is in the bundle but not in "
+			    "MANIFEST",
 			    bv->files[i].name);
 	for (int k = 0; k < F_KNOWN; k++)
 		if (bv->f[k] == NULL && k != F_MANIFEST)
@@ -859,9 +886,10 @@ check_checkpoint(struct bv *bv)
 	if (bv->o->vkey != NULL) {
 		bv->key = *bv->o->vkey;
 		bv->have_key = true;
-		if (bk_ok && (strcmp(bk.name, bv->key.name) != 0 ||
-		                 bk.id != bv->key.id ||
-		                 memcmp(bk.pub, bv->key.pub, sizeof(bk.pub)) != 0))
+		if (bk_ok &&
+		    (strcmp(bk.name, bv->key.name) != 0 ||
+		        bk.id != bv->key.id ||
+		        memcmp(bk.pub, bv->key.pub, sizeof(bk.pub)) != 0))
 			fail(bv, CK_CHECKPOINT,
 			    "collector.vkey is not the key given with --vkey: "
 			    "the bundle names another key (%s+%08x)",
@@ -885,7 +913,7 @@ check_checkpoint(struct bv *bv)
 		fail(bv, CK_CHECKPOINT, "checkpoint: %s",
 		    r == NOTE_UNKNOWN_KEY ?
 		        "no signature by the key (it was signed by another key)" :
-		    r == NOTE_BAD_SIGNATURE ?
+		        r == NOTE_BAD_SIGNATURE ?
 		        "its signature by the key does not verify (the text "
 		        "was changed)" :
 		        "not a well-formed checkpoint");
@@ -982,8 +1010,9 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 		return "no probe or chain of 32 hex digits";
 	memcpy(b->probe, probe, RECORD_ID_HEX + 1);
 	memcpy(b->chain, chain, RECORD_ID_HEX + 1);
-	if (!juint(o, "first_seq", &b->first) || !juint(o, "last_seq", &b->last) ||
-	    !juint(o, "count", &b->count) || b->first == 0 || b->last < b->first)
+	if (!juint(o, "first_seq", &b->first) ||
+	    !juint(o, "last_seq", &b->last) || !juint(o, "count", &b->count) ||
+	    b->first == 0 || b->last < b->first)
 		return "no first_seq, last_seq and count";
 	if (sha == NULL || hex_decode(sha, b->body_sha, RECORD_HASH_LEN) != 0)
 		return "no body_sha256 of 64 hex digits";
@@ -997,7 +1026,7 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 		b->r[0].b = b->last;
 		b->nr = 1;
 	} else if (!json_is_string(seqs) ||
-	           range_parse(b, json_string_value(seqs)) != 0) {
+	    range_parse(b, json_string_value(seqs)) != 0) {
 		return "seqs is not ascending ranges \"a-b,c\"";
 	}
 	for (i = 0; i < b->nr; i++)
@@ -1035,12 +1064,15 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 			return "a forks entry's hash is not that of its line";
 	}
 	b->key = probe_find(bv, probe);
-	if (b->key == NULL)
+	if (b->key == NULL && strcmp(bv->no_key, probe) == 0)
+		; /* said for the batch before, of the same probe */
+	else if (b->key == NULL &&
+	    snprintf(bv->no_key, sizeof(bv->no_key), "%s", probe) > 0)
 		fail(bv, CK_KEYS,
 		    "batches.jsonl line %zu: probe %s has no key in probes.jsonl",
 		    b->line, probe);
 	else if (pk == NULL || record_pubkey_parse(pk, pkbin) != 0 ||
-	         memcmp(pkbin, b->key->pk, sizeof(pkbin)) != 0)
+	    memcmp(pkbin, b->key->pk, sizeof(pkbin)) != 0)
 		fail(bv, CK_KEYS,
 		    "batches.jsonl line %zu: probe %s: its pubkey is not the one "
 		    "of probes.jsonl",
@@ -1107,16 +1139,18 @@ load_batches(struct bv *bv)
 		o = n <= BUNDLE_BATCH_LINE ?
 		    json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL) :
 		    NULL;
-		why = !complete ? "the file does not end in a newline" :
-		      !json_is_object(o) ? "not a JSON object" :
-		                           batch_parse(bv, b, o);
+		why = !complete        ? "the file does not end in a newline" :
+		    !json_is_object(o) ? "not a JSON object" :
+		                         batch_parse(bv, b, o);
 		json_decref(o);
 		if (why != NULL) {
-			fail(bv, CK_SIGS, "batches.jsonl line %zu: %s", ln, why);
+			fail(bv, CK_SIGS, "batches.jsonl line %zu: %s", ln,
+			    why);
 			b->bad = b->done = true;
 		}
 	}
-	if ((bv->sorted = calloc(bv->nbatches + 1, sizeof(*bv->sorted))) == NULL)
+	if ((bv->sorted = calloc(bv->nbatches + 1, sizeof(*bv->sorted))) ==
+	    NULL)
 		return;
 	for (size_t i = 0; i < bv->nbatches; i++)
 		bv->sorted[i] = &bv->batches[i];
@@ -1200,8 +1234,10 @@ batch_take(struct bv *bv, struct batch *b, const char *line, size_t len)
 		}
 		b->bad = true;
 	} else if (!b->bad) {
-		crypto_hash_sha256_update(&b->st, (const unsigned char *)line, len);
-		crypto_hash_sha256_update(&b->st, (const unsigned char *)"\n", 1);
+		crypto_hash_sha256_update(&b->st, (const unsigned char *)line,
+		    len);
+		crypto_hash_sha256_update(&b->st, (const unsigned char *)"\n",
+		    1);
 	}
 	if (b->need < b->r[b->ri].b) {
 		b->need++;
@@ -1251,7 +1287,7 @@ heap_load(struct bv *bv, const char *probe, const char *chain)
 			hi = m;
 	}
 	for (; lo < bv->nbatches &&
-	       chain_key_cmp(probe, chain, bv->sorted[lo]) == 0;
+	     chain_key_cmp(probe, chain, bv->sorted[lo]) == 0;
 	     lo++)
 		if (!bv->sorted[lo]->done)
 			bv->heap[bv->nheap++] = bv->sorted[lo];
@@ -1408,12 +1444,13 @@ record_accept(struct bv *bv, const struct record *rec, size_t ln)
 	if (c != NULL && c->last + 1 == rec->seq) {
 		if (memcmp(rec->prev_hash, bv->cur_hash, RECORD_HASH_LEN) != 0)
 			chain_fail(c,
-			    "seq %" PRIu64 " (records.jsonl line %zu): its prev "
+			    "seq %" PRIu64
+			    " (records.jsonl line %zu): its prev "
 			    "is not the hash of seq %" PRIu64
 			    " (that record was changed, or this one)",
 			    rec->seq, ln, c->last);
-	} else if (c != NULL && range_push(&c->holes, &c->nholes, c->last + 1,
-	                            rec->seq - 1) != 0) {
+	} else if (c != NULL &&
+	    range_push(&c->holes, &c->nholes, c->last + 1, rec->seq - 1) != 0) {
 		return;
 	}
 	if (c == NULL && (c = chain_open(bv, rec, ln)) == NULL)
@@ -1503,7 +1540,8 @@ records_feed(struct bv *bv, const char *p, size_t n)
 			memcpy(bv->carry + bv->carry_len, p, take);
 			bv->carry_len += take;
 			if (nl != NULL) {
-				record_line(bv, bv->carry, bv->carry_len, false);
+				record_line(bv, bv->carry, bv->carry_len,
+				    false);
 				bv->carry_len = 0;
 			}
 		} else if (nl != NULL) {
@@ -1560,7 +1598,8 @@ cover(struct bv *bv, const struct batch *b)
 				hi = m;
 		}
 		for (; lo < c->oend && bv->oseq[lo] <= b->r[r].b; lo++) {
-			while (fi < b->nforks && b->forks[fi].seq < bv->oseq[lo])
+			while (
+			    fi < b->nforks && b->forks[fi].seq < bv->oseq[lo])
 				fi++;
 			if (fi < b->nforks && b->forks[fi].seq == bv->oseq[lo])
 				continue;
@@ -1664,7 +1703,8 @@ check_bundle_json(struct bv *bv)
 			    i, c->probe, c->chain, c->first, c->last, c->count);
 	}
 	origin = jstr(o, "origin");
-	if (bv->have_cp && (origin == NULL || strcmp(origin, bv->cp.origin) != 0))
+	if (bv->have_cp &&
+	    (origin == NULL || strcmp(origin, bv->cp.origin) != 0))
 		fail(bv, CK_CHECKPOINT,
 		    "bundle.json: its origin is not the checkpoint's (%s)",
 		    bv->cp.origin);
@@ -1695,15 +1735,16 @@ line_name(struct bv *bv, const size_t *lineord, size_t i, char *out,
 		snprintf(out, size, "records.jsonl line %zu", i + 1);
 	else
 		snprintf(out, size,
-		    "records.jsonl line %zu (probe %s, chain %s, seq %" PRIu64 ")",
+		    "records.jsonl line %zu (probe %s, chain %s, seq %" PRIu64
+		    ")",
 		    i + 1, c->probe, c->chain, bv->oseq[o]);
 }
 
 static struct multiproof_node *
 parse_nodes(struct bv *bv, json_t *arr, size_t *n)
 {
-	struct multiproof_node *nodes =
-	    calloc(json_array_size(arr) + 1, sizeof(*nodes));
+	struct multiproof_node *nodes = calloc(json_array_size(arr) + 1,
+	    sizeof(*nodes));
 	json_t *e;
 	size_t i;
 
@@ -1801,7 +1842,8 @@ check_inclusion(struct bv *bv)
 	        sizeof(err)) != 0) {
 		fail(bv, CK_INCLUSION, "inclusion.json: %s", err);
 	} else if (!bv->have_cp) {
-		fail(bv, CK_INCLUSION, "no checkpoint to compare the root with");
+		fail(bv, CK_INCLUSION,
+		    "no checkpoint to compare the root with");
 	} else if (memcmp(root, bv->cp.root, MERKLE_HASH_LEN) != 0) {
 		fail(bv, CK_INCLUSION,
 		    "the root computed from the records and inclusion.json "
@@ -1831,18 +1873,20 @@ check_others(struct bv *bv)
 		int fd, r;
 
 		if (buf != NULL &&
-		    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) != -1) {
+		    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) !=
+		        -1) {
 			n = read(fd, buf, NOTE_MAX_BYTES + 1);
 			close(fd);
 		}
 		if (n < 0 || n > NOTE_MAX_BYTES) {
-			fail(bv, CK_OTHERS, "%s: cannot be read, or is too long",
-			    path);
+			fail(bv, CK_OTHERS,
+			    "%s: cannot be read, or is too long", path);
 			free(buf);
 			continue;
 		}
-		r = bv->have_key ? note_open(buf, (size_t)n, &bv->key, &text_len) :
-		                   NOTE_UNKNOWN_KEY;
+		r = bv->have_key ?
+		    note_open(buf, (size_t)n, &bv->key, &text_len) :
+		    NOTE_UNKNOWN_KEY;
 		if (r == NOTE_OK && checkpoint_parse(buf, text_len, &cp) != 0)
 			r = NOTE_MALFORMED;
 		free(buf);
@@ -1896,13 +1940,15 @@ print_text(struct bv *bv, FILE *out, int failed)
 		const struct verdict *v = &bv->v[ck];
 
 		if (v->nprob == 0)
-			fprintf(out, "ok    %s: %s\n", check_name[ck], v->summary);
+			fprintf(out, "ok    %s: %s\n", check_name[ck],
+			    v->summary);
 		else
-			fprintf(out, "FAIL  %s: %lu problem%s\n", check_name[ck],
-			    v->nprob, v->nprob == 1 ? "" : "s");
-		for (unsigned long i = 0; i < v->nprob && i < BUNDLE_MAX_PROBLEMS;
-		     i++)
-			fprintf(out, "      %s\n", v->prob[i] ? v->prob[i] : "?");
+			fprintf(out, "FAIL  %s: %lu problem%s\n",
+			    check_name[ck], v->nprob, v->nprob == 1 ? "" : "s");
+		for (unsigned long i = 0;
+		     i < v->nprob && i < BUNDLE_MAX_PROBLEMS; i++)
+			fprintf(out, "      %s\n",
+			    v->prob[i] ? v->prob[i] : "?");
 		if (v->nprob > BUNDLE_MAX_PROBLEMS)
 			fprintf(out, "      ... and %lu more\n",
 			    v->nprob - BUNDLE_MAX_PROBLEMS);
@@ -1936,7 +1982,8 @@ print_text(struct bv *bv, FILE *out, int failed)
 		                          "names: give --vkey for more)" :
 		                          "");
 	else
-		fprintf(out, "NOT verified: %d of %d checks fail\n", failed, CK_N);
+		fprintf(out, "NOT verified: %d of %d checks fail\n", failed,
+		    CK_N);
 }
 
 static json_t *
@@ -1952,15 +1999,16 @@ problems_json(char *const *prob, unsigned long n, unsigned long max)
 static void
 print_json(struct bv *bv, FILE *out, int failed)
 {
-	json_t *o = json_object(), *checks = json_array(), *chains = json_array();
+	json_t *o = json_object(), *checks = json_array(),
+	       *chains = json_array();
 
 	for (int ck = 0; ck < CK_N; ck++) {
 		const struct verdict *v = &bv->v[ck];
 
 		json_array_append_new(checks,
-		    json_pack("{s:s, s:b, s:s, s:I, s:o}", "check", check_name[ck],
-		        "ok", v->nprob == 0, "summary", v->summary, "problems",
-		        (json_int_t)v->nprob, "named",
+		    json_pack("{s:s, s:b, s:s, s:I, s:o}", "check",
+		        check_name[ck], "ok", v->nprob == 0, "summary",
+		        v->summary, "problems", (json_int_t)v->nprob, "named",
 		        problems_json(v->prob, v->nprob, BUNDLE_MAX_PROBLEMS)));
 	}
 	for (size_t c = 0; c < bv->nchains; c++) {
@@ -1968,11 +2016,11 @@ print_json(struct bv *bv, FILE *out, int failed)
 
 		json_array_append_new(chains,
 		    json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
-		        "probe", ch->probe, "chain", ch->chain, "ok", ch->nprob == 0,
-		        "first_seq", (json_int_t)ch->first, "last_seq",
-		        (json_int_t)ch->last, "count", (json_int_t)ch->count,
-		        "holes", (json_int_t)ch->nholes, "explained",
-		        (json_int_t)ch->explained, "problems",
+		        "probe", ch->probe, "chain", ch->chain, "ok",
+		        ch->nprob == 0, "first_seq", (json_int_t)ch->first,
+		        "last_seq", (json_int_t)ch->last, "count",
+		        (json_int_t)ch->count, "holes", (json_int_t)ch->nholes,
+		        "explained", (json_int_t)ch->explained, "problems",
 		        problems_json(ch->prob, ch->nprob, CHAIN_PROBLEMS)));
 	}
 	json_object_set_new(o, "bundle", json_string(bv->path));

@@ -37,10 +37,10 @@ struct bundle_verify_opts {
 	const struct note_key *vkey; /* --vkey, the key as published; or NULL */
 	char *const *checkpoints;    /* --checkpoint FILE, each */
 	size_t ncheckpoints;
-	bool json;     /* one JSON object instead of lines */
-	bool timing;   /* each phase's time on `err` */
-	FILE *out;     /* the verdicts */
-	FILE *err;     /* why the bundle cannot be read */
+	bool json;   /* one JSON object instead of lines */
+	bool timing; /* each phase's time on `err` */
+	FILE *out;   /* the verdicts */
+	FILE *err;   /* why the bundle cannot be read */
 };
 
 /*
