@@ -219,6 +219,35 @@ bundle_batch_cmp(const void *x, const void *y)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/*
+ * bundle_still: whether chain `c` is as it was read, now that its `n`
+ * batches `v` are: the collector goes on storing while a bundle is made,
+ * and a batch that arrived since the stretch was grown may reach past
+ * it, or bring records into it after they were read.  Records are
+ * never removed, so the same count is the same records.  BUNDLE_OK,
+ * BUNDLE_AGAIN or BUNDLE_DB.
+ */
+static enum bundle_status
+bundle_still(struct bundle *b, const struct bundle_chain *c,
+    const struct bundle_batch *v, size_t n)
+{
+	long long count;
+
+	for (size_t k = 0; k < n; k++)
+		if (v[k].first < c->sp.first || v[k].last > c->sp.last)
+			goto again;
+	if (store_bundle_count(b->st, c->sp.probe, c->sp.chain, c->sp.first,
+	        c->sp.last, &count) != STORE_OK)
+		return BUNDLE_DB;
+	if (count == (long long)c->count)
+		return BUNDLE_OK;
+again:
+	log_say(b->err, b->errlen,
+	    "probe %s, chain %s: batches arrived while it was read",
+	    c->sp.probe, c->sp.chain);
+	return BUNDLE_AGAIN;
+}
+
 /* batches.jsonl: the batches of each chain's stretch, sorted. */
 static enum bundle_status
 bundle_batches(struct bundle *b, struct evbuffer *out)
@@ -262,6 +291,8 @@ bundle_batches(struct bundle *b, struct evbuffer *out)
 			store_batch_page_clear(&pg);
 		} while (pg.n == BATCHES_PAGE_ROWS);
 		qsort(v, n, sizeof(*v), bundle_batch_cmp);
+		if ((rc = bundle_still(b, c, v, n)) != BUNDLE_OK)
+			goto out;
 		for (size_t k = 0; k < n; k++) {
 			if (rc == BUNDLE_OK &&
 			    (evbuffer_add(out, v[k].line, strlen(v[k].line)) ==

@@ -40,6 +40,8 @@ enum bundle_status {
 	BUNDLE_EMPTY,  /* no record matches the filters */
 	BUNDLE_DB,     /* the database failed (store_error_text) */
 	BUNDLE_OUTPUT, /* writing failed (err says why) */
+	BUNDLE_AGAIN,  /* records or batches of a stretch arrived while it
+	                  was read: nothing was written; try again */
 };
 
 /*

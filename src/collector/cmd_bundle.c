@@ -24,7 +24,8 @@
 #include "store.h"
 #include "tlog.h"
 
-#define CMD "bundle"
+#define CMD              "bundle"
+#define CMD_BUNDLE_TRIES 5 /* reads of stretches that changed meanwhile */
 
 enum { OPT_DB = 256, OPT_KEY, OPT_OUT, OPT_FILTER };
 
@@ -156,8 +157,14 @@ cmd_bundle_run(struct cmd_bundle *c, struct store *st,
 		return collector_cmd_error(CMD, CW_EXIT_FAILURES, "%s: %s",
 		    fa.tmp, strerror(errno));
 	}
-	err[0] = '\0';
-	bs = bundle_write(st, &req, fa.fd, &stats, err, sizeof(err));
+	/* A stretch that changed while it was read is read again: nothing
+	 * was written to the file then. */
+	for (int tries = 0; tries < CMD_BUNDLE_TRIES; tries++) {
+		err[0] = '\0';
+		bs = bundle_write(st, &req, fa.fd, &stats, err, sizeof(err));
+		if (bs != BUNDLE_AGAIN)
+			break;
+	}
 	if (bs != BUNDLE_OK) {
 		fileio_atomic_abort(&fa);
 		if (bs == BUNDLE_DB)

@@ -145,6 +145,35 @@ store_bundle_records(struct store *st, const char *probe, const char *chain,
 	return b.given;
 }
 
+static int
+store_count_cb(void *arg, const struct db_row *row)
+{
+	*(long long *)arg = row->n > 0 ? store_col_int(&row->col[0], -1) : -1;
+	return 0;
+}
+
+int
+store_bundle_count(struct store *st, const char *probe, const char *chain,
+    long long first, long long last, long long *n)
+{
+	struct db_value p[4] = {
+		DB_V_TEXT(probe),
+		DB_V_TEXT(chain),
+		DB_V_INT(first),
+		DB_V_INT(last),
+	};
+
+	*n = -1;
+	if (db_query(st->db,
+	        "SELECT count(*) FROM records WHERE probe = ? AND chain = ? "
+	        "AND seq >= ? AND seq <= ?",
+	        p, 4, store_count_cb, n) == -1) {
+		store_set_error(st, "bundle: the records");
+		return STORE_E_DB;
+	}
+	return STORE_OK;
+}
+
 struct store_nodes_range {
 	int (*cb)(void *, uint64_t, const unsigned char *);
 	void *arg;

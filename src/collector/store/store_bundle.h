@@ -48,6 +48,13 @@ long long store_bundle_records(struct store *st, const char *probe,
     int (*cb)(void *arg, const struct store_bundle_rec *r), void *arg);
 
 /*
+ * store_bundle_count: how many records of `probe` and `chain` are stored
+ * with first <= seq <= last, into *n.  STORE_OK or STORE_E_DB.
+ */
+int store_bundle_count(struct store *st, const char *probe, const char *chain,
+    long long first, long long last, long long *n);
+
+/*
  * store_log_nodes_range: the kept nodes of `level` with index from `lo`
  * to `hi` (both included), by index, each to `cb` (non-zero stops).
  * STORE_OK or STORE_E_DB.
