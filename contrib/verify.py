@@ -771,10 +771,9 @@ def check_chains(rep, records, forks):
 
 # 6. checkpoint
 def check_checkpoint(rep, files, given):
-    """The trusted key and the bundle checkpoint's (size, root): whenever
-    its text parses, whether or not its signature holds (the inclusion
-    check computes against the root it states; this check says whether
-    the collector's key signed it)."""
+    """The trusted key, and the bundle checkpoint's (size, root) when the
+    trusted key signed it (None otherwise: nothing can be included in a
+    tree the collector did not sign)."""
     problems = []
     bundled = None
     if "collector.vkey" not in files:
@@ -797,10 +796,9 @@ def check_checkpoint(rep, files, given):
         problems.append("no checkpoint")
     else:
         try:
-            origin, size, root, _, _ = parse_checkpoint(files["checkpoint"])
-            cp = (size, root)
+            origin = parse_checkpoint(files["checkpoint"])[0]
             if key is not None:
-                checkpoint_signed(files["checkpoint"], key)
+                cp = checkpoint_signed(files["checkpoint"], key)
         except ValueError as e:
             problems.append("checkpoint: %s" % e)
     if cp is not None:
@@ -852,7 +850,8 @@ def check_inclusion(rep, files, records, cp):
         problems.append("inclusion.json: not {size, leaves, nodes}")
         inc = None
     if inc is not None and cp is None:
-        problems.append("no checkpoint to compute the root against")
+        problems.append("no checkpoint signed by the trusted key to "
+                        "compute the root against")
     if inc is not None and cp is not None:
         size, root = cp
         if inc["size"] != size:
