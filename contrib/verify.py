@@ -543,8 +543,10 @@ def check_records(rep, files):
              "type": obj["type"], "lost": obj.get("lost")}
         key = (r["probe"], r["chain"], r["seq"])
         if prev is not None and key <= prev:
+            # not taken: which of two lines of one seq would be the record?
             problems.append("records.jsonl line %d: %s %s" % (
                 n, where(r), "twice" if key == prev else "out of order"))
+            continue
         prev = key
         records.append(r)
     # bundle.json: its format, and its counts against the records.
