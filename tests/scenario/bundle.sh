@@ -299,8 +299,15 @@ cw_get /api/v1/log/checkpoint "$CW_TMP/cp.fork"
 cw_check "the fork's checkpoint: 200" [ "$STATUS" = 200 ]
 cw_check "the fork's checkpoint: the same size" [ "$(sed -n 2p \
     "$CW_TMP/cp.fork")" = "$(sed -n 2p "$CW_TMP/cp.same")" ]
+tar -xOf "$CW_TMP/b1.tar" corewatch-bundle/checkpoint >"$CW_TMP/cp.older" ||
+    cw_die "tar -xO"
 holds same "$CW_TMP/fork.tar" --vkey "$CW_TMP/vkey" \
-    --checkpoint "$CW_TMP/cp.same"
+    --checkpoint "$CW_TMP/cp.same" --checkpoint "$CW_TMP/cp.older"
+cw_expect "same: one agrees, one of another size not compared" \
+    "$CW_TMP/same.py.json" '.[0].checks[] | select(.check ==
+    "other checkpoints") | .summary | test("2 given: 1 .* 1 of another")'
+cw_expect "same: corewatch verify says so too" "$CW_TMP/same.c.json" \
+    '.[0].checks[] | select(.check == "other checkpoints") | .ok' 
 caught fork "other checkpoints" "$CW_TMP/fork.tar" --vkey "$CW_TMP/vkey" \
     --checkpoint "$CW_TMP/cp.same" --checkpoint "$CW_TMP/cp.fork"
 cw_check "fork: only the other checkpoints fail (both)" \
@@ -330,12 +337,16 @@ refused()
 	cw_check "$1: nothing written outside" absent "$CW_TMP/evil"
 }
 unpack host
-/usr/bin/python3 "$TAMPER" "$U" tar-symlink "$CW_TMP/symlink.tar" ||
-    cw_die "tar-symlink"
-refused symlink
-/usr/bin/python3 "$TAMPER" "$U" tar-dotdot "$CW_TMP/dotdot.tar" ||
-    cw_die "tar-dotdot"
-refused dotdot
+for kind in symlink dotdot absolute outside subdir hardlink fifo twice; do
+	/usr/bin/python3 "$TAMPER" "$U" "tar-$kind" "$CW_TMP/$kind.tar" ||
+	    cw_die "tar-$kind"
+	refused "$kind"
+done
+# A directory with a symbolic link in it.
+ln -s /etc/passwd "$U/evil" || cw_die "ln -s"
+both dir-symlink "$U" --vkey "$CW_TMP/vkey"
+cw_check "dir-symlink: corewatch verify refuses it ($RC_C)" refusal "$RC_C"
+cw_check "dir-symlink: verify.py refuses it ($RC_PY)" refusal "$RC_PY"
 printf 'not a tar at all\n' >"$CW_TMP/junk.tar"
 both junk "$CW_TMP/junk.tar"
 cw_check "junk: both exit 2 ($RC_C, $RC_PY)" [ "$RC_C,$RC_PY" = 2,2 ]

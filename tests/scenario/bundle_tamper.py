@@ -21,8 +21,11 @@ part), so that what catches the change is the check it is about.
     resign-only        the same, collector.vkey left alone
     extra              a file that MANIFEST does not list (MANIFEST left)
     unlist NAME        NAME's line taken out of MANIFEST
-    tar-symlink OUT    OUT: a tar of DIR with a symlink member added
-    tar-dotdot OUT     OUT: a tar of DIR with a member named ../x
+    tar-KIND OUT       OUT: a tar of DIR with a hostile member added:
+                       symlink, dotdot (corewatch-bundle/../evil),
+                       absolute (/tmp/evil), outside (evil, not under
+                       corewatch-bundle/), subdir (corewatch-bundle/d/x),
+                       hardlink, fifo, twice (records.jsonl again)
 """
 
 import base64
@@ -166,19 +169,34 @@ def unlist(d, name):
 
 
 def hostile(d, out, kind):
+    def member(name, kind=tarfile.REGTYPE, data=b"", link=""):
+        m = tarfile.TarInfo(name)
+        m.type, m.linkname, m.size = kind, link, len(data)
+        tf.addfile(m, io.BytesIO(data) if data else None)
+
+    top = "corewatch-bundle/"
     with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
         for name in sorted(os.listdir(d)):
-            tf.add(os.path.join(d, name), "corewatch-bundle/" + name)
+            tf.add(os.path.join(d, name), top + name)
+        evil = b"outside\n"
         if kind == "symlink":
-            m = tarfile.TarInfo("corewatch-bundle/evil")
-            m.type = tarfile.SYMTYPE
-            m.linkname = "/etc/passwd"
-            tf.addfile(m)
+            member(top + "evil", tarfile.SYMTYPE, link="/etc/passwd")
+        elif kind == "dotdot":
+            member(top + "../evil", data=evil)
+        elif kind == "absolute":
+            member("/tmp/evil", data=evil)
+        elif kind == "outside":
+            member("evil", data=evil)
+        elif kind == "subdir":
+            member(top + "d/evil", data=evil)
+        elif kind == "hardlink":
+            member(top + "evil", tarfile.LNKTYPE, link="/etc/passwd")
+        elif kind == "fifo":
+            member(top + "evil", tarfile.FIFOTYPE)
+        elif kind == "twice":
+            member(top + "records.jsonl", data=evil)
         else:
-            data = b"outside\n"
-            m = tarfile.TarInfo("corewatch-bundle/../evil")
-            m.size = len(data)
-            tf.addfile(m, io.BytesIO(data))
+            sys.exit("unknown hostile kind %s" % kind)
 
 
 def main():
@@ -207,7 +225,7 @@ def main():
     elif op == "unlist":
         unlist(d, args[0])
         keep_manifest = True
-    elif op in ("tar-symlink", "tar-dotdot"):
+    elif op.startswith("tar-"):
         hostile(d, args[0], op[4:])
         keep_manifest = True
     else:
