@@ -2,7 +2,7 @@
 # bundle.sh -- evidence bundles end to end (doc/evidence.md): a real
 # collector with a log key takes a real uploader's signed batches (its
 # spool) and crafted ones of another probe (a loss record and the hole
-# it explains, an equivocation that forks); `corewatch-collector bundle`
+# it explains); `corewatch-collector bundle`
 # writes the bundle, and both verifiers -- `corewatch verify` and
 # contrib/verify.py, written from the documentation alone -- say that
 # every check holds, and agree.  Then each forgery of the bundle (one
@@ -13,8 +13,9 @@
 # unexplained hole the collector really has (until a loss record
 # explains it) and a fork: a second collector on a copy of the database
 # with the same log key, given other records, signs a checkpoint of the
-# same size with another root.  A hostile tar (a symlink, a ../ name) is
-# refused by both.  SQLite.
+# same size with another root.  A probe's equivocation that forks (its
+# later records stored) holds for both.  Hostile tars (a symlink, a ../
+# name, ...) are refused by both.  SQLite.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +38,7 @@ KEY=$CW_TMP/log.key
 SEED=0707070707070707070707070707070707070707070707070707070707070707
 CHAIN=b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0
 CHAIN2=c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0
+CHAIN3=e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0
 
 "$COLLECTOR" keygen --key "$KEY" >"$CW_TMP/vkey" || cw_die "keygen failed"
 printf '%s\n' "db = \"sqlite:$DB\"" "log_key = \"$KEY\"" \
@@ -178,20 +180,14 @@ cw_check "uploader: drained" [ $? = 0 ] || tail -n 20 "$CW_TMP/a.err" >&2
 cw_expect "uploader: 300 records acknowledged" "$CW_TMP/a.status" \
     '.[0] | .drained and .acked_seq == 300'
 
-# Probe B: seqs 1-12; 13 dropped, and the loss record 14 says so; 15-16;
-# then another 15 and 16 (equivocations) and a 17 that goes on from
-# them (a fork, stored: seq 17 was free).
+# Probe B: seqs 1-12; 13 dropped, and the loss record 14 says so; 15-16.
 PROBE_B=$("$MKBATCH" id --seed "$SEED") || cw_die "mkbatch id"
 cw_probe_enroll "sqlite:$DB" probe-b "$("$MKBATCH" pubkey --seed "$SEED")"
 post b1 --chain "$CHAIN" --from 1 --count 5
 post b2 --chain "$CHAIN" --from 6 --count 7 --prev "$H"
 post b3 --chain "$CHAIN" --from 14 --count 1 --loss 13:13 --prev "$H"
-H14=$H
-post b4 --chain "$CHAIN" --from 15 --count 2 --prev "$H14"
-post b5 --chain "$CHAIN" --from 15 --count 3 --variant 1 --prev "$H14"
-cw_expect "b5: two equivocations, seq 17 stored" "$CW_TMP/resp" \
-    '.[0] | .equivocations == 2 and .stored == 1'
-H17=$H
+post b4 --chain "$CHAIN" --from 15 --count 2 --prev "$H"
+H16=$H
 
 # --- the bundle, as it is -----------------------------------------------------
 
@@ -271,14 +267,16 @@ caught unlist manifest "$U" --vkey "$CW_TMP/vkey"
 
 # --- holes: one the collector really has, then the loss record ------------------
 
-post b6 --chain "$CHAIN" --from 20 --count 2 --prev "$H17"
+post b6 --chain "$CHAIN" --from 19 --count 2 --prev "$H16"
 bundle "$CW_TMP/hole.tar"
 caught hole chains "$CW_TMP/hole.tar" --vkey "$CW_TMP/vkey"
 cw_check "hole: only the chains fail (both)" [ "$FAILS_C,$FAILS_PY" = \
     "chains,chains" ]
-cw_check "hole: seqs 18-19 named" \
-    grep -q '18-19' "$CW_TMP/hole.py.json" "$CW_TMP/hole.c.json"
-post b7 --chain "$CHAIN" --from 22 --count 1 --loss 18:19 --prev "$H"
+cw_check "hole: seqs 17-18 named (verify.py)" \
+    grep -q '17-18' "$CW_TMP/hole.py.json"
+cw_check "hole: seqs 17-18 named (corewatch verify)" \
+    grep -q '17-18' "$CW_TMP/hole.c.json"
+post b7 --chain "$CHAIN" --from 21 --count 1 --loss 17:18 --prev "$H"
 bundle "$CW_TMP/explained.tar"
 holds explained "$CW_TMP/explained.tar" --vkey "$CW_TMP/vkey"
 
@@ -312,6 +310,26 @@ caught fork "other checkpoints" "$CW_TMP/fork.tar" --vkey "$CW_TMP/vkey" \
     --checkpoint "$CW_TMP/cp.same" --checkpoint "$CW_TMP/cp.fork"
 cw_check "fork: only the other checkpoints fail (both)" \
     [ "$FAILS_C,$FAILS_PY" = "other checkpoints,other checkpoints" ]
+
+# --- an equivocation that forks ---------------------------------------------------
+
+# Another chain of probe B: seqs 1-3, then another 2 and 3
+# (equivocations, kept apart) and a 4 that goes on from them, stored (seq
+# 4 was free): its prev is the hash of the other 3, which only the
+# batch's forks hold.  What the probe did, not a forgery: it holds.
+COLLECTOR_URL=$URL1
+post e1 --chain "$CHAIN3" --from 1 --count 3
+H1=$("$MKBATCH" batch --seed "$SEED" --chain "$CHAIN3" --from 1 --count 1 \
+    --out "$CW_TMP/e0.body" --auth "$CW_TMP/e0.auth") || cw_die "mkbatch e0"
+post e2 --chain "$CHAIN3" --from 2 --count 3 --variant 1 --prev "$H1"
+cw_expect "e2: two equivocations, seq 4 stored" "$CW_TMP/resp" \
+    '.[0] | .equivocations == 2 and .stored == 1'
+bundle "$CW_TMP/eq.tar" --probe "$PROBE_B"
+cw_expect "eq: the batch names its 2 and 3 as forks" \
+    <(tar -xOf "$CW_TMP/eq.tar" corewatch-bundle/batches.jsonl) \
+    "map(select(.chain == \"$CHAIN3\" and .forks != [])) |
+    map(.forks | map(.seq)) == [[2, 3]]"
+holds eq "$CW_TMP/eq.tar" --vkey "$CW_TMP/vkey"
 
 # --- hostile tars -------------------------------------------------------------------
 
