@@ -823,8 +823,11 @@ def check_checkpoint(rep, files, given):
 
 
 def subtree_root(lo, hi, leaves, nodes, used):
-    """root(lo, hi) of evidence.md; leaves: index -> line (a dict), and
-    sorted, in `order`.  Raises ValueError for a missing node."""
+    """root(lo, hi) of evidence.md: leaves["line"] maps the bundle's leaf
+    indexes to their lines, leaves["any"](lo, hi) says whether one is in
+    [lo, hi); nodes maps (level, index) to a hash, and what is taken of
+    it goes into used.  Raises ValueError for a missing node.  The
+    recursion is as deep as the tree: 64 levels at most."""
     n = hi - lo
     has = leaves["any"](lo, hi)
     if not has and n & (n - 1) == 0:
