@@ -348,7 +348,7 @@ class Report:
             out.append("NOT verified: %d of %d checks fail"
                        % (failed, len(CHECKS)))
         else:
-            out.append("verified: all %d checks hold" % len(CHECKS))
+            out.append("verified: every check holds")
         return "\n".join(out) + "\n"
 
 
