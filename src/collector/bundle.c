@@ -403,7 +403,8 @@ bundle_readme(struct evbuffer *out, const char *origin, cw_usec_t now,
 	return evbuffer_add_printf(out,
 	           "corewatch evidence bundle (" BUNDLE_FORMAT ")\n"
 	           "\n"
-	           "Made %s by the collector whose log is %s;\n"
+	           "Made %s\n"
+	           "by the collector whose log is %s;\n"
 	           "%llu records (records.jsonl), whole stretches of the "
 	           "probes' chains,\n"
 	           "with the probes' batch signatures (batches.jsonl, "
@@ -442,9 +443,8 @@ bundle_readme(struct evbuffer *out, const char *origin, cw_usec_t now,
 	           "\n"
 	           "Without corewatch: contrib/verify.py in corewatch's "
 	           "sources checks the\n"
-	           "same, with Python 3 and python3-nacl:\n"
-	           "\n"
-	           "    python3 contrib/verify.py --vkey KEY FILE.tar\n",
+	           "same, with Python 3 and python3-nacl (python3 "
+	           "contrib/verify.py --help).\n",
 	           cw_time_format(now, at, sizeof(at)), origin, records) < 0 ?
 	    -1 :
 	    0;

@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -39,6 +41,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "merkle.h"
@@ -46,6 +49,10 @@
 #include "record.h"
 
 #define READ_CHUNK     (1u << 20)
+#define BLOCK_BYTES    (4u << 20) /* records.jsonl is parsed a block at a time */
+#define BLOCK_LINES    8192
+#define CHUNK_LINES    128 /* a worker's share of a block, taken at once */
+#define MAX_WORKERS    7
 #define CHAIN_PROBLEMS 5
 
 /* --- Verdicts --- */
@@ -145,7 +152,7 @@ struct batch {
 	unsigned char body_sha[RECORD_HASH_LEN];
 	char sig[RECORD_SIG_B64 + 1];
 	const struct probe *key;
-	crypto_hash_sha256_state st;
+	EVP_MD_CTX *st; /* the body's digest so far */
 };
 
 struct chain {
@@ -176,10 +183,14 @@ struct bv {
 	char no_key[RECORD_ID_HEX + 1]; /* the last probe said to lack one */
 
 	/* records.jsonl as it streams */
-	crypto_hash_sha256_state rsha;
-	char *carry; /* a line split between two reads */
-	size_t carry_len;
-	bool overlong;
+	EVP_MD *md;       /* SHA-256, fetched once */
+	EVP_MD_CTX *rsha; /* the file's, for MANIFEST */
+	EVP_MD_CTX *lctx; /* the main thread's leaf hashes */
+	struct block *fill, *parsed, *spare;
+	bool in_overlong; /* the line being read is too long: skipped */
+	bool no_newline;  /* the last line did not end in one */
+	size_t submitted; /* lines given to the workers so far */
+	struct pool *pool;
 	size_t nlines;
 	struct multiproof_leaf *leaves; /* by line */
 	size_t cap_lines;
@@ -1078,7 +1089,9 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 		    "of probes.jsonl",
 		    b->line, probe);
 	b->need = b->first;
-	crypto_hash_sha256_init(&b->st);
+	if ((b->st = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(b->st, bv->md, NULL) != 1)
+		return "out of memory";
 	return NULL;
 }
 
@@ -1157,6 +1170,18 @@ load_batches(struct bv *bv)
 	qsort(bv->sorted, bv->nbatches, sizeof(*bv->sorted), batch_cmp);
 }
 
+/* A line of records.jsonl as a worker parsed it. */
+struct pline {
+	size_t off, len;
+	bool overlong; /* its bytes were not kept */
+	bool ok;       /* a record */
+	bool loss;     /* a loss record naming seqs lf..ll */
+	char *err;     /* why it is not a record */
+	char probe[RECORD_ID_HEX + 1], chain[RECORD_ID_HEX + 1];
+	uint64_t seq, lf, ll;
+	unsigned char prev_hash[RECORD_HASH_LEN], hash[RECORD_HASH_LEN];
+};
+
 /* --- Batches fed as the records stream --- */
 
 static void
@@ -1192,7 +1217,7 @@ batch_finish(struct bv *bv, struct batch *b)
 	b->done = true;
 	if (b->bad)
 		return;
-	crypto_hash_sha256_final(&b->st, digest);
+	EVP_DigestFinal_ex(b->st, digest, NULL);
 	batch_name(b, name, sizeof(name));
 	if (memcmp(digest, b->body_sha, sizeof(digest)) != 0) {
 		fail(bv, CK_SIGS,
@@ -1234,10 +1259,8 @@ batch_take(struct bv *bv, struct batch *b, const char *line, size_t len)
 		}
 		b->bad = true;
 	} else if (!b->bad) {
-		crypto_hash_sha256_update(&b->st, (const unsigned char *)line,
-		    len);
-		crypto_hash_sha256_update(&b->st, (const unsigned char *)"\n",
-		    1);
+		EVP_DigestUpdate(b->st, line, len);
+		EVP_DigestUpdate(b->st, "\n", 1);
 	}
 	if (b->need < b->r[b->ri].b) {
 		b->need++;
@@ -1369,7 +1392,7 @@ range_push(struct range **r, size_t *n, uint64_t a, uint64_t b)
 }
 
 static struct chain *
-chain_open(struct bv *bv, const struct record *rec, size_t ln)
+chain_open(struct bv *bv, const struct pline *rec, size_t ln)
 {
 	struct chain *c;
 	struct probe *p;
@@ -1432,14 +1455,196 @@ grow_ord(struct bv *bv)
 	return 0;
 }
 
+/* A block of records.jsonl's lines: read by the main thread, parsed by
+ * the workers (each taking CHUNK_LINES lines at a time), then taken in
+ * order by the main thread while the workers parse the next one. */
+struct block {
+	char *buf;
+	size_t len, cap;
+	size_t line_start; /* where the line being read begins in buf */
+	struct pline *l;
+	size_t n, cap_l;
+	size_t first; /* the number (from 0) of its first line */
+	size_t nchunks;
+	atomic_size_t next_chunk, done_chunks;
+};
+
+struct pool {
+	pthread_t th[MAX_WORKERS];
+	int n;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct block *job;
+	unsigned long gen;
+	bool quit;
+	struct bv *bv;
+};
+
+/* leaf_hash: SHA-256(0x00 || line), with OpenSSL (SHA extensions where
+ * the processor has them: three times libsodium's speed). */
+static void
+leaf_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *line, size_t len,
+    unsigned char out[MERKLE_HASH_LEN])
+{
+	static const unsigned char zero = 0;
+
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, &zero, 1) != 1 ||
+	    EVP_DigestUpdate(ctx, line, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		merkle_leaf_hash(line, len, out);
+}
+
+/* parse_chunk: a worker's share: each line parsed (record_parse, which
+ * also gives its hash) and its leaf hash. */
+static void
+parse_chunk(struct bv *bv, struct block *b, size_t c, EVP_MD_CTX *ctx)
+{
+	size_t end = (c + 1) * CHUNK_LINES < b->n ? (c + 1) * CHUNK_LINES :
+	                                            b->n;
+
+	for (size_t i = c * CHUNK_LINES; i < end; i++) {
+		struct pline *pl = &b->l[i];
+		const char *line = b->buf + pl->off;
+		struct record rec;
+		char err[256];
+		json_t *lost;
+
+		leaf_hash(ctx, bv->md, line, pl->len,
+		    bv->leaves[b->first + i].hash);
+		bv->leaves[b->first + i].index = UINT64_MAX;
+		if (pl->overlong)
+			continue;
+		if (record_parse(line, pl->len, &rec, err, sizeof(err)) != 0) {
+			pl->err = strdup(err);
+			record_clear(&rec);
+			continue;
+		}
+		pl->ok = true;
+		memcpy(pl->probe, rec.probe, sizeof(pl->probe));
+		memcpy(pl->chain, rec.chain, sizeof(pl->chain));
+		pl->seq = rec.seq;
+		memcpy(pl->prev_hash, rec.prev_hash, RECORD_HASH_LEN);
+		memcpy(pl->hash, rec.hash, RECORD_HASH_LEN);
+		pl->loss = strcmp(rec.type, "loss") == 0 &&
+		    (lost = json_object_get(rec.json, "lost")) != NULL &&
+		    juint(lost, "first_seq", &pl->lf) &&
+		    juint(lost, "last_seq", &pl->ll) && pl->lf <= pl->ll;
+		record_clear(&rec);
+	}
+}
+
+static void
+block_work(struct pool *p, struct block *b, EVP_MD_CTX *ctx)
+{
+	size_t c;
+
+	while ((c = atomic_fetch_add(&b->next_chunk, 1)) < b->nchunks) {
+		parse_chunk(p->bv, b, c, ctx);
+		if (atomic_fetch_add(&b->done_chunks, 1) + 1 == b->nchunks) {
+			pthread_mutex_lock(&p->mu);
+			pthread_cond_signal(&p->done);
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned long seen = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && p->gen == seen)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->quit || ctx == NULL)
+			break;
+		seen = p->gen;
+		struct block *b = p->job;
+
+		pthread_mutex_unlock(&p->mu);
+		block_work(p, b, ctx);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	EVP_MD_CTX_free(ctx);
+	return NULL;
+}
+
+/* pool_start: one worker a processor but the main thread's (at least
+ * one); the main thread works too when it has nothing else to do. */
+static struct pool *
+pool_start(struct bv *bv)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = ncpu > 1 ? (int)(ncpu - 1) : 1;
+
+	if (p == NULL)
+		return NULL;
+	p->bv = bv;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	if (want > MAX_WORKERS)
+		want = MAX_WORKERS;
+	for (; p->n < want; p->n++)
+		if (pthread_create(&p->th[p->n], NULL, worker, p) != 0)
+			break;
+	return p;
+}
+
+static void
+pool_stop(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+static void
+pool_submit(struct pool *p, struct block *b)
+{
+	b->nchunks = (b->n + CHUNK_LINES - 1) / CHUNK_LINES;
+	atomic_store(&b->next_chunk, 0);
+	atomic_store(&b->done_chunks, 0);
+	pthread_mutex_lock(&p->mu);
+	p->job = b;
+	p->gen++;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* pool_finish: work on the block until every chunk of it is done. */
+static void
+pool_finish(struct pool *p, struct block *b, EVP_MD_CTX *ctx)
+{
+	block_work(p, b, ctx);
+	pthread_mutex_lock(&p->mu);
+	while (atomic_load(&b->done_chunks) < b->nchunks)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* record_accept: the record of line `ln` (from 1), in order: it joins
  * its chain, is linked to the one before, and goes to the batches. */
 static void
-record_accept(struct bv *bv, const struct record *rec, size_t ln)
+record_accept(struct bv *bv, const struct pline *rec, const char *line,
+    size_t ln)
 {
 	struct chain *c = bv->cur;
-	json_t *lost;
-	uint64_t lf, ll;
 
 	if (c != NULL && c->last + 1 == rec->seq) {
 		if (memcmp(rec->prev_hash, bv->cur_hash, RECORD_HASH_LEN) != 0)
@@ -1463,46 +1668,37 @@ record_accept(struct bv *bv, const struct record *rec, size_t ln)
 	c->last = rec->seq;
 	c->count++;
 	memcpy(bv->cur_hash, rec->hash, RECORD_HASH_LEN);
-	if (strcmp(rec->type, "loss") == 0 &&
-	    (lost = json_object_get(rec->json, "lost")) != NULL &&
-	    juint(lost, "first_seq", &lf) && juint(lost, "last_seq", &ll) &&
-	    lf <= ll)
-		range_push(&c->losses, &c->nlosses, lf, ll);
-	heap_feed(bv, rec->seq, rec->line, rec->len);
+	if (rec->loss)
+		range_push(&c->losses, &c->nlosses, rec->lf, rec->ll);
+	heap_feed(bv, rec->seq, line, rec->len);
 }
 
-/* record_line: one line of records.jsonl (`ln` from 1). */
+/* record_line: one parsed line of records.jsonl, in order. */
 static void
-record_line(struct bv *bv, const char *line, size_t len, bool overlong)
+record_line(struct bv *bv, const struct block *b, struct pline *pl)
 {
-	size_t ln = bv->nlines + 1;
-	struct record rec;
-	char err[256];
+	size_t ln = ++bv->nlines;
 	int c = 0;
 
-	if (bv->nlines == bv->cap_lines && grow_lines(bv) != 0)
-		return;
-	bv->leaves[bv->nlines].index = UINT64_MAX;
-	merkle_leaf_hash(line, len, bv->leaves[bv->nlines].hash);
-	bv->nlines++;
-	if (overlong) {
+	if (pl->overlong) {
 		fail(bv, CK_RECORDS,
 		    "records.jsonl line %zu: longer than a record may be "
 		    "(%d bytes)",
 		    ln, RECORD_MAX_LEN);
 		return;
 	}
-	if (record_parse(line, len, &rec, err, sizeof(err)) != 0) {
+	if (!pl->ok) {
 		fail(bv, CK_RECORDS, "records.jsonl line %zu: not a record: %s",
-		    ln, err);
-		record_clear(&rec);
+		    ln, pl->err != NULL ? pl->err : "out of memory");
+		free(pl->err);
+		pl->err = NULL;
 		return;
 	}
 	if (bv->cur != NULL) {
-		c = strcmp(rec.probe, bv->cur->probe);
+		c = strcmp(pl->probe, bv->cur->probe);
 		if (c == 0)
-			c = strcmp(rec.chain, bv->cur->chain);
-		if (c == 0 && rec.seq <= bv->cur->last)
+			c = strcmp(pl->chain, bv->cur->chain);
+		if (c == 0 && pl->seq <= bv->cur->last)
 			c = -1;
 	}
 	if (c < 0) {
@@ -1510,47 +1706,142 @@ record_line(struct bv *bv, const char *line, size_t len, bool overlong)
 		    "records.jsonl line %zu (probe %s, chain %s, seq %" PRIu64
 		    "): out of order or twice (after probe %s, chain %s, "
 		    "seq %" PRIu64 ")",
-		    ln, rec.probe, rec.chain, rec.seq, bv->cur->probe,
+		    ln, pl->probe, pl->chain, pl->seq, bv->cur->probe,
 		    bv->cur->chain, bv->cur->last);
-	} else {
-		if (c > 0)
-			chain_close(bv);
-		record_accept(bv, &rec, ln);
+		return;
 	}
-	record_clear(&rec);
+	if (c > 0)
+		chain_close(bv);
+	record_accept(bv, pl, b->buf + pl->off, ln);
 }
 
-/* records_feed: bytes of records.jsonl as they are read; whole lines
- * are taken where they are, a line split between reads is carried. */
+static struct block *
+block_new(void)
+{
+	struct block *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->cap = BLOCK_BYTES + RECORD_MAX_LEN + READ_CHUNK;
+	b->cap_l = BLOCK_LINES;
+	b->buf = malloc(b->cap);
+	b->l = malloc(b->cap_l * sizeof(*b->l));
+	if (b->buf == NULL || b->l == NULL) {
+		free(b->buf);
+		free(b->l);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void
+block_free(struct block *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		free(b->l[i].err);
+	free(b->buf);
+	free(b->l);
+	free(b);
+}
+
+/* block_turn: the block being filled goes to the workers; the one
+ * they parsed before is taken in order meanwhile.  With `last`, the
+ * one just filled is taken too.  Returns 0, or -1 out of memory. */
+static int
+block_turn(struct bv *bv, bool last)
+{
+	struct block *f = bv->fill, *prev = bv->parsed;
+
+	f->first = bv->submitted;
+	bv->submitted += f->n;
+	while (bv->cap_lines < bv->submitted)
+		if (grow_lines(bv) != 0)
+			return -1;
+	pool_submit(bv->pool, f);
+	if (prev != NULL) {
+		for (size_t i = 0; i < prev->n; i++)
+			record_line(bv, prev, &prev->l[i]);
+		prev->n = prev->len = prev->line_start = 0;
+	}
+	pool_finish(bv->pool, f, bv->lctx);
+	bv->parsed = f;
+	if (prev == NULL && (prev = bv->spare) == NULL &&
+	    (prev = block_new()) == NULL)
+		return -1;
+	bv->spare = NULL;
+	bv->fill = prev;
+	if (last) {
+		for (size_t i = 0; i < f->n; i++)
+			record_line(bv, f, &f->l[i]);
+		f->n = f->len = f->line_start = 0;
+	}
+	return 0;
+}
+
+/* line_end: the line being read ends here (or was too long). */
+static void
+line_end(struct bv *bv)
+{
+	struct block *f = bv->fill;
+	struct pline *pl = &f->l[f->n++];
+
+	memset(pl, 0, sizeof(*pl));
+	pl->off = f->line_start;
+	pl->len = bv->in_overlong ? 0 : f->len - f->line_start;
+	pl->overlong = bv->in_overlong;
+	f->line_start = f->len;
+	bv->in_overlong = false;
+}
+
+/* records_feed: bytes of records.jsonl as they are read: hashed for
+ * MANIFEST, cut into lines in the block being filled (a line longer than
+ * a record can be is not kept), the block turned when full. */
 static void
 records_feed(struct bv *bv, const char *p, size_t n)
 {
 	const char *end = p + n;
 
-	crypto_hash_sha256_update(&bv->rsha, (const unsigned char *)p, n);
-	while (p < end) {
+	EVP_DigestUpdate(bv->rsha, p, n);
+	while (p < end && bv->fill != NULL) {
+		struct block *f = bv->fill;
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t take = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (bv->carry_len + take > RECORD_MAX_LEN)
-			bv->overlong = true;
-		if (nl != NULL && bv->carry_len == 0 && !bv->overlong) {
-			record_line(bv, p, take, false);
-		} else if (!bv->overlong) {
-			memcpy(bv->carry + bv->carry_len, p, take);
-			bv->carry_len += take;
-			if (nl != NULL) {
-				record_line(bv, bv->carry, bv->carry_len,
-				    false);
-				bv->carry_len = 0;
-			}
-		} else if (nl != NULL) {
-			record_line(bv, "", 0, true);
-			bv->carry_len = 0;
-			bv->overlong = false;
+		if (!bv->in_overlong &&
+		    f->len - f->line_start + take > RECORD_MAX_LEN) {
+			bv->in_overlong = true;
+			f->len = f->line_start;
 		}
-		p += take + (nl != NULL);
+		if (!bv->in_overlong) {
+			memcpy(f->buf + f->len, p, take);
+			f->len += take;
+		}
+		p += take;
+		if (nl == NULL)
+			break;
+		p++;
+		line_end(bv);
+		if ((f->len >= BLOCK_BYTES || f->n == f->cap_l) &&
+		    block_turn(bv, false) != 0)
+			bv->fill = NULL; /* out of memory: said at the end */
 	}
+}
+
+/* records_end: the last line (said when it lacks its newline), and the
+ * blocks not taken yet. */
+static int
+records_end(struct bv *bv)
+{
+	if (bv->fill == NULL)
+		return -1;
+	if (bv->fill->len > bv->fill->line_start || bv->in_overlong) {
+		bv->no_newline = true;
+		line_end(bv);
+	}
+	return block_turn(bv, true);
 }
 
 /* --- After the records --- */
@@ -2048,6 +2339,7 @@ bv_free(struct bv *bv)
 		for (size_t j = 0; j < bv->batches[i].nforks; j++)
 			free(bv->batches[i].forks[j].line);
 		free(bv->batches[i].forks);
+		EVP_MD_CTX_free(bv->batches[i].st);
 	}
 	for (size_t c = 0; c < bv->nchains; c++) {
 		free(bv->chains[c].holes);
@@ -2061,7 +2353,13 @@ bv_free(struct bv *bv)
 	free(bv->sorted);
 	free(bv->heap);
 	free(bv->probes);
-	free(bv->carry);
+	pool_stop(bv->pool);
+	block_free(bv->fill);
+	block_free(bv->parsed);
+	block_free(bv->spare);
+	EVP_MD_CTX_free(bv->rsha);
+	EVP_MD_CTX_free(bv->lctx);
+	EVP_MD_free(bv->md);
 	free(bv->leaves);
 	free(bv->oseq);
 	free(bv->oline);
@@ -2110,8 +2408,10 @@ bundle_verify(const char *path, const struct bundle_verify_opts *o)
 	bv->o = o;
 	bv->path = path;
 	bv->t0 = now_s();
-	crypto_hash_sha256_init(&bv->rsha);
-	if ((bv->carry = malloc(RECORD_MAX_LEN + 1)) == NULL ||
+	if ((bv->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (bv->rsha = EVP_MD_CTX_new()) == NULL ||
+	    (bv->lctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(bv->rsha, bv->md, NULL) != 1 ||
 	    read_bundle(bv, &fd, &is_tar) != 0)
 		goto out;
 	phase(bv, "read (all but records)");
@@ -2124,15 +2424,22 @@ bundle_verify(const char *path, const struct bundle_verify_opts *o)
 	if (bv->f[F_RECORDS] == NULL) {
 		fail(bv, CK_RECORDS, "records.jsonl is missing");
 	} else {
+		if ((bv->fill = block_new()) == NULL ||
+		    (bv->pool = pool_start(bv)) == NULL) {
+			unreadable(bv, "out of memory");
+			goto out;
+		}
 		if ((is_tar ? tar_pass(bv, fd, true) : dir_pass2(bv, fd)) != 0)
 			goto out;
-		if (bv->carry_len > 0 || bv->overlong) {
+		if (records_end(bv) != 0) {
+			unreadable(bv, "records.jsonl: out of memory");
+			goto out;
+		}
+		if (bv->no_newline)
 			fail(bv, CK_RECORDS,
 			    "records.jsonl: the last line does not end in a "
 			    "newline");
-			record_line(bv, bv->carry, bv->carry_len, bv->overlong);
-		}
-		crypto_hash_sha256_final(&bv->rsha, bv->f[F_RECORDS]->sha);
+		EVP_DigestFinal_ex(bv->rsha, bv->f[F_RECORDS]->sha, NULL);
 	}
 	chain_close(bv);
 	phase(bv, "records (stream)");

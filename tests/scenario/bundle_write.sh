@@ -12,7 +12,7 @@
 #   chains, the batches covering every record with the bytes of
 #   `corewatch-collector batches`, the probes' keys, and the root of
 #   inclusion.json recomputed by the rule of the document against the
-#   checkpoint's;
+#   checkpoint's; and `corewatch verify` when the build has it;
 #   errors: no log key, bad filters, no --out, no record matched, an
 #   --out that cannot be written: exit 2 or 1, and nothing left behind.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -185,6 +185,19 @@ checked()
 	}
 }
 
+# verified NAME: `corewatch verify` with the log's key holds, when this
+# build has it.
+verified()
+{
+	"$COREWATCH" verify --vkey "$CW_TMP/vkey" "$CW_TMP/$1.tar" \
+	    >"$CW_TMP/$1.verify" 2>&1 || {
+		cat "$CW_TMP/$1.verify" >&2
+		return 1
+	}
+}
+VERIFY=
+"$COREWATCH" verify --help >/dev/null 2>&1 && VERIFY=1
+
 # nothing_left NAME: neither NAME.tar nor a temporary file of it.
 nothing_left()
 {
@@ -206,6 +219,7 @@ cw_check "MANIFEST: the eight other files, sorted by name" [ "$(awk \
     '{ print $2 }' "$CW_TMP/all/corewatch-bundle/MANIFEST" | tr '\n' ' ')" \
     = "README.txt batches.jsonl bundle.json checkpoint collector.vkey inclusion.json probes.jsonl records.jsonl " ]
 cw_check "records, batches, probes, proof and root check" checked all
+[ -n "$VERIFY" ] && cw_check "corewatch verify holds" verified all
 cw_check "every record is in it" \
     [ "$(wc -l <"$CW_TMP/all/corewatch-bundle/records.jsonl")" = 1300 ]
 cw_check "every batch is in it" cmp -s <(sort "$CW_TMP/all.batches") \
@@ -226,6 +240,7 @@ cw_check "bundle of one probe: exit 0" [ "$rc" = 0 ] || cat "$CW_TMP/one.err" >&
 extract one || cw_die "tar -x failed"
 cw_check "one probe: sha256sum -c MANIFEST holds" manifest_ok one
 cw_check "one probe: records, batches, proof and root check" checked one
+[ -n "$VERIFY" ] && cw_check "one probe: corewatch verify holds" verified one
 cw_expect "one probe: its 600 records, its chain, the filter kept" \
     "$CW_TMP/one/corewatch-bundle/bundle.json" \
     ".[0] | .records == 600 and (.chains | length) == 1 and
@@ -242,6 +257,7 @@ cw_check "bundle of a window: exit 0" [ "$rc" = 0 ] || cat "$CW_TMP/time.err" >&
 extract time || cw_die "tar -x failed"
 cw_check "window: sha256sum -c MANIFEST holds" manifest_ok time
 cw_check "window: records, batches, proof and root check" checked time
+[ -n "$VERIFY" ] && cw_check "window: corewatch verify holds" verified time
 cw_expect "window: each chain's stretch starts and ends with a batch" \
     "$CW_TMP/time/corewatch-bundle/bundle.json" '.[0].chains | length >= 1'
 /usr/bin/python3 - "$CW_TMP/time/corewatch-bundle" "$T1" "$T2" \

@@ -173,6 +173,14 @@ checkpoint_sign(struct tb *tb, const unsigned char *sk,
 	free(note);
 }
 
+static int
+u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 static void
 tb_build(struct tb *tb, const struct spec *s)
 {
@@ -257,6 +265,7 @@ tb_build(struct tb *tb, const struct spec *s)
 		uint64_t at = 0;
 		size_t *next = calloc((size_t)nch, sizeof(size_t));
 		size_t *base = calloc((size_t)nch + 1, sizeof(size_t));
+		size_t *seen = calloc((size_t)nch, sizeof(size_t));
 		size_t done = 0;
 
 		for (int c = 0; c < nch; c++) {
@@ -272,10 +281,8 @@ tb_build(struct tb *tb, const struct spec *s)
 				if (next[c] == (size_t)s->seqs)
 					continue;
 				const char *l = ch[c].lines[next[c]];
-				size_t line_no = base[c];
+				size_t line_no = base[c] + seen[c]++;
 
-				for (size_t q = 0; q < next[c]; q++)
-					line_no += ch[c].lines[q] != NULL;
 				merkle_leaf_hash(l, strlen(l),
 				    t.lv[0] + at * 32);
 				leafof[line_no] = at++;
@@ -294,6 +301,7 @@ tb_build(struct tb *tb, const struct spec *s)
 		}
 		free(next);
 		free(base);
+		free(seen);
 	}
 	for (unsigned l = 1; l < 64 && t.n[l - 1] >= 2; l++) {
 		t.n[l] = t.n[l - 1] / 2;
@@ -394,13 +402,7 @@ tb_build(struct tb *tb, const struct spec *s)
 		    (unsigned long long)leafof[k]);
 		sorted[ni++] = leafof[k];
 	}
-	for (size_t i = 1; i < ni; i++) /* insertion sort: nearly sorted */
-		for (size_t j = i; j > 0 && sorted[j] < sorted[j - 1]; j--) {
-			uint64_t x = sorted[j];
-
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = x;
-		}
+	qsort(sorted, ni, sizeof(*sorted), u64_cmp);
 	assert_int_equal(multiproof_nodes(tb->size, sorted, ni, &nodes, &nn),
 	    0);
 	bprintf(&tb->f[INCL], "],\"nodes\":[");
