@@ -882,6 +882,17 @@ load_probes(struct bv *bv)
 
 /* --- 6. The checkpoint --- */
 
+/* three_lines: whether a note's text is three lines (no extension). */
+static bool
+three_lines(const char *text, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	return n == 3;
+}
+
 static void
 check_checkpoint(struct bv *bv)
 {
@@ -931,6 +942,18 @@ check_checkpoint(struct bv *bv)
 	if (r == NOTE_OK &&
 	    checkpoint_parse(bv->f[F_CHECKPOINT]->data, text_len, &bv->cp) != 0)
 		r = NOTE_MALFORMED;
+	if (r == NOTE_OK && !three_lines(bv->f[F_CHECKPOINT]->data, text_len)) {
+		fail(bv, CK_CHECKPOINT,
+		    "checkpoint: not exactly the three lines of a checkpoint "
+		    "(an extension line)");
+		return;
+	}
+	if (r == NOTE_OK && strcmp(bv->cp.origin, bv->key.name) != 0) {
+		fail(bv, CK_CHECKPOINT,
+		    "checkpoint: its origin is not the key's name (%s)",
+		    bv->key.name);
+		return;
+	}
 	if (r != NOTE_OK) {
 		fail(bv, CK_CHECKPOINT, "checkpoint: %s",
 		    r == NOTE_UNKNOWN_KEY ?
@@ -2274,10 +2297,13 @@ check_others(struct bv *bv)
 			same++;
 		}
 	}
-	summary(bv, CK_OTHERS,
-	    "%zu given: %zu of the bundle's size agree with it, %zu of "
-	    "another size not compared",
-	    bv->o->ncheckpoints, same, other);
+	if (bv->o->ncheckpoints == 0)
+		summary(bv, CK_OTHERS, "none given");
+	else
+		summary(bv, CK_OTHERS,
+		    "%zu given: %zu of the bundle's size agree with it, %zu of "
+		    "another size not compared",
+		    bv->o->ncheckpoints, same, other);
 }
 
 static void
