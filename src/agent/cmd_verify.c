@@ -12,10 +12,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bundle_verify.h"
 #include "cli.h"
@@ -92,6 +94,15 @@ cmd_verify(int argc, char **argv)
 		if (cli_vkey("verify", vkey, &key) == -1)
 			return CW_EXIT_USAGE;
 		o.vkey = &key;
+	}
+	for (size_t i = 0; i < o.ncheckpoints; i++) {
+		/* A file that cannot be read is a wrong command line. */
+		if (access(cps[i], R_OK) != 0) {
+			fprintf(stderr,
+			    "corewatch verify: --checkpoint %s: %s\n", cps[i],
+			    strerror(errno));
+			return CW_EXIT_USAGE;
+		}
 	}
 	o.checkpoints = cps;
 	o.timing = timing != NULL && strcmp(timing, "1") == 0;

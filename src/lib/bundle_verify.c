@@ -134,6 +134,15 @@ struct fork {
 	uint64_t seq;
 	char *line;
 	size_t len;
+	unsigned char hash[RECORD_HASH_LEN];
+};
+
+/* A line a batch of the chain at hand names in `forks`: a record the
+ * probe equivocated with, which the next seq may go on from. */
+struct forked {
+	uint64_t seq;
+	size_t line; /* of batches.jsonl */
+	const unsigned char *hash;
 };
 
 struct batch {
@@ -161,6 +170,8 @@ struct chain {
 	uint64_t first, last, count;
 	size_t ostart, oend; /* its records in bv->oseq */
 	struct range *holes, *losses;
+	uint64_t went_on; /* a seq that went on from an equivocation, or 0 */
+	size_t nwent_on;
 	size_t nholes, nlosses, explained;
 	unsigned long nprob;
 	char *prob[CHAIN_PROBLEMS];
@@ -204,6 +215,8 @@ struct bv {
 	unsigned char cur_hash[RECORD_HASH_LEN]; /* of cur's last record */
 	struct batch **heap; /* cur's batches, by the seq each needs */
 	size_t nheap;
+	struct forked *forked; /* cur's batches' forks, by seq */
+	size_t nforked, cap_forked;
 
 	/* the checkpoint */
 	struct note_key key; /* the key its signature is checked with */
@@ -233,6 +246,11 @@ vformat(const char *fmt, va_list ap)
 
 	if (vasprintf(&s, fmt, ap) < 0)
 		return NULL;
+	/* What a problem quotes comes from the bundle: no control
+	 * character reaches the reader's terminal. */
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return s;
 }
 
@@ -864,6 +882,17 @@ load_probes(struct bv *bv)
 
 /* --- 6. The checkpoint --- */
 
+/* three_lines: whether a note's text is three lines (no extension). */
+static bool
+three_lines(const char *text, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	return n == 3;
+}
+
 static void
 check_checkpoint(struct bv *bv)
 {
@@ -913,6 +942,18 @@ check_checkpoint(struct bv *bv)
 	if (r == NOTE_OK &&
 	    checkpoint_parse(bv->f[F_CHECKPOINT]->data, text_len, &bv->cp) != 0)
 		r = NOTE_MALFORMED;
+	if (r == NOTE_OK && !three_lines(bv->f[F_CHECKPOINT]->data, text_len)) {
+		fail(bv, CK_CHECKPOINT,
+		    "checkpoint: not exactly the three lines of a checkpoint "
+		    "(an extension line)");
+		return;
+	}
+	if (r == NOTE_OK && strcmp(bv->cp.origin, bv->key.name) != 0) {
+		fail(bv, CK_CHECKPOINT,
+		    "checkpoint: its origin is not the key's name (%s)",
+		    bv->key.name);
+		return;
+	}
 	if (r != NOTE_OK) {
 		fail(bv, CK_CHECKPOINT, "checkpoint: %s",
 		    r == NOTE_UNKNOWN_KEY ?
@@ -1034,7 +1075,9 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 		return "seqs is not ascending ranges \"a-b,c\"";
 	}
 	for (i = 0; i < b->nr; i++)
-		total += b->r[i].b - b->r[i].a + 1;
+		if (__builtin_add_overflow(total, b->r[i].b - b->r[i].a + 1,
+		        &total))
+			return "its seqs are more than can be counted";
 	if (total != b->count || b->r[0].a != b->first ||
 	    b->r[b->nr - 1].b != b->last)
 		return "its seqs do not agree with first_seq, last_seq and count";
@@ -1064,6 +1107,7 @@ batch_parse(struct bv *bv, struct batch *b, json_t *o)
 		memcpy(f->line, json_string_value(line), f->len + 1);
 		b->nforks++;
 		record_hash(f->line, f->len, got);
+		memcpy(f->hash, got, sizeof(got));
 		if (memcmp(want, got, sizeof(got)) != 0)
 			return "a forks entry's hash is not that of its line";
 	}
@@ -1250,7 +1294,11 @@ batch_take(struct bv *bv, struct batch *b, const char *line, size_t len)
 			    ", which the bundle lacks",
 			    name, b->need);
 		}
+		/* Nothing more of it matters: done now, rather than walk
+		 * every seq a hostile batch may claim. */
 		b->bad = true;
+		batch_finish(bv, b);
+		return;
 	} else if (!b->bad) {
 		EVP_DigestUpdate(b->st, line, len);
 		EVP_DigestUpdate(b->st, "\n", 1);
@@ -1288,6 +1336,14 @@ chain_key_cmp(const char *probe, const char *chain, const struct batch *b)
 }
 
 /* heap_load: the batches of the chain now beginning. */
+static int
+forked_cmp(const void *x, const void *y)
+{
+	const struct forked *a = x, *b = y;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 static void
 heap_load(struct bv *bv, const char *probe, const char *chain)
 {
@@ -1302,13 +1358,58 @@ heap_load(struct bv *bv, const char *probe, const char *chain)
 		else
 			hi = m;
 	}
+	bv->nforked = 0;
 	for (; lo < bv->nbatches &&
 	     chain_key_cmp(probe, chain, bv->sorted[lo]) == 0;
-	     lo++)
-		if (!bv->sorted[lo]->done)
-			bv->heap[bv->nheap++] = bv->sorted[lo];
+	     lo++) {
+		struct batch *b = bv->sorted[lo];
+
+		if (!b->done)
+			bv->heap[bv->nheap++] = b;
+		for (size_t f = 0; f < b->nforks; f++) {
+			if (bv->nforked == bv->cap_forked) {
+				size_t cap = bv->cap_forked ?
+				    bv->cap_forked * 2 :
+				    8;
+				struct forked *p = realloc(bv->forked,
+				    cap * sizeof(*p));
+
+				if (p == NULL)
+					break;
+				bv->forked = p;
+				bv->cap_forked = cap;
+			}
+			bv->forked[bv->nforked].seq = b->forks[f].seq;
+			bv->forked[bv->nforked].line = b->line;
+			bv->forked[bv->nforked++].hash = b->forks[f].hash;
+		}
+	}
+	if (bv->nforked > 1)
+		qsort(bv->forked, bv->nforked, sizeof(*bv->forked), forked_cmp);
 	for (size_t i = bv->nheap / 2; i-- > 0;)
 		heap_down(bv, i);
+}
+
+/* went_on: whether `prev` is the hash of a line a batch of the chain
+ * names in `forks` for seq s: the probe equivocated at s and went on
+ * from its other record (doc/evidence.md, check 5). */
+static bool
+went_on(const struct bv *bv, uint64_t s, const unsigned char *prev)
+{
+	size_t lo = 0, hi = bv->nforked;
+
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+
+		if (bv->forked[m].seq < s)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	for (; lo < bv->nforked && bv->forked[lo].seq == s; lo++)
+		if (memcmp(bv->forked[lo].hash, prev, RECORD_HASH_LEN) == 0)
+			return true;
+	return false;
 }
 
 /* --- 3 and 5. The records, and their chains --- */
@@ -1641,7 +1742,12 @@ record_accept(struct bv *bv, const struct pline *rec, const char *line,
 	struct chain *c = bv->cur;
 
 	if (c != NULL && c->last + 1 == rec->seq) {
-		if (memcmp(rec->prev_hash, bv->cur_hash, RECORD_HASH_LEN) != 0)
+		if (memcmp(rec->prev_hash, bv->cur_hash, RECORD_HASH_LEN) == 0)
+			; /* linked */
+		else if (went_on(bv, c->last, rec->prev_hash)) {
+			if (c->nwent_on++ == 0)
+				c->went_on = rec->seq;
+		} else
 			chain_fail(c,
 			    "seq %" PRIu64
 			    " (records.jsonl line %zu): its prev "
@@ -2191,10 +2297,13 @@ check_others(struct bv *bv)
 			same++;
 		}
 	}
-	summary(bv, CK_OTHERS,
-	    "%zu given: %zu of the bundle's size agree with it, %zu of "
-	    "another size not compared",
-	    bv->o->ncheckpoints, same, other);
+	if (bv->o->ncheckpoints == 0)
+		summary(bv, CK_OTHERS, "none given");
+	else
+		summary(bv, CK_OTHERS,
+		    "%zu given: %zu of the bundle's size agree with it, %zu of "
+		    "another size not compared",
+		    bv->o->ncheckpoints, same, other);
 }
 
 static void
@@ -2247,6 +2356,14 @@ print_text(struct bv *bv, FILE *out, int failed)
 			    "-%" PRIu64 ", %" PRIu64 " records",
 			    ch->nprob ? "FAIL" : "ok", ch->probe, ch->chain,
 			    ch->first, ch->last, ch->count);
+			if (ch->nwent_on > 0)
+				fprintf(out,
+				    ", seq %" PRIu64
+				    " goes on from an equivocation "
+				    "at seq %" PRIu64
+				    " (a line of a batch's forks)%s",
+				    ch->went_on, ch->went_on - 1,
+				    ch->nwent_on > 1 ? " and more" : "");
 			if (ch->nholes > 0)
 				fprintf(out, ", %zu hole%s (%zu explained)",
 				    ch->nholes, ch->nholes == 1 ? "" : "s",
@@ -2300,12 +2417,14 @@ print_json(struct bv *bv, FILE *out, int failed)
 		const struct chain *ch = &bv->chains[c];
 
 		json_array_append_new(chains,
-		    json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
+		    json_pack(
+		        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 		        "probe", ch->probe, "chain", ch->chain, "ok",
 		        ch->nprob == 0, "first_seq", (json_int_t)ch->first,
 		        "last_seq", (json_int_t)ch->last, "count",
 		        (json_int_t)ch->count, "holes", (json_int_t)ch->nholes,
-		        "explained", (json_int_t)ch->explained, "problems",
+		        "explained", (json_int_t)ch->explained, "went_on",
+		        (json_int_t)ch->went_on, "problems",
 		        problems_json(ch->prob, ch->nprob, CHAIN_PROBLEMS)));
 	}
 	json_object_set_new(o, "bundle", json_string(bv->path));
@@ -2346,6 +2465,7 @@ bv_free(struct bv *bv)
 	free(bv->batches);
 	free(bv->sorted);
 	free(bv->heap);
+	free(bv->forked);
 	free(bv->probes);
 	pool_stop(bv->pool);
 	block_free(bv->fill);

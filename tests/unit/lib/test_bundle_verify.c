@@ -1101,6 +1101,41 @@ test_bad_lines_json(void **state)
 	tb_free(&tb);
 }
 
+/* A batch claiming trillions of seqs fails at once; what a problem
+ * quotes of the bundle reaches the terminal without control bytes. */
+static void
+test_hostile_lines(void **state)
+{
+	struct tb tb;
+	char *l, *nl;
+	struct buf extra = { 0 };
+
+	(void)state;
+	tb_build(&tb, &SMALL);
+	l = line_of(&tb.f[BATCHES], 1);
+	nl = strchr(l, '\n');
+	bprintf(&extra, "%.*s\n", (int)(nl - l), l);
+	l = strstr(extra.p, "\"last_seq\":7,\"count\":7,\"seqs\":null");
+	assert_non_null(l);
+	bprintf(&tb.f[BATCHES],
+	    "%.*s\"last_seq\":4000000000000,\"count\":"
+	    "4000000000000,\"seqs\":null%s",
+	    (int)(l - extra.p), extra.p,
+	    l + strlen("\"last_seq\":7,\"count\":7,\"seqs\":null"));
+	free(extra.p);
+	tb_manifest(&tb);
+	bprintf(&tb.f[MANIFEST], "%064d  evil\x1b[2Jname\n", 0);
+	tb_write(&tb, true);
+	assert_int_equal(verify(&tb, tb.bundle, &tb.ck, NULL, 0), 1);
+	want(&tb, "batches.jsonl line 21 (probe ");
+	want(&tb,
+	    "seq 1-4000000000000): needs the record of seq 31, which the "
+	    "bundle lacks");
+	want(&tb, "evil?[2Jname is listed but not in the bundle");
+	nowant(&tb, "\x1b");
+	tb_free(&tb);
+}
+
 /* CW_VERIFY_BENCH=N: the time to verify N records. */
 static void
 test_bench(void **state)
@@ -1155,6 +1190,7 @@ main(void)
 		cmocka_unit_test(test_manifest),
 		cmocka_unit_test(test_hostile_tar),
 		cmocka_unit_test(test_bad_lines_json),
+		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_bench),
 	};
 
