@@ -182,6 +182,10 @@ def read_bundle(path):
     except OSError as e:
         raise Unreadable("%s: %s" % (path, e.strerror))
     if stat.S_ISDIR(st.st_mode):
+        inner = os.path.join(path, TOP)
+        if not os.path.lexists(os.path.join(path, "MANIFEST")) and \
+                os.path.isdir(inner) and not os.path.islink(inner):
+            return read_dir(inner)  # the parent of what tar -x made
         return read_dir(path)
     return read_tar(path)
 
@@ -723,7 +727,7 @@ def check_chains(rep, records, forks):
         rs = sorted(rs, key=lambda r: r["seq"])
         losses = [r["lost"] for r in rs if r["type"] == "loss"]
         problems, notes = [], []
-        holes = explained = 0
+        holes = explained = went_on = 0
         for a, z in zip(rs, rs[1:]):
             if z["seq"] == a["seq"]:
                 continue  # the records check names it
@@ -744,6 +748,7 @@ def check_chains(rep, records, forks):
                     z["prev"] == hashlib.sha256(fork).hexdigest():
                 notes.append("seq %d follows the probe's equivocation of "
                              "seq %d" % (z["seq"], a["seq"]))
+                went_on = went_on or z["seq"]
                 continue
             problems.append("seq %d (records.jsonl line %d): its prev is not "
                             "the hash of seq %d" % (z["seq"], z["n"],
@@ -765,7 +770,8 @@ def check_chains(rep, records, forks):
         rep.chain({"probe": pid, "chain": chain, "ok": not problems,
                    "first_seq": rs[0]["seq"], "last_seq": rs[-1]["seq"],
                    "count": len(rs), "holes": holes, "explained": explained,
-                   "summary": summary, "problems": problems})
+                   "went_on": went_on, "summary": summary,
+                   "problems": problems})
     rep.verdict("chains", named, "%s linked; %s, %d explained by a loss "
                 "record" % (plural(len(chains), "chain"),
                             plural(holes_all, "hole"), explained_all))

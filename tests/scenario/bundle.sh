@@ -212,6 +212,7 @@ cw_expect "b1-vkey: the key is not the bundle's own" "$CW_TMP/b1-vkey.c.json" \
     '.[0].key_from_bundle == false'
 unpack dir
 holds b1-dir "$U" --vkey "$CW_TMP/vkey"
+holds b1-parent "$CW_TMP/dir" --vkey "$CW_TMP/vkey"
 cw_check "sha256sum -c MANIFEST in the directory" \
     sh -c "cd '$U' && sha256sum --quiet -c MANIFEST"
 bundle "$CW_TMP/a.tar" --probe "$PROBE_A"
@@ -330,6 +331,11 @@ cw_expect "eq: the batch names its 2 and 3 as forks" \
     "map(select(.chain == \"$CHAIN3\" and .forks != [])) |
     map(.forks | map(.seq)) == [[2, 3]]"
 holds eq "$CW_TMP/eq.tar" --vkey "$CW_TMP/vkey"
+for v in c py; do
+	cw_expect "eq ($v): the chain went on from the equivocation at seq 4" \
+	    "$CW_TMP/eq.$v.json" ".[0].chains[] | select(.chain == \"$CHAIN3\")
+	    | .ok and .went_on == 4"
+done
 
 # --- hostile tars -------------------------------------------------------------------
 
