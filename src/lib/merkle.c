@@ -9,18 +9,13 @@
 #include <sodium.h>
 
 #include "merkle.h"
+#include "sha256.h"
 
 void
 merkle_leaf_hash(const void *data, size_t len,
     unsigned char out[MERKLE_HASH_LEN])
 {
-	static const unsigned char prefix = 0x00;
-	crypto_hash_sha256_state st;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
-	crypto_hash_sha256_update(&st, data, len);
-	crypto_hash_sha256_final(&st, out);
+	cw_sha256_prefixed(0x00, data, len, out);
 }
 
 void
@@ -33,13 +28,13 @@ merkle_node_hash(const unsigned char left[MERKLE_HASH_LEN],
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, MERKLE_HASH_LEN);
 	memcpy(buf + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
-	crypto_hash_sha256(out, buf, sizeof(buf));
+	cw_sha256(buf, sizeof(buf), out);
 }
 
 void
 merkle_empty_hash(unsigned char out[MERKLE_HASH_LEN])
 {
-	crypto_hash_sha256(out, (const unsigned char *)"", 0);
+	cw_sha256("", 0, out);
 }
 
 /* The largest power of two below n (n >= 2): the split of RFC 9162. */

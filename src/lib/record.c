@@ -10,6 +10,7 @@
 
 #include "cwtime.h"
 #include "record.h"
+#include "sha256.h"
 
 bool
 record_is_hex(const char *s, size_t len)
@@ -309,7 +310,7 @@ record_clear(struct record *rec)
 void
 record_hash(const void *line, size_t len, unsigned char hash[RECORD_HASH_LEN])
 {
-	crypto_hash_sha256(hash, line, len);
+	cw_sha256(line, len, hash);
 }
 
 void
@@ -376,7 +377,7 @@ batch_sig_message(const char *probe, const void *body, size_t len,
 {
 	unsigned char h[RECORD_HASH_LEN];
 
-	crypto_hash_sha256(h, body, len);
+	cw_sha256(body, len, h);
 	return batch_sig_digest_message(probe, h, out);
 }
 
@@ -425,7 +426,7 @@ batch_verify(const unsigned char pk[RECORD_PUBKEY_LEN], const char *probe,
 {
 	unsigned char h[RECORD_HASH_LEN];
 
-	crypto_hash_sha256(h, body, len);
+	cw_sha256(body, len, h);
 	return batch_verify_digest(pk, probe, h, sig);
 }
 

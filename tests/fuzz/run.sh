@@ -23,7 +23,7 @@ H
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -I$work -I$top/src/lib -I$top/src/agent -I$top/src/collector
   -I$top/src/collector/store -I$top/probes -DCW_STATE_DIR=\"/nonexistent\""
-libs=$(pkg-config --libs libevent ldns jansson libsodium)
+libs=$(pkg-config --libs libevent ldns jansson libsodium libcrypto)
 lib=$top/src/lib
 store=$top/src/collector/store
 srcs="$lib/log.c $lib/cwtime.c $lib/failure.c $lib/result.c $lib/target.c
@@ -33,7 +33,7 @@ srcs="$lib/log.c $lib/cwtime.c $lib/failure.c $lib/result.c $lib/target.c
 # The collector's batch path adds its store (for the checks that need no
 # database) and gzip.
 batch_libs="$libs $(pkg-config --libs sqlite3 libpq zlib)"
-batch_srcs="$lib/log.c $lib/cwtime.c $lib/record.c $lib/gzip.c
+batch_srcs="$lib/log.c $lib/cwtime.c $lib/record.c $lib/sha256.c $lib/gzip.c
   $store/db.c $store/store.c $store/store_probe.c $store/store_read.c
   $store/store_evidence.c $store/store_episodes.c $store/store_annot.c
   $store/store_sqlite.c $store/store_pg.c $store/store_log.c $lib/merkle.c
@@ -47,7 +47,7 @@ reader_srcs="$batch_srcs $lib/result.c $lib/failure.c
 head_srcs="$top/src/collector/collector_head.c"
 # The log's notes, checkpoints, proofs and signed receipts, as a verifier
 # reads them.
-note_srcs="$lib/note.c $lib/merkle.c $lib/receipt.c $lib/record.c
+note_srcs="$lib/note.c $lib/merkle.c $lib/receipt.c $lib/record.c $lib/sha256.c
   $lib/cwtime.c $lib/log.c"
 status=0
 for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
