@@ -49,15 +49,21 @@ head_srcs="$top/src/collector/collector_head.c"
 # reads them.
 note_srcs="$lib/note.c $lib/merkle.c $lib/receipt.c $lib/record.c $lib/sha256.c
   $lib/cwtime.c $lib/log.c"
+# The offline verifier of evidence bundles, on a directory or a tar.
+bundle_srcs="$lib/bundle_verify.c $lib/multiproof.c $lib/merkle.c
+  $lib/record.c $lib/sha256.c $lib/note.c $lib/cwtime.c $lib/log.c"
+bundle_libs="$(pkg-config --libs libevent jansson libsodium libcrypto libarchive) -lpthread"
 status=0
 for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
-    fuzz_export fuzz_summary fuzz_head fuzz_note}; do
+    fuzz_export fuzz_summary fuzz_head fuzz_note fuzz_bundle}; do
+	max_len=4096
 	case $target in
 	fuzz_batch)	t_srcs=$batch_srcs t_libs=$batch_libs ;;
 	fuzz_export|fuzz_summary)
 		t_srcs=$reader_srcs t_libs=$batch_libs ;;
 	fuzz_head)	t_srcs=$head_srcs t_libs=$libs ;;
 	fuzz_note)	t_srcs=$note_srcs t_libs=$libs ;;
+	fuzz_bundle)	t_srcs=$bundle_srcs t_libs=$bundle_libs max_len=65536 ;;
 	*)		t_srcs=$srcs t_libs=$libs ;;
 	esac
 	# shellcheck disable=SC2086
@@ -65,7 +71,7 @@ for target in ${CW_FUZZ_TARGETS:-fuzz_dns_reply fuzz_tld_cache fuzz_batch \
 	    "$top/tests/fuzz/$target.c" $t_srcs $t_libs -lm
 	mkdir -p "corpus-$target"
 	cp "$top/tests/fuzz/seeds/$target"/* "corpus-$target/" 2>/dev/null || :
-	./"$target" -max_total_time="$secs" -max_len=4096 -seed="$seed" \
+	./"$target" -max_total_time="$secs" -max_len="$max_len" -seed="$seed" \
 	    -print_final_stats=1 "corpus-$target" >"$target.log" 2>&1 ||
 	    { status=1; tail -n 40 "$target.log"; }
 	grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)" \
