@@ -118,7 +118,11 @@ got_cb(void *arg, const struct store_bundle_rec *r)
 	assert_true(g->n < 32);
 	g->seq[g->n] = r->seq;
 	g->leaf[g->n] = r->log_index;
-	assert_non_null(g->line[g->n] = strndup(r->line, r->len));
+	/* The line is bytes of the database's buffer, with no NUL after
+	 * them (PostgreSQL's bytea): not a string for strndup. */
+	assert_non_null(g->line[g->n] = malloc(r->len + 1));
+	memcpy(g->line[g->n], r->line, r->len);
+	g->line[g->n][r->len] = '\0';
 	g->n++;
 	return 0;
 }
