@@ -698,11 +698,7 @@ struct store_near_set {
 	bool oom;
 };
 
-/* store_grow: room for element n of v, an array of *cap elements of
- * `size` bytes, which doubles (from 64) when full: the array to use
- * from now on (v, or where it moved; *cap updated), or NULL when out
- * of memory (v and *cap as they were). */
-static void *
+void *
 store_grow(void *v, size_t n, size_t *cap, size_t size)
 {
 	size_t grown;

@@ -25,16 +25,11 @@ store_spans_cb(void *arg, const struct db_row *row)
 
 	if (row->n < 4)
 		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap != 0 ? 2 * s->cap : 16;
-		struct store_span *v = realloc(s->v, cap * sizeof(*v));
-		if (v == NULL) {
-			s->nomem = true;
-			return 1;
-		}
-		s->v = v;
-		s->cap = cap;
+	if ((sp = store_grow(s->v, s->n, &s->cap, sizeof(*sp))) == NULL) {
+		s->nomem = true;
+		return 1;
 	}
+	s->v = sp;
 	sp = &s->v[s->n];
 	store_col_text(&row->col[0], sp->probe, sizeof(sp->probe));
 	store_col_text(&row->col[1], sp->chain, sizeof(sp->chain));

@@ -116,6 +116,12 @@ struct store_query {
 	int n;
 };
 
+/* store_grow: room for element n of v, an array of *cap elements of
+ * `size` bytes, which doubles (from 64) when full: the array to use
+ * from now on (v, or where it moved; *cap updated), or NULL when out
+ * of memory (v and *cap as they were). */
+void *store_grow(void *v, size_t n, size_t *cap, size_t size);
+
 /* store_query_where: append " AND <cond> ?" with the value `v`; a
  * `cond` that holds its "?" already is appended as it is. */
 void store_query_where(struct store_query *q, const char *cond,
