@@ -279,6 +279,11 @@ static const char *const store_migrations[] = {
 	 * what an append writes (doc/evidence.md, What the log costs).
 	 * PostgreSQL's tables are heaps either way: nothing there. */
 	"@LOG_NODES_CLUSTERED@",
+	/* 10: a row of log_nodes holds a run of nodes, not one: an append
+	 * writes a row per run (a level's new nodes, up to STORE_LOG_RUN)
+	 * rather than a row per node, about two a record (doc/evidence.md,
+	 * What the log costs).  The rows kept before are runs of one. */
+	"ALTER TABLE log_nodes RENAME COLUMN hash TO hashes;",
 };
 
 #define STORE_NMIGRATIONS \
@@ -555,10 +560,14 @@ store_col_text(const struct db_value *v, char *out, size_t size)
 int
 store_begin(struct store *st)
 {
-	if (st->in_group)
-		return db_exec_script(st->db, "SAVEPOINT store_op") == -1 ?
-		    (store_set_error(st, "savepoint"), -1) :
-		    0;
+	if (st->in_group) {
+		if (db_exec_script(st->db, "SAVEPOINT store_op") == -1) {
+			store_set_error(st, "savepoint");
+			return -1;
+		}
+		store_log_group_mark(st);
+		return 0;
+	}
 	if (db_exec_script(st->db, "BEGIN") == -1) {
 		store_set_error(st, "begin");
 		return -1;
@@ -594,6 +603,7 @@ store_rollback(struct store *st)
 		db_exec_script(st->db,
 		    "ROLLBACK TO SAVEPOINT store_op;"
 		    "RELEASE SAVEPOINT store_op");
+		store_log_group_undo(st);
 		return;
 	}
 	db_exec_script(st->db, "ROLLBACK");
@@ -615,9 +625,18 @@ store_group_begin(struct store *st)
 int
 store_group_commit(struct store *st)
 {
+	int rc;
+
 	if (!st->in_group)
 		return STORE_OK;
+	rc = store_log_group_flush(st);
+	store_log_group_end(st);
 	st->in_group = false;
+	if (rc != STORE_OK) {
+		db_exec_script(st->db, "ROLLBACK");
+		store_msm_forget(st);
+		return STORE_E_DB;
+	}
 	if (db_exec_script(st->db, "COMMIT") == -1) {
 		store_set_error(st, "commit");
 		db_exec_script(st->db, "ROLLBACK");
@@ -632,6 +651,7 @@ store_group_rollback(struct store *st)
 {
 	if (!st->in_group)
 		return;
+	store_log_group_end(st);
 	st->in_group = false;
 	db_exec_script(st->db, "ROLLBACK");
 	store_msm_forget(st);

@@ -10,6 +10,7 @@
 
 #include "store_bundle.h"
 #include "store_int.h"
+#include "store_log.h"
 
 struct store_spans {
 	struct store_span *v;
@@ -168,20 +169,28 @@ store_bundle_count(struct store *st, const char *probe, const char *chain,
 struct store_nodes_range {
 	int (*cb)(void *, uint64_t, const unsigned char *);
 	void *arg;
+	uint64_t lo, hi;
 };
 
+/* A run's nodes from lo to hi, one by one. */
 static int
 store_nodes_range_cb(void *arg, const struct db_row *row)
 {
 	struct store_nodes_range *r = arg;
-	long long idx;
+	struct store_log_run_row run;
+	int stop;
 
-	if (row->n < 2 || row->col[1].type != DB_BLOB ||
-	    row->col[1].len != MERKLE_HASH_LEN)
+	if (store_log_run_row(row, 0, &run) == -1)
 		return 0; /* left out: the caller finds it missing */
-	if ((idx = store_col_int(&row->col[0], -1)) < 0)
-		return 0;
-	return r->cb(r->arg, (uint64_t)idx, row->col[1].p);
+	for (size_t i = 0; i < run.n; i++) {
+		uint64_t index = run.index + i;
+		if (index < r->lo || index > r->hi)
+			continue;
+		stop = r->cb(r->arg, index, run.hashes + i * MERKLE_HASH_LEN);
+		if (stop != 0)
+			return stop;
+	}
+	return 0;
 }
 
 int
@@ -191,16 +200,18 @@ store_log_nodes_range(struct store *st, unsigned level, uint64_t lo,
         const unsigned char hash[MERKLE_HASH_LEN]),
     void *arg)
 {
-	struct store_nodes_range r = { cb, arg };
+	struct store_nodes_range r = { cb, arg, lo, hi };
+	/* The run that holds node lo starts at most STORE_LOG_RUN - 1
+	 * before it. */
 	struct db_value p[3] = {
 		DB_V_INT((long long)level),
-		DB_V_INT((long long)lo),
+		DB_V_INT((long long)(lo - lo % STORE_LOG_RUN)),
 		DB_V_INT((long long)hi),
 	};
 
 	if (db_query(st->db,
-	        "SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? "
-	        "AND idx <= ? ORDER BY idx",
+	        "SELECT level, idx, hashes FROM log_nodes WHERE level = ? "
+	        "AND idx >= ? AND idx <= ? ORDER BY idx",
 	        p, 3, store_nodes_range_cb, &r) == -1) {
 		store_set_error(st, "bundle: the log's nodes");
 		return STORE_E_DB;

@@ -60,11 +60,13 @@
 #define STORE_MSM_BUCKETS 256
 
 struct store_msm;
+struct store_log_group;
 
 struct store {
 	struct db *db;
 	bool is_pg;
-	bool in_group; /* a group transaction is open */
+	bool in_group;                     /* a group transaction is open */
+	struct store_log_group *log_group; /* its log (store_log.c) */
 	char error[512];
 	struct store_msm *msm[STORE_MSM_BUCKETS];
 	char *insert_sql[4]; /* by store_chunks */

@@ -12,7 +12,7 @@
 #include "store_int.h"
 #include "store_log.h"
 
-/* Nodes go in with multi-row INSERTs of these sizes (as records do). */
+/* Runs go in with multi-row INSERTs of these sizes (as records do). */
 static const int store_log_chunks[] = { 64, 8, 1 };
 #define STORE_LOG_NCHUNKS \
 	((int)(sizeof(store_log_chunks) / sizeof(store_log_chunks[0])))
@@ -27,6 +27,33 @@ struct store_log_node {
 struct store_log_nodes {
 	struct store_log_node *v;
 	size_t n, cap;
+};
+
+/* A run to write: nodes v[first] to v[first + n - 1] of a sorted
+ * store_log_nodes, consecutive on one level. */
+struct store_log_run {
+	size_t first, n;
+};
+
+/*
+ * The log while a group transaction is open (store_group_begin): locked
+ * and read by the group's first ingest, appended to in memory by each,
+ * and written once, by store_log_group_flush, just before the group
+ * commits, so that a group of many batches writes its nodes in one
+ * pass, in runs as long as the group's, and the state row once.  `mark`
+ * is the log as the ingest in the current savepoint found it, to go
+ * back to when that savepoint is rolled back (which, on PostgreSQL,
+ * also gives back the row lock if that ingest took it).
+ */
+struct store_log_group {
+	bool locked, changed;
+	struct merkle_frontier fr;
+	struct store_log_nodes ns;
+	struct {
+		bool locked, changed;
+		struct merkle_frontier fr;
+		size_t n;
+	} mark;
 };
 
 /* --- State --- */
@@ -105,7 +132,60 @@ store_log_state_read(struct store *st, bool lock, struct merkle_frontier *fr)
 int
 store_log_lock(struct store *st, struct store_log *log)
 {
-	return store_log_state_read(st, true, &log->fr);
+	struct store_log_group *g;
+	int rc;
+
+	if (!st->in_group)
+		return store_log_state_read(st, true, &log->fr);
+	if (st->log_group == NULL &&
+	    (st->log_group = calloc(1, sizeof(*st->log_group))) == NULL) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		return STORE_E_DB;
+	}
+	g = st->log_group;
+	if (!g->locked) {
+		if ((rc = store_log_state_read(st, true, &g->fr)) != STORE_OK)
+			return rc;
+		g->locked = true;
+	}
+	log->fr = g->fr;
+	return STORE_OK;
+}
+
+void
+store_log_group_mark(struct store *st)
+{
+	struct store_log_group *g = st->log_group;
+
+	if (g == NULL)
+		return;
+	g->mark.locked = g->locked;
+	g->mark.changed = g->changed;
+	g->mark.fr = g->fr;
+	g->mark.n = g->ns.n;
+}
+
+void
+store_log_group_undo(struct store *st)
+{
+	struct store_log_group *g = st->log_group;
+
+	if (g == NULL)
+		return;
+	g->locked = g->mark.locked;
+	g->changed = g->mark.changed;
+	g->fr = g->mark.fr;
+	g->ns.n = g->mark.n;
+}
+
+void
+store_log_group_end(struct store *st)
+{
+	if (st->log_group == NULL)
+		return;
+	free(st->log_group->ns.v);
+	free(st->log_group);
+	st->log_group = NULL;
 }
 
 /* --- Appending --- */
@@ -132,31 +212,82 @@ store_log_keep(void *arg, unsigned level, uint64_t index,
 }
 
 static int
-store_log_nodes_insert(struct store *st, const struct store_log_nodes *ns)
+store_log_node_cmp(const void *a, const void *b)
+{
+	const struct store_log_node *x = a, *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Sort the nodes by level and index, cut them into runs (a run ends
+ * where its level does, where an index is skipped, and before an index
+ * that is a multiple of STORE_LOG_RUN), and gather their hashes, run
+ * after run, into `hashes` (MERKLE_HASH_LEN * ns->n bytes).  Returns
+ * the number of runs, in `runs` (room for ns->n).
+ */
+static size_t
+store_log_runs(struct store_log_nodes *ns, struct store_log_run *runs,
+    unsigned char *hashes)
+{
+	size_t nruns = 0;
+
+	qsort(ns->v, ns->n, sizeof(*ns->v), store_log_node_cmp);
+	for (size_t i = 0; i < ns->n; i++) {
+		const struct store_log_node *nd = &ns->v[i];
+		const struct store_log_node *prev = i > 0 ? &ns->v[i - 1] :
+		                                            NULL;
+
+		if (prev == NULL || prev->level != nd->level ||
+		    prev->index + 1 != nd->index ||
+		    nd->index % STORE_LOG_RUN == 0)
+			runs[nruns++] = (struct store_log_run){ .first = i };
+		runs[nruns - 1].n++;
+		memcpy(hashes + i * MERKLE_HASH_LEN, nd->hash, MERKLE_HASH_LEN);
+	}
+	return nruns;
+}
+
+static int
+store_log_nodes_insert(struct store *st, struct store_log_nodes *ns)
 {
 	struct db_value p[3 * 64];
-	size_t done = 0;
+	struct store_log_run *runs = NULL;
+	unsigned char *hashes = NULL;
+	size_t done = 0, nruns;
 	char *sql[STORE_LOG_NCHUNKS] = { NULL };
 	int ret = STORE_E_DB;
 
-	while (done < ns->n) {
+	if (ns->n == 0)
+		return STORE_OK;
+	if ((runs = calloc(ns->n, sizeof(*runs))) == NULL ||
+	    (hashes = malloc(ns->n * MERKLE_HASH_LEN)) == NULL) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		goto out;
+	}
+	nruns = store_log_runs(ns, runs, hashes);
+	while (done < nruns) {
 		int c = 0, k;
-		while (store_log_chunks[c] > (int)(ns->n - done))
+		while (store_log_chunks[c] > (int)(nruns - done))
 			c++;
 		k = store_log_chunks[c];
 		if (sql[c] == NULL &&
 		    (sql[c] = store_rows_sql("INSERT INTO log_nodes (level, "
-		                             "idx, hash) VALUES ",
+		                             "idx, hashes) VALUES ",
 		         "(?, ?, ?)", k)) == NULL) {
 			snprintf(st->error, sizeof(st->error), "out of memory");
 			goto out;
 		}
 		for (int i = 0; i < k; i++) {
-			const struct store_log_node *nd =
-			    &ns->v[done + (size_t)i];
+			const struct store_log_run *r = &runs[done + (size_t)i];
+			const struct store_log_node *nd = &ns->v[r->first];
 			p[3 * i] = DB_V_INT((long long)nd->level);
 			p[3 * i + 1] = DB_V_INT((long long)nd->index);
-			p[3 * i + 2] = DB_V_BLOB(nd->hash, MERKLE_HASH_LEN);
+			p[3 * i + 2] = DB_V_BLOB(hashes +
+			        r->first * MERKLE_HASH_LEN,
+			    r->n * MERKLE_HASH_LEN);
 		}
 		if (db_exec(st->db, sql[c], p, 3 * k) == -1) {
 			store_set_error(st, "the log's nodes");
@@ -168,6 +299,59 @@ store_log_nodes_insert(struct store *st, const struct store_log_nodes *ns)
 out:
 	for (int c = 0; c < STORE_LOG_NCHUNKS; c++)
 		free(sql[c]);
+	free(runs);
+	free(hashes);
+	return ret;
+}
+
+int
+store_log_run_row(const struct db_row *row, int col,
+    struct store_log_run_row *r)
+{
+	long long level, index;
+
+	if (row->n < col + 3)
+		return -1;
+	level = store_col_int(&row->col[col], -1);
+	index = store_col_int(&row->col[col + 1], -1);
+	if (level < 0 || level >= 64 || index < 0 ||
+	    row->col[col + 2].type != DB_BLOB || row->col[col + 2].len == 0 ||
+	    row->col[col + 2].len % MERKLE_HASH_LEN != 0 ||
+	    row->col[col + 2].len / MERKLE_HASH_LEN > STORE_LOG_RUN)
+		return -1;
+	r->level = (unsigned)level;
+	r->index = (uint64_t)index;
+	r->hashes = row->col[col + 2].p;
+	r->n = row->col[col + 2].len / MERKLE_HASH_LEN;
+	return 0;
+}
+
+/* Write the nodes `ns` and the state `fr`, in the open transaction. */
+static int
+store_log_write(struct store *st, struct store_log_nodes *ns,
+    const struct merkle_frontier *fr)
+{
+	unsigned char *frontier;
+	struct db_value p[2];
+	int ret;
+
+	if ((ret = store_log_nodes_insert(st, ns)) != STORE_OK)
+		return ret;
+	if ((frontier = malloc(store_log_frontier_len(fr->size) + 1)) == NULL) {
+		snprintf(st->error, sizeof(st->error), "out of memory");
+		return STORE_E_DB;
+	}
+	store_log_frontier_encode(fr, frontier);
+	p[0] = DB_V_INT((long long)fr->size);
+	p[1] = DB_V_BLOB(frontier, store_log_frontier_len(fr->size));
+	ret = STORE_OK;
+	if (db_exec(st->db,
+	        "UPDATE log_state SET size = ?, frontier = ? WHERE id = 1", p,
+	        2) == -1) {
+		store_set_error(st, "the log's state");
+		ret = STORE_E_DB;
+	}
+	free(frontier);
 	return ret;
 }
 
@@ -175,42 +359,41 @@ int
 store_log_append(struct store *st, struct store_log *log,
     const struct record *const *recs, size_t n)
 {
-	unsigned char leaf[MERKLE_HASH_LEN], *frontier = NULL;
-	struct store_log_nodes ns = { 0 };
-	struct db_value p[2];
+	struct store_log_group *g = st->in_group ? st->log_group : NULL;
+	struct store_log_nodes own = { 0 }, *ns = g != NULL ? &g->ns : &own;
+	unsigned char leaf[MERKLE_HASH_LEN];
 	int ret = STORE_E_DB;
 
 	for (size_t i = 0; i < n; i++) {
 		merkle_leaf_hash(recs[i]->line, recs[i]->len, leaf);
 		if (merkle_frontier_append(&log->fr, leaf, store_log_keep,
-		        &ns) != 0) {
+		        ns) != 0) {
 			snprintf(st->error, sizeof(st->error),
 			    "the log: out of memory");
 			goto out;
 		}
 	}
-	if ((ret = store_log_nodes_insert(st, &ns)) != STORE_OK)
-		goto out;
-	ret = STORE_E_DB;
-	if ((frontier = malloc(store_log_frontier_len(log->fr.size) + 1)) ==
-	    NULL) {
-		snprintf(st->error, sizeof(st->error), "out of memory");
-		goto out;
-	}
-	store_log_frontier_encode(&log->fr, frontier);
-	p[0] = DB_V_INT((long long)log->fr.size);
-	p[1] = DB_V_BLOB(frontier, store_log_frontier_len(log->fr.size));
-	if (db_exec(st->db,
-	        "UPDATE log_state SET size = ?, frontier = ? WHERE id = 1", p,
-	        2) == -1) {
-		store_set_error(st, "the log's state");
+	if (g != NULL) {
+		/* Written when the group commits. */
+		g->fr = log->fr;
+		g->changed = true;
+		ret = STORE_OK;
 		goto out;
 	}
-	ret = STORE_OK;
+	ret = store_log_write(st, &own, &log->fr);
 out:
-	free(frontier);
-	free(ns.v);
+	free(own.v);
 	return ret;
+}
+
+int
+store_log_group_flush(struct store *st)
+{
+	struct store_log_group *g = st->log_group;
+
+	if (g == NULL || !g->changed)
+		return STORE_OK;
+	return store_log_write(st, &g->ns, &g->fr);
 }
 
 /* --- Backfilling --- */
@@ -357,28 +540,31 @@ static int
 store_log_fetch_cb(void *arg, const struct db_row *row)
 {
 	struct store_log_fetch *f = arg;
-	long long level = store_col_int(&row->col[0], -1);
-	long long index = store_col_int(&row->col[1], -1);
+	struct store_log_run_row r;
 
-	if (row->col[2].type != DB_BLOB || row->col[2].len != MERKLE_HASH_LEN)
+	if (store_log_run_row(row, 0, &r) == -1)
 		return 0; /* left without: the proof fails */
 	for (size_t i = 0; i < f->n; i++)
-		if ((long long)f->v[i].level == level &&
-		    (long long)f->v[i].index == index) {
-			memcpy(f->v[i].hash, row->col[2].p, MERKLE_HASH_LEN);
+		if (f->v[i].level == r.level && f->v[i].index >= r.index &&
+		    f->v[i].index - r.index < r.n) {
+			memcpy(f->v[i].hash,
+			    r.hashes +
+			        (f->v[i].index - r.index) * MERKLE_HASH_LEN,
+			    MERKLE_HASH_LEN);
 			f->have[i] = true;
 		}
 	return 0;
 }
 
-/* Read the nodes `f` noted. */
+/* Read the nodes `f` noted: for each, the runs of its level that start
+ * at most STORE_LOG_RUN - 1 before it (one of them holds it). */
 static int
 store_log_fetch_read(struct store *st, struct store_log_fetch *f)
 {
-	static const char head[] = "SELECT level, idx, hash FROM log_nodes "
+	static const char head[] = "SELECT level, idx, hashes FROM log_nodes "
 	                           "WHERE ";
-	static const char term[] = " OR (level = ? AND idx = ?)";
-	struct db_value p[2 * STORE_LOG_MAX_FETCH];
+	static const char term[] = " OR (level = ? AND idx >= ? AND idx <= ?)";
+	struct db_value p[3 * STORE_LOG_MAX_FETCH];
 	char sql[sizeof(head) + STORE_LOG_MAX_FETCH * sizeof(term)];
 	int ret;
 
@@ -387,11 +573,14 @@ store_log_fetch_read(struct store *st, struct store_log_fetch *f)
 		return STORE_OK;
 	memcpy(sql, head, sizeof(head));
 	for (size_t i = 0; i < f->n; i++) {
+		uint64_t index = f->v[i].index;
 		strcat(sql, i == 0 ? term + 4 : term);
-		p[2 * i] = DB_V_INT((long long)f->v[i].level);
-		p[2 * i + 1] = DB_V_INT((long long)f->v[i].index);
+		p[3 * i] = DB_V_INT((long long)f->v[i].level);
+		p[3 * i + 1] = DB_V_INT(
+		    (long long)(index - index % STORE_LOG_RUN));
+		p[3 * i + 2] = DB_V_INT((long long)index);
 	}
-	ret = db_query(st->db, sql, p, 2 * (int)f->n, store_log_fetch_cb, f);
+	ret = db_query(st->db, sql, p, 3 * (int)f->n, store_log_fetch_cb, f);
 	if (ret == -1) {
 		store_set_error(st, "the log's nodes");
 		return STORE_E_DB;

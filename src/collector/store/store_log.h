@@ -9,9 +9,14 @@
  *                    ingest that stores a record; on PostgreSQL read
  *                    FOR UPDATE, so that collectors sharing a database
  *                    append to one log, one after the other;
- *   log_nodes        the hash of every perfect subtree, by level and
- *                    index (level 0: the leaf hashes), from which any
- *                    root and proof up to the size is computed;
+ *   log_nodes        the hash of every perfect subtree (level 0: the
+ *                    leaf hashes), from which any root and proof up to
+ *                    the size is computed, kept in runs: a row holds
+ *                    the hashes of consecutive nodes of one level from
+ *                    idx on, one after the other, as one append made
+ *                    them (at most STORE_LOG_RUN, never across an index
+ *                    that is a multiple of it; a log kept before
+ *                    migration 10 has runs of one);
  *   log_checkpoints  the tree heads the collector signed
  *                    (c2sp.org/tlog-checkpoint notes), by size;
  *   records.log_index  each record's leaf (NULL for records stored
@@ -32,6 +37,7 @@
 #include "cwtime.h"
 #include "merkle.h"
 #include "record.h"
+#include "db.h"
 #include "store.h"
 
 /* The schema of the log (a migration of store.c); @BLOB@ and
@@ -55,6 +61,33 @@
 	"  note TEXT NOT NULL);" \
 	"ALTER TABLE records ADD COLUMN log_index BIGINT;"
 
+/* The most nodes a row of log_nodes holds.  A run never crosses an
+ * index that is a multiple of it, so the run that holds node (level, i)
+ * is the one of that level that starts in [i - i % STORE_LOG_RUN, i].
+ * 16 hashes (512 bytes) keep a row inside one page of SQLite's B-tree
+ * (a row of 32 spills to an overflow page of its own, which made a log
+ * of 10 million leaves 2.3 times as large and its proofs twice as
+ * slow) and far below PostgreSQL's TOAST threshold. */
+#define STORE_LOG_RUN 16
+
+/* A row of log_nodes, read: `n` hashes, of the nodes (level, index) to
+ * (level, index + n - 1). */
+struct store_log_run_row {
+	unsigned level;
+	uint64_t index;
+	const unsigned char *hashes; /* points into the row */
+	size_t n;
+};
+
+/*
+ * store_log_run_row: read the row's columns col (level), col + 1 (idx)
+ * and col + 2 (hashes) into `r`.  -1 when they are not a run (a level
+ * or index out of range, hashes not a whole number of hashes, none, or
+ * more than STORE_LOG_RUN): such a row holds no node.
+ */
+int store_log_run_row(const struct db_row *row, int col,
+    struct store_log_run_row *r);
+
 /* The log as an ingest holds it: read at its start, locked on
  * PostgreSQL until its transaction ends. */
 struct store_log {
@@ -71,11 +104,26 @@ int store_log_lock(struct store *st, struct store_log *log);
 /*
  * store_log_append: append the `n` lines (recs[i]->line) as the next
  * leaves of `log`, keep the nodes they complete and write the new state,
- * in the open transaction.  Returns STORE_OK or STORE_E_DB (the caller
- * rolls back: `log` is then of no use).
+ * in the open transaction; inside a group (store_group_begin), in the
+ * group's log in memory, written by store_log_group_flush.  Returns
+ * STORE_OK or STORE_E_DB (the caller rolls back: `log` is then of no
+ * use).
  */
 int store_log_append(struct store *st, struct store_log *log,
     const struct record *const *recs, size_t n);
+
+/*
+ * The group's log, for store.c's transactions: store_log_group_mark
+ * when an ingest's savepoint is taken, store_log_group_undo when it is
+ * rolled back to (the group's log as it was at the mark, unlocked again
+ * if that ingest locked it), store_log_group_flush just before the group
+ * commits (STORE_OK, or STORE_E_DB: the group must roll back), and
+ * store_log_group_end when the group ends either way.
+ */
+void store_log_group_mark(struct store *st);
+void store_log_group_undo(struct store *st);
+int store_log_group_flush(struct store *st);
+void store_log_group_end(struct store *st);
 
 /*
  * store_log_backfill: append to the log, in the order of their ids, the

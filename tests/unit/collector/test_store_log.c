@@ -85,7 +85,8 @@ leaves_root(const struct leaves *l, size_t size, unsigned char root[H])
 static void
 assert_log_matches(struct sfix_test *t, const struct leaves *l)
 {
-	static const size_t sizes[] = { 1, 2, 3, 5, 8, 13, 21, 36, 37 };
+	static const size_t sizes[] = { 1, 2, 3, 5, 8, 13, 21, 36, 37, 64, 65,
+		100, 131, 136 };
 	unsigned char root[H], want[H], old_root[H], leaf[H],
 	    proof[MERKLE_MAX_PROOF][H];
 	struct store_log_head head;
@@ -264,6 +265,22 @@ test_log_out_of_range(void **state)
 	assert_memory_equal(a, b, H);
 }
 
+/* After `sql` damages the log, leaf `index`'s proof in the tree of
+ * `size` fails, saying that a node is missing. */
+static void
+damage_hides(struct sfix_test *t, const char *sql, uint64_t index,
+    uint64_t size)
+{
+	unsigned char leaf[H], proof[MERKLE_MAX_PROOF][H];
+	size_t len;
+
+	assert_int_equal(db_exec_script(store_db(t->s.st), sql), 0);
+	assert_int_equal(store_log_inclusion(t->s.st, index, size, leaf, proof,
+	                     &len),
+	    STORE_E_DB);
+	assert_non_null(strstr(store_error_text(t->s.st), "lacks a node"));
+}
+
 /* A node gone, a state that does not decode: errors that say so. */
 static void
 test_log_damaged(void **state)
@@ -275,16 +292,22 @@ test_log_damaged(void **state)
 	size_t len;
 
 	schain_measurements(&t->c, 6);
-	assert_int_equal(ingest(t, &t->c, 0, 6, &rc), STORE_OK);
-	assert_int_equal(
-	    db_exec_script(store_db(t->s.st),
-	        "DELETE FROM log_nodes WHERE level = 0 AND idx = 3"),
-	    0);
-	assert_int_equal(store_log_inclusion(t->s.st, 2, 6, a, proof, &len),
-	    STORE_E_DB);
-	assert_non_null(strstr(store_error_text(t->s.st), "lacks a node"));
-	/* Leaf 5's proof does not need leaf 3. */
-	assert_int_equal(store_log_inclusion(t->s.st, 5, 6, a, proof, &len),
+	assert_int_equal(ingest(t, &t->c, 0, 4, &rc), STORE_OK);
+	assert_int_equal(ingest(t, &t->c, 4, 2, &rc), STORE_OK);
+	/* The run of leaves 4 and 5 cut short: leaf 5 is in no run. */
+	damage_hides(t,
+	    "UPDATE log_nodes SET hashes = substr(hashes, 1, 32) "
+	    "WHERE level = 0 AND idx = 4",
+	    5, 6);
+	/* A run whose length is not a number of hashes holds none. */
+	damage_hides(t,
+	    "UPDATE log_nodes SET hashes = substr(hashes, 1, 33) "
+	    "WHERE level = 0 AND idx = 0",
+	    3, 4);
+	damage_hides(t, "DELETE FROM log_nodes WHERE level = 0 AND idx = 0", 2,
+	    6);
+	/* Leaf 4's proof needs neither leaves 0 to 3 nor leaf 5. */
+	assert_int_equal(store_log_inclusion(t->s.st, 4, 5, a, proof, &len),
 	    STORE_OK);
 	assert_int_equal(db_exec_script(store_db(t->s.st),
 	                     "UPDATE log_state SET size = 7"),
@@ -432,10 +455,167 @@ test_log_backfill(void **state)
 	free(l.hash);
 }
 
+/* Every row of log_nodes split into rows of one node, the form of a log
+ * kept before migration 10. */
+static void
+runs_split(struct sfix_test *t)
+{
+	bool pg = t->s.path[0] == '\0';
+
+	assert_int_equal(
+	    db_exec_script(store_db(t->s.st),
+	        pg ? "CREATE TABLE singles AS SELECT level, idx + i AS idx, "
+	             "substr(hashes, i * 32 + 1, 32) AS hashes "
+	             "FROM log_nodes, generate_series(0, 15) AS i "
+	             "WHERE i * 32 < length(hashes);" :
+	             "CREATE TABLE singles AS WITH RECURSIVE k(i) AS "
+	             "(SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 15) "
+	             "SELECT level, idx + i AS idx, "
+	             "substr(hashes, i * 32 + 1, 32) AS hashes "
+	             "FROM log_nodes, k WHERE i * 32 < length(hashes);"),
+	    0);
+	assert_int_equal(db_exec_script(store_db(t->s.st),
+	                     "DELETE FROM log_nodes;"
+	                     "INSERT INTO log_nodes (level, idx, hashes) "
+	                     "SELECT level, idx, hashes FROM singles;"
+	                     "DROP TABLE singles"),
+	    0);
+}
+
+/* An append keeps a row per run of a level's new nodes, not a row per
+ * node, cut at multiples of STORE_LOG_RUN; roots and proofs read across
+ * runs of every length, across appends, and from rows of one node (a
+ * log kept before migration 10) mixed with runs. */
+static void
+test_log_runs(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_receipt rc;
+	struct leaves l;
+
+	schain_measurements(&t->c, 136);
+	/* 100 leaves: 197 nodes.  Level 0 in runs from 0, 16, ... 96;
+	 * level 1 (50 nodes) from 0, 16, 32 and 48; level 2 (25) from 0
+	 * and 16; levels 3 to 6 a run each. */
+	assert_int_equal(ingest(t, &t->c, 0, 100, &rc), STORE_OK);
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes"),
+	    17);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT max(length(hashes)) FROM log_nodes"),
+	    STORE_LOG_RUN * H);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT sum(length(hashes)) FROM log_nodes"),
+	    197 * H);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(*) FROM log_nodes WHERE level = 0 "
+	                     "AND idx IN (0, 16, 32, 48, 64, 80, 96)"),
+	    7);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT count(*) FROM log_nodes WHERE level = 1 "
+	                     "AND idx IN (0, 16, 32, 48)"),
+	    4);
+	/* Small appends continue runs in rows of their own. */
+	for (size_t from = 100; from < 131; from += 4)
+		assert_int_equal(ingest(t, &t->c, from,
+		                     from + 4 <= 131 ? 4 : 131 - from, &rc),
+		    STORE_OK);
+	leaves_read(t, &l);
+	assert_int_equal(l.n, 131);
+	assert_log_matches(t, &l);
+	free(l.hash);
+	/* 131 leaves hold 259 nodes: one row each once split. */
+	runs_split(t);
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes"),
+	    259);
+	assert_int_equal(ingest(t, &t->c, 131, 5, &rc), STORE_OK);
+	leaves_read(t, &l);
+	assert_int_equal(l.n, 136);
+	assert_log_matches(t, &l);
+	free(l.hash);
+}
+
+/* In a group, the log is read and locked by the first ingest, appended
+ * to in memory, and written once when the group commits: one run for
+ * the group's leaves, not one per batch.  A refused batch in the group,
+ * the first or another, leaves no leaf; a group whose log cannot be
+ * written commits nothing. */
+static void
+test_log_group(void **state)
+{
+	struct sfix_test *t = *state;
+	struct store_receipt rc;
+	struct store_log_head head;
+	unsigned char wrong[H];
+	struct schain b, bad;
+	struct leaves l;
+
+	schain_init(&b, t->p, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	schain_init(&bad, t->p, "dddddddddddddddddddddddddddddddd");
+	schain_measurements(&t->c, 30);
+	schain_measurements(&b, 20);
+	memset(wrong, 0x77, sizeof(wrong));
+	schain_measurements(&bad, 2);
+	schain_line(&bad, 3, wrong, "dns", measurement);
+
+	/* The refused batch first, when it has taken the log's lock. */
+	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
+	assert_int_not_equal(ingest(t, &bad, 0, 3, &rc), STORE_OK);
+	assert_int_equal(ingest(t, &t->c, 0, 8, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, 7);
+	assert_int_not_equal(ingest(t, &bad, 0, 3, &rc), STORE_OK);
+	assert_int_equal(ingest(t, &b, 0, 8, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, 15);
+	assert_int_equal(rc.log_size, 16);
+	/* Nothing of the log written yet, in the group's own view. */
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes"),
+	    0);
+	assert_int_equal(store_group_commit(t->s.st), STORE_OK);
+	/* Leaves 0 to 15 in one run; levels 1 to 4 one each. */
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes"),
+	    5);
+	assert_int_equal(sfix_scalar(&t->s,
+	                     "SELECT length(hashes) FROM log_nodes "
+	                     "WHERE level = 0 AND idx = 0"),
+	    16 * H);
+	assert_int_equal(store_log_head(t->s.st, &head), STORE_OK);
+	assert_int_equal(head.size, 16);
+
+	/* A group whose nodes cannot be written: nothing of it stays. */
+	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
+	assert_int_equal(ingest(t, &t->c, 8, 4, &rc), STORE_OK);
+	assert_int_equal(db_exec_script(store_db(t->s.st),
+	                     "ALTER TABLE log_nodes RENAME TO log_gone"),
+	    0);
+	assert_int_equal(store_group_commit(t->s.st), STORE_E_DB);
+	assert_non_null(strstr(store_error_text(t->s.st), "the log's nodes"));
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM records"),
+	    16);
+	assert_int_equal(sfix_scalar(&t->s, "SELECT count(*) FROM log_nodes"),
+	    5);
+	assert_int_equal(store_log_head(t->s.st, &head), STORE_OK);
+	assert_int_equal(head.size, 16);
+
+	/* Sent again, outside a group and in one, they are logged. */
+	assert_int_equal(ingest(t, &t->c, 8, 4, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, 19);
+	assert_int_equal(store_group_begin(t->s.st), STORE_OK);
+	assert_int_equal(ingest(t, &t->c, 12, 10, &rc), STORE_OK);
+	assert_int_equal(ingest(t, &b, 8, 12, &rc), STORE_OK);
+	assert_int_equal(rc.log_index, 41);
+	assert_int_equal(store_group_commit(t->s.st), STORE_OK);
+	leaves_read(t, &l);
+	assert_int_equal(l.n, 42);
+	assert_log_matches(t, &l);
+	free(l.hash);
+	schain_free(&b);
+	schain_free(&bad);
+}
+
 #define LOG_TESTS(setup) \
 	SFIX_TEST(test_log_appends, setup), \
 	    SFIX_TEST(test_log_out_of_range, setup), \
 	    SFIX_TEST(test_log_damaged, setup), \
+	    SFIX_TEST(test_log_runs, setup), SFIX_TEST(test_log_group, setup), \
 	    SFIX_TEST(test_log_checkpoints, setup), \
 	    SFIX_TEST(test_log_backfill, setup)
 
