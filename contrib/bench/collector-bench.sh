@@ -6,7 +6,11 @@
 #      checked and every batch durably committed before its receipt, from
 #      50 concurrent probes (tests/tools/loadgen), with batches of 100
 #      and of 1,000 records, on SQLite and on PostgreSQL (a throwaway
-#      cluster on a unix socket, fsync and synchronous_commit on);
+#      cluster on a unix socket, fsync and synchronous_commit on),
+#      with the CPU time the collector took a record and, on
+#      PostgreSQL, the server's and both together (what the two cores
+#      were busy with, less swayed than the wall clock by whatever else
+#      runs);
 #      next to the database engine alone inserting the same number of
 #      rows of the same shape (a 900-byte line, the same columns and
 #      indexes) in one statement: sqlite3's and psql's INSERT ... SELECT,
@@ -57,23 +61,49 @@ EXPORT_N=${CW_BENCH_EXPORT:-1000000}
 PROBES=50
 say() { printf '%s\n' "$*"; }
 
+# pg_ticks: the CPU clock ticks the PostgreSQL cluster has used so far:
+# the postmaster's own and those of its children that ended (its cutime
+# and cstime), and each live child's.
+pg_ticks()
+{
+	local t p
+	t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PG_PID/stat")
+	for p in $(pgrep -P "$PG_PID"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" \
+		    2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
 # ingest_one LABEL DBURL SIZE: one loadgen run against a fresh
 # $COLLECTOR.
 ingest_one()
 {
-	local label=$1 db=$2 size=$3 batches out cpu
+	local label=$1 db=$2 size=$3 batches out cpu n server=
+	local hz pg0=
 	batches=$((RECORDS / PROBES / size))
 	[ "$batches" -ge 1 ] || batches=1
+	n=$((PROBES * batches * size))
+	hz=$(getconf CLK_TCK)
 	cw_collector_start "$CW_TMP/serve.log" --db "$db"
+	case $db in sqlite:*) ;; *) pg0=$(pg_ticks) ;; esac
 	out=$("$LOADGEN" --url "$COLLECTOR_URL" --db "$db" --probes "$PROBES" \
 	    --batches "$batches" --size "$size" 2>&1 | tail -n 1)
 	# Its CPU time (all its threads; SQLite works inside it, a
 	# PostgreSQL server apart), less swayed than the wall clock by what
-	# else the machine runs.
-	cpu=$(awk -v hz="$(getconf CLK_TCK)" -v n=$((PROBES * batches * size)) '{
+	# else the machine runs; and the PostgreSQL server's, which the
+	# wall clock of a 2-core machine shares with it and the load.
+	cpu=$(awk -v hz="$hz" -v n="$n" '{
 		printf "%.2f CPU-s, %.0f us/record", ($14 + $15) / hz,
 		    ($14 + $15) / hz / n * 1e6 }' "/proc/$COLLECTOR_PID/stat")
-	say "  $label, batches of $size: $out; the collector: $cpu"
+	if [ -n "$pg0" ]; then
+		server=$(awk -v hz="$hz" -v n="$n" -v d=$(($(pg_ticks) - pg0)) \
+		    -v c="$(awk '{ print $14 + $15 }' "/proc/$COLLECTOR_PID/stat")" \
+		    'BEGIN { printf "; the server: %.2f CPU-s, %.0f us/record;" \
+		    " both: %.0f us/record", d / hz, d / hz / n * 1e6,
+		    (d + c) / hz / n * 1e6 }')
+	fi
+	say "  $label, batches of $size: $out; the collector: $cpu$server"
 	cw_collector_stop
 }
 
