@@ -370,28 +370,48 @@ out:
 	return rc;
 }
 
-struct dnssec_keys *
-dnssec_keys_validate(const ldns_rdf *zone, const ldns_rr_list *rrs,
-    const ldns_rr_list *trust, cw_usec_t now)
+static struct dnssec_keys *
+keys_new(const ldns_rdf *zone, cw_usec_t now)
 {
 	struct dnssec_keys *k = calloc(1, sizeof(*k));
 
 	if (k == NULL || (k->zone = ldns_rdf_clone(zone)) == NULL ||
-	    (k->keys = ldns_rr_list_new()) == NULL)
-		goto fail;
+	    (k->keys = ldns_rr_list_new()) == NULL) {
+		log_warnx("dnssec: out of memory");
+		dnssec_keys_free(k);
+		return NULL;
+	}
 	outcome_init(&k->outcome, now / CW_USEC_PER_SEC);
-	if (trust == NULL)
+	return k;
+}
+
+struct dnssec_keys *
+dnssec_keys_validate(const ldns_rdf *zone, const ldns_rr_list *rrs,
+    const ldns_rr_list *trust, cw_usec_t now)
+{
+	struct dnssec_keys *k = keys_new(zone, now);
+
+	if (k == NULL)
+		return NULL;
+	if (trust == NULL || ldns_rr_list_rr_count(trust) == 0)
 		outcome_set(&k->outcome, DNSSEC_INDETERMINATE,
 		    DNSSEC_REASON_NO_TRUST_ANCHOR);
-	else if (ldns_rr_list_rr_count(trust) == 0)
-		outcome_set(&k->outcome, DNSSEC_INSECURE, DNSSEC_REASON_NO_DS);
-	else if (keys_check(k, rrs, trust) < 0)
-		goto fail;
+	else if (keys_check(k, rrs, trust) < 0) {
+		log_warnx("%s: out of memory", __func__);
+		dnssec_keys_free(k);
+		return NULL;
+	}
 	return k;
-fail:
-	log_warnx("%s: out of memory", __func__);
-	dnssec_keys_free(k);
-	return NULL;
+}
+
+struct dnssec_keys *
+dnssec_keys_unsigned(const ldns_rdf *zone, cw_usec_t now)
+{
+	struct dnssec_keys *k = keys_new(zone, now);
+
+	if (k != NULL)
+		outcome_set(&k->outcome, DNSSEC_INSECURE, DNSSEC_REASON_NO_DS);
+	return k;
 }
 
 void

@@ -43,9 +43,9 @@
  *   secure         an RRSIG made by a trusted key verifies over the
  *                  RRset and `now` lies within its validity period, and
  *                  every step before it was secure.
- *   insecure       the zone is proven unsigned: its trust material is
- *                  a DS RRset the parent proved empty (reason no_ds).
- *                  The proof of absence is the caller's to check.
+ *   insecure       the zone is proven unsigned: the parent proved that
+ *                  there is no DS for it (reason no_ds), a proof the
+ *                  caller checks (dnssec_keys_unsigned()).
  *   bogus          the material needed is all there and fails: no
  *                  signature, a signature that does not verify or is out
  *                  of its period, keys that do not match the trust
@@ -156,14 +156,21 @@ struct dnssec_keys {
 /* dnssec_keys_validate: validate `zone`'s DNSKEY RRset, taken with its
  * RRSIGs from `rrs` (e.g. a reply's answer section; other records are
  * ignored), against `trust`: DS and/or DNSKEY records of the zone (an
- * anchor's rrs, or the parent's DS RRset after it validated secure).
- * NULL trust: indeterminate, no_trust_anchor; an empty trust list means
- * the parent proved there is no DS: insecure, no_ds.  The RRset must be
- * signed by a key of the set that a DS digest or an anchor DNSKEY
- * matches (ds_mismatch when none does).  Returns the keys with the
- * outcome, NULL only when out of memory (logged).  Caller frees. */
+ * anchor's rrs, or the parent's DS RRset after it validated secure;
+ * other records in it are ignored).  NULL or empty trust:
+ * indeterminate, no_trust_anchor.  The RRset must be signed by a key of
+ * the set that a DS digest or an anchor DNSKEY matches (ds_mismatch
+ * when none does).  Returns the keys with the outcome, NULL only when
+ * out of memory (logged).  Caller frees. */
 struct dnssec_keys *dnssec_keys_validate(const ldns_rdf *zone,
     const ldns_rr_list *rrs, const ldns_rr_list *trust, cw_usec_t now);
+
+/* dnssec_keys_unsigned: the keys of a zone whose parent proved, with a
+ * denial the caller validated, that there is no DS: no keys, insecure,
+ * no_ds.  An empty DS answer alone proves nothing (it may be forged or
+ * stripped); without the proof use dnssec_keys_validate() with no
+ * trust.  NULL only when out of memory (logged).  Caller frees. */
+struct dnssec_keys *dnssec_keys_unsigned(const ldns_rdf *zone, cw_usec_t now);
 
 /* dnssec_keys_free: free the keys; NULL is fine. */
 void dnssec_keys_free(struct dnssec_keys *keys);

@@ -774,22 +774,35 @@ test_no_dnskey(void **state)
 	dnssec_keys_free(keys);
 }
 
-/* An empty trust list: the parent proved there is no DS. */
+/* A zone whose parent proved there is no DS; an empty trust list alone
+ * proves nothing. */
 static void
 test_insecure(void **state)
 {
 	struct world *w = *state;
 	ldns_rr_list *none = ldns_rr_list_new();
-	struct dnssec_keys *keys = dnssec_keys_validate(w->tld, w->tld_dnskey,
-	    none, NOW);
+	struct dnssec_keys *keys = dnssec_keys_unsigned(w->tld, NOW);
 	struct dnssec_outcome out = soa_outcome(w->tld_soa, keys, NOW);
+	json_t *j;
 
 	assert_outcome(&keys->outcome, DNSSEC_INSECURE, DNSSEC_REASON_NO_DS);
+	assert_int_equal(ldns_rr_list_rr_count(keys->keys), 0);
 	assert_outcome(&out, DNSSEC_INSECURE, DNSSEC_REASON_NO_DS);
 	assert_false(dnssec_near_expiry(&out, DNSSEC_NEAR_EXPIRY_DEFAULT_S));
+	j = dnssec_outcome_json(&out);
+	assert_string_equal(json_string_value(json_object_get(j, "status")),
+	    "insecure");
+	assert_string_equal(json_string_value(json_object_get(j, "reason")),
+	    "no_ds");
+	json_decref(j);
+	dnssec_keys_free(keys);
+	keys = dnssec_keys_validate(w->tld, w->tld_dnskey, none, NOW);
+	assert_outcome(&keys->outcome, DNSSEC_INDETERMINATE,
+	    DNSSEC_REASON_NO_TRUST_ANCHOR);
 	dnssec_keys_free(keys);
 	keys = dnssec_keys_validate(w->tld, w->tld_dnskey, w->tld_ds, NOW);
 	assert_int_not_equal(keys->outcome.status, DNSSEC_INSECURE);
+	assert_int_not_equal(keys->outcome.reason, DNSSEC_REASON_NO_DS);
 	dnssec_keys_free(keys);
 	ldns_rr_list_free(none);
 }
@@ -846,6 +859,13 @@ assert_anchor_error(struct world *w, const char *name, const void *data,
 		fail_msg("error \"%s\", wanted it to start \"%s\"", err,
 		    prefix);
 	unlink(path);
+}
+
+static void
+assert_anchor_text_error(struct world *w, const char *name, const char *text,
+    const char *want)
+{
+	assert_anchor_error(w, name, text, strlen(text), want);
 }
 
 /* root.key's form: DNSKEY lines with comments, and the chain from it. */
@@ -926,27 +946,27 @@ test_anchor_bad_files(void **state)
 	key[strcspn(key, "\n")] = '\0';
 	zsk[strcspn(zsk, "\n")] = '\0';
 	assert_anchor_error(w, "empty", "", 0, ": no DS or DNSKEY record");
-	assert_anchor_error(w, "comments", "; nothing\n\n", 11,
+	assert_anchor_text_error(w, "comments", "; nothing\n\n",
 	    ": no DS or DNSKEY record");
 	assert_anchor_error(w, "garbage", garbage, sizeof(garbage),
 	    ":1: Syntax error");
 	snprintf(text, sizeof(text), "%s\n\n. IN DS 20326 8 2 XYZ\n", key);
-	assert_anchor_error(w, "bad-ds", text, strlen(text), ":3: ");
+	assert_anchor_text_error(w, "bad-ds", text, ":3: ");
 	snprintf(text, sizeof(text), "%s\n. IN A 192.0.2.1\n", key);
-	assert_anchor_error(w, "type", text, strlen(text),
+	assert_anchor_text_error(w, "type", text,
 	    ":2: only DS and DNSKEY records belong in a trust anchor");
 	snprintf(text, sizeof(text), "%s\n%s\n", key, zsk);
-	assert_anchor_error(w, "owners", text, strlen(text),
+	assert_anchor_text_error(w, "owners", text,
 	    ":2: owner differs from the first record's");
-	assert_anchor_error(w, "nozone", ". IN DNSKEY 0 3 8 AwEAAQ==\n", 26,
+	assert_anchor_text_error(w, "nozone", ". IN DNSKEY 0 3 8 AwEAAQ==\n",
 	    ":1: DNSKEY is not a usable zone key");
-	assert_anchor_error(w, "class",
+	assert_anchor_text_error(w, "class",
 	    ". CH DS 20326 8 2 "
 	    "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
-	    100, ":1: not of class IN");
+	    ":1: not of class IN");
 	snprintf(text, sizeof(text), "$INCLUDE /etc/passwd\n%s\n", key);
-	assert_anchor_error(w, "include", text, strlen(text), ":1: $INCLUDE");
-	assert_anchor_error(w, "unterminated", ". IN DNSKEY ( 257 3 8\n", 22,
+	assert_anchor_text_error(w, "include", text, ":1: $INCLUDE");
+	assert_anchor_text_error(w, "unterminated", ". IN DNSKEY ( 257 3 8\n",
 	    ":1: ");
 	/* A line of 10 kB (ldns reads it whole: a DS digest too long for
 	 * SHA-256), and a file over the bound. */
@@ -965,7 +985,7 @@ test_anchor_bad_files(void **state)
 	text[0] = '\0';
 	for (i = 0; i <= DNSSEC_ANCHOR_RRS_MAX; i++)
 		strcat(text, ". IN DS 1 8 99 00\n");
-	assert_anchor_error(w, "many", text, strlen(text), ":65: too many");
+	assert_anchor_text_error(w, "many", text, ":65: too many");
 	/* No such file, and a directory. */
 	err[0] = '\0';
 	assert_null(
@@ -976,6 +996,50 @@ test_anchor_bad_files(void **state)
 	assert_non_null(strstr(err, "not a regular file"));
 	free(key);
 	free(zsk);
+}
+
+/* 500 mutations of a good file (bytes replaced, cut short): each reads
+ * as an anchor or fails with the path first, never crashes or leaks
+ * (the ASan build runs this too). */
+static void
+test_anchor_mutations(void **state)
+{
+	struct world *w = *state;
+	char *key = rr_text(w->root_ksk.rr), *ds = NULL, text[4096], err[512];
+	ldns_rr *dsrr = ldns_key_rr2ds(w->root_ksk.rr, LDNS_SHA256);
+	unsigned int seed = 15, round, k;
+	size_t len, pos, good = 0;
+	const char *path;
+
+	ds = rr_text(dsrr);
+	len = (size_t)snprintf(text, sizeof(text), "; anchor\n%s%s", key, ds);
+	assert_true(len < sizeof(text));
+	for (round = 0; round < 500; round++) {
+		char copy[sizeof(text)];
+		struct dnssec_anchor *anchor;
+
+		memcpy(copy, text, len);
+		for (k = 0; k < 1 + round % 4; k++) {
+			pos = (size_t)rand_r(&seed) % len;
+			copy[pos] = (char)(rand_r(&seed) & 0xff);
+		}
+		path = write_file(w, "mutant", copy,
+		    round % 5 == 0 ? (size_t)rand_r(&seed) % len : len);
+		err[0] = '\0';
+		anchor = dnssec_anchor_read(path, err, sizeof(err));
+		if (anchor != NULL) {
+			good++;
+			assert_true(ldns_rr_list_rr_count(anchor->rrs) >= 1);
+		} else
+			assert_int_equal(strncmp(err, path, strlen(path)), 0);
+		dnssec_anchor_free(anchor);
+		unlink(path);
+	}
+	/* Some mutations land in comments or keep the records valid. */
+	assert_true(good > 0 && good < 500);
+	ldns_rr_free(dsrr);
+	free(key);
+	free(ds);
 }
 
 /* This machine's dns-root-data: the root's KSKs, each matching the DS
@@ -1074,6 +1138,7 @@ main(void)
 		cmocka_unit_test(test_anchor_dnskey_file),
 		cmocka_unit_test(test_anchor_ds_file),
 		cmocka_unit_test(test_anchor_bad_files),
+		cmocka_unit_test(test_anchor_mutations),
 		cmocka_unit_test(test_anchor_system_root),
 		cmocka_unit_test(test_bench),
 	};
