@@ -333,6 +333,20 @@ test_root_secure(void **state)
 	dnssec_keys_free(keys);
 }
 
+/* A reply with clones of `answer` in its answer section. */
+static ldns_pkt *
+reply_of(const ldns_rr_list *answer)
+{
+	ldns_pkt *reply = ldns_pkt_new();
+	size_t i;
+
+	assert_non_null(reply);
+	for (i = 0; i < ldns_rr_list_rr_count(answer); i++)
+		assert_true(ldns_pkt_push_rr(reply, LDNS_SECTION_ANSWER,
+		    ldns_rr_clone(ldns_rr_list_rr(answer, i))));
+	return reply;
+}
+
 /* The same SOA in a reply's answer section. */
 static void
 test_reply_secure(void **state)
@@ -340,13 +354,9 @@ test_reply_secure(void **state)
 	struct world *w = *state;
 	struct dnssec_keys *keys = root_keys(w, w->root_dnskey, w->root_ta,
 	    NOW);
-	ldns_pkt *reply = ldns_pkt_new();
+	ldns_pkt *reply = reply_of(w->root_soa);
 	struct dnssec_outcome out;
-	size_t i;
 
-	for (i = 0; i < ldns_rr_list_rr_count(w->root_soa); i++)
-		assert_true(ldns_pkt_push_rr(reply, LDNS_SECTION_ANSWER,
-		    ldns_rr_clone(ldns_rr_list_rr(w->root_soa, i))));
 	assert_int_equal(dnssec_validate_reply(reply, LDNS_RR_TYPE_SOA, keys,
 	                     NOW, &out),
 	    0);
@@ -1077,19 +1087,85 @@ test_anchor_system_root(void **state)
 	dnssec_anchor_free(anchor);
 }
 
+/* --- Hostile replies --- */
+
+/* 400 mutations of a signed SOA reply's bytes: what still parses is
+ * validated without harm, and a reply whose signed data changed is
+ * never secure. */
+static void
+test_reply_mutations(void **state)
+{
+	struct world *w = *state;
+	struct dnssec_keys *keys = root_keys(w, w->root_dnskey, w->root_ta,
+	    NOW);
+	ldns_pkt *reply = reply_of(w->root_soa);
+	uint8_t *wire = NULL;
+	size_t len, parsed = 0;
+	unsigned int seed = 15, round;
+
+	assert_int_equal(ldns_pkt2wire(&wire, reply, &len), LDNS_STATUS_OK);
+	for (round = 0; round < 400; round++) {
+		uint8_t copy[LDNS_MAX_PACKETLEN];
+		struct dnssec_outcome out;
+		ldns_pkt *pkt = NULL;
+		size_t pos;
+
+		assert_true(len <= sizeof(copy));
+		memcpy(copy, wire, len);
+		/* Past the header, inside the records. */
+		pos = 12 + (size_t)rand_r(&seed) % (len - 12);
+		copy[pos] ^= (uint8_t)(1 + rand_r(&seed) % 255);
+		if (ldns_wire2pkt(&pkt, copy, len) != LDNS_STATUS_OK)
+			continue;
+		parsed++;
+		assert_int_equal(dnssec_validate_reply(pkt, LDNS_RR_TYPE_SOA,
+		                     keys, NOW, &out),
+		    0);
+		assert_non_null(dnssec_status_name(out.status));
+		if (out.status == DNSSEC_SECURE)
+			assert_int_equal(
+			    ldns_rr_compare(
+			        ldns_rr_list_rr(ldns_pkt_answer(pkt), 0),
+			        ldns_rr_list_rr(w->root_soa, 0)),
+			    0);
+		ldns_pkt_free(pkt);
+	}
+	assert_true(parsed > 0);
+	free(wire);
+	ldns_pkt_free(reply);
+	dnssec_keys_free(keys);
+}
+
 /* --- Cost --- */
 
-/* CW_DNSSEC_BENCH=N: N root DNSKEY-step validations and N SOA
- * validations (the per-result cost), in µs each. */
+/* CW_DNSSEC_BENCH=N: N validations of each step, in µs each: the root's
+ * DNSKEY set (RSASHA256 KSK, 1024 bits in the test world), the root's
+ * SOA signed as today's root is (RSASHA256 ZSK, 2048 bits), an ECDSA
+ * P-256 SOA and an Ed25519 SOA (test.'s). */
+static double
+bench_soa(const ldns_rr_list *soa, const struct dnssec_keys *keys, long n)
+{
+	struct dnssec_outcome out;
+	cw_usec_t t0 = cw_mono_usec();
+	long i;
+
+	for (i = 0; i < n; i++)
+		out = soa_outcome(soa, keys, NOW);
+	assert_outcome(&out, DNSSEC_SECURE, DNSSEC_REASON_NONE);
+	return (double)(cw_mono_usec() - t0) / (double)n;
+}
+
 static void
 test_bench(void **state)
 {
 	struct world *w = *state;
 	const char *env = getenv("CW_DNSSEC_BENCH");
 	long n = env ? strtol(env, NULL, 10) : 0, i;
-	struct dnssec_keys *keys = NULL;
-	struct dnssec_outcome out;
-	cw_usec_t t0, t1, t2;
+	struct dnssec_keys *keys = NULL, *rsa, *tld;
+	ldns_rr_list *dnskey, *soa;
+	struct tkey zsk;
+	cw_usec_t t0;
+	double dnskey_us;
 
 	if (n <= 0)
 		skip();
@@ -1100,14 +1176,23 @@ test_bench(void **state)
 		dnssec_keys_free(keys);
 		keys = root_keys(w, w->root_dnskey, w->root_ta, NOW);
 	}
-	t1 = cw_mono_usec();
-	for (i = 0; i < n; i++)
-		out = soa_outcome(w->root_soa, keys, NOW);
-	t2 = cw_mono_usec();
-	assert_outcome(&out, DNSSEC_SECURE, DNSSEC_REASON_NONE);
-	printf("dnssec bench: %ld rounds: DNSKEY step (RSASHA256 1024) "
-	       "%.1f us, SOA (ECDSAP256SHA256) %.1f us\n",
-	    n, (double)(t1 - t0) / n, (double)(t2 - t1) / n);
+	dnskey_us = (double)(cw_mono_usec() - t0) / (double)n;
+	tkey_new(&zsk, ".", LDNS_SIGN_RSASHA256, 2048, 256);
+	dnskey = signed_set(&w->root_ksk, INCEPTION, EXPIRATION, w->root_ksk.rr,
+	    zsk.rr, NULL);
+	soa = signed_text(&zsk, INCEPTION, EXPIRATION, ROOT_SOA);
+	rsa = root_keys(w, dnskey, w->root_ta, NOW);
+	tld = dnssec_keys_validate(w->tld, w->tld_dnskey, w->tld_ds, NOW);
+	printf("dnssec bench: %ld rounds, us per validation: DNSKEY set "
+	       "(RSASHA256 1024) %.1f; SOA: RSASHA256 2048 %.1f, "
+	       "ECDSAP256SHA256 %.1f, ED25519 %.1f\n",
+	    n, dnskey_us, bench_soa(soa, rsa, n),
+	    bench_soa(w->root_soa, keys, n), bench_soa(w->tld_soa, tld, n));
+	dnssec_keys_free(tld);
+	dnssec_keys_free(rsa);
+	ldns_rr_list_deep_free(soa);
+	ldns_rr_list_deep_free(dnskey);
+	tkey_free(&zsk);
 	dnssec_keys_free(keys);
 }
 
@@ -1140,6 +1225,7 @@ main(void)
 		cmocka_unit_test(test_anchor_bad_files),
 		cmocka_unit_test(test_anchor_mutations),
 		cmocka_unit_test(test_anchor_system_root),
+		cmocka_unit_test(test_reply_mutations),
 		cmocka_unit_test(test_bench),
 	};
 
