@@ -10,8 +10,10 @@
  *      dnssec_validate_rrset() found secure.
  *   2. dnssec_keys_validate(): a zone's DNSKEY RRset with its RRSIGs
  *      against that trust material gives the keys now trusted, with the
- *      outcome of the step (struct dnssec_keys, worth caching until the
- *      signature expires or the TTL runs out).
+ *      outcome of the step (struct dnssec_keys); dnssec_keys_unsigned()
+ *      when the parent proved there is no DS.  The keys are worth
+ *      caching, but only until the DNSKEY set's TTL runs out or `now`
+ *      passes keys->outcome.expiration: they are not checked again.
  *   3. dnssec_validate_rrset() / dnssec_validate_reply(): an RRset with
  *      its RRSIGs against those keys at a given time.
  * A step after a failed one carries that step's outcome on, so the last
@@ -23,8 +25,9 @@
  *
  * No wildcard expansion: an RRSIG counts only when its owner is the
  * RRset's, its signer is the zone whose keys are used, its labels field
- * is the owner's label count and it covers the RRset's type.  Keys count only when they are zone keys (flag 256) of
- * protocol 3 that are not revoked (RFC 5011).
+ * is the owner's label count and it covers the RRset's type.  Keys
+ * count only when they are zone keys (flag 256) of protocol 3 that are
+ * not revoked (RFC 5011).
  */
 #ifndef CW_DNSSEC_H
 #define CW_DNSSEC_H
