@@ -426,6 +426,28 @@ dnssec_keys_free(struct dnssec_keys *keys)
 
 /* --- The RRset step --- */
 
+/* Whether cached keys still hold at `now`: the signature that made
+ * them trusted is in its period. */
+static bool
+keys_in_period(const struct dnssec_keys *keys, cw_usec_t now)
+{
+	int64_t s = now / CW_USEC_PER_SEC;
+
+	return keys->outcome.inception <= s && s <= keys->outcome.expiration;
+}
+
+/* A secure keys outcome taken to a time outside its signature's period
+ * is bogus for that step. */
+static void
+keys_judge_period(struct dnssec_outcome *out)
+{
+	if (out->status != DNSSEC_SECURE)
+		return;
+	outcome_set(out, DNSSEC_BOGUS,
+	    out->now > out->expiration ? DNSSEC_REASON_EXPIRED :
+	                                 DNSSEC_REASON_NOT_YET_VALID);
+}
+
 /* Whether keys of `zone` can sign an RRset at `owner`. */
 static bool
 owner_in_zone(const ldns_rdf *owner, const ldns_rdf *zone)
@@ -443,9 +465,11 @@ dnssec_validate_rrset(const ldns_rr_list *rrs, const ldns_rdf *owner,
 	int rc = 0;
 
 	outcome_init(out, now / CW_USEC_PER_SEC);
-	if (keys->outcome.status != DNSSEC_SECURE) {
+	if (keys->outcome.status != DNSSEC_SECURE ||
+	    !keys_in_period(keys, now)) {
 		*out = keys->outcome;
 		out->now = now / CW_USEC_PER_SEC;
+		keys_judge_period(out);
 		return 0;
 	}
 	if (!owner_in_zone(owner, keys->zone))

@@ -12,8 +12,9 @@
  *      against that trust material gives the keys now trusted, with the
  *      outcome of the step (struct dnssec_keys); dnssec_keys_unsigned()
  *      when the parent proved there is no DS.  The keys are worth
- *      caching, but only until the DNSKEY set's TTL runs out or `now`
- *      passes keys->outcome.expiration: they are not checked again.
+ *      caching until the DNSKEY set's TTL runs out; used at a time
+ *      outside the period of the signature that made them trusted,
+ *      they give bogus (expired or not_yet_valid) outcomes.
  *   3. dnssec_validate_rrset() / dnssec_validate_reply(): an RRset with
  *      its RRSIGs against those keys at a given time.
  * A step after a failed one carries that step's outcome on, so the last
@@ -185,7 +186,9 @@ void dnssec_keys_free(struct dnssec_keys *keys);
  * (which then serves as the child's trust for dnssec_keys_validate());
  * an owner outside keys->zone has nothing these keys can sign: no_data.
  * When the keys' own outcome is not secure, *out is that outcome (the
- * chain is as strong as its weakest step).  Returns 0, or -1 when out
+ * chain is as strong as its weakest step); so it is, made bogus
+ * (expired, not_yet_valid), when `now` is outside the period of the
+ * DNSKEY set's signature.  Returns 0, or -1 when out
  * of memory (logged; *out is then indeterminate). */
 int dnssec_validate_rrset(const ldns_rr_list *rrs, const ldns_rdf *owner,
     ldns_rr_type type, const struct dnssec_keys *keys, cw_usec_t now,

@@ -465,6 +465,32 @@ test_expired(void **state)
 	dnssec_keys_free(keys);
 }
 
+/* Keys validated once and cached: used after their DNSKEY set's
+ * signature expired (or before it began), the SOA's outcome is the
+ * keys' step's, bogus, even though the SOA's own signature holds. */
+static void
+test_cached_keys_period(void **state)
+{
+	struct world *w = *state;
+	struct dnssec_keys *keys = root_keys(w, w->root_dnskey, w->root_ta,
+	    NOW);
+	ldns_rr_list *soa = signed_text(&w->root_zsk, INCEPTION - DAY,
+	    EXPIRATION + DAY, ROOT_SOA);
+	struct dnssec_outcome out;
+
+	out = soa_outcome(soa, keys, EXPIRATION * CW_USEC_PER_SEC);
+	assert_outcome(&out, DNSSEC_SECURE, DNSSEC_REASON_NONE);
+	assert_int_equal(out.expiration, EXPIRATION + DAY);
+	out = soa_outcome(soa, keys, (EXPIRATION + 1) * CW_USEC_PER_SEC);
+	assert_outcome(&out, DNSSEC_BOGUS, DNSSEC_REASON_EXPIRED);
+	assert_int_equal(out.expiration, EXPIRATION);
+	assert_int_equal(dnssec_expires_in(&out), -1);
+	out = soa_outcome(soa, keys, (INCEPTION - 1) * CW_USEC_PER_SEC);
+	assert_outcome(&out, DNSSEC_BOGUS, DNSSEC_REASON_NOT_YET_VALID);
+	ldns_rr_list_deep_free(soa);
+	dnssec_keys_free(keys);
+}
+
 static void
 test_not_yet_valid(void **state)
 {
@@ -1206,6 +1232,7 @@ main(void)
 		cmocka_unit_test(test_root_ds_anchor),
 		cmocka_unit_test(test_tld_secure),
 		cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_cached_keys_period),
 		cmocka_unit_test(test_not_yet_valid),
 		cmocka_unit_test(test_bad_period),
 		cmocka_unit_test(test_serial_time),
