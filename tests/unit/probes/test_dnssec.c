@@ -1167,7 +1167,11 @@ test_reply_mutations(void **state)
 /* CW_DNSSEC_BENCH=N: N validations of each step, in µs each: the root's
  * DNSKEY set (RSASHA256 KSK, 1024 bits in the test world), the root's
  * SOA signed as today's root is (RSASHA256 ZSK, 2048 bits), an ECDSA
- * P-256 SOA and an Ed25519 SOA (test.'s). */
+ * P-256 SOA and an Ed25519 SOA (test.'s).  On the 2-core machine of
+ * 2026-12-08 (gcc -O2, OpenSSL 3.0, one core), 3 runs of 3000: DNSKEY
+ * set 44-47 us; SOA RSASHA256-2048 56-62 us, ECDSA P-256 145-173 us,
+ * Ed25519 267-388 us (`openssl speed` there: P-256 verify 81 us, Ed25519
+ * 190 us: ldns adds 50-80 us of key and buffer set-up per signature). */
 static double
 bench_soa(const ldns_rr_list *soa, const struct dnssec_keys *keys, long n)
 {
