@@ -245,11 +245,11 @@ const char *dns_bytes_looks_like(const uint8_t *head, size_t len);
 
 /* dns_tcp_non_dns: what the first `len` bytes of a TCP stream look like
  * when no reply was accepted from it and they are not DNS: a known
- * protocol (dns_bytes_looks_like), or "other" when they cannot begin a
- * reply to query `id` (a length prefix shorter than a DNS header, or a
- * message ID that is not the query's in a message that did not parse as
- * DNS).  NULL when they can be DNS, are too few to tell, or `parsed`
- * (a whole message parsed as DNS). */
+ * protocol (dns_bytes_looks_like), or "other".  Bytes are DNS when a
+ * whole message of them parsed as DNS (`parsed`), or when they begin a
+ * reply to query `id` (a length prefix of a whole header, then `id`).
+ * NULL when they are DNS, or too few to tell (under four bytes that
+ * match nothing and announce a whole header). */
 const char *dns_tcp_non_dns(const uint8_t *head, size_t len, uint16_t id,
     bool parsed);
 

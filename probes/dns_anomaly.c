@@ -153,15 +153,20 @@ dns_tcp_non_dns(const uint8_t *head, size_t len, uint16_t id, bool parsed)
 {
 	const char *kind;
 
+	bool short_prefix = len >= 2 &&
+	    (head[0] << 8 | head[1]) < LDNS_HEADER_SIZE;
+
 	if (parsed || len == 0)
+		return NULL;
+	/* A reply to us is a length prefix of a whole header and then our
+	 * ID; one cut short after that is a failure of DNS, not a sign,
+	 * whatever protocol its first bytes might also spell. */
+	if (len >= 4 && !short_prefix &&
+	    (uint16_t)(head[2] << 8 | head[3]) == id)
 		return NULL;
 	if ((kind = dns_bytes_looks_like(head, len)) != NULL)
 		return kind;
-	/* A reply to us is a length prefix of a whole header and then our
-	 * ID; a reply cut short after that is a failure, not a sign. */
-	if (len >= 2 && (head[0] << 8 | head[1]) < LDNS_HEADER_SIZE)
-		return "other";
-	if (len >= 4 && (uint16_t)(head[2] << 8 | head[3]) != id)
+	if (short_prefix || len >= 4)
 		return "other";
 	return NULL;
 }

@@ -948,6 +948,9 @@ test_non_dns_bytes(void **state)
 	assert_string_equal(dns_tcp_non_dns(http, 26, 0x1234, false), "http");
 	/* A message that parsed as DNS is DNS, whatever its first bytes. */
 	assert_null(dns_tcp_non_dns(http, 26, 0x1234, true));
+	/* So is the start of a reply to us, even if it spells "HTTP":
+	 * length 0x4854, ID 0x5450 ("TP"). */
+	assert_null(dns_tcp_non_dns(http, 26, 0x5450, false));
 	/* The start of a reply to us, even if cut short, is DNS. */
 	assert_null(dns_tcp_non_dns(dns, sizeof(dns), 0x1234, false));
 	assert_string_equal(dns_tcp_non_dns(dns, sizeof(dns), 0x4321, false),
