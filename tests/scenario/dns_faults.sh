@@ -425,11 +425,12 @@ fault_stop
 
 fault_start tcp-tiny
 q tcp-tiny-sign --tcp 127.0.0.1
+# (The probe stops at the length: only those two bytes were read.)
 cw_expect "tcp-tiny: a length shorter than a header looks like other" \
     "$OUT" '.[0].failure == "dns_malformed_response" and
      ([.[0].anomalies[].name] == ["non_dns_on_tcp"]) and
      .[0].anomalies[0].evidence.looks_like == "other" and
-     (.[0].anomalies[0].evidence.first_bytes | test("^0005[0-9a-f]{10}$"))'
+     .[0].anomalies[0].evidence.first_bytes == "0005"'
 fault_stop
 
 # DNS that fails is not a sign of something else on the port.
