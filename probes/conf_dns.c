@@ -42,6 +42,7 @@ static cfg_opt_t conf_dns_opts[] = {
 	CFG_BOOL("nsid", cfg_true, CFGF_NONE),
 	CFG_BOOL("rd", cfg_false, CFGF_NONE),
 	CFG_BOOL("tcp_on_truncation", cfg_true, CFGF_NONE),
+	CFG_BOOL("authoritative", cfg_false, CFGF_NONE),
 	CFG_STR("interval", NULL, CFGF_NODEFAULT),
 	CFG_STR("spread", NULL, CFGF_NODEFAULT),
 	CFG_STR("timeout", NULL, CFGF_NODEFAULT),
@@ -50,18 +51,22 @@ static cfg_opt_t conf_dns_opts[] = {
 	CFG_END(),
 };
 
-/* conf_dns_servers: expand `servers` into m->targets. */
-static void
+/* conf_dns_servers: expand `servers` into m->targets; whether every one
+ * of them is a root server ("@root" alone). */
+static bool
 conf_dns_servers(struct conf_sec *s, struct measurement *m)
 {
 	struct dns_measurement *d = m->spec;
 	unsigned n = cfg_size(s->sec, "servers");
+	bool roots = n > 0;
 	char err[256];
 
 	for (unsigned i = 0; i < n; i++) {
-		switch (catalog_server_add(cfg_getnstr(s->sec, "servers", i),
-		    d->spec.port, &m->targets, &m->ntargets, err,
-		    sizeof(err))) {
+		const char *server = cfg_getnstr(s->sec, "servers", i);
+
+		roots = roots && strcmp(server, "@root") == 0;
+		switch (catalog_server_add(server, d->spec.port, &m->targets,
+		    &m->ntargets, err, sizeof(err))) {
 		case CATALOG_SERVER_OK:
 			break;
 		case CATALOG_SERVER_BAD_ADDRESS:
@@ -76,9 +81,10 @@ conf_dns_servers(struct conf_sec *s, struct measurement *m)
 			break;
 		case CATALOG_SERVER_NOMEM:
 			s->l->oom = true;
-			return;
+			return false;
 		}
 	}
+	return roots;
 }
 
 /* conf_dns_tlds: check and store `tlds`. */
@@ -201,6 +207,23 @@ conf_dns_wire(struct conf_sec *s, struct measurement *m)
 		d->spec.retries = (int)v;
 }
 
+/* conf_dns_authoritative: whether the servers serve the zone whose apex
+ * is the query name.  Unless the section says, that is known of the
+ * root servers asked about "." and of a TLD's servers asked about the
+ * TLD itself, in class IN; the section may say so of its own servers. */
+static void
+conf_dns_authoritative(struct conf_sec *s, struct measurement *m, bool roots)
+{
+	struct dns_measurement *d = m->spec;
+
+	if (conf_given(s->l, s->sec, "authoritative")) {
+		d->spec.authoritative = cfg_getbool(s->sec, "authoritative");
+		return;
+	}
+	d->spec.authoritative = d->spec.qclass == LDNS_RR_CLASS_IN &&
+	    (d->qname_from_tld || (roots && strcmp(d->spec.qname, ".") == 0));
+}
+
 /* How the section words the problems dns_spec_check() finds (the kind's
  * spec_check): each at the line of the option it is about. */
 static const struct conf_rule conf_dns_rules[DNS_SPEC_RULES] = {
@@ -273,7 +296,7 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 {
 	struct dns_measurement *d;
 	unsigned refused;
-	bool timing;
+	bool timing, roots;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		s->l->oom = true;
@@ -289,8 +312,9 @@ conf_dns_build(struct conf_sec *s, struct measurement *m)
 	    !(refused & (1u << DNS_SPEC_TIMEOUT | 1u << DNS_SPEC_LATE_WINDOW)))
 		conf_dns_cycle(s, m);
 	conf_dns_tlds(s, m);
-	conf_dns_servers(s, m);
+	roots = conf_dns_servers(s, m);
 	conf_dns_question(s, m);
+	conf_dns_authoritative(s, m, roots);
 	if (m->ntargets == 0 && m->ntlds == 0 &&
 	    cfg_size(s->sec, "servers") == 0 && cfg_size(s->sec, "tlds") == 0)
 		conf_sec_error(s, NULL, 0,
@@ -396,6 +420,7 @@ dns_describe(const struct measurement *m, json_t *o)
 	result_set_bool(o, "nsid", d->spec.nsid);
 	result_set_bool(o, "rd", d->spec.rd);
 	result_set_bool(o, "tcp_on_truncation", d->spec.tcp_on_truncation);
+	result_set_bool(o, "authoritative", d->spec.authoritative);
 	result_set_int(o, "timeout_ms", d->spec.timeout / CW_USEC_PER_MSEC);
 	result_set_int(o, "retries", d->spec.retries);
 	result_set_int(o, "late_window_ms",
@@ -529,6 +554,8 @@ dns_failure_fields(json_t *r, const struct measurement *m,
     const struct probe_task *t)
 {
 	(void)m;
+	/* Nothing came, so nothing was a sign (dns.h). */
+	json_object_set_new(r, "anomalies", json_array());
 	if (!t->has_target)
 		return;
 	result_set_str(r, "server",

@@ -87,6 +87,13 @@ struct dns_probe {
 	size_t in_len, in_have;
 	bool tcp_extra; /* more bytes than announced */
 
+	/* The first bytes of the TCP attempt's stream, prefix included, and
+	 * whether a whole message of it parsed as DNS: what a stream that
+	 * gave no reply looked like (non_dns_on_tcp). */
+	uint8_t tcp_head[DNS_TCP_HEAD_MAX];
+	size_t tcp_head_len;
+	bool tcp_parsed;
+
 	/* The accepted reply. */
 	struct dns_bytes reply;
 	ldns_pkt *pkt;
@@ -382,6 +389,34 @@ dns_result_add_late(json_t *result, const struct dns_probe *p)
 	json_object_set_new(result, "late_replies", late);
 }
 
+/* The signs of an impostor this exchange shows (dns.h); every result
+ * has the list, empty when there is none. */
+static void
+dns_result_add_anomalies(json_t *result, const struct dns_probe *p)
+{
+	json_t *list = json_array();
+	const char *looks_like;
+	int rc = 0;
+
+	if (list == NULL) {
+		log_warnx("dns: %s: out of memory", p->target.addr);
+		return;
+	}
+	if (p->pkt != NULL)
+		rc = dns_anomalies_reply(list, &p->spec, p->pkt);
+	if (rc == 0 && p->late_differ)
+		rc = dns_anomaly_add(list, DNS_ANOMALY_LATE_REPLY_DIFFERS,
+		    json_pack("{s:i}", "count", p->late_count));
+	if (rc == 0 && p->pkt == NULL && p->proto == DNS_PROTO_TCP &&
+	    (looks_like = dns_tcp_non_dns(p->tcp_head, p->tcp_head_len, p->id,
+	         p->tcp_parsed)) != NULL)
+		rc = dns_anomaly_non_dns_on_tcp(list, looks_like, p->tcp_head,
+		    p->tcp_head_len);
+	if (rc == -1)
+		log_warnx("dns: %s: out of memory", p->target.addr);
+	json_object_set_new(result, "anomalies", list);
+}
+
 static json_t *
 dns_result_build(const struct dns_probe *p)
 {
@@ -427,6 +462,7 @@ dns_result_build(const struct dns_probe *p)
 		    p->failure_wire.len);
 	if (p->rejected_count > 0)
 		result_set_int(r, "rejected", p->rejected_count);
+	dns_result_add_anomalies(r, p);
 	if (failure == CW_OK)
 		result_set_ok(r);
 	else if (detail != NULL)
@@ -607,6 +643,8 @@ static void
 dns_tcp_start(struct dns_probe *p)
 {
 	p->connect_us = -1;
+	p->tcp_head_len = 0;
+	p->tcp_parsed = false;
 	if (dns_socket(p, SOCK_STREAM) == -1)
 		return;
 	dns_note_time(p);
@@ -836,6 +874,7 @@ dns_tcp_message(struct dns_probe *p, cw_usec_t now)
 
 	failure = dns_reply_check(&p->spec, p->id, p->in, p->in_len, &pkt,
 	    detail, sizeof(detail));
+	p->tcp_parsed = failure != CW_FAIL_DNS_MALFORMED;
 	if (failure != CW_OK) {
 		/* Over TCP nothing else will come: the answer is wrong. */
 		if (dns_bytes_set(&p->failure_wire, p->in, p->in_len) == -1)
@@ -854,11 +893,26 @@ dns_tcp_message(struct dns_probe *p, cw_usec_t now)
 	dns_finish(p);
 }
 
+/* Keep the stream's first bytes, whatever they turn out to be. */
+static void
+dns_tcp_head_note(struct dns_probe *p, const uint8_t *buf, size_t len)
+{
+	size_t room = sizeof(p->tcp_head) - p->tcp_head_len;
+
+	if (len > room)
+		len = room;
+	memcpy(p->tcp_head + p->tcp_head_len, buf, len);
+	p->tcp_head_len += len;
+}
+
 /* Read into the prefix or the message; returns bytes, 0 at EOF, -1. */
 static ssize_t
 dns_tcp_recv(struct dns_probe *p, uint8_t *buf, size_t len)
 {
 	ssize_t n = recv(p->fd, buf, len, 0);
+
+	if (n > 0)
+		dns_tcp_head_note(p, buf, (size_t)n);
 
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR)

@@ -57,11 +57,17 @@ struct dns_spec {
 	cw_usec_t timeout;      /* per attempt */
 	int retries;            /* further attempts after a timeout (UDP) */
 	cw_usec_t late_window;  /* keep UDP open this long for late replies */
+	/* The target serves the zone whose apex is qname (root servers and
+	 * ".", a TLD's servers and the TLD): only then are the signs that
+	 * need to know the server checked (not_authoritative,
+	 * recursion_offered, impossible_answer; doc/results.md). */
+	bool authoritative;
 };
 
 /* dns_spec_init: the RSSAC047 defaults: SOA of "." IN, UDP and TCP, IPv4
  * and IPv6, port 53, EDNS 1232 with NSID, no DO, no RD, 4 s timeout, no
- * retries, TCP on truncation, 200 ms late-reply window. */
+ * retries, TCP on truncation, 200 ms late-reply window; not
+ * authoritative (the caller says so when it knows the server). */
 void dns_spec_init(struct dns_spec *spec);
 
 /*
@@ -186,6 +192,73 @@ enum cw_failure dns_result_add_reply(json_t *result,
  * nothing when len is 0. */
 void dns_result_add_abuf(json_t *result, const char *key, const uint8_t *wire,
     size_t len);
+
+/* dns_reply_rcode: the reply's rcode, its EDNS extended bits included. */
+unsigned dns_reply_rcode(const ldns_pkt *reply);
+
+/* dns_rcode_name: the name of an rcode ("NOERROR", "BADVERS",
+ * "RCODE12") into buf, at least DNS_RCODE_STRLEN bytes. */
+#define DNS_RCODE_STRLEN 16
+void dns_rcode_name(unsigned rcode, char *buf, size_t len);
+
+/*
+ * Anomalies (probes/dns_anomaly.c): signs that an answer is not the real
+ * server's, each a documented name with the facts that raised it
+ * (doc/results.md).  A result's "anomalies" is a list of
+ * {"name": NAME, "evidence": {...}}, empty when no sign was seen.  The
+ * signs here are read from one exchange; signs that need history or
+ * other servers add their names to the enum and their elements with
+ * dns_anomaly_add().
+ */
+enum dns_anomaly {
+	DNS_ANOMALY_NOT_AUTHORITATIVE,  /* AA clear from its own zone */
+	DNS_ANOMALY_RECURSION_OFFERED,  /* RA set by an authoritative server */
+	DNS_ANOMALY_IMPOSSIBLE_ANSWER,  /* NXDOMAIN or NODATA at the apex */
+	DNS_ANOMALY_NON_DNS_ON_TCP,     /* the TCP reply is not DNS */
+	DNS_ANOMALY_LATE_REPLY_DIFFERS, /* a late UDP reply differs */
+	DNS_ANOMALIES
+};
+
+/* dns_anomaly_name: the stable name ("not_authoritative" ...). */
+const char *dns_anomaly_name(enum dns_anomaly anomaly);
+
+/* dns_anomaly_add: append {"name", "evidence"} to the array `list`.
+ * Takes the reference to `evidence` (an object), also on failure;
+ * -1 when out of memory. */
+int dns_anomaly_add(json_t *list, enum dns_anomaly anomaly, json_t *evidence);
+
+/* dns_reply_impossible: true when `reply` says the apex qname of a zone
+ * the server serves does not exist (NXDOMAIN), or that it has no SOA
+ * (an SOA query answered NOERROR without an SOA record owned by qname
+ * in the answer section).  Meaningful only for spec->authoritative. */
+bool dns_reply_impossible(const struct dns_spec *spec, const ldns_pkt *reply);
+
+/* dns_anomalies_reply: append the signs an accepted reply carries to
+ * `list`; none unless spec->authoritative.  -1 when out of memory. */
+int dns_anomalies_reply(json_t *list, const struct dns_spec *spec,
+    const ldns_pkt *reply);
+
+/* dns_bytes_looks_like: what the first bytes of a stream are when they
+ * are a known protocol other than DNS: "http" ("HTTP/"), "tls" (a TLS
+ * alert or handshake record header), "ssh" ("SSH-"); NULL otherwise. */
+const char *dns_bytes_looks_like(const uint8_t *head, size_t len);
+
+/* dns_tcp_non_dns: what the first `len` bytes of a TCP stream look like
+ * when no reply was accepted from it and they are not DNS: a known
+ * protocol (dns_bytes_looks_like), or "other".  Bytes are DNS when a
+ * whole message of them parsed as DNS (`parsed`), or when they begin a
+ * reply to query `id` (a length prefix of a whole header, then `id`).
+ * NULL when they are DNS, or too few to tell (under four bytes that
+ * match nothing and announce a whole header). */
+const char *dns_tcp_non_dns(const uint8_t *head, size_t len, uint16_t id,
+    bool parsed);
+
+/* dns_anomaly_non_dns_on_tcp: append non_dns_on_tcp, saying it looks
+ * like `looks_like`, with up to DNS_TCP_HEAD_MAX of `head` in hex, to
+ * `list`.  -1 when out of memory. */
+#define DNS_TCP_HEAD_MAX 16
+int dns_anomaly_non_dns_on_tcp(json_t *list, const char *looks_like,
+    const uint8_t *head, size_t len);
 
 /* dns_text_escape: bytes from the network as printable text: ASCII
  * 0x20-0x7e as is, except that a backslash is doubled; every other byte

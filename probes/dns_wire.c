@@ -438,8 +438,7 @@ dns_result_add_abuf(json_t *result, const char *key, const uint8_t *wire,
 	free(b64);
 }
 
-/* The rcode's name, extended rcodes (EDNS) included. */
-static void
+void
 dns_rcode_name(unsigned rcode, char *buf, size_t len)
 {
 	const ldns_lookup_table *lt;
@@ -453,6 +452,13 @@ dns_rcode_name(unsigned rcode, char *buf, size_t len)
 		snprintf(buf, len, "%s", lt->name);
 	else
 		snprintf(buf, len, "RCODE%u", rcode);
+}
+
+unsigned
+dns_reply_rcode(const ldns_pkt *reply)
+{
+	return (unsigned)ldns_pkt_get_rcode(reply) |
+	    (unsigned)ldns_pkt_edns_extended_rcode(reply) << 4;
 }
 
 static enum cw_failure
@@ -599,12 +605,11 @@ enum cw_failure
 dns_result_add_reply(json_t *result, const struct dns_spec *spec,
     const ldns_pkt *reply, const uint8_t *wire, size_t len)
 {
-	char name[16];
+	char name[DNS_RCODE_STRLEN];
 	unsigned rcode;
 
 	(void)spec;
-	rcode = (unsigned)ldns_pkt_get_rcode(reply) |
-	    (unsigned)ldns_pkt_edns_extended_rcode(reply) << 4;
+	rcode = dns_reply_rcode(reply);
 	dns_rcode_name(rcode, name, sizeof(name));
 	result_set_str(result, "rcode", name);
 	dns_result_add_flags(result, reply);

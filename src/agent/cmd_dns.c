@@ -57,6 +57,7 @@ enum {
 	OPT_CHAOS,
 	OPT_LATE_WINDOW,
 	OPT_NO_TCP_FALLBACK,
+	OPT_AUTHORITATIVE,
 	OPT_COUNT,
 	OPT_IN_FLIGHT,
 };
@@ -77,6 +78,7 @@ static const struct option cmd_dns_options[] = {
 	{ "chaos", required_argument, NULL, OPT_CHAOS },
 	{ "late-window", required_argument, NULL, OPT_LATE_WINDOW },
 	{ "no-tcp-fallback", no_argument, NULL, OPT_NO_TCP_FALLBACK },
+	{ "authoritative", no_argument, NULL, OPT_AUTHORITATIVE },
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -109,6 +111,9 @@ cmd_dns_usage(FILE *fp)
 	    "  --retries N         further attempts after a timeout (default 0)\n"
 	    "  --late-window TIME  wait for late UDP replies (default 200ms)\n"
 	    "  --no-tcp-fallback   do not retry a truncated UDP answer over TCP\n"
+	    "  --authoritative     the servers serve the zone whose apex is the\n"
+	    "                      query name: check the signs of an impostor\n"
+	    "                      that need this (anomalies in doc/results.md)\n"
 	    "  --count N           measure every server and transport N times (default 1)\n"
 	    "  --in-flight N       at most N measurements at once (default: as many\n"
 	    "                      as the open-file limit allows)\n"
@@ -188,6 +193,9 @@ cmd_dns_option(struct cmd_dns *cmd, struct cmd_dns_args *a, int ch)
 		break;
 	case OPT_NO_TCP_FALLBACK:
 		spec->tcp_on_truncation = false;
+		break;
+	case OPT_AUTHORITATIVE:
+		spec->authoritative = true;
 		break;
 	case OPT_COUNT:
 		return cli_rounds_option(&cmd->run, "dns", "count", optarg);

@@ -22,6 +22,12 @@ Modes (the transport not named behaves normally):
   double          UDP: the answer, then 20 ms later a different one
   dup             UDP: the answer twice, byte for byte
   servfail, nxdomain, rcode-refused   that rcode
+  proxy           NXDOMAIN with RA set and AA clear for every query, as a
+                  transparent proxy's resolver answers a root address
+  nodata          NOERROR with an empty answer section (the SOA in the
+                  authority section, AA set): NODATA, even for the apex
+  tcp-http        TCP: reads the query, answers an HTTP 400 and closes
+  tcp-tls         TCP: reads the query, answers a TLS alert and closes
   tcp-oversize    TCP: the announced message followed by 5 more bytes
   tcp-short       TCP: announces the length, sends half, closes
   tcp-close       TCP: reads the query and closes (FIN)
@@ -55,11 +61,16 @@ MODES = (
     "short", "lying-header", "truncated", "slow-truncated", "double",
     "dup", "servfail", "nxdomain", "rcode-refused", "tcp-oversize",
     "tcp-short", "tcp-close", "tcp-reset", "tcp-tiny", "tcp-silent",
-    "tcp-dribble", "refused",
+    "tcp-dribble", "refused", "proxy", "nodata", "tcp-http", "tcp-tls",
 )
 SERIAL = 2024010101
 NSID = b"dnsfault"
 GARBAGE = b"\xde\xad\xbe\xef" * 10
+HTTP_400 = (b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n"
+            b"Content-Type: text/html\r\nContent-Length: 0\r\n"
+            b"Connection: close\r\n\r\n")
+# A TLS 1.2 record: alert, fatal, decode_error.
+TLS_ALERT = b"\x15\x03\x03\x00\x02\x02\x32"
 
 
 class Responder:
@@ -116,12 +127,19 @@ class Responder:
             return GARBAGE
         rcode = {"servfail": dns.rcode.SERVFAIL,
                  "nxdomain": dns.rcode.NXDOMAIN,
+                 "proxy": dns.rcode.NXDOMAIN,
                  "rcode-refused": dns.rcode.REFUSED}.get(
                      m, dns.rcode.NOERROR)
         r = self.answer(wire, rcode=rcode)
         if r is None:
             return None
-        if m == "wrong-id":
+        if m == "proxy":
+            r.flags = (r.flags | dns.flags.RA) & ~dns.flags.AA
+        elif m == "nodata":
+            r.authority = [rr for rr in r.answer
+                           if rr.rdtype == dns.rdatatype.SOA]
+            r.answer = []
+        elif m == "wrong-id":
             r.id ^= 0x5a5a
         elif m == "wrong-question":
             q = r.question[0]
@@ -190,6 +208,10 @@ class Responder:
                 return
             if m == "tcp-silent":
                 time.sleep(3600)
+                return
+            if m in ("tcp-http", "tcp-tls"):
+                conn.sendall(HTTP_400 if m == "tcp-http" else TLS_ALERT)
+                time.sleep(0.2)
                 return
             if m == "tcp-tiny":
                 conn.sendall(struct.pack("!H", 5) + wire[:5])

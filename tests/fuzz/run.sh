@@ -28,6 +28,7 @@ lib=$top/src/lib
 store=$top/src/collector/store
 srcs="$lib/log.c $lib/cwtime.c $lib/failure.c $lib/result.c $lib/target.c
   $lib/fileio.c $top/probes/dns.c $top/probes/dns_wire.c
+  $top/probes/dns_anomaly.c
   $top/probes/probe.c
   $top/src/agent/tld.c $top/src/agent/tld_cache.c"
 # The collector's batch path adds its store (for the checks that need no

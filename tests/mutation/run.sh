@@ -132,6 +132,20 @@ file       probes/dns.c
 old        n = recvmsg(fd, &msg, 0);\n\tnow = cw_mono_usec();
 new        n = recvmsg(fd, &msg, 0);\n\tnow = cw_real_usec();
 tests      tests/unit/probes/test_dns tests/scenario/dns_nsd.sh
+
+mutant     apex_soa_owner
+invariant  an SOA query of a zone's apex answered without its SOA is impossible_answer
+file       probes/dns_anomaly.c
+old        found = ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+new        found = ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA ||
+tests      tests/unit/probes/test_dns tests/scenario/dns_faults.sh
+
+mutant     non_dns_parsed
+invariant  a TCP message that parsed as DNS is never non_dns_on_tcp
+file       probes/dns.c
+old        p->tcp_parsed = failure != CW_FAIL_DNS_MALFORMED;
+new        p->tcp_parsed = false;
+tests      tests/scenario/dns_faults.sh
 EOF
 
 # The rest is one block, read whole before it runs, so that editing this

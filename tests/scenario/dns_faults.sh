@@ -3,7 +3,9 @@
 # (tests/fault/dnsfault.py) on loopback: every fault mode must end in the
 # documented failure name, with the reply fields, raw bytes, attempts,
 # truncation and late-reply evidence the results document promises, and
-# the exit status 0/1/2.  Usage errors must exit 2 with a message.
+# the exit status 0/1/2.  The impostors (a transparent proxy, NODATA for
+# the apex, HTTP or TLS on TCP) must raise their anomalies, with the
+# evidence, and honest answers and plain DNS failures none.  Usage errors must exit 2 with a message.
 # Every packet goes to 127.0.0.1 or ::1.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -346,6 +348,110 @@ expect_rc tcp-dribble 0
 cw_expect "tcp-dribble: a reply in one-byte segments is read whole" \
     "$OUT" '.[0].ok and .[0].soa_serial == 2024010101 and
      .[0].nsid == "dnsfault" and .[0].rtt_ms >= 2 * .[0].size'
+fault_stop
+
+# --- anomalies: the signs of an impostor, and no false alarm ---
+# names NAMES: every result's anomaly names are exactly NAMES (a jq
+# array).
+names()
+{
+	printf 'all(.[]; [.anomalies[].name] == %s)' "$1"
+}
+fault_start proxy
+q proxy --authoritative --udp --tcp 127.0.0.1
+expect_rc proxy 1
+cw_expect "proxy: the failure is still the rcode's" "$OUT" \
+    'length == 2 and all(.[]; .failure == "dns_nxdomain_error" and
+     .flags.ra and (.flags.aa | not))'
+cw_expect "proxy: not_authoritative, recursion_offered, impossible_answer" \
+    "$OUT" "$(names '["not_authoritative", "recursion_offered",
+     "impossible_answer"]')"
+cw_expect "proxy: the evidence of each" "$OUT" \
+    'all(.[]; .anomalies[0].evidence == {"aa": false, "rcode": "NXDOMAIN"}
+     and .anomalies[1].evidence == {"ra": true} and
+     .anomalies[2].evidence == {"rcode": "NXDOMAIN", "answer_count": 0})'
+q proxy-resolver --udp --tcp 127.0.0.1
+expect_rc proxy-resolver 1
+cw_expect "proxy: no sign unless the server is the zone's" "$OUT" \
+    'length == 2 and all(.[]; .anomalies == [])'
+once_table proxy-table '	authoritative = true'
+cw_check "proxy, once: exit 1" [ "$rc" = 1 ]
+cw_expect "proxy, once: authoritative = true checks the signs" \
+    "$CW_TMP/proxy-table.jsonl" "map(select(.type == \"dns\")) |
+    length == 1 and $(names \
+    '["not_authoritative", "recursion_offered", "impossible_answer"]')"
+fault_stop
+
+fault_start nodata
+q nodata --authoritative --udp --tcp 127.0.0.1
+expect_rc nodata 0
+cw_expect "nodata: NODATA for the apex SOA is impossible_answer alone" \
+    "$OUT" 'length == 2 and all(.[]; .ok and .counts.an == 0 and
+     .anomalies == [{"name": "impossible_answer", "evidence":
+     {"rcode": "NOERROR", "answer_count": 0}}])'
+q nodata-ns --authoritative --qtype NS --udp 127.0.0.1
+expect_rc nodata-ns 0
+cw_expect "nodata: an empty answer to another type is no sign" "$OUT" \
+    'length == 1 and .[0].counts.an == 0 and .[0].anomalies == []'
+fault_stop
+
+fault_start normal
+q honest --authoritative --udp --tcp --nsid 127.0.0.1 "${V6[@]}"
+expect_rc honest 0
+cw_expect "honest: an authoritative answer raises nothing" "$OUT" \
+    "length == $((2 * NADDR))"' and all(.[]; .ok and .anomalies == [])'
+fault_stop
+
+fault_start tcp-http
+q tcp-http --udp --tcp 127.0.0.1
+expect_rc tcp-http 1
+cw_expect "tcp-http: the failure as before, non_dns_on_tcp added" "$OUT" \
+    'map(select(.proto == "tcp"))[0] | .failure == "eof_error" and
+     .anomalies == [{"name": "non_dns_on_tcp", "evidence":
+     {"looks_like": "http",
+      "first_bytes": "485454502f312e312034303020426164"}}]'
+cw_expect "tcp-http: UDP answered, no sign" "$OUT" \
+    'map(select(.proto == "udp"))[0] | .ok and .anomalies == []'
+fault_stop
+
+fault_start tcp-tls
+q tcp-tls --tcp 127.0.0.1
+expect_rc tcp-tls 1
+cw_expect "tcp-tls: a TLS alert is non_dns_on_tcp, looks like tls" "$OUT" \
+    '.[0].failure == "eof_error" and .[0].anomalies == [{"name":
+     "non_dns_on_tcp", "evidence": {"looks_like": "tls",
+     "first_bytes": "15030300020232"}}]'
+fault_stop
+
+fault_start tcp-tiny
+q tcp-tiny-sign --tcp 127.0.0.1
+# (The probe stops at the length: only those two bytes were read.)
+cw_expect "tcp-tiny: a length shorter than a header looks like other" \
+    "$OUT" '.[0].failure == "dns_malformed_response" and
+     ([.[0].anomalies[].name] == ["non_dns_on_tcp"]) and
+     .[0].anomalies[0].evidence.looks_like == "other" and
+     .[0].anomalies[0].evidence.first_bytes == "0005"'
+fault_stop
+
+# DNS that fails is not a sign of something else on the port.
+for mode in tcp-short tcp-close wrong-id; do
+	fault_start "$mode"
+	q "$mode-sign" --tcp --timeout 0.5 127.0.0.1
+	cw_expect "$mode: a failure, and no anomaly" "$OUT" \
+	    '.[0].ok == false and .[0].anomalies == []'
+	fault_stop
+done
+
+fault_start double
+q double-sign --late-window 300ms 127.0.0.1
+cw_expect "double: late_reply_differs under the same roof" "$OUT" \
+    '.[0].late_replies.differ and .[0].anomalies == [{"name":
+     "late_reply_differs", "evidence": {"count": 1}}]'
+fault_stop
+fault_start dup
+q dup-sign --late-window 300ms 127.0.0.1
+cw_expect "dup: an identical late reply is no sign" "$OUT" \
+    '.[0].late_replies.count == 1 and .[0].anomalies == []'
 fault_stop
 
 # --- nobody listening: ICMP port unreachable / RST ---

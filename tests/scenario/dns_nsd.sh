@@ -64,7 +64,9 @@ EOF
 }
 
 # --- SOA of "." over UDP and TCP, IPv4 and IPv6 (the RSSAC047 query) ---
-dns soa --qname . --qtype SOA --udp --tcp --nsid --timeout 4s "${SERVERS[@]}"
+# (--authoritative: NSD serves the test root zone, as a root server does.)
+dns soa --qname . --qtype SOA --udp --tcp --nsid --timeout 4s \
+    --authoritative "${SERVERS[@]}"
 cw_check "soa: exit status 0" [ "$rc" = 0 ]
 cw_expect "soa: one result per address and transport" "$CW_TMP/soa.json" \
     "length == $NADDR * 2 and
@@ -98,6 +100,8 @@ cw_expect "soa: the query as sent" "$CW_TMP/soa.json" '
         .query.qclass == "IN" and .query.nsid == true and
         .query.rd == false and .query.edns_size > 0 and .attempts == 1 and
         (.truncated | not))'
+cw_expect "soa: a real server of the zone raises no anomaly" \
+    "$CW_TMP/soa.json" 'all(.[]; .anomalies == [])'
 cw_check "soa: abuf decodes to size bytes with the query id" \
     abuf_ok "$CW_TMP/soa.json"
 cw_check "soa: every line is one JSON object, no newline inside" \
@@ -119,14 +123,16 @@ if [ "$CW_HAVE_V6" = 1 ]; then
 fi
 
 # --- the TLD zones' own serials ---
-dns ua --qname ua. --qtype SOA --udp 127.0.0.1
+dns ua --qname ua. --qtype SOA --udp --authoritative 127.0.0.1
 cw_check "ua. SOA: exit status 0" [ "$rc" = 0 ]
-cw_expect "ua. SOA serial" "$CW_TMP/ua.json" \
-    "length == 1 and .[0].ok and .[0].soa_serial == $CW_SERIAL_UA"
-dns sd --qname sd --qtype SOA --tcp 127.0.0.1
+cw_expect "ua. SOA serial, no anomaly" "$CW_TMP/ua.json" \
+    "length == 1 and .[0].ok and .[0].soa_serial == $CW_SERIAL_UA and
+     .[0].anomalies == []"
+dns sd --qname sd --qtype SOA --tcp --authoritative 127.0.0.1
 cw_check "sd SOA: exit status 0" [ "$rc" = 0 ]
-cw_expect "sd SOA serial over TCP" "$CW_TMP/sd.json" \
-    "length == 1 and .[0].ok and .[0].soa_serial == $CW_SERIAL_SD"
+cw_expect "sd SOA serial over TCP, no anomaly" "$CW_TMP/sd.json" \
+    "length == 1 and .[0].ok and .[0].soa_serial == $CW_SERIAL_SD and
+     .[0].anomalies == []"
 
 # --- CHAOS: the answering instance's identity ---
 dns chaos --chaos hostname.bind --udp --tcp "${SERVERS[@]}"
@@ -149,7 +155,8 @@ cw_expect "nxdomain: failure and rcode" "$CW_TMP/nx.json" "
     length == $NADDR * 2 and
     all(.[]; .ok == false and .failure == \"dns_nxdomain_error\" and
         .rcode == \"NXDOMAIN\" and .flags.aa and .counts.an == 0 and
-        .counts.ns == 1 and .size > 0 and .abuf != null)"
+        .counts.ns == 1 and .size > 0 and .abuf != null and
+        .anomalies == [])"
 cw_check "nxdomain: abuf decodes" abuf_ok "$CW_TMP/nx.json"
 
 # --- REFUSED: a second NSD that serves ua. only ---
@@ -193,7 +200,7 @@ cw_check "huge: exit status 0" [ "$rc" = 0 ]
 cw_expect "huge answer over TCP" "$CW_TMP/huge.json" "
     length == $NADDR and
     all(.[]; .ok and .proto == \"tcp\" and (.txt | length) == 100 and
-        .size > 7000)"
+        .size > 7000 and .anomalies == [])"
 cw_check "huge: abuf decodes" abuf_ok "$CW_TMP/huge.json"
 
 # --- many queries in one invocation: none may time out (RRL is off) ---
@@ -201,12 +208,14 @@ cw_check "huge: abuf decodes" abuf_ok "$CW_TMP/huge.json"
 # is refused) and measured 250 / NADDR times, all at once.
 start=$(date +%s)
 dns many --qname . --qtype SOA --nsid --udp --tcp --count $((250 / NADDR)) \
-    "${SERVERS[@]}"
+    --authoritative "${SERVERS[@]}"
 cw_log "500 queries took $(($(date +%s) - start)) s"
 cw_check "many: exit status 0" [ "$rc" = 0 ]
 cw_expect "many: 500 results, all ok, none timed out" "$CW_TMP/many.json" "
     length == 500 and all(.[]; .ok and .soa_serial == $CW_SERIAL_ROOT) and
     ([.[] | select(.failure == \"generic_timeout_error\")] | length) == 0"
+cw_expect "many: no false alarm in 500 authoritative answers" \
+    "$CW_TMP/many.json" 'all(.[]; .anomalies == [])'
 cw_expect "many: query IDs are not all the same" "$CW_TMP/many.json" '
     ([.[].query.id] | unique | length) > 100'
 

@@ -198,6 +198,8 @@ test_example(void **state)
 	assert_int_equal(dns_of(m)->spec.retries, 0);
 	assert_int_equal(dns_of(m)->spec.late_window, 200 * MSEC);
 	assert_int_equal(config_measurement_queries(m), 52);
+	/* The root servers asked about ".": their own zone's apex. */
+	assert_true(dns_of(m)->spec.authoritative);
 	assert_non_null(strstr(m->file, "corewatch-example.conf"));
 	assert_int_equal(m->line, 31);
 
@@ -210,6 +212,7 @@ test_example(void **state)
 	assert_int_equal(m->interval, 240 * SEC);
 	assert_int_equal(m->spread, 20 * SEC);
 	assert_int_equal(config_measurement_queries(m), 13);
+	assert_false(dns_of(m)->spec.authoritative);
 
 	m = find(c, "tld-soa");
 	assert_int_equal(m->ntargets, 0);
@@ -219,6 +222,7 @@ test_example(void **state)
 	assert_string_equal(m->tlds[2], "ps");
 	assert_string_equal(m->tlds[4], "mm");
 	assert_true(dns_of(m)->qname_from_tld);
+	assert_true(dns_of(m)->spec.authoritative);
 	assert_int_equal(m->interval, 600 * SEC);
 	assert_int_equal(m->spread, 120 * SEC);
 	assert_int_equal(dns_of(m)->spec.timeout, 3 * SEC);
@@ -238,6 +242,7 @@ test_example(void **state)
 	assert_int_equal(dns_of(m)->spec.port, 5353);
 	assert_int_equal(dns_of(m)->spec.edns_size, 0);
 	assert_false(dns_of(m)->spec.nsid);
+	assert_false(dns_of(m)->spec.authoritative);
 	assert_true(dns_of(m)->spec.rd);
 	assert_int_equal(m->interval, 3600 * SEC);
 	assert_int_equal(m->spread, 0);
@@ -305,6 +310,9 @@ test_default(void **state)
 	assert_non_null(strstr(c->spool.dir, "/spool"));
 	assert_int_equal(config_measurement_queries(&c->measurements[0]), 52);
 	assert_int_equal(c->measurements[2].ntlds, 5);
+	assert_true(dns_of(&c->measurements[0])->spec.authoritative);
+	assert_false(dns_of(&c->measurements[1])->spec.authoritative);
+	assert_true(dns_of(&c->measurements[2])->spec.authoritative);
 	config_measurement_summary(&c->measurements[0], line, sizeof(line));
 	assert_non_null(strstr(line, "root-soa"));
 	assert_non_null(strstr(line, "every 5m"));
@@ -332,6 +340,39 @@ test_default(void **state)
 	    "http iana: GET https://www.iana.org/, "
 	    "IPv4+IPv6, resolved each cycle (at least 2 requests a cycle); "
 	    "every 5m, spread 1m, timeout 10s");
+	config_free(c);
+}
+
+/* Which measurements ask servers about their own zone's apex: the
+ * defaults, and what a section says. */
+static void
+test_authoritative(void **state)
+{
+	struct scratch *s = *state;
+	struct config *c;
+	char *err = NULL;
+
+	c = config_load(
+	    scratch_file(s, "auth.conf",
+	        "probe { name = \"p\" }\n"
+	        "dns \"roots-mixed\" { servers = {\"@root\", "
+	        "\"192.0.2.1\"} }\n"
+	        "dns \"roots-ns\" { servers = {\"@root\"}\n"
+	        " qname = \"ua\" }\n"
+	        "dns \"tld-named\" { tlds = {\"ua\"}\n"
+	        " qname = \"nic.ua\" }\n"
+	        "dns \"roots-off\" { servers = {\"@root\"}\n"
+	        " authoritative = false }\n"
+	        "dns \"lab-on\" { servers = {\"192.0.2.53\"}\n"
+	        " qname = \"example.org\"\n authoritative = true }\n"),
+	    &err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_false(dns_of(find(c, "roots-mixed"))->spec.authoritative);
+	assert_false(dns_of(find(c, "roots-ns"))->spec.authoritative);
+	assert_false(dns_of(find(c, "tld-named"))->spec.authoritative);
+	assert_false(dns_of(find(c, "roots-off"))->spec.authoritative);
+	assert_true(dns_of(find(c, "lab-on"))->spec.authoritative);
 	config_free(c);
 }
 
@@ -1286,6 +1327,8 @@ main(void)
 		    scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_default),
+		cmocka_unit_test_setup_teardown(test_authoritative,
+		    scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_durations, scratch_setup,
 		    scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, scratch_setup,

@@ -114,6 +114,7 @@ test_spec_defaults(void **state)
 	assert_int_equal(s.timeout, 4 * CW_USEC_PER_SEC);
 	assert_int_equal(s.retries, 0);
 	assert_int_equal(s.late_window, 200 * CW_USEC_PER_MSEC);
+	assert_false(s.authoritative);
 }
 
 static void
@@ -734,6 +735,241 @@ test_result_txt(void **state)
 	free(wire);
 }
 
+/* --- anomalies --- */
+
+/* The anomalies `reply` (freed) raises for `spec`, as a JSON array. */
+static json_t *
+anomalies_of(const struct dns_spec *spec, ldns_pkt *reply)
+{
+	json_t *list = json_array();
+
+	assert_int_equal(dns_anomalies_reply(list, spec, reply), 0);
+	ldns_pkt_free(reply);
+	return list;
+}
+
+/* got equals want (which it frees). */
+static void
+assert_json_is(const json_t *got, json_t *want)
+{
+	assert_non_null(want);
+	assert_true(json_equal(got, want));
+	json_decref(want);
+}
+
+/* The names in `list`, comma-separated, into buf. */
+static const char *
+anomaly_names(const json_t *list, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	json_t *a;
+
+	buf[0] = '\0';
+	json_array_foreach(list, i, a)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+		    json_string_value(json_object_get(a, "name")));
+	return buf;
+}
+
+static void
+test_anomaly_names(void **state)
+{
+	static const char *const names[DNS_ANOMALIES] = { "not_authoritative",
+		"recursion_offered", "impossible_answer", "non_dns_on_tcp",
+		"late_reply_differs" };
+	json_t *list = json_array();
+
+	(void)state;
+	for (int i = 0; i < DNS_ANOMALIES; i++)
+		assert_string_equal(dns_anomaly_name((enum dns_anomaly)i),
+		    names[i]);
+	assert_string_equal(dns_anomaly_name(DNS_ANOMALIES), "unknown");
+	assert_int_equal(dns_anomaly_add(list, DNS_ANOMALY_LATE_REPLY_DIFFERS,
+	                     json_pack("{s:i}", "count", 2)),
+	    0);
+	/* A missing evidence object is refused, and nothing added. */
+	assert_int_equal(dns_anomaly_add(list, DNS_ANOMALY_NON_DNS_ON_TCP,
+	                     NULL),
+	    -1);
+	assert_int_equal(json_array_size(list), 1);
+	assert_json_is(json_array_get(list, 0),
+	    json_pack("{s:s,s:{s:i}}", "name", "late_reply_differs", "evidence",
+	        "count", 2));
+	json_decref(list);
+}
+
+/* An honest authoritative answer raises nothing; the same bad flags
+ * raise nothing either unless the spec says the server is the zone's. */
+static void
+test_anomalies_honest_and_unknown_server(void **state)
+{
+	struct dns_spec s;
+	ldns_pkt *pkt;
+	char names[128];
+	json_t *l;
+
+	(void)state;
+	spec_root_soa(&s);
+	s.authoritative = true;
+	pkt = reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NOERROR);
+	push_rr(pkt, LDNS_SECTION_ANSWER,
+	    ". 86400 IN SOA a.root-servers.net. nstld.verisign-grs.com. "
+	    "2024010101 1800 900 604800 86400");
+	l = anomalies_of(&s, pkt);
+	assert_string_equal(anomaly_names(l, names, sizeof(names)), "");
+	json_decref(l);
+
+	/* A resolver asked about "." answers so: no sign without the flag. */
+	s.authoritative = false;
+	pkt = reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_set_aa(pkt, false);
+	ldns_pkt_set_ra(pkt, true);
+	l = anomalies_of(&s, pkt);
+	assert_int_equal(json_array_size(l), 0);
+	json_decref(l);
+}
+
+/* A transparent proxy: NXDOMAIN for ".", RA set, AA clear. */
+static void
+test_anomalies_proxy(void **state)
+{
+	struct dns_spec s;
+	ldns_pkt *pkt;
+	char names[128];
+	json_t *l;
+
+	(void)state;
+	spec_root_soa(&s);
+	s.authoritative = true;
+	pkt = reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_set_aa(pkt, false);
+	ldns_pkt_set_ra(pkt, true);
+	l = anomalies_of(&s, pkt);
+	assert_string_equal(anomaly_names(l, names, sizeof(names)),
+	    "not_authoritative,recursion_offered,impossible_answer");
+	assert_json_is(json_object_get(json_array_get(l, 0), "evidence"),
+	    json_pack("{s:b,s:s}", "aa", 0, "rcode", "NXDOMAIN"));
+	assert_json_is(json_object_get(json_array_get(l, 1), "evidence"),
+	    json_pack("{s:b}", "ra", 1));
+	assert_json_is(json_object_get(json_array_get(l, 2), "evidence"),
+	    json_pack("{s:s,s:i}", "rcode", "NXDOMAIN", "answer_count", 0));
+	json_decref(l);
+
+	/* AA clear on a REFUSED is no claim about the zone: only RA. */
+	pkt = reply_new(".", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_REFUSED);
+	ldns_pkt_set_aa(pkt, false);
+	ldns_pkt_set_ra(pkt, true);
+	l = anomalies_of(&s, pkt);
+	assert_string_equal(anomaly_names(l, names, sizeof(names)),
+	    "recursion_offered");
+	json_decref(l);
+}
+
+/* NODATA for the apex SOA is impossible; so is an answer whose only
+ * SOA is another name's; the SOA in the authority section does not
+ * count; an answer to another type without records is no sign. */
+static void
+test_anomalies_apex_nodata(void **state)
+{
+	struct dns_spec s;
+	ldns_pkt *pkt;
+
+	(void)state;
+	spec_root_soa(&s);
+	s.authoritative = true;
+	assert_int_equal(dns_spec_set_qname(&s, "UA"), 0);
+
+	pkt = reply_new("ua.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NOERROR);
+	push_rr(pkt, LDNS_SECTION_AUTHORITY,
+	    "ua. 3600 IN SOA in1.ua. hostmaster.ua. 1 2 3 4 5");
+	assert_true(dns_reply_impossible(&s, pkt));
+	ldns_pkt_free(pkt);
+
+	pkt = reply_new("ua.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NOERROR);
+	push_rr(pkt, LDNS_SECTION_ANSWER,
+	    "com.ua. 3600 IN SOA in1.ua. hostmaster.ua. 1 2 3 4 5");
+	assert_true(dns_reply_impossible(&s, pkt));
+	ldns_pkt_free(pkt);
+
+	/* The owner matches whatever the case. */
+	pkt = reply_new("ua.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NOERROR);
+	push_rr(pkt, LDNS_SECTION_ANSWER,
+	    "Ua. 3600 IN SOA in1.ua. hostmaster.ua. 1 2 3 4 5");
+	assert_false(dns_reply_impossible(&s, pkt));
+	ldns_pkt_free(pkt);
+
+	pkt = reply_new("ua.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_SERVFAIL);
+	assert_false(dns_reply_impossible(&s, pkt));
+	ldns_pkt_free(pkt);
+
+	s.qtype = LDNS_RR_TYPE_TXT;
+	pkt = reply_new("ua.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NOERROR);
+	assert_false(dns_reply_impossible(&s, pkt));
+	ldns_pkt_free(pkt);
+	pkt = reply_new("ua.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 1,
+	    LDNS_RCODE_NXDOMAIN);
+	assert_true(dns_reply_impossible(&s, pkt));
+	ldns_pkt_free(pkt);
+}
+
+static void
+test_non_dns_bytes(void **state)
+{
+	static const uint8_t tls_alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02,
+		0x32 };
+	static const uint8_t tls_hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00 };
+	static const uint8_t tls_bad[] = { 0x16, 0x03, 0x07, 0x02, 0x00 };
+	/* A DNS reply to query ID 0x1234: length 0x0020, then the ID. */
+	static const uint8_t dns[] = { 0x00, 0x20, 0x12, 0x34, 0x84, 0x00 };
+	static const uint8_t short_len[] = { 0x00, 0x05, 0x12, 0x34 };
+	const uint8_t *http = (const uint8_t *)"HTTP/1.1 400 Bad Request\r\n";
+	json_t *l = json_array();
+
+	(void)state;
+	assert_string_equal(dns_bytes_looks_like(http, 26), "http");
+	assert_null(dns_bytes_looks_like(http, 4));
+	assert_string_equal(dns_bytes_looks_like((const uint8_t *)"SSH-2.0-x",
+	                        9),
+	    "ssh");
+	assert_string_equal(dns_bytes_looks_like(tls_alert, 7), "tls");
+	assert_string_equal(dns_bytes_looks_like(tls_hello, 5), "tls");
+	assert_null(dns_bytes_looks_like(tls_bad, 5));
+	assert_null(dns_bytes_looks_like(dns, sizeof(dns)));
+
+	assert_string_equal(dns_tcp_non_dns(http, 26, 0x1234, false), "http");
+	/* A message that parsed as DNS is DNS, whatever its first bytes. */
+	assert_null(dns_tcp_non_dns(http, 26, 0x1234, true));
+	/* So is the start of a reply to us, even if it spells "HTTP":
+	 * length 0x4854, ID 0x5450 ("TP"). */
+	assert_null(dns_tcp_non_dns(http, 26, 0x5450, false));
+	/* The start of a reply to us, even if cut short, is DNS. */
+	assert_null(dns_tcp_non_dns(dns, sizeof(dns), 0x1234, false));
+	assert_string_equal(dns_tcp_non_dns(dns, sizeof(dns), 0x4321, false),
+	    "other");
+	assert_string_equal(dns_tcp_non_dns(short_len, 4, 0x1234, false),
+	    "other");
+	/* Too few bytes to tell, or none. */
+	assert_null(dns_tcp_non_dns(dns, 3, 0x4321, false));
+	assert_null(dns_tcp_non_dns(dns, 0, 0x4321, false));
+
+	/* At most 16 bytes of evidence, in hex. */
+	assert_int_equal(dns_anomaly_non_dns_on_tcp(l, "http", http, 26), 0);
+	assert_json_is(json_array_get(l, 0),
+	    json_pack("{s:s,s:{s:s,s:s}}", "name", "non_dns_on_tcp", "evidence",
+	        "looks_like", "http", "first_bytes",
+	        "485454502f312e312034303020426164"));
+	json_decref(l);
+}
+
 /* --- the engine, against a responder in the same loop --- */
 
 /* The TTL the responder's datagrams leave with: not the system default
@@ -913,6 +1149,9 @@ test_engine_answer(void **state)
 	assert_true(json_is_integer(json_object_get(r, "ip_ttl")));
 	assert_int_equal(json_integer_value(json_object_get(r, "ip_ttl")),
 	    RESPONDER_TTL);
+	/* Checked, and nothing found: an empty list, not a missing key. */
+	assert_true(json_is_array(json_object_get(r, "anomalies")));
+	assert_int_equal(json_array_size(json_object_get(r, "anomalies")), 0);
 	json_decref(r);
 }
 
@@ -1022,6 +1261,11 @@ main(void)
 		cmocka_unit_test(test_result_soa_nsid),
 		cmocka_unit_test(test_result_rcodes),
 		cmocka_unit_test(test_result_txt),
+		cmocka_unit_test(test_anomaly_names),
+		cmocka_unit_test(test_anomalies_honest_and_unknown_server),
+		cmocka_unit_test(test_anomalies_proxy),
+		cmocka_unit_test(test_anomalies_apex_nodata),
+		cmocka_unit_test(test_non_dns_bytes),
 		cmocka_unit_test(test_engine_answer),
 		cmocka_unit_test(test_engine_timeout_retries),
 		cmocka_unit_test(test_engine_bad_id_then_answer),
