@@ -247,7 +247,8 @@ const char *dns_bytes_looks_like(const uint8_t *head, size_t len);
  * when no reply was accepted from it and they are not DNS: a known
  * protocol (dns_bytes_looks_like), or "other".  Bytes are DNS when a
  * whole message of them parsed as DNS (`parsed`), or when they begin a
- * reply to query `id` (a length prefix of a whole header, then `id`).
+ * reply to query `id` (a length prefix of a whole header, then `id`,
+ * then flags with QR set when there are more than four bytes).
  * NULL when they are DNS, or too few to tell (under four bytes that
  * match nothing and announce a whole header). */
 const char *dns_tcp_non_dns(const uint8_t *head, size_t len, uint16_t id,

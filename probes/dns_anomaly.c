@@ -158,11 +158,14 @@ dns_tcp_non_dns(const uint8_t *head, size_t len, uint16_t id, bool parsed)
 
 	if (parsed || len == 0)
 		return NULL;
-	/* A reply to us is a length prefix of a whole header and then our
-	 * ID; one cut short after that is a failure of DNS, not a sign,
-	 * whatever protocol its first bytes might also spell. */
+	/* A reply to us is a length prefix of a whole header, then our ID
+	 * and flags with QR set; one cut short after that is a failure of
+	 * DNS, not a sign.  Bytes of another protocol that happen to spell
+	 * our ID ("HTTP" is length 0x4854 and ID "TP") have QR clear: "/",
+	 * a TLS alert's 0x02, "2" of "SSH-2.0". */
 	if (len >= 4 && !short_prefix &&
-	    (uint16_t)(head[2] << 8 | head[3]) == id)
+	    (uint16_t)(head[2] << 8 | head[3]) == id &&
+	    (len == 4 || (head[4] & 0x80) != 0))
 		return NULL;
 	if ((kind = dns_bytes_looks_like(head, len)) != NULL)
 		return kind;

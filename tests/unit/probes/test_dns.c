@@ -948,9 +948,15 @@ test_non_dns_bytes(void **state)
 	assert_string_equal(dns_tcp_non_dns(http, 26, 0x1234, false), "http");
 	/* A message that parsed as DNS is DNS, whatever its first bytes. */
 	assert_null(dns_tcp_non_dns(http, 26, 0x1234, true));
-	/* So is the start of a reply to us, even if it spells "HTTP":
-	 * length 0x4854, ID 0x5450 ("TP"). */
-	assert_null(dns_tcp_non_dns(http, 26, 0x5450, false));
+	/* "HTTP" spells length 0x4854 and ID 0x5450 ("TP"), but its flags
+	 * ("/1") have QR clear: not a reply, even to query 0x5450; nor is a
+	 * TLS alert to query 0x0300. */
+	assert_string_equal(dns_tcp_non_dns(http, 26, 0x5450, false), "http");
+	assert_string_equal(dns_tcp_non_dns(tls_alert, 7, 0x0300, false),
+	    "tls");
+	/* Our ID and QR set: the start of a reply, whatever came before. */
+	assert_null(dns_tcp_non_dns(dns, sizeof(dns), 0x1234, false));
+	assert_null(dns_tcp_non_dns(dns, 4, 0x1234, false));
 	/* The start of a reply to us, even if cut short, is DNS. */
 	assert_null(dns_tcp_non_dns(dns, sizeof(dns), 0x1234, false));
 	assert_string_equal(dns_tcp_non_dns(dns, sizeof(dns), 0x4321, false),
